@@ -1,0 +1,159 @@
+# nap - one non-recursive GNU Makefile.
+#
+#   make                 build lib/libnap.a and every cmd/nap-* into bin/
+#   make test            install missing Debian packages, build, run unit tests then bats suites
+#   make unit            C unit tests only (TAP)
+#   make bench           benchmarks (figures on stdout)
+#   make demo            the provision loop against nap-sim
+#   make install PREFIX=/usr/local DESTDIR=   /  make uninstall
+#   make lint            clang-format check and mandoc -Tlint
+#   SANITIZE=address,undefined   build and test under sanitizers (objects in build/san/)
+#   DEVELOPER=1          -Werror
+#
+# Sources are discovered: lib/*.c make libnap.a, cmd/nap-X/*.c make bin/nap-X,
+# tests/unit/t-*.c make unit tests, tests/*.bats are the suites.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+DATADIR = $(PREFIX)/share/nap
+LIBEXECDIR = $(PREFIX)/libexec/nap
+SYSTEMDDIR = $(PREFIX)/lib/systemd/system
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS = json-c yaml-0.1 libcurl
+SIM_PKGS = libmicrohttpd gnutls
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wvla -Wformat=2 -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef \
+	-Wnull-dereference -Wimplicit-fallthrough -Wno-unused-parameter
+OPT ?= -O2 -g
+HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+HARDEN_LD = -pie -Wl,-z,relro,-z,now
+
+ifeq ($(DEVELOPER),1)
+WARN += -Werror
+endif
+
+ifneq ($(SANITIZE),)
+VARIANT = san
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+HARDEN = -fPIE
+OPT = -O1 -g
+else
+VARIANT = rel
+SANFLAGS =
+endif
+
+OUT = build/$(VARIANT)
+ifeq ($(VARIANT),rel)
+BIN = bin
+LIBNAP = lib/libnap.a
+else
+BIN = $(OUT)/bin
+LIBNAP = $(OUT)/libnap.a
+endif
+
+# Recursive (=) so pkg-config runs only when a recipe needs it, after deps are in.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
+SIM_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(SIM_PKGS))
+SIM_LIBS = $(shell $(PKG_CONFIG) --libs $(SIM_PKGS))
+
+CPPFLAGS_ALL = -D_GNU_SOURCE -Ilib -include lib/banned.h -DNAP_DATADIR='"$(DATADIR)"' $(CPPFLAGS)
+CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) $(SIM_CFLAGS) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL = $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
+LIBS_ALL = $(PKG_LIBS) -lm
+
+LIB_SRC = $(sort $(wildcard lib/*.c))
+LIB_OBJ = $(LIB_SRC:%.c=$(OUT)/%.o)
+TOOLS = $(sort $(notdir $(wildcard cmd/nap-*)))
+TOOL_BINS = $(TOOLS:%=$(BIN)/%)
+UNIT_SRC = $(sort $(wildcard tests/unit/t-*.c))
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+UNIT_HELPERS = $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_HELPER_OBJ = $(UNIT_HELPERS:%.c=$(OUT)/%.o)
+
+# Extra link libraries per tool.
+LIBS_nap-sim = $(SIM_LIBS)
+
+.PHONY: all deps test check unit bats bench demo install uninstall lint fmt clean
+.DEFAULT_GOAL := all
+
+all: $(TOOL_BINS)
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIBNAP): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(BIN)/%: $$(patsubst %.c,$(OUT)/%.o,$$(wildcard cmd/$$*/*.c)) $(LIBNAP)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBNAP) $(LIBS_$*) $(LIBS_ALL)
+
+$(OUT)/tests/t-%: $(OUT)/tests/unit/t-%.o $(UNIT_HELPER_OBJ) $(LIBNAP)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBNAP) $(LIBS_ALL)
+
+deps:
+	@sh bin/nap-deps build
+
+# The public entry points first make sure the Debian packages are there, then
+# re-enter make so that pkg-config sees them.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: all $(UNIT_BINS)
+	@NAP_BIN=$(CURDIR)/$(BIN) sh tests/run $(UNIT_BINS)
+
+unit: $(UNIT_BINS)
+	@NAP_BIN=$(CURDIR)/$(BIN) sh tests/run --unit-only $(UNIT_BINS)
+
+bats: all
+	@NAP_BIN=$(CURDIR)/$(BIN) sh tests/run --bats-only
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@NAP_BIN=$(CURDIR)/$(BIN) sh bench/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@NAP_BIN=$(CURDIR)/$(BIN) sh pipelines/nap-demo
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSTEMDDIR)
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)
+	for f in pipelines/*; do [ -f "$$f" ] && install -m 755 "$$f" $(DESTDIR)$(BINDIR) || :; done
+	for f in man/*.1; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man1 || :; done
+	for f in man/*.5; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man5 || :; done
+	for f in man/*.7; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man7 || :; done
+	for f in data/*.json data/*.tsv data/*.yaml; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(DATADIR) || :; done
+	for f in systemd/*; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(SYSTEMDDIR) || :; done
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for f in pipelines/*; do rm -f $(DESTDIR)$(BINDIR)/$${f##*/}; done
+	for f in man/*.[157]; do s=$${f##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; done
+	for f in systemd/*; do rm -f $(DESTDIR)$(SYSTEMDDIR)/$${f##*/}; done
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
+
+lint:
+	@sh bin/nap-deps lint
+	clang-format --dry-run --Werror lib/*.[ch] cmd/*/*.[ch] tests/unit/*.[ch]
+	mandoc -Tlint -Wwarning man/*.[157]
+
+fmt:
+	clang-format -i lib/*.[ch] cmd/*/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf build lib/libnap.a $(addprefix bin/,$(TOOLS))
+
+-include $(shell find build -name '*.d' 2>/dev/null)
