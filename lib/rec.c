@@ -1,0 +1,244 @@
+#include "rec.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_CHUNK 65536
+
+struct nap_rec_reader {
+	int fd;
+	char *name;
+	char *buf;		/* [start, end) holds unread bytes */
+	size_t start, end, alloc;
+	size_t scan;		/* bytes after start already searched for '\n' */
+	size_t max_line;
+	int eof;
+	int skipping;		/* inside an over-long line: drop through its newline */
+	unsigned long lineno, bad;
+	json_object *obj;	/* the last record returned */
+	json_tokener *tok;
+};
+
+struct nap_rec_reader *
+nap_rec_reader_new(int fd, const char *name)
+{
+	struct nap_rec_reader *rd = nap_xcalloc(1, sizeof(*rd));
+
+	rd->fd = fd;
+	rd->name = nap_xstrdup(name);
+	rd->max_line = NAP_REC_MAX_LINE;
+	rd->tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+	if (rd->tok == NULL)
+		nap_xmalloc((size_t)-1);	/* out of memory: the allocator's message */
+	return rd;
+}
+
+void
+nap_rec_reader_free(struct nap_rec_reader *rd)
+{
+	if (rd == NULL)
+		return;
+	json_object_put(rd->obj);
+	json_tokener_free(rd->tok);
+	free(rd->buf);
+	free(rd->name);
+	free(rd);
+}
+
+void
+nap_rec_reader_set_max_line(struct nap_rec_reader *rd, size_t max)
+{
+	rd->max_line = max;
+}
+
+int
+nap_rec_fd(const struct nap_rec_reader *rd)
+{
+	return rd->fd;
+}
+
+const char *
+nap_rec_name(const struct nap_rec_reader *rd)
+{
+	return rd->name;
+}
+
+int
+nap_rec_at_eof(const struct nap_rec_reader *rd)
+{
+	return rd->eof;
+}
+
+unsigned long
+nap_rec_bad_count(const struct nap_rec_reader *rd)
+{
+	return rd->bad;
+}
+
+int
+nap_rec_fill(struct nap_rec_reader *rd, struct nap_err *err)
+{
+	ssize_t n;
+
+	if (rd->eof)
+		return 0;
+	/* Slide unread bytes to the front before growing. */
+	if (rd->start > 0 && (rd->start == rd->end || rd->alloc - rd->end < READ_CHUNK)) {
+		memmove(rd->buf, rd->buf + rd->start, rd->end - rd->start);
+		rd->end -= rd->start;
+		rd->start = 0;
+	}
+	nap_xgrow(&rd->buf, &rd->alloc, rd->end + READ_CHUNK + 1, 1);
+	n = read(rd->fd, rd->buf + rd->end, rd->alloc - rd->end - 1);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 1;
+		return nap_err_set(err, NAP_EX_IOERR, "unable to read %s: %s", rd->name,
+		    strerror(errno));
+	}
+	if (n == 0) {
+		rd->eof = 1;
+		return 0;
+	}
+	rd->end += (size_t)n;
+	return 1;
+}
+
+/* Parse one line (NUL-terminated in place); NAP_REC_OK, NAP_REC_BAD or NAP_REC_NONE (blank). */
+static int
+parse_line(struct nap_rec_reader *rd, char *line, size_t len, struct nap_rec *rec,
+    struct nap_err *err)
+{
+	json_object *obj, *type;
+	size_t i;
+
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	for (i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t')
+			break;
+	if (i == len)
+		return NAP_REC_NONE;
+
+	json_tokener_reset(rd->tok);
+	obj = json_tokener_parse_ex(rd->tok, line, (int)len);
+	if (obj == NULL || json_tokener_get_error(rd->tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(rd->tok) != len) {
+		/* Trailing spaces after the object are harmless; anything else is not. */
+		size_t end = obj ? json_tokener_get_parse_end(rd->tok) : 0;
+
+		if (obj != NULL && json_tokener_get_error(rd->tok) == json_tokener_success) {
+			while (end < len && (line[end] == ' ' || line[end] == '\t'))
+				end++;
+			if (end == len)
+				goto parsed;
+		}
+		enum json_tokener_error jerr = json_tokener_get_error(rd->tok);
+
+		rd->bad++;
+		nap_err_set(err, NAP_EX_DATAERR, "line %lu: malformed record: %s", rd->lineno,
+		    obj ? "text after the JSON value" :
+		    jerr == json_tokener_continue ? "unexpected end of data" :
+						    json_tokener_error_desc(jerr));
+		json_object_put(obj);
+		return NAP_REC_BAD;
+	}
+parsed:
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_object_get_ex(obj, "type", &type) ||
+	    !json_object_is_type(type, json_type_string)) {
+		rd->bad++;
+		nap_err_set(err, NAP_EX_DATAERR, "line %lu: malformed record: %s", rd->lineno,
+		    json_object_is_type(obj, json_type_object) ? "no string \"type\"" :
+								 "not a JSON object");
+		json_object_put(obj);
+		return NAP_REC_BAD;
+	}
+	rd->obj = obj;
+	rec->obj = obj;
+	rec->type = json_object_get_string(type);
+	rec->line = line;
+	rec->len = len;
+	rec->lineno = rd->lineno;
+	return NAP_REC_OK;
+}
+
+int
+nap_rec_next(struct nap_rec_reader *rd, struct nap_rec *rec, struct nap_err *err)
+{
+	json_object_put(rd->obj);
+	rd->obj = NULL;
+
+	for (;;) {
+		char *line = rd->buf + rd->start;
+		size_t avail = rd->end - rd->start;
+		char *nl = avail > rd->scan ? memchr(line + rd->scan, '\n', avail - rd->scan) : NULL;
+		size_t len;
+		int r;
+
+		if (nl == NULL) {
+			if (rd->skipping) {
+				rd->start = rd->end;	/* still inside the over-long line */
+				rd->scan = 0;
+				if (rd->eof)
+					rd->skipping = 0;
+				return rd->eof ? NAP_REC_EOF : NAP_REC_NONE;
+			}
+			if (avail > rd->max_line) {
+				rd->lineno++;
+				rd->bad++;
+				rd->skipping = 1;
+				rd->start = rd->end;
+				rd->scan = 0;
+				return nap_err_set(err, NAP_EX_DATAERR,
+				    "line %lu: malformed record: longer than %zu bytes", rd->lineno,
+				    rd->max_line), NAP_REC_BAD;
+			}
+			rd->scan = avail;
+			if (!rd->eof)
+				return NAP_REC_NONE;
+			if (avail == 0)
+				return NAP_REC_EOF;
+			/* An unterminated last line: take it as it is. */
+			len = avail;
+			rd->start = rd->end;
+		} else {
+			len = (size_t)(nl - line);
+			rd->start += len + 1;
+		}
+		rd->scan = 0;
+		if (rd->skipping) {
+			rd->skipping = 0;
+			continue;
+		}
+		rd->lineno++;
+		if (len > rd->max_line) {
+			rd->bad++;
+			return nap_err_set(err, NAP_EX_DATAERR,
+			    "line %lu: malformed record: longer than %zu bytes", rd->lineno,
+			    rd->max_line), NAP_REC_BAD;
+		}
+		line[len] = '\0';	/* the buffer always has a spare byte past end */
+		r = parse_line(rd, line, len, rec, err);
+		if (r != NAP_REC_NONE)
+			return r;
+	}
+}
+
+int
+nap_rec_read(struct nap_rec_reader *rd, struct nap_rec *rec, struct nap_err *err)
+{
+	for (;;) {
+		int r = nap_rec_next(rd, rec, err);
+
+		if (r != NAP_REC_NONE)
+			return r;
+		errno = 0;
+		r = nap_rec_fill(rd, err);
+		if (r < 0)
+			return -1;
+		if (r > 0 && errno == EINTR)
+			return NAP_REC_NONE;
+	}
+}
