@@ -1,0 +1,577 @@
+/*
+ * http.c - the libcurl pool behind http.h.  One multi handle carries every
+ * transfer; a share handle keeps DNS answers and TLS sessions for them.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "http.h"
+
+#define HTTP_DEFAULT_MAX_BODY ((size_t)256 << 20)
+#define HTTP_USER_AGENT "nap/0.1 (libcurl)"
+
+struct nap_http_req {
+	struct nap_http *pool;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *url;
+	char *body;
+	char *proxy;
+	struct nap_http_resp resp;
+	size_t body_alloc;
+	size_t max_body;
+	nap_http_data_fn *on_data;
+	void *arg;
+	int running;		/* added to the multi handle */
+	int finished;
+	int aborted;		/* on_data asked to stop, or the body grew too big */
+	CURLcode result;
+	char errbuf[CURL_ERROR_SIZE];
+	struct nap_http_req *prev, *next;	/* every request of the pool */
+	struct nap_http_req *done_next;		/* finished, not yet handed back */
+	int queued;
+};
+
+struct nap_http {
+	CURLM *multi;
+	CURLSH *share;
+	struct nap_http_req *all;
+	struct nap_http_req *done_head, *done_tail;
+	int nrunning;
+};
+
+static int curl_ready;
+
+struct nap_http *
+nap_http_new(struct nap_err *err)
+{
+	struct nap_http *h;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			nap_err_set(err, NAP_EX_SOFTWARE, "unable to initialise libcurl");
+			return NULL;
+		}
+		curl_ready = 1;
+	}
+	h = nap_xcalloc(1, sizeof(*h));
+	h->multi = curl_multi_init();
+	h->share = curl_share_init();
+	if (!h->multi || !h->share) {
+		nap_http_free(h);
+		nap_err_set(err, NAP_EX_SOFTWARE, "unable to create a libcurl pool");
+		return NULL;
+	}
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	return h;
+}
+
+void
+nap_http_free(struct nap_http *h)
+{
+	if (!h)
+		return;
+	while (h->all)
+		nap_http_req_free(h->all);
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	if (h->share)
+		curl_share_cleanup(h->share);
+	free(h);
+}
+
+static void
+resp_clear(struct nap_http_resp *r)
+{
+	free(r->body);
+	free(r->content_type);
+	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
+}
+
+void
+nap_http_resp_free(struct nap_http_resp *resp)
+{
+	if (resp)
+		resp_clear(resp);
+}
+
+static int
+body_append(struct nap_http_req *r, const char *buf, size_t len)
+{
+	if (r->resp.len + len > r->max_body)
+		return -1;
+	nap_xgrow(&r->resp.body, &r->body_alloc, r->resp.len + len + 1, 1);
+	memcpy(r->resp.body + r->resp.len, buf, len);
+	r->resp.len += len;
+	r->resp.body[r->resp.len] = '\0';
+	return 0;
+}
+
+static size_t
+on_write(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct nap_http_req *r = arg;
+	size_t len = size * nmemb;
+	long status = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	r->resp.status = status;
+	if (r->on_data && status >= 200 && status < 300) {
+		if (r->on_data(r->arg, buf, len) != 0) {
+			r->aborted = 1;
+			return 0;
+		}
+		return len;
+	}
+	if (body_append(r, buf, len) != 0) {
+		r->aborted = 1;
+		return 0;
+	}
+	return len;
+}
+
+/* Header names are case-insensitive; values end at CR/LF. */
+static const char *
+header_value(const char *line, size_t len, const char *name, size_t *vlen)
+{
+	size_t n = strlen(name);
+	const char *v, *end = line + len;
+
+	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	v = line + n + 1;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	*vlen = (size_t)(end - v);
+	return v;
+}
+
+static size_t
+on_header(char *buf, size_t size, size_t nmemb, void *arg)
+{
+	struct nap_http_req *r = arg;
+	size_t len = size * nmemb, vlen;
+	const char *v;
+
+	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+		/* A new response (after a 100 Continue, say): forget the last one's headers. */
+		free(r->resp.content_type);
+		r->resp.content_type = NULL;
+		r->resp.retry_after = -1;
+	} else if ((v = header_value(buf, len, "Content-Type", &vlen))) {
+		free(r->resp.content_type);
+		r->resp.content_type = nap_xstrndup(v, vlen);
+	} else if ((v = header_value(buf, len, "Retry-After", &vlen))) {
+		char tmp[32], *end;
+		long s;
+
+		if (vlen > 0 && vlen < sizeof(tmp)) {
+			memcpy(tmp, v, vlen);
+			tmp[vlen] = '\0';
+			errno = 0;
+			s = strtol(tmp, &end, 10);
+			if (!errno && *end == '\0' && s >= 0)
+				r->resp.retry_after = s;
+		}
+	}
+	return len;
+}
+
+static int
+set_blob(CURL *e, CURLoption opt, const char *data, size_t len)
+{
+	struct curl_blob b;
+
+	b.data = (void *)(uintptr_t)data;
+	b.len = len;
+	b.flags = CURL_BLOB_COPY;
+	return curl_easy_setopt(e, opt, &b) == CURLE_OK ? 0 : -1;
+}
+
+static int
+setup_tls(struct nap_http_req *r, const struct nap_http_tls *t, struct nap_err *err)
+{
+	CURL *e = r->easy;
+
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (!t)
+		return 0;
+	if (t->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	/* A CA given explicitly is the only trust anchor, as kubectl does it. */
+	if (t->ca_data && t->ca_len) {
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+		if (set_blob(e, CURLOPT_CAINFO_BLOB, t->ca_data, t->ca_len) != 0)
+			return nap_err_set(err, NAP_EX_CONFIG, "libcurl refuses CA data");
+	} else if (t->ca_file) {
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+		if (curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file) != CURLE_OK)
+			return nap_err_set(err, NAP_EX_CONFIG, "libcurl refuses CA file %s", t->ca_file);
+	}
+	if (t->cert_data && t->cert_len) {
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		if (set_blob(e, CURLOPT_SSLCERT_BLOB, t->cert_data, t->cert_len) != 0)
+			return nap_err_set(err, NAP_EX_CONFIG, "libcurl refuses client certificate data");
+	} else if (t->cert_file) {
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+	}
+	if (t->key_data && t->key_len) {
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+		if (set_blob(e, CURLOPT_SSLKEY_BLOB, t->key_data, t->key_len) != 0)
+			return nap_err_set(err, NAP_EX_CONFIG, "libcurl refuses client key data");
+	} else if (t->key_file) {
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+	}
+	return 0;
+}
+
+static void
+unlink_all(struct nap_http_req *r)
+{
+	struct nap_http *h = r->pool;
+
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		h->all = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+static void
+unqueue(struct nap_http_req *r)
+{
+	struct nap_http *h = r->pool;
+	struct nap_http_req **pp, *prev = NULL;
+
+	if (!r->queued)
+		return;
+	for (pp = &h->done_head; *pp; prev = *pp, pp = &(*pp)->done_next) {
+		if (*pp == r) {
+			*pp = r->done_next;
+			if (h->done_tail == r)
+				h->done_tail = prev;
+			break;
+		}
+	}
+	r->done_next = NULL;
+	r->queued = 0;
+}
+
+struct nap_http_req *
+nap_http_start(struct nap_http *h, const struct nap_http_opts *o, struct nap_err *err)
+{
+	struct nap_http_req *r;
+	const char *method = o->method ? o->method : "GET";
+	CURL *e;
+	char *line;
+
+	if (!o->url)
+		return nap_err_set(err, NAP_EX_SOFTWARE, "http request without a url"), NULL;
+	r = nap_xcalloc(1, sizeof(*r));
+	r->pool = h;
+	r->resp.retry_after = -1;
+	r->max_body = o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY;
+	r->on_data = o->on_data;
+	r->arg = o->arg;
+	r->url = nap_xstrdup(o->url);
+	r->next = h->all;
+	if (h->all)
+		h->all->prev = r;
+	h->all = r;
+	r->easy = e = curl_easy_init();
+	if (!e) {
+		nap_http_req_free(r);
+		return nap_err_set(err, NAP_EX_SOFTWARE, "unable to create a libcurl handle"), NULL;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	curl_easy_setopt(e, CURLOPT_SHARE, h->share);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000L);
+	if (o->timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	if (o->idle_timeout_s > 0) {
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->idle_timeout_s);
+	}
+	if (o->proxy) {
+		r->proxy = nap_xstrdup(o->proxy);
+		curl_easy_setopt(e, CURLOPT_PROXY, r->proxy);
+	}
+	if (setup_tls(r, o->tls, err) != 0) {
+		nap_http_req_free(r);
+		return NULL;
+	}
+	if (strcmp(method, "GET") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (o->body) {
+		r->body = nap_xmalloc(o->body_len + 1);
+		memcpy(r->body, o->body, o->body_len);
+		r->body[o->body_len] = '\0';
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+	}
+	r->hdrs = curl_slist_append(r->hdrs, "Accept: application/json");
+	/* An empty Expect: saves a round trip on bodies over 1 KiB. */
+	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	if (o->content_type) {
+		line = nap_xasprintf("Content-Type: %s", o->content_type);
+		r->hdrs = curl_slist_append(r->hdrs, line);
+		free(line);
+	}
+	if (o->bearer) {
+		line = nap_xasprintf("Authorization: Bearer %s", o->bearer);
+		r->hdrs = curl_slist_append(r->hdrs, line);
+		/* The token must not linger in freed memory longer than needed. */
+		memset(line, 0, strlen(line));
+		free(line);
+	}
+	for (const char *const *hp = o->headers; hp && *hp; hp++)
+		r->hdrs = curl_slist_append(r->hdrs, *hp);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+		nap_http_req_free(r);
+		return nap_err_set(err, NAP_EX_SOFTWARE, "unable to add a transfer to the pool"), NULL;
+	}
+	r->running = 1;
+	h->nrunning++;
+	return r;
+}
+
+static void
+collect(struct nap_http *h)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(h->multi, &left))) {
+		struct nap_http_req *r = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		if (!r)
+			continue;
+		r->result = m->data.result;
+		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
+		{
+			long v = 0;
+
+			curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &v);
+			r->resp.http_version = v == CURL_HTTP_VERSION_2_0 ? 2 :
+			    v == CURL_HTTP_VERSION_3 ? 3 : v ? 1 : 0;
+		}
+		curl_multi_remove_handle(h->multi, r->easy);
+		r->running = 0;
+		r->finished = 1;
+		h->nrunning--;
+		r->done_next = NULL;
+		if (h->done_tail)
+			h->done_tail->done_next = r;
+		else
+			h->done_head = r;
+		h->done_tail = r;
+		r->queued = 1;
+	}
+}
+
+int
+nap_http_wait(struct nap_http *h, int extra_fd, int timeout_ms, struct nap_err *err)
+{
+	struct curl_waitfd wfd;
+	int still, n = 0, ready = 0;
+	CURLMcode mc;
+
+	mc = curl_multi_perform(h->multi, &still);
+	if (mc != CURLM_OK)
+		return nap_err_set(err, NAP_EX_SOFTWARE, "libcurl: %s", curl_multi_strerror(mc));
+	collect(h);
+	if (h->done_head)
+		timeout_ms = 0;
+	memset(&wfd, 0, sizeof(wfd));
+	if (extra_fd >= 0) {
+		wfd.fd = extra_fd;
+		wfd.events = CURL_WAIT_POLLIN;
+		n = 1;
+	}
+	mc = curl_multi_poll(h->multi, n ? &wfd : NULL, (unsigned)n, timeout_ms, NULL);
+	if (mc != CURLM_OK && mc != CURLM_UNRECOVERABLE_POLL)
+		return nap_err_set(err, NAP_EX_SOFTWARE, "libcurl: %s", curl_multi_strerror(mc));
+	if (n && (wfd.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI)))
+		ready = 1;
+	mc = curl_multi_perform(h->multi, &still);
+	if (mc != CURLM_OK)
+		return nap_err_set(err, NAP_EX_SOFTWARE, "libcurl: %s", curl_multi_strerror(mc));
+	collect(h);
+	return ready;
+}
+
+struct nap_http_req *
+nap_http_done(struct nap_http *h)
+{
+	struct nap_http_req *r = h->done_head;
+
+	if (r)
+		unqueue(r);
+	return r;
+}
+
+int
+nap_http_running(const struct nap_http *h)
+{
+	return h->nrunning;
+}
+
+static int
+is_tls_failure(CURLcode c)
+{
+	switch (c) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_CRL_BADFILE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+nap_http_result(struct nap_http_req *r, const struct nap_http_resp **resp, struct nap_err *err)
+{
+	if (resp)
+		*resp = &r->resp;
+	if (!r->finished)
+		return nap_err_set(err, NAP_EX_SOFTWARE, "%s: request still running", r->url);
+	if (r->result == CURLE_OK)
+		return 0;
+	if (r->aborted && r->resp.len >= r->max_body)
+		return nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: response body over %zu bytes",
+		    r->url, r->max_body);
+	if (r->aborted)
+		return nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: transfer stopped by its reader", r->url);
+	if (is_tls_failure(r->result))
+		return nap_err_set(err, NAP_EX_CONFIG, "tls: %s: %s", r->url,
+		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+	return nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: %s", r->url,
+	    r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+}
+
+void *
+nap_http_req_arg(const struct nap_http_req *r)
+{
+	return r->arg;
+}
+
+int
+nap_http_req_finished(const struct nap_http_req *r)
+{
+	return r->finished;
+}
+
+void
+nap_http_req_free(struct nap_http_req *r)
+{
+	if (!r)
+		return;
+	if (r->running) {
+		curl_multi_remove_handle(r->pool->multi, r->easy);
+		r->pool->nrunning--;
+	}
+	unqueue(r);
+	unlink_all(r);
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->hdrs);
+	free(r->url);
+	free(r->body);
+	free(r->proxy);
+	resp_clear(&r->resp);
+	free(r);
+}
+
+int
+nap_http_do(struct nap_http *h, const struct nap_http_opts *o, struct nap_http_resp *resp,
+    struct nap_err *err)
+{
+	struct nap_http_req *r;
+	int rc;
+
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after = -1;
+	r = nap_http_start(h, o, err);
+	if (!r)
+		return -1;
+	while (!r->finished) {
+		if (nap_http_wait(h, -1, 1000, err) < 0) {
+			nap_http_req_free(r);
+			return -1;
+		}
+	}
+	unqueue(r);
+	rc = nap_http_result(r, NULL, err);
+	if (rc != 0 && err)
+		err->http = r->resp.status;
+	*resp = r->resp;
+	memset(&r->resp, 0, sizeof(r->resp));
+	nap_http_req_free(r);
+	return rc;
+}
+
+int
+nap_http_status_code(long status)
+{
+	if (status >= 200 && status < 300)
+		return NAP_EX_OK;
+	if (status == 401 || status == 403)
+		return NAP_EX_NOPERM;
+	if (status == 404 || status == 409 || status == 410)
+		return NAP_EX_NO;
+	if (status == 408 || status == 429 || status >= 500)
+		return NAP_EX_TEMPFAIL;
+	if (status == 400 || status == 422)
+		return NAP_EX_DATAERR;
+	return NAP_EX_SOFTWARE;
+}
+
+char *
+nap_http_escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0), *out;
+
+	if (!e)
+		abort();
+	out = nap_xstrdup(e);
+	curl_free(e);
+	return out;
+}
