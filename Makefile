@@ -33,6 +33,10 @@ OPT ?= -O2 -g
 HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
+# CI builds with -Werror (the .ci/run sets CI=true).
+ifeq ($(CI),true)
+DEVELOPER ?= 1
+endif
 ifeq ($(DEVELOPER),1)
 WARN += -Werror
 endif
@@ -47,6 +51,10 @@ VARIANT = rel
 SANFLAGS =
 endif
 
+# Another compiler gets its own objects, so "make CC=clang" rebuilds everything.
+ifneq ($(CC),cc)
+VARIANT := $(VARIANT)-$(notdir $(CC))
+endif
 OUT = build/$(VARIANT)
 ifeq ($(VARIANT),rel)
 BIN = bin
@@ -79,7 +87,7 @@ UNIT_HELPER_OBJ = $(UNIT_HELPERS:%.c=$(OUT)/%.o)
 # Extra link libraries per tool.
 LIBS_nap-sim = $(SIM_LIBS)
 
-.PHONY: all deps test check unit bats bench demo install uninstall lint fmt clean
+.PHONY: all deps test check unit unit-bins bats bench demo install uninstall lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(TOOL_BINS)
@@ -108,7 +116,10 @@ deps:
 # The public entry points first make sure the Debian packages are there, then
 # re-enter make so that pkg-config sees them.
 test: deps
+	@$(MAKE) --no-print-directory -j2 all unit-bins
 	@$(MAKE) --no-print-directory check
+
+unit-bins: $(UNIT_BINS)
 
 check: all $(UNIT_BINS)
 	@NAP_BIN=$(CURDIR)/$(BIN) sh tests/run $(UNIT_BINS)
