@@ -8,8 +8,9 @@
  * a signed integer).  Lookup order is decimal, binary, exponent, so "1E" is
  * 10^18 and "1E3" is 1000.  "1K" and "1ki" are invalid, as upstream.
  * Arithmetic is exact (no floating point); a value that is not a whole
- * number of the requested unit rounds up, away from zero for positives and
- * toward zero for negatives (ceiling), as Quantity.MilliValue and Value do.
+ * number of the requested unit rounds away from zero ("rounds up", as
+ * Quantity.MilliValue and Value do: 0.1m → 1m, -1.5 → -2).  A magnitude
+ * above 2^63-1 in the requested unit is an error, not capped.
  *
  * Errors: parsers return 0 and store the result, or return -1, leave *out
  * untouched and fill err (code NAP_EX_DATAERR) with a message naming the
@@ -23,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <json-c/json.h>
 
 #include "nap.h"
 
@@ -32,6 +34,13 @@
 int nap_qty_parse_milli(const char *s, int64_t *out, struct nap_err *err);
 /* s in whole units, rounded up: bytes, counts ("1.5" → 2, "1Ki" → 1024). */
 int nap_qty_parse(const char *s, int64_t *out, struct nap_err *err);
+
+/*
+ * A quantity as it appears in JSON: a string, or a bare number ("cpu": 1,
+ * "cpu": 0.5), which is parsed from its source text so it stays exact.
+ */
+int nap_qty_json_milli(json_object *v, int64_t *out, struct nap_err *err);
+int nap_qty_json(json_object *v, int64_t *out, struct nap_err *err);
 
 /* Canonical milli form: "100m", "2", "1500m", "0". */
 char *nap_qty_fmt_milli(int64_t milli, char *buf, size_t len);
