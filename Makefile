@@ -23,8 +23,8 @@ SYSTEMDDIR = $(PREFIX)/lib/systemd/system
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS = json-c yaml-0.1 libcurl
-SIM_PKGS = libmicrohttpd gnutls
+PKGS = json-c yaml-0.1 libcurl gnutls
+SIM_PKGS = libmicrohttpd
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wvla -Wformat=2 -Wpointer-arith -Wcast-qual -Wwrite-strings -Wundef \
