@@ -1,0 +1,1910 @@
+/*
+ * sched.c - the scheduling simulation (see sched.h for the contract).
+ *
+ * Speed comes from three caches, because the same few pod shapes meet the
+ * same nodes and NodePools thousands of times: a "variant" is a pod class
+ * (equal sig) at one relaxation step, holding its effective requirements and
+ * its verdict per node and per NodePool (with the instance types that pass
+ * the pool's and the pod's requirements); a claim remembers which variants
+ * are already known to leave its requirements unchanged; and nodes or claims
+ * too full for the smallest pending pod leave the scan lists.
+ */
+#include "sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+#define ZONE_KEY "topology.kubernetes.io/zone"
+#define CTYPE_KEY "karpenter.sh/capacity-type"
+#define HOST_KEY "kubernetes.io/hostname"
+#define ITYPE_KEY "node.kubernetes.io/instance-type"
+#define WHY 512
+#define CACHE_N 8
+
+/* A topology key and the domains nap knows for it. */
+struct tkey {
+	const char *key;
+	int is_host;
+	char **vals;		/* sorted; label keys only */
+	size_t nvals;
+};
+
+/* A topology group: pods that share one constraint (equal sig). */
+struct group {
+	enum nap_sched_topo_kind kind;
+	size_t tk;
+	const struct nap_sched_topo *t;	/* the first owner's term */
+	const char *ns;			/* the first owner's namespace */
+	int *count;			/* matching pods per domain */
+	int *owners;			/* owners per domain (anti only) */
+	size_t ncount;
+	long total;			/* matching pods anywhere */
+};
+
+struct vpool {
+	int state;		/* 0 unknown, 1 ok, 2 no */
+	char *why;
+	struct nap_reqs reqs;	/* pool ∩ pod */
+	size_t *types;		/* usable and intersecting, pool order */
+	size_t ntypes;
+};
+
+struct variant {
+	size_t cls;
+	int step;
+	int last;		/* no further relaxation */
+	struct nap_reqs reqs;
+	unsigned char *topo_on;	/* per topo term of the class prototype */
+	int tol_prefer;
+	signed char *node_ok;	/* per node: -1 unknown */
+	struct vpool *pool;	/* per pool */
+};
+
+struct klass {
+	const struct nap_sched_pod *proto;
+	size_t *grp;		/* per topo term: group index */
+	size_t *matched;	/* groups whose selector selects this class */
+	size_t nmatched;
+	struct variant **var;	/* by step */
+	size_t nvar, avar;
+	/* relaxation order of the prototype's relaxable parts */
+	size_t *pref_order;	/* prefs by weight desc */
+	size_t *aff_order, naff;	/* preferred affinity terms by weight desc */
+	size_t *anti_order, nanti;
+	size_t *any_order, nany;	/* ScheduleAnyway spreads */
+};
+
+struct claim {
+	size_t idx;
+	size_t pool;
+	struct nap_reqs reqs;
+	size_t *types;
+	size_t ntypes;
+	struct nap_res used;
+	struct nap_res maxrem;	/* max over types of cap - used: a quick bound */
+	size_t *pods;
+	size_t npods, apods;
+	struct variant *known[CACHE_N];	/* variants that leave reqs unchanged */
+	size_t nknown;
+	int closed;
+};
+
+struct pin {
+	const char *key;
+	const char *val;
+};
+
+struct st {
+	const struct nap_sched_input *in;
+	struct nap_sched_result *out;
+	size_t *pool_order;
+	/* per pool x type */
+	unsigned char *usable;
+	struct nap_res *cap;		/* allocatable minus daemon overhead */
+	struct nap_res *daemon;
+	struct nap_res *pool_max;	/* per pool: max cap over usable types */
+	struct nap_res *remaining;	/* per pool: limit - used */
+	int64_t *nodes_left;
+	int any_prefer_taint;
+	/* nodes */
+	struct nap_res *avail;
+	size_t *open_nodes;
+	size_t nopen;
+	/* classes */
+	struct nap_hash cls_by_sig;
+	struct klass *cls;
+	size_t ncls, acls;
+	size_t *pod_cls;
+	/* topology */
+	struct tkey *tk;
+	size_t ntk, atk;
+	struct group *grp;
+	size_t ngrp, agrp;
+	struct nap_hash grp_by_sig;
+	/* claims */
+	struct claim **claims;
+	size_t nclaims, aclaims;
+	size_t *corder;		/* claim indices by (npods, idx) */
+	struct nap_res minreq;	/* the smallest pending request, per resource */
+	/* scratch */
+	struct nap_reqs tmp;
+	size_t *tbuf, *tbuf2;
+	struct pin pins[16];
+	size_t npins;
+	char why[WHY];
+};
+
+static int
+res_fits_sum(const struct nap_res *a, const struct nap_res *b, const struct nap_res *have)
+{
+	int i, ok = 1;
+
+	for (i = 0; i < NAP_RES_N; i++)
+		ok &= a->v[i] + b->v[i] <= have->v[i];
+	return ok;
+}
+
+int
+nap_sched_tolerates(const struct nap_sched_toleration *tols, size_t ntols,
+    const struct nap_sched_taint *t)
+{
+	size_t i;
+
+	for (i = 0; i < ntols; i++) {
+		const struct nap_sched_toleration *o = &tols[i];
+
+		if (o->effect >= 0 && (enum nap_sched_effect)o->effect != t->effect)
+			continue;
+		if (o->key == NULL || o->key[0] == '\0') {
+			if (o->exists)
+				return 1;
+			continue;
+		}
+		if (strcmp(o->key, t->key) != 0)
+			continue;
+		if (o->exists)
+			return 1;
+		if (strcmp(o->value ? o->value : "", t->value ? t->value : "") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *
+effect_name(enum nap_sched_effect e)
+{
+	switch (e) {
+	case NAP_SCHED_NOSCHEDULE:
+		return "NoSchedule";
+	case NAP_SCHED_PREFERNOSCHEDULE:
+		return "PreferNoSchedule";
+	case NAP_SCHED_NOEXECUTE:
+		return "NoExecute";
+	}
+	return "?";
+}
+
+/* Taints an uninitialized node is expected to lose (karpenter.md 2.3). */
+static int
+taint_is_ephemeral(const struct nap_sched_taint *t)
+{
+	static const char *const keys[] = {
+		"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
+		"node.cloudprovider.kubernetes.io/uninitialized", "karpenter.sh/unregistered",
+	};
+	size_t i;
+
+	for (i = 0; i < NAP_ARRAY_LEN(keys); i++)
+		if (strcmp(t->key, keys[i]) == 0)
+			return 1;
+	return strncmp(t->key, "readiness.k8s.io/", 17) == 0;
+}
+
+/* 1 when every taint is tolerated; why names the first that is not. */
+static int
+taints_ok(const struct nap_sched_taint *taints, size_t n, const struct nap_sched_pod *p,
+    int tol_prefer, int skip_ephemeral, char *why, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct nap_sched_taint *t = &taints[i];
+
+		if (tol_prefer && t->effect == NAP_SCHED_PREFERNOSCHEDULE)
+			continue;
+		if (skip_ephemeral && taint_is_ephemeral(t))
+			continue;
+		if (nap_sched_tolerates(p->tols, p->ntols, t))
+			continue;
+		if (why)
+			snprintf(why, len, "did not tolerate taint %s%s%s:%s", t->key,
+			    t->value && t->value[0] ? "=" : "", t->value ? t->value : "",
+			    effect_name(t->effect));
+		return 0;
+	}
+	return 1;
+}
+
+int
+nap_sched_pod_cmp(const struct nap_sched_pod *a, const struct nap_sched_pod *b)
+{
+	int c;
+
+	if (a->req.v[NAP_RES_CPU] != b->req.v[NAP_RES_CPU])
+		return a->req.v[NAP_RES_CPU] > b->req.v[NAP_RES_CPU] ? -1 : 1;
+	if (a->req.v[NAP_RES_MEMORY] != b->req.v[NAP_RES_MEMORY])
+		return a->req.v[NAP_RES_MEMORY] > b->req.v[NAP_RES_MEMORY] ? -1 : 1;
+	if (a->created != b->created)
+		return a->created < b->created ? -1 : 1;
+	c = strcmp(a->uid ? a->uid : "", b->uid ? b->uid : "");
+	if (c != 0)
+		return c;
+	c = strcmp(a->ns ? a->ns : "", b->ns ? b->ns : "");
+	return c ? c : strcmp(a->name ? a->name : "", b->name ? b->name : "");
+}
+
+static const struct nap_sched_pod *sort_pods;
+
+static int
+cmp_pending(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	int c = nap_sched_pod_cmp(&sort_pods[a], &sort_pods[b]);
+
+	return c ? c : (a < b ? -1 : a > b);
+}
+
+static int
+req_equal(const struct nap_req *a, const struct nap_req *b)
+{
+	size_t i;
+
+	if (strcmp(a->key, b->key) != 0 || a->complement != b->complement ||
+	    a->nvalues != b->nvalues || a->has_gt != b->has_gt || a->has_lt != b->has_lt ||
+	    (a->has_gt && a->gt != b->gt) || (a->has_lt && a->lt != b->lt) ||
+	    a->min_values != b->min_values)
+		return 0;
+	for (i = 0; i < a->nvalues; i++)
+		if (strcmp(a->values[i], b->values[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int
+reqs_equal(const struct nap_reqs *a, const struct nap_reqs *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (!req_equal(&a->v[i], &b->v[i]))
+			return 0;
+	return 1;
+}
+
+/* An available offering of type t that reqs allow (zone and capacity type). */
+static int
+offering_ok(const struct nap_sched_itype *t, const struct nap_reqs *reqs, double *price)
+{
+	const struct nap_req *zr = nap_reqs_get(reqs, ZONE_KEY);
+	const struct nap_req *cr = nap_reqs_get(reqs, CTYPE_KEY);
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < t->noff; i++) {
+		const struct nap_sched_offer *o = &t->off[i];
+
+		if (!o->available)
+			continue;
+		if (zr && !nap_req_allows(zr, o->zone))
+			continue;
+		if (cr && !nap_req_allows(cr, o->ctype))
+			continue;
+		if (!price)
+			return 1;
+		if (!ok || o->price < *price)
+			*price = o->price;
+		ok = 1;
+	}
+	return ok;
+}
+
+/* ---- topology keys and groups ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static size_t
+tkey_get(struct st *s, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->ntk; i++)
+		if (strcmp(s->tk[i].key, key) == 0)
+			return i;
+	nap_xgrow(&s->tk, &s->atk, s->ntk + 1, sizeof(*s->tk));
+	memset(&s->tk[s->ntk], 0, sizeof(s->tk[0]));
+	s->tk[s->ntk].key = key;
+	s->tk[s->ntk].is_host = strcmp(key, HOST_KEY) == 0;
+	return s->ntk++;
+}
+
+static void
+tkey_add_val(struct tkey *k, const char *v, size_t *alloc)
+{
+	size_t i;
+
+	for (i = 0; i < k->nvals; i++)
+		if (strcmp(k->vals[i], v) == 0)
+			return;
+	nap_xgrow(&k->vals, alloc, k->nvals + 1, sizeof(*k->vals));
+	k->vals[k->nvals++] = nap_xstrdup(v);
+}
+
+static long
+tkey_find(const struct tkey *k, const char *v)
+{
+	size_t lo = 0, hi = k->nvals;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(k->vals[mid], v);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* The value a node's labels give key, or NULL. */
+static const char *
+node_label(const struct nap_sched_node *n, const char *key)
+{
+	const struct nap_req *q;
+
+	if (!n->labels)
+		return NULL;
+	q = nap_reqs_get(n->labels, key);
+	if (!q || q->complement || q->nvalues != 1)
+		return NULL;
+	return q->values[0];
+}
+
+/*
+ * The domains of every label key a topology term uses: values the usable
+ * types allow under each pool, plus the labels of existing nodes.
+ */
+static void
+tkeys_fill(struct st *s)
+{
+	const struct nap_sched_input *in = s->in;
+	size_t k, p, t, i;
+
+	for (k = 0; k < s->ntk; k++) {
+		struct tkey *tk = &s->tk[k];
+		size_t alloc = 0;
+
+		if (tk->is_host)
+			continue;
+		for (p = 0; p < in->npools; p++) {
+			const struct nap_req *pq = nap_reqs_get(&in->pools[p].reqs, tk->key);
+
+			for (t = 0; t < in->ntypes; t++) {
+				const struct nap_req *q;
+
+				if (!s->usable[p * in->ntypes + t])
+					continue;
+				q = nap_reqs_get(&in->types[t].reqs, tk->key);
+				if (q && !q->complement) {
+					for (i = 0; i < q->nvalues; i++)
+						if (!pq || nap_req_allows(pq, q->values[i]))
+							tkey_add_val(tk, q->values[i], &alloc);
+				} else if (pq && !pq->complement) {
+					for (i = 0; i < pq->nvalues; i++)
+						tkey_add_val(tk, pq->values[i], &alloc);
+				}
+			}
+		}
+		for (i = 0; i < in->nnodes; i++) {
+			const char *v = node_label(&in->nodes[i], tk->key);
+
+			if (v)
+				tkey_add_val(tk, v, &alloc);
+		}
+		qsort(tk->vals, tk->nvals, sizeof(*tk->vals), cmp_str);
+	}
+}
+
+static size_t
+group_get(struct st *s, const struct nap_sched_topo *t, const char *ns)
+{
+	void *v = nap_hash_get(&s->grp_by_sig, t->sig);
+	struct group *g;
+
+	if (v)
+		return (size_t)(uintptr_t)v - 1;
+	nap_xgrow(&s->grp, &s->agrp, s->ngrp + 1, sizeof(*s->grp));
+	g = &s->grp[s->ngrp];
+	memset(g, 0, sizeof(*g));
+	g->kind = t->kind;
+	g->tk = tkey_get(s, t->key);
+	g->t = t;
+	g->ns = ns;
+	nap_hash_put(&s->grp_by_sig, t->sig, (void *)(uintptr_t)(s->ngrp + 1));
+	return s->ngrp++;
+}
+
+static int
+group_selects(const struct group *g, const struct nap_sched_pod *p)
+{
+	size_t i;
+
+	if (!g->t->sel)
+		return 0;
+	if (!g->t->all_namespaces) {
+		int ok = 0;
+
+		if (g->t->nnamespaces == 0)
+			ok = strcmp(g->ns ? g->ns : "", p->ns ? p->ns : "") == 0;
+		for (i = 0; i < g->t->nnamespaces && !ok; i++)
+			ok = strcmp(g->t->namespaces[i], p->ns ? p->ns : "") == 0;
+		if (!ok)
+			return 0;
+	}
+	return nap_selector_matches(g->t->sel, p->labels);
+}
+
+static void
+group_grow(struct group *g, size_t n)
+{
+	size_t old = g->ncount;
+
+	if (n <= old)
+		return;
+	if (n < 2 * old)
+		n = 2 * old;
+	g->count = nap_xrealloc(g->count, n * sizeof(int));
+	memset(g->count + old, 0, (n - old) * sizeof(int));
+	if (g->kind == NAP_SCHED_ANTI) {
+		g->owners = nap_xrealloc(g->owners, n * sizeof(int));
+		memset(g->owners + old, 0, (n - old) * sizeof(int));
+	}
+	g->ncount = n;
+}
+
+static int
+gcount(const struct group *g, long d)
+{
+	return d >= 0 && (size_t)d < g->ncount ? g->count[d] : 0;
+}
+
+static int
+gowners(const struct group *g, long d)
+{
+	return g->owners && d >= 0 && (size_t)d < g->ncount ? g->owners[d] : 0;
+}
+
+static void
+group_record(struct group *g, long d, int matched, int owner)
+{
+	if (d < 0)
+		return;
+	group_grow(g, (size_t)d + 1);
+	if (matched) {
+		g->count[d]++;
+		g->total++;
+	}
+	if (owner && g->owners)
+		g->owners[d]++;
+}
+
+/* ---- classes and variants ---- */
+
+static struct klass *
+class_of(struct st *s, size_t pi)
+{
+	return &s->cls[s->pod_cls[pi]];
+}
+
+static size_t *
+order_by_weight(const struct nap_sched_topo *topo, size_t ntopo, int kind, int spread_any,
+    size_t *n)
+{
+	size_t *o = nap_xcalloc(ntopo + 1, sizeof(*o));
+	size_t i, j, k = 0;
+
+	for (i = 0; i < ntopo; i++) {
+		if (topo[i].required)
+			continue;
+		if (spread_any ? topo[i].kind != NAP_SCHED_SPREAD : (int)topo[i].kind != kind)
+			continue;
+		o[k++] = i;
+	}
+	if (!spread_any) {
+		for (i = 1; i < k; i++)
+			for (j = i; j > 0 && topo[o[j]].weight > topo[o[j - 1]].weight; j--) {
+				size_t x = o[j];
+
+				o[j] = o[j - 1];
+				o[j - 1] = x;
+			}
+	}
+	*n = k;
+	return o;
+}
+
+static size_t
+class_add(struct st *s, const struct nap_sched_pod *p)
+{
+	struct klass *c;
+	size_t i, j, n;
+
+	if (p->sig) {
+		void *v = nap_hash_get(&s->cls_by_sig, p->sig);
+
+		if (v)
+			return (size_t)(uintptr_t)v - 1;
+	}
+	nap_xgrow(&s->cls, &s->acls, s->ncls + 1, sizeof(*s->cls));
+	c = &s->cls[s->ncls];
+	memset(c, 0, sizeof(*c));
+	c->proto = p;
+	c->grp = nap_xcalloc(p->ntopo + 1, sizeof(*c->grp));
+	for (i = 0; i < p->ntopo; i++)
+		c->grp[i] = group_get(s, &p->topo[i], p->ns);
+	c->pref_order = nap_xcalloc(p->nprefs + 1, sizeof(*c->pref_order));
+	for (i = 0; i < p->nprefs; i++)
+		c->pref_order[i] = i;
+	for (i = 1; i < p->nprefs; i++)
+		for (j = i; j > 0 && p->prefs[c->pref_order[j]].weight >
+		    p->prefs[c->pref_order[j - 1]].weight; j--) {
+			n = c->pref_order[j];
+			c->pref_order[j] = c->pref_order[j - 1];
+			c->pref_order[j - 1] = n;
+		}
+	c->aff_order = order_by_weight(p->topo, p->ntopo, NAP_SCHED_AFFINITY, 0, &c->naff);
+	c->anti_order = order_by_weight(p->topo, p->ntopo, NAP_SCHED_ANTI, 0, &c->nanti);
+	c->any_order = order_by_weight(p->topo, p->ntopo, 0, 1, &c->nany);
+	if (p->sig)
+		nap_hash_put(&s->cls_by_sig, p->sig, (void *)(uintptr_t)(s->ncls + 1));
+	return s->ncls++;
+}
+
+/*
+ * The variant of class ci after step relaxations, in Karpenter's order:
+ * required OR-terms (never the last), preferred pod affinity, preferred
+ * anti-affinity, preferred node affinity (heaviest first), ScheduleAnyway
+ * spreads, then tolerating PreferNoSchedule.  NULL when step is past the end.
+ */
+static struct variant *
+variant_get(struct st *s, size_t ci, int step)
+{
+	struct klass *c = &s->cls[ci];
+	const struct nap_sched_pod *p = c->proto;
+	struct variant *v;
+	size_t dterm = 0, daff = 0, danti = 0, dpref = 0, dany = 0, i;
+	int tol = 0, k;
+
+	while ((size_t)step >= c->nvar) {
+		nap_xgrow(&c->var, &c->avar, c->nvar + 1, sizeof(*c->var));
+		c->var[c->nvar++] = NULL;
+	}
+	if (c->var[step])
+		return c->var[step];
+	if (step > 0) {
+		struct variant *prev = variant_get(s, ci, step - 1);
+
+		if (!prev || prev->last)
+			return NULL;
+	}
+	for (k = 0; k < step; k++) {
+		if (p->nterms > 1 && dterm < p->nterms - 1)
+			dterm++;
+		else if (daff < c->naff)
+			daff++;
+		else if (danti < c->nanti)
+			danti++;
+		else if (dpref < p->nprefs)
+			dpref++;
+		else if (dany < c->nany)
+			dany++;
+		else if (s->any_prefer_taint && !tol)
+			tol = 1;
+	}
+	v = nap_xcalloc(1, sizeof(*v));
+	v->cls = ci;
+	v->step = step;
+	v->tol_prefer = tol;
+	v->last = !((p->nterms > 1 && dterm < p->nterms - 1) || daff < c->naff ||
+	    danti < c->nanti || dpref < p->nprefs || dany < c->nany ||
+	    (s->any_prefer_taint && !tol));
+	nap_reqs_init(&v->reqs);
+	if (p->nterms > 0)
+		nap_reqs_copy(&v->reqs, &p->terms[dterm]);
+	if (dpref < p->nprefs)
+		nap_reqs_intersect(&v->reqs, &p->prefs[c->pref_order[dpref]].reqs);
+	if (p->volume)
+		nap_reqs_intersect(&v->reqs, p->volume);
+	v->topo_on = nap_xcalloc(p->ntopo + 1, 1);
+	for (i = 0; i < p->ntopo; i++)
+		v->topo_on[i] = 1;
+	for (i = 0; i < daff; i++)
+		v->topo_on[c->aff_order[i]] = 0;
+	for (i = 0; i < danti; i++)
+		v->topo_on[c->anti_order[i]] = 0;
+	for (i = 0; i < dany; i++)
+		v->topo_on[c->any_order[i]] = 0;
+	v->node_ok = nap_xmalloc(s->in->nnodes + 1);
+	memset(v->node_ok, -1, s->in->nnodes + 1);
+	v->pool = nap_xcalloc(s->in->npools + 1, sizeof(*v->pool));
+	c->var[step] = v;
+	return v;
+}
+
+static void
+variant_free(struct variant *v, size_t npools)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < npools; i++) {
+		free(v->pool[i].why);
+		free(v->pool[i].types);
+		if (v->pool[i].state)
+			nap_reqs_free(&v->pool[i].reqs);
+	}
+	free(v->pool);
+	free(v->node_ok);
+	free(v->topo_on);
+	nap_reqs_free(&v->reqs);
+	free(v);
+}
+
+/* ---- topology evaluation ---- */
+
+enum cand_kind { CAND_NODE, CAND_CLAIM, CAND_NEW };
+
+struct cand {
+	enum cand_kind kind;
+	size_t idx;			/* node or claim index */
+	const struct nap_reqs *reqs;	/* claim or new claim requirements */
+	long host;			/* host domain */
+};
+
+static int
+group_has_term(const struct klass *c, const struct variant *v, size_t g, size_t *term)
+{
+	size_t i;
+
+	for (i = 0; i < c->proto->ntopo; i++)
+		if (c->grp[i] == g && v->topo_on[i]) {
+			if (term)
+				*term = i;
+			return 1;
+		}
+	return 0;
+}
+
+/* Does value index d pass every constraint of the pod on key k? */
+static int
+domain_ok(struct st *s, const struct klass *c, const struct variant *v, size_t k, long d,
+    int selfsel_ok_empty, char *why, size_t len)
+{
+	const struct nap_sched_pod *p = c->proto;
+	size_t i;
+
+	for (i = 0; i < p->ntopo; i++) {
+		const struct group *g = &s->grp[c->grp[i]];
+		const struct nap_sched_topo *t = &p->topo[i];
+
+		if (!v->topo_on[i] || g->tk != k)
+			continue;
+		switch (t->kind) {
+		case NAP_SCHED_SPREAD: {
+			long gmin = 0;
+			int skew = t->max_skew > 0 ? t->max_skew : 1;
+			int self = group_selects(g, p);
+
+			if (!s->tk[k].is_host) {
+				size_t j, elig = 0;
+				const struct nap_req *q = nap_reqs_get(&v->reqs, s->tk[k].key);
+
+				gmin = -1;
+				for (j = 0; j < s->tk[k].nvals; j++) {
+					if (q && !nap_req_allows(q, s->tk[k].vals[j]))
+						continue;
+					elig++;
+					if (gmin < 0 || gcount(g, (long)j) < gmin)
+						gmin = gcount(g, (long)j);
+				}
+				if (gmin < 0 || (t->min_domains > 0 && elig < (size_t)t->min_domains))
+					gmin = 0;
+			}
+			if (gcount(g, d) + self - gmin > skew) {
+				snprintf(why, len, "unsatisfiable topology spread constraint, key=%s (maxSkew %d)",
+				    t->key, skew);
+				return 0;
+			}
+			break;
+		}
+		case NAP_SCHED_AFFINITY:
+			if (g->total > 0 ? gcount(g, d) == 0 :
+			    !(selfsel_ok_empty && group_selects(g, p))) {
+				snprintf(why, len, "unsatisfiable topology constraint for pod affinity, key=%s",
+				    t->key);
+				return 0;
+			}
+			break;
+		case NAP_SCHED_ANTI:
+			if (gcount(g, d) > 0) {
+				snprintf(why, len,
+				    "unsatisfiable topology constraint for pod anti-affinity, key=%s", t->key);
+				return 0;
+			}
+			break;
+		}
+	}
+	/* inverse anti-affinity: pods already placed keep the ones they select out */
+	for (i = 0; i < c->nmatched; i++) {
+		const struct group *g = &s->grp[c->matched[i]];
+
+		if (g->kind != NAP_SCHED_ANTI || g->tk != k)
+			continue;
+		if (gowners(g, d) > 0) {
+			snprintf(why, len,
+			    "unsatisfiable topology constraint for pod anti-affinity, key=%s (inverse)",
+			    s->tk[k].key);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The first spread group on key k the pod owns (to choose its domain), or -1. */
+static long
+spread_group(const struct st *s, const struct klass *c, const struct variant *v, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < c->proto->ntopo; i++)
+		if (v->topo_on[i] && c->proto->topo[i].kind == NAP_SCHED_SPREAD &&
+		    s->grp[c->grp[i]].tk == k)
+			return (long)c->grp[i];
+	return -1;
+}
+
+/* Does the pod have anything to do with topology key k? */
+static int
+key_involved(const struct st *s, const struct klass *c, const struct variant *v, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < c->proto->ntopo; i++)
+		if (v->topo_on[i] && s->grp[c->grp[i]].tk == k)
+			return 1;
+	for (i = 0; i < c->nmatched; i++)
+		if (s->grp[c->matched[i]].tk == k)
+			return 1;
+	return 0;
+}
+
+/*
+ * Check the pod's topology against a candidate; for claims, choose the
+ * domain of each label key involved and leave the choice in s->pins.
+ */
+static int
+topo_ok(struct st *s, const struct klass *c, const struct variant *v, const struct cand *cd,
+    char *why, size_t len)
+{
+	size_t k, j;
+
+	s->npins = 0;
+	for (k = 0; k < s->ntk; k++) {
+		const struct tkey *tk = &s->tk[k];
+
+		if (!key_involved(s, c, v, k))
+			continue;
+		if (tk->is_host) {
+			if (!domain_ok(s, c, v, k, cd->host, 1, why, len))
+				return 0;
+			continue;
+		}
+		if (cd->kind == CAND_NODE) {
+			const char *val = node_label(&s->in->nodes[cd->idx], tk->key);
+			long d = val ? tkey_find(tk, val) : -1;
+
+			if (d < 0) {
+				size_t i;
+
+				for (i = 0; i < c->proto->ntopo; i++)
+					if (v->topo_on[i] && s->grp[c->grp[i]].tk == k &&
+					    c->proto->topo[i].kind != NAP_SCHED_ANTI) {
+						snprintf(why, len, "node has no label %s", tk->key);
+						return 0;
+					}
+				continue;
+			}
+			if (!domain_ok(s, c, v, k, d, 1, why, len))
+				return 0;
+			continue;
+		} else {
+			const struct nap_req *q = nap_reqs_get(cd->reqs, tk->key);
+			const struct nap_req *pq = nap_reqs_get(&v->reqs, tk->key);
+			long sg = spread_group(s, c, v, k), best = -1;
+			int bestc = 0;
+
+			for (j = 0; j < tk->nvals; j++) {
+				char w[WHY];
+
+				if (q && !nap_req_allows(q, tk->vals[j]))
+					continue;
+				if (pq && !nap_req_allows(pq, tk->vals[j]))
+					continue;
+				if (!domain_ok(s, c, v, k, (long)j, 1, w, sizeof(w))) {
+					snprintf(why, len, "%s", w);
+					continue;
+				}
+				if (sg < 0) {
+					best = (long)j;
+					break;
+				}
+				if (best < 0 || gcount(&s->grp[sg], (long)j) < bestc) {
+					best = (long)j;
+					bestc = gcount(&s->grp[sg], (long)j);
+				}
+			}
+			if (best < 0) {
+				if (!why[0] || tk->nvals == 0)
+					snprintf(why, len, "no domain of %s satisfies the topology constraints",
+					    tk->key);
+				return 0;
+			}
+			if (s->npins < NAP_ARRAY_LEN(s->pins)) {
+				s->pins[s->npins].key = tk->key;
+				s->pins[s->npins].val = tk->vals[best];
+				s->npins++;
+			}
+		}
+	}
+	return 1;
+}
+
+/* Count a pod placed in the domains of a candidate (after pins applied). */
+static void
+topo_record(struct st *s, size_t pi, const struct variant *v, const struct cand *cd,
+    const struct nap_reqs *reqs)
+{
+	const struct klass *c = class_of(s, pi);
+	size_t i;
+
+	for (i = 0; i < c->nmatched; i++) {
+		struct group *g = &s->grp[c->matched[i]];
+		const struct tkey *tk = &s->tk[g->tk];
+		long d = -1;
+
+		if (tk->is_host) {
+			d = cd->host;
+		} else if (cd->kind == CAND_NODE) {
+			const char *val = node_label(&s->in->nodes[cd->idx], tk->key);
+
+			d = val ? tkey_find(tk, val) : -1;
+		} else {
+			const struct nap_req *q = nap_reqs_get(reqs, tk->key);
+
+			if (q && !q->complement && q->nvalues == 1)
+				d = tkey_find(tk, q->values[0]);
+		}
+		group_record(g, d, 1, group_has_term(c, v, c->matched[i], NULL));
+	}
+	/* owners that do not select themselves still keep others out */
+	for (i = 0; i < c->proto->ntopo; i++) {
+		struct group *g = &s->grp[c->grp[i]];
+		const struct tkey *tk = &s->tk[g->tk];
+		size_t m;
+		long d = -1;
+		int self = 0;
+
+		if (g->kind != NAP_SCHED_ANTI || !v->topo_on[i])
+			continue;
+		for (m = 0; m < c->nmatched; m++)
+			self |= c->matched[m] == c->grp[i];
+		if (self)
+			continue;
+		if (tk->is_host) {
+			d = cd->host;
+		} else if (cd->kind == CAND_NODE) {
+			const char *val = node_label(&s->in->nodes[cd->idx], tk->key);
+
+			d = val ? tkey_find(tk, val) : -1;
+		} else {
+			const struct nap_req *q = nap_reqs_get(reqs, tk->key);
+
+			if (q && !q->complement && q->nvalues == 1)
+				d = tkey_find(tk, q->values[0]);
+		}
+		group_record(g, d, 0, 1);
+	}
+}
+
+/* ---- NodePools and instance types ---- */
+
+static int
+daemon_lands(const struct nap_sched_pod *d, const struct nap_sched_pool *pool,
+    const struct nap_reqs *pool_reqs, const struct nap_sched_itype *t)
+{
+	size_t i, nt = d->nterms ? d->nterms : 1;
+
+	/* daemons always tolerate PreferNoSchedule (karpenter.md 1.4) */
+	if (!taints_ok(pool->taints, pool->ntaints, d, 1, 0, NULL, 0))
+		return 0;
+	for (i = 0; i < nt; i++) {
+		const struct nap_reqs *r = d->nterms ? &d->terms[i] : NULL;
+
+		if (!r)
+			return nap_reqs_intersects(&t->reqs, pool_reqs, NULL, 0);
+		if (nap_reqs_compatible(pool_reqs, r, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, NULL, 0) &&
+		    nap_reqs_intersects(&t->reqs, r, NULL, 0))
+			return 1;
+	}
+	return 0;
+}
+
+static void
+pools_prepare(struct st *s)
+{
+	const struct nap_sched_input *in = s->in;
+	size_t p, t, d, i, j;
+	static const char *const yes[] = { "true" };
+
+	s->pool_order = nap_xcalloc(in->npools + 1, sizeof(size_t));
+	for (i = 0; i < in->npools; i++)
+		s->pool_order[i] = i;
+	for (i = 1; i < in->npools; i++)
+		for (j = i; j > 0; j--) {
+			const struct nap_sched_pool *a = &in->pools[s->pool_order[j]];
+			const struct nap_sched_pool *b = &in->pools[s->pool_order[j - 1]];
+			size_t x;
+
+			if (a->weight < b->weight ||
+			    (a->weight == b->weight && strcmp(a->name, b->name) <= 0))
+				break;
+			x = s->pool_order[j];
+			s->pool_order[j] = s->pool_order[j - 1];
+			s->pool_order[j - 1] = x;
+		}
+	s->usable = nap_xcalloc(in->npools * in->ntypes + 1, 1);
+	s->cap = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->cap));
+	s->daemon = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->daemon));
+	s->pool_max = nap_xcalloc(in->npools + 1, sizeof(*s->pool_max));
+	s->remaining = nap_xcalloc(in->npools + 1, sizeof(*s->remaining));
+	s->nodes_left = nap_xcalloc(in->npools + 1, sizeof(*s->nodes_left));
+	for (p = 0; p < in->npools; p++) {
+		const struct nap_sched_pool *pool = &in->pools[p];
+		struct nap_reqs dreqs;
+
+		for (i = 0; i < pool->ntaints; i++)
+			if (pool->taints[i].effect == NAP_SCHED_PREFERNOSCHEDULE)
+				s->any_prefer_taint = 1;
+		for (i = 0; i < NAP_RES_N; i++)
+			s->remaining[p].v[i] = pool->has_limit[i] ?
+			    pool->limit.v[i] - pool->used.v[i] : INT64_MAX / 4;
+		s->nodes_left[p] = pool->limit_nodes < 0 ? INT64_MAX / 4 :
+		    pool->limit_nodes - pool->used_nodes;
+		if (pool->unusable || !pool->alloc)
+			continue;
+		/* daemons may select on the simulation-only labels (karpenter.md 1.4) */
+		nap_reqs_init(&dreqs);
+		nap_reqs_copy(&dreqs, &pool->reqs);
+		nap_reqs_add(&dreqs, "karpenter.sh/registered", NAP_OP_IN, yes, 1, 0, NULL);
+		nap_reqs_add(&dreqs, "karpenter.sh/initialized", NAP_OP_IN, yes, 1, 0, NULL);
+		for (t = 0; t < in->ntypes; t++) {
+			size_t k = p * in->ntypes + t;
+			const struct nap_sched_itype *it = &in->types[t];
+
+			if (pool->alloc[t].v[NAP_RES_CPU] <= 0)
+				continue;
+			if (!nap_reqs_intersects(&it->reqs, &pool->reqs, NULL, 0))
+				continue;
+			if (!offering_ok(it, &pool->reqs, NULL))
+				continue;
+			for (d = 0; d < in->ndaemons; d++)
+				if (daemon_lands(&in->daemons[d], pool, &dreqs, it))
+					nap_res_add(&s->daemon[k], &in->daemons[d].req);
+			s->cap[k] = pool->alloc[t];
+			nap_res_sub(&s->cap[k], &s->daemon[k]);
+			if (s->cap[k].v[NAP_RES_CPU] < 0 || s->cap[k].v[NAP_RES_MEMORY] < 0 ||
+			    s->cap[k].v[NAP_RES_PODS] < 1)
+				continue;
+			s->usable[k] = 1;
+			nap_res_max(&s->pool_max[p], &s->cap[k]);
+		}
+		nap_reqs_free(&dreqs);
+	}
+}
+
+static void
+fmt_reqs(const struct nap_reqs *r, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->n && o + 1 < len; i++) {
+		char one[256];
+		int w;
+
+		nap_req_fmt(&r->v[i], one, sizeof(one));
+		w = snprintf(buf + o, len - o, "%s%s", i ? ", " : "", one);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+static void
+fmt_res_json(const struct nap_res *r, char *buf, size_t len)
+{
+	json_object *o = nap_res_to_json(r);
+
+	snprintf(buf, len, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+static struct vpool *
+vpool_get(struct st *s, struct variant *v, size_t p)
+{
+	const struct nap_sched_input *in = s->in;
+	const struct nap_sched_pool *pool = &in->pools[p];
+	const struct nap_sched_pod *proto = s->cls[v->cls].proto;
+	struct vpool *vp = &v->pool[p];
+	char why[WHY];
+	size_t t;
+	int nreq = 0;
+
+	if (vp->state)
+		return vp;
+	nap_reqs_init(&vp->reqs);
+	vp->state = 2;
+	if (pool->unusable) {
+		vp->why = nap_xstrdup(pool->unusable);
+		return vp;
+	}
+	if (!taints_ok(pool->taints, pool->ntaints, proto, v->tol_prefer, 0, why, sizeof(why))) {
+		vp->why = nap_xstrdup(why);
+		return vp;
+	}
+	if (!nap_reqs_compatible(&pool->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, why,
+	    sizeof(why))) {
+		vp->why = nap_xstrdup(why);
+		return vp;
+	}
+	nap_reqs_copy(&vp->reqs, &pool->reqs);
+	nap_reqs_intersect(&vp->reqs, &v->reqs);
+	vp->types = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
+	for (t = 0; t < in->ntypes; t++) {
+		if (!s->usable[p * in->ntypes + t])
+			continue;
+		if (!nap_reqs_intersects(&in->types[t].reqs, &vp->reqs, NULL, 0))
+			continue;
+		nreq++;
+		if (!offering_ok(&in->types[t], &vp->reqs, NULL))
+			continue;
+		vp->types[vp->ntypes++] = t;
+	}
+	if (vp->ntypes == 0) {
+		char rs[WHY / 2];
+
+		fmt_reqs(&vp->reqs, rs, sizeof(rs));
+		vp->why = nap_xasprintf("no instance type satisfied requirements %s (%s)", rs,
+		    nreq ? "no instance type has the required offering" :
+		    "no instance type met the scheduling requirements");
+		return vp;
+	}
+	vp->state = 1;
+	return vp;
+}
+
+/* ---- claims ---- */
+
+static void
+claim_maxrem(struct st *s, struct claim *c)
+{
+	size_t i, base = c->pool * s->in->ntypes;
+	int k;
+
+	nap_res_zero(&c->maxrem);
+	for (i = 0; i < c->ntypes; i++)
+		nap_res_max(&c->maxrem, &s->cap[base + c->types[i]]);
+	for (k = 0; k < NAP_RES_N; k++)
+		c->maxrem.v[k] -= c->used.v[k];
+	if (c->maxrem.v[NAP_RES_CPU] < s->minreq.v[NAP_RES_CPU] ||
+	    c->maxrem.v[NAP_RES_MEMORY] < s->minreq.v[NAP_RES_MEMORY] ||
+	    c->maxrem.v[NAP_RES_PODS] < 1)
+		c->closed = 1;
+}
+
+/* Keep corder sorted by (pods, creation) after claim ci gained a pod. */
+static void
+claim_reorder(struct st *s, size_t ci)
+{
+	size_t i, n = s->nclaims;
+
+	for (i = 0; i < n && s->corder[i] != ci; i++)
+		;
+	while (i + 1 < n) {
+		const struct claim *a = s->claims[ci];
+		const struct claim *b = s->claims[s->corder[i + 1]];
+
+		if (b->npods > a->npods || (b->npods == a->npods && b->idx > a->idx))
+			break;
+		s->corder[i] = s->corder[i + 1];
+		s->corder[i + 1] = ci;
+		i++;
+	}
+}
+
+static void
+claim_add_pod(struct claim *c, size_t pi)
+{
+	nap_xgrow(&c->pods, &c->apods, c->npods + 1, sizeof(*c->pods));
+	c->pods[c->npods++] = pi;
+}
+
+static void
+apply_pins(struct st *s, struct nap_reqs *r)
+{
+	size_t i;
+
+	for (i = 0; i < s->npins; i++) {
+		const char *v = s->pins[i].val;
+
+		nap_reqs_add(r, s->pins[i].key, NAP_OP_IN, &v, 1, 0, NULL);
+	}
+}
+
+static int
+pins_change(struct st *s, const struct nap_reqs *r)
+{
+	size_t i;
+
+	for (i = 0; i < s->npins; i++) {
+		const struct nap_req *q = nap_reqs_get(r, s->pins[i].key);
+
+		if (!q || q->complement || q->nvalues != 1 ||
+		    strcmp(q->values[0], s->pins[i].val) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+min_values_ok(struct st *s, const struct nap_reqs *r, const size_t *types, size_t n,
+    char *why, size_t len)
+{
+	const struct nap_reqs **its;
+	size_t i;
+	long need;
+
+	if (!nap_reqs_has_min_values(r))
+		return 1;
+	its = nap_xcalloc(n + 1, sizeof(*its));
+	for (i = 0; i < n; i++)
+		its[i] = &s->in->types[types[i]].reqs;
+	need = nap_reqs_min_values_needed(r, (const struct nap_reqs *const *)its, n, why, len);
+	free(its);
+	return need >= 0;
+}
+
+static int
+try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len)
+{
+	const struct nap_sched_input *in = s->in;
+	const struct nap_sched_pod *p = &in->pending[pi];
+	struct klass *k = &s->cls[v->cls];
+	struct claim *c = s->claims[ci];
+	const struct nap_reqs *nr = &c->reqs;
+	struct cand cd;
+	size_t i, n = 0, base = c->pool * in->ntypes;
+	int known = 0, changed;
+
+	if (c->closed || !nap_res_fits(&p->req, &c->maxrem))
+		return 0;
+	if (vpool_get(s, v, c->pool)->state != 1)
+		return 0;
+	for (i = 0; i < c->nknown; i++)
+		known |= c->known[i] == v;
+	if (!known) {
+		if (!nap_reqs_compatible(&c->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN,
+		    why, len))
+			return 0;
+		nap_reqs_copy(&s->tmp, &c->reqs);
+		nap_reqs_intersect(&s->tmp, &v->reqs);
+		nr = &s->tmp;
+	}
+	cd.kind = CAND_CLAIM;
+	cd.idx = ci;
+	cd.reqs = nr;
+	cd.host = (long)(in->nnodes + c->idx);
+	if (!topo_ok(s, k, v, &cd, why, len))
+		return 0;
+	if (s->npins && pins_change(s, nr)) {
+		if (nr != &s->tmp) {
+			nap_reqs_copy(&s->tmp, &c->reqs);
+			nr = &s->tmp;
+		}
+		apply_pins(s, &s->tmp);
+	}
+	changed = nr == &s->tmp && !reqs_equal(&s->tmp, &c->reqs);
+	for (i = 0; i < c->ntypes; i++) {
+		size_t t = c->types[i];
+
+		if (!res_fits_sum(&c->used, &p->req, &s->cap[base + t]))
+			continue;
+		if (changed && (!nap_reqs_intersects(&in->types[t].reqs, nr, NULL, 0) ||
+		    !offering_ok(&in->types[t], nr, NULL)))
+			continue;
+		s->tbuf[n++] = t;
+	}
+	if (n == 0) {
+		snprintf(why, len, "no instance type of the claim fits the pod");
+		return 0;
+	}
+	if (!min_values_ok(s, nr, s->tbuf, n, why, len))
+		return 0;
+	/* commit */
+	memcpy(c->types, s->tbuf, n * sizeof(size_t));
+	c->ntypes = n;
+	nap_res_add(&c->used, &p->req);
+	if (changed) {
+		nap_reqs_copy(&c->reqs, &s->tmp);
+		c->nknown = 0;
+	}
+	if (c->nknown < CACHE_N && (changed || !known))
+		c->known[c->nknown++] = v;
+	claim_add_pod(c, pi);
+	topo_record(s, pi, v, &cd, &c->reqs);
+	claim_maxrem(s, c);
+	claim_reorder(s, ci);
+	s->out->place[pi].where = NAP_SCHED_CLAIM;
+	s->out->place[pi].index = ci;
+	return 1;
+}
+
+static int
+try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t len)
+{
+	const struct nap_sched_input *in = s->in;
+	const struct nap_sched_pod *pod = &in->pending[pi];
+	struct klass *k = &s->cls[v->cls];
+	struct vpool *vp = vpool_get(s, v, p);
+	const struct nap_reqs *nr;
+	struct nap_res maxcap;
+	struct claim *c;
+	struct cand cd;
+	size_t i, n = 0, base = p * in->ntypes, nfit = 0;
+	int r;
+
+	if (vp->state != 1) {
+		snprintf(why, len, "%s", vp->why);
+		return 0;
+	}
+	if (s->nodes_left[p] <= 0) {
+		snprintf(why, len, "all available instance types exceed limits for nodepool: \"%s\"",
+		    in->pools[p].name);
+		return 0;
+	}
+	cd.kind = CAND_NEW;
+	cd.idx = 0;
+	cd.reqs = &vp->reqs;
+	cd.host = (long)(in->nnodes + s->nclaims);
+	if (!topo_ok(s, k, v, &cd, why, len))
+		return 0;
+	nr = &vp->reqs;
+	if (s->npins && pins_change(s, nr)) {
+		nap_reqs_copy(&s->tmp, &vp->reqs);
+		apply_pins(s, &s->tmp);
+		nr = &s->tmp;
+	}
+	for (i = 0; i < vp->ntypes; i++) {
+		size_t t = vp->types[i];
+		const struct nap_res *capy = &in->pools[p].capacity[t];
+
+		if (!nap_res_fits(&pod->req, &s->cap[base + t]))
+			continue;
+		nfit++;
+		for (r = 0; r < NAP_RES_N; r++)
+			if (in->pools[p].has_limit[r] && capy->v[r] > s->remaining[p].v[r])
+				break;
+		if (r < NAP_RES_N)
+			continue;
+		if (nr != &vp->reqs && !offering_ok(&in->types[t], nr, NULL))
+			continue;
+		s->tbuf[n++] = t;
+	}
+	if (n == 0) {
+		char rs[WHY / 2], res[128], *msg;
+
+		if (nfit && n == 0 && nr == &vp->reqs) {
+			snprintf(why, len, "all available instance types exceed limits for nodepool: \"%s\"",
+			    in->pools[p].name);
+			return 0;
+		}
+		fmt_reqs(nr, rs, sizeof(rs));
+		fmt_res_json(&pod->req, res, sizeof(res));
+		msg = nap_xasprintf("no instance type satisfied resources %s and requirements %s (%s)%s",
+		    res, rs, nfit ? "no instance type which had enough resources and the required "
+		    "offering met the scheduling requirements" : "no instance type has enough resources",
+		    pod->req.v[NAP_RES_CPU] >= 1000000000 ? " (cpu request looks like a typo: m vs M?)" :
+		    "");
+		snprintf(why, len, "%s", msg);
+		free(msg);
+		return 0;
+	}
+	if (!min_values_ok(s, nr, s->tbuf, n, why, len))
+		return 0;
+	c = nap_xcalloc(1, sizeof(*c));
+	c->idx = s->nclaims;
+	c->pool = p;
+	nap_reqs_init(&c->reqs);
+	nap_reqs_copy(&c->reqs, nr);
+	c->types = nap_xcalloc(vp->ntypes + 1, sizeof(size_t));
+	memcpy(c->types, s->tbuf, n * sizeof(size_t));
+	c->ntypes = n;
+	c->used = pod->req;
+	if (nr == &vp->reqs)
+		c->known[c->nknown++] = v;
+	claim_add_pod(c, pi);
+	nap_res_zero(&maxcap);
+	for (i = 0; i < n; i++)
+		nap_res_max(&maxcap, &in->pools[p].capacity[c->types[i]]);
+	nap_res_sub(&s->remaining[p], &maxcap);
+	s->nodes_left[p]--;
+	nap_xgrow(&s->claims, &s->aclaims, s->nclaims + 1, sizeof(*s->claims));
+	s->claims[s->nclaims] = c;
+	s->corder = nap_xrealloc(s->corder, (s->nclaims + 1) * sizeof(size_t));
+	s->corder[s->nclaims] = s->nclaims;
+	s->nclaims++;
+	cd.kind = CAND_CLAIM;
+	cd.idx = c->idx;
+	topo_record(s, pi, v, &cd, &c->reqs);
+	claim_maxrem(s, c);
+	claim_reorder(s, c->idx);
+	s->out->place[pi].where = NAP_SCHED_CLAIM;
+	s->out->place[pi].index = c->idx;
+	return 1;
+}
+
+static int
+node_ok(struct st *s, struct variant *v, size_t ni)
+{
+	const struct nap_sched_node *n = &s->in->nodes[ni];
+	const struct nap_sched_pod *proto = s->cls[v->cls].proto;
+
+	if (v->node_ok[ni] < 0) {
+		static const struct nap_reqs none;
+
+		v->node_ok[ni] = taints_ok(n->taints, n->ntaints, proto, v->tol_prefer,
+		    !n->initialized, NULL, 0) &&
+		    nap_reqs_compatible(n->labels ? n->labels : &none, &v->reqs, 0, NULL, 0);
+	}
+	return v->node_ok[ni];
+}
+
+static int
+try_nodes(struct st *s, size_t pi, struct variant *v)
+{
+	const struct nap_sched_pod *p = &s->in->pending[pi];
+	struct klass *k = &s->cls[v->cls];
+	size_t i;
+
+	for (i = 0; i < s->nopen; i++) {
+		size_t ni = s->open_nodes[i];
+		struct cand cd;
+		char why[WHY];
+
+		if (!nap_res_fits(&p->req, &s->avail[ni]) || !node_ok(s, v, ni))
+			continue;
+		cd.kind = CAND_NODE;
+		cd.idx = ni;
+		cd.reqs = NULL;
+		cd.host = (long)ni;
+		why[0] = '\0';
+		if (!topo_ok(s, k, v, &cd, why, sizeof(why)))
+			continue;
+		nap_res_sub(&s->avail[ni], &p->req);
+		topo_record(s, pi, v, &cd, NULL);
+		s->out->place[pi].where = NAP_SCHED_NODE;
+		s->out->place[pi].index = ni;
+		if (s->avail[ni].v[NAP_RES_CPU] < s->minreq.v[NAP_RES_CPU] ||
+		    s->avail[ni].v[NAP_RES_MEMORY] < s->minreq.v[NAP_RES_MEMORY] ||
+		    s->avail[ni].v[NAP_RES_PODS] < 1)
+			memmove(&s->open_nodes[i], &s->open_nodes[i + 1],
+			    (--s->nopen - i) * sizeof(size_t));
+		return 1;
+	}
+	return 0;
+}
+
+/* One attempt for one pod at one relaxation step; why gets the reasons. */
+static int
+try_add(struct st *s, size_t pi, struct variant *v, char *why, size_t len)
+{
+	size_t i, o = 0;
+	char one[WHY];
+
+	if (try_nodes(s, pi, v))
+		return 1;
+	for (i = 0; i < s->nclaims; i++) {
+		one[0] = '\0';
+		if (try_claim(s, pi, v, s->corder[i], one, sizeof(one)))
+			return 1;
+	}
+	why[0] = '\0';
+	if (s->in->npools == 0) {
+		snprintf(why, len, "no nodepools found");
+		return 0;
+	}
+	for (i = 0; i < s->in->npools; i++) {
+		size_t p = s->pool_order[i];
+		int w;
+
+		one[0] = '\0';
+		if (try_new(s, pi, v, p, one, sizeof(one)))
+			return 1;
+		if (o + 1 < len) {
+			w = snprintf(why + o, len - o, "%sincompatible with nodepool \"%s\", %s",
+			    o ? "; " : "", s->in->pools[p].name, one);
+			if (w > 0)
+				o += (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* ---- the run ---- */
+
+static void
+setup_topology(struct st *s)
+{
+	const struct nap_sched_input *in = s->in;
+	size_t i, j, g;
+
+	for (i = 0; i < in->npending; i++)
+		s->pod_cls[i] = class_add(s, &in->pending[i]);
+	/* bound pods' anti-affinity keeps pending pods out (inverse anti-affinity) */
+	for (i = 0; i < in->nbound; i++) {
+		const struct nap_sched_pod *b = in->bound[i].pod;
+
+		for (j = 0; j < b->ntopo; j++)
+			if (b->topo[j].kind == NAP_SCHED_ANTI && b->topo[j].required && b->topo[j].sig)
+				group_get(s, &b->topo[j], b->ns);
+	}
+	tkeys_fill(s);
+	for (i = 0; i < s->ncls; i++) {
+		struct klass *c = &s->cls[i];
+
+		c->matched = nap_xcalloc(s->ngrp + 1, sizeof(size_t));
+		for (g = 0; g < s->ngrp; g++)
+			if (group_selects(&s->grp[g], c->proto))
+				c->matched[c->nmatched++] = g;
+	}
+	for (g = 0; g < s->ngrp; g++) {
+		struct group *gr = &s->grp[g];
+		const struct tkey *tk = &s->tk[gr->tk];
+
+		group_grow(gr, tk->is_host ? in->nnodes + 1 : tk->nvals + 1);
+	}
+	for (i = 0; i < in->nbound; i++) {
+		const struct nap_sched_pod *b = in->bound[i].pod;
+		size_t ni = in->bound[i].node;
+
+		if (ni >= in->nnodes)
+			continue;
+		for (g = 0; g < s->ngrp; g++) {
+			struct group *gr = &s->grp[g];
+			const struct tkey *tk = &s->tk[gr->tk];
+			int sel = group_selects(gr, b), own = 0;
+			long d;
+
+			if (gr->kind == NAP_SCHED_ANTI)
+				for (j = 0; j < b->ntopo; j++)
+					own |= b->topo[j].sig && strcmp(b->topo[j].sig, gr->t->sig) == 0;
+			if (!sel && !own)
+				continue;
+			if (tk->is_host) {
+				d = (long)ni;
+			} else {
+				const char *v = node_label(&in->nodes[ni], tk->key);
+
+				d = v ? tkey_find(tk, v) : -1;
+			}
+			group_record(gr, d, sel, own);
+		}
+	}
+}
+
+static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void
+claim_name(struct st *s, const struct claim *c, char *buf, size_t len, struct nap_hash *used)
+{
+	const struct nap_sched_input *in = s->in;
+	uint64_t h = 0xcbf29ce484222325ULL, x;
+	unsigned salt = 0;
+	size_t i;
+	char sfx[6];
+
+	for (i = 0; i < c->npods; i++) {
+		h = fnv(h, in->pending[c->pods[i]].ns);
+		h = fnv(h, "/");
+		h = fnv(h, in->pending[c->pods[i]].name);
+		h = fnv(h, "\n");
+	}
+	for (;;) {
+		x = h ^ (salt * 0x9e3779b97f4a7c15ULL);
+		for (i = 0; i < 5; i++) {
+			sfx[i] = name_alphabet[x % (sizeof(name_alphabet) - 1)];
+			x /= sizeof(name_alphabet) - 1;
+		}
+		sfx[5] = '\0';
+		snprintf(buf, len, "%s-%s", in->pools[c->pool].name, sfx);
+		if (!nap_hash_get(used, buf))
+			break;
+		salt++;
+	}
+	nap_hash_put(used, buf, (void *)1);
+}
+
+struct ranked {
+	size_t t;
+	double price;
+	const char *name;
+};
+
+static int
+cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->price != y->price)
+		return x->price < y->price ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Rank, truncate, narrow: the claim as nap-launch will see it. */
+static int
+claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *why, size_t len)
+{
+	const struct nap_sched_input *in = s->in;
+	struct ranked *rk = nap_xcalloc(c->ntypes + 1, sizeof(*rk));
+	const char **names, **zones, **cts;
+	size_t i, j, n = 0, nz = 0, nc = 0, max = in->max_types > 0 ? (size_t)in->max_types :
+	    NAP_SCHED_MAX_TYPES, base = c->pool * in->ntypes;
+	struct nap_res mind;
+	int first = 1;
+
+	for (i = 0; i < c->ntypes; i++) {
+		double pr = 0;
+
+		if (!offering_ok(&in->types[c->types[i]], &c->reqs, &pr))
+			continue;
+		rk[n].t = c->types[i];
+		rk[n].price = pr;
+		rk[n].name = in->types[c->types[i]].name;
+		n++;
+	}
+	qsort(rk, n, sizeof(*rk), cmp_ranked);
+	if (n > max)
+		n = max;
+	oc->types = nap_xcalloc(n + 1, sizeof(size_t));
+	for (i = 0; i < n; i++)
+		oc->types[i] = rk[i].t;
+	oc->ntypes = n;
+	if (n == 0 || !min_values_ok(s, &c->reqs, oc->types, n, why, len)) {
+		if (n == 0)
+			snprintf(why, len, "no instance type has an available offering");
+		else
+			snprintf(why, len, "NodePool couldn't meet minValues requirements");
+		free(rk);
+		return -1;
+	}
+	oc->price = rk[0].price;
+	names = nap_xcalloc(n + 1, sizeof(*names));
+	zones = nap_xcalloc(8 * (n + 1), sizeof(*zones));
+	cts = nap_xcalloc(8 * (n + 1), sizeof(*cts));
+	nap_res_zero(&mind);
+	for (i = 0; i < n; i++) {
+		const struct nap_sched_itype *t = &in->types[rk[i].t];
+		const struct nap_req *zr = nap_reqs_get(&c->reqs, ZONE_KEY);
+		const struct nap_req *cr = nap_reqs_get(&c->reqs, CTYPE_KEY);
+
+		names[i] = t->name;
+		for (j = 0; j < t->noff; j++) {
+			const struct nap_sched_offer *o = &t->off[j];
+			size_t m;
+
+			if (!o->available || (zr && !nap_req_allows(zr, o->zone)) ||
+			    (cr && !nap_req_allows(cr, o->ctype)))
+				continue;
+			for (m = 0; m < nz && strcmp(zones[m], o->zone) != 0; m++)
+				;
+			if (m == nz && nz < 8 * (n + 1))
+				zones[nz++] = o->zone;
+			for (m = 0; m < nc && strcmp(cts[m], o->ctype) != 0; m++)
+				;
+			if (m == nc && nc < 8 * (n + 1))
+				cts[nc++] = o->ctype;
+		}
+		if (first || s->daemon[base + rk[i].t].v[NAP_RES_CPU] < mind.v[NAP_RES_CPU])
+			mind = s->daemon[base + rk[i].t];
+		first = 0;
+	}
+	nap_reqs_init(&oc->reqs);
+	nap_reqs_copy(&oc->reqs, &c->reqs);
+	{
+		const struct nap_req *old = nap_reqs_get(&oc->reqs, ITYPE_KEY);
+		int mv = old ? old->min_values : 0;
+
+		nap_reqs_del(&oc->reqs, ITYPE_KEY);
+		nap_reqs_add(&oc->reqs, ITYPE_KEY, NAP_OP_IN, names, n, mv, NULL);
+	}
+	nap_reqs_add(&oc->reqs, ZONE_KEY, NAP_OP_IN, zones, nz, 0, NULL);
+	nap_reqs_add(&oc->reqs, CTYPE_KEY, NAP_OP_IN, cts, nc, 0, NULL);
+	oc->requests = c->used;
+	nap_res_add(&oc->requests, &mind);
+	oc->pool = c->pool;
+	free(names);
+	free(zones);
+	free(cts);
+	free(rk);
+	return 0;
+}
+
+static void
+st_free(struct st *s)
+{
+	size_t i, j;
+
+	for (i = 0; i < s->ncls; i++) {
+		for (j = 0; j < s->cls[i].nvar; j++)
+			variant_free(s->cls[i].var[j], s->in->npools);
+		free(s->cls[i].var);
+		free(s->cls[i].grp);
+		free(s->cls[i].matched);
+		free(s->cls[i].pref_order);
+		free(s->cls[i].aff_order);
+		free(s->cls[i].anti_order);
+		free(s->cls[i].any_order);
+	}
+	free(s->cls);
+	for (i = 0; i < s->ngrp; i++) {
+		free(s->grp[i].count);
+		free(s->grp[i].owners);
+	}
+	free(s->grp);
+	for (i = 0; i < s->ntk; i++) {
+		for (j = 0; j < s->tk[i].nvals; j++)
+			free(s->tk[i].vals[j]);
+		free(s->tk[i].vals);
+	}
+	free(s->tk);
+	for (i = 0; i < s->nclaims; i++) {
+		nap_reqs_free(&s->claims[i]->reqs);
+		free(s->claims[i]->types);
+		free(s->claims[i]->pods);
+		free(s->claims[i]);
+	}
+	free(s->claims);
+	free(s->corder);
+	nap_hash_free(&s->cls_by_sig);
+	nap_hash_free(&s->grp_by_sig);
+	free(s->pod_cls);
+	free(s->pool_order);
+	free(s->usable);
+	free(s->cap);
+	free(s->daemon);
+	free(s->pool_max);
+	free(s->remaining);
+	free(s->nodes_left);
+	free(s->avail);
+	free(s->open_nodes);
+	free(s->tbuf);
+	free(s->tbuf2);
+	nap_reqs_free(&s->tmp);
+}
+
+int
+nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
+    struct nap_err *err)
+{
+	struct st s;
+	size_t *q, qhead = 0, qtail = 0, qcap, i, j, ci;
+	unsigned long *lastlen;
+	char why[4 * WHY];
+	struct nap_hash names = NAP_HASH_INIT;
+	size_t *remap;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (in->ntypes && !in->types)
+		return nap_err_set(err, NAP_EX_DATAERR, "scheduler: instance types missing");
+	memset(&s, 0, sizeof(s));
+	s.in = in;
+	s.out = out;
+	nap_hash_init(&s.cls_by_sig);
+	nap_hash_init(&s.grp_by_sig);
+	nap_reqs_init(&s.tmp);
+	out->place = nap_xcalloc(in->npending + 1, sizeof(*out->place));
+	out->nplace = in->npending;
+	s.pod_cls = nap_xcalloc(in->npending + 1, sizeof(size_t));
+	s.tbuf = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
+	s.tbuf2 = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
+	pools_prepare(&s);
+	for (r = 0; r < NAP_RES_N; r++)
+		s.minreq.v[r] = INT64_MAX / 4;
+	for (i = 0; i < in->npending; i++)
+		for (r = 0; r < NAP_RES_N; r++)
+			if (in->pending[i].req.v[r] < s.minreq.v[r])
+				s.minreq.v[r] = in->pending[i].req.v[r];
+	s.avail = nap_xcalloc(in->nnodes + 1, sizeof(*s.avail));
+	s.open_nodes = nap_xcalloc(in->nnodes + 1, sizeof(size_t));
+	for (i = 0; i < in->nnodes; i++) {
+		s.avail[i] = in->nodes[i].avail;
+		if (s.avail[i].v[NAP_RES_PODS] >= 1 && s.avail[i].v[NAP_RES_CPU] >= s.minreq.v[NAP_RES_CPU] &&
+		    s.avail[i].v[NAP_RES_MEMORY] >= s.minreq.v[NAP_RES_MEMORY])
+			s.open_nodes[s.nopen++] = i;
+	}
+	setup_topology(&s);
+
+	qcap = in->npending + 1;
+	q = nap_xcalloc(qcap, sizeof(*q));
+	lastlen = nap_xcalloc(in->npending + 1, sizeof(*lastlen));
+	for (i = 0; i < in->npending; i++) {
+		if (in->pending[i].never) {
+			out->place[i].where = NAP_SCHED_NONE;
+			out->place[i].why = nap_xstrdup(in->pending[i].never);
+			continue;
+		}
+		q[qtail++] = i;
+	}
+	sort_pods = in->pending;
+	qsort(q, qtail, sizeof(*q), cmp_pending);
+	sort_pods = NULL;
+	{
+		/* a ring buffer: at most npending live entries */
+		size_t len = qtail, prev_fail = (size_t)-1;
+		unsigned long progress = 0, prev_progress = 0;
+
+		qtail %= qcap;
+		while (len > 0) {
+			size_t pi = q[qhead];
+			int step, ok = 0;
+
+			if (lastlen[pi] == len)
+				break;
+			qhead = (qhead + 1) % qcap;
+			len--;
+			/* an identical pod just failed with nothing placed since: so will this one */
+			if (prev_fail != (size_t)-1 && prev_progress == progress &&
+			    s.pod_cls[prev_fail] == s.pod_cls[pi] &&
+			    memcmp(&in->pending[prev_fail].req, &in->pending[pi].req,
+			    sizeof(struct nap_res)) == 0) {
+				free(out->place[pi].why);
+				out->place[pi].why = nap_xstrdup(out->place[prev_fail].why);
+			} else {
+				for (step = 0;; step++) {
+					struct variant *v = variant_get(&s, s.pod_cls[pi], step);
+
+					if (!v)
+						break;
+					if (step > 0)
+						out->relaxations++;
+					why[0] = '\0';
+					if (try_add(&s, pi, v, why, sizeof(why))) {
+						ok = 1;
+						break;
+					}
+					if (v->last)
+						break;
+				}
+				if (!ok) {
+					free(out->place[pi].why);
+					out->place[pi].why = nap_xstrdup(why);
+				}
+			}
+			if (ok) {
+				progress++;
+				free(out->place[pi].why);
+				out->place[pi].why = NULL;
+				prev_fail = (size_t)-1;
+				continue;
+			}
+			out->place[pi].where = NAP_SCHED_NONE;
+			prev_fail = pi;
+			prev_progress = progress;
+			q[qtail] = pi;
+			qtail = (qtail + 1) % qcap;
+			len++;
+			lastlen[pi] = len;
+		}
+	}
+	free(q);
+	free(lastlen);
+
+	/* finalise claims; a claim that cannot be launched fails its pods */
+	out->claims = nap_xcalloc(s.nclaims + 1, sizeof(*out->claims));
+	remap = nap_xcalloc(s.nclaims + 1, sizeof(size_t));
+	for (ci = 0; ci < s.nclaims; ci++) {
+		struct claim *c = s.claims[ci];
+		struct nap_sched_claim *oc = &out->claims[out->nclaims];
+
+		memset(oc, 0, sizeof(*oc));
+		if (claim_finalize(&s, c, oc, why, sizeof(why)) < 0) {
+			for (j = 0; j < c->npods; j++) {
+				struct nap_sched_place *pl = &out->place[c->pods[j]];
+
+				pl->where = NAP_SCHED_NONE;
+				free(pl->why);
+				pl->why = nap_xasprintf("incompatible with nodepool \"%s\", %s",
+				    in->pools[c->pool].name, why);
+			}
+			free(oc->types);
+			memset(oc, 0, sizeof(*oc));
+			remap[ci] = (size_t)-1;
+			continue;
+		}
+		oc->pods = nap_xcalloc(c->npods + 1, sizeof(size_t));
+		memcpy(oc->pods, c->pods, c->npods * sizeof(size_t));
+		oc->npods = c->npods;
+		claim_name(&s, c, oc->name, sizeof(oc->name), &names);
+		remap[ci] = out->nclaims++;
+	}
+	for (i = 0; i < in->npending; i++)
+		if (out->place[i].where == NAP_SCHED_CLAIM)
+			out->place[i].index = remap[out->place[i].index];
+	free(remap);
+	nap_hash_free(&names);
+	st_free(&s);
+	return 0;
+}
+
+void
+nap_sched_result_free(struct nap_sched_result *out)
+{
+	size_t i;
+
+	if (!out)
+		return;
+	for (i = 0; i < out->nclaims; i++) {
+		nap_reqs_free(&out->claims[i].reqs);
+		free(out->claims[i].types);
+		free(out->claims[i].pods);
+	}
+	free(out->claims);
+	for (i = 0; i < out->nplace; i++)
+		free(out->place[i].why);
+	free(out->place);
+	memset(out, 0, sizeof(*out));
+}
