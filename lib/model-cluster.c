@@ -1,0 +1,561 @@
+/*
+ * model-cluster.c - the cluster model: every object of the kinds nap keeps,
+ * updated by watch events, with the indexes the deciding tools need (see
+ * model.h).
+ *
+ * Each kind has a hash from "namespace/name" to a slot and a dense array of
+ * object pointers (what nap_cluster_list hands out); a slot remembers its
+ * place in the array so a deletion is O(1) (the last object moves into the
+ * hole).  Pods are also bucketed by spec.nodeName, with the bucket's request
+ * sum kept incrementally, and Nodes and NodeClaims are indexed by providerID
+ * (and NodeClaims by status.nodeName) to join the two.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+#include "json.h"
+#include "model.h"
+#include "model-int.h"
+
+struct slot {
+	void *obj;		/* struct nap_<kind> *, meta first */
+	size_t idx;		/* in the kind's list */
+};
+
+struct kindtab {
+	struct nap_hash by_key;
+	void **list;
+	struct slot **slots;	/* parallel to list */
+	size_t n, alloc;
+	uint64_t version;
+};
+
+struct bucket {
+	struct nap_pod **pods;
+	size_t n, alloc;
+	struct nap_res req;	/* non-terminal pods */
+};
+
+struct nap_cluster {
+	struct kindtab k[NAP_KIND_N];
+	struct nap_hash pods_by_node;	/* node name → struct bucket */
+	struct nap_hash node_by_pid;	/* providerID → struct nap_node */
+	struct nap_hash claim_by_pid;	/* providerID → struct nap_nodeclaim */
+	struct nap_hash claim_by_node;	/* status.nodeName → struct nap_nodeclaim */
+};
+
+static const struct nap_res zero_res;
+
+struct nap_cluster *
+nap_cluster_new(void)
+{
+	return nap_xcalloc(1, sizeof(struct nap_cluster));
+}
+
+/* ---- per-kind construction ---- */
+
+static void *
+obj_new(enum nap_kind k, json_object *o, struct nap_err *err)
+{
+	void *p = NULL;
+	int rc = -1;
+
+	switch (k) {
+	case NAP_KIND_POD:
+		p = nap_xmalloc(sizeof(struct nap_pod));
+		rc = nap_pod_from_json(p, o, err);
+		break;
+	case NAP_KIND_NODE:
+		p = nap_xmalloc(sizeof(struct nap_node));
+		rc = nap_node_from_json(p, o, err);
+		break;
+	case NAP_KIND_NODECLAIM:
+		p = nap_xmalloc(sizeof(struct nap_nodeclaim));
+		rc = nap_nodeclaim_from_json(p, o, err);
+		break;
+	case NAP_KIND_NODEPOOL:
+		p = nap_xmalloc(sizeof(struct nap_nodepool));
+		rc = nap_nodepool_from_json(p, o, err);
+		break;
+	case NAP_KIND_NODECLASS:
+		p = nap_xmalloc(sizeof(struct nap_nodeclass));
+		rc = nap_nodeclass_from_json(p, o, err);
+		break;
+	case NAP_KIND_PDB:
+		p = nap_xmalloc(sizeof(struct nap_pdb));
+		rc = nap_pdb_from_json(p, o, err);
+		break;
+	case NAP_KIND_DAEMONSET:
+		p = nap_xmalloc(sizeof(struct nap_daemonset));
+		rc = nap_daemonset_from_json(p, o, err);
+		break;
+	case NAP_KIND_PVC:
+		p = nap_xmalloc(sizeof(struct nap_pvc));
+		rc = nap_pvc_from_json(p, o, err);
+		break;
+	case NAP_KIND_PV:
+		p = nap_xmalloc(sizeof(struct nap_pv));
+		rc = nap_pv_from_json(p, o, err);
+		break;
+	case NAP_KIND_STORAGECLASS:
+		p = nap_xmalloc(sizeof(struct nap_storageclass));
+		rc = nap_storageclass_from_json(p, o, err);
+		break;
+	case NAP_KIND_NAMESPACE:
+		p = nap_xmalloc(sizeof(struct nap_namespace));
+		rc = nap_namespace_from_json(p, o, err);
+		break;
+	case NAP_KIND_N:
+		break;
+	}
+	if (rc != 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static void
+obj_free(enum nap_kind k, void *p)
+{
+	switch (k) {
+	case NAP_KIND_POD:
+		nap_pod_free(p);
+		break;
+	case NAP_KIND_NODE:
+		nap_node_free(p);
+		break;
+	case NAP_KIND_NODECLAIM:
+		nap_nodeclaim_free(p);
+		break;
+	case NAP_KIND_NODEPOOL:
+		nap_nodepool_free(p);
+		break;
+	case NAP_KIND_NODECLASS:
+		nap_nodeclass_free(p);
+		break;
+	case NAP_KIND_PDB:
+		nap_pdb_free(p);
+		break;
+	case NAP_KIND_DAEMONSET:
+		nap_daemonset_free(p);
+		break;
+	case NAP_KIND_PVC:
+		nap_pvc_free(p);
+		break;
+	case NAP_KIND_PV:
+		nap_pv_free(p);
+		break;
+	case NAP_KIND_STORAGECLASS:
+		nap_storageclass_free(p);
+		break;
+	case NAP_KIND_NAMESPACE:
+		nap_namespace_free(p);
+		break;
+	case NAP_KIND_N:
+		break;
+	}
+	free(p);
+}
+
+/* ---- secondary indexes ---- */
+
+static void
+bucket_add(struct nap_cluster *c, struct nap_pod *p)
+{
+	struct bucket *b;
+
+	if (p->node_name[0] == '\0')
+		return;
+	b = nap_hash_get(&c->pods_by_node, p->node_name);
+	if (b == NULL) {
+		b = nap_xcalloc(1, sizeof(*b));
+		nap_hash_put(&c->pods_by_node, p->node_name, b);
+	}
+	nap_xgrow(&b->pods, &b->alloc, b->n + 1, sizeof(*b->pods));
+	b->pods[b->n++] = p;
+	if (!nap_pod_is_terminal(p))
+		nap_res_add(&b->req, &p->requests);
+}
+
+/* A node holds about a hundred pods at most: a linear search is the cheap way. */
+static void
+bucket_del(struct nap_cluster *c, struct nap_pod *p)
+{
+	struct bucket *b;
+	size_t i;
+
+	if (p->node_name[0] == '\0')
+		return;
+	b = nap_hash_get(&c->pods_by_node, p->node_name);
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n; i++)
+		if (b->pods[i] == p)
+			break;
+	if (i == b->n)
+		return;
+	b->pods[i] = b->pods[--b->n];
+	if (!nap_pod_is_terminal(p))
+		nap_res_sub(&b->req, &p->requests);
+	if (b->n == 0) {
+		nap_hash_del(&c->pods_by_node, p->node_name);
+		free(b->pods);
+		free(b);
+	}
+}
+
+static void
+index_put(struct nap_hash *h, const char *key, void *obj)
+{
+	if (key && *key)
+		nap_hash_put(h, key, obj);
+}
+
+/* Remove key only while it still points at obj: another object may have taken it over. */
+static void
+index_del(struct nap_hash *h, const char *key, void *obj)
+{
+	if (key && *key && nap_hash_get(h, key) == obj)
+		nap_hash_del(h, key);
+}
+
+static void
+index_add(struct nap_cluster *c, enum nap_kind k, void *obj)
+{
+	if (k == NAP_KIND_POD)
+		bucket_add(c, obj);
+	else if (k == NAP_KIND_NODE)
+		index_put(&c->node_by_pid, ((struct nap_node *)obj)->provider_id, obj);
+	else if (k == NAP_KIND_NODECLAIM) {
+		struct nap_nodeclaim *nc = obj;
+
+		index_put(&c->claim_by_pid, nc->provider_id, obj);
+		index_put(&c->claim_by_node, nc->node_name, obj);
+	}
+}
+
+static void
+index_remove(struct nap_cluster *c, enum nap_kind k, void *obj)
+{
+	if (k == NAP_KIND_POD)
+		bucket_del(c, obj);
+	else if (k == NAP_KIND_NODE)
+		index_del(&c->node_by_pid, ((struct nap_node *)obj)->provider_id, obj);
+	else if (k == NAP_KIND_NODECLAIM) {
+		struct nap_nodeclaim *nc = obj;
+
+		index_del(&c->claim_by_pid, nc->provider_id, obj);
+		index_del(&c->claim_by_node, nc->node_name, obj);
+	}
+}
+
+/* ---- apply ---- */
+
+static char *
+make_key(char *buf, size_t len, enum nap_kind k, const char *ns, const char *name)
+{
+	int n;
+
+	if (!model_kind_namespaced(k))
+		ns = "";
+	n = snprintf(buf, len, "%s/%s", ns ? ns : "", name);
+	if (n < 0 || (size_t)n >= len)
+		return nap_xasprintf("%s/%s", ns ? ns : "", name);
+	return buf;
+}
+
+static void
+put_obj(struct nap_cluster *c, enum nap_kind k, const char *key, void *obj)
+{
+	struct kindtab *t = &c->k[k];
+	struct slot *s = nap_hash_get(&t->by_key, key);
+
+	if (s) {
+		index_remove(c, k, s->obj);
+		obj_free(k, s->obj);
+		s->obj = obj;
+		t->list[s->idx] = obj;
+	} else {
+		s = nap_xmalloc(sizeof(*s));
+		s->obj = obj;
+		if (t->n == t->alloc) {
+			t->alloc = t->alloc ? t->alloc * 2 : 64;
+			t->list = nap_xrealloc(t->list, t->alloc * sizeof(*t->list));
+			t->slots = nap_xrealloc(t->slots, t->alloc * sizeof(*t->slots));
+		}
+		s->idx = t->n;
+		t->list[t->n] = obj;
+		t->slots[t->n] = s;
+		t->n++;
+		nap_hash_put(&t->by_key, key, s);
+	}
+	index_add(c, k, obj);
+	t->version++;
+}
+
+static void
+del_obj(struct nap_cluster *c, enum nap_kind k, const char *key)
+{
+	struct kindtab *t = &c->k[k];
+	struct slot *s = nap_hash_del(&t->by_key, key);
+	size_t last;
+
+	if (s == NULL)
+		return;
+	index_remove(c, k, s->obj);
+	obj_free(k, s->obj);
+	last = --t->n;
+	if (s->idx != last) {
+		t->list[s->idx] = t->list[last];
+		t->slots[s->idx] = t->slots[last];
+		t->slots[s->idx]->idx = s->idx;
+	}
+	free(s);
+	t->version++;
+}
+
+int
+nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object,
+    struct nap_err *err)
+{
+	const char *kind, *name, *ns;
+	char buf[512], *key;
+	int k, del;
+	void *obj;
+
+	if (type == NULL)
+		return nap_err_set(err, NAP_EX_DATAERR, "event without a type");
+	if (strcmp(type, "DELETED") == 0)
+		del = 1;
+	else if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0)
+		del = 0;
+	else
+		return nap_err_set(err, NAP_EX_DATAERR, "unknown event type \"%s\"", type);
+	if (object == NULL || !json_object_is_type(object, json_type_object))
+		return nap_err_set(err, NAP_EX_DATAERR, "%s event without an object", type);
+	kind = nap_json_str(object, "kind", NULL);
+	name = nap_json_str(object, "metadata.name", NULL);
+	if (kind == NULL || *kind == '\0')
+		return nap_err_set(err, NAP_EX_DATAERR, "object %s without a kind",
+		    name ? name : "(unnamed)");
+	k = nap_kind_lookup(kind);
+	if (k < 0)
+		return 1;
+	if (name == NULL || *name == '\0')
+		return nap_err_set(err, NAP_EX_DATAERR, "%s without metadata.name",
+		    nap_kind_word(k));
+	ns = nap_json_str(object, "metadata.namespace", "");
+	if (*ns == '\0')
+		ns = "default";
+	if (del) {
+		key = make_key(buf, sizeof(buf), k, ns, name);
+		del_obj(c, k, key);
+	} else {
+		obj = obj_new(k, object, err);
+		if (obj == NULL)
+			return -1;
+		key = make_key(buf, sizeof(buf), k, ns, name);
+		put_obj(c, k, key, obj);
+	}
+	if (key != buf)
+		free(key);
+	return 0;
+}
+
+int
+nap_cluster_apply_record(struct nap_cluster *c, json_object *rec, struct nap_err *err)
+{
+	return nap_cluster_apply(c, nap_json_str(rec, "type", NULL), nap_json_key(rec, "object"),
+	    err);
+}
+
+/* ---- queries ---- */
+
+uint64_t
+nap_cluster_version(const struct nap_cluster *c, enum nap_kind k)
+{
+	return (unsigned)k < NAP_KIND_N ? c->k[k].version : 0;
+}
+
+size_t
+nap_cluster_count(const struct nap_cluster *c, enum nap_kind k)
+{
+	return (unsigned)k < NAP_KIND_N ? c->k[k].n : 0;
+}
+
+void *const *
+nap_cluster_list(const struct nap_cluster *c, enum nap_kind k, size_t *n)
+{
+	if ((unsigned)k >= NAP_KIND_N) {
+		*n = 0;
+		return NULL;
+	}
+	*n = c->k[k].n;
+	return c->k[k].list;
+}
+
+void *
+nap_cluster_get(const struct nap_cluster *c, enum nap_kind k, const char *ns, const char *name)
+{
+	char buf[512], *key;
+	struct slot *s;
+
+	if ((unsigned)k >= NAP_KIND_N || name == NULL)
+		return NULL;
+	key = make_key(buf, sizeof(buf), k, ns && *ns ? ns : "default", name);
+	s = nap_hash_get(&c->k[k].by_key, key);
+	if (key != buf)
+		free(key);
+	return s ? s->obj : NULL;
+}
+
+struct nap_pod *const *
+nap_cluster_pods(const struct nap_cluster *c, size_t *n)
+{
+	return (struct nap_pod *const *)nap_cluster_list(c, NAP_KIND_POD, n);
+}
+
+struct nap_node *const *
+nap_cluster_nodes(const struct nap_cluster *c, size_t *n)
+{
+	return (struct nap_node *const *)nap_cluster_list(c, NAP_KIND_NODE, n);
+}
+
+struct nap_nodeclaim *const *
+nap_cluster_nodeclaims(const struct nap_cluster *c, size_t *n)
+{
+	return (struct nap_nodeclaim *const *)nap_cluster_list(c, NAP_KIND_NODECLAIM, n);
+}
+
+struct nap_nodepool *const *
+nap_cluster_nodepools(const struct nap_cluster *c, size_t *n)
+{
+	return (struct nap_nodepool *const *)nap_cluster_list(c, NAP_KIND_NODEPOOL, n);
+}
+
+struct nap_nodeclass *const *
+nap_cluster_nodeclasses(const struct nap_cluster *c, size_t *n)
+{
+	return (struct nap_nodeclass *const *)nap_cluster_list(c, NAP_KIND_NODECLASS, n);
+}
+
+struct nap_pdb *const *
+nap_cluster_pdbs(const struct nap_cluster *c, size_t *n)
+{
+	return (struct nap_pdb *const *)nap_cluster_list(c, NAP_KIND_PDB, n);
+}
+
+struct nap_daemonset *const *
+nap_cluster_daemonsets(const struct nap_cluster *c, size_t *n)
+{
+	return (struct nap_daemonset *const *)nap_cluster_list(c, NAP_KIND_DAEMONSET, n);
+}
+
+struct nap_pod *
+nap_cluster_pod(const struct nap_cluster *c, const char *ns, const char *name)
+{
+	return nap_cluster_get(c, NAP_KIND_POD, ns, name);
+}
+
+struct nap_node *
+nap_cluster_node(const struct nap_cluster *c, const char *name)
+{
+	return nap_cluster_get(c, NAP_KIND_NODE, NULL, name);
+}
+
+struct nap_nodeclaim *
+nap_cluster_nodeclaim(const struct nap_cluster *c, const char *name)
+{
+	return nap_cluster_get(c, NAP_KIND_NODECLAIM, NULL, name);
+}
+
+struct nap_nodepool *
+nap_cluster_nodepool(const struct nap_cluster *c, const char *name)
+{
+	return nap_cluster_get(c, NAP_KIND_NODEPOOL, NULL, name);
+}
+
+struct nap_nodeclass *
+nap_cluster_nodeclass(const struct nap_cluster *c, const char *name)
+{
+	return nap_cluster_get(c, NAP_KIND_NODECLASS, NULL, name);
+}
+
+struct nap_pod *const *
+nap_cluster_pods_on_node(const struct nap_cluster *c, const char *node, size_t *n)
+{
+	struct bucket *b = node ? nap_hash_get(&c->pods_by_node, node) : NULL;
+
+	*n = b ? b->n : 0;
+	return b ? b->pods : NULL;
+}
+
+const struct nap_res *
+nap_cluster_node_requests(const struct nap_cluster *c, const char *node)
+{
+	struct bucket *b = node ? nap_hash_get(&c->pods_by_node, node) : NULL;
+
+	return b ? &b->req : &zero_res;
+}
+
+struct nap_nodeclaim *
+nap_cluster_nodeclaim_of(const struct nap_cluster *c, const struct nap_node *node)
+{
+	struct nap_nodeclaim *nc = NULL;
+
+	if (node->nodeclaim[0])
+		nc = nap_cluster_nodeclaim(c, node->nodeclaim);
+	if (nc == NULL && node->provider_id[0])
+		nc = nap_hash_get(&c->claim_by_pid, node->provider_id);
+	if (nc == NULL)
+		nc = nap_hash_get(&c->claim_by_node, node->meta.name);
+	return nc;
+}
+
+struct nap_node *
+nap_cluster_node_of(const struct nap_cluster *c, const struct nap_nodeclaim *claim)
+{
+	struct nap_node *n = NULL;
+
+	if (claim->node_name[0])
+		n = nap_cluster_node(c, claim->node_name);
+	if (n == NULL && claim->provider_id[0])
+		n = nap_hash_get(&c->node_by_pid, claim->provider_id);
+	return n;
+}
+
+void
+nap_cluster_free(struct nap_cluster *c)
+{
+	size_t pos = 0, i;
+	int k;
+	void *v;
+
+	if (c == NULL)
+		return;
+	while (nap_hash_next(&c->pods_by_node, &pos, NULL, &v)) {
+		struct bucket *b = v;
+
+		free(b->pods);
+		free(b);
+	}
+	nap_hash_free(&c->pods_by_node);
+	nap_hash_free(&c->node_by_pid);
+	nap_hash_free(&c->claim_by_pid);
+	nap_hash_free(&c->claim_by_node);
+	for (k = 0; k < NAP_KIND_N; k++) {
+		struct kindtab *t = &c->k[k];
+
+		for (i = 0; i < t->n; i++) {
+			obj_free((enum nap_kind)k, t->list[i]);
+			free(t->slots[i]);
+		}
+		free(t->list);
+		free(t->slots);
+		nap_hash_free(&t->by_key);
+	}
+	free(c);
+}

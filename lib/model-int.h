@@ -1,0 +1,46 @@
+/*
+ * model-int.h - helpers shared by the lib/model-*.c files only; not part of
+ * the library's interface.  Same conventions as model.h: strings returned
+ * are the caller's, lists are filled completely or left empty on error.
+ */
+#ifndef NAP_MODEL_INT_H
+#define NAP_MODEL_INT_H
+
+#include "model.h"
+
+/* Room for "<word> <namespace>/<name>" in messages. */
+#define MODEL_WHO 320
+
+char *model_str(json_object *obj, const char *path);	/* "" when absent */
+char *model_str_or_null(json_object *obj, const char *path);
+int model_strv(json_object *arr, char ***out, size_t *n, const char *what, struct nap_err *err);
+void model_strv_free(char **v, size_t n);
+
+int model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
+    size_t wholen, struct nap_err *err);
+void model_meta_free(struct nap_meta *m);
+
+void model_conds(json_object *arr, struct nap_cond **out, size_t *n);
+void model_conds_free(struct nap_cond *c, size_t n);
+
+int model_taints(json_object *arr, struct nap_taint **out, size_t *n, const char *what,
+    struct nap_err *err);
+void model_taints_free(struct nap_taint *t, size_t n);
+int model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
+    struct nap_err *err);
+void model_tolerations_free(struct nap_toleration *t, size_t n);
+
+int model_duration_field(json_object *obj, const char *path, int64_t def, int64_t *out,
+    struct nap_err *err);
+
+int model_kind_namespaced(enum nap_kind k);
+
+/* Pod spec parsing, shared by Pod and the DaemonSet template. */
+int model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err);
+void model_pod_spec_free(struct nap_pod *p);
+
+/* nodeSelectorTerms[] → one nap_reqs per term (matchExpressions). */
+int model_node_terms(json_object *terms, struct nap_reqs **out, size_t *n, struct nap_err *err);
+void model_reqs_array_free(struct nap_reqs *r, size_t n);
+
+#endif

@@ -1,0 +1,660 @@
+/*
+ * model-pod.c - Pod objects (and pod specs inside DaemonSet templates) to
+ * struct nap_pod (see model.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "model.h"
+#include "model-int.h"
+#include "quantity.h"
+
+void
+model_reqs_array_free(struct nap_reqs *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		nap_reqs_free(&r[i]);
+	free(r);
+}
+
+/*
+ * matchFields (only metadata.name exists) are not modelled: nap never
+ * places a pod on a named node, and Karpenter ignores them too.
+ */
+int
+model_node_terms(json_object *terms, struct nap_reqs **out, size_t *n, struct nap_err *err)
+{
+	size_t i, len;
+
+	*out = NULL;
+	*n = 0;
+	if (terms == NULL)
+		return 0;
+	if (!json_object_is_type(terms, json_type_array))
+		return nap_err_set(err, NAP_EX_DATAERR, "nodeSelectorTerms: not a list");
+	len = json_object_array_length(terms);
+	if (len == 0)
+		return 0;
+	*out = nap_xcalloc(len, sizeof(**out));
+	for (i = 0; i < len; i++) {
+		json_object *t = json_object_array_get_idx(terms, i);
+
+		nap_reqs_init(&(*out)[i]);
+		if (nap_reqs_add_json(&(*out)[i], nap_json_key(t, "matchExpressions"), err) != 0) {
+			model_reqs_array_free(*out, i + 1);
+			*out = NULL;
+			return nap_err_prefix(err, "nodeSelectorTerms[%zu]", i);
+		}
+	}
+	*n = len;
+	return 0;
+}
+
+/* ---- resources ---- */
+
+/*
+ * A container's requests, with a limit standing in for a missing request
+ * (API admission does that, so objects from the API server already carry
+ * it; manifests read from files may not).
+ */
+static int
+container_requests(json_object *c, struct nap_res *r, char *unknown, size_t ulen,
+    struct nap_err *err)
+{
+	json_object *req = nap_json_get(c, "resources.requests");
+	json_object *lim = nap_json_get(c, "resources.limits");
+	struct nap_res l;
+	int k;
+
+	nap_res_zero(r);
+	if (nap_res_parse(r, req, NULL, 0, err) != 0)
+		return nap_err_prefix(err, "requests");
+	if (lim != NULL) {
+		nap_res_zero(&l);
+		if (nap_res_parse(&l, lim, NULL, 0, err) != 0)
+			return nap_err_prefix(err, "limits");
+		for (k = 0; k < NAP_RES_N; k++)
+			if (nap_json_key(req, nap_res_name(k)) == NULL &&
+			    nap_json_key(lim, nap_res_name(k)) != NULL)
+				r->v[k] = l.v[k];
+	}
+	/* An untracked resource matters only when a non-zero amount is asked for. */
+	for (k = 0; k < 2 && unknown[0] == '\0'; k++) {
+		json_object *list = k == 0 ? req : lim;
+
+		if (list == NULL || !json_object_is_type(list, json_type_object))
+			continue;
+		json_object_object_foreach(list, name, val) {
+			int64_t v;
+
+			if (nap_res_lookup(name) >= 0)
+				continue;
+			if (k == 1 && nap_json_key(req, name) != NULL)
+				continue;
+			if (nap_qty_parse(json_object_get_string(val), &v, err) != 0)
+				return nap_err_prefix(err, "%s: %s", k == 0 ? "requests" : "limits", name);
+			if (v != 0) {
+				snprintf(unknown, ulen, "%s", name);
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+pod_requests(struct nap_pod *p, json_object *spec, struct nap_err *err)
+{
+	struct nap_res apps, sidecars, init, one, podlevel;
+	json_object *arr, *c, *pr;
+	size_t i, n;
+	int k;
+
+	nap_res_zero(&apps);
+	nap_res_zero(&sidecars);
+	nap_res_zero(&init);
+	arr = nap_json_array(spec, "containers", &n);
+	for (i = 0; i < n; i++) {
+		c = json_object_array_get_idx(arr, i);
+		if (container_requests(c, &one, p->unknown_resource, sizeof(p->unknown_resource),
+		    err) != 0)
+			return nap_err_prefix(err, "container %s", nap_json_str(c, "name", "?"));
+		nap_res_add(&apps, &one);
+	}
+	/*
+	 * Init containers run one at a time, each alongside the sidecars
+	 * (restartPolicy Always) started before it; a sidecar keeps running,
+	 * so it also counts with the app containers.
+	 */
+	arr = nap_json_array(spec, "initContainers", &n);
+	for (i = 0; i < n; i++) {
+		c = json_object_array_get_idx(arr, i);
+		if (container_requests(c, &one, p->unknown_resource, sizeof(p->unknown_resource),
+		    err) != 0)
+			return nap_err_prefix(err, "init container %s", nap_json_str(c, "name", "?"));
+		if (strcmp(nap_json_str(c, "restartPolicy", ""), "Always") == 0) {
+			nap_res_add(&sidecars, &one);
+			nap_res_max(&init, &sidecars);
+		} else {
+			nap_res_add(&one, &sidecars);
+			nap_res_max(&init, &one);
+		}
+	}
+	nap_res_add(&apps, &sidecars);
+	nap_res_max(&apps, &init);
+	/* Pod-level resources replace the container aggregate for what they name. */
+	pr = nap_json_get(spec, "resources.requests");
+	if (pr != NULL) {
+		nap_res_zero(&podlevel);
+		if (nap_res_parse(&podlevel, pr, NULL, 0, err) != 0)
+			return nap_err_prefix(err, "resources.requests");
+		for (k = 0; k < NAP_RES_N; k++)
+			if (nap_json_key(pr, nap_res_name(k)) != NULL)
+				apps.v[k] = podlevel.v[k];
+	}
+	nap_res_zero(&one);
+	if (nap_res_parse(&one, nap_json_key(spec, "overhead"), NULL, 0, err) != 0)
+		return nap_err_prefix(err, "overhead");
+	nap_res_add(&apps, &one);
+	apps.v[NAP_RES_PODS] = 1;
+	p->requests = apps;
+	return 0;
+}
+
+/* ---- affinity ---- */
+
+static void
+sel_free(struct nap_selector *s)
+{
+	if (s)
+		nap_selector_free(s);
+}
+
+static void
+pod_terms_free(struct nap_pod_term *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(t[i].topology_key);
+		sel_free(t[i].selector);
+		sel_free(t[i].ns_selector);
+		model_strv_free(t[i].namespaces, t[i].nnamespaces);
+		model_strv_free(t[i].match_label_keys, t[i].nmatch_label_keys);
+		model_strv_free(t[i].mismatch_label_keys, t[i].nmismatch_label_keys);
+	}
+	free(t);
+}
+
+static int
+pod_term(struct nap_pod_term *t, json_object *o, int weight, const char *ns, struct nap_err *err)
+{
+	json_object *sel = nap_json_key(o, "labelSelector");
+	json_object *nsel = nap_json_key(o, "namespaceSelector");
+	const char *tk = nap_json_str(o, "topologyKey", "");
+
+	t->weight = weight;
+	t->topology_key = nap_xstrdup(tk);
+	if (*tk == '\0')
+		return nap_err_set(err, NAP_EX_DATAERR, "topologyKey is empty");
+	if (sel != NULL && nap_selector_parse(&t->selector, sel, err) != 0)
+		return nap_err_prefix(err, "labelSelector");
+	if (nsel != NULL && nap_selector_parse(&t->ns_selector, nsel, err) != 0)
+		return nap_err_prefix(err, "namespaceSelector");
+	if (model_strv(nap_json_key(o, "namespaces"), &t->namespaces, &t->nnamespaces,
+	    "namespaces", err) != 0)
+		return -1;
+	if (t->nnamespaces == 0 && nsel == NULL) {
+		t->namespaces = nap_xcalloc(1, sizeof(char *));
+		t->namespaces[0] = nap_xstrdup(ns);
+		t->nnamespaces = 1;
+	}
+	if (model_strv(nap_json_key(o, "matchLabelKeys"), &t->match_label_keys,
+	    &t->nmatch_label_keys, "matchLabelKeys", err) != 0)
+		return -1;
+	return model_strv(nap_json_key(o, "mismatchLabelKeys"), &t->mismatch_label_keys,
+	    &t->nmismatch_label_keys, "mismatchLabelKeys", err);
+}
+
+static int
+pod_terms(json_object *aff, const char *ns, struct nap_pod_term **out, size_t *n,
+    struct nap_err *err)
+{
+	json_object *req = nap_json_key(aff, "requiredDuringSchedulingIgnoredDuringExecution");
+	json_object *pref = nap_json_key(aff, "preferredDuringSchedulingIgnoredDuringExecution");
+	size_t nreq = 0, npref = 0, i;
+
+	*out = NULL;
+	*n = 0;
+	if (req && json_object_is_type(req, json_type_array))
+		nreq = json_object_array_length(req);
+	if (pref && json_object_is_type(pref, json_type_array))
+		npref = json_object_array_length(pref);
+	if (nreq + npref == 0)
+		return 0;
+	*out = nap_xcalloc(nreq + npref, sizeof(**out));
+	for (i = 0; i < nreq + npref; i++) {
+		json_object *o;
+		int w = 0, rc;
+
+		*n = i + 1;
+		if (i < nreq) {
+			o = json_object_array_get_idx(req, i);
+			rc = pod_term(&(*out)[i], o, 0, ns, err);
+		} else {
+			o = json_object_array_get_idx(pref, i - nreq);
+			w = (int)nap_json_int(o, "weight", 0);
+			if (w < 1 || w > 100)
+				return nap_err_set(err, NAP_EX_DATAERR,
+				    "preferred term %zu: weight %d not in 1..100", i - nreq, w);
+			rc = pod_term(&(*out)[i], nap_json_key(o, "podAffinityTerm"), w, ns, err);
+		}
+		if (rc != 0)
+			return i < nreq ? nap_err_prefix(err, "required term %zu", i) :
+			    nap_err_prefix(err, "preferred term %zu", i - nreq);
+	}
+	return 0;
+}
+
+static int
+node_affinity(struct nap_pod *p, json_object *spec, struct nap_err *err)
+{
+	json_object *sel = nap_json_key(spec, "nodeSelector");
+	json_object *na = nap_json_get(spec, "affinity.nodeAffinity");
+	json_object *terms = nap_json_get(na,
+	    "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms");
+	json_object *pref = nap_json_key(na, "preferredDuringSchedulingIgnoredDuringExecution");
+	struct nap_reqs *r = NULL;
+	size_t n = 0, i;
+
+	if (sel && !json_object_is_type(sel, json_type_object))
+		return nap_err_set(err, NAP_EX_DATAERR, "nodeSelector: not a map");
+	if (model_node_terms(terms, &r, &n, err) != 0)
+		return nap_err_prefix(err, "required node affinity");
+	if (n == 0) {
+		r = nap_xcalloc(1, sizeof(*r));
+		nap_reqs_init(r);
+		n = 1;
+	}
+	p->node_terms = nap_xcalloc(n, sizeof(*p->node_terms));
+	for (i = 0; i < n; i++) {
+		p->node_terms[i].reqs = r[i];
+		if (sel)
+			nap_reqs_add_labels(&p->node_terms[i].reqs, sel);
+	}
+	p->nnode_terms = n;
+	free(r);
+
+	if (pref == NULL)
+		return 0;
+	if (!json_object_is_type(pref, json_type_array))
+		return nap_err_set(err, NAP_EX_DATAERR, "preferred node affinity: not a list");
+	n = json_object_array_length(pref);
+	if (n == 0)
+		return 0;
+	p->node_prefs = nap_xcalloc(n, sizeof(*p->node_prefs));
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(pref, i);
+		struct nap_node_term *t = &p->node_prefs[i];
+
+		p->nnode_prefs = i + 1;
+		nap_reqs_init(&t->reqs);
+		t->weight = (int)nap_json_int(o, "weight", 0);
+		if (t->weight < 1 || t->weight > 100)
+			return nap_err_set(err, NAP_EX_DATAERR,
+			    "preferred node affinity %zu: weight %d not in 1..100", i, t->weight);
+		if (nap_reqs_add_json(&t->reqs, nap_json_get(o, "preference.matchExpressions"),
+		    err) != 0)
+			return nap_err_prefix(err, "preferred node affinity %zu", i);
+	}
+	return 0;
+}
+
+/* ---- topology spread ---- */
+
+static void
+spread_free(struct nap_spread *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(s[i].topology_key);
+		sel_free(s[i].selector);
+		model_strv_free(s[i].match_label_keys, s[i].nmatch_label_keys);
+	}
+	free(s);
+}
+
+static int
+spread_one(struct nap_spread *s, json_object *o, struct nap_err *err)
+{
+	const char *w = nap_json_str(o, "whenUnsatisfiable", "");
+	const char *ap = nap_json_str(o, "nodeAffinityPolicy", "Honor");
+	const char *tp = nap_json_str(o, "nodeTaintsPolicy", "Ignore");
+	json_object *sel = nap_json_key(o, "labelSelector");
+
+	s->topology_key = model_str(o, "topologyKey");
+	if (*s->topology_key == '\0')
+		return nap_err_set(err, NAP_EX_DATAERR, "topologyKey is empty");
+	s->max_skew = (int)nap_json_int(o, "maxSkew", 0);
+	if (s->max_skew < 1)
+		return nap_err_set(err, NAP_EX_DATAERR, "maxSkew %d is below 1", s->max_skew);
+	if (strcmp(w, "DoNotSchedule") == 0)
+		s->do_not_schedule = 1;
+	else if (strcmp(w, "ScheduleAnyway") != 0)
+		return nap_err_set(err, NAP_EX_DATAERR, "unknown whenUnsatisfiable \"%s\"", w);
+	s->min_domains = (int)nap_json_int(o, "minDomains", 0);
+	if (s->min_domains < 0)
+		return nap_err_set(err, NAP_EX_DATAERR, "minDomains %d is negative", s->min_domains);
+	if (strcmp(ap, "Honor") == 0)
+		s->honor_affinity = 1;
+	else if (strcmp(ap, "Ignore") != 0)
+		return nap_err_set(err, NAP_EX_DATAERR, "unknown nodeAffinityPolicy \"%s\"", ap);
+	if (strcmp(tp, "Honor") == 0)
+		s->honor_taints = 1;
+	else if (strcmp(tp, "Ignore") != 0)
+		return nap_err_set(err, NAP_EX_DATAERR, "unknown nodeTaintsPolicy \"%s\"", tp);
+	if (sel != NULL && nap_selector_parse(&s->selector, sel, err) != 0)
+		return nap_err_prefix(err, "labelSelector");
+	return model_strv(nap_json_key(o, "matchLabelKeys"), &s->match_label_keys,
+	    &s->nmatch_label_keys, "matchLabelKeys", err);
+}
+
+static int
+spreads(struct nap_pod *p, json_object *arr, struct nap_err *err)
+{
+	size_t i, n;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return nap_err_set(err, NAP_EX_DATAERR, "topologySpreadConstraints: not a list");
+	n = json_object_array_length(arr);
+	if (n == 0)
+		return 0;
+	p->spread = nap_xcalloc(n, sizeof(*p->spread));
+	for (i = 0; i < n; i++) {
+		p->nspread = i + 1;
+		if (spread_one(&p->spread[i], json_object_array_get_idx(arr, i), err) != 0)
+			return nap_err_prefix(err, "topologySpreadConstraints[%zu]", i);
+	}
+	return 0;
+}
+
+/* ---- volumes and ports ---- */
+
+static void
+volumes(struct nap_pod *p, json_object *spec)
+{
+	json_object *arr;
+	size_t i, n, k = 0;
+
+	arr = nap_json_array(spec, "volumes", &n);
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+
+		if (nap_json_str(v, "persistentVolumeClaim.claimName", NULL) ||
+		    nap_json_key(v, "ephemeral"))
+			k++;
+	}
+	if (k == 0)
+		return;
+	p->pvcs = nap_xcalloc(k, sizeof(*p->pvcs));
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		const char *claim = nap_json_str(v, "persistentVolumeClaim.claimName", NULL);
+
+		if (claim)
+			p->pvcs[p->npvcs++] = nap_xstrdup(claim);
+		else if (nap_json_key(v, "ephemeral"))
+			/* The ephemeral volume controller names the claim <pod>-<volume>. */
+			p->pvcs[p->npvcs++] = nap_xasprintf("%s-%s", p->meta.name,
+			    nap_json_str(v, "name", ""));
+	}
+}
+
+static void
+host_ports(struct nap_pod *p, json_object *spec)
+{
+	json_object *arr, *ports;
+	size_t i, j, n, np, k = 0, alloc = 0;
+
+	arr = nap_json_array(spec, "containers", &n);
+	for (i = 0; i < n; i++) {
+		ports = nap_json_array(json_object_array_get_idx(arr, i), "ports", &np);
+		for (j = 0; j < np; j++) {
+			json_object *o = json_object_array_get_idx(ports, j);
+			int hp = (int)nap_json_int(o, "hostPort", 0);
+
+			if (hp <= 0)
+				continue;
+			nap_xgrow(&p->host_ports, &alloc, k + 1, sizeof(*p->host_ports));
+			p->host_ports[k].port = hp;
+			p->host_ports[k].protocol = nap_xstrdup(nap_json_str(o, "protocol", "TCP"));
+			p->host_ports[k].ip = model_str(o, "hostIP");
+			k++;
+		}
+	}
+	p->nhost_ports = k;
+}
+
+/* ---- the spec ---- */
+
+int
+model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
+{
+	json_object *gates, *aff;
+
+	p->node_name = model_str(spec, "nodeName");
+	p->priority = (int32_t)nap_json_int(spec, "priority", 0);
+	p->preempt_never = strcmp(nap_json_str(spec, "preemptionPolicy", ""), "Never") == 0;
+	gates = nap_json_key(spec, "schedulingGates");
+	p->gated = gates && json_object_is_type(gates, json_type_array) &&
+	    json_object_array_length(gates) > 0;
+	p->grace_seconds = nap_json_int(spec, "terminationGracePeriodSeconds", 30);
+	if (spec != NULL && !json_object_is_type(spec, json_type_object))
+		return nap_err_set(err, NAP_EX_DATAERR, "spec: not an object");
+	if (pod_requests(p, spec, err) != 0)
+		return -1;
+	if (node_affinity(p, spec, err) != 0)
+		return -1;
+	if (model_tolerations(nap_json_key(spec, "tolerations"), &p->tolerations,
+	    &p->ntolerations, err) != 0)
+		return -1;
+	aff = nap_json_key(spec, "affinity");
+	if (pod_terms(nap_json_key(aff, "podAffinity"), p->meta.ns, &p->affinity, &p->naffinity,
+	    err) != 0)
+		return nap_err_prefix(err, "pod affinity");
+	if (pod_terms(nap_json_key(aff, "podAntiAffinity"), p->meta.ns, &p->anti_affinity,
+	    &p->nanti_affinity, err) != 0)
+		return nap_err_prefix(err, "pod anti-affinity");
+	if (spreads(p, nap_json_key(spec, "topologySpreadConstraints"), err) != 0)
+		return -1;
+	volumes(p, spec);
+	host_ports(p, spec);
+	return 0;
+}
+
+void
+model_pod_spec_free(struct nap_pod *p)
+{
+	size_t i;
+
+	free(p->node_name);
+	free(p->nominated);
+	free(p->scheduled_reason);
+	free(p->owner_name);
+	free(p->owner_uid);
+	for (i = 0; i < p->nnode_terms; i++)
+		nap_reqs_free(&p->node_terms[i].reqs);
+	free(p->node_terms);
+	for (i = 0; i < p->nnode_prefs; i++)
+		nap_reqs_free(&p->node_prefs[i].reqs);
+	free(p->node_prefs);
+	model_tolerations_free(p->tolerations, p->ntolerations);
+	pod_terms_free(p->affinity, p->naffinity);
+	pod_terms_free(p->anti_affinity, p->nanti_affinity);
+	spread_free(p->spread, p->nspread);
+	model_strv_free(p->pvcs, p->npvcs);
+	for (i = 0; i < p->nhost_ports; i++) {
+		free(p->host_ports[i].protocol);
+		free(p->host_ports[i].ip);
+	}
+	free(p->host_ports);
+}
+
+/* ---- the pod ---- */
+
+static enum nap_phase
+phase_parse(const char *s)
+{
+	if (strcmp(s, "Running") == 0)
+		return NAP_PHASE_RUNNING;
+	if (strcmp(s, "Succeeded") == 0)
+		return NAP_PHASE_SUCCEEDED;
+	if (strcmp(s, "Failed") == 0)
+		return NAP_PHASE_FAILED;
+	if (strcmp(s, "Unknown") == 0)
+		return NAP_PHASE_UNKNOWN;
+	return NAP_PHASE_PENDING;
+}
+
+static enum nap_owner_kind
+owner_kind(const char *kind)
+{
+	static const struct {
+		const char *kind;
+		enum nap_owner_kind k;
+	} map[] = {
+		{ "DaemonSet", NAP_OWNER_DAEMONSET }, { "Node", NAP_OWNER_NODE },
+		{ "ReplicaSet", NAP_OWNER_REPLICASET }, { "StatefulSet", NAP_OWNER_STATEFULSET },
+		{ "Job", NAP_OWNER_JOB },
+	};
+	size_t i;
+
+	for (i = 0; i < NAP_ARRAY_LEN(map); i++)
+		if (strcmp(kind, map[i].kind) == 0)
+			return map[i].k;
+	return NAP_OWNER_OTHER;
+}
+
+/*
+ * DaemonSet and Node owners decide provisioning whether or not they are the
+ * controller (Karpenter checks every owner reference); otherwise the
+ * controller owner names the pod's workload.
+ */
+static void
+owners(struct nap_pod *p, json_object *md)
+{
+	json_object *arr, *pick = NULL;
+	size_t i, n;
+	enum nap_owner_kind best = NAP_OWNER_NONE;
+
+	arr = nap_json_array(md, "ownerReferences", &n);
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		enum nap_owner_kind k = owner_kind(nap_json_str(o, "kind", ""));
+
+		if (k == NAP_OWNER_DAEMONSET || (k == NAP_OWNER_NODE && best != NAP_OWNER_DAEMONSET)) {
+			best = k;
+			pick = o;
+		} else if (best == NAP_OWNER_NONE && (pick == NULL ||
+		    nap_json_bool(o, "controller", 0))) {
+			pick = o;
+		}
+	}
+	if (pick && best == NAP_OWNER_NONE)
+		best = owner_kind(nap_json_str(pick, "kind", ""));
+	p->owner = best;
+	p->owner_name = model_str(pick, "name");
+	p->owner_uid = model_str(pick, "uid");
+}
+
+static void
+pod_status(struct nap_pod *p, json_object *st)
+{
+	json_object *conds;
+	size_t i, n;
+	const char *ts;
+
+	p->phase = phase_parse(nap_json_str(st, "phase", ""));
+	p->nominated = model_str(st, "nominatedNodeName");
+	ts = nap_json_str(st, "startTime", NULL);
+	if (ts == NULL || nap_time_parse(ts, &p->started) != 0)
+		p->started = 0;
+	conds = nap_json_array(st, "conditions", &n);
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(conds, i);
+		const char *type = nap_json_str(c, "type", ""), *s = nap_json_str(c, "status", "");
+
+		if (strcmp(type, "PodScheduled") == 0 && strcmp(s, "False") == 0 &&
+		    p->scheduled_reason == NULL)
+			p->scheduled_reason = model_str(c, "reason");
+		else if (strcmp(type, "Ready") == 0)
+			p->ready = strcmp(s, "True") == 0;
+	}
+	if (p->scheduled_reason == NULL)
+		p->scheduled_reason = nap_xstrdup("");
+}
+
+int
+nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
+{
+	char who[MODEL_WHO];
+	const char *cost;
+
+	memset(p, 0, sizeof(*p));
+	if (model_meta(&p->meta, obj, 1, "pod", who, sizeof(who), err) != 0)
+		return -1;
+	owners(p, nap_json_key(obj, "metadata"));
+	pod_status(p, nap_json_key(obj, "status"));
+	p->mirror = nap_meta_annotation(&p->meta, "kubernetes.io/config.mirror") != NULL;
+	p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt");
+	cost = nap_meta_annotation(&p->meta, "controller.kubernetes.io/pod-deletion-cost");
+	if (cost) {
+		char *end;
+		long long v = strtoll(cost, &end, 10);
+
+		/* An invalid cost is ignored, as the ReplicaSet controller does. */
+		p->deletion_cost = (end != cost && *end == '\0') ? (int64_t)v : 0;
+	}
+	if (model_pod_spec(p, nap_json_key(obj, "spec"), err) != 0) {
+		nap_err_prefix(err, "%s", who);
+		nap_pod_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+void
+nap_pod_free(struct nap_pod *p)
+{
+	model_pod_spec_free(p);
+	model_meta_free(&p->meta);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+nap_pod_is_terminal(const struct nap_pod *p)
+{
+	return p->phase == NAP_PHASE_SUCCEEDED || p->phase == NAP_PHASE_FAILED;
+}
+
+int
+nap_pod_is_daemon_or_static(const struct nap_pod *p)
+{
+	return p->owner == NAP_OWNER_DAEMONSET || p->owner == NAP_OWNER_NODE || p->mirror;
+}
+
+int
+nap_pod_is_provisionable(const struct nap_pod *p)
+{
+	return strcmp(p->scheduled_reason, "Unschedulable") == 0 &&
+	    p->node_name[0] == '\0' && p->nominated[0] == '\0' &&
+	    p->owner != NAP_OWNER_DAEMONSET && p->owner != NAP_OWNER_NODE &&
+	    !nap_pod_is_terminal(p) && p->meta.deleted == 0;
+}

@@ -1,0 +1,567 @@
+/*
+ * model-util.c - what every kind of the model shares: metadata, conditions,
+ * taints and tolerations, times and durations (see model.h).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "model.h"
+#include "model-int.h"
+
+char *
+model_str(json_object *obj, const char *path)
+{
+	return nap_xstrdup(nap_json_str(obj, path, ""));
+}
+
+char *
+model_str_or_null(json_object *obj, const char *path)
+{
+	const char *s = nap_json_str(obj, path, NULL);
+
+	return s ? nap_xstrdup(s) : NULL;
+}
+
+void
+model_strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int
+model_strv(json_object *arr, char ***out, size_t *n, const char *what, struct nap_err *err)
+{
+	size_t i, len;
+
+	*out = NULL;
+	*n = 0;
+	if (arr == NULL)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return nap_err_set(err, NAP_EX_DATAERR, "%s: not a list", what);
+	len = json_object_array_length(arr);
+	if (len == 0)
+		return 0;
+	*out = nap_xcalloc(len, sizeof(**out));
+	for (i = 0; i < len; i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+
+		if (!json_object_is_type(v, json_type_string)) {
+			model_strv_free(*out, i);
+			*out = NULL;
+			return nap_err_set(err, NAP_EX_DATAERR, "%s[%zu]: not a string", what, i);
+		}
+		(*out)[i] = nap_xstrdup(json_object_get_string(v));
+	}
+	*n = len;
+	return 0;
+}
+
+int
+model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
+    size_t wholen, struct nap_err *err)
+{
+	json_object *md;
+	const char *name, *ns, *ts;
+
+	memset(m, 0, sizeof(*m));
+	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
+		snprintf(who, wholen, "%s", word);
+		return nap_err_set(err, NAP_EX_DATAERR, "%s: not a JSON object", word);
+	}
+	md = nap_json_key(obj, "metadata");
+	name = nap_json_str(md, "name", NULL);
+	if (name == NULL || *name == '\0') {
+		snprintf(who, wholen, "%s", word);
+		return nap_err_set(err, NAP_EX_DATAERR, "%s without metadata.name", word);
+	}
+	ns = namespaced ? nap_json_str(md, "namespace", "") : "";
+	/* A manifest without a namespace lands in "default", as kubectl puts it there. */
+	if (namespaced && *ns == '\0')
+		ns = "default";
+	if (namespaced)
+		snprintf(who, wholen, "%s %s/%s", word, ns, name);
+	else
+		snprintf(who, wholen, "%s %s", word, name);
+	m->ns = nap_xstrdup(ns);
+	m->name = nap_xstrdup(name);
+	m->uid = model_str(md, "uid");
+	m->rv = model_str(md, "resourceVersion");
+	m->generation = nap_json_int(md, "generation", 0);
+	ts = nap_json_str(md, "creationTimestamp", NULL);
+	if (ts == NULL || nap_time_parse(ts, &m->created) != 0)
+		m->created = 0;
+	ts = nap_json_str(md, "deletionTimestamp", NULL);
+	if (ts == NULL || nap_time_parse(ts, &m->deleted) != 0)
+		m->deleted = 0;
+	m->labels = nap_json_key(md, "labels");
+	if (m->labels && !json_object_is_type(m->labels, json_type_object))
+		m->labels = NULL;
+	m->annotations = nap_json_key(md, "annotations");
+	if (m->annotations && !json_object_is_type(m->annotations, json_type_object))
+		m->annotations = NULL;
+	m->raw = json_object_get(obj);
+	return 0;
+}
+
+void
+model_meta_free(struct nap_meta *m)
+{
+	free(m->ns);
+	free(m->name);
+	free(m->uid);
+	free(m->rv);
+	if (m->raw)
+		json_object_put(m->raw);
+	memset(m, 0, sizeof(*m));
+}
+
+static const char *
+map_get(json_object *map, const char *key)
+{
+	json_object *v;
+
+	if (map == NULL || !json_object_object_get_ex(map, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+const char *
+nap_meta_label(const struct nap_meta *m, const char *key)
+{
+	return map_get(m->labels, key);
+}
+
+const char *
+nap_meta_annotation(const struct nap_meta *m, const char *key)
+{
+	return map_get(m->annotations, key);
+}
+
+/* ---- conditions ---- */
+
+void
+model_conds_free(struct nap_cond *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(c[i].type);
+		free(c[i].reason);
+		free(c[i].message);
+	}
+	free(c);
+}
+
+void
+model_conds(json_object *arr, struct nap_cond **out, size_t *n)
+{
+	size_t i, len, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+		return;
+	len = json_object_array_length(arr);
+	if (len == 0)
+		return;
+	*out = nap_xcalloc(len, sizeof(**out));
+	for (i = 0; i < len; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		const char *type = nap_json_str(o, "type", NULL), *st, *ts;
+		struct nap_cond *c = &(*out)[k];
+
+		if (type == NULL)
+			continue;
+		c->type = nap_xstrdup(type);
+		st = nap_json_str(o, "status", "");
+		c->status = strcmp(st, "True") == 0 ? 1 : strcmp(st, "False") == 0 ? 0 : -1;
+		c->reason = model_str(o, "reason");
+		c->message = model_str(o, "message");
+		ts = nap_json_str(o, "lastTransitionTime", NULL);
+		if (ts == NULL || nap_time_parse(ts, &c->since) != 0)
+			c->since = 0;
+		c->observed_generation = nap_json_int(o, "observedGeneration", 0);
+		k++;
+	}
+	*n = k;
+}
+
+const struct nap_cond *
+nap_cond_find(const struct nap_cond *c, size_t n, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(c[i].type, type) == 0)
+			return &c[i];
+	return NULL;
+}
+
+int
+nap_cond_status(const struct nap_cond *c, size_t n, const char *type)
+{
+	const struct nap_cond *f = nap_cond_find(c, n, type);
+
+	return f ? f->status : -1;
+}
+
+/* ---- taints and tolerations ---- */
+
+static const char *const effect_names[] = {
+	[NAP_EFFECT_ANY] = "",
+	[NAP_EFFECT_NOSCHEDULE] = "NoSchedule",
+	[NAP_EFFECT_PREFERNOSCHEDULE] = "PreferNoSchedule",
+	[NAP_EFFECT_NOEXECUTE] = "NoExecute",
+	[NAP_EFFECT_OTHER] = "?",
+};
+
+const char *
+nap_effect_name(enum nap_effect e)
+{
+	return (unsigned)e < NAP_ARRAY_LEN(effect_names) ? effect_names[e] : "?";
+}
+
+static enum nap_effect
+effect_parse(const char *s)
+{
+	int i;
+
+	for (i = NAP_EFFECT_ANY; i < NAP_EFFECT_OTHER; i++)
+		if (strcmp(s, effect_names[i]) == 0)
+			return (enum nap_effect)i;
+	return NAP_EFFECT_OTHER;
+}
+
+void
+model_taints_free(struct nap_taint *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(t[i].key);
+		free(t[i].value);
+	}
+	free(t);
+}
+
+int
+model_taints(json_object *arr, struct nap_taint **out, size_t *n, const char *what,
+    struct nap_err *err)
+{
+	size_t i, len;
+
+	*out = NULL;
+	*n = 0;
+	if (arr == NULL)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return nap_err_set(err, NAP_EX_DATAERR, "%s: not a list", what);
+	len = json_object_array_length(arr);
+	if (len == 0)
+		return 0;
+	*out = nap_xcalloc(len, sizeof(**out));
+	for (i = 0; i < len; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		const char *key = nap_json_str(o, "key", NULL);
+
+		if (key == NULL || *key == '\0') {
+			model_taints_free(*out, i);
+			*out = NULL;
+			return nap_err_set(err, NAP_EX_DATAERR, "%s[%zu]: taint without a key", what, i);
+		}
+		(*out)[i].key = nap_xstrdup(key);
+		(*out)[i].value = model_str(o, "value");
+		/* An unknown effect is the API server's to reject; keep it, tolerate it only by key. */
+		(*out)[i].effect = effect_parse(nap_json_str(o, "effect", "?"));
+		if ((*out)[i].effect == NAP_EFFECT_ANY)
+			(*out)[i].effect = NAP_EFFECT_OTHER;
+	}
+	*n = len;
+	return 0;
+}
+
+void
+model_tolerations_free(struct nap_toleration *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(t[i].key);
+		free(t[i].value);
+	}
+	free(t);
+}
+
+int
+model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
+    struct nap_err *err)
+{
+	size_t i, len;
+
+	*out = NULL;
+	*n = 0;
+	if (arr == NULL)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return nap_err_set(err, NAP_EX_DATAERR, "tolerations: not a list");
+	len = json_object_array_length(arr);
+	if (len == 0)
+		return 0;
+	*out = nap_xcalloc(len, sizeof(**out));
+	for (i = 0; i < len; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		struct nap_toleration *t = &(*out)[i];
+		const char *op = nap_json_str(o, "operator", ""), *eff = nap_json_str(o, "effect", "");
+
+		t->key = model_str(o, "key");
+		t->value = model_str(o, "value");
+		t->seconds = nap_json_get(o, "tolerationSeconds") ?
+		    nap_json_int(o, "tolerationSeconds", -1) : -1;
+		if (*op == '\0' || strcmp(op, "Equal") == 0)
+			t->exists = 0;
+		else if (strcmp(op, "Exists") == 0)
+			t->exists = 1;
+		else {
+			*n = i + 1;
+			return nap_err_set(err, NAP_EX_DATAERR,
+			    "toleration %zu: unknown operator \"%s\"", i, op);
+		}
+		t->effect = effect_parse(eff);
+		if (t->effect == NAP_EFFECT_OTHER) {
+			*n = i + 1;
+			return nap_err_set(err, NAP_EX_DATAERR,
+			    "toleration %zu: unknown effect \"%s\"", i, eff);
+		}
+		if (!t->exists && *t->key == '\0') {
+			*n = i + 1;
+			return nap_err_set(err, NAP_EX_DATAERR,
+			    "toleration %zu: operator Equal needs a key", i);
+		}
+	}
+	*n = len;
+	return 0;
+}
+
+int
+nap_tolerates(const struct nap_toleration *tol, size_t n, const struct nap_taint *t)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct nap_toleration *o = &tol[i];
+
+		if (o->effect != NAP_EFFECT_ANY && o->effect != t->effect)
+			continue;
+		if (*o->key == '\0') {
+			if (o->exists)
+				return 1;
+			continue;
+		}
+		if (strcmp(o->key, t->key) != 0)
+			continue;
+		if (o->exists || strcmp(o->value, t->value) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int
+nap_tolerates_all(const struct nap_toleration *tol, size_t n, const struct nap_taint *taints,
+    size_t ntaints, const struct nap_taint **bad)
+{
+	size_t i;
+
+	for (i = 0; i < ntaints; i++) {
+		if (taints[i].effect == NAP_EFFECT_PREFERNOSCHEDULE)
+			continue;
+		if (!nap_tolerates(tol, n, &taints[i])) {
+			if (bad)
+				*bad = &taints[i];
+			return 0;
+		}
+	}
+	if (bad)
+		*bad = NULL;
+	return 1;
+}
+
+/* ---- times and durations ---- */
+
+int
+nap_time_parse(const char *s, int64_t *out)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0;
+	const char *p;
+	time_t t;
+	int64_t off = 0;
+
+	if (s == NULL || sscanf(s, "%4d-%2d-%2d%*[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+	    &n) != 6 || n == 0)
+		return -1;
+	p = s + n;
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	if (*p == 'Z' || *p == 'z')
+		p++;
+	else if (*p == '+' || *p == '-') {
+		int oh, om, k = 0;
+
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5)
+			return -1;
+		off = (int64_t)oh * 3600 + om * 60;
+		if (*p == '+')
+			off = -off;
+		p += 1 + k;
+	} else
+		return -1;
+	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	*out = (int64_t)t + off;
+	return 0;
+}
+
+int
+nap_model_duration(const char *s, int64_t *ms, struct nap_err *err)
+{
+	static const struct {
+		const char *unit;
+		double ms;
+	} units[] = {
+		{ "ns", 1e-6 }, { "us", 1e-3 }, { "\xc2\xb5s", 1e-3 }, { "ms", 1 },
+		{ "s", 1e3 }, { "m", 60e3 }, { "h", 3600e3 },
+	};
+	const char *p = s;
+	double total = 0;
+	int neg = 0;
+
+	if (s == NULL || *s == '\0')
+		return nap_err_set(err, NAP_EX_DATAERR, "empty duration");
+	if (strcmp(s, "Never") == 0) {
+		*ms = NAP_NEVER;
+		return 0;
+	}
+	if (*p == '+' || *p == '-')
+		neg = *p++ == '-';
+	if (strcmp(p, "0") == 0) {
+		*ms = 0;
+		return 0;
+	}
+	while (*p) {
+		char *end;
+		double v;
+		size_t i, best = NAP_ARRAY_LEN(units), blen = 0;
+
+		if (!isdigit((unsigned char)*p) && *p != '.')
+			return nap_err_set(err, NAP_EX_DATAERR, "invalid duration \"%s\"", s);
+		v = strtod(p, &end);
+		if (end == p)
+			return nap_err_set(err, NAP_EX_DATAERR, "invalid duration \"%s\"", s);
+		p = end;
+		for (i = 0; i < NAP_ARRAY_LEN(units); i++) {
+			size_t l = strlen(units[i].unit);
+
+			if (strncmp(p, units[i].unit, l) == 0 && l > blen) {
+				best = i;
+				blen = l;
+			}
+		}
+		if (best == NAP_ARRAY_LEN(units))
+			return nap_err_set(err, NAP_EX_DATAERR, "invalid duration \"%s\": missing unit", s);
+		total += v * units[best].ms;
+		p += blen;
+	}
+	if (neg)
+		return nap_err_set(err, NAP_EX_DATAERR, "negative duration \"%s\"", s);
+	if (total > 9.2e18)
+		return nap_err_set(err, NAP_EX_DATAERR, "duration \"%s\" overflows", s);
+	*ms = (int64_t)total;
+	return 0;
+}
+
+/* A duration field that may be absent (def), a Go duration or "Never". */
+int
+model_duration_field(json_object *obj, const char *path, int64_t def, int64_t *out,
+    struct nap_err *err)
+{
+	json_object *v = nap_json_get(obj, path);
+
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return nap_err_set(err, NAP_EX_DATAERR, "%s: not a duration string", path);
+	if (nap_model_duration(json_object_get_string(v), out, err) != 0)
+		return nap_err_prefix(err, "%s", path);
+	return 0;
+}
+
+/* ---- kinds ---- */
+
+static const struct {
+	const char *name, *word;
+	int namespaced;
+} kinds[NAP_KIND_N] = {
+	[NAP_KIND_POD] = { "Pod", "pod", 1 },
+	[NAP_KIND_NODE] = { "Node", "node", 0 },
+	[NAP_KIND_NODECLAIM] = { "NodeClaim", "nodeclaim", 0 },
+	[NAP_KIND_NODEPOOL] = { "NodePool", "nodepool", 0 },
+	[NAP_KIND_NODECLASS] = { "AKSNodeClass", "aksnodeclass", 0 },
+	[NAP_KIND_PDB] = { "PodDisruptionBudget", "pdb", 1 },
+	[NAP_KIND_DAEMONSET] = { "DaemonSet", "daemonset", 1 },
+	[NAP_KIND_PVC] = { "PersistentVolumeClaim", "pvc", 1 },
+	[NAP_KIND_PV] = { "PersistentVolume", "pv", 0 },
+	[NAP_KIND_STORAGECLASS] = { "StorageClass", "storageclass", 0 },
+	[NAP_KIND_NAMESPACE] = { "Namespace", "namespace", 0 },
+};
+
+int
+nap_kind_lookup(const char *kind)
+{
+	int i;
+
+	if (kind == NULL)
+		return -1;
+	for (i = 0; i < NAP_KIND_N; i++)
+		if (strcmp(kind, kinds[i].name) == 0)
+			return i;
+	return -1;
+}
+
+const char *
+nap_kind_name(enum nap_kind k)
+{
+	return (unsigned)k < NAP_KIND_N ? kinds[k].name : "?";
+}
+
+const char *
+nap_kind_word(enum nap_kind k)
+{
+	return (unsigned)k < NAP_KIND_N ? kinds[k].word : "object";
+}
+
+int
+model_kind_namespaced(enum nap_kind k)
+{
+	return (unsigned)k < NAP_KIND_N ? kinds[k].namespaced : 0;
+}
