@@ -71,7 +71,7 @@ def gpu_os: map(if . == "ubuntu" then "u" elif . == "azurelinux" then "a"
 	   reasons: ([
 		if ($v.name | IN(aks_restricted[])) then "AKSRestrictedVMSizes" else empty end,
 		if ($v.name | IN(karpenter_restricted[])) then "karpenterRestrictedVMSKUs" else empty end,
-		if $np == null then "VMSizeNotParsable" else empty end,
+		if $k != null and $np == null then "VMSizeNotParsable" else empty end,
 		if $cpus < 2 then "LessThan2vCPUs" else empty end,
 		if $v.memoryMiB < 3584 then "LessThan3.5GiBMemory" else empty end,
 		if $v.gpus > 0 and $g == null then "GPUNotInSupportedGPURegistry" else empty end,

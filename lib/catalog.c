@@ -1,0 +1,925 @@
+/*
+ * catalog.c - load one region of data/catalog.tsv into instance types.
+ *
+ * The whole file is read into one buffer and split in place (tabs and
+ * newlines become NULs), so every string of the catalog points into that
+ * buffer and loading does one allocation per array, not per field: the
+ * solver loads a region on every run and the budget is a few milliseconds.
+ */
+#include "catalog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#ifndef NAP_DATADIR
+#define NAP_DATADIR "/usr/local/share/nap"
+#endif
+
+#define CATALOG_MAGIC "# nap Azure VM-size catalog, format 1"
+#define CATALOG_MAX_BYTES (256L * 1024 * 1024)
+
+enum {
+	S_TAG, S_NAME, S_VCPUS, S_MEMORY, S_GPUS, S_GPU_MFR, S_GPU_NAME, S_GPU_OS,
+	S_ARCH, S_FAMILY, S_SERIES, S_VERSION, S_QUOTA, S_HYPERV, S_CAPS, S_PREMIUM,
+	S_ACCEL, S_EPH_GB, S_EPH_PLACE, S_SPOT, S_ENC, S_TLDIS, S_KNOWN, S_EXCLUDED,
+	S_NFIELDS
+};
+
+struct size_row {
+	struct nap_itype it;
+	const char *excluded;	/* NULL when offered wherever it has a price */
+};
+
+struct price_row {
+	size_t size;		/* index into sizes */
+	double on_demand, spot;	/* spot < 0: none */
+	unsigned zones;		/* bit n = zone n */
+};
+
+struct nap_catalog_priv {
+	char *buf;
+	struct size_row *sizes;
+	size_t nsizes;
+	const char **located;	/* names with a LocationRestriction in the region */
+	size_t nlocated;
+	struct nap_offering *offs;
+	char zone_label[NAP_CATALOG_MAX_ZONES + 1][80];
+};
+
+static char *
+catalog_path(const char *path)
+{
+	struct stat st;
+
+	if (path == NULL || *path == '\0') {
+		if (access(NAP_DATADIR "/catalog.tsv", R_OK) == 0)
+			return nap_xstrdup(NAP_DATADIR "/catalog.tsv");
+		return nap_xstrdup("data/catalog.tsv");
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return nap_xasprintf("%s/catalog.tsv", path);
+	return nap_xstrdup(path);
+}
+
+/* Read path whole, NUL-terminated; *len excludes the NUL. */
+static char *
+slurp(const char *path, size_t *len, struct nap_err *err)
+{
+	struct stat st;
+	char *buf;
+	size_t n = 0, alloc;
+	ssize_t r;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		nap_err_set(err, NAP_EX_CONFIG, "open catalog %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	alloc = 1 << 16;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		alloc = (size_t)st.st_size + 1;
+	buf = nap_xmalloc(alloc);
+	for (;;) {
+		if (n + 1 >= alloc) {
+			if (alloc >= (size_t)CATALOG_MAX_BYTES) {
+				nap_err_set(err, NAP_EX_DATAERR, "catalog %s: larger than %ld bytes",
+					    path, CATALOG_MAX_BYTES);
+				goto fail;
+			}
+			alloc *= 2;
+			buf = nap_xrealloc(buf, alloc);
+		}
+		r = read(fd, buf + n, alloc - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			nap_err_set(err, NAP_EX_IOERR, "read catalog %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+fail:
+	close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* Split line at tabs in place; returns the number of fields (at most max). */
+static int
+split(char *line, char **f, int max)
+{
+	int n = 0;
+	char *p = line, *t;
+
+	while (n < max) {
+		f[n++] = p;
+		t = strchr(p, '\t');
+		if (t == NULL)
+			return n;
+		*t = '\0';
+		p = t + 1;
+	}
+	return n + 1;	/* more fields than max */
+}
+
+static int
+num(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+price(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0.0) || v > 1e9)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* "1", "0" or "-" (unknown). */
+static int
+tri(const char *s, int *out)
+{
+	if (strcmp(s, "1") == 0)
+		*out = 1;
+	else if (strcmp(s, "0") == 0)
+		*out = 0;
+	else if (strcmp(s, "-") == 0)
+		*out = -1;
+	else
+		return -1;
+	return 0;
+}
+
+static const char *
+str(const char *s)
+{
+	return strcmp(s, "-") == 0 ? "" : s;
+}
+
+/* "123" → zone bits; "-" → none. */
+static int
+zone_bits(const char *s, unsigned *out)
+{
+	unsigned z = 0;
+
+	if (strcmp(s, "-") == 0) {
+		*out = 0;
+		return 0;
+	}
+	for (; *s; s++) {
+		if (*s < '1' || *s > '0' + NAP_CATALOG_MAX_ZONES)
+			return -1;
+		z |= 1u << (*s - '0');
+	}
+	*out = z;
+	return 0;
+}
+
+static int
+parse_size(char **f, struct size_row *row)
+{
+	struct nap_itype *it = &row->it;
+	long v;
+	const char *p;
+
+	memset(row, 0, sizeof(*row));
+	it->name = f[S_NAME];
+	if (num(f[S_VCPUS], 1, 100000, &v) < 0)
+		return -1;
+	it->vcpus = (int)v;
+	if (num(f[S_MEMORY], 1, 1L << 40, &v) < 0)
+		return -1;
+	it->memory_mib = v;
+	if (num(f[S_GPUS], 0, 1024, &v) < 0)
+		return -1;
+	it->gpus = (int)v;
+	it->gpu_manufacturer = str(f[S_GPU_MFR]);
+	it->gpu_name = str(f[S_GPU_NAME]);
+	for (p = str(f[S_GPU_OS]); *p; p++) {
+		switch (*p) {
+		case 'u': it->gpu_os |= NAP_GPU_OS_UBUNTU; break;
+		case 'a': it->gpu_os |= NAP_GPU_OS_AZURELINUX; break;
+		case '3': it->gpu_os |= NAP_GPU_OS_AZURELINUX3; break;
+		case 'w': it->gpu_os |= NAP_GPU_OS_WINDOWS; break;
+		default: return -1;
+		}
+	}
+	it->arch = f[S_ARCH];
+	if (strcmp(it->arch, "amd64") != 0 && strcmp(it->arch, "arm64") != 0)
+		return -1;
+	it->family = f[S_FAMILY];
+	it->series = f[S_SERIES];
+	it->version = f[S_VERSION];
+	it->quota_family = str(f[S_QUOTA]);
+	for (p = f[S_HYPERV]; *p; p++) {
+		if (*p == '1')
+			it->hyperv |= NAP_HYPERV_V1;
+		else if (*p == '2')
+			it->hyperv |= NAP_HYPERV_V2;
+		else
+			return -1;
+	}
+	if (strcmp(f[S_CAPS], "sku") == 0)
+		it->caps_known = 1;
+	else if (strcmp(f[S_CAPS], "name") != 0)
+		return -1;
+	if (tri(f[S_PREMIUM], &it->premium_io) < 0 || tri(f[S_ACCEL], &it->accel_net) < 0)
+		return -1;
+	if (num(f[S_EPH_GB], 0, 1L << 30, &v) < 0)
+		return -1;
+	it->ephemeral_os_max_gb = (int)v;
+	it->ephemeral_placement = str(f[S_EPH_PLACE]);
+	if (tri(f[S_SPOT], &it->spot_capable) < 0 || tri(f[S_ENC], &it->encryption_at_host) < 0 ||
+	    tri(f[S_TLDIS], &it->trusted_launch_disabled) < 0 || tri(f[S_KNOWN], &it->known) < 0)
+		return -1;
+	row->excluded = strcmp(f[S_EXCLUDED], "-") == 0 ? NULL : f[S_EXCLUDED];
+	it->spot_price = -1;
+	return 0;
+}
+
+static int
+cmp_size(const void *a, const void *b)
+{
+	return strcmp(((const struct size_row *)a)->it.name, ((const struct size_row *)b)->it.name);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
+cmp_type(const void *a, const void *b)
+{
+	return strcmp(((const struct nap_itype *)a)->name, ((const struct nap_itype *)b)->name);
+}
+
+static int
+cmp_price_row(const void *a, const void *b)
+{
+	const struct price_row *x = a, *y = b;
+
+	return (x->size > y->size) - (x->size < y->size);
+}
+
+static struct size_row *
+find_size(const struct nap_catalog_priv *p, const char *name)
+{
+	struct size_row key;
+
+	key.it.name = name;
+	if (p->nsizes == 0)
+		return NULL;
+	return bsearch(&key, p->sizes, p->nsizes, sizeof(*p->sizes), cmp_size);
+}
+
+/* Merge the operator's spot prices for c->region into rows. */
+static int
+merge_spot(struct nap_catalog *c, struct price_row *rows, size_t nrows, const char *file,
+	   struct nap_err *err)
+{
+	json_object *root, *reg;
+	struct json_object_iterator it, end;
+	struct size_row *s;
+	struct price_row key, *r;
+	double v;
+
+	if (access(file, R_OK) < 0)
+		return nap_err_set(err, NAP_EX_CONFIG, "open spot prices %s: %s", file, strerror(errno));
+	root = json_object_from_file(file);
+	if (root == NULL || !json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return nap_err_set(err, NAP_EX_DATAERR,
+				   "spot prices %s: not a JSON object {\"<region>\": {\"<size>\": price}}",
+				   file);
+	}
+	if (!json_object_object_get_ex(root, c->region, &reg)) {
+		json_object_put(root);
+		return 0;
+	}
+	if (!json_object_is_type(reg, json_type_object)) {
+		json_object_put(root);
+		return nap_err_set(err, NAP_EX_DATAERR, "spot prices %s: %s: not an object", file,
+				   c->region);
+	}
+	it = json_object_iter_begin(reg);
+	end = json_object_iter_end(reg);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *name = json_object_iter_peek_name(&it);
+		json_object *val = json_object_iter_peek_value(&it);
+
+		if (!json_object_is_type(val, json_type_double) &&
+		    !json_object_is_type(val, json_type_int)) {
+			nap_err_set(err, NAP_EX_DATAERR, "spot prices %s: %s: %s: not a number", file,
+				    c->region, name);
+			json_object_put(root);
+			return -1;
+		}
+		v = json_object_get_double(val);
+		if (!(v >= 0.0) || v > 1e9) {
+			nap_err_set(err, NAP_EX_DATAERR, "spot prices %s: %s: %s: price out of range",
+				    file, c->region, name);
+			json_object_put(root);
+			return -1;
+		}
+		s = find_size(c->priv, name);
+		if (s == NULL || s->it.spot_capable == 0)
+			continue;
+		key.size = (size_t)(s - c->priv->sizes);
+		r = nrows ? bsearch(&key, rows, nrows, sizeof(*rows), cmp_price_row) : NULL;
+		if (r != NULL)
+			r->spot = v;
+	}
+	json_object_put(root);
+	return 0;
+}
+
+static void
+add_offerings(struct nap_catalog *c, struct nap_itype *it, unsigned zones, struct nap_offering **next)
+{
+	struct nap_offering *o = *next;
+	int spot, z;
+	double p;
+
+	it->off = o;
+	for (spot = 0; spot <= 1; spot++) {
+		if (spot && it->spot_price < 0)
+			break;
+		p = spot ? it->spot_price : it->on_demand_price;
+		if (!it->known)
+			p = NAP_CATALOG_MISSING_PRICE;
+		/* zonal before regional, as the provider's allocation ranks them */
+		for (z = 1; z <= NAP_CATALOG_MAX_ZONES + 1; z++) {
+			int zone = z == NAP_CATALOG_MAX_ZONES + 1 ? 0 : z;
+
+			if (zone != 0 && !(zones & (1u << zone)))
+				continue;
+			o->zone = zone;
+			o->spot = spot;
+			o->price = p;
+			o->available = 1;
+			o->zone_label = c->priv->zone_label[zone];
+			o->capacity_type = spot ? "spot" : "on-demand";
+			o++;
+		}
+	}
+	it->noff = (size_t)(o - it->off);
+	*next = o;
+}
+
+static size_t
+zone_count(unsigned zones)
+{
+	size_t n = 0;
+
+	for (; zones; zones &= zones - 1)
+		n++;
+	return n;
+}
+
+static int
+bad_line(struct nap_err *err, const char *path, unsigned long lineno, const char *what)
+{
+	return nap_err_set(err, NAP_EX_DATAERR, "catalog %s: line %lu: %s", path, lineno, what);
+}
+
+/*
+ * One pass over the file: every S line (sizes are global), and the Z, P and
+ * X lines of region.  With region NULL only Z lines are collected (regions).
+ */
+struct scan {
+	const char *region;
+	struct size_row *sizes;
+	size_t nsizes, asizes;
+	struct price_row *prices;
+	size_t nprices, aprices;
+	char **rownames;	/* P names, resolved after all S lines are in */
+	size_t arownames;
+	const char **located;
+	size_t nlocated, alocated;
+	char **zlines;		/* Z: region names; zone strings in zzones */
+	char **zzones;
+	size_t nz, az, azz;
+};
+
+static int
+scan_file(char *buf, size_t len, const char *path, struct scan *s, struct nap_err *err)
+{
+	char *p = buf, *end = buf + len, *nl, *f[S_NFIELDS + 1];
+	unsigned long lineno = 0;
+	size_t rlen = s->region ? strlen(s->region) : 0;
+
+	if (strncmp(buf, CATALOG_MAGIC, strlen(CATALOG_MAGIC)) != 0)
+		return nap_err_set(err, NAP_EX_DATAERR,
+				   "catalog %s: not a nap catalog (format 1) file", path);
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			nl = end;
+		*nl = '\0';
+		lineno++;
+		if (nl > p && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (*p == '#' || *p == '\0')
+			continue;
+		if (p[0] == 'S' && p[1] == '\t') {
+			if (s->region == NULL)
+				continue;
+			if (split(p, f, S_NFIELDS) != S_NFIELDS)
+				return bad_line(err, path, lineno, "size line needs 24 fields");
+			nap_xgrow(&s->sizes, &s->asizes, s->nsizes + 1, sizeof(*s->sizes));
+			if (parse_size(f, &s->sizes[s->nsizes]) < 0)
+				return bad_line(err, path, lineno, "malformed size line");
+			s->nsizes++;
+		} else if (p[0] == 'Z' && p[1] == '\t') {
+			if (split(p, f, 3) != 3)
+				return bad_line(err, path, lineno, "zone line needs 3 fields");
+			nap_xgrow(&s->zlines, &s->az, s->nz + 1, sizeof(char *));
+			nap_xgrow(&s->zzones, &s->azz, s->nz + 1, sizeof(char *));
+			s->zlines[s->nz] = f[1];
+			s->zzones[s->nz++] = f[2];
+		} else if (p[0] == 'P' && p[1] == '\t') {
+			struct price_row *r;
+
+			if (s->region == NULL || strncmp(p + 2, s->region, rlen) != 0 ||
+			    p[2 + rlen] != '\t')
+				continue;
+			if (split(p, f, 6) != 6)
+				return bad_line(err, path, lineno, "price line needs 6 fields");
+			nap_xgrow(&s->prices, &s->aprices, s->nprices + 1, sizeof(*s->prices));
+			nap_xgrow(&s->rownames, &s->arownames, s->nprices + 1, sizeof(char *));
+			r = &s->prices[s->nprices];
+			s->rownames[s->nprices] = f[2];
+			r->spot = -1;
+			if (price(f[3], &r->on_demand) < 0 ||
+			    (strcmp(f[4], "-") != 0 && price(f[4], &r->spot) < 0))
+				return bad_line(err, path, lineno, "malformed price");
+			if (zone_bits(f[5], &r->zones) < 0)
+				return bad_line(err, path, lineno, "malformed zones");
+			s->nprices++;
+		} else if (p[0] == 'X' && p[1] == '\t') {
+			if (s->region == NULL || strncmp(p + 2, s->region, rlen) != 0 ||
+			    p[2 + rlen] != '\t')
+				continue;
+			if (split(p, f, 4) != 4)
+				return bad_line(err, path, lineno, "exclusion line needs 4 fields");
+			nap_xgrow(&s->located, &s->alocated, s->nlocated + 1, sizeof(char *));
+			s->located[s->nlocated++] = f[2];
+		} else {
+			return bad_line(err, path, lineno, "unknown line type");
+		}
+	}
+	return 0;
+}
+
+static void
+scan_free(struct scan *s)
+{
+	free(s->sizes);
+	free(s->prices);
+	free(s->rownames);
+	free(s->located);
+	free(s->zlines);
+	free(s->zzones);
+}
+
+static int
+is_sorted(const void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	const char *b = base;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (cmp(b + (i - 1) * size, b + i * size) > 0)
+			return 0;
+	return 1;
+}
+
+int
+nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
+		 const char *spot_prices_file, struct nap_err *err)
+{
+	struct nap_catalog *c;
+	struct nap_catalog_priv *pv;
+	struct scan s;
+	struct nap_offering *next;
+	size_t len, i, noff = 0, zi;
+	unsigned zones = 0;
+	const char *zs = NULL;
+
+	*out = NULL;
+	memset(&s, 0, sizeof(s));
+	s.region = region;
+	c = nap_xcalloc(1, sizeof(*c));
+	pv = nap_xcalloc(1, sizeof(*pv));
+	c->priv = pv;
+	c->path = catalog_path(path);
+	c->region = nap_xstrdup(region);
+	if (region == NULL || *region == '\0' || strchr(region, '\t') != NULL) {
+		nap_err_set(err, NAP_EX_CONFIG, "catalog: no region given");
+		goto fail;
+	}
+	pv->buf = slurp(c->path, &len, err);
+	if (pv->buf == NULL || scan_file(pv->buf, len, c->path, &s, err) < 0)
+		goto fail;
+	for (zi = 0; zi < s.nz; zi++)
+		if (strcmp(s.zlines[zi], region) == 0)
+			zs = s.zzones[zi];
+	if (zs == NULL) {
+		nap_err_set(err, NAP_EX_CONFIG,
+			    "region \"%s\" is not in catalog %s (its Z lines list the known regions: "
+			    "grep '^Z' %s)", region, c->path, c->path);
+		goto fail;
+	}
+	if (zone_bits(zs, &zones) < 0) {
+		nap_err_set(err, NAP_EX_DATAERR, "catalog %s: region %s: malformed zones \"%s\"",
+			    c->path, region, zs);
+		goto fail;
+	}
+	for (i = 1; i <= NAP_CATALOG_MAX_ZONES; i++) {
+		if (zones & (1u << i))
+			c->zones[c->nzones++] = (int)i;
+		snprintf(pv->zone_label[i], sizeof(pv->zone_label[i]), "%s-%zu", region, i);
+	}
+	snprintf(pv->zone_label[0], sizeof(pv->zone_label[0]), "0");
+
+	pv->sizes = s.sizes;
+	pv->nsizes = s.nsizes;
+	s.sizes = NULL;
+	if (!is_sorted(pv->sizes, pv->nsizes, sizeof(*pv->sizes), cmp_size))
+		qsort(pv->sizes, pv->nsizes, sizeof(*pv->sizes), cmp_size);
+	for (i = 0; i < s.nprices; i++) {
+		struct size_row *row = find_size(pv, s.rownames[i]);
+
+		if (row == NULL) {
+			nap_err_set(err, NAP_EX_DATAERR, "catalog %s: %s: price for unknown size %s",
+				    c->path, region, s.rownames[i]);
+			goto fail;
+		}
+		if (row->excluded != NULL) {
+			nap_err_set(err, NAP_EX_DATAERR, "catalog %s: %s: price for excluded size %s",
+				    c->path, region, s.rownames[i]);
+			goto fail;
+		}
+		s.prices[i].size = (size_t)(row - pv->sizes);
+		if (row->it.spot_capable == 0)
+			s.prices[i].spot = -1;
+	}
+	if (!is_sorted(s.prices, s.nprices, sizeof(*s.prices), cmp_price_row))
+		qsort(s.prices, s.nprices, sizeof(*s.prices), cmp_price_row);
+	if (spot_prices_file != NULL && merge_spot(c, s.prices, s.nprices, spot_prices_file, err) < 0)
+		goto fail;
+
+	c->types = nap_xcalloc(s.nprices ? s.nprices : 1, sizeof(*c->types));
+	for (i = 0; i < s.nprices; i++) {
+		struct nap_itype *it = &c->types[c->ntypes];
+
+		if (c->ntypes > 0 && s.prices[i].size == s.prices[i - 1].size)
+			continue;	/* a repeated price line: the first wins */
+		*it = pv->sizes[s.prices[i].size].it;
+		it->on_demand_price = s.prices[i].on_demand;
+		it->spot_price = s.prices[i].spot;
+		s.prices[i].zones &= zones;
+		noff += (zone_count(s.prices[i].zones) + 1) * (it->spot_price >= 0 ? 2 : 1);
+		c->ntypes++;
+	}
+	pv->offs = nap_xcalloc(noff ? noff : 1, sizeof(*pv->offs));
+	next = pv->offs;
+	for (i = 0, zi = 0; i < s.nprices; i++) {
+		if (i > 0 && s.prices[i].size == s.prices[i - 1].size)
+			continue;
+		add_offerings(c, &c->types[zi++], s.prices[i].zones, &next);
+	}
+	if (!is_sorted(c->types, c->ntypes, sizeof(*c->types), cmp_type))
+		qsort(c->types, c->ntypes, sizeof(*c->types), cmp_type);
+	pv->located = s.located;
+	pv->nlocated = s.nlocated;
+	s.located = NULL;
+	if (pv->nlocated > 1)
+		qsort(pv->located, pv->nlocated, sizeof(*pv->located), cmp_str);
+	scan_free(&s);
+	*out = c;
+	return 0;
+fail:
+	scan_free(&s);
+	nap_catalog_free(c);
+	return -1;
+}
+
+void
+nap_catalog_free(struct nap_catalog *c)
+{
+	if (c == NULL)
+		return;
+	if (c->priv != NULL) {
+		free(c->priv->buf);
+		free(c->priv->sizes);
+		free(c->priv->located);
+		free(c->priv->offs);
+		free(c->priv);
+	}
+	free(c->types);
+	free(c->region);
+	free(c->path);
+	free(c);
+}
+
+const struct nap_itype *
+nap_catalog_find(const struct nap_catalog *c, const char *name)
+{
+	struct nap_itype key;
+
+	if (c == NULL || name == NULL)
+		return NULL;
+	key.name = name;
+	if (c->ntypes == 0)
+		return NULL;
+	return bsearch(&key, c->types, c->ntypes, sizeof(*c->types), cmp_type);
+}
+
+const char *
+nap_catalog_excluded(const struct nap_catalog *c, const char *name)
+{
+	const struct size_row *row;
+
+	if (nap_catalog_find(c, name) != NULL)
+		return NULL;
+	row = find_size(c->priv, name);
+	if (row == NULL)
+		return "UnknownVMSize";
+	if (row->excluded != NULL)
+		return row->excluded;
+	if (c->priv->nlocated > 0 &&
+	    bsearch(&name, c->priv->located, c->priv->nlocated, sizeof(char *), cmp_str) != NULL)
+		return "LocationRestriction";
+	return "NoPriceInRegion";
+}
+
+char **
+nap_catalog_regions(const char *path, size_t *n, struct nap_err *err)
+{
+	struct scan s;
+	char *file, *buf, **out;
+	size_t len, i;
+
+	*n = 0;
+	memset(&s, 0, sizeof(s));
+	file = catalog_path(path);
+	buf = slurp(file, &len, err);
+	if (buf == NULL || scan_file(buf, len, file, &s, err) < 0) {
+		scan_free(&s);
+		free(buf);
+		free(file);
+		return NULL;
+	}
+	out = nap_xcalloc(s.nz + 1, sizeof(*out));
+	for (i = 0; i < s.nz; i++)
+		out[i] = nap_xstrdup(s.zlines[i]);
+	if (s.nz > 1)
+		qsort(out, s.nz, sizeof(*out), cmp_str);
+	*n = s.nz;
+	scan_free(&s);
+	free(buf);
+	free(file);
+	return out;
+}
+
+void
+nap_catalog_regions_free(char **regions, size_t n)
+{
+	size_t i;
+
+	if (regions == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(regions[i]);
+	free(regions);
+}
+
+static void
+req_in(struct nap_reqs *r, const char *key, const char *const *vals, size_t n)
+{
+	nap_reqs_add(r, key, NAP_OP_IN, vals, n, 0, NULL);
+}
+
+static void
+req1(struct nap_reqs *r, const char *key, const char *val)
+{
+	req_in(r, key, &val, 1);
+}
+
+void
+nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct nap_reqs *out)
+{
+	const char *zones[NAP_CATALOG_MAX_ZONES + 1], *ctypes[2], *scopes[2], *prio[2], *gens[2];
+	size_t nz = 0, nc = 0, ns = 0, ng = 0, i, j;
+	char cpu[24], mem[24], eph[24], gpus[24];
+	int seen_zone[NAP_CATALOG_MAX_ZONES + 1] = { 0 }, seen_spot[2] = { 0 }, seen_scope[2] = { 0 };
+	const int is_gpu = it->gpu_manufacturer[0] != '\0';
+
+	snprintf(cpu, sizeof(cpu), "%d", it->vcpus);
+	snprintf(mem, sizeof(mem), "%lld", (long long)it->memory_mib);
+	snprintf(gpus, sizeof(gpus), "%d", is_gpu ? it->gpus : 0);
+	req1(out, "node.kubernetes.io/instance-type", it->name);
+	req1(out, "kubernetes.io/arch", it->arch);
+	req1(out, "kubernetes.io/os", "linux");
+	req1(out, "topology.kubernetes.io/region", c->region);
+	req1(out, "karpenter.azure.com/sku-name", it->name);
+	req1(out, "karpenter.azure.com/sku-family", it->family);
+	req1(out, "karpenter.azure.com/sku-series", it->series);
+	req1(out, "karpenter.azure.com/sku-version", it->version);
+	req1(out, "karpenter.azure.com/sku-cpu", cpu);
+	req1(out, "kubernetes.azure.com/sku-cpu", cpu);
+	req1(out, "karpenter.azure.com/sku-memory", mem);
+	req1(out, "kubernetes.azure.com/sku-memory", mem);
+	req1(out, "karpenter.azure.com/sku-networking-accelerated", it->accel_net == 1 ? "true" : "false");
+	req1(out, "karpenter.azure.com/sku-storage-premium-capable",
+	     it->premium_io == 1 ? "true" : "false");
+	if (it->ephemeral_os_max_gb > 0) {
+		snprintf(eph, sizeof(eph), "%d", it->ephemeral_os_max_gb);
+		req1(out, "karpenter.azure.com/sku-storage-ephemeralos-maxsize", eph);
+	}
+	req1(out, "karpenter.azure.com/sku-gpu-count", gpus);
+	if (is_gpu)
+		req1(out, "karpenter.azure.com/sku-gpu-manufacturer", it->gpu_manufacturer);
+	if (it->gpu_name[0] != '\0')
+		req1(out, "karpenter.azure.com/sku-gpu-name", it->gpu_name);
+	if (it->hyperv & NAP_HYPERV_V1)
+		gens[ng++] = "1";
+	if (it->hyperv & NAP_HYPERV_V2)
+		gens[ng++] = "2";
+	req_in(out, "karpenter.azure.com/sku-hyperv-generation", gens, ng);
+
+	for (i = 0; i < it->noff; i++) {
+		const struct nap_offering *o = &it->off[i];
+
+		if (!o->available)
+			continue;
+		if (!seen_zone[o->zone]) {
+			seen_zone[o->zone] = 1;
+			zones[nz++] = o->zone_label;
+		}
+		if (!seen_spot[o->spot]) {
+			seen_spot[o->spot] = 1;
+			ctypes[nc] = o->capacity_type;
+			prio[nc++] = o->spot ? "spot" : "regular";
+		}
+		j = o->zone == 0;
+		if (!seen_scope[j]) {
+			seen_scope[j] = 1;
+			scopes[ns++] = j ? "regional" : "zonal";
+		}
+	}
+	/* With no available offering the sets are empty: In [] is DoesNotExist,
+	 * so nothing can select the type, as Karpenter drops it. */
+	req_in(out, "topology.kubernetes.io/zone", zones, nz);
+	req_in(out, "karpenter.sh/capacity-type", ctypes, nc);
+	req_in(out, "karpenter.azure.com/placement-scope", scopes, ns);
+	req_in(out, "kubernetes.azure.com/scalesetpriority", prio, nc);
+	req_in(out, "kubernetes.azure.com/priority", prio, nc);
+}
+
+static int64_t
+clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+int64_t
+nap_itype_kube_reserved_cpu(int vcpus)
+{
+	int64_t n = vcpus, m;
+
+	/* 6 % of the first core, 4 % of the second, 2 % of the next two, 1 % above */
+	m = 60 * clamp64(n, 0, 1) + 40 * clamp64(n - 1, 0, 1) + 20 * clamp64(n - 2, 0, 2) +
+	    10 * (n > 4 ? n - 4 : 0);
+	return m;
+}
+
+int64_t
+nap_itype_kube_reserved_mib(int64_t mib)
+{
+	int64_t pct100;
+
+	/* In hundredths of a MiB, so that the sum is truncated once, as the
+	 * provider truncates its float sum. */
+	pct100 = 25 * clamp64(mib, 0, 4096) + 20 * clamp64(mib - 4096, 0, 4096) +
+		 10 * clamp64(mib - 8192, 0, 8192) + 6 * clamp64(mib - 16384, 0, 114688) +
+		 2 * (mib > 131072 ? mib - 131072 : 0);
+	return pct100 / 100;
+}
+
+void
+nap_itype_capacity(const struct nap_itype *it, const struct nap_itype_opts *o, struct nap_res *out)
+{
+	static const struct nap_itype_opts defaults;
+	int64_t bytes;
+
+	if (o == NULL)
+		o = &defaults;
+	nap_res_zero(out);
+	out->v[NAP_RES_CPU] = (int64_t)it->vcpus * 1000;
+	/* whole GiB first (7.5 GiB counts as 7), then the 7.5 % overhead rounded up */
+	bytes = (it->memory_mib / 1024) * 1024 * 1024 * 1024;
+	out->v[NAP_RES_MEMORY] = bytes - (bytes * 75 + 999) / 1000;
+	out->v[NAP_RES_PODS] = o->max_pods > 0 ? o->max_pods : 250;
+	out->v[NAP_RES_EPHEMERAL] = (int64_t)(o->os_disk_gb > 0 ? o->os_disk_gb : 128) * 1000000000;
+	if (strcmp(it->gpu_manufacturer, "nvidia") == 0)
+		out->v[NAP_RES_NVIDIA_GPU] = it->gpus;
+	else if (strcmp(it->gpu_manufacturer, "amd") == 0)
+		out->v[NAP_RES_AMD_GPU] = it->gpus;
+}
+
+void
+nap_itype_allocatable(const struct nap_itype *it, const struct nap_itype_opts *o,
+		      struct nap_res *out)
+{
+	int64_t *cpu = &out->v[NAP_RES_CPU], *mem = &out->v[NAP_RES_MEMORY];
+
+	nap_itype_capacity(it, o, out);
+	*cpu -= nap_itype_kube_reserved_cpu(it->vcpus);
+	*mem -= nap_itype_kube_reserved_mib(it->memory_mib) * 1024 * 1024 + NAP_EVICTION_HARD_BYTES;
+	if (*cpu < 0)
+		*cpu = 0;
+	if (*mem < 0)
+		*mem = 0;
+}
+
+const char *
+nap_itype_unusable(const struct nap_itype *it, const struct nap_itype_opts *o)
+{
+	const int is_gpu = it->gpu_manufacturer[0] != '\0';
+
+	if (o == NULL)
+		return NULL;
+	if (is_gpu && o->gpu_os != 0 && !(it->gpu_os & o->gpu_os))
+		return "GPU size not supported on the node class's image family";
+	if (is_gpu && !o->gpu_mode_none && strcmp(it->gpu_manufacturer, "nvidia") != 0)
+		return "GPU driver install (gpu.mode Driver) supports only NVIDIA GPUs";
+	if (o->encryption_at_host && it->encryption_at_host == 0)
+		return "encryption at host not supported";
+	if (o->trusted_launch && (!(it->hyperv & NAP_HYPERV_V2) || it->trusted_launch_disabled == 1))
+		return "Trusted Launch not supported";
+	if (o->localdns && it->vcpus < 4)
+		return "LocalDNS needs at least 4 vCPUs";
+	if (o->artifact_streaming && strcmp(it->arch, "arm64") == 0)
+		return "artifact streaming does not support arm64";
+	return NULL;
+}
+
+int
+nap_itype_ephemeral_os(const struct nap_itype *it, const struct nap_itype_opts *o)
+{
+	int disk = o != NULL && o->os_disk_gb > 0 ? o->os_disk_gb : 128;
+
+	return it->ephemeral_os_max_gb > 0 && disk <= it->ephemeral_os_max_gb;
+}
+
+const struct nap_offering *
+nap_itype_cheapest(const struct nap_itype *it)
+{
+	const struct nap_offering *best = NULL;
+	size_t i;
+
+	for (i = 0; i < it->noff; i++) {
+		const struct nap_offering *o = &it->off[i];
+
+		if (!o->available)
+			continue;
+		/* ties: spot first, then zonal (offerings are zonal-first already) */
+		if (best == NULL || o->price < best->price ||
+		    (o->price == best->price && o->spot && !best->spot))
+			best = o;
+	}
+	return best;
+}

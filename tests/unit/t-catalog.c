@@ -1,0 +1,485 @@
+/*
+ * t-catalog.c - the Azure catalog: regions load, exclusions hold, labels and
+ * offerings are the provider's, and allocatable matches the AKS formulas of
+ * azure-provider.md section 3.3 worked by hand.  Run from the repository
+ * root (make unit does), where data/catalog.tsv lives.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "tap.h"
+
+#define CATALOG "data/catalog.tsv"
+#define MiB (1024LL * 1024)
+
+static char tmpdir[] = "/tmp/t-catalog.XXXXXX";
+
+static struct nap_catalog *
+load(const char *region)
+{
+	struct nap_catalog *c = NULL;
+	struct nap_err err;
+
+	if (nap_catalog_load(&c, CATALOG, region, NULL, &err) < 0) {
+		printf("# load %s: %s\n", region, err.msg);
+		return NULL;
+	}
+	return c;
+}
+
+static char *
+write_tmp(const char *name, const char *text)
+{
+	char *path = nap_xasprintf("%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		printf("# cannot write %s\n", path);
+		exit(1);
+	}
+	return path;
+}
+
+/* Values of key in r joined by spaces, or "(none)". */
+static const char *
+vals(const struct nap_reqs *r, const char *key)
+{
+	static char buf[512];
+	const struct nap_req *q = nap_reqs_get(r, key);
+	size_t i, n = 0;
+
+	if (q == NULL)
+		return "(none)";
+	buf[0] = '\0';
+	for (i = 0; i < q->nvalues; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? " " : "", q->values[i]);
+	return buf;
+}
+
+static void
+check_alloc(const struct nap_catalog *c, const char *name, int64_t cpu, int64_t mem,
+	    int64_t gpu)
+{
+	const struct nap_itype *it = nap_catalog_find(c, name);
+	struct nap_res a;
+
+	if (!TAP_OK(it != NULL, "%s is an instance type of %s", name, c->region))
+		return;
+	nap_itype_allocatable(it, NULL, &a);
+	TAP_IS_INT(a.v[NAP_RES_CPU], cpu, "%s allocatable cpu is %lldm", name, (long long)cpu);
+	TAP_IS_INT(a.v[NAP_RES_MEMORY], mem, "%s allocatable memory is %lld bytes", name,
+		   (long long)mem);
+	TAP_IS_INT(a.v[NAP_RES_PODS], 250, "%s allocatable pods default to 250 (Azure CNI overlay)",
+		   name);
+	TAP_IS_INT(a.v[NAP_RES_NVIDIA_GPU], gpu, "%s has %lld nvidia.com/gpu", name,
+		   (long long)gpu);
+}
+
+static void
+test_regions_load(void)
+{
+	static const char *const regions[] = { "eastus", "westus2", "westeurope" };
+	struct nap_err err;
+	size_t i, n;
+	char **all;
+
+	for (i = 0; i < NAP_ARRAY_LEN(regions); i++) {
+		struct nap_catalog *c = load(regions[i]);
+
+		TAP_OK(c != NULL && c->ntypes >= 500, "%s loads with hundreds of VM sizes (%zu)",
+		       regions[i], c ? c->ntypes : 0);
+		TAP_OK(c != NULL && c->nzones == 3 && c->zones[0] == 1 && c->zones[2] == 3,
+		       "%s has zones 1, 2 and 3", regions[i]);
+		nap_catalog_free(c);
+	}
+	all = nap_catalog_regions(CATALOG, &n, &err);
+	TAP_IS_INT(n, 57, "the catalog knows the 57 regions that have prices");
+	TAP_OK(all != NULL && n > 1 && strcmp(all[0], "australiacentral") == 0 &&
+		       strcmp(all[n - 1], "westus3") == 0,
+	       "regions are listed sorted");
+	nap_catalog_regions_free(all, n);
+}
+
+static void
+test_allocatable(void)
+{
+	struct nap_catalog *c = load("eastus");
+	const struct nap_itype *it;
+	struct nap_res cap, a;
+	struct nap_itype_opts o;
+
+	if (c == NULL)
+		return;
+	/*
+	 * By hand: memory capacity = GiB x 2^30 minus ceil(7.5 %); reserved
+	 * memory 25 % of 4 GiB + 20 % of 4 + 10 % of 8 + 6 % of 112 + 2 %
+	 * above; 750Mi eviction.  8 GiB: 8589934592 - 644245095 - (1843 +
+	 * 750) MiB.  16 GiB: 17179869184 - 1288490189 - (2662 + 750) MiB.
+	 * 64 GiB: 68719476736 - 5153960756 - (5611 + 750) MiB.
+	 */
+	check_alloc(c, "Standard_D2s_v5", 2000 - 100, 7945689497LL - 2593 * MiB, 0);
+	check_alloc(c, "Standard_D4s_v5", 4000 - 140, 15891378995LL - 3412 * MiB, 0);
+	check_alloc(c, "Standard_D16s_v5", 16000 - 260, 63565515980LL - 6361 * MiB, 0);
+	check_alloc(c, "Standard_E8s_v5", 8000 - 180, 63565515980LL - 6361 * MiB, 0);
+	/* 220 GiB: 236223201280 - 17716740096; 1024+819.2+819.2+6881.28+1884.16 = 11427 */
+	check_alloc(c, "Standard_NC24ads_A100_v4", 24000 - 340, 218506461184LL - (11427 + 750) * MiB, 1);
+	/* arm64, 4 vCPUs and 16 GiB like D4s_v5 */
+	check_alloc(c, "Standard_D4ps_v5", 4000 - 140, 15891378995LL - 3412 * MiB, 0);
+
+	TAP_IS_INT(nap_itype_kube_reserved_mib(7 * 1024), 1638, "7 GiB reserves 1638Mi");
+	TAP_IS_INT(nap_itype_kube_reserved_mib(224000), 11402,
+		   "218.75 GiB reserves 11402Mi (fraction kept, sum truncated once)");
+	TAP_IS_INT(nap_itype_kube_reserved_cpu(1), 60, "1 core reserves 60m");
+	TAP_IS_INT(nap_itype_kube_reserved_cpu(32), 420, "32 cores reserve 420m");
+	TAP_IS_INT(nap_itype_kube_reserved_cpu(64), 740, "64 cores reserve 740m");
+
+	it = nap_catalog_find(c, "Standard_M8ms");
+	if (TAP_OK(it != NULL, "Standard_M8ms is offered")) {
+		nap_itype_capacity(it, NULL, &cap);
+		TAP_IS_INT(cap.v[NAP_RES_MEMORY], 218LL * 1073741824 - (218LL * 1073741824 * 75 + 999) / 1000,
+			   "M8ms capacity truncates 218.75 GiB to 218 before the overhead");
+	}
+	it = nap_catalog_find(c, "Standard_D4s_v5");
+	memset(&o, 0, sizeof(o));
+	o.max_pods = 30;
+	o.os_disk_gb = 64;
+	nap_itype_allocatable(it, &o, &a);
+	TAP_IS_INT(a.v[NAP_RES_PODS], 30, "maxPods from the node class sets the pods");
+	TAP_IS_INT(a.v[NAP_RES_EPHEMERAL], 64000000000LL, "ephemeral-storage is osDiskSizeGB x 10^9");
+	nap_catalog_free(c);
+}
+
+static void
+test_exclusions(void)
+{
+	static const struct {
+		const char *name, *why;
+	} cases[] = {
+		{ "Standard_B1s", "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory" },
+		{ "Standard_A1_v2", "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory" },
+		{ "Standard_E64is_v3", "karpenterRestrictedVMSKUs" },
+		{ "Standard_M8-2ms", "ConstrainedCPUs" },
+		{ "Standard_DC2s_v3", "ConfidentialVM" },
+		{ "Standard_NP10s", "GPUNotInSupportedGPURegistry" },
+		{ "Standard_L8aos_v4", "VMSizeNotParsable" },
+		{ "Standard_D1_v2", "LessThan2vCPUs" },
+		{ "Standard_Nonesuch_v9", "UnknownVMSize" },
+	};
+	struct nap_catalog *c = load("eastus");
+	size_t i, bad = 0;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < NAP_ARRAY_LEN(cases); i++) {
+		TAP_OK(nap_catalog_find(c, cases[i].name) == NULL, "%s is not an instance type",
+		       cases[i].name);
+		TAP_IS_STR(nap_catalog_excluded(c, cases[i].name), cases[i].why,
+			   "%s is excluded for %s", cases[i].name, cases[i].why);
+	}
+	TAP_IS_STR(nap_catalog_excluded(c, "Standard_D4s_v5"), NULL, "an offered size has no exclusion");
+	TAP_IS_STR(nap_catalog_excluded(c, "Standard_G5"), "NoPriceInRegion",
+		   "a size without a price in the region is not offered there");
+	for (i = 0; i < c->ntypes; i++) {
+		const struct nap_itype *it = &c->types[i];
+
+		if (it->vcpus < 2 || it->memory_mib < 3584 || strncmp(it->name, "Standard_DC", 11) == 0 ||
+		    strncmp(it->name, "Standard_EC", 11) == 0 || strchr(it->name, '-') != NULL ||
+		    (it->gpus > 0 && it->gpu_manufacturer[0] == '\0'))
+			bad++;
+	}
+	TAP_IS_INT(bad, 0, "no offered type breaks a section 3.2 rule");
+	nap_catalog_free(c);
+}
+
+static void
+test_labels(void)
+{
+	struct nap_catalog *c = load("eastus");
+	struct nap_reqs r;
+	const struct nap_itype *it;
+
+	if (c == NULL)
+		return;
+	it = nap_catalog_find(c, "Standard_D4s_v5");
+	nap_reqs_init(&r);
+	nap_itype_reqs(it, c, &r);
+	TAP_IS_STR(vals(&r, "node.kubernetes.io/instance-type"), "Standard_D4s_v5", "instance-type label");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-family"), "D", "sku-family is D");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-series"), "Ds_v5", "sku-series is Ds_v5");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-version"), "5", "sku-version is 5");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-cpu"), "4", "sku-cpu is 4");
+	TAP_IS_STR(vals(&r, "kubernetes.azure.com/sku-memory"), "16384", "sku-memory is MiB");
+	TAP_IS_STR(vals(&r, "kubernetes.io/arch"), "amd64", "arch is amd64");
+	TAP_IS_STR(vals(&r, "kubernetes.io/os"), "linux", "os is linux");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-storage-premium-capable"), "true",
+		   "an s-size is premium-storage capable");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-count"), "0", "no GPUs");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-name"), "(none)", "no GPU name label");
+	TAP_IS_STR(vals(&r, "topology.kubernetes.io/zone"), "0 eastus-1 eastus-2 eastus-3",
+		   "zones are the region's three plus regional 0");
+	TAP_IS_STR(vals(&r, "karpenter.sh/capacity-type"), "on-demand spot", "on-demand and spot");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/placement-scope"), "regional zonal", "both scopes");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-hyperv-generation"), "1 2", "Gen1 and Gen2");
+	nap_reqs_free(&r);
+
+	it = nap_catalog_find(c, "Standard_NC24ads_A100_v4");
+	nap_reqs_init(&r);
+	nap_itype_reqs(it, c, &r);
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-name"), "A100", "A100 GPU name");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-manufacturer"), "nvidia", "nvidia GPU");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-count"), "1", "one GPU");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-family"), "N", "sku-family is N");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-series"), "NCads_v4", "sku-series NCads_v4");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-storage-ephemeralos-maxsize"), "274",
+		   "ephemeral OS max size from the Resource SKUs data");
+	TAP_IS_STR(vals(&r, "topology.kubernetes.io/zone"), "0 eastus-3",
+		   "the Resource SKUs data's zone restrictions narrow the zones");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-hyperv-generation"), "2", "Gen2 only");
+	nap_reqs_free(&r);
+
+	it = nap_catalog_find(c, "Standard_D4ps_v5");
+	nap_reqs_init(&r);
+	nap_itype_reqs(it, c, &r);
+	TAP_IS_STR(vals(&r, "kubernetes.io/arch"), "arm64", "D4ps_v5 is arm64");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-hyperv-generation"), "2", "arm64 is Gen2 only");
+	nap_reqs_free(&r);
+
+	it = nap_catalog_find(c, "Standard_DS2_v2");
+	nap_reqs_init(&r);
+	nap_itype_reqs(it, c, &r);
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-family"), "D", "DS2_v2 is in family D");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-series"), "DS_v2", "DS2_v2 series DS_v2");
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-version"), "2", "DS2_v2 version 2");
+	nap_reqs_free(&r);
+
+	it = nap_catalog_find(c, "Standard_B2ms");
+	nap_reqs_init(&r);
+	nap_itype_reqs(it, c, &r);
+	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-version"), "1", "no version in the name is 1");
+	nap_reqs_free(&r);
+	nap_catalog_free(c);
+}
+
+static void
+test_offerings(void)
+{
+	struct nap_catalog *c = load("eastus");
+	const struct nap_itype *it;
+	const struct nap_offering *o;
+	struct nap_reqs r;
+	size_t i, nspot = 0;
+
+	if (c == NULL)
+		return;
+	it = nap_catalog_find(c, "Standard_D2s_v5");
+	TAP_IS_INT(it->noff, 8, "D2s_v5: 4 zones (3 + regional) x on-demand and spot");
+	TAP_OK(it->on_demand_price == 0.096, "D2s_v5 costs 0.096 USD/h on demand in eastus");
+	TAP_OK(it->off[0].zone == 1 && !it->off[0].spot && it->off[3].zone == 0 &&
+		       strcmp(it->off[3].zone_label, "0") == 0 && it->off[4].spot,
+	       "offerings are on-demand zonal, regional, then spot");
+	TAP_IS_STR(it->off[1].zone_label, "eastus-2", "zone labels are <region>-<n>");
+	o = nap_itype_cheapest(it);
+	TAP_OK(o != NULL && o->spot && o->price < 0.05, "the cheapest D2s_v5 offering is spot");
+
+	it = nap_catalog_find(c, "Standard_B2ms");
+	for (i = 0; i < it->noff; i++)
+		nspot += (size_t)it->off[i].spot;
+	TAP_IS_INT(nspot, 0, "B2ms has no spot offering: the data has no spot price for it");
+	TAP_OK(it->spot_price < 0, "its spot price is absent, not invented");
+	nap_reqs_init(&r);
+	nap_itype_reqs(it, c, &r);
+	TAP_IS_STR(vals(&r, "karpenter.sh/capacity-type"), "on-demand", "B2ms is on-demand only");
+	nap_reqs_free(&r);
+
+	/* an unavailable offering drops out of the labels and the cheapest */
+	for (i = 0; i < c->types[0].noff; i++)
+		c->types[0].off[i].available = 0;
+	TAP_OK(nap_itype_cheapest(&c->types[0]) == NULL, "no available offering, no cheapest");
+	nap_reqs_init(&r);
+	nap_itype_reqs(&c->types[0], c, &r);
+	TAP_IS_STR(vals(&r, "karpenter.sh/capacity-type"), "", "no capacity type can be selected");
+	nap_reqs_free(&r);
+	nap_catalog_free(c);
+
+	c = load("australiacentral");
+	if (c != NULL) {
+		it = nap_catalog_find(c, "Standard_D2s_v5");
+		TAP_OK(c->nzones == 0 && it != NULL && it->off[0].zone == 0 &&
+			       (it->noff == 1 || it->noff == 2),
+		       "a region without zones offers regional placement only");
+		nap_catalog_free(c);
+	}
+}
+
+static void
+test_spot_input(void)
+{
+	struct nap_catalog *c = NULL;
+	struct nap_err err;
+	const struct nap_itype *it;
+	char *spot = write_tmp("spot.json",
+			       "{\"eastus\": {\"Standard_B2ms\": 0.0123, \"Standard_B20ms\": 0.1,"
+			       " \"Standard_D2s_v5\": 0.02, \"Standard_Gone\": 1},"
+			       " \"westus2\": {\"Standard_B4ms\": 0.5}}");
+	char *bad = write_tmp("bad.json", "{\"eastus\": {\"Standard_B2ms\": \"cheap\"}}");
+
+	TAP_IS_INT(nap_catalog_load(&c, CATALOG, "eastus", spot, &err), 0,
+		   "an operator's spot-price file loads");
+	if (c != NULL) {
+		it = nap_catalog_find(c, "Standard_B2ms");
+		TAP_OK(it->spot_price == 0.0123 && it->noff == 8,
+		       "it adds spot offerings where the data has none");
+		it = nap_catalog_find(c, "Standard_D2s_v5");
+		TAP_OK(it->spot_price == 0.02, "it replaces the catalog's spot price");
+		it = nap_catalog_find(c, "Standard_B20ms");
+		TAP_OK(it->spot_price < 0,
+		       "it cannot make a size spot that the Resource SKUs data says is not");
+		it = nap_catalog_find(c, "Standard_B4ms");
+		TAP_OK(it->spot_price < 0, "prices of other regions are not used");
+	}
+	nap_catalog_free(c);
+	TAP_IS_INT(nap_catalog_load(&c, CATALOG, "eastus", bad, &err), -1,
+		   "a spot price that is not a number is refused");
+	TAP_IS_INT(err.code, NAP_EX_DATAERR, "with exit code 65");
+	TAP_OK(strstr(err.msg, "Standard_B2ms") != NULL, "naming the size: %s", err.msg);
+	free(spot);
+	free(bad);
+}
+
+static void
+test_errors(void)
+{
+	struct nap_catalog *c = NULL;
+	struct nap_err err;
+	char *f;
+
+	TAP_IS_INT(nap_catalog_load(&c, CATALOG, "atlantis", NULL, &err), -1,
+		   "an unknown region is an error");
+	TAP_IS_INT(err.code, NAP_EX_CONFIG, "a configuration error (78)");
+	TAP_OK(strstr(err.msg, "atlantis") && strstr(err.msg, "grep '^Z'"),
+	       "the message says how to list the known regions: %s", err.msg);
+	TAP_OK(c == NULL, "and no catalog is returned");
+
+	TAP_IS_INT(nap_catalog_load(&c, "/nonexistent/catalog.tsv", "eastus", NULL, &err), -1,
+		   "a missing catalog file is an error");
+	TAP_IS_INT(err.code, NAP_EX_CONFIG, "also a configuration error");
+
+	f = write_tmp("bad.tsv", "# nap Azure VM-size catalog, format 1\nZ\teastus\t123\nQ\tx\n");
+	TAP_IS_INT(nap_catalog_load(&c, f, "eastus", NULL, &err), -1, "an unknown line type is refused");
+	TAP_OK(err.code == NAP_EX_DATAERR && strstr(err.msg, "line 3") != NULL,
+	       "with the line number: %s", err.msg);
+	free(f);
+	f = write_tmp("notcat.tsv", "name\tprice\n");
+	TAP_IS_INT(nap_catalog_load(&c, f, "eastus", NULL, &err), -1, "a file that is not a catalog is refused");
+	free(f);
+}
+
+static void
+test_small_catalog(void)
+{
+	struct nap_catalog *c = NULL;
+	struct nap_err err;
+	const struct nap_itype *it;
+	struct nap_itype_opts o;
+	char *f = write_tmp("catalog.tsv",
+		"# nap Azure VM-size catalog, format 1\n"
+		"S\tStandard_X4_v9\t4\t16384\t0\t-\t-\t-\tamd64\tX\tX_v9\t9\tq\t1\tsku\t1\t1\t100\tCacheDisk\t1\t0\t1\t0\t-\n"
+		"S\tStandard_A8_v9\t8\t32768\t2\tamd\tMI9\tu\tarm64\tA\tA_v9\t9\tq\t2\tname\t0\t0\t0\t-\t-\t-\t-\t1\t-\n"
+		"Z\tmars\t12\n"
+		"P\tmars\tStandard_X4_v9\t0.5\t0.1\t2\n"
+		"P\tmars\tStandard_A8_v9\t1.5\t-\t12\n");
+
+	TAP_IS_INT(nap_catalog_load(&c, tmpdir, "mars", NULL, &err), 0,
+		   "a directory holding catalog.tsv loads");
+	if (c == NULL)
+		return;
+	TAP_IS_INT(c->ntypes, 2, "both sizes are instance types");
+	TAP_IS_STR(c->types[0].name, "Standard_A8_v9", "types are sorted by name");
+	it = nap_catalog_find(c, "Standard_X4_v9");
+	TAP_OK(it->off[0].price == NAP_CATALOG_MISSING_PRICE,
+	       "a size missing from known_skus is priced 999 as the provider does");
+	TAP_IS_INT(it->noff, 4, "zone 2 + regional, on-demand and spot");
+	TAP_IS_STR(it->off[0].zone_label, "mars-2", "the zone label uses the region");
+	memset(&o, 0, sizeof(o));
+	o.trusted_launch = 1;
+	TAP_OK(nap_itype_unusable(it, &o) != NULL, "a Gen1-only size cannot do Trusted Launch");
+	memset(&o, 0, sizeof(o));
+	o.encryption_at_host = 1;
+	TAP_OK(nap_itype_unusable(it, &o) != NULL, "nor encryption at host where the data says no");
+	o.os_disk_gb = 100;
+	TAP_OK(nap_itype_ephemeral_os(it, &o), "a 100 GB OS disk fits a 100 GB ephemeral disk");
+	o.os_disk_gb = 0;
+	TAP_OK(!nap_itype_ephemeral_os(it, &o), "the default 128 GB does not");
+
+	it = nap_catalog_find(c, "Standard_A8_v9");
+	memset(&o, 0, sizeof(o));
+	TAP_OK(nap_itype_unusable(it, &o) != NULL, "an AMD GPU needs gpu.mode None");
+	o.gpu_mode_none = 1;
+	TAP_IS_STR(nap_itype_unusable(it, &o), NULL, "and is usable with it");
+	o.gpu_os = NAP_GPU_OS_AZURELINUX3;
+	TAP_OK(nap_itype_unusable(it, &o) != NULL, "a GPU size needs its image OS supported");
+	memset(&o, 0, sizeof(o));
+	o.gpu_mode_none = 1;
+	o.artifact_streaming = 1;
+	TAP_OK(nap_itype_unusable(it, &o) != NULL, "artifact streaming rules out arm64");
+	memset(&o, 0, sizeof(o));
+	o.gpu_mode_none = 1;
+	o.encryption_at_host = 1;
+	TAP_IS_STR(nap_itype_unusable(it, &o), NULL, "an unknown capability counts as supported");
+	{
+		struct nap_res cap;
+
+		nap_itype_capacity(it, NULL, &cap);
+		TAP_IS_INT(cap.v[NAP_RES_AMD_GPU], 2, "AMD GPUs are amd.com/gpu");
+		TAP_IS_INT(cap.v[NAP_RES_NVIDIA_GPU], 0, "and not nvidia.com/gpu");
+	}
+	nap_catalog_free(c);
+	free(f);
+}
+
+/* Regenerating from ../shared/data reproduces the committed catalog. */
+static void
+test_regenerate(void)
+{
+	char *cmd;
+	int rc;
+
+	if (access("../shared/data/azure-prices.json", R_OK) != 0 || system("jq --version >/dev/null 2>&1") != 0) {
+		printf("ok %d - regenerating reproduces data/catalog.tsv # SKIP no ../shared/data or jq\n",
+		       ++tap_n);
+		return;
+	}
+	cmd = nap_xasprintf("sh data/gen/gen-catalog ../shared/data %s && cmp -s %s/catalog.tsv %s",
+			    tmpdir, tmpdir, CATALOG);
+	rc = system(cmd);
+	TAP_IS_INT(rc, 0, "regenerating from ../shared/data reproduces data/catalog.tsv byte for byte");
+	free(cmd);
+}
+
+int
+main(void)
+{
+	char *cmd;
+
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_regions_load();
+	test_allocatable();
+	test_exclusions();
+	test_labels();
+	test_offerings();
+	test_spot_input();
+	test_errors();
+	test_small_catalog();
+	test_regenerate();
+	cmd = nap_xasprintf("rm -rf %s", tmpdir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", tmpdir);
+	free(cmd);
+	return tap_done();
+}
