@@ -132,9 +132,10 @@ int nap_reqs_intersects(const struct nap_reqs *a, const struct nap_reqs *b,
  * Karpenter's Requirements.Compatible(pod, options): a pod key the node does
  * not define is allowed only if the pod's requirement on it is NotIn or
  * DoesNotExist, or (with NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN) the key is a
- * well-known label; why gets `label "foo" does not have known values`
- * (with a ` (typo of "bar"?)` hint when one is near).  Then
- * nap_reqs_intersects(node, pod).
+ * well-known label.  Then nap_reqs_intersects(node, pod).  why reads as
+ * Karpenter's CanAdd error: `incompatible requirements, label "foo" does
+ * not have known values (typo of "bar"?)`, `incompatible requirements, key
+ * k, k In [a] not in k In [b]`, several reasons joined by "; ".
  */
 int nap_reqs_compatible(const struct nap_reqs *node, const struct nap_reqs *pod,
 			unsigned flags, char *why, size_t len);
@@ -170,15 +171,20 @@ const char *nap_label_normalize(const char *key);
  */
 int nap_label_is_wellknown(const char *key);
 /*
- * Karpenter's IsRestrictedLabel: keys a NodePool's requirements or labels,
- * or a pod's node selector, may not use: kubernetes.io/hostname,
- * karpenter.sh/nodepool, the Azure-internal keys, and any key in a
- * restricted domain (kubernetes.io, k8s.io, karpenter.sh,
- * karpenter.azure.com and their subdomains) unless the domain is an
- * exception (node.kubernetes.io, node-restriction.kubernetes.io,
- * kops.k8s.io) or the key is well-known.
+ * Karpenter's IsRestrictedLabel: keys a pod's node selector or a NodePool
+ * may not use: kubernetes.io/hostname, karpenter.azure.com/sku-hyperv-
+ * generation, and any key whose domain ends in a restricted domain
+ * (kubernetes.io, k8s.io, karpenter.sh, karpenter.azure.com) unless the key
+ * is well-known or its domain ends in an exception (node.kubernetes.io,
+ * node-role.kubernetes.io, node-restriction.kubernetes.io, kops.k8s.io).
  */
 int nap_label_is_restricted(const char *key);
+/*
+ * What a NodePool's requirements may not use on top of that (its CEL
+ * rules): karpenter.sh/nodepool, and in the karpenter.azure.com and
+ * kubernetes.azure.com domains any key outside the provider's allow-list.
+ */
+int nap_label_is_restricted_nodepool(const char *key);
 /*
  * Karpenter's IsRestrictedNodeLabel: keys nap must not copy from
  * requirements onto a node (well-known ones come from the instance type;
