@@ -101,8 +101,9 @@ $(LIBNAP): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+.SECONDARY:
 .SECONDEXPANSION:
-$(BIN)/%: $$(patsubst %.c,$(OUT)/%.o,$$(wildcard cmd/$$*/*.c)) $(LIBNAP)
+$(BIN)/%: $$(addprefix $(OUT)/,$$(addsuffix .o,$$(basename $$(wildcard cmd/$$*/*.c)))) $(LIBNAP)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBNAP) $(LIBS_$*) $(LIBS_ALL)
 
