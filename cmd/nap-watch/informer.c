@@ -1,0 +1,602 @@
+/*
+ * informer.c - one kind's mirror: list (paginated), watch from the list's
+ * resourceVersion with bookmarks, resume from the last version seen when a
+ * stream ends, relist on 410 and print the difference.
+ *
+ * The per-kind table uid -> resourceVersion is what makes relists exact: an
+ * object listed again at the same version is not printed again, one at a new
+ * version is MODIFIED, a new uid is ADDED, and a uid the new list lacks gets
+ * a DELETED tombstone (apiVersion, kind, name, namespace, uid, last version:
+ * the object's last state is not kept, to keep memory small).
+ */
+#include <time.h>
+
+#include "json.h"
+#include "prog.h"
+#include "watch.h"
+
+#define LIST_TIMEOUT_MS 120000L
+#define BACKOFF_BASE_MS 250
+#define BACKOFF_MAX_MS 30000
+#define NOT_SERVED_RETRY_MS 30000
+#define MAX_EVENT_LINE (64u << 20)
+
+const struct watch_kind watch_kinds[] = {
+	{ "pods", "/api/v1/pods", "v1", "Pod", 1 },
+	{ "nodes", "/api/v1/nodes", "v1", "Node", 1 },
+	{ "nodeclaims", "/apis/karpenter.sh/v1/nodeclaims", "karpenter.sh/v1", "NodeClaim", 1 },
+	{ "nodepools", "/apis/karpenter.sh/v1/nodepools", "karpenter.sh/v1", "NodePool", 1 },
+	{ "aksnodeclasses", "/apis/karpenter.azure.com/v1beta1/aksnodeclasses",
+	    "karpenter.azure.com/v1beta1", "AKSNodeClass", 1 },
+	{ "poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", "policy/v1",
+	    "PodDisruptionBudget", 1 },
+	{ "daemonsets", "/apis/apps/v1/daemonsets", "apps/v1", "DaemonSet", 1 },
+	{ "namespaces", "/api/v1/namespaces", "v1", "Namespace", 0 },
+	{ "persistentvolumeclaims", "/api/v1/persistentvolumeclaims", "v1", "PersistentVolumeClaim",
+	    0 },
+	{ "persistentvolumes", "/api/v1/persistentvolumes", "v1", "PersistentVolume", 0 },
+	{ "storageclasses", "/apis/storage.k8s.io/v1/storageclasses", "storage.k8s.io/v1",
+	    "StorageClass", 0 },
+	{ NULL, NULL, NULL, NULL, 0 },
+};
+
+const struct watch_kind *
+watch_kind_find(const char *name)
+{
+	for (const struct watch_kind *k = watch_kinds; k->name; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+int64_t
+watch_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void
+informer_init(struct informer *in, const struct watch_kind *def, const struct watch_opts *o,
+    struct nap_kube *kube)
+{
+	memset(in, 0, sizeof(*in));
+	in->def = def;
+	in->opts = o;
+	in->kube = kube;
+	in->phase = PHASE_WAIT;
+	in->need_list = 1;
+	nap_hash_init(&in->objs);
+	in->tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 4);
+}
+
+static void
+obj_free(struct watch_obj *e)
+{
+	free(e->rv);
+	free(e->ns);
+	free(e->name);
+	free(e);
+}
+
+void
+informer_free(struct informer *in)
+{
+	size_t pos = 0;
+	const char *key;
+	void *val;
+
+	nap_http_req_free(in->req);
+	while (nap_hash_next(&in->objs, &pos, &key, &val))
+		obj_free(val);
+	nap_hash_free(&in->objs);
+	free(in->rv);
+	free(in->cont);
+	free(in->buf);
+	json_tokener_free(in->tok);
+}
+
+static void
+emit(const char *type, json_object *obj)
+{
+	json_object *rec = json_object_new_object();
+
+	json_object_object_add(rec, "type", json_object_new_string(type));
+	json_object_object_add(rec, "object", json_object_get(obj));
+	nap_emit(rec);
+	json_object_put(rec);
+}
+
+static void
+set_rv(struct informer *in, const char *rv)
+{
+	if (!rv || !*rv)
+		return;
+	free(in->rv);
+	in->rv = nap_xstrdup(rv);
+}
+
+/* Fill what list items omit, drop what nobody reads. */
+static void
+normalise(struct informer *in, json_object *obj)
+{
+	if (!nap_json_key(obj, "apiVersion"))
+		json_object_object_add(obj, "apiVersion", json_object_new_string(in->def->api_version));
+	if (!nap_json_key(obj, "kind"))
+		json_object_object_add(obj, "kind", json_object_new_string(in->def->kind));
+	watch_trim(obj, in->opts->slim);
+}
+
+/* Record obj as current; print it unless this exact version was printed. */
+static void
+upsert(struct informer *in, json_object *obj)
+{
+	const char *uid = nap_json_str(obj, "metadata.uid", NULL);
+	const char *rv = nap_json_str(obj, "metadata.resourceVersion", "");
+	struct watch_obj *e;
+	const char *type = "MODIFIED";
+
+	if (!uid || !*uid) {
+		nap_warn("%s: object %s without metadata.uid skipped", in->def->name,
+		    nap_json_str(obj, "metadata.name", "?"));
+		return;
+	}
+	e = nap_hash_get(&in->objs, uid);
+	if (e && strcmp(e->rv, rv) == 0) {
+		e->gen = in->gen;
+		return;
+	}
+	if (!e) {
+		e = nap_xcalloc(1, sizeof(*e));
+		e->ns = nap_xstrdup(nap_json_str(obj, "metadata.namespace", ""));
+		e->name = nap_xstrdup(nap_json_str(obj, "metadata.name", ""));
+		nap_hash_put(&in->objs, uid, e);
+		type = "ADDED";
+	} else {
+		free(e->rv);
+	}
+	e->rv = nap_xstrdup(rv);
+	e->gen = in->gen;
+	in->events++;
+	emit(type, obj);
+}
+
+static void
+remove_obj(struct informer *in, json_object *obj)
+{
+	const char *uid = nap_json_str(obj, "metadata.uid", NULL);
+	struct watch_obj *e = uid ? nap_hash_del(&in->objs, uid) : NULL;
+
+	/* Unknown: already gone from our view (a relist printed its tombstone). */
+	if (!e)
+		return;
+	obj_free(e);
+	in->events++;
+	emit("DELETED", obj);
+}
+
+/* After a complete list: what the list did not show is gone. */
+static void
+tombstones(struct informer *in)
+{
+	const char **gone = NULL, *key;
+	size_t n = 0, alloc = 0, pos = 0;
+	void *val;
+
+	while (nap_hash_next(&in->objs, &pos, &key, &val)) {
+		struct watch_obj *e = val;
+
+		if (e->gen != in->gen) {
+			nap_xgrow(&gone, &alloc, n + 1, sizeof(*gone));
+			gone[n++] = key;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *uid = nap_xstrdup(gone[i]);
+		struct watch_obj *e = nap_hash_del(&in->objs, uid);
+		json_object *obj = json_object_new_object(), *md = json_object_new_object();
+
+		json_object_object_add(obj, "apiVersion", json_object_new_string(in->def->api_version));
+		json_object_object_add(obj, "kind", json_object_new_string(in->def->kind));
+		json_object_object_add(md, "name", json_object_new_string(e->name));
+		if (*e->ns)
+			json_object_object_add(md, "namespace", json_object_new_string(e->ns));
+		json_object_object_add(md, "uid", json_object_new_string(uid));
+		json_object_object_add(md, "resourceVersion", json_object_new_string(e->rv));
+		json_object_object_add(obj, "metadata", md);
+		in->events++;
+		emit("DELETED", obj);
+		json_object_put(obj);
+		obj_free(e);
+		free(uid);
+	}
+	free(gone);
+}
+
+static int64_t
+backoff_ms(int fails)
+{
+	int64_t d = BACKOFF_BASE_MS;
+
+	for (int i = 1; i < fails && d < BACKOFF_MAX_MS; i++)
+		d *= 2;
+	if (d > BACKOFF_MAX_MS)
+		d = BACKOFF_MAX_MS;
+	/* Full range [d/2, d]: many watchers restarting together spread out. */
+	return d / 2 + (int64_t)(rand() % (int)(d / 2 + 1));
+}
+
+static void
+wait_until(struct informer *in, int64_t when)
+{
+	in->phase = PHASE_WAIT;
+	in->wake_ms = when;
+}
+
+static void
+failure(struct informer *in, struct nap_err *err)
+{
+	int64_t now = watch_now_ms(), delay;
+
+	if (err->code == NAP_EX_CONFIG || err->code == NAP_EX_NOPERM)
+		nap_die_err(err);
+	if (in->fails == 0)
+		in->first_fail_ms = now;
+	in->fails++;
+	if (in->fails > in->opts->retries ||
+	    (in->opts->retry_ms > 0 && now - in->first_fail_ms >= in->opts->retry_ms)) {
+		nap_err_prefix(err, "%s: unreachable after %d attempts", in->def->name, in->fails);
+		err->code = NAP_EX_UNAVAILABLE;
+		nap_die_err(err);
+	}
+	delay = backoff_ms(in->fails);
+	nap_warn("%s: %s; retry in %.1fs", in->def->name, err->msg, (double)delay / 1000);
+	wait_until(in, now + delay);
+}
+
+static void
+succeeded(struct informer *in)
+{
+	in->fails = 0;
+	in->auth_retried = 0;
+}
+
+/* 401/403: one fresh credential after a 401, then give up. */
+static void
+auth_failure(struct informer *in, const struct nap_http_resp *resp, const char *what)
+{
+	struct nap_err err;
+
+	if (resp->status == 401 && !in->auth_retried && nap_kube_cred_reset(in->kube)) {
+		in->auth_retried = 1;
+		nap_info("%s: 401, fetching a fresh credential", in->def->name);
+		wait_until(in, watch_now_ms());
+		return;
+	}
+	nap_kube_status_err(resp->status, resp->body, resp->len, what, &err);
+	nap_die_err(&err);
+}
+
+static void
+start_list(struct informer *in)
+{
+	struct nap_err err;
+	char lim[32], *path;
+
+	if (!in->cont)
+		in->gen++;
+	snprintf(lim, sizeof(lim), "%ld", in->opts->page_size);
+	path = nap_kube_path(in->def->path, "limit", lim, "continue", in->cont, (char *)NULL);
+	in->req = nap_kube_start(in->kube, "GET", path, NULL, NULL, 0, NULL, in, LIST_TIMEOUT_MS, 0,
+	    &err);
+	free(path);
+	in->phase = PHASE_LIST;
+	if (!in->req)
+		failure(in, &err);
+}
+
+static int on_stream(void *arg, const char *buf, size_t len);
+
+static void
+start_watch(struct informer *in)
+{
+	struct nap_err err;
+	long t = in->opts->watch_timeout_s;
+	char ts[32], *path;
+
+	if (t <= 0)
+		t = 300 + rand() % 300;
+	snprintf(ts, sizeof(ts), "%ld", t);
+	path = nap_kube_path(in->def->path, "watch", "1", "resourceVersion", in->rv,
+	    "allowWatchBookmarks", "true", "timeoutSeconds", ts, (char *)NULL);
+	in->len = 0;
+	in->relist_now = in->stream_error = in->stream_data = 0;
+	/* The server ends the stream at timeoutSeconds; silence well past that is a dead link. */
+	in->req = nap_kube_start(in->kube, "GET", path, NULL, NULL, 0, on_stream, in, 0, t + 60,
+	    &err);
+	free(path);
+	in->phase = PHASE_WATCH;
+	in->wake_ms = watch_now_ms();
+	if (!in->req)
+		failure(in, &err);
+}
+
+void
+informer_tick(struct informer *in, int64_t now)
+{
+	if (in->phase != PHASE_WAIT || now < in->wake_ms)
+		return;
+	if (in->need_list)
+		start_list(in);
+	else
+		start_watch(in);
+}
+
+static json_object *
+parse(struct informer *in, const char *buf, size_t len)
+{
+	json_object *o;
+
+	json_tokener_reset(in->tok);
+	o = json_tokener_parse_ex(in->tok, buf, (int)len);
+	if (json_tokener_get_error(in->tok) != json_tokener_success) {
+		json_object_put(o);
+		return NULL;
+	}
+	/* Trailing bytes after the value mean the line held something else. */
+	if (json_tokener_get_parse_end(in->tok) < len) {
+		size_t end = json_tokener_get_parse_end(in->tok);
+
+		while (end < len && (buf[end] == ' ' || buf[end] == '\r' || buf[end] == '\t'))
+			end++;
+		if (end < len) {
+			json_object_put(o);
+			return NULL;
+		}
+	}
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void
+list_finished(struct informer *in)
+{
+	tombstones(in);
+	in->need_list = 0;
+	in->synced = 1;
+	in->just_listed = 1;
+	if (in->opts->once)
+		in->phase = PHASE_DONE;
+	else
+		start_watch(in);
+}
+
+static void
+list_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct nap_err *err,
+    const char *what)
+{
+	json_object *page, *items;
+	const char *c;
+	size_t n;
+
+	if (rc != 0) {
+		failure(in, err);
+		return;
+	}
+	switch (resp->status) {
+	case 200:
+		break;
+	case 401:
+	case 403:
+		auth_failure(in, resp, what);
+		return;
+	case 404:
+		/* No such resource here (a CRD not installed): an empty kind, asked again later. */
+		if (!in->not_served)
+			nap_warn("%s: the API server does not serve %s; treating it as empty",
+			    in->def->name, in->def->path);
+		in->not_served = 1;
+		free(in->cont);
+		in->cont = NULL;
+		succeeded(in);
+		tombstones(in);
+		in->synced = 1;
+		in->just_listed = 1;
+		if (in->opts->once)
+			in->phase = PHASE_DONE;
+		else
+			wait_until(in, watch_now_ms() + NOT_SERVED_RETRY_MS);
+		return;
+	case 410:
+		/* The continue token expired: list again from the start. */
+		nap_info("%s: list continuation expired, listing again", in->def->name);
+		free(in->cont);
+		in->cont = NULL;
+		wait_until(in, watch_now_ms());
+		return;
+	default:
+		nap_kube_status_err(resp->status, resp->body, resp->len, what, err);
+		failure(in, err);
+		return;
+	}
+	page = parse(in, resp->body, resp->len);
+	if (!page) {
+		nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: unparsable list", what);
+		failure(in, err);
+		return;
+	}
+	succeeded(in);
+	if (in->not_served)
+		nap_info("%s: now served", in->def->name);
+	in->not_served = 0;
+	items = nap_json_array(page, "items", &n);
+	for (size_t i = 0; i < n; i++) {
+		json_object *obj = json_object_array_get_idx(items, i);
+
+		if (!obj || !json_object_is_type(obj, json_type_object))
+			continue;
+		normalise(in, obj);
+		upsert(in, obj);
+	}
+	set_rv(in, nap_json_str(page, "metadata.resourceVersion", NULL));
+	c = nap_json_str(page, "metadata.continue", NULL);
+	free(in->cont);
+	in->cont = c && *c ? nap_xstrdup(c) : NULL;
+	json_object_put(page);
+	if (in->cont)
+		start_list(in);
+	else
+		list_finished(in);
+}
+
+/* One watch event; -1 stops the stream. */
+static int
+event(struct informer *in, const char *line, size_t len)
+{
+	json_object *ev = parse(in, line, len), *obj;
+	const char *type;
+
+	if (!ev) {
+		nap_warn("%s: watch: unparsable event skipped, resuming", in->def->name);
+		return -1;
+	}
+	type = nap_json_str(ev, "type", "");
+	obj = nap_json_key(ev, "object");
+	if (!obj || !json_object_is_type(obj, json_type_object)) {
+		nap_warn("%s: watch: %s event without an object skipped", in->def->name, type);
+		json_object_put(ev);
+		return 0;
+	}
+	if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
+		normalise(in, obj);
+		upsert(in, obj);
+		set_rv(in, nap_json_str(obj, "metadata.resourceVersion", NULL));
+	} else if (strcmp(type, "DELETED") == 0) {
+		normalise(in, obj);
+		remove_obj(in, obj);
+		set_rv(in, nap_json_str(obj, "metadata.resourceVersion", NULL));
+	} else if (strcmp(type, "BOOKMARK") == 0) {
+		set_rv(in, nap_json_str(obj, "metadata.resourceVersion", NULL));
+	} else if (strcmp(type, "ERROR") == 0) {
+		int64_t code = nap_json_int(obj, "code", 0);
+
+		json_object_put(ev);
+		if (code == 410) {
+			nap_info("%s: watch: resourceVersion expired (410), relisting", in->def->name);
+			in->relist_now = 1;
+		} else {
+			nap_warn("%s: watch: error %lld %s: %s", in->def->name, (long long)code,
+			    nap_json_str(obj, "reason", ""), nap_json_str(obj, "message", ""));
+			in->stream_error = 1;
+		}
+		return -1;
+	} else {
+		nap_warn("%s: watch: unknown event type \"%s\" skipped", in->def->name, type);
+	}
+	json_object_put(ev);
+	return 0;
+}
+
+static int
+on_stream(void *arg, const char *buf, size_t len)
+{
+	struct informer *in = arg;
+	size_t start = 0;
+
+	in->stream_data = 1;
+	in->fails = 0;
+	if (in->len + len > MAX_EVENT_LINE) {
+		nap_warn("%s: watch: event over %u bytes, resuming", in->def->name, MAX_EVENT_LINE);
+		return -1;
+	}
+	nap_xgrow(&in->buf, &in->alloc, in->len + len, 1);
+	memcpy(in->buf + in->len, buf, len);
+	/* Only the new bytes can hold a newline the old ones did not. */
+	for (size_t i = in->len; i < in->len + len; i++) {
+		if (in->buf[i] != '\n')
+			continue;
+		if (i > start && event(in, in->buf + start, i - start) != 0)
+			return -1;
+		start = i + 1;
+	}
+	in->len += len;
+	if (start) {
+		memmove(in->buf, in->buf + start, in->len - start);
+		in->len -= start;
+	}
+	return 0;
+}
+
+static void
+watch_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct nap_err *err,
+    const char *what)
+{
+	int64_t now = watch_now_ms();
+
+	if (in->relist_now) {
+		in->need_list = 1;
+		wait_until(in, now);
+		return;
+	}
+	if (in->stream_error) {
+		nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: the watch ended with an error", what);
+		failure(in, err);
+		return;
+	}
+	if (rc != 0) {
+		failure(in, err);
+		return;
+	}
+	switch (resp->status) {
+	case 200:
+		/* A watch that ends at once without a byte is a server refusing quietly. */
+		if (!in->stream_data && now - in->wake_ms < 1000) {
+			nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: the watch ended at once", what);
+			failure(in, err);
+			return;
+		}
+		succeeded(in);
+		wait_until(in, now);
+		return;
+	case 401:
+	case 403:
+		auth_failure(in, resp, what);
+		return;
+	case 410:
+		nap_info("%s: watch: resourceVersion expired (410), relisting", in->def->name);
+		in->need_list = 1;
+		wait_until(in, now);
+		return;
+	default:
+		nap_kube_status_err(resp->status, resp->body, resp->len, what, err);
+		failure(in, err);
+		return;
+	}
+}
+
+void
+informer_done(struct informer *in, struct nap_http_req *req)
+{
+	const struct nap_http_resp *resp;
+	struct nap_err err;
+	char what[160];
+	int rc;
+
+	memset(&err, 0, sizeof(err));
+	rc = nap_http_result(req, &resp, &err);
+	if (in->phase == PHASE_LIST) {
+		snprintf(what, sizeof(what), "list %s", in->def->name);
+		in->req = NULL;
+		list_done(in, rc, resp, &err, what);
+	} else {
+		snprintf(what, sizeof(what), "watch %s", in->def->name);
+		in->req = NULL;
+		watch_done(in, rc, resp, &err, what);
+	}
+	nap_http_req_free(req);
+}
