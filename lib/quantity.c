@@ -111,6 +111,43 @@ digits_double(char *d, size_t *n)
 	}
 }
 
+static const uint64_t pow10_u64[] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+	100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+	10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+};
+
+/*
+ * The common case in machine integers: d (nd <= 19 digits) × 2^pow2 ×
+ * 10^k when every step fits in 64 bits.  Returns -1 to leave the rest to
+ * the digit-string path, which is exact for any input.
+ */
+static int
+fast_path(const char *d, size_t nd, int pow2, long k, uint64_t *mag)
+{
+	uint64_t m = 0, q;
+	size_t i;
+
+	if (nd > 19 || pow2 > 63 || k > 19 || k < -19)
+		return -1;
+	for (i = 0; i < nd; i++)
+		m = m * 10 + (uint64_t)(d[i] - '0');
+	if (pow2 > 0 && m > (UINT64_MAX >> pow2))
+		return -1;
+	m <<= pow2;
+	if (k >= 0) {
+		if (m > UINT64_MAX / pow10_u64[k])
+			return -1;
+		*mag = m * pow10_u64[k];
+		return 0;
+	}
+	q = m / pow10_u64[-k];
+	/* Kubernetes rounds away from zero: 0.1m is 1m, 1.5 bytes is 2. */
+	*mag = q + (m % pow10_u64[-k] != 0);
+	return 0;
+}
+
 /* *out = s × 10^scale, rounded away from zero; both public parsers share it. */
 static int
 parse(const char *s, int scale, int64_t *out, struct nap_err *err)
@@ -160,9 +197,11 @@ parse(const char *s, int scale, int64_t *out, struct nap_err *err)
 		rc = 0;
 		goto done;
 	}
+	k = pow10 + scale - (long)nfrac;
+	if (fast_path(d, nd, pow2, k, &mag) == 0)
+		goto have_mag;
 	while (pow2-- > 0)
 		digits_double(d, &nd);
-	k = pow10 + scale - (long)nfrac;
 
 	/* value = d × 10^k; keep the digits before the decimal point. */
 	if (k >= 0) {
@@ -185,6 +224,7 @@ parse(const char *s, int scale, int64_t *out, struct nap_err *err)
 			break;
 		}
 	}
+have_mag:
 	if (mag > (uint64_t)INT64_MAX)
 		goto overflow;
 	*out = neg ? -(int64_t)mag : (int64_t)mag;
