@@ -513,6 +513,8 @@ nap_kube_config_load(struct nap_kube_config *c, const char *path, const char *co
 		nap_xgrow(&files, &alloc, 1, sizeof(*files));
 		files[n++] = nap_xstrdup(path);
 		must = 1;
+	} else if (getenv("KUBERNETES_SERVICE_HOST") && *getenv("KUBERNETES_SERVICE_HOST")) {
+		return nap_kube_config_incluster(c, err);
 	} else if (env && *env) {
 		list = nap_xstrdup(env);
 		for (tok = strtok_r(list, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
@@ -525,8 +527,6 @@ nap_kube_config_load(struct nap_kube_config *c, const char *path, const char *co
 			nap_xgrow(&files, &alloc, n + 1, sizeof(*files));
 			files[n++] = nap_xstrdup(tok);
 		}
-	} else if (getenv("KUBERNETES_SERVICE_HOST") && *getenv("KUBERNETES_SERVICE_HOST")) {
-		return nap_kube_config_incluster(c, err);
 	} else {
 		const char *home = getenv("HOME");
 

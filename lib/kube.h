@@ -3,14 +3,14 @@
  * who we are (kubeconfig, in-cluster service account, exec credential
  * plugins), and generic requests on any resource path over lib/http.
  *
- * Configuration: nap_kube_config_load() finds the kubeconfig the way kubectl
- * does (an explicit path, else $KUBECONFIG, a colon-separated list merged
- * with "the first file to define a name wins", else ~/.kube/config), picks a
- * context and resolves it to a struct nap_kube_config.  Relative paths in a
- * file are relative to that file's directory.  When no path is given and
- * $KUBERNETES_SERVICE_HOST is set, the in-cluster service account is used
- * instead (directory $NAP_SERVICEACCOUNT_DIR, default
- * /var/run/secrets/kubernetes.io/serviceaccount).
+ * Configuration: nap_kube_config_load() takes an explicit kubeconfig path;
+ * else, when $KUBERNETES_SERVICE_HOST is set, the in-cluster service account
+ * (directory $NAP_SERVICEACCOUNT_DIR, default
+ * /var/run/secrets/kubernetes.io/serviceaccount); else $KUBECONFIG, a
+ * colon-separated list merged the way kubectl does ("the first file to define
+ * a name wins"); else ~/.kube/config.  It then picks a context and resolves
+ * it to a struct nap_kube_config.  Relative paths in a file are relative to
+ * that file's directory.
  *
  * Credentials: a static token, a token file (re-read whenever it changes, so
  * rotated service-account tokens are picked up), client certificate and key
