@@ -459,6 +459,60 @@ test_regenerate(void)
 	free(cmd);
 }
 
+/*
+ * The live-refresh path of nap-catalog(5): a Resource SKUs answer (the ARM
+ * example for a region, westus) and Retail Prices items go through the
+ * converters and the generator into a catalog that loads.
+ */
+static void
+test_refresh(void)
+{
+	struct nap_catalog *c = NULL;
+	struct nap_err err;
+	char *items, *cmd;
+	int rc;
+
+	if (access("../shared/fixtures/arm/ListAvailableResourceSkusForARegion.json", R_OK) != 0 ||
+	    system("jq --version >/dev/null 2>&1") != 0) {
+		printf("ok %d - a live refresh builds a catalog # SKIP no ../shared or jq\n", ++tap_n);
+		return;
+	}
+	items = write_tmp("items.json",
+		"[{\"currencyCode\":\"USD\",\"retailPrice\":0.02,\"armRegionName\":\"westus\","
+		"\"meterName\":\"A1\",\"productName\":\"Virtual Machines A Series\",\"skuName\":\"A1\","
+		"\"serviceName\":\"Virtual Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"},"
+		"{\"currencyCode\":\"USD\",\"retailPrice\":0.09,\"armRegionName\":\"westus\","
+		"\"meterName\":\"A1\",\"productName\":\"Virtual Machines A Series Windows\",\"skuName\":\"A1\","
+		"\"serviceName\":\"Virtual Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"},"
+		"{\"currencyCode\":\"USD\",\"retailPrice\":0.004,\"armRegionName\":\"westus\","
+		"\"meterName\":\"A1 Spot\",\"productName\":\"Virtual Machines A Series\",\"skuName\":\"A1 Spot\","
+		"\"serviceName\":\"Virtual Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"}]");
+	cmd = nap_xasprintf(
+		"set -e; d=%s/fresh; mkdir -p $d; "
+		"jq '.responses[\"200\"].body' ../shared/fixtures/arm/ListAvailableResourceSkusForARegion.json"
+		" | jq -f data/gen/skus-from-arm.jq > $d/azure-skus-westus.json; "
+		"jq -s -f data/gen/sizes-from-arm.jq $d/azure-skus-westus.json > $d/azure-vm-sizes.json; "
+		"jq --arg kind ondemand -f data/gen/prices-from-retail.jq %s > $d/azure-prices.json; "
+		"jq --arg kind spot -f data/gen/prices-from-retail.jq %s > $d/azure-spot-prices.json; "
+		"cp ../shared/data/azure-known-skus.json ../shared/data/azure-gpu-skus.json $d/; "
+		"sh data/gen/gen-catalog $d $d ../shared/fixtures/arm/karpenter-azure-locations.json",
+		tmpdir, items, items);
+	rc = system(cmd);
+	TAP_IS_INT(rc, 0, "converters and generator turn live API answers into a catalog");
+	free(cmd);
+	cmd = nap_xasprintf("%s/fresh", tmpdir);
+	TAP_IS_INT(nap_catalog_load(&c, cmd, "westus", NULL, &err), 0, "the refreshed catalog loads westus");
+	if (c != NULL) {
+		TAP_IS_INT(c->ntypes, 0, "its only priced size, Standard_A1, is not an instance type");
+		TAP_IS_STR(nap_catalog_excluded(c, "Standard_A1"),
+			   "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory",
+			   "and is excluded for the provider's reasons");
+		nap_catalog_free(c);
+	}
+	free(cmd);
+	free(items);
+}
+
 int
 main(void)
 {
@@ -477,6 +531,7 @@ main(void)
 	test_errors();
 	test_small_catalog();
 	test_regenerate();
+	test_refresh();
 	cmd = nap_xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		printf("# could not remove %s\n", tmpdir);
