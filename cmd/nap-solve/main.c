@@ -1,0 +1,352 @@
+/*
+ * nap-solve - the cheapest NodeClaims for the pending pods, with Karpenter's
+ * semantics.  Reads state records, forwards them, and after SYNCED batches
+ * the provisionable pods (1 s idle, 10 s max; at end of input at once),
+ * then writes LaunchRequest, Nominated and Unschedulable records.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+#include "prog.h"
+#include "rec.h"
+#include "solve.h"
+
+#define SYNOPSIS "nap-solve [-v] [--batch-idle duration] [--batch-max duration] " \
+	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] " \
+	"[--max-types n] [--region region] [--spot-prices file]"
+#define MAX_INPUTS 8
+
+struct batch {
+	int open;
+	int64_t start, last;		/* monotonic ms */
+	struct nap_hash seen;		/* pod uids in this batch */
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A provisionable pod arrived: open the batch, or extend it if the pod is new. */
+static void
+batch_trigger(struct batch *b, const struct nap_pod *p)
+{
+	const char *key = p->meta.uid[0] ? p->meta.uid : p->meta.name;
+	int64_t now = mono_ms();
+
+	if (!b->open) {
+		b->open = 1;
+		b->start = now;
+		b->last = now;
+	}
+	if (!nap_hash_get(&b->seen, key)) {
+		nap_hash_put(&b->seen, key, (void *)1);
+		b->last = now;
+	}
+}
+
+static void
+batch_reset(struct batch *b)
+{
+	nap_hash_free(&b->seen);
+	nap_hash_init(&b->seen);
+	b->open = 0;
+}
+
+static void
+trigger_all(struct batch *b, const struct nap_cluster *cl)
+{
+	struct nap_pod *const *pods;
+	size_t n, i;
+
+	pods = nap_cluster_pods(cl, &n);
+	for (i = 0; i < n; i++)
+		if (nap_pod_is_provisionable(pods[i]))
+			batch_trigger(b, pods[i]);
+}
+
+static void
+decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
+{
+	struct plan pl;
+	struct nap_sched_result res;
+	struct nap_err err;
+
+	sv->now_ms = at_eof ? 0 : wall_ms();
+	solve_expire(sv, cl);
+	if (solve_build(sv, cl, &pl, &err) < 0)
+		nap_die_err(&err);
+	if (pl.in.npending > 0) {
+		if (nap_sched_solve(&pl.in, &res, &err) < 0)
+			nap_die_err(&err);
+		solve_emit(sv, cl, &pl, &res);
+		nap_debug("batch: %zu pods, %zu new nodeclaims, %lu relaxations", pl.in.npending,
+		    res.nclaims, res.relaxations);
+		nap_sched_result_free(&res);
+	}
+	solve_plan_free(&pl);
+}
+
+/* One record from stdin: keep the model up to date and forward it. */
+static void
+on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced,
+    const struct nap_rec *rec, const char *name)
+{
+	struct nap_err err;
+	const char *t = rec->type;
+
+	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0) {
+		if (nap_cluster_apply_record(cl, rec->obj, &err) < 0) {
+			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
+		} else if (*synced && strcmp(t, "DELETED") != 0 &&
+		    strcmp(nap_json_str(rec->obj, "object.kind", ""), "Pod") == 0) {
+			const struct nap_pod *p = nap_cluster_pod(cl,
+			    nap_json_str(rec->obj, "object.metadata.namespace", "default"),
+			    nap_json_str(rec->obj, "object.metadata.name", ""));
+
+			if (p && nap_pod_is_provisionable(p))
+				batch_trigger(b, p);
+		}
+	} else if (strcmp(t, "SYNCED") == 0) {
+		*synced = 1;
+		trigger_all(b, cl);
+	} else if (strcmp(t, "OfferingUnavailable") == 0) {
+		if (solve_unavailable(sv, rec->obj, &err) < 0)
+			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
+	}
+	nap_emit_raw(rec->line, rec->len);
+}
+
+/* Records on a feedback FIFO: only OfferingUnavailable matters, nothing is forwarded. */
+static void
+on_feedback(struct solve *sv, const struct nap_rec *rec, const char *name)
+{
+	struct nap_err err;
+
+	if (strcmp(rec->type, "OfferingUnavailable") != 0)
+		return;
+	if (solve_unavailable(sv, rec->obj, &err) < 0)
+		nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
+}
+
+/* Drain what is buffered; returns 0 at end of input, 1 otherwise. */
+static int
+drain(struct nap_rec_reader *rd, int is_stdin, struct solve *sv, struct nap_cluster *cl,
+    struct batch *b, int *synced)
+{
+	struct nap_rec rec;
+	struct nap_err err;
+	int r;
+
+	for (;;) {
+		r = nap_rec_next(rd, &rec, &err);
+		if (r == NAP_REC_OK) {
+			if (is_stdin)
+				on_record(sv, cl, b, synced, &rec, nap_rec_name(rd));
+			else
+				on_feedback(sv, &rec, nap_rec_name(rd));
+			continue;
+		}
+		if (r == NAP_REC_BAD) {
+			nap_warn("%s: %s", nap_rec_name(rd), err.msg);
+			continue;
+		}
+		return r != NAP_REC_EOF;
+	}
+}
+
+static int64_t
+opt_duration(const char *flag, const char *s)
+{
+	struct nap_err err;
+	int64_t ms;
+
+	if (nap_duration_parse(s, &ms, &err) < 0 || ms < 0)
+		nap_die(NAP_EX_USAGE, "%s: bad duration \"%s\"", flag, s);
+	return ms;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "batch-idle", required_argument, NULL, 'I' },
+		{ "batch-max", required_argument, NULL, 'M' },
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "log-format", required_argument, NULL, 'L' },
+		{ "max-types", required_argument, NULL, 'T' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "spot-prices", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *idle_s = NULL, *max_s = NULL, *config = NULL, *inputs[MAX_INPUTS];
+	struct nap_rec_reader *rd[MAX_INPUTS + 1];
+	struct pollfd pfd[MAX_INPUTS + 1];
+	int holdfd[MAX_INPUTS + 1];
+	size_t ninputs = 0, i;
+	struct nap_config cfg;
+	struct nap_cluster *cl;
+	struct solve sv;
+	struct batch b;
+	struct nap_err err;
+	int64_t idle, bmax;
+	int c, verbose = 0, synced = 0, stdin_open = 1;
+	char *end;
+	long l;
+
+	nap_prog_init(argc, argv);
+	memset(&sv, 0, sizeof(sv));
+	nap_hash_init(&sv.nominated);
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'I':
+			idle_s = optarg;
+			break;
+		case 'M':
+			max_s = optarg;
+			break;
+		case 'c':
+			sv.catalog_path = optarg;
+			break;
+		case 'C':
+			config = optarg;
+			break;
+		case 'i':
+			if (ninputs == MAX_INPUTS)
+				nap_die(NAP_EX_USAGE, "at most %d --input FIFOs", MAX_INPUTS);
+			inputs[ninputs++] = optarg;
+			break;
+		case 'L':
+			if (nap_log_set_format(optarg) < 0)
+				nap_usage(SYNOPSIS);
+			break;
+		case 'T':
+			errno = 0;
+			l = strtol(optarg, &end, 10);
+			if (errno || *end || l < 1 || l > 100000)
+				nap_die(NAP_EX_USAGE, "--max-types: bad number \"%s\"", optarg);
+			sv.max_types = (int)l;
+			break;
+		case 'r':
+			sv.region = optarg;
+			break;
+		case 's':
+			sv.spot_prices = optarg;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			nap_usage(SYNOPSIS);
+		}
+	}
+	if (optind != argc)
+		nap_usage(SYNOPSIS);
+	nap_log_set_level(verbose);
+	nap_config_init(&cfg);
+	if (nap_config_load(&cfg, config, config != NULL, &err) < 0)
+		nap_die_err(&err);
+	idle = idle_s ? opt_duration("--batch-idle", idle_s) : cfg.solve.batch_idle_ms;
+	bmax = max_s ? opt_duration("--batch-max", max_s) : cfg.solve.batch_max_ms;
+	if (!sv.region && cfg.cluster.region && cfg.cluster.region[0])
+		sv.region = cfg.cluster.region;
+	if (!sv.catalog_path && cfg.catalog && cfg.catalog[0])
+		sv.catalog_path = cfg.catalog;
+	sv.plan_ttl_ms = 2 * 60 * 1000;
+	sv.nominate_ttl_ms = 2 * bmax > 10000 ? 2 * bmax : 10000;
+
+	rd[0] = nap_rec_reader_new(0, "stdin");
+	holdfd[0] = -1;
+	for (i = 0; i < ninputs; i++) {
+		int fd = open(inputs[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd < 0)
+			nap_die(NAP_EX_IOERR, "unable to open %s: %s", inputs[i], strerror(errno));
+		/* hold a writer so the FIFO never reads as ended between nap-launch runs */
+		holdfd[i + 1] = open(inputs[i], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		rd[i + 1] = nap_rec_reader_new(fd, inputs[i]);
+	}
+	cl = nap_cluster_new();
+	memset(&b, 0, sizeof(b));
+	nap_hash_init(&b.seen);
+
+	while (stdin_open && !nap_stopping()) {
+		int timeout = -1, n;
+		size_t np = 0;
+
+		if (b.open) {
+			int64_t now = mono_ms(), due = b.last + idle;
+
+			if (b.start + bmax < due)
+				due = b.start + bmax;
+			if (due <= now) {
+				decide(&sv, cl, 0);
+				batch_reset(&b);
+				continue;
+			}
+			timeout = (int)(due - now);
+		}
+		for (i = 0; i <= ninputs; i++) {
+			pfd[np].fd = nap_rec_fd(rd[i]);
+			pfd[np].events = POLLIN;
+			pfd[np].revents = 0;
+			np++;
+		}
+		n = poll(pfd, np, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			nap_die(NAP_EX_IOERR, "poll: %s", strerror(errno));
+		}
+		for (i = 0; i < np; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (nap_rec_fill(rd[i], &err) < 0)
+				nap_die_err(&err);
+			if (!drain(rd[i], i == 0, &sv, cl, &b, &synced) && i == 0)
+				stdin_open = 0;
+		}
+	}
+	if (!stdin_open && !nap_stopping() && synced && b.open)
+		decide(&sv, cl, 1);
+
+	for (i = 0; i <= ninputs; i++) {
+		if (i > 0) {
+			close(nap_rec_fd(rd[i]));
+			if (holdfd[i] >= 0)
+				close(holdfd[i]);
+		}
+		nap_rec_reader_free(rd[i]);
+	}
+	nap_hash_free(&b.seen);
+	nap_cluster_free(cl);
+	solve_free(&sv);
+	nap_config_free(&cfg);
+	return nap_exit(0);
+}

@@ -1,0 +1,86 @@
+/*
+ * solve.h - the parts of nap-solve: the record loop (main.c), turning the
+ * cluster model into the scheduler's input (build.c), and writing the
+ * decisions (emit.c).
+ *
+ * Ownership: struct solve owns the catalog, the unavailable-offerings list
+ * and the planned-claim table across batches; a struct plan is built per
+ * batch from the model and freed after its decisions are written.
+ */
+#ifndef NAP_SOLVE_H
+#define NAP_SOLVE_H
+
+#include <stdint.h>
+
+#include "catalog.h"
+#include "hash.h"
+#include "model.h"
+#include "sched.h"
+
+/* An offering nap-launch reported unavailable, until when (epoch ms; 0 = forever). */
+struct unavail {
+	char *itype, *zone, *ctype;	/* zone or ctype NULL: every one */
+	int64_t until_ms;
+};
+
+/* A claim this process planned, kept until the NodeClaim object shows up. */
+struct planned {
+	char *name;
+	char **pods;		/* namespace/name */
+	size_t npods;
+	struct nap_res capacity;	/* the largest candidate type: for limits */
+	char *pool;
+	int64_t at_ms;
+};
+
+struct solve {
+	struct nap_catalog *cat;
+	const char *catalog_path;
+	const char *spot_prices;
+	char *region;
+	int max_types;
+	struct unavail *un;
+	size_t nun, aun;
+	struct planned *pl;
+	size_t npl, apl;
+	struct nap_hash nominated;	/* ns/name -> expiry ms (as pointer-sized int) */
+	int64_t now_ms;			/* 0 at end of input: no clock */
+	int64_t plan_ttl_ms;
+	int64_t nominate_ttl_ms;
+};
+
+/* Per-batch scheduler input built from the model, and what it points into. */
+struct plan {
+	struct nap_sched_input in;
+	struct nap_sched_itype *types;
+	struct nap_sched_offer *offers;
+	struct nap_sched_pool *pools;
+	struct nap_nodepool **pool_np;
+	struct nap_nodeclass **pool_nc;
+	struct nap_res *alloc, *capacity;	/* npools x ntypes */
+	struct nap_sched_node *nodes;
+	const char **node_kind;			/* "Node" or "NodeClaim" */
+	struct nap_reqs *node_labels;
+	struct nap_sched_pod *pending, *daemons, *boundp;
+	const struct nap_pod **pending_src;
+	struct nap_sched_bound *bound;
+	size_t nbound;
+	void **strs;			/* everything else the plan allocated */
+	size_t nstrs, astrs;
+};
+
+int solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
+    struct nap_err *err);
+void solve_plan_free(struct plan *pl);
+/* Write the decisions, record planned claims and nominations. */
+void solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
+    const struct nap_sched_result *res);
+/* Load the catalog on first use: --region, the config, then node labels. */
+int solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *err);
+/* Apply one OfferingUnavailable record; -1 when malformed. */
+int solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err);
+/* Forget planned claims whose NodeClaim exists or whose time is up. */
+void solve_expire(struct solve *sv, const struct nap_cluster *cl);
+void solve_free(struct solve *sv);
+
+#endif
