@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "catalog.h"
 #include "tap.h"
 
@@ -513,6 +515,86 @@ test_refresh(void)
 	free(items);
 }
 
+/*
+ * The shared data's Resource SKUs records carry a "derived" block computed
+ * with the provider's own formulas: every supported size of the region must get
+ * the same labels and allocatable from the catalog.
+ */
+static void
+test_provider_oracle(const char *region)
+{
+	char file[128];
+	struct nap_catalog *c;
+	json_object *root;
+	size_t i, n, checked = 0, labels = 0, bad = 0;
+
+	snprintf(file, sizeof(file), "../shared/data/azure-skus-%s.json", region);
+	if (access(file, R_OK) != 0) {
+		printf("ok %d - %s matches the provider's derived figures # SKIP no ../shared\n",
+		       ++tap_n, region);
+		return;
+	}
+	c = load(region);
+	root = json_object_from_file(file);
+	if (c == NULL || root == NULL) {
+		TAP_OK(0, "%s and %s load", region, file);
+		nap_catalog_free(c);
+		json_object_put(root);
+		return;
+	}
+	n = json_object_array_length(root);
+	for (i = 0; i < n; i++) {
+		json_object *rec = json_object_array_get_idx(root, i), *d, *k, *v, *lab;
+		const char *name = json_object_get_string(json_object_object_get(rec, "name"));
+		const struct nap_itype *it = nap_catalog_find(c, name);
+		struct nap_res a;
+		struct nap_reqs r;
+
+		json_object_object_get_ex(rec, "derived", &d);
+		json_object_object_get_ex(d, "karpenter", &k);
+		if (!json_object_get_boolean(json_object_object_get(k, "supported"))) {
+			if (it != NULL) {
+				printf("# %s is offered but the provider would not\n", name);
+				bad++;
+			}
+			continue;
+		}
+		if (it == NULL) {
+			printf("# %s is supported by the provider but not offered\n", name);
+			bad++;
+			continue;
+		}
+		checked++;
+		nap_itype_allocatable(it, NULL, &a);
+		json_object_object_get_ex(k, "allocatable", &v);
+		if (a.v[NAP_RES_CPU] != json_object_get_int64(json_object_object_get(v, "cpuMillis")) ||
+		    a.v[NAP_RES_MEMORY] != json_object_get_int64(json_object_object_get(v, "memoryBytes"))) {
+			printf("# %s allocatable %lld/%lld differs\n", name, (long long)a.v[NAP_RES_CPU],
+			       (long long)a.v[NAP_RES_MEMORY]);
+			bad++;
+		}
+		nap_reqs_init(&r);
+		nap_itype_reqs(it, c, &r);
+		json_object_object_get_ex(d, "labels", &lab);
+		json_object_object_foreach(lab, key, val) {
+			const char *want = json_object_get_string(val);
+
+			labels++;
+			if (strcmp(vals(&r, key), want) != 0) {
+				printf("# %s label %s is %s, the provider says %s\n", name, key,
+				       vals(&r, key), want);
+				bad++;
+			}
+		}
+		nap_reqs_free(&r);
+	}
+	TAP_OK(checked >= 8, "%s has %zu provider-supported sizes to compare", region, checked);
+	TAP_IS_INT(bad, 0, "%s: their %zu labels, allocatable and exclusions match the provider's",
+		   region, labels);
+	json_object_put(root);
+	nap_catalog_free(c);
+}
+
 int
 main(void)
 {
@@ -530,6 +612,9 @@ main(void)
 	test_spot_input();
 	test_errors();
 	test_small_catalog();
+	test_provider_oracle("eastus");
+	test_provider_oracle("southcentralus");
+	test_provider_oracle("westcentralus");
 	test_regenerate();
 	test_refresh();
 	cmd = nap_xasprintf("rm -rf %s", tmpdir);
