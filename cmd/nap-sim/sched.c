@@ -1,0 +1,977 @@
+/*
+ * sched.c - nap-sim's kube-scheduler.  Written apart from nap-solve on
+ * purpose: it checks nap's work the way the real scheduler would.  Each
+ * pass takes the pending pods (highest priority, then oldest, first), runs
+ * the default profile's filters over every node in kube-scheduler's order
+ * (NodeUnschedulable, TaintToleration, NodeAffinity, NodePorts,
+ * NodeResourcesFit, PodTopologySpread, InterPodAffinity), binds the pod to
+ * the least allocated node that passes, and otherwise writes PodScheduled
+ * False / Unschedulable with kube-scheduler's message.  It never preempts.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "json.h"
+#include "log.h"
+#include "world.h"
+
+struct snode {
+	json_object *obj;	/* referenced */
+	const char *name;
+	json_object *labels;
+	json_object *taints;
+	int unschedulable;
+	struct nap_res alloc, used;
+	json_object *alloc_list;
+	json_object *ports;	/* array of "proto/port" strings in use */
+};
+
+struct spod {
+	json_object *obj;	/* referenced */
+	const char *ns, *name;
+	json_object *labels;
+	int node;		/* index in nodes, -1 unbound */
+	int has_anti;		/* carries required anti-affinity terms */
+};
+
+struct sstate {
+	struct world *w;
+	struct snode *nodes;
+	size_t nn, an;
+	struct spod *pods;
+	size_t np, ap;
+	size_t *pending;	/* indexes of pods to place */
+	size_t npend, apend;
+};
+
+/* ---- selectors, tolerations, node affinity --------------------------- */
+
+static int
+str_in(json_object *arr, const char *v)
+{
+	size_t i, n;
+
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+		return 0;
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(arr, i));
+
+		if (s && strcmp(s, v) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A LabelSelector: NULL matches nothing, {} everything. */
+int
+sched_selector_matches(json_object *sel, json_object *labels)
+{
+	json_object *ml, *me;
+	size_t i, n;
+
+	if (sel == NULL || !json_object_is_type(sel, json_type_object))
+		return 0;
+	if ((ml = nap_json_key(sel, "matchLabels")) != NULL &&
+	    json_object_is_type(ml, json_type_object)) {
+		json_object_object_foreach(ml, k, v) {
+			const char *have = nap_json_str(nap_json_key(labels, k), "", NULL);
+
+			if (have == NULL || strcmp(have, json_object_get_string(v)) != 0)
+				return 0;
+		}
+	}
+	me = nap_json_array(sel, "matchExpressions", &n);
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(me, i);
+		const char *k = nap_json_str(e, "key", "");
+		const char *op = nap_json_str(e, "operator", "");
+		json_object *vals = nap_json_get(e, "values");
+		const char *have = nap_json_str(nap_json_key(labels, k), "", NULL);
+
+		if (strcmp(op, "In") == 0) {
+			if (have == NULL || !str_in(vals, have))
+				return 0;
+		} else if (strcmp(op, "NotIn") == 0) {
+			if (have != NULL && str_in(vals, have))
+				return 0;
+		} else if (strcmp(op, "Exists") == 0) {
+			if (have == NULL)
+				return 0;
+		} else if (strcmp(op, "DoesNotExist") == 0) {
+			if (have != NULL)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int
+sched_pod_tolerates(json_object *pod, json_object *taint)
+{
+	json_object *tols = nap_json_get(pod, "spec.tolerations");
+	const char *tk = nap_json_str(taint, "key", "");
+	const char *tv = nap_json_str(taint, "value", "");
+	const char *te = nap_json_str(taint, "effect", "");
+	size_t i, n = tols && json_object_is_type(tols, json_type_array) ?
+	    json_object_array_length(tols) : 0;
+
+	for (i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(tols, i);
+		const char *k = nap_json_str(t, "key", "");
+		const char *op = nap_json_str(t, "operator", "Equal");
+		const char *v = nap_json_str(t, "value", "");
+		const char *e = nap_json_str(t, "effect", "");
+
+		if (*e && strcmp(e, te) != 0)
+			continue;
+		if (*k == '\0') {
+			if (strcmp(op, "Exists") == 0)
+				return 1;
+			continue;
+		}
+		if (strcmp(k, tk) != 0)
+			continue;
+		if (strcmp(op, "Exists") == 0 || strcmp(v, tv) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+term_matches(json_object *term, const struct snode *nd)
+{
+	json_object *me, *mf;
+	size_t i, n, nf;
+
+	me = nap_json_array(term, "matchExpressions", &n);
+	mf = nap_json_array(term, "matchFields", &nf);
+	if (n == 0 && nf == 0)
+		return 0;	/* an empty term matches no objects */
+	for (i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(me, i);
+		const char *k = nap_json_str(e, "key", "");
+		const char *op = nap_json_str(e, "operator", "");
+		json_object *vals = nap_json_get(e, "values");
+		const char *have = nap_json_str(nap_json_key(nd->labels, k), "", NULL);
+
+		if (strcmp(op, "Gt") == 0 || strcmp(op, "Lt") == 0) {
+			const char *v = json_object_get_string(json_object_array_get_idx(vals, 0));
+			char *e1, *e2;
+			long long a, b;
+
+			if (have == NULL || v == NULL)
+				return 0;
+			a = strtoll(have, &e1, 10);
+			b = strtoll(v, &e2, 10);
+			if (*e1 || *e2 || (op[0] == 'G' ? !(a > b) : !(a < b)))
+				return 0;
+			continue;
+		}
+		if (strcmp(op, "In") == 0) {
+			if (have == NULL || !str_in(vals, have))
+				return 0;
+		} else if (strcmp(op, "NotIn") == 0) {
+			if (have != NULL && str_in(vals, have))
+				return 0;
+		} else if (strcmp(op, "Exists") == 0) {
+			if (have == NULL)
+				return 0;
+		} else if (strcmp(op, "DoesNotExist") == 0) {
+			if (have != NULL)
+				return 0;
+		} else {
+			return 0;
+		}
+	}
+	for (i = 0; i < nf; i++) {
+		json_object *e = json_object_array_get_idx(mf, i);
+		const char *op = nap_json_str(e, "operator", "");
+		int in = str_in(nap_json_get(e, "values"), nd->name);
+
+		if (strcmp(nap_json_str(e, "key", ""), "metadata.name") != 0)
+			return 0;
+		if ((strcmp(op, "In") == 0 && !in) || (strcmp(op, "NotIn") == 0 && in))
+			return 0;
+	}
+	return 1;
+}
+
+/* nodeSelector and required node affinity. */
+static int
+node_affinity_ok(json_object *pod, const struct snode *nd)
+{
+	json_object *ns = nap_json_get(pod, "spec.nodeSelector"), *terms;
+	size_t i, n;
+
+	if (ns && json_object_is_type(ns, json_type_object)) {
+		json_object_object_foreach(ns, k, v) {
+			const char *have = nap_json_str(nap_json_key(nd->labels, k), "", NULL);
+
+			if (have == NULL || strcmp(have, json_object_get_string(v)) != 0)
+				return 0;
+		}
+	}
+	terms = nap_json_array(pod, "spec.affinity.nodeAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", &n);
+	if (terms == NULL)
+		return 1;
+	for (i = 0; i < n; i++)
+		if (term_matches(json_object_array_get_idx(terms, i), nd))
+			return 1;
+	return 0;
+}
+
+/* ---- pod requests ---------------------------------------------------- */
+
+static void
+container_sum(json_object *ctrs, struct nap_res *sum, char *unknown, size_t ulen,
+    int sidecars_only, struct nap_res *init_max)
+{
+	struct nap_res side;
+	struct nap_err err;
+	size_t i, n;
+
+	nap_res_zero(&side);
+	n = ctrs && json_object_is_type(ctrs, json_type_array) ? json_object_array_length(ctrs) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(ctrs, i);
+		json_object *req = nap_json_get(c, "resources.requests");
+		struct nap_res r;
+
+		if (req == NULL)
+			req = nap_json_get(c, "resources.limits");
+		nap_res_zero(&r);
+		if (req)
+			nap_res_parse(&r, req, unknown, ulen, &err);
+		if (!sidecars_only) {
+			nap_res_add(sum, &r);
+		} else if (strcmp(nap_json_str(c, "restartPolicy", ""), "Always") == 0) {
+			nap_res_add(&side, &r);
+		} else {
+			/* A plain init container runs with the sidecars started before it. */
+			nap_res_add(&r, &side);
+			nap_res_max(init_max, &r);
+		}
+	}
+	if (sidecars_only) {
+		nap_res_max(init_max, &side);
+		nap_res_add(sum, &side);
+	}
+}
+
+static void
+pod_request(json_object *pod, struct nap_res *out, char *unknown, size_t ulen)
+{
+	struct nap_res steady, init;
+	struct nap_err err;
+	json_object *ov;
+
+	nap_res_zero(&steady);
+	nap_res_zero(&init);
+	container_sum(nap_json_get(pod, "spec.containers"), &steady, unknown, ulen, 0, NULL);
+	container_sum(nap_json_get(pod, "spec.initContainers"), &steady, unknown, ulen, 1, &init);
+	nap_res_max(&steady, &init);
+	if ((ov = nap_json_get(pod, "spec.overhead")) != NULL)
+		nap_res_parse(&steady, ov, NULL, 0, &err);
+	steady.v[NAP_RES_PODS] = 1;
+	*out = steady;
+}
+
+static void
+pod_ports(json_object *pod, json_object *into)
+{
+	json_object *ctrs, *ports;
+	size_t i, j, n, m;
+
+	ctrs = nap_json_array(pod, "spec.containers", &n);
+	for (i = 0; i < n; i++) {
+		ports = nap_json_array(json_object_array_get_idx(ctrs, i), "ports", &m);
+		for (j = 0; j < m; j++) {
+			json_object *p = json_object_array_get_idx(ports, j);
+			int64_t hp = nap_json_int(p, "hostPort", 0);
+			char key[48];
+
+			if (hp <= 0)
+				continue;
+			snprintf(key, sizeof(key), "%s/%lld", nap_json_str(p, "protocol", "TCP"),
+			    (long long)hp);
+			json_object_array_add(into, json_object_new_string(key));
+		}
+	}
+}
+
+/* ---- the pass -------------------------------------------------------- */
+
+static int
+collect_node(struct sim *sim, json_object *n, void *arg)
+{
+	struct sstate *s = arg;
+	struct snode *nd;
+	struct nap_err err;
+	json_object *al = nap_json_get(n, "status.allocatable");
+
+	(void)sim;
+	nap_xgrow(&s->nodes, &s->an, s->nn + 1, sizeof(*s->nodes));
+	nd = &s->nodes[s->nn++];
+	memset(nd, 0, sizeof(*nd));
+	nd->obj = json_object_get(n);
+	nd->name = nap_json_str(n, "metadata.name", "");
+	nd->labels = nap_json_get(n, "metadata.labels");
+	nd->taints = nap_json_get(n, "spec.taints");
+	nd->unschedulable = nap_json_bool(n, "spec.unschedulable", 0);
+	nd->alloc_list = al;
+	nap_res_zero(&nd->alloc);
+	nap_res_zero(&nd->used);
+	if (al)
+		nap_res_parse(&nd->alloc, al, NULL, 0, &err);
+	nd->ports = json_object_new_array();
+	return 0;
+}
+
+static int
+node_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct snode *)a)->name, ((const struct snode *)b)->name);
+}
+
+static int
+node_index(struct sstate *s, const char *name)
+{
+	size_t lo = 0, hi = s->nn;
+
+	/* sched_pass sorts the table by name. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(s->nodes[mid].name, name);
+
+		if (c == 0)
+			return (int)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int
+terminal(json_object *pod)
+{
+	const char *ph = nap_json_str(pod, "status.phase", "");
+
+	return strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0;
+}
+
+static int
+collect_pod(struct sim *sim, json_object *p, void *arg)
+{
+	struct sstate *s = arg;
+	struct spod *sp;
+	const char *node = nap_json_str(p, "spec.nodeName", "");
+	const char *sched = nap_json_str(p, "spec.schedulerName", "default-scheduler");
+
+	(void)sim;
+	if (terminal(p))
+		return 0;
+	if (*node == '\0' && (nap_json_get(p, "metadata.deletionTimestamp") ||
+	    strcmp(sched, "default-scheduler") != 0))
+		return 0;
+	nap_xgrow(&s->pods, &s->ap, s->np + 1, sizeof(*s->pods));
+	sp = &s->pods[s->np];
+	sp->obj = json_object_get(p);
+	sp->ns = nap_json_str(p, "metadata.namespace", "default");
+	sp->name = nap_json_str(p, "metadata.name", "");
+	sp->labels = nap_json_get(p, "metadata.labels");
+	sp->has_anti = nap_json_get(p, "spec.affinity.podAntiAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution") != NULL;
+	if (*node) {
+		sp->node = node_index(s, node);
+		if (sp->node >= 0) {
+			struct nap_res r;
+
+			pod_request(p, &r, NULL, 0);
+			nap_res_add(&s->nodes[sp->node].used, &r);
+			pod_ports(p, s->nodes[sp->node].ports);
+		}
+	} else {
+		sp->node = -1;
+		nap_xgrow(&s->pending, &s->apend, s->npend + 1, sizeof(*s->pending));
+		s->pending[s->npend++] = s->np;
+	}
+	s->np++;
+	return 0;
+}
+
+static struct sstate *sort_state;	/* qsort has no context argument; one thread */
+
+static int
+pending_cmp(const void *a, const void *b)
+{
+	json_object *pa = sort_state->pods[*(const size_t *)a].obj;
+	json_object *pb = sort_state->pods[*(const size_t *)b].obj;
+	int64_t ra = nap_json_int(pa, "spec.priority", 0), rb = nap_json_int(pb, "spec.priority", 0);
+	int c;
+
+	if (ra != rb)
+		return ra > rb ? -1 : 1;
+	c = strcmp(nap_json_str(pa, "metadata.creationTimestamp", ""),
+	    nap_json_str(pb, "metadata.creationTimestamp", ""));
+	if (c)
+		return c;
+	c = strcmp(nap_json_str(pa, "metadata.namespace", ""), nap_json_str(pb, "metadata.namespace", ""));
+	return c ? c : strcmp(nap_json_str(pa, "metadata.name", ""), nap_json_str(pb, "metadata.name", ""));
+}
+
+/* The namespaces a pod affinity term applies to (NULL = all). */
+static int
+term_ns_ok(json_object *term, const char *owner_ns, const char *ns)
+{
+	json_object *nss = nap_json_get(term, "namespaces");
+	json_object *nsel = nap_json_get(term, "namespaceSelector");
+
+	if (nss && json_object_is_type(nss, json_type_array) && json_object_array_length(nss) > 0)
+		return str_in(nss, ns);
+	if (nsel && json_object_is_type(nsel, json_type_object) &&
+	    json_object_object_length(nsel) == 0)
+		return 1;
+	return strcmp(owner_ns, ns) == 0;
+}
+
+static const char *
+label_of(json_object *labels, const char *key)
+{
+	return nap_json_str(nap_json_key(labels, key), "", NULL);
+}
+
+/* Some bound pod matching term sits in node nd's topology domain. */
+static int
+domain_has_match(struct sstate *s, json_object *term, const char *owner_ns,
+    const struct snode *nd, size_t self)
+{
+	const char *key = nap_json_str(term, "topologyKey", "");
+	const char *val = label_of(nd->labels, key);
+	json_object *sel = nap_json_get(term, "labelSelector");
+	size_t i;
+
+	if (val == NULL)
+		return 0;
+	for (i = 0; i < s->np; i++) {
+		const struct spod *p = &s->pods[i];
+		const char *pv;
+
+		if (i == self || p->node < 0 || !term_ns_ok(term, owner_ns, p->ns))
+			continue;
+		pv = label_of(s->nodes[p->node].labels, key);
+		if (pv && strcmp(pv, val) == 0 && sched_selector_matches(sel, p->labels))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+any_match(struct sstate *s, json_object *term, const char *owner_ns, size_t self)
+{
+	json_object *sel = nap_json_get(term, "labelSelector");
+	size_t i;
+
+	for (i = 0; i < s->np; i++) {
+		const struct spod *p = &s->pods[i];
+
+		if (i != self && p->node >= 0 && term_ns_ok(term, owner_ns, p->ns) &&
+		    sched_selector_matches(sel, p->labels))
+			return 1;
+	}
+	return 0;
+}
+
+enum {
+	R_UNSCHED, R_TAINT, R_AFFINITY, R_PORTS, R_RESOURCES, R_SPREAD,
+	R_SPREAD_LABEL, R_EXISTING_ANTI, R_POD_AFFINITY, R_POD_ANTI,
+};
+
+/* Returns 0 when pod fits node, else a reason R_* (and text for taints /
+ * resources in why). */
+static int
+filter(struct sstate *s, size_t pi, const struct nap_res *req, const char *unknown,
+    struct snode *nd, char *why, size_t wlen)
+{
+	struct spod *sp = &s->pods[pi];
+	json_object *pod = sp->obj, *terms, *cons;
+	size_t i, n, k;
+	int bad = 0;
+
+	*why = '\0';
+	if (nd->unschedulable) {
+		json_object *t = json_object_new_object();
+		int ok;
+
+		json_object_object_add(t, "key", json_object_new_string("node.kubernetes.io/unschedulable"));
+		json_object_object_add(t, "effect", json_object_new_string("NoSchedule"));
+		ok = sched_pod_tolerates(pod, t);
+		json_object_put(t);
+		if (!ok)
+			return R_UNSCHED;
+	}
+	n = nd->taints && json_object_is_type(nd->taints, json_type_array) ?
+	    json_object_array_length(nd->taints) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(nd->taints, i);
+		const char *e = nap_json_str(t, "effect", "");
+
+		if (strcmp(e, "NoSchedule") != 0 && strcmp(e, "NoExecute") != 0)
+			continue;
+		if (!sched_pod_tolerates(pod, t)) {
+			snprintf(why, wlen, "node(s) had untolerated taint {%s: %s}",
+			    nap_json_str(t, "key", ""), nap_json_str(t, "value", ""));
+			return R_TAINT;
+		}
+	}
+	if (!node_affinity_ok(pod, nd))
+		return R_AFFINITY;
+	{
+		json_object *mine = json_object_new_array();
+		size_t m;
+
+		pod_ports(pod, mine);
+		m = json_object_array_length(mine);
+		for (i = 0; i < m; i++)
+			if (str_in(nd->ports, json_object_get_string(json_object_array_get_idx(mine, i))))
+				bad = 1;
+		json_object_put(mine);
+		if (bad)
+			return R_PORTS;
+	}
+	/* NodeResourcesFit reports every short resource at once. */
+	if (nd->used.v[NAP_RES_PODS] + 1 > nd->alloc.v[NAP_RES_PODS]) {
+		snprintf(why, wlen, "Too many pods");
+		bad = 1;
+	}
+	for (k = 0; k < NAP_RES_N; k++) {
+		if (k == NAP_RES_PODS || req->v[k] == 0)
+			continue;
+		if (nd->used.v[k] + req->v[k] > nd->alloc.v[k]) {
+			snprintf(why + strlen(why), wlen - strlen(why), "%sInsufficient %s",
+			    *why ? "\n" : "", nap_res_name((enum nap_res_kind)k));
+			bad = 1;
+		}
+	}
+	if (unknown && *unknown && nap_json_key(nd->alloc_list, unknown) == NULL) {
+		snprintf(why + strlen(why), wlen - strlen(why), "%sInsufficient %s",
+		    *why ? "\n" : "", unknown);
+		bad = 1;
+	}
+	if (bad)
+		return R_RESOURCES;
+	/* PodTopologySpread, DoNotSchedule constraints only. */
+	cons = nap_json_array(pod, "spec.topologySpreadConstraints", &n);
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(cons, i);
+		const char *key = nap_json_str(c, "topologyKey", "");
+		json_object *sel = nap_json_get(c, "labelSelector");
+		int64_t skew = nap_json_int(c, "maxSkew", 1), mind = nap_json_int(c, "minDomains", 1);
+		int honor = strcmp(nap_json_str(c, "nodeAffinityPolicy", "Honor"), "Honor") == 0;
+		int taints = strcmp(nap_json_str(c, "nodeTaintsPolicy", "Ignore"), "Honor") == 0;
+		const char *val = label_of(nd->labels, key);
+		/* domains: value -> count, in a small json object */
+		json_object *dom;
+		int64_t mine = 0, min = -1, ndom = 0;
+		size_t j;
+
+		if (strcmp(nap_json_str(c, "whenUnsatisfiable", "DoNotSchedule"), "DoNotSchedule") != 0)
+			continue;
+		if (val == NULL)
+			return R_SPREAD_LABEL;
+		dom = json_object_new_object();
+		for (j = 0; j < s->nn; j++) {
+			const struct snode *o = &s->nodes[j];
+			const char *ov = label_of(o->labels, key);
+
+			if (ov == NULL || (honor && !node_affinity_ok(pod, o)))
+				continue;
+			if (taints) {
+				size_t t, tn = o->taints ? json_object_array_length(o->taints) : 0;
+				int tol = 1;
+
+				for (t = 0; t < tn; t++) {
+					json_object *tt = json_object_array_get_idx(o->taints, t);
+					const char *e = nap_json_str(tt, "effect", "");
+
+					if ((strcmp(e, "NoSchedule") == 0 || strcmp(e, "NoExecute") == 0) &&
+					    !sched_pod_tolerates(pod, tt))
+						tol = 0;
+				}
+				if (!tol)
+					continue;
+			}
+			if (nap_json_key(dom, ov) == NULL)
+				json_object_object_add(dom, ov, json_object_new_int64(0));
+		}
+		for (j = 0; j < s->np; j++) {
+			const struct spod *p = &s->pods[j];
+			json_object *cnt;
+			const char *pv;
+
+			if (p->node < 0 || strcmp(p->ns, sp->ns) != 0 ||
+			    nap_json_get(p->obj, "metadata.deletionTimestamp") ||
+			    !sched_selector_matches(sel, p->labels))
+				continue;
+			pv = label_of(s->nodes[p->node].labels, key);
+			if (pv == NULL || (cnt = nap_json_key(dom, pv)) == NULL)
+				continue;
+			json_object_object_add(dom, pv,
+			    json_object_new_int64(json_object_get_int64(cnt) + 1));
+		}
+		{
+			json_object_object_foreach(dom, dk, dv) {
+				int64_t v = json_object_get_int64(dv);
+
+				ndom++;
+				if (min < 0 || v < min)
+					min = v;
+				if (strcmp(dk, val) == 0)
+					mine = v;
+			}
+		}
+		json_object_put(dom);
+		if (min < 0 || ndom < mind)
+			min = 0;
+		if (mine + (sched_selector_matches(sel, sp->labels) ? 1 : 0) - min > skew)
+			return R_SPREAD;
+	}
+	/* InterPodAffinity: existing pods' anti-affinity first. */
+	for (i = 0; i < s->np; i++) {
+		const struct spod *p = &s->pods[i];
+		json_object *pt;
+		size_t m;
+
+		if (!p->has_anti || p->node < 0)
+			continue;
+		pt = nap_json_array(p->obj, "spec.affinity.podAntiAffinity."
+		    "requiredDuringSchedulingIgnoredDuringExecution", &m);
+		for (k = 0; k < m; k++) {
+			json_object *t = json_object_array_get_idx(pt, k);
+			const char *key = nap_json_str(t, "topologyKey", "");
+			const char *a = label_of(nd->labels, key);
+			const char *b = label_of(s->nodes[p->node].labels, key);
+
+			if (a && b && strcmp(a, b) == 0 && term_ns_ok(t, p->ns, sp->ns) &&
+			    sched_selector_matches(nap_json_get(t, "labelSelector"), sp->labels))
+				return R_EXISTING_ANTI;
+		}
+	}
+	terms = nap_json_array(pod, "spec.affinity.podAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
+	for (i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(terms, i);
+
+		if (domain_has_match(s, t, sp->ns, nd, pi))
+			continue;
+		/* The first pod of a group that matches its own term may go anywhere. */
+		if (!any_match(s, t, sp->ns, pi) && term_ns_ok(t, sp->ns, sp->ns) &&
+		    sched_selector_matches(nap_json_get(t, "labelSelector"), sp->labels) &&
+		    label_of(nd->labels, nap_json_str(t, "topologyKey", "")))
+			continue;
+		return R_POD_AFFINITY;
+	}
+	terms = nap_json_array(pod, "spec.affinity.podAntiAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
+	for (i = 0; i < n; i++)
+		if (domain_has_match(s, json_object_array_get_idx(terms, i), sp->ns, nd, pi))
+			return R_POD_ANTI;
+	return 0;
+}
+
+static const char *const reason_text[] = {
+	[R_UNSCHED] = "node(s) were unschedulable",
+	[R_AFFINITY] = "node(s) didn't match Pod's node affinity/selector",
+	[R_PORTS] = "node(s) didn't have free ports for the requested pod ports",
+	[R_SPREAD] = "node(s) didn't match pod topology spread constraints",
+	[R_SPREAD_LABEL] = "node(s) didn't match pod topology spread constraints (missing required label)",
+	[R_EXISTING_ANTI] = "node(s) didn't satisfy existing pods anti-affinity rules",
+	[R_POD_AFFINITY] = "node(s) didn't match pod affinity rules",
+	[R_POD_ANTI] = "node(s) didn't match pod anti-affinity rules",
+};
+
+/* Failures preemption cannot cure (UnschedulableAndUnresolvable). */
+static int
+unresolvable(int r)
+{
+	return r == R_UNSCHED || r == R_TAINT || r == R_AFFINITY ||
+	    r == R_SPREAD_LABEL || r == R_POD_AFFINITY;
+}
+
+struct tally {
+	char **text;
+	int *count;
+	size_t n, alloc;
+};
+
+static void
+tally_add(struct tally *t, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (strcmp(t->text[i], text) == 0) {
+			t->count[i]++;
+			return;
+		}
+	}
+	if (t->n == t->alloc) {
+		t->alloc = t->alloc ? 2 * t->alloc : 8;
+		t->text = nap_xrealloc(t->text, t->alloc * sizeof(*t->text));
+		t->count = nap_xrealloc(t->count, t->alloc * sizeof(*t->count));
+	}
+	t->text[t->n] = nap_xstrdup(text);
+	t->count[t->n++] = 1;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "1 Insufficient cpu, 2 node(s) had ..." sorted as whole strings; frees t. */
+static void
+tally_fmt(struct tally *t, char *buf, size_t len)
+{
+	char **items = nap_xcalloc(t->n ? t->n : 1, sizeof(*items));
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		items[i] = nap_xasprintf("%d %s", t->count[i], t->text[i]);
+	qsort(items, t->n, sizeof(*items), str_cmp);
+	*buf = '\0';
+	for (i = 0; i < t->n; i++) {
+		snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "", items[i]);
+		free(items[i]);
+		free(t->text[i]);
+	}
+	free(items);
+	free(t->text);
+	free(t->count);
+	memset(t, 0, sizeof(*t));
+}
+
+static int
+has_condition(json_object *pod, const char *type, const char *status,
+    const char *reason, const char *message)
+{
+	json_object *conds = nap_json_get(pod, "status.conditions");
+	size_t i, n = conds && json_object_is_type(conds, json_type_array) ?
+	    json_object_array_length(conds) : 0;
+
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(conds, i);
+
+		if (strcmp(nap_json_str(c, "type", ""), type) == 0)
+			return strcmp(nap_json_str(c, "status", ""), status) == 0 &&
+			    strcmp(nap_json_str(c, "reason", ""), reason ? reason : "") == 0 &&
+			    strcmp(nap_json_str(c, "message", ""), message ? message : "") == 0;
+	}
+	return 0;
+}
+
+/* Replace (or add) the PodScheduled condition of pod. */
+static void
+set_scheduled(json_object *pod, const char *status, const char *reason,
+    const char *message, const char *now)
+{
+	json_object *st = json_object_object_get(pod, "status"), *conds, *nc, *c;
+	size_t i, n;
+
+	if (st == NULL || !json_object_is_type(st, json_type_object)) {
+		st = json_object_new_object();
+		json_object_object_add(pod, "status", st);
+	}
+	if (json_object_object_get(st, "phase") == NULL)
+		json_object_object_add(st, "phase", json_object_new_string("Pending"));
+	conds = json_object_object_get(st, "conditions");
+	nc = json_object_new_array();
+	n = conds && json_object_is_type(conds, json_type_array) ? json_object_array_length(conds) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(conds, i);
+
+		if (strcmp(nap_json_str(o, "type", ""), "PodScheduled") != 0)
+			json_object_array_add(nc, json_object_get(o));
+	}
+	c = json_object_new_object();
+	json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
+	json_object_object_add(c, "status", json_object_new_string(status));
+	json_object_object_add(c, "lastProbeTime", NULL);
+	json_object_object_add(c, "lastTransitionTime", json_object_new_string(now));
+	if (reason)
+		json_object_object_add(c, "reason", json_object_new_string(reason));
+	if (message)
+		json_object_object_add(c, "message", json_object_new_string(message));
+	json_object_array_add(nc, c);
+	json_object_object_add(st, "conditions", nc);
+}
+
+static void
+write_pod(struct world *w, json_object *p)
+{
+	struct nap_err err = { 0 };
+	char who[300];
+
+	snprintf(who, sizeof(who), "%s/%s", nap_json_str(p, "metadata.namespace", ""),
+	    nap_json_str(p, "metadata.name", ""));
+	if (sim_update(w->sim, "pods", p, NULL, &err) < 0)
+		nap_debug("scheduler: update pod %s: %s", who, err.msg);
+}
+
+static void
+unschedulable(struct world *w, struct spod *sp, const char *reason, const char *msg)
+{
+	char now[40];
+	json_object *p;
+
+	if (has_condition(sp->obj, "PodScheduled", "False", reason, msg))
+		return;
+	sim_rfc3339(w->sim, now, sizeof(now));
+	p = sim_dup(sp->obj);
+	set_scheduled(p, "False", reason, msg, now);
+	write_pod(w, p);
+	if (strcmp(reason, "Unschedulable") == 0)
+		sim_event(w->sim, sp->obj, "Warning", "FailedScheduling", "%s", msg);
+}
+
+static void
+bind(struct world *w, struct sstate *s, size_t pi, int ni, const struct nap_res *req)
+{
+	struct spod *sp = &s->pods[pi];
+	struct snode *nd = &s->nodes[ni];
+	char now[40];
+	json_object *p = sim_dup(sp->obj);
+
+	sim_rfc3339(w->sim, now, sizeof(now));
+	nap_json_set(p, "spec.nodeName", json_object_new_string(nd->name));
+	set_scheduled(p, "True", NULL, NULL, now);
+	write_pod(w, p);
+	sim_event(w->sim, sp->obj, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
+	    sp->ns, sp->name, nd->name);
+	sp->node = ni;
+	nap_res_add(&nd->used, req);
+	pod_ports(sp->obj, nd->ports);
+}
+
+static double
+score(const struct snode *nd, const struct nap_res *req)
+{
+	double c = nd->alloc.v[NAP_RES_CPU] > 0 ? (double)(nd->alloc.v[NAP_RES_CPU] -
+	    nd->used.v[NAP_RES_CPU] - req->v[NAP_RES_CPU]) / (double)nd->alloc.v[NAP_RES_CPU] : 0;
+	double m = nd->alloc.v[NAP_RES_MEMORY] > 0 ? (double)(nd->alloc.v[NAP_RES_MEMORY] -
+	    nd->used.v[NAP_RES_MEMORY] - req->v[NAP_RES_MEMORY]) /
+	    (double)nd->alloc.v[NAP_RES_MEMORY] : 0;
+
+	return (c + m) / 2;	/* LeastAllocated */
+}
+
+static void
+place(struct world *w, struct sstate *s, size_t pi)
+{
+	struct spod *sp = &s->pods[pi];
+	struct nap_res req;
+	struct tally why = { 0 }, pre = { 0 };
+	char unknown[128] = "", text[512], msg[4096], pmsg[1024];
+	int best = -1, helpful = 0, never;
+	double best_score = -1e18;
+	size_t ni;
+
+	if (nap_json_array(sp->obj, "spec.schedulingGates", NULL) &&
+	    json_object_array_length(nap_json_get(sp->obj, "spec.schedulingGates")) > 0) {
+		unschedulable(w, sp, "SchedulingGated",
+		    "Scheduling is blocked due to non-empty scheduling gates");
+		return;
+	}
+	pod_request(sp->obj, &req, unknown, sizeof(unknown));
+	for (ni = 0; ni < s->nn; ni++) {
+		int r = filter(s, pi, &req, unknown, &s->nodes[ni], text, sizeof(text));
+
+		if (r == 0) {
+			double sc = score(&s->nodes[ni], &req);
+
+			if (sc > best_score) {
+				best_score = sc;
+				best = (int)ni;
+			}
+			continue;
+		}
+		if (r == R_TAINT) {
+			tally_add(&why, text);
+		} else if (r == R_RESOURCES) {
+			char *save = NULL, *tok, *p;
+
+			for (p = text; (tok = strtok_r(p, "\n", &save)) != NULL; p = NULL)
+				tally_add(&why, tok);
+		} else {
+			tally_add(&why, reason_text[r]);
+		}
+		if (unresolvable(r))
+			tally_add(&pre, "Preemption is not helpful for scheduling");
+		else {
+			tally_add(&pre, "No preemption victims found for incoming pod");
+			helpful = 1;
+		}
+	}
+	if (best >= 0) {
+		tally_fmt(&why, text, sizeof(text));
+		tally_fmt(&pre, text, sizeof(text));
+		bind(w, s, pi, best, &req);
+		return;
+	}
+	if (s->nn == 0) {
+		unschedulable(w, sp, "Unschedulable", "no nodes available to schedule pods");
+		return;
+	}
+	never = strcmp(nap_json_str(sp->obj, "spec.preemptionPolicy", ""), "Never") == 0;
+	tally_fmt(&why, msg, sizeof(msg));
+	tally_fmt(&pre, pmsg, sizeof(pmsg));
+	(void)helpful;
+	snprintf(text, sizeof(text), "%zu", s->nn);
+	{
+		char full[6000];
+
+		if (never)
+			snprintf(full, sizeof(full), "0/%zu nodes are available: %s. preemption: not eligible due to preemptionPolicy=Never.",
+			    s->nn, msg);
+		else
+			snprintf(full, sizeof(full), "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: %s.",
+			    s->nn, msg, s->nn, pmsg);
+		unschedulable(w, sp, "Unschedulable", full);
+	}
+}
+
+void
+sched_pass(struct world *w)
+{
+	struct sstate s;
+	size_t i;
+
+	memset(&s, 0, sizeof(s));
+	s.w = w;
+	sim_foreach(w->sim, "nodes", NULL, collect_node, &s);
+	if (s.nn > 1)
+		qsort(s.nodes, s.nn, sizeof(*s.nodes), node_cmp);
+	sim_foreach(w->sim, "pods", NULL, collect_pod, &s);
+	sort_state = &s;
+	if (s.npend > 1)
+		qsort(s.pending, s.npend, sizeof(*s.pending), pending_cmp);
+	sort_state = NULL;
+	for (i = 0; i < s.npend; i++)
+		place(w, &s, s.pending[i]);
+	for (i = 0; i < s.nn; i++) {
+		json_object_put(s.nodes[i].ports);
+		json_object_put(s.nodes[i].obj);
+	}
+	for (i = 0; i < s.np; i++)
+		json_object_put(s.pods[i].obj);
+	free(s.nodes);
+	free(s.pods);
+	free(s.pending);
+}
