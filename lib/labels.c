@@ -244,7 +244,11 @@ parse_int(const char *s, int64_t *v)
 	char *end;
 	long long x;
 
-	if (s == NULL || *s == '\0' || *s == ' ' || *s == '\t' || *s == '\n')
+	if (s == NULL)
+		return -1;
+	/* strtoll would skip leading space and Atoi does not. */
+	if (!((*s >= '0' && *s <= '9') ||
+	      ((*s == '+' || *s == '-') && s[1] >= '0' && s[1] <= '9')))
 		return -1;
 	errno = 0;
 	x = strtoll(s, &end, 10);
@@ -313,46 +317,85 @@ cmp_strp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Sort and deduplicate q's values (which q owns). */
+/*
+ * A requirement lives in one allocation: the key, the value pointers and
+ * the value strings, so copying a set costs one malloc per key.  The block
+ * starts at q->key, which is what req_free hands back.
+ */
 static void
-values_normalise(struct nap_req *q)
+req_build(struct nap_req *q, const char *key, const char *const *vals, size_t n)
 {
-	size_t i, j;
+	size_t klen = strlen(key) + 1, off, total, i;
+	char *mem, *p;
 
-	if (q->nvalues < 2)
-		return;
-	qsort(q->values, q->nvalues, sizeof(q->values[0]), cmp_strp);
-	for (i = 1, j = 1; i < q->nvalues; i++) {
-		if (strcmp(q->values[i], q->values[j - 1]) == 0)
-			free(q->values[i]);
-		else
-			q->values[j++] = q->values[i];
+	/* The pointer array follows the key, aligned. */
+	off = (klen + sizeof(char *) - 1) / sizeof(char *) * sizeof(char *);
+	total = off + n * sizeof(char *);
+	for (i = 0; i < n; i++)
+		total += strlen(vals[i]) + 1;
+	mem = nap_xmalloc(total);
+	memcpy(mem, key, klen);
+	q->key = mem;
+	q->values = n ? (char **)(void *)(mem + off) : NULL;
+	q->nvalues = n;
+	p = mem + off + n * sizeof(char *);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(vals[i]) + 1;
+
+		memcpy(p, vals[i], len);
+		q->values[i] = p;
+		p += len;
 	}
-	q->nvalues = j;
 }
 
 static void
 req_free(struct nap_req *q)
 {
-	size_t i;
-
 	free(q->key);
-	for (i = 0; i < q->nvalues; i++)
-		free(q->values[i]);
-	free(q->values);
 	memset(q, 0, sizeof(*q));
 }
 
 static void
 req_copy(struct nap_req *dst, const struct nap_req *src)
 {
-	size_t i;
-
 	*dst = *src;
-	dst->key = nap_xstrdup(src->key);
-	dst->values = src->nvalues ? nap_xmalloc(src->nvalues * sizeof(char *)) : NULL;
-	for (i = 0; i < src->nvalues; i++)
-		dst->values[i] = nap_xstrdup(src->values[i]);
+	req_build(dst, src->key, (const char *const *)src->values, src->nvalues);
+}
+
+/* A scratch list of borrowed value pointers; small lists stay on the stack. */
+struct vlist {
+	const char *stack[16];
+	const char **v;
+	size_t n;
+};
+
+static void
+vlist_init(struct vlist *l, size_t cap)
+{
+	l->v = cap <= NAP_ARRAY_LEN(l->stack) ? l->stack : nap_xmalloc(cap * sizeof(char *));
+	l->n = 0;
+}
+
+static void
+vlist_done(struct vlist *l)
+{
+	if (l->v != l->stack)
+		free(l->v);
+}
+
+/* Sort and deduplicate in place. */
+static void
+vlist_normalise(struct vlist *l)
+{
+	size_t i, j;
+
+	if (l->n < 2)
+		return;
+	qsort(l->v, l->n, sizeof(l->v[0]), cmp_strp);
+	for (i = 1, j = 1; i < l->n; i++)
+		if (strcmp(l->v[i], l->v[j - 1]) != 0)
+			l->v[j++] = l->v[i];
+	l->n = j;
 }
 
 /* Build a normalised requirement; bounds already checked by the caller. */
@@ -360,8 +403,8 @@ static int
 req_make(struct nap_req *q, const char *key, enum nap_op op, const char *const *vals,
 	 size_t n, int min_values, struct nap_err *err)
 {
+	struct vlist l;
 	int64_t bound = 0;
-	size_t i;
 
 	memset(q, 0, sizeof(*q));
 	key = nap_label_normalize(key);
@@ -376,18 +419,18 @@ req_make(struct nap_req *q, const char *key, enum nap_op op, const char *const *
 		return nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": unknown operator %d",
 				   key, (int)op);
 	}
-	q->key = nap_xstrdup(key);
 	q->min_values = min_values > 0 ? min_values : 0;
 	q->complement = !(op == NAP_OP_IN || op == NAP_OP_DOESNOTEXIST);
 	switch (op) {
 	case NAP_OP_IN:
 	case NAP_OP_NOTIN:
-		q->values = nap_xmalloc(n * sizeof(char *));
-		for (i = 0; i < n; i++)
-			q->values[i] = nap_xstrdup(vals[i]);
-		q->nvalues = n;
-		values_normalise(q);
-		break;
+		vlist_init(&l, n);
+		memcpy(l.v, vals, n * sizeof(char *));
+		l.n = n;
+		vlist_normalise(&l);
+		req_build(q, key, l.v, l.n);
+		vlist_done(&l);
+		return 0;
 	case NAP_OP_GT:
 	case NAP_OP_GTE:
 		/* Gte n is Gt n-1; nothing lies below INT64_MIN, so it clamps. */
@@ -402,12 +445,13 @@ req_make(struct nap_req *q, const char *key, enum nap_op op, const char *const *
 	default:
 		break;
 	}
+	req_build(q, key, NULL, 0);
 	return 0;
 }
 
 /* Values of a that are (want_in ? in : not in) b and within the bounds; a, b sorted. */
 static void
-merge_values(struct nap_req *out, const struct nap_req *a, const struct nap_req *b,
+merge_values(struct vlist *out, const struct nap_req *a, const struct nap_req *b,
 	     int want_in, int has_gt, int64_t gt, int has_lt, int64_t lt)
 {
 	size_t i;
@@ -416,7 +460,7 @@ merge_values(struct nap_req *out, const struct nap_req *a, const struct nap_req 
 		const char *v = a->values[i];
 
 		if (has_value(b, v) == want_in && within(v, has_gt, gt, has_lt, lt))
-			out->values[out->nvalues++] = nap_xstrdup(v);
+			out->v[out->n++] = v;
 	}
 }
 
@@ -426,21 +470,23 @@ req_intersection(struct nap_req *out, const struct nap_req *a, const struct nap_
 {
 	int has_gt = a->has_gt || b->has_gt, has_lt = a->has_lt || b->has_lt;
 	int64_t gt = 0, lt = 0;
+	struct vlist l;
 	size_t i, j;
 
 	memset(out, 0, sizeof(*out));
-	out->key = nap_xstrdup(a->key);
 	out->min_values = a->min_values > b->min_values ? a->min_values : b->min_values;
 	if (has_gt)
 		gt = !a->has_gt ? b->gt : !b->has_gt ? a->gt : a->gt > b->gt ? a->gt : b->gt;
 	if (has_lt)
 		lt = !a->has_lt ? b->lt : !b->has_lt ? a->lt : a->lt < b->lt ? a->lt : b->lt;
-	if (has_gt && has_lt && gt >= lt)
-		return;		/* DoesNotExist */
+	if (has_gt && has_lt && gt >= lt) {
+		req_build(out, a->key, NULL, 0);	/* DoesNotExist */
+		return;
+	}
 	out->complement = a->complement && b->complement;
+	vlist_init(&l, a->nvalues + b->nvalues);
 	if (a->complement && b->complement) {
 		/* Union of two sorted lists, filtered by the bounds. */
-		out->values = nap_xmalloc((a->nvalues + b->nvalues + 1) * sizeof(char *));
 		for (i = 0, j = 0; i < a->nvalues || j < b->nvalues;) {
 			const char *v;
 			int c = i == a->nvalues ? 1 : j == b->nvalues ? -1
@@ -452,28 +498,24 @@ req_intersection(struct nap_req *out, const struct nap_req *a, const struct nap_
 			if (c >= 0)
 				j++;
 			if (within(v, has_gt, gt, has_lt, lt))
-				out->values[out->nvalues++] = nap_xstrdup(v);
+				l.v[l.n++] = v;
 		}
 	} else if (a->complement) {
-		out->values = nap_xmalloc((b->nvalues + 1) * sizeof(char *));
-		merge_values(out, b, a, 0, has_gt, gt, has_lt, lt);
+		merge_values(&l, b, a, 0, has_gt, gt, has_lt, lt);
 	} else if (b->complement) {
-		out->values = nap_xmalloc((a->nvalues + 1) * sizeof(char *));
-		merge_values(out, a, b, 0, has_gt, gt, has_lt, lt);
+		merge_values(&l, a, b, 0, has_gt, gt, has_lt, lt);
 	} else {
-		out->values = nap_xmalloc((a->nvalues + 1) * sizeof(char *));
-		merge_values(out, a, b, 1, has_gt, gt, has_lt, lt);
+		merge_values(&l, a->nvalues <= b->nvalues ? a : b, a->nvalues <= b->nvalues ? b : a,
+			     1, has_gt, gt, has_lt, lt);
 	}
+	req_build(out, a->key, l.v, l.n);
+	vlist_done(&l);
 	/* A finite set has its bounds applied already. */
 	if (out->complement) {
 		out->has_gt = has_gt;
 		out->gt = gt;
 		out->has_lt = has_lt;
 		out->lt = lt;
-	}
-	if (out->nvalues == 0) {
-		free(out->values);
-		out->values = NULL;
 	}
 }
 
@@ -622,11 +664,13 @@ nap_reqs_copy(struct nap_reqs *dst, const struct nap_reqs *src)
 
 	if (dst == src)
 		return;
-	nap_reqs_free(dst);
+	/* Keep dst's array: the solver copies into the same scratch set often. */
+	for (i = 0; i < dst->n; i++)
+		req_free(&dst->v[i]);
+	dst->n = 0;
 	if (src->n == 0)
 		return;
-	dst->v = nap_xmalloc(src->n * sizeof(dst->v[0]));
-	dst->alloc = src->n;
+	nap_xgrow(&dst->v, &dst->alloc, src->n, sizeof(dst->v[0]));
 	for (i = 0; i < src->n; i++)
 		req_copy(&dst->v[i], &src->v[i]);
 	dst->n = src->n;
@@ -1187,9 +1231,8 @@ nap_reqs_labels(const struct nap_reqs *r)
 /* ---- pod label selectors ---- */
 
 struct sel_expr {
-	char *key;
 	enum nap_op op;
-	struct nap_req set;	/* values only, for has_value */
+	struct nap_req set;	/* key and values; the operator is op */
 };
 
 struct nap_selector {
@@ -1203,33 +1246,29 @@ sel_push(struct nap_selector *s, const char *key, enum nap_op op, const char *co
 	 size_t n)
 {
 	struct sel_expr *e;
-	size_t i;
+	struct vlist l;
 
 	nap_xgrow(&s->e, &s->alloc, s->n + 1, sizeof(s->e[0]));
 	e = &s->e[s->n++];
 	memset(e, 0, sizeof(*e));
-	e->key = nap_xstrdup(key);
 	e->op = op;
-	e->set.values = n ? nap_xmalloc(n * sizeof(char *)) : NULL;
-	for (i = 0; i < n; i++)
-		e->set.values[i] = nap_xstrdup(vals[i]);
-	e->set.nvalues = n;
-	values_normalise(&e->set);
+	vlist_init(&l, n);
+	memcpy(l.v, vals, n * sizeof(char *));
+	l.n = n;
+	vlist_normalise(&l);
+	req_build(&e->set, key, l.v, l.n);
+	vlist_done(&l);
 }
 
 void
 nap_selector_free(struct nap_selector *s)
 {
-	size_t i, j;
+	size_t i;
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->n; i++) {
-		free(s->e[i].key);
-		for (j = 0; j < s->e[i].set.nvalues; j++)
-			free(s->e[i].set.values[j]);
-		free(s->e[i].set.values);
-	}
+	for (i = 0; i < s->n; i++)
+		req_free(&s->e[i].set);
 	free(s->e);
 	free(s);
 }
@@ -1353,7 +1392,7 @@ nap_selector_matches(const struct nap_selector *s, json_object *labels_map)
 		const struct sel_expr *e = &s->e[i];
 		json_object *v = NULL;
 		int present = labels_map != NULL &&
-			      json_object_object_get_ex(labels_map, e->key, &v) &&
+			      json_object_object_get_ex(labels_map, e->set.key, &v) &&
 			      json_object_is_type(v, json_type_string);
 
 		switch (e->op) {

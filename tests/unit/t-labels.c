@@ -82,6 +82,10 @@ test_operators(void)
 	q = nap_reqs_get(&r, "gt");
 	TAP_OK(q && nap_req_allows(q, "4") && !nap_req_allows(q, "3") && !nap_req_allows(q, "x"),
 	       "Gt 3 allows 4 but not 3 nor a non-integer");
+	TAP_OK(q && nap_req_allows(q, "+5") && !nap_req_allows(q, " 5") && !nap_req_allows(q, "5 ") &&
+		       !nap_req_allows(q, "") && !nap_req_allows(q, "0x10") &&
+		       !nap_req_allows(q, "99999999999999999999"),
+	       "bounds read values as Go's Atoi does: sign allowed, no spaces, no hex, no overflow");
 	q = nap_reqs_get(&r, "lt");
 	TAP_OK(q && nap_req_allows(q, "2") && !nap_req_allows(q, "3") && nap_req_allows(q, "-5"),
 	       "Lt 3 allows 2 and -5 but not 3");
