@@ -545,6 +545,15 @@ anchor_find(const struct ld *ld, const char *name)
 static int load_node(struct ld *ld, yaml_event_t *ev, unsigned depth, json_object **out,
 		     struct cost *cost);
 
+/* The exponent of a "%e" rendering. */
+static int
+atoi_exp(const char *s)
+{
+	const char *e = strchr(s, 'e');
+
+	return e != NULL ? (int)strtol(e + 1, NULL, 10) : 0;
+}
+
 /* The string Kubernetes makes of a map key (sigs.k8s.io/yaml). */
 static char *
 key_string(struct ld *ld, json_object *k, const yaml_mark_t *m)
@@ -552,7 +561,7 @@ key_string(struct ld *ld, json_object *k, const yaml_mark_t *m)
 	char buf[64];
 	double d;
 	float f;
-	int prec;
+	int prec, exp10;
 
 	switch (json_object_get_type(k)) {
 	case json_type_string:
@@ -573,13 +582,22 @@ key_string(struct ld *ld, json_object *k, const yaml_mark_t *m)
 			return nap_xstrdup(".nan");
 		if (isinf(d))
 			return nap_xstrdup(d > 0 ? ".inf" : "-.inf");
-		/* Go: FormatFloat(d, 'g', -1, 32), the shortest text of the float32. */
+		/*
+		 * Go: FormatFloat(d, 'g', -1, 32): the fewest digits that give
+		 * the float32 back, in exponent form only when the exponent is
+		 * below -4 or at least 6 (21 is "21", not "2.1e+01").
+		 */
 		f = (float)d;
-		for (prec = 1; prec <= 9; prec++) {
-			snprintf(buf, sizeof(buf), "%.*g", prec, (double)f);
+		for (prec = 1; prec < 9; prec++) {
+			snprintf(buf, sizeof(buf), "%.*e", prec - 1, (double)f);
 			if (strtof(buf, NULL) == f)
 				break;
 		}
+		snprintf(buf, sizeof(buf), "%.*e", prec - 1, (double)f);
+		exp10 = atoi_exp(buf);
+		if (exp10 >= -4 && exp10 < 6)
+			snprintf(buf, sizeof(buf), "%.*f",
+				 prec - 1 - exp10 > 0 ? prec - 1 - exp10 : 0, (double)f);
 		return nap_xstrdup(buf);
 	case json_type_null:
 		err_at(ld, m, "null map key is not supported");
