@@ -43,11 +43,15 @@ struct price_row {
 	unsigned zones;		/* bit n = zone n */
 };
 
+struct xrow {
+	const char *name, *reason;
+};
+
 struct nap_catalog_priv {
 	char *buf;
 	struct size_row *sizes;
 	size_t nsizes;
-	const char **located;	/* names with a LocationRestriction in the region */
+	struct xrow *located;	/* sizes excluded in this region only (X lines) */
 	size_t nlocated;
 	struct nap_offering *offs;
 	char zone_label[NAP_CATALOG_MAX_ZONES + 1][80];
@@ -279,6 +283,12 @@ cmp_str(const void *a, const void *b)
 }
 
 static int
+cmp_xrow(const void *a, const void *b)
+{
+	return strcmp(((const struct xrow *)a)->name, ((const struct xrow *)b)->name);
+}
+
+static int
 cmp_type(const void *a, const void *b)
 {
 	return strcmp(((const struct nap_itype *)a)->name, ((const struct nap_itype *)b)->name);
@@ -425,7 +435,7 @@ struct scan {
 	size_t nprices, aprices;
 	char **rownames;	/* P names, resolved after all S lines are in */
 	size_t arownames;
-	const char **located;
+	struct xrow *located;
 	size_t nlocated, alocated;
 	char **zlines;		/* Z: region names; zone strings in zzones */
 	char **zzones;
@@ -493,8 +503,9 @@ scan_file(char *buf, size_t len, const char *path, struct scan *s, struct nap_er
 				continue;
 			if (split(p, f, 4) != 4)
 				return bad_line(err, path, lineno, "exclusion line needs 4 fields");
-			nap_xgrow(&s->located, &s->alocated, s->nlocated + 1, sizeof(char *));
-			s->located[s->nlocated++] = f[2];
+			nap_xgrow(&s->located, &s->alocated, s->nlocated + 1, sizeof(*s->located));
+			s->located[s->nlocated].name = f[2];
+			s->located[s->nlocated++].reason = f[3];
 		} else {
 			return bad_line(err, path, lineno, "unknown line type");
 		}
@@ -626,7 +637,7 @@ nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
 	pv->nlocated = s.nlocated;
 	s.located = NULL;
 	if (pv->nlocated > 1)
-		qsort(pv->located, pv->nlocated, sizeof(*pv->located), cmp_str);
+		qsort(pv->located, pv->nlocated, sizeof(*pv->located), cmp_xrow);
 	scan_free(&s);
 	*out = c;
 	return 0;
@@ -671,6 +682,8 @@ const char *
 nap_catalog_excluded(const struct nap_catalog *c, const char *name)
 {
 	const struct size_row *row;
+	const struct xrow *x;
+	struct xrow key;
 
 	if (nap_catalog_find(c, name) != NULL)
 		return NULL;
@@ -679,9 +692,11 @@ nap_catalog_excluded(const struct nap_catalog *c, const char *name)
 		return "UnknownVMSize";
 	if (row->excluded != NULL)
 		return row->excluded;
-	if (c->priv->nlocated > 0 &&
-	    bsearch(&name, c->priv->located, c->priv->nlocated, sizeof(char *), cmp_str) != NULL)
-		return "LocationRestriction";
+	key.name = name;
+	x = c->priv->nlocated == 0 ? NULL :
+	    bsearch(&key, c->priv->located, c->priv->nlocated, sizeof(key), cmp_xrow);
+	if (x != NULL)
+		return x->reason;
 	return "NoPriceInRegion";
 }
 

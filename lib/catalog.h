@@ -125,9 +125,10 @@ void nap_catalog_free(struct nap_catalog *c);
 const struct nap_itype *nap_catalog_find(const struct nap_catalog *c, const char *name);
 /*
  * Why name is not an instance type of c: the provider's exclusion reasons
- * ("ConstrainedCPUs", "LessThan2vCPUs,LessThan3.5GiBMemory", ...,
- * "LocationRestriction", "NoPriceInRegion"); "UnknownVMSize" when the
- * catalog has never heard of it; NULL when it is an instance type.
+ * ("ConstrainedCPUs", "LessThan2vCPUs,LessThan3.5GiBMemory", ...), or for
+ * this region only "LocationRestriction", "ZeroPriceInData" or
+ * "NoPriceInRegion"; "UnknownVMSize" when the catalog has never heard of
+ * it; NULL when it is an instance type.
  */
 const char *nap_catalog_excluded(const struct nap_catalog *c, const char *name);
 

@@ -109,6 +109,9 @@ def gpu_os: map(if . == "ubuntu" then "u" elif . == "azurelinux" then "a"
 	| if $rs != null and ($rs.availableZones == null
 		or any($rs.restrictions[]?; .type == "Location")) then
 		["X", $r, .name, "LocationRestriction"] | @tsv
+	  elif $P[$r][.name].onDemand <= 0 then
+		# a zero list price is a defect of the price data, not a free VM
+		["X", $r, .name, "ZeroPriceInData"] | @tsv
 	  else
 		(if $rs != null then ($rs.availableZones | sort | join(""))
 		 else ($Z[$r] // "") end) as $zones

@@ -306,6 +306,13 @@ test_offerings(void)
 	nap_reqs_free(&r);
 	nap_catalog_free(c);
 
+	c = load("spaincentral");
+	if (c != NULL) {
+		TAP_IS_STR(nap_catalog_excluded(c, "Standard_L16as_v3"), "ZeroPriceInData",
+			   "a size the price data lists at 0 USD/h is not offered for free");
+		nap_catalog_free(c);
+	}
+
 	c = load("australiacentral");
 	if (c != NULL) {
 		it = nap_catalog_find(c, "Standard_D2s_v5");
