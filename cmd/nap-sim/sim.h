@@ -54,6 +54,8 @@ struct sim_opts {
 	const char *state;		/* state file, loaded at start, saved at exit */
 	const char *kubernetes_version;	/* "v1.32.4" style, for /version and nodes */
 	size_t max_body;		/* request size cap, 413 above it */
+	size_t history;			/* watch history events kept (410 beyond) */
+	double continue_ttl;		/* real seconds a continue token lives */
 	int verbose;
 
 	/* the simulated cluster and subscription */
@@ -111,6 +113,7 @@ struct sim_resp {
 	int nhdr;
 	double delay;			/* REAL seconds to hold the answer (latency faults) */
 	int drop;			/* close the connection without answering */
+	void *stream;			/* core-private: a watch to stream */
 };
 
 /* Serialise body (taken: its reference is released) as the response. */

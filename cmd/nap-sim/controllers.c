@@ -1,0 +1,877 @@
+/*
+ * controllers.c - the parts of kube-controller-manager and the API
+ * server's admission that nap-sim plays: defaulting on create (pods,
+ * workloads, Karpenter's CRD defaults), the deployment and replicaset
+ * controllers (so `kubectl create deployment` and `kubectl scale` make
+ * pods), the disruption controller (PDB status) and the eviction check it
+ * backs, garbage collection by ownerReferences, pod GC for deleted nodes,
+ * and namespace deletion.  All of it runs on the change queue: level-based
+ * and idempotent, relying on the store to swallow no-op writes.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "json.h"
+
+/* -- defaulting ---------------------------------------------------------- */
+
+static void
+set_default(json_object *obj, const char *path, json_object *val)
+{
+	if (nap_json_get(obj, path))
+		json_object_put(val);
+	else
+		nap_json_set(obj, path, val);
+}
+
+static int
+has_toleration(json_object *tols, const char *key)
+{
+	size_t i, n = tols ? json_object_array_length(tols) : 0;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(nap_json_str(json_object_array_get_idx(tols, i), "key", ""), key))
+			return 1;
+	return 0;
+}
+
+static void
+default_containers(json_object *spec, const char *field)
+{
+	json_object *cs = json_object_object_get(spec, field);
+	size_t i, n = cs && json_object_is_type(cs, json_type_array) ?
+	    json_object_array_length(cs) : 0;
+
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(cs, i);
+		json_object *lim = nap_json_get(c, "resources.limits");
+
+		set_default(c, "imagePullPolicy", json_object_new_string("IfNotPresent"));
+		set_default(c, "terminationMessagePath",
+		    json_object_new_string("/dev/termination-log"));
+		set_default(c, "terminationMessagePolicy", json_object_new_string("File"));
+		set_default(c, "resources", json_object_new_object());
+		/* Limits-only containers request what they limit. */
+		if (lim && json_object_is_type(lim, json_type_object)) {
+			json_object_object_foreach(lim, k, v) {
+				json_object *req = nap_json_get(c, "resources.requests");
+
+				if (!req) {
+					req = json_object_new_object();
+					nap_json_set(c, "resources.requests", req);
+				}
+				if (!json_object_object_get(req, k))
+					json_object_object_add(req, k, json_object_get(v));
+			}
+		}
+	}
+}
+
+static void
+default_pod_spec(json_object *spec)
+{
+	if (!spec || !json_object_is_type(spec, json_type_object))
+		return;
+	set_default(spec, "restartPolicy", json_object_new_string("Always"));
+	set_default(spec, "terminationGracePeriodSeconds", json_object_new_int(30));
+	set_default(spec, "dnsPolicy", json_object_new_string("ClusterFirst"));
+	set_default(spec, "schedulerName", json_object_new_string("default-scheduler"));
+	set_default(spec, "securityContext", json_object_new_object());
+	default_containers(spec, "containers");
+	default_containers(spec, "initContainers");
+}
+
+static void
+default_pod(json_object *pod)
+{
+	json_object *spec = json_object_object_get(pod, "spec"), *tols;
+	static const char *const keys[] = {
+		"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
+	};
+	size_t i;
+
+	default_pod_spec(spec);
+	if (!spec)
+		return;
+	set_default(spec, "enableServiceLinks", json_object_new_boolean(1));
+	set_default(spec, "preemptionPolicy", json_object_new_string("PreemptLowerPriority"));
+	set_default(spec, "priority", json_object_new_int(0));
+	set_default(spec, "serviceAccountName", json_object_new_string("default"));
+	tols = json_object_object_get(spec, "tolerations");
+	if (!tols || !json_object_is_type(tols, json_type_array)) {
+		tols = json_object_new_array();
+		json_object_object_add(spec, "tolerations", tols);
+	}
+	/* Admission's DefaultTolerationSeconds plugin. */
+	for (i = 0; i < NAP_ARRAY_LEN(keys); i++) {
+		json_object *t;
+
+		if (has_toleration(tols, keys[i]))
+			continue;
+		t = json_object_new_object();
+		json_object_object_add(t, "key", json_object_new_string(keys[i]));
+		json_object_object_add(t, "operator", json_object_new_string("Exists"));
+		json_object_object_add(t, "effect", json_object_new_string("NoExecute"));
+		json_object_object_add(t, "tolerationSeconds", json_object_new_int(300));
+		json_object_array_add(tols, t);
+	}
+	set_default(pod, "status.phase", json_object_new_string("Pending"));
+	{
+		json_object *cs = json_object_object_get(spec, "containers");
+		size_t n = cs ? json_object_array_length(cs) : 0, k;
+		int any = 0, guaranteed = n > 0;
+
+		for (k = 0; k < n; k++) {
+			json_object *c = json_object_array_get_idx(cs, k);
+			json_object *req = nap_json_get(c, "resources.requests");
+			json_object *lim = nap_json_get(c, "resources.limits");
+
+			if ((req && json_object_object_length(req)) ||
+			    (lim && json_object_object_length(lim)))
+				any = 1;
+			if (!lim || !nap_json_key(lim, "cpu") || !nap_json_key(lim, "memory") ||
+			    !nap_json_equal(req, lim))
+				guaranteed = 0;
+		}
+		set_default(pod, "status.qosClass", json_object_new_string(
+		    guaranteed ? "Guaranteed" : any ? "Burstable" : "BestEffort"));
+	}
+}
+
+static void
+default_workload(json_object *obj, int replicas)
+{
+	json_object *tspec = nap_json_get(obj, "spec.template.spec");
+
+	if (replicas)
+		set_default(obj, "spec.replicas", json_object_new_int(1));
+	set_default(obj, "spec.revisionHistoryLimit", json_object_new_int(10));
+	default_pod_spec(tspec);
+}
+
+void
+sim_apply_defaults(int res, json_object *obj)
+{
+	const char *r = sim_rdescs[res].resource;
+
+	if (!strcmp(r, "pods")) {
+		default_pod(obj);
+	} else if (!strcmp(r, "deployments")) {
+		default_workload(obj, 1);
+		set_default(obj, "spec.progressDeadlineSeconds", json_object_new_int(600));
+		if (!nap_json_get(obj, "spec.strategy")) {
+			nap_json_set(obj, "spec.strategy.type", json_object_new_string("RollingUpdate"));
+			nap_json_set(obj, "spec.strategy.rollingUpdate.maxUnavailable",
+			    json_object_new_string("25%"));
+			nap_json_set(obj, "spec.strategy.rollingUpdate.maxSurge",
+			    json_object_new_string("25%"));
+		}
+	} else if (!strcmp(r, "replicasets") || !strcmp(r, "statefulsets")) {
+		default_workload(obj, 1);
+	} else if (!strcmp(r, "daemonsets")) {
+		default_workload(obj, 0);
+	} else if (!strcmp(r, "namespaces")) {
+		json_object *labels = nap_json_get(obj, "metadata.labels");
+
+		if (!labels) {
+			labels = json_object_new_object();
+			nap_json_set(obj, "metadata.labels", labels);
+		}
+		json_object_object_add(labels, "kubernetes.io/metadata.name",
+		    json_object_new_string(nap_json_str(obj, "metadata.name", "")));
+		set_default(obj, "spec.finalizers", json_object_new_array());
+		json_object_array_add(nap_json_get(obj, "spec.finalizers"),
+		    json_object_new_string("kubernetes"));
+		nap_json_set(obj, "status.phase", json_object_new_string("Active"));
+	} else if (!strcmp(r, "nodepools")) {
+		/* karpenter.sh/v1 NodePool CRD schema defaults. */
+		set_default(obj, "spec.disruption.consolidateAfter", json_object_new_string("0s"));
+		set_default(obj, "spec.disruption.consolidationPolicy",
+		    json_object_new_string("WhenEmptyOrUnderutilized"));
+		if (!nap_json_get(obj, "spec.disruption.budgets")) {
+			json_object *b = json_object_new_array(), *one = json_object_new_object();
+
+			json_object_object_add(one, "nodes", json_object_new_string("10%"));
+			json_object_array_add(b, one);
+			nap_json_set(obj, "spec.disruption.budgets", b);
+		}
+		set_default(obj, "spec.template.spec.expireAfter", json_object_new_string("720h"));
+	} else if (!strcmp(r, "nodeclaims")) {
+		set_default(obj, "spec.expireAfter", json_object_new_string("720h"));
+	} else if (!strcmp(r, "aksnodeclasses")) {
+		set_default(obj, "spec.imageFamily", json_object_new_string("Ubuntu"));
+		set_default(obj, "spec.osDiskSizeGB", json_object_new_int(128));
+	}
+}
+
+/* -- helpers ------------------------------------------------------------- */
+
+struct collect {
+	json_object *arr;
+	const char *uid;	/* owner uid to match, or NULL */
+	const char *node;	/* spec.nodeName to match, or NULL */
+	json_object *selector;	/* LabelSelector to match, or NULL */
+};
+
+static int
+owned_by(json_object *obj, const char *uid)
+{
+	size_t i, n;
+	json_object *refs = nap_json_array(obj, "metadata.ownerReferences", &n);
+
+	for (i = 0; refs && i < n; i++)
+		if (!strcmp(nap_json_str(json_object_array_get_idx(refs, i), "uid", ""), uid))
+			return 1;
+	return 0;
+}
+
+static int
+collect_fn(struct sim *sim, json_object *obj, void *arg)
+{
+	struct collect *c = arg;
+
+	(void)sim;
+	if (c->uid && !owned_by(obj, c->uid))
+		return 0;
+	if (c->node && strcmp(nap_json_str(obj, "spec.nodeName", ""), c->node))
+		return 0;
+	if (c->selector && !sim_labelselector_match(c->selector, obj))
+		return 0;
+	json_object_array_add(c->arr, json_object_get(obj));
+	return 0;
+}
+
+/* New array of references to matching objects (so callers may write). */
+static json_object *
+collect(struct sim *sim, const char *resource, const char *ns, const char *uid,
+    const char *node, json_object *selector)
+{
+	struct collect c = { json_object_new_array(), uid, node, selector };
+
+	sim_foreach(sim, resource, ns, collect_fn, &c);
+	return c.arr;
+}
+
+static int
+pod_ready(json_object *pod)
+{
+	size_t i, n;
+	json_object *conds = nap_json_array(pod, "status.conditions", &n);
+
+	if (nap_json_get(pod, "metadata.deletionTimestamp"))
+		return 0;
+	for (i = 0; conds && i < n; i++) {
+		json_object *c = json_object_array_get_idx(conds, i);
+
+		if (!strcmp(nap_json_str(c, "type", ""), "Ready"))
+			return !strcmp(nap_json_str(c, "status", ""), "True");
+	}
+	return 0;
+}
+
+static int
+pod_active(json_object *pod)
+{
+	const char *phase = nap_json_str(pod, "status.phase", "Pending");
+
+	return !nap_json_get(pod, "metadata.deletionTimestamp") &&
+	    strcmp(phase, "Succeeded") && strcmp(phase, "Failed");
+}
+
+static json_object *
+owner_ref(json_object *owner, const char *api_version, const char *kind)
+{
+	json_object *refs = json_object_new_array(), *r = json_object_new_object();
+
+	json_object_object_add(r, "apiVersion", json_object_new_string(api_version));
+	json_object_object_add(r, "kind", json_object_new_string(kind));
+	json_object_object_add(r, "name", json_object_new_string(
+	    nap_json_str(owner, "metadata.name", "")));
+	json_object_object_add(r, "uid", json_object_new_string(
+	    nap_json_str(owner, "metadata.uid", "")));
+	json_object_object_add(r, "controller", json_object_new_boolean(1));
+	json_object_object_add(r, "blockOwnerDeletion", json_object_new_boolean(1));
+	json_object_array_add(refs, r);
+	return refs;
+}
+
+static void
+write_status(struct sim *sim, const char *resource, json_object *obj, json_object *status)
+{
+	json_object *copy = sim_dup(obj);
+
+	json_object_object_add(copy, "status", status);
+	json_object_object_del(json_object_object_get(copy, "metadata"), "resourceVersion");
+	sim_update(sim, resource, copy, NULL, NULL);
+}
+
+/* -- replicasets --------------------------------------------------------- */
+
+static void
+reconcile_rs(struct sim *sim, json_object *rs)
+{
+	const char *ns = nap_json_str(rs, "metadata.namespace", "default");
+	const char *uid = nap_json_str(rs, "metadata.uid", "");
+	const char *name = nap_json_str(rs, "metadata.name", "");
+	int64_t want = nap_json_int(rs, "spec.replicas", 1);
+	json_object *pods, *active, *st;
+	size_t i, n;
+	int64_t have, ready = 0;
+
+	if (nap_json_get(rs, "metadata.deletionTimestamp"))
+		return;
+	pods = collect(sim, "pods", ns, uid, NULL, NULL);
+	active = json_object_new_array();
+	n = json_object_array_length(pods);
+	for (i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(pods, i);
+
+		if (pod_active(p))
+			json_object_array_add(active, json_object_get(p));
+	}
+	have = (int64_t)json_object_array_length(active);
+	for (; have < want; have++) {
+		json_object *pod = json_object_new_object();
+		json_object *tmeta = nap_json_get(rs, "spec.template.metadata");
+		char *gen = nap_xasprintf("%s-", name);
+
+		if (tmeta)
+			json_object_object_add(pod, "metadata", sim_dup(tmeta));
+		nap_json_set(pod, "metadata.generateName", json_object_new_string(gen));
+		nap_json_set(pod, "metadata.namespace", json_object_new_string(ns));
+		json_object_object_del(json_object_object_get(pod, "metadata"), "name");
+		nap_json_set(pod, "metadata.ownerReferences", owner_ref(rs, "apps/v1", "ReplicaSet"));
+		json_object_object_add(pod, "apiVersion", json_object_new_string("v1"));
+		json_object_object_add(pod, "spec", sim_dup(nap_json_get(rs, "spec.template.spec")));
+		free(gen);
+		if (sim_create(sim, "pods", pod, NULL, NULL) < 0)
+			break;
+	}
+	/* Scale down unscheduled pods first, then the youngest. */
+	while (have > want) {
+		json_object *victim = NULL;
+		size_t an = json_object_array_length(active);
+
+		for (i = 0; i < an && !victim; i++) {
+			json_object *p = json_object_array_get_idx(active, i);
+
+			if (p && !*nap_json_str(p, "spec.nodeName", ""))
+				victim = p;
+		}
+		for (i = 0; i < an && !victim; i++) {
+			json_object *p = json_object_array_get_idx(active, i);
+
+			if (p && (!victim || strcmp(nap_json_str(p, "metadata.creationTimestamp", ""),
+			    nap_json_str(victim, "metadata.creationTimestamp", "")) > 0))
+				victim = p;
+		}
+		if (!victim)
+			break;
+		sim_delete(sim, "pods", ns, nap_json_str(victim, "metadata.name", ""), NULL);
+		for (i = 0; i < an; i++)
+			if (json_object_array_get_idx(active, i) == victim)
+				json_object_array_put_idx(active, i, NULL);
+		have--;
+	}
+	json_object_put(pods);
+	json_object_put(active);
+
+	pods = collect(sim, "pods", ns, uid, NULL, NULL);
+	n = json_object_array_length(pods);
+	have = 0;
+	for (i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(pods, i);
+
+		if (!pod_active(p))
+			continue;
+		have++;
+		if (pod_ready(p))
+			ready++;
+	}
+	json_object_put(pods);
+	st = json_object_new_object();
+	json_object_object_add(st, "replicas", json_object_new_int64(have));
+	json_object_object_add(st, "fullyLabeledReplicas", json_object_new_int64(have));
+	if (ready) {
+		json_object_object_add(st, "readyReplicas", json_object_new_int64(ready));
+		json_object_object_add(st, "availableReplicas", json_object_new_int64(ready));
+	}
+	json_object_object_add(st, "observedGeneration", json_object_new_int64(
+	    nap_json_int(rs, "metadata.generation", 1)));
+	rs = sim_get(sim, "replicasets", ns, name);
+	if (rs)
+		write_status(sim, "replicasets", rs, st);
+	else
+		json_object_put(st);
+}
+
+/* -- deployments --------------------------------------------------------- */
+
+static void
+template_hash(json_object *tmpl, char *buf)
+{
+	static const char alpha[] = "bcdfghjklmnpqrstvwxz2456789";
+	const char *s = nap_json_dump(tmpl);
+	uint32_t h = 2166136261u;
+	int i;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	for (i = 0; i < 10; i++) {
+		buf[i] = alpha[h % (sizeof(alpha) - 1)];
+		h = h / (sizeof(alpha) - 1) ^ (h << 7) ^ (uint32_t)i;
+	}
+	buf[10] = '\0';
+}
+
+static void
+reconcile_deployment(struct sim *sim, json_object *d)
+{
+	const char *ns = nap_json_str(d, "metadata.namespace", "default");
+	const char *uid = nap_json_str(d, "metadata.uid", "");
+	const char *name = nap_json_str(d, "metadata.name", "");
+	int64_t want = nap_json_int(d, "spec.replicas", 1);
+	json_object *tmpl = nap_json_get(d, "spec.template");
+	json_object *rss, *cur = NULL, *st, *conds, *c;
+	int64_t replicas = 0, ready = 0, updated = 0;
+	char hash[16], ts[40];
+	size_t i, n;
+
+	if (!tmpl || nap_json_get(d, "metadata.deletionTimestamp"))
+		return;
+	template_hash(tmpl, hash);
+	rss = collect(sim, "replicasets", ns, uid, NULL, NULL);
+	n = json_object_array_length(rss);
+	for (i = 0; i < n; i++) {
+		json_object *rs = json_object_array_get_idx(rss, i);
+
+		if (!strcmp(nap_json_str(rs, "metadata.labels.pod-template-hash", ""), hash))
+			cur = rs;
+	}
+	if (!cur) {
+		json_object *rs = json_object_new_object(), *labels, *sel;
+		char *rsname = nap_xasprintf("%s-%s", name, hash);
+
+		json_object_object_add(rs, "apiVersion", json_object_new_string("apps/v1"));
+		json_object_object_add(rs, "kind", json_object_new_string("ReplicaSet"));
+		nap_json_set(rs, "metadata.name", json_object_new_string(rsname));
+		nap_json_set(rs, "metadata.namespace", json_object_new_string(ns));
+		labels = sim_dup(nap_json_get(tmpl, "metadata.labels"));
+		if (!labels)
+			labels = json_object_new_object();
+		json_object_object_add(labels, "pod-template-hash", json_object_new_string(hash));
+		nap_json_set(rs, "metadata.labels", labels);
+		nap_json_set(rs, "metadata.ownerReferences", owner_ref(d, "apps/v1", "Deployment"));
+		nap_json_set(rs, "spec.replicas", json_object_new_int64(want));
+		sel = sim_dup(nap_json_get(d, "spec.selector"));
+		if (!sel)
+			sel = json_object_new_object();
+		nap_json_set(sel, "matchLabels.pod-template-hash", json_object_new_string(hash));
+		nap_json_set(rs, "spec.selector", sel);
+		nap_json_set(rs, "spec.template", sim_dup(tmpl));
+		nap_json_set(rs, "spec.template.metadata.labels.pod-template-hash",
+		    json_object_new_string(hash));
+		free(rsname);
+		sim_create(sim, "replicasets", rs, &cur, NULL);
+	}
+	/* Roll out at once: the current set gets every replica, old ones none. */
+	for (i = 0; i < n; i++) {
+		json_object *rs = json_object_array_get_idx(rss, i);
+		int64_t target = rs == cur ? want : 0;
+
+		if (nap_json_int(rs, "spec.replicas", 1) != target) {
+			json_object *copy = sim_dup(rs);
+
+			nap_json_set(copy, "spec.replicas", json_object_new_int64(target));
+			json_object_object_del(json_object_object_get(copy, "metadata"),
+			    "resourceVersion");
+			sim_update(sim, "replicasets", copy, NULL, NULL);
+		}
+	}
+	json_object_put(rss);
+	rss = collect(sim, "replicasets", ns, uid, NULL, NULL);
+	n = json_object_array_length(rss);
+	for (i = 0; i < n; i++) {
+		json_object *rs = json_object_array_get_idx(rss, i);
+
+		replicas += nap_json_int(rs, "status.replicas", 0);
+		ready += nap_json_int(rs, "status.readyReplicas", 0);
+		if (!strcmp(nap_json_str(rs, "metadata.labels.pod-template-hash", ""), hash))
+			updated = nap_json_int(rs, "status.replicas", 0);
+	}
+	json_object_put(rss);
+	st = json_object_new_object();
+	json_object_object_add(st, "observedGeneration", json_object_new_int64(
+	    nap_json_int(d, "metadata.generation", 1)));
+	json_object_object_add(st, "replicas", json_object_new_int64(replicas));
+	json_object_object_add(st, "updatedReplicas", json_object_new_int64(updated));
+	if (ready) {
+		json_object_object_add(st, "readyReplicas", json_object_new_int64(ready));
+		json_object_object_add(st, "availableReplicas", json_object_new_int64(ready));
+	}
+	if (replicas > ready)
+		json_object_object_add(st, "unavailableReplicas",
+		    json_object_new_int64(replicas - ready));
+	conds = json_object_new_array();
+	/* Keep transition times stable so no-op reconciles stay no-ops. */
+	{
+		json_object *old = nap_json_get(d, "status.conditions");
+		const char *avail = ready >= want ? "True" : "False";
+		const char *oldts = NULL;
+
+		for (i = 0; old && i < json_object_array_length(old); i++) {
+			json_object *oc = json_object_array_get_idx(old, i);
+
+			if (!strcmp(nap_json_str(oc, "type", ""), "Available") &&
+			    !strcmp(nap_json_str(oc, "status", ""), avail))
+				oldts = nap_json_str(oc, "lastTransitionTime", NULL);
+		}
+		sim_rfc3339(sim, ts, sizeof(ts));
+		c = json_object_new_object();
+		json_object_object_add(c, "type", json_object_new_string("Available"));
+		json_object_object_add(c, "status", json_object_new_string(avail));
+		json_object_object_add(c, "reason", json_object_new_string(
+		    ready >= want ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable"));
+		json_object_object_add(c, "message", json_object_new_string(
+		    ready >= want ? "Deployment has minimum availability." :
+		    "Deployment does not have minimum availability."));
+		json_object_object_add(c, "lastUpdateTime",
+		    json_object_new_string(oldts ? oldts : ts));
+		json_object_object_add(c, "lastTransitionTime",
+		    json_object_new_string(oldts ? oldts : ts));
+		json_object_array_add(conds, c);
+	}
+	json_object_object_add(st, "conditions", conds);
+	d = sim_get(sim, "deployments", ns, name);
+	if (d)
+		write_status(sim, "deployments", d, st);
+	else
+		json_object_put(st);
+}
+
+/* -- disruption budgets -------------------------------------------------- */
+
+/* An int-or-percent of total; percentages round up, as the controller does. */
+static int64_t
+int_or_percent(json_object *v, int64_t total)
+{
+	const char *s;
+	char *end;
+	double pct;
+
+	if (!v)
+		return -1;
+	if (json_object_is_type(v, json_type_int))
+		return json_object_get_int64(v);
+	s = json_object_get_string(v);
+	pct = strtod(s, &end);
+	if (*end == '%')
+		return (int64_t)ceil(pct * (double)total / 100.0);
+	return (int64_t)pct;
+}
+
+static void
+reconcile_pdb(struct sim *sim, json_object *pdb)
+{
+	const char *ns = nap_json_str(pdb, "metadata.namespace", "default");
+	json_object *pods, *st, *conds, *c, *minav, *maxun, *old;
+	int64_t expected = 0, healthy = 0, desired = 0, allowed;
+	char ts[40];
+	const char *oldts = NULL, *reason;
+	size_t i, n;
+
+	pods = collect(sim, "pods", ns, NULL, NULL, nap_json_get(pdb, "spec.selector"));
+	n = json_object_array_length(pods);
+	for (i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(pods, i);
+
+		if (!pod_active(p))
+			continue;
+		expected++;
+		if (pod_ready(p))
+			healthy++;
+	}
+	json_object_put(pods);
+	minav = nap_json_get(pdb, "spec.minAvailable");
+	maxun = nap_json_get(pdb, "spec.maxUnavailable");
+	if (minav)
+		desired = int_or_percent(minav, expected);
+	else if (maxun)
+		desired = expected - int_or_percent(maxun, expected);
+	if (desired < 0)
+		desired = 0;
+	allowed = healthy - desired;
+	if (allowed < 0)
+		allowed = 0;
+	st = json_object_new_object();
+	json_object_object_add(st, "observedGeneration", json_object_new_int64(
+	    nap_json_int(pdb, "metadata.generation", 1)));
+	json_object_object_add(st, "disruptionsAllowed", json_object_new_int64(allowed));
+	json_object_object_add(st, "currentHealthy", json_object_new_int64(healthy));
+	json_object_object_add(st, "desiredHealthy", json_object_new_int64(desired));
+	json_object_object_add(st, "expectedPods", json_object_new_int64(expected));
+	reason = allowed > 0 ? "SufficientPods" : "InsufficientPods";
+	old = nap_json_get(pdb, "status.conditions");
+	for (i = 0; old && i < json_object_array_length(old); i++) {
+		json_object *oc = json_object_array_get_idx(old, i);
+
+		if (!strcmp(nap_json_str(oc, "reason", ""), reason))
+			oldts = nap_json_str(oc, "lastTransitionTime", NULL);
+	}
+	sim_rfc3339(sim, ts, sizeof(ts));
+	conds = json_object_new_array();
+	c = json_object_new_object();
+	json_object_object_add(c, "type", json_object_new_string("DisruptionAllowed"));
+	json_object_object_add(c, "status", json_object_new_string(allowed > 0 ? "True" : "False"));
+	json_object_object_add(c, "reason", json_object_new_string(reason));
+	json_object_object_add(c, "message", json_object_new_string(""));
+	json_object_object_add(c, "observedGeneration", json_object_new_int64(
+	    nap_json_int(pdb, "metadata.generation", 1)));
+	json_object_object_add(c, "lastTransitionTime", json_object_new_string(oldts ? oldts : ts));
+	json_object_array_add(conds, c);
+	json_object_object_add(st, "conditions", conds);
+	write_status(sim, "poddisruptionbudgets", pdb, st);
+}
+
+static void
+pdbs_for_pod(struct sim *sim, const char *ns, json_object *pod)
+{
+	json_object *all = collect(sim, "poddisruptionbudgets", ns, NULL, NULL, NULL);
+	size_t i, n = json_object_array_length(all);
+
+	for (i = 0; i < n; i++) {
+		json_object *pdb = json_object_array_get_idx(all, i);
+
+		if (sim_labelselector_match(nap_json_get(pdb, "spec.selector"), pod))
+			reconcile_pdb(sim, pdb);
+	}
+	json_object_put(all);
+}
+
+int
+sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp)
+{
+	const char *ns = nap_json_str(pod, "metadata.namespace", "default");
+	json_object *all = collect(sim, "poddisruptionbudgets", ns, NULL, NULL, NULL);
+	json_object *pdb = NULL, *copy, *dp;
+	size_t i, n = json_object_array_length(all), matched = 0;
+	int64_t allowed, healthy, desired;
+	char ts[40];
+
+	for (i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(all, i);
+
+		if (sim_labelselector_match(nap_json_get(p, "spec.selector"), pod)) {
+			pdb = p;
+			matched++;
+		}
+	}
+	if (matched == 0) {
+		json_object_put(all);
+		return 0;
+	}
+	if (matched > 1) {
+		json_object_put(all);
+		sim_resp_status(resp, 500, "InternalError",
+		    "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
+		return 1;
+	}
+	healthy = nap_json_int(pdb, "status.currentHealthy", 0);
+	desired = nap_json_int(pdb, "status.desiredHealthy", 0);
+	if (!pod_ready(pod) && healthy >= desired && desired > 0) {
+		json_object_put(all);
+		return 0;
+	}
+	if (nap_json_int(pdb, "status.observedGeneration", 0) <
+	    nap_json_int(pdb, "metadata.generation", 1)) {
+		json_object *st = json_object_new_object(), *det = json_object_new_object();
+		json_object *causes = json_object_new_array(), *cause = json_object_new_object();
+		char msg[400];
+
+		snprintf(msg, sizeof(msg),
+		    "The disruption budget %s is still being processed by the server.",
+		    nap_json_str(pdb, "metadata.name", ""));
+		json_object_object_add(st, "kind", json_object_new_string("Status"));
+		json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
+		json_object_object_add(st, "metadata", json_object_new_object());
+		json_object_object_add(st, "status", json_object_new_string("Failure"));
+		json_object_object_add(st, "message", json_object_new_string(msg));
+		json_object_object_add(st, "reason", json_object_new_string("TooManyRequests"));
+		json_object_object_add(cause, "reason", json_object_new_string("DisruptionBudget"));
+		json_object_object_add(cause, "message", json_object_new_string(msg));
+		json_object_array_add(causes, cause);
+		json_object_object_add(det, "causes", causes);
+		json_object_object_add(det, "retryAfterSeconds", json_object_new_int(10));
+		json_object_object_add(st, "details", det);
+		json_object_object_add(st, "code", json_object_new_int(429));
+		sim_resp_json(resp, 429, st);
+		resp->retry_after = nap_xstrdup("10");
+		json_object_put(all);
+		return 1;
+	}
+	allowed = nap_json_int(pdb, "status.disruptionsAllowed", 0);
+	if (allowed <= 0) {
+		json_object *st = json_object_new_object(), *det = json_object_new_object();
+		json_object *causes = json_object_new_array(), *cause = json_object_new_object();
+		char msg[400];
+
+		snprintf(msg, sizeof(msg),
+		    "The disruption budget %s needs %lld healthy pods and has %lld currently",
+		    nap_json_str(pdb, "metadata.name", ""), (long long)desired,
+		    (long long)healthy);
+		json_object_object_add(st, "kind", json_object_new_string("Status"));
+		json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
+		json_object_object_add(st, "metadata", json_object_new_object());
+		json_object_object_add(st, "status", json_object_new_string("Failure"));
+		json_object_object_add(st, "message", json_object_new_string(
+		    "Cannot evict pod as it would violate the pod's disruption budget."));
+		json_object_object_add(st, "reason", json_object_new_string("TooManyRequests"));
+		json_object_object_add(cause, "reason", json_object_new_string("DisruptionBudget"));
+		json_object_object_add(cause, "message", json_object_new_string(msg));
+		json_object_array_add(causes, cause);
+		json_object_object_add(det, "causes", causes);
+		json_object_object_add(st, "details", det);
+		json_object_object_add(st, "code", json_object_new_int(429));
+		sim_resp_json(resp, 429, st);
+		json_object_put(all);
+		return 1;
+	}
+	copy = sim_dup(pdb);
+	nap_json_set(copy, "status.disruptionsAllowed", json_object_new_int64(allowed - 1));
+	dp = nap_json_get(copy, "status.disruptedPods");
+	if (!dp) {
+		dp = json_object_new_object();
+		nap_json_set(copy, "status.disruptedPods", dp);
+	}
+	sim_rfc3339(sim, ts, sizeof(ts));
+	json_object_object_add(dp, nap_json_str(pod, "metadata.name", ""),
+	    json_object_new_string(ts));
+	json_object_put(all);
+	sim_update(sim, "poddisruptionbudgets", copy, NULL, NULL);
+	return 0;
+}
+
+/* -- garbage collection -------------------------------------------------- */
+
+static void
+delete_all(struct sim *sim, const char *resource, json_object *arr)
+{
+	size_t i, n = json_object_array_length(arr);
+
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+
+		sim_delete(sim, resource, nap_json_str(o, "metadata.namespace", NULL),
+		    nap_json_str(o, "metadata.name", ""), NULL);
+	}
+	json_object_put(arr);
+}
+
+static void
+collect_dependents(struct sim *sim, json_object *owner)
+{
+	const char *ns = nap_json_str(owner, "metadata.namespace", NULL);
+	const char *uid = nap_json_str(owner, "metadata.uid", "");
+
+	if (!ns)
+		return;
+	delete_all(sim, "replicasets", collect(sim, "replicasets", ns, uid, NULL, NULL));
+	delete_all(sim, "pods", collect(sim, "pods", ns, uid, NULL, NULL));
+}
+
+static void
+delete_namespace_contents(struct sim *sim, const char *ns)
+{
+	size_t i;
+
+	for (i = 0; i < sim_nrdescs; i++)
+		if (sim_rdescs[i].namespaced)
+			delete_all(sim, sim_rdescs[i].resource,
+			    collect(sim, sim_rdescs[i].resource, ns, NULL, NULL, NULL));
+}
+
+/* -- dispatch ------------------------------------------------------------ */
+
+static json_object *
+owner_of(struct sim *sim, json_object *obj, const char *kind, const char *resource)
+{
+	size_t i, n;
+	json_object *refs = nap_json_array(obj, "metadata.ownerReferences", &n);
+
+	for (i = 0; refs && i < n; i++) {
+		json_object *r = json_object_array_get_idx(refs, i);
+
+		if (!strcmp(nap_json_str(r, "kind", ""), kind))
+			return sim_get(sim, resource, nap_json_str(obj, "metadata.namespace", ""),
+			    nap_json_str(r, "name", ""));
+	}
+	return NULL;
+}
+
+void
+sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
+{
+	const char *r = sim_rdescs[ev->res].resource;
+	json_object *obj = ev->obj, *cur, *rs, *dep;
+	const char *ns = nap_json_str(obj, "metadata.namespace", NULL);
+	const char *name = nap_json_str(obj, "metadata.name", "");
+
+	cur = sim_get(sim, r, ns, name);
+	if (!strcmp(r, "pods")) {
+		rs = owner_of(sim, obj, "ReplicaSet", "replicasets");
+		if (rs)
+			reconcile_rs(sim, rs);
+		pdbs_for_pod(sim, ns, cur ? cur : obj);
+	} else if (!strcmp(r, "replicasets")) {
+		if (cur)
+			reconcile_rs(sim, cur);
+		dep = owner_of(sim, obj, "Deployment", "deployments");
+		if (dep)
+			reconcile_deployment(sim, dep);
+	} else if (!strcmp(r, "deployments")) {
+		if (cur)
+			reconcile_deployment(sim, cur);
+	} else if (!strcmp(r, "poddisruptionbudgets")) {
+		if (cur)
+			reconcile_pdb(sim, cur);
+	} else if (!strcmp(r, "nodes") && ev->type == SIM_EV_DELETED) {
+		delete_all(sim, "pods", collect(sim, "pods", NULL, NULL, name, NULL));
+	} else if (!strcmp(r, "namespaces") && ev->type == SIM_EV_DELETED) {
+		delete_namespace_contents(sim, name);
+	}
+	if (ev->type == SIM_EV_DELETED)
+		collect_dependents(sim, obj);
+}
+
+static void
+ensure(struct sim *sim, const char *resource, json_object *obj)
+{
+	if (sim_get(sim, resource, NULL, nap_json_str(obj, "metadata.name", "")))
+		json_object_put(obj);
+	else
+		sim_create(sim, resource, obj, NULL, NULL);
+}
+
+void
+sim_controllers_init(struct sim *sim)
+{
+	static const char *const nss[] = {
+		"default", "kube-system", "kube-public", "kube-node-lease",
+	};
+	size_t i;
+
+	for (i = 0; i < NAP_ARRAY_LEN(nss); i++) {
+		json_object *ns = json_object_new_object();
+
+		nap_json_set(ns, "metadata.name", json_object_new_string(nss[i]));
+		ensure(sim, "namespaces", ns);
+	}
+	for (i = 0; i < sim_nrdescs; i++)
+		if (sim_rdescs[i].crd)
+			ensure(sim, "customresourcedefinitions", sim_crd_object((int)i));
+}

@@ -1,0 +1,866 @@
+/*
+ * store.c - the Kubernetes object store: one sorted index per resource,
+ * one resourceVersion counter, the history ring watches resume from, and
+ * the queue of changes the controllers and the world react to.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "json.h"
+#include "prog.h"
+
+const char *const sim_ev_names[] = { "ADDED", "MODIFIED", "DELETED" };
+
+int
+sim_err_status(struct nap_err *err, int http, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nap_err_vset(err, http == 409 || http == 429 ? NAP_EX_TEMPFAIL :
+	    NAP_EX_DATAERR, fmt, ap);
+	va_end(ap);
+	if (err)
+		err->http = http;
+	return -1;
+}
+
+const char *
+sim_qualified(int res, char *buf, size_t size)
+{
+	const struct sim_rdesc *d = &sim_rdescs[res];
+
+	if (!*d->group)
+		snprintf(buf, size, "%s", d->resource);
+	else
+		snprintf(buf, size, "%s.%s", d->resource, d->group);
+	return buf;
+}
+
+static uint64_t rand_state;
+
+static uint64_t
+rand_next(void)
+{
+	uint64_t x;
+
+	if (!rand_state) {
+		struct timespec ts;
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || read(fd, &rand_state, sizeof(rand_state)) !=
+		    (ssize_t)sizeof(rand_state)) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			rand_state = (uint64_t)ts.tv_nsec ^
+			    ((uint64_t)getpid() << 32);
+		}
+		if (fd >= 0)
+			close(fd);
+		rand_state |= 1;
+	}
+	x = rand_state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rand_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+void
+sim_rand_suffix(char *buf, size_t n)
+{
+	/* The alphabet Kubernetes uses for generated names: no vowels, no
+	 * look-alikes, so generated names never spell words. */
+	static const char alpha[] = "bcdfghjklmnpqrstvwxz2456789";
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		buf[i] = alpha[rand_next() % (sizeof(alpha) - 1)];
+	buf[n] = '\0';
+}
+
+void
+sim_uuid(char *buf)
+{
+	uint64_t a = rand_next(), b = rand_next();
+
+	snprintf(buf, 37, "%08x-%04x-4%03x-%04x-%012llx",
+	    (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+	    (unsigned)a & 0xfff, (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
+	    (unsigned long long)(b & 0xffffffffffffULL));
+}
+
+char *
+sim_key(const char *ns, const char *name)
+{
+	if (ns && *ns)
+		return nap_xasprintf("%s/%s", ns, name);
+	return nap_xstrdup(name);
+}
+
+void
+sim_store_init(struct sim *sim)
+{
+	sim->tables = nap_xcalloc(sim_nrdescs, sizeof(*sim->tables));
+	sim->hist_cap = sim->opts.history ? sim->opts.history : 10000;
+	sim->hist = nap_xcalloc(sim->hist_cap, sizeof(*sim->hist));
+}
+
+static void
+event_release(struct sim_event *ev)
+{
+	if (ev->obj)
+		json_object_put(ev->obj);
+	if (ev->old)
+		json_object_put(ev->old);
+	ev->obj = ev->old = NULL;
+}
+
+void
+sim_store_free(struct sim *sim)
+{
+	size_t i, j;
+
+	for (i = 0; i < sim_nrdescs; i++) {
+		for (j = 0; j < sim->tables[i].n; j++) {
+			free(sim->tables[i].v[j].key);
+			json_object_put(sim->tables[i].v[j].obj);
+		}
+		free(sim->tables[i].v);
+	}
+	free(sim->tables);
+	for (i = 0; i < sim->hist_n; i++)
+		event_release(&sim->hist[(sim->hist_start + i) % sim->hist_cap]);
+	free(sim->hist);
+	for (i = sim->changes_head; i < sim->nchanges; i++)
+		event_release(&sim->changes[i]);
+	free(sim->changes);
+}
+
+struct sim_table *
+sim_table(struct sim *sim, int res)
+{
+	return &sim->tables[res];
+}
+
+/* Index of key, or of where it would go (with *found 0). */
+static size_t
+table_pos(const struct sim_table *t, const char *key, int *found)
+{
+	size_t lo = 0, hi = t->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(t->v[mid].key, key);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = 0;
+	return lo;
+}
+
+struct sim_entry *
+sim_table_find(struct sim_table *t, const char *key)
+{
+	int found;
+	size_t i = table_pos(t, key, &found);
+
+	return found ? &t->v[i] : NULL;
+}
+
+static void
+table_insert(struct sim_table *t, char *key, json_object *obj)
+{
+	int found;
+	size_t i = table_pos(t, key, &found);
+
+	nap_xgrow(&t->v, &t->alloc, t->n + 1, sizeof(*t->v));
+	memmove(&t->v[i + 1], &t->v[i], (t->n - i) * sizeof(*t->v));
+	t->v[i].key = key;
+	t->v[i].obj = obj;
+	t->n++;
+}
+
+static void
+table_delete(struct sim_table *t, struct sim_entry *e)
+{
+	size_t i = (size_t)(e - t->v);
+
+	free(e->key);
+	json_object_put(e->obj);
+	memmove(&t->v[i], &t->v[i + 1], (t->n - i - 1) * sizeof(*t->v));
+	t->n--;
+}
+
+static void
+set_rv(json_object *obj, unsigned long long rv)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", rv);
+	nap_json_set(obj, "metadata.resourceVersion", json_object_new_string(buf));
+}
+
+/* Record a change: history for resuming watches, fan-out, and the queue. */
+static void
+emit(struct sim *sim, int res, int type, json_object *obj, json_object *old)
+{
+	struct sim_event ev = { sim->rv, res, type, obj, old };
+	struct sim_event *slot;
+
+	if (sim->hist_n == sim->hist_cap) {
+		slot = &sim->hist[sim->hist_start];
+		sim->horizon = slot->rv;
+		event_release(slot);
+		sim->hist_start = (sim->hist_start + 1) % sim->hist_cap;
+		sim->hist_n--;
+	}
+	slot = &sim->hist[(sim->hist_start + sim->hist_n) % sim->hist_cap];
+	*slot = ev;
+	json_object_get(obj);
+	if (old)
+		json_object_get(old);
+	sim->hist_n++;
+
+	sim_watch_event(sim, &ev);
+
+	if (sim->changes_head == sim->nchanges)
+		sim->changes_head = sim->nchanges = 0;
+	nap_xgrow(&sim->changes, &sim->changes_alloc, sim->nchanges + 1,
+	    sizeof(*sim->changes));
+	sim->changes[sim->nchanges++] = ev;
+	json_object_get(obj);
+	if (old)
+		json_object_get(old);
+}
+
+void
+sim_changes_drain(struct sim *sim)
+{
+	/* Handlers write, which appends; indices stay valid across growth. */
+	while (sim->changes_head < sim->nchanges) {
+		struct sim_event ev = sim->changes[sim->changes_head++];
+
+		sim_controllers_on_change(sim, &ev);
+		sim_world_on_change(sim, sim_rdescs[ev.res].resource,
+		    sim_ev_names[ev.type], ev.obj);
+		event_release(&ev);
+	}
+	sim->changes_head = sim->nchanges = 0;
+}
+
+static const char *
+obj_ns(json_object *obj)
+{
+	return nap_json_str(obj, "metadata.namespace", NULL);
+}
+
+static int
+has_finalizers(json_object *obj)
+{
+	size_t n;
+
+	nap_json_array(obj, "metadata.finalizers", &n);
+	return n > 0;
+}
+
+int
+sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out,
+    struct nap_err *err)
+{
+	const struct sim_rdesc *d = &sim_rdescs[res];
+	json_object *meta;
+	const char *name, *ns, *gen;
+	char q[128], buf[64], uid[40];
+	char *key, *genname = NULL;
+
+	if (out)
+		*out = NULL;
+	if (!json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return sim_err_status(err, 400, "the body of the request is not a JSON object");
+	}
+	meta = json_object_object_get(obj, "metadata");
+	if (!meta) {
+		meta = json_object_new_object();
+		json_object_object_add(obj, "metadata", meta);
+	} else if (!json_object_is_type(meta, json_type_object)) {
+		json_object_put(obj);
+		return sim_err_status(err, 400, "metadata must be an object");
+	}
+	if (d->namespaced) {
+		ns = obj_ns(obj);
+		if (!ns || !*ns) {
+			json_object_object_add(meta, "namespace",
+			    json_object_new_string("default"));
+			ns = "default";
+		}
+		key = sim_key("", ns);
+		if (!sim_table_find(&sim->tables[sim_rdesc_find("namespaces")], key)) {
+			sim_err_status(err, 404, "namespaces \"%s\" not found", ns);
+			free(key);
+			json_object_put(obj);
+			return -1;
+		}
+		free(key);
+	} else {
+		ns = NULL;
+		json_object_object_del(meta, "namespace");
+	}
+	name = nap_json_str(obj, "metadata.name", NULL);
+	gen = nap_json_str(obj, "metadata.generateName", NULL);
+	if ((!name || !*name) && gen && *gen) {
+		char sfx[8];
+
+		sim_rand_suffix(sfx, 5);
+		genname = nap_xasprintf("%s%s", gen, sfx);
+		json_object_object_add(meta, "name", json_object_new_string(genname));
+		name = genname;
+	}
+	if (!name || !*name) {
+		json_object_put(obj);
+		return sim_err_status(err, 422,
+		    "%s \"\" is invalid: metadata.name: Required value: name or generateName is required",
+		    d->kind);
+	}
+	key = sim_key(ns, name);
+	if (sim_table_find(&sim->tables[res], key)) {
+		sim_err_status(err, 409, "%s \"%s\" already exists",
+		    sim_qualified(res, q, sizeof(q)), name);
+		free(key);
+		free(genname);
+		json_object_put(obj);
+		return -1;
+	}
+	free(genname);
+
+	if (!json_object_object_get(obj, "apiVersion")) {
+		if (*d->group)
+			snprintf(buf, sizeof(buf), "%s/%s", d->group, d->version);
+		else
+			snprintf(buf, sizeof(buf), "%s", d->version);
+		json_object_object_add(obj, "apiVersion", json_object_new_string(buf));
+	}
+	json_object_object_add(obj, "kind", json_object_new_string(d->kind));
+	sim_uuid(uid);
+	json_object_object_add(meta, "uid", json_object_new_string(uid));
+	sim_rfc3339(sim, buf, sizeof(buf));
+	json_object_object_add(meta, "creationTimestamp", json_object_new_string(buf));
+	json_object_object_add(meta, "generation", json_object_new_int64(1));
+	json_object_object_del(meta, "deletionTimestamp");
+	json_object_object_del(meta, "deletionGracePeriodSeconds");
+	json_object_object_del(meta, "managedFields");
+	sim_apply_defaults(res, obj);
+	sim->rv++;
+	set_rv(obj, sim->rv);
+	table_insert(&sim->tables[res], key, obj);
+	emit(sim, res, SIM_EV_ADDED, obj, NULL);
+	if (out)
+		*out = obj;
+	return 0;
+}
+
+/* Fields the server owns: carried over from the stored version. */
+static void
+keep_server_fields(json_object *obj, json_object *cur, int deleting)
+{
+	static const char *const keep[] = {
+		"uid", "creationTimestamp", "deletionTimestamp",
+		"deletionGracePeriodSeconds", "generation",
+	};
+	json_object *meta = json_object_object_get(obj, "metadata");
+	json_object *cmeta = json_object_object_get(cur, "metadata");
+	size_t i;
+
+	for (i = 0; i < NAP_ARRAY_LEN(keep); i++) {
+		json_object *v = json_object_object_get(cmeta, keep[i]);
+
+		if (deleting && (i == 2 || i == 3))
+			continue;
+		if (v)
+			json_object_object_add(meta, keep[i], json_object_get(v));
+		else
+			json_object_object_del(meta, keep[i]);
+	}
+	if (!json_object_object_get(obj, "kind"))
+		json_object_object_add(obj, "kind",
+		    json_object_get(json_object_object_get(cur, "kind")));
+	if (!json_object_object_get(obj, "apiVersion"))
+		json_object_object_add(obj, "apiVersion",
+		    json_object_get(json_object_object_get(cur, "apiVersion")));
+}
+
+static int
+update(struct sim *sim, int res, json_object *obj, json_object **out,
+    struct nap_err *err, int deleting)
+{
+	const struct sim_rdesc *d = &sim_rdescs[res];
+	struct sim_table *t = &sim->tables[res];
+	struct sim_entry *e;
+	const char *name, *rv;
+	json_object *meta, *cur;
+	char q[128];
+	char *key;
+
+	if (out)
+		*out = NULL;
+	if (!json_object_is_type(obj, json_type_object) ||
+	    !json_object_is_type(meta = json_object_object_get(obj, "metadata"),
+	    json_type_object)) {
+		json_object_put(obj);
+		return sim_err_status(err, 400, "the body of the request has no metadata object");
+	}
+	name = nap_json_str(obj, "metadata.name", "");
+	key = sim_key(d->namespaced ? obj_ns(obj) : NULL, name);
+	e = sim_table_find(t, key);
+	free(key);
+	if (!e) {
+		sim_err_status(err, 404, "%s \"%s\" not found",
+		    sim_qualified(res, q, sizeof(q)), name);
+		json_object_put(obj);
+		return -1;
+	}
+	cur = e->obj;
+	rv = nap_json_str(obj, "metadata.resourceVersion", NULL);
+	if (rv && *rv && strcmp(rv, nap_json_str(cur, "metadata.resourceVersion", ""))) {
+		sim_err_status(err, 409,
+		    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your changes to the latest version and try again",
+		    sim_qualified(res, q, sizeof(q)), name);
+		json_object_put(obj);
+		return -1;
+	}
+	keep_server_fields(obj, cur, deleting);
+	if (!d->namespaced)
+		json_object_object_del(meta, "namespace");
+	json_object_object_add(meta, "resourceVersion", json_object_get(
+	    json_object_object_get(json_object_object_get(cur, "metadata"),
+	    "resourceVersion")));
+	if (nap_json_equal(obj, cur)) {
+		/* A no-op write changes nothing, as on a real server. */
+		json_object_put(obj);
+		if (out)
+			*out = cur;
+		return 0;
+	}
+	if (!nap_json_equal(json_object_object_get(obj, "spec"),
+	    json_object_object_get(cur, "spec")))
+		json_object_object_add(meta, "generation", json_object_new_int64(
+		    nap_json_int(cur, "metadata.generation", 1) + 1));
+	sim->rv++;
+	set_rv(obj, sim->rv);
+	if (nap_json_get(obj, "metadata.deletionTimestamp") && !has_finalizers(obj)) {
+		json_object_get(cur);
+		table_delete(t, e);
+		emit(sim, res, SIM_EV_DELETED, obj, cur);
+		json_object_put(cur);
+		/* The caller's borrowed pointer must outlive the table entry. */
+		if (out)
+			*out = obj;
+		json_object_put(obj);
+		return 0;
+	}
+	json_object_put(e->obj);
+	e->obj = obj;
+	json_object_get(cur);
+	emit(sim, res, SIM_EV_MODIFIED, obj, cur);
+	json_object_put(cur);
+	if (out)
+		*out = obj;
+	return 0;
+}
+
+int
+sim_update_res(struct sim *sim, int res, json_object *obj, json_object **out,
+    struct nap_err *err)
+{
+	return update(sim, res, obj, out, err, 0);
+}
+
+void
+sim_remove(struct sim *sim, int res, const char *key)
+{
+	struct sim_table *t = &sim->tables[res];
+	struct sim_entry *e = sim_table_find(t, key);
+	json_object *last;
+
+	if (!e)
+		return;
+	last = sim_dup(e->obj);
+	sim->rv++;
+	set_rv(last, sim->rv);
+	table_delete(t, e);
+	emit(sim, res, SIM_EV_DELETED, last, NULL);
+	json_object_put(last);
+}
+
+int
+sim_delete_res(struct sim *sim, int res, const char *ns, const char *name,
+    json_object **out, struct nap_err *err)
+{
+	const struct sim_rdesc *d = &sim_rdescs[res];
+	struct sim_table *t = &sim->tables[res];
+	struct sim_entry *e;
+	json_object *obj;
+	char q[128], buf[40];
+	char *key;
+
+	if (out)
+		*out = NULL;
+	key = sim_key(d->namespaced ? ns : NULL, name);
+	e = sim_table_find(t, key);
+	if (!e) {
+		free(key);
+		return sim_err_status(err, 404, "%s \"%s\" not found",
+		    sim_qualified(res, q, sizeof(q)), name);
+	}
+	if (has_finalizers(e->obj)) {
+		if (nap_json_get(e->obj, "metadata.deletionTimestamp")) {
+			free(key);
+			if (out)
+				*out = json_object_get(e->obj);
+			return 0;
+		}
+		obj = sim_dup(e->obj);
+		sim_rfc3339(sim, buf, sizeof(buf));
+		nap_json_set(obj, "metadata.deletionTimestamp", json_object_new_string(buf));
+		if (res == sim_rdesc_find("pods") && !nap_json_get(obj,
+		    "metadata.deletionGracePeriodSeconds"))
+			nap_json_set(obj, "metadata.deletionGracePeriodSeconds",
+			    json_object_new_int64(nap_json_int(obj,
+			    "spec.terminationGracePeriodSeconds", 30)));
+		free(key);
+		if (update(sim, res, obj, &obj, err, 1) < 0)
+			return -1;
+		if (out)
+			*out = json_object_get(obj);
+		return 0;
+	}
+	if (out) {
+		*out = json_object_get(e->obj);
+	}
+	sim_remove(sim, res, key);
+	free(key);
+	return 0;
+}
+
+/* The public store API of sim.h, by resource name. */
+
+static int
+res_or_err(const char *resource, struct nap_err *err)
+{
+	int res = sim_rdesc_find(resource);
+
+	if (res < 0)
+		sim_err_status(err, 404, "the server could not find the requested resource (%s)",
+		    resource ? resource : "");
+	return res;
+}
+
+json_object *
+sim_get(struct sim *sim, const char *resource, const char *ns, const char *name)
+{
+	int res = sim_rdesc_find(resource);
+	struct sim_entry *e;
+	char *key;
+
+	if (res < 0 || !name)
+		return NULL;
+	key = sim_key(sim_rdescs[res].namespaced ? ns : NULL, name);
+	e = sim_table_find(&sim->tables[res], key);
+	free(key);
+	return e ? e->obj : NULL;
+}
+
+int
+sim_create(struct sim *sim, const char *resource, json_object *obj,
+    json_object **out, struct nap_err *err)
+{
+	int res = res_or_err(resource, err);
+
+	if (res < 0) {
+		json_object_put(obj);
+		return -1;
+	}
+	return sim_create_res(sim, res, obj, out, err);
+}
+
+int
+sim_update(struct sim *sim, const char *resource, json_object *obj,
+    json_object **out, struct nap_err *err)
+{
+	int res = res_or_err(resource, err);
+
+	if (res < 0) {
+		json_object_put(obj);
+		return -1;
+	}
+	return sim_update_res(sim, res, obj, out, err);
+}
+
+int
+sim_delete(struct sim *sim, const char *resource, const char *ns,
+    const char *name, struct nap_err *err)
+{
+	json_object *last;
+	int res = res_or_err(resource, err);
+
+	if (res < 0)
+		return -1;
+	if (sim_delete_res(sim, res, ns, name, &last, err) < 0)
+		return -1;
+	json_object_put(last);
+	return 0;
+}
+
+void
+sim_foreach(struct sim *sim, const char *resource, const char *ns_or_NULL,
+    int (*fn)(struct sim *, json_object *, void *), void *arg)
+{
+	int res = sim_rdesc_find(resource);
+	struct sim_table *t;
+	size_t i = 0, plen = 0;
+	char *prefix = NULL;
+	int found;
+
+	if (res < 0)
+		return;
+	t = &sim->tables[res];
+	if (ns_or_NULL && *ns_or_NULL && sim_rdescs[res].namespaced) {
+		prefix = nap_xasprintf("%s/", ns_or_NULL);
+		plen = strlen(prefix);
+		i = table_pos(t, prefix, &found);
+	}
+	for (; i < t->n; i++) {
+		if (prefix && strncmp(t->v[i].key, prefix, plen))
+			break;
+		if (fn(sim, t->v[i].obj, arg))
+			break;
+	}
+	free(prefix);
+}
+
+size_t
+sim_count(struct sim *sim, const char *resource)
+{
+	int res = sim_rdesc_find(resource);
+
+	return res < 0 ? 0 : sim->tables[res].n;
+}
+
+json_object *
+sim_dup(json_object *obj)
+{
+	json_object *copy = NULL;
+
+	if (!obj)
+		return NULL;
+	if (json_object_deep_copy(obj, &copy, NULL) < 0)
+		nap_die(NAP_EX_SOFTWARE, "unable to copy an object");
+	return copy;
+}
+
+unsigned long long
+sim_rv(const struct sim *sim)
+{
+	return sim->rv;
+}
+
+void
+sim_event(struct sim *sim, json_object *obj, const char *type,
+    const char *reason, const char *fmt, ...)
+{
+	json_object *ev, *io, *src;
+	const char *ns = nap_json_str(obj, "metadata.namespace", NULL);
+	const char *name = nap_json_str(obj, "metadata.name", "");
+	char buf[40], sfx[20];
+	char *msg, *evname;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		nap_die(NAP_EX_SOFTWARE, "out of memory");
+	va_end(ap);
+	snprintf(sfx, sizeof(sfx), "%llx", (unsigned long long)rand_next() & 0xffffffffffffULL);
+	evname = nap_xasprintf("%s.%s", name, sfx);
+	ev = json_object_new_object();
+	nap_json_set(ev, "metadata.name", json_object_new_string(evname));
+	nap_json_set(ev, "metadata.namespace",
+	    json_object_new_string(ns && *ns ? ns : "default"));
+	io = json_object_new_object();
+	json_object_object_add(io, "apiVersion",
+	    json_object_new_string(nap_json_str(obj, "apiVersion", "v1")));
+	json_object_object_add(io, "kind",
+	    json_object_new_string(nap_json_str(obj, "kind", "")));
+	json_object_object_add(io, "name", json_object_new_string(name));
+	if (ns)
+		json_object_object_add(io, "namespace", json_object_new_string(ns));
+	json_object_object_add(io, "uid",
+	    json_object_new_string(nap_json_str(obj, "metadata.uid", "")));
+	json_object_object_add(io, "resourceVersion",
+	    json_object_new_string(nap_json_str(obj, "metadata.resourceVersion", "")));
+	json_object_object_add(ev, "involvedObject", io);
+	json_object_object_add(ev, "reason", json_object_new_string(reason));
+	json_object_object_add(ev, "message", json_object_new_string(msg));
+	json_object_object_add(ev, "type", json_object_new_string(type));
+	src = json_object_new_object();
+	json_object_object_add(src, "component", json_object_new_string("nap-sim"));
+	json_object_object_add(ev, "source", src);
+	sim_rfc3339(sim, buf, sizeof(buf));
+	json_object_object_add(ev, "firstTimestamp", json_object_new_string(buf));
+	json_object_object_add(ev, "lastTimestamp", json_object_new_string(buf));
+	json_object_object_add(ev, "count", json_object_new_int(1));
+	json_object_object_add(ev, "reportingComponent", json_object_new_string("nap-sim"));
+	sim_create(sim, "events", ev, NULL, NULL);
+	free(evname);
+	free(msg);
+}
+
+void
+sim_watch_compact(struct sim *sim)
+{
+	size_t i;
+
+	for (i = 0; i < sim->hist_n; i++)
+		event_release(&sim->hist[(sim->hist_start + i) % sim->hist_cap]);
+	sim->hist_start = sim->hist_n = 0;
+	sim->horizon = sim->rv;
+}
+
+json_object *
+sim_store_save(struct sim *sim)
+{
+	json_object *state = json_object_new_object(), *objs;
+	size_t i, j;
+
+	json_object_object_add(state, "resourceVersion", json_object_new_int64(
+	    (int64_t)sim->rv));
+	objs = json_object_new_object();
+	for (i = 0; i < sim_nrdescs; i++) {
+		json_object *arr = json_object_new_array();
+
+		for (j = 0; j < sim->tables[i].n; j++)
+			json_object_array_add(arr, json_object_get(sim->tables[i].v[j].obj));
+		json_object_object_add(objs, sim_rdescs[i].resource, arr);
+	}
+	json_object_object_add(state, "objects", objs);
+	return state;
+}
+
+int
+sim_store_load(struct sim *sim, json_object *state, struct nap_err *err)
+{
+	json_object *objs = json_object_object_get(state, "objects");
+	size_t i, j;
+
+	if (!json_object_is_type(objs, json_type_object))
+		return nap_err_set(err, NAP_EX_DATAERR, "no objects in the state");
+	for (i = 0; i < sim_nrdescs; i++) {
+		json_object *arr = json_object_object_get(objs, sim_rdescs[i].resource);
+		struct sim_table *t = &sim->tables[i];
+
+		for (j = 0; j < t->n; j++) {
+			free(t->v[j].key);
+			json_object_put(t->v[j].obj);
+		}
+		t->n = 0;
+		for (j = 0; arr && j < json_object_array_length(arr); j++) {
+			json_object *o = json_object_array_get_idx(arr, j);
+			const char *name = nap_json_str(o, "metadata.name", NULL);
+			char *key;
+
+			if (!name)
+				continue;
+			key = sim_key(sim_rdescs[i].namespaced ?
+			    nap_json_str(o, "metadata.namespace", "") : NULL, name);
+			if (sim_table_find(t, key)) {
+				free(key);
+				continue;
+			}
+			table_insert(t, key, json_object_get(o));
+		}
+	}
+	sim->rv = (unsigned long long)nap_json_int(state, "resourceVersion", 0);
+	sim->horizon = sim->rv;
+	return 0;
+}
+
+struct pending_delete {
+	int res;
+	char *key;
+	char *uid;
+};
+
+static void
+finish_delete(struct sim *sim, void *arg)
+{
+	struct pending_delete *pd = arg;
+	struct sim_entry *e = sim_table_find(&sim->tables[pd->res], pd->key);
+
+	if (e && !strcmp(nap_json_str(e->obj, "metadata.uid", ""), pd->uid) &&
+	    nap_json_get(e->obj, "metadata.deletionTimestamp") && !has_finalizers(e->obj))
+		sim_remove(sim, pd->res, pd->key);
+	free(pd->key);
+	free(pd->uid);
+	free(pd);
+}
+
+int
+sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name,
+    long grace, json_object **last, struct nap_err *err)
+{
+	struct sim_entry *e;
+	struct pending_delete *pd;
+	json_object *obj;
+	char *key, buf[40];
+
+	*last = NULL;
+	if (strcmp(sim_rdescs[res].resource, "pods"))
+		return sim_delete_res(sim, res, ns, name, last, err);
+	key = sim_key(ns, name);
+	e = sim_table_find(&sim->tables[res], key);
+	if (!e || !*nap_json_str(e->obj, "spec.nodeName", "") || grace == 0 ||
+	    nap_json_get(e->obj, "metadata.deletionTimestamp")) {
+		free(key);
+		if (e && grace == 0 && !has_finalizers(e->obj)) {
+			*last = json_object_get(e->obj);
+			key = sim_key(ns, name);
+			sim_remove(sim, res, key);
+			free(key);
+			return 0;
+		}
+		return sim_delete_res(sim, res, ns, name, last, err);
+	}
+	if (grace < 0)
+		grace = (long)nap_json_int(e->obj, "spec.terminationGracePeriodSeconds", 30);
+	obj = sim_dup(e->obj);
+	sim_rfc3339(sim, buf, sizeof(buf));
+	nap_json_set(obj, "metadata.deletionTimestamp", json_object_new_string(buf));
+	nap_json_set(obj, "metadata.deletionGracePeriodSeconds", json_object_new_int64(grace));
+	pd = nap_xcalloc(1, sizeof(*pd));
+	pd->res = res;
+	pd->key = key;
+	pd->uid = nap_xstrdup(nap_json_str(obj, "metadata.uid", ""));
+	if (update(sim, res, obj, &obj, err, 1) < 0) {
+		free(pd->key);
+		free(pd->uid);
+		free(pd);
+		return -1;
+	}
+	*last = json_object_get(obj);
+	sim_after(sim, grace < 1 ? (double)grace : 1.0, finish_delete, pd);
+	return 0;
+}
