@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *
 slurp(const char *path, size_t *lenp)
@@ -309,6 +311,7 @@ test_edges(void)
 	struct nap_err err;
 	json_object *docs = (json_object *)&err;	/* a sentinel that must survive errors */
 	json_object *d;
+	int fd;
 
 	TAP_IS_INT(nap_yaml_load("a: [", 4, NULL, &docs, &err), -1, "broken yaml returns -1");
 	TAP_OK(docs == (json_object *)&err, "a failed load leaves *docs_array alone");
@@ -333,6 +336,17 @@ test_edges(void)
 	TAP_OK(d != NULL && json_object_object_get_ex(d, "a", NULL),
 	       "a UTF-8 byte-order mark is skipped");
 	json_object_put(d);
+
+	fd = open("tests/fixtures/yaml/err-duplicate.yaml", O_RDONLY);
+	if (fd >= 0 && dup2(fd, STDIN_FILENO) == STDIN_FILENO) {
+		TAP_IS_INT(nap_yaml_load_file("-", &docs, &err), -1, "\"-\" reads standard input");
+		TAP_IS_STR(err.msg, "<stdin>:3:1: duplicate key \"a\"",
+			   "standard input is <stdin> in messages");
+	} else {
+		TAP_OK(0, "a fixture can be put on standard input");
+	}
+	if (fd >= 0)
+		close(fd);
 
 	TAP_IS_INT(nap_yaml_load_file("/nonexistent/nap.yaml", &docs, &err), -1,
 		   "a missing file cannot be loaded");
