@@ -7,16 +7,20 @@
  * NULL), a bool (true/false and the YAML 1.1 family y/yes/on, n/no/off in
  * their three spellings), an integer (decimal, 0x, 0o, 0b, a leading 0 is
  * octal, underscores ignored, sign allowed; beyond int64 an unsigned 64-bit
- * value), a float (1.5, 1e3, .5, .inf, -.inf, .nan), otherwise a string.
+ * value), a float (1.5, 1e3, .5, .inf, -.inf, .nan; json-c prints the last
+ * three as Infinity and NaN, which are not JSON), otherwise a string.
  * Quoted and block scalars are strings.  Explicit tags !!str, !!int,
  * !!float, !!bool, !!null are honoured (a value that does not fit its tag is
  * an error); !!binary, !!timestamp and unknown tags leave the text a string.
  * Mapping keys are converted to strings as Kubernetes does (1 -> "1",
- * on -> "true"); null and collection keys are errors, and so are duplicate
- * keys.  Anchors and aliases are resolved by copying, so the result is a
- * tree; the number of nodes aliases may copy in is capped
- * (NAP_YAML_MAX_ALIAS_NODES) against "billion laughs" documents.  Merge keys
- * (<<) take a mapping or a sequence of mappings; explicit keys win, earlier
+ * on -> "true", 1e3 -> "1000"); null and collection keys are errors, and so
+ * are duplicate keys (after conversion: 1 and "1" collide).  Unlike
+ * Kubernetes, a plain date stays the string written, not a timestamp.
+ *
+ * Anchors and aliases are resolved by copying, so the result is a tree; the
+ * nodes aliases may copy in are capped (NAP_YAML_MAX_ALIAS_NODES per stream)
+ * against "billion laughs" documents, and so is nesting.  Merge keys (<<)
+ * take a mapping or a sequence of mappings; explicit keys win, and earlier
  * sources win over later ones.  Documents that are empty or only null are
  * skipped.
  *
