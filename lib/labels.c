@@ -235,6 +235,107 @@ nap_label_is_restricted_nodepool(const char *key)
 	return nap_label_is_restricted(key);
 }
 
+static int
+is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, at most 63 characters. */
+static int
+name_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 63 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+		return 0;
+	for (i = 1; i + 1 < n; i++)
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+/* A DNS-1123 subdomain: lowercase labels of [a-z0-9-] joined by dots, at most 253. */
+static int
+subdomain_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		int edge = i == 0 || i == n - 1 || s[i - 1] == '.' || s[i + 1] == '.';
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			continue;
+		if ((c == '-' || c == '.') && !edge)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+int
+nap_label_key_valid(const char *key)
+{
+	size_t dl;
+
+	if (key == NULL)
+		return 0;
+	if (strchr(key, '/') == NULL)
+		return name_valid(key, strlen(key));
+	dl = domain_len(key);
+	return subdomain_valid(key, dl) && name_valid(key + dl + 1, strlen(key + dl + 1));
+}
+
+int
+nap_label_value_valid(const char *value)
+{
+	return value != NULL && (*value == '\0' || name_valid(value, strlen(value)));
+}
+
+struct known_values {
+	const char *key;
+	const char *const *values;
+};
+
+static const char *const kv_capacity[] = { "on-demand", "spot", NULL };
+static const char *const kv_bool[] = { "true", "false", NULL };
+static const char *const kv_gpu[] = { "nvidia", "amd", NULL };
+static const char *const kv_placement[] = { "zonal", "regional", NULL };
+static const char *const kv_mode[] = { "system", "user", NULL };
+static const char *const kv_priority[] = { "regular", "spot", NULL };
+static const char *const kv_ossku[] = { "Ubuntu", "AzureLinux", NULL };
+static const char *const kv_true[] = { "true", NULL };
+
+/* azure-provider.md §2.1 "Registered exact value sets". */
+static const struct known_values known_values[] = {
+	{ "karpenter.sh/capacity-type", kv_capacity },
+	{ "karpenter.azure.com/sku-networking-accelerated", kv_bool },
+	{ "karpenter.azure.com/sku-storage-premium-capable", kv_bool },
+	{ "karpenter.azure.com/sku-storage-ultra-ssd", kv_bool },
+	{ "karpenter.azure.com/sku-gpu-manufacturer", kv_gpu },
+	{ "karpenter.azure.com/placement-scope", kv_placement },
+	{ "kubernetes.azure.com/mode", kv_mode },
+	{ "kubernetes.azure.com/scalesetpriority", kv_priority },
+	{ "kubernetes.azure.com/priority", kv_priority },
+	{ "kubernetes.azure.com/os-sku", kv_ossku },
+	{ "kubernetes.azure.com/fips_enabled", kv_true },
+};
+
+const char *const *
+nap_label_known_values(const char *key)
+{
+	size_t i;
+
+	key = nap_label_normalize(key);
+	for (i = 0; i < NAP_ARRAY_LEN(known_values); i++)
+		if (strcmp(key, known_values[i].key) == 0)
+			return known_values[i].values;
+	return NULL;
+}
+
 /* ---- single requirements ---- */
 
 /* Go's strconv.Atoi on 64 bits: optional sign, digits, nothing else. */
@@ -794,6 +895,8 @@ add_json_item(struct nap_reqs *r, json_object *item, size_t idx, struct nap_err 
 	    !json_object_is_type(jkey, json_type_string) || json_object_get_string_len(jkey) == 0)
 		return nap_err_set(err, NAP_EX_DATAERR, "requirement %zu: missing key", idx);
 	key = json_object_get_string(jkey);
+	if (!nap_label_key_valid(key))
+		return nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": invalid label key", key);
 	if (!json_object_object_get_ex(item, "operator", &jop) ||
 	    !json_object_is_type(jop, json_type_string))
 		return nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": missing operator", key);
@@ -828,6 +931,11 @@ add_json_item(struct nap_reqs *r, json_object *item, size_t idx, struct nap_err 
 			goto out;
 		}
 		vals[i] = json_object_get_string(v);
+		if ((op == NAP_OP_IN || op == NAP_OP_NOTIN) && !nap_label_value_valid(vals[i])) {
+			nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": invalid label value \"%s\"",
+				    key, vals[i]);
+			goto out;
+		}
 	}
 	switch (op) {
 	case NAP_OP_IN:

@@ -85,10 +85,11 @@ void nap_reqs_add_req(struct nap_reqs *r, const struct nap_req *q);
 /*
  * [{key, operator, values, minValues}] as in a NodePool's
  * spec.template.spec.requirements or a nodeSelectorTerm's matchExpressions.
- * Validates as the API and Karpenter do: known operator, In with at least
- * one value, Gt/Lt/Gte/Lte with exactly one non-negative integer, minValues
- * 1..50 and for In not above the number of values.  On error r may hold the
- * items before the bad one.
+ * Validates as the API and Karpenter do: a valid label key and values, a
+ * known operator, In and NotIn with at least one value, Exists and
+ * DoesNotExist with none, Gt/Lt/Gte/Lte with exactly one non-negative
+ * integer, minValues 1..50 and for In not above the number of values.
+ * On error r may hold the items before the bad one.
  */
 int nap_reqs_add_json(struct nap_reqs *r, json_object *arr, struct nap_err *err);
 /* {k: v, ...} (nodeSelector, template labels) → k In [v] each. */
@@ -191,6 +192,18 @@ int nap_label_is_restricted_nodepool(const char *key);
  * restricted domains are the kubelet's).
  */
 int nap_label_is_restricted_node(const char *key);
+
+/* Label syntax: an optional DNS-subdomain prefix and '/', then a name of at most 63. */
+int nap_label_key_valid(const char *key);
+/* Empty, or at most 63 of [A-Za-z0-9-_.] starting and ending alphanumeric. */
+int nap_label_value_valid(const char *value);
+/*
+ * The registered value set of a well-known key (capacity-type {on-demand,
+ * spot}, the Azure booleans, mode, priority, os-sku, ...) as a
+ * NULL-terminated static list, or NULL when any value may appear.  A pod
+ * whose In on such a key names none of them can never be scheduled.
+ */
+const char *const *nap_label_known_values(const char *key);
 
 /*
  * Pod label selectors (metav1.LabelSelector: PDB selector, affinity and

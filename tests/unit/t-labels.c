@@ -453,6 +453,10 @@ test_json(void)
 		{ "[{\"key\":\"k\",\"operator\":\"In\",\"values\":[1]}]",
 		  "requirement \"k\": value 0 is not a string" },
 		{ "{}", "requirements: not an array" },
+		{ "[{\"key\":\"bad key\",\"operator\":\"Exists\"}]",
+		  "requirement \"bad key\": invalid label key" },
+		{ "[{\"key\":\"k\",\"operator\":\"In\",\"values\":[\"-x\"]}]",
+		  "requirement \"k\": invalid label value \"-x\"" },
 	};
 	const char *in =
 		"[{\"key\":\"karpenter.sh/capacity-type\",\"operator\":\"In\",\"values\":[\"spot\",\"on-demand\"]},"
@@ -592,6 +596,24 @@ test_label_lists(void)
 	}
 	TAP_IS_STR(nap_label_normalize("beta.kubernetes.io/arch"), "kubernetes.io/arch",
 		   "beta.kubernetes.io/arch normalises to kubernetes.io/arch");
+	TAP_OK(nap_label_key_valid("example.com/team") && nap_label_key_valid("team") &&
+		       nap_label_key_valid("a.b-c/X_y.z") && !nap_label_key_valid("Example.com/x") &&
+		       !nap_label_key_valid("/x") && !nap_label_key_valid("a/") &&
+		       !nap_label_key_valid("a/b/c") && !nap_label_key_valid("-a.com/x") &&
+		       !nap_label_key_valid(""),
+	       "label keys follow the qualified-name syntax");
+	TAP_OK(nap_label_value_valid("") && nap_label_value_valid("Standard_D4s_v3") &&
+		       !nap_label_value_valid("a b") && !nap_label_value_valid("x-") &&
+		       !nap_label_value_valid("0123456789012345678901234567890123456789012345678901234567890123"),
+	       "label values may be empty and otherwise follow the name syntax up to 63");
+	{
+		const char *const *kv = nap_label_known_values("karpenter.sh/capacity-type");
+
+		TAP_OK(kv && strcmp(kv[0], "on-demand") == 0 && strcmp(kv[1], "spot") == 0 && !kv[2],
+		       "capacity-type has the registered values on-demand and spot");
+		TAP_OK(nap_label_known_values("kubernetes.io/arch") == NULL,
+		       "arch has no registered value set");
+	}
 }
 
 struct scase {
