@@ -18,6 +18,8 @@
 
 #include <json-c/json.h>
 
+#include "model.h"
+
 #ifndef NAP_DATADIR
 #define NAP_DATADIR "/usr/local/share/nap"
 #endif
@@ -937,4 +939,30 @@ nap_itype_cheapest(const struct nap_itype *it)
 			best = o;
 	}
 	return best;
+}
+
+void
+nap_itype_opts_from_nodeclass(struct nap_itype_opts *o, const struct nap_nodeclass *nc,
+			      const char *k8s_version, const char *plugin, const char *mode)
+{
+	const char *fam, *dns;
+
+	memset(o, 0, sizeof(*o));
+	o->max_pods = nap_nodeclass_max_pods(nc, plugin, mode);
+	if (nc == NULL)
+		return;
+	o->os_disk_gb = nc->os_disk_gb;
+	fam = nap_nodeclass_resolved_family(nc, k8s_version);
+	if (strcmp(fam, "AzureLinux3") == 0)
+		o->gpu_os = NAP_GPU_OS_AZURELINUX3;
+	else if (strcmp(fam, "AzureLinux") == 0)
+		o->gpu_os = NAP_GPU_OS_AZURELINUX;
+	else
+		o->gpu_os = NAP_GPU_OS_UBUNTU;
+	o->gpu_mode_none = !nc->gpu_driver;
+	o->encryption_at_host = nc->encryption_at_host;
+	o->trusted_launch = nc->trusted_launch;
+	o->artifact_streaming = nc->artifact_streaming;
+	dns = nc->localdns_mode ? nc->localdns_mode : "";
+	o->localdns = strcmp(dns, "Preferred") == 0 || strcmp(dns, "Required") == 0;
 }

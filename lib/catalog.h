@@ -169,6 +169,17 @@ struct nap_itype_opts {
 };
 
 /*
+ * The options of an AKSNodeClass: its osDiskSizeGB, maxPods (defaulted for
+ * the cluster's network plugin and mode, NULL = Azure CNI overlay), the GPU
+ * OS of the image family it resolves to for k8s_version (NULL = its status
+ * version), gpu.mode, security, LocalDNS (Preferred and Required enable it)
+ * and artifact streaming.
+ */
+struct nap_nodeclass;
+void nap_itype_opts_from_nodeclass(struct nap_itype_opts *o, const struct nap_nodeclass *nc,
+				   const char *k8s_version, const char *plugin, const char *mode);
+
+/*
  * Capacity as the provider computes it: cpu = vCPUs; memory = floor(MemoryGB)
  * GiB minus 7.5 % (rounded up) VM overhead; ephemeral-storage = OS disk
  * size x 10^9; pods = maxPods; nvidia.com/gpu or amd.com/gpu = GPUs for

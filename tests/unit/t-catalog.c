@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "catalog.h"
+#include "model.h"
 #include "tap.h"
 
 #define CATALOG "data/catalog.tsv"
@@ -602,6 +603,35 @@ test_provider_oracle(const char *region)
 	nap_catalog_free(c);
 }
 
+static void
+test_nodeclass_opts(void)
+{
+	struct nap_itype_opts o;
+	struct nap_nodeclass nc;
+	struct nap_err err;
+	json_object *obj = json_tokener_parse(
+		"{\"apiVersion\":\"karpenter.azure.com/v1beta1\",\"kind\":\"AKSNodeClass\","
+		"\"metadata\":{\"name\":\"gpu\"},\"spec\":{\"imageFamily\":\"AzureLinux\","
+		"\"osDiskSizeGB\":64,\"gpu\":{\"mode\":\"None\"},"
+		"\"localDNS\":{\"mode\":\"Required\"}}}");
+
+	if (!TAP_OK(nap_nodeclass_from_json(&nc, obj, &err) == 0, "an AKSNodeClass parses")) {
+		printf("# %s\n", err.msg);
+		json_object_put(obj);
+		return;
+	}
+	nap_itype_opts_from_nodeclass(&o, &nc, "1.33.2", NULL, NULL);
+	TAP_IS_INT(o.os_disk_gb, 64, "options take the OS disk size");
+	TAP_IS_INT(o.max_pods, 250, "maxPods defaults to 250 with Azure CNI overlay");
+	TAP_IS_INT(o.gpu_os, NAP_GPU_OS_AZURELINUX3, "AzureLinux on 1.33 is Azure Linux 3 for GPUs");
+	TAP_OK(o.gpu_mode_none && o.localdns, "gpu.mode None and LocalDNS Required carry over");
+	nap_itype_opts_from_nodeclass(&o, &nc, "1.31.0", "azure", NULL);
+	TAP_IS_INT(o.gpu_os, NAP_GPU_OS_AZURELINUX, "AzureLinux on 1.31 is Azure Linux 2");
+	TAP_IS_INT(o.max_pods, 30, "Azure CNI node subnet defaults maxPods to 30");
+	nap_nodeclass_free(&nc);
+	json_object_put(obj);
+}
+
 int
 main(void)
 {
@@ -619,6 +649,7 @@ main(void)
 	test_spot_input();
 	test_errors();
 	test_small_catalog();
+	test_nodeclass_opts();
 	test_provider_oracle("eastus");
 	test_provider_oracle("southcentralus");
 	test_provider_oracle("westcentralus");
