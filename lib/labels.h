@@ -15,7 +15,8 @@
  * topology.kubernetes.io/zone, ...).
  *
  * Ownership: a nap_reqs owns its keys and values (copies of what it was
- * given); free it with nap_reqs_free.  Pointers returned by nap_reqs_get
+ * given, one allocation per requirement); read them, never write or free
+ * them; free the set with nap_reqs_free.  Pointers returned by nap_reqs_get
  * are borrowed and valid until the set is next modified.  The predicates
  * (allows, intersects, compatible) never allocate: the solver calls them
  * millions of times.
@@ -70,7 +71,7 @@ struct nap_reqs {
 
 void nap_reqs_init(struct nap_reqs *r);
 void nap_reqs_free(struct nap_reqs *r);
-/* dst must be initialised; its previous contents are freed. */
+/* dst must be initialised; its previous contents are freed, its array reused. */
 void nap_reqs_copy(struct nap_reqs *dst, const struct nap_reqs *src);
 
 /*
