@@ -226,10 +226,12 @@ nap_label_is_restricted_nodepool(const char *key)
 
 	if (strcmp(key, "karpenter.sh/nodepool") == 0)
 		return 1;
-	if (dl == strlen("karpenter.azure.com") && strncmp(key, "karpenter.azure.com/", dl + 1) == 0)
+	if (dl == strlen("karpenter.azure.com") &&
+	    strncmp(key, "karpenter.azure.com/", dl + 1) == 0)
 		return !in_list(key + dl + 1, nodepool_karpenter_azure,
 				NAP_ARRAY_LEN(nodepool_karpenter_azure));
-	if (dl == strlen("kubernetes.azure.com") && strncmp(key, "kubernetes.azure.com/", dl + 1) == 0)
+	if (dl == strlen("kubernetes.azure.com") &&
+	    strncmp(key, "kubernetes.azure.com/", dl + 1) == 0)
 		return !in_list(key + dl + 1, nodepool_kubernetes_azure,
 				NAP_ARRAY_LEN(nodepool_kubernetes_azure));
 	return nap_label_is_restricted(key);
@@ -667,7 +669,10 @@ nap_req_any(const struct nap_req *q, char *buf, size_t len)
 	}
 	if (op == NAP_OP_DOESNOTEXIST)
 		return 0;
-	/* Karpenter picks at random in [gt+1, lt); the smallest allowed is as good and repeatable. */
+	/*
+	 * Karpenter picks at random in [gt+1, lt); the smallest allowed value
+	 * is as good and makes runs repeatable.
+	 */
 	v = q->has_gt ? (q->gt == INT64_MAX ? INT64_MAX : q->gt + 1) : 0;
 	max = q->has_lt ? q->lt : INT64_MAX;
 	for (; v < max; v++) {
@@ -1309,12 +1314,14 @@ nap_reqs_to_json(const struct nap_reqs *r)
 		}
 		if (q->has_gt) {
 			snprintf(num, sizeof(num), "%lld", (long long)q->gt);
-			json_object_array_add(arr, item_json(q->key, "Gt", &p, 1, emitted ? 0 : mv));
+			json_object_array_add(arr,
+					      item_json(q->key, "Gt", &p, 1, emitted ? 0 : mv));
 			emitted = 1;
 		}
 		if (q->has_lt) {
 			snprintf(num, sizeof(num), "%lld", (long long)q->lt);
-			json_object_array_add(arr, item_json(q->key, "Lt", &p, 1, emitted ? 0 : mv));
+			json_object_array_add(arr,
+					      item_json(q->key, "Lt", &p, 1, emitted ? 0 : mv));
 		}
 	}
 	return arr;
