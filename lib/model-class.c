@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "json.h"
 #include "model.h"
@@ -81,9 +82,10 @@ nodeclass_spec(struct nap_nodeclass *c, json_object *spec, struct nap_err *err)
 	if (i == NAP_ARRAY_LEN(family_names))
 		return nap_err_set(err, NAP_EX_DATAERR, "unknown imageFamily \"%s\"", fam);
 	c->image_family = (enum nap_image_family)i;
-	if (strcmp(gpu, "Driver") == 0)
+	/* The AKS docs write "driver" and "none"; the CRD enum is capitalised. Take both. */
+	if (strcasecmp(gpu, "Driver") == 0)
 		c->gpu_driver = 1;
-	else if (strcmp(gpu, "None") != 0)
+	else if (strcasecmp(gpu, "None") != 0)
 		return nap_err_set(err, NAP_EX_DATAERR, "unknown gpu.mode \"%s\"", gpu);
 	if (int_field(spec, "osDiskSizeGB", 128, 30, 2048, &v, err) != 0)
 		return -1;

@@ -337,27 +337,29 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object,
 	if (object == NULL || !json_object_is_type(object, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "%s event without an object", type);
 	kind = nap_json_str(object, "kind", NULL);
-	name = nap_json_str(object, "metadata.name", NULL);
 	if (kind == NULL || *kind == '\0')
 		return nap_err_set(err, NAP_EX_DATAERR, "object %s without a kind",
-		    name ? name : "(unnamed)");
+		    nap_json_str(object, "metadata.name", "(unnamed)"));
 	k = nap_kind_lookup(kind);
 	if (k < 0)
 		return 1;
-	if (name == NULL || *name == '\0')
-		return nap_err_set(err, NAP_EX_DATAERR, "%s without metadata.name",
-		    nap_kind_word(k));
-	ns = nap_json_str(object, "metadata.namespace", "");
-	if (*ns == '\0')
-		ns = "default";
 	if (del) {
-		key = make_key(buf, sizeof(buf), k, ns, name);
+		name = nap_json_str(object, "metadata.name", NULL);
+		if (name == NULL || *name == '\0')
+			return nap_err_set(err, NAP_EX_DATAERR, "%s without metadata.name",
+			    nap_kind_word(k));
+		ns = nap_json_str(object, "metadata.namespace", "");
+		key = make_key(buf, sizeof(buf), k, *ns ? ns : "default", name);
 		del_obj(c, k, key);
 	} else {
+		const struct nap_meta *m;
+
 		obj = obj_new(k, object, err);
 		if (obj == NULL)
 			return -1;
-		key = make_key(buf, sizeof(buf), k, ns, name);
+		/* Every kind's struct starts with its nap_meta. */
+		m = obj;
+		key = make_key(buf, sizeof(buf), k, m->ns, m->name);
 		put_obj(c, k, key, obj);
 	}
 	if (key != buf)

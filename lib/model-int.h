@@ -16,6 +16,19 @@ char *model_str_or_null(json_object *obj, const char *path);
 int model_strv(json_object *arr, char ***out, size_t *n, const char *what, struct nap_err *err);
 void model_strv_free(char **v, size_t n);
 
+/*
+ * Scan obj once and point each key's dst at its value (NULL when absent):
+ * json-c compares every probed key with strcmp, so on hot paths one pass
+ * over the object beats a lookup per field.
+ */
+struct model_key {
+	const char *name;
+	json_object **dst;
+};
+void model_scan(json_object *obj, const struct model_key *keys, size_t n);
+const char *model_jstr(json_object *v, const char *def);
+int64_t model_jint(json_object *v, int64_t def);
+
 int model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
     size_t wholen, struct nap_err *err);
 void model_meta_free(struct nap_meta *m);

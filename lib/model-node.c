@@ -93,15 +93,16 @@ nap_node_free(struct nap_node *n)
 	memset(n, 0, sizeof(*n));
 }
 
-/* nodeClassRef; group and kind default to the one class AKS NAP has. */
+/* nodeClassRef; group, kind and name default to the one class AKS NAP installs. */
 static int
 class_ref(struct nap_class_ref *r, json_object *ref, struct nap_err *err)
 {
 	r->group = nap_xstrdup(nap_json_str(ref, "group", "karpenter.azure.com"));
 	r->kind = nap_xstrdup(nap_json_str(ref, "kind", "AKSNodeClass"));
-	r->name = model_str(ref, "name");
+	/* The AKS docs often leave the reference out: AKS NAP's own class is "default". */
+	r->name = nap_xstrdup(nap_json_str(ref, "name", "default"));
 	if (*r->name == '\0')
-		return nap_err_set(err, NAP_EX_DATAERR, "nodeClassRef.name is missing");
+		return nap_err_set(err, NAP_EX_DATAERR, "nodeClassRef.name is empty");
 	return 0;
 }
 

@@ -57,71 +57,98 @@ model_node_terms(json_object *terms, struct nap_reqs **out, size_t *n, struct na
 /* ---- resources ---- */
 
 /*
+ * A ResourceList into r (tracked resources, their bits in *mask); the first
+ * untracked resource asked for in a non-zero amount goes to unknown.  One
+ * pass over the list: pods carry these by the hundred thousand.
+ */
+static int
+res_list(json_object *list, struct nap_res *r, unsigned *mask, char *unknown, size_t ulen,
+    struct nap_err *err)
+{
+	nap_res_zero(r);
+	*mask = 0;
+	if (list == NULL)
+		return 0;
+	if (!json_object_is_type(list, json_type_object))
+		return nap_err_set(err, NAP_EX_DATAERR, "resource list is not an object");
+	json_object_object_foreach(list, name, val) {
+		int k = nap_res_lookup(name), rc;
+		const char *s;
+		int64_t v;
+
+		if (!json_object_is_type(val, json_type_string) &&
+		    !json_object_is_type(val, json_type_int) &&
+		    !json_object_is_type(val, json_type_double))
+			return nap_err_set(err, NAP_EX_DATAERR, "%s: quantity is not a string", name);
+		s = json_object_get_string(val);
+		rc = k == NAP_RES_CPU ? nap_qty_parse_milli(s, &v, err) : nap_qty_parse(s, &v, err);
+		if (rc != 0)
+			return nap_err_prefix(err, "%s", name);
+		if (v < 0)
+			return nap_err_set(err, NAP_EX_DATAERR, "%s: negative quantity \"%s\"", name, s);
+		if (k >= 0) {
+			r->v[k] = v;
+			*mask |= 1u << k;
+		} else if (v != 0 && unknown[0] == '\0')
+			snprintf(unknown, ulen, "%s", name);
+	}
+	return 0;
+}
+
+/*
  * A container's requests, with a limit standing in for a missing request
  * (API admission does that, so objects from the API server already carry
  * it; manifests read from files may not).
  */
 static int
-container_requests(json_object *c, struct nap_res *r, char *unknown, size_t ulen,
-    struct nap_err *err)
+container_requests(json_object *c, struct nap_res *r, const char **restart, char *unknown,
+    size_t ulen, struct nap_err *err)
 {
-	json_object *req = nap_json_get(c, "resources.requests");
-	json_object *lim = nap_json_get(c, "resources.limits");
+	json_object *res, *req, *lim, *name, *rp;
+	const struct model_key ckeys[] = {
+		{ "resources", &res }, { "name", &name }, { "restartPolicy", &rp },
+	};
+	const struct model_key rkeys[] = { { "requests", &req }, { "limits", &lim } };
 	struct nap_res l;
+	unsigned mreq, mlim;
 	int k;
 
-	nap_res_zero(r);
-	if (nap_res_parse(r, req, NULL, 0, err) != 0)
+	model_scan(c, ckeys, NAP_ARRAY_LEN(ckeys));
+	model_scan(res, rkeys, NAP_ARRAY_LEN(rkeys));
+	if (restart)
+		*restart = model_jstr(rp, "");
+	if (res_list(req, r, &mreq, unknown, ulen, err) != 0)
 		return nap_err_prefix(err, "requests");
 	if (lim != NULL) {
-		nap_res_zero(&l);
-		if (nap_res_parse(&l, lim, NULL, 0, err) != 0)
+		if (res_list(lim, &l, &mlim, unknown, ulen, err) != 0)
 			return nap_err_prefix(err, "limits");
 		for (k = 0; k < NAP_RES_N; k++)
-			if (nap_json_key(req, nap_res_name(k)) == NULL &&
-			    nap_json_key(lim, nap_res_name(k)) != NULL)
+			if ((mlim & ~mreq) & (1u << k))
 				r->v[k] = l.v[k];
-	}
-	/* An untracked resource matters only when a non-zero amount is asked for. */
-	for (k = 0; k < 2 && unknown[0] == '\0'; k++) {
-		json_object *list = k == 0 ? req : lim;
-
-		if (list == NULL || !json_object_is_type(list, json_type_object))
-			continue;
-		json_object_object_foreach(list, name, val) {
-			int64_t v;
-
-			if (nap_res_lookup(name) >= 0)
-				continue;
-			if (k == 1 && nap_json_key(req, name) != NULL)
-				continue;
-			if (nap_qty_parse(json_object_get_string(val), &v, err) != 0)
-				return nap_err_prefix(err, "%s: %s", k == 0 ? "requests" : "limits", name);
-			if (v != 0) {
-				snprintf(unknown, ulen, "%s", name);
-				break;
-			}
-		}
 	}
 	return 0;
 }
 
 static int
-pod_requests(struct nap_pod *p, json_object *spec, struct nap_err *err)
+pod_requests(struct nap_pod *p, json_object *containers, json_object *inits,
+    json_object *podres, json_object *overhead, struct nap_err *err)
 {
-	struct nap_res apps, sidecars, init, one, podlevel;
-	json_object *arr, *c, *pr;
+	struct nap_res apps, sidecars, init, one;
+	json_object *c;
+	const char *restart;
 	size_t i, n;
+	unsigned mask;
 	int k;
 
 	nap_res_zero(&apps);
 	nap_res_zero(&sidecars);
 	nap_res_zero(&init);
-	arr = nap_json_array(spec, "containers", &n);
+	n = containers && json_object_is_type(containers, json_type_array) ?
+	    json_object_array_length(containers) : 0;
 	for (i = 0; i < n; i++) {
-		c = json_object_array_get_idx(arr, i);
-		if (container_requests(c, &one, p->unknown_resource, sizeof(p->unknown_resource),
-		    err) != 0)
+		c = json_object_array_get_idx(containers, i);
+		if (container_requests(c, &one, NULL, p->unknown_resource,
+		    sizeof(p->unknown_resource), err) != 0)
 			return nap_err_prefix(err, "container %s", nap_json_str(c, "name", "?"));
 		nap_res_add(&apps, &one);
 	}
@@ -130,13 +157,14 @@ pod_requests(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	 * (restartPolicy Always) started before it; a sidecar keeps running,
 	 * so it also counts with the app containers.
 	 */
-	arr = nap_json_array(spec, "initContainers", &n);
+	n = inits && json_object_is_type(inits, json_type_array) ?
+	    json_object_array_length(inits) : 0;
 	for (i = 0; i < n; i++) {
-		c = json_object_array_get_idx(arr, i);
-		if (container_requests(c, &one, p->unknown_resource, sizeof(p->unknown_resource),
-		    err) != 0)
+		c = json_object_array_get_idx(inits, i);
+		if (container_requests(c, &one, &restart, p->unknown_resource,
+		    sizeof(p->unknown_resource), err) != 0)
 			return nap_err_prefix(err, "init container %s", nap_json_str(c, "name", "?"));
-		if (strcmp(nap_json_str(c, "restartPolicy", ""), "Always") == 0) {
+		if (strcmp(restart, "Always") == 0) {
 			nap_res_add(&sidecars, &one);
 			nap_res_max(&init, &sidecars);
 		} else {
@@ -147,17 +175,18 @@ pod_requests(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	nap_res_add(&apps, &sidecars);
 	nap_res_max(&apps, &init);
 	/* Pod-level resources replace the container aggregate for what they name. */
-	pr = nap_json_get(spec, "resources.requests");
-	if (pr != NULL) {
-		nap_res_zero(&podlevel);
-		if (nap_res_parse(&podlevel, pr, NULL, 0, err) != 0)
+	if (podres != NULL) {
+		json_object *req = nap_json_key(podres, "requests");
+
+		if (res_list(req, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource),
+		    err) != 0)
 			return nap_err_prefix(err, "resources.requests");
 		for (k = 0; k < NAP_RES_N; k++)
-			if (nap_json_key(pr, nap_res_name(k)) != NULL)
-				apps.v[k] = podlevel.v[k];
+			if (mask & (1u << k))
+				apps.v[k] = one.v[k];
 	}
-	nap_res_zero(&one);
-	if (nap_res_parse(&one, nap_json_key(spec, "overhead"), NULL, 0, err) != 0)
+	if (res_list(overhead, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource),
+	    err) != 0)
 		return nap_err_prefix(err, "overhead");
 	nap_res_add(&apps, &one);
 	apps.v[NAP_RES_PODS] = 1;
@@ -261,18 +290,19 @@ pod_terms(json_object *aff, const char *ns, struct nap_pod_term **out, size_t *n
 }
 
 static int
-node_affinity(struct nap_pod *p, json_object *spec, struct nap_err *err)
+node_affinity(struct nap_pod *p, json_object *sel, json_object *na, struct nap_err *err)
 {
-	json_object *sel = nap_json_key(spec, "nodeSelector");
-	json_object *na = nap_json_get(spec, "affinity.nodeAffinity");
-	json_object *terms = nap_json_get(na,
-	    "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms");
+	json_object *req = nap_json_key(na, "requiredDuringSchedulingIgnoredDuringExecution");
+	json_object *terms = nap_json_key(req, "nodeSelectorTerms");
 	json_object *pref = nap_json_key(na, "preferredDuringSchedulingIgnoredDuringExecution");
 	struct nap_reqs *r = NULL;
 	size_t n = 0, i;
 
 	if (sel && !json_object_is_type(sel, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "nodeSelector: not a map");
+	if (req != NULL && !json_object_is_type(req, json_type_object))
+		return nap_err_set(err, NAP_EX_DATAERR,
+		    "required node affinity: not an object with nodeSelectorTerms");
 	if (model_node_terms(terms, &r, &n, err) != 0)
 		return nap_err_prefix(err, "required node affinity");
 	if (n == 0) {
@@ -388,12 +418,11 @@ spreads(struct nap_pod *p, json_object *arr, struct nap_err *err)
 /* ---- volumes and ports ---- */
 
 static void
-volumes(struct nap_pod *p, json_object *spec)
+volumes(struct nap_pod *p, json_object *arr)
 {
-	json_object *arr;
 	size_t i, n, k = 0;
 
-	arr = nap_json_array(spec, "volumes", &n);
+	n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
 	for (i = 0; i < n; i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 
@@ -418,12 +447,12 @@ volumes(struct nap_pod *p, json_object *spec)
 }
 
 static void
-host_ports(struct nap_pod *p, json_object *spec)
+host_ports(struct nap_pod *p, json_object *arr)
 {
-	json_object *arr, *ports;
+	json_object *ports;
 	size_t i, j, n, np, k = 0, alloc = 0;
 
-	arr = nap_json_array(spec, "containers", &n);
+	n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
 	for (i = 0; i < n; i++) {
 		ports = nap_json_array(json_object_array_get_idx(arr, i), "ports", &np);
 		for (j = 0; j < np; j++) {
@@ -447,35 +476,44 @@ host_ports(struct nap_pod *p, json_object *spec)
 int
 model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 {
-	json_object *gates, *aff;
+	json_object *node, *prio, *preempt, *gates, *grace, *containers, *inits, *res, *overhead,
+	    *sel, *aff, *tol, *tsc, *vols;
+	const struct model_key keys[] = {
+		{ "nodeName", &node }, { "priority", &prio }, { "preemptionPolicy", &preempt },
+		{ "schedulingGates", &gates }, { "terminationGracePeriodSeconds", &grace },
+		{ "containers", &containers }, { "initContainers", &inits },
+		{ "resources", &res }, { "overhead", &overhead }, { "nodeSelector", &sel },
+		{ "affinity", &aff }, { "tolerations", &tol },
+		{ "topologySpreadConstraints", &tsc }, { "volumes", &vols },
+	};
 
-	p->node_name = model_str(spec, "nodeName");
-	p->priority = (int32_t)nap_json_int(spec, "priority", 0);
-	p->preempt_never = strcmp(nap_json_str(spec, "preemptionPolicy", ""), "Never") == 0;
-	gates = nap_json_key(spec, "schedulingGates");
+	model_scan(spec, keys, NAP_ARRAY_LEN(keys));
+	p->node_name = nap_xstrdup(model_jstr(node, ""));
+	p->priority = (int32_t)model_jint(prio, 0);
+	p->preempt_never = strcmp(model_jstr(preempt, ""), "Never") == 0;
 	p->gated = gates && json_object_is_type(gates, json_type_array) &&
 	    json_object_array_length(gates) > 0;
-	p->grace_seconds = nap_json_int(spec, "terminationGracePeriodSeconds", 30);
+	p->grace_seconds = model_jint(grace, 30);
 	if (spec != NULL && !json_object_is_type(spec, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "spec: not an object");
-	if (pod_requests(p, spec, err) != 0)
+	if (pod_requests(p, containers, inits, res, overhead, err) != 0)
 		return -1;
-	if (node_affinity(p, spec, err) != 0)
+	if (node_affinity(p, sel, nap_json_key(aff, "nodeAffinity"), err) != 0)
 		return -1;
-	if (model_tolerations(nap_json_key(spec, "tolerations"), &p->tolerations,
-	    &p->ntolerations, err) != 0)
+	if (model_tolerations(tol, &p->tolerations, &p->ntolerations, err) != 0)
 		return -1;
-	aff = nap_json_key(spec, "affinity");
-	if (pod_terms(nap_json_key(aff, "podAffinity"), p->meta.ns, &p->affinity, &p->naffinity,
-	    err) != 0)
-		return nap_err_prefix(err, "pod affinity");
-	if (pod_terms(nap_json_key(aff, "podAntiAffinity"), p->meta.ns, &p->anti_affinity,
-	    &p->nanti_affinity, err) != 0)
-		return nap_err_prefix(err, "pod anti-affinity");
-	if (spreads(p, nap_json_key(spec, "topologySpreadConstraints"), err) != 0)
+	if (aff != NULL) {
+		if (pod_terms(nap_json_key(aff, "podAffinity"), p->meta.ns, &p->affinity,
+		    &p->naffinity, err) != 0)
+			return nap_err_prefix(err, "pod affinity");
+		if (pod_terms(nap_json_key(aff, "podAntiAffinity"), p->meta.ns, &p->anti_affinity,
+		    &p->nanti_affinity, err) != 0)
+			return nap_err_prefix(err, "pod anti-affinity");
+	}
+	if (spreads(p, tsc, err) != 0)
 		return -1;
-	volumes(p, spec);
-	host_ports(p, spec);
+	volumes(p, vols);
+	host_ports(p, containers);
 	return 0;
 }
 
@@ -577,24 +615,36 @@ owners(struct nap_pod *p, json_object *md)
 static void
 pod_status(struct nap_pod *p, json_object *st)
 {
-	json_object *conds;
+	json_object *phase, *nominated, *start, *conds;
+	const struct model_key keys[] = {
+		{ "phase", &phase }, { "nominatedNodeName", &nominated }, { "startTime", &start },
+		{ "conditions", &conds },
+	};
 	size_t i, n;
 	const char *ts;
 
-	p->phase = phase_parse(nap_json_str(st, "phase", ""));
-	p->nominated = model_str(st, "nominatedNodeName");
-	ts = nap_json_str(st, "startTime", NULL);
+	model_scan(st, keys, NAP_ARRAY_LEN(keys));
+	p->phase = phase_parse(model_jstr(phase, ""));
+	p->nominated = nap_xstrdup(model_jstr(nominated, ""));
+	ts = model_jstr(start, NULL);
 	if (ts == NULL || nap_time_parse(ts, &p->started) != 0)
 		p->started = 0;
-	conds = nap_json_array(st, "conditions", &n);
+	n = conds && json_object_is_type(conds, json_type_array) ?
+	    json_object_array_length(conds) : 0;
 	for (i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(conds, i);
-		const char *type = nap_json_str(c, "type", ""), *s = nap_json_str(c, "status", "");
+		json_object *type, *status, *reason;
+		const struct model_key ck[] = {
+			{ "type", &type }, { "status", &status }, { "reason", &reason },
+		};
+		const char *t, *s;
 
-		if (strcmp(type, "PodScheduled") == 0 && strcmp(s, "False") == 0 &&
+		model_scan(json_object_array_get_idx(conds, i), ck, NAP_ARRAY_LEN(ck));
+		t = model_jstr(type, "");
+		s = model_jstr(status, "");
+		if (strcmp(t, "PodScheduled") == 0 && strcmp(s, "False") == 0 &&
 		    p->scheduled_reason == NULL)
-			p->scheduled_reason = model_str(c, "reason");
-		else if (strcmp(type, "Ready") == 0)
+			p->scheduled_reason = nap_xstrdup(model_jstr(reason, ""));
+		else if (strcmp(t, "Ready") == 0)
 			p->ready = strcmp(s, "True") == 0;
 	}
 	if (p->scheduled_reason == NULL)
@@ -606,23 +656,30 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 {
 	char who[MODEL_WHO];
 	const char *cost;
+	json_object *md, *spec, *st;
+	const struct model_key keys[] = {
+		{ "metadata", &md }, { "spec", &spec }, { "status", &st },
+	};
 
 	memset(p, 0, sizeof(*p));
 	if (model_meta(&p->meta, obj, 1, "pod", who, sizeof(who), err) != 0)
 		return -1;
-	owners(p, nap_json_key(obj, "metadata"));
-	pod_status(p, nap_json_key(obj, "status"));
-	p->mirror = nap_meta_annotation(&p->meta, "kubernetes.io/config.mirror") != NULL;
-	p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt");
-	cost = nap_meta_annotation(&p->meta, "controller.kubernetes.io/pod-deletion-cost");
-	if (cost) {
-		char *end;
-		long long v = strtoll(cost, &end, 10);
+	model_scan(obj, keys, NAP_ARRAY_LEN(keys));
+	owners(p, md);
+	pod_status(p, st);
+	if (p->meta.annotations) {
+		p->mirror = nap_meta_annotation(&p->meta, "kubernetes.io/config.mirror") != NULL;
+		p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt");
+		cost = nap_meta_annotation(&p->meta, "controller.kubernetes.io/pod-deletion-cost");
+		if (cost) {
+			char *end;
+			long long v = strtoll(cost, &end, 10);
 
-		/* An invalid cost is ignored, as the ReplicaSet controller does. */
-		p->deletion_cost = (end != cost && *end == '\0') ? (int64_t)v : 0;
+			/* An invalid cost is ignored, as the ReplicaSet controller does. */
+			p->deletion_cost = (end != cost && *end == '\0') ? (int64_t)v : 0;
+		}
 	}
-	if (model_pod_spec(p, nap_json_key(obj, "spec"), err) != 0) {
+	if (model_pod_spec(p, spec, err) != 0) {
 		nap_err_prefix(err, "%s", who);
 		nap_pod_free(p);
 		return -1;

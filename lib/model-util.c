@@ -65,25 +65,73 @@ model_strv(json_object *arr, char ***out, size_t *n, const char *what, struct na
 	return 0;
 }
 
+void
+model_scan(json_object *obj, const struct model_key *keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		*keys[i].dst = NULL;
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return;
+	json_object_object_foreach(obj, k, v) {
+		for (i = 0; i < n; i++)
+			if (keys[i].name[0] == k[0] && strcmp(keys[i].name, k) == 0) {
+				*keys[i].dst = v;
+				break;
+			}
+	}
+}
+
+const char *
+model_jstr(json_object *v, const char *def)
+{
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : def;
+}
+
+int64_t
+model_jint(json_object *v, int64_t def)
+{
+	return v && (json_object_is_type(v, json_type_int) ||
+	    json_object_is_type(v, json_type_double)) ? json_object_get_int64(v) : def;
+}
+
+static int64_t
+jtime(json_object *v)
+{
+	int64_t t;
+	const char *s = model_jstr(v, NULL);
+
+	return s && nap_time_parse(s, &t) == 0 ? t : 0;
+}
+
 int
 model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
     size_t wholen, struct nap_err *err)
 {
-	json_object *md;
-	const char *name, *ns, *ts;
+	json_object *md = NULL, *jname, *jns, *juid, *jrv, *jgen, *jcreated, *jdeleted, *jlabels,
+	    *jannotations;
+	const struct model_key keys[] = {
+		{ "name", &jname }, { "namespace", &jns }, { "uid", &juid },
+		{ "resourceVersion", &jrv }, { "generation", &jgen },
+		{ "creationTimestamp", &jcreated }, { "deletionTimestamp", &jdeleted },
+		{ "labels", &jlabels }, { "annotations", &jannotations },
+	};
+	const char *name, *ns;
 
 	memset(m, 0, sizeof(*m));
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		snprintf(who, wholen, "%s", word);
 		return nap_err_set(err, NAP_EX_DATAERR, "%s: not a JSON object", word);
 	}
-	md = nap_json_key(obj, "metadata");
-	name = nap_json_str(md, "name", NULL);
+	json_object_object_get_ex(obj, "metadata", &md);
+	model_scan(md, keys, NAP_ARRAY_LEN(keys));
+	name = model_jstr(jname, NULL);
 	if (name == NULL || *name == '\0') {
 		snprintf(who, wholen, "%s", word);
 		return nap_err_set(err, NAP_EX_DATAERR, "%s without metadata.name", word);
 	}
-	ns = namespaced ? nap_json_str(md, "namespace", "") : "";
+	ns = namespaced ? model_jstr(jns, "") : "";
 	/* A manifest without a namespace lands in "default", as kubectl puts it there. */
 	if (namespaced && *ns == '\0')
 		ns = "default";
@@ -93,21 +141,14 @@ model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *wor
 		snprintf(who, wholen, "%s %s", word, name);
 	m->ns = nap_xstrdup(ns);
 	m->name = nap_xstrdup(name);
-	m->uid = model_str(md, "uid");
-	m->rv = model_str(md, "resourceVersion");
-	m->generation = nap_json_int(md, "generation", 0);
-	ts = nap_json_str(md, "creationTimestamp", NULL);
-	if (ts == NULL || nap_time_parse(ts, &m->created) != 0)
-		m->created = 0;
-	ts = nap_json_str(md, "deletionTimestamp", NULL);
-	if (ts == NULL || nap_time_parse(ts, &m->deleted) != 0)
-		m->deleted = 0;
-	m->labels = nap_json_key(md, "labels");
-	if (m->labels && !json_object_is_type(m->labels, json_type_object))
-		m->labels = NULL;
-	m->annotations = nap_json_key(md, "annotations");
-	if (m->annotations && !json_object_is_type(m->annotations, json_type_object))
-		m->annotations = NULL;
+	m->uid = nap_xstrdup(model_jstr(juid, ""));
+	m->rv = nap_xstrdup(model_jstr(jrv, ""));
+	m->generation = model_jint(jgen, 0);
+	m->created = jtime(jcreated);
+	m->deleted = jtime(jdeleted);
+	m->labels = jlabels && json_object_is_type(jlabels, json_type_object) ? jlabels : NULL;
+	m->annotations = jannotations && json_object_is_type(jannotations, json_type_object) ?
+	    jannotations : NULL;
 	m->raw = json_object_get(obj);
 	return 0;
 }

@@ -315,9 +315,9 @@ struct nap_budget {
 /*
  * Defaults: weight 0; expireAfter 720h; terminationGracePeriod none
  * (NAP_NEVER); consolidationPolicy WhenEmptyOrUnderutilized; consolidateAfter
- * 0s; budgets [{nodes: "10%"}]; limits none (unlimited); nodeClassRef group
- * karpenter.azure.com and kind AKSNodeClass when missing (AKS NAP only has
- * that class).
+ * 0s; budgets [{nodes: "10%"}]; limits none (unlimited); nodeClassRef
+ * group karpenter.azure.com, kind AKSNodeClass and name "default" when
+ * missing (AKS NAP installs that one class; its docs often omit the ref).
  */
 struct nap_nodepool {
 	struct nap_meta meta;
@@ -377,7 +377,8 @@ struct nap_image {
  * fipsMode Disabled; kubelet cpuManagerPolicy none, cpuCFSQuota true,
  * topologyManagerPolicy none, containerLogMaxSize 50Mi, containerLogMaxFiles
  * 5, image GC thresholds and podPidsLimit unset (-1); security and
- * artifactStreaming off; gpu.mode Driver.
+ * artifactStreaming off; gpu.mode Driver (the
+ * docs' lowercase "driver" and "none" are accepted too).
  */
 struct nap_nodeclass {
 	struct nap_meta meta;
