@@ -92,6 +92,7 @@ static const struct key top_keys[] = {
 	{ "cluster", K_SECT, 0, cluster_keys, NULL },
 	{ "azure", K_SECT, 0, azure_keys, NULL },
 	{ "catalog", K_PATH, FIELD(catalog), NULL, NULL },
+	{ "spotPrices", K_PATH, FIELD(spot_prices), NULL, NULL },
 	{ "log", K_SECT, 0, log_keys, NULL },
 	{ "solve", K_SECT, 0, solve_keys, NULL },
 	{ "launch", K_SECT, 0, launch_keys, NULL },
@@ -155,6 +156,7 @@ nap_config_init(struct nap_config *c)
 	c->azure.federated_token_file = nap_xstrdup("");
 	c->azure.ca_file = nap_xstrdup("");
 	c->catalog = nap_xstrdup("");
+	c->spot_prices = nap_xstrdup("");
 	c->log.format = nap_xstrdup("text");
 	c->log.level = nap_xstrdup("info");
 	c->solve.batch_idle_ms = 1000;

@@ -54,6 +54,7 @@ struct nap_config {
 		char *ca_file;		/* extra CA bundle for ARM and the token endpoint */
 	} azure;
 	char *catalog;		/* catalog file; "" = the installed data */
+	char *spot_prices;	/* spot prices the catalog lacks, nap-catalog(5); "" = none */
 	struct {
 		char *format;	/* text or json */
 		char *level;	/* error, warn, info or debug */

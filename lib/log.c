@@ -54,6 +54,8 @@ nap_log_set_level_name(const char *level)
 {
 	size_t i;
 
+	if (strcmp(level, "warn") == 0)
+		level = "warning";
 	for (i = NAP_LOG_ERROR; i < NAP_ARRAY_LEN(level_word); i++) {
 		if (strcmp(level, level_word[i]) == 0) {
 			log_max = (enum nap_log_level)i;
