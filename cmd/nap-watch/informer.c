@@ -98,15 +98,33 @@ informer_free(struct informer *in)
 	json_tokener_free(in->tok);
 }
 
+/*
+ * One record object, reused: its print buffer then keeps its size across
+ * records instead of growing from nothing for each one.
+ */
+static json_object *rec;
+static char *outbuf;		/* fast-path record being assembled */
+static size_t outlen, outalloc;
+
 static void
 emit(const char *type, json_object *obj)
 {
-	json_object *rec = json_object_new_object();
-
+	if (!rec)
+		rec = json_object_new_object();
 	json_object_object_add(rec, "type", json_object_new_string(type));
 	json_object_object_add(rec, "object", json_object_get(obj));
 	nap_emit(rec);
+	json_object_object_del(rec, "object");
+}
+
+void
+watch_emit_free(void)
+{
 	json_object_put(rec);
+	rec = NULL;
+	free(outbuf);
+	outbuf = NULL;
+	outlen = outalloc = 0;
 }
 
 static void
@@ -129,52 +147,228 @@ normalise(struct informer *in, json_object *obj)
 	watch_trim(obj, in->opts->slim);
 }
 
-/* Record obj as current; print it unless this exact version was printed. */
-static void
-upsert(struct informer *in, json_object *obj)
+/*
+ * Note that uid is now at version rv.  Returns the record type to print
+ * ("ADDED" for a new uid, "MODIFIED" for a new version), or NULL when this
+ * exact version was printed already.
+ */
+static const char *
+track(struct informer *in, const char *uid, size_t ulen, const char *rv, size_t rlen,
+    const char *ns, size_t nslen, const char *name, size_t namelen)
 {
-	const char *uid = nap_json_str(obj, "metadata.uid", NULL);
-	const char *rv = nap_json_str(obj, "metadata.resourceVersion", "");
-	struct watch_obj *e;
+	struct watch_obj *e = nap_hash_getn(&in->objs, uid, ulen);
 	const char *type = "MODIFIED";
 
-	if (!uid || !*uid) {
-		nap_warn("%s: object %s without metadata.uid skipped", in->def->name,
-		    nap_json_str(obj, "metadata.name", "?"));
-		return;
-	}
-	e = nap_hash_get(&in->objs, uid);
-	if (e && strcmp(e->rv, rv) == 0) {
+	if (e && strlen(e->rv) == rlen && memcmp(e->rv, rv, rlen) == 0) {
 		e->gen = in->gen;
-		return;
+		return NULL;
 	}
 	if (!e) {
+		char *key = nap_xstrndup(uid, ulen);
+
 		e = nap_xcalloc(1, sizeof(*e));
-		e->ns = nap_xstrdup(nap_json_str(obj, "metadata.namespace", ""));
-		e->name = nap_xstrdup(nap_json_str(obj, "metadata.name", ""));
-		nap_hash_put(&in->objs, uid, e);
+		e->ns = nap_xstrndup(ns, nslen);
+		e->name = nap_xstrndup(name, namelen);
+		nap_hash_put(&in->objs, key, e);
+		free(key);
 		type = "ADDED";
 	} else {
 		free(e->rv);
 	}
-	e->rv = nap_xstrdup(rv);
+	e->rv = nap_xstrndup(rv, rlen);
 	e->gen = in->gen;
 	in->events++;
-	emit(type, obj);
+	return type;
+}
+
+/* Forget uid; 1 when it was known. */
+static int
+untrack(struct informer *in, const char *uid, size_t ulen)
+{
+	char *key = nap_xstrndup(uid, ulen);
+	struct watch_obj *e = nap_hash_del(&in->objs, key);
+
+	free(key);
+	if (!e)
+		return 0;
+	obj_free(e);
+	in->events++;
+	return 1;
+}
+
+static const char *
+str_or_empty(json_object *obj, const char *path, size_t *len)
+{
+	const char *s = nap_json_str(obj, path, "");
+
+	*len = strlen(s);
+	return s;
+}
+
+/* Record obj as current; print it unless this exact version was printed. */
+static void
+upsert(struct informer *in, json_object *obj)
+{
+	size_t ul, rl, nl, ml;
+	const char *uid = str_or_empty(obj, "metadata.uid", &ul);
+	const char *rv = str_or_empty(obj, "metadata.resourceVersion", &rl);
+	const char *ns = str_or_empty(obj, "metadata.namespace", &nl);
+	const char *name = str_or_empty(obj, "metadata.name", &ml);
+	const char *type;
+
+	if (!ul) {
+		nap_warn("%s: object %s without metadata.uid skipped", in->def->name, name);
+		return;
+	}
+	type = track(in, uid, ul, rv, rl, ns, nl, name, ml);
+	if (type)
+		emit(type, obj);
 }
 
 static void
 remove_obj(struct informer *in, json_object *obj)
 {
-	const char *uid = nap_json_str(obj, "metadata.uid", NULL);
-	struct watch_obj *e = uid ? nap_hash_del(&in->objs, uid) : NULL;
+	size_t ul;
+	const char *uid = str_or_empty(obj, "metadata.uid", &ul);
 
 	/* Unknown: already gone from our view (a relist printed its tombstone). */
-	if (!e)
+	if (ul && untrack(in, uid, ul))
+		emit("DELETED", obj);
+}
+
+/*
+ * The fast path: an object's bytes as the server wrote them, with the
+ * members nap-watch needs located by the scanner.
+ */
+struct fast_obj {
+	const char *body, *end;		/* '{' .. past '}' */
+	const char *uid, *rv, *ns, *name;
+	size_t ulen, rlen, nslen, namelen;
+	const char *cut, *cut_end;	/* metadata.managedFields, left out */
+	int has_kind, has_api;
+};
+
+static int
+fast_scan(const char *p, const char *end, struct fast_obj *f)
+{
+	struct scan_obj it, md;
+	struct scan_member m, k;
+	int r, rk;
+
+	memset(f, 0, sizeof(*f));
+	f->uid = f->rv = f->ns = f->name = "";
+	/* A pretty-printed object would print as several lines: json-c re-prints it. */
+	if (memchr(p, '\n', (size_t)(end - p)) || memchr(p, '\r', (size_t)(end - p)))
+		return -1;
+	if (scan_object_begin(&it, p, end) != 0)
+		return -1;
+	f->body = it.p - 1;
+	while ((r = scan_member(&it, &m)) == 1) {
+		if (scan_key_is(&m, "kind")) {
+			f->has_kind = 1;
+		} else if (scan_key_is(&m, "apiVersion")) {
+			f->has_api = 1;
+		} else if (scan_key_is(&m, "metadata")) {
+			if (scan_object_begin(&md, m.val, m.val + m.vallen) != 0)
+				return -1;
+			while ((rk = scan_member(&md, &k)) == 1) {
+				if (scan_key_is(&k, "uid")) {
+					if (scan_string_value(&k, &f->uid, &f->ulen))
+						return -1;
+				} else if (scan_key_is(&k, "resourceVersion")) {
+					if (scan_string_value(&k, &f->rv, &f->rlen))
+						return -1;
+				} else if (scan_key_is(&k, "namespace")) {
+					if (scan_string_value(&k, &f->ns, &f->nslen))
+						return -1;
+				} else if (scan_key_is(&k, "name")) {
+					if (scan_string_value(&k, &f->name, &f->namelen))
+						return -1;
+				} else if (scan_key_is(&k, "managedFields")) {
+					const char *ve = k.val + k.vallen, *q = ve;
+
+					if (!k.first) {
+						/* The comma before it goes with it. */
+						f->cut = k.sep;
+						f->cut_end = ve;
+						continue;
+					}
+					while (q < md.end && (*q == ' ' || *q == '\n' || *q == '\r' ||
+					    *q == '\t'))
+						q++;
+					f->cut = k.start;
+					f->cut_end = q < md.end && *q == ',' ? q + 1 : ve;
+				}
+			}
+			if (rk < 0)
+				return -1;
+		}
+	}
+	if (r < 0)
+		return -1;
+	f->end = it.p;
+	return f->ulen ? 0 : -1;
+}
+
+static void
+out_add(const char *s, size_t n)
+{
+	nap_xgrow(&outbuf, &outalloc, outlen + n + 1, 1);
+	memcpy(outbuf + outlen, s, n);
+	outlen += n;
+}
+
+static void
+out_str(const char *s)
+{
+	out_add(s, strlen(s));
+}
+
+static void
+emit_fast(struct informer *in, const char *type, const struct fast_obj *f)
+{
+	const char *inner = f->body + 1, *q;
+
+	outlen = 0;
+	out_str("{\"type\":\"");
+	out_str(type);
+	out_str("\",\"object\":{");
+	for (q = inner; q < f->end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'); q++)
+		;
+	if (!f->has_api) {
+		out_str("\"apiVersion\":\"");
+		out_str(in->def->api_version);
+		out_str(*q == '}' && f->has_kind ? "\"" : "\",");
+	}
+	if (!f->has_kind) {
+		out_str("\"kind\":\"");
+		out_str(in->def->kind);
+		out_str(*q == '}' ? "\"" : "\",");
+	}
+	if (f->cut) {
+		out_add(inner, (size_t)(f->cut - inner));
+		out_add(f->cut_end, (size_t)(f->end - f->cut_end));
+	} else {
+		out_add(inner, (size_t)(f->end - inner));
+	}
+	out_str("}");
+	nap_emit_raw(outbuf, outlen);
+}
+
+/* An ADDED or MODIFIED object (new = 1) or a DELETED one, the fast way. */
+static void
+fast_event(struct informer *in, const struct fast_obj *f, int deleted)
+{
+	const char *type;
+
+	if (deleted) {
+		if (untrack(in, f->uid, f->ulen))
+			emit_fast(in, "DELETED", f);
 		return;
-	obj_free(e);
-	in->events++;
-	emit("DELETED", obj);
+	}
+	type = track(in, f->uid, f->ulen, f->rv, f->rlen, f->ns, f->nslen, f->name, f->namelen);
+	if (type)
+		emit_fast(in, type, f);
 }
 
 /* After a complete list: what the list did not show is gone. */
@@ -363,6 +557,83 @@ parse(struct informer *in, const char *buf, size_t len)
 	return o;
 }
 
+/* One list item: the fast way when it can, else through json-c. */
+static int
+list_item(struct informer *in, const char *p, const char *end)
+{
+	struct fast_obj f;
+	json_object *obj;
+
+	if (!in->opts->slim && fast_scan(p, end, &f) == 0) {
+		fast_event(in, &f, 0);
+		return 0;
+	}
+	obj = parse(in, p, (size_t)(end - p));
+	if (!obj)
+		return -1;
+	normalise(in, obj);
+	upsert(in, obj);
+	json_object_put(obj);
+	return 0;
+}
+
+/*
+ * A list page: items handled one at a time as the scanner finds them, so no
+ * tree of the whole page is ever built; metadata gives the version and the
+ * continue token.
+ */
+static int
+list_page(struct informer *in, const char *body, size_t len)
+{
+	const char *end = body + len;
+	struct scan_obj it;
+	struct scan_member m;
+	char *rv = NULL, *cont = NULL;
+	int r;
+
+	if (scan_object_begin(&it, body, end) != 0)
+		return -1;
+	while ((r = scan_member(&it, &m)) == 1) {
+		if (scan_key_is(&m, "metadata")) {
+			json_object *md = parse(in, m.val, m.vallen);
+
+			if (!md)
+				return -1;
+			free(rv);
+			free(cont);
+			rv = nap_xstrdup(nap_json_str(md, "resourceVersion", ""));
+			cont = nap_xstrdup(nap_json_str(md, "continue", ""));
+			json_object_put(md);
+		} else if (scan_key_is(&m, "items") && m.val[0] == '[') {
+			const char *p = m.val + 1, *vend = m.val + m.vallen - 1, *e;
+
+			while (p < vend && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+				p++;
+			while (p < vend) {
+				e = scan_value(p, vend);
+				if (!e || list_item(in, p, e) != 0)
+					goto bad;
+				p = e;
+				while (p < vend && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' ||
+				    *p == ','))
+					p++;
+			}
+		}
+	}
+	if (r < 0)
+		goto bad;
+	set_rv(in, rv);
+	free(in->cont);
+	in->cont = cont && *cont ? nap_xstrdup(cont) : NULL;
+	free(rv);
+	free(cont);
+	return 0;
+bad:
+	free(rv);
+	free(cont);
+	return -1;
+}
+
 static void
 list_finished(struct informer *in)
 {
@@ -380,10 +651,6 @@ static void
 list_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct nap_err *err,
     const char *what)
 {
-	json_object *page, *items;
-	const char *c;
-	size_t n;
-
 	if (rc != 0) {
 		failure(in, err);
 		return;
@@ -424,8 +691,7 @@ list_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct 
 		failure(in, err);
 		return;
 	}
-	page = parse(in, resp->body, resp->len);
-	if (!page) {
+	if (list_page(in, resp->body, resp->len) != 0) {
 		nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: unparsable list", what);
 		failure(in, err);
 		return;
@@ -434,33 +700,69 @@ list_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct 
 	if (in->not_served)
 		nap_info("%s: now served", in->def->name);
 	in->not_served = 0;
-	items = nap_json_array(page, "items", &n);
-	for (size_t i = 0; i < n; i++) {
-		json_object *obj = json_object_array_get_idx(items, i);
-
-		if (!obj || !json_object_is_type(obj, json_type_object))
-			continue;
-		normalise(in, obj);
-		upsert(in, obj);
-	}
-	set_rv(in, nap_json_str(page, "metadata.resourceVersion", NULL));
-	c = nap_json_str(page, "metadata.continue", NULL);
-	free(in->cont);
-	in->cont = c && *c ? nap_xstrdup(c) : NULL;
-	json_object_put(page);
 	if (in->cont)
 		start_list(in);
 	else
 		list_finished(in);
 }
 
+/*
+ * The fast way for ADDED, MODIFIED and DELETED lines; -1 leaves the line to
+ * the json-c path (other types, or anything the scanner will not vouch for).
+ */
+static int
+fast_event_line(struct informer *in, const char *line, size_t len)
+{
+	const char *end = line + len, *type = NULL;
+	struct scan_obj it;
+	struct scan_member m, obj = { 0 };
+	struct fast_obj f;
+	size_t tlen = 0;
+	int r, deleted;
+
+	if (scan_object_begin(&it, line, end) != 0)
+		return -1;
+	while ((r = scan_member(&it, &m)) == 1) {
+		if (scan_key_is(&m, "type")) {
+			if (scan_string_value(&m, &type, &tlen) != 0)
+				return -1;
+		} else if (scan_key_is(&m, "object")) {
+			obj = m;
+		}
+	}
+	if (r < 0 || !type || !obj.val)
+		return -1;
+	while (it.p < end && (*it.p == ' ' || *it.p == '\r' || *it.p == '\t'))
+		it.p++;
+	if (it.p != end)
+		return -1;
+	if (tlen == 7 && memcmp(type, "DELETED", 7) == 0)
+		deleted = 1;
+	else if ((tlen == 5 && memcmp(type, "ADDED", 5) == 0) ||
+	    (tlen == 8 && memcmp(type, "MODIFIED", 8) == 0))
+		deleted = 0;
+	else
+		return -1;
+	if (fast_scan(obj.val, obj.val + obj.vallen, &f) != 0)
+		return -1;
+	fast_event(in, &f, deleted);
+	if (f.rlen) {
+		free(in->rv);
+		in->rv = nap_xstrndup(f.rv, f.rlen);
+	}
+	return 0;
+}
+
 /* One watch event; -1 stops the stream. */
 static int
 event(struct informer *in, const char *line, size_t len)
 {
-	json_object *ev = parse(in, line, len), *obj;
+	json_object *ev, *obj;
 	const char *type;
 
+	if (!in->opts->slim && fast_event_line(in, line, len) == 0)
+		return 0;
+	ev = parse(in, line, len);
 	if (!ev) {
 		nap_warn("%s: watch: unparsable event skipped, resuming", in->def->name);
 		return -1;

@@ -141,6 +141,7 @@ run(struct nap_kube *kube, const struct watch_kind **kinds, size_t n, const stru
 		informer_free(&ins[i]);
 	}
 	free(ins);
+	watch_emit_free();
 }
 
 int
