@@ -39,7 +39,9 @@ nap_err_prefix(struct nap_err *err, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old);
+	/* A message cut at NAP_ERR_MSG is still the most useful part; the result is checked only for that. */
+	if (snprintf(err->msg, sizeof(err->msg), "%s: %s", pre, old) < 0)
+		err->msg[0] = '\0';
 	return -1;
 }
 
