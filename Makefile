@@ -98,8 +98,7 @@ $(OUT)/%.o: %.c
 
 $(LIBNAP): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@.tmp.$$$$ && ar rcs $@.tmp.$$$$ $^ && mv -f $@.tmp.$$$$ $@
 
 .SECONDARY:
 .SECONDEXPANSION:
