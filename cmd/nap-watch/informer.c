@@ -132,6 +132,7 @@ set_rv(struct informer *in, const char *rv)
 {
 	if (!rv || !*rv)
 		return;
+	in->just_relisted = 0;
 	free(in->rv);
 	in->rv = nap_xstrdup(rv);
 }
@@ -641,6 +642,7 @@ list_finished(struct informer *in)
 	in->need_list = 0;
 	in->synced = 1;
 	in->just_listed = 1;
+	in->just_relisted = 1;
 	if (in->opts->once)
 		in->phase = PHASE_DONE;
 	else
@@ -747,6 +749,7 @@ fast_event_line(struct informer *in, const char *line, size_t len)
 		return -1;
 	fast_event(in, &f, deleted);
 	if (f.rlen) {
+		in->just_relisted = 0;
 		free(in->rv);
 		in->rv = nap_xstrndup(f.rv, f.rlen);
 	}
@@ -840,8 +843,17 @@ watch_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct
 {
 	int64_t now = watch_now_ms();
 
-	if (in->relist_now) {
+	if (in->relist_now || (rc == 0 && resp->status == 410)) {
 		in->need_list = 1;
+		if (resp->status == 410)
+			nap_info("%s: watch: resourceVersion expired (410), relisting",
+			    in->def->name);
+		/* 410 again right after a list: the server is not settling; back off. */
+		if (in->just_relisted) {
+			nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: 410 right after a list", what);
+			failure(in, err);
+			return;
+		}
 		wait_until(in, now);
 		return;
 	}
@@ -868,11 +880,6 @@ watch_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct
 	case 401:
 	case 403:
 		auth_failure(in, resp, what);
-		return;
-	case 410:
-		nap_info("%s: watch: resourceVersion expired (410), relisting", in->def->name);
-		in->need_list = 1;
-		wait_until(in, now);
 		return;
 	default:
 		nap_kube_status_err(resp->status, resp->body, resp->len, what, err);

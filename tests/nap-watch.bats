@@ -1,0 +1,309 @@
+#!/usr/bin/env bats
+# nap-watch against nap-sim: snapshots, live changes, 410s, dropped and
+# restarted servers, credentials, and the contract every tool keeps.
+
+load helpers/sim
+
+KINDS=pods,nodes,nodeclaims,nodepools,aksnodeclasses,poddisruptionbudgets,daemonsets
+
+setup() {
+	WPID=
+	OUT=$BATS_TEST_TMPDIR/out.ndjson
+	ERR=$BATS_TEST_TMPDIR/err
+	unset KUBECONFIG KUBERNETES_SERVICE_HOST NAP_CONFIG
+}
+
+teardown() {
+	if [ -n "$WPID" ]; then
+		kill -TERM "$WPID" 2>/dev/null
+		wait "$WPID" 2>/dev/null
+	fi
+	# nap-sim's own exit status is its suite's business, not this one's.
+	sim_stop || :
+}
+
+watch_bg() {
+	"$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" "$@" >"$OUT" 2>"$ERR" &
+	WPID=$!
+}
+
+synced_count() {
+	grep -c '^{"type":"SYNCED"}$' "$OUT" 2>/dev/null || true
+}
+
+has_synced() {
+	[ "$(synced_count)" -ge "${1:-1}" ]
+}
+
+# The state a consumer rebuilds from records: upsert ADDED/MODIFIED, remove DELETED.
+rebuild() {
+	jq -cs '[.[] | select(.type != "SYNCED")]
+	    | reduce .[] as $r ({}; if $r.type == "DELETED" then del(.[$r.object.metadata.uid])
+	        else .[$r.object.metadata.uid] = $r.object end)
+	    | [.[]] | sort_by(.metadata.uid)' "$1" | jq -S .
+}
+
+server_state() {
+	sim_kubectl get "$KINDS" -A -o json |
+	    jq -c '[.items[] | del(.metadata.managedFields)] | sort_by(.metadata.uid)' | jq -S .
+}
+
+states_equal() {
+	[ "$(rebuild "$OUT")" = "$(server_state)" ]
+}
+
+# Every (uid, resourceVersion) is printed at most once as ADDED or MODIFIED.
+no_duplicates() {
+	local dups
+	dups=$(jq -r 'select(.type == "ADDED" or .type == "MODIFIED")
+	    | .object.metadata.uid + " " + .object.metadata.resourceVersion' "$OUT" | sort | uniq -d)
+	[ -z "$dups" ] || { echo "duplicated: $dups" >&2; return 1; }
+}
+
+fault() {
+	sim_acurl /nap-sim/faults -X POST -H 'Content-Type: application/json' -d "$1" >/dev/null
+}
+
+record_seen() {	# record_seen TYPE NAME [jq condition on .object]
+	jq -e --arg t "$1" --arg n "$2" "select(.type == \$t and .object.metadata.name == \$n
+	    and (.object | ${3:-true}))" "$OUT" >/dev/null 2>&1
+}
+
+@test "nap-watch with a bad flag exits 64 and prints usage" {
+	run "$NAP_BIN/nap-watch" --no-such-flag
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"usage: nap-watch"* ]]
+}
+
+@test "an unknown kind is a usage error" {
+	run "$NAP_BIN/nap-watch" --kinds pods,widgets
+	[ "$status" -eq 64 ]
+	[[ "$output" == *'unknown kind "widgets"'* ]]
+}
+
+@test "a missing explicit kubeconfig exits 78" {
+	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/none" --once
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"none"* ]]
+}
+
+@test "--once prints a snapshot equal to what kubectl lists, then SYNCED" {
+	sim_start
+	sim_kubectl create namespace team-a
+	sim_kubectl run web --image=nginx -n team-a --labels=app=web
+	sim_kubectl create deployment api --image=nginx --replicas=3
+	sim_kubectl create poddisruptionbudget api --selector=app=api --min-available=1
+	"$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once >"$OUT"
+	[ "$(tail -n 1 "$OUT")" = '{"type":"SYNCED"}' ]
+	[ "$(synced_count)" -eq 1 ]
+	[ "$(jq -r 'select(.type != "SYNCED") | .type' "$OUT" | sort -u)" = ADDED ]
+	diff -u <(server_state) <(rebuild "$OUT")
+}
+
+@test "list items carry apiVersion and kind and never managedFields" {
+	sim_start
+	sim_kubectl run web --image=nginx
+	"$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds pods,namespaces >"$OUT"
+	run jq -r 'select(.type == "ADDED") | [.object.apiVersion, .object.kind,
+	    (.object.metadata | has("managedFields"))] | @tsv' "$OUT"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'v1\tPod\tfalse'* ]]
+	[[ "$output" == *$'v1\tNamespace\tfalse'* ]]
+	! grep -q managedFields "$OUT"
+}
+
+@test "--once pages through a collection larger than the page size" {
+	sim_start
+	for i in 1 2 3 4 5 6 7; do
+		sim_kubectl run "p$i" --image=nginx >/dev/null
+	done
+	"$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds pods --page-size 2 >"$OUT"
+	[ "$(jq -r 'select(.type == "ADDED") | .object.metadata.name' "$OUT" | sort | tr '\n' ' ')" = \
+	    "p1 p2 p3 p4 p5 p6 p7 " ]
+}
+
+@test "live changes made with kubectl appear in order" {
+	sim_start
+	watch_bg
+	sim_poll 30 has_synced
+	sim_kubectl run live --image=nginx
+	sim_kubectl label pod live stage=one
+	sim_kubectl delete pod live --grace-period=0 --force --wait=false
+	sim_poll 30 record_seen DELETED live
+	run jq -r 'select(.object.metadata.name == "live")
+	    | .type + " " + (.object.metadata.labels.stage // "-")' "$OUT"
+	[ "${lines[0]}" = "ADDED -" ]
+	[[ "$output" == *"MODIFIED one"* ]]
+	[ "${lines[${#lines[@]}-1]%% *}" = DELETED ]
+	# the label change comes after the creation and before the deletion
+	added=$(grep -n '"name":"live"' "$OUT" | head -n 1 | cut -d: -f1)
+	labelled=$(grep -n '"stage":"one"' "$OUT" | head -n 1 | cut -d: -f1)
+	deleted=$(grep -n '"type":"DELETED"' "$OUT" | tail -n 1 | cut -d: -f1)
+	[ "$added" -lt "$labelled" ] && [ "$labelled" -le "$deleted" ]
+	no_duplicates
+}
+
+@test "forced 410s and dropped watches lose no change and duplicate none" {
+	sim_start
+	sim_kubectl run before --image=nginx
+	watch_bg --watch-timeout 1
+	sim_poll 30 has_synced
+	fault '{"k8s":{"goneRate":1}}'
+	sim_kubectl run during-gone --image=nginx
+	sim_kubectl label pod before phase=gone
+	sim_poll 30 grep -q 'relisting' "$ERR"
+	fault '{"k8s":{"goneRate":0,"dropRate":1}}'
+	sim_kubectl run during-drop --image=nginx
+	sim_kubectl delete pod before --grace-period=0 --force --wait=false
+	fault '{"k8s":{"dropRate":0}}'
+	sim_kubectl run after --image=nginx
+	sim_poll 60 states_equal
+	sim_poll 30 record_seen ADDED after
+	no_duplicates
+	[ "$(synced_count)" -ge 2 ]
+}
+
+@test "a nap-sim restart loses no change" {
+	sim_start --state "$BATS_TEST_TMPDIR/state.json"
+	port=${SIM_KUBE_URL##*:}
+	arm=${SIM_ARM_URL##*:}
+	sim_kubectl run first --image=nginx
+	watch_bg --retries 50
+	sim_poll 30 has_synced
+	sim_stop || :
+	sim_start --state "$BATS_TEST_TMPDIR/state.json" --port "$port" --arm-port "$arm"
+	sim_kubectl run second --image=nginx
+	sim_kubectl label pod first restarted=yes
+	sim_poll 60 states_equal
+	sim_poll 30 record_seen ADDED second
+	no_duplicates
+}
+
+@test "a wrong CA fails with a clear TLS error and exit 78" {
+	sim_start
+	other=$BATS_TEST_TMPDIR/other
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -keyout "$other.key" -out "$other.crt" -days 1 -subj /CN=other 2>/dev/null
+	sed "s|certificate-authority-data: .*|certificate-authority-data: $(base64 -w0 "$other.crt")|" \
+	    "$SIM_KUBECONFIG" >"$BATS_TEST_TMPDIR/kc"
+	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"fatal: tls:"* ]]
+	[[ "$output" == *"certificate"* ]]
+}
+
+@test "an invalid token exits 77" {
+	sim_start
+	sed "s|token: .*|token: not-the-token|" "$SIM_KUBECONFIG" >"$BATS_TEST_TMPDIR/kc"
+	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"401"* ]]
+}
+
+@test "an exec plugin supplies the token, run once without a shell" {
+	sim_start
+	plugin=$BATS_TEST_TMPDIR/plugin
+	cat >"$plugin" <<-'EOF'
+	#!/bin/sh
+	echo run >>"$COUNT"
+	printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"2099-01-01T00:00:00Z"}}\n' "$1"
+	EOF
+	chmod +x "$plugin"
+	sed '/^users:/,$d' "$SIM_KUBECONFIG" >"$BATS_TEST_TMPDIR/kc"
+	cat >>"$BATS_TEST_TMPDIR/kc" <<-EOF
+	users:
+	- name: nap-sim-admin
+	  user:
+	    exec:
+	      apiVersion: client.authentication.k8s.io/v1
+	      command: ./plugin
+	      args: ["$SIM_TOKEN"]
+	      env: [{name: COUNT, value: "$BATS_TEST_TMPDIR/count"}]
+	      interactiveMode: Never
+	EOF
+	sim_kubectl run web --image=nginx
+	cd /
+	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --kinds pods
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"name":"web"'* ]]
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/count")" -eq 1 ]
+}
+
+@test "a tokenFile is read for the bearer token" {
+	sim_start
+	printf '%s\n' "$SIM_TOKEN" >"$BATS_TEST_TMPDIR/token"
+	sed "s|token: .*|tokenFile: token|" "$SIM_KUBECONFIG" >"$BATS_TEST_TMPDIR/kc"
+	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --kinds nodes
+	[ "$status" -eq 0 ]
+	[ "${lines[${#lines[@]}-1]}" = '{"type":"SYNCED"}' ]
+}
+
+@test "the kubeconfig key of --config is used" {
+	sim_start
+	unset KUBECONFIG
+	run "$NAP_BIN/nap-watch" --config "$SIM_CONFIG" --once --kinds nodes
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"type":"SYNCED"}' ]
+}
+
+@test "an unreachable API server exits 69 after the retry budget" {
+	sim_start
+	cp "$SIM_KUBECONFIG" "$BATS_TEST_TMPDIR/kc"
+	sim_stop || :
+	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --retries 1
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"unreachable after 2 attempts"* ]]
+}
+
+@test "SIGTERM ends nap-watch with status 0 and whole lines" {
+	sim_start
+	sim_kubectl run web --image=nginx
+	watch_bg
+	sim_poll 30 has_synced
+	kill -TERM "$WPID"
+	wait "$WPID" && rc=0 || rc=$?
+	WPID=
+	[ "$rc" -eq 0 ]
+	[ "$(tail -c 1 "$OUT" | od -An -c | tr -d ' ')" = '\n' ]
+	jq -e . "$OUT" >/dev/null
+}
+
+@test "| head -n 1 ends nap-watch quietly" {
+	sim_start
+	sim_kubectl run a --image=nginx
+	sim_kubectl run b --image=nginx
+	run bash -c '"$1" --kubeconfig "$2" --once --kinds pods 2>"$3" | head -n 1' _ \
+	    "$NAP_BIN/nap-watch" "$SIM_KUBECONFIG" "$ERR"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ ! -s "$ERR" ]
+}
+
+@test "a full stdout exits 74" {
+	sim_start
+	sim_kubectl run web --image=nginx
+	run bash -c '"$1" --kubeconfig "$2" --once --kinds pods >/dev/full' _ \
+	    "$NAP_BIN/nap-watch" "$SIM_KUBECONFIG"
+	[ "$status" -eq 74 ]
+}
+
+@test "--slim drops container env and commands but keeps resources" {
+	sim_start
+	sim_kubectl run slim --image=nginx --env=SECRET=x --requests=cpu=250m -- sleep 1000 ||
+	    sim_kubectl run slim --image=nginx --env=SECRET=x -- sleep 1000
+	"$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds pods --slim >"$OUT"
+	run jq -c 'select(.type == "ADDED") | .object.spec.containers[0]' "$OUT"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *SECRET* ]]
+	[[ "$output" != *sleep* ]]
+	[[ "$output" == *'"name":"slim"'* ]]
+}
+
+@test "the manual's example counts the pods of a snapshot" {
+	sim_start
+	sim_kubectl run a --image=nginx
+	sim_kubectl run b --image=nginx
+	n=$("$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds pods |
+	    jq -c 'select(.type == "ADDED")' | wc -l)
+	[ "$n" -eq 2 ]
+}
