@@ -733,6 +733,177 @@ test_manifests(const char *sub, const char *prefix, const char *what)
 	    what, pools, classes, broken);
 }
 
+/* ---- robustness: every field of real objects replaced by values of every other type ---- */
+
+static json_object *
+mut_value(int m)
+{
+	switch (m) {
+	case 0:
+		return json_object_new_int(-5);
+	case 1:
+		return json_object_new_string("x");
+	case 2:
+		return json_object_new_array();
+	case 3:
+		return json_object_new_object();
+	default:
+		return NULL;	/* JSON null */
+	}
+}
+
+#define MUT_KINDS 5
+
+/* Find the target-th node (pre-order, root excluded) under o: its parent and place. */
+static int
+mut_find(json_object *o, int *counter, int target, json_object **parent, const char **key,
+    size_t *idx)
+{
+	size_t i;
+
+	if (json_object_is_type(o, json_type_object)) {
+		json_object_object_foreach(o, k, v) {
+			if (++*counter == target) {
+				*parent = o;
+				*key = k;
+				return 1;
+			}
+			if (mut_find(v, counter, target, parent, key, idx))
+				return 1;
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		for (i = 0; i < json_object_array_length(o); i++) {
+			if (++*counter == target) {
+				*parent = o;
+				*key = NULL;
+				*idx = i;
+				return 1;
+			}
+			if (mut_find(json_object_array_get_idx(o, i), counter, target, parent, key, idx))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Put val at the place found; returns the value that was there, still referenced. */
+static json_object *
+mut_swap(json_object *parent, const char *key, size_t idx, json_object *val)
+{
+	json_object *old;
+
+	if (key) {
+		old = json_object_get(nap_json_key(parent, key));
+		json_object_object_add(parent, key, val);
+	} else {
+		old = json_object_get(json_object_array_get_idx(parent, idx));
+		json_object_array_put_idx(parent, idx, val);
+	}
+	return old;
+}
+
+/*
+ * Apply obj, then every single-field mutation of it as MODIFIED: each must
+ * be taken or refused with a message, never crash, and a refusal must leave
+ * the stored object in place.  obj is mutated in place and restored; the
+ * model keeps a separate copy so that nothing it borrows is swapped out
+ * under it.  Returns the number of misbehaviours.
+ */
+static size_t
+mutate_all(json_object *obj, size_t *tried, size_t *refused)
+{
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_err err;
+	json_object *base = NULL;
+	const char *kind = nap_json_str(obj, "kind", "");
+	const char *name = nap_json_str(obj, "metadata.name", "");
+	const char *ns = nap_json_str(obj, "metadata.namespace", "default");
+	int k = nap_kind_lookup(kind), target, m;
+	size_t bad = 0;
+
+	json_object_deep_copy(obj, &base, NULL);
+	if (k < 0 || nap_cluster_apply(c, "ADDED", base, &err) != 0) {
+		printf("# mutation base %s %s does not load: %s\n", kind, name, err.msg);
+		json_object_put(base);
+		nap_cluster_free(c);
+		return 1;
+	}
+	for (target = 1;; target++) {
+		json_object *parent = NULL, *orig;
+		const char *key = NULL;
+		size_t idx = 0;
+		int counter = 0;
+
+		if (!mut_find(obj, &counter, target, &parent, &key, &idx))
+			break;
+		for (m = 0; m < MUT_KINDS; m++) {
+			int rc;
+
+			orig = mut_swap(parent, key, idx, mut_value(m));
+			err.msg[0] = '\0';
+			rc = nap_cluster_apply(c, "MODIFIED", obj, &err);
+			(*tried)++;
+			if (rc < 0) {
+				(*refused)++;
+				if (err.msg[0] == '\0' ||
+				    nap_cluster_get(c, (enum nap_kind)k, ns, name) == NULL) {
+					printf("# %s %s: mutation %d/%d refused badly: \"%s\"\n", kind,
+					    name, target, m, err.msg);
+					bad++;
+				}
+			} else if (nap_cluster_apply(c, "MODIFIED", base, &err) != 0)
+				bad++;
+			json_object_put(mut_swap(parent, key, idx, orig));
+		}
+	}
+	json_object_put(base);
+	nap_cluster_free(c);
+	return bad;
+}
+
+static void
+test_mutations(void)
+{
+	json_object *objs[16];
+	size_t nobj = 0, i, tried = 0, refused = 0, bad = 0;
+	char path[1024];
+	json_object *o, *docs;
+
+	objs[nobj++] = json_object_get(doc(fix_pods, "affinity"));
+	objs[nobj++] = json_object_get(doc(fix_pools, "tuned"));
+	objs[nobj++] = json_object_get(doc(fix_pools, "azl"));
+	snprintf(path, sizeof(path), "%s/fixtures/kube/core.v1.Pod.json", shared_dir());
+	if (access(path, R_OK) == 0) {
+		o = load_json_file("kube/core.v1.Pod.json");
+		fix_pod_spec(nap_json_key(o, "spec"));
+		objs[nobj++] = o;
+		objs[nobj++] = load_json_file("kube/core.v1.Node.json");
+		o = load_json_file("kube/apps.v1.DaemonSet.json");
+		fix_pod_spec(nap_json_get(o, "spec.template.spec"));
+		replace_strings(o, "operatorValue", "In");
+		objs[nobj++] = o;
+		o = load_json_file("kube/policy.v1.PodDisruptionBudget.json");
+		json_object_object_del(nap_json_key(o, "spec"), "maxUnavailable");
+		replace_strings(o, "operatorValue", "In");
+		json_object_object_add(nap_json_key(o, "spec"), "minAvailable",
+		    json_object_new_int(1));
+		objs[nobj++] = o;
+		snprintf(path, sizeof(path), "%s/fixtures/aks-docs/"
+		    "node-auto-provisioning-aksnodeclass-19.yaml", shared_dir());
+		docs = load_yaml(path);
+		for (i = 0; i < json_object_array_length(docs) && nobj < 16; i++)
+			objs[nobj++] = json_object_get(json_object_array_get_idx(docs, i));
+		json_object_put(docs);
+	}
+	for (i = 0; i < nobj; i++) {
+		bad += mutate_all(objs[i], &tried, &refused);
+		json_object_put(objs[i]);
+	}
+	TAP_OK(bad == 0 && tried > 1000,
+	    "%zu single-field type mutations of %zu objects: none crashes, %zu refused with a "
+	    "message and the model kept", tried, nobj, refused);
+}
+
 /* ---- the cluster model ---- */
 
 static int
@@ -980,6 +1151,7 @@ main(void)
 	test_manifests("aks-docs", "", "the AKS NAP docs");
 	test_manifests("karpenter", "azure-", "the Azure provider's examples");
 	test_cluster();
+	test_mutations();
 	test_scale();
 	test_hash();
 	test_helpers();
