@@ -219,8 +219,56 @@ pod_terms_free(struct nap_pod_term *t, size_t n)
 	free(t);
 }
 
+/*
+ * Parse a label selector with matchLabelKeys (In the pod's value) and
+ * mismatchLabelKeys (NotIn it) merged in, as the API server does for pod
+ * affinity and Karpenter and kube-scheduler do for topology spread; a key
+ * the pod has no label for adds nothing.  An absent selector stays absent.
+ */
 static int
-pod_term(struct nap_pod_term *t, json_object *o, int weight, const char *ns, struct nap_err *err)
+merged_selector(struct nap_selector **out, json_object *sel, json_object *labels,
+    char **match, size_t nmatch, char **mismatch, size_t nmismatch, struct nap_err *err)
+{
+	json_object *copy = NULL, *exprs;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (sel == NULL)
+		return 0;
+	if (nmatch + nmismatch == 0 || !json_object_is_type(sel, json_type_object))
+		return nap_selector_parse(out, sel, err);
+	json_object_deep_copy(sel, &copy, NULL);
+	exprs = nap_json_key(copy, "matchExpressions");
+	if (exprs == NULL || !json_object_is_type(exprs, json_type_array)) {
+		exprs = json_object_new_array();
+		json_object_object_add(copy, "matchExpressions", exprs);
+	}
+	for (i = 0; i < nmatch + nmismatch; i++) {
+		const char *key = i < nmatch ? match[i] : mismatch[i - nmatch];
+		json_object *e, *vals;
+		const char *v;
+
+		v = labels ? model_jstr(nap_json_key(labels, key), NULL) : NULL;
+		if (v == NULL)
+			continue;
+		e = json_object_new_object();
+		vals = json_object_new_array();
+		json_object_array_add(vals, json_object_new_string(v));
+		json_object_object_add(e, "key", json_object_new_string(key));
+		json_object_object_add(e, "operator", json_object_new_string(i < nmatch ? "In" :
+		    "NotIn"));
+		json_object_object_add(e, "values", vals);
+		json_object_array_add(exprs, e);
+	}
+	rc = nap_selector_parse(out, copy, err);
+	json_object_put(copy);
+	return rc;
+}
+
+static int
+pod_term(struct nap_pod_term *t, json_object *o, int weight, const struct nap_pod *p,
+    struct nap_err *err)
 {
 	json_object *sel = nap_json_key(o, "labelSelector");
 	json_object *nsel = nap_json_key(o, "namespaceSelector");
@@ -230,7 +278,13 @@ pod_term(struct nap_pod_term *t, json_object *o, int weight, const char *ns, str
 	t->topology_key = nap_xstrdup(tk);
 	if (*tk == '\0')
 		return nap_err_set(err, NAP_EX_DATAERR, "topologyKey is empty");
-	if (sel != NULL && nap_selector_parse(&t->selector, sel, err) != 0)
+	if (model_strv(nap_json_key(o, "matchLabelKeys"), &t->match_label_keys,
+	    &t->nmatch_label_keys, "matchLabelKeys", err) != 0 ||
+	    model_strv(nap_json_key(o, "mismatchLabelKeys"), &t->mismatch_label_keys,
+	    &t->nmismatch_label_keys, "mismatchLabelKeys", err) != 0)
+		return -1;
+	if (merged_selector(&t->selector, sel, p->meta.labels, t->match_label_keys,
+	    t->nmatch_label_keys, t->mismatch_label_keys, t->nmismatch_label_keys, err) != 0)
 		return nap_err_prefix(err, "labelSelector");
 	if (nsel != NULL && nap_selector_parse(&t->ns_selector, nsel, err) != 0)
 		return nap_err_prefix(err, "namespaceSelector");
@@ -239,18 +293,14 @@ pod_term(struct nap_pod_term *t, json_object *o, int weight, const char *ns, str
 		return -1;
 	if (t->nnamespaces == 0 && nsel == NULL) {
 		t->namespaces = nap_xcalloc(1, sizeof(char *));
-		t->namespaces[0] = nap_xstrdup(ns);
+		t->namespaces[0] = nap_xstrdup(p->meta.ns);
 		t->nnamespaces = 1;
 	}
-	if (model_strv(nap_json_key(o, "matchLabelKeys"), &t->match_label_keys,
-	    &t->nmatch_label_keys, "matchLabelKeys", err) != 0)
-		return -1;
-	return model_strv(nap_json_key(o, "mismatchLabelKeys"), &t->mismatch_label_keys,
-	    &t->nmismatch_label_keys, "mismatchLabelKeys", err);
+	return 0;
 }
 
 static int
-pod_terms(json_object *aff, const char *ns, struct nap_pod_term **out, size_t *n,
+pod_terms(json_object *aff, const struct nap_pod *p, struct nap_pod_term **out, size_t *n,
     struct nap_err *err)
 {
 	json_object *req = nap_json_key(aff, "requiredDuringSchedulingIgnoredDuringExecution");
@@ -273,14 +323,14 @@ pod_terms(json_object *aff, const char *ns, struct nap_pod_term **out, size_t *n
 		*n = i + 1;
 		if (i < nreq) {
 			o = json_object_array_get_idx(req, i);
-			rc = pod_term(&(*out)[i], o, 0, ns, err);
+			rc = pod_term(&(*out)[i], o, 0, p, err);
 		} else {
 			o = json_object_array_get_idx(pref, i - nreq);
 			w = (int)nap_json_int(o, "weight", 0);
 			if (w < 1 || w > 100)
 				return nap_err_set(err, NAP_EX_DATAERR,
 				    "preferred term %zu: weight %d not in 1..100", i - nreq, w);
-			rc = pod_term(&(*out)[i], nap_json_key(o, "podAffinityTerm"), w, ns, err);
+			rc = pod_term(&(*out)[i], nap_json_key(o, "podAffinityTerm"), w, p, err);
 		}
 		if (rc != 0)
 			return i < nreq ? nap_err_prefix(err, "required term %zu", i) :
@@ -360,7 +410,7 @@ spread_free(struct nap_spread *s, size_t n)
 }
 
 static int
-spread_one(struct nap_spread *s, json_object *o, struct nap_err *err)
+spread_one(struct nap_spread *s, json_object *o, json_object *labels, struct nap_err *err)
 {
 	const char *w = nap_json_str(o, "whenUnsatisfiable", "");
 	const char *ap = nap_json_str(o, "nodeAffinityPolicy", "Honor");
@@ -388,10 +438,13 @@ spread_one(struct nap_spread *s, json_object *o, struct nap_err *err)
 		s->honor_taints = 1;
 	else if (strcmp(tp, "Ignore") != 0)
 		return nap_err_set(err, NAP_EX_DATAERR, "unknown nodeTaintsPolicy \"%s\"", tp);
-	if (sel != NULL && nap_selector_parse(&s->selector, sel, err) != 0)
+	if (model_strv(nap_json_key(o, "matchLabelKeys"), &s->match_label_keys,
+	    &s->nmatch_label_keys, "matchLabelKeys", err) != 0)
+		return -1;
+	if (merged_selector(&s->selector, sel, labels, s->match_label_keys,
+	    s->nmatch_label_keys, NULL, 0, err) != 0)
 		return nap_err_prefix(err, "labelSelector");
-	return model_strv(nap_json_key(o, "matchLabelKeys"), &s->match_label_keys,
-	    &s->nmatch_label_keys, "matchLabelKeys", err);
+	return 0;
 }
 
 static int
@@ -409,7 +462,7 @@ spreads(struct nap_pod *p, json_object *arr, struct nap_err *err)
 	p->spread = nap_xcalloc(n, sizeof(*p->spread));
 	for (i = 0; i < n; i++) {
 		p->nspread = i + 1;
-		if (spread_one(&p->spread[i], json_object_array_get_idx(arr, i), err) != 0)
+		if (spread_one(&p->spread[i], json_object_array_get_idx(arr, i), p->meta.labels, err) != 0)
 			return nap_err_prefix(err, "topologySpreadConstraints[%zu]", i);
 	}
 	return 0;
@@ -503,10 +556,10 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	if (model_tolerations(tol, &p->tolerations, &p->ntolerations, err) != 0)
 		return -1;
 	if (aff != NULL) {
-		if (pod_terms(nap_json_key(aff, "podAffinity"), p->meta.ns, &p->affinity,
+		if (pod_terms(nap_json_key(aff, "podAffinity"), p, &p->affinity,
 		    &p->naffinity, err) != 0)
 			return nap_err_prefix(err, "pod affinity");
-		if (pod_terms(nap_json_key(aff, "podAntiAffinity"), p->meta.ns, &p->anti_affinity,
+		if (pod_terms(nap_json_key(aff, "podAntiAffinity"), p, &p->anti_affinity,
 		    &p->nanti_affinity, err) != 0)
 			return nap_err_prefix(err, "pod anti-affinity");
 	}

@@ -140,7 +140,12 @@ struct nap_node_term {
 struct nap_pod_term {
 	int weight;		/* 1..100 for preferred terms, 0 for required ones */
 	char *topology_key;
-	struct nap_selector *selector;	/* NULL: absent, matches no pod */
+	/*
+	 * labelSelector with matchLabelKeys (In) and mismatchLabelKeys (NotIn)
+	 * merged in from the pod's own labels, as the API server does; NULL
+	 * when absent (matches no pod).
+	 */
+	struct nap_selector *selector;
 	/*
 	 * Namespaces the selector looks in.  Normalised: empty namespaces and
 	 * no namespaceSelector become the pod's own namespace.
@@ -157,7 +162,8 @@ struct nap_spread {
 	int max_skew;
 	char *topology_key;
 	int do_not_schedule;	/* whenUnsatisfiable DoNotSchedule (else ScheduleAnyway) */
-	struct nap_selector *selector;	/* NULL: absent, matches no pod */
+	/* labelSelector with matchLabelKeys merged in (In the pod's values); NULL: absent */
+	struct nap_selector *selector;
 	int min_domains;	/* 0 when absent (only meaningful with DoNotSchedule) */
 	char **match_label_keys;
 	size_t nmatch_label_keys;

@@ -288,6 +288,28 @@ test_constraints(void)
 	TAP_OK(p.nhost_ports == 1 && p.host_ports[0].port == 80 &&
 	    strcmp(p.host_ports[0].protocol, "TCP") == 0, "host ports are collected");
 	TAP_OK(p.priority == 1000 && p.preempt_never, "priority and preemption policy are read");
+	{
+		struct nap_pod q;
+		json_object *same = parse("{\"app\":\"web\",\"pod-template-hash\":\"abc\"}");
+		json_object *other = parse("{\"app\":\"web\",\"pod-template-hash\":\"xyz\"}");
+		json_object *red = parse("{\"app\":\"db\",\"tenant\":\"red\"}");
+		json_object *blue = parse("{\"app\":\"db\",\"tenant\":\"blue\"}");
+
+		if (load_pod(&q, "match-label-keys") == 0) {
+			TAP_OK(nap_selector_matches(q.spread[0].selector, same) &&
+			    !nap_selector_matches(q.spread[0].selector, other),
+			    "spread matchLabelKeys narrow the selector to the pod's own values");
+			TAP_OK(nap_selector_matches(q.anti_affinity[0].selector, red) &&
+			    !nap_selector_matches(q.anti_affinity[0].selector, blue),
+			    "mismatchLabelKeys exclude pods sharing the pod's value");
+			nap_pod_free(&q);
+		} else
+			TAP_OK(0, "the match-label-keys pod loads");
+		json_object_put(same);
+		json_object_put(other);
+		json_object_put(red);
+		json_object_put(blue);
+	}
 
 	t.key = k_sku;
 	t.value = v_gpu;
