@@ -174,6 +174,9 @@ int sim_patch_merge(json_object **target, json_object *patch);
 int sim_patch_json(json_object **target, json_object *ops, struct nap_err *err);
 int sim_patch_strategic(json_object **target, json_object *patch, struct nap_err *err);
 
+/* protobuf.c: a "k8s\0" envelope into JSON (kind and apiVersion set). */
+int sim_pb_decode(const char *buf, size_t len, json_object **out, struct nap_err *err);
+
 /* kapi.c */
 void sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *resp);
 /* A Status failure from a filled nap_err. */

@@ -11,6 +11,8 @@
 #include "core.h"
 #include "json.h"
 
+static int discovery(struct sim *sim, const struct sim_req *req, struct sim_resp *resp);
+
 #define RW "create,delete,deletecollection,get,list,patch,update,watch"
 
 const struct sim_rdesc sim_rdescs[] = {
@@ -249,8 +251,144 @@ version_info(struct sim *sim)
 	return o;
 }
 
+/*
+ * OpenAPI v3, just enough for kubectl: the index of group versions, and per
+ * group version the PATCH operations tagged with their kind and the
+ * fieldValidation parameter, which tells kubectl to let the server validate
+ * (so it never needs full schemas).  Schemas say only "an object of this
+ * kind, any fields".
+ */
+static json_object *
+openapi_index(void)
+{
+	json_object *o = json_object_new_object(), *paths = json_object_new_object();
+	size_t i;
+
+	for (i = 0; i < sim_nrdescs; i++) {
+		const struct sim_rdesc *d = &sim_rdescs[i];
+		const char *v[2] = { d->version, d->alt_version };
+		int k;
+
+		for (k = 0; k < 2 && v[k]; k++) {
+			char key[160], url[200];
+			json_object *e;
+
+			if (*d->group)
+				snprintf(key, sizeof(key), "apis/%s/%s", d->group, v[k]);
+			else
+				snprintf(key, sizeof(key), "api/%s", v[k]);
+			if (json_object_object_get(paths, key))
+				continue;
+			snprintf(url, sizeof(url), "/openapi/v3/%s?hash=nap-sim", key);
+			e = json_object_new_object();
+			json_object_object_add(e, "serverRelativeURL", json_object_new_string(url));
+			json_object_object_add(paths, key, e);
+		}
+	}
+	json_object_object_add(o, "paths", paths);
+	return o;
+}
+
+static json_object *
+gvk_ext(const char *group, const char *version, const char *kind)
+{
+	json_object *g = json_object_new_object();
+
+	json_object_object_add(g, "group", json_object_new_string(group));
+	json_object_object_add(g, "version", json_object_new_string(version));
+	json_object_object_add(g, "kind", json_object_new_string(kind));
+	return g;
+}
+
+static json_object *
+openapi_gv(const char *group, const char *version)
+{
+	json_object *o = json_object_new_object(), *paths = json_object_new_object();
+	json_object *schemas = json_object_new_object(), *info = json_object_new_object();
+	size_t i;
+
+	json_object_object_add(o, "openapi", json_object_new_string("3.0.0"));
+	json_object_object_add(info, "title", json_object_new_string("Kubernetes"));
+	json_object_object_add(info, "version", json_object_new_string("nap-sim"));
+	json_object_object_add(o, "info", info);
+	for (i = 0; i < sim_nrdescs; i++) {
+		const struct sim_rdesc *d = &sim_rdescs[i];
+		json_object *op, *params, *p, *item, *sch, *gvks, *resps;
+		char path[300], sname[200];
+
+		if (sim_rdesc_find_gv(group, version, d->resource) != (int)i)
+			continue;
+		snprintf(path, sizeof(path), "/%s%s%s/%s%s/%s/{name}", *group ? "apis/" : "api",
+		    group, *group ? "/" : "", version, d->namespaced ? "/namespaces/{namespace}" : "",
+		    d->resource);
+		if (!*group)
+			snprintf(path, sizeof(path), "/api/%s%s/%s/{name}", version,
+			    d->namespaced ? "/namespaces/{namespace}" : "", d->resource);
+		op = json_object_new_object();
+		json_object_object_add(op, "x-kubernetes-group-version-kind",
+		    gvk_ext(group, version, d->kind));
+		params = json_object_new_array();
+		p = json_object_new_object();
+		json_object_object_add(p, "name", json_object_new_string("fieldValidation"));
+		json_object_object_add(p, "in", json_object_new_string("query"));
+		nap_json_set(p, "schema.type", json_object_new_string("string"));
+		json_object_array_add(params, p);
+		json_object_object_add(op, "parameters", params);
+		resps = json_object_new_object();
+		nap_json_set(resps, "200.description", json_object_new_string("OK"));
+		json_object_object_add(op, "responses", resps);
+		item = json_object_new_object();
+		json_object_object_add(item, "patch", op);
+		json_object_object_add(paths, path, item);
+
+		snprintf(sname, sizeof(sname), "%s%s%s.%s", *group ? group : "io.k8s.api.core",
+		    "", "", d->kind);
+		sch = json_object_new_object();
+		json_object_object_add(sch, "type", json_object_new_string("object"));
+		json_object_object_add(sch, "x-kubernetes-preserve-unknown-fields",
+		    json_object_new_boolean(1));
+		gvks = json_object_new_array();
+		json_object_array_add(gvks, gvk_ext(group, version, d->kind));
+		json_object_object_add(sch, "x-kubernetes-group-version-kind", gvks);
+		json_object_object_add(schemas, sname, sch);
+	}
+	json_object_object_add(o, "paths", paths);
+	nap_json_set(o, "components.schemas", schemas);
+	return o;
+}
+
 int
 sim_discovery_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *resp)
+{
+	if (!strcmp(req->path, "/openapi/v3") || !strcmp(req->path, "/openapi/v3/")) {
+		sim_resp_json(resp, 200, openapi_index());
+		return 1;
+	}
+	if (!strncmp(req->path, "/openapi/v3/api/", 16)) {
+		if (strcmp(req->path + 16, "v1"))
+			return 0;
+		sim_resp_json(resp, 200, openapi_gv("", "v1"));
+		return 1;
+	}
+	if (!strncmp(req->path, "/openapi/v3/apis/", 17)) {
+		char g[128], v[64];
+		size_t i;
+
+		if (sscanf(req->path + 17, "%127[^/]/%63[^/]", g, v) != 2)
+			return 0;
+		for (i = 0; i < sim_nrdescs; i++)
+			if (sim_rdesc_find_gv(g, v, sim_rdescs[i].resource) >= 0)
+				break;
+		if (i == sim_nrdescs)
+			return 0;
+		sim_resp_json(resp, 200, openapi_gv(g, v));
+		return 1;
+	}
+	return discovery(sim, req, resp);
+}
+
+static int
+discovery(struct sim *sim, const struct sim_req *req, struct sim_resp *resp)
 {
 	const char *p = req->path;
 	char group[128], version[64], rest[8];

@@ -38,9 +38,32 @@ struct sim_conn {
 	struct MHD_Connection *mc;
 	struct sim_resp delayed;	/* answer held back by a latency fault */
 	unsigned long timer;
-	struct sim_watch *watch;
+	struct stream *stream;
 	int suspended;
 };
+
+/*
+ * A watch being streamed.  The connection and the MHD response each hold a
+ * reference: MHD may finish the connection before or after it destroys the
+ * response, so neither may free what the other still uses.
+ */
+struct stream {
+	int refs;
+	struct sim *sim;
+	struct sim_watch *watch;
+	struct MHD_Connection *mc;	/* NULL once the connection is done */
+	int suspended;
+};
+
+static void
+stream_unref(struct stream *st)
+{
+	if (--st->refs > 0)
+		return;
+	if (st->watch)
+		sim_watch_free(st->sim, st->watch);
+	free(st);
+}
 
 struct daemon_ctx {
 	struct sim *sim;
@@ -262,26 +285,26 @@ add_headers(struct MHD_Response *r, const struct sim_resp *resp)
 }
 
 static void
-wake_conn(void *p)
+wake_stream(void *p)
 {
-	struct sim_conn *c = p;
+	struct stream *st = p;
 
-	if (c->suspended) {
-		c->suspended = 0;
-		MHD_resume_connection(c->mc);
+	if (st->suspended && st->mc) {
+		st->suspended = 0;
+		MHD_resume_connection(st->mc);
 	}
 }
 
 static ssize_t
 watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	struct sim_conn *c = cls;
+	struct stream *st = cls;
 	long n;
 
 	(void)pos;
-	if (!c->watch)
+	if (!st->watch || !st->mc)
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	n = sim_watch_read(c->watch, buf, max);
+	n = sim_watch_read(st->watch, buf, max);
 	if (n > 0)
 		return n;
 	if (n == -1)
@@ -289,21 +312,22 @@ watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	if (n == -2)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	/* Nothing to send: park the connection until an event wakes it. */
-	sim_watch_set_waiting(c->watch, 1);
-	c->suspended = 1;
-	MHD_suspend_connection(c->mc);
+	sim_watch_set_waiting(st->watch, 1);
+	st->suspended = 1;
+	MHD_suspend_connection(st->mc);
 	return 0;
 }
 
 static void
 watch_reader_free(void *cls)
 {
-	struct sim_conn *c = cls;
+	struct stream *st = cls;
 
-	if (c->watch) {
-		sim_watch_free(c->sim, c->watch);
-		c->watch = NULL;
+	if (st->watch) {
+		sim_watch_free(st->sim, st->watch);
+		st->watch = NULL;
 	}
+	stream_unref(st);
 }
 
 static enum MHD_Result
@@ -314,10 +338,16 @@ queue(struct sim_conn *c, struct sim_resp *resp)
 	enum MHD_Result ok;
 
 	if (resp->stream) {
-		c->watch = resp->stream;
-		sim_watch_attach(c->watch, c, wake_conn);
+		struct stream *st = nap_xcalloc(1, sizeof(*st));
+
+		st->refs = 2;
+		st->sim = c->sim;
+		st->watch = resp->stream;
+		st->mc = c->mc;
+		c->stream = st;
+		sim_watch_attach(st->watch, st, wake_stream);
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
-		    watch_reader, c, watch_reader_free);
+		    watch_reader, st, watch_reader_free);
 		add_headers(r, resp);
 		ok = MHD_queue_response(c->mc, 200, r);
 		MHD_destroy_response(r);
@@ -381,7 +411,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (c->timer || c->watch)
+	if (c->timer || c->stream)
 		return MHD_YES;
 
 	memset(&req, 0, sizeof(req));
@@ -443,7 +473,10 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 	if (c->timer)
 		sim_cancel(c->sim, c->timer);
 	sim_resp_free(&c->delayed);
-	/* The watch (if any) is freed with its response. */
+	if (c->stream) {
+		c->stream->mc = NULL;
+		stream_unref(c->stream);
+	}
 	free(c->body);
 	free(c);
 	*con_cls = NULL;

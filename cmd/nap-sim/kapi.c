@@ -166,6 +166,9 @@ parse_body(const struct sim_req *req, json_object **out, struct nap_err *err)
 	*out = NULL;
 	if (!req->body_len)
 		return sim_err_status(err, 400, "the body of the request was empty");
+	if (req->content_type && !strncasecmp(req->content_type,
+	    "application/vnd.kubernetes.protobuf", 35))
+		return sim_pb_decode(req->body, req->body_len, out, err);
 	tok = json_tokener_new();
 	obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
 	jerr = json_tokener_get_error(tok);
@@ -200,7 +203,8 @@ json_content(const struct sim_req *req)
 
 	if (!ct)
 		return 1;	/* Go clients without a body type: assume JSON */
-	return !strncasecmp(ct, "application/json", 16) || !strncasecmp(ct, "*/*", 3);
+	return !strncasecmp(ct, "application/json", 16) || !strncasecmp(ct, "*/*", 3) ||
+	    !strncasecmp(ct, "application/vnd.kubernetes.protobuf", 35);
 }
 
 static void
