@@ -100,6 +100,18 @@ res_sub_list(struct nap_res *r, json_object *list)
 		nap_res_sub(r, &sub);
 }
 
+/* Kubelets report memory and disk in Ki, rounded down. */
+static void
+ki(json_object *list, const char *key, int64_t bytes)
+{
+	char buf[32];
+
+	if (bytes <= 0)
+		return;
+	snprintf(buf, sizeof(buf), "%lldKi", (long long)(bytes / 1024));
+	json_object_object_add(list, key, json_object_new_string(buf));
+}
+
 static void
 node_resources(struct world *w, const struct world_vm *vm, json_object **cap,
     json_object **alloc)
@@ -140,6 +152,10 @@ node_resources(struct world *w, const struct world_vm *vm, json_object **cap,
 	}
 	*cap = nap_res_to_json(&c);
 	*alloc = nap_res_to_json(&a);
+	ki(*cap, "memory", c.v[NAP_RES_MEMORY]);
+	ki(*cap, "ephemeral-storage", c.v[NAP_RES_EPHEMERAL]);
+	ki(*alloc, "memory", a.v[NAP_RES_MEMORY]);
+	ki(*alloc, "ephemeral-storage", a.v[NAP_RES_EPHEMERAL]);
 }
 
 static void

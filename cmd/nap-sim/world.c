@@ -180,11 +180,11 @@ world_op_new(struct world *w, const char *provider, int kind,
 	op->due = sim_elapsed(w->sim) + sim_seconds;
 	nap_xgrow(&w->ops, &w->aops, w->nops + 1, sizeof(*w->ops));
 	w->ops[w->nops++] = op;
-	if (sim_seconds <= 0) {
+	if (sim_seconds <= 0 && kind == WORLD_OP_NONE) {
 		op->done = 1;
 		op->end = nap_xstrdup(ts);
 	} else {
-		world_wake_in(w, sim_seconds);
+		world_wake_in(w, sim_seconds > 0 ? sim_seconds : 0);
 	}
 	return op;
 }
