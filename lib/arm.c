@@ -350,7 +350,9 @@ nap_arm_start(struct nap_arm *a, const char *method, const char *path, const cha
 	c->method = nap_xstrdup(method);
 	c->url = nap_xasprintf("%s%s%capi-version=%s", a->endpoint, path,
 	    strchr(path, '?') ? '&' : '?', api_version);
-	c->poll_url = nap_xasprintf("%s%s?api-version=%s%s", a->endpoint, path, api_version,
+	/* The resource is polled without the request's own query (forceDeletion ...). */
+	c->poll_url = nap_xasprintf("%s%.*s?api-version=%s%s", a->endpoint,
+	    (int)strcspn(path, "?"), path, api_version,
 	    (flags & NAP_ARM_EXPAND_IV) ? "&$expand=instanceView" : "");
 	if (body) {
 		s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN |

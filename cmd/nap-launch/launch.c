@@ -1,0 +1,1157 @@
+/*
+ * launch.c - the life of a NodeClaim in nap-launch: created from a
+ * LaunchRequest (or adopted when found unlaunched at start-up), its VM
+ * looked for, its NIC and VM created on the cheapest offering Azure still
+ * accepts, its status written, its Node registered and initialized; on
+ * failure or deletion its Azure resources removed and its finalizer dropped.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "json.h"
+#include "labels.h"
+#include "log.h"
+#include "prog.h"
+#include "launch.h"
+
+#define NC_PATH "/apis/karpenter.sh/v1/nodeclaims"
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+rfc3339(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A Kubernetes or Azure refusal nothing can fix from here ends the run. */
+static int
+fatal_err(struct ctx *x, const struct nap_err *err)
+{
+	if (err->code == NAP_EX_NOPERM || err->code == NAP_EX_CONFIG ||
+	    (err->code == NAP_EX_UNAVAILABLE && err->http == 0)) {
+		if (!x->fatal) {
+			nap_log(NAP_LOG_ERROR, "%s%s", err->msg, err->code == NAP_EX_NOPERM ?
+			    " (the credential is not allowed: check the identity's role assignments)" : "");
+			x->fatal = err->code;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- claims ---- */
+
+static struct claim *
+claim_new(struct ctx *x, json_object *obj, struct nap_err *err)
+{
+	struct claim *c = nap_xcalloc(1, sizeof(*c));
+
+	if (nap_nodeclaim_from_json(&c->nc, obj, err) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->obj = json_object_get(obj);
+	c->name = nap_xstrdup(c->nc.meta.name);
+	c->vm = nap_xasprintf("aks-%s", c->name);
+	c->pool = nap_xstrdup(c->nc.nodepool ? c->nc.nodepool : "");
+	c->klass = nap_xstrdup(c->nc.class_ref.name ? c->nc.class_ref.name : "default");
+	c->nic_accel = -1;
+	c->message = nap_xstrdup("");
+	c->reason = nap_xstrdup("");
+	nap_xgrow(&x->claims, &x->aclaims, x->nclaims + 1, sizeof(*x->claims));
+	x->claims[x->nclaims++] = c;
+	nap_hash_put(&x->byname, c->name, c);
+	return c;
+}
+
+static void
+claim_free(struct claim *c)
+{
+	nap_nodeclaim_free(&c->nc);
+	if (c->obj)
+		json_object_put(c->obj);
+	free(c->name);
+	free(c->vm);
+	free(c->pool);
+	free(c->klass);
+	free(c->cands);
+	free(c->provider_id);
+	free(c->image_id);
+	free(c->node);
+	free(c->message);
+	free(c->reason);
+	free(c);
+}
+
+static void
+set_provider(struct ctx *x, struct claim *c, const char *pid)
+{
+	if (c->provider_id)
+		nap_hash_del(&x->byprov, c->provider_id);
+	free(c->provider_id);
+	c->provider_id = nap_xstrdup(pid);
+	nap_hash_put(&x->byprov, pid, c);
+}
+
+/* Finished with: forget it, and ignore what the watch still says of it. */
+static void
+claim_gone(struct ctx *x, struct claim *c)
+{
+	c->step = ST_GONE;
+	nap_hash_del(&x->byname, c->name);
+	if (c->provider_id)
+		nap_hash_del(&x->byprov, c->provider_id);
+	nap_hash_put(&x->done, c->name, (void *)1);
+}
+
+static void
+set_error(struct claim *c, const char *reason, const char *code, const char *msg)
+{
+	free(c->reason);
+	c->reason = nap_xstrdup(reason);
+	snprintf(c->code, sizeof(c->code), "%s", code ? code : "");
+	free(c->message);
+	/* Karpenter truncates the condition message; so do we. */
+	c->message = nap_xstrndup(msg ? msg : "", 1200);
+}
+
+/* ---- offerings ---- */
+
+static int
+cand_cmp(const void *pa, const void *pb)
+{
+	const struct cand *a = pa, *b = pb;
+
+	if (a->off->price != b->off->price)
+		return a->off->price < b->off->price ? -1 : 1;
+	if (a->off->spot != b->off->spot)
+		return a->off->spot ? -1 : 1;
+	if ((a->off->zone > 0) != (b->off->zone > 0))
+		return a->off->zone > 0 ? -1 : 1;
+	if (a->rank != b->rank)
+		return a->rank - b->rank;
+	return a->off->zone - b->off->zone;
+}
+
+/*
+ * Every offering the claim allows, cheapest first (spot before on-demand,
+ * zonal before regional at equal price, then the request's own order).
+ */
+static void
+cands_build(struct ctx *x, struct claim *c)
+{
+	const struct nap_req *zr = nap_reqs_get(&c->nc.reqs, "topology.kubernetes.io/zone");
+	const struct nap_req *cr = nap_reqs_get(&c->nc.reqs, "karpenter.sh/capacity-type");
+	json_object *reqs = nap_json_get(c->obj, "spec.requirements");
+	size_t i, j, k, n = reqs && json_object_is_type(reqs, json_type_array) ?
+	    json_object_array_length(reqs) : 0;
+	size_t alloc = 0;
+	int rank = 0;
+
+	free(c->cands);
+	c->cands = NULL;
+	c->ncands = c->next = 0;
+	for (i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(reqs, i), *vals;
+
+		if (strcmp(nap_json_str(r, "key", ""), "node.kubernetes.io/instance-type") != 0 ||
+		    strcmp(nap_json_str(r, "operator", ""), "In") != 0)
+			continue;
+		vals = nap_json_get(r, "values");
+		for (j = 0; vals && j < json_object_array_length(vals); j++) {
+			const char *name = json_object_get_string(json_object_array_get_idx(vals, j));
+			const struct nap_itype *it = name ? nap_catalog_find(x->cat, name) : NULL;
+
+			if (!it) {
+				nap_debug("nodeclaim %s: instance type %s not in the catalog",
+				    c->name, name ? name : "?");
+				continue;
+			}
+			for (k = 0; k < it->noff; k++) {
+				const struct nap_offering *o = &it->off[k];
+
+				if (!o->available || (zr && !nap_req_allows(zr, o->zone_label)) ||
+				    (cr && !nap_req_allows(cr, o->capacity_type)))
+					continue;
+				nap_xgrow(&c->cands, &alloc, c->ncands + 1, sizeof(*c->cands));
+				c->cands[c->ncands].it = it;
+				c->cands[c->ncands].off = o;
+				c->cands[c->ncands].rank = rank;
+				c->ncands++;
+			}
+			rank++;
+		}
+	}
+	qsort(c->cands, c->ncands, sizeof(*c->cands), cand_cmp);
+}
+
+static int
+next_offering(struct ctx *x, struct claim *c)
+{
+	while (c->next < c->ncands) {
+		const struct cand *k = &c->cands[c->next++];
+
+		if (cache_blocked(x, k->it, k->off))
+			continue;
+		c->cur = *k;
+		c->price = k->off->price;
+		return 0;
+	}
+	return -1;
+}
+
+/* ---- Kubernetes writes (blocking, short) ---- */
+
+static char *
+nc_path(const char *name, const char *sub)
+{
+	return nap_xasprintf("%s/%s%s%s", NC_PATH, name, sub ? "/" : "", sub ? sub : "");
+}
+
+static json_object *
+cond(const char *type, int status, const char *reason, const char *msg, int64_t at)
+{
+	json_object *o = json_object_new_object();
+	char ts[40];
+
+	rfc3339(at ? at : wall_ms(), ts, sizeof(ts));
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "status", json_object_new_string(status > 0 ? "True" :
+	    status == 0 ? "False" : "Unknown"));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	json_object_object_add(o, "lastTransitionTime", json_object_new_string(ts));
+	return o;
+}
+
+static void
+status_patch(struct ctx *x, struct claim *c, int failed)
+{
+	json_object *p = json_object_new_object(), *st = json_object_new_object();
+	json_object *conds = json_object_new_array();
+	struct nap_err err;
+	int launched = c->step >= ST_LAUNCHED && c->step <= ST_INITIALIZED;
+	int reg = c->registered_wall > 0, init = c->initialized_wall > 0;
+	char *path;
+
+	if (c->provider_id)
+		json_object_object_add(st, "providerID", json_object_new_string(c->provider_id));
+	if (c->image_id)
+		json_object_object_add(st, "imageID", json_object_new_string(c->image_id));
+	if (c->node)
+		json_object_object_add(st, "nodeName", json_object_new_string(c->node));
+	if (launched && c->cur.it) {
+		const struct nap_nodeclass *nc = nap_cluster_nodeclass(x->cl, c->klass);
+		struct nap_itype_opts o;
+		struct nap_res r;
+
+		itype_opts(x, nc, &o);
+		nap_itype_capacity(c->cur.it, &o, &r);
+		json_object_object_add(st, "capacity", nap_res_to_json(&r));
+		nap_itype_allocatable(c->cur.it, &o, &r);
+		json_object_object_add(st, "allocatable", nap_res_to_json(&r));
+	}
+	if (failed)
+		json_object_array_add(conds, cond("Launched", 0, c->reason, c->message, 0));
+	else
+		json_object_array_add(conds, launched ? cond("Launched", 1, "Launched", "",
+		    c->launched_wall) : cond("Launched", -1, "AwaitingLaunch", "", 0));
+	json_object_array_add(conds, reg ? cond("Registered", 1, "Registered", "",
+	    c->registered_wall) : cond("Registered", -1, "NodeNotFound",
+	    "Node not registered with cluster", 0));
+	json_object_array_add(conds, init ? cond("Initialized", 1, "Initialized", "",
+	    c->initialized_wall) : cond("Initialized", -1, "NotInitialized",
+	    "Node not initialized", 0));
+	json_object_array_add(conds, init ? cond("Ready", 1, "Ready", "", c->initialized_wall) :
+	    cond("Ready", -1, "NotReady", "", 0));
+	json_object_object_add(st, "conditions", conds);
+	json_object_object_add(p, "status", st);
+	path = nc_path(c->name, "status");
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && !fatal_err(x, &err))
+		nap_warn("patch nodeclaim %s status: %s", c->name, err.msg);
+	free(path);
+	json_object_put(p);
+}
+
+/* Drop our finalizer; the API server then removes a NodeClaim being deleted. */
+static void
+finalizer_drop(struct ctx *x, const char *name)
+{
+	json_object *cur = NULL, *p, *md, *fins;
+	struct nap_err err;
+	char *path = nc_path(name, NULL);
+	size_t i, n;
+
+	if (nap_kube_get(x->kube, path, &cur, &err) < 0) {
+		if (err.http != 404 && !fatal_err(x, &err))
+			nap_warn("get nodeclaim %s: %s", name, err.msg);
+		free(path);
+		return;
+	}
+	fins = json_object_new_array();
+	nap_json_array(cur, "metadata.finalizers", &n);
+	for (i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(nap_json_get(cur, "metadata.finalizers"), i);
+
+		if (strcmp(json_object_get_string(f), FINALIZER) != 0)
+			json_object_array_add(fins, json_object_get(f));
+	}
+	p = json_object_new_object();
+	md = json_object_new_object();
+	json_object_object_add(md, "finalizers", fins);
+	/* Guard against a concurrent writer adding a finalizer meanwhile. */
+	json_object_object_add(md, "resourceVersion", json_object_new_string(
+	    nap_json_str(cur, "metadata.resourceVersion", "")));
+	json_object_object_add(p, "metadata", md);
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && err.http != 404 &&
+	    !fatal_err(x, &err))
+		nap_warn("remove finalizer of nodeclaim %s: %s", name, err.msg);
+	json_object_put(p);
+	json_object_put(cur);
+	free(path);
+}
+
+static void
+claim_delete(struct ctx *x, const char *name)
+{
+	struct nap_err err;
+	char *path = nc_path(name, NULL);
+
+	if (nap_kube_delete(x->kube, path, NULL, NULL, &err) < 0 && err.http != 404 &&
+	    !fatal_err(x, &err))
+		nap_warn("delete nodeclaim %s: %s", name, err.msg);
+	free(path);
+}
+
+/* ---- records ---- */
+
+static void
+emit_launched(struct ctx *x, struct claim *c)
+{
+	json_object *r = json_object_new_object();
+	char *vm = arm_path_vm(x, c->vm);
+	char buf[32];
+
+	json_object_object_add(r, "type", json_object_new_string("Launched"));
+	json_object_object_add(r, "nodeClaim", json_object_new_string(c->name));
+	json_object_object_add(r, "nodePool", json_object_new_string(c->pool));
+	json_object_object_add(r, "vm", json_object_new_string(vm));
+	json_object_object_add(r, "providerID", json_object_new_string(c->provider_id));
+	if (c->cur.it) {
+		json_object_object_add(r, "instanceType", json_object_new_string(c->cur.it->name));
+		json_object_object_add(r, "zone", json_object_new_string(c->cur.off->zone_label));
+		json_object_object_add(r, "capacityType",
+		    json_object_new_string(c->cur.off->capacity_type));
+		snprintf(buf, sizeof(buf), "%.6g", c->price);
+		json_object_object_add(r, "price", json_object_new_double_s(c->price, buf));
+	}
+	if (c->image_id)
+		json_object_object_add(r, "imageID", json_object_new_string(c->image_id));
+	nap_emit(r);
+	json_object_put(r);
+	free(vm);
+}
+
+static void
+emit_simple(const char *type, struct claim *c, const char *k1, const char *v1)
+{
+	json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "type", json_object_new_string(type));
+	json_object_object_add(r, "nodeClaim", json_object_new_string(c->name));
+	json_object_object_add(r, "nodePool", json_object_new_string(c->pool));
+	if (k1 && v1)
+		json_object_object_add(r, k1, json_object_new_string(v1));
+	if (strcmp(type, "LaunchFailed") == 0) {
+		json_object_object_add(r, "reason", json_object_new_string(c->reason));
+		json_object_object_add(r, "code", json_object_new_string(c->code));
+		json_object_object_add(r, "message", json_object_new_string(c->message));
+	}
+	if (c->provider_id && strcmp(type, "Registered") == 0)
+		json_object_object_add(r, "providerID", json_object_new_string(c->provider_id));
+	nap_emit(r);
+	json_object_put(r);
+}
+
+/* ---- ARM steps ---- */
+
+static void
+arm(struct ctx *x, struct claim *c, enum step st, const char *method, char *path,
+    const char *api, json_object *body, unsigned flags)
+{
+	c->step = st;
+	c->call = nap_arm_start(x->arm, method, path, api, body, flags, c);
+	free(path);
+	if (body)
+		json_object_put(body);
+}
+
+static const struct nap_nodeclass *
+nodeclass(struct ctx *x, const char *name)
+{
+	const struct nap_nodeclass *nc = nap_cluster_nodeclass(x->cl, name);
+	json_object *obj = NULL;
+	struct nap_err err;
+	char *path;
+
+	if (nc)
+		return nc;
+	/* Not in the stream (run alone, or before SYNCED): ask once. */
+	path = nap_xasprintf("/apis/karpenter.azure.com/v1beta1/aksnodeclasses/%s", name);
+	if (nap_kube_get(x->kube, path, &obj, &err) == 0) {
+		json_object_object_add(obj, "kind", json_object_new_string("AKSNodeClass"));
+		if (nap_cluster_apply(x->cl, "ADDED", obj, &err) < 0)
+			nap_warn("aksnodeclass %s: %s", name, err.msg);
+		json_object_put(obj);
+	} else if (!fatal_err(x, &err) && err.http != 404) {
+		nap_warn("get aksnodeclass %s: %s", name, err.msg);
+	}
+	free(path);
+	return nap_cluster_nodeclass(x->cl, name);
+}
+
+static void fail_claim(struct ctx *x, struct claim *c);
+static void terminate(struct ctx *x, struct claim *c);
+
+static void
+put_nic(struct ctx *x, struct claim *c)
+{
+	const struct nap_nodeclass *nc = nodeclass(x, c->klass);
+
+	c->nic_accel = c->cur.it->accel_net == 1;
+	arm(x, c, ST_NIC_PUT, "PUT", arm_path_nic(x, c->vm), NAP_ARM_API_NETWORK,
+	    body_nic(x, c, nc), NAP_ARM_LRO);
+}
+
+static void
+put_vm(struct ctx *x, struct claim *c)
+{
+	const struct nap_nodeclass *nc = nodeclass(x, c->klass);
+	json_object *b;
+
+	free(c->image_id);
+	c->image_id = NULL;
+	b = body_vm(x, c, nc, &c->image_id);
+	nap_debug("nodeclaim %s: create vm %s: %s %s %s", c->name, c->vm, c->cur.it->name,
+	    c->cur.off->zone_label, c->cur.off->capacity_type);
+	arm(x, c, ST_VM_PUT, "PUT", arm_path_vm(x, c->vm), NAP_ARM_API_COMPUTE, b,
+	    NAP_ARM_LRO | NAP_ARM_EXPAND_IV);
+}
+
+/* Try the next offering, or give up. */
+static void
+try_next(struct ctx *x, struct claim *c)
+{
+	if (next_offering(x, c) < 0) {
+		if (!c->reason[0] || strcmp(c->reason, "LaunchFailed") == 0)
+			set_error(c, "InsufficientCapacity", c->code,
+			    c->message[0] ? c->message : "no offering of the request is available");
+		else if (!c->message[0])
+			set_error(c, c->reason, c->code, "no offering of the request is available");
+		fail_claim(x, c);
+		return;
+	}
+	if (c->nic_accel != (c->cur.it->accel_net == 1))
+		put_nic(x, c);
+	else
+		put_vm(x, c);
+}
+
+static void
+launched(struct ctx *x, struct claim *c)
+{
+	char *pid = provider_id(x, c->vm);
+
+	set_provider(x, c, pid);
+	free(pid);
+	c->step = ST_LAUNCHED;
+	if (!c->launched_wall)
+		c->launched_wall = wall_ms();
+	status_patch(x, c, 0);
+	emit_launched(x, c);
+	x->nlaunched++;
+	nap_info("nodeclaim %s launched: %s %s %s", c->name, c->cur.it ? c->cur.it->name : "?",
+	    c->cur.it ? c->cur.off->zone_label : "", c->cur.it ? c->cur.off->capacity_type : "");
+}
+
+static int
+zone_num(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return 0;
+	v = strtol(s, &end, 10);
+	return end != s && *end == '\0' && v > 0 && v <= NAP_CATALOG_MAX_ZONES ? (int)v : 0;
+}
+
+/* A VM found by name (restart): take its size and place as the offering. */
+static void
+adopt_vm(struct ctx *x, struct claim *c, json_object *vm)
+{
+	const char *size = nap_json_str(vm, "properties.hardwareProfile.vmSize", "");
+	const char *prio = nap_json_str(vm, "properties.priority", "Regular");
+	json_object *zones = nap_json_get(vm, "zones");
+	const struct nap_itype *it = nap_catalog_find(x->cat, size);
+	int zone = 0, spot = strcasecmp(prio, "Spot") == 0 || strcasecmp(prio, "Low") == 0;
+	size_t i;
+
+	if (zones && json_object_is_type(zones, json_type_array) &&
+	    json_object_array_length(zones) > 0)
+		zone = zone_num(json_object_get_string(json_object_array_get_idx(zones, 0)));
+	memset(&c->cur, 0, sizeof(c->cur));
+	for (i = 0; it && i < it->noff; i++)
+		if (it->off[i].zone == zone && it->off[i].spot == spot) {
+			c->cur.it = it;
+			c->cur.off = &it->off[i];
+			c->price = it->off[i].price;
+		}
+	free(c->image_id);
+	c->image_id = NULL;
+	{
+		const char *img = nap_json_str(vm,
+		    "properties.storageProfile.imageReference.communityGalleryImageId", NULL);
+
+		if (!img)
+			img = nap_json_str(vm, "properties.storageProfile.imageReference.id", NULL);
+		if (img)
+			c->image_id = nap_xstrdup(img);
+	}
+}
+
+void
+launch_arm_done(struct ctx *x, struct nap_arm_call *call)
+{
+	struct claim *c = nap_arm_call_arg(call);
+	const struct nap_arm_result *r = nap_arm_result(call);
+	enum nap_arm_class cls;
+
+	if (c == NULL || c->call != call) {
+		nap_arm_call_free(call);
+		return;
+	}
+	c->call = NULL;
+	if (!r->ok && r->err.code != NAP_EX_NO && fatal_err(x, &r->err)) {
+		nap_arm_call_free(call);
+		return;
+	}
+	if (c->want_term && c->step != ST_TERM_VM && c->step != ST_TERM_NIC) {
+		c->want_term = 0;
+		nap_arm_call_free(call);
+		terminate(x, c);
+		return;
+	}
+	switch (c->step) {
+	case ST_VM_GET:
+		if (r->ok) {
+			adopt_vm(x, c, r->body);
+			if (c->cur.it == NULL)
+				nap_warn("nodeclaim %s: vm %s has a size or place the catalog does not offer",
+				    c->name, c->vm);
+			launched(x, c);
+		} else if (r->status == 404 || strcmp(r->code, "ResourceNotFound") == 0) {
+			if (next_offering(x, c) < 0) {
+				set_error(c, "InsufficientCapacity", "",
+				    "no offering of the request is available");
+				fail_claim(x, c);
+			} else {
+				put_nic(x, c);
+			}
+		} else if (r->async) {
+			/* A VM left Failed by an earlier run: remove it, then launch. */
+			set_error(c, nap_arm_class_reason(nap_arm_classify(r->code, r->message)),
+			    r->code, r->message);
+			arm(x, c, ST_VM_CLEANUP, "DELETE", nap_xasprintf("%s?forceDeletion=true",
+			    arm_path_vm(x, c->vm)), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+		} else {
+			set_error(c, "LaunchFailed", r->code, r->err.msg);
+			fail_claim(x, c);
+		}
+		break;
+	case ST_NIC_PUT:
+		if (r->ok) {
+			put_vm(x, c);
+		} else {
+			nap_warn("nodeclaim %s: create nic %s: %s", c->name, c->vm, r->err.msg);
+			set_error(c, "LaunchFailed", r->code, r->message[0] ? r->message : r->err.msg);
+			fail_claim(x, c);
+		}
+		break;
+	case ST_VM_PUT:
+		if (r->ok) {
+			launched(x, c);
+			break;
+		}
+		cls = nap_arm_classify(r->code, r->message);
+		set_error(c, nap_arm_class_reason(cls), r->code,
+		    r->message[0] ? r->message : r->err.msg);
+		nap_warn("nodeclaim %s: create vm %s (%s %s %s): %s: %s", c->name, c->vm,
+		    c->cur.it->name, c->cur.off->zone_label, c->cur.off->capacity_type,
+		    r->code[0] ? r->code : "error", r->message[0] ? r->message : r->err.msg);
+		if (nap_arm_class_is_capacity(cls))
+			cache_mark(x, c, cls, r->code, r->message);
+		if (r->async) {
+			/* The failed VM stays as debris: delete it before the next try. */
+			arm(x, c, ST_VM_CLEANUP, "DELETE", nap_xasprintf("%s?forceDeletion=true",
+			    arm_path_vm(x, c->vm)), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+		} else if (nap_arm_class_is_capacity(cls)) {
+			try_next(x, c);
+		} else {
+			fail_claim(x, c);
+		}
+		break;
+	case ST_VM_CLEANUP:
+		if (!r->ok)
+			nap_warn("nodeclaim %s: delete failed vm %s: %s", c->name, c->vm, r->err.msg);
+		if (c->cur.it == NULL) {
+			/* Debris of an earlier run: now launch as if new. */
+			if (next_offering(x, c) < 0) {
+				set_error(c, "InsufficientCapacity", c->code,
+				    "no offering of the request is available");
+				fail_claim(x, c);
+			} else {
+				put_nic(x, c);
+			}
+		} else {
+			try_next(x, c);
+		}
+		break;
+	case ST_FAIL_NIC:
+		if (!r->ok)
+			nap_warn("nodeclaim %s: delete nic %s: %s", c->name, c->vm, r->err.msg);
+		claim_delete(x, c->name);
+		finalizer_drop(x, c->name);
+		claim_gone(x, c);
+		break;
+	case ST_TERM_VM:
+		if (!r->ok)
+			nap_warn("nodeclaim %s: delete vm %s: %s", c->name, c->vm, r->err.msg);
+		arm(x, c, ST_TERM_NIC, "DELETE", arm_path_nic(x, c->vm), NAP_ARM_API_NETWORK,
+		    NULL, NAP_ARM_LRO);
+		break;
+	case ST_TERM_NIC:
+		if (!r->ok)
+			nap_warn("nodeclaim %s: delete nic %s: %s", c->name, c->vm, r->err.msg);
+		finalizer_drop(x, c->name);
+		nap_info("nodeclaim %s terminated: vm and nic deleted", c->name);
+		claim_gone(x, c);
+		break;
+	default:
+		break;
+	}
+	nap_arm_call_free(call);
+}
+
+/* No offering left (or a refusal no other offering helps): undo and give up. */
+static void
+fail_claim(struct ctx *x, struct claim *c)
+{
+	c->step = ST_FAIL_NIC;
+	x->nfailed++;
+	status_patch(x, c, 1);
+	emit_simple("LaunchFailed", c, NULL, NULL);
+	nap_warn("nodeclaim %s: launch failed: %s: %s", c->name, c->reason, c->message);
+	arm(x, c, ST_FAIL_NIC, "DELETE", arm_path_nic(x, c->vm), NAP_ARM_API_NETWORK, NULL,
+	    NAP_ARM_LRO);
+}
+
+/* The NodeClaim is being deleted: VM, then NIC, then the finalizer. */
+static void
+terminate(struct ctx *x, struct claim *c)
+{
+	if (c->call) {
+		c->want_term = 1;
+		return;
+	}
+	nap_info("nodeclaim %s: deleting vm %s", c->name, c->vm);
+	arm(x, c, ST_TERM_VM, "DELETE", nap_xasprintf("%s?forceDeletion=true",
+	    arm_path_vm(x, c->vm)), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+}
+
+static void
+start(struct ctx *x, struct claim *c)
+{
+	cands_build(x, c);
+	/* GET first: a VM made by an earlier run is reused, never doubled (4.1 step 8). */
+	arm(x, c, ST_VM_GET, "GET", arm_path_vm(x, c->vm), NAP_ARM_API_COMPUTE, NULL,
+	    NAP_ARM_LRO | NAP_ARM_EXPAND_IV);
+}
+
+/* ---- requests ---- */
+
+static char *
+gen_name(json_object *rec, const char *pool)
+{
+	static const char b36[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	const char *s = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN);
+	uint64_t h = nap_hash_str(s, strlen(s));
+	char suf[6];
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		suf[i] = b36[h % 36];
+		h /= 36;
+	}
+	suf[5] = '\0';
+	return nap_xasprintf("%s-%s", pool && *pool ? pool : "default", suf);
+}
+
+static void
+stamp(struct ctx *x, json_object *nc, const char *klass)
+{
+	json_object *md = nap_json_get(nc, "metadata"), *fins, *ann;
+	const struct nap_nodeclass *cls = nodeclass(x, klass);
+	size_t i, n;
+	int have = 0;
+
+	fins = nap_json_array(nc, "metadata.finalizers", &n);
+	if (!fins) {
+		fins = json_object_new_array();
+		json_object_object_add(md, "finalizers", fins);
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(fins, i)), FINALIZER) == 0)
+			have = 1;
+	if (!have)
+		json_object_array_add(fins, json_object_new_string(FINALIZER));
+	ann = nap_json_get(nc, "metadata.annotations");
+	if (!ann || !json_object_is_type(ann, json_type_object)) {
+		ann = json_object_new_object();
+		json_object_object_add(md, "annotations", ann);
+	}
+	if (cls) {
+		const char *h = nap_meta_annotation(&cls->meta, "karpenter.azure.com/aksnodeclass-hash");
+		const char *v = nap_meta_annotation(&cls->meta,
+		    "karpenter.azure.com/aksnodeclass-hash-version");
+
+		if (h)
+			json_object_object_add(ann, "karpenter.azure.com/aksnodeclass-hash",
+			    json_object_new_string(h));
+		if (v)
+			json_object_object_add(ann, "karpenter.azure.com/aksnodeclass-hash-version",
+			    json_object_new_string(v));
+	}
+	json_object_object_del(nc, "status");
+}
+
+void
+launch_request(struct ctx *x, json_object *rec)
+{
+	json_object *in = nap_json_get(rec, "nodeClaim"), *nc = NULL, *out = NULL;
+	struct nap_err err;
+	struct claim *c;
+	const char *name, *pool;
+	char *gen = NULL;
+
+	if (!in || !json_object_is_type(in, json_type_object)) {
+		nap_warn("LaunchRequest without a nodeClaim object: skipped");
+		return;
+	}
+	if (json_object_deep_copy(in, &nc, NULL) != 0)
+		return;
+	if (!nap_json_get(nc, "metadata"))
+		json_object_object_add(nc, "metadata", json_object_new_object());
+	{
+		json_object *l = nap_json_get(nc, "metadata.labels"), *v;
+
+		v = l && json_object_is_type(l, json_type_object) ?
+		    json_object_object_get(l, "karpenter.sh/nodepool") : NULL;
+		pool = v ? json_object_get_string(v) : NULL;
+	}
+	name = nap_json_str(nc, "metadata.name", NULL);
+	if (!name || !*name) {
+		gen = gen_name(rec, pool);
+		json_object_object_add(nap_json_get(nc, "metadata"), "name",
+		    json_object_new_string(gen));
+		name = gen;
+	}
+	if (nap_hash_get(&x->byname, name) || nap_hash_get(&x->done, name)) {
+		nap_debug("nodeclaim %s: already handled, request ignored", name);
+		goto out;
+	}
+	json_object_object_add(nc, "apiVersion", json_object_new_string("karpenter.sh/v1"));
+	json_object_object_add(nc, "kind", json_object_new_string("NodeClaim"));
+	stamp(x, nc, nap_json_str(nc, "spec.nodeClassRef.name", "default"));
+	if (nap_kube_create(x->kube, NC_PATH, nc, &out, &err) < 0) {
+		if (err.http != 409) {
+			if (!fatal_err(x, &err))
+				nap_warn("create nodeclaim %s: %s", name, err.msg);
+			goto out;
+		}
+		/* Already there (a repeated request): carry on with what exists. */
+		{
+			char *p = nc_path(name, NULL);
+
+			if (nap_kube_get(x->kube, p, &out, &err) < 0) {
+				free(p);
+				if (!fatal_err(x, &err))
+					nap_warn("get nodeclaim %s: %s", name, err.msg);
+				goto out;
+			}
+			free(p);
+		}
+	}
+	if (!nap_json_get(out, "kind"))
+		json_object_object_add(out, "kind", json_object_new_string("NodeClaim"));
+	c = claim_new(x, out, &err);
+	if (!c) {
+		nap_warn("nodeclaim %s: %s", name, err.msg);
+		goto out;
+	}
+	if (c->nc.provider_id[0]) {
+		/* Launched by an earlier run: follow it. */
+		set_provider(x, c, c->nc.provider_id);
+		c->step = ST_LAUNCHED;
+		c->launched_wall = wall_ms();
+	} else {
+		start(x, c);
+	}
+out:
+	if (out)
+		json_object_put(out);
+	json_object_put(nc);
+	free(gen);
+}
+
+/* ---- registration and initialization ---- */
+
+static int
+has_taint(const struct nap_node *n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n->ntaints; i++)
+		if (strcmp(n->taints[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+static json_object *
+taint_json(const struct nap_taint *t)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "key", json_object_new_string(t->key));
+	if (t->value && t->value[0])
+		json_object_object_add(o, "value", json_object_new_string(t->value));
+	json_object_object_add(o, "effect", json_object_new_string(nap_effect_name(t->effect)));
+	return o;
+}
+
+/* Labels, taints and owner onto the Node; the unregistered taint off. */
+static int
+register_node(struct ctx *x, struct claim *c, const struct nap_node *n)
+{
+	json_object *p = json_object_new_object(), *md = json_object_new_object();
+	json_object *labels = json_object_new_object(), *spec = json_object_new_object();
+	json_object *taints = json_object_new_array(), *refs = json_object_new_array(), *ref;
+	struct nap_err err;
+	char *path;
+	size_t i;
+	int rc = 0;
+
+	if (c->nc.meta.labels) {
+		json_object_object_foreach(c->nc.meta.labels, k, v)
+			json_object_object_add(labels, k, json_object_get(v));
+	}
+	json_object_object_add(labels, "karpenter.sh/registered", json_object_new_string("true"));
+	json_object_object_add(md, "labels", labels);
+	ref = json_object_new_object();
+	json_object_object_add(ref, "apiVersion", json_object_new_string("karpenter.sh/v1"));
+	json_object_object_add(ref, "kind", json_object_new_string("NodeClaim"));
+	json_object_object_add(ref, "name", json_object_new_string(c->name));
+	json_object_object_add(ref, "uid", json_object_new_string(c->nc.meta.uid));
+	json_object_object_add(ref, "blockOwnerDeletion", json_object_new_boolean(1));
+	json_object_array_add(refs, ref);
+	json_object_object_add(md, "ownerReferences", refs);
+	/* Optimistic concurrency: the kubelet edits taints too. */
+	json_object_object_add(md, "resourceVersion", json_object_new_string(n->meta.rv));
+	json_object_object_add(p, "metadata", md);
+	for (i = 0; i < n->ntaints; i++)
+		if (strcmp(n->taints[i].key, UNREGISTERED_TAINT) != 0)
+			json_object_array_add(taints, taint_json(&n->taints[i]));
+	for (i = 0; i < c->nc.ntaints; i++)
+		if (!has_taint(n, c->nc.taints[i].key))
+			json_object_array_add(taints, taint_json(&c->nc.taints[i]));
+	json_object_object_add(spec, "taints", taints);
+	json_object_object_add(p, "spec", spec);
+	path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0) {
+		if (!fatal_err(x, &err) && err.http != 409)
+			nap_warn("register node %s: %s", n->meta.name, err.msg);
+		rc = -1;	/* 409: a newer Node record is on its way */
+	}
+	free(path);
+	json_object_put(p);
+	return rc;
+}
+
+static int
+initialized(const struct claim *c, const struct nap_node *n)
+{
+	size_t i;
+	int k;
+
+	if (n->ready != 1 || has_taint(n, UNREGISTERED_TAINT))
+		return 0;
+	for (i = 0; i < c->nc.nstartup_taints; i++)
+		if (has_taint(n, c->nc.startup_taints[i].key))
+			return 0;
+	/* Requested extended resources must be advertised (device plugins up). */
+	for (k = 0; k < NAP_RES_N; k++)
+		if (c->nc.requests.v[k] > 0 && n->allocatable.v[k] <= 0)
+			return 0;
+	return 1;
+}
+
+static void
+on_node(struct ctx *x, const struct nap_node *n)
+{
+	struct claim *c;
+	struct nap_err err;
+
+	if (!n->provider_id[0] || (c = nap_hash_get(&x->byprov, n->provider_id)) == NULL)
+		return;
+	if (c->step == ST_LAUNCHED) {
+		if (register_node(x, c, n) < 0)
+			return;
+		c->step = ST_REGISTERED;
+		free(c->node);
+		c->node = nap_xstrdup(n->meta.name);
+		c->registered_wall = wall_ms();
+		status_patch(x, c, 0);
+		emit_simple("Registered", c, "node", n->meta.name);
+		(void)err;
+	}
+	if (c->step == ST_REGISTERED && initialized(c, n)) {
+		json_object *p = json_object_new_object(), *md = json_object_new_object();
+		json_object *labels = json_object_new_object();
+		char *path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
+
+		json_object_object_add(labels, "karpenter.sh/initialized",
+		    json_object_new_string("true"));
+		json_object_object_add(md, "labels", labels);
+		json_object_object_add(p, "metadata", md);
+		if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 &&
+		    !fatal_err(x, &err))
+			nap_warn("label node %s initialized: %s", n->meta.name, err.msg);
+		free(path);
+		json_object_put(p);
+		c->step = ST_INITIALIZED;
+		c->initialized_wall = wall_ms();
+		status_patch(x, c, 0);
+		emit_simple("Initialized", c, "node", n->meta.name);
+	}
+}
+
+/* ---- state records ---- */
+
+static int64_t
+cond_time(const struct nap_nodeclaim *nc, const char *type)
+{
+	const struct nap_cond *k = nap_cond_find(nc->conds, nc->nconds, type);
+
+	return k && k->since ? k->since * 1000 : 0;
+}
+
+static int
+has_finalizer(json_object *obj)
+{
+	json_object *f;
+	size_t i, n;
+
+	f = nap_json_array(obj, "metadata.finalizers", &n);
+	for (i = 0; f && i < n; i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(f, i)), FINALIZER) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
+{
+	const char *name = nap_json_str(obj, "metadata.name", "");
+	struct claim *c = nap_hash_get(&x->byname, name);
+	struct nap_err err;
+
+	if (!*name || nap_hash_get(&x->done, name))
+		return;
+	if (strcmp(type, "DELETED") == 0) {
+		if (c && c->step != ST_TERM_VM && c->step != ST_TERM_NIC && !c->call)
+			claim_gone(x, c);
+		return;
+	}
+	if (c) {
+		if (nap_json_get(obj, "metadata.deletionTimestamp") && has_finalizer(obj) &&
+		    c->step != ST_TERM_VM && c->step != ST_TERM_NIC && c->step != ST_FAIL_NIC)
+			terminate(x, c);
+		return;
+	}
+	if (nap_json_get(obj, "metadata.deletionTimestamp")) {
+		if (!has_finalizer(obj))
+			return;
+		if ((c = claim_new(x, obj, &err)) == NULL) {
+			nap_warn("nodeclaim %s: %s", name, err.msg);
+			return;
+		}
+		c->adopted = 1;
+		terminate(x, c);
+		return;
+	}
+	if ((c = claim_new(x, obj, &err)) == NULL) {
+		nap_warn("nodeclaim %s: %s", name, err.msg);
+		return;
+	}
+	c->adopted = 1;
+	if (!c->nc.provider_id[0]) {
+		nap_info("nodeclaim %s: not launched yet: resuming", name);
+		start(x, c);
+		return;
+	}
+	set_provider(x, c, c->nc.provider_id);
+	if (c->nc.initialized) {
+		c->step = ST_INITIALIZED;
+		return;
+	}
+	{
+		const char *it = nap_meta_label(&c->nc.meta, "node.kubernetes.io/instance-type");
+		const char *z = nap_meta_label(&c->nc.meta, "topology.kubernetes.io/zone");
+		const char *ct = nap_meta_label(&c->nc.meta, "karpenter.sh/capacity-type");
+		const struct nap_itype *t = it ? nap_catalog_find(x->cat, it) : NULL;
+		size_t i;
+
+		for (i = 0; t && z && ct && i < t->noff; i++)
+			if (strcmp(t->off[i].zone_label, z) == 0 &&
+			    strcmp(t->off[i].capacity_type, ct) == 0) {
+				c->cur.it = t;
+				c->cur.off = &t->off[i];
+				c->price = t->off[i].price;
+			}
+	}
+	c->image_id = c->nc.image_id[0] ? nap_xstrdup(c->nc.image_id) : NULL;
+	c->launched_wall = cond_time(&c->nc, "Launched");
+	if (!c->launched_wall)
+		c->launched_wall = wall_ms();
+	if (c->nc.registered) {
+		c->step = ST_REGISTERED;
+		c->registered_wall = cond_time(&c->nc, "Registered");
+		c->node = c->nc.node_name[0] ? nap_xstrdup(c->nc.node_name) : NULL;
+	} else {
+		c->step = ST_LAUNCHED;
+	}
+}
+
+void
+launch_state(struct ctx *x, json_object *rec)
+{
+	const char *type = nap_json_str(rec, "type", "");
+	json_object *obj = nap_json_get(rec, "object");
+	const char *kind = nap_json_str(obj, "kind", "");
+	struct nap_err err;
+
+	if (nap_cluster_apply_record(x->cl, rec, &err) < 0) {
+		nap_warn("%s", err.msg);
+		return;
+	}
+	if (strcmp(kind, "NodeClaim") == 0) {
+		on_nodeclaim(x, type, obj);
+	} else if (strcmp(kind, "Node") == 0 && strcmp(type, "DELETED") != 0) {
+		const struct nap_node *n = nap_cluster_node(x->cl, nap_json_str(obj,
+		    "metadata.name", ""));
+
+		if (n)
+			on_node(x, n);
+	}
+}
+
+void
+launch_synced(struct ctx *x)
+{
+	struct nap_node *const *nodes;
+	size_t i, n;
+
+	x->synced = 1;
+	nodes = nap_cluster_nodes(x->cl, &n);
+	for (i = 0; i < n; i++)
+		on_node(x, nodes[i]);
+}
+
+/* Registration timeout, and forgetting what is finished. */
+void
+launch_tick(struct ctx *x)
+{
+	int64_t now = wall_ms(), limit = (int64_t)((double)x->reg_timeout_ms / x->scale);
+	size_t i, k = 0;
+
+	for (i = 0; i < x->nclaims; i++) {
+		struct claim *c = x->claims[i];
+
+		if (c->step == ST_LAUNCHED && !c->call && c->launched_wall &&
+		    now - c->launched_wall >= limit) {
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "no node registered within %lld ms",
+			    (long long)limit);
+			set_error(c, "RegistrationTimeout", "", msg);
+			c->timed_out = 1;
+			emit_simple("LaunchFailed", c, NULL, NULL);
+			nap_warn("nodeclaim %s: %s: deleting it and vm %s", c->name, msg, c->vm);
+			claim_delete(x, c->name);
+			terminate(x, c);
+		}
+	}
+	for (i = 0; i < x->nclaims; i++) {
+		struct claim *c = x->claims[i];
+
+		if (c->step == ST_GONE && !c->call) {
+			claim_free(c);
+			continue;
+		}
+		x->claims[k++] = c;
+	}
+	x->nclaims = k;
+}
+
+/* Claims with ARM work outstanding (what end of input waits for). */
+size_t
+launch_busy(const struct ctx *x)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < x->nclaims; i++)
+		if (x->claims[i]->call)
+			n++;
+	return n;
+}
+
+void
+launch_free(struct ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nclaims; i++)
+		claim_free(x->claims[i]);
+	free(x->claims);
+	for (i = 0; i < x->nun; i++)
+		free(x->un[i].key);
+	free(x->un);
+	nap_hash_free(&x->byname);
+	nap_hash_free(&x->done);
+	nap_hash_free(&x->byprov);
+}

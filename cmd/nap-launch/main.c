@@ -1,0 +1,383 @@
+/*
+ * nap-launch - NodeClaims become VMs become nodes.  Reads LaunchRequest
+ * records (stdin and --input FIFOs) and state records (stdin, forwarded),
+ * creates each NodeClaim, its NIC and its VM on the cheapest offering Azure
+ * accepts, and follows the claim to Registered and Initialized; writes
+ * Launched, LaunchFailed, Registered, Initialized and OfferingUnavailable
+ * records.  See nap-launch(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+#include "prog.h"
+#include "rec.h"
+#include "launch.h"
+
+#define SYNOPSIS "nap-launch [-v] [--catalog path] [--config file] [--context name] " \
+	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] " \
+	"[--max-inflight n] [--registration-timeout duration] [--time-scale n]"
+#define MAX_INPUTS 8
+
+static void
+on_record(struct ctx *x, const struct nap_rec *rec, int is_stdin)
+{
+	const char *t = rec->type;
+
+	if (strcmp(t, "LaunchRequest") == 0) {
+		launch_request(x, rec->obj);
+		return;
+	}
+	if (!is_stdin)
+		return;
+	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0)
+		launch_state(x, rec->obj);
+	else if (strcmp(t, "SYNCED") == 0)
+		launch_synced(x);
+	nap_emit_raw(rec->line, rec->len);
+}
+
+/* Everything buffered on one input; 0 once it has ended. */
+static int
+drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
+{
+	struct nap_rec rec;
+	struct nap_err err;
+	int r;
+
+	while (!x->fatal) {
+		r = nap_rec_next(rd, &rec, &err);
+		if (r == NAP_REC_OK) {
+			on_record(x, &rec, is_stdin);
+			continue;
+		}
+		if (r == NAP_REC_BAD) {
+			nap_warn("%s: %s", nap_rec_name(rd), err.msg);
+			continue;
+		}
+		return r != NAP_REC_EOF;
+	}
+	return 1;
+}
+
+static double
+opt_num(const char *flag, const char *s, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi))
+		nap_die(NAP_EX_USAGE, "%s: bad number \"%s\"", flag, s);
+	return v;
+}
+
+/* A FIFO that never blocks us: missing is made, a missing reader costs nothing. */
+static int
+open_feedback(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT || mkfifo(path, 0600) < 0)
+			nap_die(NAP_EX_IOERR, "unable to create feedback fifo %s: %s", path,
+			    strerror(errno));
+	} else if (!S_ISFIFO(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			nap_die(NAP_EX_IOERR, "unable to open %s: %s", path, strerror(errno));
+		return fd;
+	}
+	fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		nap_die(NAP_EX_IOERR, "unable to open feedback fifo %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void
+kube_version(struct ctx *x)
+{
+	json_object *v = NULL;
+	struct nap_err err;
+	const char *s = x->cfg.cluster.kubernetes_version;
+
+	if (!s[0]) {
+		if (nap_kube_get(x->kube, "/version", &v, &err) < 0) {
+			if (err.code == NAP_EX_NOPERM || err.code == NAP_EX_CONFIG ||
+			    (err.code == NAP_EX_UNAVAILABLE && err.http == 0))
+				nap_die_err(&err);
+			nap_warn("kubernetes version: %s", err.msg);
+		}
+		s = v ? nap_json_str(v, "gitVersion", "") : "";
+	}
+	if (s[0] == 'v')
+		s++;
+	x->k8s_version = nap_xstrdup(s);
+	if (v)
+		json_object_put(v);
+}
+
+static void
+setup(struct ctx *x, const char *config, const char *kubeconfig, const char *context,
+    const char *catalog, int max_inflight)
+{
+	struct nap_auth_opts ao;
+	struct nap_arm_opts mo;
+	struct nap_kube_config kc;
+	struct nap_err err;
+	char *resource;
+	size_t i;
+
+	nap_config_init(&x->cfg);
+	if (nap_config_load(&x->cfg, config, config != NULL, &err) < 0)
+		nap_die_err(&err);
+	if (x->cfg.log.level[0])
+		nap_log_set_level_name(x->cfg.log.level);
+	x->sub = x->cfg.cluster.subscription_id;
+	x->rg = x->cfg.cluster.resource_group;
+	x->region = x->cfg.cluster.region;
+	x->cluster = x->cfg.cluster.name;
+	x->subnet = x->cfg.cluster.subnet_id;
+	if (!x->sub[0] || !x->rg[0] || !x->region[0] || !x->subnet[0])
+		nap_die(NAP_EX_CONFIG, "%s: cluster.subscriptionID, resourceGroup, region and "
+		    "subnetID are needed to launch", x->cfg.path[0] ? x->cfg.path : "configuration");
+	x->rg_lower = nap_xstrdup(x->rg);
+	for (i = 0; x->rg_lower[i]; i++)
+		if (x->rg_lower[i] >= 'A' && x->rg_lower[i] <= 'Z')
+			x->rg_lower[i] = (char)(x->rg_lower[i] - 'A' + 'a');
+	if (!x->reg_timeout_ms)
+		x->reg_timeout_ms = x->cfg.launch.registration_timeout_ms;
+
+	if ((x->http = nap_http_new(&err)) == NULL)
+		nap_die_err(&err);
+	memset(&x->tls, 0, sizeof(x->tls));
+	if (x->cfg.azure.ca_file[0])
+		x->tls.ca_file = x->cfg.azure.ca_file;
+
+	nap_kube_config_init(&kc);
+	if (!kubeconfig && x->cfg.kubeconfig[0])
+		kubeconfig = x->cfg.kubeconfig;
+	if (!context && x->cfg.context[0])
+		context = x->cfg.context;
+	if (nap_kube_config_load(&kc, kubeconfig, context, &err) < 0)
+		nap_die_err(&err);
+	if ((x->kube = nap_kube_new(&kc, x->http, &err)) == NULL)
+		nap_die_err(&err);
+	nap_kube_config_free(&kc);
+
+	memset(&ao, 0, sizeof(ao));
+	if (nap_auth_kind_parse(x->cfg.azure.auth, &ao.kind) < 0)
+		nap_die(NAP_EX_CONFIG, "azure.auth: unknown kind \"%s\"", x->cfg.azure.auth);
+	resource = nap_xasprintf("%s/", x->cfg.azure.arm_endpoint);
+	if (strstr(x->cfg.azure.arm_endpoint, "management.azure.com"))
+		snprintf(resource, strlen(resource) + 1, "%s", "https://management.azure.com/");
+	ao.resource = resource;
+	ao.token_endpoint = x->cfg.azure.token_endpoint[0] ? x->cfg.azure.token_endpoint : NULL;
+	ao.authority_host = x->cfg.azure.authority_host[0] ? x->cfg.azure.authority_host : NULL;
+	ao.tenant_id = x->cfg.azure.tenant_id[0] ? x->cfg.azure.tenant_id : NULL;
+	ao.client_id = x->cfg.azure.client_id[0] ? x->cfg.azure.client_id : NULL;
+	ao.client_secret_file = x->cfg.azure.client_secret_file[0] ?
+	    x->cfg.azure.client_secret_file : NULL;
+	ao.client_certificate_file = x->cfg.azure.client_certificate_file[0] ?
+	    x->cfg.azure.client_certificate_file : NULL;
+	ao.federated_token_file = x->cfg.azure.federated_token_file[0] ?
+	    x->cfg.azure.federated_token_file : NULL;
+	ao.tls = x->tls.ca_file ? &x->tls : NULL;
+	nap_auth_opts_from_env(&ao);
+	if (nap_auth_new(&x->auth, &ao, x->http, &err) < 0)
+		nap_die_err(&err);
+	free(resource);
+
+	memset(&mo, 0, sizeof(mo));
+	mo.endpoint = x->cfg.azure.arm_endpoint;
+	mo.auth = x->auth;
+	mo.tls = x->tls.ca_file ? &x->tls : NULL;
+	mo.time_scale = x->scale;
+	mo.max_inflight = max_inflight;
+	if ((x->arm = nap_arm_new(x->http, &mo, &err)) == NULL)
+		nap_die_err(&err);
+
+	if (!catalog && x->cfg.catalog[0])
+		catalog = x->cfg.catalog;
+	if (nap_catalog_load(&x->cat, catalog, x->region, NULL, &err) < 0)
+		nap_die_err(&err);
+	x->cl = nap_cluster_new();
+	kube_version(x);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "catalog", required_argument, NULL, 'c' },
+		{ "config", required_argument, NULL, 'C' },
+		{ "context", required_argument, NULL, 'x' },
+		{ "feedback", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "kubeconfig", required_argument, NULL, 'k' },
+		{ "log-format", required_argument, NULL, 'L' },
+		{ "max-inflight", required_argument, NULL, 'm' },
+		{ "registration-timeout", required_argument, NULL, 'R' },
+		{ "time-scale", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *catalog = NULL;
+	const char *inputs[MAX_INPUTS];
+	struct nap_rec_reader *rd[MAX_INPUTS + 1];
+	int holdfd[MAX_INPUTS + 1], open_in[MAX_INPUTS + 1];
+	struct pollfd pfd[MAX_INPUTS + 1];
+	size_t ninputs = 0, i;
+	struct ctx x;
+	struct nap_err err;
+	int c, verbose = 0, max_inflight = 0, code;
+
+	nap_prog_init(argc, argv);
+	memset(&x, 0, sizeof(x));
+	x.scale = 1;
+	x.feedback_fd = -1;
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			catalog = optarg;
+			break;
+		case 'C':
+			config = optarg;
+			break;
+		case 'x':
+			context = optarg;
+			break;
+		case 'f':
+			x.feedback_path = optarg;
+			break;
+		case 'i':
+			if (ninputs == MAX_INPUTS)
+				nap_die(NAP_EX_USAGE, "at most %d --input FIFOs", MAX_INPUTS);
+			inputs[ninputs++] = optarg;
+			break;
+		case 'k':
+			kubeconfig = optarg;
+			break;
+		case 'L':
+			if (nap_log_set_format(optarg) < 0)
+				nap_usage(SYNOPSIS);
+			break;
+		case 'm':
+			max_inflight = (int)opt_num("--max-inflight", optarg, 1, 4096);
+			break;
+		case 'R': {
+			int64_t ms;
+
+			if (nap_duration_parse(optarg, &ms, &err) < 0 || ms <= 0)
+				nap_die(NAP_EX_USAGE, "--registration-timeout: bad duration \"%s\"",
+				    optarg);
+			x.reg_timeout_ms = ms;
+			break;
+		}
+		case 's':
+			x.scale = opt_num("--time-scale", optarg, 1, 1e6);
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			nap_usage(SYNOPSIS);
+		}
+	}
+	if (optind != argc)
+		nap_usage(SYNOPSIS);
+	nap_log_set_level(verbose);
+	setup(&x, config, kubeconfig, context, catalog, max_inflight);
+	if (verbose)
+		nap_log_set_level(verbose);
+	nap_hash_init(&x.byname);
+	nap_hash_init(&x.done);
+	nap_hash_init(&x.byprov);
+	if (x.feedback_path)
+		x.feedback_fd = open_feedback(x.feedback_path);
+
+	rd[0] = nap_rec_reader_new(0, "stdin");
+	holdfd[0] = -1;
+	open_in[0] = 1;
+	for (i = 0; i < ninputs; i++) {
+		int fd = open(inputs[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd < 0)
+			nap_die(NAP_EX_IOERR, "unable to open %s: %s", inputs[i], strerror(errno));
+		/* Hold a writer so the FIFO never reads as ended between its writers. */
+		holdfd[i + 1] = open(inputs[i], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		rd[i + 1] = nap_rec_reader_new(fd, inputs[i]);
+		open_in[i + 1] = 1;
+	}
+
+	while (!nap_stopping() && !x.fatal) {
+		struct nap_arm_call *call;
+		int n, t;
+
+		/* Inputs first, without waiting: records are cheap, ARM is not. */
+		for (i = 0; i <= ninputs; i++) {
+			pfd[i].fd = open_in[i] ? nap_rec_fd(rd[i]) : -1;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		n = poll(pfd, ninputs + 1, 0);
+		if (n < 0 && errno != EINTR)
+			nap_die(NAP_EX_IOERR, "poll: %s", strerror(errno));
+		for (i = 0; n > 0 && i <= ninputs; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (nap_rec_fill(rd[i], &err) < 0)
+				nap_die_err(&err);
+			if (!drain(&x, rd[i], i == 0))
+				open_in[i] = 0;
+		}
+		if (!open_in[0] && launch_busy(&x) == 0)
+			break;
+		t = ninputs ? 50 : 100;
+		if (nap_arm_wait(x.arm, open_in[0] ? 0 : -1, t, &err) < 0)
+			nap_die_err(&err);
+		while ((call = nap_arm_done(x.arm)) != NULL)
+			launch_arm_done(&x, call);
+		launch_tick(&x);
+	}
+	code = x.fatal ? x.fatal : 0;
+	nap_debug("arm: %lu requests, %lu throttled; %lu launched, %lu failed",
+	    nap_arm_requests(x.arm), nap_arm_throttled(x.arm), x.nlaunched, x.nfailed);
+	if (getenv("NAP_LAUNCH_STATS"))
+		fprintf(stderr, "nap-launch: stats: arm_requests=%lu arm_throttled=%lu "
+		    "launched=%lu failed=%lu\n", nap_arm_requests(x.arm), nap_arm_throttled(x.arm),
+		    x.nlaunched, x.nfailed);
+
+	for (i = 0; i <= ninputs; i++) {
+		if (i > 0) {
+			close(nap_rec_fd(rd[i]));
+			if (holdfd[i] >= 0)
+				close(holdfd[i]);
+		}
+		nap_rec_reader_free(rd[i]);
+	}
+	if (x.feedback_fd >= 0)
+		close(x.feedback_fd);
+	launch_free(&x);
+	nap_arm_free(x.arm);
+	nap_auth_free(x.auth);
+	nap_kube_free(x.kube);
+	nap_cluster_free(x.cl);
+	nap_catalog_free(x.cat);
+	nap_http_free(x.http);
+	free(x.rg_lower);
+	free(x.k8s_version);
+	nap_config_free(&x.cfg);
+	return nap_exit(code);
+}
