@@ -578,61 +578,103 @@ list_item(struct informer *in, const char *p, const char *end)
 	return 0;
 }
 
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* The items array at p ('['): each item handled as the scanner reaches it. */
+static const char *
+list_items(struct informer *in, const char *p, const char *end)
+{
+	const char *e;
+
+	if (p >= end || *p != '[')
+		return NULL;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == ']')
+		return p + 1;
+	for (;;) {
+		e = scan_value(p, end);
+		if (!e || list_item(in, p, e) != 0)
+			return NULL;
+		p = skip_ws(e, end);
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+			continue;
+		}
+		return p < end && *p == ']' ? p + 1 : NULL;
+	}
+}
+
 /*
- * A list page: items handled one at a time as the scanner finds them, so no
- * tree of the whole page is ever built; metadata gives the version and the
- * continue token.
+ * What the page's metadata says: the list's version, and the next page,
+ * asked for at once so the server builds it while this one is handled.
+ */
+static void
+next_page(struct informer *in, const char *rv, const char *cont)
+{
+	set_rv(in, rv);
+	free(in->cont);
+	in->cont = cont && *cont ? nap_xstrdup(cont) : NULL;
+	if (in->cont)
+		start_list(in);
+}
+
+/*
+ * A list page, in one pass: no tree of the whole page is built.  The API
+ * server writes metadata before items, which lets the next page start
+ * before the items are handled; the other order works too, scanned twice.
  */
 static int
 list_page(struct informer *in, const char *body, size_t len)
 {
-	const char *end = body + len;
+	const char *end = body + len, *after;
 	struct scan_obj it;
-	struct scan_member m;
+	struct scan_member m, items = { 0 };
 	char *rv = NULL, *cont = NULL;
-	int r;
+	int r, have_md = 0, started = 0, rc = -1;
 
 	if (scan_object_begin(&it, body, end) != 0)
 		return -1;
-	while ((r = scan_member(&it, &m)) == 1) {
+	while ((r = scan_member_key(&it, &m)) == 1) {
 		if (scan_key_is(&m, "metadata")) {
-			json_object *md = parse(in, m.val, m.vallen);
+			json_object *md;
 
-			if (!md)
-				return -1;
+			if (scan_member_end(&it, &m, NULL) != 0 || !(md = parse(in, m.val, m.vallen)))
+				goto out;
 			free(rv);
 			free(cont);
 			rv = nap_xstrdup(nap_json_str(md, "resourceVersion", ""));
 			cont = nap_xstrdup(nap_json_str(md, "continue", ""));
 			json_object_put(md);
-		} else if (scan_key_is(&m, "items") && m.val[0] == '[') {
-			const char *p = m.val + 1, *vend = m.val + m.vallen - 1, *e;
-
-			while (p < vend && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-				p++;
-			while (p < vend) {
-				e = scan_value(p, vend);
-				if (!e || list_item(in, p, e) != 0)
-					goto bad;
-				p = e;
-				while (p < vend && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' ||
-				    *p == ','))
-					p++;
-			}
+			have_md = 1;
+		} else if (scan_key_is(&m, "items") && have_md && !started) {
+			next_page(in, rv, cont);
+			started = 1;
+			if (!(after = list_items(in, m.val, end)) || scan_member_end(&it, &m, after))
+				goto out;
+		} else if (scan_member_end(&it, &m, NULL) != 0) {
+			goto out;
+		} else if (scan_key_is(&m, "items")) {
+			items = m;
 		}
 	}
 	if (r < 0)
-		goto bad;
-	set_rv(in, rv);
-	free(in->cont);
-	in->cont = cont && *cont ? nap_xstrdup(cont) : NULL;
+		goto out;
+	if (!started) {
+		next_page(in, rv, cont);
+		if (items.val && !list_items(in, items.val, items.val + items.vallen))
+			goto out;
+	}
+	rc = 0;
+out:
 	free(rv);
 	free(cont);
-	return 0;
-bad:
-	free(rv);
-	free(cont);
-	return -1;
+	return rc;
 }
 
 static void
@@ -693,18 +735,21 @@ list_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct 
 		failure(in, err);
 		return;
 	}
+	succeeded(in);
 	if (list_page(in, resp->body, resp->len) != 0) {
+		/* The next page may be on its way: drop it and list again from the start. */
+		nap_http_req_free(in->req);
+		in->req = NULL;
+		free(in->cont);
+		in->cont = NULL;
 		nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: unparsable list", what);
 		failure(in, err);
 		return;
 	}
-	succeeded(in);
 	if (in->not_served)
 		nap_info("%s: now served", in->def->name);
 	in->not_served = 0;
-	if (in->cont)
-		start_list(in);
-	else
+	if (!in->cont)
 		list_finished(in);
 }
 

@@ -20,19 +20,24 @@ ws(const char *p, const char *end)
 	return p;
 }
 
+/* Bytes that end the plain run of a string: quote, backslash, controls. */
+static const unsigned char special[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
 /* p at the opening quote; returns just past the closing one, or NULL. */
 static const char *
 scan_string(const char *p, const char *end)
 {
 	for (p++; p < end; p++) {
+		if (!special[(unsigned char)*p])
+			continue;
 		if (*p == '"')
 			return p + 1;
-		if (*p == '\\') {
-			if (++p >= end)
-				return NULL;
-		} else if ((unsigned char)*p < 0x20) {
+		if (*p != '\\' || ++p >= end)
 			return NULL;
-		}
 	}
 	return NULL;
 }
@@ -127,7 +132,7 @@ scan_object_begin(struct scan_obj *it, const char *p, const char *end)
 }
 
 int
-scan_member(struct scan_obj *it, struct scan_member *m)
+scan_member_key(struct scan_obj *it, struct scan_member *m)
 {
 	const char *p = ws(it->p, it->end), *k;
 
@@ -155,15 +160,33 @@ scan_member(struct scan_obj *it, struct scan_member *m)
 	p = ws(k, it->end);
 	if (p >= it->end || *p != ':')
 		return -1;
-	p = ws(p + 1, it->end);
-	m->val = p;
-	p = scan_value(p, it->end);
-	if (!p)
-		return -1;
-	m->vallen = (size_t)(p - m->val);
-	it->p = p;
+	m->val = ws(p + 1, it->end);
+	m->vallen = 0;
+	it->p = m->val;
 	it->first = 0;
 	return 1;
+}
+
+int
+scan_member_end(struct scan_obj *it, struct scan_member *m, const char *val_end)
+{
+	if (!val_end)
+		val_end = scan_value(m->val, it->end);
+	if (!val_end)
+		return -1;
+	m->vallen = (size_t)(val_end - m->val);
+	it->p = val_end;
+	return 0;
+}
+
+int
+scan_member(struct scan_obj *it, struct scan_member *m)
+{
+	int r = scan_member_key(it, m);
+
+	if (r != 1)
+		return r;
+	return scan_member_end(it, m, NULL) == 0 ? 1 : -1;
 }
 
 int
