@@ -72,6 +72,28 @@ resp_err_details(struct sim_resp *resp, const struct nap_err *err, int res,
 		    sim_rdescs[res].kind : sim_rdescs[res].resource));
 		json_object_object_add(st, "details", det);
 	}
+	if (http == 422) {
+		/* "<Kind> \"name\" is invalid: <field>: <what>" carries one cause. */
+		const char *p = strstr(err->msg, " is invalid: "), *colon;
+
+		if (p && (colon = strstr(p + 13, ": "))) {
+			json_object *causes = json_object_new_array(), *c = json_object_new_object();
+
+			det = json_object_object_get(st, "details");
+			if (!det) {
+				det = json_object_new_object();
+				json_object_object_add(st, "details", det);
+			}
+			json_object_object_add(c, "reason", json_object_new_string(
+			    strstr(colon, "Required value") ? "FieldValueRequired" :
+			    "FieldValueInvalid"));
+			json_object_object_add(c, "message", json_object_new_string(colon + 2));
+			json_object_object_add(c, "field", json_object_new_string_len(p + 13,
+			    (int)(colon - (p + 13))));
+			json_object_array_add(causes, c);
+			json_object_object_add(det, "causes", causes);
+		}
+	}
 	json_object_object_add(st, "code", json_object_new_int((int)http));
 	sim_resp_json(resp, (int)http, st);
 }
@@ -622,6 +644,8 @@ do_scale(struct sim *sim, const struct sim_req *req, const struct route *r,
 	sim_resp_json(resp, 200, scale_of(obj));
 }
 
+enum { PATCH_JSON, PATCH_MERGE, PATCH_SMP };
+
 static void
 do_patch(struct sim *sim, const struct sim_req *req, const struct route *r,
     json_object *cur, struct sim_resp *resp)
@@ -629,34 +653,33 @@ do_patch(struct sim *sim, const struct sim_req *req, const struct route *r,
 	const char *ct = req->content_type ? req->content_type : "";
 	json_object *patch, *obj;
 	struct nap_err err;
-	int rc = 0;
+	int rc = 0, kind;
 
+	if (!strncasecmp(ct, "application/json-patch+json", 27)) {
+		kind = PATCH_JSON;
+	} else if (!strncasecmp(ct, "application/merge-patch+json", 28) ||
+	    !strncasecmp(ct, "application/apply-patch+yaml", 28)) {
+		kind = PATCH_MERGE;
+	} else if (!strncasecmp(ct, "application/strategic-merge-patch+json", 38) &&
+	    !sim_rdescs[r->res].crd) {
+		kind = PATCH_SMP;
+	} else {
+		unsupported_media(resp, sim_rdescs[r->res].crd ?
+		    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml" :
+		    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
+		return;
+	}
 	if (parse_body(req, &patch, &err) < 0) {
 		sim_resp_err(resp, &err);
 		return;
 	}
 	obj = sim_dup(cur);
-	if (!strncasecmp(ct, "application/json-patch+json", 27)) {
+	if (kind == PATCH_JSON)
 		rc = sim_patch_json(&obj, patch, &err);
-	} else if (!strncasecmp(ct, "application/merge-patch+json", 28) ||
-	    !strncasecmp(ct, "application/apply-patch+yaml", 28)) {
+	else if (kind == PATCH_MERGE)
 		rc = sim_patch_merge(&obj, patch);
-	} else if (!strncasecmp(ct, "application/strategic-merge-patch+json", 38)) {
-		if (sim_rdescs[r->res].crd) {
-			json_object_put(patch);
-			json_object_put(obj);
-			unsupported_media(resp,
-			    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml");
-			return;
-		}
+	else
 		rc = sim_patch_strategic(&obj, patch, &err);
-	} else {
-		json_object_put(patch);
-		json_object_put(obj);
-		unsupported_media(resp,
-		    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
-		return;
-	}
 	json_object_put(patch);
 	if (rc < 0) {
 		json_object_put(obj);
@@ -706,7 +729,7 @@ do_create(struct sim *sim, const struct sim_req *req, const struct route *r,
 	json_object *obj, *out;
 	const char *ns;
 	struct nap_err err;
-	char av[128];
+	char av[128], *name;
 	int rc;
 
 	if (!json_content(req)) {
@@ -756,11 +779,14 @@ do_create(struct sim *sim, const struct sim_req *req, const struct route *r,
 	}
 	if (d->has_status && strcmp(d->resource, "nodes"))
 		json_object_object_del(obj, "status");
+	name = nap_xstrdup(nap_json_str(obj, "metadata.name", ""));
 	rc = sim_create_res(sim, r->res, obj, &out, &err);
 	if (rc < 0) {
-		resp_err_details(resp, &err, r->res, nap_json_str(obj, "metadata.name", NULL));
+		resp_err_details(resp, &err, r->res, name);
+		free(name);
 		return;
 	}
+	free(name);
 	sim_resp_json(resp, 201, served(out, r));
 }
 

@@ -1,0 +1,391 @@
+#!/usr/bin/env bats
+# nap-sim's Kubernetes API server, driven by the real kubectl and by curl.
+
+load helpers/sim
+
+FIX=$BATS_TEST_DIRNAME/../../shared/fixtures
+
+setup() {
+	WATCHERS=()
+}
+
+teardown() {
+	local p
+	for p in "${WATCHERS[@]}"; do
+		kill "$p" 2>/dev/null || :
+	done
+	sim_stop || :
+}
+
+node_json() {	# name
+	printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s","kubernetes.io/os":"linux","kubernetes.io/arch":"amd64"}},"spec":{},"status":{"capacity":{"cpu":"8","memory":"32Gi","pods":"110"},"allocatable":{"cpu":"8","memory":"32Gi","pods":"110"},"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady","message":"kubelet is posting ready status"}]}}' "$1" "$1"
+}
+
+count_pods() {	# selector wanted-count
+	local n
+	n=$(sim_kubectl get pods -l "$1" -o json |
+	    jq '[.items[] | select(.metadata.deletionTimestamp == null)] | length')
+	[ "$n" -eq "$2" ]
+}
+
+running_on() {	# selector node count
+	local n
+	n=$(sim_kubectl get pods -l "$1" -o json | jq --arg n "$2" \
+	    '[.items[] | select(.metadata.deletionTimestamp == null and .spec.nodeName == $n and .status.phase == "Running")] | length')
+	[ "$n" -eq "$3" ]
+}
+
+running() {	# selector count
+	local n
+	n=$(sim_kubectl get pods -l "$1" -o json | jq \
+	    '[.items[] | select(.metadata.deletionTimestamp == null and .status.phase == "Running")] | length')
+	[ "$n" -eq "$2" ]
+}
+
+@test "kubectl applies the AKS NodePool and AKSNodeClass examples and reads them back" {
+	sim_start
+	run sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
+	[ "$status" -eq 0 ]
+	[ "$output" = "nodepool.karpenter.sh/default created" ]
+	run sim_kubectl apply -f "$FIX/karpenter/azure-default_aksnodeclass.yaml"
+	[ "$status" -eq 0 ]
+	[ "$output" = "aksnodeclass.karpenter.azure.com/default created" ]
+	run sim_kubectl get nodepool default -o json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .spec.template.spec.nodeClassRef.kind <<<"$output")" = AKSNodeClass ]
+	[ "$(jq -r .metadata.resourceVersion <<<"$output")" != null ]
+	[ "$(jq -r .metadata.uid <<<"$output")" != null ]
+	run sim_kubectl get aksnc default -o jsonpath='{.spec.imageFamily} {.spec.osDiskSizeGB}'
+	[ "$output" = "Ubuntu2204 128" ]
+	run sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
+	[ "$output" = "nodepool.karpenter.sh/default unchanged" ]
+}
+
+@test "a NodePool created without a disruption block gets Karpenter's defaults" {
+	sim_start
+	sim_kubectl apply -f - <<-'EOF'
+	apiVersion: karpenter.sh/v1
+	kind: NodePool
+	metadata: {name: small}
+	spec:
+	  template:
+	    spec:
+	      nodeClassRef: {group: karpenter.azure.com, kind: AKSNodeClass, name: default}
+	      requirements: [{key: kubernetes.io/os, operator: In, values: [linux]}]
+	EOF
+	run sim_kubectl get nodepool small -o json
+	[ "$(jq -c .spec.disruption <<<"$output")" = '{"budgets":[{"nodes":"10%"}],"consolidateAfter":"0s","consolidationPolicy":"WhenEmptyOrUnderutilized"}' ]
+	[ "$(jq -r .spec.template.spec.expireAfter <<<"$output")" = 720h ]
+}
+
+@test "kubectl get crd lists the Karpenter kinds and short names resolve" {
+	sim_start
+	run sim_kubectl get crd -o name
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"customresourcedefinition.apiextensions.k8s.io/nodepools.karpenter.sh"* ]]
+	[[ "$output" == *"nodeclaims.karpenter.sh"* ]]
+	[[ "$output" == *"aksnodeclasses.karpenter.azure.com"* ]]
+	run sim_kubectl get no,po,ns -o name
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"namespace/kube-system"* ]]
+	run sim_kubectl api-resources --api-group=karpenter.sh -o name
+	[[ "$output" == *"nodepools.karpenter.sh"* ]]
+}
+
+@test "kubectl get -w sees a label change" {
+	sim_start
+	sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
+	sim_kubectl get nodepool default -w -o 'jsonpath={.metadata.labels.tier}{"\n"}' \
+	    >"$BATS_TEST_TMPDIR/watch.out" 2>&1 &
+	WATCHERS+=($!)
+	# The watch is open once the initial state arrived (an empty line).
+	sim_poll 30 test -s "$BATS_TEST_TMPDIR/watch.out"
+	sim_kubectl label nodepool default tier=gold
+	sim_poll 30 grep -qx gold "$BATS_TEST_TMPDIR/watch.out"
+}
+
+@test "create deployment and scale make and remove pods named like the real ones" {
+	sim_start
+	run sim_kubectl create deployment web --image=nginx --replicas=2
+	[ "$status" -eq 0 ]
+	sim_poll 30 count_pods app=web 2
+	run sim_kubectl get pods -l app=web -o name
+	for p in $output; do
+		[[ "$p" =~ ^pod/web-[a-z0-9]{10}-[a-z0-9]{5}$ ]]
+	done
+	run sim_kubectl scale deployment web --replicas=4
+	[ "$status" -eq 0 ]
+	sim_poll 30 count_pods app=web 4
+	sim_kubectl scale deployment web --replicas=1
+	sim_poll 30 count_pods app=web 1
+	run sim_kubectl get deployment web -o jsonpath='{.spec.replicas} {.status.observedGeneration}'
+	[ "$output" = "1 3" ]
+	run sim_kubectl delete deployment web
+	[ "$status" -eq 0 ]
+	sim_poll 30 count_pods app=web 0
+	run sim_kubectl get replicasets -o name
+	[ -z "$output" ]
+}
+
+@test "cordon and uncordon flip spec.unschedulable" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	run sim_kubectl cordon n1
+	[ "$status" -eq 0 ]
+	[ "$(sim_kubectl get node n1 -o jsonpath='{.spec.unschedulable}')" = true ]
+	sim_kubectl uncordon n1
+	[ -z "$(sim_kubectl get node n1 -o jsonpath='{.spec.unschedulable}')" ]
+}
+
+@test "drain evicts every pod but waits for the PodDisruptionBudget" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	sim_kubectl create deployment web --image=nginx --replicas=3
+	sim_poll 60 running_on app=web n1 3
+	node_json n2 | sim_kubectl create -f -
+	sim_kubectl create pdb web --selector=app=web --min-available=2
+	sim_poll 30 eval '[ "$(sim_kubectl get pdb web -o jsonpath={.status.disruptionsAllowed})" = 1 ]'
+	run timeout 120 kubectl --kubeconfig "$SIM_KUBECONFIG" drain n1 --ignore-daemonsets
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Cannot evict pod as it would violate the pod's disruption budget."* ]]
+	[[ "$output" == *"node/n1 drained"* ]]
+	# Where the replacements land is the scheduler's business; that they
+	# come back and run is the ReplicaSet's.
+	sim_poll 60 running app=web 3
+}
+
+@test "eviction refused by a PDB is a 429 TooManyRequests Status with the budget's cause" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	sim_kubectl create deployment web --image=nginx --replicas=1
+	sim_poll 60 running_on app=web n1 1
+	sim_kubectl create pdb web --selector=app=web --min-available=1
+	sim_poll 30 eval '[ "$(sim_kubectl get pdb web -o jsonpath={.status.currentHealthy})" = 1 ]'
+	pod=$(sim_kubectl get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+	run sim_kcurl "/api/v1/namespaces/default/pods/$pod/eviction" -X POST \
+	    -H 'Content-Type: application/json' -w '\n%{http_code}' \
+	    -d "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":{\"name\":\"$pod\",\"namespace\":\"default\"}}"
+	[ "${lines[1]}" = 429 ]
+	[ "$(jq -r .reason <<<"${lines[0]}")" = TooManyRequests ]
+	[ "$(jq -r .message <<<"${lines[0]}")" = "Cannot evict pod as it would violate the pod's disruption budget." ]
+	[ "$(jq -r '.details.causes[0].reason' <<<"${lines[0]}")" = DisruptionBudget ]
+	[ "$(jq -r '.details.causes[0].message' <<<"${lines[0]}")" = "The disruption budget web needs 1 healthy pods and has 1 currently" ]
+}
+
+@test "a watch from a compacted resourceVersion ends with an in-stream 410 Expired" {
+	sim_start --history 5
+	for i in 1 2 3 4 5 6 7 8; do
+		sim_kubectl create namespace "ns$i" >/dev/null
+	done
+	run sim_kcurl '/api/v1/namespaces?watch=1&resourceVersion=2&timeoutSeconds=5'
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .type <<<"${lines[0]}")" = ERROR ]
+	[ "$(jq -r .object.code <<<"${lines[0]}")" = 410 ]
+	[ "$(jq -r .object.reason <<<"${lines[0]}")" = Expired ]
+	[[ "$(jq -r .object.message <<<"${lines[0]}")" == "too old resource version: 2 ("* ]]
+}
+
+@test "a watch resumed from a recent resourceVersion replays only later changes, then a bookmark" {
+	sim_start
+	rv=$(sim_kcurl /api/v1/namespaces | jq -r .metadata.resourceVersion)
+	sim_kubectl create namespace later >/dev/null
+	run sim_kcurl "/api/v1/namespaces?watch=true&resourceVersion=$rv&allowWatchBookmarks=true&timeoutSeconds=1"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(jq -r '.type + " " + .object.metadata.name' <<<"${lines[0]}")" = "ADDED later" ]
+	[ "$(jq -r '.type + " " + .object.kind' <<<"${lines[1]}")" = "BOOKMARK Namespace" ]
+}
+
+@test "lists page with limit and continue, and an expired continue token is 410" {
+	sim_start --continue-ttl 2
+	for i in 1 2 3 4 5; do
+		sim_kubectl create namespace "p$i" >/dev/null
+	done
+	first=$(sim_kcurl '/api/v1/namespaces?limit=4')
+	[ "$(jq '.items | length' <<<"$first")" -eq 4 ]
+	[ "$(jq '.metadata.remainingItemCount' <<<"$first")" -eq 5 ]
+	token=$(jq -r .metadata.continue <<<"$first")
+	second=$(sim_kcurl "/api/v1/namespaces?limit=10&continue=$token")
+	[ "$(jq '.items | length' <<<"$second")" -eq 5 ]
+	[ "$(jq -r '.metadata.continue // "none"' <<<"$second")" = none ]
+	[ "$(jq -r .metadata.resourceVersion <<<"$second")" = "$(jq -r .metadata.resourceVersion <<<"$first")" ]
+	all=$( (jq -r '.items[].metadata.name' <<<"$first"; jq -r '.items[].metadata.name' <<<"$second") | sort -u | wc -l)
+	[ "$all" -eq 9 ]
+	token=$(sim_kcurl '/api/v1/namespaces?limit=1' | jq -r .metadata.continue)
+	expired() {
+		[ "$(sim_kcurl "/api/v1/namespaces?limit=1&continue=$token" -o /dev/null -w '%{http_code}')" = 410 ]
+	}
+	sim_poll 30 expired
+}
+
+@test "label and field selectors filter lists" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	sim_kubectl create deployment web --image=nginx --replicas=2
+	sim_kubectl create deployment db --image=postgres --replicas=1
+	sim_poll 60 running_on app=web n1 2
+	run sim_kubectl get pods -l 'app in (db)' -o name
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == pod/db-* ]]
+	run sim_kcurl '/api/v1/pods?fieldSelector=spec.nodeName%3Dn1%2Cstatus.phase%3DRunning&labelSelector=app%21%3Ddb'
+	[ "$(jq '.items | length' <<<"$output")" -eq 2 ]
+	run sim_kcurl '/api/v1/pods?fieldSelector=spec.bogus%3Dx' -w '\n%{http_code}'
+	[ "${lines[1]}" = 400 ]
+	[ "$(jq -r .message <<<"${lines[0]}")" = "field label not supported: spec.bogus" ]
+}
+
+@test "a stale resourceVersion on update is 409 Conflict, a duplicate create 409 AlreadyExists" {
+	sim_start
+	sim_kubectl create namespace team >/dev/null
+	old=$(sim_kcurl /api/v1/namespaces/team)
+	sim_kubectl label namespace team a=b >/dev/null
+	run sim_kcurl /api/v1/namespaces/team -X PUT -H 'Content-Type: application/json' \
+	    -d "$old" -w '\n%{http_code}'
+	[ "${lines[1]}" = 409 ]
+	[ "$(jq -r .reason <<<"${lines[0]}")" = Conflict ]
+	[ "$(jq -r .message <<<"${lines[0]}")" = 'Operation cannot be fulfilled on namespaces "team": the object has been modified; please apply your changes to the latest version and try again' ]
+	run sim_kcurl /api/v1/namespaces -X POST -H 'Content-Type: application/json' \
+	    -d '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}}' -w '\n%{http_code}'
+	[ "${lines[1]}" = 409 ]
+	[ "$(jq -c '[.reason, .message, .details.name, .details.kind]' <<<"${lines[0]}")" = '["AlreadyExists","namespaces \"team\" already exists","team","namespaces"]' ]
+}
+
+@test "bad bodies, unknown kinds, wrong types and oversize requests get real Status errors" {
+	sim_start --max-body 2000
+	run sim_kcurl /api/v1/namespaces -X POST -H 'Content-Type: application/json' \
+	    -d '{"apiVersion":"v1","kind":"Namespace",' -w '\n%{http_code}'
+	[ "${lines[1]}" = 400 ]
+	[ "$(jq -r '.kind + " " + .reason' <<<"${lines[0]}")" = "Status BadRequest" ]
+	run sim_kcurl /api/v1/namespaces -X POST -H 'Content-Type: application/json' \
+	    -d '[1,2]' -w '\n%{http_code}'
+	[ "${lines[1]}" = 400 ]
+	run sim_kcurl /api/v1/namespaces -X POST -H 'Content-Type: application/json' \
+	    -d '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}' -w '\n%{http_code}'
+	[ "${lines[1]}" = 400 ]
+	run sim_kcurl /apis/example.com/v1/widgets -w '\n%{http_code}'
+	[ "${lines[1]}" = 404 ]
+	[ "$(jq -r .reason <<<"${lines[0]}")" = NotFound ]
+	run sim_kcurl /api/v1/namespaces -X POST -H 'Content-Type: text/plain' -d 'hello' -w '\n%{http_code}'
+	[ "${lines[1]}" = 415 ]
+	[ "$(jq -r .reason <<<"${lines[0]}")" = UnsupportedMediaType ]
+	run sim_kcurl /api/v1/namespaces/default -X PATCH -H 'Content-Type: application/xml' -d '<a/>' -w '\n%{http_code}'
+	[ "${lines[1]}" = 415 ]
+	big=$(head -c 5000 /dev/zero | tr '\0' a)
+	run sim_kcurl /api/v1/namespaces -X POST -H 'Content-Type: application/json' \
+	    -d "{\"metadata\":{\"name\":\"$big\"}}" -w '\n%{http_code}'
+	[ "${lines[1]}" = 413 ]
+	[ "$(jq -r .reason <<<"${lines[0]}")" = RequestEntityTooLarge ]
+	run sim_kcurl /api/v1/namespaces/default -X DELETE -w '\n%{http_code}'
+	[ "${lines[1]}" = 403 ]
+	run sim_kcurl /api/v1/namespaces/nope -w '\n%{http_code}'
+	[ "${lines[1]}" = 404 ]
+	[ "$(jq -r .message <<<"${lines[0]}")" = 'namespaces "nope" not found' ]
+	# Still serving after all that.
+	run sim_kubectl get ns default -o name
+	[ "$output" = namespace/default ]
+}
+
+@test "requests without the bearer token are 401 Unauthorized" {
+	sim_start
+	run curl -sS --cacert "$SIM_CA" -w '\n%{http_code}' "$SIM_KUBE_URL/api/v1/pods"
+	[ "${lines[1]}" = 401 ]
+	[ "$(jq -r .reason <<<"${lines[0]}")" = Unauthorized ]
+	run curl -sS --cacert "$SIM_CA" -H 'Authorization: Bearer wrong' -o /dev/null \
+	    -w '%{http_code}' "$SIM_KUBE_URL/version"
+	[ "$output" = 401 ]
+}
+
+@test "merge, JSON and strategic merge patches change what kubectl changes" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	sim_kcurl /api/v1/nodes/n1 -X PATCH -H 'Content-Type: application/strategic-merge-patch+json' \
+	    -d '{"spec":{"taints":[{"key":"a","value":"1","effect":"NoSchedule"}]}}' >/dev/null
+	sim_kcurl /api/v1/nodes/n1 -X PATCH -H 'Content-Type: application/strategic-merge-patch+json' \
+	    -d '{"spec":{"taints":[{"key":"b","effect":"NoExecute"}]}}' >/dev/null
+	[ "$(sim_kubectl get node n1 -o jsonpath='{.spec.taints[*].key}')" = "a b" ]
+	sim_kcurl /api/v1/nodes/n1 -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	    -d '{"metadata":{"labels":{"kubernetes.io/os":null,"x":"y"}}}' >/dev/null
+	run sim_kubectl get node n1 -o json
+	[ "$(jq -c '.metadata.labels | [has("kubernetes.io/os"), .x]' <<<"$output")" = '[false,"y"]' ]
+	rv=$(jq -r .metadata.resourceVersion <<<"$output")
+	run sim_kcurl /api/v1/nodes/n1 -X PATCH -H 'Content-Type: application/json-patch+json' \
+	    -d '[{"op":"test","path":"/metadata/resourceVersion","value":"1"},{"op":"remove","path":"/spec/taints/0"}]' \
+	    -w '\n%{http_code}'
+	[ "${lines[1]}" = 422 ]
+	run sim_kcurl /api/v1/nodes/n1 -X PATCH -H 'Content-Type: application/json-patch+json' \
+	    -d "[{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"$rv\"},{\"op\":\"remove\",\"path\":\"/spec/taints/0\"}]" \
+	    -w '\n%{http_code}'
+	[ "${lines[1]}" = 200 ]
+	[ "$(sim_kubectl get node n1 -o jsonpath='{.spec.taints[*].key}')" = b ]
+	# The main resource ignores status; the status subresource takes it.
+	sim_kcurl /api/v1/nodes/n1 -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	    -d '{"status":{"capacity":{"cpu":"99"}}}' >/dev/null
+	[ "$(sim_kubectl get node n1 -o jsonpath='{.status.capacity.cpu}')" = 8 ]
+	sim_kcurl /api/v1/nodes/n1/status -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	    -d '{"status":{"capacity":{"cpu":"99"}}}' >/dev/null
+	[ "$(sim_kubectl get node n1 -o jsonpath='{.status.capacity.cpu}')" = 99 ]
+}
+
+@test "finalizers hold a deleted object with a deletionTimestamp until they are removed" {
+	sim_start
+	sim_kubectl apply -f - <<-'EOF'
+	apiVersion: karpenter.sh/v1
+	kind: NodeClaim
+	metadata: {name: held, finalizers: [karpenter.sh/termination]}
+	spec:
+	  nodeClassRef: {group: karpenter.azure.com, kind: AKSNodeClass, name: default}
+	  requirements: [{key: kubernetes.io/os, operator: In, values: [linux]}]
+	EOF
+	run sim_kubectl delete nodeclaim held --wait=false
+	[ "$status" -eq 0 ]
+	run sim_kubectl get nodeclaim held -o jsonpath='{.metadata.deletionTimestamp}'
+	[ -n "$output" ]
+	sim_kubectl patch nodeclaim held --type=merge -p '{"metadata":{"finalizers":null}}'
+	run sim_kubectl get nodeclaim held
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'nodeclaims.karpenter.sh "held" not found'* ]]
+}
+
+@test "the NodeClaim spec is immutable" {
+	sim_start
+	sim_kubectl apply -f - <<-'EOF'
+	apiVersion: karpenter.sh/v1
+	kind: NodeClaim
+	metadata: {name: fixed}
+	spec:
+	  nodeClassRef: {group: karpenter.azure.com, kind: AKSNodeClass, name: default}
+	  requirements: [{key: kubernetes.io/os, operator: In, values: [linux]}]
+	EOF
+	run sim_kubectl patch nodeclaim fixed --type=merge -p '{"spec":{"expireAfter":"1h"}}'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"spec is immutable"* ]]
+}
+
+@test "SIGTERM exits 0 and --state keeps the objects across a restart" {
+	sim_start --state "$BATS_TEST_TMPDIR/state.json"
+	sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
+	uid=$(sim_kubectl get nodepool default -o jsonpath='{.metadata.uid}')
+	rc=0
+	sim_stop || rc=$?
+	[ "$rc" -eq 0 ]
+	[ -s "$BATS_TEST_TMPDIR/state.json" ]
+	sim_start --state "$BATS_TEST_TMPDIR/state.json"
+	[ "$(sim_kubectl get nodepool default -o jsonpath='{.metadata.uid}')" = "$uid" ]
+	sim_kubectl create namespace after >/dev/null
+}
+
+@test "a bad flag is a usage error with status 64" {
+	run "$NAP_BIN/nap-sim" --no-such-flag
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"usage: nap-sim"* ]]
+}
+
+@test "the kubeconfig and nap.yaml appear only with the endpoints in them" {
+	sim_start
+	grep -q "server: $SIM_KUBE_URL" "$SIM_KUBECONFIG"
+	grep -q "armEndpoint: $SIM_ARM_URL" "$SIM_CONFIG"
+	grep -q "caFile: $SIM_CA" "$SIM_CONFIG"
+	run curl -sS --cacert "$SIM_CA" "$SIM_INSECURE_URL/version"
+	[ "$(jq -r .gitVersion <<<"$output")" = v1.32.4 ]
+}
