@@ -65,8 +65,9 @@ fault() {
 }
 
 record_seen() {	# record_seen TYPE NAME [jq condition on .object]
-	jq -e --arg t "$1" --arg n "$2" "select(.type == \$t and .object.metadata.name == \$n
-	    and (.object | ${3:-true}))" "$OUT" >/dev/null 2>&1
+	# (not jq -e: jq 1.6 judges -e by the last input, not by any output)
+	jq -c --arg t "$1" --arg n "$2" "select(.type == \$t and .object.metadata.name == \$n
+	    and (.object | ${3:-true}))" "$OUT" 2>/dev/null | grep -q .
 }
 
 @test "nap-watch with a bad flag exits 64 and prints usage" {
@@ -157,8 +158,8 @@ record_seen() {	# record_seen TYPE NAME [jq condition on .object]
 	sim_kubectl delete pod before --grace-period=0 --force --wait=false
 	fault '{"k8s":{"dropRate":0}}'
 	sim_kubectl run after --image=nginx
+	sim_poll 60 record_seen ADDED after || { cat "$OUT" "$ERR"; false; }
 	sim_poll 60 states_equal
-	sim_poll 30 record_seen ADDED after
 	no_duplicates
 	[ "$(synced_count)" -ge 2 ]
 }

@@ -133,6 +133,7 @@ set_rv(struct informer *in, const char *rv)
 	if (!rv || !*rv)
 		return;
 	in->just_relisted = 0;
+	in->gone = 0;
 	free(in->rv);
 	in->rv = nap_xstrdup(rv);
 }
@@ -617,7 +618,10 @@ list_items(struct informer *in, const char *p, const char *end)
 static void
 next_page(struct informer *in, const char *rv, const char *cont)
 {
-	set_rv(in, rv);
+	if (rv && *rv) {
+		free(in->rv);
+		in->rv = nap_xstrdup(rv);
+	}
 	free(in->cont);
 	in->cont = cont && *cont ? nap_xstrdup(cont) : NULL;
 	if (in->cont)
@@ -795,6 +799,7 @@ fast_event_line(struct informer *in, const char *line, size_t len)
 	fast_event(in, &f, deleted);
 	if (f.rlen) {
 		in->just_relisted = 0;
+		in->gone = 0;
 		free(in->rv);
 		in->rv = nap_xstrndup(f.rv, f.rlen);
 	}
@@ -893,10 +898,17 @@ watch_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct
 		if (resp->status == 410)
 			nap_info("%s: watch: resourceVersion expired (410), relisting",
 			    in->def->name);
-		/* 410 again right after a list: the server is not settling; back off. */
+		/*
+		 * 410 again right after a list: the server is not settling.  Back
+		 * off, growing until a watch delivers something; a list that
+		 * succeeds does not reset this.
+		 */
 		if (in->just_relisted) {
-			nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: 410 right after a list", what);
-			failure(in, err);
+			int64_t delay = backoff_ms(++in->gone);
+
+			nap_warn("%s: 410 right after a list; relisting in %.1fs", in->def->name,
+			    (double)delay / 1000);
+			wait_until(in, now + delay);
 			return;
 		}
 		wait_until(in, now);

@@ -58,6 +58,7 @@ struct informer {
 	int synced;			/* listed at least once */
 	int just_listed;		/* a list finished: SYNCED is due */
 	int just_relisted;		/* no watch data since the last list */
+	int gone;			/* 410s right after a list, in a row */
 	int not_served;			/* the API server has no such resource (404) */
 	struct nap_http_req *req;
 	char *buf;			/* watch stream bytes not yet a whole line */
