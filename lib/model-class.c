@@ -346,10 +346,11 @@ nap_daemonset_from_json(struct nap_daemonset *d, json_object *obj, struct nap_er
 	p->meta.uid = nap_xstrdup("");
 	p->meta.rv = nap_xstrdup("");
 	labels = nap_json_get(tmpl, "metadata.labels");
-	p->meta.labels = labels && json_object_is_type(labels, json_type_object) ? labels : NULL;
+	p->meta.labels = labels && json_object_is_type(labels, json_type_object) ?
+	    json_object_get(labels) : NULL;
 	labels = nap_json_get(tmpl, "metadata.annotations");
 	p->meta.annotations = labels && json_object_is_type(labels, json_type_object) ?
-	    labels : NULL;
+	    json_object_get(labels) : NULL;
 	p->nominated = nap_xstrdup("");
 	p->scheduled_reason = nap_xstrdup("");
 	p->owner = NAP_OWNER_DAEMONSET;

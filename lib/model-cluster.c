@@ -44,6 +44,8 @@ struct nap_cluster {
 	struct nap_hash node_by_pid;	/* providerID → struct nap_node */
 	struct nap_hash claim_by_pid;	/* providerID → struct nap_nodeclaim */
 	struct nap_hash claim_by_node;	/* status.nodeName → struct nap_nodeclaim */
+	struct nap_hash shared_labels;	/* label-set key → struct shared_labels */
+	int keep_pod_json;	/* keep pods' raw JSON and annotations */
 };
 
 static const struct nap_res zero_res;
@@ -207,6 +209,79 @@ bucket_del(struct nap_cluster *c, struct nap_pod *p)
 	}
 }
 
+/* ---- shared label maps ---- */
+
+/*
+ * The replicas of a workload carry identical labels, and a json-c map costs
+ * about a kilobyte, so pods in the model share one map per distinct label
+ * set.  The key is the map's pairs in order (the API server writes map keys
+ * sorted, so equal sets give equal keys; a different order only costs a
+ * second copy).
+ */
+struct shared_labels {
+	json_object *map;
+	size_t users;
+};
+
+static int
+labels_key(json_object *labels, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	json_object_object_foreach(labels, k, v) {
+		const char *s = json_object_get_string(v);
+		size_t kl = strlen(k), sl = s ? strlen(s) : 0;
+
+		if (n + kl + sl + 3 > len)
+			return -1;
+		memcpy(buf + n, k, kl);
+		n += kl;
+		buf[n++] = '\x01';
+		memcpy(buf + n, s ? s : "", sl);
+		n += sl;
+		buf[n++] = '\x02';
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+static void
+labels_share(struct nap_cluster *c, struct nap_pod *p)
+{
+	char key[2048];
+	struct shared_labels *s;
+
+	if (p->meta.labels == NULL || labels_key(p->meta.labels, key, sizeof(key)) != 0)
+		return;
+	s = nap_hash_get(&c->shared_labels, key);
+	if (s == NULL) {
+		s = nap_xmalloc(sizeof(*s));
+		s->map = json_object_get(p->meta.labels);
+		s->users = 0;
+		nap_hash_put(&c->shared_labels, key, s);
+	} else {
+		json_object_put(p->meta.labels);
+		p->meta.labels = json_object_get(s->map);
+	}
+	s->users++;
+}
+
+static void
+labels_unshare(struct nap_cluster *c, struct nap_pod *p)
+{
+	char key[2048];
+	struct shared_labels *s;
+
+	if (p->meta.labels == NULL || labels_key(p->meta.labels, key, sizeof(key)) != 0)
+		return;
+	s = nap_hash_get(&c->shared_labels, key);
+	if (s == NULL || s->map != p->meta.labels || --s->users > 0)
+		return;
+	nap_hash_del(&c->shared_labels, key);
+	json_object_put(s->map);
+	free(s);
+}
+
 static void
 index_put(struct nap_hash *h, const char *key, void *obj)
 {
@@ -225,8 +300,10 @@ index_del(struct nap_hash *h, const char *key, void *obj)
 static void
 index_add(struct nap_cluster *c, enum nap_kind k, void *obj)
 {
-	if (k == NAP_KIND_POD)
+	if (k == NAP_KIND_POD) {
 		bucket_add(c, obj);
+		labels_share(c, obj);
+	}
 	else if (k == NAP_KIND_NODE)
 		index_put(&c->node_by_pid, ((struct nap_node *)obj)->provider_id, obj);
 	else if (k == NAP_KIND_NODECLAIM) {
@@ -240,8 +317,10 @@ index_add(struct nap_cluster *c, enum nap_kind k, void *obj)
 static void
 index_remove(struct nap_cluster *c, enum nap_kind k, void *obj)
 {
-	if (k == NAP_KIND_POD)
+	if (k == NAP_KIND_POD) {
 		bucket_del(c, obj);
+		labels_unshare(c, obj);
+	}
 	else if (k == NAP_KIND_NODE)
 		index_del(&c->node_by_pid, ((struct nap_node *)obj)->provider_id, obj);
 	else if (k == NAP_KIND_NODECLAIM) {
@@ -357,6 +436,8 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object,
 		obj = obj_new(k, object, err);
 		if (obj == NULL)
 			return -1;
+		if (k == NAP_KIND_POD && !c->keep_pod_json)
+			model_meta_drop_json(obj);
 		/* Every kind's struct starts with its nap_meta. */
 		m = obj;
 		key = make_key(buf, sizeof(buf), k, m->ns, m->name);
@@ -545,6 +626,14 @@ nap_cluster_free(struct nap_cluster *c)
 		free(b);
 	}
 	nap_hash_free(&c->pods_by_node);
+	pos = 0;
+	while (nap_hash_next(&c->shared_labels, &pos, NULL, &v)) {
+		struct shared_labels *s = v;
+
+		json_object_put(s->map);
+		free(s);
+	}
+	nap_hash_free(&c->shared_labels);
 	nap_hash_free(&c->node_by_pid);
 	nap_hash_free(&c->claim_by_pid);
 	nap_hash_free(&c->claim_by_node);
@@ -560,4 +649,10 @@ nap_cluster_free(struct nap_cluster *c)
 		nap_hash_free(&t->by_key);
 	}
 	free(c);
+}
+
+void
+nap_cluster_keep_pod_json(struct nap_cluster *c, int keep)
+{
+	c->keep_pod_json = keep;
 }

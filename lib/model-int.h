@@ -32,6 +32,8 @@ int64_t model_jint(json_object *v, int64_t def);
 int model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
     size_t wholen, struct nap_err *err);
 void model_meta_free(struct nap_meta *m);
+/* Release raw and the annotations (labels stay): what a cluster does to pods. */
+void model_meta_drop_json(struct nap_meta *m);
 
 void model_conds(json_object *arr, struct nap_cond **out, size_t *n);
 void model_conds_free(struct nap_cond *c, size_t n);

@@ -722,7 +722,8 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 	pod_status(p, st);
 	if (p->meta.annotations) {
 		p->mirror = nap_meta_annotation(&p->meta, "kubernetes.io/config.mirror") != NULL;
-		p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt");
+		p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt") ?
+		    nap_xstrdup(nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt")) : NULL;
 		cost = nap_meta_annotation(&p->meta, "controller.kubernetes.io/pod-deletion-cost");
 		if (cost) {
 			char *end;
@@ -743,6 +744,7 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 void
 nap_pod_free(struct nap_pod *p)
 {
+	free(p->do_not_disrupt);
 	model_pod_spec_free(p);
 	model_meta_free(&p->meta);
 	memset(p, 0, sizeof(*p));

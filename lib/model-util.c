@@ -75,8 +75,10 @@ model_scan(json_object *obj, const struct model_key *keys, size_t n)
 	if (obj == NULL || !json_object_is_type(obj, json_type_object))
 		return;
 	json_object_object_foreach(obj, k, v) {
+		/* Cheap rejects first: most keys of an object are ones nobody asked for. */
 		for (i = 0; i < n; i++)
-			if (keys[i].name[0] == k[0] && strcmp(keys[i].name, k) == 0) {
+			if (keys[i].name[0] == k[0] && keys[i].name[1] == k[1] &&
+			    strcmp(keys[i].name, k) == 0) {
 				*keys[i].dst = v;
 				break;
 			}
@@ -146,16 +148,33 @@ model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *wor
 	m->generation = model_jint(jgen, 0);
 	m->created = jtime(jcreated);
 	m->deleted = jtime(jdeleted);
-	m->labels = jlabels && json_object_is_type(jlabels, json_type_object) ? jlabels : NULL;
-	m->annotations = jannotations && json_object_is_type(jannotations, json_type_object) ?
-	    jannotations : NULL;
+	/* References of their own, so the maps outlive raw when a cluster drops it. */
+	if (jlabels && json_object_is_type(jlabels, json_type_object))
+		m->labels = json_object_get(jlabels);
+	if (jannotations && json_object_is_type(jannotations, json_type_object))
+		m->annotations = json_object_get(jannotations);
 	m->raw = json_object_get(obj);
 	return 0;
 }
 
 void
+model_meta_drop_json(struct nap_meta *m)
+{
+	if (m->annotations)
+		json_object_put(m->annotations);
+	if (m->raw)
+		json_object_put(m->raw);
+	m->annotations = NULL;
+	m->raw = NULL;
+}
+
+void
 model_meta_free(struct nap_meta *m)
 {
+	if (m->labels)
+		json_object_put(m->labels);
+	if (m->annotations)
+		json_object_put(m->annotations);
 	free(m->ns);
 	free(m->name);
 	free(m->uid);
@@ -438,36 +457,59 @@ nap_tolerates_all(const struct nap_toleration *tol, size_t n, const struct nap_t
 
 /* ---- times and durations ---- */
 
+/* n decimal digits at s, or -1. */
+static int
+digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Hand-rolled: every pod carries two or three of these, and sscanf is slow. */
 int
 nap_time_parse(const char *s, int64_t *out)
 {
 	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0;
+	int y, mo, d, h, mi, sec;
 	const char *p;
-	time_t t;
 	int64_t off = 0;
 
-	if (s == NULL || sscanf(s, "%4d-%2d-%2d%*[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-	    &n) != 6 || n == 0)
+	if (s == NULL || strlen(s) < 20 || s[4] != '-' || s[7] != '-' ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
 		return -1;
-	p = s + n;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	sec = digits(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 60)
+		return -1;
+	p = s + 19;
 	if (*p == '.')
 		for (p++; isdigit((unsigned char)*p); p++)
 			;
 	if (*p == 'Z' || *p == 'z')
 		p++;
-	else if (*p == '+' || *p == '-') {
-		int oh, om, k = 0;
+	else if ((*p == '+' || *p == '-') && p[3] == ':') {
+		int oh = digits(p + 1, 2), om = digits(p + 4, 2);
 
-		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5)
+		if (oh < 0 || om < 0)
 			return -1;
 		off = (int64_t)oh * 3600 + om * 60;
 		if (*p == '+')
 			off = -off;
-		p += 1 + k;
+		p += 6;
 	} else
 		return -1;
-	if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	if (*p != '\0')
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
@@ -476,8 +518,7 @@ nap_time_parse(const char *s, int64_t *out)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	t = timegm(&tm);
-	*out = (int64_t)t + off;
+	*out = (int64_t)timegm(&tm) + off;
 	return 0;
 }
 

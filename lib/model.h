@@ -14,8 +14,9 @@
  *
  * Ownership: a filled struct owns its strings, arrays, requirement sets and
  * selectors, and holds one reference on the object it was filled from
- * (meta.raw), so tools can read fields the model does not parse; the label
- * and annotation maps are borrowed from that object.  Free with the kind's
+ * (meta.raw), so tools can read fields the model does not parse, and one on
+ * each of its label and annotation maps.  Other json pointers in a struct
+ * (template labels, tags) point into raw.  Free with the kind's
  * nap_<kind>_free (safe on a zeroed struct and after a failed fill).  The
  * cluster model owns the structs it stores; pointers it hands out are
  * valid until the next nap_cluster_apply that replaces or deletes that object.
@@ -52,9 +53,9 @@ struct nap_meta {
 	int64_t generation;
 	int64_t created;	/* creationTimestamp */
 	int64_t deleted;	/* deletionTimestamp, 0 = not terminating */
-	json_object *labels;	/* borrowed from raw, NULL when none */
-	json_object *annotations; /* borrowed from raw, NULL when none */
-	json_object *raw;	/* the object, one reference held */
+	json_object *labels;	/* metadata.labels (reference held), NULL when none */
+	json_object *annotations; /* metadata.annotations (reference held), NULL when none */
+	json_object *raw;	/* the object (reference held); NULL for pods in a cluster */
 };
 
 /* A label or annotation value, or NULL. */
@@ -222,7 +223,7 @@ struct nap_pod {
 	size_t npvcs;
 	struct nap_host_port *host_ports;
 	size_t nhost_ports;
-	const char *do_not_disrupt;	/* karpenter.sh/do-not-disrupt annotation, borrowed, or NULL */
+	char *do_not_disrupt;	/* karpenter.sh/do-not-disrupt annotation (a copy), or NULL */
 	int64_t deletion_cost;	/* controller.kubernetes.io/pod-deletion-cost, 0 */
 };
 
@@ -550,6 +551,15 @@ struct nap_cluster;
 
 struct nap_cluster *nap_cluster_new(void);
 void nap_cluster_free(struct nap_cluster *c);
+/*
+ * Pods are most of a cluster and a json-c tree costs about ten times the
+ * text it came from, so by default the model keeps of a pod only its struct
+ * and its labels: meta.raw and meta.annotations are NULL (the annotations
+ * nap reads are parsed into fields).  keep = 1 keeps them, for tools that
+ * read other pod fields.  Every other kind always keeps its raw object.
+ * Takes effect for pods applied afterwards.
+ */
+void nap_cluster_keep_pod_json(struct nap_cluster *c, int keep);
 
 /*
  * Apply one watch event.  type is ADDED, MODIFIED or DELETED; object the
