@@ -66,6 +66,7 @@ struct sim_timer {
 	unsigned long seq;
 	void (*fn)(struct sim *, void *);
 	void *arg;
+	void (*free_arg)(void *);	/* for timers pending at exit, or NULL */
 };
 
 struct sim_watch;
@@ -193,7 +194,9 @@ void sim_controllers_on_change(struct sim *sim, const struct sim_event *ev);
 int sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp);
 void sim_apply_defaults(int res, json_object *obj);
 
-/* timers (main.c) */
+/* timers (main.c): sim_after whose arg the core frees if it never runs */
+unsigned long sim_after_owned(struct sim *sim, double sim_seconds,
+    void (*fn)(struct sim *, void *), void *arg, void (*free_arg)(void *));
 double sim_timers_next(struct sim *sim);
 void sim_timers_run(struct sim *sim);
 

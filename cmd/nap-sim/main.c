@@ -110,6 +110,13 @@ heap_down(struct sim_timer *h, size_t n, size_t i)
 unsigned long
 sim_after(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *), void *arg)
 {
+	return sim_after_owned(sim, sim_seconds, fn, arg, NULL);
+}
+
+unsigned long
+sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
+    void *arg, void (*free_arg)(void *))
+{
 	struct sim_timer *t;
 	unsigned long id;
 
@@ -122,6 +129,7 @@ sim_after(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
 	t->seq = ++sim->timer_seq;
 	t->fn = fn;
 	t->arg = arg;
+	t->free_arg = free_arg;
 	heap_up(sim->timers, sim->ntimers++);
 	return id;
 }
@@ -132,8 +140,12 @@ sim_cancel(struct sim *sim, unsigned long id)
 	size_t i;
 
 	for (i = 0; i < sim->ntimers; i++)
-		if (sim->timers[i].id == id)
+		if (sim->timers[i].id == id) {
 			sim->timers[i].fn = NULL;
+			if (sim->timers[i].free_arg)
+				sim->timers[i].free_arg(sim->timers[i].arg);
+			sim->timers[i].free_arg = NULL;
+		}
 }
 
 double
@@ -552,6 +564,32 @@ derive_defaults(struct sim_opts *o)
 	}
 }
 
+static void
+sim_free(struct sim *sim)
+{
+	size_t i;
+
+	for (i = 0; i < sim->ntimers; i++)
+		if (sim->timers[i].free_arg)
+			sim->timers[i].free_arg(sim->timers[i].arg);
+	free(sim->timers);
+	for (i = 0; i < sim->nconts; i++) {
+		free(sim->conts[i].token);
+		json_object_put(sim->conts[i].items);
+	}
+	free(sim->conts);
+	sim_store_free(sim);
+	free(sim->kube_url);
+	free(sim->arm_url);
+	free(sim->insecure_url);
+	free(sim->token);
+	free(sim->ca_pem);
+	free(sim->cert_pem);
+	free(sim->key_pem);
+	free(sim->opts.faults);
+	free(sim->opts.world_args);
+}
+
 /* -- main ----------------------------------------------------------------- */
 
 static void
@@ -644,6 +682,7 @@ main(int argc, char **argv)
 		nap_warn("%s", err.msg);
 	sim_http_stop(&sim);
 	sim_world_fini(&sim);
+	sim_free(&sim);
 	free(kubeconfig);
 	free(config);
 	free(ca);

@@ -805,6 +805,16 @@ struct pending_delete {
 };
 
 static void
+pending_free(void *arg)
+{
+	struct pending_delete *pd = arg;
+
+	free(pd->key);
+	free(pd->uid);
+	free(pd);
+}
+
+static void
 finish_delete(struct sim *sim, void *arg)
 {
 	struct pending_delete *pd = arg;
@@ -813,9 +823,7 @@ finish_delete(struct sim *sim, void *arg)
 	if (e && !strcmp(nap_json_str(e->obj, "metadata.uid", ""), pd->uid) &&
 	    nap_json_get(e->obj, "metadata.deletionTimestamp") && !has_finalizers(e->obj))
 		sim_remove(sim, pd->res, pd->key);
-	free(pd->key);
-	free(pd->uid);
-	free(pd);
+	pending_free(pd);
 }
 
 int
@@ -861,6 +869,6 @@ sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name,
 		return -1;
 	}
 	*last = json_object_get(obj);
-	sim_after(sim, grace < 1 ? (double)grace : 1.0, finish_delete, pd);
+	sim_after_owned(sim, grace < 1 ? (double)grace : 1.0, finish_delete, pd, pending_free);
 	return 0;
 }
