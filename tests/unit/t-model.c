@@ -995,6 +995,10 @@ test_cluster(void)
 	apply(c, "ADDED", mkpod("a", "p2", "n1", 200, NULL));
 	apply(c, "ADDED", mkpod("b", "p1", "", 300, NULL));
 	TAP_IS_INT(nap_cluster_count(c, NAP_KIND_POD), 3, "three pods added");
+	TAP_OK(nap_cluster_pod(c, "a", "p1")->meta.labels ==
+	    nap_cluster_pod(c, "a", "p2")->meta.labels &&
+	    nap_cluster_pod(c, "a", "p1")->meta.raw == NULL,
+	    "pods with equal labels share one map and do not keep their JSON by default");
 	p = nap_cluster_pod(c, "b", "p1");
 	TAP_OK(p && p->requests.v[NAP_RES_CPU] == 300 && nap_pod_is_provisionable(p),
 	    "pods are keyed by namespace and name");
@@ -1043,6 +1047,15 @@ test_cluster(void)
 	TAP_IS_INT(apply(c, "DELETED", parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"ghost\","
 	    "\"namespace\":\"a\"}}")), 0, "DELETED of an unknown pod is fine");
 	TAP_IS_INT(nap_cluster_count(c, NAP_KIND_POD), 3, "the count follows adds and deletes");
+	p = nap_cluster_pod(c, "a", "p1");
+	TAP_OK(p && p->meta.labels && strcmp(nap_meta_label(&p->meta, "app"), "w") == 0,
+	    "a shared label map outlives the deletion of a pod that shared it");
+	nap_cluster_keep_pod_json(c, 1);
+	apply(c, "ADDED", mkpod("k", "keep", "", 10, NULL));
+	p = nap_cluster_pod(c, "k", "keep");
+	TAP_OK(p && p->meta.raw && nap_json_get(p->meta.raw, "spec.containers") != NULL,
+	    "a cluster asked to keep pod JSON keeps it");
+	apply(c, "DELETED", mkpod("k", "keep", "", 10, NULL));
 
 	TAP_IS_INT(apply(c, "ADDED", parse("{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"}}")),
 	    1, "a kind the model does not keep is passed over");
