@@ -112,6 +112,8 @@ struct sim {
 	void *world;
 	unsigned long uid_seq;
 	int ready;
+	int watch_dirty;		/* some watch has unsent events */
+	double watch_flushed;		/* when parked watchers were last woken */
 };
 
 /* store.c */
@@ -158,6 +160,8 @@ int sim_labelselector_match(json_object *selector, json_object *obj);
 /* watch.c */
 void sim_watch_event(struct sim *sim, const struct sim_event *ev);
 void sim_watch_tick(struct sim *sim);
+/* Wake watchers with new events; returns when to call again (or -1). */
+double sim_watch_flush(struct sim *sim, int force);
 void sim_watch_close_all(struct sim *sim);
 struct sim_watch *sim_watch_new(struct sim *sim, int res, const char *ns,
     struct sim_lsel *lsel, struct sim_fsel *fsel, int bookmarks, double timeout);

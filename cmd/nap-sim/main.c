@@ -598,7 +598,7 @@ run(struct sim *sim)
 	double next_tick = mono();
 
 	while (!nap_stopping()) {
-		double now, wake;
+		double now, wake, flush;
 
 		sim_timers_run(sim);
 		sim_changes_drain(sim);
@@ -612,6 +612,9 @@ run(struct sim *sim)
 		wake = next_tick;
 		if (sim->ntimers && sim->timers[0].due < wake)
 			wake = sim->timers[0].due;
+		flush = sim_watch_flush(sim, 0);
+		if (flush > 0 && flush < wake)
+			wake = flush;
 		if (sim_http_poll(sim, wake - mono()) < 0)
 			nap_die(NAP_EX_IOERR, "unable to poll: %s", strerror(errno));
 		sim_changes_drain(sim);
