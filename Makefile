@@ -79,6 +79,7 @@ LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=$(OUT)/%.o)
 TOOLS = $(sort $(notdir $(wildcard cmd/nap-*)))
 TOOL_BINS = $(TOOLS:%=$(BIN)/%)
+TOOL_OBJ = $(patsubst %.c,$(OUT)/%.o,$(wildcard cmd/nap-*/*.c))
 UNIT_SRC = $(sort $(wildcard tests/unit/t-*.c))
 UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
 UNIT_HELPERS = $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
@@ -100,7 +101,10 @@ $(LIBNAP): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	@rm -f $@.tmp.$$$$ && ar rcs $@.tmp.$$$$ $^ && mv -f $@.tmp.$$$$ $@
 
-.SECONDARY:
+# Naming the tool objects makes them ordinary targets: kept after linking,
+# and rebuilt when missing (.SECONDARY would skip a new, older source).
+.PHONY: objs
+objs: $(TOOL_OBJ)
 .SECONDEXPANSION:
 $(BIN)/%: $$(addprefix $(OUT)/,$$(addsuffix .o,$$(basename $$(wildcard cmd/$$*/*.c)))) $(LIBNAP)
 	@mkdir -p $(@D)

@@ -11,6 +11,7 @@
  */
 #include <time.h>
 
+#include "jscan.h"
 #include "json.h"
 #include "prog.h"
 #include "watch.h"
@@ -238,128 +239,18 @@ remove_obj(struct informer *in, json_object *obj)
 		emit("DELETED", obj);
 }
 
-/*
- * The fast path: an object's bytes as the server wrote them, with the
- * members nap-watch needs located by the scanner.
- */
-struct fast_obj {
-	const char *body, *end;		/* '{' .. past '}' */
-	const char *uid, *rv, *ns, *name;
-	size_t ulen, rlen, nslen, namelen;
-	const char *cut, *cut_end;	/* metadata.managedFields, left out */
-	int has_kind, has_api;
-};
-
-static int
-fast_scan(const char *p, const char *end, struct fast_obj *f)
-{
-	struct scan_obj it, md;
-	struct scan_member m, k;
-	int r, rk;
-
-	memset(f, 0, sizeof(*f));
-	f->uid = f->rv = f->ns = f->name = "";
-	/* A pretty-printed object would print as several lines: json-c re-prints it. */
-	if (memchr(p, '\n', (size_t)(end - p)) || memchr(p, '\r', (size_t)(end - p)))
-		return -1;
-	if (scan_object_begin(&it, p, end) != 0)
-		return -1;
-	f->body = it.p - 1;
-	while ((r = scan_member(&it, &m)) == 1) {
-		if (scan_key_is(&m, "kind")) {
-			f->has_kind = 1;
-		} else if (scan_key_is(&m, "apiVersion")) {
-			f->has_api = 1;
-		} else if (scan_key_is(&m, "metadata")) {
-			if (scan_object_begin(&md, m.val, m.val + m.vallen) != 0)
-				return -1;
-			while ((rk = scan_member(&md, &k)) == 1) {
-				if (scan_key_is(&k, "uid")) {
-					if (scan_string_value(&k, &f->uid, &f->ulen))
-						return -1;
-				} else if (scan_key_is(&k, "resourceVersion")) {
-					if (scan_string_value(&k, &f->rv, &f->rlen))
-						return -1;
-				} else if (scan_key_is(&k, "namespace")) {
-					if (scan_string_value(&k, &f->ns, &f->nslen))
-						return -1;
-				} else if (scan_key_is(&k, "name")) {
-					if (scan_string_value(&k, &f->name, &f->namelen))
-						return -1;
-				} else if (scan_key_is(&k, "managedFields")) {
-					const char *ve = k.val + k.vallen, *q = ve;
-
-					if (!k.first) {
-						/* The comma before it goes with it. */
-						f->cut = k.sep;
-						f->cut_end = ve;
-						continue;
-					}
-					while (q < md.end && (*q == ' ' || *q == '\n' || *q == '\r' ||
-					    *q == '\t'))
-						q++;
-					f->cut = k.start;
-					f->cut_end = q < md.end && *q == ',' ? q + 1 : ve;
-				}
-			}
-			if (rk < 0)
-				return -1;
-		}
-	}
-	if (r < 0)
-		return -1;
-	f->end = it.p;
-	return f->ulen ? 0 : -1;
-}
-
 static void
-out_add(const char *s, size_t n)
+emit_fast(struct informer *in, const char *type, const struct nap_jscan_kobj *f)
 {
-	nap_xgrow(&outbuf, &outalloc, outlen + n + 1, 1);
-	memcpy(outbuf + outlen, s, n);
-	outlen += n;
-}
-
-static void
-out_str(const char *s)
-{
-	out_add(s, strlen(s));
-}
-
-static void
-emit_fast(struct informer *in, const char *type, const struct fast_obj *f)
-{
-	const char *inner = f->body + 1, *q;
-
 	outlen = 0;
-	out_str("{\"type\":\"");
-	out_str(type);
-	out_str("\",\"object\":{");
-	for (q = inner; q < f->end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'); q++)
-		;
-	if (!f->has_api) {
-		out_str("\"apiVersion\":\"");
-		out_str(in->def->api_version);
-		out_str(*q == '}' && f->has_kind ? "\"" : "\",");
-	}
-	if (!f->has_kind) {
-		out_str("\"kind\":\"");
-		out_str(in->def->kind);
-		out_str(*q == '}' ? "\"" : "\",");
-	}
-	if (f->cut) {
-		out_add(inner, (size_t)(f->cut - inner));
-		out_add(f->cut_end, (size_t)(f->end - f->cut_end));
-	} else {
-		out_add(inner, (size_t)(f->end - inner));
-	}
-	out_str("}");
+	nap_jscan_kobj_record(f, type, in->def->api_version, in->def->kind, &outbuf, &outlen,
+	    &outalloc);
 	nap_emit_raw(outbuf, outlen);
 }
 
 /* An ADDED or MODIFIED object (new = 1) or a DELETED one, the fast way. */
 static void
-fast_event(struct informer *in, const struct fast_obj *f, int deleted)
+fast_event(struct informer *in, const struct nap_jscan_kobj *f, int deleted)
 {
 	const char *type;
 
@@ -563,10 +454,10 @@ parse(struct informer *in, const char *buf, size_t len)
 static int
 list_item(struct informer *in, const char *p, const char *end)
 {
-	struct fast_obj f;
+	struct nap_jscan_kobj f;
 	json_object *obj;
 
-	if (!in->opts->slim && fast_scan(p, end, &f) == 0) {
+	if (!in->opts->slim && nap_jscan_kobj(p, end, &f) == 0) {
 		fast_event(in, &f, 0);
 		return 0;
 	}
@@ -599,7 +490,7 @@ list_items(struct informer *in, const char *p, const char *end)
 	if (p < end && *p == ']')
 		return p + 1;
 	for (;;) {
-		e = scan_value(p, end);
+		e = nap_jscan_value(p, end);
 		if (!e || list_item(in, p, e) != 0)
 			return NULL;
 		p = skip_ws(e, end);
@@ -637,18 +528,18 @@ static int
 list_page(struct informer *in, const char *body, size_t len)
 {
 	const char *end = body + len, *after;
-	struct scan_obj it;
-	struct scan_member m, items = { 0 };
+	struct nap_jscan_obj it;
+	struct nap_jscan_member m, items = { 0 };
 	char *rv = NULL, *cont = NULL;
 	int r, have_md = 0, started = 0, rc = -1;
 
-	if (scan_object_begin(&it, body, end) != 0)
+	if (nap_jscan_object_begin(&it, body, end) != 0)
 		return -1;
-	while ((r = scan_member_key(&it, &m)) == 1) {
-		if (scan_key_is(&m, "metadata")) {
+	while ((r = nap_jscan_member_key(&it, &m)) == 1) {
+		if (nap_jscan_key_is(&m, "metadata")) {
 			json_object *md;
 
-			if (scan_member_end(&it, &m, NULL) != 0 || !(md = parse(in, m.val, m.vallen)))
+			if (nap_jscan_member_end(&it, &m, NULL) != 0 || !(md = parse(in, m.val, m.vallen)))
 				goto out;
 			free(rv);
 			free(cont);
@@ -656,14 +547,14 @@ list_page(struct informer *in, const char *body, size_t len)
 			cont = nap_xstrdup(nap_json_str(md, "continue", ""));
 			json_object_put(md);
 			have_md = 1;
-		} else if (scan_key_is(&m, "items") && have_md && !started) {
+		} else if (nap_jscan_key_is(&m, "items") && have_md && !started) {
 			next_page(in, rv, cont);
 			started = 1;
-			if (!(after = list_items(in, m.val, end)) || scan_member_end(&it, &m, after))
+			if (!(after = list_items(in, m.val, end)) || nap_jscan_member_end(&it, &m, after))
 				goto out;
-		} else if (scan_member_end(&it, &m, NULL) != 0) {
+		} else if (nap_jscan_member_end(&it, &m, NULL) != 0) {
 			goto out;
-		} else if (scan_key_is(&m, "items")) {
+		} else if (nap_jscan_key_is(&m, "items")) {
 			items = m;
 		}
 	}
@@ -765,19 +656,19 @@ static int
 fast_event_line(struct informer *in, const char *line, size_t len)
 {
 	const char *end = line + len, *type = NULL;
-	struct scan_obj it;
-	struct scan_member m, obj = { 0 };
-	struct fast_obj f;
+	struct nap_jscan_obj it;
+	struct nap_jscan_member m, obj = { 0 };
+	struct nap_jscan_kobj f;
 	size_t tlen = 0;
 	int r, deleted;
 
-	if (scan_object_begin(&it, line, end) != 0)
+	if (nap_jscan_object_begin(&it, line, end) != 0)
 		return -1;
-	while ((r = scan_member(&it, &m)) == 1) {
-		if (scan_key_is(&m, "type")) {
-			if (scan_string_value(&m, &type, &tlen) != 0)
+	while ((r = nap_jscan_member(&it, &m)) == 1) {
+		if (nap_jscan_key_is(&m, "type")) {
+			if (nap_jscan_string(&m, &type, &tlen) != 0)
 				return -1;
-		} else if (scan_key_is(&m, "object")) {
+		} else if (nap_jscan_key_is(&m, "object")) {
 			obj = m;
 		}
 	}
@@ -794,7 +685,7 @@ fast_event_line(struct informer *in, const char *line, size_t len)
 		deleted = 0;
 	else
 		return -1;
-	if (fast_scan(obj.val, obj.val + obj.vallen, &f) != 0)
+	if (nap_jscan_kobj(obj.val, obj.val + obj.vallen, &f) != 0)
 		return -1;
 	fast_event(in, &f, deleted);
 	if (f.rlen) {

@@ -90,38 +90,6 @@ void informer_tick(struct informer *in, int64_t now);
 /* A request of this informer finished. */
 void informer_done(struct informer *in, struct nap_http_req *req);
 
-/* scan.c: JSON value boundaries without trees (see there). */
-struct scan_obj {
-	const char *p, *end;
-	int first;
-};
-
-struct scan_member {
-	const char *sep;		/* end of the previous member (or the brace) */
-	const char *start;		/* the key's opening quote */
-	const char *key;		/* raw key bytes, without quotes */
-	size_t keylen;
-	const char *val;
-	size_t vallen;
-	int first;			/* the object's first member */
-};
-
-/* Past the end of the value at p (leading blanks skipped), or NULL. */
-const char *scan_value(const char *p, const char *end);
-int scan_object_begin(struct scan_obj *it, const char *p, const char *end);
-/* 1: m filled; 0: end of the object (it->p past the brace); -1: malformed. */
-int scan_member(struct scan_obj *it, struct scan_member *m);
-/*
- * The same in two steps, for a caller that walks a value itself: the key
- * (m->val set, vallen 0), then scan_member_end with the value's end (or
- * NULL to have it scanned).
- */
-int scan_member_key(struct scan_obj *it, struct scan_member *m);
-int scan_member_end(struct scan_obj *it, struct scan_member *m, const char *val_end);
-int scan_key_is(const struct scan_member *m, const char *key);
-/* The raw bytes of a string value without escapes; -1 otherwise. */
-int scan_string_value(const struct scan_member *m, const char **s, size_t *len);
-
 /* Release what printing records keeps between records. */
 void watch_emit_free(void);
 
