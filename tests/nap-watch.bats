@@ -265,6 +265,68 @@ make_tls() {
 	[ "${lines[${#lines[@]}-1]}" = '{"type":"SYNCED"}' ]
 }
 
+@test "a rotated tokenFile is re-read" {
+	sim_start
+	printf '%s\n' "$SIM_TOKEN" >"$BATS_TEST_TMPDIR/token"
+	sed "s|token: .*|tokenFile: token|" "$SIM_KUBECONFIG" >"$BATS_TEST_TMPDIR/kc"
+	"$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --kinds nodes --watch-timeout 1 \
+	    >"$OUT" 2>"$ERR" &
+	WPID=$!
+	sim_poll 30 has_synced
+	# a token the server does not know: the next watch must use it, and fail
+	printf 'revoked\n' >"$BATS_TEST_TMPDIR/token.new"
+	mv "$BATS_TEST_TMPDIR/token.new" "$BATS_TEST_TMPDIR/token"
+	sim_poll 30 sh -c '! kill -0 "$1" 2>/dev/null' _ "$WPID"
+	wait "$WPID" && rc=0 || rc=$?
+	WPID=
+	[ "$rc" -eq 77 ]
+	grep -q 401 "$ERR"
+}
+
+@test "an exec plugin runs again when its token expires" {
+	sim_start
+	plugin=$BATS_TEST_TMPDIR/plugin
+	cat >"$plugin" <<-'EOF'
+	#!/bin/sh
+	echo run >>"$COUNT"
+	printf '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}\n' \
+	    "$TOKEN" "$(date -u -d '+11 seconds' +%Y-%m-%dT%H:%M:%SZ)"
+	EOF
+	chmod +x "$plugin"
+	sed '/^users:/,$d' "$SIM_KUBECONFIG" >"$BATS_TEST_TMPDIR/kc"
+	cat >>"$BATS_TEST_TMPDIR/kc" <<-EOF
+	users:
+	- name: nap-sim-admin
+	  user:
+	    exec:
+	      apiVersion: client.authentication.k8s.io/v1beta1
+	      command: $plugin
+	      env: [{name: COUNT, value: "$BATS_TEST_TMPDIR/count"}, {name: TOKEN, value: "$SIM_TOKEN"}]
+	EOF
+	"$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --kinds nodes --watch-timeout 1 \
+	    >"$OUT" 2>"$ERR" &
+	WPID=$!
+	sim_poll 30 has_synced
+	sim_poll 30 sh -c '[ "$(wc -l <"$1")" -ge 2 ]' _ "$BATS_TEST_TMPDIR/count"
+	kill -0 "$WPID"
+}
+
+@test "in a pod, the service account is used" {
+	sim_start
+	sa=$BATS_TEST_TMPDIR/sa
+	mkdir -p "$sa"
+	printf '%s' "$SIM_TOKEN" >"$sa/token"
+	cp "$SIM_CA" "$sa/ca.crt"
+	printf 'nap-system' >"$sa/namespace"
+	url=${SIM_KUBE_URL#https://}
+	sim_kubectl run web --image=nginx
+	run env -u KUBECONFIG HOME="$BATS_TEST_TMPDIR" KUBERNETES_SERVICE_HOST="${url%:*}" \
+	    KUBERNETES_SERVICE_PORT="${url##*:}" NAP_SERVICEACCOUNT_DIR="$sa" \
+	    "$NAP_BIN/nap-watch" --once --kinds pods
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"name":"web"'* ]]
+}
+
 @test "the kubeconfig key of --config is used" {
 	sim_start
 	unset KUBECONFIG
