@@ -13,6 +13,7 @@
 #include "core.h"
 #include "json.h"
 #include "prog.h"
+#include "yaml.h"
 
 struct route {
 	int res;
@@ -191,6 +192,22 @@ parse_body(const struct sim_req *req, json_object **out, struct nap_err *err)
 	if (req->content_type && !strncasecmp(req->content_type,
 	    "application/vnd.kubernetes.protobuf", 35))
 		return sim_pb_decode(req->body, req->body_len, out, err);
+	if (req->content_type && (!strncasecmp(req->content_type, "application/yaml", 16) ||
+	    !strncasecmp(req->content_type, "application/apply-patch+yaml", 28))) {
+		json_object *docs;
+
+		if (nap_yaml_load(req->body, req->body_len, "body", &docs, err) < 0) {
+			err->http = 400;
+			return -1;
+		}
+		if (json_object_array_length(docs) != 1) {
+			json_object_put(docs);
+			return sim_err_status(err, 400, "the body must hold exactly one YAML document");
+		}
+		*out = json_object_get(json_object_array_get_idx(docs, 0));
+		json_object_put(docs);
+		return 0;
+	}
 	tok = json_tokener_new();
 	obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
 	jerr = json_tokener_get_error(tok);
@@ -226,7 +243,9 @@ json_content(const struct sim_req *req)
 	if (!ct)
 		return 1;	/* Go clients without a body type: assume JSON */
 	return !strncasecmp(ct, "application/json", 16) || !strncasecmp(ct, "*/*", 3) ||
-	    !strncasecmp(ct, "application/vnd.kubernetes.protobuf", 35);
+	    !strncasecmp(ct, "application/vnd.kubernetes.protobuf", 35) ||
+	    !strncasecmp(ct, "application/yaml", 16) ||
+	    !strncasecmp(ct, "application/apply-patch+yaml", 28);
 }
 
 static void
