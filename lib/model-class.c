@@ -351,11 +351,11 @@ nap_daemonset_from_json(struct nap_daemonset *d, json_object *obj, struct nap_er
 	labels = nap_json_get(tmpl, "metadata.annotations");
 	p->meta.annotations = labels && json_object_is_type(labels, json_type_object) ?
 	    json_object_get(labels) : NULL;
-	p->nominated = nap_xstrdup("");
-	p->scheduled_reason = nap_xstrdup("");
+	p->nominated = model_pool_dup(&p->strings, "");
+	p->scheduled_reason = model_pool_dup(&p->strings, "");
 	p->owner = NAP_OWNER_DAEMONSET;
-	p->owner_name = nap_xstrdup(d->meta.name);
-	p->owner_uid = nap_xstrdup(d->meta.uid);
+	p->owner_name = model_pool_dup(&p->strings, d->meta.name);
+	p->owner_uid = model_pool_dup(&p->strings, d->meta.uid);
 	if (model_pod_spec(p, nap_json_key(tmpl, "spec"), err) != 0) {
 		nap_err_prefix(err, "%s: template", who);
 		nap_daemonset_free(d);

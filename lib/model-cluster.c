@@ -53,7 +53,10 @@ static const struct nap_res zero_res;
 struct nap_cluster *
 nap_cluster_new(void)
 {
-	return nap_xcalloc(1, sizeof(struct nap_cluster));
+	struct nap_cluster *c = nap_xcalloc(1, sizeof(struct nap_cluster));
+
+	c->keep_pod_json = 1;
+	return c;
 }
 
 /* ---- per-kind construction ---- */

@@ -41,9 +41,13 @@ void model_conds_free(struct nap_cond *c, size_t n);
 int model_taints(json_object *arr, struct nap_taint **out, size_t *n, const char *what,
     struct nap_err *err);
 void model_taints_free(struct nap_taint *t, size_t n);
+/* Toleration strings go to the pod's pool; free the array alone. */
 int model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
-    struct nap_err *err);
-void model_tolerations_free(struct nap_toleration *t, size_t n);
+    struct nap_strpool **pool, struct nap_err *err);
+
+/* A copy of s in the pool ("" shares one static byte); freed with the pool. */
+char *model_pool_dup(struct nap_strpool **pool, const char *s);
+void model_pool_free(struct nap_strpool *pool);
 
 int model_duration_field(json_object *obj, const char *path, int64_t def, int64_t *out,
     struct nap_err *err);

@@ -541,7 +541,7 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	};
 
 	model_scan(spec, keys, NAP_ARRAY_LEN(keys));
-	p->node_name = nap_xstrdup(model_jstr(node, ""));
+	p->node_name = model_pool_dup(&p->strings, model_jstr(node, ""));
 	p->priority = (int32_t)model_jint(prio, 0);
 	p->preempt_never = strcmp(model_jstr(preempt, ""), "Never") == 0;
 	p->gated = gates && json_object_is_type(gates, json_type_array) &&
@@ -553,7 +553,7 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 		return -1;
 	if (node_affinity(p, sel, nap_json_key(aff, "nodeAffinity"), err) != 0)
 		return -1;
-	if (model_tolerations(tol, &p->tolerations, &p->ntolerations, err) != 0)
+	if (model_tolerations(tol, &p->tolerations, &p->ntolerations, &p->strings, err) != 0)
 		return -1;
 	if (aff != NULL) {
 		if (pod_terms(nap_json_key(aff, "podAffinity"), p, &p->affinity,
@@ -575,18 +575,13 @@ model_pod_spec_free(struct nap_pod *p)
 {
 	size_t i;
 
-	free(p->node_name);
-	free(p->nominated);
-	free(p->scheduled_reason);
-	free(p->owner_name);
-	free(p->owner_uid);
 	for (i = 0; i < p->nnode_terms; i++)
 		nap_reqs_free(&p->node_terms[i].reqs);
 	free(p->node_terms);
 	for (i = 0; i < p->nnode_prefs; i++)
 		nap_reqs_free(&p->node_prefs[i].reqs);
 	free(p->node_prefs);
-	model_tolerations_free(p->tolerations, p->ntolerations);
+	free(p->tolerations);
 	pod_terms_free(p->affinity, p->naffinity);
 	pod_terms_free(p->anti_affinity, p->nanti_affinity);
 	spread_free(p->spread, p->nspread);
@@ -661,8 +656,8 @@ owners(struct nap_pod *p, json_object *md)
 	if (pick && best == NAP_OWNER_NONE)
 		best = owner_kind(nap_json_str(pick, "kind", ""));
 	p->owner = best;
-	p->owner_name = model_str(pick, "name");
-	p->owner_uid = model_str(pick, "uid");
+	p->owner_name = model_pool_dup(&p->strings, nap_json_str(pick, "name", ""));
+	p->owner_uid = model_pool_dup(&p->strings, nap_json_str(pick, "uid", ""));
 }
 
 static void
@@ -678,7 +673,7 @@ pod_status(struct nap_pod *p, json_object *st)
 
 	model_scan(st, keys, NAP_ARRAY_LEN(keys));
 	p->phase = phase_parse(model_jstr(phase, ""));
-	p->nominated = nap_xstrdup(model_jstr(nominated, ""));
+	p->nominated = model_pool_dup(&p->strings, model_jstr(nominated, ""));
 	ts = model_jstr(start, NULL);
 	if (ts == NULL || nap_time_parse(ts, &p->started) != 0)
 		p->started = 0;
@@ -696,12 +691,12 @@ pod_status(struct nap_pod *p, json_object *st)
 		s = model_jstr(status, "");
 		if (strcmp(t, "PodScheduled") == 0 && strcmp(s, "False") == 0 &&
 		    p->scheduled_reason == NULL)
-			p->scheduled_reason = nap_xstrdup(model_jstr(reason, ""));
+			p->scheduled_reason = model_pool_dup(&p->strings, model_jstr(reason, ""));
 		else if (strcmp(t, "Ready") == 0)
 			p->ready = strcmp(s, "True") == 0;
 	}
 	if (p->scheduled_reason == NULL)
-		p->scheduled_reason = nap_xstrdup("");
+		p->scheduled_reason = model_pool_dup(&p->strings, "");
 }
 
 int
@@ -723,7 +718,8 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 	if (p->meta.annotations) {
 		p->mirror = nap_meta_annotation(&p->meta, "kubernetes.io/config.mirror") != NULL;
 		p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt") ?
-		    nap_xstrdup(nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt")) : NULL;
+		    model_pool_dup(&p->strings,
+		    nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt")) : NULL;
 		cost = nap_meta_annotation(&p->meta, "controller.kubernetes.io/pod-deletion-cost");
 		if (cost) {
 			char *end;
@@ -744,8 +740,8 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 void
 nap_pod_free(struct nap_pod *p)
 {
-	free(p->do_not_disrupt);
 	model_pod_spec_free(p);
+	model_pool_free(p->strings);
 	model_meta_free(&p->meta);
 	memset(p, 0, sizeof(*p));
 }

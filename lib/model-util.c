@@ -207,6 +207,55 @@ nap_meta_annotation(const struct nap_meta *m, const char *key)
 	return map_get(m->annotations, key);
 }
 
+/* ---- string pools ---- */
+
+struct nap_strpool {
+	struct nap_strpool *next;
+	size_t used, cap;
+	char buf[];
+};
+
+/*
+ * Pods are many and their small strings (node name, owner, toleration keys)
+ * are many more: one block per pod instead of a malloc per string.
+ */
+char *
+model_pool_dup(struct nap_strpool **pool, const char *s)
+{
+	static char empty[1];
+	struct nap_strpool *b = *pool;
+	size_t n;
+	char *p;
+
+	if (s == NULL || *s == '\0')
+		return empty;
+	n = strlen(s) + 1;
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = n > 224 ? n : 224;
+
+		b = nap_xmalloc(sizeof(*b) + cap);
+		b->next = *pool;
+		b->used = 0;
+		b->cap = cap;
+		*pool = b;
+	}
+	p = b->buf + b->used;
+	memcpy(p, s, n);
+	b->used += n;
+	return p;
+}
+
+void
+model_pool_free(struct nap_strpool *pool)
+{
+	while (pool) {
+		struct nap_strpool *next = pool->next;
+
+		free(pool);
+		pool = next;
+	}
+}
+
 /* ---- conditions ---- */
 
 void
@@ -350,21 +399,9 @@ model_taints(json_object *arr, struct nap_taint **out, size_t *n, const char *wh
 	return 0;
 }
 
-void
-model_tolerations_free(struct nap_toleration *t, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(t[i].key);
-		free(t[i].value);
-	}
-	free(t);
-}
-
 int
 model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
-    struct nap_err *err)
+    struct nap_strpool **pool, struct nap_err *err)
 {
 	size_t i, len;
 
@@ -383,8 +420,8 @@ model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
 		struct nap_toleration *t = &(*out)[i];
 		const char *op = nap_json_str(o, "operator", ""), *eff = nap_json_str(o, "effect", "");
 
-		t->key = model_str(o, "key");
-		t->value = model_str(o, "value");
+		t->key = model_pool_dup(pool, nap_json_str(o, "key", ""));
+		t->value = model_pool_dup(pool, nap_json_str(o, "value", ""));
 		t->seconds = nap_json_get(o, "tolerationSeconds") ?
 		    nap_json_int(o, "tolerationSeconds", -1) : -1;
 		if (*op == '\0' || strcmp(op, "Equal") == 0)

@@ -178,8 +178,11 @@ struct nap_host_port {
 	char *ip;		/* hostIP, "" = all */
 };
 
+struct nap_strpool;
+
 struct nap_pod {
 	struct nap_meta meta;
+	struct nap_strpool *strings;	/* holds the pod's small strings below (internal) */
 	char *node_name;	/* spec.nodeName, "" = not bound */
 	char *nominated;	/* status.nominatedNodeName, "" = none */
 	enum nap_phase phase;
@@ -553,11 +556,12 @@ struct nap_cluster *nap_cluster_new(void);
 void nap_cluster_free(struct nap_cluster *c);
 /*
  * Pods are most of a cluster and a json-c tree costs about ten times the
- * text it came from, so by default the model keeps of a pod only its struct
- * and its labels: meta.raw and meta.annotations are NULL (the annotations
- * nap reads are parsed into fields).  keep = 1 keeps them, for tools that
- * read other pod fields.  Every other kind always keeps its raw object.
- * Takes effect for pods applied afterwards.
+ * text it came from.  With keep = 0 the model keeps of a pod only its struct
+ * and its labels (pods with equal labels share one map): meta.raw and
+ * meta.annotations are NULL, the annotations nap reads being parsed into
+ * fields.  50,000 pods then take about 55 MB instead of 110 MB.  The
+ * default, keep = 1, keeps them for tools that read other pod fields.  Every
+ * other kind always keeps its raw object.  Affects pods applied afterwards.
  */
 void nap_cluster_keep_pod_json(struct nap_cluster *c, int keep);
 

@@ -991,6 +991,7 @@ test_cluster(void)
 	size_t n;
 	uint64_t v;
 
+	nap_cluster_keep_pod_json(c, 0);
 	apply(c, "ADDED", mkpod("a", "p1", "n1", 100, NULL));
 	apply(c, "ADDED", mkpod("a", "p2", "n1", 200, NULL));
 	apply(c, "ADDED", mkpod("b", "p1", "", 300, NULL));
@@ -998,7 +999,7 @@ test_cluster(void)
 	TAP_OK(nap_cluster_pod(c, "a", "p1")->meta.labels ==
 	    nap_cluster_pod(c, "a", "p2")->meta.labels &&
 	    nap_cluster_pod(c, "a", "p1")->meta.raw == NULL,
-	    "pods with equal labels share one map and do not keep their JSON by default");
+	    "pods with equal labels share one map, and keep no JSON when asked not to");
 	p = nap_cluster_pod(c, "b", "p1");
 	TAP_OK(p && p->requests.v[NAP_RES_CPU] == 300 && nap_pod_is_provisionable(p),
 	    "pods are keyed by namespace and name");
