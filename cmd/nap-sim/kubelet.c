@@ -192,7 +192,7 @@ node_build(struct world *w, struct world_vm *vm)
 			if (json_object_is_type(v, json_type_string))
 				json_object_object_add(labels, k, json_object_get(v));
 	}
-	np = nap_json_str(nap_json_get(vm->body, "tags"), "karpenter.sh_nodepool", NULL);
+	np = nap_json_str(nap_json_key(nap_json_get(vm->body, "tags"), "karpenter.sh_nodepool"), "", NULL);
 	if (np && nap_json_key(labels, "karpenter.sh/nodepool") == NULL)
 		json_object_object_add(labels, "karpenter.sh/nodepool", json_object_new_string(np));
 	if (vm->zone > 0)

@@ -489,7 +489,7 @@ any_match(struct sstate *s, json_object *term, const char *owner_ns, size_t self
 }
 
 enum {
-	R_UNSCHED, R_TAINT, R_AFFINITY, R_PORTS, R_RESOURCES, R_SPREAD,
+	R_UNSCHED = 1, R_TAINT, R_AFFINITY, R_PORTS, R_RESOURCES, R_SPREAD,
 	R_SPREAD_LABEL, R_EXISTING_ANTI, R_POD_AFFINITY, R_POD_ANTI,
 };
 
@@ -642,7 +642,28 @@ filter(struct sstate *s, size_t pi, const struct nap_res *req, const char *unkno
 		if (mine + (sched_selector_matches(sel, sp->labels) ? 1 : 0) - min > skew)
 			return R_SPREAD;
 	}
-	/* InterPodAffinity: existing pods' anti-affinity first. */
+	/* InterPodAffinity, in kube-scheduler's order: affinity, anti-affinity,
+	 * then the existing pods' anti-affinity. */
+	terms = nap_json_array(pod, "spec.affinity.podAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
+	for (i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(terms, i);
+
+		if (domain_has_match(s, t, sp->ns, nd, pi))
+			continue;
+		/* The first pod of a group that matches its own term may go anywhere. */
+		if (!any_match(s, t, sp->ns, pi) && term_ns_ok(t, sp->ns, sp->ns) &&
+		    sched_selector_matches(nap_json_get(t, "labelSelector"), sp->labels) &&
+		    label_of(nd->labels, nap_json_str(t, "topologyKey", "")))
+			continue;
+		return R_POD_AFFINITY;
+	}
+	terms = nap_json_array(pod, "spec.affinity.podAntiAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
+	for (i = 0; i < n; i++)
+		if (domain_has_match(s, json_object_array_get_idx(terms, i), sp->ns, nd, pi))
+			return R_POD_ANTI;
+	/* Then the anti-affinity of the pods already there. */
 	for (i = 0; i < s->np; i++) {
 		const struct spod *p = &s->pods[i];
 		json_object *pt;
@@ -663,25 +684,6 @@ filter(struct sstate *s, size_t pi, const struct nap_res *req, const char *unkno
 				return R_EXISTING_ANTI;
 		}
 	}
-	terms = nap_json_array(pod, "spec.affinity.podAffinity."
-	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
-	for (i = 0; i < n; i++) {
-		json_object *t = json_object_array_get_idx(terms, i);
-
-		if (domain_has_match(s, t, sp->ns, nd, pi))
-			continue;
-		/* The first pod of a group that matches its own term may go anywhere. */
-		if (!any_match(s, t, sp->ns, pi) && term_ns_ok(t, sp->ns, sp->ns) &&
-		    sched_selector_matches(nap_json_get(t, "labelSelector"), sp->labels) &&
-		    label_of(nd->labels, nap_json_str(t, "topologyKey", "")))
-			continue;
-		return R_POD_AFFINITY;
-	}
-	terms = nap_json_array(pod, "spec.affinity.podAntiAffinity."
-	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
-	for (i = 0; i < n; i++)
-		if (domain_has_match(s, json_object_array_get_idx(terms, i), sp->ns, nd, pi))
-			return R_POD_ANTI;
 	return 0;
 }
 

@@ -1,0 +1,251 @@
+#!/usr/bin/env bats
+# nap-sim's world seen from Kubernetes: a VM launched through ARM with a
+# bootstrap document becomes a Ready Node with the right labels, taints and
+# allocatable; pods bound to it go Running; the scheduler explains in
+# kube-scheduler's words why a pod fits nowhere; a deleted or evicted VM
+# takes its Node and pods with it.
+
+load helpers/sim
+
+S=/subscriptions/00000000-0000-0000-0000-000000000000
+RG=$S/resourceGroups/MC_nap-sim_nap-sim_eastus
+VMS=$RG/providers/Microsoft.Compute/virtualMachines
+NICS=$RG/providers/Microsoft.Network/networkInterfaces
+CV=api-version=2024-07-01
+NV=api-version=2024-05-01
+
+start() {
+	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 1000 "$@"
+	TOKEN=$(sim_acurl "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F" \
+	    -H 'Metadata: true' | jq -r .access_token)
+	SUBNET=$(sed -n 's/^ *subnetID: //p' "$SIM_CONFIG")
+}
+
+teardown() {
+	sim_stop
+}
+
+arm() {
+	local m=$1 p=$2
+	shift 2
+	sim_acurl "$p" -X "$m" -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"
+}
+
+# launch NAME SIZE ZONE PRIORITY BOOTSTRAP-JSON-OR-RAW
+launch() {
+	local name=$1 size=$2 zone=$3 prio=$4 boot=$5 cd
+	cd=$(printf '%s' "$boot" | base64 -w0)
+	[ "$(arm PUT "$NICS/$name?$NV" -d "$(jq -cn --arg s "$SUBNET" --arg n "$name" \
+	    '{location:"eastus",properties:{ipConfigurations:[{name:$n,properties:{subnet:{id:$s}}}]}}')")" = 201 ]
+	[ "$(arm PUT "$VMS/$name?$CV" -d "$(jq -cn --arg n "$name" --arg size "$size" \
+	    --arg z "$zone" --arg prio "$prio" --arg cd "$cd" --arg nic "$NICS/$name" '
+	    {location:"eastus", zones:[$z], tags:{"karpenter.sh_nodepool":"tagged"},
+	     properties:{hardwareProfile:{vmSize:$size},
+	       osProfile:{computerName:$n, customData:$cd},
+	       networkProfile:{networkInterfaces:[{id:$nic,properties:{deleteOption:"Delete"}}]},
+	       priority:$prio}}
+	    | if $prio == "Spot" then .properties.evictionPolicy = "Delete" else . end')")" = 201 ]
+}
+
+boot() {	# labels-json taints-json startup-taints-json [maxPods]
+	jq -cn --argjson l "$1" --argjson t "$2" --argjson s "$3" --argjson mp "${4:-110}" \
+	    '{apiVersion:"nap.azure.com/v1",kind:"NodeBootstrap",labels:$l,taints:$t,startupTaints:$s,kubelet:{maxPods:$mp}}'
+}
+
+node_json() {
+	sim_kubectl get node "$1" -o json 2>/dev/null
+}
+
+node_ready() {
+	node_json "$1" | jq -e '.status.conditions[] | select(.type == "Ready") | .status == "True"' >/dev/null
+}
+
+node_initialized() {	# Ready and no startup or not-ready taint left
+	node_ready "$1" && node_json "$1" | jq -e '[.spec.taints[]?.key] |
+	    (index("node.kubernetes.io/not-ready") == null) and (index("example.com/init") == null)' >/dev/null
+}
+
+node_gone() {
+	! sim_kubectl get node "$1" >/dev/null 2>&1
+}
+
+pod_field() {	# NAME JQ
+	sim_kubectl get pod "$1" -o json 2>/dev/null | jq -r "$2"
+}
+
+pod_phase_is() {
+	[ "$(pod_field "$1" .status.phase)" = "$2" ]
+}
+
+pod_message_is() {
+	[ "$(pod_field "$1" '.status.conditions[]? | select(.type == "PodScheduled") | .message')" = "$2" ]
+}
+
+pod_gone() {
+	! sim_kubectl get pod "$1" >/dev/null 2>&1
+}
+
+pod() {	# NAME [spec-json-merge] [labels-json-merge]
+	jq -cn --arg n "$1" --argjson extra "${2:-{\}}" --argjson l "${3:-{\}}" '{apiVersion:"v1",kind:"Pod",
+	    metadata:{name:$n,namespace:"default",labels:({app:$n} + $l)},
+	    spec:{containers:[{name:"c",image:"nginx",resources:{requests:{cpu:"100m",memory:"64Mi"}}}]}}
+	    | .spec += $extra' | sim_kubectl apply --validate=false -f - >/dev/null
+}
+
+@test "a VM becomes a Ready Node with the bootstrap's labels and taints and AKS allocatable" {
+	start
+	launch aks-default-w1 Standard_D4s_v3 2 Regular "$(boot \
+	    '{"karpenter.sh/nodepool":"default","team":"a"}' \
+	    '[{"key":"dedicated","value":"infra","effect":"NoSchedule"}]' \
+	    '[{"key":"example.com/init","value":"true","effect":"NoSchedule"}]')"
+	sim_poll 60 node_ready aks-default-w1
+	run node_json aks-default-w1
+	echo "$output" | jq -e '.metadata.labels | ."karpenter.sh/nodepool" == "default" and .team == "a"
+	    and ."node.kubernetes.io/instance-type" == "Standard_D4s_v3"
+	    and ."topology.kubernetes.io/zone" == "eastus-2" and ."topology.kubernetes.io/region" == "eastus"
+	    and ."kubernetes.io/arch" == "amd64" and ."kubernetes.io/os" == "linux"
+	    and ."karpenter.sh/capacity-type" == "on-demand" and ."kubernetes.io/hostname" == "aks-default-w1"'
+	echo "$output" | jq -e '.spec.providerID == "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mc_nap-sim_nap-sim_eastus/providers/Microsoft.Compute/virtualMachines/aks-default-w1"'
+	echo "$output" | jq -e '.spec.taints | map(.key) | index("dedicated") != null'
+	# 4 vCPUs: 4000m - 140m kube-reserved; 16 GiB: 15.925 GiB capacity
+	echo "$output" | jq -e '.status.allocatable.cpu == "3860m" and .status.allocatable.pods == "110"
+	    and .status.capacity.cpu == "4" and (.status.addresses[0].address | test("^10\\.224\\."))'
+}
+
+@test "startup taints and the not-ready taint go once the node is initialized" {
+	start
+	launch aks-default-w2 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' \
+	    '[{"key":"example.com/init","value":"true","effect":"NoSchedule"}]')"
+	sim_poll 60 node_initialized aks-default-w2
+	run node_json aks-default-w2
+	echo "$output" | jq -e '(.spec.taints // []) == []'
+}
+
+@test "customData that is not a bootstrap document boots a default node labelled from the nodepool tag" {
+	start
+	launch aks-tagged-w3 Standard_D2s_v3 1 Spot '#!/bin/bash
+echo cloud-init'
+	sim_poll 60 node_ready aks-tagged-w3
+	run node_json aks-tagged-w3
+	echo "$output" | jq -e '.metadata.labels."karpenter.sh/nodepool" == "tagged"
+	    and .metadata.labels."karpenter.sh/capacity-type" == "spot"
+	    and .status.allocatable.pods == "250"'
+}
+
+@test "a pod is bound to the new node and goes Running" {
+	start
+	launch aks-default-w4 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-w4
+	pod web
+	sim_poll 60 pod_phase_is web Running
+	[ "$(pod_field web .spec.nodeName)" = aks-default-w4 ]
+	[[ "$(pod_field web .status.podIP)" == 10.244.* ]]
+	[[ "$(pod_field web .status.hostIP)" == 10.224.* ]]
+	[ "$(pod_field web '.status.containerStatuses[0].ready')" = true ]
+}
+
+@test "with no nodes a pod is Unschedulable with kube-scheduler's message" {
+	start
+	pod lonely
+	sim_poll 60 pod_message_is lonely "no nodes available to schedule pods"
+	[ "$(pod_field lonely '.status.conditions[] | select(.type == "PodScheduled") | .reason')" = Unschedulable ]
+	[ "$(pod_field lonely .status.phase)" = Pending ]
+}
+
+@test "the Unschedulable message counts each node's reason, sorted, with the preemption part" {
+	start
+	launch aks-default-t1 Standard_D2s_v3 1 Regular "$(boot '{}' \
+	    '[{"key":"dedicated","value":"gpu","effect":"NoSchedule"}]' '[]')"
+	launch aks-default-t2 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-t1
+	sim_poll 60 node_ready aks-default-t2
+	pod huge '{"containers":[{"name":"c","image":"nginx","resources":{"requests":{"cpu":"3"}}}]}'
+	sim_poll 60 pod_message_is huge "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
+	# a pod tolerating the taint and fitting gets a node
+	pod small '{"tolerations":[{"key":"dedicated","operator":"Exists"}]}'
+	sim_poll 60 pod_phase_is small Running
+}
+
+@test "nodeSelector, cordon and a GPU request each get their reason" {
+	start
+	launch aks-default-s1 Standard_D2s_v3 1 Regular "$(boot '{"disk":"ssd"}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-s1
+	pod picky '{"nodeSelector":{"disk":"hdd"}}'
+	sim_poll 60 pod_message_is picky "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+	pod gpu '{"containers":[{"name":"c","image":"cuda","resources":{"requests":{"nvidia.com/gpu":"1"},"limits":{"nvidia.com/gpu":"1"}}}]}'
+	sim_poll 60 pod_message_is gpu "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+	sim_kubectl cordon aks-default-s1
+	pod late
+	sim_poll 60 pod_message_is late "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+	sim_kubectl uncordon aks-default-s1
+	sim_poll 60 pod_phase_is late Running
+}
+
+@test "hostname anti-affinity keeps a second replica off the node" {
+	start
+	launch aks-default-a1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-a1
+	anti='{"affinity":{"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"tier":"db"}},"topologyKey":"kubernetes.io/hostname"}]}}}'
+	pod db-0 "$anti" '{"tier":"db"}'
+	sim_poll 60 pod_phase_is db-0 Running
+	pod db-1 "$anti" '{"tier":"db"}'
+	sim_poll 60 pod_message_is db-1 "0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+}
+
+@test "zone topology spread with DoNotSchedule holds a pod back when the skew would grow" {
+	start
+	launch aks-default-z1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	launch aks-default-z2 Standard_D2s_v3 2 Regular "$(boot '{"pool":"b"}' \
+	    '[{"key":"full","value":"yes","effect":"NoSchedule"}]' '[]')"
+	sim_poll 60 node_ready aks-default-z1
+	sim_poll 60 node_ready aks-default-z2
+	spread='{"topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"app":"s"}}}]}'
+	pod s-0 "$spread" '{"app":"s"}'
+	sim_poll 60 pod_phase_is s-0 Running
+	pod s-1 "$spread" '{"app":"s"}'
+	sim_poll 60 pod_message_is s-1 "0/2 nodes are available: 1 node(s) didn't match pod topology spread constraints, 1 node(s) had untolerated taint {full: yes}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
+}
+
+@test "a deleted VM's Node goes NotReady and unreachable first" {
+	start --world node-gone-delay=100000
+	launch aks-default-d1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-d1
+	[ "$(arm DELETE "$VMS/aks-default-d1?$CV")" = 202 ]
+	lost() {
+		node_json aks-default-d1 | jq -e '(.status.conditions[] | select(.type == "Ready") | .status == "Unknown")
+		    and ([.spec.taints[] | select(.key == "node.kubernetes.io/unreachable") | .effect] | sort == ["NoExecute","NoSchedule"])' >/dev/null
+	}
+	sim_poll 60 lost
+}
+
+@test "a deleted VM takes its Node and the pods bound to it away" {
+	start
+	launch aks-default-d2 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-d2
+	pod victim
+	sim_poll 60 pod_phase_is victim Running
+	[ "$(arm DELETE "$VMS/aks-default-d2?$CV")" = 202 ]
+	sim_poll 60 node_gone aks-default-d2
+	sim_poll 60 pod_gone victim
+}
+
+@test "a spot eviction removes the Node" {
+	start
+	launch aks-spot-e1 Standard_D2s_v3 1 Spot "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-spot-e1
+	[ "$(sim_acurl /nap-sim/faults -X POST -d '{"evict":["aks-spot-e1"]}' -o /dev/null -w '%{http_code}')" = 200 ]
+	sim_poll 60 node_gone aks-spot-e1
+	[ "$(arm GET "$VMS/aks-spot-e1?$CV")" = 404 ]
+}
+
+@test "pods bound to a node that was deleted are garbage-collected" {
+	start
+	launch aks-default-g1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-g1
+	pod orphan
+	sim_poll 60 pod_phase_is orphan Running
+	sim_kubectl delete node aks-default-g1 >/dev/null
+	sim_poll 60 pod_gone orphan
+}
+
