@@ -1,0 +1,212 @@
+/*
+ * t-http.c - lib/http against a one-shot HTTP/1.1 server served from the
+ * same thread: the pool's wait watches the listening socket as its extra
+ * fd, so request and answer interleave without threads or sleeps.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "nap.h"
+#include "tap.h"
+
+static int
+listener(int *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+		printf("Bail out! listener: %s\n", strerror(errno));
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Accept one connection, read the request head, send answer, close. */
+static void
+serve(int lfd, const char *answer, char *req, size_t reqsz)
+{
+	int c = accept(lfd, NULL, NULL);
+	size_t n = 0;
+	ssize_t r;
+
+	if (c < 0)
+		return;
+	while (n + 1 < reqsz && (r = read(c, req + n, reqsz - n - 1)) > 0) {
+		n += (size_t)r;
+		req[n] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	if (write(c, answer, strlen(answer)) < 0)
+		printf("# write: %s\n", strerror(errno));
+	close(c);
+}
+
+struct chunks {
+	char got[256];
+	size_t len;
+	int calls;
+};
+
+static int
+on_data(void *arg, const char *buf, size_t len)
+{
+	struct chunks *c = arg;
+
+	if (c->len + len >= sizeof(c->got))
+		return -1;
+	memcpy(c->got + c->len, buf, len);
+	c->len += len;
+	c->got[c->len] = '\0';
+	c->calls++;
+	return 0;
+}
+
+/* Run one request against answer; returns the finished request. */
+static struct nap_http_req *
+exchange(struct nap_http *h, struct nap_http_opts *o, const char *answer, char *req,
+    size_t reqsz)
+{
+	struct nap_http_req *r, *done = NULL;
+	struct nap_err err;
+	char url[64];
+	int port, lfd = listener(&port), served = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/pods?limit=1", port);
+	o->url = url;
+	r = nap_http_start(h, o, &err);
+	if (!r) {
+		printf("Bail out! start: %s\n", err.msg);
+		exit(1);
+	}
+	for (int i = 0; i < 1000 && !done; i++) {
+		int ready = nap_http_wait(h, served ? -1 : lfd, 5000, &err);
+
+		if (ready == 1) {
+			serve(lfd, answer, req, reqsz);
+			served = 1;
+		}
+		done = nap_http_done(h);
+	}
+	close(lfd);
+	TAP_OK(done == r, "the request finishes and is handed back");
+	return r;
+}
+
+static void
+test_collect(struct nap_http *h)
+{
+	static const char *const hdrs[] = { "X-Test: yes", NULL };
+	struct nap_http_opts o = { .method = "POST", .bearer = "sekret", .headers = hdrs,
+		.content_type = "application/json", .body = "{\"a\":1}", .body_len = 7 };
+	const struct nap_http_resp *resp;
+	struct nap_http_req *r;
+	struct nap_err err;
+	char req[4096] = "";
+
+	r = exchange(h, &o,
+	    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+	    "Retry-After: 7\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"code\":429}",
+	    req, sizeof(req));
+	TAP_IS_INT(nap_http_result(r, &resp, &err), 0, "an HTTP error status is not a transport error");
+	TAP_IS_INT(resp->status, 429, "the status comes back");
+	TAP_IS_INT(resp->retry_after, 7, "Retry-After is read");
+	TAP_IS_STR(resp->content_type, "application/json", "Content-Type is read");
+	TAP_OK(resp->len == 11 && strncmp(resp->body, "{\"code\":429", 11) == 0,
+	    "the body is collected");
+	TAP_OK(strstr(req, "POST /api/v1/pods?limit=1 HTTP/1.1\r\n") == req, "method and path are sent");
+	TAP_OK(strstr(req, "Authorization: Bearer sekret\r\n") != NULL, "the bearer token is sent");
+	TAP_OK(strstr(req, "X-Test: yes\r\n") != NULL, "extra headers are sent");
+	TAP_OK(strstr(req, "Content-Type: application/json\r\n") != NULL, "the body's type is sent");
+	TAP_IS_INT(nap_http_status_code(resp->status), NAP_EX_TEMPFAIL, "429 means try again");
+	nap_http_req_free(r);
+}
+
+static void
+test_stream(struct nap_http *h)
+{
+	struct chunks c = { .len = 0 };
+	struct nap_http_opts o = { .on_data = on_data, .arg = &c };
+	const struct nap_http_resp *resp;
+	struct nap_http_req *r;
+	struct nap_err err;
+	char req[4096];
+
+	r = exchange(h, &o,
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "5\r\n{\"a\":\r\n4\r\n1}\n{\r\n7\r\n\"b\":2}\n\r\n0\r\n\r\n",
+	    req, sizeof(req));
+	TAP_IS_INT(nap_http_result(r, &resp, &err), 0, "a streamed answer finishes cleanly");
+	TAP_IS_STR(c.got, "{\"a\":1}\n{\"b\":2}\n", "the streamed bytes arrive in order, whole");
+	TAP_OK(c.calls >= 1, "the reader was called");
+	TAP_IS_INT(resp->len, 0, "a streamed 2xx body is not collected");
+	TAP_OK(nap_http_req_arg(r) == &c, "the request carries its argument");
+	nap_http_req_free(r);
+}
+
+static void
+test_refused(struct nap_http *h)
+{
+	struct nap_http_opts o = { .connect_timeout_ms = 5000 };
+	struct nap_http_resp resp;
+	struct nap_err err;
+	char url[64];
+	int port, fd = listener(&port);
+
+	/* A port that was just ours and is closed now refuses connections. */
+	close(fd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	o.url = url;
+	TAP_IS_INT(nap_http_do(h, &o, &resp, &err), -1, "a refused connection is a transport error");
+	TAP_IS_INT(err.code, NAP_EX_UNAVAILABLE, "it means unavailable");
+	TAP_OK(strstr(err.msg, url) != NULL, "the message names the URL");
+	nap_http_resp_free(&resp);
+}
+
+static void
+test_codes(void)
+{
+	char *e = nap_http_escape("a b/c,d=(e)!");
+
+	TAP_IS_STR(e, "a%20b%2Fc%2Cd%3D%28e%29%21", "escape encodes every delimiter");
+	free(e);
+	TAP_IS_INT(nap_http_status_code(200), NAP_EX_OK, "2xx is ok");
+	TAP_IS_INT(nap_http_status_code(401), NAP_EX_NOPERM, "401 is not permitted");
+	TAP_IS_INT(nap_http_status_code(403), NAP_EX_NOPERM, "403 is not permitted");
+	TAP_IS_INT(nap_http_status_code(404), NAP_EX_NO, "404 is a no");
+	TAP_IS_INT(nap_http_status_code(410), NAP_EX_NO, "410 is a no");
+	TAP_IS_INT(nap_http_status_code(503), NAP_EX_TEMPFAIL, "503 is try again");
+	TAP_IS_INT(nap_http_status_code(422), NAP_EX_DATAERR, "422 is unusable input");
+	TAP_IS_INT(nap_http_status_code(415), NAP_EX_SOFTWARE, "415 is our bug");
+}
+
+int
+main(void)
+{
+	struct nap_err err;
+	struct nap_http *h = nap_http_new(&err);
+
+	if (!h) {
+		printf("Bail out! %s\n", err.msg);
+		return 1;
+	}
+	test_collect(h);
+	test_stream(h);
+	test_refused(h);
+	test_codes();
+	TAP_IS_INT(nap_http_running(h), 0, "nothing is left running");
+	nap_http_free(h);
+	return tap_done();
+}
