@@ -374,6 +374,10 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	}
 }
 
+/* The passes run at most this often (real seconds), so a burst of writes
+ * costs one scheduler pass, not one per write. */
+#define WORLD_PASS_GAP 0.05
+
 void
 sim_world_tick(struct sim *sim)
 {
@@ -382,6 +386,9 @@ sim_world_tick(struct sim *sim)
 	if (w == NULL)
 		return;
 	world_process_due(w);
+	if (sim_now(sim) - w->pass_last < WORLD_PASS_GAP)
+		return;
+	w->pass_last = sim_now(sim);
 	if (w->kubelet_on && w->kubelet_dirty) {
 		w->kubelet_dirty = 0;
 		kubelet_pass(w);
@@ -398,8 +405,18 @@ sim_world_tick(struct sim *sim)
 static void
 world_soon(struct sim *sim, void *arg)
 {
+	struct world *w = world_of(sim);
+
 	(void)arg;
+	if (w == NULL)
+		return;
+	w->soon_pending = 0;
 	sim_world_tick(sim);
+	/* Writes of this pass, or ones the gap held back, need another. */
+	if ((w->sched_dirty || w->kubelet_dirty) && !w->soon_pending) {
+		w->soon_pending = 1;
+		sim_after(sim, WORLD_PASS_GAP * sim_scale(sim), world_soon, NULL);
+	}
 }
 
 void
@@ -407,17 +424,20 @@ sim_world_on_change(struct sim *sim, const char *resource, const char *type,
     json_object *obj)
 {
 	struct world *w = world_of(sim);
-	int pods = strcmp(resource, "pods") == 0;
+	double wait;
 
 	if (w == NULL)
 		return;
-	if (!pods && strcmp(resource, "nodes") != 0)
+	if (strcmp(resource, "pods") != 0 && strcmp(resource, "nodes") != 0)
 		return;
 	kubelet_on_change(w, resource, type, obj);
-	if (!w->sched_dirty || !w->kubelet_dirty)
-		sim_after(sim, 0, world_soon, NULL);
 	w->sched_dirty = 1;
 	w->kubelet_dirty = 1;
+	if (!w->soon_pending) {
+		w->soon_pending = 1;
+		wait = w->pass_last + WORLD_PASS_GAP - sim_now(sim);
+		sim_after(sim, wait > 0 ? wait * sim_scale(sim) : 0, world_soon, NULL);
+	}
 }
 
 static json_object *

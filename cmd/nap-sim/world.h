@@ -212,7 +212,9 @@ struct world {
 
 	/* scheduler */
 	int sched_dirty;
-	double sched_last;	/* real time of the last pass */
+	double sched_last;	/* real time of the last scheduler pass */
+	double pass_last;	/* real time of the last kubelet/scheduler pass */
+	int soon_pending;	/* a world_soon timer is set */
 	int kubelet_dirty;
 };
 
