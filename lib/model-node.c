@@ -200,10 +200,15 @@ budgets(struct nap_nodepool *p, json_object *arr, struct nap_err *err)
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(arr, i), *reasons;
 		struct nap_budget *b = &p->budgets[i];
-		const char *nodes = nap_json_str(o, "nodes", "10%"), *sched;
+		json_object *jn = nap_json_key(o, "nodes");
+		/* The CRD types nodes as a string; YAML writers often give a number. */
+		const char *nodes = "10%", *sched;
 		char *end;
 		size_t j, nr;
 
+		if (jn && (json_object_is_type(jn, json_type_string) ||
+		    json_object_is_type(jn, json_type_int)))
+			nodes = json_object_get_string(jn);
 		p->nbudgets = i + 1;
 		b->nodes = strtoll(nodes, &end, 10);
 		b->percent = *end == '%';
@@ -295,6 +300,9 @@ nap_nodepool_from_json(struct nap_nodepool *p, json_object *obj, struct nap_err 
 	}
 	if (strcmp(pol, "WhenEmptyOrUnderutilized") == 0)
 		p->policy = NAP_CONSOLIDATE_WHEN_EMPTY_OR_UNDERUTILIZED;
+	/* v1beta1's name for it, still in circulation in manifests. */
+	else if (strcmp(pol, "WhenUnderutilized") == 0)
+		p->policy = NAP_CONSOLIDATE_WHEN_EMPTY_OR_UNDERUTILIZED;
 	else if (strcmp(pol, "WhenEmpty") == 0)
 		p->policy = NAP_CONSOLIDATE_WHEN_EMPTY;
 	else if (strcmp(pol, "Balanced") == 0)
@@ -311,6 +319,9 @@ nap_nodepool_from_json(struct nap_nodepool *p, json_object *obj, struct nap_err 
 	    class_ref(&p->class_ref, nap_json_key(tspec, "nodeClassRef"), err) != 0 ||
 	    model_duration_field(tspec, "expireAfter", INT64_C(720) * 3600 * 1000,
 		&p->expire_after, err) != 0 ||
+	    (nap_json_key(tspec, "expireAfter") == NULL &&
+		model_duration_field(dis, "expireAfter", p->expire_after, &p->expire_after,
+		err) != 0) ||
 	    model_duration_field(tspec, "terminationGracePeriod", NAP_NEVER,
 		&p->termination_grace, err) != 0 ||
 	    model_duration_field(dis, "consolidateAfter", 0, &p->consolidate_after, err) != 0 ||

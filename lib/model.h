@@ -325,7 +325,9 @@ struct nap_budget {
 /*
  * Defaults: weight 0; expireAfter 720h; terminationGracePeriod none
  * (NAP_NEVER); consolidationPolicy WhenEmptyOrUnderutilized; consolidateAfter
- * 0s; budgets [{nodes: "10%"}]; limits none (unlimited); nodeClassRef
+ * 0s; budgets [{nodes: "10%"}] (a number for nodes is taken too); limits
+ * none (unlimited); v1beta1 manifests' WhenUnderutilized and
+ * disruption.expireAfter are read as their v1 equivalents; nodeClassRef
  * group karpenter.azure.com, kind AKSNodeClass and name "default" when
  * missing (AKS NAP installs that one class; its docs often omit the ref).
  */
