@@ -389,3 +389,50 @@ running() {	# selector count
 	run curl -sS --cacert "$SIM_CA" "$SIM_INSECURE_URL/version"
 	[ "$(jq -r .gitVersion <<<"$output")" = v1.32.4 ]
 }
+
+@test "a DaemonSet runs one pod per node it tolerates and drain leaves it alone" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	node_json n2 | sim_kubectl create -f -
+	sim_kubectl apply -f - <<-'EOF'
+	apiVersion: apps/v1
+	kind: DaemonSet
+	metadata: {name: agent, namespace: kube-system}
+	spec:
+	  selector: {matchLabels: {app: agent}}
+	  template:
+	    metadata: {labels: {app: agent}}
+	    spec:
+	      containers: [{name: a, image: busybox}]
+	EOF
+	daemons() {
+		[ "$(sim_kubectl -n kube-system get pods -l app=agent -o json |
+		    jq -r '[.items[] | select(.metadata.deletionTimestamp == null) | .spec.nodeName] | sort | join(",")')" = "$1" ]
+	}
+	sim_poll 30 daemons n1,n2
+	run sim_kubectl -n kube-system get pods -l app=agent -o json
+	[ "$(jq -r '.items[0].metadata.ownerReferences[0].kind' <<<"$output")" = DaemonSet ]
+	sim_kubectl taint node n2 dedicated=x:NoExecute
+	sim_poll 30 daemons n1
+	run timeout 60 kubectl --kubeconfig "$SIM_KUBECONFIG" drain n1 --ignore-daemonsets
+	[ "$status" -eq 0 ]
+	daemons n1
+}
+
+@test "kubectl get prints the columns the real server's printers give" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	sim_kubectl create deployment web --image=nginx --replicas=2
+	sim_poll 60 running_on app=web n1 2
+	run sim_kubectl get pods
+	[[ "${lines[0]}" =~ ^NAME\ +READY\ +STATUS\ +RESTARTS\ +AGE$ ]]
+	[[ "${lines[1]}" =~ ^web-[a-z0-9]+-[a-z0-9]+\ +1/1\ +Running\ +0\  ]]
+	run sim_kubectl get deployment web
+	[[ "${lines[0]}" =~ ^NAME\ +READY\ +UP-TO-DATE\ +AVAILABLE\ +AGE$ ]]
+	[[ "${lines[1]}" =~ ^web\ +2/2\ +2\ +2\  ]]
+	run sim_kubectl get nodes
+	[[ "${lines[1]}" =~ ^n1\ +Ready\  ]]
+	sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
+	run sim_kubectl get nodepools
+	[[ "${lines[0]}" =~ ^NAME\ +NODECLASS\ +NODES\ +READY\ +AGE$ ]]
+}

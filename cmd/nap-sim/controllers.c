@@ -756,6 +756,245 @@ sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp)
 	return 0;
 }
 
+
+/* -- daemonsets ---------------------------------------------------------- */
+
+/* The tolerations the DaemonSet controller adds to every pod it makes. */
+static void
+ds_tolerations(json_object *spec)
+{
+	static const struct {
+		const char *key, *effect;
+	} add[] = {
+		{ "node.kubernetes.io/not-ready", "NoExecute" },
+		{ "node.kubernetes.io/unreachable", "NoExecute" },
+		{ "node.kubernetes.io/disk-pressure", "NoSchedule" },
+		{ "node.kubernetes.io/memory-pressure", "NoSchedule" },
+		{ "node.kubernetes.io/pid-pressure", "NoSchedule" },
+		{ "node.kubernetes.io/unschedulable", "NoSchedule" },
+	};
+	json_object *tols = json_object_object_get(spec, "tolerations");
+	size_t i;
+
+	if (!tols || !json_object_is_type(tols, json_type_array)) {
+		tols = json_object_new_array();
+		json_object_object_add(spec, "tolerations", tols);
+	}
+	for (i = 0; i < NAP_ARRAY_LEN(add); i++) {
+		json_object *t;
+
+		if (has_toleration(tols, add[i].key))
+			continue;
+		t = json_object_new_object();
+		json_object_object_add(t, "key", json_object_new_string(add[i].key));
+		json_object_object_add(t, "operator", json_object_new_string("Exists"));
+		json_object_object_add(t, "effect", json_object_new_string(add[i].effect));
+		json_object_array_add(tols, t);
+	}
+}
+
+static int
+tolerated(json_object *tols, json_object *taint)
+{
+	size_t i, n = tols && json_object_is_type(tols, json_type_array) ?
+	    json_object_array_length(tols) : 0;
+	const char *tk = nap_json_str(taint, "key", ""), *tv = nap_json_str(taint, "value", "");
+	const char *te = nap_json_str(taint, "effect", "");
+
+	for (i = 0; i < n; i++) {
+		json_object *t = json_object_array_get_idx(tols, i);
+		const char *k = nap_json_str(t, "key", ""), *e = nap_json_str(t, "effect", "");
+		int exists = !strcmp(nap_json_str(t, "operator", "Equal"), "Exists");
+
+		if (*e && strcmp(e, te))
+			continue;
+		if (!*k && exists)
+			return 1;
+		if (!strcmp(k, tk) && (exists || !strcmp(nap_json_str(t, "value", ""), tv)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Would the DaemonSet run on node: nodeSelector, then the node's taints;
+ * a pod already running there only has to tolerate NoExecute ones.
+ */
+static int
+ds_wants(json_object *ds, json_object *node, json_object *tols, int running)
+{
+	json_object *sel = nap_json_get(ds, "spec.template.spec.nodeSelector");
+	json_object *labels = nap_json_get(node, "metadata.labels");
+	json_object *taints;
+	size_t i, n;
+
+	if (sel && json_object_is_type(sel, json_type_object)) {
+		json_object_object_foreach(sel, k, v) {
+			json_object *have = nap_json_key(labels, k);
+
+			if (!have || strcmp(json_object_get_string(have), json_object_get_string(v)))
+				return 0;
+		}
+	}
+	taints = nap_json_array(node, "spec.taints", &n);
+	for (i = 0; taints && i < n; i++) {
+		json_object *t = json_object_array_get_idx(taints, i);
+		const char *e = nap_json_str(t, "effect", "");
+
+		if (((!running && !strcmp(e, "NoSchedule")) || !strcmp(e, "NoExecute")) &&
+		    !tolerated(tols, t))
+			return 0;
+	}
+	return 1;
+}
+
+/* The node a DaemonSet pod is for: its nodeName, else its matchFields pin. */
+static const char *
+ds_pod_node(json_object *pod)
+{
+	const char *n = nap_json_str(pod, "spec.nodeName", "");
+	json_object *terms, *mf, *vals;
+
+	if (*n)
+		return n;
+	terms = nap_json_get(pod,
+	    "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms");
+	mf = terms ? json_object_object_get(json_object_array_get_idx(terms, 0), "matchFields") : NULL;
+	vals = mf ? json_object_object_get(json_object_array_get_idx(mf, 0), "values") : NULL;
+	return vals ? json_object_get_string(json_object_array_get_idx(vals, 0)) : "";
+}
+
+static json_object *
+ds_pod(json_object *ds, const char *node)
+{
+	json_object *pod = json_object_new_object(), *spec, *tmeta, *terms, *term, *mf, *req, *vals;
+	const char *name = nap_json_str(ds, "metadata.name", "");
+	char *gen = nap_xasprintf("%s-", name);
+
+	tmeta = nap_json_get(ds, "spec.template.metadata");
+	if (tmeta)
+		json_object_object_add(pod, "metadata", sim_dup(tmeta));
+	nap_json_set(pod, "metadata.generateName", json_object_new_string(gen));
+	free(gen);
+	json_object_object_del(json_object_object_get(pod, "metadata"), "name");
+	nap_json_set(pod, "metadata.namespace", json_object_new_string(
+	    nap_json_str(ds, "metadata.namespace", "default")));
+	nap_json_set(pod, "metadata.ownerReferences", owner_ref(ds, "apps/v1", "DaemonSet"));
+	json_object_object_add(pod, "apiVersion", json_object_new_string("v1"));
+	spec = sim_dup(nap_json_get(ds, "spec.template.spec"));
+	if (!spec)
+		spec = json_object_new_object();
+	ds_tolerations(spec);
+	/* Pinned with node affinity, for the scheduler to bind, as since 1.12. */
+	req = json_object_new_object();
+	json_object_object_add(req, "key", json_object_new_string("metadata.name"));
+	json_object_object_add(req, "operator", json_object_new_string("In"));
+	vals = json_object_new_array();
+	json_object_array_add(vals, json_object_new_string(node));
+	json_object_object_add(req, "values", vals);
+	mf = json_object_new_array();
+	json_object_array_add(mf, req);
+	term = json_object_new_object();
+	json_object_object_add(term, "matchFields", mf);
+	terms = json_object_new_array();
+	json_object_array_add(terms, term);
+	nap_json_set(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
+	    terms);
+	json_object_object_add(pod, "spec", spec);
+	return pod;
+}
+
+static void
+reconcile_ds(struct sim *sim, json_object *ds)
+{
+	const char *ns = nap_json_str(ds, "metadata.namespace", "default");
+	const char *uid = nap_json_str(ds, "metadata.uid", "");
+	const char *dsname = nap_json_str(ds, "metadata.name", "");
+	json_object *nodes, *pods, *tols, *st;
+	size_t i, j, nn, np;
+	int64_t desired = 0, current = 0, ready = 0;
+
+	if (nap_json_get(ds, "metadata.deletionTimestamp"))
+		return;
+	tols = sim_dup(nap_json_get(ds, "spec.template.spec"));
+	if (!tols)
+		tols = json_object_new_object();
+	ds_tolerations(tols);
+	nodes = collect(sim, "nodes", NULL, NULL, NULL, NULL);
+	pods = collect(sim, "pods", ns, uid, NULL, NULL);
+	nn = json_object_array_length(nodes);
+	np = json_object_array_length(pods);
+	for (i = 0; i < nn; i++) {
+		json_object *node = json_object_array_get_idx(nodes, i);
+		const char *nname = nap_json_str(node, "metadata.name", "");
+		json_object *t = json_object_object_get(tols, "tolerations");
+		int want = ds_wants(ds, node, t, 0), have = 0;
+
+		for (j = 0; j < np && !want; j++) {
+			json_object *p = json_object_array_get_idx(pods, j);
+
+			if (pod_active(p) && !strcmp(ds_pod_node(p), nname))
+				want = ds_wants(ds, node, t, 1);
+		}
+		if (want)
+			desired++;
+		for (j = 0; j < np; j++) {
+			json_object *p = json_object_array_get_idx(pods, j);
+
+			if (!pod_active(p) || strcmp(ds_pod_node(p), nname))
+				continue;
+			if (want && !have) {
+				have = 1;
+				current++;
+				if (pod_ready(p))
+					ready++;
+			} else {
+				sim_delete(sim, "pods", ns, nap_json_str(p, "metadata.name", ""), NULL);
+			}
+		}
+		if (want && !have) {
+			sim_create(sim, "pods", ds_pod(ds, nname), NULL, NULL);
+			current++;
+		}
+	}
+	/* Pods for nodes that are gone. */
+	for (j = 0; j < np; j++) {
+		json_object *p = json_object_array_get_idx(pods, j);
+		const char *pn = ds_pod_node(p);
+
+		if (pod_active(p) && *pn && !sim_get(sim, "nodes", NULL, pn))
+			sim_delete(sim, "pods", ns, nap_json_str(p, "metadata.name", ""), NULL);
+	}
+	json_object_put(nodes);
+	json_object_put(pods);
+	json_object_put(tols);
+	st = json_object_new_object();
+	json_object_object_add(st, "currentNumberScheduled", json_object_new_int64(current));
+	json_object_object_add(st, "desiredNumberScheduled", json_object_new_int64(desired));
+	json_object_object_add(st, "numberMisscheduled", json_object_new_int64(0));
+	json_object_object_add(st, "numberReady", json_object_new_int64(ready));
+	json_object_object_add(st, "numberAvailable", json_object_new_int64(ready));
+	json_object_object_add(st, "updatedNumberScheduled", json_object_new_int64(current));
+	json_object_object_add(st, "observedGeneration", json_object_new_int64(
+	    nap_json_int(ds, "metadata.generation", 1)));
+	ds = sim_get(sim, "daemonsets", ns, dsname);
+	if (ds)
+		write_status(sim, "daemonsets", ds, st);
+	else
+		json_object_put(st);
+}
+
+static void
+reconcile_all_ds(struct sim *sim)
+{
+	json_object *all = collect(sim, "daemonsets", NULL, NULL, NULL, NULL);
+	size_t i, n = json_object_array_length(all);
+
+	for (i = 0; i < n; i++)
+		reconcile_ds(sim, json_object_array_get_idx(all, i));
+	json_object_put(all);
+}
+
 /* -- garbage collection -------------------------------------------------- */
 
 static void
@@ -826,6 +1065,11 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 		rs = owner_of(sim, obj, "ReplicaSet", "replicasets");
 		if (rs)
 			reconcile_rs(sim, rs);
+		dep = owner_of(sim, obj, "DaemonSet", "daemonsets");
+		if (dep && (ev->type != SIM_EV_MODIFIED || !nap_json_equal(
+		    nap_json_get(ev->obj, "status.conditions"), nap_json_get(ev->old,
+		    "status.conditions")) || !cur))
+			reconcile_ds(sim, dep);
 		pdbs_for_pod(sim, ns, cur ? cur : obj);
 	} else if (!strcmp(r, "replicasets")) {
 		if (cur)
@@ -839,8 +1083,18 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 	} else if (!strcmp(r, "poddisruptionbudgets")) {
 		if (cur)
 			reconcile_pdb(sim, cur);
-	} else if (!strcmp(r, "nodes") && ev->type == SIM_EV_DELETED) {
-		delete_all(sim, "pods", collect(sim, "pods", NULL, NULL, name, NULL));
+	} else if (!strcmp(r, "daemonsets")) {
+		if (cur)
+			reconcile_ds(sim, cur);
+	} else if (!strcmp(r, "nodes")) {
+		if (ev->type == SIM_EV_DELETED)
+			delete_all(sim, "pods", collect(sim, "pods", NULL, NULL, name, NULL));
+		/* Labels and taints decide where daemons run; status does not. */
+		if (ev->type != SIM_EV_MODIFIED || !nap_json_equal(
+		    json_object_object_get(ev->obj, "spec"), json_object_object_get(ev->old, "spec")) ||
+		    !nap_json_equal(nap_json_get(ev->obj, "metadata.labels"),
+		    nap_json_get(ev->old, "metadata.labels")))
+			reconcile_all_ds(sim);
 	} else if (!strcmp(r, "namespaces") && ev->type == SIM_EV_DELETED) {
 		delete_namespace_contents(sim, name);
 	}

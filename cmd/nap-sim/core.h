@@ -188,6 +188,11 @@ void sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp
 void sim_resp_err(struct sim_resp *resp, const struct nap_err *err);
 struct sim_watch *sim_resp_take_watch(struct sim_resp *resp);
 
+/* table.c: kubectl get's Tables */
+int sim_wants_table(const struct sim_req *req);
+json_object *sim_table_of(int res, json_object *items, const char *rv, const char *cont);
+void sim_watch_set_table(struct sim_watch *w);
+
 /* discovery.c */
 int sim_discovery_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *resp);
 json_object *sim_crd_object(int res);

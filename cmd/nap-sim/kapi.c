@@ -353,6 +353,27 @@ page(struct sim *sim, json_object *list, json_object *all, size_t from,
 	}
 }
 
+/* The list, or the Table kubectl get asked for (list taken). */
+static void
+answer_list(const struct sim_req *req, const struct route *r, struct sim_resp *resp,
+    json_object *list)
+{
+	json_object *t;
+
+	if (!sim_wants_table(req)) {
+		sim_resp_json(resp, 200, list);
+		return;
+	}
+	t = sim_table_of(r->res, json_object_object_get(list, "items"),
+	    nap_json_str(list, "metadata.resourceVersion", ""),
+	    nap_json_str(list, "metadata.continue", NULL));
+	if (nap_json_get(list, "metadata.remainingItemCount"))
+		nap_json_set(t, "metadata.remainingItemCount", json_object_get(
+		    nap_json_get(list, "metadata.remainingItemCount")));
+	json_object_put(list);
+	sim_resp_json(resp, 200, t);
+}
+
 static void
 do_list(struct sim *sim, const struct sim_req *req, const struct route *r,
     struct sim_resp *resp)
@@ -394,7 +415,7 @@ do_list(struct sim *sim, const struct sim_req *req, const struct route *r,
 		}
 		list = list_object(r, sim->conts[i].rv, json_object_new_array());
 		page(sim, list, sim->conts[i].items, sim->conts[i].pos, limit, sim->conts[i].rv);
-		sim_resp_json(resp, 200, list);
+		answer_list(req, r, resp, list);
 		return;
 	}
 	if ((ls && *ls && sim_lsel_parse(ls, &lsel, &err) < 0) ||
@@ -420,7 +441,7 @@ do_list(struct sim *sim, const struct sim_req *req, const struct route *r,
 		list = list_object(r, sim->rv, json_object_new_array());
 		page(sim, list, all, 0, limit, sim->rv);
 		json_object_put(all);
-		sim_resp_json(resp, 200, list);
+		answer_list(req, r, resp, list);
 	}
 	sim_lsel_free(lsel);
 	sim_fsel_free(fsel);
@@ -463,6 +484,8 @@ do_watch(struct sim *sim, const struct sim_req *req, const struct route *r,
 	}
 	w = sim_watch_new(sim, r->res, r->has_ns ? r->ns : NULL, lsel, fsel,
 	    qbool(req, "allowWatchBookmarks"), timeout);
+	if (sim_wants_table(req))
+		sim_watch_set_table(w);
 	if (sim_watch_start(sim, w, sim_req_query(req, "resourceVersion"), &err) < 0) {
 		sim_watch_free(sim, w);
 		sim_resp_err(resp, &err);
@@ -1137,7 +1160,17 @@ sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *res
 		return;
 	}
 	if (!strcmp(m, "GET")) {
-		sim_resp_json(resp, 200, served(cur, &r));
+		json_object *one = json_object_new_array(), *t;
+
+		if (!sim_wants_table(req)) {
+			json_object_put(one);
+			sim_resp_json(resp, 200, served(cur, &r));
+			return;
+		}
+		json_object_array_add(one, served(cur, &r));
+		t = sim_table_of(r.res, one, nap_json_str(cur, "metadata.resourceVersion", ""), NULL);
+		json_object_put(one);
+		sim_resp_json(resp, 200, t);
 	} else if (!strcmp(m, "PUT")) {
 		json_object *obj;
 		struct nap_err err;

@@ -34,7 +34,40 @@ struct sim_watch {
 	void (*wake)(void *conn);
 	int waiting;
 	int dirty;
+	int table;		/* events carry Tables (kubectl get -w) */
+	int headers_sent;
 };
+
+static void append(struct sim_watch *w, const char *s, size_t n);
+
+void
+sim_watch_set_table(struct sim_watch *w)
+{
+	w->table = 1;
+}
+
+/* One event as a one-row Table; column definitions only in the first. */
+static void
+append_table_event(struct sim_watch *w, const char *type, json_object *obj)
+{
+	json_object *items = json_object_new_array(), *t, *ev;
+	const char *s;
+	size_t n;
+
+	json_object_array_add(items, json_object_get(obj));
+	t = sim_table_of(w->res, items, nap_json_str(obj, "metadata.resourceVersion", ""), NULL);
+	json_object_put(items);
+	if (w->headers_sent)
+		json_object_object_add(t, "columnDefinitions", json_object_new_array());
+	w->headers_sent = 1;
+	ev = json_object_new_object();
+	json_object_object_add(ev, "type", json_object_new_string(type));
+	json_object_object_add(ev, "object", t);
+	s = nap_json_line(ev, &n);
+	append(w, s, n);
+	append(w, "\n", 1);
+	json_object_put(ev);
+}
 
 static int
 matches(const struct sim_watch *w, json_object *obj)
@@ -114,7 +147,13 @@ append_event(struct sim_watch *w, const char *type, json_object *obj)
 	size_t n;
 	const char *s = nap_json_line(obj, &n);
 	char head[64];
-	int hn = snprintf(head, sizeof(head), "{\"type\":\"%s\",\"object\":", type);
+	int hn;
+
+	if (w->table && strcmp(type, "ERROR")) {
+		append_table_event(w, type, obj);
+		return;
+	}
+	hn = snprintf(head, sizeof(head), "{\"type\":\"%s\",\"object\":", type);
 
 	append(w, head, (size_t)hn);
 	append(w, s, n);
@@ -159,6 +198,10 @@ deliver(struct sim_watch *w, const struct sim_event *ev, struct lines *l)
 		else if (!now)
 			type = SIM_EV_DELETED;
 	} else if (!now) {
+		return;
+	}
+	if (w->table) {
+		append_table_event(w, sim_ev_names[type], ev->obj);
 		return;
 	}
 	s = line_for(l, type, ev->obj, &n);
