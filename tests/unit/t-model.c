@@ -809,6 +809,54 @@ test_manifests(const char *sub, const char *prefix, const char *what, int strict
 		printf("# %zu refused by name\n", refused);
 }
 
+static void
+test_volumes(void)
+{
+	json_object *docs = load_yaml("tests/fixtures/model/volumes.yaml");
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_err err;
+	struct nap_pvc *pvc;
+	struct nap_pv *pv;
+	struct nap_storageclass *sc;
+	struct nap_namespace *ns;
+	struct nap_daemonset *const *ds;
+	size_t i, n, bad = 0;
+	const struct nap_req *q;
+
+	for (i = 0; i < json_object_array_length(docs); i++)
+		if (nap_cluster_apply(c, "ADDED", json_object_array_get_idx(docs, i), &err) != 0) {
+			printf("# %s\n", err.msg);
+			bad++;
+		}
+	TAP_IS_INT(bad, 0, "claims, volumes, a storage class, a namespace and a DaemonSet apply");
+	pvc = nap_cluster_get(c, NAP_KIND_PVC, "shop", "data-web-0");
+	TAP_OK(pvc && strcmp(pvc->volume_name, "pvc-1234") == 0 &&
+	    strcmp(pvc->storage_class, "managed-csi") == 0 && pvc->storage == INT64_C(10) << 30 &&
+	    strcmp(pvc->phase, "Bound") == 0, "a bound claim names its volume, class and size");
+	pv = nap_cluster_get(c, NAP_KIND_PV, NULL, "pvc-1234");
+	q = pv && pv->nterms == 1 ? nap_reqs_get(&pv->terms[0], "topology.disk.csi.azure.com/zone") :
+	    NULL;
+	TAP_OK(q && nap_req_allows(q, "eastus-2") && !nap_req_allows(q, "eastus-1") &&
+	    strcmp(pv->claim_name, "data-web-0") == 0 && !pv->local,
+	    "a volume's node affinity pins its zone");
+	sc = nap_cluster_get(c, NAP_KIND_STORAGECLASS, NULL, "managed-csi");
+	q = sc && sc->nterms == 1 ? nap_reqs_get(&sc->terms[0], "topology.disk.csi.azure.com/zone") :
+	    NULL;
+	TAP_OK(sc && sc->is_default && sc->wait_for_consumer && q && nap_req_allows(q, "eastus-1"),
+	    "a storage class's default flag, binding mode and allowed zones are read");
+	ns = nap_cluster_get(c, NAP_KIND_NAMESPACE, NULL, "shop");
+	TAP_OK(ns && strcmp(nap_meta_label(&ns->meta, "team"), "blue") == 0,
+	    "a namespace keeps its labels (for namespaceSelector)");
+	ds = nap_cluster_daemonsets(c, &n);
+	TAP_OK(n == 1 && ds[0]->tmpl.requests.v[NAP_RES_CPU] == 500 &&
+	    ds[0]->tmpl.requests.v[NAP_RES_MEMORY] == 250 << 20 &&
+	    ds[0]->tmpl.ntolerations == 1 && ds[0]->tmpl.nnode_terms == 1 &&
+	    nap_reqs_get(&ds[0]->tmpl.node_terms[0].reqs, "kubernetes.io/os"),
+	    "a DaemonSet's overhead is its template's effective request");
+	nap_cluster_free(c);
+	json_object_put(docs);
+}
+
 /* ---- robustness: every field of real objects replaced by values of every other type ---- */
 
 static json_object *
@@ -1246,6 +1294,7 @@ main(void)
 	test_manifests("karpenter", "aws-examples-", "Karpenter's v1 examples", 1);
 	test_manifests("karpenter", "", "all Karpenter fixtures, design sketches included", 0);
 	test_cluster();
+	test_volumes();
 	test_mutations();
 	test_scale();
 	test_hash();
