@@ -249,3 +249,16 @@ echo cloud-init'
 	sim_poll 60 pod_gone orphan
 }
 
+
+@test "pods without requests spread over equal nodes, as LeastAllocated scores them" {
+	start
+	launch aks-default-l1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	launch aks-default-l2 Standard_D2s_v3 2 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-l1
+	sim_poll 60 node_ready aks-default-l2
+	pod be-0 '{"containers":[{"name":"c","image":"nginx"}]}'
+	sim_poll 60 pod_phase_is be-0 Running
+	pod be-1 '{"containers":[{"name":"c","image":"nginx"}]}'
+	sim_poll 60 pod_phase_is be-1 Running
+	[ "$(pod_field be-0 .spec.nodeName)" != "$(pod_field be-1 .spec.nodeName)" ]
+}

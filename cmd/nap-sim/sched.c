@@ -23,6 +23,7 @@ struct snode {
 	json_object *taints;
 	int unschedulable;
 	struct nap_res alloc, used;
+	struct nap_res used_nz;	/* with the scoring defaults for unset requests */
 	json_object *alloc_list;
 	json_object *ports;	/* array of "proto/port" strings in use */
 };
@@ -306,6 +307,17 @@ pod_ports(json_object *pod, json_object *into)
 
 /* ---- the pass -------------------------------------------------------- */
 
+/* kube-scheduler scores a request left unset as 100m CPU and 200 MB memory. */
+static void
+nonzero(struct nap_res *r)
+{
+	if (r->v[NAP_RES_CPU] == 0)
+		r->v[NAP_RES_CPU] = 100;
+	if (r->v[NAP_RES_MEMORY] == 0)
+		r->v[NAP_RES_MEMORY] = 200LL * 1024 * 1024;
+}
+
+
 static int
 collect_node(struct sim *sim, json_object *n, void *arg)
 {
@@ -326,6 +338,7 @@ collect_node(struct sim *sim, json_object *n, void *arg)
 	nd->alloc_list = al;
 	nap_res_zero(&nd->alloc);
 	nap_res_zero(&nd->used);
+	nap_res_zero(&nd->used_nz);
 	if (al)
 		nap_res_parse(&nd->alloc, al, NULL, 0, &err);
 	nd->ports = json_object_new_array();
@@ -395,6 +408,8 @@ collect_pod(struct sim *sim, json_object *p, void *arg)
 
 			pod_request(p, &r, NULL, 0);
 			nap_res_add(&s->nodes[sp->node].used, &r);
+			nonzero(&r);
+			nap_res_add(&s->nodes[sp->node].used_nz, &r);
 			pod_ports(p, s->nodes[sp->node].ports);
 		}
 	} else {
@@ -848,6 +863,7 @@ bind(struct world *w, struct sstate *s, size_t pi, int ni, const struct nap_res 
 {
 	struct spod *sp = &s->pods[pi];
 	struct snode *nd = &s->nodes[ni];
+	struct nap_res nz;
 	char now[40];
 	json_object *p = sim_dup(sp->obj);
 
@@ -859,19 +875,25 @@ bind(struct world *w, struct sstate *s, size_t pi, int ni, const struct nap_res 
 	    sp->ns, sp->name, nd->name);
 	sp->node = ni;
 	nap_res_add(&nd->used, req);
+	nz = *req;
+	nonzero(&nz);
+	nap_res_add(&nd->used_nz, &nz);
 	pod_ports(sp->obj, nd->ports);
 }
 
 static double
-score(const struct snode *nd, const struct nap_res *req)
+score(const struct snode *nd, const struct nap_res *request)
 {
-	double c = nd->alloc.v[NAP_RES_CPU] > 0 ? (double)(nd->alloc.v[NAP_RES_CPU] -
-	    nd->used.v[NAP_RES_CPU] - req->v[NAP_RES_CPU]) / (double)nd->alloc.v[NAP_RES_CPU] : 0;
-	double m = nd->alloc.v[NAP_RES_MEMORY] > 0 ? (double)(nd->alloc.v[NAP_RES_MEMORY] -
-	    nd->used.v[NAP_RES_MEMORY] - req->v[NAP_RES_MEMORY]) /
-	    (double)nd->alloc.v[NAP_RES_MEMORY] : 0;
+	struct nap_res req = *request;
+	double c, m;
 
-	return (c + m) / 2;	/* LeastAllocated */
+	nonzero(&req);
+	c = nd->alloc.v[NAP_RES_CPU] > 0 ? (double)(nd->alloc.v[NAP_RES_CPU] -
+	    nd->used_nz.v[NAP_RES_CPU] - req.v[NAP_RES_CPU]) / (double)nd->alloc.v[NAP_RES_CPU] : 0;
+	m = nd->alloc.v[NAP_RES_MEMORY] > 0 ? (double)(nd->alloc.v[NAP_RES_MEMORY] -
+	    nd->used_nz.v[NAP_RES_MEMORY] - req.v[NAP_RES_MEMORY]) /
+	    (double)nd->alloc.v[NAP_RES_MEMORY] : 0;
+	return (c + m) / 2;	/* LeastAllocated; ties go to the first node by name */
 }
 
 static void
