@@ -436,3 +436,18 @@ running() {	# selector count
 	run sim_kubectl get nodepools
 	[[ "${lines[0]}" =~ ^NAME\ +NODECLASS\ +NODES\ +READY\ +AGE$ ]]
 }
+
+@test "pod quantities are stored canonically, custom resources as written" {
+	sim_start
+	sim_kubectl apply -f - <<-'EOF2'
+	apiVersion: v1
+	kind: Pod
+	metadata: {name: q}
+	spec:
+	  containers: [{name: a, image: x, resources: {requests: {cpu: 1.5, memory: 0.5Gi}, limits: {cpu: "2000m"}}}]
+	EOF2
+	run sim_kubectl get pod q -o jsonpath='{.spec.containers[0].resources.requests.cpu} {.spec.containers[0].resources.requests.memory} {.spec.containers[0].resources.limits.cpu}'
+	[ "$output" = "1500m 512Mi 2" ]
+	sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
+	[ "$(sim_kubectl get nodepool default -o jsonpath='{.spec.limits.memory}')" = 1000Gi ]
+}

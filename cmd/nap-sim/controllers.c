@@ -15,6 +15,80 @@
 
 #include "core.h"
 #include "json.h"
+#include "quantity.h"
+
+/* -- quantities ---------------------------------------------------------- */
+
+/*
+ * The API server stores quantities canonically, in the family they were
+ * written in: "1.5" -> "1500m", "1000" -> "1k", "0.5Gi" -> "512Mi",
+ * bare numbers become strings.  Exponent forms and what does not parse
+ * are left alone (the real server would refuse the latter).  Custom
+ * resources keep what was written, as CRD storage does.
+ */
+static void
+canonical_map(json_object *map)
+{
+	if (!map || !json_object_is_type(map, json_type_object))
+		return;
+	json_object_object_foreach(map, k, v) {
+		char buf[NAP_QTY_BUFSZ];
+		const char *s = json_object_get_string(v);
+		int64_t milli;
+		size_t n = strlen(s);
+		int binary = n >= 2 && s[n - 1] == 'i';
+
+		if (strpbrk(s, "eE") && !strchr(s, 'E'))
+			continue;
+		if (nap_qty_json_milli(v, &milli, NULL) < 0)
+			continue;
+		if (milli % 1000)
+			nap_qty_fmt_milli(milli, buf, sizeof(buf));
+		else if (binary)
+			nap_qty_fmt(milli / 1000, buf, sizeof(buf));
+		else
+			nap_qty_fmt_decimal(milli / 1000, buf, sizeof(buf));
+		if (json_object_is_type(v, json_type_string) && !strcmp(buf, s))
+			continue;
+		json_object_object_add(map, k, json_object_new_string(buf));
+	}
+}
+
+static void
+canonical_containers(json_object *spec, const char *field)
+{
+	size_t i, n;
+	json_object *cs = nap_json_array(spec, field, &n);
+
+	for (i = 0; cs && i < n; i++) {
+		json_object *c = json_object_array_get_idx(cs, i);
+
+		canonical_map(nap_json_get(c, "resources.requests"));
+		canonical_map(nap_json_get(c, "resources.limits"));
+	}
+}
+
+void
+sim_canonical_quantities(int res, json_object *obj)
+{
+	const char *r = sim_rdescs[res].resource;
+	json_object *spec = json_object_object_get(obj, "spec");
+
+	if (!strcmp(r, "pods")) {
+		canonical_containers(spec, "containers");
+		canonical_containers(spec, "initContainers");
+		canonical_map(json_object_object_get(spec, "overhead"));
+	} else if (!strcmp(r, "nodes")) {
+		canonical_map(nap_json_get(obj, "status.capacity"));
+		canonical_map(nap_json_get(obj, "status.allocatable"));
+	} else if (!strcmp(r, "deployments") || !strcmp(r, "replicasets") ||
+	    !strcmp(r, "daemonsets") || !strcmp(r, "statefulsets")) {
+		json_object *ts = nap_json_get(obj, "spec.template.spec");
+
+		canonical_containers(ts, "containers");
+		canonical_containers(ts, "initContainers");
+	}
+}
 
 /* -- defaulting ---------------------------------------------------------- */
 

@@ -202,6 +202,7 @@ void sim_controllers_init(struct sim *sim);
 void sim_controllers_on_change(struct sim *sim, const struct sim_event *ev);
 int sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp);
 void sim_apply_defaults(int res, json_object *obj);
+void sim_canonical_quantities(int res, json_object *obj);
 
 /* timers (main.c): sim_after whose arg the core frees if it never runs */
 unsigned long sim_after_owned(struct sim *sim, double sim_seconds,

@@ -365,6 +365,7 @@ sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out,
 	json_object_object_del(meta, "deletionGracePeriodSeconds");
 	json_object_object_del(meta, "managedFields");
 	sim_apply_defaults(res, obj);
+	sim_canonical_quantities(res, obj);
 	sim->rv++;
 	set_rv(obj, sim->rv);
 	table_insert(&sim->tables[res], key, obj);
@@ -444,6 +445,7 @@ update(struct sim *sim, int res, json_object *obj, json_object **out,
 		return -1;
 	}
 	keep_server_fields(obj, cur, deleting);
+	sim_canonical_quantities(res, obj);
 	if (!d->namespaced)
 		json_object_object_del(meta, "namespace");
 	json_object_object_add(meta, "resourceVersion", json_object_get(
