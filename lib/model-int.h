@@ -54,6 +54,11 @@ int model_duration_field(json_object *obj, const char *path, int64_t def, int64_
 
 int model_kind_namespaced(enum nap_kind k);
 
+/* FNV-style hashes: of a JSON value's content (NULL hashes as null), of a string. */
+uint64_t model_json_hash(json_object *o, uint64_t h);
+uint64_t model_str_hash(const char *s, uint64_t h);
+uint64_t model_bytes_hash(const void *p, size_t n, uint64_t h);
+
 /* Pod spec parsing, shared by Pod and the DaemonSet template. */
 int model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err);
 void model_pod_spec_free(struct nap_pod *p);

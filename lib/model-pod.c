@@ -266,6 +266,23 @@ merged_selector(struct nap_selector **out, json_object *sel, json_object *labels
 	return rc;
 }
 
+/* A term's hash: as written, in the pod's namespace, with its label-key values. */
+static uint64_t
+term_hash(json_object *o, const struct nap_pod *p, char **keys, size_t nkeys, char **keys2,
+    size_t nkeys2)
+{
+	uint64_t h = model_json_hash(o, model_str_hash(p->meta.ns, 0));
+	size_t i;
+
+	for (i = 0; i < nkeys + nkeys2; i++) {
+		const char *k = i < nkeys ? keys[i] : keys2[i - nkeys];
+		const char *v = p->meta.labels ? model_jstr(nap_json_key(p->meta.labels, k), "") : "";
+
+		h = model_str_hash(v, h);
+	}
+	return h;
+}
+
 static int
 pod_term(struct nap_pod_term *t, json_object *o, int weight, const struct nap_pod *p,
     struct nap_err *err)
@@ -283,6 +300,8 @@ pod_term(struct nap_pod_term *t, json_object *o, int weight, const struct nap_po
 	    model_strv(nap_json_key(o, "mismatchLabelKeys"), &t->mismatch_label_keys,
 	    &t->nmismatch_label_keys, "mismatchLabelKeys", err) != 0)
 		return -1;
+	t->hash = term_hash(o, p, t->match_label_keys, t->nmatch_label_keys,
+	    t->mismatch_label_keys, t->nmismatch_label_keys) + (uint64_t)weight;
 	if (merged_selector(&t->selector, sel, p->meta.labels, t->match_label_keys,
 	    t->nmatch_label_keys, t->mismatch_label_keys, t->nmismatch_label_keys, err) != 0)
 		return nap_err_prefix(err, "labelSelector");
@@ -410,7 +429,7 @@ spread_free(struct nap_spread *s, size_t n)
 }
 
 static int
-spread_one(struct nap_spread *s, json_object *o, json_object *labels, struct nap_err *err)
+spread_one(struct nap_spread *s, json_object *o, const struct nap_pod *p, struct nap_err *err)
 {
 	const char *w = nap_json_str(o, "whenUnsatisfiable", "");
 	const char *ap = nap_json_str(o, "nodeAffinityPolicy", "Honor");
@@ -441,7 +460,8 @@ spread_one(struct nap_spread *s, json_object *o, json_object *labels, struct nap
 	if (model_strv(nap_json_key(o, "matchLabelKeys"), &s->match_label_keys,
 	    &s->nmatch_label_keys, "matchLabelKeys", err) != 0)
 		return -1;
-	if (merged_selector(&s->selector, sel, labels, s->match_label_keys,
+	s->hash = term_hash(o, p, s->match_label_keys, s->nmatch_label_keys, NULL, 0);
+	if (merged_selector(&s->selector, sel, p->meta.labels, s->match_label_keys,
 	    s->nmatch_label_keys, NULL, 0, err) != 0)
 		return nap_err_prefix(err, "labelSelector");
 	return 0;
@@ -462,7 +482,7 @@ spreads(struct nap_pod *p, json_object *arr, struct nap_err *err)
 	p->spread = nap_xcalloc(n, sizeof(*p->spread));
 	for (i = 0; i < n; i++) {
 		p->nspread = i + 1;
-		if (spread_one(&p->spread[i], json_object_array_get_idx(arr, i), p->meta.labels, err) != 0)
+		if (spread_one(&p->spread[i], json_object_array_get_idx(arr, i), p, err) != 0)
 			return nap_err_prefix(err, "topologySpreadConstraints[%zu]", i);
 	}
 	return 0;
@@ -567,6 +587,18 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 		return -1;
 	volumes(p, vols);
 	host_ports(p, containers);
+	{
+		uint64_t h = model_str_hash(p->meta.ns, 0);
+
+		h = model_json_hash(p->meta.labels, h);
+		h = model_json_hash(sel, h);
+		h = model_json_hash(aff, h);
+		h = model_json_hash(tol, h);
+		h = model_json_hash(tsc, h);
+		h = model_json_hash(gates, h);
+		h = model_bytes_hash(&p->requests, sizeof(p->requests), h);
+		p->sched_hash = model_str_hash(p->unknown_resource, h);
+	}
 	return 0;
 }
 

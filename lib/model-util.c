@@ -635,6 +635,77 @@ model_duration_field(json_object *obj, const char *path, int64_t def, int64_t *o
 	return 0;
 }
 
+/* ---- structural hashes ---- */
+
+uint64_t
+model_bytes_hash(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *s = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * A hash of a JSON value's structure and content, in document order, without
+ * serialising it (json-c would cache a print buffer in every node).
+ */
+uint64_t
+model_json_hash(json_object *o, uint64_t h)
+{
+	unsigned char tag = (unsigned char)json_object_get_type(o);
+	size_t i, n;
+
+	h = model_bytes_hash(&tag, 1, h);
+	switch (json_object_get_type(o)) {
+	case json_type_object: {
+		json_object_object_foreach(o, k, v) {
+			h = model_bytes_hash(k, strlen(k) + 1, h);
+			h = model_json_hash(v, h);
+		}
+		break;
+	}
+	case json_type_array:
+		n = json_object_array_length(o);
+		for (i = 0; i < n; i++)
+			h = model_json_hash(json_object_array_get_idx(o, i), h);
+		break;
+	case json_type_string:
+		h = model_bytes_hash(json_object_get_string(o),
+		    (size_t)json_object_get_string_len(o) + 1, h);
+		break;
+	case json_type_int: {
+		int64_t iv = json_object_get_int64(o);
+
+		h = model_bytes_hash(&iv, sizeof(iv), h);
+		break;
+	}
+	case json_type_double: {
+		double dv = json_object_get_double(o);
+
+		h = model_bytes_hash(&dv, sizeof(dv), h);
+		break;
+	}
+	case json_type_boolean:
+		tag = (unsigned char)json_object_get_boolean(o);
+		h = model_bytes_hash(&tag, 1, h);
+		break;
+	case json_type_null:
+		break;
+	}
+	return h;
+}
+
+uint64_t
+model_str_hash(const char *s, uint64_t h)
+{
+	return model_bytes_hash(s, strlen(s) + 1, h ? h : 0xcbf29ce484222325ULL);
+}
+
 /* ---- kinds ---- */
 
 static const struct {

@@ -290,6 +290,25 @@ test_constraints(void)
 	TAP_OK(p.priority == 1000 && p.preempt_never, "priority and preemption policy are read");
 	{
 		struct nap_pod q;
+		json_object *o = json_object_get(doc(fix_pods, "affinity")), *copy = NULL;
+
+		json_object_deep_copy(o, &copy, NULL);
+		json_object_object_add(nap_json_key(copy, "metadata"), "name",
+		    json_object_new_string("affinity-2"));
+		TAP_OK(nap_pod_from_json(&q, copy, NULL) == 0 && q.sched_hash == p.sched_hash &&
+		    q.spread[0].hash == p.spread[0].hash && q.anti_affinity[0].hash ==
+		    p.anti_affinity[0].hash && p.spread[0].hash != p.spread[1].hash,
+		    "a replica under another name hashes the same, term by term");
+		nap_pod_free(&q);
+		json_object_object_add(nap_json_key(copy, "spec"), "nodeSelector", NULL);
+		TAP_OK(nap_pod_from_json(&q, copy, NULL) == 0 && q.sched_hash != p.sched_hash,
+		    "a pod with another node selector hashes differently");
+		nap_pod_free(&q);
+		json_object_put(copy);
+		json_object_put(o);
+	}
+	{
+		struct nap_pod q;
 		json_object *same = parse("{\"app\":\"web\",\"pod-template-hash\":\"abc\"}");
 		json_object *other = parse("{\"app\":\"web\",\"pod-template-hash\":\"xyz\"}");
 		json_object *red = parse("{\"app\":\"db\",\"tenant\":\"red\"}");
