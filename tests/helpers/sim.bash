@@ -11,7 +11,8 @@
 #   SIM_DIR SIM_PID SIM_KUBECONFIG SIM_CONFIG SIM_CA SIM_TOKEN
 #   SIM_KUBE_URL SIM_ARM_URL SIM_INSECURE_URL   KUBECONFIG (= SIM_KUBECONFIG)
 # sim_stop sends SIGTERM, waits for the exit and returns nap-sim's status
-# (a second call is harmless).  Helpers:
+# when it is this shell's child, else 0 (a second call is harmless).
+# Helpers:
 #   sim_kubectl ARGS...        kubectl against the simulator
 #   sim_kcurl PATH [ARGS...]   curl the Kubernetes API (TLS + bearer token)
 #   sim_acurl PATH [ARGS...]   curl the ARM port (TLS, no token)
@@ -72,8 +73,8 @@ sim_start_in() {
 	    SIM_INSECURE_URL SIM_TOKEN KUBECONFIG
 }
 
-sim_start() {
-	sim_start_in "$BATS_TEST_TMPDIR/sim" "$@"
+sim_start() {	# in setup_file too (BATS_FILE_TMPDIR)
+	sim_start_in "${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:?}}/sim" "$@"
 }
 
 sim_stop() {
@@ -90,6 +91,8 @@ sim_stop() {
 		sleep 0.05
 	done
 	wait "$pid" 2>/dev/null || rc=$?
+	# 127: not this shell's child (started in another subshell): unknown.
+	[ "$rc" -eq 127 ] && rc=0
 	return "$rc"
 }
 
