@@ -42,6 +42,7 @@ struct group {
 	int *owners;			/* owners per domain (anti only) */
 	size_t ncount;
 	long total;			/* matching pods anywhere */
+	int inverse;			/* a bound pod's required anti-affinity */
 };
 
 struct vpool {
@@ -683,20 +684,6 @@ struct cand {
 	long host;			/* host domain */
 };
 
-static int
-group_has_term(const struct klass *c, const struct variant *v, size_t g, size_t *term)
-{
-	size_t i;
-
-	for (i = 0; i < c->proto->ntopo; i++)
-		if (c->grp[i] == g && v->topo_on[i]) {
-			if (term)
-				*term = i;
-			return 1;
-		}
-	return 0;
-}
-
 /* Does value index d pass every constraint of the pod on key k? */
 static int
 domain_ok(struct st *s, const struct klass *c, const struct variant *v, size_t k, long d,
@@ -756,11 +743,14 @@ domain_ok(struct st *s, const struct klass *c, const struct variant *v, size_t k
 			break;
 		}
 	}
-	/* inverse anti-affinity: pods already placed keep the ones they select out */
+	/*
+	 * inverse anti-affinity: running pods keep the pods they select out of
+	 * their domains; as in Karpenter, pods placed in this run do not
+	 */
 	for (i = 0; i < c->nmatched; i++) {
 		const struct group *g = &s->grp[c->matched[i]];
 
-		if (g->kind != NAP_SCHED_ANTI || g->tk != k)
+		if (!g->inverse || g->tk != k)
 			continue;
 		if (gowners(g, d) > 0) {
 			snprintf(why, len,
@@ -906,35 +896,7 @@ topo_record(struct st *s, size_t pi, const struct variant *v, const struct cand 
 			if (q && !q->complement && q->nvalues == 1)
 				d = tkey_find(tk, q->values[0]);
 		}
-		group_record(g, d, 1, group_has_term(c, v, c->matched[i], NULL));
-	}
-	/* owners that do not select themselves still keep others out */
-	for (i = 0; i < c->proto->ntopo; i++) {
-		struct group *g = &s->grp[c->grp[i]];
-		const struct tkey *tk = &s->tk[g->tk];
-		size_t m;
-		long d = -1;
-		int self = 0;
-
-		if (g->kind != NAP_SCHED_ANTI || !v->topo_on[i])
-			continue;
-		for (m = 0; m < c->nmatched; m++)
-			self |= c->matched[m] == c->grp[i];
-		if (self)
-			continue;
-		if (tk->is_host) {
-			d = cd->host;
-		} else if (cd->kind == CAND_NODE) {
-			const char *val = node_label(&s->in->nodes[cd->idx], tk->key);
-
-			d = val ? tkey_find(tk, val) : -1;
-		} else {
-			const struct nap_req *q = nap_reqs_get(reqs, tk->key);
-
-			if (q && !q->complement && q->nvalues == 1)
-				d = tkey_find(tk, q->values[0]);
-		}
-		group_record(g, d, 0, 1);
+		group_record(g, d, 1, 0);
 	}
 }
 
@@ -1488,8 +1450,11 @@ setup_topology(struct st *s)
 		const struct nap_sched_pod *b = in->bound[i].pod;
 
 		for (j = 0; j < b->ntopo; j++)
-			if (b->topo[j].kind == NAP_SCHED_ANTI && b->topo[j].required && b->topo[j].sig)
-				group_get(s, &b->topo[j], b->ns);
+			if (b->topo[j].kind == NAP_SCHED_ANTI && b->topo[j].required && b->topo[j].sig) {
+				size_t g1 = group_get(s, &b->topo[j], b->ns);
+
+				s->grp[g1].inverse = 1;
+			}
 	}
 	tkeys_fill(s);
 	for (i = 0; i < s->ncls; i++) {
