@@ -2,9 +2,14 @@
  * t-kube.c - kubeconfig loading and merging, in-cluster configuration, exec
  * credential plugins, Status errors and paths of lib/kube.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -393,6 +398,171 @@ test_path(void)
 	free(p);
 }
 
+/*
+ * A forked API server for the blocking helpers: it answers each connection
+ * by the request line and the token, and exits after n connections.
+ */
+/* The status line and body to answer req with. */
+static const char *
+answer_for(const char *req, const char **body)
+{
+	int good = strstr(req, "Authorization: Bearer good\r\n") != NULL;
+
+	*body = "";
+	if (!good) {
+		*body = "Unauthorized\n";
+		return "401 Unauthorized";
+	}
+	if (strncmp(req, "GET /api/v1/namespaces/default/pods/web ", 40) == 0) {
+		*body = "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\"}}";
+		return "200 OK";
+	}
+	if (strncmp(req, "GET /api/v1/namespaces/default/pods/gone ", 41) == 0) {
+		*body = "{\"kind\":\"Status\",\"status\":\"Failure\","
+		    "\"message\":\"pods \\\"gone\\\" not found\",\"reason\":\"NotFound\",\"code\":404}";
+		return "404 Not Found";
+	}
+	if (strncmp(req, "GET /api/v1/pods?limit=2 ", 25) == 0) {
+		*body = "{\"metadata\":{\"resourceVersion\":\"9\",\"continue\":\"c 2\"},"
+		    "\"items\":[{\"n\":1},{\"n\":2}]}";
+		return "200 OK";
+	}
+	if (strncmp(req, "GET /api/v1/pods?limit=2&continue=c%202 ", 40) == 0) {
+		*body = "{\"metadata\":{\"resourceVersion\":\"9\"},\"items\":[{\"n\":3}]}";
+		return "200 OK";
+	}
+	if (strncmp(req, "PATCH /apis/karpenter.sh/v1/nodeclaims/x ", 41) == 0 &&
+	    strstr(req, "Content-Type: application/merge-patch+json\r\n") &&
+	    strstr(req, "{\"metadata\":{\"labels\":{\"a\":\"b\"}}}")) {
+		*body = "{}";
+		return "200 OK";
+	}
+	return "400 Bad Request";
+}
+
+static pid_t
+fork_server(int *port, int n)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lfd, 8) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&a, &alen) != 0) {
+		printf("Bail out! listener: %s\n", strerror(errno));
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	fflush(stdout);
+	pid = fork();
+	if (pid != 0) {
+		close(lfd);
+		return pid;
+	}
+	alarm(60);
+	for (int i = 0; i < n; i++) {
+		char req[8192];
+		size_t got = 0;
+		ssize_t r;
+		const char *hdr_end;
+		int c = accept(lfd, NULL, NULL);
+
+		if (c < 0)
+			_exit(1);
+		req[0] = '\0';
+		/* The head, then as much body as Content-Length says. */
+		while (got + 1 < sizeof(req) && (r = read(c, req + got, sizeof(req) - got - 1)) > 0) {
+			const char *cl;
+
+			got += (size_t)r;
+			req[got] = '\0';
+			if (!(hdr_end = strstr(req, "\r\n\r\n")))
+				continue;
+			cl = strstr(req, "Content-Length: ");
+			if (!cl || cl > hdr_end ||
+			    got >= (size_t)(hdr_end + 4 - req) + strtoul(cl + 16, NULL, 10))
+				break;
+		}
+		{
+			const char *body, *st = answer_for(req, &body);
+			char *ans;
+
+			/* Rotate before answering, so the client's retry finds the new token. */
+			if (strncmp(st, "401", 3) == 0) {
+				char *from = nap_xasprintf("%s/rotating.new", tmpdir);
+				char *to = nap_xasprintf("%s/rotating", tmpdir);
+
+				write_file("rotating.new", "good\n", 0600);
+				if (rename(from, to) != 0)
+					_exit(1);
+				free(from);
+				free(to);
+			}
+			ans = nap_xasprintf("HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+			    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", st, strlen(body), body);
+
+			if (write(c, ans, strlen(ans)) < 0)
+				_exit(1);
+			free(ans);
+
+		}
+		close(c);
+	}
+	_exit(0);
+}
+
+static void
+test_requests(void)
+{
+	struct nap_kube_config c;
+	struct nap_kube *k;
+	struct nap_err err;
+	json_object *out = NULL, *patch;
+	char *rv = NULL, *tokfile = nap_xasprintf("%s/rotating", tmpdir);
+	int port, status;
+	pid_t pid;
+
+	/* 401 (the server then rotates the token), get, 404, two pages, a patch. */
+	pid = fork_server(&port, 6);
+	write_file("rotating", "stale\n", 0600);
+	nap_kube_config_init(&c);
+	c.server = nap_xasprintf("http://127.0.0.1:%d", port);
+	c.token_file = nap_xstrdup(tokfile);
+	k = nap_kube_new(&c, NULL, &err);
+	TAP_OK(k != NULL, "a client is made from a configuration");
+	if (!k)
+		return;
+	TAP_OK(c.server == NULL, "the client took the configuration over");
+	TAP_IS_INT(nap_kube_get(k, "/api/v1/namespaces/default/pods/web", &out, &err), 0,
+	    "a 401 re-reads the rotated token file and the get succeeds on the retry");
+	TAP_IS_STR(nap_json_str(out, "metadata.name", NULL), "web", "the answer is parsed");
+	json_object_put(out);
+	TAP_IS_INT(nap_kube_get(k, "/api/v1/namespaces/default/pods/gone", &out, &err), -1,
+	    "a 404 is an error");
+	TAP_IS_INT(err.http, 404, "it carries the HTTP status");
+	TAP_IS_INT(err.code, NAP_EX_NO, "a missing object is a well-formed no");
+	TAP_OK(strstr(err.msg, "NotFound: pods \"gone\" not found") != NULL,
+	    "reason and message come from the Status");
+	TAP_IS_INT(nap_kube_list(k, "/api/v1/pods", 2, &out, &rv, &err), 0,
+	    "a paginated list follows continue tokens");
+	TAP_IS_INT(out ? json_object_array_length(out) : 0, 3, "every page's items are returned");
+	TAP_IS_STR(rv, "9", "the list's resourceVersion is returned");
+	json_object_put(out);
+	free(rv);
+	patch = json_tokener_parse("{\"metadata\":{\"labels\":{\"a\":\"b\"}}}");
+	TAP_IS_INT(nap_kube_patch(k, "/apis/karpenter.sh/v1/nodeclaims/x", "merge", patch, NULL, &err),
+	    0, "a merge patch is sent with its media type");
+	json_object_put(patch);
+	nap_kube_free(k);
+	waitpid(pid, &status, 0);
+	TAP_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server saw every request it expected");
+	free(tokfile);
+}
+
 int
 main(void)
 {
@@ -411,6 +581,7 @@ main(void)
 	test_incluster();
 	test_status();
 	test_path();
+	test_requests();
 	rm = nap_xasprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
 		printf("# could not remove %s\n", tmpdir);
