@@ -18,19 +18,22 @@
 #include <stdint.h>
 
 struct nap_hash_slot {
-	char *key;		/* NULL empty, NAP_HASH_TOMB deleted */
+	char *key; /* NULL empty, NAP_HASH_TOMB deleted */
 	uint64_t h;
 	void *val;
 };
 
 struct nap_hash {
 	struct nap_hash_slot *slots;
-	size_t cap;		/* power of two, or 0 */
-	size_t n;		/* live entries */
-	size_t used;		/* live entries plus tombstones */
+	size_t cap;  /* power of two, or 0 */
+	size_t n;    /* live entries */
+	size_t used; /* live entries plus tombstones */
 };
 
-#define NAP_HASH_INIT { NULL, 0, 0, 0 }
+#define NAP_HASH_INIT                                                                              \
+	{                                                                                          \
+		NULL, 0, 0, 0                                                                      \
+	}
 
 void nap_hash_init(struct nap_hash *h);
 /* Frees the keys and the slots, not the values. */

@@ -15,10 +15,10 @@
 /* ---- AKSNodeClass ---- */
 
 static const char *const family_names[] = {
-	[NAP_IMAGE_UBUNTU] = "Ubuntu",
-	[NAP_IMAGE_UBUNTU2204] = "Ubuntu2204",
-	[NAP_IMAGE_UBUNTU2404] = "Ubuntu2404",
-	[NAP_IMAGE_AZURELINUX] = "AzureLinux",
+    [NAP_IMAGE_UBUNTU] = "Ubuntu",
+    [NAP_IMAGE_UBUNTU2204] = "Ubuntu2204",
+    [NAP_IMAGE_UBUNTU2404] = "Ubuntu2404",
+    [NAP_IMAGE_AZURELINUX] = "AzureLinux",
 };
 
 const char *
@@ -67,14 +67,14 @@ nodeclass_spec(struct nap_nodeclass *c, json_object *spec, struct nap_err *err)
 	c->localdns_mode = model_str(spec, "localDNS.mode");
 	c->kubelet.cpu_manager_policy = nap_xstrdup(nap_json_str(kl, "cpuManagerPolicy", "none"));
 	c->kubelet.cpu_cfs_quota = nap_json_bool(kl, "cpuCFSQuota", 1);
-	c->kubelet.cpu_cfs_quota_period = nap_xstrdup(nap_json_str(kl, "cpuCFSQuotaPeriod",
-	    "100ms"));
-	c->kubelet.topology_manager_policy = nap_xstrdup(nap_json_str(kl,
-	    "topologyManagerPolicy", "none"));
-	c->kubelet.container_log_max_size = nap_xstrdup(nap_json_str(kl, "containerLogMaxSize",
-	    "50Mi"));
+	c->kubelet.cpu_cfs_quota_period =
+	    nap_xstrdup(nap_json_str(kl, "cpuCFSQuotaPeriod", "100ms"));
+	c->kubelet.topology_manager_policy =
+	    nap_xstrdup(nap_json_str(kl, "topologyManagerPolicy", "none"));
+	c->kubelet.container_log_max_size =
+	    nap_xstrdup(nap_json_str(kl, "containerLogMaxSize", "50Mi"));
 	if (model_strv(nap_json_key(kl, "allowedUnsafeSysctls"), &c->kubelet.allowed_unsafe_sysctls,
-	    &c->kubelet.nallowed_unsafe_sysctls, "kubelet.allowedUnsafeSysctls", err) != 0)
+		&c->kubelet.nallowed_unsafe_sysctls, "kubelet.allowedUnsafeSysctls", err) != 0)
 		return -1;
 	for (i = 0; i < NAP_ARRAY_LEN(family_names); i++)
 		if (strcmp(fam, family_names[i]) == 0)
@@ -102,7 +102,8 @@ nodeclass_spec(struct nap_nodeclass *c, json_object *spec, struct nap_err *err)
 	if (c->kubelet.image_gc_high >= 0 && c->kubelet.image_gc_low >= 0 &&
 	    c->kubelet.image_gc_high <= c->kubelet.image_gc_low)
 		return nap_err_set(err, NAP_EX_DATAERR,
-		    "kubelet: imageGCHighThresholdPercent must be above imageGCLowThresholdPercent");
+		    "kubelet: imageGCHighThresholdPercent must be above "
+		    "imageGCLowThresholdPercent");
 	if (int_field(kl, "containerLogMaxFiles", 5, 2, INT32_MAX, &v, err) != 0)
 		return nap_err_prefix(err, "kubelet");
 	c->kubelet.container_log_max_files = (int)v;
@@ -131,7 +132,8 @@ nodeclass_status(struct nap_nodeclass *c, json_object *st, struct nap_err *err)
 		c->nimages = i + 1;
 		nap_reqs_init(&c->images[i].reqs);
 		c->images[i].id = model_str(o, "id");
-		if (nap_reqs_add_json(&c->images[i].reqs, nap_json_key(o, "requirements"), err) != 0)
+		if (nap_reqs_add_json(&c->images[i].reqs, nap_json_key(o, "requirements"), err) !=
+		    0)
 			return nap_err_prefix(err, "status.images[%zu]", i);
 	}
 	return 0;
@@ -281,8 +283,8 @@ nap_pdb_from_json(struct nap_pdb *b, json_object *obj, struct nap_err *err)
 	minav = nap_json_key(spec, "minAvailable");
 	maxun = nap_json_key(spec, "maxUnavailable");
 	sel = nap_json_key(spec, "selector");
-	b->always_allow = strcmp(nap_json_str(spec, "unhealthyPodEvictionPolicy", ""),
-	    "AlwaysAllow") == 0;
+	b->always_allow =
+	    strcmp(nap_json_str(spec, "unhealthyPodEvictionPolicy", ""), "AlwaysAllow") == 0;
 	b->disruptions_allowed = nap_json_int(st, "disruptionsAllowed", 0);
 	b->current_healthy = nap_json_int(st, "currentHealthy", 0);
 	b->desired_healthy = nap_json_int(st, "desiredHealthy", 0);
@@ -346,11 +348,13 @@ nap_daemonset_from_json(struct nap_daemonset *d, json_object *obj, struct nap_er
 	p->meta.uid = nap_xstrdup("");
 	p->meta.rv = nap_xstrdup("");
 	labels = nap_json_get(tmpl, "metadata.labels");
-	p->meta.labels = labels && json_object_is_type(labels, json_type_object) ?
-	    json_object_get(labels) : NULL;
+	p->meta.labels = labels && json_object_is_type(labels, json_type_object)
+	    ? json_object_get(labels)
+	    : NULL;
 	labels = nap_json_get(tmpl, "metadata.annotations");
-	p->meta.annotations = labels && json_object_is_type(labels, json_type_object) ?
-	    json_object_get(labels) : NULL;
+	p->meta.annotations = labels && json_object_is_type(labels, json_type_object)
+	    ? json_object_get(labels)
+	    : NULL;
 	p->nominated = model_pool_dup(&p->strings, "");
 	p->scheduled_reason = model_pool_dup(&p->strings, "");
 	p->owner = NAP_OWNER_DAEMONSET;
@@ -420,7 +424,7 @@ nap_pv_from_json(struct nap_pv *v, json_object *obj, struct nap_err *err)
 	v->storage_class = model_str(spec, "storageClassName");
 	v->local = nap_json_key(spec, "local") != NULL || nap_json_key(spec, "hostPath") != NULL;
 	if (model_node_terms(nap_json_get(spec, "nodeAffinity.required.nodeSelectorTerms"),
-	    &v->terms, &v->nterms, err) != 0) {
+		&v->terms, &v->nterms, err) != 0) {
 		nap_err_prefix(err, "%s: nodeAffinity", who);
 		nap_pv_free(v);
 		return -1;
@@ -453,8 +457,8 @@ nap_storageclass_from_json(struct nap_storageclass *s, json_object *obj, struct 
 	s->provisioner = model_str(obj, "provisioner");
 	def = nap_meta_annotation(&s->meta, "storageclass.kubernetes.io/is-default-class");
 	s->is_default = def && strcmp(def, "true") == 0;
-	s->wait_for_consumer = strcmp(nap_json_str(obj, "volumeBindingMode", ""),
-	    "WaitForFirstConsumer") == 0;
+	s->wait_for_consumer =
+	    strcmp(nap_json_str(obj, "volumeBindingMode", ""), "WaitForFirstConsumer") == 0;
 	arr = nap_json_array(obj, "allowedTopologies", &n);
 	if (n == 0)
 		return 0;
@@ -465,7 +469,8 @@ nap_storageclass_from_json(struct nap_storageclass *s, json_object *obj, struct 
 
 		s->nterms = i + 1;
 		nap_reqs_init(&s->terms[i]);
-		exprs = nap_json_array(json_object_array_get_idx(arr, i), "matchLabelExpressions", &ne);
+		exprs =
+		    nap_json_array(json_object_array_get_idx(arr, i), "matchLabelExpressions", &ne);
 		for (j = 0; j < ne; j++) {
 			json_object *e = json_object_array_get_idx(exprs, j);
 			const char *key = nap_json_str(e, "key", "");
@@ -475,8 +480,8 @@ nap_storageclass_from_json(struct nap_storageclass *s, json_object *obj, struct 
 
 			if (model_strv(nap_json_key(e, "values"), &vals, &nv, "values", err) != 0)
 				goto fail;
-			rc = nap_reqs_add(&s->terms[i], key, NAP_OP_IN, (const char *const *)vals,
-			    nv, 0, err);
+			rc = nap_reqs_add(
+			    &s->terms[i], key, NAP_OP_IN, (const char *const *)vals, nv, 0, err);
 			model_strv_free(vals, nv);
 			if (rc != 0)
 				goto fail;

@@ -20,14 +20,14 @@
 #include "model-int.h"
 
 struct slot {
-	void *obj;		/* struct nap_<kind> *, meta first */
-	size_t idx;		/* in the kind's list */
+	void *obj;  /* struct nap_<kind> *, meta first */
+	size_t idx; /* in the kind's list */
 };
 
 struct kindtab {
 	struct nap_hash by_key;
 	void **list;
-	struct slot **slots;	/* parallel to list */
+	struct slot **slots; /* parallel to list */
 	size_t n, alloc;
 	uint64_t version;
 };
@@ -35,17 +35,17 @@ struct kindtab {
 struct bucket {
 	struct nap_pod **pods;
 	size_t n, alloc;
-	struct nap_res req;	/* non-terminal pods */
+	struct nap_res req; /* non-terminal pods */
 };
 
 struct nap_cluster {
 	struct kindtab k[NAP_KIND_N];
-	struct nap_hash pods_by_node;	/* node name → struct bucket */
-	struct nap_hash node_by_pid;	/* providerID → struct nap_node */
-	struct nap_hash claim_by_pid;	/* providerID → struct nap_nodeclaim */
-	struct nap_hash claim_by_node;	/* status.nodeName → struct nap_nodeclaim */
-	struct nap_hash shared_labels;	/* label-set key → struct shared_labels */
-	int keep_pod_json;	/* keep pods' raw JSON and annotations */
+	struct nap_hash pods_by_node;  /* node name → struct bucket */
+	struct nap_hash node_by_pid;   /* providerID → struct nap_node */
+	struct nap_hash claim_by_pid;  /* providerID → struct nap_nodeclaim */
+	struct nap_hash claim_by_node; /* status.nodeName → struct nap_nodeclaim */
+	struct nap_hash shared_labels; /* label-set key → struct shared_labels */
+	int keep_pod_json;	       /* keep pods' raw JSON and annotations */
 };
 
 static const struct nap_res zero_res;
@@ -231,7 +231,8 @@ labels_key(json_object *labels, char *buf, size_t len)
 {
 	size_t n = 0;
 
-	json_object_object_foreach(labels, k, v) {
+	json_object_object_foreach(labels, k, v)
+	{
 		const char *s = json_object_get_string(v);
 		size_t kl = strlen(k), sl = s ? strlen(s) : 0;
 
@@ -306,8 +307,7 @@ index_add(struct nap_cluster *c, enum nap_kind k, void *obj)
 	if (k == NAP_KIND_POD) {
 		bucket_add(c, obj);
 		labels_share(c, obj);
-	}
-	else if (k == NAP_KIND_NODE)
+	} else if (k == NAP_KIND_NODE)
 		index_put(&c->node_by_pid, ((struct nap_node *)obj)->provider_id, obj);
 	else if (k == NAP_KIND_NODECLAIM) {
 		struct nap_nodeclaim *nc = obj;
@@ -323,8 +323,7 @@ index_remove(struct nap_cluster *c, enum nap_kind k, void *obj)
 	if (k == NAP_KIND_POD) {
 		bucket_del(c, obj);
 		labels_unshare(c, obj);
-	}
-	else if (k == NAP_KIND_NODE)
+	} else if (k == NAP_KIND_NODE)
 		index_del(&c->node_by_pid, ((struct nap_node *)obj)->provider_id, obj);
 	else if (k == NAP_KIND_NODECLAIM) {
 		struct nap_nodeclaim *nc = obj;
@@ -400,8 +399,7 @@ del_obj(struct nap_cluster *c, enum nap_kind k, const char *key)
 }
 
 int
-nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object,
-    struct nap_err *err)
+nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object, struct nap_err *err)
 {
 	const char *kind, *name, *ns;
 	char buf[512], *key;
@@ -428,8 +426,8 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object,
 	if (del) {
 		name = nap_json_str(object, "metadata.name", NULL);
 		if (name == NULL || *name == '\0')
-			return nap_err_set(err, NAP_EX_DATAERR, "%s without metadata.name",
-			    nap_kind_word(k));
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "%s without metadata.name", nap_kind_word(k));
 		ns = nap_json_str(object, "metadata.namespace", "");
 		key = make_key(buf, sizeof(buf), k, *ns ? ns : "default", name);
 		del_obj(c, k, key);
@@ -454,8 +452,8 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object,
 int
 nap_cluster_apply_record(struct nap_cluster *c, json_object *rec, struct nap_err *err)
 {
-	return nap_cluster_apply(c, nap_json_str(rec, "type", NULL), nap_json_key(rec, "object"),
-	    err);
+	return nap_cluster_apply(
+	    c, nap_json_str(rec, "type", NULL), nap_json_key(rec, "object"), err);
 }
 
 /* ---- queries ---- */

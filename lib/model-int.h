@@ -11,7 +11,7 @@
 /* Room for "<word> <namespace>/<name>" in messages. */
 #define MODEL_WHO 320
 
-char *model_str(json_object *obj, const char *path);	/* "" when absent */
+char *model_str(json_object *obj, const char *path); /* "" when absent */
 char *model_str_or_null(json_object *obj, const char *path);
 int model_strv(json_object *arr, char ***out, size_t *n, const char *what, struct nap_err *err);
 void model_strv_free(char **v, size_t n);
@@ -38,8 +38,8 @@ void model_meta_drop_json(struct nap_meta *m);
 void model_conds(json_object *arr, struct nap_cond **out, size_t *n);
 void model_conds_free(struct nap_cond *c, size_t n);
 
-int model_taints(json_object *arr, struct nap_taint **out, size_t *n, const char *what,
-    struct nap_err *err);
+int model_taints(
+    json_object *arr, struct nap_taint **out, size_t *n, const char *what, struct nap_err *err);
 void model_taints_free(struct nap_taint *t, size_t n);
 /* Toleration strings go to the pod's pool; free the array alone. */
 int model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
@@ -49,8 +49,8 @@ int model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
 char *model_pool_dup(struct nap_strpool **pool, const char *s);
 void model_pool_free(struct nap_strpool *pool);
 
-int model_duration_field(json_object *obj, const char *path, int64_t def, int64_t *out,
-    struct nap_err *err);
+int model_duration_field(
+    json_object *obj, const char *path, int64_t def, int64_t *out, struct nap_err *err);
 
 int model_kind_namespaced(enum nap_kind k);
 

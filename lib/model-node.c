@@ -73,8 +73,9 @@ nap_node_from_json(struct nap_node *n, json_object *obj, struct nap_err *err)
 		n->ready = nap_cond_status(c, nc, "Ready");
 		model_conds_free(c, nc);
 	}
-	if (model_taints(nap_json_get(obj, "spec.taints"), &n->taints, &n->ntaints, "taints",
-	    err) != 0 || res_field(st, "capacity", &n->capacity, err) != 0 ||
+	if (model_taints(
+		nap_json_get(obj, "spec.taints"), &n->taints, &n->ntaints, "taints", err) != 0 ||
+	    res_field(st, "capacity", &n->capacity, err) != 0 ||
 	    res_field(st, "allocatable", &n->allocatable, err) != 0) {
 		nap_err_prefix(err, "%s", who);
 		nap_node_free(n);
@@ -143,16 +144,16 @@ nap_nodeclaim_from_json(struct nap_nodeclaim *c, json_object *obj, struct nap_er
 	c->drifted = nap_cond_status(c->conds, c->nconds, "Drifted") == 1;
 	c->consolidatable = nap_cond_status(c->conds, c->nconds, "Consolidatable") == 1;
 	if (nap_reqs_add_json(&c->reqs, nap_json_key(spec, "requirements"), err) != 0 ||
-	    model_taints(nap_json_key(spec, "taints"), &c->taints, &c->ntaints, "taints",
-		err) != 0 ||
+	    model_taints(nap_json_key(spec, "taints"), &c->taints, &c->ntaints, "taints", err) !=
+		0 ||
 	    model_taints(nap_json_key(spec, "startupTaints"), &c->startup_taints,
 		&c->nstartup_taints, "startupTaints", err) != 0 ||
 	    res_field(spec, "resources.requests", &c->requests, err) != 0 ||
 	    class_ref(&c->class_ref, nap_json_key(spec, "nodeClassRef"), err) != 0 ||
-	    model_duration_field(spec, "expireAfter", INT64_C(720) * 3600 * 1000,
-		&c->expire_after, err) != 0 ||
-	    model_duration_field(spec, "terminationGracePeriod", NAP_NEVER,
-		&c->termination_grace, err) != 0 ||
+	    model_duration_field(
+		spec, "expireAfter", INT64_C(720) * 3600 * 1000, &c->expire_after, err) != 0 ||
+	    model_duration_field(
+		spec, "terminationGracePeriod", NAP_NEVER, &c->termination_grace, err) != 0 ||
 	    res_field(st, "capacity", &c->capacity, err) != 0 ||
 	    res_field(st, "allocatable", &c->allocatable, err) != 0) {
 		nap_err_prefix(err, "%s", who);
@@ -206,8 +207,9 @@ budgets(struct nap_nodepool *p, json_object *arr, struct nap_err *err)
 		char *end;
 		size_t j, nr;
 
-		if (jn && (json_object_is_type(jn, json_type_string) ||
-		    json_object_is_type(jn, json_type_int)))
+		if (jn &&
+		    (json_object_is_type(jn, json_type_string) ||
+			json_object_is_type(jn, json_type_int)))
 			nodes = json_object_get_string(jn);
 		p->nbudgets = i + 1;
 		b->nodes = strtoll(nodes, &end, 10);
@@ -222,10 +224,12 @@ budgets(struct nap_nodepool *p, json_object *arr, struct nap_err *err)
 			return nap_err_prefix(err, "disruption.budgets[%zu]", i);
 		if ((b->schedule == NULL) != (nap_json_key(o, "duration") == NULL))
 			return nap_err_set(err, NAP_EX_DATAERR,
-			    "disruption.budgets[%zu]: schedule and duration must be set together", i);
+			    "disruption.budgets[%zu]: schedule and duration must be set together",
+			    i);
 		reasons = nap_json_array(o, "reasons", &nr);
 		for (j = 0; j < nr; j++) {
-			const char *r = json_object_get_string(json_object_array_get_idx(reasons, j));
+			const char *r =
+			    json_object_get_string(json_object_array_get_idx(reasons, j));
 
 			if (r && strcmp(r, "Underutilized") == 0)
 				b->reasons |= NAP_REASON_UNDERUTILIZED;
@@ -235,7 +239,8 @@ budgets(struct nap_nodepool *p, json_object *arr, struct nap_err *err)
 				b->reasons |= NAP_REASON_DRIFTED;
 			else
 				return nap_err_set(err, NAP_EX_DATAERR,
-				    "disruption.budgets[%zu]: unknown reason \"%s\"", i, r ? r : "");
+				    "disruption.budgets[%zu]: unknown reason \"%s\"", i,
+				    r ? r : "");
 		}
 	}
 	return 0;
@@ -256,7 +261,8 @@ limits(struct nap_nodepool *p, json_object *lim, struct nap_err *err)
 	for (k = 0; k < NAP_RES_N; k++)
 		if (nap_json_key(lim, nap_res_name(k)) != NULL)
 			p->limits_set |= 1u << k;
-	json_object_object_foreach(lim, name, val) {
+	json_object_object_foreach(lim, name, val)
+	{
 		if (strcmp(name, "nodes") == 0) {
 			if (nap_qty_parse(json_object_get_string(val), &p->limit_nodes, err) != 0)
 				return nap_err_prefix(err, "limits: nodes");
@@ -312,18 +318,18 @@ nap_nodepool_from_json(struct nap_nodepool *p, json_object *obj, struct nap_err 
 		goto fail;
 	}
 	if (nap_reqs_add_json(&p->reqs, nap_json_key(tspec, "requirements"), err) != 0 ||
-	    model_taints(nap_json_key(tspec, "taints"), &p->taints, &p->ntaints, "taints",
-		err) != 0 ||
+	    model_taints(nap_json_key(tspec, "taints"), &p->taints, &p->ntaints, "taints", err) !=
+		0 ||
 	    model_taints(nap_json_key(tspec, "startupTaints"), &p->startup_taints,
 		&p->nstartup_taints, "startupTaints", err) != 0 ||
 	    class_ref(&p->class_ref, nap_json_key(tspec, "nodeClassRef"), err) != 0 ||
-	    model_duration_field(tspec, "expireAfter", INT64_C(720) * 3600 * 1000,
-		&p->expire_after, err) != 0 ||
+	    model_duration_field(
+		tspec, "expireAfter", INT64_C(720) * 3600 * 1000, &p->expire_after, err) != 0 ||
 	    (nap_json_key(tspec, "expireAfter") == NULL &&
-		model_duration_field(dis, "expireAfter", p->expire_after, &p->expire_after,
-		err) != 0) ||
-	    model_duration_field(tspec, "terminationGracePeriod", NAP_NEVER,
-		&p->termination_grace, err) != 0 ||
+		model_duration_field(dis, "expireAfter", p->expire_after, &p->expire_after, err) !=
+		    0) ||
+	    model_duration_field(
+		tspec, "terminationGracePeriod", NAP_NEVER, &p->termination_grace, err) != 0 ||
 	    model_duration_field(dis, "consolidateAfter", 0, &p->consolidate_after, err) != 0 ||
 	    budgets(p, nap_json_key(dis, "budgets"), err) != 0 ||
 	    limits(p, nap_json_key(spec, "limits"), err) != 0)
@@ -338,8 +344,8 @@ nap_nodepool_from_json(struct nap_nodepool *p, json_object *obj, struct nap_err 
 	{
 		const char *name = p->meta.name;
 
-		if (nap_reqs_add(&p->node_reqs, "karpenter.sh/nodepool", NAP_OP_IN, &name, 1, 0,
-		    err) != 0)
+		if (nap_reqs_add(
+			&p->node_reqs, "karpenter.sh/nodepool", NAP_OP_IN, &name, 1, 0, err) != 0)
 			goto fail;
 	}
 	return 0;

@@ -71,7 +71,8 @@ res_list(json_object *list, struct nap_res *r, unsigned *mask, char *unknown, si
 		return 0;
 	if (!json_object_is_type(list, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "resource list is not an object");
-	json_object_object_foreach(list, name, val) {
+	json_object_object_foreach(list, name, val)
+	{
 		int k = nap_res_lookup(name), rc;
 		const char *s;
 		int64_t v;
@@ -79,13 +80,15 @@ res_list(json_object *list, struct nap_res *r, unsigned *mask, char *unknown, si
 		if (!json_object_is_type(val, json_type_string) &&
 		    !json_object_is_type(val, json_type_int) &&
 		    !json_object_is_type(val, json_type_double))
-			return nap_err_set(err, NAP_EX_DATAERR, "%s: quantity is not a string", name);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "%s: quantity is not a string", name);
 		s = json_object_get_string(val);
 		rc = k == NAP_RES_CPU ? nap_qty_parse_milli(s, &v, err) : nap_qty_parse(s, &v, err);
 		if (rc != 0)
 			return nap_err_prefix(err, "%s", name);
 		if (v < 0)
-			return nap_err_set(err, NAP_EX_DATAERR, "%s: negative quantity \"%s\"", name, s);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "%s: negative quantity \"%s\"", name, s);
 		if (k >= 0) {
 			r->v[k] = v;
 			*mask |= 1u << k;
@@ -106,9 +109,11 @@ container_requests(json_object *c, struct nap_res *r, const char **restart, char
 {
 	json_object *res, *req, *lim, *name, *rp;
 	const struct model_key ckeys[] = {
-		{ "resources", &res }, { "name", &name }, { "restartPolicy", &rp },
+	    {"resources", &res},
+	    {"name", &name},
+	    {"restartPolicy", &rp},
 	};
-	const struct model_key rkeys[] = { { "requests", &req }, { "limits", &lim } };
+	const struct model_key rkeys[] = {{"requests", &req}, {"limits", &lim}};
 	struct nap_res l;
 	unsigned mreq, mlim;
 	int k;
@@ -130,8 +135,8 @@ container_requests(json_object *c, struct nap_res *r, const char **restart, char
 }
 
 static int
-pod_requests(struct nap_pod *p, json_object *containers, json_object *inits,
-    json_object *podres, json_object *overhead, struct nap_err *err)
+pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, json_object *podres,
+    json_object *overhead, struct nap_err *err)
 {
 	struct nap_res apps, sidecars, init, one;
 	json_object *c;
@@ -143,12 +148,13 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits,
 	nap_res_zero(&apps);
 	nap_res_zero(&sidecars);
 	nap_res_zero(&init);
-	n = containers && json_object_is_type(containers, json_type_array) ?
-	    json_object_array_length(containers) : 0;
+	n = containers && json_object_is_type(containers, json_type_array)
+	    ? json_object_array_length(containers)
+	    : 0;
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(containers, i);
-		if (container_requests(c, &one, NULL, p->unknown_resource,
-		    sizeof(p->unknown_resource), err) != 0)
+		if (container_requests(
+			c, &one, NULL, p->unknown_resource, sizeof(p->unknown_resource), err) != 0)
 			return nap_err_prefix(err, "container %s", nap_json_str(c, "name", "?"));
 		nap_res_add(&apps, &one);
 	}
@@ -157,13 +163,14 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits,
 	 * (restartPolicy Always) started before it; a sidecar keeps running,
 	 * so it also counts with the app containers.
 	 */
-	n = inits && json_object_is_type(inits, json_type_array) ?
-	    json_object_array_length(inits) : 0;
+	n = inits && json_object_is_type(inits, json_type_array) ? json_object_array_length(inits)
+								 : 0;
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(inits, i);
 		if (container_requests(c, &one, &restart, p->unknown_resource,
-		    sizeof(p->unknown_resource), err) != 0)
-			return nap_err_prefix(err, "init container %s", nap_json_str(c, "name", "?"));
+			sizeof(p->unknown_resource), err) != 0)
+			return nap_err_prefix(
+			    err, "init container %s", nap_json_str(c, "name", "?"));
 		if (strcmp(restart, "Always") == 0) {
 			nap_res_add(&sidecars, &one);
 			nap_res_max(&init, &sidecars);
@@ -179,14 +186,14 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits,
 		json_object *req = nap_json_key(podres, "requests");
 
 		if (res_list(req, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource),
-		    err) != 0)
+			err) != 0)
 			return nap_err_prefix(err, "resources.requests");
 		for (k = 0; k < NAP_RES_N; k++)
 			if (mask & (1u << k))
 				apps.v[k] = one.v[k];
 	}
-	if (res_list(overhead, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource),
-	    err) != 0)
+	if (res_list(
+		overhead, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource), err) != 0)
 		return nap_err_prefix(err, "overhead");
 	nap_res_add(&apps, &one);
 	apps.v[NAP_RES_PODS] = 1;
@@ -226,8 +233,8 @@ pod_terms_free(struct nap_pod_term *t, size_t n)
  * the pod has no label for adds nothing.  An absent selector stays absent.
  */
 static int
-merged_selector(struct nap_selector **out, json_object *sel, json_object *labels,
-    char **match, size_t nmatch, char **mismatch, size_t nmismatch, struct nap_err *err)
+merged_selector(struct nap_selector **out, json_object *sel, json_object *labels, char **match,
+    size_t nmatch, char **mismatch, size_t nmismatch, struct nap_err *err)
 {
 	json_object *copy = NULL, *exprs;
 	size_t i;
@@ -256,8 +263,8 @@ merged_selector(struct nap_selector **out, json_object *sel, json_object *labels
 		vals = json_object_new_array();
 		json_object_array_add(vals, json_object_new_string(v));
 		json_object_object_add(e, "key", json_object_new_string(key));
-		json_object_object_add(e, "operator", json_object_new_string(i < nmatch ? "In" :
-		    "NotIn"));
+		json_object_object_add(
+		    e, "operator", json_object_new_string(i < nmatch ? "In" : "NotIn"));
 		json_object_object_add(e, "values", vals);
 		json_object_array_add(exprs, e);
 	}
@@ -268,15 +275,16 @@ merged_selector(struct nap_selector **out, json_object *sel, json_object *labels
 
 /* A term's hash: as written, in the pod's namespace, with its label-key values. */
 static uint64_t
-term_hash(json_object *o, const struct nap_pod *p, char **keys, size_t nkeys, char **keys2,
-    size_t nkeys2)
+term_hash(
+    json_object *o, const struct nap_pod *p, char **keys, size_t nkeys, char **keys2, size_t nkeys2)
 {
 	uint64_t h = model_json_hash(o, model_str_hash(p->meta.ns, 0));
 	size_t i;
 
 	for (i = 0; i < nkeys + nkeys2; i++) {
 		const char *k = i < nkeys ? keys[i] : keys2[i - nkeys];
-		const char *v = p->meta.labels ? model_jstr(nap_json_key(p->meta.labels, k), "") : "";
+		const char *v =
+		    p->meta.labels ? model_jstr(nap_json_key(p->meta.labels, k), "") : "";
 
 		h = model_str_hash(v, h);
 	}
@@ -296,19 +304,20 @@ pod_term(struct nap_pod_term *t, json_object *o, int weight, const struct nap_po
 	if (*tk == '\0')
 		return nap_err_set(err, NAP_EX_DATAERR, "topologyKey is empty");
 	if (model_strv(nap_json_key(o, "matchLabelKeys"), &t->match_label_keys,
-	    &t->nmatch_label_keys, "matchLabelKeys", err) != 0 ||
+		&t->nmatch_label_keys, "matchLabelKeys", err) != 0 ||
 	    model_strv(nap_json_key(o, "mismatchLabelKeys"), &t->mismatch_label_keys,
-	    &t->nmismatch_label_keys, "mismatchLabelKeys", err) != 0)
+		&t->nmismatch_label_keys, "mismatchLabelKeys", err) != 0)
 		return -1;
-	t->hash = term_hash(o, p, t->match_label_keys, t->nmatch_label_keys,
-	    t->mismatch_label_keys, t->nmismatch_label_keys) + (uint64_t)weight;
+	t->hash = term_hash(o, p, t->match_label_keys, t->nmatch_label_keys, t->mismatch_label_keys,
+		      t->nmismatch_label_keys) +
+	    (uint64_t)weight;
 	if (merged_selector(&t->selector, sel, p->meta.labels, t->match_label_keys,
-	    t->nmatch_label_keys, t->mismatch_label_keys, t->nmismatch_label_keys, err) != 0)
+		t->nmatch_label_keys, t->mismatch_label_keys, t->nmismatch_label_keys, err) != 0)
 		return nap_err_prefix(err, "labelSelector");
 	if (nsel != NULL && nap_selector_parse(&t->ns_selector, nsel, err) != 0)
 		return nap_err_prefix(err, "namespaceSelector");
-	if (model_strv(nap_json_key(o, "namespaces"), &t->namespaces, &t->nnamespaces,
-	    "namespaces", err) != 0)
+	if (model_strv(nap_json_key(o, "namespaces"), &t->namespaces, &t->nnamespaces, "namespaces",
+		err) != 0)
 		return -1;
 	if (t->nnamespaces == 0 && nsel == NULL) {
 		t->namespaces = nap_xcalloc(1, sizeof(char *));
@@ -352,8 +361,8 @@ pod_terms(json_object *aff, const struct nap_pod *p, struct nap_pod_term **out, 
 			rc = pod_term(&(*out)[i], nap_json_key(o, "podAffinityTerm"), w, p, err);
 		}
 		if (rc != 0)
-			return i < nreq ? nap_err_prefix(err, "required term %zu", i) :
-			    nap_err_prefix(err, "preferred term %zu", i - nreq);
+			return i < nreq ? nap_err_prefix(err, "required term %zu", i)
+					: nap_err_prefix(err, "preferred term %zu", i - nreq);
 	}
 	return 0;
 }
@@ -406,8 +415,8 @@ node_affinity(struct nap_pod *p, json_object *sel, json_object *na, struct nap_e
 		if (t->weight < 1 || t->weight > 100)
 			return nap_err_set(err, NAP_EX_DATAERR,
 			    "preferred node affinity %zu: weight %d not in 1..100", i, t->weight);
-		if (nap_reqs_add_json(&t->reqs, nap_json_get(o, "preference.matchExpressions"),
-		    err) != 0)
+		if (nap_reqs_add_json(
+			&t->reqs, nap_json_get(o, "preference.matchExpressions"), err) != 0)
 			return nap_err_prefix(err, "preferred node affinity %zu", i);
 	}
 	return 0;
@@ -448,7 +457,8 @@ spread_one(struct nap_spread *s, json_object *o, const struct nap_pod *p, struct
 		return nap_err_set(err, NAP_EX_DATAERR, "unknown whenUnsatisfiable \"%s\"", w);
 	s->min_domains = (int)nap_json_int(o, "minDomains", 0);
 	if (s->min_domains < 0)
-		return nap_err_set(err, NAP_EX_DATAERR, "minDomains %d is negative", s->min_domains);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "minDomains %d is negative", s->min_domains);
 	if (strcmp(ap, "Honor") == 0)
 		s->honor_affinity = 1;
 	else if (strcmp(ap, "Ignore") != 0)
@@ -458,11 +468,11 @@ spread_one(struct nap_spread *s, json_object *o, const struct nap_pod *p, struct
 	else if (strcmp(tp, "Ignore") != 0)
 		return nap_err_set(err, NAP_EX_DATAERR, "unknown nodeTaintsPolicy \"%s\"", tp);
 	if (model_strv(nap_json_key(o, "matchLabelKeys"), &s->match_label_keys,
-	    &s->nmatch_label_keys, "matchLabelKeys", err) != 0)
+		&s->nmatch_label_keys, "matchLabelKeys", err) != 0)
 		return -1;
 	s->hash = term_hash(o, p, s->match_label_keys, s->nmatch_label_keys, NULL, 0);
 	if (merged_selector(&s->selector, sel, p->meta.labels, s->match_label_keys,
-	    s->nmatch_label_keys, NULL, 0, err) != 0)
+		s->nmatch_label_keys, NULL, 0, err) != 0)
 		return nap_err_prefix(err, "labelSelector");
 	return 0;
 }
@@ -514,8 +524,8 @@ volumes(struct nap_pod *p, json_object *arr)
 			p->pvcs[p->npvcs++] = nap_xstrdup(claim);
 		else if (nap_json_key(v, "ephemeral"))
 			/* The ephemeral volume controller names the claim <pod>-<volume>. */
-			p->pvcs[p->npvcs++] = nap_xasprintf("%s-%s", p->meta.name,
-			    nap_json_str(v, "name", ""));
+			p->pvcs[p->npvcs++] =
+			    nap_xasprintf("%s-%s", p->meta.name, nap_json_str(v, "name", ""));
 	}
 }
 
@@ -552,12 +562,20 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	json_object *node, *prio, *preempt, *gates, *grace, *containers, *inits, *res, *overhead,
 	    *sel, *aff, *tol, *tsc, *vols;
 	const struct model_key keys[] = {
-		{ "nodeName", &node }, { "priority", &prio }, { "preemptionPolicy", &preempt },
-		{ "schedulingGates", &gates }, { "terminationGracePeriodSeconds", &grace },
-		{ "containers", &containers }, { "initContainers", &inits },
-		{ "resources", &res }, { "overhead", &overhead }, { "nodeSelector", &sel },
-		{ "affinity", &aff }, { "tolerations", &tol },
-		{ "topologySpreadConstraints", &tsc }, { "volumes", &vols },
+	    {"nodeName", &node},
+	    {"priority", &prio},
+	    {"preemptionPolicy", &preempt},
+	    {"schedulingGates", &gates},
+	    {"terminationGracePeriodSeconds", &grace},
+	    {"containers", &containers},
+	    {"initContainers", &inits},
+	    {"resources", &res},
+	    {"overhead", &overhead},
+	    {"nodeSelector", &sel},
+	    {"affinity", &aff},
+	    {"tolerations", &tol},
+	    {"topologySpreadConstraints", &tsc},
+	    {"volumes", &vols},
 	};
 
 	model_scan(spec, keys, NAP_ARRAY_LEN(keys));
@@ -576,11 +594,11 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	if (model_tolerations(tol, &p->tolerations, &p->ntolerations, &p->strings, err) != 0)
 		return -1;
 	if (aff != NULL) {
-		if (pod_terms(nap_json_key(aff, "podAffinity"), p, &p->affinity,
-		    &p->naffinity, err) != 0)
+		if (pod_terms(
+			nap_json_key(aff, "podAffinity"), p, &p->affinity, &p->naffinity, err) != 0)
 			return nap_err_prefix(err, "pod affinity");
 		if (pod_terms(nap_json_key(aff, "podAntiAffinity"), p, &p->anti_affinity,
-		    &p->nanti_affinity, err) != 0)
+			&p->nanti_affinity, err) != 0)
 			return nap_err_prefix(err, "pod anti-affinity");
 	}
 	if (spreads(p, tsc, err) != 0)
@@ -648,9 +666,11 @@ owner_kind(const char *kind)
 		const char *kind;
 		enum nap_owner_kind k;
 	} map[] = {
-		{ "DaemonSet", NAP_OWNER_DAEMONSET }, { "Node", NAP_OWNER_NODE },
-		{ "ReplicaSet", NAP_OWNER_REPLICASET }, { "StatefulSet", NAP_OWNER_STATEFULSET },
-		{ "Job", NAP_OWNER_JOB },
+	    {"DaemonSet", NAP_OWNER_DAEMONSET},
+	    {"Node", NAP_OWNER_NODE},
+	    {"ReplicaSet", NAP_OWNER_REPLICASET},
+	    {"StatefulSet", NAP_OWNER_STATEFULSET},
+	    {"Job", NAP_OWNER_JOB},
 	};
 	size_t i;
 
@@ -677,11 +697,12 @@ owners(struct nap_pod *p, json_object *md)
 		json_object *o = json_object_array_get_idx(arr, i);
 		enum nap_owner_kind k = owner_kind(nap_json_str(o, "kind", ""));
 
-		if (k == NAP_OWNER_DAEMONSET || (k == NAP_OWNER_NODE && best != NAP_OWNER_DAEMONSET)) {
+		if (k == NAP_OWNER_DAEMONSET ||
+		    (k == NAP_OWNER_NODE && best != NAP_OWNER_DAEMONSET)) {
 			best = k;
 			pick = o;
-		} else if (best == NAP_OWNER_NONE && (pick == NULL ||
-		    nap_json_bool(o, "controller", 0))) {
+		} else if (best == NAP_OWNER_NONE &&
+		    (pick == NULL || nap_json_bool(o, "controller", 0))) {
 			pick = o;
 		}
 	}
@@ -697,8 +718,10 @@ pod_status(struct nap_pod *p, json_object *st)
 {
 	json_object *phase, *nominated, *start, *conds;
 	const struct model_key keys[] = {
-		{ "phase", &phase }, { "nominatedNodeName", &nominated }, { "startTime", &start },
-		{ "conditions", &conds },
+	    {"phase", &phase},
+	    {"nominatedNodeName", &nominated},
+	    {"startTime", &start},
+	    {"conditions", &conds},
 	};
 	size_t i, n;
 	const char *ts;
@@ -709,12 +732,14 @@ pod_status(struct nap_pod *p, json_object *st)
 	ts = model_jstr(start, NULL);
 	if (ts == NULL || nap_time_parse(ts, &p->started) != 0)
 		p->started = 0;
-	n = conds && json_object_is_type(conds, json_type_array) ?
-	    json_object_array_length(conds) : 0;
+	n = conds && json_object_is_type(conds, json_type_array) ? json_object_array_length(conds)
+								 : 0;
 	for (i = 0; i < n; i++) {
 		json_object *type, *status, *reason;
 		const struct model_key ck[] = {
-			{ "type", &type }, { "status", &status }, { "reason", &reason },
+		    {"type", &type},
+		    {"status", &status},
+		    {"reason", &reason},
 		};
 		const char *t, *s;
 
@@ -738,7 +763,9 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 	const char *cost;
 	json_object *md, *spec, *st;
 	const struct model_key keys[] = {
-		{ "metadata", &md }, { "spec", &spec }, { "status", &st },
+	    {"metadata", &md},
+	    {"spec", &spec},
+	    {"status", &st},
 	};
 
 	memset(p, 0, sizeof(*p));
@@ -749,9 +776,10 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 	pod_status(p, st);
 	if (p->meta.annotations) {
 		p->mirror = nap_meta_annotation(&p->meta, "kubernetes.io/config.mirror") != NULL;
-		p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt") ?
-		    model_pool_dup(&p->strings,
-		    nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt")) : NULL;
+		p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt")
+		    ? model_pool_dup(
+			  &p->strings, nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt"))
+		    : NULL;
 		cost = nap_meta_annotation(&p->meta, "controller.kubernetes.io/pod-deletion-cost");
 		if (cost) {
 			char *end;
@@ -793,8 +821,7 @@ nap_pod_is_daemon_or_static(const struct nap_pod *p)
 int
 nap_pod_is_provisionable(const struct nap_pod *p)
 {
-	return strcmp(p->scheduled_reason, "Unschedulable") == 0 &&
-	    p->node_name[0] == '\0' && p->nominated[0] == '\0' &&
-	    p->owner != NAP_OWNER_DAEMONSET && p->owner != NAP_OWNER_NODE &&
-	    !nap_pod_is_terminal(p) && p->meta.deleted == 0;
+	return strcmp(p->scheduled_reason, "Unschedulable") == 0 && p->node_name[0] == '\0' &&
+	    p->nominated[0] == '\0' && p->owner != NAP_OWNER_DAEMONSET &&
+	    p->owner != NAP_OWNER_NODE && !nap_pod_is_terminal(p) && p->meta.deleted == 0;
 }

@@ -74,7 +74,8 @@ model_scan(json_object *obj, const struct model_key *keys, size_t n)
 		*keys[i].dst = NULL;
 	if (obj == NULL || !json_object_is_type(obj, json_type_object))
 		return;
-	json_object_object_foreach(obj, k, v) {
+	json_object_object_foreach(obj, k, v)
+	{
 		/* Cheap rejects first: most keys of an object are ones nobody asked for. */
 		for (i = 0; i < n; i++)
 			if (keys[i].name[0] == k[0] && keys[i].name[1] == k[1] &&
@@ -94,8 +95,10 @@ model_jstr(json_object *v, const char *def)
 int64_t
 model_jint(json_object *v, int64_t def)
 {
-	return v && (json_object_is_type(v, json_type_int) ||
-	    json_object_is_type(v, json_type_double)) ? json_object_get_int64(v) : def;
+	return v &&
+		(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+	    ? json_object_get_int64(v)
+	    : def;
 }
 
 static int64_t
@@ -112,12 +115,17 @@ model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *wor
     size_t wholen, struct nap_err *err)
 {
 	json_object *md = NULL, *jname, *jns, *juid, *jrv, *jgen, *jcreated, *jdeleted, *jlabels,
-	    *jannotations;
+		    *jannotations;
 	const struct model_key keys[] = {
-		{ "name", &jname }, { "namespace", &jns }, { "uid", &juid },
-		{ "resourceVersion", &jrv }, { "generation", &jgen },
-		{ "creationTimestamp", &jcreated }, { "deletionTimestamp", &jdeleted },
-		{ "labels", &jlabels }, { "annotations", &jannotations },
+	    {"name", &jname},
+	    {"namespace", &jns},
+	    {"uid", &juid},
+	    {"resourceVersion", &jrv},
+	    {"generation", &jgen},
+	    {"creationTimestamp", &jcreated},
+	    {"deletionTimestamp", &jdeleted},
+	    {"labels", &jlabels},
+	    {"annotations", &jannotations},
 	};
 	const char *name, *ns;
 
@@ -327,11 +335,11 @@ nap_cond_status(const struct nap_cond *c, size_t n, const char *type)
 /* ---- taints and tolerations ---- */
 
 static const char *const effect_names[] = {
-	[NAP_EFFECT_ANY] = "",
-	[NAP_EFFECT_NOSCHEDULE] = "NoSchedule",
-	[NAP_EFFECT_PREFERNOSCHEDULE] = "PreferNoSchedule",
-	[NAP_EFFECT_NOEXECUTE] = "NoExecute",
-	[NAP_EFFECT_OTHER] = "?",
+    [NAP_EFFECT_ANY] = "",
+    [NAP_EFFECT_NOSCHEDULE] = "NoSchedule",
+    [NAP_EFFECT_PREFERNOSCHEDULE] = "PreferNoSchedule",
+    [NAP_EFFECT_NOEXECUTE] = "NoExecute",
+    [NAP_EFFECT_OTHER] = "?",
 };
 
 const char *
@@ -364,8 +372,8 @@ model_taints_free(struct nap_taint *t, size_t n)
 }
 
 int
-model_taints(json_object *arr, struct nap_taint **out, size_t *n, const char *what,
-    struct nap_err *err)
+model_taints(
+    json_object *arr, struct nap_taint **out, size_t *n, const char *what, struct nap_err *err)
 {
 	size_t i, len;
 
@@ -386,7 +394,8 @@ model_taints(json_object *arr, struct nap_taint **out, size_t *n, const char *wh
 		if (key == NULL || *key == '\0') {
 			model_taints_free(*out, i);
 			*out = NULL;
-			return nap_err_set(err, NAP_EX_DATAERR, "%s[%zu]: taint without a key", what, i);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "%s[%zu]: taint without a key", what, i);
 		}
 		(*out)[i].key = nap_xstrdup(key);
 		(*out)[i].value = model_str(o, "value");
@@ -418,31 +427,33 @@ model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
 	for (i = 0; i < len; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
 		struct nap_toleration *t = &(*out)[i];
-		const char *op = nap_json_str(o, "operator", ""), *eff = nap_json_str(o, "effect", "");
+		const char *op = nap_json_str(o, "operator", ""),
+			   *eff = nap_json_str(o, "effect", "");
 
 		t->key = model_pool_dup(pool, nap_json_str(o, "key", ""));
 		t->value = model_pool_dup(pool, nap_json_str(o, "value", ""));
-		t->seconds = nap_json_get(o, "tolerationSeconds") ?
-		    nap_json_int(o, "tolerationSeconds", -1) : -1;
+		t->seconds = nap_json_get(o, "tolerationSeconds")
+		    ? nap_json_int(o, "tolerationSeconds", -1)
+		    : -1;
 		if (*op == '\0' || strcmp(op, "Equal") == 0)
 			t->exists = 0;
 		else if (strcmp(op, "Exists") == 0)
 			t->exists = 1;
 		else {
 			*n = i + 1;
-			return nap_err_set(err, NAP_EX_DATAERR,
-			    "toleration %zu: unknown operator \"%s\"", i, op);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "toleration %zu: unknown operator \"%s\"", i, op);
 		}
 		t->effect = effect_parse(eff);
 		if (t->effect == NAP_EFFECT_OTHER) {
 			*n = i + 1;
-			return nap_err_set(err, NAP_EX_DATAERR,
-			    "toleration %zu: unknown effect \"%s\"", i, eff);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "toleration %zu: unknown effect \"%s\"", i, eff);
 		}
 		if (!t->exists && *t->key == '\0') {
 			*n = i + 1;
-			return nap_err_set(err, NAP_EX_DATAERR,
-			    "toleration %zu: operator Equal needs a key", i);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "toleration %zu: operator Equal needs a key", i);
 		}
 	}
 	*n = len;
@@ -526,8 +537,8 @@ nap_time_parse(const char *s, int64_t *out)
 	h = digits(s + 11, 2);
 	mi = digits(s + 14, 2);
 	sec = digits(s + 17, 2);
-	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-	    mi > 59 || sec < 0 || sec > 60)
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+	    sec < 0 || sec > 60)
 		return -1;
 	p = s + 19;
 	if (*p == '.')
@@ -566,8 +577,13 @@ nap_model_duration(const char *s, int64_t *ms, struct nap_err *err)
 		const char *unit;
 		double ms;
 	} units[] = {
-		{ "ns", 1e-6 }, { "us", 1e-3 }, { "\xc2\xb5s", 1e-3 }, { "ms", 1 },
-		{ "s", 1e3 }, { "m", 60e3 }, { "h", 3600e3 },
+	    {"ns", 1e-6},
+	    {"us", 1e-3},
+	    {"\xc2\xb5s", 1e-3},
+	    {"ms", 1},
+	    {"s", 1e3},
+	    {"m", 60e3},
+	    {"h", 3600e3},
 	};
 	const char *p = s;
 	double total = 0;
@@ -605,7 +621,8 @@ nap_model_duration(const char *s, int64_t *ms, struct nap_err *err)
 			}
 		}
 		if (best == NAP_ARRAY_LEN(units))
-			return nap_err_set(err, NAP_EX_DATAERR, "invalid duration \"%s\": missing unit", s);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "invalid duration \"%s\": missing unit", s);
 		total += v * units[best].ms;
 		p += blen;
 	}
@@ -619,8 +636,8 @@ nap_model_duration(const char *s, int64_t *ms, struct nap_err *err)
 
 /* A duration field that may be absent (def), a Go duration or "Never". */
 int
-model_duration_field(json_object *obj, const char *path, int64_t def, int64_t *out,
-    struct nap_err *err)
+model_duration_field(
+    json_object *obj, const char *path, int64_t def, int64_t *out, struct nap_err *err)
 {
 	json_object *v = nap_json_get(obj, path);
 
@@ -663,7 +680,8 @@ model_json_hash(json_object *o, uint64_t h)
 	h = model_bytes_hash(&tag, 1, h);
 	switch (json_object_get_type(o)) {
 	case json_type_object: {
-		json_object_object_foreach(o, k, v) {
+		json_object_object_foreach(o, k, v)
+		{
 			h = model_bytes_hash(k, strlen(k) + 1, h);
 			h = model_json_hash(v, h);
 		}
@@ -675,8 +693,8 @@ model_json_hash(json_object *o, uint64_t h)
 			h = model_json_hash(json_object_array_get_idx(o, i), h);
 		break;
 	case json_type_string:
-		h = model_bytes_hash(json_object_get_string(o),
-		    (size_t)json_object_get_string_len(o) + 1, h);
+		h = model_bytes_hash(
+		    json_object_get_string(o), (size_t)json_object_get_string_len(o) + 1, h);
 		break;
 	case json_type_int: {
 		int64_t iv = json_object_get_int64(o);
@@ -712,17 +730,17 @@ static const struct {
 	const char *name, *word;
 	int namespaced;
 } kinds[NAP_KIND_N] = {
-	[NAP_KIND_POD] = { "Pod", "pod", 1 },
-	[NAP_KIND_NODE] = { "Node", "node", 0 },
-	[NAP_KIND_NODECLAIM] = { "NodeClaim", "nodeclaim", 0 },
-	[NAP_KIND_NODEPOOL] = { "NodePool", "nodepool", 0 },
-	[NAP_KIND_NODECLASS] = { "AKSNodeClass", "aksnodeclass", 0 },
-	[NAP_KIND_PDB] = { "PodDisruptionBudget", "pdb", 1 },
-	[NAP_KIND_DAEMONSET] = { "DaemonSet", "daemonset", 1 },
-	[NAP_KIND_PVC] = { "PersistentVolumeClaim", "pvc", 1 },
-	[NAP_KIND_PV] = { "PersistentVolume", "pv", 0 },
-	[NAP_KIND_STORAGECLASS] = { "StorageClass", "storageclass", 0 },
-	[NAP_KIND_NAMESPACE] = { "Namespace", "namespace", 0 },
+    [NAP_KIND_POD] = {"Pod", "pod", 1},
+    [NAP_KIND_NODE] = {"Node", "node", 0},
+    [NAP_KIND_NODECLAIM] = {"NodeClaim", "nodeclaim", 0},
+    [NAP_KIND_NODEPOOL] = {"NodePool", "nodepool", 0},
+    [NAP_KIND_NODECLASS] = {"AKSNodeClass", "aksnodeclass", 0},
+    [NAP_KIND_PDB] = {"PodDisruptionBudget", "pdb", 1},
+    [NAP_KIND_DAEMONSET] = {"DaemonSet", "daemonset", 1},
+    [NAP_KIND_PVC] = {"PersistentVolumeClaim", "pvc", 1},
+    [NAP_KIND_PV] = {"PersistentVolume", "pv", 0},
+    [NAP_KIND_STORAGECLASS] = {"StorageClass", "storageclass", 0},
+    [NAP_KIND_NAMESPACE] = {"Namespace", "namespace", 0},
 };
 
 int

@@ -46,16 +46,16 @@
 
 /* What every object has. */
 struct nap_meta {
-	char *ns;		/* "" for cluster-scoped objects */
+	char *ns; /* "" for cluster-scoped objects */
 	char *name;
-	char *uid;		/* "" when absent */
-	char *rv;		/* resourceVersion, "" when absent */
+	char *uid; /* "" when absent */
+	char *rv;  /* resourceVersion, "" when absent */
 	int64_t generation;
-	int64_t created;	/* creationTimestamp */
-	int64_t deleted;	/* deletionTimestamp, 0 = not terminating */
-	json_object *labels;	/* metadata.labels (reference held), NULL when none */
+	int64_t created;	  /* creationTimestamp */
+	int64_t deleted;	  /* deletionTimestamp, 0 = not terminating */
+	json_object *labels;	  /* metadata.labels (reference held), NULL when none */
 	json_object *annotations; /* metadata.annotations (reference held), NULL when none */
-	json_object *raw;	/* the object (reference held); NULL for pods in a cluster */
+	json_object *raw;	  /* the object (reference held); NULL for pods in a cluster */
 };
 
 /* A label or annotation value, or NULL. */
@@ -65,10 +65,10 @@ const char *nap_meta_annotation(const struct nap_meta *m, const char *key);
 /* A status condition (conditions[] of any kind). */
 struct nap_cond {
 	char *type;
-	int status;		/* 1 True, 0 False, -1 Unknown */
-	char *reason;		/* "" when absent */
-	char *message;		/* "" when absent */
-	int64_t since;		/* lastTransitionTime */
+	int status;    /* 1 True, 0 False, -1 Unknown */
+	char *reason;  /* "" when absent */
+	char *message; /* "" when absent */
+	int64_t since; /* lastTransitionTime */
 	int64_t observed_generation;
 };
 
@@ -78,26 +78,26 @@ const struct nap_cond *nap_cond_find(const struct nap_cond *c, size_t n, const c
 int nap_cond_status(const struct nap_cond *c, size_t n, const char *type);
 
 enum nap_effect {
-	NAP_EFFECT_ANY,		/* toleration with no effect: matches every effect */
+	NAP_EFFECT_ANY, /* toleration with no effect: matches every effect */
 	NAP_EFFECT_NOSCHEDULE,
 	NAP_EFFECT_PREFERNOSCHEDULE,
 	NAP_EFFECT_NOEXECUTE,
-	NAP_EFFECT_OTHER,	/* a taint effect nap does not know (kept, never tolerated by effect) */
+	NAP_EFFECT_OTHER, /* a taint effect nap does not know (kept, never tolerated by effect) */
 };
 
 const char *nap_effect_name(enum nap_effect e);
 
 struct nap_taint {
 	char *key;
-	char *value;		/* "" when absent */
+	char *value; /* "" when absent */
 	enum nap_effect effect;
 };
 
 struct nap_toleration {
-	char *key;		/* "" with exists = every key */
-	int exists;		/* operator Exists (else Equal, the default) */
+	char *key;  /* "" with exists = every key */
+	int exists; /* operator Exists (else Equal, the default) */
 	char *value;
-	enum nap_effect effect;	/* NAP_EFFECT_ANY when empty */
+	enum nap_effect effect; /* NAP_EFFECT_ANY when empty */
 	int64_t seconds;	/* tolerationSeconds, -1 when absent */
 };
 
@@ -113,7 +113,7 @@ int nap_tolerates_all(const struct nap_toleration *tol, size_t n, const struct n
 /* ---- Pod ---- */
 
 enum nap_phase {
-	NAP_PHASE_PENDING,	/* also when absent */
+	NAP_PHASE_PENDING, /* also when absent */
 	NAP_PHASE_RUNNING,
 	NAP_PHASE_SUCCEEDED,
 	NAP_PHASE_FAILED,
@@ -123,8 +123,8 @@ enum nap_phase {
 /* The controller owner's kind, as far as nap cares. */
 enum nap_owner_kind {
 	NAP_OWNER_NONE,
-	NAP_OWNER_DAEMONSET,	/* apps DaemonSet */
-	NAP_OWNER_NODE,		/* v1 Node: static / mirror pod */
+	NAP_OWNER_DAEMONSET, /* apps DaemonSet */
+	NAP_OWNER_NODE,	     /* v1 Node: static / mirror pod */
 	NAP_OWNER_REPLICASET,
 	NAP_OWNER_STATEFULSET,
 	NAP_OWNER_JOB,
@@ -133,13 +133,13 @@ enum nap_owner_kind {
 
 /* A required (weight 0) or preferred node-affinity term. */
 struct nap_node_term {
-	int weight;		/* 1..100 for preferred terms, 0 for required ones */
+	int weight; /* 1..100 for preferred terms, 0 for required ones */
 	struct nap_reqs reqs;
 };
 
 /* A pod (anti-)affinity term. */
 struct nap_pod_term {
-	int weight;		/* 1..100 for preferred terms, 0 for required ones */
+	int weight; /* 1..100 for preferred terms, 0 for required ones */
 	/*
 	 * Equal for terms that select the same pods the same way: the term as
 	 * written, the pod's namespace and its values for matchLabelKeys and
@@ -159,51 +159,51 @@ struct nap_pod_term {
 	 */
 	char **namespaces;
 	size_t nnamespaces;
-	struct nap_selector *ns_selector;	/* NULL: absent; {} matches all namespaces */
+	struct nap_selector *ns_selector; /* NULL: absent; {} matches all namespaces */
 	char **match_label_keys, **mismatch_label_keys;
 	size_t nmatch_label_keys, nmismatch_label_keys;
 };
 
 /* A topology spread constraint. */
 struct nap_spread {
-	uint64_t hash;		/* as for nap_pod_term: equal constraints count together */
+	uint64_t hash; /* as for nap_pod_term: equal constraints count together */
 	int max_skew;
 	char *topology_key;
-	int do_not_schedule;	/* whenUnsatisfiable DoNotSchedule (else ScheduleAnyway) */
+	int do_not_schedule; /* whenUnsatisfiable DoNotSchedule (else ScheduleAnyway) */
 	/* labelSelector with matchLabelKeys merged in (In the pod's values); NULL: absent */
 	struct nap_selector *selector;
-	int min_domains;	/* 0 when absent (only meaningful with DoNotSchedule) */
+	int min_domains; /* 0 when absent (only meaningful with DoNotSchedule) */
 	char **match_label_keys;
 	size_t nmatch_label_keys;
-	int honor_affinity;	/* nodeAffinityPolicy Honor (default) */
-	int honor_taints;	/* nodeTaintsPolicy Honor (default Ignore) */
+	int honor_affinity; /* nodeAffinityPolicy Honor (default) */
+	int honor_taints;   /* nodeTaintsPolicy Honor (default Ignore) */
 };
 
 struct nap_host_port {
 	int port;
-	char *protocol;		/* TCP default */
-	char *ip;		/* hostIP, "" = all */
+	char *protocol; /* TCP default */
+	char *ip;	/* hostIP, "" = all */
 };
 
 struct nap_strpool;
 
 struct nap_pod {
 	struct nap_meta meta;
-	struct nap_strpool *strings;	/* holds the pod's small strings below (internal) */
-	char *node_name;	/* spec.nodeName, "" = not bound */
-	char *nominated;	/* status.nominatedNodeName, "" = none */
+	struct nap_strpool *strings; /* holds the pod's small strings below (internal) */
+	char *node_name;	     /* spec.nodeName, "" = not bound */
+	char *nominated;	     /* status.nominatedNodeName, "" = none */
 	enum nap_phase phase;
-	char *scheduled_reason;	/* reason of PodScheduled=False, "" otherwise */
+	char *scheduled_reason; /* reason of PodScheduled=False, "" otherwise */
 	int ready;		/* condition Ready is True */
 	enum nap_owner_kind owner;
-	char *owner_name;	/* controller owner's name, "" when none */
+	char *owner_name; /* controller owner's name, "" when none */
 	char *owner_uid;
-	int mirror;		/* kubernetes.io/config.mirror annotation */
-	int32_t priority;	/* spec.priority, 0 when absent */
-	int preempt_never;	/* preemptionPolicy Never */
-	int gated;		/* spec.schedulingGates non-empty */
-	int64_t grace_seconds;	/* terminationGracePeriodSeconds, default 30 */
-	int64_t started;	/* status.startTime */
+	int mirror;	       /* kubernetes.io/config.mirror annotation */
+	int32_t priority;      /* spec.priority, 0 when absent */
+	int preempt_never;     /* preemptionPolicy Never */
+	int gated;	       /* spec.schedulingGates non-empty */
+	int64_t grace_seconds; /* terminationGracePeriodSeconds, default 30 */
+	int64_t started;       /* status.startTime */
 	/*
 	 * Effective requests (k8s-arm-protocol §4.1): max(sum of app containers
 	 * + all sidecars, max over init containers of its request + sidecars
@@ -228,20 +228,20 @@ struct nap_pod {
 	 */
 	struct nap_node_term *node_terms;
 	size_t nnode_terms;
-	struct nap_node_term *node_prefs;	/* preferred, in the pod's order */
+	struct nap_node_term *node_prefs; /* preferred, in the pod's order */
 	size_t nnode_prefs;
 	struct nap_toleration *tolerations;
 	size_t ntolerations;
-	struct nap_pod_term *affinity, *anti_affinity;	/* required then preferred, in order */
+	struct nap_pod_term *affinity, *anti_affinity; /* required then preferred, in order */
 	size_t naffinity, nanti_affinity;
 	struct nap_spread *spread;
 	size_t nspread;
-	char **pvcs;		/* claim names (incl. generated ephemeral ones), pod's namespace */
+	char **pvcs; /* claim names (incl. generated ephemeral ones), pod's namespace */
 	size_t npvcs;
 	struct nap_host_port *host_ports;
 	size_t nhost_ports;
-	char *do_not_disrupt;	/* karpenter.sh/do-not-disrupt annotation (a copy), or NULL */
-	int64_t deletion_cost;	/* controller.kubernetes.io/pod-deletion-cost, 0 */
+	char *do_not_disrupt;  /* karpenter.sh/do-not-disrupt annotation (a copy), or NULL */
+	int64_t deletion_cost; /* controller.kubernetes.io/pod-deletion-cost, 0 */
 };
 
 int nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err);
@@ -262,22 +262,22 @@ int nap_pod_is_daemon_or_static(const struct nap_pod *p);
 
 struct nap_node {
 	struct nap_meta meta;
-	char *provider_id;	/* "" when absent */
+	char *provider_id; /* "" when absent */
 	struct nap_taint *taints;
 	size_t ntaints;
 	struct nap_res capacity, allocatable;
-	int unschedulable;	/* spec.unschedulable (cordoned) */
-	int ready;		/* Ready condition: 1 True, 0 False, -1 Unknown/absent */
+	int unschedulable; /* spec.unschedulable (cordoned) */
+	int ready;	   /* Ready condition: 1 True, 0 False, -1 Unknown/absent */
 	/* From labels, borrowed from meta.labels, NULL when absent: */
-	const char *nodepool;		/* karpenter.sh/nodepool */
-	const char *instance_type;	/* node.kubernetes.io/instance-type */
-	const char *zone;		/* topology.kubernetes.io/zone */
-	const char *capacity_type;	/* karpenter.sh/capacity-type */
-	const char *hostname;		/* kubernetes.io/hostname */
-	char *nodeclaim;	/* owner reference of kind NodeClaim, "" when none */
-	int registered;		/* label karpenter.sh/registered=true */
-	int initialized;	/* label karpenter.sh/initialized=true */
-	const char *do_not_disrupt;	/* annotation, borrowed, or NULL */
+	const char *nodepool;	    /* karpenter.sh/nodepool */
+	const char *instance_type;  /* node.kubernetes.io/instance-type */
+	const char *zone;	    /* topology.kubernetes.io/zone */
+	const char *capacity_type;  /* karpenter.sh/capacity-type */
+	const char *hostname;	    /* kubernetes.io/hostname */
+	char *nodeclaim;	    /* owner reference of kind NodeClaim, "" when none */
+	int registered;		    /* label karpenter.sh/registered=true */
+	int initialized;	    /* label karpenter.sh/initialized=true */
+	const char *do_not_disrupt; /* annotation, borrowed, or NULL */
 };
 
 int nap_node_from_json(struct nap_node *n, json_object *obj, struct nap_err *err);
@@ -286,30 +286,30 @@ void nap_node_free(struct nap_node *n);
 /* ---- NodeClaim (karpenter.sh/v1) ---- */
 
 struct nap_class_ref {
-	char *group;		/* karpenter.azure.com when absent */
-	char *kind;		/* AKSNodeClass when absent */
+	char *group; /* karpenter.azure.com when absent */
+	char *kind;  /* AKSNodeClass when absent */
 	char *name;
 };
 
 struct nap_nodeclaim {
 	struct nap_meta meta;
-	const char *nodepool;	/* label karpenter.sh/nodepool, borrowed, or NULL */
-	struct nap_reqs reqs;	/* spec.requirements */
+	const char *nodepool; /* label karpenter.sh/nodepool, borrowed, or NULL */
+	struct nap_reqs reqs; /* spec.requirements */
 	struct nap_taint *taints, *startup_taints;
 	size_t ntaints, nstartup_taints;
-	struct nap_res requests;	/* spec.resources.requests */
+	struct nap_res requests; /* spec.resources.requests */
 	struct nap_class_ref class_ref;
-	int64_t expire_after;	/* ms; default 720h; NAP_NEVER */
-	int64_t termination_grace;	/* ms; NAP_NEVER when absent (wait forever) */
+	int64_t expire_after;	   /* ms; default 720h; NAP_NEVER */
+	int64_t termination_grace; /* ms; NAP_NEVER when absent (wait forever) */
 	/* status */
-	char *node_name, *provider_id, *image_id;	/* "" when absent */
+	char *node_name, *provider_id, *image_id; /* "" when absent */
 	struct nap_res capacity, allocatable;
 	int64_t last_pod_event;
 	struct nap_cond *conds;
 	size_t nconds;
 	/* Condition shortcuts: 1 when True. */
 	int launched, registered, initialized, ready, drifted, consolidatable;
-	const char *do_not_disrupt;	/* annotation, borrowed, or NULL */
+	const char *do_not_disrupt; /* annotation, borrowed, or NULL */
 };
 
 int nap_nodeclaim_from_json(struct nap_nodeclaim *c, json_object *obj, struct nap_err *err);
@@ -318,7 +318,7 @@ void nap_nodeclaim_free(struct nap_nodeclaim *c);
 /* ---- NodePool (karpenter.sh/v1) ---- */
 
 enum nap_consolidation {
-	NAP_CONSOLIDATE_WHEN_EMPTY_OR_UNDERUTILIZED,	/* default */
+	NAP_CONSOLIDATE_WHEN_EMPTY_OR_UNDERUTILIZED, /* default */
 	NAP_CONSOLIDATE_WHEN_EMPTY,
 	NAP_CONSOLIDATE_BALANCED,
 };
@@ -329,11 +329,11 @@ enum nap_consolidation {
 #define NAP_REASON_DRIFTED 0x4
 
 struct nap_budget {
-	int64_t nodes;		/* a count, or a percentage when percent */
+	int64_t nodes; /* a count, or a percentage when percent */
 	int percent;
-	char *schedule;		/* cron, NULL = always active */
-	int64_t duration;	/* ms, with schedule */
-	unsigned reasons;	/* NAP_REASON_* bits, 0 = all */
+	char *schedule;	  /* cron, NULL = always active */
+	int64_t duration; /* ms, with schedule */
+	unsigned reasons; /* NAP_REASON_* bits, 0 = all */
 };
 
 /*
@@ -348,9 +348,9 @@ struct nap_budget {
 struct nap_nodepool {
 	struct nap_meta meta;
 	int weight;
-	json_object *tmpl_labels;	/* spec.template.metadata.labels, borrowed, or NULL */
-	json_object *tmpl_annotations;	/* borrowed, or NULL */
-	struct nap_reqs reqs;		/* spec.template.spec.requirements as written */
+	json_object *tmpl_labels;      /* spec.template.metadata.labels, borrowed, or NULL */
+	json_object *tmpl_annotations; /* borrowed, or NULL */
+	struct nap_reqs reqs;	       /* spec.template.spec.requirements as written */
 	/*
 	 * What a node of this pool satisfies: reqs ∩ template labels (as In)
 	 * ∩ karpenter.sh/nodepool In [name].
@@ -359,20 +359,20 @@ struct nap_nodepool {
 	struct nap_taint *taints, *startup_taints;
 	size_t ntaints, nstartup_taints;
 	struct nap_class_ref class_ref;
-	int64_t expire_after;		/* ms or NAP_NEVER */
-	int64_t termination_grace;	/* ms or NAP_NEVER */
+	int64_t expire_after;	   /* ms or NAP_NEVER */
+	int64_t termination_grace; /* ms or NAP_NEVER */
 	enum nap_consolidation policy;
-	int64_t consolidate_after;	/* ms or NAP_NEVER */
+	int64_t consolidate_after; /* ms or NAP_NEVER */
 	struct nap_budget *budgets;
 	size_t nbudgets;
-	struct nap_res limits;		/* meaningful where limits_set has bit 1<<kind */
+	struct nap_res limits; /* meaningful where limits_set has bit 1<<kind */
 	unsigned limits_set;
-	int64_t limit_nodes;		/* limits.nodes, -1 = none */
-	char limit_unknown[64];		/* a limited resource nap does not track, "" */
-	int64_t replicas;		/* static pool replicas, -1 = dynamic */
+	int64_t limit_nodes;	/* limits.nodes, -1 = none */
+	char limit_unknown[64]; /* a limited resource nap does not track, "" */
+	int64_t replicas;	/* static pool replicas, -1 = dynamic */
 	/* status */
-	struct nap_res used;		/* status.resources */
-	int64_t nodes;			/* status.nodes */
+	struct nap_res used; /* status.resources */
+	int64_t nodes;	     /* status.nodes */
 	struct nap_cond *conds;
 	size_t nconds;
 };
@@ -383,17 +383,17 @@ void nap_nodepool_free(struct nap_nodepool *p);
 /* ---- AKSNodeClass (karpenter.azure.com/v1beta1, v1alpha2) ---- */
 
 enum nap_image_family {
-	NAP_IMAGE_UBUNTU,	/* default: 22.04 below k8s 1.34, 24.04 from 1.34 */
+	NAP_IMAGE_UBUNTU, /* default: 22.04 below k8s 1.34, 24.04 from 1.34 */
 	NAP_IMAGE_UBUNTU2204,
 	NAP_IMAGE_UBUNTU2404,
-	NAP_IMAGE_AZURELINUX,	/* AL2 below k8s 1.32, AL3 from 1.32 */
+	NAP_IMAGE_AZURELINUX, /* AL2 below k8s 1.32, AL3 from 1.32 */
 };
 
 const char *nap_image_family_name(enum nap_image_family f);
 
 struct nap_image {
 	char *id;
-	struct nap_reqs reqs;	/* on kubernetes.io/arch, sku-hyperv-generation */
+	struct nap_reqs reqs; /* on kubernetes.io/arch, sku-hyperv-generation */
 };
 
 /*
@@ -408,36 +408,36 @@ struct nap_image {
  */
 struct nap_nodeclass {
 	struct nap_meta meta;
-	char *subnet_id;	/* NULL = the cluster's default subnet */
+	char *subnet_id; /* NULL = the cluster's default subnet */
 	int os_disk_gb;
 	enum nap_image_family image_family;
 	int fips;
-	int max_pods;		/* 0 = provider default */
-	json_object *tags;	/* borrowed, or NULL */
+	int max_pods;	   /* 0 = provider default */
+	json_object *tags; /* borrowed, or NULL */
 	struct {
 		char *cpu_manager_policy;
 		int cpu_cfs_quota;
 		char *cpu_cfs_quota_period;
-		int image_gc_high, image_gc_low;	/* -1 unset */
+		int image_gc_high, image_gc_low; /* -1 unset */
 		char *topology_manager_policy;
 		char **allowed_unsafe_sysctls;
 		size_t nallowed_unsafe_sysctls;
 		char *container_log_max_size;
 		int container_log_max_files;
-		int64_t pod_pids_limit;	/* -1 unset */
+		int64_t pod_pids_limit; /* -1 unset */
 	} kubelet;
 	int encryption_at_host;
-	int trusted_launch;	/* security.trustedLaunch vtpm or secureBoot */
-	int gpu_driver;		/* gpu.mode Driver (default) */
+	int trusted_launch; /* security.trustedLaunch vtpm or secureBoot */
+	int gpu_driver;	    /* gpu.mode Driver (default) */
 	int artifact_streaming;
-	char *localdns_mode;	/* "" unset (= Disabled) */
+	char *localdns_mode; /* "" unset (= Disabled) */
 	/* status */
 	struct nap_image *images;
 	size_t nimages;
-	char *kubernetes_version;	/* "" when not yet known */
+	char *kubernetes_version; /* "" when not yet known */
 	struct nap_cond *conds;
 	size_t nconds;
-	int ready;		/* condition Ready True */
+	int ready; /* condition Ready True */
 };
 
 int nap_nodeclass_from_json(struct nap_nodeclass *c, json_object *obj, struct nap_err *err);
@@ -462,11 +462,11 @@ int nap_nodeclass_max_pods(const struct nap_nodeclass *c, const char *plugin, co
 
 struct nap_pdb {
 	struct nap_meta meta;
-	struct nap_selector *selector;	/* NULL: absent, matches no pod */
+	struct nap_selector *selector; /* NULL: absent, matches no pod */
 	int has_min_available, has_max_unavailable;
-	int64_t value;		/* of the one that is set */
+	int64_t value; /* of the one that is set */
 	int percent;
-	int always_allow;	/* unhealthyPodEvictionPolicy AlwaysAllow */
+	int always_allow; /* unhealthyPodEvictionPolicy AlwaysAllow */
 	/* status */
 	int64_t disruptions_allowed, current_healthy, desired_healthy, expected_pods;
 	int64_t observed_generation;
@@ -497,10 +497,10 @@ void nap_daemonset_free(struct nap_daemonset *d);
 
 struct nap_pvc {
 	struct nap_meta meta;
-	char *volume_name;	/* spec.volumeName, "" = unbound */
-	char *storage_class;	/* "" = default class */
-	int64_t storage;	/* requests.storage, bytes */
-	char *phase;		/* "" when absent */
+	char *volume_name;   /* spec.volumeName, "" = unbound */
+	char *storage_class; /* "" = default class */
+	int64_t storage;     /* requests.storage, bytes */
+	char *phase;	     /* "" when absent */
 };
 
 struct nap_pv {
@@ -508,9 +508,9 @@ struct nap_pv {
 	/* nodeAffinity.required terms, OR-ed; none = the volume reaches any node. */
 	struct nap_reqs *terms;
 	size_t nterms;
-	char *claim_ns, *claim_name;	/* claimRef, "" when unbound */
+	char *claim_ns, *claim_name; /* claimRef, "" when unbound */
 	char *storage_class;
-	int local;		/* local or hostPath volume */
+	int local; /* local or hostPath volume */
 };
 
 struct nap_storageclass {
@@ -518,7 +518,7 @@ struct nap_storageclass {
 	char *provisioner;
 	int is_default;		/* storageclass.kubernetes.io/is-default-class */
 	int wait_for_consumer;	/* volumeBindingMode WaitForFirstConsumer */
-	struct nap_reqs *terms;	/* allowedTopologies, OR-ed */
+	struct nap_reqs *terms; /* allowedTopologies, OR-ed */
 	size_t nterms;
 };
 
@@ -594,8 +594,8 @@ void nap_cluster_keep_pod_json(struct nap_cluster *c, int keep);
  * malformed: err names the object and the model is unchanged.
  * The model takes its own reference on object.
  */
-int nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object,
-    struct nap_err *err);
+int nap_cluster_apply(
+    struct nap_cluster *c, const char *type, json_object *object, struct nap_err *err);
 /* Apply a whole record {"type":..., "object":...}; same returns. */
 int nap_cluster_apply_record(struct nap_cluster *c, json_object *rec, struct nap_err *err);
 
@@ -615,8 +615,8 @@ size_t nap_cluster_count(const struct nap_cluster *c, enum nap_kind k);
  */
 void *const *nap_cluster_list(const struct nap_cluster *c, enum nap_kind k, size_t *n);
 /* Lookup by namespace and name (ns ignored for cluster-scoped kinds); NULL if absent. */
-void *nap_cluster_get(const struct nap_cluster *c, enum nap_kind k, const char *ns,
-    const char *name);
+void *nap_cluster_get(
+    const struct nap_cluster *c, enum nap_kind k, const char *ns, const char *name);
 
 /* Typed shorthands. */
 struct nap_pod *const *nap_cluster_pods(const struct nap_cluster *c, size_t *n);
@@ -637,18 +637,18 @@ struct nap_nodeclass *nap_cluster_nodeclass(const struct nap_cluster *c, const c
  * Pods whose spec.nodeName is node (whether or not that Node object is
  * known yet), terminal ones included; NULL with *n = 0 when none.
  */
-struct nap_pod *const *nap_cluster_pods_on_node(const struct nap_cluster *c, const char *node,
-    size_t *n);
+struct nap_pod *const *nap_cluster_pods_on_node(
+    const struct nap_cluster *c, const char *node, size_t *n);
 /*
  * The requests of the non-terminal pods bound to node, summed (pods counts
  * them), kept up to date incrementally; all zero when none.
  */
 const struct nap_res *nap_cluster_node_requests(const struct nap_cluster *c, const char *node);
 /* NodeClaim for a Node: by the node's owner reference, else by providerID, else by status.nodeName. */
-struct nap_nodeclaim *nap_cluster_nodeclaim_of(const struct nap_cluster *c,
-    const struct nap_node *node);
+struct nap_nodeclaim *nap_cluster_nodeclaim_of(
+    const struct nap_cluster *c, const struct nap_node *node);
 /* Node for a NodeClaim: by status.nodeName, else by providerID; NULL when not registered. */
-struct nap_node *nap_cluster_node_of(const struct nap_cluster *c,
-    const struct nap_nodeclaim *claim);
+struct nap_node *nap_cluster_node_of(
+    const struct nap_cluster *c, const struct nap_nodeclaim *claim);
 
 #endif

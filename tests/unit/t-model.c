@@ -76,21 +76,21 @@ test_nodepool_defaults(void)
 	const struct nap_req *q;
 
 	if (!TAP_OK(nap_nodepool_from_json(&p, doc(fix_pools, "minimal"), &err) == 0,
-	    "a NodePool with only a nodeClassRef loads"))
+		"a NodePool with only a nodeClassRef loads"))
 		printf("# %s\n", err.msg);
 	TAP_IS_INT(p.expire_after, 720 * MS_PER_HOUR, "expireAfter defaults to 720h");
 	TAP_IS_INT(p.consolidate_after, 0, "consolidateAfter defaults to 0s");
 	TAP_IS_INT(p.policy, NAP_CONSOLIDATE_WHEN_EMPTY_OR_UNDERUTILIZED,
 	    "consolidationPolicy defaults to WhenEmptyOrUnderutilized");
 	TAP_OK(p.nbudgets == 1 && p.budgets[0].nodes == 10 && p.budgets[0].percent &&
-	    p.budgets[0].schedule == NULL && p.budgets[0].reasons == 0,
+		p.budgets[0].schedule == NULL && p.budgets[0].reasons == 0,
 	    "budgets default to one budget of nodes 10%% for every reason");
 	TAP_IS_INT(p.weight, 0, "weight defaults to 0");
 	TAP_IS_INT(p.termination_grace, NAP_NEVER, "terminationGracePeriod defaults to none");
 	TAP_OK(p.limits_set == 0 && p.limit_nodes == -1, "limits default to none");
 	TAP_OK(strcmp(p.class_ref.group, "karpenter.azure.com") == 0 &&
-	    strcmp(p.class_ref.kind, "AKSNodeClass") == 0 &&
-	    strcmp(p.class_ref.name, "default") == 0,
+		strcmp(p.class_ref.kind, "AKSNodeClass") == 0 &&
+		strcmp(p.class_ref.name, "default") == 0,
 	    "nodeClassRef group and kind default to AKSNodeClass");
 	q = nap_reqs_get(&p.node_reqs, "karpenter.sh/nodepool");
 	TAP_OK(q && nap_req_allows(q, "minimal") && !nap_req_allows(q, "other"),
@@ -106,25 +106,26 @@ test_nodepool_explicit(void)
 	const struct nap_req *q;
 
 	if (!TAP_OK(nap_nodepool_from_json(&p, doc(fix_pools, "tuned"), &err) == 0,
-	    "a NodePool with every field set loads"))
+		"a NodePool with every field set loads"))
 		printf("# %s\n", err.msg);
 	TAP_IS_INT(p.expire_after, NAP_NEVER, "expireAfter Never is kept as never");
-	TAP_IS_INT(p.termination_grace, 90 * 60 * 1000, "terminationGracePeriod 1h30m is 90 minutes");
+	TAP_IS_INT(
+	    p.termination_grace, 90 * 60 * 1000, "terminationGracePeriod 1h30m is 90 minutes");
 	TAP_IS_INT(p.consolidate_after, 10 * 60 * 1000, "consolidateAfter 10m is read");
 	TAP_IS_INT(p.policy, NAP_CONSOLIDATE_WHEN_EMPTY, "consolidationPolicy WhenEmpty is read");
 	TAP_OK(p.nbudgets == 2 && p.budgets[0].nodes == 0 && !p.budgets[0].percent &&
-	    p.budgets[0].schedule && p.budgets[0].duration == 8 * MS_PER_HOUR &&
-	    p.budgets[0].reasons == (NAP_REASON_DRIFTED | NAP_REASON_UNDERUTILIZED) &&
-	    p.budgets[1].nodes == 5 && p.budgets[1].reasons == 0,
+		p.budgets[0].schedule && p.budgets[0].duration == 8 * MS_PER_HOUR &&
+		p.budgets[0].reasons == (NAP_REASON_DRIFTED | NAP_REASON_UNDERUTILIZED) &&
+		p.budgets[1].nodes == 5 && p.budgets[1].reasons == 0,
 	    "budgets keep schedule, duration, reasons and counts");
 	TAP_OK((p.limits_set & (1u << NAP_RES_CPU)) && p.limits.v[NAP_RES_CPU] == 100000 &&
-	    (p.limits_set & (1u << NAP_RES_MEMORY)) &&
-	    p.limits.v[NAP_RES_MEMORY] == INT64_C(400) << 30 && p.limit_nodes == 20 &&
-	    !(p.limits_set & (1u << NAP_RES_NVIDIA_GPU)),
+		(p.limits_set & (1u << NAP_RES_MEMORY)) &&
+		p.limits.v[NAP_RES_MEMORY] == INT64_C(400) << 30 && p.limit_nodes == 20 &&
+		!(p.limits_set & (1u << NAP_RES_NVIDIA_GPU)),
 	    "limits on cpu, memory and nodes are read, others stay unlimited");
 	TAP_IS_INT(p.weight, 50, "weight is read");
 	TAP_OK(p.ntaints == 1 && p.taints[0].effect == NAP_EFFECT_NOSCHEDULE &&
-	    p.nstartup_taints == 1 && p.startup_taints[0].effect == NAP_EFFECT_NOEXECUTE,
+		p.nstartup_taints == 1 && p.startup_taints[0].effect == NAP_EFFECT_NOEXECUTE,
 	    "taints and startup taints are kept apart");
 	q = nap_reqs_get(&p.reqs, "karpenter.azure.com/sku-family");
 	TAP_OK(q && q->min_values == 2, "requirement minValues is kept");
@@ -141,15 +142,15 @@ test_nodeclass(void)
 	struct nap_err err;
 
 	if (!TAP_OK(nap_nodeclass_from_json(&c, doc(fix_pools, "default"), &err) == 0,
-	    "an empty AKSNodeClass loads"))
+		"an empty AKSNodeClass loads"))
 		printf("# %s\n", err.msg);
 	TAP_IS_INT(c.image_family, NAP_IMAGE_UBUNTU, "imageFamily defaults to Ubuntu");
 	TAP_IS_INT(c.os_disk_gb, 128, "osDiskSizeGB defaults to 128");
 	TAP_IS_INT(nap_nodeclass_max_pods(&c, NULL, NULL), 250,
 	    "maxPods defaults to 250 with the NAP network (Azure CNI overlay)");
 	TAP_OK(c.subnet_id == NULL && !c.fips && c.gpu_driver && c.kubelet.cpu_cfs_quota &&
-	    strcmp(c.kubelet.cpu_manager_policy, "none") == 0 &&
-	    c.kubelet.container_log_max_files == 5 && c.kubelet.image_gc_high == -1,
+		strcmp(c.kubelet.cpu_manager_policy, "none") == 0 &&
+		c.kubelet.container_log_max_files == 5 && c.kubelet.image_gc_high == -1,
 	    "subnet, FIPS, GPU driver and kubelet settings take their defaults");
 	TAP_IS_STR(nap_nodeclass_resolved_family(&c, "1.33.2"), "Ubuntu2204",
 	    "Ubuntu means 22.04 below Kubernetes 1.34");
@@ -158,15 +159,15 @@ test_nodeclass(void)
 	nap_nodeclass_free(&c);
 
 	if (!TAP_OK(nap_nodeclass_from_json(&c, doc(fix_pools, "azl"), &err) == 0,
-	    "an AzureLinux AKSNodeClass with status loads"))
+		"an AzureLinux AKSNodeClass with status loads"))
 		printf("# %s\n", err.msg);
-	TAP_OK(c.os_disk_gb == 256 && c.max_pods == 110 && c.encryption_at_host &&
-	    c.subnet_id && strstr(c.subnet_id, "/subnets/nodes") &&
-	    c.kubelet.image_gc_high == 85 && strcmp(c.kubelet.cpu_manager_policy, "static") == 0,
+	TAP_OK(c.os_disk_gb == 256 && c.max_pods == 110 && c.encryption_at_host && c.subnet_id &&
+		strstr(c.subnet_id, "/subnets/nodes") && c.kubelet.image_gc_high == 85 &&
+		strcmp(c.kubelet.cpu_manager_policy, "static") == 0,
 	    "explicit AKSNodeClass settings are read");
 	TAP_OK(c.ready && c.nimages == 1 && strstr(c.images[0].id, "V3gen2") &&
-	    nap_reqs_get(&c.images[0].reqs, "kubernetes.io/arch") &&
-	    strcmp(c.kubernetes_version, "1.32.4") == 0,
+		nap_reqs_get(&c.images[0].reqs, "kubernetes.io/arch") &&
+		strcmp(c.kubernetes_version, "1.32.4") == 0,
 	    "status images, Kubernetes version and readiness are read");
 	TAP_IS_STR(nap_nodeclass_resolved_family(&c, NULL), "AzureLinux3",
 	    "AzureLinux means AL3 from 1.32 (status version)");
@@ -174,9 +175,9 @@ test_nodeclass(void)
 	    "AzureLinux means AL2 below 1.32");
 	nap_nodeclass_free(&c);
 	TAP_OK(nap_max_pods_default("azure", NULL) == 30 &&
-	    nap_max_pods_default("azure", "overlay") == 250 &&
-	    nap_max_pods_default("none", NULL) == 250 &&
-	    nap_max_pods_default("kubenet", NULL) == 110,
+		nap_max_pods_default("azure", "overlay") == 250 &&
+		nap_max_pods_default("none", NULL) == 250 &&
+		nap_max_pods_default("kubenet", NULL) == 110,
 	    "maxPods defaults follow the network plugin table");
 }
 
@@ -206,7 +207,8 @@ test_requests(void)
 	nap_pod_free(&p);
 
 	load_pod(&p, "big-init");
-	TAP_OK(p.requests.v[NAP_RES_CPU] == 2000 && p.requests.v[NAP_RES_MEMORY] == INT64_C(2) << 30,
+	TAP_OK(
+	    p.requests.v[NAP_RES_CPU] == 2000 && p.requests.v[NAP_RES_MEMORY] == INT64_C(2) << 30,
 	    "an init container larger than the apps sets cpu, the apps set memory");
 	nap_pod_free(&p);
 
@@ -222,7 +224,7 @@ test_requests(void)
 
 	load_pod(&p, "overhead");
 	TAP_OK(p.requests.v[NAP_RES_CPU] == 1250 &&
-	    p.requests.v[NAP_RES_MEMORY] == (INT64_C(1024) + 160) << 20,
+		p.requests.v[NAP_RES_MEMORY] == (INT64_C(1024) + 160) << 20,
 	    "RuntimeClass overhead is added");
 	nap_pod_free(&p);
 
@@ -255,21 +257,20 @@ test_constraints(void)
 		TAP_OK(0, "the affinity pod loads");
 		return;
 	}
-	TAP_OK(p.nnode_terms == 2 &&
-	    nap_reqs_get(&p.node_terms[0].reqs, "kubernetes.io/os") &&
-	    nap_reqs_get(&p.node_terms[1].reqs, "kubernetes.io/os") &&
-	    nap_reqs_get(&p.node_terms[0].reqs, "topology.kubernetes.io/zone") &&
-	    !nap_reqs_get(&p.node_terms[0].reqs, "karpenter.sh/capacity-type"),
+	TAP_OK(p.nnode_terms == 2 && nap_reqs_get(&p.node_terms[0].reqs, "kubernetes.io/os") &&
+		nap_reqs_get(&p.node_terms[1].reqs, "kubernetes.io/os") &&
+		nap_reqs_get(&p.node_terms[0].reqs, "topology.kubernetes.io/zone") &&
+		!nap_reqs_get(&p.node_terms[0].reqs, "karpenter.sh/capacity-type"),
 	    "nodeSelector is ANDed into each required node-affinity OR-term");
 	TAP_OK(p.nnode_prefs == 2 && p.node_prefs[0].weight == 20 && p.node_prefs[1].weight == 80,
 	    "preferred node-affinity terms keep their weights and order");
 	TAP_OK(p.nanti_affinity == 2 && p.anti_affinity[0].weight == 0 &&
-	    strcmp(p.anti_affinity[0].topology_key, "kubernetes.io/hostname") == 0 &&
-	    p.anti_affinity[0].nnamespaces == 1 &&
-	    strcmp(p.anti_affinity[0].namespaces[0], "shop") == 0,
+		strcmp(p.anti_affinity[0].topology_key, "kubernetes.io/hostname") == 0 &&
+		p.anti_affinity[0].nnamespaces == 1 &&
+		strcmp(p.anti_affinity[0].namespaces[0], "shop") == 0,
 	    "a required anti-affinity term looks in the pod's own namespace by default");
 	TAP_OK(p.anti_affinity[1].weight == 50 && p.anti_affinity[1].ns_selector &&
-	    p.anti_affinity[1].nnamespaces == 0,
+		p.anti_affinity[1].nnamespaces == 0,
 	    "a preferred term with namespaceSelector {} keeps the selector");
 	TAP_OK(p.naffinity == 1 && p.affinity[0].nnamespaces == 2,
 	    "explicit affinity namespaces are kept");
@@ -278,26 +279,29 @@ test_constraints(void)
 	    "the anti-affinity selector matches the pod's own labels");
 	json_object_put(lbl);
 	TAP_OK(p.nspread == 2 && p.spread[0].do_not_schedule && p.spread[0].min_domains == 3 &&
-	    p.spread[0].honor_affinity && !p.spread[0].honor_taints &&
-	    p.spread[0].nmatch_label_keys == 1 && !p.spread[1].do_not_schedule &&
-	    !p.spread[1].honor_affinity && p.spread[1].honor_taints && p.spread[1].max_skew == 2,
+		p.spread[0].honor_affinity && !p.spread[0].honor_taints &&
+		p.spread[0].nmatch_label_keys == 1 && !p.spread[1].do_not_schedule &&
+		!p.spread[1].honor_affinity && p.spread[1].honor_taints &&
+		p.spread[1].max_skew == 2,
 	    "topology spread keeps skew, policies, minDomains and matchLabelKeys");
 	TAP_OK(p.npvcs == 2 && strcmp(p.pvcs[0], "data-web-0") == 0 &&
-	    strcmp(p.pvcs[1], "affinity-scratch") == 0,
+		strcmp(p.pvcs[1], "affinity-scratch") == 0,
 	    "claims include generic ephemeral volumes named <pod>-<volume>");
 	TAP_OK(p.nhost_ports == 1 && p.host_ports[0].port == 80 &&
-	    strcmp(p.host_ports[0].protocol, "TCP") == 0, "host ports are collected");
+		strcmp(p.host_ports[0].protocol, "TCP") == 0,
+	    "host ports are collected");
 	TAP_OK(p.priority == 1000 && p.preempt_never, "priority and preemption policy are read");
 	{
 		struct nap_pod q;
 		json_object *o = json_object_get(doc(fix_pods, "affinity")), *copy = NULL;
 
 		json_object_deep_copy(o, &copy, NULL);
-		json_object_object_add(nap_json_key(copy, "metadata"), "name",
-		    json_object_new_string("affinity-2"));
+		json_object_object_add(
+		    nap_json_key(copy, "metadata"), "name", json_object_new_string("affinity-2"));
 		TAP_OK(nap_pod_from_json(&q, copy, NULL) == 0 && q.sched_hash == p.sched_hash &&
-		    q.spread[0].hash == p.spread[0].hash && q.anti_affinity[0].hash ==
-		    p.anti_affinity[0].hash && p.spread[0].hash != p.spread[1].hash,
+			q.spread[0].hash == p.spread[0].hash &&
+			q.anti_affinity[0].hash == p.anti_affinity[0].hash &&
+			p.spread[0].hash != p.spread[1].hash,
 		    "a replica under another name hashes the same, term by term");
 		nap_pod_free(&q);
 		json_object_object_add(nap_json_key(copy, "spec"), "nodeSelector", NULL);
@@ -316,10 +320,10 @@ test_constraints(void)
 
 		if (load_pod(&q, "match-label-keys") == 0) {
 			TAP_OK(nap_selector_matches(q.spread[0].selector, same) &&
-			    !nap_selector_matches(q.spread[0].selector, other),
+				!nap_selector_matches(q.spread[0].selector, other),
 			    "spread matchLabelKeys narrow the selector to the pod's own values");
 			TAP_OK(nap_selector_matches(q.anti_affinity[0].selector, red) &&
-			    !nap_selector_matches(q.anti_affinity[0].selector, blue),
+				!nap_selector_matches(q.anti_affinity[0].selector, blue),
 			    "mismatchLabelKeys exclude pods sharing the pod's value");
 			nap_pod_free(&q);
 		} else
@@ -333,7 +337,8 @@ test_constraints(void)
 	t.key = k_sku;
 	t.value = v_gpu;
 	t.effect = NAP_EFFECT_NOSCHEDULE;
-	TAP_OK(nap_tolerates(p.tolerations, p.ntolerations, &t), "Equal tolerates key=value:effect");
+	TAP_OK(
+	    nap_tolerates(p.tolerations, p.ntolerations, &t), "Equal tolerates key=value:effect");
 	t.value = v_cpu;
 	TAP_OK(!nap_tolerates(p.tolerations, p.ntolerations, &t),
 	    "Equal does not tolerate another value");
@@ -356,7 +361,8 @@ mkpod(const char *ns, const char *name, const char *node, int cpu_milli, const c
 	char buf[2048];
 
 	snprintf(buf, sizeof(buf),
-	    "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\",\"namespace\":\"%s\""
+	    "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"%s\",\"namespace\":"
+	    "\"%s\""
 	    ",\"labels\":{\"app\":\"w\"}},"
 	    "\"spec\":{\"nodeName\":\"%s\",\"containers\":[{\"name\":\"c\",\"resources\":"
 	    "{\"requests\":{\"cpu\":\"%dm\",\"memory\":\"64Mi\"}}}]},"
@@ -396,7 +402,8 @@ mkpod_real(const char *ns, const char *name, const char *node, int cpu_milli)
 	    "{\"key\":\"node.kubernetes.io/not-ready\",\"operator\":\"Exists\",\"effect\":"
 	    "\"NoExecute\",\"tolerationSeconds\":300},{\"key\":\"node.kubernetes.io/unreachable\","
 	    "\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300}],"
-	    "\"priority\":0,\"enableServiceLinks\":true,\"preemptionPolicy\":\"PreemptLowerPriority\"},"
+	    "\"priority\":0,\"enableServiceLinks\":true,\"preemptionPolicy\":"
+	    "\"PreemptLowerPriority\"},"
 	    "\"status\":{\"phase\":\"%s\",\"conditions\":[{\"type\":\"PodScheduled\",\"status\":"
 	    "\"%s\",\"reason\":\"Unschedulable\",\"lastTransitionTime\":\"2025-06-01T10:00:00Z\"}],"
 	    "\"qosClass\":\"Burstable\",\"startTime\":\"2025-06-01T10:00:01Z\"}}",
@@ -423,38 +430,50 @@ provisionable(const char *json)
 }
 
 #define POD_HEAD "{\"metadata\":{\"name\":\"p\",\"namespace\":\"d\""
-#define UNSCHED "\"conditions\":[{\"type\":\"PodScheduled\",\"status\":\"False\",\"reason\":\"Unschedulable\"}]"
+#define UNSCHED                                                                                    \
+	"\"conditions\":[{\"type\":\"PodScheduled\",\"status\":\"False\",\"reason\":"              \
+	"\"Unschedulable\"}]"
 
 static void
 test_provisionable(void)
 {
 	TAP_IS_INT(provisionable(POD_HEAD "},\"spec\":{},\"status\":{" UNSCHED "}}"), 1,
 	    "an unbound pod the scheduler marked Unschedulable is provisionable");
-	TAP_IS_INT(provisionable(POD_HEAD "},\"spec\":{\"nodeName\":\"n1\"},\"status\":{" UNSCHED
-	    "}}"), 0, "a bound pod is not provisionable");
-	TAP_IS_INT(provisionable(POD_HEAD "},\"spec\":{},\"status\":{\"nominatedNodeName\":\"n1\","
-	    UNSCHED "}}"), 0, "a pod nominated for preemption is not provisionable");
-	TAP_IS_INT(provisionable(POD_HEAD ",\"ownerReferences\":[{\"apiVersion\":\"apps/v1\","
-	    "\"kind\":\"DaemonSet\",\"name\":\"ds\",\"uid\":\"u\",\"controller\":true}]},"
-	    "\"spec\":{},\"status\":{" UNSCHED "}}"), 0,
-	    "a DaemonSet-owned pod is not provisionable");
-	TAP_IS_INT(provisionable(POD_HEAD ",\"ownerReferences\":[{\"apiVersion\":\"v1\","
-	    "\"kind\":\"Node\",\"name\":\"n1\",\"uid\":\"u\",\"controller\":true}]},"
-	    "\"spec\":{},\"status\":{" UNSCHED "}}"), 0,
-	    "a static (Node-owned) pod is not provisionable");
-	TAP_IS_INT(provisionable(POD_HEAD "},\"spec\":{},\"status\":{\"conditions\":[{\"type\":"
-	    "\"PodScheduled\",\"status\":\"False\",\"reason\":\"SchedulingGated\"}]}}"), 0,
-	    "a pod whose PodScheduled reason is not Unschedulable is not provisionable");
+	TAP_IS_INT(
+	    provisionable(POD_HEAD "},\"spec\":{\"nodeName\":\"n1\"},\"status\":{" UNSCHED "}}"), 0,
+	    "a bound pod is not provisionable");
+	TAP_IS_INT(provisionable(POD_HEAD
+		       "},\"spec\":{},\"status\":{\"nominatedNodeName\":\"n1\"," UNSCHED "}}"),
+	    0, "a pod nominated for preemption is not provisionable");
+	TAP_IS_INT(
+	    provisionable(POD_HEAD
+		",\"ownerReferences\":[{\"apiVersion\":\"apps/v1\","
+		"\"kind\":\"DaemonSet\",\"name\":\"ds\",\"uid\":\"u\",\"controller\":true}]},"
+		"\"spec\":{},\"status\":{" UNSCHED "}}"),
+	    0, "a DaemonSet-owned pod is not provisionable");
+	TAP_IS_INT(provisionable(POD_HEAD
+		       ",\"ownerReferences\":[{\"apiVersion\":\"v1\","
+		       "\"kind\":\"Node\",\"name\":\"n1\",\"uid\":\"u\",\"controller\":true}]},"
+		       "\"spec\":{},\"status\":{" UNSCHED "}}"),
+	    0, "a static (Node-owned) pod is not provisionable");
+	TAP_IS_INT(provisionable(POD_HEAD
+		       "},\"spec\":{},\"status\":{\"conditions\":[{\"type\":"
+		       "\"PodScheduled\",\"status\":\"False\",\"reason\":\"SchedulingGated\"}]}}"),
+	    0, "a pod whose PodScheduled reason is not Unschedulable is not provisionable");
 	TAP_IS_INT(provisionable(POD_HEAD "},\"spec\":{},\"status\":{\"phase\":\"Pending\"}}"), 0,
 	    "a pod the scheduler has not looked at yet is not provisionable");
-	TAP_IS_INT(provisionable(POD_HEAD "},\"spec\":{},\"status\":{\"phase\":\"Failed\","
-	    UNSCHED "}}"), 0, "a terminal pod is not provisionable");
+	TAP_IS_INT(
+	    provisionable(POD_HEAD "},\"spec\":{},\"status\":{\"phase\":\"Failed\"," UNSCHED "}}"),
+	    0, "a terminal pod is not provisionable");
 	TAP_IS_INT(provisionable(POD_HEAD ",\"deletionTimestamp\":\"2025-01-01T00:00:00Z\"},"
-	    "\"spec\":{},\"status\":{" UNSCHED "}}"), 0, "a terminating pod is not provisionable");
-	TAP_IS_INT(provisionable(POD_HEAD ",\"ownerReferences\":[{\"apiVersion\":\"apps/v1\","
-	    "\"kind\":\"ReplicaSet\",\"name\":\"rs\",\"uid\":\"u\",\"controller\":true}]},"
-	    "\"spec\":{},\"status\":{" UNSCHED "}}"), 1,
-	    "a ReplicaSet-owned pod is provisionable");
+					  "\"spec\":{},\"status\":{" UNSCHED "}}"),
+	    0, "a terminating pod is not provisionable");
+	TAP_IS_INT(
+	    provisionable(POD_HEAD
+		",\"ownerReferences\":[{\"apiVersion\":\"apps/v1\","
+		"\"kind\":\"ReplicaSet\",\"name\":\"rs\",\"uid\":\"u\",\"controller\":true}]},"
+		"\"spec\":{},\"status\":{" UNSCHED "}}"),
+	    1, "a ReplicaSet-owned pod is provisionable");
 }
 
 /* ---- malformed input ---- */
@@ -469,7 +488,8 @@ expect_bad(int (*fill)(json_object *, struct nap_err *), const char *name, const
 	err.msg[0] = '\0';
 	rc = fill(doc(fix_bad, name), &err);
 	if (!TAP_OK(rc == -1 && strstr(err.msg, want1) && (!want2 || strstr(err.msg, want2)) &&
-	    err.code == NAP_EX_DATAERR, "%s", what))
+		    err.code == NAP_EX_DATAERR,
+		"%s", what))
 		printf("#   message: %s\n", err.msg);
 }
 
@@ -543,7 +563,8 @@ test_malformed(void)
 		    "an object without a name is rejected");
 		json_object_put(o);
 		o = parse("[1,2]");
-		TAP_OK(nap_pod_from_json(&p, o, &err) == -1, "a non-object is rejected, not crashed on");
+		TAP_OK(nap_pod_from_json(&p, o, &err) == -1,
+		    "a non-object is rejected, not crashed on");
 		json_object_put(o);
 	}
 }
@@ -584,7 +605,8 @@ replace_strings(json_object *o, const char *from, const char *to)
 				replace_strings(v, from, to);
 		}
 	} else if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, k, v) {
+		json_object_object_foreach(o, k, v)
+		{
 			if (json_object_is_type(v, json_type_string) &&
 			    strcmp(json_object_get_string(v), from) == 0)
 				json_object_object_add(o, k, json_object_new_string(to));
@@ -599,8 +621,8 @@ static void
 fix_pod_spec(json_object *spec)
 {
 	json_object *tol = json_object_array_get_idx(nap_json_key(spec, "tolerations"), 0);
-	json_object *tsc = json_object_array_get_idx(nap_json_key(spec,
-	    "topologySpreadConstraints"), 0);
+	json_object *tsc =
+	    json_object_array_get_idx(nap_json_key(spec, "topologySpreadConstraints"), 0);
 
 	json_object_object_add(tol, "operator", json_object_new_string("Exists"));
 	json_object_object_add(tol, "effect", json_object_new_string("NoSchedule"));
@@ -628,19 +650,19 @@ test_api_fixtures(void)
 	}
 	o = load_json_file("kube/core.v1.Pod.json");
 	TAP_OK(nap_pod_from_json(&p, o, &err) == -1 &&
-	    strstr(err.msg, "pod namespaceValue/nameValue") && strstr(err.msg, "operatorValue"),
+		strstr(err.msg, "pod namespaceValue/nameValue") && strstr(err.msg, "operatorValue"),
 	    "the API round-trip Pod is rejected for its placeholder operator, naming the pod");
 	fix_pod_spec(nap_json_key(o, "spec"));
 	if (!TAP_OK(nap_pod_from_json(&p, o, &err) == 0,
-	    "the API round-trip Pod loads once its placeholders are real values"))
+		"the API round-trip Pod loads once its placeholders are real values"))
 		printf("# %s\n", err.msg);
 	else {
 		TAP_OK(p.priority == 25 && strcmp(p.nominated, "nominatedNodeNameValue") == 0 &&
-		    p.meta.deleted != 0 && p.meta.created == 1199149261 &&
-		    strcmp(nap_meta_label(&p.meta, "labelsKey"), "labelsValue") == 0 &&
-		    p.nnode_terms == 1 && p.nnode_prefs == 1 && p.naffinity == 2 &&
-		    p.nanti_affinity == 2 && p.nspread == 1 && p.ntolerations == 1 &&
-		    p.requests.v[NAP_RES_PODS] == 1 && p.unknown_resource[0] == '\0',
+			p.meta.deleted != 0 && p.meta.created == 1199149261 &&
+			strcmp(nap_meta_label(&p.meta, "labelsKey"), "labelsValue") == 0 &&
+			p.nnode_terms == 1 && p.nnode_prefs == 1 && p.naffinity == 2 &&
+			p.nanti_affinity == 2 && p.nspread == 1 && p.ntolerations == 1 &&
+			p.requests.v[NAP_RES_PODS] == 1 && p.unknown_resource[0] == '\0',
 		    "the round-trip Pod's fields land in the struct");
 		nap_pod_free(&p);
 	}
@@ -651,25 +673,27 @@ test_api_fixtures(void)
 		printf("# %s\n", err.msg);
 	else {
 		TAP_OK(n.unschedulable && strcmp(n.provider_id, "providerIDValue") == 0 &&
-		    n.ntaints == 1 && n.taints[0].effect == NAP_EFFECT_OTHER && n.ready == -1,
+			n.ntaints == 1 && n.taints[0].effect == NAP_EFFECT_OTHER && n.ready == -1,
 		    "the round-trip Node keeps providerID, cordon and its (unknown-effect) taint");
 		nap_node_free(&n);
 	}
 	json_object_put(o);
 
 	o = load_json_file("kube/policy.v1.PodDisruptionBudget.json");
-	TAP_OK(nap_pdb_from_json(&b, o, &err) == -1 && strstr(err.msg, "pdb namespaceValue/nameValue"),
+	TAP_OK(
+	    nap_pdb_from_json(&b, o, &err) == -1 && strstr(err.msg, "pdb namespaceValue/nameValue"),
 	    "the round-trip PDB (both bounds, placeholder values) is rejected, naming it");
 	json_object_object_del(nap_json_key(o, "spec"), "maxUnavailable");
-	json_object_object_add(nap_json_key(o, "spec"), "minAvailable",
-	    json_object_new_string("50%"));
+	json_object_object_add(
+	    nap_json_key(o, "spec"), "minAvailable", json_object_new_string("50%"));
 	replace_strings(o, "operatorValue", "In");
 	if (!TAP_OK(nap_pdb_from_json(&b, o, &err) == 0, "the round-trip PDB loads once fixed"))
 		printf("# %s\n", err.msg);
 	else {
 		TAP_OK(b.has_min_available && b.percent && b.value == 50 &&
-		    b.disruptions_allowed == 3 && b.current_healthy == 4 && b.desired_healthy == 5 &&
-		    b.selector != NULL, "the PDB's budget and status are read");
+			b.disruptions_allowed == 3 && b.current_healthy == 4 &&
+			b.desired_healthy == 5 && b.selector != NULL,
+		    "the PDB's budget and status are read");
 		nap_pdb_free(&b);
 	}
 	json_object_put(o);
@@ -678,11 +702,13 @@ test_api_fixtures(void)
 	fix_pod_spec(nap_json_get(o, "spec.template.spec"));
 	replace_strings(o, "operatorValue", "In");
 	if (!TAP_OK(nap_daemonset_from_json(&d, o, &err) == 0,
-	    "the round-trip DaemonSet loads with its template as a pod"))
+		"the round-trip DaemonSet loads with its template as a pod"))
 		printf("# %s\n", err.msg);
 	else {
-		TAP_OK(d.tmpl.owner == NAP_OWNER_DAEMONSET && d.tmpl.requests.v[NAP_RES_PODS] == 1 &&
-		    strcmp(d.tmpl.meta.ns, d.meta.ns) == 0 && !nap_pod_is_provisionable(&d.tmpl),
+		TAP_OK(d.tmpl.owner == NAP_OWNER_DAEMONSET &&
+			d.tmpl.requests.v[NAP_RES_PODS] == 1 &&
+			strcmp(d.tmpl.meta.ns, d.meta.ns) == 0 &&
+			!nap_pod_is_provisionable(&d.tmpl),
 		    "the DaemonSet template is a DaemonSet-owned pod in its namespace");
 		nap_daemonset_free(&d);
 	}
@@ -694,13 +720,24 @@ static void
 test_kube_examples(void)
 {
 	static const char *files[] = {
-		"pod-nginx.yaml", "pod-with-node-affinity.yaml", "pod-with-pod-affinity.yaml",
-		"pod-with-toleration.yaml", "pod-with-affinity-preferred-weight.yaml",
-		"one-constraint.yaml", "two-constraints.yaml", "one-constraint-with-nodeaffinity.yaml",
-		"d82c28e-one-constraint.yaml", "qos-pod.yaml", "qos-pod-2.yaml", "qos-pod-3.yaml",
-		"qos-pod-4.yaml", "qos-pod-5.yaml", "high-priority-pod.yaml",
-		"zookeeper-pod-disruption-budget-maxunavailable.yaml",
-		"zookeeper-pod-disruption-budget-minavailable.yaml", "core.v1.Pod.yaml",
+	    "pod-nginx.yaml",
+	    "pod-with-node-affinity.yaml",
+	    "pod-with-pod-affinity.yaml",
+	    "pod-with-toleration.yaml",
+	    "pod-with-affinity-preferred-weight.yaml",
+	    "one-constraint.yaml",
+	    "two-constraints.yaml",
+	    "one-constraint-with-nodeaffinity.yaml",
+	    "d82c28e-one-constraint.yaml",
+	    "qos-pod.yaml",
+	    "qos-pod-2.yaml",
+	    "qos-pod-3.yaml",
+	    "qos-pod-4.yaml",
+	    "qos-pod-5.yaml",
+	    "high-priority-pod.yaml",
+	    "zookeeper-pod-disruption-budget-maxunavailable.yaml",
+	    "zookeeper-pod-disruption-budget-minavailable.yaml",
+	    "core.v1.Pod.yaml",
 	};
 	struct nap_cluster *c = nap_cluster_new();
 	char path[1024];
@@ -731,9 +768,12 @@ test_kube_examples(void)
 			}
 			/* This copy of the example has a preferred term under "required": invalid. */
 			if (strcmp(files[i], "pod-with-node-affinity.yaml") == 0) {
-				TAP_OK(rc == -1 && strstr(err.msg, "pod default/with-node-affinity: "
-				    "required node affinity"),
-				    "a required node affinity that is a list is rejected, naming the pod");
+				TAP_OK(rc == -1 &&
+					strstr(err.msg,
+					    "pod default/with-node-affinity: "
+					    "required node affinity"),
+				    "a required node affinity that is a list is rejected, naming "
+				    "the pod");
 				continue;
 			}
 			if (rc < 0) {
@@ -748,13 +788,14 @@ test_kube_examples(void)
 	    objs);
 	pp = nap_cluster_pod(c, "default", "with-pod-affinity");
 	TAP_OK(pp && pp->naffinity == 1 && pp->nanti_affinity == 1 &&
-	    pp->anti_affinity[0].weight == 100,
+		pp->anti_affinity[0].weight == 100,
 	    "the pod-affinity example has a required affinity and a preferred anti-affinity");
 	{
 		struct nap_pdb *b = nap_cluster_get(c, NAP_KIND_PDB, "default", "zk-pdb");
 
 		TAP_OK(nap_cluster_count(c, NAP_KIND_PDB) == 1 && b && b->has_min_available &&
-		    b->value == 2, "the second zk-pdb example replaces the first of the same name");
+			b->value == 2,
+		    "the second zk-pdb example replaces the first of the same name");
 	}
 	nap_cluster_free(c);
 }
@@ -784,7 +825,7 @@ test_manifests(const char *sub, const char *prefix, const char *what, int strict
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		if (nap_yaml_load_file(path, &docs, &err) != 0) {
-			broken++;	/* broken upstream; lib/yaml's tests own that */
+			broken++; /* broken upstream; lib/yaml's tests own that */
 			continue;
 		}
 		for (j = 0; j < json_object_array_length(docs); j++) {
@@ -810,9 +851,10 @@ test_manifests(const char *sub, const char *prefix, const char *what, int strict
 				continue;
 			refused++;
 			/* Design notes and API references hold sketches; those must be refused by name. */
-			if (strict || (strncmp(err.msg, "nodepool", 8) != 0 &&
-			    strncmp(err.msg, "aksnodeclass", 12) != 0 &&
-			    strncmp(err.msg, "nodeclaim", 9) != 0)) {
+			if (strict ||
+			    (strncmp(err.msg, "nodepool", 8) != 0 &&
+				strncmp(err.msg, "aksnodeclass", 12) != 0 &&
+				strncmp(err.msg, "nodeclaim", 9) != 0)) {
 				printf("# %s: %s\n", de->d_name, err.msg);
 				bad++;
 			}
@@ -822,8 +864,9 @@ test_manifests(const char *sub, const char *prefix, const char *what, int strict
 	closedir(dp);
 	TAP_OK(bad == 0 && pools + classes > 5,
 	    "%s: of %zu NodePools, %zu AKSNodeClasses and %zu NodeClaims, %s (%zu files "
-	    "broken upstream)", what, pools, classes, claims, strict ? "every one loads" :
-	    "each loads or is refused by name", broken);
+	    "broken upstream)",
+	    what, pools, classes, claims,
+	    strict ? "every one loads" : "each loads or is refused by name", broken);
 	if (!strict)
 		printf("# %zu refused by name\n", refused);
 }
@@ -850,17 +893,18 @@ test_volumes(void)
 	TAP_IS_INT(bad, 0, "claims, volumes, a storage class, a namespace and a DaemonSet apply");
 	pvc = nap_cluster_get(c, NAP_KIND_PVC, "shop", "data-web-0");
 	TAP_OK(pvc && strcmp(pvc->volume_name, "pvc-1234") == 0 &&
-	    strcmp(pvc->storage_class, "managed-csi") == 0 && pvc->storage == INT64_C(10) << 30 &&
-	    strcmp(pvc->phase, "Bound") == 0, "a bound claim names its volume, class and size");
+		strcmp(pvc->storage_class, "managed-csi") == 0 &&
+		pvc->storage == INT64_C(10) << 30 && strcmp(pvc->phase, "Bound") == 0,
+	    "a bound claim names its volume, class and size");
 	pv = nap_cluster_get(c, NAP_KIND_PV, NULL, "pvc-1234");
-	q = pv && pv->nterms == 1 ? nap_reqs_get(&pv->terms[0], "topology.disk.csi.azure.com/zone") :
-	    NULL;
+	q = pv && pv->nterms == 1 ? nap_reqs_get(&pv->terms[0], "topology.disk.csi.azure.com/zone")
+				  : NULL;
 	TAP_OK(q && nap_req_allows(q, "eastus-2") && !nap_req_allows(q, "eastus-1") &&
-	    strcmp(pv->claim_name, "data-web-0") == 0 && !pv->local,
+		strcmp(pv->claim_name, "data-web-0") == 0 && !pv->local,
 	    "a volume's node affinity pins its zone");
 	sc = nap_cluster_get(c, NAP_KIND_STORAGECLASS, NULL, "managed-csi");
-	q = sc && sc->nterms == 1 ? nap_reqs_get(&sc->terms[0], "topology.disk.csi.azure.com/zone") :
-	    NULL;
+	q = sc && sc->nterms == 1 ? nap_reqs_get(&sc->terms[0], "topology.disk.csi.azure.com/zone")
+				  : NULL;
 	TAP_OK(sc && sc->is_default && sc->wait_for_consumer && q && nap_req_allows(q, "eastus-1"),
 	    "a storage class's default flag, binding mode and allowed zones are read");
 	ns = nap_cluster_get(c, NAP_KIND_NAMESPACE, NULL, "shop");
@@ -868,9 +912,9 @@ test_volumes(void)
 	    "a namespace keeps its labels (for namespaceSelector)");
 	ds = nap_cluster_daemonsets(c, &n);
 	TAP_OK(n == 1 && ds[0]->tmpl.requests.v[NAP_RES_CPU] == 500 &&
-	    ds[0]->tmpl.requests.v[NAP_RES_MEMORY] == 250 << 20 &&
-	    ds[0]->tmpl.ntolerations == 1 && ds[0]->tmpl.nnode_terms == 1 &&
-	    nap_reqs_get(&ds[0]->tmpl.node_terms[0].reqs, "kubernetes.io/os"),
+		ds[0]->tmpl.requests.v[NAP_RES_MEMORY] == 250 << 20 &&
+		ds[0]->tmpl.ntolerations == 1 && ds[0]->tmpl.nnode_terms == 1 &&
+		nap_reqs_get(&ds[0]->tmpl.node_terms[0].reqs, "kubernetes.io/os"),
 	    "a DaemonSet's overhead is its template's effective request");
 	nap_cluster_free(c);
 	json_object_put(docs);
@@ -891,7 +935,7 @@ mut_value(int m)
 	case 3:
 		return json_object_new_object();
 	default:
-		return NULL;	/* JSON null */
+		return NULL; /* JSON null */
 	}
 }
 
@@ -899,13 +943,14 @@ mut_value(int m)
 
 /* Find the target-th node (pre-order, root excluded) under o: its parent and place. */
 static int
-mut_find(json_object *o, int *counter, int target, json_object **parent, const char **key,
-    size_t *idx)
+mut_find(
+    json_object *o, int *counter, int target, json_object **parent, const char **key, size_t *idx)
 {
 	size_t i;
 
 	if (json_object_is_type(o, json_type_object)) {
-		json_object_object_foreach(o, k, v) {
+		json_object_object_foreach(o, k, v)
+		{
 			if (++*counter == target) {
 				*parent = o;
 				*key = k;
@@ -922,7 +967,8 @@ mut_find(json_object *o, int *counter, int target, json_object **parent, const c
 				*idx = i;
 				return 1;
 			}
-			if (mut_find(json_object_array_get_idx(o, i), counter, target, parent, key, idx))
+			if (mut_find(
+				json_object_array_get_idx(o, i), counter, target, parent, key, idx))
 				return 1;
 		}
 	}
@@ -990,8 +1036,8 @@ mutate_all(json_object *obj, size_t *tried, size_t *refused)
 				(*refused)++;
 				if (err.msg[0] == '\0' ||
 				    nap_cluster_get(c, (enum nap_kind)k, ns, name) == NULL) {
-					printf("# %s %s: mutation %d/%d refused badly: \"%s\"\n", kind,
-					    name, target, m, err.msg);
+					printf("# %s %s: mutation %d/%d refused badly: \"%s\"\n",
+					    kind, name, target, m, err.msg);
 					bad++;
 				}
 			} else if (nap_cluster_apply(c, "MODIFIED", base, &err) != 0)
@@ -1028,11 +1074,13 @@ test_mutations(void)
 		o = load_json_file("kube/policy.v1.PodDisruptionBudget.json");
 		json_object_object_del(nap_json_key(o, "spec"), "maxUnavailable");
 		replace_strings(o, "operatorValue", "In");
-		json_object_object_add(nap_json_key(o, "spec"), "minAvailable",
-		    json_object_new_int(1));
+		json_object_object_add(
+		    nap_json_key(o, "spec"), "minAvailable", json_object_new_int(1));
 		objs[nobj++] = o;
-		snprintf(path, sizeof(path), "%s/fixtures/aks-docs/"
-		    "node-auto-provisioning-aksnodeclass-19.yaml", shared_dir());
+		snprintf(path, sizeof(path),
+		    "%s/fixtures/aks-docs/"
+		    "node-auto-provisioning-aksnodeclass-19.yaml",
+		    shared_dir());
 		docs = load_yaml(path);
 		for (i = 0; i < json_object_array_length(docs) && nobj < 16; i++)
 			objs[nobj++] = json_object_get(json_object_array_get_idx(docs, i));
@@ -1044,7 +1092,8 @@ test_mutations(void)
 	}
 	TAP_OK(bad == 0 && tried > 1000,
 	    "%zu single-field type mutations of %zu objects: none crashes, %zu refused with a "
-	    "message and the model kept", tried, nobj, refused);
+	    "message and the model kept",
+	    tried, nobj, refused);
 }
 
 /* ---- the cluster model ---- */
@@ -1080,8 +1129,8 @@ test_cluster(void)
 	apply(c, "ADDED", mkpod("b", "p1", "", 300, NULL));
 	TAP_IS_INT(nap_cluster_count(c, NAP_KIND_POD), 3, "three pods added");
 	TAP_OK(nap_cluster_pod(c, "a", "p1")->meta.labels ==
-	    nap_cluster_pod(c, "a", "p2")->meta.labels &&
-	    nap_cluster_pod(c, "a", "p1")->meta.raw == NULL,
+		    nap_cluster_pod(c, "a", "p2")->meta.labels &&
+		nap_cluster_pod(c, "a", "p1")->meta.raw == NULL,
 	    "pods with equal labels share one map, and keep no JSON when asked not to");
 	p = nap_cluster_pod(c, "b", "p1");
 	TAP_OK(p && p->requests.v[NAP_RES_CPU] == 300 && nap_pod_is_provisionable(p),
@@ -1098,25 +1147,27 @@ test_cluster(void)
 	    "MODIFIED of a known pod is taken");
 	TAP_OK(nap_cluster_version(c, NAP_KIND_POD) > v, "a change bumps the kind's version");
 	TAP_OK(nap_cluster_node_requests(c, "n1")->v[NAP_RES_CPU] == 100 &&
-	    nap_cluster_node_requests(c, "n2")->v[NAP_RES_CPU] == 200,
+		nap_cluster_node_requests(c, "n2")->v[NAP_RES_CPU] == 200,
 	    "a pod that moves node moves its requests");
 	apply(c, "MODIFIED", mkpod("a", "p1", "n1", 100, ",\"x\":1"));
 	o = mkpod("a", "p1", "n1", 100, NULL);
-	json_object_object_add(nap_json_key(o, "status"), "phase",
-	    json_object_new_string("Succeeded"));
+	json_object_object_add(
+	    nap_json_key(o, "status"), "phase", json_object_new_string("Succeeded"));
 	apply(c, "MODIFIED", o);
 	TAP_OK(nap_cluster_node_requests(c, "n1")->v[NAP_RES_CPU] == 0 &&
-	    (nap_cluster_pods_on_node(c, "n1", &n), n == 1),
+		(nap_cluster_pods_on_node(c, "n1", &n), n == 1),
 	    "a terminal pod stays listed on its node but no longer counts");
 	TAP_IS_INT(apply(c, "MODIFIED", mkpod("c", "new", "", 50, NULL)), 0,
 	    "MODIFIED of an unknown pod adds it");
 	TAP_OK(nap_cluster_pod(c, "c", "new") != NULL, "the added pod is found");
 
 	o = mkpod("c", "new", "", 50, NULL);
-	json_object_object_add(nap_json_get(json_object_array_get_idx(nap_json_get(o,
-	    "spec.containers"), 0), "resources.requests"), "cpu", json_object_new_string("lots"));
+	json_object_object_add(
+	    nap_json_get(json_object_array_get_idx(nap_json_get(o, "spec.containers"), 0),
+		"resources.requests"),
+	    "cpu", json_object_new_string("lots"));
 	TAP_OK(nap_cluster_apply(c, "MODIFIED", o, &err) == -1 &&
-	    strstr(err.msg, "pod c/new: container c: requests: cpu"),
+		strstr(err.msg, "pod c/new: container c: requests: cpu"),
 	    "a malformed MODIFIED is an error naming the pod");
 	json_object_put(o);
 	p = nap_cluster_pod(c, "c", "new");
@@ -1125,11 +1176,13 @@ test_cluster(void)
 
 	TAP_IS_INT(apply(c, "DELETED", mkpod("a", "p2", "n2", 200, NULL)), 0, "DELETED is taken");
 	TAP_OK(nap_cluster_pod(c, "a", "p2") == NULL &&
-	    (nap_cluster_pods_on_node(c, "n2", &n), n == 0) &&
-	    nap_cluster_node_requests(c, "n2")->v[NAP_RES_CPU] == 0,
+		(nap_cluster_pods_on_node(c, "n2", &n), n == 0) &&
+		nap_cluster_node_requests(c, "n2")->v[NAP_RES_CPU] == 0,
 	    "a deleted pod leaves the model and its node");
-	TAP_IS_INT(apply(c, "DELETED", parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"ghost\","
-	    "\"namespace\":\"a\"}}")), 0, "DELETED of an unknown pod is fine");
+	TAP_IS_INT(apply(c, "DELETED",
+		       parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"ghost\","
+			     "\"namespace\":\"a\"}}")),
+	    0, "DELETED of an unknown pod is fine");
 	TAP_IS_INT(nap_cluster_count(c, NAP_KIND_POD), 3, "the count follows adds and deletes");
 	p = nap_cluster_pod(c, "a", "p1");
 	TAP_OK(p && p->meta.labels && strcmp(nap_meta_label(&p->meta, "app"), "w") == 0,
@@ -1141,8 +1194,9 @@ test_cluster(void)
 	    "a cluster asked to keep pod JSON keeps it");
 	apply(c, "DELETED", mkpod("k", "keep", "", 10, NULL));
 
-	TAP_IS_INT(apply(c, "ADDED", parse("{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"}}")),
-	    1, "a kind the model does not keep is passed over");
+	TAP_IS_INT(
+	    apply(c, "ADDED", parse("{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"d\"}}")), 1,
+	    "a kind the model does not keep is passed over");
 	o = parse("{\"metadata\":{\"name\":\"x\"}}");
 	TAP_OK(nap_cluster_apply(c, "ADDED", o, &err) == -1 && strstr(err.msg, "kind"),
 	    "an object without a kind is an error");
@@ -1150,33 +1204,45 @@ test_cluster(void)
 	    "an unknown event type is an error");
 	json_object_put(o);
 
-	apply(c, "ADDED", parse("{\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\",\"labels\":"
-	    "{\"karpenter.sh/nodepool\":\"default\",\"topology.kubernetes.io/zone\":\"eastus-1\"}},"
-	    "\"spec\":{\"providerID\":\"azure:///subscriptions/s/resourceGroups/rg/providers/"
-	    "Microsoft.Compute/virtualMachines/aks-default-abcde\"},\"status\":{\"allocatable\":"
-	    "{\"cpu\":\"3860m\",\"memory\":\"12880436Ki\",\"pods\":\"110\"},\"conditions\":"
-	    "[{\"type\":\"Ready\",\"status\":\"True\"}]}}"));
-	apply(c, "ADDED", parse("{\"kind\":\"NodeClaim\",\"metadata\":{\"name\":\"default-abcde\","
-	    "\"labels\":{\"karpenter.sh/nodepool\":\"default\"}},\"spec\":{\"nodeClassRef\":"
-	    "{\"group\":\"karpenter.azure.com\",\"kind\":\"AKSNodeClass\",\"name\":\"default\"},"
-	    "\"requirements\":[{\"key\":\"node.kubernetes.io/instance-type\",\"operator\":\"In\","
-	    "\"values\":[\"Standard_D4s_v5\"]}]},\"status\":{\"providerID\":\"azure:///subscriptions/"
-	    "s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/aks-default-abcde\","
-	    "\"conditions\":[{\"type\":\"Launched\",\"status\":\"True\"},{\"type\":\"Drifted\","
-	    "\"status\":\"True\",\"reason\":\"NodeClassDrifted\"}]}}"));
+	apply(c, "ADDED",
+	    parse("{\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\",\"labels\":"
+		  "{\"karpenter.sh/nodepool\":\"default\",\"topology.kubernetes.io/"
+		  "zone\":\"eastus-1\"}},"
+		  "\"spec\":{\"providerID\":\"azure:///subscriptions/s/resourceGroups/rg/providers/"
+		  "Microsoft.Compute/virtualMachines/"
+		  "aks-default-abcde\"},\"status\":{\"allocatable\":"
+		  "{\"cpu\":\"3860m\",\"memory\":\"12880436Ki\",\"pods\":\"110\"},\"conditions\":"
+		  "[{\"type\":\"Ready\",\"status\":\"True\"}]}}"));
+	apply(c, "ADDED",
+	    parse(
+		"{\"kind\":\"NodeClaim\",\"metadata\":{\"name\":\"default-abcde\","
+		"\"labels\":{\"karpenter.sh/nodepool\":\"default\"}},\"spec\":{\"nodeClassRef\":"
+		"{\"group\":\"karpenter.azure.com\",\"kind\":\"AKSNodeClass\",\"name\":\"default\"}"
+		","
+		"\"requirements\":[{\"key\":\"node.kubernetes.io/"
+		"instance-type\",\"operator\":\"In\","
+		"\"values\":[\"Standard_D4s_v5\"]}]},\"status\":{\"providerID\":\"azure:///"
+		"subscriptions/"
+		"s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/"
+		"aks-default-abcde\","
+		"\"conditions\":[{\"type\":\"Launched\",\"status\":\"True\"},{\"type\":\"Drifted\","
+		"\"status\":\"True\",\"reason\":\"NodeClassDrifted\"}]}}"));
 	node = nap_cluster_node(c, "n1");
 	claim = nap_cluster_nodeclaim(c, "default-abcde");
 	TAP_OK(node && node->ready == 1 && node->allocatable.v[NAP_RES_CPU] == 3860 &&
-	    node->allocatable.v[NAP_RES_MEMORY] == INT64_C(12880436) * 1024 &&
-	    strcmp(node->zone, "eastus-1") == 0 && strcmp(node->nodepool, "default") == 0,
+		node->allocatable.v[NAP_RES_MEMORY] == INT64_C(12880436) * 1024 &&
+		strcmp(node->zone, "eastus-1") == 0 && strcmp(node->nodepool, "default") == 0,
 	    "a node's allocatable, readiness and well-known labels are read");
 	TAP_OK(claim && claim->launched && !claim->registered && claim->drifted &&
-	    claim->expire_after == 720 * MS_PER_HOUR &&
-	    strcmp(nap_cond_find(claim->conds, claim->nconds, "Drifted")->reason,
-	    "NodeClassDrifted") == 0, "a NodeClaim's conditions and defaults are read");
+		claim->expire_after == 720 * MS_PER_HOUR &&
+		strcmp(nap_cond_find(claim->conds, claim->nconds, "Drifted")->reason,
+		    "NodeClassDrifted") == 0,
+	    "a NodeClaim's conditions and defaults are read");
 	TAP_OK(node && claim && nap_cluster_nodeclaim_of(c, node) == claim &&
-	    nap_cluster_node_of(c, claim) == node, "a Node and its NodeClaim join by providerID");
-	apply(c, "DELETED", parse("{\"kind\":\"NodeClaim\",\"metadata\":{\"name\":\"default-abcde\"}}"));
+		nap_cluster_node_of(c, claim) == node,
+	    "a Node and its NodeClaim join by providerID");
+	apply(c, "DELETED",
+	    parse("{\"kind\":\"NodeClaim\",\"metadata\":{\"name\":\"default-abcde\"}}"));
 	TAP_OK(nap_cluster_nodeclaim_of(c, nap_cluster_node(c, "n1")) == NULL,
 	    "a deleted NodeClaim no longer joins");
 	nap_cluster_free(c);
@@ -1198,17 +1264,20 @@ test_scale(void)
 	char name[64], node[64], buf[1024];
 
 	for (i = 0; i < NODES; i++) {
-		snprintf(buf, sizeof(buf), "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%zu\","
-		    "\"labels\":{\"kubernetes.io/hostname\":\"node-%zu\"}},\"spec\":{\"providerID\":"
+		snprintf(buf, sizeof(buf),
+		    "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-%zu\","
+		    "\"labels\":{\"kubernetes.io/"
+		    "hostname\":\"node-%zu\"}},\"spec\":{\"providerID\":"
 		    "\"azure:///vm/node-%zu\"},\"status\":{\"allocatable\":{\"cpu\":\"4\","
-		    "\"memory\":\"16Gi\",\"pods\":\"110\"}}}", i, i, i);
+		    "\"memory\":\"16Gi\",\"pods\":\"110\"}}}",
+		    i, i, i);
 		objs[i] = parse(buf);
 	}
 	for (i = 0; i < PODS; i++) {
 		snprintf(name, sizeof(name), "web-%zu", i);
 		snprintf(node, sizeof(node), "node-%zu", i % NODES);
-		objs[NODES + i] = mkpod_real(i % 2 ? "shop" : "default", name, i % 5 ? node : "",
-		    100 + (int)(i % 7));
+		objs[NODES + i] = mkpod_real(
+		    i % 2 ? "shop" : "default", name, i % 5 ? node : "", 100 + (int)(i % 7));
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < PODS + NODES; i++)
@@ -1218,12 +1287,15 @@ test_scale(void)
 	printf("# applied %d pods + %d nodes in %.1f ms\n", PODS, NODES,
 	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	TAP_OK(bad == 0 && nap_cluster_count(c, NAP_KIND_POD) == PODS &&
-	    nap_cluster_count(c, NAP_KIND_NODE) == NODES, "50,000 pods and 2,000 nodes apply");
+		nap_cluster_count(c, NAP_KIND_NODE) == NODES,
+	    "50,000 pods and 2,000 nodes apply");
 	nap_cluster_pods_on_node(c, "node-7", &n);
 	TAP_IS_INT(n, 25, "each node holds its 25 bound pods");
 	for (i = 0; i < PODS; i += 2) {
-		snprintf(buf, sizeof(buf), "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-%zu\","
-		    "\"namespace\":\"default\"}}", i);
+		snprintf(buf, sizeof(buf),
+		    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-%zu\","
+		    "\"namespace\":\"default\"}}",
+		    i);
 		apply(c, "DELETED", parse(buf));
 	}
 	n = 0;
@@ -1235,8 +1307,8 @@ test_scale(void)
 		n += k;
 	}
 	TAP_OK(nap_cluster_count(c, NAP_KIND_POD) == PODS / 2 && n == PODS / 2 * 4 / 5 &&
-	    nap_cluster_pod(c, "shop", "web-49999") != NULL &&
-	    nap_cluster_pod(c, "default", "web-0") == NULL,
+		nap_cluster_pod(c, "shop", "web-49999") != NULL &&
+		nap_cluster_pod(c, "default", "web-0") == NULL,
 	    "deleting half the pods keeps lookups and node buckets consistent");
 	for (i = 0; i < PODS + NODES; i++)
 		json_object_put(objs[i]);
@@ -1269,7 +1341,8 @@ test_hash(void)
 	TAP_OK(ok && nap_hash_count(&h) == 5000 && seen == 5000,
 	    "the hash table keeps puts and deletes straight over 10,000 keys");
 	TAP_OK(nap_hash_put(&h, "k1", (void *)1) == (void *)(intptr_t)2 &&
-	    nap_hash_get(&h, "k1") == (void *)1, "put on an existing key replaces and returns the old value");
+		nap_hash_get(&h, "k1") == (void *)1,
+	    "put on an existing key replaces and returns the old value");
 	nap_hash_free(&h);
 }
 
