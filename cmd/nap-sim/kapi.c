@@ -884,6 +884,15 @@ do_delete(struct sim *sim, const struct sim_req *req, const struct route *r,
 		sim_resp_err(resp, &err);
 		return;
 	}
+	if ((nap_json_get(opts, "preconditions.uid") && !json_object_is_type(
+	    nap_json_get(opts, "preconditions.uid"), json_type_string)) ||
+	    (nap_json_get(opts, "preconditions.resourceVersion") && !json_object_is_type(
+	    nap_json_get(opts, "preconditions.resourceVersion"), json_type_string))) {
+		sim_resp_status(resp, 400, "BadRequest",
+		    "json: cannot unmarshal a non-string into Go struct field Preconditions of type string");
+		json_object_put(opts);
+		return;
+	}
 	puid = nap_json_str(opts, "preconditions.uid", NULL);
 	prv = nap_json_str(opts, "preconditions.resourceVersion", NULL);
 	if (puid && strcmp(puid, nap_json_str(cur, "metadata.uid", ""))) {

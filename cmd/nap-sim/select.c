@@ -145,6 +145,14 @@ parse_term(const char **pp, struct term *t, struct nap_err *err)
 		p++;
 	n = (size_t)(p - k);
 	add_val(t, k, n);
+	if (t->op == OP_GT || t->op == OP_LT) {
+		char *end;
+
+		strtoll(t->vals[0], &end, 10);
+		if (!n || *end)
+			return sim_err_status(err, 400,
+			    "unable to parse requirement: for 'gt', 'lt' operators, the value must be an integer");
+	}
 	*pp = skip_ws(p);
 	return 0;
 }
