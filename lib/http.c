@@ -25,13 +25,13 @@ struct nap_http_req {
 	size_t max_body;
 	nap_http_data_fn *on_data;
 	void *arg;
-	int running;		/* added to the multi handle */
+	int running; /* added to the multi handle */
 	int finished;
-	int aborted;		/* on_data asked to stop, or the body grew too big */
+	int aborted; /* on_data asked to stop, or the body grew too big */
 	CURLcode result;
 	char errbuf[CURL_ERROR_SIZE];
-	struct nap_http_req *prev, *next;	/* every request of the pool */
-	struct nap_http_req *done_next;		/* finished, not yet handed back */
+	struct nap_http_req *prev, *next; /* every request of the pool */
+	struct nap_http_req *done_next;	  /* finished, not yet handed back */
 	int queued;
 };
 
@@ -218,12 +218,14 @@ setup_tls(struct nap_http_req *r, const struct nap_http_tls *t, struct nap_err *
 	} else if (t->ca_file) {
 		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 		if (curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file) != CURLE_OK)
-			return nap_err_set(err, NAP_EX_CONFIG, "libcurl refuses CA file %s", t->ca_file);
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "libcurl refuses CA file %s", t->ca_file);
 	}
 	if (t->cert_data && t->cert_len) {
 		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
 		if (set_blob(e, CURLOPT_SSLCERT_BLOB, t->cert_data, t->cert_len) != 0)
-			return nap_err_set(err, NAP_EX_CONFIG, "libcurl refuses client certificate data");
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "libcurl refuses client certificate data");
 	} else if (t->cert_file) {
 		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
 		curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
@@ -281,8 +283,10 @@ nap_http_start(struct nap_http *h, const struct nap_http_opts *o, struct nap_err
 	CURL *e;
 	char *line;
 
-	if (!o->url)
-		return nap_err_set(err, NAP_EX_SOFTWARE, "http request without a url"), NULL;
+	if (!o->url) {
+		nap_err_set(err, NAP_EX_SOFTWARE, "http request without a url");
+		return NULL;
+	}
 	r = nap_xcalloc(1, sizeof(*r));
 	r->pool = h;
 	r->resp.retry_after = -1;
@@ -297,7 +301,8 @@ nap_http_start(struct nap_http *h, const struct nap_http_opts *o, struct nap_err
 	r->easy = e = curl_easy_init();
 	if (!e) {
 		nap_http_req_free(r);
-		return nap_err_set(err, NAP_EX_SOFTWARE, "unable to create a libcurl handle"), NULL;
+		nap_err_set(err, NAP_EX_SOFTWARE, "unable to create a libcurl handle");
+		return NULL;
 	}
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_SHARE, h->share);
@@ -359,7 +364,8 @@ nap_http_start(struct nap_http *h, const struct nap_http_opts *o, struct nap_err
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		nap_http_req_free(r);
-		return nap_err_set(err, NAP_EX_SOFTWARE, "unable to add a transfer to the pool"), NULL;
+		nap_err_set(err, NAP_EX_SOFTWARE, "unable to add a transfer to the pool");
+		return NULL;
 	}
 	r->running = 1;
 	h->nrunning++;
@@ -386,8 +392,12 @@ collect(struct nap_http *h)
 			long v = 0;
 
 			curl_easy_getinfo(r->easy, CURLINFO_HTTP_VERSION, &v);
-			r->resp.http_version = v == CURL_HTTP_VERSION_2_0 ? 2 :
-			    v == CURL_HTTP_VERSION_3 ? 3 : v ? 1 : 0;
+			if (v == CURL_HTTP_VERSION_2_0)
+				r->resp.http_version = 2;
+			else if (v == CURL_HTTP_VERSION_3)
+				r->resp.http_version = 3;
+			else
+				r->resp.http_version = v ? 1 : 0;
 		}
 		curl_multi_remove_handle(h->multi, r->easy);
 		r->running = 0;
@@ -479,7 +489,8 @@ nap_http_result(struct nap_http_req *r, const struct nap_http_resp **resp, struc
 		return nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: response body over %zu bytes",
 		    r->url, r->max_body);
 	if (r->aborted)
-		return nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: transfer stopped by its reader", r->url);
+		return nap_err_set(
+		    err, NAP_EX_UNAVAILABLE, "%s: transfer stopped by its reader", r->url);
 	if (is_tls_failure(r->result))
 		return nap_err_set(err, NAP_EX_CONFIG, "tls: %s: %s", r->url,
 		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));

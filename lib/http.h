@@ -43,7 +43,7 @@ struct nap_http_tls {
 	const char *key_file;
 	const char *key_data;
 	size_t key_len;
-	int insecure;			/* skip verification: only when asked */
+	int insecure; /* skip verification: only when asked */
 };
 
 /*
@@ -53,14 +53,14 @@ struct nap_http_tls {
 typedef int nap_http_data_fn(void *arg, const char *buf, size_t len);
 
 struct nap_http_opts {
-	const char *method;		/* NULL = GET */
+	const char *method; /* NULL = GET */
 	const char *url;
-	const char *const *headers;	/* NULL-terminated "Name: value" lines, or NULL */
-	const char *bearer;		/* Authorization: Bearer ..., or NULL */
-	const char *content_type;	/* of body, or NULL */
+	const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
+	const char *bearer;	    /* Authorization: Bearer ..., or NULL */
+	const char *content_type;   /* of body, or NULL */
 	const char *body;
 	size_t body_len;
-	const struct nap_http_tls *tls;	/* NULL = system CA bundle */
+	const struct nap_http_tls *tls; /* NULL = system CA bundle */
 	const char *proxy;		/* NULL = from the environment */
 	long connect_timeout_ms;	/* 0 = 10 s */
 	long timeout_ms;		/* whole transfer; 0 = none (watches) */
@@ -71,12 +71,12 @@ struct nap_http_opts {
 };
 
 struct nap_http_resp {
-	long status;			/* 0 when no response arrived */
-	char *body;			/* collected body, NUL-terminated (empty when streamed) */
+	long status; /* 0 when no response arrived */
+	char *body;  /* collected body, NUL-terminated (empty when streamed) */
 	size_t len;
-	char *content_type;		/* or NULL */
-	long retry_after;		/* seconds from Retry-After, -1 when absent */
-	long http_version;		/* 1, 2 (0 unknown) */
+	char *content_type; /* or NULL */
+	long retry_after;   /* seconds from Retry-After, -1 when absent */
+	long http_version;  /* 1, 2 (0 unknown) */
 };
 
 /* A new pool.  Fails only when libcurl cannot be initialised. */
@@ -85,8 +85,8 @@ struct nap_http *nap_http_new(struct nap_err *err);
 void nap_http_free(struct nap_http *h);
 
 /* Queue a request; NULL with err filled when an option is refused by libcurl. */
-struct nap_http_req *nap_http_start(struct nap_http *h, const struct nap_http_opts *o,
-    struct nap_err *err);
+struct nap_http_req *nap_http_start(
+    struct nap_http *h, const struct nap_http_opts *o, struct nap_err *err);
 
 /*
  * Drive the transfers: wait up to timeout_ms for activity on the pool or on
@@ -106,8 +106,8 @@ int nap_http_running(const struct nap_http *h);
  * (owned by req), or -1 with err describing the transport failure (resp still
  * holds whatever status arrived).
  */
-int nap_http_result(struct nap_http_req *req, const struct nap_http_resp **resp,
-    struct nap_err *err);
+int nap_http_result(
+    struct nap_http_req *req, const struct nap_http_resp **resp, struct nap_err *err);
 void *nap_http_req_arg(const struct nap_http_req *req);
 int nap_http_req_finished(const struct nap_http_req *req);
 /* Cancel (if running) and free.  NULL is fine. */

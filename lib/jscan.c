@@ -15,9 +15,40 @@ ws(const char *p, const char *end)
 
 /* Bytes that end the plain run of a string: quote, backslash, controls. */
 static const unsigned char special[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	['"'] = 1, ['\\'] = 1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    ['"'] = 1,
+    ['\\'] = 1,
 };
 
 /* p at the opening quote; returns just past the closing one, or NULL. */
@@ -247,8 +278,8 @@ nap_jscan_kobj(const char *p, const char *end, struct nap_jscan_kobj *f)
 						f->cut_end = ve;
 						continue;
 					}
-					while (q < md.end && (*q == ' ' || *q == '\n' || *q == '\r' ||
-					    *q == '\t'))
+					while (q < md.end &&
+					    (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
 						q++;
 					f->cut = k.start;
 					f->cut_end = q < md.end && *q == ',' ? q + 1 : ve;

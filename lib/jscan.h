@@ -27,13 +27,13 @@ struct nap_jscan_obj {
 };
 
 struct nap_jscan_member {
-	const char *sep;	/* end of the previous member (or just past the brace) */
-	const char *start;	/* the key's opening quote */
-	const char *key;	/* raw key bytes, without quotes */
+	const char *sep;   /* end of the previous member (or just past the brace) */
+	const char *start; /* the key's opening quote */
+	const char *key;   /* raw key bytes, without quotes */
 	size_t keylen;
 	const char *val;
 	size_t vallen;
-	int first;		/* the object's first member */
+	int first; /* the object's first member */
 };
 
 /* Past the end of the value at p (leading blanks skipped), or NULL. */
@@ -48,18 +48,17 @@ int nap_jscan_member(struct nap_jscan_obj *it, struct nap_jscan_member *m);
  * or NULL to have it scanned.
  */
 int nap_jscan_member_key(struct nap_jscan_obj *it, struct nap_jscan_member *m);
-int nap_jscan_member_end(struct nap_jscan_obj *it, struct nap_jscan_member *m,
-    const char *val_end);
+int nap_jscan_member_end(struct nap_jscan_obj *it, struct nap_jscan_member *m, const char *val_end);
 int nap_jscan_key_is(const struct nap_jscan_member *m, const char *key);
 /* The raw bytes of a string value that has no escapes; -1 otherwise. */
 int nap_jscan_string(const struct nap_jscan_member *m, const char **s, size_t *len);
 
 /* The facts of one Kubernetes object. */
 struct nap_jscan_kobj {
-	const char *body, *end;		/* '{' .. just past '}' */
-	const char *uid, *rv, *ns, *name;	/* "" when absent */
+	const char *body, *end;		  /* '{' .. just past '}' */
+	const char *uid, *rv, *ns, *name; /* "" when absent */
 	size_t ulen, rlen, nslen, namelen;
-	const char *cut, *cut_end;	/* metadata.managedFields with one comma, or NULL */
+	const char *cut, *cut_end; /* metadata.managedFields with one comma, or NULL */
 	int has_kind, has_api;
 };
 

@@ -22,7 +22,7 @@ extern char **environ;
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define EXEC_MAX_OUT (1u << 20)
 #define EXEC_TIMEOUT_MS 120000
-#define EXEC_EXPIRY_SLACK 10	/* seconds before expiry a token is renewed */
+#define EXEC_EXPIRY_SLACK 10 /* seconds before expiry a token is renewed */
 #define TOKEN_MAX (1u << 20)
 #define REQUEST_TIMEOUT_MS 60000L
 
@@ -30,9 +30,9 @@ struct nap_kube {
 	struct nap_kube_config c;
 	struct nap_http *pool;
 	int own_pool;
-	struct nap_kube_cred cred;	/* from the exec plugin */
+	struct nap_kube_cred cred; /* from the exec plugin */
 	int have_cred;
-	char *file_token;		/* last content of token_file */
+	char *file_token; /* last content of token_file */
 	struct timespec token_mtime;
 	off_t token_size;
 	ino_t token_ino;
@@ -80,7 +80,8 @@ read_file(const char *path, size_t max, char **out, size_t *len, struct nap_err 
 		if (n > max) {
 			close(fd);
 			free(buf);
-			return nap_err_set(err, NAP_EX_CONFIG, "%s: larger than %zu bytes", path, max);
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "%s: larger than %zu bytes", path, max);
 		}
 	}
 	close(fd);
@@ -113,7 +114,7 @@ nap_kube_time_parse(const char *s, time_t *t)
 		int hh, mm;
 
 		if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' && p[3] == ':' &&
-		    p[4] >= '0' && p[4] <= '9' && p[5] >= '0' && p[5] <= '9'))
+			p[4] >= '0' && p[4] <= '9' && p[5] >= '0' && p[5] <= '9'))
 			return -1;
 		hh = (p[1] - '0') * 10 + (p[2] - '0');
 		mm = (p[4] - '0') * 10 + (p[5] - '0');
@@ -267,29 +268,29 @@ merge_list(json_object *merged, json_object *doc, const char *list, const char *
 		json_object *body = e ? nap_json_key(e, inner) : NULL;
 
 		if (!ename || !*ename)
-			return nap_err_set(err, NAP_EX_CONFIG, "%s: %s[%zu] has no name", name, list, i);
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "%s: %s[%zu] has no name", name, list, i);
 		if (nap_json_key(into, ename))
-			continue;	/* the first file to define a name wins */
+			continue; /* the first file to define a name wins */
 		if (!body || json_object_is_type(body, json_type_null)) {
 			json_object_object_add(into, ename, json_object_new_object());
 			continue;
 		}
 		if (!json_object_is_type(body, json_type_object))
-			return nap_err_set(err, NAP_EX_CONFIG, "%s: %s %s: %s is not a mapping", name,
-			    list, ename, inner);
+			return nap_err_set(err, NAP_EX_CONFIG, "%s: %s %s: %s is not a mapping",
+			    name, list, ename, inner);
 		json_object_object_add(into, ename, resolve_entry(body, dir, pathkeys));
 	}
 	return 0;
 }
 
 int
-nap_kube_config_merge(json_object *merged, json_object *doc, const char *name,
-    struct nap_err *err)
+nap_kube_config_merge(json_object *merged, json_object *doc, const char *name, struct nap_err *err)
 {
-	static const char *const cluster_paths[] = { "certificate-authority", NULL };
-	static const char *const user_paths[] = { "client-certificate", "client-key", "tokenFile",
-		NULL };
-	static const char *const context_paths[] = { NULL };
+	static const char *const cluster_paths[] = {"certificate-authority", NULL};
+	static const char *const user_paths[] = {
+	    "client-certificate", "client-key", "tokenFile", NULL};
+	static const char *const context_paths[] = {NULL};
 	const char *cur;
 	char *dir;
 	int rc = 0;
@@ -325,8 +326,8 @@ opt_str(json_object *o, const char *key)
 }
 
 static int
-decode_field(json_object *o, const char *key, char **out, size_t *len, const char *what,
-    struct nap_err *err)
+decode_field(
+    json_object *o, const char *key, char **out, size_t *len, const char *what, struct nap_err *err)
 {
 	char *b64 = opt_str(o, key);
 
@@ -388,18 +389,19 @@ parse_exec(struct nap_kube_config *c, json_object *x, const char *user, struct n
 		json_object *val = v ? nap_json_key(v, "value") : NULL;
 
 		if (!name || !*name || strchr(name, '='))
-			return nap_err_set(err, NAP_EX_CONFIG, "user %s: exec env[%zu] has no valid name",
-			    user, i);
+			return nap_err_set(err, NAP_EX_CONFIG,
+			    "user %s: exec env[%zu] has no valid name", user, i);
 		e->env[i] = nap_xasprintf("%s=%s", name,
-		    val && !json_object_is_type(val, json_type_null) ? json_object_get_string(val) : "");
+		    val && !json_object_is_type(val, json_type_null) ? json_object_get_string(val)
+								     : "");
 	}
 	e->provide_cluster_info = nap_json_bool(x, "provideClusterInfo", 0);
 	return 0;
 }
 
 int
-nap_kube_config_resolve(struct nap_kube_config *c, json_object *merged, const char *context,
-    struct nap_err *err)
+nap_kube_config_resolve(
+    struct nap_kube_config *c, json_object *merged, const char *context, struct nap_err *err)
 {
 	json_object *ctx, *cl, *us = NULL, *x;
 	const char *cname, *uname;
@@ -418,12 +420,13 @@ nap_kube_config_resolve(struct nap_kube_config *c, json_object *merged, const ch
 		return nap_err_set(err, NAP_EX_CONFIG, "context %s names no cluster", context);
 	cl = nap_json_key(nap_json_key(merged, "clusters"), cname);
 	if (!cl)
-		return nap_err_set(err, NAP_EX_CONFIG, "context %s: cluster %s not found", context, cname);
+		return nap_err_set(
+		    err, NAP_EX_CONFIG, "context %s: cluster %s not found", context, cname);
 	if (uname && *uname) {
 		us = nap_json_key(nap_json_key(merged, "users"), uname);
 		if (!us)
-			return nap_err_set(err, NAP_EX_CONFIG, "context %s: user %s not found", context,
-			    uname);
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "context %s: user %s not found", context, uname);
 	}
 	c->namespace = opt_str(ctx, "namespace");
 	if (!c->namespace)
@@ -434,8 +437,8 @@ nap_kube_config_resolve(struct nap_kube_config *c, json_object *merged, const ch
 	while (strlen(c->server) > 1 && c->server[strlen(c->server) - 1] == '/')
 		c->server[strlen(c->server) - 1] = '\0';
 	if (strncmp(c->server, "https://", 8) != 0 && strncmp(c->server, "http://", 7) != 0)
-		return nap_err_set(err, NAP_EX_CONFIG, "cluster %s: server %s is not an http(s) URL",
-		    cname, c->server);
+		return nap_err_set(err, NAP_EX_CONFIG,
+		    "cluster %s: server %s is not an http(s) URL", cname, c->server);
 	c->insecure = nap_json_bool(cl, "insecure-skip-tls-verify", 0);
 	c->ca_file = opt_str(cl, "certificate-authority");
 	c->proxy_url = opt_str(cl, "proxy-url");
@@ -451,11 +454,12 @@ nap_kube_config_resolve(struct nap_kube_config *c, json_object *merged, const ch
 	    decode_field(us, "client-key-data", &c->key_data, &c->key_len, uname, err))
 		return -1;
 	if ((c->cert_data || c->cert_file) && !(c->key_data || c->key_file))
-		return nap_err_set(err, NAP_EX_CONFIG, "user %s: client certificate without a key",
-		    uname);
+		return nap_err_set(
+		    err, NAP_EX_CONFIG, "user %s: client certificate without a key", uname);
 	if (nap_json_key(us, "auth-provider"))
 		return nap_err_set(err, NAP_EX_CONFIG,
-		    "user %s: auth-provider is not supported; convert it to exec (kubelogin convert-kubeconfig)",
+		    "user %s: auth-provider is not supported; convert it to exec (kubelogin "
+		    "convert-kubeconfig)",
 		    uname);
 	x = nap_json_key(us, "exec");
 	if (x && json_object_is_type(x, json_type_object) && parse_exec(c, x, uname, err))
@@ -482,7 +486,8 @@ load_files(struct nap_kube_config *c, char **files, size_t n, int must_exist, co
 			goto out;
 		}
 		if (json_object_array_length(docs) > 0 &&
-		    nap_kube_config_merge(merged, json_object_array_get_idx(docs, 0), files[i], err)) {
+		    nap_kube_config_merge(
+			merged, json_object_array_get_idx(docs, 0), files[i], err)) {
 			json_object_put(docs);
 			goto out;
 		}
@@ -490,7 +495,8 @@ load_files(struct nap_kube_config *c, char **files, size_t n, int must_exist, co
 		loaded++;
 	}
 	if (!loaded) {
-		nap_err_set(err, NAP_EX_CONFIG, "no kubeconfig found (tried %s)", n ? files[0] : "nothing");
+		nap_err_set(
+		    err, NAP_EX_CONFIG, "no kubeconfig found (tried %s)", n ? files[0] : "nothing");
 		goto out;
 	}
 	rc = nap_kube_config_resolve(c, merged, context, err);
@@ -500,8 +506,8 @@ out:
 }
 
 int
-nap_kube_config_load(struct nap_kube_config *c, const char *path, const char *context,
-    struct nap_err *err)
+nap_kube_config_load(
+    struct nap_kube_config *c, const char *path, const char *context, struct nap_err *err)
 {
 	char **files = NULL, *list = NULL, *save = NULL, *tok;
 	size_t n = 0, alloc = 0;
@@ -541,7 +547,8 @@ nap_kube_config_load(struct nap_kube_config *c, const char *path, const char *co
 			len += strlen(files[i]) + 1;
 		c->source = nap_xcalloc(1, len + 1);
 		for (size_t i = 0, o = 0; i < n; i++) {
-			o += (size_t)snprintf(c->source + o, len + 1 - o, "%s%s", i ? ":" : "", files[i]);
+			o += (size_t)snprintf(
+			    c->source + o, len + 1 - o, "%s%s", i ? ":" : "", files[i]);
 		}
 	} else {
 		nap_kube_config_free(c);
@@ -570,8 +577,8 @@ nap_kube_config_incluster(struct nap_kube_config *c, struct nap_err *err)
 		    "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
 	c->source = nap_xstrdup("in-cluster");
 	c->context = nap_xstrdup("in-cluster");
-	c->server = strchr(host, ':') ? nap_xasprintf("https://[%s]:%s", host, port) :
-	    nap_xasprintf("https://%s:%s", host, port);
+	c->server = strchr(host, ':') ? nap_xasprintf("https://[%s]:%s", host, port)
+				      : nap_xasprintf("https://%s:%s", host, port);
 	c->token_file = nap_xasprintf("%s/token", dir);
 	c->ca_file = nap_xasprintf("%s/ca.crt", dir);
 	if (stat(c->token_file, &st) != 0 || read_file(c->token_file, TOKEN_MAX, &tok, NULL, err)) {
@@ -615,8 +622,8 @@ nap_kube_cred_free(struct nap_kube_cred *cred)
 }
 
 int
-nap_kube_exec_parse(const char *out, size_t len, const char *want, struct nap_kube_cred *cred,
-    struct nap_err *err)
+nap_kube_exec_parse(
+    const char *out, size_t len, const char *want, struct nap_kube_cred *cred, struct nap_err *err)
 {
 	struct json_tokener *tok = json_tokener_new();
 	json_object *o;
@@ -632,13 +639,13 @@ nap_kube_exec_parse(const char *out, size_t len, const char *want, struct nap_ku
 	av = nap_json_str(o, "apiVersion", "");
 	kind = nap_json_str(o, "kind", "");
 	if (strcmp(kind, "ExecCredential") != 0) {
-		nap_err_set(err, NAP_EX_CONFIG, "exec plugin printed kind \"%s\", not ExecCredential",
-		    kind);
+		nap_err_set(err, NAP_EX_CONFIG,
+		    "exec plugin printed kind \"%s\", not ExecCredential", kind);
 		goto out;
 	}
 	if (want && strcmp(av, want) != 0) {
-		nap_err_set(err, NAP_EX_CONFIG, "exec plugin answered apiVersion \"%s\", asked for %s", av,
-		    want);
+		nap_err_set(err, NAP_EX_CONFIG,
+		    "exec plugin answered apiVersion \"%s\", asked for %s", av, want);
 		goto out;
 	}
 	if ((s = nap_json_str(o, "status.token", NULL)) && *s)
@@ -653,7 +660,8 @@ nap_kube_exec_parse(const char *out, size_t len, const char *want, struct nap_ku
 	}
 	if (!cred->token && !(cred->cert_data && cred->key_data)) {
 		nap_err_set(err, NAP_EX_CONFIG,
-		    "exec plugin gave neither status.token nor clientCertificateData and clientKeyData");
+		    "exec plugin gave neither status.token nor clientCertificateData and "
+		    "clientKeyData");
 		goto out;
 	}
 	if (!cred->token && (!cred->cert_data != !cred->key_data)) {
@@ -711,7 +719,8 @@ exec_environ(const struct nap_kube_exec *x, const char *server)
 	}
 	json_object_object_add(info, "spec", spec);
 	env[k++] = nap_xasprintf("KUBERNETES_EXEC_INFO=%s",
-	    json_object_to_json_string_ext(info, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	    json_object_to_json_string_ext(
+		info, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(info);
 	env[k] = NULL;
 	return env;
@@ -737,8 +746,8 @@ nap_kube_exec_run(const struct nap_kube_exec *x, const char *server, struct nap_
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return nap_err_set(err, NAP_EX_IOERR, "exec plugin %s: pipe: %s", x->command,
-		    strerror(errno));
+		return nap_err_set(
+		    err, NAP_EX_IOERR, "exec plugin %s: pipe: %s", x->command, strerror(errno));
 	env = exec_environ(x, server);
 	/*
 	 * fork and exec rather than posix_spawn: <spawn.h> pulls in <sched.h>,
@@ -760,13 +769,14 @@ nap_kube_exec_run(const struct nap_kube_exec *x, const char *server, struct nap_
 	free_strv(env);
 	close(fds[1]);
 	if (pid < 0) {
-		nap_err_set(err, NAP_EX_IOERR, "exec plugin %s: fork: %s", x->command, strerror(saved));
+		nap_err_set(
+		    err, NAP_EX_IOERR, "exec plugin %s: fork: %s", x->command, strerror(saved));
 		goto out;
 	}
 	spawned = 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		struct pollfd p = {.fd = fds[0], .events = POLLIN};
 		long left = EXEC_TIMEOUT_MS - ms_since(&t0);
 		ssize_t r;
 
@@ -787,8 +797,8 @@ nap_kube_exec_run(const struct nap_kube_exec *x, const char *server, struct nap_
 		n += (size_t)r;
 		if (n > EXEC_MAX_OUT) {
 			kill(pid, SIGKILL);
-			nap_err_set(err, NAP_EX_CONFIG, "exec plugin %s: output over %u bytes", x->command,
-			    EXEC_MAX_OUT);
+			nap_err_set(err, NAP_EX_CONFIG, "exec plugin %s: output over %u bytes",
+			    x->command, EXEC_MAX_OUT);
 			goto out;
 		}
 	}
@@ -799,7 +809,9 @@ nap_kube_exec_run(const struct nap_kube_exec *x, const char *server, struct nap_
 		nap_err_set(err, NAP_EX_CONFIG, "exec plugin %s failed (%s %d)%s", x->command,
 		    WIFEXITED(status) ? "exit" : "signal",
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		    WIFEXITED(status) && WEXITSTATUS(status) == 127 ? ": not found or not executable" : "");
+		    WIFEXITED(status) && WEXITSTATUS(status) == 127
+			? ": not found or not executable"
+			: "");
 		goto out;
 	}
 	rc = nap_kube_exec_parse(out ? out : "", n, x->api_version, cred, err);
@@ -886,9 +898,9 @@ file_token(struct nap_kube *k, struct nap_err *err)
 
 	if (stat(k->c.token_file, &st) != 0) {
 		if (k->file_token)
-			return 0;	/* mid-rotation: keep the last good token */
-		return nap_err_set(err, NAP_EX_CONFIG, "token file %s: %s", k->c.token_file,
-		    strerror(errno));
+			return 0; /* mid-rotation: keep the last good token */
+		return nap_err_set(
+		    err, NAP_EX_CONFIG, "token file %s: %s", k->c.token_file, strerror(errno));
 	}
 	if (k->token_read && st.st_mtim.tv_sec == k->token_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == k->token_mtime.tv_nsec && st.st_size == k->token_size &&
@@ -979,7 +991,8 @@ nap_kube_path(const char *path, ...)
 		esc = nap_http_escape(val);
 		add = strlen(key) + strlen(esc) + 2;
 		nap_xgrow(&out, &alloc, len + add + 1, 1);
-		len += (size_t)snprintf(out + len, alloc - len, "%c%s=%s", first ? '?' : '&', key, esc);
+		len += (size_t)snprintf(
+		    out + len, alloc - len, "%c%s=%s", first ? '?' : '&', key, esc);
 		first = 0;
 		free(esc);
 	}
@@ -1019,8 +1032,8 @@ nap_kube_start(struct nap_kube *k, const char *method, const char *path, const c
 }
 
 int
-nap_kube_status_err(long status, const char *body, size_t len, const char *what,
-    struct nap_err *err)
+nap_kube_status_err(
+    long status, const char *body, size_t len, const char *what, struct nap_err *err)
 {
 	json_object *st = NULL;
 	const char *reason = NULL, *msg = NULL;
@@ -1084,8 +1097,8 @@ parse_body(const struct nap_http_resp *r, json_object **out, const char *what, s
 }
 
 int
-nap_kube_request(struct nap_kube *k, const char *method, const char *path,
-    const char *content_type, json_object *body, json_object **out, struct nap_err *err)
+nap_kube_request(struct nap_kube *k, const char *method, const char *path, const char *content_type,
+    json_object *body, json_object **out, struct nap_err *err)
 {
 	const char *payload = NULL;
 	size_t plen = 0;
@@ -1095,8 +1108,8 @@ nap_kube_request(struct nap_kube *k, const char *method, const char *path,
 	if (out)
 		*out = NULL;
 	if (body) {
-		payload = json_object_to_json_string_ext(body,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		payload = json_object_to_json_string_ext(
+		    body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		plen = strlen(payload);
 		if (!content_type)
 			content_type = "application/json";
@@ -1127,7 +1140,7 @@ nap_kube_request(struct nap_kube *k, const char *method, const char *path,
 			goto fail;
 		}
 		rc = parse_body(resp, out, what, err);
-fail:
+	fail:
 		nap_http_req_free(r);
 		break;
 	}
@@ -1142,15 +1155,15 @@ nap_kube_get(struct nap_kube *k, const char *path, json_object **out, struct nap
 }
 
 int
-nap_kube_create(struct nap_kube *k, const char *path, json_object *obj, json_object **out,
-    struct nap_err *err)
+nap_kube_create(
+    struct nap_kube *k, const char *path, json_object *obj, json_object **out, struct nap_err *err)
 {
 	return nap_kube_request(k, "POST", path, NULL, obj, out, err);
 }
 
 int
-nap_kube_update(struct nap_kube *k, const char *path, json_object *obj, json_object **out,
-    struct nap_err *err)
+nap_kube_update(
+    struct nap_kube *k, const char *path, json_object *obj, json_object **out, struct nap_err *err)
 {
 	return nap_kube_request(k, "PUT", path, NULL, obj, out, err);
 }
@@ -1202,7 +1215,8 @@ nap_kube_list(struct nap_kube *k, const char *path, long limit, json_object **it
 			break;
 		arr = nap_json_array(page, "items", &n);
 		for (size_t i = 0; i < n; i++)
-			json_object_array_add(all, json_object_get(json_object_array_get_idx(arr, i)));
+			json_object_array_add(
+			    all, json_object_get(json_object_array_get_idx(arr, i)));
 		free(*rv);
 		*rv = nap_xstrdup(nap_json_str(page, "metadata.resourceVersion", ""));
 		c = nap_json_str(page, "metadata.continue", NULL);

@@ -40,18 +40,18 @@
 struct nap_kube_exec {
 	char *api_version;
 	char *command;
-	char **argv;		/* command first, NULL-terminated */
-	char **env;		/* "NAME=value" added to ours, NULL-terminated */
+	char **argv; /* command first, NULL-terminated */
+	char **env;  /* "NAME=value" added to ours, NULL-terminated */
 	int provide_cluster_info;
 };
 
 struct nap_kube_config {
-	char *source;		/* file(s) or "in-cluster", for messages */
+	char *source; /* file(s) or "in-cluster", for messages */
 	char *context;
-	char *namespace;	/* the context's namespace, or "default" */
+	char *namespace; /* the context's namespace, or "default" */
 	char *server;
 	char *ca_file;
-	char *ca_data;		/* decoded PEM */
+	char *ca_data; /* decoded PEM */
 	size_t ca_len;
 	char *cert_file;
 	char *cert_data;
@@ -73,7 +73,7 @@ struct nap_kube_cred {
 	size_t cert_len;
 	char *key_data;
 	size_t key_len;
-	time_t expires;		/* 0: no expiry given */
+	time_t expires; /* 0: no expiry given */
 };
 
 void nap_kube_config_init(struct nap_kube_config *c);
@@ -83,8 +83,8 @@ void nap_kube_config_free(struct nap_kube_config *c);
  * Find, merge and resolve the kubeconfig.  path: an explicit file (must
  * exist) or NULL.  context: a context name or NULL for current-context.
  */
-int nap_kube_config_load(struct nap_kube_config *c, const char *path, const char *context,
-    struct nap_err *err);
+int nap_kube_config_load(
+    struct nap_kube_config *c, const char *path, const char *context, struct nap_err *err);
 /* The in-cluster service account (see above for the directory). */
 int nap_kube_config_incluster(struct nap_kube_config *c, struct nap_err *err);
 
@@ -93,18 +93,18 @@ int nap_kube_config_incluster(struct nap_kube_config *c, struct nap_err *err);
  * (from file name, whose directory resolves relative paths) into merged,
  * a json object this module owns the shape of.  Earlier documents win.
  */
-int nap_kube_config_merge(json_object *merged, json_object *doc, const char *name,
-    struct nap_err *err);
+int nap_kube_config_merge(
+    json_object *merged, json_object *doc, const char *name, struct nap_err *err);
 /* Resolve a context of a merged config into c. */
-int nap_kube_config_resolve(struct nap_kube_config *c, json_object *merged, const char *context,
-    struct nap_err *err);
+int nap_kube_config_resolve(
+    struct nap_kube_config *c, json_object *merged, const char *context, struct nap_err *err);
 
 /*
  * Parse an ExecCredential (the plugin's stdout); want is the apiVersion the
  * kubeconfig asked for.  Fills cred (caller frees with nap_kube_cred_free).
  */
-int nap_kube_exec_parse(const char *out, size_t len, const char *want, struct nap_kube_cred *cred,
-    struct nap_err *err);
+int nap_kube_exec_parse(
+    const char *out, size_t len, const char *want, struct nap_kube_cred *cred, struct nap_err *err);
 /* Run the plugin (no shell), wait for it and parse what it printed. */
 int nap_kube_exec_run(const struct nap_kube_exec *x, const char *server, struct nap_kube_cred *cred,
     struct nap_err *err);
@@ -119,8 +119,8 @@ struct nap_kube;
  * A client.  Takes over the contents of *c (left empty).  pool: share an
  * existing lib/http pool, or NULL for a new one owned by the client.
  */
-struct nap_kube *nap_kube_new(struct nap_kube_config *c, struct nap_http *pool,
-    struct nap_err *err);
+struct nap_kube *nap_kube_new(
+    struct nap_kube_config *c, struct nap_http *pool, struct nap_err *err);
 void nap_kube_free(struct nap_kube *k);
 struct nap_http *nap_kube_pool(struct nap_kube *k);
 const struct nap_kube_config *nap_kube_config(const struct nap_kube *k);
@@ -147,8 +147,8 @@ struct nap_http_req *nap_kube_start(struct nap_kube *k, const char *method, cons
     long timeout_ms, long idle_s, struct nap_err *err);
 
 /* Turn a non-2xx answer (body: a Status or anything) into err; returns -1. */
-int nap_kube_status_err(long status, const char *body, size_t len, const char *what,
-    struct nap_err *err);
+int nap_kube_status_err(
+    long status, const char *body, size_t len, const char *what, struct nap_err *err);
 
 /*
  * Blocking request: body may be NULL; *out (if out is not NULL) gets the
@@ -158,10 +158,10 @@ int nap_kube_status_err(long status, const char *body, size_t len, const char *w
 int nap_kube_request(struct nap_kube *k, const char *method, const char *path,
     const char *content_type, json_object *body, json_object **out, struct nap_err *err);
 int nap_kube_get(struct nap_kube *k, const char *path, json_object **out, struct nap_err *err);
-int nap_kube_create(struct nap_kube *k, const char *path, json_object *obj, json_object **out,
-    struct nap_err *err);
-int nap_kube_update(struct nap_kube *k, const char *path, json_object *obj, json_object **out,
-    struct nap_err *err);
+int nap_kube_create(
+    struct nap_kube *k, const char *path, json_object *obj, json_object **out, struct nap_err *err);
+int nap_kube_update(
+    struct nap_kube *k, const char *path, json_object *obj, json_object **out, struct nap_err *err);
 /* type: "merge" / "json" / "strategic" / "apply", or a full media type. */
 int nap_kube_patch(struct nap_kube *k, const char *path, const char *type, json_object *patch,
     json_object **out, struct nap_err *err);
@@ -171,7 +171,7 @@ int nap_kube_delete(struct nap_kube *k, const char *path, json_object *options, 
  * Paginated list of a collection path (no query): *items a new array of every
  * item, *rv the list's resourceVersion (caller frees); limit 0 = 500.
  */
-int nap_kube_list(struct nap_kube *k, const char *path, long limit, json_object **items,
-    char **rv, struct nap_err *err);
+int nap_kube_list(struct nap_kube *k, const char *path, long limit, json_object **items, char **rv,
+    struct nap_err *err);
 
 #endif

@@ -62,7 +62,10 @@ no_duplicates() {
 
 # A step failed: if nap-sim itself died, this suite cannot judge nap-watch.
 sim_died_skip() {
-	if [ -n "${SIM_PID:-}" ] && ! kill -0 "$SIM_PID" 2>/dev/null; then
+	local state
+	# a dead child stays a zombie until reaped, so kill -0 alone is not enough
+	state=$(ps -o stat= -p "${SIM_PID:-0}" 2>/dev/null) || state=
+	if [ -n "${SIM_PID:-}" ] && { [ -z "$state" ] || [ "${state#Z}" != "$state" ]; }; then
 		skip "nap-sim died under the test ($(tail -n 1 "$SIM_DIR/stderr" 2>/dev/null))"
 	fi
 	cat "$OUT" "$ERR" 2>/dev/null

@@ -23,22 +23,21 @@
 #define MAX_EVENT_LINE (64u << 20)
 
 const struct watch_kind watch_kinds[] = {
-	{ "pods", "/api/v1/pods", "v1", "Pod", 1 },
-	{ "nodes", "/api/v1/nodes", "v1", "Node", 1 },
-	{ "nodeclaims", "/apis/karpenter.sh/v1/nodeclaims", "karpenter.sh/v1", "NodeClaim", 1 },
-	{ "nodepools", "/apis/karpenter.sh/v1/nodepools", "karpenter.sh/v1", "NodePool", 1 },
-	{ "aksnodeclasses", "/apis/karpenter.azure.com/v1beta1/aksnodeclasses",
-	    "karpenter.azure.com/v1beta1", "AKSNodeClass", 1 },
-	{ "poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", "policy/v1",
-	    "PodDisruptionBudget", 1 },
-	{ "daemonsets", "/apis/apps/v1/daemonsets", "apps/v1", "DaemonSet", 1 },
-	{ "namespaces", "/api/v1/namespaces", "v1", "Namespace", 0 },
-	{ "persistentvolumeclaims", "/api/v1/persistentvolumeclaims", "v1", "PersistentVolumeClaim",
-	    0 },
-	{ "persistentvolumes", "/api/v1/persistentvolumes", "v1", "PersistentVolume", 0 },
-	{ "storageclasses", "/apis/storage.k8s.io/v1/storageclasses", "storage.k8s.io/v1",
-	    "StorageClass", 0 },
-	{ NULL, NULL, NULL, NULL, 0 },
+    {"pods", "/api/v1/pods", "v1", "Pod", 1},
+    {"nodes", "/api/v1/nodes", "v1", "Node", 1},
+    {"nodeclaims", "/apis/karpenter.sh/v1/nodeclaims", "karpenter.sh/v1", "NodeClaim", 1},
+    {"nodepools", "/apis/karpenter.sh/v1/nodepools", "karpenter.sh/v1", "NodePool", 1},
+    {"aksnodeclasses", "/apis/karpenter.azure.com/v1beta1/aksnodeclasses",
+	"karpenter.azure.com/v1beta1", "AKSNodeClass", 1},
+    {"poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets", "policy/v1",
+	"PodDisruptionBudget", 1},
+    {"daemonsets", "/apis/apps/v1/daemonsets", "apps/v1", "DaemonSet", 1},
+    {"namespaces", "/api/v1/namespaces", "v1", "Namespace", 0},
+    {"persistentvolumeclaims", "/api/v1/persistentvolumeclaims", "v1", "PersistentVolumeClaim", 0},
+    {"persistentvolumes", "/api/v1/persistentvolumes", "v1", "PersistentVolume", 0},
+    {"storageclasses", "/apis/storage.k8s.io/v1/storageclasses", "storage.k8s.io/v1",
+	"StorageClass", 0},
+    {NULL, NULL, NULL, NULL, 0},
 };
 
 const struct watch_kind *
@@ -104,7 +103,7 @@ informer_free(struct informer *in)
  * records instead of growing from nothing for each one.
  */
 static json_object *rec;
-static char *outbuf;		/* fast-path record being assembled */
+static char *outbuf; /* fast-path record being assembled */
 static size_t outlen, outalloc;
 
 static void
@@ -144,7 +143,8 @@ static void
 normalise(struct informer *in, json_object *obj)
 {
 	if (!nap_json_key(obj, "apiVersion"))
-		json_object_object_add(obj, "apiVersion", json_object_new_string(in->def->api_version));
+		json_object_object_add(
+		    obj, "apiVersion", json_object_new_string(in->def->api_version));
 	if (!nap_json_key(obj, "kind"))
 		json_object_object_add(obj, "kind", json_object_new_string(in->def->kind));
 	watch_trim(obj, in->opts->slim);
@@ -243,8 +243,8 @@ static void
 emit_fast(struct informer *in, const char *type, const struct nap_jscan_kobj *f)
 {
 	outlen = 0;
-	nap_jscan_kobj_record(f, type, in->def->api_version, in->def->kind, &outbuf, &outlen,
-	    &outalloc);
+	nap_jscan_kobj_record(
+	    f, type, in->def->api_version, in->def->kind, &outbuf, &outlen, &outalloc);
 	nap_emit_raw(outbuf, outlen);
 }
 
@@ -285,7 +285,8 @@ tombstones(struct informer *in)
 		struct watch_obj *e = nap_hash_del(&in->objs, uid);
 		json_object *obj = json_object_new_object(), *md = json_object_new_object();
 
-		json_object_object_add(obj, "apiVersion", json_object_new_string(in->def->api_version));
+		json_object_object_add(
+		    obj, "apiVersion", json_object_new_string(in->def->api_version));
 		json_object_object_add(obj, "kind", json_object_new_string(in->def->kind));
 		json_object_object_add(md, "name", json_object_new_string(e->name));
 		if (*e->ns)
@@ -339,7 +340,9 @@ failure(struct informer *in, struct nap_err *err)
 		nap_die_err(err);
 	}
 	delay = backoff_ms(in->fails);
-	nap_warn("%s: %s; retry in %.1fs", in->def->name, err->msg, (double)delay / 1000);
+	/* One failure is routine (a dropped watch, a restarting server); a streak is news. */
+	nap_log(in->fails == 1 ? NAP_LOG_INFO : NAP_LOG_WARNING, "%s: %s; retry in %.1fs",
+	    in->def->name, err->msg, (double)delay / 1000);
 	wait_until(in, now + delay);
 }
 
@@ -376,8 +379,8 @@ start_list(struct informer *in)
 		in->gen++;
 	snprintf(lim, sizeof(lim), "%ld", in->opts->page_size);
 	path = nap_kube_path(in->def->path, "limit", lim, "continue", in->cont, (char *)NULL);
-	in->req = nap_kube_start(in->kube, "GET", path, NULL, NULL, 0, NULL, in, LIST_TIMEOUT_MS, 0,
-	    &err);
+	in->req = nap_kube_start(
+	    in->kube, "GET", path, NULL, NULL, 0, NULL, in, LIST_TIMEOUT_MS, 0, &err);
 	free(path);
 	in->phase = PHASE_LIST;
 	if (!in->req)
@@ -401,8 +404,8 @@ start_watch(struct informer *in)
 	in->len = 0;
 	in->relist_now = in->stream_error = in->stream_data = 0;
 	/* The server ends the stream at timeoutSeconds; silence well past that is a dead link. */
-	in->req = nap_kube_start(in->kube, "GET", path, NULL, NULL, 0, on_stream, in, 0, t + 60,
-	    &err);
+	in->req =
+	    nap_kube_start(in->kube, "GET", path, NULL, NULL, 0, on_stream, in, 0, t + 60, &err);
 	free(path);
 	in->phase = PHASE_WATCH;
 	in->wake_ms = watch_now_ms();
@@ -529,7 +532,7 @@ list_page(struct informer *in, const char *body, size_t len)
 {
 	const char *end = body + len, *after;
 	struct nap_jscan_obj it;
-	struct nap_jscan_member m, items = { 0 };
+	struct nap_jscan_member m, items = {0};
 	char *rv = NULL, *cont = NULL;
 	int r, have_md = 0, started = 0, rc = -1;
 
@@ -539,7 +542,8 @@ list_page(struct informer *in, const char *body, size_t len)
 		if (nap_jscan_key_is(&m, "metadata")) {
 			json_object *md;
 
-			if (nap_jscan_member_end(&it, &m, NULL) != 0 || !(md = parse(in, m.val, m.vallen)))
+			if (nap_jscan_member_end(&it, &m, NULL) != 0 ||
+			    !(md = parse(in, m.val, m.vallen)))
 				goto out;
 			free(rv);
 			free(cont);
@@ -550,7 +554,8 @@ list_page(struct informer *in, const char *body, size_t len)
 		} else if (nap_jscan_key_is(&m, "items") && have_md && !started) {
 			next_page(in, rv, cont);
 			started = 1;
-			if (!(after = list_items(in, m.val, end)) || nap_jscan_member_end(&it, &m, after))
+			if (!(after = list_items(in, m.val, end)) ||
+			    nap_jscan_member_end(&it, &m, after))
 				goto out;
 		} else if (nap_jscan_member_end(&it, &m, NULL) != 0) {
 			goto out;
@@ -657,7 +662,7 @@ fast_event_line(struct informer *in, const char *line, size_t len)
 {
 	const char *end = line + len, *type = NULL;
 	struct nap_jscan_obj it;
-	struct nap_jscan_member m, obj = { 0 };
+	struct nap_jscan_member m, obj = {0};
 	struct nap_jscan_kobj f;
 	size_t tlen = 0;
 	int r, deleted;
@@ -733,7 +738,8 @@ event(struct informer *in, const char *line, size_t len)
 
 		json_object_put(ev);
 		if (code == 410) {
-			nap_info("%s: watch: resourceVersion expired (410), relisting", in->def->name);
+			nap_info(
+			    "%s: watch: resourceVersion expired (410), relisting", in->def->name);
 			in->relist_now = 1;
 		} else {
 			nap_warn("%s: watch: error %lld %s: %s", in->def->name, (long long)code,
@@ -787,8 +793,8 @@ watch_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct
 	if (in->relist_now || (rc == 0 && resp->status == 410)) {
 		in->need_list = 1;
 		if (resp->status == 410)
-			nap_info("%s: watch: resourceVersion expired (410), relisting",
-			    in->def->name);
+			nap_info(
+			    "%s: watch: resourceVersion expired (410), relisting", in->def->name);
 		/*
 		 * 410 again right after a list: the server is not settling.  Back
 		 * off, growing until a watch delivers something; a list that

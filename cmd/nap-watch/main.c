@@ -11,31 +11,40 @@
 #include "prog.h"
 #include "watch.h"
 
-#define SYNOPSIS \
-	"nap-watch [-hv] [--config file] [--kubeconfig file] [--context name] [--kinds list]\n" \
-	"       [--once] [--slim] [--page-size n] [--retries n] [--retry-time duration]\n" \
+#define SYNOPSIS                                                                                   \
+	"nap-watch [-hv] [--config file] [--kubeconfig file] [--context name] [--kinds list]\n"    \
+	"       [--once] [--slim] [--page-size n] [--retries n] [--retry-time duration]\n"         \
 	"       [--watch-timeout seconds] [--log-format text|json]"
 
 enum {
-	OPT_CONFIG = 256, OPT_CONTEXT, OPT_KINDS, OPT_KUBECONFIG, OPT_LOG_FORMAT, OPT_ONCE,
-	OPT_PAGE_SIZE, OPT_RETRIES, OPT_RETRY_TIME, OPT_SLIM, OPT_WATCH_TIMEOUT,
+	OPT_CONFIG = 256,
+	OPT_CONTEXT,
+	OPT_KINDS,
+	OPT_KUBECONFIG,
+	OPT_LOG_FORMAT,
+	OPT_ONCE,
+	OPT_PAGE_SIZE,
+	OPT_RETRIES,
+	OPT_RETRY_TIME,
+	OPT_SLIM,
+	OPT_WATCH_TIMEOUT,
 };
 
 static const struct option longopts[] = {
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "context", required_argument, NULL, OPT_CONTEXT },
-	{ "help", no_argument, NULL, 'h' },
-	{ "kinds", required_argument, NULL, OPT_KINDS },
-	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
-	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-	{ "once", no_argument, NULL, OPT_ONCE },
-	{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "retry-time", required_argument, NULL, OPT_RETRY_TIME },
-	{ "slim", no_argument, NULL, OPT_SLIM },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "watch-timeout", required_argument, NULL, OPT_WATCH_TIMEOUT },
-	{ NULL, 0, NULL, 0 },
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"context", required_argument, NULL, OPT_CONTEXT},
+    {"help", no_argument, NULL, 'h'},
+    {"kinds", required_argument, NULL, OPT_KINDS},
+    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"once", no_argument, NULL, OPT_ONCE},
+    {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
+    {"retries", required_argument, NULL, OPT_RETRIES},
+    {"retry-time", required_argument, NULL, OPT_RETRY_TIME},
+    {"slim", no_argument, NULL, OPT_SLIM},
+    {"verbose", no_argument, NULL, 'v'},
+    {"watch-timeout", required_argument, NULL, OPT_WATCH_TIMEOUT},
+    {NULL, 0, NULL, 0},
 };
 
 static long
@@ -150,7 +159,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *kinds = NULL;
 	const char *log_format = NULL;
 	const struct watch_kind *picked[32];
-	struct watch_opts o = { .page_size = 500, .retries = 10 };
+	struct watch_opts o = {.page_size = 500, .retries = 10};
 	struct nap_kube_config kc;
 	struct nap_config cfg;
 	struct nap_kube *kube;

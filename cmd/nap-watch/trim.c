@@ -9,18 +9,41 @@
 #include "watch.h"
 
 static const char *const container_drop[] = {
-	"args", "command", "env", "envFrom", "imagePullPolicy", "lifecycle", "livenessProbe",
-	"readinessProbe", "securityContext", "startupProbe", "stdin", "stdinOnce",
-	"terminationMessagePath", "terminationMessagePolicy", "tty", "volumeDevices",
-	"volumeMounts", "workingDir", NULL,
+    "args",
+    "command",
+    "env",
+    "envFrom",
+    "imagePullPolicy",
+    "lifecycle",
+    "livenessProbe",
+    "readinessProbe",
+    "securityContext",
+    "startupProbe",
+    "stdin",
+    "stdinOnce",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "tty",
+    "volumeDevices",
+    "volumeMounts",
+    "workingDir",
+    NULL,
 };
 
 static const char *const pod_status_drop[] = {
-	"containerStatuses", "ephemeralContainerStatuses", "initContainerStatuses", NULL,
+    "containerStatuses",
+    "ephemeralContainerStatuses",
+    "initContainerStatuses",
+    NULL,
 };
 
 static const char *const node_status_drop[] = {
-	"config", "daemonEndpoints", "images", "volumesAttached", "volumesInUse", NULL,
+    "config",
+    "daemonEndpoints",
+    "images",
+    "volumesAttached",
+    "volumesInUse",
+    NULL,
 };
 
 static void
@@ -70,7 +93,8 @@ watch_trim(json_object *obj, int slim)
 
 		json_object_object_del(md, "selfLink");
 		if (ann && json_object_is_type(ann, json_type_object))
-			json_object_object_del(ann, "kubectl.kubernetes.io/last-applied-configuration");
+			json_object_object_del(
+			    ann, "kubectl.kubernetes.io/last-applied-configuration");
 	}
 	kind = nap_json_str(obj, "kind", "");
 	if (strcmp(kind, "Pod") == 0) {

@@ -19,8 +19,8 @@
 #include "kube.h"
 
 struct watch_kind {
-	const char *name;		/* as in --kinds: the resource plural */
-	const char *path;		/* collection path, all namespaces */
+	const char *name; /* as in --kinds: the resource plural */
+	const char *path; /* collection path, all namespaces */
 	const char *api_version;
 	const char *kind;
 	int by_default;
@@ -33,16 +33,16 @@ struct watch_opts {
 	int once;
 	int slim;
 	long page_size;
-	int retries;			/* consecutive failures a kind may have */
-	int64_t retry_ms;		/* ... or this long unreachable; 0 = no limit */
-	long watch_timeout_s;		/* 0 = 5 to 10 minutes, jittered */
+	int retries;	      /* consecutive failures a kind may have */
+	int64_t retry_ms;     /* ... or this long unreachable; 0 = no limit */
+	long watch_timeout_s; /* 0 = 5 to 10 minutes, jittered */
 };
 
 enum watch_phase {
-	PHASE_WAIT,		/* idle until wake_ms, then list or watch */
+	PHASE_WAIT, /* idle until wake_ms, then list or watch */
 	PHASE_LIST,
 	PHASE_WATCH,
-	PHASE_DONE,		/* --once: listed */
+	PHASE_DONE, /* --once: listed */
 };
 
 struct informer {
@@ -50,22 +50,22 @@ struct informer {
 	const struct watch_opts *opts;
 	struct nap_kube *kube;
 	enum watch_phase phase;
-	int need_list;			/* next start is a (re)list */
-	struct nap_hash objs;		/* uid -> struct watch_obj */
-	unsigned gen;			/* list generation, to find what vanished */
-	char *rv;			/* last resourceVersion seen */
-	char *cont;			/* continue token of the list in progress */
-	int synced;			/* listed at least once */
-	int just_listed;		/* a list finished: SYNCED is due */
-	int just_relisted;		/* no watch data since the last list */
-	int gone;			/* 410s right after a list, in a row */
-	int not_served;			/* the API server has no such resource (404) */
+	int need_list;	      /* next start is a (re)list */
+	struct nap_hash objs; /* uid -> struct watch_obj */
+	unsigned gen;	      /* list generation, to find what vanished */
+	char *rv;	      /* last resourceVersion seen */
+	char *cont;	      /* continue token of the list in progress */
+	int synced;	      /* listed at least once */
+	int just_listed;      /* a list finished: SYNCED is due */
+	int just_relisted;    /* no watch data since the last list */
+	int gone;	      /* 410s right after a list, in a row */
+	int not_served;	      /* the API server has no such resource (404) */
 	struct nap_http_req *req;
-	char *buf;			/* watch stream bytes not yet a whole line */
+	char *buf; /* watch stream bytes not yet a whole line */
 	size_t len, alloc;
-	int relist_now;			/* the stream said 410 */
-	int stream_error;		/* the stream carried an ERROR event */
-	int stream_data;		/* the stream delivered something */
+	int relist_now;	  /* the stream said 410 */
+	int stream_error; /* the stream carried an ERROR event */
+	int stream_data;  /* the stream delivered something */
 	int fails;
 	int64_t first_fail_ms;
 	int64_t wake_ms;

@@ -76,8 +76,7 @@ on_data(void *arg, const char *buf, size_t len)
 
 /* Run one request against answer; returns the finished request. */
 static struct nap_http_req *
-exchange(struct nap_http *h, struct nap_http_opts *o, const char *answer, char *req,
-    size_t reqsz)
+exchange(struct nap_http *h, struct nap_http_opts *o, const char *answer, char *req, size_t reqsz)
 {
 	struct nap_http_req *r, *done = NULL;
 	struct nap_err err;
@@ -108,9 +107,13 @@ exchange(struct nap_http *h, struct nap_http_opts *o, const char *answer, char *
 static void
 test_collect(struct nap_http *h)
 {
-	static const char *const hdrs[] = { "X-Test: yes", NULL };
-	struct nap_http_opts o = { .method = "POST", .bearer = "sekret", .headers = hdrs,
-		.content_type = "application/json", .body = "{\"a\":1}", .body_len = 7 };
+	static const char *const hdrs[] = {"X-Test: yes", NULL};
+	struct nap_http_opts o = {.method = "POST",
+	    .bearer = "sekret",
+	    .headers = hdrs,
+	    .content_type = "application/json",
+	    .body = "{\"a\":1}",
+	    .body_len = 7};
 	const struct nap_http_resp *resp;
 	struct nap_http_req *r;
 	struct nap_err err;
@@ -120,16 +123,19 @@ test_collect(struct nap_http *h)
 	    "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
 	    "Retry-After: 7\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"code\":429}",
 	    req, sizeof(req));
-	TAP_IS_INT(nap_http_result(r, &resp, &err), 0, "an HTTP error status is not a transport error");
+	TAP_IS_INT(
+	    nap_http_result(r, &resp, &err), 0, "an HTTP error status is not a transport error");
 	TAP_IS_INT(resp->status, 429, "the status comes back");
 	TAP_IS_INT(resp->retry_after, 7, "Retry-After is read");
 	TAP_IS_STR(resp->content_type, "application/json", "Content-Type is read");
 	TAP_OK(resp->len == 11 && strncmp(resp->body, "{\"code\":429", 11) == 0,
 	    "the body is collected");
-	TAP_OK(strstr(req, "POST /api/v1/pods?limit=1 HTTP/1.1\r\n") == req, "method and path are sent");
+	TAP_OK(strstr(req, "POST /api/v1/pods?limit=1 HTTP/1.1\r\n") == req,
+	    "method and path are sent");
 	TAP_OK(strstr(req, "Authorization: Bearer sekret\r\n") != NULL, "the bearer token is sent");
 	TAP_OK(strstr(req, "X-Test: yes\r\n") != NULL, "extra headers are sent");
-	TAP_OK(strstr(req, "Content-Type: application/json\r\n") != NULL, "the body's type is sent");
+	TAP_OK(
+	    strstr(req, "Content-Type: application/json\r\n") != NULL, "the body's type is sent");
 	TAP_IS_INT(nap_http_status_code(resp->status), NAP_EX_TEMPFAIL, "429 means try again");
 	nap_http_req_free(r);
 }
@@ -137,15 +143,16 @@ test_collect(struct nap_http *h)
 static void
 test_stream(struct nap_http *h)
 {
-	struct chunks c = { .len = 0 };
-	struct nap_http_opts o = { .on_data = on_data, .arg = &c };
+	struct chunks c = {.len = 0};
+	struct nap_http_opts o = {.on_data = on_data, .arg = &c};
 	const struct nap_http_resp *resp;
 	struct nap_http_req *r;
 	struct nap_err err;
 	char req[4096];
 
 	r = exchange(h, &o,
-	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: "
+	    "chunked\r\n\r\n"
 	    "5\r\n{\"a\":\r\n4\r\n1}\n{\r\n7\r\n\"b\":2}\n\r\n0\r\n\r\n",
 	    req, sizeof(req));
 	TAP_IS_INT(nap_http_result(r, &resp, &err), 0, "a streamed answer finishes cleanly");
@@ -159,7 +166,7 @@ test_stream(struct nap_http *h)
 static void
 test_refused(struct nap_http *h)
 {
-	struct nap_http_opts o = { .connect_timeout_ms = 5000 };
+	struct nap_http_opts o = {.connect_timeout_ms = 5000};
 	struct nap_http_resp resp;
 	struct nap_err err;
 	char url[64];
@@ -169,7 +176,8 @@ test_refused(struct nap_http *h)
 	close(fd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
 	o.url = url;
-	TAP_IS_INT(nap_http_do(h, &o, &resp, &err), -1, "a refused connection is a transport error");
+	TAP_IS_INT(
+	    nap_http_do(h, &o, &resp, &err), -1, "a refused connection is a transport error");
 	TAP_IS_INT(err.code, NAP_EX_UNAVAILABLE, "it means unavailable");
 	TAP_OK(strstr(err.msg, url) != NULL, "the message names the URL");
 	nap_http_resp_free(&resp);

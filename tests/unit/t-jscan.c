@@ -19,14 +19,30 @@ static void
 test_values(void)
 {
 	static const char *const good[] = {
-		"{}", "[]", "\"\"", "0", "-1.5e+3", "true", "null",
-		"{\"a\":[1,2,{\"b\":\"c\\\"d}\"}],\"e\":null}",
-		" { \"a\" : [ ] , \"b\" : { } } ",
-		"[\"\\\\\",\"\\u00e9\",[[[]]]]",
+	    "{}",
+	    "[]",
+	    "\"\"",
+	    "0",
+	    "-1.5e+3",
+	    "true",
+	    "null",
+	    "{\"a\":[1,2,{\"b\":\"c\\\"d}\"}],\"e\":null}",
+	    " { \"a\" : [ ] , \"b\" : { } } ",
+	    "[\"\\\\\",\"\\u00e9\",[[[]]]]",
 	};
 	static const char *const bad[] = {
-		"", "}", "{\"a\":}", "{\"a\" 1}", "[1,,2]", "{\"a\":\"x", "{\"a\":1,}", "[1 2]",
-		"\"a\nb\"", "{1:2}", "{\"a\":1]", "[\"x\\",
+	    "",
+	    "}",
+	    "{\"a\":}",
+	    "{\"a\" 1}",
+	    "[1,,2]",
+	    "{\"a\":\"x",
+	    "{\"a\":1,}",
+	    "[1 2]",
+	    "\"a\nb\"",
+	    "{1:2}",
+	    "{\"a\":1]",
+	    "[\"x\\",
 	};
 	const char *s = "{\"k\":[1,{\"x\":\"]}\"}]} tail";
 
@@ -57,11 +73,14 @@ test_members(void)
 	while (nap_jscan_member(&it, &m) == 1) {
 		n++;
 		if (nap_jscan_key_is(&m, "kind")) {
-			TAP_IS_INT(nap_jscan_string(&m, &str, &len), 0, "a plain string is read raw");
-			TAP_OK(len == 3 && memcmp(str, "Pod", 3) == 0, "its bytes are the string's");
+			TAP_IS_INT(
+			    nap_jscan_string(&m, &str, &len), 0, "a plain string is read raw");
+			TAP_OK(
+			    len == 3 && memcmp(str, "Pod", 3) == 0, "its bytes are the string's");
 			TAP_OK(m.first, "the first member knows it is first");
 		} else if (nap_jscan_key_is(&m, "n")) {
-			TAP_OK(m.vallen == 5 && memcmp(m.val, "[1,2]", 5) == 0, "an array value is spanned");
+			TAP_OK(m.vallen == 5 && memcmp(m.val, "[1,2]", 5) == 0,
+			    "an array value is spanned");
 			TAP_OK(!m.first && *m.sep == ',', "a later member starts at its comma");
 		} else if (nap_jscan_key_is(&m, "esc")) {
 			TAP_IS_INT(nap_jscan_string(&m, &str, &len), -1,
@@ -106,48 +125,51 @@ test_kobj(void)
 	static const struct {
 		const char *name, *in, *want;
 	} cases[] = {
-		{ "managedFields last",
-		  "{\"metadata\":{\"name\":\"a\",\"uid\":\"u1\",\"resourceVersion\":\"7\","
-		  "\"managedFields\":[{\"manager\":\"m\"}]},\"spec\":{}}",
-		  "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
-		  "\"metadata\":{\"name\":\"a\",\"uid\":\"u1\",\"resourceVersion\":\"7\"},\"spec\":{}}}" },
-		{ "managedFields first",
-		  "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{ \"managedFields\" : [] , "
-		  "\"uid\":\"u1\",\"name\":\"a\"}}",
-		  "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\","
-		  "\"metadata\":{\"uid\":\"u1\",\"name\":\"a\"}}}" },
-		{ "managedFields in the middle",
-		  "{\"metadata\":{\"uid\":\"u1\",\"managedFields\":[{\"a\":{\"f:x\":{}}}],"
-		  "\"name\":\"a\"},\"kind\":\"Pod\"}",
-		  "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v1\",\"metadata\":{\"uid\":\"u1\","
-		  "\"name\":\"a\"},\"kind\":\"Pod\"}}" },
-		{ "no managedFields",
-		  "{\"apiVersion\":\"v2\",\"kind\":\"Pod\",\"metadata\":{\"uid\":\"u1\"}}",
-		  "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v2\",\"kind\":\"Pod\","
-		  "\"metadata\":{\"uid\":\"u1\"}}}" },
-		{ "escaped text elsewhere",
-		  "{\"metadata\":{\"uid\":\"u1\",\"annotations\":{\"a\":\"x\\\"}\\n\"}}}",
-		  "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
-		  "\"metadata\":{\"uid\":\"u1\",\"annotations\":{\"a\":\"x\\\"}\\n\"}}}}" },
+	    {"managedFields last",
+		"{\"metadata\":{\"name\":\"a\",\"uid\":\"u1\",\"resourceVersion\":\"7\","
+		"\"managedFields\":[{\"manager\":\"m\"}]},\"spec\":{}}",
+		"{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+		"\"metadata\":{\"name\":\"a\",\"uid\":\"u1\",\"resourceVersion\":\"7\"},\"spec\":{}"
+		"}}"},
+	    {"managedFields first",
+		"{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{ \"managedFields\" : [] , "
+		"\"uid\":\"u1\",\"name\":\"a\"}}",
+		"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\","
+		"\"metadata\":{\"uid\":\"u1\",\"name\":\"a\"}}}"},
+	    {"managedFields in the middle",
+		"{\"metadata\":{\"uid\":\"u1\",\"managedFields\":[{\"a\":{\"f:x\":{}}}],"
+		"\"name\":\"a\"},\"kind\":\"Pod\"}",
+		"{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v1\",\"metadata\":{\"uid\":"
+		"\"u1\","
+		"\"name\":\"a\"},\"kind\":\"Pod\"}}"},
+	    {"no managedFields",
+		"{\"apiVersion\":\"v2\",\"kind\":\"Pod\",\"metadata\":{\"uid\":\"u1\"}}",
+		"{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v2\",\"kind\":\"Pod\","
+		"\"metadata\":{\"uid\":\"u1\"}}}"},
+	    {"escaped text elsewhere",
+		"{\"metadata\":{\"uid\":\"u1\",\"annotations\":{\"a\":\"x\\\"}\\n\"}}}",
+		"{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+		"\"metadata\":{\"uid\":\"u1\",\"annotations\":{\"a\":\"x\\\"}\\n\"}}}}"},
 	};
 	static const char *const declined[] = {
-		"{\"metadata\":{\"name\":\"a\"}}",
-		"{\"metadata\":{\"uid\":\"u\\u0031\"}}",
-		"{\"metadata\":{\"uid\":\"u1\"},\n\"spec\":{}}",
-		"{\"metadata\":{\"uid\":\"u1\"}",
-		"[1]",
+	    "{\"metadata\":{\"name\":\"a\"}}",
+	    "{\"metadata\":{\"uid\":\"u\\u0031\"}}",
+	    "{\"metadata\":{\"uid\":\"u1\"},\n\"spec\":{}}",
+	    "{\"metadata\":{\"uid\":\"u1\"}",
+	    "[1]",
 	};
 	struct nap_jscan_kobj o;
 	const char *lead;
 	const char *obj = "{\"metadata\":{\"namespace\":\"ns\",\"name\":\"n\",\"uid\":\"u\","
-	    "\"resourceVersion\":\"42\"}}";
+			  "\"resourceVersion\":\"42\"}}";
 	char *got;
 
 	for (size_t i = 0; i < NAP_ARRAY_LEN(cases); i++) {
 		got = record(cases[i].in, "ADDED");
-		TAP_OK(same_json(got, cases[i].want), "%s: the record is the object less managedFields",
-		    cases[i].name);
-		TAP_OK(got && strchr(got, '\n') == NULL, "%s: the record is one line", cases[i].name);
+		TAP_OK(same_json(got, cases[i].want),
+		    "%s: the record is the object less managedFields", cases[i].name);
+		TAP_OK(
+		    got && strchr(got, '\n') == NULL, "%s: the record is one line", cases[i].name);
 		free(got);
 	}
 	for (size_t i = 0; i < NAP_ARRAY_LEN(declined); i++) {

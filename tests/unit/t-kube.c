@@ -48,58 +48,56 @@ yaml_doc(const char *text)
 	return d;
 }
 
-static const char first[] =
-    "apiVersion: v1\n"
-    "kind: Config\n"
-    "current-context: one\n"
-    "clusters:\n"
-    "- name: shared\n"
-    "  cluster:\n"
-    "    server: https://first.example:6443/\n"
-    "    certificate-authority: ca/first.crt\n"
-    "contexts:\n"
-    "- name: one\n"
-    "  context: {cluster: shared, user: alice, namespace: team-a}\n"
-    "users:\n"
-    "- name: alice\n"
-    "  user:\n"
-    "    token: alice-token\n"
-    "    client-certificate: certs/alice.crt\n"
-    "    client-key: /abs/alice.key\n";
+static const char first[] = "apiVersion: v1\n"
+			    "kind: Config\n"
+			    "current-context: one\n"
+			    "clusters:\n"
+			    "- name: shared\n"
+			    "  cluster:\n"
+			    "    server: https://first.example:6443/\n"
+			    "    certificate-authority: ca/first.crt\n"
+			    "contexts:\n"
+			    "- name: one\n"
+			    "  context: {cluster: shared, user: alice, namespace: team-a}\n"
+			    "users:\n"
+			    "- name: alice\n"
+			    "  user:\n"
+			    "    token: alice-token\n"
+			    "    client-certificate: certs/alice.crt\n"
+			    "    client-key: /abs/alice.key\n";
 
-static const char second[] =
-    "apiVersion: v1\n"
-    "kind: Config\n"
-    "current-context: two\n"
-    "clusters:\n"
-    "- name: shared\n"
-    "  cluster: {server: https://second.example}\n"
-    "- name: other\n"
-    "  cluster:\n"
-    "    server: https://other.example\n"
-    "    insecure-skip-tls-verify: true\n"
-    "    certificate-authority-data: aGVsbG8gY2E=\n"
-    "contexts:\n"
-    "- name: two\n"
-    "  context: {cluster: other, user: bob}\n"
-    "- name: one\n"
-    "  context: {cluster: other, user: bob}\n"
-    "- name: ghost\n"
-    "  context: {cluster: nowhere, user: bob}\n"
-    "users:\n"
-    "- name: bob\n"
-    "  user:\n"
-    "    tokenFile: bob.token\n"
-    "    client-key-data: c2VjcmV0IGtleQ==\n"
-    "    client-certificate-data: Y2VydA==\n"
-    "- name: plugin\n"
-    "  user:\n"
-    "    exec:\n"
-    "      apiVersion: client.authentication.k8s.io/v1beta1\n"
-    "      command: ./bin/kubelogin\n"
-    "      args: [get-token, --login, msi, --timeout, 30]\n"
-    "      env: [{name: AZURE_CLIENT_ID, value: abc}]\n"
-    "      provideClusterInfo: true\n";
+static const char second[] = "apiVersion: v1\n"
+			     "kind: Config\n"
+			     "current-context: two\n"
+			     "clusters:\n"
+			     "- name: shared\n"
+			     "  cluster: {server: https://second.example}\n"
+			     "- name: other\n"
+			     "  cluster:\n"
+			     "    server: https://other.example\n"
+			     "    insecure-skip-tls-verify: true\n"
+			     "    certificate-authority-data: aGVsbG8gY2E=\n"
+			     "contexts:\n"
+			     "- name: two\n"
+			     "  context: {cluster: other, user: bob}\n"
+			     "- name: one\n"
+			     "  context: {cluster: other, user: bob}\n"
+			     "- name: ghost\n"
+			     "  context: {cluster: nowhere, user: bob}\n"
+			     "users:\n"
+			     "- name: bob\n"
+			     "  user:\n"
+			     "    tokenFile: bob.token\n"
+			     "    client-key-data: c2VjcmV0IGtleQ==\n"
+			     "    client-certificate-data: Y2VydA==\n"
+			     "- name: plugin\n"
+			     "  user:\n"
+			     "    exec:\n"
+			     "      apiVersion: client.authentication.k8s.io/v1beta1\n"
+			     "      command: ./bin/kubelogin\n"
+			     "      args: [get-token, --login, msi, --timeout, 30]\n"
+			     "      env: [{name: AZURE_CLIENT_ID, value: abc}]\n"
+			     "      provideClusterInfo: true\n";
 
 static void
 test_merge(void)
@@ -110,18 +108,19 @@ test_merge(void)
 
 	TAP_IS_INT(nap_kube_config_merge(merged, a, "/home/u/.kube/a", &err), 0,
 	    "a first kubeconfig merges");
-	TAP_IS_INT(nap_kube_config_merge(merged, b, "/etc/kube/b", &err), 0,
-	    "a second kubeconfig merges");
+	TAP_IS_INT(
+	    nap_kube_config_merge(merged, b, "/etc/kube/b", &err), 0, "a second kubeconfig merges");
 	TAP_IS_STR(nap_json_str(merged, "current-context", NULL), "one",
 	    "the first file that sets current-context wins");
-	TAP_IS_STR(nap_json_str(nap_json_key(nap_json_key(merged, "clusters"), "shared"), "server",
-	    NULL), "https://first.example:6443/", "the first file to define a cluster name wins");
+	TAP_IS_STR(
+	    nap_json_str(nap_json_key(nap_json_key(merged, "clusters"), "shared"), "server", NULL),
+	    "https://first.example:6443/", "the first file to define a cluster name wins");
 	TAP_OK(nap_json_key(nap_json_key(merged, "clusters"), "other") != NULL,
 	    "names only the second file defines are kept");
 
 	nap_kube_config_init(&c);
-	TAP_IS_INT(nap_kube_config_resolve(&c, merged, NULL, &err), 0,
-	    "the current context resolves");
+	TAP_IS_INT(
+	    nap_kube_config_resolve(&c, merged, NULL, &err), 0, "the current context resolves");
 	TAP_IS_STR(c.server, "https://first.example:6443", "the server loses its trailing slash");
 	TAP_IS_STR(c.ca_file, "/home/u/.kube/ca/first.crt",
 	    "a relative CA path is relative to the file that named it");
@@ -134,8 +133,8 @@ test_merge(void)
 	nap_kube_config_free(&c);
 
 	nap_kube_config_init(&c);
-	TAP_IS_INT(nap_kube_config_resolve(&c, merged, "two", &err), 0,
-	    "an explicit context resolves");
+	TAP_IS_INT(
+	    nap_kube_config_resolve(&c, merged, "two", &err), 0, "an explicit context resolves");
 	TAP_IS_INT(c.insecure, 1, "insecure-skip-tls-verify is honoured when set");
 	TAP_OK(c.ca_data && c.ca_len == 8 && memcmp(c.ca_data, "hello ca", 8) == 0,
 	    "certificate-authority-data is base64-decoded");
@@ -153,8 +152,8 @@ test_merge(void)
 	nap_kube_config_free(&c);
 
 	nap_kube_config_init(&c);
-	TAP_IS_INT(nap_kube_config_resolve(&c, merged, "nope", &err), -1,
-	    "an unknown context is refused");
+	TAP_IS_INT(
+	    nap_kube_config_resolve(&c, merged, "nope", &err), -1, "an unknown context is refused");
 	nap_kube_config_free(&c);
 
 	json_object_put(merged);
@@ -207,26 +206,30 @@ test_exec_parse(void)
 	struct nap_err err;
 	time_t t;
 
-	TAP_IS_INT(nap_kube_exec_parse(ok, strlen(ok), "client.authentication.k8s.io/v1beta1",
-	    &cred, &err), 0, "a v1beta1 ExecCredential with a token parses");
+	TAP_IS_INT(nap_kube_exec_parse(
+		       ok, strlen(ok), "client.authentication.k8s.io/v1beta1", &cred, &err),
+	    0, "a v1beta1 ExecCredential with a token parses");
 	TAP_IS_STR(cred.token, "eyJ.a.b", "its token is taken");
 	nap_kube_time_parse("2030-01-02T03:04:05Z", &t);
 	TAP_IS_INT(cred.expires, t, "its expirationTimestamp is taken");
 	TAP_IS_INT(t, 1893553445, "an RFC 3339 UTC time converts to the right epoch second");
 	nap_kube_cred_free(&cred);
 
-	TAP_IS_INT(nap_kube_exec_parse(v1, strlen(v1), "client.authentication.k8s.io/v1", &cred,
-	    &err), 0, "a v1 ExecCredential with a client certificate parses");
+	TAP_IS_INT(
+	    nap_kube_exec_parse(v1, strlen(v1), "client.authentication.k8s.io/v1", &cred, &err), 0,
+	    "a v1 ExecCredential with a client certificate parses");
 	TAP_OK(cred.cert_data && cred.key_data && !cred.token && cred.expires == 0,
 	    "certificate and key are taken, no expiry means none");
 	nap_kube_cred_free(&cred);
 
-	TAP_IS_INT(nap_kube_exec_parse(ok, strlen(ok), "client.authentication.k8s.io/v1", &cred,
-	    &err), -1, "an answer in another apiVersion than asked is refused");
+	TAP_IS_INT(
+	    nap_kube_exec_parse(ok, strlen(ok), "client.authentication.k8s.io/v1", &cred, &err), -1,
+	    "an answer in another apiVersion than asked is refused");
 	TAP_IS_INT(nap_kube_exec_parse("{\"kind\":\"Pod\"}", 14, NULL, &cred, &err), -1,
 	    "an answer that is not an ExecCredential is refused");
-	TAP_IS_INT(nap_kube_exec_parse("{\"kind\":\"ExecCredential\",\"status\":{}}", 37, NULL, &cred,
-	    &err), -1, "an ExecCredential without a token or certificate is refused");
+	TAP_IS_INT(nap_kube_exec_parse(
+		       "{\"kind\":\"ExecCredential\",\"status\":{}}", 37, NULL, &cred, &err),
+	    -1, "an ExecCredential without a token or certificate is refused");
 	TAP_IS_INT(nap_kube_exec_parse("token", 5, NULL, &cred, &err), -1,
 	    "output that is not JSON is refused");
 	TAP_IS_INT(err.code, NAP_EX_CONFIG, "plugin failures are configuration errors");
@@ -237,13 +240,13 @@ test_time(void)
 {
 	time_t t = 0;
 
-	TAP_IS_INT(nap_kube_time_parse("1970-01-01T00:01:00.123456Z", &t), 0,
-	    "fractional seconds parse");
+	TAP_IS_INT(
+	    nap_kube_time_parse("1970-01-01T00:01:00.123456Z", &t), 0, "fractional seconds parse");
 	TAP_IS_INT(t, 60, "fractional seconds are dropped");
 	TAP_IS_INT(nap_kube_time_parse("1970-01-01T02:00:00+02:00", &t), 0, "offsets parse");
 	TAP_IS_INT(t, 0, "an offset is subtracted");
-	TAP_IS_INT(nap_kube_time_parse("1970-01-01 02:00:00", &t), -1,
-	    "a time without zone is refused");
+	TAP_IS_INT(
+	    nap_kube_time_parse("1970-01-01 02:00:00", &t), -1, "a time without zone is refused");
 }
 
 static void
@@ -256,16 +259,19 @@ test_exec_run(void)
 	char *bad = nap_xasprintf("%s/bad.sh", tmpdir);
 	char arg1[] = "arg with space", envv[] = "PLUGIN_TOKEN=tok-from-env";
 	char api[] = "client.authentication.k8s.io/v1", missing[] = "nap-no-such-plugin";
-	char *argv[] = { cmd, arg1, NULL };
-	char *env[] = { envv, NULL };
+	char *argv[] = {cmd, arg1, NULL};
+	char *env[] = {envv, NULL};
 
 	write_file("plugin.sh",
 	    "#!/bin/sh\n"
 	    "case \"$KUBERNETES_EXEC_INFO\" in *'\"interactive\":false'*) ;; *) exit 3 ;; esac\n"
-	    "case \"$KUBERNETES_EXEC_INFO\" in *'\"server\":\"https://k.example\"'*) ;; *) exit 4 ;; esac\n"
+	    "case \"$KUBERNETES_EXEC_INFO\" in *'\"server\":\"https://k.example\"'*) ;; *) exit 4 "
+	    ";; esac\n"
 	    "[ \"$1\" = 'arg with space' ] || exit 5\n"
-	    "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
-	    "\"status\":{\"token\":\"%s\"}}\\n' \"$PLUGIN_TOKEN\"\n", 0755);
+	    "printf "
+	    "'{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+	    "\"status\":{\"token\":\"%s\"}}\\n' \"$PLUGIN_TOKEN\"\n",
+	    0755);
 	write_file("bad.sh", "#!/bin/sh\nexit 2\n", 0755);
 	memset(&x, 0, sizeof(x));
 	x.api_version = api;
@@ -308,8 +314,8 @@ test_load(void)
 	TAP_IS_STR(c.server, "https://other.example", "the context's cluster is used");
 	nap_kube_config_free(&c);
 	TAP_IS_INT(nap_kube_config_load(&c, NULL, "one", &err), 0, "--context picks a context");
-	TAP_IS_STR(c.server, "https://other.example",
-	    "the context definition of the earlier file wins");
+	TAP_IS_STR(
+	    c.server, "https://other.example", "the context definition of the earlier file wins");
 	nap_kube_config_free(&c);
 	free(list);
 
@@ -328,8 +334,8 @@ test_load(void)
 
 	write_file("broken.yaml", "clusters: [\n", 0644);
 	list = nap_xasprintf("%s/broken.yaml", tmpdir);
-	TAP_IS_INT(nap_kube_config_load(&c, list, NULL, &err), -1,
-	    "an unparsable kubeconfig is an error");
+	TAP_IS_INT(
+	    nap_kube_config_load(&c, list, NULL, &err), -1, "an unparsable kubeconfig is an error");
 	TAP_IS_INT(err.code, NAP_EX_CONFIG, "unparsable YAML is a configuration error");
 	free(list);
 	unsetenv("KUBECONFIG");
@@ -366,7 +372,8 @@ test_status(void)
 {
 	static const char forbidden[] =
 	    "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
-	    "\"message\":\"nodes is forbidden: User \\\"x\\\" cannot list\",\"reason\":\"Forbidden\","
+	    "\"message\":\"nodes is forbidden: User \\\"x\\\" cannot "
+	    "list\",\"reason\":\"Forbidden\","
 	    "\"code\":403}";
 	struct nap_err err;
 
@@ -419,12 +426,13 @@ answer_for(const char *req, const char **body)
 	}
 	if (strncmp(req, "GET /api/v1/namespaces/default/pods/gone ", 41) == 0) {
 		*body = "{\"kind\":\"Status\",\"status\":\"Failure\","
-		    "\"message\":\"pods \\\"gone\\\" not found\",\"reason\":\"NotFound\",\"code\":404}";
+			"\"message\":\"pods \\\"gone\\\" not "
+			"found\",\"reason\":\"NotFound\",\"code\":404}";
 		return "404 Not Found";
 	}
 	if (strncmp(req, "GET /api/v1/pods?limit=2 ", 25) == 0) {
 		*body = "{\"metadata\":{\"resourceVersion\":\"9\",\"continue\":\"c 2\"},"
-		    "\"items\":[{\"n\":1},{\"n\":2}]}";
+			"\"items\":[{\"n\":1},{\"n\":2}]}";
 		return "200 OK";
 	}
 	if (strncmp(req, "GET /api/v1/pods?limit=2&continue=c%202 ", 40) == 0) {
@@ -475,7 +483,8 @@ fork_server(int *port, int n)
 			_exit(1);
 		req[0] = '\0';
 		/* The head, then as much body as Content-Length says. */
-		while (got + 1 < sizeof(req) && (r = read(c, req + got, sizeof(req) - got - 1)) > 0) {
+		while (
+		    got + 1 < sizeof(req) && (r = read(c, req + got, sizeof(req) - got - 1)) > 0) {
 			const char *cl;
 
 			got += (size_t)r;
@@ -503,12 +512,12 @@ fork_server(int *port, int n)
 				free(to);
 			}
 			ans = nap_xasprintf("HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
-			    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", st, strlen(body), body);
+					    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			    st, strlen(body), body);
 
 			if (write(c, ans, strlen(ans)) < 0)
 				_exit(1);
 			free(ans);
-
 		}
 		close(c);
 	}
@@ -554,12 +563,14 @@ test_requests(void)
 	json_object_put(out);
 	free(rv);
 	patch = json_tokener_parse("{\"metadata\":{\"labels\":{\"a\":\"b\"}}}");
-	TAP_IS_INT(nap_kube_patch(k, "/apis/karpenter.sh/v1/nodeclaims/x", "merge", patch, NULL, &err),
-	    0, "a merge patch is sent with its media type");
+	TAP_IS_INT(
+	    nap_kube_patch(k, "/apis/karpenter.sh/v1/nodeclaims/x", "merge", patch, NULL, &err), 0,
+	    "a merge patch is sent with its media type");
 	json_object_put(patch);
 	nap_kube_free(k);
 	waitpid(pid, &status, 0);
-	TAP_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server saw every request it expected");
+	TAP_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the server saw every request it expected");
 	free(tokfile);
 }
 
