@@ -825,3 +825,26 @@ nap_pod_is_provisionable(const struct nap_pod *p)
 	    p->nominated[0] == '\0' && p->owner != NAP_OWNER_DAEMONSET &&
 	    p->owner != NAP_OWNER_NODE && !nap_pod_is_terminal(p) && p->meta.deleted == 0;
 }
+
+int
+nap_pod_do_not_disrupt(const struct nap_pod *p, int64_t now)
+{
+	int64_t ms;
+
+	if (p->do_not_disrupt == NULL)
+		return 0;
+	if (strcmp(p->do_not_disrupt, "true") == 0)
+		return 1;
+	if (nap_model_duration(p->do_not_disrupt, &ms, NULL) != 0 || ms == NAP_NEVER)
+		return 0;
+	/* A pod not started yet has its whole window ahead of it. */
+	return p->started == 0 || now < p->started + ms / 1000;
+}
+
+double
+nap_pod_eviction_cost(const struct nap_pod *p)
+{
+	double c = 1.0 + (double)p->deletion_cost / 134217728.0 + (double)p->priority / 33554432.0;
+
+	return c < -10.0 ? -10.0 : c > 10.0 ? 10.0 : c;
+}

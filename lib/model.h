@@ -224,7 +224,8 @@ struct nap_pod {
 	/*
 	 * Required node affinity as OR-terms, each with spec.nodeSelector ANDed
 	 * in.  Never empty: with no required affinity there is one term, the
-	 * node selector (possibly empty = anything).
+	 * node selector (possibly empty = anything).  matchFields (only
+	 * metadata.name exists) are not modelled, as in Karpenter.
 	 */
 	struct nap_node_term *node_terms;
 	size_t nnode_terms;
@@ -257,6 +258,17 @@ int nap_pod_is_provisionable(const struct nap_pod *p);
 int nap_pod_is_terminal(const struct nap_pod *p);
 /* Pods a drain leaves alone: DaemonSet-owned or mirror/static. */
 int nap_pod_is_daemon_or_static(const struct nap_pod *p);
+/*
+ * karpenter.sh/do-not-disrupt on a pod: "true", or a Go duration counted
+ * from the pod's start (Karpenter v1.12+); 1 while it holds at now (epoch
+ * seconds).  An invalid value is ignored (0), as Karpenter does.
+ */
+int nap_pod_do_not_disrupt(const struct nap_pod *p, int64_t now);
+/*
+ * Karpenter's eviction cost (karpenter.md 4.3): 1 + pod-deletion-cost / 2^27
+ * + priority / 2^25, clamped to -10..10.
+ */
+double nap_pod_eviction_cost(const struct nap_pod *p);
 
 /* ---- Node ---- */
 

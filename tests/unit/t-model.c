@@ -476,6 +476,55 @@ test_provisionable(void)
 	    1, "a ReplicaSet-owned pod is provisionable");
 }
 
+static struct nap_pod *
+pod_with(struct nap_pod *p, const char *annotations, int priority, const char *start)
+{
+	char buf[1024];
+	json_object *o;
+	int rc;
+
+	snprintf(buf, sizeof(buf),
+	    "{\"metadata\":{\"name\":\"x\",\"namespace\":\"d\",\"annotations\":{%s}},"
+	    "\"spec\":{\"priority\":%d},\"status\":{\"phase\":\"Running\",\"startTime\":\"%s\"}}",
+	    annotations, priority, start);
+	o = parse(buf);
+	rc = nap_pod_from_json(p, o, NULL);
+	json_object_put(o);
+	return rc == 0 ? p : NULL;
+}
+
+static void
+test_disruption_helpers(void)
+{
+	struct nap_pod p;
+	int64_t start = 1748772000; /* 2025-06-01T10:00:00Z */
+
+	TAP_OK(
+	    pod_with(&p, "\"karpenter.sh/do-not-disrupt\":\"true\"", 0, "2025-06-01T10:00:00Z") &&
+		nap_pod_do_not_disrupt(&p, start + 86400 * 365),
+	    "do-not-disrupt \"true\" holds for ever");
+	nap_pod_free(&p);
+	TAP_OK(pod_with(&p, "\"karpenter.sh/do-not-disrupt\":\"30m\"", 0, "2025-06-01T10:00:00Z") &&
+		nap_pod_do_not_disrupt(&p, start + 29 * 60) &&
+		!nap_pod_do_not_disrupt(&p, start + 31 * 60),
+	    "a do-not-disrupt duration runs from the pod's start");
+	nap_pod_free(&p);
+	TAP_OK(
+	    pod_with(&p, "\"karpenter.sh/do-not-disrupt\":\"soon\"", 0, "2025-06-01T10:00:00Z") &&
+		!nap_pod_do_not_disrupt(&p, start),
+	    "an invalid do-not-disrupt value is ignored");
+	nap_pod_free(&p);
+	TAP_OK(pod_with(&p, "\"controller.kubernetes.io/pod-deletion-cost\":\"134217728\"",
+		   33554432, "2025-06-01T10:00:00Z") &&
+		nap_pod_eviction_cost(&p) == 3.0,
+	    "eviction cost adds deletion cost / 2^27 and priority / 2^25");
+	nap_pod_free(&p);
+	TAP_OK(pod_with(&p, "", 2000000000, "2025-06-01T10:00:00Z") &&
+		nap_pod_eviction_cost(&p) == 10.0,
+	    "eviction cost is clamped at 10 (system-critical pods)");
+	nap_pod_free(&p);
+}
+
 /* ---- malformed input ---- */
 
 static void
@@ -1378,6 +1427,7 @@ main(void)
 	test_requests();
 	test_constraints();
 	test_provisionable();
+	test_disruption_helpers();
 	test_malformed();
 	test_api_fixtures();
 	test_kube_examples();
