@@ -347,6 +347,28 @@ make_tls() {
 	[[ "$output" == *"unreachable after 2 attempts"* ]]
 }
 
+@test "--retry-time bounds how long an unreachable server is tried" {
+	sim_start
+	cp "$SIM_KUBECONFIG" "$BATS_TEST_TMPDIR/kc"
+	sim_stop || :
+	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --retries 100000 \
+	    --retry-time 2s
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"unreachable after"* ]]
+}
+
+@test "HTTPS_PROXY is honoured, and NO_PROXY exempts a host" {
+	sim_start
+	# nothing listens on port 1: going through the proxy must fail
+	run env HTTPS_PROXY=http://127.0.0.1:1 NO_PROXY= no_proxy= \
+	    "$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds nodes --retries 0
+	[ "$status" -eq 69 ]
+	run env HTTPS_PROXY=http://127.0.0.1:1 NO_PROXY=127.0.0.1 \
+	    "$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds nodes --retries 0
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"type":"SYNCED"}' ]
+}
+
 @test "SIGTERM ends nap-watch with status 0 and whole lines" {
 	sim_start
 	sim_kubectl run web --image=nginx
