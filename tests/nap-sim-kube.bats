@@ -451,3 +451,25 @@ running() {	# selector count
 	sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
 	[ "$(sim_kubectl get nodepool default -o jsonpath='{.spec.limits.memory}')" = 1000Gi ]
 }
+
+@test "a watch-list sends the current objects, an initial-events-end bookmark, then changes" {
+	sim_start
+	run sim_kcurl '/api/v1/namespaces?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1'
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .type <<<"${lines[0]}")" = ADDED ]
+	[ "$(jq -r '.object.metadata.annotations["k8s.io/initial-events-end"]' <<<"${lines[4]}")" = true ]
+	run sim_kcurl '/api/v1/namespaces?watch=1&sendInitialEvents=true' -w '\n%{http_code}'
+	[ "${lines[1]}" = 422 ]
+}
+
+@test "a cordoned node carries the unschedulable taint until uncordoned" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	sim_kubectl cordon n1
+	tainted() {
+		[ "$(sim_kubectl get node n1 -o jsonpath='{.spec.taints[*].key}')" = "$1" ]
+	}
+	sim_poll 30 tainted node.kubernetes.io/unschedulable
+	sim_kubectl uncordon n1
+	sim_poll 30 tainted ""
+}

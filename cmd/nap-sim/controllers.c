@@ -757,7 +757,8 @@ sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp)
 	}
 	healthy = nap_json_int(pdb, "status.currentHealthy", 0);
 	desired = nap_json_int(pdb, "status.desiredHealthy", 0);
-	if (!pod_ready(pod) && healthy >= desired && desired > 0) {
+	if (!pod_ready(pod) && ((healthy >= desired && desired > 0) ||
+	    !strcmp(nap_json_str(pdb, "spec.unhealthyPodEvictionPolicy", ""), "AlwaysAllow"))) {
 		json_object_put(all);
 		return 0;
 	}
@@ -1069,6 +1070,55 @@ reconcile_all_ds(struct sim *sim)
 	json_object_put(all);
 }
 
+/* -- node lifecycle ------------------------------------------------------ */
+
+/* Mirror spec.unschedulable as the node.kubernetes.io/unschedulable taint. */
+static void
+reconcile_node_taints(struct sim *sim, json_object *node)
+{
+	static const char key[] = "node.kubernetes.io/unschedulable";
+	int want = nap_json_bool(node, "spec.unschedulable", 0), have = -1;
+	json_object *copy, *taints, *nt, *t;
+	size_t i, n;
+	char ts[40];
+
+	taints = nap_json_array(node, "spec.taints", &n);
+	for (i = 0; taints && i < n; i++)
+		if (!strcmp(nap_json_str(json_object_array_get_idx(taints, i), "key", ""), key))
+			have = (int)i;
+	if (want == (have >= 0))
+		return;
+	copy = sim_dup(node);
+	json_object_object_del(json_object_object_get(copy, "metadata"), "resourceVersion");
+	if (want) {
+		taints = nap_json_get(copy, "spec.taints");
+		if (!taints || !json_object_is_type(taints, json_type_array)) {
+			taints = json_object_new_array();
+			nap_json_set(copy, "spec.taints", taints);
+		}
+		t = json_object_new_object();
+		json_object_object_add(t, "key", json_object_new_string(key));
+		json_object_object_add(t, "effect", json_object_new_string("NoSchedule"));
+		sim_rfc3339(sim, ts, sizeof(ts));
+		json_object_object_add(t, "timeAdded", json_object_new_string(ts));
+		json_object_array_add(taints, t);
+	} else {
+		taints = nap_json_get(copy, "spec.taints");
+		nt = json_object_new_array();
+		for (i = 0; i < n; i++)
+			if ((int)i != have)
+				json_object_array_add(nt, json_object_get(
+				    json_object_array_get_idx(taints, i)));
+		if (json_object_array_length(nt))
+			nap_json_set(copy, "spec.taints", nt);
+		else {
+			json_object_put(nt);
+			json_object_object_del(json_object_object_get(copy, "spec"), "taints");
+		}
+	}
+	sim_update(sim, "nodes", copy, NULL, NULL);
+}
+
 /* -- garbage collection -------------------------------------------------- */
 
 static void
@@ -1161,6 +1211,9 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 		if (cur)
 			reconcile_ds(sim, cur);
 	} else if (!strcmp(r, "nodes")) {
+		if (cur)
+			reconcile_node_taints(sim, cur);
+		cur = sim_get(sim, r, ns, name);
 		if (ev->type == SIM_EV_DELETED)
 			delete_all(sim, "pods", collect(sim, "pods", NULL, NULL, name, NULL));
 		/* Labels and taints decide where daemons run; status does not. */

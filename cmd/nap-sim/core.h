@@ -168,6 +168,7 @@ struct sim_watch *sim_watch_new(struct sim *sim, int res, const char *ns,
 int sim_watch_start(struct sim *sim, struct sim_watch *w, const char *rv,
     struct nap_err *err);
 void sim_watch_free(struct sim *sim, struct sim_watch *w);
+void sim_watch_initial_end(struct sim *sim, struct sim_watch *w);
 /* For http.c: copy up to max pending bytes; 0 = nothing now, -1 = ended. */
 long sim_watch_read(struct sim_watch *w, char *buf, size_t max);
 void sim_watch_attach(struct sim_watch *w, void *conn, void (*wake)(void *conn));

@@ -486,7 +486,19 @@ do_watch(struct sim *sim, const struct sim_req *req, const struct route *r,
 	    qbool(req, "allowWatchBookmarks"), timeout);
 	if (sim_wants_table(req))
 		sim_watch_set_table(w);
-	if (sim_watch_start(sim, w, sim_req_query(req, "resourceVersion"), &err) < 0) {
+	if (qbool(req, "sendInitialEvents")) {
+		/* Watch-list: the current state, a marker, then changes. */
+		const char *m = sim_req_query(req, "resourceVersionMatch");
+
+		if (!m || strcmp(m, "NotOlderThan") || !qbool(req, "allowWatchBookmarks")) {
+			sim_watch_free(sim, w);
+			sim_resp_status(resp, 422, "Invalid",
+			    "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is set");
+			return;
+		}
+		sim_watch_start(sim, w, NULL, NULL);
+		sim_watch_initial_end(sim, w);
+	} else if (sim_watch_start(sim, w, sim_req_query(req, "resourceVersion"), &err) < 0) {
 		sim_watch_free(sim, w);
 		sim_resp_err(resp, &err);
 		return;

@@ -316,6 +316,22 @@ bookmark(struct sim *sim, struct sim_watch *w)
 	append(w, line, (size_t)n);
 }
 
+/* The end of a watch-list's initial events (sendInitialEvents=true). */
+void
+sim_watch_initial_end(struct sim *sim, struct sim_watch *w)
+{
+	const struct sim_rdesc *d = &sim_rdescs[w->res];
+	char line[640];
+	int n;
+
+	n = snprintf(line, sizeof(line),
+	    "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"%s\",\"apiVersion\":\"%s%s%s\","
+	    "\"metadata\":{\"resourceVersion\":\"%llu\",\"annotations\":"
+	    "{\"k8s.io/initial-events-end\":\"true\"}}}}\n",
+	    d->kind, d->group, *d->group ? "/" : "", d->version, sim->rv);
+	append(w, line, (size_t)n);
+}
+
 void
 sim_watch_tick(struct sim *sim)
 {
