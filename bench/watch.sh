@@ -91,7 +91,7 @@ median() {	# column
 	sort -n -k "$1" "$tmp/figures" | awk -v c="$1" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'
 }
 printf 'watch: %d pods + %d nodes, %d runs (median)\n' "$PODS" "$NODES" "$RUNS"
-printf '  time to SYNCED           %8s s\n' "$(median 1)"
-printf '  records/s (wall)         %8s\n' "$(median 2)"
-printf '  records/s per nap-watch CPU-second %s\n' "$(median 3)"
-printf '  peak RSS                 %8s MB\n' "$(median 4)"
+printf '  time to SYNCED               %9s s\n' "$(median 1)"
+printf '  records/s, wall clock        %9s\n' "$(median 2)"
+printf '  records per nap-watch CPU-s  %9s\n' "$(median 3)"
+printf '  peak RSS of nap-watch        %9s MB\n' "$(median 4)"
