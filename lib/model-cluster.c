@@ -398,6 +398,26 @@ del_obj(struct nap_cluster *c, enum nap_kind k, const char *key)
 	t->version++;
 }
 
+/*
+ * 1 when the stored object under this name has the event's (non-empty)
+ * resourceVersion: the API server bumps it on every change, so a relist or a
+ * replayed snapshot need not be parsed again.
+ */
+static int
+unchanged(const struct nap_cluster *c, int k, json_object *object)
+{
+	json_object *md = nap_json_key(object, "metadata");
+	const char *rv = nap_json_str(md, "resourceVersion", ""), *name;
+	const struct nap_meta *m;
+
+	if (*rv == '\0')
+		return 0;
+	name = nap_json_str(md, "name", NULL);
+	m = name ? nap_cluster_get(c, (enum nap_kind)k, nap_json_str(md, "namespace", ""), name)
+		 : NULL;
+	return m && strcmp(m->rv, rv) == 0;
+}
+
 int
 nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object, struct nap_err *err)
 {
@@ -434,6 +454,8 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object, 
 	} else {
 		const struct nap_meta *m;
 
+		if (unchanged(c, k, object))
+			return 0;
 		obj = obj_new(k, object, err);
 		if (obj == NULL)
 			return -1;

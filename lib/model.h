@@ -603,7 +603,9 @@ void nap_cluster_keep_pod_json(struct nap_cluster *c, int keep);
  * one replaces it, DELETED of an unknown one is fine.  Returns 0 when the
  * model took the event, 1 when the object's kind is not one the model keeps
  * (nothing done), -1 when the event type is unknown or the object is
- * malformed: err names the object and the model is unchanged.
+ * malformed: err names the object and the model is unchanged.  An object
+ * whose non-empty resourceVersion equals the stored one's is taken as
+ * unchanged and not parsed again (relists and replayed snapshots).
  * The model takes its own reference on object.
  */
 int nap_cluster_apply(

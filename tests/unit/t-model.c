@@ -1059,6 +1059,8 @@ mutate_all(json_object *obj, size_t *tried, size_t *refused)
 	int k = nap_kind_lookup(kind), target, m;
 	size_t bad = 0;
 
+	/* Without a resourceVersion, so that no mutation passes for unchanged. */
+	json_object_object_del(nap_json_key(obj, "metadata"), "resourceVersion");
 	json_object_deep_copy(obj, &base, NULL);
 	if (k < 0 || nap_cluster_apply(c, "ADDED", base, &err) != 0) {
 		printf("# mutation base %s %s does not load: %s\n", kind, name, err.msg);
@@ -1223,6 +1225,26 @@ test_cluster(void)
 	TAP_OK(p && p->requests.v[NAP_RES_CPU] == 50,
 	    "a malformed MODIFIED leaves the previous version in place");
 
+	apply(c, "ADDED", mkpod("rv", "p", "", 10, ",\"x\":0"));
+	o = mkpod("rv", "p", "", 10, NULL);
+	json_object_object_add(
+	    nap_json_key(o, "metadata"), "resourceVersion", json_object_new_string("7"));
+	apply(c, "MODIFIED", o);
+	o = mkpod("rv", "p", "", 20, NULL);
+	json_object_object_add(
+	    nap_json_key(o, "metadata"), "resourceVersion", json_object_new_string("7"));
+	v = nap_cluster_version(c, NAP_KIND_POD);
+	apply(c, "MODIFIED", o);
+	TAP_OK(nap_cluster_pod(c, "rv", "p")->requests.v[NAP_RES_CPU] == 10 &&
+		nap_cluster_version(c, NAP_KIND_POD) == v,
+	    "an event with the stored resourceVersion is taken as unchanged");
+	o = mkpod("rv", "p", "", 20, NULL);
+	json_object_object_add(
+	    nap_json_key(o, "metadata"), "resourceVersion", json_object_new_string("8"));
+	apply(c, "MODIFIED", o);
+	TAP_OK(nap_cluster_pod(c, "rv", "p")->requests.v[NAP_RES_CPU] == 20,
+	    "a new resourceVersion is parsed");
+	apply(c, "DELETED", mkpod("rv", "p", "", 20, NULL));
 	TAP_IS_INT(apply(c, "DELETED", mkpod("a", "p2", "n2", 200, NULL)), 0, "DELETED is taken");
 	TAP_OK(nap_cluster_pod(c, "a", "p2") == NULL &&
 		(nap_cluster_pods_on_node(c, "n2", &n), n == 0) &&
