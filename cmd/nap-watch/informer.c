@@ -248,7 +248,7 @@ emit_fast(struct informer *in, const char *type, const struct nap_jscan_kobj *f)
 	nap_emit_raw(outbuf, outlen);
 }
 
-/* An ADDED or MODIFIED object (new = 1) or a DELETED one, the fast way. */
+/* An ADDED or MODIFIED object, or (deleted) a DELETED one, the fast way. */
 static void
 fast_event(struct informer *in, const struct nap_jscan_kobj *f, int deleted)
 {
@@ -268,20 +268,22 @@ fast_event(struct informer *in, const struct nap_jscan_kobj *f, int deleted)
 static void
 tombstones(struct informer *in)
 {
-	const char **gone = NULL, *key;
+	char **gone = NULL;
+	const char *key;
 	size_t n = 0, alloc = 0, pos = 0;
 	void *val;
 
+	/* Keys are copied: deleting from the table frees its own. */
 	while (nap_hash_next(&in->objs, &pos, &key, &val)) {
 		struct watch_obj *e = val;
 
 		if (e->gen != in->gen) {
 			nap_xgrow(&gone, &alloc, n + 1, sizeof(*gone));
-			gone[n++] = key;
+			gone[n++] = nap_xstrdup(key);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		char *uid = nap_xstrdup(gone[i]);
+		char *uid = gone[i];
 		struct watch_obj *e = nap_hash_del(&in->objs, uid);
 		json_object *obj = json_object_new_object(), *md = json_object_new_object();
 
