@@ -262,3 +262,16 @@ echo cloud-init'
 	sim_poll 60 pod_phase_is be-1 Running
 	[ "$(pod_field be-0 .spec.nodeName)" != "$(pod_field be-1 .spec.nodeName)" ]
 }
+
+@test "VMs, NICs and tokens survive a restart with --state, and the kubelets carry on" {
+	start --state "$BATS_TEST_TMPDIR/state.json"
+	launch aks-default-p1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-p1
+	sim_stop
+	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 1000 --state "$BATS_TEST_TMPDIR/state.json"
+	[ "$(arm GET "$VMS/aks-default-p1?$CV")" = 200 ]
+	[ "$(arm GET "$NICS/aks-default-p1?$NV")" = 200 ]
+	node_ready aks-default-p1
+	[ "$(arm DELETE "$VMS/aks-default-p1?$CV")" = 202 ]
+	sim_poll 60 node_gone aks-default-p1
+}

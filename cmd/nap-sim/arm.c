@@ -942,6 +942,8 @@ arm_vm_restore(struct world *w, json_object *saved)
 	if (vm->state == VM_CREATING || vm->state == VM_DELETING)
 		vm->state = vm->state == VM_CREATING ? VM_SUCCEEDED : VM_GONE;
 	vm->node = (enum node_state)nap_json_int(saved, "node", NODE_NONE);
+	if (vm->node != NODE_NONE)
+		vm->node_name = nap_xstrdup(vm->computer_name);
 	if (vm->state == VM_GONE) {
 		vm_free_one(vm);
 		return;
@@ -949,8 +951,8 @@ arm_vm_restore(struct world *w, json_object *saved)
 	vm_set_state(vm, vm->state);
 	nap_xgrow(&w->vms, &w->avms, w->nvms + 1, sizeof(*w->vms));
 	w->vms[w->nvms++] = vm;
-	if (vm->state == VM_SUCCEEDED && vm->node != NODE_INITIALIZED &&
-	    vm->node != NODE_DELETED)
+	/* A node between steps resumes on the next tick (node_at is 0). */
+	if (vm->state == VM_SUCCEEDED && (vm->node == NODE_NONE || vm->node == NODE_BOOTING))
 		kubelet_vm_running(w, vm);
 }
 
