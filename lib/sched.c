@@ -23,6 +23,8 @@
 #define ITYPE_KEY "node.kubernetes.io/instance-type"
 #define WHY 512
 #define CACHE_N 8
+/* Reasons are written only when someone will read them: scans pass NULL. */
+#define WHYF(...) ((void)(why && snprintf(why, len, __VA_ARGS__)))
 
 /* A topology key and the domains nap knows for it. */
 struct tkey {
@@ -62,6 +64,8 @@ struct variant {
 	int tol_prefer;
 	signed char *node_ok;	/* per node: -1 unknown */
 	struct vpool *pool;	/* per pool */
+	uint64_t *mask;		/* per tkey: domains its requirements allow */
+	unsigned char *mask_ok;
 };
 
 struct klass {
@@ -69,6 +73,7 @@ struct klass {
 	size_t *grp;		/* per topo term: group index */
 	size_t *matched;	/* groups whose selector selects this class */
 	size_t nmatched;
+	unsigned char *selfsel;	/* per topo term: its selector selects the class */
 	struct variant **var;	/* by step */
 	size_t nvar, avar;
 	/* relaxation order of the prototype's relaxable parts */
@@ -91,6 +96,8 @@ struct claim {
 	struct variant *known[CACHE_N];	/* variants that leave reqs unchanged */
 	size_t nknown;
 	int closed;
+	uint64_t *mask;		/* per tkey: domains its requirements allow */
+	unsigned char *mask_ok;	/* reset whenever reqs change */
 };
 
 struct pin {
@@ -100,6 +107,7 @@ struct pin {
 
 struct st {
 	const struct nap_sched_input *in;
+	long *ndom;			/* per tkey x node: value index, -1 none */
 	struct nap_sched_result *out;
 	size_t *pool_order;
 	/* per pool x type */
@@ -221,7 +229,7 @@ taints_ok(const struct nap_sched_taint *taints, size_t n, const struct nap_sched
 		if (nap_sched_tolerates(p->tols, p->ntols, t))
 			continue;
 		if (why)
-			snprintf(why, len, "did not tolerate taint %s%s%s:%s", t->key,
+			WHYF("did not tolerate taint %s%s%s:%s", t->key,
 			    t->value && t->value[0] ? "=" : "", t->value ? t->value : "",
 			    effect_name(t->effect));
 		return 0;
@@ -366,6 +374,20 @@ tkey_find(const struct tkey *k, const char *v)
 			hi = mid;
 	}
 	return -1;
+}
+
+/* Bits of the domains of tk that r allows (tk has at most 64 domains). */
+static uint64_t
+reqs_mask(const struct nap_reqs *r, const struct tkey *tk)
+{
+	const struct nap_req *q = nap_reqs_get(r, tk->key);
+	uint64_t m = 0;
+	size_t j;
+
+	for (j = 0; j < tk->nvals && j < 64; j++)
+		if (!q || nap_req_allows(q, tk->vals[j]))
+			m |= (uint64_t)1 << j;
+	return m;
 }
 
 /* The value a node's labels give key, or NULL. */
@@ -669,6 +691,8 @@ variant_free(struct variant *v, size_t npools)
 	free(v->pool);
 	free(v->node_ok);
 	free(v->topo_on);
+	free(v->mask);
+	free(v->mask_ok);
 	nap_reqs_free(&v->reqs);
 	free(v);
 }
@@ -685,8 +709,10 @@ struct cand {
 };
 
 /* Does value index d pass every constraint of the pod on key k? */
+static uint64_t var_mask(struct st *s, struct variant *v, size_t k);
+
 static int
-domain_ok(struct st *s, const struct klass *c, const struct variant *v, size_t k, long d,
+domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long d,
     int selfsel_ok_empty, char *why, size_t len)
 {
 	const struct nap_sched_pod *p = c->proto;
@@ -702,15 +728,15 @@ domain_ok(struct st *s, const struct klass *c, const struct variant *v, size_t k
 		case NAP_SCHED_SPREAD: {
 			long gmin = 0;
 			int skew = t->max_skew > 0 ? t->max_skew : 1;
-			int self = group_selects(g, p);
+			int self = c->selfsel[i];
 
 			if (!s->tk[k].is_host) {
 				size_t j, elig = 0;
-				const struct nap_req *q = nap_reqs_get(&v->reqs, s->tk[k].key);
+				uint64_t m = var_mask(s, v, k);
 
 				gmin = -1;
-				for (j = 0; j < s->tk[k].nvals; j++) {
-					if (q && !nap_req_allows(q, s->tk[k].vals[j]))
+				for (j = 0; j < s->tk[k].nvals && j < 64; j++) {
+					if (!(m & ((uint64_t)1 << j)))
 						continue;
 					elig++;
 					if (gmin < 0 || gcount(g, (long)j) < gmin)
@@ -720,7 +746,7 @@ domain_ok(struct st *s, const struct klass *c, const struct variant *v, size_t k
 					gmin = 0;
 			}
 			if (gcount(g, d) + self - gmin > skew) {
-				snprintf(why, len, "unsatisfiable topology spread constraint, key=%s (maxSkew %d)",
+				WHYF("unsatisfiable topology spread constraint, key=%s (maxSkew %d)",
 				    t->key, skew);
 				return 0;
 			}
@@ -728,8 +754,8 @@ domain_ok(struct st *s, const struct klass *c, const struct variant *v, size_t k
 		}
 		case NAP_SCHED_AFFINITY:
 			if (g->total > 0 ? gcount(g, d) == 0 :
-			    !(selfsel_ok_empty && group_selects(g, p))) {
-				snprintf(why, len, "unsatisfiable topology constraint for pod affinity, key=%s",
+			    !(selfsel_ok_empty && c->selfsel[i])) {
+				WHYF("unsatisfiable topology constraint for pod affinity, key=%s",
 				    t->key);
 				return 0;
 			}
@@ -790,12 +816,40 @@ key_involved(const struct st *s, const struct klass *c, const struct variant *v,
 	return 0;
 }
 
+static uint64_t
+var_mask(struct st *s, struct variant *v, size_t k)
+{
+	if (!v->mask) {
+		v->mask = nap_xcalloc(s->ntk + 1, sizeof(*v->mask));
+		v->mask_ok = nap_xcalloc(s->ntk + 1, 1);
+	}
+	if (!v->mask_ok[k]) {
+		v->mask[k] = reqs_mask(&v->reqs, &s->tk[k]);
+		v->mask_ok[k] = 1;
+	}
+	return v->mask[k];
+}
+
+static uint64_t
+claim_mask(struct st *s, struct claim *c, size_t k)
+{
+	if (!c->mask) {
+		c->mask = nap_xcalloc(s->ntk + 1, sizeof(*c->mask));
+		c->mask_ok = nap_xcalloc(s->ntk + 1, 1);
+	}
+	if (!c->mask_ok[k]) {
+		c->mask[k] = reqs_mask(&c->reqs, &s->tk[k]);
+		c->mask_ok[k] = 1;
+	}
+	return c->mask[k];
+}
+
 /*
  * Check the pod's topology against a candidate; for claims, choose the
  * domain of each label key involved and leave the choice in s->pins.
  */
 static int
-topo_ok(struct st *s, const struct klass *c, const struct variant *v, const struct cand *cd,
+topo_ok(struct st *s, const struct klass *c, struct variant *v, const struct cand *cd,
     char *why, size_t len)
 {
 	size_t k, j;
@@ -812,8 +866,7 @@ topo_ok(struct st *s, const struct klass *c, const struct variant *v, const stru
 			continue;
 		}
 		if (cd->kind == CAND_NODE) {
-			const char *val = node_label(&s->in->nodes[cd->idx], tk->key);
-			long d = val ? tkey_find(tk, val) : -1;
+			long d = s->ndom[k * s->in->nnodes + cd->idx];
 
 			if (d < 0) {
 				size_t i;
@@ -821,7 +874,7 @@ topo_ok(struct st *s, const struct klass *c, const struct variant *v, const stru
 				for (i = 0; i < c->proto->ntopo; i++)
 					if (v->topo_on[i] && s->grp[c->grp[i]].tk == k &&
 					    c->proto->topo[i].kind != NAP_SCHED_ANTI) {
-						snprintf(why, len, "node has no label %s", tk->key);
+						WHYF("node has no label %s", tk->key);
 						return 0;
 					}
 				continue;
@@ -830,22 +883,17 @@ topo_ok(struct st *s, const struct klass *c, const struct variant *v, const stru
 				return 0;
 			continue;
 		} else {
-			const struct nap_req *q = nap_reqs_get(cd->reqs, tk->key);
-			const struct nap_req *pq = nap_reqs_get(&v->reqs, tk->key);
+			uint64_t m = var_mask(s, v, k);
 			long sg = spread_group(s, c, v, k), best = -1;
 			int bestc = 0;
 
-			for (j = 0; j < tk->nvals; j++) {
-				char w[WHY];
-
-				if (q && !nap_req_allows(q, tk->vals[j]))
+			m &= cd->kind == CAND_CLAIM ? claim_mask(s, s->claims[cd->idx], k) :
+			    reqs_mask(cd->reqs, tk);
+			for (j = 0; j < tk->nvals && j < 64; j++) {
+				if (!(m & ((uint64_t)1 << j)))
 					continue;
-				if (pq && !nap_req_allows(pq, tk->vals[j]))
+				if (!domain_ok(s, c, v, k, (long)j, 1, why, len))
 					continue;
-				if (!domain_ok(s, c, v, k, (long)j, 1, w, sizeof(w))) {
-					snprintf(why, len, "%s", w);
-					continue;
-				}
 				if (sg < 0) {
 					best = (long)j;
 					break;
@@ -856,9 +904,8 @@ topo_ok(struct st *s, const struct klass *c, const struct variant *v, const stru
 				}
 			}
 			if (best < 0) {
-				if (!why[0] || tk->nvals == 0)
-					snprintf(why, len, "no domain of %s satisfies the topology constraints",
-					    tk->key);
+				if (why && (!why[0] || tk->nvals == 0))
+					WHYF("no domain of %s satisfies the topology constraints", tk->key);
 				return 0;
 			}
 			if (s->npins < NAP_ARRAY_LEN(s->pins)) {
@@ -887,9 +934,7 @@ topo_record(struct st *s, size_t pi, const struct variant *v, const struct cand 
 		if (tk->is_host) {
 			d = cd->host;
 		} else if (cd->kind == CAND_NODE) {
-			const char *val = node_label(&s->in->nodes[cd->idx], tk->key);
-
-			d = val ? tkey_find(tk, val) : -1;
+			d = s->ndom[g->tk * s->in->nnodes + cd->idx];
 		} else {
 			const struct nap_req *q = nap_reqs_get(reqs, tk->key);
 
@@ -1187,20 +1232,27 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		return 0;
 	for (i = 0; i < c->nknown; i++)
 		known |= c->known[i] == v;
+	if (!known && !nap_reqs_compatible(&c->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN,
+	    why, len))
+		return 0;
+	/* topology reads the claim's and the pod's requirements side by side: no copy yet */
+	cd.kind = CAND_CLAIM;
+	cd.idx = ci;
+	cd.reqs = &c->reqs;
+	cd.host = (long)(in->nnodes + c->idx);
+	if (!topo_ok(s, k, v, &cd, why, len))
+		return 0;
+	for (i = 0; i < c->ntypes; i++)
+		if (res_fits_sum(&c->used, &p->req, &s->cap[base + c->types[i]]))
+			break;
+	if (i == c->ntypes)
+		return 0;
 	if (!known) {
-		if (!nap_reqs_compatible(&c->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN,
-		    why, len))
-			return 0;
 		nap_reqs_copy(&s->tmp, &c->reqs);
 		nap_reqs_intersect(&s->tmp, &v->reqs);
 		nr = &s->tmp;
 	}
-	cd.kind = CAND_CLAIM;
-	cd.idx = ci;
 	cd.reqs = nr;
-	cd.host = (long)(in->nnodes + c->idx);
-	if (!topo_ok(s, k, v, &cd, why, len))
-		return 0;
 	if (s->npins && pins_change(s, nr)) {
 		if (nr != &s->tmp) {
 			nap_reqs_copy(&s->tmp, &c->reqs);
@@ -1220,7 +1272,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		s->tbuf[n++] = t;
 	}
 	if (n == 0) {
-		snprintf(why, len, "no instance type of the claim fits the pod");
+		WHYF("no instance type of the claim fits the pod");
 		return 0;
 	}
 	if (!min_values_ok(s, nr, s->tbuf, n, why, len))
@@ -1232,6 +1284,8 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	if (changed) {
 		nap_reqs_copy(&c->reqs, &s->tmp);
 		c->nknown = 0;
+		if (c->mask_ok)
+			memset(c->mask_ok, 0, s->ntk);
 	}
 	if (c->nknown < CACHE_N && (changed || !known))
 		c->known[c->nknown++] = v;
@@ -1259,11 +1313,11 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	int r;
 
 	if (vp->state != 1) {
-		snprintf(why, len, "%s", vp->why);
+		WHYF("%s", vp->why);
 		return 0;
 	}
 	if (s->nodes_left[p] <= 0) {
-		snprintf(why, len, "all available instance types exceed limits for nodepool: \"%s\"",
+		WHYF("all available instance types exceed limits for nodepool: \"%s\"",
 		    in->pools[p].name);
 		return 0;
 	}
@@ -1299,7 +1353,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 		char rs[WHY / 2], res[128], *msg;
 
 		if (nfit && n == 0 && nr == &vp->reqs) {
-			snprintf(why, len, "all available instance types exceed limits for nodepool: \"%s\"",
+			WHYF("all available instance types exceed limits for nodepool: \"%s\"",
 			    in->pools[p].name);
 			return 0;
 		}
@@ -1310,7 +1364,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 		    "offering met the scheduling requirements" : "no instance type has enough resources",
 		    pod->req.v[NAP_RES_CPU] >= 1000000000 ? " (cpu request looks like a typo: m vs M?)" :
 		    "");
-		snprintf(why, len, "%s", msg);
+		WHYF("%s", msg);
 		free(msg);
 		return 0;
 	}
@@ -1374,7 +1428,6 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 	for (i = 0; i < s->nopen; i++) {
 		size_t ni = s->open_nodes[i];
 		struct cand cd;
-		char why[WHY];
 
 		if (!nap_res_fits(&p->req, &s->avail[ni]) || !node_ok(s, v, ni))
 			continue;
@@ -1382,8 +1435,7 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 		cd.idx = ni;
 		cd.reqs = NULL;
 		cd.host = (long)ni;
-		why[0] = '\0';
-		if (!topo_ok(s, k, v, &cd, why, sizeof(why)))
+		if (!topo_ok(s, k, v, &cd, NULL, 0))
 			continue;
 		nap_res_sub(&s->avail[ni], &p->req);
 		topo_record(s, pi, v, &cd, NULL);
@@ -1408,14 +1460,12 @@ try_add(struct st *s, size_t pi, struct variant *v, char *why, size_t len)
 
 	if (try_nodes(s, pi, v))
 		return 1;
-	for (i = 0; i < s->nclaims; i++) {
-		one[0] = '\0';
-		if (try_claim(s, pi, v, s->corder[i], one, sizeof(one)))
+	for (i = 0; i < s->nclaims; i++)
+		if (try_claim(s, pi, v, s->corder[i], NULL, 0))
 			return 1;
-	}
 	why[0] = '\0';
 	if (s->in->npools == 0) {
-		snprintf(why, len, "no nodepools found");
+		WHYF("no nodepools found");
 		return 0;
 	}
 	for (i = 0; i < s->in->npools; i++) {
@@ -1457,6 +1507,14 @@ setup_topology(struct st *s)
 			}
 	}
 	tkeys_fill(s);
+	s->ndom = nap_xcalloc(s->ntk * in->nnodes + 1, sizeof(long));
+	for (g = 0; g < s->ntk; g++)
+		for (i = 0; i < in->nnodes; i++) {
+			const char *v = s->tk[g].is_host ? NULL : node_label(&in->nodes[i], s->tk[g].key);
+
+			s->ndom[g * in->nnodes + i] = s->tk[g].is_host ? (long)i :
+			    v ? tkey_find(&s->tk[g], v) : -1;
+		}
 	for (i = 0; i < s->ncls; i++) {
 		struct klass *c = &s->cls[i];
 
@@ -1464,6 +1522,11 @@ setup_topology(struct st *s)
 		for (g = 0; g < s->ngrp; g++)
 			if (group_selects(&s->grp[g], c->proto))
 				c->matched[c->nmatched++] = g;
+		c->selfsel = nap_xcalloc(c->proto->ntopo + 1, 1);
+		for (j = 0; j < c->proto->ntopo; j++)
+			for (g = 0; g < c->nmatched; g++)
+				if (c->matched[g] == c->grp[j])
+					c->selfsel[j] = 1;
 	}
 	for (g = 0; g < s->ngrp; g++) {
 		struct group *gr = &s->grp[g];
@@ -1589,9 +1652,9 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 	oc->ntypes = n;
 	if (n == 0 || !min_values_ok(s, &c->reqs, oc->types, n, why, len)) {
 		if (n == 0)
-			snprintf(why, len, "no instance type has an available offering");
+			WHYF("no instance type has an available offering");
 		else
-			snprintf(why, len, "NodePool couldn't meet minValues requirements");
+			WHYF("NodePool couldn't meet minValues requirements");
 		free(rk);
 		return -1;
 	}
@@ -1658,6 +1721,7 @@ st_free(struct st *s)
 		free(s->cls[i].var);
 		free(s->cls[i].grp);
 		free(s->cls[i].matched);
+		free(s->cls[i].selfsel);
 		free(s->cls[i].pref_order);
 		free(s->cls[i].aff_order);
 		free(s->cls[i].anti_order);
@@ -1679,6 +1743,8 @@ st_free(struct st *s)
 		nap_reqs_free(&s->claims[i]->reqs);
 		free(s->claims[i]->types);
 		free(s->claims[i]->pods);
+		free(s->claims[i]->mask);
+		free(s->claims[i]->mask_ok);
 		free(s->claims[i]);
 	}
 	free(s->claims);
@@ -1694,6 +1760,7 @@ st_free(struct st *s)
 	free(s->remaining);
 	free(s->nodes_left);
 	free(s->avail);
+	free(s->ndom);
 	free(s->open_nodes);
 	free(s->tbuf);
 	free(s->tbuf2);

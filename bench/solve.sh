@@ -1,0 +1,79 @@
+#!/bin/sh
+# bench/solve.sh - nap-solve on Karpenter's "diverse" pod mix (bench/gen-diverse.c)
+# at 1k, 5k, 20k and 50k pending pods, on an empty cluster and on 2,000
+# existing nodes running 40,000 pods, against the full eastus catalog; and
+# the generic-only mix on an empty cluster for the cost figure.
+# Per row: snapshot size, the json-c parse floor (bench/parse-floor.c: every
+# line parsed, nothing else), nap-solve's wall time, its ratio to the floor,
+# microseconds per pending pod, peak RSS, new nodes, their $/h, the LP lower
+# bound for the pods put on new nodes (bench/lp-bound.c: cheapest fractional
+# cover of their CPU, memory and pod count) and the ratio.  Times and RSS are
+# medians of $RUNS runs (default 3).
+#   SIZES="1000 5000 20000 50000" RUNS=3 sh bench/solve.sh
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+: "${NAP_BIN:=$repo/bin}"
+: "${SIZES:=1000 5000 20000 50000}" "${RUNS:=3}"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nap-bench-solve.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+CC=${CC:-cc}
+$CC -O2 -o "$tmp/gen" "$here/gen-diverse.c"
+$CC -O2 -o "$tmp/floor" "$here/parse-floor.c" $(pkg-config --cflags --libs json-c)
+$CC -O2 -D_GNU_SOURCE -I"$repo/lib" -include "$repo/lib/banned.h" -o "$tmp/lp" "$here/lp-bound.c" \
+	"$repo/lib/libnap.a" $(pkg-config --cflags --libs json-c yaml-0.1 libcurl) -lm
+
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+printf '%-8s %7s %8s %6s %7s %6s %6s %7s %6s %9s %9s %6s\n' mix pending cluster MB \
+	floor_s wall_s xfloor us/pod RSS_MB nodes '$/h' 'LP$/h' xLP
+row() {	# mix pending nodes running
+	"$tmp/gen" "$2" "$3" "$4" "$1" >"$tmp/snap"
+	mb=$(du -m "$tmp/snap" | cut -f1)
+	: >"$tmp/floor.t"
+	: >"$tmp/wall.t"
+	: >"$tmp/rss.t"
+	i=0
+	while [ "$i" -lt "$RUNS" ]; do
+		"$tmp/floor" <"$tmp/snap" | cut -d' ' -f1 >>"$tmp/floor.t"
+		/usr/bin/time -f '%e %M' -o "$tmp/time" "$NAP_BIN/nap-solve" --config /dev/null \
+			--region eastus --catalog "$repo/data" <"$tmp/snap" >"$tmp/out"
+		cut -d' ' -f1 "$tmp/time" >>"$tmp/wall.t"
+		cut -d' ' -f2 "$tmp/time" >>"$tmp/rss.t"
+		i=$((i + 1))
+	done
+	floor=$(median <"$tmp/floor.t")
+	wall=$(median <"$tmp/wall.t")
+	rss=$(median <"$tmp/rss.t")
+	grep '"type":"LaunchRequest"' "$tmp/out" | jq -s -r '
+		def cpu: if endswith("m") then .[:-1] | tonumber else tonumber * 1000 end;
+		def mem: capture("^(?<n>[0-9.]+)(?<u>[A-Za-z]*)$")
+			| (.n | tonumber) * {"": 1, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+			  "Ki": 1024, "Mi": 1048576, "Gi": 1073741824, "Ti": 1099511627776}[.u];
+		[length, (map(.price) | add // 0),
+		 (map(.nodeClaim.spec.resources.requests.cpu | cpu) | add // 0),
+		 (map(.nodeClaim.spec.resources.requests.memory | mem) | add // 0),
+		 (map(.pods | length) | add // 0)] | @tsv' >"$tmp/sum"
+	read -r nodes cost cpu mem pods <"$tmp/sum"
+	if [ "$nodes" -gt 0 ]; then
+		lp=$("$tmp/lp" "$repo/data" eastus "$cpu" "$mem" "$pods")
+	else
+		lp=0
+	fi
+	cluster=none
+	[ "$3" -gt 0 ] && cluster="${3}n/${4}p"
+	awk -v mix="$1" -v n="$2" -v c="$cluster" -v mb="$mb" -v f="$floor" -v w="$wall" \
+	    -v r="$rss" -v nodes="$nodes" -v cost="$cost" -v lp="$lp" 'BEGIN {
+		printf "%-8s %7d %8s %6d %7.2f %6.2f %6.2f %7.1f %6.0f %6d %9.2f %9.2f %6s\n",
+		    mix, n, c, mb, f, w, (f > 0 ? w / f : 0), w * 1e6 / n, r / 1024, nodes, cost, lp,
+		    (lp > 0 ? sprintf("%.3f", cost / lp) : "-") }'
+}
+
+for n in $SIZES; do
+	row diverse "$n" 0 0
+	row diverse "$n" 2000 40000
+done
+for n in $SIZES; do
+	row generic "$n" 0 0
+done
