@@ -473,3 +473,30 @@ running() {	# selector count
 	sim_kubectl uncordon n1
 	sim_poll 30 tainted ""
 }
+
+@test "a StatefulSet makes ordinal pods in order and scales down from the top" {
+	sim_start
+	node_json n1 | sim_kubectl create -f -
+	sim_kubectl apply -f - <<-'EOF2'
+	apiVersion: apps/v1
+	kind: StatefulSet
+	metadata: {name: zk}
+	spec:
+	  replicas: 3
+	  serviceName: zk
+	  selector: {matchLabels: {app: zk}}
+	  template:
+	    metadata: {labels: {app: zk}}
+	    spec:
+	      containers: [{name: zk, image: zookeeper}]
+	EOF2
+	names() {
+		[ "$(sim_kubectl get pods -l app=zk -o json |
+		    jq -r '[.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name] | sort | join(",")')" = "$1" ]
+	}
+	sim_poll 60 names zk-0,zk-1,zk-2
+	sim_kubectl scale statefulset zk --replicas=1
+	sim_poll 30 names zk-0
+	run sim_kubectl get sts zk
+	[[ "${lines[1]}" =~ ^zk\ +1/1\  ]]
+}

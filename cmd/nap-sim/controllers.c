@@ -1070,6 +1070,97 @@ reconcile_all_ds(struct sim *sim)
 	json_object_put(all);
 }
 
+
+/* -- statefulsets -------------------------------------------------------- */
+
+static int
+ordered_parallel(json_object *sts)
+{
+	return !strcmp(nap_json_str(sts, "spec.podManagementPolicy", "OrderedReady"), "Parallel");
+}
+
+/* Pods <name>-0 .. <name>-(replicas-1), made in order and removed from the top. */
+static void
+reconcile_sts(struct sim *sim, json_object *sts)
+{
+	const char *ns = nap_json_str(sts, "metadata.namespace", "default");
+	const char *name = nap_json_str(sts, "metadata.name", "");
+	const char *uid = nap_json_str(sts, "metadata.uid", "");
+	int64_t want = nap_json_int(sts, "spec.replicas", 1), i, have = 0, ready = 0;
+	json_object *pods, *st, *p;
+	size_t k, n;
+	char pname[320];
+
+	if (nap_json_get(sts, "metadata.deletionTimestamp"))
+		return;
+	for (i = 0; i < want; i++) {
+		snprintf(pname, sizeof(pname), "%s-%lld", name, (long long)i);
+		p = sim_get(sim, "pods", ns, pname);
+		if (p) {
+			have++;
+			if (pod_ready(p))
+				ready++;
+			else if (!ordered_parallel(sts))
+				break;
+			continue;
+		}
+		{
+			json_object *pod = json_object_new_object();
+			json_object *tmeta = nap_json_get(sts, "spec.template.metadata");
+			char ord[24];
+
+			if (tmeta)
+				json_object_object_add(pod, "metadata", sim_dup(tmeta));
+			nap_json_set(pod, "metadata.name", json_object_new_string(pname));
+			nap_json_set(pod, "metadata.namespace", json_object_new_string(ns));
+			nap_json_set(pod, "metadata.ownerReferences",
+			    owner_ref(sts, "apps/v1", "StatefulSet"));
+			snprintf(ord, sizeof(ord), "%lld", (long long)i);
+			if (!nap_json_get(pod, "metadata.labels"))
+				nap_json_set(pod, "metadata.labels", json_object_new_object());
+			json_object_object_add(nap_json_get(pod, "metadata.labels"),
+			    "statefulset.kubernetes.io/pod-name", json_object_new_string(pname));
+			json_object_object_add(nap_json_get(pod, "metadata.labels"),
+			    "apps.kubernetes.io/pod-index", json_object_new_string(ord));
+			json_object_object_add(pod, "apiVersion", json_object_new_string("v1"));
+			json_object_object_add(pod, "spec",
+			    sim_dup(nap_json_get(sts, "spec.template.spec")));
+			nap_json_set(pod, "spec.hostname", json_object_new_string(pname));
+			if (sim_create(sim, "pods", pod, NULL, NULL) == 0)
+				have++;
+		}
+		/* OrderedReady: the next ordinal waits for this one. */
+		if (!ordered_parallel(sts))
+			break;
+	}
+	pods = collect(sim, "pods", ns, uid, NULL, NULL);
+	n = json_object_array_length(pods);
+	for (k = 0; k < n; k++) {
+		const char *pn;
+		const char *dash;
+
+		p = json_object_array_get_idx(pods, k);
+		pn = nap_json_str(p, "metadata.name", "");
+		dash = strrchr(pn, '-');
+		if (dash && strtoll(dash + 1, NULL, 10) >= want && pod_active(p))
+			sim_delete(sim, "pods", ns, pn, NULL);
+	}
+	json_object_put(pods);
+	st = json_object_new_object();
+	json_object_object_add(st, "observedGeneration", json_object_new_int64(
+	    nap_json_int(sts, "metadata.generation", 1)));
+	json_object_object_add(st, "replicas", json_object_new_int64(have));
+	json_object_object_add(st, "currentReplicas", json_object_new_int64(have));
+	json_object_object_add(st, "updatedReplicas", json_object_new_int64(have));
+	json_object_object_add(st, "readyReplicas", json_object_new_int64(ready));
+	json_object_object_add(st, "availableReplicas", json_object_new_int64(ready));
+	sts = sim_get(sim, "statefulsets", ns, name);
+	if (sts)
+		write_status(sim, "statefulsets", sts, st);
+	else
+		json_object_put(st);
+}
+
 /* -- node lifecycle ------------------------------------------------------ */
 
 /* Mirror spec.unschedulable as the node.kubernetes.io/unschedulable taint. */
@@ -1189,6 +1280,9 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 		rs = owner_of(sim, obj, "ReplicaSet", "replicasets");
 		if (rs)
 			reconcile_rs(sim, rs);
+		dep = owner_of(sim, obj, "StatefulSet", "statefulsets");
+		if (dep)
+			reconcile_sts(sim, dep);
 		dep = owner_of(sim, obj, "DaemonSet", "daemonsets");
 		if (dep && (ev->type != SIM_EV_MODIFIED || !nap_json_equal(
 		    nap_json_get(ev->obj, "status.conditions"), nap_json_get(ev->old,
@@ -1210,6 +1304,9 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 	} else if (!strcmp(r, "daemonsets")) {
 		if (cur)
 			reconcile_ds(sim, cur);
+	} else if (!strcmp(r, "statefulsets")) {
+		if (cur)
+			reconcile_sts(sim, cur);
 	} else if (!strcmp(r, "nodes")) {
 		if (cur)
 			reconcile_node_taints(sim, cur);

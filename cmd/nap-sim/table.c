@@ -114,6 +114,9 @@ static const struct col c_ds[] = {
 	{ "Ready", "integer", 0 }, { "Up-to-date", "integer", 0 }, { "Available", "integer", 0 },
 	{ "Node Selector", "string", 0 }, { "Age", "string", 0 },
 };
+static const struct col c_sts[] = {
+	{ "Name", "string", 0 }, { "Ready", "string", 0 }, { "Age", "string", 0 },
+};
 static const struct col c_ns[] = {
 	{ "Name", "string", 0 }, { "Status", "string", 0 }, { "Age", "string", 0 },
 };
@@ -158,6 +161,8 @@ columns(const char *r, size_t *n)
 		return C(c_ns);
 	if (!strcmp(r, "daemonsets"))
 		return C(c_ds);
+	if (!strcmp(r, "statefulsets"))
+		return C(c_sts);
 	if (!strcmp(r, "poddisruptionbudgets"))
 		return C(c_pdb);
 	if (!strcmp(r, "events"))
@@ -260,6 +265,12 @@ cells_for(int res, json_object *o)
 		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "spec.replicas", 1)));
 		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.replicas", 0)));
 		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.readyReplicas", 0)));
+		json_object_array_add(cells, str(a));
+	} else if (!strcmp(r, "statefulsets")) {
+		snprintf(buf, sizeof(buf), "%lld/%lld",
+		    (long long)nap_json_int(o, "status.readyReplicas", 0),
+		    (long long)nap_json_int(o, "spec.replicas", 1));
+		json_object_array_add(cells, str(buf));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "daemonsets")) {
 		json_object *sel = nap_json_get(o, "spec.template.spec.nodeSelector");
