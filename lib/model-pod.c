@@ -503,29 +503,27 @@ spreads(struct nap_pod *p, json_object *arr, struct nap_err *err)
 static void
 volumes(struct nap_pod *p, json_object *arr)
 {
-	size_t i, n, k = 0;
+	size_t i, n, alloc = 0;
 
 	n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
 	for (i = 0; i < n; i++) {
-		json_object *v = json_object_array_get_idx(arr, i);
+		json_object *name, *pvc, *eph;
+		const struct model_key keys[] = {
+		    {"name", &name},
+		    {"persistentVolumeClaim", &pvc},
+		    {"ephemeral", &eph},
+		};
+		const char *claim;
 
-		if (nap_json_str(v, "persistentVolumeClaim.claimName", NULL) ||
-		    nap_json_key(v, "ephemeral"))
-			k++;
-	}
-	if (k == 0)
-		return;
-	p->pvcs = nap_xcalloc(k, sizeof(*p->pvcs));
-	for (i = 0; i < n; i++) {
-		json_object *v = json_object_array_get_idx(arr, i);
-		const char *claim = nap_json_str(v, "persistentVolumeClaim.claimName", NULL);
-
-		if (claim)
-			p->pvcs[p->npvcs++] = nap_xstrdup(claim);
-		else if (nap_json_key(v, "ephemeral"))
-			/* The ephemeral volume controller names the claim <pod>-<volume>. */
-			p->pvcs[p->npvcs++] =
-			    nap_xasprintf("%s-%s", p->meta.name, nap_json_str(v, "name", ""));
+		model_scan(json_object_array_get_idx(arr, i), keys, NAP_ARRAY_LEN(keys));
+		claim = nap_json_str(pvc, "claimName", NULL);
+		if (claim == NULL && eph == NULL)
+			continue;
+		nap_xgrow(&p->pvcs, &alloc, p->npvcs + 1, sizeof(*p->pvcs));
+		/* The ephemeral volume controller names the claim <pod>-<volume>. */
+		p->pvcs[p->npvcs++] = claim
+		    ? nap_xstrdup(claim)
+		    : nap_xasprintf("%s-%s", p->meta.name, model_jstr(name, ""));
 	}
 }
 
