@@ -70,7 +70,8 @@ PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
 SIM_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(SIM_PKGS))
 SIM_LIBS = $(shell $(PKG_CONFIG) --libs $(SIM_PKGS))
 
-CPPFLAGS_ALL = -D_GNU_SOURCE -Ilib -include lib/banned.h -DNAP_DATADIR='"$(DATADIR)"' $(CPPFLAGS)
+# -iquote, not -I: lib/sched.h and lib/yaml.h must not hide <sched.h> and libyaml's <yaml.h>.
+CPPFLAGS_ALL = -D_GNU_SOURCE -iquote lib -include lib/banned.h -DNAP_DATADIR='"$(DATADIR)"' $(CPPFLAGS)
 CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) $(SIM_CFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
 LIBS_ALL = $(PKG_LIBS) -lm

@@ -6,8 +6,8 @@
  * forgets whether a scalar was plain or carried an explicit !!str, and
  * typing depends on exactly that.
  */
-#define NAP_YAML_LIBYAML
-#include <yaml.h>	/* ours, then libyaml's: see yaml.h */
+#include "yaml.h"
+#include <yaml.h>	/* libyaml's: lib/ is a quote-only include path */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -31,16 +31,6 @@
  * 1-based line and column, err->code NAP_EX_DATAERR for bad YAML and
  * NAP_EX_IOERR when the file cannot be read.
  */
-/*
- * This header shares its name with libyaml's.  lib/ is on the include path,
- * so lib/yaml.c reaches libyaml by defining NAP_YAML_LIBYAML and including
- * <yaml.h>, which lands here and continues to the system one.
- */
-#if defined(NAP_YAML_LIBYAML) && !defined(NAP_YAML_LIBYAML_INCLUDED)
-#define NAP_YAML_LIBYAML_INCLUDED
-#pragma GCC system_header	/* #include_next is an extension -Wpedantic names */
-#include_next <yaml.h>
-#endif
 
 #ifndef NAP_YAML_H
 #define NAP_YAML_H
