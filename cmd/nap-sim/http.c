@@ -27,9 +27,11 @@ struct sim_http {
 	struct MHD_Daemon *d[3];	/* kube, arm, insecure */
 	int kind[3];
 	int n;
+	struct sim_conn *conns;		/* every open connection */
 };
 
 struct sim_conn {
+	struct sim_conn *prev, *next;
 	struct sim *sim;
 	int kind;
 	char *body;
@@ -393,6 +395,10 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 		c->sim = sim;
 		c->kind = ctx->kind;
 		c->mc = mc;
+		c->next = sim->http->conns;
+		if (c->next)
+			c->next->prev = c;
+		sim->http->conns = c;
 		*con_cls = c;
 		return MHD_YES;
 	}
@@ -477,6 +483,12 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 		c->stream->mc = NULL;
 		stream_unref(c->stream);
 	}
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (c->sim->http && c->sim->http->conns == c)
+		c->sim->http->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c->body);
 	free(c);
 	*con_cls = NULL;
@@ -582,10 +594,18 @@ void
 sim_http_stop(struct sim *sim)
 {
 	struct sim_http *h = sim->http;
+	struct sim_conn *c;
 	int i, round;
 
 	if (!h)
 		return;
+	/* Answers held back by latency faults go now: MHD must not be stopped
+	 * with connections suspended. */
+	for (c = h->conns; c; c = c->next)
+		if (c->timer) {
+			sim_cancel(sim, c->timer);
+			delayed_answer(sim, c);
+		}
 	/* Let open watches end cleanly before the daemons go. */
 	sim_watch_close_all(sim);
 	for (round = 0; round < 20 && sim->watches; round++)

@@ -82,7 +82,7 @@ sim_stop() {
 	[ -n "$pid" ] || return 0
 	SIM_PID=
 	kill -TERM "$pid" 2>/dev/null || return 0
-	deadline=$(($(date +%s) + 15))
+	deadline=$(($(date +%s) + 30))
 	while kill -0 "$pid" 2>/dev/null; do
 		if [ "$(date +%s)" -ge "$deadline" ]; then
 			kill -KILL "$pid" 2>/dev/null
