@@ -247,7 +247,12 @@ merged_selector(struct nap_selector **out, json_object *sel, json_object *labels
 		return nap_selector_parse(out, sel, err);
 	json_object_deep_copy(sel, &copy, NULL);
 	exprs = nap_json_key(copy, "matchExpressions");
-	if (exprs == NULL || !json_object_is_type(exprs, json_type_array)) {
+	if (exprs != NULL && !json_object_is_type(exprs, json_type_array)) {
+		/* Malformed: let the selector parser say so, merged or not. */
+		json_object_put(copy);
+		return nap_selector_parse(out, sel, err);
+	}
+	if (exprs == NULL) {
 		exprs = json_object_new_array();
 		json_object_object_add(copy, "matchExpressions", exprs);
 	}
