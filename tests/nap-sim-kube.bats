@@ -500,3 +500,15 @@ running() {	# selector count
 	run sim_kubectl get sts zk
 	[[ "${lines[1]}" =~ ^zk\ +1/1\  ]]
 }
+
+@test "with --watch-410 http a compacted resourceVersion is an HTTP 410 Status" {
+	sim_start --history 2 --watch-410 http
+	for i in 1 2 3 4; do
+		sim_kubectl create namespace "h$i" >/dev/null
+	done
+	run sim_kcurl '/api/v1/namespaces?watch=1&resourceVersion=1' -w '\n%{http_code}'
+	[ "${lines[1]}" = 410 ]
+	[ "$(jq -r '.kind + " " + .reason' <<<"${lines[0]}")" = "Status Expired" ]
+	run sim_kubectl get np,nc -o name
+	[ "$status" -eq 0 ]
+}

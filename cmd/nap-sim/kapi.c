@@ -35,7 +35,7 @@ reason_for(long http)
 	case 405: return "MethodNotAllowed";
 	case 406: return "NotAcceptable";
 	case 409: return "Conflict";
-	case 410: return "Expired";
+	case 410: return "Expired";	/* "Gone" on older servers */
 	case 413: return "RequestEntityTooLarge";
 	case 415: return "UnsupportedMediaType";
 	case 422: return "Invalid";

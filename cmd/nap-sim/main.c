@@ -404,7 +404,7 @@ enum {
 	O_KUBECONFIG_OUT, O_KUBE_VERSION, O_LISTEN, O_LOG_FORMAT, O_LRO_TIME,
 	O_MAX_BODY, O_PORT, O_REGION, O_RESOURCE_GROUP, O_SEED, O_STATE,
 	O_SUBNET_ID, O_SUBSCRIPTION, O_TENANT, O_TIME_SCALE, O_TLS_CA,
-	O_TLS_CERT, O_TLS_KEY, O_TOKEN, O_WORLD,
+	O_TLS_CERT, O_TLS_KEY, O_TOKEN, O_WATCH_410, O_WORLD,
 };
 
 static const struct option longopts[] = {
@@ -439,6 +439,7 @@ static const struct option longopts[] = {
 	{ "tls-key", required_argument, NULL, O_TLS_KEY },
 	{ "token", required_argument, NULL, O_TOKEN },
 	{ "verbose", no_argument, NULL, 'v' },
+	{ "watch-410", required_argument, NULL, O_WATCH_410 },
 	{ "world", required_argument, NULL, O_WORLD },
 	{ NULL, 0, NULL, 0 },
 };
@@ -535,6 +536,13 @@ parse_options(int argc, char **argv, struct sim_opts *o)
 		case O_TLS_CERT: o->tls_cert = optarg; break;
 		case O_TLS_KEY: o->tls_key = optarg; break;
 		case O_TOKEN: o->token = optarg; break;
+		case O_WATCH_410:
+			if (strcmp(optarg, "http") && strcmp(optarg, "event")) {
+				nap_warn("--watch-410 takes http or event, not %s", optarg);
+				nap_usage(synopsis);
+			}
+			o->watch_410_http = !strcmp(optarg, "http");
+			break;
 		case O_WORLD: push(&o->world_args, &o->nworld_args, optarg); break;
 		case 'v': o->verbose++; break;
 		default: nap_usage(synopsis);

@@ -56,6 +56,7 @@ struct sim_opts {
 	size_t max_body;		/* request size cap, 413 above it */
 	size_t history;			/* watch history events kept (410 beyond) */
 	double continue_ttl;		/* real seconds a continue token lives */
+	int watch_410_http;		/* too-old watch: HTTP 410, not an ERROR event */
 	int verbose;
 
 	/* the simulated cluster and subscription */

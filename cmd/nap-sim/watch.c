@@ -285,6 +285,8 @@ sim_watch_start(struct sim *sim, struct sim_watch *w, const char *rvs,
 
 		snprintf(msg, sizeof(msg), "too old resource version: %llu (%llu)",
 		    rv, sim->horizon);
+		if (sim->opts.watch_410_http)
+			return sim_err_status(err, 410, "%s", msg);
 		send_status_error(w, 410, "Expired", msg);
 		return 0;
 	}
