@@ -342,9 +342,12 @@ pod_terms(json_object *aff, const struct nap_pod *p, struct nap_pod_term **out, 
 
 	*out = NULL;
 	*n = 0;
-	if (req && json_object_is_type(req, json_type_array))
+	if ((req && !json_object_is_type(req, json_type_array)) ||
+	    (pref && !json_object_is_type(pref, json_type_array)))
+		return nap_err_set(err, NAP_EX_DATAERR, "terms are not a list");
+	if (req)
 		nreq = json_object_array_length(req);
-	if (pref && json_object_is_type(pref, json_type_array))
+	if (pref)
 		npref = json_object_array_length(pref);
 	if (nreq + npref == 0)
 		return 0;
