@@ -593,6 +593,11 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	p->grace_seconds = model_jint(grace, 30);
 	if (spec != NULL && !json_object_is_type(spec, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "spec: not an object");
+	if ((containers && !json_object_is_type(containers, json_type_array)) ||
+	    (inits && !json_object_is_type(inits, json_type_array)) ||
+	    (vols && !json_object_is_type(vols, json_type_array)))
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "containers, initContainers and volumes must be lists");
 	if (pod_requests(p, containers, inits, res, overhead, err) != 0)
 		return -1;
 	if (node_affinity(p, sel, nap_json_key(aff, "nodeAffinity"), err) != 0)
