@@ -152,13 +152,23 @@ install: all
 	for f in man/*.5; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man5 || :; done
 	for f in man/*.7; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man7 || :; done
 	for f in data/*.json data/*.tsv data/*.yaml; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(DATADIR) || :; done
-	for f in systemd/*; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(SYSTEMDDIR) || :; done
+	for f in systemd/*.service systemd/*.target; do [ -f "$$f" ] && \
+		sed 's|/usr/local/bin/|$(BINDIR)/|g' "$$f" >$(DESTDIR)$(SYSTEMDDIR)/$${f##*/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDDIR)/$${f##*/} || :; done
+	install -D -m 644 systemd/nap.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nap.conf
+	install -D -m 644 systemd/nap.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/nap.conf
+	install -m 644 systemd/nap.env.example $(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(DATADIR)/deploy/crds $(DESTDIR)$(DATADIR)/deploy/nodepools
+	install -m 644 deploy/rbac.yaml $(DESTDIR)$(DATADIR)/deploy
+	install -m 644 deploy/crds/*.yaml $(DESTDIR)$(DATADIR)/deploy/crds
+	install -m 644 deploy/nodepools/*.yaml $(DESTDIR)$(DATADIR)/deploy/nodepools
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	for f in pipelines/*; do rm -f $(DESTDIR)$(BINDIR)/$${f##*/}; done
 	for f in man/*.[157]; do s=$${f##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${f##*/}; done
-	for f in systemd/*; do rm -f $(DESTDIR)$(SYSTEMDDIR)/$${f##*/}; done
+	for f in systemd/*.service systemd/*.target; do rm -f $(DESTDIR)$(SYSTEMDDIR)/$${f##*/}; done
+	rm -f $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/nap.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/nap.conf
 	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR)
 
 lint:
