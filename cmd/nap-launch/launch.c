@@ -45,8 +45,9 @@ fatal_err(struct ctx *x, const struct nap_err *err)
 	if (err->code == NAP_EX_NOPERM || err->code == NAP_EX_CONFIG ||
 	    (err->code == NAP_EX_UNAVAILABLE && err->http == 0)) {
 		if (!x->fatal) {
-			nap_log(NAP_LOG_ERROR, "%s%s", err->msg, err->code == NAP_EX_NOPERM ?
-			    " (the credential is not allowed: check the identity's role assignments)" : "");
+			nap_log(NAP_LOG_ERROR, "%s%s", err->msg, err->http == 401 ?
+			    " (the credential was refused)" : err->http == 403 ?
+			    " (not permitted: check the identity's role assignments)" : "");
 			x->fatal = err->code;
 		}
 		return 1;
@@ -619,6 +620,7 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 	case ST_VM_CLEANUP:
 		if (!r->ok)
 			nap_warn("nodeclaim %s: delete failed vm %s: %s", c->name, c->vm, r->err.msg);
+		c->nic_accel = -1;	/* the NIC went with the VM (deleteOption Delete) */
 		if (c->cur.it == NULL) {
 			/* Debris of an earlier run: now launch as if new. */
 			if (next_offering(x, c) < 0) {

@@ -1,0 +1,280 @@
+#!/usr/bin/env bats
+# nap-launch against nap-sim: LaunchRequests become NodeClaims, NICs, VMs and
+# Ready Nodes; Azure's refusals (capacity, quota, throttling) are handled as
+# the Azure provider handles them; a killed launcher resumes without a second
+# VM; unregistered VMs go after the registration timeout; 401 exits 77.
+# Simulated time runs 50x faster in nap-sim and in nap-launch alike.
+
+load helpers/sim
+
+SCALE=50
+SUB=00000000-0000-0000-0000-000000000000
+
+setup() {
+	REPO=$BATS_TEST_DIRNAME/..
+	OUT=$BATS_TEST_TMPDIR/out.ndjson
+	ERR=$BATS_TEST_TMPDIR/err
+	LPID=
+	WPID=
+}
+
+teardown() {
+	[ -n "$LPID" ] && kill -KILL "$LPID" 2>/dev/null
+	[ -n "$WPID" ] && kill -TERM "$WPID" 2>/dev/null
+	exec 7>&- 2>/dev/null || :
+	sim_stop || :
+}
+
+start_sim() {
+	sim_start --catalog "$REPO/data" --time-scale "$SCALE" "$@"
+	RG=$(sed -n 's/^ *resourceGroup: //p' "$SIM_CONFIG")
+	sim_kubectl apply -f - >/dev/null <<-'EOF'
+	apiVersion: karpenter.azure.com/v1beta1
+	kind: AKSNodeClass
+	metadata:
+	  name: default
+	spec:
+	  imageFamily: Ubuntu
+	  osDiskSizeGB: 64
+	  tags:
+	    team: infra
+	EOF
+}
+
+# req NAME TYPES [ZONES] [CAPACITY-TYPES]: one LaunchRequest record.
+req() {
+	local name=$1 types=$2 zones=${3:-eastus-1,eastus-2,eastus-3} cts=${4:-on-demand}
+	jq -cn --arg n "$name" --arg t "$types" --arg z "$zones" --arg c "$cts" '{
+	  type: "LaunchRequest", pods: ["default/p-\($n)"], price: 0.1,
+	  nodeClaim: {apiVersion: "karpenter.sh/v1", kind: "NodeClaim",
+	    metadata: {name: $n, labels: {"karpenter.sh/nodepool": "default", team: "a"}},
+	    spec: {
+	      requirements: [
+	        {key: "node.kubernetes.io/instance-type", operator: "In", values: ($t | split(","))},
+	        {key: "topology.kubernetes.io/zone", operator: "In", values: ($z | split(","))},
+	        {key: "karpenter.sh/capacity-type", operator: "In", values: ($c | split(","))}],
+	      taints: [{key: "dedicated", value: "batch", effect: "NoSchedule"}],
+	      startupTaints: [{key: "example.com/agent", effect: "NoSchedule"}],
+	      resources: {requests: {cpu: "500m", memory: "1Gi"}},
+	      nodeClassRef: {group: "karpenter.azure.com", kind: "AKSNodeClass", name: "default"}}}}'
+}
+
+launch() {
+	"$NAP_BIN/nap-launch" --config "$SIM_CONFIG" --time-scale "$SCALE" "$@"
+}
+
+arm_token() {
+	curl -sS --cacert "$SIM_CA" -H 'Metadata: true' \
+	    "$SIM_ARM_URL/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F" |
+	    jq -r .access_token
+}
+
+# The VMs ARM has, one "name size zone priority state" line each.
+vms() {
+	curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $(arm_token)" \
+	    "$SIM_ARM_URL/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01" |
+	    jq -r '.value[] | "\(.name) \(.properties.hardwareProfile.vmSize) \((.zones // ["0"])[0]) \(.properties.priority) \(.properties.provisioningState)"'
+}
+
+records() {
+	jq -c --arg t "$1" 'select(.type == $t)' "$OUT"
+}
+
+# has TYPE JQ-FILTER: some record of TYPE matches (jq -e alone passes on no input).
+has() {
+	[ "$(jq -c --arg t "$1" "select(.type == \$t) | select($2)" "$OUT" | wc -l)" -ge 1 ]
+}
+
+count_records() {
+	[ "$(records "$1" | wc -l)" -ge "$2" ]
+}
+
+nodeclaims_with_provider() {
+	[ "$(sim_kubectl get nodeclaims -o json | jq '[.items[] | select(.status.providerID)] | length')" -eq "$1" ]
+}
+
+no_nodeclaims() {
+	[ "$(sim_kubectl get nodeclaims -o json | jq '.items | length')" -eq 0 ]
+}
+
+no_vms() {
+	[ -z "$(vms)" ]
+}
+
+@test "nap-launch answers a bad flag with 64 and its usage" {
+	run "$NAP_BIN/nap-launch" --no-such-flag
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"usage: nap-launch"* ]]
+}
+
+@test "nap-launch without a usable configuration exits 78" {
+	printf 'cluster:\n  name: x\n' >"$BATS_TEST_TMPDIR/nap.yaml"
+	run "$NAP_BIN/nap-launch" --config "$BATS_TEST_TMPDIR/nap.yaml" </dev/null
+	[ "$status" -eq 78 ]
+}
+
+@test "a request becomes a NodeClaim, a VM and a Ready Node with its labels, taints and providerID" {
+	start_sim
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec 7<>"$BATS_TEST_TMPDIR/in"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" 2>"$BATS_TEST_TMPDIR/watch.err" |
+	    launch --input "$BATS_TEST_TMPDIR/in" >"$OUT" 2>"$ERR" &
+	LPID=$!
+	req web-1 Standard_D2s_v3 >&7
+	sim_poll 60 count_records Initialized 1
+	has Launched '.nodeClaim == "web-1" and .instanceType == "Standard_D2s_v3"
+	    and .capacityType == "on-demand" and (.providerID | test("^azure:///subscriptions/.*/resourceGroups/mc_nap-sim_nap-sim_eastus/providers/Microsoft.Compute/virtualMachines/aks-web-1$"))'
+	has Registered '.node == "aks-web-1"'
+	node=$(sim_kubectl get node aks-web-1 -o json)
+	echo "$node" | jq -e '.metadata.labels["team"] == "a" and
+	    .metadata.labels["karpenter.sh/nodepool"] == "default" and
+	    .metadata.labels["karpenter.sh/registered"] == "true" and
+	    .metadata.labels["karpenter.sh/initialized"] == "true" and
+	    .metadata.labels["node.kubernetes.io/instance-type"] == "Standard_D2s_v3"'
+	echo "$node" | jq -e '[.spec.taints[]?.key] | index("dedicated") != null and
+	    index("karpenter.sh/unregistered") == null and index("example.com/agent") == null'
+	echo "$node" | jq -e '.metadata.ownerReferences[0].kind == "NodeClaim"'
+	nc=$(sim_kubectl get nodeclaim web-1 -o json)
+	echo "$nc" | jq -e --arg p "$(echo "$node" | jq -r .spec.providerID)" '
+	    .status.providerID == $p and (.metadata.finalizers | index("karpenter.sh/termination")) != null and
+	    ([.status.conditions[] | select(.status == "True") | .type] | sort) ==
+	        ["Initialized", "Launched", "Ready", "Registered"] and
+	    .status.capacity.cpu == "2" and (.status.imageID | test("2204gen2containerd"))'
+	run vms
+	[ "$(echo "$output" | wc -l)" -eq 1 ]
+	[[ "$output" == "aks-web-1 Standard_D2s_v3 "*" Regular Succeeded" ]]
+}
+
+@test "deleting a NodeClaim deletes its VM and NIC, then releases the finalizer" {
+	start_sim
+	req gone-1 Standard_D2s_v3 | launch >"$OUT" 2>"$ERR"
+	sim_poll 20 nodeclaims_with_provider 1
+	[ -n "$(vms)" ]
+	sim_kubectl delete nodeclaim gone-1 --wait=false
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" 2>/dev/null | launch >"$OUT" 2>"$ERR" &
+	LPID=$!
+	sim_poll 30 no_nodeclaims
+	sim_poll 30 no_vms
+}
+
+@test "a capacity error on the cheapest offering falls back to the next and is announced" {
+	start_sim --fault '{"capacity":[{"size":"Standard_D2s_v3","zone":"1","available":0,"error":"ZonalAllocationFailed"}]}'
+	mkfifo "$BATS_TEST_TMPDIR/fb"
+	cat "$BATS_TEST_TMPDIR/fb" >"$BATS_TEST_TMPDIR/fb.out" &
+	WPID=$!
+	req cap-1 Standard_D2s_v3,Standard_D2s_v5 eastus-1,eastus-2 |
+	    launch --feedback "$BATS_TEST_TMPDIR/fb" >"$OUT" 2>"$ERR"
+	records OfferingUnavailable | jq -se 'any(.[]; .instanceType == "Standard_D2s_v3" and
+	    .zone == "eastus-1" and .code == "ZonalAllocationFailed" and .reason == "ZonalAllocationFailure")'
+	has Launched '.nodeClaim == "cap-1" and
+	    (.instanceType != "Standard_D2s_v3" or .zone != "eastus-1")'
+	sim_poll 10 test -s "$BATS_TEST_TMPDIR/fb.out"
+	jq -se 'any(.[]; .type == "OfferingUnavailable" and .instanceType == "Standard_D2s_v3")' \
+	    "$BATS_TEST_TMPDIR/fb.out"
+	run vms
+	echo "$output"
+	[ "$(echo "$output" | wc -l)" -eq 1 ]
+	[[ "$output" == *Succeeded ]]
+}
+
+@test "nap-launch is not held up by a feedback FIFO nobody reads" {
+	start_sim
+	mkfifo "$BATS_TEST_TMPDIR/fb"
+	req lonely-1 Standard_D2s_v3 | launch --feedback "$BATS_TEST_TMPDIR/fb" >"$OUT" 2>"$ERR"
+	count_records Launched 1
+}
+
+@test "a family quota blocks the family; another family launches" {
+	start_sim --fault '{"quotas":{"standardDSv3Family":0}}'
+	req q-1 Standard_D2s_v3,Standard_D4s_v3,Standard_D2s_v5 eastus-1 | launch >"$OUT" 2>"$ERR"
+	records OfferingUnavailable | jq -se 'any(.[]; .instanceType == "Standard_D2s_v3" and
+	    .reason == "SubscriptionQuotaReached") and any(.[]; .instanceType == "Standard_D4s_v3")'
+	has Launched '.instanceType == "Standard_D2s_v5"'
+	# D4s_v3 was never tried: the family block ruled it out without a call.
+	run grep -c 'create vm aks-q-1 (Standard_D4s_v3' "$ERR"
+	[ "$output" = 0 ]
+}
+
+@test "with no offering left the NodeClaim is marked not launched and deleted" {
+	start_sim --fault '{"quotas":{"standardDSv3Family":0}}'
+	req q-2 Standard_D2s_v3 eastus-1 | launch >"$OUT" 2>"$ERR"
+	has LaunchFailed '.nodeClaim == "q-2" and .reason == "SubscriptionQuotaReached"
+	    and .code == "OperationNotAllowed"'
+	[ -z "$(records Launched)" ]
+	sim_poll 20 no_nodeclaims
+	no_vms
+	run curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $(arm_token)" \
+	    "$SIM_ARM_URL/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Network/networkInterfaces/aks-q-2?api-version=2024-05-01"
+	[[ "$output" == *ResourceNotFound* ]]
+}
+
+@test "a 429 storm slows launches down but every one completes" {
+	start_sim --fault '{"throttle":{"rate":0.5,"retryAfter":5}}'
+	for i in 1 2 3 4 5 6; do req "storm-$i" Standard_D2s_v3; done |
+	    NAP_LAUNCH_STATS=1 launch >"$OUT" 2>"$ERR"
+	[ "$(records Launched | wc -l)" -eq 6 ]
+	[ -z "$(records LaunchFailed)" ]
+	grep -Eq 'arm_throttled=[1-9]' "$ERR"
+	sim_acurl /nap-sim/faults -X POST -H 'Content-Type: application/json' -d '{"reset":true}'
+	[ "$(vms | wc -l)" -eq 6 ]
+}
+
+@test "kill -9 during launches, then a restart, leaves exactly one VM per NodeClaim" {
+	start_sim --fault '{"latency":{"seconds":0.4}}'
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec 7<>"$BATS_TEST_TMPDIR/in"
+	launch <"$BATS_TEST_TMPDIR/in" >"$OUT" 2>"$ERR" &
+	LPID=$!
+	for i in 1 2 3 4; do req "crash-$i" Standard_D2s_v3,Standard_D2s_v5; done >&7
+	sim_poll 30 test "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq 4
+	kill -KILL "$LPID"
+	wait "$LPID" 2>/dev/null || :
+	LPID=
+	exec 7>&-
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" 2>/dev/null | launch >"$OUT.2" 2>"$ERR.2" &
+	LPID=$!
+	sim_poll 60 nodeclaims_with_provider 4
+	run vms
+	echo "$output"
+	[ "$(echo "$output" | wc -l)" -eq 4 ]
+	[ "$(echo "$output" | awk '{print $1}' | sort -u | wc -l)" -eq 4 ]
+	for i in 1 2 3 4; do echo "$output" | grep -q "^aks-crash-$i "; done
+}
+
+@test "a VM whose node never registers is removed after the registration timeout" {
+	start_sim --world kubelet=false
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec 7<>"$BATS_TEST_TMPDIR/in"
+	launch --registration-timeout 100s <"$BATS_TEST_TMPDIR/in" >"$OUT" 2>"$ERR" &
+	LPID=$!
+	req late-1 Standard_D2s_v3 >&7
+	sim_poll 20 count_records Launched 1
+	[ -n "$(vms)" ]
+	sim_poll 30 count_records LaunchFailed 1
+	has LaunchFailed '.nodeClaim == "late-1" and .reason == "RegistrationTimeout"'
+	sim_poll 30 no_vms
+	sim_poll 30 no_nodeclaims
+}
+
+@test "a credential Azure refuses (401) ends nap-launch with 77 and says why" {
+	start_sim --world token-lifetime=0
+	run launch < <(req auth-1 Standard_D2s_v3)
+	[ "$status" -eq 77 ]
+	[[ "$output" == *"401"*"credential was refused"* ]]
+}
+
+@test "the same request twice makes one NodeClaim and one VM" {
+	start_sim
+	{ req twice-1 Standard_D2s_v3; req twice-1 Standard_D2s_v3; } | launch >"$OUT" 2>"$ERR"
+	req twice-1 Standard_D2s_v3 | launch >>"$OUT" 2>>"$ERR"
+	[ "$(vms | wc -l)" -eq 1 ]
+	[ "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq 1 ]
+}
+
+@test "state records are forwarded untouched and LaunchRequests are consumed" {
+	start_sim
+	rec='{"type":"SomethingNew","z":1,  "a":[1,2.50,"x\/y"]}'
+	out=$( { printf '%s\n' "$rec"; req fw-1 Standard_D2s_v3; } | launch 2>"$ERR")
+	[ "$(echo "$out" | head -n 1)" = "$rec" ]
+	! echo "$out" | grep -q LaunchRequest
+}
