@@ -275,3 +275,18 @@ echo cloud-init'
 	[ "$(arm DELETE "$VMS/aks-default-p1?$CV")" = 202 ]
 	sim_poll 60 node_gone aks-default-p1
 }
+
+@test "the man page's worked ARM example runs as written" {
+	cd "$BATS_TEST_TMPDIR"
+	# the example's commands ("$ " lines and their continuations), not its output
+	mandoc -Tascii "$BATS_TEST_DIRNAME/../man/nap-sim.1" | col -bx |
+	    sed -n '/worked example with curl:/,/^ *3860m$/p' |
+	    sed -n 's/^ *\$ //p; s/^ \{8,\}\([^$ ].*\)$/\1/p' |
+	    grep -v '^HTTP/1.1\|^Azure-Async\|^3860m' >example.sh
+	grep -q '^nap-sim --time-scale' example.sh
+	sed -i "s|^nap-sim |\"\$NAP_BIN/nap-sim\" --catalog \"$BATS_TEST_DIRNAME/../data\" |;
+	    s|ready.json &$|ready.json 2>sim.err \& echo \$! >sim.pid|" example.sh
+	NAP_BIN=$NAP_BIN run timeout 120 bash -e example.sh
+	SIM_PID=$(cat sim.pid)
+	[ "${lines[${#lines[@]}-1]}" = 3860m ]
+}
