@@ -7,7 +7,9 @@
 # line parsed, nothing else), nap-solve's wall time, its ratio to the floor,
 # microseconds per pending pod, peak RSS, new nodes, their $/h, the LP lower
 # bound for the pods put on new nodes (bench/lp-bound.c: cheapest fractional
-# cover of their CPU, memory and pod count) and the ratio.  Times and RSS are
+# cover of their CPU, memory and pod count) and the ratio.  "+guard" rows run
+# with the efficiency guard (--overpay 0.1, see nap-solve(1)); the others are
+# Karpenter's pure greedy packing.  Times and RSS are
 # medians of $RUNS runs (default 3).
 #   SIZES="1000 5000 20000 50000" RUNS=3 sh bench/solve.sh
 set -eu
@@ -26,10 +28,10 @@ $CC -O2 -D_GNU_SOURCE -I"$repo/lib" -include "$repo/lib/banned.h" -o "$tmp/lp" "
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-printf '%-8s %7s %8s %6s %7s %6s %6s %7s %6s %9s %9s %6s\n' mix pending cluster MB \
+printf '%-13s %7s %8s %6s %7s %6s %6s %7s %6s %9s %9s %6s\n' mix pending cluster MB \
 	floor_s wall_s xfloor us/pod RSS_MB nodes '$/h' 'LP$/h' xLP
-row() {	# mix pending nodes running
-	"$tmp/gen" "$2" "$3" "$4" "$1" >"$tmp/snap"
+row() {	# mix pending nodes running [nap-solve flags]
+	"$tmp/gen" "$2" "$3" "$4" "${1%+*}" >"$tmp/snap"
 	mb=$(du -m "$tmp/snap" | cut -f1)
 	: >"$tmp/floor.t"
 	: >"$tmp/wall.t"
@@ -38,7 +40,7 @@ row() {	# mix pending nodes running
 	while [ "$i" -lt "$RUNS" ]; do
 		"$tmp/floor" <"$tmp/snap" | cut -d' ' -f1 >>"$tmp/floor.t"
 		/usr/bin/time -f '%e %M' -o "$tmp/time" "$NAP_BIN/nap-solve" --config /dev/null \
-			--region eastus --catalog "$repo/data" <"$tmp/snap" >"$tmp/out"
+			--region eastus --catalog "$repo/data" ${5:-} <"$tmp/snap" >"$tmp/out"
 		cut -d' ' -f1 "$tmp/time" >>"$tmp/wall.t"
 		cut -d' ' -f2 "$tmp/time" >>"$tmp/rss.t"
 		i=$((i + 1))
@@ -65,7 +67,7 @@ row() {	# mix pending nodes running
 	[ "$3" -gt 0 ] && cluster="${3}n/${4}p"
 	awk -v mix="$1" -v n="$2" -v c="$cluster" -v mb="$mb" -v f="$floor" -v w="$wall" \
 	    -v r="$rss" -v nodes="$nodes" -v cost="$cost" -v lp="$lp" 'BEGIN {
-		printf "%-8s %7d %8s %6d %7.2f %6.2f %6.2f %7.1f %6.0f %6d %9.2f %9.2f %6s\n",
+		printf "%-13s %7d %8s %6d %7.2f %6.2f %6.2f %7.1f %6.0f %6d %9.2f %9.2f %6s\n",
 		    mix, n, c, mb, f, w, (f > 0 ? w / f : 0), w * 1e6 / n, r / 1024, nodes, cost, lp,
 		    (lp > 0 ? sprintf("%.3f", cost / lp) : "-") }'
 }
@@ -76,4 +78,5 @@ for n in $SIZES; do
 done
 for n in $SIZES; do
 	row generic "$n" 0 0
+	row generic+guard "$n" 0 0 "--overpay 0.1"
 done

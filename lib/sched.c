@@ -91,6 +91,7 @@ struct claim {
 	size_t ntypes;
 	struct nap_res used;
 	struct nap_res maxrem;	/* max over types of cap - used: a quick bound */
+	double minprice;	/* efficiency of its cheapest size, < 0 unknown */
 	size_t *pods;
 	size_t npods, apods;
 	struct variant *known[CACHE_N];	/* variants that leave reqs unchanged */
@@ -116,6 +117,8 @@ struct st {
 	struct nap_res *daemon;
 	struct nap_res *pool_max;	/* per pool: max cap over usable types */
 	struct nap_res *remaining;	/* per pool: limit - used */
+	double *tprice;			/* per pool x type: cheapest offering the pool allows */
+	double *unit;			/* per pool: LP dual prices of cpu core, GiB, pod; 0s = off */
 	int64_t *nodes_left;
 	int any_prefer_taint;
 	/* nodes */
@@ -994,6 +997,8 @@ pools_prepare(struct st *s)
 	s->usable = nap_xcalloc(in->npools * in->ntypes + 1, 1);
 	s->cap = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->cap));
 	s->daemon = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->daemon));
+	s->tprice = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->tprice));
+	s->unit = nap_xcalloc(3 * in->npools + 1, sizeof(*s->unit));
 	s->pool_max = nap_xcalloc(in->npools + 1, sizeof(*s->pool_max));
 	s->remaining = nap_xcalloc(in->npools + 1, sizeof(*s->remaining));
 	s->nodes_left = nap_xcalloc(in->npools + 1, sizeof(*s->nodes_left));
@@ -1035,6 +1040,7 @@ pools_prepare(struct st *s)
 			    s->cap[k].v[NAP_RES_PODS] < 1)
 				continue;
 			s->usable[k] = 1;
+			offering_ok(it, &pool->reqs, &s->tprice[k]);
 			nap_res_max(&s->pool_max[p], &s->cap[k]);
 		}
 		nap_reqs_free(&dreqs);
@@ -1121,6 +1127,148 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 	}
 	vp->state = 1;
 	return vp;
+}
+
+/* ---- the efficiency guard ---- */
+
+static double
+res_value(const double *y, const struct nap_res *r)
+{
+	return y[0] * (double)r->v[NAP_RES_CPU] / 1000.0 +
+	    y[1] * (double)r->v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024) +
+	    y[2] * (double)r->v[NAP_RES_PODS];
+}
+
+/*
+ * Unit prices of a pool: the dual of min sum(price_t x_t) subject to
+ * sum(cap_t x_t) >= demand, i.e. max demand.y subject to cap_t.y <= price_t,
+ * y >= 0, by a dense simplex (y = 0 is feasible: prices are positive).
+ */
+static void
+pool_unit_prices(struct st *s, size_t p, const struct nap_res *demand)
+{
+	const struct nap_sched_input *in = s->in;
+	size_t n = 0, t, i, j, cols = 0, *basis;
+	double b[3], *T;
+	double *zz;
+	int it;
+
+	b[0] = (double)demand->v[NAP_RES_CPU] / 1000.0;
+	b[1] = (double)demand->v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024);
+	b[2] = (double)demand->v[NAP_RES_PODS];
+	for (t = 0; t < in->ntypes; t++)
+		n += s->usable[p * in->ntypes + t] && s->tprice[p * in->ntypes + t] > 0;
+	if (n == 0)
+		return;
+	cols = 3 + n + 1;
+	T = nap_xcalloc(n * cols + 1, sizeof(double));
+	zz = nap_xcalloc(cols + 1, sizeof(double));
+	basis = nap_xcalloc(n + 1, sizeof(size_t));
+	for (t = 0, i = 0; t < in->ntypes; t++) {
+		size_t k = p * in->ntypes + t;
+
+		if (!s->usable[k] || s->tprice[k] <= 0)
+			continue;
+		T[i * cols + 0] = (double)s->cap[k].v[NAP_RES_CPU] / 1000.0;
+		T[i * cols + 1] = (double)s->cap[k].v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024);
+		T[i * cols + 2] = (double)s->cap[k].v[NAP_RES_PODS];
+		T[i * cols + 3 + i] = 1;
+		T[i * cols + cols - 1] = s->tprice[k];
+		basis[i] = 3 + i;
+		i++;
+	}
+	for (j = 0; j < 3; j++)
+		zz[j] = -b[j];
+	for (it = 0; it < 200; it++) {
+		size_t e = cols, r = n;
+		double best = -1e-12, ratio = 0, pv;
+
+		for (j = 0; j + 1 < cols; j++)
+			if (zz[j] < best) {
+				best = zz[j];
+				e = j;
+			}
+		if (e == cols)
+			break;
+		for (i = 0; i < n; i++) {
+			double a = T[i * cols + e];
+
+			if (a > 1e-12 && (r == n || T[i * cols + cols - 1] / a < ratio)) {
+				ratio = T[i * cols + cols - 1] / a;
+				r = i;
+			}
+		}
+		if (r == n)
+			break;
+		pv = T[r * cols + e];
+		for (j = 0; j < cols; j++)
+			T[r * cols + j] /= pv;
+		for (i = 0; i < n; i++) {
+			double f = T[i * cols + e];
+
+			if (i == r || f == 0)
+				continue;
+			for (j = 0; j < cols; j++)
+				T[i * cols + j] -= f * T[r * cols + j];
+		}
+		pv = zz[e];
+		for (j = 0; j < cols; j++)
+			zz[j] -= pv * T[r * cols + j];
+		basis[r] = e;
+	}
+	for (i = 0; i < n; i++)
+		if (basis[i] < 3)
+			s->unit[3 * p + basis[i]] = T[i * cols + cols - 1];
+	free(T);
+	free(zz);
+	free(basis);
+}
+
+/*
+ * A size's price over the unit-price value of its capacity: 1 for the sizes
+ * the LP would buy, more for premium ones.
+ */
+static double
+type_eff(struct st *s, size_t pool, size_t t)
+{
+	const double *y = &s->unit[3 * pool];
+	size_t k = pool * s->in->ntypes + t;
+	double v = res_value(y, &s->cap[k]);
+
+	return v > 0 ? s->tprice[k] / v : 1e9;
+}
+
+/* The efficiency of the cheapest of types (the size that would launch). */
+static double
+cheapest_eff(struct st *s, size_t pool, const size_t *types, size_t n)
+{
+	const double *tp = &s->tprice[pool * s->in->ntypes];
+	size_t i, best = (size_t)-1;
+
+	for (i = 0; i < n; i++)
+		if (best == (size_t)-1 || tp[types[i]] < tp[types[best]])
+			best = i;
+	return best == (size_t)-1 ? 1e9 : type_eff(s, pool, types[best]);
+}
+
+/*
+ * Would adding the pod make a claim that would launch an efficiently priced
+ * size launch an overpriced one?  (Claims that start on an overpriced size,
+ * because nothing smaller fits, may still grow into an efficient one.)
+ */
+static int
+overpays(struct st *s, struct claim *c, const size_t *types, size_t n)
+{
+	const double *y = &s->unit[3 * c->pool];
+	const double lim = 1.0 + s->in->overpay;
+
+	if (s->in->overpay <= 0 || (y[0] <= 0 && y[1] <= 0 && y[2] <= 0))
+		return 0;
+	if (c->minprice < 0)
+		c->minprice = cheapest_eff(s, c->pool, c->types, c->ntypes);
+	if (c->minprice > lim)
+		return 0;
+	return cheapest_eff(s, c->pool, types, n) > lim;
 }
 
 /* ---- claims ---- */
@@ -1275,9 +1423,12 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		WHYF("no instance type of the claim fits the pod");
 		return 0;
 	}
+	if (overpays(s, c, s->tbuf, n))
+		return 0;
 	if (!min_values_ok(s, nr, s->tbuf, n, why, len))
 		return 0;
 	/* commit */
+	c->minprice = -1;
 	memcpy(c->types, s->tbuf, n * sizeof(size_t));
 	c->ntypes = n;
 	nap_res_add(&c->used, &p->req);
@@ -1375,6 +1526,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	c->pool = p;
 	nap_reqs_init(&c->reqs);
 	nap_reqs_copy(&c->reqs, nr);
+	c->minprice = -1;
 	c->types = nap_xcalloc(vp->ntypes + 1, sizeof(size_t));
 	memcpy(c->types, s->tbuf, n * sizeof(size_t));
 	c->ntypes = n;
@@ -1756,6 +1908,8 @@ st_free(struct st *s)
 	free(s->usable);
 	free(s->cap);
 	free(s->daemon);
+	free(s->tprice);
+	free(s->unit);
 	free(s->pool_max);
 	free(s->remaining);
 	free(s->nodes_left);
@@ -1800,6 +1954,15 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
 		for (r = 0; r < NAP_RES_N; r++)
 			if (in->pending[i].req.v[r] < s.minreq.v[r])
 				s.minreq.v[r] = in->pending[i].req.v[r];
+	if (in->overpay > 0) {
+		struct nap_res demand;
+
+		nap_res_zero(&demand);
+		for (i = 0; i < in->npending; i++)
+			nap_res_add(&demand, &in->pending[i].req);
+		for (i = 0; i < in->npools; i++)
+			pool_unit_prices(&s, i, &demand);
+	}
 	s.avail = nap_xcalloc(in->nnodes + 1, sizeof(*s.avail));
 	s.open_nodes = nap_xcalloc(in->nnodes + 1, sizeof(size_t));
 	for (i = 0; i < in->nnodes; i++) {

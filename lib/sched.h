@@ -177,6 +177,16 @@ struct nap_sched_input {
 	const struct nap_sched_pod *pending;
 	size_t npending;
 	int max_types;			/* 0: NAP_SCHED_MAX_TYPES */
+	/*
+	 * Efficiency guard (nap's addition; 0 = Karpenter's pure greedy).  Each
+	 * NodePool's unit prices of CPU, memory and pods come from the LP dual
+	 * of covering the pending pods' total with its sizes; a pod is not added
+	 * to a claim whose cheapest size costs at most (1 + overpay) times the
+	 * unit-price value of its pods if, with the pod, it would cost more.
+	 * Claims then stop growing where only overpriced sizes fit (the largest
+	 * sizes of a catalog are often premium), and the pod goes elsewhere.
+	 */
+	double overpay;
 };
 
 enum nap_sched_where {

@@ -522,6 +522,7 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 	pl->in.types = pl->types;
 	pl->in.ntypes = cat->ntypes;
 	pl->in.max_types = sv->max_types;
+	pl->in.overpay = sv->overpay;
 
 	/* NodePools */
 	nps = nap_cluster_nodepools(cl, &nnp);

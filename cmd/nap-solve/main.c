@@ -22,7 +22,7 @@
 
 #define SYNOPSIS "nap-solve [-v] [--batch-idle duration] [--batch-max duration] " \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] " \
-	"[--max-types n] [--region region] [--spot-prices file]"
+	"[--max-types n] [--overpay fraction] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
 
 /*
@@ -213,6 +213,7 @@ main(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "log-format", required_argument, NULL, 'L' },
 		{ "max-types", required_argument, NULL, 'T' },
+		{ "overpay", required_argument, NULL, 'O' },
 		{ "region", required_argument, NULL, 'r' },
 		{ "spot-prices", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -265,6 +266,12 @@ main(int argc, char **argv)
 			if (errno || *end || l < 1 || l > 100000)
 				nap_die(NAP_EX_USAGE, "--max-types: bad number \"%s\"", optarg);
 			sv.max_types = (int)l;
+			break;
+		case 'O':
+			errno = 0;
+			sv.overpay = strtod(optarg, &end);
+			if (errno || *end || sv.overpay < 0 || sv.overpay > 100)
+				nap_die(NAP_EX_USAGE, "--overpay: bad fraction \"%s\"", optarg);
 			break;
 		case 'r':
 			sv.region = optarg;
