@@ -686,10 +686,25 @@ terminate(struct ctx *x, struct claim *c)
 	    arm_path_vm(x, c->vm)), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
 }
 
+/*
+ * fresh: we have just created the NodeClaim, so no earlier run can have made
+ * its VM (a VM is only ever made for an existing claim, and our finalizer
+ * keeps a claim until its VM is gone): skip the lookup.
+ */
 static void
-start(struct ctx *x, struct claim *c)
+start(struct ctx *x, struct claim *c, int fresh)
 {
 	cands_build(x, c);
+	if (fresh) {
+		if (next_offering(x, c) < 0) {
+			set_error(c, "InsufficientCapacity", "",
+			    "no offering of the request is available");
+			fail_claim(x, c);
+		} else {
+			put_nic(x, c);
+		}
+		return;
+	}
 	/* GET first: a VM made by an earlier run is reused, never doubled (4.1 step 8). */
 	arm(x, c, ST_VM_GET, "GET", arm_path_vm(x, c->vm), NAP_ARM_API_COMPUTE, NULL,
 	    NAP_ARM_LRO | NAP_ARM_EXPAND_IV);
@@ -760,6 +775,7 @@ launch_request(struct ctx *x, json_object *rec)
 	struct claim *c;
 	const char *name, *pool;
 	char *gen = NULL;
+	int fresh = 0;
 
 	if (!in || !json_object_is_type(in, json_type_object)) {
 		nap_warn("LaunchRequest without a nodeClaim object: skipped");
@@ -790,7 +806,9 @@ launch_request(struct ctx *x, json_object *rec)
 	json_object_object_add(nc, "apiVersion", json_object_new_string("karpenter.sh/v1"));
 	json_object_object_add(nc, "kind", json_object_new_string("NodeClaim"));
 	stamp(x, nc, nap_json_str(nc, "spec.nodeClassRef.name", "default"));
-	if (nap_kube_create(x->kube, NC_PATH, nc, &out, &err) < 0) {
+	if (nap_kube_create(x->kube, NC_PATH, nc, &out, &err) == 0) {
+		fresh = 1;
+	} else {
 		if (err.http != 409) {
 			if (!fatal_err(x, &err))
 				nap_warn("create nodeclaim %s: %s", name, err.msg);
@@ -822,7 +840,7 @@ launch_request(struct ctx *x, json_object *rec)
 		c->step = ST_LAUNCHED;
 		c->launched_wall = wall_ms();
 	} else {
-		start(x, c);
+		start(x, c, fresh);
 	}
 out:
 	if (out)
@@ -1023,7 +1041,7 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 	c->adopted = 1;
 	if (!c->nc.provider_id[0]) {
 		nap_info("nodeclaim %s: not launched yet: resuming", name);
-		start(x, c);
+		start(x, c, 0);
 		return;
 	}
 	set_provider(x, c, c->nc.provider_id);

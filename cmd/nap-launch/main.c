@@ -26,6 +26,7 @@
 	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] " \
 	"[--max-inflight n] [--registration-timeout duration] [--time-scale n]"
 #define MAX_INPUTS 8
+#define BATCH 16
 
 static void
 on_record(struct ctx *x, const struct nap_rec *rec, int is_stdin)
@@ -45,18 +46,26 @@ on_record(struct ctx *x, const struct nap_rec *rec, int is_stdin)
 	nap_emit_raw(rec->line, rec->len);
 }
 
-/* Everything buffered on one input; 0 once it has ended. */
+/*
+ * Up to a batch of buffered records from one input: 0 once it has ended, 2
+ * when more are buffered, 1 otherwise.  Batches let the ARM calls of the
+ * first requests start while later ones are still being read.
+ */
 static int
 drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 {
 	struct nap_rec rec;
 	struct nap_err err;
-	int r;
+	int r, n = 0;
 
 	while (!x->fatal) {
+		if (n == BATCH)
+			return 2;
 		r = nap_rec_next(rd, &rec, &err);
 		if (r == NAP_REC_OK) {
 			on_record(x, &rec, is_stdin);
+			if (strcmp(rec.type, "LaunchRequest") == 0)
+				n++;
 			continue;
 		}
 		if (r == NAP_REC_BAD) {
@@ -236,7 +245,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *catalog = NULL;
 	const char *inputs[MAX_INPUTS];
 	struct nap_rec_reader *rd[MAX_INPUTS + 1];
-	int holdfd[MAX_INPUTS + 1], open_in[MAX_INPUTS + 1];
+	int holdfd[MAX_INPUTS + 1], open_in[MAX_INPUTS + 1], more[MAX_INPUTS + 1], busy;
 	struct pollfd pfd[MAX_INPUTS + 1];
 	size_t ninputs = 0, i;
 	struct ctx x;
@@ -310,6 +319,7 @@ main(int argc, char **argv)
 	rd[0] = nap_rec_reader_new(0, "stdin");
 	holdfd[0] = -1;
 	open_in[0] = 1;
+	memset(more, 0, sizeof(more));
 	for (i = 0; i < ninputs; i++) {
 		int fd = open(inputs[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
@@ -334,17 +344,25 @@ main(int argc, char **argv)
 		n = poll(pfd, ninputs + 1, 0);
 		if (n < 0 && errno != EINTR)
 			nap_die(NAP_EX_IOERR, "poll: %s", strerror(errno));
-		for (i = 0; n > 0 && i <= ninputs; i++) {
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (nap_rec_fill(rd[i], &err) < 0)
-				nap_die_err(&err);
-			if (!drain(&x, rd[i], i == 0))
+		busy = 0;
+		for (i = 0; i <= ninputs; i++) {
+			int r;
+
+			if (!more[i]) {
+				if (n <= 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				if (nap_rec_fill(rd[i], &err) < 0)
+					nap_die_err(&err);
+			}
+			r = drain(&x, rd[i], i == 0);
+			more[i] = r == 2;
+			busy |= more[i];
+			if (r == 0)
 				open_in[i] = 0;
 		}
 		if (!open_in[0] && launch_busy(&x) == 0)
 			break;
-		t = ninputs ? 50 : 100;
+		t = busy ? 0 : ninputs ? 50 : 100;
 		if (nap_arm_wait(x.arm, open_in[0] ? 0 : -1, t, &err) < 0)
 			nap_die_err(&err);
 		while ((call = nap_arm_done(x.arm)) != NULL)
