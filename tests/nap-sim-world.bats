@@ -290,3 +290,20 @@ echo cloud-init'
 	SIM_PID=$(cat sim.pid)
 	[ "${lines[${#lines[@]}-1]}" = 3860m ]
 }
+
+@test "required pod affinity follows the partner pod and explains a missing one" {
+	start
+	launch aks-default-f1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	launch aks-default-f2 Standard_D2s_v3 2 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-f1
+	sim_poll 60 node_ready aks-default-f2
+	pod cache-0 '{"nodeSelector":{"topology.kubernetes.io/zone":"eastus-2"}}' '{"role":"cache"}'
+	sim_poll 60 pod_phase_is cache-0 Running
+	near='{"affinity":{"podAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"role":"cache"}},"topologyKey":"kubernetes.io/hostname"}]}}}'
+	pod app-0 "$near"
+	sim_poll 60 pod_phase_is app-0 Running
+	[ "$(pod_field app-0 .spec.nodeName)" = aks-default-f2 ]
+	ghost='{"affinity":{"podAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"role":"ghost"}},"topologyKey":"kubernetes.io/hostname"}]}}}'
+	pod app-1 "$ghost"
+	sim_poll 60 pod_message_is app-1 "0/2 nodes are available: 2 node(s) didn't match pod affinity rules. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+}

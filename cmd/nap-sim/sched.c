@@ -462,45 +462,204 @@ label_of(json_object *labels, const char *key)
 	return nap_json_str(nap_json_key(labels, key), "", NULL);
 }
 
-/* Some bound pod matching term sits in node nd's topology domain. */
-static int
-domain_has_match(struct sstate *s, json_object *term, const char *owner_ns,
-    const struct snode *nd, size_t self)
+/*
+ * What a pending pod's constraints need to know of the other pods, worked
+ * out once per pod so that checking a node is cheap: for each required
+ * (anti-)affinity term the topology values that hold a matching pod, for
+ * each DoNotSchedule spread constraint the matching pods per domain, and
+ * the (key, value) domains that placed pods' anti-affinity forbids.
+ */
+struct term_ctx {
+	json_object *term;
+	const char *key;
+	json_object *vals;	/* set: topology value -> true */
+	int any;		/* some pod anywhere matches */
+	int self;		/* the pod matches its own term */
+};
+
+struct spread_ctx {
+	const char *key;
+	json_object *sel;
+	int64_t skew;
+	json_object *dom;	/* eligible domain -> matching pods */
+	int64_t min;
+	int self;
+};
+
+struct pod_ctx {
+	json_object *ports;
+	struct term_ctx *aff, *anti;
+	size_t naff, nanti;
+	struct spread_ctx *spread;
+	size_t nspread;
+	json_object *forbid;	/* array of [key, value] */
+};
+
+static void
+term_ctx_build(struct sstate *s, size_t pi, json_object *term, struct term_ctx *tc)
 {
-	const char *key = nap_json_str(term, "topologyKey", "");
-	const char *val = label_of(nd->labels, key);
+	struct spod *sp = &s->pods[pi];
 	json_object *sel = nap_json_get(term, "labelSelector");
 	size_t i;
 
-	if (val == NULL)
-		return 0;
+	tc->term = term;
+	tc->key = nap_json_str(term, "topologyKey", "");
+	tc->vals = json_object_new_object();
+	tc->any = 0;
+	tc->self = term_ns_ok(term, sp->ns, sp->ns) && sched_selector_matches(sel, sp->labels);
 	for (i = 0; i < s->np; i++) {
 		const struct spod *p = &s->pods[i];
-		const char *pv;
+		const char *v;
 
-		if (i == self || p->node < 0 || !term_ns_ok(term, owner_ns, p->ns))
+		if (i == pi || p->node < 0 || !term_ns_ok(term, sp->ns, p->ns) ||
+		    !sched_selector_matches(sel, p->labels))
 			continue;
-		pv = label_of(s->nodes[p->node].labels, key);
-		if (pv && strcmp(pv, val) == 0 && sched_selector_matches(sel, p->labels))
-			return 1;
+		tc->any = 1;
+		if ((v = label_of(s->nodes[p->node].labels, tc->key)) != NULL)
+			json_object_object_add(tc->vals, v, json_object_new_boolean(1));
 	}
-	return 0;
 }
 
 static int
-any_match(struct sstate *s, json_object *term, const char *owner_ns, size_t self)
+node_tolerated(json_object *pod, const struct snode *o)
 {
-	json_object *sel = nap_json_get(term, "labelSelector");
-	size_t i;
+	size_t t, tn = o->taints && json_object_is_type(o->taints, json_type_array) ?
+	    json_object_array_length(o->taints) : 0;
 
+	for (t = 0; t < tn; t++) {
+		json_object *tt = json_object_array_get_idx(o->taints, t);
+		const char *e = nap_json_str(tt, "effect", "");
+
+		if ((strcmp(e, "NoSchedule") == 0 || strcmp(e, "NoExecute") == 0) &&
+		    !sched_pod_tolerates(pod, tt))
+			return 0;
+	}
+	return 1;
+}
+
+static void
+spread_ctx_build(struct sstate *s, size_t pi, json_object *c, struct spread_ctx *sc)
+{
+	struct spod *sp = &s->pods[pi];
+	json_object *pod = sp->obj;
+	int honor = strcmp(nap_json_str(c, "nodeAffinityPolicy", "Honor"), "Honor") == 0;
+	int taints = strcmp(nap_json_str(c, "nodeTaintsPolicy", "Ignore"), "Honor") == 0;
+	int64_t mind = nap_json_int(c, "minDomains", 1), ndom = 0;
+	size_t j;
+
+	sc->key = nap_json_str(c, "topologyKey", "");
+	sc->sel = nap_json_get(c, "labelSelector");
+	sc->skew = nap_json_int(c, "maxSkew", 1);
+	sc->dom = json_object_new_object();
+	sc->self = sched_selector_matches(sc->sel, sp->labels);
+	for (j = 0; j < s->nn; j++) {
+		const struct snode *o = &s->nodes[j];
+		const char *ov = label_of(o->labels, sc->key);
+
+		if (ov == NULL || (honor && !node_affinity_ok(pod, o)) ||
+		    (taints && !node_tolerated(pod, o)))
+			continue;
+		if (nap_json_key(sc->dom, ov) == NULL)
+			json_object_object_add(sc->dom, ov, json_object_new_int64(0));
+	}
+	for (j = 0; j < s->np; j++) {
+		const struct spod *p = &s->pods[j];
+		json_object *cnt;
+		const char *pv;
+
+		if (p->node < 0 || strcmp(p->ns, sp->ns) != 0 ||
+		    nap_json_get(p->obj, "metadata.deletionTimestamp") ||
+		    !sched_selector_matches(sc->sel, p->labels))
+			continue;
+		pv = label_of(s->nodes[p->node].labels, sc->key);
+		if (pv == NULL || (cnt = nap_json_key(sc->dom, pv)) == NULL)
+			continue;
+		json_object_object_add(sc->dom, pv,
+		    json_object_new_int64(json_object_get_int64(cnt) + 1));
+	}
+	sc->min = -1;
+	{
+		json_object_object_foreach(sc->dom, dk, dv) {
+			int64_t v = json_object_get_int64(dv);
+
+			(void)dk;
+			ndom++;
+			if (sc->min < 0 || v < sc->min)
+				sc->min = v;
+		}
+	}
+	if (sc->min < 0 || ndom < mind)
+		sc->min = 0;
+}
+
+static void
+pod_ctx_build(struct sstate *s, size_t pi, struct pod_ctx *pc)
+{
+	struct spod *sp = &s->pods[pi];
+	json_object *pod = sp->obj, *a;
+	size_t i, k, n, m;
+
+	memset(pc, 0, sizeof(*pc));
+	pc->ports = json_object_new_array();
+	pod_ports(pod, pc->ports);
+	a = nap_json_array(pod, "spec.affinity.podAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
+	pc->aff = nap_xcalloc(n ? n : 1, sizeof(*pc->aff));
+	for (i = 0; i < n; i++)
+		term_ctx_build(s, pi, json_object_array_get_idx(a, i), &pc->aff[pc->naff++]);
+	a = nap_json_array(pod, "spec.affinity.podAntiAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
+	pc->anti = nap_xcalloc(n ? n : 1, sizeof(*pc->anti));
+	for (i = 0; i < n; i++)
+		term_ctx_build(s, pi, json_object_array_get_idx(a, i), &pc->anti[pc->nanti++]);
+	a = nap_json_array(pod, "spec.topologySpreadConstraints", &n);
+	pc->spread = nap_xcalloc(n ? n : 1, sizeof(*pc->spread));
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(a, i);
+
+		if (strcmp(nap_json_str(c, "whenUnsatisfiable", "DoNotSchedule"), "DoNotSchedule") == 0)
+			spread_ctx_build(s, pi, c, &pc->spread[pc->nspread++]);
+	}
+	pc->forbid = json_object_new_array();
 	for (i = 0; i < s->np; i++) {
 		const struct spod *p = &s->pods[i];
 
-		if (i != self && p->node >= 0 && term_ns_ok(term, owner_ns, p->ns) &&
-		    sched_selector_matches(sel, p->labels))
-			return 1;
+		if (!p->has_anti || p->node < 0)
+			continue;
+		a = nap_json_array(p->obj, "spec.affinity.podAntiAffinity."
+		    "requiredDuringSchedulingIgnoredDuringExecution", &m);
+		for (k = 0; k < m; k++) {
+			json_object *t = json_object_array_get_idx(a, k), *pair;
+			const char *key = nap_json_str(t, "topologyKey", "");
+			const char *v = label_of(s->nodes[p->node].labels, key);
+
+			if (v == NULL || !term_ns_ok(t, p->ns, sp->ns) ||
+			    !sched_selector_matches(nap_json_get(t, "labelSelector"), sp->labels))
+				continue;
+			pair = json_object_new_array();
+			json_object_array_add(pair, json_object_new_string(key));
+			json_object_array_add(pair, json_object_new_string(v));
+			json_object_array_add(pc->forbid, pair);
+		}
 	}
-	return 0;
+}
+
+static void
+pod_ctx_free(struct pod_ctx *pc)
+{
+	size_t i;
+
+	json_object_put(pc->ports);
+	for (i = 0; i < pc->naff; i++)
+		json_object_put(pc->aff[i].vals);
+	for (i = 0; i < pc->nanti; i++)
+		json_object_put(pc->anti[i].vals);
+	for (i = 0; i < pc->nspread; i++)
+		json_object_put(pc->spread[i].dom);
+	free(pc->aff);
+	free(pc->anti);
+	free(pc->spread);
+	json_object_put(pc->forbid);
 }
 
 enum {
@@ -511,11 +670,11 @@ enum {
 /* Returns 0 when pod fits node, else a reason R_* (and text for taints /
  * resources in why). */
 static int
-filter(struct sstate *s, size_t pi, const struct nap_res *req, const char *unknown,
-    struct snode *nd, char *why, size_t wlen)
+filter(struct sstate *s, size_t pi, const struct pod_ctx *pc, const struct nap_res *req,
+    const char *unknown, struct snode *nd, char *why, size_t wlen)
 {
 	struct spod *sp = &s->pods[pi];
-	json_object *pod = sp->obj, *terms, *cons;
+	json_object *pod = sp->obj;
 	size_t i, n, k;
 	int bad = 0;
 
@@ -547,19 +706,10 @@ filter(struct sstate *s, size_t pi, const struct nap_res *req, const char *unkno
 	}
 	if (!node_affinity_ok(pod, nd))
 		return R_AFFINITY;
-	{
-		json_object *mine = json_object_new_array();
-		size_t m;
-
-		pod_ports(pod, mine);
-		m = json_object_array_length(mine);
-		for (i = 0; i < m; i++)
-			if (str_in(nd->ports, json_object_get_string(json_object_array_get_idx(mine, i))))
-				bad = 1;
-		json_object_put(mine);
-		if (bad)
+	n = json_object_array_length(pc->ports);
+	for (i = 0; i < n; i++)
+		if (str_in(nd->ports, json_object_get_string(json_object_array_get_idx(pc->ports, i))))
 			return R_PORTS;
-	}
 	/* NodeResourcesFit reports every short resource at once. */
 	if (nd->used.v[NAP_RES_PODS] + 1 > nd->alloc.v[NAP_RES_PODS]) {
 		snprintf(why, wlen, "Too many pods");
@@ -582,122 +732,44 @@ filter(struct sstate *s, size_t pi, const struct nap_res *req, const char *unkno
 	if (bad)
 		return R_RESOURCES;
 	/* PodTopologySpread, DoNotSchedule constraints only. */
-	cons = nap_json_array(pod, "spec.topologySpreadConstraints", &n);
-	for (i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(cons, i);
-		const char *key = nap_json_str(c, "topologyKey", "");
-		json_object *sel = nap_json_get(c, "labelSelector");
-		int64_t skew = nap_json_int(c, "maxSkew", 1), mind = nap_json_int(c, "minDomains", 1);
-		int honor = strcmp(nap_json_str(c, "nodeAffinityPolicy", "Honor"), "Honor") == 0;
-		int taints = strcmp(nap_json_str(c, "nodeTaintsPolicy", "Ignore"), "Honor") == 0;
-		const char *val = label_of(nd->labels, key);
-		/* domains: value -> count, in a small json object */
-		json_object *dom;
-		int64_t mine = 0, min = -1, ndom = 0;
-		size_t j;
+	for (i = 0; i < pc->nspread; i++) {
+		const struct spread_ctx *sc = &pc->spread[i];
+		const char *val = label_of(nd->labels, sc->key);
+		json_object *cnt;
 
-		if (strcmp(nap_json_str(c, "whenUnsatisfiable", "DoNotSchedule"), "DoNotSchedule") != 0)
-			continue;
 		if (val == NULL)
 			return R_SPREAD_LABEL;
-		dom = json_object_new_object();
-		for (j = 0; j < s->nn; j++) {
-			const struct snode *o = &s->nodes[j];
-			const char *ov = label_of(o->labels, key);
-
-			if (ov == NULL || (honor && !node_affinity_ok(pod, o)))
-				continue;
-			if (taints) {
-				size_t t, tn = o->taints ? json_object_array_length(o->taints) : 0;
-				int tol = 1;
-
-				for (t = 0; t < tn; t++) {
-					json_object *tt = json_object_array_get_idx(o->taints, t);
-					const char *e = nap_json_str(tt, "effect", "");
-
-					if ((strcmp(e, "NoSchedule") == 0 || strcmp(e, "NoExecute") == 0) &&
-					    !sched_pod_tolerates(pod, tt))
-						tol = 0;
-				}
-				if (!tol)
-					continue;
-			}
-			if (nap_json_key(dom, ov) == NULL)
-				json_object_object_add(dom, ov, json_object_new_int64(0));
-		}
-		for (j = 0; j < s->np; j++) {
-			const struct spod *p = &s->pods[j];
-			json_object *cnt;
-			const char *pv;
-
-			if (p->node < 0 || strcmp(p->ns, sp->ns) != 0 ||
-			    nap_json_get(p->obj, "metadata.deletionTimestamp") ||
-			    !sched_selector_matches(sel, p->labels))
-				continue;
-			pv = label_of(s->nodes[p->node].labels, key);
-			if (pv == NULL || (cnt = nap_json_key(dom, pv)) == NULL)
-				continue;
-			json_object_object_add(dom, pv,
-			    json_object_new_int64(json_object_get_int64(cnt) + 1));
-		}
-		{
-			json_object_object_foreach(dom, dk, dv) {
-				int64_t v = json_object_get_int64(dv);
-
-				ndom++;
-				if (min < 0 || v < min)
-					min = v;
-				if (strcmp(dk, val) == 0)
-					mine = v;
-			}
-		}
-		json_object_put(dom);
-		if (min < 0 || ndom < mind)
-			min = 0;
-		if (mine + (sched_selector_matches(sel, sp->labels) ? 1 : 0) - min > skew)
+		cnt = nap_json_key(sc->dom, val);
+		if ((cnt ? json_object_get_int64(cnt) : 0) + sc->self - sc->min > sc->skew)
 			return R_SPREAD;
 	}
 	/* InterPodAffinity, in kube-scheduler's order: affinity, anti-affinity,
 	 * then the existing pods' anti-affinity. */
-	terms = nap_json_array(pod, "spec.affinity.podAffinity."
-	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
-	for (i = 0; i < n; i++) {
-		json_object *t = json_object_array_get_idx(terms, i);
+	for (i = 0; i < pc->naff; i++) {
+		const struct term_ctx *tc = &pc->aff[i];
+		const char *val = label_of(nd->labels, tc->key);
 
-		if (domain_has_match(s, t, sp->ns, nd, pi))
+		if (val && nap_json_key(tc->vals, val))
 			continue;
 		/* The first pod of a group that matches its own term may go anywhere. */
-		if (!any_match(s, t, sp->ns, pi) && term_ns_ok(t, sp->ns, sp->ns) &&
-		    sched_selector_matches(nap_json_get(t, "labelSelector"), sp->labels) &&
-		    label_of(nd->labels, nap_json_str(t, "topologyKey", "")))
+		if (!tc->any && tc->self && val)
 			continue;
 		return R_POD_AFFINITY;
 	}
-	terms = nap_json_array(pod, "spec.affinity.podAntiAffinity."
-	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
-	for (i = 0; i < n; i++)
-		if (domain_has_match(s, json_object_array_get_idx(terms, i), sp->ns, nd, pi))
+	for (i = 0; i < pc->nanti; i++) {
+		const char *val = label_of(nd->labels, pc->anti[i].key);
+
+		if (val && nap_json_key(pc->anti[i].vals, val))
 			return R_POD_ANTI;
-	/* Then the anti-affinity of the pods already there. */
-	for (i = 0; i < s->np; i++) {
-		const struct spod *p = &s->pods[i];
-		json_object *pt;
-		size_t m;
+	}
+	n = json_object_array_length(pc->forbid);
+	for (i = 0; i < n; i++) {
+		json_object *pair = json_object_array_get_idx(pc->forbid, i);
+		const char *v = label_of(nd->labels,
+		    json_object_get_string(json_object_array_get_idx(pair, 0)));
 
-		if (!p->has_anti || p->node < 0)
-			continue;
-		pt = nap_json_array(p->obj, "spec.affinity.podAntiAffinity."
-		    "requiredDuringSchedulingIgnoredDuringExecution", &m);
-		for (k = 0; k < m; k++) {
-			json_object *t = json_object_array_get_idx(pt, k);
-			const char *key = nap_json_str(t, "topologyKey", "");
-			const char *a = label_of(nd->labels, key);
-			const char *b = label_of(s->nodes[p->node].labels, key);
-
-			if (a && b && strcmp(a, b) == 0 && term_ns_ok(t, p->ns, sp->ns) &&
-			    sched_selector_matches(nap_json_get(t, "labelSelector"), sp->labels))
-				return R_EXISTING_ANTI;
-		}
+		if (v && strcmp(v, json_object_get_string(json_object_array_get_idx(pair, 1))) == 0)
+			return R_EXISTING_ANTI;
 	}
 	return 0;
 }
@@ -902,6 +974,7 @@ place(struct world *w, struct sstate *s, size_t pi)
 	struct spod *sp = &s->pods[pi];
 	struct nap_res req;
 	struct tally why = { 0 }, pre = { 0 };
+	struct pod_ctx pc;
 	char unknown[128] = "", text[512], msg[4096], pmsg[1024];
 	int best = -1, helpful = 0, never;
 	double best_score = -1e18;
@@ -914,8 +987,9 @@ place(struct world *w, struct sstate *s, size_t pi)
 		return;
 	}
 	pod_request(sp->obj, &req, unknown, sizeof(unknown));
+	pod_ctx_build(s, pi, &pc);
 	for (ni = 0; ni < s->nn; ni++) {
-		int r = filter(s, pi, &req, unknown, &s->nodes[ni], text, sizeof(text));
+		int r = filter(s, pi, &pc, &req, unknown, &s->nodes[ni], text, sizeof(text));
 
 		if (r == 0) {
 			double sc = score(&s->nodes[ni], &req);
@@ -943,6 +1017,7 @@ place(struct world *w, struct sstate *s, size_t pi)
 			helpful = 1;
 		}
 	}
+	pod_ctx_free(&pc);
 	if (best >= 0) {
 		tally_fmt(&why, text, sizeof(text));
 		tally_fmt(&pre, text, sizeof(text));
