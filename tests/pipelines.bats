@@ -40,9 +40,13 @@ pods_unschedulable() {
 	[ "$n" -ge "$1" ]
 }
 
-# No process still runs with the loop's FIFO directory on its command line.
-no_stage_left() {
-	! pgrep -f "$1" >/dev/null
+# None of the given pids is alive.
+none_alive() {
+	local p
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && return 1
+	done
+	return 0
 }
 
 @test "nap with an unknown option exits 64 and prints its usage" {
@@ -152,6 +156,9 @@ no_stage_left() {
 	[ -p "$fifo_dir/watch.out" ]
 	[ "$(stat -c %a "$fifo_dir")" = 700 ]
 	[ "$(stat -c %a "$fifo_dir/watch.out")" = 600 ]
+	# The stages are the script's children: jq, nap-solve, nap-watch.
+	stages=$(pgrep -P "$LOOP_PID")
+	[ "$(echo "$stages" | wc -l)" -eq 3 ]
 	kill -TERM "$LOOP_PID"
 	status=0
 	wait "$LOOP_PID" || status=$?
@@ -159,7 +166,8 @@ no_stage_left() {
 	echo "status $status; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
 	[ "$status" -eq 0 ]
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
-	sim_poll 15 no_stage_left "$fifo_dir"
+	# shellcheck disable=SC2086
+	sim_poll 15 none_alive $stages
 	! jq -e 'select(.type != "LaunchRequest" and .type != "Nominated"
 	    and .type != "Unschedulable")' "$BATS_TEST_TMPDIR/out" >/dev/null
 }
@@ -177,6 +185,9 @@ no_stage_left() {
 	LOOP_PID=$!
 	sim_poll 60 grep -q '"type":"LaunchRequest"' "$BATS_TEST_TMPDIR/out"
 	fifo_dir=$(echo "$BATS_TEST_TMPDIR"/t/nap.*)
+	[ -d "$fifo_dir" ]
+	stages=$(pgrep -P "$LOOP_PID")
+	[ "$(echo "$stages" | wc -l)" -eq 3 ]
 	kill -INT "$LOOP_PID"
 	status=0
 	wait "$LOOP_PID" || status=$?
@@ -184,7 +195,8 @@ no_stage_left() {
 	echo "status $status; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
 	[ "$status" -eq 0 ]
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
-	sim_poll 15 no_stage_left "$fifo_dir"
+	# shellcheck disable=SC2086
+	sim_poll 15 none_alive $stages
 }
 
 @test "nap ends with the status of the first stage to fail and removes its FIFOs" {
