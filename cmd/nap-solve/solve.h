@@ -70,6 +70,9 @@ struct plan {
 	size_t nstrs, astrs;
 };
 
+/* The cluster model, kept until exit (main.c). */
+extern struct nap_cluster *solve_model;
+
 int solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
     struct nap_err *err);
 void solve_plan_free(struct plan *pl);
