@@ -335,3 +335,26 @@ allows() {
 	sim_kubectl apply -f "$REPO/deploy/rbac.yaml"
 	sim_kubectl get clusterrole nap
 }
+
+@test "with the AKS default pools, a critical add-on goes to system-surge and a plain pod to default" {
+	need_kubectl
+	sim_start
+	sim_kubectl apply -f "$CRDS/" >/dev/null 2>&1
+	sim_kubectl apply -f "$REPO/deploy/nodepools/" >/dev/null
+	sim_kubectl -n kube-system run addon --image=nginx --overrides='{"spec":{
+	    "nodeSelector":{"kubernetes.azure.com/mode":"system"},
+	    "tolerations":[{"key":"CriticalAddonsOnly","operator":"Exists"}],
+	    "containers":[{"name":"addon","image":"nginx","resources":{"requests":{"cpu":"500m"}}}]}}' >/dev/null
+	sim_kubectl run app --image=nginx --overrides='{"spec":{
+	    "containers":[{"name":"app","image":"nginx","resources":{"requests":{"cpu":"500m"}}}]}}' >/dev/null
+	sim_poll 30 bash -c "[ \"\$(kubectl --kubeconfig '$SIM_KUBECONFIG' get pods -A -o json |
+	    jq '[.items[] | select(.status.conditions[]? | .reason == \"Unschedulable\")] | length')\" -eq 2 ]"
+	"$REPO/pipelines/nap-dry-run" --records --config "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/out"
+	jq -e -s '[.[] | select(.type == "LaunchRequest") | {pool: .nodeClaim.metadata.labels["karpenter.sh/nodepool"],
+	    pods, taints: (.nodeClaim.spec.taints // [])}] | sort_by(.pool) ==
+	    [{pool: "default", pods: ["default/app"], taints: []},
+	     {pool: "system-surge", pods: ["kube-system/addon"],
+	      taints: [{key: "CriticalAddonsOnly", value: "true", effect: "NoSchedule"}]}]' "$BATS_TEST_TMPDIR/out" ||
+	    { jq -c 'select(.type == "LaunchRequest") | {l: .nodeClaim.metadata.labels, pods, t: .nodeClaim.spec.taints}' \
+		"$BATS_TEST_TMPDIR/out"; false; }
+}
