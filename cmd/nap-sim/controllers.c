@@ -31,7 +31,8 @@ canonical_map(json_object *map)
 {
 	if (!map || !json_object_is_type(map, json_type_object))
 		return;
-	json_object_object_foreach(map, k, v) {
+	json_object_object_foreach(map, k, v)
+	{
 		char buf[NAP_QTY_BUFSZ];
 		const char *s = json_object_get_string(v);
 		int64_t milli;
@@ -116,21 +117,22 @@ static void
 default_containers(json_object *spec, const char *field)
 {
 	json_object *cs = json_object_object_get(spec, field);
-	size_t i, n = cs && json_object_is_type(cs, json_type_array) ?
-	    json_object_array_length(cs) : 0;
+	size_t i,
+	    n = cs && json_object_is_type(cs, json_type_array) ? json_object_array_length(cs) : 0;
 
 	for (i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(cs, i);
 		json_object *lim = nap_json_get(c, "resources.limits");
 
 		set_default(c, "imagePullPolicy", json_object_new_string("IfNotPresent"));
-		set_default(c, "terminationMessagePath",
-		    json_object_new_string("/dev/termination-log"));
+		set_default(
+		    c, "terminationMessagePath", json_object_new_string("/dev/termination-log"));
 		set_default(c, "terminationMessagePolicy", json_object_new_string("File"));
 		set_default(c, "resources", json_object_new_object());
 		/* Limits-only containers request what they limit. */
 		if (lim && json_object_is_type(lim, json_type_object)) {
-			json_object_object_foreach(lim, k, v) {
+			json_object_object_foreach(lim, k, v)
+			{
 				json_object *req = nap_json_get(c, "resources.requests");
 
 				if (!req) {
@@ -163,7 +165,8 @@ default_pod(json_object *pod)
 {
 	json_object *spec = json_object_object_get(pod, "spec"), *tols;
 	static const char *const keys[] = {
-		"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
+	    "node.kubernetes.io/not-ready",
+	    "node.kubernetes.io/unreachable",
 	};
 	size_t i;
 
@@ -210,8 +213,10 @@ default_pod(json_object *pod)
 			    !nap_json_equal(req, lim))
 				guaranteed = 0;
 		}
-		set_default(pod, "status.qosClass", json_object_new_string(
-		    guaranteed ? "Guaranteed" : any ? "Burstable" : "BestEffort"));
+		set_default(pod, "status.qosClass",
+		    json_object_new_string(guaranteed ? "Guaranteed"
+			    : any		      ? "Burstable"
+						      : "BestEffort"));
 	}
 }
 
@@ -237,7 +242,8 @@ sim_apply_defaults(int res, json_object *obj)
 		default_workload(obj, 1);
 		set_default(obj, "spec.progressDeadlineSeconds", json_object_new_int(600));
 		if (!nap_json_get(obj, "spec.strategy")) {
-			nap_json_set(obj, "spec.strategy.type", json_object_new_string("RollingUpdate"));
+			nap_json_set(
+			    obj, "spec.strategy.type", json_object_new_string("RollingUpdate"));
 			nap_json_set(obj, "spec.strategy.rollingUpdate.maxUnavailable",
 			    json_object_new_string("25%"));
 			nap_json_set(obj, "spec.strategy.rollingUpdate.maxSurge",
@@ -257,8 +263,8 @@ sim_apply_defaults(int res, json_object *obj)
 		json_object_object_add(labels, "kubernetes.io/metadata.name",
 		    json_object_new_string(nap_json_str(obj, "metadata.name", "")));
 		set_default(obj, "spec.finalizers", json_object_new_array());
-		json_object_array_add(nap_json_get(obj, "spec.finalizers"),
-		    json_object_new_string("kubernetes"));
+		json_object_array_add(
+		    nap_json_get(obj, "spec.finalizers"), json_object_new_string("kubernetes"));
 		nap_json_set(obj, "status.phase", json_object_new_string("Active"));
 	} else if (!strcmp(r, "nodepools")) {
 		/* karpenter.sh/v1 NodePool CRD schema defaults. */
@@ -285,9 +291,9 @@ sim_apply_defaults(int res, json_object *obj)
 
 struct collect {
 	json_object *arr;
-	const char *uid;	/* owner uid to match, or NULL */
-	const char *node;	/* spec.nodeName to match, or NULL */
-	json_object *selector;	/* LabelSelector to match, or NULL */
+	const char *uid;       /* owner uid to match, or NULL */
+	const char *node;      /* spec.nodeName to match, or NULL */
+	json_object *selector; /* LabelSelector to match, or NULL */
 };
 
 static int
@@ -320,10 +326,10 @@ collect_fn(struct sim *sim, json_object *obj, void *arg)
 
 /* New array of references to matching objects (so callers may write). */
 static json_object *
-collect(struct sim *sim, const char *resource, const char *ns, const char *uid,
-    const char *node, json_object *selector)
+collect(struct sim *sim, const char *resource, const char *ns, const char *uid, const char *node,
+    json_object *selector)
 {
-	struct collect c = { json_object_new_array(), uid, node, selector };
+	struct collect c = {json_object_new_array(), uid, node, selector};
 
 	sim_foreach(sim, resource, ns, collect_fn, &c);
 	return c.arr;
@@ -351,8 +357,8 @@ pod_active(json_object *pod)
 {
 	const char *phase = nap_json_str(pod, "status.phase", "Pending");
 
-	return !nap_json_get(pod, "metadata.deletionTimestamp") &&
-	    strcmp(phase, "Succeeded") && strcmp(phase, "Failed");
+	return !nap_json_get(pod, "metadata.deletionTimestamp") && strcmp(phase, "Succeeded") &&
+	    strcmp(phase, "Failed");
 }
 
 static json_object *
@@ -362,10 +368,10 @@ owner_ref(json_object *owner, const char *api_version, const char *kind)
 
 	json_object_object_add(r, "apiVersion", json_object_new_string(api_version));
 	json_object_object_add(r, "kind", json_object_new_string(kind));
-	json_object_object_add(r, "name", json_object_new_string(
-	    nap_json_str(owner, "metadata.name", "")));
-	json_object_object_add(r, "uid", json_object_new_string(
-	    nap_json_str(owner, "metadata.uid", "")));
+	json_object_object_add(
+	    r, "name", json_object_new_string(nap_json_str(owner, "metadata.name", "")));
+	json_object_object_add(
+	    r, "uid", json_object_new_string(nap_json_str(owner, "metadata.uid", "")));
 	json_object_object_add(r, "controller", json_object_new_boolean(1));
 	json_object_object_add(r, "blockOwnerDeletion", json_object_new_boolean(1));
 	json_object_array_add(refs, r);
@@ -417,9 +423,11 @@ reconcile_rs(struct sim *sim, json_object *rs)
 		nap_json_set(pod, "metadata.generateName", json_object_new_string(gen));
 		nap_json_set(pod, "metadata.namespace", json_object_new_string(ns));
 		json_object_object_del(json_object_object_get(pod, "metadata"), "name");
-		nap_json_set(pod, "metadata.ownerReferences", owner_ref(rs, "apps/v1", "ReplicaSet"));
+		nap_json_set(
+		    pod, "metadata.ownerReferences", owner_ref(rs, "apps/v1", "ReplicaSet"));
 		json_object_object_add(pod, "apiVersion", json_object_new_string("v1"));
-		json_object_object_add(pod, "spec", sim_dup(nap_json_get(rs, "spec.template.spec")));
+		json_object_object_add(
+		    pod, "spec", sim_dup(nap_json_get(rs, "spec.template.spec")));
 		free(gen);
 		if (sim_create(sim, "pods", pod, NULL, NULL) < 0)
 			break;
@@ -438,8 +446,10 @@ reconcile_rs(struct sim *sim, json_object *rs)
 		for (i = 0; i < an && !victim; i++) {
 			json_object *p = json_object_array_get_idx(active, i);
 
-			if (p && (!victim || strcmp(nap_json_str(p, "metadata.creationTimestamp", ""),
-			    nap_json_str(victim, "metadata.creationTimestamp", "")) > 0))
+			if (p &&
+			    (!victim ||
+				strcmp(nap_json_str(p, "metadata.creationTimestamp", ""),
+				    nap_json_str(victim, "metadata.creationTimestamp", "")) > 0))
 				victim = p;
 		}
 		if (!victim)
@@ -473,8 +483,8 @@ reconcile_rs(struct sim *sim, json_object *rs)
 		json_object_object_add(st, "readyReplicas", json_object_new_int64(ready));
 		json_object_object_add(st, "availableReplicas", json_object_new_int64(ready));
 	}
-	json_object_object_add(st, "observedGeneration", json_object_new_int64(
-	    nap_json_int(rs, "metadata.generation", 1)));
+	json_object_object_add(st, "observedGeneration",
+	    json_object_new_int64(nap_json_int(rs, "metadata.generation", 1)));
 	rs = sim_get(sim, "replicasets", ns, name);
 	if (rs)
 		write_status(sim, "replicasets", rs, st);
@@ -562,8 +572,8 @@ reconcile_deployment(struct sim *sim, json_object *d)
 			json_object *copy = sim_dup(rs);
 
 			nap_json_set(copy, "spec.replicas", json_object_new_int64(target));
-			json_object_object_del(json_object_object_get(copy, "metadata"),
-			    "resourceVersion");
+			json_object_object_del(
+			    json_object_object_get(copy, "metadata"), "resourceVersion");
 			sim_update(sim, "replicasets", copy, NULL, NULL);
 		}
 	}
@@ -580,8 +590,8 @@ reconcile_deployment(struct sim *sim, json_object *d)
 	}
 	json_object_put(rss);
 	st = json_object_new_object();
-	json_object_object_add(st, "observedGeneration", json_object_new_int64(
-	    nap_json_int(d, "metadata.generation", 1)));
+	json_object_object_add(st, "observedGeneration",
+	    json_object_new_int64(nap_json_int(d, "metadata.generation", 1)));
 	json_object_object_add(st, "replicas", json_object_new_int64(replicas));
 	json_object_object_add(st, "updatedReplicas", json_object_new_int64(updated));
 	if (ready) {
@@ -589,8 +599,8 @@ reconcile_deployment(struct sim *sim, json_object *d)
 		json_object_object_add(st, "availableReplicas", json_object_new_int64(ready));
 	}
 	if (replicas > ready)
-		json_object_object_add(st, "unavailableReplicas",
-		    json_object_new_int64(replicas - ready));
+		json_object_object_add(
+		    st, "unavailableReplicas", json_object_new_int64(replicas - ready));
 	conds = json_object_new_array();
 	/* Keep transition times stable so no-op reconciles stay no-ops. */
 	{
@@ -609,15 +619,17 @@ reconcile_deployment(struct sim *sim, json_object *d)
 		c = json_object_new_object();
 		json_object_object_add(c, "type", json_object_new_string("Available"));
 		json_object_object_add(c, "status", json_object_new_string(avail));
-		json_object_object_add(c, "reason", json_object_new_string(
-		    ready >= want ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable"));
-		json_object_object_add(c, "message", json_object_new_string(
-		    ready >= want ? "Deployment has minimum availability." :
-		    "Deployment does not have minimum availability."));
-		json_object_object_add(c, "lastUpdateTime",
-		    json_object_new_string(oldts ? oldts : ts));
-		json_object_object_add(c, "lastTransitionTime",
-		    json_object_new_string(oldts ? oldts : ts));
+		json_object_object_add(c, "reason",
+		    json_object_new_string(
+			ready >= want ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable"));
+		json_object_object_add(c, "message",
+		    json_object_new_string(ready >= want
+			    ? "Deployment has minimum availability."
+			    : "Deployment does not have minimum availability."));
+		json_object_object_add(
+		    c, "lastUpdateTime", json_object_new_string(oldts ? oldts : ts));
+		json_object_object_add(
+		    c, "lastTransitionTime", json_object_new_string(oldts ? oldts : ts));
 		json_object_array_add(conds, c);
 	}
 	json_object_object_add(st, "conditions", conds);
@@ -683,8 +695,8 @@ reconcile_pdb(struct sim *sim, json_object *pdb)
 	if (allowed < 0)
 		allowed = 0;
 	st = json_object_new_object();
-	json_object_object_add(st, "observedGeneration", json_object_new_int64(
-	    nap_json_int(pdb, "metadata.generation", 1)));
+	json_object_object_add(st, "observedGeneration",
+	    json_object_new_int64(nap_json_int(pdb, "metadata.generation", 1)));
 	json_object_object_add(st, "disruptionsAllowed", json_object_new_int64(allowed));
 	json_object_object_add(st, "currentHealthy", json_object_new_int64(healthy));
 	json_object_object_add(st, "desiredHealthy", json_object_new_int64(desired));
@@ -704,8 +716,8 @@ reconcile_pdb(struct sim *sim, json_object *pdb)
 	json_object_object_add(c, "status", json_object_new_string(allowed > 0 ? "True" : "False"));
 	json_object_object_add(c, "reason", json_object_new_string(reason));
 	json_object_object_add(c, "message", json_object_new_string(""));
-	json_object_object_add(c, "observedGeneration", json_object_new_int64(
-	    nap_json_int(pdb, "metadata.generation", 1)));
+	json_object_object_add(c, "observedGeneration",
+	    json_object_new_int64(nap_json_int(pdb, "metadata.generation", 1)));
 	json_object_object_add(c, "lastTransitionTime", json_object_new_string(oldts ? oldts : ts));
 	json_object_array_add(conds, c);
 	json_object_object_add(st, "conditions", conds);
@@ -752,13 +764,15 @@ sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp)
 	if (matched > 1) {
 		json_object_put(all);
 		sim_resp_status(resp, 500, "InternalError",
-		    "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.");
+		    "This pod has more than one PodDisruptionBudget, which the eviction "
+		    "subresource does not support.");
 		return 1;
 	}
 	healthy = nap_json_int(pdb, "status.currentHealthy", 0);
 	desired = nap_json_int(pdb, "status.desiredHealthy", 0);
-	if (!pod_ready(pod) && ((healthy >= desired && desired > 0) ||
-	    !strcmp(nap_json_str(pdb, "spec.unhealthyPodEvictionPolicy", ""), "AlwaysAllow"))) {
+	if (!pod_ready(pod) &&
+	    ((healthy >= desired && desired > 0) ||
+		!strcmp(nap_json_str(pdb, "spec.unhealthyPodEvictionPolicy", ""), "AlwaysAllow"))) {
 		json_object_put(all);
 		return 0;
 	}
@@ -797,14 +811,14 @@ sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp)
 
 		snprintf(msg, sizeof(msg),
 		    "The disruption budget %s needs %lld healthy pods and has %lld currently",
-		    nap_json_str(pdb, "metadata.name", ""), (long long)desired,
-		    (long long)healthy);
+		    nap_json_str(pdb, "metadata.name", ""), (long long)desired, (long long)healthy);
 		json_object_object_add(st, "kind", json_object_new_string("Status"));
 		json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
 		json_object_object_add(st, "metadata", json_object_new_object());
 		json_object_object_add(st, "status", json_object_new_string("Failure"));
-		json_object_object_add(st, "message", json_object_new_string(
-		    "Cannot evict pod as it would violate the pod's disruption budget."));
+		json_object_object_add(st, "message",
+		    json_object_new_string(
+			"Cannot evict pod as it would violate the pod's disruption budget."));
 		json_object_object_add(st, "reason", json_object_new_string("TooManyRequests"));
 		json_object_object_add(cause, "reason", json_object_new_string("DisruptionBudget"));
 		json_object_object_add(cause, "message", json_object_new_string(msg));
@@ -824,13 +838,12 @@ sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp)
 		nap_json_set(copy, "status.disruptedPods", dp);
 	}
 	sim_rfc3339(sim, ts, sizeof(ts));
-	json_object_object_add(dp, nap_json_str(pod, "metadata.name", ""),
-	    json_object_new_string(ts));
+	json_object_object_add(
+	    dp, nap_json_str(pod, "metadata.name", ""), json_object_new_string(ts));
 	json_object_put(all);
 	sim_update(sim, "poddisruptionbudgets", copy, NULL, NULL);
 	return 0;
 }
-
 
 /* -- daemonsets ---------------------------------------------------------- */
 
@@ -841,12 +854,12 @@ ds_tolerations(json_object *spec)
 	static const struct {
 		const char *key, *effect;
 	} add[] = {
-		{ "node.kubernetes.io/not-ready", "NoExecute" },
-		{ "node.kubernetes.io/unreachable", "NoExecute" },
-		{ "node.kubernetes.io/disk-pressure", "NoSchedule" },
-		{ "node.kubernetes.io/memory-pressure", "NoSchedule" },
-		{ "node.kubernetes.io/pid-pressure", "NoSchedule" },
-		{ "node.kubernetes.io/unschedulable", "NoSchedule" },
+	    {"node.kubernetes.io/not-ready", "NoExecute"},
+	    {"node.kubernetes.io/unreachable", "NoExecute"},
+	    {"node.kubernetes.io/disk-pressure", "NoSchedule"},
+	    {"node.kubernetes.io/memory-pressure", "NoSchedule"},
+	    {"node.kubernetes.io/pid-pressure", "NoSchedule"},
+	    {"node.kubernetes.io/unschedulable", "NoSchedule"},
 	};
 	json_object *tols = json_object_object_get(spec, "tolerations");
 	size_t i;
@@ -871,8 +884,9 @@ ds_tolerations(json_object *spec)
 static int
 tolerated(json_object *tols, json_object *taint)
 {
-	size_t i, n = tols && json_object_is_type(tols, json_type_array) ?
-	    json_object_array_length(tols) : 0;
+	size_t i,
+	    n = tols && json_object_is_type(tols, json_type_array) ? json_object_array_length(tols)
+								   : 0;
 	const char *tk = nap_json_str(taint, "key", ""), *tv = nap_json_str(taint, "value", "");
 	const char *te = nap_json_str(taint, "effect", "");
 
@@ -904,10 +918,12 @@ ds_wants(json_object *ds, json_object *node, json_object *tols, int running)
 	size_t i, n;
 
 	if (sel && json_object_is_type(sel, json_type_object)) {
-		json_object_object_foreach(sel, k, v) {
+		json_object_object_foreach(sel, k, v)
+		{
 			json_object *have = nap_json_key(labels, k);
 
-			if (!have || strcmp(json_object_get_string(have), json_object_get_string(v)))
+			if (!have ||
+			    strcmp(json_object_get_string(have), json_object_get_string(v)))
 				return 0;
 		}
 	}
@@ -933,8 +949,10 @@ ds_pod_node(json_object *pod)
 	if (*n)
 		return n;
 	terms = nap_json_get(pod,
-	    "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms");
-	mf = terms ? json_object_object_get(json_object_array_get_idx(terms, 0), "matchFields") : NULL;
+	    "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+	    "nodeSelectorTerms");
+	mf = terms ? json_object_object_get(json_object_array_get_idx(terms, 0), "matchFields")
+		   : NULL;
 	vals = mf ? json_object_object_get(json_object_array_get_idx(mf, 0), "values") : NULL;
 	return vals ? json_object_get_string(json_object_array_get_idx(vals, 0)) : "";
 }
@@ -952,8 +970,8 @@ ds_pod(json_object *ds, const char *node)
 	nap_json_set(pod, "metadata.generateName", json_object_new_string(gen));
 	free(gen);
 	json_object_object_del(json_object_object_get(pod, "metadata"), "name");
-	nap_json_set(pod, "metadata.namespace", json_object_new_string(
-	    nap_json_str(ds, "metadata.namespace", "default")));
+	nap_json_set(pod, "metadata.namespace",
+	    json_object_new_string(nap_json_str(ds, "metadata.namespace", "default")));
 	nap_json_set(pod, "metadata.ownerReferences", owner_ref(ds, "apps/v1", "DaemonSet"));
 	json_object_object_add(pod, "apiVersion", json_object_new_string("v1"));
 	spec = sim_dup(nap_json_get(ds, "spec.template.spec"));
@@ -973,7 +991,9 @@ ds_pod(json_object *ds, const char *node)
 	json_object_object_add(term, "matchFields", mf);
 	terms = json_object_new_array();
 	json_object_array_add(terms, term);
-	nap_json_set(spec, "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
+	nap_json_set(spec,
+	    "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution."
+	    "nodeSelectorTerms",
 	    terms);
 	json_object_object_add(pod, "spec", spec);
 	return pod;
@@ -1024,7 +1044,8 @@ reconcile_ds(struct sim *sim, json_object *ds)
 				if (pod_ready(p))
 					ready++;
 			} else {
-				sim_delete(sim, "pods", ns, nap_json_str(p, "metadata.name", ""), NULL);
+				sim_delete(
+				    sim, "pods", ns, nap_json_str(p, "metadata.name", ""), NULL);
 			}
 		}
 		if (want && !have) {
@@ -1050,8 +1071,8 @@ reconcile_ds(struct sim *sim, json_object *ds)
 	json_object_object_add(st, "numberReady", json_object_new_int64(ready));
 	json_object_object_add(st, "numberAvailable", json_object_new_int64(ready));
 	json_object_object_add(st, "updatedNumberScheduled", json_object_new_int64(current));
-	json_object_object_add(st, "observedGeneration", json_object_new_int64(
-	    nap_json_int(ds, "metadata.generation", 1)));
+	json_object_object_add(st, "observedGeneration",
+	    json_object_new_int64(nap_json_int(ds, "metadata.generation", 1)));
 	ds = sim_get(sim, "daemonsets", ns, dsname);
 	if (ds)
 		write_status(sim, "daemonsets", ds, st);
@@ -1069,7 +1090,6 @@ reconcile_all_ds(struct sim *sim)
 		reconcile_ds(sim, json_object_array_get_idx(all, i));
 	json_object_put(all);
 }
-
 
 /* -- statefulsets -------------------------------------------------------- */
 
@@ -1123,8 +1143,8 @@ reconcile_sts(struct sim *sim, json_object *sts)
 			json_object_object_add(nap_json_get(pod, "metadata.labels"),
 			    "apps.kubernetes.io/pod-index", json_object_new_string(ord));
 			json_object_object_add(pod, "apiVersion", json_object_new_string("v1"));
-			json_object_object_add(pod, "spec",
-			    sim_dup(nap_json_get(sts, "spec.template.spec")));
+			json_object_object_add(
+			    pod, "spec", sim_dup(nap_json_get(sts, "spec.template.spec")));
 			nap_json_set(pod, "spec.hostname", json_object_new_string(pname));
 			if (sim_create(sim, "pods", pod, NULL, NULL) == 0)
 				have++;
@@ -1147,8 +1167,8 @@ reconcile_sts(struct sim *sim, json_object *sts)
 	}
 	json_object_put(pods);
 	st = json_object_new_object();
-	json_object_object_add(st, "observedGeneration", json_object_new_int64(
-	    nap_json_int(sts, "metadata.generation", 1)));
+	json_object_object_add(st, "observedGeneration",
+	    json_object_new_int64(nap_json_int(sts, "metadata.generation", 1)));
 	json_object_object_add(st, "replicas", json_object_new_int64(have));
 	json_object_object_add(st, "currentReplicas", json_object_new_int64(have));
 	json_object_object_add(st, "updatedReplicas", json_object_new_int64(have));
@@ -1198,8 +1218,8 @@ reconcile_node_taints(struct sim *sim, json_object *node)
 		nt = json_object_new_array();
 		for (i = 0; i < n; i++)
 			if ((int)i != have)
-				json_object_array_add(nt, json_object_get(
-				    json_object_array_get_idx(taints, i)));
+				json_object_array_add(
+				    nt, json_object_get(json_object_array_get_idx(taints, i)));
 		if (json_object_array_length(nt))
 			nap_json_set(copy, "spec.taints", nt);
 		else {
@@ -1284,9 +1304,11 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 		if (dep)
 			reconcile_sts(sim, dep);
 		dep = owner_of(sim, obj, "DaemonSet", "daemonsets");
-		if (dep && (ev->type != SIM_EV_MODIFIED || !nap_json_equal(
-		    nap_json_get(ev->obj, "status.conditions"), nap_json_get(ev->old,
-		    "status.conditions")) || !cur))
+		if (dep &&
+		    (ev->type != SIM_EV_MODIFIED ||
+			!nap_json_equal(nap_json_get(ev->obj, "status.conditions"),
+			    nap_json_get(ev->old, "status.conditions")) ||
+			!cur))
 			reconcile_ds(sim, dep);
 		pdbs_for_pod(sim, ns, cur ? cur : obj);
 	} else if (!strcmp(r, "replicasets")) {
@@ -1314,10 +1336,11 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 		if (ev->type == SIM_EV_DELETED)
 			delete_all(sim, "pods", collect(sim, "pods", NULL, NULL, name, NULL));
 		/* Labels and taints decide where daemons run; status does not. */
-		if (ev->type != SIM_EV_MODIFIED || !nap_json_equal(
-		    json_object_object_get(ev->obj, "spec"), json_object_object_get(ev->old, "spec")) ||
+		if (ev->type != SIM_EV_MODIFIED ||
+		    !nap_json_equal(json_object_object_get(ev->obj, "spec"),
+			json_object_object_get(ev->old, "spec")) ||
 		    !nap_json_equal(nap_json_get(ev->obj, "metadata.labels"),
-		    nap_json_get(ev->old, "metadata.labels")))
+			nap_json_get(ev->old, "metadata.labels")))
 			reconcile_all_ds(sim);
 	} else if (!strcmp(r, "namespaces") && ev->type == SIM_EV_DELETED) {
 		delete_namespace_contents(sim, name);
@@ -1339,7 +1362,10 @@ void
 sim_controllers_init(struct sim *sim)
 {
 	static const char *const nss[] = {
-		"default", "kube-system", "kube-public", "kube-node-lease",
+	    "default",
+	    "kube-system",
+	    "kube-public",
+	    "kube-node-lease",
 	};
 	size_t i;
 

@@ -17,29 +17,29 @@
 
 /* One kind of object the API server serves. */
 struct sim_rdesc {
-	const char *group;		/* "" for core */
-	const char *version;		/* preferred version */
-	const char *alt_version;	/* a second served version, or NULL */
-	const char *resource;		/* plural */
+	const char *group;	 /* "" for core */
+	const char *version;	 /* preferred version */
+	const char *alt_version; /* a second served version, or NULL */
+	const char *resource;	 /* plural */
 	const char *singular;
 	const char *kind;
-	const char *short_names;	/* comma-separated, or NULL */
-	const char *categories;		/* comma-separated, or NULL */
+	const char *short_names; /* comma-separated, or NULL */
+	const char *categories;	 /* comma-separated, or NULL */
 	int namespaced;
-	int has_status;			/* status subresource */
-	int has_scale;			/* scale subresource */
-	int crd;			/* served as a CustomResourceDefinition too */
-	const char *verbs;		/* comma-separated */
+	int has_status;	   /* status subresource */
+	int has_scale;	   /* scale subresource */
+	int crd;	   /* served as a CustomResourceDefinition too */
+	const char *verbs; /* comma-separated */
 };
 
 extern const struct sim_rdesc sim_rdescs[];
 extern const size_t sim_nrdescs;
-int sim_rdesc_find(const char *resource);	/* index or -1 */
+int sim_rdesc_find(const char *resource); /* index or -1 */
 int sim_rdesc_find_gv(const char *group, const char *version, const char *resource);
 
 /* One object in the store's per-resource sorted index. */
 struct sim_entry {
-	char *key;			/* "ns/name" or "name" */
+	char *key; /* "ns/name" or "name" */
 	json_object *obj;
 };
 
@@ -51,55 +51,55 @@ struct sim_table {
 /* One change, kept in the history ring for watch resumption. */
 struct sim_event {
 	unsigned long long rv;
-	int res;			/* index in sim_rdescs */
-	int type;			/* SIM_EV_* */
-	json_object *obj;		/* the version of this change */
-	json_object *old;		/* the previous version (MODIFIED), or NULL */
+	int res;	  /* index in sim_rdescs */
+	int type;	  /* SIM_EV_* */
+	json_object *obj; /* the version of this change */
+	json_object *old; /* the previous version (MODIFIED), or NULL */
 };
 
 enum { SIM_EV_ADDED, SIM_EV_MODIFIED, SIM_EV_DELETED };
 extern const char *const sim_ev_names[];
 
 struct sim_timer {
-	double due;			/* real monotonic seconds */
+	double due; /* real monotonic seconds */
 	unsigned long id;
 	unsigned long seq;
 	void (*fn)(struct sim *, void *);
 	void *arg;
-	void (*free_arg)(void *);	/* for timers pending at exit, or NULL */
+	void (*free_arg)(void *); /* for timers pending at exit, or NULL */
 };
 
 struct sim_watch;
 struct sim_conn;
 struct sim_http;
 
-struct sim_cont {			/* a live continue token's snapshot */
+struct sim_cont { /* a live continue token's snapshot */
 	char *token;
 	double expires;
 	unsigned long long rv;
-	json_object *items;		/* array of remaining items */
+	json_object *items; /* array of remaining items */
 	size_t pos;
 };
 
 struct sim {
 	struct sim_opts opts;
-	double t0;			/* monotonic start */
+	double t0; /* monotonic start */
 
-	struct sim_table *tables;	/* one per sim_rdescs entry */
+	struct sim_table *tables; /* one per sim_rdescs entry */
 	unsigned long long rv;
 
-	struct sim_event *hist;		/* ring */
+	struct sim_event *hist; /* ring */
 	size_t hist_cap, hist_start, hist_n;
-	unsigned long long horizon;	/* oldest RV a watch may resume from */
+	unsigned long long horizon; /* oldest RV a watch may resume from */
 
-	struct sim_event *changes;	/* queue for controllers and the world */
+	struct sim_event *changes; /* queue for controllers and the world */
 	size_t nchanges, changes_alloc, changes_head;
 
-	struct sim_timer *timers;	/* binary heap */
+	struct sim_timer *timers; /* binary heap */
 	size_t ntimers, timers_alloc;
 	unsigned long timer_ids, timer_seq;
 
-	struct sim_watch *watches;	/* doubly linked */
+	struct sim_watch *watches; /* doubly linked */
 
 	struct sim_cont *conts;
 	size_t nconts, conts_alloc;
@@ -112,8 +112,8 @@ struct sim {
 	void *world;
 	unsigned long uid_seq;
 	int ready;
-	int watch_dirty;		/* some watch has unsent events */
-	double watch_flushed;		/* when parked watchers were last woken */
+	int watch_dirty;      /* some watch has unsent events */
+	double watch_flushed; /* when parked watchers were last woken */
 };
 
 /* store.c */
@@ -122,20 +122,20 @@ void sim_store_free(struct sim *sim);
 struct sim_table *sim_table(struct sim *sim, int res);
 struct sim_entry *sim_table_find(struct sim_table *t, const char *key);
 char *sim_key(const char *ns, const char *name);
-int sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out,
+int sim_create_res(
+    struct sim *sim, int res, json_object *obj, json_object **out, struct nap_err *err);
+int sim_update_res(
+    struct sim *sim, int res, json_object *obj, json_object **out, struct nap_err *err);
+int sim_delete_res(struct sim *sim, int res, const char *ns, const char *name, json_object **out,
     struct nap_err *err);
-int sim_update_res(struct sim *sim, int res, json_object *obj, json_object **out,
-    struct nap_err *err);
-int sim_delete_res(struct sim *sim, int res, const char *ns, const char *name,
-    json_object **out, struct nap_err *err);
 /*
  * DELETE as the API server does it: grace < 0 = the object's default.  A
  * bound pod deleted with a grace period gets deletionTimestamp and goes
  * a simulated second later, as if its kubelet confirmed.  *last: a new
  * reference to the object's last state.
  */
-int sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name,
-    long grace, json_object **last, struct nap_err *err);
+int sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name, long grace,
+    json_object **last, struct nap_err *err);
 /* Remove at once, finalizers or not. */
 void sim_remove(struct sim *sim, int res, const char *key);
 void sim_changes_drain(struct sim *sim);
@@ -163,10 +163,9 @@ void sim_watch_tick(struct sim *sim);
 /* Wake watchers with new events; returns when to call again (or -1). */
 double sim_watch_flush(struct sim *sim, int force);
 void sim_watch_close_all(struct sim *sim);
-struct sim_watch *sim_watch_new(struct sim *sim, int res, const char *ns,
-    struct sim_lsel *lsel, struct sim_fsel *fsel, int bookmarks, double timeout);
-int sim_watch_start(struct sim *sim, struct sim_watch *w, const char *rv,
-    struct nap_err *err);
+struct sim_watch *sim_watch_new(struct sim *sim, int res, const char *ns, struct sim_lsel *lsel,
+    struct sim_fsel *fsel, int bookmarks, double timeout);
+int sim_watch_start(struct sim *sim, struct sim_watch *w, const char *rv, struct nap_err *err);
 void sim_watch_free(struct sim *sim, struct sim_watch *w);
 void sim_watch_initial_end(struct sim *sim, struct sim_watch *w);
 /* For http.c: copy up to max pending bytes; 0 = nothing now, -1 = ended. */
@@ -206,8 +205,8 @@ void sim_apply_defaults(int res, json_object *obj);
 void sim_canonical_quantities(int res, json_object *obj);
 
 /* timers (main.c): sim_after whose arg the core frees if it never runs */
-unsigned long sim_after_owned(struct sim *sim, double sim_seconds,
-    void (*fn)(struct sim *, void *), void *arg, void (*free_arg)(void *));
+unsigned long sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
+    void *arg, void (*free_arg)(void *));
 double sim_timers_next(struct sim *sim);
 void sim_timers_run(struct sim *sim);
 
@@ -223,7 +222,7 @@ int sim_tls_generate(struct sim *sim, struct nap_err *err);
 int sim_tls_load(struct sim *sim, struct nap_err *err);
 
 /* random identifiers */
-void sim_rand_suffix(char *buf, size_t n);	/* n chars of [bcdfghjklmnpqrstvwxz2-9] */
-void sim_uuid(char *buf);			/* 37 bytes */
+void sim_rand_suffix(char *buf, size_t n); /* n chars of [bcdfghjklmnpqrstvwxz2-9] */
+void sim_uuid(char *buf);		   /* 37 bytes */
 
 #endif

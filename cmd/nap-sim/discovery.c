@@ -16,41 +16,37 @@ static int discovery(struct sim *sim, const struct sim_req *req, struct sim_resp
 #define RW "create,delete,deletecollection,get,list,patch,update,watch"
 
 const struct sim_rdesc sim_rdescs[] = {
-	/* group, version, alt, resource, singular, kind, short, categories,
+    /* group, version, alt, resource, singular, kind, short, categories,
 	 * namespaced, status, scale, crd, verbs */
-	{ "", "v1", NULL, "namespaces", "namespace", "Namespace", "ns", NULL,
-	  0, 1, 0, 0, "create,delete,get,list,patch,update,watch" },
-	{ "", "v1", NULL, "nodes", "node", "Node", "no", NULL, 0, 1, 0, 0, RW },
-	{ "", "v1", NULL, "pods", "pod", "Pod", "po", "all", 1, 1, 0, 0, RW },
-	{ "", "v1", NULL, "events", "event", "Event", "ev", NULL, 1, 0, 0, 0, RW },
-	{ "", "v1", NULL, "configmaps", "configmap", "ConfigMap", "cm", NULL, 1, 0, 0, 0, RW },
-	{ "", "v1", NULL, "services", "service", "Service", "svc", "all", 1, 1, 0, 0,
-	  "create,delete,get,list,patch,update,watch" },
-	{ "", "v1", NULL, "serviceaccounts", "serviceaccount", "ServiceAccount", "sa",
-	  NULL, 1, 0, 0, 0, RW },
-	{ "apps", "v1", NULL, "deployments", "deployment", "Deployment", "deploy", "all",
-	  1, 1, 1, 0, RW },
-	{ "apps", "v1", NULL, "replicasets", "replicaset", "ReplicaSet", "rs", "all",
-	  1, 1, 1, 0, RW },
-	{ "apps", "v1", NULL, "daemonsets", "daemonset", "DaemonSet", "ds", "all",
-	  1, 1, 0, 0, RW },
-	{ "apps", "v1", NULL, "statefulsets", "statefulset", "StatefulSet", "sts", "all",
-	  1, 1, 1, 0, RW },
-	{ "policy", "v1", NULL, "poddisruptionbudgets", "poddisruptionbudget",
-	  "PodDisruptionBudget", "pdb", NULL, 1, 1, 0, 0, RW },
-	{ "coordination.k8s.io", "v1", NULL, "leases", "lease", "Lease", NULL, NULL,
-	  1, 0, 0, 0, RW },
-	{ "scheduling.k8s.io", "v1", NULL, "priorityclasses", "priorityclass",
-	  "PriorityClass", "pc", NULL, 0, 0, 0, 0, RW },
-	{ "apiextensions.k8s.io", "v1", NULL, "customresourcedefinitions",
-	  "customresourcedefinition", "CustomResourceDefinition", "crd,crds", "api-extensions",
-	  0, 1, 0, 0, RW },
-	{ "karpenter.sh", "v1", NULL, "nodepools", "nodepool", "NodePool", "np",
-	  "karpenter,nap", 0, 1, 0, 1, RW },
-	{ "karpenter.sh", "v1", NULL, "nodeclaims", "nodeclaim", "NodeClaim", "nc",
-	  "karpenter,nap", 0, 1, 0, 1, RW },
-	{ "karpenter.azure.com", "v1beta1", "v1alpha2", "aksnodeclasses", "aksnodeclass",
-	  "AKSNodeClass", "aksnc,aksncs", "karpenter,nap", 0, 1, 0, 1, RW },
+    {"", "v1", NULL, "namespaces", "namespace", "Namespace", "ns", NULL, 0, 1, 0, 0,
+	"create,delete,get,list,patch,update,watch"},
+    {"", "v1", NULL, "nodes", "node", "Node", "no", NULL, 0, 1, 0, 0, RW},
+    {"", "v1", NULL, "pods", "pod", "Pod", "po", "all", 1, 1, 0, 0, RW},
+    {"", "v1", NULL, "events", "event", "Event", "ev", NULL, 1, 0, 0, 0, RW},
+    {"", "v1", NULL, "configmaps", "configmap", "ConfigMap", "cm", NULL, 1, 0, 0, 0, RW},
+    {"", "v1", NULL, "services", "service", "Service", "svc", "all", 1, 1, 0, 0,
+	"create,delete,get,list,patch,update,watch"},
+    {"", "v1", NULL, "serviceaccounts", "serviceaccount", "ServiceAccount", "sa", NULL, 1, 0, 0, 0,
+	RW},
+    {"apps", "v1", NULL, "deployments", "deployment", "Deployment", "deploy", "all", 1, 1, 1, 0,
+	RW},
+    {"apps", "v1", NULL, "replicasets", "replicaset", "ReplicaSet", "rs", "all", 1, 1, 1, 0, RW},
+    {"apps", "v1", NULL, "daemonsets", "daemonset", "DaemonSet", "ds", "all", 1, 1, 0, 0, RW},
+    {"apps", "v1", NULL, "statefulsets", "statefulset", "StatefulSet", "sts", "all", 1, 1, 1, 0,
+	RW},
+    {"policy", "v1", NULL, "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget",
+	"pdb", NULL, 1, 1, 0, 0, RW},
+    {"coordination.k8s.io", "v1", NULL, "leases", "lease", "Lease", NULL, NULL, 1, 0, 0, 0, RW},
+    {"scheduling.k8s.io", "v1", NULL, "priorityclasses", "priorityclass", "PriorityClass", "pc",
+	NULL, 0, 0, 0, 0, RW},
+    {"apiextensions.k8s.io", "v1", NULL, "customresourcedefinitions", "customresourcedefinition",
+	"CustomResourceDefinition", "crd,crds", "api-extensions", 0, 1, 0, 0, RW},
+    {"karpenter.sh", "v1", NULL, "nodepools", "nodepool", "NodePool", "np", "karpenter,nap", 0, 1,
+	0, 1, RW},
+    {"karpenter.sh", "v1", NULL, "nodeclaims", "nodeclaim", "NodeClaim", "nc", "karpenter,nap", 0,
+	1, 0, 1, RW},
+    {"karpenter.azure.com", "v1beta1", "v1alpha2", "aksnodeclasses", "aksnodeclass", "AKSNodeClass",
+	"aksnc,aksncs", "karpenter,nap", 0, 1, 0, 1, RW},
 };
 const size_t sim_nrdescs = NAP_ARRAY_LEN(sim_rdescs);
 
@@ -72,8 +68,8 @@ sim_rdesc_find_gv(const char *group, const char *version, const char *resource)
 
 	if (i < 0 || strcmp(sim_rdescs[i].group, group))
 		return -1;
-	if (strcmp(sim_rdescs[i].version, version) && (!sim_rdescs[i].alt_version ||
-	    strcmp(sim_rdescs[i].alt_version, version)))
+	if (strcmp(sim_rdescs[i].version, version) &&
+	    (!sim_rdescs[i].alt_version || strcmp(sim_rdescs[i].alt_version, version)))
 		return -1;
 	return i;
 }
@@ -95,8 +91,8 @@ csv_array(const char *csv)
 }
 
 static json_object *
-api_resource(const char *name, const char *singular, int namespaced,
-    const char *group, const char *version, const char *kind, const char *verbs)
+api_resource(const char *name, const char *singular, int namespaced, const char *group,
+    const char *version, const char *kind, const char *verbs)
 {
 	json_object *r = json_object_new_object();
 
@@ -133,8 +129,8 @@ resource_list(const char *group, const char *version)
 
 		if (sim_rdesc_find_gv(group, version, d->resource) != (int)i)
 			continue;
-		r = api_resource(d->resource, d->singular, d->namespaced, NULL, NULL,
-		    d->kind, d->verbs);
+		r = api_resource(
+		    d->resource, d->singular, d->namespaced, NULL, NULL, d->kind, d->verbs);
 		if (d->short_names)
 			json_object_object_add(r, "shortNames", csv_array(d->short_names));
 		if (d->categories)
@@ -142,19 +138,22 @@ resource_list(const char *group, const char *version)
 		json_object_array_add(arr, r);
 		if (d->has_status) {
 			snprintf(sub, sizeof(sub), "%s/status", d->resource);
-			json_object_array_add(arr, api_resource(sub, "", d->namespaced,
-			    NULL, NULL, d->kind, "get,patch,update"));
+			json_object_array_add(arr,
+			    api_resource(
+				sub, "", d->namespaced, NULL, NULL, d->kind, "get,patch,update"));
 		}
 		if (d->has_scale) {
 			snprintf(sub, sizeof(sub), "%s/scale", d->resource);
-			json_object_array_add(arr, api_resource(sub, "", d->namespaced,
-			    "autoscaling", "v1", "Scale", "get,patch,update"));
+			json_object_array_add(arr,
+			    api_resource(sub, "", d->namespaced, "autoscaling", "v1", "Scale",
+				"get,patch,update"));
 		}
 		if (!strcmp(d->resource, "pods")) {
-			json_object_array_add(arr, api_resource("pods/eviction", "", 1,
-			    "policy", "v1", "Eviction", "create"));
-			json_object_array_add(arr, api_resource("pods/binding", "", 1,
-			    NULL, NULL, "Binding", "create"));
+			json_object_array_add(arr,
+			    api_resource(
+				"pods/eviction", "", 1, "policy", "v1", "Eviction", "create"));
+			json_object_array_add(arr,
+			    api_resource("pods/binding", "", 1, NULL, NULL, "Binding", "create"));
 		}
 	}
 	json_object_object_add(list, "resources", arr);
@@ -168,7 +167,7 @@ group_versions(const char *group)
 	size_t i;
 
 	for (i = 0; i < sim_nrdescs; i++) {
-		const char *v[2] = { sim_rdescs[i].version, sim_rdescs[i].alt_version };
+		const char *v[2] = {sim_rdescs[i].version, sim_rdescs[i].alt_version};
 		int k;
 
 		if (strcmp(sim_rdescs[i].group, group))
@@ -180,8 +179,9 @@ group_versions(const char *group)
 			char gv[128];
 
 			for (j = 0; j < json_object_array_length(vs); j++)
-				if (!strcmp(nap_json_str(json_object_array_get_idx(vs, j),
-				    "version", ""), v[k]))
+				if (!strcmp(nap_json_str(
+						json_object_array_get_idx(vs, j), "version", ""),
+					v[k]))
 					dup = 1;
 			if (dup)
 				continue;
@@ -203,8 +203,8 @@ api_group(const char *group)
 
 	json_object_object_add(g, "name", json_object_new_string(group));
 	json_object_object_add(g, "versions", vs);
-	json_object_object_add(g, "preferredVersion",
-	    json_object_get(json_object_array_get_idx(vs, 0)));
+	json_object_object_add(
+	    g, "preferredVersion", json_object_get(json_object_array_get_idx(vs, 0)));
 	return g;
 }
 
@@ -266,7 +266,7 @@ openapi_index(void)
 
 	for (i = 0; i < sim_nrdescs; i++) {
 		const struct sim_rdesc *d = &sim_rdescs[i];
-		const char *v[2] = { d->version, d->alt_version };
+		const char *v[2] = {d->version, d->alt_version};
 		int k;
 
 		for (k = 0; k < 2 && v[k]; k++) {
@@ -319,14 +319,14 @@ openapi_gv(const char *group, const char *version)
 		if (sim_rdesc_find_gv(group, version, d->resource) != (int)i)
 			continue;
 		snprintf(path, sizeof(path), "/%s%s%s/%s%s/%s/{name}", *group ? "apis/" : "api",
-		    group, *group ? "/" : "", version, d->namespaced ? "/namespaces/{namespace}" : "",
-		    d->resource);
+		    group, *group ? "/" : "", version,
+		    d->namespaced ? "/namespaces/{namespace}" : "", d->resource);
 		if (!*group)
 			snprintf(path, sizeof(path), "/api/%s%s/%s/{name}", version,
 			    d->namespaced ? "/namespaces/{namespace}" : "", d->resource);
 		op = json_object_new_object();
-		json_object_object_add(op, "x-kubernetes-group-version-kind",
-		    gvk_ext(group, version, d->kind));
+		json_object_object_add(
+		    op, "x-kubernetes-group-version-kind", gvk_ext(group, version, d->kind));
 		params = json_object_new_array();
 		p = json_object_new_object();
 		json_object_object_add(p, "name", json_object_new_string("fieldValidation"));
@@ -341,12 +341,12 @@ openapi_gv(const char *group, const char *version)
 		json_object_object_add(item, "patch", op);
 		json_object_object_add(paths, path, item);
 
-		snprintf(sname, sizeof(sname), "%s%s%s.%s", *group ? group : "io.k8s.api.core",
-		    "", "", d->kind);
+		snprintf(sname, sizeof(sname), "%s%s%s.%s", *group ? group : "io.k8s.api.core", "",
+		    "", d->kind);
 		sch = json_object_new_object();
 		json_object_object_add(sch, "type", json_object_new_string("object"));
-		json_object_object_add(sch, "x-kubernetes-preserve-unknown-fields",
-		    json_object_new_boolean(1));
+		json_object_object_add(
+		    sch, "x-kubernetes-preserve-unknown-fields", json_object_new_boolean(1));
 		gvks = json_object_new_array();
 		json_object_array_add(gvks, gvk_ext(group, version, d->kind));
 		json_object_object_add(sch, "x-kubernetes-group-version-kind", gvks);
@@ -416,8 +416,8 @@ discovery(struct sim *sim, const struct sim_req *req, struct sim_resp *resp)
 		a = json_object_new_array();
 		c = json_object_new_object();
 		json_object_object_add(c, "clientCIDR", json_object_new_string("0.0.0.0/0"));
-		json_object_object_add(c, "serverAddress",
-		    json_object_new_string(host ? host + 2 : sim->kube_url));
+		json_object_object_add(
+		    c, "serverAddress", json_object_new_string(host ? host + 2 : sim->kube_url));
 		json_object_array_add(a, c);
 		json_object_object_add(o, "serverAddressByClientCIDRs", a);
 		sim_resp_json(resp, 200, o);
@@ -466,12 +466,12 @@ sim_crd_object(int res)
 {
 	const struct sim_rdesc *d = &sim_rdescs[res];
 	json_object *crd = json_object_new_object(), *spec, *names, *vers;
-	const char *v[2] = { d->version, d->alt_version };
+	const char *v[2] = {d->version, d->alt_version};
 	char name[160];
 	int k;
 
-	json_object_object_add(crd, "apiVersion",
-	    json_object_new_string("apiextensions.k8s.io/v1"));
+	json_object_object_add(
+	    crd, "apiVersion", json_object_new_string("apiextensions.k8s.io/v1"));
 	json_object_object_add(crd, "kind", json_object_new_string("CustomResourceDefinition"));
 	snprintf(name, sizeof(name), "%s.%s", d->resource, d->group);
 	nap_json_set(crd, "metadata.name", json_object_new_string(name));
@@ -488,8 +488,8 @@ sim_crd_object(int res)
 	if (d->categories)
 		json_object_object_add(names, "categories", csv_array(d->categories));
 	json_object_object_add(spec, "names", names);
-	json_object_object_add(spec, "scope", json_object_new_string(
-	    d->namespaced ? "Namespaced" : "Cluster"));
+	json_object_object_add(
+	    spec, "scope", json_object_new_string(d->namespaced ? "Namespaced" : "Cluster"));
 	vers = json_object_new_array();
 	for (k = 0; k < 2 && v[k]; k++) {
 		json_object *ver = json_object_new_object();

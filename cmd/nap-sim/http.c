@@ -24,10 +24,10 @@
 #include "prog.h"
 
 struct sim_http {
-	struct MHD_Daemon *d[3];	/* kube, arm, insecure */
+	struct MHD_Daemon *d[3]; /* kube, arm, insecure */
 	int kind[3];
 	int n;
-	struct sim_conn *conns;		/* every open connection */
+	struct sim_conn *conns; /* every open connection */
 };
 
 struct sim_conn {
@@ -38,7 +38,7 @@ struct sim_conn {
 	size_t len, alloc;
 	int too_big;
 	struct MHD_Connection *mc;
-	struct sim_resp delayed;	/* answer held back by a latency fault */
+	struct sim_resp delayed; /* answer held back by a latency fault */
 	unsigned long timer;
 	struct stream *stream;
 	int suspended;
@@ -53,7 +53,7 @@ struct stream {
 	int refs;
 	struct sim *sim;
 	struct sim_watch *watch;
-	struct MHD_Connection *mc;	/* NULL once the connection is done */
+	struct MHD_Connection *mc; /* NULL once the connection is done */
 	int suspended;
 };
 
@@ -108,8 +108,7 @@ sim_resp_json(struct sim_resp *resp, int status, json_object *body)
 }
 
 void
-sim_resp_status(struct sim_resp *resp, int code, const char *reason,
-    const char *fmt, ...)
+sim_resp_status(struct sim_resp *resp, int code, const char *reason, const char *fmt, ...)
 {
 	json_object *st = json_object_new_object();
 	char *msg;
@@ -186,8 +185,8 @@ qappend_enc(struct qbuf *q, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-_.~", c)) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-_.~", c)) {
 			b[0] = (char)c;
 			b[1] = '\0';
 		} else {
@@ -217,7 +216,13 @@ static int
 kube_path(const char *p)
 {
 	static const char *const pre[] = {
-		"/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz",
+	    "/api",
+	    "/apis",
+	    "/version",
+	    "/openapi",
+	    "/healthz",
+	    "/livez",
+	    "/readyz",
 	};
 	size_t i, n;
 
@@ -247,8 +252,8 @@ dispatch(struct sim *sim, int kind, const struct sim_req *req, struct sim_resp *
 			json_object *e = json_object_new_object(), *in = json_object_new_object();
 
 			json_object_object_add(in, "code", json_object_new_string("NotFound"));
-			json_object_object_add(in, "message", json_object_new_string(
-			    "The requested resource does not exist."));
+			json_object_object_add(in, "message",
+			    json_object_new_string("The requested resource does not exist."));
 			json_object_object_add(e, "error", in);
 			sim_resp_json(resp, 404, e);
 		}
@@ -271,8 +276,8 @@ add_headers(struct MHD_Response *r, const struct sim_resp *resp)
 	char uid[40];
 	int i;
 
-	MHD_add_response_header(r, "Content-Type",
-	    resp->content_type ? resp->content_type : "application/json");
+	MHD_add_response_header(
+	    r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-cache, private");
 	sim_uuid(uid);
 	MHD_add_response_header(r, "Audit-Id", uid);
@@ -348,8 +353,8 @@ queue(struct sim_conn *c, struct sim_resp *resp)
 		st->mc = c->mc;
 		c->stream = st;
 		sim_watch_attach(st->watch, st, wake_stream);
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
-		    watch_reader, st, watch_reader_free);
+		r = MHD_create_response_from_callback(
+		    MHD_SIZE_UNKNOWN, 64 * 1024, watch_reader, st, watch_reader_free);
 		add_headers(r, resp);
 		ok = MHD_queue_response(c->mc, 200, r);
 		MHD_destroy_response(r);
@@ -378,16 +383,15 @@ delayed_answer(struct sim *sim, void *arg)
 }
 
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *mc, const char *url,
-    const char *method, const char *version, const char *upload,
-    size_t *upload_size, void **con_cls)
+on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	struct daemon_ctx *ctx = cls;
 	struct sim *sim = ctx->sim;
 	struct sim_conn *c = *con_cls;
 	struct sim_req req;
 	struct sim_resp resp;
-	struct qbuf q = { NULL, 0, 0 };
+	struct qbuf q = {NULL, 0, 0};
 	enum MHD_Result ok;
 
 	if (!c) {
@@ -441,8 +445,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 		    "Request entity too large: limit is %zu", sim->opts.max_body);
 	else
 		dispatch(sim, c->kind, &req, &resp);
-	nap_debug("%s %s%s%s -> %d", method, url, q.len ? "?" : "", req.query,
-	    resp.status);
+	nap_debug("%s %s%s%s -> %d", method, url, q.len ? "?" : "", req.query, resp.status);
 	free(q.s);
 	if (resp.drop) {
 		if (resp.stream)
@@ -466,8 +469,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url,
 }
 
 static void
-on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
+on_completed(
+    void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct sim_conn *c = *con_cls;
 
@@ -495,8 +498,7 @@ on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 }
 
 static struct MHD_Daemon *
-start_one(struct sim *sim, int kind, int port, int tls, int *bound,
-    struct nap_err *err)
+start_one(struct sim *sim, int kind, int port, int tls, int *bound, struct nap_err *err)
 {
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
@@ -516,12 +518,10 @@ start_one(struct sim *sim, int kind, int port, int tls, int *bound,
 	if (tls)
 		flags |= MHD_USE_TLS;
 	d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, &ctxs[slot],
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	    NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
 	    tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, sim->key_pem,
-	    MHD_OPTION_HTTPS_MEM_CERT, sim->cert_pem,
-	    MHD_OPTION_END);
+	    MHD_OPTION_HTTPS_MEM_CERT, sim->cert_pem, MHD_OPTION_END);
 	if (!d) {
 		nap_err_set(err, NAP_EX_UNAVAILABLE, "unable to listen on %s:%d: %s",
 		    sim->opts.listen, port, strerror(errno ? errno : EADDRINUSE));
@@ -549,8 +549,7 @@ sim_http_start(struct sim *sim, struct nap_err *err)
 	sim->arm_url = nap_xasprintf("https://%s:%d", sim->opts.listen, port);
 	h->n = 2;
 	if (sim->opts.insecure_port >= 0) {
-		h->d[2] = start_one(sim, SIM_PORT_INSECURE, sim->opts.insecure_port, 0,
-		    &port, err);
+		h->d[2] = start_one(sim, SIM_PORT_INSECURE, sim->opts.insecure_port, 0, &port, err);
 		if (!h->d[2])
 			return -1;
 		sim->insecure_url = nap_xasprintf("http://%s:%d", sim->opts.listen, port);

@@ -17,7 +17,7 @@
 
 struct route {
 	int res;
-	const char *version;	/* the version the client asked for */
+	const char *version; /* the version the client asked for */
 	char ns[256];
 	char name[256];
 	char sub[32];
@@ -28,28 +28,42 @@ static const char *
 reason_for(long http)
 {
 	switch (http) {
-	case 400: return "BadRequest";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "NotFound";
-	case 405: return "MethodNotAllowed";
-	case 406: return "NotAcceptable";
-	case 409: return "Conflict";
-	case 410: return "Expired";	/* "Gone" on older servers */
-	case 413: return "RequestEntityTooLarge";
-	case 415: return "UnsupportedMediaType";
-	case 422: return "Invalid";
-	case 429: return "TooManyRequests";
-	case 503: return "ServiceUnavailable";
-	case 504: return "Timeout";
-	default: return "InternalError";
+	case 400:
+		return "BadRequest";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "NotFound";
+	case 405:
+		return "MethodNotAllowed";
+	case 406:
+		return "NotAcceptable";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Expired"; /* "Gone" on older servers */
+	case 413:
+		return "RequestEntityTooLarge";
+	case 415:
+		return "UnsupportedMediaType";
+	case 422:
+		return "Invalid";
+	case 429:
+		return "TooManyRequests";
+	case 503:
+		return "ServiceUnavailable";
+	case 504:
+		return "Timeout";
+	default:
+		return "InternalError";
 	}
 }
 
 /* A Status body for err, with details naming the object when known. */
 static void
-resp_err_details(struct sim_resp *resp, const struct nap_err *err, int res,
-    const char *name)
+resp_err_details(struct sim_resp *resp, const struct nap_err *err, int res, const char *name)
 {
 	json_object *st = json_object_new_object(), *det;
 	long http = err->http ? err->http : 500;
@@ -67,10 +81,11 @@ resp_err_details(struct sim_resp *resp, const struct nap_err *err, int res,
 		det = json_object_new_object();
 		json_object_object_add(det, "name", json_object_new_string(name));
 		if (*sim_rdescs[res].group)
-			json_object_object_add(det, "group",
-			    json_object_new_string(sim_rdescs[res].group));
-		json_object_object_add(det, "kind", json_object_new_string(http == 422 ?
-		    sim_rdescs[res].kind : sim_rdescs[res].resource));
+			json_object_object_add(
+			    det, "group", json_object_new_string(sim_rdescs[res].group));
+		json_object_object_add(det, "kind",
+		    json_object_new_string(
+			http == 422 ? sim_rdescs[res].kind : sim_rdescs[res].resource));
 		json_object_object_add(st, "details", det);
 	}
 	if (http == 422) {
@@ -78,19 +93,21 @@ resp_err_details(struct sim_resp *resp, const struct nap_err *err, int res,
 		const char *p = strstr(err->msg, " is invalid: "), *colon;
 
 		if (p && (colon = strstr(p + 13, ": "))) {
-			json_object *causes = json_object_new_array(), *c = json_object_new_object();
+			json_object *causes = json_object_new_array(),
+				    *c = json_object_new_object();
 
 			det = json_object_object_get(st, "details");
 			if (!det) {
 				det = json_object_new_object();
 				json_object_object_add(st, "details", det);
 			}
-			json_object_object_add(c, "reason", json_object_new_string(
-			    strstr(colon, "Required value") ? "FieldValueRequired" :
-			    "FieldValueInvalid"));
+			json_object_object_add(c, "reason",
+			    json_object_new_string(strstr(colon, "Required value")
+				    ? "FieldValueRequired"
+				    : "FieldValueInvalid"));
 			json_object_object_add(c, "message", json_object_new_string(colon + 2));
-			json_object_object_add(c, "field", json_object_new_string_len(p + 13,
-			    (int)(colon - (p + 13))));
+			json_object_object_add(c, "field",
+			    json_object_new_string_len(p + 13, (int)(colon - (p + 13))));
 			json_object_array_add(causes, c);
 			json_object_object_add(det, "causes", causes);
 		}
@@ -161,8 +178,8 @@ route(const char *path, struct route *r)
 	r->res = sim_rdesc_find_gv(group, version, segs[i]);
 	if (r->res < 0)
 		return 0;
-	r->version = !strcmp(version, sim_rdescs[r->res].version) ?
-	    sim_rdescs[r->res].version : sim_rdescs[r->res].alt_version;
+	r->version = !strcmp(version, sim_rdescs[r->res].version) ? sim_rdescs[r->res].version
+								  : sim_rdescs[r->res].alt_version;
 	if (r->has_ns && !sim_rdescs[r->res].namespaced)
 		return 0;
 	i++;
@@ -189,11 +206,12 @@ parse_body(const struct sim_req *req, json_object **out, struct nap_err *err)
 	*out = NULL;
 	if (!req->body_len)
 		return sim_err_status(err, 400, "the body of the request was empty");
-	if (req->content_type && !strncasecmp(req->content_type,
-	    "application/vnd.kubernetes.protobuf", 35))
+	if (req->content_type &&
+	    !strncasecmp(req->content_type, "application/vnd.kubernetes.protobuf", 35))
 		return sim_pb_decode(req->body, req->body_len, out, err);
-	if (req->content_type && (!strncasecmp(req->content_type, "application/yaml", 16) ||
-	    !strncasecmp(req->content_type, "application/apply-patch+yaml", 28))) {
+	if (req->content_type &&
+	    (!strncasecmp(req->content_type, "application/yaml", 16) ||
+		!strncasecmp(req->content_type, "application/apply-patch+yaml", 28))) {
 		json_object *docs;
 
 		if (nap_yaml_load(req->body, req->body_len, "body", &docs, err) < 0) {
@@ -202,7 +220,8 @@ parse_body(const struct sim_req *req, json_object **out, struct nap_err *err)
 		}
 		if (json_object_array_length(docs) != 1) {
 			json_object_put(docs);
-			return sim_err_status(err, 400, "the body must hold exactly one YAML document");
+			return sim_err_status(
+			    err, 400, "the body must hold exactly one YAML document");
 		}
 		*out = json_object_get(json_object_array_get_idx(docs, 0));
 		json_object_put(docs);
@@ -220,8 +239,7 @@ parse_body(const struct sim_req *req, json_object **out, struct nap_err *err)
 	}
 	if (!obj || jerr != json_tokener_success) {
 		json_object_put(obj);
-		return sim_err_status(err, 400,
-		    "couldn't get version/kind; json parse error: %s",
+		return sim_err_status(err, 400, "couldn't get version/kind; json parse error: %s",
 		    json_tokener_error_desc(jerr));
 	}
 	while (used < req->body_len && strchr(" \t\r\n", req->body[used]))
@@ -229,7 +247,8 @@ parse_body(const struct sim_req *req, json_object **out, struct nap_err *err)
 	if (used != req->body_len) {
 		json_object_put(obj);
 		return sim_err_status(err, 400,
-		    "couldn't get version/kind; json parse error: invalid character after top-level value");
+		    "couldn't get version/kind; json parse error: invalid character after "
+		    "top-level value");
 	}
 	*out = obj;
 	return 0;
@@ -241,7 +260,7 @@ json_content(const struct sim_req *req)
 	const char *ct = req->content_type;
 
 	if (!ct)
-		return 1;	/* Go clients without a body type: assume JSON */
+		return 1; /* Go clients without a body type: assume JSON */
 	return !strncasecmp(ct, "application/json", 16) || !strncasecmp(ct, "*/*", 3) ||
 	    !strncasecmp(ct, "application/vnd.kubernetes.protobuf", 35) ||
 	    !strncasecmp(ct, "application/yaml", 16) ||
@@ -328,8 +347,8 @@ list_object(const struct route *r, unsigned long long rv, json_object *items)
 
 /* Hand out at most limit items of all, keeping the rest behind a token. */
 static void
-page(struct sim *sim, json_object *list, json_object *all, size_t from,
-    long limit, unsigned long long rv)
+page(struct sim *sim, json_object *list, json_object *all, size_t from, long limit,
+    unsigned long long rv)
 {
 	json_object *items = json_object_new_array();
 	size_t n = json_object_array_length(all), i;
@@ -348,15 +367,15 @@ page(struct sim *sim, json_object *list, json_object *all, size_t from,
 		c->items = json_object_get(all);
 		c->pos = i;
 		nap_json_set(list, "metadata.continue", json_object_new_string(c->token));
-		nap_json_set(list, "metadata.remainingItemCount",
-		    json_object_new_int64((int64_t)(n - i)));
+		nap_json_set(
+		    list, "metadata.remainingItemCount", json_object_new_int64((int64_t)(n - i)));
 	}
 }
 
 /* The list, or the Table kubectl get asked for (list taken). */
 static void
-answer_list(const struct sim_req *req, const struct route *r, struct sim_resp *resp,
-    json_object *list)
+answer_list(
+    const struct sim_req *req, const struct route *r, struct sim_resp *resp, json_object *list)
 {
 	json_object *t;
 
@@ -368,15 +387,14 @@ answer_list(const struct sim_req *req, const struct route *r, struct sim_resp *r
 	    nap_json_str(list, "metadata.resourceVersion", ""),
 	    nap_json_str(list, "metadata.continue", NULL));
 	if (nap_json_get(list, "metadata.remainingItemCount"))
-		nap_json_set(t, "metadata.remainingItemCount", json_object_get(
-		    nap_json_get(list, "metadata.remainingItemCount")));
+		nap_json_set(t, "metadata.remainingItemCount",
+		    json_object_get(nap_json_get(list, "metadata.remainingItemCount")));
 	json_object_put(list);
 	sim_resp_json(resp, 200, t);
 }
 
 static void
-do_list(struct sim *sim, const struct sim_req *req, const struct route *r,
-    struct sim_resp *resp)
+do_list(struct sim *sim, const struct sim_req *req, const struct route *r, struct sim_resp *resp)
 {
 	const char *ls = sim_req_query(req, "labelSelector");
 	const char *fs = sim_req_query(req, "fieldSelector");
@@ -402,7 +420,8 @@ do_list(struct sim *sim, const struct sim_req *req, const struct route *r,
 
 		if (strncmp(cont, "nap-sim.", 8)) {
 			sim_resp_status(resp, 400, "BadRequest",
-			    "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+			    "continue key is not valid: incorrect encoded start resourceVersion "
+			    "(version meta.k8s.io/v1)");
 			return;
 		}
 		for (i = 0; i < sim->nconts; i++)
@@ -410,7 +429,9 @@ do_list(struct sim *sim, const struct sim_req *req, const struct route *r,
 				break;
 		if (i == sim->nconts) {
 			sim_resp_status(resp, 410, "Expired",
-			    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.");
+			    "The provided continue parameter is too old to display a consistent "
+			    "list result. You can start a new list without the continue "
+			    "parameter.");
 			return;
 		}
 		list = list_object(r, sim->conts[i].rv, json_object_new_array());
@@ -448,8 +469,7 @@ do_list(struct sim *sim, const struct sim_req *req, const struct route *r,
 }
 
 static void
-do_watch(struct sim *sim, const struct sim_req *req, const struct route *r,
-    struct sim_resp *resp)
+do_watch(struct sim *sim, const struct sim_req *req, const struct route *r, struct sim_resp *resp)
 {
 	const char *ls = sim_req_query(req, "labelSelector");
 	const char *fs = sim_req_query(req, "fieldSelector");
@@ -493,7 +513,10 @@ do_watch(struct sim *sim, const struct sim_req *req, const struct route *r,
 		if (!m || strcmp(m, "NotOlderThan") || !qbool(req, "allowWatchBookmarks")) {
 			sim_watch_free(sim, w);
 			sim_resp_status(resp, 422, "Invalid",
-			    "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks is set");
+			    "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: "
+			    "Forbidden: sendInitialEvents is forbidden for watch unless "
+			    "resourceVersionMatch is set to NotOlderThan and allowWatchBookmarks "
+			    "is set");
 			return;
 		}
 		sim_watch_start(sim, w, NULL, NULL);
@@ -520,8 +543,8 @@ not_found(struct sim_resp *resp, const struct route *r)
 	struct nap_err err;
 	char q[128];
 
-	sim_err_status(&err, 404, "%s \"%s\" not found",
-	    sim_qualified(r->res, q, sizeof(q)), r->name);
+	sim_err_status(
+	    &err, 404, "%s \"%s\" not found", sim_qualified(r->res, q, sizeof(q)), r->name);
 	resp_err_details(resp, &err, r->res, r->name);
 }
 
@@ -531,7 +554,11 @@ scale_of(json_object *obj)
 	json_object *s = json_object_new_object(), *m = json_object_new_object();
 	json_object *sel = nap_json_get(obj, "spec.selector.matchLabels");
 	static const char *const keep[] = {
-		"name", "namespace", "uid", "resourceVersion", "creationTimestamp",
+	    "name",
+	    "namespace",
+	    "uid",
+	    "resourceVersion",
+	    "creationTimestamp",
 	};
 	char selbuf[512] = "";
 	size_t i, n = 0;
@@ -546,14 +573,16 @@ scale_of(json_object *obj)
 			json_object_object_add(m, keep[i], json_object_get(v));
 	}
 	json_object_object_add(s, "metadata", m);
-	nap_json_set(s, "spec.replicas", json_object_new_int64(
-	    nap_json_int(obj, "spec.replicas", 1)));
-	nap_json_set(s, "status.replicas", json_object_new_int64(
-	    nap_json_int(obj, "status.replicas", 0)));
+	nap_json_set(
+	    s, "spec.replicas", json_object_new_int64(nap_json_int(obj, "spec.replicas", 1)));
+	nap_json_set(
+	    s, "status.replicas", json_object_new_int64(nap_json_int(obj, "status.replicas", 0)));
 	if (sel && json_object_is_type(sel, json_type_object)) {
-		json_object_object_foreach(sel, k, v) {
-			n += (size_t)snprintf(selbuf + n, n < sizeof(selbuf) ? sizeof(selbuf) - n : 0,
-			    "%s%s=%s", n ? "," : "", k, json_object_get_string(v));
+		json_object_object_foreach(sel, k, v)
+		{
+			n += (size_t)snprintf(selbuf + n,
+			    n < sizeof(selbuf) ? sizeof(selbuf) - n : 0, "%s%s=%s", n ? "," : "", k,
+			    json_object_get_string(v));
 			if (n >= sizeof(selbuf))
 				break;
 		}
@@ -563,8 +592,8 @@ scale_of(json_object *obj)
 }
 
 static void
-store_answer(struct sim_resp *resp, int rc, json_object *obj,
-    const struct nap_err *err, const struct route *r, int status)
+store_answer(struct sim_resp *resp, int rc, json_object *obj, const struct nap_err *err,
+    const struct route *r, int status)
 {
 	if (rc < 0) {
 		resp_err_details(resp, err, r->res, r->name);
@@ -586,7 +615,8 @@ split_status(json_object *obj, json_object *cur, int status_write)
 			json_object_object_del(obj, "status");
 		return;
 	}
-	json_object_object_foreach(cur, k, v) {
+	json_object_object_foreach(cur, k, v)
+	{
 		if (!strcmp(k, "status") || !strcmp(k, "metadata"))
 			continue;
 		json_object_object_add(obj, k, json_object_get(v));
@@ -597,10 +627,11 @@ static int
 check_immutable(int res, json_object *obj, json_object *cur, struct nap_err *err)
 {
 	if (!strcmp(sim_rdescs[res].resource, "nodeclaims") &&
-	    !nap_json_equal(json_object_object_get(obj, "spec"),
-	    json_object_object_get(cur, "spec")))
+	    !nap_json_equal(
+		json_object_object_get(obj, "spec"), json_object_object_get(cur, "spec")))
 		return sim_err_status(err, 422,
-		    "NodeClaim.karpenter.sh \"%s\" is invalid: spec: Invalid value: \"object\": spec is immutable",
+		    "NodeClaim.karpenter.sh \"%s\" is invalid: spec: Invalid value: \"object\": "
+		    "spec is immutable",
 		    nap_json_str(cur, "metadata.name", ""));
 	return 0;
 }
@@ -642,8 +673,8 @@ write_back(struct sim *sim, const struct route *r, json_object *obj, json_object
 }
 
 static void
-do_scale(struct sim *sim, const struct sim_req *req, const struct route *r,
-    json_object *cur, struct sim_resp *resp)
+do_scale(struct sim *sim, const struct sim_req *req, const struct route *r, json_object *cur,
+    struct sim_resp *resp)
 {
 	json_object *scale = scale_of(cur), *body = NULL, *obj;
 	struct nap_err err;
@@ -678,7 +709,8 @@ do_scale(struct sim *sim, const struct sim_req *req, const struct route *r,
 	if (replicas < 0) {
 		json_object_put(scale);
 		sim_resp_status(resp, 422, "Invalid",
-		    "Scale.autoscaling \"%s\" is invalid: spec.replicas: Invalid value: must be greater than or equal to 0",
+		    "Scale.autoscaling \"%s\" is invalid: spec.replicas: Invalid value: must be "
+		    "greater than or equal to 0",
 		    r->name);
 		return;
 	}
@@ -701,8 +733,8 @@ do_scale(struct sim *sim, const struct sim_req *req, const struct route *r,
 enum { PATCH_JSON, PATCH_MERGE, PATCH_SMP };
 
 static void
-do_patch(struct sim *sim, const struct sim_req *req, const struct route *r,
-    json_object *cur, struct sim_resp *resp)
+do_patch(struct sim *sim, const struct sim_req *req, const struct route *r, json_object *cur,
+    struct sim_resp *resp)
 {
 	const char *ct = req->content_type ? req->content_type : "";
 	json_object *patch, *obj;
@@ -718,9 +750,12 @@ do_patch(struct sim *sim, const struct sim_req *req, const struct route *r,
 	    !sim_rdescs[r->res].crd) {
 		kind = PATCH_SMP;
 	} else {
-		unsupported_media(resp, sim_rdescs[r->res].crd ?
-		    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml" :
-		    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json");
+		unsupported_media(resp,
+		    sim_rdescs[r->res].crd
+			? "application/json-patch+json, application/merge-patch+json, "
+			  "application/apply-patch+yaml"
+			: "application/json-patch+json, application/merge-patch+json, "
+			  "application/apply-patch+yaml, application/strategic-merge-patch+json");
 		return;
 	}
 	if (parse_body(req, &patch, &err) < 0) {
@@ -744,8 +779,8 @@ do_patch(struct sim *sim, const struct sim_req *req, const struct route *r,
 	}
 	/* A patch that does not name a version applies to the current one. */
 	if (!nap_json_get(obj, "metadata.resourceVersion"))
-		nap_json_set(obj, "metadata.resourceVersion", json_object_new_string(
-		    nap_json_str(cur, "metadata.resourceVersion", "")));
+		nap_json_set(obj, "metadata.resourceVersion",
+		    json_object_new_string(nap_json_str(cur, "metadata.resourceVersion", "")));
 	write_back(sim, r, obj, cur, resp);
 }
 
@@ -759,25 +794,25 @@ check_kind(const struct route *r, json_object *obj, struct nap_err *err)
 
 	if (kind && strcmp(kind, d->kind))
 		return sim_err_status(err, 400,
-		    "the kind of the object (%s) does not match the resource on the URL (%s)",
-		    kind, d->kind);
+		    "the kind of the object (%s) does not match the resource on the URL (%s)", kind,
+		    d->kind);
 	api_version_of(r->res, r->version, want, sizeof(want));
 	if (av && strcmp(av, want)) {
 		char alt[128];
 
-		api_version_of(r->res, d->alt_version ? d->alt_version : d->version,
-		    alt, sizeof(alt));
+		api_version_of(
+		    r->res, d->alt_version ? d->alt_version : d->version, alt, sizeof(alt));
 		if (strcmp(av, alt) || !d->alt_version)
 			return sim_err_status(err, 400,
-			    "the API version in the data (%s) does not match the expected API version (%s)",
+			    "the API version in the data (%s) does not match the expected API "
+			    "version (%s)",
 			    av, want);
 	}
 	return 0;
 }
 
 static void
-do_create(struct sim *sim, const struct sim_req *req, const struct route *r,
-    struct sim_resp *resp)
+do_create(struct sim *sim, const struct sim_req *req, const struct route *r, struct sim_resp *resp)
 {
 	const struct sim_rdesc *d = &sim_rdescs[r->res];
 	json_object *obj, *out;
@@ -787,7 +822,8 @@ do_create(struct sim *sim, const struct sim_req *req, const struct route *r,
 	int rc;
 
 	if (!json_content(req)) {
-		unsupported_media(resp, "application/json, application/yaml, application/vnd.kubernetes.protobuf");
+		unsupported_media(resp,
+		    "application/json, application/yaml, application/vnd.kubernetes.protobuf");
 		return;
 	}
 	if (parse_body(req, &obj, &err) < 0) {
@@ -797,7 +833,10 @@ do_create(struct sim *sim, const struct sim_req *req, const struct route *r,
 	if (!json_object_is_type(obj, json_type_object)) {
 		json_object_put(obj);
 		sim_resp_status(resp, 400, "BadRequest",
-		    "couldn't get version/kind; json parse error: json: cannot unmarshal %s into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }",
+		    "couldn't get version/kind; json parse error: json: cannot unmarshal %s into "
+		    "Go value of type struct { APIVersion string "
+		    "\"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
+		    "\"json:\\\"kind,omitempty\\\"\" }",
 		    json_type_to_name(json_object_get_type(obj)));
 		return;
 	}
@@ -806,8 +845,8 @@ do_create(struct sim *sim, const struct sim_req *req, const struct route *r,
 		sim_resp_err(resp, &err);
 		return;
 	}
-	if (nap_json_get(obj, "metadata") && !json_object_is_type(
-	    nap_json_get(obj, "metadata"), json_type_object)) {
+	if (nap_json_get(obj, "metadata") &&
+	    !json_object_is_type(nap_json_get(obj, "metadata"), json_type_object)) {
 		json_object_put(obj);
 		sim_resp_status(resp, 400, "BadRequest", "metadata must be an object");
 		return;
@@ -817,7 +856,8 @@ do_create(struct sim *sim, const struct sim_req *req, const struct route *r,
 		if (ns && *ns && strcmp(ns, r->ns)) {
 			json_object_put(obj);
 			sim_resp_status(resp, 400, "BadRequest",
-			    "the namespace of the provided object does not match the namespace sent on the request");
+			    "the namespace of the provided object does not match the namespace "
+			    "sent on the request");
 			return;
 		}
 		nap_json_set(obj, "metadata.namespace", json_object_new_string(r->ns));
@@ -855,11 +895,12 @@ status_success(struct sim_resp *resp, int code, const struct route *r, json_obje
 	json_object_object_add(st, "status", json_object_new_string("Success"));
 	json_object_object_add(det, "name", json_object_new_string(r->name));
 	if (*sim_rdescs[r->res].group)
-		json_object_object_add(det, "group", json_object_new_string(sim_rdescs[r->res].group));
+		json_object_object_add(
+		    det, "group", json_object_new_string(sim_rdescs[r->res].group));
 	json_object_object_add(det, "kind", json_object_new_string(sim_rdescs[r->res].resource));
 	if (obj)
-		json_object_object_add(det, "uid", json_object_new_string(
-		    nap_json_str(obj, "metadata.uid", "")));
+		json_object_object_add(
+		    det, "uid", json_object_new_string(nap_json_str(obj, "metadata.uid", "")));
 	json_object_object_add(st, "details", det);
 	sim_resp_json(resp, code, st);
 }
@@ -884,8 +925,8 @@ delete_options(const struct sim_req *req, json_object **opts, struct nap_err *er
 }
 
 static void
-do_delete(struct sim *sim, const struct sim_req *req, const struct route *r,
-    json_object *cur, struct sim_resp *resp)
+do_delete(struct sim *sim, const struct sim_req *req, const struct route *r, json_object *cur,
+    struct sim_resp *resp)
 {
 	json_object *opts, *last;
 	const char *puid, *prv;
@@ -896,12 +937,14 @@ do_delete(struct sim *sim, const struct sim_req *req, const struct route *r,
 		sim_resp_err(resp, &err);
 		return;
 	}
-	if ((nap_json_get(opts, "preconditions.uid") && !json_object_is_type(
-	    nap_json_get(opts, "preconditions.uid"), json_type_string)) ||
-	    (nap_json_get(opts, "preconditions.resourceVersion") && !json_object_is_type(
-	    nap_json_get(opts, "preconditions.resourceVersion"), json_type_string))) {
+	if ((nap_json_get(opts, "preconditions.uid") &&
+		!json_object_is_type(nap_json_get(opts, "preconditions.uid"), json_type_string)) ||
+	    (nap_json_get(opts, "preconditions.resourceVersion") &&
+		!json_object_is_type(
+		    nap_json_get(opts, "preconditions.resourceVersion"), json_type_string))) {
 		sim_resp_status(resp, 400, "BadRequest",
-		    "json: cannot unmarshal a non-string into Go struct field Preconditions of type string");
+		    "json: cannot unmarshal a non-string into Go struct field Preconditions of "
+		    "type string");
 		json_object_put(opts);
 		return;
 	}
@@ -909,14 +952,15 @@ do_delete(struct sim *sim, const struct sim_req *req, const struct route *r,
 	prv = nap_json_str(opts, "preconditions.resourceVersion", NULL);
 	if (puid && strcmp(puid, nap_json_str(cur, "metadata.uid", ""))) {
 		sim_resp_status(resp, 409, "Conflict",
-		    "Precondition failed: UID in precondition: %s, UID in object meta: %s",
-		    puid, nap_json_str(cur, "metadata.uid", ""));
+		    "Precondition failed: UID in precondition: %s, UID in object meta: %s", puid,
+		    nap_json_str(cur, "metadata.uid", ""));
 		json_object_put(opts);
 		return;
 	}
 	if (prv && strcmp(prv, nap_json_str(cur, "metadata.resourceVersion", ""))) {
 		sim_resp_status(resp, 409, "Conflict",
-		    "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s",
+		    "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in "
+		    "object meta: %s",
 		    prv, nap_json_str(cur, "metadata.resourceVersion", ""));
 		json_object_put(opts);
 		return;
@@ -924,7 +968,7 @@ do_delete(struct sim *sim, const struct sim_req *req, const struct route *r,
 	json_object_put(opts);
 	if (!strcmp(sim_rdescs[r->res].resource, "namespaces") &&
 	    (!strcmp(r->name, "default") || !strcmp(r->name, "kube-system") ||
-	    !strcmp(r->name, "kube-public"))) {
+		!strcmp(r->name, "kube-public"))) {
 		sim_resp_status(resp, 403, "Forbidden",
 		    "namespaces \"%s\" is forbidden: this namespace may not be deleted", r->name);
 		return;
@@ -945,8 +989,8 @@ do_delete(struct sim *sim, const struct sim_req *req, const struct route *r,
 }
 
 static void
-do_deletecollection(struct sim *sim, const struct sim_req *req, const struct route *r,
-    struct sim_resp *resp)
+do_deletecollection(
+    struct sim *sim, const struct sim_req *req, const struct route *r, struct sim_resp *resp)
 {
 	const char *ls = sim_req_query(req, "labelSelector");
 	const char *fs = sim_req_query(req, "fieldSelector");
@@ -986,8 +1030,8 @@ do_deletecollection(struct sim *sim, const struct sim_req *req, const struct rou
 }
 
 static void
-do_eviction(struct sim *sim, const struct sim_req *req, const struct route *r,
-    json_object *pod, struct sim_resp *resp)
+do_eviction(struct sim *sim, const struct sim_req *req, const struct route *r, json_object *pod,
+    struct sim_resp *resp)
 {
 	json_object *ev, *last = NULL;
 	struct nap_err err;
@@ -999,18 +1043,18 @@ do_eviction(struct sim *sim, const struct sim_req *req, const struct route *r,
 		return;
 	}
 	if (strcmp(nap_json_str(ev, "metadata.name", ""), r->name)) {
-		sim_resp_status(resp, 400, "BadRequest",
-		    "name in URL does not match name in Eviction object");
+		sim_resp_status(
+		    resp, 400, "BadRequest", "name in URL does not match name in Eviction object");
 		json_object_put(ev);
 		return;
 	}
-	grace = nap_json_get(ev, "deleteOptions.gracePeriodSeconds") ?
-	    (long)nap_json_int(ev, "deleteOptions.gracePeriodSeconds", -1) : -1;
+	grace = nap_json_get(ev, "deleteOptions.gracePeriodSeconds")
+	    ? (long)nap_json_int(ev, "deleteOptions.gracePeriodSeconds", -1)
+	    : -1;
 	json_object_put(ev);
 	phase = nap_json_str(pod, "status.phase", "Pending");
 	if (strcmp(phase, "Succeeded") && strcmp(phase, "Failed") && strcmp(phase, "Pending") &&
-	    !nap_json_get(pod, "metadata.deletionTimestamp") &&
-	    sim_pdb_evict_check(sim, pod, resp))
+	    !nap_json_get(pod, "metadata.deletionTimestamp") && sim_pdb_evict_check(sim, pod, resp))
 		return;
 	if (sim_delete_graceful(sim, r->res, r->ns, r->name, grace, &last, &err) < 0) {
 		resp_err_details(resp, &err, r->res, r->name);
@@ -1029,8 +1073,8 @@ do_eviction(struct sim *sim, const struct sim_req *req, const struct route *r,
 }
 
 static void
-do_binding(struct sim *sim, const struct sim_req *req, const struct route *r,
-    json_object *pod, struct sim_resp *resp)
+do_binding(struct sim *sim, const struct sim_req *req, const struct route *r, json_object *pod,
+    struct sim_resp *resp)
 {
 	json_object *b, *obj, *conds, *c;
 	const char *node;
@@ -1051,7 +1095,8 @@ do_binding(struct sim *sim, const struct sim_req *req, const struct route *r,
 	}
 	if (*nap_json_str(pod, "spec.nodeName", "")) {
 		sim_resp_status(resp, 409, "Conflict",
-		    "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already assigned to node \"%s\"",
+		    "Operation cannot be fulfilled on pods/binding \"%s\": pod %s is already "
+		    "assigned to node \"%s\"",
 		    r->name, r->name, nap_json_str(pod, "spec.nodeName", ""));
 		json_object_put(b);
 		return;
@@ -1067,7 +1112,7 @@ do_binding(struct sim *sim, const struct sim_req *req, const struct route *r,
 	}
 	for (i = 0; i < n; i++)
 		if (!strcmp(nap_json_str(json_object_array_get_idx(conds, i), "type", ""),
-		    "PodScheduled"))
+			"PodScheduled"))
 			break;
 	c = json_object_new_object();
 	json_object_object_add(c, "type", json_object_new_string("PodScheduled"));
@@ -1110,14 +1155,16 @@ sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *res
 
 	if (!route(req->path, &r)) {
 		if (!strncmp(req->path, "/openapi/", 9) || !strcmp(req->path, "/openapi"))
-			sim_resp_status(resp, 404, "NotFound", "the server could not find the requested resource");
+			sim_resp_status(resp, 404, "NotFound",
+			    "the server could not find the requested resource");
 		else
 			sim_resp_status(resp, 404, "NotFound",
 			    "the server could not find the requested resource");
 		return;
 	}
 	if (sim_rdescs[r.res].namespaced && !r.has_ns && r.has_name) {
-		sim_resp_status(resp, 404, "NotFound", "the server could not find the requested resource");
+		sim_resp_status(
+		    resp, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}
 	if (!r.has_name) {
@@ -1144,8 +1191,9 @@ sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *res
 		return;
 	}
 	cur = lookup(sim, &r);
-	if (!cur && !(!strcmp(m, "PATCH") && req->content_type &&
-	    !strncasecmp(req->content_type, "application/apply-patch", 23))) {
+	if (!cur &&
+	    !(!strcmp(m, "PATCH") && req->content_type &&
+		!strncasecmp(req->content_type, "application/apply-patch", 23))) {
 		not_found(resp, &r);
 		return;
 	}
@@ -1189,7 +1237,8 @@ sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *res
 			return;
 		}
 		json_object_array_add(one, served(cur, &r));
-		t = sim_table_of(r.res, one, nap_json_str(cur, "metadata.resourceVersion", ""), NULL);
+		t = sim_table_of(
+		    r.res, one, nap_json_str(cur, "metadata.resourceVersion", ""), NULL);
 		json_object_put(one);
 		sim_resp_json(resp, 200, t);
 	} else if (!strcmp(m, "PUT")) {
@@ -1197,7 +1246,9 @@ sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *res
 		struct nap_err err;
 
 		if (!json_content(req)) {
-			unsupported_media(resp, "application/json, application/yaml, application/vnd.kubernetes.protobuf");
+			unsupported_media(resp,
+			    "application/json, application/yaml, "
+			    "application/vnd.kubernetes.protobuf");
 			return;
 		}
 		if (parse_body(req, &obj, &err) < 0) {

@@ -114,8 +114,8 @@ sim_after(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
 }
 
 unsigned long
-sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
-    void *arg, void (*free_arg)(void *))
+sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *), void *arg,
+    void (*free_arg)(void *))
 {
 	struct sim_timer *t;
 	unsigned long id;
@@ -204,8 +204,7 @@ sim_arm_url(const struct sim *sim)
 /* -- files ---------------------------------------------------------------- */
 
 static int
-write_atomic(const char *path, const char *data, size_t len, int mode,
-    struct nap_err *err)
+write_atomic(const char *path, const char *data, size_t len, int mode, struct nap_err *err)
 {
 	char *tmp = nap_xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -283,8 +282,8 @@ absolute(const char *path)
 }
 
 static int
-write_outputs(struct sim *sim, const char *kubeconfig, const char *config,
-    const char *ca, struct nap_err *err)
+write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const char *ca,
+    struct nap_err *err)
 {
 	const struct sim_opts *o = &sim->opts;
 	char *s, *b64;
@@ -294,26 +293,25 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config,
 		return -1;
 	if (kubeconfig) {
 		b64 = base64(sim->ca_pem);
-		s = nap_xasprintf(
-		    "apiVersion: v1\n"
-		    "kind: Config\n"
-		    "clusters:\n"
-		    "- name: %s\n"
-		    "  cluster:\n"
-		    "    server: %s\n"
-		    "    certificate-authority-data: %s\n"
-		    "contexts:\n"
-		    "- name: %s\n"
-		    "  context:\n"
-		    "    cluster: %s\n"
-		    "    user: %s-admin\n"
-		    "    namespace: default\n"
-		    "current-context: %s\n"
-		    "preferences: {}\n"
-		    "users:\n"
-		    "- name: %s-admin\n"
-		    "  user:\n"
-		    "    token: %s\n",
+		s = nap_xasprintf("apiVersion: v1\n"
+				  "kind: Config\n"
+				  "clusters:\n"
+				  "- name: %s\n"
+				  "  cluster:\n"
+				  "    server: %s\n"
+				  "    certificate-authority-data: %s\n"
+				  "contexts:\n"
+				  "- name: %s\n"
+				  "  context:\n"
+				  "    cluster: %s\n"
+				  "    user: %s-admin\n"
+				  "    namespace: default\n"
+				  "current-context: %s\n"
+				  "preferences: {}\n"
+				  "users:\n"
+				  "- name: %s-admin\n"
+				  "  user:\n"
+				  "    token: %s\n",
 		    o->cluster_name, sim->kube_url, b64, o->cluster_name, o->cluster_name,
 		    o->cluster_name, o->cluster_name, o->cluster_name, sim->token);
 		rc = write_atomic(kubeconfig, s, strlen(s), 0600, err);
@@ -325,31 +323,30 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config,
 	if (config) {
 		char *kc = absolute(kubeconfig), *caf = absolute(ca);
 
-		s = nap_xasprintf(
-		    "# written by nap-sim for the simulated cluster it serves\n"
-		    "kubeconfig: %s\n"
-		    "cluster:\n"
-		    "  name: %s\n"
-		    "  region: %s\n"
-		    "  subscriptionID: %s\n"
-		    "  resourceGroup: %s\n"
-		    "  subnetID: %s\n"
-		    "  kubernetesVersion: \"%s\"\n"
-		    "azure:\n"
-		    "  cloud: custom\n"
-		    "  armEndpoint: %s\n"
-		    "  authorityHost: %s\n"
-		    "  auth: managed-identity\n"
-		    "  tokenEndpoint: %s/metadata/identity/oauth2/token\n"
-		    "  tenantID: %s\n"
-		    "  caFile: %s\n"
-		    "catalog: \"%s\"\n"
-		    "log:\n"
-		    "  format: text\n"
-		    "  level: info\n",
+		s = nap_xasprintf("# written by nap-sim for the simulated cluster it serves\n"
+				  "kubeconfig: %s\n"
+				  "cluster:\n"
+				  "  name: %s\n"
+				  "  region: %s\n"
+				  "  subscriptionID: %s\n"
+				  "  resourceGroup: %s\n"
+				  "  subnetID: %s\n"
+				  "  kubernetesVersion: \"%s\"\n"
+				  "azure:\n"
+				  "  cloud: custom\n"
+				  "  armEndpoint: %s\n"
+				  "  authorityHost: %s\n"
+				  "  auth: managed-identity\n"
+				  "  tokenEndpoint: %s/metadata/identity/oauth2/token\n"
+				  "  tenantID: %s\n"
+				  "  caFile: %s\n"
+				  "catalog: \"%s\"\n"
+				  "log:\n"
+				  "  format: text\n"
+				  "  level: info\n",
 		    kc, o->cluster_name, o->region, o->subscription, o->resource_group,
-		    o->subnet_id, o->kubernetes_version, sim->arm_url, sim->arm_url,
-		    sim->arm_url, o->tenant, caf, o->catalog ? o->catalog : "");
+		    o->subnet_id, o->kubernetes_version, sim->arm_url, sim->arm_url, sim->arm_url,
+		    o->tenant, caf, o->catalog ? o->catalog : "");
 		rc = write_atomic(config, s, strlen(s), 0644, err);
 		free(s);
 		free(kc);
@@ -389,8 +386,8 @@ save_state(struct sim *sim, struct nap_err *err)
 
 	if (w)
 		json_object_object_add(st, "world", w);
-	s = json_object_to_json_string_length(st, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+	s = json_object_to_json_string_length(
+	    st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
 	rc = write_atomic(sim->opts.state, s, n, 0600, err);
 	json_object_put(st);
 	return rc;
@@ -399,49 +396,74 @@ save_state(struct sim *sim, struct nap_err *err)
 /* -- options -------------------------------------------------------------- */
 
 enum {
-	O_ARM_PORT = 256, O_BOOT_TIME, O_CA_OUT, O_CATALOG, O_CLUSTER_NAME,
-	O_CONFIG_OUT, O_CONTINUE_TTL, O_FAULT, O_HISTORY, O_INSECURE_PORT,
-	O_KUBECONFIG_OUT, O_KUBE_VERSION, O_LISTEN, O_LOG_FORMAT, O_LRO_TIME,
-	O_MAX_BODY, O_PORT, O_REGION, O_RESOURCE_GROUP, O_SEED, O_STATE,
-	O_SUBNET_ID, O_SUBSCRIPTION, O_TENANT, O_TIME_SCALE, O_TLS_CA,
-	O_TLS_CERT, O_TLS_KEY, O_TOKEN, O_WATCH_410, O_WORLD,
+	O_ARM_PORT = 256,
+	O_BOOT_TIME,
+	O_CA_OUT,
+	O_CATALOG,
+	O_CLUSTER_NAME,
+	O_CONFIG_OUT,
+	O_CONTINUE_TTL,
+	O_FAULT,
+	O_HISTORY,
+	O_INSECURE_PORT,
+	O_KUBECONFIG_OUT,
+	O_KUBE_VERSION,
+	O_LISTEN,
+	O_LOG_FORMAT,
+	O_LRO_TIME,
+	O_MAX_BODY,
+	O_PORT,
+	O_REGION,
+	O_RESOURCE_GROUP,
+	O_SEED,
+	O_STATE,
+	O_SUBNET_ID,
+	O_SUBSCRIPTION,
+	O_TENANT,
+	O_TIME_SCALE,
+	O_TLS_CA,
+	O_TLS_CERT,
+	O_TLS_KEY,
+	O_TOKEN,
+	O_WATCH_410,
+	O_WORLD,
 };
 
 static const struct option longopts[] = {
-	{ "arm-port", required_argument, NULL, O_ARM_PORT },
-	{ "boot-time", required_argument, NULL, O_BOOT_TIME },
-	{ "ca-out", required_argument, NULL, O_CA_OUT },
-	{ "catalog", required_argument, NULL, O_CATALOG },
-	{ "cluster-name", required_argument, NULL, O_CLUSTER_NAME },
-	{ "config-out", required_argument, NULL, O_CONFIG_OUT },
-	{ "continue-ttl", required_argument, NULL, O_CONTINUE_TTL },
-	{ "fault", required_argument, NULL, O_FAULT },
-	{ "help", no_argument, NULL, 'h' },
-	{ "history", required_argument, NULL, O_HISTORY },
-	{ "insecure-port", required_argument, NULL, O_INSECURE_PORT },
-	{ "kubeconfig-out", required_argument, NULL, O_KUBECONFIG_OUT },
-	{ "kubernetes-version", required_argument, NULL, O_KUBE_VERSION },
-	{ "listen", required_argument, NULL, O_LISTEN },
-	{ "log-format", required_argument, NULL, O_LOG_FORMAT },
-	{ "lro-time", required_argument, NULL, O_LRO_TIME },
-	{ "max-body", required_argument, NULL, O_MAX_BODY },
-	{ "port", required_argument, NULL, O_PORT },
-	{ "region", required_argument, NULL, O_REGION },
-	{ "resource-group", required_argument, NULL, O_RESOURCE_GROUP },
-	{ "seed", required_argument, NULL, O_SEED },
-	{ "state", required_argument, NULL, O_STATE },
-	{ "subnet-id", required_argument, NULL, O_SUBNET_ID },
-	{ "subscription", required_argument, NULL, O_SUBSCRIPTION },
-	{ "tenant", required_argument, NULL, O_TENANT },
-	{ "time-scale", required_argument, NULL, O_TIME_SCALE },
-	{ "tls-ca", required_argument, NULL, O_TLS_CA },
-	{ "tls-cert", required_argument, NULL, O_TLS_CERT },
-	{ "tls-key", required_argument, NULL, O_TLS_KEY },
-	{ "token", required_argument, NULL, O_TOKEN },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "watch-410", required_argument, NULL, O_WATCH_410 },
-	{ "world", required_argument, NULL, O_WORLD },
-	{ NULL, 0, NULL, 0 },
+    {"arm-port", required_argument, NULL, O_ARM_PORT},
+    {"boot-time", required_argument, NULL, O_BOOT_TIME},
+    {"ca-out", required_argument, NULL, O_CA_OUT},
+    {"catalog", required_argument, NULL, O_CATALOG},
+    {"cluster-name", required_argument, NULL, O_CLUSTER_NAME},
+    {"config-out", required_argument, NULL, O_CONFIG_OUT},
+    {"continue-ttl", required_argument, NULL, O_CONTINUE_TTL},
+    {"fault", required_argument, NULL, O_FAULT},
+    {"help", no_argument, NULL, 'h'},
+    {"history", required_argument, NULL, O_HISTORY},
+    {"insecure-port", required_argument, NULL, O_INSECURE_PORT},
+    {"kubeconfig-out", required_argument, NULL, O_KUBECONFIG_OUT},
+    {"kubernetes-version", required_argument, NULL, O_KUBE_VERSION},
+    {"listen", required_argument, NULL, O_LISTEN},
+    {"log-format", required_argument, NULL, O_LOG_FORMAT},
+    {"lro-time", required_argument, NULL, O_LRO_TIME},
+    {"max-body", required_argument, NULL, O_MAX_BODY},
+    {"port", required_argument, NULL, O_PORT},
+    {"region", required_argument, NULL, O_REGION},
+    {"resource-group", required_argument, NULL, O_RESOURCE_GROUP},
+    {"seed", required_argument, NULL, O_SEED},
+    {"state", required_argument, NULL, O_STATE},
+    {"subnet-id", required_argument, NULL, O_SUBNET_ID},
+    {"subscription", required_argument, NULL, O_SUBSCRIPTION},
+    {"tenant", required_argument, NULL, O_TENANT},
+    {"time-scale", required_argument, NULL, O_TIME_SCALE},
+    {"tls-ca", required_argument, NULL, O_TLS_CA},
+    {"tls-cert", required_argument, NULL, O_TLS_CERT},
+    {"tls-key", required_argument, NULL, O_TLS_KEY},
+    {"token", required_argument, NULL, O_TOKEN},
+    {"verbose", no_argument, NULL, 'v'},
+    {"watch-410", required_argument, NULL, O_WATCH_410},
+    {"world", required_argument, NULL, O_WORLD},
+    {NULL, 0, NULL, 0},
 };
 
 static long
@@ -502,40 +524,94 @@ parse_options(int argc, char **argv, struct sim_opts *o)
 	o->seed = 1;
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_ARM_PORT: o->arm_port = (int)num(optarg, "arm-port", 0, 65535); break;
-		case O_BOOT_TIME: o->boot_time = real(optarg, "boot-time", 0); break;
-		case O_CA_OUT: o->ca_out = optarg; break;
-		case O_CATALOG: o->catalog = optarg; break;
-		case O_CLUSTER_NAME: o->cluster_name = optarg; break;
-		case O_CONFIG_OUT: o->config_out = optarg; break;
-		case O_CONTINUE_TTL: o->continue_ttl = real(optarg, "continue-ttl", 0); break;
-		case O_FAULT: push(&o->faults, &o->nfaults, optarg); break;
-		case O_HISTORY: o->history = (size_t)num(optarg, "history", 1, 10000000); break;
+		case O_ARM_PORT:
+			o->arm_port = (int)num(optarg, "arm-port", 0, 65535);
+			break;
+		case O_BOOT_TIME:
+			o->boot_time = real(optarg, "boot-time", 0);
+			break;
+		case O_CA_OUT:
+			o->ca_out = optarg;
+			break;
+		case O_CATALOG:
+			o->catalog = optarg;
+			break;
+		case O_CLUSTER_NAME:
+			o->cluster_name = optarg;
+			break;
+		case O_CONFIG_OUT:
+			o->config_out = optarg;
+			break;
+		case O_CONTINUE_TTL:
+			o->continue_ttl = real(optarg, "continue-ttl", 0);
+			break;
+		case O_FAULT:
+			push(&o->faults, &o->nfaults, optarg);
+			break;
+		case O_HISTORY:
+			o->history = (size_t)num(optarg, "history", 1, 10000000);
+			break;
 		case O_INSECURE_PORT:
 			o->insecure_port = (int)num(optarg, "insecure-port", 0, 65535);
 			break;
-		case O_KUBECONFIG_OUT: o->kubeconfig_out = optarg; break;
-		case O_KUBE_VERSION: o->kubernetes_version = optarg; break;
-		case O_LISTEN: o->listen = optarg; break;
+		case O_KUBECONFIG_OUT:
+			o->kubeconfig_out = optarg;
+			break;
+		case O_KUBE_VERSION:
+			o->kubernetes_version = optarg;
+			break;
+		case O_LISTEN:
+			o->listen = optarg;
+			break;
 		case O_LOG_FORMAT:
 			if (nap_log_set_format(optarg) < 0)
 				nap_usage(synopsis);
 			break;
-		case O_LRO_TIME: o->lro_time = real(optarg, "lro-time", 0); break;
-		case O_MAX_BODY: o->max_body = (size_t)num(optarg, "max-body", 1, LONG_MAX); break;
-		case O_PORT: o->port = (int)num(optarg, "port", 0, 65535); break;
-		case O_REGION: o->region = optarg; break;
-		case O_RESOURCE_GROUP: o->resource_group = optarg; break;
-		case O_SEED: o->seed = (unsigned long)num(optarg, "seed", 0, LONG_MAX); break;
-		case O_STATE: o->state = optarg; break;
-		case O_SUBNET_ID: o->subnet_id = optarg; break;
-		case O_SUBSCRIPTION: o->subscription = optarg; break;
-		case O_TENANT: o->tenant = optarg; break;
-		case O_TIME_SCALE: o->time_scale = real(optarg, "time-scale", 1e-9); break;
-		case O_TLS_CA: o->tls_ca = optarg; break;
-		case O_TLS_CERT: o->tls_cert = optarg; break;
-		case O_TLS_KEY: o->tls_key = optarg; break;
-		case O_TOKEN: o->token = optarg; break;
+		case O_LRO_TIME:
+			o->lro_time = real(optarg, "lro-time", 0);
+			break;
+		case O_MAX_BODY:
+			o->max_body = (size_t)num(optarg, "max-body", 1, LONG_MAX);
+			break;
+		case O_PORT:
+			o->port = (int)num(optarg, "port", 0, 65535);
+			break;
+		case O_REGION:
+			o->region = optarg;
+			break;
+		case O_RESOURCE_GROUP:
+			o->resource_group = optarg;
+			break;
+		case O_SEED:
+			o->seed = (unsigned long)num(optarg, "seed", 0, LONG_MAX);
+			break;
+		case O_STATE:
+			o->state = optarg;
+			break;
+		case O_SUBNET_ID:
+			o->subnet_id = optarg;
+			break;
+		case O_SUBSCRIPTION:
+			o->subscription = optarg;
+			break;
+		case O_TENANT:
+			o->tenant = optarg;
+			break;
+		case O_TIME_SCALE:
+			o->time_scale = real(optarg, "time-scale", 1e-9);
+			break;
+		case O_TLS_CA:
+			o->tls_ca = optarg;
+			break;
+		case O_TLS_CERT:
+			o->tls_cert = optarg;
+			break;
+		case O_TLS_KEY:
+			o->tls_key = optarg;
+			break;
+		case O_TOKEN:
+			o->token = optarg;
+			break;
 		case O_WATCH_410:
 			if (strcmp(optarg, "http") && strcmp(optarg, "event")) {
 				nap_warn("--watch-410 takes http or event, not %s", optarg);
@@ -543,9 +619,14 @@ parse_options(int argc, char **argv, struct sim_opts *o)
 			}
 			o->watch_410_http = !strcmp(optarg, "http");
 			break;
-		case O_WORLD: push(&o->world_args, &o->nworld_args, optarg); break;
-		case 'v': o->verbose++; break;
-		default: nap_usage(synopsis);
+		case O_WORLD:
+			push(&o->world_args, &o->nworld_args, optarg);
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		default:
+			nap_usage(synopsis);
 		}
 	}
 	if (optind != argc)
@@ -560,13 +641,14 @@ derive_defaults(struct sim_opts *o)
 	static char rg[256], subnet[512];
 
 	if (!o->resource_group) {
-		snprintf(rg, sizeof(rg), "MC_%s_%s_%s", o->cluster_name, o->cluster_name,
-		    o->region);
+		snprintf(
+		    rg, sizeof(rg), "MC_%s_%s_%s", o->cluster_name, o->cluster_name, o->region);
 		o->resource_group = rg;
 	}
 	if (!o->subnet_id) {
 		snprintf(subnet, sizeof(subnet),
-		    "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/virtualNetworks/aks-vnet-12345678/subnets/aks-subnet",
+		    "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/"
+		    "virtualNetworks/aks-vnet-12345678/subnets/aks-subnet",
 		    o->subscription, o->resource_group);
 		o->subnet_id = subnet;
 	}
@@ -665,10 +747,12 @@ main(int argc, char **argv)
 
 	/* A config needs a kubeconfig and a CA file; put them beside it. */
 	config = sim.opts.config_out ? nap_xstrdup(sim.opts.config_out) : NULL;
-	kubeconfig = sim.opts.kubeconfig_out ? nap_xstrdup(sim.opts.kubeconfig_out) :
-	    config ? nap_xasprintf("%s.kubeconfig", config) : NULL;
-	ca = sim.opts.ca_out ? nap_xstrdup(sim.opts.ca_out) :
-	    config ? nap_xasprintf("%s.ca.pem", config) : NULL;
+	kubeconfig = sim.opts.kubeconfig_out ? nap_xstrdup(sim.opts.kubeconfig_out)
+	    : config			     ? nap_xasprintf("%s.kubeconfig", config)
+					     : NULL;
+	ca = sim.opts.ca_out ? nap_xstrdup(sim.opts.ca_out)
+	    : config	     ? nap_xasprintf("%s.ca.pem", config)
+			     : NULL;
 	if (write_outputs(&sim, kubeconfig, config, ca, &err) < 0)
 		nap_die_err(&err);
 	ready = json_object_new_object();

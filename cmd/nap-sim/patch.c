@@ -26,7 +26,8 @@ merge(json_object *target, json_object *patch)
 		json_object_put(target);
 		target = json_object_new_object();
 	}
-	json_object_object_foreach(patch, k, v) {
+	json_object_object_foreach(patch, k, v)
+	{
 		if (!v) {
 			json_object_object_del(target, k);
 			continue;
@@ -150,8 +151,8 @@ array_insert(json_object *arr, size_t at, json_object *val)
 
 	json_object_array_add(arr, NULL);
 	for (i = n; i > at; i--)
-		json_object_array_put_idx(arr, i,
-		    json_object_get(json_object_array_get_idx(arr, i - 1)));
+		json_object_array_put_idx(
+		    arr, i, json_object_get(json_object_array_get_idx(arr, i - 1)));
 	json_object_array_put_idx(arr, at, val);
 	return 0;
 }
@@ -241,10 +242,16 @@ sim_patch_json(json_object **target, json_object *ops, struct nap_err *err)
 		int rc = -1;
 
 		if (!path)
-			return sim_err_status(err, 422, "the server rejected our request due to an error in our request: operation %zu has no path", i);
+			return sim_err_status(err, 422,
+			    "the server rejected our request due to an error in our request: "
+			    "operation %zu has no path",
+			    i);
 		if (!strcmp(kind, "add") || !strcmp(kind, "replace")) {
 			if (!has_val)
-				return sim_err_status(err, 422, "the server rejected our request due to an error in our request: operation %zu has no value", i);
+				return sim_err_status(err, 422,
+				    "the server rejected our request due to an error in our "
+				    "request: operation %zu has no value",
+				    i);
 			rc = op_add(target, path, sim_dup(val), !strcmp(kind, "replace"));
 		} else if (!strcmp(kind, "remove")) {
 			rc = op_remove(*target, path);
@@ -253,7 +260,8 @@ sim_patch_json(json_object **target, json_object *ops, struct nap_err *err)
 
 			if (!(have ? nap_json_equal(have, val) : !val))
 				return sim_err_status(err, 422,
-				    "the server rejected our request due to an error in our request: testing value %s failed: test failed",
+				    "the server rejected our request due to an error in our "
+				    "request: testing value %s failed: test failed",
 				    path);
 			rc = 0;
 		} else if ((!strcmp(kind, "move") || !strcmp(kind, "copy")) && from) {
@@ -272,12 +280,14 @@ sim_patch_json(json_object **target, json_object *ops, struct nap_err *err)
 			}
 		} else {
 			return sim_err_status(err, 422,
-			    "the server rejected our request due to an error in our request: Unexpected kind: %s",
+			    "the server rejected our request due to an error in our request: "
+			    "Unexpected kind: %s",
 			    kind);
 		}
 		if (rc < 0)
 			return sim_err_status(err, 422,
-			    "the server rejected our request due to an error in our request: %s operation does not apply: doc is missing path: \"%s\"",
+			    "the server rejected our request due to an error in our request: %s "
+			    "operation does not apply: doc is missing path: \"%s\"",
 			    kind, path);
 	}
 	return 0;
@@ -287,15 +297,23 @@ sim_patch_json(json_object **target, json_object *ops, struct nap_err *err)
 
 static const struct {
 	const char *field;
-	const char *key;	/* NULL: a set of primitives */
+	const char *key; /* NULL: a set of primitives */
 } merge_keys[] = {
-	{ "containers", "name" }, { "initContainers", "name" },
-	{ "ephemeralContainers", "name" }, { "env", "name" },
-	{ "volumes", "name" }, { "volumeMounts", "mountPath" },
-	{ "ports", "containerPort" }, { "imagePullSecrets", "name" },
-	{ "taints", "key" }, { "conditions", "type" }, { "addresses", "type" },
-	{ "ownerReferences", "uid" }, { "hostAliases", "ip" },
-	{ "topologySpreadConstraints", "topologyKey" }, { "finalizers", NULL },
+    {"containers", "name"},
+    {"initContainers", "name"},
+    {"ephemeralContainers", "name"},
+    {"env", "name"},
+    {"volumes", "name"},
+    {"volumeMounts", "mountPath"},
+    {"ports", "containerPort"},
+    {"imagePullSecrets", "name"},
+    {"taints", "key"},
+    {"conditions", "type"},
+    {"addresses", "type"},
+    {"ownerReferences", "uid"},
+    {"hostAliases", "ip"},
+    {"topologySpreadConstraints", "topologyKey"},
+    {"finalizers", NULL},
 };
 
 static int
@@ -341,8 +359,8 @@ smp_list(json_object *target, json_object *patch, const char *key)
 		for (j = 0; j < tn; j++) {
 			json_object *t = json_object_array_get_idx(target, j);
 
-			if (nap_json_equal(json_object_object_get(t, key),
-			    json_object_object_get(p, key)))
+			if (nap_json_equal(
+				json_object_object_get(t, key), json_object_object_get(p, key)))
 				found = (int)j;
 		}
 		if (!strcmp(nap_json_str(p, "$patch", ""), "delete")) {
@@ -351,8 +369,8 @@ smp_list(json_object *target, json_object *patch, const char *key)
 			continue;
 		}
 		if (found >= 0) {
-			json_object *t = json_object_get(json_object_array_get_idx(target,
-			    (size_t)found));
+			json_object *t =
+			    json_object_get(json_object_array_get_idx(target, (size_t)found));
 
 			json_object_array_put_idx(target, (size_t)found, smp(t, p));
 		} else {
@@ -383,7 +401,8 @@ smp(json_object *target, json_object *patch)
 		json_object_put(target);
 		target = json_object_new_object();
 	}
-	json_object_object_foreach(patch, k, v) {
+	json_object_object_foreach(patch, k, v)
+	{
 		json_object *cur;
 		const char *key;
 
@@ -397,7 +416,7 @@ smp(json_object *target, json_object *patch)
 			for (i = 0; list && v && i < json_object_array_length(v); i++)
 				for (j = json_object_array_length(list); j-- > 0;)
 					if (nap_json_equal(json_object_array_get_idx(list, j),
-					    json_object_array_get_idx(v, i)))
+						json_object_array_get_idx(v, i)))
 						json_object_array_del_idx(list, j, 1);
 			continue;
 		}

@@ -19,8 +19,7 @@
 #include "core.h"
 #include "json.h"
 
-enum { F_STR, F_INT, F_INT0, F_BOOL, F_MSG, F_RSTR, F_RMSG, F_MAPSS, F_MAPQ, F_IOS,
-    F_TIME };
+enum { F_STR, F_INT, F_INT0, F_BOOL, F_MSG, F_RSTR, F_RMSG, F_MAPSS, F_MAPQ, F_IOS, F_TIME };
 
 struct pb_msg;
 
@@ -36,84 +35,81 @@ struct pb_msg {
 	size_t n;
 };
 
-#define MSG(name, ...) \
-	static const struct pb_field name##_f[] = { __VA_ARGS__ }; \
-	static const struct pb_msg name = { name##_f, NAP_ARRAY_LEN(name##_f) }
+#define MSG(name, ...)                                                                             \
+	static const struct pb_field name##_f[] = {__VA_ARGS__};                                   \
+	static const struct pb_msg name = {name##_f, NAP_ARRAY_LEN(name##_f)}
 
-MSG(m_owner, { 1, "kind", F_STR, NULL }, { 3, "name", F_STR, NULL },
-    { 4, "uid", F_STR, NULL }, { 5, "apiVersion", F_STR, NULL },
-    { 6, "controller", F_BOOL, NULL }, { 7, "blockOwnerDeletion", F_BOOL, NULL });
-MSG(m_meta, { 1, "name", F_STR, NULL }, { 2, "generateName", F_STR, NULL },
-    { 3, "namespace", F_STR, NULL }, { 5, "uid", F_STR, NULL },
-    { 6, "resourceVersion", F_STR, NULL }, { 11, "labels", F_MAPSS, NULL },
-    { 12, "annotations", F_MAPSS, NULL }, { 13, "ownerReferences", F_RMSG, &m_owner },
-    { 14, "finalizers", F_RSTR, NULL });
-MSG(m_req, { 1, "key", F_STR, NULL }, { 2, "operator", F_STR, NULL },
-    { 3, "values", F_RSTR, NULL });
-MSG(m_selector, { 1, "matchLabels", F_MAPSS, NULL },
-    { 2, "matchExpressions", F_RMSG, &m_req });
-MSG(m_port, { 1, "name", F_STR, NULL }, { 2, "hostPort", F_INT, NULL },
-    { 3, "containerPort", F_INT, NULL }, { 4, "protocol", F_STR, NULL });
-MSG(m_env, { 1, "name", F_STR, NULL }, { 2, "value", F_STR, NULL });
-MSG(m_resources, { 1, "limits", F_MAPQ, NULL }, { 2, "requests", F_MAPQ, NULL });
-MSG(m_container, { 1, "name", F_STR, NULL }, { 2, "image", F_STR, NULL },
-    { 3, "command", F_RSTR, NULL }, { 4, "args", F_RSTR, NULL },
-    { 5, "workingDir", F_STR, NULL }, { 6, "ports", F_RMSG, &m_port },
-    { 7, "env", F_RMSG, &m_env }, { 8, "resources", F_MSG, &m_resources },
-    { 13, "terminationMessagePath", F_STR, NULL },
-    { 14, "imagePullPolicy", F_STR, NULL }, { 16, "stdin", F_BOOL, NULL },
-    { 18, "tty", F_BOOL, NULL }, { 20, "terminationMessagePolicy", F_STR, NULL });
-MSG(m_toleration, { 1, "key", F_STR, NULL }, { 2, "operator", F_STR, NULL },
-    { 3, "value", F_STR, NULL }, { 4, "effect", F_STR, NULL },
-    { 5, "tolerationSeconds", F_INT0, NULL });
-MSG(m_podspec, { 2, "containers", F_RMSG, &m_container },
-    { 3, "restartPolicy", F_STR, NULL },
-    { 4, "terminationGracePeriodSeconds", F_INT0, NULL },
-    { 6, "dnsPolicy", F_STR, NULL }, { 7, "nodeSelector", F_MAPSS, NULL },
-    { 8, "serviceAccountName", F_STR, NULL }, { 10, "nodeName", F_STR, NULL },
-    { 19, "schedulerName", F_STR, NULL }, { 20, "initContainers", F_RMSG, &m_container },
-    { 22, "tolerations", F_RMSG, &m_toleration },
-    { 24, "priorityClassName", F_STR, NULL }, { 25, "priority", F_INT0, NULL });
-MSG(m_template, { 1, "metadata", F_MSG, &m_meta }, { 2, "spec", F_MSG, &m_podspec });
-MSG(m_rolling, { 1, "maxUnavailable", F_IOS, NULL }, { 2, "maxSurge", F_IOS, NULL });
-MSG(m_strategy, { 1, "type", F_STR, NULL }, { 2, "rollingUpdate", F_MSG, &m_rolling });
-MSG(m_depspec, { 1, "replicas", F_INT0, NULL }, { 2, "selector", F_MSG, &m_selector },
-    { 3, "template", F_MSG, &m_template }, { 4, "strategy", F_MSG, &m_strategy },
-    { 5, "minReadySeconds", F_INT, NULL }, { 6, "revisionHistoryLimit", F_INT0, NULL },
-    { 9, "progressDeadlineSeconds", F_INT0, NULL });
-MSG(m_deployment, { 1, "metadata", F_MSG, &m_meta }, { 2, "spec", F_MSG, &m_depspec });
-MSG(m_pod, { 1, "metadata", F_MSG, &m_meta }, { 2, "spec", F_MSG, &m_podspec });
-MSG(m_namespace, { 1, "metadata", F_MSG, &m_meta });
-MSG(m_pdbspec, { 1, "minAvailable", F_IOS, NULL }, { 2, "selector", F_MSG, &m_selector },
-    { 3, "maxUnavailable", F_IOS, NULL },
-    { 4, "unhealthyPodEvictionPolicy", F_STR, NULL });
-MSG(m_pdb, { 1, "metadata", F_MSG, &m_meta }, { 2, "spec", F_MSG, &m_pdbspec });
-MSG(m_configmap, { 1, "metadata", F_MSG, &m_meta }, { 2, "data", F_MAPSS, NULL },
-    { 4, "immutable", F_BOOL, NULL });
-MSG(m_precond, { 1, "uid", F_STR, NULL }, { 2, "resourceVersion", F_STR, NULL });
-MSG(m_delopts, { 1, "gracePeriodSeconds", F_INT0, NULL },
-    { 2, "preconditions", F_MSG, &m_precond }, { 3, "orphanDependents", F_BOOL, NULL },
-    { 4, "propagationPolicy", F_STR, NULL }, { 5, "dryRun", F_RSTR, NULL });
-MSG(m_eviction, { 1, "metadata", F_MSG, &m_meta }, { 2, "deleteOptions", F_MSG, &m_delopts });
-MSG(m_binding, { 1, "metadata", F_MSG, &m_meta }, { 2, "target", F_MSG, &m_owner });
-MSG(m_taint, { 1, "key", F_STR, NULL }, { 2, "value", F_STR, NULL },
-    { 3, "effect", F_STR, NULL }, { 4, "timeAdded", F_TIME, NULL });
-MSG(m_nodespec, { 3, "providerID", F_STR, NULL }, { 4, "unschedulable", F_BOOL, NULL },
-    { 5, "taints", F_RMSG, &m_taint });
-MSG(m_node, { 1, "metadata", F_MSG, &m_meta }, { 2, "spec", F_MSG, &m_nodespec });
-MSG(m_lease_spec, { 1, "holderIdentity", F_STR, NULL },
-    { 2, "leaseDurationSeconds", F_INT0, NULL }, { 5, "leaseTransitions", F_INT0, NULL });
-MSG(m_lease, { 1, "metadata", F_MSG, &m_meta }, { 2, "spec", F_MSG, &m_lease_spec });
+MSG(m_owner, {1, "kind", F_STR, NULL}, {3, "name", F_STR, NULL}, {4, "uid", F_STR, NULL},
+    {5, "apiVersion", F_STR, NULL}, {6, "controller", F_BOOL, NULL},
+    {7, "blockOwnerDeletion", F_BOOL, NULL});
+MSG(m_meta, {1, "name", F_STR, NULL}, {2, "generateName", F_STR, NULL},
+    {3, "namespace", F_STR, NULL}, {5, "uid", F_STR, NULL}, {6, "resourceVersion", F_STR, NULL},
+    {11, "labels", F_MAPSS, NULL}, {12, "annotations", F_MAPSS, NULL},
+    {13, "ownerReferences", F_RMSG, &m_owner}, {14, "finalizers", F_RSTR, NULL});
+MSG(m_req, {1, "key", F_STR, NULL}, {2, "operator", F_STR, NULL}, {3, "values", F_RSTR, NULL});
+MSG(m_selector, {1, "matchLabels", F_MAPSS, NULL}, {2, "matchExpressions", F_RMSG, &m_req});
+MSG(m_port, {1, "name", F_STR, NULL}, {2, "hostPort", F_INT, NULL},
+    {3, "containerPort", F_INT, NULL}, {4, "protocol", F_STR, NULL});
+MSG(m_env, {1, "name", F_STR, NULL}, {2, "value", F_STR, NULL});
+MSG(m_resources, {1, "limits", F_MAPQ, NULL}, {2, "requests", F_MAPQ, NULL});
+MSG(m_container, {1, "name", F_STR, NULL}, {2, "image", F_STR, NULL}, {3, "command", F_RSTR, NULL},
+    {4, "args", F_RSTR, NULL}, {5, "workingDir", F_STR, NULL}, {6, "ports", F_RMSG, &m_port},
+    {7, "env", F_RMSG, &m_env}, {8, "resources", F_MSG, &m_resources},
+    {13, "terminationMessagePath", F_STR, NULL}, {14, "imagePullPolicy", F_STR, NULL},
+    {16, "stdin", F_BOOL, NULL}, {18, "tty", F_BOOL, NULL},
+    {20, "terminationMessagePolicy", F_STR, NULL});
+MSG(m_toleration, {1, "key", F_STR, NULL}, {2, "operator", F_STR, NULL}, {3, "value", F_STR, NULL},
+    {4, "effect", F_STR, NULL}, {5, "tolerationSeconds", F_INT0, NULL});
+MSG(m_podspec, {2, "containers", F_RMSG, &m_container}, {3, "restartPolicy", F_STR, NULL},
+    {4, "terminationGracePeriodSeconds", F_INT0, NULL}, {6, "dnsPolicy", F_STR, NULL},
+    {7, "nodeSelector", F_MAPSS, NULL}, {8, "serviceAccountName", F_STR, NULL},
+    {10, "nodeName", F_STR, NULL}, {19, "schedulerName", F_STR, NULL},
+    {20, "initContainers", F_RMSG, &m_container}, {22, "tolerations", F_RMSG, &m_toleration},
+    {24, "priorityClassName", F_STR, NULL}, {25, "priority", F_INT0, NULL});
+MSG(m_template, {1, "metadata", F_MSG, &m_meta}, {2, "spec", F_MSG, &m_podspec});
+MSG(m_rolling, {1, "maxUnavailable", F_IOS, NULL}, {2, "maxSurge", F_IOS, NULL});
+MSG(m_strategy, {1, "type", F_STR, NULL}, {2, "rollingUpdate", F_MSG, &m_rolling});
+MSG(m_depspec, {1, "replicas", F_INT0, NULL}, {2, "selector", F_MSG, &m_selector},
+    {3, "template", F_MSG, &m_template}, {4, "strategy", F_MSG, &m_strategy},
+    {5, "minReadySeconds", F_INT, NULL}, {6, "revisionHistoryLimit", F_INT0, NULL},
+    {9, "progressDeadlineSeconds", F_INT0, NULL});
+MSG(m_deployment, {1, "metadata", F_MSG, &m_meta}, {2, "spec", F_MSG, &m_depspec});
+MSG(m_pod, {1, "metadata", F_MSG, &m_meta}, {2, "spec", F_MSG, &m_podspec});
+MSG(m_namespace, {1, "metadata", F_MSG, &m_meta});
+MSG(m_pdbspec, {1, "minAvailable", F_IOS, NULL}, {2, "selector", F_MSG, &m_selector},
+    {3, "maxUnavailable", F_IOS, NULL}, {4, "unhealthyPodEvictionPolicy", F_STR, NULL});
+MSG(m_pdb, {1, "metadata", F_MSG, &m_meta}, {2, "spec", F_MSG, &m_pdbspec});
+MSG(m_configmap, {1, "metadata", F_MSG, &m_meta}, {2, "data", F_MAPSS, NULL},
+    {4, "immutable", F_BOOL, NULL});
+MSG(m_precond, {1, "uid", F_STR, NULL}, {2, "resourceVersion", F_STR, NULL});
+MSG(m_delopts, {1, "gracePeriodSeconds", F_INT0, NULL}, {2, "preconditions", F_MSG, &m_precond},
+    {3, "orphanDependents", F_BOOL, NULL}, {4, "propagationPolicy", F_STR, NULL},
+    {5, "dryRun", F_RSTR, NULL});
+MSG(m_eviction, {1, "metadata", F_MSG, &m_meta}, {2, "deleteOptions", F_MSG, &m_delopts});
+MSG(m_binding, {1, "metadata", F_MSG, &m_meta}, {2, "target", F_MSG, &m_owner});
+MSG(m_taint, {1, "key", F_STR, NULL}, {2, "value", F_STR, NULL}, {3, "effect", F_STR, NULL},
+    {4, "timeAdded", F_TIME, NULL});
+MSG(m_nodespec, {3, "providerID", F_STR, NULL}, {4, "unschedulable", F_BOOL, NULL},
+    {5, "taints", F_RMSG, &m_taint});
+MSG(m_node, {1, "metadata", F_MSG, &m_meta}, {2, "spec", F_MSG, &m_nodespec});
+MSG(m_lease_spec, {1, "holderIdentity", F_STR, NULL}, {2, "leaseDurationSeconds", F_INT0, NULL},
+    {5, "leaseTransitions", F_INT0, NULL});
+MSG(m_lease, {1, "metadata", F_MSG, &m_meta}, {2, "spec", F_MSG, &m_lease_spec});
 
 static const struct {
 	const char *kind;
 	const struct pb_msg *msg;
 } kinds[] = {
-	{ "Deployment", &m_deployment },
-	{ "Pod", &m_pod }, { "Namespace", &m_namespace },
-	{ "PodDisruptionBudget", &m_pdb }, { "ConfigMap", &m_configmap },
-	{ "Eviction", &m_eviction }, { "DeleteOptions", &m_delopts },
-	{ "Binding", &m_binding }, { "Node", &m_node }, { "Lease", &m_lease },
+    {"Deployment", &m_deployment},
+    {"Pod", &m_pod},
+    {"Namespace", &m_namespace},
+    {"PodDisruptionBudget", &m_pdb},
+    {"ConfigMap", &m_configmap},
+    {"Eviction", &m_eviction},
+    {"DeleteOptions", &m_delopts},
+    {"Binding", &m_binding},
+    {"Node", &m_node},
+    {"Lease", &m_lease},
 };
 
 struct rd {
@@ -205,8 +201,8 @@ map_entry(struct rd r, json_object *map, int quantity, int *bad)
 			while (s.p < s.end && next(&s, &qn, &qw, &qv, &qs) == 0)
 				if (qn == 1 && qw == 2) {
 					json_object_put(val);
-					val = json_object_new_string_len((const char *)qs.p,
-					    (int)(qs.end - qs.p));
+					val = json_object_new_string_len(
+					    (const char *)qs.p, (int)(qs.end - qs.p));
 				}
 		}
 	}
@@ -304,8 +300,8 @@ decode(struct rd r, const struct pb_msg *m, int *bad)
 		switch (f->kind) {
 		case F_STR:
 			if (wt == 2 && s.end > s.p)
-				val = json_object_new_string_len((const char *)s.p,
-				    (int)(s.end - s.p));
+				val = json_object_new_string_len(
+				    (const char *)s.p, (int)(s.end - s.p));
 			break;
 		case F_INT:
 		case F_INT0:
@@ -342,9 +338,10 @@ decode(struct rd r, const struct pb_msg *m, int *bad)
 				arr = json_object_new_array();
 				json_object_object_add(obj, f->name, arr);
 			}
-			json_object_array_add(arr, f->kind == F_RSTR ?
-			    json_object_new_string_len((const char *)s.p, (int)(s.end - s.p)) :
-			    decode(s, f->sub, bad));
+			json_object_array_add(arr,
+			    f->kind == F_RSTR
+				? json_object_new_string_len((const char *)s.p, (int)(s.end - s.p))
+				: decode(s, f->sub, bad));
 			break;
 		case F_MAPSS:
 		case F_MAPQ:
@@ -367,8 +364,8 @@ decode(struct rd r, const struct pb_msg *m, int *bad)
 int
 sim_pb_decode(const char *buf, size_t len, json_object **out, struct nap_err *err)
 {
-	struct rd r = { (const unsigned char *)buf, (const unsigned char *)buf + len };
-	struct rd s, raw = { NULL, NULL }, tm = { NULL, NULL };
+	struct rd r = {(const unsigned char *)buf, (const unsigned char *)buf + len};
+	struct rd s, raw = {NULL, NULL}, tm = {NULL, NULL};
 	char kind[64] = "", av[128] = "";
 	int num, wt, bad = 0;
 	uint64_t v;
@@ -376,8 +373,8 @@ sim_pb_decode(const char *buf, size_t len, json_object **out, struct nap_err *er
 
 	*out = NULL;
 	if (len < 4 || memcmp(buf, "k8s\0", 4))
-		return sim_err_status(err, 400,
-		    "the body of the request is not a Kubernetes protobuf message");
+		return sim_err_status(
+		    err, 400, "the body of the request is not a Kubernetes protobuf message");
 	r.p += 4;
 	while (r.p < r.end) {
 		if (next(&r, &num, &wt, &v, &s) < 0)
@@ -400,7 +397,8 @@ sim_pb_decode(const char *buf, size_t len, json_object **out, struct nap_err *er
 			break;
 	if (i == NAP_ARRAY_LEN(kinds))
 		return sim_err_status(err, 415,
-		    "nap-sim reads protobuf bodies only for the kinds kubectl's typed commands send; %s is not one: send JSON",
+		    "nap-sim reads protobuf bodies only for the kinds kubectl's typed commands "
+		    "send; %s is not one: send JSON",
 		    *kind ? kind : "(no kind)");
 	if (!raw.p)
 		raw.p = raw.end = (const unsigned char *)buf + len;

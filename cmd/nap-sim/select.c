@@ -77,7 +77,8 @@ parse_term(const char **pp, struct term *t, struct nap_err *err)
 		while (keychar((unsigned char)*p))
 			p++;
 		if (p == k)
-			return sim_err_status(err, 400, "unable to parse requirement: key is empty");
+			return sim_err_status(
+			    err, 400, "unable to parse requirement: key is empty");
 		t->key = nap_xstrndup(k, (size_t)(p - k));
 		t->op = OP_NOTEXISTS;
 		*pp = skip_ws(p);
@@ -87,8 +88,8 @@ parse_term(const char **pp, struct term *t, struct nap_err *err)
 	while (keychar((unsigned char)*p))
 		p++;
 	if (p == k)
-		return sim_err_status(err, 400, "unable to parse requirement: found '%c', expected: identifier",
-		    *p ? *p : ' ');
+		return sim_err_status(err, 400,
+		    "unable to parse requirement: found '%c', expected: identifier", *p ? *p : ' ');
 	t->key = nap_xstrndup(k, (size_t)(p - k));
 	p = skip_ws(p);
 	if (*p == ',' || !*p) {
@@ -113,7 +114,8 @@ parse_term(const char **pp, struct term *t, struct nap_err *err)
 		p = skip_ws(p + (t->op == OP_IN ? 2 : 5));
 		if (*p != '(')
 			return sim_err_status(err, 400,
-			    "unable to parse requirement: found '%c', expected: '('", *p ? *p : ' ');
+			    "unable to parse requirement: found '%c', expected: '('",
+			    *p ? *p : ' ');
 		p++;
 		for (;;) {
 			p = skip_ws(p);
@@ -130,13 +132,15 @@ parse_term(const char **pp, struct term *t, struct nap_err *err)
 				p++;
 				break;
 			}
-			return sim_err_status(err, 400, "unable to parse requirement: unterminated set");
+			return sim_err_status(
+			    err, 400, "unable to parse requirement: unterminated set");
 		}
 		*pp = skip_ws(p);
 		return 0;
 	} else {
 		return sim_err_status(err, 400,
-		    "unable to parse requirement: found '%c', expected: in, notin, =, ==, !=, gt, lt",
+		    "unable to parse requirement: found '%c', expected: in, notin, =, ==, !=, gt, "
+		    "lt",
 		    *p);
 	}
 	p = skip_ws(p);
@@ -151,15 +155,15 @@ parse_term(const char **pp, struct term *t, struct nap_err *err)
 		strtoll(t->vals[0], &end, 10);
 		if (!n || *end)
 			return sim_err_status(err, 400,
-			    "unable to parse requirement: for 'gt', 'lt' operators, the value must be an integer");
+			    "unable to parse requirement: for 'gt', 'lt' operators, the value must "
+			    "be an integer");
 	}
 	*pp = skip_ws(p);
 	return 0;
 }
 
 static int
-parse_terms(const char *s, struct term **out, size_t *nout, size_t *alloc,
-    struct nap_err *err)
+parse_terms(const char *s, struct term **out, size_t *nout, size_t *alloc, struct nap_err *err)
 {
 	const char *p = s;
 
@@ -191,7 +195,8 @@ parse_terms(const char *s, struct term **out, size_t *nout, size_t *alloc,
 			terms_free(*out, *nout);
 			*out = NULL;
 			*nout = 0;
-			return sim_err_status(err, 400, "unable to parse requirement: unexpected '%c'", *p);
+			return sim_err_status(
+			    err, 400, "unable to parse requirement: unexpected '%c'", *p);
 		}
 	}
 	return 0;
@@ -279,18 +284,31 @@ static int
 field_supported(int res, const char *f)
 {
 	static const char *const pod_fields[] = {
-		"spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-		"spec.serviceAccountName", "spec.hostNetwork", "status.phase",
-		"status.podIP", "status.nominatedNodeName", NULL,
+	    "spec.nodeName",
+	    "spec.restartPolicy",
+	    "spec.schedulerName",
+	    "spec.serviceAccountName",
+	    "spec.hostNetwork",
+	    "status.phase",
+	    "status.podIP",
+	    "status.nominatedNodeName",
+	    NULL,
 	};
 	static const char *const event_fields[] = {
-		"involvedObject.kind", "involvedObject.namespace",
-		"involvedObject.name", "involvedObject.uid",
-		"involvedObject.apiVersion", "involvedObject.resourceVersion",
-		"involvedObject.fieldPath", "reason", "reportingComponent",
-		"source", "type", NULL,
+	    "involvedObject.kind",
+	    "involvedObject.namespace",
+	    "involvedObject.name",
+	    "involvedObject.uid",
+	    "involvedObject.apiVersion",
+	    "involvedObject.resourceVersion",
+	    "involvedObject.fieldPath",
+	    "reason",
+	    "reportingComponent",
+	    "source",
+	    "type",
+	    NULL,
 	};
-	static const char *const node_fields[] = { "spec.unschedulable", NULL };
+	static const char *const node_fields[] = {"spec.unschedulable", NULL};
 	const char *const *list = NULL;
 	const char *r = sim_rdescs[res].resource;
 	size_t i;
@@ -322,8 +340,8 @@ sim_fsel_parse(const char *s, int res, struct sim_fsel **out, struct nap_err *er
 	}
 	for (i = 0; i < sel->n; i++) {
 		if (sel->t[i].op != OP_EQ && sel->t[i].op != OP_NE) {
-			sim_err_status(err, 400, "invalid selector: '%s'; can't understand '%s'",
-			    s, sel->t[i].key);
+			sim_err_status(err, 400, "invalid selector: '%s'; can't understand '%s'", s,
+			    sel->t[i].key);
 			sim_fsel_free(sel);
 			return -1;
 		}
@@ -378,17 +396,17 @@ sim_labelselector_match(json_object *selector, json_object *obj)
 		return 0;
 	ml = json_object_object_get(selector, "matchLabels");
 	if (ml && json_object_is_type(ml, json_type_object)) {
-		json_object_object_foreach(ml, k, v) {
+		json_object_object_foreach(ml, k, v)
+		{
 			json_object *have = nap_json_key(labels, k);
 
-			if (!have || strcmp(json_object_get_string(have),
-			    json_object_get_string(v)))
+			if (!have ||
+			    strcmp(json_object_get_string(have), json_object_get_string(v)))
 				return 0;
 		}
 	}
 	me = json_object_object_get(selector, "matchExpressions");
-	n = me && json_object_is_type(me, json_type_array) ?
-	    json_object_array_length(me) : 0;
+	n = me && json_object_is_type(me, json_type_array) ? json_object_array_length(me) : 0;
 	for (i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(me, i);
 		const char *key = nap_json_str(e, "key", "");
@@ -399,8 +417,7 @@ sim_labelselector_match(json_object *selector, json_object *obj)
 		int in = 0;
 
 		for (j = 0; hv && vals && j < json_object_array_length(vals); j++)
-			if (!strcmp(hv, json_object_get_string(
-			    json_object_array_get_idx(vals, j))))
+			if (!strcmp(hv, json_object_get_string(json_object_array_get_idx(vals, j))))
 				in = 1;
 		if (!strcmp(op, "In") && !in)
 			return 0;

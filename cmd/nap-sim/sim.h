@@ -37,59 +37,59 @@
 
 #include "nap.h"
 
-struct sim;		/* the world; one per process */
+struct sim; /* the world; one per process */
 
 /* Every command-line option; main.c fills it, sim_world_init() reads it. */
 struct sim_opts {
 	/* serving */
-	const char *listen;		/* address, default 127.0.0.1 */
-	int port;			/* Kubernetes API (HTTPS), 0 = ephemeral */
-	int arm_port;			/* ARM + token endpoint (HTTPS), 0 = ephemeral */
-	int insecure_port;		/* plain HTTP serving both by path, -1 = off */
-	const char *tls_cert, *tls_key, *tls_ca;	/* PEM files; NULL = generate */
-	const char *token;		/* Kubernetes bearer token; NULL = generate */
-	const char *kubeconfig_out;	/* written once ready */
-	const char *config_out;		/* nap.yaml written once ready */
-	const char *ca_out;		/* CA PEM written once ready (for caFile) */
-	const char *state;		/* state file, loaded at start, saved at exit */
-	const char *kubernetes_version;	/* "v1.32.4" style, for /version and nodes */
-	size_t max_body;		/* request size cap, 413 above it */
-	size_t history;			/* watch history events kept (410 beyond) */
-	double continue_ttl;		/* real seconds a continue token lives */
-	int watch_410_http;		/* too-old watch: HTTP 410, not an ERROR event */
+	const char *listen;			 /* address, default 127.0.0.1 */
+	int port;				 /* Kubernetes API (HTTPS), 0 = ephemeral */
+	int arm_port;				 /* ARM + token endpoint (HTTPS), 0 = ephemeral */
+	int insecure_port;			 /* plain HTTP serving both by path, -1 = off */
+	const char *tls_cert, *tls_key, *tls_ca; /* PEM files; NULL = generate */
+	const char *token;			 /* Kubernetes bearer token; NULL = generate */
+	const char *kubeconfig_out;		 /* written once ready */
+	const char *config_out;			 /* nap.yaml written once ready */
+	const char *ca_out;			 /* CA PEM written once ready (for caFile) */
+	const char *state;			 /* state file, loaded at start, saved at exit */
+	const char *kubernetes_version;		 /* "v1.32.4" style, for /version and nodes */
+	size_t max_body;			 /* request size cap, 413 above it */
+	size_t history;				 /* watch history events kept (410 beyond) */
+	double continue_ttl;			 /* real seconds a continue token lives */
+	int watch_410_http;			 /* too-old watch: HTTP 410, not an ERROR event */
 	int verbose;
 
 	/* the simulated cluster and subscription */
-	const char *cluster_name;	/* default "nap-sim" */
-	const char *region;		/* default "eastus" */
-	const char *subscription;	/* default 00000000-0000-0000-0000-000000000000 */
-	const char *resource_group;	/* node resource group, default MC_nap-sim_nap-sim_<region> */
-	const char *subnet_id;		/* default a vnet/subnet in resource_group */
-	const char *tenant;		/* default 00000000-...; token POST path */
-	const char *catalog;		/* catalog file or dir; NULL = installed data */
+	const char *cluster_name;   /* default "nap-sim" */
+	const char *region;	    /* default "eastus" */
+	const char *subscription;   /* default 00000000-0000-0000-0000-000000000000 */
+	const char *resource_group; /* node resource group, default MC_nap-sim_nap-sim_<region> */
+	const char *subnet_id;	    /* default a vnet/subnet in resource_group */
+	const char *tenant;	    /* default 00000000-...; token POST path */
+	const char *catalog;	    /* catalog file or dir; NULL = installed data */
 
 	/* the clock and the world (H7) */
-	double time_scale;		/* --time-scale, default 1 */
-	double boot_time;		/* simulated seconds, VM Running -> Node Ready, default 90 */
-	double lro_time;		/* simulated seconds an ARM LRO takes, default 10 */
-	unsigned long seed;		/* --seed, default 1 */
-	const char **faults;		/* --fault SPEC, repeatable, raw for the world to parse */
+	double time_scale;   /* --time-scale, default 1 */
+	double boot_time;    /* simulated seconds, VM Running -> Node Ready, default 90 */
+	double lro_time;     /* simulated seconds an ARM LRO takes, default 10 */
+	unsigned long seed;  /* --seed, default 1 */
+	const char **faults; /* --fault SPEC, repeatable, raw for the world to parse */
 	size_t nfaults;
-	const char **world_args;	/* --world KEY=VALUE, repeatable, raw */
+	const char **world_args; /* --world KEY=VALUE, repeatable, raw */
 	size_t nworld_args;
 };
 
 /* One HTTP request as the handlers see it; everything borrowed for the call. */
 struct sim_req {
-	const char *method;		/* "GET", "PUT" ... */
-	const char *path;		/* decoded path, no query */
-	const char *query;		/* raw query string without '?', "" if none */
-	const char *body;		/* NUL-terminated for convenience; may hold NULs */
+	const char *method; /* "GET", "PUT" ... */
+	const char *path;   /* decoded path, no query */
+	const char *query;  /* raw query string without '?', "" if none */
+	const char *body;   /* NUL-terminated for convenience; may hold NULs */
 	size_t body_len;
-	const char *content_type;	/* NULL if absent */
-	const char *authorization;	/* NULL if absent */
-	int port_kind;			/* SIM_PORT_KUBE, SIM_PORT_ARM or SIM_PORT_INSECURE */
-	void *conn;			/* core-private (header lookup) */
+	const char *content_type;  /* NULL if absent */
+	const char *authorization; /* NULL if absent */
+	int port_kind;		   /* SIM_PORT_KUBE, SIM_PORT_ARM or SIM_PORT_INSECURE */
+	void *conn;		   /* core-private (header lookup) */
 };
 
 enum { SIM_PORT_KUBE = 1, SIM_PORT_ARM = 2, SIM_PORT_INSECURE = 3 };
@@ -105,24 +105,24 @@ struct sim_resp {
 	int status;
 	char *body;
 	size_t body_len;
-	const char *content_type;	/* static string; default application/json */
-	char *retry_after;		/* Retry-After value, or NULL */
-	char *azure_async_operation;	/* Azure-AsyncOperation URL, or NULL */
-	char *location;			/* Location URL, or NULL */
-	char *hdr_name[SIM_RESP_MAX_HEADERS];	/* further headers, see sim_resp_header() */
+	const char *content_type;	      /* static string; default application/json */
+	char *retry_after;		      /* Retry-After value, or NULL */
+	char *azure_async_operation;	      /* Azure-AsyncOperation URL, or NULL */
+	char *location;			      /* Location URL, or NULL */
+	char *hdr_name[SIM_RESP_MAX_HEADERS]; /* further headers, see sim_resp_header() */
 	char *hdr_value[SIM_RESP_MAX_HEADERS];
 	int nhdr;
-	double delay;			/* REAL seconds to hold the answer (latency faults) */
-	int drop;			/* close the connection without answering */
-	void *stream;			/* core-private: a watch to stream */
+	double delay; /* REAL seconds to hold the answer (latency faults) */
+	int drop;     /* close the connection without answering */
+	void *stream; /* core-private: a watch to stream */
 };
 
 /* Serialise body (taken: its reference is released) as the response. */
 void sim_resp_json(struct sim_resp *resp, int status, json_object *body);
 /* A Kubernetes metav1.Status failure body: code, reason ("NotFound",
  * "Conflict", "TooManyRequests" ...), message. */
-void sim_resp_status(struct sim_resp *resp, int code, const char *reason,
-    const char *fmt, ...) NAP_PRINTF(4, 5);
+void sim_resp_status(struct sim_resp *resp, int code, const char *reason, const char *fmt, ...)
+    NAP_PRINTF(4, 5);
 /* Add a header (both strings copied); silently ignored past the limit. */
 void sim_resp_header(struct sim_resp *resp, const char *name, const char *value);
 
@@ -132,9 +132,9 @@ const char *sim_req_header(const struct sim_req *req, const char *name);
 const char *sim_req_query(const struct sim_req *req, const char *key);
 
 /* The clock. */
-double sim_scale(const struct sim *sim);	/* --time-scale N */
-double sim_now(const struct sim *sim);		/* real monotonic seconds */
-double sim_elapsed(const struct sim *sim);	/* simulated seconds since start */
+double sim_scale(const struct sim *sim);   /* --time-scale N */
+double sim_now(const struct sim *sim);	   /* real monotonic seconds */
+double sim_elapsed(const struct sim *sim); /* simulated seconds since start */
 /* Real wall-clock UTC as "2026-11-27T20:49:24Z" into buf (at least 32 bytes). */
 void sim_rfc3339(const struct sim *sim, char *buf, size_t size);
 
@@ -144,8 +144,8 @@ void sim_rfc3339(const struct sim *sim, char *buf, size_t size);
  * for sim_cancel() (never 0).  Timers with equal due times run in the order
  * they were set.  arg is the caller's; the core never frees it.
  */
-unsigned long sim_after(struct sim *sim, double sim_seconds,
-    void (*fn)(struct sim *, void *), void *arg);
+unsigned long sim_after(
+    struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *), void *arg);
 void sim_cancel(struct sim *sim, unsigned long id);
 
 /* Options as parsed, and the world's private state (H7 sets it in init). */
@@ -175,14 +175,13 @@ const char *sim_arm_url(const struct sim *sim);
  *   until an update removes the last finalizer; otherwise it goes at once
  *   (as if the kubelet confirmed immediately).  404 if absent.
  */
-json_object *sim_get(struct sim *sim, const char *resource, const char *ns,
-    const char *name);
-int sim_create(struct sim *sim, const char *resource, json_object *obj,
-    json_object **out, struct nap_err *err);
-int sim_update(struct sim *sim, const char *resource, json_object *obj,
-    json_object **out, struct nap_err *err);
-int sim_delete(struct sim *sim, const char *resource, const char *ns,
-    const char *name, struct nap_err *err);
+json_object *sim_get(struct sim *sim, const char *resource, const char *ns, const char *name);
+int sim_create(struct sim *sim, const char *resource, json_object *obj, json_object **out,
+    struct nap_err *err);
+int sim_update(struct sim *sim, const char *resource, json_object *obj, json_object **out,
+    struct nap_err *err);
+int sim_delete(
+    struct sim *sim, const char *resource, const char *ns, const char *name, struct nap_err *err);
 /* Visit each object (in name order within a namespace); fn returns nonzero
  * to stop.  fn must not write to the store (collect, then write). */
 void sim_foreach(struct sim *sim, const char *resource, const char *ns_or_NULL,
@@ -193,12 +192,12 @@ json_object *sim_dup(json_object *obj);
 /* The current resourceVersion counter. */
 unsigned long long sim_rv(const struct sim *sim);
 /* Record a core/v1 Event about obj (borrowed): type "Normal"/"Warning". */
-void sim_event(struct sim *sim, json_object *obj, const char *type,
-    const char *reason, const char *fmt, ...) NAP_PRINTF(5, 6);
+void sim_event(struct sim *sim, json_object *obj, const char *type, const char *reason,
+    const char *fmt, ...) NAP_PRINTF(5, 6);
 
 /* Hooks for faults on the Kubernetes side. */
-void sim_watch_drop_all(struct sim *sim);	/* close every open watch now */
-void sim_watch_compact(struct sim *sim);	/* horizon := now: resumes get 410 */
+void sim_watch_drop_all(struct sim *sim); /* close every open watch now */
+void sim_watch_compact(struct sim *sim);  /* horizon := now: resumes get 410 */
 
 /*
  * Hooks the world implements (H7) and the core calls.
@@ -225,8 +224,7 @@ int sim_arm_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *
 int sim_fault_k8s(struct sim *sim, const struct sim_req *req, struct sim_resp *resp);
 void sim_world_init(struct sim *sim, const struct sim_opts *opts);
 void sim_world_tick(struct sim *sim);
-void sim_world_on_change(struct sim *sim, const char *resource, const char *type,
-    json_object *obj);
+void sim_world_on_change(struct sim *sim, const char *resource, const char *type, json_object *obj);
 json_object *sim_world_save(struct sim *sim);
 void sim_world_load(struct sim *sim, json_object *state);
 void sim_world_fini(struct sim *sim);

@@ -16,7 +16,7 @@
 #include "json.h"
 #include "prog.h"
 
-const char *const sim_ev_names[] = { "ADDED", "MODIFIED", "DELETED" };
+const char *const sim_ev_names[] = {"ADDED", "MODIFIED", "DELETED"};
 
 int
 sim_err_status(struct nap_err *err, int http, const char *fmt, ...)
@@ -24,8 +24,7 @@ sim_err_status(struct nap_err *err, int http, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	nap_err_vset(err, http == 409 || http == 429 ? NAP_EX_TEMPFAIL :
-	    NAP_EX_DATAERR, fmt, ap);
+	nap_err_vset(err, http == 409 || http == 429 ? NAP_EX_TEMPFAIL : NAP_EX_DATAERR, fmt, ap);
 	va_end(ap);
 	if (err)
 		err->http = http;
@@ -55,11 +54,10 @@ rand_next(void)
 		struct timespec ts;
 		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
-		if (fd < 0 || read(fd, &rand_state, sizeof(rand_state)) !=
-		    (ssize_t)sizeof(rand_state)) {
+		if (fd < 0 ||
+		    read(fd, &rand_state, sizeof(rand_state)) != (ssize_t)sizeof(rand_state)) {
 			clock_gettime(CLOCK_REALTIME, &ts);
-			rand_state = (uint64_t)ts.tv_nsec ^
-			    ((uint64_t)getpid() << 32);
+			rand_state = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
 		}
 		if (fd >= 0)
 			close(fd);
@@ -91,10 +89,9 @@ sim_uuid(char *buf)
 {
 	uint64_t a = rand_next(), b = rand_next();
 
-	snprintf(buf, 37, "%08x-%04x-4%03x-%04x-%012llx",
-	    (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-	    (unsigned)a & 0xfff, (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
-	    (unsigned long long)(b & 0xffffffffffffULL));
+	snprintf(buf, 37, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+	    (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xfff,
+	    (unsigned)(0x8000 | ((b >> 48) & 0x3fff)), (unsigned long long)(b & 0xffffffffffffULL));
 }
 
 char *
@@ -219,7 +216,7 @@ set_rv(json_object *obj, unsigned long long rv)
 static void
 emit(struct sim *sim, int res, int type, json_object *obj, json_object *old)
 {
-	struct sim_event ev = { sim->rv, res, type, obj, old };
+	struct sim_event ev = {sim->rv, res, type, obj, old};
 	struct sim_event *slot;
 
 	if (sim->hist_n == sim->hist_cap) {
@@ -240,8 +237,7 @@ emit(struct sim *sim, int res, int type, json_object *obj, json_object *old)
 
 	if (sim->changes_head == sim->nchanges)
 		sim->changes_head = sim->nchanges = 0;
-	nap_xgrow(&sim->changes, &sim->changes_alloc, sim->nchanges + 1,
-	    sizeof(*sim->changes));
+	nap_xgrow(&sim->changes, &sim->changes_alloc, sim->nchanges + 1, sizeof(*sim->changes));
 	sim->changes[sim->nchanges++] = ev;
 	json_object_get(obj);
 	if (old)
@@ -256,8 +252,8 @@ sim_changes_drain(struct sim *sim)
 		struct sim_event ev = sim->changes[sim->changes_head++];
 
 		sim_controllers_on_change(sim, &ev);
-		sim_world_on_change(sim, sim_rdescs[ev.res].resource,
-		    sim_ev_names[ev.type], ev.obj);
+		sim_world_on_change(
+		    sim, sim_rdescs[ev.res].resource, sim_ev_names[ev.type], ev.obj);
 		event_release(&ev);
 	}
 	sim->changes_head = sim->nchanges = 0;
@@ -279,8 +275,7 @@ has_finalizers(json_object *obj)
 }
 
 int
-sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out,
-    struct nap_err *err)
+sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out, struct nap_err *err)
 {
 	const struct sim_rdesc *d = &sim_rdescs[res];
 	json_object *meta;
@@ -305,8 +300,8 @@ sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out,
 	if (d->namespaced) {
 		ns = obj_ns(obj);
 		if (!ns || !*ns) {
-			json_object_object_add(meta, "namespace",
-			    json_object_new_string("default"));
+			json_object_object_add(
+			    meta, "namespace", json_object_new_string("default"));
 			ns = "default";
 		}
 		key = sim_key("", ns);
@@ -334,13 +329,14 @@ sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out,
 	if (!name || !*name) {
 		json_object_put(obj);
 		return sim_err_status(err, 422,
-		    "%s \"\" is invalid: metadata.name: Required value: name or generateName is required",
+		    "%s \"\" is invalid: metadata.name: Required value: name or generateName is "
+		    "required",
 		    d->kind);
 	}
 	key = sim_key(ns, name);
 	if (sim_table_find(&sim->tables[res], key)) {
-		sim_err_status(err, 409, "%s \"%s\" already exists",
-		    sim_qualified(res, q, sizeof(q)), name);
+		sim_err_status(
+		    err, 409, "%s \"%s\" already exists", sim_qualified(res, q, sizeof(q)), name);
 		free(key);
 		free(genname);
 		json_object_put(obj);
@@ -380,8 +376,11 @@ static void
 keep_server_fields(json_object *obj, json_object *cur, int deleting)
 {
 	static const char *const keep[] = {
-		"uid", "creationTimestamp", "deletionTimestamp",
-		"deletionGracePeriodSeconds", "generation",
+	    "uid",
+	    "creationTimestamp",
+	    "deletionTimestamp",
+	    "deletionGracePeriodSeconds",
+	    "generation",
 	};
 	json_object *meta = json_object_object_get(obj, "metadata");
 	json_object *cmeta = json_object_object_get(cur, "metadata");
@@ -398,16 +397,16 @@ keep_server_fields(json_object *obj, json_object *cur, int deleting)
 			json_object_object_del(meta, keep[i]);
 	}
 	if (!json_object_object_get(obj, "kind"))
-		json_object_object_add(obj, "kind",
-		    json_object_get(json_object_object_get(cur, "kind")));
+		json_object_object_add(
+		    obj, "kind", json_object_get(json_object_object_get(cur, "kind")));
 	if (!json_object_object_get(obj, "apiVersion"))
-		json_object_object_add(obj, "apiVersion",
-		    json_object_get(json_object_object_get(cur, "apiVersion")));
+		json_object_object_add(
+		    obj, "apiVersion", json_object_get(json_object_object_get(cur, "apiVersion")));
 }
 
 static int
-update(struct sim *sim, int res, json_object *obj, json_object **out,
-    struct nap_err *err, int deleting)
+update(struct sim *sim, int res, json_object *obj, json_object **out, struct nap_err *err,
+    int deleting)
 {
 	const struct sim_rdesc *d = &sim_rdescs[res];
 	struct sim_table *t = &sim->tables[res];
@@ -420,8 +419,8 @@ update(struct sim *sim, int res, json_object *obj, json_object **out,
 	if (out)
 		*out = NULL;
 	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_is_type(meta = json_object_object_get(obj, "metadata"),
-	    json_type_object)) {
+	    !json_object_is_type(
+		meta = json_object_object_get(obj, "metadata"), json_type_object)) {
 		json_object_put(obj);
 		return sim_err_status(err, 400, "the body of the request has no metadata object");
 	}
@@ -430,8 +429,8 @@ update(struct sim *sim, int res, json_object *obj, json_object **out,
 	e = sim_table_find(t, key);
 	free(key);
 	if (!e) {
-		sim_err_status(err, 404, "%s \"%s\" not found",
-		    sim_qualified(res, q, sizeof(q)), name);
+		sim_err_status(
+		    err, 404, "%s \"%s\" not found", sim_qualified(res, q, sizeof(q)), name);
 		json_object_put(obj);
 		return -1;
 	}
@@ -439,7 +438,8 @@ update(struct sim *sim, int res, json_object *obj, json_object **out,
 	rv = nap_json_str(obj, "metadata.resourceVersion", NULL);
 	if (rv && *rv && strcmp(rv, nap_json_str(cur, "metadata.resourceVersion", ""))) {
 		sim_err_status(err, 409,
-		    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; please apply your changes to the latest version and try again",
+		    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
+		    "please apply your changes to the latest version and try again",
 		    sim_qualified(res, q, sizeof(q)), name);
 		json_object_put(obj);
 		return -1;
@@ -448,9 +448,9 @@ update(struct sim *sim, int res, json_object *obj, json_object **out,
 	sim_canonical_quantities(res, obj);
 	if (!d->namespaced)
 		json_object_object_del(meta, "namespace");
-	json_object_object_add(meta, "resourceVersion", json_object_get(
-	    json_object_object_get(json_object_object_get(cur, "metadata"),
-	    "resourceVersion")));
+	json_object_object_add(meta, "resourceVersion",
+	    json_object_get(json_object_object_get(
+		json_object_object_get(cur, "metadata"), "resourceVersion")));
 	if (nap_json_equal(obj, cur)) {
 		/* A no-op write changes nothing, as on a real server. */
 		json_object_put(obj);
@@ -458,10 +458,10 @@ update(struct sim *sim, int res, json_object *obj, json_object **out,
 			*out = cur;
 		return 0;
 	}
-	if (!nap_json_equal(json_object_object_get(obj, "spec"),
-	    json_object_object_get(cur, "spec")))
-		json_object_object_add(meta, "generation", json_object_new_int64(
-		    nap_json_int(cur, "metadata.generation", 1) + 1));
+	if (!nap_json_equal(
+		json_object_object_get(obj, "spec"), json_object_object_get(cur, "spec")))
+		json_object_object_add(meta, "generation",
+		    json_object_new_int64(nap_json_int(cur, "metadata.generation", 1) + 1));
 	sim->rv++;
 	set_rv(obj, sim->rv);
 	if (nap_json_get(obj, "metadata.deletionTimestamp") && !has_finalizers(obj)) {
@@ -486,8 +486,7 @@ update(struct sim *sim, int res, json_object *obj, json_object **out,
 }
 
 int
-sim_update_res(struct sim *sim, int res, json_object *obj, json_object **out,
-    struct nap_err *err)
+sim_update_res(struct sim *sim, int res, json_object *obj, json_object **out, struct nap_err *err)
 {
 	return update(sim, res, obj, out, err, 0);
 }
@@ -510,8 +509,8 @@ sim_remove(struct sim *sim, int res, const char *key)
 }
 
 int
-sim_delete_res(struct sim *sim, int res, const char *ns, const char *name,
-    json_object **out, struct nap_err *err)
+sim_delete_res(struct sim *sim, int res, const char *ns, const char *name, json_object **out,
+    struct nap_err *err)
 {
 	const struct sim_rdesc *d = &sim_rdescs[res];
 	struct sim_table *t = &sim->tables[res];
@@ -526,8 +525,8 @@ sim_delete_res(struct sim *sim, int res, const char *ns, const char *name,
 	e = sim_table_find(t, key);
 	if (!e) {
 		free(key);
-		return sim_err_status(err, 404, "%s \"%s\" not found",
-		    sim_qualified(res, q, sizeof(q)), name);
+		return sim_err_status(
+		    err, 404, "%s \"%s\" not found", sim_qualified(res, q, sizeof(q)), name);
 	}
 	if (has_finalizers(e->obj)) {
 		if (nap_json_get(e->obj, "metadata.deletionTimestamp")) {
@@ -539,11 +538,11 @@ sim_delete_res(struct sim *sim, int res, const char *ns, const char *name,
 		obj = sim_dup(e->obj);
 		sim_rfc3339(sim, buf, sizeof(buf));
 		nap_json_set(obj, "metadata.deletionTimestamp", json_object_new_string(buf));
-		if (res == sim_rdesc_find("pods") && !nap_json_get(obj,
-		    "metadata.deletionGracePeriodSeconds"))
+		if (res == sim_rdesc_find("pods") &&
+		    !nap_json_get(obj, "metadata.deletionGracePeriodSeconds"))
 			nap_json_set(obj, "metadata.deletionGracePeriodSeconds",
-			    json_object_new_int64(nap_json_int(obj,
-			    "spec.terminationGracePeriodSeconds", 30)));
+			    json_object_new_int64(
+				nap_json_int(obj, "spec.terminationGracePeriodSeconds", 30)));
 		free(key);
 		if (update(sim, res, obj, &obj, err, 1) < 0)
 			return -1;
@@ -588,8 +587,8 @@ sim_get(struct sim *sim, const char *resource, const char *ns, const char *name)
 }
 
 int
-sim_create(struct sim *sim, const char *resource, json_object *obj,
-    json_object **out, struct nap_err *err)
+sim_create(
+    struct sim *sim, const char *resource, json_object *obj, json_object **out, struct nap_err *err)
 {
 	int res = res_or_err(resource, err);
 
@@ -601,8 +600,8 @@ sim_create(struct sim *sim, const char *resource, json_object *obj,
 }
 
 int
-sim_update(struct sim *sim, const char *resource, json_object *obj,
-    json_object **out, struct nap_err *err)
+sim_update(
+    struct sim *sim, const char *resource, json_object *obj, json_object **out, struct nap_err *err)
 {
 	int res = res_or_err(resource, err);
 
@@ -614,8 +613,8 @@ sim_update(struct sim *sim, const char *resource, json_object *obj,
 }
 
 int
-sim_delete(struct sim *sim, const char *resource, const char *ns,
-    const char *name, struct nap_err *err)
+sim_delete(
+    struct sim *sim, const char *resource, const char *ns, const char *name, struct nap_err *err)
 {
 	json_object *last;
 	int res = res_or_err(resource, err);
@@ -682,8 +681,8 @@ sim_rv(const struct sim *sim)
 }
 
 void
-sim_event(struct sim *sim, json_object *obj, const char *type,
-    const char *reason, const char *fmt, ...)
+sim_event(
+    struct sim *sim, json_object *obj, const char *type, const char *reason, const char *fmt, ...)
 {
 	json_object *ev, *io, *src;
 	const char *ns = nap_json_str(obj, "metadata.namespace", NULL);
@@ -700,18 +699,16 @@ sim_event(struct sim *sim, json_object *obj, const char *type,
 	evname = nap_xasprintf("%s.%s", name, sfx);
 	ev = json_object_new_object();
 	nap_json_set(ev, "metadata.name", json_object_new_string(evname));
-	nap_json_set(ev, "metadata.namespace",
-	    json_object_new_string(ns && *ns ? ns : "default"));
+	nap_json_set(ev, "metadata.namespace", json_object_new_string(ns && *ns ? ns : "default"));
 	io = json_object_new_object();
-	json_object_object_add(io, "apiVersion",
-	    json_object_new_string(nap_json_str(obj, "apiVersion", "v1")));
-	json_object_object_add(io, "kind",
-	    json_object_new_string(nap_json_str(obj, "kind", "")));
+	json_object_object_add(
+	    io, "apiVersion", json_object_new_string(nap_json_str(obj, "apiVersion", "v1")));
+	json_object_object_add(io, "kind", json_object_new_string(nap_json_str(obj, "kind", "")));
 	json_object_object_add(io, "name", json_object_new_string(name));
 	if (ns)
 		json_object_object_add(io, "namespace", json_object_new_string(ns));
-	json_object_object_add(io, "uid",
-	    json_object_new_string(nap_json_str(obj, "metadata.uid", "")));
+	json_object_object_add(
+	    io, "uid", json_object_new_string(nap_json_str(obj, "metadata.uid", "")));
 	json_object_object_add(io, "resourceVersion",
 	    json_object_new_string(nap_json_str(obj, "metadata.resourceVersion", "")));
 	json_object_object_add(ev, "involvedObject", io);
@@ -748,8 +745,7 @@ sim_store_save(struct sim *sim)
 	json_object *state = json_object_new_object(), *objs;
 	size_t i, j;
 
-	json_object_object_add(state, "resourceVersion", json_object_new_int64(
-	    (int64_t)sim->rv));
+	json_object_object_add(state, "resourceVersion", json_object_new_int64((int64_t)sim->rv));
 	objs = json_object_new_object();
 	for (i = 0; i < sim_nrdescs; i++) {
 		json_object *arr = json_object_new_array();
@@ -786,8 +782,10 @@ sim_store_load(struct sim *sim, json_object *state, struct nap_err *err)
 
 			if (!name)
 				continue;
-			key = sim_key(sim_rdescs[i].namespaced ?
-			    nap_json_str(o, "metadata.namespace", "") : NULL, name);
+			key = sim_key(sim_rdescs[i].namespaced
+				? nap_json_str(o, "metadata.namespace", "")
+				: NULL,
+			    name);
 			if (sim_table_find(t, key)) {
 				free(key);
 				continue;
@@ -829,8 +827,8 @@ finish_delete(struct sim *sim, void *arg)
 }
 
 int
-sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name,
-    long grace, json_object **last, struct nap_err *err)
+sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name, long grace,
+    json_object **last, struct nap_err *err)
 {
 	struct sim_entry *e;
 	struct pending_delete *pd;

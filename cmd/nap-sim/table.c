@@ -89,61 +89,103 @@ struct col {
 	int priority;
 };
 
-static const struct col c_default[] = { { "Name", "string", 0 }, { "Age", "string", 0 } };
+static const struct col c_default[] = {{"Name", "string", 0}, {"Age", "string", 0}};
 static const struct col c_pods[] = {
-	{ "Name", "string", 0 }, { "Ready", "string", 0 }, { "Status", "string", 0 },
-	{ "Restarts", "string", 0 }, { "Age", "string", 0 }, { "IP", "string", 1 },
-	{ "Node", "string", 1 }, { "Nominated Node", "string", 1 },
-	{ "Readiness Gates", "string", 1 },
+    {"Name", "string", 0},
+    {"Ready", "string", 0},
+    {"Status", "string", 0},
+    {"Restarts", "string", 0},
+    {"Age", "string", 0},
+    {"IP", "string", 1},
+    {"Node", "string", 1},
+    {"Nominated Node", "string", 1},
+    {"Readiness Gates", "string", 1},
 };
 static const struct col c_nodes[] = {
-	{ "Name", "string", 0 }, { "Status", "string", 0 }, { "Roles", "string", 0 },
-	{ "Age", "string", 0 }, { "Version", "string", 0 }, { "Internal-IP", "string", 1 },
-	{ "Instance-Type", "string", 1 },
+    {"Name", "string", 0},
+    {"Status", "string", 0},
+    {"Roles", "string", 0},
+    {"Age", "string", 0},
+    {"Version", "string", 0},
+    {"Internal-IP", "string", 1},
+    {"Instance-Type", "string", 1},
 };
 static const struct col c_deploy[] = {
-	{ "Name", "string", 0 }, { "Ready", "string", 0 }, { "Up-to-date", "integer", 0 },
-	{ "Available", "integer", 0 }, { "Age", "string", 0 },
+    {"Name", "string", 0},
+    {"Ready", "string", 0},
+    {"Up-to-date", "integer", 0},
+    {"Available", "integer", 0},
+    {"Age", "string", 0},
 };
 static const struct col c_rs[] = {
-	{ "Name", "string", 0 }, { "Desired", "integer", 0 }, { "Current", "integer", 0 },
-	{ "Ready", "integer", 0 }, { "Age", "string", 0 },
+    {"Name", "string", 0},
+    {"Desired", "integer", 0},
+    {"Current", "integer", 0},
+    {"Ready", "integer", 0},
+    {"Age", "string", 0},
 };
 static const struct col c_ds[] = {
-	{ "Name", "string", 0 }, { "Desired", "integer", 0 }, { "Current", "integer", 0 },
-	{ "Ready", "integer", 0 }, { "Up-to-date", "integer", 0 }, { "Available", "integer", 0 },
-	{ "Node Selector", "string", 0 }, { "Age", "string", 0 },
+    {"Name", "string", 0},
+    {"Desired", "integer", 0},
+    {"Current", "integer", 0},
+    {"Ready", "integer", 0},
+    {"Up-to-date", "integer", 0},
+    {"Available", "integer", 0},
+    {"Node Selector", "string", 0},
+    {"Age", "string", 0},
 };
 static const struct col c_sts[] = {
-	{ "Name", "string", 0 }, { "Ready", "string", 0 }, { "Age", "string", 0 },
+    {"Name", "string", 0},
+    {"Ready", "string", 0},
+    {"Age", "string", 0},
 };
 static const struct col c_ns[] = {
-	{ "Name", "string", 0 }, { "Status", "string", 0 }, { "Age", "string", 0 },
+    {"Name", "string", 0},
+    {"Status", "string", 0},
+    {"Age", "string", 0},
 };
 static const struct col c_pdb[] = {
-	{ "Name", "string", 0 }, { "Min Available", "string", 0 },
-	{ "Max Unavailable", "string", 0 }, { "Allowed Disruptions", "integer", 0 },
-	{ "Age", "string", 0 },
+    {"Name", "string", 0},
+    {"Min Available", "string", 0},
+    {"Max Unavailable", "string", 0},
+    {"Allowed Disruptions", "integer", 0},
+    {"Age", "string", 0},
 };
 static const struct col c_events[] = {
-	{ "Last Seen", "string", 0 }, { "Type", "string", 0 }, { "Reason", "string", 0 },
-	{ "Object", "string", 0 }, { "Message", "string", 0 },
+    {"Last Seen", "string", 0},
+    {"Type", "string", 0},
+    {"Reason", "string", 0},
+    {"Object", "string", 0},
+    {"Message", "string", 0},
 };
 static const struct col c_nodepools[] = {
-	{ "Name", "string", 0 }, { "NodeClass", "string", 0 }, { "Nodes", "string", 0 },
-	{ "Ready", "string", 0 }, { "Age", "date", 0 }, { "Weight", "integer", 1 },
-	{ "CPU", "string", 1 }, { "Memory", "string", 1 },
+    {"Name", "string", 0},
+    {"NodeClass", "string", 0},
+    {"Nodes", "string", 0},
+    {"Ready", "string", 0},
+    {"Age", "date", 0},
+    {"Weight", "integer", 1},
+    {"CPU", "string", 1},
+    {"Memory", "string", 1},
 };
 static const struct col c_nodeclaims[] = {
-	{ "Name", "string", 0 }, { "Type", "string", 0 }, { "Capacity", "string", 0 },
-	{ "Zone", "string", 0 }, { "Node", "string", 0 }, { "Ready", "string", 0 },
-	{ "Age", "date", 0 }, { "ID", "string", 1 }, { "NodePool", "string", 1 },
-	{ "NodeClass", "string", 1 },
+    {"Name", "string", 0},
+    {"Type", "string", 0},
+    {"Capacity", "string", 0},
+    {"Zone", "string", 0},
+    {"Node", "string", 0},
+    {"Ready", "string", 0},
+    {"Age", "date", 0},
+    {"ID", "string", 1},
+    {"NodePool", "string", 1},
+    {"NodeClass", "string", 1},
 };
 static const struct col c_nodeclasses[] = {
-	{ "Name", "string", 0 }, { "Ready", "string", 0 }, { "Age", "date", 0 },
+    {"Name", "string", 0},
+    {"Ready", "string", 0},
+    {"Age", "date", 0},
 };
-static const struct col c_crds[] = { { "Name", "string", 0 }, { "Created At", "date", 0 } };
+static const struct col c_crds[] = {{"Name", "string", 0}, {"Created At", "date", 0}};
 
 static const struct col *
 columns(const char *r, size_t *n)
@@ -217,8 +259,9 @@ cells_for(int res, json_object *o)
 
 	age(nap_json_str(o, "metadata.creationTimestamp", NULL), a, sizeof(a));
 	if (!strcmp(r, "events")) {
-		age(nap_json_str(o, "lastTimestamp", nap_json_str(o,
-		    "metadata.creationTimestamp", NULL)), a, sizeof(a));
+		age(nap_json_str(
+			o, "lastTimestamp", nap_json_str(o, "metadata.creationTimestamp", NULL)),
+		    a, sizeof(a));
 		json_object_array_add(cells, str(a));
 		json_object_array_add(cells, str(nap_json_str(o, "type", "")));
 		json_object_array_add(cells, str(nap_json_str(o, "reason", "")));
@@ -237,34 +280,46 @@ cells_for(int res, json_object *o)
 		json_object_array_add(cells, str(a));
 		json_object_array_add(cells, str(nap_json_str(o, "status.podIP", "<none>")));
 		json_object_array_add(cells, str(nap_json_str(o, "spec.nodeName", "<none>")));
-		json_object_array_add(cells, str(nap_json_str(o, "status.nominatedNodeName", "<none>")));
+		json_object_array_add(
+		    cells, str(nap_json_str(o, "status.nominatedNodeName", "<none>")));
 		json_object_array_add(cells, str("<none>"));
 	} else if (!strcmp(r, "nodes")) {
 		const char *ready = condition(o, "Ready");
 
-		snprintf(buf, sizeof(buf), "%s%s", ready && !strcmp(ready, "True") ? "Ready" :
-		    ready ? "NotReady" : "Unknown",
+		snprintf(buf, sizeof(buf), "%s%s",
+		    ready && !strcmp(ready, "True") ? "Ready"
+			: ready			    ? "NotReady"
+						    : "Unknown",
 		    nap_json_bool(o, "spec.unschedulable", 0) ? ",SchedulingDisabled" : "");
 		json_object_array_add(cells, str(buf));
 		json_object_array_add(cells, str("<none>"));
 		json_object_array_add(cells, str(a));
-		json_object_array_add(cells, str(nap_json_str(o, "status.nodeInfo.kubeletVersion", "")));
+		json_object_array_add(
+		    cells, str(nap_json_str(o, "status.nodeInfo.kubeletVersion", "")));
 		json_object_array_add(cells, str("<none>"));
-		json_object_array_add(cells, str(nap_json_str(nap_json_get(o, "metadata.labels") ?
-		    json_object_object_get(nap_json_get(o, "metadata.labels"),
-		    "node.kubernetes.io/instance-type") : NULL, "", "<none>")));
+		json_object_array_add(cells,
+		    str(nap_json_str(nap_json_get(o, "metadata.labels")
+			    ? json_object_object_get(nap_json_get(o, "metadata.labels"),
+				  "node.kubernetes.io/instance-type")
+			    : NULL,
+			"", "<none>")));
 	} else if (!strcmp(r, "deployments")) {
 		snprintf(buf, sizeof(buf), "%lld/%lld",
 		    (long long)nap_json_int(o, "status.readyReplicas", 0),
 		    (long long)nap_json_int(o, "spec.replicas", 1));
 		json_object_array_add(cells, str(buf));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.updatedReplicas", 0)));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.availableReplicas", 0)));
+		json_object_array_add(
+		    cells, json_object_new_int64(nap_json_int(o, "status.updatedReplicas", 0)));
+		json_object_array_add(
+		    cells, json_object_new_int64(nap_json_int(o, "status.availableReplicas", 0)));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "replicasets")) {
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "spec.replicas", 1)));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.replicas", 0)));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.readyReplicas", 0)));
+		json_object_array_add(
+		    cells, json_object_new_int64(nap_json_int(o, "spec.replicas", 1)));
+		json_object_array_add(
+		    cells, json_object_new_int64(nap_json_int(o, "status.replicas", 0)));
+		json_object_array_add(
+		    cells, json_object_new_int64(nap_json_int(o, "status.readyReplicas", 0)));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "statefulsets")) {
 		snprintf(buf, sizeof(buf), "%lld/%lld",
@@ -278,60 +333,75 @@ cells_for(int res, json_object *o)
 
 		buf[0] = '\0';
 		if (sel && json_object_is_type(sel, json_type_object)) {
-			json_object_object_foreach(sel, sk, sv) {
-				k += (size_t)snprintf(buf + k, k < sizeof(buf) ? sizeof(buf) - k : 0,
-				    "%s%s=%s", k ? "," : "", sk, json_object_get_string(sv));
+			json_object_object_foreach(sel, sk, sv)
+			{
+				k +=
+				    (size_t)snprintf(buf + k, k < sizeof(buf) ? sizeof(buf) - k : 0,
+					"%s%s=%s", k ? "," : "", sk, json_object_get_string(sv));
 				if (k >= sizeof(buf))
 					break;
 			}
 		}
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.desiredNumberScheduled", 0)));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.currentNumberScheduled", 0)));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.numberReady", 0)));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.updatedNumberScheduled", 0)));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.numberAvailable", 0)));
+		json_object_array_add(cells,
+		    json_object_new_int64(nap_json_int(o, "status.desiredNumberScheduled", 0)));
+		json_object_array_add(cells,
+		    json_object_new_int64(nap_json_int(o, "status.currentNumberScheduled", 0)));
+		json_object_array_add(
+		    cells, json_object_new_int64(nap_json_int(o, "status.numberReady", 0)));
+		json_object_array_add(cells,
+		    json_object_new_int64(nap_json_int(o, "status.updatedNumberScheduled", 0)));
+		json_object_array_add(
+		    cells, json_object_new_int64(nap_json_int(o, "status.numberAvailable", 0)));
 		json_object_array_add(cells, str(*buf ? buf : "<none>"));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "namespaces")) {
-		json_object_array_add(cells, str(nap_json_get(o, "metadata.deletionTimestamp") ?
-		    "Terminating" : nap_json_str(o, "status.phase", "Active")));
+		json_object_array_add(cells,
+		    str(nap_json_get(o, "metadata.deletionTimestamp")
+			    ? "Terminating"
+			    : nap_json_str(o, "status.phase", "Active")));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "poddisruptionbudgets")) {
 		json_object_array_add(cells, intorstr(nap_json_get(o, "spec.minAvailable")));
 		json_object_array_add(cells, intorstr(nap_json_get(o, "spec.maxUnavailable")));
-		json_object_array_add(cells, json_object_new_int64(nap_json_int(o, "status.disruptionsAllowed", 0)));
+		json_object_array_add(
+		    cells, json_object_new_int64(nap_json_int(o, "status.disruptionsAllowed", 0)));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "nodepools")) {
-		json_object_array_add(cells, str(nap_json_str(o, "spec.template.spec.nodeClassRef.name", "")));
+		json_object_array_add(
+		    cells, str(nap_json_str(o, "spec.template.spec.nodeClassRef.name", "")));
 		snprintf(buf, sizeof(buf), "%lld", (long long)nap_json_int(o, "status.nodes", 0));
 		json_object_array_add(cells, str(buf));
 		json_object_array_add(cells, str(condition(o, "Ready")));
 		json_object_array_add(cells, str(a));
-		json_object_array_add(cells, nap_json_get(o, "spec.weight") ?
-		    json_object_new_int64(nap_json_int(o, "spec.weight", 0)) : NULL);
+		json_object_array_add(cells,
+		    nap_json_get(o, "spec.weight")
+			? json_object_new_int64(nap_json_int(o, "spec.weight", 0))
+			: NULL);
 		json_object_array_add(cells, str(nap_json_str(o, "status.resources.cpu", "")));
 		json_object_array_add(cells, str(nap_json_str(o, "status.resources.memory", "")));
 	} else if (!strcmp(r, "nodeclaims")) {
 		json_object *labels = nap_json_get(o, "metadata.labels");
 
-		json_object_array_add(cells, str(nap_json_str(nap_json_key(labels,
-		    "node.kubernetes.io/instance-type"), "", "")));
-		json_object_array_add(cells, str(nap_json_str(nap_json_key(labels,
-		    "karpenter.sh/capacity-type"), "", "")));
-		json_object_array_add(cells, str(nap_json_str(nap_json_key(labels,
-		    "topology.kubernetes.io/zone"), "", "")));
+		json_object_array_add(cells,
+		    str(nap_json_str(
+			nap_json_key(labels, "node.kubernetes.io/instance-type"), "", "")));
+		json_object_array_add(cells,
+		    str(nap_json_str(nap_json_key(labels, "karpenter.sh/capacity-type"), "", "")));
+		json_object_array_add(cells,
+		    str(nap_json_str(nap_json_key(labels, "topology.kubernetes.io/zone"), "", "")));
 		json_object_array_add(cells, str(nap_json_str(o, "status.nodeName", "")));
 		json_object_array_add(cells, str(condition(o, "Ready")));
 		json_object_array_add(cells, str(a));
 		json_object_array_add(cells, str(nap_json_str(o, "status.providerID", "")));
-		json_object_array_add(cells, str(nap_json_str(nap_json_key(labels,
-		    "karpenter.sh/nodepool"), "", "")));
+		json_object_array_add(cells,
+		    str(nap_json_str(nap_json_key(labels, "karpenter.sh/nodepool"), "", "")));
 		json_object_array_add(cells, str(nap_json_str(o, "spec.nodeClassRef.name", "")));
 	} else if (!strcmp(r, "aksnodeclasses")) {
 		json_object_array_add(cells, str(condition(o, "Ready")));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "customresourcedefinitions")) {
-		json_object_array_add(cells, str(nap_json_str(o, "metadata.creationTimestamp", "")));
+		json_object_array_add(
+		    cells, str(nap_json_str(o, "metadata.creationTimestamp", "")));
 	} else {
 		json_object_array_add(cells, str(a));
 	}
@@ -367,8 +437,8 @@ sim_table_of(int res, json_object *items, const char *rv, const char *cont)
 
 		json_object_object_add(d, "name", json_object_new_string(cols[i].name));
 		json_object_object_add(d, "type", json_object_new_string(cols[i].type));
-		json_object_object_add(d, "format", json_object_new_string(
-		    !strcmp(cols[i].name, "Name") ? "name" : ""));
+		json_object_object_add(d, "format",
+		    json_object_new_string(!strcmp(cols[i].name, "Name") ? "name" : ""));
 		json_object_object_add(d, "description", json_object_new_string(""));
 		json_object_object_add(d, "priority", json_object_new_int(cols[i].priority));
 		json_object_array_add(defs, d);

@@ -19,7 +19,7 @@
 static char *
 export_cert(gnutls_x509_crt_t crt)
 {
-	gnutls_datum_t d = { NULL, 0 };
+	gnutls_datum_t d = {NULL, 0};
 	char *s;
 
 	if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d) < 0)
@@ -32,7 +32,7 @@ export_cert(gnutls_x509_crt_t crt)
 static char *
 export_key(gnutls_x509_privkey_t key)
 {
-	gnutls_datum_t d = { NULL, 0 };
+	gnutls_datum_t d = {NULL, 0};
 	char *s;
 
 	if (gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d) < 0)
@@ -47,25 +47,23 @@ new_key(gnutls_x509_privkey_t *key)
 {
 	if (gnutls_x509_privkey_init(key) < 0)
 		return -1;
-	return gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA,
-	    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	return gnutls_x509_privkey_generate(
+	    *key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
 }
 
 static int
-fill_cert(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char *cn,
-    unsigned serial)
+fill_cert(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char *cn, unsigned serial)
 {
 	time_t now = time(NULL);
-	unsigned char sn[4] = { 0x4e, (unsigned char)(serial >> 16),
-	    (unsigned char)(serial >> 8), (unsigned char)serial };
+	unsigned char sn[4] = {0x4e, (unsigned char)(serial >> 16), (unsigned char)(serial >> 8),
+	    (unsigned char)serial};
 
-	if (gnutls_x509_crt_set_version(crt, 3) < 0 ||
-	    gnutls_x509_crt_set_key(crt, key) < 0 ||
+	if (gnutls_x509_crt_set_version(crt, 3) < 0 || gnutls_x509_crt_set_key(crt, key) < 0 ||
 	    gnutls_x509_crt_set_serial(crt, sn, sizeof(sn)) < 0 ||
 	    gnutls_x509_crt_set_activation_time(crt, now - 3600) < 0 ||
 	    gnutls_x509_crt_set_expiration_time(crt, now + 365 * 24 * 3600) < 0 ||
-	    gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
-	    cn, (unsigned)strlen(cn)) < 0)
+	    gnutls_x509_crt_set_dn_by_oid(
+		crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn)) < 0)
 		return -1;
 	return 0;
 }
@@ -75,38 +73,39 @@ sim_tls_generate(struct sim *sim, struct nap_err *err)
 {
 	gnutls_x509_privkey_t cakey = NULL, key = NULL;
 	gnutls_x509_crt_t ca = NULL, crt = NULL;
-	static const unsigned char ip4[4] = { 127, 0, 0, 1 };
-	static const unsigned char ip6[16] = { [15] = 1 };
+	static const unsigned char ip4[4] = {127, 0, 0, 1};
+	static const unsigned char ip6[16] = {[15] = 1};
 	unsigned char addr[4];
 	int rc = -1;
 
-	if (new_key(&cakey) < 0 || new_key(&key) < 0 ||
-	    gnutls_x509_crt_init(&ca) < 0 || gnutls_x509_crt_init(&crt) < 0)
+	if (new_key(&cakey) < 0 || new_key(&key) < 0 || gnutls_x509_crt_init(&ca) < 0 ||
+	    gnutls_x509_crt_init(&crt) < 0)
 		goto out;
 	if (fill_cert(ca, cakey, "nap-sim-ca", (unsigned)time(NULL)) < 0 ||
 	    gnutls_x509_crt_set_ca_status(ca, 1) < 0 ||
-	    gnutls_x509_crt_set_key_usage(ca, GNUTLS_KEY_KEY_CERT_SIGN |
-	    GNUTLS_KEY_CRL_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE) < 0 ||
+	    gnutls_x509_crt_set_key_usage(
+		ca, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE) <
+		0 ||
 	    gnutls_x509_crt_sign2(ca, ca, cakey, GNUTLS_DIG_SHA256, 0) < 0)
 		goto out;
 	if (fill_cert(crt, key, "nap-sim", (unsigned)time(NULL) + 1) < 0 ||
 	    gnutls_x509_crt_set_ca_status(crt, 0) < 0 ||
-	    gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE |
-	    GNUTLS_KEY_KEY_ENCIPHERMENT) < 0 ||
+	    gnutls_x509_crt_set_key_usage(
+		crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT) < 0 ||
 	    gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0) < 0 ||
-	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost",
-	    9, GNUTLS_FSAN_APPEND) < 0 ||
-	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip4,
-	    sizeof(ip4), GNUTLS_FSAN_APPEND) < 0 ||
-	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip6,
-	    sizeof(ip6), GNUTLS_FSAN_APPEND) < 0)
+	    gnutls_x509_crt_set_subject_alt_name(
+		crt, GNUTLS_SAN_DNSNAME, "localhost", 9, GNUTLS_FSAN_APPEND) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(
+		crt, GNUTLS_SAN_IPADDRESS, ip4, sizeof(ip4), GNUTLS_FSAN_APPEND) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(
+		crt, GNUTLS_SAN_IPADDRESS, ip6, sizeof(ip6), GNUTLS_FSAN_APPEND) < 0)
 		goto out;
 	/* A listen address other than loopback must be in the certificate too. */
 	if (strcmp(sim->opts.listen, "127.0.0.1") &&
-	    sscanf(sim->opts.listen, "%hhu.%hhu.%hhu.%hhu", &addr[0], &addr[1],
-	    &addr[2], &addr[3]) == 4 &&
-	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, addr,
-	    sizeof(addr), GNUTLS_FSAN_APPEND) < 0)
+	    sscanf(sim->opts.listen, "%hhu.%hhu.%hhu.%hhu", &addr[0], &addr[1], &addr[2],
+		&addr[3]) == 4 &&
+	    gnutls_x509_crt_set_subject_alt_name(
+		crt, GNUTLS_SAN_IPADDRESS, addr, sizeof(addr), GNUTLS_FSAN_APPEND) < 0)
 		goto out;
 	if (gnutls_x509_crt_sign2(crt, ca, cakey, GNUTLS_DIG_SHA256, 0) < 0)
 		goto out;

@@ -28,13 +28,13 @@ struct sim_watch {
 	double deadline, next_bookmark;
 	char *buf;
 	size_t len, off, alloc;
-	int ended;		/* 1 = end cleanly when drained, 2 = cut off */
+	int ended; /* 1 = end cleanly when drained, 2 = cut off */
 	int started;
 	void *conn;
 	void (*wake)(void *conn);
 	int waiting;
 	int dirty;
-	int table;		/* events carry Tables (kubectl get -w) */
+	int table; /* events carry Tables (kubectl get -w) */
 	int headers_sent;
 };
 
@@ -173,8 +173,8 @@ line_for(struct lines *l, int type, json_object *obj, size_t *n)
 		size_t on;
 		const char *os = nap_json_line(obj, &on);
 
-		l->s[type] = nap_xasprintf("{\"type\":\"%s\",\"object\":%.*s}\n",
-		    sim_ev_names[type], (int)on, os);
+		l->s[type] = nap_xasprintf(
+		    "{\"type\":\"%s\",\"object\":%.*s}\n", sim_ev_names[type], (int)on, os);
 		l->n[type] = strlen(l->s[type]);
 	}
 	*n = l->n[type];
@@ -211,7 +211,7 @@ deliver(struct sim_watch *w, const struct sim_event *ev, struct lines *l)
 void
 sim_watch_event(struct sim *sim, const struct sim_event *ev)
 {
-	struct lines l = { { NULL, NULL, NULL }, { 0, 0, 0 } };
+	struct lines l = {{NULL, NULL, NULL}, {0, 0, 0}};
 	struct sim_watch *w;
 	int i;
 
@@ -261,8 +261,7 @@ send_status_error(struct sim_watch *w, int code, const char *reason, const char 
 }
 
 int
-sim_watch_start(struct sim *sim, struct sim_watch *w, const char *rvs,
-    struct nap_err *err)
+sim_watch_start(struct sim *sim, struct sim_watch *w, const char *rvs, struct nap_err *err)
 {
 	unsigned long long rv;
 	char *end;
@@ -283,8 +282,8 @@ sim_watch_start(struct sim *sim, struct sim_watch *w, const char *rvs,
 	if (rv < sim->horizon) {
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "too old resource version: %llu (%llu)",
-		    rv, sim->horizon);
+		snprintf(
+		    msg, sizeof(msg), "too old resource version: %llu (%llu)", rv, sim->horizon);
 		if (sim->opts.watch_410_http)
 			return sim_err_status(err, 410, "%s", msg);
 		send_status_error(w, 410, "Expired", msg);
@@ -292,7 +291,7 @@ sim_watch_start(struct sim *sim, struct sim_watch *w, const char *rvs,
 	}
 	for (i = 0; i < sim->hist_n; i++) {
 		const struct sim_event *ev = &sim->hist[(sim->hist_start + i) % sim->hist_cap];
-		struct lines l = { { NULL, NULL, NULL }, { 0, 0, 0 } };
+		struct lines l = {{NULL, NULL, NULL}, {0, 0, 0}};
 		int k;
 
 		if (ev->rv <= rv || ev->res != w->res)
