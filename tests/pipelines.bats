@@ -199,6 +199,24 @@ none_alive() {
 	sim_poll 15 none_alive $stages
 }
 
+@test "nap --dry-run | head -n 1 ends the loop quietly once head has its line" {
+	sim_with_workload
+	mkdir "$BATS_TEST_TMPDIR/t"
+	(TMPDIR=$BATS_TEST_TMPDIR/t "$NAP" --dry-run --config "$SIM_CONFIG" \
+	    2>"$BATS_TEST_TMPDIR/err" | head -n 1 >"$BATS_TEST_TMPDIR/out") &
+	LOOP_PID=$!
+	sim_poll 60 test -s "$BATS_TEST_TMPDIR/out"
+	jq -e '.type == "LaunchRequest"' "$BATS_TEST_TMPDIR/out"
+	# The loop notices the closed pipe at its next record; more pending
+	# pods bring one.
+	sim_kubectl scale deployment web --replicas=6 >/dev/null
+	sim_poll 90 bash -c "! kill -0 $LOOP_PID 2>/dev/null"
+	wait "$LOOP_PID" || :
+	LOOP_PID=
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
+	[ ! -s "$BATS_TEST_TMPDIR/err" ] || { cat "$BATS_TEST_TMPDIR/err"; false; }
+}
+
 @test "nap ends with the status of the first stage to fail and removes its FIFOs" {
 	mkdir "$BATS_TEST_TMPDIR/t"
 	TMPDIR=$BATS_TEST_TMPDIR/t run "$NAP" --dry-run --config "$BATS_TEST_TMPDIR/nonexistent.yaml"
