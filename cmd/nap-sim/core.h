@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "hash.h"
 #include "sim.h"
 
 /* One kind of object the API server serves. */
@@ -112,8 +113,10 @@ struct sim {
 	void *world;
 	unsigned long uid_seq;
 	int ready;
-	int watch_dirty;      /* some watch has unsent events */
-	double watch_flushed; /* when parked watchers were last woken */
+	struct nap_hash event_keys; /* sim_event dedup: what happened -> "ns/name" */
+	double events_gc;	    /* when old events were last collected */
+	int watch_dirty;	    /* some watch has unsent events */
+	double watch_flushed;	    /* when parked watchers were last woken */
 };
 
 /* store.c */
@@ -139,6 +142,8 @@ int sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *na
 /* Remove at once, finalizers or not. */
 void sim_remove(struct sim *sim, int res, const char *key);
 void sim_changes_drain(struct sim *sim);
+/* Events older than an hour go, as the API server's event TTL has them. */
+void sim_events_gc(struct sim *sim);
 json_object *sim_store_save(struct sim *sim);
 int sim_store_load(struct sim *sim, json_object *state, struct nap_err *err);
 int sim_err_status(struct nap_err *err, int http, const char *fmt, ...) NAP_PRINTF(3, 4);

@@ -696,6 +696,7 @@ run(struct sim *sim)
 		if (now >= next_tick) {
 			sim_world_tick(sim);
 			sim_watch_tick(sim);
+			sim_events_gc(sim);
 			sim_changes_drain(sim);
 			next_tick = now + 0.1;
 		}

@@ -106,6 +106,7 @@ void
 sim_store_init(struct sim *sim)
 {
 	sim->tables = nap_xcalloc(sim_nrdescs, sizeof(*sim->tables));
+	nap_hash_init(&sim->event_keys);
 	sim->hist_cap = sim->opts.history ? sim->opts.history : 10000;
 	sim->hist = nap_xcalloc(sim->hist_cap, sizeof(*sim->hist));
 }
@@ -139,6 +140,15 @@ sim_store_free(struct sim *sim)
 	for (i = sim->changes_head; i < sim->nchanges; i++)
 		event_release(&sim->changes[i]);
 	free(sim->changes);
+	{
+		size_t pos = 0;
+		const char *k;
+		void *v;
+
+		while (nap_hash_next(&sim->event_keys, &pos, &k, &v))
+			free(v);
+		nap_hash_free(&sim->event_keys);
+	}
 }
 
 struct sim_table *
@@ -688,13 +698,33 @@ sim_event(
 	const char *ns = nap_json_str(obj, "metadata.namespace", NULL);
 	const char *name = nap_json_str(obj, "metadata.name", "");
 	char buf[40], sfx[20];
-	char *msg, *evname;
+	char *msg, *evname, *dkey, *old;
+	struct sim_entry *e;
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		nap_die(NAP_EX_SOFTWARE, "out of memory");
 	va_end(ap);
+	sim_rfc3339(sim, buf, sizeof(buf));
+
+	/* The same thing happening again bumps count, as EventRecorder does. */
+	dkey = nap_xasprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s", nap_json_str(obj, "metadata.uid", name),
+	    ns ? ns : "", type, reason, msg);
+	old = nap_hash_get(&sim->event_keys, dkey);
+	e = old ? sim_table_find(&sim->tables[sim_rdesc_find("events")], old) : NULL;
+	if (e) {
+		ev = sim_dup(e->obj);
+		json_object_object_add(
+		    ev, "count", json_object_new_int64(nap_json_int(ev, "count", 1) + 1));
+		json_object_object_add(ev, "lastTimestamp", json_object_new_string(buf));
+		json_object_object_del(json_object_object_get(ev, "metadata"), "resourceVersion");
+		sim_update(sim, "events", ev, NULL, NULL);
+		free(dkey);
+		free(msg);
+		return;
+	}
+
 	snprintf(sfx, sizeof(sfx), "%llx", (unsigned long long)rand_next() & 0xffffffffffffULL);
 	evname = nap_xasprintf("%s.%s", name, sfx);
 	ev = json_object_new_object();
@@ -718,14 +748,48 @@ sim_event(
 	src = json_object_new_object();
 	json_object_object_add(src, "component", json_object_new_string("nap-sim"));
 	json_object_object_add(ev, "source", src);
-	sim_rfc3339(sim, buf, sizeof(buf));
 	json_object_object_add(ev, "firstTimestamp", json_object_new_string(buf));
 	json_object_object_add(ev, "lastTimestamp", json_object_new_string(buf));
 	json_object_object_add(ev, "count", json_object_new_int(1));
 	json_object_object_add(ev, "reportingComponent", json_object_new_string("nap-sim"));
-	sim_create(sim, "events", ev, NULL, NULL);
+	if (sim_create(sim, "events", ev, NULL, NULL) == 0) {
+		old = nap_hash_put(
+		    &sim->event_keys, dkey, sim_key(ns && *ns ? ns : "default", evname));
+		free(old);
+	}
+	free(dkey);
 	free(evname);
 	free(msg);
+}
+
+void
+sim_events_gc(struct sim *sim)
+{
+	int res = sim_rdesc_find("events");
+	struct sim_table *t = &sim->tables[res];
+	time_t now = time(NULL);
+	char **victims = NULL;
+	size_t i, n = 0, alloc = 0;
+
+	if (sim_now(sim) - sim->events_gc < 60)
+		return;
+	sim->events_gc = sim_now(sim);
+	for (i = 0; i < t->n; i++) {
+		struct tm tm;
+		const char *ts = nap_json_str(t->v[i].obj, "lastTimestamp",
+		    nap_json_str(t->v[i].obj, "metadata.creationTimestamp", ""));
+
+		memset(&tm, 0, sizeof(tm));
+		if (!strptime(ts, "%Y-%m-%dT%H:%M:%SZ", &tm) || now - timegm(&tm) < 3600)
+			continue;
+		nap_xgrow(&victims, &alloc, n + 1, sizeof(*victims));
+		victims[n++] = nap_xstrdup(t->v[i].key);
+	}
+	for (i = 0; i < n; i++) {
+		sim_remove(sim, res, victims[i]);
+		free(victims[i]);
+	}
+	free(victims);
 }
 
 void
