@@ -182,6 +182,7 @@ world_op_new(struct world *w, const char *provider, int kind,
 	w->ops[w->nops++] = op;
 	if (sim_seconds <= 0 && kind == WORLD_OP_NONE) {
 		op->done = 1;
+		op->done_real = sim_now(w->sim);
 		op->end = nap_xstrdup(ts);
 	} else {
 		world_wake_in(w, sim_seconds > 0 ? sim_seconds : 0);
@@ -204,6 +205,69 @@ op_free(struct world_op *op)
 	free(op);
 }
 
+static void
+vm_free(struct world_vm *vm)
+{
+	free(vm->name);
+	free(vm->id);
+	if (vm->body)
+		json_object_put(vm->body);
+	if (vm->boot)
+		json_object_put(vm->boot);
+	free(vm->nic_id);
+	free(vm->computer_name);
+	free(vm->vm_uuid);
+	free(vm->node_name);
+	free(vm);
+}
+
+static void
+nic_free(struct world_nic *nic)
+{
+	free(nic->name);
+	free(nic->id);
+	json_object_put(nic->body);
+	free(nic->vm_id);
+	free(nic);
+}
+
+/*
+ * Forget what clients can no longer ask about: operations finished an hour
+ * ago (real time, since clients poll on their own clock), deleted NICs, and
+ * deleted VMs whose Node is gone.  Order is kept: the newest operation of a
+ * VM is the last one.
+ */
+static void
+world_sweep(struct world *w)
+{
+	double now = sim_now(w->sim);
+	size_t i, j;
+
+	for (i = j = 0; i < w->nops; i++) {
+		if (w->ops[i]->done && now - w->ops[i]->done_real > 3600)
+			op_free(w->ops[i]);
+		else
+			w->ops[j++] = w->ops[i];
+	}
+	w->nops = j;
+	for (i = j = 0; i < w->nvms; i++) {
+		struct world_vm *vm = w->vms[i];
+
+		if (vm->deleted && (vm->node == NODE_DELETED || vm->node == NODE_NONE))
+			vm_free(vm);
+		else
+			w->vms[j++] = vm;
+	}
+	w->nvms = j;
+	for (i = j = 0; i < w->nnics; i++) {
+		if (w->nics[i]->deleted)
+			nic_free(w->nics[i]);
+		else
+			w->nics[j++] = w->nics[i];
+	}
+	w->nnics = j;
+}
+
 void
 world_process_due(struct world *w)
 {
@@ -217,6 +281,7 @@ world_process_due(struct world *w)
 		if (op->done || op->due > now)
 			continue;
 		op->done = 1;
+		op->done_real = sim_now(w->sim);
 		sim_rfc3339(w->sim, ts, sizeof(ts));
 		op->end = nap_xstrdup(ts);
 		arm_vm_complete(w, op);
@@ -228,15 +293,7 @@ world_process_due(struct world *w)
 		    vm->node != NODE_INITIALIZED && vm->node_at <= now)
 			kubelet_step(w, vm);
 	}
-	/* Forget finished operations an hour (simulated) after the fact. */
-	for (i = 0; i < w->nops;) {
-		if (w->ops[i]->done && w->ops[i]->due + 3600 < now) {
-			op_free(w->ops[i]);
-			w->ops[i] = w->ops[--w->nops];
-		} else {
-			i++;
-		}
-	}
+	world_sweep(w);
 }
 
 /* Load the region's VM sizes from the catalog into plain structs. */
@@ -532,22 +589,6 @@ sim_world_load(struct sim *sim, json_object *state)
 	w->sched_dirty = w->kubelet_dirty = 1;
 }
 
-static void
-vm_free(struct world_vm *vm)
-{
-	free(vm->name);
-	free(vm->id);
-	if (vm->body)
-		json_object_put(vm->body);
-	if (vm->boot)
-		json_object_put(vm->boot);
-	free(vm->nic_id);
-	free(vm->computer_name);
-	free(vm->vm_uuid);
-	free(vm->node_name);
-	free(vm);
-}
-
 void
 sim_world_fini(struct sim *sim)
 {
@@ -559,13 +600,8 @@ sim_world_fini(struct sim *sim)
 	for (i = 0; i < w->nvms; i++)
 		vm_free(w->vms[i]);
 	free(w->vms);
-	for (i = 0; i < w->nnics; i++) {
-		free(w->nics[i]->name);
-		free(w->nics[i]->id);
-		json_object_put(w->nics[i]->body);
-		free(w->nics[i]->vm_id);
-		free(w->nics[i]);
-	}
+	for (i = 0; i < w->nnics; i++)
+		nic_free(w->nics[i]);
 	free(w->nics);
 	for (i = 0; i < w->nops; i++)
 		op_free(w->ops[i]);

@@ -133,6 +133,7 @@ struct world_op {
 	char *start;		/* RFC 3339 */
 	char *end;		/* RFC 3339 once done */
 	double due;		/* simulated time it completes */
+	double done_real;	/* real time it completed */
 	int done;
 	json_object *error;	/* {"code","message"} when failed, else NULL */
 	/* what completing it does */
