@@ -512,3 +512,21 @@ running() {	# selector count
 	run sim_kubectl get np,nc -o name
 	[ "$status" -eq 0 ]
 }
+
+@test "a Lease changes hands only with the resourceVersion last read" {
+	sim_start
+	run sim_kcurl /apis/coordination.k8s.io/v1/namespaces/kube-system/leases -X POST \
+	    -H 'Content-Type: application/json' -w '\n%{http_code}' \
+	    -d '{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"aks-nap"},"spec":{"holderIdentity":"a","leaseDurationSeconds":15,"acquireTime":"2026-01-01T10:00:00.000000Z","renewTime":"2026-01-01T10:00:00.000000Z","leaseTransitions":0}}'
+	[ "${lines[1]}" = 201 ]
+	read_lease=${lines[0]}
+	take() {	# holder, lease body read before
+		jq -c --arg h "$1" '.spec.holderIdentity = $h | .spec.leaseTransitions += 1' <<<"$2" |
+		    sim_kcurl /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/aks-nap \
+		    -X PUT -H 'Content-Type: application/json' -d @- -o /dev/null -w '%{http_code}'
+	}
+	[ "$(take b "$read_lease")" = 200 ]
+	[ "$(take c "$read_lease")" = 409 ]
+	run sim_kubectl -n kube-system get lease aks-nap -o jsonpath='{.spec.holderIdentity} {.spec.leaseTransitions} {.spec.renewTime}'
+	[ "$output" = "b 1 2026-01-01T10:00:00.000000Z" ]
+}
