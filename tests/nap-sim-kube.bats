@@ -198,7 +198,7 @@ running() {	# selector count
 }
 
 @test "lists page with limit and continue, and an expired continue token is 410" {
-	sim_start --continue-ttl 2
+	sim_start --continue-ttl 5
 	for i in 1 2 3 4 5; do
 		sim_kubectl create namespace "p$i" >/dev/null
 	done
