@@ -177,6 +177,17 @@ gone() {
 	[ "$(arm DELETE "$NICS/aks-default-n1?$NV")" = 204 ]
 }
 
+@test "lists are paged with nextLink, which leads to the rest" {
+	start --world arm-page-size=2
+	for n in p1 p2 p3; do [ "$(nic_put aks-$n)" = 201 ]; done
+	[ "$(arm GET "$NICS?$NV")" = 200 ]
+	jq -e '(.value | length) == 2 and (.nextLink | test("skiptoken"))' "$B"
+	next=$(jq -r .nextLink "$B")
+	[[ "$next" == "$SIM_ARM_URL"* ]]
+	[ "$(arm GET "${next#"$SIM_ARM_URL"}")" = 200 ]
+	jq -e '[.value[].name] == ["aks-p3"] and .nextLink == null' "$B"
+}
+
 @test "a VM goes Creating to Succeeded through its async operation and is deleted through its Location" {
 	start --lro-time 5
 	[ "$(vm_put aks-default-v1 Standard_D4s_v3 1 Regular)" = 201 ]
@@ -414,7 +425,7 @@ gone() {
 	start
 	fault '{"k8s":{"throttleRate":1}}'
 	run sim_kcurl /api/v1/namespaces/default/pods -w ' %{http_code}' -D "$BATS_TEST_TMPDIR/kh"
-	[[ "$output" == *'"reason":"TooManyRequests"'*' 429' ]]
+	[[ "$output" == *'"reason":"TooManyRequests"'*'"retryAfterSeconds":1'*' 429' ]]
 	grep -qi '^retry-after: 1' "$BATS_TEST_TMPDIR/kh"
 	fault '{"k8s":{"throttleRate":0,"goneRate":1}}'
 	rv=$(sim_kcurl /api/v1/namespaces/default/pods | jq -r .metadata.resourceVersion)

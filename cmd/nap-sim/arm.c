@@ -707,17 +707,57 @@ not_found(struct world *w, struct sim_resp *resp, const char *type, const char *
 	    type, name, w->rg);
 }
 
-static int
-vm_list(struct world *w, struct sim_resp *resp)
+/*
+ * A list answer, paged as ARM pages: at most --world arm-page-size items,
+ * and a nextLink (same URL with $skiptoken) while more remain.  items is
+ * taken.
+ */
+static void
+list_answer(struct world *w, const struct sim_req *req, struct sim_resp *resp,
+    json_object *items)
 {
-	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	json_object *o = json_object_new_object(), *page = json_object_new_array();
+	const char *tok = sim_req_query(req, "$skiptoken");
+	size_t n = json_object_array_length(items), from = 0, i;
+	char *end;
+
+	if (tok) {
+		long v = strtol(tok, &end, 10);
+
+		if (*end != '\0' || v < 0) {
+			json_object_put(o);
+			json_object_put(page);
+			json_object_put(items);
+			arm_error(resp, 400, "InvalidSkipToken", NULL,
+			    "The skip token '%s' is not valid.", tok);
+			return;
+		}
+		from = (size_t)v;
+	}
+	for (i = from; i < n && i < from + w->page_size; i++)
+		json_object_array_add(page, json_object_get(json_object_array_get_idx(items, i)));
+	json_object_object_add(o, "value", page);
+	if (i < n) {
+		char *link = nap_xasprintf("%s%s?api-version=%s&%%24skiptoken=%zu",
+		    sim_arm_url(w->sim), req->path, sim_req_query(req, "api-version"), i);
+
+		json_object_object_add(o, "nextLink", json_object_new_string(link));
+		free(link);
+	}
+	json_object_put(items);
+	sim_resp_json(resp, 200, o);
+}
+
+static int
+vm_list(struct world *w, const struct sim_req *req, struct sim_resp *resp)
+{
+	json_object *a = json_object_new_array();
 	size_t i;
 
 	for (i = 0; i < w->nvms; i++)
 		if (!w->vms[i]->deleted)
 			json_object_array_add(a, vm_view(w, w->vms[i], 0));
-	json_object_object_add(o, "value", a);
-	sim_resp_json(resp, 200, o);
+	list_answer(w, req, resp, a);
 	return 1;
 }
 
@@ -772,7 +812,7 @@ vm_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	if (name == NULL) {
 		if (strcmp(req->method, "GET") != 0)
 			goto method;
-		return vm_list(w, resp);
+		return vm_list(w, req, resp);
 	}
 	if (ap->n == 8) {
 		if (strcmp(req->method, "PUT") == 0) {
@@ -967,20 +1007,18 @@ nic_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	size_t i, n;
 
 	if (name == NULL || ap->n > 8) {
-		json_object *o, *a;
+		json_object *a;
 
 		if (ap->n > 8 || strcmp(req->method, "GET") != 0) {
 			arm_error(resp, 405, "MethodNotAllowed", NULL,
 			    "The requested method '%s' is not allowed for this resource.", req->method);
 			return 1;
 		}
-		o = json_object_new_object();
 		a = json_object_new_array();
 		for (i = 0; i < w->nnics; i++)
 			if (!w->nics[i]->deleted)
 				json_object_array_add(a, sim_dup(w->nics[i]->body));
-		json_object_object_add(o, "value", a);
-		sim_resp_json(resp, 200, o);
+		list_answer(w, req, resp, a);
 		return 1;
 	}
 	nic = world_nic_find(w, name);
@@ -1344,6 +1382,7 @@ arm_dispatch(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	char msg[512];
 	int kind;
 
+	resp->delay = w->faults.latency;
 	if (!world_token_check(w, req->authorization, &code, msg, sizeof(msg))) {
 		char hdr[300];
 
@@ -1405,7 +1444,7 @@ arm_dispatch(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 		    ap->n == 5) {
 			if (strcmp(req->method, "GET") != 0)
 				goto method;
-			return vm_list(w, resp);
+			return vm_list(w, req, resp);
 		}
 		goto unknown;
 	}

@@ -500,9 +500,21 @@ sim_fault_k8s(struct sim *sim, const struct sim_req *req, struct sim_resp *resp)
 		return 0;
 	resp->delay = w->faults.k8s_latency;
 	if (draw(w, w->faults.k8s_throttle_rate)) {
+		/* API priority and fairness rejecting: the Status carries retryAfterSeconds. */
+		json_object *st = json_object_new_object(), *d = json_object_new_object();
+
+		json_object_object_add(st, "kind", json_object_new_string("Status"));
+		json_object_object_add(st, "apiVersion", json_object_new_string("v1"));
+		json_object_object_add(st, "metadata", json_object_new_object());
+		json_object_object_add(st, "status", json_object_new_string("Failure"));
+		json_object_object_add(st, "message",
+		    json_object_new_string("Too many requests, please try again later."));
+		json_object_object_add(st, "reason", json_object_new_string("TooManyRequests"));
+		json_object_object_add(d, "retryAfterSeconds", json_object_new_int(1));
+		json_object_object_add(st, "details", d);
+		json_object_object_add(st, "code", json_object_new_int(429));
 		resp->retry_after = nap_xstrdup("1");
-		sim_resp_status(resp, 429, "TooManyRequests",
-		    "Too many requests, please try again later.");
+		sim_resp_json(resp, 429, st);
 		return 1;
 	}
 	if (strcmp(req->method, "GET") != 0)

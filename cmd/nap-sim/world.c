@@ -377,6 +377,8 @@ world_tunable(struct world *w, const char *kv)
 		w->token_lifetime = v;
 	else if (strcmp(key, "max-pods") == 0 && v >= 1)
 		w->max_pods_default = (int)v;
+	else if (strcmp(key, "arm-page-size") == 0 && v >= 1)
+		w->page_size = (size_t)v;
 	else
 		nap_warn("--world %s: unknown key %s", kv, key);
 }
@@ -406,6 +408,7 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	w->scheduler_on = 1;
 	w->kubelet_on = 1;
 	w->max_pods_default = 250;
+	w->page_size = 100;
 	w->ip_next = 4;
 	w->pod_ip_next = 2;
 	w->bucket[0] = 250;

@@ -210,6 +210,7 @@ struct world {
 	int scheduler_on;
 	int kubelet_on;
 	int max_pods_default;
+	size_t page_size;	/* items per ARM list page */
 
 	/* scheduler */
 	int sched_dirty;
