@@ -4,6 +4,7 @@
 #   make test            install missing Debian packages, build, run unit tests then bats suites
 #   make unit            C unit tests only (TAP)
 #   make bench           benchmarks (figures on stdout)
+#   make memcheck        the long-running tools under valgrind (tests/memcheck.sh)
 #   make demo            the provision loop against nap-sim
 #   make install PREFIX=/usr/local DESTDIR=   /  make uninstall
 #   make lint            clang-format check and mandoc -Tlint
@@ -89,7 +90,7 @@ UNIT_HELPER_OBJ = $(UNIT_HELPERS:%.c=$(OUT)/%.o)
 # Extra link libraries per tool.
 LIBS_nap-sim = $(SIM_LIBS)
 
-.PHONY: all deps test check unit unit-bins bats bench demo install uninstall lint fmt clean
+.PHONY: all deps test check unit unit-bins bats bench memcheck demo install uninstall lint fmt clean
 .DEFAULT_GOAL := all
 
 all: $(TOOL_BINS)
@@ -138,6 +139,11 @@ bats: all
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@NAP_BIN=$(CURDIR)/$(BIN) sh bench/run
+
+memcheck:
+	@sh bin/nap-deps memcheck
+	@$(MAKE) --no-print-directory all
+	@NAP_BIN=$(CURDIR)/$(BIN) bash tests/memcheck.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -1,0 +1,300 @@
+#!/bin/bash
+# tests/memcheck.sh - the long-running tools under valgrind in a short,
+# realistic scenario, each ended by SIGTERM as systemd ends it:
+#
+#   nap-sim      serving the Kubernetes API and ARM the whole time;
+#   nap-watch    streaming from it while kubectl creates, scales, labels
+#                and deletes objects;
+#   nap-solve    once over a snapshot (nap-watch --once), then over the
+#                live stream, with nap-launch's feedback FIFO;
+#   nap-launch   launching the VMs nap-solve asks for against nap-sim,
+#                until the pending pods run on the new nodes.
+#
+# Every tool runs under memcheck with --leak-check=full and definite and
+# indirect leaks counted as errors.  The script exits 0 only when every run
+# ended with the status expected of it and valgrind reported no error and
+# no definite or indirect leak; otherwise it prints the offending reports
+# and exits 1.  Usage: tests/memcheck.sh [-k]   (-k keeps the work dir).
+# The binaries come from $NAP_BIN (default: bin/ of the tree); they must be
+# the release build: valgrind cannot run AddressSanitizer binaries.
+set -u
+
+keep=0
+[ "${1:-}" = -k ] && keep=1
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+: "${NAP_BIN:=$repo/bin}"
+
+die() {
+	echo "memcheck: $*" >&2
+	exit 1
+}
+
+command -v valgrind >/dev/null || die "valgrind is not installed (sh bin/nap-deps memcheck)"
+command -v kubectl >/dev/null || die "kubectl is not installed"
+command -v jq >/dev/null || die "jq is not installed"
+for t in nap-sim nap-watch nap-solve nap-launch; do
+	[ -x "$NAP_BIN/$t" ] || die "$NAP_BIN/$t: not built"
+	# An ASan binary would abort under valgrind; say why instead.
+	if nm -D "$NAP_BIN/$t" 2>/dev/null | grep -q __asan_init; then
+		die "$NAP_BIN/$t is a sanitizer build; valgrind needs the release build"
+	fi
+done
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/nap-memcheck.XXXXXX") || exit 1
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	exec 3>&- 4>&- 2>/dev/null
+	if [ "$keep" -eq 1 ]; then
+		echo "memcheck: work dir kept: $W" >&2
+	else
+		rm -rf "$W"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+# Suppressions: only for leaks inside system libraries that nap cannot free.
+supp=()
+[ -f "$here/valgrind.supp" ] && supp=(--suppressions="$here/valgrind.supp")
+VG=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect
+	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+	--num-callers=30 "${supp[@]}")
+
+# vg NAME CMD...: replace this (sub)shell with CMD under memcheck, its
+# report in $W/vg-NAME.log.  Run it as "vg ... &" or "(vg ...)": the exec
+# makes $! the tool's own pid, so SIGTERM reaches the tool.
+vg() {
+	local name=$1
+	shift
+	exec "${VG[@]}" --log-file="$W/vg-$name.log" "$@"
+}
+
+# poll SECONDS WHAT CMD...: run CMD until it succeeds, else give up.
+poll() {
+	local timeout=$1 what=$2 deadline
+	shift 2
+	deadline=$(($(date +%s) + timeout))
+	until "$@"; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "memcheck: gave up after ${timeout}s waiting for $what" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+k() {
+	kubectl --kubeconfig "$W/kubeconfig" --request-timeout=60s "$@"
+}
+
+step() {
+	echo "memcheck: $(date -u +%T) $*"
+}
+
+# stop PID NAME [EXPECTED]: SIGTERM, wait (up to 120 s under valgrind),
+# and record the exit status.
+declare -A status
+stop() {
+	local pid=$1 name=$2 deadline st=0
+	kill -TERM "$pid" 2>/dev/null
+	deadline=$(($(date +%s) + 120))
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "memcheck: $name did not stop on SIGTERM; killed" >&2
+			kill -KILL "$pid" 2>/dev/null
+			break
+		fi
+		sleep 0.1
+	done
+	wait "$pid" 2>/dev/null || st=$?
+	status[$name]=$st
+}
+
+count() {	# count TYPE FILE
+	grep -c "\"type\":\"$1\"" "$2" 2>/dev/null || true
+}
+has_at_least() {	# has_at_least N TYPE FILE
+	[ "$(count "$2" "$3")" -ge "$1" ]
+}
+ready() {
+	[ -s "$W/ready.json" ] && return 0
+	kill -0 "$sim" 2>/dev/null || { cat "$W/sim.err" >&2; return 2; }
+	return 1
+}
+pods_running() {	# pods_running N: N pods of web Running on a node
+	local n
+	n=$(k get pods -l app=web -o json |
+	    jq '[.items[] | select(.status.phase == "Running" and .spec.nodeName)] | length')
+	[ "$n" -ge "$1" ]
+}
+nodes_ready() {
+	local n
+	n=$(k get nodes -o json | jq '[.items[] | select(.status.conditions[]? |
+	    .type == "Ready" and .status == "True")] | length')
+	[ "$n" -ge "$1" ]
+}
+pods_pending() {
+	local n
+	n=$(k get pods -l app=web -o json | jq '[.items[] | select(.status.conditions[]? |
+	    .type == "PodScheduled" and .reason == "Unschedulable")] | length')
+	[ "$n" -ge "$1" ]
+}
+fault() {
+	curl -sS --max-time 60 --cacert "$W/ca.pem" -X POST \
+	    -H 'Content-Type: application/json' -d "$1" \
+	    "$(jq -r .arm "$W/ready.json")/nap-sim/faults" >/dev/null
+}
+# The pods nap-watch's stream leaves in place (ADDED/MODIFIED minus DELETED).
+web_pods_at_most() {
+	local n
+	n=$(jq -s '[.[] | select(.object.metadata.labels.app? == "web"
+	    and .object.metadata.deletionTimestamp == null)]
+	    | reduce .[] as $r ({}; if $r.type == "DELETED" then del(.[$r.object.metadata.uid])
+	        else .[$r.object.metadata.uid] = 1 end) | length' "$W/watch.out")
+	[ "$n" -le "$1" ]
+}
+seen_label() {
+	grep -q '"memcheck":"relabelled"' "$W/watch.out"
+}
+batch_pod() {
+	[ -n "$(k get pods -l app=batch -o name)" ]
+}
+seen_deleted() {
+	grep -q '"type":"DELETED".*"name":"batch"' "$W/watch.out" ||
+	    grep -q '"type":"DELETED".*"name":"batch-' "$W/watch.out"
+}
+
+start_time=$(date +%s)
+
+step "nap-sim"
+vg nap-sim "$NAP_BIN/nap-sim" --kubeconfig-out "$W/kubeconfig" \
+    --config-out "$W/nap.yaml" --ca-out "$W/ca.pem" --insecure-port 0 \
+    --catalog "$repo/data" --time-scale 50 --state "$W/sim.state" \
+    >"$W/ready.json" 2>"$W/sim.err" &
+sim=$!
+pids+=("$sim")
+poll 120 "nap-sim to serve" ready || exit 1
+k apply -f "$repo/deploy/crds/" -f "$repo/deploy/nodepools/" >/dev/null ||
+    die "kubectl apply of the CRDs and NodePools failed"
+
+step "nap-watch streaming while kubectl makes changes"
+vg nap-watch "$NAP_BIN/nap-watch" --config "$W/nap.yaml" >"$W/watch.out" \
+    2>"$W/watch.err" </dev/null &
+watch=$!
+pids+=("$watch")
+poll 120 "nap-watch to sync" has_at_least 1 SYNCED "$W/watch.out" || exit 1
+k create deployment web --image=nginx --replicas=2 >/dev/null
+k set resources deployment web --requests=cpu=1,memory=1Gi >/dev/null
+k scale deployment web --replicas=4 >/dev/null
+k create deployment batch --image=busybox --replicas=1 >/dev/null
+poll 120 "the batch pod" batch_pod || exit 1
+k label pods -l app=batch memcheck=relabelled >/dev/null
+k create poddisruptionbudget web --selector=app=web --min-available=1 >/dev/null
+poll 120 "nap-watch to see the label" seen_label || exit 1
+k delete deployment batch --wait=false >/dev/null
+poll 120 "nap-watch to see the delete" seen_deleted || exit 1
+poll 120 "four pending pods" pods_pending 4 || exit 1
+
+step "nap-solve over a snapshot"
+(vg nap-watch-once "$NAP_BIN/nap-watch" --config "$W/nap.yaml" --once \
+    >"$W/snapshot.ndjson" 2>"$W/watch-once.err" </dev/null)
+status[nap-watch-once]=$?
+(vg nap-solve-snapshot "$NAP_BIN/nap-solve" --config "$W/nap.yaml" \
+    <"$W/snapshot.ndjson" >"$W/solve-snapshot.out" 2>"$W/solve-snapshot.err")
+status[nap-solve-snapshot]=$?
+[ "$(count LaunchRequest "$W/solve-snapshot.out")" -ge 1 ] ||
+    echo "memcheck: nap-solve asked for no node over the snapshot" >&2
+
+step "nap-solve and nap-launch live, fed by the running nap-watch"
+# nap-watch keeps running into a file; a second live nap-watch feeds the
+# loop through FIFOs as pipelines/nap wires it.
+mkfifo -m 600 "$W/watch.fifo" "$W/solve.fifo" "$W/feedback"
+exec 3<>"$W/feedback"
+vg nap-launch "$NAP_BIN/nap-launch" --config "$W/nap.yaml" --time-scale 50 \
+    --feedback "$W/feedback" <"$W/solve.fifo" >"$W/launch.out" 2>"$W/launch.err" 3>&- &
+launch=$!
+pids+=("$launch")
+vg nap-solve "$NAP_BIN/nap-solve" --config "$W/nap.yaml" --input "$W/feedback" \
+    <"$W/watch.fifo" >"$W/solve.fifo" 2>"$W/solve.err" 3>&- &
+solve=$!
+pids+=("$solve")
+vg nap-watch-loop "$NAP_BIN/nap-watch" --config "$W/nap.yaml" \
+    >"$W/watch.fifo" 2>"$W/watch-loop.err" </dev/null 3>&- &
+wloop=$!
+pids+=("$wloop")
+exec 3>&-
+poll 240 "the pending pods to run on launched nodes" pods_running 4 || {
+	tail -n 5 "$W/launch.err" "$W/solve.err" >&2
+	exit 1
+}
+# Watches closed under the clients, then a compaction that makes every
+# resumption 410 (nap-watch relists), and a kubectl watch killed mid-stream:
+# nap-sim frees each stream while the tools reconnect.
+k get pods -w -o name >/dev/null 2>&1 &
+kw=$!
+pids+=("$kw")
+fault '{"k8s":{"dropWatches":true}}'
+k scale deployment web --replicas=6 >/dev/null
+poll 240 "six pods to run" pods_running 6 || tail -n 5 "$W/launch.err" >&2
+synced=$(count SYNCED "$W/watch.out")
+fault '{"k8s":{"compact":true,"dropWatches":true}}'
+kill -KILL "$kw" 2>/dev/null
+wait "$kw" 2>/dev/null
+poll 120 "nap-watch to relist after the compaction" \
+    has_at_least $((synced + 1)) SYNCED "$W/watch.out" || exit 1
+k scale deployment web --replicas=1 >/dev/null
+poll 120 "nap-watch to see the scale down" web_pods_at_most 1 || exit 1
+
+step "SIGTERM to every tool"
+stop "$launch" nap-launch
+stop "$solve" nap-solve
+stop "$wloop" nap-watch-loop
+stop "$watch" nap-watch
+stop "$sim" nap-sim
+pids=()
+
+step "nap-sim restarted from its --state file"
+rm -f "$W/ready.json"
+vg nap-sim-restart "$NAP_BIN/nap-sim" --kubeconfig-out "$W/kubeconfig" \
+    --config-out "$W/nap.yaml" --ca-out "$W/ca.pem" --insecure-port 0 \
+    --catalog "$repo/data" --time-scale 50 --state "$W/sim.state" \
+    >"$W/ready.json" 2>"$W/sim-restart.err" &
+sim=$!
+pids+=("$sim")
+poll 120 "nap-sim to serve again" ready || exit 1
+poll 120 "the restored nodes" nodes_ready 2 || echo "memcheck: the restored nodes are not Ready" >&2
+stop "$sim" nap-sim-restart
+pids=()
+
+fail=0
+for name in nap-sim nap-sim-restart nap-watch nap-watch-once nap-solve-snapshot nap-solve nap-watch-loop nap-launch; do
+	log=$W/vg-$name.log
+	st=${status[$name]:-?}
+	errs=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$log" 2>/dev/null | tail -n 1)
+	def=$(sed -n 's/.*definitely lost: \([0-9,]*\) bytes.*/\1/p' "$log" 2>/dev/null | tail -n 1)
+	ind=$(sed -n 's/.*indirectly lost: \([0-9,]*\) bytes.*/\1/p' "$log" 2>/dev/null | tail -n 1)
+	printf 'memcheck: %-19s exit %-3s errors %-3s definitely lost %-6s indirectly lost %s\n' \
+	    "$name" "$st" "${errs:-?}" "${def:-0}" "${ind:-0}"
+	if [ "$st" != 0 ] || [ "${errs:-x}" != 0 ]; then
+		fail=1
+		echo "---- $log" >&2
+		grep -v '^==[0-9]*== *$' "$log" | sed -n '/Copyright/,$p' | tail -n +4 | head -n 150 >&2
+	fi
+done
+for e in sim sim-restart watch watch-once solve-snapshot solve watch-loop launch; do
+	if grep -q -i 'fatal\|runtime error\|sanitizer' "$W/$e.err" 2>/dev/null; then
+		echo "---- $e.err" >&2
+		grep -i 'fatal\|runtime error\|sanitizer' "$W/$e.err" | head -n 20 >&2
+	fi
+done
+step "done in $(($(date +%s) - start_time)) s"
+if [ "$fail" -ne 0 ]; then
+	echo "memcheck: FAILED" >&2
+	exit 1
+fi
+echo "memcheck: every tool clean"
