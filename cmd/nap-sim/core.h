@@ -176,7 +176,6 @@ void sim_watch_initial_end(struct sim *sim, struct sim_watch *w);
 /* For http.c: copy up to max pending bytes; 0 = nothing now, -1 = ended. */
 long sim_watch_read(struct sim_watch *w, char *buf, size_t max);
 void sim_watch_attach(struct sim_watch *w, void *conn, void (*wake)(void *conn));
-int sim_watch_waiting(const struct sim_watch *w);
 void sim_watch_set_waiting(struct sim_watch *w, int on);
 
 /* patch.c */
@@ -191,7 +190,6 @@ int sim_pb_decode(const char *buf, size_t len, json_object **out, struct nap_err
 void sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *resp);
 /* A Status failure from a filled nap_err. */
 void sim_resp_err(struct sim_resp *resp, const struct nap_err *err);
-struct sim_watch *sim_resp_take_watch(struct sim_resp *resp);
 
 /* table.c: kubectl get's Tables */
 int sim_wants_table(const struct sim_req *req);
@@ -212,7 +210,6 @@ void sim_canonical_quantities(int res, json_object *obj);
 /* timers (main.c): sim_after whose arg the core frees if it never runs */
 unsigned long sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
     void *arg, void (*free_arg)(void *));
-double sim_timers_next(struct sim *sim);
 void sim_timers_run(struct sim *sim);
 
 /* http.c */

@@ -25,7 +25,6 @@
 
 struct sim_http {
 	struct MHD_Daemon *d[3]; /* kube, arm, insecure */
-	int kind[3];
 	int n;
 	struct sim_conn *conns; /* every open connection */
 };

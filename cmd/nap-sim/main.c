@@ -148,12 +148,6 @@ sim_cancel(struct sim *sim, unsigned long id)
 		}
 }
 
-double
-sim_timers_next(struct sim *sim)
-{
-	return sim->ntimers ? sim->timers[0].due : -1;
-}
-
 void
 sim_timers_run(struct sim *sim)
 {

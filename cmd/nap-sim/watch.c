@@ -400,12 +400,6 @@ sim_watch_attach(struct sim_watch *w, void *conn, void (*wakefn)(void *conn))
 	w->wake = wakefn;
 }
 
-int
-sim_watch_waiting(const struct sim_watch *w)
-{
-	return w->waiting;
-}
-
 void
 sim_watch_set_waiting(struct sim_watch *w, int on)
 {
