@@ -358,3 +358,21 @@ allows() {
 	    { jq -c 'select(.type == "LaunchRequest") | {l: .nodeClaim.metadata.labels, pods, t: .nodeClaim.spec.taints}' \
 		"$BATS_TEST_TMPDIR/out"; false; }
 }
+
+@test "the NodeClaims nap-solve asks for fit the NodeClaim CRD" {
+	need_python
+	cases=$REPO/tests/fixtures/nap-solve
+	for c in three-pods-share claim-shape docs-gpu-pool docs-spot-pool zone-spread taint-tolerated; do
+		[ -f "$cases/$c/input.ndjson" ] || continue
+		"$NAP_BIN/nap-solve" --config /dev/null --region eastus --catalog "$REPO/data" \
+		    <"$cases/$c/input.ndjson" 2>/dev/null |
+		    jq -c 'select(.type == "LaunchRequest") | .nodeClaim'
+	done >"$BATS_TEST_TMPDIR/claims.ndjson"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/claims.ndjson")" -ge 4 ]
+	# JSON lines are YAML documents once separated.
+	sed '1!s/^/---\n/' "$BATS_TEST_TMPDIR/claims.ndjson" >"$BATS_TEST_TMPDIR/claims.yaml"
+	run python3 "$CHECK" "$CRDS" "$BATS_TEST_TMPDIR/claims.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c '^ok NodeClaim ')" -eq "$(wc -l <"$BATS_TEST_TMPDIR/claims.ndjson")" ]
+}

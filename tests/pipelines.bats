@@ -283,4 +283,10 @@ nap7_examples() {
 	done <"$BATS_TEST_TMPDIR/examples"
 	grep -q '^default/huge: ' <(nap-dry-run --records snapshot.ndjson |
 	    jq -r 'select(.type == "Unschedulable") | .pod + ": " + .reason')
+	# What the loop wrote fits nap's CRD, status included.
+	if python3 -c 'import yaml' 2>/dev/null; then
+		sim_kubectl get nodeclaims -o json | jq -c '.items[]' | sed '1!s/^/---\n/' >claims.yaml
+		[ -s claims.yaml ]
+		python3 "$REPO/tests/helpers/crdcheck.py" "$REPO/deploy/crds" claims.yaml
+	fi
 }
