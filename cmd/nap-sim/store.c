@@ -485,9 +485,10 @@ update(struct sim *sim, int res, json_object *obj, json_object **out, struct nap
 		json_object_put(obj);
 		return 0;
 	}
+	/* cur is e->obj: hold it before the table lets go, or it may be freed here. */
+	json_object_get(cur);
 	json_object_put(e->obj);
 	e->obj = obj;
-	json_object_get(cur);
 	emit(sim, res, SIM_EV_MODIFIED, obj, cur);
 	json_object_put(cur);
 	if (out)
