@@ -33,7 +33,7 @@ path_split(const char *p, struct arm_path *ap)
 	ap->buf = nap_xstrdup(p);
 	for (s = ap->buf; (tok = strtok_r(s, "/", &save)) != NULL; s = NULL) {
 		if (ap->n == SEG_MAX) {
-			ap->n = 0;	/* too deep to be ours */
+			ap->n = 0; /* too deep to be ours */
 			return;
 		}
 		ap->seg[ap->n++] = tok;
@@ -47,8 +47,8 @@ seg_is(const struct arm_path *ap, size_t i, const char *s)
 }
 
 void
-arm_error(struct sim_resp *resp, int status, const char *code,
-    const char *target, const char *fmt, ...)
+arm_error(
+    struct sim_resp *resp, int status, const char *code, const char *target, const char *fmt, ...)
 {
 	json_object *o = json_object_new_object(), *e = json_object_new_object();
 	char msg[2048];
@@ -68,21 +68,24 @@ arm_error(struct sim_resp *resp, int status, const char *code,
 static char *
 vm_id(struct world *w, const char *name)
 {
-	return nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s",
+	return nap_xasprintf(
+	    "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s",
 	    w->sub, w->rg, name);
 }
 
 static char *
 nic_id(struct world *w, const char *name)
 {
-	return nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/networkInterfaces/%s",
+	return nap_xasprintf(
+	    "/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Network/networkInterfaces/%s",
 	    w->sub, w->rg, name);
 }
 
 static char *
 op_url(struct world *w, const struct world_op *op, const char *api, int monitor)
 {
-	return nap_xasprintf("%s/subscriptions/%s/providers/%s/locations/%s/operations/%s?%sapi-version=%s",
+	return nap_xasprintf(
+	    "%s/subscriptions/%s/providers/%s/locations/%s/operations/%s?%sapi-version=%s",
 	    sim_arm_url(w->sim), w->sub, op->provider, w->region, op->id,
 	    monitor ? "monitor=true&" : "", api);
 }
@@ -108,19 +111,18 @@ static void
 vm_set_state(struct world_vm *vm, enum vm_state st)
 {
 	vm->state = st;
-	nap_json_set(vm->body, "properties.provisioningState",
-	    json_object_new_string(vm_prov_state(vm)));
+	nap_json_set(
+	    vm->body, "properties.provisioningState", json_object_new_string(vm_prov_state(vm)));
 }
 
 static json_object *
-status_entry(const char *code, const char *display, const char *time,
-    const char *message)
+status_entry(const char *code, const char *display, const char *time, const char *message)
 {
 	json_object *s = json_object_new_object();
 
 	json_object_object_add(s, "code", json_object_new_string(code));
-	json_object_object_add(s, "level", json_object_new_string(
-	    strstr(code, "failed") ? "Error" : "Info"));
+	json_object_object_add(
+	    s, "level", json_object_new_string(strstr(code, "failed") ? "Error" : "Info"));
 	json_object_object_add(s, "displayStatus", json_object_new_string(display));
 	if (message)
 		json_object_object_add(s, "message", json_object_new_string(message));
@@ -142,37 +144,38 @@ vm_instance_view(struct world *w, const struct world_vm *vm, const char *fail)
 	json_object_object_add(iv, "hyperVGeneration", json_object_new_string("V2"));
 	switch (vm->state) {
 	case VM_CREATING:
-		json_object_array_add(st, status_entry("ProvisioningState/creating",
-		    "Creating", NULL, NULL));
-		json_object_array_add(st, status_entry("PowerState/starting",
-		    "VM starting", NULL, NULL));
+		json_object_array_add(
+		    st, status_entry("ProvisioningState/creating", "Creating", NULL, NULL));
+		json_object_array_add(
+		    st, status_entry("PowerState/starting", "VM starting", NULL, NULL));
 		break;
 	case VM_FAILED: {
 		char code[128];
 
 		snprintf(code, sizeof(code), "ProvisioningState/failed/%s",
 		    fail ? fail : "InternalOperationError");
-		json_object_array_add(st, status_entry(code, "Provisioning failed",
-		    ts, fail));
+		json_object_array_add(st, status_entry(code, "Provisioning failed", ts, fail));
 		break;
 	}
 	case VM_DELETING:
-		json_object_array_add(st, status_entry("ProvisioningState/deleting",
-		    "Deleting", NULL, NULL));
-		json_object_array_add(st, status_entry("PowerState/stopping",
-		    "VM stopping", NULL, NULL));
+		json_object_array_add(
+		    st, status_entry("ProvisioningState/deleting", "Deleting", NULL, NULL));
+		json_object_array_add(
+		    st, status_entry("PowerState/stopping", "VM stopping", NULL, NULL));
 		break;
 	case VM_DEALLOCATED:
-		json_object_array_add(st, status_entry("ProvisioningState/succeeded",
-		    "Provisioning succeeded", ts, NULL));
-		json_object_array_add(st, status_entry("PowerState/deallocated",
-		    "VM deallocated", NULL, NULL));
+		json_object_array_add(st,
+		    status_entry(
+			"ProvisioningState/succeeded", "Provisioning succeeded", ts, NULL));
+		json_object_array_add(
+		    st, status_entry("PowerState/deallocated", "VM deallocated", NULL, NULL));
 		break;
 	default:
-		json_object_array_add(st, status_entry("ProvisioningState/succeeded",
-		    "Provisioning succeeded", ts, NULL));
-		json_object_array_add(st, status_entry("PowerState/running",
-		    "VM running", NULL, NULL));
+		json_object_array_add(st,
+		    status_entry(
+			"ProvisioningState/succeeded", "Provisioning succeeded", ts, NULL));
+		json_object_array_add(
+		    st, status_entry("PowerState/running", "VM running", NULL, NULL));
 		break;
 	}
 	json_object_object_add(iv, "statuses", st);
@@ -199,8 +202,8 @@ vm_view(struct world *w, struct world_vm *vm, int expand)
 	if (expand) {
 		struct world_op *op = vm_last_op(w, vm);
 
-		nap_json_set(o, "properties.instanceView", vm_instance_view(w, vm,
-		    op && op->fail_code ? op->fail_code : NULL));
+		nap_json_set(o, "properties.instanceView",
+		    vm_instance_view(w, vm, op && op->fail_code ? op->fail_code : NULL));
 	}
 	return o;
 }
@@ -236,10 +239,11 @@ nic_detach(struct world *w, struct world_vm *vm, int delete_nics)
 			continue;
 		free(nic->vm_id);
 		nic->vm_id = NULL;
-		json_object_object_del(json_object_object_get(nic->body, "properties"),
-		    "virtualMachine");
-		if (delete_nics && strcasecmp(nap_json_str(ref,
-		    "properties.deleteOption", "Detach"), "Delete") == 0)
+		json_object_object_del(
+		    json_object_object_get(nic->body, "properties"), "virtualMachine");
+		if (delete_nics &&
+		    strcasecmp(nap_json_str(ref, "properties.deleteOption", "Detach"), "Delete") ==
+			0)
 			nic->deleted = 1;
 	}
 }
@@ -315,8 +319,8 @@ world_vcpus_used(struct world *w, const char *family, int spot_only, int all)
 	for (i = 0; i < w->nvms; i++) {
 		const struct world_vm *vm = w->vms[i];
 
-		if (vm->deleted || vm->state == VM_FAILED ||
-		    vm->state == VM_DEALLOCATED || vm->size == NULL)
+		if (vm->deleted || vm->state == VM_FAILED || vm->state == VM_DEALLOCATED ||
+		    vm->size == NULL)
 			continue;
 		if (spot_only != vm->spot && !all)
 			continue;
@@ -331,7 +335,10 @@ static void
 sku_not_available(struct world *w, struct sim_resp *resp, const char *size)
 {
 	arm_error(resp, 400, "SkuNotAvailable", NULL,
-	    "The requested VM size for resource 'Following SKUs have failed for Capacity Restrictions: %s' is currently not available in location '%s'. Please try another size or deploy to a different location or zones. See https://aka.ms/azureskunotavailable for details.",
+	    "The requested VM size for resource 'Following SKUs have failed for Capacity "
+	    "Restrictions: %s' is currently not available in location '%s'. Please try another "
+	    "size or deploy to a different location or zones. See "
+	    "https://aka.ms/azureskunotavailable for details.",
 	    size, w->region);
 }
 
@@ -348,8 +355,8 @@ missing(struct sim_resp *resp, const char *param)
  * parsed fields.  -1 with the ARM error answered.
  */
 static int
-vm_validate(struct world *w, const char *name, json_object *body,
-    struct world_vm *vm, struct sim_resp *resp)
+vm_validate(struct world *w, const char *name, json_object *body, struct world_vm *vm,
+    struct sim_resp *resp)
 {
 	const char *loc = nap_json_str(body, "location", NULL);
 	const char *size = nap_json_str(body, "properties.hardwareProfile.vmSize", NULL);
@@ -370,7 +377,9 @@ vm_validate(struct world *w, const char *name, json_object *body,
 	if (strcasecmp(loc, w->region) != 0) {
 		free(myid);
 		arm_error(resp, 400, "LocationNotAvailableForResourceType", NULL,
-		    "The provided location '%s' is not available for resource type 'Microsoft.Compute/virtualMachines'. List of available regions for the resource type is '%s'.",
+		    "The provided location '%s' is not available for resource type "
+		    "'Microsoft.Compute/virtualMachines'. List of available regions for the "
+		    "resource type is '%s'.",
 		    loc, w->region);
 		return -1;
 	}
@@ -413,7 +422,8 @@ vm_validate(struct world *w, const char *name, json_object *body,
 					snprintf(list + strlen(list), sizeof(list) - strlen(list),
 					    "%s%d", *list ? "," : "", k);
 			arm_error(resp, 400, "InvalidParameter", "zones",
-			    "The zone(s) '%s' for resource '%s' is not supported. The supported zones for location '%s' are '%s'",
+			    "The zone(s) '%s' for resource '%s' is not supported. The supported "
+			    "zones for location '%s' are '%s'",
 			    z ? z : "", myid, w->region, list);
 			free(myid);
 			return -1;
@@ -434,7 +444,8 @@ vm_validate(struct world *w, const char *name, json_object *body,
 		if (strcasecmp(evp, "Delete") != 0 && strcasecmp(evp, "Deallocate") != 0) {
 			free(myid);
 			arm_error(resp, 400, "InvalidParameter", "evictionPolicy",
-			    "The value '%s' of parameter 'evictionPolicy' is invalid. Allowed values are 'Deallocate', 'Delete'.",
+			    "The value '%s' of parameter 'evictionPolicy' is invalid. Allowed "
+			    "values are 'Deallocate', 'Delete'.",
 			    evp);
 			return -1;
 		}
@@ -446,7 +457,9 @@ vm_validate(struct world *w, const char *name, json_object *body,
 			if (!(v == -1 || v > 0)) {
 				free(myid);
 				arm_error(resp, 400, "MaxPriceValueInvalid", "maxPrice",
-				    "The value '%g' of parameter 'maxPrice' is invalid. Max price must be -1 or greater than zero.", v);
+				    "The value '%g' of parameter 'maxPrice' is invalid. Max price "
+				    "must be -1 or greater than zero.",
+				    v);
 				return -1;
 			}
 		}
@@ -467,7 +480,8 @@ vm_validate(struct world *w, const char *name, json_object *body,
 	} else {
 		free(myid);
 		arm_error(resp, 400, "InvalidParameter", "priority",
-		    "The value '%s' of parameter 'priority' is invalid. Allowed values are 'Regular', 'Low', 'Spot'.",
+		    "The value '%s' of parameter 'priority' is invalid. Allowed values are "
+		    "'Regular', 'Low', 'Spot'.",
 		    prio);
 		return -1;
 	}
@@ -482,15 +496,17 @@ vm_validate(struct world *w, const char *name, json_object *body,
 
 		if (nic == NULL) {
 			arm_error(resp, 400, "InvalidResourceReference", NULL,
-			    "Resource %s referenced by resource %s was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.",
+			    "Resource %s referenced by resource %s was not found. Please make sure "
+			    "that the referenced resource exists, and that both resources are in "
+			    "the same region.",
 			    id, myid);
 			free(myid);
 			return -1;
 		}
 		if (nic->vm_id && strcasecmp(nic->vm_id, myid) != 0) {
 			arm_error(resp, 400, "NicInUse", NULL,
-			    "Network interface %s is already in use by virtual machine %s.",
-			    id, nic->vm_id);
+			    "Network interface %s is already in use by virtual machine %s.", id,
+			    nic->vm_id);
 			free(myid);
 			return -1;
 		}
@@ -507,22 +523,23 @@ vm_validate(struct world *w, const char *name, json_object *body,
 			free(raw);
 			free(myid);
 			arm_error(resp, 400, "InvalidParameter", "customData",
-			    "Custom data in OSProfile must be in Base64 encoding and with a maximum length of 87380 characters.");
+			    "Custom data in OSProfile must be in Base64 encoding and with a "
+			    "maximum length of 87380 characters.");
 			return -1;
 		}
 		if (vm->boot)
 			json_object_put(vm->boot);
 		vm->boot = json_tokener_parse((const char *)raw);
-		if (vm->boot && strcmp(nap_json_str(vm->boot, "kind", ""),
-		    WORLD_BOOTSTRAP_KIND) != 0) {
+		if (vm->boot &&
+		    strcmp(nap_json_str(vm->boot, "kind", ""), WORLD_BOOTSTRAP_KIND) != 0) {
 			json_object_put(vm->boot);
 			vm->boot = NULL;
 		}
 		free(raw);
 	}
 	free(vm->computer_name);
-	vm->computer_name = nap_xstrdup(nap_json_str(body,
-	    "properties.osProfile.computerName", name));
+	vm->computer_name =
+	    nap_xstrdup(nap_json_str(body, "properties.osProfile.computerName", name));
 	for (i = 0; vm->computer_name[i]; i++)
 		vm->computer_name[i] = (char)tolower((unsigned char)vm->computer_name[i]);
 	free(myid);
@@ -537,8 +554,8 @@ nics_attach(struct world *w, struct world_vm *vm)
 
 	a = nap_json_array(vm->body, "properties.networkProfile.networkInterfaces", &n);
 	for (i = 0; i < n; i++) {
-		struct world_nic *nic = world_nic_find_id(w,
-		    nap_json_str(json_object_array_get_idx(a, i), "id", ""));
+		struct world_nic *nic =
+		    world_nic_find_id(w, nap_json_str(json_object_array_get_idx(a, i), "id", ""));
 
 		if (nic == NULL)
 			continue;
@@ -560,14 +577,14 @@ vm_body(struct world *w, json_object *req, struct world_vm *vm)
 	json_object_object_del(b, "id");
 	json_object_object_add(b, "id", json_object_new_string(vm->id));
 	json_object_object_add(b, "name", json_object_new_string(vm->name));
-	json_object_object_add(b, "type",
-	    json_object_new_string("Microsoft.Compute/virtualMachines"));
+	json_object_object_add(
+	    b, "type", json_object_new_string("Microsoft.Compute/virtualMachines"));
 	json_object_object_add(b, "location", json_object_new_string(w->region));
 	/* customData goes to the VM and is never returned. */
 	if ((os = nap_json_get(b, "properties.osProfile")) != NULL)
 		json_object_object_del(os, "customData");
-	nap_json_set(b, "properties.osProfile.computerName",
-	    json_object_new_string(vm->computer_name));
+	nap_json_set(
+	    b, "properties.osProfile.computerName", json_object_new_string(vm->computer_name));
 	nap_json_set(b, "properties.vmId", json_object_new_string(vm->vm_uuid));
 	sim_rfc3339(w->sim, ts, sizeof(ts));
 	nap_json_set(b, "properties.timeCreated", json_object_new_string(ts));
@@ -575,8 +592,8 @@ vm_body(struct world *w, json_object *req, struct world_vm *vm)
 }
 
 static int
-vm_put(struct world *w, const struct sim_req *req, struct sim_resp *resp,
-    const char *name, json_object *body)
+vm_put(struct world *w, const struct sim_req *req, struct sim_resp *resp, const char *name,
+    json_object *body)
 {
 	struct world_vm *vm = world_vm_find(w, name), tmp;
 	struct world_op *op;
@@ -585,7 +602,9 @@ vm_put(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 
 	if (vm && vm->state == VM_DELETING) {
 		arm_error(resp, 409, "OperationNotAllowed", NULL,
-		    "Operation 'createOrUpdate' is not allowed on VM '%s' since the VM is marked for deletion. You can only retry the Delete operation (or wait for an ongoing one to complete).",
+		    "Operation 'createOrUpdate' is not allowed on VM '%s' since the VM is marked "
+		    "for deletion. You can only retry the Delete operation (or wait for an ongoing "
+		    "one to complete).",
 		    name);
 		return 1;
 	}
@@ -611,10 +630,10 @@ vm_put(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 			json_object_put(tmp.boot);
 		free(tmp.nic_id);
 		free(tmp.computer_name);
-		nap_json_set(vm->body, "properties.provisioningState",
-		    json_object_new_string("Updating"));
-		op = world_op_new(w, "Microsoft.Compute", WORLD_OP_VM_UPDATE, name,
-		    w->opts->lro_time / 4);
+		nap_json_set(
+		    vm->body, "properties.provisioningState", json_object_new_string("Updating"));
+		op = world_op_new(
+		    w, "Microsoft.Compute", WORLD_OP_VM_UPDATE, name, w->opts->lro_time / 4);
 		resp->azure_async_operation = op_url(w, op, WORLD_API_COMPUTE, 0);
 		sim_resp_json(resp, 200, vm_view(w, vm, 0));
 		return 1;
@@ -667,8 +686,7 @@ vm_put(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	vm->body = vm_body(w, body, vm);
 	vm_set_state(vm, VM_CREATING);
 	nics_attach(w, vm);
-	op = world_op_new(w, "Microsoft.Compute", WORLD_OP_VM_CREATE, name,
-	    w->opts->lro_time);
+	op = world_op_new(w, "Microsoft.Compute", WORLD_OP_VM_CREATE, name, w->opts->lro_time);
 	if (code) {
 		op->fail_code = code;
 		op->fail_msg = msg;
@@ -691,8 +709,7 @@ vm_delete(struct world *w, struct sim_resp *resp, const char *name)
 	}
 	if (vm->state != VM_DELETING)
 		vm_set_state(vm, VM_DELETING);
-	op = world_op_new(w, "Microsoft.Compute", WORLD_OP_VM_DELETE, name,
-	    w->opts->lro_time);
+	op = world_op_new(w, "Microsoft.Compute", WORLD_OP_VM_DELETE, name, w->opts->lro_time);
 	resp->azure_async_operation = op_url(w, op, WORLD_API_COMPUTE, 0);
 	resp->location = op_url(w, op, WORLD_API_COMPUTE, 1);
 	resp->status = 202;
@@ -703,7 +720,8 @@ static void
 not_found(struct world *w, struct sim_resp *resp, const char *type, const char *name)
 {
 	arm_error(resp, 404, "ResourceNotFound", NULL,
-	    "The Resource '%s/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+	    "The Resource '%s/%s' under resource group '%s' was not found. For more details please "
+	    "go to https://aka.ms/ARMResourceNotFoundFix",
 	    type, name, w->rg);
 }
 
@@ -713,8 +731,7 @@ not_found(struct world *w, struct sim_resp *resp, const char *type, const char *
  * taken.
  */
 static void
-list_answer(struct world *w, const struct sim_req *req, struct sim_resp *resp,
-    json_object *items)
+list_answer(struct world *w, const struct sim_req *req, struct sim_resp *resp, json_object *items)
 {
 	json_object *o = json_object_new_object(), *page = json_object_new_array();
 	const char *tok = sim_req_query(req, "$skiptoken");
@@ -770,7 +787,8 @@ parse_body(const struct sim_req *req, struct sim_resp *resp)
 
 	if (req->content_type && strncasecmp(req->content_type, "application/json", 16) != 0) {
 		arm_error(resp, 415, "UnsupportedMediaType", NULL,
-		    "The content media type '%s' is not supported. Only 'application/json' is supported.",
+		    "The content media type '%s' is not supported. Only 'application/json' is "
+		    "supported.",
 		    req->content_type);
 		return NULL;
 	}
@@ -801,8 +819,8 @@ parse_body(const struct sim_req *req, struct sim_resp *resp)
 }
 
 static int
-vm_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
-    const struct arm_path *ap)
+vm_route(
+    struct world *w, const struct sim_req *req, struct sim_resp *resp, const struct arm_path *ap)
 {
 	const char *name = ap->n > 7 ? ap->seg[7] : NULL;
 	struct world_vm *vm;
@@ -845,8 +863,8 @@ vm_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 			return 1;
 		}
 		op = vm_last_op(w, vm);
-		sim_resp_json(resp, 200, vm_instance_view(w, vm,
-		    op && op->fail_code ? op->fail_code : NULL));
+		sim_resp_json(
+		    resp, 200, vm_instance_view(w, vm, op && op->fail_code ? op->fail_code : NULL));
 		return 1;
 	}
 	if (ap->n == 9 && seg_is(ap, 8, "simulateEviction") && strcmp(req->method, "POST") == 0) {
@@ -864,7 +882,8 @@ vm_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 		return 1;
 	}
 	arm_error(resp, 404, "InvalidResourceType", NULL,
-	    "The resource type could not be found in the namespace 'Microsoft.Compute' for api version '%s'.",
+	    "The resource type could not be found in the namespace 'Microsoft.Compute' for api "
+	    "version '%s'.",
 	    sim_req_query(req, "api-version"));
 	return 1;
 method:
@@ -885,8 +904,8 @@ nic_body(struct world *w, json_object *req, const char *name, const char *id)
 	json_object_object_del(b, "id");
 	json_object_object_add(b, "id", json_object_new_string(id));
 	json_object_object_add(b, "name", json_object_new_string(name));
-	json_object_object_add(b, "type",
-	    json_object_new_string("Microsoft.Network/networkInterfaces"));
+	json_object_object_add(
+	    b, "type", json_object_new_string("Microsoft.Network/networkInterfaces"));
 	json_object_object_add(b, "location", json_object_new_string(w->region));
 	world_uuid(w, guid, sizeof(guid));
 	nap_json_set(b, "properties.provisioningState", json_object_new_string("Succeeded"));
@@ -909,9 +928,11 @@ nic_body(struct world *w, json_object *req, const char *name, const char *id)
 		json_object_object_add(c, "id", json_object_new_string(cid));
 		free(cid);
 		snprintf(ip, sizeof(ip), "10.224.%lu.%lu", (h / 250) % 256, h % 250 + 4);
-		nap_json_set(c, "properties.provisioningState", json_object_new_string("Succeeded"));
+		nap_json_set(
+		    c, "properties.provisioningState", json_object_new_string("Succeeded"));
 		nap_json_set(c, "properties.privateIPAddress", json_object_new_string(ip));
-		nap_json_set(c, "properties.privateIPAddressVersion", json_object_new_string("IPv4"));
+		nap_json_set(
+		    c, "properties.privateIPAddressVersion", json_object_new_string("IPv4"));
 		if (nap_json_get(c, "properties.privateIPAllocationMethod") == NULL)
 			nap_json_set(c, "properties.privateIPAllocationMethod",
 			    json_object_new_string("Dynamic"));
@@ -967,15 +988,17 @@ arm_vm_restore(struct world *w, json_object *saved)
 	z = NULL;
 	if (json_object_is_type(nap_json_get(body, "zones"), json_type_array) &&
 	    json_object_array_length(nap_json_get(body, "zones")) > 0)
-		z = json_object_get_string(json_object_array_get_idx(nap_json_get(body, "zones"), 0));
+		z = json_object_get_string(
+		    json_object_array_get_idx(nap_json_get(body, "zones"), 0));
 	vm->zone = z ? (int)strtol(z, NULL, 10) : 0;
 	vm->spot = strcasecmp(nap_json_str(body, "properties.priority", "Regular"), "Regular") != 0;
-	vm->evict_deallocate = strcasecmp(nap_json_str(body, "properties.evictionPolicy", ""),
-	    "Deallocate") == 0;
-	vm->computer_name = nap_xstrdup(nap_json_str(body, "properties.osProfile.computerName", name));
+	vm->evict_deallocate =
+	    strcasecmp(nap_json_str(body, "properties.evictionPolicy", ""), "Deallocate") == 0;
+	vm->computer_name =
+	    nap_xstrdup(nap_json_str(body, "properties.osProfile.computerName", name));
 	vm->vm_uuid = nap_xstrdup(nap_json_str(body, "properties.vmId", ""));
-	nics = json_object_array_get_idx(nap_json_get(body,
-	    "properties.networkProfile.networkInterfaces"), 0);
+	nics = json_object_array_get_idx(
+	    nap_json_get(body, "properties.networkProfile.networkInterfaces"), 0);
 	if (nics)
 		vm->nic_id = nap_xstrdup(nap_json_str(nics, "id", ""));
 	vm->state = (enum vm_state)nap_json_int(saved, "state", VM_SUCCEEDED);
@@ -997,8 +1020,8 @@ arm_vm_restore(struct world *w, json_object *saved)
 }
 
 static int
-nic_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
-    const struct arm_path *ap)
+nic_route(
+    struct world *w, const struct sim_req *req, struct sim_resp *resp, const struct arm_path *ap)
 {
 	const char *name = ap->n > 7 ? ap->seg[7] : NULL;
 	struct world_nic *nic;
@@ -1011,7 +1034,8 @@ nic_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 
 		if (ap->n > 8 || strcmp(req->method, "GET") != 0) {
 			arm_error(resp, 405, "MethodNotAllowed", NULL,
-			    "The requested method '%s' is not allowed for this resource.", req->method);
+			    "The requested method '%s' is not allowed for this resource.",
+			    req->method);
 			return 1;
 		}
 		a = json_object_new_array();
@@ -1037,7 +1061,9 @@ nic_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 		}
 		if (nic->vm_id) {
 			arm_error(resp, 400, "NicInUse", NULL,
-			    "Network Interface %s is used by existing resource %s. In order to delete the network interface, it must be dissociated from the resource. To learn more, see aka.ms/deletenic.",
+			    "Network Interface %s is used by existing resource %s. In order to "
+			    "delete the network interface, it must be dissociated from the "
+			    "resource. To learn more, see aka.ms/deletenic.",
 			    nic->id, nic->vm_id);
 			return 1;
 		}
@@ -1063,8 +1089,8 @@ nic_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	}
 	if (strcasecmp(nap_json_str(body, "location", ""), w->region) != 0) {
 		arm_error(resp, 400, "InvalidResourceLocation", NULL,
-		    "The resource '%s' must be in location '%s' with its virtual network.",
-		    name, w->region);
+		    "The resource '%s' must be in location '%s' with its virtual network.", name,
+		    w->region);
 		json_object_put(body);
 		return 1;
 	}
@@ -1076,9 +1102,11 @@ nic_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 		return 1;
 	}
 	for (i = 0; i < n; i++) {
-		if (nap_json_str(json_object_array_get_idx(ipc, i), "properties.subnet.id", NULL) == NULL) {
+		if (nap_json_str(json_object_array_get_idx(ipc, i), "properties.subnet.id", NULL) ==
+		    NULL) {
 			arm_error(resp, 400, "InvalidRequestFormat", NULL,
-			    "Cannot parse the request. IP configuration %zu of network interface %s has no subnet.",
+			    "Cannot parse the request. IP configuration %zu of network interface "
+			    "%s has no subnet.",
 			    i, name);
 			json_object_put(body);
 			return 1;
@@ -1093,10 +1121,11 @@ nic_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 			/* Keep the addresses and the attachment of the existing NIC. */
 			json_object *vmref = nap_json_get(nic->body, "properties.virtualMachine");
 
-			json_object_object_add(nb, "properties", sim_dup(
-			    nap_json_get(nic->body, "properties")));
+			json_object_object_add(
+			    nb, "properties", sim_dup(nap_json_get(nic->body, "properties")));
 			if (nap_json_get(body, "tags"))
-				json_object_object_add(nb, "tags", sim_dup(nap_json_get(body, "tags")));
+				json_object_object_add(
+				    nb, "tags", sim_dup(nap_json_get(body, "tags")));
 			(void)vmref;
 			json_object_put(nic->body);
 			nic->body = nb;
@@ -1114,8 +1143,7 @@ nic_route(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 
 /* ---- SKUs, usages, operations --------------------------------------- */
 
-static void
-cap_add(json_object *caps, const char *name, const char *fmt, ...) NAP_PRINTF(3, 4);
+static void cap_add(json_object *caps, const char *name, const char *fmt, ...) NAP_PRINTF(3, 4);
 
 static void
 cap_add(json_object *caps, const char *name, const char *fmt, ...)
@@ -1143,8 +1171,8 @@ sku_item(struct world *w, const struct world_size *s)
 	json_object_object_add(o, "resourceType", json_object_new_string("virtualMachines"));
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	json_object_object_add(o, "tier", json_object_new_string("Standard"));
-	json_object_object_add(o, "size", json_object_new_string(
-	    strncmp(s->name, "Standard_", 9) == 0 ? s->name + 9 : s->name));
+	json_object_object_add(o, "size",
+	    json_object_new_string(strncmp(s->name, "Standard_", 9) == 0 ? s->name + 9 : s->name));
 	json_object_object_add(o, "family", json_object_new_string(s->family));
 	a = json_object_new_array();
 	json_object_array_add(a, json_object_new_string(w->region));
@@ -1171,10 +1199,11 @@ sku_item(struct world *w, const struct world_size *s)
 	cap_add(caps, "MemoryGB", "%g", (double)s->memory_mib / 1024.0);
 	if (s->gpus > 0)
 		cap_add(caps, "GPUs", "%d", s->gpus);
-	cap_add(caps, "CpuArchitectureType", "%s",
-	    strcmp(s->arch, "arm64") == 0 ? "Arm64" : "x64");
+	cap_add(caps, "CpuArchitectureType", "%s", strcmp(s->arch, "arm64") == 0 ? "Arm64" : "x64");
 	cap_add(caps, "HyperVGenerations", "%s",
-	    s->hyperv == 3 ? "V1,V2" : s->hyperv == 2 ? "V2" : "V1");
+	    s->hyperv == 3	 ? "V1,V2"
+		: s->hyperv == 2 ? "V2"
+				 : "V1");
 	cap_add(caps, "LowPriorityCapable", "%s", s->spot ? tt : tf);
 	cap_add(caps, "PremiumIO", "%s", s->premium_io > 0 ? tt : tf);
 	cap_add(caps, "AcceleratedNetworkingEnabled", "%s", s->accel_net > 0 ? tt : tf);
@@ -1216,7 +1245,9 @@ skus_list(struct world *w, const struct sim_req *req, struct sim_resp *resp)
 			json_object_put(o);
 			json_object_put(a);
 			arm_error(resp, 400, "InvalidFilterInQueryString", NULL,
-			    "The filter '%s' is not valid. Only the filter location eq '<location>' is supported.", f);
+			    "The filter '%s' is not valid. Only the filter location eq "
+			    "'<location>' is supported.",
+			    f);
 			return 1;
 		}
 		snprintf(want, sizeof(want), "%.*s", (int)(e - q - 1), q + 1);
@@ -1260,11 +1291,12 @@ usages_list(struct world *w, struct sim_resp *resp)
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
 	size_t i, j;
 
-	json_object_array_add(a, usage_item("cores", "Total Regional vCPUs",
-	    world_vcpus_used(w, NULL, 0, 0), quota_limit(w, "regional")));
-	json_object_array_add(a, usage_item("lowPriorityCores",
-	    "Total Regional Low-priority vCPUs", world_vcpus_used(w, NULL, 1, 0),
-	    quota_limit(w, "lowPriority")));
+	json_object_array_add(a,
+	    usage_item("cores", "Total Regional vCPUs", world_vcpus_used(w, NULL, 0, 0),
+		quota_limit(w, "regional")));
+	json_object_array_add(a,
+	    usage_item("lowPriorityCores", "Total Regional Low-priority vCPUs",
+		world_vcpus_used(w, NULL, 1, 0), quota_limit(w, "lowPriority")));
 	for (i = 0; i < w->nsizes; i++) {
 		const char *fam = w->sizes[i].family;
 		char local[160];
@@ -1275,8 +1307,8 @@ usages_list(struct world *w, struct sim_resp *resp)
 		if (j < i)
 			continue;
 		snprintf(local, sizeof(local), "%s vCPUs", fam);
-		json_object_array_add(a, usage_item(fam, local,
-		    world_vcpus_used(w, fam, 0, 0), quota_limit(w, fam)));
+		json_object_array_add(
+		    a, usage_item(fam, local, world_vcpus_used(w, fam, 0, 0), quota_limit(w, fam)));
 	}
 	json_object_object_add(o, "value", a);
 	sim_resp_json(resp, 200, o);
@@ -1284,16 +1316,14 @@ usages_list(struct world *w, struct sim_resp *resp)
 }
 
 static int
-op_status(struct world *w, const struct sim_req *req, struct sim_resp *resp,
-    const char *id)
+op_status(struct world *w, const struct sim_req *req, struct sim_resp *resp, const char *id)
 {
 	struct world_op *op = world_op_find(w, id);
 	const char *mon = sim_req_query(req, "monitor");
 	json_object *o;
 
 	if (op == NULL) {
-		arm_error(resp, 404, "NotFound", NULL,
-		    "The operation '%s' was not found.", id);
+		arm_error(resp, 404, "NotFound", NULL, "The operation '%s' was not found.", id);
 		return 1;
 	}
 	if (mon && strcasecmp(mon, "true") == 0) {
@@ -1318,8 +1348,10 @@ op_status(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	json_object_object_add(o, "startTime", json_object_new_string(op->start));
 	if (op->done)
 		json_object_object_add(o, "endTime", json_object_new_string(op->end));
-	json_object_object_add(o, "status", json_object_new_string(!op->done ?
-	    "InProgress" : op->error ? "Failed" : "Succeeded"));
+	json_object_object_add(o, "status",
+	    json_object_new_string(!op->done ? "InProgress"
+		    : op->error		     ? "Failed"
+					     : "Succeeded"));
 	if (op->error)
 		json_object_object_add(o, "error", json_object_get(op->error));
 	json_object_object_add(o, "name", json_object_new_string(op->id));
@@ -1330,13 +1362,12 @@ op_status(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 /* ---- the entry point ------------------------------------------------- */
 
 static void
-arm_headers(struct world *w, const struct sim_req *req, struct sim_resp *resp,
-    int kind)
+arm_headers(struct world *w, const struct sim_req *req, struct sim_resp *resp, int kind)
 {
 	static const char *const names[] = {
-		"x-ms-ratelimit-remaining-subscription-reads",
-		"x-ms-ratelimit-remaining-subscription-writes",
-		"x-ms-ratelimit-remaining-subscription-deletes",
+	    "x-ms-ratelimit-remaining-subscription-reads",
+	    "x-ms-ratelimit-remaining-subscription-writes",
+	    "x-ms-ratelimit-remaining-subscription-deletes",
 	};
 	char id[40], v[128];
 	const char *cid = sim_req_header(req, "x-ms-client-request-id");
@@ -1358,7 +1389,7 @@ arm_headers(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 static int
 bucket_take(struct world *w, int kind)
 {
-	static const double cap[3] = { 250, 200, 200 }, rate[3] = { 25, 10, 10 };
+	static const double cap[3] = {250, 200, 200}, rate[3] = {25, 10, 10};
 	double now = sim_elapsed(w->sim), dt = now - w->bucket_at;
 	int k;
 
@@ -1375,8 +1406,8 @@ bucket_take(struct world *w, int kind)
 }
 
 static int
-arm_dispatch(struct world *w, const struct sim_req *req, struct sim_resp *resp,
-    const struct arm_path *ap)
+arm_dispatch(
+    struct world *w, const struct sim_req *req, struct sim_resp *resp, const struct arm_path *ap)
 {
 	const char *code;
 	char msg[512];
@@ -1386,7 +1417,9 @@ arm_dispatch(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	if (!world_token_check(w, req->authorization, &code, msg, sizeof(msg))) {
 		char hdr[300];
 
-		snprintf(hdr, sizeof(hdr), "Bearer authorization_uri=\"https://login.windows.net/%s\", error=\"invalid_token\", error_description=\"%s\"",
+		snprintf(hdr, sizeof(hdr),
+		    "Bearer authorization_uri=\"https://login.windows.net/%s\", "
+		    "error=\"invalid_token\", error_description=\"%s\"",
 		    w->tenant, code);
 		sim_resp_header(resp, "WWW-Authenticate", hdr);
 		arm_error(resp, 401, code, NULL, "%s", msg);
@@ -1394,7 +1427,8 @@ arm_dispatch(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	}
 	if (sim_req_query(req, "api-version") == NULL) {
 		arm_error(resp, 400, "MissingApiVersionParameter", NULL,
-		    "The api-version query parameter (?api-version=) is required for all requests.");
+		    "The api-version query parameter (?api-version=) is required for all "
+		    "requests.");
 		return 1;
 	}
 	if (!seg_is(ap, 0, "subscriptions") || ap->n < 2)
@@ -1404,14 +1438,17 @@ arm_dispatch(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 		    "The subscription '%s' could not be found.", ap->seg[1]);
 		return 1;
 	}
-	kind = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ? 0 :
-	    strcmp(req->method, "DELETE") == 0 ? 2 : 1;
+	kind = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ? 0
+	    : strcmp(req->method, "DELETE") == 0				   ? 2
+										   : 1;
 	if (bucket_take(w, kind) < 0) {
-		static const char *const kn[] = { "read", "write", "delete" };
+		static const char *const kn[] = {"read", "write", "delete"};
 
 		resp->retry_after = world_retry_after(w, 5);
 		arm_error(resp, 429, "SubscriptionRequestsThrottled", NULL,
-		    "Number of '%s' requests for subscription '%s' actor 'nap' exceeded. Please try again after '%s' seconds after the additional tokens are available. Refer to https://aka.ms/arm-throttling for additional information.",
+		    "Number of '%s' requests for subscription '%s' actor 'nap' exceeded. Please "
+		    "try again after '%s' seconds after the additional tokens are available. Refer "
+		    "to https://aka.ms/arm-throttling for additional information.",
 		    kn[kind], w->sub, resp->retry_after);
 		arm_headers(w, req, resp, kind);
 		return 1;

@@ -41,8 +41,11 @@ fault_reset(struct world *w)
 }
 
 static const char *const capacity_codes[] = {
-	"SkuNotAvailable", "AllocationFailed", "ZonalAllocationFailed",
-	"OverconstrainedAllocationRequest", "OverconstrainedZonalAllocationRequest",
+    "SkuNotAvailable",
+    "AllocationFailed",
+    "ZonalAllocationFailed",
+    "OverconstrainedAllocationRequest",
+    "OverconstrainedZonalAllocationRequest",
 };
 
 static int
@@ -65,7 +68,7 @@ get_rate(json_object *o, const char *key, double *out, struct nap_err *err)
 static int
 capacity_rule(struct world *w, json_object *r, struct nap_err *err)
 {
-	struct fault_capacity c = { 0 };
+	struct fault_capacity c = {0};
 	const char *size = nap_json_str(r, "size", "*");
 	const char *zone = nap_json_str(r, "zone", "*");
 	const char *ct = nap_json_str(r, "capacityType", "*");
@@ -108,7 +111,10 @@ capacity_rule(struct world *w, json_object *r, struct nap_err *err)
 				break;
 		if (i == NAP_ARRAY_LEN(capacity_codes))
 			return nap_err_set(err, NAP_EX_DATAERR,
-			    "capacity: error %s: expected one of SkuNotAvailable, AllocationFailed, ZonalAllocationFailed, OverconstrainedAllocationRequest, OverconstrainedZonalAllocationRequest",
+			    "capacity: error %s: expected one of SkuNotAvailable, "
+			    "AllocationFailed, ZonalAllocationFailed, "
+			    "OverconstrainedAllocationRequest, "
+			    "OverconstrainedZonalAllocationRequest",
 			    code);
 	}
 	c.async = as ? json_object_get_boolean(as) : -1;
@@ -141,9 +147,10 @@ fault_apply(struct world *w, json_object *doc, struct nap_err *err)
 
 	if (!json_object_is_type(doc, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "a fault document is a JSON object");
-	json_object_object_foreach(doc, key, val) {
-		static const char *const known[] = { "reset", "capacity", "quotas",
-		    "throttle", "errors", "latency", "k8s", "evict" };
+	json_object_object_foreach(doc, key, val)
+	{
+		static const char *const known[] = {
+		    "reset", "capacity", "quotas", "throttle", "errors", "latency", "k8s", "evict"};
 
 		(void)val;
 		for (i = 0; i < NAP_ARRAY_LEN(known); i++)
@@ -156,7 +163,8 @@ fault_apply(struct world *w, json_object *doc, struct nap_err *err)
 		fault_reset(w);
 	if ((v = nap_json_get(doc, "capacity")) != NULL) {
 		if (!json_object_is_type(v, json_type_array))
-			return nap_err_set(err, NAP_EX_DATAERR, "capacity: expected an array of rules");
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "capacity: expected an array of rules");
 		n = json_object_array_length(v);
 		for (i = 0; i < n; i++)
 			if (capacity_rule(w, json_object_array_get_idx(v, i), err) < 0)
@@ -165,17 +173,20 @@ fault_apply(struct world *w, json_object *doc, struct nap_err *err)
 	if ((v = nap_json_get(doc, "quotas")) != NULL) {
 		if (!json_object_is_type(v, json_type_object))
 			return nap_err_set(err, NAP_EX_DATAERR,
-			    "quotas: expected {\"<quota family>\"|\"regional\"|\"lowPriority\": limit}");
+			    "quotas: expected {\"<quota family>\"|\"regional\"|\"lowPriority\": "
+			    "limit}");
 		if (w->faults.quotas == NULL)
 			w->faults.quotas = json_object_new_object();
-		json_object_object_foreach(v, fam, lim) {
+		json_object_object_foreach(v, fam, lim)
+		{
 			if (lim == NULL) {
 				json_object_object_del(w->faults.quotas, fam);
 				continue;
 			}
-			if (!json_object_is_type(lim, json_type_int) || json_object_get_int64(lim) < 0)
-				return nap_err_set(err, NAP_EX_DATAERR,
-				    "quotas: %s: expected a vCPU count", fam);
+			if (!json_object_is_type(lim, json_type_int) ||
+			    json_object_get_int64(lim) < 0)
+				return nap_err_set(
+				    err, NAP_EX_DATAERR, "quotas: %s: expected a vCPU count", fam);
 			json_object_object_add(w->faults.quotas, fam, json_object_get(lim));
 		}
 	}
@@ -191,7 +202,8 @@ fault_apply(struct world *w, json_object *doc, struct nap_err *err)
 			int st = json_object_get_int(k);
 
 			if (st < 500 || st > 599)
-				return nap_err_set(err, NAP_EX_DATAERR, "errors: status %d is not 5xx", st);
+				return nap_err_set(
+				    err, NAP_EX_DATAERR, "errors: status %d is not 5xx", st);
 			w->faults.error_status = st;
 		}
 	}
@@ -217,7 +229,8 @@ fault_apply(struct world *w, json_object *doc, struct nap_err *err)
 	}
 	if ((v = nap_json_get(doc, "evict")) != NULL) {
 		if (!json_object_is_type(v, json_type_array))
-			return nap_err_set(err, NAP_EX_DATAERR, "evict: expected an array of VM names");
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "evict: expected an array of VM names");
 		n = json_object_array_length(v);
 		for (i = 0; i < n; i++) {
 			const char *name = json_object_get_string(json_object_array_get_idx(v, i));
@@ -244,8 +257,10 @@ fault_to_json(struct world *w)
 		json_object_object_add(r, "size", json_object_new_string(c->size));
 		snprintf(z, sizeof(z), "%d", c->zone);
 		json_object_object_add(r, "zone", json_object_new_string(c->zone < 0 ? "*" : z));
-		json_object_object_add(r, "capacityType", json_object_new_string(
-		    c->spot < 0 ? "*" : c->spot ? "spot" : "on-demand"));
+		json_object_object_add(r, "capacityType",
+		    json_object_new_string(c->spot < 0 ? "*"
+			    : c->spot		       ? "spot"
+						       : "on-demand"));
 		json_object_object_add(r, "available", json_object_new_int64(c->available));
 		if (c->error)
 			json_object_object_add(r, "error", json_object_new_string(c->error));
@@ -254,8 +269,8 @@ fault_to_json(struct world *w)
 		json_object_array_add(a, r);
 	}
 	json_object_object_add(o, "capacity", a);
-	json_object_object_add(o, "quotas", w->faults.quotas ?
-	    json_object_get(w->faults.quotas) : json_object_new_object());
+	json_object_object_add(o, "quotas",
+	    w->faults.quotas ? json_object_get(w->faults.quotas) : json_object_new_object());
 	t = json_object_new_object();
 	json_object_object_add(t, "rate", json_object_new_double(w->faults.throttle_rate));
 	json_object_object_add(t, "retryAfter", json_object_new_double(w->faults.throttle_retry));
@@ -266,7 +281,8 @@ fault_to_json(struct world *w)
 	json_object_object_add(o, "errors", t);
 	json_object_object_add(o, "latency", json_object_new_double(w->faults.latency));
 	t = json_object_new_object();
-	json_object_object_add(t, "throttleRate", json_object_new_double(w->faults.k8s_throttle_rate));
+	json_object_object_add(
+	    t, "throttleRate", json_object_new_double(w->faults.k8s_throttle_rate));
 	json_object_object_add(t, "goneRate", json_object_new_double(w->faults.k8s_gone_rate));
 	json_object_object_add(t, "dropRate", json_object_new_double(w->faults.k8s_drop_rate));
 	json_object_object_add(t, "latency", json_object_new_double(w->faults.k8s_latency));
@@ -297,12 +313,14 @@ fault_arm_request(struct world *w, const struct sim_req *req, struct sim_resp *r
 		json_object *o = json_object_new_object(), *e = json_object_new_object();
 		json_object *d = json_object_new_array(), *d0 = json_object_new_object();
 
-		group = strcmp(req->method, "PUT") == 0 ? "PutVM3Min" :
-		    strcmp(req->method, "DELETE") == 0 ? "DeleteVM3Min" : "HighCostGet3Min";
+		group = strcmp(req->method, "PUT") == 0	 ? "PutVM3Min"
+		    : strcmp(req->method, "DELETE") == 0 ? "DeleteVM3Min"
+							 : "HighCostGet3Min";
 		world_rfc3339_at(now - 180, ts0, sizeof(ts0));
 		world_rfc3339_at(now, ts1, sizeof(ts1));
 		snprintf(inner, sizeof(inner),
-		    "{\"operationGroup\":\"%s\",\"startTime\":\"%s\",\"endTime\":\"%s\",\"allowedRequestCount\":240,\"measuredRequestCount\":241}",
+		    "{\"operationGroup\":\"%s\",\"startTime\":\"%s\",\"endTime\":\"%s\","
+		    "\"allowedRequestCount\":240,\"measuredRequestCount\":241}",
 		    group, ts0, ts1);
 		json_object_object_add(d0, "code", json_object_new_string("TooManyRequests"));
 		json_object_object_add(d0, "target", json_object_new_string(group));
@@ -315,9 +333,12 @@ fault_arm_request(struct world *w, const struct sim_req *req, struct sim_resp *r
 		json_object_object_add(o, "error", e);
 		resp->retry_after = world_retry_after(w, w->faults.throttle_retry);
 		sim_resp_header(resp, "x-ms-ratelimit-remaining-resource",
-		    strcmp(group, "PutVM3Min") == 0 ? "Microsoft.Compute/PutVM3Min;0,Microsoft.Compute/PutVM30Min;1198" :
-		    strcmp(group, "DeleteVM3Min") == 0 ? "Microsoft.Compute/DeleteVM3Min;0,Microsoft.Compute/DeleteVM30Min;1198" :
-		    "Microsoft.Compute/HighCostGet3Min;0,Microsoft.Compute/HighCostGet30Min;798");
+		    strcmp(group, "PutVM3Min") == 0
+			? "Microsoft.Compute/PutVM3Min;0,Microsoft.Compute/PutVM30Min;1198"
+			: strcmp(group, "DeleteVM3Min") == 0
+			? "Microsoft.Compute/DeleteVM3Min;0,Microsoft.Compute/DeleteVM30Min;1198"
+			: "Microsoft.Compute/HighCostGet3Min;0,Microsoft.Compute/"
+			  "HighCostGet30Min;798");
 		sim_resp_json(resp, 429, o);
 		return 1;
 	}
@@ -330,7 +351,8 @@ fault_arm_request(struct world *w, const struct sim_req *req, struct sim_resp *r
 			    "The service is currently unavailable. Please try again later.");
 		} else if (st == 504) {
 			arm_error(resp, st, "GatewayTimeout", NULL,
-			    "The gateway did not receive a response from 'Microsoft.Compute' within the specified time period.");
+			    "The gateway did not receive a response from 'Microsoft.Compute' "
+			    "within the specified time period.");
 		} else if (st == 502) {
 			arm_error(resp, st, "BadGateway", NULL,
 			    "The gateway received an invalid response from 'Microsoft.Compute'.");
@@ -351,12 +373,24 @@ cap_matches(const struct fault_capacity *c, const char *size, int zone, int spot
 }
 
 static void
-quota_fail(struct world *w, const char *what, long limit, long used, long need,
-    int *status, char **code, char **msg)
+quota_fail(struct world *w, const char *what, long limit, long used, long need, int *status,
+    char **code, char **msg)
 {
 	*status = 409;
 	*code = nap_xstrdup("OperationNotAllowed");
-	*msg = nap_xasprintf("Operation could not be completed as it results in exceeding approved %s quota. Additional details - Deployment Model: Resource Manager, Location: %s, Current Limit: %ld, Current Usage: %ld, Additional Required: %ld, (Minimum) New Limit Required: %ld. Setup Alerts when Quota reaches threshold. Learn more at https://aka.ms/quotamonitoringalerting . Submit a request for Quota increase at https://aka.ms/ProdportalCRP/#blade/Microsoft_Azure_Capacity/UsageAndQuota.ReactView/Parameters/%%7B%%22subscriptionId%%22:%%22%s%%22,%%22command%%22:%%22openQuotaApprovalBlade%%22,%%22quotas%%22:[%%7B%%22location%%22:%%22%s%%22%%7D]%%7D by specifying parameters listed in the \u2018Details\u2019 section for deployment to succeed. Please read more about quota limits at https://docs.microsoft.com/en-us/azure/azure-supportability/per-vm-quota-requests",
+	*msg = nap_xasprintf(
+	    "Operation could not be completed as it results in exceeding approved %s quota. "
+	    "Additional details - Deployment Model: Resource Manager, Location: %s, Current Limit: "
+	    "%ld, Current Usage: %ld, Additional Required: %ld, (Minimum) New Limit Required: %ld. "
+	    "Setup Alerts when Quota reaches threshold. Learn more at "
+	    "https://aka.ms/quotamonitoringalerting . Submit a request for Quota increase at "
+	    "https://aka.ms/ProdportalCRP/#blade/Microsoft_Azure_Capacity/UsageAndQuota.ReactView/"
+	    "Parameters/"
+	    "%%7B%%22subscriptionId%%22:%%22%s%%22,%%22command%%22:%%22openQuotaApprovalBlade%%22,%"
+	    "%22quotas%%22:[%%7B%%22location%%22:%%22%s%%22%%7D]%%7D by specifying parameters "
+	    "listed in the \u2018Details\u2019 section for deployment to succeed. Please read more "
+	    "about quota limits at "
+	    "https://docs.microsoft.com/en-us/azure/azure-supportability/per-vm-quota-requests",
 	    what, w->region, limit, used, need, used + need, w->sub, w->region);
 }
 
@@ -369,8 +403,8 @@ quota_of(struct world *w, const char *key)
 }
 
 int
-fault_vm_create(struct world *w, const struct world_vm *vm, int *status,
-    char **code, char **msg, int *async)
+fault_vm_create(
+    struct world *w, const struct world_vm *vm, int *status, char **code, char **msg, int *async)
 {
 	const struct world_size *sz = vm->size;
 	long lim, used, n;
@@ -395,7 +429,8 @@ fault_vm_create(struct world *w, const struct world_vm *vm, int *status,
 		}
 		if ((lim = quota_of(w, "regional")) >= 0 &&
 		    (used = world_vcpus_used(w, NULL, 0, 0)) + sz->vcpus > lim) {
-			quota_fail(w, "Total Regional Cores", lim, used, sz->vcpus, status, code, msg);
+			quota_fail(
+			    w, "Total Regional Cores", lim, used, sz->vcpus, status, code, msg);
 			return -1;
 		}
 	}
@@ -416,19 +451,35 @@ fault_vm_create(struct world *w, const struct world_vm *vm, int *status,
 		}
 		if (n < c->available)
 			continue;
-		ec = c->error ? c->error : vm->zone > 0 ? "ZonalAllocationFailed" : "AllocationFailed";
+		ec = c->error	   ? c->error
+		    : vm->zone > 0 ? "ZonalAllocationFailed"
+				   : "AllocationFailed";
 		*code = nap_xstrdup(ec);
 		if (strcmp(ec, "SkuNotAvailable") == 0) {
 			*status = 400;
-			*msg = nap_xasprintf("The requested VM size for resource 'Following SKUs have failed for Capacity Restrictions: %s' is currently not available in location '%s'. Please try another size or deploy to a different location or zones. See https://aka.ms/azureskunotavailable for details.",
+			*msg = nap_xasprintf(
+			    "The requested VM size for resource 'Following SKUs have failed for "
+			    "Capacity Restrictions: %s' is currently not available in location "
+			    "'%s'. Please try another size or deploy to a different location or "
+			    "zones. See https://aka.ms/azureskunotavailable for details.",
 			    sz->name, w->region);
 			*async = c->async > 0;
 		} else {
 			*status = 409;
 			if (strncmp(ec, "Overconstrained", 15) == 0)
-				*msg = nap_xstrdup("Allocation failed. VM(s) with the following constraints cannot be allocated, because the condition is too restrictive. Please remove some constraints and try again. Constraints applied are:\n  - Differencing (Ephemeral) Disks\n  - Networking Constraints (such as Accelerated Networking or IPv6)\n  - VM Size\n");
+				*msg = nap_xstrdup(
+				    "Allocation failed. VM(s) with the following constraints "
+				    "cannot be allocated, because the condition is too "
+				    "restrictive. Please remove some constraints and try again. "
+				    "Constraints applied are:\n  - Differencing (Ephemeral) "
+				    "Disks\n  - Networking Constraints (such as Accelerated "
+				    "Networking or IPv6)\n  - VM Size\n");
 			else
-				*msg = nap_xasprintf("Allocation failed. We do not have sufficient capacity for the requested VM size in this %s. Read more about improving likelihood of allocation success at http://aka.ms/allocation-guidance",
+				*msg = nap_xasprintf(
+				    "Allocation failed. We do not have sufficient capacity for the "
+				    "requested VM size in this %s. Read more about improving "
+				    "likelihood of allocation success at "
+				    "http://aka.ms/allocation-guidance",
 				    strcmp(ec, "ZonalAllocationFailed") == 0 ? "zone" : "region");
 			*async = c->async != 0;
 		}
@@ -440,7 +491,7 @@ fault_vm_create(struct world *w, const struct world_vm *vm, int *status,
 int
 fault_control(struct world *w, const struct sim_req *req, struct sim_resp *resp)
 {
-	struct nap_err err = { 0 };
+	struct nap_err err = {0};
 	json_object *doc;
 
 	if (strncmp(req->path, "/nap-sim/", 9) != 0)
@@ -522,8 +573,8 @@ sim_fault_k8s(struct sim *sim, const struct sim_req *req, struct sim_resp *resp)
 	rv = sim_req_query(req, "resourceVersion");
 	if (is_watch(req) && rv && strcmp(rv, "0") != 0 && *rv &&
 	    draw(w, w->faults.k8s_gone_rate)) {
-		sim_resp_status(resp, 410, "Expired",
-		    "too old resource version: %s (%llu)", rv, sim_rv(sim));
+		sim_resp_status(
+		    resp, 410, "Expired", "too old resource version: %s (%llu)", rv, sim_rv(sim));
 		return 1;
 	}
 	if (is_watch(req) && draw(w, w->faults.k8s_drop_rate)) {

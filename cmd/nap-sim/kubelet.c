@@ -60,8 +60,8 @@ taint(const char *key, const char *value, const char *effect, const char *added)
 }
 
 static json_object *
-condition(const char *type, const char *status, const char *reason,
-    const char *message, const char *now)
+condition(
+    const char *type, const char *status, const char *reason, const char *message, const char *now)
 {
 	json_object *c = json_object_new_object();
 
@@ -113,8 +113,7 @@ ki(json_object *list, const char *key, int64_t bytes)
 }
 
 static void
-node_resources(struct world *w, const struct world_vm *vm, json_object **cap,
-    json_object **alloc)
+node_resources(struct world *w, const struct world_vm *vm, json_object **cap, json_object **alloc)
 {
 	struct nap_itype_opts o;
 	struct nap_res c, a;
@@ -128,8 +127,9 @@ node_resources(struct world *w, const struct world_vm *vm, json_object **cap,
 	nap_res_zero(&a);
 	if (vm->size && vm->size->itype) {
 		nap_itype_capacity(vm->size->itype, &o, &c);
-		if (kub && (nap_json_get(kub, "kubeReserved") || nap_json_get(kub, "systemReserved") ||
-		    nap_json_get(kub, "evictionHard"))) {
+		if (kub &&
+		    (nap_json_get(kub, "kubeReserved") || nap_json_get(kub, "systemReserved") ||
+			nap_json_get(kub, "evictionHard"))) {
 			json_object *eh = nap_json_get(kub, "evictionHard");
 			json_object *mem = eh ? nap_json_key(eh, "memory.available") : NULL;
 
@@ -188,11 +188,11 @@ node_build(struct world *w, struct world_vm *vm)
 
 	sim_rfc3339(w->sim, now, sizeof(now));
 	if (bl && json_object_is_type(bl, json_type_object)) {
-		json_object_object_foreach(bl, k, v)
-			if (json_object_is_type(v, json_type_string))
-				json_object_object_add(labels, k, json_object_get(v));
+		json_object_object_foreach(bl, k, v) if (json_object_is_type(v, json_type_string))
+		    json_object_object_add(labels, k, json_object_get(v));
 	}
-	np = nap_json_str(nap_json_key(nap_json_get(vm->body, "tags"), "karpenter.sh_nodepool"), "", NULL);
+	np = nap_json_str(
+	    nap_json_key(nap_json_get(vm->body, "tags"), "karpenter.sh_nodepool"), "", NULL);
 	if (np && nap_json_key(labels, "karpenter.sh/nodepool") == NULL)
 		json_object_object_add(labels, "karpenter.sh/nodepool", json_object_new_string(np));
 	if (vm->zone > 0)
@@ -200,14 +200,16 @@ node_build(struct world *w, struct world_vm *vm)
 	else
 		snprintf(zone, sizeof(zone), "0");
 	/* What the kubelet sets itself wins over the launch labels. */
-	json_object_object_add(labels, "kubernetes.io/hostname", json_object_new_string(vm->node_name));
+	json_object_object_add(
+	    labels, "kubernetes.io/hostname", json_object_new_string(vm->node_name));
 	json_object_object_add(labels, "kubernetes.io/os", json_object_new_string("linux"));
 	json_object_object_add(labels, "kubernetes.io/arch", json_object_new_string(arch));
 	json_object_object_add(labels, "beta.kubernetes.io/os", json_object_new_string("linux"));
 	json_object_object_add(labels, "beta.kubernetes.io/arch", json_object_new_string(arch));
 	json_object_object_add(labels, "node.kubernetes.io/instance-type",
 	    json_object_new_string(vm->size ? vm->size->name : "unknown"));
-	json_object_object_add(labels, "topology.kubernetes.io/region", json_object_new_string(w->region));
+	json_object_object_add(
+	    labels, "topology.kubernetes.io/region", json_object_new_string(w->region));
 	json_object_object_add(labels, "topology.kubernetes.io/zone", json_object_new_string(zone));
 	json_object_object_add(labels, "karpenter.sh/capacity-type",
 	    json_object_new_string(vm->spot ? "spot" : "on-demand"));
@@ -227,7 +229,8 @@ node_build(struct world *w, struct world_vm *vm)
 	rg = nap_xstrdup(w->rg);
 	for (i = 0; rg[i]; i++)
 		rg[i] = (char)tolower((unsigned char)rg[i]);
-	pid = nap_xasprintf("azure:///subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s",
+	pid = nap_xasprintf("azure:///subscriptions/%s/resourceGroups/%s/providers/"
+			    "Microsoft.Compute/virtualMachines/%s",
 	    w->sub, rg, vm->name);
 	free(rg);
 	json_object_object_add(spec, "providerID", json_object_new_string(pid));
@@ -236,7 +239,8 @@ node_build(struct world *w, struct world_vm *vm)
 		add_taints(taints, nap_json_get(vm->boot, "taints"));
 		add_taints(taints, nap_json_get(vm->boot, "startupTaints"));
 	}
-	json_object_array_add(taints, taint("node.kubernetes.io/not-ready", NULL, "NoSchedule", NULL));
+	json_object_array_add(
+	    taints, taint("node.kubernetes.io/not-ready", NULL, "NoSchedule", NULL));
 	json_object_object_add(spec, "taints", taints);
 	json_object_object_add(n, "spec", spec);
 
@@ -244,15 +248,21 @@ node_build(struct world *w, struct world_vm *vm)
 	json_object_object_add(st, "capacity", cap);
 	json_object_object_add(st, "allocatable", alloc);
 	conds = json_object_new_array();
-	json_object_array_add(conds, condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
-	    "kubelet has sufficient memory available", now));
-	json_object_array_add(conds, condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
-	    "kubelet has no disk pressure", now));
-	json_object_array_add(conds, condition("PIDPressure", "False", "KubeletHasSufficientPID",
-	    "kubelet has sufficient PID available", now));
-	json_object_array_add(conds, condition("Ready", "False", "KubeletNotReady",
-	    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
-	    now));
+	json_object_array_add(conds,
+	    condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
+		"kubelet has sufficient memory available", now));
+	json_object_array_add(conds,
+	    condition("DiskPressure", "False", "KubeletHasNoDiskPressure",
+		"kubelet has no disk pressure", now));
+	json_object_array_add(conds,
+	    condition("PIDPressure", "False", "KubeletHasSufficientPID",
+		"kubelet has sufficient PID available", now));
+	json_object_array_add(conds,
+	    condition("Ready", "False", "KubeletNotReady",
+		"container runtime network not ready: NetworkReady=false "
+		"reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not "
+		"initialized",
+		now));
 	json_object_object_add(st, "conditions", conds);
 	addr = json_object_new_array();
 	a = json_object_new_object();
@@ -272,8 +282,8 @@ node_build(struct world *w, struct world_vm *vm)
 	json_object_object_add(info, "bootID", json_object_new_string(uuid));
 	json_object_object_add(info, "kernelVersion", json_object_new_string("5.15.0-1089-azure"));
 	json_object_object_add(info, "osImage", json_object_new_string("Ubuntu 22.04.5 LTS"));
-	json_object_object_add(info, "containerRuntimeVersion",
-	    json_object_new_string("containerd://1.7.27-1"));
+	json_object_object_add(
+	    info, "containerRuntimeVersion", json_object_new_string("containerd://1.7.27-1"));
 	json_object_object_add(info, "kubeletVersion", json_object_new_string(kube_version(w)));
 	json_object_object_add(info, "kubeProxyVersion", json_object_new_string(kube_version(w)));
 	json_object_object_add(info, "operatingSystem", json_object_new_string("linux"));
@@ -289,7 +299,7 @@ node_edit(struct world *w, const char *name,
     void (*fn)(struct world *, json_object *, const char *), const char *now)
 {
 	json_object *cur = sim_get(w->sim, "nodes", NULL, name), *n;
-	struct nap_err err = { 0 };
+	struct nap_err err = {0};
 
 	if (cur == NULL)
 		return -1;
@@ -304,8 +314,8 @@ node_edit(struct world *w, const char *name,
 }
 
 static void
-set_ready(json_object *n, const char *status, const char *reason,
-    const char *message, const char *now)
+set_ready(
+    json_object *n, const char *status, const char *reason, const char *message, const char *now)
 {
 	json_object *conds = nap_json_get(n, "status.conditions");
 	size_t i, len = conds ? json_object_array_length(conds) : 0;
@@ -316,7 +326,8 @@ set_ready(json_object *n, const char *status, const char *reason,
 		if (strcmp(nap_json_str(c, "type", ""), "Ready") != 0)
 			continue;
 		if (strcmp(nap_json_str(c, "status", ""), status) != 0)
-			json_object_object_add(c, "lastTransitionTime", json_object_new_string(now));
+			json_object_object_add(
+			    c, "lastTransitionTime", json_object_new_string(now));
 		json_object_object_add(c, "status", json_object_new_string(status));
 		json_object_object_add(c, "reason", json_object_new_string(reason));
 		json_object_object_add(c, "message", json_object_new_string(message));
@@ -351,7 +362,8 @@ drop_taints(json_object *n, const char *const *keys, json_object *startup)
 				json_object *s = json_object_array_get_idx(startup, j);
 
 				if (strcmp(nap_json_str(s, "key", ""), k) == 0 &&
-				    strcmp(nap_json_str(s, "effect", ""), nap_json_str(t, "effect", "")) == 0)
+				    strcmp(nap_json_str(s, "effect", ""),
+					nap_json_str(t, "effect", "")) == 0)
 					drop = 1;
 			}
 		}
@@ -364,29 +376,29 @@ drop_taints(json_object *n, const char *const *keys, json_object *startup)
 static void
 edit_ready(struct world *w, json_object *n, const char *now)
 {
-	static const char *const keys[] = { "node.kubernetes.io/not-ready", NULL };
+	static const char *const keys[] = {"node.kubernetes.io/not-ready", NULL};
 
 	(void)w;
 	set_ready(n, "True", "KubeletReady", "kubelet is posting ready status", now);
 	drop_taints(n, keys, NULL);
 }
 
-static struct world_vm *edit_vm;	/* the VM whose startup taints go; one thread */
+static struct world_vm *edit_vm; /* the VM whose startup taints go; one thread */
 
 static void
 edit_untaint(struct world *w, json_object *n, const char *now)
 {
 	(void)w;
 	(void)now;
-	drop_taints(n, NULL, edit_vm && edit_vm->boot ?
-	    nap_json_get(edit_vm->boot, "startupTaints") : NULL);
+	drop_taints(n, NULL,
+	    edit_vm && edit_vm->boot ? nap_json_get(edit_vm->boot, "startupTaints") : NULL);
 }
 
 static void
 edit_lost(struct world *w, json_object *n, const char *now)
 {
-	static const char *const keys[] = { "node.kubernetes.io/unreachable",
-	    "node.kubernetes.io/not-ready", NULL };
+	static const char *const keys[] = {
+	    "node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready", NULL};
 	json_object *t;
 
 	(void)w;
@@ -433,7 +445,8 @@ delete_refs(struct world *w, struct pod_refs *r)
 
 	for (i = 0; i < r->n; i++) {
 		nap_err_clear(&err);
-		if (sim_delete(w->sim, "pods", r->v[i].ns, r->v[i].name, &err) < 0 && err.http != 404)
+		if (sim_delete(w->sim, "pods", r->v[i].ns, r->v[i].name, &err) < 0 &&
+		    err.http != 404)
 			nap_debug("pod gc: delete %s/%s: %s", r->v[i].ns, r->v[i].name, err.msg);
 		free(r->v[i].ns);
 		free(r->v[i].name);
@@ -445,8 +458,8 @@ delete_refs(struct world *w, struct pod_refs *r)
 static void
 node_forget(struct world *w, struct world_vm *vm)
 {
-	struct pod_refs r = { 0 };
-	struct nap_err err = { 0 };
+	struct pod_refs r = {0};
+	struct nap_err err = {0};
 
 	r.node = vm->node_name;
 	sim_foreach(w->sim, "pods", NULL, collect_on_node, &r);
@@ -487,7 +500,7 @@ kubelet_vm_gone(struct world *w, struct world_vm *vm)
 void
 kubelet_step(struct world *w, struct world_vm *vm)
 {
-	struct nap_err err = { 0 };
+	struct nap_err err = {0};
 	char now[40];
 	json_object *st;
 
@@ -548,7 +561,7 @@ kubelet_step(struct world *w, struct world_vm *vm)
 struct pass {
 	struct world *w;
 	struct pod_refs start;	/* bound to a Ready node, still Pending */
-	struct pod_refs orphan;	/* bound to a node that does not exist */
+	struct pod_refs orphan; /* bound to a node that does not exist */
 };
 
 static int
@@ -611,7 +624,7 @@ pod_start(struct world *w, const char *ns, const char *name)
 {
 	json_object *cur = sim_get(w->sim, "pods", ns, name), *p, *st, *a, *cs, *ips, *ip;
 	json_object *node, *ctrs;
-	struct nap_err err = { 0 };
+	struct nap_err err = {0};
 	char now[40], podip[32], cid[80];
 	const char *hostip = "10.224.0.4";
 	unsigned long h;
@@ -623,7 +636,8 @@ pod_start(struct world *w, const char *ns, const char *name)
 	node = sim_get(w->sim, "nodes", NULL, nap_json_str(cur, "spec.nodeName", ""));
 	a = nap_json_get(node, "status.addresses");
 	for (i = 0, n = a ? json_object_array_length(a) : 0; i < n; i++)
-		if (strcmp(nap_json_str(json_object_array_get_idx(a, i), "type", ""), "InternalIP") == 0)
+		if (strcmp(nap_json_str(json_object_array_get_idx(a, i), "type", ""),
+			"InternalIP") == 0)
 			hostip = nap_json_str(json_object_array_get_idx(a, i), "address", hostip);
 	p = sim_dup(cur);
 	st = json_object_object_get(p, "status");
@@ -660,8 +674,10 @@ pod_start(struct world *w, const char *ns, const char *name)
 		json_object *c = json_object_array_get_idx(ctrs, i), *s = json_object_new_object();
 		json_object *state = json_object_new_object(), *run = json_object_new_object();
 
-		json_object_object_add(s, "name", json_object_new_string(nap_json_str(c, "name", "")));
-		json_object_object_add(s, "image", json_object_new_string(nap_json_str(c, "image", "")));
+		json_object_object_add(
+		    s, "name", json_object_new_string(nap_json_str(c, "name", "")));
+		json_object_object_add(
+		    s, "image", json_object_new_string(nap_json_str(c, "image", "")));
 		json_object_object_add(s, "imageID", json_object_new_string(""));
 		snprintf(cid, sizeof(cid), "containerd://%016llx%016llx",
 		    (unsigned long long)world_rand(w), (unsigned long long)world_rand(w));
@@ -700,8 +716,7 @@ kubelet_pass(struct world *w)
 }
 
 void
-kubelet_on_change(struct world *w, const char *resource, const char *type,
-    json_object *obj)
+kubelet_on_change(struct world *w, const char *resource, const char *type, json_object *obj)
 {
 	const char *name;
 	size_t i;
@@ -714,8 +729,7 @@ kubelet_on_change(struct world *w, const char *resource, const char *type,
 
 		/* A Node deleted by a client stays deleted: its kubelet does not
 		 * re-register (nap deletes the Node just before the VM). */
-		if (vm->node_name && strcmp(vm->node_name, name) == 0 &&
-		    vm->node != NODE_BOOTING)
+		if (vm->node_name && strcmp(vm->node_name, name) == 0 && vm->node != NODE_BOOTING)
 			vm->node = NODE_DELETED;
 	}
 }

@@ -17,23 +17,23 @@
 #include "world.h"
 
 struct snode {
-	json_object *obj;	/* referenced */
+	json_object *obj; /* referenced */
 	const char *name;
 	json_object *labels;
 	json_object *taints;
 	int unschedulable;
 	struct nap_res alloc, used;
-	struct nap_res used_nz;	/* with the scoring defaults for unset requests */
+	struct nap_res used_nz; /* with the scoring defaults for unset requests */
 	json_object *alloc_list;
-	json_object *ports;	/* array of "proto/port" strings in use */
+	json_object *ports; /* array of "proto/port" strings in use */
 };
 
 struct spod {
-	json_object *obj;	/* referenced */
+	json_object *obj; /* referenced */
 	const char *ns, *name;
 	json_object *labels;
-	int node;		/* index in nodes, -1 unbound */
-	int has_anti;		/* carries required anti-affinity terms */
+	int node;     /* index in nodes, -1 unbound */
+	int has_anti; /* carries required anti-affinity terms */
 };
 
 struct sstate {
@@ -42,7 +42,7 @@ struct sstate {
 	size_t nn, an;
 	struct spod *pods;
 	size_t np, ap;
-	size_t *pending;	/* indexes of pods to place */
+	size_t *pending; /* indexes of pods to place */
 	size_t npend, apend;
 };
 
@@ -76,7 +76,8 @@ sched_selector_matches(json_object *sel, json_object *labels)
 		return 0;
 	if ((ml = nap_json_key(sel, "matchLabels")) != NULL &&
 	    json_object_is_type(ml, json_type_object)) {
-		json_object_object_foreach(ml, k, v) {
+		json_object_object_foreach(ml, k, v)
+		{
 			const char *have = nap_json_str(nap_json_key(labels, k), "", NULL);
 
 			if (have == NULL || strcmp(have, json_object_get_string(v)) != 0)
@@ -117,8 +118,9 @@ sched_pod_tolerates(json_object *pod, json_object *taint)
 	const char *tk = nap_json_str(taint, "key", "");
 	const char *tv = nap_json_str(taint, "value", "");
 	const char *te = nap_json_str(taint, "effect", "");
-	size_t i, n = tols && json_object_is_type(tols, json_type_array) ?
-	    json_object_array_length(tols) : 0;
+	size_t i,
+	    n = tols && json_object_is_type(tols, json_type_array) ? json_object_array_length(tols)
+								   : 0;
 
 	for (i = 0; i < n; i++) {
 		json_object *t = json_object_array_get_idx(tols, i);
@@ -151,7 +153,7 @@ term_matches(json_object *term, const struct snode *nd)
 	me = nap_json_array(term, "matchExpressions", &n);
 	mf = nap_json_array(term, "matchFields", &nf);
 	if (n == 0 && nf == 0)
-		return 0;	/* an empty term matches no objects */
+		return 0; /* an empty term matches no objects */
 	for (i = 0; i < n; i++) {
 		json_object *e = json_object_array_get_idx(me, i);
 		const char *k = nap_json_str(e, "key", "");
@@ -209,15 +211,18 @@ node_affinity_ok(json_object *pod, const struct snode *nd)
 	size_t i, n;
 
 	if (ns && json_object_is_type(ns, json_type_object)) {
-		json_object_object_foreach(ns, k, v) {
+		json_object_object_foreach(ns, k, v)
+		{
 			const char *have = nap_json_str(nap_json_key(nd->labels, k), "", NULL);
 
 			if (have == NULL || strcmp(have, json_object_get_string(v)) != 0)
 				return 0;
 		}
 	}
-	terms = nap_json_array(pod, "spec.affinity.nodeAffinity."
-	    "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", &n);
+	terms = nap_json_array(pod,
+	    "spec.affinity.nodeAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
+	    &n);
 	if (terms == NULL)
 		return 1;
 	for (i = 0; i < n; i++)
@@ -229,8 +234,8 @@ node_affinity_ok(json_object *pod, const struct snode *nd)
 /* ---- pod requests ---------------------------------------------------- */
 
 static void
-container_sum(json_object *ctrs, struct nap_res *sum, char *unknown, size_t ulen,
-    int sidecars_only, struct nap_res *init_max)
+container_sum(json_object *ctrs, struct nap_res *sum, char *unknown, size_t ulen, int sidecars_only,
+    struct nap_res *init_max)
 {
 	struct nap_res side;
 	struct nap_err err;
@@ -317,7 +322,6 @@ nonzero(struct nap_res *r)
 		r->v[NAP_RES_MEMORY] = 200LL * 1024 * 1024;
 }
 
-
 static int
 collect_node(struct sim *sim, json_object *n, void *arg)
 {
@@ -390,8 +394,9 @@ collect_pod(struct sim *sim, json_object *p, void *arg)
 	(void)sim;
 	if (terminal(p))
 		return 0;
-	if (*node == '\0' && (nap_json_get(p, "metadata.deletionTimestamp") ||
-	    strcmp(sched, "default-scheduler") != 0))
+	if (*node == '\0' &&
+	    (nap_json_get(p, "metadata.deletionTimestamp") ||
+		strcmp(sched, "default-scheduler") != 0))
 		return 0;
 	nap_xgrow(&s->pods, &s->ap, s->np + 1, sizeof(*s->pods));
 	sp = &s->pods[s->np];
@@ -399,8 +404,9 @@ collect_pod(struct sim *sim, json_object *p, void *arg)
 	sp->ns = nap_json_str(p, "metadata.namespace", "default");
 	sp->name = nap_json_str(p, "metadata.name", "");
 	sp->labels = nap_json_get(p, "metadata.labels");
-	sp->has_anti = nap_json_get(p, "spec.affinity.podAntiAffinity."
-	    "requiredDuringSchedulingIgnoredDuringExecution") != NULL;
+	sp->has_anti = nap_json_get(p,
+			   "spec.affinity.podAntiAffinity."
+			   "requiredDuringSchedulingIgnoredDuringExecution") != NULL;
 	if (*node) {
 		sp->node = node_index(s, node);
 		if (sp->node >= 0) {
@@ -421,14 +427,15 @@ collect_pod(struct sim *sim, json_object *p, void *arg)
 	return 0;
 }
 
-static struct sstate *sort_state;	/* qsort has no context argument; one thread */
+static struct sstate *sort_state; /* qsort has no context argument; one thread */
 
 static int
 pending_cmp(const void *a, const void *b)
 {
 	json_object *pa = sort_state->pods[*(const size_t *)a].obj;
 	json_object *pb = sort_state->pods[*(const size_t *)b].obj;
-	int64_t ra = nap_json_int(pa, "spec.priority", 0), rb = nap_json_int(pb, "spec.priority", 0);
+	int64_t ra = nap_json_int(pa, "spec.priority", 0),
+		rb = nap_json_int(pb, "spec.priority", 0);
 	int c;
 
 	if (ra != rb)
@@ -437,8 +444,11 @@ pending_cmp(const void *a, const void *b)
 	    nap_json_str(pb, "metadata.creationTimestamp", ""));
 	if (c)
 		return c;
-	c = strcmp(nap_json_str(pa, "metadata.namespace", ""), nap_json_str(pb, "metadata.namespace", ""));
-	return c ? c : strcmp(nap_json_str(pa, "metadata.name", ""), nap_json_str(pb, "metadata.name", ""));
+	c = strcmp(
+	    nap_json_str(pa, "metadata.namespace", ""), nap_json_str(pb, "metadata.namespace", ""));
+	return c
+	    ? c
+	    : strcmp(nap_json_str(pa, "metadata.name", ""), nap_json_str(pb, "metadata.name", ""));
 }
 
 /* The namespaces a pod affinity term applies to (NULL = all). */
@@ -472,16 +482,16 @@ label_of(json_object *labels, const char *key)
 struct term_ctx {
 	json_object *term;
 	const char *key;
-	json_object *vals;	/* set: topology value -> true */
-	int any;		/* some pod anywhere matches */
-	int self;		/* the pod matches its own term */
+	json_object *vals; /* set: topology value -> true */
+	int any;	   /* some pod anywhere matches */
+	int self;	   /* the pod matches its own term */
 };
 
 struct spread_ctx {
 	const char *key;
 	json_object *sel;
 	int64_t skew;
-	json_object *dom;	/* eligible domain -> matching pods */
+	json_object *dom; /* eligible domain -> matching pods */
 	int64_t min;
 	int self;
 };
@@ -492,7 +502,7 @@ struct pod_ctx {
 	size_t naff, nanti;
 	struct spread_ctx *spread;
 	size_t nspread;
-	json_object *forbid;	/* array of [key, value] */
+	json_object *forbid; /* array of [key, value] */
 };
 
 static void
@@ -523,8 +533,10 @@ term_ctx_build(struct sstate *s, size_t pi, json_object *term, struct term_ctx *
 static int
 node_tolerated(json_object *pod, const struct snode *o)
 {
-	size_t t, tn = o->taints && json_object_is_type(o->taints, json_type_array) ?
-	    json_object_array_length(o->taints) : 0;
+	size_t t,
+	    tn = o->taints && json_object_is_type(o->taints, json_type_array)
+	    ? json_object_array_length(o->taints)
+	    : 0;
 
 	for (t = 0; t < tn; t++) {
 		json_object *tt = json_object_array_get_idx(o->taints, t);
@@ -574,12 +586,13 @@ spread_ctx_build(struct sstate *s, size_t pi, json_object *c, struct spread_ctx 
 		pv = label_of(s->nodes[p->node].labels, sc->key);
 		if (pv == NULL || (cnt = nap_json_key(sc->dom, pv)) == NULL)
 			continue;
-		json_object_object_add(sc->dom, pv,
-		    json_object_new_int64(json_object_get_int64(cnt) + 1));
+		json_object_object_add(
+		    sc->dom, pv, json_object_new_int64(json_object_get_int64(cnt) + 1));
 	}
 	sc->min = -1;
 	{
-		json_object_object_foreach(sc->dom, dk, dv) {
+		json_object_object_foreach(sc->dom, dk, dv)
+		{
 			int64_t v = json_object_get_int64(dv);
 
 			(void)dk;
@@ -602,13 +615,17 @@ pod_ctx_build(struct sstate *s, size_t pi, struct pod_ctx *pc)
 	memset(pc, 0, sizeof(*pc));
 	pc->ports = json_object_new_array();
 	pod_ports(pod, pc->ports);
-	a = nap_json_array(pod, "spec.affinity.podAffinity."
-	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
+	a = nap_json_array(pod,
+	    "spec.affinity.podAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution",
+	    &n);
 	pc->aff = nap_xcalloc(n ? n : 1, sizeof(*pc->aff));
 	for (i = 0; i < n; i++)
 		term_ctx_build(s, pi, json_object_array_get_idx(a, i), &pc->aff[pc->naff++]);
-	a = nap_json_array(pod, "spec.affinity.podAntiAffinity."
-	    "requiredDuringSchedulingIgnoredDuringExecution", &n);
+	a = nap_json_array(pod,
+	    "spec.affinity.podAntiAffinity."
+	    "requiredDuringSchedulingIgnoredDuringExecution",
+	    &n);
 	pc->anti = nap_xcalloc(n ? n : 1, sizeof(*pc->anti));
 	for (i = 0; i < n; i++)
 		term_ctx_build(s, pi, json_object_array_get_idx(a, i), &pc->anti[pc->nanti++]);
@@ -617,7 +634,8 @@ pod_ctx_build(struct sstate *s, size_t pi, struct pod_ctx *pc)
 	for (i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(a, i);
 
-		if (strcmp(nap_json_str(c, "whenUnsatisfiable", "DoNotSchedule"), "DoNotSchedule") == 0)
+		if (strcmp(nap_json_str(c, "whenUnsatisfiable", "DoNotSchedule"),
+			"DoNotSchedule") == 0)
 			spread_ctx_build(s, pi, c, &pc->spread[pc->nspread++]);
 	}
 	pc->forbid = json_object_new_array();
@@ -626,8 +644,10 @@ pod_ctx_build(struct sstate *s, size_t pi, struct pod_ctx *pc)
 
 		if (!p->has_anti || p->node < 0)
 			continue;
-		a = nap_json_array(p->obj, "spec.affinity.podAntiAffinity."
-		    "requiredDuringSchedulingIgnoredDuringExecution", &m);
+		a = nap_json_array(p->obj,
+		    "spec.affinity.podAntiAffinity."
+		    "requiredDuringSchedulingIgnoredDuringExecution",
+		    &m);
 		for (k = 0; k < m; k++) {
 			json_object *t = json_object_array_get_idx(a, k), *pair;
 			const char *key = nap_json_str(t, "topologyKey", "");
@@ -663,8 +683,16 @@ pod_ctx_free(struct pod_ctx *pc)
 }
 
 enum {
-	R_UNSCHED = 1, R_TAINT, R_AFFINITY, R_PORTS, R_RESOURCES, R_SPREAD,
-	R_SPREAD_LABEL, R_EXISTING_ANTI, R_POD_AFFINITY, R_POD_ANTI,
+	R_UNSCHED = 1,
+	R_TAINT,
+	R_AFFINITY,
+	R_PORTS,
+	R_RESOURCES,
+	R_SPREAD,
+	R_SPREAD_LABEL,
+	R_EXISTING_ANTI,
+	R_POD_AFFINITY,
+	R_POD_ANTI,
 };
 
 /* Returns 0 when pod fits node, else a reason R_* (and text for taints /
@@ -683,15 +711,17 @@ filter(struct sstate *s, size_t pi, const struct pod_ctx *pc, const struct nap_r
 		json_object *t = json_object_new_object();
 		int ok;
 
-		json_object_object_add(t, "key", json_object_new_string("node.kubernetes.io/unschedulable"));
+		json_object_object_add(
+		    t, "key", json_object_new_string("node.kubernetes.io/unschedulable"));
 		json_object_object_add(t, "effect", json_object_new_string("NoSchedule"));
 		ok = sched_pod_tolerates(pod, t);
 		json_object_put(t);
 		if (!ok)
 			return R_UNSCHED;
 	}
-	n = nd->taints && json_object_is_type(nd->taints, json_type_array) ?
-	    json_object_array_length(nd->taints) : 0;
+	n = nd->taints && json_object_is_type(nd->taints, json_type_array)
+	    ? json_object_array_length(nd->taints)
+	    : 0;
 	for (i = 0; i < n; i++) {
 		json_object *t = json_object_array_get_idx(nd->taints, i);
 		const char *e = nap_json_str(t, "effect", "");
@@ -708,7 +738,8 @@ filter(struct sstate *s, size_t pi, const struct pod_ctx *pc, const struct nap_r
 		return R_AFFINITY;
 	n = json_object_array_length(pc->ports);
 	for (i = 0; i < n; i++)
-		if (str_in(nd->ports, json_object_get_string(json_object_array_get_idx(pc->ports, i))))
+		if (str_in(
+			nd->ports, json_object_get_string(json_object_array_get_idx(pc->ports, i))))
 			return R_PORTS;
 	/* NodeResourcesFit reports every short resource at once. */
 	if (nd->used.v[NAP_RES_PODS] + 1 > nd->alloc.v[NAP_RES_PODS]) {
@@ -765,8 +796,8 @@ filter(struct sstate *s, size_t pi, const struct pod_ctx *pc, const struct nap_r
 	n = json_object_array_length(pc->forbid);
 	for (i = 0; i < n; i++) {
 		json_object *pair = json_object_array_get_idx(pc->forbid, i);
-		const char *v = label_of(nd->labels,
-		    json_object_get_string(json_object_array_get_idx(pair, 0)));
+		const char *v = label_of(
+		    nd->labels, json_object_get_string(json_object_array_get_idx(pair, 0)));
 
 		if (v && strcmp(v, json_object_get_string(json_object_array_get_idx(pair, 1))) == 0)
 			return R_EXISTING_ANTI;
@@ -775,22 +806,23 @@ filter(struct sstate *s, size_t pi, const struct pod_ctx *pc, const struct nap_r
 }
 
 static const char *const reason_text[] = {
-	[R_UNSCHED] = "node(s) were unschedulable",
-	[R_AFFINITY] = "node(s) didn't match Pod's node affinity/selector",
-	[R_PORTS] = "node(s) didn't have free ports for the requested pod ports",
-	[R_SPREAD] = "node(s) didn't match pod topology spread constraints",
-	[R_SPREAD_LABEL] = "node(s) didn't match pod topology spread constraints (missing required label)",
-	[R_EXISTING_ANTI] = "node(s) didn't satisfy existing pods anti-affinity rules",
-	[R_POD_AFFINITY] = "node(s) didn't match pod affinity rules",
-	[R_POD_ANTI] = "node(s) didn't match pod anti-affinity rules",
+    [R_UNSCHED] = "node(s) were unschedulable",
+    [R_AFFINITY] = "node(s) didn't match Pod's node affinity/selector",
+    [R_PORTS] = "node(s) didn't have free ports for the requested pod ports",
+    [R_SPREAD] = "node(s) didn't match pod topology spread constraints",
+    [R_SPREAD_LABEL] =
+	"node(s) didn't match pod topology spread constraints (missing required label)",
+    [R_EXISTING_ANTI] = "node(s) didn't satisfy existing pods anti-affinity rules",
+    [R_POD_AFFINITY] = "node(s) didn't match pod affinity rules",
+    [R_POD_ANTI] = "node(s) didn't match pod anti-affinity rules",
 };
 
 /* Failures preemption cannot cure (UnschedulableAndUnresolvable). */
 static int
 unresolvable(int r)
 {
-	return r == R_UNSCHED || r == R_TAINT || r == R_AFFINITY ||
-	    r == R_SPREAD_LABEL || r == R_POD_AFFINITY;
+	return r == R_UNSCHED || r == R_TAINT || r == R_AFFINITY || r == R_SPREAD_LABEL ||
+	    r == R_POD_AFFINITY;
 }
 
 struct tally {
@@ -848,12 +880,14 @@ tally_fmt(struct tally *t, char *buf, size_t len)
 }
 
 static int
-has_condition(json_object *pod, const char *type, const char *status,
-    const char *reason, const char *message)
+has_condition(
+    json_object *pod, const char *type, const char *status, const char *reason, const char *message)
 {
 	json_object *conds = nap_json_get(pod, "status.conditions");
-	size_t i, n = conds && json_object_is_type(conds, json_type_array) ?
-	    json_object_array_length(conds) : 0;
+	size_t i,
+	    n = conds && json_object_is_type(conds, json_type_array)
+	    ? json_object_array_length(conds)
+	    : 0;
 
 	for (i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(conds, i);
@@ -868,8 +902,8 @@ has_condition(json_object *pod, const char *type, const char *status,
 
 /* Replace (or add) the PodScheduled condition of pod. */
 static void
-set_scheduled(json_object *pod, const char *status, const char *reason,
-    const char *message, const char *now)
+set_scheduled(
+    json_object *pod, const char *status, const char *reason, const char *message, const char *now)
 {
 	json_object *st = json_object_object_get(pod, "status"), *conds, *nc, *c;
 	size_t i, n;
@@ -882,7 +916,8 @@ set_scheduled(json_object *pod, const char *status, const char *reason,
 		json_object_object_add(st, "phase", json_object_new_string("Pending"));
 	conds = json_object_object_get(st, "conditions");
 	nc = json_object_new_array();
-	n = conds && json_object_is_type(conds, json_type_array) ? json_object_array_length(conds) : 0;
+	n = conds && json_object_is_type(conds, json_type_array) ? json_object_array_length(conds)
+								 : 0;
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(conds, i);
 
@@ -905,7 +940,7 @@ set_scheduled(json_object *pod, const char *status, const char *reason,
 static void
 write_pod(struct world *w, json_object *p)
 {
-	struct nap_err err = { 0 };
+	struct nap_err err = {0};
 	char who[300];
 
 	snprintf(who, sizeof(who), "%s/%s", nap_json_str(p, "metadata.namespace", ""),
@@ -960,12 +995,16 @@ score(const struct snode *nd, const struct nap_res *request)
 	double c, m;
 
 	nonzero(&req);
-	c = nd->alloc.v[NAP_RES_CPU] > 0 ? (double)(nd->alloc.v[NAP_RES_CPU] -
-	    nd->used_nz.v[NAP_RES_CPU] - req.v[NAP_RES_CPU]) / (double)nd->alloc.v[NAP_RES_CPU] : 0;
-	m = nd->alloc.v[NAP_RES_MEMORY] > 0 ? (double)(nd->alloc.v[NAP_RES_MEMORY] -
-	    nd->used_nz.v[NAP_RES_MEMORY] - req.v[NAP_RES_MEMORY]) /
-	    (double)nd->alloc.v[NAP_RES_MEMORY] : 0;
-	return (c + m) / 2;	/* LeastAllocated; ties go to the first node by name */
+	c = nd->alloc.v[NAP_RES_CPU] > 0
+	    ? (double)(nd->alloc.v[NAP_RES_CPU] - nd->used_nz.v[NAP_RES_CPU] - req.v[NAP_RES_CPU]) /
+		(double)nd->alloc.v[NAP_RES_CPU]
+	    : 0;
+	m = nd->alloc.v[NAP_RES_MEMORY] > 0
+	    ? (double)(nd->alloc.v[NAP_RES_MEMORY] - nd->used_nz.v[NAP_RES_MEMORY] -
+		  req.v[NAP_RES_MEMORY]) /
+		(double)nd->alloc.v[NAP_RES_MEMORY]
+	    : 0;
+	return (c + m) / 2; /* LeastAllocated; ties go to the first node by name */
 }
 
 static void
@@ -973,7 +1012,7 @@ place(struct world *w, struct sstate *s, size_t pi)
 {
 	struct spod *sp = &s->pods[pi];
 	struct nap_res req;
-	struct tally why = { 0 }, pre = { 0 };
+	struct tally why = {0}, pre = {0};
 	struct pod_ctx pc;
 	char unknown[128] = "", text[512], msg[4096], pmsg[1024];
 	int best = -1, helpful = 0, never;
@@ -1037,10 +1076,14 @@ place(struct world *w, struct sstate *s, size_t pi)
 		char full[6000];
 
 		if (never)
-			snprintf(full, sizeof(full), "0/%zu nodes are available: %s. preemption: not eligible due to preemptionPolicy=Never.",
+			snprintf(full, sizeof(full),
+			    "0/%zu nodes are available: %s. preemption: not eligible due to "
+			    "preemptionPolicy=Never.",
 			    s->nn, msg);
 		else
-			snprintf(full, sizeof(full), "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: %s.",
+			snprintf(full, sizeof(full),
+			    "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: "
+			    "%s.",
 			    s->nn, msg, s->nn, pmsg);
 		unschedulable(w, sp, "Unschedulable", full);
 	}

@@ -18,14 +18,12 @@
 #include "world.h"
 
 static void
-oauth_error(struct sim_resp *resp, int status, const char *error,
-    const char *desc)
+oauth_error(struct sim_resp *resp, int status, const char *error, const char *desc)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "error", json_object_new_string(error));
-	json_object_object_add(o, "error_description",
-	    json_object_new_string(desc));
+	json_object_object_add(o, "error_description", json_object_new_string(desc));
 	sim_resp_json(resp, status, o);
 }
 
@@ -35,8 +33,8 @@ oauth_error(struct sim_resp *resp, int status, const char *error,
  * verifies it but this table.
  */
 static char *
-token_issue(struct world *w, const char *audience, const char *client,
-    double lifetime, double *expires_on)
+token_issue(
+    struct world *w, const char *audience, const char *client, double lifetime, double *expires_on)
 {
 	char hdr[128], claims[1024], iss[200];
 	char *sig, *part1, *part2;
@@ -61,8 +59,8 @@ token_issue(struct world *w, const char *audience, const char *client,
 	json_object_object_add(c, "exp", json_object_new_int64((int64_t)(now + lifetime)));
 	json_object_object_add(c, "jti", json_object_new_string(sig));
 	snprintf(claims, sizeof(claims), "%s",
-	    json_object_to_json_string_ext(c, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	    json_object_to_json_string_ext(
+		c, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(c);
 	part1 = nap_base64url_encode(hdr, strlen(hdr));
 	part2 = nap_base64url_encode(claims, strlen(claims));
@@ -79,8 +77,8 @@ token_issue(struct world *w, const char *audience, const char *client,
 }
 
 int
-world_token_check(struct world *w, const char *authorization,
-    const char **code, char *msg, size_t msglen)
+world_token_check(
+    struct world *w, const char *authorization, const char **code, char *msg, size_t msglen)
 {
 	const char *tok;
 	double now = world_wall();
@@ -89,12 +87,15 @@ world_token_check(struct world *w, const char *authorization,
 
 	if (authorization == NULL || *authorization == '\0') {
 		*code = "AuthenticationFailed";
-		snprintf(msg, msglen, "Authentication failed. The 'Authorization' header is missing.");
+		snprintf(
+		    msg, msglen, "Authentication failed. The 'Authorization' header is missing.");
 		return 0;
 	}
 	if (strncasecmp(authorization, "Bearer ", 7) != 0) {
 		*code = "AuthenticationFailedInvalidHeader";
-		snprintf(msg, msglen, "Authentication failed. The 'Authorization' header is provided in an invalid format.");
+		snprintf(msg, msglen,
+		    "Authentication failed. The 'Authorization' header is provided in an invalid "
+		    "format.");
 		return 0;
 	}
 	tok = authorization + 7;
@@ -108,7 +109,8 @@ world_token_check(struct world *w, const char *authorization,
 		*code = "ExpiredAuthenticationToken";
 		world_rfc3339_at(w->tokens[i].expires_on, exp, sizeof(exp));
 		world_rfc3339_at(now, cur, sizeof(cur));
-		snprintf(msg, msglen, "The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
+		snprintf(msg, msglen,
+		    "The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
 		    exp, cur);
 		return 0;
 	}
@@ -118,8 +120,8 @@ world_token_check(struct world *w, const char *authorization,
 }
 
 static void
-token_answer(struct world *w, struct sim_resp *resp, const char *resource,
-    const char *client, int imds)
+token_answer(
+    struct world *w, struct sim_resp *resp, const char *resource, const char *client, int imds)
 {
 	double exp, life = w->token_lifetime;
 	const char *tok;
@@ -162,8 +164,7 @@ form_get(const char *body, size_t len, const char *key)
 
 		while (end < len && body[end] != '&')
 			end++;
-		if (end - i > klen && strncmp(body + i, key, klen) == 0 &&
-		    body[i + klen] == '=') {
+		if (end - i > klen && strncmp(body + i, key, klen) == 0 && body[i + klen] == '=') {
 			char *out = nap_xmalloc(end - i);
 			size_t o = 0, j;
 
@@ -173,7 +174,7 @@ form_get(const char *body, size_t len, const char *key)
 				} else if (body[j] == '%' && j + 2 < end &&
 				    isxdigit((unsigned char)body[j + 1]) &&
 				    isxdigit((unsigned char)body[j + 2])) {
-					char hex[3] = { body[j + 1], body[j + 2], 0 };
+					char hex[3] = {body[j + 1], body[j + 2], 0};
 
 					out[o++] = (char)strtol(hex, NULL, 16);
 					j += 2;
@@ -189,13 +190,11 @@ form_get(const char *body, size_t len, const char *key)
 	return NULL;
 }
 
-static void
-aad_error(struct sim_resp *resp, int status, const char *error, int aadsts,
+static void aad_error(struct sim_resp *resp, int status, const char *error, int aadsts,
     const char *fmt, ...) NAP_PRINTF(5, 6);
 
 static void
-aad_error(struct sim_resp *resp, int status, const char *error, int aadsts,
-    const char *fmt, ...)
+aad_error(struct sim_resp *resp, int status, const char *error, int aadsts, const char *fmt, ...)
 {
 	char desc[512], text[400];
 	json_object *o = json_object_new_object(), *codes;
@@ -216,10 +215,10 @@ aad_error(struct sim_resp *resp, int status, const char *error, int aadsts,
 /* POST /<tenant>/oauth2/v2.0/token: client credentials with a secret or a
  * federated assertion (workload identity). */
 static int
-aad_token(struct world *w, const struct sim_req *req, struct sim_resp *resp,
-    const char *tenant, size_t tlen)
+aad_token(struct world *w, const struct sim_req *req, struct sim_resp *resp, const char *tenant,
+    size_t tlen)
 {
-	static const char *need[] = { "grant_type", "client_id", "scope" };
+	static const char *need[] = {"grant_type", "client_id", "scope"};
 	char *v[3], *secret, *assertion, *atype;
 	char tbuf[128];
 	size_t i;
@@ -233,7 +232,8 @@ aad_token(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	snprintf(tbuf, sizeof(tbuf), "%.*s", (int)(tlen < 120 ? tlen : 120), tenant);
 	if (strcasecmp(tbuf, w->tenant) != 0 && strcmp(tbuf, "organizations") != 0) {
 		aad_error(resp, 400, "invalid_request", 90002,
-		    "Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.",
+		    "Tenant '%s' not found. Check to make sure you have the correct tenant ID and "
+		    "are signing into the correct cloud.",
 		    tbuf);
 		return 1;
 	}
@@ -248,7 +248,8 @@ aad_token(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	for (i = 0; i < 3 && ok; i++) {
 		if (v[i] == NULL || *v[i] == '\0') {
 			aad_error(resp, 400, "invalid_request", 900144,
-			    "The request body must contain the following parameter: '%s'.", need[i]);
+			    "The request body must contain the following parameter: '%s'.",
+			    need[i]);
 			ok = 0;
 		}
 	}
@@ -263,18 +264,23 @@ aad_token(struct world *w, const struct sim_req *req, struct sim_resp *resp,
 	if (ok && (secret == NULL || *secret == '\0') &&
 	    (assertion == NULL || *assertion == '\0')) {
 		aad_error(resp, 401, "invalid_client", 7000216,
-		    "'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.");
+		    "'client_assertion', 'client_secret' or 'request' is required for the "
+		    "'client_credentials' grant type.");
 		ok = 0;
 	}
-	if (ok && assertion && *assertion && (atype == NULL ||
-	    strcmp(atype, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") != 0)) {
+	if (ok && assertion && *assertion &&
+	    (atype == NULL ||
+		strcmp(atype, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") != 0)) {
 		aad_error(resp, 400, "invalid_request", 50027,
-		    "Invalid JWT token. The client_assertion_type '%s' is not supported.", atype ? atype : "");
+		    "Invalid JWT token. The client_assertion_type '%s' is not supported.",
+		    atype ? atype : "");
 		ok = 0;
 	}
 	if (ok && strstr(v[2], "/.default") == NULL) {
 		aad_error(resp, 400, "invalid_scope", 1002012,
-		    "The provided value for scope %s is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+		    "The provided value for scope %s is not valid. Client credential flows must "
+		    "have a scope value with /.default suffixed to the resource identifier "
+		    "(application ID URI).",
 		    v[2]);
 		ok = 0;
 	}
@@ -310,8 +316,8 @@ sim_token_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *re
 		}
 		md = sim_req_header(req, "Metadata");
 		if (md == NULL || strcasecmp(md, "true") != 0) {
-			oauth_error(resp, 400, "invalid_request",
-			    "Required metadata header not specified");
+			oauth_error(
+			    resp, 400, "invalid_request", "Required metadata header not specified");
 			return 1;
 		}
 		if (sim_req_query(req, "api-version") == NULL) {

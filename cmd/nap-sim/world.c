@@ -42,10 +42,9 @@ world_uuid(struct world *w, char *buf, size_t size)
 {
 	uint64_t a = world_rand(w), b = world_rand(w);
 
-	snprintf(buf, size, "%08x-%04x-4%03x-%04x-%012llx",
-	    (unsigned)(a >> 32), (unsigned)((a >> 16) & 0xffff),
-	    (unsigned)(a & 0xfff), (unsigned)(0x8000 | ((b >> 48) & 0x3fff)),
-	    (unsigned long long)(b & 0xffffffffffffULL));
+	snprintf(buf, size, "%08x-%04x-4%03x-%04x-%012llx", (unsigned)(a >> 32),
+	    (unsigned)((a >> 16) & 0xffff), (unsigned)(a & 0xfff),
+	    (unsigned)(0x8000 | ((b >> 48) & 0x3fff)), (unsigned long long)(b & 0xffffffffffffULL));
 }
 
 double
@@ -70,11 +69,11 @@ world_rfc3339_at(double wall, char *buf, size_t size)
 int
 world_parse_bool(const char *s, int *out)
 {
-	if (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 ||
-	    strcasecmp(s, "on") == 0 || strcasecmp(s, "yes") == 0)
+	if (strcmp(s, "1") == 0 || strcasecmp(s, "true") == 0 || strcasecmp(s, "on") == 0 ||
+	    strcasecmp(s, "yes") == 0)
 		*out = 1;
-	else if (strcmp(s, "0") == 0 || strcasecmp(s, "false") == 0 ||
-	    strcasecmp(s, "off") == 0 || strcasecmp(s, "no") == 0)
+	else if (strcmp(s, "0") == 0 || strcasecmp(s, "false") == 0 || strcasecmp(s, "off") == 0 ||
+	    strcasecmp(s, "no") == 0)
 		*out = 0;
 	else
 		return -1;
@@ -164,8 +163,8 @@ world_wake_in(struct world *w, double sim_seconds)
 }
 
 struct world_op *
-world_op_new(struct world *w, const char *provider, int kind,
-    const char *target, double sim_seconds)
+world_op_new(
+    struct world *w, const char *provider, int kind, const char *target, double sim_seconds)
 {
 	struct world_op *op = nap_xcalloc(1, sizeof(*op));
 	char id[40], ts[40];
@@ -387,19 +386,18 @@ void
 sim_world_init(struct sim *sim, const struct sim_opts *o)
 {
 	struct world *w = nap_xcalloc(1, sizeof(*w));
-	struct nap_err err = { 0 };
+	struct nap_err err = {0};
 	size_t i;
 
 	w->sim = sim;
 	w->opts = o;
 	w->region = nap_xstrdup(o->region ? o->region : "eastus");
-	w->sub = nap_xstrdup(o->subscription ? o->subscription :
-	    "00000000-0000-0000-0000-000000000000");
+	w->sub =
+	    nap_xstrdup(o->subscription ? o->subscription : "00000000-0000-0000-0000-000000000000");
 	w->cluster = nap_xstrdup(o->cluster_name ? o->cluster_name : "nap-sim");
-	w->rg = o->resource_group ? nap_xstrdup(o->resource_group) :
-	    nap_xasprintf("MC_%s_%s_%s", w->cluster, w->cluster, w->region);
-	w->tenant = nap_xstrdup(o->tenant ? o->tenant :
-	    "00000000-0000-0000-0000-000000000000");
+	w->rg = o->resource_group ? nap_xstrdup(o->resource_group)
+				  : nap_xasprintf("MC_%s_%s_%s", w->cluster, w->cluster, w->region);
+	w->tenant = nap_xstrdup(o->tenant ? o->tenant : "00000000-0000-0000-0000-000000000000");
 	w->rng = o->seed;
 	w->ready_delay = 5;
 	w->startup_delay = 5;
@@ -454,8 +452,7 @@ sim_world_tick(struct sim *sim)
 		kubelet_pass(w);
 	}
 	/* Unschedulable pods are retried now and then even without news. */
-	if (w->scheduler_on && (w->sched_dirty ||
-	    sim_now(sim) - w->sched_last > 5.0)) {
+	if (w->scheduler_on && (w->sched_dirty || sim_now(sim) - w->sched_last > 5.0)) {
 		w->sched_dirty = 0;
 		w->sched_last = sim_now(sim);
 		sched_pass(w);
@@ -480,8 +477,7 @@ world_soon(struct sim *sim, void *arg)
 }
 
 void
-sim_world_on_change(struct sim *sim, const char *resource, const char *type,
-    json_object *obj)
+sim_world_on_change(struct sim *sim, const char *resource, const char *type, json_object *obj)
 {
 	struct world *w = world_of(sim);
 	double wait;
@@ -541,8 +537,8 @@ sim_world_save(struct sim *sim)
 		json_object *t = json_object_new_object();
 
 		json_object_object_add(t, "token", json_object_new_string(w->tokens[i].token));
-		json_object_object_add(t, "expiresOn",
-		    json_object_new_double(w->tokens[i].expires_on));
+		json_object_object_add(
+		    t, "expiresOn", json_object_new_double(w->tokens[i].expires_on));
 		json_object_array_add(a, t);
 	}
 	json_object_object_add(o, "tokens", a);
@@ -557,7 +553,7 @@ void
 sim_world_load(struct sim *sim, json_object *state)
 {
 	struct world *w = world_of(sim);
-	struct nap_err err = { 0 };
+	struct nap_err err = {0};
 	json_object *a, *f;
 	size_t i, n;
 

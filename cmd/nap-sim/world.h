@@ -70,76 +70,76 @@ struct world_size {
 	int vcpus;
 	int64_t memory_mib;
 	int gpus;
-	const char *gpu_manufacturer;	/* "nvidia", "amd" or NULL */
-	const char *arch;		/* "amd64" / "arm64" */
-	const char *family;		/* quota family, "standardDSv3Family" */
-	int zones;			/* bitmask of zones offered: bit n = zone n */
-	int spot;			/* a spot offering exists */
+	const char *gpu_manufacturer; /* "nvidia", "amd" or NULL */
+	const char *arch;	      /* "amd64" / "arm64" */
+	const char *family;	      /* quota family, "standardDSv3Family" */
+	int zones;		      /* bitmask of zones offered: bit n = zone n */
+	int spot;		      /* a spot offering exists */
 	int premium_io, accel_net;
-	int hyperv;			/* bitmask: 1 = V1, 2 = V2 */
+	int hyperv; /* bitmask: 1 = V1, 2 = V2 */
 	int ephemeral_os_max_gb;
-	const void *itype;		/* the catalog's nap_itype */
+	const void *itype; /* the catalog's nap_itype */
 };
 
 enum vm_state {
-	VM_CREATING,		/* PUT accepted, LRO running */
-	VM_SUCCEEDED,		/* running; the kubelet is booting or up */
-	VM_FAILED,		/* async failure; the resource stays as debris */
-	VM_DELETING,		/* DELETE accepted */
-	VM_DEALLOCATED,		/* spot-evicted with evictionPolicy Deallocate */
-	VM_GONE,		/* deleted; kept until its Node is gone */
+	VM_CREATING,	/* PUT accepted, LRO running */
+	VM_SUCCEEDED,	/* running; the kubelet is booting or up */
+	VM_FAILED,	/* async failure; the resource stays as debris */
+	VM_DELETING,	/* DELETE accepted */
+	VM_DEALLOCATED, /* spot-evicted with evictionPolicy Deallocate */
+	VM_GONE,	/* deleted; kept until its Node is gone */
 };
 
 enum node_state {
-	NODE_NONE,		/* not yet registered */
-	NODE_BOOTING,		/* VM running, Node appears at boot_at */
-	NODE_NOTREADY,		/* registered, Ready=False until ready_at */
-	NODE_READY,		/* Ready; startup taints go at untaint_at */
-	NODE_INITIALIZED,	/* Ready and startup taints removed */
-	NODE_LOST,		/* VM gone: Ready=Unknown, Node deleted at gone_at */
-	NODE_DELETED,		/* the Node was deleted (by us or by a client) */
+	NODE_NONE,	  /* not yet registered */
+	NODE_BOOTING,	  /* VM running, Node appears at boot_at */
+	NODE_NOTREADY,	  /* registered, Ready=False until ready_at */
+	NODE_READY,	  /* Ready; startup taints go at untaint_at */
+	NODE_INITIALIZED, /* Ready and startup taints removed */
+	NODE_LOST,	  /* VM gone: Ready=Unknown, Node deleted at gone_at */
+	NODE_DELETED,	  /* the Node was deleted (by us or by a client) */
 };
 
 struct world_vm {
-	char *name;		/* as in the URL of its creation */
-	char *id;		/* full resource ID */
-	json_object *body;	/* the resource as GET shows it (no customData) */
-	json_object *boot;	/* decoded bootstrap JSON, or NULL */
+	char *name;	   /* as in the URL of its creation */
+	char *id;	   /* full resource ID */
+	json_object *body; /* the resource as GET shows it (no customData) */
+	json_object *boot; /* decoded bootstrap JSON, or NULL */
 	const struct world_size *size;
-	int zone;		/* 0 = regional */
+	int zone; /* 0 = regional */
 	int spot;
-	int evict_deallocate;	/* evictionPolicy Deallocate */
-	char *nic_id;		/* primary NIC */
+	int evict_deallocate; /* evictionPolicy Deallocate */
+	char *nic_id;	      /* primary NIC */
 	char *computer_name;
 	char *vm_uuid;
 	enum vm_state state;
 	enum node_state node;
 	char *node_name;
-	double node_at;		/* simulated time of the next node step */
-	int deleted;		/* removed from the ARM view (GET says 404) */
+	double node_at; /* simulated time of the next node step */
+	int deleted;	/* removed from the ARM view (GET says 404) */
 };
 
 struct world_nic {
 	char *name;
 	char *id;
 	json_object *body;
-	char *vm_id;		/* attached VM, or NULL */
+	char *vm_id; /* attached VM, or NULL */
 	int deleted;
 };
 
 struct world_op {
-	char *id;		/* operation name (a GUID) */
-	char *provider;		/* "Microsoft.Compute" / "Microsoft.Network" */
-	char *start;		/* RFC 3339 */
-	char *end;		/* RFC 3339 once done */
-	double due;		/* simulated time it completes */
-	double done_real;	/* real time it completed */
+	char *id;	  /* operation name (a GUID) */
+	char *provider;	  /* "Microsoft.Compute" / "Microsoft.Network" */
+	char *start;	  /* RFC 3339 */
+	char *end;	  /* RFC 3339 once done */
+	double due;	  /* simulated time it completes */
+	double done_real; /* real time it completed */
 	int done;
-	json_object *error;	/* {"code","message"} when failed, else NULL */
+	json_object *error; /* {"code","message"} when failed, else NULL */
 	/* what completing it does */
-	int kind;		/* WORLD_OP_* */
-	char *target;		/* VM name */
-	char *fail_code;	/* async capacity failure to report */
+	int kind;	 /* WORLD_OP_* */
+	char *target;	 /* VM name */
+	char *fail_code; /* async capacity failure to report */
 	char *fail_msg;
 };
 
@@ -147,41 +147,41 @@ enum { WORLD_OP_NONE, WORLD_OP_VM_CREATE, WORLD_OP_VM_UPDATE, WORLD_OP_VM_DELETE
 
 struct world_token {
 	char *token;
-	double expires_on;	/* wall-clock epoch seconds */
+	double expires_on; /* wall-clock epoch seconds */
 };
 
 /* One capacity rule: VMs of size in zone with capacity type allowed. */
 struct fault_capacity {
-	char *size;		/* "*" = any */
-	int zone;		/* -1 any, 0 regional, 1..3 */
-	int spot;		/* -1 any, 0 on-demand, 1 spot */
-	long available;		/* VMs that fit; 0 = none */
-	char *error;		/* ARM code to answer with, NULL = by placement */
-	int async;		/* -1 by code, 0 sync, 1 in the LRO */
+	char *size;	/* "*" = any */
+	int zone;	/* -1 any, 0 regional, 1..3 */
+	int spot;	/* -1 any, 0 on-demand, 1 spot */
+	long available; /* VMs that fit; 0 = none */
+	char *error;	/* ARM code to answer with, NULL = by placement */
+	int async;	/* -1 by code, 0 sync, 1 in the LRO */
 };
 
 struct world_faults {
 	struct fault_capacity *cap;
 	size_t ncap, acap;
-	json_object *quotas;	/* {"<family>":limit, "regional":n, "lowPriority":n} */
-	double throttle_rate;	/* ARM 429 share of requests */
-	double throttle_retry;	/* simulated seconds in Retry-After */
-	double error_rate;	/* ARM 5xx share */
-	int error_status;	/* 500, 503 ... */
-	double latency;		/* real seconds added to every ARM answer */
-	double k8s_throttle_rate;	/* APF 429 share of Kubernetes requests */
-	double k8s_gone_rate;	/* share of watches/lists answered 410 */
-	double k8s_drop_rate;	/* share of watches closed at once */
-	double k8s_latency;	/* real seconds added to Kubernetes answers */
+	json_object *quotas;	  /* {"<family>":limit, "regional":n, "lowPriority":n} */
+	double throttle_rate;	  /* ARM 429 share of requests */
+	double throttle_retry;	  /* simulated seconds in Retry-After */
+	double error_rate;	  /* ARM 5xx share */
+	int error_status;	  /* 500, 503 ... */
+	double latency;		  /* real seconds added to every ARM answer */
+	double k8s_throttle_rate; /* APF 429 share of Kubernetes requests */
+	double k8s_gone_rate;	  /* share of watches/lists answered 410 */
+	double k8s_drop_rate;	  /* share of watches closed at once */
+	double k8s_latency;	  /* real seconds added to Kubernetes answers */
 };
 
 struct world {
 	struct sim *sim;
 	const struct sim_opts *opts;
-	void *catalog;		/* struct nap_catalog * */
+	void *catalog; /* struct nap_catalog * */
 	struct world_size *sizes;
 	size_t nsizes;
-	int zones;		/* region's zones bitmask */
+	int zones; /* region's zones bitmask */
 	char *sub, *rg, *region, *tenant, *cluster;
 
 	struct world_vm **vms;
@@ -192,46 +192,46 @@ struct world {
 	size_t nops, aops;
 	struct world_token *tokens;
 	size_t ntokens, atokens;
-	unsigned long ip_next;	/* next private IP host part */
+	unsigned long ip_next; /* next private IP host part */
 	unsigned long pod_ip_next;
 
 	struct world_faults faults;
-	uint64_t rng;		/* --seed driven, every random draw */
+	uint64_t rng; /* --seed driven, every random draw */
 
 	/* ARM token buckets (reads, writes, deletes), refilled in simulated time */
 	double bucket[3];
 	double bucket_at;
 
 	/* tunables (--world KEY=VALUE), simulated seconds unless noted */
-	double ready_delay;	/* registration -> Ready */
-	double startup_delay;	/* Ready -> startup taints removed */
-	double gone_delay;	/* VM gone -> Node deleted */
-	double token_lifetime;	/* REAL seconds */
+	double ready_delay;    /* registration -> Ready */
+	double startup_delay;  /* Ready -> startup taints removed */
+	double gone_delay;     /* VM gone -> Node deleted */
+	double token_lifetime; /* REAL seconds */
 	int scheduler_on;
 	int kubelet_on;
 	int max_pods_default;
-	size_t page_size;	/* items per ARM list page */
+	size_t page_size; /* items per ARM list page */
 
 	/* scheduler */
 	int sched_dirty;
-	double sched_last;	/* real time of the last scheduler pass */
-	double pass_last;	/* real time of the last kubelet/scheduler pass */
-	int soon_pending;	/* a world_soon timer is set */
+	double sched_last; /* real time of the last scheduler pass */
+	double pass_last;  /* real time of the last kubelet/scheduler pass */
+	int soon_pending;  /* a world_soon timer is set */
 	int kubelet_dirty;
 };
 
 /* world.c */
 struct world *world_of(struct sim *sim);
 uint64_t world_rand(struct world *w);
-double world_rand01(struct world *w);	/* [0,1) */
+double world_rand01(struct world *w); /* [0,1) */
 const struct world_size *world_size_find(struct world *w, const char *name);
 struct world_vm *world_vm_find(struct world *w, const char *name);
 struct world_nic *world_nic_find(struct world *w, const char *name);
 struct world_nic *world_nic_find_id(struct world *w, const char *id);
 struct world_op *world_op_find(struct world *w, const char *id);
-struct world_op *world_op_new(struct world *w, const char *provider, int kind,
-    const char *target, double sim_seconds);
-void world_uuid(struct world *w, char *buf, size_t size);	/* 37 bytes */
+struct world_op *world_op_new(
+    struct world *w, const char *provider, int kind, const char *target, double sim_seconds);
+void world_uuid(struct world *w, char *buf, size_t size); /* 37 bytes */
 /* Wake the world's due work at simulated time now + sim_seconds. */
 void world_wake_in(struct world *w, double sim_seconds);
 /* Retry-After header value for a simulated delay (scaled, >= 1). */
@@ -245,19 +245,18 @@ int world_parse_bool(const char *s, int *out);
 /* token.c */
 /* 1 when the Authorization header carries a live token we issued; else 0
  * and code/message say why (ARM's 401 codes). */
-int world_token_check(struct world *w, const char *authorization,
-    const char **code, char *msg, size_t msglen);
+int world_token_check(
+    struct world *w, const char *authorization, const char **code, char *msg, size_t msglen);
 
 /* arm.c */
 /* Answer with an ARM error body. */
-void arm_error(struct sim_resp *resp, int status, const char *code,
-    const char *target, const char *fmt, ...) NAP_PRINTF(5, 6);
+void arm_error(struct sim_resp *resp, int status, const char *code, const char *target,
+    const char *fmt, ...) NAP_PRINTF(5, 6);
 void arm_vm_complete(struct world *w, struct world_op *op);
 /* Spot-evict a VM now; 0, or -1 when no such running VM. */
 int world_vm_evict(struct world *w, const char *name);
 /* vCPUs in use per quota family / regional / spot, for quota checks. */
-long world_vcpus_used(struct world *w, const char *family, int spot_only,
-    int all);
+long world_vcpus_used(struct world *w, const char *family, int spot_only, int all);
 
 /* Rebuild a VM (its saved form) or a NIC (its body) from --state. */
 void arm_vm_restore(struct world *w, json_object *saved);
@@ -269,23 +268,20 @@ int fault_apply(struct world *w, json_object *doc, struct nap_err *err);
 json_object *fault_to_json(struct world *w);
 void fault_reset(struct world *w);
 /* Before an ARM request: 1 when a fault answered it. */
-int fault_arm_request(struct world *w, const struct sim_req *req,
-    struct sim_resp *resp);
+int fault_arm_request(struct world *w, const struct sim_req *req, struct sim_resp *resp);
 /* Capacity and quota for a VM create: 0 = go, else the error is set:
  * *async = 1 when it must surface in the LRO instead of the PUT. */
-int fault_vm_create(struct world *w, const struct world_vm *vm, int *status,
-    char **code, char **msg, int *async);
+int fault_vm_create(
+    struct world *w, const struct world_vm *vm, int *status, char **code, char **msg, int *async);
 /* The control endpoint: 1 when the request was /nap-sim/... */
-int fault_control(struct world *w, const struct sim_req *req,
-    struct sim_resp *resp);
+int fault_control(struct world *w, const struct sim_req *req, struct sim_resp *resp);
 
 /* kubelet.c */
 void kubelet_vm_running(struct world *w, struct world_vm *vm);
 void kubelet_vm_gone(struct world *w, struct world_vm *vm);
 void kubelet_step(struct world *w, struct world_vm *vm);
 void kubelet_pass(struct world *w);
-void kubelet_on_change(struct world *w, const char *resource,
-    const char *type, json_object *obj);
+void kubelet_on_change(struct world *w, const char *resource, const char *type, json_object *obj);
 
 /* sched.c */
 void sched_pass(struct world *w);
