@@ -28,7 +28,7 @@ $CC -O2 -D_GNU_SOURCE -I"$repo/lib" -include "$repo/lib/banned.h" -o "$tmp/lp" "
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-printf '%-13s %7s %8s %6s %7s %6s %6s %7s %6s %9s %9s %6s\n' mix pending cluster MB \
+printf '%-13s %7s %8s %6s %7s %6s %6s %7s %6s %6s %9s %9s %6s\n' mix pending cluster MB \
 	floor_s wall_s xfloor us/pod RSS_MB nodes '$/h' 'LP$/h' xLP
 row() {	# mix pending nodes running [nap-solve flags]
 	"$tmp/gen" "$2" "$3" "$4" "${1%+*}" >"$tmp/snap"

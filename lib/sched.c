@@ -91,7 +91,10 @@ struct claim {
 	size_t ntypes;
 	struct nap_res used;
 	struct nap_res maxrem;	/* max over types of cap - used: a quick bound */
-	double minprice;	/* efficiency of its cheapest size, < 0 unknown */
+	double minprice;	/* >= 0 once the efficiency guard holds it */
+	/* the last variant and request it refused, until it changes (no topology) */
+	const struct variant *rej_v;
+	struct nap_res rej_req;
 	size_t *pods;
 	size_t npods, apods;
 	struct variant *known[CACHE_N];	/* variants that leave reqs unchanged */
@@ -118,6 +121,7 @@ struct st {
 	struct nap_res *pool_max;	/* per pool: max cap over usable types */
 	struct nap_res *remaining;	/* per pool: limit - used */
 	double *tprice;			/* per pool x type: cheapest offering the pool allows */
+	double *eff;			/* per pool x type: efficiency, 0 = not yet computed */
 	double *unit;			/* per pool: LP dual prices of cpu core, GiB, pod; 0s = off */
 	int64_t *nodes_left;
 	int any_prefer_taint;
@@ -998,6 +1002,7 @@ pools_prepare(struct st *s)
 	s->cap = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->cap));
 	s->daemon = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->daemon));
 	s->tprice = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->tprice));
+	s->eff = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->eff));
 	s->unit = nap_xcalloc(3 * in->npools + 1, sizeof(*s->unit));
 	s->pool_max = nap_xcalloc(in->npools + 1, sizeof(*s->pool_max));
 	s->remaining = nap_xcalloc(in->npools + 1, sizeof(*s->remaining));
@@ -1075,6 +1080,19 @@ fmt_res_json(const struct nap_res *r, char *buf, size_t len)
 	json_object_put(o);
 }
 
+static const double *sort_price;
+
+/* Types cheapest first (ties by catalog order), so a claim's first type is what it would launch. */
+static int
+cmp_price(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+
+	if (sort_price[a] != sort_price[b])
+		return sort_price[a] < sort_price[b] ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
 static struct vpool *
 vpool_get(struct st *s, struct variant *v, size_t p)
 {
@@ -1116,6 +1134,9 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 			continue;
 		vp->types[vp->ntypes++] = t;
 	}
+	sort_price = &s->tprice[p * in->ntypes];
+	qsort(vp->types, vp->ntypes, sizeof(size_t), cmp_price);
+	sort_price = NULL;
 	if (vp->ntypes == 0) {
 		char rs[WHY / 2];
 
@@ -1140,17 +1161,17 @@ res_value(const double *y, const struct nap_res *r)
 }
 
 /*
- * Unit prices of a pool: the dual of min sum(price_t x_t) subject to
- * sum(cap_t x_t) >= demand, i.e. max demand.y subject to cap_t.y <= price_t,
- * y >= 0, by a dense simplex (y = 0 is feasible: prices are positive).
+ * Unit prices of a pool: the duals of min sum(price_t x_t) subject to
+ * sum(cap_t x_t) >= demand, x >= 0 (cpu in cores, memory in GiB, pods).
+ * A primal simplex with three rows and big-M artificials, so a pivot costs
+ * one pass over the sizes; y = c_B B^-1, read from the artificial columns.
  */
 static void
 pool_unit_prices(struct st *s, size_t p, const struct nap_res *demand)
 {
 	const struct nap_sched_input *in = s->in;
-	size_t n = 0, t, i, j, cols = 0, *basis;
-	double b[3], *T;
-	double *zz;
+	size_t n = 0, t, i, j, cols, basis[3];
+	double b[3], *T, *c, bigm = 0;
 	int it;
 
 	b[0] = (double)demand->v[NAP_RES_CPU] / 1000.0;
@@ -1158,52 +1179,64 @@ pool_unit_prices(struct st *s, size_t p, const struct nap_res *demand)
 	b[2] = (double)demand->v[NAP_RES_PODS];
 	for (t = 0; t < in->ntypes; t++)
 		n += s->usable[p * in->ntypes + t] && s->tprice[p * in->ntypes + t] > 0;
-	if (n == 0)
+	if (n == 0 || b[0] + b[1] + b[2] <= 0)
 		return;
-	cols = 3 + n + 1;
-	T = nap_xcalloc(n * cols + 1, sizeof(double));
-	zz = nap_xcalloc(cols + 1, sizeof(double));
-	basis = nap_xcalloc(n + 1, sizeof(size_t));
-	for (t = 0, i = 0; t < in->ntypes; t++) {
+	/* columns: n sizes, 3 surplus, 3 artificial, rhs */
+	cols = n + 7;
+	T = nap_xcalloc(3 * cols, sizeof(double));
+	c = nap_xcalloc(cols, sizeof(double));
+	for (t = 0, j = 0; t < in->ntypes; t++) {
 		size_t k = p * in->ntypes + t;
 
 		if (!s->usable[k] || s->tprice[k] <= 0)
 			continue;
-		T[i * cols + 0] = (double)s->cap[k].v[NAP_RES_CPU] / 1000.0;
-		T[i * cols + 1] = (double)s->cap[k].v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024);
-		T[i * cols + 2] = (double)s->cap[k].v[NAP_RES_PODS];
-		T[i * cols + 3 + i] = 1;
-		T[i * cols + cols - 1] = s->tprice[k];
-		basis[i] = 3 + i;
-		i++;
+		T[0 * cols + j] = (double)s->cap[k].v[NAP_RES_CPU] / 1000.0;
+		T[1 * cols + j] = (double)s->cap[k].v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024);
+		T[2 * cols + j] = (double)s->cap[k].v[NAP_RES_PODS];
+		c[j] = s->tprice[k];
+		if (c[j] > bigm)
+			bigm = c[j];
+		j++;
 	}
-	for (j = 0; j < 3; j++)
-		zz[j] = -b[j];
-	for (it = 0; it < 200; it++) {
-		size_t e = cols, r = n;
-		double best = -1e-12, ratio = 0, pv;
+	bigm = bigm * 1e4 + 1;
+	for (i = 0; i < 3; i++) {
+		T[i * cols + n + i] = -1;
+		T[i * cols + n + 3 + i] = 1;
+		T[i * cols + cols - 1] = b[i];
+		c[n + 3 + i] = bigm;
+		basis[i] = n + 3 + i;
+	}
+	for (it = 0; it < 500; it++) {
+		size_t e = cols, r = 3;
+		double best = -1e-9, ratio = 0, pv;
 
-		for (j = 0; j + 1 < cols; j++)
-			if (zz[j] < best) {
-				best = zz[j];
+		/* reduced cost d_j = c_j - c_B B^-1 A_j, the tableau holds B^-1 A */
+		for (j = 0; j + 1 < cols; j++) {
+			double d = c[j];
+
+			for (i = 0; i < 3; i++)
+				d -= c[basis[i]] * T[i * cols + j];
+			if (d < best) {
+				best = d;
 				e = j;
 			}
+		}
 		if (e == cols)
 			break;
-		for (i = 0; i < n; i++) {
-			double a = T[i * cols + e];
+		for (i = 0; i < 3; i++) {
+			double a1 = T[i * cols + e];
 
-			if (a > 1e-12 && (r == n || T[i * cols + cols - 1] / a < ratio)) {
-				ratio = T[i * cols + cols - 1] / a;
+			if (a1 > 1e-12 && (r == 3 || T[i * cols + cols - 1] / a1 < ratio)) {
+				ratio = T[i * cols + cols - 1] / a1;
 				r = i;
 			}
 		}
-		if (r == n)
+		if (r == 3)
 			break;
 		pv = T[r * cols + e];
 		for (j = 0; j < cols; j++)
 			T[r * cols + j] /= pv;
-		for (i = 0; i < n; i++) {
+		for (i = 0; i < 3; i++) {
 			double f = T[i * cols + e];
 
 			if (i == r || f == 0)
@@ -1211,17 +1244,17 @@ pool_unit_prices(struct st *s, size_t p, const struct nap_res *demand)
 			for (j = 0; j < cols; j++)
 				T[i * cols + j] -= f * T[r * cols + j];
 		}
-		pv = zz[e];
-		for (j = 0; j < cols; j++)
-			zz[j] -= pv * T[r * cols + j];
 		basis[r] = e;
 	}
-	for (i = 0; i < n; i++)
-		if (basis[i] < 3)
-			s->unit[3 * p + basis[i]] = T[i * cols + cols - 1];
+	for (j = 0; j < 3; j++) {
+		double y = 0;
+
+		for (i = 0; i < 3; i++)
+			y += c[basis[i]] * T[i * cols + n + 3 + j];
+		s->unit[3 * p + j] = y > 0 && y < bigm / 2 ? y : 0;
+	}
 	free(T);
-	free(zz);
-	free(basis);
+	free(c);
 }
 
 /*
@@ -1231,44 +1264,57 @@ pool_unit_prices(struct st *s, size_t p, const struct nap_res *demand)
 static double
 type_eff(struct st *s, size_t pool, size_t t)
 {
-	const double *y = &s->unit[3 * pool];
 	size_t k = pool * s->in->ntypes + t;
-	double v = res_value(y, &s->cap[k]);
 
-	return v > 0 ? s->tprice[k] / v : 1e9;
-}
+	if (s->eff[k] == 0) {
+		double v = res_value(&s->unit[3 * pool], &s->cap[k]);
 
-/* The efficiency of the cheapest of types (the size that would launch). */
-static double
-cheapest_eff(struct st *s, size_t pool, const size_t *types, size_t n)
-{
-	const double *tp = &s->tprice[pool * s->in->ntypes];
-	size_t i, best = (size_t)-1;
-
-	for (i = 0; i < n; i++)
-		if (best == (size_t)-1 || tp[types[i]] < tp[types[best]])
-			best = i;
-	return best == (size_t)-1 ? 1e9 : type_eff(s, pool, types[best]);
+		s->eff[k] = v > 0 ? s->tprice[k] / v : 1e9;
+	}
+	return s->eff[k];
 }
 
 /*
- * Would adding the pod make a claim that would launch an efficiently priced
- * size launch an overpriced one?  (Claims that start on an overpriced size,
- * because nothing smaller fits, may still grow into an efficient one.)
+ * The guard holds a claim once the size it would launch (its cheapest, the
+ * first of its price-ordered list) has an efficiency of at most
+ * 1 + overpay.  A held claim takes a pod only if the cheapest size that
+ * still fits them all is efficient too: it stops growing where only
+ * overpriced sizes would hold it.  Claims that start on an overpriced size,
+ * because nothing smaller fits, may grow into an efficient one.
  */
-static int
-overpays(struct st *s, struct claim *c, const size_t *types, size_t n)
+static void
+guard_claim(struct st *s, struct claim *c)
 {
 	const double *y = &s->unit[3 * c->pool];
-	const double lim = 1.0 + s->in->overpay;
 
-	if (s->in->overpay <= 0 || (y[0] <= 0 && y[1] <= 0 && y[2] <= 0))
-		return 0;
+	if (s->in->overpay <= 0 || c->minprice >= 0 || c->ntypes == 0 ||
+	    (y[0] <= 0 && y[1] <= 0 && y[2] <= 0))
+		return;
+	if (type_eff(s, c->pool, c->types[0]) <= 1.0 + s->in->overpay)
+		c->minprice = s->tprice[c->pool * s->in->ntypes + c->types[0]];
+}
+
+/* May a held claim take the pod?  Its types are in price order. */
+static int
+guard_allows(struct st *s, const struct claim *c, const struct nap_res *req,
+    const struct nap_reqs *nr, int changed)
+{
+	const struct nap_sched_input *in = s->in;
+	size_t i, base = c->pool * in->ntypes;
+
 	if (c->minprice < 0)
-		c->minprice = cheapest_eff(s, c->pool, c->types, c->ntypes);
-	if (c->minprice > lim)
-		return 0;
-	return cheapest_eff(s, c->pool, types, n) > lim;
+		return 1;
+	for (i = 0; i < c->ntypes; i++) {
+		size_t t = c->types[i];
+
+		if (!res_fits_sum(&c->used, req, &s->cap[base + t]))
+			continue;
+		if (changed && (!nap_reqs_intersects(&in->types[t].reqs, nr, NULL, 0) ||
+		    !offering_ok(&in->types[t], nr, NULL)))
+			continue;
+		return type_eff(s, c->pool, t) <= 1.0 + in->overpay;
+	}
+	return 0;
 }
 
 /* ---- claims ---- */
@@ -1280,8 +1326,12 @@ claim_maxrem(struct st *s, struct claim *c)
 	int k;
 
 	nap_res_zero(&c->maxrem);
-	for (i = 0; i < c->ntypes; i++)
+	for (i = 0; i < c->ntypes; i++) {
+		/* a claim the guard holds can only grow into an efficient size */
+		if (c->minprice >= 0 && type_eff(s, c->pool, c->types[i]) > 1.0 + s->in->overpay)
+			continue;
 		nap_res_max(&c->maxrem, &s->cap[base + c->types[i]]);
+	}
 	for (k = 0; k < NAP_RES_N; k++)
 		c->maxrem.v[k] -= c->used.v[k];
 	if (c->maxrem.v[NAP_RES_CPU] < s->minreq.v[NAP_RES_CPU] ||
@@ -1362,6 +1412,21 @@ min_values_ok(struct st *s, const struct nap_reqs *r, const size_t *types, size_
 	return need >= 0;
 }
 
+/*
+ * Remember a refusal that depends only on the claim, the variant and the
+ * request (not on topology counts, which move as other pods land), so the
+ * next identical pod is refused at once; FFD order makes them consecutive.
+ */
+static int
+refuse(struct claim *c, const struct variant *v, const struct klass *k, const struct nap_res *req)
+{
+	if (k->proto->ntopo == 0 && k->nmatched == 0) {
+		c->rej_v = v;
+		c->rej_req = *req;
+	}
+	return 0;
+}
+
 static int
 try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len)
 {
@@ -1375,6 +1440,8 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	int known = 0, changed;
 
 	if (c->closed || !nap_res_fits(&p->req, &c->maxrem))
+		return 0;
+	if (c->rej_v == v && memcmp(&c->rej_req, &p->req, sizeof(p->req)) == 0)
 		return 0;
 	if (vpool_get(s, v, c->pool)->state != 1)
 		return 0;
@@ -1394,7 +1461,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		if (res_fits_sum(&c->used, &p->req, &s->cap[base + c->types[i]]))
 			break;
 	if (i == c->ntypes)
-		return 0;
+		return refuse(c, v, k, &p->req);
 	if (!known) {
 		nap_reqs_copy(&s->tmp, &c->reqs);
 		nap_reqs_intersect(&s->tmp, &v->reqs);
@@ -1409,6 +1476,8 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		apply_pins(s, &s->tmp);
 	}
 	changed = nr == &s->tmp && !reqs_equal(&s->tmp, &c->reqs);
+	if (!guard_allows(s, c, &p->req, nr, changed))
+		return refuse(c, v, k, &p->req);
 	for (i = 0; i < c->ntypes; i++) {
 		size_t t = c->types[i];
 
@@ -1423,12 +1492,9 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		WHYF("no instance type of the claim fits the pod");
 		return 0;
 	}
-	if (overpays(s, c, s->tbuf, n))
-		return 0;
 	if (!min_values_ok(s, nr, s->tbuf, n, why, len))
 		return 0;
 	/* commit */
-	c->minprice = -1;
 	memcpy(c->types, s->tbuf, n * sizeof(size_t));
 	c->ntypes = n;
 	nap_res_add(&c->used, &p->req);
@@ -1441,7 +1507,9 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	if (c->nknown < CACHE_N && (changed || !known))
 		c->known[c->nknown++] = v;
 	claim_add_pod(c, pi);
+	c->rej_v = NULL;
 	topo_record(s, pi, v, &cd, &c->reqs);
+	guard_claim(s, c);
 	claim_maxrem(s, c);
 	claim_reorder(s, ci);
 	s->out->place[pi].where = NAP_SCHED_CLAIM;
@@ -1547,6 +1615,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	cd.kind = CAND_CLAIM;
 	cd.idx = c->idx;
 	topo_record(s, pi, v, &cd, &c->reqs);
+	guard_claim(s, c);
 	claim_maxrem(s, c);
 	claim_reorder(s, c->idx);
 	s->out->place[pi].where = NAP_SCHED_CLAIM;
@@ -1909,6 +1978,7 @@ st_free(struct st *s)
 	free(s->cap);
 	free(s->daemon);
 	free(s->tprice);
+	free(s->eff);
 	free(s->unit);
 	free(s->pool_max);
 	free(s->remaining);

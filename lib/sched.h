@@ -179,12 +179,12 @@ struct nap_sched_input {
 	int max_types;			/* 0: NAP_SCHED_MAX_TYPES */
 	/*
 	 * Efficiency guard (nap's addition; 0 = Karpenter's pure greedy).  Each
-	 * NodePool's unit prices of CPU, memory and pods come from the LP dual
-	 * of covering the pending pods' total with its sizes; a pod is not added
-	 * to a claim whose cheapest size costs at most (1 + overpay) times the
-	 * unit-price value of its pods if, with the pod, it would cost more.
-	 * Claims then stop growing where only overpriced sizes fit (the largest
-	 * sizes of a catalog are often premium), and the pod goes elsewhere.
+	 * NodePool's unit prices of a core, a GiB and a pod are the LP duals of
+	 * covering the pending pods' total with its sizes; a size's efficiency
+	 * is its price over the unit-price value of its capacity.  Once a
+	 * claim's cheapest size has an efficiency of at most 1 + overpay, the
+	 * claim keeps only such sizes, so it stops growing where only
+	 * overpriced (premium) sizes would fit and further pods go elsewhere.
 	 */
 	double overpay;
 };
