@@ -1,0 +1,215 @@
+/*
+ * t-sched.c - lib/sched on a small synthetic catalog, without JSON records:
+ * the way nap-disrupt will call it.
+ */
+#include <string.h>
+
+#include "sched.h"
+#include "tap.h"
+
+#define NT 3
+
+static struct nap_sched_itype types[NT];
+static struct nap_sched_offer offers[NT][2];
+static struct nap_res alloc[NT];
+static struct nap_sched_pool pool;
+
+static void
+res(struct nap_res *r, int64_t milli, int64_t gib, int64_t pods)
+{
+	nap_res_zero(r);
+	r->v[NAP_RES_CPU] = milli;
+	r->v[NAP_RES_MEMORY] = gib << 30;
+	r->v[NAP_RES_PODS] = pods;
+}
+
+static void
+setup(void)
+{
+	static const char *const names[NT] = { "small", "medium", "large" };
+	static const char *const zones[] = { "z1", "z2" };
+	static const char *const od[] = { "on-demand" };
+	static const char *const pname[] = { "default" };
+	size_t i, z;
+
+	for (i = 0; i < NT; i++) {
+		const char *n = names[i];
+
+		types[i].name = names[i];
+		nap_reqs_init(&types[i].reqs);
+		nap_reqs_add(&types[i].reqs, "node.kubernetes.io/instance-type", NAP_OP_IN, &n, 1, 0,
+		    NULL);
+		nap_reqs_add(&types[i].reqs, "topology.kubernetes.io/zone", NAP_OP_IN, zones, 2, 0,
+		    NULL);
+		nap_reqs_add(&types[i].reqs, "karpenter.sh/capacity-type", NAP_OP_IN, od, 1, 0, NULL);
+		for (z = 0; z < 2; z++) {
+			offers[i][z].zone = zones[z];
+			offers[i][z].ctype = "on-demand";
+			offers[i][z].price = 0.1 * (double)(1 << i);
+			offers[i][z].available = 1;
+		}
+		types[i].off = offers[i];
+		types[i].noff = 2;
+		res(&alloc[i], 2000 << i, 4 << i, 30);
+	}
+	memset(&pool, 0, sizeof(pool));
+	pool.name = "default";
+	nap_reqs_init(&pool.reqs);
+	nap_reqs_add(&pool.reqs, "karpenter.sh/nodepool", NAP_OP_IN, pname, 1, 0, NULL);
+	pool.alloc = alloc;
+	pool.capacity = alloc;
+	pool.limit_nodes = -1;
+}
+
+static void
+input(struct nap_sched_input *in, const struct nap_sched_pod *pods, size_t n)
+{
+	memset(in, 0, sizeof(*in));
+	in->types = types;
+	in->ntypes = NT;
+	in->pools = &pool;
+	in->npools = 1;
+	in->pending = pods;
+	in->npending = n;
+}
+
+static void
+pod(struct nap_sched_pod *p, const char *name, int64_t milli, int64_t gib)
+{
+	memset(p, 0, sizeof(*p));
+	p->ns = "default";
+	p->name = name;
+	p->uid = name;
+	res(&p->req, milli, gib, 1);
+	p->req.v[NAP_RES_MEMORY] = gib << 29;	/* half GiB units keep pods small */
+}
+
+int
+main(void)
+{
+	struct nap_sched_input in;
+	struct nap_sched_result r, r2;
+	struct nap_sched_pod pods[4];
+	struct nap_sched_node node;
+	struct nap_sched_topo anti;
+	struct nap_sched_taint taint = { "dedicated", "db", NAP_SCHED_NOSCHEDULE };
+	struct nap_sched_toleration tol = { NULL, NULL, 1, -1 };
+	struct nap_sched_toleration eq = { "dedicated", "web", 0, -1 };
+	struct nap_selector *sel = NULL;
+	json_object *labels = json_object_new_object(), *seljs;
+	struct nap_err err;
+
+	setup();
+
+	/* one small pod: one claim, every size, cheapest first */
+	pod(&pods[0], "a", 1000, 1);
+	input(&in, pods, 1);
+	TAP_OK(nap_sched_solve(&in, &r, &err) == 0, "one pod solves");
+	TAP_OK(r.nclaims == 1 && r.place[0].where == NAP_SCHED_CLAIM, "one pod gets one new claim");
+	TAP_OK(r.claims[0].ntypes == 3 && r.claims[0].types[0] == 0 && r.claims[0].types[2] == 2,
+	    "the claim lists every size, cheapest first");
+	TAP_OK(r.claims[0].price > 0.09 && r.claims[0].price < 0.11, "the price is the cheapest offering's");
+	TAP_OK(strncmp(r.claims[0].name, "default-", 8) == 0 && strlen(r.claims[0].name) == 13,
+	    "the claim is named <nodepool>-<5 chars>");
+	TAP_OK(r.claims[0].requests.v[NAP_RES_CPU] == 1000, "the claim requests what its pod does");
+	nap_sched_solve(&in, &r2, &err);
+	TAP_OK(strcmp(r.claims[0].name, r2.claims[0].name) == 0, "the same pods give the same claim name");
+	nap_sched_result_free(&r);
+	nap_sched_result_free(&r2);
+
+	/* a 3-core pod rules out the small size */
+	pod(&pods[0], "b", 3000, 1);
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 1 && r.claims[0].ntypes == 2 && r.claims[0].types[0] == 1,
+	    "a larger pod drops the sizes it does not fit");
+	nap_sched_result_free(&r);
+
+	/* too big for anything */
+	pod(&pods[0], "c", 20000, 1);
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 0 && r.place[0].where == NAP_SCHED_NONE &&
+	    strstr(r.place[0].why, "enough resources") != NULL,
+	    "a pod too big for every size fits nowhere, and says why");
+	nap_sched_result_free(&r);
+
+	/* max_types truncates */
+	pod(&pods[0], "d", 500, 1);
+	input(&in, pods, 1);
+	in.max_types = 1;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 1 && r.claims[0].ntypes == 1, "max_types cuts the launch list");
+	nap_sched_result_free(&r);
+
+	/* an existing node with room is used first */
+	memset(&node, 0, sizeof(node));
+	node.name = "n1";
+	node.pool = 0;
+	node.initialized = 1;
+	res(&node.avail, 4000, 8, 10);
+	input(&in, pods, 1);
+	in.nodes = &node;
+	in.nnodes = 1;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 0 && r.place[0].where == NAP_SCHED_NODE && r.place[0].index == 0,
+	    "a pod that fits an existing node goes there");
+	nap_sched_result_free(&r);
+
+	/* a tainted node is skipped unless tolerated */
+	node.taints = &taint;
+	node.ntaints = 1;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.place[0].where == NAP_SCHED_CLAIM, "an untolerated taint keeps the pod off the node");
+	nap_sched_result_free(&r);
+	pods[0].tols = &tol;
+	pods[0].ntols = 1;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.place[0].where == NAP_SCHED_NODE, "an Exists toleration without a key tolerates it");
+	nap_sched_result_free(&r);
+	pods[0].tols = NULL;
+	pods[0].ntols = 0;
+
+	/* hostname anti-affinity: two claims */
+	json_object_object_add(labels, "app", json_object_new_string("web"));
+	seljs = json_tokener_parse("{\"matchLabels\":{\"app\":\"web\"}}");
+	TAP_OK(nap_selector_parse(&sel, seljs, &err) == 0, "a selector parses");
+	memset(&anti, 0, sizeof(anti));
+	anti.kind = NAP_SCHED_ANTI;
+	anti.key = "kubernetes.io/hostname";
+	anti.sig = "anti-web";
+	anti.sel = sel;
+	anti.required = 1;
+	pod(&pods[0], "w1", 500, 1);
+	pod(&pods[1], "w2", 500, 1);
+	pods[0].labels = pods[1].labels = labels;
+	pods[0].topo = pods[1].topo = &anti;
+	pods[0].ntopo = pods[1].ntopo = 1;
+	pods[0].sig = pods[1].sig = "web";
+	input(&in, pods, 2);
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 2, "hostname anti-affinity puts two replicas on two claims");
+	nap_sched_result_free(&r);
+	pool.limit_nodes = 1;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 1 && (r.place[0].where == NAP_SCHED_NONE) != (r.place[1].where == NAP_SCHED_NONE),
+	    "with limits.nodes 1 the second replica fits nowhere");
+	nap_sched_result_free(&r);
+	pool.limit_nodes = -1;
+
+	/* FFD order and tolerations */
+	pod(&pods[2], "x", 100, 1);
+	pod(&pods[3], "y", 200, 1);
+	TAP_OK(nap_sched_pod_cmp(&pods[3], &pods[2]) < 0, "the larger CPU request sorts first");
+	TAP_OK(!nap_sched_tolerates(&eq, 1, &taint), "Equal with another value does not tolerate");
+	eq.value = "db";
+	TAP_OK(nap_sched_tolerates(&eq, 1, &taint), "Equal with the value tolerates");
+	eq.effect = NAP_SCHED_NOEXECUTE;
+	TAP_OK(!nap_sched_tolerates(&eq, 1, &taint), "a toleration for another effect does not");
+
+	nap_selector_free(sel);
+	json_object_put(seljs);
+	json_object_put(labels);
+	for (size_t i = 0; i < NT; i++)
+		nap_reqs_free(&types[i].reqs);
+	nap_reqs_free(&pool.reqs);
+	return tap_done();
+}
