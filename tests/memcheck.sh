@@ -250,6 +250,8 @@ poll 120 "nap-watch to relist after the compaction" \
 k scale deployment web --replicas=1 >/dev/null
 poll 120 "nap-watch to see the scale down" web_pods_at_most 1 || exit 1
 
+nodes=$(k get nodes -o name | wc -l)
+
 step "SIGTERM to every tool"
 stop "$launch" nap-launch
 stop "$solve" nap-solve
@@ -267,7 +269,11 @@ vg nap-sim-restart "$NAP_BIN/nap-sim" --kubeconfig-out "$W/kubeconfig" \
 sim=$!
 pids+=("$sim")
 poll 120 "nap-sim to serve again" ready || exit 1
-poll 120 "the restored nodes" nodes_ready 2 || echo "memcheck: the restored nodes are not Ready" >&2
+poll 120 "the restored nodes to be Ready" nodes_ready "$nodes" || exit 1
+# Writes to restored objects, which have no history behind them.
+k label nodes --all memcheck=restarted >/dev/null
+k scale deployment web --replicas=2 >/dev/null
+poll 120 "two pods to run after the restart" pods_running 2 || exit 1
 stop "$sim" nap-sim-restart
 pids=()
 
