@@ -50,7 +50,7 @@ launch() {
 
 boot() {	# labels-json taints-json startup-taints-json [maxPods]
 	jq -cn --argjson l "$1" --argjson t "$2" --argjson s "$3" --argjson mp "${4:-110}" \
-	    '{apiVersion:"nap.azure.com/v1",kind:"NodeBootstrap",labels:$l,taints:$t,startupTaints:$s,kubelet:{maxPods:$mp}}'
+	    '{apiVersion:"nap.azure.com/v1",kind:"NodeBootstrap",labels:$l,taints:$t,startupTaints:$s,kubelet:{maxPods:$mp},kubernetesVersion:"1.31.2"}'
 }
 
 node_json() {
@@ -109,6 +109,7 @@ pod() {	# NAME [spec-json-merge] [labels-json-merge]
 	echo "$output" | jq -e '.spec.providerID == "azure:///subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/mc_nap-sim_nap-sim_eastus/providers/Microsoft.Compute/virtualMachines/aks-default-w1"'
 	echo "$output" | jq -e '.spec.taints | map(.key) | index("dedicated") != null'
 	# 4 vCPUs: 4000m - 140m kube-reserved; 16 GiB: 15.925 GiB capacity
+	echo "$output" | jq -e '.status.nodeInfo.kubeletVersion == "v1.31.2"'
 	echo "$output" | jq -e '.status.allocatable.cpu == "3860m" and .status.allocatable.pods == "110"
 	    and .status.capacity.cpu == "4" and (.status.addresses[0].address | test("^10\\.224\\."))'
 }

@@ -19,11 +19,17 @@
 #include "log.h"
 #include "world.h"
 
+/* The bootstrap's kubernetesVersion (with a leading v), else the cluster's. */
 static const char *
-kube_version(struct world *w)
+kube_version(struct world *w, const struct world_vm *vm, char *buf, size_t size)
 {
-	const char *v = w->opts->kubernetes_version;
+	const char *v = nap_json_str(vm->boot, "kubernetesVersion", NULL);
 
+	if (v && *v) {
+		snprintf(buf, size, "%s%s", *v == 'v' ? "" : "v", v);
+		return buf;
+	}
+	v = w->opts->kubernetes_version;
 	return v && *v ? v : "v1.32.4";
 }
 
@@ -183,7 +189,7 @@ node_build(struct world *w, struct world_vm *vm)
 	json_object *taints = json_object_new_array(), *conds, *addr, *a, *info, *cap, *alloc;
 	json_object *bl = vm->boot ? nap_json_get(vm->boot, "labels") : NULL;
 	const char *arch = vm->size ? vm->size->arch : "amd64", *np;
-	char zone[64], now[40], uuid[40], *pid, *rg;
+	char zone[64], now[40], uuid[40], kv[64], *pid, *rg;
 	size_t i;
 
 	sim_rfc3339(w->sim, now, sizeof(now));
@@ -284,8 +290,10 @@ node_build(struct world *w, struct world_vm *vm)
 	json_object_object_add(info, "osImage", json_object_new_string("Ubuntu 22.04.5 LTS"));
 	json_object_object_add(
 	    info, "containerRuntimeVersion", json_object_new_string("containerd://1.7.27-1"));
-	json_object_object_add(info, "kubeletVersion", json_object_new_string(kube_version(w)));
-	json_object_object_add(info, "kubeProxyVersion", json_object_new_string(kube_version(w)));
+	json_object_object_add(
+	    info, "kubeletVersion", json_object_new_string(kube_version(w, vm, kv, sizeof(kv))));
+	json_object_object_add(
+	    info, "kubeProxyVersion", json_object_new_string(kube_version(w, vm, kv, sizeof(kv))));
 	json_object_object_add(info, "operatingSystem", json_object_new_string("linux"));
 	json_object_object_add(info, "architecture", json_object_new_string(arch));
 	json_object_object_add(st, "nodeInfo", info);

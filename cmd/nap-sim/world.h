@@ -35,7 +35,7 @@
  *               "kubeReserved":{"cpu":"140m","memory":"1843Mi"},
  *               "systemReserved":{},
  *               "evictionHard":{"memory.available":"750Mi"}},
- *    "osDiskSizeGB":128}
+ *    "osDiskSizeGB":128, "kubernetesVersion":"1.32.4"}
  *
  * Every field is optional.  labels become Node labels (after the kubelet's
  * own: hostname, os, arch, instance type, region, zone, capacity type);
@@ -43,7 +43,9 @@
  * taints are removed once the node has been Ready for the startup delay.
  * kubelet.maxPods (default 250, Azure CNI overlay) sets the pods capacity;
  * kubeReserved/systemReserved/evictionHard, when given, replace the AKS
- * reservation formulas in allocatable.  customData that is not such JSON
+ * reservation formulas in allocatable; kubernetesVersion is the kubelet
+ * version the Node reports (default --kubernetes-version); other kubelet
+ * settings are accepted and ignored.  customData that is not such JSON
  * (a cloud-init script) boots a node with defaults and the nodepool taken
  * from the karpenter.sh_nodepool tag.
  */
