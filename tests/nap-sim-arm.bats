@@ -189,7 +189,7 @@ gone() {
 }
 
 @test "a VM goes Creating to Succeeded through its async operation and is deleted through its Location" {
-	start --lro-time 5
+	start --lro-time 10
 	[ "$(vm_put aks-default-v1 Standard_D4s_v3 1 Regular)" = 201 ]
 	jq -e '.properties.provisioningState == "Creating" and .properties.osProfile.computerName == "aks-default-v1"
 	    and (.properties.vmId|length) == 36 and .zones == ["1"]' "$B"
