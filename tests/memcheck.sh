@@ -126,11 +126,14 @@ ready() {
 	kill -0 "$sim" 2>/dev/null || { cat "$W/sim.err" >&2; return 2; }
 	return 1
 }
-pods_running() {	# pods_running N: N pods of web Running on a node
+pods_running() {	# pods_running N [APP]: N pods of APP (web) Running on a node
 	local n
-	n=$(k get pods -l app=web -o json |
+	n=$(k get pods -l "app=${2:-web}" -o json |
 	    jq '[.items[] | select(.status.phase == "Running" and .spec.nodeName)] | length')
 	[ "$n" -ge "$1" ]
+}
+gone() {
+	[ -z "$(k get "$1" -o name --ignore-not-found)" ]
 }
 nodes_ready() {
 	local n
@@ -241,6 +244,32 @@ pids+=("$kw")
 fault '{"k8s":{"dropWatches":true}}'
 k scale deployment web --replicas=6 >/dev/null
 poll 240 "six pods to run" pods_running 6 || tail -n 5 "$W/launch.err" >&2
+# Pods that each want a node of their own: a few more VMs.
+k apply -f - >/dev/null <<-'EOF'
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: spread}
+	spec:
+	  replicas: 3
+	  selector: {matchLabels: {app: spread}}
+	  template:
+	    metadata: {labels: {app: spread}}
+	    spec:
+	      affinity:
+	        podAntiAffinity:
+	          requiredDuringSchedulingIgnoredDuringExecution:
+	          - labelSelector: {matchLabels: {app: spread}}
+	            topologyKey: kubernetes.io/hostname
+	      containers:
+	      - name: c
+	        image: nginx
+	        resources: {requests: {cpu: 500m, memory: 512Mi}}
+	EOF
+poll 240 "the spread pods to run on nodes of their own" pods_running 3 spread || exit 1
+# A NodeClaim deleted: nap-launch deletes its VM and releases the finalizer.
+victim=$(k get nodeclaims -o name | head -n 1)
+k delete "$victim" --wait=false >/dev/null
+poll 240 "$victim to go" gone "$victim" || exit 1
 synced=$(count SYNCED "$W/watch.out")
 fault '{"k8s":{"compact":true,"dropWatches":true}}'
 kill -KILL "$kw" 2>/dev/null
