@@ -34,14 +34,20 @@ sim_poll() {
 	done
 }
 
-_sim_ready() {
-	[ -s "$SIM_DIR/ready.json" ] && return 0
-	if ! kill -0 "$SIM_PID" 2>/dev/null; then
-		echo "nap-sim exited before it was ready:" >&2
-		cat "$SIM_DIR/stderr" >&2
-		return 2
-	fi
-	return 1
+_sim_wait_ready() {	# until the ready record, nap-sim's death, or 60 s
+	local deadline=$(($(date +%s) + 60))
+	until [ -s "$SIM_DIR/ready.json" ]; do
+		if ! kill -0 "$SIM_PID" 2>/dev/null; then
+			echo "nap-sim exited before it was ready:" >&2
+			cat "$SIM_DIR/stderr" >&2
+			return 1
+		fi
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			echo "nap-sim was not ready after 60s" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
 }
 
 sim_start_in() {
@@ -55,7 +61,7 @@ sim_start_in() {
 	    --insecure-port 0 "$@" >"$dir/ready.json" 2>"$dir/stderr" 3>&- &
 	SIM_PID=$!
 	export SIM_DIR SIM_PID
-	sim_poll 30 _sim_ready
+	_sim_wait_ready
 	rc=$?
 	if [ "$rc" -ne 0 ]; then
 		sim_stop >/dev/null 2>&1
