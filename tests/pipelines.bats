@@ -26,6 +26,7 @@ teardown() {
 
 # A cluster with the AKS defaults and three pending 1-CPU pods.
 sim_with_workload() {
+	command -v kubectl >/dev/null || skip "kubectl is not installed"
 	sim_start
 	sim_kubectl apply -f "$REPO/deploy/crds/" -f "$REPO/deploy/nodepools/" >/dev/null
 	sim_kubectl create deployment web --image=nginx --replicas=3 >/dev/null
