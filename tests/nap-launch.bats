@@ -20,7 +20,7 @@ setup() {
 
 teardown() {
 	[ -n "$LPID" ] && kill -KILL "$LPID" 2>/dev/null
-	[ -n "$WPID" ] && kill -TERM "$WPID" 2>/dev/null
+	[ -n "$WPID" ] && kill -KILL "$WPID" 2>/dev/null
 	exec 7>&- 2>/dev/null || :
 	sim_stop || :
 }
@@ -61,6 +61,24 @@ req() {
 
 launch() {
 	"$NAP_BIN/nap-launch" --config "$SIM_CONFIG" --time-scale "$SCALE" "$@"
+}
+
+# start_launch INPUT [ARGS...]: nap-launch in the background reading INPUT;
+# LPID is nap-launch itself, so teardown can stop it.
+start_launch() {
+	local in=$1
+	shift
+	"$NAP_BIN/nap-launch" --config "$SIM_CONFIG" --time-scale "$SCALE" "$@" \
+	    <"$in" >"$OUT" 2>"$ERR" &
+	LPID=$!
+}
+
+# start_watch: nap-watch into the FIFO $STATE (for start_launch "$STATE").
+start_watch() {
+	STATE=$BATS_TEST_TMPDIR/state
+	[ -p "$STATE" ] || mkfifo "$STATE"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$STATE" 2>"$BATS_TEST_TMPDIR/watch.err" &
+	WPID=$!
 }
 
 arm_token() {
@@ -117,9 +135,8 @@ no_vms() {
 	start_sim
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	exec 7<>"$BATS_TEST_TMPDIR/in"
-	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" 2>"$BATS_TEST_TMPDIR/watch.err" |
-	    launch --input "$BATS_TEST_TMPDIR/in" >"$OUT" 2>"$ERR" &
-	LPID=$!
+	start_watch
+	start_launch "$STATE" --input "$BATS_TEST_TMPDIR/in"
 	req web-1 Standard_D2s_v3 >&7
 	sim_poll 60 count_records Initialized 1
 	has Launched '.nodeClaim == "web-1" and .instanceType == "Standard_D2s_v3"
@@ -151,8 +168,8 @@ no_vms() {
 	sim_poll 20 nodeclaims_with_provider 1
 	[ -n "$(vms)" ]
 	sim_kubectl delete nodeclaim gone-1 --wait=false
-	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" 2>/dev/null | launch >"$OUT" 2>"$ERR" &
-	LPID=$!
+	start_watch
+	start_launch "$STATE"
 	sim_poll 30 no_nodeclaims
 	sim_poll 30 no_vms
 }
@@ -223,16 +240,15 @@ no_vms() {
 	start_sim --fault '{"latency":{"seconds":0.4}}'
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	exec 7<>"$BATS_TEST_TMPDIR/in"
-	launch <"$BATS_TEST_TMPDIR/in" >"$OUT" 2>"$ERR" &
-	LPID=$!
+	start_launch "$BATS_TEST_TMPDIR/in"
 	for i in 1 2 3 4; do req "crash-$i" Standard_D2s_v3,Standard_D2s_v5; done >&7
 	sim_poll 30 test "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq 4
 	kill -KILL "$LPID"
 	wait "$LPID" 2>/dev/null || :
 	LPID=
 	exec 7>&-
-	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" 2>/dev/null | launch >"$OUT.2" 2>"$ERR.2" &
-	LPID=$!
+	start_watch
+	start_launch "$STATE"
 	sim_poll 60 nodeclaims_with_provider 4
 	run vms
 	echo "$output"
@@ -245,8 +261,7 @@ no_vms() {
 	start_sim --world kubelet=false
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	exec 7<>"$BATS_TEST_TMPDIR/in"
-	launch --registration-timeout 100s <"$BATS_TEST_TMPDIR/in" >"$OUT" 2>"$ERR" &
-	LPID=$!
+	start_launch "$BATS_TEST_TMPDIR/in" --registration-timeout 100s
 	req late-1 Standard_D2s_v3 >&7
 	sim_poll 20 count_records Launched 1
 	[ -n "$(vms)" ]
@@ -258,7 +273,8 @@ no_vms() {
 
 @test "a credential Azure refuses (401) ends nap-launch with 77 and says why" {
 	start_sim --world token-lifetime=0
-	run launch < <(req auth-1 Standard_D2s_v3)
+	req auth-1 Standard_D2s_v3 >"$BATS_TEST_TMPDIR/req"
+	run "$NAP_BIN/nap-launch" --config "$SIM_CONFIG" --time-scale "$SCALE" <"$BATS_TEST_TMPDIR/req"
 	[ "$status" -eq 77 ]
 	[[ "$output" == *"401"*"credential was refused"* ]]
 }
