@@ -618,18 +618,20 @@ on_answer(struct nap_arm_call *c)
 		return;
 	}
 	if (r->status >= 500 || r->status == 408) {
+		long st = r->status, ra = r->retry_after;
+
 		nap_http_req_free(c->req);
 		c->req = NULL;
 		if (++c->attempts >= a->max_attempts) {
 			c->res.ok = 0;
 			nap_err_set(&c->res.err, NAP_EX_UNAVAILABLE,
-			    "%s %s: %ld %s after %u attempts", c->method, c->url, r->status,
+			    "%s %s: %ld %s after %u attempts", c->method, c->url, st,
 			    c->res.code, c->attempts);
-			c->res.err.http = r->status;
+			c->res.err.http = st;
 			finish(c);
 			return;
 		}
-		retry_in(c, r->retry_after >= 0 ? r->retry_after * 1000 :
+		retry_in(c, ra >= 0 ? ra * 1000 :
 		    nap_arm_backoff_ms(c->attempts, scaled(a, 1000), scaled(a, 30000), &a->rng));
 		return;
 	}
@@ -643,13 +645,13 @@ on_answer(struct nap_arm_call *c)
 		return;
 	}
 	set_body(c, r);
-	nap_http_req_free(c->req);
-	c->req = NULL;
 	c->res.ok = 0;
 	nap_err_set(&c->res.err, nap_http_status_code(r->status) == NAP_EX_NOPERM ?
 	    NAP_EX_NOPERM : NAP_EX_NO, "%s %s: %ld %s: %s", c->method,
 	    c->polling ? c->poll_url : c->url, r->status, c->res.code, c->res.message);
 	c->res.err.http = r->status;
+	nap_http_req_free(c->req);	/* r was the request's: not used after this */
+	c->req = NULL;
 	finish(c);
 }
 

@@ -427,6 +427,16 @@ nodeclass(struct ctx *x, const char *name)
 }
 
 static void fail_claim(struct ctx *x, struct claim *c);
+
+/* DELETE with forceDeletion, as the provider deletes its VMs (4.6). */
+static char *
+vm_delete_path(struct ctx *x, const char *vm)
+{
+	char *p = arm_path_vm(x, vm), *q = nap_xasprintf("%s?forceDeletion=true", p);
+
+	free(p);
+	return q;
+}
 static void terminate(struct ctx *x, struct claim *c);
 
 static void
@@ -578,8 +588,7 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 			/* A VM left Failed by an earlier run: remove it, then launch. */
 			set_error(c, nap_arm_class_reason(nap_arm_classify(r->code, r->message)),
 			    r->code, r->message);
-			arm(x, c, ST_VM_CLEANUP, "DELETE", nap_xasprintf("%s?forceDeletion=true",
-			    arm_path_vm(x, c->vm)), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+			arm(x, c, ST_VM_CLEANUP, "DELETE", vm_delete_path(x, c->vm), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
 		} else {
 			set_error(c, "LaunchFailed", r->code, r->err.msg);
 			fail_claim(x, c);
@@ -609,8 +618,7 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 			cache_mark(x, c, cls, r->code, r->message);
 		if (r->async) {
 			/* The failed VM stays as debris: delete it before the next try. */
-			arm(x, c, ST_VM_CLEANUP, "DELETE", nap_xasprintf("%s?forceDeletion=true",
-			    arm_path_vm(x, c->vm)), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+			arm(x, c, ST_VM_CLEANUP, "DELETE", vm_delete_path(x, c->vm), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
 		} else if (nap_arm_class_is_capacity(cls)) {
 			try_next(x, c);
 		} else {
@@ -682,8 +690,7 @@ terminate(struct ctx *x, struct claim *c)
 		return;
 	}
 	nap_info("nodeclaim %s: deleting vm %s", c->name, c->vm);
-	arm(x, c, ST_TERM_VM, "DELETE", nap_xasprintf("%s?forceDeletion=true",
-	    arm_path_vm(x, c->vm)), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+	arm(x, c, ST_TERM_VM, "DELETE", vm_delete_path(x, c->vm), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
 }
 
 /*
