@@ -92,9 +92,9 @@ struct claim {
 	struct nap_res used;
 	struct nap_res maxrem;	/* max over types of cap - used: a quick bound */
 	double minprice;	/* >= 0 once the efficiency guard holds it */
-	/* the last variant and request it refused, until it changes (no topology) */
-	const struct variant *rej_v;
-	struct nap_res rej_req;
+	/* shapes (variant + request, no topology) it refused since it last changed */
+	uint64_t *refused;
+	size_t nrefused;		/* words */
 	size_t *pods;
 	size_t npods, apods;
 	struct variant *known[CACHE_N];	/* variants that leave reqs unchanged */
@@ -145,6 +145,13 @@ struct st {
 	size_t nclaims, aclaims;
 	size_t *corder;		/* claim indices by (npods, idx) */
 	struct nap_res minreq;	/* the smallest pending request, per resource */
+	struct nap_hash shapes;	/* "variant:request" -> shape id + 1 */
+	/* offerings by number: zone and capacity type of offer j of type t */
+	const char *ozones[64], *octypes[64];
+	size_t nozones, noctypes;
+	size_t *obase;			/* per type: index of its first offer */
+	unsigned char *oz, *oc;
+	long cur_shape;		/* of the pod being tried, -1 none */
 	/* scratch */
 	struct nap_reqs tmp;
 	size_t *tbuf, *tbuf2;
@@ -1340,24 +1347,56 @@ claim_maxrem(struct st *s, struct claim *c)
 		c->closed = 1;
 }
 
-/* Keep corder sorted by (pods, creation) after claim ci gained a pod. */
-static void
-claim_reorder(struct st *s, size_t ci)
+/* Is claim a, holding npods pods, before claim b in corder? */
+static int
+claim_before(const struct claim *a, size_t npods, const struct claim *b)
 {
-	size_t i, n = s->nclaims;
+	return npods < b->npods || (npods == b->npods && a->idx < b->idx);
+}
 
-	for (i = 0; i < n && s->corder[i] != ci; i++)
-		;
-	while (i + 1 < n) {
-		const struct claim *a = s->claims[ci];
-		const struct claim *b = s->claims[s->corder[i + 1]];
+/*
+ * Keep corder sorted by (pods, creation) after claim ci changed from holding
+ * npods - 1 pods (a new claim: appended last, holding 0): take it out and
+ * put it back where its new key belongs, both found by binary search.
+ */
+static void
+claim_reorder(struct st *s, size_t ci, int is_new)
+{
+	const struct claim *c = s->claims[ci];
+	size_t n = s->nclaims, lo = 0, hi, from;
 
-		if (b->npods > a->npods || (b->npods == a->npods && b->idx > a->idx))
-			break;
-		s->corder[i] = s->corder[i + 1];
-		s->corder[i + 1] = ci;
-		i++;
+	if (is_new) {
+		from = n - 1;
+	} else {
+		hi = n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			const struct claim *m = s->claims[s->corder[mid]];
+
+			if (m->npods + 1 < c->npods || (m->npods + 1 == c->npods && m->idx < c->idx))
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (from = lo; from < n && s->corder[from] != ci; from++)
+			;
+		if (from == n)
+			return;
 	}
+	memmove(&s->corder[from], &s->corder[from + 1], (n - 1 - from) * sizeof(size_t));
+	lo = 0;
+	hi = n - 1;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct claim *m = s->claims[s->corder[mid]];
+
+		if (claim_before(m, m->npods, c))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&s->corder[lo + 1], &s->corder[lo], (n - 1 - lo) * sizeof(size_t));
+	s->corder[lo] = ci;
 }
 
 static void
@@ -1413,18 +1452,58 @@ min_values_ok(struct st *s, const struct nap_reqs *r, const size_t *types, size_
 }
 
 /*
- * Remember a refusal that depends only on the claim, the variant and the
- * request (not on topology counts, which move as other pods land), so the
- * next identical pod is refused at once; FFD order makes them consecutive.
+ * Remember a refusal that depends only on the claim and the pod's shape (its
+ * variant and request, for pods without topology, whose counts move as other
+ * pods land), so every later pod of that shape is refused with one bit test
+ * until the claim changes.
  */
 static int
-refuse(struct claim *c, const struct variant *v, const struct klass *k, const struct nap_res *req)
+refuse(struct st *s, struct claim *c)
 {
-	if (k->proto->ntopo == 0 && k->nmatched == 0) {
-		c->rej_v = v;
-		c->rej_req = *req;
+	long sh = s->cur_shape;
+
+	if (sh < 0)
+		return 0;
+	if ((size_t)sh / 64 >= c->nrefused) {
+		size_t old = c->nrefused, n = (size_t)sh / 64 + 1;
+
+		c->refused = nap_xrealloc(c->refused, n * sizeof(uint64_t));
+		memset(c->refused + old, 0, (n - old) * sizeof(uint64_t));
+		c->nrefused = n;
 	}
+	c->refused[sh / 64] |= (uint64_t)1 << (sh % 64);
 	return 0;
+}
+
+static int
+refused(const struct st *s, const struct claim *c)
+{
+	long sh = s->cur_shape;
+
+	return sh >= 0 && (size_t)sh / 64 < c->nrefused &&
+	    (c->refused[sh / 64] >> (sh % 64) & 1);
+}
+
+/* The shape id of a pod at a variant, or -1 when topology makes it unique. */
+static long
+shape_of(struct st *s, const struct variant *v, const struct nap_res *req)
+{
+	const struct klass *k = &s->cls[v->cls];
+	char key[64 + 24 * NAP_RES_N];
+	size_t o;
+	int r;
+	void *got;
+
+	if (k->proto->ntopo > 0 || k->nmatched > 0)
+		return -1;
+	o = (size_t)snprintf(key, sizeof(key), "%p", (const void *)v);
+	for (r = 0; r < NAP_RES_N && o < sizeof(key); r++)
+		o += (size_t)snprintf(key + o, sizeof(key) - o, ":%lld", (long long)req->v[r]);
+	got = nap_hash_get(&s->shapes, key);
+	if (got)
+		return (long)(uintptr_t)got - 1;
+	nap_hash_put(&s->shapes, key, (void *)(uintptr_t)(nap_hash_count(&s->shapes) + 1));
+	return (long)nap_hash_count(&s->shapes) - 1;
 }
 
 static int
@@ -1441,7 +1520,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 
 	if (c->closed || !nap_res_fits(&p->req, &c->maxrem))
 		return 0;
-	if (c->rej_v == v && memcmp(&c->rej_req, &p->req, sizeof(p->req)) == 0)
+	if (refused(s, c))
 		return 0;
 	if (vpool_get(s, v, c->pool)->state != 1)
 		return 0;
@@ -1461,7 +1540,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		if (res_fits_sum(&c->used, &p->req, &s->cap[base + c->types[i]]))
 			break;
 	if (i == c->ntypes)
-		return refuse(c, v, k, &p->req);
+		return refuse(s, c);
 	if (!known) {
 		nap_reqs_copy(&s->tmp, &c->reqs);
 		nap_reqs_intersect(&s->tmp, &v->reqs);
@@ -1477,7 +1556,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	}
 	changed = nr == &s->tmp && !reqs_equal(&s->tmp, &c->reqs);
 	if (!guard_allows(s, c, &p->req, nr, changed))
-		return refuse(c, v, k, &p->req);
+		return refuse(s, c);
 	for (i = 0; i < c->ntypes; i++) {
 		size_t t = c->types[i];
 
@@ -1507,11 +1586,15 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	if (c->nknown < CACHE_N && (changed || !known))
 		c->known[c->nknown++] = v;
 	claim_add_pod(c, pi);
-	c->rej_v = NULL;
+	if (c->nrefused)
+		memset(c->refused, 0, c->nrefused * sizeof(uint64_t));
 	topo_record(s, pi, v, &cd, &c->reqs);
 	guard_claim(s, c);
 	claim_maxrem(s, c);
-	claim_reorder(s, ci);
+	/* a held claim the guard would refuse even the smallest pod is done */
+	if (c->minprice >= 0 && !guard_allows(s, c, &s->minreq, &c->reqs, 0))
+		c->closed = 1;
+	claim_reorder(s, ci, 0);
 	s->out->place[pi].where = NAP_SCHED_CLAIM;
 	s->out->place[pi].index = ci;
 	return 1;
@@ -1617,7 +1700,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	topo_record(s, pi, v, &cd, &c->reqs);
 	guard_claim(s, c);
 	claim_maxrem(s, c);
-	claim_reorder(s, c->idx);
+	claim_reorder(s, c->idx, 1);
 	s->out->place[pi].where = NAP_SCHED_CLAIM;
 	s->out->place[pi].index = c->idx;
 	return 1;
@@ -1681,9 +1764,11 @@ try_add(struct st *s, size_t pi, struct variant *v, char *why, size_t len)
 
 	if (try_nodes(s, pi, v))
 		return 1;
+	s->cur_shape = s->nclaims ? shape_of(s, v, &s->in->pending[pi].req) : -1;
 	for (i = 0; i < s->nclaims; i++)
 		if (try_claim(s, pi, v, s->corder[i], NULL, 0))
 			return 1;
+	s->cur_shape = -1;
 	why[0] = '\0';
 	if (s->in->npools == 0) {
 		WHYF("no nodepools found");
@@ -1839,7 +1924,57 @@ cmp_ranked(const void *a, const void *b)
 
 	if (x->price != y->price)
 		return x->price < y->price ? -1 : 1;
-	return strcmp(x->name, y->name);
+	/* the catalog is sorted by name: its order is the name order */
+	return x->t < y->t ? -1 : x->t > y->t;
+}
+
+static unsigned char
+intern_small(const char **tab, size_t *n, const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(tab[i], v) == 0)
+			return (unsigned char)i;
+	if (*n < 63)
+		tab[(*n)++] = v;
+	return (unsigned char)(*n - 1);
+}
+
+/* Number every offering's zone and capacity type once, for bit-mask tests. */
+static void
+offers_index(struct st *s)
+{
+	const struct nap_sched_input *in = s->in;
+	size_t t, j, k = 0;
+
+	s->obase = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
+	for (t = 0; t < in->ntypes; t++) {
+		s->obase[t] = k;
+		k += in->types[t].noff;
+	}
+	s->obase[in->ntypes] = k;
+	s->oz = nap_xcalloc(k + 1, 1);
+	s->oc = nap_xcalloc(k + 1, 1);
+	for (t = 0; t < in->ntypes; t++)
+		for (j = 0; j < in->types[t].noff; j++) {
+			s->oz[s->obase[t] + j] = intern_small(s->ozones, &s->nozones,
+			    in->types[t].off[j].zone);
+			s->oc[s->obase[t] + j] = intern_small(s->octypes, &s->noctypes,
+			    in->types[t].off[j].ctype);
+		}
+}
+
+static uint64_t
+small_mask(const char *const *tab, size_t n, const struct nap_req *q)
+{
+	uint64_t m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!q || nap_req_allows(q, tab[i]))
+			m |= (uint64_t)1 << i;
+	return m;
 }
 
 /* Rank, truncate, narrow: the claim as nap-launch will see it. */
@@ -1853,15 +1988,28 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 	    NAP_SCHED_MAX_TYPES, base = c->pool * in->ntypes;
 	struct nap_res mind;
 	int first = 1;
+	uint64_t zm, cm, zseen = 0, cseen = 0;
 
+	zm = small_mask(s->ozones, s->nozones, nap_reqs_get(&c->reqs, ZONE_KEY));
+	cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(&c->reqs, CTYPE_KEY));
 	for (i = 0; i < c->ntypes; i++) {
-		double pr = 0;
+		size_t t = c->types[i];
+		double pr = -1;
 
-		if (!offering_ok(&in->types[c->types[i]], &c->reqs, &pr))
+		for (j = 0; j < in->types[t].noff; j++) {
+			size_t o = s->obase[t] + j;
+
+			if (!in->types[t].off[j].available || !(zm >> s->oz[o] & 1) ||
+			    !(cm >> s->oc[o] & 1))
+				continue;
+			if (pr < 0 || in->types[t].off[j].price < pr)
+				pr = in->types[t].off[j].price;
+		}
+		if (pr < 0)
 			continue;
-		rk[n].t = c->types[i];
+		rk[n].t = t;
 		rk[n].price = pr;
-		rk[n].name = in->types[c->types[i]].name;
+		rk[n].name = in->types[t].name;
 		n++;
 	}
 	qsort(rk, n, sizeof(*rk), cmp_ranked);
@@ -1881,43 +2029,44 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 	}
 	oc->price = rk[0].price;
 	names = nap_xcalloc(n + 1, sizeof(*names));
-	zones = nap_xcalloc(8 * (n + 1), sizeof(*zones));
-	cts = nap_xcalloc(8 * (n + 1), sizeof(*cts));
+	zones = nap_xcalloc(64, sizeof(*zones));
+	cts = nap_xcalloc(64, sizeof(*cts));
 	nap_res_zero(&mind);
 	for (i = 0; i < n; i++) {
 		const struct nap_sched_itype *t = &in->types[rk[i].t];
-		const struct nap_req *zr = nap_reqs_get(&c->reqs, ZONE_KEY);
-		const struct nap_req *cr = nap_reqs_get(&c->reqs, CTYPE_KEY);
 
 		names[i] = t->name;
 		for (j = 0; j < t->noff; j++) {
-			const struct nap_sched_offer *o = &t->off[j];
-			size_t m;
+			size_t o = s->obase[rk[i].t] + j;
 
-			if (!o->available || (zr && !nap_req_allows(zr, o->zone)) ||
-			    (cr && !nap_req_allows(cr, o->ctype)))
+			if (!t->off[j].available || !(zm >> s->oz[o] & 1) || !(cm >> s->oc[o] & 1))
 				continue;
-			for (m = 0; m < nz && strcmp(zones[m], o->zone) != 0; m++)
-				;
-			if (m == nz && nz < 8 * (n + 1))
-				zones[nz++] = o->zone;
-			for (m = 0; m < nc && strcmp(cts[m], o->ctype) != 0; m++)
-				;
-			if (m == nc && nc < 8 * (n + 1))
-				cts[nc++] = o->ctype;
+			zseen |= (uint64_t)1 << s->oz[o];
+			cseen |= (uint64_t)1 << s->oc[o];
 		}
 		if (first || s->daemon[base + rk[i].t].v[NAP_RES_CPU] < mind.v[NAP_RES_CPU])
 			mind = s->daemon[base + rk[i].t];
 		first = 0;
 	}
+	for (j = 0; j < s->nozones; j++)
+		if (zseen >> j & 1)
+			zones[nz++] = s->ozones[j];
+	for (j = 0; j < s->noctypes; j++)
+		if (cseen >> j & 1)
+			cts[nc++] = s->octypes[j];
 	nap_reqs_init(&oc->reqs);
 	nap_reqs_copy(&oc->reqs, &c->reqs);
 	{
 		const struct nap_req *old = nap_reqs_get(&oc->reqs, ITYPE_KEY);
 		int mv = old ? old->min_values : 0;
 
+		/*
+		 * Only the cheapest name goes in: sorting 600 names into a set per
+		 * claim costs more than the scheduling, and the ranked list is types[].
+		 */
 		nap_reqs_del(&oc->reqs, ITYPE_KEY);
-		nap_reqs_add(&oc->reqs, ITYPE_KEY, NAP_OP_IN, names, n, mv, NULL);
+		nap_reqs_add(&oc->reqs, ITYPE_KEY, NAP_OP_IN, names, 1, mv > 1 ? 1 : mv, NULL);
+		oc->min_values = mv;
 	}
 	nap_reqs_add(&oc->reqs, ZONE_KEY, NAP_OP_IN, zones, nz, 0, NULL);
 	nap_reqs_add(&oc->reqs, CTYPE_KEY, NAP_OP_IN, cts, nc, 0, NULL);
@@ -1966,18 +2115,23 @@ st_free(struct st *s)
 		free(s->claims[i]->pods);
 		free(s->claims[i]->mask);
 		free(s->claims[i]->mask_ok);
+		free(s->claims[i]->refused);
 		free(s->claims[i]);
 	}
 	free(s->claims);
 	free(s->corder);
 	nap_hash_free(&s->cls_by_sig);
 	nap_hash_free(&s->grp_by_sig);
+	nap_hash_free(&s->shapes);
 	free(s->pod_cls);
 	free(s->pool_order);
 	free(s->usable);
 	free(s->cap);
 	free(s->daemon);
 	free(s->tprice);
+	free(s->obase);
+	free(s->oz);
+	free(s->oc);
 	free(s->eff);
 	free(s->unit);
 	free(s->pool_max);
@@ -2011,6 +2165,7 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
 	s.out = out;
 	nap_hash_init(&s.cls_by_sig);
 	nap_hash_init(&s.grp_by_sig);
+	nap_hash_init(&s.shapes);
 	nap_reqs_init(&s.tmp);
 	out->place = nap_xcalloc(in->npending + 1, sizeof(*out->place));
 	out->nplace = in->npending;
@@ -2018,6 +2173,7 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
 	s.tbuf = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
 	s.tbuf2 = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
 	pools_prepare(&s);
+	offers_index(&s);
 	for (r = 0; r < NAP_RES_N; r++)
 		s.minreq.v[r] = INT64_MAX / 4;
 	for (i = 0; i < in->npending; i++)

@@ -204,8 +204,14 @@ struct nap_sched_place {
 struct nap_sched_claim {
 	char name[80];			/* <nodepool>-<5 chars> from its pods */
 	size_t pool;
-	struct nap_reqs reqs;		/* narrowed; instance-type, zone, capacity-type set */
+	/*
+	 * Narrowed requirements: zone and capacity-type cut to the offerings of
+	 * its sizes; the instance-type requirement names only the cheapest size
+	 * (the ranked list is types[], its minValues is min_values).
+	 */
+	struct nap_reqs reqs;
 	size_t *types;			/* ranked cheapest first, truncated */
+	int min_values;			/* of the instance-type requirement, 0 = none */
 	size_t ntypes;
 	double price;			/* cheapest available compatible offering */
 	size_t *pods;			/* indices into pending, in placement order */

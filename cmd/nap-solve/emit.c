@@ -58,6 +58,10 @@ ranked_types(const struct plan *pl, const struct nap_sched_claim *c, json_object
 		for (j = 0; j < c->ntypes; j++)
 			json_object_array_add(vals, json_object_new_string(pl->types[c->types[j]].name));
 		json_object_object_add(r, "values", vals);
+		if (c->min_values > 0)
+			json_object_object_add(r, "minValues", json_object_new_int(c->min_values));
+		else
+			json_object_object_del(r, "minValues");
 	}
 }
 
