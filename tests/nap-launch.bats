@@ -174,6 +174,19 @@ no_vms() {
 	sim_poll 30 no_vms
 }
 
+@test "a VM of the cluster whose NodeClaim is gone is garbage-collected" {
+	start_sim
+	req orphan-1 Standard_D2s_v3 | launch >"$OUT" 2>"$ERR"
+	sim_poll 20 nodeclaims_with_provider 1
+	sim_kubectl patch nodeclaim orphan-1 --type merge -p '{"metadata":{"finalizers":null}}'
+	sim_kubectl delete nodeclaim orphan-1
+	[ -n "$(vms)" ]
+	start_watch
+	start_launch "$STATE"
+	sim_poll 60 no_vms
+	grep -q 'vm aks-orphan-1 belongs to no nodeclaim' "$ERR"
+}
+
 @test "a capacity error on the cheapest offering falls back to the next and is announced" {
 	start_sim --fault '{"capacity":[{"size":"Standard_D2s_v3","zone":"1","available":0,"error":"ZonalAllocationFailed"}]}'
 	mkfifo "$BATS_TEST_TMPDIR/fb"

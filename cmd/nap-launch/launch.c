@@ -546,12 +546,100 @@ adopt_vm(struct ctx *x, struct claim *c, json_object *vm)
 	}
 }
 
+/* ---- garbage collection (azure-provider.md 4.7) ---- */
+
+static int64_t
+created_ms(json_object *vm)
+{
+	int64_t t;
+
+	if (nap_time_parse(nap_json_str(vm, "properties.timeCreated", ""), &t) < 0)
+		return 0;
+	return t * 1000;
+}
+
+/*
+ * A VM of this cluster named for a NodeClaim that exists nowhere (a claim
+ * whose finalizer someone removed by hand, say) is deleted with its NIC,
+ * once it is older than 5 minutes, so a launch in flight is never taken
+ * for debris.
+ */
+static void
+gc_done(struct ctx *x, const struct nap_arm_result *r)
+{
+	json_object *vms;
+	int64_t now = wall_ms(), age = (int64_t)(300000.0 / x->scale);
+	size_t i, n;
+
+	if (!r->ok) {
+		nap_warn("list vms: %s", r->err.msg);
+		return;
+	}
+	vms = nap_json_array(r->body, "value", &n);
+	for (i = 0; vms && i < n; i++) {
+		json_object *vm = json_object_array_get_idx(vms, i), *tags, *obj;
+		const char *name = nap_json_str(vm, "name", ""), *cl;
+		struct nap_err err;
+		struct claim *c;
+		int64_t born;
+
+		tags = nap_json_key(vm, "tags");
+		/* Tag keys hold dots: look them up whole, not as paths. */
+		obj = tags && json_object_is_type(tags, json_type_object) ?
+		    json_object_object_get(tags, "karpenter.azure.com_cluster") : NULL;
+		cl = obj ? json_object_get_string(obj) : NULL;
+		if (!cl || strcmp(cl, x->cluster) != 0 || strncmp(name, "aks-", 4) != 0 ||
+		    !json_object_object_get(tags, "karpenter.sh_nodepool"))
+			continue;
+		if (nap_hash_get(&x->byname, name + 4) || nap_cluster_nodeclaim(x->cl, name + 4))
+			continue;
+		born = created_ms(vm);
+		if (!born || now - born < age)
+			continue;
+		obj = json_object_new_object();
+		json_object_object_add(obj, "kind", json_object_new_string("NodeClaim"));
+		nap_json_set(obj, "metadata.name", json_object_new_string(name + 4));
+		nap_hash_del(&x->done, name + 4);
+		c = claim_new(x, obj, &err);
+		json_object_put(obj);
+		if (!c)
+			continue;
+		nap_warn("vm %s belongs to no nodeclaim: deleting it", name);
+		c->adopted = 1;
+		terminate(x, c);
+	}
+}
+
+static void
+gc_start(struct ctx *x)
+{
+	char *path;
+	int64_t now = wall_ms();
+
+	if (!x->synced || x->gc_call || now < x->gc_next_ms)
+		return;
+	/* Every 2 minutes, as the provider's instance GC. */
+	x->gc_next_ms = now + (int64_t)(120000.0 / x->scale);
+	path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
+	    "Microsoft.Compute/virtualMachines", x->sub, x->rg);
+	x->gc_call = nap_arm_start(x->arm, "GET", path, NAP_ARM_API_COMPUTE, NULL, 0, NULL);
+	free(path);
+}
+
 void
 launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 {
 	struct claim *c = nap_arm_call_arg(call);
 	const struct nap_arm_result *r = nap_arm_result(call);
 	enum nap_arm_class cls;
+
+	if (call == x->gc_call) {
+		x->gc_call = NULL;
+		if (r->ok || !fatal_err(x, &r->err))
+			gc_done(x, r);
+		nap_arm_call_free(call);
+		return;
+	}
 
 	if (c == NULL || c->call != call) {
 		nap_arm_call_free(call);
@@ -1126,6 +1214,7 @@ launch_tick(struct ctx *x)
 	int64_t now = wall_ms(), limit = (int64_t)((double)x->reg_timeout_ms / x->scale);
 	size_t i, k = 0;
 
+	gc_start(x);
 	for (i = 0; i < x->nclaims; i++) {
 		struct claim *c = x->claims[i];
 

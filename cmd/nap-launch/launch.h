@@ -102,6 +102,8 @@ struct ctx {
 	struct unavail *un;
 	size_t nun, aun;
 	int synced;
+	struct nap_arm_call *gc_call;	/* the VM list of garbage collection */
+	int64_t gc_next_ms;	/* wall clock */
 	int fatal;		/* exit code when an unrecoverable error happened */
 	unsigned long nlaunched, nfailed;
 };
