@@ -52,7 +52,7 @@ run_one() {
 		[ "$i" -lt 600 ] || { echo "nap-sim did not start" >&2; cat "$d/sim.err" >&2; exit 1; }
 		sleep 0.05
 	done
-	NAP_LAUNCH_STATS=1 /usr/bin/time -f 'time %e %M' "$NAP_BIN/nap-launch" \
+	NAP_LAUNCH_STATS=1 /usr/bin/time -f 'time %e %M %U %S' "$NAP_BIN/nap-launch" \
 	    --config "$d/nap.yaml" --time-scale "$SCALE" --max-inflight 512 \
 	    <"$tmp/reqs.ndjson" >"$d/out.ndjson" 2>"$d/launch.err" || {
 		echo "nap-launch failed:" >&2
@@ -64,17 +64,17 @@ run_one() {
 	simpid=
 	launched=$(grep -c '"type":"Launched"' "$d/out.ndjson" || :)
 	set -- $(sed -n 's/^time //p' "$d/launch.err")
-	secs=$1 rss=$2
+	secs=$1 rss=$2 cpu=$(echo "$3 + $4" | bc)
 	calls=$(sed -n 's/.*arm_requests=\([0-9]*\).*/\1/p' "$d/launch.err")
 	thr=$(sed -n 's/.*arm_throttled=\([0-9]*\).*/\1/p' "$d/launch.err")
-	echo "$secs $rss $calls $thr $launched"
+	echo "$secs $rss $calls $thr $launched $cpu"
 }
 
 : >"$tmp/results"
 r=1
 while [ "$r" -le "$RUNS" ]; do
 	res=$(run_one "$r")
-	echo "run $r: $(echo "$res" | awk '{printf "%.2f s, peak RSS %d KiB, %d ARM requests (%d answered 429), %d launched", $1, $2, $3, $4, $5}')"
+	echo "run $r: $(echo "$res" | awk '{printf "%.2f s, peak RSS %d KiB, %d ARM requests (%d answered 429), %d launched, nap-launch CPU %.2f s", $1, $2, $3, $4, $5, $6}')"
 	echo "$res" >>"$tmp/results"
 	r=$((r + 1))
 done

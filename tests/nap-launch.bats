@@ -292,6 +292,19 @@ no_vms() {
 	[[ "$output" == *"401"*"credential was refused"* ]]
 }
 
+@test "a spot request makes a Spot VM that Azure deletes on eviction, at any price" {
+	start_sim
+	req spot-1 Standard_D2s_v3 eastus-2 spot | launch >"$OUT" 2>"$ERR"
+	has Launched '.capacityType == "spot" and .zone == "eastus-2"'
+	[[ "$(vms)" == "aks-spot-1 Standard_D2s_v3 2 Spot Succeeded" ]]
+	curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $(arm_token)" \
+	    "$SIM_ARM_URL/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachines/aks-spot-1?api-version=2024-07-01" |
+	    jq -e '.properties.evictionPolicy == "Delete" and .properties.billingProfile.maxPrice == -1
+	        and .tags["karpenter.sh_nodepool"] == "default" and .tags.team == "infra"
+	        and .tags["karpenter.azure.com_cluster"] == "nap-sim"
+	        and .properties.storageProfile.osDisk.diskSizeGB == 64'
+}
+
 @test "the same request twice makes one NodeClaim and one VM" {
 	start_sim
 	{ req twice-1 Standard_D2s_v3; req twice-1 Standard_D2s_v3; } | launch >"$OUT" 2>"$ERR"
