@@ -238,6 +238,19 @@ no_vms() {
 	[[ "$output" == *ResourceNotFound* ]]
 }
 
+@test "a claim that failed is launched again when asked again under the same name" {
+	start_sim --fault '{"quotas":{"standardDSv3Family":0}}'
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec 7<>"$BATS_TEST_TMPDIR/in"
+	start_launch "$BATS_TEST_TMPDIR/in"
+	req again-1 Standard_D2s_v3 eastus-1 >&7
+	sim_poll 20 count_records LaunchFailed 1
+	sim_poll 20 no_nodeclaims
+	req again-1 Standard_D2s_v3,Standard_D2s_v5 eastus-1 >&7
+	sim_poll 20 count_records Launched 1
+	has Launched '.nodeClaim == "again-1" and .instanceType == "Standard_D2s_v5"'
+}
+
 @test "a 429 storm slows launches down but every one completes" {
 	start_sim --fault '{"throttle":{"rate":0.5,"retryAfter":5}}'
 	for i in 1 2 3 4 5 6; do req "storm-$i" Standard_D2s_v3; done |

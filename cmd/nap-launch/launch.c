@@ -894,10 +894,12 @@ launch_request(struct ctx *x, json_object *rec)
 		    json_object_new_string(gen));
 		name = gen;
 	}
-	if (nap_hash_get(&x->byname, name) || nap_hash_get(&x->done, name)) {
-		nap_debug("nodeclaim %s: already handled, request ignored", name);
+	if (nap_hash_get(&x->byname, name)) {
+		nap_debug("nodeclaim %s: already in hand, request ignored", name);
 		goto out;
 	}
+	/* A name seen before: nap-solve names claims after their pods, and asks again. */
+	nap_hash_del(&x->done, name);
 	json_object_object_add(nc, "apiVersion", json_object_new_string("karpenter.sh/v1"));
 	json_object_object_add(nc, "kind", json_object_new_string("NodeClaim"));
 	stamp(x, nc, nap_json_str(nc, "spec.nodeClassRef.name", "default"));
@@ -920,6 +922,10 @@ launch_request(struct ctx *x, json_object *rec)
 				goto out;
 			}
 			free(p);
+		}
+		if (nap_json_get(out, "metadata.deletionTimestamp")) {
+			nap_info("nodeclaim %s: still being deleted: request dropped", name);
+			goto out;
 		}
 	}
 	if (!nap_json_get(out, "kind"))
@@ -1113,6 +1119,11 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 		return;
 	}
 	if (c) {
+		const char *uid = nap_json_str(obj, "metadata.uid", "");
+
+		/* A record of an earlier claim of the same name. */
+		if (*uid && c->nc.meta.uid[0] && strcmp(uid, c->nc.meta.uid) != 0)
+			return;
 		if (nap_json_get(obj, "metadata.deletionTimestamp") && has_finalizer(obj) &&
 		    c->step != ST_TERM_VM && c->step != ST_TERM_NIC && c->step != ST_FAIL_NIC)
 			terminate(x, c);
