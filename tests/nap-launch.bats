@@ -318,6 +318,16 @@ no_vms() {
 	        and .properties.storageProfile.osDisk.diskSizeGB == 64'
 }
 
+@test "an Azure endpoint that cannot be reached ends nap-launch with 69 after retries" {
+	start_sim
+	sed 's|^\( *armEndpoint:\).*|\1 https://127.0.0.1:1|' "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/nap.yaml"
+	req down-1 Standard_D2s_v3 >"$BATS_TEST_TMPDIR/req"
+	run "$NAP_BIN/nap-launch" --config "$BATS_TEST_TMPDIR/nap.yaml" --time-scale "$SCALE" \
+	    <"$BATS_TEST_TMPDIR/req"
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"127.0.0.1"* ]]
+}
+
 @test "the same request twice makes one NodeClaim and one VM" {
 	start_sim
 	{ req twice-1 Standard_D2s_v3; req twice-1 Standard_D2s_v3; } | launch >"$OUT" 2>"$ERR"
