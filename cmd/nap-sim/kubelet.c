@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "catalog.h"
+#include "hash.h"
 #include "json.h"
 #include "log.h"
 #include "world.h"
@@ -704,15 +705,42 @@ pod_start(struct world *w, const char *ns, const char *name)
 		nap_debug("kubelet: start pod %s/%s: %s", ns, name, err.msg);
 }
 
+/*
+ * Start the queued pods (bound, Pending) whose node is Ready and collect
+ * those whose node is gone.  A full scan replaces the queue when a node
+ * turned Ready or went away, since that concerns pods that did not change.
+ */
 void
 kubelet_pass(struct world *w)
 {
 	struct pass p;
-	size_t i;
+	struct nap_hash *q = w->kubelet_queue;
+	size_t i, pos = 0;
+	const char *key;
+	void *val;
 
 	memset(&p, 0, sizeof(p));
 	p.w = w;
-	sim_foreach(w->sim, "pods", NULL, pass_pod, &p);
+	if (w->kubelet_full) {
+		w->kubelet_full = 0;
+		sim_foreach(w->sim, "pods", NULL, pass_pod, &p);
+	} else if (q != NULL) {
+		while (nap_hash_next(q, &pos, &key, &val)) {
+			const char *slash = strchr(key, '/');
+			char ns[256];
+			json_object *pod;
+
+			if (slash == NULL || (size_t)(slash - key) >= sizeof(ns))
+				continue;
+			snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
+			if ((pod = sim_get(w->sim, "pods", ns, slash + 1)) != NULL)
+				pass_pod(w->sim, pod, &p);
+		}
+	}
+	if (q != NULL) {
+		nap_hash_free(q);
+		nap_hash_init(q);
+	}
 	for (i = 0; i < p.start.n; i++) {
 		pod_start(w, p.start.v[i].ns, p.start.v[i].name);
 		free(p.start.v[i].ns);
@@ -729,7 +757,29 @@ kubelet_on_change(struct world *w, const char *resource, const char *type, json_
 	const char *name;
 	size_t i;
 
-	if (strcmp(resource, "nodes") != 0 || strcmp(type, "DELETED") != 0)
+	if (strcmp(resource, "pods") == 0) {
+		const char *node = nap_json_str(obj, "spec.nodeName", "");
+		char key[512];
+
+		/* Only a bound pod still Pending (or bound to a missing node) is news. */
+		if (*node == '\0' || strcmp(type, "DELETED") == 0 ||
+		    strcmp(nap_json_str(obj, "status.phase", "Pending"), "Pending") != 0)
+			return;
+		if (w->kubelet_queue == NULL) {
+			w->kubelet_queue = nap_xmalloc(sizeof(struct nap_hash));
+			nap_hash_init(w->kubelet_queue);
+		}
+		snprintf(key, sizeof(key), "%s/%s",
+		    nap_json_str(obj, "metadata.namespace", "default"),
+		    nap_json_str(obj, "metadata.name", ""));
+		nap_hash_put(w->kubelet_queue, key, w);
+		return;
+	}
+	if (strcmp(resource, "nodes") != 0)
+		return;
+	/* A node that turned Ready or went away concerns pods that did not change. */
+	w->kubelet_full = 1;
+	if (strcmp(type, "DELETED") != 0)
 		return;
 	name = nap_json_str(obj, "metadata.name", "");
 	for (i = 0; i < w->nvms; i++) {
@@ -739,5 +789,15 @@ kubelet_on_change(struct world *w, const char *resource, const char *type, json_
 		 * re-register (nap deletes the Node just before the VM). */
 		if (vm->node_name && strcmp(vm->node_name, name) == 0 && vm->node != NODE_BOOTING)
 			vm->node = NODE_DELETED;
+	}
+}
+
+void
+kubelet_fini(struct world *w)
+{
+	if (w->kubelet_queue != NULL) {
+		nap_hash_free(w->kubelet_queue);
+		free(w->kubelet_queue);
+		w->kubelet_queue = NULL;
 	}
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "json.h"
 #include "log.h"
 #include "world.h"
@@ -28,8 +29,11 @@ struct snode {
 	json_object *ports; /* array of "proto/port" strings in use */
 };
 
+struct pcache;
+
 struct spod {
-	json_object *obj; /* referenced */
+	const struct pcache *pc;
+	json_object *obj; /* held by the cache */
 	const char *ns, *name;
 	json_object *labels;
 	int node;     /* index in nodes, -1 unbound */
@@ -44,6 +48,38 @@ struct sstate {
 	size_t np, ap;
 	size_t *pending; /* indexes of pods to place */
 	size_t npend, apend;
+	unsigned long binds;  /* pods bound so far in this pass */
+	struct nap_hash same; /* ReplicaSet uid -> struct verdict, this pass */
+};
+
+/*
+ * What a pass needs of a pod, worked out once per stored version: the store
+ * never changes a stored tree, and the cache holds a reference, so the
+ * object's address names the version.  Entries not seen in a pass go.
+ */
+struct pcache {
+	json_object *obj;
+	unsigned long gen;
+	int skip;	  /* terminal, or unbound and not ours to place */
+	const char *node; /* "" when unbound */
+	const char *ns, *name, *created, *owner_rs;
+	json_object *labels;
+	int has_anti;
+	int64_t prio;
+	struct nap_res req, nz;
+	json_object *ports; /* "proto/port" strings */
+};
+
+struct scache {
+	struct nap_hash h;
+	unsigned long gen;
+};
+
+/* The failure of one pod of a ReplicaSet, reused for its siblings while
+ * nothing has been bound since. */
+struct verdict {
+	unsigned long binds;
+	char *reason, *msg;
 };
 
 /* ---- selectors, tolerations, node affinity --------------------------- */
@@ -383,40 +419,89 @@ terminal(json_object *pod)
 	return strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0;
 }
 
+static void
+pcache_fill(struct pcache *pc, json_object *p)
+{
+	const char *sched = nap_json_str(p, "spec.schedulerName", "default-scheduler");
+	json_object *owners;
+	size_t i, n;
+
+	pc->obj = json_object_get(p);
+	pc->node = nap_json_str(p, "spec.nodeName", "");
+	pc->skip = terminal(p) ||
+	    (*pc->node == '\0' &&
+		(nap_json_get(p, "metadata.deletionTimestamp") ||
+		    strcmp(sched, "default-scheduler") != 0));
+	pc->ns = nap_json_str(p, "metadata.namespace", "default");
+	pc->name = nap_json_str(p, "metadata.name", "");
+	pc->created = nap_json_str(p, "metadata.creationTimestamp", "");
+	pc->labels = nap_json_get(p, "metadata.labels");
+	pc->has_anti = nap_json_get(p,
+			   "spec.affinity.podAntiAffinity."
+			   "requiredDuringSchedulingIgnoredDuringExecution") != NULL;
+	pc->prio = nap_json_int(p, "spec.priority", 0);
+	owners = nap_json_array(p, "metadata.ownerReferences", &n);
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(owners, i);
+
+		if (nap_json_bool(o, "controller", 0) &&
+		    strcmp(nap_json_str(o, "kind", ""), "ReplicaSet") == 0)
+			pc->owner_rs = nap_json_str(o, "uid", NULL);
+	}
+	pod_request(p, &pc->req, NULL, 0);
+	pc->nz = pc->req;
+	nonzero(&pc->nz);
+	pc->ports = json_object_new_array();
+	pod_ports(p, pc->ports);
+}
+
+static void
+pcache_free(struct pcache *pc)
+{
+	json_object_put(pc->ports);
+	json_object_put(pc->obj);
+	free(pc);
+}
+
 static int
 collect_pod(struct sim *sim, json_object *p, void *arg)
 {
 	struct sstate *s = arg;
+	struct scache *c = s->w->sched_cache;
+	struct pcache *pc;
 	struct spod *sp;
-	const char *node = nap_json_str(p, "spec.nodeName", "");
-	const char *sched = nap_json_str(p, "spec.schedulerName", "default-scheduler");
+	char key[32];
+	size_t i, n;
 
 	(void)sim;
-	if (terminal(p))
-		return 0;
-	if (*node == '\0' &&
-	    (nap_json_get(p, "metadata.deletionTimestamp") ||
-		strcmp(sched, "default-scheduler") != 0))
+	snprintf(key, sizeof(key), "%p", (void *)p);
+	if ((pc = nap_hash_get(&c->h, key)) == NULL) {
+		pc = nap_xcalloc(1, sizeof(*pc));
+		pcache_fill(pc, p);
+		nap_hash_put(&c->h, key, pc);
+	}
+	pc->gen = c->gen;
+	if (pc->skip)
 		return 0;
 	nap_xgrow(&s->pods, &s->ap, s->np + 1, sizeof(*s->pods));
 	sp = &s->pods[s->np];
-	sp->obj = json_object_get(p);
-	sp->ns = nap_json_str(p, "metadata.namespace", "default");
-	sp->name = nap_json_str(p, "metadata.name", "");
-	sp->labels = nap_json_get(p, "metadata.labels");
-	sp->has_anti = nap_json_get(p,
-			   "spec.affinity.podAntiAffinity."
-			   "requiredDuringSchedulingIgnoredDuringExecution") != NULL;
-	if (*node) {
-		sp->node = node_index(s, node);
+	sp->pc = pc;
+	sp->obj = pc->obj;
+	sp->ns = pc->ns;
+	sp->name = pc->name;
+	sp->labels = pc->labels;
+	sp->has_anti = pc->has_anti;
+	if (*pc->node) {
+		sp->node = node_index(s, pc->node);
 		if (sp->node >= 0) {
-			struct nap_res r;
+			struct snode *nd = &s->nodes[sp->node];
 
-			pod_request(p, &r, NULL, 0);
-			nap_res_add(&s->nodes[sp->node].used, &r);
-			nonzero(&r);
-			nap_res_add(&s->nodes[sp->node].used_nz, &r);
-			pod_ports(p, s->nodes[sp->node].ports);
+			nap_res_add(&nd->used, &pc->req);
+			nap_res_add(&nd->used_nz, &pc->nz);
+			n = json_object_array_length(pc->ports);
+			for (i = 0; i < n; i++)
+				json_object_array_add(nd->ports,
+				    json_object_get(json_object_array_get_idx(pc->ports, i)));
 		}
 	} else {
 		sp->node = -1;
@@ -427,28 +512,58 @@ collect_pod(struct sim *sim, json_object *p, void *arg)
 	return 0;
 }
 
+/* Drop the cache entries of versions the pass did not see. */
+static void
+scache_sweep(struct scache *c)
+{
+	char **gone = NULL;
+	size_t n = 0, alloc = 0, pos = 0, i;
+	const char *key;
+	void *val;
+
+	while (nap_hash_next(&c->h, &pos, &key, &val)) {
+		if (((struct pcache *)val)->gen == c->gen)
+			continue;
+		nap_xgrow(&gone, &alloc, n + 1, sizeof(*gone));
+		gone[n++] = nap_xstrdup(key);
+	}
+	for (i = 0; i < n; i++) {
+		pcache_free(nap_hash_del(&c->h, gone[i]));
+		free(gone[i]);
+	}
+	free(gone);
+}
+
+void
+sched_fini(struct world *w)
+{
+	struct scache *c = w->sched_cache;
+
+	if (c == NULL)
+		return;
+	c->gen++;
+	scache_sweep(c);
+	nap_hash_free(&c->h);
+	free(c);
+	w->sched_cache = NULL;
+}
+
 static struct sstate *sort_state; /* qsort has no context argument; one thread */
 
 static int
 pending_cmp(const void *a, const void *b)
 {
-	json_object *pa = sort_state->pods[*(const size_t *)a].obj;
-	json_object *pb = sort_state->pods[*(const size_t *)b].obj;
-	int64_t ra = nap_json_int(pa, "spec.priority", 0),
-		rb = nap_json_int(pb, "spec.priority", 0);
+	const struct pcache *pa = sort_state->pods[*(const size_t *)a].pc;
+	const struct pcache *pb = sort_state->pods[*(const size_t *)b].pc;
 	int c;
 
-	if (ra != rb)
-		return ra > rb ? -1 : 1;
-	c = strcmp(nap_json_str(pa, "metadata.creationTimestamp", ""),
-	    nap_json_str(pb, "metadata.creationTimestamp", ""));
-	if (c)
+	if (pa->prio != pb->prio)
+		return pa->prio > pb->prio ? -1 : 1;
+	if ((c = strcmp(pa->created, pb->created)) != 0)
 		return c;
-	c = strcmp(
-	    nap_json_str(pa, "metadata.namespace", ""), nap_json_str(pb, "metadata.namespace", ""));
-	return c
-	    ? c
-	    : strcmp(nap_json_str(pa, "metadata.name", ""), nap_json_str(pb, "metadata.name", ""));
+	if ((c = strcmp(pa->ns, pb->ns)) != 0)
+		return c;
+	return strcmp(pa->name, pb->name);
 }
 
 /* The namespaces a pod affinity term applies to (NULL = all). */
@@ -981,6 +1096,7 @@ bind(struct world *w, struct sstate *s, size_t pi, int ni, const struct nap_res 
 	sim_event(w->sim, sp->obj, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
 	    sp->ns, sp->name, nd->name);
 	sp->node = ni;
+	s->binds++;
 	nap_res_add(&nd->used, req);
 	nz = *req;
 	nonzero(&nz);
@@ -1014,8 +1130,8 @@ place(struct world *w, struct sstate *s, size_t pi)
 	struct nap_res req;
 	struct tally why = {0}, pre = {0};
 	struct pod_ctx pc;
-	char unknown[128] = "", text[512], msg[4096], pmsg[1024];
-	int best = -1, helpful = 0, never;
+	char unknown[128] = "", text[512], msg[4096], pmsg[1024], full[6000];
+	int best = -1, never;
 	double best_score = -1e18;
 	size_t ni;
 
@@ -1024,6 +1140,15 @@ place(struct world *w, struct sstate *s, size_t pi)
 		unschedulable(w, sp, "SchedulingGated",
 		    "Scheduling is blocked due to non-empty scheduling gates");
 		return;
+	}
+	if (sp->pc->owner_rs != NULL) {
+		struct verdict *v = nap_hash_get(&s->same, sp->pc->owner_rs);
+
+		/* A sibling just failed and nothing moved since: same answer. */
+		if (v != NULL && v->binds == s->binds) {
+			unschedulable(w, sp, v->reason, v->msg);
+			return;
+		}
 	}
 	pod_request(sp->obj, &req, unknown, sizeof(unknown));
 	pod_ctx_build(s, pi, &pc);
@@ -1051,10 +1176,8 @@ place(struct world *w, struct sstate *s, size_t pi)
 		}
 		if (unresolvable(r))
 			tally_add(&pre, "Preemption is not helpful for scheduling");
-		else {
+		else
 			tally_add(&pre, "No preemption victims found for incoming pod");
-			helpful = 1;
-		}
 	}
 	pod_ctx_free(&pc);
 	if (best >= 0) {
@@ -1070,22 +1193,28 @@ place(struct world *w, struct sstate *s, size_t pi)
 	never = strcmp(nap_json_str(sp->obj, "spec.preemptionPolicy", ""), "Never") == 0;
 	tally_fmt(&why, msg, sizeof(msg));
 	tally_fmt(&pre, pmsg, sizeof(pmsg));
-	(void)helpful;
-	snprintf(text, sizeof(text), "%zu", s->nn);
-	{
-		char full[6000];
+	if (never)
+		snprintf(full, sizeof(full),
+		    "0/%zu nodes are available: %s. preemption: not eligible due to "
+		    "preemptionPolicy=Never.",
+		    s->nn, msg);
+	else
+		snprintf(full, sizeof(full),
+		    "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: "
+		    "%s.",
+		    s->nn, msg, s->nn, pmsg);
+	unschedulable(w, sp, "Unschedulable", full);
+	if (sp->pc->owner_rs != NULL) {
+		struct verdict *v = nap_xcalloc(1, sizeof(*v)), *old;
 
-		if (never)
-			snprintf(full, sizeof(full),
-			    "0/%zu nodes are available: %s. preemption: not eligible due to "
-			    "preemptionPolicy=Never.",
-			    s->nn, msg);
-		else
-			snprintf(full, sizeof(full),
-			    "0/%zu nodes are available: %s. preemption: 0/%zu nodes are available: "
-			    "%s.",
-			    s->nn, msg, s->nn, pmsg);
-		unschedulable(w, sp, "Unschedulable", full);
+		v->binds = s->binds;
+		v->reason = nap_xstrdup("Unschedulable");
+		v->msg = nap_xstrdup(full);
+		if ((old = nap_hash_put(&s->same, sp->pc->owner_rs, v)) != NULL) {
+			free(old->reason);
+			free(old->msg);
+			free(old);
+		}
 	}
 }
 
@@ -1093,10 +1222,21 @@ void
 sched_pass(struct world *w)
 {
 	struct sstate s;
-	size_t i;
+	struct scache *c;
+	size_t i, pos = 0;
+	const char *key;
+	void *val;
 
+	if (w->sched_cache == NULL) {
+		c = nap_xcalloc(1, sizeof(*c));
+		nap_hash_init(&c->h);
+		w->sched_cache = c;
+	}
+	c = w->sched_cache;
+	c->gen++;
 	memset(&s, 0, sizeof(s));
 	s.w = w;
+	nap_hash_init(&s.same);
 	sim_foreach(w->sim, "nodes", NULL, collect_node, &s);
 	if (s.nn > 1)
 		qsort(s.nodes, s.nn, sizeof(*s.nodes), node_cmp);
@@ -1111,9 +1251,16 @@ sched_pass(struct world *w)
 		json_object_put(s.nodes[i].ports);
 		json_object_put(s.nodes[i].obj);
 	}
-	for (i = 0; i < s.np; i++)
-		json_object_put(s.pods[i].obj);
+	while (nap_hash_next(&s.same, &pos, &key, &val)) {
+		struct verdict *v = val;
+
+		free(v->reason);
+		free(v->msg);
+		free(v);
+	}
+	nap_hash_free(&s.same);
 	free(s.nodes);
 	free(s.pods);
 	free(s.pending);
+	scache_sweep(c);
 }

@@ -586,6 +586,7 @@ sim_world_load(struct sim *sim, json_object *state)
 	if ((f = nap_json_get(state, "podIPNext")) != NULL)
 		w->pod_ip_next = json_object_get_uint64(f);
 	w->sched_dirty = w->kubelet_dirty = 1;
+	w->kubelet_full = 1;
 }
 
 void
@@ -608,6 +609,8 @@ sim_world_fini(struct sim *sim)
 	for (i = 0; i < w->ntokens; i++)
 		free(w->tokens[i].token);
 	free(w->tokens);
+	kubelet_fini(w);
+	sched_fini(w);
 	fault_reset(w);
 	free(w->faults.cap);
 	free(w->sizes);

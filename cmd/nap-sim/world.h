@@ -57,6 +57,8 @@
 
 #include "nap.h"
 #include "resources.h"
+
+struct nap_hash;
 #include "sim.h"
 
 #define WORLD_BOOTSTRAP_API "nap.azure.com/v1"
@@ -220,6 +222,9 @@ struct world {
 	double pass_last;  /* real time of the last kubelet/scheduler pass */
 	int soon_pending;  /* a world_soon timer is set */
 	int kubelet_dirty;
+	int kubelet_full;		/* the next kubelet pass scans every pod */
+	struct nap_hash *kubelet_queue; /* "ns/name" of pods to look at */
+	void *sched_cache;		/* sched.c's per-pod cache */
 };
 
 /* world.c */
@@ -284,9 +289,11 @@ void kubelet_vm_gone(struct world *w, struct world_vm *vm);
 void kubelet_step(struct world *w, struct world_vm *vm);
 void kubelet_pass(struct world *w);
 void kubelet_on_change(struct world *w, const char *resource, const char *type, json_object *obj);
+void kubelet_fini(struct world *w);
 
 /* sched.c */
 void sched_pass(struct world *w);
+void sched_fini(struct world *w);
 /* The scheduler's filters on plain JSON (for tests through the API). */
 int sched_pod_tolerates(json_object *pod, json_object *taint);
 int sched_selector_matches(json_object *selector, json_object *labels);
