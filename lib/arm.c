@@ -52,16 +52,25 @@ const char *
 nap_arm_class_reason(enum nap_arm_class c)
 {
 	switch (c) {
-	case NAP_ARM_SKU_NOT_AVAILABLE: return "SKUNotAvailable";
-	case NAP_ARM_ZONAL_ALLOCATION: return "ZonalAllocationFailure";
-	case NAP_ARM_ALLOCATION: return "AllocationFailure";
-	case NAP_ARM_OVERCONSTRAINED_ZONAL: return "OverconstrainedZonalAllocationFailure";
-	case NAP_ARM_OVERCONSTRAINED: return "OverconstrainedAllocationFailure";
+	case NAP_ARM_SKU_NOT_AVAILABLE:
+		return "SKUNotAvailable";
+	case NAP_ARM_ZONAL_ALLOCATION:
+		return "ZonalAllocationFailure";
+	case NAP_ARM_ALLOCATION:
+		return "AllocationFailure";
+	case NAP_ARM_OVERCONSTRAINED_ZONAL:
+		return "OverconstrainedZonalAllocationFailure";
+	case NAP_ARM_OVERCONSTRAINED:
+		return "OverconstrainedAllocationFailure";
 	case NAP_ARM_FAMILY_QUOTA:
-	case NAP_ARM_SPOT_QUOTA: return "SubscriptionQuotaReached";
-	case NAP_ARM_REGIONAL_QUOTA: return "InsufficientCapacity";
-	case NAP_ARM_THROTTLED: return "Throttled";
-	default: return "LaunchFailed";
+	case NAP_ARM_SPOT_QUOTA:
+		return "SubscriptionQuotaReached";
+	case NAP_ARM_REGIONAL_QUOTA:
+		return "InsufficientCapacity";
+	case NAP_ARM_THROTTLED:
+		return "Throttled";
+	default:
+		return "LaunchFailed";
 	}
 }
 
@@ -110,8 +119,9 @@ nap_arm_error_parse(const char *body, size_t len, char *code, size_t codesz, cha
 		m = nap_json_str(e, "message", "");
 		/* Compute throttling: OperationNotAllowed with a TooManyRequests detail. */
 		d0 = nap_json_key(e, "details");
-		d0 = d0 && json_object_is_type(d0, json_type_array) ?
-		    json_object_array_get_idx(d0, 0) : NULL;
+		d0 = d0 && json_object_is_type(d0, json_type_array)
+		    ? json_object_array_get_idx(d0, 0)
+		    : NULL;
 		if (d0 && strcmp(nap_json_str(d0, "code", ""), "TooManyRequests") == 0)
 			c = "TooManyRequests";
 		/* Template deployments nest the quota code in details. */
@@ -190,10 +200,10 @@ nap_arm_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, uint64_t *
 /* ---- the client ---- */
 
 enum call_state {
-	CS_QUEUED,	/* waiting for its due time and a token */
-	CS_RUNNING,	/* an HTTP request is out */
-	CS_DONE,	/* in the done queue */
-	CS_HANDED,	/* returned to the caller */
+	CS_QUEUED,  /* waiting for its due time and a token */
+	CS_RUNNING, /* an HTTP request is out */
+	CS_DONE,    /* in the done queue */
+	CS_HANDED,  /* returned to the caller */
 };
 
 enum { K_READ, K_WRITE, K_DELETE };
@@ -201,13 +211,13 @@ enum { K_READ, K_WRITE, K_DELETE };
 struct nap_arm_call {
 	struct nap_arm *arm;
 	char *method;
-	char *url;		/* the request */
-	char *poll_url;		/* resource GET for the operation */
+	char *url;	/* the request */
+	char *poll_url; /* resource GET for the operation */
 	char *body;
 	size_t body_len;
 	unsigned flags;
-	int polling;		/* the first answer came; now GETting the resource */
-	int kind;		/* bucket of the next request */
+	int polling; /* the first answer came; now GETting the resource */
+	int kind;    /* bucket of the next request */
 	int64_t due_ms;
 	unsigned attempts, throttled;
 	int auth_retried;
@@ -215,7 +225,7 @@ struct nap_arm_call {
 	enum call_state state;
 	void *arg;
 	struct nap_arm_result res;
-	struct nap_arm_call *next;	/* done queue */
+	struct nap_arm_call *next; /* done queue */
 };
 
 struct nap_arm {
@@ -228,7 +238,7 @@ struct nap_arm {
 	long timeout_ms, poll_ms;
 	int max_inflight, inflight;
 	struct nap_arm_bucket bucket[3];
-	struct nap_arm_call **q;	/* queued or running, in arrival order */
+	struct nap_arm_call **q; /* queued or running, in arrival order */
 	size_t nq, aq;
 	struct nap_arm_call *done_head, *done_tail;
 	uint64_t rng;
@@ -255,8 +265,8 @@ scaled(const struct nap_arm *a, int64_t ms)
 struct nap_arm *
 nap_arm_new(struct nap_http *http, const struct nap_arm_opts *o, struct nap_err *err)
 {
-	static const double def_burst[3] = { 250, 200, 200 }, def_rate[3] = { 25, 10, 10 };
-	const struct nap_arm_limit *lim[3] = { &o->reads, &o->writes, &o->deletes };
+	static const double def_burst[3] = {250, 200, 200}, def_rate[3] = {25, 10, 10};
+	const struct nap_arm_limit *lim[3] = {&o->reads, &o->writes, &o->deletes};
 	struct nap_arm *a;
 	int64_t now = now_ms();
 	size_t n;
@@ -348,15 +358,14 @@ nap_arm_start(struct nap_arm *a, const char *method, const char *path, const cha
 
 	c->arm = a;
 	c->method = nap_xstrdup(method);
-	c->url = nap_xasprintf("%s%s%capi-version=%s", a->endpoint, path,
-	    strchr(path, '?') ? '&' : '?', api_version);
+	c->url = nap_xasprintf(
+	    "%s%s%capi-version=%s", a->endpoint, path, strchr(path, '?') ? '&' : '?', api_version);
 	/* The resource is polled without the request's own query (forceDeletion ...). */
-	c->poll_url = nap_xasprintf("%s%.*s?api-version=%s%s", a->endpoint,
-	    (int)strcspn(path, "?"), path, api_version,
-	    (flags & NAP_ARM_EXPAND_IV) ? "&$expand=instanceView" : "");
+	c->poll_url = nap_xasprintf("%s%.*s?api-version=%s%s", a->endpoint, (int)strcspn(path, "?"),
+	    path, api_version, (flags & NAP_ARM_EXPAND_IV) ? "&$expand=instanceView" : "");
 	if (body) {
-		s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN |
-		    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+		s = json_object_to_json_string_length(
+		    body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 		c->body = nap_xstrndup(s, len);
 		c->body_len = len;
 	}
@@ -485,8 +494,8 @@ failed_code(struct nap_arm_call *c)
 		if (strncmp(code, "ProvisioningState/failed/", 25) == 0) {
 			snprintf(c->res.code, sizeof(c->res.code), "%s", code + 25);
 			free(c->res.message);
-			c->res.message = nap_xstrdup(nap_json_str(s, "message",
-			    nap_json_str(s, "displayStatus", "")));
+			c->res.message = nap_xstrdup(
+			    nap_json_str(s, "message", nap_json_str(s, "displayStatus", "")));
 			return;
 		}
 	}
@@ -577,8 +586,8 @@ on_answer(struct nap_arm_call *c)
 			finish(c);
 			return;
 		}
-		retry_in(c, nap_arm_backoff_ms(c->attempts, scaled(a, 1000), scaled(a, 30000),
-		    &a->rng));
+		retry_in(
+		    c, nap_arm_backoff_ms(c->attempts, scaled(a, 1000), scaled(a, 30000), &a->rng));
 		return;
 	}
 	if (r->status >= 200 && r->status < 300) {
@@ -613,8 +622,10 @@ on_answer(struct nap_arm_call *c)
 			finish(c);
 			return;
 		}
-		retry_in(c, ra >= 0 ? ra * 1000 : nap_arm_backoff_ms(c->throttled,
-		    scaled(a, 5000), scaled(a, 60000), &a->rng));
+		retry_in(c,
+		    ra >= 0 ? ra * 1000
+			    : nap_arm_backoff_ms(
+				  c->throttled, scaled(a, 5000), scaled(a, 60000), &a->rng));
 		return;
 	}
 	if (r->status >= 500 || r->status == 408) {
@@ -625,14 +636,16 @@ on_answer(struct nap_arm_call *c)
 		if (++c->attempts >= a->max_attempts) {
 			c->res.ok = 0;
 			nap_err_set(&c->res.err, NAP_EX_UNAVAILABLE,
-			    "%s %s: %ld %s after %u attempts", c->method, c->url, st,
-			    c->res.code, c->attempts);
+			    "%s %s: %ld %s after %u attempts", c->method, c->url, st, c->res.code,
+			    c->attempts);
 			c->res.err.http = st;
 			finish(c);
 			return;
 		}
-		retry_in(c, ra >= 0 ? ra * 1000 :
-		    nap_arm_backoff_ms(c->attempts, scaled(a, 1000), scaled(a, 30000), &a->rng));
+		retry_in(c,
+		    ra >= 0 ? ra * 1000
+			    : nap_arm_backoff_ms(
+				  c->attempts, scaled(a, 1000), scaled(a, 30000), &a->rng));
 		return;
 	}
 	if (r->status == 401 && !c->auth_retried && a->auth) {
@@ -646,11 +659,12 @@ on_answer(struct nap_arm_call *c)
 	}
 	set_body(c, r);
 	c->res.ok = 0;
-	nap_err_set(&c->res.err, nap_http_status_code(r->status) == NAP_EX_NOPERM ?
-	    NAP_EX_NOPERM : NAP_EX_NO, "%s %s: %ld %s: %s", c->method,
-	    c->polling ? c->poll_url : c->url, r->status, c->res.code, c->res.message);
+	nap_err_set(&c->res.err,
+	    nap_http_status_code(r->status) == NAP_EX_NOPERM ? NAP_EX_NOPERM : NAP_EX_NO,
+	    "%s %s: %ld %s: %s", c->method, c->polling ? c->poll_url : c->url, r->status,
+	    c->res.code, c->res.message);
 	c->res.err.http = r->status;
-	nap_http_req_free(c->req);	/* r was the request's: not used after this */
+	nap_http_req_free(c->req); /* r was the request's: not used after this */
 	c->req = NULL;
 	finish(c);
 }
@@ -661,7 +675,7 @@ dispatch(struct nap_arm *a)
 {
 	int64_t now = now_ms(), next = -1, w;
 	size_t i;
-	int blocked[3] = { 0, 0, 0 };
+	int blocked[3] = {0, 0, 0};
 
 	for (i = 0; i < a->nq; i++) {
 		struct nap_arm_call *c = a->q[i];
@@ -685,7 +699,7 @@ dispatch(struct nap_arm *a)
 			continue;
 		}
 		if (send_req(c) < 0)
-			i--;	/* finish() removed it from the queue */
+			i--; /* finish() removed it from the queue */
 	}
 	return next;
 }
@@ -749,7 +763,7 @@ nap_arm_wait(struct nap_arm *a, int extra_fd, int timeout_ms, struct nap_err *er
 	if (t < 0 && a->inflight == 0 && extra_fd < 0)
 		t = 1000;
 	if (t < 0)
-		t = 1000;	/* curl needs a bound; nothing is lost by waking */
+		t = 1000; /* curl needs a bound; nothing is lost by waking */
 	r = nap_http_wait(a->http, extra_fd, t, err);
 	if (r < 0)
 		return -1;

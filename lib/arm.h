@@ -57,16 +57,16 @@
 /* ---- error classification (azure-provider.md 4.5, k8s-arm-protocol.md 6.8) ---- */
 
 enum nap_arm_class {
-	NAP_ARM_OTHER,			/* not a capacity or quota error */
-	NAP_ARM_SKU_NOT_AVAILABLE,	/* SkuNotAvailable */
-	NAP_ARM_ZONAL_ALLOCATION,	/* ZonalAllocationFailed */
-	NAP_ARM_ALLOCATION,		/* AllocationFailed */
-	NAP_ARM_OVERCONSTRAINED_ZONAL,	/* OverconstrainedZonalAllocationRequest */
-	NAP_ARM_OVERCONSTRAINED,	/* OverconstrainedAllocationRequest */
-	NAP_ARM_FAMILY_QUOTA,		/* OperationNotAllowed + "Family Cores quota" */
-	NAP_ARM_SPOT_QUOTA,		/* OperationNotAllowed + "LowPriorityCores" */
-	NAP_ARM_REGIONAL_QUOTA,		/* OperationNotAllowed + "Total Regional Cores quota" */
-	NAP_ARM_THROTTLED,		/* 429 bodies: TooManyRequests, SubscriptionRequestsThrottled */
+	NAP_ARM_OTHER,		       /* not a capacity or quota error */
+	NAP_ARM_SKU_NOT_AVAILABLE,     /* SkuNotAvailable */
+	NAP_ARM_ZONAL_ALLOCATION,      /* ZonalAllocationFailed */
+	NAP_ARM_ALLOCATION,	       /* AllocationFailed */
+	NAP_ARM_OVERCONSTRAINED_ZONAL, /* OverconstrainedZonalAllocationRequest */
+	NAP_ARM_OVERCONSTRAINED,       /* OverconstrainedAllocationRequest */
+	NAP_ARM_FAMILY_QUOTA,	       /* OperationNotAllowed + "Family Cores quota" */
+	NAP_ARM_SPOT_QUOTA,	       /* OperationNotAllowed + "LowPriorityCores" */
+	NAP_ARM_REGIONAL_QUOTA,	       /* OperationNotAllowed + "Total Regional Cores quota" */
+	NAP_ARM_THROTTLED, /* 429 bodies: TooManyRequests, SubscriptionRequestsThrottled */
 };
 
 /* Classify an ARM error by code and (for OperationNotAllowed) message. */
@@ -94,8 +94,8 @@ void nap_arm_error_parse(const char *body, size_t len, char *code, size_t codesz
 /* ---- rate limiting and backoff (exposed for tests) ---- */
 
 struct nap_arm_bucket {
-	double tokens, burst, rate;	/* rate: tokens per second */
-	int64_t at_ms;			/* last refill */
+	double tokens, burst, rate; /* rate: tokens per second */
+	int64_t at_ms;		    /* last refill */
 };
 
 void nap_arm_bucket_init(struct nap_arm_bucket *b, double burst, double rate, int64_t now_ms);
@@ -111,13 +111,13 @@ int64_t nap_arm_backoff_ms(unsigned attempt, int64_t base_ms, int64_t cap_ms, ui
 /* ---- the client ---- */
 
 struct nap_arm_limit {
-	double burst, rate;	/* 0 = ARM's own: reads 250/25 s^-1, writes 200/10, deletes 200/10 */
+	double burst, rate; /* 0 = ARM's own: reads 250/25 s^-1, writes 200/10, deletes 200/10 */
 };
 
 struct nap_arm_opts {
 	const char *endpoint;		/* "https://management.azure.com" */
 	struct nap_auth *auth;		/* NULL: no Authorization header */
-	const struct nap_http_tls *tls;	/* NULL: system CAs */
+	const struct nap_http_tls *tls; /* NULL: system CAs */
 	double time_scale;		/* 0 or 1: real time */
 	unsigned max_attempts;		/* 5xx / transport attempts; 0 = 6 */
 	unsigned max_throttled;		/* 429 answers tolerated per call; 0 = 30 */
@@ -129,26 +129,26 @@ struct nap_arm_opts {
 
 /* Flags of a call. */
 enum {
-	NAP_ARM_LRO = 1,		/* follow a PUT or DELETE to its end */
-	NAP_ARM_EXPAND_IV = 2,		/* poll with $expand=instanceView (VMs) */
+	NAP_ARM_LRO = 1,       /* follow a PUT or DELETE to its end */
+	NAP_ARM_EXPAND_IV = 2, /* poll with $expand=instanceView (VMs) */
 };
 
 struct nap_arm_result {
-	int ok;			/* the request (and operation) succeeded */
-	long status;		/* HTTP status of the last answer, 0 when none */
-	json_object *body;	/* last body parsed (the resource when polled), or NULL */
-	char code[128];		/* ARM error code, "" when none */
-	char *message;		/* ARM error message, never NULL */
-	int async;		/* the failure came from the long-running operation */
-	unsigned requests;	/* HTTP requests this call made */
-	struct nap_err err;	/* when !ok */
+	int ok;		    /* the request (and operation) succeeded */
+	long status;	    /* HTTP status of the last answer, 0 when none */
+	json_object *body;  /* last body parsed (the resource when polled), or NULL */
+	char code[128];	    /* ARM error code, "" when none */
+	char *message;	    /* ARM error message, never NULL */
+	int async;	    /* the failure came from the long-running operation */
+	unsigned requests;  /* HTTP requests this call made */
+	struct nap_err err; /* when !ok */
 };
 
 struct nap_arm;
 struct nap_arm_call;
 
-struct nap_arm *nap_arm_new(struct nap_http *http, const struct nap_arm_opts *o,
-    struct nap_err *err);
+struct nap_arm *nap_arm_new(
+    struct nap_http *http, const struct nap_arm_opts *o, struct nap_err *err);
 void nap_arm_free(struct nap_arm *a);
 
 /*

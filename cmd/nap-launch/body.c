@@ -20,14 +20,16 @@ char *
 arm_path_vm(struct ctx *x, const char *name)
 {
 	return nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-	    "Microsoft.Compute/virtualMachines/%s", x->sub, x->rg, name);
+			     "Microsoft.Compute/virtualMachines/%s",
+	    x->sub, x->rg, name);
 }
 
 char *
 arm_path_nic(struct ctx *x, const char *name)
 {
 	return nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-	    "Microsoft.Network/networkInterfaces/%s", x->sub, x->rg, name);
+			     "Microsoft.Network/networkInterfaces/%s",
+	    x->sub, x->rg, name);
 }
 
 /* azure:// + the VM ID with only the resource group lower-cased (4.3). */
@@ -35,7 +37,8 @@ char *
 provider_id(struct ctx *x, const char *vm)
 {
 	return nap_xasprintf("azure:///subscriptions/%s/resourceGroups/%s/providers/"
-	    "Microsoft.Compute/virtualMachines/%s", x->sub, x->rg_lower, vm);
+			     "Microsoft.Compute/virtualMachines/%s",
+	    x->sub, x->rg_lower, vm);
 }
 
 void
@@ -65,8 +68,7 @@ body_tags(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	json_object *tags = json_object_new_object();
 
 	if (nc && nc->tags && json_object_is_type(nc->tags, json_type_object)) {
-		json_object_object_foreach(nc->tags, k, v)
-			tag_put(tags, k, json_object_get(v));
+		json_object_object_foreach(nc->tags, k, v) tag_put(tags, k, json_object_get(v));
 	}
 	tag_put(tags, "karpenter.azure.com/cluster", json_object_new_string(x->cluster));
 	tag_put(tags, "compute.aks.billing", json_object_new_string("linux"));
@@ -119,8 +121,9 @@ image_def(const char *family, int arm64, int gen2, const char **gallery)
 	if (al)
 		return arm64 ? "V2gen2arm64" : gen2 ? "V2gen2" : "V2";
 	if (strcmp(family, "Ubuntu2404") == 0)
-		return arm64 ? "2404gen2arm64containerd" : gen2 ? "2404gen2containerd" :
-		    "2404containerd";
+		return arm64 ? "2404gen2arm64containerd"
+		    : gen2   ? "2404gen2containerd"
+			     : "2404containerd";
 	return arm64 ? "2204gen2arm64containerd" : gen2 ? "2204gen2containerd" : "2204containerd";
 }
 
@@ -137,8 +140,8 @@ image_for(struct ctx *x, const struct nap_itype *it, const struct nap_nodeclass 
 
 	for (i = 0; nc && i < nc->nimages; i++) {
 		const struct nap_req *a = nap_reqs_get(&nc->images[i].reqs, "kubernetes.io/arch");
-		const struct nap_req *g = nap_reqs_get(&nc->images[i].reqs,
-		    "karpenter.azure.com/sku-hyperv-generation");
+		const struct nap_req *g =
+		    nap_reqs_get(&nc->images[i].reqs, "karpenter.azure.com/sku-hyperv-generation");
 
 		if ((!a || nap_req_allows(a, it->arch)) && (!g || nap_req_allows(g, gen)))
 			return nap_xstrdup(nc->images[i].id);
@@ -187,26 +190,28 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	labels = nap_reqs_labels(&c->nc.reqs);
 	if (c->nc.meta.labels) {
 		json_object_object_foreach(c->nc.meta.labels, lk, lv)
-			json_object_object_add(labels, lk, json_object_get(lv));
+		    json_object_object_add(labels, lk, json_object_get(lv));
 	}
-	json_object_object_add(labels, "node.kubernetes.io/instance-type",
-	    json_object_new_string(it->name));
-	json_object_object_add(labels, "topology.kubernetes.io/zone",
-	    json_object_new_string(off->zone_label));
-	json_object_object_add(labels, "karpenter.sh/capacity-type",
-	    json_object_new_string(off->capacity_type));
+	json_object_object_add(
+	    labels, "node.kubernetes.io/instance-type", json_object_new_string(it->name));
+	json_object_object_add(
+	    labels, "topology.kubernetes.io/zone", json_object_new_string(off->zone_label));
+	json_object_object_add(
+	    labels, "karpenter.sh/capacity-type", json_object_new_string(off->capacity_type));
 	json_object_object_add(labels, "kubernetes.azure.com/scalesetpriority",
 	    json_object_new_string(off->spot ? "spot" : "regular"));
-	json_object_object_add(labels, "kubernetes.azure.com/role", json_object_new_string("agent"));
-	json_object_object_add(labels, "kubernetes.azure.com/cluster", json_object_new_string(x->rg));
+	json_object_object_add(
+	    labels, "kubernetes.azure.com/role", json_object_new_string("agent"));
+	json_object_object_add(
+	    labels, "kubernetes.azure.com/cluster", json_object_new_string(x->rg));
 	json_object_object_add(labels, "kubernetes.azure.com/mode", json_object_new_string("user"));
 	if (nc) {
 		const char *fam = nap_nodeclass_resolved_family(nc, x->k8s_version);
 
 		json_object_object_add(labels, "kubernetes.azure.com/os-sku-requested",
 		    json_object_new_string(nap_image_family_name(nc->image_family)));
-		json_object_object_add(labels, "kubernetes.azure.com/os-sku-effective",
-		    json_object_new_string(fam));
+		json_object_object_add(
+		    labels, "kubernetes.azure.com/os-sku-effective", json_object_new_string(fam));
 	}
 	json_object_object_add(b, "labels", labels);
 
@@ -214,8 +219,8 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	for (i = 0; i < c->nc.ntaints; i++)
 		json_object_array_add(taints, taint_json(&c->nc.taints[i]));
 	{
-		struct nap_taint u = { (char *)(uintptr_t)UNREGISTERED_TAINT, (char *)(uintptr_t)"",
-		    NAP_EFFECT_NOEXECUTE };
+		struct nap_taint u = {(char *)(uintptr_t)UNREGISTERED_TAINT, (char *)(uintptr_t) "",
+		    NAP_EFFECT_NOEXECUTE};
 
 		json_object_array_add(taints, taint_json(&u));
 	}
@@ -238,19 +243,20 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	json_object_object_add(k, "evictionHard", eh);
 	if (nc) {
 		json_object_object_add(k, "cpuManagerPolicy",
-		    json_object_new_string(nc->kubelet.cpu_manager_policy ?
-		    nc->kubelet.cpu_manager_policy : "none"));
+		    json_object_new_string(
+			nc->kubelet.cpu_manager_policy ? nc->kubelet.cpu_manager_policy : "none"));
 		json_object_object_add(k, "containerLogMaxFiles",
 		    json_object_new_int(nc->kubelet.container_log_max_files));
 		if (nc->kubelet.container_log_max_size)
 			json_object_object_add(k, "containerLogMaxSize",
 			    json_object_new_string(nc->kubelet.container_log_max_size));
 		if (nc->kubelet.pod_pids_limit >= 0)
-			json_object_object_add(k, "podPidsLimit",
-			    json_object_new_int64(nc->kubelet.pod_pids_limit));
+			json_object_object_add(
+			    k, "podPidsLimit", json_object_new_int64(nc->kubelet.pod_pids_limit));
 	}
 	json_object_object_add(b, "kubelet", k);
-	json_object_object_add(b, "osDiskSizeGB", json_object_new_int(o.os_disk_gb ? o.os_disk_gb : 128));
+	json_object_object_add(
+	    b, "osDiskSizeGB", json_object_new_int(o.os_disk_gb ? o.os_disk_gb : 128));
 	json_object_object_add(b, "kubernetesVersion", json_object_new_string(x->k8s_version));
 	return b;
 }
@@ -285,25 +291,28 @@ body_vm(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc, char **i
 	json_object_object_add(p, "hardwareProfile", hw);
 
 	*image_id = image_for(x, it, nc);
-	json_object_object_add(img, strncmp(*image_id, "/CommunityGalleries/", 20) == 0 ?
-	    "communityGalleryImageId" : "id", json_object_new_string(*image_id));
+	json_object_object_add(img,
+	    strncmp(*image_id, "/CommunityGalleries/", 20) == 0 ? "communityGalleryImageId" : "id",
+	    json_object_new_string(*image_id));
 	json_object_object_add(sp, "imageReference", img);
 	json_object_object_add(od, "name", json_object_new_string(c->vm));
 	json_object_object_add(od, "createOption", json_object_new_string("FromImage"));
 	json_object_object_add(od, "deleteOption", json_object_new_string("Delete"));
-	json_object_object_add(od, "diskSizeGB", json_object_new_int(o.os_disk_gb ? o.os_disk_gb : 128));
+	json_object_object_add(
+	    od, "diskSizeGB", json_object_new_int(o.os_disk_gb ? o.os_disk_gb : 128));
 	if (nap_itype_ephemeral_os(it, &o) && it->ephemeral_placement[0]) {
 		json_object *dd = json_object_new_object();
 
 		json_object_object_add(dd, "option", json_object_new_string("Local"));
-		json_object_object_add(dd, "placement", json_object_new_string(it->ephemeral_placement));
+		json_object_object_add(
+		    dd, "placement", json_object_new_string(it->ephemeral_placement));
 		json_object_object_add(od, "diffDiskSettings", dd);
 		json_object_object_add(od, "caching", json_object_new_string("ReadOnly"));
 	} else {
 		json_object *md = json_object_new_object();
 
-		json_object_object_add(md, "storageAccountType", json_object_new_string(
-		    it->premium_io == 1 ? "Premium_LRS" : "Standard_LRS"));
+		json_object_object_add(md, "storageAccountType",
+		    json_object_new_string(it->premium_io == 1 ? "Premium_LRS" : "Standard_LRS"));
 		json_object_object_add(od, "managedDisk", md);
 	}
 	json_object_object_add(sp, "osDisk", od);
@@ -312,8 +321,8 @@ body_vm(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc, char **i
 	json_object_object_add(os, "computerName", json_object_new_string(c->vm));
 	json_object_object_add(os, "adminUsername", json_object_new_string("azureuser"));
 	boot = bootstrap(x, c, nc);
-	s = json_object_to_json_string_length(boot, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	s = json_object_to_json_string_length(
+	    boot, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	b64 = nap_base64_encode(s, len);
 	json_object_object_add(os, "customData", json_object_new_string(b64));
 	free(b64);
@@ -351,8 +360,8 @@ body_vm(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc, char **i
 		if (nc->encryption_at_host)
 			json_object_object_add(sec, "encryptionAtHost", json_object_new_boolean(1));
 		if (nc->trusted_launch)
-			json_object_object_add(sec, "securityType",
-			    json_object_new_string("TrustedLaunch"));
+			json_object_object_add(
+			    sec, "securityType", json_object_new_string("TrustedLaunch"));
 		json_object_object_add(p, "securityProfile", sec);
 	}
 	json_object_object_add(b, "properties", p);

@@ -190,8 +190,8 @@ mark_family(struct ctx *x, struct claim *c, const struct nap_itype *failed, int 
 }
 
 void
-cache_mark(struct ctx *x, struct claim *c, enum nap_arm_class cls, const char *code,
-    const char *message)
+cache_mark(
+    struct ctx *x, struct claim *c, enum nap_arm_class cls, const char *code, const char *message)
 {
 	const struct nap_itype *it = c->cur.it;
 	const struct nap_offering *off = c->cur.off;
@@ -205,9 +205,10 @@ cache_mark(struct ctx *x, struct claim *c, enum nap_arm_class cls, const char *c
 		/* All of spot; the records name the sizes this claim could use. */
 		put(x, "spot", 0, until);
 		for (i = 0; i < c->ncands; i++)
-			if (c->cands[i].off->spot && (i == 0 ||
-			    c->cands[i].it != c->cands[i - 1].it))
-				announce(x, c, c->cands[i].it->name, NULL, "spot", code, cls, until);
+			if (c->cands[i].off->spot &&
+			    (i == 0 || c->cands[i].it != c->cands[i - 1].it))
+				announce(
+				    x, c, c->cands[i].it->name, NULL, "spot", code, cls, until);
 		return;
 	case NAP_ARM_FAMILY_QUOTA:
 		mark_where(x, c, it, code, cls, until, -1, -1, off->spot);

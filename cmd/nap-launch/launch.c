@@ -45,9 +45,11 @@ fatal_err(struct ctx *x, const struct nap_err *err)
 	if (err->code == NAP_EX_NOPERM || err->code == NAP_EX_CONFIG ||
 	    (err->code == NAP_EX_UNAVAILABLE && err->http == 0)) {
 		if (!x->fatal) {
-			nap_log(NAP_LOG_ERROR, "%s%s", err->msg, err->http == 401 ?
-			    " (the credential was refused)" : err->http == 403 ?
-			    " (not permitted: check the identity's role assignments)" : "");
+			nap_log(NAP_LOG_ERROR, "%s%s", err->msg,
+			    err->http == 401 ? " (the credential was refused)"
+				: err->http == 403
+				? " (not permitted: check the identity's role assignments)"
+				: "");
 			x->fatal = err->code;
 		}
 		return 1;
@@ -159,8 +161,9 @@ cands_build(struct ctx *x, struct claim *c)
 	const struct nap_req *zr = nap_reqs_get(&c->nc.reqs, "topology.kubernetes.io/zone");
 	const struct nap_req *cr = nap_reqs_get(&c->nc.reqs, "karpenter.sh/capacity-type");
 	json_object *reqs = nap_json_get(c->obj, "spec.requirements");
-	size_t i, j, k, n = reqs && json_object_is_type(reqs, json_type_array) ?
-	    json_object_array_length(reqs) : 0;
+	size_t i, j, k,
+	    n = reqs && json_object_is_type(reqs, json_type_array) ? json_object_array_length(reqs)
+								   : 0;
 	size_t alloc = 0;
 	int rank = 0;
 
@@ -175,7 +178,8 @@ cands_build(struct ctx *x, struct claim *c)
 			continue;
 		vals = nap_json_get(r, "values");
 		for (j = 0; vals && j < json_object_array_length(vals); j++) {
-			const char *name = json_object_get_string(json_object_array_get_idx(vals, j));
+			const char *name =
+			    json_object_get_string(json_object_array_get_idx(vals, j));
 			const struct nap_itype *it = name ? nap_catalog_find(x->cat, name) : NULL;
 
 			if (!it) {
@@ -232,8 +236,10 @@ cond(const char *type, int status, const char *reason, const char *msg, int64_t 
 
 	rfc3339(at ? at : wall_ms(), ts, sizeof(ts));
 	json_object_object_add(o, "type", json_object_new_string(type));
-	json_object_object_add(o, "status", json_object_new_string(status > 0 ? "True" :
-	    status == 0 ? "False" : "Unknown"));
+	json_object_object_add(o, "status",
+	    json_object_new_string(status > 0 ? "True"
+		    : status == 0	      ? "False"
+					      : "Unknown"));
 	json_object_object_add(o, "reason", json_object_new_string(reason));
 	json_object_object_add(o, "message", json_object_new_string(msg));
 	json_object_object_add(o, "lastTransitionTime", json_object_new_string(ts));
@@ -270,16 +276,18 @@ status_patch(struct ctx *x, struct claim *c, int failed)
 	if (failed)
 		json_object_array_add(conds, cond("Launched", 0, c->reason, c->message, 0));
 	else
-		json_object_array_add(conds, launched ? cond("Launched", 1, "Launched", "",
-		    c->launched_wall) : cond("Launched", -1, "AwaitingLaunch", "", 0));
-	json_object_array_add(conds, reg ? cond("Registered", 1, "Registered", "",
-	    c->registered_wall) : cond("Registered", -1, "NodeNotFound",
-	    "Node not registered with cluster", 0));
-	json_object_array_add(conds, init ? cond("Initialized", 1, "Initialized", "",
-	    c->initialized_wall) : cond("Initialized", -1, "NotInitialized",
-	    "Node not initialized", 0));
-	json_object_array_add(conds, init ? cond("Ready", 1, "Ready", "", c->initialized_wall) :
-	    cond("Ready", -1, "NotReady", "", 0));
+		json_object_array_add(conds,
+		    launched ? cond("Launched", 1, "Launched", "", c->launched_wall)
+			     : cond("Launched", -1, "AwaitingLaunch", "", 0));
+	json_object_array_add(conds,
+	    reg ? cond("Registered", 1, "Registered", "", c->registered_wall)
+		: cond("Registered", -1, "NodeNotFound", "Node not registered with cluster", 0));
+	json_object_array_add(conds,
+	    init ? cond("Initialized", 1, "Initialized", "", c->initialized_wall)
+		 : cond("Initialized", -1, "NotInitialized", "Node not initialized", 0));
+	json_object_array_add(conds,
+	    init ? cond("Ready", 1, "Ready", "", c->initialized_wall)
+		 : cond("Ready", -1, "NotReady", "", 0));
 	json_object_object_add(st, "conditions", conds);
 	json_object_object_add(p, "status", st);
 	path = nc_path(c->name, "status");
@@ -307,7 +315,8 @@ finalizer_drop(struct ctx *x, const char *name)
 	fins = json_object_new_array();
 	nap_json_array(cur, "metadata.finalizers", &n);
 	for (i = 0; i < n; i++) {
-		json_object *f = json_object_array_get_idx(nap_json_get(cur, "metadata.finalizers"), i);
+		json_object *f =
+		    json_object_array_get_idx(nap_json_get(cur, "metadata.finalizers"), i);
 
 		if (strcmp(json_object_get_string(f), FINALIZER) != 0)
 			json_object_array_add(fins, json_object_get(f));
@@ -316,8 +325,8 @@ finalizer_drop(struct ctx *x, const char *name)
 	md = json_object_new_object();
 	json_object_object_add(md, "finalizers", fins);
 	/* Guard against a concurrent writer adding a finalizer meanwhile. */
-	json_object_object_add(md, "resourceVersion", json_object_new_string(
-	    nap_json_str(cur, "metadata.resourceVersion", "")));
+	json_object_object_add(md, "resourceVersion",
+	    json_object_new_string(nap_json_str(cur, "metadata.resourceVersion", "")));
 	json_object_object_add(p, "metadata", md);
 	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && err.http != 404 &&
 	    !fatal_err(x, &err))
@@ -356,8 +365,8 @@ emit_launched(struct ctx *x, struct claim *c)
 	if (c->cur.it) {
 		json_object_object_add(r, "instanceType", json_object_new_string(c->cur.it->name));
 		json_object_object_add(r, "zone", json_object_new_string(c->cur.off->zone_label));
-		json_object_object_add(r, "capacityType",
-		    json_object_new_string(c->cur.off->capacity_type));
+		json_object_object_add(
+		    r, "capacityType", json_object_new_string(c->cur.off->capacity_type));
 		snprintf(buf, sizeof(buf), "%.6g", c->price);
 		json_object_object_add(r, "price", json_object_new_double_s(c->price, buf));
 	}
@@ -392,8 +401,8 @@ emit_simple(const char *type, struct claim *c, const char *k1, const char *v1)
 /* ---- ARM steps ---- */
 
 static void
-arm(struct ctx *x, struct claim *c, enum step st, const char *method, char *path,
-    const char *api, json_object *body, unsigned flags)
+arm(struct ctx *x, struct claim *c, enum step st, const char *method, char *path, const char *api,
+    json_object *body, unsigned flags)
 {
 	c->step = st;
 	c->call = nap_arm_start(x->arm, method, path, api, body, flags, c);
@@ -536,8 +545,8 @@ adopt_vm(struct ctx *x, struct claim *c, json_object *vm)
 	free(c->image_id);
 	c->image_id = NULL;
 	{
-		const char *img = nap_json_str(vm,
-		    "properties.storageProfile.imageReference.communityGalleryImageId", NULL);
+		const char *img = nap_json_str(
+		    vm, "properties.storageProfile.imageReference.communityGalleryImageId", NULL);
 
 		if (!img)
 			img = nap_json_str(vm, "properties.storageProfile.imageReference.id", NULL);
@@ -585,8 +594,9 @@ gc_done(struct ctx *x, const struct nap_arm_result *r)
 
 		tags = nap_json_key(vm, "tags");
 		/* Tag keys hold dots: look them up whole, not as paths. */
-		obj = tags && json_object_is_type(tags, json_type_object) ?
-		    json_object_object_get(tags, "karpenter.azure.com_cluster") : NULL;
+		obj = tags && json_object_is_type(tags, json_type_object)
+		    ? json_object_object_get(tags, "karpenter.azure.com_cluster")
+		    : NULL;
 		cl = obj ? json_object_get_string(obj) : NULL;
 		if (!cl || strcmp(cl, x->cluster) != 0 || strncmp(name, "aks-", 4) != 0 ||
 		    !json_object_object_get(tags, "karpenter.sh_nodepool"))
@@ -621,7 +631,8 @@ gc_start(struct ctx *x)
 	/* Every 2 minutes, as the provider's instance GC. */
 	x->gc_next_ms = now + (int64_t)(120000.0 / x->scale);
 	path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-	    "Microsoft.Compute/virtualMachines", x->sub, x->rg);
+			     "Microsoft.Compute/virtualMachines",
+	    x->sub, x->rg);
 	x->gc_call = nap_arm_start(x->arm, "GET", path, NAP_ARM_API_COMPUTE, NULL, 0, NULL);
 	free(path);
 }
@@ -661,7 +672,8 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 		if (r->ok) {
 			adopt_vm(x, c, r->body);
 			if (c->cur.it == NULL)
-				nap_warn("nodeclaim %s: vm %s has a size or place the catalog does not offer",
+				nap_warn("nodeclaim %s: vm %s has a size or place the catalog does "
+					 "not offer",
 				    c->name, c->vm);
 			launched(x, c);
 		} else if (r->status == 404 || strcmp(r->code, "ResourceNotFound") == 0) {
@@ -676,7 +688,8 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 			/* A VM left Failed by an earlier run: remove it, then launch. */
 			set_error(c, nap_arm_class_reason(nap_arm_classify(r->code, r->message)),
 			    r->code, r->message);
-			arm(x, c, ST_VM_CLEANUP, "DELETE", vm_delete_path(x, c->vm), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+			arm(x, c, ST_VM_CLEANUP, "DELETE", vm_delete_path(x, c->vm),
+			    NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
 		} else {
 			set_error(c, "LaunchFailed", r->code, r->err.msg);
 			fail_claim(x, c);
@@ -687,7 +700,8 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 			put_vm(x, c);
 		} else {
 			nap_warn("nodeclaim %s: create nic %s: %s", c->name, c->vm, r->err.msg);
-			set_error(c, "LaunchFailed", r->code, r->message[0] ? r->message : r->err.msg);
+			set_error(
+			    c, "LaunchFailed", r->code, r->message[0] ? r->message : r->err.msg);
 			fail_claim(x, c);
 		}
 		break;
@@ -697,8 +711,8 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 			break;
 		}
 		cls = nap_arm_classify(r->code, r->message);
-		set_error(c, nap_arm_class_reason(cls), r->code,
-		    r->message[0] ? r->message : r->err.msg);
+		set_error(
+		    c, nap_arm_class_reason(cls), r->code, r->message[0] ? r->message : r->err.msg);
 		nap_warn("nodeclaim %s: create vm %s (%s %s %s): %s: %s", c->name, c->vm,
 		    c->cur.it->name, c->cur.off->zone_label, c->cur.off->capacity_type,
 		    r->code[0] ? r->code : "error", r->message[0] ? r->message : r->err.msg);
@@ -706,7 +720,8 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 			cache_mark(x, c, cls, r->code, r->message);
 		if (r->async) {
 			/* The failed VM stays as debris: delete it before the next try. */
-			arm(x, c, ST_VM_CLEANUP, "DELETE", vm_delete_path(x, c->vm), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+			arm(x, c, ST_VM_CLEANUP, "DELETE", vm_delete_path(x, c->vm),
+			    NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
 		} else if (nap_arm_class_is_capacity(cls)) {
 			try_next(x, c);
 		} else {
@@ -715,8 +730,9 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 		break;
 	case ST_VM_CLEANUP:
 		if (!r->ok)
-			nap_warn("nodeclaim %s: delete failed vm %s: %s", c->name, c->vm, r->err.msg);
-		c->nic_accel = -1;	/* the NIC went with the VM (deleteOption Delete) */
+			nap_warn(
+			    "nodeclaim %s: delete failed vm %s: %s", c->name, c->vm, r->err.msg);
+		c->nic_accel = -1; /* the NIC went with the VM (deleteOption Delete) */
 		if (c->cur.it == NULL) {
 			/* Debris of an earlier run: now launch as if new. */
 			if (next_offering(x, c) < 0) {
@@ -740,8 +756,8 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 	case ST_TERM_VM:
 		if (!r->ok)
 			nap_warn("nodeclaim %s: delete vm %s: %s", c->name, c->vm, r->err.msg);
-		arm(x, c, ST_TERM_NIC, "DELETE", arm_path_nic(x, c->vm), NAP_ARM_API_NETWORK,
-		    NULL, NAP_ARM_LRO);
+		arm(x, c, ST_TERM_NIC, "DELETE", arm_path_nic(x, c->vm), NAP_ARM_API_NETWORK, NULL,
+		    NAP_ARM_LRO);
 		break;
 	case ST_TERM_NIC:
 		if (!r->ok)
@@ -778,7 +794,8 @@ terminate(struct ctx *x, struct claim *c)
 		return;
 	}
 	nap_info("nodeclaim %s: deleting vm %s", c->name, c->vm);
-	arm(x, c, ST_TERM_VM, "DELETE", vm_delete_path(x, c->vm), NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+	arm(x, c, ST_TERM_VM, "DELETE", vm_delete_path(x, c->vm), NAP_ARM_API_COMPUTE, NULL,
+	    NAP_ARM_LRO);
 }
 
 /*
@@ -838,7 +855,8 @@ stamp(struct ctx *x, json_object *nc, const char *klass)
 		json_object_object_add(md, "finalizers", fins);
 	}
 	for (i = 0; i < n; i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(fins, i)), FINALIZER) == 0)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(fins, i)), FINALIZER) ==
+		    0)
 			have = 1;
 	if (!have)
 		json_object_array_add(fins, json_object_new_string(FINALIZER));
@@ -848,9 +866,10 @@ stamp(struct ctx *x, json_object *nc, const char *klass)
 		json_object_object_add(md, "annotations", ann);
 	}
 	if (cls) {
-		const char *h = nap_meta_annotation(&cls->meta, "karpenter.azure.com/aksnodeclass-hash");
-		const char *v = nap_meta_annotation(&cls->meta,
-		    "karpenter.azure.com/aksnodeclass-hash-version");
+		const char *h =
+		    nap_meta_annotation(&cls->meta, "karpenter.azure.com/aksnodeclass-hash");
+		const char *v = nap_meta_annotation(
+		    &cls->meta, "karpenter.azure.com/aksnodeclass-hash-version");
 
 		if (h)
 			json_object_object_add(ann, "karpenter.azure.com/aksnodeclass-hash",
@@ -883,15 +902,16 @@ launch_request(struct ctx *x, json_object *rec)
 	{
 		json_object *l = nap_json_get(nc, "metadata.labels"), *v;
 
-		v = l && json_object_is_type(l, json_type_object) ?
-		    json_object_object_get(l, "karpenter.sh/nodepool") : NULL;
+		v = l && json_object_is_type(l, json_type_object)
+		    ? json_object_object_get(l, "karpenter.sh/nodepool")
+		    : NULL;
 		pool = v ? json_object_get_string(v) : NULL;
 	}
 	name = nap_json_str(nc, "metadata.name", NULL);
 	if (!name || !*name) {
 		gen = gen_name(rec, pool);
-		json_object_object_add(nap_json_get(nc, "metadata"), "name",
-		    json_object_new_string(gen));
+		json_object_object_add(
+		    nap_json_get(nc, "metadata"), "name", json_object_new_string(gen));
 		name = gen;
 	}
 	if (nap_hash_get(&x->byname, name)) {
@@ -989,7 +1009,7 @@ register_node(struct ctx *x, struct claim *c, const struct nap_node *n)
 
 	if (c->nc.meta.labels) {
 		json_object_object_foreach(c->nc.meta.labels, k, v)
-			json_object_object_add(labels, k, json_object_get(v));
+		    json_object_object_add(labels, k, json_object_get(v));
 	}
 	json_object_object_add(labels, "karpenter.sh/registered", json_object_new_string("true"));
 	json_object_object_add(md, "labels", labels);
@@ -1016,7 +1036,7 @@ register_node(struct ctx *x, struct claim *c, const struct nap_node *n)
 	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0) {
 		if (!fatal_err(x, &err) && err.http != 409)
 			nap_warn("register node %s: %s", n->meta.name, err.msg);
-		rc = -1;	/* 409: a newer Node record is on its way */
+		rc = -1; /* 409: a newer Node record is on its way */
 	}
 	free(path);
 	json_object_put(p);
@@ -1065,8 +1085,8 @@ on_node(struct ctx *x, const struct nap_node *n)
 		json_object *labels = json_object_new_object();
 		char *path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
 
-		json_object_object_add(labels, "karpenter.sh/initialized",
-		    json_object_new_string("true"));
+		json_object_object_add(
+		    labels, "karpenter.sh/initialized", json_object_new_string("true"));
 		json_object_object_add(md, "labels", labels);
 		json_object_object_add(p, "metadata", md);
 		if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 &&
@@ -1198,8 +1218,8 @@ launch_state(struct ctx *x, json_object *rec)
 	if (strcmp(kind, "NodeClaim") == 0) {
 		on_nodeclaim(x, type, obj);
 	} else if (strcmp(kind, "Node") == 0 && strcmp(type, "DELETED") != 0) {
-		const struct nap_node *n = nap_cluster_node(x->cl, nap_json_str(obj,
-		    "metadata.name", ""));
+		const struct nap_node *n =
+		    nap_cluster_node(x->cl, nap_json_str(obj, "metadata.name", ""));
 
 		if (n)
 			on_node(x, n);

@@ -27,55 +27,55 @@
 struct cand {
 	const struct nap_itype *it;
 	const struct nap_offering *off;
-	int rank;		/* position of the type in the request */
+	int rank; /* position of the type in the request */
 };
 
 enum step {
-	ST_NEW,			/* NodeClaim created or adopted, nothing asked yet */
-	ST_VM_GET,		/* is there a VM already (restart)? */
+	ST_NEW,	   /* NodeClaim created or adopted, nothing asked yet */
+	ST_VM_GET, /* is there a VM already (restart)? */
 	ST_NIC_PUT,
 	ST_VM_PUT,
-	ST_VM_CLEANUP,		/* deleting a failed VM before the next offering */
-	ST_FAIL_NIC,		/* no offering left: deleting the NIC */
-	ST_LAUNCHED,		/* waiting for the Node */
-	ST_REGISTERED,		/* waiting for Ready and startup taints */
-	ST_INITIALIZED,		/* done; nothing more to follow */
-	ST_TERM_VM,		/* NodeClaim deleted: deleting the VM */
-	ST_TERM_NIC,		/* then the NIC */
-	ST_GONE,		/* forgotten at the next sweep */
+	ST_VM_CLEANUP,	/* deleting a failed VM before the next offering */
+	ST_FAIL_NIC,	/* no offering left: deleting the NIC */
+	ST_LAUNCHED,	/* waiting for the Node */
+	ST_REGISTERED,	/* waiting for Ready and startup taints */
+	ST_INITIALIZED, /* done; nothing more to follow */
+	ST_TERM_VM,	/* NodeClaim deleted: deleting the VM */
+	ST_TERM_NIC,	/* then the NIC */
+	ST_GONE,	/* forgotten at the next sweep */
 };
 
 struct claim {
 	char *name;
-	char *vm;		/* aks-<name> */
-	json_object *obj;	/* the NodeClaim as created or last seen (owned) */
-	struct nap_nodeclaim nc;	/* parsed from obj */
+	char *vm;		 /* aks-<name> */
+	json_object *obj;	 /* the NodeClaim as created or last seen (owned) */
+	struct nap_nodeclaim nc; /* parsed from obj */
 	char *pool, *klass;
 	struct cand *cands;
 	size_t ncands, next;
-	struct cand cur;	/* the offering being tried (it NULL before) */
-	int nic_accel;		/* accelerated networking the NIC was made with, -1 none */
+	struct cand cur; /* the offering being tried (it NULL before) */
+	int nic_accel;	 /* accelerated networking the NIC was made with, -1 none */
 	enum step step;
 	struct nap_arm_call *call;
 	char *provider_id;
 	char *image_id;
-	char *node;		/* Node name once registered */
-	int64_t launched_wall;	/* ms, when Launched turned True */
+	char *node;	       /* Node name once registered */
+	int64_t launched_wall; /* ms, when Launched turned True */
 	int64_t registered_wall, initialized_wall;
-	int want_term;		/* deletion seen while an ARM call was out */
+	int want_term; /* deletion seen while an ARM call was out */
 	double price;
-	char code[128];		/* last Azure error */
+	char code[128]; /* last Azure error */
 	char *message;
 	char *reason;
-	int adopted;		/* found at start-up rather than requested */
+	int adopted; /* found at start-up rather than requested */
 	int timed_out;
 };
 
 /* The unavailable-offerings cache (azure-provider.md 4.5). */
 struct unavail {
-	char *key;		/* "<type>/<zone label>/<capacity type>", or "family:<f>/<zone>/<ct>" */
-	int min_vcpus;		/* family entries: sizes with at least this many vCPUs */
-	int64_t until_ms;	/* wall clock */
+	char *key;	  /* "<type>/<zone label>/<capacity type>", or "family:<f>/<zone>/<ct>" */
+	int min_vcpus;	  /* family entries: sizes with at least this many vCPUs */
+	int64_t until_ms; /* wall clock */
 };
 
 struct ctx {
@@ -88,7 +88,7 @@ struct ctx {
 	struct nap_cluster *cl;
 	struct nap_http_tls tls;
 	double scale;
-	int64_t reg_timeout_ms;	/* unscaled */
+	int64_t reg_timeout_ms; /* unscaled */
 	const char *sub, *rg, *region, *cluster, *subnet;
 	char *rg_lower;
 	char *k8s_version;
@@ -96,15 +96,15 @@ struct ctx {
 	const char *feedback_path;
 	struct claim **claims;
 	size_t nclaims, aclaims;
-	struct nap_hash byname;	/* name -> claim */
+	struct nap_hash byname; /* name -> claim */
 	struct nap_hash done;	/* names we finished with: stale records ignored */
-	struct nap_hash byprov;	/* providerID -> claim */
+	struct nap_hash byprov; /* providerID -> claim */
 	struct unavail *un;
 	size_t nun, aun;
 	int synced;
-	struct nap_arm_call *gc_call;	/* the VM list of garbage collection */
-	int64_t gc_next_ms;	/* wall clock */
-	int fatal;		/* exit code when an unrecoverable error happened */
+	struct nap_arm_call *gc_call; /* the VM list of garbage collection */
+	int64_t gc_next_ms;	      /* wall clock */
+	int fatal;		      /* exit code when an unrecoverable error happened */
 	unsigned long nlaunched, nfailed;
 };
 
@@ -120,8 +120,8 @@ int64_t wall_ms(void);
 
 /* body.c */
 json_object *body_nic(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc);
-json_object *body_vm(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc,
-    char **image_id);
+json_object *body_vm(
+    struct ctx *x, struct claim *c, const struct nap_nodeclass *nc, char **image_id);
 json_object *body_tags(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc);
 char *arm_path_vm(struct ctx *x, const char *name);
 char *arm_path_nic(struct ctx *x, const char *name);
@@ -130,7 +130,7 @@ void itype_opts(struct ctx *x, const struct nap_nodeclass *nc, struct nap_itype_
 
 /* cache.c */
 int cache_blocked(struct ctx *x, const struct nap_itype *it, const struct nap_offering *off);
-void cache_mark(struct ctx *x, struct claim *c, enum nap_arm_class cls, const char *code,
-    const char *message);
+void cache_mark(
+    struct ctx *x, struct claim *c, enum nap_arm_class cls, const char *code, const char *message);
 
 #endif

@@ -22,8 +22,9 @@
 #include "rec.h"
 #include "launch.h"
 
-#define SYNOPSIS "nap-launch [-v] [--catalog path] [--config file] [--context name] " \
-	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] " \
+#define SYNOPSIS                                                                                   \
+	"nap-launch [-v] [--catalog path] [--config file] [--context name] "                       \
+	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] "           \
 	"[--max-inflight n] [--registration-timeout duration] [--time-scale n]"
 #define MAX_INPUTS 8
 #define BATCH 16
@@ -158,8 +159,10 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 	x->cluster = x->cfg.cluster.name;
 	x->subnet = x->cfg.cluster.subnet_id;
 	if (!x->sub[0] || !x->rg[0] || !x->region[0] || !x->subnet[0])
-		nap_die(NAP_EX_CONFIG, "%s: cluster.subscriptionID, resourceGroup, region and "
-		    "subnetID are needed to launch", x->cfg.path[0] ? x->cfg.path : "configuration");
+		nap_die(NAP_EX_CONFIG,
+		    "%s: cluster.subscriptionID, resourceGroup, region and "
+		    "subnetID are needed to launch",
+		    x->cfg.path[0] ? x->cfg.path : "configuration");
 	x->rg_lower = nap_xstrdup(x->rg);
 	for (i = 0; x->rg_lower[i]; i++)
 		if (x->rg_lower[i] >= 'A' && x->rg_lower[i] <= 'Z')
@@ -195,12 +198,12 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 	ao.authority_host = x->cfg.azure.authority_host[0] ? x->cfg.azure.authority_host : NULL;
 	ao.tenant_id = x->cfg.azure.tenant_id[0] ? x->cfg.azure.tenant_id : NULL;
 	ao.client_id = x->cfg.azure.client_id[0] ? x->cfg.azure.client_id : NULL;
-	ao.client_secret_file = x->cfg.azure.client_secret_file[0] ?
-	    x->cfg.azure.client_secret_file : NULL;
-	ao.client_certificate_file = x->cfg.azure.client_certificate_file[0] ?
-	    x->cfg.azure.client_certificate_file : NULL;
-	ao.federated_token_file = x->cfg.azure.federated_token_file[0] ?
-	    x->cfg.azure.federated_token_file : NULL;
+	ao.client_secret_file =
+	    x->cfg.azure.client_secret_file[0] ? x->cfg.azure.client_secret_file : NULL;
+	ao.client_certificate_file =
+	    x->cfg.azure.client_certificate_file[0] ? x->cfg.azure.client_certificate_file : NULL;
+	ao.federated_token_file =
+	    x->cfg.azure.federated_token_file[0] ? x->cfg.azure.federated_token_file : NULL;
 	ao.tls = x->tls.ca_file ? &x->tls : NULL;
 	nap_auth_opts_from_env(&ao);
 	if (nap_auth_new(&x->auth, &ao, x->http, &err) < 0)
@@ -228,19 +231,19 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "catalog", required_argument, NULL, 'c' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "context", required_argument, NULL, 'x' },
-		{ "feedback", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "input", required_argument, NULL, 'i' },
-		{ "kubeconfig", required_argument, NULL, 'k' },
-		{ "log-format", required_argument, NULL, 'L' },
-		{ "max-inflight", required_argument, NULL, 'm' },
-		{ "registration-timeout", required_argument, NULL, 'R' },
-		{ "time-scale", required_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
+	    {"catalog", required_argument, NULL, 'c'},
+	    {"config", required_argument, NULL, 'C'},
+	    {"context", required_argument, NULL, 'x'},
+	    {"feedback", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"kubeconfig", required_argument, NULL, 'k'},
+	    {"log-format", required_argument, NULL, 'L'},
+	    {"max-inflight", required_argument, NULL, 'm'},
+	    {"registration-timeout", required_argument, NULL, 'R'},
+	    {"time-scale", required_argument, NULL, 's'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *catalog = NULL;
 	const char *inputs[MAX_INPUTS];
@@ -373,9 +376,10 @@ main(int argc, char **argv)
 	nap_debug("arm: %lu requests, %lu throttled; %lu launched, %lu failed",
 	    nap_arm_requests(x.arm), nap_arm_throttled(x.arm), x.nlaunched, x.nfailed);
 	if (getenv("NAP_LAUNCH_STATS"))
-		fprintf(stderr, "nap-launch: stats: arm_requests=%lu arm_throttled=%lu "
-		    "launched=%lu failed=%lu\n", nap_arm_requests(x.arm), nap_arm_throttled(x.arm),
-		    x.nlaunched, x.nfailed);
+		fprintf(stderr,
+		    "nap-launch: stats: arm_requests=%lu arm_throttled=%lu "
+		    "launched=%lu failed=%lu\n",
+		    nap_arm_requests(x.arm), nap_arm_throttled(x.arm), x.nlaunched, x.nfailed);
 
 	for (i = 0; i <= ninputs; i++) {
 		if (i > 0) {

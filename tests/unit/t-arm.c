@@ -21,7 +21,8 @@ test_error_bodies(void)
 	char code[128], *msg;
 	const char *wrapped = "{\"error\":{\"code\":\"ResourceNotFound\",\"message\":\"gone\"}}";
 	const char *bare = "{\"code\":\"AllocationFailed\",\"message\":\"no room\"}";
-	const char *throttled = "{\"error\":{\"code\":\"OperationNotAllowed\",\"message\":\"{}\","
+	const char *throttled =
+	    "{\"error\":{\"code\":\"OperationNotAllowed\",\"message\":\"{}\","
 	    "\"details\":[{\"code\":\"TooManyRequests\",\"target\":\"PutVM3Min\"}]}}";
 
 	nap_arm_error_parse(wrapped, strlen(wrapped), code, sizeof(code), &msg);
@@ -53,14 +54,15 @@ test_classify(void)
 	TAP_IS_INT(nap_arm_classify("OperationNotAllowed", quota_msg), NAP_ARM_FAMILY_QUOTA,
 	    "a family cores quota message is a family quota error");
 	TAP_IS_INT(nap_arm_classify("OperationNotAllowed",
-	    "exceeding approved Total Regional Cores quota. Current Limit: 10"),
+		       "exceeding approved Total Regional Cores quota. Current Limit: 10"),
 	    NAP_ARM_REGIONAL_QUOTA, "the regional quota is told apart from the family one");
-	TAP_IS_INT(nap_arm_classify("OperationNotAllowed", "exceeding approved LowPriorityCores quota"),
+	TAP_IS_INT(
+	    nap_arm_classify("OperationNotAllowed", "exceeding approved LowPriorityCores quota"),
 	    NAP_ARM_SPOT_QUOTA, "LowPriorityCores is the spot quota");
-	TAP_IS_INT(nap_arm_classify("OperationNotAllowed", "VM is marked for deletion"), NAP_ARM_OTHER,
-	    "another OperationNotAllowed is not a quota error");
-	TAP_IS_INT(nap_arm_classify("InvalidParameter", "x"), NAP_ARM_OTHER,
-	    "an unrelated code is OTHER");
+	TAP_IS_INT(nap_arm_classify("OperationNotAllowed", "VM is marked for deletion"),
+	    NAP_ARM_OTHER, "another OperationNotAllowed is not a quota error");
+	TAP_IS_INT(
+	    nap_arm_classify("InvalidParameter", "x"), NAP_ARM_OTHER, "an unrelated code is OTHER");
 	TAP_IS_INT(nap_arm_classify(NULL, NULL), NAP_ARM_OTHER, "no code is OTHER");
 	TAP_OK(!nap_arm_class_is_capacity(NAP_ARM_REGIONAL_QUOTA),
 	    "the regional quota caches nothing: no other size would help");
@@ -82,8 +84,8 @@ test_ttls(void)
 	TAP_IS_INT(nap_arm_class_ttl(NAP_ARM_FAMILY_QUOTA, 0, quota_msg), 600,
 	    "a family quota with room left is retried after 10 minutes");
 	TAP_IS_INT(nap_arm_class_ttl(NAP_ARM_FAMILY_QUOTA, 0,
-	    "standardDSv3Family Cores quota. Current Limit: 0, Current Usage: 0"), 3600,
-	    "a family quota of zero is cached for an hour");
+		       "standardDSv3Family Cores quota. Current Limit: 0, Current Usage: 0"),
+	    3600, "a family quota of zero is cached for an hour");
 	TAP_IS_INT(nap_arm_class_ttl(NAP_ARM_OTHER, 0, ""), 0, "other errors are not cached");
 }
 
