@@ -62,7 +62,7 @@ struct pcache {
 	unsigned long gen;
 	int skip;	  /* terminal, or unbound and not ours to place */
 	const char *node; /* "" when unbound */
-	const char *ns, *name, *created, *owner_rs;
+	const char *ns, *name, *created, *owner_rs, *uid;
 	json_object *labels;
 	int has_anti;
 	int64_t prio;
@@ -73,6 +73,12 @@ struct pcache {
 struct scache {
 	struct nap_hash h;
 	unsigned long gen;
+	struct nap_hash parked; /* uid -> struct parked: found unschedulable */
+};
+
+/* A pod found unschedulable at epoch, waiting for a change that may help. */
+struct parked {
+	unsigned long epoch, gen;
 };
 
 /* The failure of one pod of a ReplicaSet, reused for its siblings while
@@ -435,6 +441,7 @@ pcache_fill(struct pcache *pc, json_object *p)
 	pc->ns = nap_json_str(p, "metadata.namespace", "default");
 	pc->name = nap_json_str(p, "metadata.name", "");
 	pc->created = nap_json_str(p, "metadata.creationTimestamp", "");
+	pc->uid = nap_json_str(p, "metadata.uid", "");
 	pc->labels = nap_json_get(p, "metadata.labels");
 	pc->has_anti = nap_json_get(p,
 			   "spec.affinity.podAntiAffinity."
@@ -532,6 +539,20 @@ scache_sweep(struct scache *c)
 		free(gone[i]);
 	}
 	free(gone);
+	/* Parked pods that are no longer pending are forgotten. */
+	n = alloc = pos = 0;
+	gone = NULL;
+	while (nap_hash_next(&c->parked, &pos, &key, &val)) {
+		if (((struct parked *)val)->gen == c->gen)
+			continue;
+		nap_xgrow(&gone, &alloc, n + 1, sizeof(*gone));
+		gone[n++] = nap_xstrdup(key);
+	}
+	for (i = 0; i < n; i++) {
+		free(nap_hash_del(&c->parked, gone[i]));
+		free(gone[i]);
+	}
+	free(gone);
 }
 
 void
@@ -544,6 +565,7 @@ sched_fini(struct world *w)
 	c->gen++;
 	scache_sweep(c);
 	nap_hash_free(&c->h);
+	nap_hash_free(&c->parked);
 	free(c);
 	w->sched_cache = NULL;
 }
@@ -1104,6 +1126,26 @@ bind(struct world *w, struct sstate *s, size_t pi, int ni, const struct nap_res 
 	pod_ports(sp->obj, nd->ports);
 }
 
+/*
+ * Park a pod found unschedulable until the epoch moves.  The scheduler's
+ * own status write is a change to a pending pod, so it does not move it.
+ */
+static void
+park(struct world *w, const struct spod *sp)
+{
+	struct scache *c = w->sched_cache;
+	struct parked *pk;
+
+	if (*sp->pc->uid == '\0')
+		return;
+	if ((pk = nap_hash_get(&c->parked, sp->pc->uid)) == NULL) {
+		pk = nap_xcalloc(1, sizeof(*pk));
+		nap_hash_put(&c->parked, sp->pc->uid, pk);
+	}
+	pk->epoch = w->sched_epoch;
+	pk->gen = c->gen;
+}
+
 static double
 score(const struct snode *nd, const struct nap_res *request)
 {
@@ -1129,6 +1171,8 @@ place(struct world *w, struct sstate *s, size_t pi)
 	struct spod *sp = &s->pods[pi];
 	struct nap_res req;
 	struct tally why = {0}, pre = {0};
+	struct scache *c = w->sched_cache;
+	struct parked *pk;
 	struct pod_ctx pc;
 	char unknown[128] = "", text[512], msg[4096], pmsg[1024], full[6000];
 	int best = -1, never;
@@ -1141,12 +1185,18 @@ place(struct world *w, struct sstate *s, size_t pi)
 		    "Scheduling is blocked due to non-empty scheduling gates");
 		return;
 	}
+	if (*sp->pc->uid && (pk = nap_hash_get(&c->parked, sp->pc->uid)) != NULL) {
+		pk->gen = c->gen;
+		if (pk->epoch == w->sched_epoch)
+			return; /* nothing that could help it has happened */
+	}
 	if (sp->pc->owner_rs != NULL) {
 		struct verdict *v = nap_hash_get(&s->same, sp->pc->owner_rs);
 
 		/* A sibling just failed and nothing moved since: same answer. */
 		if (v != NULL && v->binds == s->binds) {
 			unschedulable(w, sp, v->reason, v->msg);
+			park(w, sp);
 			return;
 		}
 	}
@@ -1204,6 +1254,7 @@ place(struct world *w, struct sstate *s, size_t pi)
 		    "%s.",
 		    s->nn, msg, s->nn, pmsg);
 	unschedulable(w, sp, "Unschedulable", full);
+	park(w, sp);
 	if (sp->pc->owner_rs != NULL) {
 		struct verdict *v = nap_xcalloc(1, sizeof(*v)), *old;
 
@@ -1230,6 +1281,7 @@ sched_pass(struct world *w)
 	if (w->sched_cache == NULL) {
 		c = nap_xcalloc(1, sizeof(*c));
 		nap_hash_init(&c->h);
+		nap_hash_init(&c->parked);
 		w->sched_cache = c;
 	}
 	c = w->sched_cache;

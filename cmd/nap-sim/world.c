@@ -487,6 +487,15 @@ sim_world_on_change(struct sim *sim, const char *resource, const char *type, jso
 	if (strcmp(resource, "pods") != 0 && strcmp(resource, "nodes") != 0)
 		return;
 	kubelet_on_change(w, resource, type, obj);
+	/*
+	 * Like kube-scheduler's unschedulable queue, a pod found unschedulable
+	 * is tried again only after a change that might help it: a node, a
+	 * pod going away, or a bound pod changing (its labels count for
+	 * affinity and spread).  New or updated pending pods help no one.
+	 */
+	if (strcmp(resource, "nodes") == 0 || strcmp(type, "DELETED") == 0 ||
+	    *nap_json_str(obj, "spec.nodeName", "") != '\0')
+		w->sched_epoch++;
 	w->sched_dirty = 1;
 	w->kubelet_dirty = 1;
 	if (!w->soon_pending) {

@@ -224,6 +224,7 @@ struct world {
 	int kubelet_dirty;
 	int kubelet_full;		/* the next kubelet pass scans every pod */
 	struct nap_hash *kubelet_queue; /* "ns/name" of pods to look at */
+	unsigned long sched_epoch;	/* bumped by changes that may help pending pods */
 	void *sched_cache;		/* sched.c's per-pod cache */
 };
 
