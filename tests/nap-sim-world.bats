@@ -308,3 +308,12 @@ echo cloud-init'
 	pod app-1 "$ghost"
 	sim_poll 60 pod_message_is app-1 "0/2 nodes are available: 2 node(s) didn't match pod affinity rules. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
 }
+
+@test "a pod waiting for capacity is bound once a node for it turns Ready" {
+	start
+	pod waiting '{"containers":[{"name":"c","image":"nginx","resources":{"requests":{"cpu":"3"}}}]}'
+	sim_poll 60 pod_message_is waiting "no nodes available to schedule pods"
+	launch aks-default-c1 Standard_D4s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_poll 60 pod_phase_is waiting Running
+	[ "$(pod_field waiting .spec.nodeName)" = aks-default-c1 ]
+}
