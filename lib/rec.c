@@ -169,6 +169,9 @@ nap_rec_next(struct nap_rec_reader *rd, struct nap_rec *rec, struct nap_err *err
 {
 	json_object_put(rd->obj);
 	rd->obj = NULL;
+	/* Nothing read yet: buf is NULL, and even NULL + 0 is undefined. */
+	if (rd->buf == NULL)
+		return rd->eof ? NAP_REC_EOF : NAP_REC_NONE;
 
 	for (;;) {
 		char *line = rd->buf + rd->start;
