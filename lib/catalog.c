@@ -65,6 +65,33 @@ catalog_path(const char *path)
 	struct stat st;
 
 	if (path == NULL || *path == '\0') {
+		/*
+		 * Next to the executable first, so an install under any PREFIX
+		 * (bin/ beside share/nap/) and the source tree (bin/ beside data/)
+		 * find their own catalog whatever DATADIR the build was given.
+		 */
+		static const char *const rel[] = {"/../share/nap/catalog.tsv",
+			"/../data/catalog.tsv"};
+		char exe[4096];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		size_t i;
+
+		if (n > 0) {
+			char *slash;
+
+			exe[n] = '\0';
+			slash = strrchr(exe, '/');
+			if (slash != NULL) {
+				*slash = '\0';
+				for (i = 0; i < NAP_ARRAY_LEN(rel); i++) {
+					char *p = nap_xasprintf("%s%s", exe, rel[i]);
+
+					if (access(p, R_OK) == 0)
+						return p;
+					free(p);
+				}
+			}
+		}
 		if (access(NAP_DATADIR "/catalog.tsv", R_OK) == 0)
 			return nap_xstrdup(NAP_DATADIR "/catalog.tsv");
 		return nap_xstrdup("data/catalog.tsv");

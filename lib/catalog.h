@@ -110,8 +110,10 @@ struct nap_catalog {
 
 /*
  * Load the instance types of region from path: a catalog file, or a
- * directory holding catalog.tsv; NULL means NAP_DATADIR/catalog.tsv when it
- * exists, else ./data/catalog.tsv.  spot_prices_file (may be NULL) is JSON
+ * directory holding catalog.tsv; NULL means the first that exists of
+ * <exe dir>/../share/nap/catalog.tsv (an install under any PREFIX),
+ * <exe dir>/../data/catalog.tsv (the source tree), NAP_DATADIR/catalog.tsv,
+ * ./data/catalog.tsv.  spot_prices_file (may be NULL) is JSON
  * {"<region>": {"Standard_X": 0.0123, ...}, ...}: its prices for region add
  * spot offerings or replace the catalog's spot prices (sizes the Resource
  * SKUs data marks as not LowPriorityCapable stay without spot; names the
