@@ -2,8 +2,8 @@
  * launch.h - nap-launch's state: the NodeClaims it is launching, following
  * or terminating, the unavailable-offerings cache, and the clients it acts
  * through.  Everything runs on one thread: ARM calls are asynchronous
- * (lib/arm), Kubernetes writes are short blocking requests on the same
- * curl pool, so ARM transfers keep moving while they run.
+ * (lib/arm), Kubernetes writes are short blocking requests on a curl pool
+ * of their own.
  */
 #ifndef NAP_LAUNCH_H
 #define NAP_LAUNCH_H

@@ -183,7 +183,11 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		context = x->cfg.context;
 	if (nap_kube_config_load(&kc, kubeconfig, context, &err) < 0)
 		nap_die_err(&err);
-	if ((x->kube = nap_kube_new(&kc, x->http, &err)) == NULL)
+	/*
+	 * Its own pool: a blocking request on a pool shared with ARM would spin
+	 * while finished ARM transfers wait to be collected (nap_http_do).
+	 */
+	if ((x->kube = nap_kube_new(&kc, NULL, &err)) == NULL)
 		nap_die_err(&err);
 	nap_kube_config_free(&kc);
 
