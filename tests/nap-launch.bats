@@ -262,6 +262,16 @@ no_vms() {
 	[ "$(vms | wc -l)" -eq 6 ]
 }
 
+@test "server errors (503) are retried with backoff until every launch completes" {
+	start_sim --fault '{"errors":{"rate":0.15,"status":503}}'
+	for i in 1 2 3 4; do req "flaky-$i" Standard_D2s_v3; done |
+	    NAP_LAUNCH_STATS=1 launch >"$OUT" 2>"$ERR"
+	[ "$(records Launched | wc -l)" -eq 4 ]
+	[ -z "$(records LaunchFailed)" ]
+	sim_acurl /nap-sim/faults -X POST -H 'Content-Type: application/json' -d '{"reset":true}'
+	[ "$(vms | wc -l)" -eq 4 ]
+}
+
 @test "kill -9 during launches, then a restart, leaves exactly one VM per NodeClaim" {
 	start_sim --fault '{"latency":{"seconds":0.4}}'
 	mkfifo "$BATS_TEST_TMPDIR/in"
