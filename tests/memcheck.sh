@@ -2,13 +2,16 @@
 # tests/memcheck.sh - the long-running tools under valgrind in a short,
 # realistic scenario, each ended by SIGTERM as systemd ends it:
 #
-#   nap-sim      serving the Kubernetes API and ARM the whole time;
+#   nap-sim      serving the Kubernetes API and ARM the whole time, closing
+#                every watch and compacting its history on request, then
+#                restarted from its --state file and written to again;
 #   nap-watch    streaming from it while kubectl creates, scales, labels
-#                and deletes objects;
+#                and deletes objects, resuming and relisting (410);
 #   nap-solve    once over a snapshot (nap-watch --once), then over the
 #                live stream, with nap-launch's feedback FIFO;
 #   nap-launch   launching the VMs nap-solve asks for against nap-sim,
-#                until the pending pods run on the new nodes.
+#                until the pending pods run on the new nodes, and deleting
+#                the VM of a NodeClaim deleted under it.
 #
 # Every tool runs under memcheck with --leak-check=full and definite and
 # indirect leaks counted as errors.  The script exits 0 only when every run
@@ -48,7 +51,7 @@ cleanup() {
 	for p in "${pids[@]}"; do
 		kill -KILL "$p" 2>/dev/null
 	done
-	exec 3>&- 4>&- 2>/dev/null
+	exec 3>&-
 	if [ "$keep" -eq 1 ]; then
 		echo "memcheck: work dir kept: $W" >&2
 	else
@@ -279,8 +282,6 @@ poll 120 "nap-watch to relist after the compaction" \
 k scale deployment web --replicas=1 >/dev/null
 poll 120 "nap-watch to see the scale down" web_pods_at_most 1 || exit 1
 
-nodes=$(k get nodes -o name | wc -l)
-
 step "SIGTERM to every tool"
 stop "$launch" nap-launch
 stop "$solve" nap-solve
@@ -298,7 +299,7 @@ vg nap-sim-restart "$NAP_BIN/nap-sim" --kubeconfig-out "$W/kubeconfig" \
 sim=$!
 pids+=("$sim")
 poll 120 "nap-sim to serve again" ready || exit 1
-poll 120 "the restored nodes to be Ready" nodes_ready "$nodes" || exit 1
+poll 120 "a restored node to be Ready" nodes_ready 1 || exit 1
 # Writes to restored objects, which have no history behind them.
 k label nodes --all memcheck=restarted >/dev/null
 k scale deployment web --replicas=2 >/dev/null
