@@ -104,6 +104,22 @@ main(int argc, char **argv)
 		}
 	}
 	printf("%.4f\n", z[cols - 1]);
+	/* LP_VERBOSE: the primal solution, the sizes the bound buys (to stderr) */
+	if (getenv("LP_VERBOSE"))
+		for (t = 0, i = 0; t < cat->ntypes && i < n; t++) {
+			const struct nap_itype *ty = &cat->types[t];
+			struct nap_res a;
+			int usable = 0;
+
+			for (j = 0; j < ty->noff; j++)
+				usable |= !ty->off[j].spot && ty->off[j].available && ty->off[j].price > 0;
+			nap_itype_allocatable(ty, &o, &a);
+			if (!usable || a.v[NAP_RES_CPU] <= 0 || a.v[NAP_RES_MEMORY] <= 0)
+				continue;
+			if (z[3 + i] > 1e-9)
+				fprintf(stderr, "%s x %.2f\n", ty->name, z[3 + i]);
+			i++;
+		}
 	free(T);
 	free(z);
 	nap_catalog_free(cat);

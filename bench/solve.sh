@@ -7,10 +7,10 @@
 # line parsed, nothing else), nap-solve's wall time, its ratio to the floor,
 # microseconds per pending pod, peak RSS, new nodes, their $/h, the LP lower
 # bound for the pods put on new nodes (bench/lp-bound.c: cheapest fractional
-# cover of their CPU, memory and pod count) and the ratio.  "+guard" rows run
-# with the efficiency guard (--overpay 0.1, see nap-solve(1)); the others are
-# Karpenter's pure greedy packing.  Times and RSS are
-# medians of $RUNS runs (default 3).
+# cover of their CPU, memory and pod count; LP_VERBOSE=1 names the sizes it
+# buys) and the ratio.  Rows use nap-solve's default target-size packing;
+# "+karpenter" rows run Karpenter's greedy growth (--packing karpenter, see
+# nap-solve(1)).  Times and RSS are medians of $RUNS runs (default 3).
 #   SIZES="1000 5000 20000 50000" RUNS=3 sh bench/solve.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -78,5 +78,5 @@ for n in $SIZES; do
 done
 for n in $SIZES; do
 	row generic "$n" 0 0
-	row generic+guard "$n" 0 0 "--overpay 0.1"
+	row generic+karpenter "$n" 0 0 "--packing karpenter"
 done

@@ -91,7 +91,7 @@ struct claim {
 	size_t ntypes;
 	struct nap_res used;
 	struct nap_res maxrem;	/* max over types of cap - used: a quick bound */
-	double minprice;	/* >= 0 once the efficiency guard holds it */
+	int capped;		/* grows only within its pool's target size */
 	/* shapes (variant + request, no topology) it refused since it last changed */
 	uint64_t *refused;
 	size_t nrefused;		/* words */
@@ -121,8 +121,7 @@ struct st {
 	struct nap_res *pool_max;	/* per pool: max cap over usable types */
 	struct nap_res *remaining;	/* per pool: limit - used */
 	double *tprice;			/* per pool x type: cheapest offering the pool allows */
-	double *eff;			/* per pool x type: efficiency, 0 = not yet computed */
-	double *unit;			/* per pool: LP dual prices of cpu core, GiB, pod; 0s = off */
+	size_t *target;			/* per pool: target size, (size_t)-1 none */
 	int64_t *nodes_left;
 	int any_prefer_taint;
 	/* nodes */
@@ -1009,8 +1008,7 @@ pools_prepare(struct st *s)
 	s->cap = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->cap));
 	s->daemon = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->daemon));
 	s->tprice = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->tprice));
-	s->eff = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->eff));
-	s->unit = nap_xcalloc(3 * in->npools + 1, sizeof(*s->unit));
+	s->target = nap_xcalloc(in->npools + 1, sizeof(*s->target));
 	s->pool_max = nap_xcalloc(in->npools + 1, sizeof(*s->pool_max));
 	s->remaining = nap_xcalloc(in->npools + 1, sizeof(*s->remaining));
 	s->nodes_left = nap_xcalloc(in->npools + 1, sizeof(*s->nodes_left));
@@ -1157,171 +1155,60 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 	return vp;
 }
 
-/* ---- the efficiency guard ---- */
-
-static double
-res_value(const double *y, const struct nap_res *r)
-{
-	return y[0] * (double)r->v[NAP_RES_CPU] / 1000.0 +
-	    y[1] * (double)r->v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024) +
-	    y[2] * (double)r->v[NAP_RES_PODS];
-}
+/* ---- the target-size rule (enum nap_sched_packing) ---- */
 
 /*
- * Unit prices of a pool: the duals of min sum(price_t x_t) subject to
- * sum(cap_t x_t) >= demand, x >= 0 (cpu in cores, memory in GiB, pods).
- * A primal simplex with three rows and big-M artificials, so a pivot costs
- * one pass over the sizes; y = c_B B^-1, read from the artificial columns.
+ * Per pool, the size whose single-type fractional cover of the batch's
+ * demand costs least (NAP_SCHED_NPOS when none serves it): what a claim
+ * grows to at most under NAP_SCHED_PACK_TARGET.
  */
 static void
-pool_unit_prices(struct st *s, size_t p, const struct nap_res *demand)
+pool_targets(struct st *s, const struct nap_res *demand)
 {
+	static const int rs[] = { NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS, NAP_RES_NVIDIA_GPU,
+		NAP_RES_AMD_GPU };
 	const struct nap_sched_input *in = s->in;
-	size_t n = 0, t, i, j, cols, basis[3];
-	double b[3], *T, *c, bigm = 0;
-	int it;
+	size_t p, t, j;
 
-	b[0] = (double)demand->v[NAP_RES_CPU] / 1000.0;
-	b[1] = (double)demand->v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024);
-	b[2] = (double)demand->v[NAP_RES_PODS];
-	for (t = 0; t < in->ntypes; t++)
-		n += s->usable[p * in->ntypes + t] && s->tprice[p * in->ntypes + t] > 0;
-	if (n == 0 || b[0] + b[1] + b[2] <= 0)
-		return;
-	/* columns: n sizes, 3 surplus, 3 artificial, rhs */
-	cols = n + 7;
-	T = nap_xcalloc(3 * cols, sizeof(double));
-	c = nap_xcalloc(cols, sizeof(double));
-	for (t = 0, j = 0; t < in->ntypes; t++) {
-		size_t k = p * in->ntypes + t;
+	for (p = 0; p < in->npools; p++) {
+		double best = 0;
 
-		if (!s->usable[k] || s->tprice[k] <= 0)
-			continue;
-		T[0 * cols + j] = (double)s->cap[k].v[NAP_RES_CPU] / 1000.0;
-		T[1 * cols + j] = (double)s->cap[k].v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024);
-		T[2 * cols + j] = (double)s->cap[k].v[NAP_RES_PODS];
-		c[j] = s->tprice[k];
-		if (c[j] > bigm)
-			bigm = c[j];
-		j++;
-	}
-	bigm = bigm * 1e4 + 1;
-	for (i = 0; i < 3; i++) {
-		T[i * cols + n + i] = -1;
-		T[i * cols + n + 3 + i] = 1;
-		T[i * cols + cols - 1] = b[i];
-		c[n + 3 + i] = bigm;
-		basis[i] = n + 3 + i;
-	}
-	for (it = 0; it < 500; it++) {
-		size_t e = cols, r = 3;
-		double best = -1e-9, ratio = 0, pv;
+		s->target[p] = (size_t)-1;
+		for (t = 0; t < in->ntypes; t++) {
+			size_t k = p * in->ntypes + t;
+			double need = 0, cost;
 
-		/* reduced cost d_j = c_j - c_B B^-1 A_j, the tableau holds B^-1 A */
-		for (j = 0; j + 1 < cols; j++) {
-			double d = c[j];
-
-			for (i = 0; i < 3; i++)
-				d -= c[basis[i]] * T[i * cols + j];
-			if (d < best) {
-				best = d;
-				e = j;
-			}
-		}
-		if (e == cols)
-			break;
-		for (i = 0; i < 3; i++) {
-			double a1 = T[i * cols + e];
-
-			if (a1 > 1e-12 && (r == 3 || T[i * cols + cols - 1] / a1 < ratio)) {
-				ratio = T[i * cols + cols - 1] / a1;
-				r = i;
-			}
-		}
-		if (r == 3)
-			break;
-		pv = T[r * cols + e];
-		for (j = 0; j < cols; j++)
-			T[r * cols + j] /= pv;
-		for (i = 0; i < 3; i++) {
-			double f = T[i * cols + e];
-
-			if (i == r || f == 0)
+			if (!s->usable[k] || s->tprice[k] <= 0)
 				continue;
-			for (j = 0; j < cols; j++)
-				T[i * cols + j] -= f * T[r * cols + j];
+			for (j = 0; j < sizeof(rs) / sizeof(rs[0]); j++) {
+				double d = (double)demand->v[rs[j]], c = (double)s->cap[k].v[rs[j]];
+
+				if (d <= 0)
+					continue;
+				if (c <= 0)
+					break;
+				if (d / c > need)
+					need = d / c;
+			}
+			if (j < sizeof(rs) / sizeof(rs[0]) || need <= 0)
+				continue;
+			cost = s->tprice[k] * need;
+			if (s->target[p] == (size_t)-1 || cost < best ||
+			    (cost == best && s->tprice[k] < s->tprice[p * in->ntypes + s->target[p]])) {
+				best = cost;
+				s->target[p] = t;
+			}
 		}
-		basis[r] = e;
 	}
-	for (j = 0; j < 3; j++) {
-		double y = 0;
-
-		for (i = 0; i < 3; i++)
-			y += c[basis[i]] * T[i * cols + n + 3 + j];
-		s->unit[3 * p + j] = y > 0 && y < bigm / 2 ? y : 0;
-	}
-	free(T);
-	free(c);
 }
 
-/*
- * A size's price over the unit-price value of its capacity: 1 for the sizes
- * the LP would buy, more for premium ones.
- */
-static double
-type_eff(struct st *s, size_t pool, size_t t)
+/* The capacity a capped claim may fill, or NULL when it grows freely. */
+static const struct nap_res *
+claim_cap(const struct st *s, const struct claim *c)
 {
-	size_t k = pool * s->in->ntypes + t;
-
-	if (s->eff[k] == 0) {
-		double v = res_value(&s->unit[3 * pool], &s->cap[k]);
-
-		s->eff[k] = v > 0 ? s->tprice[k] / v : 1e9;
-	}
-	return s->eff[k];
-}
-
-/*
- * The guard holds a claim once the size it would launch (its cheapest, the
- * first of its price-ordered list) has an efficiency of at most
- * 1 + overpay.  A held claim takes a pod only if the cheapest size that
- * still fits them all is efficient too: it stops growing where only
- * overpriced sizes would hold it.  Claims that start on an overpriced size,
- * because nothing smaller fits, may grow into an efficient one.
- */
-static void
-guard_claim(struct st *s, struct claim *c)
-{
-	const double *y = &s->unit[3 * c->pool];
-
-	if (s->in->overpay <= 0 || c->minprice >= 0 || c->ntypes == 0 ||
-	    (y[0] <= 0 && y[1] <= 0 && y[2] <= 0))
-		return;
-	if (type_eff(s, c->pool, c->types[0]) <= 1.0 + s->in->overpay)
-		c->minprice = s->tprice[c->pool * s->in->ntypes + c->types[0]];
-}
-
-/* May a held claim take the pod?  Its types are in price order. */
-static int
-guard_allows(struct st *s, const struct claim *c, const struct nap_res *req,
-    const struct nap_reqs *nr, int changed)
-{
-	const struct nap_sched_input *in = s->in;
-	size_t i, base = c->pool * in->ntypes;
-
-	if (c->minprice < 0)
-		return 1;
-	for (i = 0; i < c->ntypes; i++) {
-		size_t t = c->types[i];
-
-		if (!res_fits_sum(&c->used, req, &s->cap[base + t]))
-			continue;
-		if (changed && (!nap_reqs_intersects(&in->types[t].reqs, nr, NULL, 0) ||
-		    !offering_ok(&in->types[t], nr, NULL)))
-			continue;
-		return type_eff(s, c->pool, t) <= 1.0 + in->overpay;
-	}
-	return 0;
+	if (!c->capped)
+		return NULL;
+	return &s->cap[c->pool * s->in->ntypes + s->target[c->pool]];
 }
 
 /* ---- claims ---- */
@@ -1333,12 +1220,12 @@ claim_maxrem(struct st *s, struct claim *c)
 	int k;
 
 	nap_res_zero(&c->maxrem);
-	for (i = 0; i < c->ntypes; i++) {
-		/* a claim the guard holds can only grow into an efficient size */
-		if (c->minprice >= 0 && type_eff(s, c->pool, c->types[i]) > 1.0 + s->in->overpay)
-			continue;
+	for (i = 0; i < c->ntypes; i++)
 		nap_res_max(&c->maxrem, &s->cap[base + c->types[i]]);
-	}
+	if (c->capped)
+		for (k = 0; k < NAP_RES_N; k++)
+			if (claim_cap(s, c)->v[k] < c->maxrem.v[k])
+				c->maxrem.v[k] = claim_cap(s, c)->v[k];
 	for (k = 0; k < NAP_RES_N; k++)
 		c->maxrem.v[k] -= c->used.v[k];
 	if (c->maxrem.v[NAP_RES_CPU] < s->minreq.v[NAP_RES_CPU] ||
@@ -1555,7 +1442,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		apply_pins(s, &s->tmp);
 	}
 	changed = nr == &s->tmp && !reqs_equal(&s->tmp, &c->reqs);
-	if (!guard_allows(s, c, &p->req, nr, changed))
+	if (c->capped && !res_fits_sum(&c->used, &p->req, claim_cap(s, c)))
 		return refuse(s, c);
 	for (i = 0; i < c->ntypes; i++) {
 		size_t t = c->types[i];
@@ -1589,11 +1476,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	if (c->nrefused)
 		memset(c->refused, 0, c->nrefused * sizeof(uint64_t));
 	topo_record(s, pi, v, &cd, &c->reqs);
-	guard_claim(s, c);
 	claim_maxrem(s, c);
-	/* a held claim the guard would refuse even the smallest pod is done */
-	if (c->minprice >= 0 && !guard_allows(s, c, &s->minreq, &c->reqs, 0))
-		c->closed = 1;
 	claim_reorder(s, ci, 0);
 	s->out->place[pi].where = NAP_SCHED_CLAIM;
 	s->out->place[pi].index = ci;
@@ -1677,7 +1560,8 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	c->pool = p;
 	nap_reqs_init(&c->reqs);
 	nap_reqs_copy(&c->reqs, nr);
-	c->minprice = -1;
+	c->capped = in->packing == NAP_SCHED_PACK_TARGET && s->target[p] != (size_t)-1 &&
+	    nap_res_fits(&pod->req, &s->cap[base + s->target[p]]);
 	c->types = nap_xcalloc(vp->ntypes + 1, sizeof(size_t));
 	memcpy(c->types, s->tbuf, n * sizeof(size_t));
 	c->ntypes = n;
@@ -1698,7 +1582,6 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	cd.kind = CAND_CLAIM;
 	cd.idx = c->idx;
 	topo_record(s, pi, v, &cd, &c->reqs);
-	guard_claim(s, c);
 	claim_maxrem(s, c);
 	claim_reorder(s, c->idx, 1);
 	s->out->place[pi].where = NAP_SCHED_CLAIM;
@@ -2132,8 +2015,7 @@ st_free(struct st *s)
 	free(s->obase);
 	free(s->oz);
 	free(s->oc);
-	free(s->eff);
-	free(s->unit);
+	free(s->target);
 	free(s->pool_max);
 	free(s->remaining);
 	free(s->nodes_left);
@@ -2180,14 +2062,14 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
 		for (r = 0; r < NAP_RES_N; r++)
 			if (in->pending[i].req.v[r] < s.minreq.v[r])
 				s.minreq.v[r] = in->pending[i].req.v[r];
-	if (in->overpay > 0) {
+	if (in->packing == NAP_SCHED_PACK_TARGET) {
 		struct nap_res demand;
 
 		nap_res_zero(&demand);
 		for (i = 0; i < in->npending; i++)
-			nap_res_add(&demand, &in->pending[i].req);
-		for (i = 0; i < in->npools; i++)
-			pool_unit_prices(&s, i, &demand);
+			if (!in->pending[i].never)
+				nap_res_add(&demand, &in->pending[i].req);
+		pool_targets(&s, &demand);
 	}
 	s.avail = nap_xcalloc(in->nnodes + 1, sizeof(*s.avail));
 	s.open_nodes = nap_xcalloc(in->nnodes + 1, sizeof(size_t));

@@ -163,6 +163,22 @@ struct nap_sched_bound {
 	size_t node;			/* index into nodes */
 };
 
+/*
+ * NAP_SCHED_PACK_TARGET (nap's default): per NodePool, the target size T is
+ * the usable instance type whose single-type fractional cover of the whole
+ * batch's demand is cheapest: price(T) x max over cpu, memory, pods (and GPUs
+ * when requested) of demand / allocatable (allocatable net of DaemonSet
+ * overhead; ties to the cheaper, then the catalog's order).  A claim whose
+ * first pod fits T takes further pods only while they all still fit T, so it
+ * stops growing at the most cost-efficient size instead of ending on the
+ * largest (premium) sizes; claims opened by pods too big for T grow as
+ * Karpenter's do.  NAP_SCHED_PACK_KARPENTER: Karpenter's pure greedy growth.
+ */
+enum nap_sched_packing {
+	NAP_SCHED_PACK_TARGET,
+	NAP_SCHED_PACK_KARPENTER,
+};
+
 struct nap_sched_input {
 	const struct nap_sched_itype *types;
 	size_t ntypes;
@@ -178,15 +194,10 @@ struct nap_sched_input {
 	size_t npending;
 	int max_types;			/* 0: NAP_SCHED_MAX_TYPES */
 	/*
-	 * Efficiency guard (nap's addition; 0 = Karpenter's pure greedy).  Each
-	 * NodePool's unit prices of a core, a GiB and a pod are the LP duals of
-	 * covering the pending pods' total with its sizes; a size's efficiency
-	 * is its price over the unit-price value of its capacity.  Once a
-	 * claim's cheapest size has an efficiency of at most 1 + overpay, the
-	 * claim keeps only such sizes, so it stops growing where only
-	 * overpriced (premium) sizes would fit and further pods go elsewhere.
+	 * Packing rule (see enum nap_sched_packing): how far a new claim grows.
+	 * The zero value is nap's default, the target-size rule.
 	 */
-	double overpay;
+	int packing;
 };
 
 enum nap_sched_where {

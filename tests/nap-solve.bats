@@ -36,6 +36,14 @@ run_case() {
 	run_case three-pods-share
 }
 
+@test "by default a claim stops growing at its NodePool's most cost-efficient size, so sixty pods get several claims" {
+	run_case packing-target
+}
+
+@test "with --packing karpenter one claim grows until it holds all sixty pods, Karpenter's greedy packing" {
+	run_case packing-karpenter
+}
+
 @test "the launch list is ranked cheapest first, unique, at most 600 names, and the price is a positive hourly figure" {
 	run_case ranked-types
 }
@@ -526,4 +534,18 @@ run_case() {
 	run bash -e -o pipefail examples.sh
 	[ "$status" -eq 0 ]
 	[ -n "$output" ]
+}
+
+@test "the default packing launches the same pods for less money than --packing karpenter" {
+	in=$CASES/packing-target/input.ndjson
+	t=$($SOLVE <"$in" | jq -s '[.[] | select(.type == "LaunchRequest") | .price] | add')
+	k=$($SOLVE --packing karpenter <"$in" | jq -s '[.[] | select(.type == "LaunchRequest") | .price] | add')
+	echo "target $t karpenter $k"
+	jq -n -e --argjson t "$t" --argjson k "$k" '$t > 0 and $t < $k'
+}
+
+@test "an unknown --packing rule exits 64" {
+	run $SOLVE --packing cheapest </dev/null
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"--packing"* ]]
 }

@@ -522,7 +522,7 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 	pl->in.types = pl->types;
 	pl->in.ntypes = cat->ntypes;
 	pl->in.max_types = sv->max_types;
-	pl->in.overpay = sv->overpay;
+	pl->in.packing = sv->packing;
 
 	/* NodePools */
 	nps = nap_cluster_nodepools(cl, &nnp);

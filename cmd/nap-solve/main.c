@@ -22,7 +22,7 @@
 
 #define SYNOPSIS "nap-solve [-v] [--batch-idle duration] [--batch-max duration] " \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] " \
-	"[--max-types n] [--overpay fraction] [--region region] [--spot-prices file]"
+	"[--max-types n] [--packing target|karpenter] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
 
 /*
@@ -214,7 +214,7 @@ main(int argc, char **argv)
 		{ "input", required_argument, NULL, 'i' },
 		{ "log-format", required_argument, NULL, 'L' },
 		{ "max-types", required_argument, NULL, 'T' },
-		{ "overpay", required_argument, NULL, 'O' },
+		{ "packing", required_argument, NULL, 'P' },
 		{ "region", required_argument, NULL, 'r' },
 		{ "spot-prices", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -268,11 +268,14 @@ main(int argc, char **argv)
 				nap_die(NAP_EX_USAGE, "--max-types: bad number \"%s\"", optarg);
 			sv.max_types = (int)l;
 			break;
-		case 'O':
-			errno = 0;
-			sv.overpay = strtod(optarg, &end);
-			if (errno || *end || sv.overpay < 0 || sv.overpay > 100)
-				nap_die(NAP_EX_USAGE, "--overpay: bad fraction \"%s\"", optarg);
+		case 'P':
+			if (strcmp(optarg, "target") == 0)
+				sv.packing = NAP_SCHED_PACK_TARGET;
+			else if (strcmp(optarg, "karpenter") == 0)
+				sv.packing = NAP_SCHED_PACK_KARPENTER;
+			else
+				nap_die(NAP_EX_USAGE, "--packing: \"%s\" is neither target nor karpenter",
+				    optarg);
 			break;
 		case 'r':
 			sv.region = optarg;

@@ -39,7 +39,7 @@ struct solve {
 	const char *spot_prices;
 	char *region;
 	int max_types;
-	double overpay;			/* efficiency guard, see sched.h; 0 = off */
+	int packing;			/* enum nap_sched_packing */
 	struct unavail *un;
 	size_t nun, aun;
 	struct planned *pl;
