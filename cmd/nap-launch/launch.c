@@ -436,6 +436,27 @@ nodeclass(struct ctx *x, const char *name)
 }
 
 static void fail_claim(struct ctx *x, struct claim *c);
+static void on_node(struct ctx *x, const struct nap_node *n);
+
+/*
+ * A Node that registered before we knew the claim's providerID (a restart
+ * that found the VM running) gets no new record to trigger on: look for it.
+ * The kubelet names the Node after the VM's computer name, in lower case.
+ */
+static void
+node_check(struct ctx *x, struct claim *c)
+{
+	const struct nap_node *n;
+	char *name = nap_xstrdup(c->vm), *p;
+
+	for (p = name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	n = nap_cluster_node(x->cl, name);
+	free(name);
+	if (n && c->provider_id && strcmp(n->provider_id, c->provider_id) == 0)
+		on_node(x, n);
+}
 
 /* DELETE with forceDeletion, as the provider deletes its VMs (4.6). */
 static char *
@@ -507,6 +528,7 @@ launched(struct ctx *x, struct claim *c)
 	x->nlaunched++;
 	nap_info("nodeclaim %s launched: %s %s %s", c->name, c->cur.it ? c->cur.it->name : "?",
 	    c->cur.it ? c->cur.off->zone_label : "", c->cur.it ? c->cur.off->capacity_type : "");
+	node_check(x, c);
 }
 
 static int
@@ -1201,6 +1223,7 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 	} else {
 		c->step = ST_LAUNCHED;
 	}
+	node_check(x, c);
 }
 
 void
