@@ -625,6 +625,7 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 		h = model_json_hash(tol, h);
 		h = model_json_hash(tsc, h);
 		h = model_json_hash(gates, h);
+		p->constraints_hash = h;
 		h = model_bytes_hash(&p->requests, sizeof(p->requests), h);
 		p->sched_hash = model_str_hash(p->unknown_resource, h);
 	}

@@ -221,6 +221,8 @@ struct nap_pod {
 	 * cluster).  A structural hash, so it needs no JSON kept.
 	 */
 	uint64_t sched_hash;
+	/* sched_hash without the requests: pods that differ only in size */
+	uint64_t constraints_hash;
 	/*
 	 * Required node affinity as OR-terms, each with spec.nodeSelector ANDed
 	 * in.  Never empty: with no required affinity there is one term, the

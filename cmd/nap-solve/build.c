@@ -28,107 +28,6 @@ kalloc(struct plan *pl, size_t n, size_t size)
 	return keep(pl, nap_xcalloc(n + 1, size));
 }
 
-/*
- * A canonical-enough text of a JSON value for signatures, appended to a
- * reused buffer: json_object_to_json_string would keep a copy of the text
- * inside every object serialised, which at 60,000 pods costs more than the
- * scheduling.  Strings are written raw; a signature only has to tell
- * different values apart within one process, and the separators used
- * (\x1e, \x1f) do not occur in Kubernetes names.
- */
-struct sbuf {
-	char *p;
-	size_t n, alloc;
-};
-
-static void
-sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	nap_xgrow(&b->p, &b->alloc, b->n + n + 1, 1);
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void
-sb_json(struct sbuf *b, json_object *o)
-{
-	char num[48];
-	size_t i, n;
-
-	switch (json_object_get_type(o)) {
-	case json_type_null:
-		sb_add(b, "~", 1);
-		break;
-	case json_type_boolean:
-		sb_add(b, json_object_get_boolean(o) ? "T" : "F", 1);
-		break;
-	case json_type_double:
-		snprintf(num, sizeof(num), "%.17g", json_object_get_double(o));
-		sb_add(b, num, strlen(num));
-		break;
-	case json_type_int:
-		snprintf(num, sizeof(num), "%lld", (long long)json_object_get_int64(o));
-		sb_add(b, num, strlen(num));
-		break;
-	case json_type_string:
-		sb_add(b, "\"", 1);
-		sb_add(b, json_object_get_string(o), (size_t)json_object_get_string_len(o));
-		sb_add(b, "\x1e", 1);
-		break;
-	case json_type_array:
-		n = json_object_array_length(o);
-		sb_add(b, "[", 1);
-		for (i = 0; i < n; i++)
-			sb_json(b, json_object_array_get_idx(o, i));
-		sb_add(b, "]", 1);
-		break;
-	case json_type_object: {
-		json_object_iter it;
-
-		sb_add(b, "{", 1);
-		json_object_object_foreachC(o, it) {
-			sb_add(b, it.key, strlen(it.key));
-			sb_add(b, "\x1e", 1);
-			sb_json(b, it.val);
-		}
-		sb_add(b, "}", 1);
-		break;
-	}
-	}
-}
-
-static struct sbuf sig_buf;
-
-/* The signature text of o, valid until the next call. */
-static const char *
-jstr(json_object *o)
-{
-	sig_buf.n = 0;
-	sb_add(&sig_buf, "", 0);
-	if (o)
-		sb_json(&sig_buf, o);
-	return sig_buf.p;
-}
-
-/* Like jstr, appending several values into one signature the plan keeps. */
-static char *
-jsig(struct plan *pl, const char *head, json_object *const *objs, size_t n, const char *tail)
-{
-	size_t i;
-
-	sig_buf.n = 0;
-	sb_add(&sig_buf, head, strlen(head));
-	for (i = 0; i < n; i++) {
-		sb_add(&sig_buf, SEP, 1);
-		if (objs[i])
-			sb_json(&sig_buf, objs[i]);
-	}
-	sb_add(&sig_buf, SEP, 1);
-	sb_add(&sig_buf, tail, strlen(tail));
-	return keep(pl, nap_xstrndup(sig_buf.p, sig_buf.n));
-}
-
 static int
 effect_of(enum nap_effect e)
 {
@@ -165,37 +64,11 @@ taints_conv(struct plan *pl, const struct nap_taint *t, size_t n, size_t *out_n)
 	return o;
 }
 
-/* The raw JSON of a pod (anti-)affinity term, for its group signature. */
-static json_object *
-raw_term(json_object *raw, const char *which, size_t i, int *weight)
-{
-	char path[96];
-	size_t nreq = 0, npref = 0;
-	json_object *req, *pref, *t;
-
-	snprintf(path, sizeof(path), "spec.affinity.%s.requiredDuringSchedulingIgnoredDuringExecution",
-	    which);
-	req = nap_json_array(raw, path, &nreq);
-	snprintf(path, sizeof(path), "spec.affinity.%s.preferredDuringSchedulingIgnoredDuringExecution",
-	    which);
-	pref = nap_json_array(raw, path, &npref);
-	*weight = 0;
-	if (i < nreq)
-		return json_object_array_get_idx(req, i);
-	if (i - nreq < npref) {
-		t = json_object_array_get_idx(pref, i - nreq);
-		*weight = (int)nap_json_int(t, "weight", 1);
-		return nap_json_get(t, "podAffinityTerm");
-	}
-	return NULL;
-}
-
 static void
 pod_topo(struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o, int anti_only)
 {
 	size_t n = p->nspread + p->naffinity + p->nanti_affinity, i, k = 0;
 	struct nap_sched_topo *t;
-	json_object *spreads = nap_json_get(p->meta.raw, "spec.topologySpreadConstraints");
 
 	if (n == 0)
 		return;
@@ -209,17 +82,13 @@ pod_topo(struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o, int 
 		t[k].max_skew = s->max_skew;
 		t[k].min_domains = s->min_domains;
 		t[k].required = s->do_not_schedule;
-		t[k].sig = keep(pl, nap_xasprintf("spread" SEP "%s" SEP "%s", p->meta.ns,
-		    jstr(spreads ? json_object_array_get_idx(spreads, i) : NULL)));
+		t[k].sig = keep(pl, nap_xasprintf("spread" SEP "%016llx", (unsigned long long)s->hash));
 		k++;
 	}
 	for (i = 0; i < p->naffinity + p->nanti_affinity; i++) {
 		int anti = i >= p->naffinity;
 		const struct nap_pod_term *pt = anti ? &p->anti_affinity[i - p->naffinity] :
 		    &p->affinity[i];
-		int w = 0;
-		json_object *raw = raw_term(p->meta.raw, anti ? "podAntiAffinity" : "podAffinity",
-		    anti ? i - p->naffinity : i, &w);
 
 		if (anti_only && (!anti || pt->weight))
 			continue;
@@ -231,8 +100,8 @@ pod_topo(struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o, int 
 		t[k].all_namespaces = pt->ns_selector != NULL;
 		t[k].required = pt->weight == 0;
 		t[k].weight = pt->weight;
-		t[k].sig = keep(pl, nap_xasprintf("%s" SEP "%s" SEP "%s", anti ? "anti" : "aff",
-		    p->meta.ns, jstr(raw)));
+		t[k].sig = keep(pl, nap_xasprintf("%s" SEP "%016llx", anti ? "anti" : "aff",
+		    (unsigned long long)pt->hash));
 		k++;
 	}
 	o->topo = t;
@@ -329,19 +198,9 @@ pod_conv(struct plan *pl, const struct nap_cluster *cl, const struct nap_pod *p,
 	pod_topo(pl, p, o, 0);
 	if (cl)
 		o->volume = pod_volume(cl, p, &vsig);
-	if (p->meta.raw) {
-		json_object *spec = nap_json_get(p->meta.raw, "spec");
-		json_object *parts[5];
-		char *tail = nap_xasprintf("%s" SEP "%s", vsig, o->never ? o->never : "");
-
-		parts[0] = p->meta.labels;
-		parts[1] = nap_json_get(spec, "nodeSelector");
-		parts[2] = nap_json_get(spec, "affinity");
-		parts[3] = nap_json_get(spec, "tolerations");
-		parts[4] = nap_json_get(spec, "topologySpreadConstraints");
-		o->sig = jsig(pl, p->meta.ns, parts, 5, tail);
-		free(tail);
-	}
+	/* the model's structural hash stands for the pod's JSON, which it does not keep */
+	o->sig = keep(pl, nap_xasprintf("%016llx" SEP "%s" SEP "%s",
+	    (unsigned long long)p->constraints_hash, vsig, o->never ? o->never : ""));
 }
 
 static int64_t
