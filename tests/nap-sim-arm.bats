@@ -355,6 +355,22 @@ gone() {
 	[ -n "$(header x-ms-ratelimit-remaining-subscription-reads)" ]
 }
 
+@test "the compute provider's own limits count down in x-ms-ratelimit-remaining-resource and then throttle" {
+	start
+	[ "$(arm GET "$VMS?$CV")" = 200 ]
+	[ "$(header x-ms-ratelimit-remaining-resource)" = "Microsoft.Compute/HighCostGet3Min;239,Microsoft.Compute/HighCostGet30Min;799" ]
+	urls=()
+	for i in $(seq 1 239); do urls+=("$SIM_ARM_URL$VMS?$CV"); done
+	curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $TOKEN" -o /dev/null "${urls[@]}"
+	[ "$(arm GET "$VMS?$CV")" = 429 ]
+	jq -e '.error.details[0].code == "TooManyRequests" and .error.target == "HighCostGet3Min"
+	    and (.error.message | fromjson | .allowedRequestCount == 240 and .measuredRequestCount == 241)' "$B"
+	[ "$(header Retry-After)" -ge 1 ]
+	# other operation groups are counted apart
+	[ "$(arm GET "$VMS/nope?$CV")" = 404 ]
+	[[ "$(header x-ms-ratelimit-remaining-resource)" == Microsoft.Compute/LowCostGet3Min\;3999,* ]]
+}
+
 @test "server errors come at the configured rate and status" {
 	start
 	fault '{"errors":{"rate":1,"status":503}}'

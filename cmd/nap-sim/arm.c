@@ -6,6 +6,7 @@
  * the real service is not documented, nap-sim(1) records the choice.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1405,6 +1406,66 @@ bucket_take(struct world *w, int kind)
 	return 0;
 }
 
+/*
+ * The compute resource provider's own limits, per operation group, over a
+ * 3-minute and a 30-minute window (simulated time): every VM answer says
+ * what is left in x-ms-ratelimit-remaining-resource, and a request past a
+ * limit is 429 until its window ends.
+ */
+static int
+rp_policy(
+    struct world *w, const struct sim_req *req, struct sim_resp *resp, const struct arm_path *ap)
+{
+	static const struct {
+		const char *name;
+		long limit[2];
+	} pol[4] = {
+	    {"PutVM", {240, 1200}},
+	    {"DeleteVM", {240, 1200}},
+	    {"LowCostGet", {4000, 32000}},
+	    {"HighCostGet", {240, 800}},
+	};
+	static const double win[2] = {180, 1800};
+	static const char *const wname[2] = {"3Min", "30Min"};
+	double now = sim_elapsed(w->sim);
+	char hdr[200], group[40];
+	int k, i;
+
+	if (strcmp(req->method, "PUT") == 0 || strcmp(req->method, "PATCH") == 0 ||
+	    strcmp(req->method, "POST") == 0)
+		k = 0;
+	else if (strcmp(req->method, "DELETE") == 0)
+		k = 1;
+	else
+		k = ap->n > 7 ? 2 : 3;
+	for (i = 0; i < 2; i++) {
+		if (now - w->rp_start[k][i] >= win[i]) {
+			w->rp_start[k][i] = now - fmod(now, win[i]);
+			w->rp_count[k][i] = 0;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (w->rp_count[k][i] >= pol[k].limit[i]) {
+			snprintf(group, sizeof(group), "%s%s", pol[k].name, wname[i]);
+			arm_throttled(w, resp, group, pol[k].limit[i], w->rp_count[k][i] + 1,
+			    win[i], w->rp_start[k][i] + win[i] - now);
+			snprintf(hdr, sizeof(hdr),
+			    "Microsoft.Compute/%s3Min;%ld,Microsoft.Compute/%s30Min;%ld",
+			    pol[k].name, pol[k].limit[0] - w->rp_count[k][0], pol[k].name,
+			    pol[k].limit[1] - w->rp_count[k][1]);
+			sim_resp_header(resp, "x-ms-ratelimit-remaining-resource", hdr);
+			return 1;
+		}
+	}
+	w->rp_count[k][0]++;
+	w->rp_count[k][1]++;
+	snprintf(hdr, sizeof(hdr), "Microsoft.Compute/%s3Min;%ld,Microsoft.Compute/%s30Min;%ld",
+	    pol[k].name, pol[k].limit[0] - w->rp_count[k][0], pol[k].name,
+	    pol[k].limit[1] - w->rp_count[k][1]);
+	sim_resp_header(resp, "x-ms-ratelimit-remaining-resource", hdr);
+	return 0;
+}
+
 static int
 arm_dispatch(
     struct world *w, const struct sim_req *req, struct sim_resp *resp, const struct arm_path *ap)
@@ -1493,8 +1554,11 @@ arm_dispatch(
 		return 1;
 	}
 	if (seg_is(ap, 4, "providers") && seg_is(ap, 5, "Microsoft.Compute") &&
-	    seg_is(ap, 6, "virtualMachines"))
+	    seg_is(ap, 6, "virtualMachines")) {
+		if (rp_policy(w, req, resp, ap))
+			return 1;
 		return vm_route(w, req, resp, ap);
+	}
 	if (seg_is(ap, 4, "providers") && seg_is(ap, 5, "Microsoft.Network") &&
 	    seg_is(ap, 6, "networkInterfaces"))
 		return nic_route(w, req, resp, ap);

@@ -301,37 +301,45 @@ draw(struct world *w, double rate)
 	return world_rand01(w) < rate;
 }
 
+void
+arm_throttled(struct world *w, struct sim_resp *resp, const char *group, long allowed,
+    long measured, double window, double retry)
+{
+	json_object *o = json_object_new_object(), *e = json_object_new_object();
+	json_object *d = json_object_new_array(), *d0 = json_object_new_object();
+	double now = world_wall();
+	char ts0[40], ts1[40], inner[400];
+
+	world_rfc3339_at(now - window / sim_scale(w->sim), ts0, sizeof(ts0));
+	world_rfc3339_at(now, ts1, sizeof(ts1));
+	/* Compute's throttling message is itself JSON. */
+	snprintf(inner, sizeof(inner),
+	    "{\"operationGroup\":\"%s\",\"startTime\":\"%s\",\"endTime\":\"%s\","
+	    "\"allowedRequestCount\":%ld,\"measuredRequestCount\":%ld}",
+	    group, ts0, ts1, allowed, measured);
+	json_object_object_add(d0, "code", json_object_new_string("TooManyRequests"));
+	json_object_object_add(d0, "target", json_object_new_string(group));
+	json_object_object_add(d0, "message", json_object_new_string(inner));
+	json_object_array_add(d, d0);
+	json_object_object_add(e, "code", json_object_new_string("OperationNotAllowed"));
+	json_object_object_add(e, "message", json_object_new_string(inner));
+	json_object_object_add(e, "target", json_object_new_string(group));
+	json_object_object_add(e, "details", d);
+	json_object_object_add(o, "error", e);
+	resp->retry_after = world_retry_after(w, retry);
+	sim_resp_json(resp, 429, o);
+}
+
 int
 fault_arm_request(struct world *w, const struct sim_req *req, struct sim_resp *resp)
 {
-	char ts0[40], ts1[40], inner[400];
-	const char *group;
-	double now = world_wall();
-
 	resp->delay = w->faults.latency;
 	if (draw(w, w->faults.throttle_rate)) {
-		json_object *o = json_object_new_object(), *e = json_object_new_object();
-		json_object *d = json_object_new_array(), *d0 = json_object_new_object();
+		const char *group = strcmp(req->method, "PUT") == 0 ? "PutVM3Min"
+		    : strcmp(req->method, "DELETE") == 0	    ? "DeleteVM3Min"
+								    : "HighCostGet3Min";
 
-		group = strcmp(req->method, "PUT") == 0	 ? "PutVM3Min"
-		    : strcmp(req->method, "DELETE") == 0 ? "DeleteVM3Min"
-							 : "HighCostGet3Min";
-		world_rfc3339_at(now - 180, ts0, sizeof(ts0));
-		world_rfc3339_at(now, ts1, sizeof(ts1));
-		snprintf(inner, sizeof(inner),
-		    "{\"operationGroup\":\"%s\",\"startTime\":\"%s\",\"endTime\":\"%s\","
-		    "\"allowedRequestCount\":240,\"measuredRequestCount\":241}",
-		    group, ts0, ts1);
-		json_object_object_add(d0, "code", json_object_new_string("TooManyRequests"));
-		json_object_object_add(d0, "target", json_object_new_string(group));
-		json_object_object_add(d0, "message", json_object_new_string(inner));
-		json_object_array_add(d, d0);
-		json_object_object_add(e, "code", json_object_new_string("OperationNotAllowed"));
-		json_object_object_add(e, "message", json_object_new_string(inner));
-		json_object_object_add(e, "target", json_object_new_string(group));
-		json_object_object_add(e, "details", d);
-		json_object_object_add(o, "error", e);
-		resp->retry_after = world_retry_after(w, w->faults.throttle_retry);
+		arm_throttled(w, resp, group, 240, 241, 180, w->faults.throttle_retry);
 		sim_resp_header(resp, "x-ms-ratelimit-remaining-resource",
 		    strcmp(group, "PutVM3Min") == 0
 			? "Microsoft.Compute/PutVM3Min;0,Microsoft.Compute/PutVM30Min;1198"
@@ -339,7 +347,6 @@ fault_arm_request(struct world *w, const struct sim_req *req, struct sim_resp *r
 			? "Microsoft.Compute/DeleteVM3Min;0,Microsoft.Compute/DeleteVM30Min;1198"
 			: "Microsoft.Compute/HighCostGet3Min;0,Microsoft.Compute/"
 			  "HighCostGet30Min;798");
-		sim_resp_json(resp, 429, o);
 		return 1;
 	}
 	if (draw(w, w->faults.error_rate)) {

@@ -205,6 +205,10 @@ struct world {
 	/* ARM token buckets (reads, writes, deletes), refilled in simulated time */
 	double bucket[3];
 	double bucket_at;
+	/* Compute RP policies (PutVM, DeleteVM, LowCostGet, HighCostGet): the
+	 * 3- and 30-minute windows and their counts, in simulated time */
+	double rp_start[4][2];
+	long rp_count[4][2];
 
 	/* tunables (--world KEY=VALUE), simulated seconds unless noted */
 	double ready_delay;    /* registration -> Ready */
@@ -275,6 +279,10 @@ void arm_nic_restore(struct world *w, json_object *body);
 int fault_apply(struct world *w, json_object *doc, struct nap_err *err);
 json_object *fault_to_json(struct world *w);
 void fault_reset(struct world *w);
+/* A compute throttling answer: 429, Retry-After (simulated seconds) and
+ * the OperationNotAllowed / TooManyRequests body for group. */
+void arm_throttled(struct world *w, struct sim_resp *resp, const char *group, long allowed,
+    long measured, double window, double retry);
 /* Before an ARM request: 1 when a fault answered it. */
 int fault_arm_request(struct world *w, const struct sim_req *req, struct sim_resp *resp);
 /* Capacity and quota for a VM create: 0 = go, else the error is set:
