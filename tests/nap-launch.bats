@@ -285,7 +285,12 @@ no_vms() {
 	exec 7>&-
 	start_watch
 	start_launch "$STATE"
-	sim_poll 60 nodeclaims_with_provider 4
+	sim_poll 60 nodeclaims_with_provider 4 || {
+		cat "$ERR" "$BATS_TEST_TMPDIR/watch.err"
+		sim_kubectl get nodeclaims -o json | jq -c '.items[] | [.metadata.name, .status.providerID]'
+		vms
+		false
+	}
 	run vms
 	echo "$output"
 	[ "$(echo "$output" | wc -l)" -eq 4 ]

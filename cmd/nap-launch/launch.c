@@ -291,8 +291,12 @@ status_patch(struct ctx *x, struct claim *c, int failed)
 	json_object_object_add(st, "conditions", conds);
 	json_object_object_add(p, "status", st);
 	path = nc_path(c->name, "status");
-	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && !fatal_err(x, &err))
+	c->status_dirty = 0;
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && !fatal_err(x, &err)) {
 		nap_warn("patch nodeclaim %s status: %s", c->name, err.msg);
+		/* The status is how everyone else learns of the VM: try again. */
+		c->status_dirty = !failed && err.http != 404;
+	}
 	free(path);
 	json_object_put(p);
 }
@@ -1269,6 +1273,20 @@ launch_tick(struct ctx *x)
 	size_t i, k = 0;
 
 	gc_start(x);
+	if (now >= x->sweep_ms) {
+		/* Once a second: writes that failed, Nodes whose record we missed. */
+		x->sweep_ms = now + 1000;
+		for (i = 0; i < x->nclaims; i++) {
+			struct claim *c = x->claims[i];
+
+			if (c->call || c->step < ST_LAUNCHED || c->step > ST_INITIALIZED)
+				continue;
+			if (c->status_dirty)
+				status_patch(x, c, 0);
+			if (c->step != ST_INITIALIZED)
+				node_check(x, c);
+		}
+	}
 	for (i = 0; i < x->nclaims; i++) {
 		struct claim *c = x->claims[i];
 

@@ -69,6 +69,7 @@ struct claim {
 	char *reason;
 	int adopted; /* found at start-up rather than requested */
 	int timed_out;
+	int status_dirty; /* the last status write failed */
 };
 
 /* The unavailable-offerings cache (azure-provider.md 4.5). */
@@ -103,8 +104,9 @@ struct ctx {
 	size_t nun, aun;
 	int synced;
 	struct nap_arm_call *gc_call; /* the VM list of garbage collection */
-	int64_t gc_next_ms;	      /* wall clock */
-	int fatal;		      /* exit code when an unrecoverable error happened */
+	int64_t gc_next_ms;
+	int64_t sweep_ms; /* wall clock */
+	int fatal;	  /* exit code when an unrecoverable error happened */
 	unsigned long nlaunched, nfailed;
 };
 
