@@ -111,6 +111,10 @@ nodeclaims_with_provider() {
 	[ "$(sim_kubectl get nodeclaims -o json | jq '[.items[] | select(.status.providerID)] | length')" -eq "$1" ]
 }
 
+nodeclaims_count() {
+	[ "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq "$1" ]
+}
+
 no_nodeclaims() {
 	[ "$(sim_kubectl get nodeclaims -o json | jq '.items | length')" -eq 0 ]
 }
@@ -278,7 +282,7 @@ no_vms() {
 	exec 7<>"$BATS_TEST_TMPDIR/in"
 	start_launch "$BATS_TEST_TMPDIR/in"
 	for i in 1 2 3 4; do req "crash-$i" Standard_D2s_v3,Standard_D2s_v5; done >&7
-	sim_poll 30 test "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq 4
+	sim_poll 30 nodeclaims_count 4
 	kill -KILL "$LPID"
 	wait "$LPID" 2>/dev/null || :
 	LPID=
