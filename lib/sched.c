@@ -122,6 +122,8 @@ struct st {
 	struct nap_res *remaining;	/* per pool: limit - used */
 	double *tprice;			/* per pool x type: cheapest offering the pool allows */
 	size_t *target;			/* per pool: target size, (size_t)-1 none */
+	struct nap_req *delta;		/* try_claim: borrowed requirements that changed */
+	size_t adelta;
 	int64_t *nodes_left;
 	int any_prefer_taint;
 	/* nodes */
@@ -1402,6 +1404,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	struct claim *c = s->claims[ci];
 	const struct nap_reqs *nr = &c->reqs;
 	struct cand cd;
+	struct nap_reqs delta = { NULL, 0, 0 };
 	size_t i, n = 0, base = c->pool * in->ntypes;
 	int known = 0, changed;
 
@@ -1444,12 +1447,28 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	changed = nr == &s->tmp && !reqs_equal(&s->tmp, &c->reqs);
 	if (c->capped && !res_fits_sum(&c->used, &p->req, claim_cap(s, c)))
 		return refuse(s, c);
+	if (changed) {
+		/*
+		 * The claim's types already intersect its requirements and nr only
+		 * narrows them (intersection is per key), so only the keys that
+		 * changed need testing: borrowed entries, not a copy.
+		 */
+		nap_xgrow(&s->delta, &s->adelta, nr->n + 1, sizeof(*s->delta));
+		delta.v = s->delta;
+		delta.n = 0;
+		for (i = 0; i < nr->n; i++) {
+			const struct nap_req *was = nap_reqs_get(&c->reqs, nr->v[i].key);
+
+			if (!was || !req_equal(was, &nr->v[i]))
+				delta.v[delta.n++] = nr->v[i];
+		}
+	}
 	for (i = 0; i < c->ntypes; i++) {
 		size_t t = c->types[i];
 
 		if (!res_fits_sum(&c->used, &p->req, &s->cap[base + t]))
 			continue;
-		if (changed && (!nap_reqs_intersects(&in->types[t].reqs, nr, NULL, 0) ||
+		if (changed && (!nap_reqs_intersects(&in->types[t].reqs, &delta, NULL, 0) ||
 		    !offering_ok(&in->types[t], nr, NULL)))
 			continue;
 		s->tbuf[n++] = t;
@@ -2016,6 +2035,7 @@ st_free(struct st *s)
 	free(s->oz);
 	free(s->oc);
 	free(s->target);
+	free(s->delta);
 	free(s->pool_max);
 	free(s->remaining);
 	free(s->nodes_left);
