@@ -1396,6 +1396,30 @@ shape_of(struct st *s, const struct variant *v, const struct nap_res *req)
 }
 
 static int
+op_negative(const struct nap_req *q)
+{
+	enum nap_op op = nap_req_op(q);
+
+	return op == NAP_OP_NOTIN || op == NAP_OP_DOESNOTEXIST;
+}
+
+/* nap_reqs_intersects(r, d) for a short d: a lookup per key of d, not a merge. */
+static int
+delta_ok(const struct nap_reqs *r, const struct nap_reqs *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct nap_req *q = nap_reqs_get(r, d->v[i].key);
+
+		if (q && !nap_req_intersects(q, &d->v[i]) &&
+		    !(op_negative(q) && op_negative(&d->v[i])))
+			return 0;
+	}
+	return 1;
+}
+
+static int
 try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len)
 {
 	const struct nap_sched_input *in = s->in;
@@ -1468,7 +1492,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 
 		if (!res_fits_sum(&c->used, &p->req, &s->cap[base + t]))
 			continue;
-		if (changed && (!nap_reqs_intersects(&in->types[t].reqs, &delta, NULL, 0) ||
+		if (changed && (!delta_ok(&in->types[t].reqs, &delta) ||
 		    !offering_ok(&in->types[t], nr, NULL)))
 			continue;
 		s->tbuf[n++] = t;
