@@ -5,7 +5,9 @@
 # RSS, and the ARM requests it made.  Simulated time runs 100x faster in both
 # (LROs of 10 s take 0.1 s; ARM's token buckets refill 100x faster), so what
 # is measured is nap-launch's concurrency against the latency.  Kubelets are
-# off: registration is not part of the figure.  Median of 3 runs.
+# off: registration is not part of the figure.  nap-sim enforces the compute
+# provider's PutVM limit (240 per 3 simulated minutes, 1.8 s here), so 1,000
+# VMs cannot take less than about 7 s; its 429s are counted.  Median of 3 runs.
 #   N=1000 RUNS=3 LATENCY=0.2 SCALE=100 sh bench/launch.sh
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
