@@ -151,7 +151,8 @@ no_vms() {
 	    .metadata.labels["karpenter.sh/nodepool"] == "default" and
 	    .metadata.labels["karpenter.sh/registered"] == "true" and
 	    .metadata.labels["karpenter.sh/initialized"] == "true" and
-	    .metadata.labels["node.kubernetes.io/instance-type"] == "Standard_D2s_v3"'
+	    .metadata.labels["node.kubernetes.io/instance-type"] == "Standard_D2s_v3" and
+	    .metadata.labels["karpenter.azure.com/sku-cpu"] == "2"'
 	echo "$node" | jq -e '[.spec.taints[]?.key] | index("dedicated") != null and
 	    index("karpenter.sh/unregistered") == null and index("example.com/agent") == null'
 	echo "$node" | jq -e '.metadata.ownerReferences[0].kind == "NodeClaim"'
@@ -160,7 +161,10 @@ no_vms() {
 	    .status.providerID == $p and (.metadata.finalizers | index("karpenter.sh/termination")) != null and
 	    ([.status.conditions[] | select(.status == "True") | .type] | sort) ==
 	        ["Initialized", "Launched", "Ready", "Registered"] and
-	    .status.capacity.cpu == "2" and (.status.imageID | test("2204gen2containerd"))'
+	    .status.capacity.cpu == "2" and (.status.imageID | test("2204gen2containerd")) and
+	    .metadata.labels["node.kubernetes.io/instance-type"] == "Standard_D2s_v3" and
+	    .metadata.labels["karpenter.azure.com/sku-family"] == "D" and
+	    .metadata.labels["karpenter.sh/capacity-type"] == "on-demand"'
 	run vms
 	[ "$(echo "$output" | wc -l)" -eq 1 ]
 	[[ "$output" == "aks-web-1 Standard_D2s_v3 "*" Regular Succeeded" ]]

@@ -172,6 +172,36 @@ qty_mi(int64_t mib)
 	return json_object_new_string(buf);
 }
 
+/*
+ * What the offering says about a node (Karpenter's instance-type labels):
+ * every single-valued label of the type, and the offering's zone and
+ * capacity type.
+ */
+json_object *
+offering_labels(struct ctx *x, const struct cand *k)
+{
+	json_object *l = json_object_new_object();
+	struct nap_reqs r;
+	size_t i;
+
+	nap_reqs_init(&r);
+	nap_itype_reqs(k->it, x->cat, &r);
+	for (i = 0; i < r.n; i++)
+		if (!r.v[i].complement && r.v[i].nvalues == 1)
+			json_object_object_add(
+			    l, r.v[i].key, json_object_new_string(r.v[i].values[0]));
+	nap_reqs_free(&r);
+	json_object_object_add(
+	    l, "topology.kubernetes.io/zone", json_object_new_string(k->off->zone_label));
+	json_object_object_add(
+	    l, "karpenter.sh/capacity-type", json_object_new_string(k->off->capacity_type));
+	json_object_object_add(l, "kubernetes.azure.com/scalesetpriority",
+	    json_object_new_string(k->off->spot ? "spot" : "regular"));
+	json_object_object_add(l, "karpenter.azure.com/placement-scope",
+	    json_object_new_string(k->off->zone > 0 ? "zonal" : "regional"));
+	return l;
+}
+
 /* The NodeBootstrap document (nap-launch(1), BOOTSTRAP). */
 static json_object *
 bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
@@ -187,7 +217,14 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	json_object_object_add(b, "apiVersion", json_object_new_string("nap.azure.com/v1"));
 	json_object_object_add(b, "kind", json_object_new_string("NodeBootstrap"));
 	/* Single-valued requirements, then the claim's labels (they win), then the offering. */
-	labels = nap_reqs_labels(&c->nc.reqs);
+	labels = offering_labels(x, &c->cur);
+	{
+		json_object *rl = nap_reqs_labels(&c->nc.reqs);
+
+		json_object_object_foreach(rl, rk, rv)
+		    json_object_object_add(labels, rk, json_object_get(rv));
+		json_object_put(rl);
+	}
 	if (c->nc.meta.labels) {
 		json_object_object_foreach(c->nc.meta.labels, lk, lv)
 		    json_object_object_add(labels, lk, json_object_get(lv));

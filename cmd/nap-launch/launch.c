@@ -301,6 +301,44 @@ status_patch(struct ctx *x, struct claim *c, int failed)
 	json_object_put(p);
 }
 
+/*
+ * The offering's labels onto the NodeClaim, as Karpenter copies the
+ * provider's (labels the claim already has win), so in-flight capacity
+ * reads like the node it will be.
+ */
+static void
+labels_patch(struct ctx *x, struct claim *c)
+{
+	json_object *p, *md, *l, *keep;
+	struct nap_err err;
+	char *path;
+
+	if (!c->cur.it)
+		return;
+	l = offering_labels(x, &c->cur);
+	keep = c->nc.meta.labels;
+	if (keep) {
+		json_object_object_foreach(keep, k, v)
+		{
+			(void)v;
+			json_object_object_del(l, k);
+		}
+	}
+	if (json_object_object_length(l) == 0) {
+		json_object_put(l);
+		return;
+	}
+	p = json_object_new_object();
+	md = json_object_new_object();
+	json_object_object_add(md, "labels", l);
+	json_object_object_add(p, "metadata", md);
+	path = nc_path(c->name, NULL);
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && !fatal_err(x, &err))
+		nap_warn("label nodeclaim %s: %s", c->name, err.msg);
+	free(path);
+	json_object_put(p);
+}
+
 /* Drop our finalizer; the API server then removes a NodeClaim being deleted. */
 static void
 finalizer_drop(struct ctx *x, const char *name)
@@ -527,6 +565,7 @@ launched(struct ctx *x, struct claim *c)
 	c->step = ST_LAUNCHED;
 	if (!c->launched_wall)
 		c->launched_wall = wall_ms();
+	labels_patch(x, c);
 	status_patch(x, c, 0);
 	emit_launched(x, c);
 	x->nlaunched++;

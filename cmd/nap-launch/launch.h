@@ -124,6 +124,7 @@ int64_t wall_ms(void);
 json_object *body_nic(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc);
 json_object *body_vm(
     struct ctx *x, struct claim *c, const struct nap_nodeclass *nc, char **image_id);
+json_object *offering_labels(struct ctx *x, const struct cand *k);
 json_object *body_tags(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc);
 char *arm_path_vm(struct ctx *x, const char *name);
 char *arm_path_nic(struct ctx *x, const char *name);
