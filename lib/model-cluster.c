@@ -46,6 +46,7 @@ struct nap_cluster {
 	struct nap_hash claim_by_node; /* status.nodeName → struct nap_nodeclaim */
 	struct nap_hash shared_labels; /* label-set key → struct shared_labels */
 	int keep_pod_json;	       /* keep pods' raw JSON and annotations */
+	int keep_node_json;	       /* keep nodes' raw JSON and annotations */
 };
 
 static const struct nap_res zero_res;
@@ -56,6 +57,7 @@ nap_cluster_new(void)
 	struct nap_cluster *c = nap_xcalloc(1, sizeof(struct nap_cluster));
 
 	c->keep_pod_json = 1;
+	c->keep_node_json = 1;
 	return c;
 }
 
@@ -459,7 +461,8 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object, 
 		obj = obj_new(k, object, err);
 		if (obj == NULL)
 			return -1;
-		if (k == NAP_KIND_POD && !c->keep_pod_json)
+		if ((k == NAP_KIND_POD && !c->keep_pod_json) ||
+		    (k == NAP_KIND_NODE && !c->keep_node_json))
 			model_meta_drop_json(obj);
 		/* Every kind's struct starts with its nap_meta. */
 		m = obj;
@@ -678,4 +681,10 @@ void
 nap_cluster_keep_pod_json(struct nap_cluster *c, int keep)
 {
 	c->keep_pod_json = keep;
+}
+
+void
+nap_cluster_keep_node_json(struct nap_cluster *c, int keep)
+{
+	c->keep_node_json = keep;
 }

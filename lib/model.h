@@ -597,6 +597,12 @@ void nap_cluster_free(struct nap_cluster *c);
  * afterwards.
  */
 void nap_cluster_keep_pod_json(struct nap_cluster *c, int keep);
+/*
+ * The same for nodes: with keep = 0 a node keeps its struct and its labels
+ * (meta.raw and meta.annotations NULL); a node's JSON is some 5 KB in
+ * json-c, 10 MB at 2,000 nodes.  Default 1.  Affects nodes applied afterwards.
+ */
+void nap_cluster_keep_node_json(struct nap_cluster *c, int keep);
 
 /*
  * Apply one watch event.  type is ADDED, MODIFIED or DELETED; object the

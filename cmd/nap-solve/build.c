@@ -345,6 +345,10 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 	struct nref *refs;
 	size_t nrefs = 0;
 	struct nap_hash node_idx = NAP_HASH_INIT;
+	struct nap_hash bound_by_hash = NAP_HASH_INIT;
+	struct nap_sched_pod *sp;
+	size_t nboundp = 0;
+	char hkey[24];
 
 	memset(pl, 0, sizeof(*pl));
 	if (solve_catalog(sv, cl, err) < 0)
@@ -562,8 +566,19 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 			v = nap_hash_get(&node_idx, p->node_name);
 			if (!v)
 				continue;
-			pod_conv(pl, cl, p, &pl->boundp[pl->nbound], 0);
-			pl->bound[pl->nbound].pod = &pl->boundp[pl->nbound];
+			/*
+			 * The scheduler reads only a bound pod's namespace, labels
+			 * and anti-affinity, all in constraints_hash: pods equal
+			 * there share one converted pod.
+			 */
+			snprintf(hkey, sizeof(hkey), "%016llx",
+			    (unsigned long long)p->constraints_hash);
+			if (!(sp = nap_hash_get(&bound_by_hash, hkey))) {
+				sp = &pl->boundp[nboundp++];
+				pod_conv(pl, cl, p, sp, 0);
+				nap_hash_put(&bound_by_hash, hkey, sp);
+			}
+			pl->bound[pl->nbound].pod = sp;
 			pl->bound[pl->nbound].node = (size_t)(uintptr_t)v - 1;
 			pl->nbound++;
 			continue;
@@ -589,6 +604,7 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 	pl->in.bound = pl->bound;
 	pl->in.nbound = pl->nbound;
 	nap_hash_free(&node_idx);
+	nap_hash_free(&bound_by_hash);
 	return 0;
 }
 

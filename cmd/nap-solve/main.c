@@ -317,8 +317,9 @@ main(int argc, char **argv)
 		rd[i + 1] = nap_rec_reader_new(fd, inputs[i]);
 	}
 	cl = solve_model = nap_cluster_new();
-	/* grouping uses the model's structural hashes: the pods' JSON would be most of the RSS */
+	/* the parsed structs and structural hashes suffice: the JSON would be most of the RSS */
 	nap_cluster_keep_pod_json(cl, 0);
+	nap_cluster_keep_node_json(cl, 0);
 	memset(&b, 0, sizeof(b));
 	nap_hash_init(&b.seen);
 

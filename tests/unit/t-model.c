@@ -1418,6 +1418,24 @@ test_hash(void)
 }
 
 static void
+test_keep_node_json(void)
+{
+	struct nap_cluster *c = nap_cluster_new();
+	const struct nap_node *n;
+
+	nap_cluster_keep_node_json(c, 0);
+	apply(c, "ADDED",
+	    parse("{\"kind\":\"Node\",\"metadata\":{\"name\":\"n9\",\"labels\":"
+		  "{\"topology.kubernetes.io/zone\":\"eastus-2\"},\"annotations\":{\"a\":\"b\"}},"
+		  "\"status\":{\"allocatable\":{\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"30\"}}}"));
+	n = nap_cluster_node(c, "n9");
+	TAP_OK(n && n->meta.raw == NULL && n->meta.annotations == NULL &&
+		strcmp(nap_meta_label(&n->meta, "topology.kubernetes.io/zone"), "eastus-2") == 0,
+	    "a cluster asked not to keep node JSON keeps a node's labels but not its JSON");
+	nap_cluster_free(c);
+}
+
+static void
 test_helpers(void)
 {
 	int64_t v = 0;
@@ -1463,6 +1481,7 @@ main(void)
 	test_scale();
 	test_hash();
 	test_helpers();
+	test_keep_node_json();
 
 	json_object_put(fix_pods);
 	json_object_put(fix_bad);
