@@ -44,10 +44,13 @@ while [ "$i" -le "$RUNS" ]; do
 	i=$((i + 1))
 done
 
+# Medians over the runs that reached all Running: the others have no time
+# and an unfinished fleet.
 for f in "$tmp"/run*.json; do
 	[ -s "$f" ] || continue
-	jq -r '[(.seconds // "nan"), (.seconds // 0) - .bootSeconds / .timeScale, .fleet,
-	    .lp, (if .lp > 0 then .fleet / .lp else 0 end)] | @tsv' "$f"
+	jq -r 'select(.seconds != null and .stuck == 0) | [.seconds,
+	    .seconds - .bootSeconds / .timeScale, .fleet, .lp,
+	    (if .lp > 0 then .fleet / .lp else 0 end)] | @tsv' "$f"
 done >"$tmp/all"
 if [ -s "$tmp/all" ]; then
 	awk -F'\t' -v n="$(wc -l <"$tmp/all")" \
@@ -56,4 +59,7 @@ if [ -s "$tmp/all" ]; then
 	    -v x="$(cut -f5 "$tmp/all" | median)" 'BEGIN {
 		printf "median of %d: %.1f s to all Running (%.1f s beyond the boot), " \
 		    "fleet %.3f $/h, LP bound %.3f $/h, x%.3f\n", n, t, b, c, l, x }'
+else
+	echo "no run reached all Running"
+	exit 1
 fi
