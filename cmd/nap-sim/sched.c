@@ -79,7 +79,16 @@ struct scache {
 /* A pod found unschedulable at epoch, waiting for a change that may help. */
 struct parked {
 	unsigned long epoch, gen;
+	double at; /* real time it was parked */
 };
+
+/*
+ * kube-scheduler moves every unschedulable pod back to the active queue
+ * after five minutes whatever happened; here five simulated minutes, but
+ * at most 30 real seconds, so a change the epoch missed cannot strand a pod.
+ */
+#define PARK_FLUSH_SIM 300.0
+#define PARK_FLUSH_REAL 30.0
 
 /* The failure of one pod of a ReplicaSet, reused for its siblings while
  * nothing has been bound since. */
@@ -1142,6 +1151,7 @@ park(struct world *w, const struct spod *sp)
 		pk = nap_xcalloc(1, sizeof(*pk));
 		nap_hash_put(&c->parked, sp->pc->uid, pk);
 	}
+	pk->at = sim_now(w->sim);
 	pk->epoch = w->sched_epoch;
 	pk->gen = c->gen;
 }
@@ -1186,8 +1196,11 @@ place(struct world *w, struct sstate *s, size_t pi)
 		return;
 	}
 	if (*sp->pc->uid && (pk = nap_hash_get(&c->parked, sp->pc->uid)) != NULL) {
+		double age = sim_now(w->sim) - pk->at;
+
 		pk->gen = c->gen;
-		if (pk->epoch == w->sched_epoch)
+		if (pk->epoch == w->sched_epoch && age < PARK_FLUSH_REAL &&
+		    age * sim_scale(w->sim) < PARK_FLUSH_SIM)
 			return; /* nothing that could help it has happened */
 	}
 	if (sp->pc->owner_rs != NULL) {
