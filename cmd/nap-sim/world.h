@@ -37,8 +37,8 @@
  *               "evictionHard":{"memory.available":"750Mi"}},
  *    "osDiskSizeGB":128, "kubernetesVersion":"1.32.4"}
  *
- * Every field is optional.  labels become Node labels (after the kubelet's
- * own: hostname, os, arch, instance type, region, zone, capacity type);
+ * Every field is optional.  labels become Node labels (the kubelet's own
+ * hostname, os, arch, instance type, region, zone and capacity type win);
  * taints and startupTaints are registered with the Node, and the startup
  * taints are removed once the node has been Ready for the startup delay.
  * kubelet.maxPods (default 250, Azure CNI overlay) sets the pods capacity;
