@@ -91,6 +91,8 @@ struct claim {
 	size_t ntypes;
 	struct nap_res used;
 	struct nap_res maxrem;	/* max over types of cap - used: a quick bound */
+	struct nap_res maxcap;	/* max over types of cap (within the target size) */
+	size_t maxcap_n;	/* ntypes when maxcap was taken, 0 = never */
 	int capped;		/* grows only within its pool's target size */
 	/* shapes (variant + request, no topology) it refused since it last changed */
 	uint64_t *refused;
@@ -1221,15 +1223,19 @@ claim_maxrem(struct st *s, struct claim *c)
 	size_t i, base = c->pool * s->in->ntypes;
 	int k;
 
-	nap_res_zero(&c->maxrem);
-	for (i = 0; i < c->ntypes; i++)
-		nap_res_max(&c->maxrem, &s->cap[base + c->types[i]]);
-	if (c->capped)
-		for (k = 0; k < NAP_RES_N; k++)
-			if (claim_cap(s, c)->v[k] < c->maxrem.v[k])
-				c->maxrem.v[k] = claim_cap(s, c)->v[k];
+	/* its sizes only ever shrink to a subset: an equal count is the same set */
+	if (c->maxcap_n != c->ntypes) {
+		nap_res_zero(&c->maxcap);
+		for (i = 0; i < c->ntypes; i++)
+			nap_res_max(&c->maxcap, &s->cap[base + c->types[i]]);
+		if (c->capped)
+			for (k = 0; k < NAP_RES_N; k++)
+				if (claim_cap(s, c)->v[k] < c->maxcap.v[k])
+					c->maxcap.v[k] = claim_cap(s, c)->v[k];
+		c->maxcap_n = c->ntypes;
+	}
 	for (k = 0; k < NAP_RES_N; k++)
-		c->maxrem.v[k] -= c->used.v[k];
+		c->maxrem.v[k] = c->maxcap.v[k] - c->used.v[k];
 	if (c->maxrem.v[NAP_RES_CPU] < s->minreq.v[NAP_RES_CPU] ||
 	    c->maxrem.v[NAP_RES_MEMORY] < s->minreq.v[NAP_RES_MEMORY] ||
 	    c->maxrem.v[NAP_RES_PODS] < 1)
@@ -1723,7 +1729,9 @@ static void
 setup_topology(struct st *s)
 {
 	const struct nap_sched_input *in = s->in;
-	size_t i, j, g;
+	size_t i, j, g, nmemo = 0, amemo = 0;
+	unsigned char *memo;
+	struct nap_hash seen;
 
 	for (i = 0; i < in->npending; i++)
 		s->pod_cls[i] = class_add(s, &in->pending[i]);
@@ -1766,21 +1774,47 @@ setup_topology(struct st *s)
 
 		group_grow(gr, tk->is_host ? in->nnodes + 1 : tk->nvals + 1);
 	}
+	/*
+	 * Bound pods often share one converted pod (the caller may pass the same
+	 * pointer for pods equal in namespace, labels and constraints): whether
+	 * a group selects or owns it is worked out once per pointer.
+	 */
+	memo = nap_xcalloc(s->ngrp + 1, 1);
+	nap_hash_init(&seen);
 	for (i = 0; i < in->nbound; i++) {
 		const struct nap_sched_pod *b = in->bound[i].pod;
 		size_t ni = in->bound[i].node;
+		unsigned char *m;
+		char key[32];
 
 		if (ni >= in->nnodes)
 			continue;
+		snprintf(key, sizeof(key), "%p", (const void *)b);
+		if (!(m = nap_hash_get(&seen, key))) {
+			nap_xgrow(&memo, &amemo, (nmemo + 1) * (s->ngrp + 1), 1);
+			m = memo + nmemo * (s->ngrp + 1);
+			for (g = 0; g < s->ngrp; g++) {
+				const struct group *gr = &s->grp[g];
+				int own = 0;
+
+				if (gr->kind == NAP_SCHED_ANTI)
+					for (j = 0; j < b->ntopo; j++)
+						own |= b->topo[j].sig &&
+						    strcmp(b->topo[j].sig, gr->t->sig) == 0;
+				m[g] = (unsigned char)(group_selects(gr, b) | own << 1);
+			}
+			nmemo++;
+			/* offsets, not pointers: memo moves as it grows */
+			nap_hash_put(&seen, key, (void *)(uintptr_t)nmemo);
+		} else {
+			m = memo + ((uintptr_t)m - 1) * (s->ngrp + 1);
+		}
 		for (g = 0; g < s->ngrp; g++) {
 			struct group *gr = &s->grp[g];
 			const struct tkey *tk = &s->tk[gr->tk];
-			int sel = group_selects(gr, b), own = 0;
+			int sel = m[g] & 1, own = m[g] >> 1 & 1;
 			long d;
 
-			if (gr->kind == NAP_SCHED_ANTI)
-				for (j = 0; j < b->ntopo; j++)
-					own |= b->topo[j].sig && strcmp(b->topo[j].sig, gr->t->sig) == 0;
 			if (!sel && !own)
 				continue;
 			if (tk->is_host) {
@@ -1793,6 +1827,8 @@ setup_topology(struct st *s)
 			group_record(gr, d, sel, own);
 		}
 	}
+	free(memo);
+	nap_hash_free(&seen);
 }
 
 static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
