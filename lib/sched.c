@@ -149,6 +149,7 @@ struct st {
 	size_t *corder;		/* claim indices by (npods, idx) */
 	struct nap_res minreq;	/* the smallest pending request, per resource */
 	struct nap_hash shapes;	/* "variant:request" -> shape id + 1 */
+	struct nap_hash fit_from;	/* request -> first node index it may fit + 1 */
 	/* offerings by number: zone and capacity type of offer j of type t */
 	const char *ozones[64], *octypes[64];
 	size_t nozones, noctypes;
@@ -1661,11 +1662,38 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 	struct klass *k = &s->cls[v->cls];
 	size_t i;
 
-	for (i = 0; i < s->nopen; i++) {
+	char key[24 * NAP_RES_N];
+	size_t o = 0, from, lo = 0, hi = s->nopen;
+	int prefix = 1, r;
+	void *got;
+
+	/*
+	 * Nodes only lose room, so the leading nodes a request did not fit never
+	 * will: each request remembers where its scan may start.
+	 */
+	for (r = 0; r < NAP_RES_N; r++)
+		o += (size_t)snprintf(key + o, sizeof(key) - o, "%llx:", (unsigned long long)p->req.v[r]);
+	got = nap_hash_get(&s->fit_from, key);
+	from = got ? (size_t)(uintptr_t)got - 1 : 0;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->open_nodes[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < s->nopen; i++) {
 		size_t ni = s->open_nodes[i];
 		struct cand cd;
 
-		if (!nap_res_fits(&p->req, &s->avail[ni]) || !node_ok(s, v, ni))
+		if (!nap_res_fits(&p->req, &s->avail[ni])) {
+			if (prefix)
+				from = ni + 1;
+			continue;
+		}
+		prefix = 0;
+		if (!node_ok(s, v, ni))
 			continue;
 		cd.kind = CAND_NODE;
 		cd.idx = ni;
@@ -1682,8 +1710,10 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 		    s->avail[ni].v[NAP_RES_PODS] < 1)
 			memmove(&s->open_nodes[i], &s->open_nodes[i + 1],
 			    (--s->nopen - i) * sizeof(size_t));
+		nap_hash_put(&s->fit_from, key, (void *)(uintptr_t)(from + 1));
 		return 1;
 	}
+	nap_hash_put(&s->fit_from, key, (void *)(uintptr_t)(from + 1));
 	return 0;
 }
 
@@ -2085,6 +2115,7 @@ st_free(struct st *s)
 	nap_hash_free(&s->cls_by_sig);
 	nap_hash_free(&s->grp_by_sig);
 	nap_hash_free(&s->shapes);
+	nap_hash_free(&s->fit_from);
 	free(s->pod_cls);
 	free(s->pool_order);
 	free(s->usable);
@@ -2128,6 +2159,7 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
 	nap_hash_init(&s.cls_by_sig);
 	nap_hash_init(&s.grp_by_sig);
 	nap_hash_init(&s.shapes);
+	nap_hash_init(&s.fit_from);
 	nap_reqs_init(&s.tmp);
 	out->place = nap_xcalloc(in->npending + 1, sizeof(*out->place));
 	out->nplace = in->npending;
