@@ -16,7 +16,7 @@ export NAP_BIN
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nap-bench-e2e.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+median() { sort -n | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 printf '%-4s %6s %6s %8s %7s %6s %9s %9s %6s  %s\n' run pods scale seconds beyond nodes \
     '$/h' 'LP$/h' xLP status
