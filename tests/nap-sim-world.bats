@@ -317,3 +317,16 @@ echo cloud-init'
 	sim_poll 60 pod_phase_is waiting Running
 	[ "$(pod_field waiting .spec.nodeName)" = aks-default-c1 ]
 }
+
+@test "a startup taint a client writes back is removed again, as its agent would" {
+	start
+	launch aks-default-r1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' \
+	    '[{"key":"example.com/init","value":"true","effect":"NoSchedule"}]')"
+	sim_poll 60 node_initialized aks-default-r1
+	sim_kubectl taint node aks-default-r1 example.com/init=true:NoSchedule >/dev/null
+	sim_poll 60 node_initialized aks-default-r1
+	# a taint that is not a startup taint stays
+	sim_kubectl taint node aks-default-r1 other=x:NoSchedule >/dev/null
+	sim_poll 60 node_initialized aks-default-r1
+	node_json aks-default-r1 | jq -e '[.spec.taints[].key] == ["other"]'
+}

@@ -751,6 +751,34 @@ kubelet_pass(struct world *w)
 	delete_refs(w, &p.orphan);
 }
 
+/* The node carries one of the VM's startup taints. */
+static int
+startup_tainted(const struct world_vm *vm, json_object *node)
+{
+	json_object *st = vm->boot ? nap_json_get(vm->boot, "startupTaints") : NULL;
+	json_object *t = nap_json_get(node, "spec.taints");
+	size_t i, j, ns, nt;
+
+	if (st == NULL || t == NULL || !json_object_is_type(st, json_type_array) ||
+	    !json_object_is_type(t, json_type_array))
+		return 0;
+	ns = json_object_array_length(st);
+	nt = json_object_array_length(t);
+	for (i = 0; i < ns; i++) {
+		json_object *a = json_object_array_get_idx(st, i);
+
+		for (j = 0; j < nt; j++) {
+			json_object *b = json_object_array_get_idx(t, j);
+
+			if (strcmp(nap_json_str(a, "key", ""), nap_json_str(b, "key", "")) == 0 &&
+			    strcmp(nap_json_str(a, "effect", ""), nap_json_str(b, "effect", "")) ==
+				0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 void
 kubelet_on_change(struct world *w, const char *resource, const char *type, json_object *obj)
 {
@@ -779,9 +807,24 @@ kubelet_on_change(struct world *w, const char *resource, const char *type, json_
 		return;
 	/* A node that turned Ready or went away concerns pods that did not change. */
 	w->kubelet_full = 1;
-	if (strcmp(type, "DELETED") != 0)
-		return;
 	name = nap_json_str(obj, "metadata.name", "");
+	if (strcmp(type, "DELETED") != 0) {
+		/*
+		 * A client that wrote the taints back from an older read (a merge
+		 * patch of the whole list) can bring a startup taint back; the
+		 * agents that removed it would remove it again.
+		 */
+		for (i = 0; i < w->nvms; i++) {
+			struct world_vm *vm = w->vms[i];
+
+			if (vm->node == NODE_INITIALIZED && vm->node_name &&
+			    strcmp(vm->node_name, name) == 0 && startup_tainted(vm, obj)) {
+				vm->node = NODE_READY;
+				kubelet_wake(w, vm, 0);
+			}
+		}
+		return;
+	}
 	for (i = 0; i < w->nvms; i++) {
 		struct world_vm *vm = w->vms[i];
 
