@@ -155,13 +155,16 @@ fault() {
 	    -H 'Content-Type: application/json' -d "$1" \
 	    "$(jq -r .arm "$W/ready.json")/nap-sim/faults" >/dev/null
 }
-# The pods nap-watch's stream leaves in place (ADDED/MODIFIED minus DELETED).
+# The web pods nap-watch's stream leaves in place and not terminating
+# (relist tombstones carry only the keys, so DELETED goes by uid alone).
 web_pods_at_most() {
 	local n
-	n=$(jq -s '[.[] | select(.object.metadata.labels.app? == "web"
-	    and .object.metadata.deletionTimestamp == null)]
-	    | reduce .[] as $r ({}; if $r.type == "DELETED" then del(.[$r.object.metadata.uid])
-	        else .[$r.object.metadata.uid] = 1 end) | length' "$W/watch.out")
+	n=$(jq -s 'reduce .[] as $r ({};
+	    if $r.type == "DELETED" then del(.[$r.object.metadata.uid])
+	    elif $r.type == "ADDED" or $r.type == "MODIFIED" then
+	        .[$r.object.metadata.uid] = ($r.object.metadata.labels.app? == "web"
+	            and $r.object.metadata.deletionTimestamp == null)
+	    else . end) | [.[] | select(.)] | length' "$W/watch.out")
 	[ "$n" -le "$1" ]
 }
 seen_label() {
@@ -279,6 +282,12 @@ kill -KILL "$kw" 2>/dev/null
 wait "$kw" 2>/dev/null
 poll 120 "nap-watch to relist after the compaction" \
     has_at_least $((synced + 1)) SYNCED "$W/watch.out" || exit 1
+# A flaky API server: throttled requests, dropped watches, resumptions
+# answered 410; client-go (kubectl) retries its 429s.
+fault '{"k8s":{"throttleRate":0.1,"dropRate":0.1,"goneRate":0.3}}'
+k scale deployment web --replicas=3 >/dev/null
+poll 120 "nap-watch to see the scale down through the faults" web_pods_at_most 3 || exit 1
+fault '{"k8s":{"throttleRate":0,"dropRate":0,"goneRate":0}}'
 k scale deployment web --replicas=1 >/dev/null
 poll 120 "nap-watch to see the scale down" web_pods_at_most 1 || exit 1
 
