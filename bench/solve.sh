@@ -5,6 +5,8 @@
 # the generic-only mix on an empty cluster for the cost figure.
 # Per row: snapshot size, the json-c parse floor (bench/parse-floor.c: every
 # line parsed, nothing else), nap-solve's wall time, its ratio to the floor,
+# the same two in CPU seconds (user + system; what to compare when the
+# machine is loaded and wall times stretch),
 # microseconds per pending pod, peak RSS, new nodes, their $/h, the LP lower
 # bound for the pods put on new nodes (bench/lp-bound.c: cheapest fractional
 # cover of their CPU, memory and pod count; LP_VERBOSE=1 names the sizes it
@@ -28,26 +30,33 @@ $CC -O2 -D_GNU_SOURCE -I"$repo/lib" -include "$repo/lib/banned.h" -o "$tmp/lp" "
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-printf '%-13s %7s %8s %6s %7s %6s %6s %7s %6s %6s %9s %9s %6s\n' mix pending cluster MB \
-	floor_s wall_s xfloor us/pod RSS_MB nodes '$/h' 'LP$/h' xLP
+printf '%-17s %7s %12s %4s %7s %6s %6s %6s %6s %6s %7s %6s %6s %9s %9s %6s\n' mix pending cluster MB \
+	floor_s wall_s xfloor fcpu_s cpu_s xfcpu us/pod RSS_MB nodes '$/h' 'LP$/h' xLP
 row() {	# mix pending nodes running [nap-solve flags]
 	"$tmp/gen" "$2" "$3" "$4" "${1%+*}" >"$tmp/snap"
 	mb=$(du -m "$tmp/snap" | cut -f1)
 	: >"$tmp/floor.t"
 	: >"$tmp/wall.t"
 	: >"$tmp/rss.t"
+	: >"$tmp/fcpu.t"
+	: >"$tmp/cpu.t"
 	i=0
 	while [ "$i" -lt "$RUNS" ]; do
-		"$tmp/floor" <"$tmp/snap" | cut -d' ' -f1 >>"$tmp/floor.t"
-		/usr/bin/time -f '%e %M' -o "$tmp/time" "$NAP_BIN/nap-solve" --config /dev/null \
+		"$tmp/floor" <"$tmp/snap" >"$tmp/floor.o"
+		cut -d' ' -f1 "$tmp/floor.o" >>"$tmp/floor.t"
+		cut -d' ' -f3 "$tmp/floor.o" >>"$tmp/fcpu.t"
+		/usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$NAP_BIN/nap-solve" --config /dev/null \
 			--region eastus --catalog "$repo/data" ${5:-} <"$tmp/snap" >"$tmp/out"
 		cut -d' ' -f1 "$tmp/time" >>"$tmp/wall.t"
 		cut -d' ' -f2 "$tmp/time" >>"$tmp/rss.t"
+		awk '{print $3 + $4}' "$tmp/time" >>"$tmp/cpu.t"
 		i=$((i + 1))
 	done
 	floor=$(median <"$tmp/floor.t")
 	wall=$(median <"$tmp/wall.t")
 	rss=$(median <"$tmp/rss.t")
+	fcpu=$(median <"$tmp/fcpu.t")
+	cpusec=$(median <"$tmp/cpu.t")
 	grep '"type":"LaunchRequest"' "$tmp/out" | jq -s -r '
 		def cpu: if endswith("m") then .[:-1] | tonumber else tonumber * 1000 end;
 		def mem: capture("^(?<n>[0-9.]+)(?<u>[A-Za-z]*)$")
@@ -66,9 +75,10 @@ row() {	# mix pending nodes running [nap-solve flags]
 	cluster=none
 	[ "$3" -gt 0 ] && cluster="${3}n/${4}p"
 	awk -v mix="$1" -v n="$2" -v c="$cluster" -v mb="$mb" -v f="$floor" -v w="$wall" \
-	    -v r="$rss" -v nodes="$nodes" -v cost="$cost" -v lp="$lp" 'BEGIN {
-		printf "%-13s %7d %8s %6d %7.2f %6.2f %6.2f %7.1f %6.0f %6d %9.2f %9.2f %6s\n",
-		    mix, n, c, mb, f, w, (f > 0 ? w / f : 0), w * 1e6 / n, r / 1024, nodes, cost, lp,
+	    -v r="$rss" -v nodes="$nodes" -v cost="$cost" -v lp="$lp" -v fc="$fcpu" -v cc="$cpusec" 'BEGIN {
+		printf "%-17s %7d %12s %4d %7.2f %6.2f %6.2f %6.2f %6.2f %6.2f %7.1f %6.0f %6d %9.2f %9.2f %6s\n",
+		    mix, n, c, mb, f, w, (f > 0 ? w / f : 0), fc, cc, (fc > 0 ? cc / fc : 0),
+		    w * 1e6 / n, r / 1024, nodes, cost, lp,
 		    (lp > 0 ? sprintf("%.3f", cost / lp) : "-") }'
 }
 
