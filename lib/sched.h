@@ -18,6 +18,9 @@
  * (anti-)affinity, ScheduleAnyway spreads) are required until relaxed one at
  * a time in Karpenter's order; a pod that fails goes to the back of the
  * queue, and the run stops after a full cycle without progress.
+ * How far a new claim grows is nap_sched_input.packing: by default only to
+ * its NodePool's most cost-efficient size for the batch (nap's departure,
+ * see enum nap_sched_packing), or Karpenter's pure greedy growth.
  *
  * Ownership: the input is the caller's and is only read (strings, reqs and
  * JSON it points to must outlive the call).  The result is the caller's,
