@@ -45,8 +45,8 @@ setup_file() {
 	      image: mcr.microsoft.com/azurelinux/base/nginx:1
 	      resources: {requests: {cpu: "1000", memory: 1Gi}}
 	EOF
-	# Settled, or three minutes: the tests say what went wrong.
-	sim_poll 180 settled || :
+	# Settled, or two and a half minutes: the tests say what went wrong.
+	sim_poll 150 settled || :
 	capture
 }
 
@@ -212,8 +212,8 @@ node_of='(.spec.nodeName) as $nn | [$nodes[] | select(.metadata.name == $nn)][0]
 
 @test "nap-demo runs a small mixed workload to Running, sums it up, and leaves nothing behind" {
 	mkdir -p "$BATS_TEST_TMPDIR/t"
-	TMPDIR=$BATS_TEST_TMPDIR/t run timeout 240 "$REPO/pipelines/nap-demo" --pods 100 \
-	    --time-scale 50 --timeout 150 --summary-json "$BATS_TEST_TMPDIR/sum.json"
+	TMPDIR=$BATS_TEST_TMPDIR/t run timeout 120 "$REPO/pipelines/nap-demo" --pods 100 \
+	    --time-scale 50 --timeout 60 --summary-json "$BATS_TEST_TMPDIR/sum.json"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"pods Running          100 of 100"* ]]
