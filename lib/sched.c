@@ -146,7 +146,8 @@ struct st {
 	/* claims */
 	struct claim **claims;
 	size_t nclaims, aclaims;
-	size_t *corder;		/* claim indices by (npods, idx) */
+	size_t *corder;		/* open claims' indices by (npods, idx) */
+	size_t ncorder;
 	struct nap_res minreq;	/* the smallest pending request, per resource */
 	struct nap_hash shapes;	/* "variant:request" -> shape id + 1 */
 	struct nap_hash fit_from;	/* request -> first node index it may fit + 1 */
@@ -1253,13 +1254,14 @@ claim_before(const struct claim *a, size_t npods, const struct claim *b)
 /*
  * Keep corder sorted by (pods, creation) after claim ci changed from holding
  * npods - 1 pods (a new claim: appended last, holding 0): take it out and
- * put it back where its new key belongs, both found by binary search.
+ * put it back where its new key belongs, both found by binary search.  A
+ * claim that closed stays out: no pod is tried on it again.
  */
 static void
 claim_reorder(struct st *s, size_t ci, int is_new)
 {
 	const struct claim *c = s->claims[ci];
-	size_t n = s->nclaims, lo = 0, hi, from;
+	size_t n = s->ncorder, lo = 0, hi, from;
 
 	if (is_new) {
 		from = n - 1;
@@ -1280,6 +1282,10 @@ claim_reorder(struct st *s, size_t ci, int is_new)
 			return;
 	}
 	memmove(&s->corder[from], &s->corder[from + 1], (n - 1 - from) * sizeof(size_t));
+	if (c->closed) {
+		s->ncorder--;
+		return;
+	}
 	lo = 0;
 	hi = n - 1;
 	while (lo < hi) {
@@ -1627,7 +1633,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	nap_xgrow(&s->claims, &s->aclaims, s->nclaims + 1, sizeof(*s->claims));
 	s->claims[s->nclaims] = c;
 	s->corder = nap_xrealloc(s->corder, (s->nclaims + 1) * sizeof(size_t));
-	s->corder[s->nclaims] = s->nclaims;
+	s->corder[s->ncorder++] = s->nclaims;
 	s->nclaims++;
 	cd.kind = CAND_CLAIM;
 	cd.idx = c->idx;
@@ -1727,7 +1733,7 @@ try_add(struct st *s, size_t pi, struct variant *v, char *why, size_t len)
 	if (try_nodes(s, pi, v))
 		return 1;
 	s->cur_shape = s->nclaims ? shape_of(s, v, &s->in->pending[pi].req) : -1;
-	for (i = 0; i < s->nclaims; i++)
+	for (i = 0; i < s->ncorder; i++)
 		if (try_claim(s, pi, v, s->corder[i], NULL, 0))
 			return 1;
 	s->cur_shape = -1;
