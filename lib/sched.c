@@ -1189,14 +1189,16 @@ pool_targets(struct st *s, const struct nap_res *demand)
 			for (j = 0; j < sizeof(rs) / sizeof(rs[0]); j++) {
 				double d = (double)demand->v[rs[j]], c = (double)s->cap[k].v[rs[j]];
 
-				if (d <= 0)
+				/*
+				 * A size without GPUs is judged on the rest: GPU pods
+				 * never fit it and so grow their claims as Karpenter's.
+				 */
+				if (d <= 0 || c <= 0)
 					continue;
-				if (c <= 0)
-					break;
 				if (d / c > need)
 					need = d / c;
 			}
-			if (j < sizeof(rs) / sizeof(rs[0]) || need <= 0)
+			if (need <= 0)
 				continue;
 			cost = s->tprice[k] * need;
 			if (s->target[p] == (size_t)-1 || cost < best ||

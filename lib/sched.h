@@ -169,13 +169,14 @@ struct nap_sched_bound {
 /*
  * NAP_SCHED_PACK_TARGET (nap's default): per NodePool, the target size T is
  * the usable instance type whose single-type fractional cover of the whole
- * batch's demand is cheapest: price(T) x max over cpu, memory, pods (and GPUs
- * when requested) of demand / allocatable (allocatable net of DaemonSet
- * overhead; ties to the cheaper, then the catalog's order).  A claim whose
- * first pod fits T takes further pods only while they all still fit T, so it
- * stops growing at the most cost-efficient size instead of ending on the
- * largest (premium) sizes; claims opened by pods too big for T grow as
- * Karpenter's do.  NAP_SCHED_PACK_KARPENTER: Karpenter's pure greedy growth.
+ * batch's demand is cheapest: price(T) x max over cpu, memory, pods (and
+ * GPUs when requested and T has them) of demand / allocatable (allocatable
+ * net of DaemonSet overhead; ties to the cheaper, then the catalog's order).
+ * A claim whose first pod fits T takes further pods only while they all
+ * still fit T, so it stops growing at the most cost-efficient size instead
+ * of ending on the largest (premium) sizes; claims opened by pods too big
+ * for T grow as Karpenter's do.  NAP_SCHED_PACK_KARPENTER: Karpenter's pure
+ * greedy growth.
  */
 enum nap_sched_packing {
 	NAP_SCHED_PACK_TARGET,
