@@ -241,7 +241,10 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	    labels, "kubernetes.azure.com/role", json_object_new_string("agent"));
 	json_object_object_add(
 	    labels, "kubernetes.azure.com/cluster", json_object_new_string(x->rg));
-	json_object_object_add(labels, "kubernetes.azure.com/mode", json_object_new_string("user"));
+	/* user is only the default: a NodePool that asks for mode=system (label or requirement) gets it. */
+	if (!json_object_object_get_ex(labels, "kubernetes.azure.com/mode", NULL))
+		json_object_object_add(
+		    labels, "kubernetes.azure.com/mode", json_object_new_string("user"));
 	if (nc) {
 		const char *fam = nap_nodeclass_resolved_family(nc, x->k8s_version);
 
