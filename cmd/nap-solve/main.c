@@ -22,7 +22,7 @@
 
 #define SYNOPSIS "nap-solve [-v] [--batch-idle duration] [--batch-max duration] " \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] " \
-	"[--max-types n] [--packing target|karpenter] [--region region] [--spot-prices file]"
+	"[--max-types n] [--packing target|karpenter|shape] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
 
 /*
@@ -32,6 +32,9 @@
  * checkers see it as reachable.
  */
 struct nap_cluster *solve_model;
+
+/* How often pods still Pending are looked at again without news of them. */
+#define RECHECK_MS 10000
 
 struct batch {
 	int open;
@@ -230,7 +233,7 @@ main(int argc, char **argv)
 	struct solve sv;
 	struct batch b;
 	struct nap_err err;
-	int64_t idle, bmax;
+	int64_t idle, bmax, recheck_at;
 	int c, verbose = 0, synced = 0, stdin_open = 1;
 	char *end;
 	long l;
@@ -273,9 +276,11 @@ main(int argc, char **argv)
 				sv.packing = NAP_SCHED_PACK_TARGET;
 			else if (strcmp(optarg, "karpenter") == 0)
 				sv.packing = NAP_SCHED_PACK_KARPENTER;
+			else if (strcmp(optarg, "shape") == 0)
+				sv.packing = NAP_SCHED_PACK_SHAPE;
 			else
-				nap_die(NAP_EX_USAGE, "--packing: \"%s\" is neither target nor karpenter",
-				    optarg);
+				nap_die(NAP_EX_USAGE,
+				    "--packing: \"%s\" is not target, karpenter or shape", optarg);
 			break;
 		case 'r':
 			sv.region = optarg;
@@ -322,11 +327,28 @@ main(int argc, char **argv)
 	nap_cluster_keep_node_json(cl, 0);
 	memset(&b, 0, sizeof(b));
 	nap_hash_init(&b.seen);
+	recheck_at = mono_ms() + RECHECK_MS;
 
 	while (stdin_open && !nap_stopping()) {
 		int timeout = -1, n;
 		size_t np = 0;
 
+		/*
+		 * Pods can stay Pending with no new record about them: the
+		 * scheduler placed others where they were planned, or their
+		 * nomination lapsed.  Like Karpenter, look again every 10 s.
+		 */
+		if (!b.open && synced) {
+			int64_t now = mono_ms();
+
+			if (now >= recheck_at) {
+				trigger_all(&b, cl);
+				recheck_at = now + RECHECK_MS;
+				if (b.open)
+					continue;
+			}
+			timeout = (int)(recheck_at - now);
+		}
 		if (b.open) {
 			int64_t now = mono_ms(), due = b.last + idle;
 
