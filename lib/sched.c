@@ -1620,7 +1620,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	nap_reqs_copy(&c->reqs, nr);
 	c->capped = in->packing == NAP_SCHED_PACK_TARGET && s->target[p] != (size_t)-1 &&
 	    nap_res_fits(&pod->req, &s->cap[base + s->target[p]]);
-	c->types = nap_xcalloc(vp->ntypes + 1, sizeof(size_t));
+	c->types = nap_xcalloc(n + 1, sizeof(size_t));	/* only ever shrinks */
 	memcpy(c->types, s->tbuf, n * sizeof(size_t));
 	c->ntypes = n;
 	c->used = pod->req;

@@ -22,7 +22,7 @@
 
 #define SYNOPSIS "nap-solve [-v] [--batch-idle duration] [--batch-max duration] " \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] " \
-	"[--max-types n] [--packing target|karpenter|shape] [--region region] [--spot-prices file]"
+	"[--max-types n] [--packing target|karpenter] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
 
 /*
@@ -276,11 +276,9 @@ main(int argc, char **argv)
 				sv.packing = NAP_SCHED_PACK_TARGET;
 			else if (strcmp(optarg, "karpenter") == 0)
 				sv.packing = NAP_SCHED_PACK_KARPENTER;
-			else if (strcmp(optarg, "shape") == 0)
-				sv.packing = NAP_SCHED_PACK_SHAPE;
 			else
-				nap_die(NAP_EX_USAGE,
-				    "--packing: \"%s\" is not target, karpenter or shape", optarg);
+				nap_die(NAP_EX_USAGE, "--packing: \"%s\" is neither target nor karpenter",
+				    optarg);
 			break;
 		case 'r':
 			sv.region = optarg;
