@@ -64,8 +64,9 @@ trap 'exit 1' INT TERM HUP
 # Suppressions: only for leaks inside system libraries that nap cannot free.
 supp=()
 [ -f "$here/valgrind.supp" ] && supp=(--suppressions="$here/valgrind.supp")
-VG=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect
-	--errors-for-leak-kinds=definite,indirect --error-exitcode=99
+leaks=definite,indirect
+VG=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds="$leaks"
+	--errors-for-leak-kinds="$leaks" --error-exitcode=99
 	--num-callers=30 "${supp[@]}")
 
 # vg NAME CMD...: replace this (sub)shell with CMD under memcheck, its
@@ -77,12 +78,17 @@ vg() {
 	exec "${VG[@]}" --log-file="$W/vg-$name.log" "$@"
 }
 
-# poll SECONDS WHAT CMD...: run CMD until it succeeds, else give up.
+# poll SECONDS WHAT CMD...: run CMD until it succeeds, else give up; a
+# status of 2 from CMD means it never will.
 poll() {
-	local timeout=$1 what=$2 deadline
+	local timeout=$1 what=$2 deadline rc
 	shift 2
 	deadline=$(($(date +%s) + timeout))
-	until "$@"; do
+	while :; do
+		"$@"
+		rc=$?
+		[ "$rc" -eq 0 ] && return 0
+		[ "$rc" -eq 2 ] && return 1
 		if [ "$(date +%s)" -ge "$deadline" ]; then
 			echo "memcheck: gave up after ${timeout}s waiting for $what" >&2
 			return 1
@@ -99,8 +105,8 @@ step() {
 	echo "memcheck: $(date -u +%T) $*"
 }
 
-# stop PID NAME [EXPECTED]: SIGTERM, wait (up to 120 s under valgrind),
-# and record the exit status.
+# stop PID NAME: SIGTERM, wait (up to 120 s under valgrind), and record
+# the exit status under NAME.
 declare -A status
 stop() {
 	local pid=$1 name=$2 deadline st=0
@@ -126,7 +132,7 @@ has_at_least() {	# has_at_least N TYPE FILE
 }
 ready() {
 	[ -s "$W/ready.json" ] && return 0
-	kill -0 "$sim" 2>/dev/null || { cat "$W/sim.err" >&2; return 2; }
+	kill -0 "$sim" 2>/dev/null || { cat "$simerr" >&2; return 2; }
 	return 1
 }
 pods_running() {	# pods_running N [APP]: N pods of APP (web) Running on a node
@@ -185,7 +191,7 @@ vg nap-sim "$NAP_BIN/nap-sim" --kubeconfig-out "$W/kubeconfig" \
     --config-out "$W/nap.yaml" --ca-out "$W/ca.pem" --insecure-port 0 \
     --catalog "$repo/data" --time-scale 50 --state "$W/sim.state" \
     >"$W/ready.json" 2>"$W/sim.err" &
-sim=$!
+sim=$! simerr=$W/sim.err
 pids+=("$sim")
 poll 120 "nap-sim to serve" ready || exit 1
 k apply -f "$repo/deploy/crds/" -f "$repo/deploy/nodepools/" >/dev/null ||
@@ -305,7 +311,7 @@ vg nap-sim-restart "$NAP_BIN/nap-sim" --kubeconfig-out "$W/kubeconfig" \
     --config-out "$W/nap.yaml" --ca-out "$W/ca.pem" --insecure-port 0 \
     --catalog "$repo/data" --time-scale 50 --state "$W/sim.state" \
     >"$W/ready.json" 2>"$W/sim-restart.err" &
-sim=$!
+sim=$! simerr=$W/sim-restart.err
 pids+=("$sim")
 poll 120 "nap-sim to serve again" ready || exit 1
 poll 120 "a restored node to be Ready" nodes_ready 1 || exit 1
