@@ -724,6 +724,8 @@ reconcile_pdb(struct sim *sim, json_object *pdb)
 	write_status(sim, "poddisruptionbudgets", pdb, st);
 }
 
+static void defer(struct sim *sim, int res, const char *ns, const char *name);
+
 static void
 pdbs_for_pod(struct sim *sim, const char *ns, json_object *pod)
 {
@@ -734,7 +736,8 @@ pdbs_for_pod(struct sim *sim, const char *ns, json_object *pod)
 		json_object *pdb = json_object_array_get_idx(all, i);
 
 		if (sim_labelselector_match(nap_json_get(pdb, "spec.selector"), pod))
-			reconcile_pdb(sim, pdb);
+			defer(sim, sim_rdesc_find("poddisruptionbudgets"), ns,
+			    nap_json_str(pdb, "metadata.name", ""));
 	}
 	json_object_put(all);
 }
@@ -1287,19 +1290,93 @@ owner_of(struct sim *sim, json_object *obj, const char *kind, const char *resour
 	return NULL;
 }
 
+/*
+ * Owners whose pods changed are reconciled once after the change queue
+ * drains, not once per pod event: a ReplicaSet's or a PDB's reconcile walks
+ * its namespace's pods, so doing it per event made creating or binding a
+ * large deployment quadratic.  The controller-manager's work queues
+ * deduplicate the same way.  Key: resource index, NUL, "ns/name".
+ */
+static void
+defer(struct sim *sim, int res, const char *ns, const char *name)
+{
+	char *key = nap_xasprintf("%d:%s/%s", res, ns ? ns : "", name);
+
+	if (!nap_hash_get(&sim->deferred, key))
+		nap_hash_put(&sim->deferred, key, sim);
+	free(key);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+sim_controllers_flush(struct sim *sim)
+{
+	size_t pos = 0, n = 0, i;
+	const char *key;
+	void *val;
+	char **keys;
+
+	if (!nap_hash_count(&sim->deferred))
+		return 0;
+	keys = nap_xcalloc(nap_hash_count(&sim->deferred), sizeof(*keys));
+	while (nap_hash_next(&sim->deferred, &pos, &key, &val))
+		keys[n++] = nap_xstrdup(key);
+	nap_hash_free(&sim->deferred);
+	nap_hash_init(&sim->deferred);
+	/* A fixed order keeps runs with one seed reproducible. */
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	for (i = 0; i < n; i++) {
+		char *colon = strchr(keys[i], ':'), *slash;
+		int res = (int)strtol(keys[i], NULL, 10);
+		const char *r = sim_rdescs[res].resource;
+		json_object *cur;
+
+		slash = strchr(colon + 1, '/');
+		*slash = '\0';
+		cur = sim_get(sim, r, colon + 1, slash + 1);
+		if (cur && !strcmp(r, "replicasets"))
+			reconcile_rs(sim, cur);
+		else if (cur && !strcmp(r, "poddisruptionbudgets"))
+			reconcile_pdb(sim, cur);
+		free(keys[i]);
+	}
+	free(keys);
+	return 1;
+}
+
+static void
+defer_owner(struct sim *sim, json_object *obj, const char *kind, const char *resource)
+{
+	size_t i, n;
+	json_object *refs = nap_json_array(obj, "metadata.ownerReferences", &n);
+
+	for (i = 0; refs && i < n; i++) {
+		json_object *r = json_object_array_get_idx(refs, i);
+
+		if (!strcmp(nap_json_str(r, "kind", ""), kind)) {
+			defer(sim, sim_rdesc_find(resource),
+			    nap_json_str(obj, "metadata.namespace", ""), nap_json_str(r, "name", ""));
+			return;
+		}
+	}
+}
+
 void
 sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 {
 	const char *r = sim_rdescs[ev->res].resource;
-	json_object *obj = ev->obj, *cur, *rs, *dep;
+	json_object *obj = ev->obj, *cur, *dep;
 	const char *ns = nap_json_str(obj, "metadata.namespace", NULL);
 	const char *name = nap_json_str(obj, "metadata.name", "");
 
 	cur = sim_get(sim, r, ns, name);
 	if (!strcmp(r, "pods")) {
-		rs = owner_of(sim, obj, "ReplicaSet", "replicasets");
-		if (rs)
-			reconcile_rs(sim, rs);
+		defer_owner(sim, obj, "ReplicaSet", "replicasets");
 		dep = owner_of(sim, obj, "StatefulSet", "statefulsets");
 		if (dep)
 			reconcile_sts(sim, dep);
@@ -1313,7 +1390,7 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 		pdbs_for_pod(sim, ns, cur ? cur : obj);
 	} else if (!strcmp(r, "replicasets")) {
 		if (cur)
-			reconcile_rs(sim, cur);
+			defer(sim, ev->res, ns, name);
 		dep = owner_of(sim, obj, "Deployment", "deployments");
 		if (dep)
 			reconcile_deployment(sim, dep);

@@ -117,6 +117,7 @@ struct sim {
 	double events_gc;	    /* when old events were last collected */
 	int watch_dirty;	    /* some watch has unsent events */
 	double watch_flushed;	    /* when parked watchers were last woken */
+	struct nap_hash deferred;   /* owners to reconcile once the queue drains */
 };
 
 /* store.c */
@@ -203,6 +204,8 @@ json_object *sim_crd_object(int res);
 /* controllers.c */
 void sim_controllers_init(struct sim *sim);
 void sim_controllers_on_change(struct sim *sim, const struct sim_event *ev);
+/* Reconcile the owners on_change deferred; 1 if there were any. */
+int sim_controllers_flush(struct sim *sim);
 int sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp);
 void sim_apply_defaults(int res, json_object *obj);
 void sim_canonical_quantities(int res, json_object *obj);

@@ -107,6 +107,7 @@ sim_store_init(struct sim *sim)
 {
 	sim->tables = nap_xcalloc(sim_nrdescs, sizeof(*sim->tables));
 	nap_hash_init(&sim->event_keys);
+	nap_hash_init(&sim->deferred);
 	sim->hist_cap = sim->opts.history ? sim->opts.history : 10000;
 	sim->hist = nap_xcalloc(sim->hist_cap, sizeof(*sim->hist));
 }
@@ -149,6 +150,7 @@ sim_store_free(struct sim *sim)
 			free(v);
 		nap_hash_free(&sim->event_keys);
 	}
+	nap_hash_free(&sim->deferred);
 }
 
 struct sim_table *
@@ -258,15 +260,17 @@ void
 sim_changes_drain(struct sim *sim)
 {
 	/* Handlers write, which appends; indices stay valid across growth. */
-	while (sim->changes_head < sim->nchanges) {
-		struct sim_event ev = sim->changes[sim->changes_head++];
+	do {
+		while (sim->changes_head < sim->nchanges) {
+			struct sim_event ev = sim->changes[sim->changes_head++];
 
-		sim_controllers_on_change(sim, &ev);
-		sim_world_on_change(
-		    sim, sim_rdescs[ev.res].resource, sim_ev_names[ev.type], ev.obj);
-		event_release(&ev);
-	}
-	sim->changes_head = sim->nchanges = 0;
+			sim_controllers_on_change(sim, &ev);
+			sim_world_on_change(
+			    sim, sim_rdescs[ev.res].resource, sim_ev_names[ev.type], ev.obj);
+			event_release(&ev);
+		}
+		sim->changes_head = sim->nchanges = 0;
+	} while (sim_controllers_flush(sim));
 }
 
 static const char *
