@@ -1,13 +1,16 @@
 #include "rec.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define READ_CHUNK 65536
 
 struct nap_rec_reader {
 	int fd;
+	int own_fd, hold_fd;	/* fds the reader closes (nap_rec_open_fifo), or -1 */
 	char *name;
 	char *buf;		/* [start, end) holds unread bytes */
 	size_t start, end, alloc;
@@ -28,9 +31,28 @@ nap_rec_reader_new(int fd, const char *name)
 	rd->fd = fd;
 	rd->name = nap_xstrdup(name);
 	rd->max_line = NAP_REC_MAX_LINE;
+	rd->own_fd = rd->hold_fd = -1;
 	rd->tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
 	if (rd->tok == NULL)
 		nap_xmalloc((size_t)-1);	/* out of memory: the allocator's message */
+	return rd;
+}
+
+struct nap_rec_reader *
+nap_rec_open_fifo(const char *path, struct nap_err *err)
+{
+	struct nap_rec_reader *rd;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		nap_err_set(err, NAP_EX_IOERR, "unable to open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	rd = nap_rec_reader_new(fd, path);
+	rd->own_fd = fd;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		rd->hold_fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	return rd;
 }
 
@@ -39,6 +61,10 @@ nap_rec_reader_free(struct nap_rec_reader *rd)
 {
 	if (rd == NULL)
 		return;
+	if (rd->own_fd >= 0)
+		close(rd->own_fd);
+	if (rd->hold_fd >= 0)
+		close(rd->hold_fd);
 	json_object_put(rd->obj);
 	json_tokener_free(rd->tok);
 	free(rd->buf);

@@ -48,6 +48,14 @@ struct nap_rec_reader;
 
 /* name is used in messages ("stdin", a FIFO's path); the reader does not own fd. */
 struct nap_rec_reader *nap_rec_reader_new(int fd, const char *name);
+/*
+ * A reader of the FIFO (or file) at path, opened non-blocking for poll(2).
+ * For a FIFO it also holds a writer end of its own, so the input never reads
+ * as ended while the tools that write it restart.  The reader owns both fds.
+ * NULL with err (NAP_EX_IOERR) when path cannot be opened.
+ */
+struct nap_rec_reader *nap_rec_open_fifo(const char *path, struct nap_err *err);
+/* Frees the reader, and closes the fds it owns. */
 void nap_rec_reader_free(struct nap_rec_reader *rd);
 void nap_rec_reader_set_max_line(struct nap_rec_reader *rd, size_t max);
 int nap_rec_fd(const struct nap_rec_reader *rd);

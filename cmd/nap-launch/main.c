@@ -252,7 +252,7 @@ main(int argc, char **argv)
 	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *catalog = NULL;
 	const char *inputs[MAX_INPUTS];
 	struct nap_rec_reader *rd[MAX_INPUTS + 1];
-	int holdfd[MAX_INPUTS + 1], open_in[MAX_INPUTS + 1], more[MAX_INPUTS + 1], busy;
+	int open_in[MAX_INPUTS + 1], more[MAX_INPUTS + 1], busy;
 	struct pollfd pfd[MAX_INPUTS + 1];
 	size_t ninputs = 0, i;
 	struct ctx x;
@@ -324,17 +324,11 @@ main(int argc, char **argv)
 		x.feedback_fd = open_feedback(x.feedback_path);
 
 	rd[0] = nap_rec_reader_new(0, "stdin");
-	holdfd[0] = -1;
 	open_in[0] = 1;
 	memset(more, 0, sizeof(more));
 	for (i = 0; i < ninputs; i++) {
-		int fd = open(inputs[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-		if (fd < 0)
-			nap_die(NAP_EX_IOERR, "unable to open %s: %s", inputs[i], strerror(errno));
-		/* Hold a writer so the FIFO never reads as ended between its writers. */
-		holdfd[i + 1] = open(inputs[i], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		rd[i + 1] = nap_rec_reader_new(fd, inputs[i]);
+		if ((rd[i + 1] = nap_rec_open_fifo(inputs[i], &err)) == NULL)
+			nap_die_err(&err);
 		open_in[i + 1] = 1;
 	}
 
@@ -385,14 +379,8 @@ main(int argc, char **argv)
 		    "launched=%lu failed=%lu\n",
 		    nap_arm_requests(x.arm), nap_arm_throttled(x.arm), x.nlaunched, x.nfailed);
 
-	for (i = 0; i <= ninputs; i++) {
-		if (i > 0) {
-			close(nap_rec_fd(rd[i]));
-			if (holdfd[i] >= 0)
-				close(holdfd[i]);
-		}
+	for (i = 0; i <= ninputs; i++)
 		nap_rec_reader_free(rd[i]);
-	}
 	if (x.feedback_fd >= 0)
 		close(x.feedback_fd);
 	launch_free(&x);

@@ -226,7 +226,6 @@ main(int argc, char **argv)
 	const char *idle_s = NULL, *max_s = NULL, *config = NULL, *inputs[MAX_INPUTS];
 	struct nap_rec_reader *rd[MAX_INPUTS + 1];
 	struct pollfd pfd[MAX_INPUTS + 1];
-	int holdfd[MAX_INPUTS + 1];
 	size_t ninputs = 0, i;
 	struct nap_config cfg;
 	struct nap_cluster *cl;
@@ -309,16 +308,9 @@ main(int argc, char **argv)
 	sv.nominate_ttl_ms = 2 * bmax > 10000 ? 2 * bmax : 10000;
 
 	rd[0] = nap_rec_reader_new(0, "stdin");
-	holdfd[0] = -1;
-	for (i = 0; i < ninputs; i++) {
-		int fd = open(inputs[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-		if (fd < 0)
-			nap_die(NAP_EX_IOERR, "unable to open %s: %s", inputs[i], strerror(errno));
-		/* hold a writer so the FIFO never reads as ended between nap-launch runs */
-		holdfd[i + 1] = open(inputs[i], O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		rd[i + 1] = nap_rec_reader_new(fd, inputs[i]);
-	}
+	for (i = 0; i < ninputs; i++)
+		if ((rd[i + 1] = nap_rec_open_fifo(inputs[i], &err)) == NULL)
+			nap_die_err(&err);
 	cl = solve_model = nap_cluster_new();
 	/* the parsed structs and structural hashes suffice: the JSON would be most of the RSS */
 	nap_cluster_keep_pod_json(cl, 0);
@@ -383,14 +375,8 @@ main(int argc, char **argv)
 	if (!stdin_open && !nap_stopping() && synced && b.open)
 		decide(&sv, cl, 1);
 
-	for (i = 0; i <= ninputs; i++) {
-		if (i > 0) {
-			close(nap_rec_fd(rd[i]));
-			if (holdfd[i] >= 0)
-				close(holdfd[i]);
-		}
+	for (i = 0; i <= ninputs; i++)
 		nap_rec_reader_free(rd[i]);
-	}
 	nap_hash_free(&b.seen);
 	solve_free(&sv);
 	nap_config_free(&cfg);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,40 @@ read_all(const char *text, size_t chunk, size_t max_line, char *out, size_t outl
 	nap_rec_reader_free(rd);
 	close(fds[0]);
 	waitpid(pid, NULL, 0);
+}
+
+/* nap_rec_open_fifo: a FIFO whose writers come and go never reads as ended. */
+static void
+fifo_checks(void)
+{
+	char dir[] = "/tmp/nap-t-rec.XXXXXX", path[64];
+	struct nap_rec_reader *rd;
+	struct nap_rec rec;
+	struct nap_err err;
+	int w, r = -1, i;
+
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/in", dir);
+	TAP_OK(nap_rec_open_fifo(path, &err) == NULL && err.code == NAP_EX_IOERR,
+	    "opening a missing FIFO is an I/O error naming it: %s", err.msg);
+	mkfifo(path, 0600);
+	rd = nap_rec_open_fifo(path, &err);
+	TAP_OK(rd != NULL, "a FIFO opens without waiting for a writer");
+	w = open(path, O_WRONLY);
+	if (write(w, "{\"type\":\"A\"}\n", 13) != 13)
+		abort();
+	close(w);	/* the last outside writer leaves */
+	for (i = 0; i < 100 && (r = nap_rec_next(rd, &rec, &err)) == NAP_REC_NONE; i++)
+		if (nap_rec_fill(rd, &err) == 0)
+			break;
+	TAP_OK(r == NAP_REC_OK && strcmp(rec.type, "A") == 0, "a record written to the FIFO is read");
+	TAP_IS_INT(nap_rec_fill(rd, &err), 1,
+	    "after its writer closes, the FIFO still reads as open (would block), not as ended");
+	TAP_IS_INT(nap_rec_at_eof(rd), 0, "no end of file is seen");
+	nap_rec_reader_free(rd);
+	unlink(path);
+	rmdir(dir);
 }
 
 int
@@ -120,5 +155,6 @@ main(void)
 
 	read_all("", 1, 0, out, sizeof(out));
 	TAP_IS_STR(out, "", "empty input gives no records");
+	fifo_checks();
 	return tap_done();
 }
