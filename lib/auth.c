@@ -16,7 +16,7 @@
 
 #include "base64.h"
 
-#define REFRESH_MARGIN 300	/* seconds before expiry a token is renewed */
+#define REFRESH_MARGIN 300 /* seconds before expiry a token is renewed */
 #define MAX_CRED_FILE (1 << 20)
 #define TRIES 4
 
@@ -24,13 +24,13 @@ struct nap_auth {
 	enum nap_auth_kind kind;
 	char *resource, *token_endpoint, *authority_host, *tenant_id, *client_id;
 	char *secret_file, *cert_file, *federated_file;
-	struct nap_http_tls tls;	/* points into the two copies below */
+	struct nap_http_tls tls; /* points into the two copies below */
 	char *ca_file, *ca_data;
 	int have_tls;
 	struct nap_http *http;
 	char *token;
-	time_t expiry;		/* when the token stops working */
-	time_t renew;		/* when to fetch a new one */
+	time_t expiry; /* when the token stops working */
+	time_t renew;  /* when to fetch a new one */
 };
 
 int
@@ -74,9 +74,9 @@ dup_or_null(const char *s)
 }
 
 static const char *const kind_name[] = {
-	[NAP_AUTH_MANAGED_IDENTITY] = "managed identity",
-	[NAP_AUTH_WORKLOAD_IDENTITY] = "workload identity",
-	[NAP_AUTH_SERVICE_PRINCIPAL] = "service principal",
+    [NAP_AUTH_MANAGED_IDENTITY] = "managed identity",
+    [NAP_AUTH_WORKLOAD_IDENTITY] = "workload identity",
+    [NAP_AUTH_SERVICE_PRINCIPAL] = "service principal",
 };
 
 int
@@ -175,8 +175,7 @@ nap_auth_invalidate(struct nap_auth *a)
 
 /* Read a small credential file whole, trailing newlines dropped. */
 static int
-read_cred_file(const char *path, const char *what, char **out, size_t *outlen,
-    struct nap_err *err)
+read_cred_file(const char *path, const char *what, char **out, size_t *outlen, struct nap_err *err)
 {
 	char *buf = NULL;
 	size_t len = 0, alloc = 0;
@@ -184,8 +183,8 @@ read_cred_file(const char *path, const char *what, char **out, size_t *outlen,
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return nap_err_set(err, NAP_EX_CONFIG, "unable to read %s %s: %s", what, path,
-		    strerror(errno));
+		return nap_err_set(
+		    err, NAP_EX_CONFIG, "unable to read %s %s: %s", what, path, strerror(errno));
 	for (;;) {
 		nap_xgrow(&buf, &alloc, len + 4096, 1);
 		n = read(fd, buf + len, alloc - len - 1);
@@ -205,8 +204,8 @@ read_cred_file(const char *path, const char *what, char **out, size_t *outlen,
 		if (len > MAX_CRED_FILE) {
 			close(fd);
 			free(buf);
-			return nap_err_set(err, NAP_EX_CONFIG, "%s %s is larger than %d bytes", what,
-			    path, MAX_CRED_FILE);
+			return nap_err_set(err, NAP_EX_CONFIG, "%s %s is larger than %d bytes",
+			    what, path, MAX_CRED_FILE);
 		}
 	}
 	close(fd);
@@ -301,10 +300,11 @@ nap_auth_client_assertion(const char *pem, size_t pem_len, const char *client_id
 	json_object_object_add(claims, "nbf", json_object_new_int64((int64_t)now));
 	json_object_object_add(claims, "iat", json_object_new_int64((int64_t)now));
 	json_object_object_add(claims, "exp", json_object_new_int64((int64_t)now + 600));
-	s = json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+	    hdr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	h64 = nap_base64url_encode(s, strlen(s));
-	s = json_object_to_json_string_ext(claims,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(
+	    claims, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	p64 = nap_base64url_encode(s, strlen(s));
 	signing = nap_xasprintf("%s.%s", h64, p64);
 	data.data = (unsigned char *)signing;
@@ -352,7 +352,8 @@ token_error(struct nap_auth *a, const struct nap_http_resp *resp, struct nap_err
 	snprintf(first, sizeof(first), "%.*s", (int)strcspn(desc, "\r\n"), desc);
 	if (resp->status == 400 || resp->status == 401 || resp->status == 403)
 		ex = NAP_EX_NOPERM;
-	nap_err_set(err, ex, "azure %s credential refused by the identity endpoint: HTTP %ld%s%s%s%s",
+	nap_err_set(err, ex,
+	    "azure %s credential refused by the identity endpoint: HTTP %ld%s%s%s%s",
 	    kind_name[a->kind], resp->status, *code ? ": " : "", code, *first ? ": " : "", first);
 	if (err)
 		err->http = resp->status;
@@ -387,8 +388,8 @@ parse_token(struct nap_auth *a, const struct nap_http_resp *resp, struct nap_err
 	nap_auth_invalidate(a);
 	a->token = nap_xstrdup(json_object_get_string(tok));
 	a->expiry = expiry;
-	a->renew = expiry - now > 2 * REFRESH_MARGIN ? expiry - REFRESH_MARGIN
-						      : now + (expiry - now) / 2;
+	a->renew =
+	    expiry - now > 2 * REFRESH_MARGIN ? expiry - REFRESH_MARGIN : now + (expiry - now) / 2;
 	json_object_put(body);
 	return 0;
 }
@@ -427,22 +428,23 @@ fetch(struct nap_auth *a, struct nap_err *err)
 		}
 		o.method = "GET";
 		o.headers = hdrs;
-		o.proxy = "";	/* IMDS is link-local: never through a proxy */
+		o.proxy = ""; /* IMDS is link-local: never through a proxy */
 	} else {
-		const char *slash = a->authority_host[strlen(a->authority_host) - 1] == '/' ? "" : "/";
+		const char *slash =
+		    a->authority_host[strlen(a->authority_host) - 1] == '/' ? "" : "/";
 		char *scope = nap_xasprintf("%s%s.default", a->resource,
 		    a->resource[strlen(a->resource) - 1] == '/' ? "" : "/");
 
-		url = nap_xasprintf("%s%s%s/oauth2/v2.0/token", a->authority_host, slash,
-		    a->tenant_id);
+		url = nap_xasprintf(
+		    "%s%s%s/oauth2/v2.0/token", a->authority_host, slash, a->tenant_id);
 		form_add(&body, "grant_type", "client_credentials");
 		form_add(&body, "client_id", a->client_id);
 		form_add(&body, "scope", scope);
 		free(scope);
 		if (a->kind == NAP_AUTH_WORKLOAD_IDENTITY || a->cert_file != NULL) {
 			if (a->kind == NAP_AUTH_WORKLOAD_IDENTITY) {
-				if (read_cred_file(a->federated_file, "federated token file", &secret,
-					NULL, err) != 0)
+				if (read_cred_file(a->federated_file, "federated token file",
+					&secret, NULL, err) != 0)
 					goto out;
 			} else {
 				char *pem;
@@ -451,8 +453,8 @@ fetch(struct nap_auth *a, struct nap_err *err)
 				if (read_cred_file(a->cert_file, "client certificate file", &pem,
 					&pem_len, err) != 0)
 					goto out;
-				rc = nap_auth_client_assertion(pem, pem_len, a->client_id, url,
-				    time(NULL), &secret, err);
+				rc = nap_auth_client_assertion(
+				    pem, pem_len, a->client_id, url, time(NULL), &secret, err);
 				wipe_free(pem);
 				if (rc != 0) {
 					nap_err_prefix(err, "%s", a->cert_file);
@@ -464,8 +466,8 @@ fetch(struct nap_auth *a, struct nap_err *err)
 			    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
 			form_add(&body, "client_assertion", secret);
 		} else {
-			if (read_cred_file(a->secret_file, "client secret file", &secret, NULL,
-				err) != 0)
+			if (read_cred_file(
+				a->secret_file, "client secret file", &secret, NULL, err) != 0)
 				goto out;
 			form_add(&body, "client_secret", secret);
 		}
@@ -481,8 +483,8 @@ fetch(struct nap_auth *a, struct nap_err *err)
 		if (nap_http_do(a->http, &o, &resp, err) != 0) {
 			nap_http_resp_free(&resp);
 			if (tries >= TRIES) {
-				nap_err_prefix(err, "azure %s credential: token endpoint",
-				    kind_name[a->kind]);
+				nap_err_prefix(
+				    err, "azure %s credential: token endpoint", kind_name[a->kind]);
 				goto out;
 			}
 		} else if (resp.status >= 200 && resp.status < 300) {

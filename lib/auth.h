@@ -35,20 +35,20 @@
 enum nap_auth_kind {
 	NAP_AUTH_MANAGED_IDENTITY,
 	NAP_AUTH_WORKLOAD_IDENTITY,
-	NAP_AUTH_SERVICE_PRINCIPAL,	/* with a secret file or a certificate file */
+	NAP_AUTH_SERVICE_PRINCIPAL, /* with a secret file or a certificate file */
 };
 
 struct nap_auth_opts {
 	enum nap_auth_kind kind;
-	const char *resource;		/* "https://management.azure.com/" */
-	const char *token_endpoint;	/* managed identity: the IMDS URL */
-	const char *authority_host;	/* "https://login.microsoftonline.com/" */
+	const char *resource;	    /* "https://management.azure.com/" */
+	const char *token_endpoint; /* managed identity: the IMDS URL */
+	const char *authority_host; /* "https://login.microsoftonline.com/" */
 	const char *tenant_id;
-	const char *client_id;		/* managed identity: user-assigned, or NULL */
+	const char *client_id; /* managed identity: user-assigned, or NULL */
 	const char *client_secret_file;
-	const char *client_certificate_file;	/* PEM: certificate and private key */
+	const char *client_certificate_file; /* PEM: certificate and private key */
 	const char *federated_token_file;
-	const struct nap_http_tls *tls;	/* CA for the identity endpoint, or NULL */
+	const struct nap_http_tls *tls; /* CA for the identity endpoint, or NULL */
 };
 
 struct nap_auth;

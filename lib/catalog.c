@@ -28,20 +28,41 @@
 #define CATALOG_MAX_BYTES (256L * 1024 * 1024)
 
 enum {
-	S_TAG, S_NAME, S_VCPUS, S_MEMORY, S_GPUS, S_GPU_MFR, S_GPU_NAME, S_GPU_OS,
-	S_ARCH, S_FAMILY, S_SERIES, S_VERSION, S_QUOTA, S_HYPERV, S_CAPS, S_PREMIUM,
-	S_ACCEL, S_EPH_GB, S_EPH_PLACE, S_SPOT, S_ENC, S_TLDIS, S_KNOWN, S_EXCLUDED,
+	S_TAG,
+	S_NAME,
+	S_VCPUS,
+	S_MEMORY,
+	S_GPUS,
+	S_GPU_MFR,
+	S_GPU_NAME,
+	S_GPU_OS,
+	S_ARCH,
+	S_FAMILY,
+	S_SERIES,
+	S_VERSION,
+	S_QUOTA,
+	S_HYPERV,
+	S_CAPS,
+	S_PREMIUM,
+	S_ACCEL,
+	S_EPH_GB,
+	S_EPH_PLACE,
+	S_SPOT,
+	S_ENC,
+	S_TLDIS,
+	S_KNOWN,
+	S_EXCLUDED,
 	S_NFIELDS
 };
 
 struct size_row {
 	struct nap_itype it;
-	const char *excluded;	/* NULL when offered wherever it has a price */
+	const char *excluded; /* NULL when offered wherever it has a price */
 };
 
 struct price_row {
 	size_t size;		/* index into sizes */
-	double on_demand, spot;	/* spot < 0: none */
+	double on_demand, spot; /* spot < 0: none */
 	unsigned zones;		/* bit n = zone n */
 };
 
@@ -53,7 +74,7 @@ struct nap_catalog_priv {
 	char *buf;
 	struct size_row *sizes;
 	size_t nsizes;
-	struct xrow *located;	/* sizes excluded in this region only (X lines) */
+	struct xrow *located; /* sizes excluded in this region only (X lines) */
 	size_t nlocated;
 	struct nap_offering *offs;
 	char zone_label[NAP_CATALOG_MAX_ZONES + 1][80];
@@ -70,8 +91,8 @@ catalog_path(const char *path)
 		 * (bin/ beside share/nap/) and the source tree (bin/ beside data/)
 		 * find their own catalog whatever DATADIR the build was given.
 		 */
-		static const char *const rel[] = {"/../share/nap/catalog.tsv",
-			"/../data/catalog.tsv"};
+		static const char *const rel[] = {
+		    "/../share/nap/catalog.tsv", "/../data/catalog.tsv"};
 		char exe[4096];
 		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		size_t i;
@@ -123,8 +144,8 @@ slurp(const char *path, size_t *len, struct nap_err *err)
 	for (;;) {
 		if (n + 1 >= alloc) {
 			if (alloc >= (size_t)CATALOG_MAX_BYTES) {
-				nap_err_set(err, NAP_EX_DATAERR, "catalog %s: larger than %ld bytes",
-					    path, CATALOG_MAX_BYTES);
+				nap_err_set(err, NAP_EX_DATAERR,
+				    "catalog %s: larger than %ld bytes", path, CATALOG_MAX_BYTES);
 				goto fail;
 			}
 			alloc *= 2;
@@ -134,7 +155,8 @@ slurp(const char *path, size_t *len, struct nap_err *err)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			nap_err_set(err, NAP_EX_IOERR, "read catalog %s: %s", path, strerror(errno));
+			nap_err_set(
+			    err, NAP_EX_IOERR, "read catalog %s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (r == 0)
@@ -166,7 +188,7 @@ split(char *line, char **f, int max)
 		*t = '\0';
 		p = t + 1;
 	}
-	return n + 1;	/* more fields than max */
+	return n + 1; /* more fields than max */
 }
 
 static int
@@ -259,11 +281,20 @@ parse_size(char **f, struct size_row *row)
 	it->gpu_name = str(f[S_GPU_NAME]);
 	for (p = str(f[S_GPU_OS]); *p; p++) {
 		switch (*p) {
-		case 'u': it->gpu_os |= NAP_GPU_OS_UBUNTU; break;
-		case 'a': it->gpu_os |= NAP_GPU_OS_AZURELINUX; break;
-		case '3': it->gpu_os |= NAP_GPU_OS_AZURELINUX3; break;
-		case 'w': it->gpu_os |= NAP_GPU_OS_WINDOWS; break;
-		default: return -1;
+		case 'u':
+			it->gpu_os |= NAP_GPU_OS_UBUNTU;
+			break;
+		case 'a':
+			it->gpu_os |= NAP_GPU_OS_AZURELINUX;
+			break;
+		case '3':
+			it->gpu_os |= NAP_GPU_OS_AZURELINUX3;
+			break;
+		case 'w':
+			it->gpu_os |= NAP_GPU_OS_WINDOWS;
+			break;
+		default:
+			return -1;
 		}
 	}
 	it->arch = f[S_ARCH];
@@ -345,7 +376,7 @@ find_size(const struct nap_catalog_priv *p, const char *name)
 /* Merge the operator's spot prices for c->region into rows. */
 static int
 merge_spot(struct nap_catalog *c, struct price_row *rows, size_t nrows, const char *file,
-	   struct nap_err *err)
+    struct nap_err *err)
 {
 	json_object *root, *reg;
 	struct json_object_iterator it, end;
@@ -354,13 +385,13 @@ merge_spot(struct nap_catalog *c, struct price_row *rows, size_t nrows, const ch
 	double v;
 
 	if (access(file, R_OK) < 0)
-		return nap_err_set(err, NAP_EX_CONFIG, "open spot prices %s: %s", file, strerror(errno));
+		return nap_err_set(
+		    err, NAP_EX_CONFIG, "open spot prices %s: %s", file, strerror(errno));
 	root = json_object_from_file(file);
 	if (root == NULL || !json_object_is_type(root, json_type_object)) {
 		json_object_put(root);
 		return nap_err_set(err, NAP_EX_DATAERR,
-				   "spot prices %s: not a JSON object {\"<region>\": {\"<size>\": price}}",
-				   file);
+		    "spot prices %s: not a JSON object {\"<region>\": {\"<size>\": price}}", file);
 	}
 	if (!json_object_object_get_ex(root, c->region, &reg)) {
 		json_object_put(root);
@@ -368,8 +399,8 @@ merge_spot(struct nap_catalog *c, struct price_row *rows, size_t nrows, const ch
 	}
 	if (!json_object_is_type(reg, json_type_object)) {
 		json_object_put(root);
-		return nap_err_set(err, NAP_EX_DATAERR, "spot prices %s: %s: not an object", file,
-				   c->region);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "spot prices %s: %s: not an object", file, c->region);
 	}
 	it = json_object_iter_begin(reg);
 	end = json_object_iter_end(reg);
@@ -379,15 +410,15 @@ merge_spot(struct nap_catalog *c, struct price_row *rows, size_t nrows, const ch
 
 		if (!json_object_is_type(val, json_type_double) &&
 		    !json_object_is_type(val, json_type_int)) {
-			nap_err_set(err, NAP_EX_DATAERR, "spot prices %s: %s: %s: not a number", file,
-				    c->region, name);
+			nap_err_set(err, NAP_EX_DATAERR, "spot prices %s: %s: %s: not a number",
+			    file, c->region, name);
 			json_object_put(root);
 			return -1;
 		}
 		v = json_object_get_double(val);
 		if (!(v >= 0.0) || v > 1e9) {
-			nap_err_set(err, NAP_EX_DATAERR, "spot prices %s: %s: %s: price out of range",
-				    file, c->region, name);
+			nap_err_set(err, NAP_EX_DATAERR,
+			    "spot prices %s: %s: %s: price out of range", file, c->region, name);
 			json_object_put(root);
 			return -1;
 		}
@@ -404,7 +435,8 @@ merge_spot(struct nap_catalog *c, struct price_row *rows, size_t nrows, const ch
 }
 
 static void
-add_offerings(struct nap_catalog *c, struct nap_itype *it, unsigned zones, struct nap_offering **next)
+add_offerings(
+    struct nap_catalog *c, struct nap_itype *it, unsigned zones, struct nap_offering **next)
 {
 	struct nap_offering *o = *next;
 	int spot, z;
@@ -462,11 +494,11 @@ struct scan {
 	size_t nsizes, asizes;
 	struct price_row *prices;
 	size_t nprices, aprices;
-	char **rownames;	/* P names, resolved after all S lines are in */
+	char **rownames; /* P names, resolved after all S lines are in */
 	size_t arownames;
 	struct xrow *located;
 	size_t nlocated, alocated;
-	char **zlines;		/* Z: region names; zone strings in zzones */
+	char **zlines; /* Z: region names; zone strings in zzones */
 	char **zzones;
 	size_t nz, az, azz;
 };
@@ -479,8 +511,8 @@ scan_file(char *buf, size_t len, const char *path, struct scan *s, struct nap_er
 	size_t rlen = s->region ? strlen(s->region) : 0;
 
 	if (strncmp(buf, CATALOG_MAGIC, strlen(CATALOG_MAGIC)) != 0)
-		return nap_err_set(err, NAP_EX_DATAERR,
-				   "catalog %s: not a nap catalog (format 1) file", path);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "catalog %s: not a nap catalog (format 1) file", path);
 	for (; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
@@ -567,7 +599,7 @@ is_sorted(const void *base, size_t n, size_t size, int (*cmp)(const void *, cons
 
 int
 nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
-		 const char *spot_prices_file, struct nap_err *err)
+    const char *spot_prices_file, struct nap_err *err)
 {
 	struct nap_catalog *c;
 	struct nap_catalog_priv *pv;
@@ -597,13 +629,14 @@ nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
 			zs = s.zzones[zi];
 	if (zs == NULL) {
 		nap_err_set(err, NAP_EX_CONFIG,
-			    "region \"%s\" is not in catalog %s (its Z lines list the known regions: "
-			    "grep '^Z' %s)", region, c->path, c->path);
+		    "region \"%s\" is not in catalog %s (its Z lines list the known regions: "
+		    "grep '^Z' %s)",
+		    region, c->path, c->path);
 		goto fail;
 	}
 	if (zone_bits(zs, &zones) < 0) {
 		nap_err_set(err, NAP_EX_DATAERR, "catalog %s: region %s: malformed zones \"%s\"",
-			    c->path, region, zs);
+		    c->path, region, zs);
 		goto fail;
 	}
 	for (i = 1; i <= NAP_CATALOG_MAX_ZONES; i++) {
@@ -622,13 +655,15 @@ nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
 		struct size_row *row = find_size(pv, s.rownames[i]);
 
 		if (row == NULL) {
-			nap_err_set(err, NAP_EX_DATAERR, "catalog %s: %s: price for unknown size %s",
-				    c->path, region, s.rownames[i]);
+			nap_err_set(err, NAP_EX_DATAERR,
+			    "catalog %s: %s: price for unknown size %s", c->path, region,
+			    s.rownames[i]);
 			goto fail;
 		}
 		if (row->excluded != NULL) {
-			nap_err_set(err, NAP_EX_DATAERR, "catalog %s: %s: price for excluded size %s",
-				    c->path, region, s.rownames[i]);
+			nap_err_set(err, NAP_EX_DATAERR,
+			    "catalog %s: %s: price for excluded size %s", c->path, region,
+			    s.rownames[i]);
 			goto fail;
 		}
 		s.prices[i].size = (size_t)(row - pv->sizes);
@@ -637,7 +672,8 @@ nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
 	}
 	if (!is_sorted(s.prices, s.nprices, sizeof(*s.prices), cmp_price_row))
 		qsort(s.prices, s.nprices, sizeof(*s.prices), cmp_price_row);
-	if (spot_prices_file != NULL && merge_spot(c, s.prices, s.nprices, spot_prices_file, err) < 0)
+	if (spot_prices_file != NULL &&
+	    merge_spot(c, s.prices, s.nprices, spot_prices_file, err) < 0)
 		goto fail;
 
 	c->types = nap_xcalloc(s.nprices ? s.nprices : 1, sizeof(*c->types));
@@ -645,7 +681,7 @@ nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
 		struct nap_itype *it = &c->types[c->ntypes];
 
 		if (c->ntypes > 0 && s.prices[i].size == s.prices[i - 1].size)
-			continue;	/* a repeated price line: the first wins */
+			continue; /* a repeated price line: the first wins */
 		*it = pv->sizes[s.prices[i].size].it;
 		it->on_demand_price = s.prices[i].on_demand;
 		it->spot_price = s.prices[i].spot;
@@ -722,8 +758,9 @@ nap_catalog_excluded(const struct nap_catalog *c, const char *name)
 	if (row->excluded != NULL)
 		return row->excluded;
 	key.name = name;
-	x = c->priv->nlocated == 0 ? NULL :
-	    bsearch(&key, c->priv->located, c->priv->nlocated, sizeof(key), cmp_xrow);
+	x = c->priv->nlocated == 0
+	    ? NULL
+	    : bsearch(&key, c->priv->located, c->priv->nlocated, sizeof(key), cmp_xrow);
 	if (x != NULL)
 		return x->reason;
 	return "NoPriceInRegion";
@@ -788,7 +825,7 @@ nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct n
 	const char *zones[NAP_CATALOG_MAX_ZONES + 1], *ctypes[2], *scopes[2], *prio[2], *gens[2];
 	size_t nz = 0, nc = 0, ns = 0, ng = 0, i, j;
 	char cpu[24], mem[24], eph[24], gpus[24];
-	int seen_zone[NAP_CATALOG_MAX_ZONES + 1] = { 0 }, seen_spot[2] = { 0 }, seen_scope[2] = { 0 };
+	int seen_zone[NAP_CATALOG_MAX_ZONES + 1] = {0}, seen_spot[2] = {0}, seen_scope[2] = {0};
 	const int is_gpu = it->gpu_manufacturer[0] != '\0';
 
 	snprintf(cpu, sizeof(cpu), "%d", it->vcpus);
@@ -806,9 +843,10 @@ nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct n
 	req1(out, "kubernetes.azure.com/sku-cpu", cpu);
 	req1(out, "karpenter.azure.com/sku-memory", mem);
 	req1(out, "kubernetes.azure.com/sku-memory", mem);
-	req1(out, "karpenter.azure.com/sku-networking-accelerated", it->accel_net == 1 ? "true" : "false");
+	req1(out, "karpenter.azure.com/sku-networking-accelerated",
+	    it->accel_net == 1 ? "true" : "false");
 	req1(out, "karpenter.azure.com/sku-storage-premium-capable",
-	     it->premium_io == 1 ? "true" : "false");
+	    it->premium_io == 1 ? "true" : "false");
 	if (it->ephemeral_os_max_gb > 0) {
 		snprintf(eph, sizeof(eph), "%d", it->ephemeral_os_max_gb);
 		req1(out, "karpenter.azure.com/sku-storage-ephemeralos-maxsize", eph);
@@ -878,8 +916,8 @@ nap_itype_kube_reserved_mib(int64_t mib)
 	/* In hundredths of a MiB, so that the sum is truncated once, as the
 	 * provider truncates its float sum. */
 	pct100 = 25 * clamp64(mib, 0, 4096) + 20 * clamp64(mib - 4096, 0, 4096) +
-		 10 * clamp64(mib - 8192, 0, 8192) + 6 * clamp64(mib - 16384, 0, 114688) +
-		 2 * (mib > 131072 ? mib - 131072 : 0);
+	    10 * clamp64(mib - 8192, 0, 8192) + 6 * clamp64(mib - 16384, 0, 114688) +
+	    2 * (mib > 131072 ? mib - 131072 : 0);
 	return pct100 / 100;
 }
 
@@ -905,8 +943,8 @@ nap_itype_capacity(const struct nap_itype *it, const struct nap_itype_opts *o, s
 }
 
 void
-nap_itype_allocatable(const struct nap_itype *it, const struct nap_itype_opts *o,
-		      struct nap_res *out)
+nap_itype_allocatable(
+    const struct nap_itype *it, const struct nap_itype_opts *o, struct nap_res *out)
 {
 	int64_t *cpu = &out->v[NAP_RES_CPU], *mem = &out->v[NAP_RES_MEMORY];
 
@@ -932,7 +970,8 @@ nap_itype_unusable(const struct nap_itype *it, const struct nap_itype_opts *o)
 		return "GPU driver install (gpu.mode Driver) supports only NVIDIA GPUs";
 	if (o->encryption_at_host && it->encryption_at_host == 0)
 		return "encryption at host not supported";
-	if (o->trusted_launch && (!(it->hyperv & NAP_HYPERV_V2) || it->trusted_launch_disabled == 1))
+	if (o->trusted_launch &&
+	    (!(it->hyperv & NAP_HYPERV_V2) || it->trusted_launch_disabled == 1))
 		return "Trusted Launch not supported";
 	if (o->localdns && it->vcpus < 4)
 		return "LocalDNS needs at least 4 vCPUs";
@@ -970,7 +1009,7 @@ nap_itype_cheapest(const struct nap_itype *it)
 
 void
 nap_itype_opts_from_nodeclass(struct nap_itype_opts *o, const struct nap_nodeclass *nc,
-			      const char *k8s_version, const char *plugin, const char *mode)
+    const char *k8s_version, const char *plugin, const char *mode)
 {
 	const char *fam, *dns;
 

@@ -49,18 +49,18 @@ enum {
 /* Operating systems a GPU size supports (nap_itype.gpu_os). */
 enum {
 	NAP_GPU_OS_UBUNTU = 1,
-	NAP_GPU_OS_AZURELINUX = 2,	/* Azure Linux 2 */
+	NAP_GPU_OS_AZURELINUX = 2, /* Azure Linux 2 */
 	NAP_GPU_OS_AZURELINUX3 = 4,
 	NAP_GPU_OS_WINDOWS = 8,
 };
 
 struct nap_offering {
-	int zone;		/* 0 regional, else 1..NAP_CATALOG_MAX_ZONES */
-	int spot;		/* 1 spot, 0 on-demand */
-	double price;		/* USD per hour */
-	int available;		/* 1 after loading; callers may clear it */
-	const char *zone_label;	/* "<region>-<n>", or "0" for regional */
-	const char *capacity_type;	/* "spot" or "on-demand" */
+	int zone;		   /* 0 regional, else 1..NAP_CATALOG_MAX_ZONES */
+	int spot;		   /* 1 spot, 0 on-demand */
+	double price;		   /* USD per hour */
+	int available;		   /* 1 after loading; callers may clear it */
+	const char *zone_label;	   /* "<region>-<n>", or "0" for regional */
+	const char *capacity_type; /* "spot" or "on-demand" */
 };
 
 /*
@@ -70,41 +70,41 @@ struct nap_offering {
  * nap-catalog(5) for the inference rules).
  */
 struct nap_itype {
-	const char *name;		/* "Standard_D4s_v5" */
+	const char *name; /* "Standard_D4s_v5" */
 	int vcpus;
-	int64_t memory_mib;		/* MemoryGB x 1024, not truncated */
-	int gpus;			/* GPUs capability */
-	const char *gpu_name;		/* accelerator in the name ("A100"), or "" */
-	const char *gpu_manufacturer;	/* "nvidia", "amd", or "" when not a registry GPU */
-	unsigned gpu_os;		/* NAP_GPU_OS_* bits, 0 when not a GPU */
-	const char *arch;		/* "amd64" or "arm64" */
-	const char *family;		/* sku-family: "D", "N" */
-	const char *series;		/* sku-series: "Ds_v5", "NCads_v4" */
-	const char *version;		/* sku-version: "5" ("1" when none) */
-	const char *quota_family;	/* "standardDSv5Family" */
-	unsigned hyperv;		/* NAP_HYPERV_* bits */
+	int64_t memory_mib;	      /* MemoryGB x 1024, not truncated */
+	int gpus;		      /* GPUs capability */
+	const char *gpu_name;	      /* accelerator in the name ("A100"), or "" */
+	const char *gpu_manufacturer; /* "nvidia", "amd", or "" when not a registry GPU */
+	unsigned gpu_os;	      /* NAP_GPU_OS_* bits, 0 when not a GPU */
+	const char *arch;	      /* "amd64" or "arm64" */
+	const char *family;	      /* sku-family: "D", "N" */
+	const char *series;	      /* sku-series: "Ds_v5", "NCads_v4" */
+	const char *version;	      /* sku-version: "5" ("1" when none) */
+	const char *quota_family;     /* "standardDSv5Family" */
+	unsigned hyperv;	      /* NAP_HYPERV_* bits */
 	int caps_known;
 	int premium_io;
 	int accel_net;
-	int ephemeral_os_max_gb;	/* 0: no ephemeral OS disk */
-	const char *ephemeral_placement;	/* "NvmeDisk", "CacheDisk", "ResourceDisk", "" */
-	int spot_capable;		/* tri-state */
-	int encryption_at_host;		/* tri-state */
-	int trusted_launch_disabled;	/* tri-state */
-	int known;			/* listed in the provider's known_skus */
-	double on_demand_price;		/* USD/h from the data; offerings may say 999 */
-	double spot_price;		/* USD/h, or -1 when there is no spot offering */
-	struct nap_offering *off;	/* on-demand zonal, on-demand regional, then spot */
+	int ephemeral_os_max_gb;	 /* 0: no ephemeral OS disk */
+	const char *ephemeral_placement; /* "NvmeDisk", "CacheDisk", "ResourceDisk", "" */
+	int spot_capable;		 /* tri-state */
+	int encryption_at_host;		 /* tri-state */
+	int trusted_launch_disabled;	 /* tri-state */
+	int known;			 /* listed in the provider's known_skus */
+	double on_demand_price;		 /* USD/h from the data; offerings may say 999 */
+	double spot_price;		 /* USD/h, or -1 when there is no spot offering */
+	struct nap_offering *off;	 /* on-demand zonal, on-demand regional, then spot */
 	size_t noff;
 };
 
 struct nap_catalog {
 	char *region;
-	struct nap_itype *types;	/* sorted by name */
+	struct nap_itype *types; /* sorted by name */
 	size_t ntypes;
-	int zones[NAP_CATALOG_MAX_ZONES];	/* the region's zones, ascending */
+	int zones[NAP_CATALOG_MAX_ZONES]; /* the region's zones, ascending */
 	size_t nzones;
-	char *path;			/* the catalog file read */
+	char *path; /* the catalog file read */
 	struct nap_catalog_priv *priv;
 };
 
@@ -120,7 +120,7 @@ struct nap_catalog {
  * region does not offer are ignored).
  */
 int nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
-		     const char *spot_prices_file, struct nap_err *err);
+    const char *spot_prices_file, struct nap_err *err);
 void nap_catalog_free(struct nap_catalog *c);
 
 /* The instance type called name, or NULL (not offered there, or excluded). */
@@ -151,8 +151,7 @@ void nap_catalog_regions_free(char **regions, size_t n);
  * kubernetes.azure.com/scalesetpriority (and priority).  Only available
  * offerings count.
  */
-void nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c,
-		    struct nap_reqs *out);
+void nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct nap_reqs *out);
 
 /*
  * What an AKSNodeClass changes about an instance type.  All-zero means the
@@ -160,14 +159,14 @@ void nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c,
  * OS disk, no GPU OS check, gpu.mode Driver, no security or LocalDNS.
  */
 struct nap_itype_opts {
-	int max_pods;		/* 0 = 250 */
-	int os_disk_gb;		/* 0 = 128 */
-	unsigned gpu_os;	/* NAP_GPU_OS_* bit of the resolved image family; 0 = any */
-	int gpu_mode_none;	/* gpu.mode None: AMD GPUs allowed, no driver install */
+	int max_pods;	   /* 0 = 250 */
+	int os_disk_gb;	   /* 0 = 128 */
+	unsigned gpu_os;   /* NAP_GPU_OS_* bit of the resolved image family; 0 = any */
+	int gpu_mode_none; /* gpu.mode None: AMD GPUs allowed, no driver install */
 	int encryption_at_host;
 	int trusted_launch;
 	int localdns;		/* LocalDNS enabled */
-	int artifact_streaming;	/* explicitly enabled */
+	int artifact_streaming; /* explicitly enabled */
 };
 
 /*
@@ -179,7 +178,7 @@ struct nap_itype_opts {
  */
 struct nap_nodeclass;
 void nap_itype_opts_from_nodeclass(struct nap_itype_opts *o, const struct nap_nodeclass *nc,
-				   const char *k8s_version, const char *plugin, const char *mode);
+    const char *k8s_version, const char *plugin, const char *mode);
 
 /*
  * Capacity as the provider computes it: cpu = vCPUs; memory = floor(MemoryGB)
@@ -187,8 +186,8 @@ void nap_itype_opts_from_nodeclass(struct nap_itype_opts *o, const struct nap_no
  * size x 10^9; pods = maxPods; nvidia.com/gpu or amd.com/gpu = GPUs for
  * registry GPUs.
  */
-void nap_itype_capacity(const struct nap_itype *it, const struct nap_itype_opts *o,
-			struct nap_res *out);
+void nap_itype_capacity(
+    const struct nap_itype *it, const struct nap_itype_opts *o, struct nap_res *out);
 /* Kube-reserved CPU (milli-cores) and memory (MiB) by the AKS tables. */
 int64_t nap_itype_kube_reserved_cpu(int vcpus);
 int64_t nap_itype_kube_reserved_mib(int64_t memory_mib);
@@ -198,8 +197,8 @@ int64_t nap_itype_kube_reserved_mib(int64_t memory_mib);
  * capacity - kube-reserved - system-reserved (0) - eviction threshold;
  * components that would go negative are 0.
  */
-void nap_itype_allocatable(const struct nap_itype *it, const struct nap_itype_opts *o,
-			   struct nap_res *out);
+void nap_itype_allocatable(
+    const struct nap_itype *it, const struct nap_itype_opts *o, struct nap_res *out);
 /*
  * NULL when a node class with options o can use the type, else why not
  * (a constant string), applying the per-NodeClass filters of reference

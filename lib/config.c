@@ -15,98 +15,98 @@
 #include "yaml.h"
 
 enum kind {
-	K_SECT,		/* a mapping of more keys */
-	K_STR,		/* free text */
-	K_PATH,		/* a file name; relative means relative to the config file */
-	K_ENUM,		/* one of allowed[] */
-	K_URL,		/* http:// or https:// */
-	K_GUID,		/* 8-4-4-4-12 hex digits */
-	K_LOCATION,	/* an Azure location name: eastus, westus2 */
-	K_SUBNET,	/* an ARM subnet ID */
-	K_DUR,		/* a Go duration, > 0 */
-	K_DUR_NEVER,	/* a Go duration, > 0, or Never */
+	K_SECT,	     /* a mapping of more keys */
+	K_STR,	     /* free text */
+	K_PATH,	     /* a file name; relative means relative to the config file */
+	K_ENUM,	     /* one of allowed[] */
+	K_URL,	     /* http:// or https:// */
+	K_GUID,	     /* 8-4-4-4-12 hex digits */
+	K_LOCATION,  /* an Azure location name: eastus, westus2 */
+	K_SUBNET,    /* an ARM subnet ID */
+	K_DUR,	     /* a Go duration, > 0 */
+	K_DUR_NEVER, /* a Go duration, > 0, or Never */
 };
 
 struct key {
 	const char *name;
 	enum kind kind;
-	size_t off;			/* of the char * or int64_t in struct nap_config */
-	const struct key *sub;		/* K_SECT: NULL-terminated */
-	const char *const *allowed;	/* K_ENUM: NULL-terminated */
+	size_t off;		    /* of the char * or int64_t in struct nap_config */
+	const struct key *sub;	    /* K_SECT: NULL-terminated */
+	const char *const *allowed; /* K_ENUM: NULL-terminated */
 };
 
 #define FIELD(f) offsetof(struct nap_config, f)
 
-static const char *const clouds[] = { "AzurePublicCloud", "AzureUSGovernment",
-				      "AzureChinaCloud", "custom", NULL };
-static const char *const auths[] = { "managed-identity", "workload-identity",
-				     "service-principal", NULL };
-static const char *const formats[] = { "text", "json", NULL };
-static const char *const levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const clouds[] = {
+    "AzurePublicCloud", "AzureUSGovernment", "AzureChinaCloud", "custom", NULL};
+static const char *const auths[] = {
+    "managed-identity", "workload-identity", "service-principal", NULL};
+static const char *const formats[] = {"text", "json", NULL};
+static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
 
 static const struct key cluster_keys[] = {
-	{ "name", K_STR, FIELD(cluster.name), NULL, NULL },
-	{ "region", K_LOCATION, FIELD(cluster.region), NULL, NULL },
-	{ "subscriptionID", K_GUID, FIELD(cluster.subscription_id), NULL, NULL },
-	{ "resourceGroup", K_STR, FIELD(cluster.resource_group), NULL, NULL },
-	{ "subnetID", K_SUBNET, FIELD(cluster.subnet_id), NULL, NULL },
-	{ "kubernetesVersion", K_STR, FIELD(cluster.kubernetes_version), NULL, NULL },
-	{ NULL, K_STR, 0, NULL, NULL },
+    {"name", K_STR, FIELD(cluster.name), NULL, NULL},
+    {"region", K_LOCATION, FIELD(cluster.region), NULL, NULL},
+    {"subscriptionID", K_GUID, FIELD(cluster.subscription_id), NULL, NULL},
+    {"resourceGroup", K_STR, FIELD(cluster.resource_group), NULL, NULL},
+    {"subnetID", K_SUBNET, FIELD(cluster.subnet_id), NULL, NULL},
+    {"kubernetesVersion", K_STR, FIELD(cluster.kubernetes_version), NULL, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
 };
 
 static const struct key azure_keys[] = {
-	{ "cloud", K_ENUM, FIELD(azure.cloud), NULL, clouds },
-	{ "armEndpoint", K_URL, FIELD(azure.arm_endpoint), NULL, NULL },
-	{ "authorityHost", K_URL, FIELD(azure.authority_host), NULL, NULL },
-	{ "auth", K_ENUM, FIELD(azure.auth), NULL, auths },
-	{ "tokenEndpoint", K_URL, FIELD(azure.token_endpoint), NULL, NULL },
-	{ "tenantID", K_STR, FIELD(azure.tenant_id), NULL, NULL },
-	{ "clientID", K_STR, FIELD(azure.client_id), NULL, NULL },
-	{ "clientSecretFile", K_PATH, FIELD(azure.client_secret_file), NULL, NULL },
-	{ "clientCertificateFile", K_PATH, FIELD(azure.client_certificate_file), NULL, NULL },
-	{ "federatedTokenFile", K_PATH, FIELD(azure.federated_token_file), NULL, NULL },
-	{ "caFile", K_PATH, FIELD(azure.ca_file), NULL, NULL },
-	{ NULL, K_STR, 0, NULL, NULL },
+    {"cloud", K_ENUM, FIELD(azure.cloud), NULL, clouds},
+    {"armEndpoint", K_URL, FIELD(azure.arm_endpoint), NULL, NULL},
+    {"authorityHost", K_URL, FIELD(azure.authority_host), NULL, NULL},
+    {"auth", K_ENUM, FIELD(azure.auth), NULL, auths},
+    {"tokenEndpoint", K_URL, FIELD(azure.token_endpoint), NULL, NULL},
+    {"tenantID", K_STR, FIELD(azure.tenant_id), NULL, NULL},
+    {"clientID", K_STR, FIELD(azure.client_id), NULL, NULL},
+    {"clientSecretFile", K_PATH, FIELD(azure.client_secret_file), NULL, NULL},
+    {"clientCertificateFile", K_PATH, FIELD(azure.client_certificate_file), NULL, NULL},
+    {"federatedTokenFile", K_PATH, FIELD(azure.federated_token_file), NULL, NULL},
+    {"caFile", K_PATH, FIELD(azure.ca_file), NULL, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
 };
 
 static const struct key log_keys[] = {
-	{ "format", K_ENUM, FIELD(log.format), NULL, formats },
-	{ "level", K_ENUM, FIELD(log.level), NULL, levels },
-	{ NULL, K_STR, 0, NULL, NULL },
+    {"format", K_ENUM, FIELD(log.format), NULL, formats},
+    {"level", K_ENUM, FIELD(log.level), NULL, levels},
+    {NULL, K_STR, 0, NULL, NULL},
 };
 
 static const struct key solve_keys[] = {
-	{ "batchIdleDuration", K_DUR, FIELD(solve.batch_idle_ms), NULL, NULL },
-	{ "batchMaxDuration", K_DUR, FIELD(solve.batch_max_ms), NULL, NULL },
-	{ NULL, K_STR, 0, NULL, NULL },
+    {"batchIdleDuration", K_DUR, FIELD(solve.batch_idle_ms), NULL, NULL},
+    {"batchMaxDuration", K_DUR, FIELD(solve.batch_max_ms), NULL, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
 };
 
 static const struct key launch_keys[] = {
-	{ "registrationTimeout", K_DUR_NEVER, FIELD(launch.registration_timeout_ms), NULL, NULL },
-	{ NULL, K_STR, 0, NULL, NULL },
+    {"registrationTimeout", K_DUR_NEVER, FIELD(launch.registration_timeout_ms), NULL, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
 };
 
 static const struct key top_keys[] = {
-	{ "kubeconfig", K_PATH, FIELD(kubeconfig), NULL, NULL },
-	{ "context", K_STR, FIELD(context), NULL, NULL },
-	{ "cluster", K_SECT, 0, cluster_keys, NULL },
-	{ "azure", K_SECT, 0, azure_keys, NULL },
-	{ "catalog", K_PATH, FIELD(catalog), NULL, NULL },
-	{ "spotPrices", K_PATH, FIELD(spot_prices), NULL, NULL },
-	{ "log", K_SECT, 0, log_keys, NULL },
-	{ "solve", K_SECT, 0, solve_keys, NULL },
-	{ "launch", K_SECT, 0, launch_keys, NULL },
-	{ NULL, K_STR, 0, NULL, NULL },
+    {"kubeconfig", K_PATH, FIELD(kubeconfig), NULL, NULL},
+    {"context", K_STR, FIELD(context), NULL, NULL},
+    {"cluster", K_SECT, 0, cluster_keys, NULL},
+    {"azure", K_SECT, 0, azure_keys, NULL},
+    {"catalog", K_PATH, FIELD(catalog), NULL, NULL},
+    {"spotPrices", K_PATH, FIELD(spot_prices), NULL, NULL},
+    {"log", K_SECT, 0, log_keys, NULL},
+    {"solve", K_SECT, 0, solve_keys, NULL},
+    {"launch", K_SECT, 0, launch_keys, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
 };
 
 /* Endpoints each named cloud implies when the file does not give them. */
 static const struct cloud {
 	const char *name, *arm, *authority;
 } cloud_endpoints[] = {
-	{ "AzurePublicCloud", "https://management.azure.com", "https://login.microsoftonline.com" },
-	{ "AzureUSGovernment", "https://management.usgovcloudapi.net",
-	  "https://login.microsoftonline.us" },
-	{ "AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn" },
+    {"AzurePublicCloud", "https://management.azure.com", "https://login.microsoftonline.com"},
+    {"AzureUSGovernment", "https://management.usgovcloudapi.net",
+	"https://login.microsoftonline.us"},
+    {"AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"},
 };
 
 static char **
@@ -148,7 +148,7 @@ nap_config_init(struct nap_config *c)
 	c->azure.authority_host = nap_xstrdup("https://login.microsoftonline.com");
 	c->azure.auth = nap_xstrdup("managed-identity");
 	c->azure.token_endpoint =
-		nap_xstrdup("http://169.254.169.254/metadata/identity/oauth2/token");
+	    nap_xstrdup("http://169.254.169.254/metadata/identity/oauth2/token");
 	c->azure.tenant_id = nap_xstrdup("");
 	c->azure.client_id = nap_xstrdup("");
 	c->azure.client_secret_file = nap_xstrdup("");
@@ -196,9 +196,14 @@ nap_duration_parse(const char *s, int64_t *ms, struct nap_err *err)
 		const char *name;
 		uint64_t ns;
 	} units[] = {
-		{ "ns", 1 }, { "us", 1000 }, { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 },
-		{ "ms", 1000000 }, { "s", 1000000000ULL }, { "m", 60000000000ULL },
-		{ "h", 3600000000000ULL },
+	    {"ns", 1},
+	    {"us", 1000},
+	    {"\xc2\xb5s", 1000},
+	    {"\xce\xbcs", 1000},
+	    {"ms", 1000000},
+	    {"s", 1000000000ULL},
+	    {"m", 60000000000ULL},
+	    {"h", 3600000000000ULL},
 	};
 	const uint64_t max = (uint64_t)INT64_MAX;
 	const char *p = s, *u;
@@ -228,8 +233,8 @@ nap_duration_parse(const char *s, int64_t *ms, struct nap_err *err)
 
 		while (isdigit((unsigned char)*p)) {
 			if (v > (max - (uint64_t)(*p - '0')) / 10)
-				return nap_err_set(err, NAP_EX_CONFIG, "duration \"%s\" out of range",
-						   s);
+				return nap_err_set(
+				    err, NAP_EX_CONFIG, "duration \"%s\" out of range", s);
 			v = v * 10 + (uint64_t)(*p - '0');
 			p++;
 			digits++;
@@ -253,14 +258,14 @@ nap_duration_parse(const char *s, int64_t *ms, struct nap_err *err)
 		ulen = (size_t)(u - p);
 		if (ulen == 0)
 			return nap_err_set(err, NAP_EX_CONFIG,
-					   "missing unit in duration \"%s\" (use ms, s, m or h)", s);
+			    "missing unit in duration \"%s\" (use ms, s, m or h)", s);
 		for (i = 0; i < NAP_ARRAY_LEN(units); i++)
 			if (strlen(units[i].name) == ulen && memcmp(units[i].name, p, ulen) == 0)
 				un = &units[i];
 		if (un == NULL)
 			return nap_err_set(err, NAP_EX_CONFIG,
-					   "unknown unit \"%.*s\" in duration \"%s\" (use ms, s, m or h)",
-					   (int)ulen, p, s);
+			    "unknown unit \"%.*s\" in duration \"%s\" (use ms, s, m or h)",
+			    (int)ulen, p, s);
 		if (v > max / un->ns)
 			return nap_err_set(err, NAP_EX_CONFIG, "duration \"%s\" out of range", s);
 		part = v * un->ns;
@@ -280,7 +285,7 @@ nap_duration_parse(const char *s, int64_t *ms, struct nap_err *err)
 static int
 is_guid(const char *s)
 {
-	static const int groups[] = { 8, 4, 4, 4, 12 };
+	static const int groups[] = {8, 4, 4, 4, 12};
 	size_t g;
 	int i;
 
@@ -315,7 +320,7 @@ prefix_ci(const char *s, const char *prefix)
  */
 static int
 set_value(struct nap_config *c, const struct key *k, const char *dotted, const char *text,
-	  const char *dir, struct nap_err *err)
+    const char *dir, struct nap_err *err)
 {
 	struct nap_config def;
 	const char *const *a;
@@ -351,42 +356,40 @@ set_value(struct nap_config *c, const struct key *k, const char *dotted, const c
 
 			for (a = k->allowed; *a != NULL; a++)
 				n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s",
-						      a == k->allowed ? "" : ", ", *a);
-			return nap_err_set(err, NAP_EX_CONFIG, "%s: \"%s\" is not one of %s", dotted,
-					   text, list);
+				    a == k->allowed ? "" : ", ", *a);
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "%s: \"%s\" is not one of %s", dotted, text, list);
 		}
 		break;
 	case K_URL:
 		if (!prefix_ci(text, "https://") && !prefix_ci(text, "http://"))
 			return nap_err_set(err, NAP_EX_CONFIG,
-					   "%s: \"%s\" is not an http:// or https:// URL", dotted, text);
+			    "%s: \"%s\" is not an http:// or https:// URL", dotted, text);
 		break;
 	case K_GUID:
 		if (!is_guid(text))
 			return nap_err_set(err, NAP_EX_CONFIG,
-					   "%s: \"%s\" is not a GUID (8-4-4-4-12 hex digits)", dotted,
-					   text);
+			    "%s: \"%s\" is not a GUID (8-4-4-4-12 hex digits)", dotted, text);
 		break;
 	case K_LOCATION:
 		if (!is_location(text))
 			return nap_err_set(err, NAP_EX_CONFIG,
-					   "%s: \"%s\" is not an Azure location name (like eastus)",
-					   dotted, text);
+			    "%s: \"%s\" is not an Azure location name (like eastus)", dotted, text);
 		break;
 	case K_SUBNET:
 		if (!prefix_ci(text, "/subscriptions/") || strstr(text, "/subnets/") == NULL)
 			return nap_err_set(err, NAP_EX_CONFIG,
-					   "%s: \"%s\" is not a subnet ID "
-					   "(/subscriptions/.../virtualNetworks/.../subnets/...)",
-					   dotted, text);
+			    "%s: \"%s\" is not a subnet ID "
+			    "(/subscriptions/.../virtualNetworks/.../subnets/...)",
+			    dotted, text);
 		break;
 	case K_DUR:
 	case K_DUR_NEVER:
 		if (nap_duration_parse(text, &ms, err) < 0)
 			return nap_err_prefix(err, "%s", dotted);
 		if (ms == 0 || (ms < 0 && k->kind != K_DUR_NEVER))
-			return nap_err_set(err, NAP_EX_CONFIG, "%s: \"%s\" must be longer than 0",
-					   dotted, text);
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "%s: \"%s\" must be longer than 0", dotted, text);
 		*int_at(c, k) = ms;
 		return 0;
 	}
@@ -417,12 +420,14 @@ nap_config_set(struct nap_config *c, const char *key, const char *value, struct 
 		dot = strchr(p, '.');
 		n = dot != NULL ? (size_t)(dot - p) : strlen(p);
 		if (n >= sizeof(part) || tab == NULL)
-			return nap_err_set(err, NAP_EX_CONFIG, "unknown configuration key \"%s\"", key);
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "unknown configuration key \"%s\"", key);
 		memcpy(part, p, n);
 		part[n] = '\0';
 		k = find_key(tab, part);
 		if (k == NULL)
-			return nap_err_set(err, NAP_EX_CONFIG, "unknown configuration key \"%s\"", key);
+			return nap_err_set(
+			    err, NAP_EX_CONFIG, "unknown configuration key \"%s\"", key);
 		if (dot == NULL)
 			break;
 		tab = k->kind == K_SECT ? k->sub : NULL;
@@ -456,8 +461,8 @@ edit_distance(const char *a, const char *b)
 		prev = d[0];
 		d[0] = i;
 		for (j = 1; j <= lb; j++) {
-			size_t sub = prev + (tolower((unsigned char)a[i - 1]) !=
-					     tolower((unsigned char)b[j - 1]));
+			size_t sub = prev +
+			    (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
 
 			cur = d[j];
 			d[j] = sub;
@@ -510,14 +515,15 @@ type_name(json_object *v)
 
 static int
 walk(struct nap_config *c, struct fctx *fc, json_object *map, const struct key *tab,
-     const char *prefix, struct nap_err *err)
+    const char *prefix, struct nap_err *err)
 {
 	unsigned line = 0, col = 0;
 	const struct key *k;
 	const char *hint, *text;
 	char dotted[160];
 
-	json_object_object_foreach(map, name, v) {
+	json_object_object_foreach(map, name, v)
+	{
 		if (nap_yaml_key_pos(map, name, &line, &col) < 0)
 			line = col = 0;
 		snprintf(dotted, sizeof(dotted), "%s%s%s", prefix, *prefix ? "." : "", name);
@@ -526,18 +532,18 @@ walk(struct nap_config *c, struct fctx *fc, json_object *map, const struct key *
 			hint = suggest(tab, name);
 			if (hint != NULL)
 				nap_err_set(err, NAP_EX_CONFIG,
-					    "unknown key \"%s\" (did you mean \"%s%s%s\"?)", dotted,
-					    prefix, *prefix ? "." : "", hint);
+				    "unknown key \"%s\" (did you mean \"%s%s%s\"?)", dotted, prefix,
+				    *prefix ? "." : "", hint);
 			else
 				nap_err_set(err, NAP_EX_CONFIG, "unknown key \"%s\"", dotted);
 			goto fail;
 		}
 		if (k->kind == K_SECT) {
 			if (v == NULL)
-				continue;	/* "azure:" with nothing under it */
+				continue; /* "azure:" with nothing under it */
 			if (!json_object_is_type(v, json_type_object)) {
 				nap_err_set(err, NAP_EX_CONFIG, "%s: expected a mapping, got %s",
-					    dotted, type_name(v));
+				    dotted, type_name(v));
 				goto fail;
 			}
 			if (walk(c, fc, v, k->sub, dotted, err) < 0)
@@ -545,18 +551,18 @@ walk(struct nap_config *c, struct fctx *fc, json_object *map, const struct key *
 			continue;
 		}
 		if (v == NULL) {
-			text = "";	/* "context:" with no value: the default */
+			text = ""; /* "context:" with no value: the default */
 		} else if ((k->kind == K_DUR || k->kind == K_DUR_NEVER) &&
-			   json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0) {
-			text = "0";	/* Go accepts a bare 0 */
+		    json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0) {
+			text = "0"; /* Go accepts a bare 0 */
 		} else if (!json_object_is_type(v, json_type_string)) {
 			nap_err_set(err, NAP_EX_CONFIG, "%s: expected a string, got %s%s", dotted,
-				    type_name(v),
-				    json_object_is_type(v, json_type_int) ||
-						    json_object_is_type(v, json_type_double) ||
-						    json_object_is_type(v, json_type_boolean)
-					    ? " (quote the value)"
-					    : "");
+			    type_name(v),
+			    json_object_is_type(v, json_type_int) ||
+				    json_object_is_type(v, json_type_double) ||
+				    json_object_is_type(v, json_type_boolean)
+				? " (quote the value)"
+				: "");
 			goto fail;
 		} else {
 			text = json_object_get_string(v);
@@ -600,9 +606,9 @@ apply_cloud(struct nap_config *c, const struct fctx *fc, struct nap_err *err)
 {
 	if (strcmp(c->azure.cloud, "custom") == 0 && (!fc->set_arm || !fc->set_authority))
 		return nap_err_set(err, NAP_EX_CONFIG,
-				   "%s: azure.cloud custom needs azure.armEndpoint and "
-				   "azure.authorityHost",
-				   fc->file);
+		    "%s: azure.cloud custom needs azure.armEndpoint and "
+		    "azure.authorityHost",
+		    fc->file);
 	cloud_defaults(c, fc->set_arm, fc->set_authority);
 	return 0;
 }
@@ -628,8 +634,8 @@ nap_config_load(struct nap_config *c, const char *path, int explicit_path, struc
 	if (stat(path, &st) < 0) {
 		if (errno == ENOENT && !explicit_path)
 			return 0;
-		return nap_err_set(err, NAP_EX_CONFIG, "%s: cannot read configuration: %s", path,
-				   strerror(errno));
+		return nap_err_set(
+		    err, NAP_EX_CONFIG, "%s: cannot read configuration: %s", path, strerror(errno));
 	}
 	if (nap_yaml_load_file_ex(path, NAP_YAML_KEYPOS, &docs, err) < 0) {
 		if (err != NULL)
@@ -643,19 +649,19 @@ nap_config_load(struct nap_config *c, const char *path, int explicit_path, struc
 			       : nap_xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
 	if (strcmp(fc.dir, "/") == 0) {
 		free(fc.dir);
-		fc.dir = nap_xstrdup("");	/* "/" + "/" + name would double the slash */
+		fc.dir = nap_xstrdup(""); /* "/" + "/" + name would double the slash */
 	}
 	free(c->path);
 	c->path = nap_xstrdup(path);
 	switch (json_object_array_length(docs)) {
 	case 0:
-		rc = 0;	/* empty or only comments: the defaults */
+		rc = 0; /* empty or only comments: the defaults */
 		break;
 	case 1:
 		root = json_object_array_get_idx(docs, 0);
 		if (!json_object_is_type(root, json_type_object)) {
 			nap_err_set(err, NAP_EX_CONFIG, "%s: expected a mapping at the top, got %s",
-				    path, type_name(root));
+			    path, type_name(root));
 			break;
 		}
 		if (walk(c, &fc, root, top_keys, "", err) < 0)
@@ -664,7 +670,7 @@ nap_config_load(struct nap_config *c, const char *path, int explicit_path, struc
 		break;
 	default:
 		nap_err_set(err, NAP_EX_CONFIG, "%s: expected one yaml document, found %zu", path,
-			    json_object_array_length(docs));
+		    json_object_array_length(docs));
 		break;
 	}
 	free(fc.dir);

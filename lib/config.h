@@ -29,35 +29,35 @@
 #define NAP_CONFIG_DEFAULT_PATH "/etc/nap/nap.yaml"
 
 struct nap_config {
-	char *path;		/* the file loaded, "" when none was */
-	char *kubeconfig;	/* "" = in-cluster, then $KUBECONFIG, then ~/.kube/config */
-	char *context;		/* kubeconfig context; "" = current-context */
+	char *path;	  /* the file loaded, "" when none was */
+	char *kubeconfig; /* "" = in-cluster, then $KUBECONFIG, then ~/.kube/config */
+	char *context;	  /* kubeconfig context; "" = current-context */
 	struct {
-		char *name;		/* cluster name, in tags and node names */
-		char *region;		/* Azure location, e.g. eastus */
+		char *name;   /* cluster name, in tags and node names */
+		char *region; /* Azure location, e.g. eastus */
 		char *subscription_id;
-		char *resource_group;	/* node resource group (VMs, NICs) */
-		char *subnet_id;	/* ARM ID of the nodes' subnet */
-		char *kubernetes_version;	/* "" = ask the API server */
+		char *resource_group;	  /* node resource group (VMs, NICs) */
+		char *subnet_id;	  /* ARM ID of the nodes' subnet */
+		char *kubernetes_version; /* "" = ask the API server */
 	} cluster;
 	struct {
-		char *cloud;		/* AzurePublicCloud, AzureUSGovernment, AzureChinaCloud, custom */
+		char *cloud; /* AzurePublicCloud, AzureUSGovernment, AzureChinaCloud, custom */
 		char *arm_endpoint;
 		char *authority_host;
-		char *auth;		/* managed-identity, workload-identity, service-principal */
-		char *token_endpoint;	/* managed identity (IMDS shape) */
+		char *auth;	      /* managed-identity, workload-identity, service-principal */
+		char *token_endpoint; /* managed identity (IMDS shape) */
 		char *tenant_id;
 		char *client_id;
 		char *client_secret_file;
 		char *client_certificate_file;
 		char *federated_token_file;
-		char *ca_file;		/* extra CA bundle for ARM and the token endpoint */
+		char *ca_file; /* extra CA bundle for ARM and the token endpoint */
 	} azure;
-	char *catalog;		/* catalog file; "" = the installed data */
-	char *spot_prices;	/* spot prices the catalog lacks, nap-catalog(5); "" = none */
+	char *catalog;	   /* catalog file; "" = the installed data */
+	char *spot_prices; /* spot prices the catalog lacks, nap-catalog(5); "" = none */
 	struct {
-		char *format;	/* text or json */
-		char *level;	/* error, warn, info or debug */
+		char *format; /* text or json */
+		char *level;  /* error, warn, info or debug */
 	} log;
 	struct {
 		int64_t batch_idle_ms;
@@ -78,16 +78,14 @@ void nap_config_init(struct nap_config *c);
  * values); a missing explicit file is.  Relative paths inside the file are
  * taken relative to the file's directory.
  */
-int nap_config_load(struct nap_config *c, const char *path, int explicit_path,
-		    struct nap_err *err);
+int nap_config_load(struct nap_config *c, const char *path, int explicit_path, struct nap_err *err);
 
 /*
  * Set one key by its dotted name in the file ("cluster.region",
  * "solve.batchIdleDuration") from text, with the file's validation (durations
  * parsed, enumerations checked).  Paths are taken as given.
  */
-int nap_config_set(struct nap_config *c, const char *key, const char *value,
-		   struct nap_err *err);
+int nap_config_set(struct nap_config *c, const char *key, const char *value, struct nap_err *err);
 
 void nap_config_free(struct nap_config *c);
 

@@ -115,8 +115,8 @@ nap_json_set(json_object *obj, const char *path, json_object *val)
 const char *
 nap_json_dump(json_object *obj)
 {
-	return json_object_to_json_string_ext(obj,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	return json_object_to_json_string_ext(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
 int

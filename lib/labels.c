@@ -14,14 +14,14 @@
 #include <string.h>
 
 static const char *const op_names[] = {
-	[NAP_OP_IN] = "In",
-	[NAP_OP_NOTIN] = "NotIn",
-	[NAP_OP_EXISTS] = "Exists",
-	[NAP_OP_DOESNOTEXIST] = "DoesNotExist",
-	[NAP_OP_GT] = "Gt",
-	[NAP_OP_LT] = "Lt",
-	[NAP_OP_GTE] = "Gte",
-	[NAP_OP_LTE] = "Lte",
+    [NAP_OP_IN] = "In",
+    [NAP_OP_NOTIN] = "NotIn",
+    [NAP_OP_EXISTS] = "Exists",
+    [NAP_OP_DOESNOTEXIST] = "DoesNotExist",
+    [NAP_OP_GT] = "Gt",
+    [NAP_OP_LT] = "Lt",
+    [NAP_OP_GTE] = "Gte",
+    [NAP_OP_LTE] = "Lte",
 };
 
 int
@@ -52,36 +52,36 @@ nap_op_name(enum nap_op op)
 
 /* Sorted (strcmp) for bsearch. Core's list, then the Azure provider's. */
 static const char *const wellknown[] = {
-	"karpenter.azure.com/placement-scope",
-	"karpenter.azure.com/sku-cpu",
-	"karpenter.azure.com/sku-family",
-	"karpenter.azure.com/sku-gpu-count",
-	"karpenter.azure.com/sku-gpu-manufacturer",
-	"karpenter.azure.com/sku-gpu-name",
-	"karpenter.azure.com/sku-memory",
-	"karpenter.azure.com/sku-name",
-	"karpenter.azure.com/sku-networking-accelerated",
-	"karpenter.azure.com/sku-series",
-	"karpenter.azure.com/sku-storage-ephemeralos-maxsize",
-	"karpenter.azure.com/sku-storage-premium-capable",
-	"karpenter.azure.com/sku-storage-ultra-ssd",
-	"karpenter.azure.com/sku-version",
-	"karpenter.sh/capacity-type",
-	"karpenter.sh/nodepool",
-	"kubernetes.azure.com/cluster",
-	"kubernetes.azure.com/fips_enabled",
-	"kubernetes.azure.com/mode",
-	"kubernetes.azure.com/os-sku",
-	"kubernetes.azure.com/priority",
-	"kubernetes.azure.com/scalesetpriority",
-	"kubernetes.azure.com/sku-cpu",
-	"kubernetes.azure.com/sku-memory",
-	"kubernetes.io/arch",
-	"kubernetes.io/os",
-	"node.kubernetes.io/instance-type",
-	"node.kubernetes.io/windows-build",
-	"topology.kubernetes.io/region",
-	"topology.kubernetes.io/zone",
+    "karpenter.azure.com/placement-scope",
+    "karpenter.azure.com/sku-cpu",
+    "karpenter.azure.com/sku-family",
+    "karpenter.azure.com/sku-gpu-count",
+    "karpenter.azure.com/sku-gpu-manufacturer",
+    "karpenter.azure.com/sku-gpu-name",
+    "karpenter.azure.com/sku-memory",
+    "karpenter.azure.com/sku-name",
+    "karpenter.azure.com/sku-networking-accelerated",
+    "karpenter.azure.com/sku-series",
+    "karpenter.azure.com/sku-storage-ephemeralos-maxsize",
+    "karpenter.azure.com/sku-storage-premium-capable",
+    "karpenter.azure.com/sku-storage-ultra-ssd",
+    "karpenter.azure.com/sku-version",
+    "karpenter.sh/capacity-type",
+    "karpenter.sh/nodepool",
+    "kubernetes.azure.com/cluster",
+    "kubernetes.azure.com/fips_enabled",
+    "kubernetes.azure.com/mode",
+    "kubernetes.azure.com/os-sku",
+    "kubernetes.azure.com/priority",
+    "kubernetes.azure.com/scalesetpriority",
+    "kubernetes.azure.com/sku-cpu",
+    "kubernetes.azure.com/sku-memory",
+    "kubernetes.io/arch",
+    "kubernetes.io/os",
+    "node.kubernetes.io/instance-type",
+    "node.kubernetes.io/windows-build",
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
 };
 
 /*
@@ -89,41 +89,66 @@ static const char *const wellknown[] = {
  * topology.kubernetes.io/zone rather than some sku label.
  */
 static const char *const hint_order[] = {
-	"karpenter.sh/nodepool",
-	"topology.kubernetes.io/zone",
-	"topology.kubernetes.io/region",
-	"node.kubernetes.io/instance-type",
-	"kubernetes.io/arch",
-	"kubernetes.io/os",
-	"karpenter.sh/capacity-type",
-	"node.kubernetes.io/windows-build",
+    "karpenter.sh/nodepool",
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "node.kubernetes.io/instance-type",
+    "kubernetes.io/arch",
+    "kubernetes.io/os",
+    "karpenter.sh/capacity-type",
+    "node.kubernetes.io/windows-build",
 };
 
 static const char *const restricted_domains[] = {
-	"kubernetes.io", "k8s.io", "karpenter.sh", "karpenter.azure.com",
+    "kubernetes.io",
+    "k8s.io",
+    "karpenter.sh",
+    "karpenter.azure.com",
 };
 
 static const char *const exception_domains[] = {
-	"node-role.kubernetes.io", "kops.k8s.io", "node-restriction.kubernetes.io",
-	"node.kubernetes.io",
+    "node-role.kubernetes.io",
+    "kops.k8s.io",
+    "node-restriction.kubernetes.io",
+    "node.kubernetes.io",
 };
 
 static const char *const restricted_keys[] = {
-	"kubernetes.io/hostname",
-	"karpenter.azure.com/sku-hyperv-generation",
+    "kubernetes.io/hostname",
+    "karpenter.azure.com/sku-hyperv-generation",
 };
 
 /* NodePool CEL allow-lists for the two Azure domains (azure-provider.md §2.1). */
 static const char *const nodepool_karpenter_azure[] = {
-	"aksnodeclass", "sku-name", "sku-family", "sku-series", "sku-version", "sku-cpu",
-	"sku-memory", "sku-networking-accelerated", "sku-storage-premium-capable",
-	"sku-storage-ultra-ssd", "sku-storage-ephemeralos-maxsize", "sku-gpu-name",
-	"sku-gpu-manufacturer", "sku-gpu-count", "placement-scope",
+    "aksnodeclass",
+    "sku-name",
+    "sku-family",
+    "sku-series",
+    "sku-version",
+    "sku-cpu",
+    "sku-memory",
+    "sku-networking-accelerated",
+    "sku-storage-premium-capable",
+    "sku-storage-ultra-ssd",
+    "sku-storage-ephemeralos-maxsize",
+    "sku-gpu-name",
+    "sku-gpu-manufacturer",
+    "sku-gpu-count",
+    "placement-scope",
 };
 static const char *const nodepool_kubernetes_azure[] = {
-	"mode", "scalesetpriority", "priority", "fips_enabled", "os-sku", "cluster",
-	"sku-cpu", "sku-memory", "ebpf-dataplane", "ebpf-host-routing", "network-policy",
-	"hostedvm",
+    "mode",
+    "scalesetpriority",
+    "priority",
+    "fips_enabled",
+    "os-sku",
+    "cluster",
+    "sku-cpu",
+    "sku-memory",
+    "ebpf-dataplane",
+    "ebpf-host-routing",
+    "network-policy",
+    "hostedvm",
 };
 
 struct alias {
@@ -131,11 +156,11 @@ struct alias {
 };
 
 static const struct alias aliases[] = {
-	{ "beta.kubernetes.io/arch", "kubernetes.io/arch" },
-	{ "beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type" },
-	{ "beta.kubernetes.io/os", "kubernetes.io/os" },
-	{ "failure-domain.beta.kubernetes.io/region", "topology.kubernetes.io/region" },
-	{ "failure-domain.beta.kubernetes.io/zone", "topology.kubernetes.io/zone" },
+    {"beta.kubernetes.io/arch", "kubernetes.io/arch"},
+    {"beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type"},
+    {"beta.kubernetes.io/os", "kubernetes.io/os"},
+    {"failure-domain.beta.kubernetes.io/region", "topology.kubernetes.io/region"},
+    {"failure-domain.beta.kubernetes.io/zone", "topology.kubernetes.io/zone"},
 };
 
 static int
@@ -173,7 +198,7 @@ int
 nap_label_is_wellknown(const char *key)
 {
 	return bsearch(key, wellknown, NAP_ARRAY_LEN(wellknown), sizeof(wellknown[0]),
-		       cmp_str_key) != NULL;
+		   cmp_str_key) != NULL;
 }
 
 static int
@@ -229,11 +254,11 @@ nap_label_is_restricted_nodepool(const char *key)
 	if (dl == strlen("karpenter.azure.com") &&
 	    strncmp(key, "karpenter.azure.com/", dl + 1) == 0)
 		return !in_list(key + dl + 1, nodepool_karpenter_azure,
-				NAP_ARRAY_LEN(nodepool_karpenter_azure));
+		    NAP_ARRAY_LEN(nodepool_karpenter_azure));
 	if (dl == strlen("kubernetes.azure.com") &&
 	    strncmp(key, "kubernetes.azure.com/", dl + 1) == 0)
 		return !in_list(key + dl + 1, nodepool_kubernetes_azure,
-				NAP_ARRAY_LEN(nodepool_kubernetes_azure));
+		    NAP_ARRAY_LEN(nodepool_kubernetes_azure));
 	return nap_label_is_restricted(key);
 }
 
@@ -302,28 +327,28 @@ struct known_values {
 	const char *const *values;
 };
 
-static const char *const kv_capacity[] = { "on-demand", "spot", NULL };
-static const char *const kv_bool[] = { "true", "false", NULL };
-static const char *const kv_gpu[] = { "nvidia", "amd", NULL };
-static const char *const kv_placement[] = { "zonal", "regional", NULL };
-static const char *const kv_mode[] = { "system", "user", NULL };
-static const char *const kv_priority[] = { "regular", "spot", NULL };
-static const char *const kv_ossku[] = { "Ubuntu", "AzureLinux", NULL };
-static const char *const kv_true[] = { "true", NULL };
+static const char *const kv_capacity[] = {"on-demand", "spot", NULL};
+static const char *const kv_bool[] = {"true", "false", NULL};
+static const char *const kv_gpu[] = {"nvidia", "amd", NULL};
+static const char *const kv_placement[] = {"zonal", "regional", NULL};
+static const char *const kv_mode[] = {"system", "user", NULL};
+static const char *const kv_priority[] = {"regular", "spot", NULL};
+static const char *const kv_ossku[] = {"Ubuntu", "AzureLinux", NULL};
+static const char *const kv_true[] = {"true", NULL};
 
 /* azure-provider.md §2.1 "Registered exact value sets". */
 static const struct known_values known_values[] = {
-	{ "karpenter.sh/capacity-type", kv_capacity },
-	{ "karpenter.azure.com/sku-networking-accelerated", kv_bool },
-	{ "karpenter.azure.com/sku-storage-premium-capable", kv_bool },
-	{ "karpenter.azure.com/sku-storage-ultra-ssd", kv_bool },
-	{ "karpenter.azure.com/sku-gpu-manufacturer", kv_gpu },
-	{ "karpenter.azure.com/placement-scope", kv_placement },
-	{ "kubernetes.azure.com/mode", kv_mode },
-	{ "kubernetes.azure.com/scalesetpriority", kv_priority },
-	{ "kubernetes.azure.com/priority", kv_priority },
-	{ "kubernetes.azure.com/os-sku", kv_ossku },
-	{ "kubernetes.azure.com/fips_enabled", kv_true },
+    {"karpenter.sh/capacity-type", kv_capacity},
+    {"karpenter.azure.com/sku-networking-accelerated", kv_bool},
+    {"karpenter.azure.com/sku-storage-premium-capable", kv_bool},
+    {"karpenter.azure.com/sku-storage-ultra-ssd", kv_bool},
+    {"karpenter.azure.com/sku-gpu-manufacturer", kv_gpu},
+    {"karpenter.azure.com/placement-scope", kv_placement},
+    {"kubernetes.azure.com/mode", kv_mode},
+    {"kubernetes.azure.com/scalesetpriority", kv_priority},
+    {"kubernetes.azure.com/priority", kv_priority},
+    {"kubernetes.azure.com/os-sku", kv_ossku},
+    {"kubernetes.azure.com/fips_enabled", kv_true},
 };
 
 const char *const *
@@ -350,8 +375,7 @@ parse_int(const char *s, int64_t *v)
 	if (s == NULL)
 		return -1;
 	/* strtoll would skip leading space and Atoi does not. */
-	if (!((*s >= '0' && *s <= '9') ||
-	      ((*s == '+' || *s == '-') && s[1] >= '0' && s[1] <= '9')))
+	if (!((*s >= '0' && *s <= '9') || ((*s == '+' || *s == '-') && s[1] >= '0' && s[1] <= '9')))
 		return -1;
 	errno = 0;
 	x = strtoll(s, &end, 10);
@@ -409,8 +433,7 @@ int
 nap_req_allows(const struct nap_req *q, const char *value)
 {
 	if (q->complement)
-		return !has_value(q, value) &&
-		       within(value, q->has_gt, q->gt, q->has_lt, q->lt);
+		return !has_value(q, value) && within(value, q->has_gt, q->gt, q->has_lt, q->lt);
 	return has_value(q, value) && within(value, q->has_gt, q->gt, q->has_lt, q->lt);
 }
 
@@ -503,8 +526,8 @@ vlist_normalise(struct vlist *l)
 
 /* Build a normalised requirement; bounds already checked by the caller. */
 static int
-req_make(struct nap_req *q, const char *key, enum nap_op op, const char *const *vals,
-	 size_t n, int min_values, struct nap_err *err)
+req_make(struct nap_req *q, const char *key, enum nap_op op, const char *const *vals, size_t n,
+    int min_values, struct nap_err *err)
 {
 	struct vlist l;
 	int64_t bound = 0;
@@ -516,11 +539,11 @@ req_make(struct nap_req *q, const char *key, enum nap_op op, const char *const *
 	if (op == NAP_OP_GT || op == NAP_OP_LT || op == NAP_OP_GTE || op == NAP_OP_LTE) {
 		if (n != 1 || parse_int(vals[0], &bound) < 0)
 			return nap_err_set(err, NAP_EX_DATAERR,
-					   "requirement \"%s\": operator %s needs exactly one integer value",
-					   key, nap_op_name(op));
+			    "requirement \"%s\": operator %s needs exactly one integer value", key,
+			    nap_op_name(op));
 	} else if ((size_t)op >= NAP_ARRAY_LEN(op_names)) {
-		return nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": unknown operator %d",
-				   key, (int)op);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "requirement \"%s\": unknown operator %d", key, (int)op);
 	}
 	q->min_values = min_values > 0 ? min_values : 0;
 	q->complement = !(op == NAP_OP_IN || op == NAP_OP_DOESNOTEXIST);
@@ -554,8 +577,8 @@ req_make(struct nap_req *q, const char *key, enum nap_op op, const char *const *
 
 /* Values of a that are (want_in ? in : not in) b and within the bounds; a, b sorted. */
 static void
-merge_values(struct vlist *out, const struct nap_req *a, const struct nap_req *b,
-	     int want_in, int has_gt, int64_t gt, int has_lt, int64_t lt)
+merge_values(struct vlist *out, const struct nap_req *a, const struct nap_req *b, int want_in,
+    int has_gt, int64_t gt, int has_lt, int64_t lt)
 {
 	size_t i;
 
@@ -583,7 +606,7 @@ req_intersection(struct nap_req *out, const struct nap_req *a, const struct nap_
 	if (has_lt)
 		lt = !a->has_lt ? b->lt : !b->has_lt ? a->lt : a->lt < b->lt ? a->lt : b->lt;
 	if (has_gt && has_lt && gt >= lt) {
-		req_build(out, a->key, NULL, 0);	/* DoesNotExist */
+		req_build(out, a->key, NULL, 0); /* DoesNotExist */
 		return;
 	}
 	out->complement = a->complement && b->complement;
@@ -592,8 +615,9 @@ req_intersection(struct nap_req *out, const struct nap_req *a, const struct nap_
 		/* Union of two sorted lists, filtered by the bounds. */
 		for (i = 0, j = 0; i < a->nvalues || j < b->nvalues;) {
 			const char *v;
-			int c = i == a->nvalues ? 1 : j == b->nvalues ? -1
-					      : strcmp(a->values[i], b->values[j]);
+			int c = i == a->nvalues ? 1
+			    : j == b->nvalues	? -1
+						: strcmp(a->values[i], b->values[j]);
 
 			v = c <= 0 ? a->values[i] : b->values[j];
 			if (c <= 0)
@@ -609,7 +633,7 @@ req_intersection(struct nap_req *out, const struct nap_req *a, const struct nap_
 		merge_values(&l, a, b, 0, has_gt, gt, has_lt, lt);
 	} else {
 		merge_values(&l, a->nvalues <= b->nvalues ? a : b, a->nvalues <= b->nvalues ? b : a,
-			     1, has_gt, gt, has_lt, lt);
+		    1, has_gt, gt, has_lt, lt);
 	}
 	req_build(out, a->key, l.v, l.n);
 	vlist_done(&l);
@@ -686,8 +710,7 @@ nap_req_any(const struct nap_req *q, char *buf, size_t len)
 }
 
 /* Append to a bounded buffer; *used tracks the logical length. */
-static void NAP_PRINTF(4, 5)
-bprintf(char *buf, size_t len, size_t *used, const char *fmt, ...)
+static void NAP_PRINTF(4, 5) bprintf(char *buf, size_t len, size_t *used, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -833,8 +856,8 @@ reqs_put(struct nap_reqs *r, struct nap_req *q)
 }
 
 int
-nap_reqs_add(struct nap_reqs *r, const char *key, enum nap_op op, const char *const *vals,
-	     size_t n, int min_values, struct nap_err *err)
+nap_reqs_add(struct nap_reqs *r, const char *key, enum nap_op op, const char *const *vals, size_t n,
+    int min_values, struct nap_err *err)
 {
 	struct nap_req q;
 
@@ -901,18 +924,20 @@ add_json_item(struct nap_reqs *r, json_object *item, size_t idx, struct nap_err 
 		return nap_err_set(err, NAP_EX_DATAERR, "requirement %zu: missing key", idx);
 	key = json_object_get_string(jkey);
 	if (!nap_label_key_valid(key))
-		return nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": invalid label key", key);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "requirement \"%s\": invalid label key", key);
 	if (!json_object_object_get_ex(item, "operator", &jop) ||
 	    !json_object_is_type(jop, json_type_string))
-		return nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": missing operator", key);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "requirement \"%s\": missing operator", key);
 	opname = json_object_get_string(jop);
 	if (nap_op_parse(opname, &op) < 0)
-		return nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": unknown operator \"%s\"",
-				   key, opname);
+		return nap_err_set(err, NAP_EX_DATAERR,
+		    "requirement \"%s\": unknown operator \"%s\"", key, opname);
 	if (json_object_object_get_ex(item, "values", &jvals) && jvals != NULL) {
 		if (!json_object_is_type(jvals, json_type_array))
-			return nap_err_set(err, NAP_EX_DATAERR,
-					   "requirement \"%s\": values is not an array", key);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "requirement \"%s\": values is not an array", key);
 		n = json_object_array_length(jvals);
 	}
 	if (json_object_object_get_ex(item, "minValues", &jmin) && jmin != NULL) {
@@ -921,8 +946,8 @@ add_json_item(struct nap_reqs *r, json_object *item, size_t idx, struct nap_err 
 		if (!json_object_is_type(jmin, json_type_int) ||
 		    (m = json_object_get_int64(jmin)) < 1 || m > 50)
 			return nap_err_set(err, NAP_EX_DATAERR,
-					   "requirement \"%s\": minValues %s outside 1..50", key,
-					   json_object_to_json_string(jmin));
+			    "requirement \"%s\": minValues %s outside 1..50", key,
+			    json_object_to_json_string(jmin));
 		min_values = (int)m;
 	}
 	if (n > NAP_ARRAY_LEN(stackvals))
@@ -931,14 +956,14 @@ add_json_item(struct nap_reqs *r, json_object *item, size_t idx, struct nap_err 
 		json_object *v = json_object_array_get_idx(jvals, i);
 
 		if (!json_object_is_type(v, json_type_string)) {
-			nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": value %zu is not a string",
-				    key, i);
+			nap_err_set(err, NAP_EX_DATAERR,
+			    "requirement \"%s\": value %zu is not a string", key, i);
 			goto out;
 		}
 		vals[i] = json_object_get_string(v);
 		if ((op == NAP_OP_IN || op == NAP_OP_NOTIN) && !nap_label_value_valid(vals[i])) {
-			nap_err_set(err, NAP_EX_DATAERR, "requirement \"%s\": invalid label value \"%s\"",
-				    key, vals[i]);
+			nap_err_set(err, NAP_EX_DATAERR,
+			    "requirement \"%s\": invalid label value \"%s\"", key, vals[i]);
 			goto out;
 		}
 	}
@@ -947,13 +972,14 @@ add_json_item(struct nap_reqs *r, json_object *item, size_t idx, struct nap_err 
 	case NAP_OP_NOTIN:
 		if (n == 0) {
 			nap_err_set(err, NAP_EX_DATAERR,
-				    "requirement \"%s\": operator %s needs at least one value", key, opname);
+			    "requirement \"%s\": operator %s needs at least one value", key,
+			    opname);
 			goto out;
 		}
 		if (op == NAP_OP_IN && min_values > (int)n) {
 			nap_err_set(err, NAP_EX_DATAERR,
-				    "requirement \"%s\": minValues %d is more than the %zu values of In",
-				    key, min_values, n);
+			    "requirement \"%s\": minValues %d is more than the %zu values of In",
+			    key, min_values, n);
 			goto out;
 		}
 		break;
@@ -961,16 +987,17 @@ add_json_item(struct nap_reqs *r, json_object *item, size_t idx, struct nap_err 
 	case NAP_OP_DOESNOTEXIST:
 		if (n != 0) {
 			nap_err_set(err, NAP_EX_DATAERR,
-				    "requirement \"%s\": operator %s takes no values", key, opname);
+			    "requirement \"%s\": operator %s takes no values", key, opname);
 			goto out;
 		}
 		break;
 	default:
 		if (n != 1 || !is_nonneg_int(vals[0])) {
 			nap_err_set(err, NAP_EX_DATAERR,
-				    "requirement \"%s\": operator %s needs exactly one non-negative integer value%s%s%s",
-				    key, opname, n == 1 ? ", not \"" : "", n == 1 ? vals[0] : "",
-				    n == 1 ? "\"" : "");
+			    "requirement \"%s\": operator %s needs exactly one non-negative "
+			    "integer value%s%s%s",
+			    key, opname, n == 1 ? ", not \"" : "", n == 1 ? vals[0] : "",
+			    n == 1 ? "\"" : "");
 			goto out;
 		}
 		break;
@@ -1003,7 +1030,8 @@ nap_reqs_add_labels(struct nap_reqs *r, json_object *map)
 {
 	if (map == NULL || !json_object_is_type(map, json_type_object))
 		return;
-	json_object_object_foreach(map, k, v) {
+	json_object_object_foreach(map, k, v)
+	{
 		const char *val = json_object_get_string(v);
 
 		if (*k == '\0' || val == NULL)
@@ -1030,7 +1058,7 @@ why_sep(char *why, size_t len, size_t *used, int *nerr)
 
 static void
 why_incompatible(char *why, size_t len, size_t *used, const struct nap_req *existing,
-		 const struct nap_req *incoming)
+    const struct nap_req *incoming)
 {
 	bprintf(why, len, used, "key %s, ", incoming->key);
 	req_fmt_at(incoming, why, len, used);
@@ -1041,7 +1069,7 @@ why_incompatible(char *why, size_t len, size_t *used, const struct nap_req *exis
 /* Merge-walk the keys a and b share; count (and describe) the conflicts. */
 static int
 intersects_at(const struct nap_reqs *a, const struct nap_reqs *b, char *why, size_t len,
-	      size_t *used, int *nerr)
+    size_t *used, int *nerr)
 {
 	size_t i = 0, j = 0;
 	int bad = 0;
@@ -1142,8 +1170,8 @@ label_hint(const struct nap_reqs *node, const char *key, unsigned flags)
 }
 
 int
-nap_reqs_compatible(const struct nap_reqs *node, const struct nap_reqs *pod, unsigned flags,
-		    char *why, size_t len)
+nap_reqs_compatible(
+    const struct nap_reqs *node, const struct nap_reqs *pod, unsigned flags, char *why, size_t len)
 {
 	size_t i, j = 0, used = 0;
 	int nerr = 0;
@@ -1159,7 +1187,8 @@ nap_reqs_compatible(const struct nap_reqs *node, const struct nap_reqs *pod, uns
 			if (j < node->n && c == 0) {
 				ex = &node->v[j];
 				if (!nap_req_intersects(ex, q) &&
-				    !(op_is_negative(nap_req_op(q)) && op_is_negative(nap_req_op(ex))))
+				    !(op_is_negative(nap_req_op(q)) &&
+					op_is_negative(nap_req_op(ex))))
 					return 0;
 				continue;
 			}
@@ -1234,8 +1263,8 @@ seen_add(struct seen *s, const char *value)
 }
 
 long
-nap_reqs_min_values_needed(const struct nap_reqs *r, const struct nap_reqs *const *its, size_t n,
-			   char *why, size_t len)
+nap_reqs_min_values_needed(
+    const struct nap_reqs *r, const struct nap_reqs *const *its, size_t n, char *why, size_t len)
 {
 	struct seen *seen;
 	size_t i, k, used = 0;
@@ -1272,8 +1301,8 @@ nap_reqs_min_values_needed(const struct nap_reqs *r, const struct nap_reqs *cons
 		for (k = 0; k < r->n; k++) {
 			if (r->v[k].min_values == 0 || seen[k].n >= (size_t)r->v[k].min_values)
 				continue;
-			bprintf(why, len, &used, "%s%s: %zu of %d", nerr++ ? ", " : "",
-				r->v[k].key, seen[k].n, r->v[k].min_values);
+			bprintf(why, len, &used, "%s%s: %zu of %d", nerr++ ? ", " : "", r->v[k].key,
+			    seen[k].n, r->v[k].min_values);
 		}
 		bprintf(why, len, &used, ")");
 	}
@@ -1323,21 +1352,21 @@ nap_reqs_to_json(const struct nap_reqs *r)
 		 * requirement.
 		 */
 		if (op != NAP_OP_EXISTS || (!q->has_gt && !q->has_lt)) {
-			json_object_array_add(arr, item_json(q->key, nap_op_name(op),
-							      (const char *const *)q->values,
-							      q->nvalues, mv));
+			json_object_array_add(arr,
+			    item_json(q->key, nap_op_name(op), (const char *const *)q->values,
+				q->nvalues, mv));
 			emitted = 1;
 		}
 		if (q->has_gt) {
 			snprintf(num, sizeof(num), "%lld", (long long)q->gt);
-			json_object_array_add(arr,
-					      item_json(q->key, "Gt", &p, 1, emitted ? 0 : mv));
+			json_object_array_add(
+			    arr, item_json(q->key, "Gt", &p, 1, emitted ? 0 : mv));
 			emitted = 1;
 		}
 		if (q->has_lt) {
 			snprintf(num, sizeof(num), "%lld", (long long)q->lt);
-			json_object_array_add(arr,
-					      item_json(q->key, "Lt", &p, 1, emitted ? 0 : mv));
+			json_object_array_add(
+			    arr, item_json(q->key, "Lt", &p, 1, emitted ? 0 : mv));
 		}
 	}
 	return arr;
@@ -1363,7 +1392,7 @@ nap_reqs_labels(const struct nap_reqs *r)
 
 struct sel_expr {
 	enum nap_op op;
-	struct nap_req set;	/* key and values; the operator is op */
+	struct nap_req set; /* key and values; the operator is op */
 };
 
 struct nap_selector {
@@ -1373,8 +1402,7 @@ struct nap_selector {
 };
 
 static void
-sel_push(struct nap_selector *s, const char *key, enum nap_op op, const char *const *vals,
-	 size_t n)
+sel_push(struct nap_selector *s, const char *key, enum nap_op op, const char *const *vals, size_t n)
 {
 	struct sel_expr *e;
 	struct vlist l;
@@ -1416,30 +1444,28 @@ sel_parse_expr(struct nap_selector *s, json_object *x, size_t idx, struct nap_er
 	if (!json_object_is_type(x, json_type_object) ||
 	    !json_object_object_get_ex(x, "key", &jkey) ||
 	    !json_object_is_type(jkey, json_type_string) || json_object_get_string_len(jkey) == 0)
-		return nap_err_set(err, NAP_EX_DATAERR, "label selector: matchExpressions[%zu]: missing key",
-				   idx);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "label selector: matchExpressions[%zu]: missing key", idx);
 	key = json_object_get_string(jkey);
 	opname = json_object_object_get_ex(x, "operator", &jop) ? json_object_get_string(jop) : "";
 	if (opname == NULL)
 		opname = "";
 	if (nap_op_parse(opname, &op) < 0 || op > NAP_OP_DOESNOTEXIST)
 		return nap_err_set(err, NAP_EX_DATAERR,
-				   "label selector: key \"%s\": unsupported operator \"%s\"", key,
-				   opname);
+		    "label selector: key \"%s\": unsupported operator \"%s\"", key, opname);
 	if (json_object_object_get_ex(x, "values", &jvals) && jvals != NULL) {
 		if (!json_object_is_type(jvals, json_type_array))
 			return nap_err_set(err, NAP_EX_DATAERR,
-					   "label selector: key \"%s\": values is not an array", key);
+			    "label selector: key \"%s\": values is not an array", key);
 		n = json_object_array_length(jvals);
 	}
 	if ((op == NAP_OP_IN || op == NAP_OP_NOTIN) && n == 0)
 		return nap_err_set(err, NAP_EX_DATAERR,
-				   "label selector: key \"%s\": operator %s needs at least one value",
-				   key, opname);
+		    "label selector: key \"%s\": operator %s needs at least one value", key,
+		    opname);
 	if ((op == NAP_OP_EXISTS || op == NAP_OP_DOESNOTEXIST) && n != 0)
 		return nap_err_set(err, NAP_EX_DATAERR,
-				   "label selector: key \"%s\": operator %s takes no values", key,
-				   opname);
+		    "label selector: key \"%s\": operator %s takes no values", key, opname);
 	if (n > NAP_ARRAY_LEN(stackvals))
 		vals = nap_xmalloc(n * sizeof(*vals));
 	for (i = 0; i < n; i++) {
@@ -1447,7 +1473,7 @@ sel_parse_expr(struct nap_selector *s, json_object *x, size_t idx, struct nap_er
 
 		if (!json_object_is_type(v, json_type_string)) {
 			nap_err_set(err, NAP_EX_DATAERR,
-				    "label selector: key \"%s\": value %zu is not a string", key, i);
+			    "label selector: key \"%s\": value %zu is not a string", key, i);
 			goto out;
 		}
 		vals[i] = json_object_get_string(v);
@@ -1480,16 +1506,17 @@ nap_selector_parse(struct nap_selector **out, json_object *sel, struct nap_err *
 	if (json_object_object_get_ex(sel, "matchLabels", &ml) && ml != NULL) {
 		if (!json_object_is_type(ml, json_type_object)) {
 			nap_selector_free(s);
-			return nap_err_set(err, NAP_EX_DATAERR,
-					   "label selector: matchLabels is not an object");
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "label selector: matchLabels is not an object");
 		}
-		json_object_object_foreach(ml, k, v) {
+		json_object_object_foreach(ml, k, v)
+		{
 			const char *val = json_object_get_string(v);
 
 			if (!json_object_is_type(v, json_type_string)) {
 				nap_selector_free(s);
 				return nap_err_set(err, NAP_EX_DATAERR,
-						   "label selector: matchLabels \"%s\" is not a string", k);
+				    "label selector: matchLabels \"%s\" is not a string", k);
 			}
 			sel_push(s, k, NAP_OP_IN, &val, 1);
 		}
@@ -1498,7 +1525,7 @@ nap_selector_parse(struct nap_selector **out, json_object *sel, struct nap_err *
 		if (!json_object_is_type(me, json_type_array)) {
 			nap_selector_free(s);
 			return nap_err_set(err, NAP_EX_DATAERR,
-					   "label selector: matchExpressions is not an array");
+			    "label selector: matchExpressions is not an array");
 		}
 		n = json_object_array_length(me);
 		for (i = 0; i < n; i++) {
@@ -1523,8 +1550,8 @@ nap_selector_matches(const struct nap_selector *s, json_object *labels_map)
 		const struct sel_expr *e = &s->e[i];
 		json_object *v = NULL;
 		int present = labels_map != NULL &&
-			      json_object_object_get_ex(labels_map, e->set.key, &v) &&
-			      json_object_is_type(v, json_type_string);
+		    json_object_object_get_ex(labels_map, e->set.key, &v) &&
+		    json_object_is_type(v, json_type_string);
 
 		switch (e->op) {
 		case NAP_OP_IN:

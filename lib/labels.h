@@ -56,16 +56,16 @@ const char *nap_op_name(enum nap_op op);
 
 struct nap_req {
 	char *key;
-	int complement;		/* 1: everything except values */
-	char **values;		/* sorted (strcmp), unique */
+	int complement; /* 1: everything except values */
+	char **values;	/* sorted (strcmp), unique */
 	size_t nvalues;
-	int has_gt, has_lt;	/* exclusive integer bounds */
+	int has_gt, has_lt; /* exclusive integer bounds */
 	int64_t gt, lt;
-	int min_values;		/* 0 = unset */
+	int min_values; /* 0 = unset */
 };
 
 struct nap_reqs {
-	struct nap_req *v;	/* sorted by key, one entry per key */
+	struct nap_req *v; /* sorted by key, one entry per key */
 	size_t n, alloc;
 };
 
@@ -79,8 +79,8 @@ void nap_reqs_copy(struct nap_reqs *dst, const struct nap_reqs *src);
  * Gt/Lt/Gte/Lte need exactly one integer value; In with no values becomes
  * DoesNotExist, as Karpenter does.  min_values 0 = unset.
  */
-int nap_reqs_add(struct nap_reqs *r, const char *key, enum nap_op op,
-		 const char *const *vals, size_t n, int min_values, struct nap_err *err);
+int nap_reqs_add(struct nap_reqs *r, const char *key, enum nap_op op, const char *const *vals,
+    size_t n, int min_values, struct nap_err *err);
 /* Add (intersect) one requirement, already normalised. */
 void nap_reqs_add_req(struct nap_reqs *r, const struct nap_req *q);
 /*
@@ -124,8 +124,7 @@ void nap_reqs_intersect(struct nap_reqs *dst, const struct nap_reqs *src);
  * common value, except that two requirements that are both NotIn or
  * DoesNotExist are fine.  Keys only one side defines are allowed.
  */
-int nap_reqs_intersects(const struct nap_reqs *a, const struct nap_reqs *b,
-			char *why, size_t len);
+int nap_reqs_intersects(const struct nap_reqs *a, const struct nap_reqs *b, char *why, size_t len);
 
 /* Flags for nap_reqs_compatible. */
 #define NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN 0x1
@@ -139,8 +138,8 @@ int nap_reqs_intersects(const struct nap_reqs *a, const struct nap_reqs *b,
  * not have known values (typo of "bar"?)`, `incompatible requirements, key
  * k, k In [a] not in k In [b]`, several reasons joined by "; ".
  */
-int nap_reqs_compatible(const struct nap_reqs *node, const struct nap_reqs *pod,
-			unsigned flags, char *why, size_t len);
+int nap_reqs_compatible(
+    const struct nap_reqs *node, const struct nap_reqs *pod, unsigned flags, char *why, size_t len);
 
 /* 1 when some requirement has minValues set. */
 int nap_reqs_has_min_values(const struct nap_reqs *r);
@@ -152,9 +151,8 @@ int nap_reqs_has_min_values(const struct nap_reqs *r);
  * even all n types do not; why then names the keys, as Karpenter does:
  * `minValues requirement is not met for label(s) (karpenter.azure.com/sku-family)`.
  */
-long nap_reqs_min_values_needed(const struct nap_reqs *r,
-				const struct nap_reqs *const *its, size_t n,
-				char *why, size_t len);
+long nap_reqs_min_values_needed(
+    const struct nap_reqs *r, const struct nap_reqs *const *its, size_t n, char *why, size_t len);
 
 /* Back to [{key, operator, values[, minValues]}]; caller owns the result. */
 json_object *nap_reqs_to_json(const struct nap_reqs *r);

@@ -15,20 +15,20 @@ static int log_journal = -1;
 static enum nap_log_level log_max = NAP_LOG_INFO;
 
 static const char *const level_word[] = {
-	[NAP_LOG_FATAL] = "fatal",
-	[NAP_LOG_ERROR] = "error",
-	[NAP_LOG_WARNING] = "warning",
-	[NAP_LOG_INFO] = "info",
-	[NAP_LOG_DEBUG] = "debug",
+    [NAP_LOG_FATAL] = "fatal",
+    [NAP_LOG_ERROR] = "error",
+    [NAP_LOG_WARNING] = "warning",
+    [NAP_LOG_INFO] = "info",
+    [NAP_LOG_DEBUG] = "debug",
 };
 
 /* syslog priorities, for journald's <N> prefix */
 static const int level_prio[] = {
-	[NAP_LOG_FATAL] = 2,
-	[NAP_LOG_ERROR] = 3,
-	[NAP_LOG_WARNING] = 4,
-	[NAP_LOG_INFO] = 6,
-	[NAP_LOG_DEBUG] = 7,
+    [NAP_LOG_FATAL] = 2,
+    [NAP_LOG_ERROR] = 3,
+    [NAP_LOG_WARNING] = 4,
+    [NAP_LOG_INFO] = 6,
+    [NAP_LOG_DEBUG] = 7,
 };
 
 void
@@ -112,11 +112,13 @@ nap_vlog(enum nap_log_level level, const char *fmt, va_list ap)
 		json_object_object_add(o, "msg", json_object_new_string(msg));
 		if (under_journal())
 			fprintf(stderr, "<%d>", level_prio[level]);
-		fprintf(stderr, "%s\n", json_object_to_json_string_ext(o,
-		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		fprintf(stderr, "%s\n",
+		    json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else if (under_journal()) {
-		fprintf(stderr, "<%d>%s: %s: %s\n", level_prio[level], log_prog, level_word[level], msg);
+		fprintf(stderr, "<%d>%s: %s: %s\n", level_prio[level], log_prog, level_word[level],
+		    msg);
 	} else {
 		fprintf(stderr, "%s: %s: %s\n", log_prog, level_word[level], msg);
 	}

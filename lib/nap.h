@@ -22,23 +22,23 @@
 
 /* One exit-status table for every tool (sysexits numbers, our names). */
 enum {
-	NAP_EX_OK = 0,		/* done */
-	NAP_EX_NO = 1,		/* a well-formed "no" */
-	NAP_EX_USAGE = 64,	/* bad flag or argument */
-	NAP_EX_DATAERR = 65,	/* unusable input */
-	NAP_EX_UNAVAILABLE = 69,/* endpoint unavailable after retries */
-	NAP_EX_SOFTWARE = 70,	/* internal bug */
-	NAP_EX_IOERR = 74,	/* I/O error (disk full, broken output) */
-	NAP_EX_TEMPFAIL = 75,	/* try again later */
-	NAP_EX_NOPERM = 77,	/* 401/403 */
-	NAP_EX_CONFIG = 78,	/* bad configuration */
+	NAP_EX_OK = 0,		 /* done */
+	NAP_EX_NO = 1,		 /* a well-formed "no" */
+	NAP_EX_USAGE = 64,	 /* bad flag or argument */
+	NAP_EX_DATAERR = 65,	 /* unusable input */
+	NAP_EX_UNAVAILABLE = 69, /* endpoint unavailable after retries */
+	NAP_EX_SOFTWARE = 70,	 /* internal bug */
+	NAP_EX_IOERR = 74,	 /* I/O error (disk full, broken output) */
+	NAP_EX_TEMPFAIL = 75,	 /* try again later */
+	NAP_EX_NOPERM = 77,	 /* 401/403 */
+	NAP_EX_CONFIG = 78,	 /* bad configuration */
 };
 
 #define NAP_ERR_MSG 512
 
 struct nap_err {
-	int code;		/* NAP_EX_* a tool would exit with */
-	long http;		/* HTTP status involved, else 0 */
+	int code;  /* NAP_EX_* a tool would exit with */
+	long http; /* HTTP status involved, else 0 */
 	char msg[NAP_ERR_MSG];
 };
 

@@ -43,7 +43,7 @@ nap_prog_init(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;	/* no SA_RESTART: blocking reads return EINTR so loops see the flag */
+	sa.sa_flags = 0; /* no SA_RESTART: blocking reads return EINTR so loops see the flag */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -105,8 +105,8 @@ output_failed(int saved)
 const char *
 nap_json_line(json_object *obj, size_t *len)
 {
-	return json_object_to_json_string_length(obj,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	return json_object_to_json_string_length(
+	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
 void
@@ -128,7 +128,7 @@ nap_emit_raw(const char *line, size_t len)
 	while (off < len + 1) {
 		n = write(STDOUT_FILENO, buf + off, len + 1 - off);
 		if (n < 0 && errno == EINTR)
-			continue;	/* finish the record even when asked to stop */
+			continue; /* finish the record even when asked to stop */
 		if (n <= 0)
 			output_failed(n < 0 ? errno : EIO);
 		off += (size_t)n;

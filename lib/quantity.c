@@ -28,14 +28,25 @@ struct suffix {
 
 /* Looked up in this order: decimal, then binary, then e/E exponent. */
 static const struct suffix decimal_suffixes[] = {
-	{ "n", -9, 0 }, { "u", -6, 0 }, { "m", -3, 0 }, { "", 0, 0 },
-	{ "k", 3, 0 }, { "M", 6, 0 }, { "G", 9, 0 }, { "T", 12, 0 },
-	{ "P", 15, 0 }, { "E", 18, 0 },
+    {"n", -9, 0},
+    {"u", -6, 0},
+    {"m", -3, 0},
+    {"", 0, 0},
+    {"k", 3, 0},
+    {"M", 6, 0},
+    {"G", 9, 0},
+    {"T", 12, 0},
+    {"P", 15, 0},
+    {"E", 18, 0},
 };
 
 static const struct suffix binary_suffixes[] = {
-	{ "Ki", 0, 10 }, { "Mi", 0, 20 }, { "Gi", 0, 30 },
-	{ "Ti", 0, 40 }, { "Pi", 0, 50 }, { "Ei", 0, 60 },
+    {"Ki", 0, 10},
+    {"Mi", 0, 20},
+    {"Gi", 0, 30},
+    {"Ti", 0, 40},
+    {"Pi", 0, 50},
+    {"Ei", 0, 60},
 };
 
 static int
@@ -112,10 +123,26 @@ digits_double(char *d, size_t *n)
 }
 
 static const uint64_t pow10_u64[] = {
-	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
-	100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
-	10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
-	100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+    1ULL,
+    10ULL,
+    100ULL,
+    1000ULL,
+    10000ULL,
+    100000ULL,
+    1000000ULL,
+    10000000ULL,
+    100000000ULL,
+    1000000000ULL,
+    10000000000ULL,
+    100000000000ULL,
+    1000000000000ULL,
+    10000000000000ULL,
+    100000000000000ULL,
+    1000000000000000ULL,
+    10000000000000000ULL,
+    100000000000000000ULL,
+    1000000000000000000ULL,
+    10000000000000000000ULL,
 };
 
 /*
@@ -174,12 +201,11 @@ parse(const char *s, int scale, int64_t *out, struct nap_err *err)
 		nfrac = (size_t)(p - frac_start);
 	}
 	if (nint + nfrac == 0)
-		return nap_err_set(err, NAP_EX_DATAERR,
-				   "invalid quantity \"%s\": no digits", s);
+		return nap_err_set(err, NAP_EX_DATAERR, "invalid quantity \"%s\": no digits", s);
 	sfx = p;
 	if (lookup_suffix(sfx, &pow10, &pow2) < 0)
-		return nap_err_set(err, NAP_EX_DATAERR,
-				   "invalid quantity \"%s\": unknown suffix \"%s\"", s, sfx);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "invalid quantity \"%s\": unknown suffix \"%s\"", s, sfx);
 
 	/* Room for the digits and the up to 19 digits 2^60 adds. */
 	nd = nint + nfrac;
@@ -232,7 +258,7 @@ have_mag:
 	goto done;
 overflow:
 	nap_err_set(err, NAP_EX_DATAERR, "quantity \"%s\" overflows 64 bits%s", s,
-		    scale ? " in milli-units" : "");
+	    scale ? " in milli-units" : "");
 done:
 	if (d != stackbuf)
 		free(d);
@@ -262,8 +288,8 @@ json_qty(json_object *v, int scale, int64_t *out, struct nap_err *err)
 		return parse(json_object_get_string(v), scale, out, err);
 	default:
 		return nap_err_set(err, NAP_EX_DATAERR,
-				   "invalid quantity: a %s, not a string or number",
-				   json_type_to_name(json_object_get_type(v)));
+		    "invalid quantity: a %s, not a string or number",
+		    json_type_to_name(json_object_get_type(v)));
 	}
 }
 
@@ -287,8 +313,8 @@ magnitude(int64_t v)
 }
 
 static char *
-fmt_scaled(uint64_t mag, int neg, unsigned base, const char *const *names,
-	   size_t nnames, char *buf, size_t len)
+fmt_scaled(uint64_t mag, int neg, unsigned base, const char *const *names, size_t nnames, char *buf,
+    size_t len)
 {
 	size_t i = 0;
 
@@ -300,14 +326,14 @@ fmt_scaled(uint64_t mag, int neg, unsigned base, const char *const *names,
 	return buf;
 }
 
-static const char *const decimal_names[] = { "", "k", "M", "G", "T", "P", "E" };
-static const char *const binary_names[] = { "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei" };
+static const char *const decimal_names[] = {"", "k", "M", "G", "T", "P", "E"};
+static const char *const binary_names[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
 
 char *
 nap_qty_fmt_decimal(int64_t v, char *buf, size_t len)
 {
-	return fmt_scaled(magnitude(v), v < 0, 1000, decimal_names,
-			  NAP_ARRAY_LEN(decimal_names), buf, len);
+	return fmt_scaled(
+	    magnitude(v), v < 0, 1000, decimal_names, NAP_ARRAY_LEN(decimal_names), buf, len);
 }
 
 char *
@@ -316,8 +342,8 @@ nap_qty_fmt(int64_t v, char *buf, size_t len)
 	uint64_t mag = magnitude(v);
 
 	if (mag >= 1024 && mag % 1024 == 0)
-		return fmt_scaled(mag, v < 0, 1024, binary_names,
-				  NAP_ARRAY_LEN(binary_names), buf, len);
+		return fmt_scaled(
+		    mag, v < 0, 1024, binary_names, NAP_ARRAY_LEN(binary_names), buf, len);
 	return nap_qty_fmt_decimal(v, buf, len);
 }
 
@@ -330,6 +356,6 @@ nap_qty_fmt_milli(int64_t milli, char *buf, size_t len)
 		snprintf(buf, len, "%s%" PRIu64 "m", milli < 0 ? "-" : "", mag);
 		return buf;
 	}
-	return fmt_scaled(mag / 1000, milli < 0, 1000, decimal_names,
-			  NAP_ARRAY_LEN(decimal_names), buf, len);
+	return fmt_scaled(
+	    mag / 1000, milli < 0, 1000, decimal_names, NAP_ARRAY_LEN(decimal_names), buf, len);
 }

@@ -10,16 +10,16 @@
 
 struct nap_rec_reader {
 	int fd;
-	int own_fd, hold_fd;	/* fds the reader closes (nap_rec_open_fifo), or -1 */
+	int own_fd, hold_fd; /* fds the reader closes (nap_rec_open_fifo), or -1 */
 	char *name;
-	char *buf;		/* [start, end) holds unread bytes */
+	char *buf; /* [start, end) holds unread bytes */
 	size_t start, end, alloc;
-	size_t scan;		/* bytes after start already searched for '\n' */
+	size_t scan; /* bytes after start already searched for '\n' */
 	size_t max_line;
 	int eof;
-	int skipping;		/* inside an over-long line: drop through its newline */
+	int skipping; /* inside an over-long line: drop through its newline */
 	unsigned long lineno, bad;
-	json_object *obj;	/* the last record returned */
+	json_object *obj; /* the last record returned */
 	json_tokener *tok;
 };
 
@@ -34,7 +34,7 @@ nap_rec_reader_new(int fd, const char *name)
 	rd->own_fd = rd->hold_fd = -1;
 	rd->tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
 	if (rd->tok == NULL)
-		nap_xmalloc((size_t)-1);	/* out of memory: the allocator's message */
+		nap_xmalloc((size_t)-1); /* out of memory: the allocator's message */
 	return rd;
 }
 
@@ -120,8 +120,8 @@ nap_rec_fill(struct nap_rec_reader *rd, struct nap_err *err)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 1;
-		return nap_err_set(err, NAP_EX_IOERR, "unable to read %s: %s", rd->name,
-		    strerror(errno));
+		return nap_err_set(
+		    err, NAP_EX_IOERR, "unable to read %s: %s", rd->name, strerror(errno));
 	}
 	if (n == 0) {
 		rd->eof = 1;
@@ -133,8 +133,8 @@ nap_rec_fill(struct nap_rec_reader *rd, struct nap_err *err)
 
 /* Parse one line (NUL-terminated in place); NAP_REC_OK, NAP_REC_BAD or NAP_REC_NONE (blank). */
 static int
-parse_line(struct nap_rec_reader *rd, char *line, size_t len, struct nap_rec *rec,
-    struct nap_err *err)
+parse_line(
+    struct nap_rec_reader *rd, char *line, size_t len, struct nap_rec *rec, struct nap_err *err)
 {
 	json_object *obj, *type;
 	size_t i;
@@ -164,9 +164,9 @@ parse_line(struct nap_rec_reader *rd, char *line, size_t len, struct nap_rec *re
 
 		rd->bad++;
 		nap_err_set(err, NAP_EX_DATAERR, "line %lu: malformed record: %s", rd->lineno,
-		    obj ? "text after the JSON value" :
-		    jerr == json_tokener_continue ? "unexpected end of data" :
-						    json_tokener_error_desc(jerr));
+		    obj					? "text after the JSON value"
+			: jerr == json_tokener_continue ? "unexpected end of data"
+							: json_tokener_error_desc(jerr));
 		json_object_put(obj);
 		return NAP_REC_BAD;
 	}
@@ -176,8 +176,8 @@ parsed:
 	    !json_object_is_type(type, json_type_string)) {
 		rd->bad++;
 		nap_err_set(err, NAP_EX_DATAERR, "line %lu: malformed record: %s", rd->lineno,
-		    json_object_is_type(obj, json_type_object) ? "no string \"type\"" :
-								 "not a JSON object");
+		    json_object_is_type(obj, json_type_object) ? "no string \"type\""
+							       : "not a JSON object");
 		json_object_put(obj);
 		return NAP_REC_BAD;
 	}
@@ -202,13 +202,14 @@ nap_rec_next(struct nap_rec_reader *rd, struct nap_rec *rec, struct nap_err *err
 	for (;;) {
 		char *line = rd->buf + rd->start;
 		size_t avail = rd->end - rd->start;
-		char *nl = avail > rd->scan ? memchr(line + rd->scan, '\n', avail - rd->scan) : NULL;
+		char *nl =
+		    avail > rd->scan ? memchr(line + rd->scan, '\n', avail - rd->scan) : NULL;
 		size_t len;
 		int r;
 
 		if (nl == NULL) {
 			if (rd->skipping) {
-				rd->start = rd->end;	/* still inside the over-long line */
+				rd->start = rd->end; /* still inside the over-long line */
 				rd->scan = 0;
 				if (rd->eof)
 					rd->skipping = 0;
@@ -221,8 +222,9 @@ nap_rec_next(struct nap_rec_reader *rd, struct nap_rec *rec, struct nap_err *err
 				rd->start = rd->end;
 				rd->scan = 0;
 				return nap_err_set(err, NAP_EX_DATAERR,
-				    "line %lu: malformed record: longer than %zu bytes", rd->lineno,
-				    rd->max_line), NAP_REC_BAD;
+					   "line %lu: malformed record: longer than %zu bytes",
+					   rd->lineno, rd->max_line),
+				       NAP_REC_BAD;
 			}
 			rd->scan = avail;
 			if (!rd->eof)
@@ -245,10 +247,11 @@ nap_rec_next(struct nap_rec_reader *rd, struct nap_rec *rec, struct nap_err *err
 		if (len > rd->max_line) {
 			rd->bad++;
 			return nap_err_set(err, NAP_EX_DATAERR,
-			    "line %lu: malformed record: longer than %zu bytes", rd->lineno,
-			    rd->max_line), NAP_REC_BAD;
+				   "line %lu: malformed record: longer than %zu bytes", rd->lineno,
+				   rd->max_line),
+			       NAP_REC_BAD;
 		}
-		line[len] = '\0';	/* the buffer always has a spare byte past end */
+		line[len] = '\0'; /* the buffer always has a spare byte past end */
 		r = parse_line(rd, line, len, rec, err);
 		if (r != NAP_REC_NONE)
 			return r;

@@ -30,10 +30,10 @@
 #define NAP_REC_MAX_LINE (64u << 20)
 
 enum {
-	NAP_REC_EOF = 0,	/* the input ended and every line has been returned */
-	NAP_REC_OK = 1,		/* rec holds the next record */
-	NAP_REC_NONE = 2,	/* no complete line buffered: fill (or poll) first */
-	NAP_REC_BAD = 3,	/* a malformed line was skipped; err says why */
+	NAP_REC_EOF = 0,  /* the input ended and every line has been returned */
+	NAP_REC_OK = 1,	  /* rec holds the next record */
+	NAP_REC_NONE = 2, /* no complete line buffered: fill (or poll) first */
+	NAP_REC_BAD = 3,  /* a malformed line was skipped; err says why */
 };
 
 struct nap_rec {

@@ -6,12 +6,12 @@
 #include "quantity.h"
 
 static const char *const res_names[NAP_RES_N] = {
-	[NAP_RES_CPU] = "cpu",
-	[NAP_RES_MEMORY] = "memory",
-	[NAP_RES_PODS] = "pods",
-	[NAP_RES_EPHEMERAL] = "ephemeral-storage",
-	[NAP_RES_NVIDIA_GPU] = "nvidia.com/gpu",
-	[NAP_RES_AMD_GPU] = "amd.com/gpu",
+    [NAP_RES_CPU] = "cpu",
+    [NAP_RES_MEMORY] = "memory",
+    [NAP_RES_PODS] = "pods",
+    [NAP_RES_EPHEMERAL] = "ephemeral-storage",
+    [NAP_RES_NVIDIA_GPU] = "nvidia.com/gpu",
+    [NAP_RES_AMD_GPU] = "amd.com/gpu",
 };
 
 const char *
@@ -99,8 +99,8 @@ nap_res_is_zero(const struct nap_res *r)
 }
 
 int
-nap_res_parse(struct nap_res *r, json_object *list, char *unknown, size_t unknown_len,
-    struct nap_err *err)
+nap_res_parse(
+    struct nap_res *r, json_object *list, char *unknown, size_t unknown_len, struct nap_err *err)
 {
 	struct nap_res add;
 	int64_t v;
@@ -111,7 +111,8 @@ nap_res_parse(struct nap_res *r, json_object *list, char *unknown, size_t unknow
 	if (!json_object_is_type(list, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "resource list is not an object");
 	nap_res_zero(&add);
-	json_object_object_foreach(list, name, val) {
+	json_object_object_foreach(list, name, val)
+	{
 		const char *s;
 
 		k = nap_res_lookup(name);
@@ -124,13 +125,15 @@ nap_res_parse(struct nap_res *r, json_object *list, char *unknown, size_t unknow
 		if (!json_object_is_type(val, json_type_string) &&
 		    !json_object_is_type(val, json_type_int) &&
 		    !json_object_is_type(val, json_type_double))
-			return nap_err_set(err, NAP_EX_DATAERR, "%s: quantity is not a string", name);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "%s: quantity is not a string", name);
 		s = json_object_get_string(val);
 		rc = k == NAP_RES_CPU ? nap_qty_parse_milli(s, &v, err) : nap_qty_parse(s, &v, err);
 		if (rc != 0)
 			return nap_err_prefix(err, "%s", name);
 		if (v < 0)
-			return nap_err_set(err, NAP_EX_DATAERR, "%s: negative quantity \"%s\"", name, s);
+			return nap_err_set(
+			    err, NAP_EX_DATAERR, "%s: negative quantity \"%s\"", name, s);
 		add.v[k] = v;
 	}
 	nap_res_add(r, &add);

@@ -17,12 +17,12 @@
 #include "nap.h"
 
 enum nap_res_kind {
-	NAP_RES_CPU,		/* milli-cores */
-	NAP_RES_MEMORY,		/* bytes */
-	NAP_RES_PODS,		/* count */
-	NAP_RES_EPHEMERAL,	/* bytes of ephemeral-storage */
-	NAP_RES_NVIDIA_GPU,	/* nvidia.com/gpu */
-	NAP_RES_AMD_GPU,	/* amd.com/gpu */
+	NAP_RES_CPU,	    /* milli-cores */
+	NAP_RES_MEMORY,	    /* bytes */
+	NAP_RES_PODS,	    /* count */
+	NAP_RES_EPHEMERAL,  /* bytes of ephemeral-storage */
+	NAP_RES_NVIDIA_GPU, /* nvidia.com/gpu */
+	NAP_RES_AMD_GPU,    /* amd.com/gpu */
 	NAP_RES_N
 };
 
@@ -52,8 +52,8 @@ int nap_res_is_zero(const struct nap_res *r);
  * the resource; a resource outside the set is skipped, its name copied to
  * unknown (if not NULL and still empty) so the caller can report it.
  */
-int nap_res_parse(struct nap_res *r, json_object *list, char *unknown, size_t unknown_len,
-    struct nap_err *err);
+int nap_res_parse(
+    struct nap_res *r, json_object *list, char *unknown, size_t unknown_len, struct nap_err *err);
 /* A ResourceList with the non-zero components (cpu as "1500m", memory as "1536Mi", ...). */
 json_object *nap_res_to_json(const struct nap_res *r);
 /* "cpu=1500m memory=2Gi pods=3" for messages. */

@@ -30,7 +30,7 @@
 struct tkey {
 	const char *key;
 	int is_host;
-	char **vals;		/* sorted; label keys only */
+	char **vals; /* sorted; label keys only */
 	size_t nvals;
 };
 
@@ -38,49 +38,49 @@ struct tkey {
 struct group {
 	enum nap_sched_topo_kind kind;
 	size_t tk;
-	const struct nap_sched_topo *t;	/* the first owner's term */
+	const struct nap_sched_topo *t; /* the first owner's term */
 	const char *ns;			/* the first owner's namespace */
 	int *count;			/* matching pods per domain */
 	int *owners;			/* owners per domain (anti only) */
 	size_t ncount;
-	long total;			/* matching pods anywhere */
-	int inverse;			/* a bound pod's required anti-affinity */
+	long total;  /* matching pods anywhere */
+	int inverse; /* a bound pod's required anti-affinity */
 };
 
 struct vpool {
-	int state;		/* 0 unknown, 1 ok, 2 no */
+	int state; /* 0 unknown, 1 ok, 2 no */
 	char *why;
-	struct nap_reqs reqs;	/* pool ∩ pod */
-	size_t *types;		/* usable and intersecting, pool order */
+	struct nap_reqs reqs; /* pool ∩ pod */
+	size_t *types;	      /* usable and intersecting, pool order */
 	size_t ntypes;
 };
 
 struct variant {
 	size_t cls;
 	int step;
-	int last;		/* no further relaxation */
+	int last; /* no further relaxation */
 	struct nap_reqs reqs;
-	unsigned char *topo_on;	/* per topo term of the class prototype */
+	unsigned char *topo_on; /* per topo term of the class prototype */
 	int tol_prefer;
-	signed char *node_ok;	/* per node: -1 unknown */
-	struct vpool *pool;	/* per pool */
-	uint64_t *mask;		/* per tkey: domains its requirements allow */
+	signed char *node_ok; /* per node: -1 unknown */
+	struct vpool *pool;   /* per pool */
+	uint64_t *mask;	      /* per tkey: domains its requirements allow */
 	unsigned char *mask_ok;
 };
 
 struct klass {
 	const struct nap_sched_pod *proto;
-	size_t *grp;		/* per topo term: group index */
-	size_t *matched;	/* groups whose selector selects this class */
+	size_t *grp;	 /* per topo term: group index */
+	size_t *matched; /* groups whose selector selects this class */
 	size_t nmatched;
-	unsigned char *selfsel;	/* per topo term: its selector selects the class */
+	unsigned char *selfsel; /* per topo term: its selector selects the class */
 	struct variant **var;	/* by step */
 	size_t nvar, avar;
 	/* relaxation order of the prototype's relaxable parts */
-	size_t *pref_order;	/* prefs by weight desc */
-	size_t *aff_order, naff;	/* preferred affinity terms by weight desc */
+	size_t *pref_order;	 /* prefs by weight desc */
+	size_t *aff_order, naff; /* preferred affinity terms by weight desc */
 	size_t *anti_order, nanti;
-	size_t *any_order, nany;	/* ScheduleAnyway spreads */
+	size_t *any_order, nany; /* ScheduleAnyway spreads */
 };
 
 struct claim {
@@ -90,20 +90,20 @@ struct claim {
 	size_t *types;
 	size_t ntypes;
 	struct nap_res used;
-	struct nap_res maxrem;	/* max over types of cap - used: a quick bound */
-	struct nap_res maxcap;	/* max over types of cap (within the target size) */
-	size_t maxcap_n;	/* ntypes when maxcap was taken, 0 = never */
-	int capped;		/* grows only within its pool's target size */
+	struct nap_res maxrem; /* max over types of cap - used: a quick bound */
+	struct nap_res maxcap; /* max over types of cap (within the target size) */
+	size_t maxcap_n;       /* ntypes when maxcap was taken, 0 = never */
+	int capped;	       /* grows only within its pool's target size */
 	/* shapes (variant + request, no topology) it refused since it last changed */
 	uint64_t *refused;
-	size_t nrefused;		/* words */
+	size_t nrefused; /* words */
 	size_t *pods;
 	size_t npods, apods;
-	struct variant *known[CACHE_N];	/* variants that leave reqs unchanged */
+	struct variant *known[CACHE_N]; /* variants that leave reqs unchanged */
 	size_t nknown;
 	int closed;
 	uint64_t *mask;		/* per tkey: domains its requirements allow */
-	unsigned char *mask_ok;	/* reset whenever reqs change */
+	unsigned char *mask_ok; /* reset whenever reqs change */
 };
 
 struct pin {
@@ -113,18 +113,18 @@ struct pin {
 
 struct st {
 	const struct nap_sched_input *in;
-	long *ndom;			/* per tkey x node: value index, -1 none */
+	long *ndom; /* per tkey x node: value index, -1 none */
 	struct nap_sched_result *out;
 	size_t *pool_order;
 	/* per pool x type */
 	unsigned char *usable;
-	struct nap_res *cap;		/* allocatable minus daemon overhead */
+	struct nap_res *cap; /* allocatable minus daemon overhead */
 	struct nap_res *daemon;
-	struct nap_res *pool_max;	/* per pool: max cap over usable types */
-	struct nap_res *remaining;	/* per pool: limit - used */
-	double *tprice;			/* per pool x type: cheapest offering the pool allows */
-	size_t *target;			/* per pool: target size, (size_t)-1 none */
-	struct nap_req *delta;		/* try_claim: borrowed requirements that changed */
+	struct nap_res *pool_max;  /* per pool: max cap over usable types */
+	struct nap_res *remaining; /* per pool: limit - used */
+	double *tprice;		   /* per pool x type: cheapest offering the pool allows */
+	size_t *target;		   /* per pool: target size, (size_t)-1 none */
+	struct nap_req *delta;	   /* try_claim: borrowed requirements that changed */
 	size_t adelta;
 	int64_t *nodes_left;
 	int any_prefer_taint;
@@ -146,17 +146,17 @@ struct st {
 	/* claims */
 	struct claim **claims;
 	size_t nclaims, aclaims;
-	size_t *corder;		/* open claims' indices by (npods, idx) */
+	size_t *corder; /* open claims' indices by (npods, idx) */
 	size_t ncorder;
-	struct nap_res minreq;	/* the smallest pending request, per resource */
-	struct nap_hash shapes;	/* "variant:request" -> shape id + 1 */
-	struct nap_hash fit_from;	/* request -> first node index it may fit + 1 */
+	struct nap_res minreq;	  /* the smallest pending request, per resource */
+	struct nap_hash shapes;	  /* "variant:request" -> shape id + 1 */
+	struct nap_hash fit_from; /* request -> first node index it may fit + 1 */
 	/* offerings by number: zone and capacity type of offer j of type t */
 	const char *ozones[64], *octypes[64];
 	size_t nozones, noctypes;
-	size_t *obase;			/* per type: index of its first offer */
+	size_t *obase; /* per type: index of its first offer */
 	unsigned char *oz, *oc;
-	long cur_shape;		/* of the pod being tried, -1 none */
+	long cur_shape; /* of the pod being tried, -1 none */
 	/* scratch */
 	struct nap_reqs tmp;
 	size_t *tbuf, *tbuf2;
@@ -176,8 +176,8 @@ res_fits_sum(const struct nap_res *a, const struct nap_res *b, const struct nap_
 }
 
 int
-nap_sched_tolerates(const struct nap_sched_toleration *tols, size_t ntols,
-    const struct nap_sched_taint *t)
+nap_sched_tolerates(
+    const struct nap_sched_toleration *tols, size_t ntols, const struct nap_sched_taint *t)
 {
 	size_t i;
 
@@ -220,8 +220,10 @@ static int
 taint_is_ephemeral(const struct nap_sched_taint *t)
 {
 	static const char *const keys[] = {
-		"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
-		"node.cloudprovider.kubernetes.io/uninitialized", "karpenter.sh/unregistered",
+	    "node.kubernetes.io/not-ready",
+	    "node.kubernetes.io/unreachable",
+	    "node.cloudprovider.kubernetes.io/uninitialized",
+	    "karpenter.sh/unregistered",
 	};
 	size_t i;
 
@@ -560,8 +562,8 @@ class_of(struct st *s, size_t pi)
 }
 
 static size_t *
-order_by_weight(const struct nap_sched_topo *topo, size_t ntopo, int kind, int spread_any,
-    size_t *n)
+order_by_weight(
+    const struct nap_sched_topo *topo, size_t ntopo, int kind, int spread_any, size_t *n)
 {
 	size_t *o = nap_xcalloc(ntopo + 1, sizeof(*o));
 	size_t i, j, k = 0;
@@ -609,8 +611,9 @@ class_add(struct st *s, const struct nap_sched_pod *p)
 	for (i = 0; i < p->nprefs; i++)
 		c->pref_order[i] = i;
 	for (i = 1; i < p->nprefs; i++)
-		for (j = i; j > 0 && p->prefs[c->pref_order[j]].weight >
-		    p->prefs[c->pref_order[j - 1]].weight; j--) {
+		for (j = i; j > 0 &&
+		     p->prefs[c->pref_order[j]].weight > p->prefs[c->pref_order[j - 1]].weight;
+		     j--) {
 			n = c->pref_order[j];
 			c->pref_order[j] = c->pref_order[j - 1];
 			c->pref_order[j - 1] = n;
@@ -668,9 +671,9 @@ variant_get(struct st *s, size_t ci, int step)
 	v->cls = ci;
 	v->step = step;
 	v->tol_prefer = tol;
-	v->last = !((p->nterms > 1 && dterm < p->nterms - 1) || daff < c->naff ||
-	    danti < c->nanti || dpref < p->nprefs || dany < c->nany ||
-	    (s->any_prefer_taint && !tol));
+	v->last =
+	    !((p->nterms > 1 && dterm < p->nterms - 1) || daff < c->naff || danti < c->nanti ||
+		dpref < p->nprefs || dany < c->nany || (s->any_prefer_taint && !tol));
 	nap_reqs_init(&v->reqs);
 	if (p->nterms > 0)
 		nap_reqs_copy(&v->reqs, &p->terms[dterm]);
@@ -722,9 +725,9 @@ enum cand_kind { CAND_NODE, CAND_CLAIM, CAND_NEW };
 
 struct cand {
 	enum cand_kind kind;
-	size_t idx;			/* node or claim index */
-	const struct nap_reqs *reqs;	/* claim or new claim requirements */
-	long host;			/* host domain */
+	size_t idx;		     /* node or claim index */
+	const struct nap_reqs *reqs; /* claim or new claim requirements */
+	long host;		     /* host domain */
 };
 
 /* Does value index d pass every constraint of the pod on key k? */
@@ -761,19 +764,21 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 					if (gmin < 0 || gcount(g, (long)j) < gmin)
 						gmin = gcount(g, (long)j);
 				}
-				if (gmin < 0 || (t->min_domains > 0 && elig < (size_t)t->min_domains))
+				if (gmin < 0 ||
+				    (t->min_domains > 0 && elig < (size_t)t->min_domains))
 					gmin = 0;
 			}
 			if (gcount(g, d) + self - gmin > skew) {
-				WHYF("unsatisfiable topology spread constraint, key=%s (maxSkew %d)",
+				WHYF(
+				    "unsatisfiable topology spread constraint, key=%s (maxSkew %d)",
 				    t->key, skew);
 				return 0;
 			}
 			break;
 		}
 		case NAP_SCHED_AFFINITY:
-			if (g->total > 0 ? gcount(g, d) == 0 :
-			    !(selfsel_ok_empty && c->selfsel[i])) {
+			if (g->total > 0 ? gcount(g, d) == 0
+					 : !(selfsel_ok_empty && c->selfsel[i])) {
 				WHYF("unsatisfiable topology constraint for pod affinity, key=%s",
 				    t->key);
 				return 0;
@@ -782,7 +787,9 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 		case NAP_SCHED_ANTI:
 			if (gcount(g, d) > 0) {
 				snprintf(why, len,
-				    "unsatisfiable topology constraint for pod anti-affinity, key=%s", t->key);
+				    "unsatisfiable topology constraint for pod anti-affinity, "
+				    "key=%s",
+				    t->key);
 				return 0;
 			}
 			break;
@@ -799,7 +806,8 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 			continue;
 		if (gowners(g, d) > 0) {
 			snprintf(why, len,
-			    "unsatisfiable topology constraint for pod anti-affinity, key=%s (inverse)",
+			    "unsatisfiable topology constraint for pod anti-affinity, key=%s "
+			    "(inverse)",
 			    s->tk[k].key);
 			return 0;
 		}
@@ -868,8 +876,8 @@ claim_mask(struct st *s, struct claim *c, size_t k)
  * domain of each label key involved and leave the choice in s->pins.
  */
 static int
-topo_ok(struct st *s, const struct klass *c, struct variant *v, const struct cand *cd,
-    char *why, size_t len)
+topo_ok(struct st *s, const struct klass *c, struct variant *v, const struct cand *cd, char *why,
+    size_t len)
 {
 	size_t k, j;
 
@@ -906,8 +914,8 @@ topo_ok(struct st *s, const struct klass *c, struct variant *v, const struct can
 			long sg = spread_group(s, c, v, k), best = -1;
 			int bestc = 0;
 
-			m &= cd->kind == CAND_CLAIM ? claim_mask(s, s->claims[cd->idx], k) :
-			    reqs_mask(cd->reqs, tk);
+			m &= cd->kind == CAND_CLAIM ? claim_mask(s, s->claims[cd->idx], k)
+						    : reqs_mask(cd->reqs, tk);
 			for (j = 0; j < tk->nvals && j < 64; j++) {
 				if (!(m & ((uint64_t)1 << j)))
 					continue;
@@ -924,7 +932,8 @@ topo_ok(struct st *s, const struct klass *c, struct variant *v, const struct can
 			}
 			if (best < 0) {
 				if (why && (!why[0] || tk->nvals == 0))
-					WHYF("no domain of %s satisfies the topology constraints", tk->key);
+					WHYF("no domain of %s satisfies the topology constraints",
+					    tk->key);
 				return 0;
 			}
 			if (s->npins < NAP_ARRAY_LEN(s->pins)) {
@@ -980,7 +989,8 @@ daemon_lands(const struct nap_sched_pod *d, const struct nap_sched_pool *pool,
 
 		if (!r)
 			return nap_reqs_intersects(&t->reqs, pool_reqs, NULL, 0);
-		if (nap_reqs_compatible(pool_reqs, r, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, NULL, 0) &&
+		if (nap_reqs_compatible(
+			pool_reqs, r, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, NULL, 0) &&
 		    nap_reqs_intersects(&t->reqs, r, NULL, 0))
 			return 1;
 	}
@@ -992,7 +1002,7 @@ pools_prepare(struct st *s)
 {
 	const struct nap_sched_input *in = s->in;
 	size_t p, t, d, i, j;
-	static const char *const yes[] = { "true" };
+	static const char *const yes[] = {"true"};
 
 	s->pool_order = nap_xcalloc(in->npools + 1, sizeof(size_t));
 	for (i = 0; i < in->npools; i++)
@@ -1026,10 +1036,10 @@ pools_prepare(struct st *s)
 			if (pool->taints[i].effect == NAP_SCHED_PREFERNOSCHEDULE)
 				s->any_prefer_taint = 1;
 		for (i = 0; i < NAP_RES_N; i++)
-			s->remaining[p].v[i] = pool->has_limit[i] ?
-			    pool->limit.v[i] - pool->used.v[i] : INT64_MAX / 4;
-		s->nodes_left[p] = pool->limit_nodes < 0 ? INT64_MAX / 4 :
-		    pool->limit_nodes - pool->used_nodes;
+			s->remaining[p].v[i] =
+			    pool->has_limit[i] ? pool->limit.v[i] - pool->used.v[i] : INT64_MAX / 4;
+		s->nodes_left[p] =
+		    pool->limit_nodes < 0 ? INT64_MAX / 4 : pool->limit_nodes - pool->used_nodes;
 		if (pool->unusable || !pool->alloc)
 			continue;
 		/* daemons may select on the simulation-only labels (karpenter.md 1.4) */
@@ -1086,8 +1096,9 @@ fmt_res_json(const struct nap_res *r, char *buf, size_t len)
 {
 	json_object *o = nap_res_to_json(r);
 
-	snprintf(buf, len, "%s", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	snprintf(buf, len, "%s",
+	    json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 }
 
@@ -1127,8 +1138,8 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 		vp->why = nap_xstrdup(why);
 		return vp;
 	}
-	if (!nap_reqs_compatible(&pool->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, why,
-	    sizeof(why))) {
+	if (!nap_reqs_compatible(
+		&pool->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, why, sizeof(why))) {
 		vp->why = nap_xstrdup(why);
 		return vp;
 	}
@@ -1153,8 +1164,8 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 
 		fmt_reqs(&vp->reqs, rs, sizeof(rs));
 		vp->why = nap_xasprintf("no instance type satisfied requirements %s (%s)", rs,
-		    nreq ? "no instance type has the required offering" :
-		    "no instance type met the scheduling requirements");
+		    nreq ? "no instance type has the required offering"
+			 : "no instance type met the scheduling requirements");
 		return vp;
 	}
 	vp->state = 1;
@@ -1171,8 +1182,8 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 static void
 pool_targets(struct st *s, const struct nap_res *demand)
 {
-	static const int rs[] = { NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS, NAP_RES_NVIDIA_GPU,
-		NAP_RES_AMD_GPU };
+	static const int rs[] = {
+	    NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS, NAP_RES_NVIDIA_GPU, NAP_RES_AMD_GPU};
 	const struct nap_sched_input *in = s->in;
 	size_t p, t, j;
 
@@ -1202,7 +1213,8 @@ pool_targets(struct st *s, const struct nap_res *demand)
 				continue;
 			cost = s->tprice[k] * need;
 			if (s->target[p] == (size_t)-1 || cost < best ||
-			    (cost == best && s->tprice[k] < s->tprice[p * in->ntypes + s->target[p]])) {
+			    (cost == best &&
+				s->tprice[k] < s->tprice[p * in->ntypes + s->target[p]])) {
 				best = cost;
 				s->target[p] = t;
 			}
@@ -1273,7 +1285,8 @@ claim_reorder(struct st *s, size_t ci, int is_new)
 			size_t mid = (lo + hi) / 2;
 			const struct claim *m = s->claims[s->corder[mid]];
 
-			if (m->npods + 1 < c->npods || (m->npods + 1 == c->npods && m->idx < c->idx))
+			if (m->npods + 1 < c->npods ||
+			    (m->npods + 1 == c->npods && m->idx < c->idx))
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -1338,8 +1351,8 @@ pins_change(struct st *s, const struct nap_reqs *r)
 }
 
 static int
-min_values_ok(struct st *s, const struct nap_reqs *r, const size_t *types, size_t n,
-    char *why, size_t len)
+min_values_ok(
+    struct st *s, const struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len)
 {
 	const struct nap_reqs **its;
 	size_t i;
@@ -1384,8 +1397,7 @@ refused(const struct st *s, const struct claim *c)
 {
 	long sh = s->cur_shape;
 
-	return sh >= 0 && (size_t)sh / 64 < c->nrefused &&
-	    (c->refused[sh / 64] >> (sh % 64) & 1);
+	return sh >= 0 && (size_t)sh / 64 < c->nrefused && (c->refused[sh / 64] >> (sh % 64) & 1);
 }
 
 /* The shape id of a pod at a variant, or -1 when topology makes it unique. */
@@ -1443,7 +1455,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	struct claim *c = s->claims[ci];
 	const struct nap_reqs *nr = &c->reqs;
 	struct cand cd;
-	struct nap_reqs delta = { NULL, 0, 0 };
+	struct nap_reqs delta = {NULL, 0, 0};
 	size_t i, n = 0, base = c->pool * in->ntypes;
 	int known = 0, changed;
 
@@ -1455,8 +1467,8 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		return 0;
 	for (i = 0; i < c->nknown; i++)
 		known |= c->known[i] == v;
-	if (!known && !nap_reqs_compatible(&c->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN,
-	    why, len))
+	if (!known &&
+	    !nap_reqs_compatible(&c->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, why, len))
 		return 0;
 	/* topology reads the claim's and the pod's requirements side by side: no copy yet */
 	cd.kind = CAND_CLAIM;
@@ -1507,8 +1519,9 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 
 		if (!res_fits_sum(&c->used, &p->req, &s->cap[base + t]))
 			continue;
-		if (changed && (!delta_ok(&in->types[t].reqs, &delta) ||
-		    !offering_ok(&in->types[t], nr, NULL)))
+		if (changed &&
+		    (!delta_ok(&in->types[t].reqs, &delta) ||
+			!offering_ok(&in->types[t], nr, NULL)))
 			continue;
 		s->tbuf[n++] = t;
 	}
@@ -1602,11 +1615,14 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 		}
 		fmt_reqs(nr, rs, sizeof(rs));
 		fmt_res_json(&pod->req, res, sizeof(res));
-		msg = nap_xasprintf("no instance type satisfied resources %s and requirements %s (%s)%s",
-		    res, rs, nfit ? "no instance type which had enough resources and the required "
-		    "offering met the scheduling requirements" : "no instance type has enough resources",
-		    pod->req.v[NAP_RES_CPU] >= 1000000000 ? " (cpu request looks like a typo: m vs M?)" :
-		    "");
+		msg = nap_xasprintf(
+		    "no instance type satisfied resources %s and requirements %s (%s)%s", res, rs,
+		    nfit ? "no instance type which had enough resources and the required "
+			   "offering met the scheduling requirements"
+			 : "no instance type has enough resources",
+		    pod->req.v[NAP_RES_CPU] >= 1000000000
+			? " (cpu request looks like a typo: m vs M?)"
+			: "");
 		WHYF("%s", msg);
 		free(msg);
 		return 0;
@@ -1620,7 +1636,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	nap_reqs_copy(&c->reqs, nr);
 	c->capped = in->packing == NAP_SCHED_PACK_TARGET && s->target[p] != (size_t)-1 &&
 	    nap_res_fits(&pod->req, &s->cap[base + s->target[p]]);
-	c->types = nap_xcalloc(n + 1, sizeof(size_t));	/* only ever shrinks */
+	c->types = nap_xcalloc(n + 1, sizeof(size_t)); /* only ever shrinks */
 	memcpy(c->types, s->tbuf, n * sizeof(size_t));
 	c->ntypes = n;
 	c->used = pod->req;
@@ -1657,7 +1673,7 @@ node_ok(struct st *s, struct variant *v, size_t ni)
 		static const struct nap_reqs none;
 
 		v->node_ok[ni] = taints_ok(n->taints, n->ntaints, proto, v->tol_prefer,
-		    !n->initialized, NULL, 0) &&
+				     !n->initialized, NULL, 0) &&
 		    nap_reqs_compatible(n->labels ? n->labels : &none, &v->reqs, 0, NULL, 0);
 	}
 	return v->node_ok[ni];
@@ -1680,7 +1696,8 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 	 * will: each request remembers where its scan may start.
 	 */
 	for (r = 0; r < NAP_RES_N; r++)
-		o += (size_t)snprintf(key + o, sizeof(key) - o, "%llx:", (unsigned long long)p->req.v[r]);
+		o += (size_t)snprintf(
+		    key + o, sizeof(key) - o, "%llx:", (unsigned long long)p->req.v[r]);
 	got = nap_hash_get(&s->fit_from, key);
 	from = got ? (size_t)(uintptr_t)got - 1 : 0;
 	while (lo < hi) {
@@ -1778,7 +1795,8 @@ setup_topology(struct st *s)
 		const struct nap_sched_pod *b = in->bound[i].pod;
 
 		for (j = 0; j < b->ntopo; j++)
-			if (b->topo[j].kind == NAP_SCHED_ANTI && b->topo[j].required && b->topo[j].sig) {
+			if (b->topo[j].kind == NAP_SCHED_ANTI && b->topo[j].required &&
+			    b->topo[j].sig) {
 				size_t g1 = group_get(s, &b->topo[j], b->ns);
 
 				s->grp[g1].inverse = 1;
@@ -1788,10 +1806,12 @@ setup_topology(struct st *s)
 	s->ndom = nap_xcalloc(s->ntk * in->nnodes + 1, sizeof(long));
 	for (g = 0; g < s->ntk; g++)
 		for (i = 0; i < in->nnodes; i++) {
-			const char *v = s->tk[g].is_host ? NULL : node_label(&in->nodes[i], s->tk[g].key);
+			const char *v =
+			    s->tk[g].is_host ? NULL : node_label(&in->nodes[i], s->tk[g].key);
 
-			s->ndom[g * in->nnodes + i] = s->tk[g].is_host ? (long)i :
-			    v ? tkey_find(&s->tk[g], v) : -1;
+			s->ndom[g * in->nnodes + i] = s->tk[g].is_host ? (long)i
+			    : v					       ? tkey_find(&s->tk[g], v)
+								       : -1;
 		}
 	for (i = 0; i < s->ncls; i++) {
 		struct klass *c = &s->cls[i];
@@ -1958,10 +1978,10 @@ offers_index(struct st *s)
 	s->oc = nap_xcalloc(k + 1, 1);
 	for (t = 0; t < in->ntypes; t++)
 		for (j = 0; j < in->types[t].noff; j++) {
-			s->oz[s->obase[t] + j] = intern_small(s->ozones, &s->nozones,
-			    in->types[t].off[j].zone);
-			s->oc[s->obase[t] + j] = intern_small(s->octypes, &s->noctypes,
-			    in->types[t].off[j].ctype);
+			s->oz[s->obase[t] + j] =
+			    intern_small(s->ozones, &s->nozones, in->types[t].off[j].zone);
+			s->oc[s->obase[t] + j] =
+			    intern_small(s->octypes, &s->noctypes, in->types[t].off[j].ctype);
 		}
 }
 
@@ -1984,8 +2004,9 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 	const struct nap_sched_input *in = s->in;
 	struct ranked *rk = nap_xcalloc(c->ntypes + 1, sizeof(*rk));
 	const char **names, **zones, **cts;
-	size_t i, j, n = 0, nz = 0, nc = 0, max = in->max_types > 0 ? (size_t)in->max_types :
-	    NAP_SCHED_MAX_TYPES, base = c->pool * in->ntypes;
+	size_t i, j, n = 0, nz = 0, nc = 0,
+		     max = in->max_types > 0 ? (size_t)in->max_types : NAP_SCHED_MAX_TYPES,
+		     base = c->pool * in->ntypes;
 	struct nap_res mind;
 	int first = 1;
 	uint64_t zm, cm, zseen = 0, cseen = 0;
@@ -2147,8 +2168,7 @@ st_free(struct st *s)
 }
 
 int
-nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
-    struct nap_err *err)
+nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, struct nap_err *err)
 {
 	struct st s;
 	size_t *q, qhead = 0, qtail = 0, qcap, i, j, ci;
@@ -2195,7 +2215,8 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
 	s.open_nodes = nap_xcalloc(in->nnodes + 1, sizeof(size_t));
 	for (i = 0; i < in->nnodes; i++) {
 		s.avail[i] = in->nodes[i].avail;
-		if (s.avail[i].v[NAP_RES_PODS] >= 1 && s.avail[i].v[NAP_RES_CPU] >= s.minreq.v[NAP_RES_CPU] &&
+		if (s.avail[i].v[NAP_RES_PODS] >= 1 &&
+		    s.avail[i].v[NAP_RES_CPU] >= s.minreq.v[NAP_RES_CPU] &&
 		    s.avail[i].v[NAP_RES_MEMORY] >= s.minreq.v[NAP_RES_MEMORY])
 			s.open_nodes[s.nopen++] = i;
 	}
@@ -2233,7 +2254,7 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
 			if (prev_fail != (size_t)-1 && prev_progress == progress &&
 			    s.pod_cls[prev_fail] == s.pod_cls[pi] &&
 			    memcmp(&in->pending[prev_fail].req, &in->pending[pi].req,
-			    sizeof(struct nap_res)) == 0) {
+				sizeof(struct nap_res)) == 0) {
 				free(out->place[pi].why);
 				out->place[pi].why = nap_xstrdup(out->place[prev_fail].why);
 			} else {

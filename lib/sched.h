@@ -53,21 +53,21 @@ enum nap_sched_effect {
 
 struct nap_sched_taint {
 	const char *key;
-	const char *value;	/* may be NULL */
+	const char *value; /* may be NULL */
 	enum nap_sched_effect effect;
 };
 
 struct nap_sched_toleration {
-	const char *key;	/* NULL or "" with exists: tolerates everything */
+	const char *key; /* NULL or "" with exists: tolerates everything */
 	const char *value;
-	int exists;		/* operator Exists (else Equal) */
-	int effect;		/* -1: any effect, else enum nap_sched_effect */
+	int exists; /* operator Exists (else Equal) */
+	int effect; /* -1: any effect, else enum nap_sched_effect */
 };
 
 enum nap_sched_topo_kind {
-	NAP_SCHED_SPREAD,	/* topologySpreadConstraints */
-	NAP_SCHED_AFFINITY,	/* podAffinity term */
-	NAP_SCHED_ANTI,		/* podAntiAffinity term */
+	NAP_SCHED_SPREAD,   /* topologySpreadConstraints */
+	NAP_SCHED_AFFINITY, /* podAffinity term */
+	NAP_SCHED_ANTI,	    /* podAntiAffinity term */
 };
 
 /*
@@ -77,16 +77,16 @@ enum nap_sched_topo_kind {
  */
 struct nap_sched_topo {
 	enum nap_sched_topo_kind kind;
-	const char *key;		/* topologyKey */
+	const char *key; /* topologyKey */
 	const char *sig;
-	const struct nap_selector *sel;	/* NULL matches nothing */
+	const struct nap_selector *sel; /* NULL matches nothing */
 	const char *const *namespaces;	/* NULL: the pod's own namespace */
 	size_t nnamespaces;
-	int all_namespaces;		/* namespaceSelector {} */
+	int all_namespaces; /* namespaceSelector {} */
 	int max_skew;
 	int min_domains;
-	int required;		/* DoNotSchedule / required term; else relaxable */
-	int weight;		/* preferred affinity terms: heavier relaxed last */
+	int required; /* DoNotSchedule / required term; else relaxable */
+	int weight;   /* preferred affinity terms: heavier relaxed last */
 };
 
 struct nap_sched_pref {
@@ -98,35 +98,35 @@ struct nap_sched_pod {
 	const char *ns;
 	const char *name;
 	const char *uid;
-	int64_t created;		/* creationTimestamp, seconds */
-	json_object *labels;		/* borrowed; may be NULL */
-	struct nap_res req;		/* effective requests incl. pods=1 */
-	const char *never;		/* why it can never schedule, or NULL */
-	const char *sig;		/* constraints signature: equal sig, equal constraints */
+	int64_t created;     /* creationTimestamp, seconds */
+	json_object *labels; /* borrowed; may be NULL */
+	struct nap_res req;  /* effective requests incl. pods=1 */
+	const char *never;   /* why it can never schedule, or NULL */
+	const char *sig;     /* constraints signature: equal sig, equal constraints */
 	/* required node affinity OR-terms with the nodeSelector folded into each;
 	 * nterms == 0 means no node requirement at all */
 	struct nap_reqs *terms;
 	size_t nterms;
-	struct nap_sched_pref *prefs;	/* preferred node-affinity terms */
+	struct nap_sched_pref *prefs; /* preferred node-affinity terms */
 	size_t nprefs;
 	const struct nap_sched_toleration *tols;
 	size_t ntols;
 	const struct nap_sched_topo *topo;
 	size_t ntopo;
-	const struct nap_reqs *volume;	/* zone pinned by a bound volume, or NULL */
+	const struct nap_reqs *volume; /* zone pinned by a bound volume, or NULL */
 };
 
 /* An instance type and its offerings, as the catalog gives them. */
 struct nap_sched_offer {
-	const char *zone;		/* "eastus-1", or "0" for regional */
-	const char *ctype;		/* "on-demand" or "spot" */
+	const char *zone;  /* "eastus-1", or "0" for regional */
+	const char *ctype; /* "on-demand" or "spot" */
 	double price;
 	int available;
 };
 
 struct nap_sched_itype {
 	const char *name;
-	struct nap_reqs reqs;		/* labels, incl. zone and capacity-type sets */
+	struct nap_reqs reqs; /* labels, incl. zone and capacity-type sets */
 	const struct nap_sched_offer *off;
 	size_t noff;
 };
@@ -134,8 +134,8 @@ struct nap_sched_itype {
 struct nap_sched_pool {
 	const char *name;
 	int weight;
-	struct nap_reqs reqs;		/* requirements + template labels + nodepool label */
-	const struct nap_sched_taint *taints;	/* spec.template.spec.taints */
+	struct nap_reqs reqs;		      /* requirements + template labels + nodepool label */
+	const struct nap_sched_taint *taints; /* spec.template.spec.taints */
 	size_t ntaints;
 	/* per instance type (index into types) under this pool's AKSNodeClass;
 	 * a cpu of 0 in alloc marks a type the node class cannot use */
@@ -143,27 +143,27 @@ struct nap_sched_pool {
 	const struct nap_res *capacity;
 	int has_limit[NAP_RES_N];
 	struct nap_res limit;
-	int64_t limit_nodes;		/* -1: no limit */
-	struct nap_res used;		/* capacity of its existing nodes and claims */
+	int64_t limit_nodes; /* -1: no limit */
+	struct nap_res used; /* capacity of its existing nodes and claims */
 	int64_t used_nodes;
-	const char *unusable;		/* why the pool is not used, or NULL */
+	const char *unusable; /* why the pool is not used, or NULL */
 };
 
 /* An existing node, or an in-flight NodeClaim (not yet a node). */
 struct nap_sched_node {
 	const char *name;
-	int pool;			/* index into pools, or -1 */
-	const struct nap_reqs *labels;	/* its labels as In requirements */
+	int pool;		       /* index into pools, or -1 */
+	const struct nap_reqs *labels; /* its labels as In requirements */
 	const struct nap_sched_taint *taints;
 	size_t ntaints;
-	struct nap_res avail;		/* allocatable minus bound requests */
+	struct nap_res avail; /* allocatable minus bound requests */
 	int in_flight;
 	int initialized;
 };
 
 struct nap_sched_bound {
 	const struct nap_sched_pod *pod;
-	size_t node;			/* index into nodes */
+	size_t node; /* index into nodes */
 };
 
 /*
@@ -192,11 +192,11 @@ struct nap_sched_input {
 	size_t nnodes;
 	const struct nap_sched_bound *bound;
 	size_t nbound;
-	const struct nap_sched_pod *daemons;	/* one pod per DaemonSet */
+	const struct nap_sched_pod *daemons; /* one pod per DaemonSet */
 	size_t ndaemons;
 	const struct nap_sched_pod *pending;
 	size_t npending;
-	int max_types;			/* 0: NAP_SCHED_MAX_TYPES */
+	int max_types; /* 0: NAP_SCHED_MAX_TYPES */
 	/*
 	 * Packing rule (see enum nap_sched_packing): how far a new claim grows.
 	 * The zero value is nap's default, the target-size rule.
@@ -205,19 +205,19 @@ struct nap_sched_input {
 };
 
 enum nap_sched_where {
-	NAP_SCHED_NONE,		/* fits nowhere: why */
-	NAP_SCHED_NODE,		/* an existing or in-flight node: index */
-	NAP_SCHED_CLAIM,	/* a new claim: index into claims */
+	NAP_SCHED_NONE,	 /* fits nowhere: why */
+	NAP_SCHED_NODE,	 /* an existing or in-flight node: index */
+	NAP_SCHED_CLAIM, /* a new claim: index into claims */
 };
 
 struct nap_sched_place {
 	enum nap_sched_where where;
 	size_t index;
-	char *why;		/* NAP_SCHED_NONE: Karpenter-style reason */
+	char *why; /* NAP_SCHED_NONE: Karpenter-style reason */
 };
 
 struct nap_sched_claim {
-	char name[80];			/* <nodepool>-<5 chars> from its pods */
+	char name[80]; /* <nodepool>-<5 chars> from its pods */
 	size_t pool;
 	/*
 	 * Narrowed requirements: zone and capacity-type cut to the offerings of
@@ -225,30 +225,30 @@ struct nap_sched_claim {
 	 * (the ranked list is types[], its minValues is min_values).
 	 */
 	struct nap_reqs reqs;
-	size_t *types;			/* ranked cheapest first, truncated */
-	int min_values;			/* of the instance-type requirement, 0 = none */
+	size_t *types;	/* ranked cheapest first, truncated */
+	int min_values; /* of the instance-type requirement, 0 = none */
 	size_t ntypes;
-	double price;			/* cheapest available compatible offering */
-	size_t *pods;			/* indices into pending, in placement order */
+	double price; /* cheapest available compatible offering */
+	size_t *pods; /* indices into pending, in placement order */
 	size_t npods;
-	struct nap_res requests;	/* pods + the smallest daemon overhead */
+	struct nap_res requests; /* pods + the smallest daemon overhead */
 };
 
 struct nap_sched_result {
-	struct nap_sched_place *place;	/* one per pending pod */
+	struct nap_sched_place *place; /* one per pending pod */
 	size_t nplace;
 	struct nap_sched_claim *claims;
 	size_t nclaims;
-	unsigned long relaxations;	/* preference relaxations made */
+	unsigned long relaxations; /* preference relaxations made */
 };
 
-int nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out,
-    struct nap_err *err);
+int nap_sched_solve(
+    const struct nap_sched_input *in, struct nap_sched_result *out, struct nap_err *err);
 void nap_sched_result_free(struct nap_sched_result *out);
 
 /* Taint semantics shared with the callers (kube's ToleratesTaint). */
-int nap_sched_tolerates(const struct nap_sched_toleration *tols, size_t ntols,
-    const struct nap_sched_taint *t);
+int nap_sched_tolerates(
+    const struct nap_sched_toleration *tols, size_t ntols, const struct nap_sched_taint *t);
 /* Karpenter's FFD order: CPU desc, memory desc, created asc, UID asc. */
 int nap_sched_pod_cmp(const struct nap_sched_pod *a, const struct nap_sched_pod *b);
 

@@ -7,7 +7,7 @@
  * typing depends on exactly that.
  */
 #include "yaml.h"
-#include <yaml.h>	/* libyaml's: lib/ is a quote-only include path */
+#include <yaml.h> /* libyaml's: lib/ is a quote-only include path */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,14 +27,14 @@ struct keypos {
 	struct keypos_ent {
 		char *key;
 		unsigned line, col;
-	} *v;
+	} * v;
 };
 
 struct anchor {
 	char *name;
-	json_object *val;	/* a private copy; aliases copy it again */
-	size_t weight;		/* nodes in it */
-	unsigned height;	/* nesting levels in it */
+	json_object *val; /* a private copy; aliases copy it again */
+	size_t weight;	  /* nodes in it */
+	unsigned height;  /* nesting levels in it */
 };
 
 struct ld {
@@ -55,8 +55,7 @@ struct cost {
 	unsigned height;
 };
 
-static int
-err_at(struct ld *ld, const yaml_mark_t *m, const char *fmt, ...) NAP_PRINTF(3, 4);
+static int err_at(struct ld *ld, const yaml_mark_t *m, const char *fmt, ...) NAP_PRINTF(3, 4);
 
 static int
 err_at(struct ld *ld, const yaml_mark_t *m, const char *fmt, ...)
@@ -67,8 +66,8 @@ err_at(struct ld *ld, const yaml_mark_t *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return nap_err_set(ld->err, NAP_EX_DATAERR, "%s:%zu:%zu: %s", ld->name, m->line + 1,
-			   m->column + 1, msg);
+	return nap_err_set(
+	    ld->err, NAP_EX_DATAERR, "%s:%zu:%zu: %s", ld->name, m->line + 1, m->column + 1, msg);
 }
 
 static int
@@ -81,8 +80,8 @@ parser_error(struct ld *ld)
 
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
-		return nap_err_set(ld->err, NAP_EX_SOFTWARE, "%s: out of memory in libyaml",
-				   ld->name);
+		return nap_err_set(
+		    ld->err, NAP_EX_SOFTWARE, "%s: out of memory in libyaml", ld->name);
 	case YAML_READER_ERROR:
 		/* The reader reports a byte offset, not a mark. */
 		memset(&m, 0, sizeof(m));
@@ -101,8 +100,8 @@ parser_error(struct ld *ld)
 	case YAML_PARSER_ERROR:
 		if (p->context != NULL)
 			return err_at(ld, &p->problem_mark, "%s (%s at line %zu, column %zu)",
-				      problem, p->context, p->context_mark.line + 1,
-				      p->context_mark.column + 1);
+			    problem, p->context, p->context_mark.line + 1,
+			    p->context_mark.column + 1);
 		return err_at(ld, &p->problem_mark, "%s", problem);
 	default:
 		return err_at(ld, &p->mark, "%s", problem);
@@ -123,17 +122,44 @@ static const struct special {
 	const char *text;
 	enum { SP_TRUE, SP_FALSE, SP_NULL, SP_NAN, SP_INF, SP_NINF } what;
 } specials[] = {
-	{ "y", SP_TRUE }, { "Y", SP_TRUE }, { "yes", SP_TRUE }, { "Yes", SP_TRUE },
-	{ "YES", SP_TRUE }, { "true", SP_TRUE }, { "True", SP_TRUE }, { "TRUE", SP_TRUE },
-	{ "on", SP_TRUE }, { "On", SP_TRUE }, { "ON", SP_TRUE },
-	{ "n", SP_FALSE }, { "N", SP_FALSE }, { "no", SP_FALSE }, { "No", SP_FALSE },
-	{ "NO", SP_FALSE }, { "false", SP_FALSE }, { "False", SP_FALSE }, { "FALSE", SP_FALSE },
-	{ "off", SP_FALSE }, { "Off", SP_FALSE }, { "OFF", SP_FALSE },
-	{ "~", SP_NULL }, { "null", SP_NULL }, { "Null", SP_NULL }, { "NULL", SP_NULL },
-	{ ".nan", SP_NAN }, { ".NaN", SP_NAN }, { ".NAN", SP_NAN },
-	{ ".inf", SP_INF }, { ".Inf", SP_INF }, { ".INF", SP_INF },
-	{ "+.inf", SP_INF }, { "+.Inf", SP_INF }, { "+.INF", SP_INF },
-	{ "-.inf", SP_NINF }, { "-.Inf", SP_NINF }, { "-.INF", SP_NINF },
+    {"y", SP_TRUE},
+    {"Y", SP_TRUE},
+    {"yes", SP_TRUE},
+    {"Yes", SP_TRUE},
+    {"YES", SP_TRUE},
+    {"true", SP_TRUE},
+    {"True", SP_TRUE},
+    {"TRUE", SP_TRUE},
+    {"on", SP_TRUE},
+    {"On", SP_TRUE},
+    {"ON", SP_TRUE},
+    {"n", SP_FALSE},
+    {"N", SP_FALSE},
+    {"no", SP_FALSE},
+    {"No", SP_FALSE},
+    {"NO", SP_FALSE},
+    {"false", SP_FALSE},
+    {"False", SP_FALSE},
+    {"FALSE", SP_FALSE},
+    {"off", SP_FALSE},
+    {"Off", SP_FALSE},
+    {"OFF", SP_FALSE},
+    {"~", SP_NULL},
+    {"null", SP_NULL},
+    {"Null", SP_NULL},
+    {"NULL", SP_NULL},
+    {".nan", SP_NAN},
+    {".NaN", SP_NAN},
+    {".NAN", SP_NAN},
+    {".inf", SP_INF},
+    {".Inf", SP_INF},
+    {".INF", SP_INF},
+    {"+.inf", SP_INF},
+    {"+.Inf", SP_INF},
+    {"+.INF", SP_INF},
+    {"-.inf", SP_NINF},
+    {"-.Inf", SP_NINF},
+    {"-.INF", SP_NINF},
 };
 
 static int
@@ -208,7 +234,7 @@ parse_go_int(const char *s, int64_t *i, uint64_t *u)
 		*i = (int64_t)v;
 		return 1;
 	}
-	if (sign)	/* ParseUint takes no sign */
+	if (sign) /* ParseUint takes no sign */
 		return 0;
 	*u = v;
 	return 2;
@@ -284,7 +310,8 @@ resolve_plain(const char *s, size_t len, json_object **out)
 		return R_NULL;
 	if (strchr("yYnNtTfFoO~.+-", c) != NULL) {
 		for (i = 0; i < NAP_ARRAY_LEN(specials); i++) {
-			if (strlen(specials[i].text) != len || memcmp(specials[i].text, s, len) != 0)
+			if (strlen(specials[i].text) != len ||
+			    memcmp(specials[i].text, s, len) != 0)
 				continue;
 			switch (specials[i].what) {
 			case SP_TRUE:
@@ -399,8 +426,8 @@ load_scalar(struct ld *ld, const yaml_event_t *ev, json_object **out)
 	}
 	json_object_put(*out);
 	*out = NULL;
-	return err_at(ld, &ev->start_mark, "cannot read \"%.*s\" as %s", len > 64 ? 64 : (int)len,
-		      s, want);
+	return err_at(
+	    ld, &ev->start_mark, "cannot read \"%.*s\" as %s", len > 64 ? 64 : (int)len, s, want);
 }
 
 /* ---- key positions ---- */
@@ -481,8 +508,8 @@ copy_tree(json_object *v)
 			return json_object_new_uint64(json_object_get_uint64(v));
 		return json_object_new_int64(json_object_get_int64(v));
 	case json_type_string:
-		return json_object_new_string_len(json_object_get_string(v),
-						  json_object_get_string_len(v));
+		return json_object_new_string_len(
+		    json_object_get_string(v), json_object_get_string_len(v));
 	case json_type_array:
 		n = json_object_array_length(v);
 		c = json_object_new_array_ext((int)n);
@@ -491,7 +518,8 @@ copy_tree(json_object *v)
 		return c;
 	case json_type_object:
 		c = json_object_new_object();
-		json_object_object_foreach(v, key, val) {
+		json_object_object_foreach(v, key, val)
+		{
 			json_object_object_add(c, key, copy_tree(val));
 			if (nap_yaml_key_pos(v, key, &line, &col) == 0)
 				keypos_add(c, key, line, col);
@@ -542,8 +570,8 @@ anchor_find(const struct ld *ld, const char *name)
 
 /* ---- nodes ---- */
 
-static int load_node(struct ld *ld, yaml_event_t *ev, unsigned depth, json_object **out,
-		     struct cost *cost);
+static int load_node(
+    struct ld *ld, yaml_event_t *ev, unsigned depth, json_object **out, struct cost *cost);
 
 /* The exponent of a "%e" rendering. */
 static int
@@ -572,7 +600,7 @@ key_string(struct ld *ld, json_object *k, const yaml_mark_t *m)
 		if (json_object_get_int64(k) == INT64_MAX &&
 		    json_object_get_uint64(k) > (uint64_t)INT64_MAX)
 			snprintf(buf, sizeof(buf), "%llu",
-				 (unsigned long long)json_object_get_uint64(k));
+			    (unsigned long long)json_object_get_uint64(k));
 		else
 			snprintf(buf, sizeof(buf), "%lld", (long long)json_object_get_int64(k));
 		return nap_xstrdup(buf);
@@ -597,7 +625,7 @@ key_string(struct ld *ld, json_object *k, const yaml_mark_t *m)
 		exp10 = atoi_exp(buf);
 		if (exp10 >= -4 && exp10 < 6)
 			snprintf(buf, sizeof(buf), "%.*f",
-				 prec - 1 - exp10 > 0 ? prec - 1 - exp10 : 0, (double)f);
+			    prec - 1 - exp10 > 0 ? prec - 1 - exp10 : 0, (double)f);
 		return nap_xstrdup(buf);
 	case json_type_null:
 		err_at(ld, m, "null map key is not supported");
@@ -625,7 +653,8 @@ merge_into(json_object *map, json_object *src, int keypos, unsigned line, unsign
 {
 	unsigned l, c;
 
-	json_object_object_foreach(src, key, val) {
+	json_object_object_foreach(src, key, val)
+	{
 		if (json_object_object_get_ex(map, key, NULL))
 			continue;
 		json_object_object_add(map, key, json_object_get(val));
@@ -672,18 +701,20 @@ load_mapping(struct ld *ld, unsigned depth, json_object **out, struct cost *cost
 				cost->height = c.height + 1;
 			if (json_object_is_type(v, json_type_array)) {
 				for (j = 0; j < json_object_array_length(v); j++)
-					if (!json_object_is_type(json_object_array_get_idx(v, j),
-								 json_type_object))
+					if (!json_object_is_type(
+						json_object_array_get_idx(v, j), json_type_object))
 						break;
 				if (j < json_object_array_length(v)) {
 					json_object_put(v);
-					err_at(ld, &km, "merge key << takes a mapping or a sequence "
-							"of mappings");
+					err_at(ld, &km,
+					    "merge key << takes a mapping or a sequence "
+					    "of mappings");
 					goto fail;
 				}
 			} else if (!json_object_is_type(v, json_type_object)) {
 				json_object_put(v);
-				err_at(ld, &km, "merge key << takes a mapping or a sequence of mappings");
+				err_at(ld, &km,
+				    "merge key << takes a mapping or a sequence of mappings");
 				goto fail;
 			}
 			nap_xgrow(&merges, &amerges, nmerges + 1, sizeof(*merges));
@@ -722,13 +753,12 @@ load_mapping(struct ld *ld, unsigned depth, json_object **out, struct cost *cost
 		json_object *src = merges[i].src;
 
 		if (json_object_is_type(src, json_type_object)) {
-			merge_into(map, src, ld->flags & NAP_YAML_KEYPOS, merges[i].line,
-				   merges[i].col);
+			merge_into(
+			    map, src, ld->flags & NAP_YAML_KEYPOS, merges[i].line, merges[i].col);
 		} else {
 			for (j = 0; j < json_object_array_length(src); j++)
 				merge_into(map, json_object_array_get_idx(src, j),
-					   ld->flags & NAP_YAML_KEYPOS, merges[i].line,
-					   merges[i].col);
+				    ld->flags & NAP_YAML_KEYPOS, merges[i].line, merges[i].col);
 		}
 	}
 	for (i = 0; i < nmerges; i++)
@@ -788,13 +818,13 @@ load_node(struct ld *ld, yaml_event_t *ev, unsigned depth, json_object **out, st
 	case YAML_ALIAS_EVENT:
 		a = anchor_find(ld, (const char *)ev->data.alias.anchor);
 		if (a == NULL) {
-			rc = err_at(ld, &m, "unknown anchor \"%s\"",
-				    (const char *)ev->data.alias.anchor);
+			rc = err_at(
+			    ld, &m, "unknown anchor \"%s\"", (const char *)ev->data.alias.anchor);
 			break;
 		}
 		if (a->weight > NAP_YAML_MAX_ALIAS_NODES - ld->alias_nodes) {
 			rc = err_at(ld, &m, "aliases expand to more than %d nodes",
-				    NAP_YAML_MAX_ALIAS_NODES);
+			    NAP_YAML_MAX_ALIAS_NODES);
 			break;
 		}
 		if (depth + a->height > NAP_YAML_MAX_DEPTH) {
@@ -849,7 +879,7 @@ load_stream(struct ld *ld, json_object *docs)
 
 	if (next_event(ld, &ev) < 0)
 		return -1;
-	yaml_event_delete(&ev);	/* STREAM-START */
+	yaml_event_delete(&ev); /* STREAM-START */
 	for (;;) {
 		if (next_event(ld, &ev) < 0)
 			return -1;
@@ -857,14 +887,14 @@ load_stream(struct ld *ld, json_object *docs)
 			yaml_event_delete(&ev);
 			return 0;
 		}
-		yaml_event_delete(&ev);	/* DOCUMENT-START */
+		yaml_event_delete(&ev); /* DOCUMENT-START */
 		if (next_event(ld, &ev) < 0 || load_node(ld, &ev, 0, &root, &c) < 0)
 			return -1;
 		if (next_event(ld, &ev) < 0) {
 			json_object_put(root);
 			return -1;
 		}
-		yaml_event_delete(&ev);	/* DOCUMENT-END */
+		yaml_event_delete(&ev); /* DOCUMENT-END */
 		anchors_clear(ld);	/* anchors do not cross documents */
 		if (root != NULL)
 			json_object_array_add(docs, root);
@@ -872,8 +902,8 @@ load_stream(struct ld *ld, json_object *docs)
 }
 
 int
-nap_yaml_load_ex(const char *buf, size_t len, const char *name, int flags,
-		 json_object **docs_array, struct nap_err *err)
+nap_yaml_load_ex(const char *buf, size_t len, const char *name, int flags, json_object **docs_array,
+    struct nap_err *err)
 {
 	struct ld ld;
 	json_object *docs;
@@ -902,8 +932,8 @@ nap_yaml_load_ex(const char *buf, size_t len, const char *name, int flags,
 }
 
 int
-nap_yaml_load(const char *buf, size_t len, const char *name, json_object **docs_array,
-	      struct nap_err *err)
+nap_yaml_load(
+    const char *buf, size_t len, const char *name, json_object **docs_array, struct nap_err *err)
 {
 	return nap_yaml_load_ex(buf, len, name, 0, docs_array, err);
 }
@@ -921,8 +951,8 @@ read_all(int fd, const char *name, char **bufp, size_t *lenp, struct nap_err *er
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			nap_err_set(err, NAP_EX_IOERR, "%s: cannot read: %s", name,
-				    strerror(errno));
+			nap_err_set(
+			    err, NAP_EX_IOERR, "%s: cannot read: %s", name, strerror(errno));
 			free(buf);
 			return -1;
 		}
@@ -932,7 +962,7 @@ read_all(int fd, const char *name, char **bufp, size_t *lenp, struct nap_err *er
 		if (len > NAP_YAML_MAX_FILE) {
 			free(buf);
 			return nap_err_set(err, NAP_EX_DATAERR, "%s: larger than %u bytes", name,
-					   NAP_YAML_MAX_FILE);
+			    NAP_YAML_MAX_FILE);
 		}
 	}
 	*bufp = buf;
@@ -941,8 +971,7 @@ read_all(int fd, const char *name, char **bufp, size_t *lenp, struct nap_err *er
 }
 
 int
-nap_yaml_load_file_ex(const char *path, int flags, json_object **docs_array,
-		      struct nap_err *err)
+nap_yaml_load_file_ex(const char *path, int flags, json_object **docs_array, struct nap_err *err)
 {
 	const char *name = path;
 	char *buf = NULL;
@@ -955,8 +984,8 @@ nap_yaml_load_file_ex(const char *path, int flags, json_object **docs_array,
 	} else {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return nap_err_set(err, NAP_EX_IOERR, "%s: cannot open: %s", path,
-					   strerror(errno));
+			return nap_err_set(
+			    err, NAP_EX_IOERR, "%s: cannot open: %s", path, strerror(errno));
 	}
 	rc = read_all(fd, name, &buf, &len, err);
 	if (fd != STDIN_FILENO)

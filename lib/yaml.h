@@ -40,7 +40,7 @@
 
 #include "nap.h"
 
-#define NAP_YAML_MAX_ALIAS_NODES 100000	/* nodes copied by aliases, per stream */
+#define NAP_YAML_MAX_ALIAS_NODES 100000 /* nodes copied by aliases, per stream */
 #define NAP_YAML_MAX_DEPTH 512		/* nesting of collections */
 #define NAP_YAML_MAX_FILE (64u << 20)	/* bytes nap_yaml_load_file reads */
 
@@ -51,15 +51,15 @@ enum {
 };
 
 /* name is used in messages; NULL means "<input>". */
-int nap_yaml_load(const char *buf, size_t len, const char *name, json_object **docs_array,
-		  struct nap_err *err);
+int nap_yaml_load(
+    const char *buf, size_t len, const char *name, json_object **docs_array, struct nap_err *err);
 /* path "-" reads standard input (named "<stdin>" in messages). */
 int nap_yaml_load_file(const char *path, json_object **docs_array, struct nap_err *err);
 
 int nap_yaml_load_ex(const char *buf, size_t len, const char *name, int flags,
-		     json_object **docs_array, struct nap_err *err);
-int nap_yaml_load_file_ex(const char *path, int flags, json_object **docs_array,
-			  struct nap_err *err);
+    json_object **docs_array, struct nap_err *err);
+int nap_yaml_load_file_ex(
+    const char *path, int flags, json_object **docs_array, struct nap_err *err);
 
 /*
  * Where key of map was written (1-based), when loaded with NAP_YAML_KEYPOS.

@@ -82,13 +82,14 @@ pod_topo(struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o, int 
 		t[k].max_skew = s->max_skew;
 		t[k].min_domains = s->min_domains;
 		t[k].required = s->do_not_schedule;
-		t[k].sig = keep(pl, nap_xasprintf("spread" SEP "%016llx", (unsigned long long)s->hash));
+		t[k].sig =
+		    keep(pl, nap_xasprintf("spread" SEP "%016llx", (unsigned long long)s->hash));
 		k++;
 	}
 	for (i = 0; i < p->naffinity + p->nanti_affinity; i++) {
 		int anti = i >= p->naffinity;
-		const struct nap_pod_term *pt = anti ? &p->anti_affinity[i - p->naffinity] :
-		    &p->affinity[i];
+		const struct nap_pod_term *pt =
+		    anti ? &p->anti_affinity[i - p->naffinity] : &p->affinity[i];
 
 		if (anti_only && (!anti || pt->weight))
 			continue;
@@ -100,8 +101,9 @@ pod_topo(struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o, int 
 		t[k].all_namespaces = pt->ns_selector != NULL;
 		t[k].required = pt->weight == 0;
 		t[k].weight = pt->weight;
-		t[k].sig = keep(pl, nap_xasprintf("%s" SEP "%016llx", anti ? "anti" : "aff",
-		    (unsigned long long)pt->hash));
+		t[k].sig = keep(pl,
+		    nap_xasprintf(
+			"%s" SEP "%016llx", anti ? "anti" : "aff", (unsigned long long)pt->hash));
 		k++;
 	}
 	o->topo = t;
@@ -129,8 +131,9 @@ pod_volume(const struct nap_cluster *cl, const struct nap_pod *p, const char **s
 			}
 			continue;
 		}
-		sc = c->storage_class[0] ? nap_cluster_get(cl, NAP_KIND_STORAGECLASS, "",
-		    c->storage_class) : NULL;
+		sc = c->storage_class[0]
+		    ? nap_cluster_get(cl, NAP_KIND_STORAGECLASS, "", c->storage_class)
+		    : NULL;
 		if (sc && sc->nterms > 0) {
 			*sigp = sc->meta.name;
 			return &sc->terms[0];
@@ -158,8 +161,9 @@ pod_conv(struct plan *pl, const struct nap_cluster *cl, const struct nap_pod *p,
 		return;
 	}
 	if (p->unknown_resource[0])
-		o->never = keep(pl, nap_xasprintf("no instance type provides resource \"%s\"",
-		    p->unknown_resource));
+		o->never = keep(pl,
+		    nap_xasprintf(
+			"no instance type provides resource \"%s\"", p->unknown_resource));
 	if (p->nnode_terms > 1 || (p->nnode_terms == 1 && p->node_terms[0].reqs.n > 0)) {
 		struct nap_reqs *t = kalloc(pl, p->nnode_terms, sizeof(*t));
 
@@ -167,8 +171,9 @@ pod_conv(struct plan *pl, const struct nap_cluster *cl, const struct nap_pod *p,
 			t[i] = p->node_terms[i].reqs;
 			for (j = 0; j < t[i].n && !o->never; j++)
 				if (nap_label_is_restricted(t[i].v[j].key))
-					o->never = keep(pl, nap_xasprintf("label \"%s\" is restricted",
-					    t[i].v[j].key));
+					o->never = keep(pl,
+					    nap_xasprintf(
+						"label \"%s\" is restricted", t[i].v[j].key));
 		}
 		o->terms = t;
 		o->nterms = p->nnode_terms;
@@ -199,8 +204,9 @@ pod_conv(struct plan *pl, const struct nap_cluster *cl, const struct nap_pod *p,
 	if (cl)
 		o->volume = pod_volume(cl, p, &vsig);
 	/* the model's structural hash stands for the pod's JSON, which it does not keep */
-	o->sig = keep(pl, nap_xasprintf("%016llx" SEP "%s" SEP "%s",
-	    (unsigned long long)p->constraints_hash, vsig, o->never ? o->never : ""));
+	o->sig = keep(pl,
+	    nap_xasprintf("%016llx" SEP "%s" SEP "%s", (unsigned long long)p->constraints_hash,
+		vsig, o->never ? o->never : ""));
 }
 
 static int64_t
@@ -272,8 +278,8 @@ pool_index(const struct plan *pl, const char *name)
 
 /* The allocatable of a NodeClaim nobody has measured yet: the smallest of its types. */
 static void
-claim_guess(const struct solve *sv, const struct nap_nodeclaim *c,
-    const struct nap_nodeclass *nc, struct nap_res *alloc, struct nap_res *cap)
+claim_guess(const struct solve *sv, const struct nap_nodeclaim *c, const struct nap_nodeclass *nc,
+    struct nap_res *alloc, struct nap_res *cap)
 {
 	const struct nap_req *q = nap_reqs_get(&c->reqs, "node.kubernetes.io/instance-type");
 	struct nap_itype_opts o;
@@ -425,8 +431,9 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 		if (nodepool_ready_false(np))
 			p->unusable = "nodepool is not ready";
 		else if (!nc)
-			p->unusable = keep(pl, nap_xasprintf("nodeclass \"%s\" not found",
-			    np->class_ref.name ? np->class_ref.name : ""));
+			p->unusable = keep(pl,
+			    nap_xasprintf("nodeclass \"%s\" not found",
+				np->class_ref.name ? np->class_ref.name : ""));
 		else if (nc->meta.deleted)
 			p->unusable = "nodeclass is terminating";
 		itype_opts(nc, &o);
@@ -435,8 +442,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 			int img_ok = nc->nimages == 0;
 
 			for (k = 0; k < nc->nimages && !img_ok; k++)
-				img_ok = nap_reqs_intersects(&nc->images[k].reqs, &pl->types[t].reqs,
-				    NULL, 0);
+				img_ok = nap_reqs_intersects(
+				    &nc->images[k].reqs, &pl->types[t].reqs, NULL, 0);
 			if (!img_ok || nap_itype_unusable(it, &o))
 				continue;
 			nap_itype_allocatable(it, &o, &al[t]);
@@ -527,7 +534,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 			o->in_flight = 1;
 			al = c->allocatable;
 			if (al.v[NAP_RES_CPU] == 0)
-				claim_guess(sv, c, p == (size_t)-1 ? NULL : pl->pool_nc[p], &al, &ca);
+				claim_guess(
+				    sv, c, p == (size_t)-1 ? NULL : pl->pool_nc[p], &al, &ca);
 			o->avail = al;
 			nap_res_sub(&o->avail, nap_cluster_node_requests(cl, c->meta.name));
 			o->pool = p == (size_t)-1 ? -1 : (int)p;
@@ -571,8 +579,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 			 * and anti-affinity, all in constraints_hash: pods equal
 			 * there share one converted pod.
 			 */
-			snprintf(hkey, sizeof(hkey), "%016llx",
-			    (unsigned long long)p->constraints_hash);
+			snprintf(
+			    hkey, sizeof(hkey), "%016llx", (unsigned long long)p->constraints_hash);
 			if (!(sp = nap_hash_get(&bound_by_hash, hkey))) {
 				sp = &pl->boundp[nboundp++];
 				pod_conv(pl, cl, p, sp, 0);

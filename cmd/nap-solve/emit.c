@@ -56,7 +56,8 @@ ranked_types(const struct plan *pl, const struct nap_sched_claim *c, json_object
 			continue;
 		vals = json_object_new_array();
 		for (j = 0; j < c->ntypes; j++)
-			json_object_array_add(vals, json_object_new_string(pl->types[c->types[j]].name));
+			json_object_array_add(
+			    vals, json_object_new_string(pl->types[c->types[j]].name));
 		json_object_object_add(r, "values", vals);
 		if (c->min_values > 0)
 			json_object_object_add(r, "minValues", json_object_new_int(c->min_values));
@@ -82,9 +83,9 @@ nodeclaim_json(const struct plan *pl, const struct nap_sched_claim *c)
 	labels = nap_reqs_labels(&c->reqs);
 	if (np->tmpl_labels)
 		json_object_object_foreachC(np->tmpl_labels, it)
-			json_object_object_add(labels, it.key, json_object_get(it.val));
-	json_object_object_add(labels, "karpenter.sh/nodepool",
-	    json_object_new_string(np->meta.name));
+		    json_object_object_add(labels, it.key, json_object_get(it.val));
+	json_object_object_add(
+	    labels, "karpenter.sh/nodepool", json_object_new_string(np->meta.name));
 	if (np->class_ref.name)
 		json_object_object_add(labels, "karpenter.azure.com/aksnodeclass",
 		    json_object_new_string(np->class_ref.name));
@@ -92,7 +93,7 @@ nodeclaim_json(const struct plan *pl, const struct nap_sched_claim *c)
 	o = json_object_new_object();
 	if (np->tmpl_annotations)
 		json_object_object_foreachC(np->tmpl_annotations, it)
-			json_object_object_add(o, it.key, json_object_get(it.val));
+		    json_object_object_add(o, it.key, json_object_get(it.val));
 	json_object_object_add(md, "annotations", o);
 	ref = json_object_new_object();
 	json_object_object_add(ref, "apiVersion", json_object_new_string("karpenter.sh/v1"));
@@ -115,17 +116,18 @@ nodeclaim_json(const struct plan *pl, const struct nap_sched_claim *c)
 		json_object_object_add(spec, "taints", jcopy(o));
 	if ((o = nap_json_get(raw, "spec.template.spec.startupTaints")))
 		json_object_object_add(spec, "startupTaints", jcopy(o));
-	json_object_object_add(spec, "expireAfter", json_object_new_string(
-	    nap_json_str(raw, "spec.template.spec.expireAfter", "720h")));
+	json_object_object_add(spec, "expireAfter",
+	    json_object_new_string(nap_json_str(raw, "spec.template.spec.expireAfter", "720h")));
 	if ((o = nap_json_get(raw, "spec.template.spec.terminationGracePeriod")))
 		json_object_object_add(spec, "terminationGracePeriod", jcopy(o));
 	ref = json_object_new_object();
-	json_object_object_add(ref, "group", json_object_new_string(np->class_ref.group ?
-	    np->class_ref.group : "karpenter.azure.com"));
-	json_object_object_add(ref, "kind", json_object_new_string(np->class_ref.kind ?
-	    np->class_ref.kind : "AKSNodeClass"));
-	json_object_object_add(ref, "name", json_object_new_string(np->class_ref.name ?
-	    np->class_ref.name : ""));
+	json_object_object_add(ref, "group",
+	    json_object_new_string(
+		np->class_ref.group ? np->class_ref.group : "karpenter.azure.com"));
+	json_object_object_add(ref, "kind",
+	    json_object_new_string(np->class_ref.kind ? np->class_ref.kind : "AKSNodeClass"));
+	json_object_object_add(
+	    ref, "name", json_object_new_string(np->class_ref.name ? np->class_ref.name : ""));
 	json_object_object_add(spec, "nodeClassRef", ref);
 	json_object_object_add(nc, "spec", spec);
 	return nc;
@@ -180,10 +182,10 @@ solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
 			json_object_object_add(rec, "type", json_object_new_string("Nominated"));
 			json_object_object_add(rec, "pod", pod_key(p));
 			json_object_object_add(rec, "uid", json_object_new_string(p->uid));
-			json_object_object_add(rec, "node", json_object_new_string(
-			    pl->nodes[pc->index].name));
-			json_object_object_add(rec, "kind", json_object_new_string(
-			    pl->node_kind[pc->index]));
+			json_object_object_add(
+			    rec, "node", json_object_new_string(pl->nodes[pc->index].name));
+			json_object_object_add(
+			    rec, "kind", json_object_new_string(pl->node_kind[pc->index]));
 			if (sv->now_ms) {
 				char key[512];
 
@@ -192,11 +194,12 @@ solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
 				    (void *)(intptr_t)(sv->now_ms + sv->nominate_ttl_ms));
 			}
 		} else {
-			json_object_object_add(rec, "type", json_object_new_string("Unschedulable"));
+			json_object_object_add(
+			    rec, "type", json_object_new_string("Unschedulable"));
 			json_object_object_add(rec, "pod", pod_key(p));
 			json_object_object_add(rec, "uid", json_object_new_string(p->uid));
-			json_object_object_add(rec, "reason", json_object_new_string(
-			    pc->why ? pc->why : "no progress"));
+			json_object_object_add(rec, "reason",
+			    json_object_new_string(pc->why ? pc->why : "no progress"));
 		}
 		nap_emit(rec);
 		json_object_put(rec);
@@ -222,8 +225,8 @@ solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *er
 		return nap_err_set(err, NAP_EX_CONFIG,
 		    "no region: give --region, set cluster.region in the config file, "
 		    "or label the nodes topology.kubernetes.io/region");
-	return nap_catalog_load(&sv->cat, sv->catalog_path, region, sv->spot_prices, err) < 0 ?
-	    -1 : 0;
+	return nap_catalog_load(&sv->cat, sv->catalog_path, region, sv->spot_prices, err) < 0 ? -1
+											      : 0;
 }
 
 int

@@ -20,8 +20,9 @@
 #include "rec.h"
 #include "solve.h"
 
-#define SYNOPSIS "nap-solve [-v] [--batch-idle duration] [--batch-max duration] " \
-	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] " \
+#define SYNOPSIS                                                                                   \
+	"nap-solve [-v] [--batch-idle duration] [--batch-max duration] "                           \
+	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] "                \
 	"[--max-types n] [--packing target|karpenter] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
 
@@ -38,8 +39,8 @@ struct nap_cluster *solve_model;
 
 struct batch {
 	int open;
-	int64_t start, last;		/* monotonic ms */
-	struct nap_hash seen;		/* pod uids in this batch */
+	int64_t start, last;  /* monotonic ms */
+	struct nap_hash seen; /* pod uids in this batch */
 };
 
 static int64_t
@@ -119,8 +120,9 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 		solve_emit(sv, cl, &pl, &res);
 		t3 = mono_ms();
 		nap_debug("batch: %zu pods, %zu new nodeclaims, %lu relaxations; "
-		    "build %lld ms, solve %lld ms, emit %lld ms", pl.in.npending, res.nclaims,
-		    res.relaxations, (long long)(t1 - t0), (long long)(t2 - t1), (long long)(t3 - t2));
+			  "build %lld ms, solve %lld ms, emit %lld ms",
+		    pl.in.npending, res.nclaims, res.relaxations, (long long)(t1 - t0),
+		    (long long)(t2 - t1), (long long)(t3 - t2));
 		nap_sched_result_free(&res);
 	}
 	solve_plan_free(&pl);
@@ -209,19 +211,19 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "batch-idle", required_argument, NULL, 'I' },
-		{ "batch-max", required_argument, NULL, 'M' },
-		{ "catalog", required_argument, NULL, 'c' },
-		{ "config", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "input", required_argument, NULL, 'i' },
-		{ "log-format", required_argument, NULL, 'L' },
-		{ "max-types", required_argument, NULL, 'T' },
-		{ "packing", required_argument, NULL, 'P' },
-		{ "region", required_argument, NULL, 'r' },
-		{ "spot-prices", required_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
+	    {"batch-idle", required_argument, NULL, 'I'},
+	    {"batch-max", required_argument, NULL, 'M'},
+	    {"catalog", required_argument, NULL, 'c'},
+	    {"config", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"log-format", required_argument, NULL, 'L'},
+	    {"max-types", required_argument, NULL, 'T'},
+	    {"packing", required_argument, NULL, 'P'},
+	    {"region", required_argument, NULL, 'r'},
+	    {"spot-prices", required_argument, NULL, 's'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *idle_s = NULL, *max_s = NULL, *config = NULL, *inputs[MAX_INPUTS];
 	struct nap_rec_reader *rd[MAX_INPUTS + 1];
@@ -276,8 +278,8 @@ main(int argc, char **argv)
 			else if (strcmp(optarg, "karpenter") == 0)
 				sv.packing = NAP_SCHED_PACK_KARPENTER;
 			else
-				nap_die(NAP_EX_USAGE, "--packing: \"%s\" is neither target nor karpenter",
-				    optarg);
+				nap_die(NAP_EX_USAGE,
+				    "--packing: \"%s\" is neither target nor karpenter", optarg);
 			break;
 		case 'r':
 			sv.region = optarg;

@@ -19,16 +19,16 @@
 
 /* An offering nap-launch reported unavailable, until when (epoch ms; 0 = forever). */
 struct unavail {
-	char *itype, *zone, *ctype;	/* zone or ctype NULL: every one */
+	char *itype, *zone, *ctype; /* zone or ctype NULL: every one */
 	int64_t until_ms;
 };
 
 /* A claim this process planned, kept until the NodeClaim object shows up. */
 struct planned {
 	char *name;
-	char **pods;		/* namespace/name */
+	char **pods; /* namespace/name */
 	size_t npods;
-	struct nap_res capacity;	/* the largest candidate type: for limits */
+	struct nap_res capacity; /* the largest candidate type: for limits */
 	char *pool;
 	int64_t at_ms;
 };
@@ -39,13 +39,13 @@ struct solve {
 	const char *spot_prices;
 	char *region;
 	int max_types;
-	int packing;			/* enum nap_sched_packing */
+	int packing; /* enum nap_sched_packing */
 	struct unavail *un;
 	size_t nun, aun;
 	struct planned *pl;
 	size_t npl, apl;
-	struct nap_hash nominated;	/* ns/name -> expiry ms (as pointer-sized int) */
-	int64_t now_ms;			/* 0 at end of input: no clock */
+	struct nap_hash nominated; /* ns/name -> expiry ms (as pointer-sized int) */
+	int64_t now_ms;		   /* 0 at end of input: no clock */
 	int64_t plan_ttl_ms;
 	int64_t nominate_ttl_ms;
 };
@@ -58,23 +58,23 @@ struct plan {
 	struct nap_sched_pool *pools;
 	struct nap_nodepool **pool_np;
 	struct nap_nodeclass **pool_nc;
-	struct nap_res *alloc, *capacity;	/* npools x ntypes */
+	struct nap_res *alloc, *capacity; /* npools x ntypes */
 	struct nap_sched_node *nodes;
-	const char **node_kind;			/* "Node" or "NodeClaim" */
+	const char **node_kind; /* "Node" or "NodeClaim" */
 	struct nap_reqs *node_labels;
 	struct nap_sched_pod *pending, *daemons, *boundp;
 	const struct nap_pod **pending_src;
 	struct nap_sched_bound *bound;
 	size_t nbound;
-	void **strs;			/* everything else the plan allocated */
+	void **strs; /* everything else the plan allocated */
 	size_t nstrs, astrs;
 };
 
 /* The cluster model, kept until exit (main.c). */
 extern struct nap_cluster *solve_model;
 
-int solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
-    struct nap_err *err);
+int solve_build(
+    struct solve *sv, const struct nap_cluster *cl, struct plan *pl, struct nap_err *err);
 void solve_plan_free(struct plan *pl);
 /* Write the decisions, record planned claims and nominations. */
 void solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,

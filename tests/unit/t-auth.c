@@ -32,8 +32,8 @@ make_pem(gnutls_pubkey_t *pub, unsigned char *thumb, size_t *thumb_len)
 	gnutls_x509_crt_set_key(crt, key);
 	gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0);
 	gnutls_x509_crt_export(crt, GNUTLS_X509_FMT_PEM, pem, &clen);
-	gnutls_x509_privkey_export_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN,
-	    pem + clen, &klen);
+	gnutls_x509_privkey_export_pkcs8(
+	    key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, pem + clen, &klen);
 	pem[clen + klen] = '\0';
 	gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA1, thumb, thumb_len);
 	gnutls_pubkey_init(pub);
@@ -81,12 +81,14 @@ main(void)
 	o.resource = "https://management.azure.com/";
 	o.authority_host = "https://login.microsoftonline.com/";
 	o.client_id = "11111111-2222-3333-4444-555555555555";
-	TAP_IS_INT(nap_auth_new(&a, &o, NULL, &err), -1, "workload identity without a tenant is refused");
+	TAP_IS_INT(
+	    nap_auth_new(&a, &o, NULL, &err), -1, "workload identity without a tenant is refused");
 	TAP_IS_INT(err.code, NAP_EX_CONFIG, "an incomplete credential is a configuration error");
 	TAP_IS_STR(err.msg, "azure workload identity credential: no tenant ID configured",
 	    "the message names what is missing");
 	setenv("AZURE_TENANT_ID", "tenant-from-env", 1);
-	setenv("AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token", 1);
+	setenv(
+	    "AZURE_FEDERATED_TOKEN_FILE", "/var/run/secrets/azure/tokens/azure-identity-token", 1);
 	setenv("AZURE_CLIENT_ID", "not-this-one", 1);
 	nap_auth_opts_from_env(&o);
 	TAP_IS_STR(o.tenant_id, "tenant-from-env", "the tenant comes from AZURE_TENANT_ID");
@@ -114,13 +116,16 @@ main(void)
 		enum nap_auth_kind k;
 
 		TAP_OK(nap_auth_kind_parse("service-principal", &k) == 0 &&
-			k == NAP_AUTH_SERVICE_PRINCIPAL, "service-principal parses");
-		TAP_IS_INT(nap_auth_kind_parse("msi", &k), -1, "an unknown credential kind is refused");
+			k == NAP_AUTH_SERVICE_PRINCIPAL,
+		    "service-principal parses");
+		TAP_IS_INT(
+		    nap_auth_kind_parse("msi", &k), -1, "an unknown credential kind is refused");
 	}
 
 	pem = make_pem(&pub, thumb, &thumb_len);
-	TAP_IS_INT(nap_auth_client_assertion(pem, strlen(pem), "client-1",
-		       "https://login.microsoftonline.com/t/oauth2/v2.0/token", 1700000000, &jwt, &err),
+	TAP_IS_INT(
+	    nap_auth_client_assertion(pem, strlen(pem), "client-1",
+		"https://login.microsoftonline.com/t/oauth2/v2.0/token", 1700000000, &jwt, &err),
 	    0, "a certificate and key in one PEM make a client assertion");
 	hdr = segment(jwt, 0);
 	claims = segment(jwt, 1);

@@ -47,6 +47,7 @@ main(void)
 	free(dec);
 	TAP_IS_INT(nap_base64_decode("Zm9v!", 5, &dec, &len), -1, "a stray character is an error");
 	TAP_IS_INT(nap_base64_decode("Z", 1, &dec, &len), -1, "a cut input is an error");
-	TAP_IS_INT(nap_base64_decode("Zg==Zg", 6, &dec, &len), -1, "data after padding is an error");
+	TAP_IS_INT(
+	    nap_base64_decode("Zg==Zg", 6, &dec, &len), -1, "data after padding is an error");
 	return tap_done();
 }

@@ -63,8 +63,7 @@ vals(const struct nap_reqs *r, const char *key)
 }
 
 static void
-check_alloc(const struct nap_catalog *c, const char *name, int64_t cpu, int64_t mem,
-	    int64_t gpu)
+check_alloc(const struct nap_catalog *c, const char *name, int64_t cpu, int64_t mem, int64_t gpu)
 {
 	const struct nap_itype *it = nap_catalog_find(c, name);
 	struct nap_res a;
@@ -73,18 +72,18 @@ check_alloc(const struct nap_catalog *c, const char *name, int64_t cpu, int64_t 
 		return;
 	nap_itype_allocatable(it, NULL, &a);
 	TAP_IS_INT(a.v[NAP_RES_CPU], cpu, "%s allocatable cpu is %lldm", name, (long long)cpu);
-	TAP_IS_INT(a.v[NAP_RES_MEMORY], mem, "%s allocatable memory is %lld bytes", name,
-		   (long long)mem);
-	TAP_IS_INT(a.v[NAP_RES_PODS], 250, "%s allocatable pods default to 250 (Azure CNI overlay)",
-		   name);
-	TAP_IS_INT(a.v[NAP_RES_NVIDIA_GPU], gpu, "%s has %lld nvidia.com/gpu", name,
-		   (long long)gpu);
+	TAP_IS_INT(
+	    a.v[NAP_RES_MEMORY], mem, "%s allocatable memory is %lld bytes", name, (long long)mem);
+	TAP_IS_INT(
+	    a.v[NAP_RES_PODS], 250, "%s allocatable pods default to 250 (Azure CNI overlay)", name);
+	TAP_IS_INT(
+	    a.v[NAP_RES_NVIDIA_GPU], gpu, "%s has %lld nvidia.com/gpu", name, (long long)gpu);
 }
 
 static void
 test_regions_load(void)
 {
-	static const char *const regions[] = { "eastus", "westus2", "westeurope" };
+	static const char *const regions[] = {"eastus", "westus2", "westeurope"};
 	struct nap_err err;
 	size_t i, n;
 	char **all;
@@ -93,16 +92,16 @@ test_regions_load(void)
 		struct nap_catalog *c = load(regions[i]);
 
 		TAP_OK(c != NULL && c->ntypes >= 500, "%s loads with hundreds of VM sizes (%zu)",
-		       regions[i], c ? c->ntypes : 0);
+		    regions[i], c ? c->ntypes : 0);
 		TAP_OK(c != NULL && c->nzones == 3 && c->zones[0] == 1 && c->zones[2] == 3,
-		       "%s has zones 1, 2 and 3", regions[i]);
+		    "%s has zones 1, 2 and 3", regions[i]);
 		nap_catalog_free(c);
 	}
 	all = nap_catalog_regions(CATALOG, &n, &err);
 	TAP_IS_INT(n, 57, "the catalog knows the 57 regions that have prices");
 	TAP_OK(all != NULL && n > 1 && strcmp(all[0], "australiacentral") == 0 &&
-		       strcmp(all[n - 1], "westus3") == 0,
-	       "regions are listed sorted");
+		strcmp(all[n - 1], "westus3") == 0,
+	    "regions are listed sorted");
 	nap_catalog_regions_free(all, n);
 }
 
@@ -128,13 +127,14 @@ test_allocatable(void)
 	check_alloc(c, "Standard_D16s_v5", 16000 - 260, 63565515980LL - 6361 * MiB, 0);
 	check_alloc(c, "Standard_E8s_v5", 8000 - 180, 63565515980LL - 6361 * MiB, 0);
 	/* 220 GiB: 236223201280 - 17716740096; 1024+819.2+819.2+6881.28+1884.16 = 11427 */
-	check_alloc(c, "Standard_NC24ads_A100_v4", 24000 - 340, 218506461184LL - (11427 + 750) * MiB, 1);
+	check_alloc(
+	    c, "Standard_NC24ads_A100_v4", 24000 - 340, 218506461184LL - (11427 + 750) * MiB, 1);
 	/* arm64, 4 vCPUs and 16 GiB like D4s_v5 */
 	check_alloc(c, "Standard_D4ps_v5", 4000 - 140, 15891378995LL - 3412 * MiB, 0);
 
 	TAP_IS_INT(nap_itype_kube_reserved_mib(7 * 1024), 1638, "7 GiB reserves 1638Mi");
 	TAP_IS_INT(nap_itype_kube_reserved_mib(224000), 11402,
-		   "218.75 GiB reserves 11402Mi (fraction kept, sum truncated once)");
+	    "218.75 GiB reserves 11402Mi (fraction kept, sum truncated once)");
 	TAP_IS_INT(nap_itype_kube_reserved_cpu(1), 60, "1 core reserves 60m");
 	TAP_IS_INT(nap_itype_kube_reserved_cpu(32), 420, "32 cores reserve 420m");
 	TAP_IS_INT(nap_itype_kube_reserved_cpu(64), 740, "64 cores reserve 740m");
@@ -142,8 +142,9 @@ test_allocatable(void)
 	it = nap_catalog_find(c, "Standard_M8ms");
 	if (TAP_OK(it != NULL, "Standard_M8ms is offered")) {
 		nap_itype_capacity(it, NULL, &cap);
-		TAP_IS_INT(cap.v[NAP_RES_MEMORY], 218LL * 1073741824 - (218LL * 1073741824 * 75 + 999) / 1000,
-			   "M8ms capacity truncates 218.75 GiB to 218 before the overhead");
+		TAP_IS_INT(cap.v[NAP_RES_MEMORY],
+		    218LL * 1073741824 - (218LL * 1073741824 * 75 + 999) / 1000,
+		    "M8ms capacity truncates 218.75 GiB to 218 before the overhead");
 	}
 	it = nap_catalog_find(c, "Standard_D4s_v5");
 	memset(&o, 0, sizeof(o));
@@ -151,7 +152,8 @@ test_allocatable(void)
 	o.os_disk_gb = 64;
 	nap_itype_allocatable(it, &o, &a);
 	TAP_IS_INT(a.v[NAP_RES_PODS], 30, "maxPods from the node class sets the pods");
-	TAP_IS_INT(a.v[NAP_RES_EPHEMERAL], 64000000000LL, "ephemeral-storage is osDiskSizeGB x 10^9");
+	TAP_IS_INT(
+	    a.v[NAP_RES_EPHEMERAL], 64000000000LL, "ephemeral-storage is osDiskSizeGB x 10^9");
 	nap_catalog_free(c);
 }
 
@@ -161,15 +163,15 @@ test_exclusions(void)
 	static const struct {
 		const char *name, *why;
 	} cases[] = {
-		{ "Standard_B1s", "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory" },
-		{ "Standard_A1_v2", "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory" },
-		{ "Standard_E64is_v3", "karpenterRestrictedVMSKUs" },
-		{ "Standard_M8-2ms", "ConstrainedCPUs" },
-		{ "Standard_DC2s_v3", "ConfidentialVM" },
-		{ "Standard_NP10s", "GPUNotInSupportedGPURegistry" },
-		{ "Standard_L8aos_v4", "VMSizeNotParsable" },
-		{ "Standard_D1_v2", "LessThan2vCPUs" },
-		{ "Standard_Nonesuch_v9", "UnknownVMSize" },
+	    {"Standard_B1s", "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory"},
+	    {"Standard_A1_v2", "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory"},
+	    {"Standard_E64is_v3", "karpenterRestrictedVMSKUs"},
+	    {"Standard_M8-2ms", "ConstrainedCPUs"},
+	    {"Standard_DC2s_v3", "ConfidentialVM"},
+	    {"Standard_NP10s", "GPUNotInSupportedGPURegistry"},
+	    {"Standard_L8aos_v4", "VMSizeNotParsable"},
+	    {"Standard_D1_v2", "LessThan2vCPUs"},
+	    {"Standard_Nonesuch_v9", "UnknownVMSize"},
 	};
 	struct nap_catalog *c = load("eastus");
 	size_t i, bad = 0;
@@ -178,17 +180,19 @@ test_exclusions(void)
 		return;
 	for (i = 0; i < NAP_ARRAY_LEN(cases); i++) {
 		TAP_OK(nap_catalog_find(c, cases[i].name) == NULL, "%s is not an instance type",
-		       cases[i].name);
+		    cases[i].name);
 		TAP_IS_STR(nap_catalog_excluded(c, cases[i].name), cases[i].why,
-			   "%s is excluded for %s", cases[i].name, cases[i].why);
+		    "%s is excluded for %s", cases[i].name, cases[i].why);
 	}
-	TAP_IS_STR(nap_catalog_excluded(c, "Standard_D4s_v5"), NULL, "an offered size has no exclusion");
+	TAP_IS_STR(
+	    nap_catalog_excluded(c, "Standard_D4s_v5"), NULL, "an offered size has no exclusion");
 	TAP_IS_STR(nap_catalog_excluded(c, "Standard_G5"), "NoPriceInRegion",
-		   "a size without a price in the region is not offered there");
+	    "a size without a price in the region is not offered there");
 	for (i = 0; i < c->ntypes; i++) {
 		const struct nap_itype *it = &c->types[i];
 
-		if (it->vcpus < 2 || it->memory_mib < 3584 || strncmp(it->name, "Standard_DC", 11) == 0 ||
+		if (it->vcpus < 2 || it->memory_mib < 3584 ||
+		    strncmp(it->name, "Standard_DC", 11) == 0 ||
 		    strncmp(it->name, "Standard_EC", 11) == 0 || strchr(it->name, '-') != NULL ||
 		    (it->gpus > 0 && it->gpu_manufacturer[0] == '\0'))
 			bad++;
@@ -209,7 +213,8 @@ test_labels(void)
 	it = nap_catalog_find(c, "Standard_D4s_v5");
 	nap_reqs_init(&r);
 	nap_itype_reqs(it, c, &r);
-	TAP_IS_STR(vals(&r, "node.kubernetes.io/instance-type"), "Standard_D4s_v5", "instance-type label");
+	TAP_IS_STR(
+	    vals(&r, "node.kubernetes.io/instance-type"), "Standard_D4s_v5", "instance-type label");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-family"), "D", "sku-family is D");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-series"), "Ds_v5", "sku-series is Ds_v5");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-version"), "5", "sku-version is 5");
@@ -218,13 +223,14 @@ test_labels(void)
 	TAP_IS_STR(vals(&r, "kubernetes.io/arch"), "amd64", "arch is amd64");
 	TAP_IS_STR(vals(&r, "kubernetes.io/os"), "linux", "os is linux");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-storage-premium-capable"), "true",
-		   "an s-size is premium-storage capable");
+	    "an s-size is premium-storage capable");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-count"), "0", "no GPUs");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-name"), "(none)", "no GPU name label");
 	TAP_IS_STR(vals(&r, "topology.kubernetes.io/zone"), "0 eastus-1 eastus-2 eastus-3",
-		   "zones are the region's three plus regional 0");
+	    "zones are the region's three plus regional 0");
 	TAP_IS_STR(vals(&r, "karpenter.sh/capacity-type"), "on-demand spot", "on-demand and spot");
-	TAP_IS_STR(vals(&r, "karpenter.azure.com/placement-scope"), "regional zonal", "both scopes");
+	TAP_IS_STR(
+	    vals(&r, "karpenter.azure.com/placement-scope"), "regional zonal", "both scopes");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-hyperv-generation"), "1 2", "Gen1 and Gen2");
 	nap_reqs_free(&r);
 
@@ -237,9 +243,9 @@ test_labels(void)
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-family"), "N", "sku-family is N");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-series"), "NCads_v4", "sku-series NCads_v4");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-storage-ephemeralos-maxsize"), "274",
-		   "ephemeral OS max size from the Resource SKUs data");
+	    "ephemeral OS max size from the Resource SKUs data");
 	TAP_IS_STR(vals(&r, "topology.kubernetes.io/zone"), "0 eastus-3",
-		   "the Resource SKUs data's zone restrictions narrow the zones");
+	    "the Resource SKUs data's zone restrictions narrow the zones");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-hyperv-generation"), "2", "Gen2 only");
 	nap_reqs_free(&r);
 
@@ -247,7 +253,8 @@ test_labels(void)
 	nap_reqs_init(&r);
 	nap_itype_reqs(it, c, &r);
 	TAP_IS_STR(vals(&r, "kubernetes.io/arch"), "arm64", "D4ps_v5 is arm64");
-	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-hyperv-generation"), "2", "arm64 is Gen2 only");
+	TAP_IS_STR(
+	    vals(&r, "karpenter.azure.com/sku-hyperv-generation"), "2", "arm64 is Gen2 only");
 	nap_reqs_free(&r);
 
 	it = nap_catalog_find(c, "Standard_DS2_v2");
@@ -281,8 +288,8 @@ test_offerings(void)
 	TAP_IS_INT(it->noff, 8, "D2s_v5: 4 zones (3 + regional) x on-demand and spot");
 	TAP_OK(it->on_demand_price == 0.096, "D2s_v5 costs 0.096 USD/h on demand in eastus");
 	TAP_OK(it->off[0].zone == 1 && !it->off[0].spot && it->off[3].zone == 0 &&
-		       strcmp(it->off[3].zone_label, "0") == 0 && it->off[4].spot,
-	       "offerings are on-demand zonal, regional, then spot");
+		strcmp(it->off[3].zone_label, "0") == 0 && it->off[4].spot,
+	    "offerings are on-demand zonal, regional, then spot");
 	TAP_IS_STR(it->off[1].zone_label, "eastus-2", "zone labels are <region>-<n>");
 	o = nap_itype_cheapest(it);
 	TAP_OK(o != NULL && o->spot && o->price < 0.05, "the cheapest D2s_v5 offering is spot");
@@ -310,7 +317,7 @@ test_offerings(void)
 	c = load("spaincentral");
 	if (c != NULL) {
 		TAP_IS_STR(nap_catalog_excluded(c, "Standard_L16as_v3"), "ZeroPriceInData",
-			   "a size the price data lists at 0 USD/h is not offered for free");
+		    "a size the price data lists at 0 USD/h is not offered for free");
 		nap_catalog_free(c);
 	}
 
@@ -318,8 +325,8 @@ test_offerings(void)
 	if (c != NULL) {
 		it = nap_catalog_find(c, "Standard_D2s_v5");
 		TAP_OK(c->nzones == 0 && it != NULL && it->off[0].zone == 0 &&
-			       (it->noff == 1 || it->noff == 2),
-		       "a region without zones offers regional placement only");
+			(it->noff == 1 || it->noff == 2),
+		    "a region without zones offers regional placement only");
 		nap_catalog_free(c);
 	}
 }
@@ -331,28 +338,28 @@ test_spot_input(void)
 	struct nap_err err;
 	const struct nap_itype *it;
 	char *spot = write_tmp("spot.json",
-			       "{\"eastus\": {\"Standard_B2ms\": 0.0123, \"Standard_B20ms\": 0.1,"
-			       " \"Standard_D2s_v5\": 0.02, \"Standard_Gone\": 1},"
-			       " \"westus2\": {\"Standard_B4ms\": 0.5}}");
+	    "{\"eastus\": {\"Standard_B2ms\": 0.0123, \"Standard_B20ms\": 0.1,"
+	    " \"Standard_D2s_v5\": 0.02, \"Standard_Gone\": 1},"
+	    " \"westus2\": {\"Standard_B4ms\": 0.5}}");
 	char *bad = write_tmp("bad.json", "{\"eastus\": {\"Standard_B2ms\": \"cheap\"}}");
 
 	TAP_IS_INT(nap_catalog_load(&c, CATALOG, "eastus", spot, &err), 0,
-		   "an operator's spot-price file loads");
+	    "an operator's spot-price file loads");
 	if (c != NULL) {
 		it = nap_catalog_find(c, "Standard_B2ms");
 		TAP_OK(it->spot_price == 0.0123 && it->noff == 8,
-		       "it adds spot offerings where the data has none");
+		    "it adds spot offerings where the data has none");
 		it = nap_catalog_find(c, "Standard_D2s_v5");
 		TAP_OK(it->spot_price == 0.02, "it replaces the catalog's spot price");
 		it = nap_catalog_find(c, "Standard_B20ms");
 		TAP_OK(it->spot_price < 0,
-		       "it cannot make a size spot that the Resource SKUs data says is not");
+		    "it cannot make a size spot that the Resource SKUs data says is not");
 		it = nap_catalog_find(c, "Standard_B4ms");
 		TAP_OK(it->spot_price < 0, "prices of other regions are not used");
 	}
 	nap_catalog_free(c);
 	TAP_IS_INT(nap_catalog_load(&c, CATALOG, "eastus", bad, &err), -1,
-		   "a spot price that is not a number is refused");
+	    "a spot price that is not a number is refused");
 	TAP_IS_INT(err.code, NAP_EX_DATAERR, "with exit code 65");
 	TAP_OK(strstr(err.msg, "Standard_B2ms") != NULL, "naming the size: %s", err.msg);
 	free(spot);
@@ -367,23 +374,25 @@ test_errors(void)
 	char *f;
 
 	TAP_IS_INT(nap_catalog_load(&c, CATALOG, "atlantis", NULL, &err), -1,
-		   "an unknown region is an error");
+	    "an unknown region is an error");
 	TAP_IS_INT(err.code, NAP_EX_CONFIG, "a configuration error (78)");
 	TAP_OK(strstr(err.msg, "atlantis") && strstr(err.msg, "grep '^Z'"),
-	       "the message says how to list the known regions: %s", err.msg);
+	    "the message says how to list the known regions: %s", err.msg);
 	TAP_OK(c == NULL, "and no catalog is returned");
 
 	TAP_IS_INT(nap_catalog_load(&c, "/nonexistent/catalog.tsv", "eastus", NULL, &err), -1,
-		   "a missing catalog file is an error");
+	    "a missing catalog file is an error");
 	TAP_IS_INT(err.code, NAP_EX_CONFIG, "also a configuration error");
 
 	f = write_tmp("bad.tsv", "# nap Azure VM-size catalog, format 1\nZ\teastus\t123\nQ\tx\n");
-	TAP_IS_INT(nap_catalog_load(&c, f, "eastus", NULL, &err), -1, "an unknown line type is refused");
+	TAP_IS_INT(
+	    nap_catalog_load(&c, f, "eastus", NULL, &err), -1, "an unknown line type is refused");
 	TAP_OK(err.code == NAP_EX_DATAERR && strstr(err.msg, "line 3") != NULL,
-	       "with the line number: %s", err.msg);
+	    "with the line number: %s", err.msg);
 	free(f);
 	f = write_tmp("notcat.tsv", "name\tprice\n");
-	TAP_IS_INT(nap_catalog_load(&c, f, "eastus", NULL, &err), -1, "a file that is not a catalog is refused");
+	TAP_IS_INT(nap_catalog_load(&c, f, "eastus", NULL, &err), -1,
+	    "a file that is not a catalog is refused");
 	free(f);
 }
 
@@ -395,22 +404,24 @@ test_small_catalog(void)
 	const struct nap_itype *it;
 	struct nap_itype_opts o;
 	char *f = write_tmp("catalog.tsv",
-		"# nap Azure VM-size catalog, format 1\n"
-		"S\tStandard_X4_v9\t4\t16384\t0\t-\t-\t-\tamd64\tX\tX_v9\t9\tq\t1\tsku\t1\t1\t100\tCacheDisk\t1\t0\t1\t0\t-\n"
-		"S\tStandard_A8_v9\t8\t32768\t2\tamd\tMI9\tu\tarm64\tA\tA_v9\t9\tq\t2\tname\t0\t0\t0\t-\t-\t-\t-\t1\t-\n"
-		"Z\tmars\t12\n"
-		"P\tmars\tStandard_X4_v9\t0.5\t0.1\t2\n"
-		"P\tmars\tStandard_A8_v9\t1.5\t-\t12\n");
+	    "# nap Azure VM-size catalog, format 1\n"
+	    "S\tStandard_X4_v9\t4\t16384\t0\t-\t-\t-\tamd64\tX\tX_"
+	    "v9\t9\tq\t1\tsku\t1\t1\t100\tCacheDisk\t1\t0\t1\t0\t-\n"
+	    "S\tStandard_A8_v9\t8\t32768\t2\tamd\tMI9\tu\tarm64\tA\tA_v9\t9\tq\t2\tname\t0\t0\t0\t-"
+	    "\t-\t-\t-\t1\t-\n"
+	    "Z\tmars\t12\n"
+	    "P\tmars\tStandard_X4_v9\t0.5\t0.1\t2\n"
+	    "P\tmars\tStandard_A8_v9\t1.5\t-\t12\n");
 
 	TAP_IS_INT(nap_catalog_load(&c, tmpdir, "mars", NULL, &err), 0,
-		   "a directory holding catalog.tsv loads");
+	    "a directory holding catalog.tsv loads");
 	if (c == NULL)
 		return;
 	TAP_IS_INT(c->ntypes, 2, "both sizes are instance types");
 	TAP_IS_STR(c->types[0].name, "Standard_A8_v9", "types are sorted by name");
 	it = nap_catalog_find(c, "Standard_X4_v9");
 	TAP_OK(it->off[0].price == NAP_CATALOG_MISSING_PRICE,
-	       "a size missing from known_skus is priced 999 as the provider does");
+	    "a size missing from known_skus is priced 999 as the provider does");
 	TAP_IS_INT(it->noff, 4, "zone 2 + regional, on-demand and spot");
 	TAP_IS_STR(it->off[0].zone_label, "mars-2", "the zone label uses the region");
 	memset(&o, 0, sizeof(o));
@@ -457,15 +468,18 @@ test_regenerate(void)
 	char *cmd;
 	int rc;
 
-	if (access("../shared/data/azure-prices.json", R_OK) != 0 || system("jq --version >/dev/null 2>&1") != 0) {
-		printf("ok %d - regenerating reproduces data/catalog.tsv # SKIP no ../shared/data or jq\n",
-		       ++tap_n);
+	if (access("../shared/data/azure-prices.json", R_OK) != 0 ||
+	    system("jq --version >/dev/null 2>&1") != 0) {
+		printf("ok %d - regenerating reproduces data/catalog.tsv # SKIP no ../shared/data "
+		       "or jq\n",
+		    ++tap_n);
 		return;
 	}
 	cmd = nap_xasprintf("sh data/gen/gen-catalog ../shared/data %s && cmp -s %s/catalog.tsv %s",
-			    tmpdir, tmpdir, CATALOG);
+	    tmpdir, tmpdir, CATALOG);
 	rc = system(cmd);
-	TAP_IS_INT(rc, 0, "regenerating from ../shared/data reproduces data/catalog.tsv byte for byte");
+	TAP_IS_INT(
+	    rc, 0, "regenerating from ../shared/data reproduces data/catalog.tsv byte for byte");
 	free(cmd);
 }
 
@@ -484,39 +498,49 @@ test_refresh(void)
 
 	if (access("../shared/fixtures/arm/ListAvailableResourceSkusForARegion.json", R_OK) != 0 ||
 	    system("jq --version >/dev/null 2>&1") != 0) {
-		printf("ok %d - a live refresh builds a catalog # SKIP no ../shared or jq\n", ++tap_n);
+		printf(
+		    "ok %d - a live refresh builds a catalog # SKIP no ../shared or jq\n", ++tap_n);
 		return;
 	}
 	items = write_tmp("items.json",
-		"[{\"currencyCode\":\"USD\",\"retailPrice\":0.02,\"armRegionName\":\"westus\","
-		"\"meterName\":\"A1\",\"productName\":\"Virtual Machines A Series\",\"skuName\":\"A1\","
-		"\"serviceName\":\"Virtual Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"},"
-		"{\"currencyCode\":\"USD\",\"retailPrice\":0.09,\"armRegionName\":\"westus\","
-		"\"meterName\":\"A1\",\"productName\":\"Virtual Machines A Series Windows\",\"skuName\":\"A1\","
-		"\"serviceName\":\"Virtual Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"},"
-		"{\"currencyCode\":\"USD\",\"retailPrice\":0.004,\"armRegionName\":\"westus\","
-		"\"meterName\":\"A1 Spot\",\"productName\":\"Virtual Machines A Series\",\"skuName\":\"A1 Spot\","
-		"\"serviceName\":\"Virtual Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"}]");
+	    "[{\"currencyCode\":\"USD\",\"retailPrice\":0.02,\"armRegionName\":\"westus\","
+	    "\"meterName\":\"A1\",\"productName\":\"Virtual Machines A Series\",\"skuName\":\"A1\","
+	    "\"serviceName\":\"Virtual "
+	    "Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"},"
+	    "{\"currencyCode\":\"USD\",\"retailPrice\":0.09,\"armRegionName\":\"westus\","
+	    "\"meterName\":\"A1\",\"productName\":\"Virtual Machines A Series "
+	    "Windows\",\"skuName\":\"A1\","
+	    "\"serviceName\":\"Virtual "
+	    "Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"},"
+	    "{\"currencyCode\":\"USD\",\"retailPrice\":0.004,\"armRegionName\":\"westus\","
+	    "\"meterName\":\"A1 Spot\",\"productName\":\"Virtual Machines A "
+	    "Series\",\"skuName\":\"A1 Spot\","
+	    "\"serviceName\":\"Virtual "
+	    "Machines\",\"type\":\"Consumption\",\"armSkuName\":\"Standard_A1\"}]");
 	cmd = nap_xasprintf(
-		"set -e; d=%s/fresh; mkdir -p $d; "
-		"jq '.responses[\"200\"].body' ../shared/fixtures/arm/ListAvailableResourceSkusForARegion.json"
-		" | jq -f data/gen/skus-from-arm.jq > $d/azure-skus-westus.json; "
-		"jq -s -f data/gen/sizes-from-arm.jq $d/azure-skus-westus.json > $d/azure-vm-sizes.json; "
-		"jq --arg kind ondemand -f data/gen/prices-from-retail.jq %s > $d/azure-prices.json; "
-		"jq --arg kind spot -f data/gen/prices-from-retail.jq %s > $d/azure-spot-prices.json; "
-		"cp ../shared/data/azure-known-skus.json ../shared/data/azure-gpu-skus.json $d/; "
-		"sh data/gen/gen-catalog $d $d ../shared/fixtures/arm/karpenter-azure-locations.json",
-		tmpdir, items, items);
+	    "set -e; d=%s/fresh; mkdir -p $d; "
+	    "jq '.responses[\"200\"].body' "
+	    "../shared/fixtures/arm/ListAvailableResourceSkusForARegion.json"
+	    " | jq -f data/gen/skus-from-arm.jq > $d/azure-skus-westus.json; "
+	    "jq -s -f data/gen/sizes-from-arm.jq $d/azure-skus-westus.json > "
+	    "$d/azure-vm-sizes.json; "
+	    "jq --arg kind ondemand -f data/gen/prices-from-retail.jq %s > $d/azure-prices.json; "
+	    "jq --arg kind spot -f data/gen/prices-from-retail.jq %s > $d/azure-spot-prices.json; "
+	    "cp ../shared/data/azure-known-skus.json ../shared/data/azure-gpu-skus.json $d/; "
+	    "sh data/gen/gen-catalog $d $d ../shared/fixtures/arm/karpenter-azure-locations.json",
+	    tmpdir, items, items);
 	rc = system(cmd);
 	TAP_IS_INT(rc, 0, "converters and generator turn live API answers into a catalog");
 	free(cmd);
 	cmd = nap_xasprintf("%s/fresh", tmpdir);
-	TAP_IS_INT(nap_catalog_load(&c, cmd, "westus", NULL, &err), 0, "the refreshed catalog loads westus");
+	TAP_IS_INT(nap_catalog_load(&c, cmd, "westus", NULL, &err), 0,
+	    "the refreshed catalog loads westus");
 	if (c != NULL) {
-		TAP_IS_INT(c->ntypes, 0, "its only priced size, Standard_A1, is not an instance type");
+		TAP_IS_INT(
+		    c->ntypes, 0, "its only priced size, Standard_A1, is not an instance type");
 		TAP_IS_STR(nap_catalog_excluded(c, "Standard_A1"),
-			   "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory",
-			   "and is excluded for the provider's reasons");
+		    "AKSRestrictedVMSizes,LessThan2vCPUs,LessThan3.5GiBMemory",
+		    "and is excluded for the provider's reasons");
 		nap_catalog_free(c);
 	}
 	free(cmd);
@@ -539,7 +563,7 @@ test_provider_oracle(const char *region)
 	snprintf(file, sizeof(file), "../shared/data/azure-skus-%s.json", region);
 	if (access(file, R_OK) != 0) {
 		printf("ok %d - %s matches the provider's derived figures # SKIP no ../shared\n",
-		       ++tap_n, region);
+		    ++tap_n, region);
 		return;
 	}
 	c = load(region);
@@ -575,22 +599,25 @@ test_provider_oracle(const char *region)
 		checked++;
 		nap_itype_allocatable(it, NULL, &a);
 		json_object_object_get_ex(k, "allocatable", &v);
-		if (a.v[NAP_RES_CPU] != json_object_get_int64(json_object_object_get(v, "cpuMillis")) ||
-		    a.v[NAP_RES_MEMORY] != json_object_get_int64(json_object_object_get(v, "memoryBytes"))) {
-			printf("# %s allocatable %lld/%lld differs\n", name, (long long)a.v[NAP_RES_CPU],
-			       (long long)a.v[NAP_RES_MEMORY]);
+		if (a.v[NAP_RES_CPU] !=
+			json_object_get_int64(json_object_object_get(v, "cpuMillis")) ||
+		    a.v[NAP_RES_MEMORY] !=
+			json_object_get_int64(json_object_object_get(v, "memoryBytes"))) {
+			printf("# %s allocatable %lld/%lld differs\n", name,
+			    (long long)a.v[NAP_RES_CPU], (long long)a.v[NAP_RES_MEMORY]);
 			bad++;
 		}
 		nap_reqs_init(&r);
 		nap_itype_reqs(it, c, &r);
 		json_object_object_get_ex(d, "labels", &lab);
-		json_object_object_foreach(lab, key, val) {
+		json_object_object_foreach(lab, key, val)
+		{
 			const char *want = json_object_get_string(val);
 
 			labels++;
 			if (strcmp(vals(&r, key), want) != 0) {
 				printf("# %s label %s is %s, the provider says %s\n", name, key,
-				       vals(&r, key), want);
+				    vals(&r, key), want);
 				bad++;
 			}
 		}
@@ -598,7 +625,7 @@ test_provider_oracle(const char *region)
 	}
 	TAP_OK(checked >= 8, "%s has %zu provider-supported sizes to compare", region, checked);
 	TAP_IS_INT(bad, 0, "%s: their %zu labels, allocatable and exclusions match the provider's",
-		   region, labels);
+	    region, labels);
 	json_object_put(root);
 	nap_catalog_free(c);
 }
@@ -610,10 +637,10 @@ test_nodeclass_opts(void)
 	struct nap_nodeclass nc;
 	struct nap_err err;
 	json_object *obj = json_tokener_parse(
-		"{\"apiVersion\":\"karpenter.azure.com/v1beta1\",\"kind\":\"AKSNodeClass\","
-		"\"metadata\":{\"name\":\"gpu\"},\"spec\":{\"imageFamily\":\"AzureLinux\","
-		"\"osDiskSizeGB\":64,\"gpu\":{\"mode\":\"None\"},"
-		"\"localDNS\":{\"mode\":\"Required\"}}}");
+	    "{\"apiVersion\":\"karpenter.azure.com/v1beta1\",\"kind\":\"AKSNodeClass\","
+	    "\"metadata\":{\"name\":\"gpu\"},\"spec\":{\"imageFamily\":\"AzureLinux\","
+	    "\"osDiskSizeGB\":64,\"gpu\":{\"mode\":\"None\"},"
+	    "\"localDNS\":{\"mode\":\"Required\"}}}");
 
 	if (!TAP_OK(nap_nodeclass_from_json(&nc, obj, &err) == 0, "an AKSNodeClass parses")) {
 		printf("# %s\n", err.msg);
@@ -623,7 +650,8 @@ test_nodeclass_opts(void)
 	nap_itype_opts_from_nodeclass(&o, &nc, "1.33.2", NULL, NULL);
 	TAP_IS_INT(o.os_disk_gb, 64, "options take the OS disk size");
 	TAP_IS_INT(o.max_pods, 250, "maxPods defaults to 250 with Azure CNI overlay");
-	TAP_IS_INT(o.gpu_os, NAP_GPU_OS_AZURELINUX3, "AzureLinux on 1.33 is Azure Linux 3 for GPUs");
+	TAP_IS_INT(
+	    o.gpu_os, NAP_GPU_OS_AZURELINUX3, "AzureLinux on 1.33 is Azure Linux 3 for GPUs");
 	TAP_OK(o.gpu_mode_none && o.localdns, "gpu.mode None and LocalDNS Required carry over");
 	nap_itype_opts_from_nodeclass(&o, &nc, "1.31.0", "azure", NULL);
 	TAP_IS_INT(o.gpu_os, NAP_GPU_OS_AZURELINUX, "AzureLinux on 1.31 is Azure Linux 2");

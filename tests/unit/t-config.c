@@ -52,26 +52,28 @@ spew(const char *path, const char *text)
 static int
 same_config(const struct nap_config *a, const struct nap_config *b)
 {
-#define S(f)                                                                                  \
-	if (strcmp(a->f, b->f) != 0) {                                                        \
-		printf("#   " #f ": \"%s\" vs \"%s\"\n", a->f, b->f);                         \
-		return 0;                                                                     \
+#define S(f)                                                                                       \
+	if (strcmp(a->f, b->f) != 0) {                                                             \
+		printf("#   " #f ": \"%s\" vs \"%s\"\n", a->f, b->f);                              \
+		return 0;                                                                          \
 	}
-#define I(f)                                                                                  \
-	if (a->f != b->f) {                                                                   \
-		printf("#   " #f ": %lld vs %lld\n", (long long)a->f, (long long)b->f);        \
-		return 0;                                                                     \
+#define I(f)                                                                                       \
+	if (a->f != b->f) {                                                                        \
+		printf("#   " #f ": %lld vs %lld\n", (long long)a->f, (long long)b->f);            \
+		return 0;                                                                          \
 	}
-	S(kubeconfig) S(context) S(cluster.name) S(cluster.region) S(cluster.subscription_id)
-	S(cluster.resource_group) S(cluster.subnet_id) S(cluster.kubernetes_version)
-	S(azure.cloud) S(azure.arm_endpoint) S(azure.authority_host) S(azure.auth)
-	S(azure.token_endpoint) S(azure.tenant_id) S(azure.client_id)
-	S(azure.client_secret_file) S(azure.client_certificate_file)
-	S(azure.federated_token_file) S(azure.ca_file) S(catalog) S(log.format) S(log.level)
-	I(solve.batch_idle_ms) I(solve.batch_max_ms) I(launch.registration_timeout_ms)
+	S(kubeconfig)
+	S(context) S(cluster.name) S(cluster.region) S(cluster.subscription_id)
+	    S(cluster.resource_group) S(cluster.subnet_id) S(cluster.kubernetes_version)
+		S(azure.cloud) S(azure.arm_endpoint) S(azure.authority_host) S(azure.auth)
+		    S(azure.token_endpoint) S(azure.tenant_id) S(azure.client_id)
+			S(azure.client_secret_file) S(azure.client_certificate_file)
+			    S(azure.federated_token_file) S(azure.ca_file) S(catalog) S(log.format)
+				S(log.level) I(solve.batch_idle_ms) I(solve.batch_max_ms)
+				    I(launch.registration_timeout_ms)
 #undef S
 #undef I
-	return 1;
+					return 1;
 }
 
 static void
@@ -83,13 +85,12 @@ test_defaults(void)
 	TAP_IS_STR(c.kubeconfig, "", "kubeconfig defaults to empty (discovery)");
 	TAP_IS_STR(c.azure.cloud, "AzurePublicCloud", "the cloud defaults to AzurePublicCloud");
 	TAP_IS_STR(c.azure.arm_endpoint, "https://management.azure.com",
-		   "the ARM endpoint defaults to the public cloud's");
+	    "the ARM endpoint defaults to the public cloud's");
 	TAP_IS_STR(c.azure.authority_host, "https://login.microsoftonline.com",
-		   "the authority host defaults to the public cloud's");
+	    "the authority host defaults to the public cloud's");
 	TAP_IS_STR(c.azure.auth, "managed-identity", "auth defaults to managed-identity");
-	TAP_IS_STR(c.azure.token_endpoint,
-		   "http://169.254.169.254/metadata/identity/oauth2/token",
-		   "the token endpoint defaults to IMDS");
+	TAP_IS_STR(c.azure.token_endpoint, "http://169.254.169.254/metadata/identity/oauth2/token",
+	    "the token endpoint defaults to IMDS");
 	TAP_IS_STR(c.log.format, "text", "logs default to text");
 	TAP_IS_STR(c.log.level, "info", "the log level defaults to info");
 	TAP_IS_INT(c.solve.batch_idle_ms, 1000, "batchIdleDuration defaults to 1s");
@@ -105,14 +106,37 @@ test_durations(void)
 		const char *in;
 		int64_t ms;
 	} good[] = {
-		{ "1s", 1000 }, { "10m", 600000 }, { "720h", 2592000000LL }, { "1h30m", 5400000 },
-		{ "300ms", 300 }, { "Never", -1 }, { "0", 0 }, { "0s", 0 }, { "1.5h", 5400000 },
-		{ ".5s", 500 }, { "1.s", 1000 }, { "+2s", 2000 }, { "1ns", 1 }, { "1500us", 2 },
-		{ "1000\xc2\xb5s", 1 }, { "2m3s4ms", 123004 }, { "2562047h", 9223369200000LL },
+	    {"1s", 1000},
+	    {"10m", 600000},
+	    {"720h", 2592000000LL},
+	    {"1h30m", 5400000},
+	    {"300ms", 300},
+	    {"Never", -1},
+	    {"0", 0},
+	    {"0s", 0},
+	    {"1.5h", 5400000},
+	    {".5s", 500},
+	    {"1.s", 1000},
+	    {"+2s", 2000},
+	    {"1ns", 1},
+	    {"1500us", 2},
+	    {"1000\xc2\xb5s", 1},
+	    {"2m3s4ms", 123004},
+	    {"2562047h", 9223369200000LL},
 	};
 	static const char *const bad[] = {
-		"", "1", "1d", "-1s", "h", "1h1", "s1", "1.5.5s", ".s", "Forever", "2562048h",
-		"1 s",
+	    "",
+	    "1",
+	    "1d",
+	    "-1s",
+	    "h",
+	    "1h1",
+	    "s1",
+	    "1.5.5s",
+	    ".s",
+	    "Forever",
+	    "2562048h",
+	    "1 s",
 	};
 	struct nap_err err;
 	int64_t ms;
@@ -121,15 +145,15 @@ test_durations(void)
 	for (i = 0; i < NAP_ARRAY_LEN(good); i++) {
 		ms = -42;
 		if (!TAP_OK(nap_duration_parse(good[i].in, &ms, &err) == 0 && ms == good[i].ms,
-			    "duration \"%s\" is %lld ms", good[i].in, (long long)good[i].ms))
+			"duration \"%s\" is %lld ms", good[i].in, (long long)good[i].ms))
 			printf("#   got %lld\n", (long long)ms);
 	}
 	for (i = 0; i < NAP_ARRAY_LEN(bad); i++)
 		TAP_OK(nap_duration_parse(bad[i], &ms, &err) == -1 && err.code == NAP_EX_CONFIG,
-		       "duration \"%s\" is refused", bad[i]);
+		    "duration \"%s\" is refused", bad[i]);
 	nap_duration_parse("1d", &ms, &err);
 	TAP_IS_STR(err.msg, "unknown unit \"d\" in duration \"1d\" (use ms, s, m or h)",
-		   "a day unit is refused with the units Go knows");
+	    "a day unit is refused with the units Go knows");
 }
 
 static void
@@ -140,41 +164,42 @@ test_full(void)
 
 	nap_config_init(&c);
 	if (!TAP_OK(nap_config_load(&c, CASES "/full.yaml", 1, &err) == 0,
-		    "a file setting every key loads"))
+		"a file setting every key loads"))
 		printf("#   %s\n", err.msg);
 	TAP_IS_STR(c.path, CASES "/full.yaml", "the loaded path is recorded");
 	TAP_IS_STR(c.kubeconfig, CASES "/kube/config",
-		   "a relative kubeconfig is relative to the file's directory");
+	    "a relative kubeconfig is relative to the file's directory");
 	TAP_IS_STR(c.context, "aks-admin", "context is read");
 	TAP_IS_STR(c.cluster.name, "prod-aks", "cluster.name is read");
 	TAP_IS_STR(c.cluster.region, "westeurope", "cluster.region is read");
 	TAP_IS_STR(c.cluster.subscription_id, "12345678-9abc-def0-1234-56789abcdef0",
-		   "cluster.subscriptionID is read");
+	    "cluster.subscriptionID is read");
 	TAP_IS_STR(c.cluster.resource_group, "MC_prod_prod-aks_westeurope",
-		   "cluster.resourceGroup is read");
+	    "cluster.resourceGroup is read");
 	TAP_OK(strncmp(c.cluster.subnet_id, "/subscriptions/", 15) == 0 &&
-		       strstr(c.cluster.subnet_id, "/subnets/nodes") != NULL,
-	       "cluster.subnetID is read");
+		strstr(c.cluster.subnet_id, "/subnets/nodes") != NULL,
+	    "cluster.subnetID is read");
 	TAP_IS_STR(c.cluster.kubernetes_version, "1.30", "a quoted kubernetesVersion stays 1.30");
 	TAP_IS_STR(c.azure.cloud, "AzureChinaCloud", "azure.cloud is read");
 	TAP_IS_STR(c.azure.arm_endpoint, "https://arm.example.test",
-		   "an explicit armEndpoint wins over the cloud's");
+	    "an explicit armEndpoint wins over the cloud's");
 	TAP_IS_STR(c.azure.authority_host, "https://login.chinacloudapi.cn",
-		   "a named cloud supplies the authority host the file leaves out");
+	    "a named cloud supplies the authority host the file leaves out");
 	TAP_IS_STR(c.azure.auth, "service-principal", "azure.auth is read");
-	TAP_IS_STR(c.azure.token_endpoint, "http://127.0.0.1:8181/token",
-		   "azure.tokenEndpoint is read");
+	TAP_IS_STR(
+	    c.azure.token_endpoint, "http://127.0.0.1:8181/token", "azure.tokenEndpoint is read");
 	TAP_IS_STR(c.azure.tenant_id, "contoso.onmicrosoft.com", "azure.tenantID is read");
-	TAP_IS_STR(c.azure.client_id, "11111111-2222-3333-4444-555555555555",
-		   "azure.clientID is read");
+	TAP_IS_STR(
+	    c.azure.client_id, "11111111-2222-3333-4444-555555555555", "azure.clientID is read");
 	TAP_IS_STR(c.azure.client_secret_file, CASES "/secrets/client-secret",
-		   "a relative clientSecretFile is relative to the file's directory");
+	    "a relative clientSecretFile is relative to the file's directory");
 	TAP_IS_STR(c.azure.client_certificate_file, "/etc/nap/client.pem",
-		   "an absolute path is kept as written");
+	    "an absolute path is kept as written");
 	TAP_IS_STR(c.azure.federated_token_file, CASES "/./token",
-		   "federatedTokenFile is resolved like the other paths");
+	    "federatedTokenFile is resolved like the other paths");
 	TAP_IS_STR(c.azure.ca_file, CASES "/../ca.pem", "caFile is resolved like the other paths");
-	TAP_IS_STR(c.catalog, CASES "/data/catalog.json", "catalog is resolved like the other paths");
+	TAP_IS_STR(
+	    c.catalog, CASES "/data/catalog.json", "catalog is resolved like the other paths");
 	TAP_IS_STR(c.log.format, "json", "log.format is read");
 	TAP_IS_STR(c.log.level, "debug", "log.level is read");
 	TAP_IS_INT(c.solve.batch_idle_ms, 500, "solve.batchIdleDuration is read");
@@ -192,7 +217,7 @@ test_nulls(void)
 	nap_config_init(&c);
 	nap_config_init(&def);
 	TAP_OK(nap_config_load(&c, CASES "/nulls.yaml", 1, &err) == 0,
-	       "keys without values and empty sections load");
+	    "keys without values and empty sections load");
 	TAP_OK(same_config(&c, &def), "keys without values take their defaults");
 	nap_config_free(&c);
 	nap_config_free(&def);
@@ -213,7 +238,8 @@ test_error_cases(void)
 		return;
 	while ((e = readdir(d)) != NULL && n < NAP_ARRAY_LEN(names)) {
 		l = strlen(e->d_name);
-		if (strncmp(e->d_name, "err-", 4) == 0 && l > 5 && strcmp(e->d_name + l - 5, ".yaml") == 0)
+		if (strncmp(e->d_name, "err-", 4) == 0 && l > 5 &&
+		    strcmp(e->d_name + l - 5, ".yaml") == 0)
 			names[n++] = nap_xstrndup(e->d_name, l - 5);
 	}
 	closedir(d);
@@ -237,7 +263,7 @@ test_error_cases(void)
 		nap_config_init(&c);
 		rc = nap_config_load(&c, path, 1, &err);
 		if (!TAP_OK(rc == -1 && err.code == NAP_EX_CONFIG && strcmp(err.msg, exp) == 0,
-			    "%s is refused: %s", names[i], want))
+			"%s is refused: %s", names[i], want))
 			printf("#   got rc %d: %s\n", rc, rc < 0 ? err.msg : "");
 		nap_config_free(&c);
 		free(exp);
@@ -256,10 +282,11 @@ test_missing_and_env(const char *tmp)
 	char *file = nap_xasprintf("%s/nap.yaml", tmp), *want;
 
 	nap_config_init(&c);
-	TAP_IS_INT(nap_config_load(&c, missing, 0, &err), 0,
-		   "a missing default file leaves the defaults");
+	TAP_IS_INT(
+	    nap_config_load(&c, missing, 0, &err), 0, "a missing default file leaves the defaults");
 	TAP_IS_STR(c.path, "", "no path is recorded when no file was read");
-	TAP_IS_INT(nap_config_load(&c, missing, 1, &err), -1, "a missing explicit file is an error");
+	TAP_IS_INT(
+	    nap_config_load(&c, missing, 1, &err), -1, "a missing explicit file is an error");
 	TAP_IS_INT(err.code, NAP_EX_CONFIG, "a missing explicit file is a configuration error");
 	TAP_OK(strstr(err.msg, missing) != NULL, "the message names the missing file");
 
@@ -269,7 +296,7 @@ test_missing_and_env(const char *tmp)
 	TAP_IS_STR(c.cluster.region, "eastus2", "the file from $NAP_CONFIG is read");
 	setenv("NAP_CONFIG", missing, 1);
 	TAP_IS_INT(nap_config_load(&c, NULL, 0, &err), -1,
-		   "a missing file named by $NAP_CONFIG is an error");
+	    "a missing file named by $NAP_CONFIG is an error");
 	unsetenv("NAP_CONFIG");
 	nap_config_free(&c);
 
@@ -283,14 +310,15 @@ test_missing_and_env(const char *tmp)
 	spew(file, "azure: {cloud: AzureUSGovernment}\n");
 	TAP_IS_INT(nap_config_load(&c, file, 1, &err), 0, "a sovereign cloud loads");
 	TAP_IS_STR(c.azure.arm_endpoint, "https://management.usgovcloudapi.net",
-		   "AzureUSGovernment brings its ARM endpoint");
+	    "AzureUSGovernment brings its ARM endpoint");
 	TAP_IS_STR(c.azure.authority_host, "https://login.microsoftonline.us",
-		   "AzureUSGovernment brings its authority host");
+	    "AzureUSGovernment brings its authority host");
 	nap_config_free(&c);
 
 	nap_config_init(&c);
-	spew(file, "azure: {cloud: custom, armEndpoint: 'https://arm.local', "
-		   "authorityHost: 'https://login.local'}\nkubeconfig: kc\n");
+	spew(file,
+	    "azure: {cloud: custom, armEndpoint: 'https://arm.local', "
+	    "authorityHost: 'https://login.local'}\nkubeconfig: kc\n");
 	TAP_IS_INT(nap_config_load(&c, file, 1, &err), 0, "a custom cloud with endpoints loads");
 	TAP_IS_STR(c.azure.arm_endpoint, "https://arm.local", "a custom cloud keeps its endpoint");
 	want = nap_xasprintf("%s/kc", tmp);
@@ -310,28 +338,27 @@ test_set(void)
 
 	nap_config_init(&c);
 	TAP_IS_INT(nap_config_set(&c, "cluster.region", "northeurope", &err), 0,
-		   "nap_config_set sets a nested key");
+	    "nap_config_set sets a nested key");
 	TAP_IS_STR(c.cluster.region, "northeurope", "the value set is stored");
 	TAP_IS_INT(nap_config_set(&c, "kubeconfig", "rel/kc", &err), 0,
-		   "nap_config_set sets a top-level key");
+	    "nap_config_set sets a top-level key");
 	TAP_IS_STR(c.kubeconfig, "rel/kc", "a path set by flag is taken as given");
 	TAP_IS_INT(nap_config_set(&c, "solve.batchMaxDuration", "2s", &err), 0,
-		   "nap_config_set parses durations");
+	    "nap_config_set parses durations");
 	TAP_IS_INT(c.solve.batch_max_ms, 2000, "the duration set is in milliseconds");
 	TAP_IS_INT(nap_config_set(&c, "azure.cloud", "AzureChinaCloud", &err), 0,
-		   "nap_config_set sets the cloud");
+	    "nap_config_set sets the cloud");
 	TAP_IS_STR(c.azure.arm_endpoint, "https://management.chinacloudapi.cn",
-		   "setting a named cloud brings its endpoints");
+	    "setting a named cloud brings its endpoints");
 	TAP_IS_INT(nap_config_set(&c, "cluster.regoin", "x", &err), -1,
-		   "nap_config_set refuses an unknown key");
-	TAP_IS_STR(err.msg, "unknown configuration key \"cluster.regoin\"",
-		   "the unknown key is named");
-	TAP_IS_INT(nap_config_set(&c, "cluster", "x", &err), -1,
-		   "nap_config_set refuses a section");
+	    "nap_config_set refuses an unknown key");
+	TAP_IS_STR(
+	    err.msg, "unknown configuration key \"cluster.regoin\"", "the unknown key is named");
+	TAP_IS_INT(
+	    nap_config_set(&c, "cluster", "x", &err), -1, "nap_config_set refuses a section");
 	TAP_IS_INT(nap_config_set(&c, "log.level", "loud", &err), -1,
-		   "nap_config_set validates like the file");
-	TAP_IS_INT(nap_config_set(&c, "cluster.region", "", &err), 0,
-		   "an empty value is accepted");
+	    "nap_config_set validates like the file");
+	TAP_IS_INT(nap_config_set(&c, "cluster.region", "", &err), 0, "an empty value is accepted");
 	TAP_IS_STR(c.cluster.region, "", "an empty value restores the default");
 	nap_config_free(&c);
 }
@@ -404,8 +431,8 @@ test_man(const char *tmp)
 		spew(file, blocks[0]);
 		nap_config_init(&c);
 		nap_config_init(&def);
-		if (!TAP_OK(nap_config_load(&c, file, 1, &err) == 0,
-			    "the page's full listing loads"))
+		if (!TAP_OK(
+			nap_config_load(&c, file, 1, &err) == 0, "the page's full listing loads"))
 			printf("#   %s\n", err.msg);
 		TAP_OK(same_config(&c, &def), "the page's full listing is the built-in defaults");
 		nap_config_free(&c);
@@ -417,14 +444,14 @@ test_man(const char *tmp)
 	n = man_blocks(man, "EXAMPLES", blocks, NAP_ARRAY_LEN(blocks));
 	TAP_OK(n >= 2, "the page has at least two examples (%zu)", n);
 	for (i = 0; i < n; i++) {
-		if (blocks[i][0] == '$') {	/* a shell session, not a file */
+		if (blocks[i][0] == '$') { /* a shell session, not a file */
 			free(blocks[i]);
 			continue;
 		}
 		spew(file, blocks[i]);
 		nap_config_init(&c);
 		if (!TAP_OK(nap_config_load(&c, file, 1, &err) == 0,
-			    "example %zu of nap.conf(5) loads", i + 1))
+			"example %zu of nap.conf(5) loads", i + 1))
 			printf("#   %s\n", err.msg);
 		nap_config_free(&c);
 		free(blocks[i]);

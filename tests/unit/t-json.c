@@ -34,7 +34,8 @@ main(void)
 	TAP_IS_INT(nap_json_set(o, "metadata.name.x", json_object_new_int(1)), -1,
 	    "setting below a string fails");
 	TAP_IS_STR(nap_json_dump(json_object_object_get(o, "metadata")),
-	    "{\"name\":\"web-1\",\"labels\":{\"karpenter.sh/nodepool\":\"default\"},\"generation\":3}",
+	    "{\"name\":\"web-1\",\"labels\":{\"karpenter.sh/"
+	    "nodepool\":\"default\"},\"generation\":3}",
 	    "dumps are compact and do not escape slashes");
 	json_object_put(o);
 	return tap_done();

@@ -47,7 +47,8 @@ main(void)
 	json_object *o;
 	char *s;
 
-	TAP_IS_STR(capture("text", 0, 0), "nap-test: warning: create vm aks-default-x7k2p: 429 throttled\n",
+	TAP_IS_STR(capture("text", 0, 0),
+	    "nap-test: warning: create vm aks-default-x7k2p: 429 throttled\n",
 	    "a text line names the program and the level");
 	TAP_IS_STR(capture("text", 1, 0),
 	    "<4>nap-test: warning: create vm aks-default-x7k2p: 429 throttled\n",

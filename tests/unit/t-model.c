@@ -1427,7 +1427,8 @@ test_keep_node_json(void)
 	apply(c, "ADDED",
 	    parse("{\"kind\":\"Node\",\"metadata\":{\"name\":\"n9\",\"labels\":"
 		  "{\"topology.kubernetes.io/zone\":\"eastus-2\"},\"annotations\":{\"a\":\"b\"}},"
-		  "\"status\":{\"allocatable\":{\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"30\"}}}"));
+		  "\"status\":{\"allocatable\":{\"cpu\":\"2\",\"memory\":\"4Gi\",\"pods\":\"30\"}}"
+		  "}"));
 	n = nap_cluster_node(c, "n9");
 	TAP_OK(n && n->meta.raw == NULL && n->meta.annotations == NULL &&
 		strcmp(nap_meta_label(&n->meta, "topology.kubernetes.io/zone"), "eastus-2") == 0,

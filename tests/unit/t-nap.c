@@ -11,8 +11,8 @@ main(void)
 	int *v = NULL;
 	size_t alloc = 0;
 
-	TAP_IS_INT(nap_err_set(&err, NAP_EX_DATAERR, "pod %s: bad", "a/b"), -1,
-	    "nap_err_set returns -1");
+	TAP_IS_INT(
+	    nap_err_set(&err, NAP_EX_DATAERR, "pod %s: bad", "a/b"), -1, "nap_err_set returns -1");
 	TAP_IS_INT(err.code, NAP_EX_DATAERR, "nap_err_set records the exit code");
 	TAP_IS_STR(err.msg, "pod a/b: bad", "nap_err_set formats the message");
 	nap_err_prefix(&err, "line %d", 3);

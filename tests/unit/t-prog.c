@@ -15,7 +15,7 @@ emit_into(int fd, int count)
 	pid_t pid;
 	int st;
 
-	fflush(stdout);	/* the child must not inherit our buffered TAP lines */
+	fflush(stdout); /* the child must not inherit our buffered TAP lines */
 	pid = fork();
 	if (pid == 0) {
 		char name[] = "t-prog", *argv[] = {name, NULL};
@@ -24,7 +24,8 @@ emit_into(int fd, int count)
 
 		nap_prog_init(1, argv);
 		dup2(fd, 1);
-		o = json_tokener_parse("{\"type\":\"X\",\"pad\":\"0123456789012345678901234567890\"}");
+		o = json_tokener_parse(
+		    "{\"type\":\"X\",\"pad\":\"0123456789012345678901234567890\"}");
 		for (i = 0; i < count; i++)
 			nap_emit(o);
 		json_object_put(o);

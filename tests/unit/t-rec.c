@@ -44,8 +44,8 @@ read_all(const char *text, size_t chunk, size_t max_line, char *out, size_t outl
 	out[0] = '\0';
 	while ((r = nap_rec_read(rd, &rec, &err)) != NAP_REC_EOF && r >= 0) {
 		if (r == NAP_REC_OK)
-			used += (size_t)snprintf(out + used, outlen - used, "[%lu:%s:%.*s]", rec.lineno,
-			    rec.type, (int)(rec.len > 200 ? 200 : rec.len), rec.line);
+			used += (size_t)snprintf(out + used, outlen - used, "[%lu:%s:%.*s]",
+			    rec.lineno, rec.type, (int)(rec.len > 200 ? 200 : rec.len), rec.line);
 		else if (r == NAP_REC_BAD)
 			used += (size_t)snprintf(out + used, outlen - used, "{%s}", err.msg);
 		if (used >= outlen)
@@ -77,11 +77,12 @@ fifo_checks(void)
 	w = open(path, O_WRONLY);
 	if (write(w, "{\"type\":\"A\"}\n", 13) != 13)
 		abort();
-	close(w);	/* the last outside writer leaves */
+	close(w); /* the last outside writer leaves */
 	for (i = 0; i < 100 && (r = nap_rec_next(rd, &rec, &err)) == NAP_REC_NONE; i++)
 		if (nap_rec_fill(rd, &err) == 0)
 			break;
-	TAP_OK(r == NAP_REC_OK && strcmp(rec.type, "A") == 0, "a record written to the FIFO is read");
+	TAP_OK(
+	    r == NAP_REC_OK && strcmp(rec.type, "A") == 0, "a record written to the FIFO is read");
 	TAP_IS_INT(nap_rec_fill(rd, &err), 1,
 	    "after its writer closes, the FIFO still reads as open (would block), not as ended");
 	TAP_IS_INT(nap_rec_at_eof(rd), 0, "no end of file is seen");
@@ -118,12 +119,11 @@ main(void)
 	    "an unterminated last line that does not parse is reported");
 
 	read_all("{\"type\":\"A\"}\nnot json\n{\"type\":\"C\"}\n", 7, 0, out, sizeof(out));
-	TAP_OK(strstr(out, "{line 2: malformed record:") != NULL &&
-		strstr(out, "[3:C:") != NULL,
+	TAP_OK(strstr(out, "{line 2: malformed record:") != NULL && strstr(out, "[3:C:") != NULL,
 	    "a malformed line is reported with its number and the rest is read: %s", out);
 
-	read_all("[1,2]\n{\"x\":1}\n{\"type\":3}\n\"s\"\n{\"type\":\"OK\"}\n", 64, 0, out,
-	    sizeof(out));
+	read_all(
+	    "[1,2]\n{\"x\":1}\n{\"type\":3}\n\"s\"\n{\"type\":\"OK\"}\n", 64, 0, out, sizeof(out));
 	TAP_IS_STR(out,
 	    "{line 1: malformed record: not a JSON object}"
 	    "{line 2: malformed record: no string \"type\"}"
@@ -131,7 +131,8 @@ main(void)
 	    "{line 4: malformed record: not a JSON object}[5:OK:{\"type\":\"OK\"}]",
 	    "non-objects and objects without a string type are rejected");
 
-	read_all("{\"type\":\"A\"} {\"type\":\"B\"}\n{\"type\":\"A\"}   \n", 64, 0, out, sizeof(out));
+	read_all(
+	    "{\"type\":\"A\"} {\"type\":\"B\"}\n{\"type\":\"A\"}   \n", 64, 0, out, sizeof(out));
 	TAP_IS_STR(out,
 	    "{line 1: malformed record: text after the JSON value}[2:A:{\"type\":\"A\"}   ]",
 	    "two objects on one line are rejected; trailing blanks are not");
@@ -142,7 +143,8 @@ main(void)
 		big[i] = 'x';
 	memcpy(big + i, "\"}\n{\"type\":\"after\"}\n", 21);
 	read_all(big, 4093, 1000, out, sizeof(out));
-	TAP_IS_STR(out, "{line 1: malformed record: longer than 1000 bytes}[2:after:{\"type\":\"after\"}]",
+	TAP_IS_STR(out,
+	    "{line 1: malformed record: longer than 1000 bytes}[2:after:{\"type\":\"after\"}]",
 	    "a line over the cap is skipped whole and reading goes on");
 	read_all(big, 65536, 0, out, sizeof(out));
 	TAP_OK(strncmp(out, "[1:big:", 7) == 0 && strstr(out, "[2:after:") != NULL,
@@ -150,7 +152,8 @@ main(void)
 	free(big);
 
 	read_all("{\"type\":\"\\u00e9t\\u00e9\",\"s\":\"caf\xc3\xa9\"}\n", 2, 0, out, sizeof(out));
-	TAP_IS_STR(out, "[1:\xc3\xa9t\xc3\xa9:{\"type\":\"\\u00e9t\\u00e9\",\"s\":\"caf\xc3\xa9\"}]",
+	TAP_IS_STR(out,
+	    "[1:\xc3\xa9t\xc3\xa9:{\"type\":\"\\u00e9t\\u00e9\",\"s\":\"caf\xc3\xa9\"}]",
 	    "UTF-8 split across reads is kept byte for byte");
 
 	read_all("", 1, 0, out, sizeof(out));

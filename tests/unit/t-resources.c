@@ -31,10 +31,11 @@ main(void)
 	json_object_put(o);
 
 	nap_res_fmt(&a, buf, sizeof(buf));
-	TAP_IS_STR(buf, "cpu=1500m memory=1Gi pods=110 nvidia.com/gpu=1",
-	    "a vector formats for messages");
+	TAP_IS_STR(
+	    buf, "cpu=1500m memory=1Gi pods=110 nvidia.com/gpu=1", "a vector formats for messages");
 	o = nap_res_to_json(&a);
-	TAP_IS_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	TAP_IS_STR(json_object_to_json_string_ext(
+		       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 	    "{\"cpu\":\"1500m\",\"memory\":\"1Gi\",\"pods\":\"110\",\"nvidia.com/gpu\":\"1\"}",
 	    "a vector becomes a ResourceList again");
 	json_object_put(o);
@@ -47,7 +48,8 @@ main(void)
 	TAP_OK(nap_res_fits(&a, &b), "a request fits a node with more of everything");
 	b.v[NAP_RES_NVIDIA_GPU] = 0;
 	TAP_OK(!nap_res_fits(&a, &b), "a GPU request does not fit a node without GPUs");
-	TAP_IS_INT(nap_res_first_short(&a, &b), NAP_RES_NVIDIA_GPU, "the missing resource is named");
+	TAP_IS_INT(
+	    nap_res_first_short(&a, &b), NAP_RES_NVIDIA_GPU, "the missing resource is named");
 	nap_res_sub(&b, &a);
 	TAP_IS_INT(b.v[NAP_RES_CPU], 500, "subtraction leaves what remains");
 	nap_res_max(&b, &a);

@@ -26,10 +26,10 @@ res(struct nap_res *r, int64_t milli, int64_t gib, int64_t pods)
 static void
 setup(void)
 {
-	static const char *const names[NT] = { "small", "medium", "large" };
-	static const char *const zones[] = { "z1", "z2" };
-	static const char *const od[] = { "on-demand" };
-	static const char *const pname[] = { "default" };
+	static const char *const names[NT] = {"small", "medium", "large"};
+	static const char *const zones[] = {"z1", "z2"};
+	static const char *const od[] = {"on-demand"};
+	static const char *const pname[] = {"default"};
 	size_t i, z;
 
 	for (i = 0; i < NT; i++) {
@@ -37,11 +37,12 @@ setup(void)
 
 		types[i].name = names[i];
 		nap_reqs_init(&types[i].reqs);
-		nap_reqs_add(&types[i].reqs, "node.kubernetes.io/instance-type", NAP_OP_IN, &n, 1, 0,
-		    NULL);
-		nap_reqs_add(&types[i].reqs, "topology.kubernetes.io/zone", NAP_OP_IN, zones, 2, 0,
-		    NULL);
-		nap_reqs_add(&types[i].reqs, "karpenter.sh/capacity-type", NAP_OP_IN, od, 1, 0, NULL);
+		nap_reqs_add(
+		    &types[i].reqs, "node.kubernetes.io/instance-type", NAP_OP_IN, &n, 1, 0, NULL);
+		nap_reqs_add(
+		    &types[i].reqs, "topology.kubernetes.io/zone", NAP_OP_IN, zones, 2, 0, NULL);
+		nap_reqs_add(
+		    &types[i].reqs, "karpenter.sh/capacity-type", NAP_OP_IN, od, 1, 0, NULL);
 		for (z = 0; z < 2; z++) {
 			offers[i][z].zone = zones[z];
 			offers[i][z].ctype = "on-demand";
@@ -81,7 +82,7 @@ pod(struct nap_sched_pod *p, const char *name, int64_t milli, int64_t gib)
 	p->name = name;
 	p->uid = name;
 	res(&p->req, milli, gib, 1);
-	p->req.v[NAP_RES_MEMORY] = gib << 29;	/* half GiB units keep pods small */
+	p->req.v[NAP_RES_MEMORY] = gib << 29; /* half GiB units keep pods small */
 }
 
 int
@@ -92,9 +93,9 @@ main(void)
 	struct nap_sched_pod pods[4];
 	struct nap_sched_node node;
 	struct nap_sched_topo anti;
-	struct nap_sched_taint taint = { "dedicated", "db", NAP_SCHED_NOSCHEDULE };
-	struct nap_sched_toleration tol = { NULL, NULL, 1, -1 };
-	struct nap_sched_toleration eq = { "dedicated", "web", 0, -1 };
+	struct nap_sched_taint taint = {"dedicated", "db", NAP_SCHED_NOSCHEDULE};
+	struct nap_sched_toleration tol = {NULL, NULL, 1, -1};
+	struct nap_sched_toleration eq = {"dedicated", "web", 0, -1};
 	struct nap_selector *sel = NULL;
 	json_object *labels = json_object_new_object(), *seljs;
 	struct nap_err err;
@@ -108,12 +109,14 @@ main(void)
 	TAP_OK(r.nclaims == 1 && r.place[0].where == NAP_SCHED_CLAIM, "one pod gets one new claim");
 	TAP_OK(r.claims[0].ntypes == 3 && r.claims[0].types[0] == 0 && r.claims[0].types[2] == 2,
 	    "the claim lists every size, cheapest first");
-	TAP_OK(r.claims[0].price > 0.09 && r.claims[0].price < 0.11, "the price is the cheapest offering's");
+	TAP_OK(r.claims[0].price > 0.09 && r.claims[0].price < 0.11,
+	    "the price is the cheapest offering's");
 	TAP_OK(strncmp(r.claims[0].name, "default-", 8) == 0 && strlen(r.claims[0].name) == 13,
 	    "the claim is named <nodepool>-<5 chars>");
 	TAP_OK(r.claims[0].requests.v[NAP_RES_CPU] == 1000, "the claim requests what its pod does");
 	nap_sched_solve(&in, &r2, &err);
-	TAP_OK(strcmp(r.claims[0].name, r2.claims[0].name) == 0, "the same pods give the same claim name");
+	TAP_OK(strcmp(r.claims[0].name, r2.claims[0].name) == 0,
+	    "the same pods give the same claim name");
 	nap_sched_result_free(&r);
 	nap_sched_result_free(&r2);
 
@@ -128,7 +131,7 @@ main(void)
 	pod(&pods[0], "c", 20000, 1);
 	nap_sched_solve(&in, &r, &err);
 	TAP_OK(r.nclaims == 0 && r.place[0].where == NAP_SCHED_NONE &&
-	    strstr(r.place[0].why, "enough resources") != NULL,
+		strstr(r.place[0].why, "enough resources") != NULL,
 	    "a pod too big for every size fits nowhere, and says why");
 	nap_sched_result_free(&r);
 
@@ -158,12 +161,14 @@ main(void)
 	node.taints = &taint;
 	node.ntaints = 1;
 	nap_sched_solve(&in, &r, &err);
-	TAP_OK(r.place[0].where == NAP_SCHED_CLAIM, "an untolerated taint keeps the pod off the node");
+	TAP_OK(
+	    r.place[0].where == NAP_SCHED_CLAIM, "an untolerated taint keeps the pod off the node");
 	nap_sched_result_free(&r);
 	pods[0].tols = &tol;
 	pods[0].ntols = 1;
 	nap_sched_solve(&in, &r, &err);
-	TAP_OK(r.place[0].where == NAP_SCHED_NODE, "an Exists toleration without a key tolerates it");
+	TAP_OK(
+	    r.place[0].where == NAP_SCHED_NODE, "an Exists toleration without a key tolerates it");
 	nap_sched_result_free(&r);
 	pods[0].tols = NULL;
 	pods[0].ntols = 0;
@@ -190,7 +195,8 @@ main(void)
 	nap_sched_result_free(&r);
 	pool.limit_nodes = 1;
 	nap_sched_solve(&in, &r, &err);
-	TAP_OK(r.nclaims == 1 && (r.place[0].where == NAP_SCHED_NONE) != (r.place[1].where == NAP_SCHED_NONE),
+	TAP_OK(r.nclaims == 1 &&
+		(r.place[0].where == NAP_SCHED_NONE) != (r.place[1].where == NAP_SCHED_NONE),
 	    "with limits.nodes 1 the second replica fits nowhere");
 	nap_sched_result_free(&r);
 	pool.limit_nodes = -1;

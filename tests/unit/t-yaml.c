@@ -123,15 +123,15 @@ run_data_cases(const char *dir)
 			if (nl != NULL)
 				*nl = '\0';
 			if (!TAP_OK(rc == -1 && err.code == NAP_EX_DATAERR &&
-					    strcmp(err.msg, want + 7) == 0,
-				    "%s is refused with \"%s\"", names[i], want + 7))
+				    strcmp(err.msg, want + 7) == 0,
+				"%s is refused with \"%s\"", names[i], want + 7))
 				printf("#   got rc %d: %s\n", rc, rc < 0 ? err.msg : "");
 		} else {
 			exp = json_tokener_parse(want);
 			if (!TAP_OK(rc == 0 && exp != NULL && json_object_equal(docs, exp),
-				    "%s loads as its .want file says", names[i]))
+				"%s loads as its .want file says", names[i]))
 				printf("#   got %s\n",
-				       rc == 0 ? json_object_to_json_string(docs) : err.msg);
+				    rc == 0 ? json_object_to_json_string(docs) : err.msg);
 			json_object_put(exp);
 		}
 		json_object_put(docs);
@@ -172,11 +172,11 @@ test_special_floats(void)
 	}
 	TAP_OK(ok, ".nan, .inf and -.inf are floats");
 	TAP_OK(ok && isnan(json_object_get_double(json_object_array_get_idx(d, 1))),
-	       ".NaN is not a number");
+	    ".NaN is not a number");
 	TAP_OK(ok && json_object_get_double(json_object_array_get_idx(d, 3)) == INFINITY,
-	       "+.Inf is positive infinity");
+	    "+.Inf is positive infinity");
 	TAP_OK(ok && json_object_get_double(json_object_array_get_idx(d, 4)) == -INFINITY,
-	       "-.INF is negative infinity");
+	    "-.INF is negative infinity");
 	json_object_put(d);
 }
 
@@ -184,25 +184,24 @@ static void
 test_number_types(void)
 {
 	struct nap_err err;
-	json_object *d = load1("{i: 1, f: 1.0, e: 1e3, u: 18446744073709551615, q: \"1\"}", 0,
-			       &err);
+	json_object *d =
+	    load1("{i: 1, f: 1.0, e: 1e3, u: 18446744073709551615, q: \"1\"}", 0, &err);
 	json_object *v;
 
 	TAP_OK(d != NULL, "a flow mapping of numbers loads");
 	if (d == NULL)
 		return;
 	TAP_OK(json_object_object_get_ex(d, "i", &v) && json_object_is_type(v, json_type_int),
-	       "1 is an integer");
+	    "1 is an integer");
 	TAP_OK(json_object_object_get_ex(d, "f", &v) && json_object_is_type(v, json_type_double),
-	       "1.0 is a float");
+	    "1.0 is a float");
 	TAP_OK(json_object_object_get_ex(d, "e", &v) && json_object_is_type(v, json_type_double) &&
-		       json_object_get_double(v) == 1000.0,
-	       "1e3 is the float 1000");
-	TAP_OK(json_object_object_get_ex(d, "u", &v) &&
-		       json_object_get_uint64(v) == UINT64_MAX,
-	       "18446744073709551615 keeps every digit as an unsigned integer");
+		json_object_get_double(v) == 1000.0,
+	    "1e3 is the float 1000");
+	TAP_OK(json_object_object_get_ex(d, "u", &v) && json_object_get_uint64(v) == UINT64_MAX,
+	    "18446744073709551615 keeps every digit as an unsigned integer");
 	TAP_OK(json_object_object_get_ex(d, "q", &v) && json_object_is_type(v, json_type_string),
-	       "a quoted \"1\" is a string");
+	    "a quoted \"1\" is a string");
 	json_object_put(d);
 }
 
@@ -234,7 +233,7 @@ test_limits(void)
 	s = nested(NAP_YAML_MAX_DEPTH + 1);
 	d = load1(s, 0, &err);
 	TAP_OK(d == NULL && strstr(err.msg, "nesting deeper than") != NULL,
-	       "%d nested sequences are refused", NAP_YAML_MAX_DEPTH + 1);
+	    "%d nested sequences are refused", NAP_YAML_MAX_DEPTH + 1);
 	json_object_put(d);
 	free(s);
 
@@ -258,9 +257,9 @@ test_copies(void)
 	json_object *base = NULL, *copy = NULL, *m = NULL;
 
 	TAP_OK(d != NULL && json_object_object_get_ex(d, "base", &base) &&
-		       json_object_object_get_ex(d, "copy", &copy) &&
-		       json_object_object_get_ex(d, "m", &m),
-	       "an anchored mapping, its alias and a merge load");
+		json_object_object_get_ex(d, "copy", &copy) &&
+		json_object_object_get_ex(d, "m", &m),
+	    "an anchored mapping, its alias and a merge load");
 	if (base == NULL || copy == NULL || m == NULL) {
 		json_object_put(d);
 		return;
@@ -269,8 +268,8 @@ test_copies(void)
 	json_object_object_add(copy, "y", json_object_new_int(2));
 	json_object_object_add(m, "z", json_object_new_int(3));
 	TAP_OK(!json_object_object_get_ex(base, "y", NULL) &&
-		       !json_object_object_get_ex(base, "z", NULL),
-	       "changing an alias or a merge leaves the anchored mapping alone");
+		!json_object_object_get_ex(base, "z", NULL),
+	    "changing an alias or a merge leaves the anchored mapping alone");
 	json_object_put(d);
 }
 
@@ -281,27 +280,27 @@ test_positions(void)
 	json_object *d, *b = NULL, *m = NULL;
 	unsigned line = 0, col = 0;
 
-	d = load1("a: 1\nb:\n  c: 2\nbase: &x {k: v}\nm:\n  <<: *x\n  own: 1\n",
-		  NAP_YAML_KEYPOS, &err);
+	d = load1(
+	    "a: 1\nb:\n  c: 2\nbase: &x {k: v}\nm:\n  <<: *x\n  own: 1\n", NAP_YAML_KEYPOS, &err);
 	TAP_OK(d != NULL, "a document loads with key positions");
 	if (d == NULL)
 		return;
 	TAP_OK(nap_yaml_key_pos(d, "b", &line, &col) == 0 && line == 2 && col == 1,
-	       "a top-level key reports its line and column");
+	    "a top-level key reports its line and column");
 	json_object_object_get_ex(d, "b", &b);
 	TAP_OK(nap_yaml_key_pos(b, "c", &line, &col) == 0 && line == 3 && col == 3,
-	       "a nested key reports its own line and column");
+	    "a nested key reports its own line and column");
 	json_object_object_get_ex(d, "m", &m);
 	TAP_OK(nap_yaml_key_pos(m, "k", &line, &col) == 0 && line == 4 && col == 11,
-	       "a merged key reports where its source wrote it");
+	    "a merged key reports where its source wrote it");
 	TAP_OK(nap_yaml_key_pos(m, "own", &line, &col) == 0 && line == 7,
-	       "an explicit key next to a merge reports its own line");
+	    "an explicit key next to a merge reports its own line");
 	TAP_OK(nap_yaml_key_pos(d, "nope", &line, &col) == -1, "an absent key has no position");
 	json_object_put(d);
 
 	d = load1("a: 1\n", 0, &err);
 	TAP_OK(d != NULL && nap_yaml_key_pos(d, "a", &line, &col) == -1,
-	       "without NAP_YAML_KEYPOS no positions are kept");
+	    "without NAP_YAML_KEYPOS no positions are kept");
 	json_object_put(d);
 }
 
@@ -309,7 +308,7 @@ static void
 test_edges(void)
 {
 	struct nap_err err;
-	json_object *docs = (json_object *)&err;	/* a sentinel that must survive errors */
+	json_object *docs = (json_object *)&err; /* a sentinel that must survive errors */
 	json_object *d;
 	int fd;
 
@@ -322,26 +321,28 @@ test_edges(void)
 	json_object_put(docs);
 
 	TAP_IS_INT(nap_yaml_load("---\n# nothing\n...\n", 17, "e", &docs, &err), 0,
-		   "a stream of one empty document loads");
+	    "a stream of one empty document loads");
 	TAP_IS_INT(json_object_array_length(docs), 0, "an empty document is skipped");
 	json_object_put(docs);
 
 	d = load1("a: 1\r\nb: two\r\n", 0, &err);
-	TAP_OK(d != NULL && strcmp(json_object_get_string(json_object_object_get(d, "b")),
-				   "two") == 0,
-	       "CRLF line ends load like LF");
+	TAP_OK(
+	    d != NULL && strcmp(json_object_get_string(json_object_object_get(d, "b")), "two") == 0,
+	    "CRLF line ends load like LF");
 	json_object_put(d);
 
-	d = load1("\xef\xbb\xbf" "a: 1\n", 0, &err);
+	d = load1("\xef\xbb\xbf"
+		  "a: 1\n",
+	    0, &err);
 	TAP_OK(d != NULL && json_object_object_get_ex(d, "a", NULL),
-	       "a UTF-8 byte-order mark is skipped");
+	    "a UTF-8 byte-order mark is skipped");
 	json_object_put(d);
 
 	fd = open("tests/fixtures/yaml/err-duplicate.yaml", O_RDONLY);
 	if (fd >= 0 && dup2(fd, STDIN_FILENO) == STDIN_FILENO) {
 		TAP_IS_INT(nap_yaml_load_file("-", &docs, &err), -1, "\"-\" reads standard input");
 		TAP_IS_STR(err.msg, "<stdin>:3:1: duplicate key \"a\"",
-			   "standard input is <stdin> in messages");
+		    "standard input is <stdin> in messages");
 	} else {
 		TAP_OK(0, "a fixture can be put on standard input");
 	}
@@ -349,7 +350,7 @@ test_edges(void)
 		close(fd);
 
 	TAP_IS_INT(nap_yaml_load_file("/nonexistent/nap.yaml", &docs, &err), -1,
-		   "a missing file cannot be loaded");
+	    "a missing file cannot be loaded");
 	TAP_IS_INT(err.code, NAP_EX_IOERR, "a missing file is an I/O error");
 	TAP_OK(strstr(err.msg, "/nonexistent/nap.yaml") != NULL, "the message names the file");
 }
@@ -366,8 +367,8 @@ has_kind(const char *text, const char *kind)
 		p += 5;
 		while (*p == ' ')
 			p++;
-		if (strncmp(p, kind, kl) == 0 && (p[kl] == '\n' || p[kl] == ' ' || p[kl] == '\r' ||
-						   p[kl] == '\0'))
+		if (strncmp(p, kind, kl) == 0 &&
+		    (p[kl] == '\n' || p[kl] == ' ' || p[kl] == '\r' || p[kl] == '\0'))
 			return 1;
 	}
 	return 0;
@@ -423,7 +424,7 @@ run_markdown(const char *path)
 				found++;
 				docs = NULL;
 				if (!TAP_OK(nap_yaml_load(block, blen, path, &docs, &err) == 0,
-					    "the yaml block at %s line %lu loads", path, start))
+					"the yaml block at %s line %lu loads", path, start))
 					printf("#   %s\n", err.msg);
 				json_object_put(docs);
 			}
@@ -441,7 +442,7 @@ run_markdown(const char *path)
 	}
 	if (found == 0)
 		printf("ok %d - # SKIP %s has no yaml block with a NodePool or AKSNodeClass\n",
-		       ++tap_n, path);
+		    ++tap_n, path);
 	free(block);
 	free(md);
 	return found;
@@ -518,22 +519,23 @@ run_fixture_dir(const char *shared, const char *sub)
 			} else {
 				snprintf(want, sizeof(want), ":%u:%u: ", wl, wc);
 				if (!TAP_OK(rc == -1 && strncmp(err.msg, path, strlen(path)) == 0 &&
-						    strncmp(err.msg + strlen(path), want,
-							    strlen(want)) == 0,
-					    "%s/%s, broken as published, fails at line %u column %u",
-					    sub, names[i], wl, wc))
+					    strncmp(err.msg + strlen(path), want, strlen(want)) ==
+						0,
+					"%s/%s, broken as published, fails at line %u column %u",
+					sub, names[i], wl, wc))
 					printf("#   got %s\n", rc < 0 ? err.msg : "success");
 			}
 		} else if (val != NULL && strstr(val, " doc") != NULL) {
 			at = strstr(val, "(");
 			ndocs = at != NULL ? strtoul(at + 1, NULL, 10) : 0;
 			if (!TAP_OK(rc == 0 && json_object_array_length(docs) == ndocs,
-				    "%s/%s loads as %zu document%s", sub, names[i], ndocs,
-				    ndocs == 1 ? "" : "s"))
-				printf("#   got %s\n", rc < 0 ? err.msg : json_object_to_json_string(docs));
+				"%s/%s loads as %zu document%s", sub, names[i], ndocs,
+				ndocs == 1 ? "" : "s"))
+				printf("#   got %s\n",
+				    rc < 0 ? err.msg : json_object_to_json_string(docs));
 		} else {
-			if (!TAP_OK(rc == 0 && json_object_array_length(docs) > 0,
-				    "%s/%s loads", sub, names[i]))
+			if (!TAP_OK(rc == 0 && json_object_array_length(docs) > 0, "%s/%s loads",
+				sub, names[i]))
 				printf("#   got %s\n", rc < 0 ? err.msg : "no documents");
 		}
 		json_object_put(docs);
@@ -562,10 +564,10 @@ test_known_kinds(const char *shared)
 		return;
 	}
 	TAP_OK(nap_yaml_load_file(path, &docs, &err) == 0 && json_object_array_length(docs) == 1,
-	       "the Azure provider's default NodePool loads as one document");
+	    "the Azure provider's default NodePool loads as one document");
 	d = docs != NULL ? json_object_array_get_idx(docs, 0) : NULL;
 	TAP_IS_STR(d != NULL ? json_object_get_string(json_object_object_get(d, "kind")) : NULL,
-		   "NodePool", "its kind is NodePool");
+	    "NodePool", "its kind is NodePool");
 	json_object_put(docs);
 	free(path);
 }
@@ -580,7 +582,7 @@ main(void)
 		shared = "../shared";
 	run_data_cases("tests/fixtures/yaml");
 	TAP_IS_INT(run_markdown("tests/fixtures/yaml/blocks.md"), 2,
-		   "the markdown extractor finds the NodePool and AKSNodeClass blocks of blocks.md");
+	    "the markdown extractor finds the NodePool and AKSNodeClass blocks of blocks.md");
 	test_special_floats();
 	test_number_types();
 	test_limits();
