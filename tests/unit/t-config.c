@@ -62,18 +62,37 @@ same_config(const struct nap_config *a, const struct nap_config *b)
 		printf("#   " #f ": %lld vs %lld\n", (long long)a->f, (long long)b->f);            \
 		return 0;                                                                          \
 	}
+	/* clang-format off: one field a line reads best, and these macros end in braces */
 	S(kubeconfig)
-	S(context) S(cluster.name) S(cluster.region) S(cluster.subscription_id)
-	    S(cluster.resource_group) S(cluster.subnet_id) S(cluster.kubernetes_version)
-		S(azure.cloud) S(azure.arm_endpoint) S(azure.authority_host) S(azure.auth)
-		    S(azure.token_endpoint) S(azure.tenant_id) S(azure.client_id)
-			S(azure.client_secret_file) S(azure.client_certificate_file)
-			    S(azure.federated_token_file) S(azure.ca_file) S(catalog) S(log.format)
-				S(log.level) I(solve.batch_idle_ms) I(solve.batch_max_ms)
-				    I(launch.registration_timeout_ms)
+	S(context)
+	S(cluster.name)
+	S(cluster.region)
+	S(cluster.subscription_id)
+	S(cluster.resource_group)
+	S(cluster.subnet_id)
+	S(cluster.kubernetes_version)
+	S(azure.cloud)
+	S(azure.arm_endpoint)
+	S(azure.authority_host)
+	S(azure.auth)
+	S(azure.token_endpoint)
+	S(azure.tenant_id)
+	S(azure.client_id)
+	S(azure.client_secret_file)
+	S(azure.client_certificate_file)
+	S(azure.federated_token_file)
+	S(azure.ca_file)
+	S(catalog)
+	S(spot_prices)
+	S(log.format)
+	S(log.level)
+	I(solve.batch_idle_ms)
+	I(solve.batch_max_ms)
+	I(launch.registration_timeout_ms)
+	/* clang-format on */
 #undef S
 #undef I
-					return 1;
+	return 1;
 }
 
 static void
