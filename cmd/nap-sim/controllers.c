@@ -400,6 +400,7 @@ reconcile_rs(struct sim *sim, json_object *rs)
 	json_object *pods, *active, *st;
 	size_t i, n;
 	int64_t have, ready = 0;
+	int changed;
 
 	if (nap_json_get(rs, "metadata.deletionTimestamp"))
 		return;
@@ -413,6 +414,7 @@ reconcile_rs(struct sim *sim, json_object *rs)
 			json_object_array_add(active, json_object_get(p));
 	}
 	have = (int64_t)json_object_array_length(active);
+	changed = have != want;
 	for (; have < want; have++) {
 		json_object *pod = json_object_new_object();
 		json_object *tmeta = nap_json_get(rs, "spec.template.metadata");
@@ -460,10 +462,13 @@ reconcile_rs(struct sim *sim, json_object *rs)
 				json_object_array_put_idx(active, i, NULL);
 		have--;
 	}
-	json_object_put(pods);
 	json_object_put(active);
 
-	pods = collect(sim, "pods", ns, uid, NULL, NULL);
+	/* Count again only if pods came or went: the walk is the whole namespace. */
+	if (changed) {
+		json_object_put(pods);
+		pods = collect(sim, "pods", ns, uid, NULL, NULL);
+	}
 	n = json_object_array_length(pods);
 	have = 0;
 	for (i = 0; i < n; i++) {
