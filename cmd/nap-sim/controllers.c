@@ -1365,7 +1365,8 @@ defer_owner(struct sim *sim, json_object *obj, const char *kind, const char *res
 
 		if (!strcmp(nap_json_str(r, "kind", ""), kind)) {
 			defer(sim, sim_rdesc_find(resource),
-			    nap_json_str(obj, "metadata.namespace", ""), nap_json_str(r, "name", ""));
+			    nap_json_str(obj, "metadata.namespace", ""),
+			    nap_json_str(r, "name", ""));
 			return;
 		}
 	}
