@@ -210,22 +210,6 @@ vm_view(struct world *w, struct world_vm *vm, int expand)
 }
 
 static void
-vm_free_one(struct world_vm *vm)
-{
-	free(vm->name);
-	free(vm->id);
-	if (vm->body)
-		json_object_put(vm->body);
-	if (vm->boot)
-		json_object_put(vm->boot);
-	free(vm->nic_id);
-	free(vm->computer_name);
-	free(vm->vm_uuid);
-	free(vm->node_name);
-	free(vm);
-}
-
-static void
 nic_detach(struct world *w, struct world_vm *vm, int delete_nics)
 {
 	json_object *a;
@@ -1009,7 +993,7 @@ arm_vm_restore(struct world *w, json_object *saved)
 	if (vm->node != NODE_NONE)
 		vm->node_name = nap_xstrdup(vm->computer_name);
 	if (vm->state == VM_GONE) {
-		vm_free_one(vm);
+		world_vm_free(vm);
 		return;
 	}
 	vm_set_state(vm, vm->state);

@@ -204,8 +204,8 @@ op_free(struct world_op *op)
 	free(op);
 }
 
-static void
-vm_free(struct world_vm *vm)
+void
+world_vm_free(struct world_vm *vm)
 {
 	free(vm->name);
 	free(vm->id);
@@ -253,7 +253,7 @@ world_sweep(struct world *w)
 		struct world_vm *vm = w->vms[i];
 
 		if (vm->deleted && (vm->node == NODE_DELETED || vm->node == NODE_NONE))
-			vm_free(vm);
+			world_vm_free(vm);
 		else
 			w->vms[j++] = vm;
 	}
@@ -607,7 +607,7 @@ sim_world_fini(struct sim *sim)
 	if (w == NULL)
 		return;
 	for (i = 0; i < w->nvms; i++)
-		vm_free(w->vms[i]);
+		world_vm_free(w->vms[i]);
 	free(w->vms);
 	for (i = 0; i < w->nnics; i++)
 		nic_free(w->nics[i]);

@@ -238,6 +238,8 @@ uint64_t world_rand(struct world *w);
 double world_rand01(struct world *w); /* [0,1) */
 const struct world_size *world_size_find(struct world *w, const char *name);
 struct world_vm *world_vm_find(struct world *w, const char *name);
+/* Free a VM record that is no longer in w->vms. */
+void world_vm_free(struct world_vm *vm);
 struct world_nic *world_nic_find(struct world *w, const char *name);
 struct world_nic *world_nic_find_id(struct world *w, const char *id);
 struct world_op *world_op_find(struct world *w, const char *id);
