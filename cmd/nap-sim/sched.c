@@ -116,6 +116,25 @@ str_in(json_object *arr, const char *v)
 	return 0;
 }
 
+/*
+ * The set operators shared by label selectors and node-selector terms:
+ * does a label value (NULL when the label is absent) satisfy op over vals?
+ * An operator this does not know satisfies nothing.
+ */
+static int
+set_op_ok(const char *op, json_object *vals, const char *have)
+{
+	if (strcmp(op, "In") == 0)
+		return have != NULL && str_in(vals, have);
+	if (strcmp(op, "NotIn") == 0)
+		return have == NULL || !str_in(vals, have);
+	if (strcmp(op, "Exists") == 0)
+		return have != NULL;
+	if (strcmp(op, "DoesNotExist") == 0)
+		return have == NULL;
+	return 0;
+}
+
 /* A LabelSelector: NULL matches nothing, {} everything. */
 int
 sched_selector_matches(json_object *sel, json_object *labels)
@@ -143,21 +162,8 @@ sched_selector_matches(json_object *sel, json_object *labels)
 		json_object *vals = nap_json_get(e, "values");
 		const char *have = nap_json_str(nap_json_key(labels, k), "", NULL);
 
-		if (strcmp(op, "In") == 0) {
-			if (have == NULL || !str_in(vals, have))
-				return 0;
-		} else if (strcmp(op, "NotIn") == 0) {
-			if (have != NULL && str_in(vals, have))
-				return 0;
-		} else if (strcmp(op, "Exists") == 0) {
-			if (have == NULL)
-				return 0;
-		} else if (strcmp(op, "DoesNotExist") == 0) {
-			if (have != NULL)
-				return 0;
-		} else {
+		if (!set_op_ok(op, vals, have))
 			return 0;
-		}
 	}
 	return 1;
 }
@@ -225,21 +231,8 @@ term_matches(json_object *term, const struct snode *nd)
 				return 0;
 			continue;
 		}
-		if (strcmp(op, "In") == 0) {
-			if (have == NULL || !str_in(vals, have))
-				return 0;
-		} else if (strcmp(op, "NotIn") == 0) {
-			if (have != NULL && str_in(vals, have))
-				return 0;
-		} else if (strcmp(op, "Exists") == 0) {
-			if (have == NULL)
-				return 0;
-		} else if (strcmp(op, "DoesNotExist") == 0) {
-			if (have != NULL)
-				return 0;
-		} else {
+		if (!set_op_ok(op, vals, have))
 			return 0;
-		}
 	}
 	for (i = 0; i < nf; i++) {
 		json_object *e = json_object_array_get_idx(mf, i);
