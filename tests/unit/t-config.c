@@ -8,6 +8,7 @@
 #include "config.h"
 #include "nap.h"
 #include "tap.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -16,27 +17,6 @@
 #include <unistd.h>
 
 #define CASES "tests/fixtures/yaml/config"
-
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, alloc = 0, n;
-
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		nap_xgrow(&buf, &alloc, len + 4096, 1);
-		n = fread(buf + len, 1, alloc - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
-}
 
 static void
 spew(const char *path, const char *text)
@@ -265,7 +245,7 @@ test_error_cases(void)
 	TAP_OK(n >= 20, "there are at least 20 error cases (%zu)", n);
 	for (i = 0; i < n; i++) {
 		path = nap_xasprintf("%s/%s.want", CASES, names[i]);
-		want = slurp(path);
+		want = test_slurp(path, NULL);
 		free(path);
 		path = nap_xasprintf("%s/%s.yaml", CASES, names[i]);
 		if (want == NULL) {
@@ -436,7 +416,7 @@ man_blocks(const char *man, const char *section, char **out, size_t max)
 static void
 test_man(const char *tmp)
 {
-	char *man = slurp("man/nap.conf.5"), *blocks[16];
+	char *man = test_slurp("man/nap.conf.5", NULL), *blocks[16];
 	char *file = nap_xasprintf("%s/example.yaml", tmp);
 	struct nap_config c, def;
 	struct nap_err err;

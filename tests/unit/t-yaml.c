@@ -8,6 +8,7 @@
  */
 #include "nap.h"
 #include "tap.h"
+#include "util.h"
 #include "yaml.h"
 
 #include <dirent.h>
@@ -21,29 +22,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char *
-slurp(const char *path, size_t *lenp)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, alloc = 0, n;
-
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		nap_xgrow(&buf, &alloc, len + 4096, 1);
-		n = fread(buf + len, 1, alloc - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	if (lenp != NULL)
-		*lenp = len;
-	return buf;
-}
 
 static int
 cmp_str(const void *a, const void *b)
@@ -105,10 +83,10 @@ run_data_cases(const char *dir)
 	}
 	for (i = 0; i < n; i++) {
 		path = nap_xasprintf("%s/%s", dir, names[i]);
-		buf = slurp(path, &len);
+		buf = test_slurp(path, &len);
 		free(path);
 		path = nap_xasprintf("%s/%.*s.want", dir, (int)(strlen(names[i]) - 5), names[i]);
-		want = slurp(path, NULL);
+		want = test_slurp(path, NULL);
 		free(path);
 		if (buf == NULL || want == NULL) {
 			TAP_OK(0, "%s and its .want file can be read", names[i]);
@@ -381,7 +359,7 @@ has_kind(const char *text, const char *kind)
 static int
 run_markdown(const char *path)
 {
-	char *md = slurp(path, NULL), *line, *next, *block = NULL;
+	char *md = test_slurp(path, NULL), *line, *next, *block = NULL;
 	size_t blen = 0, balloc = 0, indent = 0, ll;
 	unsigned long lineno = 0, start = 0;
 	struct nap_err err;
@@ -457,7 +435,7 @@ struct idx {
 static struct idx *
 read_index(const char *dir, size_t *np)
 {
-	char *path = nap_xasprintf("%s/index.tsv", dir), *text = slurp(path, NULL);
+	char *path = nap_xasprintf("%s/index.tsv", dir), *text = test_slurp(path, NULL);
 	char *line, *save = NULL, *tab, *last;
 	struct idx *v = NULL;
 	size_t n = 0, alloc = 0;
