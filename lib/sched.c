@@ -87,13 +87,16 @@ struct claim {
 	size_t idx;
 	size_t pool;
 	struct nap_reqs reqs;
-	size_t *types;
+	uint16_t *types; /* candidate sizes, indices into types (at most UINT16_MAX) */
 	size_t ntypes;
 	struct nap_res used;
 	struct nap_res maxrem; /* max over types of cap - used: a quick bound */
 	struct nap_res maxcap; /* max over types of cap (within the target size) */
 	size_t maxcap_n;       /* ntypes when maxcap was taken, 0 = never */
-	int capped;	       /* grows only within its pool's target size */
+	int capped;	       /* holds only pods of its tier, within that size */
+	size_t tier;	       /* the size of its tier, when capped */
+	size_t bucket;	       /* its list in st.corder */
+	int64_t key;	       /* its place in that list (claim_key) */
 	/* shapes (variant + request, no topology) it refused since it last changed */
 	uint64_t *refused;
 	size_t nrefused; /* words */
@@ -111,6 +114,9 @@ struct pin {
 	const char *val;
 };
 
+#define NAP_SCHED_NPOS ((size_t)-1)
+#define NAP_SCHED_TIERS 4 /* most sizes one pool's plan fills */
+
 struct st {
 	const struct nap_sched_input *in;
 	long *ndom; /* per tkey x node: value index, -1 none */
@@ -123,7 +129,9 @@ struct st {
 	struct nap_res *pool_max;  /* per pool: max cap over usable types */
 	struct nap_res *remaining; /* per pool: limit - used */
 	double *tprice;		   /* per pool x type: cheapest offering the pool allows */
-	size_t *target;		   /* per pool: target size, (size_t)-1 none */
+	size_t *tiers;		   /* per pool x NAP_SCHED_TIERS: sizes claims fill */
+	size_t *ntiers;		   /* per pool */
+	size_t *ptier;		   /* per pending pod x pool: its tier's index, NPOS none */
 	struct nap_req *delta;	   /* try_claim: borrowed requirements that changed */
 	size_t adelta;
 	int64_t *nodes_left;
@@ -146,8 +154,28 @@ struct st {
 	/* claims */
 	struct claim **claims;
 	size_t nclaims, aclaims;
-	size_t *corder; /* open claims' indices by (npods, idx) */
+	/*
+	 * Open claims' indices by (npods, idx), one list per bucket: 0 for
+	 * claims that grow freely, 1 + pool x NAP_SCHED_TIERS + tier for capped
+	 * ones, which only pods of that tier may join.
+	 */
+	struct corder {
+		size_t *ci;
+		size_t n, alloc;
+		/*
+		 * An upper bound of every open claim's maxrem: exact after a
+		 * walk that found no room, raised by each new claim, and only
+		 * ever too high otherwise (claims lose room as pods land).
+		 */
+		struct nap_res room;
+	} * corder;
 	size_t ncorder;
+	struct rankc *rankc; /* claim_finalize: rankings by (pool, zone, capacity type) */
+	size_t nrankc, arankc;
+	unsigned char *mark;   /* per type, zero between uses */
+	struct nap_hash dmemo; /* delta_memo: per delta, per type */
+	char *dkey;
+	size_t adkey;
 	struct nap_res minreq;	  /* the smallest pending request, per resource */
 	struct nap_hash shapes;	  /* "variant:request" -> shape id + 1 */
 	struct nap_hash fit_from; /* request -> first node index it may fit + 1 */
@@ -1024,7 +1052,8 @@ pools_prepare(struct st *s)
 	s->cap = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->cap));
 	s->daemon = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->daemon));
 	s->tprice = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->tprice));
-	s->target = nap_xcalloc(in->npools + 1, sizeof(*s->target));
+	s->tiers = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, sizeof(*s->tiers));
+	s->ntiers = nap_xcalloc(in->npools + 1, sizeof(*s->ntiers));
 	s->pool_max = nap_xcalloc(in->npools + 1, sizeof(*s->pool_max));
 	s->remaining = nap_xcalloc(in->npools + 1, sizeof(*s->remaining));
 	s->nodes_left = nap_xcalloc(in->npools + 1, sizeof(*s->nodes_left));
@@ -1172,54 +1201,236 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 	return vp;
 }
 
-/* ---- the target-size rule (enum nap_sched_packing) ---- */
+/* ---- the tiered plan (enum nap_sched_packing) ---- */
+
+/* A request shape of the batch and how many pods have it. */
+struct shape {
+	struct nap_res req;
+	double n;
+};
+
+static int
+cmp_res(const void *x, const void *y)
+{
+	const struct nap_res *a = x, *b = y;
+	int r;
+
+	for (r = 0; r < NAP_RES_N; r++)
+		if (a->v[r] != b->v[r])
+			return a->v[r] < b->v[r] ? -1 : 1;
+	return 0;
+}
+
+/* The dimensions a plan weighs; GPU pods are left out of plans. */
+static const int plan_rs[] = {NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS};
+#define PLAN_NRS (sizeof(plan_rs) / sizeof(plan_rs[0]))
 
 /*
- * Per pool, the size whose single-type fractional cover of the batch's
- * demand costs least (NAP_SCHED_NPOS when none serves it): what a claim
- * grows to at most under NAP_SCHED_PACK_TARGET.
+ * What covering demand d (the sum of a set's requests, m its largest
+ * request per dimension) with size k costs as a fraction of whole nodes:
+ * price x the most nodes any dimension needs, each node's capacity less
+ * half the set's mean request (what first-fit leaves unused on average).
+ * Negative when the size cannot take the set's largest request.
  */
-static void
-pool_targets(struct st *s, const struct nap_res *demand)
+static double
+plan_cover(const struct st *s, size_t k, const double *d, const double *m, double n)
 {
-	static const int rs[] = {
-	    NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS, NAP_RES_NVIDIA_GPU, NAP_RES_AMD_GPU};
-	const struct nap_sched_input *in = s->in;
-	size_t p, t, j;
+	double need = 0;
+	size_t j;
 
-	for (p = 0; p < in->npools; p++) {
-		double best = 0;
+	if (n <= 0)
+		return 0;
+	for (j = 0; j < PLAN_NRS; j++) {
+		double c = (double)s->cap[k].v[plan_rs[j]], eff;
 
-		s->target[p] = (size_t)-1;
-		for (t = 0; t < in->ntypes; t++) {
-			size_t k = p * in->ntypes + t;
-			double need = 0, cost;
+		if (m[j] > c)
+			return -1;
+		if (d[j] <= 0)
+			continue;
+		eff = c - 0.5 * d[j] / n;
+		if (eff <= 0)
+			return -1;
+		if (d[j] / eff > need)
+			need = d[j] / eff;
+	}
+	return s->tprice[k] * need;
+}
 
-			if (!s->usable[k] || s->tprice[k] <= 0)
-				continue;
-			for (j = 0; j < sizeof(rs) / sizeof(rs[0]); j++) {
-				double d = (double)demand->v[rs[j]], c = (double)s->cap[k].v[rs[j]];
+/* Sum and maximum of the shapes in live[] (nonzero entries), n pods. */
+static double
+plan_sum(const struct shape *sh, size_t nsh, const unsigned char *live, double *d, double *m)
+{
+	double n = 0;
+	size_t i, j;
 
-				/*
-				 * A size without GPUs is judged on the rest: GPU pods
-				 * never fit it and so grow their claims as Karpenter's.
-				 */
-				if (d <= 0 || c <= 0)
-					continue;
-				if (d / c > need)
-					need = d / c;
-			}
-			if (need <= 0)
-				continue;
-			cost = s->tprice[k] * need;
-			if (s->target[p] == (size_t)-1 || cost < best ||
-			    (cost == best &&
-				s->tprice[k] < s->tprice[p * in->ntypes + s->target[p]])) {
-				best = cost;
-				s->target[p] = t;
-			}
+	for (j = 0; j < PLAN_NRS; j++)
+		d[j] = m[j] = 0;
+	for (i = 0; i < nsh; i++) {
+		if (!live[i])
+			continue;
+		n += sh[i].n;
+		for (j = 0; j < PLAN_NRS; j++) {
+			double v = (double)sh[i].req.v[plan_rs[j]];
+
+			d[j] += v * sh[i].n;
+			if (v > m[j])
+				m[j] = v;
 		}
 	}
+	return n;
+}
+
+/* The usable size of pool p covering (d, m) cheapest; NPOS when none can. */
+static size_t
+plan_single(const struct st *s, size_t p, const double *d, const double *m, double n, double *cost)
+{
+	const struct nap_sched_input *in = s->in;
+	size_t t, best = NAP_SCHED_NPOS;
+
+	for (t = 0; t < in->ntypes; t++) {
+		size_t k = p * in->ntypes + t;
+		double c;
+
+		if (!s->usable[k] || s->tprice[k] <= 0)
+			continue;
+		c = plan_cover(s, k, d, m, n);
+		if (c < 0)
+			continue;
+		if (best == NAP_SCHED_NPOS || c < *cost ||
+		    (c == *cost && s->tprice[k] < s->tprice[p * in->ntypes + best])) {
+			*cost = c;
+			best = t;
+		}
+	}
+	return best;
+}
+
+/*
+ * Per pool, the tiers new claims fill (at most NAP_SCHED_TIERS sizes): the
+ * batch's request shapes are peeled greedily.  At each step, for every
+ * usable size s, the shapes that fit s go to s and the rest to the single
+ * size covering them cheapest; the split that costs least wins if it beats
+ * covering every remaining shape with one size by more than 2 %.  A pod's
+ * tier is then the first tier whose size it fits, and a claim takes only
+ * pods of its own tier, up to that size: small pods fill small cheap nodes
+ * and large ones large nodes, as the fractional optimum does, instead of
+ * every claim growing into the largest (premium) sizes.
+ */
+static void
+pool_plan(struct st *s)
+{
+	const struct nap_sched_input *in = s->in;
+	struct shape *sh;
+	struct nap_res *reqs;
+	unsigned char *live, *fit;
+	size_t i, n = 0, nsh = 0, p, t;
+
+	reqs = nap_xcalloc(in->npending + 1, sizeof(*reqs));
+	for (i = 0; i < in->npending; i++) {
+		const struct nap_sched_pod *pod = &in->pending[i];
+
+		if (pod->never || pod->req.v[NAP_RES_NVIDIA_GPU] > 0 ||
+		    pod->req.v[NAP_RES_AMD_GPU] > 0)
+			continue;
+		reqs[n++] = pod->req;
+	}
+	qsort(reqs, n, sizeof(*reqs), cmp_res);
+	sh = nap_xcalloc(n + 1, sizeof(*sh));
+	for (i = 0; i < n; i++) {
+		if (nsh && cmp_res(&sh[nsh - 1].req, &reqs[i]) == 0) {
+			sh[nsh - 1].n++;
+			continue;
+		}
+		sh[nsh].req = reqs[i];
+		sh[nsh++].n = 1;
+	}
+	free(reqs);
+	live = nap_xcalloc(nsh + 1, 1);
+	fit = nap_xcalloc(nsh + 1, 1);
+	for (p = 0; p < in->npools; p++) {
+		double d[PLAN_NRS], m[PLAN_NRS], cnt, single = 0;
+		size_t base = p * in->ntypes, last;
+
+		s->ntiers[p] = 0;
+		/* shapes no usable size takes are not planned for */
+		for (i = 0; i < nsh; i++)
+			live[i] = nap_res_fits(&sh[i].req, &s->pool_max[p]);
+		cnt = plan_sum(sh, nsh, live, d, m);
+		if (cnt <= 0)
+			continue;
+		last = plan_single(s, p, d, m, cnt, &single);
+		while (last != NAP_SCHED_NPOS && s->ntiers[p] + 1 < NAP_SCHED_TIERS) {
+			double best = single * 0.98;
+			size_t bs = NAP_SCHED_NPOS;
+
+			for (t = 0; t < in->ntypes; t++) {
+				size_t k = base + t, rest;
+				double fd[PLAN_NRS], fm[PLAN_NRS], rd[PLAN_NRS], rm[PLAN_NRS];
+				double fc, rc = 0, c, fn, rn;
+				int some = 0, all = 1;
+
+				if (!s->usable[k] || s->tprice[k] <= 0)
+					continue;
+				for (i = 0; i < nsh; i++) {
+					fit[i] = 0;
+					if (!live[i])
+						continue;
+					fit[i] = nap_res_fits(&sh[i].req, &s->cap[k]);
+					some |= fit[i];
+					all &= fit[i];
+				}
+				if (!some || all)
+					continue;
+				fn = plan_sum(sh, nsh, fit, fd, fm);
+				fc = plan_cover(s, k, fd, fm, fn);
+				if (fc < 0 || fc >= best)
+					continue;
+				for (i = 0; i < nsh; i++)
+					fit[i] = live[i] && !fit[i];
+				rn = plan_sum(sh, nsh, fit, rd, rm);
+				rest = plan_single(s, p, rd, rm, rn, &rc);
+				if (rest == NAP_SCHED_NPOS)
+					continue;
+				c = fc + rc;
+				if (c < best) {
+					best = c;
+					bs = t;
+				}
+			}
+			if (bs == NAP_SCHED_NPOS)
+				break;
+			s->tiers[p * NAP_SCHED_TIERS + s->ntiers[p]++] = bs;
+			for (i = 0; i < nsh; i++)
+				if (live[i] && nap_res_fits(&sh[i].req, &s->cap[base + bs]))
+					live[i] = 0;
+			cnt = plan_sum(sh, nsh, live, d, m);
+			last = plan_single(s, p, d, m, cnt, &single);
+		}
+		if (last != NAP_SCHED_NPOS)
+			s->tiers[p * NAP_SCHED_TIERS + s->ntiers[p]++] = last;
+	}
+	free(live);
+	free(fit);
+	free(sh);
+}
+
+/* The index of the tier of pool p a pod of request req fills, or NPOS: grows freely. */
+static size_t
+pod_tier(const struct st *s, size_t p, const struct nap_res *req)
+{
+	size_t j, base = p * s->in->ntypes;
+
+	if (s->in->packing != NAP_SCHED_PACK_TARGET)
+		return NAP_SCHED_NPOS;
+	if (req->v[NAP_RES_NVIDIA_GPU] > 0 || req->v[NAP_RES_AMD_GPU] > 0)
+		return NAP_SCHED_NPOS;
+	for (j = 0; j < s->ntiers[p]; j++) {
+		size_t t = s->tiers[p * NAP_SCHED_TIERS + j];
+
+		if (nap_res_fits(req, &s->cap[base + t]))
+			return j;
+	}
+	return NAP_SCHED_NPOS;
 }
 
 /* The capacity a capped claim may fill, or NULL when it grows freely. */
@@ -1228,7 +1439,7 @@ claim_cap(const struct st *s, const struct claim *c)
 {
 	if (!c->capped)
 		return NULL;
-	return &s->cap[c->pool * s->in->ntypes + s->target[c->pool]];
+	return &s->cap[c->pool * s->in->ntypes + c->tier];
 }
 
 /* ---- claims ---- */
@@ -1240,6 +1451,18 @@ claim_maxrem(struct st *s, struct claim *c)
 	int k;
 
 	/* its sizes only ever shrink to a subset: an equal count is the same set */
+	if (c->maxcap_n != c->ntypes) {
+		/*
+		 * Capped and its tier's size still a candidate: no other size
+		 * can raise the bound above the tier's, so that is the bound.
+		 */
+		for (i = 0; c->capped && i < c->ntypes && c->types[i] != c->tier; i++)
+			;
+		if (c->capped && i < c->ntypes) {
+			c->maxcap = *claim_cap(s, c);
+			c->maxcap_n = c->ntypes;
+		}
+	}
 	if (c->maxcap_n != c->ntypes) {
 		nap_res_zero(&c->maxcap);
 		for (i = 0; i < c->ntypes; i++)
@@ -1258,24 +1481,50 @@ claim_maxrem(struct st *s, struct claim *c)
 		c->closed = 1;
 }
 
-/* Is claim a, holding npods pods, before claim b in corder? */
-static int
-claim_before(const struct claim *a, size_t npods, const struct claim *b)
+/*
+ * A claim's place in its corder list.  Free-growing claims go by pods held,
+ * fewest first, as Karpenter tries them.  Capped claims go fullest first
+ * (best fit: the least room left, in parts per million of the tier's size
+ * summed over CPU and memory), which packs small nodes far tighter than
+ * spreading pods over the emptiest.
+ */
+static int64_t
+claim_key(const struct st *s, const struct claim *c)
 {
-	return npods < b->npods || (npods == b->npods && a->idx < b->idx);
+	const struct nap_res *cap;
+
+	if (!c->capped)
+		return (int64_t)c->npods;
+	cap = claim_cap(s, c);
+	return (cap->v[NAP_RES_CPU] > 0 ? (cap->v[NAP_RES_CPU] - c->used.v[NAP_RES_CPU]) * 1000000 /
+			   cap->v[NAP_RES_CPU]
+					: 0) +
+	    (cap->v[NAP_RES_MEMORY] > 0
+		    ? (int64_t)((double)(cap->v[NAP_RES_MEMORY] - c->used.v[NAP_RES_MEMORY]) * 1e6 /
+			  (double)cap->v[NAP_RES_MEMORY])
+		    : 0);
+}
+
+/* Is claim a, at key, before claim b (at its stored key)? */
+static int
+claim_before(const struct claim *a, int64_t key, const struct claim *b)
+{
+	return key < b->key || (key == b->key && a->idx < b->idx);
 }
 
 /*
- * Keep corder sorted by (pods, creation) after claim ci changed from holding
- * npods - 1 pods (a new claim: appended last, holding 0): take it out and
- * put it back where its new key belongs, both found by binary search.  A
- * claim that closed stays out: no pod is tried on it again.
+ * Keep a claim's corder list sorted by (key, creation) after claim ci
+ * changed (a new claim is appended last): take it out from where its stored
+ * key puts it and put it back where its new key belongs, both found by
+ * binary search.  A claim that closed stays out: no pod is tried on it
+ * again.
  */
 static void
 claim_reorder(struct st *s, size_t ci, int is_new)
 {
-	const struct claim *c = s->claims[ci];
-	size_t n = s->ncorder, lo = 0, hi, from;
+	struct claim *c = s->claims[ci];
+	struct corder *co = &s->corder[c->bucket];
+	size_t n = co->n, lo = 0, hi, from;
 
 	if (is_new) {
 		from = n - 1;
@@ -1283,37 +1532,37 @@ claim_reorder(struct st *s, size_t ci, int is_new)
 		hi = n;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			const struct claim *m = s->claims[s->corder[mid]];
+			const struct claim *m = s->claims[co->ci[mid]];
 
-			if (m->npods + 1 < c->npods ||
-			    (m->npods + 1 == c->npods && m->idx < c->idx))
+			if (claim_before(m, m->key, c))
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
-		for (from = lo; from < n && s->corder[from] != ci; from++)
+		for (from = lo; from < n && co->ci[from] != ci; from++)
 			;
 		if (from == n)
 			return;
 	}
-	memmove(&s->corder[from], &s->corder[from + 1], (n - 1 - from) * sizeof(size_t));
+	memmove(&co->ci[from], &co->ci[from + 1], (n - 1 - from) * sizeof(size_t));
 	if (c->closed) {
-		s->ncorder--;
+		co->n--;
 		return;
 	}
+	c->key = claim_key(s, c);
 	lo = 0;
 	hi = n - 1;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		const struct claim *m = s->claims[s->corder[mid]];
+		const struct claim *m = s->claims[co->ci[mid]];
 
-		if (claim_before(m, m->npods, c))
+		if (claim_before(m, m->key, c))
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	memmove(&s->corder[lo + 1], &s->corder[lo], (n - 1 - lo) * sizeof(size_t));
-	s->corder[lo] = ci;
+	memmove(&co->ci[lo + 1], &co->ci[lo], (n - 1 - lo) * sizeof(size_t));
+	co->ci[lo] = ci;
 }
 
 static void
@@ -1446,6 +1695,73 @@ delta_ok(const struct nap_reqs *r, const struct nap_reqs *d)
 	return 1;
 }
 
+static uint64_t
+small_mask(const char *const *tab, size_t n, const struct nap_req *q)
+{
+	uint64_t m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!q || nap_req_allows(q, tab[i]))
+			m |= (uint64_t)1 << i;
+	return m;
+}
+
+/* A type's cheapest offering within masks zm and cm; negative when none. */
+static double
+offer_price(const struct st *s, size_t t, uint64_t zm, uint64_t cm)
+{
+	const struct nap_sched_itype *ty = &s->in->types[t];
+	double pr = -1;
+	size_t j;
+
+	for (j = 0; j < ty->noff; j++) {
+		size_t o = s->obase[t] + j;
+
+		if (!ty->off[j].available || !(zm >> s->oz[o] & 1) || !(cm >> s->oc[o] & 1))
+			continue;
+		if (pr < 0 || ty->off[j].price < pr)
+			pr = ty->off[j].price;
+	}
+	return pr;
+}
+
+/*
+ * Per distinct delta (the requirements a join narrows), delta_ok's verdict
+ * per type, filled as asked: 0 not yet known, 1 ok, 2 not.  Joins narrow
+ * the same few ways (a zone pinned, a capacity type chosen) over and over.
+ */
+static unsigned char *
+delta_memo(struct st *s, const struct nap_reqs *d)
+{
+	size_t i, j, o = 0;
+	unsigned char *m;
+
+	/* label keys and values hold no control characters: \x1f and \x1e separate */
+	for (i = 0; i < d->n; i++) {
+		const struct nap_req *q = &d->v[i];
+		size_t need = strlen(q->key) + 96;
+
+		for (j = 0; j < q->nvalues; j++)
+			need += strlen(q->values[j]) + 1;
+		nap_xgrow(&s->dkey, &s->adkey, o + need + 1, 1);
+		o += (size_t)snprintf(s->dkey + o, need, "%s\x1f%d,%d,%lld,%d,%lld,%d", q->key,
+		    q->complement, q->has_gt, (long long)q->gt, q->has_lt, (long long)q->lt,
+		    q->min_values);
+		for (j = 0; j < q->nvalues; j++)
+			o += (size_t)snprintf(s->dkey + o, need, "\x1f%s", q->values[j]);
+		s->dkey[o++] = '\x1e';
+	}
+	nap_xgrow(&s->dkey, &s->adkey, o + 1, 1);
+	s->dkey[o] = '\0';
+	m = nap_hash_get(&s->dmemo, s->dkey);
+	if (!m) {
+		m = nap_xcalloc(s->in->ntypes + 1, 1);
+		nap_hash_put(&s->dmemo, s->dkey, m);
+	}
+	return m;
+}
+
 static int
 try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len)
 {
@@ -1458,6 +1774,8 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	struct nap_reqs delta = {NULL, 0, 0};
 	size_t i, n = 0, base = c->pool * in->ntypes;
 	int known = 0, changed;
+	unsigned char *memo = NULL;
+	uint64_t zm = 0, cm = 0;
 
 	if (c->closed || !nap_res_fits(&p->req, &c->maxrem))
 		return 0;
@@ -1514,15 +1832,22 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 				delta.v[delta.n++] = nr->v[i];
 		}
 	}
+	if (changed) {
+		memo = delta_memo(s, &delta);
+		zm = small_mask(s->ozones, s->nozones, nap_reqs_get(nr, ZONE_KEY));
+		cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(nr, CTYPE_KEY));
+	}
 	for (i = 0; i < c->ntypes; i++) {
 		size_t t = c->types[i];
 
 		if (!res_fits_sum(&c->used, &p->req, &s->cap[base + t]))
 			continue;
-		if (changed &&
-		    (!delta_ok(&in->types[t].reqs, &delta) ||
-			!offering_ok(&in->types[t], nr, NULL)))
-			continue;
+		if (changed) {
+			if (!memo[t])
+				memo[t] = delta_ok(&in->types[t].reqs, &delta) ? 1 : 2;
+			if (memo[t] != 1 || offer_price(s, t, zm, cm) < 0)
+				continue;
+		}
 		s->tbuf[n++] = t;
 	}
 	if (n == 0) {
@@ -1532,7 +1857,8 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	if (!min_values_ok(s, nr, s->tbuf, n, why, len))
 		return 0;
 	/* commit */
-	memcpy(c->types, s->tbuf, n * sizeof(size_t));
+	for (i = 0; i < n; i++)
+		c->types[i] = (uint16_t)s->tbuf[i];
 	c->ntypes = n;
 	nap_res_add(&c->used, &p->req);
 	if (changed) {
@@ -1565,7 +1891,8 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	struct nap_res maxcap;
 	struct claim *c;
 	struct cand cd;
-	size_t i, n = 0, base = p * in->ntypes, nfit = 0;
+	size_t i, j, n = 0, base = p * in->ntypes, nfit = 0;
+	uint64_t zm = 0, cm = 0;
 	int r;
 
 	if (vp->state != 1) {
@@ -1589,6 +1916,10 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 		apply_pins(s, &s->tmp);
 		nr = &s->tmp;
 	}
+	if (nr != &vp->reqs) {
+		zm = small_mask(s->ozones, s->nozones, nap_reqs_get(nr, ZONE_KEY));
+		cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(nr, CTYPE_KEY));
+	}
 	for (i = 0; i < vp->ntypes; i++) {
 		size_t t = vp->types[i];
 		const struct nap_res *capy = &in->pools[p].capacity[t];
@@ -1601,7 +1932,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 				break;
 		if (r < NAP_RES_N)
 			continue;
-		if (nr != &vp->reqs && !offering_ok(&in->types[t], nr, NULL))
+		if (nr != &vp->reqs && offer_price(s, t, zm, cm) < 0)
 			continue;
 		s->tbuf[n++] = t;
 	}
@@ -1634,10 +1965,13 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	c->pool = p;
 	nap_reqs_init(&c->reqs);
 	nap_reqs_copy(&c->reqs, nr);
-	c->capped = in->packing == NAP_SCHED_PACK_TARGET && s->target[p] != (size_t)-1 &&
-	    nap_res_fits(&pod->req, &s->cap[base + s->target[p]]);
-	c->types = nap_xcalloc(n + 1, sizeof(size_t)); /* only ever shrinks */
-	memcpy(c->types, s->tbuf, n * sizeof(size_t));
+	j = s->ptier[pi * in->npools + p];
+	c->capped = j != NAP_SCHED_NPOS;
+	c->tier = c->capped ? s->tiers[p * NAP_SCHED_TIERS + j] : NAP_SCHED_NPOS;
+	c->bucket = c->capped ? 1 + p * NAP_SCHED_TIERS + j : 0;
+	c->types = nap_xcalloc(n + 1, sizeof(*c->types)); /* only ever shrinks */
+	for (i = 0; i < n; i++)
+		c->types[i] = (uint16_t)s->tbuf[i];
 	c->ntypes = n;
 	c->used = pod->req;
 	if (nr == &vp->reqs)
@@ -1650,13 +1984,18 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	s->nodes_left[p]--;
 	nap_xgrow(&s->claims, &s->aclaims, s->nclaims + 1, sizeof(*s->claims));
 	s->claims[s->nclaims] = c;
-	s->corder = nap_xrealloc(s->corder, (s->nclaims + 1) * sizeof(size_t));
-	s->corder[s->ncorder++] = s->nclaims;
+	{
+		struct corder *co = &s->corder[c->bucket];
+
+		nap_xgrow(&co->ci, &co->alloc, co->n + 1, sizeof(*co->ci));
+		co->ci[co->n++] = s->nclaims;
+	}
 	s->nclaims++;
 	cd.kind = CAND_CLAIM;
 	cd.idx = c->idx;
 	topo_record(s, pi, v, &cd, &c->reqs);
 	claim_maxrem(s, c);
+	nap_res_max(&s->corder[c->bucket].room, &c->maxrem);
 	claim_reorder(s, c->idx, 1);
 	s->out->place[pi].where = NAP_SCHED_CLAIM;
 	s->out->place[pi].index = c->idx;
@@ -1742,6 +2081,50 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 	return 0;
 }
 
+/*
+ * Try the open claims the pod may join: its tier's capped claims, pool by
+ * pool in weight order, fullest first; then the free-growing claims, fewest
+ * pods first.  A list whose room bound the pod exceeds is skipped whole.
+ */
+static int
+try_claims(struct st *s, size_t pi, struct variant *v)
+{
+	const struct nap_sched_input *in = s->in;
+	const struct nap_res *req = &in->pending[pi].req;
+	size_t i, k;
+	int r;
+
+	for (k = 0; k <= in->npools; k++) {
+		struct corder *co;
+		struct nap_res room;
+
+		if (k < in->npools) {
+			size_t p = s->pool_order[k], j = s->ptier[pi * in->npools + p];
+
+			if (j == NAP_SCHED_NPOS)
+				continue;
+			co = &s->corder[1 + p * NAP_SCHED_TIERS + j];
+		} else {
+			co = &s->corder[0];
+		}
+		if (!nap_res_fits(req, &co->room))
+			continue;
+		nap_res_zero(&room);
+		for (i = 0; i < co->n; i++) {
+			const struct claim *c = s->claims[co->ci[i]];
+
+			for (r = 0; r < NAP_RES_N; r++)
+				if (c->maxrem.v[r] > room.v[r])
+					room.v[r] = c->maxrem.v[r];
+			if (try_claim(s, pi, v, c->idx, NULL, 0))
+				return 1;
+		}
+		/* every open claim of the list was seen: its room is now exact */
+		co->room = room;
+	}
+	return 0;
+}
+
 /* One attempt for one pod at one relaxation step; why gets the reasons. */
 static int
 try_add(struct st *s, size_t pi, struct variant *v, char *why, size_t len)
@@ -1752,9 +2135,8 @@ try_add(struct st *s, size_t pi, struct variant *v, char *why, size_t len)
 	if (try_nodes(s, pi, v))
 		return 1;
 	s->cur_shape = s->nclaims ? shape_of(s, v, &s->in->pending[pi].req) : -1;
-	for (i = 0; i < s->ncorder; i++)
-		if (try_claim(s, pi, v, s->corder[i], NULL, 0))
-			return 1;
+	if (try_claims(s, pi, v))
+		return 1;
 	s->cur_shape = -1;
 	why[0] = '\0';
 	if (s->in->npools == 0) {
@@ -1937,6 +2319,13 @@ struct ranked {
 	const char *name;
 };
 
+struct rankc {
+	size_t pool;
+	uint64_t zm, cm;
+	struct ranked *rk;
+	size_t n;
+};
+
 static int
 cmp_ranked(const void *a, const void *b)
 {
@@ -1985,16 +2374,43 @@ offers_index(struct st *s)
 		}
 }
 
-static uint64_t
-small_mask(const char *const *tab, size_t n, const struct nap_req *q)
+/*
+ * Every usable type of a pool that has an offering within the zone and
+ * capacity-type masks, ranked by that offering's price: claims with the
+ * same pool and masks (most of them) share one sort and keep the subset.
+ */
+static const struct rankc *
+rank_cached(struct st *s, size_t p, uint64_t zm, uint64_t cm)
 {
-	uint64_t m = 0;
-	size_t i;
+	const struct nap_sched_input *in = s->in;
+	struct rankc *rc;
+	size_t i, t;
 
-	for (i = 0; i < n; i++)
-		if (!q || nap_req_allows(q, tab[i]))
-			m |= (uint64_t)1 << i;
-	return m;
+	for (i = 0; i < s->nrankc; i++)
+		if (s->rankc[i].pool == p && s->rankc[i].zm == zm && s->rankc[i].cm == cm)
+			return &s->rankc[i];
+	nap_xgrow(&s->rankc, &s->arankc, s->nrankc + 1, sizeof(*s->rankc));
+	rc = &s->rankc[s->nrankc++];
+	rc->pool = p;
+	rc->zm = zm;
+	rc->cm = cm;
+	rc->rk = nap_xcalloc(in->ntypes + 1, sizeof(*rc->rk));
+	rc->n = 0;
+	for (t = 0; t < in->ntypes; t++) {
+		double pr;
+
+		if (!s->usable[p * in->ntypes + t])
+			continue;
+		pr = offer_price(s, t, zm, cm);
+		if (pr < 0)
+			continue;
+		rc->rk[rc->n].t = t;
+		rc->rk[rc->n].price = pr;
+		rc->rk[rc->n].name = in->types[t].name;
+		rc->n++;
+	}
+	qsort(rc->rk, rc->n, sizeof(*rc->rk), cmp_ranked);
+	return rc;
 }
 
 /* Rank, truncate, narrow: the claim as nap-launch will see it. */
@@ -2013,34 +2429,26 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 
 	zm = small_mask(s->ozones, s->nozones, nap_reqs_get(&c->reqs, ZONE_KEY));
 	cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(&c->reqs, CTYPE_KEY));
-	for (i = 0; i < c->ntypes; i++) {
-		size_t t = c->types[i];
-		double pr = -1;
+	{
+		const struct rankc *rc = rank_cached(s, c->pool, zm, cm);
 
-		for (j = 0; j < in->types[t].noff; j++) {
-			size_t o = s->obase[t] + j;
-
-			if (!in->types[t].off[j].available || !(zm >> s->oz[o] & 1) ||
-			    !(cm >> s->oc[o] & 1))
-				continue;
-			if (pr < 0 || in->types[t].off[j].price < pr)
-				pr = in->types[t].off[j].price;
-		}
-		if (pr < 0)
-			continue;
-		rk[n].t = t;
-		rk[n].price = pr;
-		rk[n].name = in->types[t].name;
-		n++;
+		for (i = 0; i < c->ntypes; i++)
+			s->mark[c->types[i]] = 1;
+		for (i = 0; i < rc->n; i++)
+			if (s->mark[rc->rk[i].t])
+				rk[n++] = rc->rk[i];
+		for (i = 0; i < c->ntypes; i++)
+			s->mark[c->types[i]] = 0;
 	}
-	qsort(rk, n, sizeof(*rk), cmp_ranked);
 	if (n > max)
 		n = max;
-	oc->types = nap_xcalloc(n + 1, sizeof(size_t));
-	for (i = 0; i < n; i++)
-		oc->types[i] = rk[i].t;
+	oc->types = nap_xcalloc(n + 1, sizeof(*oc->types));
+	for (i = 0; i < n; i++) {
+		oc->types[i] = (uint16_t)rk[i].t;
+		s->tbuf[i] = rk[i].t;
+	}
 	oc->ntypes = n;
-	if (n == 0 || !min_values_ok(s, &c->reqs, oc->types, n, why, len)) {
+	if (n == 0 || !min_values_ok(s, &c->reqs, s->tbuf, n, why, len)) {
 		if (n == 0)
 			WHYF("no instance type has an available offering");
 		else
@@ -2140,10 +2548,26 @@ st_free(struct st *s)
 		free(s->claims[i]);
 	}
 	free(s->claims);
+	for (i = 0; i < s->ncorder; i++)
+		free(s->corder[i].ci);
 	free(s->corder);
+	for (i = 0; i < s->nrankc; i++)
+		free(s->rankc[i].rk);
+	free(s->rankc);
+	free(s->mark);
 	nap_hash_free(&s->cls_by_sig);
 	nap_hash_free(&s->grp_by_sig);
 	nap_hash_free(&s->shapes);
+	{
+		size_t pos = 0;
+		const char *k;
+		void *m;
+
+		while (nap_hash_next(&s->dmemo, &pos, &k, &m))
+			free(m);
+		nap_hash_free(&s->dmemo);
+		free(s->dkey);
+	}
 	nap_hash_free(&s->fit_from);
 	free(s->pod_cls);
 	free(s->pool_order);
@@ -2154,7 +2578,9 @@ st_free(struct st *s)
 	free(s->obase);
 	free(s->oz);
 	free(s->oc);
-	free(s->target);
+	free(s->tiers);
+	free(s->ptier);
+	free(s->ntiers);
 	free(s->delta);
 	free(s->pool_max);
 	free(s->remaining);
@@ -2171,7 +2597,7 @@ int
 nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, struct nap_err *err)
 {
 	struct st s;
-	size_t *q, qhead = 0, qtail = 0, qcap, i, j, ci;
+	size_t *q, qhead = 0, qtail = 0, qcap, i, j, ci, p;
 	unsigned long *lastlen;
 	char why[4 * WHY];
 	struct nap_hash names = NAP_HASH_INIT;
@@ -2181,12 +2607,17 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, 
 	memset(out, 0, sizeof(*out));
 	if (in->ntypes && !in->types)
 		return nap_err_set(err, NAP_EX_DATAERR, "scheduler: instance types missing");
+	if (in->ntypes > UINT16_MAX)
+		return nap_err_set(err, NAP_EX_DATAERR,
+		    "scheduler: %zu instance types, at most %u supported", in->ntypes,
+		    (unsigned)UINT16_MAX);
 	memset(&s, 0, sizeof(s));
 	s.in = in;
 	s.out = out;
 	nap_hash_init(&s.cls_by_sig);
 	nap_hash_init(&s.grp_by_sig);
 	nap_hash_init(&s.shapes);
+	nap_hash_init(&s.dmemo);
 	nap_hash_init(&s.fit_from);
 	nap_reqs_init(&s.tmp);
 	out->place = nap_xcalloc(in->npending + 1, sizeof(*out->place));
@@ -2202,15 +2633,15 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, 
 		for (r = 0; r < NAP_RES_N; r++)
 			if (in->pending[i].req.v[r] < s.minreq.v[r])
 				s.minreq.v[r] = in->pending[i].req.v[r];
-	if (in->packing == NAP_SCHED_PACK_TARGET) {
-		struct nap_res demand;
-
-		nap_res_zero(&demand);
-		for (i = 0; i < in->npending; i++)
-			if (!in->pending[i].never)
-				nap_res_add(&demand, &in->pending[i].req);
-		pool_targets(&s, &demand);
-	}
+	if (in->packing == NAP_SCHED_PACK_TARGET)
+		pool_plan(&s);
+	s.ncorder = 1 + in->npools * NAP_SCHED_TIERS;
+	s.corder = nap_xcalloc(s.ncorder, sizeof(*s.corder));
+	s.mark = nap_xcalloc(in->ntypes + 1, 1);
+	s.ptier = nap_xcalloc(in->npending * in->npools + 1, sizeof(*s.ptier));
+	for (i = 0; i < in->npending; i++)
+		for (p = 0; p < in->npools; p++)
+			s.ptier[i * in->npools + p] = pod_tier(&s, p, &in->pending[i].req);
 	s.avail = nap_xcalloc(in->nnodes + 1, sizeof(*s.avail));
 	s.open_nodes = nap_xcalloc(in->nnodes + 1, sizeof(size_t));
 	for (i = 0; i < in->nnodes; i++) {

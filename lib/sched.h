@@ -18,9 +18,9 @@
  * (anti-)affinity, ScheduleAnyway spreads) are required until relaxed one at
  * a time in Karpenter's order; a pod that fails goes to the back of the
  * queue, and the run stops after a full cycle without progress.
- * How far a new claim grows is nap_sched_input.packing: by default only to
- * its NodePool's most cost-efficient size for the batch (nap's departure,
- * see enum nap_sched_packing), or Karpenter's pure greedy growth.
+ * How far a new claim grows is nap_sched_input.packing: by default within
+ * its tier of the NodePool's plan for the batch (nap's departure, see enum
+ * nap_sched_packing), or Karpenter's pure greedy growth.
  *
  * Ownership: the input is the caller's and is only read (strings, reqs and
  * JSON it points to must outlive the call).  The result is the caller's,
@@ -167,16 +167,16 @@ struct nap_sched_bound {
 };
 
 /*
- * NAP_SCHED_PACK_TARGET (nap's default): per NodePool, the target size T is
- * the usable instance type whose single-type fractional cover of the whole
- * batch's demand is cheapest: price(T) x max over cpu, memory, pods (and
- * GPUs when requested and T has them) of demand / allocatable (allocatable
- * net of DaemonSet overhead; ties to the cheaper, then the catalog's order).
- * A claim whose first pod fits T takes further pods only while they all
- * still fit T, so it stops growing at the most cost-efficient size instead
- * of ending on the largest (premium) sizes; claims opened by pods too big
- * for T grow as Karpenter's do.  NAP_SCHED_PACK_KARPENTER: Karpenter's pure
- * greedy growth.
+ * NAP_SCHED_PACK_TARGET (nap's default): a tiered plan per NodePool.  The
+ * batch's request shapes are split greedily into at most four tiers, each
+ * the pods that fit a size and not an earlier tier's, when the split's
+ * single-size fractional covers (price x the most nodes any of CPU, memory,
+ * pods needs; capacity net of DaemonSet overhead and of half the mean
+ * request) cost 2% less than covering them with one size.  A claim opened
+ * by a pod of a tier holds only that tier's pods, within its size, and pods
+ * go to the fullest such claim first (best fit); pods of no tier (too big,
+ * or GPU) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
+ * Karpenter's pure greedy growth.
  */
 enum nap_sched_packing {
 	NAP_SCHED_PACK_TARGET,
@@ -225,8 +225,8 @@ struct nap_sched_claim {
 	 * (the ranked list is types[], its minValues is min_values).
 	 */
 	struct nap_reqs reqs;
-	size_t *types;	/* ranked cheapest first, truncated */
-	int min_values; /* of the instance-type requirement, 0 = none */
+	uint16_t *types; /* ranked cheapest first, truncated */
+	int min_values;	 /* of the instance-type requirement, 0 = none */
 	size_t ntypes;
 	double price; /* cheapest available compatible offering */
 	size_t *pods; /* indices into pending, in placement order */

@@ -44,6 +44,10 @@ run_case() {
 	run_case packing-karpenter
 }
 
+@test "small pods fill claims of a cheap small size and memory-heavy ones claims of a large size, never mixed, when that split costs less" {
+	run_case packing-tiers
+}
+
 @test "the launch list is ranked cheapest first, unique, at most 600 names, and the price is a positive hourly figure" {
 	run_case ranked-types
 }
