@@ -137,6 +137,7 @@ bats: all
 	@NAP_BIN=$(CURDIR)/$(BIN) sh tests/run --bats-only
 
 bench: deps
+	@sh bin/nap-deps bench
 	@$(MAKE) --no-print-directory all
 	@NAP_BIN=$(CURDIR)/$(BIN) sh bench/run
 
