@@ -171,16 +171,15 @@ gostrings(json_object *a, char *buf, size_t size)
 	k = (size_t)snprintf(buf, size, "[]string{");
 	for (i = 0; i < n && k < size; i++)
 		k += (size_t)snprintf(buf + k, size - k, "%s%s", i ? ", " : "",
-		    goquote(json_object_get_string(json_object_array_get_idx(a, i)), q,
-			sizeof(q)));
+		    goquote(json_object_get_string(json_object_array_get_idx(a, i)), q, sizeof(q)));
 	if (k < size)
 		snprintf(buf + k, size - k, "}");
 	return buf;
 }
 
 static int
-check_rule(json_object *rule, size_t i, int namespaced, int res, json_object *obj,
-    struct nap_err *err)
+check_rule(
+    json_object *rule, size_t i, int namespaced, int res, json_object *obj, struct nap_err *err)
 {
 	long verbs, groups, resources, names, urls;
 	char list[512];
@@ -229,13 +228,13 @@ check_role(int kind, int res, json_object *obj, struct nap_err *err)
 	json_object *rules, *agg, *sel;
 	size_t i, n;
 
-	if (field_of(obj, "rules", json_type_array, "rules", "[]v1.PolicyRule", res, &rules,
-		err) < 0)
+	if (field_of(obj, "rules", json_type_array, "rules", "[]v1.PolicyRule", res, &rules, err) <
+	    0)
 		return -1;
 	n = rules ? json_object_array_length(rules) : 0;
 	for (i = 0; i < n; i++)
-		if (check_rule(json_object_array_get_idx(rules, i), i, kind == K_ROLE, res, obj,
-			err) < 0)
+		if (check_rule(
+			json_object_array_get_idx(rules, i), i, kind == K_ROLE, res, obj, err) < 0)
 			return -1;
 	if (kind != K_CLUSTERROLE)
 		return 0;
@@ -293,8 +292,8 @@ bad_subdomain(const char *s)
 }
 
 static int
-check_subject(json_object *s, size_t i, int namespaced, int res, json_object *obj,
-    struct nap_err *err)
+check_subject(
+    json_object *s, size_t i, int namespaced, int res, json_object *obj, struct nap_err *err)
 {
 	const char *kind, *group, *name, *why;
 	char q[320];
@@ -308,8 +307,8 @@ check_subject(json_object *s, size_t i, int namespaced, int res, json_object *ob
 		return invalid(err, res, obj, "subjects[%zu].name: Required value", i);
 	if (!strcmp(kind, "ServiceAccount")) {
 		if ((why = bad_subdomain(name)))
-			return invalid(err, res, obj, "subjects[%zu].name: Invalid value: %s: %s", i,
-			    goquote(name, q, sizeof(q)), why);
+			return invalid(err, res, obj, "subjects[%zu].name: Invalid value: %s: %s",
+			    i, goquote(name, q, sizeof(q)), why);
 		if (*group)
 			return invalid(err, res, obj,
 			    "subjects[%zu].apiGroup: Unsupported value: %s: supported values: \"\"",
@@ -344,15 +343,23 @@ roleref_go(json_object *ref, char *buf, size_t size)
 	return buf;
 }
 
+/* Equal as defaulted: a stored roleRef (say from --state) may lack apiGroup. */
 static int
 roleref_equal(json_object *a, json_object *b)
 {
 	static const char *const keys[] = {"apiGroup", "kind", "name"};
 	size_t i;
 
-	for (i = 0; i < NAP_ARRAY_LEN(keys); i++)
-		if (strcmp(nap_json_str(a, keys[i], ""), nap_json_str(b, keys[i], "")))
+	for (i = 0; i < NAP_ARRAY_LEN(keys); i++) {
+		const char *x = nap_json_str(a, keys[i], ""), *y = nap_json_str(b, keys[i], "");
+
+		if (i == 0) {
+			x = *x ? x : RBAC_GROUP;
+			y = *y ? y : RBAC_GROUP;
+		}
+		if (strcmp(x, y))
 			return 0;
+	}
 	return 1;
 }
 
@@ -368,8 +375,7 @@ check_binding(int kind, int res, json_object *obj, json_object *old, struct nap_
 	ref = json_object_object_get(obj, "roleRef");
 	if (strcmp(nap_json_str(ref, "apiGroup", ""), RBAC_GROUP))
 		return invalid(err, res, obj,
-		    "roleRef.apiGroup: Unsupported value: %s: supported values: \"" RBAC_GROUP
-		    "\"",
+		    "roleRef.apiGroup: Unsupported value: %s: supported values: \"" RBAC_GROUP "\"",
 		    goquote(nap_json_str(ref, "apiGroup", ""), q, sizeof(q)));
 	rk = nap_json_str(ref, "kind", "");
 	if (kind == K_ROLEBINDING && strcmp(rk, "Role") && strcmp(rk, "ClusterRole"))
@@ -392,8 +398,8 @@ check_binding(int kind, int res, json_object *obj, json_object *old, struct nap_
 		return -1;
 	n = subjects ? json_object_array_length(subjects) : 0;
 	for (i = 0; i < n; i++)
-		if (check_subject(json_object_array_get_idx(subjects, i), i,
-			kind == K_ROLEBINDING, res, obj, err) < 0)
+		if (check_subject(json_object_array_get_idx(subjects, i), i, kind == K_ROLEBINDING,
+			res, obj, err) < 0)
 			return -1;
 	if (old && !roleref_equal(ref, json_object_object_get(old, "roleRef")))
 		return invalid(err, res, obj, "roleRef: Invalid value: %s: cannot change roleRef",
@@ -410,8 +416,7 @@ set_defaults(int kind, int res, json_object *obj, struct nap_err *err)
 
 	if (kind != K_ROLEBINDING && kind != K_CLUSTERROLEBINDING)
 		return 0;
-	if (field_of(obj, "roleRef", json_type_object, "roleRef", "v1.RoleRef", res, &ref, err) <
-	    0)
+	if (field_of(obj, "roleRef", json_type_object, "roleRef", "v1.RoleRef", res, &ref, err) < 0)
 		return -1;
 	if (!ref) {
 		ref = json_object_new_object();
