@@ -325,15 +325,29 @@ allows() {
 	need_kubectl
 	need_python
 	sim_start
-	if ! sim_kubectl api-resources --api-group=rbac.authorization.k8s.io -o name | grep -q clusterroles; then
-		# The ServiceAccount at least must apply.
-		y2j "$REPO/deploy/rbac.yaml" | jq '.[] | select(.kind == "ServiceAccount")' |
-		    sim_kubectl apply -f -
-		sim_kubectl -n kube-system get serviceaccount nap
-		skip "nap-sim does not serve rbac.authorization.k8s.io; the ServiceAccount applied"
-	fi
-	sim_kubectl apply -f "$REPO/deploy/rbac.yaml"
-	sim_kubectl get clusterrole nap
+	run sim_kubectl apply -f "$REPO/deploy/rbac.yaml"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "serviceaccount/nap created" ]
+	[ "${lines[1]}" = "clusterrole.rbac.authorization.k8s.io/nap created" ]
+	[ "${lines[2]}" = "clusterrolebinding.rbac.authorization.k8s.io/nap created" ]
+	sim_kubectl -n kube-system get serviceaccount nap -o json |
+	    jq -e '.metadata.labels["app.kubernetes.io/part-of"] == "nap"'
+	sim_kubectl get clusterrole nap -o json >"$BATS_TEST_TMPDIR/cr.json"
+	jq -e '.metadata.labels["app.kubernetes.io/part-of"] == "nap"
+	    and any(.rules[]; .apiGroups == [""] and .resources == ["pods/eviction"] and .verbs == ["create"])' \
+	    "$BATS_TEST_TMPDIR/cr.json"
+	# Every rule comes back as written.
+	y2j "$REPO/deploy/rbac.yaml" | jq '.[] | select(.kind == "ClusterRole") | .rules' >"$BATS_TEST_TMPDIR/want.json"
+	jq -e --slurpfile want "$BATS_TEST_TMPDIR/want.json" '.rules == $want[0]' "$BATS_TEST_TMPDIR/cr.json"
+	sim_kubectl get clusterrolebinding nap -o json | jq -e '
+	    .roleRef == {apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "nap"}
+	    and .subjects == [{kind: "ServiceAccount", name: "nap", namespace: "kube-system"}]'
+	# A second apply changes nothing.
+	run sim_kubectl apply -f "$REPO/deploy/rbac.yaml"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "clusterrole.rbac.authorization.k8s.io/nap unchanged" ]
+	[ "${lines[2]}" = "clusterrolebinding.rbac.authorization.k8s.io/nap unchanged" ]
 }
 
 @test "with the AKS default pools, a pod without the CriticalAddonsOnly toleration goes to default, and system-surge claims carry its taints and labels" {

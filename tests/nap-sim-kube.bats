@@ -549,3 +549,160 @@ running() {	# selector count
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(cat expected.txt)" ]
 }
+
+@test "kubectl api-resources lists the four RBAC kinds, roles and rolebindings namespaced, none with a short name" {
+	sim_start
+	run sim_kubectl api-resources --api-group=rbac.authorization.k8s.io --no-headers
+	echo "$output"
+	[ "${#lines[@]}" -eq 4 ]
+	[[ "${lines[0]}" =~ ^clusterrolebindings\ +rbac.authorization.k8s.io/v1\ +false\ +ClusterRoleBinding$ ]]
+	[[ "${lines[1]}" =~ ^clusterroles\ +rbac.authorization.k8s.io/v1\ +false\ +ClusterRole$ ]]
+	[[ "${lines[2]}" =~ ^rolebindings\ +rbac.authorization.k8s.io/v1\ +true\ +RoleBinding$ ]]
+	[[ "${lines[3]}" =~ ^roles\ +rbac.authorization.k8s.io/v1\ +true\ +Role$ ]]
+}
+
+@test "kubectl creates, gets, lists, watches and deletes a Role and a RoleBinding in a namespace" {
+	sim_start
+	sim_kubectl create namespace team
+	# kubectl create role|rolebinding send protobuf; apply sends JSON.
+	sim_kubectl -n team create role reader --verb=get,list,watch --resource=pods,configmaps
+	sim_kubectl -n team create rolebinding readers --role=reader --user=alice --serviceaccount=team:bot
+	sim_kubectl -n team get role reader -o json | jq -e '.kind == "Role"
+	    and .apiVersion == "rbac.authorization.k8s.io/v1" and .metadata.namespace == "team"
+	    and .rules == [{apiGroups: [""], resources: ["pods", "configmaps"], verbs: ["get", "list", "watch"]}]'
+	sim_kubectl -n team get rolebinding readers -o json | jq -e '
+	    .roleRef == {apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "reader"}
+	    and .subjects == [{apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "alice"},
+		{kind: "ServiceAccount", name: "bot", namespace: "team"}]'
+	sim_kubectl -n team get roles -w --output-watch-events \
+	    -o 'jsonpath={.type} {.object.metadata.name}{"\n"}' >"$BATS_TEST_TMPDIR/roles.out" 2>&1 &
+	WATCHERS+=($!)
+	sim_kubectl -n team get rolebindings -w --output-watch-events \
+	    -o 'jsonpath={.type} {.object.metadata.name}{"\n"}' >"$BATS_TEST_TMPDIR/bindings.out" 2>&1 &
+	WATCHERS+=($!)
+	sim_poll 30 grep -qx 'ADDED reader' "$BATS_TEST_TMPDIR/roles.out"
+	sim_poll 30 grep -qx 'ADDED readers' "$BATS_TEST_TMPDIR/bindings.out"
+	sim_kubectl apply -f - <<-'EOF'
+	apiVersion: rbac.authorization.k8s.io/v1
+	kind: Role
+	metadata: {name: writer, namespace: team}
+	rules:
+	  - apiGroups: [apps]
+	    resources: [deployments]
+	    verbs: [create, patch]
+	EOF
+	sim_poll 30 grep -qx 'ADDED writer' "$BATS_TEST_TMPDIR/roles.out"
+	run sim_kubectl get roles -A -o 'jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}'
+	[ "$output" = "team/reader team/writer " ]
+	run sim_kubectl -n default get roles -o name
+	[ -z "$output" ]
+	sim_kubectl -n team delete role reader
+	sim_kubectl -n team delete rolebinding readers
+	sim_poll 30 grep -qx 'DELETED reader' "$BATS_TEST_TMPDIR/roles.out"
+	sim_poll 30 grep -qx 'DELETED readers' "$BATS_TEST_TMPDIR/bindings.out"
+	run sim_kubectl -n team get role reader
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'roles.rbac.authorization.k8s.io "reader" not found'* ]]
+	run sim_kubectl -n team get roles -o name
+	[ "$output" = role.rbac.authorization.k8s.io/writer ]
+}
+
+@test "changing a binding's roleRef is 422 Invalid: cannot change roleRef, while its subjects may change" {
+	sim_start
+	sim_kubectl -n default create rolebinding viewers --clusterrole=view --user=alice
+	run sim_kubectl -n default patch rolebinding viewers --type=merge -p '{"roleRef":{"name":"edit"}}'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'The RoleBinding "viewers" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", Kind:"ClusterRole", Name:"edit"}: cannot change roleRef'* ]]
+	sim_kubectl -n default get rolebinding viewers -o json |
+	    jq -c '.roleRef.name = "admin" | del(.metadata.resourceVersion)' >"$BATS_TEST_TMPDIR/rb.json"
+	run sim_kcurl /apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/viewers \
+	    -X PUT -H 'Content-Type: application/json' -d @"$BATS_TEST_TMPDIR/rb.json" -w '\n%{http_code}'
+	[ "${lines[1]}" = 422 ]
+	jq -e '.kind == "Status" and .reason == "Invalid" and .code == 422
+	    and .details == {name: "viewers", group: "rbac.authorization.k8s.io", kind: "RoleBinding",
+		causes: [{reason: "FieldValueInvalid", field: "roleRef",
+		    message: "Invalid value: rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", Kind:\"ClusterRole\", Name:\"admin\"}: cannot change roleRef"}]}' <<<"${lines[0]}"
+	sim_kubectl -n default patch rolebinding viewers --type=json \
+	    -p '[{"op":"add","path":"/subjects/-","value":{"kind":"Group","name":"devs"}}]'
+	sim_kubectl -n default get rolebinding viewers -o json | jq -e '.roleRef.name == "view"
+	    and .subjects[1] == {apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "devs"}'
+	sim_kubectl create clusterrolebinding nodes-read --clusterrole=system:node-reader --group=ops
+	run sim_kubectl patch clusterrolebinding nodes-read --type=merge -p '{"roleRef":{"name":"other"}}'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'The ClusterRoleBinding "nodes-read" is invalid: roleRef: Invalid value: '*'cannot change roleRef'* ]]
+	run sim_kubectl get clusterrolebinding nodes-read -o 'jsonpath={.roleRef.name}'
+	[ "$output" = system:node-reader ]
+}
+
+# post_code PATH JSON: POST JSON to the Kubernetes API; the body on one
+# line, then the HTTP status.
+post_code() {
+	sim_kcurl "$1" -X POST -H 'Content-Type: application/json' -d "$2" -w '\n%{http_code}'
+}
+
+@test "RBAC objects are validated as a real server validates them" {
+	sim_start
+	cr=/apis/rbac.authorization.k8s.io/v1/clusterroles
+	crb=/apis/rbac.authorization.k8s.io/v1/clusterrolebindings
+	role=/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles
+	rb=/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings
+	# invalid PATH JSON MESSAGE
+	invalid() {
+		run post_code "$1" "$2"
+		echo "$output"
+		[ "${lines[1]}" = 422 ]
+		[ "$(jq -r .reason <<<"${lines[0]}")" = Invalid ]
+		[ "$(jq -r .message <<<"${lines[0]}")" = "$3" ]
+	}
+	invalid "$cr" '{"metadata":{"name":"noverbs"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":[]}]}' \
+	    'ClusterRole.rbac.authorization.k8s.io "noverbs" is invalid: rules[0].verbs: Required value: verbs must contain at least one value'
+	invalid "$role" '{"metadata":{"name":"urls"},"rules":[{"nonResourceURLs":["/healthz"],"verbs":["get"]}]}' \
+	    'Role.rbac.authorization.k8s.io "urls" is invalid: rules[0].nonResourceURLs: Invalid value: []string{"/healthz"}: namespaced rules cannot apply to non-resource URLs'
+	invalid "$cr" '{"metadata":{"name":"nogroup"},"rules":[{"resources":["pods"],"verbs":["get"]}]}' \
+	    'ClusterRole.rbac.authorization.k8s.io "nogroup" is invalid: rules[0].apiGroups: Required value: resource rules must supply at least one api group'
+	invalid "$rb" '{"metadata":{"name":"noref"},"subjects":[{"kind":"User","name":"a"}]}' \
+	    'RoleBinding.rbac.authorization.k8s.io "noref" is invalid: roleRef.kind: Unsupported value: "": supported values: "Role", "ClusterRole"'
+	invalid "$crb" '{"metadata":{"name":"torole"},"roleRef":{"kind":"Role","name":"r"}}' \
+	    'ClusterRoleBinding.rbac.authorization.k8s.io "torole" is invalid: roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"'
+	invalid "$crb" '{"metadata":{"name":"sa"},"roleRef":{"kind":"ClusterRole","name":"view"},"subjects":[{"kind":"ServiceAccount","name":"bot"}]}' \
+	    'ClusterRoleBinding.rbac.authorization.k8s.io "sa" is invalid: subjects[0].namespace: Required value'
+	invalid "$rb" '{"metadata":{"name":"robot"},"roleRef":{"kind":"Role","name":"r"},"subjects":[{"kind":"Robot","name":"r2"}]}' \
+	    'RoleBinding.rbac.authorization.k8s.io "robot" is invalid: subjects[0].kind: Unsupported value: "Robot": supported values: "ServiceAccount", "User", "Group"'
+	# A wrong JSON type fails decoding, before validation.
+	run post_code "$cr" '{"metadata":{"name":"str"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":"get"}]}'
+	[ "${lines[1]}" = 400 ]
+	[ "$(jq -r .reason <<<"${lines[0]}")" = BadRequest ]
+	# Names with colons, as the system roles have, are fine; a / is not.
+	run post_code "$cr" '{"metadata":{"name":"system:nap:reader"},"rules":[{"nonResourceURLs":["/healthz"],"verbs":["get"]}]}'
+	[ "${lines[1]}" = 201 ]
+	run post_code "$crb" '{"metadata":{"name":"system:nap:reader"},"roleRef":{"kind":"ClusterRole","name":"system:nap:reader"},"subjects":[{"kind":"Group","name":"system:authenticated"}]}'
+	[ "${lines[1]}" = 201 ]
+	jq -e '.roleRef.apiGroup == "rbac.authorization.k8s.io"
+	    and .subjects[0].apiGroup == "rbac.authorization.k8s.io"' <<<"${lines[0]}"
+	invalid "$cr" '{"metadata":{"name":"a%b"},"rules":[]}' \
+	    'ClusterRole.rbac.authorization.k8s.io "a%b" is invalid: metadata.name: Invalid value: "a%b": may not contain '"'%'"
+}
+
+@test "kubectl get prints clusterroles with CREATED AT and bindings with ROLE and, wide, their subjects" {
+	sim_start
+	sim_kubectl create clusterrole pod-reader --verb=get,list --resource=pods
+	sim_kubectl create namespace team
+	sim_kubectl -n team create rolebinding readers --clusterrole=pod-reader \
+	    --user=alice --group=devs --serviceaccount=team:bot --serviceaccount=kube-system:nap
+	run sim_kubectl get clusterroles
+	echo "$output"
+	[[ "${lines[0]}" =~ ^NAME\ +CREATED\ AT$ ]]
+	[[ "${lines[1]}" =~ ^pod-reader\ +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$ ]]
+	run sim_kubectl -n team get rolebindings
+	echo "$output"
+	[[ "${lines[0]}" =~ ^NAME\ +ROLE\ +AGE$ ]]
+	[[ "${lines[1]}" =~ ^readers\ +ClusterRole/pod-reader\ +[0-9]+s$ ]]
+	run sim_kubectl -n team get rolebindings -o wide
+	echo "$output"
+	[[ "${lines[0]}" =~ ^NAME\ +ROLE\ +AGE\ +USERS\ +GROUPS\ +SERVICEACCOUNTS$ ]]
+	[[ "${lines[1]}" =~ ^readers\ +ClusterRole/pod-reader\ +[0-9]+s\ +alice\ +devs\ +team:bot,\ kube-system:nap$ ]]
+	sim_kubectl create clusterrolebinding pod-readers --clusterrole=pod-reader --group=devs
+	run sim_kubectl get clusterrolebindings
+	[[ "${lines[0]}" =~ ^NAME\ +ROLE\ +AGE$ ]]
+	[[ "${lines[1]}" =~ ^pod-readers\ +ClusterRole/pod-reader\ + ]]
+}

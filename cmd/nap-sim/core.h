@@ -187,6 +187,14 @@ int sim_patch_strategic(json_object **target, json_object *patch, struct nap_err
 /* protobuf.c: a "k8s\0" envelope into JSON (kind and apiVersion set). */
 int sim_pb_decode(const char *buf, size_t len, json_object **out, struct nap_err *err);
 
+/*
+ * rbac.c: the defaults and validation of the rbac.authorization.k8s.io
+ * kinds for obj (modified in place) against old (the stored version on
+ * update, or NULL).  0 when obj may be stored or res is no RBAC kind; -1
+ * with err->http 422 (invalid) or 400 (a field of the wrong JSON type).
+ */
+int sim_rbac_admit(int res, json_object *obj, json_object *old, struct nap_err *err);
+
 /* kapi.c */
 void sim_kapi_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *resp);
 /* A Status failure from a filled nap_err. */

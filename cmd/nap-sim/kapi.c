@@ -623,9 +623,12 @@ split_status(json_object *obj, json_object *cur, int status_write)
 	}
 }
 
+/* What an update must satisfy beyond the store's checks: validation, immutable fields. */
 static int
-check_immutable(int res, json_object *obj, json_object *cur, struct nap_err *err)
+admit_update(int res, json_object *obj, json_object *cur, struct nap_err *err)
 {
+	if (sim_rbac_admit(res, obj, cur, err) < 0)
+		return -1;
 	if (!strcmp(sim_rdescs[res].resource, "nodeclaims") &&
 	    !nap_json_equal(
 		json_object_object_get(obj, "spec"), json_object_object_get(cur, "spec")))
@@ -663,7 +666,7 @@ write_back(struct sim *sim, const struct route *r, json_object *obj, json_object
 		nap_json_set(obj, "metadata.namespace", json_object_new_string(r->ns));
 	if (d->has_status)
 		split_status(obj, cur, !strcmp(r->sub, "status"));
-	if (check_immutable(r->res, obj, cur, &err) < 0) {
+	if (admit_update(r->res, obj, cur, &err) < 0) {
 		json_object_put(obj);
 		resp_err_details(resp, &err, r->res, r->name);
 		return;
@@ -869,6 +872,13 @@ do_create(struct sim *sim, const struct sim_req *req, const struct route *r, str
 		sim_resp_status(resp, 422, "Invalid",
 		    "Pod \"%s\" is invalid: spec.containers: Required value",
 		    nap_json_str(obj, "metadata.name", ""));
+		return;
+	}
+	if (sim_rbac_admit(r->res, obj, NULL, &err) < 0) {
+		name = nap_xstrdup(nap_json_str(obj, "metadata.name", ""));
+		json_object_put(obj);
+		resp_err_details(resp, &err, r->res, name);
+		free(name);
 		return;
 	}
 	if (d->has_status && strcmp(d->resource, "nodes"))

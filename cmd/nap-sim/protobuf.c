@@ -1,8 +1,8 @@
 /*
  * protobuf.c - reading the Kubernetes protobuf envelope that client-go's
- * typed clients (kubectl create deployment|namespace|pdb|configmap, drain's
- * evictions, typed deletes) send since 1.32, into the JSON the rest of
- * nap-sim works on.
+ * typed clients (kubectl create deployment|namespace|pdb|configmap|role|
+ * rolebinding ..., drain's evictions, typed deletes) send since 1.32, into
+ * the JSON the rest of nap-sim works on.
  *
  * The envelope is the magic "k8s\0" and a runtime.Unknown {typeMeta(1)
  * {apiVersion(1), kind(2)}, raw(2)}.  raw is decoded against a small table
@@ -95,6 +95,17 @@ MSG(m_node, {1, "metadata", F_MSG, &m_meta}, {2, "spec", F_MSG, &m_nodespec});
 MSG(m_lease_spec, {1, "holderIdentity", F_STR, NULL}, {2, "leaseDurationSeconds", F_INT0, NULL},
     {5, "leaseTransitions", F_INT0, NULL});
 MSG(m_lease, {1, "metadata", F_MSG, &m_meta}, {2, "spec", F_MSG, &m_lease_spec});
+MSG(m_rule, {1, "verbs", F_RSTR, NULL}, {2, "apiGroups", F_RSTR, NULL},
+    {3, "resources", F_RSTR, NULL}, {4, "resourceNames", F_RSTR, NULL},
+    {5, "nonResourceURLs", F_RSTR, NULL});
+MSG(m_aggregation, {1, "clusterRoleSelectors", F_RMSG, &m_selector});
+MSG(m_role, {1, "metadata", F_MSG, &m_meta}, {2, "rules", F_RMSG, &m_rule},
+    {3, "aggregationRule", F_MSG, &m_aggregation});
+MSG(m_subject, {1, "kind", F_STR, NULL}, {2, "apiGroup", F_STR, NULL}, {3, "name", F_STR, NULL},
+    {4, "namespace", F_STR, NULL});
+MSG(m_roleref, {1, "apiGroup", F_STR, NULL}, {2, "kind", F_STR, NULL}, {3, "name", F_STR, NULL});
+MSG(m_rolebinding, {1, "metadata", F_MSG, &m_meta}, {2, "subjects", F_RMSG, &m_subject},
+    {3, "roleRef", F_MSG, &m_roleref});
 
 static const struct {
 	const char *kind;
@@ -110,6 +121,11 @@ static const struct {
     {"Binding", &m_binding},
     {"Node", &m_node},
     {"Lease", &m_lease},
+    /* kubectl create role|clusterrole|rolebinding|clusterrolebinding */
+    {"Role", &m_role},
+    {"ClusterRole", &m_role},
+    {"RoleBinding", &m_rolebinding},
+    {"ClusterRoleBinding", &m_rolebinding},
 };
 
 struct rd {

@@ -3,7 +3,8 @@
  * application/json;as=Table;v=v1;g=meta.k8s.io) and prints as columns:
  * the columns the real API server's printers give for the kinds nap-sim
  * serves (pods READY STATUS RESTARTS AGE, nodes STATUS ROLES AGE VERSION,
- * ...), and the CRDs' printer columns for the Karpenter kinds.
+ * clusterroles CREATED AT, rolebindings ROLE AGE ...), and the CRDs'
+ * printer columns for the Karpenter kinds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,7 +186,16 @@ static const struct col c_nodeclasses[] = {
     {"Ready", "string", 0},
     {"Age", "date", 0},
 };
-static const struct col c_crds[] = {{"Name", "string", 0}, {"Created At", "date", 0}};
+/* CRDs, Roles and ClusterRoles: the creation time itself, not an age. */
+static const struct col c_created[] = {{"Name", "string", 0}, {"Created At", "date", 0}};
+static const struct col c_bindings[] = {
+    {"Name", "string", 0},
+    {"Role", "string", 0},
+    {"Age", "string", 0},
+    {"Users", "string", 1},
+    {"Groups", "string", 1},
+    {"ServiceAccounts", "string", 1},
+};
 
 static const struct col *
 columns(const char *r, size_t *n)
@@ -215,8 +225,11 @@ columns(const char *r, size_t *n)
 		return C(c_nodeclaims);
 	if (!strcmp(r, "aksnodeclasses"))
 		return C(c_nodeclasses);
-	if (!strcmp(r, "customresourcedefinitions"))
-		return C(c_crds);
+	if (!strcmp(r, "customresourcedefinitions") || !strcmp(r, "roles") ||
+	    !strcmp(r, "clusterroles"))
+		return C(c_created);
+	if (!strcmp(r, "rolebindings") || !strcmp(r, "clusterrolebindings"))
+		return C(c_bindings);
 	return C(c_default);
 #undef C
 }
@@ -247,6 +260,38 @@ pod_cells(json_object *o, json_object *cells)
 	json_object_array_add(cells, str(status));
 	snprintf(buf, sizeof(buf), "%zu", restarts);
 	json_object_array_add(cells, str(buf));
+}
+
+/*
+ * A binding's Users, Groups and ServiceAccounts cells: names joined by
+ * ", ", a ServiceAccount as namespace:name.
+ */
+static void
+subject_cells(json_object *o, json_object *cells)
+{
+	static const char *const kinds[] = {"User", "Group", "ServiceAccount"};
+	json_object *subjects;
+	size_t i, k, n;
+
+	subjects = nap_json_array(o, "subjects", &n);
+	for (k = 0; k < NAP_ARRAY_LEN(kinds); k++) {
+		char *joined = nap_xstrdup(""), *next;
+
+		for (i = 0; subjects && i < n; i++) {
+			json_object *s = json_object_array_get_idx(subjects, i);
+			const char *ns = nap_json_str(s, "namespace", "");
+
+			if (strcmp(nap_json_str(s, "kind", ""), kinds[k]))
+				continue;
+			next = nap_xasprintf("%s%s%s%s%s", joined, *joined ? ", " : "",
+			    k == 2 && *ns ? ns : "", k == 2 && *ns ? ":" : "",
+			    nap_json_str(s, "name", ""));
+			free(joined);
+			joined = next;
+		}
+		json_object_array_add(cells, str(joined));
+		free(joined);
+	}
 }
 
 static json_object *
@@ -399,9 +444,18 @@ cells_for(int res, json_object *o)
 	} else if (!strcmp(r, "aksnodeclasses")) {
 		json_object_array_add(cells, str(condition(o, "Ready")));
 		json_object_array_add(cells, str(a));
-	} else if (!strcmp(r, "customresourcedefinitions")) {
+	} else if (!strcmp(r, "customresourcedefinitions") || !strcmp(r, "roles") ||
+	    !strcmp(r, "clusterroles")) {
 		json_object_array_add(
-		    cells, str(nap_json_str(o, "metadata.creationTimestamp", "")));
+		    cells, str(nap_json_str(o, "metadata.creationTimestamp", "<unknown>")));
+	} else if (!strcmp(r, "rolebindings") || !strcmp(r, "clusterrolebindings")) {
+		char *ref = nap_xasprintf("%s/%s", nap_json_str(o, "roleRef.kind", ""),
+		    nap_json_str(o, "roleRef.name", ""));
+
+		json_object_array_add(cells, str(ref));
+		free(ref);
+		json_object_array_add(cells, str(a));
+		subject_cells(o, cells);
 	} else {
 		json_object_array_add(cells, str(a));
 	}
