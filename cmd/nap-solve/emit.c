@@ -42,7 +42,52 @@ price_json(double price)
 	return json_object_new_double_s(price, buf);
 }
 
-/* Requirements keep values sorted; the launch list must be cheapest first. */
+/* A launch list, written straight into json-c's output buffer. */
+struct tlist {
+	const struct plan *pl;
+	const uint16_t *types;
+	size_t n;
+};
+
+static int
+tlist_serialize(json_object *jso, struct printbuf *pb, int level, int flags)
+{
+	const struct tlist *tl = json_object_get_userdata(jso);
+	size_t i;
+
+	(void)level;
+	(void)flags;
+	printbuf_memappend(pb, "[", 1);
+	for (i = 0; i < tl->n; i++) {
+		const char *name = tl->pl->types[tl->types[i]].name;
+
+		if (i)
+			printbuf_memappend(pb, ",", 1);
+		printbuf_memappend(pb, "\"", 1);
+		printbuf_memappend(pb, name, (int)strlen(name));
+		printbuf_memappend(pb, "\"", 1);
+	}
+	printbuf_memappend(pb, "]", 1);
+	return 0;
+}
+
+/* Needs no JSON escaping: what Azure size names are made of. */
+static int
+plain_name(const char *s)
+{
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+			(*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+/*
+ * Requirements keep values sorted; the launch list must be cheapest first.
+ * Up to 600 names per claim and thousands of claims: the list is written
+ * into the output directly instead of as one json-c string object per name
+ * (same bytes; a name needing escapes takes the slow path).
+ */
 static void
 ranked_types(const struct plan *pl, const struct nap_sched_claim *c, json_object *reqs)
 {
@@ -51,13 +96,25 @@ ranked_types(const struct plan *pl, const struct nap_sched_claim *c, json_object
 	for (i = 0; i < n; i++) {
 		json_object *r = json_object_array_get_idx(reqs, i), *vals;
 		size_t j;
+		int plain = 1;
 
 		if (strcmp(nap_json_str(r, "key", ""), "node.kubernetes.io/instance-type") != 0)
 			continue;
 		vals = json_object_new_array();
-		for (j = 0; j < c->ntypes; j++)
-			json_object_array_add(
-			    vals, json_object_new_string(pl->types[c->types[j]].name));
+		for (j = 0; j < c->ntypes && plain; j++)
+			plain = plain_name(pl->types[c->types[j]].name);
+		if (plain) {
+			struct tlist *tl = nap_xmalloc(sizeof(*tl));
+
+			tl->pl = pl;
+			tl->types = c->types;
+			tl->n = c->ntypes;
+			json_object_set_serializer(vals, tlist_serialize, tl, json_object_free_userdata);
+		} else {
+			for (j = 0; j < c->ntypes; j++)
+				json_object_array_add(
+				    vals, json_object_new_string(pl->types[c->types[j]].name));
+		}
 		json_object_object_add(r, "values", vals);
 		if (c->min_values > 0)
 			json_object_object_add(r, "minValues", json_object_new_int(c->min_values));
