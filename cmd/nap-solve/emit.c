@@ -109,7 +109,8 @@ ranked_types(const struct plan *pl, const struct nap_sched_claim *c, json_object
 			tl->pl = pl;
 			tl->types = c->types;
 			tl->n = c->ntypes;
-			json_object_set_serializer(vals, tlist_serialize, tl, json_object_free_userdata);
+			json_object_set_serializer(
+			    vals, tlist_serialize, tl, json_object_free_userdata);
 		} else {
 			for (j = 0; j < c->ntypes; j++)
 				json_object_array_add(
