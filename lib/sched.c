@@ -97,6 +97,7 @@ struct claim {
 	size_t tier;	       /* the size of its tier, when capped */
 	size_t bucket;	       /* its list in st.corder */
 	int64_t key;	       /* its place in that list (claim_key) */
+	size_t pos;	       /* capped: its index in the bucket's ci[] */
 	/* shapes (variant + request, no topology) it refused since it last changed */
 	uint64_t *refused;
 	size_t nrefused; /* words */
@@ -155,9 +156,9 @@ struct st {
 	struct claim **claims;
 	size_t nclaims, aclaims;
 	/*
-	 * Open claims' indices by (npods, idx), one list per bucket: 0 for
-	 * claims that grow freely, 1 + pool x NAP_SCHED_TIERS + tier for capped
-	 * ones, which only pods of that tier may join.
+	 * Open claims, one list per bucket: 0 for claims that grow freely, by
+	 * (npods, idx); 1 + pool x NAP_SCHED_TIERS + tier for capped ones,
+	 * which only pods of that tier may join, in creation order.
 	 */
 	struct corder {
 		size_t *ci;
@@ -168,6 +169,15 @@ struct st {
 		 * ever too high otherwise (claims lose room as pods land).
 		 */
 		struct nap_res room;
+		/*
+		 * Capped buckets: ci[] in creation order (append only) and a
+		 * segment tree over it, seg[1] the root, leaves from segcap on,
+		 * each node the componentwise max of its claims' maxrem (a
+		 * closed claim's leaf is -1): first fit costs O(log n) per
+		 * claim looked at, however many claims the tier has.
+		 */
+		struct nap_res *seg;
+		size_t segcap;
 	} * corder;
 	size_t ncorder;
 	struct rankc *rankc; /* claim_finalize: rankings by (pool, zone, capacity type) */
@@ -1481,28 +1491,12 @@ claim_maxrem(struct st *s, struct claim *c)
 		c->closed = 1;
 }
 
-/*
- * A claim's place in its corder list.  Free-growing claims go by pods held,
- * fewest first, as Karpenter tries them.  Capped claims go fullest first
- * (best fit: the least room left, in parts per million of the tier's size
- * summed over CPU and memory), which packs small nodes far tighter than
- * spreading pods over the emptiest.
- */
+/* A free-growing claim's place in its list: pods held, fewest first, as Karpenter tries them. */
 static int64_t
 claim_key(const struct st *s, const struct claim *c)
 {
-	const struct nap_res *cap;
-
-	if (!c->capped)
-		return (int64_t)c->npods;
-	cap = claim_cap(s, c);
-	return (cap->v[NAP_RES_CPU] > 0 ? (cap->v[NAP_RES_CPU] - c->used.v[NAP_RES_CPU]) * 1000000 /
-			   cap->v[NAP_RES_CPU]
-					: 0) +
-	    (cap->v[NAP_RES_MEMORY] > 0
-		    ? (int64_t)((double)(cap->v[NAP_RES_MEMORY] - c->used.v[NAP_RES_MEMORY]) * 1e6 /
-			  (double)cap->v[NAP_RES_MEMORY])
-		    : 0);
+	(void)s;
+	return (int64_t)c->npods;
 }
 
 /* Is claim a, at key, before claim b (at its stored key)? */
@@ -1510,6 +1504,75 @@ static int
 claim_before(const struct claim *a, int64_t key, const struct claim *b)
 {
 	return key < b->key || (key == b->key && a->idx < b->idx);
+}
+
+static void
+seg_pull(struct corder *co, size_t x)
+{
+	int r;
+
+	for (r = 0; r < NAP_RES_N; r++)
+		co->seg[x].v[r] = co->seg[2 * x].v[r] > co->seg[2 * x + 1].v[r]
+		    ? co->seg[2 * x].v[r]
+		    : co->seg[2 * x + 1].v[r];
+}
+
+/* Set leaf i (the tree grown as needed) to room and fix its ancestors. */
+static void
+seg_set(struct corder *co, size_t i, const struct nap_res *room)
+{
+	size_t x;
+	int r;
+
+	if (i >= co->segcap) {
+		size_t cap = co->segcap ? co->segcap : 64, old = co->segcap, j;
+		struct nap_res *seg;
+
+		while (cap <= i)
+			cap *= 2;
+		seg = nap_xcalloc(2 * cap, sizeof(*seg));
+		for (j = 0; j < 2 * cap; j++)
+			for (r = 0; r < NAP_RES_N; r++)
+				seg[j].v[r] = -1;
+		for (j = 0; j < old; j++)
+			seg[cap + j] = co->seg[old + j];
+		free(co->seg);
+		co->seg = seg;
+		co->segcap = cap;
+		for (x = cap - 1; x >= 1; x--)
+			seg_pull(co, x);
+	}
+	x = co->segcap + i;
+	co->seg[x] = *room;
+	for (x /= 2; x >= 1; x /= 2)
+		seg_pull(co, x);
+}
+
+static size_t
+seg_find_r(
+    const struct corder *co, size_t x, size_t lo, size_t hi, size_t from, const struct nap_res *req)
+{
+	size_t mid, got;
+
+	if (hi <= from || !nap_res_fits(req, &co->seg[x]))
+		return NAP_SCHED_NPOS;
+	if (x >= co->segcap)
+		return lo;
+	mid = lo + (hi - lo) / 2;
+	got = seg_find_r(co, 2 * x, lo, mid, from, req);
+	return got != NAP_SCHED_NPOS ? got : seg_find_r(co, 2 * x + 1, mid, hi, from, req);
+}
+
+/* The first claim at or after from whose room fits req, or co->n. */
+static size_t
+seg_find(const struct corder *co, size_t from, const struct nap_res *req)
+{
+	size_t got;
+
+	if (!co->segcap)
+		return co->n;
+	got = seg_find_r(co, 1, 0, co->segcap, from, req);
+	return got == NAP_SCHED_NPOS || got >= co->n ? co->n : got;
 }
 
 /*
@@ -1526,6 +1589,15 @@ claim_reorder(struct st *s, size_t ci, int is_new)
 	struct corder *co = &s->corder[c->bucket];
 	size_t n = co->n, lo = 0, hi, from;
 
+	if (c->capped) {
+		struct nap_res gone;
+		int r;
+
+		for (r = 0; r < NAP_RES_N; r++)
+			gone.v[r] = -1;
+		seg_set(co, c->pos, c->closed ? &gone : &c->maxrem);
+		return;
+	}
 	if (is_new) {
 		from = n - 1;
 	} else {
@@ -1988,6 +2060,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 		struct corder *co = &s->corder[c->bucket];
 
 		nap_xgrow(&co->ci, &co->alloc, co->n + 1, sizeof(*co->ci));
+		c->pos = co->n;
 		co->ci[co->n++] = s->nclaims;
 	}
 	s->nclaims++;
@@ -2083,8 +2156,9 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 
 /*
  * Try the open claims the pod may join: its tier's capped claims, pool by
- * pool in weight order, fullest first; then the free-growing claims, fewest
- * pods first.  A list whose room bound the pod exceeds is skipped whole.
+ * pool in weight order, first fit in creation order (found through the
+ * bucket's segment tree); then the free-growing claims, fewest pods first,
+ * skipped whole when the pod exceeds their room bound.
  */
 static int
 try_claims(struct st *s, size_t pi, struct variant *v)
@@ -2106,6 +2180,12 @@ try_claims(struct st *s, size_t pi, struct variant *v)
 			co = &s->corder[1 + p * NAP_SCHED_TIERS + j];
 		} else {
 			co = &s->corder[0];
+		}
+		if (co != &s->corder[0]) {
+			for (i = seg_find(co, 0, req); i < co->n; i = seg_find(co, i + 1, req))
+				if (try_claim(s, pi, v, co->ci[i], NULL, 0))
+					return 1;
+			continue;
 		}
 		if (!nap_res_fits(req, &co->room))
 			continue;
@@ -2548,8 +2628,10 @@ st_free(struct st *s)
 		free(s->claims[i]);
 	}
 	free(s->claims);
-	for (i = 0; i < s->ncorder; i++)
+	for (i = 0; i < s->ncorder; i++) {
 		free(s->corder[i].ci);
+		free(s->corder[i].seg);
+	}
 	free(s->corder);
 	for (i = 0; i < s->nrankc; i++)
 		free(s->rankc[i].rk);

@@ -174,8 +174,8 @@ struct nap_sched_bound {
  * pods needs; capacity net of DaemonSet overhead and of half the mean
  * request) cost 2% less than covering them with one size.  A claim opened
  * by a pod of a tier holds only that tier's pods, within its size, and pods
- * go to the fullest such claim first (best fit); pods of no tier (too big,
- * or GPU) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
+ * go to the oldest such claim that takes them (first fit); pods of no tier
+ * (too big, or GPU) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
  * Karpenter's pure greedy growth.
  */
 enum nap_sched_packing {
