@@ -45,6 +45,7 @@ price_json(double price)
 /* A launch list, written straight into json-c's output buffer. */
 struct tlist {
 	const struct plan *pl;
+	const int *len; /* per type: its name's length, -1 when it needs escapes */
 	const uint16_t *types;
 	size_t n;
 };
@@ -64,7 +65,7 @@ tlist_serialize(json_object *jso, struct printbuf *pb, int level, int flags)
 		if (i)
 			printbuf_memappend(pb, ",", 1);
 		printbuf_memappend(pb, "\"", 1);
-		printbuf_memappend(pb, name, (int)strlen(name));
+		printbuf_memappend(pb, name, tl->len[tl->types[i]]);
 		printbuf_memappend(pb, "\"", 1);
 	}
 	printbuf_memappend(pb, "]", 1);
@@ -89,7 +90,8 @@ plain_name(const char *s)
  * (same bytes; a name needing escapes takes the slow path).
  */
 static void
-ranked_types(const struct plan *pl, const struct nap_sched_claim *c, json_object *reqs)
+ranked_types(
+    const struct plan *pl, const int *len, const struct nap_sched_claim *c, json_object *reqs)
 {
 	size_t i, n = json_object_array_length(reqs);
 
@@ -102,11 +104,12 @@ ranked_types(const struct plan *pl, const struct nap_sched_claim *c, json_object
 			continue;
 		vals = json_object_new_array();
 		for (j = 0; j < c->ntypes && plain; j++)
-			plain = plain_name(pl->types[c->types[j]].name);
+			plain = len[c->types[j]] >= 0;
 		if (plain) {
 			struct tlist *tl = nap_xmalloc(sizeof(*tl));
 
 			tl->pl = pl;
+			tl->len = len;
 			tl->types = c->types;
 			tl->n = c->ntypes;
 			json_object_set_serializer(
@@ -125,7 +128,7 @@ ranked_types(const struct plan *pl, const struct nap_sched_claim *c, json_object
 }
 
 static json_object *
-nodeclaim_json(const struct plan *pl, const struct nap_sched_claim *c)
+nodeclaim_json(const struct plan *pl, const int *len, const struct nap_sched_claim *c)
 {
 	const struct nap_nodepool *np = pl->pool_np[c->pool];
 	json_object *raw = np->meta.raw;
@@ -165,7 +168,7 @@ nodeclaim_json(const struct plan *pl, const struct nap_sched_claim *c)
 	json_object_object_add(nc, "metadata", md);
 
 	o = nap_reqs_to_json(&c->reqs);
-	ranked_types(pl, c, o);
+	ranked_types(pl, len, c, o);
 	json_object_object_add(spec, "requirements", o);
 	o = json_object_new_object();
 	json_object_object_add(o, "requests", nap_res_to_json(&c->requests));
@@ -196,15 +199,18 @@ solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
     const struct nap_sched_result *res)
 {
 	size_t i, j;
+	int *len = nap_xcalloc(pl->in.ntypes + 1, sizeof(*len));
 
 	(void)cl;
+	for (i = 0; i < pl->in.ntypes; i++)
+		len[i] = plain_name(pl->types[i].name) ? (int)strlen(pl->types[i].name) : -1;
 	for (i = 0; i < res->nclaims; i++) {
 		const struct nap_sched_claim *c = &res->claims[i];
 		json_object *rec = json_object_new_object(), *pods = json_object_new_array();
 		struct planned *p;
 
 		json_object_object_add(rec, "type", json_object_new_string("LaunchRequest"));
-		json_object_object_add(rec, "nodeClaim", nodeclaim_json(pl, c));
+		json_object_object_add(rec, "nodeClaim", nodeclaim_json(pl, len, c));
 		for (j = 0; j < c->npods; j++)
 			json_object_array_add(pods, pod_key(&pl->pending[c->pods[j]]));
 		json_object_object_add(rec, "pods", pods);
@@ -262,6 +268,7 @@ solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
 		nap_emit(rec);
 		json_object_put(rec);
 	}
+	free(len);
 }
 
 int
