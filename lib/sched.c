@@ -115,6 +115,21 @@ struct pin {
 	const char *val;
 };
 
+struct ranked {
+	size_t t;
+	double price;
+	const char *name;
+};
+
+/* The usable types of a pool with an offering in a zone and capacity-type mask. */
+struct rankc {
+	size_t pool;
+	uint64_t zm, cm;
+	struct ranked *rk; /* ranked by that offering's price */
+	size_t n;
+	double *price; /* per type: that price, -1 none (or not usable) */
+};
+
 #define NAP_SCHED_NPOS ((size_t)-1)
 #define NAP_SCHED_TIERS 4 /* most sizes one pool's plan fills */
 
@@ -1798,6 +1813,8 @@ offer_price(const struct st *s, size_t t, uint64_t zm, uint64_t cm)
 	return pr;
 }
 
+static const struct rankc *rank_cached(struct st *s, size_t p, uint64_t zm, uint64_t cm);
+
 /*
  * Per distinct delta (the requirements a join narrows), delta_ok's verdict
  * per type, filled as asked: 0 not yet known, 1 ok, 2 not.  Joins narrow
@@ -1847,6 +1864,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	size_t i, n = 0, base = c->pool * in->ntypes;
 	int known = 0, changed;
 	unsigned char *memo = NULL;
+	const double *price = NULL;
 	uint64_t zm = 0, cm = 0;
 
 	if (c->closed || !nap_res_fits(&p->req, &c->maxrem))
@@ -1908,6 +1926,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		memo = delta_memo(s, &delta);
 		zm = small_mask(s->ozones, s->nozones, nap_reqs_get(nr, ZONE_KEY));
 		cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(nr, CTYPE_KEY));
+		price = rank_cached(s, c->pool, zm, cm)->price;
 	}
 	for (i = 0; i < c->ntypes; i++) {
 		size_t t = c->types[i];
@@ -1917,7 +1936,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		if (changed) {
 			if (!memo[t])
 				memo[t] = delta_ok(&in->types[t].reqs, &delta) ? 1 : 2;
-			if (memo[t] != 1 || offer_price(s, t, zm, cm) < 0)
+			if (memo[t] != 1 || price[t] < 0)
 				continue;
 		}
 		s->tbuf[n++] = t;
@@ -1964,6 +1983,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	struct claim *c;
 	struct cand cd;
 	size_t i, j, n = 0, base = p * in->ntypes, nfit = 0;
+	const double *price = NULL;
 	uint64_t zm = 0, cm = 0;
 	int r;
 
@@ -1991,6 +2011,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	if (nr != &vp->reqs) {
 		zm = small_mask(s->ozones, s->nozones, nap_reqs_get(nr, ZONE_KEY));
 		cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(nr, CTYPE_KEY));
+		price = rank_cached(s, p, zm, cm)->price;
 	}
 	for (i = 0; i < vp->ntypes; i++) {
 		size_t t = vp->types[i];
@@ -2004,7 +2025,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 				break;
 		if (r < NAP_RES_N)
 			continue;
-		if (nr != &vp->reqs && offer_price(s, t, zm, cm) < 0)
+		if (price && price[t] < 0)
 			continue;
 		s->tbuf[n++] = t;
 	}
@@ -2393,19 +2414,6 @@ claim_name(struct st *s, const struct claim *c, char *buf, size_t len, struct na
 	nap_hash_put(used, buf, (void *)1);
 }
 
-struct ranked {
-	size_t t;
-	double price;
-	const char *name;
-};
-
-struct rankc {
-	size_t pool;
-	uint64_t zm, cm;
-	struct ranked *rk;
-	size_t n;
-};
-
 static int
 cmp_ranked(const void *a, const void *b)
 {
@@ -2475,13 +2483,16 @@ rank_cached(struct st *s, size_t p, uint64_t zm, uint64_t cm)
 	rc->zm = zm;
 	rc->cm = cm;
 	rc->rk = nap_xcalloc(in->ntypes + 1, sizeof(*rc->rk));
+	rc->price = nap_xcalloc(in->ntypes + 1, sizeof(*rc->price));
 	rc->n = 0;
 	for (t = 0; t < in->ntypes; t++) {
 		double pr;
 
+		rc->price[t] = -1;
 		if (!s->usable[p * in->ntypes + t])
 			continue;
 		pr = offer_price(s, t, zm, cm);
+		rc->price[t] = pr;
 		if (pr < 0)
 			continue;
 		rc->rk[rc->n].t = t;
@@ -2633,8 +2644,10 @@ st_free(struct st *s)
 		free(s->corder[i].seg);
 	}
 	free(s->corder);
-	for (i = 0; i < s->nrankc; i++)
+	for (i = 0; i < s->nrankc; i++) {
 		free(s->rankc[i].rk);
+		free(s->rankc[i].price);
+	}
 	free(s->rankc);
 	free(s->mark);
 	nap_hash_free(&s->cls_by_sig);
