@@ -646,11 +646,11 @@ struct gc_del {
  */
 static struct {
 	enum gc_phase phase;
-	unsigned pages;		     /* of the list being read */
-	json_object *vms, *nics;     /* items of the pages read so far (owned) */
-	int with_nics;		     /* this round lists NICs */
-	int64_t nic_next_ms;	     /* wall clock */
-	struct nap_hash nic_orphan;  /* NIC name -> int64_t *: wall ms first seen orphaned */
+	unsigned pages;		    /* of the list being read */
+	json_object *vms, *nics;    /* items of the pages read so far (owned) */
+	int with_nics;		    /* this round lists NICs */
+	int64_t nic_next_ms;	    /* wall clock */
+	struct nap_hash nic_orphan; /* NIC name -> int64_t *: wall ms first seen orphaned */
 	struct gc_del *dels;
 	size_t ndels, adels;
 } gc;
@@ -671,8 +671,7 @@ gc_ours(struct ctx *x, json_object *res, const char *name)
 {
 	json_object *tags = nap_json_key(res, "tags"), *cl;
 
-	if (strncmp(name, "aks-", 4) != 0 || !tags ||
-	    !json_object_is_type(tags, json_type_object))
+	if (strncmp(name, "aks-", 4) != 0 || !tags || !json_object_is_type(tags, json_type_object))
 		return 0;
 	/* Tag keys hold dots: look them up whole, not as paths. */
 	cl = json_object_object_get(tags, "karpenter.azure.com_cluster");
@@ -700,8 +699,7 @@ gc_reset(void)
 }
 
 /* Give up on this round: nothing is deleted on partial information. */
-static void
-gc_abort(const char *fmt, ...) NAP_PRINTF(1, 2);
+static void gc_abort(const char *fmt, ...) NAP_PRINTF(1, 2);
 
 static void
 gc_abort(const char *fmt, ...)

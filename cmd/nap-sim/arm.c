@@ -868,7 +868,8 @@ list_answer(struct world *w, const struct sim_req *req, struct sim_resp *resp, j
 	json_object_object_add(o, "value", page);
 	if (i < n) {
 		const char *host = sim_req_header(req, "Host");
-		const char *last = nap_json_str(json_object_array_get_idx(items, i - 1), "name", "");
+		const char *last =
+		    nap_json_str(json_object_array_get_idx(items, i - 1), "name", "");
 		char *t = skip_token(req->path, last), *base, *link;
 		const char *api;
 
@@ -877,8 +878,8 @@ list_answer(struct world *w, const struct sim_req *req, struct sim_resp *resp, j
 		    ? nap_xasprintf("http://%s", host)
 		    : nap_xstrdup(sim_arm_url(w->sim));
 		api = sim_req_query(req, "api-version");
-		link = nap_xasprintf("%s%s?api-version=%s&%%24skiptoken=%s", base, req->path,
-		    api ? api : "", t);
+		link = nap_xasprintf(
+		    "%s%s?api-version=%s&%%24skiptoken=%s", base, req->path, api ? api : "", t);
 		json_object_object_add(o, "nextLink", json_object_new_string(link));
 		free(link);
 		free(base);

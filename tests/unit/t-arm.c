@@ -167,9 +167,10 @@ test_next_link(void)
 	struct nap_err err;
 	const char *evil = "https://evil.example/subscriptions/s/providers/x?$skiptoken=1";
 
-	TAP_OK(nap_arm_same_origin(ep, "https://management.azure.com/subscriptions/s/resourceGroups/"
-				       "rg/providers/Microsoft.Compute/virtualMachines?api-version="
-				       "2024-07-01&$skiptoken=abc"),
+	TAP_OK(nap_arm_same_origin(ep,
+		   "https://management.azure.com/subscriptions/s/resourceGroups/"
+		   "rg/providers/Microsoft.Compute/virtualMachines?api-version="
+		   "2024-07-01&$skiptoken=abc"),
 	    "a nextLink on the endpoint has its origin");
 	TAP_OK(nap_arm_same_origin(ep, "HTTPS://Management.Azure.COM:443/x"),
 	    "scheme and host compare without case, and 443 is https's own port");
