@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "arm.h"
 #include "json.h"
 
@@ -374,6 +376,71 @@ nap_arm_start(struct nap_arm *a, const char *method, const char *path, const cha
 	c->arg = arg;
 	c->state = CS_QUEUED;
 	c->due_ms = 0;
+	c->res.message = nap_xstrdup("");
+	nap_xgrow(&a->q, &a->aq, a->nq + 1, sizeof(*a->q));
+	a->q[a->nq++] = c;
+	return c;
+}
+
+/* scheme://host:port of url, lowercased, default port filled in; NULL when unusable. */
+static char *
+origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *o = NULL, *p;
+
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	/* "https://management.azure.com@elsewhere/" is elsewhere: refuse any userinfo. */
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		goto out;
+	o = nap_xasprintf("%s://%s:%s", scheme, host, port);
+	for (p = o; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(user);
+	curl_url_cleanup(u);
+	return o;
+}
+
+int
+nap_arm_same_origin(const char *endpoint, const char *url)
+{
+	char *a = origin(endpoint), *b = a ? origin(url) : NULL;
+	int same = a && b && strcmp(a, b) == 0;
+
+	free(a);
+	free(b);
+	return same;
+}
+
+struct nap_arm_call *
+nap_arm_start_url(struct nap_arm *a, const char *url, void *arg, struct nap_err *err)
+{
+	struct nap_arm_call *c;
+
+	if (url == NULL || !nap_arm_same_origin(a->endpoint, url)) {
+		nap_err_set(err, NAP_EX_DATAERR, "arm: nextLink %s is not on the endpoint %s",
+		    url ? url : "(null)", a->endpoint);
+		return NULL;
+	}
+	c = nap_xcalloc(1, sizeof(*c));
+	c->arm = a;
+	c->method = nap_xstrdup("GET");
+	c->url = nap_xstrdup(url);
+	c->poll_url = nap_xstrdup(url);
+	c->kind = K_READ;
+	c->arg = arg;
+	c->state = CS_QUEUED;
 	c->res.message = nap_xstrdup("");
 	nap_xgrow(&a->q, &a->aq, a->nq + 1, sizeof(*a->q));
 	a->q[a->nq++] = c;

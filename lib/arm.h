@@ -34,6 +34,14 @@
  * strings) lives as long as the call.  nap_arm_free() frees calls not yet
  * handed back.
  *
+ * Paging: an ARM list answers {"value":[...],"nextLink":URL} while more
+ * remain.  nap_arm_start_url() GETs such a URL verbatim (its query already
+ * carries api-version and $skiptoken) through the same token, retries and
+ * read bucket as any other call, but only when its scheme, host and port are
+ * the client's endpoint's: the bearer token is never sent anywhere else, and
+ * a foreign nextLink is refused at once (NAP_EX_DATAERR, the URL named in
+ * the message).  Following the pages, and bounding them, is the caller's.
+ *
  * Errors: the result's err: NAP_EX_NOPERM for 401 (after one token refresh)
  * and 403, NAP_EX_UNAVAILABLE when retries are exhausted or the endpoint
  * cannot be reached, NAP_EX_CONFIG for TLS verification failures, NAP_EX_NO
@@ -158,6 +166,16 @@ void nap_arm_free(struct nap_arm *a);
  */
 struct nap_arm_call *nap_arm_start(struct nap_arm *a, const char *method, const char *path,
     const char *api_version, json_object *body, unsigned flags, void *arg);
+/*
+ * Queue a GET of an absolute URL, a list's nextLink, sent as given.  NULL
+ * with err filled (NAP_EX_DATAERR) when the URL is not on the client's
+ * endpoint (scheme, host and port, default ports filled in) or carries
+ * user information.
+ */
+struct nap_arm_call *nap_arm_start_url(
+    struct nap_arm *a, const char *url, void *arg, struct nap_err *err);
+/* 1 when url and endpoint have the same scheme, host and port, else 0. */
+int nap_arm_same_origin(const char *endpoint, const char *url);
 /*
  * Wait up to timeout_ms (-1: until something happens) for the network, the
  * next timer or extra_fd (-1: none), then move calls on.  Returns 1 when

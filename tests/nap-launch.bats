@@ -195,6 +195,76 @@ no_vms() {
 	grep -q 'vm aks-orphan-1 belongs to no nodeclaim' "$ERR"
 }
 
+# aput PATH BODY: PUT to ARM; prints the HTTP status.
+aput() {
+	curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $(arm_token)" -o /dev/null \
+	    -w '%{http_code}' -X PUT -H 'Content-Type: application/json' -d "$2" "$SIM_ARM_URL$1"
+}
+
+# names KIND: every name of an ARM list (virtualMachines or networkInterfaces),
+# following nextLink, one a line.
+names() {
+	local url api=2024-07-01 prov=Microsoft.Compute tok
+	[ "$1" = networkInterfaces ] && api=2024-05-01 prov=Microsoft.Network
+	url="$SIM_ARM_URL/subscriptions/$SUB/resourceGroups/$RG/providers/$prov/$1?api-version=$api"
+	tok=$(arm_token)
+	while [ -n "$url" ]; do
+		body=$(curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $tok" "$url") || return 1
+		echo "$body" | jq -e 'has("value")' >/dev/null || return 1
+		echo "$body" | jq -r '.value[].name'
+		url=$(echo "$body" | jq -r '.nextLink // empty')
+	done
+}
+
+# debris NAME CLUSTER [VM]: a NIC (and a VM on it when VM is given) tagged
+# as nap-launch tags its own for CLUSTER, made behind its back.
+debris() {
+	local nic="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Network/networkInterfaces/$1"
+	local tags subnet
+	subnet=$(sed -n 's/^ *subnetID: //p' "$SIM_CONFIG")
+	tags=$(jq -cn --arg c "$2" '{"karpenter.azure.com_cluster": $c, "karpenter.sh_nodepool": "default"}')
+	[ "$(aput "$nic?api-version=2024-05-01" "$(jq -cn --arg s "$subnet" --argjson t "$tags" \
+	    '{location: "eastus", tags: $t, properties: {ipConfigurations: [{name: "ipconfig1",
+	      properties: {primary: true, subnet: {id: $s}}}]}}')")" = 201 ] || return 1
+	[ -n "${3:-}" ] || return 0
+	[ "$(aput "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachines/$1?api-version=2024-07-01" \
+	    "$(jq -cn --arg n "$1" --arg nic "$nic" --argjson t "$tags" '{location: "eastus", tags: $t,
+	      zones: ["1"], properties: {hardwareProfile: {vmSize: "Standard_D2s_v3"},
+	        osProfile: {computerName: $n, adminUsername: "azureuser"},
+	        networkProfile: {networkInterfaces: [{id: $nic, properties: {primary: true, deleteOption: "Delete"}}]}}}')")" = 201 ]
+}
+
+lacks() {	# KIND NAME: NAME is not in the whole list
+	local all
+	all=$(names "$1") || return 1
+	! grep -qx "$2" <<<"$all"
+}
+
+@test "garbage collection reads every page: an orphan VM on the last page and an orphan NIC go, nothing else" {
+	start_sim --arm-page-size 2
+	req keep-1 Standard_D2s_v3 | launch >"$OUT" 2>"$ERR"
+	sim_poll 30 nodeclaims_with_provider 1
+	for n in a1 a2 a3 a4; do debris "aks-$n" other-cluster vm; done
+	debris aks-zz-orphan nap-sim vm
+	debris aks-nic-orphan nap-sim
+	debris aks-nic-foreign other-cluster
+	run names virtualMachines
+	[ "$status" -eq 0 ]
+	[ "${lines[${#lines[@]} - 1]}" = aks-zz-orphan ]
+	[ "${#lines[@]}" -eq 6 ]
+	start_watch
+	start_launch "$STATE"
+	sim_poll 90 lacks virtualMachines aks-zz-orphan
+	sim_poll 90 lacks networkInterfaces aks-nic-orphan
+	grep -q 'vm aks-zz-orphan belongs to no nodeclaim' "$ERR"
+	grep -q 'nic aks-nic-orphan belongs to no vm and no nodeclaim' "$ERR"
+	run names virtualMachines
+	[ "$(printf '%s\n' "${lines[@]}" | sort | tr '\n' ' ')" = "aks-a1 aks-a2 aks-a3 aks-a4 aks-keep-1 " ]
+	run names networkInterfaces
+	[ "$(printf '%s\n' "${lines[@]}" | sort | tr '\n' ' ')" = "aks-a1 aks-a2 aks-a3 aks-a4 aks-keep-1 aks-nic-foreign " ]
+	sim_kubectl get nodeclaim keep-1 >/dev/null
+}
+
 @test "a capacity error on the cheapest offering falls back to the next and is announced" {
 	start_sim --fault '{"capacity":[{"size":"Standard_D2s_v3","zone":"1","available":0,"error":"ZonalAllocationFailed"}]}'
 	mkfifo "$BATS_TEST_TMPDIR/fb"

@@ -5,6 +5,7 @@
  * accepts, its status written, its Node registered and initialized; on
  * failure or deletion its Azure resources removed and its finalizer dropped.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -622,6 +623,38 @@ adopt_vm(struct ctx *x, struct claim *c, json_object *vm)
 
 /* ---- garbage collection (azure-provider.md 4.7) ---- */
 
+/* A list longer than this is not followed to its end: the round is dropped. */
+#define GC_MAX_PAGES 1000
+
+enum gc_phase { GC_IDLE, GC_NICS, GC_VMS };
+
+/* A NIC DELETE garbage collection has out. */
+struct gc_del {
+	struct nap_arm_call *call;
+	char *nic;
+};
+
+/*
+ * A round lists every NIC (every 5 minutes, as the provider's NIC GC) and
+ * then every VM of the node resource group, page by page, and decides only
+ * once both lists are whole: a VM on a page not read would otherwise count
+ * as missing.  NICs are listed first so that a NIC and VM made between the
+ * two lists show up as a pair rather than as a lone NIC.
+ *
+ * The round's state is only this section's business, so it lives here
+ * rather than in struct ctx (one context per process).
+ */
+static struct {
+	enum gc_phase phase;
+	unsigned pages;		    /* of the list being read */
+	json_object *vms, *nics;    /* items of the pages read so far (owned) */
+	int with_nics;		    /* this round lists NICs */
+	int64_t nic_next_ms;	    /* wall clock */
+	struct nap_hash nic_orphan; /* NIC name -> int64_t *: wall ms first seen orphaned */
+	struct gc_del *dels;
+	size_t ndels, adels;
+} gc;
+
 static int64_t
 created_ms(json_object *vm)
 {
@@ -632,6 +665,57 @@ created_ms(json_object *vm)
 	return t * 1000;
 }
 
+/* The VM or NIC is this cluster's and named for a NodeClaim (aks-<name>). */
+static int
+gc_ours(struct ctx *x, json_object *res, const char *name)
+{
+	json_object *tags = nap_json_key(res, "tags"), *cl;
+
+	if (strncmp(name, "aks-", 4) != 0 || !tags || !json_object_is_type(tags, json_type_object))
+		return 0;
+	/* Tag keys hold dots: look them up whole, not as paths. */
+	cl = json_object_object_get(tags, "karpenter.azure.com_cluster");
+	return cl && strcmp(json_object_get_string(cl), x->cluster) == 0 &&
+	    json_object_object_get(tags, "karpenter.sh_nodepool") != NULL;
+}
+
+static int
+gc_claimed(struct ctx *x, const char *claim)
+{
+	return nap_hash_get(&x->byname, claim) || nap_cluster_nodeclaim(x->cl, claim);
+}
+
+static void
+gc_reset(void)
+{
+	if (gc.vms)
+		json_object_put(gc.vms);
+	if (gc.nics)
+		json_object_put(gc.nics);
+	gc.vms = gc.nics = NULL;
+	gc.phase = GC_IDLE;
+	gc.pages = 0;
+	gc.with_nics = 0;
+}
+
+/* Give up on this round: nothing is deleted on partial information. */
+static void gc_abort(const char *fmt, ...) NAP_PRINTF(1, 2);
+
+static void
+gc_abort(const char *fmt, ...)
+{
+	char msg[NAP_ERR_MSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	nap_warn("garbage collection: %s: nothing collected this round", msg);
+	if (gc.with_nics)
+		gc.nic_next_ms = 0; /* the NICs again next round, not in 5 minutes */
+	gc_reset();
+}
+
 /*
  * A VM of this cluster named for a NodeClaim that exists nowhere (a claim
  * whose finalizer someone removed by hand, say) is deleted with its NIC,
@@ -639,34 +723,20 @@ created_ms(json_object *vm)
  * for debris.
  */
 static void
-gc_done(struct ctx *x, const struct nap_arm_result *r)
+gc_vms(struct ctx *x, struct nap_hash *names)
 {
-	json_object *vms;
 	int64_t now = wall_ms(), age = (int64_t)(300000.0 / x->scale);
-	size_t i, n;
+	size_t i, n = json_object_array_length(gc.vms);
 
-	if (!r->ok) {
-		nap_warn("list vms: %s", r->err.msg);
-		return;
-	}
-	vms = nap_json_array(r->body, "value", &n);
-	for (i = 0; vms && i < n; i++) {
-		json_object *vm = json_object_array_get_idx(vms, i), *tags, *obj;
-		const char *name = nap_json_str(vm, "name", ""), *cl;
+	for (i = 0; i < n; i++) {
+		json_object *vm = json_object_array_get_idx(gc.vms, i), *obj;
+		const char *name = nap_json_str(vm, "name", "");
 		struct nap_err err;
 		struct claim *c;
 		int64_t born;
 
-		tags = nap_json_key(vm, "tags");
-		/* Tag keys hold dots: look them up whole, not as paths. */
-		obj = tags && json_object_is_type(tags, json_type_object)
-		    ? json_object_object_get(tags, "karpenter.azure.com_cluster")
-		    : NULL;
-		cl = obj ? json_object_get_string(obj) : NULL;
-		if (!cl || strcmp(cl, x->cluster) != 0 || strncmp(name, "aks-", 4) != 0 ||
-		    !json_object_object_get(tags, "karpenter.sh_nodepool"))
-			continue;
-		if (nap_hash_get(&x->byname, name + 4) || nap_cluster_nodeclaim(x->cl, name + 4))
+		nap_hash_put(names, name, vm);
+		if (!gc_ours(x, vm, name) || gc_claimed(x, name + 4))
 			continue;
 		born = created_ms(vm);
 		if (!born || now - born < age)
@@ -685,21 +755,213 @@ gc_done(struct ctx *x, const struct nap_arm_result *r)
 	}
 }
 
+static int
+gc_deleting(const char *nic)
+{
+	size_t i;
+
+	for (i = 0; i < gc.ndels; i++)
+		if (strcmp(gc.dels[i].nic, nic) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A NIC of this cluster named aks-<name> with no VM of that name, no
+ * NodeClaim <name> and no VM attached is deleted (4.7).  NICs carry no
+ * creation time, so the provider's 5 minutes of grace are counted from the
+ * round that first found the NIC orphaned: a NIC made just before its VM
+ * or NodeClaim is never taken for debris.
+ */
+static void
+gc_nics(struct ctx *x, const struct nap_hash *vm_names)
+{
+	int64_t now = wall_ms(), grace = (int64_t)(300000.0 / x->scale), *first;
+	struct nap_hash still = NAP_HASH_INIT;
+	const char *key;
+	void *val;
+	char **gone = NULL;
+	size_t i, n = json_object_array_length(gc.nics), pos = 0, ngone = 0, agone = 0;
+
+	for (i = 0; i < n; i++) {
+		json_object *nic = json_object_array_get_idx(gc.nics, i);
+		const char *name = nap_json_str(nic, "name", "");
+		struct gc_del *d;
+
+		if (!gc_ours(x, nic, name) || nap_hash_get(vm_names, name) ||
+		    nap_json_get(nic, "properties.virtualMachine.id") || gc_claimed(x, name + 4) ||
+		    gc_deleting(name))
+			continue;
+		first = nap_hash_get(&gc.nic_orphan, name);
+		if (first == NULL) {
+			first = nap_xmalloc(sizeof(*first));
+			*first = now;
+			nap_hash_put(&gc.nic_orphan, name, first);
+		}
+		if (now - *first < grace) {
+			nap_hash_put(&still, name, first);
+			continue;
+		}
+		nap_warn("nic %s belongs to no vm and no nodeclaim: deleting it", name);
+		nap_xgrow(&gc.dels, &gc.adels, gc.ndels + 1, sizeof(*gc.dels));
+		d = &gc.dels[gc.ndels++];
+		d->nic = nap_xstrdup(name);
+		{
+			char *path = arm_path_nic(x, name);
+
+			d->call = nap_arm_start(
+			    x->arm, "DELETE", path, NAP_ARM_API_NETWORK, NULL, NAP_ARM_LRO, NULL);
+			free(path);
+		}
+	}
+	/* Forget NICs no longer orphaned (claimed since, or being deleted). */
+	while (nap_hash_next(&gc.nic_orphan, &pos, &key, &val))
+		if (!nap_hash_get(&still, key)) {
+			nap_xgrow(&gone, &agone, ngone + 1, sizeof(*gone));
+			gone[ngone++] = nap_xstrdup(key);
+		}
+	for (i = 0; i < ngone; i++) {
+		free(nap_hash_del(&gc.nic_orphan, gone[i]));
+		free(gone[i]);
+	}
+	free(gone);
+	nap_hash_free(&still);
+}
+
+static void
+gc_list(struct ctx *x, const char *path, const char *api)
+{
+	gc.pages = 0;
+	x->gc_call = nap_arm_start(x->arm, "GET", path, api, NULL, 0, NULL);
+}
+
+/* One page of the list being read: keep its items, then the next page or the next list. */
+static void
+gc_page(struct ctx *x, const struct nap_arm_result *r)
+{
+	const char *what = gc.phase == GC_NICS ? "nics" : "vms", *next;
+	json_object *items, *into = gc.phase == GC_NICS ? gc.nics : gc.vms;
+	struct nap_hash names = NAP_HASH_INIT;
+	struct nap_err err;
+	size_t i, n;
+
+	if (!r->ok) {
+		gc_abort("list %s, page %u: %s", what, gc.pages + 1, r->err.msg);
+		return;
+	}
+	gc.pages++;
+	items = nap_json_array(r->body, "value", &n);
+	if (items == NULL) {
+		gc_abort("list %s, page %u: no value array", what, gc.pages);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		json_object_array_add(into, json_object_get(json_object_array_get_idx(items, i)));
+	next = nap_json_str(r->body, "nextLink", NULL);
+	if (next && *next) {
+		if (gc.pages >= GC_MAX_PAGES) {
+			gc_abort("list %s: more than %d pages", what, GC_MAX_PAGES);
+			return;
+		}
+		x->gc_call = nap_arm_start_url(x->arm, next, NULL, &err);
+		if (x->gc_call == NULL)
+			gc_abort("list %s, page %u: %s", what, gc.pages + 1, err.msg);
+		return;
+	}
+	if (gc.phase == GC_NICS) {
+		char *path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
+					   "Microsoft.Compute/virtualMachines",
+		    x->sub, x->rg);
+
+		gc.phase = GC_VMS;
+		gc_list(x, path, NAP_ARM_API_COMPUTE);
+		free(path);
+		return;
+	}
+	gc_vms(x, &names);
+	if (gc.nics)
+		gc_nics(x, &names);
+	nap_hash_free(&names);
+	gc_reset();
+}
+
 static void
 gc_start(struct ctx *x)
 {
 	char *path;
 	int64_t now = wall_ms();
 
-	if (!x->synced || x->gc_call || now < x->gc_next_ms)
+	if (!x->synced || gc.phase != GC_IDLE || x->gc_call || now < x->gc_next_ms)
 		return;
-	/* Every 2 minutes, as the provider's instance GC. */
+	/* Every 2 minutes, as the provider's instance GC; NICs every 5. */
 	x->gc_next_ms = now + (int64_t)(120000.0 / x->scale);
-	path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-			     "Microsoft.Compute/virtualMachines",
-	    x->sub, x->rg);
-	x->gc_call = nap_arm_start(x->arm, "GET", path, NAP_ARM_API_COMPUTE, NULL, 0, NULL);
+	gc.vms = json_object_new_array();
+	if (now >= gc.nic_next_ms) {
+		gc.nic_next_ms = now + (int64_t)(300000.0 / x->scale);
+		gc.with_nics = 1;
+		gc.nics = json_object_new_array();
+		gc.phase = GC_NICS;
+		path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
+				     "Microsoft.Network/networkInterfaces",
+		    x->sub, x->rg);
+		gc_list(x, path, NAP_ARM_API_NETWORK);
+	} else {
+		gc.phase = GC_VMS;
+		path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
+				     "Microsoft.Compute/virtualMachines",
+		    x->sub, x->rg);
+		gc_list(x, path, NAP_ARM_API_COMPUTE);
+	}
 	free(path);
+}
+
+/* 1 when the call was garbage collection's (and is now freed). */
+static int
+gc_arm_done(struct ctx *x, struct nap_arm_call *call)
+{
+	const struct nap_arm_result *r = nap_arm_result(call);
+	size_t i;
+
+	if (call == x->gc_call) {
+		x->gc_call = NULL;
+		if (!r->ok && fatal_err(x, &r->err))
+			gc_reset();
+		else
+			gc_page(x, r);
+		nap_arm_call_free(call);
+		return 1;
+	}
+	for (i = 0; i < gc.ndels; i++) {
+		if (gc.dels[i].call != call)
+			continue;
+		if (r->ok)
+			nap_info("nic %s deleted", gc.dels[i].nic);
+		else if (!fatal_err(x, &r->err))
+			nap_warn("delete nic %s: %s", gc.dels[i].nic, r->err.msg);
+		free(gc.dels[i].nic);
+		gc.dels[i] = gc.dels[--gc.ndels];
+		nap_arm_call_free(call);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+gc_free(void)
+{
+	const char *key;
+	void *val;
+	size_t i, pos = 0;
+
+	gc_reset();
+	while (nap_hash_next(&gc.nic_orphan, &pos, &key, &val))
+		free(val);
+	nap_hash_free(&gc.nic_orphan);
+	for (i = 0; i < gc.ndels; i++)
+		free(gc.dels[i].nic);
+	free(gc.dels);
+	gc.dels = NULL;
+	gc.ndels = gc.adels = 0;
 }
 
 void
@@ -709,13 +971,8 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 	const struct nap_arm_result *r = nap_arm_result(call);
 	enum nap_arm_class cls;
 
-	if (call == x->gc_call) {
-		x->gc_call = NULL;
-		if (r->ok || !fatal_err(x, &r->err))
-			gc_done(x, r);
-		nap_arm_call_free(call);
+	if (gc_arm_done(x, call))
 		return;
-	}
 
 	if (c == NULL || c->call != call) {
 		nap_arm_call_free(call);
@@ -1381,4 +1638,5 @@ launch_free(struct ctx *x)
 	nap_hash_free(&x->byname);
 	nap_hash_free(&x->done);
 	nap_hash_free(&x->byprov);
+	gc_free();
 }

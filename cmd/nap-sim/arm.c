@@ -6,13 +6,18 @@
  * the real service is not documented, nap-sim(1) records the choice.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base64.h"
 #include "catalog.h"
+#include "hash.h"
 #include "json.h"
 #include "log.h"
 #include "world.h"
@@ -711,40 +716,174 @@ not_found(struct world *w, struct sim_resp *resp, const char *type, const char *
 }
 
 /*
- * A list answer, paged as ARM pages: at most --world arm-page-size items,
- * and a nextLink (same URL with $skiptoken) while more remain.  items is
- * taken.
+ * List paging.  Items go out sorted by name (case-insensitively, as ARM
+ * compares names), and a page's $skiptoken names the last item it held, so
+ * the next page starts after that name: an item that lives through the
+ * whole listing is seen exactly once, even while others come and go
+ * between pages (an offset would skip one for each deletion in front of
+ * it).  The token is opaque to clients: hex of a check value and the name,
+ * the check a hash of a key drawn when nap-sim starts, the collection's
+ * path and the name.  A token that was edited, belongs to another
+ * collection or was issued by an earlier nap-sim is refused with 400
+ * InvalidSkipToken, as ARM refuses a token it cannot use.
+ */
+static uint64_t
+skip_key(void)
+{
+	static uint64_t key;
+	int fd;
+
+	if (key)
+		return key;
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, &key, sizeof(key)) != (ssize_t)sizeof(key))
+		key = (uint64_t)time(NULL) * 2654435761u ^ (uint64_t)getpid();
+	if (fd >= 0)
+		close(fd);
+	if (key == 0)
+		key = 1;
+	return key;
+}
+
+static uint64_t
+skip_check(const char *path, const char *name)
+{
+	char *s = nap_xasprintf("%016llx|%s|%s", (unsigned long long)skip_key(), path, name);
+	char *p;
+	uint64_t h;
+
+	for (p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	h = nap_hash_str(s, strlen(s));
+	free(s);
+	return h;
+}
+
+static char *
+skip_token(const char *path, const char *name)
+{
+	size_t n = strlen(name), i;
+	char *t = nap_xmalloc(16 + 2 * n + 1);
+
+	snprintf(t, 17, "%016llx", (unsigned long long)skip_check(path, name));
+	for (i = 0; i < n; i++)
+		snprintf(t + 16 + 2 * i, 3, "%02x", (unsigned char)name[i]);
+	return t;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The name a token carries (the caller frees it), or NULL when it is not ours. */
+static char *
+skip_name(const char *path, const char *tok)
+{
+	size_t n = strlen(tok), i;
+	unsigned long long want;
+	char *name, *end;
+
+	if (n < 18 || n % 2 != 0)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (hexval(tok[i]) < 0)
+			return NULL;
+	name = nap_xmalloc((n - 16) / 2 + 1);
+	for (i = 16; i < n; i += 2) {
+		name[(i - 16) / 2] = (char)(hexval(tok[i]) * 16 + hexval(tok[i + 1]));
+		if (name[(i - 16) / 2] == '\0') {
+			free(name);
+			return NULL;
+		}
+	}
+	name[(n - 16) / 2] = '\0';
+	{
+		char head[17];
+
+		memcpy(head, tok, 16);
+		head[16] = '\0';
+		want = strtoull(head, &end, 16);
+	}
+	if ((uint64_t)want != skip_check(path, name)) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+static int
+name_cmp(const char *a, const char *b)
+{
+	int c = strcasecmp(a, b);
+
+	return c ? c : strcmp(a, b);
+}
+
+static int
+item_cmp(const void *pa, const void *pb)
+{
+	json_object *const *a = pa, *const *b = pb;
+
+	return name_cmp(nap_json_str(*a, "name", ""), nap_json_str(*b, "name", ""));
+}
+
+/*
+ * A list answer, paged as ARM pages: at most arm-page-size items, and a
+ * nextLink (an absolute URL on the base the request came in on, with
+ * $skiptoken) while more remain.  items is taken.
  */
 static void
 list_answer(struct world *w, const struct sim_req *req, struct sim_resp *resp, json_object *items)
 {
-	json_object *o = json_object_new_object(), *page = json_object_new_array();
+	json_object *o, *page;
 	const char *tok = sim_req_query(req, "$skiptoken");
-	size_t n = json_object_array_length(items), from = 0, i;
-	char *end;
+	size_t n, from = 0, i;
+	char *after = NULL;
 
-	if (tok) {
-		long v = strtol(tok, &end, 10);
-
-		if (*end != '\0' || v < 0) {
-			json_object_put(o);
-			json_object_put(page);
-			json_object_put(items);
-			arm_error(resp, 400, "InvalidSkipToken", NULL,
-			    "The skip token '%s' is not valid.", tok);
-			return;
-		}
-		from = (size_t)v;
+	if (tok && (after = skip_name(req->path, tok)) == NULL) {
+		json_object_put(items);
+		arm_error(resp, 400, "InvalidSkipToken", NULL,
+		    "The skip token '%.200s' is not valid for this collection.", tok);
+		return;
 	}
+	json_object_array_sort(items, item_cmp);
+	n = json_object_array_length(items);
+	if (after) {
+		while (from < n &&
+		    name_cmp(nap_json_str(json_object_array_get_idx(items, from), "name", ""),
+			after) <= 0)
+			from++;
+		free(after);
+	}
+	o = json_object_new_object();
+	page = json_object_new_array();
 	for (i = from; i < n && i < from + w->page_size; i++)
 		json_object_array_add(page, json_object_get(json_object_array_get_idx(items, i)));
 	json_object_object_add(o, "value", page);
 	if (i < n) {
-		char *link = nap_xasprintf("%s%s?api-version=%s&%%24skiptoken=%zu",
-		    sim_arm_url(w->sim), req->path, sim_req_query(req, "api-version"), i);
+		const char *host = sim_req_header(req, "Host");
+		const char *last =
+		    nap_json_str(json_object_array_get_idx(items, i - 1), "name", "");
+		char *t = skip_token(req->path, last), *base, *link;
+		const char *api;
 
+		/* The plain-HTTP port serves ARM too: link back to where the client is. */
+		base = req->port_kind == SIM_PORT_INSECURE && host
+		    ? nap_xasprintf("http://%s", host)
+		    : nap_xstrdup(sim_arm_url(w->sim));
+		api = sim_req_query(req, "api-version");
+		link = nap_xasprintf(
+		    "%s%s?api-version=%s&%%24skiptoken=%s", base, req->path, api ? api : "", t);
 		json_object_object_add(o, "nextLink", json_object_new_string(link));
 		free(link);
+		free(base);
+		free(t);
 	}
 	json_object_put(items);
 	sim_resp_json(resp, 200, o);

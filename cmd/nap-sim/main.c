@@ -22,7 +22,8 @@
 static const char synopsis[] =
     "nap-sim [-v] [--port N] [--arm-port N] [--insecure-port N] [--kubeconfig-out FILE]\n"
     "               [--config-out FILE] [--ca-out FILE] [--state FILE] [--time-scale N]\n"
-    "               [--boot-time SECONDS] [--region NAME] [--fault SPEC] ... (see nap-sim(1))";
+    "               [--boot-time SECONDS] [--region NAME] [--arm-page-size N]\n"
+    "               [--fault SPEC] ... (see nap-sim(1))";
 
 /* -- clock and timers ---------------------------------------------------- */
 
@@ -390,7 +391,8 @@ save_state(struct sim *sim, struct nap_err *err)
 /* -- options -------------------------------------------------------------- */
 
 enum {
-	O_ARM_PORT = 256,
+	O_ARM_PAGE_SIZE = 256,
+	O_ARM_PORT,
 	O_BOOT_TIME,
 	O_CA_OUT,
 	O_CATALOG,
@@ -424,6 +426,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+    {"arm-page-size", required_argument, NULL, O_ARM_PAGE_SIZE},
     {"arm-port", required_argument, NULL, O_ARM_PORT},
     {"boot-time", required_argument, NULL, O_BOOT_TIME},
     {"ca-out", required_argument, NULL, O_CA_OUT},
@@ -500,6 +503,7 @@ push(const char ***arr, size_t *n, const char *s)
 static void
 parse_options(int argc, char **argv, struct sim_opts *o)
 {
+	static char page_size[48];
 	int c;
 
 	o->listen = "127.0.0.1";
@@ -518,6 +522,12 @@ parse_options(int argc, char **argv, struct sim_opts *o)
 	o->seed = 1;
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
+		case O_ARM_PAGE_SIZE:
+			/* The world reads it with its other tunables, in order. */
+			snprintf(page_size, sizeof(page_size), "arm-page-size=%ld",
+			    (long)num(optarg, "arm-page-size", 1, 1000000));
+			push(&o->world_args, &o->nworld_args, page_size);
+			break;
 		case O_ARM_PORT:
 			o->arm_port = (int)num(optarg, "arm-port", 0, 65535);
 			break;

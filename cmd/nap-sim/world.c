@@ -406,7 +406,7 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	w->scheduler_on = 1;
 	w->kubelet_on = 1;
 	w->max_pods_default = 250;
-	w->page_size = 100;
+	w->page_size = 1000;
 	w->ip_next = 4;
 	w->pod_ip_next = 2;
 	w->bucket[0] = 250;

@@ -1,7 +1,7 @@
 /*
  * t-arm - lib/arm without a network: error bodies, the classification of
  * capacity and quota errors with the provider's TTLs, the token bucket and
- * the jittered backoff.
+ * the jittered backoff, and which nextLink URLs the client agrees to follow.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +156,61 @@ test_backoff(void)
 	}
 }
 
+static void
+test_next_link(void)
+{
+	static const char ep[] = "https://management.azure.com";
+	struct nap_arm_opts o;
+	struct nap_http *h;
+	struct nap_arm *a;
+	struct nap_arm_call *c;
+	struct nap_err err;
+	const char *evil = "https://evil.example/subscriptions/s/providers/x?$skiptoken=1";
+
+	TAP_OK(nap_arm_same_origin(ep,
+		   "https://management.azure.com/subscriptions/s/resourceGroups/"
+		   "rg/providers/Microsoft.Compute/virtualMachines?api-version="
+		   "2024-07-01&$skiptoken=abc"),
+	    "a nextLink on the endpoint has its origin");
+	TAP_OK(nap_arm_same_origin(ep, "HTTPS://Management.Azure.COM:443/x"),
+	    "scheme and host compare without case, and 443 is https's own port");
+	TAP_OK(!nap_arm_same_origin(ep, "https://management.azure.com:8443/x"),
+	    "another port is another origin");
+	TAP_OK(!nap_arm_same_origin(ep, "http://management.azure.com/x"),
+	    "plain http is another origin");
+	TAP_OK(!nap_arm_same_origin(ep, "https://management.azure.com.evil.example/x"),
+	    "a host that merely starts like the endpoint's is another origin");
+	TAP_OK(!nap_arm_same_origin(ep, "https://management.azure.com@evil.example/x"),
+	    "user information before another host is refused");
+	TAP_OK(!nap_arm_same_origin(ep, "/subscriptions/s"), "a relative link has no origin");
+	TAP_OK(nap_arm_same_origin("https://127.0.0.1:40322/", "https://127.0.0.1:40322/a?b=c"),
+	    "a simulator's endpoint with a trailing slash matches its links");
+
+	h = nap_http_new(&err);
+	memset(&o, 0, sizeof(o));
+	o.endpoint = ep;
+	a = h ? nap_arm_new(h, &o, &err) : NULL;
+	TAP_OK(a != NULL, "a client is made without a network");
+	if (a == NULL) {
+		nap_http_free(h);
+		return;
+	}
+	memset(&err, 0, sizeof(err));
+	c = nap_arm_start_url(a, evil, NULL, &err);
+	TAP_OK(c == NULL, "a foreign nextLink is refused");
+	TAP_IS_INT(err.code, NAP_EX_DATAERR, "as unusable input");
+	TAP_OK(strstr(err.msg, evil) != NULL, "naming the URL");
+	TAP_IS_INT((long)nap_arm_pending(a), 0, "and nothing is queued for it");
+	c = nap_arm_start_url(a,
+	    "https://management.azure.com/subscriptions/s/providers/x?api-version=1&$skiptoken=2",
+	    NULL, &err);
+	TAP_OK(c != NULL, "a nextLink on the endpoint is queued");
+	TAP_IS_INT((long)nap_arm_pending(a), 1, "as one pending call");
+	TAP_IS_INT((long)nap_arm_requests(a), 0, "sent only when the client is driven");
+	nap_arm_free(a);
+	nap_http_free(h);
+}
+
 int
 main(void)
 {
@@ -164,5 +219,6 @@ main(void)
 	test_ttls();
 	test_bucket();
 	test_backoff();
+	test_next_link();
 	return tap_done();
 }
