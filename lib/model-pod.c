@@ -139,6 +139,7 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
     json_object *overhead, struct nap_err *err)
 {
 	struct nap_res apps, sidecars, init, one;
+	char unknown[64] = "";
 	json_object *c;
 	const char *restart;
 	size_t i, n;
@@ -154,7 +155,7 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(containers, i);
 		if (container_requests(
-			c, &one, NULL, p->unknown_resource, sizeof(p->unknown_resource), err) != 0)
+			c, &one, NULL, unknown, sizeof(unknown), err) != 0)
 			return nap_err_prefix(err, "container %s", nap_json_str(c, "name", "?"));
 		nap_res_add(&apps, &one);
 	}
@@ -167,8 +168,7 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 								 : 0;
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(inits, i);
-		if (container_requests(c, &one, &restart, p->unknown_resource,
-			sizeof(p->unknown_resource), err) != 0)
+		if (container_requests(c, &one, &restart, unknown, sizeof(unknown), err) != 0)
 			return nap_err_prefix(
 			    err, "init container %s", nap_json_str(c, "name", "?"));
 		if (strcmp(restart, "Always") == 0) {
@@ -185,7 +185,7 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 	if (podres != NULL) {
 		json_object *req = nap_json_key(podres, "requests");
 
-		if (res_list(req, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource),
+		if (res_list(req, &one, &mask, unknown, sizeof(unknown),
 			err) != 0)
 			return nap_err_prefix(err, "resources.requests");
 		for (k = 0; k < NAP_RES_N; k++)
@@ -193,11 +193,12 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 				apps.v[k] = one.v[k];
 	}
 	if (res_list(
-		overhead, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource), err) != 0)
+		overhead, &one, &mask, unknown, sizeof(unknown), err) != 0)
 		return nap_err_prefix(err, "overhead");
 	nap_res_add(&apps, &one);
 	apps.v[NAP_RES_PODS] = 1;
 	p->requests = apps;
+	p->unknown_resource = model_pool_dup(&p->strings, unknown);
 	return 0;
 }
 
@@ -585,6 +586,7 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	};
 
 	model_scan(spec, keys, NAP_ARRAY_LEN(keys));
+	p->unknown_resource = model_pool_dup(&p->strings, "");
 	p->node_name = model_pool_dup(&p->strings, model_jstr(node, ""));
 	p->priority = (int32_t)model_jint(prio, 0);
 	p->preempt_never = strcmp(model_jstr(preempt, ""), "Never") == 0;
@@ -781,8 +783,10 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 	};
 
 	memset(p, 0, sizeof(*p));
-	if (model_meta(&p->meta, obj, 1, "pod", who, sizeof(who), err) != 0)
+	if (model_meta_pooled(&p->meta, obj, 1, "pod", who, sizeof(who), &p->strings, err) != 0) {
+		nap_pod_free(p);
 		return -1;
+	}
 	model_scan(obj, keys, NAP_ARRAY_LEN(keys));
 	owners(p, md);
 	pod_status(p, st);
@@ -813,8 +817,8 @@ void
 nap_pod_free(struct nap_pod *p)
 {
 	model_pod_spec_free(p);
+	model_meta_free_pooled(&p->meta);
 	model_pool_free(p->strings);
-	model_meta_free(&p->meta);
 	memset(p, 0, sizeof(*p));
 }
 

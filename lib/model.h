@@ -213,7 +213,7 @@ struct nap_pod {
 	 * always 1.
 	 */
 	struct nap_res requests;
-	char unknown_resource[64]; /* first requested resource nap does not track, "" if none */
+	char *unknown_resource; /* first requested resource nap does not track, "" if none */
 	/*
 	 * Equal for pods the scheduler cannot tell apart: namespace, labels,
 	 * nodeSelector, affinity, tolerations, topology spread, scheduling gates
