@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "json.h"
 #include "model.h"
 #include "model-int.h"
@@ -204,11 +205,84 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 
 /* ---- affinity ---- */
 
+/*
+ * The label selectors of pod terms and spread constraints, shared by every
+ * term whose selector, merged, is the same JSON text: the replicas of a
+ * workload carry the same ones, and a parsed selector costs some 500 bytes
+ * against a few for a reference.  Process-wide (nap's tools are
+ * single-threaded); an entry goes with its last reference.
+ */
+struct shared_sel {
+	struct nap_selector *sel;
+	size_t refs;
+	char *text; /* its key in shared_by_text */
+};
+
+static struct nap_hash shared_by_text = NAP_HASH_INIT;
+static struct nap_hash shared_by_addr = NAP_HASH_INIT; /* "%p" of sel -> entry */
+
+static void
+sel_addr(char *buf, size_t len, const struct nap_selector *s)
+{
+	snprintf(buf, len, "%p", (const void *)s);
+}
+
+static int
+shared_selector(struct nap_selector **out, json_object *sel, struct nap_err *err)
+{
+	const char *text;
+	struct shared_sel *e;
+	char addr[32];
+
+	if (sel == NULL || !json_object_is_type(sel, json_type_object))
+		return nap_selector_parse(out, sel, err);
+	text = json_object_to_json_string_ext(sel, JSON_C_TO_STRING_PLAIN);
+	e = nap_hash_get(&shared_by_text, text);
+	if (e) {
+		e->refs++;
+		*out = e->sel;
+		return 0;
+	}
+	if (nap_selector_parse(out, sel, err) != 0)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	e = nap_xmalloc(sizeof(*e));
+	e->sel = *out;
+	e->refs = 1;
+	e->text = nap_xstrdup(text);
+	nap_hash_put(&shared_by_text, text, e);
+	sel_addr(addr, sizeof(addr), *out);
+	nap_hash_put(&shared_by_addr, addr, e);
+	return 0;
+}
+
 static void
 sel_free(struct nap_selector *s)
 {
-	if (s)
+	struct shared_sel *e;
+	char addr[32];
+
+	if (s == NULL)
+		return;
+	sel_addr(addr, sizeof(addr), s);
+	e = nap_hash_get(&shared_by_addr, addr);
+	if (e == NULL) {
 		nap_selector_free(s);
+		return;
+	}
+	if (--e->refs > 0)
+		return;
+	nap_hash_del(&shared_by_addr, addr);
+	nap_hash_del(&shared_by_text, e->text);
+	nap_selector_free(e->sel);
+	free(e->text);
+	free(e);
+	if (nap_hash_count(&shared_by_text) == 0) {
+		/* nothing shared any more: give the tables back too (leak checkers, tests) */
+		nap_hash_free(&shared_by_text);
+		nap_hash_free(&shared_by_addr);
+	}
 }
 
 static void
@@ -245,7 +319,7 @@ merged_selector(struct nap_selector **out, json_object *sel, json_object *labels
 	if (sel == NULL)
 		return 0;
 	if (nmatch + nmismatch == 0 || !json_object_is_type(sel, json_type_object))
-		return nap_selector_parse(out, sel, err);
+		return shared_selector(out, sel, err);
 	json_object_deep_copy(sel, &copy, NULL);
 	exprs = nap_json_key(copy, "matchExpressions");
 	if (exprs != NULL && !json_object_is_type(exprs, json_type_array)) {
@@ -274,7 +348,7 @@ merged_selector(struct nap_selector **out, json_object *sel, json_object *labels
 		json_object_object_add(e, "values", vals);
 		json_object_array_add(exprs, e);
 	}
-	rc = nap_selector_parse(out, copy, err);
+	rc = shared_selector(out, copy, err);
 	json_object_put(copy);
 	return rc;
 }

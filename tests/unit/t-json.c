@@ -9,8 +9,10 @@ fast_same(const char *text)
 	json_object *fast = NULL, *slow = json_tokener_parse(text);
 	int ok;
 
-	if (nap_json_parse_fast(text, strlen(text), &fast) != 0)
+	if (nap_json_parse_fast(text, strlen(text), &fast) != 0) {
+		json_object_put(slow);
 		return 0;
+	}
 	ok = json_object_equal(fast, slow) &&
 	    strcmp(json_object_to_json_string_ext(fast, JSON_C_TO_STRING_PLAIN),
 		json_object_to_json_string_ext(slow, JSON_C_TO_STRING_PLAIN)) == 0;
