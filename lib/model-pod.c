@@ -450,6 +450,9 @@ pod_terms(json_object *aff, const struct nap_pod *p, struct nap_pod_term **out, 
 	return 0;
 }
 
+/* The one node term of the many pods that do not restrict their node: shared, never freed. */
+static struct nap_node_term any_node;
+
 static int
 node_affinity(struct nap_pod *p, json_object *sel, json_object *na, struct nap_err *err)
 {
@@ -466,19 +469,24 @@ node_affinity(struct nap_pod *p, json_object *sel, json_object *na, struct nap_e
 		    "required node affinity: not an object with nodeSelectorTerms");
 	if (model_node_terms(terms, &r, &n, err) != 0)
 		return nap_err_prefix(err, "required node affinity");
-	if (n == 0) {
-		r = nap_xcalloc(1, sizeof(*r));
-		nap_reqs_init(r);
-		n = 1;
+	if (n == 0 && (sel == NULL || json_object_object_length(sel) == 0)) {
+		p->node_terms = &any_node;
+		p->nnode_terms = 1;
+	} else {
+		if (n == 0) {
+			r = nap_xcalloc(1, sizeof(*r));
+			nap_reqs_init(r);
+			n = 1;
+		}
+		p->node_terms = nap_xcalloc(n, sizeof(*p->node_terms));
+		for (i = 0; i < n; i++) {
+			p->node_terms[i].reqs = r[i];
+			if (sel)
+				nap_reqs_add_labels(&p->node_terms[i].reqs, sel);
+		}
+		p->nnode_terms = n;
+		free(r);
 	}
-	p->node_terms = nap_xcalloc(n, sizeof(*p->node_terms));
-	for (i = 0; i < n; i++) {
-		p->node_terms[i].reqs = r[i];
-		if (sel)
-			nap_reqs_add_labels(&p->node_terms[i].reqs, sel);
-	}
-	p->nnode_terms = n;
-	free(r);
 
 	if (pref == NULL)
 		return 0;
@@ -713,9 +721,11 @@ model_pod_spec_free(struct nap_pod *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->nnode_terms; i++)
-		nap_reqs_free(&p->node_terms[i].reqs);
-	free(p->node_terms);
+	if (p->node_terms != &any_node) {
+		for (i = 0; i < p->nnode_terms; i++)
+			nap_reqs_free(&p->node_terms[i].reqs);
+		free(p->node_terms);
+	}
 	for (i = 0; i < p->nnode_prefs; i++)
 		nap_reqs_free(&p->node_prefs[i].reqs);
 	free(p->node_prefs);

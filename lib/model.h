@@ -226,7 +226,8 @@ struct nap_pod {
 	/*
 	 * Required node affinity as OR-terms, each with spec.nodeSelector ANDed
 	 * in.  Never empty: with no required affinity there is one term, the
-	 * node selector (possibly empty = anything).  matchFields (only
+	 * node selector (possibly empty = anything; pods share that empty
+	 * term, so treat terms as read-only).  matchFields (only
 	 * metadata.name exists) are not modelled, as in Karpenter.
 	 */
 	struct nap_node_term *node_terms;
