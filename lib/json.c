@@ -488,6 +488,9 @@ nap_json_parse_fast(const char *s, size_t len, json_object **out)
 		return -1;
 	while (f.p < f.end && (*f.p == ' ' || *f.p == '\t'))
 		f.p++;
+	/* json_tokener cannot tell where a number or literal at the top ends: containers only */
+	if (f.p == f.end || (*f.p != '{' && *f.p != '['))
+		return -1;
 	rc = fast_value(&f, &v);
 	while (rc == 0 && f.p < f.end && (*f.p == ' ' || *f.p == '\t'))
 		f.p++;

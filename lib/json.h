@@ -38,8 +38,8 @@ int nap_json_set(json_object *obj, const char *path, json_object *val);
 /* Compact serialisation (owned by obj). */
 const char *nap_json_dump(json_object *obj);
 /*
- * Parse the JSON value in [s, s + len), blanks (space, tab) allowed after
- * it: 0 with *out set (NULL for a JSON null), or -1 when the text is not
+ * Parse the JSON object or array in [s, s + len), blanks (space, tab)
+ * allowed around it: 0 with *out set, or -1 when the text is not
  * something the fast path takes (malformed, a unicode escape, a number other
  * than a plain integer of up to 18 digits, a key repeated in one object,
  * nesting deeper than 24 levels, control bytes in strings); then nothing is

@@ -91,6 +91,9 @@ main(void)
 		fast_declines("{\"a\":1} x") && fast_declines("{\"a\":\"\x01\"}") &&
 		fast_declines("{'a':1}") && fast_declines("[1,2"),
 	    "malformed or non-strict text is left to json-c");
+	TAP_OK(fast_declines("  2") && fast_declines("\"s\"") && fast_declines("true") &&
+		fast_declines("null") && fast_declines(""),
+	    "a value other than an object or an array is left to json-c");
 	TAP_OK(fast_declines("[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]") &&
 		fast_same("[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]"),
 	    "nesting deeper than 24 levels is left to json-c");
