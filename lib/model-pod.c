@@ -155,8 +155,7 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 	    : 0;
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(containers, i);
-		if (container_requests(
-			c, &one, NULL, unknown, sizeof(unknown), err) != 0)
+		if (container_requests(c, &one, NULL, unknown, sizeof(unknown), err) != 0)
 			return nap_err_prefix(err, "container %s", nap_json_str(c, "name", "?"));
 		nap_res_add(&apps, &one);
 	}
@@ -186,15 +185,13 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 	if (podres != NULL) {
 		json_object *req = nap_json_key(podres, "requests");
 
-		if (res_list(req, &one, &mask, unknown, sizeof(unknown),
-			err) != 0)
+		if (res_list(req, &one, &mask, unknown, sizeof(unknown), err) != 0)
 			return nap_err_prefix(err, "resources.requests");
 		for (k = 0; k < NAP_RES_N; k++)
 			if (mask & (1u << k))
 				apps.v[k] = one.v[k];
 	}
-	if (res_list(
-		overhead, &one, &mask, unknown, sizeof(unknown), err) != 0)
+	if (res_list(overhead, &one, &mask, unknown, sizeof(unknown), err) != 0)
 		return nap_err_prefix(err, "overhead");
 	nap_res_add(&apps, &one);
 	apps.v[NAP_RES_PODS] = 1;

@@ -180,8 +180,8 @@ model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *wor
 }
 
 int
-model_meta_pooled(struct nap_meta *m, json_object *obj, int namespaced, const char *word,
-    char *who, size_t wholen, struct nap_strpool **pool, struct nap_err *err)
+model_meta_pooled(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
+    size_t wholen, struct nap_strpool **pool, struct nap_err *err)
 {
 	return meta_fill(m, obj, namespaced, word, who, wholen, pool, err);
 }

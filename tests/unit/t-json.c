@@ -64,16 +64,19 @@ main(void)
 	    "{\"name\":\"web-1\",\"labels\":{\"karpenter.sh/"
 	    "nodepool\":\"default\"},\"generation\":3}",
 	    "dumps are compact and do not escape slashes");
-	TAP_OK(fast_same("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":"
-		   "{\"name\":\"a\",\"labels\":{\"app\":\"x\",\"tier\":\"web\"}},\"spec\":"
-		   "{\"priority\":-12,\"n\":0,\"big\":123456789012345678,\"ok\":true,"
-		   "\"no\":false,\"nil\":null,\"e\":[],\"o\":{},\"l\":[1,\"two\",[3],{\"4\":4}]}}}"),
+	TAP_OK(
+	    fast_same(
+		"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":"
+		"{\"name\":\"a\",\"labels\":{\"app\":\"x\",\"tier\":\"web\"}},\"spec\":"
+		"{\"priority\":-12,\"n\":0,\"big\":123456789012345678,\"ok\":true,"
+		"\"no\":false,\"nil\":null,\"e\":[],\"o\":{},\"l\":[1,\"two\",[3],{\"4\":4}]}}}"),
 	    "the fast parser builds the tokener's tree for a plain record");
 	TAP_OK(fast_same(" { \"a\" : [ 1 , 2 ] ,\t\"b\" : \"c\" }  \t"),
 	    "blanks between tokens and after the value are taken");
 	TAP_OK(fast_same("{\"k\\\"q\":\"tab\\there\\n\\\\ \\/ \\b\\f\\r \\\"end\\\"\"}"),
 	    "short escapes in keys and values are decoded as json-c does");
-	TAP_OK(fast_same("{\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":1,"
+	TAP_OK(fast_same(
+		   "{\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":1,"
 		   "\"another-key-longer-than-sixty-three-bytes-is-copied-not-interned-yyy\":2}"),
 	    "keys too long to intern are copied");
 	TAP_OK(fast_same("{\"\\u00e9t\\u00e9\":1}") == 0 && fast_declines("{\"\\u00e9\":1}"),
@@ -83,8 +86,9 @@ main(void)
 		fast_declines("{\"a\":1234567890123456789}"),
 	    "numbers other than plain integers of up to 18 digits are left to json-c");
 	TAP_OK(fast_declines("{\"a\":1,\"a\":2}") &&
-		fast_declines("{\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":1,"
-			      "\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":2}"),
+		fast_declines(
+		    "{\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":1,"
+		    "\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":2}"),
 	    "a key repeated in one object is left to json-c (it keeps the last value)");
 	TAP_OK(fast_declines("{\"a\":1,}") && fast_declines("{\"a\":tru}") &&
 		fast_declines("{\"a\":\"x}") && fast_declines("{\"a\" 1}") &&
