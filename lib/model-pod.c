@@ -864,7 +864,7 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 	};
 
 	memset(p, 0, sizeof(*p));
-	if (model_meta_pooled(&p->meta, obj, 1, "pod", who, sizeof(who), &p->strings, err) != 0) {
+	if (model_meta_pooled(&p->meta, obj, 1, "pod", &p->strings, err) != 0) {
 		nap_pod_free(p);
 		return -1;
 	}
@@ -887,6 +887,7 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 		}
 	}
 	if (model_pod_spec(p, spec, err) != 0) {
+		snprintf(who, sizeof(who), "pod %s/%s", p->meta.ns, p->meta.name);
 		nap_err_prefix(err, "%s", who);
 		nap_pod_free(p);
 		return -1;

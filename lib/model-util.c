@@ -131,23 +131,25 @@ meta_fill(struct nap_meta *m, json_object *obj, int namespaced, const char *word
 
 	memset(m, 0, sizeof(*m));
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		snprintf(who, wholen, "%s", word);
+		if (who)
+			snprintf(who, wholen, "%s", word);
 		return nap_err_set(err, NAP_EX_DATAERR, "%s: not a JSON object", word);
 	}
 	json_object_object_get_ex(obj, "metadata", &md);
 	model_scan(md, keys, NAP_ARRAY_LEN(keys));
 	name = model_jstr(jname, NULL);
 	if (name == NULL || *name == '\0') {
-		snprintf(who, wholen, "%s", word);
+		if (who)
+			snprintf(who, wholen, "%s", word);
 		return nap_err_set(err, NAP_EX_DATAERR, "%s without metadata.name", word);
 	}
 	ns = namespaced ? model_jstr(jns, "") : "";
 	/* A manifest without a namespace lands in "default", as kubectl puts it there. */
 	if (namespaced && *ns == '\0')
 		ns = "default";
-	if (namespaced)
+	if (who && namespaced)
 		snprintf(who, wholen, "%s %s/%s", word, ns, name);
-	else
+	else if (who)
 		snprintf(who, wholen, "%s %s", word, name);
 	if (pool) {
 		m->ns = model_pool_dup(pool, ns);
@@ -180,10 +182,10 @@ model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *wor
 }
 
 int
-model_meta_pooled(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
-    size_t wholen, struct nap_strpool **pool, struct nap_err *err)
+model_meta_pooled(struct nap_meta *m, json_object *obj, int namespaced, const char *word,
+    struct nap_strpool **pool, struct nap_err *err)
 {
-	return meta_fill(m, obj, namespaced, word, who, wholen, pool, err);
+	return meta_fill(m, obj, namespaced, word, NULL, 0, pool, err);
 }
 
 void
