@@ -150,9 +150,8 @@ parse_line(
 		return NAP_REC_NONE;
 
 	/* the plain JSON most records are is built faster without the tokener */
-	if (nap_json_parse_fast(line + i, len - i, &obj) == 0 && obj != NULL)
+	if (nap_json_parse_fast(line + i, len - i, &obj) == 0)
 		goto parsed;
-	json_object_put(obj);
 	json_tokener_reset(rd->tok);
 	obj = json_tokener_parse_ex(rd->tok, line, (int)len);
 	if (obj == NULL || json_tokener_get_error(rd->tok) != json_tokener_success ||
