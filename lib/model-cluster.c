@@ -340,16 +340,21 @@ index_remove(struct nap_cluster *c, enum nap_kind k, void *obj)
 
 /* ---- apply ---- */
 
+/* "ns/name" in buf, or in a copy when it does not fit (free it then); every event makes one. */
 static char *
 make_key(char *buf, size_t len, enum nap_kind k, const char *ns, const char *name)
 {
-	int n;
+	size_t nl, ml;
 
-	if (!model_kind_namespaced(k))
+	if (!model_kind_namespaced(k) || ns == NULL)
 		ns = "";
-	n = snprintf(buf, len, "%s/%s", ns ? ns : "", name);
-	if (n < 0 || (size_t)n >= len)
-		return nap_xasprintf("%s/%s", ns ? ns : "", name);
+	nl = strlen(ns);
+	ml = strlen(name);
+	if (nl + 1 + ml >= len)
+		return nap_xasprintf("%s/%s", ns, name);
+	memcpy(buf, ns, nl);
+	buf[nl] = '/';
+	memcpy(buf + nl + 1, name, ml + 1);
 	return buf;
 }
 
