@@ -2,9 +2,10 @@
  * catalog.c - load one region of data/catalog.tsv into instance types.
  *
  * The whole file is read into one buffer and split in place (tabs and
- * newlines become NULs), so every string of the catalog points into that
- * buffer and loading does one allocation per array, not per field: the
- * solver loads a region on every run and the budget is a few milliseconds.
+ * newlines become NULs), so loading does one allocation per array, not per
+ * field: the solver loads a region on every run and the budget is a few
+ * milliseconds.  Once the region is loaded, the strings it keeps move to
+ * one small block and the file's text is freed.
  */
 #include "catalog.h"
 
@@ -138,8 +139,9 @@ slurp(const char *path, size_t *len, struct nap_err *err)
 		return NULL;
 	}
 	alloc = 1 << 16;
+	/* room for the NUL and for the read that sees the end: no doubling for it */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-		alloc = (size_t)st.st_size + 1;
+		alloc = (size_t)st.st_size + 2;
 	buf = nap_xmalloc(alloc);
 	for (;;) {
 		if (n + 1 >= alloc) {
@@ -597,6 +599,81 @@ is_sorted(const void *base, size_t n, size_t size, int (*cmp)(const void *, cons
 	return 1;
 }
 
+static size_t
+itype_strlen(const struct nap_itype *it)
+{
+	const char *f[] = {it->name, it->gpu_name, it->gpu_manufacturer, it->arch, it->family,
+	    it->series, it->version, it->quota_family, it->ephemeral_placement};
+	size_t i, n = 0;
+
+	for (i = 0; i < NAP_ARRAY_LEN(f); i++)
+		n += strlen(f[i]) + 1;
+	return n;
+}
+
+static const char *
+arena_dup(char **arena, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = *arena;
+
+	memcpy(p, s, n);
+	*arena += n;
+	return p;
+}
+
+static void
+itype_move(struct nap_itype *it, char **arena)
+{
+	it->name = arena_dup(arena, it->name);
+	it->gpu_name = arena_dup(arena, it->gpu_name);
+	it->gpu_manufacturer = arena_dup(arena, it->gpu_manufacturer);
+	it->arch = arena_dup(arena, it->arch);
+	it->family = arena_dup(arena, it->family);
+	it->series = arena_dup(arena, it->series);
+	it->version = arena_dup(arena, it->version);
+	it->quota_family = arena_dup(arena, it->quota_family);
+	it->ephemeral_placement = arena_dup(arena, it->ephemeral_placement);
+}
+
+/*
+ * Copy the strings the catalog keeps (every size's, the region's instance
+ * types' and exclusions) out of the file's text and free the text: they are
+ * some 200 KB of a 2 MB file whose price lines for other regions nobody
+ * reads again.
+ */
+static void
+compact(struct nap_catalog *c)
+{
+	struct nap_catalog_priv *pv = c->priv;
+	size_t need = 0, i;
+	char *arena, *next;
+
+	for (i = 0; i < pv->nsizes; i++) {
+		need += itype_strlen(&pv->sizes[i].it);
+		if (pv->sizes[i].excluded)
+			need += strlen(pv->sizes[i].excluded) + 1;
+	}
+	for (i = 0; i < pv->nlocated; i++)
+		need += strlen(pv->located[i].name) + strlen(pv->located[i].reason) + 2;
+	for (i = 0; i < c->ntypes; i++)
+		need += itype_strlen(&c->types[i]);
+	arena = next = nap_xmalloc(need + 1);
+	for (i = 0; i < pv->nsizes; i++) {
+		itype_move(&pv->sizes[i].it, &next);
+		if (pv->sizes[i].excluded)
+			pv->sizes[i].excluded = arena_dup(&next, pv->sizes[i].excluded);
+	}
+	for (i = 0; i < pv->nlocated; i++) {
+		pv->located[i].name = arena_dup(&next, pv->located[i].name);
+		pv->located[i].reason = arena_dup(&next, pv->located[i].reason);
+	}
+	for (i = 0; i < c->ntypes; i++)
+		itype_move(&c->types[i], &next);
+	free(pv->buf);
+	pv->buf = arena;
+}
+
 int
 nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
     const char *spot_prices_file, struct nap_err *err)
@@ -704,6 +781,7 @@ nap_catalog_load(struct nap_catalog **out, const char *path, const char *region,
 	if (pv->nlocated > 1)
 		qsort(pv->located, pv->nlocated, sizeof(*pv->located), cmp_xrow);
 	scan_free(&s);
+	compact(c);
 	*out = c;
 	return 0;
 fail:

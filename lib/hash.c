@@ -113,19 +113,16 @@ nap_hash_get(const struct nap_hash *h, const char *key)
 	return nap_hash_getn(h, key, strlen(key));
 }
 
-void *
-nap_hash_put(struct nap_hash *h, const char *key, void *val)
+void **
+nap_hash_slot(struct nap_hash *h, const char *key, int *added)
 {
 	size_t len = strlen(key), mask, i;
 	uint64_t hv = nap_hash_str(key, len);
 	struct nap_hash_slot *sl = find(h, key, len, hv), *tomb = NULL;
-	void *old;
 
-	if (sl) {
-		old = sl->val;
-		sl->val = val;
-		return old;
-	}
+	*added = sl == NULL;
+	if (sl)
+		return &sl->val;
 	if ((h->used + 1) * 10 >= h->cap * 7) {
 		size_t cap = h->cap ? h->cap : 16;
 
@@ -146,9 +143,19 @@ nap_hash_put(struct nap_hash *h, const char *key, void *val)
 	}
 	sl->key = nap_xstrndup(key, len);
 	sl->h = hv;
-	sl->val = val;
+	sl->val = NULL;
 	h->n++;
-	return NULL;
+	return &sl->val;
+}
+
+void *
+nap_hash_put(struct nap_hash *h, const char *key, void *val)
+{
+	int added;
+	void **v = nap_hash_slot(h, key, &added), *old = *v;
+
+	*v = val;
+	return added ? NULL : old;
 }
 
 void *

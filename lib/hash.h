@@ -47,6 +47,13 @@ void *nap_hash_getn(const struct nap_hash *h, const char *key, size_t len);
  * NULL when the key is new.
  */
 void *nap_hash_put(struct nap_hash *h, const char *key, void *val);
+/*
+ * The value of key, to read or set in place: one lookup where a get and a
+ * put would do two.  When key was absent it is added with a NULL value,
+ * *added is 1, and the caller must store a value before the next call on
+ * h.  The pointer is valid until the next put, slot or delete.
+ */
+void **nap_hash_slot(struct nap_hash *h, const char *key, int *added);
 /* Remove key; returns its value, or NULL when it was absent. */
 void *nap_hash_del(struct nap_hash *h, const char *key);
 size_t nap_hash_count(const struct nap_hash *h);

@@ -343,10 +343,11 @@ nap_daemonset_from_json(struct nap_daemonset *d, json_object *obj, struct nap_er
 	if (model_meta(&d->meta, obj, 1, "daemonset", who, sizeof(who), err) != 0)
 		return -1;
 	tmpl = nap_json_get(obj, "spec.template");
-	p->meta.ns = nap_xstrdup(d->meta.ns);
-	p->meta.name = nap_xstrdup(d->meta.name);
-	p->meta.uid = nap_xstrdup("");
-	p->meta.rv = nap_xstrdup("");
+	/* a pod's meta strings live in its pool (nap_pod_free) */
+	p->meta.ns = model_pool_dup(&p->strings, d->meta.ns);
+	p->meta.name = model_pool_dup(&p->strings, d->meta.name);
+	p->meta.uid = model_pool_dup(&p->strings, "");
+	p->meta.rv = model_pool_dup(&p->strings, "");
 	labels = nap_json_get(tmpl, "metadata.labels");
 	p->meta.labels = labels && json_object_is_type(labels, json_type_object)
 	    ? json_object_get(labels)

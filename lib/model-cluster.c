@@ -173,14 +173,15 @@ static void
 bucket_add(struct nap_cluster *c, struct nap_pod *p)
 {
 	struct bucket *b;
+	void **v;
+	int added;
 
 	if (p->node_name[0] == '\0')
 		return;
-	b = nap_hash_get(&c->pods_by_node, p->node_name);
-	if (b == NULL) {
-		b = nap_xcalloc(1, sizeof(*b));
-		nap_hash_put(&c->pods_by_node, p->node_name, b);
-	}
+	v = nap_hash_slot(&c->pods_by_node, p->node_name, &added);
+	if (added)
+		*v = nap_xcalloc(1, sizeof(*b));
+	b = *v;
 	nap_xgrow(&b->pods, &b->alloc, b->n + 1, sizeof(*b->pods));
 	b->pods[b->n++] = p;
 	if (!nap_pod_is_terminal(p))
@@ -256,16 +257,18 @@ labels_share(struct nap_cluster *c, struct nap_pod *p)
 {
 	char key[2048];
 	struct shared_labels *s;
+	void **v;
+	int added;
 
 	if (p->meta.labels == NULL || labels_key(p->meta.labels, key, sizeof(key)) != 0)
 		return;
-	s = nap_hash_get(&c->shared_labels, key);
-	if (s == NULL) {
-		s = nap_xmalloc(sizeof(*s));
+	v = nap_hash_slot(&c->shared_labels, key, &added);
+	if (added) {
+		s = *v = nap_xmalloc(sizeof(*s));
 		s->map = json_object_get(p->meta.labels);
 		s->users = 0;
-		nap_hash_put(&c->shared_labels, key, s);
 	} else {
+		s = *v;
 		json_object_put(p->meta.labels);
 		p->meta.labels = json_object_get(s->map);
 	}
@@ -337,16 +340,21 @@ index_remove(struct nap_cluster *c, enum nap_kind k, void *obj)
 
 /* ---- apply ---- */
 
+/* "ns/name" in buf, or in a copy when it does not fit (free it then); every event makes one. */
 static char *
 make_key(char *buf, size_t len, enum nap_kind k, const char *ns, const char *name)
 {
-	int n;
+	size_t nl, ml;
 
-	if (!model_kind_namespaced(k))
+	if (!model_kind_namespaced(k) || ns == NULL)
 		ns = "";
-	n = snprintf(buf, len, "%s/%s", ns ? ns : "", name);
-	if (n < 0 || (size_t)n >= len)
-		return nap_xasprintf("%s/%s", ns ? ns : "", name);
+	nl = strlen(ns);
+	ml = strlen(name);
+	if (nl + 1 + ml >= len)
+		return nap_xasprintf("%s/%s", ns, name);
+	memcpy(buf, ns, nl);
+	buf[nl] = '/';
+	memcpy(buf + nl + 1, name, ml + 1);
 	return buf;
 }
 
@@ -354,15 +362,17 @@ static void
 put_obj(struct nap_cluster *c, enum nap_kind k, const char *key, void *obj)
 {
 	struct kindtab *t = &c->k[k];
-	struct slot *s = nap_hash_get(&t->by_key, key);
+	int added;
+	void **v = nap_hash_slot(&t->by_key, key, &added);
+	struct slot *s = *v;
 
-	if (s) {
+	if (!added) {
 		index_remove(c, k, s->obj);
 		obj_free(k, s->obj);
 		s->obj = obj;
 		t->list[s->idx] = obj;
 	} else {
-		s = nap_xmalloc(sizeof(*s));
+		s = *v = nap_xmalloc(sizeof(*s));
 		s->obj = obj;
 		if (t->n == t->alloc) {
 			t->alloc = t->alloc ? t->alloc * 2 : 64;
@@ -373,7 +383,6 @@ put_obj(struct nap_cluster *c, enum nap_kind k, const char *key, void *obj)
 		t->list[t->n] = obj;
 		t->slots[t->n] = s;
 		t->n++;
-		nap_hash_put(&t->by_key, key, s);
 	}
 	index_add(c, k, obj);
 	t->version++;

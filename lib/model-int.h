@@ -32,6 +32,14 @@ int64_t model_jint(json_object *v, int64_t def);
 int model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
     size_t wholen, struct nap_err *err);
 void model_meta_free(struct nap_meta *m);
+/*
+ * The same with ns, name, uid and rv in *pool (pods), and no "who" (a pod
+ * formats its own when it has an error to name it in); released by
+ * model_meta_free_pooled.
+ */
+int model_meta_pooled(struct nap_meta *m, json_object *obj, int namespaced, const char *word,
+    struct nap_strpool **pool, struct nap_err *err);
+void model_meta_free_pooled(struct nap_meta *m);
 /* Release raw and the annotations (labels stay): what a cluster does to pods. */
 void model_meta_drop_json(struct nap_meta *m);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "json.h"
 #include "model.h"
 #include "model-int.h"
@@ -139,6 +140,7 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
     json_object *overhead, struct nap_err *err)
 {
 	struct nap_res apps, sidecars, init, one;
+	char unknown[64] = "";
 	json_object *c;
 	const char *restart;
 	size_t i, n;
@@ -153,8 +155,7 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 	    : 0;
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(containers, i);
-		if (container_requests(
-			c, &one, NULL, p->unknown_resource, sizeof(p->unknown_resource), err) != 0)
+		if (container_requests(c, &one, NULL, unknown, sizeof(unknown), err) != 0)
 			return nap_err_prefix(err, "container %s", nap_json_str(c, "name", "?"));
 		nap_res_add(&apps, &one);
 	}
@@ -167,8 +168,7 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 								 : 0;
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(inits, i);
-		if (container_requests(c, &one, &restart, p->unknown_resource,
-			sizeof(p->unknown_resource), err) != 0)
+		if (container_requests(c, &one, &restart, unknown, sizeof(unknown), err) != 0)
 			return nap_err_prefix(
 			    err, "init container %s", nap_json_str(c, "name", "?"));
 		if (strcmp(restart, "Always") == 0) {
@@ -185,29 +185,101 @@ pod_requests(struct nap_pod *p, json_object *containers, json_object *inits, jso
 	if (podres != NULL) {
 		json_object *req = nap_json_key(podres, "requests");
 
-		if (res_list(req, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource),
-			err) != 0)
+		if (res_list(req, &one, &mask, unknown, sizeof(unknown), err) != 0)
 			return nap_err_prefix(err, "resources.requests");
 		for (k = 0; k < NAP_RES_N; k++)
 			if (mask & (1u << k))
 				apps.v[k] = one.v[k];
 	}
-	if (res_list(
-		overhead, &one, &mask, p->unknown_resource, sizeof(p->unknown_resource), err) != 0)
+	if (res_list(overhead, &one, &mask, unknown, sizeof(unknown), err) != 0)
 		return nap_err_prefix(err, "overhead");
 	nap_res_add(&apps, &one);
 	apps.v[NAP_RES_PODS] = 1;
 	p->requests = apps;
+	p->unknown_resource = model_pool_dup(&p->strings, unknown);
 	return 0;
 }
 
 /* ---- affinity ---- */
 
+/*
+ * The label selectors of pod terms and spread constraints, shared by every
+ * term whose selector, merged, is the same JSON text: the replicas of a
+ * workload carry the same ones, and a parsed selector costs some 500 bytes
+ * against a few for a reference.  Process-wide (nap's tools are
+ * single-threaded); an entry goes with its last reference.
+ */
+struct shared_sel {
+	struct nap_selector *sel;
+	size_t refs;
+	char *text; /* its key in shared_by_text */
+};
+
+static struct nap_hash shared_by_text = NAP_HASH_INIT;
+static struct nap_hash shared_by_addr = NAP_HASH_INIT; /* "%p" of sel -> entry */
+
+static void
+sel_addr(char *buf, size_t len, const struct nap_selector *s)
+{
+	snprintf(buf, len, "%p", (const void *)s);
+}
+
+static int
+shared_selector(struct nap_selector **out, json_object *sel, struct nap_err *err)
+{
+	const char *text;
+	struct shared_sel *e;
+	char addr[32];
+
+	if (sel == NULL || !json_object_is_type(sel, json_type_object))
+		return nap_selector_parse(out, sel, err);
+	text = json_object_to_json_string_ext(sel, JSON_C_TO_STRING_PLAIN);
+	e = nap_hash_get(&shared_by_text, text);
+	if (e) {
+		e->refs++;
+		*out = e->sel;
+		return 0;
+	}
+	if (nap_selector_parse(out, sel, err) != 0)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	e = nap_xmalloc(sizeof(*e));
+	e->sel = *out;
+	e->refs = 1;
+	e->text = nap_xstrdup(text);
+	nap_hash_put(&shared_by_text, text, e);
+	sel_addr(addr, sizeof(addr), *out);
+	nap_hash_put(&shared_by_addr, addr, e);
+	return 0;
+}
+
 static void
 sel_free(struct nap_selector *s)
 {
-	if (s)
+	struct shared_sel *e;
+	char addr[32];
+
+	if (s == NULL)
+		return;
+	sel_addr(addr, sizeof(addr), s);
+	e = nap_hash_get(&shared_by_addr, addr);
+	if (e == NULL) {
 		nap_selector_free(s);
+		return;
+	}
+	if (--e->refs > 0)
+		return;
+	nap_hash_del(&shared_by_addr, addr);
+	nap_hash_del(&shared_by_text, e->text);
+	nap_selector_free(e->sel);
+	free(e->text);
+	free(e);
+	if (nap_hash_count(&shared_by_text) == 0) {
+		/* nothing shared any more: give the tables back too (leak checkers, tests) */
+		nap_hash_free(&shared_by_text);
+		nap_hash_free(&shared_by_addr);
+	}
 }
 
 static void
@@ -244,7 +316,7 @@ merged_selector(struct nap_selector **out, json_object *sel, json_object *labels
 	if (sel == NULL)
 		return 0;
 	if (nmatch + nmismatch == 0 || !json_object_is_type(sel, json_type_object))
-		return nap_selector_parse(out, sel, err);
+		return shared_selector(out, sel, err);
 	json_object_deep_copy(sel, &copy, NULL);
 	exprs = nap_json_key(copy, "matchExpressions");
 	if (exprs != NULL && !json_object_is_type(exprs, json_type_array)) {
@@ -273,7 +345,7 @@ merged_selector(struct nap_selector **out, json_object *sel, json_object *labels
 		json_object_object_add(e, "values", vals);
 		json_object_array_add(exprs, e);
 	}
-	rc = nap_selector_parse(out, copy, err);
+	rc = shared_selector(out, copy, err);
 	json_object_put(copy);
 	return rc;
 }
@@ -375,6 +447,9 @@ pod_terms(json_object *aff, const struct nap_pod *p, struct nap_pod_term **out, 
 	return 0;
 }
 
+/* The one node term of the many pods that do not restrict their node: shared, never freed. */
+static struct nap_node_term any_node;
+
 static int
 node_affinity(struct nap_pod *p, json_object *sel, json_object *na, struct nap_err *err)
 {
@@ -391,19 +466,24 @@ node_affinity(struct nap_pod *p, json_object *sel, json_object *na, struct nap_e
 		    "required node affinity: not an object with nodeSelectorTerms");
 	if (model_node_terms(terms, &r, &n, err) != 0)
 		return nap_err_prefix(err, "required node affinity");
-	if (n == 0) {
-		r = nap_xcalloc(1, sizeof(*r));
-		nap_reqs_init(r);
-		n = 1;
+	if (n == 0 && (sel == NULL || json_object_object_length(sel) == 0)) {
+		p->node_terms = &any_node;
+		p->nnode_terms = 1;
+	} else {
+		if (n == 0) {
+			r = nap_xcalloc(1, sizeof(*r));
+			nap_reqs_init(r);
+			n = 1;
+		}
+		p->node_terms = nap_xcalloc(n, sizeof(*p->node_terms));
+		for (i = 0; i < n; i++) {
+			p->node_terms[i].reqs = r[i];
+			if (sel)
+				nap_reqs_add_labels(&p->node_terms[i].reqs, sel);
+		}
+		p->nnode_terms = n;
+		free(r);
 	}
-	p->node_terms = nap_xcalloc(n, sizeof(*p->node_terms));
-	for (i = 0; i < n; i++) {
-		p->node_terms[i].reqs = r[i];
-		if (sel)
-			nap_reqs_add_labels(&p->node_terms[i].reqs, sel);
-	}
-	p->nnode_terms = n;
-	free(r);
 
 	if (pref == NULL)
 		return 0;
@@ -585,6 +665,7 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	};
 
 	model_scan(spec, keys, NAP_ARRAY_LEN(keys));
+	p->unknown_resource = model_pool_dup(&p->strings, "");
 	p->node_name = model_pool_dup(&p->strings, model_jstr(node, ""));
 	p->priority = (int32_t)model_jint(prio, 0);
 	p->preempt_never = strcmp(model_jstr(preempt, ""), "Never") == 0;
@@ -637,9 +718,11 @@ model_pod_spec_free(struct nap_pod *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->nnode_terms; i++)
-		nap_reqs_free(&p->node_terms[i].reqs);
-	free(p->node_terms);
+	if (p->node_terms != &any_node) {
+		for (i = 0; i < p->nnode_terms; i++)
+			nap_reqs_free(&p->node_terms[i].reqs);
+		free(p->node_terms);
+	}
 	for (i = 0; i < p->nnode_prefs; i++)
 		nap_reqs_free(&p->node_prefs[i].reqs);
 	free(p->node_prefs);
@@ -781,8 +864,10 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 	};
 
 	memset(p, 0, sizeof(*p));
-	if (model_meta(&p->meta, obj, 1, "pod", who, sizeof(who), err) != 0)
+	if (model_meta_pooled(&p->meta, obj, 1, "pod", &p->strings, err) != 0) {
+		nap_pod_free(p);
 		return -1;
+	}
 	model_scan(obj, keys, NAP_ARRAY_LEN(keys));
 	owners(p, md);
 	pod_status(p, st);
@@ -802,6 +887,7 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 		}
 	}
 	if (model_pod_spec(p, spec, err) != 0) {
+		snprintf(who, sizeof(who), "pod %s/%s", p->meta.ns, p->meta.name);
 		nap_err_prefix(err, "%s", who);
 		nap_pod_free(p);
 		return -1;
@@ -813,8 +899,8 @@ void
 nap_pod_free(struct nap_pod *p)
 {
 	model_pod_spec_free(p);
+	model_meta_free_pooled(&p->meta);
 	model_pool_free(p->strings);
-	model_meta_free(&p->meta);
 	memset(p, 0, sizeof(*p));
 }
 

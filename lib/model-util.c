@@ -110,9 +110,9 @@ jtime(json_object *v)
 	return s && nap_time_parse(s, &t) == 0 ? t : 0;
 }
 
-int
-model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
-    size_t wholen, struct nap_err *err)
+static int
+meta_fill(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
+    size_t wholen, struct nap_strpool **pool, struct nap_err *err)
 {
 	json_object *md = NULL, *jname, *jns, *juid, *jrv, *jgen, *jcreated, *jdeleted, *jlabels,
 		    *jannotations;
@@ -131,28 +131,37 @@ model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *wor
 
 	memset(m, 0, sizeof(*m));
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
-		snprintf(who, wholen, "%s", word);
+		if (who)
+			snprintf(who, wholen, "%s", word);
 		return nap_err_set(err, NAP_EX_DATAERR, "%s: not a JSON object", word);
 	}
 	json_object_object_get_ex(obj, "metadata", &md);
 	model_scan(md, keys, NAP_ARRAY_LEN(keys));
 	name = model_jstr(jname, NULL);
 	if (name == NULL || *name == '\0') {
-		snprintf(who, wholen, "%s", word);
+		if (who)
+			snprintf(who, wholen, "%s", word);
 		return nap_err_set(err, NAP_EX_DATAERR, "%s without metadata.name", word);
 	}
 	ns = namespaced ? model_jstr(jns, "") : "";
 	/* A manifest without a namespace lands in "default", as kubectl puts it there. */
 	if (namespaced && *ns == '\0')
 		ns = "default";
-	if (namespaced)
+	if (who && namespaced)
 		snprintf(who, wholen, "%s %s/%s", word, ns, name);
-	else
+	else if (who)
 		snprintf(who, wholen, "%s %s", word, name);
-	m->ns = nap_xstrdup(ns);
-	m->name = nap_xstrdup(name);
-	m->uid = nap_xstrdup(model_jstr(juid, ""));
-	m->rv = nap_xstrdup(model_jstr(jrv, ""));
+	if (pool) {
+		m->ns = model_pool_dup(pool, ns);
+		m->name = model_pool_dup(pool, name);
+		m->uid = model_pool_dup(pool, model_jstr(juid, ""));
+		m->rv = model_pool_dup(pool, model_jstr(jrv, ""));
+	} else {
+		m->ns = nap_xstrdup(ns);
+		m->name = nap_xstrdup(name);
+		m->uid = nap_xstrdup(model_jstr(juid, ""));
+		m->rv = nap_xstrdup(model_jstr(jrv, ""));
+	}
 	m->generation = model_jint(jgen, 0);
 	m->created = jtime(jcreated);
 	m->deleted = jtime(jdeleted);
@@ -165,6 +174,20 @@ model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *wor
 	return 0;
 }
 
+int
+model_meta(struct nap_meta *m, json_object *obj, int namespaced, const char *word, char *who,
+    size_t wholen, struct nap_err *err)
+{
+	return meta_fill(m, obj, namespaced, word, who, wholen, NULL, err);
+}
+
+int
+model_meta_pooled(struct nap_meta *m, json_object *obj, int namespaced, const char *word,
+    struct nap_strpool **pool, struct nap_err *err)
+{
+	return meta_fill(m, obj, namespaced, word, NULL, 0, pool, err);
+}
+
 void
 model_meta_drop_json(struct nap_meta *m)
 {
@@ -174,6 +197,13 @@ model_meta_drop_json(struct nap_meta *m)
 		json_object_put(m->raw);
 	m->annotations = NULL;
 	m->raw = NULL;
+}
+
+void
+model_meta_free_pooled(struct nap_meta *m)
+{
+	m->ns = m->name = m->uid = m->rv = NULL;
+	model_meta_free(m);
 }
 
 void
@@ -239,7 +269,15 @@ model_pool_dup(struct nap_strpool **pool, const char *s)
 		return empty;
 	n = strlen(s) + 1;
 	if (b == NULL || b->cap - b->used < n) {
-		size_t cap = n > 224 ? n : 224;
+		/*
+		 * A pod's namespace, name, uid, node name and reason are some
+		 * 60 to 200 bytes: start small (header and all, one 96-byte
+		 * request) and double.
+		 */
+		size_t cap = b ? 2 * b->cap : 96 - sizeof(*b);
+
+		if (cap < n)
+			cap = n;
 
 		b = nap_xmalloc(sizeof(*b) + cap);
 		b->next = *pool;

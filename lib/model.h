@@ -213,7 +213,7 @@ struct nap_pod {
 	 * always 1.
 	 */
 	struct nap_res requests;
-	char unknown_resource[64]; /* first requested resource nap does not track, "" if none */
+	char *unknown_resource; /* first requested resource nap does not track, "" if none */
 	/*
 	 * Equal for pods the scheduler cannot tell apart: namespace, labels,
 	 * nodeSelector, affinity, tolerations, topology spread, scheduling gates
@@ -226,7 +226,8 @@ struct nap_pod {
 	/*
 	 * Required node affinity as OR-terms, each with spec.nodeSelector ANDed
 	 * in.  Never empty: with no required affinity there is one term, the
-	 * node selector (possibly empty = anything).  matchFields (only
+	 * node selector (possibly empty = anything; pods share that empty
+	 * term, so treat terms as read-only).  matchFields (only
 	 * metadata.name exists) are not modelled, as in Karpenter.
 	 */
 	struct nap_node_term *node_terms;

@@ -28,6 +28,48 @@ kalloc(struct plan *pl, size_t n, size_t size)
 	return keep(pl, nap_xcalloc(n + 1, size));
 }
 
+/* "%016llx" of h: a bound pod and a pending pod's terms each need one, snprintf costs more. */
+static void
+hex16(char *out, uint64_t h)
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 15; i >= 0; i--) {
+		out[i] = digits[h & 0xf];
+		h >>= 4;
+	}
+	out[16] = '\0';
+}
+
+/* a SEP hex(h) SEP b SEP c, without the parts that are NULL, kept by the plan. */
+static const char *
+sig_make(struct plan *pl, const char *a, uint64_t h, const char *b, const char *c)
+{
+	size_t al = a ? strlen(a) : 0, bl = b ? strlen(b) : 0, cl = c ? strlen(c) : 0;
+	char *s = keep(pl, nap_xmalloc(al + bl + cl + 20)), *q = s;
+
+	if (a) {
+		memcpy(q, a, al);
+		q += al;
+		*q++ = SEP[0];
+	}
+	hex16(q, h);
+	q += 16;
+	if (b) {
+		*q++ = SEP[0];
+		memcpy(q, b, bl);
+		q += bl;
+	}
+	if (c) {
+		*q++ = SEP[0];
+		memcpy(q, c, cl);
+		q += cl;
+	}
+	*q = '\0';
+	return s;
+}
+
 static int
 effect_of(enum nap_effect e)
 {
@@ -82,8 +124,7 @@ pod_topo(struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o, int 
 		t[k].max_skew = s->max_skew;
 		t[k].min_domains = s->min_domains;
 		t[k].required = s->do_not_schedule;
-		t[k].sig =
-		    keep(pl, nap_xasprintf("spread" SEP "%016llx", (unsigned long long)s->hash));
+		t[k].sig = sig_make(pl, "spread", s->hash, NULL, NULL);
 		k++;
 	}
 	for (i = 0; i < p->naffinity + p->nanti_affinity; i++) {
@@ -101,9 +142,7 @@ pod_topo(struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o, int 
 		t[k].all_namespaces = pt->ns_selector != NULL;
 		t[k].required = pt->weight == 0;
 		t[k].weight = pt->weight;
-		t[k].sig = keep(pl,
-		    nap_xasprintf(
-			"%s" SEP "%016llx", anti ? "anti" : "aff", (unsigned long long)pt->hash));
+		t[k].sig = sig_make(pl, anti ? "anti" : "aff", pt->hash, NULL, NULL);
 		k++;
 	}
 	o->topo = t;
@@ -204,9 +243,7 @@ pod_conv(struct plan *pl, const struct nap_cluster *cl, const struct nap_pod *p,
 	if (cl)
 		o->volume = pod_volume(cl, p, &vsig);
 	/* the model's structural hash stands for the pod's JSON, which it does not keep */
-	o->sig = keep(pl,
-	    nap_xasprintf("%016llx" SEP "%s" SEP "%s", (unsigned long long)p->constraints_hash,
-		vsig, o->never ? o->never : ""));
+	o->sig = sig_make(pl, NULL, p->constraints_hash, vsig, o->never ? o->never : "");
 }
 
 static int64_t
@@ -579,8 +616,7 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 			 * and anti-affinity, all in constraints_hash: pods equal
 			 * there share one converted pod.
 			 */
-			snprintf(
-			    hkey, sizeof(hkey), "%016llx", (unsigned long long)p->constraints_hash);
+			hex16(hkey, p->constraints_hash);
 			if (!(sp = nap_hash_get(&bound_by_hash, hkey))) {
 				sp = &pl->boundp[nboundp++];
 				pod_conv(pl, cl, p, sp, 0);

@@ -2,6 +2,33 @@
 #include "json.h"
 #include "tap.h"
 
+/* The fast parser's tree for text equals json_tokener's, in value and in key order. */
+static int
+fast_same(const char *text)
+{
+	json_object *fast = NULL, *slow = json_tokener_parse(text);
+	int ok;
+
+	if (nap_json_parse_fast(text, strlen(text), &fast) != 0) {
+		json_object_put(slow);
+		return 0;
+	}
+	ok = json_object_equal(fast, slow) &&
+	    strcmp(json_object_to_json_string_ext(fast, JSON_C_TO_STRING_PLAIN),
+		json_object_to_json_string_ext(slow, JSON_C_TO_STRING_PLAIN)) == 0;
+	json_object_put(fast);
+	json_object_put(slow);
+	return ok;
+}
+
+static int
+fast_declines(const char *text)
+{
+	json_object *o = (json_object *)1;
+
+	return nap_json_parse_fast(text, strlen(text), &o) == -1 && o == NULL;
+}
+
 int
 main(void)
 {
@@ -37,6 +64,43 @@ main(void)
 	    "{\"name\":\"web-1\",\"labels\":{\"karpenter.sh/"
 	    "nodepool\":\"default\"},\"generation\":3}",
 	    "dumps are compact and do not escape slashes");
+	TAP_OK(
+	    fast_same(
+		"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":"
+		"{\"name\":\"a\",\"labels\":{\"app\":\"x\",\"tier\":\"web\"}},\"spec\":"
+		"{\"priority\":-12,\"n\":0,\"big\":123456789012345678,\"ok\":true,"
+		"\"no\":false,\"nil\":null,\"e\":[],\"o\":{},\"l\":[1,\"two\",[3],{\"4\":4}]}}}"),
+	    "the fast parser builds the tokener's tree for a plain record");
+	TAP_OK(fast_same(" { \"a\" : [ 1 , 2 ] ,\t\"b\" : \"c\" }  \t"),
+	    "blanks between tokens and after the value are taken");
+	TAP_OK(fast_same("{\"k\\\"q\":\"tab\\there\\n\\\\ \\/ \\b\\f\\r \\\"end\\\"\"}"),
+	    "short escapes in keys and values are decoded as json-c does");
+	TAP_OK(fast_same(
+		   "{\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":1,"
+		   "\"another-key-longer-than-sixty-three-bytes-is-copied-not-interned-yyy\":2}"),
+	    "keys too long to intern are copied");
+	TAP_OK(fast_same("{\"\\u00e9t\\u00e9\":1}") == 0 && fast_declines("{\"\\u00e9\":1}"),
+	    "a unicode escape is left to json-c");
+	TAP_OK(fast_declines("{\"a\":1.5}") && fast_declines("{\"a\":1e3}") &&
+		fast_declines("{\"a\":-0}") && fast_declines("{\"a\":007}") &&
+		fast_declines("{\"a\":1234567890123456789}"),
+	    "numbers other than plain integers of up to 18 digits are left to json-c");
+	TAP_OK(fast_declines("{\"a\":1,\"a\":2}") &&
+		fast_declines(
+		    "{\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":1,"
+		    "\"a-key-longer-than-sixty-three-bytes-is-copied-not-interned-xxxxxxxx\":2}"),
+	    "a key repeated in one object is left to json-c (it keeps the last value)");
+	TAP_OK(fast_declines("{\"a\":1,}") && fast_declines("{\"a\":tru}") &&
+		fast_declines("{\"a\":\"x}") && fast_declines("{\"a\" 1}") &&
+		fast_declines("{\"a\":1} x") && fast_declines("{\"a\":\"\x01\"}") &&
+		fast_declines("{'a':1}") && fast_declines("[1,2"),
+	    "malformed or non-strict text is left to json-c");
+	TAP_OK(fast_declines("  2") && fast_declines("\"s\"") && fast_declines("true") &&
+		fast_declines("null") && fast_declines(""),
+	    "a value other than an object or an array is left to json-c");
+	TAP_OK(fast_declines("[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]") &&
+		fast_same("[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]"),
+	    "nesting deeper than 24 levels is left to json-c");
 	json_object_put(o);
 	return tap_done();
 }

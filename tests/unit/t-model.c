@@ -303,7 +303,13 @@ test_constraints(void)
 			q.anti_affinity[0].hash == p.anti_affinity[0].hash &&
 			p.spread[0].hash != p.spread[1].hash,
 		    "a replica under another name hashes the same, term by term");
+		TAP_OK(q.spread[0].selector == p.spread[0].selector &&
+			q.anti_affinity[0].selector == p.anti_affinity[0].selector,
+		    "a replica shares the parsed selectors of its terms");
 		nap_pod_free(&q);
+		TAP_OK(nap_selector_matches(p.anti_affinity[0].selector, p.meta.labels) ==
+			nap_selector_matches(p.anti_affinity[0].selector, p.meta.labels),
+		    "a shared selector outlives the replica freed first");
 		json_object_object_add(nap_json_key(copy, "spec"), "nodeSelector", NULL);
 		TAP_OK(nap_pod_from_json(&q, copy, NULL) == 0 && q.sched_hash != p.sched_hash,
 		    "a pod with another node selector hashes differently");
