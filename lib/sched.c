@@ -839,9 +839,8 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 			break;
 		case NAP_SCHED_ANTI:
 			if (gcount(g, d) > 0) {
-				snprintf(why, len,
-				    "unsatisfiable topology constraint for pod anti-affinity, "
-				    "key=%s",
+				WHYF("unsatisfiable topology constraint for pod anti-affinity, "
+				     "key=%s",
 				    t->key);
 				return 0;
 			}
@@ -858,9 +857,8 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 		if (!g->inverse || g->tk != k)
 			continue;
 		if (gowners(g, d) > 0) {
-			snprintf(why, len,
-			    "unsatisfiable topology constraint for pod anti-affinity, key=%s "
-			    "(inverse)",
+			WHYF("unsatisfiable topology constraint for pod anti-affinity, key=%s "
+			     "(inverse)",
 			    s->tk[k].key);
 			return 0;
 		}
@@ -1737,20 +1735,39 @@ refused(const struct st *s, const struct claim *c)
 }
 
 /* The shape id of a pod at a variant, or -1 when topology makes it unique. */
+/* Append v as lowercase hex and a separator; returns the new length. */
+static size_t
+hex_put(char *buf, size_t o, uint64_t v, char sep)
+{
+	char tmp[16];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	while (n)
+		buf[o++] = tmp[--n];
+	buf[o++] = sep;
+	return o;
+}
+
 static long
 shape_of(struct st *s, const struct variant *v, const struct nap_res *req)
 {
 	const struct klass *k = &s->cls[v->cls];
-	char key[64 + 24 * NAP_RES_N];
+	char key[18 * (NAP_RES_N + 1) + 1];
 	size_t o;
 	int r;
 	void *got;
 
 	if (k->proto->ntopo > 0 || k->nmatched > 0)
 		return -1;
-	o = (size_t)snprintf(key, sizeof(key), "%p", (const void *)v);
-	for (r = 0; r < NAP_RES_N && o < sizeof(key); r++)
-		o += (size_t)snprintf(key + o, sizeof(key) - o, ":%lld", (long long)req->v[r]);
+	/* by hand: this runs for every pod placed, and snprintf showed */
+	o = hex_put(key, 0, (uint64_t)(uintptr_t)v, ':');
+	for (r = 0; r < NAP_RES_N; r++)
+		o = hex_put(key, o, (uint64_t)req->v[r], ':');
+	key[o] = '\0';
 	got = nap_hash_get(&s->shapes, key);
 	if (got)
 		return (long)(uintptr_t)got - 1;
@@ -2119,7 +2136,7 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 	struct klass *k = &s->cls[v->cls];
 	size_t i;
 
-	char key[24 * NAP_RES_N];
+	char key[18 * NAP_RES_N + 1];
 	size_t o = 0, from, lo = 0, hi = s->nopen;
 	int prefix = 1, r;
 	void *got;
@@ -2129,8 +2146,8 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 	 * will: each request remembers where its scan may start.
 	 */
 	for (r = 0; r < NAP_RES_N; r++)
-		o += (size_t)snprintf(
-		    key + o, sizeof(key) - o, "%llx:", (unsigned long long)p->req.v[r]);
+		o = hex_put(key, o, (uint64_t)p->req.v[r], ':');
+	key[o] = '\0';
 	got = nap_hash_get(&s->fit_from, key);
 	from = got ? (size_t)(uintptr_t)got - 1 : 0;
 	while (lo < hi) {
