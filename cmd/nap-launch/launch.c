@@ -500,6 +500,43 @@ node_check(struct ctx *x, struct claim *c)
 		on_node(x, n);
 }
 
+/*
+ * The claim's Node as the API server has it now: 1 when it is there (and
+ * taken as a record), 0 when it is not or the answer did not come.  Records
+ * reach nap-launch behind the API server when the pipeline is busy, so a
+ * claim about to time out asks before it deletes a node that registered.
+ */
+static int
+node_fetch(struct ctx *x, struct claim *c)
+{
+	json_object *obj = NULL;
+	struct nap_err err;
+	char *name = nap_xstrdup(c->vm), *p, *path;
+	int found = 0;
+
+	for (p = name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	path = nap_xasprintf("/api/v1/nodes/%s", name);
+	if (nap_kube_get(x->kube, path, &obj, &err) == 0) {
+		found = c->provider_id &&
+		    strcmp(nap_json_str(obj, "spec.providerID", ""), c->provider_id) == 0;
+		json_object_object_add(obj, "kind", json_object_new_string("Node"));
+		if (found && nap_cluster_apply(x->cl, "MODIFIED", obj, &err) < 0) {
+			nap_warn("node %s: %s", name, err.msg);
+			found = 0;
+		}
+		json_object_put(obj);
+	} else if (!fatal_err(x, &err) && err.http != 404) {
+		nap_warn("get node %s: %s", name, err.msg);
+	}
+	free(path);
+	free(name);
+	if (found)
+		node_check(x, c);
+	return found;
+}
+
 /* DELETE with forceDeletion, as the provider deletes its VMs (4.6). */
 static char *
 vm_delete_path(struct ctx *x, const char *vm)
@@ -1330,7 +1367,7 @@ launch_tick(struct ctx *x)
 		struct claim *c = x->claims[i];
 
 		if (c->step == ST_LAUNCHED && !c->call && c->launched_wall &&
-		    now - c->launched_wall >= limit) {
+		    now - c->launched_wall >= limit && !node_fetch(x, c)) {
 			char msg[128];
 
 			snprintf(msg, sizeof(msg), "no node registered within %lld ms",
