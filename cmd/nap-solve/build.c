@@ -594,14 +594,14 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 		if (!nap_pod_is_provisionable(p))
 			continue;
 		{
+			const struct nomination *nm;
 			char key[512];
-			void *exp;
 
 			snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
 			if (planned_pod(sv, key))
 				continue;
-			exp = nap_hash_get(&sv->nominated, key);
-			if (exp && sv->now_ms && (int64_t)(intptr_t)exp > sv->now_ms)
+			nm = nap_hash_get(&sv->nominated, key);
+			if (nm && sv->now_ms && nm->until_ms > sv->now_ms)
 				continue;
 		}
 		j = pl->in.npending++;

@@ -187,11 +187,15 @@ solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
 			json_object_object_add(
 			    rec, "kind", json_object_new_string(pl->node_kind[pc->index]));
 			if (sv->now_ms) {
+				struct nomination *nm = nap_xcalloc(1, sizeof(*nm)), *old;
 				char key[512];
 
 				snprintf(key, sizeof(key), "%s/%s", p->ns, p->name);
-				nap_hash_put(&sv->nominated, key,
-				    (void *)(intptr_t)(sv->now_ms + sv->nominate_ttl_ms));
+				nm->until_ms = sv->now_ms + sv->nominate_ttl_ms;
+				nm->target = nap_xstrdup(pl->nodes[pc->index].name);
+				nm->is_claim = strcmp(pl->node_kind[pc->index], "NodeClaim") == 0;
+				if ((old = nap_hash_put(&sv->nominated, key, nm)) != NULL)
+					nomination_free(old);
 			}
 		} else {
 			json_object_object_add(
@@ -284,9 +288,20 @@ solve_expire(struct solve *sv, const struct nap_cluster *cl)
 }
 
 void
+nomination_free(struct nomination *nm)
+{
+	if (nm == NULL)
+		return;
+	free(nm->target);
+	free(nm);
+}
+
+void
 solve_free(struct solve *sv)
 {
-	size_t i;
+	size_t i, pos;
+	const char *key;
+	void *val;
 
 	for (i = 0; i < sv->npl; i++)
 		planned_free(&sv->pl[i]);
@@ -297,7 +312,11 @@ solve_free(struct solve *sv)
 		free(sv->un[i].ctype);
 	}
 	free(sv->un);
+	pos = 0;
+	while (nap_hash_next(&sv->nominated, &pos, &key, &val))
+		nomination_free(val);
 	nap_hash_free(&sv->nominated);
+	nap_hash_free(&sv->usable_rv);
 	if (sv->cat)
 		nap_catalog_free(sv->cat);
 }

@@ -128,25 +128,105 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 	solve_plan_free(&pl);
 }
 
+static uint64_t
+rv_num(const char *rv)
+{
+	unsigned long long v;
+	char *end;
+
+	if (rv == NULL || *rv == '\0')
+		return 0;
+	errno = 0;
+	v = strtoull(rv, &end, 10);
+	return errno || *end ? 0 : (uint64_t)v;
+}
+
+/* A node the scheduler may bind pods to now: Ready, initialized, not cordoned or going. */
+static int
+node_usable(const struct nap_node *n)
+{
+	return n && !n->meta.deleted && !n->unschedulable && n->ready == 1 &&
+	    (n->initialized || !n->nodepool);
+}
+
+/* Remember the resourceVersion at which a node could first take pods. */
+static void
+note_node(struct solve *sv, const struct nap_cluster *cl, const char *type, const char *name)
+{
+	const struct nap_node *n;
+	uint64_t rv;
+
+	if (strcmp(type, "DELETED") == 0) {
+		nap_hash_del(&sv->usable_rv, name);
+		return;
+	}
+	n = nap_cluster_node(cl, name);
+	if (!node_usable(n) || nap_hash_get(&sv->usable_rv, name))
+		return;
+	if ((rv = rv_num(n->meta.rv)) != 0)
+		nap_hash_put(&sv->usable_rv, name, (void *)(uintptr_t)rv);
+}
+
+/*
+ * A nominated pod that the scheduler wrote again, still Unschedulable,
+ * after the node it was nominated to could take pods, was turned away from
+ * that node (taken by pods the scheduler placed otherwise than planned, or
+ * a rule seen differently): drop the nomination so that the next batch
+ * decides again on what is there now, instead of waiting out its time.
+ * So is one whose NodeClaim went away.  resourceVersions are compared as
+ * numbers: they are one counter across kinds in etcd and in nap-sim; where
+ * they are not numbers the nomination just lapses.
+ */
+static void
+recheck_nomination(struct solve *sv, const struct nap_cluster *cl, const struct nap_pod *p)
+{
+	const struct nap_node *n = NULL;
+	struct nomination *nm;
+	char key[512];
+	void *v;
+
+	snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
+	if ((nm = nap_hash_get(&sv->nominated, key)) == NULL)
+		return;
+	if (nm->is_claim) {
+		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(cl, nm->target);
+
+		if (c && !c->meta.deleted && (n = nap_cluster_node_of(cl, c)) == NULL)
+			return; /* not registered yet */
+	} else {
+		n = nap_cluster_node(cl, nm->target);
+	}
+	if (n && !n->meta.deleted) {
+		if (!node_usable(n) || (v = nap_hash_get(&sv->usable_rv, n->meta.name)) == NULL ||
+		    rv_num(p->meta.rv) <= (uint64_t)(uintptr_t)v)
+			return;
+	}
+	nap_debug("pod %s: not taken by %s it was nominated to: deciding again", key, nm->target);
+	nomination_free(nap_hash_del(&sv->nominated, key));
+}
+
 /* One record from stdin: keep the model up to date and forward it. */
 static void
 on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced,
     const struct nap_rec *rec, const char *name)
 {
 	struct nap_err err;
-	const char *t = rec->type;
+	const char *t = rec->type, *kind = nap_json_str(rec->obj, "object.kind", "");
 
 	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0) {
 		if (nap_cluster_apply_record(cl, rec->obj, &err) < 0) {
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
-		} else if (*synced && strcmp(t, "DELETED") != 0 &&
-		    strcmp(nap_json_str(rec->obj, "object.kind", ""), "Pod") == 0) {
+		} else if (strcmp(kind, "Node") == 0) {
+			note_node(sv, cl, t, nap_json_str(rec->obj, "object.metadata.name", ""));
+		} else if (*synced && strcmp(t, "DELETED") != 0 && strcmp(kind, "Pod") == 0) {
 			const struct nap_pod *p = nap_cluster_pod(cl,
 			    nap_json_str(rec->obj, "object.metadata.namespace", "default"),
 			    nap_json_str(rec->obj, "object.metadata.name", ""));
 
-			if (p && nap_pod_is_provisionable(p))
+			if (p && nap_pod_is_provisionable(p)) {
+				recheck_nomination(sv, cl, p);
 				batch_trigger(b, p);
+			}
 		}
 	} else if (strcmp(t, "SYNCED") == 0) {
 		*synced = 1;
@@ -242,6 +322,7 @@ main(int argc, char **argv)
 	nap_prog_init(argc, argv);
 	memset(&sv, 0, sizeof(sv));
 	nap_hash_init(&sv.nominated);
+	nap_hash_init(&sv.usable_rv);
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'I':

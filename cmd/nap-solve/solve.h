@@ -33,6 +33,17 @@ struct planned {
 	int64_t at_ms;
 };
 
+/*
+ * A pod this process nominated to a node or an in-flight NodeClaim: it is
+ * left out of later batches until until_ms, or until the scheduler is seen
+ * to turn it away from target once target could take it (main.c).
+ */
+struct nomination {
+	int64_t until_ms;
+	char *target; /* node or NodeClaim name */
+	int is_claim;
+};
+
 struct solve {
 	struct nap_catalog *cat;
 	const char *catalog_path;
@@ -44,7 +55,9 @@ struct solve {
 	size_t nun, aun;
 	struct planned *pl;
 	size_t npl, apl;
-	struct nap_hash nominated; /* ns/name -> expiry ms (as pointer-sized int) */
+	struct nap_hash nominated; /* ns/name -> struct nomination */
+	/* node name -> 1 + the resourceVersion at which it was first seen taking pods */
+	struct nap_hash usable_rv;
 	int64_t now_ms;		   /* 0 at end of input: no clock */
 	int64_t plan_ttl_ms;
 	int64_t nominate_ttl_ms;
@@ -85,6 +98,7 @@ int solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err
 int solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err);
 /* Forget planned claims whose NodeClaim exists or whose time is up. */
 void solve_expire(struct solve *sv, const struct nap_cluster *cl);
+void nomination_free(struct nomination *nm);
 void solve_free(struct solve *sv);
 
 #endif
