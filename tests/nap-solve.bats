@@ -336,6 +336,14 @@ run_case() {
 	run_case zone-spread-counts-existing
 }
 
+@test "a zonal spread counts the pods of a node being deleted, as kube-scheduler does: the pod goes to a zone it will accept" {
+	run_case zone-spread-counts-deleting-node
+}
+
+@test "a zonal spread counts the pods of a cordoned node, as kube-scheduler does: the pod goes to a zone it will accept" {
+	run_case zone-spread-counts-cordoned-node
+}
+
 @test "minDomains above the zones on offer caps each zone at maxSkew pods" {
 	run_case min-domains
 }

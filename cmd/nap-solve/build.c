@@ -312,6 +312,7 @@ claim_guess(const struct solve *sv, const struct nap_nodeclaim *c, const struct 
 struct nref {
 	const char *name;
 	int initialized;
+	int closed; /* cordoned or being deleted: counts for topology, takes no pod */
 	const struct nap_node *node;
 	const struct nap_nodeclaim *claim;
 };
@@ -485,8 +486,13 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 	for (i = 0; i < nnodes; i++) {
 		const struct nap_node *n = nodes[i];
 
-		if (n->meta.deleted || n->unschedulable)
-			continue;
+		/*
+		 * A cordoned or deleting node stays in the input with no room:
+		 * kube-scheduler counts its zone and its pods for topology spread
+		 * (taints and cordons do not take a node out of the domains), and
+		 * a spread that left them out was satisfied here and not there.
+		 */
+		refs[nrefs].closed = n->meta.deleted || n->unschedulable;
 		refs[nrefs].name = n->meta.name;
 		refs[nrefs].node = n;
 		refs[nrefs].initialized = n->initialized || (!n->nodepool && n->ready == 1);
@@ -521,6 +527,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 			o->taints = taints_conv(pl, n->taints, n->ntaints, &o->ntaints);
 			o->avail = n->allocatable;
 			nap_res_sub(&o->avail, nap_cluster_node_requests(cl, n->meta.name));
+			if (refs[i].closed)
+				memset(&o->avail, 0, sizeof(o->avail));
 			o->pool = (int)pool_index(pl, n->nodepool);
 		} else {
 			const struct nap_nodeclaim *c = refs[i].claim;
