@@ -330,13 +330,7 @@ cmp_nref(const void *a, const void *b)
 static int
 planned_pod(const struct solve *sv, const char *key)
 {
-	size_t i, j;
-
-	for (i = 0; i < sv->npl; i++)
-		for (j = 0; j < sv->pl[i].npods; j++)
-			if (strcmp(sv->pl[i].pods[j], key) == 0)
-				return 1;
-	return 0;
+	return nap_hash_get(&sv->planned_pods, key) != NULL;
 }
 
 int

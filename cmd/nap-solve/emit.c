@@ -165,6 +165,7 @@ solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
 			const struct nap_sched_pod *sp = &pl->pending[c->pods[j]];
 
 			p->pods[j] = nap_xasprintf("%s/%s", sp->ns, sp->name);
+			nap_hash_put(&sv->planned_pods, p->pods[j], (void *)1);
 		}
 		p->npods = c->npods;
 		for (j = 0; j < c->ntypes; j++)
@@ -279,6 +280,10 @@ solve_expire(struct solve *sv, const struct nap_cluster *cl)
 
 		if (nap_cluster_nodeclaim(cl, p->name) ||
 		    (sv->now_ms && p->at_ms + sv->plan_ttl_ms <= sv->now_ms)) {
+			size_t j;
+
+			for (j = 0; j < p->npods; j++)
+				nap_hash_del(&sv->planned_pods, p->pods[j]);
 			planned_free(p);
 			continue;
 		}
@@ -317,6 +322,7 @@ solve_free(struct solve *sv)
 		nomination_free(val);
 	nap_hash_free(&sv->nominated);
 	nap_hash_free(&sv->usable_rv);
+	nap_hash_free(&sv->planned_pods);
 	if (sv->cat)
 		nap_catalog_free(sv->cat);
 }

@@ -87,16 +87,66 @@ batch_reset(struct batch *b)
 	b->open = 0;
 }
 
+/*
+ * A pod already decided on: on a claim planned but not seen yet, or
+ * nominated until later.  News of it (the scheduler rewrites its message
+ * whenever the node count changes) neither opens nor stretches a batch:
+ * at 5,000 pending pods those rewrites held every batch open to its 10 s
+ * maximum.
+ */
+static int
+pod_waiting(const struct solve *sv, const struct nap_pod *p)
+{
+	const struct nomination *nm;
+	char key[512];
+
+	snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
+	if (nap_hash_get(&sv->planned_pods, key))
+		return 1;
+	nm = nap_hash_get(&sv->nominated, key);
+	return nm && nm->until_ms > wall_ms();
+}
+
 static void
-trigger_all(struct batch *b, const struct nap_cluster *cl)
+trigger_all(const struct solve *sv, struct batch *b, const struct nap_cluster *cl)
 {
 	struct nap_pod *const *pods;
 	size_t n, i;
 
 	pods = nap_cluster_pods(cl, &n);
 	for (i = 0; i < n; i++)
-		if (nap_pod_is_provisionable(pods[i]))
+		if (nap_pod_is_provisionable(pods[i]) && !pod_waiting(sv, pods[i]))
 			batch_trigger(b, pods[i]);
+}
+
+/*
+ * A NodeClaim this process planned has shown up: its pods are decided
+ * again, now against it in flight, in the batch this opens.
+ */
+static void
+plan_seen(struct solve *sv, const struct nap_cluster *cl, struct batch *b, const char *name)
+{
+	size_t i, j;
+
+	for (i = 0; i < sv->npl; i++) {
+		struct planned *p = &sv->pl[i];
+
+		if (strcmp(p->name, name) != 0)
+			continue;
+		for (j = 0; j < p->npods; j++) {
+			char *slash = strchr(p->pods[j], '/');
+			const struct nap_pod *pod;
+
+			nap_hash_del(&sv->planned_pods, p->pods[j]);
+			if (slash == NULL)
+				continue;
+			*slash = '\0';
+			pod = nap_cluster_pod(cl, p->pods[j], slash + 1);
+			*slash = '/';
+			if (pod && nap_pod_is_provisionable(pod) && !pod_waiting(sv, pod))
+				batch_trigger(b, pod);
+		}
+	}
 }
 
 static void
@@ -218,6 +268,8 @@ on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
 		} else if (strcmp(kind, "Node") == 0) {
 			note_node(sv, cl, t, nap_json_str(rec->obj, "object.metadata.name", ""));
+		} else if (*synced && strcmp(t, "DELETED") != 0 && strcmp(kind, "NodeClaim") == 0) {
+			plan_seen(sv, cl, b, nap_json_str(rec->obj, "object.metadata.name", ""));
 		} else if (*synced && strcmp(t, "DELETED") != 0 && strcmp(kind, "Pod") == 0) {
 			const struct nap_pod *p = nap_cluster_pod(cl,
 			    nap_json_str(rec->obj, "object.metadata.namespace", "default"),
@@ -225,12 +277,13 @@ on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced
 
 			if (p && nap_pod_is_provisionable(p)) {
 				recheck_nomination(sv, cl, p);
-				batch_trigger(b, p);
+				if (!pod_waiting(sv, p))
+					batch_trigger(b, p);
 			}
 		}
 	} else if (strcmp(t, "SYNCED") == 0) {
 		*synced = 1;
-		trigger_all(b, cl);
+		trigger_all(sv, b, cl);
 	} else if (strcmp(t, "OfferingUnavailable") == 0) {
 		if (solve_unavailable(sv, rec->obj, &err) < 0)
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
@@ -415,7 +468,10 @@ main(int argc, char **argv)
 			int64_t now = mono_ms();
 
 			if (now >= recheck_at) {
-				trigger_all(&b, cl);
+				/* plans whose NodeClaim never came lapse here */
+				sv.now_ms = wall_ms();
+				solve_expire(&sv, cl);
+				trigger_all(&sv, &b, cl);
 				recheck_at = now + RECHECK_MS;
 				if (b.open)
 					continue;

@@ -55,10 +55,11 @@ struct solve {
 	size_t nun, aun;
 	struct planned *pl;
 	size_t npl, apl;
-	struct nap_hash nominated; /* ns/name -> struct nomination */
-	/* node name -> 1 + the resourceVersion at which it was first seen taking pods */
+	struct nap_hash planned_pods; /* ns/name -> 1: pods of planned claims not yet seen */
+	struct nap_hash nominated;    /* ns/name -> struct nomination */
+	/* node name -> the resourceVersion (a number, never 0) at which it could first take pods */
 	struct nap_hash usable_rv;
-	int64_t now_ms;		   /* 0 at end of input: no clock */
+	int64_t now_ms; /* 0 at end of input: no clock */
 	int64_t plan_ttl_ms;
 	int64_t nominate_ttl_ms;
 };
