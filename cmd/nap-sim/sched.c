@@ -74,11 +74,30 @@ struct pcache {
 	json_object *ports; /* "proto/port" strings */
 };
 
+/* Where a pass that yielded stopped: the queue order's key of the last pod tried. */
+struct cursor {
+	int set;
+	int64_t prio;
+	char *created, *ns, *name;
+};
+
 struct scache {
 	struct nap_hash h;
 	unsigned long gen;
 	struct nap_hash parked; /* uid -> struct parked: found unschedulable */
+	struct cursor cur;
 };
+
+static void cursor_clear(struct cursor *k);
+
+/*
+ * A pass yields after this many real seconds and the next one goes on after
+ * the last pod it tried: nap-sim serves one thread, and a pass over
+ * thousands of pending pods would leave the API unanswered and the watches
+ * undrained for seconds (the pods' writes of one pass overran a watcher's
+ * 64 MB and cut it off).
+ */
+#define SCHED_SLICE 0.15
 
 /* A pod found unschedulable at epoch, waiting for a change that may help. */
 struct parked {
@@ -571,11 +590,47 @@ sched_fini(struct world *w)
 	scache_sweep(c);
 	nap_hash_free(&c->h);
 	nap_hash_free(&c->parked);
+	cursor_clear(&c->cur);
 	free(c);
 	w->sched_cache = NULL;
 }
 
 static struct sstate *sort_state; /* qsort has no context argument; one thread */
+
+static void
+cursor_clear(struct cursor *k)
+{
+	free(k->created);
+	free(k->ns);
+	free(k->name);
+	memset(k, 0, sizeof(*k));
+}
+
+static void
+cursor_set(struct cursor *k, const struct pcache *pc)
+{
+	cursor_clear(k);
+	k->set = 1;
+	k->prio = pc->prio;
+	k->created = nap_xstrdup(pc->created);
+	k->ns = nap_xstrdup(pc->ns);
+	k->name = nap_xstrdup(pc->name);
+}
+
+/* pending_cmp's order of a pod against the cursor. */
+static int
+cursor_cmp(const struct pcache *pc, const struct cursor *k)
+{
+	int c;
+
+	if (pc->prio != k->prio)
+		return pc->prio > k->prio ? -1 : 1;
+	if ((c = strcmp(pc->created, k->created)) != 0)
+		return c;
+	if ((c = strcmp(pc->ns, k->ns)) != 0)
+		return c;
+	return strcmp(pc->name, k->name);
+}
 
 static int
 pending_cmp(const void *a, const void *b)
@@ -1326,6 +1381,7 @@ sched_pass(struct world *w)
 	struct sstate s;
 	struct scache *c;
 	size_t i, pos = 0;
+	double start;
 	const char *key;
 	void *val;
 
@@ -1349,8 +1405,21 @@ sched_pass(struct world *w)
 	if (s.npend > 1)
 		qsort(s.pending, s.npend, sizeof(*s.pending), pending_cmp);
 	sort_state = NULL;
-	for (i = 0; i < s.npend; i++)
+	i = 0;
+	if (c->cur.set)
+		while (i < s.npend && cursor_cmp(s.pods[s.pending[i]].pc, &c->cur) <= 0)
+			i++;
+	start = sim_now(w->sim);
+	for (; i < s.npend; i++) {
 		place(w, &s, s.pending[i]);
+		if (i + 1 < s.npend && sim_now(w->sim) - start > SCHED_SLICE) {
+			cursor_set(&c->cur, s.pods[s.pending[i]].pc);
+			w->sched_dirty = 1;
+			break;
+		}
+	}
+	if (i >= s.npend)
+		cursor_clear(&c->cur);
 	for (i = 0; i < s.nn; i++) {
 		json_object_put(s.nodes[i].ports);
 		json_object_put(s.nodes[i].obj);
