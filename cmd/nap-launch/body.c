@@ -241,23 +241,10 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	    labels, "kubernetes.azure.com/role", json_object_new_string("agent"));
 	json_object_object_add(
 	    labels, "kubernetes.azure.com/cluster", json_object_new_string(x->rg));
-	/*
-	 * user is only the default: a NodePool that asks for mode=system (label
-	 * or requirement) gets it, and so does a claim whose pods asked for it.
-	 * mode is a well-known label, so nap_reqs_labels leaves it out; but
-	 * nap-solve lets a pod's nodeSelector on it pin the claim of a NodePool
-	 * that does not mention it (Karpenter's rule for undefined well-known
-	 * labels), and a node without the label would never take those pods.
-	 */
-	if (!json_object_object_get_ex(labels, "kubernetes.azure.com/mode", NULL)) {
-		const struct nap_req *mq = nap_reqs_get(&c->nc.reqs, "kubernetes.azure.com/mode");
-		const char *mode = "user";
-
-		if (mq && !mq->complement && mq->nvalues == 1)
-			mode = mq->values[0];
+	/* user is only the default: a NodePool that asks for mode=system (label or requirement) gets it. */
+	if (!json_object_object_get_ex(labels, "kubernetes.azure.com/mode", NULL))
 		json_object_object_add(
-		    labels, "kubernetes.azure.com/mode", json_object_new_string(mode));
-	}
+		    labels, "kubernetes.azure.com/mode", json_object_new_string("user"));
 	if (nc) {
 		const char *fam = nap_nodeclass_resolved_family(nc, x->k8s_version);
 
