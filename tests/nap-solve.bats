@@ -148,6 +148,10 @@ run_case() {
 	run_case undefined-custom-label
 }
 
+@test "a pod selecting kubernetes.azure.com/mode=system goes to the NodePool labelled system, not onto a user pool's claim" {
+	run_case system-mode-not-on-user-pool
+}
+
 @test "a pod selecting a NodePool's template label is provisioned and the NodeClaim carries the label" {
 	run_case template-label-selected
 }

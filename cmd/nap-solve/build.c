@@ -209,6 +209,30 @@ pod_conv(struct plan *pl, const struct nap_cluster *cl, const struct nap_pod *p,
 		vsig, o->never ? o->never : ""));
 }
 
+/* The nodes the scheduler turned the pod away from lately (main.c), left out for it. */
+static void
+pod_avoid(const struct solve *sv, struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o)
+{
+	const struct turned *t;
+	char key[512], *sig;
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
+	t = nap_hash_get(&sv->turned, key);
+	if (t == NULL || t->n == 0 || !sv->now_ms || t->until_ms <= sv->now_ms)
+		return;
+	o->avoid = (const char *const *)t->nodes;
+	o->navoid = t->n;
+	sig = nap_xstrdup(o->sig);
+	for (i = 0; i < t->n; i++) {
+		char *next = nap_xasprintf("%s" SEP "%s", sig, t->nodes[i]);
+
+		free(sig);
+		sig = next;
+	}
+	o->sig = keep(pl, sig);
+}
+
 static int64_t
 now_or_zero(const struct solve *sv)
 {
@@ -411,6 +435,19 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 		p->weight = np->weight;
 		nap_reqs_init(&p->reqs);
 		nap_reqs_copy(&p->reqs, &np->node_reqs);
+		/*
+		 * The provider labels a node kubernetes.azure.com/mode=user
+		 * unless its NodePool says system (template label or
+		 * requirement).  Left undefined, the well-known label let a pod
+		 * selecting mode=system (a system add-on) narrow a claim of such
+		 * a pool, whose node then came up user and never took the pod.
+		 */
+		if (!nap_reqs_get(&p->reqs, "kubernetes.azure.com/mode")) {
+			static const char *const user[] = {"user"};
+
+			nap_reqs_add(&p->reqs, "kubernetes.azure.com/mode", NAP_OP_IN, user, 1, 0,
+			    NULL);
+		}
 		p->taints = taints_conv(pl, np->taints, np->ntaints, &p->ntaints);
 		p->alloc = al;
 		p->capacity = ca;
@@ -609,6 +646,7 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 		j = pl->in.npending++;
 		pl->pending_src[j] = p;
 		pod_conv(pl, cl, p, &pl->pending[j], 1);
+		pod_avoid(sv, pl, p, &pl->pending[j]);
 	}
 	pl->in.pending = pl->pending;
 	pl->in.bound = pl->bound;

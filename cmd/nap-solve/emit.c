@@ -302,6 +302,19 @@ nomination_free(struct nomination *nm)
 }
 
 void
+turned_free(struct turned *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		free(t->nodes[i]);
+	free(t->nodes);
+	free(t);
+}
+
+void
 solve_free(struct solve *sv)
 {
 	size_t i, pos;
@@ -321,6 +334,10 @@ solve_free(struct solve *sv)
 	while (nap_hash_next(&sv->nominated, &pos, &key, &val))
 		nomination_free(val);
 	nap_hash_free(&sv->nominated);
+	pos = 0;
+	while (nap_hash_next(&sv->turned, &pos, &key, &val))
+		turned_free(val);
+	nap_hash_free(&sv->turned);
 	nap_hash_free(&sv->usable_rv);
 	nap_hash_free(&sv->planned_pods);
 	if (sv->cat)

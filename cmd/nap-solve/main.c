@@ -218,6 +218,31 @@ note_node(struct solve *sv, const struct nap_cluster *cl, const char *type, cons
 }
 
 /*
+ * Remember that the scheduler turned the pod away from node, for as long as
+ * a plan holds: where nap-solve and the scheduler see a node differently,
+ * deciding again on the same view would nominate the pod to it again, and
+ * the pod would wait for ever; so the next decisions leave that node out
+ * for it, and provision elsewhere if nothing else fits.
+ */
+static void
+turned_away(struct solve *sv, const char *key, const char *node)
+{
+	struct turned *t = nap_hash_get(&sv->turned, key);
+	size_t i;
+
+	if (t == NULL) {
+		t = nap_xcalloc(1, sizeof(*t));
+		nap_hash_put(&sv->turned, key, t);
+	}
+	t->until_ms = wall_ms() + sv->plan_ttl_ms;
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->nodes[i], node) == 0)
+			return;
+	t->nodes = nap_xrealloc(t->nodes, (t->n + 1) * sizeof(*t->nodes));
+	t->nodes[t->n++] = nap_xstrdup(node);
+}
+
+/*
  * A nominated pod that the scheduler wrote again, still Unschedulable,
  * after the node it was nominated to could take pods, was turned away from
  * that node (taken by pods the scheduler placed otherwise than planned, or
@@ -252,6 +277,8 @@ recheck_nomination(struct solve *sv, const struct nap_cluster *cl, const struct 
 			return;
 	}
 	nap_debug("pod %s: not taken by %s it was nominated to: deciding again", key, nm->target);
+	if (n && !n->meta.deleted)
+		turned_away(sv, key, n->meta.name);
 	nomination_free(nap_hash_del(&sv->nominated, key));
 }
 
@@ -376,6 +403,7 @@ main(int argc, char **argv)
 	memset(&sv, 0, sizeof(sv));
 	nap_hash_init(&sv.nominated);
 	nap_hash_init(&sv.usable_rv);
+	nap_hash_init(&sv.turned);
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'I':

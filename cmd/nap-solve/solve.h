@@ -44,6 +44,13 @@ struct nomination {
 	int is_claim;
 };
 
+/* Nodes the scheduler turned a pod away from (main.c), kept until until_ms. */
+struct turned {
+	char **nodes;
+	size_t n;
+	int64_t until_ms;
+};
+
 struct solve {
 	struct nap_catalog *cat;
 	const char *catalog_path;
@@ -57,6 +64,7 @@ struct solve {
 	size_t npl, apl;
 	struct nap_hash planned_pods; /* ns/name -> 1: pods of planned claims not yet seen */
 	struct nap_hash nominated;    /* ns/name -> struct nomination */
+	struct nap_hash turned;	      /* ns/name -> struct turned */
 	/* node name -> the resourceVersion (a number, never 0) at which it could first take pods */
 	struct nap_hash usable_rv;
 	int64_t now_ms; /* 0 at end of input: no clock */
@@ -100,6 +108,7 @@ int solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err);
 /* Forget planned claims whose NodeClaim exists or whose time is up. */
 void solve_expire(struct solve *sv, const struct nap_cluster *cl);
 void nomination_free(struct nomination *nm);
+void turned_free(struct turned *t);
 void solve_free(struct solve *sv);
 
 #endif
