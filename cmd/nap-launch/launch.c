@@ -501,40 +501,48 @@ node_check(struct ctx *x, struct claim *c)
 }
 
 /*
- * The claim's Node as the API server has it now: 1 when it is there (and
- * taken as a record), 0 when it is not or the answer did not come.  Records
- * reach nap-launch behind the API server when the pipeline is busy, so a
- * claim about to time out asks before it deletes a node that registered.
+ * The Nodes as the API server has them now, into the model: records reach
+ * nap-launch well behind the API server when the pipeline is busy, so claims
+ * about to time out look there before they delete nodes that registered.
+ * One LIST for all of them, at most once a second: a GET per claim per tick
+ * held the loop (and the pipeline behind it) for seconds.
  */
-static int
-node_fetch(struct ctx *x, struct claim *c)
+static void
+nodes_list(struct ctx *x)
 {
-	json_object *obj = NULL;
+	json_object *obj = NULL, *items;
 	struct nap_err err;
-	char *name = nap_xstrdup(c->vm), *p, *path;
-	int found = 0;
+	size_t i, n;
+
+	if (nap_kube_get(x->kube, "/api/v1/nodes", &obj, &err) < 0) {
+		if (!fatal_err(x, &err))
+			nap_warn("list nodes: %s", err.msg);
+		return;
+	}
+	items = nap_json_array(obj, "items", &n);
+	for (i = 0; items && i < n; i++) {
+		json_object *node = json_object_array_get_idx(items, i);
+
+		json_object_object_add(node, "kind", json_object_new_string("Node"));
+		if (nap_cluster_apply(x->cl, "MODIFIED", node, &err) < 0)
+			nap_warn("node %s: %s", nap_json_str(node, "metadata.name", "?"), err.msg);
+	}
+	json_object_put(obj);
+}
+
+/* Is the claim's Node in the model (registered, whatever we made of it yet)? */
+static int
+node_known(struct ctx *x, struct claim *c)
+{
+	const struct nap_node *n;
+	char *name = nap_xstrdup(c->vm), *p;
 
 	for (p = name; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	path = nap_xasprintf("/api/v1/nodes/%s", name);
-	if (nap_kube_get(x->kube, path, &obj, &err) == 0) {
-		found = c->provider_id &&
-		    strcmp(nap_json_str(obj, "spec.providerID", ""), c->provider_id) == 0;
-		json_object_object_add(obj, "kind", json_object_new_string("Node"));
-		if (found && nap_cluster_apply(x->cl, "MODIFIED", obj, &err) < 0) {
-			nap_warn("node %s: %s", name, err.msg);
-			found = 0;
-		}
-		json_object_put(obj);
-	} else if (!fatal_err(x, &err) && err.http != 404) {
-		nap_warn("get node %s: %s", name, err.msg);
-	}
-	free(path);
+	n = nap_cluster_node(x->cl, name);
 	free(name);
-	if (found)
-		node_check(x, c);
-	return found;
+	return n && c->provider_id && strcmp(n->provider_id, c->provider_id) == 0;
 }
 
 /* DELETE with forceDeletion, as the provider deletes its VMs (4.6). */
@@ -1367,8 +1375,17 @@ launch_tick(struct ctx *x)
 		struct claim *c = x->claims[i];
 
 		if (c->step == ST_LAUNCHED && !c->call && c->launched_wall &&
-		    now - c->launched_wall >= limit && !node_fetch(x, c)) {
+		    now - c->launched_wall >= limit) {
 			char msg[128];
+
+			if (now >= x->nodes_listed_ms + 1000) {
+				x->nodes_listed_ms = now;
+				nodes_list(x);
+			}
+			if (node_known(x, c)) {
+				node_check(x, c); /* registers it, or tries again next tick */
+				continue;
+			}
 
 			snprintf(msg, sizeof(msg), "no node registered within %lld ms",
 			    (long long)limit);
