@@ -505,7 +505,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 	for (i = 0; i < sv->npl; i++) {
 		size_t p = pool_index(pl, sv->pl[i].pool);
 
-		if (p == (size_t)-1)
+		/* a plan whose NodeClaim exists is counted above, as the claim */
+		if (p == (size_t)-1 || nap_cluster_nodeclaim(cl, sv->pl[i].name))
 			continue;
 		nap_res_add(&pl->pools[p].used, &sv->pl[i].capacity);
 		pl->pools[p].used_nodes++;

@@ -278,8 +278,8 @@ solve_expire(struct solve *sv, const struct nap_cluster *cl)
 	for (i = 0; i < sv->npl; i++) {
 		struct planned *p = &sv->pl[i];
 
-		if (nap_cluster_nodeclaim(cl, p->name) ||
-		    (sv->now_ms && p->at_ms + sv->plan_ttl_ms <= sv->now_ms)) {
+		if (p->released || (sv->now_ms && p->at_ms + sv->plan_ttl_ms <= sv->now_ms) ||
+		    (!sv->now_ms && nap_cluster_nodeclaim(cl, p->name))) {
 			size_t j;
 
 			for (j = 0; j < p->npods; j++)

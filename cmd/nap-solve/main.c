@@ -119,20 +119,50 @@ trigger_all(const struct solve *sv, struct batch *b, const struct nap_cluster *c
 			batch_trigger(b, pods[i]);
 }
 
+/* The pod stays with the in-flight claim it was planned on, as Karpenter nominates it. */
+static void
+nominate_to_claim(struct solve *sv, const struct nap_pod *pod, const char *key, const char *claim)
+{
+	struct nomination *nm = nap_xcalloc(1, sizeof(*nm)), *old;
+	json_object *rec = json_object_new_object();
+
+	nm->until_ms = wall_ms() + sv->nominate_ttl_ms;
+	nm->target = nap_xstrdup(claim);
+	nm->is_claim = 1;
+	if ((old = nap_hash_put(&sv->nominated, key, nm)) != NULL)
+		nomination_free(old);
+	json_object_object_add(rec, "type", json_object_new_string("Nominated"));
+	json_object_object_add(rec, "pod", json_object_new_string(key));
+	json_object_object_add(rec, "uid", json_object_new_string(pod->meta.uid));
+	json_object_object_add(rec, "node", json_object_new_string(claim));
+	json_object_object_add(rec, "kind", json_object_new_string("NodeClaim"));
+	nap_emit(rec);
+	json_object_put(rec);
+}
+
 /*
- * A NodeClaim this process planned has shown up: its pods are decided
- * again, now against it in flight, in the batch this opens.
+ * A NodeClaim this process planned has launched (its status gives its
+ * allocatable): its pods are nominated to it, as planned.  Deciding on
+ * them again against the claims in flight packed them otherwise, and a
+ * few new claims came of it at every scale-up.  If the claim went, its
+ * pods are decided again in the batch this opens.
  */
 static void
-plan_seen(struct solve *sv, const struct nap_cluster *cl, struct batch *b, const char *name)
+plan_seen(struct solve *sv, const struct nap_cluster *cl, struct batch *b, const char *type,
+    const char *name)
 {
+	const struct nap_nodeclaim *c = nap_cluster_nodeclaim(cl, name);
+	int gone = strcmp(type, "DELETED") == 0 || c == NULL || c->meta.deleted;
 	size_t i, j;
 
+	if (!gone && c->allocatable.v[NAP_RES_CPU] == 0)
+		return;
 	for (i = 0; i < sv->npl; i++) {
 		struct planned *p = &sv->pl[i];
 
-		if (strcmp(p->name, name) != 0)
+		if (strcmp(p->name, name) != 0 || p->released)
 			continue;
+		p->released = 1;
 		for (j = 0; j < p->npods; j++) {
 			char *slash = strchr(p->pods[j], '/');
 			const struct nap_pod *pod;
@@ -143,7 +173,11 @@ plan_seen(struct solve *sv, const struct nap_cluster *cl, struct batch *b, const
 			*slash = '\0';
 			pod = nap_cluster_pod(cl, p->pods[j], slash + 1);
 			*slash = '/';
-			if (pod && nap_pod_is_provisionable(pod) && !pod_waiting(sv, pod))
+			if (pod == NULL || !nap_pod_is_provisionable(pod))
+				continue;
+			if (!gone)
+				nominate_to_claim(sv, pod, p->pods[j], name);
+			else if (!pod_waiting(sv, pod))
 				batch_trigger(b, pod);
 		}
 	}
@@ -191,12 +225,37 @@ rv_num(const char *rv)
 	return errno || *end ? 0 : (uint64_t)v;
 }
 
-/* A node the scheduler may bind pods to now: Ready, initialized, not cordoned or going. */
+/*
+ * A node the scheduler may bind pods to now: Ready, not cordoned or going,
+ * and without the taints of a node still starting (unregistered, not
+ * ready, its NodePool's startup taints).  Not "initialized": nap-launch
+ * labels that after the scheduler has already had its go at the node, and
+ * the scheduler writes a pod again only when its verdict changes.
+ */
 static int
-node_usable(const struct nap_node *n)
+node_usable(const struct nap_cluster *cl, const struct nap_node *n)
 {
-	return n && !n->meta.deleted && !n->unschedulable && n->ready == 1 &&
-	    (n->initialized || !n->nodepool);
+	const struct nap_nodepool *np;
+	size_t i, j;
+
+	if (!n || n->meta.deleted || n->unschedulable || n->ready != 1)
+		return 0;
+	if (n->initialized)
+		return 1;
+	np = n->nodepool ? nap_cluster_nodepool(cl, n->nodepool) : NULL;
+	for (i = 0; i < n->ntaints; i++) {
+		const char *k = n->taints[i].key;
+
+		if (strcmp(k, "karpenter.sh/unregistered") == 0 ||
+		    strcmp(k, "node.kubernetes.io/not-ready") == 0 ||
+		    strcmp(k, "node.kubernetes.io/unreachable") == 0 ||
+		    strcmp(k, "node.cloudprovider.kubernetes.io/uninitialized") == 0)
+			return 0;
+		for (j = 0; np && j < np->nstartup_taints; j++)
+			if (strcmp(k, np->startup_taints[j].key) == 0)
+				return 0;
+	}
+	return 1;
 }
 
 /* Remember the resourceVersion at which a node could first take pods. */
@@ -211,7 +270,7 @@ note_node(struct solve *sv, const struct nap_cluster *cl, const char *type, cons
 		return;
 	}
 	n = nap_cluster_node(cl, name);
-	if (!node_usable(n) || nap_hash_get(&sv->usable_rv, name))
+	if (!node_usable(cl, n) || nap_hash_get(&sv->usable_rv, name))
 		return;
 	if ((rv = rv_num(n->meta.rv)) != 0)
 		nap_hash_put(&sv->usable_rv, name, (void *)(uintptr_t)rv);
@@ -272,7 +331,8 @@ recheck_nomination(struct solve *sv, const struct nap_cluster *cl, const struct 
 		n = nap_cluster_node(cl, nm->target);
 	}
 	if (n && !n->meta.deleted) {
-		if (!node_usable(n) || (v = nap_hash_get(&sv->usable_rv, n->meta.name)) == NULL ||
+		if (!node_usable(cl, n) ||
+		    (v = nap_hash_get(&sv->usable_rv, n->meta.name)) == NULL ||
 		    rv_num(p->meta.rv) <= (uint64_t)(uintptr_t)v)
 			return;
 	}
@@ -295,8 +355,8 @@ on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
 		} else if (strcmp(kind, "Node") == 0) {
 			note_node(sv, cl, t, nap_json_str(rec->obj, "object.metadata.name", ""));
-		} else if (*synced && strcmp(t, "DELETED") != 0 && strcmp(kind, "NodeClaim") == 0) {
-			plan_seen(sv, cl, b, nap_json_str(rec->obj, "object.metadata.name", ""));
+		} else if (*synced && strcmp(kind, "NodeClaim") == 0) {
+			plan_seen(sv, cl, b, t, nap_json_str(rec->obj, "object.metadata.name", ""));
 		} else if (*synced && strcmp(t, "DELETED") != 0 && strcmp(kind, "Pod") == 0) {
 			const struct nap_pod *p = nap_cluster_pod(cl,
 			    nap_json_str(rec->obj, "object.metadata.namespace", "default"),

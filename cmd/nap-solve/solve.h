@@ -31,6 +31,7 @@ struct planned {
 	struct nap_res capacity; /* the largest candidate type: for limits */
 	char *pool;
 	int64_t at_ms;
+	int released; /* its NodeClaim launched or went: its pods are pending again */
 };
 
 /*
