@@ -445,8 +445,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 		if (!nap_reqs_get(&p->reqs, "kubernetes.azure.com/mode")) {
 			static const char *const user[] = {"user"};
 
-			nap_reqs_add(&p->reqs, "kubernetes.azure.com/mode", NAP_OP_IN, user, 1, 0,
-			    NULL);
+			nap_reqs_add(
+			    &p->reqs, "kubernetes.azure.com/mode", NAP_OP_IN, user, 1, 0, NULL);
 		}
 		p->taints = taints_conv(pl, np->taints, np->ntaints, &p->ntaints);
 		p->alloc = al;
