@@ -6,12 +6,14 @@
 # simulated, 90/SCALE real: what the loop itself adds), new nodes, the fleet's
 # $/h, the LP lower bound (nap-demo's: cheapest fractional cover of the pods'
 # CPU, memory and pod count by the sizes their NodePools allow) and the ratio.
-# Then the medians of $RUNS runs (default 3).
+# Then the medians of $RUNS runs (default 3).  LOGS=dir keeps each run's
+# logs (nap-demo --log-dir) in dir/run<i>, to see where the time went.
 #   PODS=5000 RUNS=3 SCALE=100 sh bench/e2e.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 : "${NAP_BIN:=$repo/bin}" "${PODS:=5000}" "${RUNS:=3}" "${SCALE:=100}" "${TIMEOUT:=300}"
+: "${LOGS:=}"
 export NAP_BIN
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nap-bench-e2e.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -23,8 +25,10 @@ printf '%-4s %6s %6s %8s %7s %6s %9s %9s %6s  %s\n' run pods scale seconds beyon
 i=1
 while [ "$i" -le "$RUNS" ]; do
 	st=0
+	set --
+	[ -n "$LOGS" ] && set -- --log-dir "$LOGS/run$i"
 	"$repo/pipelines/nap-demo" --quiet --pods "$PODS" --time-scale "$SCALE" \
-	    --timeout "$TIMEOUT" --summary-json "$tmp/run$i.json" >"$tmp/out$i" 2>&1 || st=$?
+	    --timeout "$TIMEOUT" --summary-json "$tmp/run$i.json" "$@" >"$tmp/out$i" 2>&1 || st=$?
 	if [ -s "$tmp/run$i.json" ]; then
 		jq -r --arg i "$i" --arg st "$st" '
 			def f(n): . * pow(10; n) | round / pow(10; n);

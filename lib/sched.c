@@ -2130,6 +2130,17 @@ node_ok(struct st *s, struct variant *v, size_t ni)
 }
 
 static int
+avoided(const struct nap_sched_pod *p, const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < p->navoid; i++)
+		if (strcmp(p->avoid[i], node) == 0)
+			return 1;
+	return 0;
+}
+
+static int
 try_nodes(struct st *s, size_t pi, struct variant *v)
 {
 	const struct nap_sched_pod *p = &s->in->pending[pi];
@@ -2168,7 +2179,7 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 			continue;
 		}
 		prefix = 0;
-		if (!node_ok(s, v, ni))
+		if (!node_ok(s, v, ni) || (p->navoid && avoided(p, s->in->nodes[ni].name)))
 			continue;
 		cd.kind = CAND_NODE;
 		cd.idx = ni;

@@ -114,6 +114,12 @@ struct nap_sched_pod {
 	const struct nap_sched_topo *topo;
 	size_t ntopo;
 	const struct nap_reqs *volume; /* zone pinned by a bound volume, or NULL */
+	/*
+	 * Nodes (by name) the cluster's scheduler turned this pod away from:
+	 * not tried for it.  Pods whose lists differ need different sigs.
+	 */
+	const char *const *avoid;
+	size_t navoid;
 };
 
 /* An instance type and its offerings, as the catalog gives them. */

@@ -152,6 +152,10 @@ run_case() {
 	run_case undefined-custom-label
 }
 
+@test "a pod selecting kubernetes.azure.com/mode=system goes to the NodePool labelled system, not onto a user pool's claim" {
+	run_case system-mode-not-on-user-pool
+}
+
 @test "a pod selecting a NodePool's template label is provisioned and the NodeClaim carries the label" {
 	run_case template-label-selected
 }
@@ -338,6 +342,14 @@ run_case() {
 
 @test "a zonal spread counts pods already running: new pods avoid the crowded zone" {
 	run_case zone-spread-counts-existing
+}
+
+@test "a zonal spread counts the pods of a node being deleted, as kube-scheduler does: the pod goes to a zone it will accept" {
+	run_case zone-spread-counts-deleting-node
+}
+
+@test "a zonal spread counts the pods of a cordoned node, as kube-scheduler does: the pod goes to a zone it will accept" {
+	run_case zone-spread-counts-cordoned-node
 }
 
 @test "minDomains above the zones on offer caps each zone at maxSkew pods" {

@@ -501,6 +501,51 @@ node_check(struct ctx *x, struct claim *c)
 		on_node(x, n);
 }
 
+/*
+ * The Nodes as the API server has them now, into the model: records reach
+ * nap-launch well behind the API server when the pipeline is busy, so claims
+ * about to time out look there before they delete nodes that registered.
+ * One LIST for all of them, at most once a second: a GET per claim per tick
+ * held the loop (and the pipeline behind it) for seconds.
+ */
+static void
+nodes_list(struct ctx *x)
+{
+	json_object *obj = NULL, *items;
+	struct nap_err err;
+	size_t i, n;
+
+	if (nap_kube_get(x->kube, "/api/v1/nodes", &obj, &err) < 0) {
+		if (!fatal_err(x, &err))
+			nap_warn("list nodes: %s", err.msg);
+		return;
+	}
+	items = nap_json_array(obj, "items", &n);
+	for (i = 0; items && i < n; i++) {
+		json_object *node = json_object_array_get_idx(items, i);
+
+		json_object_object_add(node, "kind", json_object_new_string("Node"));
+		if (nap_cluster_apply(x->cl, "MODIFIED", node, &err) < 0)
+			nap_warn("node %s: %s", nap_json_str(node, "metadata.name", "?"), err.msg);
+	}
+	json_object_put(obj);
+}
+
+/* Is the claim's Node in the model (registered, whatever we made of it yet)? */
+static int
+node_known(struct ctx *x, struct claim *c)
+{
+	const struct nap_node *n;
+	char *name = nap_xstrdup(c->vm), *p;
+
+	for (p = name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	n = nap_cluster_node(x->cl, name);
+	free(name);
+	return n && c->provider_id && strcmp(n->provider_id, c->provider_id) == 0;
+}
+
 /* DELETE with forceDeletion, as the provider deletes its VMs (4.6). */
 static char *
 vm_delete_path(struct ctx *x, const char *vm)
@@ -1589,6 +1634,15 @@ launch_tick(struct ctx *x)
 		if (c->step == ST_LAUNCHED && !c->call && c->launched_wall &&
 		    now - c->launched_wall >= limit) {
 			char msg[128];
+
+			if (now >= x->nodes_listed_ms + 1000) {
+				x->nodes_listed_ms = now;
+				nodes_list(x);
+			}
+			if (node_known(x, c)) {
+				node_check(x, c); /* registers it, or tries again next tick */
+				continue;
+			}
 
 			snprintf(msg, sizeof(msg), "no node registered within %lld ms",
 			    (long long)limit);

@@ -105,8 +105,9 @@ struct ctx {
 	int synced;
 	struct nap_arm_call *gc_call; /* the VM list of garbage collection */
 	int64_t gc_next_ms;
-	int64_t sweep_ms; /* wall clock */
-	int fatal;	  /* exit code when an unrecoverable error happened */
+	int64_t sweep_ms;	 /* wall clock */
+	int64_t nodes_listed_ms; /* wall clock of the last LIST of nodes (registration timeouts) */
+	int fatal;		 /* exit code when an unrecoverable error happened */
 	unsigned long nlaunched, nfailed;
 };
 

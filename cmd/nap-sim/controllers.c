@@ -390,6 +390,11 @@ write_status(struct sim *sim, const char *resource, json_object *obj, json_objec
 
 /* -- replicasets --------------------------------------------------------- */
 
+#define RS_SYNC_GAP 0.1
+
+/* "res:ns/name" of a ReplicaSet -> real time of its last sync (double *). */
+static struct nap_hash rs_synced = NAP_HASH_INIT;
+
 static void
 reconcile_rs(struct sim *sim, json_object *rs)
 {
@@ -1321,10 +1326,11 @@ cmp_str(const void *a, const void *b)
 int
 sim_controllers_flush(struct sim *sim)
 {
-	size_t pos = 0, n = 0, i;
+	size_t pos = 0, n = 0, i, done = 0;
 	const char *key;
 	void *val;
 	char **keys;
+	double now = sim_now(sim), *last;
 
 	if (!nap_hash_count(&sim->deferred))
 		return 0;
@@ -1341,6 +1347,28 @@ sim_controllers_flush(struct sim *sim)
 		const char *r = sim_rdescs[res].resource;
 		json_object *cur;
 
+		/*
+		 * A ReplicaSet is synced at most every RS_SYNC_GAP real seconds,
+		 * as a controller's work queue coalesces its pods' events: each
+		 * sync walks the namespace's pods, and the scheduler's and the
+		 * kubelets' writes to thousands of pods marked it again after
+		 * every slice and every request.  What waits is kept for a later
+		 * drain (the main loop drains at least every tenth of a second).
+		 */
+		if (!strcmp(r, "replicasets")) {
+			if ((last = nap_hash_get(&rs_synced, keys[i])) == NULL) {
+				last = nap_xcalloc(1, sizeof(*last));
+				*last = -RS_SYNC_GAP;
+				nap_hash_put(&rs_synced, keys[i], last);
+			}
+			if (now - *last < RS_SYNC_GAP) {
+				nap_hash_put(&sim->deferred, keys[i], sim);
+				free(keys[i]);
+				continue;
+			}
+			*last = now;
+		}
+		done++;
 		slash = strchr(colon + 1, '/');
 		*slash = '\0';
 		cur = sim_get(sim, r, colon + 1, slash + 1);
@@ -1351,7 +1379,7 @@ sim_controllers_flush(struct sim *sim)
 		free(keys[i]);
 	}
 	free(keys);
-	return 1;
+	return done > 0;
 }
 
 static void

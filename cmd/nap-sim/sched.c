@@ -50,6 +50,9 @@ struct sstate {
 	size_t npend, apend;
 	unsigned long binds;  /* pods bound so far in this pass */
 	struct nap_hash same; /* ReplicaSet uid -> struct verdict, this pass */
+	size_t *bound;	      /* pods bound in this pass, in order (binds of them) */
+	size_t abound;
+	struct nap_hash spread; /* ReplicaSet uid + constraint -> struct spread_memo */
 };
 
 /*
@@ -61,6 +64,7 @@ struct pcache {
 	json_object *obj;
 	unsigned long gen;
 	int skip;	  /* terminal, or unbound and not ours to place */
+	int deleting;	  /* metadata.deletionTimestamp set */
 	const char *node; /* "" when unbound */
 	const char *ns, *name, *created, *owner_rs, *uid;
 	json_object *labels;
@@ -70,11 +74,30 @@ struct pcache {
 	json_object *ports; /* "proto/port" strings */
 };
 
+/* Where a pass that yielded stopped: the queue order's key of the last pod tried. */
+struct cursor {
+	int set;
+	int64_t prio;
+	char *created, *ns, *name;
+};
+
 struct scache {
 	struct nap_hash h;
 	unsigned long gen;
 	struct nap_hash parked; /* uid -> struct parked: found unschedulable */
+	struct cursor cur;
 };
+
+static void cursor_clear(struct cursor *k);
+
+/*
+ * A pass yields after this many real seconds and the next one goes on after
+ * the last pod it tried: nap-sim serves one thread, and a pass over
+ * thousands of pending pods would leave the API unanswered and the watches
+ * undrained for seconds (the pods' writes of one pass overran a watcher's
+ * 64 MB and cut it off).
+ */
+#define SCHED_SLICE 0.15
 
 /* A pod found unschedulable at epoch, waiting for a change that may help. */
 struct parked {
@@ -436,10 +459,9 @@ pcache_fill(struct pcache *pc, json_object *p)
 
 	pc->obj = json_object_get(p);
 	pc->node = nap_json_str(p, "spec.nodeName", "");
+	pc->deleting = nap_json_get(p, "metadata.deletionTimestamp") != NULL;
 	pc->skip = terminal(p) ||
-	    (*pc->node == '\0' &&
-		(nap_json_get(p, "metadata.deletionTimestamp") ||
-		    strcmp(sched, "default-scheduler") != 0));
+	    (*pc->node == '\0' && (pc->deleting || strcmp(sched, "default-scheduler") != 0));
 	pc->ns = nap_json_str(p, "metadata.namespace", "default");
 	pc->name = nap_json_str(p, "metadata.name", "");
 	pc->created = nap_json_str(p, "metadata.creationTimestamp", "");
@@ -568,11 +590,47 @@ sched_fini(struct world *w)
 	scache_sweep(c);
 	nap_hash_free(&c->h);
 	nap_hash_free(&c->parked);
+	cursor_clear(&c->cur);
 	free(c);
 	w->sched_cache = NULL;
 }
 
 static struct sstate *sort_state; /* qsort has no context argument; one thread */
+
+static void
+cursor_clear(struct cursor *k)
+{
+	free(k->created);
+	free(k->ns);
+	free(k->name);
+	memset(k, 0, sizeof(*k));
+}
+
+static void
+cursor_set(struct cursor *k, const struct pcache *pc)
+{
+	cursor_clear(k);
+	k->set = 1;
+	k->prio = pc->prio;
+	k->created = nap_xstrdup(pc->created);
+	k->ns = nap_xstrdup(pc->ns);
+	k->name = nap_xstrdup(pc->name);
+}
+
+/* pending_cmp's order of a pod against the cursor. */
+static int
+cursor_cmp(const struct pcache *pc, const struct cursor *k)
+{
+	int c;
+
+	if (pc->prio != k->prio)
+		return pc->prio > k->prio ? -1 : 1;
+	if ((c = strcmp(pc->created, k->created)) != 0)
+		return c;
+	if ((c = strcmp(pc->ns, k->ns)) != 0)
+		return c;
+	return strcmp(pc->name, k->name);
+}
 
 static int
 pending_cmp(const void *a, const void *b)
@@ -688,46 +746,38 @@ node_tolerated(json_object *pod, const struct snode *o)
 	return 1;
 }
 
+/*
+ * The domain counts of one spread constraint of one ReplicaSet's pods in a
+ * pass: its replicas share them, so they are counted once and then kept up
+ * to date with the pods bound since (counting every bound pod for each of
+ * thousands of pending replicas made a pass quadratic).
+ */
+struct spread_memo {
+	json_object *dom;
+	unsigned long upto; /* s->bound entries counted */
+};
+
+/* A bound pod counts in sc's domain if it is a matching pod of the namespace. */
 static void
-spread_ctx_build(struct sstate *s, size_t pi, json_object *c, struct spread_ctx *sc)
+spread_count(struct sstate *s, const struct spod *sp, struct spread_ctx *sc, const struct spod *p)
 {
-	struct spod *sp = &s->pods[pi];
-	json_object *pod = sp->obj;
-	int honor = strcmp(nap_json_str(c, "nodeAffinityPolicy", "Honor"), "Honor") == 0;
-	int taints = strcmp(nap_json_str(c, "nodeTaintsPolicy", "Ignore"), "Honor") == 0;
-	int64_t mind = nap_json_int(c, "minDomains", 1), ndom = 0;
-	size_t j;
+	json_object *cnt;
+	const char *pv;
 
-	sc->key = nap_json_str(c, "topologyKey", "");
-	sc->sel = nap_json_get(c, "labelSelector");
-	sc->skew = nap_json_int(c, "maxSkew", 1);
-	sc->dom = json_object_new_object();
-	sc->self = sched_selector_matches(sc->sel, sp->labels);
-	for (j = 0; j < s->nn; j++) {
-		const struct snode *o = &s->nodes[j];
-		const char *ov = label_of(o->labels, sc->key);
+	if (p->node < 0 || p->pc->deleting || strcmp(p->ns, sp->ns) != 0 ||
+	    !sched_selector_matches(sc->sel, p->labels))
+		return;
+	pv = label_of(s->nodes[p->node].labels, sc->key);
+	if (pv == NULL || (cnt = nap_json_key(sc->dom, pv)) == NULL)
+		return;
+	json_object_object_add(sc->dom, pv, json_object_new_int64(json_object_get_int64(cnt) + 1));
+}
 
-		if (ov == NULL || (honor && !node_affinity_ok(pod, o)) ||
-		    (taints && !node_tolerated(pod, o)))
-			continue;
-		if (nap_json_key(sc->dom, ov) == NULL)
-			json_object_object_add(sc->dom, ov, json_object_new_int64(0));
-	}
-	for (j = 0; j < s->np; j++) {
-		const struct spod *p = &s->pods[j];
-		json_object *cnt;
-		const char *pv;
+static void
+spread_min(struct spread_ctx *sc, int64_t mind)
+{
+	int64_t ndom = 0;
 
-		if (p->node < 0 || strcmp(p->ns, sp->ns) != 0 ||
-		    nap_json_get(p->obj, "metadata.deletionTimestamp") ||
-		    !sched_selector_matches(sc->sel, p->labels))
-			continue;
-		pv = label_of(s->nodes[p->node].labels, sc->key);
-		if (pv == NULL || (cnt = nap_json_key(sc->dom, pv)) == NULL)
-			continue;
-		json_object_object_add(
-		    sc->dom, pv, json_object_new_int64(json_object_get_int64(cnt) + 1));
-	}
 	sc->min = -1;
 	{
 		json_object_object_foreach(sc->dom, dk, dv)
@@ -742,6 +792,55 @@ spread_ctx_build(struct sstate *s, size_t pi, json_object *c, struct spread_ctx 
 	}
 	if (sc->min < 0 || ndom < mind)
 		sc->min = 0;
+}
+
+static void
+spread_ctx_build(struct sstate *s, size_t pi, size_t ci, json_object *c, struct spread_ctx *sc)
+{
+	struct spod *sp = &s->pods[pi];
+	json_object *pod = sp->obj;
+	int honor = strcmp(nap_json_str(c, "nodeAffinityPolicy", "Honor"), "Honor") == 0;
+	int taints = strcmp(nap_json_str(c, "nodeTaintsPolicy", "Ignore"), "Honor") == 0;
+	int64_t mind = nap_json_int(c, "minDomains", 1);
+	struct spread_memo *m = NULL;
+	char key[160];
+	size_t j;
+
+	sc->key = nap_json_str(c, "topologyKey", "");
+	sc->sel = nap_json_get(c, "labelSelector");
+	sc->skew = nap_json_int(c, "maxSkew", 1);
+	sc->self = sched_selector_matches(sc->sel, sp->labels);
+	if (sp->pc->owner_rs) {
+		snprintf(key, sizeof(key), "%s/%zu", sp->pc->owner_rs, ci);
+		if ((m = nap_hash_get(&s->spread, key)) != NULL) {
+			sc->dom = m->dom;
+			for (; m->upto < s->binds; m->upto++)
+				spread_count(s, sp, sc, &s->pods[s->bound[m->upto]]);
+			sc->dom = json_object_get(m->dom);
+			spread_min(sc, mind);
+			return;
+		}
+	}
+	sc->dom = json_object_new_object();
+	for (j = 0; j < s->nn; j++) {
+		const struct snode *o = &s->nodes[j];
+		const char *ov = label_of(o->labels, sc->key);
+
+		if (ov == NULL || (honor && !node_affinity_ok(pod, o)) ||
+		    (taints && !node_tolerated(pod, o)))
+			continue;
+		if (nap_json_key(sc->dom, ov) == NULL)
+			json_object_object_add(sc->dom, ov, json_object_new_int64(0));
+	}
+	for (j = 0; j < s->np; j++)
+		spread_count(s, sp, sc, &s->pods[j]);
+	spread_min(sc, mind);
+	if (sp->pc->owner_rs) {
+		m = nap_xcalloc(1, sizeof(*m));
+		m->dom = json_object_get(sc->dom);
+		m->upto = s->binds;
+		nap_hash_put(&s->spread, key, m);
+	}
 }
 
 static void
@@ -775,7 +874,7 @@ pod_ctx_build(struct sstate *s, size_t pi, struct pod_ctx *pc)
 
 		if (strcmp(nap_json_str(c, "whenUnsatisfiable", "DoNotSchedule"),
 			"DoNotSchedule") == 0)
-			spread_ctx_build(s, pi, c, &pc->spread[pc->nspread++]);
+			spread_ctx_build(s, pi, i, c, &pc->spread[pc->nspread++]);
 	}
 	pc->forbid = json_object_new_array();
 	for (i = 0; i < s->np; i++) {
@@ -1120,7 +1219,8 @@ bind(struct world *w, struct sstate *s, size_t pi, int ni, const struct nap_res 
 	sim_event(w->sim, sp->obj, "Normal", "Scheduled", "Successfully assigned %s/%s to %s",
 	    sp->ns, sp->name, nd->name);
 	sp->node = ni;
-	s->binds++;
+	nap_xgrow(&s->bound, &s->abound, s->binds + 1, sizeof(*s->bound));
+	s->bound[s->binds++] = pi;
 	nap_res_add(&nd->used, req);
 	nz = *req;
 	nonzero(&nz);
@@ -1281,6 +1381,7 @@ sched_pass(struct world *w)
 	struct sstate s;
 	struct scache *c;
 	size_t i, pos = 0;
+	double start;
 	const char *key;
 	void *val;
 
@@ -1295,6 +1396,7 @@ sched_pass(struct world *w)
 	memset(&s, 0, sizeof(s));
 	s.w = w;
 	nap_hash_init(&s.same);
+	nap_hash_init(&s.spread);
 	sim_foreach(w->sim, "nodes", NULL, collect_node, &s);
 	if (s.nn > 1)
 		qsort(s.nodes, s.nn, sizeof(*s.nodes), node_cmp);
@@ -1303,8 +1405,21 @@ sched_pass(struct world *w)
 	if (s.npend > 1)
 		qsort(s.pending, s.npend, sizeof(*s.pending), pending_cmp);
 	sort_state = NULL;
-	for (i = 0; i < s.npend; i++)
+	i = 0;
+	if (c->cur.set)
+		while (i < s.npend && cursor_cmp(s.pods[s.pending[i]].pc, &c->cur) <= 0)
+			i++;
+	start = sim_now(w->sim);
+	for (; i < s.npend; i++) {
 		place(w, &s, s.pending[i]);
+		if (i + 1 < s.npend && sim_now(w->sim) - start > SCHED_SLICE) {
+			cursor_set(&c->cur, s.pods[s.pending[i]].pc);
+			w->sched_dirty = 1;
+			break;
+		}
+	}
+	if (i >= s.npend)
+		cursor_clear(&c->cur);
 	for (i = 0; i < s.nn; i++) {
 		json_object_put(s.nodes[i].ports);
 		json_object_put(s.nodes[i].obj);
@@ -1317,6 +1432,15 @@ sched_pass(struct world *w)
 		free(v);
 	}
 	nap_hash_free(&s.same);
+	pos = 0;
+	while (nap_hash_next(&s.spread, &pos, &key, &val)) {
+		struct spread_memo *m = val;
+
+		json_object_put(m->dom);
+		free(m);
+	}
+	nap_hash_free(&s.spread);
+	free(s.bound);
 	free(s.nodes);
 	free(s.pods);
 	free(s.pending);

@@ -246,6 +246,30 @@ pod_conv(struct plan *pl, const struct nap_cluster *cl, const struct nap_pod *p,
 	o->sig = sig_make(pl, NULL, p->constraints_hash, vsig, o->never ? o->never : "");
 }
 
+/* The nodes the scheduler turned the pod away from lately (main.c), left out for it. */
+static void
+pod_avoid(const struct solve *sv, struct plan *pl, const struct nap_pod *p, struct nap_sched_pod *o)
+{
+	const struct turned *t;
+	char key[512], *sig;
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
+	t = nap_hash_get(&sv->turned, key);
+	if (t == NULL || t->n == 0 || !sv->now_ms || t->until_ms <= sv->now_ms)
+		return;
+	o->avoid = (const char *const *)t->nodes;
+	o->navoid = t->n;
+	sig = nap_xstrdup(o->sig);
+	for (i = 0; i < t->n; i++) {
+		char *next = nap_xasprintf("%s" SEP "%s", sig, t->nodes[i]);
+
+		free(sig);
+		sig = next;
+	}
+	o->sig = keep(pl, sig);
+}
+
 static int64_t
 now_or_zero(const struct solve *sv)
 {
@@ -349,6 +373,7 @@ claim_guess(const struct solve *sv, const struct nap_nodeclaim *c, const struct 
 struct nref {
 	const char *name;
 	int initialized;
+	int closed; /* cordoned or being deleted: counts for topology, takes no pod */
 	const struct nap_node *node;
 	const struct nap_nodeclaim *claim;
 };
@@ -366,13 +391,7 @@ cmp_nref(const void *a, const void *b)
 static int
 planned_pod(const struct solve *sv, const char *key)
 {
-	size_t i, j;
-
-	for (i = 0; i < sv->npl; i++)
-		for (j = 0; j < sv->pl[i].npods; j++)
-			if (strcmp(sv->pl[i].pods[j], key) == 0)
-				return 1;
-	return 0;
+	return nap_hash_get(&sv->planned_pods, key) != NULL;
 }
 
 int
@@ -453,6 +472,19 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 		p->weight = np->weight;
 		nap_reqs_init(&p->reqs);
 		nap_reqs_copy(&p->reqs, &np->node_reqs);
+		/*
+		 * The provider labels a node kubernetes.azure.com/mode=user
+		 * unless its NodePool says system (template label or
+		 * requirement).  Left undefined, the well-known label let a pod
+		 * selecting mode=system (a system add-on) narrow a claim of such
+		 * a pool, whose node then came up user and never took the pod.
+		 */
+		if (!nap_reqs_get(&p->reqs, "kubernetes.azure.com/mode")) {
+			static const char *const user[] = {"user"};
+
+			nap_reqs_add(
+			    &p->reqs, "kubernetes.azure.com/mode", NAP_OP_IN, user, 1, 0, NULL);
+		}
 		p->taints = taints_conv(pl, np->taints, np->ntaints, &p->ntaints);
 		p->alloc = al;
 		p->capacity = ca;
@@ -510,7 +542,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 	for (i = 0; i < sv->npl; i++) {
 		size_t p = pool_index(pl, sv->pl[i].pool);
 
-		if (p == (size_t)-1)
+		/* a plan whose NodeClaim exists is counted above, as the claim */
+		if (p == (size_t)-1 || nap_cluster_nodeclaim(cl, sv->pl[i].name))
 			continue;
 		nap_res_add(&pl->pools[p].used, &sv->pl[i].capacity);
 		pl->pools[p].used_nodes++;
@@ -522,8 +555,13 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 	for (i = 0; i < nnodes; i++) {
 		const struct nap_node *n = nodes[i];
 
-		if (n->meta.deleted || n->unschedulable)
-			continue;
+		/*
+		 * A cordoned or deleting node stays in the input with no room:
+		 * kube-scheduler counts its zone and its pods for topology spread
+		 * (taints and cordons do not take a node out of the domains), and
+		 * a spread that left them out was satisfied here and not there.
+		 */
+		refs[nrefs].closed = n->meta.deleted || n->unschedulable;
 		refs[nrefs].name = n->meta.name;
 		refs[nrefs].node = n;
 		refs[nrefs].initialized = n->initialized || (!n->nodepool && n->ready == 1);
@@ -558,6 +596,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 			o->taints = taints_conv(pl, n->taints, n->ntaints, &o->ntaints);
 			o->avail = n->allocatable;
 			nap_res_sub(&o->avail, nap_cluster_node_requests(cl, n->meta.name));
+			if (refs[i].closed)
+				memset(&o->avail, 0, sizeof(o->avail));
 			o->pool = (int)pool_index(pl, n->nodepool);
 		} else {
 			const struct nap_nodeclaim *c = refs[i].claim;
@@ -630,19 +670,20 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 		if (!nap_pod_is_provisionable(p))
 			continue;
 		{
+			const struct nomination *nm;
 			char key[512];
-			void *exp;
 
 			snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
 			if (planned_pod(sv, key))
 				continue;
-			exp = nap_hash_get(&sv->nominated, key);
-			if (exp && sv->now_ms && (int64_t)(intptr_t)exp > sv->now_ms)
+			nm = nap_hash_get(&sv->nominated, key);
+			if (nm && sv->now_ms && nm->until_ms > sv->now_ms)
 				continue;
 		}
 		j = pl->in.npending++;
 		pl->pending_src[j] = p;
 		pod_conv(pl, cl, p, &pl->pending[j], 1);
+		pod_avoid(sv, pl, p, &pl->pending[j]);
 	}
 	pl->in.pending = pl->pending;
 	pl->in.bound = pl->bound;

@@ -229,6 +229,7 @@ solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
 			const struct nap_sched_pod *sp = &pl->pending[c->pods[j]];
 
 			p->pods[j] = nap_xasprintf("%s/%s", sp->ns, sp->name);
+			nap_hash_put(&sv->planned_pods, p->pods[j], (void *)1);
 		}
 		p->npods = c->npods;
 		for (j = 0; j < c->ntypes; j++)
@@ -251,11 +252,15 @@ solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
 			json_object_object_add(
 			    rec, "kind", json_object_new_string(pl->node_kind[pc->index]));
 			if (sv->now_ms) {
+				struct nomination *nm = nap_xcalloc(1, sizeof(*nm)), *old;
 				char key[512];
 
 				snprintf(key, sizeof(key), "%s/%s", p->ns, p->name);
-				nap_hash_put(&sv->nominated, key,
-				    (void *)(intptr_t)(sv->now_ms + sv->nominate_ttl_ms));
+				nm->until_ms = sv->now_ms + sv->nominate_ttl_ms;
+				nm->target = nap_xstrdup(pl->nodes[pc->index].name);
+				nm->is_claim = strcmp(pl->node_kind[pc->index], "NodeClaim") == 0;
+				if ((old = nap_hash_put(&sv->nominated, key, nm)) != NULL)
+					nomination_free(old);
 			}
 		} else {
 			json_object_object_add(
@@ -338,8 +343,12 @@ solve_expire(struct solve *sv, const struct nap_cluster *cl)
 	for (i = 0; i < sv->npl; i++) {
 		struct planned *p = &sv->pl[i];
 
-		if (nap_cluster_nodeclaim(cl, p->name) ||
-		    (sv->now_ms && p->at_ms + sv->plan_ttl_ms <= sv->now_ms)) {
+		if (p->released || (sv->now_ms && p->at_ms + sv->plan_ttl_ms <= sv->now_ms) ||
+		    (!sv->now_ms && nap_cluster_nodeclaim(cl, p->name))) {
+			size_t j;
+
+			for (j = 0; j < p->npods; j++)
+				nap_hash_del(&sv->planned_pods, p->pods[j]);
 			planned_free(p);
 			continue;
 		}
@@ -349,9 +358,33 @@ solve_expire(struct solve *sv, const struct nap_cluster *cl)
 }
 
 void
-solve_free(struct solve *sv)
+nomination_free(struct nomination *nm)
+{
+	if (nm == NULL)
+		return;
+	free(nm->target);
+	free(nm);
+}
+
+void
+turned_free(struct turned *t)
 {
 	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		free(t->nodes[i]);
+	free(t->nodes);
+	free(t);
+}
+
+void
+solve_free(struct solve *sv)
+{
+	size_t i, pos;
+	const char *key;
+	void *val;
 
 	for (i = 0; i < sv->npl; i++)
 		planned_free(&sv->pl[i]);
@@ -362,7 +395,16 @@ solve_free(struct solve *sv)
 		free(sv->un[i].ctype);
 	}
 	free(sv->un);
+	pos = 0;
+	while (nap_hash_next(&sv->nominated, &pos, &key, &val))
+		nomination_free(val);
 	nap_hash_free(&sv->nominated);
+	pos = 0;
+	while (nap_hash_next(&sv->turned, &pos, &key, &val))
+		turned_free(val);
+	nap_hash_free(&sv->turned);
+	nap_hash_free(&sv->usable_rv);
+	nap_hash_free(&sv->planned_pods);
 	if (sv->cat)
 		nap_catalog_free(sv->cat);
 }

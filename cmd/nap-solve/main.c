@@ -87,16 +87,100 @@ batch_reset(struct batch *b)
 	b->open = 0;
 }
 
+/*
+ * A pod already decided on: on a claim planned but not seen yet, or
+ * nominated until later.  News of it (the scheduler rewrites its message
+ * whenever the node count changes) neither opens nor stretches a batch:
+ * at 5,000 pending pods those rewrites held every batch open to its 10 s
+ * maximum.
+ */
+static int
+pod_waiting(const struct solve *sv, const struct nap_pod *p)
+{
+	const struct nomination *nm;
+	char key[512];
+
+	snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
+	if (nap_hash_get(&sv->planned_pods, key))
+		return 1;
+	nm = nap_hash_get(&sv->nominated, key);
+	return nm && nm->until_ms > wall_ms();
+}
+
 static void
-trigger_all(struct batch *b, const struct nap_cluster *cl)
+trigger_all(const struct solve *sv, struct batch *b, const struct nap_cluster *cl)
 {
 	struct nap_pod *const *pods;
 	size_t n, i;
 
 	pods = nap_cluster_pods(cl, &n);
 	for (i = 0; i < n; i++)
-		if (nap_pod_is_provisionable(pods[i]))
+		if (nap_pod_is_provisionable(pods[i]) && !pod_waiting(sv, pods[i]))
 			batch_trigger(b, pods[i]);
+}
+
+/* The pod stays with the in-flight claim it was planned on, as Karpenter nominates it. */
+static void
+nominate_to_claim(struct solve *sv, const struct nap_pod *pod, const char *key, const char *claim)
+{
+	struct nomination *nm = nap_xcalloc(1, sizeof(*nm)), *old;
+	json_object *rec = json_object_new_object();
+
+	nm->until_ms = wall_ms() + sv->nominate_ttl_ms;
+	nm->target = nap_xstrdup(claim);
+	nm->is_claim = 1;
+	if ((old = nap_hash_put(&sv->nominated, key, nm)) != NULL)
+		nomination_free(old);
+	json_object_object_add(rec, "type", json_object_new_string("Nominated"));
+	json_object_object_add(rec, "pod", json_object_new_string(key));
+	json_object_object_add(rec, "uid", json_object_new_string(pod->meta.uid));
+	json_object_object_add(rec, "node", json_object_new_string(claim));
+	json_object_object_add(rec, "kind", json_object_new_string("NodeClaim"));
+	nap_emit(rec);
+	json_object_put(rec);
+}
+
+/*
+ * A NodeClaim this process planned has launched (its status gives its
+ * allocatable): its pods are nominated to it, as planned.  Deciding on
+ * them again against the claims in flight packed them otherwise, and a
+ * few new claims came of it at every scale-up.  If the claim went, its
+ * pods are decided again in the batch this opens.
+ */
+static void
+plan_seen(struct solve *sv, const struct nap_cluster *cl, struct batch *b, const char *type,
+    const char *name)
+{
+	const struct nap_nodeclaim *c = nap_cluster_nodeclaim(cl, name);
+	int gone = strcmp(type, "DELETED") == 0 || c == NULL || c->meta.deleted;
+	size_t i, j;
+
+	if (!gone && c->allocatable.v[NAP_RES_CPU] == 0)
+		return;
+	for (i = 0; i < sv->npl; i++) {
+		struct planned *p = &sv->pl[i];
+
+		if (strcmp(p->name, name) != 0 || p->released)
+			continue;
+		p->released = 1;
+		for (j = 0; j < p->npods; j++) {
+			char *slash = strchr(p->pods[j], '/');
+			const struct nap_pod *pod;
+
+			nap_hash_del(&sv->planned_pods, p->pods[j]);
+			if (slash == NULL)
+				continue;
+			*slash = '\0';
+			pod = nap_cluster_pod(cl, p->pods[j], slash + 1);
+			*slash = '/';
+			if (pod == NULL || !nap_pod_is_provisionable(pod))
+				continue;
+			if (!gone)
+				nominate_to_claim(sv, pod, p->pods[j], name);
+			else if (!pod_waiting(sv, pod))
+				batch_trigger(b, pod);
+		}
+	}
 }
 
 static void
@@ -128,29 +212,165 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 	solve_plan_free(&pl);
 }
 
+static uint64_t
+rv_num(const char *rv)
+{
+	unsigned long long v;
+	char *end;
+
+	if (rv == NULL || *rv == '\0')
+		return 0;
+	errno = 0;
+	v = strtoull(rv, &end, 10);
+	return errno || *end ? 0 : (uint64_t)v;
+}
+
+/*
+ * A node the scheduler may bind pods to now: Ready, not cordoned or going,
+ * and without the taints of a node still starting (unregistered, not
+ * ready, its NodePool's startup taints).  Not "initialized": nap-launch
+ * labels that after the scheduler has already had its go at the node, and
+ * the scheduler writes a pod again only when its verdict changes.
+ */
+static int
+node_usable(const struct nap_cluster *cl, const struct nap_node *n)
+{
+	const struct nap_nodepool *np;
+	size_t i, j;
+
+	if (!n || n->meta.deleted || n->unschedulable || n->ready != 1)
+		return 0;
+	if (n->initialized)
+		return 1;
+	np = n->nodepool ? nap_cluster_nodepool(cl, n->nodepool) : NULL;
+	for (i = 0; i < n->ntaints; i++) {
+		const char *k = n->taints[i].key;
+
+		if (strcmp(k, "karpenter.sh/unregistered") == 0 ||
+		    strcmp(k, "node.kubernetes.io/not-ready") == 0 ||
+		    strcmp(k, "node.kubernetes.io/unreachable") == 0 ||
+		    strcmp(k, "node.cloudprovider.kubernetes.io/uninitialized") == 0)
+			return 0;
+		for (j = 0; np && j < np->nstartup_taints; j++)
+			if (strcmp(k, np->startup_taints[j].key) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+/* Remember the resourceVersion at which a node could first take pods. */
+static void
+note_node(struct solve *sv, const struct nap_cluster *cl, const char *type, const char *name)
+{
+	const struct nap_node *n;
+	uint64_t rv;
+
+	if (strcmp(type, "DELETED") == 0) {
+		nap_hash_del(&sv->usable_rv, name);
+		return;
+	}
+	n = nap_cluster_node(cl, name);
+	if (!node_usable(cl, n) || nap_hash_get(&sv->usable_rv, name))
+		return;
+	if ((rv = rv_num(n->meta.rv)) != 0)
+		nap_hash_put(&sv->usable_rv, name, (void *)(uintptr_t)rv);
+}
+
+/*
+ * Remember that the scheduler turned the pod away from node, for as long as
+ * a plan holds: where nap-solve and the scheduler see a node differently,
+ * deciding again on the same view would nominate the pod to it again, and
+ * the pod would wait for ever; so the next decisions leave that node out
+ * for it, and provision elsewhere if nothing else fits.
+ */
+static void
+turned_away(struct solve *sv, const char *key, const char *node)
+{
+	struct turned *t = nap_hash_get(&sv->turned, key);
+	size_t i;
+
+	if (t == NULL) {
+		t = nap_xcalloc(1, sizeof(*t));
+		nap_hash_put(&sv->turned, key, t);
+	}
+	t->until_ms = wall_ms() + sv->plan_ttl_ms;
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->nodes[i], node) == 0)
+			return;
+	t->nodes = nap_xrealloc(t->nodes, (t->n + 1) * sizeof(*t->nodes));
+	t->nodes[t->n++] = nap_xstrdup(node);
+}
+
+/*
+ * A nominated pod that the scheduler wrote again, still Unschedulable,
+ * after the node it was nominated to could take pods, was turned away from
+ * that node (taken by pods the scheduler placed otherwise than planned, or
+ * a rule seen differently): drop the nomination so that the next batch
+ * decides again on what is there now, instead of waiting out its time.
+ * So is one whose NodeClaim went away.  resourceVersions are compared as
+ * numbers: they are one counter across kinds in etcd and in nap-sim; where
+ * they are not numbers the nomination just lapses.
+ */
+static void
+recheck_nomination(struct solve *sv, const struct nap_cluster *cl, const struct nap_pod *p)
+{
+	const struct nap_node *n = NULL;
+	struct nomination *nm;
+	char key[512];
+	void *v;
+
+	snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
+	if ((nm = nap_hash_get(&sv->nominated, key)) == NULL)
+		return;
+	if (nm->is_claim) {
+		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(cl, nm->target);
+
+		if (c && !c->meta.deleted && (n = nap_cluster_node_of(cl, c)) == NULL)
+			return; /* not registered yet */
+	} else {
+		n = nap_cluster_node(cl, nm->target);
+	}
+	if (n && !n->meta.deleted) {
+		if (!node_usable(cl, n) ||
+		    (v = nap_hash_get(&sv->usable_rv, n->meta.name)) == NULL ||
+		    rv_num(p->meta.rv) <= (uint64_t)(uintptr_t)v)
+			return;
+	}
+	nap_debug("pod %s: not taken by %s it was nominated to: deciding again", key, nm->target);
+	if (n && !n->meta.deleted)
+		turned_away(sv, key, n->meta.name);
+	nomination_free(nap_hash_del(&sv->nominated, key));
+}
+
 /* One record from stdin: keep the model up to date and forward it. */
 static void
 on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced,
     const struct nap_rec *rec, const char *name)
 {
 	struct nap_err err;
-	const char *t = rec->type;
+	const char *t = rec->type, *kind = nap_json_str(rec->obj, "object.kind", "");
 
 	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0) {
 		if (nap_cluster_apply_record(cl, rec->obj, &err) < 0) {
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
-		} else if (*synced && strcmp(t, "DELETED") != 0 &&
-		    strcmp(nap_json_str(rec->obj, "object.kind", ""), "Pod") == 0) {
+		} else if (strcmp(kind, "Node") == 0) {
+			note_node(sv, cl, t, nap_json_str(rec->obj, "object.metadata.name", ""));
+		} else if (*synced && strcmp(kind, "NodeClaim") == 0) {
+			plan_seen(sv, cl, b, t, nap_json_str(rec->obj, "object.metadata.name", ""));
+		} else if (*synced && strcmp(t, "DELETED") != 0 && strcmp(kind, "Pod") == 0) {
 			const struct nap_pod *p = nap_cluster_pod(cl,
 			    nap_json_str(rec->obj, "object.metadata.namespace", "default"),
 			    nap_json_str(rec->obj, "object.metadata.name", ""));
 
-			if (p && nap_pod_is_provisionable(p))
-				batch_trigger(b, p);
+			if (p && nap_pod_is_provisionable(p)) {
+				recheck_nomination(sv, cl, p);
+				if (!pod_waiting(sv, p))
+					batch_trigger(b, p);
+			}
 		}
 	} else if (strcmp(t, "SYNCED") == 0) {
 		*synced = 1;
-		trigger_all(b, cl);
+		trigger_all(sv, b, cl);
 	} else if (strcmp(t, "OfferingUnavailable") == 0) {
 		if (solve_unavailable(sv, rec->obj, &err) < 0)
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
@@ -242,6 +462,8 @@ main(int argc, char **argv)
 	nap_prog_init(argc, argv);
 	memset(&sv, 0, sizeof(sv));
 	nap_hash_init(&sv.nominated);
+	nap_hash_init(&sv.usable_rv);
+	nap_hash_init(&sv.turned);
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'I':
@@ -334,7 +556,10 @@ main(int argc, char **argv)
 			int64_t now = mono_ms();
 
 			if (now >= recheck_at) {
-				trigger_all(&b, cl);
+				/* plans whose NodeClaim never came lapse here */
+				sv.now_ms = wall_ms();
+				solve_expire(&sv, cl);
+				trigger_all(&sv, &b, cl);
 				recheck_at = now + RECHECK_MS;
 				if (b.open)
 					continue;

@@ -31,6 +31,25 @@ struct planned {
 	struct nap_res capacity; /* the largest candidate type: for limits */
 	char *pool;
 	int64_t at_ms;
+	int released; /* its NodeClaim launched or went: its pods are pending again */
+};
+
+/*
+ * A pod this process nominated to a node or an in-flight NodeClaim: it is
+ * left out of later batches until until_ms, or until the scheduler is seen
+ * to turn it away from target once target could take it (main.c).
+ */
+struct nomination {
+	int64_t until_ms;
+	char *target; /* node or NodeClaim name */
+	int is_claim;
+};
+
+/* Nodes the scheduler turned a pod away from (main.c), kept until until_ms. */
+struct turned {
+	char **nodes;
+	size_t n;
+	int64_t until_ms;
 };
 
 struct solve {
@@ -44,8 +63,12 @@ struct solve {
 	size_t nun, aun;
 	struct planned *pl;
 	size_t npl, apl;
-	struct nap_hash nominated; /* ns/name -> expiry ms (as pointer-sized int) */
-	int64_t now_ms;		   /* 0 at end of input: no clock */
+	struct nap_hash planned_pods; /* ns/name -> 1: pods of planned claims not yet seen */
+	struct nap_hash nominated;    /* ns/name -> struct nomination */
+	struct nap_hash turned;	      /* ns/name -> struct turned */
+	/* node name -> the resourceVersion (a number, never 0) at which it could first take pods */
+	struct nap_hash usable_rv;
+	int64_t now_ms; /* 0 at end of input: no clock */
 	int64_t plan_ttl_ms;
 	int64_t nominate_ttl_ms;
 };
@@ -85,6 +108,8 @@ int solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err
 int solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err);
 /* Forget planned claims whose NodeClaim exists or whose time is up. */
 void solve_expire(struct solve *sv, const struct nap_cluster *cl);
+void nomination_free(struct nomination *nm);
+void turned_free(struct turned *t);
 void solve_free(struct solve *sv);
 
 #endif
