@@ -98,6 +98,7 @@ struct claim {
 	size_t bucket;	       /* its list in st.corder */
 	int64_t key;	       /* its place in that list (claim_key) */
 	size_t pos;	       /* capped: its index in the bucket's ci[] */
+	int tier_in;	       /* capped and its tier's size among types[] */
 	/* shapes (variant + request, no topology) it refused since it last changed */
 	uint64_t *refused;
 	size_t nrefused; /* words */
@@ -1468,6 +1469,16 @@ claim_cap(const struct st *s, const struct claim *c)
 /* ---- claims ---- */
 
 static void
+claim_tier_in(struct claim *c)
+{
+	size_t i;
+
+	c->tier_in = 0;
+	for (i = 0; c->capped && i < c->ntypes && !c->tier_in; i++)
+		c->tier_in = c->types[i] == c->tier;
+}
+
+static void
 claim_maxrem(struct st *s, struct claim *c)
 {
 	size_t i, base = c->pool * s->in->ntypes;
@@ -1479,10 +1490,8 @@ claim_maxrem(struct st *s, struct claim *c)
 		 * Capped and its tier's size still a candidate: no other size
 		 * can raise the bound above the tier's, so that is the bound.
 		 */
-		for (i = 0; c->capped && i < c->ntypes && c->types[i] != c->tier; i++)
-			;
-		if (c->capped && i < c->ntypes) {
-			c->maxcap = *claim_cap(s, c);
+		if (c->tier_in) {
+			c->maxcap = s->cap[c->pool * s->in->ntypes + c->tier];
 			c->maxcap_n = c->ntypes;
 		}
 	}
@@ -1902,11 +1911,17 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	cd.host = (long)(in->nnodes + c->idx);
 	if (!topo_ok(s, k, v, &cd, why, len))
 		return 0;
-	for (i = 0; i < c->ntypes; i++)
-		if (res_fits_sum(&c->used, &p->req, &s->cap[base + c->types[i]]))
-			break;
-	if (i == c->ntypes)
-		return refuse(s, c);
+	if (c->tier_in) {
+		/* its tier's size is the bound, and a candidate: it decides */
+		if (!res_fits_sum(&c->used, &p->req, &s->cap[base + c->tier]))
+			return refuse(s, c);
+	} else {
+		for (i = 0; i < c->ntypes; i++)
+			if (res_fits_sum(&c->used, &p->req, &s->cap[base + c->types[i]]))
+				break;
+		if (i == c->ntypes)
+			return refuse(s, c);
+	}
 	if (!known) {
 		nap_reqs_copy(&s->tmp, &c->reqs);
 		nap_reqs_intersect(&s->tmp, &v->reqs);
@@ -1939,6 +1954,17 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 				delta.v[delta.n++] = nr->v[i];
 		}
 	}
+	/*
+	 * Lazy narrowing: a capped claim whose tier size is still a candidate,
+	 * joined without new requirements and with no minValues to keep, fits
+	 * the pod on that size; its list keeps sizes that no longer fit, and
+	 * claim_finalize drops them (used only grows, so the final list is the
+	 * same as narrowing at every join).
+	 */
+	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr)) {
+		nap_res_add(&c->used, &p->req);
+		goto joined;
+	}
 	if (changed) {
 		memo = delta_memo(s, &delta);
 		zm = small_mask(s->ozones, s->nozones, nap_reqs_get(nr, ZONE_KEY));
@@ -1968,7 +1994,9 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	for (i = 0; i < n; i++)
 		c->types[i] = (uint16_t)s->tbuf[i];
 	c->ntypes = n;
+	claim_tier_in(c);
 	nap_res_add(&c->used, &p->req);
+joined:
 	if (changed) {
 		nap_reqs_copy(&c->reqs, &s->tmp);
 		c->nknown = 0;
@@ -2082,6 +2110,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	c->types = nap_xcalloc(n + 1, sizeof(*c->types)); /* only ever shrinks */
 	for (i = 0; i < n; i++)
 		c->types[i] = (uint16_t)s->tbuf[i];
+	claim_tier_in(c);
 	c->ntypes = n;
 	c->used = pod->req;
 	if (nr == &vp->reqs)
@@ -2551,8 +2580,9 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 	{
 		const struct rankc *rc = rank_cached(s, c->pool, zm, cm);
 
+		/* lazily narrowed lists (try_claim) may hold sizes that no longer fit */
 		for (i = 0; i < c->ntypes; i++)
-			s->mark[c->types[i]] = 1;
+			s->mark[c->types[i]] = nap_res_fits(&c->used, &s->cap[base + c->types[i]]);
 		for (i = 0; i < rc->n; i++)
 			if (s->mark[rc->rk[i].t])
 				rk[n++] = rc->rk[i];
