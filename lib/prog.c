@@ -1,6 +1,7 @@
 #include "prog.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,11 +75,25 @@ nap_usage(const char *synopsis)
 	exit(NAP_EX_USAGE);
 }
 
+/* Held records (nap_emit_batch): whole records only, at most PIPE_BUF bytes. */
+static int batching;
+static char held[PIPE_BUF];
+static size_t nheld;
+
+static void write_all(const char *buf, size_t len);
+
 void
 nap_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	/* records already accepted still go out (a failing stdout drops them) */
+	if (nheld) {
+		size_t n = nheld;
+
+		nheld = 0;
+		write_all(held, n);
+	}
 	va_start(ap, fmt);
 	nap_vlog(NAP_LOG_FATAL, fmt, ap);
 	va_end(ap);
@@ -109,30 +124,67 @@ nap_json_line(json_object *obj, size_t *len)
 	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
+static void
+write_all(const char *buf, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < len) {
+		n = write(STDOUT_FILENO, buf + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue; /* finish the record even when asked to stop */
+		if (n <= 0) {
+			nheld = 0;
+			output_failed(n < 0 ? errno : EIO);
+		}
+		off += (size_t)n;
+	}
+}
+
+void
+nap_emit_flush(void)
+{
+	size_t n = nheld;
+
+	nheld = 0;
+	if (n)
+		write_all(held, n);
+}
+
+void
+nap_emit_batch(int on)
+{
+	if (!on)
+		nap_emit_flush();
+	batching = on;
+}
+
 void
 nap_emit_raw(const char *line, size_t len)
 {
 	/*
 	 * Body and newline go out in one write(2), bypassing stdio, so a reader
 	 * never sees half a record and records up to PIPE_BUF stay atomic on a
-	 * FIFO shared by several writers.
+	 * FIFO shared by several writers.  Batched, small records share writes
+	 * of at most PIPE_BUF bytes, still atomic; a larger one goes alone.
 	 */
 	static char *buf;
 	static size_t alloc;
-	size_t off = 0;
-	ssize_t n;
 
+	if (batching && len + 1 <= sizeof(held)) {
+		if (nheld + len + 1 > sizeof(held))
+			nap_emit_flush();
+		memcpy(held + nheld, line, len);
+		held[nheld + len] = '\n';
+		nheld += len + 1;
+		return;
+	}
+	nap_emit_flush();
 	nap_xgrow(&buf, &alloc, len + 1, 1);
 	memcpy(buf, line, len);
 	buf[len] = '\n';
-	while (off < len + 1) {
-		n = write(STDOUT_FILENO, buf + off, len + 1 - off);
-		if (n < 0 && errno == EINTR)
-			continue; /* finish the record even when asked to stop */
-		if (n <= 0)
-			output_failed(n < 0 ? errno : EIO);
-		off += (size_t)n;
-	}
+	write_all(buf, len + 1);
 }
 
 void
@@ -147,6 +199,7 @@ nap_emit(json_object *rec)
 int
 nap_exit(int code)
 {
+	nap_emit_flush();
 	errno = 0;
 	if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
 		int saved = errno ? errno : EIO;

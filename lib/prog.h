@@ -11,7 +11,8 @@
  * a line downstream.
  *
  * Output: stdout carries records only.  nap_emit writes one record and its
- * newline in one write, flushes, and on failure exits 74 (EPIPE: SIGPIPE).
+ * newline in one write (or, batching, several whole records in one write
+ * of at most PIPE_BUF bytes), and on failure exits 74 (EPIPE: SIGPIPE).
  * nap_exit flushes and closes stdout and turns a late failure into 74.
  *
  * This module prints and exits by design; the rest of lib/ does neither.
@@ -42,6 +43,15 @@ void nap_die_err(const struct nap_err *err) NAP_NORETURN;
 void nap_emit(json_object *rec);
 /* Write line (without its newline) plus a newline to stdout, byte for byte. */
 void nap_emit_raw(const char *line, size_t len);
+/*
+ * Batching (off by default): while on, records of up to PIPE_BUF bytes are
+ * held and written together, whole records only and at most PIPE_BUF bytes
+ * per write, so they stay atomic on a shared FIFO; nap_emit_flush writes
+ * what is held, and must be called before the tool waits for input.
+ * nap_exit and nap_die flush too.  Turning batching off flushes.
+ */
+void nap_emit_batch(int on);
+void nap_emit_flush(void);
 /* Flush and close stdout; returns code, or 74 when stdout failed. */
 int nap_exit(int code);
 

@@ -535,6 +535,8 @@ main(int argc, char **argv)
 	for (i = 0; i < ninputs; i++)
 		if ((rd[i + 1] = nap_rec_open_fifo(inputs[i], &err)) == NULL)
 			nap_die_err(&err);
+	/* forwarded records are most of the output: fewer, fuller writes */
+	nap_emit_batch(1);
 	cl = solve_model = nap_cluster_new();
 	/* the parsed structs and structural hashes suffice: the JSON would be most of the RSS */
 	nap_cluster_keep_pod_json(cl, 0);
@@ -584,6 +586,8 @@ main(int argc, char **argv)
 			pfd[np].revents = 0;
 			np++;
 		}
+		/* what was forwarded or decided goes out before we wait */
+		nap_emit_flush();
 		n = poll(pfd, np, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
