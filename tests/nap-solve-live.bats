@@ -13,6 +13,20 @@ teardown() {
 	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || :
 }
 
+# seen PATTERN: how many lines of nap-solve's output match
+seen() { grep -c "$1" "$BATS_TEST_TMPDIR/out" || :; }
+
+# wait_seen PATTERN N [SECONDS]: poll (default 30 s, a loaded machine) until
+# PATTERN is in the output at least N times
+wait_seen() {
+	local i
+	for i in $(seq 1 $((${3:-30} * 10))); do
+		[ "$(seen "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 @test "a pod still Pending after its nomination lapses is planned again without news of it" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	$SOLVE --batch-idle 100ms --batch-max 1s <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>&1 &
@@ -20,18 +34,11 @@ teardown() {
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	# An existing node with room: the pod is nominated to it, and then nothing more is said.
 	cat "$CASES/existing-node-nominated/input.ndjson" >&7
-	count() { grep -c '"type":"Nominated","pod":"default/p1"' "$BATS_TEST_TMPDIR/out" || :; }
-	for _ in $(seq 1 100); do
-		[ "$(count)" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$(count)" -eq 1 ] || { cat "$BATS_TEST_TMPDIR/out"; false; }
+	nom='"type":"Nominated","pod":"default/p1"'
+	wait_seen "$nom" 1 || { cat "$BATS_TEST_TMPDIR/out"; false; }
+	[ "$(seen "$nom")" -eq 1 ]
 	# The nomination holds 10 s; the pod is looked at again within the next 10 s.
-	for _ in $(seq 1 450); do
-		[ "$(count)" -ge 2 ] && break
-		sleep 0.1
-	done
-	[ "$(count)" -ge 2 ] || { echo "planned once only"; grep -v ADDED "$BATS_TEST_TMPDIR/out"; false; }
+	wait_seen "$nom" 2 60 || { echo "planned once only"; grep -v ADDED "$BATS_TEST_TMPDIR/out"; false; }
 	exec 7>&-
 	wait "$pid"
 	pid=
@@ -48,12 +55,8 @@ teardown() {
 	jq -c 'if .object.kind == "Node" then .object.metadata.resourceVersion = "10"
 	    elif .object.kind == "Pod" then .object.metadata.resourceVersion = "5" else . end' \
 	    "$CASES/existing-node-nominated/input.ndjson" >&7
-	seen() { grep -c "$1" "$out" || :; }
-	for _ in $(seq 1 100); do
-		[ "$(seen '"type":"Nominated","pod":"default/p1"')" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$(seen '"type":"Nominated","pod":"default/p1"')" -eq 1 ] || { cat "$out"; false; }
+	wait_seen '"type":"Nominated","pod":"default/p1"' 1 || { cat "$out"; false; }
+	[ "$(seen '"type":"Nominated","pod":"default/p1"')" -eq 1 ]
 	# The scheduler filled n1 with another pod and wrote p1 again, still
 	# Unschedulable: n1 did not take it.
 	jq -c 'select(.object.kind == "Pod") | .type = "ADDED" | .object.metadata.name = "b1"
@@ -64,11 +67,7 @@ teardown() {
 	jq -c 'select(.object.kind == "Pod") | .type = "MODIFIED" | .object.metadata.resourceVersion = "12"
 	    | .object.status.conditions[0].message = "0/1 nodes are available: 1 Insufficient cpu."' \
 	    "$CASES/existing-node-nominated/input.ndjson" >&7
-	for _ in $(seq 1 100); do
-		[ "$(seen '"type":"LaunchRequest"')" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$(seen '"type":"LaunchRequest"')" -ge 1 ] || { echo "not decided again"; grep -v ADDED "$out"; false; }
+	wait_seen '"type":"LaunchRequest"' 1 || { echo "not decided again"; grep -v ADDED "$out"; false; }
 	grep '"type":"LaunchRequest"' "$out" | jq -e '.pods == ["default/p1"]'
 	exec 7>&-
 	wait "$pid"
@@ -84,22 +83,14 @@ teardown() {
 	jq -c 'if .object.kind == "Node" then .object.metadata.resourceVersion = "10"
 	    elif .object.kind == "Pod" then .object.metadata.resourceVersion = "5" else . end' \
 	    "$CASES/existing-node-nominated/input.ndjson" >&7
-	seen() { grep -c "$1" "$out" || :; }
-	for _ in $(seq 1 100); do
-		[ "$(seen '"type":"Nominated","pod":"default/p1"')" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$(seen '"type":"Nominated","pod":"default/p1"')" -eq 1 ] || { cat "$out"; false; }
+	wait_seen '"type":"Nominated","pod":"default/p1"' 1 || { cat "$out"; false; }
+	[ "$(seen '"type":"Nominated","pod":"default/p1"')" -eq 1 ]
 	# n1 still has room as nap-solve sees it, but the scheduler, seeing
 	# something nap-solve does not, wrote p1 again Unschedulable.
 	jq -c 'select(.object.kind == "Pod") | .type = "MODIFIED" | .object.metadata.resourceVersion = "12"
 	    | .object.status.conditions[0].message = "0/1 nodes are available: 1 node(s) didn'"'"'t match pod topology spread constraints."' \
 	    "$CASES/existing-node-nominated/input.ndjson" >&7
-	for _ in $(seq 1 100); do
-		[ "$(seen '"type":"LaunchRequest"')" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$(seen '"type":"LaunchRequest"')" -ge 1 ] || { echo "not provisioned"; grep -v ADDED "$out"; false; }
+	wait_seen '"type":"LaunchRequest"' 1 || { echo "not provisioned"; grep -v ADDED "$out"; false; }
 	grep '"type":"LaunchRequest"' "$out" | jq -e '.pods == ["default/p1"]'
 	[ "$(seen '"type":"Nominated","pod":"default/p1"')" -eq 1 ]
 	exec 7>&-

@@ -482,12 +482,11 @@ static void fail_claim(struct ctx *x, struct claim *c);
 static void on_node(struct ctx *x, const struct nap_node *n);
 
 /*
- * A Node that registered before we knew the claim's providerID (a restart
- * that found the VM running) gets no new record to trigger on: look for it.
- * The kubelet names the Node after the VM's computer name, in lower case.
+ * The claim's Node in the model, if it registered with the claim's VM:
+ * the kubelet names the Node after the VM's computer name, in lower case.
  */
-static void
-node_check(struct ctx *x, struct claim *c)
+static const struct nap_node *
+claim_node(struct ctx *x, struct claim *c)
 {
 	const struct nap_node *n;
 	char *name = nap_xstrdup(c->vm), *p;
@@ -497,7 +496,19 @@ node_check(struct ctx *x, struct claim *c)
 			*p = (char)(*p - 'A' + 'a');
 	n = nap_cluster_node(x->cl, name);
 	free(name);
-	if (n && c->provider_id && strcmp(n->provider_id, c->provider_id) == 0)
+	return n && c->provider_id && strcmp(n->provider_id, c->provider_id) == 0 ? n : NULL;
+}
+
+/*
+ * A Node that registered before we knew the claim's providerID (a restart
+ * that found the VM running) gets no new record to trigger on: look for it.
+ */
+static void
+node_check(struct ctx *x, struct claim *c)
+{
+	const struct nap_node *n = claim_node(x, c);
+
+	if (n)
 		on_node(x, n);
 }
 
@@ -535,15 +546,7 @@ nodes_list(struct ctx *x)
 static int
 node_known(struct ctx *x, struct claim *c)
 {
-	const struct nap_node *n;
-	char *name = nap_xstrdup(c->vm), *p;
-
-	for (p = name; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	n = nap_cluster_node(x->cl, name);
-	free(name);
-	return n && c->provider_id && strcmp(n->provider_id, c->provider_id) == 0;
+	return claim_node(x, c) != NULL;
 }
 
 /* DELETE with forceDeletion, as the provider deletes its VMs (4.6). */
