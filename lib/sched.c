@@ -96,7 +96,7 @@ struct claim {
 	int capped;	       /* holds only pods of its tier, within that size */
 	size_t tier;	       /* the size of its tier, when capped */
 	size_t bucket;	       /* its list in st.corder */
-	int64_t key;	       /* its place in that list (claim_key) */
+	size_t key;	       /* free-growing: npods when last placed in its list */
 	size_t pos;	       /* capped: its index in the bucket's ci[] */
 	int tier_in;	       /* capped and its tier's size among types[] */
 	/* shapes (variant + request, no topology) it refused since it last changed */
@@ -180,9 +180,10 @@ struct st {
 		size_t *ci;
 		size_t n, alloc;
 		/*
-		 * An upper bound of every open claim's maxrem: exact after a
-		 * walk that found no room, raised by each new claim, and only
-		 * ever too high otherwise (claims lose room as pods land).
+		 * Bucket 0: an upper bound of every open claim's maxrem, exact
+		 * after a walk that found no room, raised by each new claim,
+		 * and only ever too high otherwise (claims lose room as pods
+		 * land).  Capped buckets have their tree's root instead.
 		 */
 		struct nap_res room;
 		/*
@@ -895,32 +896,32 @@ key_involved(const struct st *s, const struct klass *c, const struct variant *v,
 	return 0;
 }
 
+/* reqs_mask on key k, cached per key in *mask (allocated on first use). */
+static uint64_t
+cached_mask(
+    struct st *s, uint64_t **mask, unsigned char **ok, const struct nap_reqs *reqs, size_t k)
+{
+	if (!*mask) {
+		*mask = nap_xcalloc(s->ntk + 1, sizeof(**mask));
+		*ok = nap_xcalloc(s->ntk + 1, 1);
+	}
+	if (!(*ok)[k]) {
+		(*mask)[k] = reqs_mask(reqs, &s->tk[k]);
+		(*ok)[k] = 1;
+	}
+	return (*mask)[k];
+}
+
 static uint64_t
 var_mask(struct st *s, struct variant *v, size_t k)
 {
-	if (!v->mask) {
-		v->mask = nap_xcalloc(s->ntk + 1, sizeof(*v->mask));
-		v->mask_ok = nap_xcalloc(s->ntk + 1, 1);
-	}
-	if (!v->mask_ok[k]) {
-		v->mask[k] = reqs_mask(&v->reqs, &s->tk[k]);
-		v->mask_ok[k] = 1;
-	}
-	return v->mask[k];
+	return cached_mask(s, &v->mask, &v->mask_ok, &v->reqs, k);
 }
 
 static uint64_t
 claim_mask(struct st *s, struct claim *c, size_t k)
 {
-	if (!c->mask) {
-		c->mask = nap_xcalloc(s->ntk + 1, sizeof(*c->mask));
-		c->mask_ok = nap_xcalloc(s->ntk + 1, 1);
-	}
-	if (!c->mask_ok[k]) {
-		c->mask[k] = reqs_mask(&c->reqs, &s->tk[k]);
-		c->mask_ok[k] = 1;
-	}
-	return c->mask[k];
+	return cached_mask(s, &c->mask, &c->mask_ok, &c->reqs, k);
 }
 
 /*
@@ -1513,19 +1514,15 @@ claim_maxrem(struct st *s, struct claim *c)
 		c->closed = 1;
 }
 
-/* A free-growing claim's place in its list: pods held, fewest first, as Karpenter tries them. */
-static int64_t
-claim_key(const struct st *s, const struct claim *c)
-{
-	(void)s;
-	return (int64_t)c->npods;
-}
-
-/* Is claim a, at key, before claim b (at its stored key)? */
+/*
+ * In a free-growing list, is claim a before claim b?  Fewest pods first,
+ * as Karpenter tries them, then creation; by the pod counts they were
+ * filed under.
+ */
 static int
-claim_before(const struct claim *a, int64_t key, const struct claim *b)
+claim_before(const struct claim *a, const struct claim *b)
 {
-	return key < b->key || (key == b->key && a->idx < b->idx);
+	return a->key < b->key || (a->key == b->key && a->idx < b->idx);
 }
 
 static void
@@ -1628,7 +1625,7 @@ claim_reorder(struct st *s, size_t ci, int is_new)
 			size_t mid = (lo + hi) / 2;
 			const struct claim *m = s->claims[co->ci[mid]];
 
-			if (claim_before(m, m->key, c))
+			if (claim_before(m, c))
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -1643,14 +1640,14 @@ claim_reorder(struct st *s, size_t ci, int is_new)
 		co->n--;
 		return;
 	}
-	c->key = claim_key(s, c);
+	c->key = c->npods;
 	lo = 0;
 	hi = n - 1;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		const struct claim *m = s->claims[co->ci[mid]];
 
-		if (claim_before(m, m->key, c))
+		if (claim_before(m, c))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -2135,7 +2132,8 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	cd.idx = c->idx;
 	topo_record(s, pi, v, &cd, &c->reqs);
 	claim_maxrem(s, c);
-	nap_res_max(&s->corder[c->bucket].room, &c->maxrem);
+	if (!c->capped)
+		nap_res_max(&s->corder[0].room, &c->maxrem);
 	claim_reorder(s, c->idx, 1);
 	s->out->place[pi].where = NAP_SCHED_CLAIM;
 	s->out->place[pi].index = c->idx;
