@@ -75,25 +75,13 @@ nap_usage(const char *synopsis)
 	exit(NAP_EX_USAGE);
 }
 
-/* Held records (nap_emit_batch): whole records only, at most PIPE_BUF bytes. */
-static int batching;
-static char held[PIPE_BUF];
-static size_t nheld;
-
-static void write_all(const char *buf, size_t len);
-
 void
 nap_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	/* records already accepted still go out (a failing stdout drops them) */
-	if (nheld) {
-		size_t n = nheld;
-
-		nheld = 0;
-		write_all(held, n);
-	}
+	nap_emit_flush();
 	va_start(ap, fmt);
 	nap_vlog(NAP_LOG_FATAL, fmt, ap);
 	va_end(ap);
@@ -124,6 +112,11 @@ nap_json_line(json_object *obj, size_t *len)
 	    obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
+/* Held records (nap_emit_batch): whole records only, at most PIPE_BUF bytes. */
+static int batching;
+static char held[PIPE_BUF];
+static size_t nheld;
+
 static void
 write_all(const char *buf, size_t len)
 {
@@ -134,10 +127,8 @@ write_all(const char *buf, size_t len)
 		n = write(STDOUT_FILENO, buf + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue; /* finish the record even when asked to stop */
-		if (n <= 0) {
-			nheld = 0;
+		if (n <= 0)
 			output_failed(n < 0 ? errno : EIO);
-		}
 		off += (size_t)n;
 	}
 }
@@ -147,6 +138,7 @@ nap_emit_flush(void)
 {
 	size_t n = nheld;
 
+	/* emptied first: a failed write ends in nap_die, which flushes again */
 	nheld = 0;
 	if (n)
 		write_all(held, n);
