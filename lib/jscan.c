@@ -73,6 +73,18 @@ bare_byte(char c)
 	    c == '.' || c == 'E';
 }
 
+/* An object's key and its colon at p: the start of the value after them, or NULL. */
+static const char *
+scan_key(const char *p, const char *end)
+{
+	if (p >= end || *p != '"' || !(p = scan_string(p, end)))
+		return NULL;
+	p = ws(p, end);
+	if (p >= end || *p != ':')
+		return NULL;
+	return ws(p + 1, end);
+}
+
 const char *
 nap_jscan_value(const char *p, const char *end)
 {
@@ -99,12 +111,8 @@ nap_jscan_value(const char *p, const char *end)
 				p++;
 			} else if (close == '}') {
 				/* First key. */
-				if (p >= end || *p != '"' || !(p = scan_string(p, end)))
+				if (!(p = scan_key(p, end)))
 					return NULL;
-				p = ws(p, end);
-				if (p >= end || *p != ':')
-					return NULL;
-				p = ws(p + 1, end);
 				continue;
 			} else {
 				continue;
@@ -130,14 +138,8 @@ nap_jscan_value(const char *p, const char *end)
 			if (*p != ',')
 				return NULL;
 			p = ws(p + 1, end);
-			if (stack[depth - 1] == '}') {
-				if (p >= end || *p != '"' || !(p = scan_string(p, end)))
-					return NULL;
-				p = ws(p, end);
-				if (p >= end || *p != ':')
-					return NULL;
-				p = ws(p + 1, end);
-			}
+			if (stack[depth - 1] == '}' && !(p = scan_key(p, end)))
+				return NULL;
 			break;
 		}
 	}
