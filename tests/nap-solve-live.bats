@@ -27,6 +27,23 @@ wait_seen() {
 	return 1
 }
 
+# nominated_p1: nap-solve on a FIFO (fd 7, output in $out, pid in $pid) with
+# --batch-max 30s, so a nomination holds 60 s and the 10 s re-look skips it;
+# fed existing-node-nominated with n1 Ready and initialized at
+# resourceVersion 10 and p1 at 5; returns once p1 is nominated to n1, once.
+nominated_p1() {
+	in=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
+	mkfifo "$in"
+	$SOLVE --batch-idle 100ms --batch-max 30s <"$in" >"$out" 2>&1 &
+	pid=$!
+	exec 7>"$in"
+	jq -c 'if .object.kind == "Node" then .object.metadata.resourceVersion = "10"
+	    elif .object.kind == "Pod" then .object.metadata.resourceVersion = "5" else . end' \
+	    "$CASES/existing-node-nominated/input.ndjson" >&7
+	wait_seen '"type":"Nominated","pod":"default/p1"' 1 || { cat "$out"; false; }
+	[ "$(seen '"type":"Nominated","pod":"default/p1"')" -eq 1 ]
+}
+
 @test "a pod still Pending after its nomination lapses is planned again without news of it" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	$SOLVE --batch-idle 100ms --batch-max 1s <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>&1 &
@@ -45,18 +62,7 @@ wait_seen() {
 }
 
 @test "a nominated pod the scheduler turns away once its node is Ready is decided again at once, not when its nomination lapses" {
-	in=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
-	mkfifo "$in"
-	# --batch-max 30s: a nomination holds 60 s, the re-look every 10 s skips it.
-	$SOLVE --batch-idle 100ms --batch-max 30s <"$in" >"$out" 2>&1 &
-	pid=$!
-	exec 7>"$in"
-	# n1 is Ready and initialized at resourceVersion 10; p1 (version 5) is nominated to it.
-	jq -c 'if .object.kind == "Node" then .object.metadata.resourceVersion = "10"
-	    elif .object.kind == "Pod" then .object.metadata.resourceVersion = "5" else . end' \
-	    "$CASES/existing-node-nominated/input.ndjson" >&7
-	wait_seen '"type":"Nominated","pod":"default/p1"' 1 || { cat "$out"; false; }
-	[ "$(seen '"type":"Nominated","pod":"default/p1"')" -eq 1 ]
+	nominated_p1
 	# The scheduler filled n1 with another pod and wrote p1 again, still
 	# Unschedulable: n1 did not take it.
 	jq -c 'select(.object.kind == "Pod") | .type = "ADDED" | .object.metadata.name = "b1"
@@ -75,16 +81,7 @@ wait_seen() {
 }
 
 @test "a pod the scheduler keeps turning away from a node nap-solve thinks fits is provisioned elsewhere" {
-	in=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
-	mkfifo "$in"
-	$SOLVE --batch-idle 100ms --batch-max 30s <"$in" >"$out" 2>&1 &
-	pid=$!
-	exec 7>"$in"
-	jq -c 'if .object.kind == "Node" then .object.metadata.resourceVersion = "10"
-	    elif .object.kind == "Pod" then .object.metadata.resourceVersion = "5" else . end' \
-	    "$CASES/existing-node-nominated/input.ndjson" >&7
-	wait_seen '"type":"Nominated","pod":"default/p1"' 1 || { cat "$out"; false; }
-	[ "$(seen '"type":"Nominated","pod":"default/p1"')" -eq 1 ]
+	nominated_p1
 	# n1 still has room as nap-solve sees it, but the scheduler, seeing
 	# something nap-solve does not, wrote p1 again Unschedulable.
 	jq -c 'select(.object.kind == "Pod") | .type = "MODIFIED" | .object.metadata.resourceVersion = "12"

@@ -50,6 +50,20 @@ none_alive() {
 	return 0
 }
 
+# stop_loop SIG STAGES: send SIG to the nap loop; it must exit 0, leave
+# nothing in its TMPDIR ($BATS_TEST_TMPDIR/t), and take every stage with it.
+stop_loop() {
+	kill -"$1" "$LOOP_PID"
+	status=0
+	wait "$LOOP_PID" || status=$?
+	LOOP_PID=
+	echo "status $status; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
+	[ "$status" -eq 0 ]
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
+	# shellcheck disable=SC2086
+	sim_poll 15 none_alive $2
+}
+
 @test "nap with an unknown option exits 64 and prints its usage" {
 	run "$NAP" --bogus
 	[ "$status" -eq 64 ]
@@ -160,15 +174,7 @@ none_alive() {
 	# The stages are the script's children: jq, nap-solve, nap-watch.
 	stages=$(pgrep -P "$LOOP_PID")
 	[ "$(echo "$stages" | wc -l)" -eq 3 ]
-	kill -TERM "$LOOP_PID"
-	status=0
-	wait "$LOOP_PID" || status=$?
-	LOOP_PID=
-	echo "status $status; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
-	[ "$status" -eq 0 ]
-	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
-	# shellcheck disable=SC2086
-	sim_poll 15 none_alive $stages
+	stop_loop TERM "$stages"
 	! jq -e 'select(.type != "LaunchRequest" and .type != "Nominated"
 	    and .type != "Unschedulable")' "$BATS_TEST_TMPDIR/out" >/dev/null
 }
@@ -189,15 +195,7 @@ none_alive() {
 	[ -d "$fifo_dir" ]
 	stages=$(pgrep -P "$LOOP_PID")
 	[ "$(echo "$stages" | wc -l)" -eq 3 ]
-	kill -INT "$LOOP_PID"
-	status=0
-	wait "$LOOP_PID" || status=$?
-	LOOP_PID=
-	echo "status $status; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
-	[ "$status" -eq 0 ]
-	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
-	# shellcheck disable=SC2086
-	sim_poll 15 none_alive $stages
+	stop_loop INT "$stages"
 }
 
 @test "nap --dry-run | head -n 1 ends the loop quietly once head has its line" {
