@@ -298,9 +298,11 @@ k scale deployment web --replicas=1 >/dev/null
 poll 120 "nap-watch to see the scale down" web_pods_at_most 1 || exit 1
 
 step "SIGTERM to every tool"
-stop "$launch" nap-launch
-stop "$solve" nap-solve
+# Source first, as a pipeline is stopped: a stage whose reader is already
+# gone may be writing, and dies of SIGPIPE as it should (exit 141).
 stop "$wloop" nap-watch-loop
+stop "$solve" nap-solve
+stop "$launch" nap-launch
 stop "$watch" nap-watch
 stop "$sim" nap-sim
 pids=()
