@@ -19,8 +19,12 @@ setup() {
 }
 
 teardown() {
-	[ -n "$LPID" ] && kill -KILL "$LPID" 2>/dev/null
-	[ -n "$WPID" ] && kill -KILL "$WPID" 2>/dev/null
+	if [ -n "$LPID" ]; then
+		kill -KILL "$LPID" 2>/dev/null || :
+	fi
+	if [ -n "$WPID" ]; then
+		kill -KILL "$WPID" 2>/dev/null || :
+	fi
 	exec 7>&- 2>/dev/null || :
 	sim_stop || :
 }
@@ -205,7 +209,9 @@ aput() {
 # following nextLink, one a line.
 names() {
 	local url api=2024-07-01 prov=Microsoft.Compute tok
-	[ "$1" = networkInterfaces ] && api=2024-05-01 prov=Microsoft.Network
+	if [ "$1" = networkInterfaces ]; then
+		api=2024-05-01 prov=Microsoft.Network
+	fi
 	url="$SIM_ARM_URL/subscriptions/$SUB/resourceGroups/$RG/providers/$prov/$1?api-version=$api"
 	tok=$(arm_token)
 	while [ -n "$url" ]; do

@@ -17,7 +17,8 @@ start() {
 	sim_start --catalog "$BATS_TEST_DIRNAME/../data" "$@"
 	TOKEN=$(sim_acurl "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F" \
 	    -H 'Metadata: true' | jq -r .access_token)
-	[ -n "$TOKEN" ] && [ "$TOKEN" != null ]
+	[ -n "$TOKEN" ]
+	[ "$TOKEN" != null ]
 	SUBNET=$(sed -n 's/^ *subnetID: //p' "$SIM_CONFIG")
 }
 
@@ -30,8 +31,12 @@ teardown() {
 arm() {
 	local m=$1 p=$2 ct=application/json auth=()
 	shift 2
-	[ -n "$TOKEN" ] && auth=(-H "Authorization: Bearer $TOKEN")
-	[ -n "${CT:-}" ] && ct=$CT
+	if [ -n "$TOKEN" ]; then
+		auth=(-H "Authorization: Bearer $TOKEN")
+	fi
+	if [ -n "${CT:-}" ]; then
+		ct=$CT
+	fi
 	sim_acurl "$p" -X "$m" -o "$B" -D "$H" -w '%{http_code}' \
 	    "${auth[@]}" -H "Content-Type: $ct" "$@"
 }

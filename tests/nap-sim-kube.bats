@@ -3,7 +3,8 @@
 
 load helpers/sim
 
-FIX=$BATS_TEST_DIRNAME/../../shared/fixtures
+# the shared fixtures (helpers/sim: $NAP_FIXTURES); need_fixtures fails without them
+FIX=$NAP_FIXTURES
 
 setup() {
 	WATCHERS=()
@@ -43,6 +44,7 @@ running() {	# selector count
 }
 
 @test "kubectl applies the AKS NodePool and AKSNodeClass examples and reads them back" {
+	need_fixtures
 	sim_start
 	run sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
 	[ "$status" -eq 0 ]
@@ -93,6 +95,7 @@ running() {	# selector count
 }
 
 @test "kubectl get -w sees a label change" {
+	need_fixtures
 	sim_start
 	sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
 	sim_kubectl get nodepool default -w -o 'jsonpath={.metadata.labels.tier}{"\n"}' \
@@ -363,6 +366,7 @@ running() {	# selector count
 }
 
 @test "SIGTERM exits 0 and --state keeps the objects across a restart" {
+	need_fixtures
 	sim_start --state "$BATS_TEST_TMPDIR/state.json"
 	sim_kubectl apply -f "$FIX/karpenter/azure-default_nodepool.yaml"
 	uid=$(sim_kubectl get nodepool default -o jsonpath='{.metadata.uid}')
@@ -420,6 +424,7 @@ running() {	# selector count
 }
 
 @test "kubectl get prints the columns the real server's printers give" {
+	need_fixtures
 	sim_start
 	node_json n1 | sim_kubectl create -f -
 	sim_kubectl create deployment web --image=nginx --replicas=2
@@ -438,6 +443,7 @@ running() {	# selector count
 }
 
 @test "pod quantities are stored canonically, custom resources as written" {
+	need_fixtures
 	sim_start
 	sim_kubectl apply -f - <<-'EOF2'
 	apiVersion: v1
@@ -541,7 +547,8 @@ running() {	# selector count
 	sed -n 's/^ *\$ //p' block.txt |
 	    sed "s|^nap-sim |\"\$NAP_BIN/nap-sim\" |; s|ready.json &\$|ready.json 2>sim.err 3>\&- \& echo \$! >sim.pid|" >example.sh
 	awk '/^ *\$ /{cmd = 1; next} cmd && NF {sub(/^ */, ""); print}' block.txt >expected.txt
-	[ -s example.sh ] && [ -s expected.txt ]
+	[ -s example.sh ]
+	[ -s expected.txt ]
 	SIM_PID=
 	run env NAP_BIN="$NAP_BIN" bash -e example.sh
 	SIM_PID=$(cat sim.pid)

@@ -21,7 +21,9 @@ seen() { grep -c "$1" "$BATS_TEST_TMPDIR/out" || :; }
 wait_seen() {
 	local i
 	for i in $(seq 1 $((${3:-30} * 10))); do
-		[ "$(seen "$1")" -ge "$2" ] && return 0
+		if [ "$(seen "$1")" -ge "$2" ]; then
+			return 0
+		fi
 		sleep 0.1
 	done
 	return 1

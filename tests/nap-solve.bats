@@ -13,7 +13,9 @@ setup() {
 # run_case DIR: the output must satisfy check.jq (and stderr stderr.re)
 run_case() {
 	local d=$CASES/$1 args=""
-	[ -f "$d/args" ] && args=$(cat "$d/args")
+	if [ -f "$d/args" ]; then
+		args=$(cat "$d/args")
+	fi
 	$SOLVE $args <"$d/input.ndjson" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" || {
 		echo "exit $?: $(cat "$BATS_TEST_TMPDIR/err")"; return 1; }
 	if ! jq -s -e "$(cat "$CASES/prelude.jq" "$d/check.jq")" "$BATS_TEST_TMPDIR/out" >/dev/null; then
@@ -511,7 +513,9 @@ run_case() {
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	cat "$CASES/one-pod/input.ndjson" >&7
 	for i in $(seq 1 100); do
-		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
+		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
+			break
+		fi
 		sleep 0.1
 	done
 	grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"
@@ -531,7 +535,9 @@ run_case() {
 	grep '"Pod"' "$CASES/offering-unavailable/input.ndjson" >&7
 	echo '{"type":"SYNCED"}' >&7
 	for i in $(seq 1 100); do
-		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
+		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
+			break
+		fi
 		sleep 0.1
 	done
 	exec 7>&- 8>&-

@@ -18,8 +18,8 @@ teardown() {
 		kill -TERM "$WPID" 2>/dev/null
 		wait "$WPID" 2>/dev/null
 	fi
-	# nap-sim's own exit status is its suite's business, not this one's.
-	sim_stop || :
+	# fails, showing its stderr, if nap-sim died under the test
+	sim_stop
 }
 
 watch_bg() {
@@ -60,14 +60,11 @@ no_duplicates() {
 	[ -z "$dups" ] || { echo "duplicated: $dups" >&2; return 1; }
 }
 
-# A step failed: if nap-sim itself died, this suite cannot judge nap-watch.
-sim_died_skip() {
-	local state
-	# a dead child stays a zombie until reaped, so kill -0 alone is not enough
-	state=$(ps -o stat= -p "${SIM_PID:-0}" 2>/dev/null) || state=
-	if [ -n "${SIM_PID:-}" ] && { [ -z "$state" ] || [ "${state#Z}" != "$state" ]; }; then
-		skip "nap-sim died under the test ($(tail -n 1 "$SIM_DIR/stderr" 2>/dev/null))"
-	fi
+# A step failed: show what nap-watch printed and, if nap-sim died under
+# the step, nap-sim's stderr.  The test fails either way: a simulator crash
+# is a failure, never a skip.
+step_failed() {
+	sim_alive || :
 	cat "$OUT" "$ERR" 2>/dev/null
 	return 1
 }
@@ -139,10 +136,10 @@ record_seen() {	# record_seen TYPE NAME [jq condition on .object]
 	sim_start
 	watch_bg
 	sim_poll 30 has_synced
-	sim_kubectl run live --image=nginx || sim_died_skip
-	sim_kubectl label pod live stage=one || sim_died_skip
-	sim_kubectl delete pod live --grace-period=0 --force --wait=false || sim_died_skip
-	sim_poll 30 record_seen DELETED live || sim_died_skip
+	sim_kubectl run live --image=nginx || step_failed
+	sim_kubectl label pod live stage=one || step_failed
+	sim_kubectl delete pod live --grace-period=0 --force --wait=false || step_failed
+	sim_poll 30 record_seen DELETED live || step_failed
 	run jq -r 'select(.object.metadata.name == "live")
 	    | .type + " " + (.object.metadata.labels.stage // "-")' "$OUT"
 	[ "${lines[0]}" = "ADDED -" ]
@@ -152,7 +149,8 @@ record_seen() {	# record_seen TYPE NAME [jq condition on .object]
 	added=$(grep -n '"name":"live"' "$OUT" | head -n 1 | cut -d: -f1)
 	labelled=$(grep -n '"stage":"one"' "$OUT" | head -n 1 | cut -d: -f1)
 	deleted=$(grep -n '"type":"DELETED"' "$OUT" | tail -n 1 | cut -d: -f1)
-	[ "$added" -lt "$labelled" ] && [ "$labelled" -le "$deleted" ]
+	[ "$added" -lt "$labelled" ]
+	[ "$labelled" -le "$deleted" ]
 	no_duplicates
 }
 
@@ -161,17 +159,17 @@ record_seen() {	# record_seen TYPE NAME [jq condition on .object]
 	sim_kubectl run before --image=nginx
 	watch_bg --watch-timeout 1
 	sim_poll 30 has_synced
-	fault '{"k8s":{"goneRate":1}}' || sim_died_skip
-	sim_kubectl run during-gone --image=nginx || sim_died_skip
-	sim_kubectl label pod before phase=gone || sim_died_skip
+	fault '{"k8s":{"goneRate":1}}' || step_failed
+	sim_kubectl run during-gone --image=nginx || step_failed
+	sim_kubectl label pod before phase=gone || step_failed
 	sim_poll 30 grep -q 'relisting' "$ERR"
-	fault '{"k8s":{"goneRate":0,"dropRate":1}}' || sim_died_skip
-	sim_kubectl run during-drop --image=nginx || sim_died_skip
-	sim_kubectl delete pod before --grace-period=0 --force --wait=false || sim_died_skip
-	fault '{"k8s":{"dropRate":0}}' || sim_died_skip
-	sim_kubectl run after --image=nginx || sim_died_skip
-	sim_poll 60 record_seen ADDED after || sim_died_skip
-	sim_poll 60 states_equal || sim_died_skip
+	fault '{"k8s":{"goneRate":0,"dropRate":1}}' || step_failed
+	sim_kubectl run during-drop --image=nginx || step_failed
+	sim_kubectl delete pod before --grace-period=0 --force --wait=false || step_failed
+	fault '{"k8s":{"dropRate":0}}' || step_failed
+	sim_kubectl run after --image=nginx || step_failed
+	sim_poll 60 record_seen ADDED after || step_failed
+	sim_poll 60 states_equal || step_failed
 	no_duplicates
 	[ "$(synced_count)" -ge 2 ]
 }
@@ -199,13 +197,13 @@ make_tls() {
 	sim_kubectl run first --image=nginx
 	watch_bg --retries 50
 	sim_poll 30 has_synced
-	sim_stop || :
+	sim_stop
 	# shellcheck disable=SC2086
 	sim_start --state "$BATS_TEST_TMPDIR/state.json" --port "$port" --arm-port "$arm" $TLS_ARGS
-	sim_kubectl run second --image=nginx || sim_died_skip
-	sim_kubectl label pod first restarted=yes || sim_died_skip
-	sim_poll 60 record_seen ADDED second || sim_died_skip
-	sim_poll 60 states_equal || sim_died_skip
+	sim_kubectl run second --image=nginx || step_failed
+	sim_kubectl label pod first restarted=yes || step_failed
+	sim_poll 60 record_seen ADDED second || step_failed
+	sim_poll 60 states_equal || step_failed
 	no_duplicates
 }
 
@@ -341,7 +339,7 @@ make_tls() {
 @test "an unreachable API server exits 69 after the retry budget" {
 	sim_start
 	cp "$SIM_KUBECONFIG" "$BATS_TEST_TMPDIR/kc"
-	sim_stop || :
+	sim_stop
 	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --retries 1
 	[ "$status" -eq 69 ]
 	[[ "$output" == *"unreachable after 2 attempts"* ]]
@@ -350,7 +348,7 @@ make_tls() {
 @test "--retry-time bounds how long an unreachable server is tried" {
 	sim_start
 	cp "$SIM_KUBECONFIG" "$BATS_TEST_TMPDIR/kc"
-	sim_stop || :
+	sim_stop
 	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --retries 100000 \
 	    --retry-time 2s
 	[ "$status" -eq 69 ]

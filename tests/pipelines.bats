@@ -26,7 +26,7 @@ teardown() {
 
 # A cluster with the AKS defaults and three pending 1-CPU pods.
 sim_with_workload() {
-	command -v kubectl >/dev/null || skip "kubectl is not installed"
+	need_kubectl
 	sim_start
 	sim_kubectl apply -f "$REPO/deploy/crds/" -f "$REPO/deploy/nodepools/" >/dev/null
 	sim_kubectl create deployment web --image=nginx --replicas=3 >/dev/null
@@ -45,7 +45,9 @@ pods_unschedulable() {
 none_alive() {
 	local p
 	for p in "$@"; do
-		kill -0 "$p" 2>/dev/null && return 1
+		if kill -0 "$p" 2>/dev/null; then
+			return 1
+		fi
 	done
 	return 0
 }
@@ -185,7 +187,7 @@ stop_loop() {
 	# A background job of a non-interactive shell starts with SIGINT
 	# ignored, and a shell cannot trap what it inherits ignored; perl puts
 	# the default back, as a terminal's ^C would find it.
-	command -v perl >/dev/null || skip "perl is not installed"
+	command -v perl >/dev/null || { echo "perl is not installed (Debian's perl-base is essential)"; false; }
 	TMPDIR=$BATS_TEST_TMPDIR/t perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die' \
 	    "$NAP" --dry-run --config "$SIM_CONFIG" \
 	    >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
@@ -225,7 +227,7 @@ stop_loop() {
 }
 
 @test "the pipelines are clean under shellcheck" {
-	command -v shellcheck >/dev/null || skip "shellcheck is not installed"
+	command -v shellcheck >/dev/null || { echo "shellcheck is not installed: make deps installs it"; false; }
 	shellcheck "$NAP" "$DRY"
 }
 

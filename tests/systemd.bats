@@ -21,7 +21,9 @@ setup_file() {
 		fi
 	done
 	for t in "$NAP_BIN"/nap-*; do
-		[ -x "$t" ] && cp "$t" "$ROOT/usr/local/bin/"
+		if [ -x "$t" ]; then
+			cp "$t" "$ROOT/usr/local/bin/"
+		fi
 	done
 	cp "$BATS_TEST_DIRNAME"/../systemd/*.service "$BATS_TEST_DIRNAME"/../systemd/*.target \
 	    "$ROOT/usr/local/lib/systemd/system/"
@@ -34,7 +36,7 @@ setup() {
 
 need_analyze() {
 	command -v systemd-analyze >/dev/null ||
-	    skip "systemd-analyze is not installed (Debian package systemd)"
+	    { echo "systemd-analyze is not installed (Debian package systemd): make deps installs it"; false; }
 }
 
 units() {
@@ -172,8 +174,8 @@ unit_values() {
 }
 
 @test "sysusers.d makes the nap user and tmpfiles.d makes /run/nap and its FIFOs, mode 0600, owned by nap" {
-	command -v systemd-tmpfiles >/dev/null || skip "systemd-tmpfiles is not installed"
-	command -v systemd-sysusers >/dev/null || skip "systemd-sysusers is not installed"
+	command -v systemd-tmpfiles >/dev/null || { echo "systemd-tmpfiles is not installed: make deps installs it"; false; }
+	command -v systemd-sysusers >/dev/null || { echo "systemd-sysusers is not installed: make deps installs it"; false; }
 	[ "$(id -u)" -eq 0 ] || skip "changing file owners needs root"
 	r=$BATS_TEST_TMPDIR/r
 	mkdir -p "$r/etc"

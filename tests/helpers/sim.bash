@@ -11,15 +11,55 @@
 #   SIM_DIR SIM_PID SIM_KUBECONFIG SIM_CONFIG SIM_CA SIM_TOKEN
 #   SIM_KUBE_URL SIM_ARM_URL SIM_INSECURE_URL   KUBECONFIG (= SIM_KUBECONFIG)
 # sim_stop sends SIGTERM, waits for the exit and returns nap-sim's status
-# when it is this shell's child, else 0 (a second call is harmless).
+# when it is this shell's child, else 0 (a second call is harmless); if
+# nap-sim had died before it was stopped, it prints nap-sim's stderr and
+# fails whatever the status, so a crash fails the test that saw it.
 # Helpers:
 #   sim_kubectl ARGS...        kubectl against the simulator
 #   sim_kcurl PATH [ARGS...]   curl the Kubernetes API (TLS + bearer token)
 #   sim_acurl PATH [ARGS...]   curl the ARM port (TLS, no token)
 #   sim_poll SECONDS CMD...    run CMD until it succeeds; fail after SECONDS
+#   sim_alive                  fail, showing nap-sim's stderr, if it died
+#   need_kubectl, need_fixtures   fail (never skip) when kubectl or the
+#                              shared fixtures ($NAP_FIXTURES) are missing
 # Nothing here sleeps to synchronise: every wait polls for a condition.
 
 : "${NAP_BIN:=$BATS_TEST_DIRNAME/../bin}"
+# The shared fixtures: $NAP_SHARED (tests/run sets it), else ../shared
+# beside the repository.  Required: a test that reads one fails without it.
+NAP_FIXTURES=${NAP_SHARED:-$BATS_TEST_DIRNAME/../../shared}/fixtures
+
+need_fixtures() {
+	if [ -d "$NAP_FIXTURES" ]; then
+		return 0
+	fi
+	echo "the shared fixtures are missing: $NAP_FIXTURES is not a directory" \
+	    "(check out shared/ beside the repository, or set NAP_SHARED)"
+	return 1
+}
+
+need_kubectl() {
+	if command -v kubectl >/dev/null; then
+		return 0
+	fi
+	echo "kubectl is not installed: make deps (bin/nap-deps) installs it"
+	return 1
+}
+
+# sim_alive: succeeds while the nap-sim this shell started runs; once it
+# has died (a zombie not yet reaped counts as dead) it prints nap-sim's
+# exit and stderr and fails, so a test can tell a crash from a slow step.
+sim_alive() {
+	local state
+	[ -n "${SIM_PID:-}" ] || return 0
+	state=$(ps -o stat= -p "$SIM_PID" 2>/dev/null) || state=
+	if [ -n "$state" ] && [ "${state#Z}" = "$state" ]; then
+		return 0
+	fi
+	echo "nap-sim (pid $SIM_PID) died under the test; its stderr:"
+	sed 's/^/  /' "$SIM_DIR/stderr" 2>/dev/null | tail -n 40
+	return 1
+}
 
 sim_poll() {
 	local timeout=$1 deadline
@@ -84,25 +124,38 @@ sim_start() {	# in setup_file too (BATS_FILE_TMPDIR)
 }
 
 sim_stop() {
-	local pid=${SIM_PID:-} rc=0 deadline
+	local pid=${SIM_PID:-} rc=0 deadline died=0 why
 	[ -n "$pid" ] || return 0
+	# Dead before it was told to stop: it crashed or exited under the test.
+	why=$(sim_alive) || died=1
 	SIM_PID=
-	kill -TERM "$pid" 2>/dev/null || return 0
-	deadline=$(($(date +%s) + 30))
-	while kill -0 "$pid" 2>/dev/null; do
-		if [ "$(date +%s)" -ge "$deadline" ]; then
-			kill -KILL "$pid" 2>/dev/null
-			break
-		fi
-		sleep 0.05
-	done
+	if [ "$died" = 0 ] && kill -TERM "$pid" 2>/dev/null; then
+		deadline=$(($(date +%s) + 30))
+		while kill -0 "$pid" 2>/dev/null; do
+			if [ "$(date +%s)" -ge "$deadline" ]; then
+				echo "nap-sim ignored SIGTERM for 30s; killed"
+				kill -KILL "$pid" 2>/dev/null
+				break
+			fi
+			sleep 0.05
+		done
+	fi
 	wait "$pid" 2>/dev/null || rc=$?
 	# 127: not this shell's child (started in another subshell): unknown.
 	[ "$rc" -eq 127 ] && rc=0
+	if [ "$died" = 1 ]; then
+		echo "$why"
+		echo "nap-sim's exit status: ${rc/#0/unknown}"
+		[ "$rc" -ne 0 ] || rc=1
+	elif [ "$rc" -ne 0 ]; then
+		echo "nap-sim exited $rc on SIGTERM; its stderr:"
+		sed 's/^/  /' "$SIM_DIR/stderr" 2>/dev/null | tail -n 40
+	fi
 	return "$rc"
 }
 
 sim_kubectl() {
+	need_kubectl || return 1
 	kubectl --kubeconfig "$SIM_KUBECONFIG" --request-timeout=30s "$@"
 }
 
