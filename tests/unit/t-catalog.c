@@ -14,6 +14,7 @@
 #include "catalog.h"
 #include "model.h"
 #include "tap.h"
+#include "util.h"
 
 #define CATALOG "data/catalog.tsv"
 #define MiB (1024LL * 1024)
@@ -461,22 +462,24 @@ test_small_catalog(void)
 	free(f);
 }
 
-/* Regenerating from ../shared/data reproduces the committed catalog. */
+/* Regenerating from the shared data (../shared/data) reproduces the committed catalog. */
 static void
 test_regenerate(void)
 {
-	char *cmd;
+	char *cmd, *prices = nap_xasprintf("%s/data/azure-prices.json", test_shared());
 	int rc;
 
-	if (access("../shared/data/azure-prices.json", R_OK) != 0 ||
-	    system("jq --version >/dev/null 2>&1") != 0) {
-		printf("ok %d - regenerating reproduces data/catalog.tsv # SKIP no ../shared/data "
-		       "or jq\n",
-		    ++tap_n);
+	if (access(prices, R_OK) != 0) {
+		TAP_OK(0, "%s is readable " TEST_SHARED_HINT, prices);
+		free(prices);
 		return;
 	}
-	cmd = nap_xasprintf("sh data/gen/gen-catalog ../shared/data %s && cmp -s %s/catalog.tsv %s",
-	    tmpdir, tmpdir, CATALOG);
+	free(prices);
+	if (!TAP_OK(system("jq --version >/dev/null 2>&1") == 0,
+		"jq runs (make deps installs it): the generator needs it"))
+		return;
+	cmd = nap_xasprintf("sh data/gen/gen-catalog %s/data %s && cmp -s %s/catalog.tsv %s",
+	    test_shared(), tmpdir, tmpdir, CATALOG);
 	rc = system(cmd);
 	TAP_IS_INT(
 	    rc, 0, "regenerating from ../shared/data reproduces data/catalog.tsv byte for byte");
@@ -493,15 +496,20 @@ test_refresh(void)
 {
 	struct nap_catalog *c = NULL;
 	struct nap_err err;
-	char *items, *cmd;
+	char *items, *cmd, *skus;
+	const char *sh = test_shared();
 	int rc;
 
-	if (access("../shared/fixtures/arm/ListAvailableResourceSkusForARegion.json", R_OK) != 0 ||
-	    system("jq --version >/dev/null 2>&1") != 0) {
-		printf(
-		    "ok %d - a live refresh builds a catalog # SKIP no ../shared or jq\n", ++tap_n);
+	skus = nap_xasprintf("%s/fixtures/arm/ListAvailableResourceSkusForARegion.json", sh);
+	if (access(skus, R_OK) != 0) {
+		TAP_OK(0, "%s is readable " TEST_SHARED_HINT, skus);
+		free(skus);
 		return;
 	}
+	free(skus);
+	if (!TAP_OK(system("jq --version >/dev/null 2>&1") == 0,
+		"jq runs (make deps installs it): the converters need it"))
+		return;
 	items = write_tmp("items.json",
 	    "[{\"currencyCode\":\"USD\",\"retailPrice\":0.02,\"armRegionName\":\"westus\","
 	    "\"meterName\":\"A1\",\"productName\":\"Virtual Machines A Series\",\"skuName\":\"A1\","
@@ -520,15 +528,15 @@ test_refresh(void)
 	cmd = nap_xasprintf(
 	    "set -e; d=%s/fresh; mkdir -p $d; "
 	    "jq '.responses[\"200\"].body' "
-	    "../shared/fixtures/arm/ListAvailableResourceSkusForARegion.json"
+	    "%s/fixtures/arm/ListAvailableResourceSkusForARegion.json"
 	    " | jq -f data/gen/skus-from-arm.jq > $d/azure-skus-westus.json; "
 	    "jq -s -f data/gen/sizes-from-arm.jq $d/azure-skus-westus.json > "
 	    "$d/azure-vm-sizes.json; "
 	    "jq --arg kind ondemand -f data/gen/prices-from-retail.jq %s > $d/azure-prices.json; "
 	    "jq --arg kind spot -f data/gen/prices-from-retail.jq %s > $d/azure-spot-prices.json; "
-	    "cp ../shared/data/azure-known-skus.json ../shared/data/azure-gpu-skus.json $d/; "
-	    "sh data/gen/gen-catalog $d $d ../shared/fixtures/arm/karpenter-azure-locations.json",
-	    tmpdir, items, items);
+	    "cp %s/data/azure-known-skus.json %s/data/azure-gpu-skus.json $d/; "
+	    "sh data/gen/gen-catalog $d $d %s/fixtures/arm/karpenter-azure-locations.json",
+	    tmpdir, sh, items, items, sh, sh, sh);
 	rc = system(cmd);
 	TAP_IS_INT(rc, 0, "converters and generator turn live API answers into a catalog");
 	free(cmd);
@@ -555,15 +563,14 @@ test_refresh(void)
 static void
 test_provider_oracle(const char *region)
 {
-	char file[128];
+	char file[1024];
 	struct nap_catalog *c;
 	json_object *root;
 	size_t i, n, checked = 0, labels = 0, bad = 0;
 
-	snprintf(file, sizeof(file), "../shared/data/azure-skus-%s.json", region);
+	snprintf(file, sizeof(file), "%s/data/azure-skus-%s.json", test_shared(), region);
 	if (access(file, R_OK) != 0) {
-		printf("ok %d - %s matches the provider's derived figures # SKIP no ../shared\n",
-		    ++tap_n, region);
+		TAP_OK(0, "%s is readable " TEST_SHARED_HINT, file);
 		return;
 	}
 	c = load(region);

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "model.h"
 #include "tap.h"
+#include "util.h"
 #include "yaml.h"
 
 #define MS_PER_HOUR (INT64_C(3600) * 1000)
@@ -629,9 +630,7 @@ test_malformed(void)
 static const char *
 shared_dir(void)
 {
-	const char *s = getenv("NAP_SHARED");
-
-	return s && *s ? s : "../shared";
+	return test_shared();
 }
 
 static json_object *
@@ -700,7 +699,7 @@ test_api_fixtures(void)
 
 	snprintf(path, sizeof(path), "%s/fixtures/kube/core.v1.Pod.json", shared_dir());
 	if (access(path, R_OK) != 0) {
-		printf("ok %d - # SKIP shared fixtures not found at %s\n", ++tap_n, shared_dir());
+		TAP_OK(0, "%s is readable " TEST_SHARED_HINT, path);
 		return;
 	}
 	o = load_json_file("kube/core.v1.Pod.json");
@@ -801,7 +800,7 @@ test_kube_examples(void)
 
 	snprintf(path, sizeof(path), "%s/fixtures/kube", shared_dir());
 	if (access(path, R_OK) != 0) {
-		printf("ok %d - # SKIP shared fixtures not found\n", ++tap_n);
+		TAP_OK(0, "%s is readable " TEST_SHARED_HINT, path);
 		nap_cluster_free(c);
 		return;
 	}
@@ -867,7 +866,7 @@ test_manifests(const char *sub, const char *prefix, const char *what, int strict
 	snprintf(dir, sizeof(dir), "%s/fixtures/%s", shared_dir(), sub);
 	dp = opendir(dir);
 	if (dp == NULL) {
-		printf("ok %d - # SKIP %s not found\n", ++tap_n, dir);
+		TAP_OK(0, "%s is readable " TEST_SHARED_HINT, dir);
 		return;
 	}
 	while ((de = readdir(dp)) != NULL) {
@@ -1119,7 +1118,9 @@ test_mutations(void)
 	objs[nobj++] = json_object_get(doc(fix_pools, "tuned"));
 	objs[nobj++] = json_object_get(doc(fix_pools, "azl"));
 	snprintf(path, sizeof(path), "%s/fixtures/kube/core.v1.Pod.json", shared_dir());
-	if (access(path, R_OK) == 0) {
+	if (access(path, R_OK) != 0)
+		TAP_OK(0, "%s is readable " TEST_SHARED_HINT, path);
+	else {
 		o = load_json_file("kube/core.v1.Pod.json");
 		fix_pod_spec(nap_json_key(o, "spec"));
 		objs[nobj++] = o;

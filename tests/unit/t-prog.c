@@ -2,6 +2,7 @@
 #include "prog.h"
 #include "tap.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -10,6 +11,52 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/*
+ * The children's stderr goes to a temporary file between err_capture and
+ * err_release, which returns what they wrote: the messages the failures
+ * must print are checked, and none leaks into the test run's output.
+ */
+static FILE *err_file;
+static int err_saved = -1;
+
+static void
+err_capture(void)
+{
+	fflush(stderr);
+	err_file = tmpfile();
+	err_saved = dup(2);
+	if (err_file == NULL || err_saved < 0 || dup2(fileno(err_file), 2) < 0)
+		abort();
+}
+
+static const char *
+err_release(char *buf, size_t size)
+{
+	size_t n;
+
+	fflush(stderr);
+	dup2(err_saved, 2);
+	close(err_saved);
+	rewind(err_file);
+	n = fread(buf, 1, size - 1, err_file);
+	buf[n] = '\0';
+	fclose(err_file);
+	return buf;
+}
+
+/* One line, "t-prog: ", then every one of the fragments, in order. */
+static int
+err_says(const char *got, const char *a, const char *b)
+{
+	const char *p = got;
+
+	if (strncmp(p, "t-prog: ", 8) != 0 || strchr(p, '\n') != p + strlen(p) - 1)
+		return 0;
+	if ((p = strstr(p, a)) == NULL)
+		return 0;
+	return b == NULL || strstr(p, b) != NULL;
+}
 
 /* Run nap_emit in a child whose stdout is fd; return its wait status. */
 static int
@@ -112,22 +159,29 @@ int
 main(void)
 {
 	int fds[2], fd, st;
-	char buf[256];
+	char buf[256], err[1024];
 	ssize_t n;
 
 	fd = open("/dev/full", O_WRONLY);
+	err_capture();
 	st = emit_into(fd, 1);
+	err_release(err, sizeof(err));
 	close(fd);
 	TAP_OK(WIFEXITED(st) && WEXITSTATUS(st) == NAP_EX_IOERR,
 	    "writing a record to /dev/full exits 74 (status %d)", st);
+	if (!TAP_OK(err_says(err, "stdout", strerror(ENOSPC)),
+		"and says on one stderr line that stdout is full"))
+		printf("#   stderr: %s\n", err);
 
 	if (pipe(fds) != 0)
 		abort();
 	close(fds[0]);
+	err_capture();
 	st = emit_into(fds[1], 1);
+	err_release(err, sizeof(err));
 	close(fds[1]);
-	TAP_OK(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE,
-	    "writing to a closed pipe dies quietly of SIGPIPE (status %d)", st);
+	TAP_OK(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE && err[0] == '\0',
+	    "writing to a closed pipe dies quietly of SIGPIPE (status %d, stderr \"%s\")", st, err);
 
 	if (pipe(fds) != 0)
 		abort();
@@ -185,13 +239,17 @@ main(void)
 
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds) != 0)
 			abort();
+		err_capture();
 		st = emit_batched(fds[1], 3, 0, 1);
+		err_release(err, sizeof(err));
 		close(fds[1]);
 		packets(fds[0], all, sizeof(all), &npk, &whole, &maxsmall);
 		close(fds[0]);
 		TAP_OK(WIFEXITED(st) && WEXITSTATUS(st) == NAP_EX_DATAERR && npk == 1 &&
 			strstr(all, "\"i\":2,") != NULL,
 		    "nap_die still writes the records it held (status %d, %d writes)", st, npk);
+		if (!TAP_OK(err_says(err, "stopping here", NULL), "and prints its one message"))
+			printf("#   stderr: %s\n", err);
 	}
 	return tap_done();
 }

@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "nap.h"
 
@@ -25,4 +26,12 @@ test_slurp(const char *path, size_t *lenp)
 	if (lenp != NULL)
 		*lenp = len;
 	return buf;
+}
+
+const char *
+test_shared(void)
+{
+	const char *s = getenv("NAP_SHARED");
+
+	return s != NULL && *s != '\0' ? s : "../shared";
 }
