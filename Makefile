@@ -10,6 +10,8 @@
 #   make lint            clang-format check and mandoc -Tlint
 #   SANITIZE=address,undefined   build and test under sanitizers (objects in build/san/)
 #   DEVELOPER=1          -Werror
+#   V=1                  print every command, not "CC lib/foo.c"
+#   JOBS=N               parallel jobs of make test and make demo (default: nproc)
 #
 # Sources are discovered: lib/*.c make libnap.a, cmd/nap-X/*.c make bin/nap-X,
 # tests/unit/t-*.c make unit tests, tests/*.bats are the suites.
@@ -90,6 +92,17 @@ UNIT_HELPER_OBJ = $(UNIT_HELPERS:%.c=$(OUT)/%.o)
 # Extra link libraries per tool.
 LIBS_nap-sim = $(SIM_LIBS)
 
+# Quiet by default: one "CC lib/foo.c", "LD bin/nap-x" or "AR lib/libnap.a"
+# line a step; V=1 prints the commands themselves.
+ifeq ($(V),1)
+Q =
+say = @:
+else
+Q = @
+say = @printf '  %-3s %s\n'
+endif
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 .PHONY: all deps test check unit unit-bins bats bench memcheck demo install uninstall lint fmt clean
 .DEFAULT_GOAL := all
 
@@ -97,11 +110,13 @@ all: $(TOOL_BINS)
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+	$(say) CC $<
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 $(LIBNAP): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	@rm -f $@.tmp.$$$$ && ar rcs $@.tmp.$$$$ $^ && mv -f $@.tmp.$$$$ $@
+	$(say) AR $@
+	$(Q)rm -f $@.tmp.$$$$ && ar rcs $@.tmp.$$$$ $^ && mv -f $@.tmp.$$$$ $@
 
 # Naming the tool objects makes them ordinary targets: kept after linking,
 # and rebuilt when missing (.SECONDARY would skip a new, older source).
@@ -110,23 +125,27 @@ objs: $(TOOL_OBJ)
 .SECONDEXPANSION:
 $(BIN)/%: $$(addprefix $(OUT)/,$$(addsuffix .o,$$(basename $$(wildcard cmd/$$*/*.c)))) $(LIBNAP)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBNAP) $(LIBS_$*) $(LIBS_ALL)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBNAP) $(LIBS_$*) $(LIBS_ALL)
 
 $(OUT)/tests/t-%: $(OUT)/tests/unit/t-%.o $(UNIT_HELPER_OBJ) $(LIBNAP)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBNAP) $(LIBS_ALL)
+	$(say) LD $@
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIBNAP) $(LIBS_ALL)
 
 deps:
 	@sh bin/nap-deps build
 
 # The public entry points first make sure the Debian packages are there, then
-# re-enter make so that pkg-config sees them.
+# re-enter make so that pkg-config sees them.  The build runs $(JOBS) jobs.
 test: deps
-	@$(MAKE) --no-print-directory -j2 all unit-bins
+	@$(MAKE) --no-print-directory -j$(JOBS) all unit-bins
 	@$(MAKE) --no-print-directory check
 
 unit-bins: $(UNIT_BINS)
 
+# tests/run: tests/lint-bats, then each unit test and bats suite with a line
+# as it ends, then "N passed, N failed, N skipped".
 check: all $(UNIT_BINS)
 	@NAP_BIN=$(CURDIR)/$(BIN) sh tests/run $(UNIT_BINS)
 
@@ -147,7 +166,7 @@ memcheck:
 	@NAP_BIN=$(CURDIR)/$(BIN) bash tests/memcheck.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@NAP_BIN=$(CURDIR)/$(BIN) sh pipelines/nap-demo
 
 install: all
