@@ -1,7 +1,9 @@
 #include "prog.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -9,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "config.h"
 
 static const char *progname = "nap";
 static volatile sig_atomic_t stop_signal;
@@ -20,16 +24,12 @@ on_stop(int sig)
 }
 
 void
-nap_prog_init(int argc, char **argv)
+nap_prog_init(const char *name)
 {
 	struct sigaction sa;
-	const char *slash;
 	int fd;
 
-	if (argc > 0 && argv[0] != NULL && argv[0][0] != '\0') {
-		slash = strrchr(argv[0], '/');
-		progname = slash ? slash + 1 : argv[0];
-	}
+	progname = name;
 	nap_log_set_prog(progname);
 
 	/* A tool started with a closed 0, 1 or 2 must not write records into a file it opens later. */
@@ -73,6 +73,17 @@ nap_usage(const char *synopsis)
 {
 	fprintf(stderr, "usage: %s\n", synopsis);
 	exit(NAP_EX_USAGE);
+}
+
+void
+nap_usage_error(const char *synopsis, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nap_vlog(NAP_LOG_FATAL, fmt, ap);
+	va_end(ap);
+	nap_usage(synopsis);
 }
 
 void
@@ -202,4 +213,218 @@ nap_exit(int code)
 		return NAP_EX_IOERR;
 	}
 	return code;
+}
+
+/* -- options -------------------------------------------------------------- */
+
+static const struct nap_opt builtin_opts[] = {
+    {"help", 'h', NULL, "print this help and exit"},
+    {"version", 'V', NULL, "print the version and exit"},
+    {NULL, 0, NULL, NULL},
+};
+
+static int
+is_short(int val)
+{
+	return val > 0 && val < 128 && isalnum(val);
+}
+
+void
+nap_getopt_init(struct nap_getopt *g, const struct nap_opt *opts, const char *synopsis)
+{
+	const struct nap_opt *tabs[2] = {builtin_opts, opts};
+	char *p;
+	size_t n = 0, t;
+
+	memset(g, 0, sizeof(*g));
+	g->synopsis = synopsis;
+	g->opts = opts;
+	p = g->shortopts;
+	/* "+": stop at the first operand, so every "--name" is seen before getopt_long takes it */
+	*p++ = '+';
+	*p++ = ':'; /* a missing value comes back as ':', told apart from an unknown option */
+	for (t = 0; t < 2; t++)
+		for (const struct nap_opt *o = tabs[t]; o->name; o++) {
+			if (n == NAP_OPT_MAX + 2)
+				nap_die(NAP_EX_SOFTWARE, "more than %d options", NAP_OPT_MAX);
+			g->longopts[n].name = o->name;
+			g->longopts[n].has_arg = o->arg ? required_argument : no_argument;
+			g->longopts[n].flag = NULL;
+			g->longopts[n].val = o->val;
+			n++;
+			if (is_short(o->val)) {
+				*p++ = (char)o->val;
+				if (o->arg)
+					*p++ = ':';
+			}
+		}
+	*p = '\0';
+	opterr = 0; /* getopt's own messages name argv[0], a path */
+	optind = 0; /* glibc: a fresh scan, also of short-option clusters */
+}
+
+static const struct nap_opt *
+find_opt(const struct nap_getopt *g, const char *name, size_t len)
+{
+	const struct nap_opt *tabs[2] = {builtin_opts, g->opts};
+
+	for (size_t t = 0; t < 2; t++)
+		for (const struct nap_opt *o = tabs[t]; o->name; o++)
+			if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+				return o;
+	return NULL;
+}
+
+/* The first option whose name starts with name[0, len), for the message. */
+static const struct nap_opt *
+find_prefix(const struct nap_getopt *g, const char *name, size_t len)
+{
+	const struct nap_opt *tabs[2] = {builtin_opts, g->opts};
+
+	for (size_t t = 0; t < 2; t++)
+		for (const struct nap_opt *o = tabs[t]; o->name; o++)
+			if (strncmp(o->name, name, len) == 0)
+				return o;
+	return NULL;
+}
+
+/* argv[i] is "--something": it must name an option exactly, with a value when it needs one. */
+static void
+check_long(struct nap_getopt *g, int argc, char **argv, int i)
+{
+	const char *name = argv[i] + 2;
+	size_t len = strcspn(name, "=");
+	const struct nap_opt *o = find_opt(g, name, len), *near;
+	int has_value = name[len] == '=';
+
+	snprintf(g->namebuf, sizeof(g->namebuf), "--%.*s", (int)len, name);
+	g->name = g->namebuf;
+	if (o == NULL) {
+		near = len ? find_prefix(g, name, len) : NULL;
+		if (near)
+			nap_usage_error(g->synopsis,
+			    "unknown option %s (long options are never abbreviated: --%s?)",
+			    g->name, near->name);
+		nap_usage_error(g->synopsis, "unknown option %s", g->name);
+	}
+	if (!o->arg && has_value)
+		nap_usage_error(g->synopsis, "option %s takes no value", g->name);
+	if (o->arg && !has_value && i + 1 >= argc)
+		nap_usage_error(g->synopsis, "option %s needs a value (%s)", g->name, o->arg);
+}
+
+static void NAP_NORETURN
+print_help(const struct nap_getopt *g)
+{
+	const struct nap_opt *tabs[2] = {builtin_opts, g->opts};
+	int width = 0, w;
+
+	for (size_t t = 0; t < 2; t++)
+		for (const struct nap_opt *o = tabs[t]; o->name; o++) {
+			w = (int)strlen(o->name) + (o->arg ? 1 + (int)strlen(o->arg) : 0);
+			if (w > width)
+				width = w;
+		}
+	printf("usage: %s\n\n", g->synopsis);
+	for (size_t t = 0; t < 2; t++)
+		for (const struct nap_opt *o = tabs[t]; o->name; o++) {
+			char left[128];
+
+			snprintf(left, sizeof(left), "%s%s%s", o->name, o->arg ? " " : "",
+			    o->arg ? o->arg : "");
+			if (is_short(o->val))
+				printf("  -%c, --%-*s  %s\n", o->val, width, left, o->help);
+			else
+				printf("      --%-*s  %s\n", width, left, o->help);
+		}
+	printf("\nLong options are never abbreviated.  See %s(1).\n", progname);
+	exit(nap_exit(0));
+}
+
+int
+nap_getopt(struct nap_getopt *g, int argc, char **argv)
+{
+	int i = optind > 0 ? optind : 1, c;
+
+	g->arg = NULL;
+	g->name = NULL;
+	/*
+	 * With "+" optind is the next element getopt_long looks at (or a
+	 * cluster of short options it is inside, which never starts "--").
+	 */
+	if (i < argc && strncmp(argv[i], "--", 2) == 0 && argv[i][2] != '\0')
+		check_long(g, argc, argv, i);
+	c = getopt_long(argc, argv, g->shortopts, g->longopts, NULL);
+	if (c == -1) {
+		if (optind < argc)
+			nap_usage_error(g->synopsis, "unexpected argument \"%s\"", argv[optind]);
+		return -1;
+	}
+	if (g->name == NULL || c == '?' || c == ':') {
+		snprintf(g->namebuf, sizeof(g->namebuf), "-%c",
+		    c == '?' || c == ':' ? (optopt > 32 && optopt < 127 ? optopt : '?') : c);
+		g->name = g->namebuf;
+	}
+	if (c == '?')
+		nap_usage_error(g->synopsis, "unknown option %s", g->name);
+	if (c == ':')
+		nap_usage_error(g->synopsis, "option %s needs a value", g->name);
+	if (c == 'h')
+		print_help(g);
+	if (c == 'V') {
+		printf("%s %s\n", progname, NAP_VERSION);
+		exit(nap_exit(0));
+	}
+	g->arg = optarg;
+	return c;
+}
+
+long
+nap_opt_long(const struct nap_getopt *g, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(g->arg, &end, 10);
+	if (end == g->arg || *end)
+		nap_usage_error(g->synopsis, "%s: \"%s\" is not a whole number", g->name, g->arg);
+	if (errno || v < lo || v > hi)
+		nap_usage_error(g->synopsis, "%s: %s is out of range (%ld to %ld)", g->name, g->arg,
+		    lo, hi);
+	return v;
+}
+
+double
+nap_opt_double(const struct nap_getopt *g, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(g->arg, &end);
+	if (end == g->arg || *end || v != v)
+		nap_usage_error(g->synopsis, "%s: \"%s\" is not a number", g->name, g->arg);
+	if (errno || !(v >= lo && v <= hi)) {
+		if (hi == HUGE_VAL)
+			nap_usage_error(g->synopsis, "%s: %s is out of range (at least %g)", g->name,
+			    g->arg, lo);
+		nap_usage_error(g->synopsis, "%s: %s is out of range (%g to %g)", g->name, g->arg,
+		    lo, hi);
+	}
+	return v;
+}
+
+int64_t
+nap_opt_duration(const struct nap_getopt *g, int64_t min_ms)
+{
+	struct nap_err err;
+	int64_t ms;
+
+	if (nap_duration_parse(g->arg, &ms, &err) < 0)
+		nap_usage_error(g->synopsis, "%s: %s", g->name, err.msg);
+	if (ms < min_ms)
+		nap_usage_error(g->synopsis, "%s: \"%s\" must be at least %lldms", g->name, g->arg,
+		    (long long)min_ms);
+	return ms;
 }

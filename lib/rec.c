@@ -1,6 +1,8 @@
 #include "rec.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,13 +135,56 @@ nap_rec_fill(struct nap_rec_reader *rd, struct nap_err *err)
 	return 1;
 }
 
+/* What a person needs to hear about a line that is not one JSON object. */
+#define ONE_OBJECT "(expected one JSON object per line)"
+
+static int
+bad_line(struct nap_rec_reader *rd, struct nap_err *err, const char *fmt, ...) NAP_PRINTF(3, 4);
+
+/* Count a malformed line and say why in err as "line N: malformed record: why". */
+static int
+bad_line(struct nap_rec_reader *rd, struct nap_err *err, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	rd->bad++;
+	nap_err_set(err, NAP_EX_DATAERR, "line %lu: malformed record: %s", rd->lineno, why);
+	return NAP_REC_BAD;
+}
+
+static const char *
+json_kind(json_object *obj)
+{
+	switch (json_object_get_type(obj)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "boolean";
+	case json_type_double:
+	case json_type_int:
+		return "number";
+	case json_type_string:
+		return "string";
+	case json_type_array:
+		return "array";
+	case json_type_object:
+		return "object";
+	}
+	return "value";
+}
+
 /* Parse one line (NUL-terminated in place); NAP_REC_OK, NAP_REC_BAD or NAP_REC_NONE (blank). */
 static int
 parse_line(
     struct nap_rec_reader *rd, char *line, size_t len, struct nap_rec *rec, struct nap_err *err)
 {
+	enum json_tokener_error jerr;
 	json_object *obj, *type;
-	size_t i;
+	size_t i, end;
 
 	if (len > 0 && line[len - 1] == '\r')
 		line[--len] = '\0';
@@ -153,38 +198,46 @@ parse_line(
 	if (nap_json_parse_fast(line + i, len - i, &obj) == 0)
 		goto parsed;
 	json_tokener_reset(rd->tok);
-	obj = json_tokener_parse_ex(rd->tok, line, (int)len);
-	if (obj == NULL || json_tokener_get_error(rd->tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(rd->tok) != len) {
-		/* Trailing spaces after the object are harmless; anything else is not. */
-		size_t end = obj ? json_tokener_get_parse_end(rd->tok) : 0;
-
-		if (obj != NULL && json_tokener_get_error(rd->tok) == json_tokener_success) {
-			while (end < len && (line[end] == ' ' || line[end] == '\t'))
-				end++;
-			if (end == len)
-				goto parsed;
-		}
-		enum json_tokener_error jerr = json_tokener_get_error(rd->tok);
-
-		rd->bad++;
-		nap_err_set(err, NAP_EX_DATAERR, "line %lu: malformed record: %s", rd->lineno,
-		    obj					? "text after the JSON value"
-			: jerr == json_tokener_continue ? "unexpected end of data"
-							: json_tokener_error_desc(jerr));
+	/* len + 1 takes in the NUL, which tells json-c that a last number or literal ended */
+	obj = json_tokener_parse_ex(rd->tok, line, (int)len + 1);
+	jerr = json_tokener_get_error(rd->tok);
+	if (jerr != json_tokener_success) {
 		json_object_put(obj);
-		return NAP_REC_BAD;
+		if (line[i] != '{')
+			return bad_line(rd, err, "not a JSON object " ONE_OBJECT);
+		if (jerr == json_tokener_continue || jerr == json_tokener_error_parse_eof)
+			return bad_line(rd, err, "the JSON object is cut short: the line ends inside it");
+		return bad_line(rd, err, "invalid JSON at byte %zu: %s",
+		    json_tokener_get_parse_end(rd->tok) + 1, json_tokener_error_desc(jerr));
+	}
+	/* Trailing spaces after the value are harmless; anything else is not. */
+	end = json_tokener_get_parse_end(rd->tok);
+	while (end < len && (line[end] == ' ' || line[end] == '\t'))
+		end++;
+	if (end < len && json_object_is_type(obj, json_type_object)) {
+		json_object_put(obj);
+		return bad_line(rd, err, "text after the JSON object at byte %zu " ONE_OBJECT, end + 1);
 	}
 parsed:
-	if (!json_object_is_type(obj, json_type_object) ||
-	    !json_object_object_get_ex(obj, "type", &type) ||
-	    !json_object_is_type(type, json_type_string)) {
-		rd->bad++;
-		nap_err_set(err, NAP_EX_DATAERR, "line %lu: malformed record: %s", rd->lineno,
-		    json_object_is_type(obj, json_type_object) ? "no string \"type\""
-							       : "not a JSON object");
+	if (!json_object_is_type(obj, json_type_object)) {
+		/* a JSON null parses as a NULL object */
+		int r = bad_line(rd, err, "not a JSON object but a JSON %s " ONE_OBJECT,
+		    json_kind(obj));
+
 		json_object_put(obj);
-		return NAP_REC_BAD;
+		return r;
+	}
+	type = NULL;
+	if (!json_object_object_get_ex(obj, "type", &type) ||
+	    !json_object_is_type(type, json_type_string)) {
+		int r = type == NULL || json_object_is_type(type, json_type_null)
+		    ? bad_line(rd, err,
+			  "no \"type\" (a record is a JSON object with a string \"type\", such as "
+			  "{\"type\":\"ADDED\",...})")
+		    : bad_line(rd, err, "\"type\" is a %s, not a string", json_kind(type));
+
+		json_object_put(obj);
+		return r;
 	}
 	rd->obj = obj;
 	rec->obj = obj;
@@ -222,14 +275,10 @@ nap_rec_next(struct nap_rec_reader *rd, struct nap_rec *rec, struct nap_err *err
 			}
 			if (avail > rd->max_line) {
 				rd->lineno++;
-				rd->bad++;
 				rd->skipping = 1;
 				rd->start = rd->end;
 				rd->scan = 0;
-				return nap_err_set(err, NAP_EX_DATAERR,
-					   "line %lu: malformed record: longer than %zu bytes",
-					   rd->lineno, rd->max_line),
-				       NAP_REC_BAD;
+				return bad_line(rd, err, "longer than %zu bytes", rd->max_line);
 			}
 			rd->scan = avail;
 			if (!rd->eof)
@@ -249,13 +298,8 @@ nap_rec_next(struct nap_rec_reader *rd, struct nap_rec *rec, struct nap_err *err
 			continue;
 		}
 		rd->lineno++;
-		if (len > rd->max_line) {
-			rd->bad++;
-			return nap_err_set(err, NAP_EX_DATAERR,
-				   "line %lu: malformed record: longer than %zu bytes", rd->lineno,
-				   rd->max_line),
-			       NAP_REC_BAD;
-		}
+		if (len > rd->max_line)
+			return bad_line(rd, err, "longer than %zu bytes", rd->max_line);
 		line[len] = '\0'; /* the buffer always has a spare byte past end */
 		r = parse_line(rd, line, len, rec, err);
 		if (r != NAP_REC_NONE)

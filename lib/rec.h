@@ -7,8 +7,9 @@
  * the "\r" dropped.  An unterminated last line counts when it parses.  A line
  * longer than the reader's cap (NAP_REC_MAX_LINE, 64 MiB, by default) is
  * skipped whole and reported as malformed.  A malformed line never stops the
- * reader: it is reported as NAP_REC_BAD with "line N: why" in the error and
- * the next call goes on with the next line.
+ * reader: it is reported as NAP_REC_BAD with "line N: malformed record: why"
+ * in the error, why said for a person ("not a JSON object (expected one JSON
+ * object per line)"), and the next call goes on with the next line.
  *
  * Ownership: the reader owns rec->obj and rec->line until the next call on
  * the same reader; json_object_get(rec->obj) keeps the object longer.

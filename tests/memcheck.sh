@@ -310,7 +310,7 @@ pids=()
 step "nap-sim restarted from its --state file"
 rm -f "$W/ready.json"
 vg nap-sim-restart "$NAP_BIN/nap-sim" --kubeconfig-out "$W/kubeconfig" \
-    --config-out "$W/nap.yaml" --ca-out "$W/ca.pem" --insecure-port 0 \
+    --config-out "$W/nap.yaml" --ca-out "$W/ca.pem" --force --insecure-port 0 \
     --catalog "$repo/data" --time-scale 50 --state "$W/sim.state" \
     >"$W/ready.json" 2>"$W/sim-restart.err" &
 sim=$! simerr=$W/sim-restart.err

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,7 @@
 #include "launch.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-launch [-v] [--catalog path] [--config file] [--context name] "                       \
+	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                       \
 	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] "           \
 	"[--max-inflight n] [--registration-timeout duration] [--time-scale n]"
 #define MAX_INPUTS 8
@@ -78,18 +77,34 @@ drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 	return 1;
 }
 
-static double
-opt_num(const char *flag, const char *s, double lo, double hi)
-{
-	char *end;
-	double v;
+enum {
+	OPT_CATALOG = 256,
+	OPT_CONFIG,
+	OPT_CONTEXT,
+	OPT_FEEDBACK,
+	OPT_INPUT,
+	OPT_KUBECONFIG,
+	OPT_LOG_FORMAT,
+	OPT_MAX_INFLIGHT,
+	OPT_REGISTRATION_TIMEOUT,
+	OPT_TIME_SCALE,
+};
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo && v <= hi))
-		nap_die(NAP_EX_USAGE, "%s: bad number \"%s\"", flag, s);
-	return v;
-}
+static const struct nap_opt opts[] = {
+    {"catalog", OPT_CATALOG, "path", "the VM-size catalog, nap-catalog(5)"},
+    {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
+    {"context", OPT_CONTEXT, "name", "the kubeconfig context to use"},
+    {"feedback", OPT_FEEDBACK, "fifo", "write OfferingUnavailable records here too"},
+    {"input", OPT_INPUT, "fifo", "also read LaunchRequest records here (up to 8)"},
+    {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
+    {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"max-inflight", OPT_MAX_INFLIGHT, "n", "ARM requests in flight at once (1 to 4096)"},
+    {"registration-timeout", OPT_REGISTRATION_TIMEOUT, "duration",
+	"give up on a NodeClaim not registered by then (15m)"},
+    {"time-scale", OPT_TIME_SCALE, "n", "run n times faster than real time (1 to 1e6)"},
+    {"verbose", 'v', NULL, "more messages (twice: debug)"},
+    {NULL, 0, NULL, NULL},
+};
 
 /* A FIFO that never blocks us: missing is made, a missing reader costs nothing. */
 static int
@@ -234,21 +249,6 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"catalog", required_argument, NULL, 'c'},
-	    {"config", required_argument, NULL, 'C'},
-	    {"context", required_argument, NULL, 'x'},
-	    {"feedback", required_argument, NULL, 'f'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"input", required_argument, NULL, 'i'},
-	    {"kubeconfig", required_argument, NULL, 'k'},
-	    {"log-format", required_argument, NULL, 'L'},
-	    {"max-inflight", required_argument, NULL, 'm'},
-	    {"registration-timeout", required_argument, NULL, 'R'},
-	    {"time-scale", required_argument, NULL, 's'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *catalog = NULL;
 	const char *inputs[MAX_INPUTS];
 	struct nap_rec_reader *rd[MAX_INPUTS + 1];
@@ -256,63 +256,56 @@ main(int argc, char **argv)
 	struct pollfd pfd[MAX_INPUTS + 1];
 	size_t ninputs = 0, i;
 	struct ctx x;
+	struct nap_getopt g;
 	struct nap_err err;
 	int c, verbose = 0, max_inflight = 0, code;
 
-	nap_prog_init(argc, argv);
+	nap_prog_init("nap-launch");
 	memset(&x, 0, sizeof(x));
 	x.scale = 1;
 	x.feedback_fd = -1;
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	nap_getopt_init(&g, opts, SYNOPSIS);
+	while ((c = nap_getopt(&g, argc, argv)) != -1) {
 		switch (c) {
-		case 'c':
-			catalog = optarg;
+		case OPT_CATALOG:
+			catalog = g.arg;
 			break;
-		case 'C':
-			config = optarg;
+		case OPT_CONFIG:
+			config = g.arg;
 			break;
-		case 'x':
-			context = optarg;
+		case OPT_CONTEXT:
+			context = g.arg;
 			break;
-		case 'f':
-			x.feedback_path = optarg;
+		case OPT_FEEDBACK:
+			x.feedback_path = g.arg;
 			break;
-		case 'i':
+		case OPT_INPUT:
 			if (ninputs == MAX_INPUTS)
-				nap_die(NAP_EX_USAGE, "at most %d --input FIFOs", MAX_INPUTS);
-			inputs[ninputs++] = optarg;
+				nap_usage_error(SYNOPSIS, "at most %d --input FIFOs", MAX_INPUTS);
+			inputs[ninputs++] = g.arg;
 			break;
-		case 'k':
-			kubeconfig = optarg;
+		case OPT_KUBECONFIG:
+			kubeconfig = g.arg;
 			break;
-		case 'L':
-			if (nap_log_set_format(optarg) < 0)
-				nap_usage(SYNOPSIS);
+		case OPT_LOG_FORMAT:
+			if (nap_log_set_format(g.arg) < 0)
+				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
+				    g.arg);
 			break;
-		case 'm':
-			max_inflight = (int)opt_num("--max-inflight", optarg, 1, 4096);
+		case OPT_MAX_INFLIGHT:
+			max_inflight = (int)nap_opt_long(&g, 1, 4096);
 			break;
-		case 'R': {
-			int64_t ms;
-
-			if (nap_duration_parse(optarg, &ms, &err) < 0 || ms <= 0)
-				nap_die(NAP_EX_USAGE, "--registration-timeout: bad duration \"%s\"",
-				    optarg);
-			x.reg_timeout_ms = ms;
+		case OPT_REGISTRATION_TIMEOUT:
+			x.reg_timeout_ms = nap_opt_duration(&g, 1);
 			break;
-		}
-		case 's':
-			x.scale = opt_num("--time-scale", optarg, 1, 1e6);
+		case OPT_TIME_SCALE:
+			x.scale = nap_opt_double(&g, 1, 1e6);
 			break;
 		case 'v':
 			verbose++;
 			break;
-		default:
-			nap_usage(SYNOPSIS);
 		}
 	}
-	if (optind != argc)
-		nap_usage(SYNOPSIS);
 	nap_log_set_level(verbose);
 	setup(&x, config, kubeconfig, context, catalog, max_inflight);
 	if (verbose)

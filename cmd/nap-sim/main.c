@@ -7,11 +7,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,9 +21,9 @@
 #include "prog.h"
 
 static const char synopsis[] =
-    "nap-sim [-v] [--port N] [--arm-port N] [--insecure-port N] [--kubeconfig-out FILE]\n"
-    "               [--config-out FILE] [--ca-out FILE] [--state FILE] [--time-scale N]\n"
-    "               [--boot-time SECONDS] [--region NAME] [--arm-page-size N]\n"
+    "nap-sim [-hVv] [--port N] [--arm-port N] [--insecure-port N] [--kubeconfig-out FILE]\n"
+    "               [--config-out FILE] [--ca-out FILE] [--force] [--state FILE]\n"
+    "               [--time-scale N] [--boot-time SECONDS] [--region NAME] [--arm-page-size N]\n"
     "               [--fault SPEC] ... (see nap-sim(1))";
 
 /* -- clock and timers ---------------------------------------------------- */
@@ -198,11 +199,18 @@ sim_arm_url(const struct sim *sim)
 
 /* -- files ---------------------------------------------------------------- */
 
+/*
+ * Write path whole or not at all: into a new temporary file first, then
+ * into place.  Without force an existing path is never replaced: link(2)
+ * fails with EEXIST where rename(2) would clobber it, even when the file
+ * appeared after the check at start-up.
+ */
 static int
-write_atomic(const char *path, const char *data, size_t len, int mode, struct nap_err *err)
+write_atomic(const char *path, const char *data, size_t len, int mode, int force,
+    struct nap_err *err)
 {
 	char *tmp = nap_xasprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	size_t off = 0;
 
 	if (fd < 0) {
@@ -225,12 +233,18 @@ write_atomic(const char *path, const char *data, size_t len, int mode, struct na
 		}
 		off += (size_t)n;
 	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		nap_err_set(err, NAP_EX_IOERR, "unable to write %s: %s", path, strerror(errno));
+	if (close(fd) < 0 || (force ? rename(tmp, path) : link(tmp, path)) < 0) {
+		if (!force && errno == EEXIST)
+			nap_err_set(err, NAP_EX_USAGE, "%s exists (--force replaces it)", path);
+		else
+			nap_err_set(err, NAP_EX_IOERR, "unable to write %s: %s", path,
+			    strerror(errno));
 		unlink(tmp);
 		free(tmp);
 		return -1;
 	}
+	if (!force)
+		unlink(tmp);
 	free(tmp);
 	return 0;
 }
@@ -284,7 +298,7 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const
 	char *s, *b64;
 	int rc = 0;
 
-	if (ca && write_atomic(ca, sim->ca_pem, strlen(sim->ca_pem), 0644, err) < 0)
+	if (ca && write_atomic(ca, sim->ca_pem, strlen(sim->ca_pem), 0644, o->force, err) < 0)
 		return -1;
 	if (kubeconfig) {
 		b64 = base64(sim->ca_pem);
@@ -309,7 +323,7 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const
 				  "    token: %s\n",
 		    o->cluster_name, sim->kube_url, b64, o->cluster_name, o->cluster_name,
 		    o->cluster_name, o->cluster_name, o->cluster_name, sim->token);
-		rc = write_atomic(kubeconfig, s, strlen(s), 0600, err);
+		rc = write_atomic(kubeconfig, s, strlen(s), 0600, o->force, err);
 		free(s);
 		free(b64);
 		if (rc < 0)
@@ -342,7 +356,7 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const
 		    kc, o->cluster_name, o->region, o->subscription, o->resource_group,
 		    o->subnet_id, o->kubernetes_version, sim->arm_url, sim->arm_url, sim->arm_url,
 		    o->tenant, caf, o->catalog ? o->catalog : "");
-		rc = write_atomic(config, s, strlen(s), 0644, err);
+		rc = write_atomic(config, s, strlen(s), 0644, o->force, err);
 		free(s);
 		free(kc);
 		free(caf);
@@ -383,7 +397,7 @@ save_state(struct sim *sim, struct nap_err *err)
 		json_object_object_add(st, "world", w);
 	s = json_object_to_json_string_length(
 	    st, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
-	rc = write_atomic(sim->opts.state, s, n, 0600, err);
+	rc = write_atomic(sim->opts.state, s, n, 0600, 1, err); /* --state names a file to replace */
 	json_object_put(st);
 	return rc;
 }
@@ -400,6 +414,7 @@ enum {
 	O_CONFIG_OUT,
 	O_CONTINUE_TTL,
 	O_FAULT,
+	O_FORCE,
 	O_HISTORY,
 	O_INSECURE_PORT,
 	O_KUBECONFIG_OUT,
@@ -425,73 +440,43 @@ enum {
 	O_WORLD,
 };
 
-static const struct option longopts[] = {
-    {"arm-page-size", required_argument, NULL, O_ARM_PAGE_SIZE},
-    {"arm-port", required_argument, NULL, O_ARM_PORT},
-    {"boot-time", required_argument, NULL, O_BOOT_TIME},
-    {"ca-out", required_argument, NULL, O_CA_OUT},
-    {"catalog", required_argument, NULL, O_CATALOG},
-    {"cluster-name", required_argument, NULL, O_CLUSTER_NAME},
-    {"config-out", required_argument, NULL, O_CONFIG_OUT},
-    {"continue-ttl", required_argument, NULL, O_CONTINUE_TTL},
-    {"fault", required_argument, NULL, O_FAULT},
-    {"help", no_argument, NULL, 'h'},
-    {"history", required_argument, NULL, O_HISTORY},
-    {"insecure-port", required_argument, NULL, O_INSECURE_PORT},
-    {"kubeconfig-out", required_argument, NULL, O_KUBECONFIG_OUT},
-    {"kubernetes-version", required_argument, NULL, O_KUBE_VERSION},
-    {"listen", required_argument, NULL, O_LISTEN},
-    {"log-format", required_argument, NULL, O_LOG_FORMAT},
-    {"lro-time", required_argument, NULL, O_LRO_TIME},
-    {"max-body", required_argument, NULL, O_MAX_BODY},
-    {"port", required_argument, NULL, O_PORT},
-    {"region", required_argument, NULL, O_REGION},
-    {"resource-group", required_argument, NULL, O_RESOURCE_GROUP},
-    {"seed", required_argument, NULL, O_SEED},
-    {"state", required_argument, NULL, O_STATE},
-    {"subnet-id", required_argument, NULL, O_SUBNET_ID},
-    {"subscription", required_argument, NULL, O_SUBSCRIPTION},
-    {"tenant", required_argument, NULL, O_TENANT},
-    {"time-scale", required_argument, NULL, O_TIME_SCALE},
-    {"tls-ca", required_argument, NULL, O_TLS_CA},
-    {"tls-cert", required_argument, NULL, O_TLS_CERT},
-    {"tls-key", required_argument, NULL, O_TLS_KEY},
-    {"token", required_argument, NULL, O_TOKEN},
-    {"verbose", no_argument, NULL, 'v'},
-    {"watch-410", required_argument, NULL, O_WATCH_410},
-    {"world", required_argument, NULL, O_WORLD},
-    {NULL, 0, NULL, 0},
+static const struct nap_opt opts[] = {
+    {"arm-page-size", O_ARM_PAGE_SIZE, "n", "items per page of an ARM list (1000)"},
+    {"arm-port", O_ARM_PORT, "n", "the ARM and token endpoint port (0: ephemeral)"},
+    {"boot-time", O_BOOT_TIME, "seconds", "simulated seconds from a running VM to a Ready node (90)"},
+    {"ca-out", O_CA_OUT, "file", "write the CA certificate (PEM) here"},
+    {"catalog", O_CATALOG, "path", "the VM-size catalog (default: the installed one)"},
+    {"cluster-name", O_CLUSTER_NAME, "name", "the simulated cluster's name (nap-sim)"},
+    {"config-out", O_CONFIG_OUT, "file", "write a nap.conf(5) for the simulator here"},
+    {"continue-ttl", O_CONTINUE_TTL, "seconds", "how long a list continue token lives (300)"},
+    {"fault", O_FAULT, "spec", "a fault to switch on at start (JSON); repeatable"},
+    {"force", O_FORCE, NULL, "replace output files that already exist"},
+    {"history", O_HISTORY, "n", "changes kept for resuming watches (10000)"},
+    {"insecure-port", O_INSECURE_PORT, "n", "also serve plain HTTP on this port (0: ephemeral)"},
+    {"kubeconfig-out", O_KUBECONFIG_OUT, "file", "write a kubeconfig for the simulator here"},
+    {"kubernetes-version", O_KUBE_VERSION, "version", "what /version reports (v1.32.4)"},
+    {"listen", O_LISTEN, "address", "the IPv4 address to listen on (127.0.0.1)"},
+    {"log-format", O_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"lro-time", O_LRO_TIME, "seconds", "simulated seconds an ARM long-running operation takes (10)"},
+    {"max-body", O_MAX_BODY, "bytes", "largest request body accepted (3 MiB)"},
+    {"port", O_PORT, "n", "the Kubernetes API port (0: ephemeral)"},
+    {"region", O_REGION, "name", "the simulated cluster's region (eastus)"},
+    {"resource-group", O_RESOURCE_GROUP, "name", "the node resource group"},
+    {"seed", O_SEED, "n", "seed for the world's random choices (1)"},
+    {"state", O_STATE, "file", "load the objects from file at start, save them there at exit"},
+    {"subnet-id", O_SUBNET_ID, "id", "the nodes' subnet"},
+    {"subscription", O_SUBSCRIPTION, "id", "the simulated subscription"},
+    {"tenant", O_TENANT, "id", "the simulated tenant"},
+    {"time-scale", O_TIME_SCALE, "n", "run simulated time n times faster (1)"},
+    {"tls-ca", O_TLS_CA, "file", "the CA written to the kubeconfig with --tls-cert"},
+    {"tls-cert", O_TLS_CERT, "file", "serve with this certificate instead of a generated one"},
+    {"tls-key", O_TLS_KEY, "file", "the key of --tls-cert"},
+    {"token", O_TOKEN, "token", "the Kubernetes bearer token (default: a random one)"},
+    {"verbose", 'v', NULL, "log every request served"},
+    {"watch-410", O_WATCH_410, "event|http", "how a watch from too old a version is refused"},
+    {"world", O_WORLD, "key=value", "a tunable of the simulated world; repeatable"},
+    {NULL, 0, NULL, NULL},
 };
-
-static long
-num(const char *s, const char *opt, long lo, long hi)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		nap_warn("bad value for --%s: %s", opt, s);
-		nap_usage(synopsis);
-	}
-	return v;
-}
-
-static double
-real(const char *s, const char *opt, double lo)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= lo)) {
-		nap_warn("bad value for --%s: %s", opt, s);
-		nap_usage(synopsis);
-	}
-	return v;
-}
 
 static void
 push(const char ***arr, size_t *n, const char *s)
@@ -504,6 +489,7 @@ static void
 parse_options(int argc, char **argv, struct sim_opts *o)
 {
 	static char page_size[48];
+	struct nap_getopt g;
 	int c;
 
 	o->listen = "127.0.0.1";
@@ -520,122 +506,141 @@ parse_options(int argc, char **argv, struct sim_opts *o)
 	o->boot_time = 90;
 	o->lro_time = 10;
 	o->seed = 1;
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	nap_getopt_init(&g, opts, synopsis);
+	while ((c = nap_getopt(&g, argc, argv)) != -1) {
 		switch (c) {
 		case O_ARM_PAGE_SIZE:
 			/* The world reads it with its other tunables, in order. */
 			snprintf(page_size, sizeof(page_size), "arm-page-size=%ld",
-			    (long)num(optarg, "arm-page-size", 1, 1000000));
+			    nap_opt_long(&g, 1, 1000000));
 			push(&o->world_args, &o->nworld_args, page_size);
 			break;
 		case O_ARM_PORT:
-			o->arm_port = (int)num(optarg, "arm-port", 0, 65535);
+			o->arm_port = (int)nap_opt_long(&g, 0, 65535);
 			break;
 		case O_BOOT_TIME:
-			o->boot_time = real(optarg, "boot-time", 0);
+			o->boot_time = nap_opt_double(&g, 0, HUGE_VAL);
 			break;
 		case O_CA_OUT:
-			o->ca_out = optarg;
+			o->ca_out = g.arg;
 			break;
 		case O_CATALOG:
-			o->catalog = optarg;
+			o->catalog = g.arg;
 			break;
 		case O_CLUSTER_NAME:
-			o->cluster_name = optarg;
+			o->cluster_name = g.arg;
 			break;
 		case O_CONFIG_OUT:
-			o->config_out = optarg;
+			o->config_out = g.arg;
 			break;
 		case O_CONTINUE_TTL:
-			o->continue_ttl = real(optarg, "continue-ttl", 0);
+			o->continue_ttl = nap_opt_double(&g, 0, HUGE_VAL);
 			break;
 		case O_FAULT:
-			push(&o->faults, &o->nfaults, optarg);
+			push(&o->faults, &o->nfaults, g.arg);
+			break;
+		case O_FORCE:
+			o->force = 1;
 			break;
 		case O_HISTORY:
-			o->history = (size_t)num(optarg, "history", 1, 10000000);
+			o->history = (size_t)nap_opt_long(&g, 1, 10000000);
 			break;
 		case O_INSECURE_PORT:
-			o->insecure_port = (int)num(optarg, "insecure-port", 0, 65535);
+			o->insecure_port = (int)nap_opt_long(&g, 0, 65535);
 			break;
 		case O_KUBECONFIG_OUT:
-			o->kubeconfig_out = optarg;
+			o->kubeconfig_out = g.arg;
 			break;
 		case O_KUBE_VERSION:
-			o->kubernetes_version = optarg;
+			o->kubernetes_version = g.arg;
 			break;
 		case O_LISTEN:
-			o->listen = optarg;
+			o->listen = g.arg;
 			break;
 		case O_LOG_FORMAT:
-			if (nap_log_set_format(optarg) < 0)
-				nap_usage(synopsis);
+			if (nap_log_set_format(g.arg) < 0)
+				nap_usage_error(synopsis, "--log-format: \"%s\" is neither text nor json",
+				    g.arg);
 			break;
 		case O_LRO_TIME:
-			o->lro_time = real(optarg, "lro-time", 0);
+			o->lro_time = nap_opt_double(&g, 0, HUGE_VAL);
 			break;
 		case O_MAX_BODY:
-			o->max_body = (size_t)num(optarg, "max-body", 1, LONG_MAX);
+			o->max_body = (size_t)nap_opt_long(&g, 1, LONG_MAX);
 			break;
 		case O_PORT:
-			o->port = (int)num(optarg, "port", 0, 65535);
+			o->port = (int)nap_opt_long(&g, 0, 65535);
 			break;
 		case O_REGION:
-			o->region = optarg;
+			o->region = g.arg;
 			break;
 		case O_RESOURCE_GROUP:
-			o->resource_group = optarg;
+			o->resource_group = g.arg;
 			break;
 		case O_SEED:
-			o->seed = (unsigned long)num(optarg, "seed", 0, LONG_MAX);
+			o->seed = (unsigned long)nap_opt_long(&g, 0, LONG_MAX);
 			break;
 		case O_STATE:
-			o->state = optarg;
+			o->state = g.arg;
 			break;
 		case O_SUBNET_ID:
-			o->subnet_id = optarg;
+			o->subnet_id = g.arg;
 			break;
 		case O_SUBSCRIPTION:
-			o->subscription = optarg;
+			o->subscription = g.arg;
 			break;
 		case O_TENANT:
-			o->tenant = optarg;
+			o->tenant = g.arg;
 			break;
 		case O_TIME_SCALE:
-			o->time_scale = real(optarg, "time-scale", 1e-9);
+			o->time_scale = nap_opt_double(&g, 1e-9, HUGE_VAL);
 			break;
 		case O_TLS_CA:
-			o->tls_ca = optarg;
+			o->tls_ca = g.arg;
 			break;
 		case O_TLS_CERT:
-			o->tls_cert = optarg;
+			o->tls_cert = g.arg;
 			break;
 		case O_TLS_KEY:
-			o->tls_key = optarg;
+			o->tls_key = g.arg;
 			break;
 		case O_TOKEN:
-			o->token = optarg;
+			o->token = g.arg;
 			break;
 		case O_WATCH_410:
-			if (strcmp(optarg, "http") && strcmp(optarg, "event")) {
-				nap_warn("--watch-410 takes http or event, not %s", optarg);
-				nap_usage(synopsis);
-			}
-			o->watch_410_http = !strcmp(optarg, "http");
+			if (strcmp(g.arg, "http") && strcmp(g.arg, "event"))
+				nap_usage_error(
+				    synopsis, "--watch-410: \"%s\" is neither http nor event", g.arg);
+			o->watch_410_http = !strcmp(g.arg, "http");
 			break;
 		case O_WORLD:
-			push(&o->world_args, &o->nworld_args, optarg);
+			push(&o->world_args, &o->nworld_args, g.arg);
 			break;
 		case 'v':
 			o->verbose++;
 			break;
-		default:
-			nap_usage(synopsis);
 		}
 	}
-	if (optind != argc)
-		nap_usage(synopsis);
 	nap_log_set_level(o->verbose);
+}
+
+/*
+ * An output file that exists is replaced only with --force: found here,
+ * before anything is started, so a mistake costs nothing.
+ */
+static void
+check_output(const struct sim_opts *o, const char *path, const char *opt)
+{
+	char what[PATH_MAX + 64];
+	struct stat st;
+
+	if (strncmp(opt, "--", 2) == 0)
+		snprintf(what, sizeof(what), "%s %s", opt, path);
+	else
+		snprintf(what, sizeof(what), "%s (%s)", path, opt);
+
+	if (path && !o->force && lstat(path, &st) == 0)
+		nap_usage_error(synopsis, "%s: file exists (--force replaces it)", what);
 }
 
 /* Defaults that depend on other options, kept for the life of the process. */
@@ -724,10 +729,23 @@ main(int argc, char **argv)
 	json_object *world_state = NULL, *ready;
 	char *kubeconfig, *config, *ca, tok[48];
 
-	nap_prog_init(argc, argv);
+	nap_prog_init("nap-sim");
 	memset(&sim, 0, sizeof(sim));
 	parse_options(argc, argv, &sim.opts);
 	derive_defaults(&sim.opts);
+
+	/* A config needs a kubeconfig and a CA file; put them beside it. */
+	config = sim.opts.config_out ? nap_xstrdup(sim.opts.config_out) : NULL;
+	kubeconfig = sim.opts.kubeconfig_out ? nap_xstrdup(sim.opts.kubeconfig_out)
+	    : config			     ? nap_xasprintf("%s.kubeconfig", config)
+					     : NULL;
+	ca = sim.opts.ca_out ? nap_xstrdup(sim.opts.ca_out)
+	    : config	     ? nap_xasprintf("%s.ca.pem", config)
+			     : NULL;
+	check_output(&sim.opts, config, "--config-out");
+	check_output(&sim.opts, kubeconfig,
+	    sim.opts.kubeconfig_out ? "--kubeconfig-out" : "the kubeconfig beside --config-out");
+	check_output(&sim.opts, ca, sim.opts.ca_out ? "--ca-out" : "the CA beside --config-out");
 	sim.t0 = mono();
 	sim_store_init(&sim);
 	if (sim.opts.token) {
@@ -750,14 +768,6 @@ main(int argc, char **argv)
 	}
 	sim_changes_drain(&sim);
 
-	/* A config needs a kubeconfig and a CA file; put them beside it. */
-	config = sim.opts.config_out ? nap_xstrdup(sim.opts.config_out) : NULL;
-	kubeconfig = sim.opts.kubeconfig_out ? nap_xstrdup(sim.opts.kubeconfig_out)
-	    : config			     ? nap_xasprintf("%s.kubeconfig", config)
-					     : NULL;
-	ca = sim.opts.ca_out ? nap_xstrdup(sim.opts.ca_out)
-	    : config	     ? nap_xasprintf("%s.ca.pem", config)
-			     : NULL;
 	if (write_outputs(&sim, kubeconfig, config, ca, &err) < 0)
 		nap_die_err(&err);
 	ready = json_object_new_object();

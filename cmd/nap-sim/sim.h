@@ -52,6 +52,7 @@ struct sim_opts {
 	const char *config_out;			 /* nap.yaml written once ready */
 	const char *ca_out;			 /* CA PEM written once ready (for caFile) */
 	const char *state;			 /* state file, loaded at start, saved at exit */
+	int force;				 /* replace existing *_out files */
 	const char *kubernetes_version;		 /* "v1.32.4" style, for /version and nodes */
 	size_t max_body;			 /* request size cap, 413 above it */
 	size_t history;				 /* watch history events kept (410 beyond) */

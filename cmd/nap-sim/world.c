@@ -12,6 +12,7 @@
 #include "catalog.h"
 #include "json.h"
 #include "log.h"
+#include "prog.h"
 #include "world.h"
 
 struct world *
@@ -418,8 +419,8 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 
 	for (i = 0; i < o->nworld_args; i++)
 		world_tunable(w, o->world_args[i]);
-	if (world_load_sizes(w, o, &err) < 0)
-		nap_warn("catalog for %s: %s; ARM knows no VM sizes", w->region, err.msg);
+	if (world_load_sizes(w, o, &err) < 0) /* an ARM that knows no VM sizes is no use */
+		nap_die(err.code ? err.code : NAP_EX_CONFIG, "catalog for %s: %s", w->region, err.msg);
 	for (i = 0; i < o->nfaults; i++) {
 		json_object *doc = json_tokener_parse(o->faults[i]);
 

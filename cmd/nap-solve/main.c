@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +20,7 @@
 #include "solve.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-solve [-v] [--batch-idle duration] [--batch-max duration] "                           \
+	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                           \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] "                \
 	"[--max-types n] [--packing target|karpenter] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
@@ -416,36 +415,38 @@ drain(struct nap_rec_reader *rd, int is_stdin, struct solve *sv, struct nap_clus
 	}
 }
 
-static int64_t
-opt_duration(const char *flag, const char *s)
-{
-	struct nap_err err;
-	int64_t ms;
+enum {
+	OPT_BATCH_IDLE = 256,
+	OPT_BATCH_MAX,
+	OPT_CATALOG,
+	OPT_CONFIG,
+	OPT_INPUT,
+	OPT_LOG_FORMAT,
+	OPT_MAX_TYPES,
+	OPT_PACKING,
+	OPT_REGION,
+	OPT_SPOT_PRICES,
+};
 
-	if (nap_duration_parse(s, &ms, &err) < 0 || ms < 0)
-		nap_die(NAP_EX_USAGE, "%s: bad duration \"%s\"", flag, s);
-	return ms;
-}
+static const struct nap_opt opts[] = {
+    {"batch-idle", OPT_BATCH_IDLE, "duration", "decide after pods stop arriving this long (1s)"},
+    {"batch-max", OPT_BATCH_MAX, "duration", "decide at the latest this long after a batch opens (10s)"},
+    {"catalog", OPT_CATALOG, "path", "the VM-size catalog, nap-catalog(5)"},
+    {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
+    {"input", OPT_INPUT, "fifo", "also read OfferingUnavailable records here (up to 8)"},
+    {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"max-types", OPT_MAX_TYPES, "n", "instance types kept per NodeClaim (1 to 100000)"},
+    {"packing", OPT_PACKING, "target|karpenter", "how pods are packed onto new nodes"},
+    {"region", OPT_REGION, "region", "the Azure region whose sizes and prices count"},
+    {"spot-prices", OPT_SPOT_PRICES, "file", "spot prices to use instead of the catalog's"},
+    {"verbose", 'v', NULL, "more messages (twice: debug)"},
+    {NULL, 0, NULL, NULL},
+};
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"batch-idle", required_argument, NULL, 'I'},
-	    {"batch-max", required_argument, NULL, 'M'},
-	    {"catalog", required_argument, NULL, 'c'},
-	    {"config", required_argument, NULL, 'C'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"input", required_argument, NULL, 'i'},
-	    {"log-format", required_argument, NULL, 'L'},
-	    {"max-types", required_argument, NULL, 'T'},
-	    {"packing", required_argument, NULL, 'P'},
-	    {"region", required_argument, NULL, 'r'},
-	    {"spot-prices", required_argument, NULL, 's'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *idle_s = NULL, *max_s = NULL, *config = NULL, *inputs[MAX_INPUTS];
+	const char *config = NULL, *inputs[MAX_INPUTS];
 	struct nap_rec_reader *rd[MAX_INPUTS + 1];
 	struct pollfd pfd[MAX_INPUTS + 1];
 	size_t ninputs = 0, i;
@@ -454,76 +455,71 @@ main(int argc, char **argv)
 	struct solve sv;
 	struct batch b;
 	struct nap_err err;
-	int64_t idle, bmax, recheck_at;
+	int64_t idle = -1, bmax = -1, recheck_at; /* -1: from the configuration */
+	struct nap_getopt g;
 	int c, verbose = 0, synced = 0, stdin_open = 1;
-	char *end;
-	long l;
 
-	nap_prog_init(argc, argv);
+	nap_prog_init("nap-solve");
 	memset(&sv, 0, sizeof(sv));
 	nap_hash_init(&sv.nominated);
 	nap_hash_init(&sv.usable_rv);
 	nap_hash_init(&sv.turned);
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	nap_getopt_init(&g, opts, SYNOPSIS);
+	while ((c = nap_getopt(&g, argc, argv)) != -1) {
 		switch (c) {
-		case 'I':
-			idle_s = optarg;
+		case OPT_BATCH_IDLE:
+			idle = nap_opt_duration(&g, 0);
 			break;
-		case 'M':
-			max_s = optarg;
+		case OPT_BATCH_MAX:
+			bmax = nap_opt_duration(&g, 0);
 			break;
-		case 'c':
-			sv.catalog_path = optarg;
+		case OPT_CATALOG:
+			sv.catalog_path = g.arg;
 			break;
-		case 'C':
-			config = optarg;
+		case OPT_CONFIG:
+			config = g.arg;
 			break;
-		case 'i':
+		case OPT_INPUT:
 			if (ninputs == MAX_INPUTS)
-				nap_die(NAP_EX_USAGE, "at most %d --input FIFOs", MAX_INPUTS);
-			inputs[ninputs++] = optarg;
+				nap_usage_error(SYNOPSIS, "at most %d --input FIFOs", MAX_INPUTS);
+			inputs[ninputs++] = g.arg;
 			break;
-		case 'L':
-			if (nap_log_set_format(optarg) < 0)
-				nap_usage(SYNOPSIS);
+		case OPT_LOG_FORMAT:
+			if (nap_log_set_format(g.arg) < 0)
+				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
+				    g.arg);
 			break;
-		case 'T':
-			errno = 0;
-			l = strtol(optarg, &end, 10);
-			if (errno || *end || l < 1 || l > 100000)
-				nap_die(NAP_EX_USAGE, "--max-types: bad number \"%s\"", optarg);
-			sv.max_types = (int)l;
+		case OPT_MAX_TYPES:
+			sv.max_types = (int)nap_opt_long(&g, 1, 100000);
 			break;
-		case 'P':
-			if (strcmp(optarg, "target") == 0)
+		case OPT_PACKING:
+			if (strcmp(g.arg, "target") == 0)
 				sv.packing = NAP_SCHED_PACK_TARGET;
-			else if (strcmp(optarg, "karpenter") == 0)
+			else if (strcmp(g.arg, "karpenter") == 0)
 				sv.packing = NAP_SCHED_PACK_KARPENTER;
 			else
-				nap_die(NAP_EX_USAGE,
-				    "--packing: \"%s\" is neither target nor karpenter", optarg);
+				nap_usage_error(SYNOPSIS,
+				    "--packing: \"%s\" is neither target nor karpenter", g.arg);
 			break;
-		case 'r':
-			sv.region = optarg;
+		case OPT_REGION:
+			sv.region = g.arg;
 			break;
-		case 's':
-			sv.spot_prices = optarg;
+		case OPT_SPOT_PRICES:
+			sv.spot_prices = g.arg;
 			break;
 		case 'v':
 			verbose++;
 			break;
-		default:
-			nap_usage(SYNOPSIS);
 		}
 	}
-	if (optind != argc)
-		nap_usage(SYNOPSIS);
 	nap_log_set_level(verbose);
 	nap_config_init(&cfg);
 	if (nap_config_load(&cfg, config, config != NULL, &err) < 0)
 		nap_die_err(&err);
-	idle = idle_s ? opt_duration("--batch-idle", idle_s) : cfg.solve.batch_idle_ms;
-	bmax = max_s ? opt_duration("--batch-max", max_s) : cfg.solve.batch_max_ms;
+	if (idle < 0)
+		idle = cfg.solve.batch_idle_ms;
+	if (bmax < 0)
+		bmax = cfg.solve.batch_max_ms;
 	if (!sv.region && cfg.cluster.region && cfg.cluster.region[0])
 		sv.region = cfg.cluster.region;
 	if (!sv.catalog_path && cfg.catalog && cfg.catalog[0])

@@ -4,7 +4,6 @@
  * SYNCED once every kind is listed (and again after each relist).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -12,7 +11,7 @@
 #include "watch.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-watch [-hv] [--config file] [--kubeconfig file] [--context name] [--kinds list]\n"    \
+	"nap-watch [-hVv] [--config file] [--kubeconfig file] [--context name] [--kinds list]\n"   \
 	"       [--once] [--slim] [--page-size n] [--retries n] [--retry-time duration]\n"         \
 	"       [--watch-timeout seconds] [--log-format text|json]"
 
@@ -30,35 +29,21 @@ enum {
 	OPT_WATCH_TIMEOUT,
 };
 
-static const struct option longopts[] = {
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"context", required_argument, NULL, OPT_CONTEXT},
-    {"help", no_argument, NULL, 'h'},
-    {"kinds", required_argument, NULL, OPT_KINDS},
-    {"kubeconfig", required_argument, NULL, OPT_KUBECONFIG},
-    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-    {"once", no_argument, NULL, OPT_ONCE},
-    {"page-size", required_argument, NULL, OPT_PAGE_SIZE},
-    {"retries", required_argument, NULL, OPT_RETRIES},
-    {"retry-time", required_argument, NULL, OPT_RETRY_TIME},
-    {"slim", no_argument, NULL, OPT_SLIM},
-    {"verbose", no_argument, NULL, 'v'},
-    {"watch-timeout", required_argument, NULL, OPT_WATCH_TIMEOUT},
-    {NULL, 0, NULL, 0},
+static const struct nap_opt opts[] = {
+    {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
+    {"context", OPT_CONTEXT, "name", "the kubeconfig context to use"},
+    {"kinds", OPT_KINDS, "list", "the kinds to watch, comma-separated"},
+    {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
+    {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"once", OPT_ONCE, NULL, "list every kind, print SYNCED and exit"},
+    {"page-size", OPT_PAGE_SIZE, "n", "objects per list page (1 to 100000, default 500)"},
+    {"retries", OPT_RETRIES, "n", "failed requests in a row before giving up (default 10)"},
+    {"retry-time", OPT_RETRY_TIME, "duration", "give up after failing for this long"},
+    {"slim", OPT_SLIM, NULL, "drop the fields no nap tool reads"},
+    {"verbose", 'v', NULL, "more messages (twice: debug)"},
+    {"watch-timeout", OPT_WATCH_TIMEOUT, "seconds", "ask the server to end each watch after this"},
+    {NULL, 0, NULL, NULL},
 };
-
-static long
-number(const char *s, long min, long max)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		nap_usage(SYNOPSIS);
-	return v;
-}
 
 /* The kinds to watch, in table order; NULL list = the defaults. */
 static size_t
@@ -79,10 +64,8 @@ pick_kinds(const char *list, const struct watch_kind **out)
 			const struct watch_kind *k = watch_kind_find(tok);
 			int dup = 0;
 
-			if (!k) {
-				nap_warn("unknown kind \"%s\"", tok);
-				nap_usage(SYNOPSIS);
-			}
+			if (!k)
+				nap_usage_error(SYNOPSIS, "--kinds: unknown kind \"%s\"", tok);
 			for (size_t i = 0; i < n; i++)
 				dup |= out[i] == k;
 			if (!dup)
@@ -91,7 +74,7 @@ pick_kinds(const char *list, const struct watch_kind **out)
 		free(copy);
 	}
 	if (!n)
-		nap_usage(SYNOPSIS);
+		nap_usage_error(SYNOPSIS, "--kinds: no kind in \"%s\"", list);
 	return n;
 }
 
@@ -163,40 +146,44 @@ main(int argc, char **argv)
 	struct nap_kube_config kc;
 	struct nap_config cfg;
 	struct nap_kube *kube;
+	struct nap_getopt g;
 	struct nap_err err;
 	int verbose = 0, c;
 	size_t n;
 
-	nap_prog_init(argc, argv);
-	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	nap_prog_init("nap-watch");
+	nap_getopt_init(&g, opts, SYNOPSIS);
+	while ((c = nap_getopt(&g, argc, argv)) != -1) {
 		switch (c) {
 		case OPT_CONFIG:
-			config = optarg;
+			config = g.arg;
 			break;
 		case OPT_CONTEXT:
-			context = optarg;
+			context = g.arg;
 			break;
 		case OPT_KINDS:
-			kinds = optarg;
+			kinds = g.arg;
 			break;
 		case OPT_KUBECONFIG:
-			kubeconfig = optarg;
+			kubeconfig = g.arg;
 			break;
 		case OPT_LOG_FORMAT:
-			log_format = optarg;
+			if (nap_log_set_format(g.arg) != 0)
+				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
+				    g.arg);
+			log_format = g.arg;
 			break;
 		case OPT_ONCE:
 			o.once = 1;
 			break;
 		case OPT_PAGE_SIZE:
-			o.page_size = number(optarg, 1, 100000);
+			o.page_size = nap_opt_long(&g, 1, 100000);
 			break;
 		case OPT_RETRIES:
-			o.retries = (int)number(optarg, 0, 1000000);
+			o.retries = (int)nap_opt_long(&g, 0, 1000000);
 			break;
 		case OPT_RETRY_TIME:
-			if (nap_duration_parse(optarg, &o.retry_ms, &err) != 0 || o.retry_ms < 0)
-				nap_usage(SYNOPSIS);
+			o.retry_ms = nap_opt_duration(&g, 0);
 			break;
 		case OPT_SLIM:
 			o.slim = 1;
@@ -205,24 +192,17 @@ main(int argc, char **argv)
 			verbose++;
 			break;
 		case OPT_WATCH_TIMEOUT:
-			o.watch_timeout_s = number(optarg, 1, 86400);
+			o.watch_timeout_s = nap_opt_long(&g, 1, 86400);
 			break;
-		case 'h':
-		default:
-			nap_usage(SYNOPSIS);
 		}
 	}
-	if (optind != argc)
-		nap_usage(SYNOPSIS);
 	n = pick_kinds(kinds, picked);
 
 	nap_config_init(&cfg);
 	if (nap_config_load(&cfg, config, config != NULL, &err) != 0)
 		nap_die_err(&err);
 	if (!log_format && *cfg.log.format)
-		log_format = cfg.log.format;
-	if (log_format && nap_log_set_format(log_format) != 0)
-		nap_usage(SYNOPSIS);
+		nap_log_set_format(cfg.log.format); /* nap_config_load took text or json only */
 	if (*cfg.log.level)
 		nap_log_set_level_name(cfg.log.level);
 	if (verbose)

@@ -96,8 +96,9 @@ sim_start_in() {
 	mkdir -p "$dir"
 	SIM_DIR=$dir
 	rm -f "$dir/ready.json"
+	# --force: a restart in the same directory replaces what the last run wrote
 	"$NAP_BIN/nap-sim" --kubeconfig-out "$dir/kubeconfig" \
-	    --config-out "$dir/nap.yaml" --ca-out "$dir/ca.pem" \
+	    --config-out "$dir/nap.yaml" --ca-out "$dir/ca.pem" --force \
 	    --insecure-port 0 "$@" >"$dir/ready.json" 2>"$dir/stderr" 3>&- &
 	SIM_PID=$!
 	export SIM_DIR SIM_PID

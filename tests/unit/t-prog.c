@@ -1,10 +1,13 @@
-/* Unit tests for lib/prog: output failures end the way the contract says. */
+/*
+ * Unit tests for lib/prog: output failures end the way the contract says,
+ * and options are parsed by exact name only.
+ */
 #include "prog.h"
 #include "tap.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,68 +15,42 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/*
- * The children's stderr goes to a temporary file between err_capture and
- * err_release, which returns what they wrote: the messages the failures
- * must print are checked, and none leaks into the test run's output.
- */
-static FILE *err_file;
-static int err_saved = -1;
-
+/* Everything readable on fd (until EOF) into buf, NUL-terminated. */
 static void
-err_capture(void)
+slurp(int fd, char *buf, size_t size)
 {
-	fflush(stderr);
-	err_file = tmpfile();
-	err_saved = dup(2);
-	if (err_file == NULL || err_saved < 0 || dup2(fileno(err_file), 2) < 0)
-		abort();
+	size_t got = 0;
+	ssize_t n;
+
+	while (got + 1 < size && (n = read(fd, buf + got, size - got - 1)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
 }
 
-static const char *
-err_release(char *buf, size_t size)
-{
-	size_t n;
+static char errbuf[4096];
 
-	fflush(stderr);
-	dup2(err_saved, 2);
-	close(err_saved);
-	rewind(err_file);
-	n = fread(buf, 1, size - 1, err_file);
-	buf[n] = '\0';
-	fclose(err_file);
-	return buf;
-}
-
-/* One line, "t-prog: ", then every one of the fragments, in order. */
-static int
-err_says(const char *got, const char *a, const char *b)
-{
-	const char *p = got;
-
-	if (strncmp(p, "t-prog: ", 8) != 0 || strchr(p, '\n') != p + strlen(p) - 1)
-		return 0;
-	if ((p = strstr(p, a)) == NULL)
-		return 0;
-	return b == NULL || strstr(p, b) != NULL;
-}
-
-/* Run nap_emit in a child whose stdout is fd; return its wait status. */
+/*
+ * Run nap_emit in a child whose stdout is fd; return its wait status.  Its
+ * stderr goes to errbuf, so the expected message is checked, not printed.
+ */
 static int
 emit_into(int fd, int count)
 {
 	pid_t pid;
-	int st;
+	int st, errp[2];
 
+	if (pipe(errp) != 0)
+		abort();
 	fflush(stdout); /* the child must not inherit our buffered TAP lines */
 	pid = fork();
 	if (pid == 0) {
-		char name[] = "t-prog", *argv[] = {name, NULL};
 		json_object *o;
 		int i;
 
-		nap_prog_init(1, argv);
+		nap_prog_init("t-prog");
 		dup2(fd, 1);
+		dup2(errp[1], 2);
+		close(errp[0]);
 		o = json_tokener_parse(
 		    "{\"type\":\"X\",\"pad\":\"0123456789012345678901234567890\"}");
 		for (i = 0; i < count; i++)
@@ -81,6 +58,9 @@ emit_into(int fd, int count)
 		json_object_put(o);
 		_exit(nap_exit(0));
 	}
+	close(errp[1]);
+	slurp(errp[0], errbuf, sizeof(errbuf));
+	close(errp[0]);
 	waitpid(pid, &st, 0);
 	return st;
 }
@@ -95,17 +75,20 @@ static int
 emit_batched(int fd, int nsmall, size_t big, int die)
 {
 	pid_t pid;
-	int st;
+	int st, errp[2];
 
+	if (pipe(errp) != 0)
+		abort();
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		char name[] = "t-prog", *argv[] = {name, NULL};
 		char *line = malloc(big + 1);
 		int i;
 
-		nap_prog_init(1, argv);
+		nap_prog_init("t-prog");
 		dup2(fd, 1);
+		dup2(errp[1], 2);
+		close(errp[0]);
 		nap_emit_batch(1);
 		for (i = 0; i < nsmall; i++) {
 			char rec[80];
@@ -125,6 +108,9 @@ emit_batched(int fd, int nsmall, size_t big, int die)
 			nap_die(NAP_EX_DATAERR, "stopping here");
 		_exit(nap_exit(0));
 	}
+	close(errp[1]);
+	slurp(errp[0], errbuf, sizeof(errbuf));
+	close(errp[0]);
 	waitpid(pid, &st, 0);
 	return st;
 }
@@ -155,33 +141,199 @@ packets(int fd, char *all, size_t size, int *npk, int *whole, size_t *maxsmall)
 	return got;
 }
 
+/* -- options -------------------------------------------------------------- */
+
+enum { O_CONFIG = 256, O_CONFIG_OUT, O_ONCE, O_SCALE, O_WAIT };
+
+static const struct nap_opt test_opts[] = {
+    {"config", O_CONFIG, "file", "read file"},
+    {"config-out", O_CONFIG_OUT, "file", "write file"},
+    {"once", O_ONCE, NULL, "once only"},
+    {"scale", O_SCALE, "n", "a number from 1 to 10"},
+    {"verbose", 'v', NULL, "more"},
+    {"wait", O_WAIT, "duration", "at least 1ms"},
+    {NULL, 0, NULL, NULL},
+};
+
+#define TEST_SYNOPSIS "t-prog [-hVv] [--config file] [--config-out file] [--once]"
+
+static char out_opts[4096], err_opts[4096];
+
+/*
+ * Parse args (a NULL-ended list after argv[0]) in a child that prints what
+ * it got on stdout, one "name=value" per option, and exits 0; fills
+ * out_opts and err_opts and returns the child's exit status (or 128+signal).
+ */
+static int
+parse_in_child(const char *const *args)
+{
+	int outp[2], errp[2], st;
+	pid_t pid;
+
+	if (pipe(outp) != 0 || pipe(errp) != 0)
+		abort();
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char *argv[16];
+		struct nap_getopt g;
+		int argc = 0, c;
+
+		argv[argc++] = (char *)(uintptr_t) "./some/dir/t-prog-binary";
+		while (args[argc - 1] != NULL && argc < 15) {
+			argv[argc] = (char *)(uintptr_t)args[argc - 1];
+			argc++;
+		}
+		argv[argc] = NULL;
+		dup2(outp[1], 1);
+		dup2(errp[1], 2);
+		close(outp[0]);
+		close(errp[0]);
+		nap_prog_init("t-prog");
+		nap_getopt_init(&g, test_opts, TEST_SYNOPSIS);
+		while ((c = nap_getopt(&g, argc, argv)) != -1) {
+			switch (c) {
+			case O_SCALE:
+				printf("%s=%ld\n", g.name, nap_opt_long(&g, 1, 10));
+				break;
+			case O_WAIT:
+				printf("%s=%lld\n", g.name, (long long)nap_opt_duration(&g, 1));
+				break;
+			default:
+				printf("%s=%s\n", g.name, g.arg ? g.arg : "");
+			}
+		}
+		_exit(nap_exit(0));
+	}
+	close(outp[1]);
+	close(errp[1]);
+	slurp(outp[0], out_opts, sizeof(out_opts));
+	slurp(errp[0], err_opts, sizeof(err_opts));
+	close(outp[0]);
+	close(errp[0]);
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int
+usage_error(int st)
+{
+	return st == NAP_EX_USAGE && strstr(err_opts, "t-prog: fatal: ") == err_opts &&
+	    strstr(err_opts, "\nusage: " TEST_SYNOPSIS "\n") != NULL;
+}
+
+/* A check that shows the child's output, line by line, when it fails. */
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!TAP_OK(cond, __VA_ARGS__))                                                    \
+			diag();                                                                    \
+	} while (0)
+
+static void
+diag(void)
+{
+	const char *bufs[2] = {out_opts, err_opts};
+
+	for (int i = 0; i < 2; i++)
+		for (const char *p = bufs[i]; *p;) {
+			size_t n = strcspn(p, "\n");
+
+			printf("#   %s: %.*s\n", i ? "stderr" : "stdout", (int)n, p);
+			p += n + (p[n] == '\n');
+		}
+}
+
+static void
+test_options(void)
+{
+	int st;
+
+	st = parse_in_child((const char *[]){"--config", "a", "--config-out=b", "-vv", "--once",
+	    "--scale", "7", "--wait", "2s", NULL});
+	TAP_IS_INT(st, 0, "exact long options, =values, short clusters parse");
+	TAP_IS_STR(out_opts, "--config=a\n--config-out=b\n-v=\n-v=\n--once=\n--scale=7\n--wait=2000\n",
+	    "each option comes back with its value and the name it was written as");
+
+	st = parse_in_child((const char *[]){"--config-out", "F", "--conf", "F", NULL});
+	CHECK(usage_error(st), "an abbreviation is a usage error, even after good options");
+	CHECK(strstr(err_opts, "unknown option --conf (long options are never abbreviated: "
+				"--config?)") != NULL,
+	    "and the message names it and what it may have meant");
+
+	/* "--config-o" is an unambiguous prefix: getopt_long alone takes it */
+	st = parse_in_child((const char *[]){"--config-o", "F", NULL});
+	CHECK(usage_error(st) && strstr(err_opts, "--config-out?"),
+	    "an unambiguous prefix of an option is refused too");
+	st = parse_in_child((const char *[]){"--onc", NULL});
+	CHECK(usage_error(st), "so is a prefix of an option without a value");
+	st = parse_in_child((const char *[]){"--once=yes", NULL});
+	CHECK(usage_error(st) && strstr(err_opts, "option --once takes no value"),
+	    "a value for an option that takes none is a usage error");
+	st = parse_in_child((const char *[]){"--once", "--config", NULL});
+	CHECK(usage_error(st) && strstr(err_opts, "option --config needs a value (file)"),
+	    "a missing value is a usage error naming the option");
+	st = parse_in_child((const char *[]){"-x", NULL});
+	CHECK(usage_error(st) && strstr(err_opts, "unknown option -x"),
+	    "an unknown short option is a usage error");
+	st = parse_in_child((const char *[]){"--nope", NULL});
+	CHECK(usage_error(st) && strstr(err_opts, "unknown option --nope\n"),
+	    "an unknown long option is a usage error");
+	st = parse_in_child((const char *[]){"--once", "operand", "--conf", "x", NULL});
+	CHECK(usage_error(st) && strstr(err_opts, "unexpected argument \"operand\""),
+	    "an operand is a usage error, and options after it are not taken");
+	st = parse_in_child((const char *[]){"--config", "--conf", NULL});
+	TAP_IS_INT(st, 0, "a value that looks like an option is still a value");
+	TAP_IS_STR(out_opts, "--config=--conf\n", "and is returned as the value");
+	st = parse_in_child((const char *[]){"--scale", "x", NULL});
+	CHECK(usage_error(st) && strstr(err_opts, "--scale: \"x\" is not a whole number"),
+	    "a bad number is a usage error, not a warning");
+	st = parse_in_child((const char *[]){"--scale", "11", NULL});
+	CHECK(usage_error(st) && strstr(err_opts, "--scale: 11 is out of range (1 to 10)"),
+	    "a number out of range says the range");
+	st = parse_in_child((const char *[]){"--wait", "0s", NULL});
+	CHECK(usage_error(st), "a duration below the minimum is a usage error");
+	CHECK(strstr(err_opts, "warning") == NULL, "no usage error says \"warning\"");
+
+	st = parse_in_child((const char *[]){"--help", NULL});
+	TAP_IS_INT(st, 0, "--help exits 0");
+	CHECK(strncmp(out_opts, "usage: " TEST_SYNOPSIS "\n", strlen("usage: " TEST_SYNOPSIS "\n")) == 0 &&
+		strstr(out_opts, "\n      --config-out file  write file\n") &&
+		strstr(out_opts, "\n  -v, --verbose          more\n") &&
+		strstr(out_opts, "\n  -V, --version ") && err_opts[0] == '\0',
+	    "--help prints the usage and every option on stdout");
+	st = parse_in_child((const char *[]){"-h", NULL});
+	CHECK(st == 0 && strncmp(out_opts, "usage: ", 7) == 0, "-h is --help");
+	st = parse_in_child((const char *[]){"--version", NULL});
+	TAP_IS_INT(st, 0, "--version exits 0");
+	TAP_IS_STR(out_opts, "t-prog " NAP_VERSION "\n",
+	    "--version prints the tool's own name (not argv[0]) and the version");
+	st = parse_in_child((const char *[]){"--vers", NULL});
+	CHECK(usage_error(st), "--vers is not --version");
+}
+
 int
 main(void)
 {
 	int fds[2], fd, st;
-	char buf[256], err[1024];
+	char buf[256];
 	ssize_t n;
 
 	fd = open("/dev/full", O_WRONLY);
-	err_capture();
 	st = emit_into(fd, 1);
-	err_release(err, sizeof(err));
 	close(fd);
 	TAP_OK(WIFEXITED(st) && WEXITSTATUS(st) == NAP_EX_IOERR,
 	    "writing a record to /dev/full exits 74 (status %d)", st);
-	if (!TAP_OK(err_says(err, "stdout", strerror(ENOSPC)),
-		"and says on one stderr line that stdout is full"))
-		printf("#   stderr: %s\n", err);
+	TAP_IS_STR(errbuf,
+	    "t-prog: fatal: unable to write records to stdout: No space left on device\n",
+	    "and says why on stderr, named by the program's own name");
 
 	if (pipe(fds) != 0)
 		abort();
 	close(fds[0]);
-	err_capture();
 	st = emit_into(fds[1], 1);
-	err_release(err, sizeof(err));
 	close(fds[1]);
-	TAP_OK(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE && err[0] == '\0',
-	    "writing to a closed pipe dies quietly of SIGPIPE (status %d, stderr \"%s\")", st, err);
+	TAP_OK(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE && errbuf[0] == '\0',
+	    "writing to a closed pipe dies quietly of SIGPIPE (status %d)", st);
 
 	if (pipe(fds) != 0)
 		abort();
@@ -239,17 +391,15 @@ main(void)
 
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, fds) != 0)
 			abort();
-		err_capture();
 		st = emit_batched(fds[1], 3, 0, 1);
-		err_release(err, sizeof(err));
 		close(fds[1]);
 		packets(fds[0], all, sizeof(all), &npk, &whole, &maxsmall);
 		close(fds[0]);
 		TAP_OK(WIFEXITED(st) && WEXITSTATUS(st) == NAP_EX_DATAERR && npk == 1 &&
 			strstr(all, "\"i\":2,") != NULL,
 		    "nap_die still writes the records it held (status %d, %d writes)", st, npk);
-		if (!TAP_OK(err_says(err, "stopping here", NULL), "and prints its one message"))
-			printf("#   stderr: %s\n", err);
+		TAP_IS_STR(errbuf, "t-prog: fatal: stopping here\n", "and says why on stderr");
 	}
+	test_options();
 	return tap_done();
 }

@@ -115,26 +115,48 @@ main(void)
 	    "an unterminated last line is accepted when it parses");
 
 	read_all("{\"type\":\"A\"}\n{\"type\":", 5, 0, out, sizeof(out));
-	TAP_IS_STR(out, "[1:A:{\"type\":\"A\"}]{line 2: malformed record: unexpected end of data}",
+	TAP_IS_STR(out,
+	    "[1:A:{\"type\":\"A\"}]{line 2: malformed record: the JSON object is cut short: the "
+	    "line ends inside it}",
 	    "an unterminated last line that does not parse is reported");
 
 	read_all("{\"type\":\"A\"}\nnot json\n{\"type\":\"C\"}\n", 7, 0, out, sizeof(out));
 	TAP_OK(strstr(out, "{line 2: malformed record:") != NULL && strstr(out, "[3:C:") != NULL,
 	    "a malformed line is reported with its number and the rest is read: %s", out);
 
-	read_all(
-	    "[1,2]\n{\"x\":1}\n{\"type\":3}\n\"s\"\n{\"type\":\"OK\"}\n", 64, 0, out, sizeof(out));
+	read_all("[1,2]\n{\"x\":1}\n{\"type\":3}\n\"s\"\n{\"type\":\"OK\"}\n", 64, 0, out,
+	    sizeof(out));
 	TAP_IS_STR(out,
-	    "{line 1: malformed record: not a JSON object}"
-	    "{line 2: malformed record: no string \"type\"}"
-	    "{line 3: malformed record: no string \"type\"}"
-	    "{line 4: malformed record: not a JSON object}[5:OK:{\"type\":\"OK\"}]",
-	    "non-objects and objects without a string type are rejected");
+	    "{line 1: malformed record: not a JSON object but a JSON array (expected one JSON "
+	    "object per line)}"
+	    "{line 2: malformed record: no \"type\" (a record is a JSON object with a string "
+	    "\"type\", such as {\"type\":\"ADDED\",...})}"
+	    "{line 3: malformed record: \"type\" is a number, not a string}"
+	    "{line 4: malformed record: not a JSON object but a JSON string (expected one JSON "
+	    "object per line)}[5:OK:{\"type\":\"OK\"}]",
+	    "non-objects and objects without a string type are rejected, saying what was expected");
+
+	/* "null expected" was json-c's word for "not json"; "hello" and bare literals said less */
+	read_all("hello\nnot json\nnull\n42\ntrue\n {\"type\" 1}\n{\"type\":\"OK\"}", 3, 0, out,
+	    sizeof(out));
+	TAP_IS_STR(out,
+	    "{line 1: malformed record: not a JSON object (expected one JSON object per line)}"
+	    "{line 2: malformed record: not a JSON object (expected one JSON object per line)}"
+	    "{line 3: malformed record: not a JSON object but a JSON null (expected one JSON "
+	    "object per line)}"
+	    "{line 4: malformed record: not a JSON object but a JSON number (expected one JSON "
+	    "object per line)}"
+	    "{line 5: malformed record: not a JSON object but a JSON boolean (expected one JSON "
+	    "object per line)}"
+	    "{line 6: malformed record: invalid JSON at byte 10: object property name separator "
+	    "':' expected}[7:OK:{\"type\":\"OK\"}]",
+	    "text that is not JSON, and JSON that is not an object, say so in words");
 
 	read_all(
 	    "{\"type\":\"A\"} {\"type\":\"B\"}\n{\"type\":\"A\"}   \n", 64, 0, out, sizeof(out));
 	TAP_IS_STR(out,
-	    "{line 1: malformed record: text after the JSON value}[2:A:{\"type\":\"A\"}   ]",
+	    "{line 1: malformed record: text after the JSON object at byte 14 (expected one JSON "
+	    "object per line)}[2:A:{\"type\":\"A\"}   ]",
 	    "two objects on one line are rejected; trailing blanks are not");
 
 	big = nap_xmalloc(300000);
