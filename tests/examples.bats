@@ -34,7 +34,7 @@ setup() {
 	WORK=$BATS_TEST_TMPDIR/w/nap
 	OUT=$BATS_TEST_TMPDIR/out
 	mkdir -p "$WORK" "$OUT" "$BATS_TEST_TMPDIR/tmp"
-	export WORK OUT
+	export WORK OUT REPO
 }
 
 teardown() {
@@ -169,7 +169,7 @@ step() {
 		case $chk in rc=* | *.yaml | *.json) continue ;; esac
 		[ "$mode" = bg ] && [ "$chk" = "${arg%% *}" ] && continue	# READY
 		[ "$mode" = skip ] && break
-		printf '(set -e; %s %d) >>"$OUT/%d.chk" 2>&1; echo $? >>"$OUT/%d.chkrc"\n' \
+		printf '(set -e -x; %s %d) >>"$OUT/%d.chk" 2>&1; echo $? >>"$OUT/%d.chkrc"\n' \
 		    "$chk" "$i" "$i" "$i"
 		nchk=$((nchk + 1))
 	done >>"$OUT/session.sh"
@@ -229,7 +229,7 @@ session_run() {
 		rc=$(cat "$OUT/$i.rc")
 		cut -c 1-200 "$OUT/$i.out" 2>/dev/null | head -n 40
 		sed 's/^/    stderr: /' "$OUT/$i.err" 2>/dev/null | cut -c 1-200 | head -n 20
-		sed 's/^/    check: /' "$OUT/$i.chk" 2>/dev/null | cut -c 1-200 | head -n 20
+		sed 's/^/    check: /' "$OUT/$i.chk" 2>/dev/null | cut -c 1-200 | tail -n 8
 		[ ! -e "$OUT/$i.timeout" ] || { cat "$OUT/$i.timeout"; return 1; }
 		want=0
 		case " $arg " in *" rc="*) want=${arg##*rc=} want=${want%% *} ;; esac
@@ -384,6 +384,14 @@ chk_initialized() {
 	    and (.node | startswith("aks-default-")))' "$o" >/dev/null
 }
 
+# What the loop wrote fits nap's CRD, status included (python3-yaml is one of
+# the packages nap-deps installs for the suite).
+chk_claims_fit_crd() {
+	kubectl get nodeclaims -o json | jq -c '.items[]' | sed '1!s/^/---\n/' >"$OUT/$1.claims.yaml"
+	[ -s "$OUT/$1.claims.yaml" ]
+	python3 "$REPO/tests/helpers/crdcheck.py" "$REPO/deploy/crds" "$OUT/$1.claims.yaml"
+}
+
 chk_web_running() {
 	local o=$OUT/$1.out
 	[ "$(grep -c '^web-.* Running .* aks-default-' "$o")" -eq 3 ]
@@ -481,7 +489,7 @@ plan_nap_7() {
 	run	nap-watch --once > snapshot.ndjson	chk_dry_snapshot
 	run	nap-dry-run --records snapshot.ndjson |	chk_unschedulable_arm
 	bg	nap --dry-run	ready_decisions chk_decisions_only
-	bg	nap --config "$NAP_CONFIG" --time-scale 10 |	ready_initialized chk_initialized
+	bg	nap --config "$NAP_CONFIG" --time-scale 10 |	ready_initialized chk_initialized chk_claims_fit_crd
 	run	kill "$(jq .pid "$sim/ready.json")"	chk_sim_stopped
 	EOF
 }
