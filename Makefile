@@ -169,9 +169,16 @@ demo: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@NAP_BIN=$(CURDIR)/$(BIN) sh pipelines/nap-demo
 
+# nap-demo, installed, finds beside it what it finds in the source tree: its
+# workload and extra NodePools in DATADIR/demo, the manifests in
+# DATADIR/deploy, the catalog in DATADIR, and the LP bound's program (built
+# here from bench/lp-bound.c, as nap-demo builds it in the source tree) in
+# LIBEXECDIR.
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(DATADIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSTEMDDIR)
+	$(CC) $(CPPFLAGS_ALL) $(filter-out -MMD -MP,$(CFLAGS_ALL)) $(LDFLAGS_ALL) \
+		-o $(DESTDIR)$(LIBEXECDIR)/lp-bound bench/lp-bound.c $(LIBNAP) $(LIBS_ALL)
 	install -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)
 	for f in pipelines/*; do [ -f "$$f" ] && install -m 755 "$$f" $(DESTDIR)$(BINDIR) || :; done
 	for f in man/*.1; do [ -f "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man1 || :; done
@@ -188,6 +195,9 @@ install: all
 	install -m 644 deploy/rbac.yaml $(DESTDIR)$(DATADIR)/deploy
 	install -m 644 deploy/crds/*.yaml $(DESTDIR)$(DATADIR)/deploy/crds
 	install -m 644 deploy/nodepools/*.yaml $(DESTDIR)$(DATADIR)/deploy/nodepools
+	install -d $(DESTDIR)$(DATADIR)/demo
+	install -m 644 tests/fixtures/e2e/workload.yaml tests/fixtures/e2e/nodepools.yaml \
+		$(DESTDIR)$(DATADIR)/demo
 
 uninstall:
 	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done

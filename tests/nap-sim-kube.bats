@@ -537,26 +537,6 @@ running() {	# selector count
 	[ "$output" = "b 1 2026-01-01T10:00:00.000000Z" ]
 }
 
-@test "the man page's example runs as written" {
-	cd "$BATS_TEST_TMPDIR"
-	mandoc -Tascii "$BATS_TEST_DIRNAME/../man/nap-sim.1" | col -bx >page.txt
-	sed -n '/with no disruption block, in nodepool.yaml:/,/^ *Start a simulated cluster/p' page.txt |
-	    sed -n 's/^           //p' >nodepool.yaml
-	grep -q '^kind: NodePool$' nodepool.yaml
-	sed -n '/^ *Start a simulated cluster/,/^ *3$/p' page.txt >block.txt
-	sed -n 's/^ *\$ //p' block.txt |
-	    sed "s|^nap-sim |\"\$NAP_BIN/nap-sim\" |; s|ready.json &\$|ready.json 2>sim.err 3>\&- \& echo \$! >sim.pid|" >example.sh
-	awk '/^ *\$ /{cmd = 1; next} cmd && NF {sub(/^ */, ""); print}' block.txt >expected.txt
-	[ -s example.sh ]
-	[ -s expected.txt ]
-	SIM_PID=
-	run env NAP_BIN="$NAP_BIN" bash -e example.sh
-	SIM_PID=$(cat sim.pid)
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "$output" = "$(cat expected.txt)" ]
-}
-
 @test "kubectl api-resources lists the four RBAC kinds, roles and rolebindings namespaced, none with a short name" {
 	sim_start
 	run sim_kubectl api-resources --api-group=rbac.authorization.k8s.io --no-headers

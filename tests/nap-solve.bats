@@ -545,19 +545,6 @@ run_case() {
 	grep LaunchRequest "$BATS_TEST_TMPDIR/out" | jq -e '.nodeClaim.spec.requirements[] | select(.key == "node.kubernetes.io/instance-type") | .values == ["Standard_D4s_v5"]'
 }
 
-@test "the man page's examples run" {
-	cd "$BATS_TEST_TMPDIR"
-	cp "$CASES/three-pods-share/input.ndjson" snapshot.ndjson
-	ln -s "$REPO/data" data
-	PATH=$NAP_BIN:$PATH
-	awk '/^\.Sh EXAMPLES/{on=1;next} /^\.Sh /{on=0} on && /^\.Bd/{bd=1;next} on && /^\.Ed/{bd=0; print "#--"; next} on && bd' \
-		"$REPO/man/nap-solve.1" | sed 's/\\e/\\/g' >examples.sh
-	grep -q nap-solve examples.sh
-	run bash -e -o pipefail examples.sh
-	[ "$status" -eq 0 ]
-	[ -n "$output" ]
-}
-
 @test "the default packing launches the same pods for less money than --packing karpenter" {
 	in=$CASES/packing-target/input.ndjson
 	t=$($SOLVE <"$in" | jq -s '[.[] | select(.type == "LaunchRequest") | .price] | add')

@@ -410,12 +410,3 @@ make_tls() {
 	[[ "$output" != *sleep* ]]
 	[[ "$output" == *'"name":"slim"'* ]]
 }
-
-@test "the manual's example counts the pods of a snapshot" {
-	sim_start
-	sim_kubectl run a --image=nginx
-	sim_kubectl run b --image=nginx
-	n=$("$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds pods |
-	    jq -c 'select(.type == "ADDED")' | wc -l)
-	[ "$n" -eq 2 ]
-}

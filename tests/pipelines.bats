@@ -152,6 +152,26 @@ stop_loop() {
 	[ "$status" -eq 78 ]
 }
 
+@test "nap-dry-run prints no table when a stage fails, only the stage's message" {
+	status=0
+	"$DRY" --config "$BATS_TEST_TMPDIR/nonexistent.yaml" >"$BATS_TEST_TMPDIR/out" \
+	    2>"$BATS_TEST_TMPDIR/err" || status=$?
+	cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err"
+	[ "$status" -eq 78 ]
+	[ ! -s "$BATS_TEST_TMPDIR/out" ]
+	grep -q 'nonexistent.yaml: cannot read configuration' "$BATS_TEST_TMPDIR/err"
+}
+
+@test "nap-dry-run on a snapshot with a bad configuration fails with 78 before printing anything" {
+	printf 'cluster:\n  regoin: eastus\n' >"$BATS_TEST_TMPDIR/bad.yaml"
+	status=0
+	"$DRY" --config "$BATS_TEST_TMPDIR/bad.yaml" "$CASES/three-pods-share/input.ndjson" \
+	    >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" || status=$?
+	cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err"
+	[ "$status" -eq 78 ]
+	[ ! -s "$BATS_TEST_TMPDIR/out" ]
+}
+
 @test "nap-dry-run on a live cluster launches for its pending pods from the default NodePool and creates nothing" {
 	sim_with_workload
 	run "$DRY" --config "$SIM_CONFIG"
@@ -229,65 +249,4 @@ stop_loop() {
 @test "the pipelines are clean under shellcheck" {
 	command -v shellcheck >/dev/null || { echo "shellcheck is not installed: make deps installs it"; false; }
 	shellcheck "$NAP" "$DRY"
-}
-
-# The EXAMPLES of man/nap.7, one command per line, as the page shows them.
-nap7_examples() {
-	sed -n '/^\.Sh EXAMPLES/,/^\.Sh /p' "$REPO/man/nap.7" | sed -n 's/^\.Dl //p' |
-	    sed 's/\\&//g'
-}
-
-@test "nap.7's examples run against nap-sim as the page shows them" {
-	sim_with_workload
-	# One pod no NodePool can take, so that the Unschedulable example prints.
-	sim_kubectl run huge --image=nginx --overrides='{"spec":{"containers":[{"name":"huge",
-	    "image":"nginx","resources":{"requests":{"cpu":"5000"}}}]}}' >/dev/null
-	sim_poll 30 pods_unschedulable 4
-	work=$BATS_TEST_TMPDIR/work
-	mkdir -p "$work/tmp"
-	# Uninstalled, the catalog is the source tree's.
-	sed "s|^catalog:.*|catalog: $REPO/data|" "$SIM_CONFIG" >"$work/nap.yaml"
-	grep -q "^catalog: $REPO/data" "$work/nap.yaml"
-	nap7_examples >"$BATS_TEST_TMPDIR/examples"
-	[ "$(wc -l <"$BATS_TEST_TMPDIR/examples")" -ge 6 ]
-	export PATH="$REPO/pipelines:$NAP_BIN:$PATH" NAP_CONFIG=$work/nap.yaml TMPDIR=$work/tmp
-	unset NAP_BIN
-	cd "$work"
-	while IFS= read -r cmd; do
-		echo "\$ $cmd"
-		case $cmd in
-		"nap --dry-run"*)
-			bash -c "$cmd" >out 2>err &
-			LOOP_PID=$!
-			sim_poll 60 grep -q '"type":"LaunchRequest"' out
-			;;
-		"nap "*)
-			bash -c "$cmd" >out 2>err &
-			LOOP_PID=$!
-			sim_poll 90 bash -c "sim_kubectl() { kubectl --kubeconfig '$SIM_KUBECONFIG' \"\$@\"; }
-			    [ \"\$(sim_kubectl get nodeclaims -o name | wc -l)\" -ge 1 ]"
-			;;
-		*)
-			bash -c "$cmd" >out 2>err || { cat err; return 1; }
-			cat out
-			[ -s out ] || [ -s snapshot.ndjson ]
-			continue
-			;;
-		esac
-		kill -TERM "$LOOP_PID"
-		status=0
-		wait "$LOOP_PID" || status=$?
-		LOOP_PID=
-		cat err
-		[ "$status" -eq 0 ]
-		[ -z "$(ls -A "$work/tmp")" ]
-	done <"$BATS_TEST_TMPDIR/examples"
-	grep -q '^default/huge: ' <(nap-dry-run --records snapshot.ndjson |
-	    jq -r 'select(.type == "Unschedulable") | .pod + ": " + .reason')
-	# What the loop wrote fits nap's CRD, status included.
-	if python3 -c 'import yaml' 2>/dev/null; then
-		sim_kubectl get nodeclaims -o json | jq -c '.items[]' | sed '1!s/^/---\n/' >claims.yaml
-		[ -s claims.yaml ]
-		python3 "$REPO/tests/helpers/crdcheck.py" "$REPO/deploy/crds" claims.yaml
-	fi
 }

@@ -331,6 +331,13 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const
 	}
 	if (config) {
 		char *kc = absolute(kubeconfig), *caf = absolute(ca);
+		/*
+		 * The catalog nap-sim was given, absolute like the other paths;
+		 * without --catalog the tools find the same default as nap-sim,
+		 * so the key is left out rather than written empty.
+		 */
+		char *cat = o->catalog ? absolute(o->catalog) : NULL;
+		char *catline = cat ? nap_xasprintf("catalog: \"%s\"\n", cat) : nap_xstrdup("");
 
 		s = nap_xasprintf("# written by nap-sim for the simulated cluster it serves\n"
 				  "kubeconfig: %s\n"
@@ -349,15 +356,17 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const
 				  "  tokenEndpoint: %s/metadata/identity/oauth2/token\n"
 				  "  tenantID: %s\n"
 				  "  caFile: %s\n"
-				  "catalog: \"%s\"\n"
+				  "%s"
 				  "log:\n"
 				  "  format: text\n"
 				  "  level: info\n",
 		    kc, o->cluster_name, o->region, o->subscription, o->resource_group,
 		    o->subnet_id, o->kubernetes_version, sim->arm_url, sim->arm_url, sim->arm_url,
-		    o->tenant, caf, o->catalog ? o->catalog : "");
+		    o->tenant, caf, catline);
 		rc = write_atomic(config, s, strlen(s), 0644, o->force, err);
 		free(s);
+		free(catline);
+		free(cat);
 		free(kc);
 		free(caf);
 	}
