@@ -1313,6 +1313,27 @@ test_cluster(void)
 	TAP_OK(p && p->requests.v[NAP_RES_CPU] == 50,
 	    "a malformed MODIFIED leaves the previous version in place");
 
+	/* a pod deleted and recreated under its name: the old tombstone arrives late */
+	o = mkpod("u", "p", "", 10, NULL);
+	json_object_object_add(nap_json_key(o, "metadata"), "uid", json_object_new_string("uid-new"));
+	apply(c, "ADDED", o);
+	TAP_IS_INT(apply(c, "DELETED",
+		       parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"u\","
+			     "\"uid\":\"uid-old\"}}")),
+	    1, "a DELETED of an earlier uid is not applied");
+	TAP_OK(nap_cluster_pod(c, "u", "p") != NULL, "the live pod of that name stays");
+	TAP_IS_INT(apply(c, "DELETED",
+		       parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"u\","
+			     "\"uid\":\"uid-new\"}}")),
+	    0, "a DELETED of the live uid is applied");
+	TAP_OK(nap_cluster_pod(c, "u", "p") == NULL, "and removes the pod");
+	apply(c, "ADDED", mkpod("u", "q", "", 10, NULL));
+	TAP_IS_INT(apply(c, "DELETED",
+		       parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"q\",\"namespace\":\"u\","
+			     "\"uid\":\"any\"}}")),
+	    0, "a stored object without a uid is deleted by name");
+	TAP_OK(nap_cluster_pod(c, "u", "q") == NULL, "and is gone");
+
 	apply(c, "ADDED", mkpod("rv", "p", "", 10, ",\"x\":0"));
 	o = mkpod("rv", "p", "", 10, NULL);
 	json_object_object_add(
