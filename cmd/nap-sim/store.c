@@ -292,7 +292,8 @@ has_finalizers(json_object *obj)
 /*
  * 1 with a 422 in err, worded as the API server words it, when name is no
  * valid name for the resource: a DNS-1123 label for namespaces, a DNS-1123
- * subdomain for every other kind nap-sim serves.
+ * subdomain for every other kind nap-sim serves but RBAC's, whose names
+ * ("system:nap:reader") only need to sit in a path (rbac.c checks those).
  */
 static int
 name_invalid(int res, const char *name, struct nap_err *err)
@@ -301,7 +302,8 @@ name_invalid(int res, const char *name, struct nap_err *err)
 	const char *why;
 	char *q;
 
-	if (nap_k8s_name_check(name, strcmp(d->resource, "namespaces") == 0, &why) == 0)
+	if (strcmp(d->group, "rbac.authorization.k8s.io") == 0 ||
+	    nap_k8s_name_check(name, strcmp(d->resource, "namespaces") == 0, &why) == 0)
 		return 0;
 	/* %q-like, and short: the Status must still say why after a 10,000-byte name */
 	q = nap_text_quote(name, 64);
