@@ -733,6 +733,30 @@ gc_claimed(struct ctx *x, const char *claim)
 	return nap_hash_get(&x->byname, claim) || nap_cluster_nodeclaim(x->cl, claim);
 }
 
+/*
+ * The last word before a delete is the API server's, not the stream's: a
+ * stream behind it (or one that never carried a claim) must not cost a
+ * live VM.  1: the NodeClaim exists, 0: it does not (404), -1: unknown.
+ */
+static int
+gc_claim_exists(struct ctx *x, const char *claim)
+{
+	struct nap_err err;
+	char *path = nc_path(claim, NULL);
+	int rc;
+
+	rc = nap_kube_get(x->kube, path, NULL, &err);
+	free(path);
+	if (rc == 0)
+		return 1;
+	if (err.http == 404)
+		return 0;
+	if (!fatal_err(x, &err))
+		nap_warn("garbage collection: get nodeclaim %s: %s: kept this round", claim,
+		    err.msg);
+	return -1;
+}
+
 static void
 gc_reset(void)
 {
@@ -789,6 +813,11 @@ gc_vms(struct ctx *x, struct nap_hash *names)
 		born = created_ms(vm);
 		if (!born || now - born < age)
 			continue;
+		if (gc_claim_exists(x, name + 4) != 0) {
+			nap_debug("garbage collection: vm %s: nodeclaim %s exists: kept", name,
+			    name + 4);
+			continue;
+		}
 		obj = json_object_new_object();
 		json_object_object_add(obj, "kind", json_object_new_string("NodeClaim"));
 		nap_json_set(obj, "metadata.name", json_object_new_string(name + 4));
@@ -846,7 +875,7 @@ gc_nics(struct ctx *x, const struct nap_hash *vm_names)
 			*first = now;
 			nap_hash_put(&gc.nic_orphan, name, first);
 		}
-		if (now - *first < grace) {
+		if (now - *first < grace || gc_claim_exists(x, name + 4) != 0) {
 			nap_hash_put(&still, name, first);
 			continue;
 		}
@@ -939,7 +968,7 @@ gc_start(struct ctx *x)
 	char *path;
 	int64_t now = wall_ms();
 
-	if (!x->synced || gc.phase != GC_IDLE || x->gc_call || now < x->gc_next_ms)
+	if (!x->gc_allowed || gc.phase != GC_IDLE || x->gc_call || now < x->gc_next_ms)
 		return;
 	/* Every 2 minutes, as the provider's instance GC; NICs every 5. */
 	x->gc_next_ms = now + (int64_t)(120000.0 / x->scale);
@@ -1597,13 +1626,43 @@ launch_state(struct ctx *x, json_object *rec)
 	}
 }
 
+/*
+ * Does this SYNCED vouch for the NodeClaims?  Only when its "kinds" names
+ * them: a stream of pods and nodes alone says nothing of which claims
+ * exist, and garbage collection on it would delete every VM.
+ */
+static int
+synced_covers_claims(json_object *rec)
+{
+	json_object *kinds = nap_json_key(rec, "kinds");
+	size_t i, n;
+
+	if (!kinds || !json_object_is_type(kinds, json_type_array))
+		return 0;
+	n = json_object_array_length(kinds);
+	for (i = 0; i < n; i++) {
+		json_object *k = json_object_array_get_idx(kinds, i);
+
+		if (json_object_is_type(k, json_type_string) &&
+		    strcmp(json_object_get_string(k), "nodeclaims") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 void
-launch_synced(struct ctx *x)
+launch_synced(struct ctx *x, json_object *rec)
 {
 	struct nap_node *const *nodes;
 	size_t i, n;
 
 	x->synced = 1;
+	x->gc_allowed = synced_covers_claims(rec);
+	if (!x->gc_allowed && !x->gc_warned) {
+		x->gc_warned = 1;
+		nap_warn("garbage collection: SYNCED does not list nodeclaims among its kinds "
+			 "(nap-watch --kinds without nodeclaims?): no VM or NIC will be collected");
+	}
 	nodes = nap_cluster_nodes(x->cl, &n);
 	for (i = 0; i < n; i++)
 		on_node(x, nodes[i]);
