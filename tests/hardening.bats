@@ -143,3 +143,57 @@ nodeclaims_with_provider() {
 	has_vm aks-live-2
 	sim_kubectl get nodeclaim live-2 >/dev/null
 }
+
+# ---- 8: Kubernetes 429s are retried, and a restart repairs the Node ----
+
+faults() {
+	curl -sS --fail --cacert "$SIM_CA" -X POST -d "$1" "$SIM_ARM_URL/nap-sim/faults" >/dev/null
+}
+
+# initialized_nodes N: N Nodes carry karpenter.sh/initialized=true.
+initialized_nodes() {
+	[ "$(sim_kubectl get nodes -l karpenter.sh/initialized=true -o name 2>/dev/null | wc -l)" -eq "$1" ]
+}
+
+initialized_claims() {
+	[ "$(sim_kubectl get nodeclaims -o json 2>/dev/null | jq '[.items[] |
+	    select(any(.status.conditions[]?; .type == "Initialized" and .status == "True"))] | length')" -eq "$1" ]
+}
+
+start_loop() {
+	mkfifo "$BATS_TEST_TMPDIR/state" 2>/dev/null || :
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/state" \
+	    2>>"$BATS_TEST_TMPDIR/watch.err" &
+	WPID=$!
+	launch --input "$BATS_TEST_TMPDIR/in" <"$BATS_TEST_TMPDIR/state" >>"$OUT" 2>>"$ERR" &
+	LPID=$!
+}
+
+@test "under Kubernetes 429s every NodeClaim is created, and every Node labelled initialized" {
+	start_sim
+	faults '{"k8s":{"throttleRate":0.3}}'
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec 7<>"$BATS_TEST_TMPDIR/in"
+	start_loop
+	for n in t-1 t-2 t-3 t-4; do req "$n" >&7; done
+	sim_poll 120 initialized_claims 4
+	sim_poll 60 initialized_nodes 4
+	! grep -q 'create nodeclaim' "$ERR"
+}
+
+@test "a restart puts back the initialized label a Node lacks though its NodeClaim is Initialized" {
+	start_sim
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec 7<>"$BATS_TEST_TMPDIR/in"
+	start_loop
+	req r-1 >&7
+	sim_poll 60 initialized_nodes 1
+	kill -KILL "$LPID" "$WPID"
+	wait "$LPID" "$WPID" 2>/dev/null || :
+	sim_kubectl label node aks-r-1 karpenter.sh/initialized- >/dev/null
+	initialized_nodes 0
+	initialized_claims 1
+	start_loop
+	sim_poll 60 initialized_nodes 1
+	grep -q 'node aks-r-1: karpenter.sh/initialized label restored' "$ERR"
+}

@@ -1460,6 +1460,43 @@ initialized(const struct claim *c, const struct nap_node *n)
 	return 1;
 }
 
+/*
+ * karpenter.sh/initialized=true onto the Node, unless it is there already.
+ * Called on every record of an initialized claim's Node and from the
+ * sweep, so a label a throttled or killed run never wrote (or someone
+ * removed) is put back: the claim's status alone says Initialized, and
+ * nothing else would ever repair the Node.  At most every 10 s per claim,
+ * since the model shows the patch only once its record comes back.
+ */
+static void
+label_initialized(struct ctx *x, struct claim *c, const struct nap_node *n)
+{
+	const char *v = nap_meta_label(&n->meta, "karpenter.sh/initialized");
+	json_object *p, *md, *labels;
+	struct nap_err err;
+	int64_t now = wall_ms();
+	char *path;
+
+	if ((v && strcmp(v, "true") == 0) || (c->init_label_ms && now - c->init_label_ms < 10000))
+		return;
+	c->init_label_ms = now;
+	p = json_object_new_object();
+	md = json_object_new_object();
+	labels = json_object_new_object();
+	json_object_object_add(labels, "karpenter.sh/initialized", json_object_new_string("true"));
+	json_object_object_add(md, "labels", labels);
+	json_object_object_add(p, "metadata", md);
+	path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0) {
+		if (!fatal_err(x, &err))
+			nap_warn("label node %s initialized: %s", n->meta.name, err.msg);
+	} else if (c->initialized_wall) {
+		nap_info("node %s: karpenter.sh/initialized label restored", n->meta.name);
+	}
+	free(path);
+	json_object_put(p);
+}
+
 static void
 on_node(struct ctx *x, const struct nap_node *n)
 {
@@ -1480,24 +1517,15 @@ on_node(struct ctx *x, const struct nap_node *n)
 		(void)err;
 	}
 	if (c->step == ST_REGISTERED && initialized(c, n)) {
-		json_object *p = json_object_new_object(), *md = json_object_new_object();
-		json_object *labels = json_object_new_object();
-		char *path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
-
-		json_object_object_add(
-		    labels, "karpenter.sh/initialized", json_object_new_string("true"));
-		json_object_object_add(md, "labels", labels);
-		json_object_object_add(p, "metadata", md);
-		if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 &&
-		    !fatal_err(x, &err))
-			nap_warn("label node %s initialized: %s", n->meta.name, err.msg);
-		free(path);
-		json_object_put(p);
+		label_initialized(x, c, n);
 		c->step = ST_INITIALIZED;
 		c->initialized_wall = wall_ms();
 		status_patch(x, c, 0);
 		emit_simple("Initialized", c, "node", n->meta.name);
+		return;
 	}
+	if (c->step == ST_INITIALIZED)
+		label_initialized(x, c, n);
 }
 
 /* ---- state records ---- */
@@ -1571,7 +1599,12 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 	}
 	set_provider(x, c, c->nc.provider_id);
 	if (c->nc.initialized) {
+		/* Done, but its Node may lack the label a throttled run never wrote. */
 		c->step = ST_INITIALIZED;
+		c->initialized_wall = cond_time(&c->nc, "Initialized");
+		if (!c->initialized_wall)
+			c->initialized_wall = wall_ms();
+		node_check(x, c);
 		return;
 	}
 	{
@@ -1686,8 +1719,7 @@ launch_tick(struct ctx *x)
 				continue;
 			if (c->status_dirty)
 				status_patch(x, c, 0);
-			if (c->step != ST_INITIALIZED)
-				node_check(x, c);
+			node_check(x, c); /* also repairs an initialized Node's label */
 		}
 	}
 	for (i = 0; i < x->nclaims; i++) {

@@ -70,6 +70,7 @@ struct claim {
 	int adopted; /* found at start-up rather than requested */
 	int timed_out;
 	int status_dirty; /* the last status write failed */
+	int64_t init_label_ms; /* wall clock of the last initialized-label patch */
 };
 
 /* The unavailable-offerings cache (azure-provider.md 4.5). */
