@@ -19,6 +19,7 @@ setup() {
 }
 
 teardown() {
+	[ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null
 	[ -n "$LPID" ] && kill -KILL "$LPID" 2>/dev/null
 	[ -n "$WPID" ] && kill -KILL "$WPID" 2>/dev/null
 	exec 7>&- 2>/dev/null || :
@@ -196,4 +197,105 @@ start_loop() {
 	start_loop
 	sim_poll 60 initialized_nodes 1
 	grep -q 'node aks-r-1: karpenter.sh/initialized label restored' "$ERR"
+}
+
+# ---- 7: a bad list item is skipped, not retried forever ----
+#
+# nap-sim refuses objects nested past its own cap (as an API server does),
+# so a list with a bad item comes from a small fake API server instead.
+
+fake_kube() {
+	cat >"$BATS_TEST_TMPDIR/fake.py" <<-'PY'
+	import json, sys, time, http.server
+	deep = '{"a":' * 300 + '1' + '}' * 300
+	def node(name, rv, extra=''):
+	    return ('{"metadata":{"name":"%s","uid":"u-%s","resourceVersion":"%s"},"spec":{}%s}'
+	            % (name, name, rv, extra))
+	LIST = ('{"kind":"NodeList","metadata":{"resourceVersion":"5"},"items":[' +
+	        ','.join([node("n1", "1"), '42', node("deep", "2", ',"x":' + deep), '"text"',
+	                  node("n2", "3")]) + ']}')
+	EVENTS = ('{"type":"MODIFIED","object":' + node("deep", "7", ',"x":' + deep) + '}\n' +
+	          '{"type":"ADDED","object":' + node("n3", "8") + '}\n')
+	class H(http.server.BaseHTTPRequestHandler):
+	    protocol_version = "HTTP/1.0"
+	    def log_message(self, *a):
+	        with open(sys.argv[1] + ".log", "a") as f:
+	            f.write(self.path + "\n")
+	    def send(self, body, code=200):
+	        self.send_response(code)
+	        self.send_header("Content-Type", "application/json")
+	        self.end_headers()
+	        self.wfile.write(body.encode())
+	        self.wfile.flush()
+	    def do_GET(self):
+	        p = self.path
+	        if p.startswith("/api/v1/nodes?") and "watch=1" in p:
+	            if "resourceVersion=5&" in p:
+	                self.send(EVENTS)
+	            else:
+	                self.send_response(200)
+	                self.end_headers()
+	                time.sleep(30)
+	        elif p.startswith("/api/v1/nodes?"):
+	            self.send(LIST)
+	        elif p.startswith("/api/v1/pods?"):
+	            self.send('{"metadata":{"resourceVersion":"1"},"items":[{"a":')
+	        else:
+	            self.send('{"kind":"Status","code":404}', 404)
+	s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+	s.daemon_threads = True
+	with open(sys.argv[1] + ".tmp", "w") as f:
+	    f.write(str(s.server_address[1]))
+	import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+	s.serve_forever()
+	PY
+	python3 "$BATS_TEST_TMPDIR/fake.py" "$BATS_TEST_TMPDIR/port" &
+	FPID=$!
+	sim_poll 20 test -s "$BATS_TEST_TMPDIR/port"
+	cat >"$BATS_TEST_TMPDIR/kc" <<-EOF2
+	apiVersion: v1
+	kind: Config
+	clusters: [{name: f, cluster: {server: "http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")"}}]
+	users: [{name: f, user: {}}]
+	contexts: [{name: f, context: {cluster: f, user: f}}]
+	current-context: f
+	EOF2
+	chmod 600 "$BATS_TEST_TMPDIR/kc"
+}
+
+stop_fake() { [ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null; FPID=; }
+
+@test "a list with items that are not objects or too deep: each skipped with a warning naming it, then SYNCED" {
+	fake_kube
+	run timeout 20 "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --kinds nodes \
+	    --retries 2
+	stop_fake
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '"type":"ADDED"' <<<"$output")" -eq 2 ]
+	[[ "$output" == *'"name":"n1"'* && "$output" == *'"name":"n2"'* ]]
+	[[ "$output" == *'{"type":"SYNCED","kinds":["nodes"]}'* ]]
+	[[ "$output" == *'nap-watch: warning: nodes: list item 1 skipped: not an object but a number'* ]]
+	[[ "$output" == *'nap-watch: warning: nodes: list item 2 (deep) skipped: '* ]]
+	[[ "$output" == *'nap-watch: warning: nodes: list item 3 skipped: not an object but a string'* ]]
+}
+
+@test "a watch event too deep is skipped past its version, and the watch goes on" {
+	fake_kube
+	"$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --kinds nodes >"$OUT" 2>"$ERR" &
+	WPID=$!
+	sim_poll 20 grep -q '"name":"n3"' "$OUT"
+	sim_poll 20 grep -q 'resourceVersion=8&' "$BATS_TEST_TMPDIR/port.log"
+	stop_fake
+	grep -q 'nodes: watch: event for object (deep) at version 7 skipped' "$ERR"
+	[ "$(grep -c '^{"type":"SYNCED"' "$OUT")" -eq 1 ]
+	! grep -q '"type":"DELETED"' "$OUT"
+}
+
+@test "a list page that never parses fails after --retries with 69" {
+	fake_kube
+	run timeout 30 "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --kinds pods \
+	    --retries 2
+	stop_fake
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"pods: unreachable after 3 attempts"*"unparsable list"* ]]
 }
