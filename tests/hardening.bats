@@ -299,3 +299,30 @@ stop_fake() { [ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null; FPID=; }
 	[ "$status" -eq 69 ]
 	[[ "$output" == *"pods: unreachable after 3 attempts"*"unparsable list"* ]]
 }
+
+# ---- 10: loose permissions, open listeners, CA bundles, plain http ----
+
+@test "a world-writable configuration file is refused with 78, naming the file and its mode" {
+	start_sim
+	cp "$SIM_CONFIG" "$BATS_TEST_TMPDIR/nap.yaml"
+	chmod 666 "$BATS_TEST_TMPDIR/nap.yaml"
+	run "$NAP_BIN/nap-launch" --config "$BATS_TEST_TMPDIR/nap.yaml" </dev/null
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"configuration $BATS_TEST_TMPDIR/nap.yaml: mode 0666 is writable by everyone"* ]]
+	run "$NAP_BIN/nap-watch" --config "$BATS_TEST_TMPDIR/nap.yaml" --once --kinds nodes
+	[ "$status" -eq 78 ]
+	chmod 644 "$BATS_TEST_TMPDIR/nap.yaml"
+	run "$NAP_BIN/nap-watch" --config "$BATS_TEST_TMPDIR/nap.yaml" --once --kinds nodes
+	[ "$status" -eq 0 ]
+}
+
+@test "a group-writable kubeconfig is refused with 78: it can run exec plugins" {
+	start_sim
+	cp "$SIM_KUBECONFIG" "$BATS_TEST_TMPDIR/kc"
+	chmod 660 "$BATS_TEST_TMPDIR/kc"
+	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --kinds nodes
+	[ "$status" -eq 78 ]
+	[[ "$output" == *"kubeconfig $BATS_TEST_TMPDIR/kc: mode 0660 is writable by its group"* ]]
+	KUBECONFIG=$BATS_TEST_TMPDIR/kc run "$NAP_BIN/nap-watch" --once --kinds nodes
+	[ "$status" -eq 78 ]
+}

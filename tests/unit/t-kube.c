@@ -673,6 +673,43 @@ test_retries(void)
 	    "the server saw every request it expected, and no more");
 }
 
+/* A kubeconfig or token file anyone may rewrite is refused with 78. */
+static void
+test_perms(void)
+{
+	struct nap_kube_config c;
+	struct nap_kube *k;
+	struct nap_err err;
+	char *kc = nap_xasprintf("%s/loose-kubeconfig", tmpdir);
+	char *tok = nap_xasprintf("%s/loose-token", tmpdir);
+	char *text = nap_xasprintf("apiVersion: v1\nkind: Config\n"
+				   "clusters: [{name: c, cluster: {server: https://k.example}}]\n"
+				   "users: [{name: u, user: {tokenFile: %s}}]\n"
+				   "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+				   "current-context: x\n",
+	    tok);
+
+	write_file("loose-kubeconfig", text, 0666);
+	write_file("loose-token", "secret\n", 0600);
+	TAP_IS_INT(nap_kube_config_load(&c, kc, NULL, &err), -1,
+	    "a world-writable kubeconfig is refused (it may run exec plugins)");
+	TAP_IS_INT(err.code, NAP_EX_CONFIG, "as a configuration error");
+	TAP_OK(strstr(err.msg, "kubeconfig") && strstr(err.msg, kc) && strstr(err.msg, "0666"),
+	    "naming the file and its mode: %s", err.msg);
+	nap_kube_config_free(&c);
+	chmod(kc, 0644);
+	TAP_IS_INT(nap_kube_config_load(&c, kc, NULL, &err), 0, "at 0644 it is read");
+	chmod(tok, 0646);
+	k = nap_kube_new(&c, NULL, &err);
+	TAP_OK(k && nap_kube_get(k, "/version", NULL, &err) == -1 && err.code == NAP_EX_CONFIG &&
+		strstr(err.msg, "token file") && strstr(err.msg, "0646"),
+	    "a world-writable tokenFile is refused before any request: %s", err.msg);
+	nap_kube_free(k);
+	free(kc);
+	free(tok);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -694,6 +731,7 @@ main(void)
 	test_requests();
 	test_retry_rule();
 	test_retries();
+	test_perms();
 	rm = nap_xasprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
 		printf("# could not remove %s\n", tmpdir);
