@@ -130,6 +130,7 @@ nap_auth_new(struct nap_auth **out, const struct nap_auth_opts *o, struct nap_ht
 			a->tls.ca_len = o->tls->ca_len;
 		}
 		a->tls.insecure = o->tls->insecure;
+		a->tls.ca_add = o->tls->ca_add;
 		a->have_tls = 1;
 	}
 	a->http = http;

@@ -101,6 +101,13 @@ read_file(const char *path, size_t max, char **out, size_t *len, struct nap_err 
 }
 
 int
+nap_kube_plain_bearer(const struct nap_kube_config *c)
+{
+	return c->server && nap_http_url_plain(c->server) &&
+	    ((c->token && *c->token) || c->token_file || c->exec);
+}
+
+int
 nap_kube_time_parse(const char *s, time_t *t)
 {
 	struct tm tm;

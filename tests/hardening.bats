@@ -58,7 +58,7 @@ launch() {
 
 arm_token() {
 	curl -sS --cacert "$SIM_CA" -H 'Metadata: true' \
-	    "$SIM_ARM_URL/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F" |
+	    "$SIM_ARM_URL/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F&key=$SIM_TOKEN" |
 	    jq -r .access_token
 }
 
@@ -148,7 +148,7 @@ nodeclaims_with_provider() {
 # ---- 8: Kubernetes 429s are retried, and a restart repairs the Node ----
 
 faults() {
-	curl -sS --fail --cacert "$SIM_CA" -X POST -d "$1" "$SIM_ARM_URL/nap-sim/faults" >/dev/null
+	sim_acurl /nap-sim/faults --fail -X POST -d "$1" >/dev/null
 }
 
 # initialized_nodes N: N Nodes carry karpenter.sh/initialized=true.
@@ -325,4 +325,74 @@ stop_fake() { [ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null; FPID=; }
 	[[ "$output" == *"kubeconfig $BATS_TEST_TMPDIR/kc: mode 0660 is writable by its group"* ]]
 	KUBECONFIG=$BATS_TEST_TMPDIR/kc run "$NAP_BIN/nap-watch" --once --kinds nodes
 	[ "$status" -eq 78 ]
+}
+
+@test "nap-sim refuses to listen off loopback unless --allow-remote says so, and then warns" {
+	run "$NAP_BIN/nap-sim" --listen 0.0.0.0 --port 0 --arm-port 0
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"--listen 0.0.0.0 is not a loopback address"*"--allow-remote"* ]]
+	run "$NAP_BIN/nap-sim" --listen 0.0.0.0 --allow-remote --insecure-port 0
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"--insecure-port serves the Kubernetes API without a token"* ]]
+	mkdir -p "$BATS_TEST_TMPDIR/r"
+	"$NAP_BIN/nap-sim" --listen 0.0.0.0 --allow-remote --kubeconfig-out "$BATS_TEST_TMPDIR/r/kc" \
+	    >"$BATS_TEST_TMPDIR/r/ready" 2>"$BATS_TEST_TMPDIR/r/err" 3>&- &
+	SIM_PID=$!
+	sim_poll 30 test -s "$BATS_TEST_TMPDIR/r/ready"
+	grep -q 'nap-sim: warning: listening on 0.0.0.0, not loopback (--allow-remote)' "$BATS_TEST_TMPDIR/r/err"
+}
+
+@test "nap-sim's fault control needs the simulator's token" {
+	start_sim
+	run curl -sS --cacert "$SIM_CA" -o /dev/null -w '%{http_code}' -X POST \
+	    -d '{"throttle":{"rate":1}}' "$SIM_ARM_URL/nap-sim/faults"
+	[ "$output" = 401 ]
+	run curl -sS --cacert "$SIM_CA" -o /dev/null -w '%{http_code}' "$SIM_ARM_URL/nap-sim/faults"
+	[ "$output" = 401 ]
+	run curl -sS --cacert "$SIM_CA" -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer nope' \
+	    -X DELETE "$SIM_ARM_URL/nap-sim/faults"
+	[ "$output" = 401 ]
+	[ "$(sim_acurl /nap-sim/faults | jq .throttle.rate)" = 0 ]
+	run sim_acurl /nap-sim/faults -o /dev/null -w '%{http_code}' -X POST -d '{"throttle":{"rate":0.5}}'
+	[ "$output" = 200 ]
+}
+
+@test "nap-sim's token endpoints need the simulator's token, and nap-launch's configuration carries it" {
+	start_sim
+	q='api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F'
+	run curl -sS --cacert "$SIM_CA" -H 'Metadata: true' -w ' %{http_code}' \
+	    "$SIM_ARM_URL/metadata/identity/oauth2/token?$q"
+	[[ "$output" == *' 401' && "$output" != *access_token* ]]
+	run curl -sS --cacert "$SIM_CA" -H 'Metadata: true' -w ' %{http_code}' \
+	    "$SIM_ARM_URL/metadata/identity/oauth2/token?$q&key=wrong"
+	[[ "$output" == *' 401' ]]
+	[ -n "$(arm_token)" ] && [ "$(arm_token)" != null ]
+	tenant=$(sed -n 's/^ *tenantID: //p' "$SIM_CONFIG")
+	run curl -sS --cacert "$SIM_CA" -w ' %{http_code}' -X POST "$SIM_ARM_URL/$tenant/oauth2/v2.0/token" \
+	    --data 'grant_type=client_credentials&client_id=abc&client_secret=guess&scope=https%3A%2F%2Fmanagement.azure.com%2F.default'
+	[[ "$output" == *'"error":"invalid_client"'*' 401' ]]
+	[ "$(stat -c %a "$SIM_CONFIG")" = 600 ]
+	grep -q "tokenEndpoint: .*?key=" "$SIM_CONFIG"
+}
+
+@test "a bearer token bound for a plain-http API server off this host is warned about, once" {
+	# 192.0.2.1 is TEST-NET-1: nothing answers, and the warning comes before trying.
+	cat >"$BATS_TEST_TMPDIR/kc" <<-'EOF2'
+	apiVersion: v1
+	kind: Config
+	clusters: [{name: c, cluster: {server: "http://192.0.2.1:9"}}]
+	users: [{name: u, user: {token: t0ken}}]
+	contexts: [{name: x, context: {cluster: c, user: u}}]
+	current-context: x
+	EOF2
+	chmod 600 "$BATS_TEST_TMPDIR/kc"
+	run timeout 30 "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --kinds nodes \
+	    --retries 0 --retry-time 1s
+	[ "$status" -eq 69 ]
+	[ "$(grep -c 'is plain http: the bearer token' <<<"$output")" -eq 1 ]
+	[[ "$output" == *"api server http://192.0.2.1:9 is plain http"* ]]
+	[[ "$output" != *t0ken* ]]
+	sed -i 's|http://192.0.2.1:9|http://127.0.0.1:9|' "$BATS_TEST_TMPDIR/kc"
+	run timeout 30 "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --kinds nodes --retries 0
+	[[ "$output" != *"plain http"* ]]
 }

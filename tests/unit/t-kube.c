@@ -708,6 +708,19 @@ test_perms(void)
 	free(kc);
 	free(tok);
 	free(text);
+
+	nap_kube_config_init(&c);
+	c.server = nap_xstrdup("http://10.1.2.3:8080");
+	TAP_OK(!nap_kube_plain_bearer(&c), "plain http without a bearer token is no leak");
+	c.token = nap_xstrdup("t");
+	TAP_OK(nap_kube_plain_bearer(&c), "with a token it is");
+	free(c.server);
+	c.server = nap_xstrdup("https://10.1.2.3:6443");
+	TAP_OK(!nap_kube_plain_bearer(&c), "over https it is not");
+	free(c.server);
+	c.server = nap_xstrdup("http://127.0.0.1:8001");
+	TAP_OK(!nap_kube_plain_bearer(&c), "nor to loopback (kubectl proxy)");
+	nap_kube_config_free(&c);
 }
 
 int
