@@ -620,6 +620,9 @@ nap_config_file_safe(const char *path, const struct stat *st, const char *what,
 {
 	unsigned mode = (unsigned)st->st_mode & 07777;
 
+	/* A device (--config /dev/null: no file at all) holds nothing anyone could plant. */
+	if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return 0;
 	if (st->st_mode & (S_IWGRP | S_IWOTH))
 		return nap_err_set(err, NAP_EX_CONFIG,
 		    "%s %s: mode %04o is writable by %s: refusing to use it (chmod go-w)", what,

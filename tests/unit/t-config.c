@@ -500,6 +500,9 @@ test_perms(const char *tmp)
 	st.st_mode = S_IFREG | 0602;
 	TAP_IS_INT(nap_config_file_safe("/x/secret", &st, "client secret file", &err), -1,
 	    "our own world-writable file is not");
+	st.st_mode = S_IFCHR | 0666;
+	TAP_IS_INT(nap_config_file_safe("/dev/null", &st, "configuration", &err), 0,
+	    "a device such as /dev/null (no configuration) is fine");
 	unlink(file);
 	free(file);
 }
