@@ -145,6 +145,25 @@ nodeclaims_with_provider() {
 	sim_kubectl get nodeclaim live-2 >/dev/null
 }
 
+@test "garbage collection spares a VM younger than its 5 minutes of grace (6 s at 50x)" {
+	start_sim
+	orphan aks-old-1
+	sleep 8 # past the grace: the VM's timeCreated is real time
+	orphan aks-young-1
+	mkfifo "$BATS_TEST_TMPDIR/state"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/state" \
+	    2>"$BATS_TEST_TMPDIR/watch.err" &
+	WPID=$!
+	launch <"$BATS_TEST_TMPDIR/state" >"$OUT" 2>"$ERR" &
+	LPID=$!
+	sim_poll 60 grep -q 'vm aks-old-1 belongs to no nodeclaim' "$ERR"
+	# The round that took the old VM decided on the young one too, and kept it.
+	! grep -q 'vm aks-young-1 belongs to no nodeclaim' "$ERR"
+	has_vm aks-young-1
+	# Grace is not immunity: once past it, the young one goes as well.
+	sim_poll 60 lacks_vm aks-young-1
+}
+
 # ---- 8: Kubernetes 429s are retried, and a restart repairs the Node ----
 
 faults() {
