@@ -380,7 +380,6 @@ start_list(struct informer *in)
 	if (!in->cont) {
 		in->gen++;
 		in->item = 0;
-		in->skipped = 0;
 	}
 	snprintf(lim, sizeof(lim), "%ld", in->opts->page_size);
 	path = nap_kube_path(in->def->path, "limit", lim, "continue", in->cont, (char *)NULL);
@@ -610,7 +609,6 @@ bad_item(struct informer *in, const char *p, const char *end, unsigned long inde
 		memset(&b, 0, sizeof(b));
 	name_of(&b, who, sizeof(who));
 	nap_warn("%s: list item %lu%s skipped: %s", in->def->name, index, who, why);
-	in->skipped++;
 	if (b.ulen) {
 		struct watch_obj *e = nap_hash_getn(&in->objs, b.uid, b.ulen);
 

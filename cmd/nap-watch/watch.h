@@ -54,7 +54,6 @@ struct informer {
 	struct nap_hash objs; /* uid -> struct watch_obj */
 	unsigned gen;	      /* list generation, to find what vanished */
 	unsigned long item;   /* index of the next item in the list being read */
-	unsigned long skipped; /* bad items skipped in the list being read */
 	char *rv;	      /* last resourceVersion seen */
 	char *cont;	      /* continue token of the list in progress */
 	int synced;	      /* listed at least once */
