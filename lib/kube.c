@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arm.h"
 #include "base64.h"
+#include "config.h"
 #include "json.h"
 #include "kube.h"
 #include "text.h"
@@ -26,6 +28,9 @@ extern char **environ;
 #define EXEC_EXPIRY_SLACK 10 /* seconds before expiry a token is renewed */
 #define TOKEN_MAX (1u << 20)
 #define REQUEST_TIMEOUT_MS 60000L
+#define RETRIES 5
+#define RETRY_CAP_MS 10000L
+#define RETRY_BASE_MS 250
 
 struct nap_kube {
 	struct nap_kube_config c;
@@ -39,6 +44,9 @@ struct nap_kube {
 	ino_t token_ino;
 	int token_read;
 	struct nap_http_tls tls;
+	unsigned retries; /* after the first attempt */
+	long retry_cap_ms;
+	uint64_t rng;
 };
 
 /* ---- small helpers ---- */
@@ -91,6 +99,13 @@ read_file(const char *path, size_t max, char **out, size_t *len, struct nap_err 
 	if (len)
 		*len = n;
 	return 0;
+}
+
+int
+nap_kube_plain_bearer(const struct nap_kube_config *c)
+{
+	return c->server && nap_http_url_plain(c->server) &&
+	    ((c->token && *c->token) || c->token_file || c->exec);
 }
 
 int
@@ -480,8 +495,12 @@ load_files(struct nap_kube_config *c, char **files, size_t n, int must_exist, co
 		json_object *docs = NULL;
 		struct stat st;
 
-		if (!must_exist && stat(files[i], &st) != 0)
-			continue;
+		if (stat(files[i], &st) != 0) {
+			if (!must_exist)
+				continue;
+		} else if (nap_config_file_safe(files[i], &st, "kubeconfig", err) < 0) {
+			goto out;
+		}
 		if (nap_yaml_load_file(files[i], &docs, err) != 0) {
 			err->code = NAP_EX_CONFIG;
 			goto out;
@@ -585,6 +604,11 @@ nap_kube_config_incluster(struct nap_kube_config *c, struct nap_err *err)
 	if (stat(c->token_file, &st) != 0 || read_file(c->token_file, TOKEN_MAX, &tok, NULL, err)) {
 		nap_err_set(err, NAP_EX_CONFIG, "in-cluster: %s: %s", c->token_file,
 		    errno ? strerror(errno) : "unreadable");
+		nap_kube_config_free(c);
+		return -1;
+	}
+	if (nap_config_file_safe(c->token_file, &st, "in-cluster token", err) < 0) {
+		free_secret(tok, strlen(tok));
 		nap_kube_config_free(c);
 		return -1;
 	}
@@ -836,6 +860,16 @@ nap_kube_new(struct nap_kube_config *c, struct nap_http *pool, struct nap_err *e
 
 	k->c = *c;
 	memset(c, 0, sizeof(*c));
+	k->retries = RETRIES;
+	k->retry_cap_ms = RETRY_CAP_MS;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		k->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)k;
+		if (!k->rng)
+			k->rng = 0x9e3779b97f4a7c15ull;
+	}
 	if (pool) {
 		k->pool = pool;
 	} else {
@@ -903,6 +937,9 @@ file_token(struct nap_kube *k, struct nap_err *err)
 		return nap_err_set(
 		    err, NAP_EX_CONFIG, "token file %s: %s", k->c.token_file, strerror(errno));
 	}
+	/* A token file anyone may rewrite is no proof of who we are. */
+	if (nap_config_file_safe(k->c.token_file, &st, "token file", err) < 0)
+		return -1;
 	if (k->token_read && st.st_mtim.tv_sec == k->token_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == k->token_mtime.tv_nsec && st.st_size == k->token_size &&
 	    st.st_ino == k->token_ino)
@@ -1106,6 +1143,67 @@ parse_body(const struct nap_http_resp *r, json_object **out, const char *what, s
 	return 0;
 }
 
+void
+nap_kube_set_retry(struct nap_kube *k, unsigned retries, long cap_ms)
+{
+	k->retries = retries;
+	k->retry_cap_ms = cap_ms > 0 ? cap_ms : RETRY_CAP_MS;
+}
+
+static int
+idempotent(const char *method, const char *content_type)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0)
+		return 1;
+	/* RFC 7396: merging the same patch twice gives what merging it once did. */
+	return strcmp(method, "PATCH") == 0 && content_type &&
+	    (strcmp(content_type, "application/merge-patch+json") == 0 ||
+		strcmp(content_type, "application/apply-patch+yaml") == 0);
+}
+
+long
+nap_kube_retry_ms(long status, const char *method, const char *content_type, long retry_after,
+    unsigned attempt, long cap_ms, uint64_t *rng)
+{
+	int64_t d;
+
+	if (status == 429)
+		;
+	else if ((status == 500 || status == 502 || status == 503 || status == 504) &&
+	    idempotent(method, content_type))
+		;
+	else
+		return -1;
+	if (retry_after >= 0)
+		d = retry_after > cap_ms / 1000 ? (int64_t)cap_ms : (int64_t)retry_after * 1000;
+	else
+		d = nap_arm_backoff_ms(attempt, RETRY_BASE_MS, cap_ms, rng);
+	/* A random tenth more: clients throttled together come back apart. */
+	*rng ^= *rng << 13;
+	*rng ^= *rng >> 7;
+	*rng ^= *rng << 17;
+	d += (int64_t)(*rng % (uint64_t)(d / 10 + 1));
+	return (long)d;
+}
+
+/* Wait ms, driving the pool's other transfers meanwhile. */
+static int
+retry_wait(struct nap_kube *k, long ms, struct nap_err *err)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long left = ms - ms_since(&t0);
+
+		if (left <= 0)
+			return 0;
+		if (nap_http_wait(k->pool, -1, (int)(left > 1000 ? 1000 : left), err) < 0)
+			return -1;
+	}
+}
+
 int
 nap_kube_request(struct nap_kube *k, const char *method, const char *path, const char *content_type,
     json_object *body, json_object **out, struct nap_err *err)
@@ -1113,7 +1211,8 @@ nap_kube_request(struct nap_kube *k, const char *method, const char *path, const
 	const char *payload = NULL;
 	size_t plen = 0;
 	char *what = nap_xasprintf("%s %s", method, path);
-	int rc = -1;
+	int rc = -1, auth_retried = 0;
+	unsigned attempt = 0;
 
 	if (out)
 		*out = NULL;
@@ -1124,9 +1223,10 @@ nap_kube_request(struct nap_kube *k, const char *method, const char *path, const
 		if (!content_type)
 			content_type = "application/json";
 	}
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (;;) {
 		struct nap_http_req *r;
 		const struct nap_http_resp *resp;
+		long wait;
 
 		r = nap_kube_start(k, method, path, content_type, payload, plen, NULL, NULL,
 		    REQUEST_TIMEOUT_MS, 0, err);
@@ -1141,12 +1241,28 @@ nap_kube_request(struct nap_kube *k, const char *method, const char *path, const
 			nap_err_prefix(err, "%s", what);
 			goto fail;
 		}
-		if (resp->status == 401 && attempt == 0 && nap_kube_cred_reset(k)) {
+		if (resp->status == 401 && !auth_retried && nap_kube_cred_reset(k)) {
+			auth_retried = 1;
 			nap_http_req_free(r);
+			continue;
+		}
+		attempt++;
+		if (attempt <= k->retries &&
+		    (wait = nap_kube_retry_ms(resp->status, method, content_type,
+			 resp->retry_after, attempt, k->retry_cap_ms, &k->rng)) >= 0) {
+			nap_http_req_free(r);
+			if (retry_wait(k, wait, err) < 0)
+				break;
 			continue;
 		}
 		if (resp->status < 200 || resp->status >= 300) {
 			nap_kube_status_err(resp->status, resp->body, resp->len, what, err);
+			if (attempt > 1 && err) {
+				size_t l = strlen(err->msg);
+
+				snprintf(err->msg + l, sizeof(err->msg) - l, " (after %u attempts)",
+				    attempt);
+			}
 			goto fail;
 		}
 		rc = parse_body(resp, out, what, err);

@@ -94,9 +94,17 @@ check_synced(struct informer *ins, size_t n, int once)
 	for (size_t i = 0; i < n; i++)
 		ins[i].just_listed = 0;
 	{
-		json_object *rec = json_object_new_object();
+		json_object *rec = json_object_new_object(), *kinds = json_object_new_array();
 
+		/*
+		 * Which kinds the snapshot covers: a consumer that deletes what
+		 * is missing (nap-launch's garbage collection) must know that
+		 * "no NodeClaim" means none exist, not none watched.
+		 */
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(kinds, json_object_new_string(ins[i].def->name));
 		json_object_object_add(rec, "type", json_object_new_string("SYNCED"));
+		json_object_object_add(rec, "kinds", kinds);
 		nap_emit(rec);
 		json_object_put(rec);
 	}
@@ -217,6 +225,10 @@ main(int argc, char **argv)
 		nap_die_err(&err);
 	}
 	nap_debug("api server %s (context %s, from %s)", kc.server, kc.context, kc.source);
+	if (nap_kube_plain_bearer(&kc))
+		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
+			 "unencrypted",
+		    kc.server, kc.source);
 	nap_config_free(&cfg);
 	kube = nap_kube_new(&kc, NULL, &err);
 	if (!kube)
