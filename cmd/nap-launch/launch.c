@@ -203,7 +203,9 @@ cands_build(struct ctx *x, struct claim *c)
 			rank++;
 		}
 	}
-	qsort(c->cands, c->ncands, sizeof(*c->cands), cand_cmp);
+	/* no usable offering leaves c->cands NULL: qsort must not see it */
+	if (c->ncands > 1)
+		qsort(c->cands, c->ncands, sizeof(*c->cands), cand_cmp);
 }
 
 static int
