@@ -4,8 +4,9 @@
 # cases and the reproducers of past findings), plus seeds derived from the
 # repository's fixtures and, when present, ../shared/fixtures.  YAML2JSON
 # (build/fuzz/yaml2json) turns YAML fixtures into JSON for the harnesses that
-# read JSON.  Derived seeds are capped at 64 KiB: bigger inputs only slow the
-# fuzzer down.  DIR is emptied first; nothing here is committed.
+# read JSON.  Derived seeds are capped at 64 KiB (16 KiB for YAML): bigger
+# inputs only slow the fuzzer down.  fuzz-quantity and fuzz-kubeconfig have
+# committed seeds only: no fixture is shaped like their input.  DIR is emptied first; nothing here is committed.
 set -u
 name=$1 dir=$2 y2j=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,9 +17,10 @@ mkdir -p "$dir"
 [ -d "$here/seeds/$name" ] && cp "$here/seeds/$name"/* "$dir"/ 2>/dev/null
 n=0
 
+cap=65536
 add() {	# add FILE: copy one fixture in, if small enough
 	[ -f "$1" ] || return 0
-	[ "$(wc -c <"$1")" -le 65536 ] || return 0
+	[ "$(wc -c <"$1")" -le $cap ] || return 0
 	n=$((n + 1))
 	cp "$1" "$dir/fx-$n"
 }
@@ -55,7 +57,8 @@ fuzz-rec)
 		head -c 16384 "$f" >"$dir/fx-$n"
 	done
 	;;
-fuzz-yaml | fuzz-kubeconfig)
+fuzz-yaml)
+	cap=16384
 	for f in $(yaml_files); do add "$f"; done
 	;;
 fuzz-kube)
