@@ -15,6 +15,7 @@
 #include "base64.h"
 #include "json.h"
 #include "kube.h"
+#include "text.h"
 #include "yaml.h"
 
 extern char **environ;
@@ -1010,6 +1011,15 @@ nap_kube_start(struct nap_kube *k, const char *method, const char *path, const c
 	const char *bearer;
 	char *url;
 
+	/* A name pasted in unescaped is bad input, not an unreachable server. */
+	if (nap_url_path_check(path) != strlen(path)) {
+		char *q = nap_text_quote(path, 200);
+
+		nap_err_set(err, NAP_EX_DATAERR, "%s %s: not a URL path (a segment is not escaped)",
+		    method, q);
+		free(q);
+		return NULL;
+	}
 	if (credential(k, &bearer, err) != 0)
 		return NULL;
 	url = nap_xasprintf("%s%s", k->c.server, path);
