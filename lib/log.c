@@ -95,14 +95,15 @@ under_journal(void)
 static const char *
 one_line(const char *msg, char *buf, size_t len)
 {
+	static const char ctl[] = "\n\r\t", name[] = "nrt";
+	const char *e;
 	size_t o = 0;
 
 	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < len; p++) {
 		if (*p >= 0x20 && *p != 0x7f)
 			buf[o++] = (char)*p;
-		else if (*p == '\n' || *p == '\r' || *p == '\t')
-			o += (size_t)snprintf(buf + o, len - o, "\\%c",
-			    *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't');
+		else if ((e = strchr(ctl, *p)) != NULL)
+			o += (size_t)snprintf(buf + o, len - o, "\\%c", name[e - ctl]);
 		else
 			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", *p);
 	}

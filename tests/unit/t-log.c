@@ -53,7 +53,8 @@ main(void)
 	TAP_IS_STR(capture("text", 1, 0, "aks-default-x7k2p"),
 	    "<4>nap-test: warning: create vm aks-default-x7k2p: 429 throttled\n",
 	    "under journald a warning carries priority 4");
-	TAP_IS_STR(capture("text", 0, 1, "aks-default-x7k2p"), "", "a warning is not shown at level error");
+	TAP_IS_STR(capture("text", 0, 1, "aks-default-x7k2p"), "",
+	    "a warning is not shown at level error");
 	TAP_IS_STR(capture("text", 1, 0, "a\n<0>nap-x: fatal: forged\r\x01"),
 	    "<4>nap-test: warning: create vm a\\n<0>nap-x: fatal: forged\\r\\x01: 429 throttled\n",
 	    "control bytes in a message are escaped: one line, nothing forged");
