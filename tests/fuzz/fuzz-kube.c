@@ -51,8 +51,10 @@ static const struct {
 	size_t meta; /* offset of struct nap_meta */
 } kinds[] = {
 #define K(fill, free, type)                                                                        \
-	{(fill_fn *)(void (*)(void))fill, (free_fn *)(void (*)(void))free, sizeof(type),         \
-	    offsetof(type, meta)}
+	{                                                                                          \
+		(fill_fn *)(void (*)(void))fill, (free_fn *)(void (*)(void))free, sizeof(type),    \
+		    offsetof(type, meta)                                                           \
+	}
     K(nap_pod_from_json, nap_pod_free, struct nap_pod),
     K(nap_node_from_json, nap_node_free, struct nap_node),
     K(nap_nodeclaim_from_json, nap_nodeclaim_free, struct nap_nodeclaim),
@@ -90,8 +92,8 @@ fill_every_kind(json_object *obj)
 			const struct nap_meta *m =
 			    (const struct nap_meta *)((const char *)&u + kinds[k].meta);
 
-			FUZZ_CHECK(m->name != NULL && m->ns != NULL, "kind %zu: filled without a name",
-			    k);
+			FUZZ_CHECK(
+			    m->name != NULL && m->ns != NULL, "kind %zu: filled without a name", k);
 		} else {
 			fuzz_check_err(&err);
 			FUZZ_CHECK(err.code == NAP_EX_DATAERR, "kind %zu: code %d: %s", k, err.code,
@@ -142,8 +144,9 @@ check_model(const struct nap_cluster *c)
 		size_t n;
 		void *const *v = nap_cluster_list(c, (enum nap_kind)k, &n);
 
-		FUZZ_CHECK(n == nap_cluster_count(c, (enum nap_kind)k), "kind %d: %zu listed, %zu counted",
-		    k, n, nap_cluster_count(c, (enum nap_kind)k));
+		FUZZ_CHECK(n == nap_cluster_count(c, (enum nap_kind)k),
+		    "kind %d: %zu listed, %zu counted", k, n,
+		    nap_cluster_count(c, (enum nap_kind)k));
 		for (size_t i = 0; i < n; i++) {
 			/* Every kind's struct starts with its nap_meta. */
 			const struct nap_meta *m = v[i];
@@ -158,7 +161,8 @@ check_model(const struct nap_cluster *c)
 
 		for (size_t i = 0; i < n; i++) {
 			size_t np;
-			struct nap_pod *const *pods = nap_cluster_pods_on_node(c, nodes[i]->meta.name, &np);
+			struct nap_pod *const *pods =
+			    nap_cluster_pods_on_node(c, nodes[i]->meta.name, &np);
 
 			for (size_t j = 0; j < np; j++)
 				FUZZ_CHECK(strcmp(pods[j]->node_name, nodes[i]->meta.name) == 0,
@@ -209,8 +213,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct nap_err err = {0};
 
 		pos += len + 1;
-		FUZZ_CHECK(nap_kube_status_err(400 + (long)(len % 200), line, len, "fuzz", &err) ==
-			-1,
+		FUZZ_CHECK(
+		    nap_kube_status_err(400 + (long)(len % 200), line, len, "fuzz", &err) == -1,
 		    "a Status body is not an error");
 		fuzz_check_err(&err);
 		json_tokener_reset(tok);

@@ -47,7 +47,8 @@ collect_secrets(json_object *o, int depth)
 			int secret = 0;
 
 			for (size_t i = 0; i < NAP_ARRAY_LEN(keys); i++)
-				if (strcmp(k, keys[i]) == 0 && json_object_is_type(v, json_type_string) &&
+				if (strcmp(k, keys[i]) == 0 &&
+				    json_object_is_type(v, json_type_string) &&
 				    json_object_get_string_len(v) >= 8)
 					secret = 1;
 			json_object_array_add(others, json_object_new_string(k));
@@ -72,8 +73,9 @@ check_msg(const struct nap_err *err)
 		if (strstr(err->msg, s) == NULL)
 			continue;
 		for (size_t j = 0; j < json_object_array_length(others) && !quoted; j++)
-			quoted = strstr(json_object_get_string(json_object_array_get_idx(others, j)),
-				     s) != NULL;
+			quoted =
+			    strstr(json_object_get_string(json_object_array_get_idx(others, j)),
+				s) != NULL;
 		FUZZ_CHECK(quoted, "a secret in a message: %s", err->msg);
 	}
 }
@@ -98,8 +100,8 @@ resolve(json_object *merged, const char *context)
 		nap_kube_config_free(&c);
 		return;
 	}
-	FUZZ_CHECK(c.server && (strncmp(c.server, "https://", 8) == 0 ||
-				   strncmp(c.server, "http://", 7) == 0),
+	FUZZ_CHECK(c.server &&
+		(strncmp(c.server, "https://", 8) == 0 || strncmp(c.server, "http://", 7) == 0),
 	    "server %s", c.server ? c.server : "(null)");
 	FUZZ_CHECK(strlen(c.server) <= 1 || c.server[strlen(c.server) - 1] != '/',
 	    "trailing slash in %s", c.server);
@@ -118,8 +120,8 @@ resolve(json_object *merged, const char *context)
 		while (c.exec->argv[n])
 			n++;
 		for (size_t i = 0; c.exec->env && c.exec->env[i]; i++)
-			FUZZ_CHECK(strchr(c.exec->env[i], '=') != NULL, "env entry %s",
-			    c.exec->env[i]);
+			FUZZ_CHECK(
+			    strchr(c.exec->env[i], '=') != NULL, "env entry %s", c.exec->env[i]);
 	}
 	nap_kube_config_free(&c);
 }

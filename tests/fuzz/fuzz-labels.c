@@ -39,7 +39,8 @@ walk(json_object *o, struct found *f, int depth)
 	if (json_object_is_type(o, json_type_array)) {
 		size_t n = json_object_array_length(o);
 
-		if (n > 0 && json_object_is_type(json_object_array_get_idx(o, 0), json_type_object) &&
+		if (n > 0 &&
+		    json_object_is_type(json_object_array_get_idx(o, 0), json_type_object) &&
 		    f->nlists < MAX_SETS)
 			f->lists[f->nlists++] = o;
 		for (size_t i = 0; i < n; i++)
@@ -77,11 +78,12 @@ check_sorted(const struct nap_reqs *r)
 	for (size_t i = 0; i < r->n; i++) {
 		const struct nap_req *q = &r->v[i];
 
-		FUZZ_CHECK(i == 0 || strcmp(r->v[i - 1].key, q->key) < 0, "keys out of order: %s, %s",
-		    r->v[i - 1].key, q->key);
+		FUZZ_CHECK(i == 0 || strcmp(r->v[i - 1].key, q->key) < 0,
+		    "keys out of order: %s, %s", r->v[i - 1].key, q->key);
 		for (size_t j = 1; j < q->nvalues; j++)
 			FUZZ_CHECK(strcmp(q->values[j - 1], q->values[j]) < 0,
-			    "%s: values out of order: %s, %s", q->key, q->values[j - 1], q->values[j]);
+			    "%s: values out of order: %s, %s", q->key, q->values[j - 1],
+			    q->values[j]);
 		FUZZ_CHECK(nap_reqs_get(r, q->key) == q, "nap_reqs_get misses %s", q->key);
 	}
 }
@@ -127,7 +129,8 @@ static size_t
 candidates(const struct nap_reqs *a, const struct nap_reqs *b, const char *key, char (*buf)[64],
     const char **out, size_t max)
 {
-	static const char *const fixed[] = {"", "0", "1", "2", "10", "-1", "a", "9223372036854775807"};
+	static const char *const fixed[] = {
+	    "", "0", "1", "2", "10", "-1", "a", "9223372036854775807"};
 	const struct nap_reqs *sets[2] = {a, b};
 	size_t n = 0;
 
@@ -157,9 +160,10 @@ check_req(const struct nap_req *q)
 
 	memset(buf, 'x', sizeof(buf));
 	if (nap_req_any(q, buf, sizeof(buf))) {
-		FUZZ_CHECK(memchr(buf, '\0', sizeof(buf)) != NULL, "%s: unterminated value", q->key);
-		FUZZ_CHECK(nap_req_allows(q, buf), "%s: nap_req_any picks %s, not allowed", q->key,
-		    buf);
+		FUZZ_CHECK(
+		    memchr(buf, '\0', sizeof(buf)) != NULL, "%s: unterminated value", q->key);
+		FUZZ_CHECK(
+		    nap_req_allows(q, buf), "%s: nap_req_any picks %s, not allowed", q->key, buf);
 	}
 	memset(small, 'x', sizeof(small));
 	nap_req_fmt(q, small, sizeof(small));
@@ -198,8 +202,8 @@ check_pair(const struct nap_reqs *a, const struct nap_reqs *b)
 			int in_a = nap_req_allows(qa, vals[j]), in_b = nap_req_allows(qb, vals[j]);
 
 			FUZZ_CHECK(nap_req_allows(qi, vals[j]) == (in_a && in_b),
-			    "%s: value \"%s\": a %d, b %d, a and b %d", qa->key, vals[j], in_a, in_b,
-			    nap_req_allows(qi, vals[j]));
+			    "%s: value \"%s\": a %d, b %d, a and b %d", qa->key, vals[j], in_a,
+			    in_b, nap_req_allows(qi, vals[j]));
 		}
 	}
 	nap_reqs_free(&both);
@@ -246,8 +250,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_req(&sets[i].v[k]);
 		check_round_trip(&sets[i]);
 		json_object_put(nap_reqs_labels(&sets[i]));
-		nap_reqs_min_values_needed(&sets[i], (const struct nap_reqs *const[]){&sets[0]},
-		    1, why, sizeof(why));
+		nap_reqs_min_values_needed(
+		    &sets[i], (const struct nap_reqs *const[]){&sets[0]}, 1, why, sizeof(why));
 		for (size_t j = 0; j < nsets; j++)
 			check_pair(&sets[i], &sets[j]);
 	}

@@ -43,14 +43,14 @@ round_trip(int64_t v, int milli, char *(*fmt)(int64_t, char *, size_t))
 
 	memset(buf, 'x', sizeof(buf));
 	fmt(v, buf, NAP_QTY_BUFSZ);
-	FUZZ_CHECK(memchr(buf, '\0', NAP_QTY_BUFSZ) != NULL, "unterminated format of %lld",
-	    (long long)v);
+	FUZZ_CHECK(
+	    memchr(buf, '\0', NAP_QTY_BUFSZ) != NULL, "unterminated format of %lld", (long long)v);
 	FUZZ_CHECK(strlen(buf) + 1 < NAP_QTY_BUFSZ, "format of %lld fills the buffer: %s",
 	    (long long)v, buf);
 	FUZZ_CHECK(parse_checked(buf, milli, &back) == 0, "format %s of %lld does not parse", buf,
 	    (long long)v);
-	FUZZ_CHECK(back == v, "%lld formats as %s, which reads %lld", (long long)v, buf,
-	    (long long)back);
+	FUZZ_CHECK(
+	    back == v, "%lld formats as %s, which reads %lld", (long long)v, buf, (long long)back);
 }
 
 /* m / 1000 rounded away from zero, without overflow. */
@@ -84,7 +84,8 @@ check_json(const char *s, size_t len)
 			const char *str = json_object_get_string(o);
 
 			/* A string with a NUL inside is a shorter C string: compare what lib/ sees. */
-			FUZZ_CHECK((parse_checked(str, 0, &t) == 0) == (rca == 0) && (rca || t == a),
+			FUZZ_CHECK(
+			    (parse_checked(str, 0, &t) == 0) == (rca == 0) && (rca || t == a),
 			    "JSON string %s reads differently from its text", s);
 		}
 	}

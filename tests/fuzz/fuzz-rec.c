@@ -143,13 +143,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			last = rec.lineno;
 			check_record(&in, &rec);
 			if (max_line)
-				FUZZ_CHECK(rec.len <= max_line, "a %zu-byte line passed a cap of %zu",
-				    rec.len, max_line);
+				FUZZ_CHECK(rec.len <= max_line,
+				    "a %zu-byte line passed a cap of %zu", rec.len, max_line);
 		} else if (r == NAP_REC_BAD) {
 			bad++;
 			fuzz_check_err(&err);
-			FUZZ_CHECK(strncmp(err.msg, "line ", 5) == 0, "BAD without its line: %s",
-			    err.msg);
+			FUZZ_CHECK(
+			    strncmp(err.msg, "line ", 5) == 0, "BAD without its line: %s", err.msg);
 		} else if (r == NAP_REC_EOF) {
 			FUZZ_CHECK(closed, "EOF before the writer closed");
 			break;

@@ -46,7 +46,8 @@ check_pos(json_object *o, unsigned lines, int depth, unsigned *budget)
 			unsigned line = 0, col = 0;
 
 			(*budget)--;
-			FUZZ_CHECK(nap_yaml_key_pos(o, k, &line, &col) == 0, "key %s has no position", k);
+			FUZZ_CHECK(
+			    nap_yaml_key_pos(o, k, &line, &col) == 0, "key %s has no position", k);
 			FUZZ_CHECK(line >= 1 && col >= 1 && line <= lines,
 			    "key %s at %u:%u, input has %u lines", k, line, col, lines);
 			check_pos(v, lines, depth + 1, budget);
@@ -67,9 +68,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc != 0) {
 		FUZZ_CHECK(rc == -1 && docs == NULL, "rc %d, docs %p", rc, (void *)docs);
 		fuzz_check_err(&err);
-		FUZZ_CHECK(err.code == NAP_EX_DATAERR, "code %d for bad YAML: %s", err.code, err.msg);
-		FUZZ_CHECK(strncmp(err.msg, "fuzz:", 5) == 0, "error without its position: %s",
-		    err.msg);
+		FUZZ_CHECK(
+		    err.code == NAP_EX_DATAERR, "code %d for bad YAML: %s", err.code, err.msg);
+		FUZZ_CHECK(
+		    strncmp(err.msg, "fuzz:", 5) == 0, "error without its position: %s", err.msg);
 		/* The same input without positions fails the same way. */
 		FUZZ_CHECK(nap_yaml_load((const char *)data, size, "fuzz", &plain, &err) == -1,
 		    "loads without NAP_YAML_KEYPOS only");
@@ -92,8 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		char *a = nap_xstrdup(json_object_to_json_string_ext(docs, JSON_C_TO_STRING_PLAIN));
 
-		FUZZ_CHECK(strcmp(a, json_object_to_json_string_ext(plain, JSON_C_TO_STRING_PLAIN)) ==
-			0,
+		FUZZ_CHECK(
+		    strcmp(a, json_object_to_json_string_ext(plain, JSON_C_TO_STRING_PLAIN)) == 0,
 		    "documents differ with and without key positions");
 		free(a);
 	}
