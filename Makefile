@@ -219,3 +219,41 @@ clean:
 	rm -rf build lib/libnap.a $(addprefix bin/,$(TOOLS))
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- fuzzing (tests/fuzz/README): libFuzzer harnesses, clang only ----
+#   make fuzz                  build every tests/fuzz/fuzz-*.c and run each FUZZ_SECONDS
+#   make fuzz-bins             build only (build/fuzz/fuzz-*)
+#   make fuzz FUZZ_SECONDS=600 FUZZ=fuzz-yaml   one harness, longer
+# libnap is rebuilt under build/fuzz/ with coverage and ASan+UBSan; crashes
+# are left in tests/fuzz/artifacts/<harness>/ and make the target fail.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ ?=
+FUZZ_OUT = build/fuzz
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -O1 -g $(WARN) $(FUZZ_SAN) $(PKG_CFLAGS) -MMD -MP
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_OUT)/%)
+FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(FUZZ_OUT)/%.o)
+
+.PHONY: fuzz fuzz-bins
+fuzz-bins: $(FUZZ_BINS) $(FUZZ_OUT)/yaml2json
+
+fuzz: fuzz-bins
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(FUZZ_OUT) sh tests/fuzz/run $(FUZZ)
+
+# lib/ with coverage for the fuzzer, but no fuzzer main (harnesses bring theirs).
+$(FUZZ_OUT)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_OUT)/libnap.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@.tmp.$$$$ && ar rcs $@.tmp.$$$$ $^ && mv -f $@.tmp.$$$$ $@
+
+$(FUZZ_OUT)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_OUT)/libnap.a
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OUT)/libnap.a $(PKG_LIBS) -lm
+
+# Turns the YAML fixtures into JSON seeds (tests/fuzz/seeds.sh).
+$(FUZZ_OUT)/yaml2json: tests/fuzz/yaml2json.c $(FUZZ_OUT)/libnap.a
+	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_OUT)/libnap.a $(PKG_LIBS) -lm

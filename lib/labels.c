@@ -1359,9 +1359,15 @@ nap_reqs_to_json(const struct nap_reqs *r)
 			emitted = 1;
 		}
 		if (q->has_gt) {
-			snprintf(num, sizeof(num), "%lld", (long long)q->gt);
+			/*
+			 * Gte 0 is kept as gt -1, which no Gt can say: the CRDs take
+			 * non-negative values only, so it goes out as Gte again.
+			 */
+			int gte = q->gt < 0;
+
+			snprintf(num, sizeof(num), "%lld", (long long)(gte ? q->gt + 1 : q->gt));
 			json_object_array_add(
-			    arr, item_json(q->key, "Gt", &p, 1, emitted ? 0 : mv));
+			    arr, item_json(q->key, gte ? "Gte" : "Gt", &p, 1, emitted ? 0 : mv));
 			emitted = 1;
 		}
 		if (q->has_lt) {

@@ -87,10 +87,34 @@ under_journal(void)
 	return log_journal;
 }
 
+/*
+ * Messages quote input (names, quantities, record text): a newline or other
+ * control byte in it would end the line early, or forge another line with a
+ * priority prefix.  The text format writes them as C escapes instead.
+ */
+static const char *
+one_line(const char *msg, char *buf, size_t len)
+{
+	static const char ctl[] = "\n\r\t", name[] = "nrt";
+	const char *e;
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 5 < len; p++) {
+		if (*p >= 0x20 && *p != 0x7f)
+			buf[o++] = (char)*p;
+		else if ((e = strchr(ctl, *p)) != NULL)
+			o += (size_t)snprintf(buf + o, len - o, "\\%c", name[e - ctl]);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", *p);
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 void
 nap_vlog(enum nap_log_level level, const char *fmt, va_list ap)
 {
-	char msg[4096], ts[64];
+	char msg[4096], line[4096], ts[64];
 	int saved = errno;
 
 	if (!nap_log_enabled(level))
@@ -118,9 +142,10 @@ nap_vlog(enum nap_log_level level, const char *fmt, va_list ap)
 		json_object_put(o);
 	} else if (under_journal()) {
 		fprintf(stderr, "<%d>%s: %s: %s\n", level_prio[level], log_prog, level_word[level],
-		    msg);
+		    one_line(msg, line, sizeof(line)));
 	} else {
-		fprintf(stderr, "%s: %s: %s\n", log_prog, level_word[level], msg);
+		fprintf(stderr, "%s: %s: %s\n", log_prog, level_word[level],
+		    one_line(msg, line, sizeof(line)));
 	}
 	fflush(stderr);
 	errno = saved;

@@ -584,7 +584,7 @@ nap_time_parse(const char *s, int64_t *out)
 			;
 	if (*p == 'Z' || *p == 'z')
 		p++;
-	else if ((*p == '+' || *p == '-') && p[3] == ':') {
+	else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
 		int oh = digits(p + 1, 2), om = digits(p + 4, 2);
 
 		if (oh < 0 || om < 0)

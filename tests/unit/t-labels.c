@@ -593,6 +593,24 @@ test_json(void)
 	nap_reqs_free(&r);
 	nap_reqs_free(&r2);
 
+	/* Found by tests/fuzz/fuzz-labels: Gte 0 went out as "Gt -1", which the CRDs refuse. */
+	nap_reqs_init(&r);
+	nap_reqs_init(&r2);
+	j = parse("[{\"key\":\"example.com/cpu\",\"operator\":\"Gte\",\"values\":[\"0\"]}]");
+	nap_reqs_add_json(&r, j, NULL);
+	out = nap_reqs_to_json(&r);
+	TAP_IS_STR(json_object_to_json_string_ext(
+		       out, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	    "[{\"key\":\"example.com/cpu\",\"operator\":\"Gte\",\"values\":[\"0\"]}]",
+	    "Gte 0 converts back as Gte 0, not as a negative Gt");
+	TAP_OK(nap_reqs_add_json(&r2, out, NULL) == 0 && r2.n == 1 && r2.v[0].has_gt &&
+		r2.v[0].gt == -1,
+	    "and reads back to the same bound");
+	json_object_put(out);
+	json_object_put(j);
+	nap_reqs_free(&r);
+	nap_reqs_free(&r2);
+
 	for (i = 0; i < NAP_ARRAY_LEN(errs); i++) {
 		nap_reqs_init(&r);
 		memset(&err, 0, sizeof(err));

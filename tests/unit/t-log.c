@@ -9,7 +9,7 @@
 
 /* Log one warning in a child with the given setup; return what it wrote to stderr. */
 static char *
-capture(const char *format, int journal, int level_name)
+capture(const char *format, int journal, int level_name, const char *vm)
 {
 	static char buf[1024];
 	int fds[2];
@@ -30,7 +30,7 @@ capture(const char *format, int journal, int level_name)
 		nap_log_set_format(format);
 		if (level_name)
 			nap_log_set_level_name("error");
-		nap_warn("create vm %s: 429 throttled", "aks-default-x7k2p");
+		nap_warn("create vm %s: 429 throttled", vm);
 		nap_debug("not shown");
 		_exit(0);
 	}
@@ -47,14 +47,18 @@ main(void)
 	json_object *o;
 	char *s;
 
-	TAP_IS_STR(capture("text", 0, 0),
+	TAP_IS_STR(capture("text", 0, 0, "aks-default-x7k2p"),
 	    "nap-test: warning: create vm aks-default-x7k2p: 429 throttled\n",
 	    "a text line names the program and the level");
-	TAP_IS_STR(capture("text", 1, 0),
+	TAP_IS_STR(capture("text", 1, 0, "aks-default-x7k2p"),
 	    "<4>nap-test: warning: create vm aks-default-x7k2p: 429 throttled\n",
 	    "under journald a warning carries priority 4");
-	TAP_IS_STR(capture("text", 0, 1), "", "a warning is not shown at level error");
-	s = capture("json", 0, 0);
+	TAP_IS_STR(capture("text", 0, 1, "aks-default-x7k2p"), "",
+	    "a warning is not shown at level error");
+	TAP_IS_STR(capture("text", 1, 0, "a\n<0>nap-x: fatal: forged\r\x01"),
+	    "<4>nap-test: warning: create vm a\\n<0>nap-x: fatal: forged\\r\\x01: 429 throttled\n",
+	    "control bytes in a message are escaped: one line, nothing forged");
+	s = capture("json", 0, 0, "aks-default-x7k2p");
 	o = json_tokener_parse(s);
 	TAP_OK(o != NULL, "the json format writes one JSON object: %s", s);
 	TAP_IS_STR(json_object_get_string(json_object_object_get(o, "level")), "warning",
