@@ -12,20 +12,7 @@ setup() {
 
 # run_case DIR: the output must satisfy check.jq (and stderr stderr.re)
 run_case() {
-	local d=$CASES/$1 args=""
-	[ -f "$d/args" ] && args=$(cat "$d/args")
-	$SOLVE $args <"$d/input.ndjson" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" || {
-		echo "exit $?: $(cat "$BATS_TEST_TMPDIR/err")"; return 1; }
-	if ! jq -s -e "$(cat "$CASES/prelude.jq" "$d/check.jq")" "$BATS_TEST_TMPDIR/out" >/dev/null; then
-		echo "check failed: $(cat "$d/check.jq")"
-		grep -v '"ADDED"' "$BATS_TEST_TMPDIR/out" | cut -c1-600
-		cat "$BATS_TEST_TMPDIR/err"
-		return 1
-	fi
-	if [ -f "$d/stderr.re" ] && ! grep -Eq "$(cat "$d/stderr.re")" "$BATS_TEST_TMPDIR/err"; then
-		echo "stderr does not match $(cat "$d/stderr.re"): $(cat "$BATS_TEST_TMPDIR/err")"
-		return 1
-	fi
+	"$CASES/run-case" "$NAP_BIN" "$1"
 }
 
 @test "a single pending pod gets one LaunchRequest from the default NodePool" {
@@ -180,11 +167,11 @@ run_case() {
 	run_case preferred-affinity-relaxed
 }
 
-@test "Gt on sku-cpu keeps only sizes with more vCPUs" {
+@test "Gt 16 on sku-cpu keeps only sizes with more than 16 vCPUs: none of the 16-vCPU sizes" {
 	run_case gt-sku-cpu
 }
 
-@test "Lt on sku-cpu keeps only 2-vCPU sizes" {
+@test "Lt 4 on sku-cpu keeps only sizes with fewer than 4 vCPUs: none of the 4-vCPU sizes" {
 	run_case lt-sku-cpu
 }
 
@@ -244,7 +231,7 @@ run_case() {
 	run_case missing-nodeclass
 }
 
-@test "a NodePool at its cpu limit launches nothing more" {
+@test "a NodePool at its cpu limit launches nothing more: the pod is unschedulable, naming the limit" {
 	run_case limit-exceeded
 }
 
@@ -324,6 +311,10 @@ run_case() {
 	run_case uninitialized-ephemeral-taint
 }
 
+@test "an initialized node tainted unreachable is not used: only a starting node's ephemeral taints are overlooked" {
+	run_case initialized-node-unreachable
+}
+
 @test "a node being deleted is not used" {
 	run_case deleting-node-unused
 }
@@ -400,7 +391,7 @@ run_case() {
 	run_case capacity-type-spread
 }
 
-@test "minValues 5 on instance types keeps at least five sizes on the claim" {
+@test "minValues 5 met by exactly five sizes launches with those five on the claim" {
 	run_case min-values-met
 }
 
