@@ -183,7 +183,7 @@ run_case() {
 	run_case arch-split
 }
 
-@test "a pod that does not tolerate the only NodePool's taint is unschedulable, naming the taint" {
+@test "a pod whose tolerations are for another key, value or effect does not tolerate the only NodePool's taint: unschedulable, naming the taint" {
 	run_case taint-not-tolerated
 }
 

@@ -160,6 +160,7 @@ main(void)
 	struct nap_sched_taint taint = {"dedicated", "db", NAP_SCHED_NOSCHEDULE};
 	struct nap_sched_toleration tol = {NULL, NULL, 1, -1};
 	struct nap_sched_toleration eq = {"dedicated", "web", 0, -1};
+	struct nap_sched_toleration other = {"other", NULL, 1, -1};
 	struct nap_selector *sel = NULL;
 	json_object *labels = json_object_new_object(), *seljs;
 	struct nap_err err;
@@ -346,6 +347,7 @@ main(void)
 	pod(&pods[2], "x", 100, 1);
 	pod(&pods[3], "y", 200, 1);
 	TAP_OK(nap_sched_pod_cmp(&pods[3], &pods[2]) < 0, "the larger CPU request sorts first");
+	TAP_OK(!nap_sched_tolerates(&other, 1, &taint), "Exists on another key does not tolerate");
 	TAP_OK(!nap_sched_tolerates(&eq, 1, &taint), "Equal with another value does not tolerate");
 	eq.value = "db";
 	TAP_OK(nap_sched_tolerates(&eq, 1, &taint), "Equal with the value tolerates");
