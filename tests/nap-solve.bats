@@ -556,3 +556,59 @@ run_case() {
 	[ "$status" -eq 64 ]
 	[[ "$output" == *"--packing"* ]]
 }
+
+# live SECONDS: nap-solve reading the FIFO $in on fd 7 (output in $out, pid in
+# $pid), with --batch-max SECONDS, so a nomination holds twice as long.
+live() {
+	in=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
+	mkfifo "$in"
+	$SOLVE --batch-idle 100ms --batch-max "$1" <"$in" >"$out" 2>&1 &
+	pid=$!
+	exec 7>"$in"
+}
+
+# wait_out JQ: poll (30 s, a loaded machine) until some output record matches JQ
+wait_out() {
+	local i
+	for i in $(seq 1 300); do
+		[ -n "$(jq -c "select($1)" "$out" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	echo "no record matches $1:"
+	grep -v '"ADDED"' "$out"
+	return 1
+}
+
+live_end() {
+	exec 7>&-
+	wait "$pid"
+}
+
+@test "a pod nominated to a node holds its place there: a pod its anti-affinity excludes is not nominated beside it" {
+	live 30s
+	cat "$CASES/live-nominated-anti/start.ndjson" >&7
+	wait_out '.type == "Nominated" and .pod == "default/c1" and .node == "n1"'
+	cat "$CASES/live-nominated-anti/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/c2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/c2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/c2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/c2"])) | length) == 1' "$out"
+}
+
+@test "a pod nominated to an in-flight NodeClaim holds its place there: a pod its anti-affinity excludes gets a claim of its own" {
+	live 30s
+	cat "$CASES/live-claim-anti/start.ndjson" >&7
+	wait_out '.type == "LaunchRequest" and .pods == ["default/c1"]'
+	# nap-launch has made the NodeClaim: it is in flight, with its allocatable
+	jq -c 'select(.type == "LaunchRequest") | {type: "ADDED", object: (.nodeClaim
+	    | .metadata.uid = "uid-claim" | .status = {capacity: {cpu: "2", memory: "8Gi", pods: "110"},
+	      allocatable: {cpu: "1900m", memory: "6Gi", pods: "110"}})}' "$out" >&7
+	wait_out '.type == "Nominated" and .pod == "default/c1" and .kind == "NodeClaim"'
+	cat "$CASES/live-claim-anti/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/c2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/c2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/c2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/c2"])) | length) == 1' "$out"
+}
