@@ -612,3 +612,15 @@ live_end() {
 	jq -se 'map(select(.type == "Nominated" and .pod == "default/c2")) == [] and
 	    (map(select(.type == "LaunchRequest" and .pods == ["default/c2"])) | length) == 1' "$out"
 }
+
+@test "a pod nominated to a node holds its room there: a pod that fits only the room left is not nominated beside it" {
+	live 30s
+	cat "$CASES/live-nominated-room/start.ndjson" >&7
+	wait_out '.type == "Nominated" and .pod == "default/r1" and .node == "n1"'
+	cat "$CASES/live-nominated-room/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/r2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/r2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/r2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/r2"])) | length) == 1' "$out"
+}
