@@ -12,22 +12,7 @@ setup() {
 
 # run_case DIR: the output must satisfy check.jq (and stderr stderr.re)
 run_case() {
-	local d=$CASES/$1 args=""
-	if [ -f "$d/args" ]; then
-		args=$(cat "$d/args")
-	fi
-	$SOLVE $args <"$d/input.ndjson" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" || {
-		echo "exit $?: $(cat "$BATS_TEST_TMPDIR/err")"; return 1; }
-	if ! jq -s -e "$(cat "$CASES/prelude.jq" "$d/check.jq")" "$BATS_TEST_TMPDIR/out" >/dev/null; then
-		echo "check failed: $(cat "$d/check.jq")"
-		grep -v '"ADDED"' "$BATS_TEST_TMPDIR/out" | cut -c1-600
-		cat "$BATS_TEST_TMPDIR/err"
-		return 1
-	fi
-	if [ -f "$d/stderr.re" ] && ! grep -Eq "$(cat "$d/stderr.re")" "$BATS_TEST_TMPDIR/err"; then
-		echo "stderr does not match $(cat "$d/stderr.re"): $(cat "$BATS_TEST_TMPDIR/err")"
-		return 1
-	fi
+	"$CASES/run-case" "$NAP_BIN" "$1"
 }
 
 @test "a single pending pod gets one LaunchRequest from the default NodePool" {
@@ -182,11 +167,11 @@ run_case() {
 	run_case preferred-affinity-relaxed
 }
 
-@test "Gt on sku-cpu keeps only sizes with more vCPUs" {
+@test "Gt 16 on sku-cpu keeps only sizes with more than 16 vCPUs: none of the 16-vCPU sizes" {
 	run_case gt-sku-cpu
 }
 
-@test "Lt on sku-cpu keeps only 2-vCPU sizes" {
+@test "Lt 4 on sku-cpu keeps only sizes with fewer than 4 vCPUs: none of the 4-vCPU sizes" {
 	run_case lt-sku-cpu
 }
 
@@ -198,7 +183,7 @@ run_case() {
 	run_case arch-split
 }
 
-@test "a pod that does not tolerate the only NodePool's taint is unschedulable, naming the taint" {
+@test "a pod whose tolerations are for another key, value or effect does not tolerate the only NodePool's taint: unschedulable, naming the taint" {
 	run_case taint-not-tolerated
 }
 
@@ -246,7 +231,7 @@ run_case() {
 	run_case missing-nodeclass
 }
 
-@test "a NodePool at its cpu limit launches nothing more" {
+@test "a NodePool at its cpu limit launches nothing more: the pod is unschedulable, naming the limit" {
 	run_case limit-exceeded
 }
 
@@ -326,6 +311,10 @@ run_case() {
 	run_case uninitialized-ephemeral-taint
 }
 
+@test "an initialized node tainted unreachable is not used: only a starting node's ephemeral taints are overlooked" {
+	run_case initialized-node-unreachable
+}
+
 @test "a node being deleted is not used" {
 	run_case deleting-node-unused
 }
@@ -402,7 +391,7 @@ run_case() {
 	run_case capacity-type-spread
 }
 
-@test "minValues 5 on instance types keeps at least five sizes on the claim" {
+@test "minValues 5 met by exactly five sizes launches with those five on the claim" {
 	run_case min-values-met
 }
 
@@ -557,4 +546,72 @@ run_case() {
 	run $SOLVE --packing cheapest </dev/null
 	[ "$status" -eq 64 ]
 	[[ "$output" == *"--packing"* ]]
+}
+
+# live SECONDS: nap-solve reading the FIFO $in on fd 7 (output in $out, pid in
+# $pid), with --batch-max SECONDS, so a nomination holds twice as long.
+live() {
+	in=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
+	mkfifo "$in"
+	$SOLVE --batch-idle 100ms --batch-max "$1" <"$in" >"$out" 2>&1 &
+	pid=$!
+	exec 7>"$in"
+}
+
+# wait_out JQ: poll (30 s, a loaded machine) until some output record matches JQ
+wait_out() {
+	local i
+	for i in $(seq 1 300); do
+		[ -n "$(jq -c "select($1)" "$out" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	echo "no record matches $1:"
+	grep -v '"ADDED"' "$out"
+	return 1
+}
+
+live_end() {
+	exec 7>&-
+	wait "$pid"
+}
+
+@test "a pod nominated to a node holds its place there: a pod its anti-affinity excludes is not nominated beside it" {
+	live 30s
+	cat "$CASES/live-nominated-anti/start.ndjson" >&7
+	wait_out '.type == "Nominated" and .pod == "default/c1" and .node == "n1"'
+	cat "$CASES/live-nominated-anti/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/c2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/c2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/c2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/c2"])) | length) == 1' "$out"
+}
+
+@test "a pod nominated to an in-flight NodeClaim holds its place there: a pod its anti-affinity excludes gets a claim of its own" {
+	live 30s
+	cat "$CASES/live-claim-anti/start.ndjson" >&7
+	wait_out '.type == "LaunchRequest" and .pods == ["default/c1"]'
+	# nap-launch has made the NodeClaim: it is in flight, with its allocatable
+	jq -c 'select(.type == "LaunchRequest") | {type: "ADDED", object: (.nodeClaim
+	    | .metadata.uid = "uid-claim" | .status = {capacity: {cpu: "2", memory: "8Gi", pods: "110"},
+	      allocatable: {cpu: "1900m", memory: "6Gi", pods: "110"}})}' "$out" >&7
+	wait_out '.type == "Nominated" and .pod == "default/c1" and .kind == "NodeClaim"'
+	cat "$CASES/live-claim-anti/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/c2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/c2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/c2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/c2"])) | length) == 1' "$out"
+}
+
+@test "a pod nominated to a node holds its room there: a pod that fits only the room left is not nominated beside it" {
+	live 30s
+	cat "$CASES/live-nominated-room/start.ndjson" >&7
+	wait_out '.type == "Nominated" and .pod == "default/r1" and .node == "n1"'
+	cat "$CASES/live-nominated-room/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/r2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/r2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/r2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/r2"])) | length) == 1' "$out"
 }

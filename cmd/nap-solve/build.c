@@ -388,6 +388,26 @@ cmp_nref(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/*
+ * The node (or in-flight NodeClaim) of a nomination, as its index in
+ * node_idx plus one; 0 when it is not in the input (gone).
+ */
+static size_t
+nominated_at(const struct nap_cluster *cl, const struct nap_hash *node_idx,
+    const struct nomination *nm)
+{
+	const char *name = nm->target;
+
+	if (nm->is_claim) {
+		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(cl, nm->target);
+		const struct nap_node *n = c ? nap_cluster_node_of(cl, c) : NULL;
+
+		if (n)
+			name = n->meta.name; /* registered: its node stands for it */
+	}
+	return (size_t)(uintptr_t)nap_hash_get(node_idx, name);
+}
+
 static int
 planned_pod(const struct solve *sv, const char *key)
 {
@@ -633,24 +653,53 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 
 	/* bound pods (topology counts) and this batch's provisionable pods */
 	pods = nap_cluster_pods(cl, &npods);
-	/* sized by kind: a converted pod is some 180 bytes, at 60,000 pods it adds up */
+	/*
+	 * Sized by kind: a converted pod is some 180 bytes, at 60,000 pods it
+	 * adds up.  Pending pods may all be nominated, so both arrays allow them.
+	 */
 	for (i = 0, j = 0; i < npods; i++)
 		j += pods[i]->node_name[0] != '\0';
 	pl->pending = nap_xcalloc(npods - j + 1, sizeof(*pl->pending));
 	pl->pending_src = nap_xcalloc(npods - j + 1, sizeof(*pl->pending_src));
-	pl->boundp = nap_xcalloc(j + 1, sizeof(*pl->boundp));
-	pl->bound = nap_xcalloc(j + 1, sizeof(*pl->bound));
+	pl->boundp = nap_xcalloc(npods + 1, sizeof(*pl->boundp));
+	pl->bound = nap_xcalloc(npods + 1, sizeof(*pl->bound));
 	for (i = 0; i < npods; i++) {
 		const struct nap_pod *p = pods[i];
+		size_t at; /* the node it counts on, plus one */
 
 		if (p->node_name[0]) {
-			void *v;
-
 			if (nap_pod_is_terminal(p) || p->meta.deleted)
 				continue;
-			v = nap_hash_get(&node_idx, p->node_name);
-			if (!v)
+			at = (size_t)(uintptr_t)nap_hash_get(&node_idx, p->node_name);
+			if (!at)
 				continue;
+		} else {
+			const struct nomination *nm;
+			char key[512];
+
+			if (!nap_pod_is_provisionable(p))
+				continue;
+			snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
+			if (planned_pod(sv, key))
+				continue;
+			nm = nap_hash_get(&sv->nominated, key);
+			if (nm && (!sv->now_ms || nm->until_ms <= sv->now_ms))
+				nm = NULL;
+			at = nm ? nominated_at(cl, &node_idx, nm) : 0;
+			if (nm && !at)
+				continue;
+			/*
+			 * A pod nominated earlier is not decided again while the
+			 * nomination holds, but it holds its place: its request and
+			 * its topology count on its node as if it were bound.  Left
+			 * out, the next batch put there a pod its anti-affinity
+			 * excludes (or more than the room), the scheduler bound
+			 * one, and the other waited out a nomination.
+			 */
+			if (at)
+				nap_res_sub(&pl->nodes[at - 1].avail, &p->requests);
+		}
+		if (at) {
 			/*
 			 * The scheduler reads only a bound pod's namespace, labels
 			 * and anti-affinity, all in constraints_hash: pods equal
@@ -663,22 +712,9 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct plan *pl, str
 				nap_hash_put(&bound_by_hash, hkey, sp);
 			}
 			pl->bound[pl->nbound].pod = sp;
-			pl->bound[pl->nbound].node = (size_t)(uintptr_t)v - 1;
+			pl->bound[pl->nbound].node = at - 1;
 			pl->nbound++;
 			continue;
-		}
-		if (!nap_pod_is_provisionable(p))
-			continue;
-		{
-			const struct nomination *nm;
-			char key[512];
-
-			snprintf(key, sizeof(key), "%s/%s", p->meta.ns, p->meta.name);
-			if (planned_pod(sv, key))
-				continue;
-			nm = nap_hash_get(&sv->nominated, key);
-			if (nm && sv->now_ms && nm->until_ms > sv->now_ms)
-				continue;
 		}
 		j = pl->in.npending++;
 		pl->pending_src[j] = p;

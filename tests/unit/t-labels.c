@@ -127,6 +127,8 @@ test_intersections(void)
 	    {NAP_OP_EXISTS, NULL, NULL, NAP_OP_IN, "a", NULL, "k In [a]",
 		"Exists ∩ In is the In (Exists does not overwrite a value)"},
 	    {NAP_OP_GT, "5", NULL, NAP_OP_LT, "3", NULL, "k DoesNotExist", "Gt 5 ∩ Lt 3 is empty"},
+	    {NAP_OP_GT, "3", NULL, NAP_OP_LT, "3", NULL, "k DoesNotExist",
+		"Gt 3 ∩ Lt 3 is empty: equal bounds are Karpenter's boundary for DoesNotExist"},
 	    {NAP_OP_GT, "3", NULL, NAP_OP_LT, "4", NULL, "k Exists >3 <4",
 		"Gt 3 ∩ Lt 4 keeps both bounds, as Karpenter does, though no integer fits"},
 	    {NAP_OP_GT, "1", NULL, NAP_OP_LT, "9", NULL, "k Exists >1 <9",

@@ -8,9 +8,10 @@
 #include "tap.h"
 
 #define NT 3
+#define NZ 3
 
 static struct nap_sched_itype types[NT];
-static struct nap_sched_offer offers[NT][2];
+static struct nap_sched_offer offers[NT][NZ];
 static struct nap_res alloc[NT];
 static struct nap_sched_pool pool;
 
@@ -27,7 +28,7 @@ static void
 setup(void)
 {
 	static const char *const names[NT] = {"small", "medium", "large"};
-	static const char *const zones[] = {"z1", "z2"};
+	static const char *const zones[NZ] = {"z1", "z2", "z3"};
 	static const char *const od[] = {"on-demand"};
 	static const char *const pname[] = {"default"};
 	size_t i, z;
@@ -40,17 +41,17 @@ setup(void)
 		nap_reqs_add(
 		    &types[i].reqs, "node.kubernetes.io/instance-type", NAP_OP_IN, &n, 1, 0, NULL);
 		nap_reqs_add(
-		    &types[i].reqs, "topology.kubernetes.io/zone", NAP_OP_IN, zones, 2, 0, NULL);
+		    &types[i].reqs, "topology.kubernetes.io/zone", NAP_OP_IN, zones, NZ, 0, NULL);
 		nap_reqs_add(
 		    &types[i].reqs, "karpenter.sh/capacity-type", NAP_OP_IN, od, 1, 0, NULL);
-		for (z = 0; z < 2; z++) {
+		for (z = 0; z < NZ; z++) {
 			offers[i][z].zone = zones[z];
 			offers[i][z].ctype = "on-demand";
 			offers[i][z].price = 0.1 * (double)(1 << i);
 			offers[i][z].available = 1;
 		}
 		types[i].off = offers[i];
-		types[i].noff = 2;
+		types[i].noff = NZ;
 		res(&alloc[i], 2000 << i, 4 << i, 30);
 	}
 	memset(&pool, 0, sizeof(pool));
@@ -85,20 +86,85 @@ pod(struct nap_sched_pod *p, const char *name, int64_t milli, int64_t gib)
 	p->req.v[NAP_RES_MEMORY] = gib << 29; /* half GiB units keep pods small */
 }
 
+/* The zone a placed pod's claim is pinned to, or NULL. */
+static const char *
+zone_of(const struct nap_sched_result *r, size_t pi)
+{
+	const struct nap_req *q;
+
+	if (r->place[pi].where != NAP_SCHED_CLAIM)
+		return NULL;
+	q = nap_reqs_get(&r->claims[r->place[pi].index].reqs, "topology.kubernetes.io/zone");
+	return q && !q->complement && q->nvalues == 1 ? q->values[0] : NULL;
+}
+
+/* How many of the n pods went to a claim in zone z, and how many fit nowhere. */
+static size_t
+in_zone(const struct nap_sched_result *r, size_t n, const char *z)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (z ? zone_of(r, i) && strcmp(zone_of(r, i), z) == 0
+		      : r->place[i].where == NAP_SCHED_NONE)
+			k++;
+	return k;
+}
+
+/*
+ * n pods labelled app=web, 1 core each (two fit the small size), all under
+ * one topology term: spread on key with maxSkew, minDomains and
+ * DoNotSchedule (required) or ScheduleAnyway; solved into r.
+ */
+static void
+spread(struct nap_sched_result *r, struct nap_sched_pod *pods, size_t n, const char *key,
+    int skew, int min_domains, int required, const struct nap_selector *sel,
+    json_object *labels, const char *sig)
+{
+	static struct nap_sched_topo t;
+	static const char *const names[] = {"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"};
+	struct nap_sched_input in;
+	struct nap_err err;
+	size_t i;
+
+	memset(&t, 0, sizeof(t));
+	t.kind = NAP_SCHED_SPREAD;
+	t.key = key;
+	t.sig = sig;
+	t.sel = sel;
+	t.max_skew = skew;
+	t.min_domains = min_domains;
+	t.required = required;
+	for (i = 0; i < n; i++) {
+		pod(&pods[i], names[i], 1000, 1);
+		pods[i].labels = labels;
+		pods[i].topo = &t;
+		pods[i].ntopo = 1;
+		pods[i].sig = sig;
+	}
+	input(&in, pods, n);
+	nap_sched_solve(&in, r, &err);
+}
+
 int
 main(void)
 {
 	struct nap_sched_input in;
 	struct nap_sched_result r, r2;
-	struct nap_sched_pod pods[4];
+	struct nap_sched_pod pods[4], many[8];
+	struct nap_sched_taint unreachable = {
+	    "node.kubernetes.io/unreachable", NULL, NAP_SCHED_NOSCHEDULE};
+	const char *const avoid[] = {"n1"};
 	struct nap_sched_node node;
 	struct nap_sched_topo anti;
 	struct nap_sched_taint taint = {"dedicated", "db", NAP_SCHED_NOSCHEDULE};
 	struct nap_sched_toleration tol = {NULL, NULL, 1, -1};
 	struct nap_sched_toleration eq = {"dedicated", "web", 0, -1};
+	struct nap_sched_toleration other = {"other", NULL, 1, -1};
 	struct nap_selector *sel = NULL;
 	json_object *labels = json_object_new_object(), *seljs;
 	struct nap_err err;
+	size_t i;
 
 	setup();
 
@@ -173,6 +239,30 @@ main(void)
 	pods[0].tols = NULL;
 	pods[0].ntols = 0;
 
+	/* only a starting node's ephemeral taints are overlooked */
+	node.taints = &unreachable;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.place[0].where == NAP_SCHED_CLAIM,
+	    "an initialized node tainted unreachable:NoSchedule is not used");
+	nap_sched_result_free(&r);
+	node.initialized = 0;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.place[0].where == NAP_SCHED_NODE,
+	    "a starting node whose only taint is unreachable:NoSchedule is used");
+	nap_sched_result_free(&r);
+	node.initialized = 1;
+	node.taints = NULL;
+	node.ntaints = 0;
+
+	/* a node the cluster's scheduler turned the pod away from is not tried */
+	pods[0].avoid = avoid;
+	pods[0].navoid = 1;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.place[0].where == NAP_SCHED_CLAIM, "a node the pod was turned away from is avoided");
+	nap_sched_result_free(&r);
+	pods[0].avoid = NULL;
+	pods[0].navoid = 0;
+
 	/* hostname anti-affinity: two claims */
 	json_object_object_add(labels, "app", json_object_new_string("web"));
 	seljs = json_tokener_parse("{\"matchLabels\":{\"app\":\"web\"}}");
@@ -227,10 +317,63 @@ main(void)
 		nap_sched_result_free(&r);
 	}
 
+	/* topology spread over three zones (two 1-core pods fit the small size) */
+	spread(&r, many, 3, "topology.kubernetes.io/zone", 1, 0, 1, sel, labels, "z-1");
+	TAP_OK(r.nclaims == 3 && in_zone(&r, 3, "z1") == 1 && in_zone(&r, 3, "z2") == 1 &&
+		in_zone(&r, 3, "z3") == 1,
+	    "a zonal spread with maxSkew 1 puts three pods in three zones");
+	nap_sched_result_free(&r);
+	spread(&r, many, 6, "topology.kubernetes.io/zone", 1, 0, 1, sel, labels, "z-1b");
+	TAP_OK(in_zone(&r, 6, "z1") == 2 && in_zone(&r, 6, "z2") == 2 && in_zone(&r, 6, "z3") == 2,
+	    "six pods under a zonal spread with maxSkew 1 go two to a zone");
+	nap_sched_result_free(&r);
+	spread(&r, many, 5, "topology.kubernetes.io/zone", 2, 0, 1, sel, labels, "z-2");
+	TAP_OK(in_zone(&r, 5, NULL) == 0 && in_zone(&r, 5, "z1") <= 2 && in_zone(&r, 5, "z2") <= 2 &&
+		in_zone(&r, 5, "z3") <= 2 && r.nclaims < 5,
+	    "maxSkew 2 lets a zone hold two more pods than the emptiest");
+	nap_sched_result_free(&r);
+	spread(&r, many, 6, "topology.kubernetes.io/zone", 1, 4, 1, sel, labels, "z-md4");
+	TAP_OK(in_zone(&r, 6, NULL) == 3 && in_zone(&r, 6, "z1") == 1 && in_zone(&r, 6, "z2") == 1 &&
+		in_zone(&r, 6, "z3") == 1,
+	    "minDomains 4 over three zones caps each zone at maxSkew: three of six pods fit nowhere");
+	for (i = 0; i < 6 && r.place[i].where != NAP_SCHED_NONE; i++)
+		;
+	TAP_OK(i < 6 && r.place[i].why && strstr(r.place[i].why, "topology spread") != NULL,
+	    "a pod left out says the topology spread ruled it out");
+	nap_sched_result_free(&r);
+	spread(&r, many, 6, "topology.kubernetes.io/zone", 1, 3, 1, sel, labels, "z-md3");
+	TAP_OK(in_zone(&r, 6, NULL) == 0 && in_zone(&r, 6, "z1") == 2 && in_zone(&r, 6, "z2") == 2 &&
+		in_zone(&r, 6, "z3") == 2,
+	    "minDomains 3 met by three zones caps nothing: two pods to a zone");
+	nap_sched_result_free(&r);
+	spread(&r, many, 6, "topology.kubernetes.io/zone", 1, 4, 0, sel, labels, "z-any");
+	TAP_OK(in_zone(&r, 6, NULL) == 0 && r.relaxations > 0,
+	    "the same spread as ScheduleAnyway is relaxed and every pod is placed");
+	nap_sched_result_free(&r);
+	spread(&r, many, 3, "kubernetes.io/hostname", 1, 0, 1, sel, labels, "h-1");
+	TAP_OK(r.nclaims == 3 && in_zone(&r, 3, NULL) == 0,
+	    "a hostname spread with maxSkew 1 puts three pods on three claims");
+	nap_sched_result_free(&r);
+	spread(&r, many, 4, "kubernetes.io/hostname", 2, 0, 1, sel, labels, "h-2");
+	TAP_OK(r.nclaims == 2 && in_zone(&r, 4, NULL) == 0,
+	    "a hostname spread with maxSkew 2 puts four pods on two claims");
+	nap_sched_result_free(&r);
+	pool.limit_nodes = 1;
+	spread(&r, many, 3, "kubernetes.io/hostname", 1, 0, 1, sel, labels, "h-lim");
+	TAP_OK(r.nclaims == 1 && in_zone(&r, 3, NULL) == 2,
+	    "under limits.nodes 1 a DoNotSchedule hostname spread leaves two pods out");
+	nap_sched_result_free(&r);
+	spread(&r, many, 3, "kubernetes.io/hostname", 1, 0, 0, sel, labels, "h-lim-any");
+	TAP_OK(r.nclaims == 1 && in_zone(&r, 3, NULL) == 0 && r.relaxations > 0,
+	    "as ScheduleAnyway it is relaxed and the one claim takes all three pods");
+	nap_sched_result_free(&r);
+	pool.limit_nodes = -1;
+
 	/* FFD order and tolerations */
 	pod(&pods[2], "x", 100, 1);
 	pod(&pods[3], "y", 200, 1);
 	TAP_OK(nap_sched_pod_cmp(&pods[3], &pods[2]) < 0, "the larger CPU request sorts first");
+	TAP_OK(!nap_sched_tolerates(&other, 1, &taint), "Exists on another key does not tolerate");
 	TAP_OK(!nap_sched_tolerates(&eq, 1, &taint), "Equal with another value does not tolerate");
 	eq.value = "db";
 	TAP_OK(nap_sched_tolerates(&eq, 1, &taint), "Equal with the value tolerates");
@@ -240,7 +383,7 @@ main(void)
 	nap_selector_free(sel);
 	json_object_put(seljs);
 	json_object_put(labels);
-	for (size_t i = 0; i < NT; i++)
+	for (i = 0; i < NT; i++)
 		nap_reqs_free(&types[i].reqs);
 	nap_reqs_free(&pool.reqs);
 	return tap_done();
