@@ -190,3 +190,18 @@ clean:
 	rm -rf build lib/libnap.a $(addprefix bin/,$(TOOLS))
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# make chaos: the provision loop against nap-sim under faults and kill -9
+# of a random stage every 5 s, its invariants sampled throughout
+# (tests/chaos/chaos.sh).  CHAOS_PODS, CHAOS_DURATION (seconds of chaos),
+# CHAOS_MODE (units or pipeline), CHAOS_SEED; make chaos-short is CI's.
+CHAOS_PODS ?= 2000
+CHAOS_DURATION ?= 300
+CHAOS_MODE ?= units
+CHAOS_SEED ?=
+.PHONY: chaos chaos-short
+chaos: all
+	@NAP_BIN=$(CURDIR)/$(BIN) CHAOS_SEED=$(CHAOS_SEED) nice bash tests/chaos/chaos.sh \
+		-p $(CHAOS_PODS) -d $(CHAOS_DURATION) -m $(CHAOS_MODE)
+chaos-short:
+	@$(MAKE) --no-print-directory chaos CHAOS_PODS=200 CHAOS_DURATION=60
