@@ -18,8 +18,12 @@
 #
 # Invariants, sampled about once a second from the API server and ARM (not
 # from the loop's own records) and checked again once settled:
-#   duplicates  0 VMs sharing a NodeClaim (VM names case-insensitively, or
-#               NodeClaims or Nodes sharing a providerID)
+#   duplicates  0 VMs sharing a NodeClaim: VM names are aks-<NodeClaim>, so
+#               two VMs for one NodeClaim show as the same name in another
+#               case, as NodeClaims or Nodes sharing a providerID, or as a
+#               stray: a VM neither Deleting nor Failed whose NodeClaim does
+#               not exist, in two samples running (a NodeClaim goes only
+#               once its VM is Deleting)
 #   leaked      once settled, VMs = NICs = NodeClaims = Nodes and no VM or
 #               NIC without a NodeClaim
 #   stranded    once settled, every pod Running; meanwhile every Pending
@@ -452,6 +456,9 @@ def claim(n): n | ascii_downcase | sub("^aks-"; "");
    dupnodes: ($nodes | map(.spec.providerID // empty | ascii_downcase)
        | (length - (unique | length))),
    orphanvms: [$vms[] | select(claim(.name) as $c | $claims | index($c) | not) | .name],
+   strays: [$vms[] | select(claim(.name) as $c | $claims | index($c) | not)
+       | select(.properties.provisioningState as $p | $p != "Deleting" and $p != "Failed")
+       | .name],
    orphannics: [$nics[] | select(claim(.name) as $c | $claims | index($c) | not) | .name],
    nodenames: ($nodes | map(.metadata.name)),
    withpods: ($bound | keys),
@@ -468,11 +475,13 @@ def claim(n): n | ascii_downcase | sub("^aks-"; "");
 sample_once() {	# sample_once OUT: 0 when a whole sample was taken
 	local s=$W/samples/cur t
 	t=$(date +%s)
-	kget /apis/karpenter.sh/v1/nodeclaims "$s.nc" &&
+	# VMs before NodeClaims: nap-launch makes the NodeClaim first, so
+	# every VM listed has its NodeClaim listed too, unless it is gone.
+	aget "/subscriptions/$SUB/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01" "$s.vm" &&
+	    aget "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Network/networkInterfaces?api-version=2024-05-01" "$s.ni" &&
+	    kget /apis/karpenter.sh/v1/nodeclaims "$s.nc" &&
 	    kget /api/v1/nodes "$s.no" &&
-	    kget /api/v1/namespaces/chaos/pods "$s.po" &&
-	    aget "/subscriptions/$SUB/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01" "$s.vm" &&
-	    aget "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Network/networkInterfaces?api-version=2024-05-01" "$s.ni" ||
+	    kget /api/v1/namespaces/chaos/pods "$s.po" ||
 	    return 1
 	jq -nc --argjson t "$t" --slurpfile nc "$s.nc" --slurpfile no "$s.no" --slurpfile po "$s.po" \
 	    --slurpfile vm "$s.vm" --slurpfile ni "$s.ni" "$sample_jq" >"$1"
@@ -580,13 +589,16 @@ S=$W/samples.ndjson
 touch "$S" "$W/kills" "$W/exits" "$W/drops" "$W/sample-failures"
 last=$(tail -n 1 "$S")
 [ -n "$last" ] || last='{}'
-field() { jq -r "$1" <<<"$last"; }
+field() { jq -rc "$1" <<<"$last"; }
 samples=$(wc -l <"$S")
 sfail=$(wc -l <"$W/sample-failures")
 
-duplicates=$(jq -s '[.[] | .dupvms + .dupclaims + .dupnodes] | max // 0' "$S")
-dupdetail=$(jq -sc '[.[] | select(.dupvms + .dupclaims + .dupnodes > 0)
-    | {t, dupvms, dupclaims, dupnodes}] | .[:5]' "$S")
+strays=$(jq -sc '[range(1; length) as $i | .[$i - 1].strays - (.[$i - 1].strays - .[$i].strays)
+    | .[]] | unique' "$S")
+duplicates=$(jq -s --argjson strays "$strays" \
+    '([.[] | .dupvms + .dupclaims + .dupnodes] | max // 0) + ($strays | length)' "$S")
+dupdetail=$(jq -sc --argjson strays "$strays" '{strays: $strays, collisions: ([.[]
+    | select(.dupvms + .dupclaims + .dupnodes > 0) | {t, dupvms, dupclaims, dupnodes}] | .[:5])}' "$S")
 leaked=$(field '(.orphanvms // [] | length) + (.orphannics // [] | length)')
 unequal=$(field 'if .vms == .nics and .vms == .nodeclaims and .vms == .nodes then 0 else 1 end')
 # The longest a VM or NIC stayed without a NodeClaim, over the samples.
@@ -597,7 +609,7 @@ maxorphan=$(jq -s 'reduce .[] as $s ({age: 0, first: {}};
 stranded=$(field '(.pods // 0) - (.running // 0)')
 [ "$(field '.pods // 0')" -eq "$target" ] || stranded=$((stranded + target - $(field '.pods // 0')))
 unexplained=$(jq -s '[.[] | .unexplained[]] | unique | length' "$S")
-evicted=$(jq -s '[range(1; length) as $i | .[$i - 1].withpods - .[$i].nodenames | .[]]
+evicted=$(jq -sc '[range(1; length) as $i | .[$i - 1].withpods - .[$i].nodenames | .[]]
     | unique' "$S")
 nevicted=$(jq length <<<"$evicted")
 kills=$(wc -l <"$W/kills")
@@ -645,8 +657,9 @@ check "every exit accounted for ($kills kills, $restarts starts)" "$((nbad == 0 
 check "the loop settled after the chaos" "$([ -n "$settle" ] && echo 1 || echo 0)" \
     "not within $settle_timeout s"
 check "sampled throughout: $samples samples over $(($(date +%s) - start)) s" \
-    "$((samples * 5 >= duration && sim_st == 0))" \
-    "$samples samples, $sfail failed, nap-sim exit $sim_st"
+    "$((samples * 5 >= duration))" "$samples samples, $sfail failed"
+check "nap-sim ended cleanly on SIGTERM" "$((sim_st == 0))" \
+    "exit $sim_st: $(grep -v ' debug: ' "$W/log/nap-sim.err" | tail -n 3 | tr '\n' ' ')"
 
 if [ "$nbad" -gt 0 ]; then
 	echo "chaos: unexpected exits (gen name pid status cause):"
@@ -660,7 +673,7 @@ if [ "$leaked" -gt 0 ] || [ "$unequal" -ne 0 ] || [ "$stranded" -ne 0 ]; then
 fi
 
 echo "chaos: pods=$target duration=${duration}s mode=$mode scale=$scale seed=$seed" \
-    "settle=${settle:-timeout}s samples=$samples sample-failures=$sfail max-orphan-age=${maxorphan}s"
+    "settle=${settle:+${settle}s}${settle:-timeout} samples=$samples sample-failures=$sfail max-orphan-age=${maxorphan}s"
 echo "chaos: faults arm429=$arm429 arm5xx=$arm5xx capacity-failures=$capfail k8s429=$k429" \
     "watch410=$k410 watch-drops=$drops forced-relists=$relists"
 echo "chaos: vms=$(field '.vms') nics=$(field '.nics') nodeclaims=$(field '.nodeclaims')" \
@@ -668,4 +681,6 @@ echo "chaos: vms=$(field '.vms') nics=$(field '.nics') nodeclaims=$(field '.node
     "unexplained-pending=$unexplained nodes-with-pods-deleted=$nevicted kills=$kills" \
     "restarts=$restarts unexpected-exits=$nbad"
 echo "$pass passed, $fail failed"
+# A failed run keeps its logs.
+[ "$fail" -eq 0 ] || keep=1
 [ "$fail" -eq 0 ]
