@@ -554,7 +554,9 @@ while [ $(($(date +%s) - calm)) -lt "$settle_timeout" ]; do
 	kill -0 "$sup" 2>/dev/null || break
 	sleep 1
 done
+settled_in=timeout
 if [ -n "$settle" ]; then
+	settled_in=${settle}s
 	say "settled in $settle s"
 else
 	say "not settled after $settle_timeout s"
@@ -673,7 +675,7 @@ if [ "$leaked" -gt 0 ] || [ "$unequal" -ne 0 ] || [ "$stranded" -ne 0 ]; then
 fi
 
 echo "chaos: pods=$target duration=${duration}s mode=$mode scale=$scale seed=$seed" \
-    "settle=${settle:+${settle}s}${settle:-timeout} samples=$samples sample-failures=$sfail max-orphan-age=${maxorphan}s"
+    "settle=$settled_in samples=$samples sample-failures=$sfail max-orphan-age=${maxorphan}s"
 echo "chaos: faults arm429=$arm429 arm5xx=$arm5xx capacity-failures=$capfail k8s429=$k429" \
     "watch410=$k410 watch-drops=$drops forced-relists=$relists"
 echo "chaos: vms=$(field '.vms') nics=$(field '.nics') nodeclaims=$(field '.nodeclaims')" \
