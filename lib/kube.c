@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arm.h"
 #include "base64.h"
 #include "json.h"
 #include "kube.h"
@@ -25,6 +26,9 @@ extern char **environ;
 #define EXEC_EXPIRY_SLACK 10 /* seconds before expiry a token is renewed */
 #define TOKEN_MAX (1u << 20)
 #define REQUEST_TIMEOUT_MS 60000L
+#define RETRIES 5
+#define RETRY_CAP_MS 10000L
+#define RETRY_BASE_MS 250
 
 struct nap_kube {
 	struct nap_kube_config c;
@@ -38,6 +42,9 @@ struct nap_kube {
 	ino_t token_ino;
 	int token_read;
 	struct nap_http_tls tls;
+	unsigned retries; /* after the first attempt */
+	long retry_cap_ms;
+	uint64_t rng;
 };
 
 /* ---- small helpers ---- */
@@ -835,6 +842,16 @@ nap_kube_new(struct nap_kube_config *c, struct nap_http *pool, struct nap_err *e
 
 	k->c = *c;
 	memset(c, 0, sizeof(*c));
+	k->retries = RETRIES;
+	k->retry_cap_ms = RETRY_CAP_MS;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		k->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)k;
+		if (!k->rng)
+			k->rng = 0x9e3779b97f4a7c15ull;
+	}
 	if (pool) {
 		k->pool = pool;
 	} else {
@@ -1096,6 +1113,67 @@ parse_body(const struct nap_http_resp *r, json_object **out, const char *what, s
 	return 0;
 }
 
+void
+nap_kube_set_retry(struct nap_kube *k, unsigned retries, long cap_ms)
+{
+	k->retries = retries;
+	k->retry_cap_ms = cap_ms > 0 ? cap_ms : RETRY_CAP_MS;
+}
+
+static int
+idempotent(const char *method, const char *content_type)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0)
+		return 1;
+	/* RFC 7396: merging the same patch twice gives what merging it once did. */
+	return strcmp(method, "PATCH") == 0 && content_type &&
+	    (strcmp(content_type, "application/merge-patch+json") == 0 ||
+		strcmp(content_type, "application/apply-patch+yaml") == 0);
+}
+
+long
+nap_kube_retry_ms(long status, const char *method, const char *content_type, long retry_after,
+    unsigned attempt, long cap_ms, uint64_t *rng)
+{
+	int64_t d;
+
+	if (status == 429)
+		;
+	else if ((status == 500 || status == 502 || status == 503 || status == 504) &&
+	    idempotent(method, content_type))
+		;
+	else
+		return -1;
+	if (retry_after >= 0)
+		d = retry_after > cap_ms / 1000 ? (int64_t)cap_ms : (int64_t)retry_after * 1000;
+	else
+		d = nap_arm_backoff_ms(attempt, RETRY_BASE_MS, cap_ms, rng);
+	/* A random tenth more: clients throttled together come back apart. */
+	*rng ^= *rng << 13;
+	*rng ^= *rng >> 7;
+	*rng ^= *rng << 17;
+	d += (int64_t)(*rng % (uint64_t)(d / 10 + 1));
+	return (long)d;
+}
+
+/* Wait ms, driving the pool's other transfers meanwhile. */
+static int
+retry_wait(struct nap_kube *k, long ms, struct nap_err *err)
+{
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long left = ms - ms_since(&t0);
+
+		if (left <= 0)
+			return 0;
+		if (nap_http_wait(k->pool, -1, (int)(left > 1000 ? 1000 : left), err) < 0)
+			return -1;
+	}
+}
+
 int
 nap_kube_request(struct nap_kube *k, const char *method, const char *path, const char *content_type,
     json_object *body, json_object **out, struct nap_err *err)
@@ -1103,7 +1181,8 @@ nap_kube_request(struct nap_kube *k, const char *method, const char *path, const
 	const char *payload = NULL;
 	size_t plen = 0;
 	char *what = nap_xasprintf("%s %s", method, path);
-	int rc = -1;
+	int rc = -1, auth_retried = 0;
+	unsigned attempt = 0;
 
 	if (out)
 		*out = NULL;
@@ -1114,9 +1193,10 @@ nap_kube_request(struct nap_kube *k, const char *method, const char *path, const
 		if (!content_type)
 			content_type = "application/json";
 	}
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (;;) {
 		struct nap_http_req *r;
 		const struct nap_http_resp *resp;
+		long wait;
 
 		r = nap_kube_start(k, method, path, content_type, payload, plen, NULL, NULL,
 		    REQUEST_TIMEOUT_MS, 0, err);
@@ -1131,12 +1211,28 @@ nap_kube_request(struct nap_kube *k, const char *method, const char *path, const
 			nap_err_prefix(err, "%s", what);
 			goto fail;
 		}
-		if (resp->status == 401 && attempt == 0 && nap_kube_cred_reset(k)) {
+		if (resp->status == 401 && !auth_retried && nap_kube_cred_reset(k)) {
+			auth_retried = 1;
 			nap_http_req_free(r);
+			continue;
+		}
+		attempt++;
+		if (attempt <= k->retries &&
+		    (wait = nap_kube_retry_ms(resp->status, method, content_type,
+			 resp->retry_after, attempt, k->retry_cap_ms, &k->rng)) >= 0) {
+			nap_http_req_free(r);
+			if (retry_wait(k, wait, err) < 0)
+				break;
 			continue;
 		}
 		if (resp->status < 200 || resp->status >= 300) {
 			nap_kube_status_err(resp->status, resp->body, resp->len, what, err);
+			if (attempt > 1 && err) {
+				size_t l = strlen(err->msg);
+
+				snprintf(err->msg + l, sizeof(err->msg) - l, " (after %u attempts)",
+				    attempt);
+			}
 			goto fail;
 		}
 		rc = parse_body(resp, out, what, err);

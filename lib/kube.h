@@ -26,10 +26,22 @@
  * reason and message, err->code is from nap_http_status_code() (401/403 ->
  * NAP_EX_NOPERM, 404/409/410 -> NAP_EX_NO, 429/5xx -> NAP_EX_TEMPFAIL).
  * A bad kubeconfig is NAP_EX_CONFIG.
+ *
+ * Retries: the blocking helpers retry a 429 (API priority and fairness
+ * refused the request before acting on it, so any method is safe to repeat)
+ * and a 500/502/503/504 of an idempotent request (GET, HEAD, PUT, DELETE,
+ * and a merge or apply PATCH, whose result does not depend on how often it
+ * is applied; never a POST or a JSON patch), up to 5 times by default.  The
+ * wait is the answer's Retry-After, capped (10 s by default), or a jittered
+ * exponential backoff from 250 ms; a random tenth is added either way so
+ * that clients throttled together come back apart.  The pool's other
+ * transfers progress during the wait.  An error after the last attempt says
+ * how many there were.  nap_kube_start() (watches) does not retry.
  */
 #ifndef NAP_KUBE_H
 #define NAP_KUBE_H
 
+#include <stdint.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -130,6 +142,22 @@ const struct nap_kube_config *nap_kube_config(const struct nap_kube *k);
  * help, 0 when the credential is static.
  */
 int nap_kube_cred_reset(struct nap_kube *k);
+
+/*
+ * Retry policy of the blocking helpers: retries after the first attempt
+ * (0: none), and the cap in ms on one wait (Retry-After included).
+ */
+void nap_kube_set_retry(struct nap_kube *k, unsigned retries, long cap_ms);
+
+/*
+ * The retry rule, exposed for tests: how long to wait before attempt
+ * number attempt + 1 (attempt >= 1 failed with status, whose Retry-After
+ * was retry_after seconds, -1 when absent), or -1 when the answer is not
+ * to be retried.  content_type matters for PATCH only.  rng: xorshift
+ * state, not 0.
+ */
+long nap_kube_retry_ms(long status, const char *method, const char *content_type,
+    long retry_after, unsigned attempt, long cap_ms, uint64_t *rng);
 
 /*
  * path + "?" + key=value pairs (NULL-terminated list of key, value; a NULL

@@ -28,7 +28,7 @@ watch_bg() {
 }
 
 synced_count() {
-	grep -c '^{"type":"SYNCED"}$' "$OUT" 2>/dev/null || true
+	grep -c '^{"type":"SYNCED"[,}]' "$OUT" 2>/dev/null || true
 }
 
 has_synced() {
@@ -107,7 +107,7 @@ record_seen() {	# record_seen TYPE NAME [jq condition on .object]
 	sim_kubectl create deployment api --image=nginx --replicas=3
 	sim_kubectl create poddisruptionbudget api --selector=app=api --min-available=1
 	"$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once >"$OUT"
-	[ "$(tail -n 1 "$OUT")" = '{"type":"SYNCED"}' ]
+	[ "$(tail -n 1 "$OUT" | jq -c .kinds)" = '["pods","nodes","nodeclaims","nodepools","aksnodeclasses","poddisruptionbudgets","daemonsets"]' ]
 	[ "$(synced_count)" -eq 1 ]
 	[ "$(jq -r 'select(.type != "SYNCED") | .type' "$OUT" | sort -u)" = ADDED ]
 	diff -u <(server_state) <(rebuild "$OUT")
@@ -265,7 +265,7 @@ make_tls() {
 	sed "s|token: .*|tokenFile: token|" "$SIM_KUBECONFIG" >"$BATS_TEST_TMPDIR/kc"
 	run "$NAP_BIN/nap-watch" --kubeconfig "$BATS_TEST_TMPDIR/kc" --once --kinds nodes
 	[ "$status" -eq 0 ]
-	[ "${lines[${#lines[@]}-1]}" = '{"type":"SYNCED"}' ]
+	[ "${lines[${#lines[@]}-1]}" = '{"type":"SYNCED","kinds":["nodes"]}' ]
 }
 
 @test "a rotated tokenFile is re-read" {
@@ -335,7 +335,7 @@ make_tls() {
 	unset KUBECONFIG
 	run "$NAP_BIN/nap-watch" --config "$SIM_CONFIG" --once --kinds nodes
 	[ "$status" -eq 0 ]
-	[ "$output" = '{"type":"SYNCED"}' ]
+	[ "$output" = '{"type":"SYNCED","kinds":["nodes"]}' ]
 }
 
 @test "an unreachable API server exits 69 after the retry budget" {
@@ -366,7 +366,7 @@ make_tls() {
 	run env HTTPS_PROXY=http://127.0.0.1:1 NO_PROXY=127.0.0.1 \
 	    "$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds nodes --retries 0
 	[ "$status" -eq 0 ]
-	[ "$output" = '{"type":"SYNCED"}' ]
+	[ "$output" = '{"type":"SYNCED","kinds":["nodes"]}' ]
 }
 
 @test "SIGTERM ends nap-watch with status 0 and whole lines" {

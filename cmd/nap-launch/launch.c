@@ -733,6 +733,30 @@ gc_claimed(struct ctx *x, const char *claim)
 	return nap_hash_get(&x->byname, claim) || nap_cluster_nodeclaim(x->cl, claim);
 }
 
+/*
+ * The last word before a delete is the API server's, not the stream's: a
+ * stream behind it (or one that never carried a claim) must not cost a
+ * live VM.  1: the NodeClaim exists, 0: it does not (404), -1: unknown.
+ */
+static int
+gc_claim_exists(struct ctx *x, const char *claim)
+{
+	struct nap_err err;
+	char *path = nc_path(claim, NULL);
+	int rc;
+
+	rc = nap_kube_get(x->kube, path, NULL, &err);
+	free(path);
+	if (rc == 0)
+		return 1;
+	if (err.http == 404)
+		return 0;
+	if (!fatal_err(x, &err))
+		nap_warn("garbage collection: get nodeclaim %s: %s: kept this round", claim,
+		    err.msg);
+	return -1;
+}
+
 static void
 gc_reset(void)
 {
@@ -789,6 +813,11 @@ gc_vms(struct ctx *x, struct nap_hash *names)
 		born = created_ms(vm);
 		if (!born || now - born < age)
 			continue;
+		if (gc_claim_exists(x, name + 4) != 0) {
+			nap_debug("garbage collection: vm %s: nodeclaim %s exists: kept", name,
+			    name + 4);
+			continue;
+		}
 		obj = json_object_new_object();
 		json_object_object_add(obj, "kind", json_object_new_string("NodeClaim"));
 		nap_json_set(obj, "metadata.name", json_object_new_string(name + 4));
@@ -846,7 +875,7 @@ gc_nics(struct ctx *x, const struct nap_hash *vm_names)
 			*first = now;
 			nap_hash_put(&gc.nic_orphan, name, first);
 		}
-		if (now - *first < grace) {
+		if (now - *first < grace || gc_claim_exists(x, name + 4) != 0) {
 			nap_hash_put(&still, name, first);
 			continue;
 		}
@@ -939,7 +968,7 @@ gc_start(struct ctx *x)
 	char *path;
 	int64_t now = wall_ms();
 
-	if (!x->synced || gc.phase != GC_IDLE || x->gc_call || now < x->gc_next_ms)
+	if (!x->gc_allowed || gc.phase != GC_IDLE || x->gc_call || now < x->gc_next_ms)
 		return;
 	/* Every 2 minutes, as the provider's instance GC; NICs every 5. */
 	x->gc_next_ms = now + (int64_t)(120000.0 / x->scale);
@@ -1431,6 +1460,43 @@ initialized(const struct claim *c, const struct nap_node *n)
 	return 1;
 }
 
+/*
+ * karpenter.sh/initialized=true onto the Node, unless it is there already.
+ * Called on every record of an initialized claim's Node and from the
+ * sweep, so a label a throttled or killed run never wrote (or someone
+ * removed) is put back: the claim's status alone says Initialized, and
+ * nothing else would ever repair the Node.  At most every 10 s per claim,
+ * since the model shows the patch only once its record comes back.
+ */
+static void
+label_initialized(struct ctx *x, struct claim *c, const struct nap_node *n)
+{
+	const char *v = nap_meta_label(&n->meta, "karpenter.sh/initialized");
+	json_object *p, *md, *labels;
+	struct nap_err err;
+	int64_t now = wall_ms();
+	char *path;
+
+	if ((v && strcmp(v, "true") == 0) || (c->init_label_ms && now - c->init_label_ms < 10000))
+		return;
+	c->init_label_ms = now;
+	p = json_object_new_object();
+	md = json_object_new_object();
+	labels = json_object_new_object();
+	json_object_object_add(labels, "karpenter.sh/initialized", json_object_new_string("true"));
+	json_object_object_add(md, "labels", labels);
+	json_object_object_add(p, "metadata", md);
+	path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0) {
+		if (!fatal_err(x, &err))
+			nap_warn("label node %s initialized: %s", n->meta.name, err.msg);
+	} else if (c->initialized_wall) {
+		nap_info("node %s: karpenter.sh/initialized label restored", n->meta.name);
+	}
+	free(path);
+	json_object_put(p);
+}
+
 static void
 on_node(struct ctx *x, const struct nap_node *n)
 {
@@ -1451,24 +1517,15 @@ on_node(struct ctx *x, const struct nap_node *n)
 		(void)err;
 	}
 	if (c->step == ST_REGISTERED && initialized(c, n)) {
-		json_object *p = json_object_new_object(), *md = json_object_new_object();
-		json_object *labels = json_object_new_object();
-		char *path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
-
-		json_object_object_add(
-		    labels, "karpenter.sh/initialized", json_object_new_string("true"));
-		json_object_object_add(md, "labels", labels);
-		json_object_object_add(p, "metadata", md);
-		if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 &&
-		    !fatal_err(x, &err))
-			nap_warn("label node %s initialized: %s", n->meta.name, err.msg);
-		free(path);
-		json_object_put(p);
+		label_initialized(x, c, n);
 		c->step = ST_INITIALIZED;
 		c->initialized_wall = wall_ms();
 		status_patch(x, c, 0);
 		emit_simple("Initialized", c, "node", n->meta.name);
+		return;
 	}
+	if (c->step == ST_INITIALIZED)
+		label_initialized(x, c, n);
 }
 
 /* ---- state records ---- */
@@ -1542,7 +1599,12 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 	}
 	set_provider(x, c, c->nc.provider_id);
 	if (c->nc.initialized) {
+		/* Done, but its Node may lack the label a throttled run never wrote. */
 		c->step = ST_INITIALIZED;
+		c->initialized_wall = cond_time(&c->nc, "Initialized");
+		if (!c->initialized_wall)
+			c->initialized_wall = wall_ms();
+		node_check(x, c);
 		return;
 	}
 	{
@@ -1597,13 +1659,43 @@ launch_state(struct ctx *x, json_object *rec)
 	}
 }
 
+/*
+ * Does this SYNCED vouch for the NodeClaims?  Only when its "kinds" names
+ * them: a stream of pods and nodes alone says nothing of which claims
+ * exist, and garbage collection on it would delete every VM.
+ */
+static int
+synced_covers_claims(json_object *rec)
+{
+	json_object *kinds = nap_json_key(rec, "kinds");
+	size_t i, n;
+
+	if (!kinds || !json_object_is_type(kinds, json_type_array))
+		return 0;
+	n = json_object_array_length(kinds);
+	for (i = 0; i < n; i++) {
+		json_object *k = json_object_array_get_idx(kinds, i);
+
+		if (json_object_is_type(k, json_type_string) &&
+		    strcmp(json_object_get_string(k), "nodeclaims") == 0)
+			return 1;
+	}
+	return 0;
+}
+
 void
-launch_synced(struct ctx *x)
+launch_synced(struct ctx *x, json_object *rec)
 {
 	struct nap_node *const *nodes;
 	size_t i, n;
 
 	x->synced = 1;
+	x->gc_allowed = synced_covers_claims(rec);
+	if (!x->gc_allowed && !x->gc_warned) {
+		x->gc_warned = 1;
+		nap_warn("garbage collection: SYNCED does not list nodeclaims among its kinds "
+			 "(nap-watch --kinds without nodeclaims?): no VM or NIC will be collected");
+	}
 	nodes = nap_cluster_nodes(x->cl, &n);
 	for (i = 0; i < n; i++)
 		on_node(x, nodes[i]);
@@ -1627,8 +1719,7 @@ launch_tick(struct ctx *x)
 				continue;
 			if (c->status_dirty)
 				status_patch(x, c, 0);
-			if (c->step != ST_INITIALIZED)
-				node_check(x, c);
+			node_check(x, c); /* also repairs an initialized Node's label */
 		}
 	}
 	for (i = 0; i < x->nclaims; i++) {

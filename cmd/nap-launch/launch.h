@@ -70,6 +70,7 @@ struct claim {
 	int adopted; /* found at start-up rather than requested */
 	int timed_out;
 	int status_dirty; /* the last status write failed */
+	int64_t init_label_ms; /* wall clock of the last initialized-label patch */
 };
 
 /* The unavailable-offerings cache (azure-provider.md 4.5). */
@@ -102,7 +103,9 @@ struct ctx {
 	struct nap_hash byprov; /* providerID -> claim */
 	struct unavail *un;
 	size_t nun, aun;
-	int synced;
+	int synced;		/* a SYNCED arrived */
+	int gc_allowed;		/* ... and the last one covered NodeClaims */
+	int gc_warned;		/* "not covered" said once */
 	struct nap_arm_call *gc_call; /* the VM list of garbage collection */
 	int64_t gc_next_ms;
 	int64_t sweep_ms;	 /* wall clock */
@@ -114,7 +117,7 @@ struct ctx {
 /* launch.c */
 void launch_request(struct ctx *x, json_object *rec);
 void launch_state(struct ctx *x, json_object *rec);
-void launch_synced(struct ctx *x);
+void launch_synced(struct ctx *x, json_object *rec);
 void launch_arm_done(struct ctx *x, struct nap_arm_call *call);
 void launch_tick(struct ctx *x);
 size_t launch_busy(const struct ctx *x);

@@ -43,7 +43,7 @@ on_record(struct ctx *x, const struct nap_rec *rec, int is_stdin)
 	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0)
 		launch_state(x, rec->obj);
 	else if (strcmp(t, "SYNCED") == 0)
-		launch_synced(x);
+		launch_synced(x, rec->obj);
 	nap_emit_raw(rec->line, rec->len);
 }
 

@@ -111,9 +111,17 @@ check_synced(struct informer *ins, size_t n, int once)
 	for (size_t i = 0; i < n; i++)
 		ins[i].just_listed = 0;
 	{
-		json_object *rec = json_object_new_object();
+		json_object *rec = json_object_new_object(), *kinds = json_object_new_array();
 
+		/*
+		 * Which kinds the snapshot covers: a consumer that deletes what
+		 * is missing (nap-launch's garbage collection) must know that
+		 * "no NodeClaim" means none exist, not none watched.
+		 */
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(kinds, json_object_new_string(ins[i].def->name));
 		json_object_object_add(rec, "type", json_object_new_string("SYNCED"));
+		json_object_object_add(rec, "kinds", kinds);
 		nap_emit(rec);
 		json_object_put(rec);
 	}
