@@ -42,18 +42,70 @@ nap_json_str(json_object *obj, const char *path, const char *def)
 	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : def;
 }
 
+/*
+ * A double as an integer, clamped to int64_t: converting one out of range
+ * (or NaN, which json-c reads) is undefined.  1 when d is a whole number
+ * within range.
+ */
+static int
+whole(double d, int64_t *out)
+{
+	/* 2^63 is exact as a double; INT64_MAX is not. */
+	if (!(d >= -9223372036854775808.0)) {
+		*out = d != d ? 0 : INT64_MIN;
+		return 0;
+	}
+	if (d >= 9223372036854775808.0) {
+		*out = INT64_MAX;
+		return 0;
+	}
+	*out = (int64_t)d;
+	return (double)*out == d;
+}
+
 int64_t
 nap_json_int(json_object *obj, const char *path, int64_t def)
 {
 	json_object *v = nap_json_get(obj, path);
+	int64_t i;
 
 	if (v == NULL)
 		return def;
 	if (json_object_is_type(v, json_type_int))
 		return json_object_get_int64(v);
-	if (json_object_is_type(v, json_type_double))
-		return (int64_t)json_object_get_double(v);
+	if (json_object_is_type(v, json_type_double)) {
+		whole(json_object_get_double(v), &i);
+		return i;
+	}
 	return def;
+}
+
+int
+nap_json_int_in(json_object *obj, const char *path, int64_t lo, int64_t hi, int64_t *out,
+    struct nap_err *err)
+{
+	json_object *v = nap_json_get(obj, path);
+	int64_t i = 0;
+	int ok;
+
+	if (v == NULL)
+		return 1;
+	if (json_object_is_type(v, json_type_int)) {
+		/* json-c keeps 2^63..2^64-1 as unsigned and reads them as INT64_MAX */
+		i = json_object_get_int64(v);
+		ok = !(i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX);
+	} else if (json_object_is_type(v, json_type_double)) {
+		ok = whole(json_object_get_double(v), &i);
+	} else {
+		return nap_err_set(err, NAP_EX_DATAERR, "%s %s is not an integer", path,
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+	}
+	if (!ok || i < lo || i > hi)
+		return nap_err_set(err, NAP_EX_DATAERR, "%s %s not in %lld..%lld", path,
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN), (long long)lo,
+		    (long long)hi);
+	*out = i;
+	return 0;
 }
 
 int
@@ -301,13 +353,14 @@ fast_number(struct fast *f, json_object **out)
 		q++;
 		digits = 1;
 	} else {
-		while (q < f->end && *q >= '0' && *q <= '9' && digits < 19) {
+		/* 18 digits always fit in int64_t; a 19th may not: json-c decides on those */
+		while (q < f->end && *q >= '0' && *q <= '9' && digits < 18) {
 			v = v * 10 + (*q++ - '0');
 			digits++;
 		}
 	}
 	f->p = q;
-	if (digits > 18 || !fast_delim(f))
+	if ((q < f->end && *q >= '0' && *q <= '9') || !fast_delim(f))
 		return -1;
 	*out = json_object_new_int64(neg ? -v : v);
 	return 0;

@@ -21,12 +21,23 @@
 
 #include <json-c/json.h>
 
+#include "nap.h"
+
 /* The value at path, or NULL. */
 json_object *nap_json_get(json_object *obj, const char *path);
 /* obj[key] without path splitting, or NULL. */
 json_object *nap_json_key(json_object *obj, const char *key);
 const char *nap_json_str(json_object *obj, const char *path, const char *def);
+/* An integer (or a double, truncated and clamped to int64_t), else def. */
 int64_t nap_json_int(json_object *obj, const char *path, int64_t def);
+/*
+ * The integer at path, checked as a CRD's minimum and maximum check it: 0
+ * with *out set; 1 when absent (*out untouched); -1 with err ("<path> <value
+ * as written> not in lo..hi", or "is not an integer") when it is not a whole
+ * number within [lo, hi], however large: nothing is truncated.
+ */
+int nap_json_int_in(json_object *obj, const char *path, int64_t lo, int64_t hi, int64_t *out,
+    struct nap_err *err);
 int nap_json_bool(json_object *obj, const char *path, int def);
 /* The array at path, or NULL; its length in *n (0 when absent). */
 json_object *nap_json_array(json_object *obj, const char *path, size_t *n);

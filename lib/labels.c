@@ -551,7 +551,8 @@ req_make(struct nap_req *q, const char *key, enum nap_op op, const char *const *
 	case NAP_OP_IN:
 	case NAP_OP_NOTIN:
 		vlist_init(&l, n);
-		memcpy(l.v, vals, n * sizeof(char *));
+		if (n > 0) /* vals may be NULL then */
+			memcpy(l.v, vals, n * sizeof(char *));
 		l.n = n;
 		vlist_normalise(&l);
 		req_build(q, key, l.v, l.n);
@@ -1412,7 +1413,8 @@ sel_push(struct nap_selector *s, const char *key, enum nap_op op, const char *co
 	memset(e, 0, sizeof(*e));
 	e->op = op;
 	vlist_init(&l, n);
-	memcpy(l.v, vals, n * sizeof(char *));
+	if (n > 0) /* vals may be NULL then */
+		memcpy(l.v, vals, n * sizeof(char *));
 	l.n = n;
 	vlist_normalise(&l);
 	req_build(&e->set, key, l.v, l.n);

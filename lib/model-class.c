@@ -31,19 +31,11 @@ static int
 int_field(json_object *obj, const char *path, int64_t def, int64_t lo, int64_t hi, int64_t *out,
     struct nap_err *err)
 {
-	json_object *v = nap_json_get(obj, path);
+	int rc = nap_json_int_in(obj, path, lo, hi, out, err);
 
-	if (v == NULL) {
+	if (rc > 0)
 		*out = def;
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_int))
-		return nap_err_set(err, NAP_EX_DATAERR, "%s: not an integer", path);
-	*out = json_object_get_int64(v);
-	if (*out < lo || *out > hi)
-		return nap_err_set(err, NAP_EX_DATAERR, "%s: %lld not in %lld..%lld", path,
-		    (long long)*out, (long long)lo, (long long)hi);
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 static int

@@ -388,15 +388,24 @@ put_obj(struct nap_cluster *c, enum nap_kind k, const char *key, void *obj)
 	t->version++;
 }
 
-static void
-del_obj(struct nap_cluster *c, enum nap_kind k, const char *key)
+/*
+ * Delete the object under key, when uid is empty or its own: 0, or 1 when a
+ * live object of another uid was left alone.
+ */
+static int
+del_obj(struct nap_cluster *c, enum nap_kind k, const char *key, const char *uid)
 {
 	struct kindtab *t = &c->k[k];
-	struct slot *s = nap_hash_del(&t->by_key, key);
+	struct slot *s = nap_hash_get(&t->by_key, key);
 	size_t last;
 
 	if (s == NULL)
-		return;
+		return 0;
+	/* Every kind's struct starts with its nap_meta. */
+	if (*uid && ((const struct nap_meta *)s->obj)->uid[0] &&
+	    strcmp(((const struct nap_meta *)s->obj)->uid, uid) != 0)
+		return 1;
+	nap_hash_del(&t->by_key, key);
 	index_remove(c, k, s->obj);
 	obj_free(k, s->obj);
 	last = --t->n;
@@ -407,6 +416,7 @@ del_obj(struct nap_cluster *c, enum nap_kind k, const char *key)
 	}
 	free(s);
 	t->version++;
+	return 0;
 }
 
 /*
@@ -434,7 +444,7 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object, 
 {
 	const char *kind, *name, *ns;
 	char buf[512], *key;
-	int k, del;
+	int k, del, rc = 0;
 	void *obj;
 
 	if (type == NULL)
@@ -461,7 +471,7 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object, 
 			    err, NAP_EX_DATAERR, "%s without metadata.name", nap_kind_word(k));
 		ns = nap_json_str(object, "metadata.namespace", "");
 		key = make_key(buf, sizeof(buf), k, *ns ? ns : "default", name);
-		del_obj(c, k, key);
+		rc = del_obj(c, k, key, nap_json_str(object, "metadata.uid", ""));
 	} else {
 		const struct nap_meta *m;
 
@@ -480,7 +490,7 @@ nap_cluster_apply(struct nap_cluster *c, const char *type, json_object *object, 
 	}
 	if (key != buf)
 		free(key);
-	return 0;
+	return rc;
 }
 
 int

@@ -279,6 +279,7 @@ nap_nodepool_from_json(struct nap_nodepool *p, json_object *obj, struct nap_err 
 	char who[MODEL_WHO];
 	json_object *spec, *tspec, *dis, *st;
 	const char *pol;
+	int64_t weight = 0;
 
 	memset(p, 0, sizeof(*p));
 	nap_reqs_init(&p->reqs);
@@ -289,8 +290,12 @@ nap_nodepool_from_json(struct nap_nodepool *p, json_object *obj, struct nap_err 
 	tspec = nap_json_get(spec, "template.spec");
 	dis = nap_json_key(spec, "disruption");
 	st = nap_json_key(obj, "status");
-	p->weight = (int)nap_json_int(spec, "weight", 0);
-	p->replicas = nap_json_get(spec, "replicas") ? nap_json_int(spec, "replicas", -1) : -1;
+	/* As the CRD checks them: weight 1..100 (absent: 0), replicas >= 0 (absent: dynamic). */
+	p->replicas = -1;
+	if (nap_json_int_in(spec, "weight", 1, 100, &weight, err) < 0 ||
+	    nap_json_int_in(spec, "replicas", 0, INT64_MAX, &p->replicas, err) < 0)
+		goto fail;
+	p->weight = (int)weight;
 	p->tmpl_labels = nap_json_get(spec, "template.metadata.labels");
 	if (p->tmpl_labels && !json_object_is_type(p->tmpl_labels, json_type_object))
 		p->tmpl_labels = NULL;
@@ -300,10 +305,6 @@ nap_nodepool_from_json(struct nap_nodepool *p, json_object *obj, struct nap_err 
 	pol = nap_json_str(dis, "consolidationPolicy", "WhenEmptyOrUnderutilized");
 	p->nodes = nap_json_int(st, "nodes", 0);
 	model_conds(nap_json_key(st, "conditions"), &p->conds, &p->nconds);
-	if (p->weight < 0 || p->weight > 100) {
-		nap_err_set(err, NAP_EX_DATAERR, "weight %d not in 0..100", p->weight);
-		goto fail;
-	}
 	if (strcmp(pol, "WhenEmptyOrUnderutilized") == 0)
 		p->policy = NAP_CONSOLIDATE_WHEN_EMPTY_OR_UNDERUTILIZED;
 	/* v1beta1's name for it, still in circulation in manifests. */

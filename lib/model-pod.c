@@ -426,7 +426,8 @@ pod_terms(json_object *aff, const struct nap_pod *p, struct nap_pod_term **out, 
 	*out = nap_xcalloc(nreq + npref, sizeof(**out));
 	for (i = 0; i < nreq + npref; i++) {
 		json_object *o;
-		int w = 0, rc;
+		int64_t w = 0;
+		int rc;
 
 		*n = i + 1;
 		if (i < nreq) {
@@ -434,11 +435,13 @@ pod_terms(json_object *aff, const struct nap_pod *p, struct nap_pod_term **out, 
 			rc = pod_term(&(*out)[i], o, 0, p, err);
 		} else {
 			o = json_object_array_get_idx(pref, i - nreq);
-			w = (int)nap_json_int(o, "weight", 0);
-			if (w < 1 || w > 100)
-				return nap_err_set(err, NAP_EX_DATAERR,
-				    "preferred term %zu: weight %d not in 1..100", i - nreq, w);
-			rc = pod_term(&(*out)[i], nap_json_key(o, "podAffinityTerm"), w, p, err);
+			rc = nap_json_int_in(o, "weight", 1, 100, &w, err);
+			if (rc > 0)
+				rc = nap_err_set(err, NAP_EX_DATAERR, "weight is missing");
+			if (rc < 0)
+				return nap_err_prefix(err, "preferred term %zu", i - nreq);
+			rc = pod_term(
+			    &(*out)[i], nap_json_key(o, "podAffinityTerm"), (int)w, p, err);
 		}
 		if (rc != 0)
 			return i < nreq ? nap_err_prefix(err, "required term %zu", i)
@@ -496,13 +499,17 @@ node_affinity(struct nap_pod *p, json_object *sel, json_object *na, struct nap_e
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(pref, i);
 		struct nap_node_term *t = &p->node_prefs[i];
+		int64_t w = 0;
+		int rc;
 
 		p->nnode_prefs = i + 1;
 		nap_reqs_init(&t->reqs);
-		t->weight = (int)nap_json_int(o, "weight", 0);
-		if (t->weight < 1 || t->weight > 100)
-			return nap_err_set(err, NAP_EX_DATAERR,
-			    "preferred node affinity %zu: weight %d not in 1..100", i, t->weight);
+		rc = nap_json_int_in(o, "weight", 1, 100, &w, err);
+		if (rc > 0)
+			rc = nap_err_set(err, NAP_EX_DATAERR, "weight is missing");
+		if (rc < 0)
+			return nap_err_prefix(err, "preferred node affinity %zu", i);
+		t->weight = (int)w;
 		if (nap_reqs_add_json(
 			&t->reqs, nap_json_get(o, "preference.matchExpressions"), err) != 0)
 			return nap_err_prefix(err, "preferred node affinity %zu", i);
@@ -532,21 +539,27 @@ spread_one(struct nap_spread *s, json_object *o, const struct nap_pod *p, struct
 	const char *ap = nap_json_str(o, "nodeAffinityPolicy", "Honor");
 	const char *tp = nap_json_str(o, "nodeTaintsPolicy", "Ignore");
 	json_object *sel = nap_json_key(o, "labelSelector");
+	int64_t v = 0;
+	int rc;
 
 	s->topology_key = model_str(o, "topologyKey");
 	if (*s->topology_key == '\0')
 		return nap_err_set(err, NAP_EX_DATAERR, "topologyKey is empty");
-	s->max_skew = (int)nap_json_int(o, "maxSkew", 0);
-	if (s->max_skew < 1)
-		return nap_err_set(err, NAP_EX_DATAERR, "maxSkew %d is below 1", s->max_skew);
+	/* int32 fields in the API: checked whole, never truncated (2^32 + 1 is not 1) */
+	rc = nap_json_int_in(o, "maxSkew", 1, INT32_MAX, &v, err);
+	if (rc > 0)
+		rc = nap_err_set(err, NAP_EX_DATAERR, "maxSkew is missing");
+	if (rc < 0)
+		return -1;
+	s->max_skew = (int)v;
 	if (strcmp(w, "DoNotSchedule") == 0)
 		s->do_not_schedule = 1;
 	else if (strcmp(w, "ScheduleAnyway") != 0)
 		return nap_err_set(err, NAP_EX_DATAERR, "unknown whenUnsatisfiable \"%s\"", w);
-	s->min_domains = (int)nap_json_int(o, "minDomains", 0);
-	if (s->min_domains < 0)
-		return nap_err_set(
-		    err, NAP_EX_DATAERR, "minDomains %d is negative", s->min_domains);
+	v = 0;
+	if (nap_json_int_in(o, "minDomains", 1, INT32_MAX, &v, err) < 0)
+		return -1;
+	s->min_domains = (int)v;
 	if (strcmp(ap, "Honor") == 0)
 		s->honor_affinity = 1;
 	else if (strcmp(ap, "Ignore") != 0)
@@ -626,12 +639,13 @@ host_ports(struct nap_pod *p, json_object *arr)
 		ports = nap_json_array(json_object_array_get_idx(arr, i), "ports", &np);
 		for (j = 0; j < np; j++) {
 			json_object *o = json_object_array_get_idx(ports, j);
-			int hp = (int)nap_json_int(o, "hostPort", 0);
+			int64_t hp = 0;
 
-			if (hp <= 0)
+			/* a port the API server would refuse (not 1..65535) reserves nothing */
+			if (nap_json_int_in(o, "hostPort", 1, 65535, &hp, NULL) != 0)
 				continue;
 			nap_xgrow(&p->host_ports, &alloc, k + 1, sizeof(*p->host_ports));
-			p->host_ports[k].port = hp;
+			p->host_ports[k].port = (int)hp;
 			p->host_ports[k].protocol = nap_xstrdup(nap_json_str(o, "protocol", "TCP"));
 			p->host_ports[k].ip = model_str(o, "hostIP");
 			k++;

@@ -609,9 +609,12 @@ void nap_cluster_keep_node_json(struct nap_cluster *c, int keep);
  * Apply one watch event.  type is ADDED, MODIFIED or DELETED; object the
  * Kubernetes object (its "kind" must be set).  Objects are keyed by kind and
  * namespace/name.  MODIFIED of an unknown object adds it, ADDED of a known
- * one replaces it, DELETED of an unknown one is fine.  Returns 0 when the
- * model took the event, 1 when the object's kind is not one the model keeps
- * (nothing done), -1 when the event type is unknown or the object is
+ * one replaces it, DELETED of an unknown one is fine.  A DELETED whose
+ * metadata.uid is set and is not the stored object's is a tombstone of an
+ * earlier object of that name (deleted and recreated, a relist's late
+ * deletion): the live object stays.  Returns 0 when the model took the
+ * event, 1 when it did nothing (a kind the model does not keep, or such a
+ * stale DELETED), -1 when the event type is unknown or the object is
  * malformed: err names the object and the model is unchanged.  An object
  * whose non-empty resourceVersion equals the stored one's is taken as
  * unchanged and not parsed again (relists and replayed snapshots).

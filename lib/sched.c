@@ -521,7 +521,9 @@ tkeys_fill(struct st *s)
 			if (v)
 				tkey_add_val(tk, v, &alloc);
 		}
-		qsort(tk->vals, tk->nvals, sizeof(*tk->vals), cmp_str);
+		/* a key no pool, type or node defines has no values (and no array) */
+		if (tk->nvals > 1)
+			qsort(tk->vals, tk->nvals, sizeof(*tk->vals), cmp_str);
 	}
 }
 
@@ -2902,7 +2904,8 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, 
 			continue;
 		}
 		oc->pods = nap_xcalloc(c->npods + 1, sizeof(size_t));
-		memcpy(oc->pods, c->pods, c->npods * sizeof(size_t));
+		if (c->npods > 0)
+			memcpy(oc->pods, c->pods, c->npods * sizeof(size_t));
 		oc->npods = c->npods;
 		claim_name(&s, c, oc->name, sizeof(oc->name), &names);
 		remap[ci] = out->nclaims++;

@@ -203,7 +203,9 @@ cands_build(struct ctx *x, struct claim *c)
 			rank++;
 		}
 	}
-	qsort(c->cands, c->ncands, sizeof(*c->cands), cand_cmp);
+	/* no usable offering leaves c->cands NULL: qsort must not see it */
+	if (c->ncands > 1)
+		qsort(c->cands, c->ncands, sizeof(*c->cands), cand_cmp);
 }
 
 static int
@@ -1561,6 +1563,11 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 	if (!*name || nap_hash_get(&x->done, name))
 		return;
 	if (strcmp(type, "DELETED") == 0) {
+		const char *uid = nap_json_str(obj, "metadata.uid", "");
+
+		/* A tombstone of an earlier claim of this name leaves the live one alone. */
+		if (c && *uid && c->nc.meta.uid[0] && strcmp(uid, c->nc.meta.uid) != 0)
+			return;
 		if (c && c->step != ST_TERM_VM && c->step != ST_TERM_NIC && !c->call)
 			claim_gone(x, c);
 		return;

@@ -349,10 +349,14 @@ on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced
 {
 	struct nap_err err;
 	const char *t = rec->type, *kind = nap_json_str(rec->obj, "object.kind", "");
+	int r;
 
 	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0) {
-		if (nap_cluster_apply_record(cl, rec->obj, &err) < 0) {
+		r = nap_cluster_apply_record(cl, rec->obj, &err);
+		if (r < 0) {
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
+		} else if (r > 0) {
+			/* not applied: a kind not modelled, or a tombstone of an earlier uid */
 		} else if (strcmp(kind, "Node") == 0) {
 			note_node(sv, cl, t, nap_json_str(rec->obj, "object.metadata.name", ""));
 		} else if (*synced && strcmp(kind, "NodeClaim") == 0) {

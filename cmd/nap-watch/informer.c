@@ -7,7 +7,10 @@
  * object listed again at the same version is not printed again, one at a new
  * version is MODIFIED, a new uid is ADDED, and a uid the new list lacks gets
  * a DELETED tombstone (apiVersion, kind, name, namespace, uid, last version:
- * the object's last state is not kept, to keep memory small).
+ * the object's last state is not kept, to keep memory small).  A name the
+ * relist shows under a new uid gets its old uid's tombstone just before the
+ * new ADDED, so a reader never sees the live object and then its
+ * predecessor's deletion; other tombstones follow the list.
  */
 #include <time.h>
 
@@ -69,7 +72,21 @@ informer_init(struct informer *in, const struct watch_kind *def, const struct wa
 	in->phase = PHASE_WAIT;
 	in->need_list = 1;
 	nap_hash_init(&in->objs);
+	nap_hash_init(&in->relist_names);
 	in->tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH * 4);
+}
+
+static void
+relist_names_free(struct informer *in)
+{
+	size_t pos = 0;
+	const char *key;
+	void *val;
+
+	while (nap_hash_next(&in->relist_names, &pos, &key, &val))
+		free(val);
+	nap_hash_free(&in->relist_names);
+	nap_hash_init(&in->relist_names);
 }
 
 static void
@@ -92,6 +109,7 @@ informer_free(struct informer *in)
 	while (nap_hash_next(&in->objs, &pos, &key, &val))
 		obj_free(val);
 	nap_hash_free(&in->objs);
+	relist_names_free(in);
 	free(in->rv);
 	free(in->cont);
 	free(in->buf);
@@ -150,6 +168,49 @@ normalise(struct informer *in, json_object *obj)
 	watch_trim(obj, in->opts->slim);
 }
 
+/* Print the DELETED tombstone of uid (known as e) and forget it; frees e. */
+static void
+tombstone(struct informer *in, const char *uid, struct watch_obj *e)
+{
+	json_object *obj = json_object_new_object(), *md = json_object_new_object();
+
+	json_object_object_add(obj, "apiVersion", json_object_new_string(in->def->api_version));
+	json_object_object_add(obj, "kind", json_object_new_string(in->def->kind));
+	json_object_object_add(md, "name", json_object_new_string(e->name));
+	if (*e->ns)
+		json_object_object_add(md, "namespace", json_object_new_string(e->ns));
+	json_object_object_add(md, "uid", json_object_new_string(uid));
+	json_object_object_add(md, "resourceVersion", json_object_new_string(e->rv));
+	json_object_object_add(obj, "metadata", md);
+	in->events++;
+	emit("DELETED", obj);
+	json_object_put(obj);
+	obj_free(e);
+}
+
+/*
+ * A relist shows ns/name under a new uid: the object of that name the last
+ * list had was deleted (and this one created) meanwhile.  Its tombstone goes
+ * out now, before the new ADDED.
+ */
+static void
+replaced(struct informer *in, const char *ns, size_t nslen, const char *name, size_t namelen)
+{
+	char *key = nap_xasprintf("%.*s/%.*s", (int)nslen, ns, (int)namelen, name);
+	char *old = nap_hash_del(&in->relist_names, key);
+	struct watch_obj *e;
+
+	free(key);
+	if (old == NULL)
+		return;
+	/* Seen in this list already: not replaced (a name is unique at one time). */
+	if ((e = nap_hash_get(&in->objs, old)) != NULL && e->gen != in->gen) {
+		nap_hash_del(&in->objs, old);
+		tombstone(in, old, e);
+	}
+	free(old);
+}
+
 /*
  * Note that uid is now at version rv.  Returns the record type to print
  * ("ADDED" for a new uid, "MODIFIED" for a new version), or NULL when this
@@ -169,6 +230,8 @@ track(struct informer *in, const char *uid, size_t ulen, const char *rv, size_t 
 	if (!e) {
 		char *key = nap_xstrndup(uid, ulen);
 
+		if (nap_hash_count(&in->relist_names))
+			replaced(in, ns, nslen, name, namelen);
 		e = nap_xcalloc(1, sizeof(*e));
 		e->ns = nap_xstrndup(ns, nslen);
 		e->name = nap_xstrndup(name, namelen);
@@ -273,6 +336,7 @@ tombstones(struct informer *in)
 	size_t n = 0, alloc = 0, pos = 0;
 	void *val;
 
+	relist_names_free(in);
 	/* Keys are copied: deleting from the table frees its own. */
 	while (nap_hash_next(&in->objs, &pos, &key, &val)) {
 		struct watch_obj *e = val;
@@ -283,24 +347,8 @@ tombstones(struct informer *in)
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		char *uid = gone[i];
-		struct watch_obj *e = nap_hash_del(&in->objs, uid);
-		json_object *obj = json_object_new_object(), *md = json_object_new_object();
-
-		json_object_object_add(
-		    obj, "apiVersion", json_object_new_string(in->def->api_version));
-		json_object_object_add(obj, "kind", json_object_new_string(in->def->kind));
-		json_object_object_add(md, "name", json_object_new_string(e->name));
-		if (*e->ns)
-			json_object_object_add(md, "namespace", json_object_new_string(e->ns));
-		json_object_object_add(md, "uid", json_object_new_string(uid));
-		json_object_object_add(md, "resourceVersion", json_object_new_string(e->rv));
-		json_object_object_add(obj, "metadata", md);
-		in->events++;
-		emit("DELETED", obj);
-		json_object_put(obj);
-		obj_free(e);
-		free(uid);
+		tombstone(in, gone[i], nap_hash_del(&in->objs, gone[i]));
+		free(gone[i]);
 	}
 	free(gone);
 }
@@ -377,8 +425,22 @@ start_list(struct informer *in)
 	struct nap_err err;
 	char lim[32], *path;
 
-	if (!in->cont)
+	if (!in->cont) {
+		const char *key;
+		size_t pos = 0;
+		void *val;
+
 		in->gen++;
+		/* A relist: names of what the last list had, to spot replacements. */
+		relist_names_free(in);
+		while (nap_hash_next(&in->objs, &pos, &key, &val)) {
+			const struct watch_obj *e = val;
+			char *nk = nap_xasprintf("%s/%s", e->ns, e->name);
+
+			free(nap_hash_put(&in->relist_names, nk, nap_xstrdup(key)));
+			free(nk);
+		}
+	}
 	snprintf(lim, sizeof(lim), "%ld", in->opts->page_size);
 	path = nap_kube_path(in->def->path, "limit", lim, "continue", in->cont, (char *)NULL);
 	in->req = nap_kube_start(

@@ -52,7 +52,9 @@ struct informer {
 	enum watch_phase phase;
 	int need_list;	      /* next start is a (re)list */
 	struct nap_hash objs; /* uid -> struct watch_obj */
-	unsigned gen;	      /* list generation, to find what vanished */
+	/* during a relist: "ns/name" -> uid (owned) of the objects the last list had */
+	struct nap_hash relist_names;
+	unsigned gen; /* list generation, to find what vanished */
 	char *rv;	      /* last resourceVersion seen */
 	char *cont;	      /* continue token of the list in progress */
 	int synced;	      /* listed at least once */

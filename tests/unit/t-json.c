@@ -101,6 +101,50 @@ main(void)
 	TAP_OK(fast_declines("[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]") &&
 		fast_same("[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]"),
 	    "nesting deeper than 24 levels is left to json-c");
+	TAP_OK(fast_declines("{\"n\":99999999999999999999}") &&
+		fast_declines("{\"n\":9223372036854775808}") &&
+		fast_declines("{\"n\":-9999999999999999999}") &&
+		fast_declines("[1234567890123456789]"),
+	    "an integer of 19 digits or more is left to json-c, never overflowed");
+	TAP_OK(fast_same("[999999999999999999,-999999999999999999]"),
+	    "18 digits are read by the fast parser");
 	json_object_put(o);
+
+	{
+		struct nap_err err;
+		int64_t v = 7;
+
+		o = json_tokener_parse("{\"w\":50,\"big\":4294967346,\"huge\":99999999999999999999,"
+				       "\"top\":9223372036854775808,\"neg\":-5,\"d\":20.0,"
+				       "\"frac\":1.5,\"exp\":1e300,\"s\":\"50\",\"nan\":NaN}");
+		TAP_IS_INT(nap_json_int_in(o, "w", 1, 100, &v, &err), 0, "an integer in range is read");
+		TAP_IS_INT(v, 50, "its value is kept");
+		v = 7;
+		TAP_IS_INT(nap_json_int_in(o, "absent", 1, 100, &v, &err), 1,
+		    "an absent integer is told apart");
+		TAP_IS_INT(v, 7, "and leaves the output alone");
+		TAP_IS_INT(nap_json_int_in(o, "big", 1, 100, &v, &err), -1,
+		    "2^32 + 50 is out of range, not 50");
+		TAP_IS_STR(err.msg, "big 4294967346 not in 1..100", "the message gives the value as written");
+		TAP_IS_INT(nap_json_int_in(o, "huge", INT64_MIN, INT64_MAX, &v, &err), -1,
+		    "a number past 2^64 is out of any int64 range");
+		TAP_IS_INT(nap_json_int_in(o, "top", 0, INT64_MAX, &v, &err), -1,
+		    "2^63 is not read as INT64_MAX");
+		TAP_IS_STR(err.msg, "top 9223372036854775808 not in 0..9223372036854775807",
+		    "and is named as written");
+		TAP_IS_INT(nap_json_int_in(o, "neg", 0, 10, &v, &err), -1, "below the minimum");
+		TAP_IS_INT(nap_json_int_in(o, "d", 1, 100, &v, &err), 0, "a whole double is an integer");
+		TAP_IS_INT(v, 20, "of its value");
+		TAP_IS_INT(nap_json_int_in(o, "frac", 0, 10, &v, &err), -1, "a fraction is not");
+		TAP_IS_INT(nap_json_int_in(o, "exp", INT64_MIN, INT64_MAX, &v, &err), -1,
+		    "1e300 is out of range, not converted");
+		TAP_IS_INT(nap_json_int_in(o, "nan", INT64_MIN, INT64_MAX, &v, &err), -1,
+		    "NaN is not an integer");
+		TAP_IS_INT(nap_json_int_in(o, "s", 0, 100, &v, &err), -1, "a string is not an integer");
+		TAP_IS_STR(err.msg, "s \"50\" is not an integer", "and says so");
+		TAP_IS_INT(nap_json_int(o, "exp", 0), INT64_MAX, "nap_json_int clamps a huge double");
+		TAP_IS_INT(nap_json_int(o, "nan", 3), 0, "and reads NaN as 0");
+		json_object_put(o);
+	}
 	return tap_done();
 }

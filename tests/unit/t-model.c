@@ -418,6 +418,88 @@ mkpod_real(const char *ns, const char *name, const char *node, int cpu_milli)
 	return parse(buf);
 }
 
+/* nap_nodepool_from_json on a pool with spec extra: 0, or -1 with the message in msg. */
+static int
+pool_with(const char *extra, char *msg, size_t len)
+{
+	char buf[1024];
+	struct nap_nodepool p;
+	struct nap_err err;
+	json_object *o;
+	int r;
+
+	snprintf(buf, sizeof(buf),
+	    "{\"kind\":\"NodePool\",\"metadata\":{\"name\":\"np\",\"uid\":\"u\"},"
+	    "\"spec\":{%s\"template\":{\"spec\":{\"nodeClassRef\":{\"group\":"
+	    "\"karpenter.azure.com\",\"kind\":\"AKSNodeClass\",\"name\":\"default\"}}}}}",
+	    extra);
+	o = parse(buf);
+	r = nap_nodepool_from_json(&p, o, &err);
+	if (r == 0)
+		nap_nodepool_free(&p);
+	snprintf(msg, len, "%s", r == 0 ? "" : err.msg);
+	json_object_put(o);
+	return r;
+}
+
+/* nap_pod_from_json on a pod with spec extra: as pool_with. */
+static int
+pod_spec_with(const char *extra, char *msg, size_t len)
+{
+	char buf[1024];
+	struct nap_pod p;
+	struct nap_err err;
+	json_object *o;
+	int r;
+
+	snprintf(buf, sizeof(buf),
+	    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"d\","
+	    "\"uid\":\"u\",\"labels\":{\"app\":\"x\"}},\"spec\":{%s\"containers\":[]}}",
+	    extra);
+	o = parse(buf);
+	r = nap_pod_from_json(&p, o, &err);
+	if (r == 0)
+		nap_pod_free(&p);
+	snprintf(msg, len, "%s", r == 0 ? "" : err.msg);
+	json_object_put(o);
+	return r;
+}
+
+#define SPREAD(skew)                                                                               \
+	"\"topologySpreadConstraints\":[{\"maxSkew\":" skew ",\"topologyKey\":\"zone\","         \
+	"\"whenUnsatisfiable\":\"DoNotSchedule\"}],"
+
+/* Integers are checked whole against the CRD's and the API's ranges, never truncated. */
+static void
+test_ranges(void)
+{
+	char msg[NAP_ERR_MSG];
+
+	TAP_IS_INT(pool_with("\"weight\":100,", msg, sizeof(msg)), 0, "weight 100 is taken");
+	TAP_IS_INT(pool_with("", msg, sizeof(msg)), 0, "a pool without weight is taken");
+	TAP_IS_INT(pool_with("\"weight\":4294967346,", msg, sizeof(msg)), -1,
+	    "weight 2^32 + 50 is refused, not read as 50");
+	TAP_OK(strstr(msg, "nodepool np") && strstr(msg, "weight 4294967346 not in 1..100"),
+	    "the message names the pool and the weight as written: %s", msg);
+	TAP_IS_INT(pool_with("\"weight\":4294967295,", msg, sizeof(msg)), -1,
+	    "weight 2^32 - 1 is refused");
+	TAP_OK(strstr(msg, "4294967295") != NULL, "and named as written, not as -1: %s", msg);
+	TAP_IS_INT(pool_with("\"weight\":0,", msg, sizeof(msg)), -1,
+	    "weight 0 written out is refused, as the CRD's minimum 1 refuses it");
+	TAP_IS_INT(pool_with("\"replicas\":-1,", msg, sizeof(msg)), -1, "negative replicas are refused");
+	TAP_IS_INT(pod_spec_with(SPREAD("1"), msg, sizeof(msg)), 0, "maxSkew 1 is taken");
+	TAP_IS_INT(pod_spec_with(SPREAD("4294967297"), msg, sizeof(msg)), -1,
+	    "maxSkew 2^32 + 1 is refused, not read as 1");
+	TAP_OK(strstr(msg, "maxSkew 4294967297 not in 1..2147483647") != NULL, "and says why: %s",
+	    msg);
+	TAP_IS_INT(pod_spec_with(SPREAD("0"), msg, sizeof(msg)), -1, "maxSkew 0 is refused");
+	TAP_IS_INT(pod_spec_with("\"affinity\":{\"nodeAffinity\":{\"preferredDuringScheduling"
+			    "IgnoredDuringExecution\":[{\"weight\":4294967297,\"preference\":{}}]}},",
+		       msg, sizeof(msg)),
+	    -1, "a preferred node-affinity weight of 2^32 + 1 is refused");
+	TAP_OK(strstr(msg, "weight 4294967297 not in 1..100") != NULL, "and named: %s", msg);
+}
+
 static int
 provisionable(const char *json)
 {
@@ -1231,6 +1313,27 @@ test_cluster(void)
 	TAP_OK(p && p->requests.v[NAP_RES_CPU] == 50,
 	    "a malformed MODIFIED leaves the previous version in place");
 
+	/* a pod deleted and recreated under its name: the old tombstone arrives late */
+	o = mkpod("u", "p", "", 10, NULL);
+	json_object_object_add(nap_json_key(o, "metadata"), "uid", json_object_new_string("uid-new"));
+	apply(c, "ADDED", o);
+	TAP_IS_INT(apply(c, "DELETED",
+		       parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"u\","
+			     "\"uid\":\"uid-old\"}}")),
+	    1, "a DELETED of an earlier uid is not applied");
+	TAP_OK(nap_cluster_pod(c, "u", "p") != NULL, "the live pod of that name stays");
+	TAP_IS_INT(apply(c, "DELETED",
+		       parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"u\","
+			     "\"uid\":\"uid-new\"}}")),
+	    0, "a DELETED of the live uid is applied");
+	TAP_OK(nap_cluster_pod(c, "u", "p") == NULL, "and removes the pod");
+	apply(c, "ADDED", mkpod("u", "q", "", 10, NULL));
+	TAP_IS_INT(apply(c, "DELETED",
+		       parse("{\"kind\":\"Pod\",\"metadata\":{\"name\":\"q\",\"namespace\":\"u\","
+			     "\"uid\":\"any\"}}")),
+	    0, "a stored object without a uid is deleted by name");
+	TAP_OK(nap_cluster_pod(c, "u", "q") == NULL, "and is gone");
+
 	apply(c, "ADDED", mkpod("rv", "p", "", 10, ",\"x\":0"));
 	o = mkpod("rv", "p", "", 10, NULL);
 	json_object_object_add(
@@ -1474,6 +1577,7 @@ main(void)
 	test_requests();
 	test_constraints();
 	test_provisionable();
+	test_ranges();
 	test_disruption_helpers();
 	test_malformed();
 	test_api_fixtures();

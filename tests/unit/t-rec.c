@@ -156,6 +156,15 @@ main(void)
 	    "[1:\xc3\xa9t\xc3\xa9:{\"type\":\"\\u00e9t\\u00e9\",\"s\":\"caf\xc3\xa9\"}]",
 	    "UTF-8 split across reads is kept byte for byte");
 
+	read_all("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":"
+		 "\"bad\xff\xfename\",\"namespace\":\"default\"}}}\n{\"type\":\"Foo\",\"x\":\"\xc0\xaf\"}\n"
+		 "{\"type\":\"OK\"}\n",
+	    16, 0, out, sizeof(out));
+	TAP_IS_STR(out,
+	    "{line 1: malformed record: invalid UTF-8 at byte 63 (ADDED Pod default/bad\\xff\\xfename)}"
+	    "{line 2: malformed record: invalid UTF-8 at byte 20 (Foo)}[3:OK:{\"type\":\"OK\"}]",
+	    "a line of invalid UTF-8 is malformed, named quoted, and reading goes on");
+
 	read_all("", 1, 0, out, sizeof(out));
 	TAP_IS_STR(out, "", "empty input gives no records");
 	fifo_checks();
