@@ -107,14 +107,13 @@ bg=()	# this script's background jobs: nap-sim, supervisor, chaos loops
 # Every stage pid the supervisor started is in $W/run/*.pid: killed too, in
 # case its supervisor was killed before it could stop it.
 cleanup() {
-	local p f
+	local p f i
 	trap - EXIT INT TERM HUP
 	touch "$W/stop" "$W/calm"
-	for p in "${bg[@]}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	for p in "${bg[@]}"; do
-		reap "$p" 30
+	# Last started first: the chaos, the samplers, the loop, then nap-sim.
+	for ((i = ${#bg[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${bg[i]}" 2>/dev/null
+		reap "${bg[i]}" 30
 	done
 	for f in "$W"/run/*.pid; do
 		[ -f "$f" ] || continue
@@ -438,18 +437,48 @@ faulter() {
 	    echo "chaos: warning: faults not cleared" >&2
 }
 
-# One sample of the world as the API server and ARM see it, one JSON line.
+# The pods, sampled on their own as fast as the API server lists them
+# (2,000 pods take a few seconds to list and read): the latest summary is
+# $W/samples/pods.json, which each sample of the world includes.
+# shellcheck disable=SC2016  # a jq program
+pods_jq='
+.items as $pods
+| {tp: $t, pods: ($pods | length),
+   running: ($pods | map(select(.status.phase == "Running")) | length),
+   withpods: ($pods | map(select(.spec.nodeName != null and .metadata.deletionTimestamp == null)
+       | .spec.nodeName) | unique),
+   unexplained: [$pods[] | select(.spec.nodeName == null and .metadata.deletionTimestamp == null
+       and ($t - (.metadata.creationTimestamp | fromdateiso8601)) > 30
+       and ([.status.conditions[]? | select(.type == "PodScheduled" and .status == "False"
+           and (.reason // "") != "")] | length) == 0)
+       | .metadata.namespace + "/" + .metadata.name],
+   pendingage: ([$pods[] | select(.status.phase != "Running")
+       | $t - (.metadata.creationTimestamp | fromdateiso8601)] | max // 0)}'
+
+pod_sampler() {
+	local s=$W/samples/pods t
+	trap 'exit 0' TERM
+	while [ ! -e "$W/stop" ]; do
+		t=$(date +%s)
+		if kget /api/v1/namespaces/chaos/pods "$s.list" &&
+		    jq -c --argjson t "$t" "$pods_jq" "$s.list" >"$s.new"; then
+			mv "$s.new" "$s.json"
+		else
+			sleep 0.5
+		fi
+	done
+}
+
+# One sample of the world as the API server and ARM see it, one JSON line,
+# with the latest pod summary (taken at .tp, before .t).
 # shellcheck disable=SC2016  # a jq program
 sample_jq='
 def claim(n): n | ascii_downcase | sub("^aks-"; "");
-($nc[0].items) as $ncs | ($no[0].items) as $nodes | ($po[0].items) as $pods
+($nc[0].items) as $ncs | ($no[0].items) as $nodes
 | ($vm[0].value) as $vms | ($ni[0].value) as $nics
 | ($ncs | map(.metadata.name)) as $claims
-| ($pods | map(select(.spec.nodeName != null and .metadata.deletionTimestamp == null))
-    | group_by(.spec.nodeName) | map({key: .[0].spec.nodeName, value: length}) | from_entries) as $bound
 | {t: $t, vms: ($vms | length), nics: ($nics | length), nodeclaims: ($ncs | length),
-   nodes: ($nodes | length), pods: ($pods | length),
-   running: ($pods | map(select(.status.phase == "Running")) | length),
+   nodes: ($nodes | length),
    dupvms: (($vms | length) - ($vms | map(claim(.name)) | unique | length)),
    dupclaims: ($ncs | map(.status.providerID // empty | ascii_downcase)
        | (length - (unique | length))),
@@ -461,24 +490,23 @@ def claim(n): n | ascii_downcase | sub("^aks-"; "");
        | .name],
    orphannics: [$nics[] | select(claim(.name) as $c | $claims | index($c) | not) | .name],
    nodenames: ($nodes | map(.metadata.name)),
-   withpods: ($bound | keys),
-   unexplained: [$pods[] | select(.spec.nodeName == null and .metadata.deletionTimestamp == null
-       and ($t - (.metadata.creationTimestamp | fromdateiso8601)) > 30
-       and ([.status.conditions[]? | select(.type == "PodScheduled" and .status == "False"
-           and (.reason // "") != "")] | length) == 0)
-       | .metadata.namespace + "/" + .metadata.name],
-   pendingage: ([$pods[] | select(.status.phase != "Running")
-       | $t - (.metadata.creationTimestamp | fromdateiso8601)] | max // 0),
    uninitialized: [$ncs[] | select(([.status.conditions[]? | select(.type == "Initialized"
-       and .status == "True")] | length) == 0) | .metadata.name]}'
+       and .status == "True")] | length) == 0) | .metadata.name]}
+  + ($po[0] // {tp: 0, pods: 0, running: 0, withpods: [], unexplained: [], pendingage: 0})'
 
 sample_once() {	# sample_once OUT: 0 when a whole sample was taken
 	local s=$W/samples/cur t
 	t=$(date +%s)
+	# The pods first: a node named in .withpods existed before .t.
 	# VMs before NodeClaims: nap-launch makes the NodeClaim first, so
 	# every VM listed has its NodeClaim listed too, unless it is gone.
 	# Each group's lists in parallel, to sample about once a second.
 	rm -f "$s".*
+	if [ -s "$W/samples/pods.json" ]; then
+		cp "$W/samples/pods.json" "$s.po"
+	else
+		echo null >"$s.po"
+	fi
 	aget "/subscriptions/$SUB/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01" "$s.vm" &&
 	    touch "$s.ok-vm" &
 	aget "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Network/networkInterfaces?api-version=2024-05-01" "$s.ni" &&
@@ -486,9 +514,8 @@ sample_once() {	# sample_once OUT: 0 when a whole sample was taken
 	wait
 	kget /apis/karpenter.sh/v1/nodeclaims "$s.nc" && touch "$s.ok-nc" &
 	kget /api/v1/nodes "$s.no" && touch "$s.ok-no" &
-	kget /api/v1/namespaces/chaos/pods "$s.po" && touch "$s.ok-po" &
 	wait
-	for f in vm ni nc no po; do
+	for f in vm ni nc no; do
 		[ -e "$s.ok-$f" ] || return 1
 	done
 	jq -nc --argjson t "$t" --slurpfile nc "$s.nc" --slurpfile no "$s.no" --slurpfile po "$s.po" \
@@ -507,7 +534,7 @@ sampler() {
 			date +%s >>"$W/sample-failures"
 		fi
 		sleep "$(awk -v t0="$t0" -v t1="$(date +%s%N)" \
-		    'BEGIN { d = 1 - (t1 - t0) / 1e9; print d > 0.1 ? d : 0.1 }')"
+		    'BEGIN { d = 1 - (t1 - t0) / 1e9; print (d > 0.1 ? d : 0.1) }')"
 	done
 }
 
@@ -520,6 +547,8 @@ else
 fi
 sup=$!
 bg+=("$sup")
+pod_sampler &
+bg+=("$!")
 sampler &
 bg+=("$!")
 faulter &
@@ -552,7 +581,7 @@ target=$(cat "$W/target")
 settled() {
 	[ -s "$W/samples.ndjson" ] || return 1
 	tail -n 1 "$W/samples.ndjson" | jq -e --argjson calm "$calm" --argjson n "$target" '
-	    .t > $calm and .pods == $n and .running == $n and .vms == .nics and .vms == .nodeclaims
+	    .tp > $calm and .pods == $n and .running == $n and .vms == .nics and .vms == .nodeclaims
 	    and .vms == .nodes and (.orphanvms | length) == 0 and (.orphannics | length) == 0
 	    and (.uninitialized | length) == 0' >/dev/null
 }
