@@ -437,9 +437,10 @@ faulter() {
 	    echo "chaos: warning: faults not cleared" >&2
 }
 
-# The pods, sampled on their own as fast as the API server lists them
-# (2,000 pods take a few seconds to list and read): the latest summary is
-# $W/samples/pods.json, which each sample of the world includes.
+# The pods, sampled on their own every 3 s at most (2,000 pods take
+# seconds to list and read, and nap-sim serves one request at a time, the
+# loop's included): the latest summary is $W/samples/pods.json, which each
+# sample of the world includes.
 # shellcheck disable=SC2016  # a jq program
 pods_jq='
 .items as $pods
@@ -460,12 +461,12 @@ pod_sampler() {
 	trap 'exit 0' TERM
 	while [ ! -e "$W/stop" ]; do
 		t=$(date +%s)
-		if kget /api/v1/namespaces/chaos/pods "$s.list" &&
-		    jq -c --argjson t "$t" "$pods_jq" "$s.list" >"$s.new"; then
-			mv "$s.new" "$s.json"
-		else
+		kget /api/v1/namespaces/chaos/pods "$s.list" &&
+		    jq -c --argjson t "$t" "$pods_jq" "$s.list" >"$s.new" &&
+		    mv "$s.new" "$s.json"
+		while [ $(($(date +%s) - t)) -lt 3 ] && [ ! -e "$W/stop" ]; do
 			sleep 0.5
-		fi
+		done
 	done
 }
 
@@ -540,10 +541,11 @@ sampler() {
 
 # --- the run ----------------------------------------------------------------
 
+# The supervisor's stderr is bash's own "Killed" notices.
 if [ "$mode" = units ]; then
-	sup_units &
+	sup_units 2>>"$W/log/supervisor.err" &
 else
-	sup_pipeline &
+	sup_pipeline 2>>"$W/log/supervisor.err" &
 fi
 sup=$!
 bg+=("$sup")
@@ -699,6 +701,7 @@ check "every exit accounted for ($kills kills, $restarts starts)" "$((nbad == 0 
 check "the loop settled after the chaos" "$([ -n "$settle" ] && echo 1 || echo 0)" \
     "not within $settle_timeout s"
 maxgap=$(jq -s '[range(1; length) as $i | .[$i].t - .[$i - 1].t] | max // 0' "$S")
+midgap=$(jq -s '[range(1; length) as $i | .[$i].t - .[$i - 1].t] | sort | .[length / 2 | floor] // 0' "$S")
 check "sampled throughout: $samples samples over $(($(date +%s) - start)) s, at most ${maxgap} s apart" \
     "$((samples * 5 >= duration && maxgap <= 10))" "$samples samples, $sfail failed"
 check "nap-sim ended cleanly on SIGTERM" "$((sim_st == 0))" \
@@ -716,7 +719,8 @@ if [ "$leaked" -gt 0 ] || [ "$unequal" -ne 0 ] || [ "$stranded" -ne 0 ]; then
 fi
 
 echo "chaos: pods=$target duration=${duration}s mode=$mode scale=$scale seed=$seed" \
-    "settle=$settled_in samples=$samples sample-failures=$sfail max-orphan-age=${maxorphan}s"
+    "settle=$settled_in samples=$samples (median ${midgap}s apart, at most ${maxgap}s)" \
+    "sample-failures=$sfail max-orphan-age=${maxorphan}s"
 echo "chaos: faults arm429=$arm429 arm5xx=$arm5xx capacity-failures=$capfail k8s429=$k429" \
     "watch410=$k410 watch-drops=$drops forced-relists=$relists"
 echo "chaos: vms=$(field '.vms') nics=$(field '.nics') nodeclaims=$(field '.nodeclaims')" \
