@@ -257,3 +257,18 @@ $(FUZZ_OUT)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_OUT)/libnap.a
 # Turns the YAML fixtures into JSON seeds (tests/fuzz/seeds.sh).
 $(FUZZ_OUT)/yaml2json: tests/fuzz/yaml2json.c $(FUZZ_OUT)/libnap.a
 	$(FUZZ_CC) $(CPPFLAGS_ALL) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_OUT)/libnap.a $(PKG_LIBS) -lm
+
+# make chaos: the provision loop against nap-sim under faults and kill -9
+# of a random stage every 5 s, its invariants sampled throughout
+# (tests/chaos/chaos.sh).  CHAOS_PODS, CHAOS_DURATION (seconds of chaos),
+# CHAOS_MODE (units or pipeline), CHAOS_SEED; make chaos-short is CI's.
+CHAOS_PODS ?= 2000
+CHAOS_DURATION ?= 300
+CHAOS_MODE ?= units
+CHAOS_SEED ?=
+.PHONY: chaos chaos-short
+chaos: all
+	@NAP_BIN=$(CURDIR)/$(BIN) CHAOS_SEED=$(CHAOS_SEED) nice bash tests/chaos/chaos.sh \
+		-p $(CHAOS_PODS) -d $(CHAOS_DURATION) -m $(CHAOS_MODE)
+chaos-short:
+	@$(MAKE) --no-print-directory chaos CHAOS_PODS=200 CHAOS_DURATION=60
