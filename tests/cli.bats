@@ -213,3 +213,20 @@ sim_serving() {
 		! grep -v 'STYLE\|mandoc.db' "$D/lint" | grep -q . || { cat "$D/lint"; false; }
 	done
 }
+
+@test "each pipeline script prints its usage on stdout for --help, its version for --version, and refuses an unknown option with 64" {
+	for s in nap nap-dry-run nap-demo; do
+		run "$REPO/pipelines/$s" --help
+		[ "$status" -eq 0 ] || { echo "$s --help exited $status"; false; }
+		[[ "${lines[0]}" == "usage: $s "* ]] || { echo "$s --help: $output"; false; }
+		run "$REPO/pipelines/$s" --version
+		[ "$status" -eq 0 ] || { echo "$s --version exited $status"; false; }
+		[ "$output" = "$s $("$NAP_BIN/nap-watch" --version | cut -d' ' -f2)" ] ||
+			{ echo "$s --version: $output"; false; }
+		"$REPO/pipelines/$s" --no-such-flag >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &&
+			rc=0 || rc=$?
+		[ "$rc" -eq 64 ] || { echo "$s --no-such-flag exited $rc"; false; }
+		[ ! -s "$BATS_TEST_TMPDIR/out" ] || { echo "$s wrote on stdout"; false; }
+		grep -q "^usage: $s " "$BATS_TEST_TMPDIR/err" || { echo "$s: $(cat "$BATS_TEST_TMPDIR/err")"; false; }
+	done
+}
