@@ -633,6 +633,10 @@ why_bad(struct informer *in, const char *p, const char *end, char *buf, size_t s
 {
 	json_object *o;
 
+	if (p >= end) {
+		snprintf(buf, size, "empty");
+		return;
+	}
 	if (*p != '{') {
 		snprintf(buf, size, "not an object but %s", json_kind(*p));
 		return;
