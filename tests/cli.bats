@@ -75,7 +75,9 @@ sim_serving() {
 			[ "$rc" -eq 64 ] || { echo "--$abbrev exited $rc"; false; }
 			grep -q '^usage: nap-sim ' err
 			untouched F
-			[ ! -s out ] && [ ! -e F.kubeconfig ] && [ ! -e F.ca.pem ]
+			[ ! -s out ] || { echo "--$abbrev wrote on stdout"; false; }
+			[ ! -e F.kubeconfig ] || { echo "--$abbrev wrote F.kubeconfig"; false; }
+			[ ! -e F.ca.pem ] || { echo "--$abbrev wrote F.ca.pem"; false; }
 			n=$((n + 1))
 		done
 	done
@@ -91,7 +93,8 @@ sim_serving() {
 		[ "$status" -eq 64 ]
 		[[ "$output" == *"nap-sim: fatal: $opt F: file exists (--force replaces it)"* ]]
 		untouched F
-		[ ! -e F.kubeconfig ] && [ ! -e F.ca.pem ]
+		[ ! -e F.kubeconfig ] || { echo "$opt wrote F.kubeconfig"; false; }
+		[ ! -e F.ca.pem ] || { echo "$opt wrote F.ca.pem"; false; }
 	done
 }
 
@@ -121,7 +124,9 @@ sim_serving() {
 @test "nap-sim writes new output files and leaves no temporary file beside them" {
 	cd "$D"
 	sim_serving --config-out new.yaml --kubeconfig-out kc --ca-out ca.pem
-	[ -s new.yaml ] && [ -s kc ] && [ -s ca.pem ]
+	[ -s new.yaml ]
+	[ -s kc ]
+	[ -s ca.pem ]
 	[ "$(ls | grep -c tmp)" -eq 0 ]
 	[ "$(stat -c %a kc)" = 600 ]
 }

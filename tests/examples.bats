@@ -47,7 +47,9 @@ teardown() {
 	fi
 	while IFS= read -r f; do
 		p=$(jq -r '.pid // empty' "$f" 2>/dev/null)
-		[ -n "$p" ] && kill -TERM "$p" 2>/dev/null
+		if [ -n "$p" ]; then
+			kill -TERM "$p" 2>/dev/null || :
+		fi
 	done < <(find "$BATS_TEST_TMPDIR" -name ready.json 2>/dev/null)
 	return 0
 }

@@ -19,11 +19,17 @@ setup() {
 }
 
 teardown() {
-	[ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null
-	[ -n "$LPID" ] && kill -KILL "$LPID" 2>/dev/null
-	[ -n "$WPID" ] && kill -KILL "$WPID" 2>/dev/null
+	if [ -n "${FPID:-}" ]; then
+		kill "$FPID" 2>/dev/null || :
+	fi
+	if [ -n "$LPID" ]; then
+		kill -KILL "$LPID" 2>/dev/null || :
+	fi
+	if [ -n "$WPID" ]; then
+		kill -KILL "$WPID" 2>/dev/null || :
+	fi
 	exec 7>&- 2>/dev/null || :
-	sim_stop || :
+	sim_stop
 }
 
 start_sim() {
@@ -412,7 +418,8 @@ stop_fake() { [ -n "${FPID:-}" ] && kill "$FPID" 2>/dev/null; FPID=; }
 	run curl -sS --cacert "$SIM_CA" -H 'Metadata: true' -w ' %{http_code}' \
 	    "$SIM_ARM_URL/metadata/identity/oauth2/token?$q&key=wrong"
 	[[ "$output" == *' 401' ]]
-	[ -n "$(arm_token)" ] && [ "$(arm_token)" != null ]
+	[ -n "$(arm_token)" ]
+	[ "$(arm_token)" != null ]
 	tenant=$(sed -n 's/^ *tenantID: //p' "$SIM_CONFIG")
 	run curl -sS --cacert "$SIM_CA" -w ' %{http_code}' -X POST "$SIM_ARM_URL/$tenant/oauth2/v2.0/token" \
 	    --data 'grant_type=client_credentials&client_id=abc&client_secret=guess&scope=https%3A%2F%2Fmanagement.azure.com%2F.default'
