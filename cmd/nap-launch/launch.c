@@ -1601,7 +1601,7 @@ on_node(struct ctx *x, const struct nap_node *n)
 	if (c->step == ST_REGISTERED && initialized(c, n)) {
 		json_object *p = json_object_new_object(), *md = json_object_new_object();
 		json_object *labels = json_object_new_object();
-		char *path = nap_url_path("/api/v1/nodes", n->meta.name, (char *)NULL);
+		char *path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
 
 		json_object_object_add(
 		    labels, "karpenter.sh/initialized", json_object_new_string("true"));
