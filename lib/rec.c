@@ -107,6 +107,34 @@ nap_rec_bad_count(const struct nap_rec_reader *rd)
 	return rd->bad;
 }
 
+/*
+ * The record in rec is not valid UTF-8, so it is malformed (nap-records(5)):
+ * it is dropped, and err says where and names what it holds, quoted.
+ */
+static int
+bad_utf8(struct nap_rec_reader *rd, const struct nap_rec *rec, struct nap_err *err)
+{
+	json_object *o = nap_json_key(rec->obj, "object");
+	const char *ns = nap_json_str(o, "metadata.namespace", "");
+	char *type = nap_text_quote(rec->type, 64);
+	char *kind = nap_text_quote(nap_json_str(o, "kind", ""), 64);
+	char *name = nap_text_quote(nap_json_str(o, "metadata.name", ""), 253);
+	char *nsq = nap_text_quote(ns, 63);
+
+	rd->bad++;
+	nap_err_set(err, NAP_EX_DATAERR,
+	    "line %lu: malformed record: invalid UTF-8 at byte %zu (%s%s%s%s%s%s%s)", rd->lineno,
+	    nap_utf8_valid(rec->line, rec->len) + 1, type, *kind ? " " : "", kind,
+	    *name ? " " : "", nsq, *ns ? "/" : "", name);
+	free(type);
+	free(kind);
+	free(name);
+	free(nsq);
+	json_object_put(rd->obj);
+	rd->obj = NULL;
+	return NAP_REC_BAD;
+}
+
 int
 nap_rec_fill(struct nap_rec_reader *rd, struct nap_err *err)
 {
@@ -178,32 +206,6 @@ json_kind(json_object *obj)
 	return "value";
 }
 
-/*
- * A record that is not valid UTF-8 is malformed (nap-records(5)): err says
- * where, and names what the record holds, quoted, so it can be found.
- */
-static int
-bad_utf8(struct nap_rec_reader *rd, json_object *obj, size_t at, struct nap_err *err)
-{
-	json_object *o = nap_json_key(obj, "object");
-	const char *ns = nap_json_str(o, "metadata.namespace", "");
-	char *type = nap_text_quote(nap_json_str(obj, "type", ""), 64);
-	char *kind = nap_text_quote(nap_json_str(o, "kind", ""), 64);
-	char *name = nap_text_quote(nap_json_str(o, "metadata.name", ""), 253);
-	char *nsq = nap_text_quote(ns, 63);
-
-	rd->bad++;
-	nap_err_set(err, NAP_EX_DATAERR,
-	    "line %lu: malformed record: invalid UTF-8 at byte %zu (%s%s%s%s%s%s%s)", rd->lineno,
-	    at + 1, type, *kind ? " " : "", kind, *name ? " " : "", nsq, *ns ? "/" : "", name);
-	free(type);
-	free(kind);
-	free(name);
-	free(nsq);
-	json_object_put(obj);
-	return NAP_REC_BAD;
-}
-
 /* Parse one line (NUL-terminated in place); NAP_REC_OK, NAP_REC_BAD or NAP_REC_NONE (blank). */
 static int
 parse_line(
@@ -211,7 +213,7 @@ parse_line(
 {
 	enum json_tokener_error jerr;
 	json_object *obj, *type;
-	size_t i, end, valid;
+	size_t i, end;
 
 	if (len > 0 && line[len - 1] == '\r')
 		line[--len] = '\0';
@@ -266,15 +268,15 @@ parsed:
 		json_object_put(obj);
 		return r;
 	}
-	/* json-c takes any bytes in strings: the records we pass on must be UTF-8. */
-	if ((valid = nap_utf8_valid(line, len)) < len)
-		return bad_utf8(rd, obj, valid, err);
 	rd->obj = obj;
 	rec->obj = obj;
 	rec->type = json_object_get_string(type);
 	rec->line = line;
 	rec->len = len;
 	rec->lineno = rd->lineno;
+	/* json-c takes any bytes in strings: the records we pass on must be UTF-8. */
+	if (nap_utf8_valid(line, len) < len)
+		return bad_utf8(rd, rec, err);
 	return NAP_REC_OK;
 }
 

@@ -1377,7 +1377,10 @@ request_check(json_object *nc, struct nap_err *err)
 	return 0;
 }
 
-/* nodeclaim "NAME", or "for pod(s) NS/NAME, ...", quoted: which request a warning is about (free it). */
+/*
+ * Which request a warning is about, quoted: nodeclaim "NAME", or "for
+ * pod(s) NS/NAME, ..." when it has no name (free it).
+ */
 static char *
 request_who(json_object *rec)
 {

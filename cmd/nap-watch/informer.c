@@ -419,6 +419,24 @@ auth_failure(struct informer *in, const struct nap_http_resp *resp, const char *
 	nap_die_err(&err);
 }
 
+/* A list from the start: index the names of what the last list had, to spot replacements. */
+static void
+relist_index(struct informer *in)
+{
+	const char *key;
+	size_t pos = 0;
+	void *val;
+
+	relist_names_free(in);
+	while (nap_hash_next(&in->objs, &pos, &key, &val)) {
+		const struct watch_obj *e = val;
+		char *nk = nap_xasprintf("%s/%s", e->ns, e->name);
+
+		free(nap_hash_put(&in->relist_names, nk, nap_xstrdup(key)));
+		free(nk);
+	}
+}
+
 static void
 start_list(struct informer *in)
 {
@@ -426,21 +444,8 @@ start_list(struct informer *in)
 	char lim[32], *path;
 
 	if (!in->cont) {
-		const char *key;
-		size_t pos = 0;
-		void *val;
-
 		in->gen++;
 		in->item = 0;
-		/* A relist: names of what the last list had, to spot replacements. */
-		relist_names_free(in);
-		while (nap_hash_next(&in->objs, &pos, &key, &val)) {
-			const struct watch_obj *e = val;
-			char *nk = nap_xasprintf("%s/%s", e->ns, e->name);
-
-			free(nap_hash_put(&in->relist_names, nk, nap_xstrdup(key)));
-			free(nk);
-		}
 	}
 	snprintf(lim, sizeof(lim), "%ld", in->opts->page_size);
 	path = nap_kube_path(in->def->path, "limit", lim, "continue", in->cont, (char *)NULL);
@@ -448,6 +453,8 @@ start_list(struct informer *in)
 	    in->kube, "GET", path, NULL, NULL, 0, NULL, in, LIST_TIMEOUT_MS, 0, &err);
 	free(path);
 	in->phase = PHASE_LIST;
+	if (!in->cont)
+		relist_index(in);
 	if (!in->req)
 		failure(in, &err);
 }

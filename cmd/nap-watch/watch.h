@@ -52,9 +52,7 @@ struct informer {
 	enum watch_phase phase;
 	int need_list;	      /* next start is a (re)list */
 	struct nap_hash objs; /* uid -> struct watch_obj */
-	/* during a relist: "ns/name" -> uid (owned) of the objects the last list had */
-	struct nap_hash relist_names;
-	unsigned gen; /* list generation, to find what vanished */
+	unsigned gen;	      /* list generation, to find what vanished */
 	unsigned long item;   /* index of the next item in the list being read */
 	char *rv;	      /* last resourceVersion seen */
 	char *cont;	      /* continue token of the list in progress */
@@ -75,6 +73,8 @@ struct informer {
 	int auth_retried;
 	unsigned long events;
 	struct json_tokener *tok;
+	/* during a relist: "ns/name" -> uid (owned) of the objects the last list had */
+	struct nap_hash relist_names;
 };
 
 struct watch_obj {

@@ -209,6 +209,32 @@ main(void)
 	TAP_OK(r.nclaims == 1 && r.claims[0].ntypes == 1, "max_types cuts the launch list");
 	nap_sched_result_free(&r);
 
+	/* a spread on a key nothing defines: no domain, and no sort of nothing */
+	{
+		struct nap_sched_topo spread;
+		struct nap_sched_pod sp[2];
+
+		memset(&spread, 0, sizeof(spread));
+		spread.kind = NAP_SCHED_SPREAD;
+		spread.key = "example.com/rack";
+		spread.sig = "spread-rack";
+		spread.sel = NULL; /* matches nothing: the key alone matters */
+		spread.max_skew = 1;
+		spread.required = 1;
+		pod(&sp[0], "s1", 500, 1);
+		pod(&sp[1], "plain", 500, 1);
+		sp[0].topo = &spread;
+		sp[0].ntopo = 1;
+		sp[0].sig = "spread";
+		input(&in, sp, 2);
+		TAP_OK(nap_sched_solve(&in, &r, &err) == 0, "a spread on a custom key solves");
+		TAP_OK(r.place[0].where == NAP_SCHED_NONE && r.place[0].why &&
+			strstr(r.place[0].why, "example.com/rack") != NULL,
+		    "a pod spread on a key no pool or type defines fits nowhere, naming the key");
+		TAP_OK(r.place[1].where == NAP_SCHED_CLAIM, "the other pod still gets a claim");
+		nap_sched_result_free(&r);
+	}
+
 	/* an existing node with room is used first */
 	memset(&node, 0, sizeof(node));
 	node.name = "n1";
@@ -290,32 +316,6 @@ main(void)
 	    "with limits.nodes 1 the second replica fits nowhere");
 	nap_sched_result_free(&r);
 	pool.limit_nodes = -1;
-
-	/* a spread on a key nothing defines: no domain, and no sort of nothing */
-	{
-		struct nap_sched_topo spread;
-
-		memset(&spread, 0, sizeof(spread));
-		spread.kind = NAP_SCHED_SPREAD;
-		spread.key = "example.com/rack";
-		spread.sig = "spread-rack";
-		spread.sel = sel;
-		spread.max_skew = 1;
-		spread.required = 1;
-		pod(&pods[0], "s1", 500, 1);
-		pod(&pods[1], "plain", 500, 1);
-		pods[0].labels = labels;
-		pods[0].topo = &spread;
-		pods[0].ntopo = 1;
-		pods[0].sig = "spread";
-		input(&in, pods, 2);
-		TAP_OK(nap_sched_solve(&in, &r, &err) == 0, "a spread on a custom key solves");
-		TAP_OK(r.place[0].where == NAP_SCHED_NONE && r.place[0].why &&
-			strstr(r.place[0].why, "example.com/rack") != NULL,
-		    "a pod spread on a key no pool or type defines fits nowhere, naming the key");
-		TAP_OK(r.place[1].where == NAP_SCHED_CLAIM, "the other pod still gets a claim");
-		nap_sched_result_free(&r);
-	}
 
 	/* topology spread over three zones (two 1-core pods fit the small size) */
 	spread(&r, many, 3, "topology.kubernetes.io/zone", 1, 0, 1, sel, labels, "z-1");
