@@ -112,7 +112,7 @@ valid_utf8() {
 	clean_run
 	grep -qF 'nap-solve: warning: stdin: line 3: malformed record: invalid UTF-8 at byte 81 (ADDED Pod default/bad\xff\xfename)' "$ERR"
 	valid_utf8 "$OUT"
-	! grep -q 'uid-x' "$OUT"
+	run ! grep -q 'uid-x' "$OUT"
 	[ "$(launched_pods)" = "default: default/good" ]
 }
 
