@@ -100,9 +100,11 @@ dump(const struct nap_reqs *r)
 }
 
 /*
- * An intersection can leave an In with fewer values than its minValues:
- * nap_reqs_min_values_needed then refuses every instance type, so such a set
- * is never written out, and reading it back is refused as the CRD would.
+ * An intersection can leave an In with fewer values than its minValues (a
+ * pool's In [spot on-demand] minValues 2 and a pod's spot).  Since
+ * nap_reqs_min_values_needed counts only values the set allows, no instance
+ * type list meets it, so nap never writes such a set out; reading it back is
+ * refused, as the CRD would.
  */
 static int
 writable(const struct nap_reqs *r)
