@@ -1286,11 +1286,16 @@ nap_reqs_min_values_needed(
 
 			if (r->v[k].min_values == 0)
 				continue;
-			/* Only a type's concrete values count; a NotIn names what it lacks. */
+			/*
+			 * Only a type's concrete values count (a NotIn names what it
+			 * lacks), and only those r itself allows: a claim narrowed to
+			 * In [spot] can never use a type's on-demand.
+			 */
 			it = nap_reqs_get(its[i], r->v[k].key);
 			if (it != NULL && !it->complement)
 				for (v = 0; v < it->nvalues; v++)
-					seen_add(&seen[k], it->values[v]);
+					if (nap_req_allows(&r->v[k], it->values[v]))
+						seen_add(&seen[k], it->values[v]);
 			if (seen[k].n < (size_t)r->v[k].min_values)
 				ok = 0;
 		}

@@ -676,6 +676,30 @@ test_min_values(void)
 	for (i = 0; i < 4; i++)
 		nap_reqs_free(&its[i]);
 	nap_reqs_free(&r);
+
+	/*
+	 * Found by tests/fuzz/fuzz-labels: a pool's capacity-type In [spot
+	 * on-demand] minValues 2 narrowed by a pod to In [spot] counted the
+	 * types' on-demand too, and nap-solve wrote a NodeClaim the CRD refuses.
+	 */
+	{
+		static const char *const both[] = {"spot", "on-demand"};
+
+		nap_reqs_init(&r);
+		nap_reqs_add(&r, "karpenter.sh/capacity-type", NAP_OP_IN, both, 2, 2, NULL);
+		add(&r, "karpenter.sh/capacity-type", NAP_OP_IN, "spot", NULL);
+		nap_reqs_init(&its[0]);
+		add(&its[0], "karpenter.sh/capacity-type", NAP_OP_IN, "spot", "on-demand");
+		p[0] = &its[0];
+		TAP_IS_INT(nap_reqs_min_values_needed(&r, p, 1, why, sizeof(why)), -1,
+		    "only values the requirement allows count towards its minValues");
+		TAP_IS_STR(why,
+		    "minValues requirement is not met for label(s) (karpenter.sh/capacity-type: 1 "
+		    "of 2)",
+		    "and the shortfall counts only those");
+		nap_reqs_free(&its[0]);
+		nap_reqs_free(&r);
+	}
 }
 
 static void
