@@ -190,3 +190,11 @@ clean:
 	rm -rf build lib/libnap.a $(addprefix bin/,$(TOOLS))
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# make mutate: the one-line mutants of tests/mutate/mutants, each applied to a
+# scratch copy of the tree and run against the suites that should catch it
+# (tests/mutate/run); exits non-zero if one survives.  Not part of make test.
+# MUTANTS=REGEX runs only the mutants whose id matches.
+.PHONY: mutate
+mutate:
+	@nice -n 10 bash tests/mutate/run $(MUTANTS)
