@@ -557,12 +557,13 @@ run_case() {
 	[[ "$output" == *"--packing"* ]]
 }
 
-# live SECONDS: nap-solve reading the FIFO $in on fd 7 (output in $out, pid in
-# $pid), with --batch-max SECONDS, so a nomination holds twice as long.
+# live MAX [IDLE]: nap-solve reading the FIFO $in on fd 7 (output in $out, pid
+# in $pid), with --batch-max MAX (a nomination holds twice as long) and
+# --batch-idle IDLE (100ms).
 live() {
 	in=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
 	mkfifo "$in"
-	$SOLVE --batch-idle 100ms --batch-max "$1" <"$in" >"$out" 2>&1 &
+	$SOLVE --batch-idle "${2:-100ms}" --batch-max "$1" <"$in" >"$out" 2>&1 &
 	pid=$!
 	exec 7>"$in"
 }
@@ -656,4 +657,20 @@ claim_launched() {
 	live_end
 	jq -se 'map(select(.type == "Nominated" and .pod == "default/r2")) == [] and
 	    (map(select(.type == "LaunchRequest" and .pods == ["default/r2"])) | length) == 1' "$out"
+}
+
+@test "a stream of new pods that never pauses for --batch-idle is decided when --batch-max runs out" {
+	live 2s 1s
+	grep -v '"Pod"' "$CASES/one-pod/input.ndjson" >&7
+	# a new pod every 100 ms or so for 6 s: the 1 s idle window never closes
+	start=$(date +%s%N)
+	for i in $(seq 1 60); do
+		jq -c --arg n "s$i" '.object.metadata.name = $n | .object.metadata.uid = "uid-\($n)"' \
+		    <(grep '"Pod"' "$CASES/one-pod/input.ndjson") >&7
+		[ -n "${first:-}" ] || ! grep -q LaunchRequest "$out" || first=$(date +%s%N)
+		sleep 0.1
+	done
+	live_end
+	echo "first decision after $(( (${first:-0} - start) / 1000000 )) ms of the stream"
+	[ -n "${first:-}" ]
 }
