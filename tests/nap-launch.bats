@@ -273,16 +273,16 @@ lacks() {	# KIND NAME: NAME is not in the whole list
 
 # A VM or NIC of the cluster named for no NodeClaim may be a launch in
 # flight whose NodeClaim the watch has not shown yet: garbage collection
-# leaves it for 5 minutes (15 s here, at --time-scale 20), then removes it.
+# leaves it for 5 minutes (30 s here, at --time-scale 10), then removes it.
 @test "garbage collection spares an orphan VM and NIC within the 5-minute grace, then removes them" {
 	start_sim
 	t0=$(date +%s)
 	debris aks-young-vm nap-sim vm
 	debris aks-young-nic nap-sim
 	start_watch
-	start_launch "$STATE" --time-scale 20
+	start_launch "$STATE" --time-scale 10
 	vm_gone="" nic_gone=""
-	for _ in $(seq 1 120); do
+	for _ in $(seq 1 180); do
 		if [ -z "$vm_gone" ] && lacks virtualMachines aks-young-vm; then
 			vm_gone=$(($(date +%s) - t0))
 		fi
@@ -297,8 +297,8 @@ lacks() {	# KIND NAME: NAME is not in the whole list
 	echo "vm gone after ${vm_gone:-never} s, nic after ${nic_gone:-never} s"
 	[ -n "$vm_gone" ]
 	[ -n "$nic_gone" ]
-	[ "$vm_gone" -ge 10 ]
-	[ "$nic_gone" -ge 10 ]
+	[ "$vm_gone" -ge 20 ]
+	[ "$nic_gone" -ge 20 ]
 	grep -q 'vm aks-young-vm belongs to no nodeclaim' "$ERR"
 	grep -q 'nic aks-young-nic belongs to no vm and no nodeclaim' "$ERR"
 }

@@ -548,12 +548,13 @@ run_case() {
 	[[ "$output" == *"--packing"* ]]
 }
 
-# live SECONDS: nap-solve reading the FIFO $in on fd 7 (output in $out, pid in
-# $pid), with --batch-max SECONDS, so a nomination holds twice as long.
+# live MAX [IDLE]: nap-solve reading the FIFO $in on fd 7 (output in $out, pid
+# in $pid), with --batch-max MAX (a nomination holds twice as long) and
+# --batch-idle IDLE (100ms).
 live() {
 	in=$BATS_TEST_TMPDIR/in out=$BATS_TEST_TMPDIR/out
 	mkfifo "$in"
-	$SOLVE --batch-idle 100ms --batch-max "$1" <"$in" >"$out" 2>&1 &
+	$SOLVE --batch-idle "${2:-100ms}" --batch-max "$1" <"$in" >"$out" 2>&1 &
 	pid=$!
 	exec 7>"$in"
 }
@@ -587,15 +588,48 @@ live_end() {
 	    (map(select(.type == "LaunchRequest" and .pods == ["default/c2"])) | length) == 1' "$out"
 }
 
+# claim_launched [NODE]: the NodeClaim of the first LaunchRequest in $out,
+# as nap-launch makes it: in flight with its allocatable, or registered as
+# the Node NODE (then that Node, Ready and initialized, follows it).
+claim_launched() {
+	jq -c --arg node "${1:-}" 'select(.type == "LaunchRequest") | .nodeClaim as $c
+	    | {type: "MODIFIED", object: ($c | .metadata.uid = "uid-claim"
+	      | .status = {capacity: {cpu: "2", memory: "8Gi", pods: "110"},
+	        allocatable: {cpu: "1900m", memory: "6Gi", pods: "110"}}
+	      | if $node != "" then .status.nodeName = $node else . end)},
+	    if $node == "" then empty else {type: "ADDED", object: {apiVersion: "v1", kind: "Node",
+	      metadata: {name: $node, uid: "uid-node", labels: {"kubernetes.io/hostname": $node,
+	        "topology.kubernetes.io/zone": "eastus-1", "karpenter.sh/nodepool": "default",
+	        "karpenter.sh/registered": "true", "karpenter.sh/initialized": "true",
+	        "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux",
+	        "karpenter.sh/capacity-type": "on-demand",
+	        "node.kubernetes.io/instance-type": ($c.spec.requirements[]
+	          | select(.key == "node.kubernetes.io/instance-type") | .values[0])}},
+	      status: {allocatable: {cpu: "1900m", memory: "6Gi", pods: "110"},
+	        conditions: [{type: "Ready", status: "True"}]}}} end' "$out" >&7
+}
+
 @test "a pod nominated to an in-flight NodeClaim holds its place there: a pod its anti-affinity excludes gets a claim of its own" {
 	live 30s
 	cat "$CASES/live-claim-anti/start.ndjson" >&7
 	wait_out '.type == "LaunchRequest" and .pods == ["default/c1"]'
-	# nap-launch has made the NodeClaim: it is in flight, with its allocatable
-	jq -c 'select(.type == "LaunchRequest") | {type: "ADDED", object: (.nodeClaim
-	    | .metadata.uid = "uid-claim" | .status = {capacity: {cpu: "2", memory: "8Gi", pods: "110"},
-	      allocatable: {cpu: "1900m", memory: "6Gi", pods: "110"}})}' "$out" >&7
+	claim_launched
 	wait_out '.type == "Nominated" and .pod == "default/c1" and .kind == "NodeClaim"'
+	cat "$CASES/live-claim-anti/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/c2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/c2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/c2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/c2"])) | length) == 1' "$out"
+}
+
+@test "a pod nominated to a NodeClaim whose node has registered holds its place on that node" {
+	live 30s
+	cat "$CASES/live-claim-anti/start.ndjson" >&7
+	wait_out '.type == "LaunchRequest" and .pods == ["default/c1"]'
+	claim_launched
+	wait_out '.type == "Nominated" and .pod == "default/c1" and .kind == "NodeClaim"'
+	claim_launched n-claim
 	cat "$CASES/live-claim-anti/next.ndjson" >&7
 	wait_out '(.type == "Nominated" and .pod == "default/c2") or
 	    (.type == "LaunchRequest" and (.pods | index("default/c2")))'
@@ -614,4 +648,20 @@ live_end() {
 	live_end
 	jq -se 'map(select(.type == "Nominated" and .pod == "default/r2")) == [] and
 	    (map(select(.type == "LaunchRequest" and .pods == ["default/r2"])) | length) == 1' "$out"
+}
+
+@test "a stream of new pods that never pauses for --batch-idle is decided when --batch-max runs out" {
+	live 2s 1s
+	grep -v '"Pod"' "$CASES/one-pod/input.ndjson" >&7
+	# a new pod every 100 ms or so for 6 s: the 1 s idle window never closes
+	start=$(date +%s%N)
+	for i in $(seq 1 60); do
+		jq -c --arg n "s$i" '.object.metadata.name = $n | .object.metadata.uid = "uid-\($n)"' \
+		    <(grep '"Pod"' "$CASES/one-pod/input.ndjson") >&7
+		[ -n "${first:-}" ] || ! grep -q LaunchRequest "$out" || first=$(date +%s%N)
+		sleep 0.1
+	done
+	live_end
+	echo "first decision after $(( (${first:-0} - start) / 1000000 )) ms of the stream"
+	[ -n "${first:-}" ]
 }

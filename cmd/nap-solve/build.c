@@ -393,8 +393,8 @@ cmp_nref(const void *a, const void *b)
  * node_idx plus one; 0 when it is not in the input (gone).
  */
 static size_t
-nominated_at(const struct nap_cluster *cl, const struct nap_hash *node_idx,
-    const struct nomination *nm)
+nominated_at(
+    const struct nap_cluster *cl, const struct nap_hash *node_idx, const struct nomination *nm)
 {
 	const char *name = nm->target;
 

@@ -117,9 +117,9 @@ in_zone(const struct nap_sched_result *r, size_t n, const char *z)
  * DoNotSchedule (required) or ScheduleAnyway; solved into r.
  */
 static void
-spread(struct nap_sched_result *r, struct nap_sched_pod *pods, size_t n, const char *key,
-    int skew, int min_domains, int required, const struct nap_selector *sel,
-    json_object *labels, const char *sig)
+spread(struct nap_sched_result *r, struct nap_sched_pod *pods, size_t n, const char *key, int skew,
+    int min_domains, int required, const struct nap_selector *sel, json_object *labels,
+    const char *sig)
 {
 	static struct nap_sched_topo t;
 	static const char *const names[] = {"s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7"};
@@ -284,7 +284,8 @@ main(void)
 	pods[0].avoid = avoid;
 	pods[0].navoid = 1;
 	nap_sched_solve(&in, &r, &err);
-	TAP_OK(r.place[0].where == NAP_SCHED_CLAIM, "a node the pod was turned away from is avoided");
+	TAP_OK(
+	    r.place[0].where == NAP_SCHED_CLAIM, "a node the pod was turned away from is avoided");
 	nap_sched_result_free(&r);
 	pods[0].avoid = NULL;
 	pods[0].navoid = 0;
@@ -328,22 +329,23 @@ main(void)
 	    "six pods under a zonal spread with maxSkew 1 go two to a zone");
 	nap_sched_result_free(&r);
 	spread(&r, many, 5, "topology.kubernetes.io/zone", 2, 0, 1, sel, labels, "z-2");
-	TAP_OK(in_zone(&r, 5, NULL) == 0 && in_zone(&r, 5, "z1") <= 2 && in_zone(&r, 5, "z2") <= 2 &&
-		in_zone(&r, 5, "z3") <= 2 && r.nclaims < 5,
+	TAP_OK(in_zone(&r, 5, NULL) == 0 && in_zone(&r, 5, "z1") <= 2 &&
+		in_zone(&r, 5, "z2") <= 2 && in_zone(&r, 5, "z3") <= 2 && r.nclaims < 5,
 	    "maxSkew 2 lets a zone hold two more pods than the emptiest");
 	nap_sched_result_free(&r);
 	spread(&r, many, 6, "topology.kubernetes.io/zone", 1, 4, 1, sel, labels, "z-md4");
-	TAP_OK(in_zone(&r, 6, NULL) == 3 && in_zone(&r, 6, "z1") == 1 && in_zone(&r, 6, "z2") == 1 &&
-		in_zone(&r, 6, "z3") == 1,
-	    "minDomains 4 over three zones caps each zone at maxSkew: three of six pods fit nowhere");
+	TAP_OK(in_zone(&r, 6, NULL) == 3 && in_zone(&r, 6, "z1") == 1 &&
+		in_zone(&r, 6, "z2") == 1 && in_zone(&r, 6, "z3") == 1,
+	    "minDomains 4 over three zones caps each zone at maxSkew: three of six pods fit "
+	    "nowhere");
 	for (i = 0; i < 6 && r.place[i].where != NAP_SCHED_NONE; i++)
 		;
 	TAP_OK(i < 6 && r.place[i].why && strstr(r.place[i].why, "topology spread") != NULL,
 	    "a pod left out says the topology spread ruled it out");
 	nap_sched_result_free(&r);
 	spread(&r, many, 6, "topology.kubernetes.io/zone", 1, 3, 1, sel, labels, "z-md3");
-	TAP_OK(in_zone(&r, 6, NULL) == 0 && in_zone(&r, 6, "z1") == 2 && in_zone(&r, 6, "z2") == 2 &&
-		in_zone(&r, 6, "z3") == 2,
+	TAP_OK(in_zone(&r, 6, NULL) == 0 && in_zone(&r, 6, "z1") == 2 &&
+		in_zone(&r, 6, "z2") == 2 && in_zone(&r, 6, "z3") == 2,
 	    "minDomains 3 met by three zones caps nothing: two pods to a zone");
 	nap_sched_result_free(&r);
 	spread(&r, many, 6, "topology.kubernetes.io/zone", 1, 4, 0, sel, labels, "z-any");
