@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "base64.h"
+#include "config.h"
 
 #define REFRESH_MARGIN 300 /* seconds before expiry a token is renewed */
 #define MAX_CRED_FILE (1 << 20)
@@ -129,6 +130,7 @@ nap_auth_new(struct nap_auth **out, const struct nap_auth_opts *o, struct nap_ht
 			a->tls.ca_len = o->tls->ca_len;
 		}
 		a->tls.insecure = o->tls->insecure;
+		a->tls.ca_add = o->tls->ca_add;
 		a->have_tls = 1;
 	}
 	a->http = http;
@@ -182,9 +184,19 @@ read_cred_file(const char *path, const char *what, char **out, size_t *outlen, s
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	struct stat st;
+
 	if (fd < 0)
 		return nap_err_set(
 		    err, NAP_EX_CONFIG, "unable to read %s %s: %s", what, path, strerror(errno));
+	/* Checked on what was opened, so a file swapped after a stat cannot slip by. */
+	if (fstat(fd, &st) != 0 || nap_config_file_safe(path, &st, what, err) < 0) {
+		if (err && err->code != NAP_EX_CONFIG)
+			nap_err_set(err, NAP_EX_CONFIG, "unable to read %s %s: %s", what, path,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
 	for (;;) {
 		nap_xgrow(&buf, &alloc, len + 4096, 1);
 		n = read(fd, buf + len, alloc - len - 1);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "yaml.h"
 
@@ -614,6 +615,26 @@ apply_cloud(struct nap_config *c, const struct fctx *fc, struct nap_err *err)
 }
 
 int
+nap_config_file_safe(const char *path, const struct stat *st, const char *what,
+    struct nap_err *err)
+{
+	unsigned mode = (unsigned)st->st_mode & 07777;
+
+	/* A device (--config /dev/null: no file at all) holds nothing anyone could plant. */
+	if (!S_ISREG(st->st_mode) && !S_ISFIFO(st->st_mode))
+		return 0;
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return nap_err_set(err, NAP_EX_CONFIG,
+		    "%s %s: mode %04o is writable by %s: refusing to use it (chmod go-w)", what,
+		    path, mode, st->st_mode & S_IWOTH ? "everyone" : "its group");
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return nap_err_set(err, NAP_EX_CONFIG,
+		    "%s %s: owned by uid %lu, neither root nor us (uid %lu): refusing to use it",
+		    what, path, (unsigned long)st->st_uid, (unsigned long)geteuid());
+	return 0;
+}
+
+int
 nap_config_load(struct nap_config *c, const char *path, int explicit_path, struct nap_err *err)
 {
 	struct fctx fc;
@@ -637,6 +658,8 @@ nap_config_load(struct nap_config *c, const char *path, int explicit_path, struc
 		return nap_err_set(
 		    err, NAP_EX_CONFIG, "%s: cannot read configuration: %s", path, strerror(errno));
 	}
+	if (nap_config_file_safe(path, &st, "configuration", err) < 0)
+		return -1;
 	if (nap_yaml_load_file_ex(path, NAP_YAML_KEYPOS, &docs, err) < 0) {
 		if (err != NULL)
 			err->code = NAP_EX_CONFIG;

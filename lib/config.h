@@ -90,6 +90,17 @@ int nap_config_set(struct nap_config *c, const char *key, const char *value, str
 void nap_config_free(struct nap_config *c);
 
 /*
+ * May a configuration or credential file with this stat be trusted?  As ssh
+ * treats its keys and config: not when group- or world-writable (anyone
+ * could point the tools at another API server, or make a kubeconfig run a
+ * program of theirs), nor when owned by a user other than root and us.
+ * 0, or -1 with err NAP_EX_CONFIG naming what, the file and its mode.
+ */
+struct stat;
+int nap_config_file_safe(const char *path, const struct stat *st, const char *what,
+    struct nap_err *err);
+
+/*
  * Go/Kubernetes durations: a sequence of decimal numbers with optional
  * fractions and units ns, us (or µs), ms, s, m, h ("300ms", "1.5h",
  * "1h30m"), "0", or "Never" (-1).  Negative durations are refused.  The

@@ -3,8 +3,10 @@
  * transfer; a share handle keeps DNS answers and TLS sessions for them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -12,6 +14,7 @@
 
 #define HTTP_DEFAULT_MAX_BODY ((size_t)256 << 20)
 #define HTTP_USER_AGENT "nap/0.1 (libcurl)"
+#define CA_MAX ((size_t)16 << 20)
 
 struct nap_http_req {
 	struct nap_http *pool;
@@ -41,6 +44,9 @@ struct nap_http {
 	struct nap_http_req *all;
 	struct nap_http_req *done_head, *done_tail;
 	int nrunning;
+	char *ca_add_file; /* the ca_add bundle below is system + this file */
+	char *ca_add_blob;
+	size_t ca_add_len;
 };
 
 static int curl_ready;
@@ -82,6 +88,8 @@ nap_http_free(struct nap_http *h)
 		curl_multi_cleanup(h->multi);
 	if (h->share)
 		curl_share_cleanup(h->share);
+	free(h->ca_add_file);
+	free(h->ca_add_blob);
 	free(h);
 }
 
@@ -196,6 +204,116 @@ set_blob(CURL *e, CURLoption opt, const char *data, size_t len)
 	return curl_easy_setopt(e, opt, &b) == CURLE_OK ? 0 : -1;
 }
 
+/* Append the file to *buf; -1 (errno set) when it cannot be read or is too big. */
+static int
+append_file(const char *path, char **buf, size_t *len, size_t *alloc)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		nap_xgrow(buf, alloc, *len + 65536 + 2, 1);
+		n = read(fd, *buf + *len, *alloc - *len - 2);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*len += (size_t)n;
+		if (*len > CA_MAX) {
+			n = -1;
+			errno = EFBIG;
+			break;
+		}
+	}
+	close(fd);
+	if (n < 0)
+		return -1;
+	/* PEM blocks of the next file must start on a line of their own. */
+	if (*len && (*buf)[*len - 1] != '\n')
+		(*buf)[(*len)++] = '\n';
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* libcurl's built-in CA bundle path (caller frees), or NULL. */
+static char *
+default_cainfo(void)
+{
+	char *p = NULL;
+#if LIBCURL_VERSION_NUM >= 0x075400 /* CURLINFO_CAINFO: 7.84.0 */
+	CURL *e = curl_easy_init();
+
+	if (e) {
+		char *v = NULL;
+
+		if (curl_easy_getinfo(e, CURLINFO_CAINFO, &v) == CURLE_OK && v && *v)
+			p = nap_xstrdup(v);
+		curl_easy_cleanup(e);
+	}
+#endif
+	return p;
+}
+
+int
+nap_http_ca_bundle(const char *system_file, const char *extra_file, char **out, size_t *len,
+    struct nap_err *err)
+{
+	char *buf = NULL, *dflt = NULL;
+	size_t n = 0, alloc = 0, mark;
+
+	*out = NULL;
+	*len = 0;
+	if (!system_file)
+		system_file = dflt = default_cainfo();
+	/* No system bundle file (a system with only a CA directory): the directory still counts. */
+	if (system_file && append_file(system_file, &buf, &n, &alloc) != 0 && errno != ENOENT) {
+		int e = errno;
+
+		nap_err_set(err, NAP_EX_CONFIG, "system CA bundle %s: %s", system_file,
+		    strerror(e));
+		free(buf);
+		free(dflt);
+		return -1;
+	}
+	free(dflt);
+	mark = n;
+	if (append_file(extra_file, &buf, &n, &alloc) != 0) {
+		int e = errno;
+
+		free(buf);
+		return nap_err_set(err, NAP_EX_CONFIG, "CA file %s: %s", extra_file, strerror(e));
+	}
+	if (!buf || !strstr(buf + mark, "-----BEGIN CERTIFICATE-----")) {
+		free(buf);
+		return nap_err_set(err, NAP_EX_CONFIG, "CA file %s: no PEM certificate in it",
+		    extra_file);
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* The pool's system + extra bundle for ca_file, built on first use. */
+static int
+ca_add_blob(struct nap_http *h, const char *ca_file, struct nap_err *err)
+{
+	char *blob;
+	size_t len;
+
+	if (h->ca_add_file && strcmp(h->ca_add_file, ca_file) == 0)
+		return 0;
+	if (nap_http_ca_bundle(NULL, ca_file, &blob, &len, err) != 0)
+		return -1;
+	free(h->ca_add_file);
+	free(h->ca_add_blob);
+	h->ca_add_file = nap_xstrdup(ca_file);
+	h->ca_add_blob = blob;
+	h->ca_add_len = len;
+	return 0;
+}
+
 static int
 setup_tls(struct nap_http_req *r, const struct nap_http_tls *t, struct nap_err *err)
 {
@@ -215,6 +333,20 @@ setup_tls(struct nap_http_req *r, const struct nap_http_tls *t, struct nap_err *
 		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
 		if (set_blob(e, CURLOPT_CAINFO_BLOB, t->ca_data, t->ca_len) != 0)
 			return nap_err_set(err, NAP_EX_CONFIG, "libcurl refuses CA data");
+	} else if (t->ca_file && t->ca_add) {
+		struct curl_blob b;
+
+		if (ca_add_blob(r->pool, t->ca_file, err) != 0)
+			return -1;
+		/* The pool outlives its handles: no copy per request. */
+		b.data = r->pool->ca_add_blob;
+		b.len = r->pool->ca_add_len;
+		b.flags = CURL_BLOB_NOCOPY;
+		if (curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b) != CURLE_OK)
+			return nap_err_set(err, NAP_EX_CONFIG,
+			    "CA file %s: this libcurl cannot add a CA bundle to the system's "
+			    "(no CURLOPT_CAINFO_BLOB in its TLS backend)",
+			    t->ca_file);
 	} else if (t->ca_file) {
 		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 		if (curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file) != CURLE_OK)
@@ -476,26 +608,58 @@ is_tls_failure(CURLcode c)
 	}
 }
 
+char *
+nap_http_url_redact(const char *url)
+{
+	return nap_xstrndup(url, strcspn(url, "?#"));
+}
+
+int
+nap_http_url_plain(const char *url)
+{
+	const char *h, *end;
+	size_t n;
+
+	if (strncasecmp(url, "http://", 7) != 0)
+		return 0;
+	h = url + 7;
+	end = h + strcspn(h, "/?#");
+	n = (size_t)(end - h);
+	/* Loopback and link-local (169.254.169.254 is IMDS) never leave the host. */
+	if ((n >= 9 && strncasecmp(h, "localhost", 9) == 0 && (n == 9 || h[9] == ':')) ||
+	    strncmp(h, "127.", 4) == 0 || strncmp(h, "[::1]", 5) == 0 ||
+	    strncmp(h, "169.254.", 8) == 0)
+		return 0;
+	return 1;
+}
+
 int
 nap_http_result(struct nap_http_req *r, const struct nap_http_resp **resp, struct nap_err *err)
 {
+	/* Messages name the URL without its query: keys and tokens travel there. */
+	char *u;
+	int rc;
+
 	if (resp)
 		*resp = &r->resp;
-	if (!r->finished)
-		return nap_err_set(err, NAP_EX_SOFTWARE, "%s: request still running", r->url);
-	if (r->result == CURLE_OK)
+	if (r->finished && r->result == CURLE_OK)
 		return 0;
-	if (r->aborted && r->resp.len >= r->max_body)
-		return nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: response body over %zu bytes",
-		    r->url, r->max_body);
-	if (r->aborted)
-		return nap_err_set(
-		    err, NAP_EX_UNAVAILABLE, "%s: transfer stopped by its reader", r->url);
-	if (is_tls_failure(r->result))
-		return nap_err_set(err, NAP_EX_CONFIG, "tls: %s: %s", r->url,
+	u = nap_http_url_redact(r->url);
+	if (!r->finished)
+		rc = nap_err_set(err, NAP_EX_SOFTWARE, "%s: request still running", u);
+	else if (r->aborted && r->resp.len >= r->max_body)
+		rc = nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: response body over %zu bytes", u,
+		    r->max_body);
+	else if (r->aborted)
+		rc = nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: transfer stopped by its reader", u);
+	else if (is_tls_failure(r->result))
+		rc = nap_err_set(err, NAP_EX_CONFIG, "tls: %s: %s", u,
 		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
-	return nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: %s", r->url,
-	    r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+	else
+		rc = nap_err_set(err, NAP_EX_UNAVAILABLE, "%s: %s", u,
+		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+	free(u);
+	return rc;
 }
 
 void *

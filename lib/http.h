@@ -44,6 +44,14 @@ struct nap_http_tls {
 	const char *key_data;
 	size_t key_len;
 	int insecure; /* skip verification: only when asked */
+	/*
+	 * ca_file adds to the system's trust anchors instead of replacing
+	 * them (azure.caFile).  libcurl's CURLOPT_CAINFO and _BLOB replace
+	 * the system bundle, so the pool builds one blob of the system bundle
+	 * (libcurl's built-in CURLINFO_CAINFO) followed by ca_file, once per
+	 * file.  Ignored when ca_data is set.
+	 */
+	int ca_add;
 };
 
 /*
@@ -123,6 +131,25 @@ void nap_http_resp_free(struct nap_http_resp *resp);
 
 /* The NAP_EX_* a tool would exit with for an HTTP status (0 for 2xx). */
 int nap_http_status_code(long status);
+
+/*
+ * The bundle ca_add uses: the PEM of system_file (NULL: libcurl's built-in
+ * CA bundle; a missing one is skipped, the system directory then still
+ * applies) followed by that of extra_file.  *out is the caller's.
+ * NAP_EX_CONFIG when extra_file cannot be read or holds no certificate.
+ */
+int nap_http_ca_bundle(const char *system_file, const char *extra_file, char **out, size_t *len,
+    struct nap_err *err);
+
+/*
+ * 1 when url is plain http:// to a host other than loopback or a link-local
+ * address (the instance metadata service is plain http by design): a
+ * bearer token sent there crosses a network in clear.
+ */
+int nap_http_url_plain(const char *url);
+
+/* url for a message: scheme, host and path, the query (keys, tokens) left out. */
+char *nap_http_url_redact(const char *url);
 
 /* Percent-encode s for a query value or path segment; caller frees. */
 char *nap_http_escape(const char *s);

@@ -14,6 +14,7 @@
 
 #include "arm.h"
 #include "base64.h"
+#include "config.h"
 #include "json.h"
 #include "kube.h"
 #include "yaml.h"
@@ -97,6 +98,13 @@ read_file(const char *path, size_t max, char **out, size_t *len, struct nap_err 
 	if (len)
 		*len = n;
 	return 0;
+}
+
+int
+nap_kube_plain_bearer(const struct nap_kube_config *c)
+{
+	return c->server && nap_http_url_plain(c->server) &&
+	    ((c->token && *c->token) || c->token_file || c->exec);
 }
 
 int
@@ -486,8 +494,12 @@ load_files(struct nap_kube_config *c, char **files, size_t n, int must_exist, co
 		json_object *docs = NULL;
 		struct stat st;
 
-		if (!must_exist && stat(files[i], &st) != 0)
-			continue;
+		if (stat(files[i], &st) != 0) {
+			if (!must_exist)
+				continue;
+		} else if (nap_config_file_safe(files[i], &st, "kubeconfig", err) < 0) {
+			goto out;
+		}
 		if (nap_yaml_load_file(files[i], &docs, err) != 0) {
 			err->code = NAP_EX_CONFIG;
 			goto out;
@@ -591,6 +603,11 @@ nap_kube_config_incluster(struct nap_kube_config *c, struct nap_err *err)
 	if (stat(c->token_file, &st) != 0 || read_file(c->token_file, TOKEN_MAX, &tok, NULL, err)) {
 		nap_err_set(err, NAP_EX_CONFIG, "in-cluster: %s: %s", c->token_file,
 		    errno ? strerror(errno) : "unreadable");
+		nap_kube_config_free(c);
+		return -1;
+	}
+	if (nap_config_file_safe(c->token_file, &st, "in-cluster token", err) < 0) {
+		free_secret(tok, strlen(tok));
 		nap_kube_config_free(c);
 		return -1;
 	}
@@ -919,6 +936,9 @@ file_token(struct nap_kube *k, struct nap_err *err)
 		return nap_err_set(
 		    err, NAP_EX_CONFIG, "token file %s: %s", k->c.token_file, strerror(errno));
 	}
+	/* A token file anyone may rewrite is no proof of who we are. */
+	if (nap_config_file_safe(k->c.token_file, &st, "token file", err) < 0)
+		return -1;
 	if (k->token_read && st.st_mtim.tv_sec == k->token_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == k->token_mtime.tv_nsec && st.st_size == k->token_size &&
 	    st.st_ino == k->token_ino)

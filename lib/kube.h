@@ -122,6 +122,14 @@ int nap_kube_exec_run(const struct nap_kube_exec *x, const char *server, struct 
     struct nap_err *err);
 void nap_kube_cred_free(struct nap_kube_cred *cred);
 
+/*
+ * 1 when requests under c would carry a bearer token (a token, a token file
+ * or an exec plugin) to a plain http:// server off this host (see
+ * nap_http_url_plain): a tool warns once, since the token crosses the
+ * network in clear.
+ */
+int nap_kube_plain_bearer(const struct nap_kube_config *c);
+
 /* RFC 3339 time ("2025-01-01T12:00:00Z", fractions and offsets allowed). */
 int nap_kube_time_parse(const char *s, time_t *t);
 

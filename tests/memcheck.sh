@@ -158,6 +158,7 @@ pods_pending() {
 }
 fault() {
 	curl -sS --max-time 60 --cacert "$W/ca.pem" -X POST \
+	    -H "Authorization: Bearer $(sed -n 's/^ *token: //p' "$W/kubeconfig")" \
 	    -H 'Content-Type: application/json' -d "$1" \
 	    "$(jq -r .arm "$W/ready.json")/nap-sim/faults" >/dev/null
 }

@@ -83,7 +83,7 @@ start_watch() {
 
 arm_token() {
 	curl -sS --cacert "$SIM_CA" -H 'Metadata: true' \
-	    "$SIM_ARM_URL/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F" |
+	    "$SIM_ARM_URL/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F&key=$SIM_TOKEN" |
 	    jq -r .access_token
 }
 

@@ -106,7 +106,7 @@ gone() {
 	tenant=$(sed -n 's/^ *tenantID: //p' "$SIM_CONFIG")
 	run sim_acurl "/$tenant/oauth2/v2.0/token" -X POST \
 	    -H 'Content-Type: application/x-www-form-urlencoded' \
-	    --data 'grant_type=client_credentials&client_id=abc&client_secret=s3cret&scope=https%3A%2F%2Fmanagement.azure.com%2F.default'
+	    --data "grant_type=client_credentials&client_id=abc&client_secret=$SIM_TOKEN&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
 	echo "$output" | jq -e '.token_type == "Bearer" and .expires_in == 3599 and (.access_token|length) > 20'
 	tok=$(echo "$output" | jq -r .access_token)
 	[ "$(TOKEN=$tok arm GET "$VMS?$CV")" = 200 ]

@@ -173,8 +173,10 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 	if ((x->http = nap_http_new(&err)) == NULL)
 		nap_die_err(&err);
 	memset(&x->tls, 0, sizeof(x->tls));
-	if (x->cfg.azure.ca_file[0])
+	if (x->cfg.azure.ca_file[0]) {
 		x->tls.ca_file = x->cfg.azure.ca_file;
+		x->tls.ca_add = 1; /* nap.conf(5): in addition to the system CAs */
+	}
 
 	nap_kube_config_init(&kc);
 	if (!kubeconfig && x->cfg.kubeconfig[0])
@@ -183,6 +185,14 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		context = x->cfg.context;
 	if (nap_kube_config_load(&kc, kubeconfig, context, &err) < 0)
 		nap_die_err(&err);
+	if (nap_kube_plain_bearer(&kc))
+		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
+			 "unencrypted",
+		    kc.server, kc.source);
+	if (nap_http_url_plain(x->cfg.azure.arm_endpoint))
+		nap_warn("azure.armEndpoint %s is plain http: ARM bearer tokens will cross the "
+			 "network unencrypted",
+		    x->cfg.azure.arm_endpoint);
 	/*
 	 * Its own pool: a blocking request on a pool shared with ARM would spin
 	 * while finished ARM transfers wait to be collected (nap_http_do).

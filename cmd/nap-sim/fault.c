@@ -503,6 +503,13 @@ fault_control(struct world *w, const struct sim_req *req, struct sim_resp *resp)
 
 	if (strncmp(req->path, "/nap-sim/", 9) != 0)
 		return 0;
+	/* Faults can stop every launch: only the holder of the simulator's token sets them. */
+	if (!sim_req_admin(w->sim, req)) {
+		arm_error(resp, 401, "AuthenticationFailed", NULL,
+		    "The control endpoint needs the simulator's token "
+		    "(Authorization: Bearer, as in the kubeconfig nap-sim wrote).");
+		return 1;
+	}
 	if (strcmp(req->path, "/nap-sim/faults") != 0) {
 		arm_error(resp, 404, "NotFound", NULL, "No control endpoint %s.", req->path);
 		return 1;

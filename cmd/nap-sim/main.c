@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "http.h"
 #include "json.h"
 #include "prog.h"
 
@@ -23,7 +24,7 @@ static const char synopsis[] =
     "nap-sim [-v] [--port N] [--arm-port N] [--insecure-port N] [--kubeconfig-out FILE]\n"
     "               [--config-out FILE] [--ca-out FILE] [--state FILE] [--time-scale N]\n"
     "               [--boot-time SECONDS] [--region NAME] [--arm-page-size N]\n"
-    "               [--fault SPEC] ... (see nap-sim(1))";
+    "               [--listen ADDRESS [--allow-remote]] [--fault SPEC] ... (see nap-sim(1))";
 
 /* -- clock and timers ---------------------------------------------------- */
 
@@ -317,6 +318,7 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const
 	}
 	if (config) {
 		char *kc = absolute(kubeconfig), *caf = absolute(ca);
+		char *key = nap_http_escape(sim->token);
 
 		s = nap_xasprintf("# written by nap-sim for the simulated cluster it serves\n"
 				  "kubeconfig: %s\n"
@@ -332,7 +334,7 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const
 				  "  armEndpoint: %s\n"
 				  "  authorityHost: %s\n"
 				  "  auth: managed-identity\n"
-				  "  tokenEndpoint: %s/metadata/identity/oauth2/token\n"
+				  "  tokenEndpoint: %s/metadata/identity/oauth2/token?key=%s\n"
 				  "  tenantID: %s\n"
 				  "  caFile: %s\n"
 				  "catalog: \"%s\"\n"
@@ -341,8 +343,10 @@ write_outputs(struct sim *sim, const char *kubeconfig, const char *config, const
 				  "  level: info\n",
 		    kc, o->cluster_name, o->region, o->subscription, o->resource_group,
 		    o->subnet_id, o->kubernetes_version, sim->arm_url, sim->arm_url, sim->arm_url,
-		    o->tenant, caf, o->catalog ? o->catalog : "");
-		rc = write_atomic(config, s, strlen(s), 0644, err);
+		    key, o->tenant, caf, o->catalog ? o->catalog : "");
+		/* 0600: the token endpoint's key is the simulator's secret. */
+		rc = write_atomic(config, s, strlen(s), 0600, err);
+		free(key);
 		free(s);
 		free(kc);
 		free(caf);
@@ -391,7 +395,8 @@ save_state(struct sim *sim, struct nap_err *err)
 /* -- options -------------------------------------------------------------- */
 
 enum {
-	O_ARM_PAGE_SIZE = 256,
+	O_ALLOW_REMOTE = 256,
+	O_ARM_PAGE_SIZE,
 	O_ARM_PORT,
 	O_BOOT_TIME,
 	O_CA_OUT,
@@ -426,6 +431,7 @@ enum {
 };
 
 static const struct option longopts[] = {
+    {"allow-remote", no_argument, NULL, O_ALLOW_REMOTE},
     {"arm-page-size", required_argument, NULL, O_ARM_PAGE_SIZE},
     {"arm-port", required_argument, NULL, O_ARM_PORT},
     {"boot-time", required_argument, NULL, O_BOOT_TIME},
@@ -500,6 +506,44 @@ push(const char ***arr, size_t *n, const char *s)
 	(*arr)[(*n)++] = s;
 }
 
+/* 127.0.0.0/8: reachable from this host only. */
+static int
+loopback(const char *addr)
+{
+	unsigned a, b, c, d;
+	char end;
+
+	return sscanf(addr, "%u.%u.%u.%u%c", &a, &b, &c, &d, &end) == 4 && a == 127 && b < 256 &&
+	    c < 256 && d < 256;
+}
+
+/*
+ * The simulator hands out cluster-admin and ARM tokens and takes fault
+ * orders: off loopback only when asked in so many words, and never for
+ * the port that asks for no token at all.
+ */
+static void
+check_listen(const struct sim_opts *o)
+{
+	if (loopback(o->listen))
+		return;
+	if (!o->allow_remote) {
+		nap_warn("--listen %s is not a loopback address: the simulated API server, ARM and "
+			 "token endpoints would be open to other hosts; add --allow-remote to mean it",
+		    o->listen);
+		nap_usage(synopsis);
+	}
+	if (o->insecure_port >= 0) {
+		nap_warn("--insecure-port serves the Kubernetes API without a token: it listens on "
+			 "loopback only, not on --listen %s",
+		    o->listen);
+		nap_usage(synopsis);
+	}
+	nap_warn("listening on %s, not loopback (--allow-remote): every host that can reach it "
+		 "and holds the simulator's token can act as cluster admin and get ARM tokens",
+	    o->listen);
+}
+
 static void
 parse_options(int argc, char **argv, struct sim_opts *o)
 {
@@ -563,6 +607,9 @@ parse_options(int argc, char **argv, struct sim_opts *o)
 			break;
 		case O_KUBE_VERSION:
 			o->kubernetes_version = optarg;
+			break;
+		case O_ALLOW_REMOTE:
+			o->allow_remote = 1;
 			break;
 		case O_LISTEN:
 			o->listen = optarg;
@@ -727,6 +774,7 @@ main(int argc, char **argv)
 	nap_prog_init(argc, argv);
 	memset(&sim, 0, sizeof(sim));
 	parse_options(argc, argv, &sim.opts);
+	check_listen(&sim.opts);
 	derive_defaults(&sim.opts);
 	sim.t0 = mono();
 	sim_store_init(&sim);

@@ -43,6 +43,7 @@ struct sim; /* the world; one per process */
 struct sim_opts {
 	/* serving */
 	const char *listen;			 /* address, default 127.0.0.1 */
+	int allow_remote;			 /* --allow-remote: a non-loopback listen is meant */
 	int port;				 /* Kubernetes API (HTTPS), 0 = ephemeral */
 	int arm_port;				 /* ARM + token endpoint (HTTPS), 0 = ephemeral */
 	int insecure_port;			 /* plain HTTP serving both by path, -1 = off */
@@ -130,6 +131,16 @@ void sim_resp_header(struct sim_resp *resp, const char *name, const char *value)
 const char *sim_req_header(const struct sim_req *req, const char *name);
 /* A decoded query parameter, NULL if absent. */
 const char *sim_req_query(const struct sim_req *req, const char *key);
+
+/*
+ * The simulator's one secret (the bearer token in the kubeconfig it
+ * writes): 1 when s is it, compared in constant time; sim_req_admin when
+ * the request's Authorization is "Bearer <it>".  Everything that grants
+ * something (the Kubernetes API, the fault control, both token endpoints)
+ * asks for it.
+ */
+int sim_secret_ok(const struct sim *sim, const char *s);
+int sim_req_admin(const struct sim *sim, const struct sim_req *req);
 
 /* The clock. */
 double sim_scale(const struct sim *sim);   /* --time-scale N */

@@ -268,6 +268,12 @@ aad_token(struct world *w, const struct sim_req *req, struct sim_resp *resp, con
 		    "'client_credentials' grant type.");
 		ok = 0;
 	}
+	if (ok && secret && *secret && !sim_secret_ok(w->sim, secret)) {
+		aad_error(resp, 401, "invalid_client", 7000215,
+		    "Invalid client secret provided. Ensure the secret being sent in the request "
+		    "is the client secret value, not the client secret ID.");
+		ok = 0;
+	}
 	if (ok && assertion && *assertion &&
 	    (atype == NULL ||
 		strcmp(atype, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") != 0)) {
@@ -329,6 +335,17 @@ sim_token_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *re
 		if (res == NULL || *res == '\0') {
 			oauth_error(resp, 400, "invalid_request",
 			    "Required query variable 'resource' is missing");
+			return 1;
+		}
+		/*
+		 * Azure's instance metadata service is reachable from its VM
+		 * alone; this one from any local user, so it asks for the
+		 * simulator's token as ?key= (the tokenEndpoint of the
+		 * configuration nap-sim writes carries it).
+		 */
+		if (!sim_secret_ok(w->sim, sim_req_query(req, "key"))) {
+			oauth_error(resp, 401, "invalid_request",
+			    "The simulator's key (query variable 'key') is missing or wrong");
 			return 1;
 		}
 		token_answer(w, resp, res, sim_req_query(req, "client_id"), 1);

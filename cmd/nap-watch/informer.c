@@ -431,6 +431,7 @@ start_list(struct informer *in)
 		void *val;
 
 		in->gen++;
+		in->item = 0;
 		/* A relist: names of what the last list had, to spot replacements. */
 		relist_names_free(in);
 		while (nap_hash_next(&in->objs, &pos, &key, &val)) {
@@ -517,24 +518,186 @@ parse(struct informer *in, const char *buf, size_t len)
 	return o;
 }
 
+static const char *skip_ws(const char *p, const char *end);
+
+/*
+ * Past the end of the value at p, however deep: strings and brackets are
+ * counted, nothing else is checked.  For stepping over an item too deep for
+ * nap_jscan_value, so that one bad item costs only itself.  NULL when the
+ * text ends first.
+ */
+static const char *
+skip_value(const char *p, const char *end)
+{
+	size_t depth = 0;
+
+	for (; p < end; p++) {
+		if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return NULL;
+			if (depth == 0)
+				return p + 1;
+		} else if (*p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == '}' || *p == ']') {
+			if (depth == 0)
+				return p; /* the end of a number or literal, last in its array */
+			if (--depth == 0)
+				return p + 1;
+		} else if (depth == 0 && (*p == ',' || *p == ' ' || *p == '\n' || *p == '\r' ||
+					     *p == '\t')) {
+			return p; /* the end of a number or literal */
+		}
+	}
+	return depth == 0 ? p : NULL;
+}
+
+/*
+ * What can be told of an object that will not parse, for the warning and
+ * to keep the last good version: metadata's uid, name, namespace and
+ * resourceVersion when they come before anything too deep to scan.
+ */
+struct bad_facts {
+	const char *uid, *name, *ns, *rv;
+	size_t ulen, namelen, nslen, rlen;
+};
+
+static void
+bad_facts(const char *p, const char *end, struct bad_facts *b)
+{
+	struct nap_jscan_obj it, md;
+	struct nap_jscan_member m, k;
+
+	memset(b, 0, sizeof(*b));
+	if (nap_jscan_object_begin(&it, p, end) != 0)
+		return;
+	while (nap_jscan_member(&it, &m) == 1) {
+		if (!nap_jscan_key_is(&m, "metadata"))
+			continue;
+		if (nap_jscan_object_begin(&md, m.val, m.val + m.vallen) != 0)
+			return;
+		while (nap_jscan_member(&md, &k) == 1) {
+			if (nap_jscan_key_is(&k, "uid"))
+				nap_jscan_string(&k, &b->uid, &b->ulen);
+			else if (nap_jscan_key_is(&k, "name"))
+				nap_jscan_string(&k, &b->name, &b->namelen);
+			else if (nap_jscan_key_is(&k, "namespace"))
+				nap_jscan_string(&k, &b->ns, &b->nslen);
+			else if (nap_jscan_key_is(&k, "resourceVersion"))
+				nap_jscan_string(&k, &b->rv, &b->rlen);
+		}
+		return;
+	}
+}
+
+/* " (namespace/name)", " (name)" or "" for a message. */
+static void
+name_of(const struct bad_facts *b, char *buf, size_t size)
+{
+	int nl = (int)(b->namelen > 200 ? 200 : b->namelen);
+	int sl = (int)(b->nslen > 100 ? 100 : b->nslen);
+
+	if (nl)
+		snprintf(buf, size, " (%.*s%s%.*s)", sl, sl ? b->ns : "", sl ? "/" : "", nl,
+		    b->name);
+	else
+		buf[0] = '\0';
+}
+
+static const char *
+json_kind(char c)
+{
+	switch (c) {
+	case '{':
+		return "an object";
+	case '[':
+		return "an array";
+	case '"':
+		return "a string";
+	case 't':
+	case 'f':
+		return "a boolean";
+	case 'n':
+		return "null";
+	default:
+		return "a number";
+	}
+}
+
+/* Why the text at [p, end) is not an object this informer can print. */
+static void
+why_bad(struct informer *in, const char *p, const char *end, char *buf, size_t size)
+{
+	json_object *o;
+
+	if (*p != '{') {
+		snprintf(buf, size, "not an object but %s", json_kind(*p));
+		return;
+	}
+	json_tokener_reset(in->tok);
+	o = json_tokener_parse_ex(in->tok, p, (int)(end - p));
+	json_object_put(o);
+	if (json_tokener_get_error(in->tok) == json_tokener_error_depth)
+		snprintf(buf, size, "nested deeper than %d levels", JSON_TOKENER_DEFAULT_DEPTH * 4);
+	else if (json_tokener_get_error(in->tok) != json_tokener_success)
+		snprintf(buf, size, "unparsable: %s",
+		    json_tokener_error_desc(json_tokener_get_error(in->tok)));
+	else
+		snprintf(buf, size, "unreadable");
+}
+
+/*
+ * A list item nothing can be made of is skipped with a warning naming it,
+ * as an informer's decoder drops one undecodable object: a single bad
+ * object must not blind the whole mirror (the list would otherwise fail
+ * and be retried forever).  A uid known from before keeps its last good
+ * version, so no DELETED is printed for an object that still exists.
+ */
+static void
+bad_item(struct informer *in, const char *p, const char *end, unsigned long index)
+{
+	struct bad_facts b;
+	char why[160], who[400] = "";
+
+	p = skip_ws(p, end);
+	why_bad(in, p, end, why, sizeof(why));
+	if (*p == '{')
+		bad_facts(p, end, &b);
+	else
+		memset(&b, 0, sizeof(b));
+	name_of(&b, who, sizeof(who));
+	nap_warn("%s: list item %lu%s skipped: %s", in->def->name, index, who, why);
+	if (b.ulen) {
+		struct watch_obj *e = nap_hash_getn(&in->objs, b.uid, b.ulen);
+
+		if (e)
+			e->gen = in->gen;
+	}
+}
+
 /* One list item: the fast way when it can, else through json-c. */
-static int
+static void
 list_item(struct informer *in, const char *p, const char *end)
 {
 	struct nap_jscan_kobj f;
 	json_object *obj;
+	unsigned long index = in->item++;
 
 	if (!in->opts->slim && nap_jscan_kobj(p, end, &f) == 0) {
 		fast_event(in, &f, 0);
-		return 0;
+		return;
 	}
 	obj = parse(in, p, (size_t)(end - p));
-	if (!obj)
-		return -1;
+	if (!obj) {
+		bad_item(in, p, end, index);
+		return;
+	}
 	normalise(in, obj);
 	upsert(in, obj);
 	json_object_put(obj);
-	return 0;
 }
 
 static const char *
@@ -558,8 +721,11 @@ list_items(struct informer *in, const char *p, const char *end)
 		return p + 1;
 	for (;;) {
 		e = nap_jscan_value(p, end);
-		if (!e || list_item(in, p, e) != 0)
+		if (!e)
+			e = skip_value(p, end);
+		if (!e)
 			return NULL;
+		list_item(in, p, e);
 		p = skip_ws(e, end);
 		if (p < end && *p == ',') {
 			p = skip_ws(p + 1, end);
@@ -699,7 +865,6 @@ list_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct 
 		failure(in, err);
 		return;
 	}
-	succeeded(in);
 	if (list_page(in, resp->body, resp->len) != 0) {
 		/* The next page may be on its way: drop it and list again from the start. */
 		nap_http_req_free(in->req);
@@ -710,6 +875,8 @@ list_done(struct informer *in, int rc, const struct nap_http_resp *resp, struct 
 		failure(in, err);
 		return;
 	}
+	/* Only a page that parsed resets the count: one that never does ends in --retries. */
+	succeeded(in);
 	if (in->not_served)
 		nap_info("%s: now served", in->def->name);
 	in->not_served = 0;
@@ -766,6 +933,55 @@ fast_event_line(struct informer *in, const char *line, size_t len)
 	return 0;
 }
 
+/*
+ * A watch event that will not parse.  Resuming from the version before it
+ * would only be sent it again, forever: skip it when its object's
+ * resourceVersion can be read (the next watch starts past it), else
+ * relist, where the object is skipped as a bad list item.
+ */
+static int
+bad_event(struct informer *in, const char *p, const char *end)
+{
+	struct nap_jscan_obj it;
+	struct nap_jscan_member m;
+	struct bad_facts b;
+	const char *obj = NULL, *obj_end = NULL;
+	char why[160], who[400];
+
+	memset(&b, 0, sizeof(b));
+	if (nap_jscan_object_begin(&it, p, end) == 0) {
+		while (nap_jscan_member_key(&it, &m) == 1) {
+			const char *after = skip_value(skip_ws(m.val, end), end);
+
+			if (!after || nap_jscan_member_end(&it, &m, after) != 0)
+				break;
+			if (nap_jscan_key_is(&m, "object")) {
+				obj = skip_ws(m.val, end);
+				obj_end = after;
+			}
+		}
+	}
+	if (obj) {
+		why_bad(in, obj, obj_end, why, sizeof(why));
+		if (*obj == '{')
+			bad_facts(obj, obj_end, &b);
+	} else {
+		why_bad(in, p, end, why, sizeof(why));
+	}
+	name_of(&b, who, sizeof(who));
+	if (b.rlen) {
+		nap_warn("%s: watch: event for object%s at version %.*s skipped: %s",
+		    in->def->name, who, (int)(b.rlen > 40 ? 40 : b.rlen), b.rv, why);
+		free(in->rv);
+		in->rv = nap_xstrndup(b.rv, b.rlen);
+		in->just_relisted = 0;
+		return 0;
+	}
+	nap_warn("%s: watch: event%s skipped: %s; relisting", in->def->name, who, why);
+	in->relist_now = 1;
+	return -1;
+}
+
 /* One watch event; -1 stops the stream. */
 static int
 event(struct informer *in, const char *line, size_t len)
@@ -776,10 +992,8 @@ event(struct informer *in, const char *line, size_t len)
 	if (!in->opts->slim && fast_event_line(in, line, len) == 0)
 		return 0;
 	ev = parse(in, line, len);
-	if (!ev) {
-		nap_warn("%s: watch: unparsable event skipped, resuming", in->def->name);
-		return -1;
-	}
+	if (!ev)
+		return bad_event(in, line, line + len);
 	type = nap_json_str(ev, "type", "");
 	obj = nap_json_key(ev, "object");
 	if (!obj || !json_object_is_type(obj, json_type_object)) {

@@ -245,6 +245,10 @@ main(int argc, char **argv)
 		nap_die_err(&err);
 	}
 	nap_debug("api server %s (context %s, from %s)", kc.server, kc.context, kc.source);
+	if (nap_kube_plain_bearer(&kc))
+		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
+			 "unencrypted",
+		    kc.server, kc.source);
 	nap_config_free(&cfg);
 	kube = nap_kube_new(&kc, NULL, &err);
 	if (!kube)

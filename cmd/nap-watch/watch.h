@@ -55,6 +55,7 @@ struct informer {
 	/* during a relist: "ns/name" -> uid (owned) of the objects the last list had */
 	struct nap_hash relist_names;
 	unsigned gen; /* list generation, to find what vanished */
+	unsigned long item;   /* index of the next item in the list being read */
 	char *rv;	      /* last resourceVersion seen */
 	char *cont;	      /* continue token of the list in progress */
 	int synced;	      /* listed at least once */

@@ -15,7 +15,8 @@
 # Helpers:
 #   sim_kubectl ARGS...        kubectl against the simulator
 #   sim_kcurl PATH [ARGS...]   curl the Kubernetes API (TLS + bearer token)
-#   sim_acurl PATH [ARGS...]   curl the ARM port (TLS, no token)
+#   sim_acurl PATH [ARGS...]   curl the ARM port (TLS; the simulator's token
+#                              only for /nap-sim/ and the managed identity)
 #   sim_poll SECONDS CMD...    run CMD until it succeeds; fail after SECONDS
 # Nothing here sleeps to synchronise: every wait polls for a condition.
 
@@ -116,5 +117,11 @@ sim_kcurl() {
 sim_acurl() {
 	local path=$1
 	shift
+	# The simulator's token opens its control endpoint and its managed
+	# identity endpoint (as ?key=), as nap-sim(1) says.
+	case $path in
+	/nap-sim/*) set -- -H "Authorization: Bearer $SIM_TOKEN" "$@" ;;
+	/metadata/identity/*) path="$path&key=$SIM_TOKEN" ;;
+	esac
 	curl -sS --max-time 30 --cacert "$SIM_CA" "$@" "$SIM_ARM_URL$path"
 }

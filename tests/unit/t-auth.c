@@ -3,7 +3,10 @@
 #include "base64.h"
 #include "tap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
@@ -108,6 +111,33 @@ main(void)
 	    "a service principal without secret or certificate is refused");
 	TAP_OK(strstr(err.msg, "client secret file or client certificate file") != NULL,
 	    "the message says what to configure: %s", err.msg);
+	{
+		/* A client secret file anyone may rewrite is refused before any request. */
+		char path[] = "/tmp/t-auth-secret.XXXXXX";
+		int fd = mkstemp(path);
+		const char *tok = NULL;
+		struct nap_http *http = nap_http_new(&err);
+
+		if (fd < 0 || write(fd, "s3cret\n", 7) != 7) {
+			printf("Bail out! cannot write %s\n", path);
+			return 1;
+		}
+		close(fd);
+		o.client_secret_file = path;
+		o.authority_host = "http://127.0.0.1:1/";
+		TAP_IS_INT(nap_auth_new(&a, &o, http, &err), 0, "a service principal with a secret file");
+		chmod(path, 0666);
+		TAP_IS_INT(nap_auth_token(a, &tok, &err), -1, "a world-writable secret file is refused");
+		TAP_IS_INT(err.code, NAP_EX_CONFIG, "as a configuration error");
+		TAP_OK(strstr(err.msg, path) && strstr(err.msg, "mode 0666"),
+		    "naming the file and its mode: %s", err.msg);
+		chmod(path, 0600);
+		TAP_IS_INT(nap_auth_token(a, &tok, &err), -1, "at 0600 it is read (nothing listens)");
+		TAP_OK(err.code != NAP_EX_CONFIG, "and the failure is the endpoint's: %s", err.msg);
+		nap_auth_free(a);
+		nap_http_free(http);
+		unlink(path);
+	}
 	memset(&o, 0, sizeof(o));
 	o.kind = NAP_AUTH_MANAGED_IDENTITY;
 	o.resource = "https://management.azure.com/";

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CASES "tests/fixtures/yaml/config"
@@ -460,6 +461,52 @@ test_man(const char *tmp)
 	free(man);
 }
 
+/* Loose modes and strangers' files are refused, as ssh refuses them. */
+static void
+test_perms(const char *tmp)
+{
+	struct nap_config c;
+	struct nap_err err;
+	struct stat st;
+	char *file = nap_xasprintf("%s/loose.yaml", tmp);
+
+	spew(file, "cluster:\n  region: eastus2\n");
+	nap_config_init(&c);
+	chmod(file, 0666);
+	TAP_IS_INT(nap_config_load(&c, file, 1, &err), -1, "a world-writable configuration is refused");
+	TAP_IS_INT(err.code, NAP_EX_CONFIG, "as a configuration error (78)");
+	TAP_OK(strstr(err.msg, file) != NULL && strstr(err.msg, "mode 0666") != NULL,
+	    "the message names the file and its mode: %s", err.msg);
+	TAP_IS_STR(c.cluster.region, "", "nothing of it is used");
+	chmod(file, 0620);
+	TAP_IS_INT(nap_config_load(&c, file, 1, &err), -1, "a group-writable one too");
+	TAP_OK(strstr(err.msg, "its group") != NULL, "saying who may write it: %s", err.msg);
+	chmod(file, 0644);
+	TAP_IS_INT(nap_config_load(&c, file, 1, &err), 0, "0644 is fine: it holds no secret");
+	TAP_IS_STR(c.cluster.region, "eastus2", "and it is read");
+	nap_config_free(&c);
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0600;
+	st.st_uid = geteuid() == 4242 ? 4243 : 4242;
+	TAP_IS_INT(nap_config_file_safe("/x/secret", &st, "client secret file", &err), -1,
+	    "a file owned by another user who is not root is refused");
+	TAP_OK(strstr(err.msg, "client secret file /x/secret: owned by uid") != NULL,
+	    "naming what it is and its owner: %s", err.msg);
+	st.st_uid = 0;
+	TAP_IS_INT(nap_config_file_safe("/x/secret", &st, "client secret file", &err), 0,
+	    "one owned by root is fine");
+	st.st_uid = geteuid();
+	st.st_mode = S_IFREG | 0602;
+	TAP_IS_INT(nap_config_file_safe("/x/secret", &st, "client secret file", &err), -1,
+	    "our own world-writable file is not");
+	st.st_mode = S_IFCHR | 0666;
+	TAP_IS_INT(nap_config_file_safe("/dev/null", &st, "configuration", &err), 0,
+	    "a device such as /dev/null (no configuration) is fine");
+	unlink(file);
+	free(file);
+}
+
 int
 main(void)
 {
@@ -480,6 +527,7 @@ main(void)
 	test_missing_and_env(tmpl);
 	test_set();
 	test_man(tmpl);
+	test_perms(tmpl);
 	rmdir(tmpl);
 	return tap_done();
 }

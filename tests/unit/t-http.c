@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -200,6 +201,89 @@ test_codes(void)
 	TAP_IS_INT(nap_http_status_code(415), NAP_EX_SOFTWARE, "415 is our bug");
 }
 
+static const char pem_a[] = "-----BEGIN CERTIFICATE-----\nQUFB\n-----END CERTIFICATE-----";
+static const char pem_b[] = "-----BEGIN CERTIFICATE-----\nQkJC\n-----END CERTIFICATE-----\n";
+
+static char *
+tmp_file(const char *text)
+{
+	char *path = nap_xstrdup("/tmp/t-http.XXXXXX");
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		printf("Bail out! %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	close(fd);
+	return path;
+}
+
+/* azure.caFile adds to the system's CAs: one bundle, system first. */
+static void
+test_ca_bundle(struct nap_http *h)
+{
+	char *sys = tmp_file(pem_a), *extra = tmp_file(pem_b), *junk = tmp_file("not a pem\n");
+	char *out = NULL, want[256];
+	size_t len = 0;
+	struct nap_err err;
+	struct nap_http_tls tls;
+	struct nap_http_opts o;
+
+	TAP_IS_INT(nap_http_ca_bundle(sys, extra, &out, &len, &err), 0, "a bundle is built");
+	snprintf(want, sizeof(want), "%s\n%s", pem_a, pem_b);
+	TAP_IS_STR(out, want, "the system's certificates, then the extra ones, each on its lines");
+	TAP_IS_INT((long)len, (long)strlen(want), "its length is returned");
+	free(out);
+	TAP_IS_INT(nap_http_ca_bundle("/nonexistent/ca.crt", extra, &out, &len, &err), 0,
+	    "no system bundle file: the extra ones alone (the system CA directory still counts)");
+	TAP_IS_STR(out, pem_b, "they are all of it");
+	free(out);
+	TAP_IS_INT(nap_http_ca_bundle(sys, junk, &out, &len, &err), -1,
+	    "an extra file with no certificate is refused");
+	TAP_IS_INT(err.code, NAP_EX_CONFIG, "as a configuration error");
+	TAP_OK(strstr(err.msg, junk) != NULL, "naming the file: %s", err.msg);
+	TAP_IS_INT(nap_http_ca_bundle(NULL, extra, &out, &len, &err), 0,
+	    "by default the system bundle is libcurl's own");
+	TAP_OK(out && len >= strlen(pem_b) && strcmp(out + len - strlen(pem_b), pem_b) == 0,
+	    "with the extra certificates last");
+	free(out);
+
+	/* The pool takes that path for ca_add: a bad extra file fails the request at start. */
+	memset(&tls, 0, sizeof(tls));
+	tls.ca_file = junk;
+	tls.ca_add = 1;
+	memset(&o, 0, sizeof(o));
+	o.url = "https://127.0.0.1:1/";
+	o.tls = &tls;
+	TAP_OK(nap_http_start(h, &o, &err) == NULL && err.code == NAP_EX_CONFIG &&
+		strstr(err.msg, "no PEM certificate"),
+	    "a request with ca_add builds the bundle: %s", err.msg);
+	unlink(sys);
+	unlink(extra);
+	unlink(junk);
+	free(sys);
+	free(extra);
+	free(junk);
+}
+
+static void
+test_urls(void)
+{
+	char *u;
+
+	TAP_OK(nap_http_url_plain("http://10.0.0.5:6443"), "plain http to another host is plain");
+	TAP_OK(nap_http_url_plain("HTTP://api.example/x"), "whatever the case of the scheme");
+	TAP_OK(!nap_http_url_plain("https://10.0.0.5:6443"), "https is not");
+	TAP_OK(!nap_http_url_plain("http://127.0.0.1:8001"), "loopback does not leave the host");
+	TAP_OK(!nap_http_url_plain("http://localhost:8001/api"), "nor does localhost");
+	TAP_OK(nap_http_url_plain("http://localhost.example.com/"), "a name that only starts so does");
+	TAP_OK(!nap_http_url_plain("http://169.254.169.254/metadata/identity/oauth2/token"),
+	    "the link-local metadata service is exempt");
+	u = nap_http_url_redact("https://a.example/p/q?key=secret&x=1");
+	TAP_IS_STR(u, "https://a.example/p/q", "a URL in a message loses its query");
+	free(u);
+}
+
 int
 main(void)
 {
@@ -214,6 +298,8 @@ main(void)
 	test_stream(h);
 	test_refused(h);
 	test_codes();
+	test_ca_bundle(h);
+	test_urls();
 	TAP_IS_INT(nap_http_running(h), 0, "nothing is left running");
 	nap_http_free(h);
 	return tap_done();

@@ -411,11 +411,32 @@ test_path(void)
  */
 /* The status line and body to answer req with. */
 static const char *
-answer_for(const char *req, const char **body)
+answer_for(const char *req, const char **body, const char **extra)
 {
+	static int busy;
 	int good = strstr(req, "Authorization: Bearer good\r\n") != NULL;
 
 	*body = "";
+	*extra = "";
+	/* Retries: a 429 with Retry-After once, then the object; a 503 to a POST. */
+	if (strncmp(req, "GET /api/v1/namespaces/default/pods/busy ", 41) == 0) {
+		if (busy++ == 0) {
+			*extra = "Retry-After: 1\r\n";
+			*body = "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429}";
+			return "429 Too Many Requests";
+		}
+		*body = "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"busy\"}}";
+		return "200 OK";
+	}
+	if (strncmp(req, "POST /api/v1/namespaces/default/pods ", 37) == 0) {
+		*body = "{\"kind\":\"Status\",\"reason\":\"InternalError\",\"code\":503}";
+		return "503 Service Unavailable";
+	}
+	if (strncmp(req, "GET /api/v1/namespaces/default/pods/throttled ", 46) == 0) {
+		*extra = "Retry-After: 0\r\n";
+		*body = "{\"kind\":\"Status\",\"reason\":\"TooManyRequests\",\"code\":429}";
+		return "429 Too Many Requests";
+	}
 	if (!good) {
 		*body = "Unauthorized\n";
 		return "401 Unauthorized";
@@ -497,7 +518,7 @@ fork_server(int *port, int n)
 				break;
 		}
 		{
-			const char *body, *st = answer_for(req, &body);
+			const char *body, *extra, *st = answer_for(req, &body, &extra);
 			char *ans;
 
 			/* Rotate before answering, so the client's retry finds the new token. */
@@ -511,9 +532,9 @@ fork_server(int *port, int n)
 				free(from);
 				free(to);
 			}
-			ans = nap_xasprintf("HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
+			ans = nap_xasprintf("HTTP/1.1 %s\r\nContent-Type: application/json\r\n%s"
 					    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			    st, strlen(body), body);
+			    st, extra, strlen(body), body);
 
 			if (write(c, ans, strlen(ans)) < 0)
 				_exit(1);
@@ -574,6 +595,134 @@ test_requests(void)
 	free(tokfile);
 }
 
+static void
+test_retry_rule(void)
+{
+	uint64_t rng = 42;
+	long d;
+
+	TAP_OK(nap_kube_retry_ms(429, "POST", "application/json", -1, 1, 10000, &rng) >= 0,
+	    "a 429 is retried whatever the method: the server did not act on it");
+	TAP_IS_INT(nap_kube_retry_ms(503, "POST", "application/json", -1, 1, 10000, &rng), -1,
+	    "a 503 to a POST is not retried: the create may have happened");
+	TAP_OK(nap_kube_retry_ms(503, "GET", NULL, -1, 1, 10000, &rng) >= 0, "a 503 to a GET is");
+	TAP_OK(nap_kube_retry_ms(500, "PATCH", "application/merge-patch+json", -1, 1, 10000,
+		   &rng) >= 0,
+	    "a 500 to a merge patch is: applying it twice is applying it once");
+	TAP_IS_INT(nap_kube_retry_ms(500, "PATCH", "application/json-patch+json", -1, 1, 10000,
+		       &rng),
+	    -1, "a 500 to a JSON patch is not");
+	TAP_IS_INT(nap_kube_retry_ms(404, "GET", NULL, -1, 1, 10000, &rng), -1,
+	    "a 404 is not retried");
+	TAP_IS_INT(nap_kube_retry_ms(200, "GET", NULL, -1, 1, 10000, &rng), -1,
+	    "a success is not retried");
+	d = nap_kube_retry_ms(429, "GET", NULL, 2, 1, 10000, &rng);
+	TAP_OK(d >= 2000 && d <= 2200, "Retry-After is obeyed, with at most a tenth added");
+	d = nap_kube_retry_ms(429, "GET", NULL, 3600, 1, 10000, &rng);
+	TAP_OK(d >= 10000 && d <= 11000, "a Retry-After past the cap waits the cap");
+	d = nap_kube_retry_ms(429, "GET", NULL, -1, 1, 10000, &rng);
+	TAP_OK(d >= 125 && d <= 275, "without Retry-After the first backoff is about 250 ms");
+	d = nap_kube_retry_ms(429, "GET", NULL, -1, 20, 10000, &rng);
+	TAP_OK(d >= 5000 && d <= 11000, "the backoff stops growing at the cap");
+}
+
+static void
+test_retries(void)
+{
+	struct nap_kube_config c;
+	struct nap_kube *k;
+	struct nap_err err;
+	json_object *out = NULL, *obj;
+	struct timespec t0, t1;
+	long ms;
+	int port, status;
+	pid_t pid;
+
+	/* busy (429, then 200), a POST answered 503, then throttled 3 times. */
+	pid = fork_server(&port, 6);
+	nap_kube_config_init(&c);
+	c.server = nap_xasprintf("http://127.0.0.1:%d", port);
+	c.token = nap_xstrdup("good");
+	k = nap_kube_new(&c, NULL, &err);
+	if (!k) {
+		TAP_OK(0, "a client for the retry server");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	TAP_IS_INT(nap_kube_get(k, "/api/v1/namespaces/default/pods/busy", &out, &err), 0,
+	    "a 429 is retried and the get succeeds");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+	TAP_OK(ms >= 950, "after the Retry-After of 1 s");
+	TAP_IS_STR(nap_json_str(out, "metadata.name", NULL), "busy", "the retry's answer is parsed");
+	json_object_put(out);
+	obj = json_tokener_parse("{\"metadata\":{\"name\":\"p\"}}");
+	TAP_IS_INT(nap_kube_create(k, "/api/v1/namespaces/default/pods", obj, NULL, &err), -1,
+	    "a POST answered 503 fails at once");
+	TAP_IS_INT(err.http, 503, "with the status");
+	json_object_put(obj);
+	nap_kube_set_retry(k, 2, 1000);
+	TAP_IS_INT(nap_kube_get(k, "/api/v1/namespaces/default/pods/throttled", NULL, &err), -1,
+	    "a request still throttled after the retries fails");
+	TAP_IS_INT(err.http, 429, "with the last status");
+	TAP_IS_INT(err.code, NAP_EX_TEMPFAIL, "as a temporary failure");
+	TAP_OK(strstr(err.msg, "(after 3 attempts)") != NULL, "saying how many attempts were made");
+	nap_kube_free(k);
+	waitpid(pid, &status, 0);
+	TAP_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the server saw every request it expected, and no more");
+}
+
+/* A kubeconfig or token file anyone may rewrite is refused with 78. */
+static void
+test_perms(void)
+{
+	struct nap_kube_config c;
+	struct nap_kube *k;
+	struct nap_err err;
+	char *kc = nap_xasprintf("%s/loose-kubeconfig", tmpdir);
+	char *tok = nap_xasprintf("%s/loose-token", tmpdir);
+	char *text = nap_xasprintf("apiVersion: v1\nkind: Config\n"
+				   "clusters: [{name: c, cluster: {server: https://k.example}}]\n"
+				   "users: [{name: u, user: {tokenFile: %s}}]\n"
+				   "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+				   "current-context: x\n",
+	    tok);
+
+	write_file("loose-kubeconfig", text, 0666);
+	write_file("loose-token", "secret\n", 0600);
+	TAP_IS_INT(nap_kube_config_load(&c, kc, NULL, &err), -1,
+	    "a world-writable kubeconfig is refused (it may run exec plugins)");
+	TAP_IS_INT(err.code, NAP_EX_CONFIG, "as a configuration error");
+	TAP_OK(strstr(err.msg, "kubeconfig") && strstr(err.msg, kc) && strstr(err.msg, "0666"),
+	    "naming the file and its mode: %s", err.msg);
+	nap_kube_config_free(&c);
+	chmod(kc, 0644);
+	TAP_IS_INT(nap_kube_config_load(&c, kc, NULL, &err), 0, "at 0644 it is read");
+	chmod(tok, 0646);
+	k = nap_kube_new(&c, NULL, &err);
+	TAP_OK(k && nap_kube_get(k, "/version", NULL, &err) == -1 && err.code == NAP_EX_CONFIG &&
+		strstr(err.msg, "token file") && strstr(err.msg, "0646"),
+	    "a world-writable tokenFile is refused before any request: %s", err.msg);
+	nap_kube_free(k);
+	free(kc);
+	free(tok);
+	free(text);
+
+	nap_kube_config_init(&c);
+	c.server = nap_xstrdup("http://10.1.2.3:8080");
+	TAP_OK(!nap_kube_plain_bearer(&c), "plain http without a bearer token is no leak");
+	c.token = nap_xstrdup("t");
+	TAP_OK(nap_kube_plain_bearer(&c), "with a token it is");
+	free(c.server);
+	c.server = nap_xstrdup("https://10.1.2.3:6443");
+	TAP_OK(!nap_kube_plain_bearer(&c), "over https it is not");
+	free(c.server);
+	c.server = nap_xstrdup("http://127.0.0.1:8001");
+	TAP_OK(!nap_kube_plain_bearer(&c), "nor to loopback (kubectl proxy)");
+	nap_kube_config_free(&c);
+}
+
 int
 main(void)
 {
@@ -593,6 +742,9 @@ main(void)
 	test_status();
 	test_path();
 	test_requests();
+	test_retry_rule();
+	test_retries();
+	test_perms();
 	rm = nap_xasprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
 		printf("# could not remove %s\n", tmpdir);
