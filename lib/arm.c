@@ -15,6 +15,7 @@
 
 #include "arm.h"
 #include "json.h"
+#include "text.h"
 
 /* ---- classification ---- */
 
@@ -350,6 +351,8 @@ method_kind(const char *m)
 	return K_WRITE;
 }
 
+static void finish(struct nap_arm_call *c);
+
 struct nap_arm_call *
 nap_arm_start(struct nap_arm *a, const char *method, const char *path, const char *api_version,
     json_object *body, unsigned flags, void *arg)
@@ -379,6 +382,15 @@ nap_arm_start(struct nap_arm *a, const char *method, const char *path, const cha
 	c->res.message = nap_xstrdup("");
 	nap_xgrow(&a->q, &a->aq, a->nq + 1, sizeof(*a->q));
 	a->q[a->nq++] = c;
+	/* A name pasted in unescaped: the call fails at once as bad input, nothing is sent. */
+	if (nap_url_path_check(path) != strlen(path)) {
+		char *q = nap_text_quote(path, 200);
+
+		nap_err_set(&c->res.err, NAP_EX_DATAERR,
+		    "%s %s: not a URL path (a segment is not escaped)", method, q);
+		free(q);
+		finish(c);
+	}
 	return c;
 }
 

@@ -161,7 +161,9 @@ void nap_arm_free(struct nap_arm *a);
 
 /*
  * Queue a call.  path starts with "/subscriptions/..." and has no query;
- * body (may be NULL) is serialised now.  arg is the caller's, returned by
+ * its segments escaped (nap_url_path): a path a URL cannot carry as it is
+ * makes the call finish at once, not ok, with err NAP_EX_DATAERR.  body
+ * (may be NULL) is serialised now.  arg is the caller's, returned by
  * nap_arm_call_arg().
  */
 struct nap_arm_call *nap_arm_start(struct nap_arm *a, const char *method, const char *path,

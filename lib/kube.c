@@ -17,6 +17,7 @@
 #include "config.h"
 #include "json.h"
 #include "kube.h"
+#include "text.h"
 #include "yaml.h"
 
 extern char **environ;
@@ -1047,6 +1048,15 @@ nap_kube_start(struct nap_kube *k, const char *method, const char *path, const c
 	const char *bearer;
 	char *url;
 
+	/* A name pasted in unescaped is bad input, not an unreachable server. */
+	if (nap_url_path_check(path) != strlen(path)) {
+		char *q = nap_text_quote(path, 200);
+
+		nap_err_set(err, NAP_EX_DATAERR, "%s %s: not a URL path (a segment is not escaped)",
+		    method, q);
+		free(q);
+		return NULL;
+	}
 	if (credential(k, &bearer, err) != 0)
 		return NULL;
 	url = nap_xasprintf("%s%s", k->c.server, path);

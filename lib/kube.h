@@ -20,7 +20,9 @@
  * nap_kube_cred_reset() and try once more.
  *
  * Requests: paths start with "/" (e.g. "/api/v1/namespaces/default/pods");
- * query values must be escaped (nap_kube_path builds escaped paths).  The
+ * path segments must be escaped (nap_url_path in text.h), and query values
+ * (nap_kube_path builds escaped queries): a path a URL cannot carry as it
+ * is fails at once with NAP_EX_DATAERR, never as an unreachable server.  The
  * blocking helpers return parsed JSON owned by the caller.  A non-2xx answer
  * becomes an error: err->http is the status, err->msg carries the Status
  * reason and message, err->code is from nap_http_status_code() (401/403 ->

@@ -164,6 +164,33 @@ unreserved(unsigned char c)
 	    c == '-' || c == '.' || c == '_' || c == '~';
 }
 
+static int
+hexdigit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+size_t
+nap_url_path_check(const char *path)
+{
+	/* RFC 3986 pchar, "/" and "?": unreserved, sub-delims, ":", "@", and %XX */
+	static const char ok[] = "!$&'()*+,;=:@/?";
+	size_t i;
+
+	for (i = 0; path[i]; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		if (unreserved(c) || (c != '\0' && strchr(ok, c)))
+			continue;
+		if (c == '%' && hexdigit(path[i + 1]) && hexdigit(path[i + 2])) {
+			i += 2;
+			continue;
+		}
+		return i;
+	}
+	return i;
+}
+
 char *
 nap_url_path(const char *base, ...)
 {

@@ -46,4 +46,13 @@ int nap_k8s_name_check(const char *name, int label, const char **why);
  */
 char *nap_url_path(const char *base, ...);
 
+/*
+ * Where path (with its query) stops being something a URL carries as it is
+ * (a space, a control byte, '#', a byte above 0x7f, a '%' not followed by
+ * two hex digits ...): strlen(path) when it never does.  The clients check
+ * every path with it, so a name pasted in unescaped is refused as bad
+ * input instead of failing as an unreachable endpoint.
+ */
+size_t nap_url_path_check(const char *path);
+
 #endif

@@ -11,25 +11,36 @@
 #include "base64.h"
 #include "json.h"
 #include "labels.h"
+#include "text.h"
 #include "launch.h"
 
 #define CIG_UBUNTU "AKSUbuntu-38d80f77-467a-481f-a8d4-09b6d4220bd2"
 #define CIG_AZURELINUX "AKSAzureLinux-f7c7cda5-1c9a-4bdc-a222-9614c968580b"
 
+/* Request paths: every segment escaped (nap_url_path). */
 char *
 arm_path_vm(struct ctx *x, const char *name)
 {
-	return nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-			     "Microsoft.Compute/virtualMachines/%s",
-	    x->sub, x->rg, name);
+	return nap_url_path("/subscriptions", x->sub, "resourceGroups", x->rg, "providers",
+	    "Microsoft.Compute", "virtualMachines", name, (char *)NULL);
 }
 
 char *
 arm_path_nic(struct ctx *x, const char *name)
 {
-	return nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-			     "Microsoft.Network/networkInterfaces/%s",
-	    x->sub, x->rg, name);
+	return nap_url_path("/subscriptions", x->sub, "resourceGroups", x->rg, "providers",
+	    "Microsoft.Network", "networkInterfaces", name, (char *)NULL);
+}
+
+/*
+ * A resource ID as ARM writes it in bodies and records: not a URL, so not
+ * escaped.  type is "Microsoft.Compute/virtualMachines" or the like.
+ */
+char *
+arm_id(struct ctx *x, const char *type, const char *name)
+{
+	return nap_xasprintf(
+	    "/subscriptions/%s/resourceGroups/%s/providers/%s/%s", x->sub, x->rg, type, name);
 }
 
 /* azure:// + the VM ID with only the resource group lower-cased (4.3). */
@@ -372,7 +383,7 @@ body_vm(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc, char **i
 	json_object_object_add(p, "osProfile", os);
 
 	nic = json_object_new_object();
-	sub = arm_path_nic(x, c->vm);
+	sub = arm_id(x, "Microsoft.Network/networkInterfaces", c->vm);
 	nicid = sub;
 	json_object_object_add(nic, "id", json_object_new_string(nicid));
 	free(sub);

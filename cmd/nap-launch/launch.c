@@ -16,6 +16,7 @@
 #include "labels.h"
 #include "log.h"
 #include "prog.h"
+#include "text.h"
 #include "launch.h"
 
 #define NC_PATH "/apis/karpenter.sh/v1/nodeclaims"
@@ -60,11 +61,39 @@ fatal_err(struct ctx *x, const struct nap_err *err)
 
 /* ---- claims ---- */
 
+/* 0, or -1 with err saying why name is no Kubernetes name. */
+static int
+name_check(const char *name, struct nap_err *err)
+{
+	const char *why;
+
+	if (nap_k8s_name_check(name, 0, &why) == 0)
+		return 0;
+	return nap_err_set(err, NAP_EX_DATAERR, "invalid name: %s", why);
+}
+
+/* nodeclaim "NAME" with NAME quoted, for a warning about a name from outside (free it). */
+static char *
+claim_who(const char *name)
+{
+	char *q = nap_text_quote(name, 64), *who = nap_xasprintf("nodeclaim \"%s\"", q);
+
+	free(q);
+	return who;
+}
+
+/*
+ * A claim for obj, or NULL with err.  Only a valid Kubernetes name is ever
+ * taken: it goes into every Kubernetes and ARM path the claim makes.
+ */
 static struct claim *
 claim_new(struct ctx *x, json_object *obj, struct nap_err *err)
 {
-	struct claim *c = nap_xcalloc(1, sizeof(*c));
+	struct claim *c;
 
+	if (name_check(nap_json_str(obj, "metadata.name", ""), err) < 0)
+		return NULL;
+	c = nap_xcalloc(1, sizeof(*c));
 	if (nap_nodeclaim_from_json(&c->nc, obj, err) < 0) {
 		free(c);
 		return NULL;
@@ -173,12 +202,14 @@ cands_build(struct ctx *x, struct claim *c)
 	c->ncands = c->next = 0;
 	for (i = 0; i < n; i++) {
 		json_object *r = json_object_array_get_idx(reqs, i), *vals;
+		size_t nv;
 
 		if (strcmp(nap_json_str(r, "key", ""), "node.kubernetes.io/instance-type") != 0 ||
 		    strcmp(nap_json_str(r, "operator", ""), "In") != 0)
 			continue;
-		vals = nap_json_get(r, "values");
-		for (j = 0; vals && j < json_object_array_length(vals); j++) {
+		/* values not a list (the model would have refused it): no sizes from it */
+		vals = nap_json_array(r, "values", &nv);
+		for (j = 0; j < nv; j++) {
 			const char *name =
 			    json_object_get_string(json_object_array_get_idx(vals, j));
 			const struct nap_itype *it = name ? nap_catalog_find(x->cat, name) : NULL;
@@ -228,7 +259,15 @@ next_offering(struct ctx *x, struct claim *c)
 static char *
 nc_path(const char *name, const char *sub)
 {
-	return nap_xasprintf("%s/%s%s%s", NC_PATH, name, sub ? "/" : "", sub ? sub : "");
+	return nap_url_path(NC_PATH, name, sub, (char *)NULL);
+}
+
+/* A finalizer list item that is ours (items of other types are someone else's). */
+static int
+fin_is_ours(json_object *f)
+{
+	return json_object_is_type(f, json_type_string) &&
+	    strcmp(json_object_get_string(f), FINALIZER) == 0;
 }
 
 static json_object *
@@ -346,7 +385,7 @@ labels_patch(struct ctx *x, struct claim *c)
 static void
 finalizer_drop(struct ctx *x, const char *name)
 {
-	json_object *cur = NULL, *p, *md, *fins;
+	json_object *cur = NULL, *p, *md, *fins, *all;
 	struct nap_err err;
 	char *path = nc_path(name, NULL);
 	size_t i, n;
@@ -358,12 +397,11 @@ finalizer_drop(struct ctx *x, const char *name)
 		return;
 	}
 	fins = json_object_new_array();
-	nap_json_array(cur, "metadata.finalizers", &n);
+	all = nap_json_array(cur, "metadata.finalizers", &n);
 	for (i = 0; i < n; i++) {
-		json_object *f =
-		    json_object_array_get_idx(nap_json_get(cur, "metadata.finalizers"), i);
+		json_object *f = json_object_array_get_idx(all, i);
 
-		if (strcmp(json_object_get_string(f), FINALIZER) != 0)
+		if (!fin_is_ours(f))
 			json_object_array_add(fins, json_object_get(f));
 	}
 	p = json_object_new_object();
@@ -399,7 +437,7 @@ static void
 emit_launched(struct ctx *x, struct claim *c)
 {
 	json_object *r = json_object_new_object();
-	char *vm = arm_path_vm(x, c->vm);
+	char *vm = arm_id(x, "Microsoft.Compute/virtualMachines", c->vm);
 	char buf[32];
 
 	json_object_object_add(r, "type", json_object_new_string("Launched"));
@@ -467,9 +505,10 @@ nodeclass(struct ctx *x, const char *name)
 	if (nc)
 		return nc;
 	/* Not in the stream (run alone, or before SYNCED): ask once. */
-	path = nap_xasprintf("/apis/karpenter.azure.com/v1beta1/aksnodeclasses/%s", name);
+	path = nap_url_path("/apis/karpenter.azure.com/v1beta1/aksnodeclasses", name, (char *)NULL);
 	if (nap_kube_get(x->kube, path, &obj, &err) == 0) {
-		json_object_object_add(obj, "kind", json_object_new_string("AKSNodeClass"));
+		if (json_object_is_type(obj, json_type_object))
+			json_object_object_add(obj, "kind", json_object_new_string("AKSNodeClass"));
 		if (nap_cluster_apply(x->cl, "ADDED", obj, &err) < 0)
 			nap_warn("aksnodeclass %s: %s", name, err.msg);
 		json_object_put(obj);
@@ -537,6 +576,8 @@ nodes_list(struct ctx *x)
 	for (i = 0; items && i < n; i++) {
 		json_object *node = json_object_array_get_idx(items, i);
 
+		if (!json_object_is_type(node, json_type_object))
+			continue;
 		json_object_object_add(node, "kind", json_object_new_string("Node"));
 		if (nap_cluster_apply(x->cl, "MODIFIED", node, &err) < 0)
 			nap_warn("node %s: %s", nap_json_str(node, "metadata.name", "?"), err.msg);
@@ -948,9 +989,8 @@ gc_page(struct ctx *x, const struct nap_arm_result *r)
 		return;
 	}
 	if (gc.phase == GC_NICS) {
-		char *path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-					   "Microsoft.Compute/virtualMachines",
-		    x->sub, x->rg);
+		char *path = nap_url_path("/subscriptions", x->sub, "resourceGroups", x->rg,
+		    "providers", "Microsoft.Compute", "virtualMachines", (char *)NULL);
 
 		gc.phase = GC_VMS;
 		gc_list(x, path, NAP_ARM_API_COMPUTE);
@@ -980,15 +1020,13 @@ gc_start(struct ctx *x)
 		gc.with_nics = 1;
 		gc.nics = json_object_new_array();
 		gc.phase = GC_NICS;
-		path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-				     "Microsoft.Network/networkInterfaces",
-		    x->sub, x->rg);
+		path = nap_url_path("/subscriptions", x->sub, "resourceGroups", x->rg, "providers",
+		    "Microsoft.Network", "networkInterfaces", (char *)NULL);
 		gc_list(x, path, NAP_ARM_API_NETWORK);
 	} else {
 		gc.phase = GC_VMS;
-		path = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/"
-				     "Microsoft.Compute/virtualMachines",
-		    x->sub, x->rg);
+		path = nap_url_path("/subscriptions", x->sub, "resourceGroups", x->rg, "providers",
+		    "Microsoft.Compute", "virtualMachines", (char *)NULL);
 		gc_list(x, path, NAP_ARM_API_COMPUTE);
 	}
 	free(path);
@@ -1256,8 +1294,7 @@ stamp(struct ctx *x, json_object *nc, const char *klass)
 		json_object_object_add(md, "finalizers", fins);
 	}
 	for (i = 0; i < n; i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(fins, i)), FINALIZER) ==
-		    0)
+		if (fin_is_ours(json_object_array_get_idx(fins, i)))
 			have = 1;
 	if (!have)
 		json_object_array_add(fins, json_object_new_string(FINALIZER));
@@ -1282,6 +1319,92 @@ stamp(struct ctx *x, json_object *nc, const char *klass)
 	json_object_object_del(nc, "status");
 }
 
+/* "a string", "an array", "null": what a JSON value is, for a message. */
+static const char *
+type_word(json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_null:
+		return "null";
+	case json_type_boolean:
+		return "a boolean";
+	case json_type_double:
+	case json_type_int:
+		return "a number";
+	case json_type_object:
+		return "an object";
+	case json_type_array:
+		return "an array";
+	case json_type_string:
+		return "a string";
+	}
+	return "?";
+}
+
+/*
+ * What a LaunchRequest's nodeClaim must be before anything is done with it
+ * (the rest is the API server's to check): metadata an object, with a
+ * string name when it has one, and finalizers a list of strings.  0, or
+ * -1 with err.
+ */
+static int
+request_check(json_object *nc, struct nap_err *err)
+{
+	json_object *md = nap_json_key(nc, "metadata"), *v, *fins;
+	size_t i, n;
+
+	if (md == NULL || json_object_is_type(md, json_type_null))
+		return 0;
+	if (!json_object_is_type(md, json_type_object))
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "metadata is %s, not an object", type_word(md));
+	v = nap_json_key(md, "name");
+	if (v && !json_object_is_type(v, json_type_string))
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "metadata.name is %s, not a string", type_word(v));
+	fins = nap_json_key(md, "finalizers");
+	if (fins == NULL || json_object_is_type(fins, json_type_null))
+		return 0;
+	if (!json_object_is_type(fins, json_type_array))
+		return nap_err_set(err, NAP_EX_DATAERR, "metadata.finalizers is %s, not a list",
+		    type_word(fins));
+	n = json_object_array_length(fins);
+	for (i = 0; i < n; i++)
+		if (!json_object_is_type(json_object_array_get_idx(fins, i), json_type_string))
+			return nap_err_set(err, NAP_EX_DATAERR,
+			    "metadata.finalizers[%zu] is %s, not a string", i,
+			    type_word(json_object_array_get_idx(fins, i)));
+	return 0;
+}
+
+/* nodeclaim "NAME", or "for pod(s) NS/NAME, ...", quoted: which request a warning is about (free it). */
+static char *
+request_who(json_object *rec)
+{
+	const char *name = nap_json_str(rec, "nodeClaim.metadata.name", NULL);
+	json_object *pods;
+	char *who, *q;
+	size_t i, n, len, alloc = 0;
+
+	if (name)
+		return claim_who(name);
+	pods = nap_json_array(rec, "pods", &n);
+	if (n == 0)
+		return nap_xstrdup("without a name or pods");
+	who = NULL;
+	len = 0;
+	for (i = 0; i < n && len < 200; i++) {
+		q = nap_text_quote(nap_json_str(json_object_array_get_idx(pods, i), "", "?"), 64);
+		nap_xgrow(&who, &alloc, len + strlen(q) + 16, 1);
+		len += (size_t)snprintf(who + len, alloc - len, "%s%s",
+		    i ? ", " : n > 1 ? "for pods " : "for pod ", q);
+		free(q);
+	}
+	if (i < n)
+		snprintf(who + len, alloc - len, ", ...");
+	return who;
+}
+
 void
 launch_request(struct ctx *x, json_object *rec)
 {
@@ -1289,16 +1412,25 @@ launch_request(struct ctx *x, json_object *rec)
 	struct nap_err err;
 	struct claim *c;
 	const char *name, *pool;
-	char *gen = NULL;
+	char *gen = NULL, *who;
 	int fresh = 0;
 
 	if (!in || !json_object_is_type(in, json_type_object)) {
 		nap_warn("LaunchRequest without a nodeClaim object: skipped");
 		return;
 	}
+	/* One bad request is skipped, named; the launcher goes on with the next. */
+	if (request_check(in, &err) < 0 ||
+	    ((name = nap_json_str(in, "metadata.name", NULL)) && name_check(name, &err) < 0)) {
+		who = request_who(rec);
+		nap_warn("LaunchRequest %s: %s: skipped", who, err.msg);
+		free(who);
+		return;
+	}
 	if (json_object_deep_copy(in, &nc, NULL) != 0)
 		return;
-	if (!nap_json_get(nc, "metadata"))
+	if (!nap_json_key(nc, "metadata") ||
+	    json_object_is_type(nap_json_key(nc, "metadata"), json_type_null))
 		json_object_object_add(nc, "metadata", json_object_new_object());
 	{
 		json_object *l = nap_json_get(nc, "metadata.labels"), *v;
@@ -1311,6 +1443,12 @@ launch_request(struct ctx *x, json_object *rec)
 	name = nap_json_str(nc, "metadata.name", NULL);
 	if (!name || !*name) {
 		gen = gen_name(rec, pool);
+		if (name_check(gen, &err) < 0) {
+			who = request_who(rec);
+			nap_warn("LaunchRequest %s: generated %s: skipped", who, err.msg);
+			free(who);
+			goto out;
+		}
 		json_object_object_add(
 		    nap_json_get(nc, "metadata"), "name", json_object_new_string(gen));
 		name = gen;
@@ -1349,7 +1487,12 @@ launch_request(struct ctx *x, json_object *rec)
 			goto out;
 		}
 	}
-	if (!nap_json_get(out, "kind"))
+	if (!json_object_is_type(out, json_type_object)) {
+		nap_warn("nodeclaim %s: the API server answered with a %s, not an object", name,
+		    json_type_to_name(json_object_get_type(out)));
+		goto out;
+	}
+	if (!nap_json_key(out, "kind"))
 		json_object_object_add(out, "kind", json_object_new_string("NodeClaim"));
 	c = claim_new(x, out, &err);
 	if (!c) {
@@ -1433,7 +1576,7 @@ register_node(struct ctx *x, struct claim *c, const struct nap_node *n)
 			json_object_array_add(taints, taint_json(&c->nc.taints[i]));
 	json_object_object_add(spec, "taints", taints);
 	json_object_object_add(p, "spec", spec);
-	path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
+	path = nap_url_path("/api/v1/nodes", n->meta.name, (char *)NULL);
 	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0) {
 		if (!fatal_err(x, &err) && err.http != 409)
 			nap_warn("register node %s: %s", n->meta.name, err.msg);
@@ -1488,7 +1631,7 @@ label_initialized(struct ctx *x, struct claim *c, const struct nap_node *n)
 	json_object_object_add(labels, "karpenter.sh/initialized", json_object_new_string("true"));
 	json_object_object_add(md, "labels", labels);
 	json_object_object_add(p, "metadata", md);
-	path = nap_xasprintf("/api/v1/nodes/%s", n->meta.name);
+	path = nap_url_path("/api/v1/nodes", n->meta.name, (char *)NULL);
 	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0) {
 		if (!fatal_err(x, &err))
 			nap_warn("label node %s initialized: %s", n->meta.name, err.msg);
@@ -1548,7 +1691,7 @@ has_finalizer(json_object *obj)
 
 	f = nap_json_array(obj, "metadata.finalizers", &n);
 	for (i = 0; f && i < n; i++)
-		if (strcmp(json_object_get_string(json_object_array_get_idx(f, i)), FINALIZER) == 0)
+		if (fin_is_ours(json_object_array_get_idx(f, i)))
 			return 1;
 	return 0;
 }
@@ -1587,7 +1730,10 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 		if (!has_finalizer(obj))
 			return;
 		if ((c = claim_new(x, obj, &err)) == NULL) {
-			nap_warn("nodeclaim %s: %s", name, err.msg);
+			char *who = claim_who(name);
+
+			nap_warn("%s: %s", who, err.msg);
+			free(who);
 			return;
 		}
 		c->adopted = 1;
@@ -1595,7 +1741,10 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 		return;
 	}
 	if ((c = claim_new(x, obj, &err)) == NULL) {
-		nap_warn("nodeclaim %s: %s", name, err.msg);
+		char *who = claim_who(name);
+
+		nap_warn("%s: %s", who, err.msg);
+		free(who);
 		return;
 	}
 	c->adopted = 1;

@@ -132,6 +132,7 @@ json_object *offering_labels(struct ctx *x, const struct cand *k);
 json_object *body_tags(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc);
 char *arm_path_vm(struct ctx *x, const char *name);
 char *arm_path_nic(struct ctx *x, const char *name);
+char *arm_id(struct ctx *x, const char *type, const char *name);
 char *provider_id(struct ctx *x, const char *vm);
 void itype_opts(struct ctx *x, const struct nap_nodeclass *nc, struct nap_itype_opts *o);
 

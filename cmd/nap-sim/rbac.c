@@ -19,6 +19,7 @@
 
 #include "core.h"
 #include "json.h"
+#include "text.h"
 
 #define RBAC_GROUP "rbac.authorization.k8s.io"
 
@@ -266,31 +267,6 @@ bad_segment(const char *name)
 	return NULL;
 }
 
-/* IsDNS1123Subdomain, as a ServiceAccount's name must be. */
-static const char *
-bad_subdomain(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n > 253)
-		return "must be no more than 253 characters";
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		int edge = i == 0 || i + 1 == n || s[i - 1] == '.' || s[i + 1] == '.';
-
-		if (alnum)
-			continue;
-		if ((c == '-' || c == '.') && !edge)
-			continue;
-		return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-		       "characters, '-' or '.', and must start and end with an alphanumeric "
-		       "character (e.g. 'example.com', regex used for validation is "
-		       "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-	}
-	return n ? NULL : "must be non-empty";
-}
-
 static int
 check_subject(
     json_object *s, size_t i, int namespaced, int res, json_object *obj, struct nap_err *err)
@@ -306,7 +282,8 @@ check_subject(
 	if (!*name)
 		return invalid(err, res, obj, "subjects[%zu].name: Required value", i);
 	if (!strcmp(kind, "ServiceAccount")) {
-		if ((why = bad_subdomain(name)))
+		/* IsDNS1123Subdomain, as a ServiceAccount's name must be */
+		if (nap_k8s_name_check(name, 0, &why) < 0)
 			return invalid(err, res, obj, "subjects[%zu].name: Invalid value: %s: %s",
 			    i, goquote(name, q, sizeof(q)), why);
 		if (*group)

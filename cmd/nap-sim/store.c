@@ -14,6 +14,7 @@
 
 #include "core.h"
 #include "json.h"
+#include "text.h"
 #include "prog.h"
 
 const char *const sim_ev_names[] = {"ADDED", "MODIFIED", "DELETED"};
@@ -288,6 +289,30 @@ has_finalizers(json_object *obj)
 	return n > 0;
 }
 
+/*
+ * 1 with a 422 in err, worded as the API server words it, when name is no
+ * valid name for the resource: a DNS-1123 label for namespaces, a DNS-1123
+ * subdomain for every other kind nap-sim serves but RBAC's, whose names
+ * ("system:nap:reader") only need to sit in a path (rbac.c checks those).
+ */
+static int
+name_invalid(int res, const char *name, struct nap_err *err)
+{
+	const struct sim_rdesc *d = &sim_rdescs[res];
+	const char *why;
+	char *q;
+
+	if (strcmp(d->group, "rbac.authorization.k8s.io") == 0 ||
+	    nap_k8s_name_check(name, strcmp(d->resource, "namespaces") == 0, &why) == 0)
+		return 0;
+	/* %q-like, and short: the Status must still say why after a 10,000-byte name */
+	q = nap_text_quote(name, 64);
+	sim_err_status(err, 422, "%s%s%s \"%s\" is invalid: metadata.name: Invalid value: \"%s\": %s",
+	    d->kind, *d->group ? "." : "", d->group, q, q, why);
+	free(q);
+	return 1;
+}
+
 int
 sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out, struct nap_err *err)
 {
@@ -346,6 +371,11 @@ sim_create_res(struct sim *sim, int res, json_object *obj, json_object **out, st
 		    "%s \"\" is invalid: metadata.name: Required value: name or generateName is "
 		    "required",
 		    d->kind);
+	}
+	if (name_invalid(res, name, err)) {
+		free(genname);
+		json_object_put(obj);
+		return -1;
 	}
 	key = sim_key(ns, name);
 	if (sim_table_find(&sim->tables[res], key)) {

@@ -207,6 +207,17 @@ test_next_link(void)
 	TAP_OK(c != NULL, "a nextLink on the endpoint is queued");
 	TAP_IS_INT((long)nap_arm_pending(a), 1, "as one pending call");
 	TAP_IS_INT((long)nap_arm_requests(a), 0, "sent only when the client is driven");
+	c = nap_arm_start(a, "GET",
+	    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/aks-a b\nc",
+	    "2024-07-01", NULL, 0, NULL);
+	TAP_OK(c != NULL && nap_arm_done(a) == c, "a path with a raw space and newline is done at once");
+	TAP_OK(c && !nap_arm_result(c)->ok && nap_arm_result(c)->err.code == NAP_EX_DATAERR,
+	    "as bad input, not as an unreachable endpoint");
+	TAP_OK(c && strstr(nap_arm_result(c)->err.msg, "aks-a b\\nc") != NULL,
+	    "naming the path, quoted: %s", c ? nap_arm_result(c)->err.msg : "");
+	TAP_IS_INT((long)nap_arm_pending(a), 1, "nothing more is pending for it");
+	if (c)
+		nap_arm_call_free(c);
 	nap_arm_free(a);
 	nap_http_free(h);
 }

@@ -588,6 +588,10 @@ test_requests(void)
 	    nap_kube_patch(k, "/apis/karpenter.sh/v1/nodeclaims/x", "merge", patch, NULL, &err), 0,
 	    "a merge patch is sent with its media type");
 	json_object_put(patch);
+	TAP_IS_INT(nap_kube_get(k, "/apis/karpenter.sh/v1/nodeclaims/a b\nc", &out, &err), -1,
+	    "a path with a raw space and newline is refused");
+	TAP_IS_INT(err.code, NAP_EX_DATAERR, "as bad input, never as an unreachable server");
+	TAP_OK(strstr(err.msg, "nodeclaims/a b\\nc") != NULL, "naming the path quoted: %s", err.msg);
 	nap_kube_free(k);
 	waitpid(pid, &status, 0);
 	TAP_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0,

@@ -115,5 +115,13 @@ main(void)
 		   "virtualMachines/aks-x"),
 	    "an ARM path keeps its unreserved characters");
 	TAP_OK(path_is(nap_url_path("/base", NULL), "/base"), "no segment gives the base");
+
+	TAP_IS_INT(nap_url_path_check("/api/v1/pods?watch=1&resourceVersion=10&labelSelector=a%3Db"),
+	    59, "a path with an escaped query is a URL path");
+	TAP_IS_INT(nap_url_path_check("/apis/karpenter.sh/v1/nodeclaims/a b\nc"), 34,
+	    "a raw space is where it stops");
+	TAP_IS_INT(nap_url_path_check("/x/a#frag"), 4, "a '#' would start a fragment");
+	TAP_IS_INT(nap_url_path_check("/x/%2"), 3, "a '%%' without two hex digits is not an escape");
+	TAP_IS_INT(nap_url_path_check("/x/caf\xc3\xa9"), 6, "a byte above 0x7f is not a URL byte");
 	return tap_done();
 }
