@@ -33,6 +33,8 @@
 #   exits       every exit of every stage accounted for: SIGKILL (137)
 #               for the ones killed, 0 (or 141, SIGPIPE, for a writer whose
 #               reader went first) for the ones stopped, nothing else
+#   faults      every kind of fault happened, and nap-sim took every fault
+#               document
 #   samples     the sampler saw the whole run: samples a median of 3 s
 #               apart at most, never 20 s
 #
@@ -194,7 +196,7 @@ kget() {
 }
 arm_token() {
 	curl -sS --max-time 60 --cacert "$W/ca.pem" -H 'Metadata: true' \
-	    "$ARM/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/" |
+	    "$ARM/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/&key=$TOKEN" |
 	    jq -r .access_token
 }
 # mget BASE TOKEN OUT PATH [OUT PATH]: both GETs on one curl (one TLS
@@ -214,7 +216,8 @@ mget() {
 }
 fault() {
 	curl -sS --max-time 60 --cacert "$W/ca.pem" -X POST -H 'Content-Type: application/json' \
-	    -d "$1" -o /dev/null -w '%{http_code}' "$ARM/nap-sim/faults" | grep -q 200
+	    -H "Authorization: Bearer $TOKEN" -d "$1" -o /dev/null -w '%{http_code}' \
+	    "$ARM/nap-sim/faults" | grep -q 200
 }
 ARM_TOKEN=$(arm_token)
 case $ARM_TOKEN in '' | null) die "no ARM token from nap-sim" ;; esac
@@ -423,7 +426,7 @@ faulter() {
 	fault '{"reset":true,"capacity":'"$capacity"',"throttle":{"rate":0.2},
 	    "errors":{"rate":0.05,"status":500},
 	    "k8s":{"throttleRate":0.05,"goneRate":0.2}}' ||
-	    echo "chaos: warning: faults not accepted" >&2
+	    echo "$(date +%s) refused" >>"$W/drops"
 	while [ ! -e "$W/calm" ]; do
 		sleep "$drop_every"
 		[ -e "$W/calm" ] && break
@@ -431,14 +434,16 @@ faulter() {
 		st=${statuses[n % 4]}
 		if [ $((n % 3)) -eq 0 ]; then
 			fault '{"errors":{"rate":0.05,"status":'"$st"'},"k8s":{"compact":true,"dropWatches":true}}' &&
-			    echo "$(date +%s) relist" >>"$W/drops"
+			    echo "$(date +%s) relist" >>"$W/drops" ||
+			    echo "$(date +%s) refused" >>"$W/drops"
 		else
 			fault '{"errors":{"rate":0.05,"status":'"$st"'},"k8s":{"dropWatches":true}}' &&
-			    echo "$(date +%s) drop" >>"$W/drops"
+			    echo "$(date +%s) drop" >>"$W/drops" ||
+			    echo "$(date +%s) refused" >>"$W/drops"
 		fi
 	done
 	fault '{"throttle":{"rate":0},"errors":{"rate":0},"k8s":{"throttleRate":0,"goneRate":0}}' ||
-	    echo "chaos: warning: faults not cleared" >&2
+	    echo "$(date +%s) refused" >>"$W/drops"
 }
 
 # The pods, sampled on their own every 3 s at most (2,000 pods take
@@ -685,6 +690,7 @@ capfail=$(cat "$W"/log/nap-launch.*.err "$W"/log/nap.*.err 2>/dev/null |
     grep -cE 'ZonalAllocationFailed|AllocationFailed|SkuNotAvailable')
 drops=$(grep -c ' drop$' "$W/drops")
 relists=$(grep -c ' relist$' "$W/drops")
+refused=$(grep -c ' refused$' "$W/drops")
 
 check "no two VMs for one NodeClaim, in $samples samples" "$((duplicates == 0))" "$dupdetail"
 check "nothing leaked once settled: VMs = NICs = NodeClaims = Nodes" \
@@ -704,6 +710,11 @@ midgap=$(jq -s '[range(1; length) as $i | .[$i].t - .[$i - 1].t] | sort | .[leng
 # request at a time, also serves the loop's relists after every kill.
 check "sampled throughout: $samples samples over $(($(date +%s) - start)) s, median ${midgap} s apart, at most ${maxgap} s" \
     "$((samples * 5 >= duration && midgap <= 3 && maxgap <= 20))" "$samples samples, $sfail failed"
+# A run whose faults did not happen proves nothing.
+check "every kind of fault injected: ARM 429 and 5xx, capacity, Kubernetes 429 and 410, drops" \
+    "$((arm429 > 0 && arm5xx > 0 && capfail > 0 && k429 > 0 && k410 > 0 && drops > 0 &&
+    (relists > 0 || duration < 30) && refused == 0 && kills > 0))" \
+    "arm429=$arm429 arm5xx=$arm5xx capacity=$capfail k8s429=$k429 watch410=$k410 drops=$drops relists=$relists kills=$kills, $refused fault documents refused"
 check "nap-sim ended cleanly on SIGTERM" "$((sim_st == 0))" \
     "exit $sim_st: $(grep -v ' debug: ' "$W/log/nap-sim.err" | tail -n 3 | tr '\n' ' ')"
 
