@@ -205,7 +205,7 @@ mget() {
 	local base=$1 tok=$2 i codes
 	shift 2
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		codes=$(curl -sS --max-time 60 --cacert "$W/ca.pem" --parallel \
+		codes=$(curl -sS --no-progress-meter --max-time 60 --cacert "$W/ca.pem" --parallel \
 		    -H "Authorization: Bearer $tok" -w '%{http_code}\n' \
 		    -o "$1" "$base$2" ${3:+-o "$3" "$base$4"}) &&
 		    ! grep -qv '^200$' <<<"$codes" &&
@@ -577,6 +577,8 @@ until [ $(($(date +%s) - start)) -ge "$duration" ]; do
 done
 touch "$W/calm"
 calm=$(date +%s)
+at_calm=$(tail -n 1 "$W/samples.ndjson" 2>/dev/null |
+    jq -r '"pods=\(.pods) running=\(.running) vms=\(.vms) nodeclaims=\(.nodeclaims) nodes=\(.nodes)"')
 say "chaos ends: no more kills or faults but the capacity ones"
 scale_to 100
 target=$(cat "$W/target")
@@ -682,6 +684,8 @@ restarts=$(awk '{print $1}' "$W/exits" | sort -u | wc -l)
 # Faults injected, from nap-sim's log of every request.
 sim_log=$W/log/nap-sim.err
 count_req() { grep -cE "$1" "$sim_log"; }
+armreq=$(count_req 'debug: [A-Z]+ /(subscriptions|providers)/.* -> [0-9]+$')
+kreq=$(count_req 'debug: [A-Z]+ /apis?(/.*)? -> [0-9]+$')
 arm429=$(count_req 'debug: [A-Z]+ /(subscriptions|providers)/.* -> 429$')
 arm5xx=$(count_req 'debug: [A-Z]+ /(subscriptions|providers)/.* -> 5[0-9][0-9]$')
 k429=$(count_req 'debug: [A-Z]+ /apis?/.* -> 429$')
@@ -732,7 +736,9 @@ fi
 echo "chaos: pods=$target duration=${duration}s mode=$mode scale=$scale seed=$seed" \
     "settle=$settled_in samples=$samples (median ${midgap}s apart, at most ${maxgap}s)" \
     "sample-failures=$sfail max-orphan-age=${maxorphan}s"
-echo "chaos: faults arm429=$arm429 arm5xx=$arm5xx capacity-failures=$capfail k8s429=$k429" \
+echo "chaos: at the end of the chaos: ${at_calm:-no sample}"
+echo "chaos: requests arm=$armreq kubernetes=$kreq;" \
+    "faults arm429=$arm429 arm5xx=$arm5xx capacity-failures=$capfail k8s429=$k429" \
     "watch410=$k410 watch-drops=$drops forced-relists=$relists"
 echo "chaos: vms=$(field '.vms') nics=$(field '.nics') nodeclaims=$(field '.nodeclaims')" \
     "nodes=$(field '.nodes') duplicates=$duplicates leaked=$leaked stranded=$stranded" \
