@@ -443,6 +443,10 @@ run_case() {
 	run_case offering-zone-unavailable
 }
 
+@test "a size Azure refused in the only zone is not on the claims, nor counted against the NodePool's limit" {
+	run_case offering-unavailable-not-in-limit
+}
+
 @test "unknown records and state records are forwarded ahead of the decisions" {
 	run_case forwards-unknown
 }
