@@ -287,6 +287,10 @@ run_case() {
 	run_case existing-node-full
 }
 
+@test "an existing node with room for the small pod only takes the small one; the big one gets a NodeClaim" {
+	run_case existing-node-room-for-small
+}
+
 @test "a real taint on an existing node keeps a pod off it" {
 	run_case existing-node-tainted
 }
