@@ -323,6 +323,28 @@ lacks() {	# KIND NAME: NAME is not in the whole list
 	[[ "$output" == *Succeeded ]]
 }
 
+@test "the cheapest offering is tried first, wherever the request lists it" {
+	start_sim
+	req cheap-1 Standard_D4s_v5,Standard_D2s_v5 eastus-1 | launch >"$OUT" 2>"$ERR"
+	has Launched '.nodeClaim == "cheap-1" and .instanceType == "Standard_D2s_v5"'
+}
+
+# The refusal comes in the PUT's answer here (the test above has it in the
+# long-running operation): both paths go on to the next offering.
+@test "an offering Azure refused for capacity is not tried again while it is cached" {
+	start_sim --fault '{"capacity":[{"size":"Standard_D2s_v3","zone":"1","available":0,"error":"ZonalAllocationFailed","async":false}]}'
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	start_launch "$BATS_TEST_TMPDIR/in"
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	req again-1 Standard_D2s_v3 eastus-1,eastus-2 >&7
+	sim_poll 30 has Launched '.nodeClaim == "again-1"'
+	req again-2 Standard_D2s_v3 eastus-1,eastus-2 >&7
+	sim_poll 30 has Launched '.nodeClaim == "again-2"'
+	exec 7>&-
+	grep 'create vm' "$ERR" || :
+	[ "$(grep -c 'create vm .*Standard_D2s_v3 eastus-1' "$ERR")" -eq 1 ]
+}
+
 @test "nap-launch is not held up by a feedback FIFO nobody reads" {
 	start_sim
 	mkfifo "$BATS_TEST_TMPDIR/fb"

@@ -287,6 +287,10 @@ run_case() {
 	run_case existing-node-full
 }
 
+@test "an existing node with room for the small pod only takes the small one; the big one gets a NodeClaim" {
+	run_case existing-node-room-for-small
+}
+
 @test "a real taint on an existing node keeps a pod off it" {
 	run_case existing-node-tainted
 }
@@ -441,6 +445,10 @@ run_case() {
 
 @test "a zone Azure refused is dropped from the claim's zones" {
 	run_case offering-zone-unavailable
+}
+
+@test "a size Azure refused in the only zone is not on the claims, nor counted against the NodePool's limit" {
+	run_case offering-unavailable-not-in-limit
 }
 
 @test "unknown records and state records are forwarded ahead of the decisions" {
