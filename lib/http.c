@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -47,6 +48,8 @@ struct nap_http {
 	char *ca_add_file; /* the ca_add bundle below is system + this file */
 	char *ca_add_blob;
 	size_t ca_add_len;
+	int ca_add_fd;	    /* the same bundle in a memfd, or -1 */
+	char ca_add_path[32]; /* "/proc/self/fd/N" of ca_add_fd, or "" */
 };
 
 static int curl_ready;
@@ -64,6 +67,7 @@ nap_http_new(struct nap_err *err)
 		curl_ready = 1;
 	}
 	h = nap_xcalloc(1, sizeof(*h));
+	h->ca_add_fd = -1;
 	h->multi = curl_multi_init();
 	h->share = curl_share_init();
 	if (!h->multi || !h->share) {
@@ -90,6 +94,8 @@ nap_http_free(struct nap_http *h)
 		curl_share_cleanup(h->share);
 	free(h->ca_add_file);
 	free(h->ca_add_blob);
+	if (h->ca_add_fd >= 0)
+		close(h->ca_add_fd);
 	free(h);
 }
 
@@ -295,12 +301,19 @@ nap_http_ca_bundle(const char *system_file, const char *extra_file, char **out, 
 	return 0;
 }
 
-/* The pool's system + extra bundle for ca_file, built on first use. */
+/*
+ * The pool's system + extra bundle for ca_file, built on first use.  It is
+ * also written once to a memfd: libcurl keeps the certificate store it
+ * parsed from a CA *file* in the multi handle and reuses it, but parses a
+ * CA blob again for every connection (the 140-odd system certificates,
+ * tens of milliseconds each time).  Without a memfd the blob is used.
+ */
 static int
-ca_add_blob(struct nap_http *h, const char *ca_file, struct nap_err *err)
+ca_add_bundle(struct nap_http *h, const char *ca_file, struct nap_err *err)
 {
 	char *blob;
-	size_t len;
+	size_t len, off = 0;
+	int fd;
 
 	if (h->ca_add_file && strcmp(h->ca_add_file, ca_file) == 0)
 		return 0;
@@ -308,9 +321,35 @@ ca_add_blob(struct nap_http *h, const char *ca_file, struct nap_err *err)
 		return -1;
 	free(h->ca_add_file);
 	free(h->ca_add_blob);
+	if (h->ca_add_fd >= 0)
+		close(h->ca_add_fd);
 	h->ca_add_file = nap_xstrdup(ca_file);
 	h->ca_add_blob = blob;
 	h->ca_add_len = len;
+	h->ca_add_fd = -1;
+	h->ca_add_path[0] = '\0';
+	fd = memfd_create("nap-ca-bundle", MFD_CLOEXEC);
+	while (fd >= 0 && off < len) {
+		ssize_t n = write(fd, blob + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			fd = -1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (fd >= 0) {
+		snprintf(h->ca_add_path, sizeof(h->ca_add_path), "/proc/self/fd/%d", fd);
+		if (access(h->ca_add_path, R_OK) == 0) { /* no /proc: keep to the blob */
+			h->ca_add_fd = fd;
+		} else {
+			h->ca_add_path[0] = '\0';
+			close(fd);
+		}
+	}
 	return 0;
 }
 
@@ -335,18 +374,26 @@ setup_tls(struct nap_http_req *r, const struct nap_http_tls *t, struct nap_err *
 			return nap_err_set(err, NAP_EX_CONFIG, "libcurl refuses CA data");
 	} else if (t->ca_file && t->ca_add) {
 		struct curl_blob b;
+		CURLcode rc = CURLE_UNKNOWN_OPTION;
 
-		if (ca_add_blob(r->pool, t->ca_file, err) != 0)
+		if (ca_add_bundle(r->pool, t->ca_file, err) != 0)
 			return -1;
-		/* The pool outlives its handles: no copy per request. */
-		b.data = r->pool->ca_add_blob;
-		b.len = r->pool->ca_add_len;
-		b.flags = CURL_BLOB_NOCOPY;
-		if (curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b) != CURLE_OK)
-			return nap_err_set(err, NAP_EX_CONFIG,
-			    "CA file %s: this libcurl cannot add a CA bundle to the system's "
-			    "(no CURLOPT_CAINFO_BLOB in its TLS backend)",
-			    t->ca_file);
+		if (r->pool->ca_add_path[0]) {
+			/* and no CA directory: libcurl caches only a store made from a file alone */
+			curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+			rc = curl_easy_setopt(e, CURLOPT_CAINFO, r->pool->ca_add_path);
+		}
+		if (rc != CURLE_OK) {
+			/* The pool outlives its handles: no copy per request. */
+			b.data = r->pool->ca_add_blob;
+			b.len = r->pool->ca_add_len;
+			b.flags = CURL_BLOB_NOCOPY;
+			if (curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b) != CURLE_OK)
+				return nap_err_set(err, NAP_EX_CONFIG,
+				    "CA file %s: this libcurl cannot add a CA bundle to the system's "
+				    "(no CURLOPT_CAINFO_BLOB in its TLS backend)",
+				    t->ca_file);
+		}
 	} else if (t->ca_file) {
 		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 		if (curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file) != CURLE_OK)
