@@ -280,7 +280,7 @@ ready_decisions() {
 	grep -q '^{"type":"LaunchRequest"' "$OUT/$1.out" && grep -q '^{"type":"Unschedulable"' "$OUT/$1.out"
 }
 ready_synced() {
-	grep -qx '{"type":"SYNCED"}' "$OUT/$1.out"
+	grep -q '^{"type":"SYNCED"[,}]' "$OUT/$1.out"
 }
 ready_launched() {
 	grep -q '^{"type":"Launched"' "$OUT/$1.out"
@@ -331,7 +331,7 @@ chk_dry_table() {
 
 chk_snapshot() {
 	local s=$WORK/snapshot.ndjson
-	grep -qx '{"type":"SYNCED"}' "$s"
+	grep -q '^{"type":"SYNCED"[,}]' "$s"
 	[ "$(jq -s '[.[] | select(.object.kind == "Pod")] | length' "$s")" -eq 4 ]
 }
 
@@ -364,7 +364,7 @@ chk_launch_summary() {
 chk_solve_stream() {
 	local o=$OUT/$1.out
 	chk_snapshot "$1"
-	grep -qx '{"type":"SYNCED"}' "$o"
+	grep -q '^{"type":"SYNCED"[,}]' "$o"
 	[ "$(jq -s '[.[] | select(.type == "LaunchRequest")] | length' "$o")" -eq 1 ]
 	[ "$(jq -s '[.[] | select(.type == "Unschedulable") | .pod] == ["default/arm"]' "$o")" = true ]
 	[ "$(jq -s '[.[] | select(.type == "ADDED" and .object.kind == "Pod")] | length' "$o")" -eq 4 ]
@@ -411,7 +411,7 @@ chk_sim_stopped() {
 
 chk_loop_launched() {
 	local o=$OUT/$1.out
-	grep -qx '{"type":"SYNCED"}' "$o"
+	grep -q '^{"type":"SYNCED"[,}]' "$o"
 	jq -e -s 'any(.[]; .type == "Launched" and .nodePool == "default"
 	    and (.instanceType | startswith("Standard_D")))' "$o" >/dev/null
 }
@@ -563,7 +563,7 @@ plan_nap_catalog_5() {
 # NodeClaim to Initialized.
 chk_loop_initialized() {
 	local o=$OUT/$1.out
-	grep -qx '{"type":"SYNCED"}' "$o"
+	grep -q '^{"type":"SYNCED"[,}]' "$o"
 	jq -e -s 'any(.[]; .type == "Initialized" and .nodePool == "default")' "$o" >/dev/null
 }
 
