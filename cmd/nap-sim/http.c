@@ -27,6 +27,7 @@ struct sim_http {
 	struct MHD_Daemon *d[3]; /* kube, arm, insecure */
 	int n;
 	struct sim_conn *conns; /* every open connection */
+	int stopping;		/* in sim_http_stop: suspend no connection again */
 };
 
 struct sim_conn {
@@ -336,6 +337,9 @@ watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (n == -2)
 		return MHD_CONTENT_READER_END_WITH_ERROR;
+	/* Stopping: MHD aborts if stopped with a connection suspended. */
+	if (st->sim->http && st->sim->http->stopping)
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	/* Nothing to send: park the connection until an event wakes it. */
 	sim_watch_set_waiting(st->watch, 1);
 	st->suspended = 1;
@@ -473,7 +477,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 	}
 	if (resp.status == 0)
 		sim_resp_status(&resp, 500, "InternalError", "no answer for %s %s", method, url);
-	if (resp.delay > 0 && !resp.stream) {
+	if (resp.delay > 0 && !resp.stream && !sim->http->stopping) {
 		c->delayed = resp;
 		c->suspended = 1;
 		MHD_suspend_connection(mc);
@@ -607,22 +611,38 @@ sim_http_poll(struct sim *sim, double timeout)
 	return 0;
 }
 
-void
-sim_http_stop(struct sim *sim)
+/* Answer what latency faults hold back, and wake parked watch streams. */
+static void
+resume_all(struct sim *sim)
 {
-	struct sim_http *h = sim->http;
 	struct sim_conn *c;
-	int i, round;
 
-	if (!h)
-		return;
-	/* Answers held back by latency faults go now: MHD must not be stopped
-	 * with connections suspended. */
-	for (c = h->conns; c; c = c->next)
+	for (c = sim->http->conns; c; c = c->next) {
 		if (c->timer) {
 			sim_cancel(sim, c->timer);
 			delayed_answer(sim, c);
 		}
+		if (c->stream)
+			wake_stream(c->stream);
+	}
+}
+
+void
+sim_http_stop(struct sim *sim)
+{
+	struct sim_http *h = sim->http;
+	int i, round;
+
+	if (!h)
+		return;
+	/*
+	 * MHD must not be stopped with a connection suspended: from here on
+	 * no answer is held back and no watch parks (clients still connected
+	 * may send requests while the daemons are polled below), and what is
+	 * suspended now is let go.
+	 */
+	h->stopping = 1;
+	resume_all(sim);
 	/* Let open watches end cleanly before the daemons go. */
 	sim_watch_close_all(sim);
 	for (round = 0; round < 20 && sim->watches; round++)
@@ -630,6 +650,8 @@ sim_http_stop(struct sim *sim)
 	sim_watch_drop_all(sim);
 	for (round = 0; round < 5; round++)
 		sim_http_poll(sim, 0.01);
+	resume_all(sim);
+	sim_http_poll(sim, 0);
 	for (i = 0; i < h->n; i++)
 		MHD_stop_daemon(h->d[i]);
 	free(h);
