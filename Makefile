@@ -239,7 +239,9 @@ FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(FUZZ_OUT)/%.o)
 .PHONY: fuzz fuzz-bins
 fuzz-bins: $(FUZZ_BINS) $(FUZZ_OUT)/yaml2json
 
-fuzz: fuzz-bins
+fuzz:
+	@sh bin/nap-deps fuzz
+	@$(MAKE) --no-print-directory fuzz-bins
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(FUZZ_OUT) sh tests/fuzz/run $(FUZZ)
 
 # lib/ with coverage for the fuzzer, but no fuzzer main (harnesses bring theirs).
