@@ -17,6 +17,7 @@
 #include "config.h"
 #include "json.h"
 #include "kube.h"
+#include "prog.h"
 #include "text.h"
 #include "yaml.h"
 
@@ -1187,7 +1188,11 @@ nap_kube_retry_ms(long status, const char *method, const char *content_type, lon
 	return (long)d;
 }
 
-/* Wait ms, driving the pool's other transfers meanwhile. */
+/*
+ * Wait ms, driving the pool's other transfers meanwhile.  A termination
+ * signal ends the wait with a failure (75), so that a tool told to stop
+ * does not sit out a Retry-After first.
+ */
 static int
 retry_wait(struct nap_kube *k, long ms, struct nap_err *err)
 {
@@ -1197,6 +1202,8 @@ retry_wait(struct nap_kube *k, long ms, struct nap_err *err)
 	for (;;) {
 		long left = ms - ms_since(&t0);
 
+		if (nap_stop_signal())
+			return nap_err_set(err, NAP_EX_TEMPFAIL, "not retried: stopping on a signal");
 		if (left <= 0)
 			return 0;
 		if (nap_http_wait(k->pool, -1, (int)(left > 1000 ? 1000 : left), err) < 0)

@@ -10,10 +10,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
 #include "kube.h"
+#include "prog.h"
 #include "tap.h"
 #include "yaml.h"
 
@@ -727,6 +729,42 @@ test_perms(void)
 	nap_kube_config_free(&c);
 }
 
+
+/* A tool told to stop does not sit out a Retry-After: the retry ends at once. */
+static void
+test_retry_stops(void)
+{
+	struct nap_kube_config c;
+	struct nap_kube *k;
+	struct nap_err err;
+	struct timespec t0, t1;
+	int port, status;
+	pid_t pid;
+
+	pid = fork_server(&port, 1);
+	nap_kube_config_init(&c);
+	c.server = nap_xasprintf("http://127.0.0.1:%d", port);
+	c.token = nap_xstrdup("good");
+	k = nap_kube_new(&c, NULL, &err);
+	if (!k) {
+		TAP_OK(0, "a client for the retry server");
+		return;
+	}
+	nap_prog_init("t-kube");
+	raise(SIGTERM); /* the handler only notes it */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	TAP_IS_INT(nap_kube_get(k, "/api/v1/namespaces/default/pods/busy", NULL, &err), -1,
+	    "with a termination signal pending, a 429 is not retried");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TAP_IS_INT(err.code, NAP_EX_TEMPFAIL, "it fails as a temporary failure");
+	TAP_OK(strstr(err.msg, "stopping") != NULL, "saying it is stopping: %s", err.msg);
+	TAP_OK(t1.tv_sec - t0.tv_sec < 1 || (t1.tv_sec - t0.tv_sec == 1 && t1.tv_nsec < t0.tv_nsec),
+	    "without waiting out its Retry-After of 1 s");
+	nap_kube_free(k);
+	waitpid(pid, &status, 0);
+	TAP_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the server saw the one request");
+}
+
 int
 main(void)
 {
@@ -749,6 +787,7 @@ main(void)
 	test_retry_rule();
 	test_retries();
 	test_perms();
+	test_retry_stops(); /* last: it leaves a stop signal pending */
 	rm = nap_xasprintf("rm -rf '%s'", tmpdir);
 	if (system(rm) != 0)
 		printf("# could not remove %s\n", tmpdir);
