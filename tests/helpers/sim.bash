@@ -161,6 +161,26 @@ sim_kubectl() {
 	kubectl --kubeconfig "$SIM_KUBECONFIG" --request-timeout=30s "$@"
 }
 
+# sim_create_pdb NAME LABEL=VALUE MIN-AVAILABLE: a policy/v1 budget.  kubectl
+# 1.21 and later create it with "kubectl create pdb" (typed, protobuf since
+# 1.32); kubectl 1.20 (Debian 12's kubernetes-client) makes that a
+# policy/v1beta1 object, which nap-sim, like every server since 1.25, does
+# not serve, so with it the same budget is applied as YAML.
+sim_create_pdb() {
+	local minor
+	minor=$(kubectl version --client -o json | jq -r '.clientVersion.minor | tonumber? // 99')
+	if [ "$minor" -ge 21 ]; then
+		sim_kubectl create pdb "$1" --selector="$2" --min-available="$3"
+		return
+	fi
+	sim_kubectl apply -f - <<-EOF
+		apiVersion: policy/v1
+		kind: PodDisruptionBudget
+		metadata: {name: $1}
+		spec: {minAvailable: $3, selector: {matchLabels: {${2%%=*}: ${2#*=}}}}
+		EOF
+}
+
 sim_kcurl() {
 	local path=$1
 	shift
