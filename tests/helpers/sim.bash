@@ -20,6 +20,7 @@
 #   sim_acurl PATH [ARGS...]   curl the ARM port (TLS; the simulator's token
 #                              only for /nap-sim/ and the managed identity)
 #   sim_poll SECONDS CMD...    run CMD until it succeeds; fail after SECONDS
+#   sim_create_pdb NAME K=V MIN  a policy/v1 PodDisruptionBudget, any kubectl
 #   sim_alive                  fail, showing nap-sim's stderr, if it died
 #   need_kubectl, need_fixtures   fail (never skip) when kubectl or the
 #                              shared fixtures ($NAP_FIXTURES) are missing
