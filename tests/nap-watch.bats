@@ -102,7 +102,7 @@ record_seen() {	# record_seen TYPE NAME [jq condition on .object]
 	sim_kubectl create namespace team-a
 	sim_kubectl run web --image=nginx -n team-a --labels=app=web
 	sim_kubectl create deployment api --image=nginx --replicas=3
-	sim_kubectl create poddisruptionbudget api --selector=app=api --min-available=1
+	sim_create_pdb api app=api 1
 	"$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once >"$OUT"
 	[ "$(tail -n 1 "$OUT" | jq -c .kinds)" = '["pods","nodes","nodeclaims","nodepools","aksnodeclasses","poddisruptionbudgets","daemonsets"]' ]
 	[ "$(synced_count)" -eq 1 ]

@@ -6,6 +6,7 @@
  * CustomResourceDefinition objects for the Karpenter kinds.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
@@ -364,9 +365,98 @@ openapi_gv(const char *group, const char *version)
 	return o;
 }
 
+/*
+ * OpenAPI v2, for the kubectl releases before 1.27 (Debian 12's
+ * kubernetes-client is 1.20), which fetch /openapi/v2 before every create
+ * and apply to validate on the client, and fail when it is missing.  The
+ * document has no paths and no definitions: such a kubectl finds no schema
+ * for any kind, so it skips client-side validation (the server validates),
+ * and apply computes strategic merge patches for core kinds from the types
+ * compiled into it and JSON merge patches for the Karpenter kinds, as it
+ * does against a real server whose CRDs have no schema.  It is served as
+ * the protobuf those clients ask for (gnostic's openapi_v2.Document:
+ * swagger(1), info(2) {title(1), version(2)}, paths(8), definitions(9)),
+ * typed application/octet-stream as a real server types it (Go's mime
+ * parser rejects the '@' in the media type the client asks for), and as
+ * JSON otherwise.
+ */
+struct pbuf {
+	unsigned char *b;
+	size_t len, cap;
+};
+
+static void
+pb_put(struct pbuf *p, const void *d, size_t n)
+{
+	if (p->len + n > p->cap) {
+		p->cap = (p->len + n) * 2 + 64;
+		p->b = nap_xrealloc(p->b, p->cap);
+	}
+	memcpy(p->b + p->len, d, n);
+	p->len += n;
+}
+
+static void
+pb_varint(struct pbuf *p, unsigned long long v)
+{
+	unsigned char c;
+
+	do {
+		c = v & 0x7f;
+		v >>= 7;
+		if (v)
+			c |= 0x80;
+		pb_put(p, &c, 1);
+	} while (v);
+}
+
+/* A length-delimited field (wire type 2): a string or an embedded message. */
+static void
+pb_bytes(struct pbuf *p, unsigned field, const void *d, size_t n)
+{
+	pb_varint(p, (unsigned long long)field << 3 | 2);
+	pb_varint(p, n);
+	pb_put(p, d, n);
+}
+
+static void
+openapi_v2(struct sim *sim, const struct sim_req *req, struct sim_resp *resp)
+{
+	const char *accept = sim_req_header(req, "Accept");
+	const char *title = "Kubernetes", *version = sim->opts.kubernetes_version;
+	struct pbuf doc = {0}, info = {0};
+	json_object *o;
+
+	if (!accept || !strstr(accept, "protobuf")) {
+		o = json_object_new_object();
+		json_object_object_add(o, "swagger", json_object_new_string("2.0"));
+		nap_json_set(o, "info.title", json_object_new_string(title));
+		nap_json_set(o, "info.version", json_object_new_string(version));
+		json_object_object_add(o, "paths", json_object_new_object());
+		json_object_object_add(o, "definitions", json_object_new_object());
+		sim_resp_json(resp, 200, o);
+		return;
+	}
+	pb_bytes(&info, 1, title, strlen(title));
+	pb_bytes(&info, 2, version, strlen(version));
+	pb_bytes(&doc, 1, "2.0", 3);
+	pb_bytes(&doc, 2, info.b, info.len);
+	pb_bytes(&doc, 8, "", 0);
+	pb_bytes(&doc, 9, "", 0);
+	free(info.b);
+	resp->status = 200;
+	resp->body = (char *)doc.b;
+	resp->body_len = doc.len;
+	resp->content_type = "application/octet-stream";
+}
+
 int
 sim_discovery_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *resp)
 {
+	if (!strcmp(req->path, "/openapi/v2") || !strcmp(req->path, "/openapi/v2/")) {
+		openapi_v2(sim, req, resp);
+		return 1;
+	}
 	if (!strcmp(req->path, "/openapi/v3") || !strcmp(req->path, "/openapi/v3/")) {
 		sim_resp_json(resp, 200, openapi_index());
 		return 1;

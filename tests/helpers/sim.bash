@@ -20,6 +20,7 @@
 #   sim_acurl PATH [ARGS...]   curl the ARM port (TLS; the simulator's token
 #                              only for /nap-sim/ and the managed identity)
 #   sim_poll SECONDS CMD...    run CMD until it succeeds; fail after SECONDS
+#   sim_create_pdb NAME K=V MIN  a policy/v1 PodDisruptionBudget, any kubectl
 #   sim_alive                  fail, showing nap-sim's stderr, if it died
 #   need_kubectl, need_fixtures   fail (never skip) when kubectl or the
 #                              shared fixtures ($NAP_FIXTURES) are missing
@@ -159,6 +160,26 @@ sim_stop() {
 sim_kubectl() {
 	need_kubectl || return 1
 	kubectl --kubeconfig "$SIM_KUBECONFIG" --request-timeout=30s "$@"
+}
+
+# sim_create_pdb NAME LABEL=VALUE MIN-AVAILABLE: a policy/v1 budget.  kubectl
+# 1.21 and later create it with "kubectl create pdb" (typed, protobuf since
+# 1.32); kubectl 1.20 (Debian 12's kubernetes-client) makes that a
+# policy/v1beta1 object, which nap-sim, like every server since 1.25, does
+# not serve, so with it the same budget is applied as YAML.
+sim_create_pdb() {
+	local minor
+	minor=$(kubectl version --client -o json | jq -r '.clientVersion.minor | tonumber? // 99')
+	if [ "$minor" -ge 21 ]; then
+		sim_kubectl create pdb "$1" --selector="$2" --min-available="$3"
+		return
+	fi
+	sim_kubectl apply -f - <<-EOF
+		apiVersion: policy/v1
+		kind: PodDisruptionBudget
+		metadata: {name: $1}
+		spec: {minAvailable: $3, selector: {matchLabels: {${2%%=*}: ${2#*=}}}}
+		EOF
 }
 
 sim_kcurl() {
