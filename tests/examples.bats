@@ -533,7 +533,7 @@ plan_nap_records_5() {
 plan_nap_sim_1() {
 	cat <<-'EOF'
 	file	apiVersion: karpenter.azure.com/v1beta1	nodepool.yaml
-	transcript	$ nap-sim --state sim.state --config-out sim.yaml --kubeconfig-out sim.kc --force >ready.json &
+	transcript	$ nap-sim --state sim.state --config-out sim.yaml --kubeconfig-out sim.kc >ready.json &
 	transcript	$ kubectl get nodepool default -w -o name >watch.txt &
 	transcript	$ kubectl wait --for=condition=PodScheduled=false pod -l app=web >/dev/null
 	transcript	$ kill -TERM "$(jq .pid ready.json)"; wait %1	chk_state_kept
