@@ -632,10 +632,26 @@ test_retry_rule(void)
 	TAP_OK(d >= 5000 && d <= 11000, "the backoff stops growing at the cap");
 }
 
+/* A client of the fake server on port with the token it takes, or NULL (a failed check). */
+static struct nap_kube *
+retry_client(int port)
+{
+	struct nap_kube_config c;
+	struct nap_kube *k;
+	struct nap_err err;
+
+	nap_kube_config_init(&c);
+	c.server = nap_xasprintf("http://127.0.0.1:%d", port);
+	c.token = nap_xstrdup("good");
+	k = nap_kube_new(&c, NULL, &err);
+	if (!k)
+		TAP_OK(0, "a client for the retry server: %s", err.msg);
+	return k;
+}
+
 static void
 test_retries(void)
 {
-	struct nap_kube_config c;
 	struct nap_kube *k;
 	struct nap_err err;
 	json_object *out = NULL, *obj;
@@ -646,14 +662,8 @@ test_retries(void)
 
 	/* busy (429, then 200), a POST answered 503, then throttled 3 times. */
 	pid = fork_server(&port, 6);
-	nap_kube_config_init(&c);
-	c.server = nap_xasprintf("http://127.0.0.1:%d", port);
-	c.token = nap_xstrdup("good");
-	k = nap_kube_new(&c, NULL, &err);
-	if (!k) {
-		TAP_OK(0, "a client for the retry server");
+	if ((k = retry_client(port)) == NULL)
 		return;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	TAP_IS_INT(nap_kube_get(k, "/api/v1/namespaces/default/pods/busy", &out, &err), 0,
 	    "a 429 is retried and the get succeeds");
@@ -734,7 +744,6 @@ test_perms(void)
 static void
 test_retry_stops(void)
 {
-	struct nap_kube_config c;
 	struct nap_kube *k;
 	struct nap_err err;
 	struct timespec t0, t1;
@@ -742,14 +751,8 @@ test_retry_stops(void)
 	pid_t pid;
 
 	pid = fork_server(&port, 1);
-	nap_kube_config_init(&c);
-	c.server = nap_xasprintf("http://127.0.0.1:%d", port);
-	c.token = nap_xstrdup("good");
-	k = nap_kube_new(&c, NULL, &err);
-	if (!k) {
-		TAP_OK(0, "a client for the retry server");
+	if ((k = retry_client(port)) == NULL)
 		return;
-	}
 	nap_prog_init("t-kube");
 	raise(SIGTERM); /* the handler only notes it */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
