@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "json.h"
 #include "prog.h"
@@ -42,30 +42,12 @@ struct batch {
 	struct nap_hash seen; /* pod uids in this batch */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A provisionable pod arrived: open the batch, or extend it if the pod is new. */
 static void
 batch_trigger(struct batch *b, const struct nap_pod *p)
 {
 	const char *key = p->meta.uid[0] ? p->meta.uid : p->meta.name;
-	int64_t now = mono_ms();
+	int64_t now = nap_clock_mono_ms();
 
 	if (!b->open) {
 		b->open = 1;
@@ -103,7 +85,7 @@ pod_waiting(const struct solve *sv, const struct nap_pod *p)
 	if (nap_hash_get(&sv->planned_pods, key))
 		return 1;
 	nm = nap_hash_get(&sv->nominated, key);
-	return nm && nm->until_ms > wall_ms();
+	return nm && nm->until_ms > nap_clock_wall_ms();
 }
 
 static void
@@ -125,7 +107,7 @@ nominate_to_claim(struct solve *sv, const struct nap_pod *pod, const char *key, 
 	struct nomination *nm = nap_xcalloc(1, sizeof(*nm)), *old;
 	json_object *rec = json_object_new_object();
 
-	nm->until_ms = wall_ms() + sv->nominate_ttl_ms;
+	nm->until_ms = nap_clock_wall_ms() + sv->nominate_ttl_ms;
 	nm->target = nap_xstrdup(claim);
 	nm->is_claim = 1;
 	if ((old = nap_hash_put(&sv->nominated, key, nm)) != NULL)
@@ -189,19 +171,19 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 	struct nap_sched_result res;
 	struct nap_err err;
 
-	int64_t t0 = mono_ms(), t1, t2, t3;
+	int64_t t0 = nap_clock_mono_ms(), t1, t2, t3;
 
-	sv->now_ms = at_eof ? 0 : wall_ms();
+	sv->now_ms = at_eof ? 0 : nap_clock_wall_ms();
 	solve_expire(sv, cl);
 	if (solve_build(sv, cl, &pl, &err) < 0)
 		nap_die_err(&err);
-	t1 = mono_ms();
+	t1 = nap_clock_mono_ms();
 	if (pl.in.npending > 0) {
 		if (nap_sched_solve(&pl.in, &res, &err) < 0)
 			nap_die_err(&err);
-		t2 = mono_ms();
+		t2 = nap_clock_mono_ms();
 		solve_emit(sv, cl, &pl, &res);
-		t3 = mono_ms();
+		t3 = nap_clock_mono_ms();
 		nap_debug("batch: %zu pods, %zu new nodeclaims, %lu relaxations; "
 			  "build %lld ms, solve %lld ms, emit %lld ms",
 		    pl.in.npending, res.nclaims, res.relaxations, (long long)(t1 - t0),
@@ -292,7 +274,7 @@ turned_away(struct solve *sv, const char *key, const char *node)
 		t = nap_xcalloc(1, sizeof(*t));
 		nap_hash_put(&sv->turned, key, t);
 	}
-	t->until_ms = wall_ms() + sv->plan_ttl_ms;
+	t->until_ms = nap_clock_wall_ms() + sv->plan_ttl_ms;
 	for (i = 0; i < t->n; i++)
 		if (strcmp(t->nodes[i], node) == 0)
 			return;
@@ -543,7 +525,7 @@ main(int argc, char **argv)
 	nap_cluster_keep_node_json(cl, 0);
 	memset(&b, 0, sizeof(b));
 	nap_hash_init(&b.seen);
-	recheck_at = mono_ms() + RECHECK_MS;
+	recheck_at = nap_clock_mono_ms() + RECHECK_MS;
 
 	while (stdin_open && !nap_stopping()) {
 		int timeout = -1, n;
@@ -555,11 +537,11 @@ main(int argc, char **argv)
 		 * nomination lapsed.  Like Karpenter, look again every 10 s.
 		 */
 		if (!b.open && synced) {
-			int64_t now = mono_ms();
+			int64_t now = nap_clock_mono_ms();
 
 			if (now >= recheck_at) {
 				/* plans whose NodeClaim never came lapse here */
-				sv.now_ms = wall_ms();
+				sv.now_ms = nap_clock_wall_ms();
 				solve_expire(&sv, cl);
 				trigger_all(&sv, &b, cl);
 				recheck_at = now + RECHECK_MS;
@@ -569,7 +551,7 @@ main(int argc, char **argv)
 			timeout = (int)(recheck_at - now);
 		}
 		if (b.open) {
-			int64_t now = mono_ms(), due = b.last + idle;
+			int64_t now = nap_clock_mono_ms(), due = b.last + idle;
 
 			if (b.start + bmax < due)
 				due = b.start + bmax;
