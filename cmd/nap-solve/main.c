@@ -208,8 +208,8 @@ rv_num(const char *rv)
 
 /*
  * A node the scheduler may bind pods to now: Ready, not cordoned or going,
- * and without the taints of a node still starting (unregistered, not
- * ready, its NodePool's startup taints).  Not "initialized": nap-launch
+ * and without the taints of a node still starting (nap_taint_is_ephemeral,
+ * its NodePool's startup taints).  Not "initialized": nap-launch
  * labels that after the scheduler has already had its go at the node, and
  * the scheduler writes a pod again only when its verdict changes.
  */
@@ -227,10 +227,7 @@ node_usable(const struct nap_cluster *cl, const struct nap_node *n)
 	for (i = 0; i < n->ntaints; i++) {
 		const char *k = n->taints[i].key;
 
-		if (strcmp(k, "karpenter.sh/unregistered") == 0 ||
-		    strcmp(k, "node.kubernetes.io/not-ready") == 0 ||
-		    strcmp(k, "node.kubernetes.io/unreachable") == 0 ||
-		    strcmp(k, "node.cloudprovider.kubernetes.io/uninitialized") == 0)
+		if (nap_taint_is_ephemeral(k))
 			return 0;
 		for (j = 0; np && j < np->nstartup_taints; j++)
 			if (strcmp(k, np->startup_taints[j].key) == 0)
