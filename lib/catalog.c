@@ -900,6 +900,13 @@ req1(struct nap_reqs *r, const char *key, const char *val)
 void
 nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct nap_reqs *out)
 {
+	nap_itype_reqs_avail(it, c, NULL, out);
+}
+
+void
+nap_itype_reqs_avail(const struct nap_itype *it, const struct nap_catalog *c, const int *avail,
+    struct nap_reqs *out)
+{
 	const char *zones[NAP_CATALOG_MAX_ZONES + 1], *ctypes[2], *scopes[2], *prio[2], *gens[2];
 	size_t nz = 0, nc = 0, ns = 0, ng = 0, i, j;
 	char cpu[24], mem[24], eph[24], gpus[24];
@@ -943,7 +950,7 @@ nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct n
 	for (i = 0; i < it->noff; i++) {
 		const struct nap_offering *o = &it->off[i];
 
-		if (!o->available)
+		if (!(avail ? avail[i] : o->available))
 			continue;
 		if (!seen_zone[o->zone]) {
 			seen_zone[o->zone] = 1;

@@ -152,6 +152,13 @@ void nap_catalog_regions_free(char **regions, size_t n);
  * offerings count.
  */
 void nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct nap_reqs *out);
+/*
+ * The same, with avail (one flag per offering of it; NULL = the offerings'
+ * own available flags) saying which offerings count: a caller that knows
+ * more than the catalog (an OfferingUnavailable) need not write into it.
+ */
+void nap_itype_reqs_avail(const struct nap_itype *it, const struct nap_catalog *c,
+    const int *avail, struct nap_reqs *out);
 
 /*
  * What an AKSNodeClass changes about an instance type.  All-zero means the

@@ -167,7 +167,7 @@ plan_seen(struct solve *sv, const struct nap_cluster *cl, struct batch *b, const
 static void
 decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 {
-	struct plan pl;
+	struct nap_sim pl;
 	struct nap_sched_result res;
 	struct nap_err err;
 
@@ -190,7 +190,7 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 		    (long long)(t2 - t1), (long long)(t3 - t2));
 		nap_sched_result_free(&res);
 	}
-	solve_plan_free(&pl);
+	nap_sim_free(&pl);
 }
 
 static uint64_t

@@ -1,10 +1,11 @@
 /*
  * solve.h - the parts of nap-solve: the record loop (main.c), turning the
- * cluster model into the scheduler's input (build.c), and writing the
- * decisions (emit.c).
+ * cluster model into the scheduler's input with nap-solve's filters
+ * (build.c, over lib/simulate), and writing the decisions (emit.c, with
+ * lib/claim).
  *
  * Ownership: struct solve owns the catalog, the unavailable-offerings list
- * and the planned-claim table across batches; a struct plan is built per
+ * and the planned-claim table across batches; a struct nap_sim is built per
  * batch from the model and freed after its decisions are written.
  */
 #ifndef NAP_SOLVE_H
@@ -16,6 +17,7 @@
 #include "hash.h"
 #include "model.h"
 #include "sched.h"
+#include "simulate.h"
 
 /* An offering nap-launch reported unavailable, until when (epoch ms; 0 = forever). */
 struct unavail {
@@ -73,34 +75,14 @@ struct solve {
 	int64_t nominate_ttl_ms;
 };
 
-/* Per-batch scheduler input built from the model, and what it points into. */
-struct plan {
-	struct nap_sched_input in;
-	struct nap_sched_itype *types;
-	struct nap_sched_offer *offers;
-	struct nap_sched_pool *pools;
-	struct nap_nodepool **pool_np;
-	struct nap_nodeclass **pool_nc;
-	struct nap_res *alloc, *capacity; /* npools x ntypes */
-	struct nap_sched_node *nodes;
-	const char **node_kind; /* "Node" or "NodeClaim" */
-	struct nap_reqs *node_labels;
-	struct nap_sched_pod *pending, *daemons, *boundp;
-	const struct nap_pod **pending_src;
-	struct nap_sched_bound *bound;
-	size_t nbound;
-	void **strs; /* everything else the plan allocated */
-	size_t nstrs, astrs;
-};
-
 /* The cluster model, kept until exit (main.c). */
 extern struct nap_cluster *solve_model;
 
+/* This batch's question (lib/simulate) with nap-solve's filters; free with nap_sim_free. */
 int solve_build(
-    struct solve *sv, const struct nap_cluster *cl, struct plan *pl, struct nap_err *err);
-void solve_plan_free(struct plan *pl);
+    struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim, struct nap_err *err);
 /* Write the decisions, record planned claims and nominations. */
-void solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
+void solve_emit(struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim,
     const struct nap_sched_result *res);
 /* Load the catalog on first use: --region, the config, then node labels. */
 int solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *err);
