@@ -8,6 +8,7 @@
  * one small block and the file's text is freed.
  */
 #include "catalog.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1116,4 +1117,26 @@ nap_itype_opts_from_nodeclass(struct nap_itype_opts *o, const struct nap_nodecla
 	o->artifact_streaming = nc->artifact_streaming;
 	dns = nc->localdns_mode ? nc->localdns_mode : "";
 	o->localdns = strcmp(dns, "Preferred") == 0 || strcmp(dns, "Required") == 0;
+}
+
+/* The first of a and b that is set (not NULL, not ""), else NULL. */
+static const char *
+first_set(const char *a, const char *b)
+{
+	if (a && a[0])
+		return a;
+	return b && b[0] ? b : NULL;
+}
+
+int
+nap_catalog_load_config(struct nap_catalog **out, const struct nap_config *cfg, const char *path,
+    const char *region, const char *spot_prices, struct nap_err *err)
+{
+	path = first_set(path, cfg ? cfg->catalog : NULL);
+	region = first_set(region, cfg ? cfg->cluster.region : NULL);
+	spot_prices = first_set(spot_prices, cfg ? cfg->spot_prices : NULL);
+	if (region == NULL)
+		return nap_err_set(err, NAP_EX_CONFIG,
+		    "no region for the catalog: set cluster.region in the configuration");
+	return nap_catalog_load(out, path, region, spot_prices, err);
 }

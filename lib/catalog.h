@@ -123,6 +123,17 @@ int nap_catalog_load(struct nap_catalog **out, const char *path, const char *reg
     const char *spot_prices_file, struct nap_err *err);
 void nap_catalog_free(struct nap_catalog *c);
 
+/*
+ * The one way a tool loads its catalog: nap_catalog_load with the caller's
+ * flags first, then the configuration (cfg may be NULL): path, else cfg's
+ * catalog; region, else cfg's cluster.region; spot_prices, else cfg's
+ * spotPrices (NULL or "" means not given).  So every tool prices the same
+ * sizes the same way.  No region anywhere: NAP_EX_CONFIG.
+ */
+struct nap_config;
+int nap_catalog_load_config(struct nap_catalog **out, const struct nap_config *cfg,
+    const char *path, const char *region, const char *spot_prices, struct nap_err *err);
+
 /* The instance type called name, or NULL (not offered there, or excluded). */
 const struct nap_itype *nap_catalog_find(const struct nap_catalog *c, const char *name);
 /*

@@ -12,6 +12,7 @@
 #include "claim.h"
 #include "prog.h"
 #include "solve.h"
+#include "wellknown.h"
 
 static json_object *
 pod_record(const char *type, const struct nap_sched_pod *p)
@@ -104,20 +105,22 @@ solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *er
 
 	if (sv->cat)
 		return 0;
+	if ((!region || !region[0]) && sv->cfg)
+		region = sv->cfg->cluster.region;
 	if (!region || !region[0]) {
 		struct nap_node *const *nodes;
 		size_t n, i;
 
 		nodes = nap_cluster_nodes(cl, &n);
 		for (i = 0; i < n && (!region || !region[0]); i++)
-			region = nap_meta_label(&nodes[i]->meta, "topology.kubernetes.io/region");
+			region = nap_meta_label(&nodes[i]->meta, NAP_LABEL_REGION);
 	}
 	if (!region || !region[0])
 		return nap_err_set(err, NAP_EX_CONFIG,
 		    "no region: give --region, set cluster.region in the config file, "
 		    "or label the nodes topology.kubernetes.io/region");
-	return nap_catalog_load(&sv->cat, sv->catalog_path, region, sv->spot_prices, err) < 0 ? -1
-											      : 0;
+	return nap_catalog_load_config(
+	    &sv->cat, sv->cfg, sv->catalog_path, region, sv->spot_prices, err);
 }
 
 int

@@ -503,10 +503,7 @@ main(int argc, char **argv)
 		idle = cfg.solve.batch_idle_ms;
 	if (bmax < 0)
 		bmax = cfg.solve.batch_max_ms;
-	if (!sv.region && cfg.cluster.region && cfg.cluster.region[0])
-		sv.region = cfg.cluster.region;
-	if (!sv.catalog_path && cfg.catalog && cfg.catalog[0])
-		sv.catalog_path = cfg.catalog;
+	sv.cfg = &cfg;
 	sv.plan_ttl_ms = 2 * 60 * 1000;
 	sv.nominate_ttl_ms = 2 * bmax > 10000 ? 2 * bmax : 10000;
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "hash.h"
 #include "model.h"
 #include "sched.h"
@@ -56,7 +57,8 @@ struct turned {
 
 struct solve {
 	struct nap_catalog *cat;
-	const char *catalog_path;
+	const struct nap_config *cfg; /* catalog, cluster.region and spotPrices under the flags */
+	const char *catalog_path;     /* the flags, NULL when not given */
 	const char *spot_prices;
 	char *region;
 	int max_types;
@@ -84,7 +86,7 @@ int solve_build(
 /* Write the decisions, record planned claims and nominations. */
 void solve_emit(struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim,
     const struct nap_sched_result *res);
-/* Load the catalog on first use: --region, the config, then node labels. */
+/* Load the catalog on first use (flags, then the config); region: then node labels. */
 int solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *err);
 /* Apply one OfferingUnavailable record; -1 when malformed. */
 int solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err);

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "model.h"
 #include "tap.h"
 #include "util.h"
@@ -637,6 +638,52 @@ test_provider_oracle(const char *region)
 	nap_catalog_free(c);
 }
 
+/* nap_catalog_load_config: flags first, then the configuration; spotPrices is read. */
+static void
+test_load_config(void)
+{
+	struct nap_catalog *c = NULL;
+	struct nap_config cfg;
+	struct nap_err err;
+	const struct nap_itype *it;
+	char *cheap = write_tmp("cheap.json", "{\"eastus\": {\"Standard_D2s_v5\": 0.0001}}");
+	char *dear = write_tmp("dear.json", "{\"eastus\": {\"Standard_D2s_v5\": 0.5}}");
+
+	nap_config_init(&cfg);
+	TAP_IS_INT(nap_catalog_load_config(&c, &cfg, CATALOG, NULL, NULL, &err), -1,
+	    "no region in the flags or the configuration is refused");
+	TAP_IS_INT(err.code, NAP_EX_CONFIG, "as a configuration error");
+	if (nap_config_set(&cfg, "cluster.region", "eastus", &err) < 0 ||
+	    nap_config_set(&cfg, "catalog", CATALOG, &err) < 0 ||
+	    nap_config_set(&cfg, "spotPrices", cheap, &err) < 0)
+		printf("# config: %s\n", err.msg);
+	TAP_IS_INT(nap_catalog_load_config(&c, &cfg, NULL, NULL, NULL, &err), 0,
+	    "region, catalog and spotPrices from the configuration");
+	it = c ? nap_catalog_find(c, "Standard_D2s_v5") : NULL;
+	TAP_OK(c && strcmp(c->region, "eastus") == 0 && it && it->spot_price == 0.0001,
+	    "the configuration's spotPrices set the spot price");
+	nap_catalog_free(c);
+	c = NULL;
+	TAP_IS_INT(nap_catalog_load_config(&c, &cfg, "", "westus2", dear, &err), 0,
+	    "flags over the configuration");
+	it = c ? nap_catalog_find(c, "Standard_D2s_v5") : NULL;
+	TAP_OK(c && strcmp(c->region, "westus2") == 0 && it && it->spot_price != 0.0001,
+	    "the region flag wins (and eastus prices do not apply to westus2)");
+	nap_catalog_free(c);
+	c = NULL;
+	TAP_IS_INT(nap_catalog_load_config(&c, &cfg, NULL, NULL, dear, &err), 0, "a spot flag");
+	it = c ? nap_catalog_find(c, "Standard_D2s_v5") : NULL;
+	TAP_OK(it && it->spot_price == 0.5, "the spot-price flag wins over spotPrices");
+	nap_catalog_free(c);
+	c = NULL;
+	TAP_IS_INT(nap_catalog_load_config(&c, NULL, CATALOG, "eastus", NULL, &err), 0,
+	    "no configuration at all: the flags alone");
+	nap_catalog_free(c);
+	nap_config_free(&cfg);
+	free(cheap);
+	free(dear);
+}
+
 static void
 test_nodeclass_opts(void)
 {
@@ -682,6 +729,7 @@ main(void)
 	test_labels();
 	test_offerings();
 	test_spot_input();
+	test_load_config();
 	test_errors();
 	test_small_catalog();
 	test_nodeclass_opts();
