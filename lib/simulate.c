@@ -267,27 +267,15 @@ pod_avoid(struct nap_sim *sim, const struct nap_sim_pod_view *v, struct nap_sche
 	o->sig = keep(sim, sig);
 }
 
+/*
+ * What an AKSNodeClass does to its sizes: lib's one rule
+ * (nap_itype_opts_from_nodeclass), with the node class's own Kubernetes
+ * version and AKS's default network (Azure CNI overlay).
+ */
 static void
 itype_opts(const struct nap_nodeclass *nc, struct nap_itype_opts *o)
 {
-	memset(o, 0, sizeof(*o));
-	if (!nc)
-		return;
-	o->max_pods = nap_nodeclass_max_pods(nc, NULL, NULL);
-	o->os_disk_gb = nc->os_disk_gb;
-	o->gpu_mode_none = !nc->gpu_driver;
-	o->encryption_at_host = nc->encryption_at_host;
-	o->trusted_launch = nc->trusted_launch;
-	o->localdns = nc->localdns_mode && strcmp(nc->localdns_mode, "Required") == 0;
-	o->artifact_streaming = nc->artifact_streaming;
-	switch (nc->image_family) {
-	case NAP_IMAGE_AZURELINUX:
-		o->gpu_os = NAP_GPU_OS_AZURELINUX | NAP_GPU_OS_AZURELINUX3;
-		break;
-	default:
-		o->gpu_os = NAP_GPU_OS_UBUNTU;
-		break;
-	}
+	nap_itype_opts_from_nodeclass(o, nc, NULL, NULL, NULL);
 }
 
 static int

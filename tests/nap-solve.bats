@@ -91,6 +91,10 @@ run_case() {
 	run_case smallest-size-for-small-pod
 }
 
+@test "with localDNS mode Preferred no 2-vCPU size is offered (LocalDNS needs 4): a pod selecting one is unschedulable" {
+	run_case localdns-preferred-min-cpus
+}
+
 @test "the AKS docs' default NodePool launches D-family on-demand amd64 nodes" {
 	run_case docs-default-pool
 }
