@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "model.h"
+#include "wellknown.h"
 
 #ifndef NAP_DATADIR
 #define NAP_DATADIR "/usr/local/share/nap"
@@ -905,8 +906,8 @@ nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct n
 }
 
 void
-nap_itype_reqs_avail(const struct nap_itype *it, const struct nap_catalog *c, const int *avail,
-    struct nap_reqs *out)
+nap_itype_reqs_avail(
+    const struct nap_itype *it, const struct nap_catalog *c, const int *avail, struct nap_reqs *out)
 {
 	const char *zones[NAP_CATALOG_MAX_ZONES + 1], *ctypes[2], *scopes[2], *prio[2], *gens[2];
 	size_t nz = 0, nc = 0, ns = 0, ng = 0, i, j;
@@ -917,36 +918,34 @@ nap_itype_reqs_avail(const struct nap_itype *it, const struct nap_catalog *c, co
 	snprintf(cpu, sizeof(cpu), "%d", it->vcpus);
 	snprintf(mem, sizeof(mem), "%lld", (long long)it->memory_mib);
 	snprintf(gpus, sizeof(gpus), "%d", is_gpu ? it->gpus : 0);
-	req1(out, "node.kubernetes.io/instance-type", it->name);
-	req1(out, "kubernetes.io/arch", it->arch);
-	req1(out, "kubernetes.io/os", "linux");
-	req1(out, "topology.kubernetes.io/region", c->region);
-	req1(out, "karpenter.azure.com/sku-name", it->name);
-	req1(out, "karpenter.azure.com/sku-family", it->family);
-	req1(out, "karpenter.azure.com/sku-series", it->series);
-	req1(out, "karpenter.azure.com/sku-version", it->version);
-	req1(out, "karpenter.azure.com/sku-cpu", cpu);
-	req1(out, "kubernetes.azure.com/sku-cpu", cpu);
-	req1(out, "karpenter.azure.com/sku-memory", mem);
-	req1(out, "kubernetes.azure.com/sku-memory", mem);
-	req1(out, "karpenter.azure.com/sku-networking-accelerated",
-	    it->accel_net == 1 ? "true" : "false");
-	req1(out, "karpenter.azure.com/sku-storage-premium-capable",
-	    it->premium_io == 1 ? "true" : "false");
+	req1(out, NAP_LABEL_INSTANCE_TYPE, it->name);
+	req1(out, NAP_LABEL_ARCH, it->arch);
+	req1(out, NAP_LABEL_OS, "linux");
+	req1(out, NAP_LABEL_REGION, c->region);
+	req1(out, NAP_LABEL_SKU_NAME, it->name);
+	req1(out, NAP_LABEL_SKU_FAMILY, it->family);
+	req1(out, NAP_LABEL_SKU_SERIES, it->series);
+	req1(out, NAP_LABEL_SKU_VERSION, it->version);
+	req1(out, NAP_LABEL_SKU_CPU, cpu);
+	req1(out, NAP_LABEL_AZURE_SKU_CPU, cpu);
+	req1(out, NAP_LABEL_SKU_MEMORY, mem);
+	req1(out, NAP_LABEL_AZURE_SKU_MEMORY, mem);
+	req1(out, NAP_LABEL_SKU_ACCELERATED_NETWORKING, it->accel_net == 1 ? "true" : "false");
+	req1(out, NAP_LABEL_SKU_PREMIUM_STORAGE, it->premium_io == 1 ? "true" : "false");
 	if (it->ephemeral_os_max_gb > 0) {
 		snprintf(eph, sizeof(eph), "%d", it->ephemeral_os_max_gb);
-		req1(out, "karpenter.azure.com/sku-storage-ephemeralos-maxsize", eph);
+		req1(out, NAP_LABEL_SKU_EPHEMERAL_OS_MAX, eph);
 	}
-	req1(out, "karpenter.azure.com/sku-gpu-count", gpus);
+	req1(out, NAP_LABEL_SKU_GPU_COUNT, gpus);
 	if (is_gpu)
-		req1(out, "karpenter.azure.com/sku-gpu-manufacturer", it->gpu_manufacturer);
+		req1(out, NAP_LABEL_SKU_GPU_MANUFACTURER, it->gpu_manufacturer);
 	if (it->gpu_name[0] != '\0')
-		req1(out, "karpenter.azure.com/sku-gpu-name", it->gpu_name);
+		req1(out, NAP_LABEL_SKU_GPU_NAME, it->gpu_name);
 	if (it->hyperv & NAP_HYPERV_V1)
 		gens[ng++] = "1";
 	if (it->hyperv & NAP_HYPERV_V2)
 		gens[ng++] = "2";
-	req_in(out, "karpenter.azure.com/sku-hyperv-generation", gens, ng);
+	req_in(out, NAP_LABEL_SKU_HYPERV_GENERATION, gens, ng);
 
 	for (i = 0; i < it->noff; i++) {
 		const struct nap_offering *o = &it->off[i];
@@ -970,11 +969,11 @@ nap_itype_reqs_avail(const struct nap_itype *it, const struct nap_catalog *c, co
 	}
 	/* With no available offering the sets are empty: In [] is DoesNotExist,
 	 * so nothing can select the type, as Karpenter drops it. */
-	req_in(out, "topology.kubernetes.io/zone", zones, nz);
-	req_in(out, "karpenter.sh/capacity-type", ctypes, nc);
-	req_in(out, "karpenter.azure.com/placement-scope", scopes, ns);
-	req_in(out, "kubernetes.azure.com/scalesetpriority", prio, nc);
-	req_in(out, "kubernetes.azure.com/priority", prio, nc);
+	req_in(out, NAP_LABEL_ZONE, zones, nz);
+	req_in(out, NAP_LABEL_CAPACITY_TYPE, ctypes, nc);
+	req_in(out, NAP_LABEL_PLACEMENT_SCOPE, scopes, ns);
+	req_in(out, NAP_LABEL_SCALESET_PRIORITY, prio, nc);
+	req_in(out, NAP_LABEL_AZURE_PRIORITY, prio, nc);
 }
 
 static int64_t

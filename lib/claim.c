@@ -85,7 +85,7 @@ ranked_types(const struct nap_sim *sim, const struct nap_sched_claim *c, json_ob
 		size_t j;
 		int plain = 1;
 
-		if (strcmp(nap_json_str(r, "key", ""), "node.kubernetes.io/instance-type") != 0)
+		if (strcmp(nap_json_str(r, "key", ""), NAP_LABEL_INSTANCE_TYPE) != 0)
 			continue;
 		vals = json_object_new_array();
 		for (j = 0; j < c->ntypes && plain; j++)
@@ -129,11 +129,10 @@ nap_claim_json(const struct nap_sim *sim, const struct nap_sched_claim *c)
 	if (np->tmpl_labels)
 		json_object_object_foreachC(np->tmpl_labels, it)
 		    json_object_object_add(labels, it.key, json_object_get(it.val));
-	json_object_object_add(
-	    labels, "karpenter.sh/nodepool", json_object_new_string(np->meta.name));
+	json_object_object_add(labels, NAP_LABEL_NODEPOOL, json_object_new_string(np->meta.name));
 	if (np->class_ref.name)
-		json_object_object_add(labels, "karpenter.azure.com/aksnodeclass",
-		    json_object_new_string(np->class_ref.name));
+		json_object_object_add(
+		    labels, NAP_LABEL_AKSNODECLASS, json_object_new_string(np->class_ref.name));
 	json_object_object_add(md, "labels", labels);
 	o = json_object_new_object();
 	if (np->tmpl_annotations)
@@ -177,7 +176,6 @@ nap_claim_json(const struct nap_sim *sim, const struct nap_sched_claim *c)
 	json_object_object_add(nc, "spec", spec);
 	return nc;
 }
-
 
 json_object *
 nap_claim_launch_request(const struct nap_sim *sim, const struct nap_sched_claim *c)
