@@ -115,7 +115,7 @@ static void
 setup_arm(struct up *u)
 {
 	struct nap_arm_opts mo;
-	struct nap_http_tls tls;
+	struct nap_http_tls *tls = &u->tls; /* the clients keep a pointer to it */
 	struct nap_err err;
 
 	if (!u->cfg.cluster.subscription_id[0] || !u->cfg.cluster.region[0])
@@ -128,17 +128,17 @@ setup_arm(struct up *u)
 		    u->cfg.azure.arm_endpoint);
 	if ((u->http = nap_http_new(&err)) == NULL)
 		nap_die_err(&err);
-	memset(&tls, 0, sizeof(tls));
+	memset(tls, 0, sizeof(*tls));
 	if (u->cfg.azure.ca_file[0]) {
-		tls.ca_file = u->cfg.azure.ca_file;
-		tls.ca_add = 1;
+		tls->ca_file = u->cfg.azure.ca_file;
+		tls->ca_add = 1;
 	}
-	if (nap_auth_new_from_config(&u->auth, &u->cfg, tls.ca_file ? &tls : NULL, u->http, &err) < 0)
+	if (nap_auth_new_from_config(&u->auth, &u->cfg, tls->ca_file ? tls : NULL, u->http, &err) < 0)
 		nap_die_err(&err);
 	memset(&mo, 0, sizeof(mo));
 	mo.endpoint = u->cfg.azure.arm_endpoint;
 	mo.auth = u->auth;
-	mo.tls = tls.ca_file ? &tls : NULL;
+	mo.tls = tls->ca_file ? tls : NULL;
 	mo.time_scale = u->scale;
 	if ((u->arm = nap_arm_new(u->http, &mo, &err)) == NULL)
 		nap_die_err(&err);

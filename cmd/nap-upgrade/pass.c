@@ -58,6 +58,8 @@ server_version(struct up *u)
 	if (u->kube == NULL)
 		return NULL;
 	if (nap_kube_get(u->kube, "/version", &v, &err) < 0) {
+		if (err.code == NAP_EX_NOPERM)
+			nap_die_err(&err);
 		nap_warn("kubernetes version: %s (keeping %s)", err.msg,
 		    u->server_version ? u->server_version : "none");
 		return u->server_version;
@@ -240,6 +242,8 @@ write_class(struct up *u, const struct nap_nodeclass *c, json_object *st)
 	json_object_object_add(p, "metadata", md);
 	json_object_object_add(p, "status", json_object_get(st));
 	rc = nap_kube_patch(u->kube, path, "merge", p, NULL, &err);
+	if (rc < 0 && err.code == NAP_EX_NOPERM)
+		nap_die(NAP_EX_NOPERM, "aksnodeclass %s: status: %s", c->meta.name, err.msg);
 	if (rc < 0)
 		nap_warn("aksnodeclass %s: status: %s", c->meta.name, err.msg);
 	else {

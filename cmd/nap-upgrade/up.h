@@ -29,6 +29,7 @@ struct up {
 	struct nap_http *http;
 	struct nap_kube *kube; /* NULL when nothing needs the API server */
 	struct nap_auth *auth;
+	struct nap_http_tls tls; /* azure.caFile, for ARM and the token endpoint */
 	struct nap_arm *arm; /* NULL when every image version is pinned */
 	double scale;
 	int plan;		/* --plan: report, write nothing */
