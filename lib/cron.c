@@ -17,29 +17,29 @@ struct field {
 	const char *const *names; /* names[i] stands for lo + i, or NULL */
 };
 
-static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may", "jun", "jul",
-	"aug", "sep", "oct", "nov", "dec", NULL };
-static const char *const dow_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL };
+static const char *const month_names[] = {
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec", NULL};
+static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
 
 /* Day of week accepts 7 (Sunday again); it is folded onto 0 after parsing. */
 static const struct field fields[5] = {
-	{ "minute", 0, 59, NULL },
-	{ "hour", 0, 23, NULL },
-	{ "day-of-month", 1, 31, NULL },
-	{ "month", 1, 12, month_names },
-	{ "day-of-week", 0, 7, dow_names },
+    {"minute", 0, 59, NULL},
+    {"hour", 0, 23, NULL},
+    {"day-of-month", 1, 31, NULL},
+    {"month", 1, 12, month_names},
+    {"day-of-week", 0, 7, dow_names},
 };
 
 static const struct {
 	const char *name, *spec;
 } macros[] = {
-	{ "@yearly", "0 0 1 1 *" },
-	{ "@annually", "0 0 1 1 *" },
-	{ "@monthly", "0 0 1 * *" },
-	{ "@weekly", "0 0 * * 0" },
-	{ "@daily", "0 0 * * *" },
-	{ "@midnight", "0 0 * * *" },
-	{ "@hourly", "0 * * * *" },
+    {"@yearly", "0 0 1 1 *"},
+    {"@annually", "0 0 1 1 *"},
+    {"@monthly", "0 0 1 * *"},
+    {"@weekly", "0 0 * * 0"},
+    {"@daily", "0 0 * * *"},
+    {"@midnight", "0 0 * * *"},
+    {"@hourly", "0 * * * *"},
 };
 
 /* A number or (for fields with names) a three-letter name; end past it. */
@@ -59,8 +59,7 @@ value(const struct field *f, const char *s, const char **end, int *out)
 		int i;
 
 		for (i = 0; f->names[i] != NULL; i++)
-			if (strncasecmp(s, f->names[i], 3) == 0 &&
-			    !isalpha((unsigned char)s[3])) {
+			if (strncasecmp(s, f->names[i], 3) == 0 && !isalpha((unsigned char)s[3])) {
 				*end = s + 3;
 				*out = f->lo + i;
 				return 0;
@@ -79,7 +78,8 @@ item(const struct field *f, const char *s, size_t len, uint64_t *bits, int *star
 	int a, b, step = 1, v, whole = 0;
 
 	if (len >= sizeof(buf))
-		return nap_err_set(err, NAP_EX_DATAERR, "%s: \"%.*s\" too long", f->name, (int)len, s);
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "%s: \"%.*s\" too long", f->name, (int)len, s);
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	p = buf;
@@ -173,7 +173,8 @@ nap_cron_parse(struct nap_cron *c, const char *spec, struct nap_err *err)
 
 		if (n == 0)
 			return nap_err_set(err, NAP_EX_DATAERR,
-			    "\"%s\": want 5 fields (minute hour day-of-month month day-of-week), got %zu",
+			    "\"%s\": want 5 fields (minute hour day-of-month month day-of-week), "
+			    "got %zu",
 			    spec, k);
 		if (field(&fields[k], p, n, &bits[k], &star[k], err) != 0)
 			return -1;

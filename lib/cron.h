@@ -25,9 +25,9 @@
 struct nap_cron {
 	uint64_t minute; /* bit n: minute n */
 	uint32_t hour;
-	uint32_t dom;  /* bits 1..31 */
-	uint16_t month; /* bits 1..12 */
-	uint8_t dow;   /* bits 0..6, Sunday 0 */
+	uint32_t dom;		/* bits 1..31 */
+	uint16_t month;		/* bits 1..12 */
+	uint8_t dow;		/* bits 0..6, Sunday 0 */
 	int dom_star, dow_star; /* the field was "*" or "?" (unrestricted) */
 };
 
@@ -42,10 +42,10 @@ int64_t nap_cron_next(const struct nap_cron *c, int64_t t);
  * 1 when a window of duration_ms opened at a fire covers now_ms: the first
  * fire after now - duration is at or before now (Karpenter's rule), so a
  * window is [fire, fire + duration).  *until_ms (may be NULL) gets when
- * that changes: the window's end while active, else the next opening (0
- * when none).
+ * to look again: the window's end while active (a later fire may extend
+ * it), else the next opening (0 when none).
  */
-int nap_cron_active(const struct nap_cron *c, int64_t now_ms, int64_t duration_ms,
-    int64_t *until_ms);
+int nap_cron_active(
+    const struct nap_cron *c, int64_t now_ms, int64_t duration_ms, int64_t *until_ms);
 
 #endif

@@ -23,33 +23,33 @@
 #include "wellknown.h"
 
 static const char *const reason_names[NAP_DISRUPT_NREASONS] = {
-	"Empty",
-	"Drifted",
-	"Underutilized",
-	"Expired",
+    "Empty",
+    "Drifted",
+    "Underutilized",
+    "Expired",
 };
 
 static const char *const why_names[NAP_WHY_N] = {
-	"Disrupted",
-	"Candidate",
-	"NotManaged",
-	"NoNodePool",
-	"NodePoolNotFound",
-	"StaticNodePool",
-	"NoNodeClaim",
-	"NotRegistered",
-	"NotInitialized",
-	"Deleting",
-	"InFlight",
-	"Nominated",
-	"NodeDoNotDisrupt",
-	"PodDoNotDisrupt",
-	"PDBBlocks",
-	"MultiplePDBs",
-	"ConsolidateAfterNever",
-	"NotConsolidatable",
-	"NotEmpty",
-	"Budget",
+    "Disrupted",
+    "Candidate",
+    "NotManaged",
+    "NoNodePool",
+    "NodePoolNotFound",
+    "StaticNodePool",
+    "NoNodeClaim",
+    "NotRegistered",
+    "NotInitialized",
+    "Deleting",
+    "InFlight",
+    "Nominated",
+    "NodeDoNotDisrupt",
+    "PodDoNotDisrupt",
+    "PDBBlocks",
+    "MultiplePDBs",
+    "ConsolidateAfterNever",
+    "NotConsolidatable",
+    "NotEmpty",
+    "Budget",
 };
 
 const char *
@@ -142,8 +142,8 @@ cmp_pdb_ns(const void *a, const void *b)
 static int
 cmp_pool(const void *a, const void *b)
 {
-	return strcmp(((const struct pool *)a)->np->meta.name,
-	    ((const struct pool *)b)->np->meta.name);
+	return strcmp(
+	    ((const struct pool *)a)->np->meta.name, ((const struct pool *)b)->np->meta.name);
 }
 
 static struct pool *
@@ -185,13 +185,12 @@ pdbs_in(const struct plan *pl, const char *ns, size_t *n)
 	return pl->pdbs + lo;
 }
 
-static void
-verdict(struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until,
+static void verdict(struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until,
     const char *fmt, ...) NAP_PRINTF(4, 5);
 
 static void
-verdict(struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until, const char *fmt,
-    ...)
+verdict(
+    struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until, const char *fmt, ...)
 {
 	va_list ap;
 	char buf[512];
@@ -262,7 +261,8 @@ pool_budgets(struct plan *pl, struct pool *p)
 	apply:
 		for (k = 0; k < NAP_DISRUPT_NBUDGET_REASONS; k++)
 			if ((bu->reasons == 0 ||
-				(bu->reasons & nap_disrupt_reason_bit((enum nap_disrupt_reason)k))) &&
+				(bu->reasons &
+				    nap_disrupt_reason_bit((enum nap_disrupt_reason)k))) &&
 			    val < b->allowed[k])
 				b->allowed[k] = val;
 	}
@@ -312,7 +312,8 @@ claim_label(const struct row *w, const char *key)
 static int
 pod_reschedulable(const struct nap_pod *p)
 {
-	return !nap_pod_is_terminal(p) && (p->meta.deleted == 0 || p->owner == NAP_OWNER_STATEFULSET) &&
+	return !nap_pod_is_terminal(p) &&
+	    (p->meta.deleted == 0 || p->owner == NAP_OWNER_STATEFULSET) &&
 	    !nap_pod_is_daemon_or_static(p);
 }
 
@@ -354,7 +355,8 @@ pods_check(struct plan *pl, struct row *w, double lifetime)
 			if (dnd == NULL)
 				dnd = p;
 			if (strcmp(p->do_not_disrupt, "true") == 0 ||
-			    nap_model_duration(p->do_not_disrupt, &ms, NULL) != 0 || p->started == 0)
+			    nap_model_duration(p->do_not_disrupt, &ms, NULL) != 0 ||
+			    p->started == 0)
 				dnd_forever = 1;
 			else if (p->started * 1000 + ms > dnd_until)
 				dnd_until = p->started * 1000 + ms;
@@ -406,9 +408,8 @@ pods_check(struct plan *pl, struct row *w, double lifetime)
 		return v->why;
 	}
 	if (pdb != NULL) {
-		verdict(v, NAP_WHY_PDB_BLOCKS, 0,
-		    "pdb %s/%s allows 0 disruptions (pod %s/%s)", pdb->meta.ns, pdb->meta.name,
-		    pdb_pod->meta.ns, pdb_pod->meta.name);
+		verdict(v, NAP_WHY_PDB_BLOCKS, 0, "pdb %s/%s allows 0 disruptions (pod %s/%s)",
+		    pdb->meta.ns, pdb->meta.name, pdb_pod->meta.ns, pdb_pod->meta.name);
 		return v->why;
 	}
 	return NAP_WHY_CANDIDATE;
@@ -452,8 +453,8 @@ candidate(struct plan *pl, struct row *w)
 		return v->why;
 	}
 	if (w->pool == NULL) {
-		verdict(v, NAP_WHY_NODEPOOL_NOT_FOUND, 0, "nodepool %s does not exist",
-		    cl->nodepool);
+		verdict(
+		    v, NAP_WHY_NODEPOOL_NOT_FOUND, 0, "nodepool %s does not exist", cl->nodepool);
 		return v->why;
 	}
 	if (w->pool->np->replicas >= 0) {
@@ -462,8 +463,8 @@ candidate(struct plan *pl, struct row *w)
 		return v->why;
 	}
 	if (n == NULL) {
-		verdict(v, NAP_WHY_NOT_REGISTERED, 0, "nodeclaim %s has no node yet",
-		    cl->meta.name);
+		verdict(
+		    v, NAP_WHY_NOT_REGISTERED, 0, "nodeclaim %s has no node yet", cl->meta.name);
 		return v->why;
 	}
 	if (!cl->initialized) {
@@ -514,8 +515,8 @@ emptiness_check(struct plan *pl, struct row *w)
 	int64_t since, at;
 
 	if (np->consolidate_after == NAP_NEVER) {
-		verdict(v, NAP_WHY_CONSOLIDATE_NEVER, 0,
-		    "nodepool %s has consolidateAfter: Never", np->meta.name);
+		verdict(v, NAP_WHY_CONSOLIDATE_NEVER, 0, "nodepool %s has consolidateAfter: Never",
+		    np->meta.name);
 		return v->why;
 	}
 	init = nap_cond_find(cl->conds, cl->nconds, "Initialized");
@@ -780,7 +781,7 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 		v->expired = expired(&pl, cl, &at) && cl->meta.deleted == 0;
 		if (!v->expired && cl->meta.deleted == 0 && (methods & NAP_DISRUPT_M_EXPIRATION))
 			next_at(&pl, at);
-		if (w->pool != NULL && (cl->initialized || (w->node && w->node->initialized)) &&
+		if (w->pool != NULL && cl->initialized &&
 		    nap_cond_status(cl->conds, cl->nconds, "InstanceTerminating") != 1) {
 			w->counted = 1;
 			w->pool->b->total++;
@@ -834,16 +835,16 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 			verdict(v, NAP_WHY_NOT_MANAGED, 0, "node %s is not managed by nap (no %s)",
 			    nd->meta.name, NAP_LABEL_NODEPOOL);
 		else
-			verdict(v, NAP_WHY_NO_NODECLAIM, 0, "node %s has no nodeclaim",
-			    nd->meta.name);
+			verdict(
+			    v, NAP_WHY_NO_NODECLAIM, 0, "node %s has no nodeclaim", nd->meta.name);
 	}
 	/* Sort the unowned nodes' verdicts by node name. */
 	if (nv > n) {
 		size_t a, b;
 
 		for (a = n + 1; a < nv; a++)
-			for (b = a; b > n && strcmp(out->verdicts[b - 1].node,
-						  out->verdicts[b].node) > 0;
+			for (b = a;
+			     b > n && strcmp(out->verdicts[b - 1].node, out->verdicts[b].node) > 0;
 			     b--) {
 				struct nap_disrupt_verdict t = out->verdicts[b];
 
@@ -946,7 +947,8 @@ nap_disrupt_command_json(const struct nap_disrupt_result *r, const struct nap_di
 	size_t i;
 
 	json_object_object_add(o, "type", json_object_new_string("Disruption"));
-	json_object_object_add(o, "reason", json_object_new_string(nap_disrupt_reason_name(cmd->reason)));
+	json_object_object_add(
+	    o, "reason", json_object_new_string(nap_disrupt_reason_name(cmd->reason)));
 	json_object_object_add(o, "forceful", json_object_new_boolean(cmd->forceful));
 	json_object_object_add(o, "nodePool", json_object_new_string(cmd->nodepool));
 	for (i = 0; i < cmd->ncands; i++) {
@@ -956,14 +958,17 @@ nap_disrupt_command_json(const struct nap_disrupt_result *r, const struct nap_di
 		json_object_object_add(c, "name", json_object_new_string(cd->nodeclaim));
 		json_object_object_add(c, "node", json_object_new_string(cd->node));
 		json_object_object_add(c, "providerID", json_object_new_string(cd->provider_id));
-		json_object_object_add(c, "instanceType", json_object_new_string(cd->instance_type));
+		json_object_object_add(
+		    c, "instanceType", json_object_new_string(cd->instance_type));
 		json_object_object_add(c, "zone", json_object_new_string(cd->zone));
-		json_object_object_add(c, "capacityType", json_object_new_string(cd->capacity_type));
+		json_object_object_add(
+		    c, "capacityType", json_object_new_string(cd->capacity_type));
 		json_object_object_add(c, "price", cd->price >= 0 ? num_json(cd->price) : NULL);
 		json_object_array_add(arr, c);
 	}
 	json_object_object_add(o, "nodeClaims", arr);
-	json_object_object_add(o, "replacements", json_object_new_int64((int64_t)cmd->replacements));
+	json_object_object_add(
+	    o, "replacements", json_object_new_int64((int64_t)cmd->replacements));
 	json_object_object_add(o, "savings", cmd->savings_known ? num_json(cmd->savings) : NULL);
 	if (!cmd->forceful && b != NULL && (unsigned)cmd->reason < NAP_DISRUPT_NBUDGET_REASONS) {
 		json_object *bj = json_object_new_object();

@@ -94,9 +94,9 @@ enum nap_disrupt_why {
 	NAP_WHY_NO_NODECLAIM,	    /* a managed Node whose NodeClaim is unknown */
 	NAP_WHY_NOT_REGISTERED,	    /* a NodeClaim with no Node yet */
 	NAP_WHY_NOT_INITIALIZED,
-	NAP_WHY_DELETING,	    /* NodeClaim or Node has a deletionTimestamp */
-	NAP_WHY_IN_FLIGHT,	    /* already being disrupted (taint, condition, queue) */
-	NAP_WHY_NOMINATED,	    /* a pod is nominated to the node */
+	NAP_WHY_DELETING,	     /* NodeClaim or Node has a deletionTimestamp */
+	NAP_WHY_IN_FLIGHT,	     /* already being disrupted (taint, condition, queue) */
+	NAP_WHY_NOMINATED,	     /* a pod is nominated to the node */
 	NAP_WHY_NODE_DO_NOT_DISRUPT, /* annotation on the Node or NodeClaim */
 	NAP_WHY_POD_DO_NOT_DISRUPT,
 	NAP_WHY_PDB_BLOCKS,	    /* a PDB of one of its pods allows 0 disruptions */
@@ -131,11 +131,11 @@ struct nap_disrupt_verdict {
 	 * earliest (nap_disrupt_result.next_ms).
 	 */
 	int64_t until_ms;
-	int expired;	      /* creation + expireAfter <= now (independent of why) */
-	int empty;	      /* no reschedulable pod counted (see above) */
-	size_t pods;	      /* reschedulable pods on the node */
+	int expired;		/* creation + expireAfter <= now (independent of why) */
+	int empty;		/* no reschedulable pod counted (see above) */
+	size_t pods;		/* reschedulable pods on the node */
 	double disruption_cost; /* §4.3: Σ eviction cost x lifetime remaining */
-	double price;	      /* USD/h of its offering; < 0 unknown */
+	double price;		/* USD/h of its offering; < 0 unknown */
 };
 
 /* One NodeClaim a command removes. */
@@ -161,7 +161,7 @@ struct nap_disrupt_command {
 	struct nap_disrupt_candidate *cands;
 	size_t ncands;
 	size_t replacements;
-	double savings; /* USD/h: Σ candidate prices (unknown ones count 0) */
+	double savings;	   /* USD/h: Σ candidate prices (unknown ones count 0) */
 	int savings_known; /* every candidate's price was known */
 };
 
@@ -191,8 +191,8 @@ struct nap_disrupt_budget {
 #define NAP_DISRUPT_M_ALL (NAP_DISRUPT_M_EXPIRATION | NAP_DISRUPT_M_EMPTINESS)
 
 struct nap_disrupt_opts {
-	int64_t now_ms;		   /* the time, epoch ms (required, > 0) */
-	unsigned methods;	   /* NAP_DISRUPT_M_*; 0 = all */
+	int64_t now_ms;			   /* the time, epoch ms (required, > 0) */
+	unsigned methods;		   /* NAP_DISRUPT_M_*; 0 = all */
 	const struct nap_catalog *catalog; /* for prices; NULL = prices unknown */
 	/* NodeClaims the caller is already disrupting (its queue); may be NULL. */
 	const char *const *queued;
@@ -203,7 +203,8 @@ struct nap_disrupt_result {
 	int64_t now_ms;
 	struct nap_disrupt_command *cmds; /* Expired first, then the graceful method's */
 	size_t ncmds;
-	struct nap_disrupt_verdict *verdicts; /* one per NodeClaim, then per unowned Node; sorted by name */
+	/* One per NodeClaim, by name, then one per Node without NodeClaim, by name. */
+	struct nap_disrupt_verdict *verdicts;
 	size_t nverdicts;
 	struct nap_disrupt_budget *budgets; /* one per NodePool, sorted by name */
 	size_t nbudgets;

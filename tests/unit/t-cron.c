@@ -124,7 +124,8 @@ test_errors(void)
 	bad("* * * *",
 	    "\"* * * *\": want 5 fields (minute hour day-of-month month day-of-week), got 4");
 	bad("* * * * * *",
-	    "\"* * * * * *\": want 5 fields (minute hour day-of-month month day-of-week), got more");
+	    "\"* * * * * *\": want 5 fields (minute hour day-of-month month day-of-week), got "
+	    "more");
 	bad("@every 1h", "unknown cron macro \"@every 1h\"");
 	bad("a * * * *", "minute: \"a\" is not a cron field");
 	bad("* * * foo *", "month: \"foo\" is not a cron field");
@@ -151,8 +152,8 @@ active_is(const char *spec, int64_t dur_h, const char *now, int want, const char
 	TAP_IS_INT(a, want, "\"%s\" for %lldh is %s at %s", spec, (long long)dur_h,
 	    want ? "active" : "inactive", now);
 	fmt(until / 1000, got, sizeof(got));
-	TAP_IS_STR(got, want_until, "\"%s\" for %lldh at %s: changes at %s", spec,
-	    (long long)dur_h, now, want_until);
+	TAP_IS_STR(got, want_until, "\"%s\" for %lldh at %s: changes at %s", spec, (long long)dur_h,
+	    now, want_until);
 }
 
 static void

@@ -31,8 +31,7 @@ iso(int64_t ago)
 	return b;
 }
 
-static void
-add(struct nap_cluster *c, const char *fmt, ...) NAP_PRINTF(2, 3);
+static void add(struct nap_cluster *c, const char *fmt, ...) NAP_PRINTF(2, 3);
 
 static void
 add(struct nap_cluster *c, const char *fmt, ...)
@@ -60,7 +59,8 @@ static void
 pool(struct nap_cluster *c, const char *name, const char *disruption)
 {
 	add(c,
-	    "{\"kind\":\"NodePool\",\"apiVersion\":\"karpenter.sh/v1\",\"metadata\":{\"name\":\"%s\"},"
+	    "{\"kind\":\"NodePool\",\"apiVersion\":\"karpenter.sh/"
+	    "v1\",\"metadata\":{\"name\":\"%s\"},"
 	    "\"spec\":{\"template\":{\"spec\":{\"requirements\":[],\"nodeClassRef\":{\"name\":"
 	    "\"default\"}}},\"disruption\":%s}}",
 	    name, disruption);
@@ -94,7 +94,7 @@ struct mopt {
 static void
 machine(struct nap_cluster *c, const char *name, const char *np, const struct mopt *mo)
 {
-	struct mopt d = { 7200, 3600, 6000, NULL, 0 };
+	struct mopt d = {7200, 3600, 6000, NULL, 0};
 	char created[80] = "", lpe[80] = "", expire[80] = "", del[80] = "", labels[200];
 	unsigned f;
 
@@ -137,15 +137,17 @@ machine(struct nap_cluster *c, const char *name, const char *np, const struct mo
 		    "\"status\":{%s\"nodeName\":\"%s\",\"providerID\":\"azure:///vm/%s\","
 		    "\"conditions\":[{\"type\":\"Launched\",\"status\":\"True\"},"
 		    "{\"type\":\"Registered\",\"status\":\"True\"},"
-		    "{\"type\":\"Initialized\",\"status\":\"%s\",\"lastTransitionTime\":\"%s\"}%s%s]}}",
+		    "{\"type\":\"Initialized\",\"status\":\"%s\",\"lastTransitionTime\":\"%s\"}%s%"
+		    "s]}}",
 		    name, name, created, del, lab,
-		    (f & F_CLAIM_DND) ? ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"true\"}"
-				      : "",
+		    (f & F_CLAIM_DND)
+			? ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"true\"}"
+			: "",
 		    expire, lpe, (f & F_NO_NODE) ? "" : name, name,
 		    (f & F_UNINIT) ? "False" : "True", iso(d.init_ago),
-		    (f & F_REASON_COND)
-			? ",{\"type\":\"DisruptionReason\",\"status\":\"True\",\"reason\":\"Empty\"}"
-			: "",
+		    (f & F_REASON_COND) ? ",{\"type\":\"DisruptionReason\",\"status\":\"True\","
+					  "\"reason\":\"Empty\"}"
+					: "",
 		    (f & F_TERMINATING) ? ",{\"type\":\"InstanceTerminating\",\"status\":\"True\"}"
 					: "");
 		if (f & F_NO_NODE)
@@ -207,7 +209,8 @@ pdb(struct nap_cluster *c, const char *ns, const char *name, const char *app, in
 	add(c,
 	    "{\"kind\":\"PodDisruptionBudget\",\"apiVersion\":\"policy/v1\",\"metadata\":{"
 	    "\"namespace\":\"%s\",\"name\":\"%s\"},\"spec\":{\"maxUnavailable\":1,%s"
-	    "\"selector\":{\"matchLabels\":{\"app\":\"%s\"}}},\"status\":{\"disruptionsAllowed\":%d}}",
+	    "\"selector\":{\"matchLabels\":{\"app\":\"%s\"}}},\"status\":{\"disruptionsAllowed\":%"
+	    "d}}",
 	    ns, name, always_allow ? "\"unhealthyPodEvictionPolicy\":\"AlwaysAllow\"," : "", app,
 	    allowed);
 }
@@ -286,7 +289,9 @@ budget(const char *np)
 }
 
 #define WHY(claim, want, ...) TAP_IS_STR(why(claim), want, __VA_ARGS__)
-#define POOL_5M "{\"consolidationPolicy\":\"WhenEmpty\",\"consolidateAfter\":\"5m\",\"budgets\":[{\"nodes\":\"100%\"}]}"
+#define POOL_5M                                                                                    \
+	"{\"consolidationPolicy\":\"WhenEmpty\",\"consolidateAfter\":\"5m\",\"budgets\":[{"        \
+	"\"nodes\":\"100%\"}]}"
 
 /* ---- emptiness ---- */
 
@@ -311,6 +316,12 @@ test_emptiness(void)
 	machine(c, "sts", "p", NULL);
 	pod(c, "default", "db-0", "sts",
 	    STS_OWNER ",\"deletionTimestamp\":\"2026-12-07T11:59:00Z\"", NULL);
+	/* priority -2^25 makes the eviction cost 1 - 1 = 0 */
+	machine(c, "cheap", "p", NULL);
+	add(c,
+	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"low-1\"" RS_OWNER
+	    "},\"spec\":{\"nodeName\":\"cheap\",\"priority\":-33554432,"
+	    "\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Running\"}}");
 	plan(c);
 	WHY("empty", "Disrupted", "an empty node past consolidateAfter is disrupted");
 	v = v_of("empty");
@@ -321,9 +332,10 @@ test_emptiness(void)
 	    "DaemonSet, mirror, succeeded and failed pods do not make a node non-empty");
 	WHY("leaving", "Disrupted", "a terminating Deployment pod does not count");
 	WHY("sts", "NotEmpty", "a terminating StatefulSet pod counts");
+	WHY("cheap", "Disrupted", "a pod whose eviction cost is not positive does not count");
 	TAP_IS_INT(R.ncmds, 1, "one command");
 	if (R.ncmds == 1) {
-		TAP_IS_INT(R.cmds[0].ncands, 3, "with the three empty nodes");
+		TAP_IS_INT(R.cmds[0].ncands, 4, "with the four empty nodes");
 		TAP_IS_INT(R.cmds[0].forceful, 0, "graceful");
 		TAP_IS_STR(R.cmds[0].nodepool, "p", "of NodePool p");
 		TAP_IS_INT(R.cmds[0].replacements, 0, "and no replacement");
@@ -336,19 +348,21 @@ static void
 test_consolidate_after(void)
 {
 	struct nap_cluster *c = nap_cluster_new();
-	const struct mopt recent = { .lpe_ago = 120 };
-	const struct mopt no_lpe = { .init_ago = 200, .flags = F_NO_LPE };
-	const struct mopt no_lpe_old = { .init_ago = 400, .flags = F_NO_LPE };
+	const struct mopt recent = {.lpe_ago = 120};
+	const struct mopt no_lpe = {.init_ago = 200, .flags = F_NO_LPE};
+	const struct mopt no_lpe_old = {.init_ago = 400, .flags = F_NO_LPE};
+	const struct mopt exact = {.lpe_ago = 300};
 	const struct nap_disrupt_verdict *v;
 
 	pool(c, "p", POOL_5M);
-	pool(c, "never",
-	    "{\"consolidationPolicy\":\"WhenEmpty\",\"consolidateAfter\":\"Never\"}");
+	pool(c, "never", "{\"consolidationPolicy\":\"WhenEmpty\",\"consolidateAfter\":\"Never\"}");
 	machine(c, "recent", "p", &recent);
 	machine(c, "fresh-init", "p", &no_lpe);
 	machine(c, "old-init", "p", &no_lpe_old);
 	machine(c, "off", "never", NULL);
+	machine(c, "exact", "p", &exact);
 	plan(c);
+	WHY("exact", "Disrupted", "exactly consolidateAfter since the last pod event is enough");
 	WHY("recent", "NotConsolidatable", "a pod event 2m ago holds a 5m consolidateAfter");
 	v = v_of("recent");
 	TAP_IS_INT(v ? v->until_ms : 0, (NOW + 180) * 1000, "until the 5m have passed");
@@ -359,7 +373,8 @@ test_consolidate_after(void)
 	    "without a pod event, the Initialized time counts (200s ago)");
 	WHY("old-init", "Disrupted", "Initialized 400s ago is past 5m");
 	WHY("off", "ConsolidateAfterNever", "consolidateAfter: Never disables emptiness");
-	TAP_IS_INT(R.next_ms, (NOW + 100) * 1000, "the next decision is due when fresh-init turns 5m");
+	TAP_IS_INT(
+	    R.next_ms, (NOW + 100) * 1000, "the next decision is due when fresh-init turns 5m");
 	plan_at(c, NOW + 180, NULL, 0);
 	WHY("recent", "Disrupted", "once the 5m have passed it is disrupted");
 	nap_cluster_free(c);
@@ -399,8 +414,8 @@ test_do_not_disrupt(void)
 	machine(c, "dnd-bad", "p", NULL);
 	pod(c, "kube-system", "ds-4", "dnd-bad",
 	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"soon\"}", NULL);
-	machine(c, "node-dnd", "p", &(struct mopt){ .flags = F_NODE_DND });
-	machine(c, "claim-dnd", "p", &(struct mopt){ .flags = F_CLAIM_DND });
+	machine(c, "node-dnd", "p", &(struct mopt){.flags = F_NODE_DND});
+	machine(c, "claim-dnd", "p", &(struct mopt){.flags = F_CLAIM_DND});
 	plan(c);
 	WHY("dnd-pod", "PodDoNotDisrupt", "a do-not-disrupt pod protects its node");
 	TAP_IS_STR(detail("dnd-pod"), "pod default/job-1 has karpenter.sh/do-not-disrupt=true",
@@ -440,7 +455,8 @@ test_pdbs(void)
 	pdb(c, "kube-system", "mon-b", "mon", 1, 0);
 	machine(c, "mirror", "p", NULL);
 	pod(c, "kube-system", "etcd-1", "mirror",
-	    ",\"labels\":{\"app\":\"etcd\"},\"annotations\":{\"kubernetes.io/config.mirror\":\"x\"}",
+	    ",\"labels\":{\"app\":\"etcd\"},\"annotations\":{\"kubernetes.io/"
+	    "config.mirror\":\"x\"}",
 	    NULL);
 	pdb(c, "kube-system", "etcd", "etcd", 0, 0);
 	machine(c, "terminal", "p", NULL);
@@ -448,10 +464,12 @@ test_pdbs(void)
 	pdb(c, "kube-system", "batch", "batch", 0, 0);
 	machine(c, "unhealthy", "p", NULL);
 	add(c,
-	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"kube-system\",\"name\":\"sick-1\"" DS_OWNER
-	    APP("sick") "},\"spec\":{\"nodeName\":\"unhealthy\",\"containers\":[{\"name\":\"c\"}]},"
-	    "\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":"
-	    "\"False\"}]}}");
+	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"kube-system\",\"name\":\"sick-"
+	    "1\"" DS_OWNER APP(
+		"sick") "},\"spec\":{\"nodeName\":\"unhealthy\",\"containers\":[{\"name\":\"c\"}]},"
+			"\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\","
+			"\"status\":"
+			"\"False\"}]}}");
 	pdb(c, "kube-system", "sick", "sick", 0, 1);
 	machine(c, "other-ns", "p", NULL);
 	pod(c, "kube-system", "x-1", "other-ns", DS_OWNER APP("x"), NULL);
@@ -465,8 +483,7 @@ test_pdbs(void)
 	WHY("two", "MultiplePDBs", "a pod covered by two PDBs blocks");
 	WHY("mirror", "Disrupted", "a PDB on a mirror pod does not block");
 	WHY("terminal", "Disrupted", "a PDB on a terminal pod does not block");
-	WHY("unhealthy", "Disrupted",
-	    "a not-Ready pod under an AlwaysAllow PDB does not block");
+	WHY("unhealthy", "Disrupted", "a not-Ready pod under an AlwaysAllow PDB does not block");
 	WHY("other-ns", "Disrupted", "a PDB in another namespace does not select the pod");
 	nap_cluster_free(c);
 }
@@ -475,29 +492,34 @@ static void
 test_excluded(void)
 {
 	struct nap_cluster *c = nap_cluster_new();
-	const char *queue[] = { "queued" };
+	const char *queue[] = {"queued"};
 
 	pool(c, "p", POOL_5M);
-	add(c, "{\"kind\":\"NodePool\",\"metadata\":{\"name\":\"static\"},\"spec\":{\"replicas\":2,"
-	       "\"template\":{\"spec\":{\"requirements\":[],\"nodeClassRef\":{\"name\":\"default\"}}}}}");
-	machine(c, "uninit", "p", &(struct mopt){ .flags = F_UNINIT });
-	machine(c, "claim-del", "p", &(struct mopt){ .flags = F_CLAIM_DELETING });
-	machine(c, "node-del", "p", &(struct mopt){ .flags = F_NODE_DELETING });
-	machine(c, "tainted", "p", &(struct mopt){ .flags = F_TAINTED });
-	machine(c, "reason", "p", &(struct mopt){ .flags = F_REASON_COND });
+	add(c,
+	    "{\"kind\":\"NodePool\",\"metadata\":{\"name\":\"static\"},\"spec\":{\"replicas\":2,"
+	    "\"template\":{\"spec\":{\"requirements\":[],\"nodeClassRef\":{\"name\":\"default\"}}}}"
+	    "}");
+	machine(c, "uninit", "p", &(struct mopt){.flags = F_UNINIT});
+	machine(c, "claim-del", "p", &(struct mopt){.flags = F_CLAIM_DELETING});
+	machine(c, "node-del", "p", &(struct mopt){.flags = F_NODE_DELETING});
+	machine(c, "tainted", "p", &(struct mopt){.flags = F_TAINTED});
+	machine(c, "reason", "p", &(struct mopt){.flags = F_REASON_COND});
 	machine(c, "queued", "p", NULL);
 	machine(c, "nominated", "p", NULL);
-	add(c, "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"pending-1\"},"
-	       "\"spec\":{\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Pending\","
-	       "\"nominatedNodeName\":\"nominated\"}}");
-	machine(c, "no-pool", "p", &(struct mopt){ .flags = F_NO_POOL });
+	add(c,
+	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"pending-1\"},"
+	    "\"spec\":{\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Pending\","
+	    "\"nominatedNodeName\":\"nominated\"}}");
+	machine(c, "no-pool", "p", &(struct mopt){.flags = F_NO_POOL});
 	machine(c, "lost-pool", "gone", NULL);
-	machine(c, "unregistered", "p", &(struct mopt){ .flags = F_NO_NODE });
+	machine(c, "unregistered", "p", &(struct mopt){.flags = F_NO_NODE});
 	machine(c, "fixed", "static", NULL);
-	add(c, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"system-1\",\"labels\":{}},"
-	       "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
-	add(c, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"orphan\",\"labels\":{"
-	       "\"karpenter.sh/nodepool\":\"p\"}}}");
+	add(c,
+	    "{\"kind\":\"Node\",\"metadata\":{\"name\":\"system-1\",\"labels\":{}},"
+	    "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+	add(c,
+	    "{\"kind\":\"Node\",\"metadata\":{\"name\":\"orphan\",\"labels\":{"
+	    "\"karpenter.sh/nodepool\":\"p\"}}}");
 	plan_at(c, NOW, queue, 1);
 	WHY("uninit", "NotInitialized", "an uninitialized node is not a candidate");
 	WHY("claim-del", "Deleting", "a deleting NodeClaim is not a candidate");
@@ -559,8 +581,7 @@ test_budgets(void)
 
 	budget_case("{\"consolidationPolicy\":\"WhenEmpty\"}", 10, 1,
 	    "the default budget (10%) lets 1 of 10 empty nodes go");
-	budget_case("{\"consolidationPolicy\":\"WhenEmpty\"}", 11, 2,
-	    "10% of 11 rounds up to 2");
+	budget_case("{\"consolidationPolicy\":\"WhenEmpty\"}", 11, 2, "10% of 11 rounds up to 2");
 	budget_case("{\"budgets\":[{\"nodes\":\"0\"}]}", 5, 0, "nodes: 0 blocks all");
 	budget_case("{\"budgets\":[{\"nodes\":\"3\"}]}", 5, 3, "nodes: 3 lets 3 of 5 go");
 	budget_case("{\"budgets\":[{\"nodes\":\"100%\"}]}", 5, 5, "nodes: 100% lets all go");
@@ -597,8 +618,9 @@ test_budgets(void)
 	    4, 0, "a budget whose schedule does not parse counts as 0");
 
 	c = nap_cluster_new();
-	pool(c, "p", "{\"budgets\":[{\"nodes\":\"100%\",\"schedule\":\"61 * * * *\",\"duration\":"
-		     "\"1h\"}]}");
+	pool(c, "p",
+	    "{\"budgets\":[{\"nodes\":\"100%\",\"schedule\":\"61 * * * *\",\"duration\":"
+	    "\"1h\"}]}");
 	machine(c, "e", "p", NULL);
 	plan(c);
 	b = budget("p");
@@ -621,13 +643,13 @@ test_budget_counts(void)
 	/* 10 nodes counted at 30%: 3 allowed; 2 already disrupting leave 1. */
 	pool(c, "p", "{\"budgets\":[{\"nodes\":\"30%\"}]}");
 	n_empty(c, "p", 7, "e");
-	machine(c, "notready", "p", &(struct mopt){ .flags = F_NOTREADY });
-	machine(c, "deleting", "p", &(struct mopt){ .flags = F_CLAIM_DELETING });
+	machine(c, "notready", "p", &(struct mopt){.flags = F_NOTREADY});
+	machine(c, "deleting", "p", &(struct mopt){.flags = F_CLAIM_DELETING});
 	machine(c, "busy", "p", NULL);
 	pod(c, "default", "web-1", "busy", RS_OWNER, NULL);
 	/* Not counted: uninitialized, InstanceTerminating, unmanaged. */
-	machine(c, "uninit", "p", &(struct mopt){ .flags = F_UNINIT });
-	machine(c, "terminating", "p", &(struct mopt){ .flags = F_TERMINATING | F_CLAIM_DELETING });
+	machine(c, "uninit", "p", &(struct mopt){.flags = F_UNINIT});
+	machine(c, "terminating", "p", &(struct mopt){.flags = F_TERMINATING | F_CLAIM_DELETING});
 	add(c, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"system-1\",\"labels\":{}}}");
 	plan(c);
 	b = budget("p");
@@ -645,8 +667,8 @@ test_budget_counts(void)
 	/* Never negative: more disrupting than allowed. */
 	c = nap_cluster_new();
 	pool(c, "p", "{\"budgets\":[{\"nodes\":\"1\"}]}");
-	machine(c, "d1", "p", &(struct mopt){ .flags = F_CLAIM_DELETING });
-	machine(c, "d2", "p", &(struct mopt){ .flags = F_NODE_DELETING });
+	machine(c, "d1", "p", &(struct mopt){.flags = F_CLAIM_DELETING});
+	machine(c, "d2", "p", &(struct mopt){.flags = F_NODE_DELETING});
 	machine(c, "e", "p", NULL);
 	plan(c);
 	b = budget("p");
@@ -675,7 +697,7 @@ static void
 test_cost_order(void)
 {
 	struct nap_cluster *c = nap_cluster_new();
-	const struct mopt near_expiry = { .age = 700 * 3600 };
+	const struct mopt near_expiry = {.age = 700 * 3600};
 
 	/* One may go: the cheaper to disrupt. */
 	pool(c, "p", "{\"budgets\":[{\"nodes\":\"1\"}]}");
@@ -717,22 +739,25 @@ test_expiration(void)
 
 	pool(c, "p", "{\"budgets\":[{\"nodes\":\"0\"}]}");
 	pool(c, "q", "{\"budgets\":[{\"nodes\":\"1\"}]}");
-	machine(c, "old", "p", &(struct mopt){ .age = 3 * 3600, .expire = "2h" });
+	machine(c, "old", "p", &(struct mopt){.age = 3 * 3600, .expire = "2h"});
 	pod(c, "default", "job-1", "old", DND, NULL);
 	machine(c, "old-dnd-node", "p",
-	    &(struct mopt){ .age = 3 * 3600, .expire = "2h", .flags = F_NODE_DND });
-	machine(c, "exact", "p", &(struct mopt){ .age = 7200, .expire = "2h" });
-	machine(c, "young", "p", &(struct mopt){ .age = 3600, .expire = "2h" });
-	machine(c, "never", "p", &(struct mopt){ .age = 3000 * 3600, .expire = "Never" });
-	machine(c, "default-720h", "p", &(struct mopt){ .age = 721 * 3600 });
-	machine(c, "no-created", "p", &(struct mopt){ .expire = "1h", .flags = F_NO_CREATED });
+	    &(struct mopt){.age = 3 * 3600, .expire = "2h", .flags = F_NODE_DND});
+	machine(c, "exact", "p", &(struct mopt){.age = 7200, .expire = "2h"});
+	machine(c, "young", "p", &(struct mopt){.age = 3600, .expire = "2h"});
+	machine(c, "never", "p", &(struct mopt){.age = 3000 * 3600, .expire = "Never"});
+	machine(c, "default-720h", "p", &(struct mopt){.age = 721 * 3600});
+	machine(c, "no-created", "p", &(struct mopt){.expire = "1h", .flags = F_NO_CREATED});
 	machine(c, "unlaunched", "p",
-	    &(struct mopt){ .age = 3 * 3600, .expire = "2h", .flags = F_NO_NODE | F_UNINIT });
+	    &(struct mopt){.age = 3 * 3600, .expire = "2h", .flags = F_NO_NODE | F_UNINIT});
 	machine(c, "gone", "p",
-	    &(struct mopt){ .age = 3 * 3600, .expire = "2h", .flags = F_CLAIM_DELETING });
+	    &(struct mopt){.age = 3 * 3600, .expire = "2h", .flags = F_CLAIM_DELETING});
 	/* Pool q: one expiring node uses q's only budget slot. */
-	machine(c, "q-old", "q", &(struct mopt){ .age = 3 * 3600, .expire = "2h" });
+	machine(c, "q-old", "q", &(struct mopt){.age = 3 * 3600, .expire = "2h"});
 	machine(c, "q-empty", "q", NULL);
+	/* Pool a: an empty node, whose command sorts after the forceful ones. */
+	pool(c, "a", POOL_5M);
+	machine(c, "a-empty", "a", NULL);
 	plan(c);
 	WHY("old", "Disrupted", "an expired NodeClaim is disrupted");
 	v = v_of("old");
@@ -748,8 +773,13 @@ test_expiration(void)
 	WHY("unlaunched", "Disrupted", "an expired NodeClaim without a Node expires too");
 	WHY("gone", "Deleting", "a NodeClaim already deleting is not expired again");
 	TAP_IS_INT(ndisrupted(NAP_DISRUPT_EXPIRED), 6, "six expire");
-	TAP_OK(R.ncmds >= 1 && R.cmds[0].forceful && R.cmds[0].reason == NAP_DISRUPT_EXPIRED,
-	    "expiration commands come first and are forceful");
+	TAP_IS_INT(R.ncmds, 3, "in two forceful commands (p, q) and one for a's empty node");
+	if (R.ncmds == 3) {
+		TAP_OK(R.cmds[0].forceful && R.cmds[0].reason == NAP_DISRUPT_EXPIRED &&
+			R.cmds[1].forceful && R.cmds[1].reason == NAP_DISRUPT_EXPIRED,
+		    "expiration commands come first and are forceful");
+		TAP_IS_STR(R.cmds[2].nodepool, "a", "the emptiness command comes after them");
+	}
 	WHY("q-empty", "Budget", "a node expiring now uses its pool's budget for emptiness");
 	TAP_IS_INT(R.next_ms, (NOW + 3600) * 1000, "the next decision is when young expires");
 	nap_cluster_free(c);
@@ -765,7 +795,7 @@ test_records(void)
 
 	pool(c, "p", POOL_5M);
 	machine(c, "empty", "p", NULL);
-	machine(c, "busy", "p", &(struct mopt){ .lpe_ago = 60 });
+	machine(c, "busy", "p", &(struct mopt){.lpe_ago = 60});
 	plan(c);
 	TAP_IS_INT(R.ncmds, 1, "one command to render");
 	if (R.ncmds != 1) {
@@ -773,7 +803,8 @@ test_records(void)
 		return;
 	}
 	o = nap_disrupt_command_json(&R, &R.cmds[0]);
-	TAP_IS_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	TAP_IS_STR(json_object_to_json_string_ext(
+		       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 	    "{\"type\":\"Disruption\",\"reason\":\"Empty\",\"forceful\":false,\"nodePool\":\"p\","
 	    "\"nodeClaims\":[{\"name\":\"empty\",\"node\":\"empty\",\"providerID\":"
 	    "\"azure:///vm/empty\",\"instanceType\":\"Standard_D2s_v5\",\"zone\":\"westus2-1\","
@@ -783,7 +814,8 @@ test_records(void)
 	    "a Disruption record (no catalog: prices unknown)");
 	json_object_put(o);
 	o = nap_disrupt_verdict_json(&R, v_of("busy"));
-	TAP_IS_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+	TAP_IS_STR(json_object_to_json_string_ext(
+		       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 	    "{\"type\":\"DisruptionVerdict\",\"nodeClaim\":\"busy\",\"node\":\"busy\","
 	    "\"nodePool\":\"p\",\"decision\":\"NotDisrupted\",\"why\":\"NotConsolidatable\","
 	    "\"detail\":\"consolidateAfter 5m0s not elapsed since the last pod event (4m0s left)\","
