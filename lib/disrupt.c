@@ -645,9 +645,10 @@ emptiness(struct plan *pl, struct row **cands, size_t n)
 
 		if (b->available[k] != INT64_MAX && b->used[k] >= b->available[k]) {
 			verdict(w->v, NAP_WHY_BUDGET, 0,
-			    "nodepool %s: budget for Empty allows %lld now (%lld disrupting)",
-			    w->pool->np->meta.name, (long long)b->available[k],
-			    (long long)b->disrupting);
+			    "nodepool %s: no Empty disruption left in budget (allows %lld, %lld "
+			    "disrupting, %lld chosen now)",
+			    w->pool->np->meta.name, (long long)b->allowed[k],
+			    (long long)b->disrupting, (long long)b->used[k]);
 			w->v->reason = NAP_DISRUPT_EMPTY;
 			continue;
 		}

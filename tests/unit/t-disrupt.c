@@ -4,15 +4,19 @@
  * worked by hand.  Every cluster is built here from small objects; the
  * time is always NOW (2026-12-07T12:00:00Z, a Monday).
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "disrupt.h"
+#include "json.h"
 #include "model.h"
 #include "tap.h"
+#include "util.h"
 
 static int64_t NOW; /* seconds */
 
@@ -116,7 +120,7 @@ machine(struct nap_cluster *c, const char *name, const char *np, const struct mo
 		snprintf(del, sizeof(del), ",\"deletionTimestamp\":\"%s\"", iso(10));
 	snprintf(labels, sizeof(labels),
 	    "{%s\"node.kubernetes.io/instance-type\":\"Standard_D2s_v5\","
-	    "\"topology.kubernetes.io/zone\":\"westus2-1\",\"karpenter.sh/capacity-type\":"
+	    "\"topology.kubernetes.io/zone\":\"eastus-1\",\"karpenter.sh/capacity-type\":"
 	    "\"on-demand\"}",
 	    (f & F_NO_POOL) ? "" : (np[0] ? "\"karpenter.sh/nodepool\":\"__POOL__\"," : ""));
 	{
@@ -629,7 +633,8 @@ test_budgets(void)
 	    "disruption.budgets[0]: schedule: minute: \"61\" out of range 0-59",
 	    "with what is wrong with it");
 	WHY("e", "Budget", "the node is held by the budget");
-	TAP_IS_STR(detail("e"), "nodepool p: budget for Empty allows 0 now (0 disrupting)",
+	TAP_IS_STR(detail("e"),
+	    "nodepool p: no Empty disruption left in budget (allows 0, 0 disrupting, 0 chosen now)",
 	    "and the verdict says so");
 	nap_cluster_free(c);
 }
@@ -807,7 +812,7 @@ test_records(void)
 		       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 	    "{\"type\":\"Disruption\",\"reason\":\"Empty\",\"forceful\":false,\"nodePool\":\"p\","
 	    "\"nodeClaims\":[{\"name\":\"empty\",\"node\":\"empty\",\"providerID\":"
-	    "\"azure:///vm/empty\",\"instanceType\":\"Standard_D2s_v5\",\"zone\":\"westus2-1\","
+	    "\"azure:///vm/empty\",\"instanceType\":\"Standard_D2s_v5\",\"zone\":\"eastus-1\","
 	    "\"capacityType\":\"on-demand\",\"price\":null}],\"replacements\":0,\"savings\":null,"
 	    "\"budget\":{\"total\":2,\"disrupting\":0,\"allowed\":2,\"available\":2},"
 	    "\"time\":\"2026-12-07T12:00:00Z\"}",
@@ -847,6 +852,156 @@ test_contract(void)
 	nap_cluster_free(c);
 }
 
+/* ---- the nap-disrupt fixture cases (tests/fixtures/nap-disrupt/gen.sh) ---- */
+
+#define FIXTURES "tests/fixtures/nap-disrupt"
+
+/* The repository's catalog, eastus: the fixtures' prices are its prices. */
+static struct nap_catalog *catalog;
+
+/* The plan's records as nap-disrupt --dry-run prints them, one per line. */
+static char *
+records(const struct nap_disrupt_result *r)
+{
+	size_t i, len = 0, cap = 0;
+	char *out = NULL;
+
+	for (i = 0; i < r->ncmds + r->nverdicts; i++) {
+		json_object *o = i < r->ncmds
+		    ? nap_disrupt_command_json(r, &r->cmds[i])
+		    : nap_disrupt_verdict_json(r, &r->verdicts[i - r->ncmds]);
+		const char *s = nap_json_dump(o);
+		size_t n = strlen(s);
+
+		nap_xgrow(&out, &cap, len + n + 2, 1);
+		memcpy(out + len, s, n);
+		len += n;
+		out[len++] = '\n';
+		out[len] = '\0';
+		json_object_put(o);
+	}
+	return out ? out : nap_xstrdup("");
+}
+
+/* 1 when the two NDJSON texts hold equal JSON lines, in order. */
+static int
+same_records(const char *a, const char *b)
+{
+	while (*a || *b) {
+		size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
+		char *sa = nap_xstrndup(a, na), *sb = nap_xstrndup(b, nb);
+		json_object *ja = json_tokener_parse(sa), *jb = json_tokener_parse(sb);
+		int eq = ja && jb && nap_json_equal(ja, jb);
+
+		json_object_put(ja);
+		json_object_put(jb);
+		free(sa);
+		free(sb);
+		if (!eq)
+			return 0;
+		a += na + (a[na] == '\n');
+		b += nb + (b[nb] == '\n');
+	}
+	return 1;
+}
+
+static void
+fixture(const char *name)
+{
+	char path[512];
+	char *input, *now_s, *want, *got, *line, *save = NULL;
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+
+	snprintf(path, sizeof(path), FIXTURES "/%s/input.ndjson", name);
+	input = test_slurp(path, NULL);
+	snprintf(path, sizeof(path), FIXTURES "/%s/now", name);
+	now_s = test_slurp(path, NULL);
+	if (now_s)
+		now_s[strcspn(now_s, "\n")] = '\0';
+	if (input == NULL || now_s == NULL || nap_time_parse(now_s, &now) != 0) {
+		TAP_OK(0, "fixture %s: input.ndjson and now are readable", name);
+		goto out;
+	}
+	for (line = strtok_r(input, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_object *rec = json_tokener_parse(line);
+		const char *type = nap_json_str(rec, "type", "");
+
+		if (strcmp(type, "ADDED") == 0 && nap_cluster_apply_record(c, rec, &err) < 0) {
+			printf("# %s: %s\n", name, err.msg);
+			bad = 1;
+		}
+		json_object_put(rec);
+	}
+	TAP_OK(!bad, "fixture %s: the snapshot loads", name);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now * 1000;
+	o.catalog = catalog;
+	if (nap_disrupt_plan(c, &o, &r, &err) != 0) {
+		TAP_OK(0, "fixture %s: plans (%s)", name, err.msg);
+		goto out;
+	}
+	got = records(&r);
+	nap_disrupt_result_free(&r);
+	snprintf(path, sizeof(path), FIXTURES "/%s/expected.ndjson", name);
+	if (getenv("NAP_FIXTURES_WRITE") != NULL) {
+		FILE *f = fopen(path, "w");
+
+		if (f) {
+			fputs(got, f);
+			fclose(f);
+		}
+	}
+	want = test_slurp(path, NULL);
+	if (!TAP_OK(
+		want && same_records(got, want), "fixture %s: the plan is expected.ndjson", name))
+		printf("# got:\n%s", got);
+	free(want);
+	free(got);
+out:
+	free(input);
+	free(now_s);
+	nap_cluster_free(c);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+test_fixtures(void)
+{
+	DIR *d = opendir(FIXTURES);
+	struct dirent *e;
+	char *names[64];
+	size_t i, n = 0;
+
+	struct nap_err err;
+
+	if (!TAP_OK(nap_catalog_load(&catalog, "data/catalog.tsv", "eastus", NULL, &err) == 0,
+		"the catalog loads for the fixtures' prices"))
+		printf("#   %s\n", err.msg);
+	if (!TAP_OK(d != NULL, "the fixture cases are in " FIXTURES))
+		return;
+	while ((e = readdir(d)) != NULL && n < NAP_ARRAY_LEN(names))
+		if (e->d_name[0] != '.' && strchr(e->d_name, '.') == NULL)
+			names[n++] = nap_xstrdup(e->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	TAP_OK(n >= 9, "there are fixture cases (%zu)", n);
+	for (i = 0; i < n; i++) {
+		fixture(names[i]);
+		free(names[i]);
+	}
+	nap_catalog_free(catalog);
+}
+
 int
 main(void)
 {
@@ -863,6 +1018,7 @@ main(void)
 	test_expiration();
 	test_records();
 	test_contract();
+	test_fixtures();
 	nap_disrupt_result_free(&R);
 	return tap_done();
 }
