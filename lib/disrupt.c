@@ -105,6 +105,19 @@ struct plan {
 	struct nap_hash nominated, queued;
 	const struct nap_pdb **pdbs; /* sorted by namespace */
 	size_t npdbs;
+	struct nap_hash pdb_ns;	   /* namespace -> struct span of pdbs */
+	struct nap_hash pdb_cache; /* "<labels map>\t<ns>" -> struct pdb_hit */
+};
+
+/* The PDBs of one namespace: pdbs[start .. start + n). */
+struct span {
+	size_t start, n;
+};
+
+/* Which PDBs select pods of a label set: the first, and how many. */
+struct pdb_hit {
+	const struct nap_pdb *first;
+	size_t n;
 };
 
 static void
@@ -165,28 +178,36 @@ find_pool(struct plan *pl, const char *name)
 	return NULL;
 }
 
-/* The first PDB of namespace ns in the sorted list, and how many there are. */
-static const struct nap_pdb *const *
-pdbs_in(const struct plan *pl, const char *ns, size_t *n)
+/*
+ * The PDBs selecting pod p: the first and how many.  Pods with equal labels
+ * share one label map in the model (nap_cluster_keep_pod_json 0), so the
+ * answer is cached per map and namespace; opts.no_cache turns that off.
+ */
+static struct pdb_hit
+pdbs_of(struct plan *pl, const struct nap_pod *p)
 {
-	size_t lo = 0, hi = pl->npdbs, end;
+	const struct span *sp = nap_hash_get(&pl->pdb_ns, p->meta.ns);
+	struct pdb_hit h = {NULL, 0}, **slot = NULL;
+	char key[512];
+	size_t j;
+	int added;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(pl->pdbs[mid]->meta.ns, ns) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (sp == NULL)
+		return h;
+	if (!pl->o->no_cache && p->meta.labels != NULL) {
+		snprintf(key, sizeof(key), "%p\t%s", (void *)p->meta.labels, p->meta.ns);
+		slot = (struct pdb_hit **)nap_hash_slot(&pl->pdb_cache, key, &added);
+		if (!added)
+			return **slot;
+		*slot = nap_xcalloc(1, sizeof(**slot));
 	}
-	for (end = lo; end < pl->npdbs && strcmp(pl->pdbs[end]->meta.ns, ns) == 0; end++)
-		;
-	*n = end - lo;
-	return pl->pdbs + lo;
+	for (j = sp->start; j < sp->start + sp->n; j++)
+		if (nap_pdb_selects(pl->pdbs[j], p) && h.n++ == 0)
+			h.first = pl->pdbs[j];
+	if (slot)
+		**slot = h;
+	return h;
 }
-
-static void verdict(struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until,
-    const char *fmt, ...) NAP_PRINTF(4, 5);
 
 static void
 verdict(
@@ -366,14 +387,10 @@ pods_check(struct plan *pl, struct row *w, double lifetime)
 		 * or static pods, so their PDBs cannot block it.
 		 */
 		if (pdb_pod == NULL && !p->mirror && p->owner != NAP_OWNER_NODE) {
-			const struct nap_pdb *const *in;
-			const struct nap_pdb *hit = NULL;
-			size_t j, m, nhit = 0;
+			struct pdb_hit h = pdbs_of(pl, p);
+			const struct nap_pdb *hit = h.first;
+			size_t nhit = h.n;
 
-			in = pdbs_in(pl, p->meta.ns, &m);
-			for (j = 0; j < m; j++)
-				if (nap_pdb_selects(in[j], p) && nhit++ == 0)
-					hit = in[j];
 			if (nhit > 1) {
 				pdb_pod = p;
 				multi = 1;
@@ -689,6 +706,18 @@ setup(struct plan *pl)
 	memcpy(pl->pdbs, pdbs, n * sizeof(*pdbs));
 	pl->npdbs = n;
 	qsort(pl->pdbs, n, sizeof(*pl->pdbs), cmp_pdb_ns);
+	nap_hash_init(&pl->pdb_ns);
+	nap_hash_init(&pl->pdb_cache);
+	for (i = 0; i < n; i++) {
+		struct span *sp = nap_hash_get(&pl->pdb_ns, pl->pdbs[i]->meta.ns);
+
+		if (sp == NULL) {
+			sp = nap_xcalloc(1, sizeof(*sp));
+			sp->start = i;
+			nap_hash_put(&pl->pdb_ns, pl->pdbs[i]->meta.ns, sp);
+		}
+		sp->n++;
+	}
 
 	nap_hash_init(&pl->nominated);
 	nap_hash_init(&pl->queued);
@@ -716,6 +745,14 @@ teardown(struct plan *pl)
 		free(val);
 	nap_hash_free(&pl->nominated);
 	nap_hash_free(&pl->queued);
+	pos = 0;
+	while (nap_hash_next(&pl->pdb_ns, &pos, &key, &val))
+		free(val);
+	nap_hash_free(&pl->pdb_ns);
+	pos = 0;
+	while (nap_hash_next(&pl->pdb_cache, &pos, &key, &val))
+		free(val);
+	nap_hash_free(&pl->pdb_cache);
 	free(pl->pools);
 	free(pl->pdbs);
 }

@@ -197,6 +197,8 @@ struct nap_disrupt_opts {
 	/* NodeClaims the caller is already disrupting (its queue); may be NULL. */
 	const char *const *queued;
 	size_t nqueued;
+	/* 1: match every pod against its PDBs, without the per-label-set cache. */
+	int no_cache;
 };
 
 struct nap_disrupt_result {

@@ -917,6 +917,8 @@ fixture(const char *name)
 	int64_t now = 0;
 	int bad = 0;
 
+	/* Pods with equal labels then share a map: the PDB cache is used. */
+	nap_cluster_keep_pod_json(c, 0);
 	snprintf(path, sizeof(path), FIXTURES "/%s/input.ndjson", name);
 	input = test_slurp(path, NULL);
 	snprintf(path, sizeof(path), FIXTURES "/%s/now", name);
@@ -946,6 +948,15 @@ fixture(const char *name)
 		goto out;
 	}
 	got = records(&r);
+	nap_disrupt_result_free(&r);
+	o.no_cache = 1;
+	if (nap_disrupt_plan(c, &o, &r, &err) == 0) {
+		char *uncached = records(&r);
+
+		TAP_OK(strcmp(got, uncached) == 0,
+		    "fixture %s: the PDB cache does not change the plan", name);
+		free(uncached);
+	}
 	nap_disrupt_result_free(&r);
 	snprintf(path, sizeof(path), FIXTURES "/%s/expected.ndjson", name);
 	if (getenv("NAP_FIXTURES_WRITE") != NULL) {
