@@ -640,6 +640,42 @@ test_budgets(void)
 }
 
 static void
+test_window_times(void)
+{
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_disrupt_opts o;
+	struct nap_err err;
+
+	pool(c, "open",
+	    "{\"budgets\":[{\"nodes\":\"0\",\"schedule\":\"0 9 * * *\",\"duration\":"
+	    "\"8h\"}]}");
+	machine(c, "e", "open", NULL);
+	plan(c);
+	TAP_IS_INT(R.next_ms, (NOW + 5 * 3600) * 1000,
+	    "an open window is looked at again when it closes (17:00)");
+	nap_cluster_free(c);
+
+	c = nap_cluster_new();
+	pool(c, "shut",
+	    "{\"budgets\":[{\"nodes\":\"0\",\"schedule\":\"30 13 * * *\","
+	    "\"duration\":\"1h\"}]}");
+	machine(c, "e", "shut", NULL);
+	plan(c);
+	TAP_IS_INT(R.next_ms, (NOW + 5400) * 1000, "a shut window when it opens (13:30)");
+	WHY("e", "Disrupted", "and until then the node goes");
+
+	/* Only expiration asked for: emptiness does not run. */
+	memset(&o, 0, sizeof(o));
+	o.now_ms = NOW * 1000;
+	o.methods = NAP_DISRUPT_M_EXPIRATION;
+	nap_disrupt_result_free(&R);
+	TAP_IS_INT(nap_disrupt_plan(c, &o, &R, &err), 0, "a plan of expiration only");
+	WHY("e", "Candidate", "leaves an empty node a candidate");
+	TAP_IS_INT(R.method, -1, "and no graceful method acted");
+	nap_cluster_free(c);
+}
+
+static void
 test_budget_counts(void)
 {
 	struct nap_cluster *c = nap_cluster_new();
@@ -1024,6 +1060,7 @@ main(void)
 	test_pdbs();
 	test_excluded();
 	test_budgets();
+	test_window_times();
 	test_budget_counts();
 	test_cost_order();
 	test_expiration();
