@@ -209,6 +209,9 @@ pdbs_of(struct plan *pl, const struct nap_pod *p)
 	return h;
 }
 
+static void verdict(struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until,
+    const char *fmt, ...) NAP_PRINTF(4, 5);
+
 static void
 verdict(
     struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until, const char *fmt, ...)
@@ -703,7 +706,8 @@ setup(struct plan *pl)
 
 	pdbs = nap_cluster_pdbs(pl->c, &n);
 	pl->pdbs = nap_xcalloc(n ? n : 1, sizeof(*pl->pdbs));
-	memcpy(pl->pdbs, pdbs, n * sizeof(*pdbs));
+	if (n > 0)
+		memcpy(pl->pdbs, pdbs, n * sizeof(*pdbs));
 	pl->npdbs = n;
 	qsort(pl->pdbs, n, sizeof(*pl->pdbs), cmp_pdb_ns);
 	nap_hash_init(&pl->pdb_ns);
@@ -891,7 +895,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 			}
 	}
 	out->nverdicts = nv;
-	qsort(out->cmds, out->ncmds, sizeof(*out->cmds), cmp_cmds);
+	if (out->ncmds > 1)
+		qsort(out->cmds, out->ncmds, sizeof(*out->cmds), cmp_cmds);
 	free(rows);
 	teardown(&pl);
 	return 0;
