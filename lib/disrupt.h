@@ -32,13 +32,16 @@
  * Budgets (§4.4), per NodePool and reason (Empty, Drifted, Underutilized):
  * total = the pool's NodeClaims that are Initialized and not being deleted
  * by the instance (InstanceTerminating); disrupting = those of them deleting,
- * NotReady or already being disrupted; allowed = the minimum over active
+ * NotReady, already being disrupted, or expiring in this very plan; allowed = the minimum over active
  * budgets naming the reason (or none: all reasons), a percentage of total
  * rounded up; no active budget = unlimited; a budget whose schedule does not
  * parse = 0 (fails closed).  A scheduled budget is active when the cron's
  * first fire after now - duration is at or before now (UTC, lib/cron).
  * available = max(allowed - disrupting, 0), spent as candidates are chosen,
  * cheapest disruption cost first.
+ *
+ * Determinism: NodeClaims are taken by name, candidates of equal cost by
+ * name, so a snapshot and a time give the same plan byte for byte.
  *
  * Ownership: the result owns copies of every string it holds (valid after
  * the cluster changes); free it with nap_disrupt_result_free (safe on a
