@@ -376,14 +376,17 @@ pods_check(struct plan *pl, struct row *w, double lifetime)
 		if (nap_pod_do_not_disrupt(p, now_s)) {
 			int64_t ms;
 
-			if (dnd == NULL)
-				dnd = p;
+			/* The pod named is the one that holds longest. */
 			if (strcmp(p->do_not_disrupt, "true") == 0 ||
 			    nap_model_duration(p->do_not_disrupt, &ms, NULL) != 0 ||
-			    p->started == 0)
+			    p->started == 0) {
+				if (!dnd_forever)
+					dnd = p;
 				dnd_forever = 1;
-			else if (p->started * 1000 + ms > dnd_until)
+			} else if (!dnd_forever && p->started * 1000 + ms > dnd_until) {
+				dnd = p;
 				dnd_until = p->started * 1000 + ms;
+			}
 		}
 		/*
 		 * PDBs: a drain evicts DaemonSet pods too, but never mirror

@@ -412,6 +412,13 @@ test_do_not_disrupt(void)
 	machine(c, "dnd-1h", "p", NULL);
 	pod(c, "kube-system", "ds-2", "dnd-1h",
 	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"1h\"}", NULL);
+	machine(c, "dnd-two", "p", NULL);
+	pod(c, "kube-system", "ds-5", "dnd-two",
+	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"1h\"}", NULL);
+	pod(c, "kube-system", "ds-6", "dnd-two",
+	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"2h\"}", NULL);
+	pod(c, "kube-system", "ds-7", "dnd-two",
+	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"90m\"}", NULL);
 	machine(c, "dnd-10m", "p", NULL);
 	pod(c, "kube-system", "ds-3", "dnd-10m",
 	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"10m\"}", NULL);
@@ -431,6 +438,12 @@ test_do_not_disrupt(void)
 	WHY("dnd-1h", "PodDoNotDisrupt", "a 1h do-not-disrupt started 30m ago still holds");
 	v = v_of("dnd-1h");
 	TAP_IS_INT(v ? v->until_ms : 0, (NOW + 1800) * 1000, "until its hour is up");
+	v = v_of("dnd-two");
+	TAP_IS_INT(v ? v->until_ms : 0, (NOW + 5400) * 1000,
+	    "with several duration do-not-disrupt pods, the node waits for the longest");
+	TAP_IS_STR(detail("dnd-two"),
+	    "pod kube-system/ds-6 has karpenter.sh/do-not-disrupt=2h (1h30m0s left)",
+	    "and names that pod");
 	WHY("dnd-10m", "Disrupted", "a 10m do-not-disrupt started 30m ago is over");
 	WHY("dnd-bad", "Disrupted", "an invalid do-not-disrupt value is ignored");
 	WHY("node-dnd", "NodeDoNotDisrupt", "do-not-disrupt on the Node blocks");
