@@ -84,6 +84,8 @@ enum {
 	F_NO_POOL = 1 << 10,
 	F_NO_CREATED = 1 << 11,
 	F_NO_LPE = 1 << 12, /* no lastPodEventTime */
+	F_BARE = 1 << 13,   /* no instance-type, zone or capacity-type labels */
+	F_DRIFTED = 1 << 14,
 };
 
 struct mopt {
@@ -118,11 +120,13 @@ machine(struct nap_cluster *c, const char *name, const char *np, const struct mo
 		snprintf(expire, sizeof(expire), "\"expireAfter\":\"%s\",", d.expire);
 	if (f & F_CLAIM_DELETING)
 		snprintf(del, sizeof(del), ",\"deletionTimestamp\":\"%s\"", iso(10));
-	snprintf(labels, sizeof(labels),
-	    "{%s\"node.kubernetes.io/instance-type\":\"Standard_D2s_v5\","
-	    "\"topology.kubernetes.io/zone\":\"eastus-1\",\"karpenter.sh/capacity-type\":"
-	    "\"on-demand\"}",
-	    (f & F_NO_POOL) ? "" : (np[0] ? "\"karpenter.sh/nodepool\":\"__POOL__\"," : ""));
+	snprintf(labels, sizeof(labels), "{%s%s}",
+	    (f & F_NO_POOL) ? "" : (np[0] ? "\"karpenter.sh/nodepool\":\"__POOL__\"," : ""),
+	    (f & F_BARE)
+		? "\"x\":\"y\""
+		: "\"node.kubernetes.io/instance-type\":\"Standard_D2s_v5\","
+		  "\"topology.kubernetes.io/zone\":\"eastus-1\",\"karpenter.sh/capacity-type\":"
+		  "\"on-demand\"");
 	{
 		/* put the pool name into the labels */
 		char lab[300];
@@ -152,8 +156,10 @@ machine(struct nap_cluster *c, const char *name, const char *np, const struct mo
 		    (f & F_REASON_COND) ? ",{\"type\":\"DisruptionReason\",\"status\":\"True\","
 					  "\"reason\":\"Empty\"}"
 					: "",
-		    (f & F_TERMINATING) ? ",{\"type\":\"InstanceTerminating\",\"status\":\"True\"}"
-					: "");
+		    (f & F_DRIFTED) ? ",{\"type\":\"Drifted\",\"status\":\"True\"}"
+			: (f & F_TERMINATING)
+			? ",{\"type\":\"InstanceTerminating\",\"status\":\"True\"}"
+			: "");
 		if (f & F_NO_NODE)
 			return;
 		if (f & F_NODE_DELETING)
@@ -318,6 +324,8 @@ test_emptiness(void)
 	pod(c, "default", "web-2", "leaving",
 	    RS_OWNER ",\"deletionTimestamp\":\"2026-12-07T11:59:00Z\"", NULL);
 	machine(c, "sts", "p", NULL);
+	machine(c, "bare", "p", &(struct mopt){.flags = F_BARE});
+	machine(c, "drifted", "p", &(struct mopt){.flags = F_DRIFTED});
 	pod(c, "default", "db-0", "sts",
 	    STS_OWNER ",\"deletionTimestamp\":\"2026-12-07T11:59:00Z\"", NULL);
 	/* priority -2^25 makes the eviction cost 1 - 1 = 0 */
@@ -337,9 +345,12 @@ test_emptiness(void)
 	WHY("leaving", "Disrupted", "a terminating Deployment pod does not count");
 	WHY("sts", "NotEmpty", "a terminating StatefulSet pod counts");
 	WHY("cheap", "Disrupted", "a pod whose eviction cost is not positive does not count");
+	WHY("bare", "Disrupted",
+	    "missing instance-type, zone and capacity-type labels do not exclude a node");
+	WHY("drifted", "Disrupted", "an empty drifted node goes by emptiness");
 	TAP_IS_INT(R.ncmds, 1, "one command");
 	if (R.ncmds == 1) {
-		TAP_IS_INT(R.cmds[0].ncands, 4, "with the four empty nodes");
+		TAP_IS_INT(R.cmds[0].ncands, 6, "with the six empty nodes");
 		TAP_IS_INT(R.cmds[0].forceful, 0, "graceful");
 		TAP_IS_STR(R.cmds[0].nodepool, "p", "of NodePool p");
 		TAP_IS_INT(R.cmds[0].replacements, 0, "and no replacement");
