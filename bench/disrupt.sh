@@ -9,6 +9,7 @@ cd "$here"
 [ -f lib/libnap.a ] || make -s lib/libnap.a
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nap-bench-disrupt.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
+# shellcheck disable=SC2046  # pkg-config's flags are words
 ${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -iquote lib -include lib/banned.h \
 	$(pkg-config --cflags json-c) -o "$tmp/b" bench/disrupt.c \
 	lib/libnap.a $(pkg-config --libs json-c yaml-0.1 libcurl gnutls) -lm
