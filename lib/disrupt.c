@@ -509,8 +509,10 @@ candidate(struct plan *pl, struct row *w)
 	{
 		const char *pod = nap_hash_get(&pl->nominated, n->meta.name);
 
+		if (pod == NULL)
+			pod = nap_hash_get(&pl->nominated, cl->meta.name);
 		if (pod != NULL) {
-			verdict(v, NAP_WHY_NOMINATED, 0, "pod %s is nominated to node %s", pod,
+			verdict(v, NAP_WHY_NOMINATED, 0, "%s is nominated to node %s", pod,
 			    n->meta.name);
 			return v->why;
 		}
@@ -735,8 +737,12 @@ setup(struct plan *pl)
 		if (p->nominated[0] != '\0' && !nap_pod_is_terminal(p) && p->meta.deleted == 0 &&
 		    nap_hash_get(&pl->nominated, p->nominated) == NULL)
 			nap_hash_put(&pl->nominated, p->nominated,
-			    nap_xasprintf("%s/%s", p->meta.ns, p->meta.name));
+			    nap_xasprintf("pod %s/%s", p->meta.ns, p->meta.name));
 	}
+	for (i = 0; i < pl->o->nnominated; i++)
+		if (nap_hash_get(&pl->nominated, pl->o->nominated[i]) == NULL)
+			nap_hash_put(&pl->nominated, pl->o->nominated[i],
+			    nap_xstrdup("a pending pod (Nominated record)"));
 	for (i = 0; i < pl->o->nqueued; i++)
 		nap_hash_put(&pl->queued, pl->o->queued[i], (void *)1);
 }

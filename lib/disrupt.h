@@ -18,7 +18,8 @@
  * Candidates (§4.2): a NodeClaim with a NodePool label whose NodePool exists,
  * with its Node, Initialized, not deleting, not already being disrupted (a
  * karpenter.sh/disrupted taint, a DisruptionReason condition, or a name in
- * opts.queued), not nominated by a pending pod, no karpenter.sh/do-not-disrupt
+ * opts.queued), not nominated (a pod's status.nominatedNodeName, or a name
+ * in opts.nominated), no karpenter.sh/do-not-disrupt
  * on Node or NodeClaim, no pod with an active do-not-disrupt (DaemonSet and
  * mirror pods count; terminal and terminating pods do not), no evictable pod
  * covered by a PDB allowing 0 disruptions (a not-Ready pod under an
@@ -200,6 +201,14 @@ struct nap_disrupt_opts {
 	/* NodeClaims the caller is already disrupting (its queue); may be NULL. */
 	const char *const *queued;
 	size_t nqueued;
+	/*
+	 * Node or NodeClaim names pending pods were recently nominated to
+	 * (nap-solve's Nominated records), beside the pods' own
+	 * status.nominatedNodeName; may be NULL.  Without them a node
+	 * launched for pods that have not bound yet looks empty.
+	 */
+	const char *const *nominated;
+	size_t nnominated;
 	/* 1: match every pod against its PDBs, without the per-label-set cache. */
 	int no_cache;
 };

@@ -227,6 +227,9 @@ pdb(struct nap_cluster *c, const char *ns, const char *name, const char *app, in
 
 static struct nap_disrupt_result R;
 
+static const char *const *nominated;
+static size_t nnominated;
+
 static void
 plan_at(struct nap_cluster *c, int64_t now_s, const char *const *queued, size_t nq)
 {
@@ -237,6 +240,8 @@ plan_at(struct nap_cluster *c, int64_t now_s, const char *const *queued, size_t 
 	o.now_ms = now_s * 1000;
 	o.queued = queued;
 	o.nqueued = nq;
+	o.nominated = nominated;
+	o.nnominated = nnominated;
 	nap_disrupt_result_free(&R);
 	if (nap_disrupt_plan(c, &o, &R, &err) != 0)
 		printf("# plan failed: %s\n", err.msg);
@@ -538,6 +543,18 @@ test_excluded(void)
 	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"pending-1\"},"
 	    "\"spec\":{\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Pending\","
 	    "\"nominatedNodeName\":\"nominated\"}}");
+	machine(c, "fresh", "p", NULL);
+	/* A NodeClaim whose Node has another name. */
+	add(c,
+	    "{\"kind\":\"NodeClaim\",\"metadata\":{\"name\":\"fresh-claim\",\"labels\":{"
+	    "\"karpenter.sh/nodepool\":\"p\"}},\"spec\":{\"nodeClassRef\":{\"name\":\"d\"}},"
+	    "\"status\":{\"nodeName\":\"aks-fresh-x\",\"conditions\":[{\"type\":"
+	    "\"Initialized\",\"status\":\"True\"}]}}");
+	add(c,
+	    "{\"kind\":\"Node\",\"metadata\":{\"name\":\"aks-fresh-x\",\"labels\":{"
+	    "\"karpenter.sh/nodepool\":\"p\"},\"ownerReferences\":[{\"kind\":\"NodeClaim\","
+	    "\"name\":\"fresh-claim\"}]},\"status\":{\"conditions\":[{\"type\":\"Ready\","
+	    "\"status\":\"True\"}]}}");
 	machine(c, "no-pool", "p", &(struct mopt){.flags = F_NO_POOL});
 	machine(c, "lost-pool", "gone", NULL);
 	machine(c, "unregistered", "p", &(struct mopt){.flags = F_NO_NODE});
@@ -548,7 +565,11 @@ test_excluded(void)
 	add(c,
 	    "{\"kind\":\"Node\",\"metadata\":{\"name\":\"orphan\",\"labels\":{"
 	    "\"karpenter.sh/nodepool\":\"p\"}}}");
+	nominated = (const char *[]){"fresh", "fresh-claim"};
+	nnominated = 2;
 	plan_at(c, NOW, queue, 1);
+	nominated = NULL;
+	nnominated = 0;
 	WHY("uninit", "NotInitialized", "an uninitialized node is not a candidate");
 	WHY("claim-del", "Deleting", "a deleting NodeClaim is not a candidate");
 	WHY("node-del", "Deleting", "a deleting Node is not a candidate");
@@ -558,16 +579,20 @@ test_excluded(void)
 	WHY("nominated", "Nominated", "a node a pod is nominated to is not a candidate");
 	TAP_IS_STR(detail("nominated"), "pod default/pending-1 is nominated to node nominated",
 	    "the verdict names the pod");
+	WHY("fresh", "Nominated", "a node the caller says pods were nominated to is left alone");
+	WHY("fresh-claim", "Nominated", "so is one named by its NodeClaim");
+	TAP_IS_STR(detail("fresh"), "a pending pod (Nominated record) is nominated to node fresh",
+	    "saying where the nomination came from");
 	WHY("no-pool", "NoNodePool", "a NodeClaim without a NodePool label is left alone");
 	WHY("lost-pool", "NodePoolNotFound", "a NodeClaim whose NodePool is gone is left alone");
 	WHY("unregistered", "NotRegistered", "a NodeClaim with no Node is not a candidate");
 	WHY("fixed", "StaticNodePool", "a static NodePool's nodes are not disrupted");
-	TAP_IS_INT(R.nverdicts, 13, "one verdict per NodeClaim and per unowned Node");
-	if (R.nverdicts == 13) {
-		TAP_IS_STR(R.verdicts[11].node, "orphan", "unowned nodes come last, by name");
-		TAP_IS_STR(nap_disrupt_why_name(R.verdicts[11].why), "NoNodeClaim",
+	TAP_IS_INT(R.nverdicts, 15, "one verdict per NodeClaim and per unowned Node");
+	if (R.nverdicts == 15) {
+		TAP_IS_STR(R.verdicts[13].node, "orphan", "unowned nodes come last, by name");
+		TAP_IS_STR(nap_disrupt_why_name(R.verdicts[13].why), "NoNodeClaim",
 		    "a pool-labelled Node without NodeClaim has no NodeClaim");
-		TAP_IS_STR(nap_disrupt_why_name(R.verdicts[12].why), "NotManaged",
+		TAP_IS_STR(nap_disrupt_why_name(R.verdicts[14].why), "NotManaged",
 		    "a Node without a NodePool label is not managed");
 		TAP_IS_STR(R.verdicts[0].nodeclaim, "claim-del", "NodeClaims come sorted by name");
 	}
