@@ -179,6 +179,25 @@ find_pool(struct plan *pl, const char *name)
 }
 
 /*
+ * "<map address in hex>\t<ns>" (snprintf would be most of a plan's time);
+ * -1 when it does not fit, and the pod is then not cached.
+ */
+static int
+cache_key(char *buf, size_t n, const void *map, const char *ns)
+{
+	uintptr_t a = (uintptr_t)map;
+	size_t i, len = strlen(ns);
+
+	if (2 * sizeof(a) + 2 + len > n)
+		return -1;
+	for (i = 0; i < 2 * sizeof(a); i++)
+		buf[i] = "0123456789abcdef"[(a >> (4 * (2 * sizeof(a) - 1 - i))) & 0xf];
+	buf[i++] = '\t';
+	memcpy(buf + i, ns, len + 1);
+	return 0;
+}
+
+/*
  * The PDBs selecting pod p: the first and how many.  Pods with equal labels
  * share one label map in the model (nap_cluster_keep_pod_json 0), so the
  * answer is cached per map and namespace; opts.no_cache turns that off.
@@ -194,8 +213,8 @@ pdbs_of(struct plan *pl, const struct nap_pod *p)
 
 	if (sp == NULL)
 		return h;
-	if (!pl->o->no_cache && p->meta.labels != NULL) {
-		snprintf(key, sizeof(key), "%p\t%s", (void *)p->meta.labels, p->meta.ns);
+	if (!pl->o->no_cache && p->meta.labels != NULL &&
+	    cache_key(key, sizeof(key), p->meta.labels, p->meta.ns) == 0) {
 		slot = (struct pdb_hit **)nap_hash_slot(&pl->pdb_cache, key, &added);
 		if (!added)
 			return **slot;
