@@ -20,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "json.h"
 #include "model.h"
 #include "wellknown.h"
 
@@ -1138,4 +1139,64 @@ nap_catalog_load_config(struct nap_catalog **out, const struct nap_config *cfg, 
 		return nap_err_set(err, NAP_EX_CONFIG,
 		    "no region for the catalog: set cluster.region in the configuration");
 	return nap_catalog_load(out, path, region, spot_prices, err);
+}
+
+int
+nap_unavail_add_record(struct nap_unavail_set *s, json_object *rec, struct nap_err *err)
+{
+	const char *it = nap_json_str(rec, "instanceType", NULL);
+	const char *zone = nap_json_str(rec, "zone", NULL);
+	const char *ct = nap_json_str(rec, "capacityType", NULL);
+	const char *until = nap_json_str(rec, "until", NULL);
+	struct nap_unavail *u;
+	int64_t t = 0;
+
+	if (!it || !it[0])
+		return nap_err_set(err, NAP_EX_DATAERR, "OfferingUnavailable without instanceType");
+	if (until && nap_time_parse(until, &t) < 0)
+		return nap_err_set(err, NAP_EX_DATAERR,
+		    "OfferingUnavailable %s: until: bad time \"%s\"", it, until);
+	nap_xgrow(&s->v, &s->alloc, s->n + 1, sizeof(*s->v));
+	u = &s->v[s->n++];
+	u->itype = nap_xstrdup(it);
+	u->zone = zone && zone[0] ? nap_xstrdup(zone) : NULL;
+	u->ctype = ct && ct[0] ? nap_xstrdup(ct) : NULL;
+	u->until_ms = t * 1000;
+	return 0;
+}
+
+int
+nap_unavail_has(const struct nap_unavail_set *s, const struct nap_itype *it,
+    const struct nap_offering *o, int64_t now_ms)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->n; i++) {
+		const struct nap_unavail *u = &s->v[i];
+
+		if (u->until_ms && now_ms && u->until_ms <= now_ms)
+			continue;
+		if (strcmp(u->itype, it->name) != 0)
+			continue;
+		if (u->zone && strcmp(u->zone, o->zone_label) != 0)
+			continue;
+		if (u->ctype && strcmp(u->ctype, o->capacity_type) != 0)
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+void
+nap_unavail_free(struct nap_unavail_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->v[i].itype);
+		free(s->v[i].zone);
+		free(s->v[i].ctype);
+	}
+	free(s->v);
+	memset(s, 0, sizeof(*s));
 }

@@ -430,8 +430,8 @@ build_types(struct nap_sim *sim, const struct nap_catalog *cat, const struct nap
 			const struct nap_offering *o = &it->off[k];
 			struct nap_sched_offer *so = &sim->offers[noff + k];
 
-			avail[noff + k] = o->available &&
-			    !(opts->offer_unavailable && opts->offer_unavailable(opts->ctx, it, o));
+			avail[noff + k] =
+			    o->available && !nap_unavail_has(opts->unavail, it, o, opts->now_ms);
 			so->zone = o->zone_label;
 			so->ctype = o->capacity_type;
 			so->price = o->price;

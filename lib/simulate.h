@@ -57,10 +57,10 @@ struct nap_sim_usage {
 struct nap_sim_opts {
 	int max_types; /* 0: NAP_SCHED_MAX_TYPES */
 	int packing;   /* enum nap_sched_packing */
-	void *ctx;     /* passed to the callbacks */
-	/* 1 when an offering is known to be unavailable; NULL: none is */
-	int (*offer_unavailable)(
-	    void *ctx, const struct nap_itype *it, const struct nap_offering *o);
+	void *ctx;     /* passed to pod_view */
+	/* offerings known to be unavailable at now_ms (0: no clock, every entry holds); may be NULL */
+	const struct nap_unavail_set *unavail;
+	int64_t now_ms;
 	/*
 	 * The caller's view of one unbound provisionable pod (v comes set to
 	 * NAP_SIM_PLACE); NULL: every such pod is placed.  A pod held at a

@@ -11,28 +11,6 @@
 #include "log.h"
 #include "solve.h"
 
-static int
-offer_unavailable(void *ctx, const struct nap_itype *it, const struct nap_offering *o)
-{
-	const struct solve *sv = ctx;
-	size_t i;
-
-	for (i = 0; i < sv->nun; i++) {
-		const struct unavail *u = &sv->un[i];
-
-		if (u->until_ms && sv->now_ms && u->until_ms <= sv->now_ms)
-			continue;
-		if (strcmp(u->itype, it->name) != 0)
-			continue;
-		if (u->zone && strcmp(u->zone, o->zone_label) != 0)
-			continue;
-		if (u->ctype && strcmp(u->ctype, o->capacity_type) != 0)
-			continue;
-		return 1;
-	}
-	return 0;
-}
-
 /*
  * Pods of claims planned and not yet seen are left out; a pod nominated
  * lately holds its place; nodes the scheduler turned it away from lately
@@ -81,7 +59,8 @@ solve_build(struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim,
 	o.max_types = sv->max_types;
 	o.packing = sv->packing;
 	o.ctx = sv;
-	o.offer_unavailable = offer_unavailable;
+	o.unavail = &sv->unavail;
+	o.now_ms = sv->now_ms;
 	o.pod_view = pod_view;
 	/* claims planned count against their NodePool's limits until their NodeClaim shows */
 	extra = nap_xcalloc(sv->npl + 1, sizeof(*extra));

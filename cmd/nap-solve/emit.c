@@ -123,30 +123,6 @@ solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *er
 	    &sv->cat, sv->cfg, sv->catalog_path, region, sv->spot_prices, err);
 }
 
-int
-solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err)
-{
-	const char *it = nap_json_str(rec, "instanceType", NULL);
-	const char *zone = nap_json_str(rec, "zone", NULL);
-	const char *ct = nap_json_str(rec, "capacityType", NULL);
-	const char *until = nap_json_str(rec, "until", NULL);
-	struct unavail *u;
-	int64_t t = 0;
-
-	if (!it || !it[0])
-		return nap_err_set(err, NAP_EX_DATAERR, "OfferingUnavailable without instanceType");
-	if (until && nap_time_parse(until, &t) < 0)
-		return nap_err_set(err, NAP_EX_DATAERR,
-		    "OfferingUnavailable %s: until: bad time \"%s\"", it, until);
-	nap_xgrow(&sv->un, &sv->aun, sv->nun + 1, sizeof(*sv->un));
-	u = &sv->un[sv->nun++];
-	u->itype = nap_xstrdup(it);
-	u->zone = zone && zone[0] ? nap_xstrdup(zone) : NULL;
-	u->ctype = ct && ct[0] ? nap_xstrdup(ct) : NULL;
-	u->until_ms = t * 1000;
-	return 0;
-}
-
 static void
 planned_free(struct planned *p)
 {
@@ -213,12 +189,7 @@ solve_free(struct solve *sv)
 	for (i = 0; i < sv->npl; i++)
 		planned_free(&sv->pl[i]);
 	free(sv->pl);
-	for (i = 0; i < sv->nun; i++) {
-		free(sv->un[i].itype);
-		free(sv->un[i].zone);
-		free(sv->un[i].ctype);
-	}
-	free(sv->un);
+	nap_unavail_free(&sv->unavail);
 	pos = 0;
 	while (nap_hash_next(&sv->nominated, &pos, &key, &val))
 		nomination_free(val);

@@ -354,7 +354,7 @@ on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced
 		*synced = 1;
 		trigger_all(sv, b, cl);
 	} else if (strcmp(t, "OfferingUnavailable") == 0) {
-		if (solve_unavailable(sv, rec->obj, &err) < 0)
+		if (nap_unavail_add_record(&sv->unavail, rec->obj, &err) < 0)
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
 	}
 	nap_emit_raw(rec->line, rec->len);
@@ -368,7 +368,7 @@ on_feedback(struct solve *sv, const struct nap_rec *rec, const char *name)
 
 	if (strcmp(rec->type, "OfferingUnavailable") != 0)
 		return;
-	if (solve_unavailable(sv, rec->obj, &err) < 0)
+	if (nap_unavail_add_record(&sv->unavail, rec->obj, &err) < 0)
 		nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
 }
 

@@ -20,12 +20,6 @@
 #include "sched.h"
 #include "simulate.h"
 
-/* An offering nap-launch reported unavailable, until when (epoch ms; 0 = forever). */
-struct unavail {
-	char *itype, *zone, *ctype; /* zone or ctype NULL: every one */
-	int64_t until_ms;
-};
-
 /* A claim this process planned, kept until the NodeClaim object shows up. */
 struct planned {
 	char *name;
@@ -63,8 +57,7 @@ struct solve {
 	char *region;
 	int max_types;
 	int packing; /* enum nap_sched_packing */
-	struct unavail *un;
-	size_t nun, aun;
+	struct nap_unavail_set unavail; /* OfferingUnavailable records read */
 	struct planned *pl;
 	size_t npl, apl;
 	struct nap_hash planned_pods; /* ns/name -> 1: pods of planned claims not yet seen */
@@ -88,8 +81,6 @@ void solve_emit(struct solve *sv, const struct nap_cluster *cl, struct nap_sim *
     const struct nap_sched_result *res);
 /* Load the catalog on first use (flags, then the config); region: then node labels. */
 int solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *err);
-/* Apply one OfferingUnavailable record; -1 when malformed. */
-int solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err);
 /* Forget planned claims whose NodeClaim exists or whose time is up. */
 void solve_expire(struct solve *sv, const struct nap_cluster *cl);
 void nomination_free(struct nomination *nm);
