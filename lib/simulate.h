@@ -71,8 +71,10 @@ struct nap_sim_opts {
 	 * Nodes taken away, by Node or NodeClaim name (either names both): they
 	 * take no pod and count for no topology; their pods that a drain would
 	 * move (not DaemonSet, mirror, terminal or terminating) are placed
-	 * again, after the pending ones.  With gone_usage_counts 0, their
-	 * capacity leaves their NodePool's limits, as it would once deleted.
+	 * again, after the pending ones, in the cluster's order (pod_view is
+	 * not asked about them; nmoved counts them).  With gone_usage_counts
+	 * 0, their capacity leaves their NodePool's limits, as it would once
+	 * deleted.
 	 */
 	const char *const *gone;
 	size_t ngone;
