@@ -168,8 +168,8 @@ void nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, str
  * own available flags) saying which offerings count: a caller that knows
  * more than the catalog (an OfferingUnavailable) need not write into it.
  */
-void nap_itype_reqs_avail(const struct nap_itype *it, const struct nap_catalog *c,
-    const int *avail, struct nap_reqs *out);
+void nap_itype_reqs_avail(const struct nap_itype *it, const struct nap_catalog *c, const int *avail,
+    struct nap_reqs *out);
 
 /*
  * What an AKSNodeClass changes about an instance type.  All-zero means the
@@ -247,8 +247,7 @@ struct nap_unavail_set {
  * instanceType or a bad until, the set unchanged.
  */
 struct json_object;
-int nap_unavail_add_record(
-    struct nap_unavail_set *s, struct json_object *rec, struct nap_err *err);
+int nap_unavail_add_record(struct nap_unavail_set *s, struct json_object *rec, struct nap_err *err);
 /*
  * 1 when an entry covers the offering of it at now_ms (epoch ms); with
  * now_ms 0 (no clock: a snapshot) every entry holds, whatever its until.

@@ -351,8 +351,8 @@ cmp_nref(const void *a, const void *b)
  * node is not in the question (gone, or never seen).
  */
 static size_t
-held_at(const struct nap_cluster *cl, const struct nap_hash *node_idx,
-    const struct nap_sim_pod_view *v)
+held_at(
+    const struct nap_cluster *cl, const struct nap_hash *node_idx, const struct nap_sim_pod_view *v)
 {
 	const char *name = v->held_at;
 
@@ -501,7 +501,8 @@ build_pools(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 			}
 		if (np->limit_unknown[0])
 			warn(sim,
-			    nap_xasprintf("nodepool %s: limit on resource %s is not tracked, ignored",
+			    nap_xasprintf(
+				"nodepool %s: limit on resource %s is not tracked, ignored",
 				np->meta.name, np->limit_unknown));
 		if (nodepool_ready_false(np))
 			p->unusable = "nodepool is not ready";

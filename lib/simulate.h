@@ -40,9 +40,9 @@ enum nap_sim_role {
 };
 
 struct nap_sim_pod_view {
-	enum nap_sim_role role;	 /* NAP_SIM_PLACE unless the callback says otherwise */
-	const char *held_at;	 /* HOLD: a Node, or a NodeClaim (held_is_claim) */
-	int held_is_claim;	 /* a registered claim's node stands for it */
+	enum nap_sim_role role;	  /* NAP_SIM_PLACE unless the callback says otherwise */
+	const char *held_at;	  /* HOLD: a Node, or a NodeClaim (held_is_claim) */
+	int held_is_claim;	  /* a registered claim's node stands for it */
 	const char *const *avoid; /* PLACE: nodes not to try for it (borrowed) */
 	size_t navoid;
 };
@@ -86,17 +86,17 @@ struct nap_sim_opts {
 struct nap_sim {
 	struct nap_sched_input in; /* the question: hand it to the scheduler */
 	/* back-map, by the scheduler's indices */
-	struct nap_sched_itype *types;	   /* in.types; [t].name is the catalog's */
-	int *type_len;			   /* name length, -1 when it needs JSON escapes */
-	struct nap_sched_offer *offers;	   /* every type's offerings, in.types[t].off */
-	struct nap_sched_pool *pools;	   /* in.pools */
-	struct nap_nodepool **pool_np;	   /* the NodePool of each pool */
-	struct nap_nodeclass **pool_nc;	   /* its AKSNodeClass, or NULL */
-	struct nap_res *alloc, *capacity;  /* npools x ntypes */
-	struct nap_sched_node *nodes;	   /* in.nodes */
-	const char **node_kind;		   /* "Node" or "NodeClaim" */
-	struct nap_reqs *node_labels;	   /* per node */
-	struct nap_sched_pod *pending;	   /* in.pending */
+	struct nap_sched_itype *types;	    /* in.types; [t].name is the catalog's */
+	int *type_len;			    /* name length, -1 when it needs JSON escapes */
+	struct nap_sched_offer *offers;	    /* every type's offerings, in.types[t].off */
+	struct nap_sched_pool *pools;	    /* in.pools */
+	struct nap_nodepool **pool_np;	    /* the NodePool of each pool */
+	struct nap_nodeclass **pool_nc;	    /* its AKSNodeClass, or NULL */
+	struct nap_res *alloc, *capacity;   /* npools x ntypes */
+	struct nap_sched_node *nodes;	    /* in.nodes */
+	const char **node_kind;		    /* "Node" or "NodeClaim" */
+	struct nap_reqs *node_labels;	    /* per node */
+	struct nap_sched_pod *pending;	    /* in.pending */
 	const struct nap_pod **pending_src; /* the model's pod of each */
 	struct nap_sched_pod *daemons, *boundp;
 	struct nap_sched_bound *bound;
@@ -108,8 +108,8 @@ struct nap_sim {
 	size_t nstrs, astrs;
 };
 
-int nap_sim_build(struct nap_sim *sim, const struct nap_cluster *cl,
-    const struct nap_catalog *cat, const struct nap_sim_opts *opts, struct nap_err *err);
+int nap_sim_build(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_catalog *cat,
+    const struct nap_sim_opts *opts, struct nap_err *err);
 void nap_sim_free(struct nap_sim *sim);
 
 #endif

@@ -57,9 +57,8 @@ nap_tolerates(const struct nap_toleration *tol, size_t n, const struct nap_taint
 }
 
 int
-nap_taints_tolerated(const struct nap_toleration *tol, size_t n,
-    const struct nap_taint *taints, size_t ntaints, unsigned flags,
-    const struct nap_taint **bad)
+nap_taints_tolerated(const struct nap_toleration *tol, size_t n, const struct nap_taint *taints,
+    size_t ntaints, unsigned flags, const struct nap_taint **bad)
 {
 	size_t i;
 

@@ -54,9 +54,8 @@ enum {
  * otherwise 0 and, if bad is not NULL, the first taint not tolerated
  * (*bad is NULL on success).
  */
-int nap_taints_tolerated(const struct nap_toleration *tol, size_t n,
-    const struct nap_taint *taints, size_t ntaints, unsigned flags,
-    const struct nap_taint **bad);
+int nap_taints_tolerated(const struct nap_toleration *tol, size_t n, const struct nap_taint *taints,
+    size_t ntaints, unsigned flags, const struct nap_taint **bad);
 /* nap_taints_tolerated with NAP_TAINTS_SKIP_PREFER: may the pod schedule there at all? */
 int nap_tolerates_all(const struct nap_toleration *tol, size_t n, const struct nap_taint *taints,
     size_t ntaints, const struct nap_taint **bad);

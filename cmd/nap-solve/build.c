@@ -44,8 +44,8 @@ pod_view(void *ctx, const struct nap_pod *p, struct nap_sim_pod_view *v)
 }
 
 int
-solve_build(struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim,
-    struct nap_err *err)
+solve_build(
+    struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim, struct nap_err *err)
 {
 	struct nap_sim_opts o;
 	struct nap_sim_usage *extra;

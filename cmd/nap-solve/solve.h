@@ -56,7 +56,7 @@ struct solve {
 	const char *spot_prices;
 	char *region;
 	int max_types;
-	int packing; /* enum nap_sched_packing */
+	int packing;			/* enum nap_sched_packing */
 	struct nap_unavail_set unavail; /* OfferingUnavailable records read */
 	struct planned *pl;
 	size_t npl, apl;

@@ -715,7 +715,8 @@ test_unavail(void)
 	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"instanceType\":"
 			       "\"Standard_D2s_v5\",\"zone\":\"eastus-1\",\"capacityType\":"
 			       "\"on-demand\",\"until\":\"2026-12-07T00:00:00Z\"}");
-	TAP_IS_INT(nap_unavail_add_record(&s, r, &err), 0, "an OfferingUnavailable record is taken");
+	TAP_IS_INT(
+	    nap_unavail_add_record(&s, r, &err), 0, "an OfferingUnavailable record is taken");
 	json_object_put(r);
 	TAP_OK(nap_unavail_has(&s, it, z1, until - 1), "its offering is unavailable until then");
 	TAP_OK(!nap_unavail_has(&s, it, z1, until), "and available again from then");
@@ -726,9 +727,11 @@ test_unavail(void)
 			       "\"Standard_D2s_v5\",\"capacityType\":\"spot\"}");
 	nap_unavail_add_record(&s, r, &err);
 	json_object_put(r);
-	TAP_OK(nap_unavail_has(&s, it, spot1, until * 2), "no zone and no until: every zone, for ever");
+	TAP_OK(nap_unavail_has(&s, it, spot1, until * 2),
+	    "no zone and no until: every zone, for ever");
 	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"zone\":\"eastus-1\"}");
-	TAP_IS_INT(nap_unavail_add_record(&s, r, &err), -1, "a record without instanceType is refused");
+	TAP_IS_INT(
+	    nap_unavail_add_record(&s, r, &err), -1, "a record without instanceType is refused");
 	TAP_IS_INT(err.code, NAP_EX_DATAERR, "as bad input");
 	json_object_put(r);
 	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"instanceType\":\"X\","

@@ -13,10 +13,12 @@ main(void)
 	nap_clock_rfc3339(0, buf, sizeof(buf));
 	TAP_IS_STR(buf, "1970-01-01T00:00:00Z", "the epoch");
 	/* 2026-12-07 is day 20794 since the epoch: 20794 * 86400 = 1796601600 */
-	nap_clock_rfc3339(1796601600LL * 1000 + 12 * 3600000 + 26 * 60000 + 23999, buf, sizeof(buf));
+	nap_clock_rfc3339(
+	    1796601600LL * 1000 + 12 * 3600000 + 26 * 60000 + 23999, buf, sizeof(buf));
 	TAP_IS_STR(buf, "2026-12-07T12:26:23Z", "milliseconds are truncated, not rounded");
 	nap_clock_rfc3339(-1, buf, sizeof(buf));
-	TAP_IS_STR(buf, "1969-12-31T23:59:59Z", "a millisecond before the epoch is the second before");
+	TAP_IS_STR(
+	    buf, "1969-12-31T23:59:59Z", "a millisecond before the epoch is the second before");
 	nap_clock_rfc3339(0, small, sizeof(small));
 	TAP_IS_STR(small, "", "a buffer too small gets an empty string, not half a time");
 

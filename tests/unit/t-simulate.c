@@ -19,25 +19,28 @@
 #include "tap.h"
 
 #define NODE(name, it, cpu, pid)                                                                   \
-	"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" name "\",\"uid\":\"u-" \
-	name "\",\"labels\":{\"kubernetes.io/hostname\":\"" name                                    \
-	"\",\"node.kubernetes.io/instance-type\":\"" it "\","                                       \
-	"\"topology.kubernetes.io/zone\":\"eastus-1\",\"karpenter.sh/capacity-type\":\"on-demand\"," \
-	"\"karpenter.sh/nodepool\":\"default\",\"karpenter.sh/registered\":\"true\","               \
-	"\"karpenter.sh/initialized\":\"true\",\"kubernetes.io/arch\":\"amd64\","                   \
-	"\"kubernetes.io/os\":\"linux\"}},\"spec\":{\"providerID\":\"" pid "\"},"                   \
-	"\"status\":{\"allocatable\":{\"cpu\":\"" cpu "\",\"memory\":\"12Gi\",\"pods\":\"110\"},"   \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" name                  \
+	"\",\"uid\":\"u-" name "\",\"labels\":{\"kubernetes.io/hostname\":\"" name                 \
+	"\",\"node.kubernetes.io/instance-type\":\"" it "\","                                      \
+	"\"topology.kubernetes.io/zone\":\"eastus-1\",\"karpenter.sh/"                             \
+	"capacity-type\":\"on-demand\","                                                           \
+	"\"karpenter.sh/nodepool\":\"default\",\"karpenter.sh/registered\":\"true\","              \
+	"\"karpenter.sh/initialized\":\"true\",\"kubernetes.io/arch\":\"amd64\","                  \
+	"\"kubernetes.io/os\":\"linux\"}},\"spec\":{\"providerID\":\"" pid "\"},"                  \
+	"\"status\":{\"allocatable\":{\"cpu\":\"" cpu "\",\"memory\":\"12Gi\",\"pods\":\"110\"},"  \
 	"\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}"
 #define CLAIM(name, it, cpu, pid)                                                                  \
-	"{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodeClaim\",\"metadata\":{\"name\":\"" name \
-	"\",\"uid\":\"u-" name "\",\"labels\":{\"karpenter.sh/nodepool\":\"default\"}},"             \
-	"\"spec\":{\"nodeClassRef\":{\"name\":\"default\"},\"requirements\":[{\"key\":"              \
-	"\"node.kubernetes.io/instance-type\",\"operator\":\"In\",\"values\":[\"" it "\"]}]},"      \
-	"\"status\":{\"providerID\":\"" pid "\",\"capacity\":{\"cpu\":\"" cpu "\","                 \
+	"{\"apiVersion\":\"karpenter.sh/"                                                          \
+	"v1\",\"kind\":\"NodeClaim\",\"metadata\":{\"name\":\"" name "\",\"uid\":\"u-" name        \
+	"\",\"labels\":{\"karpenter.sh/nodepool\":\"default\"}},"                                  \
+	"\"spec\":{\"nodeClassRef\":{\"name\":\"default\"},\"requirements\":[{\"key\":"            \
+	"\"node.kubernetes.io/instance-type\",\"operator\":\"In\",\"values\":[\"" it "\"]}]},"     \
+	"\"status\":{\"providerID\":\"" pid "\",\"capacity\":{\"cpu\":\"" cpu "\","                \
 	"\"memory\":\"16Gi\",\"pods\":\"110\"}}}"
 #define POD(name, node, cpu, extra)                                                                \
-	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name                    \
-	"\",\"namespace\":\"default\",\"uid\":\"u-" name "\"" extra "},\"spec\":{\"nodeName\":\"" node \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name                   \
+	"\",\"namespace\":\"default\",\"uid\":\"u-" name "\"" extra                                \
+	"},\"spec\":{\"nodeName\":\"" node                                                         \
 	"\",\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"" cpu "\","     \
 	"\"memory\":\"1Gi\"}}}]},\"status\":{\"phase\":\"Running\"}}"
 
@@ -133,9 +136,10 @@ ranked(const struct nap_catalog *cat, json_object *names, double price)
 		const char *name = json_object_get_string(json_object_array_get_idx(names, i));
 		const struct nap_itype *it = nap_catalog_find(cat, name);
 
-		if (it == NULL || it->on_demand_price < last || (i == 0 && it->on_demand_price != price)) {
-			printf("#   %s at %g after %g (claim at %g)\n", name, it ? it->on_demand_price : -1,
-			    last, price);
+		if (it == NULL || it->on_demand_price < last ||
+		    (i == 0 && it->on_demand_price != price)) {
+			printf("#   %s at %g after %g (claim at %g)\n", name,
+			    it ? it->on_demand_price : -1, last, price);
 			return 0;
 		}
 		last = it->on_demand_price;
@@ -248,7 +252,8 @@ main(void)
 	nap_sim_build(&s, cl, cat, &o, &err);
 	TAP_IS_STR(pending(&s), "", "a held pod is not placed");
 	TAP_IS_INT(s.nbound, 4, "it counts where it is held");
-	TAP_IS_INT(s.nodes[1].avail.v[NAP_RES_CPU], 3860 - 1000 - 500, "its request takes room there");
+	TAP_IS_INT(
+	    s.nodes[1].avail.v[NAP_RES_CPU], 3860 - 1000 - 500, "its request takes room there");
 	nap_sim_free(&s);
 	view_mode = "hold-claim";
 	nap_sim_build(&s, cl, cat, &o, &err);
@@ -312,18 +317,21 @@ main(void)
 				"node.kubernetes.io/instance-type") == 0)
 				it = nap_json_get(json_object_array_get_idx(reqs, i), "values");
 		TAP_IS_STR(nap_json_str(back, "type", NULL), "LaunchRequest", "a LaunchRequest");
-		TAP_IS_STR(json_object_get_string(json_object_object_get(
-			       nap_json_get(back, "nodeClaim.metadata.labels"), "karpenter.sh/nodepool")),
+		TAP_IS_STR(
+		    json_object_get_string(json_object_object_get(
+			nap_json_get(back, "nodeClaim.metadata.labels"), "karpenter.sh/nodepool")),
 		    "default", "its NodePool label");
-		TAP_IS_STR(nap_json_str(json_object_array_get_idx(
-				       nap_json_get(back, "nodeClaim.metadata.ownerReferences"), 0),
-			       "name", NULL),
+		TAP_IS_STR(
+		    nap_json_str(json_object_array_get_idx(
+				     nap_json_get(back, "nodeClaim.metadata.ownerReferences"), 0),
+			"name", NULL),
 		    "default", "owned by its NodePool");
 		TAP_IS_INT(json_object_array_length(nap_json_get(back, "pods")), 3,
 		    "for the pending pod and the two moved");
-		TAP_OK(it && json_object_array_length(it) > 1 &&
-			ranked(cat, it, res.claims[0].price),
-		    "instance types ranked cheapest first (on demand), the first at the claim's price");
+		TAP_OK(
+		    it && json_object_array_length(it) > 1 && ranked(cat, it, res.claims[0].price),
+		    "instance types ranked cheapest first (on demand), the first at the claim's "
+		    "price");
 		json_object_put(back);
 		json_object_put(lr);
 		nap_sched_result_free(&res);

@@ -8,8 +8,14 @@
 
 /* the structs own mutable strings; these literals are only read */
 #define S(x) ((char *)(uintptr_t)(x))
-#define TAINT(k, v, e) {S(k), S(v), (e)}
-#define TOL(k, ex, v, e) {S(k), (ex), S(v), (e), -1}
+#define TAINT(k, v, e)                                                                             \
+	{                                                                                          \
+		S(k), S(v), (e)                                                                    \
+	}
+#define TOL(k, ex, v, e)                                                                           \
+	{                                                                                          \
+		S(k), (ex), S(v), (e), -1                                                          \
+	}
 
 int
 main(void)
@@ -52,7 +58,8 @@ main(void)
 	TAP_OK(nap_taint_is_ephemeral("karpenter.sh/unregistered"), "unregistered is ephemeral");
 	TAP_OK(nap_taint_is_ephemeral("node.cloudprovider.kubernetes.io/uninitialized"),
 	    "the cloud provider's uninitialized is ephemeral");
-	TAP_OK(nap_taint_is_ephemeral("node.kubernetes.io/unreachable"), "unreachable is ephemeral");
+	TAP_OK(
+	    nap_taint_is_ephemeral("node.kubernetes.io/unreachable"), "unreachable is ephemeral");
 	TAP_OK(nap_taint_is_ephemeral("readiness.k8s.io/x"), "a readiness gate is ephemeral");
 	TAP_OK(!nap_taint_is_ephemeral("readiness.k8s.io"), "the bare prefix without / is not");
 	TAP_OK(!nap_taint_is_ephemeral("karpenter.sh/disrupted"), "disrupted is not ephemeral");
