@@ -12,7 +12,7 @@
 #include "json.h"
 #include "labels.h"
 #include "text.h"
-#include "launch.h"
+#include "nap-launch.h"
 
 #define CIG_UBUNTU "AKSUbuntu-38d80f77-467a-481f-a8d4-09b6d4220bd2"
 #define CIG_AZURELINUX "AKSAzureLinux-f7c7cda5-1c9a-4bdc-a222-9614c968580b"
@@ -270,7 +270,7 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	for (i = 0; i < c->nc.ntaints; i++)
 		json_object_array_add(taints, taint_json(&c->nc.taints[i]));
 	{
-		struct nap_taint u = {(char *)(uintptr_t)UNREGISTERED_TAINT, (char *)(uintptr_t) "",
+		struct nap_taint u = {(char *)(uintptr_t)NAP_TAINT_UNREGISTERED, (char *)(uintptr_t) "",
 		    NAP_EFFECT_NOEXECUTE};
 
 		json_object_array_add(taints, taint_json(&u));
