@@ -209,6 +209,34 @@ arm_status() {
 	! grep -q 'delete vm aks-term-1\|terminated' "$ERR"
 }
 
+# The AKSNodeClass status nap-upgrade keeps: each size gets the first image
+# its arch and Hyper-V generation match, at that exact version, and the
+# class's Kubernetes version rather than the API server's.
+@test "a class's status.images and status.kubernetesVersion choose the image version and the kubelet's" {
+	start_sim
+	local cig=/CommunityGalleries/AKSUbuntu-38d80f77-467a-481f-a8d4-09b6d4220bd2/images
+	sim_kubectl patch aksnodeclass default --subresource=status --type merge -p "$(jq -cn --arg c "$cig" '
+	    def img(d; arch; gen): {id: "\($c)/\(d)/versions/202511.07.0", requirements: ([
+	        {key: "kubernetes.io/arch", operator: "In", values: [arch]}] +
+	        if gen then [{key: "karpenter.azure.com/sku-hyperv-generation", operator: "In", values: [gen]}] else [] end)};
+	    {status: {kubernetesVersion: "1.31.7", images: [img("2204gen2arm64containerd"; "arm64"; null),
+	      img("2204gen2containerd"; "amd64"; "2"), img("2204containerd"; "amd64"; "1")]}}')" >/dev/null
+	req img-1 Standard_D2s_v3 | launch >"$OUT" 2>"$ERR"
+	want="$cig/2204gen2containerd/versions/202511.07.0"
+	has Launched ".nodeClaim == \"img-1\" and .imageID == \"$want\""
+	sim_poll 30 nodeclaims_with_provider 1
+	[ "$(sim_kubectl get nodeclaim img-1 -o jsonpath='{.status.imageID}')" = "$want" ]
+	[ "$(curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $(arm_token)" \
+	    "$SIM_ARM_URL/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachines/aks-img-1?api-version=2024-07-01" |
+	    jq -r .properties.storageProfile.imageReference.communityGalleryImageId)" = "$want" ]
+	sim_poll 60 sim_kubectl get node aks-img-1
+	sim_poll 30 kubelet_version_is aks-img-1 v1.31.7
+}
+
+kubelet_version_is() {
+	[ "$(sim_kubectl get node "$1" -o jsonpath='{.status.nodeInfo.kubeletVersion}')" = "$2" ]
+}
+
 @test "a VM of the cluster whose NodeClaim is gone is garbage-collected" {
 	start_sim
 	req orphan-1 Standard_D2s_v3 | launch >"$OUT" 2>"$ERR"

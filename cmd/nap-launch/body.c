@@ -52,12 +52,27 @@ provider_id(struct ctx *x, const char *vm)
 	    x->sub, x->rg_lower, vm);
 }
 
+/*
+ * The Kubernetes version a node of class nc runs: the class's
+ * status.kubernetesVersion (the version nap-upgrade rolls the class to,
+ * azure-provider.md 1.3), else the API server's.  Without a leading v.
+ */
+static const char *
+k8s_version(struct ctx *x, const struct nap_nodeclass *nc)
+{
+	const char *v = nc && nc->kubernetes_version ? nc->kubernetes_version : "";
+
+	if (v[0] == 'v')
+		v++;
+	return v[0] ? v : x->k8s_version;
+}
+
 void
 itype_opts(struct ctx *x, const struct nap_nodeclass *nc, struct nap_itype_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (nc)
-		nap_itype_opts_from_nodeclass(o, nc, x->k8s_version, NULL, NULL);
+		nap_itype_opts_from_nodeclass(o, nc, k8s_version(x, nc), NULL, NULL);
 }
 
 /* Tag keys cannot hold "/": the provider writes "_" (4.4). */
@@ -157,7 +172,7 @@ image_for(struct ctx *x, const struct nap_itype *it, const struct nap_nodeclass 
 		if ((!a || nap_req_allows(a, it->arch)) && (!g || nap_req_allows(g, gen)))
 			return nap_xstrdup(nc->images[i].id);
 	}
-	fam = nc ? nap_nodeclass_resolved_family(nc, x->k8s_version) : "Ubuntu2204";
+	fam = nc ? nap_nodeclass_resolved_family(nc, k8s_version(x, nc)) : "Ubuntu2204";
 	def = image_def(fam, strcmp(it->arch, "arm64") == 0, gen[0] == '2', &gallery);
 	return nap_xasprintf("/CommunityGalleries/%s/images/%s/versions/latest", gallery, def);
 }
@@ -257,7 +272,7 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 		json_object_object_add(
 		    labels, "kubernetes.azure.com/mode", json_object_new_string("user"));
 	if (nc) {
-		const char *fam = nap_nodeclass_resolved_family(nc, x->k8s_version);
+		const char *fam = nap_nodeclass_resolved_family(nc, k8s_version(x, nc));
 
 		json_object_object_add(labels, "kubernetes.azure.com/os-sku-requested",
 		    json_object_new_string(nap_image_family_name(nc->image_family)));
@@ -308,7 +323,8 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	json_object_object_add(b, "kubelet", k);
 	json_object_object_add(
 	    b, "osDiskSizeGB", json_object_new_int(o.os_disk_gb ? o.os_disk_gb : 128));
-	json_object_object_add(b, "kubernetesVersion", json_object_new_string(x->k8s_version));
+	json_object_object_add(
+	    b, "kubernetesVersion", json_object_new_string(k8s_version(x, nc)));
 	return b;
 }
 
