@@ -9,13 +9,12 @@
 #include <string.h>
 
 #include "base64.h"
+#include "image.h"
 #include "json.h"
 #include "labels.h"
 #include "text.h"
 #include "nap-launch.h"
 
-#define CIG_UBUNTU "AKSUbuntu-38d80f77-467a-481f-a8d4-09b6d4220bd2"
-#define CIG_AZURELINUX "AKSAzureLinux-f7c7cda5-1c9a-4bdc-a222-9614c968580b"
 
 /* Request paths: every segment escaped (nap_url_path). */
 char *
@@ -136,23 +135,6 @@ body_nic(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 }
 
 /* The image definition for a resolved family, architecture and generation (5.1). */
-static const char *
-image_def(const char *family, int arm64, int gen2, const char **gallery)
-{
-	int al = strncmp(family, "AzureLinux", 10) == 0;
-
-	*gallery = al ? CIG_AZURELINUX : CIG_UBUNTU;
-	if (strcmp(family, "AzureLinux3") == 0)
-		return arm64 ? "V3gen2arm64" : gen2 ? "V3gen2" : "V3";
-	if (al)
-		return arm64 ? "V2gen2arm64" : gen2 ? "V2gen2" : "V2";
-	if (strcmp(family, "Ubuntu2404") == 0)
-		return arm64 ? "2404gen2arm64containerd"
-		    : gen2   ? "2404gen2containerd"
-			     : "2404containerd";
-	return arm64 ? "2204gen2arm64containerd" : gen2 ? "2204gen2containerd" : "2204containerd";
-}
-
 /*
  * The first status.images entry whose requirements the type meets, as the
  * provider picks; without status images (no nap-upgrade yet), the family's
@@ -161,20 +143,30 @@ image_def(const char *family, int arm64, int gen2, const char **gallery)
 static char *
 image_for(struct ctx *x, const struct nap_itype *it, const struct nap_nodeclass *nc)
 {
-	const char *gen = (it->hyperv & NAP_HYPERV_V2) ? "2" : "1", *gallery, *def, *fam;
-	size_t i;
+	const char *gen = (it->hyperv & NAP_HYPERV_V2) ? "2" : "1", *fam;
+	const struct nap_image_def *defs;
+	size_t i, n;
 
 	for (i = 0; nc && i < nc->nimages; i++) {
-		const struct nap_req *a = nap_reqs_get(&nc->images[i].reqs, "kubernetes.io/arch");
+		const struct nap_req *a = nap_reqs_get(&nc->images[i].reqs, NAP_LABEL_ARCH);
 		const struct nap_req *g =
-		    nap_reqs_get(&nc->images[i].reqs, "karpenter.azure.com/sku-hyperv-generation");
+		    nap_reqs_get(&nc->images[i].reqs, NAP_LABEL_SKU_HYPERV_GENERATION);
 
 		if ((!a || nap_req_allows(a, it->arch)) && (!g || nap_req_allows(g, gen)))
 			return nap_xstrdup(nc->images[i].id);
 	}
+	/* The provider's definitions for the family (lib/image), first match at latest. */
 	fam = nc ? nap_nodeclass_resolved_family(nc, k8s_version(x, nc)) : "Ubuntu2204";
-	def = image_def(fam, strcmp(it->arch, "arm64") == 0, gen[0] == '2', &gallery);
-	return nap_xasprintf("/CommunityGalleries/%s/images/%s/versions/latest", gallery, def);
+	defs = nap_image_defs(fam, nc ? nc->fips : 0, nc ? nc->trusted_launch : 0, &n);
+	if (n == 0) {
+		fam = "Ubuntu2204";
+		defs = nap_image_defs(fam, 0, 0, &n);
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(defs[i].arch, it->arch) == 0 && defs[i].gen == gen[0] - '0')
+			return nap_image_id(fam, defs[i].name, "latest");
+	/* None fits the size (it will be refused): the family's first, named in the error. */
+	return nap_image_id(fam, defs[0].name, "latest");
 }
 
 static json_object *
