@@ -58,7 +58,7 @@ struct gc_del {
  * as missing.  NICs are listed first so that a NIC and VM made between the
  * two lists show up as a pair rather than as a lone NIC.
  *
- * The round's state is only this section's business, so it lives here
+ * The round's state is only this file's business, so it lives here
  * rather than in struct ctx (one context per process).
  */
 static struct {

@@ -1354,14 +1354,18 @@ cond_time(const struct nap_nodeclaim *nc, const char *type)
  * The NodeClaim is being deleted (or is gone) by someone else: nap-launch
  * neither deletes its VM nor drops its finalizer (nap-disrupt drains the
  * node first, then does both).  A launch in flight stops when its ARM call
- * returns; a deletion of nap-launch's own (a failed launch, a registration
- * timeout) runs to its end.
+ * (or its clearing of a failed VM) returns; a deletion of nap-launch's own
+ * (a failed launch, a registration timeout) runs to its end.
  */
 static void
 let_go(struct ctx *x, struct claim *c)
 {
-	if (c->del)
+	if (c->del) {
+		/* Clearing a failed VM between two offerings: no next offering. */
+		if (c->step == ST_VM_CLEANUP)
+			c->stop = 1;
 		return;
+	}
 	if (c->call) {
 		c->stop = 1;
 		return;
