@@ -110,7 +110,7 @@ nap_lease_fill(
 			int64_t n = nap_json_int(o, "spec.leaseTransitions", 0);
 
 			/* a transition is a change of holder, as client-go counts them */
-			if (*was && strcmp(was, l->identity) != 0)
+			if (*was)
 				n++;
 			nap_json_set(o, "spec.leaseTransitions", json_object_new_int64(n));
 			nap_json_set(o, "spec.acquireTime", json_object_new_string(now));

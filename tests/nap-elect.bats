@@ -1,0 +1,150 @@
+#!/usr/bin/env bats
+# nap-elect against nap-sim: one of two candidates runs the command; SIGKILL
+# of the active one hands over to the stand-by, never with both commands
+# running; the renew deadline, a clean release, the command's own exit.
+
+bats_require_minimum_version 1.5.0
+
+load helpers/sim
+
+setup() {
+	PIDS=()
+	W=$BATS_TEST_TMPDIR
+	unset KUBECONFIG KUBERNETES_SERVICE_HOST NAP_CONFIG
+	# The command every candidate runs: it says when it starts and stops,
+	# and notes an OVERLAP if another candidate's command is still alive.
+	cat >"$W/cmd" <<-'EOF'
+		#!/bin/sh
+		# cmd ID DIR
+		id=$1 dir=$2
+		if [ -s "$dir/running" ] && kill -0 "$(cat "$dir/running")" 2>/dev/null; then
+			echo "OVERLAP $id $(cat "$dir/running")" >>"$dir/log"
+		fi
+		echo $$ >"$dir/running"
+		echo "start $id $(date +%s.%N)" >>"$dir/log"
+		trap 'echo "stop $id" >>"$dir/log"; exit 0' TERM
+		while :; do sleep 0.1; done
+	EOF
+	chmod +x "$W/cmd"
+}
+
+teardown() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	sim_stop
+}
+
+# elect ID [nap-elect options...]: a candidate in the background, its pid in PIDS and ELECT_<ID>
+elect() {
+	local id=$1
+	shift
+	"$NAP_BIN/nap-elect" --kubeconfig "$SIM_KUBECONFIG" --lease nap --identity "$id" "$@" \
+	    -- "$W/cmd" "$id" "$W" 2>>"$W/err-$id" &
+	PIDS+=($!)
+	printf -v "ELECT_$id" %s "$!"
+}
+
+started() { grep -q "^start $1 " "$W/log" 2>/dev/null; }
+holder() { sim_kubectl get lease nap -n default -o jsonpath='{.spec.holderIdentity}'; }
+no_overlap() {
+	if grep OVERLAP "$W/log"; then
+		cat "$W/log"
+		return 1
+	fi
+}
+started_twice() { [ "$(grep -c '^start A ' "$W/log")" -eq 2 ]; }
+proc_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+FAST=(--lease-duration 4s --renew-deadline 2s --retry-period 500ms)
+
+@test "nap-elect refuses a bad flag, a missing --lease or command, and unsafe timings with 64" {
+	run "$NAP_BIN/nap-elect" --bogus -- true
+	[ "$status" -eq 64 ] && [[ "$output" == *usage:* ]]
+	run "$NAP_BIN/nap-elect" -- true
+	[ "$status" -eq 64 ] && [[ "$output" == *"--lease is required"* ]]
+	run "$NAP_BIN/nap-elect" --lease x
+	[ "$status" -eq 64 ] && [[ "$output" == *"no command"* ]]
+	run "$NAP_BIN/nap-elect" --lease x --lease-duration 10s --renew-deadline 10s -- true
+	[ "$status" -eq 64 ] && [[ "$output" == *"shorter than --lease-duration"* ]]
+	run "$NAP_BIN/nap-elect" --lease x --retry-period 10s -- true
+	[ "$status" -eq 64 ] && [[ "$output" == *"shorter than --renew-deadline"* ]]
+}
+
+@test "of two candidates one runs the command; after SIGKILL of it the other takes over, three times, never both at once" {
+	local round a b t0 t1 took pid
+	sim_start
+	elect A
+	sim_poll 30 started A
+	elect B
+	for round in 1 2 3; do
+		if [ $((round % 2)) = 1 ]; then a=A b=B; else a=B b=A; fi
+		# the stand-by really stands by: its command has not run this round
+		sleep 3
+		! started "$b"
+		[ "$(holder)" = "$a" ]
+		pid=$(cat "$W/running")
+		eval "t0=\$(date +%s.%N); kill -KILL \$ELECT_$a"
+		# the guard stops the dead candidate's command at once
+		sim_poll 10 proc_gone "$pid"
+		sim_poll 60 started "$b" || { cat "$W/log" "$W"/err-*; false; }
+		t1=$(grep "^start $b " "$W/log" | tail -n 1 | cut -d' ' -f3)
+		took=$(echo "$t1 - $t0" | bc)
+		echo "# round $round: $b took over ${took}s after SIGKILL of $a" >&3
+		echo "$took" >>"$W/takeovers"
+		# not before the lease could have expired, well within a generous bound
+		[ "$(echo "$took >= 10 && $took < 40" | bc)" = 1 ]
+		[ "$(holder)" = "$b" ]
+		no_overlap
+		# the killed candidate comes back as the stand-by
+		elect "$a"
+		# earlier starts are history: the next round looks for a new one
+		sed -i 's/^start /started /' "$W/log"
+	done
+	[ "$(wc -l <"$W/takeovers")" -eq 3 ]
+}
+
+@test "a candidate that cannot renew stops its command within the renew deadline, and starts it again once it can" {
+	local pid
+	sim_start
+	elect A "${FAST[@]}"
+	sim_poll 30 started A
+	pid=$(cat "$W/running")
+	kill -STOP "$SIM_PID"
+	# renew deadline 2 s + grace 1 s: gone well before a stand-by's 4 s lease could end
+	sim_poll 8 proc_gone "$pid" || { kill -CONT "$SIM_PID"; false; }
+	grep -q "^stop A" "$W/log"
+	kill -CONT "$SIM_PID"
+	sim_poll 30 started_twice
+	[ "$(holder)" = A ]
+}
+
+@test "SIGTERM stops the command, releases the lease and exits 0; the stand-by takes over without waiting out the lease" {
+	local rc=0
+	sim_start
+	elect A --lease-duration 60s --renew-deadline 20s --retry-period 500ms
+	sim_poll 30 started A
+	elect B --lease-duration 60s --renew-deadline 20s --retry-period 500ms
+	sleep 1
+	kill -TERM "$ELECT_A"
+	wait "$ELECT_A" || rc=$?
+	[ "$rc" -eq 0 ]
+	grep -q "^stop A" "$W/log"
+	grep -q "released lease default/nap" "$W/err-A"
+	# a 60 s lease, taken over in seconds: the release said it was free
+	sim_poll 10 started B
+	no_overlap
+}
+
+@test "when the command exits by itself nap-elect releases the lease and exits with its status" {
+	local rc=0
+	sim_start
+	"$NAP_BIN/nap-elect" --kubeconfig "$SIM_KUBECONFIG" --lease once --identity A -- \
+	    sh -c 'exit 3' 2>"$W/err" || rc=$?
+	[ "$rc" -eq 3 ]
+	[ "$(sim_kubectl get lease once -n default -o jsonpath='{.spec.holderIdentity}')" = "" ]
+	run -127 "$NAP_BIN/nap-elect" --kubeconfig "$SIM_KUBECONFIG" --lease once -- /nonexistent/cmd
+	[[ "$output" == *"unable to run /nonexistent/cmd"* ]]
+}
