@@ -6,9 +6,13 @@
  *
  *   lp-bound CATALOG REGION CPU_MILLI MEMORY_BYTES PODS
  *
- * Prints the bound in USD per hour.  Solved as the dual (three variables,
- * one constraint per type) with a dense simplex; y = 0 is feasible since
- * every price is positive.  Built and run by bench/solve.sh only.
+ * Prints the bound in USD per hour, computed by lib/bound (the aggregate
+ * bound of bound.h).
+ *
+ *   lp-bound --whole CATALOG REGION  <requests
+ *
+ * Prints lib/bound's whole-pod bound of the pods on stdin (one line
+ * "CPU_MILLI MEMORY_BYTES" per pod), the tool-side twin of --fit below.
  *
  *   lp-bound --fit CATALOG REGION  <requests  >model.lp
  *
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bound.h"
 #include "catalog.h"
 
 struct cls {
@@ -54,32 +59,27 @@ od_price(const struct nap_itype *ty)
 	return price;
 }
 
-static int
-fit_lp(const char *catalog, const char *region)
+/* The pods on stdin as classes of equal requests (cores, GiB); NULL on bad input. */
+static struct cls *
+read_classes(size_t *n)
 {
-	struct nap_catalog *cat;
-	struct nap_err err;
-	struct nap_itype_opts o;
 	struct cls *c = NULL;
-	size_t nc = 0, ac = 0, i, k, t, w;
+	size_t nc = 0, ac = 0, i, k;
 	long long cpu, mem;
 
-	if (nap_catalog_load(&cat, catalog, region, NULL, &err) < 0) {
-		fprintf(stderr, "lp-bound: %s\n", err.msg);
-		return err.code;
-	}
 	while (scanf("%lld %lld", &cpu, &mem) == 2) {
 		if (nc == ac) {
 			ac = ac ? 2 * ac : 64;
 			c = realloc(c, ac * sizeof(*c));
 			if (!c)
-				return 70;
+				return NULL;
 		}
 		c[nc].cpu = cpu;
 		c[nc].mem = mem;
 		c[nc++].n = 1;
 	}
-	qsort(c, nc, sizeof(*c), cmp_cls);
+	if (nc)
+		qsort(c, nc, sizeof(*c), cmp_cls);
 	for (i = 0, k = 0; i < nc; i++) {
 		if (k && c[k - 1].cpu == c[i].cpu && c[k - 1].mem == c[i].mem) {
 			c[k - 1].n++;
@@ -87,7 +87,25 @@ fit_lp(const char *catalog, const char *region)
 		}
 		c[k++] = c[i];
 	}
-	nc = k;
+	*n = k;
+	return c;
+}
+
+static int
+fit_lp(const char *catalog, const char *region)
+{
+	struct nap_catalog *cat;
+	struct nap_err err;
+	struct nap_itype_opts o;
+	struct cls *c;
+	size_t nc, k, t, w;
+
+	if (nap_catalog_load(&cat, catalog, region, NULL, &err) < 0) {
+		fprintf(stderr, "lp-bound: %s\n", err.msg);
+		return err.code;
+	}
+	if (!(c = read_classes(&nc)))
+		return 70;
 	memset(&o, 0, sizeof(o));
 	printf("Minimize\n obj:");
 	for (t = 0; t < cat->ntypes; t++) {
@@ -147,110 +165,54 @@ int
 main(int argc, char **argv)
 {
 	struct nap_catalog *cat;
+	struct nap_bound_type *t;
 	struct nap_err err;
-	struct nap_itype_opts o;
-	double b[3], *T, *z;
-	size_t n = 0, i, j, cols, t;
-	int it;
+	double usd;
+	size_t nt;
 
 	if (argc == 4 && strcmp(argv[1], "--fit") == 0)
 		return fit_lp(argv[2], argv[3]);
-	if (argc != 6) {
+	if (!(argc == 4 && strcmp(argv[1], "--whole") == 0) && argc != 6) {
 		fprintf(stderr, "usage: lp-bound CATALOG REGION CPU_MILLI MEMORY_BYTES PODS\n");
 		return 64;
 	}
-	if (nap_catalog_load(&cat, argv[1], argv[2], NULL, &err) < 0) {
+	if (nap_catalog_load(&cat, argv[argc == 4 ? 2 : 1], argv[argc == 4 ? 3 : 2], NULL, &err) < 0) {
 		fprintf(stderr, "lp-bound: %s\n", err.msg);
 		return err.code;
 	}
-	b[0] = strtod(argv[3], NULL) / 1000.0;			/* cores */
-	b[1] = strtod(argv[4], NULL) / (1024.0 * 1024 * 1024);	/* GiB */
-	b[2] = strtod(argv[5], NULL);
-	memset(&o, 0, sizeof(o));
-	cols = 3 + cat->ntypes + 1;
-	T = calloc(cat->ntypes * cols + 1, sizeof(double));
-	z = calloc(cols, sizeof(double));
-	if (!T || !z)
-		return 70;
-	for (t = 0; t < cat->ntypes; t++) {
-		const struct nap_itype *ty = &cat->types[t];
-		struct nap_res a;
-		double price = -1;
+	nt = nap_bound_catalog_types(cat, NULL, NAP_BOUND_ON_DEMAND, &t);
+	if (argc == 4) {
+		struct nap_bound_class *k;
+		struct cls *c;
+		size_t nc, i;
+		double unplaced;
 
-		for (j = 0; j < ty->noff; j++)
-			if (!ty->off[j].spot && ty->off[j].available &&
-			    (price < 0 || ty->off[j].price < price))
-				price = ty->off[j].price;
-		nap_itype_allocatable(ty, &o, &a);
-		if (price <= 0 || a.v[NAP_RES_CPU] <= 0 || a.v[NAP_RES_MEMORY] <= 0)
-			continue;
-		T[n * cols + 0] = (double)a.v[NAP_RES_CPU] / 1000.0;
-		T[n * cols + 1] = (double)a.v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024);
-		T[n * cols + 2] = (double)a.v[NAP_RES_PODS];
-		T[n * cols + 3 + n] = 1;
-		T[n * cols + cols - 1] = price;
-		n++;
+		if (!(c = read_classes(&nc)))
+			return 70;
+		k = calloc(nc ? nc : 1, sizeof(*k));
+		if (!k)
+			return 70;
+		for (i = 0; i < nc; i++) {
+			k[i].cpu = (double)c[i].cpu / 1000.0;
+			k[i].mem = (double)c[i].mem / (1024.0 * 1024 * 1024);
+			k[i].n = (double)c[i].n;
+		}
+		if (nap_bound_whole(t, nt, k, nc, &usd, &unplaced, NULL, &err) < 0) {
+			fprintf(stderr, "lp-bound: %s\n", err.msg);
+			return err.code;
+		}
+		if (unplaced > 0)
+			fprintf(stderr, "lp-bound: %.0f pods fit no type\n", unplaced);
+		free(c);
+		free(k);
+	} else if (nap_bound_aggregate(t, nt, strtod(argv[3], NULL) / 1000.0,
+		       strtod(argv[4], NULL) / (1024.0 * 1024 * 1024), strtod(argv[5], NULL), &usd,
+		       &err) < 0) {
+		fprintf(stderr, "lp-bound: %s\n", err.msg);
+		return err.code;
 	}
-	for (j = 0; j < 3; j++)
-		z[j] = -b[j];
-	for (it = 0; it < 1000; it++) {
-		size_t e = cols, r = n;
-		double best = -1e-12, ratio = 0;
-
-		for (j = 0; j + 1 < cols; j++)
-			if (z[j] < best) {
-				best = z[j];
-				e = j;
-			}
-		if (e == cols)
-			break;
-		for (i = 0; i < n; i++) {
-			double a = T[i * cols + e];
-
-			if (a > 1e-12 && (r == n || T[i * cols + cols - 1] / a < ratio)) {
-				ratio = T[i * cols + cols - 1] / a;
-				r = i;
-			}
-		}
-		if (r == n)
-			break;
-		{
-			double pv = T[r * cols + e];
-
-			for (j = 0; j < cols; j++)
-				T[r * cols + j] /= pv;
-			for (i = 0; i < n; i++) {
-				double f = T[i * cols + e];
-
-				if (i == r || f == 0)
-					continue;
-				for (j = 0; j < cols; j++)
-					T[i * cols + j] -= f * T[r * cols + j];
-			}
-			pv = z[e];
-			for (j = 0; j < cols; j++)
-				z[j] -= pv * T[r * cols + j];
-		}
-	}
-	printf("%.4f\n", z[cols - 1]);
-	/* LP_VERBOSE: the primal solution, the sizes the bound buys (to stderr) */
-	if (getenv("LP_VERBOSE"))
-		for (t = 0, i = 0; t < cat->ntypes && i < n; t++) {
-			const struct nap_itype *ty = &cat->types[t];
-			struct nap_res a;
-			int usable = 0;
-
-			for (j = 0; j < ty->noff; j++)
-				usable |= !ty->off[j].spot && ty->off[j].available && ty->off[j].price > 0;
-			nap_itype_allocatable(ty, &o, &a);
-			if (!usable || a.v[NAP_RES_CPU] <= 0 || a.v[NAP_RES_MEMORY] <= 0)
-				continue;
-			if (z[3 + i] > 1e-9)
-				fprintf(stderr, "%s x %.2f\n", ty->name, z[3 + i]);
-			i++;
-		}
-	free(T);
-	free(z);
+	printf("%.4f\n", usd);
+	free(t);
 	nap_catalog_free(cat);
 	return 0;
 }
