@@ -170,6 +170,25 @@ fits(const struct nap_bound_type *t, const struct nap_bound_class *k)
 	return k->cpu <= t->cpu + EPS && k->mem <= t->mem + EPS;
 }
 
+int
+nap_bound_aggregate_classes(const struct nap_bound_type *t, size_t nt,
+    const struct nap_bound_class *k, size_t nk, double *usd, struct nap_err *err)
+{
+	double cpu = 0, mem = 0, pods = 0;
+	size_t i, j;
+
+	for (j = 0; j < nk; j++) {
+		for (i = 0; i < nt && !fits(&t[i], &k[j]); i++)
+			;
+		if (i == nt)
+			continue;
+		cpu += k[j].cpu * k[j].n;
+		mem += k[j].mem * k[j].n;
+		pods += k[j].n;
+	}
+	return nap_bound_aggregate(t, nt, cpu, mem, pods, usd, err);
+}
+
 /*
  * The most a single node of type t holds at prices y: max y.mu over the
  * fillings mu of the classes that fit t.  The filling goes to mu.

@@ -70,6 +70,10 @@ size_t nap_bound_catalog_types(const struct nap_catalog *c, const struct nap_ity
 int nap_bound_aggregate(const struct nap_bound_type *t, size_t nt, double cpu, double mem,
     double pods, double *usd, struct nap_err *err);
 
+/* The aggregate bound of the classes k, those no type fits left out. */
+int nap_bound_aggregate_classes(const struct nap_bound_type *t, size_t nt,
+    const struct nap_bound_class *k, size_t nk, double *usd, struct nap_err *err);
+
 /*
  * The whole-pod bound of the classes k: 0 with *usd, or -1.  Pods of a
  * class no type fits are left out and counted in *unplaced (may be NULL).
