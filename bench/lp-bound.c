@@ -30,21 +30,6 @@
 #include "bound.h"
 #include "catalog.h"
 
-struct cls {
-	long long cpu, mem;
-	long n;
-};
-
-static int
-cmp_cls(const void *x, const void *y)
-{
-	const struct cls *a = x, *b = y;
-
-	if (a->cpu != b->cpu)
-		return a->cpu < b->cpu ? -1 : 1;
-	return (a->mem > b->mem) - (a->mem < b->mem);
-}
-
 /* Cheapest available on-demand price of type t, or -1. */
 static double
 od_price(const struct nap_itype *ty)
@@ -59,12 +44,14 @@ od_price(const struct nap_itype *ty)
 	return price;
 }
 
-/* The pods on stdin as classes of equal requests (cores, GiB); NULL on bad input. */
-static struct cls *
+#define GIB (1024.0 * 1024 * 1024)
+
+/* The pods on stdin as classes of equal requests (cores, GiB); NULL when out of memory. */
+static struct nap_bound_class *
 read_classes(size_t *n)
 {
-	struct cls *c = NULL;
-	size_t nc = 0, ac = 0, i, k;
+	struct nap_bound_class *c = NULL;
+	size_t nc = 0, ac = 0;
 	long long cpu, mem;
 
 	while (scanf("%lld %lld", &cpu, &mem) == 2) {
@@ -74,21 +61,20 @@ read_classes(size_t *n)
 			if (!c)
 				return NULL;
 		}
-		c[nc].cpu = cpu;
-		c[nc].mem = mem;
+		c[nc].cpu = (double)cpu / 1000.0;
+		c[nc].mem = (double)mem / GIB;
 		c[nc++].n = 1;
 	}
-	if (nc)
-		qsort(c, nc, sizeof(*c), cmp_cls);
-	for (i = 0, k = 0; i < nc; i++) {
-		if (k && c[k - 1].cpu == c[i].cpu && c[k - 1].mem == c[i].mem) {
-			c[k - 1].n++;
-			continue;
-		}
-		c[k++] = c[i];
-	}
-	*n = k;
-	return c;
+	*n = nap_bound_classes_merge(c, nc);
+	return c ? c : calloc(1, sizeof(*c));
+}
+
+/* Whether a class fits type t's allocatable a, as lib/bound decides it (within 1e-9). */
+static int
+fits(const struct nap_bound_class *k, const struct nap_res *a)
+{
+	return k->cpu <= (double)a->v[NAP_RES_CPU] / 1000.0 + 1e-9 &&
+	    k->mem <= (double)a->v[NAP_RES_MEMORY] / GIB + 1e-9;
 }
 
 static int
@@ -97,7 +83,7 @@ fit_lp(const char *catalog, const char *region)
 	struct nap_catalog *cat;
 	struct nap_err err;
 	struct nap_itype_opts o;
-	struct cls *c;
+	struct nap_bound_class *c;
 	size_t nc, k, t, w;
 
 	if (nap_catalog_load(&cat, catalog, region, NULL, &err) < 0) {
@@ -123,10 +109,10 @@ fit_lp(const char *catalog, const char *region)
 			if (od_price(&cat->types[t]) <= 0)
 				continue;
 			nap_itype_allocatable(&cat->types[t], &o, &a);
-			if (c[k].cpu <= a.v[NAP_RES_CPU] && c[k].mem <= a.v[NAP_RES_MEMORY])
+			if (fits(&c[k], &a))
 				printf(" + a%zu_%zu", k, t);
 		}
-		printf(" = %ld\n", c[k].n);
+		printf(" = %.0f\n", c[k].n);
 	}
 	for (t = 0; t < cat->ntypes; t++) {
 		static const char *const row[] = {"c", "m", "p"};
@@ -137,21 +123,22 @@ fit_lp(const char *catalog, const char *region)
 			continue;
 		nap_itype_allocatable(&cat->types[t], &o, &a);
 		for (k = 0; k < nc; k++)
-			any |= c[k].cpu <= a.v[NAP_RES_CPU] && c[k].mem <= a.v[NAP_RES_MEMORY];
+			any |= fits(&c[k], &a);
 		if (!any)
 			continue;
 		for (w = 0; w < 3; w++) {
 			printf(" %s%zu:", row[w], t);
 			for (k = 0; k < nc; k++)
-				if (c[k].cpu <= a.v[NAP_RES_CPU] && c[k].mem <= a.v[NAP_RES_MEMORY])
+				if (fits(&c[k], &a))
 					printf(" + %.9g a%zu_%zu",
-					    w == 0 ? (double)c[k].cpu / 1000.0
-						   : w == 1 ? (double)c[k].mem / (1024.0 * 1024 * 1024) : 1.0,
+					    w == 0	 ? c[k].cpu
+						: w == 1 ? c[k].mem
+							 : 1.0,
 					    k, t);
 			printf(" - %.9g x%zu <= 0\n",
-			    w == 0 ? (double)a.v[NAP_RES_CPU] / 1000.0
-				   : w == 1 ? (double)a.v[NAP_RES_MEMORY] / (1024.0 * 1024 * 1024)
-					    : (double)a.v[NAP_RES_PODS],
+			    w == 0	 ? (double)a.v[NAP_RES_CPU] / 1000.0
+				: w == 1 ? (double)a.v[NAP_RES_MEMORY] / GIB
+					 : (double)a.v[NAP_RES_PODS],
 			    t);
 		}
 	}
@@ -176,38 +163,28 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: lp-bound CATALOG REGION CPU_MILLI MEMORY_BYTES PODS\n");
 		return 64;
 	}
-	if (nap_catalog_load(&cat, argv[argc == 4 ? 2 : 1], argv[argc == 4 ? 3 : 2], NULL, &err) < 0) {
+	if (nap_catalog_load(&cat, argv[argc == 4 ? 2 : 1], argv[argc == 4 ? 3 : 2], NULL, &err) <
+	    0) {
 		fprintf(stderr, "lp-bound: %s\n", err.msg);
 		return err.code;
 	}
 	nt = nap_bound_catalog_types(cat, NULL, NAP_BOUND_ON_DEMAND, &t);
 	if (argc == 4) {
 		struct nap_bound_class *k;
-		struct cls *c;
-		size_t nc, i;
+		size_t nk;
 		double unplaced;
 
-		if (!(c = read_classes(&nc)))
+		if (!(k = read_classes(&nk)))
 			return 70;
-		k = calloc(nc ? nc : 1, sizeof(*k));
-		if (!k)
-			return 70;
-		for (i = 0; i < nc; i++) {
-			k[i].cpu = (double)c[i].cpu / 1000.0;
-			k[i].mem = (double)c[i].mem / (1024.0 * 1024 * 1024);
-			k[i].n = (double)c[i].n;
-		}
-		if (nap_bound_whole(t, nt, k, nc, &usd, &unplaced, NULL, &err) < 0) {
+		if (nap_bound_whole(t, nt, k, nk, &usd, &unplaced, NULL, &err) < 0) {
 			fprintf(stderr, "lp-bound: %s\n", err.msg);
 			return err.code;
 		}
 		if (unplaced > 0)
 			fprintf(stderr, "lp-bound: %.0f pods fit no type\n", unplaced);
-		free(c);
 		free(k);
 	} else if (nap_bound_aggregate(t, nt, strtod(argv[3], NULL) / 1000.0,
-		       strtod(argv[4], NULL) / (1024.0 * 1024 * 1024), strtod(argv[5], NULL), &usd,
-		       &err) < 0) {
+		       strtod(argv[4], NULL) / GIB, strtod(argv[5], NULL), &usd, &err) < 0) {
 		fprintf(stderr, "lp-bound: %s\n", err.msg);
 		return err.code;
 	}

@@ -21,8 +21,8 @@
  * degenerate pivots, so that it cannot cycle.
  */
 static int
-simplex(size_t m, size_t n, const double *A, const double *b, const double *c, double *val,
-    double *v)
+simplex(
+    size_t m, size_t n, const double *A, const double *b, const double *c, double *val, double *v)
 {
 	size_t cols = n + m + 1, i, j, *basis, it, limit = 50 * (m + n) + 1000;
 	double *T = nap_xcalloc(m * cols, sizeof(double)), *z = nap_xcalloc(cols, sizeof(double));
@@ -59,7 +59,8 @@ simplex(size_t m, size_t n, const double *A, const double *b, const double *c, d
 			if (a <= EPS)
 				continue;
 			q = T[i * cols + cols - 1] / a;
-			if (r == m || q < ratio - EPS || (q <= ratio + EPS && basis[i] < basis[r])) {
+			if (r == m || q < ratio - EPS ||
+			    (q <= ratio + EPS && basis[i] < basis[r])) {
 				ratio = q;
 				r = i;
 			}
@@ -98,6 +99,33 @@ simplex(size_t m, size_t n, const double *A, const double *b, const double *c, d
 	return rc;
 }
 
+static int
+cmp_class(const void *a, const void *b)
+{
+	const struct nap_bound_class *x = a, *y = b;
+
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	return (x->mem > y->mem) - (x->mem < y->mem);
+}
+
+size_t
+nap_bound_classes_merge(struct nap_bound_class *k, size_t n)
+{
+	size_t i, m = 0;
+
+	if (n)
+		qsort(k, n, sizeof(*k), cmp_class);
+	for (i = 0; i < n; i++) {
+		if (m && k[m - 1].cpu == k[i].cpu && k[m - 1].mem == k[i].mem) {
+			k[m - 1].n += k[i].n;
+			continue;
+		}
+		k[m++] = k[i];
+	}
+	return m;
+}
+
 size_t
 nap_bound_catalog_types(const struct nap_catalog *c, const struct nap_itype_opts *o,
     unsigned captypes, struct nap_bound_type **out)
@@ -118,7 +146,8 @@ nap_bound_catalog_types(const struct nap_catalog *c, const struct nap_itype_opts
 		for (j = 0; j < ty->noff; j++) {
 			const struct nap_offering *of = &ty->off[j];
 
-			if (!of->available || of->price <= 0 || of->price >= NAP_CATALOG_MISSING_PRICE)
+			if (!of->available || of->price <= 0 ||
+			    of->price >= NAP_CATALOG_MISSING_PRICE)
 				continue;
 			if (!(captypes & (of->spot ? NAP_BOUND_SPOT : NAP_BOUND_ON_DEMAND)))
 				continue;
@@ -140,8 +169,8 @@ nap_bound_catalog_types(const struct nap_catalog *c, const struct nap_itype_opts
 }
 
 int
-nap_bound_aggregate(const struct nap_bound_type *t, size_t nt, double cpu, double mem,
-    double pods, double *usd, struct nap_err *err)
+nap_bound_aggregate(const struct nap_bound_type *t, size_t nt, double cpu, double mem, double pods,
+    double *usd, struct nap_err *err)
 {
 	/* the dual: prices per core, GiB and pod that no type's node exceeds */
 	double *A = nap_xcalloc(3 * (nt ? nt : 1), sizeof(double));

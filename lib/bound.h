@@ -38,8 +38,8 @@
 #include "nap.h"
 
 struct nap_bound_type {
-	const char *name; /* borrowed (from the catalog), for messages */
-	double price;	  /* USD/h, > 0 */
+	const char *name;      /* borrowed (from the catalog), for messages */
+	double price;	       /* USD/h, > 0 */
 	double cpu, mem, pods; /* allocatable: cores, GiB, pods */
 };
 
@@ -48,6 +48,12 @@ struct nap_bound_class {
 	double cpu, mem;
 	double n;
 };
+
+/*
+ * Sort k by CPU then memory and merge the classes of equal requests (their
+ * counts added); returns how many classes are left at the front of k.
+ */
+size_t nap_bound_classes_merge(struct nap_bound_class *k, size_t n);
 
 /* Capacity types nap_bound_catalog_types may price a type at (a bit set). */
 #define NAP_BOUND_ON_DEMAND 1u

@@ -97,7 +97,8 @@ nap_lease_fill(
 
 	if (act == NAP_LEASE_CREATE || !lease) {
 		o = json_object_new_object();
-		json_object_object_add(o, "apiVersion", json_object_new_string("coordination.k8s.io/v1"));
+		json_object_object_add(
+		    o, "apiVersion", json_object_new_string("coordination.k8s.io/v1"));
 		json_object_object_add(o, "kind", json_object_new_string("Lease"));
 		nap_json_set(o, "metadata.name", json_object_new_string(l->name));
 		nap_json_set(o, "metadata.namespace", json_object_new_string(l->ns));
@@ -126,8 +127,8 @@ nap_lease_fill(
 static int
 lease_get(struct nap_kube *k, const struct nap_lease *l, json_object **out, struct nap_err *err)
 {
-	char *path = nap_url_path("/apis/coordination.k8s.io/v1/namespaces", l->ns, "leases",
-	    l->name, (char *)NULL);
+	char *path = nap_url_path(
+	    "/apis/coordination.k8s.io/v1/namespaces", l->ns, "leases", l->name, (char *)NULL);
 	int rc = nap_kube_get(k, path, out, err);
 
 	free(path);
@@ -142,19 +143,20 @@ lease_get(struct nap_kube *k, const struct nap_lease *l, json_object **out, stru
 
 /* Write o (POST when creating, else PUT): 1 written, 0 conflict, -1 error. */
 static int
-lease_put(struct nap_kube *k, const struct nap_lease *l, json_object *o, int create,
-    struct nap_err *err)
+lease_put(
+    struct nap_kube *k, const struct nap_lease *l, json_object *o, int create, struct nap_err *err)
 {
 	char *path;
 	int rc;
 
 	if (create)
-		path = nap_url_path("/apis/coordination.k8s.io/v1/namespaces", l->ns, "leases",
-		    (char *)NULL);
+		path = nap_url_path(
+		    "/apis/coordination.k8s.io/v1/namespaces", l->ns, "leases", (char *)NULL);
 	else
 		path = nap_url_path("/apis/coordination.k8s.io/v1/namespaces", l->ns, "leases",
 		    l->name, (char *)NULL);
-	rc = create ? nap_kube_create(k, path, o, NULL, err) : nap_kube_update(k, path, o, NULL, err);
+	rc = create ? nap_kube_create(k, path, o, NULL, err)
+		    : nap_kube_update(k, path, o, NULL, err);
 	free(path);
 	if (rc == 0)
 		return 1;

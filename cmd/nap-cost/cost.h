@@ -20,7 +20,7 @@
 
 /* One row of a breakdown, or one node. */
 struct cost_row {
-	char *key;			   /* NodePool, capacity type, zone, size, or node name */
+	char *key;			    /* NodePool, capacity type, zone, size, or node name */
 	char *pool, *size, *zone, *captype; /* nodes only */
 	int nodes;
 	int unpriced; /* nodes whose size the catalog does not price */
@@ -37,14 +37,14 @@ struct cost_rows {
 enum { COST_BY_POOL, COST_BY_CAPTYPE, COST_BY_ZONE, COST_BY_SIZE, COST_BY_N };
 
 struct cost_sample {
-	int64_t time;	    /* seconds since the epoch, 0 when no record said */
+	int64_t time;	     /* seconds since the epoch, 0 when no record said */
 	struct cost_row all; /* the fleet */
 	struct cost_rows by[COST_BY_N];
 	struct cost_rows nodes;
-	double pods;	    /* pods in the bound (bound to a node, not DaemonSet or static) */
-	double unplaced;    /* of those, pods no instance type fits */
-	double bound;	    /* whole-pod bound, USD/h */
-	double aggregate;   /* aggregate bound, USD/h */
+	double pods;	  /* pods in the bound (bound to a node, not DaemonSet or static) */
+	double unplaced;  /* of those, pods no instance type fits */
+	double bound;	  /* whole-pod bound, USD/h */
+	double aggregate; /* aggregate bound, USD/h */
 	unsigned bound_flags;
 };
 
@@ -61,8 +61,7 @@ struct cost_bound_cache {
  * 0, or -1 with err when the bound could not be solved.
  */
 int cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_catalog *cat,
-    const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache,
-    struct nap_err *err);
+    const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache, struct nap_err *err);
 void cost_sample_free(struct cost_sample *s);
 
 /* The capacity types (NAP_BOUND_* bits) the NodePools of cl allow; on-demand when none. */

@@ -26,7 +26,7 @@
 #include "wellknown.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-cost [-hVv] [--catalog path] [--config file] [--region region]\n"                    \
+	"nap-cost [-hVv] [--catalog path] [--config file] [--region region]\n"                     \
 	"       [--spot-prices file] [--ndjson] [--svg file] [--log-format text|json]"
 
 enum {
@@ -70,8 +70,8 @@ struct run {
 static int64_t
 record_time(json_object *rec)
 {
-	static const char *const paths[] = {"object.metadata.creationTimestamp",
-	    "object.metadata.deletionTimestamp"};
+	static const char *const paths[] = {
+	    "object.metadata.creationTimestamp", "object.metadata.deletionTimestamp"};
 	json_object *conds;
 	int64_t best = 0, t;
 	size_t i, n;
@@ -81,7 +81,8 @@ record_time(json_object *rec)
 			best = t;
 	conds = nap_json_array(rec, "object.status.conditions", &n);
 	for (i = 0; i < n; i++) {
-		const char *s = nap_json_str(json_object_array_get_idx(conds, i), "lastTransitionTime", "");
+		const char *s =
+		    nap_json_str(json_object_array_get_idx(conds, i), "lastTransitionTime", "");
 
 		if (nap_time_parse(s, &t) == 0 && t > best)
 			best = t;
@@ -109,8 +110,9 @@ load_catalog(struct run *r)
 	    !nap_cluster_count(r->cl, NAP_KIND_NODECLAIM))
 		return; /* nothing to price yet */
 	if (!region)
-		nap_die(NAP_EX_CONFIG, "no region: give --region, or cluster.region in nap.conf "
-				       "(no node says topology.kubernetes.io/region)");
+		nap_die(NAP_EX_CONFIG,
+		    "no region: give --region, or cluster.region in nap.conf "
+		    "(no node says topology.kubernetes.io/region)");
 	if (nap_catalog_load(&r->cat, r->catalog_path, region, r->spot_prices, &err) < 0)
 		nap_die_err(&err);
 }
@@ -229,8 +231,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_LOG_FORMAT:
 			if (nap_log_set_format(g.arg) < 0)
-				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
-				    g.arg);
+				nap_usage_error(SYNOPSIS,
+				    "--log-format: \"%s\" is neither text nor json", g.arg);
 			break;
 		case OPT_NDJSON:
 			r.ndjson = 1;

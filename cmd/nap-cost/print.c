@@ -113,24 +113,26 @@ cost_print_table(FILE *f, const struct cost_sample *s)
 		snprintf(ratio, sizeof(ratio), "-");
 	fprintf(f, "%-20s  %5s  %8s  %10s  %10s  %10s  %6s\n", "TIME", "NODES", "PODS", "$/H",
 	    "BOUND $/H", "AGGR $/H", "RATIO");
-	fprintf(f, "%-20s  %5d  %8.0f  %10s  %10.4f  %10.4f  %6s\n", when, s->all.nodes, s->pods, usd,
-	    s->bound, s->aggregate, ratio);
+	fprintf(f, "%-20s  %5d  %8.0f  %10s  %10.4f  %10.4f  %6s\n", when, s->all.nodes, s->pods,
+	    usd, s->bound, s->aggregate, ratio);
 	if (s->all.unpriced)
-		fprintf(f, "# %d node(s) of a size the catalog does not price are left out of $/H\n",
+		fprintf(f,
+		    "# %d node(s) of a size the catalog does not price are left out of $/H\n",
 		    s->all.unpriced);
 	if (s->unplaced > 0)
 		fprintf(f, "# %.0f pod(s) fit no instance type and are left out of the bounds\n",
 		    s->unplaced);
 	if (s->bound_flags & NAP_BOUND_INEXACT)
-		fprintf(f, "# the bound stopped at its iteration limit: a bound, maybe not the best\n");
+		fprintf(
+		    f, "# the bound stopped at its iteration limit: a bound, maybe not the best\n");
 	for (i = 0; i < COST_BY_N; i++)
 		print_group(f, &s->by[i], heads[i], i == COST_BY_POOL);
 	wn = key_width(&s->nodes, "NODE");
 	wp = col_width(&s->nodes, offsetof(struct cost_row, pool), "NODEPOOL");
 	ws = col_width(&s->nodes, offsetof(struct cost_row, size), "SIZE");
 	wz = col_width(&s->nodes, offsetof(struct cost_row, zone), "ZONE");
-	fprintf(f, "\n%-*s  %-*s  %-*s  %-*s  %-9s  %10s  %6s  %6s\n", wn, "NODE", wp, "NODEPOOL", ws,
-	    "SIZE", wz, "ZONE", "CAPACITY", "$/H", "CPU%", "MEM%");
+	fprintf(f, "\n%-*s  %-*s  %-*s  %-*s  %-9s  %10s  %6s  %6s\n", wn, "NODE", wp, "NODEPOOL",
+	    ws, "SIZE", wz, "ZONE", "CAPACITY", "$/H", "CPU%", "MEM%");
 	for (i = 0; i < s->nodes.n; i++) {
 		const struct cost_row *r = &s->nodes.v[i];
 		char cpu[16], mem[16];
@@ -138,8 +140,8 @@ cost_print_table(FILE *f, const struct cost_sample *s)
 		fmt_usd(r, usd, sizeof(usd));
 		fmt_pct(r->cpu_req, r->cpu_alloc, cpu, sizeof(cpu));
 		fmt_pct(r->mem_req, r->mem_alloc, mem, sizeof(mem));
-		fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-9s  %10s  %6s  %6s\n", wn, r->key, wp, r->pool,
-		    ws, r->size, wz, r->zone, r->captype, usd, cpu, mem);
+		fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-9s  %10s  %6s  %6s\n", wn, r->key, wp,
+		    r->pool, ws, r->size, wz, r->zone, r->captype, usd, cpu, mem);
 	}
 }
 
@@ -186,10 +188,10 @@ row_json(const struct cost_row *r, const char *keyname, int node)
 json_object *
 cost_record(const struct cost_sample *s)
 {
-	static const char *const names[COST_BY_N] = {"byNodePool", "byCapacityType", "byZone",
-	    "bySize"};
-	static const char *const keys[COST_BY_N] = {"nodePool", "capacityType", "zone",
-	    "instanceType"};
+	static const char *const names[COST_BY_N] = {
+	    "byNodePool", "byCapacityType", "byZone", "bySize"};
+	static const char *const keys[COST_BY_N] = {
+	    "nodePool", "capacityType", "zone", "instanceType"};
 	json_object *o = json_object_new_object(), *a;
 	char when[32];
 	size_t i, j;
@@ -204,8 +206,8 @@ cost_record(const struct cost_sample *s)
 	json_object_object_add(o, "podsFitNoType", json_object_new_int64((int64_t)s->unplaced));
 	json_object_object_add(o, "boundUsdPerHour", usd_json(s->bound));
 	json_object_object_add(o, "aggregateBoundUsdPerHour", usd_json(s->aggregate));
-	json_object_object_add(o, "boundExact",
-	    json_object_new_boolean(!(s->bound_flags & NAP_BOUND_INEXACT)));
+	json_object_object_add(
+	    o, "boundExact", json_object_new_boolean(!(s->bound_flags & NAP_BOUND_INEXACT)));
 	json_object_object_add(o, "ratio",
 	    s->bound > 0 ? json_object_new_double(round(1e4 * s->all.usd / s->bound) / 1e4) : NULL);
 	json_object_object_add(o, "cpuUtilization", util_json(s->all.cpu_req, s->all.cpu_alloc));
@@ -252,13 +254,14 @@ cost_write_svg(const char *path, const struct cost_point *s, size_t n)
 	ymax = ceil(ymax / nice_step(ymax, 5)) * nice_step(ymax, 5);
 	if (t1 <= t0)
 		t1 = t0 + 1;
-#define X(t) (L + ((t) - t0) / (t1 - t0) * (W - L - R))
+#define X(t) (L + ((t)-t0) / (t1 - t0) * (W - L - R))
 #define Y(u) (H - B - (u) / ymax * (H - T - B))
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-		   "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
-		   "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
-		   "<text x=\"%.0f\" y=\"24\" font-size=\"16\">Fleet $/h and its whole-pod bound</text>\n",
+	fprintf(f,
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+	    "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
+	    "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+	    "<text x=\"%.0f\" y=\"24\" font-size=\"16\">Fleet $/h and its whole-pod bound</text>\n",
 	    W, H, W, H, L);
 	step = nice_step(ymax, 5);
 	for (v = 0; v <= ymax + step / 2; v += step)
@@ -275,13 +278,15 @@ cost_write_svg(const char *path, const struct cost_point *s, size_t n)
 	fprintf(f,
 	    "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n"
 	    "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"black\"/>\n"
-	    "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">seconds since the first sample</text>\n"
+	    "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">seconds since the first "
+	    "sample</text>\n"
 	    "<text x=\"16\" y=\"%.0f\" transform=\"rotate(-90 16 %.0f)\" "
 	    "text-anchor=\"middle\">USD per hour</text>\n",
 	    L, H - B, W - R, H - B, L, T, L, H - B, (L + W - R) / 2, H - 12, (T + H - B) / 2,
 	    (T + H - B) / 2);
 	for (line = 0; line < 2; line++) {
-		fprintf(f, "<polyline id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
+		fprintf(f,
+		    "<polyline id=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
 		    line ? "bound" : "fleet", line ? "#2a7" : "#c33");
 		/* steps, not slopes: the cost holds until the next sample changes it */
 		for (i = 0; i < n; i++) {

@@ -84,7 +84,7 @@ add_node(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_c
 {
 	const struct nap_meta *m = node ? &node->meta : &claim->meta;
 	const char *pool = claim && claim->nodepool ? claim->nodepool
-			   : node && node->nodepool ? node->nodepool
+	    : node && node->nodepool		    ? node->nodepool
 						    : "-";
 	const char *size = nap_meta_label(m, NAP_LABEL_INSTANCE_TYPE);
 	const char *zone = nap_meta_label(m, NAP_LABEL_ZONE);
@@ -135,16 +135,6 @@ add_node(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_c
 	*g = r;
 }
 
-static int
-cmp_class(const void *a, const void *b)
-{
-	const struct nap_bound_class *x = a, *y = b;
-
-	if (x->cpu != y->cpu)
-		return x->cpu < y->cpu ? -1 : 1;
-	return (x->mem > y->mem) - (x->mem < y->mem);
-}
-
 /* The pods the fleet runs, as classes of equal requests; returns how many classes. */
 static size_t
 pod_classes(const struct nap_cluster *cl, struct nap_bound_class **out, double *pods)
@@ -156,7 +146,8 @@ pod_classes(const struct nap_cluster *cl, struct nap_bound_class **out, double *
 	*pods = 0;
 	for (i = 0; i < n; i++) {
 		/* per-node pods come with every node, in any packing: not the workload's */
-		if (!*p[i]->node_name || nap_pod_is_terminal(p[i]) || nap_pod_is_daemon_or_static(p[i]))
+		if (!*p[i]->node_name || nap_pod_is_terminal(p[i]) ||
+		    nap_pod_is_daemon_or_static(p[i]))
 			continue;
 		nap_xgrow(&c, &alloc, k + 1, sizeof(*c));
 		c[k].cpu = (double)p[i]->requests.v[NAP_RES_CPU] / 1000.0;
@@ -164,17 +155,8 @@ pod_classes(const struct nap_cluster *cl, struct nap_bound_class **out, double *
 		c[k++].n = 1;
 		*pods += 1;
 	}
-	if (k)
-		qsort(c, k, sizeof(*c), cmp_class);
-	for (i = 0, n = 0; i < k; i++) {
-		if (n && c[n - 1].cpu == c[i].cpu && c[n - 1].mem == c[i].mem) {
-			c[n - 1].n++;
-			continue;
-		}
-		c[n++] = c[i];
-	}
 	*out = c;
-	return n;
+	return nap_bound_classes_merge(c, k);
 }
 
 unsigned
@@ -198,8 +180,7 @@ cost_captypes(const struct nap_cluster *cl)
 
 int
 cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_catalog *cat,
-    const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache,
-    struct nap_err *err)
+    const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache, struct nap_err *err)
 {
 	struct nap_nodeclaim *const *claims;
 	struct nap_node *const *nodes;
@@ -229,8 +210,8 @@ cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct na
 	nk = pod_classes(cl, &k, &s->pods);
 	key = nap_hash_str((const char *)k, nk * sizeof(*k)) ^ nt;
 	if (!cache->valid || cache->key != key) {
-		if (nap_bound_whole(t, nt, k, nk, &cache->bound, &cache->unplaced, &cache->flags,
-			err) < 0) {
+		if (nap_bound_whole(
+			t, nt, k, nk, &cache->bound, &cache->unplaced, &cache->flags, err) < 0) {
 			free(k);
 			return -1;
 		}

@@ -54,7 +54,8 @@ static const struct nap_opt opts[] = {
     {"lease-duration", OPT_LEASE_DURATION, "duration", "leaseDurationSeconds to write (15s)"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
     {"namespace", OPT_NAMESPACE, "ns", "the Lease's namespace (the context's, else default)"},
-    {"renew-deadline", OPT_RENEW_DEADLINE, "duration", "stop the command after failing to renew this long (10s)"},
+    {"renew-deadline", OPT_RENEW_DEADLINE, "duration",
+	"stop the command after failing to renew this long (10s)"},
     {"retry-period", OPT_RETRY_PERIOD, "duration", "time between tries to acquire or renew (2s)"},
     {"verbose", 'v', NULL, "more messages (twice: debug)"},
     {NULL, 0, NULL, NULL},
@@ -135,8 +136,9 @@ campaign(struct elect *e, int64_t now)
 	}
 	nap_warn("%s", err.msg);
 	if (e->leading && now - e->renewed_ms >= e->renew_ms) {
-		nap_warn("lease %s/%s not renewed for %lld ms (renew deadline %lld ms)", e->lease.ns,
-		    e->lease.name, (long long)(now - e->renewed_ms), (long long)e->renew_ms);
+		nap_warn("lease %s/%s not renewed for %lld ms (renew deadline %lld ms)",
+		    e->lease.ns, e->lease.name, (long long)(now - e->renewed_ms),
+		    (long long)e->renew_ms);
 		e->leading = 0;
 		stop_command(e, "the renew deadline passed");
 	}
@@ -234,8 +236,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_LOG_FORMAT:
 			if (nap_log_set_format(g.arg) != 0)
-				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
-				    g.arg);
+				nap_usage_error(SYNOPSIS,
+				    "--log-format: \"%s\" is neither text nor json", g.arg);
 			log_format = g.arg;
 			break;
 		case OPT_NAMESPACE:
@@ -292,7 +294,8 @@ main(int argc, char **argv)
 	nap_config_free(&cfg);
 	if (!identity)
 		identity = default_identity();
-	nap_lease_init(&e.lease, ns ? ns : kc.namespace, lease, identity, (int)(duration_ms / 1000));
+	nap_lease_init(
+	    &e.lease, ns ? ns : kc.namespace, lease, identity, (int)(duration_ms / 1000));
 	free(identity);
 	e.kube = nap_kube_new(&kc, NULL, &err);
 	if (!e.kube)

@@ -61,6 +61,16 @@ main(void)
 	TAP_OK(nap_bound_whole(types, 3, k, 0, &usd, NULL, NULL, &err) == 0 && usd == 0,
 	    "no pods cost nothing");
 
+	{
+		struct nap_bound_class m[] = {{1, 2, 1}, {0.5, 1, 2}, {1, 2, 3}, {1, 4, 1}};
+		size_t nm = nap_bound_classes_merge(m, 4);
+
+		TAP_OK(nm == 3 && m[0].cpu == 0.5 && m[0].n == 2 && m[1].cpu == 1 &&
+			m[1].mem == 2 && m[1].n == 4 && m[2].mem == 4 && m[2].n == 1,
+		    "classes of equal requests merge, their counts added, sorted by CPU then "
+		    "memory");
+	}
+
 	if (nap_catalog_load(&cat, NULL, "eastus", NULL, &err) < 0) {
 		TAP_OK(0, "the catalog loads: %s", err.msg);
 		return tap_done();

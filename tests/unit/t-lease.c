@@ -13,7 +13,8 @@ lease_obj(const char *rv, const char *holder, const char *renew, int dur, int tr
 
 	snprintf(buf, sizeof(buf),
 	    "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
-	    "\"metadata\":{\"name\":\"nap\",\"namespace\":\"kube-system\",\"resourceVersion\":\"%s\"},"
+	    "\"metadata\":{\"name\":\"nap\",\"namespace\":\"kube-system\",\"resourceVersion\":\"%"
+	    "s\"},"
 	    "\"spec\":{\"holderIdentity\":\"%s\",\"leaseDurationSeconds\":%d,"
 	    "\"renewTime\":\"%s\",\"leaseTransitions\":%d}}",
 	    rv, holder, dur, renew, transitions);
@@ -59,8 +60,8 @@ main(void)
 	    "a renewal moves renewTime");
 	TAP_IS_STR(nap_json_str(w, "metadata.resourceVersion", NULL), "8",
 	    "a renewal carries the resourceVersion read, so a concurrent write conflicts");
-	TAP_IS_INT(nap_json_int(w, "spec.leaseTransitions", -1), 2,
-	    "a renewal is not a transition");
+	TAP_IS_INT(
+	    nap_json_int(w, "spec.leaseTransitions", -1), 2, "a renewal is not a transition");
 	json_object_put(w);
 	json_object_put(o);
 
@@ -90,7 +91,8 @@ main(void)
 	json_object_put(o);
 
 	o = lease_obj("30", "vm-b_7", "2026-01-02T03:04:09.000001Z", 4, 3);
-	TAP_IS_INT(nap_lease_decide(&l, o, 200000), NAP_LEASE_WAIT, "a new record restarts the count");
+	TAP_IS_INT(
+	    nap_lease_decide(&l, o, 200000), NAP_LEASE_WAIT, "a new record restarts the count");
 	TAP_IS_INT(nap_lease_decide(&l, o, 204000), NAP_LEASE_TAKE,
 	    "the holder's leaseDurationSeconds, not ours, says when it expires");
 	json_object_put(o);
