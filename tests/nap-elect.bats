@@ -148,3 +148,71 @@ FAST=(--lease-duration 4s --renew-deadline 2s --retry-period 500ms)
 	run -127 "$NAP_BIN/nap-elect" --kubeconfig "$SIM_KUBECONFIG" --lease once -- /nonexistent/cmd
 	[[ "$output" == *"unable to run /nonexistent/cmd"* ]]
 }
+
+# The provision loop (pipelines/nap) of candidate ID, under nap-elect.
+elect_loop() {
+	local id=$1
+	"$NAP_BIN/nap-elect" --kubeconfig "$SIM_KUBECONFIG" --lease nap-loop --identity "$id" \
+	    --lease-duration 6s --renew-deadline 3s --retry-period 1s -- \
+	    "$REPO/pipelines/nap" --config "$W/nap.yaml" --time-scale 20 \
+	    >"$W/loop-$id.out" 2>"$W/loop-$id.err" </dev/null &
+	PIDS+=($!)
+	printf -v "ELECT_$id" %s "$!"
+}
+
+synced() { grep -q '"type":"SYNCED"' "$W/loop-$1.out" 2>/dev/null; }
+has_claims() { [ "$(sim_kubectl get nodeclaims -o name | wc -l)" -ge 1 ]; }
+all_running() {
+	[ "$(sim_kubectl get pods -l app -o json |
+	    jq '[.items[] | select(.status.phase != "Running")] | length')" -eq 0 ]
+}
+# web N: a deployment of 10 N pods of 0.9 N cores and N GiB each
+web() {
+	sim_kubectl create deployment "web$1" --image=nginx --replicas=$((10 * $1)) >>"$W/apply.log"
+	sim_kubectl set resources deployment "web$1" --requests=cpu=$(($1 * 900))m,memory=${1}Gi \
+	    >>"$W/apply.log"
+}
+launches() { pgrep -fc -- "nap-launch --config $W/nap.yaml" || :; }
+
+@test "two loops under nap-elect: SIGKILL of the active one mid scale-up, the other finishes it, no VM twice, none orphaned" {
+	local tok arm sub
+	REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+	sim_start --time-scale 20 --catalog "$REPO/data"
+	sed 's|^catalog:.*|catalog: "'"$REPO"'/data"|' "$SIM_CONFIG" >"$W/nap.yaml"
+	sim_kubectl apply --server-side --force-conflicts -f "$REPO/deploy/crds/" >"$W/apply.log"
+	sim_kubectl apply -f "$REPO/deploy/nodepools/default.yaml" >>"$W/apply.log"
+	elect_loop A
+	sim_poll 60 synced A
+	elect_loop B
+	sleep 3
+	# the stand-by runs nothing: one loop, one nap-launch
+	[ ! -s "$W/loop-B.out" ]
+	[ "$(launches)" -eq 1 ]
+	web 1
+	sim_poll 60 has_claims
+	# mid scale-up: A's NodeClaim is in flight, and more pods come while nobody leads
+	kill -KILL "$ELECT_A"
+	web 2
+	web 3
+	sim_poll 60 synced B || { cat "$W"/loop-*.err; false; }
+	[ "$(launches)" -eq 1 ]
+	sim_poll 180 all_running || { sim_kubectl get pods -o wide; cat "$W"/loop-B.err; false; }
+	# the API server and ARM agree: one VM per NodeClaim, one Node per VM
+	sim_kubectl get nodeclaims -o json >"$W/ncs.json"
+	sim_kubectl get nodes -o json >"$W/nodes.json"
+	tok=$(sim_acurl '/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com/' \
+	    -H 'Metadata: true' | jq -r .access_token)
+	sub=$(sed -n 's/^ *subscriptionID: //p' "$SIM_CONFIG")
+	sim_acurl "/subscriptions/$sub/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01" \
+	    -H "Authorization: Bearer $tok" >"$W/vms.json"
+	run jq -n --slurpfile c "$W/ncs.json" --slurpfile n "$W/nodes.json" --slurpfile v "$W/vms.json" -c '
+	    {claims: ($c[0].items | length), nodes: ($n[0].items | length), vms: ($v[0].value | length),
+	     vmnames: ($v[0].value | map(.name | ascii_downcase) | unique | length),
+	     orphans: ([$n[0].items[].spec.providerID] - [$c[0].items[].status.providerID] | length),
+	     failed: ($v[0].value | map(select(.properties.provisioningState != "Succeeded")) | length)}'
+	echo "$output" >&3
+	[ "$(jq '.claims > 1 and .claims == .vms and .vms == .nodes and .vms == .vmnames' <<<"$output")" = true ]
+	[ "$(jq '.orphans == 0 and .failed == 0' <<<"$output")" = true ]
+	# the new leader launched what came after the handover
+	grep -q '"type":"Launched"' "$W/loop-B.out"
+}
