@@ -106,7 +106,11 @@ cmp_class(const void *a, const void *b)
 
 	if (x->cpu != y->cpu)
 		return x->cpu < y->cpu ? -1 : 1;
-	return (x->mem > y->mem) - (x->mem < y->mem);
+	if (x->mem != y->mem)
+		return x->mem < y->mem ? -1 : 1;
+	if (x->gpu != y->gpu)
+		return x->gpu < y->gpu ? -1 : 1;
+	return (x->allow > y->allow) - (x->allow < y->allow);
 }
 
 size_t
@@ -117,7 +121,7 @@ nap_bound_classes_merge(struct nap_bound_class *k, size_t n)
 	if (n)
 		qsort(k, n, sizeof(*k), cmp_class);
 	for (i = 0; i < n; i++) {
-		if (m && k[m - 1].cpu == k[i].cpu && k[m - 1].mem == k[i].mem) {
+		if (m && cmp_class(&k[m - 1], &k[i]) == 0) {
 			k[m - 1].n += k[i].n;
 			continue;
 		}
@@ -137,33 +141,42 @@ nap_bound_catalog_types(const struct nap_catalog *c, const struct nap_itype_opts
 		memset(&def, 0, sizeof(def));
 		o = &def;
 	}
-	*out = nap_xcalloc(c->ntypes ? c->ntypes : 1, sizeof(**out));
+	*out = nap_xcalloc(2 * c->ntypes + 1, sizeof(**out));
 	for (i = 0; i < c->ntypes; i++) {
 		const struct nap_itype *ty = &c->types[i];
+		unsigned ct;
 		struct nap_res a;
-		double price = -1;
 
-		for (j = 0; j < ty->noff; j++) {
-			const struct nap_offering *of = &ty->off[j];
-
-			if (!of->available || of->price <= 0 ||
-			    of->price >= NAP_CATALOG_MISSING_PRICE)
-				continue;
-			if (!(captypes & (of->spot ? NAP_BOUND_SPOT : NAP_BOUND_ON_DEMAND)))
-				continue;
-			if (price < 0 || of->price < price)
-				price = of->price;
-		}
 		nap_itype_allocatable(ty, o, &a);
-		if (price <= 0 || a.v[NAP_RES_CPU] <= 0 || a.v[NAP_RES_MEMORY] <= 0 ||
-		    a.v[NAP_RES_PODS] <= 0)
+		if (a.v[NAP_RES_CPU] <= 0 || a.v[NAP_RES_MEMORY] <= 0 || a.v[NAP_RES_PODS] <= 0)
 			continue;
-		(*out)[n].name = ty->name;
-		(*out)[n].price = price;
-		(*out)[n].cpu = (double)a.v[NAP_RES_CPU] / 1000.0;
-		(*out)[n].mem = (double)a.v[NAP_RES_MEMORY] / GIB;
-		(*out)[n].pods = (double)a.v[NAP_RES_PODS];
-		n++;
+		for (ct = NAP_BOUND_ON_DEMAND; ct <= NAP_BOUND_SPOT; ct <<= 1) {
+			double price = -1;
+
+			if (!(captypes & ct))
+				continue;
+			for (j = 0; j < ty->noff; j++) {
+				const struct nap_offering *of = &ty->off[j];
+
+				if (!of->available || of->price <= 0 ||
+				    of->price >= NAP_CATALOG_MISSING_PRICE)
+					continue;
+				if ((of->spot ? NAP_BOUND_SPOT : NAP_BOUND_ON_DEMAND) != ct)
+					continue;
+				if (price < 0 || of->price < price)
+					price = of->price;
+			}
+			if (price <= 0)
+				continue;
+			(*out)[n].name = ty->name;
+			(*out)[n].price = price;
+			(*out)[n].cpu = (double)a.v[NAP_RES_CPU] / 1000.0;
+			(*out)[n].mem = (double)a.v[NAP_RES_MEMORY] / GIB;
+			(*out)[n].pods = (double)a.v[NAP_RES_PODS];
+			(*out)[n].gpu = (double)(a.v[NAP_RES_NVIDIA_GPU] + a.v[NAP_RES_AMD_GPU]);
+			(*out)[n].captype = ct;
+			n++;
+		}
 	}
 	return n;
 }
@@ -196,7 +209,9 @@ nap_bound_aggregate(const struct nap_bound_type *t, size_t nt, double cpu, doubl
 static int
 fits(const struct nap_bound_type *t, const struct nap_bound_class *k)
 {
-	return k->cpu <= t->cpu + EPS && k->mem <= t->mem + EPS;
+	if (k->allow && t->captype && !(k->allow & t->captype))
+		return 0;
+	return k->cpu <= t->cpu + EPS && k->mem <= t->mem + EPS && k->gpu <= t->gpu + EPS;
 }
 
 int
@@ -226,7 +241,7 @@ static int
 best_filling(const struct nap_bound_type *t, const struct nap_bound_class *k, size_t nk,
     const double *y, double *mu, double *value)
 {
-	double *A = nap_xcalloc(3 * nk, sizeof(double)), b[3] = {t->cpu, t->mem, t->pods};
+	double *A = nap_xcalloc(4 * nk, sizeof(double)), b[4] = {t->cpu, t->mem, t->pods, t->gpu};
 	double *c = nap_xcalloc(nk, sizeof(double));
 	size_t j;
 	int rc;
@@ -237,9 +252,10 @@ best_filling(const struct nap_bound_type *t, const struct nap_bound_class *k, si
 		A[j] = k[j].cpu;
 		A[nk + j] = k[j].mem;
 		A[2 * nk + j] = 1;
+		A[3 * nk + j] = k[j].gpu;
 		c[j] = y[j];
 	}
-	rc = simplex(3, nk, A, b, c, value, mu);
+	rc = simplex(4, nk, A, b, c, value, mu);
 	free(A);
 	free(c);
 	return rc;
@@ -276,6 +292,8 @@ nap_bound_whole(const struct nap_bound_type *t, size_t nt, const struct nap_boun
 				continue;
 			per = fmin(t[i].cpu / fmax(k[j].cpu, EPS),
 			    fmin(t[i].mem / fmax(k[j].mem, EPS), t[i].pods));
+			if (k[j].gpu > 0)
+				per = fmin(per, t[i].gpu / k[j].gpu);
 			if (bt == nt || t[i].price / per < bc) {
 				bt = i;
 				bc = t[i].price / per;

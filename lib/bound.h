@@ -8,10 +8,12 @@
  * fractions:
  *
  *   aggregate  the cheapest cover of the pods' total CPU, memory and pod
- *              count (a pod may be split across nodes);
- *   whole-pod  every pod placed whole on a type it fits (its CPU and its
- *              memory each at most the type's allocatable), no type holding
- *              more CPU, memory or pods than its nodes have.  Any real
+ *              count (a pod may be split across nodes; GPUs and capacity
+ *              types are not looked at);
+ *   whole-pod  every pod placed whole on a type it fits (its CPU, memory
+ *              and GPUs each at most the type's allocatable, at a capacity
+ *              type it allows), no type holding more CPU, memory, GPUs or
+ *              pods than its nodes have.  Any real
  *              packing is a solution of it, so it is at least as tight as
  *              the aggregate bound and still a bound.
  *
@@ -41,17 +43,25 @@ struct nap_bound_type {
 	const char *name;      /* borrowed (from the catalog), for messages */
 	double price;	       /* USD/h, > 0 */
 	double cpu, mem, pods; /* allocatable: cores, GiB, pods */
-};
-
-/* n pods that each request cpu cores and mem GiB (and one pod slot). */
-struct nap_bound_class {
-	double cpu, mem;
-	double n;
+	double gpu;	       /* allocatable GPUs (NVIDIA or AMD) */
+	unsigned captype;      /* the NAP_BOUND_* capacity type it is priced at; 0 = any */
 };
 
 /*
- * Sort k by CPU then memory and merge the classes of equal requests (their
- * counts added); returns how many classes are left at the front of k.
+ * n pods that each request cpu cores, mem GiB and gpu GPUs (and one pod
+ * slot), and may run on the capacity types in allow (NAP_BOUND_* bits; 0 =
+ * any).
+ */
+struct nap_bound_class {
+	double cpu, mem, gpu;
+	double n;
+	unsigned allow;
+};
+
+/*
+ * Sort k by CPU, memory, GPUs and capacity types, and merge the classes
+ * that are equal in all four (their counts added); returns how many classes
+ * are left at the front of k.
  */
 size_t nap_bound_classes_merge(struct nap_bound_class *k, size_t n);
 
@@ -64,8 +74,9 @@ size_t nap_bound_classes_merge(struct nap_bound_class *k, size_t n);
 
 /*
  * The instance types of c as bound types: allocatable under o (NULL = the
- * default AKSNodeClass), price the cheapest available offering among the
- * capacity types in captypes.  Types with no such offering, or only the
+ * default AKSNodeClass), one entry for each capacity type in captypes the
+ * type is offered at, priced at its cheapest available offering of that
+ * capacity type.  Types with no such offering, or only the
  * placeholder price NAP_CATALOG_MISSING_PRICE, are left out.  *out is a new
  * array (caller frees); returns its length.
  */

@@ -76,12 +76,32 @@ BOUND=$(awk 'BEGIN { printf "%.9f", 1.5 * 0.192 / 3.86 }')
 	[ "$(jq -c '.time' <<<"$rec")" = '"2026-01-01T10:06:00Z"' ]
 }
 
-@test "the whole-pod bound follows the capacity types the NodePools allow" {
+@test "the whole-pod bound follows the capacity types each pod's NodePools allow" {
 	# a NodePool that allows spot: the bound may buy spot cores (0.040723 / 3.86)
 	sed 's/"requirements":\[{"key":"kubernetes.io\/os"/"requirements":[{"key":"karpenter.sh\/capacity-type","operator":"In","values":["spot","on-demand"]},{"key":"kubernetes.io\/os"/' \
 	    "$FIX/small.ndjson" | cost --ndjson >"$BATS_TEST_TMPDIR/out"
 	near "$(jq .boundUsdPerHour "$BATS_TEST_TMPDIR/out")" \
 	    "$(awk 'BEGIN { printf "%.6f", 1.5 * 0.040723 / 3.86 }')"
+	# a tainted spot pool: pods that do not tolerate it stay on-demand in
+	# the bound; one that selects spot and tolerates the taint goes spot
+	{
+		grep -v SYNCED "$FIX/small.ndjson"
+		cat <<-'EOF'
+		{"type":"ADDED","object":{"apiVersion":"karpenter.sh/v1","kind":"NodePool","metadata":{"name":"spot","resourceVersion":"30","creationTimestamp":"2026-01-01T10:00:00Z"},"spec":{"template":{"spec":{"nodeClassRef":{"name":"default"},"taints":[{"key":"kubernetes.azure.com/scalesetpriority","value":"spot","effect":"NoSchedule"}],"requirements":[{"key":"karpenter.sh/capacity-type","operator":"In","values":["spot"]}]}}}}}
+		{"type":"SYNCED"}
+		EOF
+	} >"$BATS_TEST_TMPDIR/spot.ndjson"
+	cost --ndjson <"$BATS_TEST_TMPDIR/spot.ndjson" >"$BATS_TEST_TMPDIR/out"
+	near "$(jq .boundUsdPerHour "$BATS_TEST_TMPDIR/out")" "$BOUND"
+	{
+		cat "$BATS_TEST_TMPDIR/spot.ndjson"
+		cat <<-'EOF'
+		{"type":"ADDED","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"render","namespace":"default","resourceVersion":"31","creationTimestamp":"2026-01-01T10:05:00Z"},"spec":{"nodeName":"n2","nodeSelector":{"karpenter.sh/capacity-type":"spot"},"tolerations":[{"key":"kubernetes.azure.com/scalesetpriority","operator":"Equal","value":"spot","effect":"NoSchedule"}],"containers":[{"name":"c","image":"x","resources":{"requests":{"cpu":"1","memory":"2Gi"}}}]},"status":{"phase":"Running"}}}
+		EOF
+	} | cost --ndjson >"$BATS_TEST_TMPDIR/out"
+	# a record at SYNCED, and one at the end for the pod that came after it
+	near "$(tail -n 1 "$BATS_TEST_TMPDIR/out" | jq .boundUsdPerHour)" \
+	    "$(awk 'BEGIN { printf "%.6f", (1.5 * 0.192 + 0.040723) / 3.86 }')"
 }
 
 @test "a recorded stream gives one Cost record per change, in time order, and an SVG chart that renders" {

@@ -20,15 +20,23 @@
  *    aggregate bound of the same totals (6.5 cores, 8 GiB): 2.425.
  */
 static const struct nap_bound_type types[] = {
-    {"S", 1.0, 2, 4, 10},
-    {"M", 1.8, 4, 8, 10},
-    {"C", 1.2, 4, 2, 10},
+    {"S", 1.0, 2, 4, 10, 0, NAP_BOUND_ON_DEMAND},
+    {"M", 1.8, 4, 8, 10, 0, NAP_BOUND_ON_DEMAND},
+    {"C", 1.2, 4, 2, 10, 0, NAP_BOUND_ON_DEMAND},
+    {"S-spot", 0.2, 2, 4, 10, 0, NAP_BOUND_SPOT},
+    {"G", 3.0, 8, 32, 10, 1, NAP_BOUND_ON_DEMAND},
 };
+
+/* n pods of cpu cores and mem GiB, no GPU, any capacity type */
+#define K(cpu, mem, n)                                                                             \
+	{                                                                                          \
+		cpu, mem, 0, n, 0                                                                  \
+	}
 
 int
 main(void)
 {
-	struct nap_bound_class k[] = {{3, 1, 2}, {0.5, 6, 1}, {10, 1, 4}};
+	struct nap_bound_class k[] = {K(3, 1, 2), K(0.5, 6, 1), K(10, 1, 4)};
 	struct nap_bound_type *ct;
 	struct nap_catalog *cat;
 	struct nap_err err;
@@ -52,17 +60,39 @@ main(void)
 	TAP_OK(rc == 0 && NEAR(usd, 2.475) && unplaced == 4,
 	    "four pods of 10 cores fit no type: counted as unplaced, left out of the bound");
 	{
-		struct nap_bound_class one = {1, 2, 5};
+		struct nap_bound_class one = K(1, 2, 5);
 
 		rc = nap_bound_whole(types, 3, &one, 1, &usd, NULL, NULL, &err);
 		TAP_OK(rc == 0 && NEAR(usd, 2.25),
 		    "five pods of 1 core 2 GiB: 1.25 nodes of M, four to a node (got %.6f)", usd);
+		one.allow = NAP_BOUND_ON_DEMAND;
+		rc = nap_bound_whole(types, 4, &one, 1, &usd, NULL, NULL, &err);
+		TAP_OK(rc == 0 && NEAR(usd, 2.25),
+		    "pods that allow on-demand only leave the cheap spot S alone (got %.6f)", usd);
+		one.allow = 0;
+		rc = nap_bound_whole(types, 4, &one, 1, &usd, NULL, NULL, &err);
+		TAP_OK(rc == 0 && NEAR(usd, 0.5),
+		    "pods that allow any capacity type take 2.5 spot S at 0.2 (got %.6f)", usd);
+	}
+	{
+		struct nap_bound_class g[] = {{1, 2, 1, 2, 0}, K(2, 4, 4)};
+
+		rc = nap_bound_whole(types, 5, g, 1, &usd, NULL, NULL, &err);
+		TAP_OK(rc == 0 && NEAR(usd, 6),
+		    "two pods of one GPU each need two nodes of G, the one type with a GPU (got "
+		    "%.6f)",
+		    usd);
+		rc = nap_bound_whole(types, 5, g, 2, &usd, NULL, NULL, &err);
+		TAP_OK(rc == 0 && NEAR(usd, 6),
+		    "four pods of 2 cores 4 GiB beside them fit in the room the GPU nodes leave "
+		    "(got %.6f)",
+		    usd);
 	}
 	TAP_OK(nap_bound_whole(types, 3, k, 0, &usd, NULL, NULL, &err) == 0 && usd == 0,
 	    "no pods cost nothing");
 
 	{
-		struct nap_bound_class m[] = {{1, 2, 1}, {0.5, 1, 2}, {1, 2, 3}, {1, 4, 1}};
+		struct nap_bound_class m[] = {K(1, 2, 1), K(0.5, 1, 2), K(1, 2, 3), K(1, 4, 1)};
 		size_t nm = nap_bound_classes_merge(m, 4);
 
 		TAP_OK(nm == 3 && m[0].cpu == 0.5 && m[0].n == 2 && m[1].cpu == 1 &&
@@ -79,7 +109,7 @@ main(void)
 	TAP_OK(n > 100 && n <= cat->ntypes, "eastus has %zu on-demand types to bound with", n);
 	{
 		/* 300 web pods (250m, 512Mi), 20 caches (2, 14Gi), 10 batch (7, 4Gi) */
-		struct nap_bound_class mix[] = {{0.25, 0.5, 300}, {2, 14, 20}, {7, 4, 10}};
+		struct nap_bound_class mix[] = {K(0.25, 0.5, 300), K(2, 14, 20), K(7, 4, 10)};
 		double cpu = 0, mem = 0, pods = 0;
 		size_t i;
 
