@@ -120,6 +120,8 @@ BOUND=$(awk 'BEGIN { printf "%.9f", 1.5 * 0.192 / 3.86 }')
 	[ "$(jq -sc '[.[].time]' "$BATS_TEST_TMPDIR/out")" = \
 	    '["2026-01-01T10:06:00Z","2026-01-01T10:16:00Z","2026-01-01T10:20:00Z"]' ]
 	[ "$(jq -sc '[.[].usdPerHour]' "$BATS_TEST_TMPDIR/out")" = '[0.424723,0.520723,0.328723]' ]
+	# the bound's cache changes nothing
+	cost --ndjson --no-bound-cache <"$s" | cmp - "$BATS_TEST_TMPDIR/out"
 	grep -q '<polyline id="fleet"' "$BATS_TEST_TMPDIR/cost.svg"
 	grep -q '<polyline id="bound"' "$BATS_TEST_TMPDIR/cost.svg"
 	rsvg-convert -o "$BATS_TEST_TMPDIR/cost.png" "$BATS_TEST_TMPDIR/cost.svg"

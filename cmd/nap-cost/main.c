@@ -27,13 +27,15 @@
 
 #define SYNOPSIS                                                                                   \
 	"nap-cost [-hVv] [--catalog path] [--config file] [--region region]\n"                     \
-	"       [--spot-prices file] [--ndjson] [--svg file] [--log-format text|json]"
+	"       [--spot-prices file] [--ndjson] [--svg file] [--no-bound-cache]\n"                 \
+	"       [--log-format text|json]"
 
 enum {
 	OPT_CATALOG = 256,
 	OPT_CONFIG,
 	OPT_LOG_FORMAT,
 	OPT_NDJSON,
+	OPT_NO_BOUND_CACHE,
 	OPT_REGION,
 	OPT_SPOT_PRICES,
 	OPT_SVG,
@@ -44,6 +46,7 @@ static const struct nap_opt opts[] = {
     {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
     {"ndjson", OPT_NDJSON, NULL, "write a Cost record per sample instead of the table"},
+    {"no-bound-cache", OPT_NO_BOUND_CACHE, NULL, "solve the bound at every sample, changed or not"},
     {"region", OPT_REGION, "region", "the Azure region whose prices count (default: the nodes')"},
     {"spot-prices", OPT_SPOT_PRICES, "file", "spot prices to use instead of the catalog's"},
     {"svg", OPT_SVG, "file", "also draw $/h and the bound over time into file"},
@@ -53,7 +56,7 @@ static const struct nap_opt opts[] = {
 
 struct run {
 	const char *catalog_path, *region, *spot_prices, *svg;
-	int ndjson;
+	int ndjson, no_cache;
 	struct nap_cluster *cl;
 	struct nap_catalog *cat;
 	struct nap_bound_type *types;
@@ -132,6 +135,8 @@ take_sample(struct run *r, int64_t when)
 		r->captypes = bits;
 		r->cache.valid = 0;
 	}
+	if (r->no_cache)
+		r->cache.valid = 0;
 	if (cost_sample(&s, r->cl, r->cat, r->types, r->ntypes, &r->cache, &err) < 0)
 		nap_die_err(&err);
 	s.time = when;
@@ -236,6 +241,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_NDJSON:
 			r.ndjson = 1;
+			break;
+		case OPT_NO_BOUND_CACHE:
+			r.no_cache = 1;
 			break;
 		case OPT_REGION:
 			r.region = g.arg;

@@ -206,6 +206,8 @@ pod_classes(const struct nap_cluster *cl, struct nap_bound_class **out, double *
 		    nap_pod_is_daemon_or_static(p[i]))
 			continue;
 		nap_xgrow(&c, &alloc, k + 1, sizeof(*c));
+		/* padding too: the classes' bytes are the bound cache's key */
+		memset(&c[k], 0, sizeof(*c));
 		c[k].cpu = (double)p[i]->requests.v[NAP_RES_CPU] / 1000.0;
 		c[k].mem = (double)p[i]->requests.v[NAP_RES_MEMORY] / GIB;
 		c[k].gpu = (double)(p[i]->requests.v[NAP_RES_NVIDIA_GPU] +
