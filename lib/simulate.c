@@ -660,8 +660,8 @@ build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 static int
 moves(const struct nap_pod *p, const struct nap_hash *gone)
 {
-	return p->node_name[0] && nap_hash_get(gone, p->node_name) && !nap_pod_is_terminal(p) &&
-	    !p->meta.deleted && !nap_pod_is_daemon_or_static(p);
+	return gone->n && p->node_name[0] && nap_hash_get(gone, p->node_name) &&
+	    !nap_pod_is_terminal(p) && !p->meta.deleted && !nap_pod_is_daemon_or_static(p);
 }
 
 static void
