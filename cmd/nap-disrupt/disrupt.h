@@ -34,7 +34,6 @@ enum vm_step {
 	VM_DEL_NIC,
 	VM_DEL_DISK,
 	VM_GONE, /* every DELETE answered NotFound or finished */
-	VM_FAILED,
 };
 
 struct vmdel {
@@ -88,7 +87,7 @@ void term_pass(struct ctx *x);
 size_t term_busy(const struct ctx *x);
 
 /* vm.c: VM, NIC and OS disk deletion until NotFound. */
-/* 1 when the VM and its parts are gone, 0 while in progress, -1 on a lasting failure (retried). */
+/* 1 when the VM and its parts are gone, else 0 (in progress; failures are retried). */
 int vm_delete(struct ctx *x, const char *vm);
 void vm_arm_done(struct ctx *x, struct nap_arm_call *call);
 void vm_forget(struct ctx *x, const char *vm);

@@ -70,8 +70,8 @@ vm_delete(struct ctx *x, const char *vm)
 		return 0;
 	if (v->step == VM_GONE)
 		return 1;
-	if (v->step == VM_FAILED || wall_ms() < v->retry_ms)
-		return v->step == VM_FAILED ? -1 : 0;
+	if (wall_ms() < v->retry_ms)
+		return 0;
 	start(x, v);
 	return 0;
 }
@@ -83,7 +83,12 @@ vm_arm_done(struct ctx *x, struct nap_arm_call *call)
 	const struct nap_arm_result *r = nap_arm_result(call);
 
 	v->call = NULL;
-	if (r->ok || r->status == 404) {
+	/*
+	 * InvalidResourceType: an endpoint that has no such resource type (a
+	 * simulator without managed disks) holds nothing of that type to delete.
+	 */
+	if (r->ok || r->status == 404 ||
+	    (v->step != VM_DEL_VM && strcmp(r->code, "InvalidResourceType") == 0)) {
 		v->failures = 0;
 		if (v->step == VM_DEL_VM)
 			x->nvm_deleted++;

@@ -1,0 +1,266 @@
+#!/usr/bin/env bats
+# nap-disrupt: the record-filter contract, and termination against nap-sim:
+# deleting a NodeClaim or a Node drains it through the Eviction API before
+# the VM goes; a PodDisruptionBudget holds the drain until the
+# terminationGracePeriod, a do-not-disrupt pod is held until the deadline;
+# --dry-run on fixture snapshots.  nap-sim runs 50x faster; durations
+# written in objects (terminationGracePeriod) are obeyed as written.
+
+load helpers/sim
+bats_require_minimum_version 1.5.0
+
+SCALE=50
+SUB=00000000-0000-0000-0000-000000000000
+
+setup() {
+	REPO=$BATS_TEST_DIRNAME/..
+	F=$BATS_TEST_DIRNAME/fixtures/nap-disrupt
+	OUT=$BATS_TEST_TMPDIR/out.ndjson
+	ERR=$BATS_TEST_TMPDIR/err
+	DPID=
+}
+
+teardown() {
+	if [ -n "$DPID" ]; then
+		kill -TERM "$DPID" 2>/dev/null || :
+		wait "$DPID" 2>/dev/null || :
+	fi
+	if [ -n "${WPID:-}" ]; then
+		kill -TERM "$WPID" 2>/dev/null || :
+	fi
+	sim_stop || :
+}
+
+disrupt() {
+	"$NAP_BIN/nap-disrupt" "$@"
+}
+
+# start_sim: nap-sim with one AKSNodeClass and the NodePool "default".
+start_sim() {
+	sim_start --catalog "$REPO/data" --time-scale "$SCALE" "$@"
+	RG=$(sed -n 's/^ *resourceGroup: //p' "$SIM_CONFIG")
+	sim_kubectl apply -f - >/dev/null <<-'EOF'
+	apiVersion: karpenter.azure.com/v1beta1
+	kind: AKSNodeClass
+	metadata:
+	  name: default
+	spec:
+	  imageFamily: Ubuntu
+	---
+	apiVersion: karpenter.sh/v1
+	kind: NodePool
+	metadata:
+	  name: default
+	spec:
+	  template:
+	    spec:
+	      nodeClassRef: {group: karpenter.azure.com, kind: AKSNodeClass, name: default}
+	      requirements:
+	      - {key: node.kubernetes.io/instance-type, operator: In, values: [Standard_D2s_v3]}
+	EOF
+}
+
+# make_node NAME [TGP]: a NodeClaim (terminationGracePeriod TGP, none when
+# absent) made by nap-launch, followed to Initialized; nap-launch is then
+# stopped, so that termination is nap-disrupt's alone.
+make_node() {
+	local name=$1 tgp=${2:-} st=$BATS_TEST_TMPDIR/st-$1 w l
+	jq -cn --arg n "$name" --arg g "$tgp" '{type: "LaunchRequest", pods: [], price: 0.1,
+	  nodeClaim: {apiVersion: "karpenter.sh/v1", kind: "NodeClaim",
+	    metadata: {name: $n, labels: {"karpenter.sh/nodepool": "default"}},
+	    spec: ({requirements: [
+	        {key: "node.kubernetes.io/instance-type", operator: "In", values: ["Standard_D2s_v3"]},
+	        {key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"]}],
+	      resources: {requests: {cpu: "100m"}},
+	      nodeClassRef: {group: "karpenter.azure.com", kind: "AKSNodeClass", name: "default"}}
+	      + (if $g == "" then {} else {terminationGracePeriod: $g} end))}}' >"$st.req"
+	mkfifo "$st"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$st" 2>"$st.werr" &
+	w=$!
+	(cat "$st.req"; exec cat "$st") | "$NAP_BIN/nap-launch" --config "$SIM_CONFIG" \
+	    --time-scale "$SCALE" >"$st.out" 2>"$st.err" &
+	l=$!
+	sim_poll 60 grep -q '^{"type":"Initialized"' "$st.out"
+	kill -TERM "$w" "$l" 2>/dev/null || :
+	wait "$w" "$l" 2>/dev/null || :
+}
+
+# workload NAME REPLICAS [ANNOTATIONS-JSON]: a Deployment whose pods stop in 2 s.
+workload() {
+	local ann=${3:-'{}'}
+	jq -n --arg n "$1" --argjson r "$2" --argjson a "$ann" '{apiVersion: "apps/v1",
+	  kind: "Deployment", metadata: {name: $n},
+	  spec: {replicas: $r, selector: {matchLabels: {app: $n}},
+	    template: {metadata: {labels: {app: $n}, annotations: $a},
+	      spec: {terminationGracePeriodSeconds: 2,
+	        containers: [{name: "c", image: "nginx", resources: {requests: {cpu: "50m"}}}]}}}}' |
+	    sim_kubectl apply -f - >/dev/null
+}
+
+running_on() {	# running_on NODE N: N pods Running on NODE
+	[ "$(sim_kubectl get pods -o json | jq --arg n "$1" \
+	    '[.items[] | select(.spec.nodeName == $n and .status.phase == "Running")] | length')" -eq "$2" ]
+}
+
+pods_on() {	# pods_on NODE: how many pods are bound to NODE
+	sim_kubectl get pods -o json | jq --arg n "$1" '[.items[] | select(.spec.nodeName == $n)] | length'
+}
+
+# start_disrupt [ARGS...]: nap-watch | nap-disrupt in the background, through
+# a FIFO so that DPID is nap-disrupt itself (stop_disrupt: its stats line).
+start_disrupt() {
+	local st=$BATS_TEST_TMPDIR/state
+	mkfifo "$st"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$st" 2>"$BATS_TEST_TMPDIR/watch.err" &
+	WPID=$!
+	NAP_DISRUPT_STATS=1 "$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" \
+	    --time-scale "$SCALE" "$@" <"$st" >"$OUT" 2>"$ERR" &
+	DPID=$!
+}
+
+stop_disrupt() {
+	kill -TERM "$DPID"
+	wait "$DPID"
+	DPID=
+}
+
+arm_token() {
+	curl -sS --cacert "$SIM_CA" -H 'Metadata: true' \
+	    "$SIM_ARM_URL/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F&key=$SIM_TOKEN" |
+	    jq -r .access_token
+}
+
+vm_exists() {
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$SIM_CA" \
+	    -H "Authorization: Bearer $(arm_token)" \
+	    "$SIM_ARM_URL/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachines/$1?api-version=2024-07-01")" = 200 ]
+}
+
+vm_gone() { ! vm_exists "$1"; }
+
+gone() {	# gone KIND NAME
+	! sim_kubectl get "$1" "$2" >/dev/null 2>&1
+}
+
+has_finalizer() {
+	sim_kubectl get node "$1" -o json | jq -e '.metadata.finalizers | index("karpenter.sh/termination") != null' >/dev/null
+}
+
+event() {	# event REASON NAME: an event of that reason about the object NAME
+	sim_kubectl get events -o json | jq -e --arg r "$1" --arg n "$2" \
+	    '[.items[] | select(.reason == $r and .involvedObject.name == $n)] | length > 0' >/dev/null
+}
+
+# ---- the filter contract ----
+
+@test "nap-disrupt answers a bad flag with 64 and its usage" {
+	run disrupt --bogus
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"usage: nap-disrupt"* ]]
+}
+
+@test "nap-disrupt --dry-run on empty input exits 0 and prints nothing" {
+	run disrupt --dry-run </dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "nap-disrupt --now that is not a time is a usage error" {
+	run disrupt --dry-run --now yesterday </dev/null
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"--now"* ]]
+}
+
+@test "nap-disrupt without a usable configuration exits 78" {
+	run disrupt --config /nonexistent/nap.yaml </dev/null
+	[ "$status" -eq 78 ]
+}
+
+@test "nap-disrupt forwards every record unchanged and warns about a malformed line by number" {
+	start_sim
+	printf '%s\n' '{"type":"Whatever","x":[1,2]}' 'not json' \
+	    '{"type":"ADDED","object":{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"a"}}}' \
+	    >"$BATS_TEST_TMPDIR/in"
+	run --separate-stderr disrupt --config "$SIM_CONFIG" <"$BATS_TEST_TMPDIR/in"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(sed -n '1p;3p' "$BATS_TEST_TMPDIR/in")" ]
+	[[ "$stderr" == *"line 2"* ]]
+}
+
+# ---- termination against nap-sim ----
+
+@test "kubectl delete nodeclaim evicts the pods, then deletes the VM, the Node and the NodeClaim" {
+	start_sim
+	make_node t1 5m
+	workload web 3
+	sim_poll 30 running_on aks-t1 3
+	start_disrupt
+	sim_poll 20 has_finalizer aks-t1
+	sim_kubectl delete nodeclaim t1 --wait=false
+	sim_poll 60 gone node aks-t1
+	sim_poll 30 gone nodeclaim t1
+	sim_poll 30 vm_gone aks-t1
+	stop_disrupt
+	grep -q 'stats: evicted=3 blocked=0 forced=0 vms_deleted=1' "$ERR"
+	grep -q 'evicted pod default/web-' "$ERR"
+	sim_kubectl get nodeclaim t1 2>&1 | grep -q NotFound
+	event DisruptionTerminating aks-t1
+	event TerminationGracePeriodExpiring t1
+}
+
+@test "kubectl delete node drains the same way and deletes its NodeClaim too" {
+	start_sim
+	make_node t2
+	workload web 2
+	sim_poll 30 running_on aks-t2 2
+	start_disrupt
+	sim_poll 20 has_finalizer aks-t2
+	sim_kubectl delete node aks-t2 --wait=false
+	sim_poll 60 gone nodeclaim t2
+	sim_poll 30 gone node aks-t2
+	sim_poll 30 vm_gone aks-t2
+	stop_disrupt
+	grep -q 'stats: evicted=2 blocked=0 forced=0 vms_deleted=1' "$ERR"
+}
+
+@test "a PDB that allows no disruption holds the drain and the VM until terminationGracePeriod, then the pods are forced" {
+	start_sim
+	make_node t3 25s
+	workload web 2
+	sim_poll 30 running_on aks-t3 2
+	sim_create_pdb web app=web 2 >/dev/null
+	start_disrupt
+	sim_poll 20 has_finalizer aks-t3
+	sim_kubectl delete nodeclaim t3 --wait=false
+	sim_poll 30 event FailedDraining aks-t3
+	# blocked: the pods are still on the node, and so is its VM
+	[ "$(pods_on aks-t3)" -eq 2 ]
+	vm_exists aks-t3
+	sim_kubectl get node aks-t3 -o json | jq -e '.spec.taints | map(.key) | index("karpenter.sh/disrupted") != null'
+	sim_kubectl get nodeclaim t3 -o json |
+	    jq -e '.metadata.annotations["karpenter.sh/nodeclaim-termination-timestamp"] | test("Z$")'
+	# the deadline: deleted with the time left, then the VM goes
+	sim_poll 60 gone node aks-t3
+	sim_poll 30 vm_gone aks-t3
+	stop_disrupt
+	grep -q 'stats: evicted=0 blocked=[1-9][0-9]* forced=2 vms_deleted=1' "$ERR"
+}
+
+@test "a do-not-disrupt pod is held until the deadline while the others are evicted" {
+	start_sim
+	make_node t4 20s
+	workload keep 1 '{"karpenter.sh/do-not-disrupt":"true"}'
+	workload web 2
+	sim_poll 30 running_on aks-t4 3
+	start_disrupt
+	sim_poll 20 has_finalizer aks-t4
+	sim_kubectl delete nodeclaim t4 --wait=false
+	sim_poll 30 sh -c "grep -c 'evicted pod default/web-' '$ERR' | grep -qx 2"
+	# the held pod keeps the node and its VM
+	sim_kubectl get pods -l app=keep -o json | jq -e '.items | map(select(.spec.nodeName == "aks-t4")) | length == 1'
+	vm_exists aks-t4
+	sim_poll 60 gone node aks-t4
+	sim_poll 30 vm_gone aks-t4
+	stop_disrupt
+	grep -q 'stats: evicted=2 blocked=0 forced=1 vms_deleted=1' "$ERR"
+}
