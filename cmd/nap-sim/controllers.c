@@ -671,16 +671,16 @@ int_or_percent(json_object *v, int64_t total)
 	return (int64_t)pct;
 }
 
+/* What the disruption controller counts for a budget, from the pods now. */
 static void
-reconcile_pdb(struct sim *sim, json_object *pdb)
+pdb_counts(struct sim *sim, json_object *pdb, int64_t *expected, int64_t *healthy,
+    int64_t *desired)
 {
 	const char *ns = nap_json_str(pdb, "metadata.namespace", "default");
-	json_object *pods, *st, *conds, *c, *minav, *maxun, *old;
-	int64_t expected = 0, healthy = 0, desired = 0, allowed;
-	char ts[40];
-	const char *oldts = NULL, *reason;
+	json_object *pods, *minav, *maxun;
 	size_t i, n;
 
+	*expected = *healthy = *desired = 0;
 	pods = collect(sim, "pods", ns, NULL, NULL, nap_json_get(pdb, "spec.selector"));
 	n = json_object_array_length(pods);
 	for (i = 0; i < n; i++) {
@@ -688,19 +688,31 @@ reconcile_pdb(struct sim *sim, json_object *pdb)
 
 		if (!pod_active(p))
 			continue;
-		expected++;
+		(*expected)++;
 		if (pod_ready(p))
-			healthy++;
+			(*healthy)++;
 	}
 	json_object_put(pods);
 	minav = nap_json_get(pdb, "spec.minAvailable");
 	maxun = nap_json_get(pdb, "spec.maxUnavailable");
 	if (minav)
-		desired = int_or_percent(minav, expected);
+		*desired = int_or_percent(minav, *expected);
 	else if (maxun)
-		desired = expected - int_or_percent(maxun, expected);
-	if (desired < 0)
-		desired = 0;
+		*desired = *expected - int_or_percent(maxun, *expected);
+	if (*desired < 0)
+		*desired = 0;
+}
+
+static void
+reconcile_pdb(struct sim *sim, json_object *pdb)
+{
+	json_object *st, *conds, *c, *old;
+	int64_t expected, healthy, desired, allowed;
+	char ts[40];
+	const char *oldts = NULL, *reason;
+	size_t i;
+
+	pdb_counts(sim, pdb, &expected, &healthy, &desired);
 	allowed = healthy - desired;
 	if (allowed < 0)
 		allowed = 0;
@@ -856,6 +868,36 @@ sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp)
 	json_object_put(all);
 	sim_update(sim, "poddisruptionbudgets", copy, NULL, NULL);
 	return 0;
+}
+
+/*
+ * A deletion that starts the end of a healthy pod while a budget covering
+ * it has no disruption left takes that budget below its minimum.  Counted
+ * from the pods as they are now, not from a status that may lag a burst.
+ */
+int
+sim_pdb_blocks(struct sim *sim, json_object *pod)
+{
+	const char *ns = nap_json_str(pod, "metadata.namespace", "default");
+	json_object *all;
+	size_t i, n;
+	int blocks = 0;
+
+	if (!pod_ready(pod))
+		return 0;
+	all = collect(sim, "poddisruptionbudgets", ns, NULL, NULL, NULL);
+	n = json_object_array_length(all);
+	for (i = 0; i < n && !blocks; i++) {
+		json_object *pdb = json_object_array_get_idx(all, i);
+		int64_t expected, healthy, desired;
+
+		if (!sim_labelselector_match(nap_json_get(pdb, "spec.selector"), pod))
+			continue;
+		pdb_counts(sim, pdb, &expected, &healthy, &desired);
+		blocks = healthy - desired <= 0;
+	}
+	json_object_put(all);
+	return blocks;
 }
 
 /* -- daemonsets ---------------------------------------------------------- */
