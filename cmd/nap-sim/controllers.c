@@ -335,6 +335,16 @@ collect(struct sim *sim, const char *resource, const char *ns, const char *uid, 
 	return c.arr;
 }
 
+/* A controller's pod deletion: with the pod's own grace, as client-go's is. */
+static void
+delete_gracefully(struct sim *sim, const char *ns, const char *name)
+{
+	json_object *last = NULL;
+
+	sim_delete_graceful(sim, sim_rdesc_find("pods"), ns, name, -1, &last, NULL);
+	json_object_put(last);
+}
+
 static int
 pod_ready(json_object *pod)
 {
@@ -461,7 +471,7 @@ reconcile_rs(struct sim *sim, json_object *rs)
 		}
 		if (!victim)
 			break;
-		sim_delete(sim, "pods", ns, nap_json_str(victim, "metadata.name", ""), NULL);
+		delete_gracefully(sim, ns, nap_json_str(victim, "metadata.name", ""));
 		for (i = 0; i < an; i++)
 			if (json_object_array_get_idx(active, i) == victim)
 				json_object_array_put_idx(active, i, NULL);
@@ -1099,8 +1109,7 @@ reconcile_ds(struct sim *sim, json_object *ds)
 				if (pod_ready(p))
 					ready++;
 			} else {
-				sim_delete(
-				    sim, "pods", ns, nap_json_str(p, "metadata.name", ""), NULL);
+				delete_gracefully(sim, ns, nap_json_str(p, "metadata.name", ""));
 			}
 		}
 		if (want && !have) {
@@ -1218,7 +1227,7 @@ reconcile_sts(struct sim *sim, json_object *sts)
 		pn = nap_json_str(p, "metadata.name", "");
 		dash = strrchr(pn, '-');
 		if (dash && strtoll(dash + 1, NULL, 10) >= want && pod_active(p))
-			sim_delete(sim, "pods", ns, pn, NULL);
+			delete_gracefully(sim, ns, pn);
 	}
 	json_object_put(pods);
 	st = json_object_new_object();
@@ -1295,8 +1304,12 @@ delete_all(struct sim *sim, const char *resource, json_object *arr)
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
 
-		sim_delete(sim, resource, nap_json_str(o, "metadata.namespace", NULL),
-		    nap_json_str(o, "metadata.name", ""), NULL);
+		if (!strcmp(resource, "pods"))
+			delete_gracefully(sim, nap_json_str(o, "metadata.namespace", NULL),
+			    nap_json_str(o, "metadata.name", ""));
+		else
+			sim_delete(sim, resource, nap_json_str(o, "metadata.namespace", NULL),
+			    nap_json_str(o, "metadata.name", ""), NULL);
 	}
 	json_object_put(arr);
 }

@@ -239,9 +239,7 @@ void sim_count_pod_delete(struct sim *sim, json_object *pod, long grace);
 void sim_apply_defaults(int res, json_object *obj);
 void sim_canonical_quantities(int res, json_object *obj);
 
-/* timers (main.c): sim_after whose arg the core frees if it never runs */
-unsigned long sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
-    void *arg, void (*free_arg)(void *));
+/* timers (main.c) */
 void sim_timers_run(struct sim *sim);
 
 /* http.c */

@@ -183,6 +183,9 @@ void sim_rfc3339_at(long long t, char *buf, size_t size);
 unsigned long sim_after(
     struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *), void *arg);
 void sim_cancel(struct sim *sim, unsigned long id);
+/* sim_after whose arg the core frees with free_arg if it never runs. */
+unsigned long sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
+    void *arg, void (*free_arg)(void *));
 
 /* Options as parsed, and the world's private state (H7 sets it in init). */
 const struct sim_opts *sim_options(const struct sim *sim);

@@ -605,11 +605,10 @@ sim_delete_res(struct sim *sim, int res, const char *ns, const char *name, json_
 		obj = sim_dup(e->obj);
 		sim_rfc3339(sim, buf, sizeof(buf));
 		nap_json_set(obj, "metadata.deletionTimestamp", json_object_new_string(buf));
-		if (res == sim_rdesc_find("pods") &&
-		    !nap_json_get(obj, "metadata.deletionGracePeriodSeconds"))
-			nap_json_set(obj, "metadata.deletionGracePeriodSeconds",
-			    json_object_new_int64(
-				nap_json_int(obj, "spec.terminationGracePeriodSeconds", 30)));
+		/* An immediate delete: nothing but the finalizers holds a pod. */
+		if (res == sim_rdesc_find("pods"))
+			nap_json_set(
+			    obj, "metadata.deletionGracePeriodSeconds", json_object_new_int64(0));
 		free(key);
 		if (update(sim, res, obj, &obj, err, 1) < 0)
 			return -1;
