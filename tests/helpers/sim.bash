@@ -21,6 +21,8 @@
 #                              only for /nap-sim/ and the managed identity)
 #   sim_poll SECONDS CMD...    run CMD until it succeeds; fail after SECONDS
 #   sim_create_pdb NAME K=V MIN  a policy/v1 PodDisruptionBudget, any kubectl
+#   sim_stat NAME              one counter of GET /nap-sim/stats (pdbViolations,
+#                              doNotDisruptEvicted, vmsDeletedWithPods ...)
 #   sim_alive                  fail, showing nap-sim's stderr, if it died
 #   need_kubectl, need_fixtures   fail (never skip) when kubectl or the
 #                              shared fixtures ($NAP_FIXTURES) are missing
@@ -199,4 +201,15 @@ sim_acurl() {
 	/metadata/identity/*) path="$path&key=$SIM_TOKEN" ;;
 	esac
 	curl -sS --max-time 30 --cacert "$SIM_CA" "$@" "$SIM_ARM_URL$path"
+}
+
+# sim_stat NAME: a safety counter of nap-sim (nap-sim(1), "Safety
+# counters"); fails, printing the answer, when the counter is not there.
+sim_stat() {
+	local out
+	out=$(sim_acurl /nap-sim/stats) || return 1
+	jq -er --arg k "$1" '.[$k] // error("no counter \($k)")' <<<"$out" || {
+		echo "sim_stat: $1: $out" >&2
+		return 1
+	}
 }
