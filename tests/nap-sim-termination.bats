@@ -319,3 +319,29 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	[ "$(sim_stat doNotDisruptEvicted)" = 0 ]
 	[ "$(sim_stat evictionsRefused)" -ge 1 ]
 }
+
+@test "events.k8s.io/v1 Events are the core Events in their newer shape, both ways" {
+	sim_start
+	pod lonely '' '' '{}' '{"nodeSelector":{"nowhere":"x"}}'
+	uid=$(field lonely .metadata.uid)
+	sim_kcurl /apis/events.k8s.io/v1/namespaces/default/events -X POST \
+	    -H 'Content-Type: application/json' -d "$(jq -cn --arg u "$uid" '{apiVersion:"events.k8s.io/v1",
+	    kind:"Event",metadata:{name:"lonely.disrupt1",namespace:"default"},
+	    eventTime:"2026-12-07T10:00:00.000000Z",reportingController:"karpenter.sh/disruption",
+	    reportingInstance:"nap-disrupt-1",action:"Evict",reason:"DisruptionBlocked",type:"Normal",
+	    note:"Cannot disrupt Node: state node is nominated for a pending pod",
+	    regarding:{apiVersion:"v1",kind:"Pod",namespace:"default",name:"lonely",uid:$u}}')" >/dev/null
+	run sim_kubectl get events --field-selector involvedObject.name=lonely -o json
+	[ "$(jq -r '.items[] | select(.reason == "DisruptionBlocked") | .message + " / " + .reportingComponent' <<<"$output")" = "Cannot disrupt Node: state node is nominated for a pending pod / karpenter.sh/disruption" ]
+	run sim_kubectl describe pod lonely
+	[[ "$output" == *DisruptionBlocked*"Cannot disrupt Node: state node is nominated for a pending pod"* ]]
+	# The scheduler's core Event shows in the new shape.
+	failed() {
+		sim_kcurl /apis/events.k8s.io/v1/namespaces/default/events | jq -e '.items[] |
+		    select(.reason == "FailedScheduling" and .regarding.name == "lonely") | .note' >/dev/null
+	}
+	sim_poll 30 failed
+	sim_kubectl delete events --all >/dev/null
+	run sim_kcurl /apis/events.k8s.io/v1/namespaces/default/events
+	[ "$(jq '.items | length' <<<"$output")" = 0 ]
+}

@@ -1337,6 +1337,72 @@ delete_namespace_contents(struct sim *sim, const char *ns)
 			    collect(sim, sim_rdescs[i].resource, ns, NULL, NULL, NULL));
 }
 
+/* -- events.k8s.io/v1 ---------------------------------------------------- */
+
+/*
+ * core/v1 and events.k8s.io/v1 Events are one set of objects in two shapes,
+ * as the API server stores them once: a change to either is written to the
+ * other, renamed field by field.  The renaming is its own inverse, so the
+ * echo of a mirrored write is a no-op write and the exchange stops there.
+ */
+static const char *const event_fields[][2] = {
+    {"involvedObject", "regarding"},
+    {"message", "note"},
+    {"reportingComponent", "reportingController"},
+    {"source", "deprecatedSource"},
+    {"firstTimestamp", "deprecatedFirstTimestamp"},
+    {"lastTimestamp", "deprecatedLastTimestamp"},
+    {"count", "deprecatedCount"},
+};
+
+/* obj (borrowed) in the other shape: to_new = core -> events.k8s.io. */
+static json_object *
+event_convert(json_object *obj, int to_new)
+{
+	json_object *out = json_object_new_object();
+	size_t i;
+
+	json_object_object_foreach(obj, k, v)
+	{
+		const char *name = k;
+
+		for (i = 0; i < NAP_ARRAY_LEN(event_fields); i++)
+			if (!strcmp(k, event_fields[i][to_new ? 0 : 1]))
+				name = event_fields[i][to_new ? 1 : 0];
+		if (!strcmp(k, "apiVersion"))
+			json_object_object_add(out, k,
+			    json_object_new_string(to_new ? "events.k8s.io/v1" : "v1"));
+		else
+			json_object_object_add(out, name, sim_dup(v));
+	}
+	json_object_object_del(json_object_object_get(out, "metadata"), "resourceVersion");
+	return out;
+}
+
+static void
+mirror_event(struct sim *sim, const struct sim_event *ev)
+{
+	int to_new = !*sim_rdescs[ev->res].group;
+	int other = to_new ? sim_rdesc_find_gv("events.k8s.io", "v1", "events")
+			   : sim_rdesc_find("events");
+	const char *ns = nap_json_str(ev->obj, "metadata.namespace", NULL);
+	const char *name = nap_json_str(ev->obj, "metadata.name", "");
+	char *key = sim_key(ns, name);
+	struct sim_entry *mine = sim_table_find(sim_table(sim, ev->res), key);
+	struct sim_entry *theirs = sim_table_find(sim_table(sim, other), key);
+
+	free(key);
+	if (!mine) { /* gone here (maybe already replaced): gone there too */
+		if (theirs)
+			sim_delete_res(sim, other, ns, name, NULL, NULL);
+		return;
+	}
+	if (theirs)
+		sim_update_res(sim, other, event_convert(mine->obj, to_new), NULL, NULL);
+	else
+		sim_create_res(sim, other, event_convert(mine->obj, to_new), NULL, NULL);
+}
+
 /* -- dispatch ------------------------------------------------------------ */
 
 static json_object *
@@ -1463,6 +1529,10 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 	const char *ns = nap_json_str(obj, "metadata.namespace", NULL);
 	const char *name = nap_json_str(obj, "metadata.name", "");
 
+	if (!strcmp(r, "events")) {
+		mirror_event(sim, ev);
+		return;
+	}
 	cur = sim_get(sim, r, ns, name);
 	if (!strcmp(r, "pods")) {
 		defer_owner(sim, obj, "ReplicaSet", "replicasets");

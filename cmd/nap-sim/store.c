@@ -859,6 +859,21 @@ sim_watch_compact(struct sim *sim)
 	sim->horizon = sim->rv;
 }
 
+/* The key of table i in a state file: the resource, qualified by its group
+ * when an earlier table serves the same name (events.k8s.io's events). */
+static const char *
+state_key(size_t i, char *buf, size_t size)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (!strcmp(sim_rdescs[j].resource, sim_rdescs[i].resource)) {
+			snprintf(buf, size, "%s.%s", sim_rdescs[i].resource, sim_rdescs[i].group);
+			return buf;
+		}
+	return sim_rdescs[i].resource;
+}
+
 json_object *
 sim_store_save(struct sim *sim)
 {
@@ -869,10 +884,11 @@ sim_store_save(struct sim *sim)
 	objs = json_object_new_object();
 	for (i = 0; i < sim_nrdescs; i++) {
 		json_object *arr = json_object_new_array();
+		char kb[128];
 
 		for (j = 0; j < sim->tables[i].n; j++)
 			json_object_array_add(arr, json_object_get(sim->tables[i].v[j].obj));
-		json_object_object_add(objs, sim_rdescs[i].resource, arr);
+		json_object_object_add(objs, state_key(i, kb, sizeof(kb)), arr);
 	}
 	json_object_object_add(state, "objects", objs);
 	return state;
@@ -887,7 +903,8 @@ sim_store_load(struct sim *sim, json_object *state, struct nap_err *err)
 	if (!json_object_is_type(objs, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "no objects in the state");
 	for (i = 0; i < sim_nrdescs; i++) {
-		json_object *arr = json_object_object_get(objs, sim_rdescs[i].resource);
+		char kb[128];
+		json_object *arr = json_object_object_get(objs, state_key(i, kb, sizeof(kb)));
 		struct sim_table *t = &sim->tables[i];
 
 		for (j = 0; j < t->n; j++) {
