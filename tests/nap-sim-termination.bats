@@ -345,3 +345,28 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	run sim_kcurl /apis/events.k8s.io/v1/namespaces/default/events
 	[ "$(jq '.items | length' <<<"$output")" = 0 ]
 }
+
+@test "an ARM DELETE of a VM whose Node still runs a drainable pod is counted, a DaemonSet pod is not" {
+	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 100
+	sim_arm_login
+	sim_launch aks-default-v1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_launch aks-default-v2 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	ready() {
+		sim_kubectl get node "$1" -o json 2>/dev/null |
+		    jq -e '.status.conditions[] | select(.type == "Ready") | .status == "True"' >/dev/null
+	}
+	sim_poll 60 ready aks-default-v1
+	sim_poll 60 ready aks-default-v2
+	pod app aks-default-v1
+	jq -cn '{apiVersion:"v1",kind:"Pod",metadata:{name:"agent",namespace:"default",
+	    ownerReferences:[{apiVersion:"apps/v1",kind:"DaemonSet",name:"agent",uid:"1",controller:true}]},
+	    spec:{nodeName:"aks-default-v2",containers:[{name:"c",image:"x"}]}}' | sim_kubectl create -f -
+	sim_poll 30 running app
+	sim_poll 30 running agent
+	[ "$(sim_arm DELETE "$SIM_VMS/aks-default-v1?$SIM_CV")" = 202 ]
+	# Asking again (while it goes, or once gone: 204) is the same deletion.
+	[[ "$(sim_arm DELETE "$SIM_VMS/aks-default-v1?$SIM_CV")" =~ ^20[24]$ ]]
+	[ "$(sim_arm DELETE "$SIM_VMS/aks-default-v2?$SIM_CV")" = 202 ]
+	run sim_acurl /nap-sim/stats
+	[ "$(jq -c '[.vmsDeleted, .vmsDeletedWithPods, .vmsDeletedPastDeadline]' <<<"$output")" = "[2,1,0]" ]
+}
