@@ -124,6 +124,14 @@ stop_disrupt() {
 	DPID=
 }
 
+# safe: nap-sim saw no PDB broken before a deadline, no do-not-disrupt pod
+# evicted, no VM deleted with a pod still to drain before its deadline.
+safe() {
+	[ "$(sim_stat pdbViolations)" -eq 0 ]
+	[ "$(sim_stat doNotDisruptEvicted)" -eq 0 ]
+	[ "$(sim_stat vmsDeletedWithPods)" -eq 0 ]
+}
+
 arm_token() {
 	curl -sS --cacert "$SIM_CA" -H 'Metadata: true' \
 	    "$SIM_ARM_URL/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F&key=$SIM_TOKEN" |
@@ -201,6 +209,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	sim_poll 30 gone nodeclaim t1
 	sim_poll 30 vm_gone aks-t1
 	stop_disrupt
+	safe
 	grep -q 'stats: evicted=3 blocked=0 forced=0 vms_deleted=1' "$ERR"
 	grep -q 'evicted pod default/web-' "$ERR"
 	sim_kubectl get nodeclaim t1 2>&1 | grep -q NotFound
@@ -220,6 +229,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	sim_poll 30 gone node aks-t2
 	sim_poll 30 vm_gone aks-t2
 	stop_disrupt
+	safe
 	grep -q 'stats: evicted=2 blocked=0 forced=0 vms_deleted=1' "$ERR"
 }
 
@@ -243,6 +253,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	sim_poll 60 gone node aks-t3
 	sim_poll 30 vm_gone aks-t3
 	stop_disrupt
+	safe
 	grep -q 'stats: evicted=0 blocked=[1-9][0-9]* forced=2 vms_deleted=1' "$ERR"
 }
 
@@ -262,5 +273,6 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	sim_poll 60 gone node aks-t4
 	sim_poll 30 vm_gone aks-t4
 	stop_disrupt
+	safe
 	grep -q 'stats: evicted=2 blocked=0 forced=1 vms_deleted=1' "$ERR"
 }

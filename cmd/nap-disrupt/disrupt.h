@@ -27,21 +27,14 @@
 #include "http.h"
 #include "kube.h"
 #include "model.h"
+#include "vm.h"
 
-/* A VM being deleted, with its NIC and OS disk (vm.c). */
-enum vm_step {
-	VM_DEL_VM,
-	VM_DEL_NIC,
-	VM_DEL_DISK,
-	VM_GONE, /* every DELETE answered NotFound or finished */
-};
-
+/* A VM being deleted, with its NIC and OS disk (vm.c over lib/vm). */
 struct vmdel {
-	char *name; /* the VM's name; the NIC and OS disk share it */
-	enum vm_step step;
-	struct nap_arm_call *call;
-	int64_t retry_ms; /* wall clock: not before this after a failure */
-	int64_t touched_ms;
+	char *name;
+	struct nap_vm_del *del; /* the deletion under way, NULL between attempts */
+	int gone;		/* VM, NIC and disk answered NotFound */
+	int64_t retry_ms;	/* wall clock: not before this after a failure */
 	unsigned failures;
 };
 

@@ -309,9 +309,13 @@ attachments(struct ctx *x, const struct nap_node *n, int64_t now)
 	return (int)cnt;
 }
 
-/* The VM, then the finalizer.  1 when the finalizer is off. */
-static int
-finish(struct ctx *x, const char *kind, const struct nap_meta *m, const char *provider_id)
+/*
+ * The VM, then the finalizer.  last: no other object waits on this VM (the
+ * NodeClaim, or a Node without one), so what vm.c remembers of it can go.
+ */
+static void
+finish(struct ctx *x, const char *kind, const struct nap_meta *m, const char *provider_id,
+    int last)
 {
 	const char *vm = vm_name(provider_id);
 	struct nap_err err;
@@ -319,18 +323,19 @@ finish(struct ctx *x, const char *kind, const struct nap_meta *m, const char *pr
 	int rc;
 
 	if (vm[0] && vm_delete(x, vm) != 1)
-		return 0;
+		return;
 	path = strcmp(kind, "Node") == 0 ? path_node(m->name) : path_nodeclaim(m->name);
 	rc = k_drop_finalizer(x, path, m, &err);
 	free(path);
 	if (rc < 0) {
 		nap_warn("%s %s: remove finalizer: %s", strcmp(kind, "Node") == 0 ? "node" : "nodeclaim",
 		    m->name, err.msg);
-		return 0;
+		return;
 	}
 	x->nfinalized++;
 	nap_info("%s %s: terminated", strcmp(kind, "Node") == 0 ? "node" : "nodeclaim", m->name);
-	return 1;
+	if (last && vm[0])
+		vm_forget(x, vm);
 }
 
 static void
@@ -383,7 +388,7 @@ node_pass(struct ctx *x, const struct nap_node *n, int64_t now)
 	if (left > 0)
 		nap_warn("node %s: deadline passed with %zu pods left; deleting the vm",
 		    n->meta.name, left);
-	finish(x, "Node", &n->meta, c && c->provider_id[0] ? c->provider_id : n->provider_id);
+	finish(x, "Node", &n->meta, c && c->provider_id[0] ? c->provider_id : n->provider_id, !c);
 }
 
 static void
@@ -420,7 +425,7 @@ claim_pass(struct ctx *x, const struct nap_nodeclaim *c, int64_t now)
 		}
 		return; /* the Node's own termination drains; wait for it to go */
 	}
-	finish(x, "NodeClaim", &c->meta, c->provider_id);
+	finish(x, "NodeClaim", &c->meta, c->provider_id, 1);
 }
 
 /* A registered Node of ours without the finalizer gets it, so that deleting it drains. */
