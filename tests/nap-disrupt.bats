@@ -85,14 +85,15 @@ make_node() {
 	wait "$w" "$l" 2>/dev/null || :
 }
 
-# workload NAME REPLICAS [ANNOTATIONS-JSON]: a Deployment whose pods stop in 2 s.
+# workload NAME REPLICAS [ANNOTATIONS-JSON] [GRACE]: a Deployment whose pods
+# stop in GRACE simulated seconds (2 by default).
 workload() {
-	local ann=${3:-'{}'}
-	jq -n --arg n "$1" --argjson r "$2" --argjson a "$ann" '{apiVersion: "apps/v1",
+	local ann=${3:-'{}'} grace=${4:-2}
+	jq -n --arg n "$1" --argjson r "$2" --argjson a "$ann" --argjson g "$grace" '{apiVersion: "apps/v1",
 	  kind: "Deployment", metadata: {name: $n},
 	  spec: {replicas: $r, selector: {matchLabels: {app: $n}},
 	    template: {metadata: {labels: {app: $n}, annotations: $a},
-	      spec: {terminationGracePeriodSeconds: 2,
+	      spec: {terminationGracePeriodSeconds: $g,
 	        containers: [{name: "c", image: "nginx", resources: {requests: {cpu: "50m"}}}]}}}}' |
 	    sim_kubectl apply -f - >/dev/null
 }
@@ -200,7 +201,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 @test "kubectl delete nodeclaim evicts the pods, then deletes the VM, the Node and the NodeClaim" {
 	start_sim
 	make_node t1 5m
-	workload web 3
+	workload web 3 '{"sim.nap.dev/shutdown-seconds":"30"}' 60
 	sim_poll 30 running_on aks-t1 3
 	start_disrupt
 	sim_poll 20 has_finalizer aks-t1

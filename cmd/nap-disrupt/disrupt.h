@@ -62,7 +62,8 @@ struct ctx {
 	struct nap_hash vms;	 /* VM name -> struct vmdel */
 	struct nap_hash waits;	 /* pod uid -> struct podwait */
 	struct nap_hash events;	 /* "reason/kind/name" -> (void *)(intptr_t)last post, s */
-	struct nap_hash expired; /* NodeClaim uid -> 1: expiration delete issued */
+	struct nap_hash done;	 /* uid -> int64_t *: finalizer dropped at (stale records ignored) */
+	int64_t next_purge_ms;
 	int fatal;
 	/* counters, for messages and tests */
 	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized;

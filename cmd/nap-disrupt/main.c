@@ -314,7 +314,7 @@ main(int argc, char **argv)
 	nap_hash_init(&x.vms);
 	nap_hash_init(&x.waits);
 	nap_hash_init(&x.events);
-	nap_hash_init(&x.expired);
+	nap_hash_init(&x.done);
 	if (x.dry_run) {
 		dry_run(&x);
 	} else {
@@ -335,9 +335,12 @@ main(int argc, char **argv)
 	pos = 0;
 	while (nap_hash_next(&x.events, &pos, &k, &v))
 		free(v);
+	pos = 0;
+	while (nap_hash_next(&x.done, &pos, &k, &v))
+		free(v);
 	nap_hash_free(&x.waits);
 	nap_hash_free(&x.events);
-	nap_hash_free(&x.expired);
+	nap_hash_free(&x.done);
 	if (x.arm)
 		nap_arm_free(x.arm);
 	if (x.auth)

@@ -333,6 +333,12 @@ finish(struct ctx *x, const char *kind, const struct nap_meta *m, const char *pr
 		return;
 	}
 	x->nfinalized++;
+	if (m->uid[0] && !nap_hash_get(&x->done, m->uid)) {
+		int64_t *t = nap_xmalloc(sizeof(*t));
+
+		*t = wall_ms();
+		nap_hash_put(&x->done, m->uid, t);
+	}
 	nap_info("%s %s: terminated", strcmp(kind, "Node") == 0 ? "node" : "nodeclaim", m->name);
 	if (last && vm[0])
 		vm_forget(x, vm);
@@ -443,6 +449,41 @@ adopt(struct ctx *x, const struct nap_node *n)
 	free(path);
 }
 
+/*
+ * What the passes remember and no longer need: pods not tried for a minute,
+ * objects finished and events posted ten minutes ago (by then the
+ * deletion has reached us, and the event's deduplication window is over).
+ */
+static void
+purge(struct ctx *x, int64_t now)
+{
+	struct nap_hash *h[3] = {&x->waits, &x->done, &x->events};
+	int64_t keep[3] = {60000, 600000, 600000};
+	size_t i, pos;
+	const char *k;
+	void *v;
+	char **old = NULL;
+	size_t nold = 0, aold = 0;
+
+	for (i = 0; i < 3; i++) {
+		pos = 0;
+		nold = 0;
+		while (nap_hash_next(h[i], &pos, &k, &v)) {
+			/* struct podwait starts with next_ms; done and events hold a bare time */
+			if (*(int64_t *)v + keep[i] < now) {
+				nap_xgrow(&old, &aold, nold + 1, sizeof(*old));
+				old[nold++] = nap_xstrdup(k);
+			}
+		}
+		while (nold > 0) {
+			nold--;
+			free(nap_hash_del(h[i], old[nold]));
+			free(old[nold]);
+		}
+	}
+	free(old);
+}
+
 void
 term_pass(struct ctx *x)
 {
@@ -451,8 +492,15 @@ term_pass(struct ctx *x)
 	struct nap_nodeclaim *const *claims;
 	int64_t now = now_ms(x);
 
+	if (now >= x->next_purge_ms) {
+		purge(x, now);
+		x->next_purge_ms = now + 60000;
+	}
 	for (i = 0; i < nn; i++) {
 		const struct nap_node *n = nodes[i];
+
+		if (nap_hash_get(&x->done, n->meta.uid))
+			continue;
 
 		if (!has_finalizer(&n->meta)) {
 			if (!n->meta.deleted && n->registered)
@@ -465,7 +513,8 @@ term_pass(struct ctx *x)
 	/* node_pass acts through the API only; the model is unchanged, so claims is valid. */
 	claims = nap_cluster_nodeclaims(x->cl, &nc);
 	for (i = 0; i < nc; i++)
-		if (claims[i]->meta.deleted && has_finalizer(&claims[i]->meta))
+		if (claims[i]->meta.deleted && has_finalizer(&claims[i]->meta) &&
+		    !nap_hash_get(&x->done, claims[i]->meta.uid))
 			claim_pass(x, claims[i], now);
 }
 
