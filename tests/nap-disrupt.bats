@@ -60,12 +60,13 @@ start_sim() {
 	EOF
 }
 
-# make_node NAME [TGP]: a NodeClaim (terminationGracePeriod TGP, none when
-# absent) made by nap-launch, followed to Initialized; nap-launch is then
-# stopped, so that termination is nap-disrupt's alone.
+# make_node NAME [TGP [SPEC-JSON]]: a NodeClaim (terminationGracePeriod TGP,
+# none when empty; more spec fields from SPEC-JSON) made by nap-launch,
+# followed to Initialized; nap-launch is then stopped, so that termination is
+# nap-disrupt's alone.
 make_node() {
-	local name=$1 tgp=${2:-} st=$BATS_TEST_TMPDIR/st-$1 w l
-	jq -cn --arg n "$name" --arg g "$tgp" '{type: "LaunchRequest", pods: [], price: 0.1,
+	local name=$1 tgp=${2:-} more=${3:-'{}'} st=$BATS_TEST_TMPDIR/st-$1 w l
+	jq -cn --arg n "$name" --arg g "$tgp" --argjson m "$more" '{type: "LaunchRequest", pods: [], price: 0.1,
 	  nodeClaim: {apiVersion: "karpenter.sh/v1", kind: "NodeClaim",
 	    metadata: {name: $n, labels: {"karpenter.sh/nodepool": "default"}},
 	    spec: ({requirements: [
@@ -73,7 +74,7 @@ make_node() {
 	        {key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"]}],
 	      resources: {requests: {cpu: "100m"}},
 	      nodeClassRef: {group: "karpenter.azure.com", kind: "AKSNodeClass", name: "default"}}
-	      + (if $g == "" then {} else {terminationGracePeriod: $g} end))}}' >"$st.req"
+	      + (if $g == "" then {} else {terminationGracePeriod: $g} end) + $m)}}' >"$st.req"
 	mkfifo "$st"
 	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$st" 2>"$st.werr" &
 	w=$!
@@ -123,6 +124,12 @@ stop_disrupt() {
 	kill -TERM "$DPID"
 	wait "$DPID"
 	DPID=
+}
+
+# has JQ-FILTER: some record nap-disrupt wrote passes the filter (jq -e alone
+# judges by the last input only).
+has() {
+	[ "$(jq -c "$1" "$OUT" | wc -l)" -ge 1 ]
 }
 
 # safe: nap-sim saw no PDB broken before a deadline, no do-not-disrupt pod
@@ -276,4 +283,54 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	stop_disrupt
 	safe
 	grep -q 'stats: evicted=2 blocked=0 forced=1 vms_deleted=1' "$ERR"
+}
+
+# ---- the disruption loop against nap-sim ----
+
+# pool_disruption JSON: the NodePool's spec.disruption.
+pool_disruption() {
+	sim_kubectl patch nodepool default --type merge -p "{\"spec\":{\"disruption\":$1}}" >/dev/null
+}
+
+@test "a budget of 0 holds empty nodes; at 1 they go one at a time, each with a Disruption record" {
+	start_sim
+	pool_disruption '{"consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"0"}]}'
+	make_node e1
+	make_node e2
+	start_disrupt --interval 2s
+	sim_poll 30 event DisruptionBlocked default
+	[ "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq 2 ]
+	! has 'select(.type == "Disruption")'
+	pool_disruption '{"consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"1"}]}'
+	sim_poll 60 gone nodeclaim e1
+	sim_poll 60 gone nodeclaim e2
+	sim_poll 30 vm_gone aks-e1
+	sim_poll 30 vm_gone aks-e2
+	stop_disrupt
+	[ "$(jq -c 'select(.type == "Disruption")' "$OUT" | wc -l)" -eq 2 ]
+	[ "$(jq -c 'select(.type == "Disruption" and .reason == "Empty" and (.nodeClaims | length) == 1
+	    and .forceful == false and .budget.allowed == 1)' "$OUT" | wc -l)" -eq 2 ]
+	safe
+}
+
+@test "a NodeClaim past its expireAfter is deleted without a budget, and drained like any other" {
+	start_sim
+	pool_disruption '{"consolidateAfter":"Never","budgets":[{"nodes":"0"}]}'
+	make_node x1 5m '{"expireAfter":"5s"}'
+	workload web 2
+	sim_poll 30 running_on aks-x1 2
+	start_disrupt --interval 1s
+	sim_poll 60 has 'select(.type == "Disruption" and .reason == "Expired")'
+	has 'select(.type == "Disruption" and .forceful == true and .nodeClaims[0].name == "x1")'
+	sim_poll 60 gone nodeclaim x1
+	sim_poll 30 vm_gone aks-x1
+	stop_disrupt
+	grep -q 'stats: evicted=2 blocked=0 forced=0 vms_deleted=1' "$ERR"
+	safe
+}
+
+@test "--dry-run prints a verdict for every node, and the same twice for the same --now" {
+	run disrupt --dry-run --now 2026-06-01T12:00:00Z <"$F/snapshot.ndjson"
+	[ "$status" -eq 0 ]
+	diff -u <(jq -cS . "$F/expected.ndjson") <(echo "$output" | jq -cS .)
 }

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "disrupt.h"
+#include "tool.h"
 #include "json.h"
 #include "log.h"
 #include "text.h"

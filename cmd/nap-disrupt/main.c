@@ -20,10 +20,11 @@
 #include "log.h"
 #include "prog.h"
 #include "rec.h"
-#include "disrupt.h"
+#include "tool.h"
+#include "wellknown.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-disrupt [-hVv] [--config file] [--context name] [--dry-run] "                         \
+	"nap-disrupt [-hVv] [--catalog path] [--config file] [--context name] [--dry-run] "                         \
 	"[--interval duration] [--kubeconfig file] [--log-format text|json] [--now time] "        \
 	"[--time-scale n]"
 
@@ -207,9 +208,14 @@ run(struct ctx *x)
 	nap_rec_reader_free(rd);
 }
 
-/* --dry-run: the whole input, then the decisions. */
+/*
+ * --dry-run: the whole input, then the decisions.  Prices come from the
+ * catalog for the region the snapshot's nodes are in (their
+ * topology.kubernetes.io/region label), only when --catalog is given: a
+ * snapshot's verdicts need no catalog.
+ */
 static void
-dry_run(struct ctx *x)
+dry_run(struct ctx *x, const char *catalog)
 {
 	struct nap_rec_reader *rd = nap_rec_reader_new(0, "stdin");
 	struct nap_rec rec;
@@ -227,12 +233,24 @@ dry_run(struct ctx *x)
 			on_record(x, &rec);
 	}
 	nap_rec_reader_free(rd);
+	if (catalog) {
+		struct nap_node *const *nodes;
+		const char *region = NULL;
+		size_t i, n;
+
+		nodes = nap_cluster_nodes(x->cl, &n);
+		for (i = 0; i < n && !region; i++)
+			region = nap_meta_label(&nodes[i]->meta, NAP_LABEL_REGION);
+		if (region && nap_catalog_load(&x->cat, catalog, region, NULL, &err) < 0)
+			nap_die_err(&err);
+	}
 	if (!nap_stopping())
 		plan_dry_run(x);
 }
 
 enum {
-	OPT_CONFIG = 256,
+	OPT_CATALOG = 256,
+	OPT_CONFIG,
 	OPT_CONTEXT,
 	OPT_DRY_RUN,
 	OPT_INTERVAL,
@@ -243,6 +261,7 @@ enum {
 };
 
 static const struct nap_opt opts[] = {
+    {"catalog", OPT_CATALOG, "path", "VM prices for the records, nap-catalog(5)"},
     {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
     {"context", OPT_CONTEXT, "name", "the kubeconfig context to use"},
     {"dry-run", OPT_DRY_RUN, NULL, "read a snapshot, print the decisions, touch nothing"},
@@ -258,8 +277,9 @@ static const struct nap_opt opts[] = {
 int
 main(int argc, char **argv)
 {
-	const char *config = NULL, *kubeconfig = NULL, *context = NULL;
+	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *catalog = NULL;
 	struct nap_getopt g;
+	struct nap_err err;
 	struct ctx x;
 	int64_t t;
 	int c, verbose = 0, code;
@@ -274,6 +294,9 @@ main(int argc, char **argv)
 	nap_getopt_init(&g, opts, SYNOPSIS);
 	while ((c = nap_getopt(&g, argc, argv)) != -1) {
 		switch (c) {
+		case OPT_CATALOG:
+			catalog = g.arg;
+			break;
 		case OPT_CONFIG:
 			config = g.arg;
 			break;
@@ -316,20 +339,30 @@ main(int argc, char **argv)
 	nap_hash_init(&x.events);
 	nap_hash_init(&x.done);
 	if (x.dry_run) {
-		dry_run(&x);
+		dry_run(&x, catalog);
 	} else {
 		setup(&x, config, kubeconfig, context);
 		if (verbose)
 			nap_log_set_level(verbose);
+		if (!catalog && x.cfg.catalog[0])
+			catalog = x.cfg.catalog;
+		if (nap_catalog_load(&x.cat, catalog, x.cfg.cluster.region[0] ? x.cfg.cluster.region : NULL,
+			NULL, &err) < 0) {
+			nap_warn("%s; Disruption records carry no prices", err.msg);
+			x.cat = NULL;
+		}
 		run(&x);
 	}
 	code = x.fatal;
 	if (getenv("NAP_DISRUPT_STATS"))
 		fprintf(stderr,
 		    "nap-disrupt: stats: evicted=%lu blocked=%lu forced=%lu vms_deleted=%lu "
-		    "finalized=%lu\n",
-		    x.nevicted, x.nblocked, x.nforced, x.nvm_deleted, x.nfinalized);
+		    "finalized=%lu commands=%lu\n",
+		    x.nevicted, x.nblocked, x.nforced, x.nvm_deleted, x.nfinalized, x.ncommands);
 	vm_free_all(&x);
+	plan_free(&x);
+	if (x.cat)
+		nap_catalog_free(x.cat);
 	while (nap_hash_next(&x.waits, &pos, &k, &v))
 		free(v);
 	pos = 0;

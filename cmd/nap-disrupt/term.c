@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "disrupt.h"
+#include "tool.h"
 #include "json.h"
 #include "log.h"
 #include "text.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "disrupt.h"
+#include "tool.h"
 #include "log.h"
 #include "vm.h"
 

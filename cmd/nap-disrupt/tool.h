@@ -1,5 +1,5 @@
 /*
- * disrupt.h - nap-disrupt's state: the cluster model its state records keep,
+ * tool.h - nap-disrupt's state: the cluster model its state records keep,
  * the clients it acts through, and what termination remembers between
  * passes.
  *
@@ -14,15 +14,17 @@
  * requests, ARM deletions are asynchronous calls (lib/arm) followed from the
  * main loop.
  */
-#ifndef NAP_DISRUPT_H
-#define NAP_DISRUPT_H
+#ifndef NAP_DISRUPT_TOOL_H
+#define NAP_DISRUPT_TOOL_H
 
 #include <stdint.h>
 #include <json-c/json.h>
 
 #include "arm.h"
 #include "auth.h"
+#include "catalog.h"
 #include "config.h"
+#include "disrupt.h"
 #include "hash.h"
 #include "http.h"
 #include "kube.h"
@@ -64,9 +66,13 @@ struct ctx {
 	struct nap_hash events;	 /* "reason/kind/name" -> (void *)(intptr_t)last post, s */
 	struct nap_hash done;	 /* uid -> int64_t *: finalizer dropped at (stale records ignored) */
 	int64_t next_purge_ms;
+	struct nap_catalog *cat; /* prices for records; NULL = unknown */
+	char **queued;		 /* NodeClaims this process deleted, not yet seen deleting */
+	int64_t *queued_at;
+	size_t nqueued, aqueued;
 	int fatal;
 	/* counters, for messages and tests */
-	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized;
+	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized, ncommands;
 };
 
 /* main.c */
@@ -105,5 +111,6 @@ char *path_pod(const char *ns, const char *name);
 /* plan.c: the disruption loop. */
 void plan_pass(struct ctx *x);
 void plan_dry_run(struct ctx *x);
+void plan_free(struct ctx *x);
 
 #endif
