@@ -329,8 +329,31 @@ pool_disruption() {
 	safe
 }
 
-@test "--dry-run prints a verdict for every node, and the same twice for the same --now" {
-	run disrupt --dry-run --now 2026-06-01T12:00:00Z <"$F/snapshot.ndjson"
+# snapshot.ndjson: nap-watch --once of nap-sim with four NodeClaims of the
+# pool "default" (WhenEmpty, consolidateAfter 30s, budget 1 node): "busy"
+# with two pods, "held" with a do-not-disrupt pod, "empty", and "old" whose
+# expireAfter (1h) has passed at the time in "now".
+@test "--dry-run expires the old node, and says why each other node stays" {
+	run disrupt --dry-run --now "$(cat "$F/now")" <"$F/snapshot.ndjson"
 	[ "$status" -eq 0 ]
 	diff -u <(jq -cS . "$F/expected.ndjson") <(echo "$output" | jq -cS .)
+	echo "$output" | jq -se 'map(select(.type == "DisruptionVerdict")) | map({(.nodeClaim): .why}) | add ==
+	    {busy: "NotEmpty", empty: "Budget", held: "PodDoNotDisrupt", old: "Disrupted"}'
+}
+
+@test "--dry-run decides the same twice from the same snapshot and --now, and touches nothing" {
+	run disrupt --dry-run --now "$(cat "$F/now")" --config /nonexistent <"$F/snapshot.ndjson"
+	[ "$status" -eq 0 ]
+	first=$output
+	run disrupt --dry-run --now "$(cat "$F/now")" <"$F/snapshot.ndjson"
+	[ "$output" = "$first" ]
+}
+
+@test "--dry-run before consolidateAfter has passed removes nothing gracefully" {
+	created=$(jq -r 'select(.object.kind == "NodeClaim" and .object.metadata.name == "empty")
+	    | .object.metadata.creationTimestamp' "$F/snapshot.ndjson")
+	run disrupt --dry-run --now "$created" <"$F/snapshot.ndjson"
+	[ "$status" -eq 0 ]
+	! echo "$output" | jq -e 'select(.type == "Disruption")' | grep -q .
+	echo "$output" | jq -se 'map(select(.nodeClaim == "empty"))[0].why == "NotConsolidatable"'
 }
