@@ -203,6 +203,34 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	[[ "$stderr" == *"line 2"* ]]
 }
 
+@test "nap-disrupt writing to a full disk exits 74" {
+	run bash -c "'$NAP_BIN/nap-disrupt' --dry-run --now '$(cat "$F/now")' <'$F/snapshot.ndjson' >/dev/full"
+	[ "$status" -eq 74 ]
+}
+
+@test "nap-disrupt | head -n 1 ends quietly" {
+	run --separate-stderr bash -c "'$NAP_BIN/nap-disrupt' --dry-run --now '$(cat "$F/now")' <'$F/snapshot.ndjson' | head -n 1"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(echo "$output" | jq -r .type)" = Disruption ]
+}
+
+@test "nap-disrupt ends with 0 on SIGTERM, its output whole records" {
+	start_sim
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec 7<>"$BATS_TEST_TMPDIR/in"
+	"$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" <"$BATS_TEST_TMPDIR/in" >"$OUT" 2>"$ERR" &
+	DPID=$!
+	cat "$F/snapshot.ndjson" >&7
+	sim_poll 20 sh -c "[ \$(wc -l <'$OUT') -ge 14 ]"
+	kill -TERM "$DPID"
+	wait "$DPID"
+	DPID=
+	exec 7>&-
+	jq -c . "$OUT" >/dev/null
+	[ "$(wc -l <"$OUT")" -ge 14 ]
+}
+
 # ---- termination against nap-sim ----
 
 @test "kubectl delete nodeclaim evicts the pods, then deletes the VM, the Node and the NodeClaim" {

@@ -43,7 +43,7 @@ path_pod(const char *ns, const char *name)
 	return nap_url_path("/api/v1/namespaces", ns, "pods", name, (char *)NULL);
 }
 
-static void
+void
 rfc3339(int64_t ms, char *buf, size_t len)
 {
 	time_t t = (time_t)(ms / 1000);

@@ -406,12 +406,7 @@ claim_pass(struct ctx *x, const struct nap_nodeclaim *c, int64_t now)
 
 	if (c->termination_grace != NAP_NEVER &&
 	    !nap_meta_annotation(&c->meta, NAP_ANN_TERMINATION_TIMESTAMP)) {
-		int64_t d = deadline_of(x, c) / 1000;
-		time_t t = (time_t)d;
-		struct tm tm;
-
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		rfc3339(deadline_of(x, c), ts, sizeof(ts));
 		path = path_nodeclaim(c->meta.name);
 		if (k_annotate(x, path, NAP_ANN_TERMINATION_TIMESTAMP, ts, &err) < 0)
 			nap_warn("nodeclaim %s: annotate: %s", c->meta.name, err.msg);

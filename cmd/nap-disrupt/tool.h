@@ -104,6 +104,8 @@ int k_add_finalizer(struct ctx *x, const char *path, const struct nap_meta *m, s
 int k_annotate(struct ctx *x, const char *path, const char *key, const char *val,
     struct nap_err *err);
 int k_taint_disrupted(struct ctx *x, const struct nap_node *n, struct nap_err *err);
+/* ms since the epoch as RFC 3339 UTC, whole seconds ("2026-12-07T13:00:00Z"). */
+void rfc3339(int64_t ms, char *buf, size_t len);
 char *path_node(const char *name);
 char *path_nodeclaim(const char *name);
 char *path_pod(const char *ns, const char *name);
