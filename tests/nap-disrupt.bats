@@ -204,12 +204,12 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 }
 
 @test "nap-disrupt writing to a full disk exits 74" {
-	run bash -c "'$NAP_BIN/nap-disrupt' --dry-run --now '$(cat "$F/now")' <'$F/snapshot.ndjson' >/dev/full"
+	run bash -c "'$NAP_BIN/nap-disrupt' --dry-run --now '$(cat "$F/sim-snapshot/now")' <'$F/sim-snapshot/input.ndjson' >/dev/full"
 	[ "$status" -eq 74 ]
 }
 
 @test "nap-disrupt | head -n 1 ends quietly" {
-	run --separate-stderr bash -c "'$NAP_BIN/nap-disrupt' --dry-run --now '$(cat "$F/now")' <'$F/snapshot.ndjson' | head -n 1"
+	run --separate-stderr bash -c "'$NAP_BIN/nap-disrupt' --dry-run --now '$(cat "$F/sim-snapshot/now")' <'$F/sim-snapshot/input.ndjson' | head -n 1"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[ "$(echo "$output" | jq -r .type)" = Disruption ]
@@ -221,7 +221,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	exec 7<>"$BATS_TEST_TMPDIR/in"
 	"$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" <"$BATS_TEST_TMPDIR/in" >"$OUT" 2>"$ERR" &
 	DPID=$!
-	cat "$F/snapshot.ndjson" >&7
+	cat "$F/sim-snapshot/input.ndjson" >&7
 	sim_poll 20 sh -c "[ \$(wc -l <'$OUT') -ge 14 ]"
 	kill -TERM "$DPID"
 	wait "$DPID"
@@ -357,30 +357,45 @@ pool_disruption() {
 	safe
 }
 
-# snapshot.ndjson: nap-watch --once of nap-sim with four NodeClaims of the
+# sim-snapshot/input.ndjson: nap-watch --once of nap-sim with four NodeClaims of the
 # pool "default" (WhenEmpty, consolidateAfter 30s, budget 1 node): "busy"
 # with two pods, "held" with a do-not-disrupt pod, "empty", and "old" whose
 # expireAfter (1h) has passed at the time in "now".
 @test "--dry-run expires the old node, and says why each other node stays" {
-	run disrupt --dry-run --now "$(cat "$F/now")" <"$F/snapshot.ndjson"
+	run disrupt --dry-run --now "$(cat "$F/sim-snapshot/now")" <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]
-	diff -u <(jq -cS . "$F/expected.ndjson") <(echo "$output" | jq -cS .)
+	diff -u <(jq -cS . "$F/sim-snapshot/expected.ndjson") <(echo "$output" | jq -cS .)
 	echo "$output" | jq -se 'map(select(.type == "DisruptionVerdict")) | map({(.nodeClaim): .why}) | add ==
 	    {busy: "NotEmpty", empty: "Budget", held: "PodDoNotDisrupt", old: "Disrupted"}'
 }
 
+# The planning cases of tests/fixtures/nap-disrupt/<case>/ (gen.sh writes
+# them; t-disrupt checks lib/disrupt against them): the tool prints the same.
+@test "--dry-run prints the Disruption and DisruptionVerdict records of every planning case" {
+	n=0
+	for d in "$F"/*/; do
+		[ -f "$d/input.ndjson" ] || continue
+		run disrupt --dry-run --region eastus --now "$(cat "$d/now")" <"$d/input.ndjson"
+		[ "$status" -eq 0 ] || { echo "$d: exit $status"; false; }
+		diff -u <(jq -cS . "$d/expected.ndjson") <(echo "$output" | jq -cS .) ||
+			{ echo "case $d differs"; false; }
+		n=$((n + 1))
+	done
+	[ "$n" -ge 9 ]
+}
+
 @test "--dry-run decides the same twice from the same snapshot and --now, and touches nothing" {
-	run disrupt --dry-run --now "$(cat "$F/now")" --config /nonexistent <"$F/snapshot.ndjson"
+	run disrupt --dry-run --now "$(cat "$F/sim-snapshot/now")" --config /nonexistent <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]
 	first=$output
-	run disrupt --dry-run --now "$(cat "$F/now")" <"$F/snapshot.ndjson"
+	run disrupt --dry-run --now "$(cat "$F/sim-snapshot/now")" <"$F/sim-snapshot/input.ndjson"
 	[ "$output" = "$first" ]
 }
 
 @test "--dry-run before consolidateAfter has passed removes nothing gracefully" {
 	created=$(jq -r 'select(.object.kind == "NodeClaim" and .object.metadata.name == "empty")
-	    | .object.metadata.creationTimestamp' "$F/snapshot.ndjson")
-	run disrupt --dry-run --now "$created" <"$F/snapshot.ndjson"
+	    | .object.metadata.creationTimestamp' "$F/sim-snapshot/input.ndjson")
+	run disrupt --dry-run --now "$created" <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]
 	! echo "$output" | jq -e 'select(.type == "Disruption")' | grep -q .
 	echo "$output" | jq -se 'map(select(.nodeClaim == "empty"))[0].why == "NotConsolidatable"'

@@ -24,9 +24,9 @@
 #include "wellknown.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-disrupt [-hVv] [--catalog path] [--config file] [--context name] [--dry-run] "                         \
+	"nap-disrupt [-hVv] [--catalog path] [--config file] [--context name] [--dry-run] "        \
 	"[--interval duration] [--kubeconfig file] [--log-format text|json] [--now time] "        \
-	"[--time-scale n]"
+	"[--region region] [--time-scale n]"
 
 #define TERM_EVERY_MS 1000 /* karpenter.md §3: termination requeues every second */
 #define MIN_TICK_MS 20
@@ -210,12 +210,11 @@ run(struct ctx *x)
 
 /*
  * --dry-run: the whole input, then the decisions.  Prices come from the
- * catalog for the region the snapshot's nodes are in (their
- * topology.kubernetes.io/region label), only when --catalog is given: a
- * snapshot's verdicts need no catalog.
+ * catalog for --region, else for the topology.kubernetes.io/region label of
+ * the first node; with neither, they are unknown (null in the records).
  */
 static void
-dry_run(struct ctx *x, const char *catalog)
+dry_run(struct ctx *x, const char *catalog, const char *region)
 {
 	struct nap_rec_reader *rd = nap_rec_reader_new(0, "stdin");
 	struct nap_rec rec;
@@ -233,17 +232,16 @@ dry_run(struct ctx *x, const char *catalog)
 			on_record(x, &rec);
 	}
 	nap_rec_reader_free(rd);
-	if (catalog) {
+	if (!region) {
 		struct nap_node *const *nodes;
-		const char *region = NULL;
 		size_t i, n;
 
 		nodes = nap_cluster_nodes(x->cl, &n);
 		for (i = 0; i < n && !region; i++)
 			region = nap_meta_label(&nodes[i]->meta, NAP_LABEL_REGION);
-		if (region && nap_catalog_load(&x->cat, catalog, region, NULL, &err) < 0)
-			nap_die_err(&err);
 	}
+	if (region && nap_catalog_load(&x->cat, catalog, region, NULL, &err) < 0)
+		nap_die_err(&err);
 	if (!nap_stopping())
 		plan_dry_run(x);
 }
@@ -257,6 +255,7 @@ enum {
 	OPT_KUBECONFIG,
 	OPT_LOG_FORMAT,
 	OPT_NOW,
+	OPT_REGION,
 	OPT_TIME_SCALE,
 };
 
@@ -269,6 +268,7 @@ static const struct nap_opt opts[] = {
     {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
     {"now", OPT_NOW, "time", "decide as at this RFC 3339 time (with --dry-run)"},
+    {"region", OPT_REGION, "region", "the Azure region whose prices count"},
     {"time-scale", OPT_TIME_SCALE, "n", "run n times faster than real time (1 to 1e6)"},
     {"verbose", 'v', NULL, "more messages (twice: debug)"},
     {NULL, 0, NULL, NULL},
@@ -278,6 +278,7 @@ int
 main(int argc, char **argv)
 {
 	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *catalog = NULL;
+	const char *region = NULL;
 	struct nap_getopt g;
 	struct nap_err err;
 	struct ctx x;
@@ -323,6 +324,9 @@ main(int argc, char **argv)
 				    g.arg);
 			x.now_fixed = t * 1000;
 			break;
+		case OPT_REGION:
+			region = g.arg;
+			break;
 		case OPT_TIME_SCALE:
 			x.scale = nap_opt_double(&g, 1, 1e6);
 			break;
@@ -339,15 +343,19 @@ main(int argc, char **argv)
 	nap_hash_init(&x.events);
 	nap_hash_init(&x.done);
 	if (x.dry_run) {
-		dry_run(&x, catalog);
+		dry_run(&x, catalog, region);
 	} else {
 		setup(&x, config, kubeconfig, context);
 		if (verbose)
 			nap_log_set_level(verbose);
 		if (!catalog && x.cfg.catalog[0])
 			catalog = x.cfg.catalog;
-		if (nap_catalog_load(&x.cat, catalog, x.cfg.cluster.region[0] ? x.cfg.cluster.region : NULL,
-			NULL, &err) < 0) {
+		if (!region && x.cfg.cluster.region[0])
+			region = x.cfg.cluster.region;
+		if (!region)
+			nap_warn("no region (--region, cluster.region): Disruption records carry no "
+				 "prices");
+		else if (nap_catalog_load(&x.cat, catalog, region, NULL, &err) < 0) {
 			nap_warn("%s; Disruption records carry no prices", err.msg);
 			x.cat = NULL;
 		}

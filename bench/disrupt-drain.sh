@@ -1,12 +1,12 @@
 #!/bin/sh
-# bench/disrupt.sh - N nodes of about P pods each in nap-sim, the workload
+# bench/disrupt-drain.sh - N nodes of about P pods each in nap-sim, the workload
 # scaled to zero, and nap-disrupt removing the empty nodes under a 10%
 # budget (NodePool "default": WhenEmpty, consolidateAfter 0s): the time from
 # the scale-down to the last VM deleted (wall, and simulated = wall x SCALE),
 # the most NodeClaims seen deleting at once (sampled every 0.2 s) against
 # the budget, and nap-sim's safety counters.  One run (its setup, N
 # launches and N x P pods, is most of the cost).
-#   N=100 P=20 SCALE=100 sh bench/disrupt.sh
+#   N=100 P=20 SCALE=100 sh bench/disrupt-drain.sh
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 : "${NAP_BIN:=$here/bin}"
