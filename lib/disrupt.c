@@ -105,6 +105,19 @@ struct plan {
 	struct nap_hash nominated, queued;
 	const struct nap_pdb **pdbs; /* sorted by namespace */
 	size_t npdbs;
+	struct nap_hash pdb_ns;	   /* namespace -> struct span of pdbs */
+	struct nap_hash pdb_cache; /* "<labels map>\t<ns>" -> struct pdb_hit */
+};
+
+/* The PDBs of one namespace: pdbs[start .. start + n). */
+struct span {
+	size_t start, n;
+};
+
+/* Which PDBs select pods of a label set: the first, and how many. */
+struct pdb_hit {
+	const struct nap_pdb *first;
+	size_t n;
 };
 
 static void
@@ -165,24 +178,54 @@ find_pool(struct plan *pl, const char *name)
 	return NULL;
 }
 
-/* The first PDB of namespace ns in the sorted list, and how many there are. */
-static const struct nap_pdb *const *
-pdbs_in(const struct plan *pl, const char *ns, size_t *n)
+/*
+ * "<map address in hex>\t<ns>" (snprintf would be most of a plan's time);
+ * -1 when it does not fit, and the pod is then not cached.
+ */
+static int
+cache_key(char *buf, size_t n, const void *map, const char *ns)
 {
-	size_t lo = 0, hi = pl->npdbs, end;
+	uintptr_t a = (uintptr_t)map;
+	size_t i, len = strlen(ns);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+	if (2 * sizeof(a) + 2 + len > n)
+		return -1;
+	for (i = 0; i < 2 * sizeof(a); i++)
+		buf[i] = "0123456789abcdef"[(a >> (4 * (2 * sizeof(a) - 1 - i))) & 0xf];
+	buf[i++] = '\t';
+	memcpy(buf + i, ns, len + 1);
+	return 0;
+}
 
-		if (strcmp(pl->pdbs[mid]->meta.ns, ns) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+/*
+ * The PDBs selecting pod p: the first and how many.  Pods with equal labels
+ * share one label map in the model (nap_cluster_keep_pod_json 0), so the
+ * answer is cached per map and namespace; opts.no_cache turns that off.
+ */
+static struct pdb_hit
+pdbs_of(struct plan *pl, const struct nap_pod *p)
+{
+	const struct span *sp = nap_hash_get(&pl->pdb_ns, p->meta.ns);
+	struct pdb_hit h = {NULL, 0}, **slot = NULL;
+	char key[512];
+	size_t j;
+	int added;
+
+	if (sp == NULL)
+		return h;
+	if (!pl->o->no_cache && p->meta.labels != NULL &&
+	    cache_key(key, sizeof(key), p->meta.labels, p->meta.ns) == 0) {
+		slot = (struct pdb_hit **)nap_hash_slot(&pl->pdb_cache, key, &added);
+		if (!added)
+			return **slot;
+		*slot = nap_xcalloc(1, sizeof(**slot));
 	}
-	for (end = lo; end < pl->npdbs && strcmp(pl->pdbs[end]->meta.ns, ns) == 0; end++)
-		;
-	*n = end - lo;
-	return pl->pdbs + lo;
+	for (j = sp->start; j < sp->start + sp->n; j++)
+		if (nap_pdb_selects(pl->pdbs[j], p) && h.n++ == 0)
+			h.first = pl->pdbs[j];
+	if (slot)
+		**slot = h;
+	return h;
 }
 
 static void verdict(struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until,
@@ -352,28 +395,27 @@ pods_check(struct plan *pl, struct row *w, double lifetime)
 		if (nap_pod_do_not_disrupt(p, now_s)) {
 			int64_t ms;
 
-			if (dnd == NULL)
-				dnd = p;
+			/* The pod named is the one that holds longest. */
 			if (strcmp(p->do_not_disrupt, "true") == 0 ||
 			    nap_model_duration(p->do_not_disrupt, &ms, NULL) != 0 ||
-			    p->started == 0)
+			    p->started == 0) {
+				if (!dnd_forever)
+					dnd = p;
 				dnd_forever = 1;
-			else if (p->started * 1000 + ms > dnd_until)
+			} else if (!dnd_forever && p->started * 1000 + ms > dnd_until) {
+				dnd = p;
 				dnd_until = p->started * 1000 + ms;
+			}
 		}
 		/*
 		 * PDBs: a drain evicts DaemonSet pods too, but never mirror
 		 * or static pods, so their PDBs cannot block it.
 		 */
 		if (pdb_pod == NULL && !p->mirror && p->owner != NAP_OWNER_NODE) {
-			const struct nap_pdb *const *in;
-			const struct nap_pdb *hit = NULL;
-			size_t j, m, nhit = 0;
+			struct pdb_hit h = pdbs_of(pl, p);
+			const struct nap_pdb *hit = h.first;
+			size_t nhit = h.n;
 
-			in = pdbs_in(pl, p->meta.ns, &m);
-			for (j = 0; j < m; j++)
-				if (nap_pdb_selects(in[j], p) && nhit++ == 0)
-					hit = in[j];
 			if (nhit > 1) {
 				pdb_pod = p;
 				multi = 1;
@@ -486,8 +528,10 @@ candidate(struct plan *pl, struct row *w)
 	{
 		const char *pod = nap_hash_get(&pl->nominated, n->meta.name);
 
+		if (pod == NULL)
+			pod = nap_hash_get(&pl->nominated, cl->meta.name);
 		if (pod != NULL) {
-			verdict(v, NAP_WHY_NOMINATED, 0, "pod %s is nominated to node %s", pod,
+			verdict(v, NAP_WHY_NOMINATED, 0, "%s is nominated to node %s", pod,
 			    n->meta.name);
 			return v->why;
 		}
@@ -645,9 +689,10 @@ emptiness(struct plan *pl, struct row **cands, size_t n)
 
 		if (b->available[k] != INT64_MAX && b->used[k] >= b->available[k]) {
 			verdict(w->v, NAP_WHY_BUDGET, 0,
-			    "nodepool %s: budget for Empty allows %lld now (%lld disrupting)",
-			    w->pool->np->meta.name, (long long)b->available[k],
-			    (long long)b->disrupting);
+			    "nodepool %s: no Empty disruption left in budget (allows %lld, %lld "
+			    "disrupting, %lld chosen now)",
+			    w->pool->np->meta.name, (long long)b->allowed[k],
+			    (long long)b->disrupting, (long long)b->used[k]);
 			w->v->reason = NAP_DISRUPT_EMPTY;
 			continue;
 		}
@@ -685,9 +730,22 @@ setup(struct plan *pl)
 
 	pdbs = nap_cluster_pdbs(pl->c, &n);
 	pl->pdbs = nap_xcalloc(n ? n : 1, sizeof(*pl->pdbs));
-	memcpy(pl->pdbs, pdbs, n * sizeof(*pdbs));
+	if (n > 0)
+		memcpy(pl->pdbs, pdbs, n * sizeof(*pdbs));
 	pl->npdbs = n;
 	qsort(pl->pdbs, n, sizeof(*pl->pdbs), cmp_pdb_ns);
+	nap_hash_init(&pl->pdb_ns);
+	nap_hash_init(&pl->pdb_cache);
+	for (i = 0; i < n; i++) {
+		struct span *sp = nap_hash_get(&pl->pdb_ns, pl->pdbs[i]->meta.ns);
+
+		if (sp == NULL) {
+			sp = nap_xcalloc(1, sizeof(*sp));
+			sp->start = i;
+			nap_hash_put(&pl->pdb_ns, pl->pdbs[i]->meta.ns, sp);
+		}
+		sp->n++;
+	}
 
 	nap_hash_init(&pl->nominated);
 	nap_hash_init(&pl->queued);
@@ -698,8 +756,12 @@ setup(struct plan *pl)
 		if (p->nominated[0] != '\0' && !nap_pod_is_terminal(p) && p->meta.deleted == 0 &&
 		    nap_hash_get(&pl->nominated, p->nominated) == NULL)
 			nap_hash_put(&pl->nominated, p->nominated,
-			    nap_xasprintf("%s/%s", p->meta.ns, p->meta.name));
+			    nap_xasprintf("pod %s/%s", p->meta.ns, p->meta.name));
 	}
+	for (i = 0; i < pl->o->nnominated; i++)
+		if (nap_hash_get(&pl->nominated, pl->o->nominated[i]) == NULL)
+			nap_hash_put(&pl->nominated, pl->o->nominated[i],
+			    nap_xstrdup("a pending pod (Nominated record)"));
 	for (i = 0; i < pl->o->nqueued; i++)
 		nap_hash_put(&pl->queued, pl->o->queued[i], (void *)1);
 }
@@ -715,6 +777,14 @@ teardown(struct plan *pl)
 		free(val);
 	nap_hash_free(&pl->nominated);
 	nap_hash_free(&pl->queued);
+	pos = 0;
+	while (nap_hash_next(&pl->pdb_ns, &pos, &key, &val))
+		free(val);
+	nap_hash_free(&pl->pdb_ns);
+	pos = 0;
+	while (nap_hash_next(&pl->pdb_cache, &pos, &key, &val))
+		free(val);
+	nap_hash_free(&pl->pdb_cache);
 	free(pl->pools);
 	free(pl->pdbs);
 }
@@ -853,7 +923,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 			}
 	}
 	out->nverdicts = nv;
-	qsort(out->cmds, out->ncmds, sizeof(*out->cmds), cmp_cmds);
+	if (out->ncmds > 1)
+		qsort(out->cmds, out->ncmds, sizeof(*out->cmds), cmp_cmds);
 	free(rows);
 	teardown(&pl);
 	return 0;

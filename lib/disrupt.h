@@ -18,7 +18,8 @@
  * Candidates (§4.2): a NodeClaim with a NodePool label whose NodePool exists,
  * with its Node, Initialized, not deleting, not already being disrupted (a
  * karpenter.sh/disrupted taint, a DisruptionReason condition, or a name in
- * opts.queued), not nominated by a pending pod, no karpenter.sh/do-not-disrupt
+ * opts.queued), not nominated (a pod's status.nominatedNodeName, or a name
+ * in opts.nominated), no karpenter.sh/do-not-disrupt
  * on Node or NodeClaim, no pod with an active do-not-disrupt (DaemonSet and
  * mirror pods count; terminal and terminating pods do not), no evictable pod
  * covered by a PDB allowing 0 disruptions (a not-Ready pod under an
@@ -32,13 +33,16 @@
  * Budgets (§4.4), per NodePool and reason (Empty, Drifted, Underutilized):
  * total = the pool's NodeClaims that are Initialized and not being deleted
  * by the instance (InstanceTerminating); disrupting = those of them deleting,
- * NotReady or already being disrupted; allowed = the minimum over active
+ * NotReady, already being disrupted, or expiring in this very plan; allowed = the minimum over active
  * budgets naming the reason (or none: all reasons), a percentage of total
  * rounded up; no active budget = unlimited; a budget whose schedule does not
  * parse = 0 (fails closed).  A scheduled budget is active when the cron's
  * first fire after now - duration is at or before now (UTC, lib/cron).
  * available = max(allowed - disrupting, 0), spent as candidates are chosen,
  * cheapest disruption cost first.
+ *
+ * Determinism: NodeClaims are taken by name, candidates of equal cost by
+ * name, so a snapshot and a time give the same plan byte for byte.
  *
  * Ownership: the result owns copies of every string it holds (valid after
  * the cluster changes); free it with nap_disrupt_result_free (safe on a
@@ -197,6 +201,16 @@ struct nap_disrupt_opts {
 	/* NodeClaims the caller is already disrupting (its queue); may be NULL. */
 	const char *const *queued;
 	size_t nqueued;
+	/*
+	 * Node or NodeClaim names pending pods were recently nominated to
+	 * (nap-solve's Nominated records), beside the pods' own
+	 * status.nominatedNodeName; may be NULL.  Without them a node
+	 * launched for pods that have not bound yet looks empty.
+	 */
+	const char *const *nominated;
+	size_t nnominated;
+	/* 1: match every pod against its PDBs, without the per-label-set cache. */
+	int no_cache;
 };
 
 struct nap_disrupt_result {

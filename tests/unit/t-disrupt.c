@@ -4,15 +4,19 @@
  * worked by hand.  Every cluster is built here from small objects; the
  * time is always NOW (2026-12-07T12:00:00Z, a Monday).
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "catalog.h"
 #include "disrupt.h"
+#include "json.h"
 #include "model.h"
 #include "tap.h"
+#include "util.h"
 
 static int64_t NOW; /* seconds */
 
@@ -80,6 +84,8 @@ enum {
 	F_NO_POOL = 1 << 10,
 	F_NO_CREATED = 1 << 11,
 	F_NO_LPE = 1 << 12, /* no lastPodEventTime */
+	F_BARE = 1 << 13,   /* no instance-type, zone or capacity-type labels */
+	F_DRIFTED = 1 << 14,
 };
 
 struct mopt {
@@ -114,11 +120,13 @@ machine(struct nap_cluster *c, const char *name, const char *np, const struct mo
 		snprintf(expire, sizeof(expire), "\"expireAfter\":\"%s\",", d.expire);
 	if (f & F_CLAIM_DELETING)
 		snprintf(del, sizeof(del), ",\"deletionTimestamp\":\"%s\"", iso(10));
-	snprintf(labels, sizeof(labels),
-	    "{%s\"node.kubernetes.io/instance-type\":\"Standard_D2s_v5\","
-	    "\"topology.kubernetes.io/zone\":\"westus2-1\",\"karpenter.sh/capacity-type\":"
-	    "\"on-demand\"}",
-	    (f & F_NO_POOL) ? "" : (np[0] ? "\"karpenter.sh/nodepool\":\"__POOL__\"," : ""));
+	snprintf(labels, sizeof(labels), "{%s%s}",
+	    (f & F_NO_POOL) ? "" : (np[0] ? "\"karpenter.sh/nodepool\":\"__POOL__\"," : ""),
+	    (f & F_BARE)
+		? "\"x\":\"y\""
+		: "\"node.kubernetes.io/instance-type\":\"Standard_D2s_v5\","
+		  "\"topology.kubernetes.io/zone\":\"eastus-1\",\"karpenter.sh/capacity-type\":"
+		  "\"on-demand\"");
 	{
 		/* put the pool name into the labels */
 		char lab[300];
@@ -148,8 +156,10 @@ machine(struct nap_cluster *c, const char *name, const char *np, const struct mo
 		    (f & F_REASON_COND) ? ",{\"type\":\"DisruptionReason\",\"status\":\"True\","
 					  "\"reason\":\"Empty\"}"
 					: "",
-		    (f & F_TERMINATING) ? ",{\"type\":\"InstanceTerminating\",\"status\":\"True\"}"
-					: "");
+		    (f & F_DRIFTED) ? ",{\"type\":\"Drifted\",\"status\":\"True\"}"
+			: (f & F_TERMINATING)
+			? ",{\"type\":\"InstanceTerminating\",\"status\":\"True\"}"
+			: "");
 		if (f & F_NO_NODE)
 			return;
 		if (f & F_NODE_DELETING)
@@ -217,6 +227,9 @@ pdb(struct nap_cluster *c, const char *ns, const char *name, const char *app, in
 
 static struct nap_disrupt_result R;
 
+static const char *const *nominated;
+static size_t nnominated;
+
 static void
 plan_at(struct nap_cluster *c, int64_t now_s, const char *const *queued, size_t nq)
 {
@@ -227,6 +240,8 @@ plan_at(struct nap_cluster *c, int64_t now_s, const char *const *queued, size_t 
 	o.now_ms = now_s * 1000;
 	o.queued = queued;
 	o.nqueued = nq;
+	o.nominated = nominated;
+	o.nnominated = nnominated;
 	nap_disrupt_result_free(&R);
 	if (nap_disrupt_plan(c, &o, &R, &err) != 0)
 		printf("# plan failed: %s\n", err.msg);
@@ -314,6 +329,8 @@ test_emptiness(void)
 	pod(c, "default", "web-2", "leaving",
 	    RS_OWNER ",\"deletionTimestamp\":\"2026-12-07T11:59:00Z\"", NULL);
 	machine(c, "sts", "p", NULL);
+	machine(c, "bare", "p", &(struct mopt){.flags = F_BARE});
+	machine(c, "drifted", "p", &(struct mopt){.flags = F_DRIFTED});
 	pod(c, "default", "db-0", "sts",
 	    STS_OWNER ",\"deletionTimestamp\":\"2026-12-07T11:59:00Z\"", NULL);
 	/* priority -2^25 makes the eviction cost 1 - 1 = 0 */
@@ -333,9 +350,12 @@ test_emptiness(void)
 	WHY("leaving", "Disrupted", "a terminating Deployment pod does not count");
 	WHY("sts", "NotEmpty", "a terminating StatefulSet pod counts");
 	WHY("cheap", "Disrupted", "a pod whose eviction cost is not positive does not count");
+	WHY("bare", "Disrupted",
+	    "missing instance-type, zone and capacity-type labels do not exclude a node");
+	WHY("drifted", "Disrupted", "an empty drifted node goes by emptiness");
 	TAP_IS_INT(R.ncmds, 1, "one command");
 	if (R.ncmds == 1) {
-		TAP_IS_INT(R.cmds[0].ncands, 4, "with the four empty nodes");
+		TAP_IS_INT(R.cmds[0].ncands, 6, "with the six empty nodes");
 		TAP_IS_INT(R.cmds[0].forceful, 0, "graceful");
 		TAP_IS_STR(R.cmds[0].nodepool, "p", "of NodePool p");
 		TAP_IS_INT(R.cmds[0].replacements, 0, "and no replacement");
@@ -408,6 +428,13 @@ test_do_not_disrupt(void)
 	machine(c, "dnd-1h", "p", NULL);
 	pod(c, "kube-system", "ds-2", "dnd-1h",
 	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"1h\"}", NULL);
+	machine(c, "dnd-two", "p", NULL);
+	pod(c, "kube-system", "ds-5", "dnd-two",
+	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"1h\"}", NULL);
+	pod(c, "kube-system", "ds-6", "dnd-two",
+	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"2h\"}", NULL);
+	pod(c, "kube-system", "ds-7", "dnd-two",
+	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"90m\"}", NULL);
 	machine(c, "dnd-10m", "p", NULL);
 	pod(c, "kube-system", "ds-3", "dnd-10m",
 	    DS_OWNER ",\"annotations\":{\"karpenter.sh/do-not-disrupt\":\"10m\"}", NULL);
@@ -427,6 +454,12 @@ test_do_not_disrupt(void)
 	WHY("dnd-1h", "PodDoNotDisrupt", "a 1h do-not-disrupt started 30m ago still holds");
 	v = v_of("dnd-1h");
 	TAP_IS_INT(v ? v->until_ms : 0, (NOW + 1800) * 1000, "until its hour is up");
+	v = v_of("dnd-two");
+	TAP_IS_INT(v ? v->until_ms : 0, (NOW + 5400) * 1000,
+	    "with several duration do-not-disrupt pods, the node waits for the longest");
+	TAP_IS_STR(detail("dnd-two"),
+	    "pod kube-system/ds-6 has karpenter.sh/do-not-disrupt=2h (1h30m0s left)",
+	    "and names that pod");
 	WHY("dnd-10m", "Disrupted", "a 10m do-not-disrupt started 30m ago is over");
 	WHY("dnd-bad", "Disrupted", "an invalid do-not-disrupt value is ignored");
 	WHY("node-dnd", "NodeDoNotDisrupt", "do-not-disrupt on the Node blocks");
@@ -510,6 +543,18 @@ test_excluded(void)
 	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"pending-1\"},"
 	    "\"spec\":{\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Pending\","
 	    "\"nominatedNodeName\":\"nominated\"}}");
+	machine(c, "fresh", "p", NULL);
+	/* A NodeClaim whose Node has another name. */
+	add(c,
+	    "{\"kind\":\"NodeClaim\",\"metadata\":{\"name\":\"fresh-claim\",\"labels\":{"
+	    "\"karpenter.sh/nodepool\":\"p\"}},\"spec\":{\"nodeClassRef\":{\"name\":\"d\"}},"
+	    "\"status\":{\"nodeName\":\"aks-fresh-x\",\"conditions\":[{\"type\":"
+	    "\"Initialized\",\"status\":\"True\"}]}}");
+	add(c,
+	    "{\"kind\":\"Node\",\"metadata\":{\"name\":\"aks-fresh-x\",\"labels\":{"
+	    "\"karpenter.sh/nodepool\":\"p\"},\"ownerReferences\":[{\"kind\":\"NodeClaim\","
+	    "\"name\":\"fresh-claim\"}]},\"status\":{\"conditions\":[{\"type\":\"Ready\","
+	    "\"status\":\"True\"}]}}");
 	machine(c, "no-pool", "p", &(struct mopt){.flags = F_NO_POOL});
 	machine(c, "lost-pool", "gone", NULL);
 	machine(c, "unregistered", "p", &(struct mopt){.flags = F_NO_NODE});
@@ -520,7 +565,11 @@ test_excluded(void)
 	add(c,
 	    "{\"kind\":\"Node\",\"metadata\":{\"name\":\"orphan\",\"labels\":{"
 	    "\"karpenter.sh/nodepool\":\"p\"}}}");
+	nominated = (const char *[]){"fresh", "fresh-claim"};
+	nnominated = 2;
 	plan_at(c, NOW, queue, 1);
+	nominated = NULL;
+	nnominated = 0;
 	WHY("uninit", "NotInitialized", "an uninitialized node is not a candidate");
 	WHY("claim-del", "Deleting", "a deleting NodeClaim is not a candidate");
 	WHY("node-del", "Deleting", "a deleting Node is not a candidate");
@@ -530,16 +579,20 @@ test_excluded(void)
 	WHY("nominated", "Nominated", "a node a pod is nominated to is not a candidate");
 	TAP_IS_STR(detail("nominated"), "pod default/pending-1 is nominated to node nominated",
 	    "the verdict names the pod");
+	WHY("fresh", "Nominated", "a node the caller says pods were nominated to is left alone");
+	WHY("fresh-claim", "Nominated", "so is one named by its NodeClaim");
+	TAP_IS_STR(detail("fresh"), "a pending pod (Nominated record) is nominated to node fresh",
+	    "saying where the nomination came from");
 	WHY("no-pool", "NoNodePool", "a NodeClaim without a NodePool label is left alone");
 	WHY("lost-pool", "NodePoolNotFound", "a NodeClaim whose NodePool is gone is left alone");
 	WHY("unregistered", "NotRegistered", "a NodeClaim with no Node is not a candidate");
 	WHY("fixed", "StaticNodePool", "a static NodePool's nodes are not disrupted");
-	TAP_IS_INT(R.nverdicts, 13, "one verdict per NodeClaim and per unowned Node");
-	if (R.nverdicts == 13) {
-		TAP_IS_STR(R.verdicts[11].node, "orphan", "unowned nodes come last, by name");
-		TAP_IS_STR(nap_disrupt_why_name(R.verdicts[11].why), "NoNodeClaim",
+	TAP_IS_INT(R.nverdicts, 15, "one verdict per NodeClaim and per unowned Node");
+	if (R.nverdicts == 15) {
+		TAP_IS_STR(R.verdicts[13].node, "orphan", "unowned nodes come last, by name");
+		TAP_IS_STR(nap_disrupt_why_name(R.verdicts[13].why), "NoNodeClaim",
 		    "a pool-labelled Node without NodeClaim has no NodeClaim");
-		TAP_IS_STR(nap_disrupt_why_name(R.verdicts[12].why), "NotManaged",
+		TAP_IS_STR(nap_disrupt_why_name(R.verdicts[14].why), "NotManaged",
 		    "a Node without a NodePool label is not managed");
 		TAP_IS_STR(R.verdicts[0].nodeclaim, "claim-del", "NodeClaims come sorted by name");
 	}
@@ -629,8 +682,45 @@ test_budgets(void)
 	    "disruption.budgets[0]: schedule: minute: \"61\" out of range 0-59",
 	    "with what is wrong with it");
 	WHY("e", "Budget", "the node is held by the budget");
-	TAP_IS_STR(detail("e"), "nodepool p: budget for Empty allows 0 now (0 disrupting)",
+	TAP_IS_STR(detail("e"),
+	    "nodepool p: no Empty disruption left in budget (allows 0, 0 disrupting, 0 chosen now)",
 	    "and the verdict says so");
+	nap_cluster_free(c);
+}
+
+static void
+test_window_times(void)
+{
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_disrupt_opts o;
+	struct nap_err err;
+
+	pool(c, "open",
+	    "{\"budgets\":[{\"nodes\":\"0\",\"schedule\":\"0 9 * * *\",\"duration\":"
+	    "\"8h\"}]}");
+	machine(c, "e", "open", NULL);
+	plan(c);
+	TAP_IS_INT(R.next_ms, (NOW + 5 * 3600) * 1000,
+	    "an open window is looked at again when it closes (17:00)");
+	nap_cluster_free(c);
+
+	c = nap_cluster_new();
+	pool(c, "shut",
+	    "{\"budgets\":[{\"nodes\":\"0\",\"schedule\":\"30 13 * * *\","
+	    "\"duration\":\"1h\"}]}");
+	machine(c, "e", "shut", NULL);
+	plan(c);
+	TAP_IS_INT(R.next_ms, (NOW + 5400) * 1000, "a shut window when it opens (13:30)");
+	WHY("e", "Disrupted", "and until then the node goes");
+
+	/* Only expiration asked for: emptiness does not run. */
+	memset(&o, 0, sizeof(o));
+	o.now_ms = NOW * 1000;
+	o.methods = NAP_DISRUPT_M_EXPIRATION;
+	nap_disrupt_result_free(&R);
+	TAP_IS_INT(nap_disrupt_plan(c, &o, &R, &err), 0, "a plan of expiration only");
+	WHY("e", "Candidate", "leaves an empty node a candidate");
+	TAP_IS_INT(R.method, -1, "and no graceful method acted");
 	nap_cluster_free(c);
 }
 
@@ -807,7 +897,7 @@ test_records(void)
 		       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
 	    "{\"type\":\"Disruption\",\"reason\":\"Empty\",\"forceful\":false,\"nodePool\":\"p\","
 	    "\"nodeClaims\":[{\"name\":\"empty\",\"node\":\"empty\",\"providerID\":"
-	    "\"azure:///vm/empty\",\"instanceType\":\"Standard_D2s_v5\",\"zone\":\"westus2-1\","
+	    "\"azure:///vm/empty\",\"instanceType\":\"Standard_D2s_v5\",\"zone\":\"eastus-1\","
 	    "\"capacityType\":\"on-demand\",\"price\":null}],\"replacements\":0,\"savings\":null,"
 	    "\"budget\":{\"total\":2,\"disrupting\":0,\"allowed\":2,\"available\":2},"
 	    "\"time\":\"2026-12-07T12:00:00Z\"}",
@@ -847,6 +937,167 @@ test_contract(void)
 	nap_cluster_free(c);
 }
 
+/* ---- the nap-disrupt fixture cases (tests/fixtures/nap-disrupt/gen.sh) ---- */
+
+#define FIXTURES "tests/fixtures/nap-disrupt"
+
+/* The repository's catalog, eastus: the fixtures' prices are its prices. */
+static struct nap_catalog *catalog;
+
+/* The plan's records as nap-disrupt --dry-run prints them, one per line. */
+static char *
+records(const struct nap_disrupt_result *r)
+{
+	size_t i, len = 0, cap = 0;
+	char *out = NULL;
+
+	for (i = 0; i < r->ncmds + r->nverdicts; i++) {
+		json_object *o = i < r->ncmds
+		    ? nap_disrupt_command_json(r, &r->cmds[i])
+		    : nap_disrupt_verdict_json(r, &r->verdicts[i - r->ncmds]);
+		const char *s = nap_json_dump(o);
+		size_t n = strlen(s);
+
+		nap_xgrow(&out, &cap, len + n + 2, 1);
+		memcpy(out + len, s, n);
+		len += n;
+		out[len++] = '\n';
+		out[len] = '\0';
+		json_object_put(o);
+	}
+	return out ? out : nap_xstrdup("");
+}
+
+/* 1 when the two NDJSON texts hold equal JSON lines, in order. */
+static int
+same_records(const char *a, const char *b)
+{
+	while (*a || *b) {
+		size_t na = strcspn(a, "\n"), nb = strcspn(b, "\n");
+		char *sa = nap_xstrndup(a, na), *sb = nap_xstrndup(b, nb);
+		json_object *ja = json_tokener_parse(sa), *jb = json_tokener_parse(sb);
+		int eq = ja && jb && nap_json_equal(ja, jb);
+
+		json_object_put(ja);
+		json_object_put(jb);
+		free(sa);
+		free(sb);
+		if (!eq)
+			return 0;
+		a += na + (a[na] == '\n');
+		b += nb + (b[nb] == '\n');
+	}
+	return 1;
+}
+
+static void
+fixture(const char *name)
+{
+	char path[512];
+	char *input, *now_s, *want, *got, *line, *save = NULL;
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+
+	/* Pods with equal labels then share a map: the PDB cache is used. */
+	nap_cluster_keep_pod_json(c, 0);
+	snprintf(path, sizeof(path), FIXTURES "/%s/input.ndjson", name);
+	input = test_slurp(path, NULL);
+	snprintf(path, sizeof(path), FIXTURES "/%s/now", name);
+	now_s = test_slurp(path, NULL);
+	if (now_s)
+		now_s[strcspn(now_s, "\n")] = '\0';
+	if (input == NULL || now_s == NULL || nap_time_parse(now_s, &now) != 0) {
+		TAP_OK(0, "fixture %s: input.ndjson and now are readable", name);
+		goto out;
+	}
+	for (line = strtok_r(input, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_object *rec = json_tokener_parse(line);
+		const char *type = nap_json_str(rec, "type", "");
+
+		if (strcmp(type, "ADDED") == 0 && nap_cluster_apply_record(c, rec, &err) < 0) {
+			printf("# %s: %s\n", name, err.msg);
+			bad = 1;
+		}
+		json_object_put(rec);
+	}
+	TAP_OK(!bad, "fixture %s: the snapshot loads", name);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now * 1000;
+	o.catalog = catalog;
+	if (nap_disrupt_plan(c, &o, &r, &err) != 0) {
+		TAP_OK(0, "fixture %s: plans (%s)", name, err.msg);
+		goto out;
+	}
+	got = records(&r);
+	nap_disrupt_result_free(&r);
+	o.no_cache = 1;
+	if (nap_disrupt_plan(c, &o, &r, &err) == 0) {
+		char *uncached = records(&r);
+
+		TAP_OK(strcmp(got, uncached) == 0,
+		    "fixture %s: the PDB cache does not change the plan", name);
+		free(uncached);
+	}
+	nap_disrupt_result_free(&r);
+	snprintf(path, sizeof(path), FIXTURES "/%s/expected.ndjson", name);
+	if (getenv("NAP_FIXTURES_WRITE") != NULL) {
+		FILE *f = fopen(path, "w");
+
+		if (f) {
+			fputs(got, f);
+			fclose(f);
+		}
+	}
+	want = test_slurp(path, NULL);
+	if (!TAP_OK(
+		want && same_records(got, want), "fixture %s: the plan is expected.ndjson", name))
+		printf("# got:\n%s", got);
+	free(want);
+	free(got);
+out:
+	free(input);
+	free(now_s);
+	nap_cluster_free(c);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+test_fixtures(void)
+{
+	DIR *d = opendir(FIXTURES);
+	struct dirent *e;
+	char *names[64];
+	size_t i, n = 0;
+
+	struct nap_err err;
+
+	if (!TAP_OK(nap_catalog_load(&catalog, "data/catalog.tsv", "eastus", NULL, &err) == 0,
+		"the catalog loads for the fixtures' prices"))
+		printf("#   %s\n", err.msg);
+	if (!TAP_OK(d != NULL, "the fixture cases are in " FIXTURES))
+		return;
+	while ((e = readdir(d)) != NULL && n < NAP_ARRAY_LEN(names))
+		if (e->d_name[0] != '.' && strchr(e->d_name, '.') == NULL)
+			names[n++] = nap_xstrdup(e->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_str);
+	TAP_OK(n >= 9, "there are fixture cases (%zu)", n);
+	for (i = 0; i < n; i++) {
+		fixture(names[i]);
+		free(names[i]);
+	}
+	nap_catalog_free(catalog);
+}
+
 int
 main(void)
 {
@@ -858,11 +1109,13 @@ main(void)
 	test_pdbs();
 	test_excluded();
 	test_budgets();
+	test_window_times();
 	test_budget_counts();
 	test_cost_order();
 	test_expiration();
 	test_records();
 	test_contract();
+	test_fixtures();
 	nap_disrupt_result_free(&R);
 	return tap_done();
 }
