@@ -86,13 +86,20 @@ nap_vm_delete_start(struct nap_arm *a, const struct nap_vm_names *n, void *arg)
 	d->arg = arg;
 	d->sub = nap_xstrdup(n->sub);
 	d->rg = nap_xstrdup(n->rg);
-	d->vm = nap_xstrdup(n->vm);
+	d->vm = dup_or_null(n->vm);
 	d->nic = dup_or_null(n->nic);
 	d->disk = dup_or_null(n->disk);
 	d->stage = NAP_VM_DEL_VM;
 	d->forced = 1;
 	send(d);
 	return d;
+}
+
+/* The first name given, for messages about the deletion as a whole. */
+static const char *
+d_name(const struct nap_vm_del *d)
+{
+	return d->vm ? d->vm : d->nic ? d->nic : d->disk ? d->disk : "?";
 }
 
 int
@@ -131,8 +138,8 @@ nap_vm_delete_step(struct nap_vm_del *d, struct nap_arm_call *call, struct nap_e
 	const char *name;
 
 	if (!nap_vm_delete_owns(d, call)) {
-		return nap_err_set(err, NAP_EX_SOFTWARE, "delete vm %s: a call not of this deletion",
-		    d ? d->vm : "?");
+		return nap_err_set(err, NAP_EX_SOFTWARE, "delete %s: a call not of this deletion",
+		    d ? d_name(d) : "?");
 	}
 	d->call = NULL;
 	if (r->ok) {
@@ -191,7 +198,8 @@ nap_vm_delete(struct nap_arm *a, const struct nap_vm_names *n, struct nap_err *e
 
 	if (nap_arm_pending(a) != 0)
 		return nap_err_set(err, NAP_EX_SOFTWARE,
-		    "delete vm %s: the client has %zu other calls out", n->vm, nap_arm_pending(a));
+		    "delete %s: the client has %zu other calls out",
+		    n->vm ? n->vm : n->nic ? n->nic : "?", nap_arm_pending(a));
 	d = nap_vm_delete_start(a, n, NULL);
 	while (rc == 1) {
 		if (nap_arm_wait(a, -1, -1, err) < 0) {

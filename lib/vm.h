@@ -56,7 +56,7 @@
 /* The resources of one node, in one resource group of one subscription. */
 struct nap_vm_names {
 	const char *sub, *rg;
-	const char *vm;	  /* virtualMachines/<vm> */
+	const char *vm;	  /* virtualMachines/<vm>; NULL: none (a lone NIC, say) */
 	const char *nic;  /* networkInterfaces/<nic>; NULL: none to delete */
 	const char *disk; /* disks/<disk>; NULL: none to delete */
 };
@@ -88,7 +88,7 @@ int nap_vm_delete_owns(const struct nap_vm_del *d, const struct nap_arm_call *ca
  */
 int nap_vm_delete_step(struct nap_vm_del *d, struct nap_arm_call *call, struct nap_err *err);
 enum nap_vm_stage nap_vm_delete_stage(const struct nap_vm_del *d);
-/* The VM's name, as given. */
+/* The VM's name, as given (NULL when none was). */
 const char *nap_vm_delete_vm(const struct nap_vm_del *d);
 void nap_vm_delete_free(struct nap_vm_del *d);
 

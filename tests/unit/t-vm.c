@@ -132,9 +132,10 @@ saw(const struct step *script, size_t n, const char *what)
 	unlink(logpath);
 }
 
-/* Run script through the synchronous deletion; its result and err. */
+/* Run script through the synchronous deletion of names (NULL: aks-x's three); its result. */
 static int
-run(const struct step *script, size_t n, struct nap_err *err)
+run_names(const struct step *script, size_t n, const struct nap_vm_names *names_in,
+    struct nap_err *err)
 {
 	struct nap_http *http;
 	struct nap_arm *a;
@@ -146,11 +147,17 @@ run(const struct step *script, size_t n, struct nap_err *err)
 	if (!a)
 		exit(1);
 	nap_vm_names(&names, "s", "rg", "aks-x");
-	rc = nap_vm_delete(a, &names, err);
+	rc = nap_vm_delete(a, names_in ? names_in : &names, err);
 	nap_arm_free(a);
 	nap_http_free(http);
 	waitpid(pid, &status, 0);
 	return rc;
+}
+
+static int
+run(const struct step *script, size_t n, struct nap_err *err)
+{
+	return run_names(script, n, NULL, err);
 }
 
 static void
@@ -245,6 +252,24 @@ test_stops_at_failure(void)
 }
 
 static void
+test_lone_nic(void)
+{
+	static const struct step s[] = {
+	    {"DELETE " NIC Q_NIC, "202 Accepted", ""},
+	    {"GET " NIC Q_NIC, NOT_FOUND},
+	    {"DELETE " DISK Q_DISK, "204 No Content", ""},
+	};
+	struct nap_vm_names names;
+	struct nap_err err;
+
+	nap_vm_names(&names, "s", "rg", "aks-x");
+	names.vm = NULL;
+	TAP_IS_INT(run_names(s, NAP_ARRAY_LEN(s), &names, &err), 0,
+	    "a lone NIC (no VM named) is deleted with its disk");
+	saw(s, NAP_ARRAY_LEN(s), "no VM DELETE is sent when no VM is named");
+}
+
+static void
 test_async(void)
 {
 	static const struct step s[] = {
@@ -325,6 +350,7 @@ main(void)
 	test_already_gone();
 	test_force_refused();
 	test_stops_at_failure();
+	test_lone_nic();
 	test_async();
 	test_busy_client();
 	return tap_done();
