@@ -124,6 +124,19 @@ event_release(struct sim_event *ev)
 	ev->obj = ev->old = NULL;
 }
 
+/* Free a hash whose values are heap blocks, values and all. */
+static void
+hash_free_all(struct nap_hash *h)
+{
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	while (nap_hash_next(h, &pos, &k, &v))
+		free(v);
+	nap_hash_free(h);
+}
+
 void
 sim_store_free(struct sim *sim)
 {
@@ -143,25 +156,9 @@ sim_store_free(struct sim *sim)
 	for (i = sim->changes_head; i < sim->nchanges; i++)
 		event_release(&sim->changes[i]);
 	free(sim->changes);
-	{
-		size_t pos = 0;
-		const char *k;
-		void *v;
-
-		while (nap_hash_next(&sim->event_keys, &pos, &k, &v))
-			free(v);
-		nap_hash_free(&sim->event_keys);
-	}
+	hash_free_all(&sim->event_keys);
 	nap_hash_free(&sim->deferred);
-	{
-		size_t pos = 0;
-		const char *k;
-		void *v;
-
-		while (nap_hash_next(&sim->terminating, &pos, &k, &v))
-			free(v);
-		nap_hash_free(&sim->terminating);
-	}
+	hash_free_all(&sim->terminating);
 }
 
 struct sim_table *
