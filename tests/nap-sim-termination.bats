@@ -176,6 +176,10 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	[ "$(jq -r .message <<<"${lines[0]}")" = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support." ]
 	run sim_acurl /nap-sim/stats
 	[ "$(jq -c '[.pdbViolations, .evictions, .evictionsRefused]' <<<"$output")" = "[0,2,1]" ]
+	# A collection delete counts the healthy pod it takes below the budget,
+	# not the two already terminating.
+	sim_kcurl '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb' -X DELETE >/dev/null
+	[ "$(sim_stat pdbViolations)" = 1 ]
 }
 
 @test "evicting a do-not-disrupt pod is counted, and DELETE /nap-sim/stats resets the counters" {
