@@ -374,3 +374,19 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	run sim_acurl /nap-sim/stats
 	[ "$(jq -c '[.vmsDeleted, .vmsDeletedWithPods, .vmsDeletedPastDeadline]' <<<"$output")" = "[2,1,0]" ]
 }
+
+@test "a pod terminating when nap-sim stops finishes its grace after a restart with --state" {
+	sim_start --state "$BATS_TEST_TMPDIR/state.json"
+	node_json n1 | sim_kubectl create -f -
+	# Placed by the scheduler, so it has a Scheduled Event.
+	pod slow '' 3600 '{}' '{"terminationGracePeriodSeconds":20}'
+	sim_poll 30 running slow
+	sim_kubectl delete pod slow --wait=false
+	sim_stop
+	sim_start --state "$BATS_TEST_TMPDIR/state.json"
+	[ "$(field slow .metadata.deletionGracePeriodSeconds)" = 20 ]
+	sim_poll 60 gone slow
+	# Events in both shapes survive too.
+	[ "$(sim_kcurl /apis/events.k8s.io/v1/namespaces/default/events | jq '[.items[] | select(.regarding.name == "slow")] | length')" -ge 1 ]
+	[ "$(sim_kcurl /api/v1/namespaces/default/events | jq '[.items[] | select(.involvedObject.name == "slow")] | length')" -ge 1 ]
+}
