@@ -123,6 +123,11 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	    sim_kubectl create -f -
 	sim_kubectl delete node n1 --wait=false
 	[ -n "$(sim_kubectl get node n1 -o jsonpath='{.metadata.deletionTimestamp}')" ]
+	# A deleting object may lose finalizers, never gain one.
+	run sim_kcurl /api/v1/nodes/n1 -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	    -d '{"metadata":{"finalizers":["karpenter.sh/termination","example.com/late"]}}' -w '\n%{http_code}'
+	[ "${lines[-1]}" = 422 ]
+	[ "$(jq -r .message <<<"${lines[0]}")" = 'nodes "n1" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/late"}' ]
 	sim_kubectl patch node n1 --type=merge -p '{"metadata":{"finalizers":null}}'
 	sim_poll 30 eval '! sim_kubectl get node n1 >/dev/null 2>&1'
 }

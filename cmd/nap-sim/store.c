@@ -299,6 +299,37 @@ has_finalizers(json_object *obj)
 	return n > 0;
 }
 
+/*
+ * A finalizer obj has and cur, which is being deleted, has not: the API
+ * server lets a deleting object lose finalizers, never gain one.
+ */
+static const char *
+new_finalizer(json_object *obj, json_object *cur)
+{
+	size_t i, j, n, cn;
+	json_object *f, *cf;
+
+	if (!nap_json_get(cur, "metadata.deletionTimestamp"))
+		return NULL;
+	f = nap_json_array(obj, "metadata.finalizers", &n);
+	cf = nap_json_array(cur, "metadata.finalizers", &cn);
+	for (i = 0; f && i < n; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(f, i));
+
+		for (j = 0; s && cf && j < cn; j++) {
+			const char *c = json_object_get_string(json_object_array_get_idx(cf, j));
+
+			if (c && !strcmp(s, c))
+				break;
+		}
+		if (!s)
+			continue;
+		if (!cf || j == cn)
+			return s;
+	}
+	return NULL;
+}
+
 /* A pod whose kubelet has not yet confirmed its end (grace left). */
 static int
 in_grace(int res, json_object *obj)
@@ -503,6 +534,14 @@ update(struct sim *sim, int res, json_object *obj, json_object **out, struct nap
 		    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
 		    "please apply your changes to the latest version and try again",
 		    sim_qualified(res, q, sizeof(q)), name);
+		json_object_put(obj);
+		return -1;
+	}
+	if (new_finalizer(obj, cur)) {
+		sim_err_status(err, 422,
+		    "%s \"%s\" is invalid: metadata.finalizers: Forbidden: no new finalizers can "
+		    "be added if the object is being deleted, found new finalizers []string{\"%s\"}",
+		    sim_qualified(res, q, sizeof(q)), name, new_finalizer(obj, cur));
 		json_object_put(obj);
 		return -1;
 	}
