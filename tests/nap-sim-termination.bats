@@ -272,6 +272,9 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 		    jq -r '[.items[] | "\(.spec.nodeName) \(.spec.source.persistentVolumeName) \(.status.attached) \(.spec.attacher)"] | join(",")')" = "$1" ]
 	}
 	sim_poll 30 attached "n1 $vol true disk.csi.azure.com"
+	run sim_kubectl get volumeattachments
+	[[ "${lines[0]}" =~ ^NAME\ +ATTACHER\ +PV\ +NODE\ +ATTACHED\ +AGE$ ]]
+	[[ "${lines[1]}" =~ ^csi-[0-9a-f]+\ +disk.csi.azure.com\ +$vol\ +n1\ +true\  ]]
 	sim_kubectl delete pod db --wait=false
 	# Terminating, the pod still uses the volume.
 	attached "n1 $vol true disk.csi.azure.com"
@@ -342,6 +345,8 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	    regarding:{apiVersion:"v1",kind:"Pod",namespace:"default",name:"lonely",uid:$u}}')" >/dev/null
 	run sim_kubectl get events --field-selector involvedObject.name=lonely -o json
 	[ "$(jq -r '.items[] | select(.reason == "DisruptionBlocked") | .message + " / " + .reportingComponent' <<<"$output")" = "Cannot disrupt Node: state node is nominated for a pending pod / karpenter.sh/disruption" ]
+	run sim_kubectl get events.events.k8s.io
+	[[ "$output" =~ DisruptionBlocked\ +pod/lonely\ +Cannot\ disrupt\ Node:\ state\ node\ is\ nominated ]]
 	run sim_kubectl describe pod lonely
 	[[ "$output" == *DisruptionBlocked*"Cannot disrupt Node: state node is nominated for a pending pod"* ]]
 	# The scheduler's core Event shows in the new shape.
