@@ -123,6 +123,11 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	    sim_kubectl create -f -
 	sim_kubectl delete node n1 --wait=false
 	[ -n "$(sim_kubectl get node n1 -o jsonpath='{.metadata.deletionTimestamp}')" ]
+	# A deleting object may lose finalizers, never gain one.
+	run sim_kcurl /api/v1/nodes/n1 -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	    -d '{"metadata":{"finalizers":["karpenter.sh/termination","example.com/late"]}}' -w '\n%{http_code}'
+	[ "${lines[-1]}" = 422 ]
+	[ "$(jq -r .message <<<"${lines[0]}")" = 'nodes "n1" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"example.com/late"}' ]
 	sim_kubectl patch node n1 --type=merge -p '{"metadata":{"finalizers":null}}'
 	sim_poll 30 eval '! sim_kubectl get node n1 >/dev/null 2>&1'
 }
@@ -176,6 +181,10 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	[ "$(jq -r .message <<<"${lines[0]}")" = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support." ]
 	run sim_acurl /nap-sim/stats
 	[ "$(jq -c '[.pdbViolations, .evictions, .evictionsRefused]' <<<"$output")" = "[0,2,1]" ]
+	# A collection delete counts the healthy pod it takes below the budget,
+	# not the two already terminating.
+	sim_kcurl '/api/v1/namespaces/default/pods?labelSelector=app%3Dweb' -X DELETE >/dev/null
+	[ "$(sim_stat pdbViolations)" = 1 ]
 }
 
 @test "evicting a do-not-disrupt pod is counted, and DELETE /nap-sim/stats resets the counters" {
@@ -263,6 +272,9 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 		    jq -r '[.items[] | "\(.spec.nodeName) \(.spec.source.persistentVolumeName) \(.status.attached) \(.spec.attacher)"] | join(",")')" = "$1" ]
 	}
 	sim_poll 30 attached "n1 $vol true disk.csi.azure.com"
+	run sim_kubectl get volumeattachments
+	[[ "${lines[0]}" =~ ^NAME\ +ATTACHER\ +PV\ +NODE\ +ATTACHED\ +AGE$ ]]
+	[[ "${lines[1]}" =~ ^csi-[0-9a-f]+\ +disk.csi.azure.com\ +$vol\ +n1\ +true\  ]]
 	sim_kubectl delete pod db --wait=false
 	# Terminating, the pod still uses the volume.
 	attached "n1 $vol true disk.csi.azure.com"
@@ -333,6 +345,8 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	    regarding:{apiVersion:"v1",kind:"Pod",namespace:"default",name:"lonely",uid:$u}}')" >/dev/null
 	run sim_kubectl get events --field-selector involvedObject.name=lonely -o json
 	[ "$(jq -r '.items[] | select(.reason == "DisruptionBlocked") | .message + " / " + .reportingComponent' <<<"$output")" = "Cannot disrupt Node: state node is nominated for a pending pod / karpenter.sh/disruption" ]
+	run sim_kubectl get events.events.k8s.io
+	[[ "$output" =~ DisruptionBlocked\ +pod/lonely\ +Cannot\ disrupt\ Node:\ state\ node\ is\ nominated ]]
 	run sim_kubectl describe pod lonely
 	[[ "$output" == *DisruptionBlocked*"Cannot disrupt Node: state node is nominated for a pending pod"* ]]
 	# The scheduler's core Event shows in the new shape.
@@ -369,4 +383,20 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	[ "$(sim_arm DELETE "$SIM_VMS/aks-default-v2?$SIM_CV")" = 202 ]
 	run sim_acurl /nap-sim/stats
 	[ "$(jq -c '[.vmsDeleted, .vmsDeletedWithPods, .vmsDeletedPastDeadline]' <<<"$output")" = "[2,1,0]" ]
+}
+
+@test "a pod terminating when nap-sim stops finishes its grace after a restart with --state" {
+	sim_start --state "$BATS_TEST_TMPDIR/state.json"
+	node_json n1 | sim_kubectl create -f -
+	# Placed by the scheduler, so it has a Scheduled Event.
+	pod slow '' 3600 '{}' '{"terminationGracePeriodSeconds":20}'
+	sim_poll 30 running slow
+	sim_kubectl delete pod slow --wait=false
+	sim_stop
+	sim_start --state "$BATS_TEST_TMPDIR/state.json"
+	[ "$(field slow .metadata.deletionGracePeriodSeconds)" = 20 ]
+	sim_poll 60 gone slow
+	# Events in both shapes survive too.
+	[ "$(sim_kcurl /apis/events.k8s.io/v1/namespaces/default/events | jq '[.items[] | select(.regarding.name == "slow")] | length')" -ge 1 ]
+	[ "$(sim_kcurl /api/v1/namespaces/default/events | jq '[.items[] | select(.involvedObject.name == "slow")] | length')" -ge 1 ]
 }

@@ -142,8 +142,10 @@ int sim_delete_res(struct sim *sim, int res, const char *ns, const char *name, j
     struct nap_err *err);
 /*
  * DELETE as the API server does it: grace < 0 = the object's default.  A
- * bound pod deleted with a grace period gets deletionTimestamp and goes
- * a simulated second later, as if its kubelet confirmed.  *last: a new
+ * bound pod deleted with a grace period gets deletionTimestamp (now +
+ * grace) and deletionGracePeriodSeconds and goes when its containers stop
+ * (sim.nap.dev/shutdown-seconds, default 1) or its grace ends, as if its
+ * kubelet confirmed; a second DELETE only shortens the grace.  *last: a new
  * reference to the object's last state.
  */
 int sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name, long grace,

@@ -1045,6 +1045,8 @@ do_deletecollection(
 	for (i = 0; i < json_object_array_length(victims); i++) {
 		json_object *o = json_object_array_get_idx(victims, i), *last = NULL;
 
+		if (!strcmp(sim_rdescs[r->res].resource, "pods"))
+			sim_count_pod_delete(sim, o, -1);
 		sim_delete_graceful(sim, r->res, nap_json_str(o, "metadata.namespace", NULL),
 		    nap_json_str(o, "metadata.name", ""), -1, &last, NULL);
 		json_object_put(last);

@@ -212,7 +212,9 @@ const char *sim_arm_url(const struct sim *sim);
  *   deleting object without finalizers removes it.
  * sim_delete: with finalizers the object gets deletionTimestamp and stays
  *   until an update removes the last finalizer; otherwise it goes at once
- *   (as if the kubelet confirmed immediately).  404 if absent.
+ *   (a pod as if force-deleted, grace 0: pod garbage collection).  404 if
+ *   absent.  An update may remove finalizers from a deleting object, not
+ *   add one (422).
  */
 json_object *sim_get(struct sim *sim, const char *resource, const char *ns, const char *name);
 int sim_create(struct sim *sim, const char *resource, json_object *obj, json_object **out,

@@ -124,6 +124,19 @@ event_release(struct sim_event *ev)
 	ev->obj = ev->old = NULL;
 }
 
+/* Free a hash whose values are heap blocks, values and all. */
+static void
+hash_free_all(struct nap_hash *h)
+{
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	while (nap_hash_next(h, &pos, &k, &v))
+		free(v);
+	nap_hash_free(h);
+}
+
 void
 sim_store_free(struct sim *sim)
 {
@@ -143,25 +156,9 @@ sim_store_free(struct sim *sim)
 	for (i = sim->changes_head; i < sim->nchanges; i++)
 		event_release(&sim->changes[i]);
 	free(sim->changes);
-	{
-		size_t pos = 0;
-		const char *k;
-		void *v;
-
-		while (nap_hash_next(&sim->event_keys, &pos, &k, &v))
-			free(v);
-		nap_hash_free(&sim->event_keys);
-	}
+	hash_free_all(&sim->event_keys);
 	nap_hash_free(&sim->deferred);
-	{
-		size_t pos = 0;
-		const char *k;
-		void *v;
-
-		while (nap_hash_next(&sim->terminating, &pos, &k, &v))
-			free(v);
-		nap_hash_free(&sim->terminating);
-	}
+	hash_free_all(&sim->terminating);
 }
 
 struct sim_table *
@@ -300,6 +297,37 @@ has_finalizers(json_object *obj)
 
 	nap_json_array(obj, "metadata.finalizers", &n);
 	return n > 0;
+}
+
+/*
+ * A finalizer obj has and cur, which is being deleted, has not: the API
+ * server lets a deleting object lose finalizers, never gain one.
+ */
+static const char *
+new_finalizer(json_object *obj, json_object *cur)
+{
+	size_t i, j, n, cn;
+	json_object *f, *cf;
+
+	if (!nap_json_get(cur, "metadata.deletionTimestamp"))
+		return NULL;
+	f = nap_json_array(obj, "metadata.finalizers", &n);
+	cf = nap_json_array(cur, "metadata.finalizers", &cn);
+	for (i = 0; f && i < n; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(f, i));
+
+		for (j = 0; s && cf && j < cn; j++) {
+			const char *c = json_object_get_string(json_object_array_get_idx(cf, j));
+
+			if (c && !strcmp(s, c))
+				break;
+		}
+		if (!s)
+			continue;
+		if (!cf || j == cn)
+			return s;
+	}
+	return NULL;
 }
 
 /* A pod whose kubelet has not yet confirmed its end (grace left). */
@@ -506,6 +534,14 @@ update(struct sim *sim, int res, json_object *obj, json_object **out, struct nap
 		    "Operation cannot be fulfilled on %s \"%s\": the object has been modified; "
 		    "please apply your changes to the latest version and try again",
 		    sim_qualified(res, q, sizeof(q)), name);
+		json_object_put(obj);
+		return -1;
+	}
+	if (new_finalizer(obj, cur)) {
+		sim_err_status(err, 422,
+		    "%s \"%s\" is invalid: metadata.finalizers: Forbidden: no new finalizers can "
+		    "be added if the object is being deleted, found new finalizers []string{\"%s\"}",
+		    sim_qualified(res, q, sizeof(q)), name, new_finalizer(obj, cur));
 		json_object_put(obj);
 		return -1;
 	}
