@@ -95,10 +95,9 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 {
 	struct nap_auth_opts ao;
 	struct nap_arm_opts mo;
-	struct nap_kube_config kc;
 	struct nap_err err;
 	const struct nap_config *cf = &x->cfg;
-	char *resource;
+	char *resource, *warning = NULL;
 
 	if (nap_config_load(&x->cfg, config, config != NULL, &err) < 0)
 		nap_die_err(&err);
@@ -116,18 +115,13 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		x->tls.ca_add = 1; /* nap.conf(5): in addition to the system CAs */
 	}
 
-	nap_kube_config_init(&kc);
-	if (nap_kube_config_load(&kc, kubeconfig ? kubeconfig : cf->kubeconfig[0] ? cf->kubeconfig : NULL,
-		context ? context : cf->context[0] ? cf->context : NULL, &err) < 0)
+	x->kube = nap_kube_open(cf, kubeconfig, context, &warning, &err);
+	if (!x->kube)
 		nap_die_err(&err);
-	if (nap_kube_plain_bearer(&kc))
-		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
-			 "unencrypted",
-		    kc.server, kc.source);
-	/* Its own pool, as in nap-launch: blocking requests must not stall ARM transfers. */
-	if ((x->kube = nap_kube_new(&kc, NULL, &err)) == NULL)
-		nap_die_err(&err);
-	nap_kube_config_free(&kc);
+	if (warning) {
+		nap_warn("%s", warning);
+		free(warning);
+	}
 
 	memset(&ao, 0, sizeof(ao));
 	if (nap_auth_kind_parse(cf->azure.auth, &ao.kind) < 0)
