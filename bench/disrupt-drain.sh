@@ -34,7 +34,14 @@ done
 export KUBECONFIG="$tmp/kc"
 arm=$(jq -r .arm "$tmp/ready.json")
 tok=$(sed -n 's/^ *token: //p' "$tmp/kc")
-k() { kubectl --request-timeout=30s "$@"; }
+# kubectl, tried again when a loaded machine makes the simulator slow to answer.
+k() {
+	for _ in 1 2 3 4 5; do
+		kubectl --request-timeout=60s "$@" && return 0
+		sleep 1
+	done
+	return 1
+}
 
 k apply -f - >/dev/null <<'EOF'
 apiVersion: karpenter.azure.com/v1beta1
