@@ -384,6 +384,19 @@ pool_disruption() {
 	[ "$n" -ge 9 ]
 }
 
+@test "--dry-run leaves alone an empty node a Nominated record points at" {
+	d=$F/empty-node-removed
+	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" <"$d/input.ndjson"
+	[ "$status" -eq 0 ]
+	node=$(echo "$output" | jq -r 'select(.type == "Disruption") | .nodeClaims[0].node' | head -n 1)
+	[ -n "$node" ]
+	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" \
+	    < <(cat "$d/input.ndjson"; jq -cn --arg n "$node" '{type: "Nominated", pod: "default/p", node: $n, kind: "Node"}')
+	[ "$status" -eq 0 ]
+	! echo "$output" | grep -q '^{"type":"Disruption"'
+	echo "$output" | jq -se --arg n "$node" 'map(select(.node == $n))[0].why == "Nominated"'
+}
+
 @test "--dry-run decides the same twice from the same snapshot and --now, and touches nothing" {
 	run disrupt --dry-run --now "$(cat "$F/sim-snapshot/now")" --config /nonexistent <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]

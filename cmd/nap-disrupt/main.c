@@ -63,6 +63,8 @@ on_record(struct ctx *x, const struct nap_rec *rec)
 			nap_warn("line %lu: %s", rec->lineno, err.msg);
 	} else if (strcmp(t, "SYNCED") == 0) {
 		x->synced = 1;
+	} else if (strcmp(t, "Nominated") == 0) {
+		plan_nominated(x, nap_json_str(rec->obj, "node", ""));
 	}
 	if (!x->dry_run)
 		nap_emit_raw(rec->line, rec->len);
@@ -336,6 +338,7 @@ main(int argc, char **argv)
 	nap_hash_init(&x.waits);
 	nap_hash_init(&x.events);
 	nap_hash_init(&x.done);
+	nap_hash_init(&x.nominated);
 	if (x.dry_run) {
 		dry_run(&x, catalog, region);
 	} else {

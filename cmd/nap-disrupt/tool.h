@@ -70,6 +70,7 @@ struct ctx {
 	char **queued;		 /* NodeClaims this process deleted, not yet seen deleting */
 	int64_t *queued_at;
 	size_t nqueued, aqueued;
+	struct nap_hash nominated; /* node or NodeClaim name -> int64_t *: nominated until */
 	int fatal;
 	/* counters, for messages and tests */
 	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized, ncommands;
@@ -114,5 +115,7 @@ char *path_pod(const char *ns, const char *name);
 void plan_pass(struct ctx *x);
 void plan_dry_run(struct ctx *x);
 void plan_free(struct ctx *x);
+/* A Nominated record's node (or NodeClaim): not disrupted for the nomination window. */
+void plan_nominated(struct ctx *x, const char *node);
 
 #endif
