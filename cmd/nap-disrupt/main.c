@@ -25,7 +25,7 @@
 
 #define SYNOPSIS                                                                                   \
 	"nap-disrupt [-hVv] [--catalog path] [--config file] [--context name] [--dry-run] "        \
-	"[--interval duration] [--kubeconfig file] [--log-format text|json] [--now time] "        \
+	"[--interval duration] [--kubeconfig file] [--log-format text|json] [--now time] "         \
 	"[--region region] [--time-scale n]"
 
 #define TERM_EVERY_MS 1000 /* karpenter.md §3: termination requeues every second */
@@ -311,13 +311,13 @@ main(int argc, char **argv)
 			break;
 		case OPT_LOG_FORMAT:
 			if (nap_log_set_format(g.arg) < 0)
-				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
-				    g.arg);
+				nap_usage_error(SYNOPSIS,
+				    "--log-format: \"%s\" is neither text nor json", g.arg);
 			break;
 		case OPT_NOW:
 			if (nap_time_parse(g.arg, &t) < 0)
-				nap_usage_error(SYNOPSIS, "--now: \"%s\" is not an RFC 3339 time",
-				    g.arg);
+				nap_usage_error(
+				    SYNOPSIS, "--now: \"%s\" is not an RFC 3339 time", g.arg);
 			x.now_fixed = t * 1000;
 			break;
 		case OPT_REGION:
@@ -350,8 +350,9 @@ main(int argc, char **argv)
 		if (!region && x.cfg.cluster.region[0])
 			region = x.cfg.cluster.region;
 		if (!region)
-			nap_warn("no region (--region, cluster.region): Disruption records carry no "
-				 "prices");
+			nap_warn(
+			    "no region (--region, cluster.region): Disruption records carry no "
+			    "prices");
 		else if (nap_catalog_load(&x.cat, catalog, region, NULL, &err) < 0) {
 			nap_warn("%s; Disruption records carry no prices", err.msg);
 			x.cat = NULL;

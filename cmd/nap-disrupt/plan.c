@@ -126,7 +126,9 @@ blocked_events(struct ctx *x, const struct nap_disrupt_result *r)
 		p = nap_cluster_nodepool(x->cl, v->nodepool);
 		if (p)
 			k_event(x, "NodePool", "karpenter.sh/v1", &p->meta, "Normal",
-			    "DisruptionBlocked", "No allowed disruptions for disruption reason %s due to blocking budget",
+			    "DisruptionBlocked",
+			    "No allowed disruptions for disruption reason %s due to blocking "
+			    "budget",
 			    nap_disrupt_reason_name(v->reason));
 	}
 }
@@ -147,8 +149,8 @@ act(struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_
 		rc = k_delete(x, path, c ? c->meta.uid : NULL, -1, &err);
 		free(path);
 		if (rc < 0) {
-			nap_warn("%s: delete nodeclaim %s: %s", nap_disrupt_reason_name(cmd->reason),
-			    cd->nodeclaim, err.msg);
+			nap_warn("%s: delete nodeclaim %s: %s",
+			    nap_disrupt_reason_name(cmd->reason), cd->nodeclaim, err.msg);
 			continue;
 		}
 		queue_add(x, cd->nodeclaim, now_ms(x));
