@@ -37,7 +37,7 @@ disrupt() {
 
 # start_sim: nap-sim with one AKSNodeClass and the NodePool "default".
 start_sim() {
-	sim_start --catalog "$REPO/data" --time-scale "$SCALE" "$@"
+	sim_start --catalog "$REPO/data" --time-scale "$SCALE"
 	RG=$(sed -n 's/^ *resourceGroup: //p' "$SIM_CONFIG")
 	sim_kubectl apply -f - >/dev/null <<-'EOF'
 	apiVersion: karpenter.azure.com/v1beta1
@@ -328,7 +328,7 @@ pool_disruption() {
 	start_disrupt --interval 2s
 	sim_poll 30 event DisruptionBlocked default
 	[ "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq 2 ]
-	! has 'select(.type == "Disruption")'
+	[ -z "$(jq -c 'select(.type == "Disruption")' "$OUT")" ]
 	pool_disruption '{"consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"1"}]}'
 	sim_poll 60 gone nodeclaim e1
 	sim_poll 60 gone nodeclaim e2
@@ -393,7 +393,7 @@ pool_disruption() {
 	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" \
 	    < <(cat "$d/input.ndjson"; jq -cn --arg n "$node" '{type: "Nominated", pod: "default/p", node: $n, kind: "Node"}')
 	[ "$status" -eq 0 ]
-	! echo "$output" | grep -q '^{"type":"Disruption"'
+	[ -z "$(echo "$output" | jq -c 'select(.type == "Disruption")')" ]
 	echo "$output" | jq -se --arg n "$node" 'map(select(.node == $n))[0].why == "Nominated"'
 }
 
@@ -410,6 +410,6 @@ pool_disruption() {
 	    | .object.metadata.creationTimestamp' "$F/sim-snapshot/input.ndjson")
 	run disrupt --dry-run --now "$created" <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]
-	! echo "$output" | jq -e 'select(.type == "Disruption")' | grep -q .
+	[ -z "$(echo "$output" | jq -c 'select(.type == "Disruption")')" ]
 	echo "$output" | jq -se 'map(select(.nodeClaim == "empty"))[0].why == "NotConsolidatable"'
 }
