@@ -116,9 +116,9 @@ t0=$(date +%s.%N)
 k scale deployment bench --replicas=0 >/dev/null
 max=0
 while :; do
-	s=$(k get nodeclaims -o json | jq '[.items | length, ([.[] | select(.metadata.deletionTimestamp)] | length)] | @tsv' -r)
-	left=${s%	*}
-	deleting=${s#*	}
+	k get nodeclaims -o json >"$tmp/claims.json"
+	left=$(jq '.items | length' "$tmp/claims.json")
+	deleting=$(jq '[.items[] | select(.metadata.deletionTimestamp)] | length' "$tmp/claims.json")
 	[ "$deleting" -gt "$max" ] && max=$deleting
 	[ "$left" -eq 0 ] && break
 	sleep 0.2
