@@ -313,6 +313,28 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	grep -q 'stats: evicted=2 blocked=0 forced=1 vms_deleted=1' "$ERR"
 }
 
+@test "nap-disrupt killed mid-drain and started again finishes the termination from the API server's state" {
+	start_sim
+	make_node r1 5m
+	workload web 3 '{"sim.nap.dev/shutdown-seconds":"30"}' 60
+	sim_poll 30 running_on aks-r1 3
+	start_disrupt
+	sim_poll 20 has_finalizer aks-r1
+	sim_kubectl delete nodeclaim r1 --wait=false
+	sim_poll 30 grep -q 'evicted pod default/web-' "$ERR"
+	kill -KILL "$DPID"
+	wait "$DPID" || :
+	kill -TERM "$WPID" 2>/dev/null || :
+	wait "$WPID" 2>/dev/null || :
+	rm -f "$BATS_TEST_TMPDIR/state"
+	start_disrupt
+	sim_poll 60 gone node aks-r1
+	sim_poll 30 gone nodeclaim r1
+	sim_poll 30 vm_gone aks-r1
+	stop_disrupt
+	safe
+}
+
 # ---- the disruption loop against nap-sim ----
 
 # pool_disruption JSON: the NodePool's spec.disruption.
