@@ -251,6 +251,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	sim_kubectl get nodeclaim t1 2>&1 | grep -q NotFound
 	event DisruptionTerminating aks-t1
 	event TerminationGracePeriodExpiring t1
+	[ "$(sim_kubectl get events -o json | jq '[.items[] | select(.reason == "Evicted")] | length')" -eq 3 ]
 }
 
 @test "kubectl delete node drains the same way and deletes its NodeClaim too" {

@@ -193,6 +193,8 @@ evict(struct ctx *x, const struct nap_node *n, const struct nap_pod *p, int64_t 
 			x->nevicted++;
 			nap_info(
 			    "node %s: evicted pod %s/%s", n->meta.name, p->meta.ns, p->meta.name);
+			k_event(x, "Pod", "v1", &p->meta, "Normal", "Evicted",
+			    "Evicted pod: the termination of node %s", n->meta.name);
 		}
 		/* Its deletion shows in the model next; do not ask again meanwhile. */
 		w->next_ms = now + scaled(x, 10000);
