@@ -510,18 +510,3 @@ term_pass(struct ctx *x)
 		    !nap_hash_get(&x->done, claims[i]->meta.uid))
 			claim_pass(x, claims[i], now);
 }
-
-size_t
-term_busy(const struct ctx *x)
-{
-	size_t i, n, cnt = 0;
-	struct nap_node *const *nodes = nap_cluster_nodes(x->cl, &n);
-	struct nap_nodeclaim *const *claims;
-
-	for (i = 0; i < n; i++)
-		cnt += nodes[i]->meta.deleted && has_finalizer(&nodes[i]->meta);
-	claims = nap_cluster_nodeclaims(x->cl, &n);
-	for (i = 0; i < n; i++)
-		cnt += claims[i]->meta.deleted && has_finalizer(&claims[i]->meta);
-	return cnt;
-}

@@ -85,7 +85,6 @@ int64_t scaled(const struct ctx *x, int64_t d);
 
 /* term.c: the termination owner. */
 void term_pass(struct ctx *x);
-size_t term_busy(const struct ctx *x);
 
 /* vm.c: VM, NIC and OS disk deletion until NotFound. */
 /* 1 when the VM and its parts are gone, else 0 (in progress; failures are retried). */
