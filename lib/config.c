@@ -87,6 +87,11 @@ static const struct key launch_keys[] = {
     {NULL, K_STR, 0, NULL, NULL},
 };
 
+static const struct key metrics_keys[] = {
+    {"textfileDirectory", K_PATH, FIELD(metrics.textfile_dir), NULL, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
+};
+
 static const struct key top_keys[] = {
     {"kubeconfig", K_PATH, FIELD(kubeconfig), NULL, NULL},
     {"context", K_STR, FIELD(context), NULL, NULL},
@@ -97,6 +102,7 @@ static const struct key top_keys[] = {
     {"log", K_SECT, 0, log_keys, NULL},
     {"solve", K_SECT, 0, solve_keys, NULL},
     {"launch", K_SECT, 0, launch_keys, NULL},
+    {"metrics", K_SECT, 0, metrics_keys, NULL},
     {NULL, K_STR, 0, NULL, NULL},
 };
 
@@ -163,6 +169,7 @@ nap_config_init(struct nap_config *c)
 	c->solve.batch_idle_ms = 1000;
 	c->solve.batch_max_ms = 10000;
 	c->launch.registration_timeout_ms = 15 * 60 * 1000;
+	c->metrics.textfile_dir = nap_xstrdup("");
 }
 
 static void

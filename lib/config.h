@@ -66,6 +66,9 @@ struct nap_config {
 	struct {
 		int64_t registration_timeout_ms;
 	} launch;
+	struct {
+		char *textfile_dir; /* each tool writes <dir>/<tool>.prom; "" = none */
+	} metrics;
 };
 
 /* The defaults (see nap.conf(5)). */

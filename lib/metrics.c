@@ -36,6 +36,8 @@ struct nap_metric {
 
 struct nap_metrics {
 	pthread_mutex_t mu;
+	void (*collect)(void *arg);
+	void *collect_arg;
 	struct nap_metric **fams;
 	size_t n, alloc;
 };
@@ -262,7 +264,7 @@ update(struct nap_metric *f, enum nap_metric_type want, double v, va_list ap)
 {
 	struct series *s;
 
-	if (!f || f->type != want)
+	if (!f || (f->type != want && !(want == NAP_METRIC_GAUGE && f->type == NAP_METRIC_COUNTER)))
 		return;
 	if (want == NAP_METRIC_COUNTER && !(v >= 0))
 		return;
@@ -337,6 +339,34 @@ nap_metric_reset(struct nap_metric *f)
 	pthread_mutex_lock(&f->reg->mu);
 	family_clear(f);
 	pthread_mutex_unlock(&f->reg->mu);
+}
+
+void
+nap_metric_remove(struct nap_metric *f, ...)
+{
+	struct series *s;
+	va_list ap;
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->reg->mu);
+	va_start(ap, f);
+	s = series_get(f, ap);
+	va_end(ap);
+	nap_hash_del(&f->by_key, s->key);
+	series_free(s, f->nlabels);
+	pthread_mutex_unlock(&f->reg->mu);
+}
+
+void
+nap_metrics_on_collect(struct nap_metrics *m, void (*fn)(void *arg), void *arg)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->collect = fn;
+	m->collect_arg = arg;
+	pthread_mutex_unlock(&m->mu);
 }
 
 double
@@ -517,12 +547,21 @@ nap_metrics_render(struct nap_metrics *m, size_t *len)
 	struct buf b = {NULL, 0, 0};
 	struct nap_metric **fams;
 
+	void (*collect)(void *arg);
+	void *collect_arg;
+
 	put(&b, "", 0);
 	if (!m) {
 		if (len)
 			*len = 0;
 		return b.p;
 	}
+	pthread_mutex_lock(&m->mu);
+	collect = m->collect;
+	collect_arg = m->collect_arg;
+	pthread_mutex_unlock(&m->mu);
+	if (collect)
+		collect(collect_arg);
 	pthread_mutex_lock(&m->mu);
 	fams = nap_xcalloc(m->n + 1, sizeof(*fams));
 	memcpy(fams, m->fams, m->n * sizeof(*fams));

@@ -60,7 +60,7 @@ extern const double nap_metrics_default_buckets[11];
 /* Counters: add v (v < 0 and NaN are ignored: a counter only goes up). */
 void nap_metric_inc(struct nap_metric *f, ...);
 void nap_metric_add(struct nap_metric *f, double v, ...);
-/* Gauges: set to v. */
+/* Gauges: set to v.  Counters too, to copy a count kept elsewhere. */
 void nap_metric_set(struct nap_metric *f, double v, ...);
 /* Histograms: one observation. */
 void nap_metric_observe(struct nap_metric *f, double v, ...);
@@ -69,8 +69,17 @@ void nap_metric_observe(struct nap_metric *f, double v, ...);
  * (pods by phase) does not keep label values that no longer occur.
  */
 void nap_metric_reset(struct nap_metric *f);
+/* Forget one series (a pod that is gone), if it exists. */
+void nap_metric_remove(struct nap_metric *f, ...);
 /* The value of a series (counter, gauge; a histogram's count), 0 if none. */
 double nap_metric_value(struct nap_metric *f, ...);
+
+/*
+ * fn(arg) runs before each rendering, outside the registry's lock, so that
+ * values kept elsewhere (a queue's length) can be copied in; one per
+ * registry, NULL to remove.  It may run on the server's thread.
+ */
+void nap_metrics_on_collect(struct nap_metrics *m, void (*fn)(void *arg), void *arg);
 
 /* The whole registry in the text format; caller frees, *len its length. */
 char *nap_metrics_render(struct nap_metrics *m, size_t *len);

@@ -18,6 +18,7 @@
 #include "prog.h"
 #include "text.h"
 #include "launch.h"
+#include "obs.h"
 
 #define NC_PATH "/apis/karpenter.sh/v1/nodeclaims"
 
@@ -1467,6 +1468,7 @@ launch_request(struct ctx *x, json_object *rec)
 	stamp(x, nc, nap_json_str(nc, "spec.nodeClassRef.name", "default"));
 	if (nap_kube_create(x->kube, NC_PATH, nc, &out, &err) == 0) {
 		fresh = 1;
+		obs_nodeclaim_created(out);
 	} else {
 		if (err.http != 409) {
 			if (!fatal_err(x, &err))
