@@ -454,6 +454,26 @@ nap_events_stats(struct nap_events *e, struct nap_events_stats *out)
 }
 
 void
+nap_events_drain(struct nap_events *e, long ms)
+{
+	struct timespec at;
+
+	if (!e)
+		return;
+	clock_gettime(CLOCK_REALTIME, &at);
+	at.tv_sec += ms / 1000;
+	at.tv_nsec += (ms % 1000) * 1000000L;
+	if (at.tv_nsec >= 1000000000L) {
+		at.tv_sec++;
+		at.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&e->mu);
+	while ((e->n || e->busy) && pthread_cond_timedwait(&e->cv, &e->mu, &at) == 0)
+		;
+	pthread_mutex_unlock(&e->mu);
+}
+
+void
 nap_events_free(struct nap_events *e, long drain_ms)
 {
 	if (!e)

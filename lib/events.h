@@ -127,6 +127,8 @@ struct nap_events *nap_events_new(
 enum nap_event_action nap_events_emit(struct nap_events *e, const struct nap_event *ev);
 /* Counters so far (a tool exports them as metrics). */
 void nap_events_stats(struct nap_events *e, struct nap_events_stats *out);
+/* Wait up to ms for the queue to empty and the request in flight to end. */
+void nap_events_drain(struct nap_events *e, long ms);
 /* Wait up to drain_ms for the queue to empty, then stop.  NULL is fine. */
 void nap_events_free(struct nap_events *e, long drain_ms);
 

@@ -36,8 +36,11 @@ struct nap_metric {
 
 struct nap_metrics {
 	pthread_mutex_t mu;
-	void (*collect)(void *arg);
-	void *collect_arg;
+	struct {
+		void (*fn)(void *arg);
+		void *arg;
+	} collect[4];
+	size_t ncollect;
 	struct nap_metric **fams;
 	size_t n, alloc;
 };
@@ -361,11 +364,14 @@ nap_metric_remove(struct nap_metric *f, ...)
 void
 nap_metrics_on_collect(struct nap_metrics *m, void (*fn)(void *arg), void *arg)
 {
-	if (!m)
+	if (!m || !fn)
 		return;
 	pthread_mutex_lock(&m->mu);
-	m->collect = fn;
-	m->collect_arg = arg;
+	if (m->ncollect < NAP_ARRAY_LEN(m->collect)) {
+		m->collect[m->ncollect].fn = fn;
+		m->collect[m->ncollect].arg = arg;
+		m->ncollect++;
+	}
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -547,8 +553,7 @@ nap_metrics_render(struct nap_metrics *m, size_t *len)
 	struct buf b = {NULL, 0, 0};
 	struct nap_metric **fams;
 
-	void (*collect)(void *arg);
-	void *collect_arg;
+	size_t ncollect;
 
 	put(&b, "", 0);
 	if (!m) {
@@ -557,11 +562,11 @@ nap_metrics_render(struct nap_metrics *m, size_t *len)
 		return b.p;
 	}
 	pthread_mutex_lock(&m->mu);
-	collect = m->collect;
-	collect_arg = m->collect_arg;
+	ncollect = m->ncollect;
 	pthread_mutex_unlock(&m->mu);
-	if (collect)
-		collect(collect_arg);
+	/* set once before the threads start, only read after */
+	for (size_t i = 0; i < ncollect; i++)
+		m->collect[i].fn(m->collect[i].arg);
 	pthread_mutex_lock(&m->mu);
 	fams = nap_xcalloc(m->n + 1, sizeof(*fams));
 	memcpy(fams, m->fams, m->n * sizeof(*fams));

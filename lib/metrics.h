@@ -75,9 +75,10 @@ void nap_metric_remove(struct nap_metric *f, ...);
 double nap_metric_value(struct nap_metric *f, ...);
 
 /*
- * fn(arg) runs before each rendering, outside the registry's lock, so that
- * values kept elsewhere (a queue's length) can be copied in; one per
- * registry, NULL to remove.  It may run on the server's thread.
+ * Add fn(arg) to run before each rendering, outside the registry's lock, so
+ * that values kept elsewhere (a queue's length) can be copied in; up to 4 a
+ * registry, added before any thread renders.  It may run on the server's
+ * thread.
  */
 void nap_metrics_on_collect(struct nap_metrics *m, void (*fn)(void *arg), void *arg);
 

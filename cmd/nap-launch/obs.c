@@ -37,13 +37,12 @@ obs_option(const char *name, const char *arg)
 		o.no_events = 1;
 }
 
+/* On the main thread, where the ARM client's counters change. */
 static void
-collect(void *arg)
+arm_sync(void)
 {
-	struct ctx *x = arg;
-
-	nap_metric_set(o.arm_requests, (double)nap_arm_requests(x->arm));
-	nap_metric_set(o.arm_throttled, (double)nap_arm_throttled(x->arm));
+	nap_metric_set(o.arm_requests, (double)nap_arm_requests(o.x->arm));
+	nap_metric_set(o.arm_throttled, (double)nap_arm_throttled(o.x->arm));
 }
 
 static const char *
@@ -120,6 +119,7 @@ on_emit(void *arg, json_object *rec)
 
 	(void)arg;
 	nap_obs_written(o.obs, t);
+	arm_sync();
 	if (strcmp(t, "Launched") == 0) {
 		nap_metric_inc(o.launched, pool);
 		condition_event(nc, "Launched");
@@ -186,6 +186,8 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	oo.listen = o.listen;
 	if (!(o.obs = nap_obs_new(&oo, &err)))
 		nap_die_err(&err);
+	if (nap_obs_port(o.obs))
+		nap_info("metrics on port %d, path /metrics", nap_obs_port(o.obs));
 	free(file);
 	m = nap_obs_metrics(o.obs);
 	o.created = nap_metrics_add(m, NAP_METRIC_COUNTER, "karpenter_nodeclaims_created_total",
@@ -214,7 +216,6 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	    "Requests sent to Azure Resource Manager.", NULL, NULL, 0, NULL);
 	o.arm_throttled = nap_metrics_add(m, NAP_METRIC_COUNTER, "nap_arm_throttled_total",
 	    "Azure Resource Manager answers that were 429 (throttled).", NULL, NULL, 0, NULL);
-	nap_metrics_on_collect(m, collect, x);
 	nap_emit_observe(on_emit, NULL);
 	if (!o.no_events) {
 		struct nap_events_opts eo = {.component = "nap-launch", .on_error = event_failed};
@@ -235,6 +236,7 @@ obs_read(const struct nap_rec *rec)
 	if (!o.obs)
 		return;
 	nap_obs_read(o.obs, t);
+	arm_sync();
 	if (strcmp(t, "LaunchRequest") == 0) {
 		free(o.reason);
 		o.reason = nap_xstrdup(nap_json_str(rec->obj, "reason", "provisioning"));
@@ -291,10 +293,11 @@ obs_stop(void)
 {
 	if (!o.obs)
 		return;
+	arm_sync();
 	nap_emit_observe(NULL, NULL);
-	nap_obs_events(o.obs, NULL);
-	nap_events_free(o.ev, 2000);
-	nap_obs_free(o.obs);
+	nap_events_drain(o.ev, 2000);
+	nap_obs_free(o.obs); /* the last textfile, events counted */
+	nap_events_free(o.ev, 0);
 	if (o.pods)
 		json_object_put(o.pods);
 	free(o.reason);

@@ -165,6 +165,8 @@ obs_start(const struct nap_config *cfg)
 	oo.listen = o.listen;
 	if (!(o.obs = nap_obs_new(&oo, &err)))
 		nap_die_err(&err);
+	if (nap_obs_port(o.obs))
+		nap_info("metrics on port %d, path /metrics", nap_obs_port(o.obs));
 	free(file);
 	nap_hash_init(&o.seen);
 	nap_hash_init(&o.podser);
