@@ -13,6 +13,8 @@
 
 #include "metrics.h"
 
+#define HOST_MAX 128
+
 #if MHD_VERSION < 0x00097002
 typedef int mhd_result;
 #else
@@ -23,6 +25,7 @@ struct nap_metrics_server {
 	struct MHD_Daemon *d;
 	struct nap_metrics *m;
 	int port;
+	char host[HOST_MAX]; /* as bound: "127.0.0.1", "::1" */
 };
 
 static mhd_result
@@ -70,9 +73,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 /* addr -> socket address; 0 or -1. */
 static int
-parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
+parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl, char *host)
 {
-	char host[128];
 	const char *colon, *port_s;
 	char *end;
 	long port;
@@ -81,13 +83,13 @@ parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
 	if (addr[0] == '[') {
 		const char *close = strchr(addr, ']');
 
-		if (!close || close[1] != ':' || (size_t)(close - addr - 1) >= sizeof(host))
+		if (!close || close[1] != ':' || (size_t)(close - addr - 1) >= HOST_MAX)
 			return -1;
 		memcpy(host, addr + 1, (size_t)(close - addr - 1));
 		host[close - addr - 1] = '\0';
 		port_s = close + 2;
 	} else if ((colon = strrchr(addr, ':'))) {
-		if ((size_t)(colon - addr) >= sizeof(host))
+		if ((size_t)(colon - addr) >= HOST_MAX)
 			return -1;
 		memcpy(host, addr, (size_t)(colon - addr));
 		host[colon - addr] = '\0';
@@ -97,7 +99,7 @@ parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *sl)
 		port_s = addr;
 	}
 	if (!host[0])
-		snprintf(host, sizeof(host), "127.0.0.1");
+		snprintf(host, HOST_MAX, "127.0.0.1");
 	errno = 0;
 	port = strtol(port_s, &end, 10);
 	if (!*port_s || *end || errno || port < 0 || port > 65535)
@@ -131,7 +133,9 @@ nap_metrics_serve(struct nap_metrics *m, const char *addr, struct nap_err *err)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	socklen_t sl;
 
-	if (parse_addr(addr, &ss, &sl) != 0) {
+	char host[HOST_MAX];
+
+	if (parse_addr(addr, &ss, &sl, host) != 0) {
 		nap_err_set(err, NAP_EX_USAGE,
 		    "bad metrics address \"%s\" (want HOST:PORT, [V6]:PORT or PORT)", addr);
 		return NULL;
@@ -140,6 +144,7 @@ nap_metrics_serve(struct nap_metrics *m, const char *addr, struct nap_err *err)
 		flags |= MHD_USE_IPv6;
 	s = nap_xcalloc(1, sizeof(*s));
 	s->m = m;
+	snprintf(s->host, sizeof(s->host), "%s", host);
 	errno = 0;
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
@@ -160,6 +165,12 @@ int
 nap_metrics_server_port(const struct nap_metrics_server *s)
 {
 	return s ? s->port : 0;
+}
+
+const char *
+nap_metrics_server_host(const struct nap_metrics_server *s)
+{
+	return s ? s->host : "";
 }
 
 void

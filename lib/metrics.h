@@ -104,6 +104,8 @@ struct nap_metrics_server;
 struct nap_metrics_server *nap_metrics_serve(
     struct nap_metrics *m, const char *addr, struct nap_err *err);
 int nap_metrics_server_port(const struct nap_metrics_server *s);
+/* The address it listens on, without the port ("127.0.0.1", "::1"). */
+const char *nap_metrics_server_host(const struct nap_metrics_server *s);
 /* Stop serving (waits for a scrape in progress); NULL is fine. */
 void nap_metrics_server_free(struct nap_metrics_server *s);
 

@@ -216,7 +216,8 @@ test_server(void)
 	TAP_OK(!nap_metrics_serve(m, "1.2.3.4.5:80", &err) && err.code == NAP_EX_USAGE,
 	    "an address that is not an IP is a usage error");
 	s = nap_metrics_serve(m, "0", &err);
-	TAP_OK(s && nap_metrics_server_port(s) > 0, "port 0 takes a free port on loopback");
+	TAP_OK(s && nap_metrics_server_port(s) > 0, "port 0 takes a free port");
+	TAP_IS_STR(nap_metrics_server_host(s), "127.0.0.1", "a bare port listens on loopback");
 	if (!s) {
 		printf("# %s\n", err.msg);
 		nap_metrics_free(m);
