@@ -8,6 +8,7 @@
 
 #include "events.h"
 #include "text.h"
+#include "thread.h"
 
 #define MIN_MS (60 * 1000L)
 #define FORGET_AFTER_MS (60 * MIN_MS) /* the API server's default Event TTL */
@@ -371,7 +372,7 @@ nap_events_new(struct nap_kube *kube, const struct nap_events_opts *o, struct na
 	nap_events_cache_init(&e->cache, o->burst, o->rate, now_ms());
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
-	if (pthread_create(&e->thread, NULL, worker, e) != 0) {
+	if (nap_thread_create(&e->thread, worker, e) != 0) {
 		nap_err_set(err, NAP_EX_SOFTWARE, "unable to start the events thread");
 		nap_events_cache_free(&e->cache);
 		pthread_mutex_destroy(&e->mu);

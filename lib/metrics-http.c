@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "metrics.h"
+#include "thread.h"
 
 #define HOST_MAX 128
 
@@ -132,7 +133,8 @@ nap_metrics_serve(struct nap_metrics *m, const char *addr, struct nap_err *err)
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	socklen_t sl;
-
+	sigset_t old;
+	int e;
 	char host[HOST_MAX];
 
 	if (parse_addr(addr, &ss, &sl, host) != 0) {
@@ -146,9 +148,13 @@ nap_metrics_serve(struct nap_metrics *m, const char *addr, struct nap_err *err)
 	s->m = m;
 	snprintf(s->host, sizeof(s->host), "%s", host);
 	errno = 0;
+	nap_thread_sigblock(&old); /* MHD's thread inherits the mask */
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
 	    (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+	e = errno;
+	nap_thread_sigrestore(&old);
+	errno = e;
 	if (!s->d) {
 		nap_err_set(err, NAP_EX_UNAVAILABLE, "unable to listen on %s for metrics: %s", addr,
 		    strerror(errno ? errno : EADDRINUSE));

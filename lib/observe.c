@@ -8,6 +8,7 @@
 
 #include "observe.h"
 #include "prog.h"
+#include "thread.h"
 
 /* nap-records(5)'s types; anything else counts as "other". */
 static const char *const known_types[] = {
@@ -132,7 +133,7 @@ nap_obs_new(const struct nap_obs_opts *o, struct nap_err *err)
 	if (obs->textfile) {
 		if (nap_obs_flush(obs, err) != 0)
 			goto fail;
-		if (pthread_create(&obs->thread, NULL, writer, obs) != 0) {
+		if (nap_thread_create(&obs->thread, writer, obs) != 0) {
 			nap_err_set(err, NAP_EX_SOFTWARE, "unable to start the metrics thread");
 			goto fail;
 		}

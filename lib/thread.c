@@ -1,0 +1,31 @@
+/*
+ * thread.c - helper threads with every signal blocked (contract in thread.h).
+ */
+#include "thread.h"
+
+void
+nap_thread_sigblock(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, old);
+}
+
+void
+nap_thread_sigrestore(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+int
+nap_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t old;
+	int e;
+
+	nap_thread_sigblock(&old);
+	e = pthread_create(t, NULL, fn, arg);
+	nap_thread_sigrestore(&old);
+	return e;
+}
