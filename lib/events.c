@@ -352,6 +352,21 @@ worker(void *arg)
 	return NULL;
 }
 
+/* Everything but the thread (stopped or never started). */
+static void
+release(struct nap_events *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		job_free(&e->q[(e->head + i) % e->cap]);
+	free(e->q);
+	nap_events_cache_free(&e->cache);
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+	nap_kube_free(e->kube);
+	free(e->component);
+	free(e);
+}
+
 struct nap_events *
 nap_events_new(struct nap_kube *kube, const struct nap_events_opts *o, struct nap_err *err)
 {
@@ -374,12 +389,8 @@ nap_events_new(struct nap_kube *kube, const struct nap_events_opts *o, struct na
 	pthread_cond_init(&e->cv, NULL);
 	if (nap_thread_create(&e->thread, worker, e) != 0) {
 		nap_err_set(err, NAP_EX_SOFTWARE, "unable to start the events thread");
-		nap_events_cache_free(&e->cache);
-		pthread_mutex_destroy(&e->mu);
-		pthread_cond_destroy(&e->cv);
-		free(e->q);
-		free(e->component);
-		free(e);
+		e->kube = NULL; /* still the caller's */
+		release(e);
 		return NULL;
 	}
 	return e;
@@ -461,13 +472,7 @@ nap_events_drain(struct nap_events *e, long ms)
 
 	if (!e)
 		return;
-	clock_gettime(CLOCK_REALTIME, &at);
-	at.tv_sec += ms / 1000;
-	at.tv_nsec += (ms % 1000) * 1000000L;
-	if (at.tv_nsec >= 1000000000L) {
-		at.tv_sec++;
-		at.tv_nsec -= 1000000000L;
-	}
+	nap_thread_deadline(&at, ms);
 	pthread_mutex_lock(&e->mu);
 	while ((e->n || e->busy) && pthread_cond_timedwait(&e->cv, &e->mu, &at) == 0)
 		;
@@ -485,13 +490,5 @@ nap_events_free(struct nap_events *e, long drain_ms)
 	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
 	pthread_join(e->thread, NULL);
-	for (size_t i = 0; i < e->n; i++)
-		job_free(&e->q[(e->head + i) % e->cap]);
-	free(e->q);
-	nap_events_cache_free(&e->cache);
-	pthread_mutex_destroy(&e->mu);
-	pthread_cond_destroy(&e->cv);
-	nap_kube_free(e->kube);
-	free(e->component);
-	free(e);
+	release(e);
 }

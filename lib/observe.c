@@ -71,13 +71,7 @@ writer(void *arg)
 	while (!obs->stop) {
 		struct timespec at;
 
-		clock_gettime(CLOCK_REALTIME, &at);
-		at.tv_sec += obs->interval_ms / 1000;
-		at.tv_nsec += (obs->interval_ms % 1000) * 1000000L;
-		if (at.tv_nsec >= 1000000000L) {
-			at.tv_sec++;
-			at.tv_nsec -= 1000000000L;
-		}
+		nap_thread_deadline(&at, (long)obs->interval_ms);
 		while (!obs->stop && pthread_cond_timedwait(&obs->cv, &obs->mu, &at) != ETIMEDOUT)
 			;
 		if (obs->stop)
@@ -155,6 +149,33 @@ nap_obs_textfile(const char *flag, const char *dir, const char *prog)
 	if (dir && *dir)
 		return nap_xasprintf("%s/%s.prom", dir, prog);
 	return NULL;
+}
+
+int
+nap_obs_option(struct nap_obs_opts *o, const char *name, const char *arg)
+{
+	while (*name == '-')
+		name++;
+	if (strcmp(name, "metrics-file") == 0)
+		o->textfile = arg;
+	else if (strcmp(name, "metrics-listen") == 0)
+		o->listen = arg;
+	else
+		return 0;
+	return 1;
+}
+
+struct nap_obs *
+nap_obs_open(const struct nap_obs_opts *o, const char *dir, struct nap_err *err)
+{
+	struct nap_obs_opts oo = *o;
+	char *file = nap_obs_textfile(o->textfile, dir, o->prog ? o->prog : "nap");
+	struct nap_obs *obs;
+
+	oo.textfile = file;
+	obs = nap_obs_new(&oo, err);
+	free(file);
+	return obs;
 }
 
 struct nap_metrics *

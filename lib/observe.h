@@ -44,6 +44,13 @@ struct nap_obs;
 char *nap_obs_textfile(const char *flag, const char *dir, const char *prog);
 
 struct nap_obs *nap_obs_new(const struct nap_obs_opts *o, struct nap_err *err);
+/*
+ * Take --metrics-file or --metrics-listen (name as the tool's getopt gives
+ * it, dashes or not; arg is kept, not copied) into o: 1 when it was one.
+ */
+int nap_obs_option(struct nap_obs_opts *o, const char *name, const char *arg);
+/* nap_obs_new, the textfile being o's, else dir/prog.prom (see nap_obs_textfile). */
+struct nap_obs *nap_obs_open(const struct nap_obs_opts *o, const char *dir, struct nap_err *err);
 struct nap_metrics *nap_obs_metrics(struct nap_obs *obs);
 /* The port the endpoint listens on (0: none). */
 int nap_obs_port(const struct nap_obs *obs);

@@ -17,5 +17,8 @@ int nap_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 void nap_thread_sigblock(sigset_t *old);
 /* ... and put it back, once the threads that should inherit it are started. */
 void nap_thread_sigrestore(const sigset_t *old);
+/* now + ms on CLOCK_REALTIME, for pthread_cond_timedwait. */
+struct timespec;
+void nap_thread_deadline(struct timespec *at, long ms);
 
 #endif

@@ -13,7 +13,7 @@
 #include "prog.h"
 
 static struct {
-	const char *file, *listen;
+	struct nap_obs_opts oo;
 	int no_events;
 	struct ctx *x;
 	struct nap_obs *obs;
@@ -27,14 +27,8 @@ static struct {
 void
 obs_option(const char *name, const char *arg)
 {
-	while (*name == '-')
-		name++;
-	if (strcmp(name, "metrics-file") == 0)
-		o.file = arg;
-	else if (strcmp(name, "metrics-listen") == 0)
-		o.listen = arg;
-	else if (strcmp(name, "no-events") == 0)
-		o.no_events = 1;
+	if (!nap_obs_option(&o.oo, name, arg))
+		o.no_events = 1; /* --no-events, the other one */
 }
 
 /* On the main thread, where the ARM client's counters change. */
@@ -176,19 +170,16 @@ event_failed(void *arg, const char *msg)
 void
 obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 {
-	struct nap_obs_opts oo = {.prog = "nap-launch", .on_error = warn_once};
 	struct nap_metrics *m;
 	struct nap_err err;
-	char *file = nap_obs_textfile(o.file, x->cfg.metrics.textfile_dir, "nap-launch");
 
 	o.x = x;
-	oo.textfile = file;
-	oo.listen = o.listen;
-	if (!(o.obs = nap_obs_new(&oo, &err)))
+	o.oo.prog = "nap-launch";
+	o.oo.on_error = warn_once;
+	if (!(o.obs = nap_obs_open(&o.oo, x->cfg.metrics.textfile_dir, &err)))
 		nap_die_err(&err);
 	if (nap_obs_port(o.obs))
 		nap_info("metrics on port %d, path /metrics", nap_obs_port(o.obs));
-	free(file);
 	m = nap_obs_metrics(o.obs);
 	o.created = nap_metrics_add(m, NAP_METRIC_COUNTER, "karpenter_nodeclaims_created_total",
 	    "Number of nodeclaims created in total by Karpenter. Labeled by reason the nodeclaim "

@@ -13,7 +13,7 @@
 #include "prog.h"
 
 static struct {
-	const char *file, *listen;
+	struct nap_obs_opts oo;
 	struct nap_obs *obs;
 	struct nap_metric *duration, *depth, *unschedulable, *decisions;
 	struct timespec t0;
@@ -23,12 +23,7 @@ static struct {
 void
 obs_option(const char *name, const char *arg)
 {
-	while (*name == '-')
-		name++;
-	if (strcmp(name, "metrics-file") == 0)
-		o.file = arg;
-	else if (strcmp(name, "metrics-listen") == 0)
-		o.listen = arg;
+	nap_obs_option(&o.oo, name, arg);
 }
 
 static void
@@ -60,18 +55,15 @@ warn_once(void *arg, const char *msg)
 void
 obs_start(const struct nap_config *cfg)
 {
-	struct nap_obs_opts oo = {.prog = "nap-solve", .on_error = warn_once};
 	struct nap_metrics *m;
 	struct nap_err err;
-	char *file = nap_obs_textfile(o.file, cfg->metrics.textfile_dir, "nap-solve");
 
-	oo.textfile = file;
-	oo.listen = o.listen;
-	if (!(o.obs = nap_obs_new(&oo, &err)))
+	o.oo.prog = "nap-solve";
+	o.oo.on_error = warn_once;
+	if (!(o.obs = nap_obs_open(&o.oo, cfg->metrics.textfile_dir, &err)))
 		nap_die_err(&err);
 	if (nap_obs_port(o.obs))
 		nap_info("metrics on port %d, path /metrics", nap_obs_port(o.obs));
-	free(file);
 	m = nap_obs_metrics(o.obs);
 	o.duration = nap_metrics_add(m, NAP_METRIC_HISTOGRAM,
 	    "karpenter_scheduler_scheduling_duration_seconds",

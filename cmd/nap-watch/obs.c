@@ -19,7 +19,7 @@ struct pod_series {
 };
 
 static struct {
-	const char *file, *listen;
+	struct nap_obs_opts oo;
 	struct nap_obs *obs;
 	struct nap_metric *pods, *nodes, *synced, *syncs, *objects;
 	struct nap_hash seen;	/* "kind/uid" -> kind counted in objects */
@@ -30,12 +30,7 @@ static struct {
 void
 obs_option(const char *name, const char *arg)
 {
-	while (*name == '-')
-		name++;
-	if (strcmp(name, "metrics-file") == 0)
-		o.file = arg;
-	else if (strcmp(name, "metrics-listen") == 0)
-		o.listen = arg;
+	nap_obs_option(&o.oo, name, arg);
 }
 
 static void
@@ -156,18 +151,15 @@ warn_once(void *arg, const char *msg)
 void
 obs_start(const struct nap_config *cfg)
 {
-	struct nap_obs_opts oo = {.prog = "nap-watch", .on_error = warn_once};
 	struct nap_metrics *m;
 	struct nap_err err;
-	char *file = nap_obs_textfile(o.file, cfg->metrics.textfile_dir, "nap-watch");
 
-	oo.textfile = file;
-	oo.listen = o.listen;
-	if (!(o.obs = nap_obs_new(&oo, &err)))
+	o.oo.prog = "nap-watch";
+	o.oo.on_error = warn_once;
+	if (!(o.obs = nap_obs_open(&o.oo, cfg->metrics.textfile_dir, &err)))
 		nap_die_err(&err);
 	if (nap_obs_port(o.obs))
 		nap_info("metrics on port %d, path /metrics", nap_obs_port(o.obs));
-	free(file);
 	nap_hash_init(&o.seen);
 	nap_hash_init(&o.podser);
 	nap_hash_init(&o.kinds);
