@@ -113,6 +113,14 @@ name_ok(const char *s, int colon)
 	return 1;
 }
 
+static void
+free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 /* Split "a,b" into names; -1 and err on a bad one. */
 static int
 split_labels(const char *metric, const char *labels, char ***out, size_t *n, struct nap_err *err)
@@ -134,6 +142,9 @@ split_labels(const char *metric, const char *labels, char ***out, size_t *n, str
 			nap_err_set(err, NAP_EX_SOFTWARE, "metric %s: bad or repeated label name \"%s\"",
 			    metric, tok);
 			free(copy);
+			free_names(*out, *n);
+			*out = NULL;
+			*n = 0;
 			return -1;
 		}
 		*out = nap_xrealloc(*out, (*n + 1) * sizeof(**out));
@@ -141,14 +152,6 @@ split_labels(const char *metric, const char *labels, char ***out, size_t *n, str
 	}
 	free(copy);
 	return 0;
-}
-
-static void
-free_names(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 struct nap_metric *
