@@ -301,9 +301,10 @@ run_job(struct nap_events *e, struct job *j)
 		status = send_one(e, "PATCH", j->path_update, "application/merge-patch+json",
 		    j->update, &err);
 		updated = ok = status >= 200 && status <= 299;
-		if (!ok && status != 404)
+		if (ok || status != 404) /* 404: the Event expired, post it anew */
 			goto out;
 	}
+	nap_err_clear(&err);
 	status = send_one(e, "POST", j->path_create, "application/json", j->create, &err);
 	ok = status >= 200 && status <= 299;
 out:

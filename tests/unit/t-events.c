@@ -1,8 +1,19 @@
-/* t-events - the dedupe windows, the rate limit and the Event object. */
+/* t-events - the dedupe windows, the rate limit, the Event object, and the
+ * thread that posts them (against a fake API server). */
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
 
 #include "events.h"
 #include "tap.h"
+
+#if MHD_VERSION < 0x00097002
+typedef int mhd_result;
+#else
+typedef enum MHD_Result mhd_result;
+#endif
 
 #define MIN (60 * 1000L)
 
@@ -148,6 +159,162 @@ test_object(void)
 	nap_events_cache_free(&c);
 }
 
+/* ---- the thread, against a fake API server ---- */
+
+static struct {
+	pthread_mutex_t mu;
+	char log[8192]; /* "METHOD PATH BODY\n" per request */
+	int patch_status;
+	int n;
+} fake = {PTHREAD_MUTEX_INITIALIZER, "", 200, 0};
+
+struct upload {
+	char body[4096];
+	size_t len;
+};
+
+static mhd_result
+fake_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *data, size_t *size, void **con_cls)
+{
+	struct upload *u = *con_cls;
+	struct MHD_Response *r;
+	const char *answer = "{}";
+	unsigned status;
+	mhd_result ret;
+
+	(void)cls;
+	(void)version;
+	if (!u) {
+		*con_cls = calloc(1, sizeof(struct upload));
+		return MHD_YES;
+	}
+	if (*size) {
+		size_t n = *size < sizeof(u->body) - 1 - u->len ? *size : sizeof(u->body) - 1 - u->len;
+
+		memcpy(u->body + u->len, data, n);
+		u->len += n;
+		*size = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&fake.mu);
+	snprintf(fake.log + strlen(fake.log), sizeof(fake.log) - strlen(fake.log), "%s %s %s\n",
+	    method, url, u->body);
+	fake.n++;
+	status = strcmp(method, "PATCH") == 0 ? (unsigned)fake.patch_status : 201;
+	pthread_mutex_unlock(&fake.mu);
+	if (status == 404)
+		answer = "{\"kind\":\"Status\",\"reason\":\"NotFound\",\"code\":404}";
+	r = MHD_create_response_from_buffer(strlen(answer), (void *)(uintptr_t)answer,
+	    MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void
+fake_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+	(void)cls;
+	(void)c;
+	(void)t;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+static int
+fake_count(void)
+{
+	int n;
+
+	pthread_mutex_lock(&fake.mu);
+	n = fake.n;
+	pthread_mutex_unlock(&fake.mu);
+	return n;
+}
+
+static void
+on_error(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+static void
+test_thread(void)
+{
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+	    fake_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, fake_done, NULL, MHD_OPTION_END);
+	const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+	struct nap_events_opts o = {.component = "t-events", .on_error = on_error};
+	struct nap_event ev = launched;
+	struct nap_kube_config c;
+	struct nap_events_stats st;
+	struct nap_events *e;
+	struct nap_kube *k;
+	struct nap_err err;
+
+	if (!TAP_OK(d && info, "a fake API server"))
+		return;
+	nap_kube_config_init(&c);
+	c.server = nap_xasprintf("http://127.0.0.1:%d", info->port);
+	c.token = nap_xstrdup("t");
+	k = nap_kube_new(&c, NULL, &err);
+	e = k ? nap_events_new(k, &o, &err) : NULL;
+	if (!TAP_OK(e != NULL, "an events client"))
+		return;
+	ev.dedupe_ms = 1; /* a repeat is due at once */
+	TAP_IS_INT(nap_events_emit(e, &ev), NAP_EVENT_CREATE, "the first event is a create");
+	nap_events_drain(e, 5000);
+	usleep(5000);
+	TAP_IS_INT(nap_events_emit(e, &ev), NAP_EVENT_UPDATE, "a repeat after its window, an update");
+	nap_events_drain(e, 5000);
+	pthread_mutex_lock(&fake.mu);
+	fake.patch_status = 404;
+	pthread_mutex_unlock(&fake.mu);
+	usleep(5000);
+	nap_events_emit(e, &ev);
+	nap_events_drain(e, 5000);
+	TAP_IS_INT(fake_count(), 4, "four requests: POST, PATCH, PATCH answered 404, POST");
+	pthread_mutex_lock(&fake.mu);
+	{
+		char *l[4] = {NULL}, *p = fake.log;
+		const char *l1, *l2, *l3, *l4;
+
+		/* one string a request, so each check reads its own line */
+		for (int i = 0; i < 4 && p && *p; i++) {
+			l[i] = p;
+			if ((p = strchr(p, '\n')) != NULL)
+				*p++ = '\0';
+		}
+		l1 = l[0] ? l[0] : "";
+		l2 = l[1] ? l[1] : "";
+		l3 = l[2] ? l[2] : "";
+		l4 = l[3] ? l[3] : "";
+
+		TAP_OK(strncmp(l1, "POST /api/v1/namespaces/default/events {", 40) == 0 &&
+			   strstr(l1, "\"reason\":\"Launched\"") && strstr(l1, "\"count\":1"),
+		    "a create POSTs the Event to the default namespace");
+		TAP_OK(strncmp(l2, "PATCH /api/v1/namespaces/default/events/general-abcde.", 54) == 0 &&
+			   strstr(l2, "\"count\":2") && strstr(l2, "\"lastTimestamp\":\"") &&
+			   !strstr(l2, "\"reason\""),
+		    "a repeat merge-patches count and lastTimestamp of the Event it posted");
+		TAP_OK(strncmp(l3, "PATCH ", 6) == 0 && strstr(l3, "\"count\":3"), "the next, count 3");
+		TAP_OK(strncmp(l4, "POST /api/v1/namespaces/default/events ", 39) == 0 &&
+			   strstr(l4, "\"count\":3"),
+		    "and when the Event has expired (404), it is posted anew");
+	}
+	pthread_mutex_unlock(&fake.mu);
+	nap_events_stats(e, &st);
+	TAP_OK(st.posted == 2 && st.updated == 1 && st.failed == 0,
+	    "stats: 2 posted, 1 updated, none failed (%lu %lu %lu)", st.posted, st.updated,
+	    st.failed);
+	nap_events_free(e, 1000);
+	nap_kube_config_free(&c);
+	MHD_stop_daemon(d);
+}
+
 int
 main(void)
 {
@@ -155,5 +322,6 @@ main(void)
 	test_dedupe();
 	test_rate();
 	test_object();
+	test_thread();
 	return tap_done();
 }
