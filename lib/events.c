@@ -257,8 +257,8 @@ send_one(struct nap_events *e, const char *method, const char *path, const char 
 	const struct nap_http_resp *resp;
 	long status = 0;
 
-	r = nap_kube_start(e->kube, method, path, ctype, body, strlen(body), NULL, NULL,
-	    e->o.timeout_ms, 0, err);
+	r = nap_kube_start(
+	    e->kube, method, path, ctype, body, strlen(body), NULL, NULL, e->o.timeout_ms, 0, err);
 	if (!r)
 		return -1;
 	while (!done) {
@@ -298,8 +298,8 @@ run_job(struct nap_events *e, struct job *j)
 
 	nap_err_clear(&err);
 	if (j->update) {
-		status = send_one(e, "PATCH", j->path_update, "application/merge-patch+json",
-		    j->update, &err);
+		status = send_one(
+		    e, "PATCH", j->path_update, "application/merge-patch+json", j->update, &err);
 		updated = ok = status >= 200 && status <= 299;
 		if (ok || status != 404) /* 404: the Event expired, post it anew */
 			goto out;
@@ -437,8 +437,8 @@ nap_events_emit(struct nap_events *e, const struct nap_event *ev)
 		json_object *p = json_object_new_object();
 
 		json_object_object_add(p, "count", json_object_new_int64(seen->count));
-		json_object_object_add(
-		    p, "lastTimestamp", json_object_get(json_object_object_get(obj, "lastTimestamp")));
+		json_object_object_add(p, "lastTimestamp",
+		    json_object_get(json_object_object_get(obj, "lastTimestamp")));
 		j.update = nap_xstrdup(json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN));
 		j.path_update = events_path(seen->namespace, seen->event_name);
 		json_object_put(p);

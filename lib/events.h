@@ -83,8 +83,7 @@ struct nap_event_seen {
 };
 
 /* burst, rate: tokens and tokens per second; 0 = 25 and 1. */
-void nap_events_cache_init(
-    struct nap_events_cache *c, double burst, double rate, int64_t now_ms);
+void nap_events_cache_init(struct nap_events_cache *c, double burst, double rate, int64_t now_ms);
 void nap_events_cache_free(struct nap_events_cache *c);
 /*
  * What to do with ev at now_ms; for CREATE and UPDATE *seen (owned by the

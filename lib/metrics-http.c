@@ -32,8 +32,7 @@ struct nap_metrics_server {
 static mhd_result
 answer(struct MHD_Connection *c, unsigned status, char *body, size_t len, const char *type)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	mhd_result ret;
 
 	MHD_add_response_header(r, "Content-Type", type);

@@ -16,9 +16,9 @@ const double nap_metrics_default_buckets[11] = {
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 struct series {
-	char **values; /* one per label name */
-	char *key;     /* values joined with \x1f, for sorting and the hash */
-	double value;  /* counter, gauge; histogram: sum */
+	char **values;		    /* one per label name */
+	char *key;		    /* values joined with \x1f, for sorting and the hash */
+	double value;		    /* counter, gauge; histogram: sum */
 	unsigned long long *counts; /* histogram: per bucket (not cumulative), +Inf last */
 	unsigned long long count;
 };
@@ -133,14 +133,14 @@ split_labels(const char *metric, const char *labels, char ***out, size_t *n, str
 		return 0;
 	copy = nap_xstrdup(labels);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int bad = !name_ok(tok, 0) || strncmp(tok, "__", 2) == 0 ||
-			  (strcmp(tok, "le") == 0);
+		int bad =
+		    !name_ok(tok, 0) || strncmp(tok, "__", 2) == 0 || (strcmp(tok, "le") == 0);
 
 		for (size_t i = 0; !bad && i < *n; i++)
 			bad = strcmp((*out)[i], tok) == 0;
 		if (bad) {
-			nap_err_set(err, NAP_EX_SOFTWARE, "metric %s: bad or repeated label name \"%s\"",
-			    metric, tok);
+			nap_err_set(err, NAP_EX_SOFTWARE,
+			    "metric %s: bad or repeated label name \"%s\"", metric, tok);
 			free(copy);
 			free_names(*out, *n);
 			*out = NULL;
@@ -529,7 +529,8 @@ render_series(struct buf *b, const struct nap_metric *f, const struct series *s)
 static int
 by_name(const void *a, const void *b)
 {
-	return strcmp((*(struct nap_metric *const *)a)->name, (*(struct nap_metric *const *)b)->name);
+	return strcmp(
+	    (*(struct nap_metric *const *)a)->name, (*(struct nap_metric *const *)b)->name);
 }
 
 /* Label values compare one by one, so "a" < "a\x1fb" does not depend on the separator. */
@@ -645,7 +646,7 @@ fail:
 	free(text);
 	free(tmp);
 	if (e)
-		return nap_err_set(err, NAP_EX_IOERR, "unable to write metrics file %s: %s", path,
-		    strerror(e));
+		return nap_err_set(
+		    err, NAP_EX_IOERR, "unable to write metrics file %s: %s", path, strerror(e));
 	return 0;
 }

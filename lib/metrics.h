@@ -51,8 +51,8 @@ void nap_metrics_free(struct nap_metrics *m);
  * means nap_metrics_default_buckets.  m NULL returns NULL without error.
  */
 struct nap_metric *nap_metrics_add(struct nap_metrics *m, enum nap_metric_type type,
-    const char *name, const char *help, const char *labels, const double *buckets,
-    size_t nbuckets, struct nap_err *err);
+    const char *name, const char *help, const char *labels, const double *buckets, size_t nbuckets,
+    struct nap_err *err);
 
 /* Prometheus' default buckets: .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10. */
 extern const double nap_metrics_default_buckets[11];

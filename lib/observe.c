@@ -11,10 +11,9 @@
 #include "thread.h"
 
 /* nap-records(5)'s types; anything else counts as "other". */
-static const char *const known_types[] = {
-    "ADDED", "BOOKMARK", "DELETED", "Disruption", "Drifted", "Initialized", "LaunchFailed",
-    "LaunchRequest", "Launched", "MODIFIED", "Nominated", "OfferingUnavailable", "Registered",
-    "SYNCED", "Unschedulable", NULL};
+static const char *const known_types[] = {"ADDED", "BOOKMARK", "DELETED", "Disruption", "Drifted",
+    "Initialized", "LaunchFailed", "LaunchRequest", "Launched", "MODIFIED", "Nominated",
+    "OfferingUnavailable", "Registered", "SYNCED", "Unschedulable", NULL};
 
 struct nap_obs {
 	char *prog, *textfile;
@@ -104,11 +103,11 @@ nap_obs_new(const struct nap_obs_opts *o, struct nap_err *err)
 	pthread_cond_init(&obs->cv, NULL);
 	obs->m = nap_metrics_new();
 	obs->read = nap_metrics_add(obs->m, NAP_METRIC_COUNTER, "nap_records_read_total",
-	    "Records read, by type (\"other\": a type nap-records(5) does not list).", "type",
-	    NULL, 0, NULL);
+	    "Records read, by type (\"other\": a type nap-records(5) does not list).", "type", NULL,
+	    0, NULL);
 	obs->written = nap_metrics_add(obs->m, NAP_METRIC_COUNTER, "nap_records_written_total",
-	    "Records this tool wrote, by type (forwarded records are not counted).", "type",
-	    NULL, 0, NULL);
+	    "Records this tool wrote, by type (forwarded records are not counted).", "type", NULL,
+	    0, NULL);
 	obs->malformed = nap_metrics_add(obs->m, NAP_METRIC_COUNTER, "nap_records_malformed_total",
 	    "Input lines skipped as malformed.", NULL, NULL, 0, NULL);
 	obs->events = nap_metrics_add(obs->m, NAP_METRIC_COUNTER, "nap_events_total",

@@ -26,10 +26,10 @@
 #include "nap.h"
 
 struct nap_obs_opts {
-	const char *prog;      /* the tool, e.g. "nap-launch" */
-	const char *textfile;  /* path, or NULL / "" for none */
-	const char *listen;    /* address for nap_metrics_serve, or NULL / "" */
-	int64_t interval_ms;   /* between textfile writes; 0 = 5 s */
+	const char *prog;     /* the tool, e.g. "nap-launch" */
+	const char *textfile; /* path, or NULL / "" for none */
+	const char *listen;   /* address for nap_metrics_serve, or NULL / "" */
+	int64_t interval_ms;  /* between textfile writes; 0 = 5 s */
 	void (*on_error)(void *arg, const char *msg);
 	void *arg;
 };

@@ -23,9 +23,9 @@
 #include "obs.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                       \
+	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                     \
 	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] "           \
-	"[--max-inflight n] [--metrics-file path] [--metrics-listen addr] [--no-events] "            \
+	"[--max-inflight n] [--metrics-file path] [--metrics-listen addr] [--no-events] "          \
 	"[--registration-timeout duration] [--time-scale n]"
 #define MAX_INPUTS 8
 #define BATCH 16

@@ -20,8 +20,8 @@ static struct {
 	struct nap_events *ev;
 	struct nap_metric *created, *launched, *registered, *initialized, *failed, *cp_errors;
 	struct nap_metric *arm_requests, *arm_throttled;
-	char *reason;	    /* of the LaunchRequest being acted on */
-	json_object *pods;  /* its pods (reference held) */
+	char *reason;	   /* of the LaunchRequest being acted on */
+	json_object *pods; /* its pods (reference held) */
 } o;
 
 void
@@ -48,8 +48,8 @@ claim_uid(const char *name)
 }
 
 static void
-claim_event(const char *name, const char *type, const char *reason, const char *msg,
-    const char *key)
+claim_event(
+    const char *name, const char *type, const char *reason, const char *msg, const char *key)
 {
 	struct nap_event ev = {
 	    .api_version = "karpenter.sh/v1",
@@ -80,14 +80,13 @@ condition_event(const char *name, const char *cond)
 
 /* ns/name -> a Pod event; the uid from the record or from the pods nap-launch has seen. */
 static void
-pod_event(const char *key, const char *uid, const char *type, const char *reason,
-    const char *msg)
+pod_event(const char *key, const char *uid, const char *type, const char *reason, const char *msg)
 {
 	const char *slash = key ? strchr(key, '/') : NULL;
 	char *ns;
 	struct nap_pod *p;
-	struct nap_event ev = {.api_version = "v1", .kind = "Pod", .type = type, .reason = reason,
-	    .message = msg};
+	struct nap_event ev = {
+	    .api_version = "v1", .kind = "Pod", .type = type, .reason = reason, .message = msg};
 
 	if (!slash || slash == key || !slash[1])
 		return;
@@ -127,8 +126,9 @@ on_emit(void *arg, json_object *rec)
 		const char *code = nap_json_str(rec, "code", "");
 
 		nap_metric_inc(o.cp_errors, "nodeclaim.lifecycle", "Create", "azure", code);
-		msg = nap_xasprintf("NodeClaim %s event: %s: %s in %s (%s) is unavailable", nc, code,
-		    nap_json_str(rec, "instanceType", ""), nap_json_str(rec, "zone", "any zone"),
+		msg = nap_xasprintf("NodeClaim %s event: %s: %s in %s (%s) is unavailable", nc,
+		    code, nap_json_str(rec, "instanceType", ""),
+		    nap_json_str(rec, "zone", "any zone"),
 		    nap_json_str(rec, "capacityType", "any capacity type"));
 		/* one a claim: Karpenter dedupes this event by the NodeClaim */
 		claim_event(nc, "Warning", "InsufficientCapacityError", msg, nc);
@@ -139,7 +139,8 @@ on_emit(void *arg, json_object *rec)
 
 		nap_metric_inc(o.failed, pool, reason);
 		msg = nap_xasprintf("NodeClaim %s event: %s%s%s", nc,
-		    nap_json_str(rec, "code", reason), *nap_json_str(rec, "message", "") ? ": " : "",
+		    nap_json_str(rec, "code", reason),
+		    *nap_json_str(rec, "message", "") ? ": " : "",
 		    nap_json_str(rec, "message", ""));
 		claim_event(nc, "Warning", ice ? "InsufficientCapacityError" : "LaunchFailed", msg,
 		    ice ? nc : NULL);
@@ -188,21 +189,22 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	o.launched = nap_metrics_add(m, NAP_METRIC_COUNTER, "karpenter_nodeclaims_launched_total",
 	    "Number of nodeclaims launched in total by Karpenter. Labeled by the owning nodepool.",
 	    "nodepool", NULL, 0, NULL);
-	o.registered = nap_metrics_add(m, NAP_METRIC_COUNTER,
-	    "karpenter_nodeclaims_registered_total",
-	    "Number of nodeclaims registered in total by Karpenter. Labeled by the owning nodepool.",
-	    "nodepool", NULL, 0, NULL);
-	o.initialized = nap_metrics_add(m, NAP_METRIC_COUNTER,
-	    "karpenter_nodeclaims_initialized_total",
-	    "Number of nodeclaims initialized in total by Karpenter. Labeled by the owning "
-	    "nodepool.",
-	    "nodepool", NULL, 0, NULL);
+	o.registered =
+	    nap_metrics_add(m, NAP_METRIC_COUNTER, "karpenter_nodeclaims_registered_total",
+		"Number of nodeclaims registered in total by Karpenter. Labeled by the owning "
+		"nodepool.",
+		"nodepool", NULL, 0, NULL);
+	o.initialized =
+	    nap_metrics_add(m, NAP_METRIC_COUNTER, "karpenter_nodeclaims_initialized_total",
+		"Number of nodeclaims initialized in total by Karpenter. Labeled by the owning "
+		"nodepool.",
+		"nodepool", NULL, 0, NULL);
 	o.cp_errors = nap_metrics_add(m, NAP_METRIC_COUNTER, "karpenter_cloudprovider_errors_total",
 	    "Total number of errors returned from CloudProvider calls.",
 	    "controller,method,provider,error", NULL, 0, NULL);
 	o.failed = nap_metrics_add(m, NAP_METRIC_COUNTER, "nap_launch_failed_total",
-	    "NodeClaims nap-launch gave up on, by nodepool and reason.", "nodepool,reason", NULL,
-	    0, NULL);
+	    "NodeClaims nap-launch gave up on, by nodepool and reason.", "nodepool,reason", NULL, 0,
+	    NULL);
 	o.arm_requests = nap_metrics_add(m, NAP_METRIC_COUNTER, "nap_arm_requests_total",
 	    "Requests sent to Azure Resource Manager.", NULL, NULL, 0, NULL);
 	o.arm_throttled = nap_metrics_add(m, NAP_METRIC_COUNTER, "nap_arm_throttled_total",
@@ -211,8 +213,9 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	if (!o.no_events) {
 		struct nap_events_opts eo = {.component = "nap-launch", .on_error = event_failed};
 
-		o.ev = nap_obs_start_events(kubeconfig && *kubeconfig ? kubeconfig : x->cfg.kubeconfig,
-		    context && *context ? context : x->cfg.context, &eo, &err);
+		o.ev =
+		    nap_obs_start_events(kubeconfig && *kubeconfig ? kubeconfig : x->cfg.kubeconfig,
+			context && *context ? context : x->cfg.context, &eo, &err);
 		if (!o.ev)
 			nap_warn("events: %s: no Kubernetes Events will be posted", err.msg);
 		nap_obs_events(o.obs, o.ev);
@@ -244,8 +247,8 @@ obs_read(const struct nap_rec *rec)
 		    "Normal", "Nominated", msg);
 		free(msg);
 	} else if (strcmp(t, "Unschedulable") == 0) {
-		char *msg = nap_xasprintf(
-		    "Failed to schedule pod, %s", nap_json_str(rec->obj, "reason", "no reason given"));
+		char *msg = nap_xasprintf("Failed to schedule pod, %s",
+		    nap_json_str(rec->obj, "reason", "no reason given"));
 
 		pod_event(nap_json_str(rec->obj, "pod", NULL), nap_json_str(rec->obj, "uid", NULL),
 		    "Warning", "FailedScheduling", msg);

@@ -21,9 +21,9 @@
 #include "solve.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                           \
+	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                         \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] "                \
-	"[--max-types n] [--metrics-file path] [--metrics-listen addr] "                             \
+	"[--max-types n] [--metrics-file path] [--metrics-listen addr] "                           \
 	"[--packing target|karpenter] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
 

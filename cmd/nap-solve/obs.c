@@ -67,14 +67,15 @@ obs_start(const struct nap_config *cfg)
 	m = nap_obs_metrics(o.obs);
 	o.duration = nap_metrics_add(m, NAP_METRIC_HISTOGRAM,
 	    "karpenter_scheduler_scheduling_duration_seconds",
-	    "Duration of scheduling simulations used for deprovisioning and provisioning in seconds.",
+	    "Duration of scheduling simulations used for deprovisioning and provisioning in "
+	    "seconds.",
 	    "controller", NULL, 0, NULL);
 	o.depth = nap_metrics_add(m, NAP_METRIC_GAUGE, "karpenter_scheduler_queue_depth",
 	    "The number of pods that the scheduler is attempting to schedule.", "controller", NULL,
 	    0, NULL);
-	o.unschedulable = nap_metrics_add(m, NAP_METRIC_GAUGE,
-	    "karpenter_scheduler_unschedulable_pods_count",
-	    "The number of unschedulable Pods.", "controller", NULL, 0, NULL);
+	o.unschedulable =
+	    nap_metrics_add(m, NAP_METRIC_GAUGE, "karpenter_scheduler_unschedulable_pods_count",
+		"The number of unschedulable Pods.", "controller", NULL, 0, NULL);
 	o.decisions = nap_metrics_add(m, NAP_METRIC_COUNTER, "nap_solve_decisions_total",
 	    "Pods and NodeClaims decided on: LaunchRequest (one a NodeClaim), Nominated and "
 	    "Unschedulable (one a pod).",

@@ -14,7 +14,7 @@
 #define SYNOPSIS                                                                                   \
 	"nap-watch [-hVv] [--config file] [--kubeconfig file] [--context name] [--kinds list]\n"   \
 	"       [--once] [--slim] [--page-size n] [--retries n] [--retry-time duration]\n"         \
-	"       [--watch-timeout seconds] [--log-format text|json] [--metrics-file path]\n"      \
+	"       [--watch-timeout seconds] [--log-format text|json] [--metrics-file path]\n"        \
 	"       [--metrics-listen addr]"
 
 enum {

@@ -112,8 +112,8 @@ on_emit(void *arg, json_object *rec)
 }
 
 void
-obs_raw(const char *type, const char *kind, const char *uid, size_t ulen, const char *line,
-    size_t len)
+obs_raw(
+    const char *type, const char *kind, const char *uid, size_t ulen, const char *line, size_t len)
 {
 	char *u;
 
@@ -172,7 +172,8 @@ obs_start(const struct nap_config *cfg)
 	    "Current count of nodes in cluster state", NULL, NULL, 0, NULL);
 	o.synced = nap_metrics_add(m, NAP_METRIC_GAUGE, "karpenter_cluster_state_synced",
 	    "Returns 1 if cluster state is synced and 0 otherwise. Synced checks that nodeclaims "
-	    "and nodes that are stored in the APIServer have the same representation as Karpenter's "
+	    "and nodes that are stored in the APIServer have the same representation as "
+	    "Karpenter's "
 	    "cluster state",
 	    NULL, NULL, 0, NULL);
 	o.syncs = nap_metrics_add(m, NAP_METRIC_COUNTER, "nap_watch_synced_total",

@@ -17,8 +17,8 @@ void obs_start(const struct nap_config *cfg);
  * A record written by the fast path (nap_emit_raw, not seen by the emit
  * observer): its type, the kind and uid, and the line.
  */
-void obs_raw(const char *type, const char *kind, const char *uid, size_t ulen, const char *line,
-    size_t len);
+void obs_raw(
+    const char *type, const char *kind, const char *uid, size_t ulen, const char *line, size_t len);
 void obs_stop(void);
 
 #endif

@@ -46,9 +46,10 @@ test_dedupe(void)
 	int64_t t0 = 1700000000000LL;
 
 	nap_events_cache_init(&c, 0, 0, t0);
-	TAP_IS_INT(nap_events_decide(&c, &launched, t0, &s), NAP_EVENT_CREATE, "a new event is posted");
+	TAP_IS_INT(
+	    nap_events_decide(&c, &launched, t0, &s), NAP_EVENT_CREATE, "a new event is posted");
 	TAP_OK(s && s->count == 1 && strcmp(s->namespace, "default") == 0 &&
-		   strncmp(s->event_name, "general-abcde.", 14) == 0,
+		strncmp(s->event_name, "general-abcde.", 14) == 0,
 	    "a cluster-scoped object's Event goes to default, named after the object");
 	TAP_IS_INT(nap_events_decide(&c, &launched, t0 + 2 * MIN - 1, &s), NAP_EVENT_DUPLICATE,
 	    "the same event inside its 2 minute window is dropped");
@@ -66,7 +67,8 @@ test_dedupe(void)
 	other.kind = "Pod";
 	other.namespace = "ns";
 	other.dedupe_key = "pod-uid";
-	TAP_IS_INT(nap_events_decide(&c, &other, t0, &s), NAP_EVENT_CREATE, "FailedScheduling posted");
+	TAP_IS_INT(
+	    nap_events_decide(&c, &other, t0, &s), NAP_EVENT_CREATE, "FailedScheduling posted");
 	TAP_OK(s && strcmp(s->namespace, "ns") == 0, "a Pod's Event goes to its namespace");
 	other.message = "a new reason to fail";
 	TAP_IS_INT(nap_events_decide(&c, &other, t0 + 4 * MIN, &s), NAP_EVENT_DUPLICATE,
@@ -129,7 +131,8 @@ test_object(void)
 	nap_events_cache_init(&c, 0, 0, t0);
 	nap_events_decide(&c, &ev, t0, &s);
 	o = nap_event_object(&ev, s, "nap-launch", "vm1", t0);
-	TAP_IS_STR(json_object_get_string(json_object_object_get(o, "reason")), "Launched", "reason");
+	TAP_IS_STR(
+	    json_object_get_string(json_object_object_get(o, "reason")), "Launched", "reason");
 	TAP_IS_STR(json_object_get_string(json_object_object_get(o, "type")), "Normal", "type");
 	TAP_IS_INT(json_object_get_int(json_object_object_get(o, "count")), 1, "count");
 	x = json_object_object_get(o, "involvedObject");
@@ -190,7 +193,8 @@ fake_request(void *cls, struct MHD_Connection *c, const char *url, const char *m
 		return MHD_YES;
 	}
 	if (*size) {
-		size_t n = *size < sizeof(u->body) - 1 - u->len ? *size : sizeof(u->body) - 1 - u->len;
+		size_t n =
+		    *size < sizeof(u->body) - 1 - u->len ? *size : sizeof(u->body) - 1 - u->len;
 
 		memcpy(u->body + u->len, data, n);
 		u->len += n;
@@ -205,8 +209,8 @@ fake_request(void *cls, struct MHD_Connection *c, const char *url, const char *m
 	pthread_mutex_unlock(&fake.mu);
 	if (status == 404)
 		answer = "{\"kind\":\"Status\",\"reason\":\"NotFound\",\"code\":404}";
-	r = MHD_create_response_from_buffer(strlen(answer), (void *)(uintptr_t)answer,
-	    MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(
+	    strlen(answer), (void *)(uintptr_t)answer, MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
@@ -246,7 +250,8 @@ test_thread(void)
 {
 	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
 	    fake_request, NULL, MHD_OPTION_NOTIFY_COMPLETED, fake_done, NULL, MHD_OPTION_END);
-	const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+	const union MHD_DaemonInfo *info =
+	    d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
 	struct nap_events_opts o = {.component = "t-events", .on_error = on_error};
 	struct nap_event ev = launched;
 	struct nap_kube_config c;
@@ -268,7 +273,8 @@ test_thread(void)
 	TAP_IS_INT(nap_events_emit(e, &ev), NAP_EVENT_CREATE, "the first event is a create");
 	nap_events_drain(e, 5000);
 	usleep(5000);
-	TAP_IS_INT(nap_events_emit(e, &ev), NAP_EVENT_UPDATE, "a repeat after its window, an update");
+	TAP_IS_INT(
+	    nap_events_emit(e, &ev), NAP_EVENT_UPDATE, "a repeat after its window, an update");
 	nap_events_drain(e, 5000);
 	pthread_mutex_lock(&fake.mu);
 	fake.patch_status = 404;
@@ -294,15 +300,17 @@ test_thread(void)
 		l4 = l[3] ? l[3] : "";
 
 		TAP_OK(strncmp(l1, "POST /api/v1/namespaces/default/events {", 40) == 0 &&
-			   strstr(l1, "\"reason\":\"Launched\"") && strstr(l1, "\"count\":1"),
+			strstr(l1, "\"reason\":\"Launched\"") && strstr(l1, "\"count\":1"),
 		    "a create POSTs the Event to the default namespace");
-		TAP_OK(strncmp(l2, "PATCH /api/v1/namespaces/default/events/general-abcde.", 54) == 0 &&
-			   strstr(l2, "\"count\":2") && strstr(l2, "\"lastTimestamp\":\"") &&
-			   !strstr(l2, "\"reason\""),
+		TAP_OK(strncmp(l2, "PATCH /api/v1/namespaces/default/events/general-abcde.", 54) ==
+			    0 &&
+			strstr(l2, "\"count\":2") && strstr(l2, "\"lastTimestamp\":\"") &&
+			!strstr(l2, "\"reason\""),
 		    "a repeat merge-patches count and lastTimestamp of the Event it posted");
-		TAP_OK(strncmp(l3, "PATCH ", 6) == 0 && strstr(l3, "\"count\":3"), "the next, count 3");
+		TAP_OK(strncmp(l3, "PATCH ", 6) == 0 && strstr(l3, "\"count\":3"),
+		    "the next, count 3");
 		TAP_OK(strncmp(l4, "POST /api/v1/namespaces/default/events ", 39) == 0 &&
-			   strstr(l4, "\"count\":3"),
+			strstr(l4, "\"count\":3"),
 		    "and when the Event has expired (404), it is posted anew");
 	}
 	pthread_mutex_unlock(&fake.mu);

@@ -46,7 +46,8 @@ test_format(void)
 	    "# HELP karpenter_nodeclaims_created_total Number of nodeclaims created.\\nSecond line "
 	    "\\\\ backslash\n"
 	    "# TYPE karpenter_nodeclaims_created_total counter\n"
-	    "karpenter_nodeclaims_created_total{reason=\"disruption\",nodepool=\"a\\\"b\\\\c\\nd\"} "
+	    "karpenter_nodeclaims_created_total{reason=\"disruption\",nodepool=\"a\\\"b\\\\c\\nd\"}"
+	    " "
 	    "3\n"
 	    "karpenter_nodeclaims_created_total{reason=\"provisioning\",nodepool=\"general\"} 2\n",
 	    "families sorted by name, series by label values, HELP and label values escaped, "
@@ -69,7 +70,7 @@ test_names(void)
 	struct nap_err err;
 
 	TAP_OK(!nap_metrics_add(m, NAP_METRIC_COUNTER, "9bad", "", NULL, NULL, 0, &err) &&
-		   err.code == NAP_EX_SOFTWARE && strstr(err.msg, "9bad"),
+		err.code == NAP_EX_SOFTWARE && strstr(err.msg, "9bad"),
 	    "a name starting with a digit is refused, named");
 	TAP_OK(!nap_metrics_add(m, NAP_METRIC_COUNTER, "x-y", "", NULL, NULL, 0, &err),
 	    "a dash in a name is refused");
@@ -83,7 +84,7 @@ test_names(void)
 	b = nap_metrics_add(m, NAP_METRIC_COUNTER, "ns:ok_total", "", "x", NULL, 0, &err);
 	TAP_OK(a && a == b, "registering the same family twice returns it");
 	TAP_OK(!nap_metrics_add(m, NAP_METRIC_GAUGE, "ns:ok_total", "", "x", NULL, 0, &err) &&
-		   strstr(err.msg, "already registered"),
+		strstr(err.msg, "already registered"),
 	    "the same name with another type is refused");
 	{
 		double bad[] = {1, 1};
@@ -113,17 +114,20 @@ test_histogram(void)
 	nap_metric_observe(h, 5, "x");
 	nap_metric_observe(h, 50, "x");
 	text = nap_metrics_render(m, NULL);
-	TAP_OK(strstr(text, "# TYPE d_seconds histogram\n"
-			    "d_seconds_bucket{c=\"x\",le=\"0.1\"} 2\n") != NULL,
+	TAP_OK(strstr(text,
+		   "# TYPE d_seconds histogram\n"
+		   "d_seconds_bucket{c=\"x\",le=\"0.1\"} 2\n") != NULL,
 	    "an observation on a bound counts in that bucket");
-	TAP_OK(strstr(text, "d_seconds_bucket{c=\"x\",le=\"1\"} 2\n"
-			    "d_seconds_bucket{c=\"x\",le=\"10\"} 3\n"
-			    "d_seconds_bucket{c=\"x\",le=\"+Inf\"} 4\n"
-			    "d_seconds_sum{c=\"x\"} 55.15\n"
-			    "d_seconds_count{c=\"x\"} 4\n") != NULL,
+	TAP_OK(strstr(text,
+		   "d_seconds_bucket{c=\"x\",le=\"1\"} 2\n"
+		   "d_seconds_bucket{c=\"x\",le=\"10\"} 3\n"
+		   "d_seconds_bucket{c=\"x\",le=\"+Inf\"} 4\n"
+		   "d_seconds_sum{c=\"x\"} 55.15\n"
+		   "d_seconds_count{c=\"x\"} 4\n") != NULL,
 	    "buckets are cumulative, +Inf holds all, sum and count follow");
 	TAP_OK(strstr(text, "e_seconds_bucket{le=\"0.005\"} 0\n") &&
-		   strstr(text, "e_seconds_bucket{le=\"+Inf\"} 0\ne_seconds_sum 0\ne_seconds_count 0\n"),
+		strstr(
+		    text, "e_seconds_bucket{le=\"+Inf\"} 0\ne_seconds_sum 0\ne_seconds_count 0\n"),
 	    "an unlabelled histogram with no observation prints zero buckets (default bounds)");
 	if (!strstr(text, "d_seconds_sum"))
 		printf("# %s", text);
@@ -136,7 +140,8 @@ static void
 test_file(void)
 {
 	struct nap_metrics *m = nap_metrics_new();
-	struct nap_metric *c = nap_metrics_add(m, NAP_METRIC_COUNTER, "x_total", "X.", NULL, NULL, 0, NULL);
+	struct nap_metric *c =
+	    nap_metrics_add(m, NAP_METRIC_COUNTER, "x_total", "X.", NULL, NULL, 0, NULL);
 	char dir[] = "/tmp/t-metrics.XXXXXX", *path, *text, *tmp;
 	struct nap_err err;
 	struct stat st;
@@ -156,7 +161,7 @@ test_file(void)
 	TAP_OK(mkdir(tmp, 0700) == 0, "block the temporary name");
 	nap_metric_inc(c);
 	TAP_OK(nap_metrics_write_file(m, path, &err) == -1 && err.code == NAP_EX_IOERR &&
-		   strstr(err.msg, path),
+		strstr(err.msg, path),
 	    "a file that cannot be written is an I/O error naming it");
 	text = test_slurp(path, NULL);
 	TAP_OK(text && strstr(text, "x_total 1\n"), "and the previous file is left as it was");
@@ -206,7 +211,8 @@ static void
 test_server(void)
 {
 	struct nap_metrics *m = nap_metrics_new();
-	struct nap_metric *c = nap_metrics_add(m, NAP_METRIC_COUNTER, "served_total", "S.", NULL, NULL, 0, NULL);
+	struct nap_metric *c =
+	    nap_metrics_add(m, NAP_METRIC_COUNTER, "served_total", "S.", NULL, NULL, 0, NULL);
 	struct nap_metrics_server *s;
 	struct nap_err err;
 	char url[128], ct[128], *body;
