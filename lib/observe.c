@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "http.h"
 #include "observe.h"
 #include "prog.h"
 #include "thread.h"
@@ -19,7 +20,7 @@ struct nap_obs {
 	char *prog, *textfile;
 	struct nap_metrics *m;
 	struct nap_metrics_server *srv;
-	struct nap_metric *read, *written, *malformed, *events, *info;
+	struct nap_metric *read, *written, *malformed, *events, *info, *http;
 	struct nap_events *ev;
 	void (*on_error)(void *arg, const char *msg);
 	void *arg;
@@ -114,6 +115,10 @@ nap_obs_new(const struct nap_obs_opts *o, struct nap_err *err)
 	    "Kubernetes Events by what became of them (posted, updated, duplicate, throttled, "
 	    "overflow, failed).",
 	    "result", NULL, 0, NULL);
+	obs->http = nap_metrics_add(obs->m, NAP_METRIC_COUNTER, "nap_http_responses_total",
+	    "Requests to the Kubernetes API (api=\"kube\") and to Azure (api=\"arm\", its token "
+	    "endpoint included) by the class of their answer, or \"error\" for none.",
+	    "api,code", NULL, 0, NULL);
 	obs->info = nap_metrics_add(obs->m, NAP_METRIC_GAUGE, "nap_build_info",
 	    "Always 1; the tool and its version as labels.", "tool,version", NULL, 0, NULL);
 	nap_metric_set(obs->info, 1, obs->prog, NAP_VERSION);
@@ -162,6 +167,12 @@ nap_obs_option(struct nap_obs_opts *o, const char *name, const char *arg)
 	else
 		return 0;
 	return 1;
+}
+
+int
+nap_obs_wanted(const struct nap_obs_opts *o, const char *dir)
+{
+	return (o->textfile && *o->textfile) || (o->listen && *o->listen) || (dir && *dir);
 }
 
 struct nap_obs *
@@ -242,6 +253,20 @@ nap_obs_written(struct nap_obs *obs, const char *type)
 {
 	if (obs)
 		nap_metric_inc(obs->written, fold(type));
+}
+
+void
+nap_obs_http(struct nap_obs *obs, const char *api, const struct nap_http *h)
+{
+	static const char *const codes[6] = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+	unsigned long n[6];
+
+	if (!obs || !h)
+		return;
+	nap_http_answers(h, n);
+	for (size_t i = 0; i < 6; i++)
+		if (n[i])
+			nap_metric_set(obs->http, (double)n[i], api, codes[i]);
 }
 
 int

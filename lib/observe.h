@@ -49,6 +49,8 @@ struct nap_obs *nap_obs_new(const struct nap_obs_opts *o, struct nap_err *err);
  * it, dashes or not; arg is kept, not copied) into o: 1 when it was one.
  */
 int nap_obs_option(struct nap_obs_opts *o, const char *name, const char *arg);
+/* 1 when o or dir asks for metrics at all (a textfile or an endpoint). */
+int nap_obs_wanted(const struct nap_obs_opts *o, const char *dir);
 /* nap_obs_new, the textfile being o's, else dir/prog.prom (see nap_obs_textfile). */
 struct nap_obs *nap_obs_open(const struct nap_obs_opts *o, const char *dir, struct nap_err *err);
 struct nap_metrics *nap_obs_metrics(struct nap_obs *obs);
@@ -69,6 +71,14 @@ void nap_obs_read(struct nap_obs *obs, const char *type);
 void nap_obs_malformed(struct nap_obs *obs);
 /* A record of this type was written (the tool's own, not forwarded ones). */
 void nap_obs_written(struct nap_obs *obs, const char *type);
+
+/*
+ * Copy the answers h has had (nap_http_answers) into
+ * nap_http_responses_total{api,code}, code "2xx" ... or "error"; on the
+ * thread that drives h.
+ */
+struct nap_http;
+void nap_obs_http(struct nap_obs *obs, const char *api, const struct nap_http *h);
 
 /* Write the textfile now (if there is one). */
 int nap_obs_flush(struct nap_obs *obs, struct nap_err *err);

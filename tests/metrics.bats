@@ -99,6 +99,9 @@ launch_matches() {
 	}
 	grep -q '^karpenter_nodeclaims_created_total{reason="provisioning",nodepool="default",min_values_relaxed="false"} [1-9]' "$F/launch.prom"
 	[ "$(value "$F/launch.prom" nap_arm_requests_total)" -gt 0 ]
+	# answers by class: Azure's and the API server's successes are counted
+	[ "$(value "$F/launch.prom" nap_http_responses_total 'api="arm",code="2xx"')" -gt 0 ]
+	[ "$(value "$F/launch.prom" nap_http_responses_total 'api="kube",code="2xx"')" -gt 0 ]
 }
 
 watch_matches() {
@@ -120,6 +123,7 @@ watch_matches() {
 	}
 	# every web pod has its series, with the node it runs on
 	[ "$(grep -c '^karpenter_pods_state{name="web-[^"]*",namespace="default",node="aks-[^"]*",phase="Running"} 1$' "$F/watch.prom")" -eq 12 ]
+	[ "$(value "$F/watch.prom" nap_http_responses_total 'api="kube",code="2xx"')" -gt 0 ]
 }
 
 @test "nap-solve's decisions, scraped mid-run, account for every NodeClaim and its scheduling passes" {

@@ -15,6 +15,7 @@
 static struct {
 	struct nap_obs_opts oo;
 	int no_events;
+	int on; /* obs_start ran (metrics may still be off: o.obs NULL) */
 	struct ctx *x;
 	struct nap_obs *obs;
 	struct nap_events *ev;
@@ -37,6 +38,8 @@ arm_sync(void)
 {
 	nap_metric_set(o.arm_requests, (double)nap_arm_requests(o.x->arm));
 	nap_metric_set(o.arm_throttled, (double)nap_arm_throttled(o.x->arm));
+	nap_obs_http(o.obs, "arm", o.x->http);
+	nap_obs_http(o.obs, "kube", nap_kube_pool(o.x->kube));
 }
 
 static const char *
@@ -177,7 +180,8 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	o.x = x;
 	o.oo.prog = "nap-launch";
 	o.oo.on_error = warn_once;
-	if (!(o.obs = nap_obs_open(&o.oo, x->cfg.metrics.textfile_dir, &err)))
+	o.on = 1;
+	if (nap_obs_wanted(&o.oo, x->cfg.metrics.textfile_dir) && !(o.obs = nap_obs_open(&o.oo, x->cfg.metrics.textfile_dir, &err)))
 		nap_die_err(&err);
 	if (nap_obs_port(o.obs))
 		nap_info("metrics on port %d, path /metrics", nap_obs_port(o.obs));
@@ -227,7 +231,7 @@ obs_read(const struct nap_rec *rec)
 {
 	const char *t = rec->type;
 
-	if (!o.obs)
+	if (!o.on)
 		return;
 	nap_obs_read(o.obs, t);
 	arm_sync();
@@ -269,7 +273,7 @@ obs_nodeclaim_created(json_object *nc)
 	json_object *labels = nap_json_get(nc, "metadata.labels"), *pool = NULL;
 	char *msg;
 
-	if (!o.obs)
+	if (!o.on)
 		return;
 	if (json_object_is_type(labels, json_type_object))
 		pool = json_object_object_get(labels, "karpenter.sh/nodepool");
@@ -285,7 +289,7 @@ obs_nodeclaim_created(json_object *nc)
 void
 obs_stop(void)
 {
-	if (!o.obs)
+	if (!o.on)
 		return;
 	arm_sync();
 	nap_emit_observe(NULL, NULL);

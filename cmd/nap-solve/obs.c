@@ -60,6 +60,8 @@ obs_start(const struct nap_config *cfg)
 
 	o.oo.prog = "nap-solve";
 	o.oo.on_error = warn_once;
+	if (!nap_obs_wanted(&o.oo, cfg->metrics.textfile_dir))
+		return; /* metrics off: every call stays a no-op */
 	if (!(o.obs = nap_obs_open(&o.oo, cfg->metrics.textfile_dir, &err)))
 		nap_die_err(&err);
 	if (nap_obs_port(o.obs))

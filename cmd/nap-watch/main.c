@@ -243,6 +243,7 @@ main(int argc, char **argv)
 	if (!kube)
 		nap_die_err(&err);
 	srand((unsigned)(watch_now_ms() ^ getpid()));
+	obs_pool(nap_kube_pool(kube));
 	run(kube, picked, n, &o);
 	obs_stop();
 	nap_kube_free(kube);

@@ -25,6 +25,7 @@ static struct {
 	struct nap_hash seen;	/* "kind/uid" -> kind counted in objects */
 	struct nap_hash podser; /* pod uid -> struct pod_series */
 	struct nap_hash kinds;	/* kind -> live count (as a pointer-sized integer) */
+	struct nap_http *pool;
 } o;
 
 void
@@ -96,6 +97,7 @@ on_emit(void *arg, json_object *rec)
 	(void)arg;
 	nap_obs_written(o.obs, t);
 	if (strcmp(t, "SYNCED") == 0) {
+		nap_obs_http(o.obs, "kube", o.pool);
 		nap_metric_set(o.synced, 1);
 		nap_metric_inc(o.syncs);
 		return;
@@ -120,6 +122,7 @@ obs_raw(
 	if (!o.obs)
 		return;
 	nap_obs_written(o.obs, type);
+	nap_obs_http(o.obs, "kube", o.pool);
 	if (strcmp(kind, "Pod") == 0) {
 		/* phase and node are not scanned: parse (costs only with metrics on) */
 		struct json_tokener *tok = json_tokener_new();
@@ -156,6 +159,8 @@ obs_start(const struct nap_config *cfg)
 
 	o.oo.prog = "nap-watch";
 	o.oo.on_error = warn_once;
+	if (!nap_obs_wanted(&o.oo, cfg->metrics.textfile_dir))
+		return; /* metrics off: every call stays a no-op */
 	if (!(o.obs = nap_obs_open(&o.oo, cfg->metrics.textfile_dir, &err)))
 		nap_die_err(&err);
 	if (nap_obs_port(o.obs))
@@ -185,6 +190,12 @@ obs_start(const struct nap_config *cfg)
 }
 
 void
+obs_pool(struct nap_http *pool)
+{
+	o.pool = pool;
+}
+
+void
 obs_stop(void)
 {
 	size_t pos = 0;
@@ -193,6 +204,7 @@ obs_stop(void)
 
 	if (!o.obs)
 		return;
+	nap_obs_http(o.obs, "kube", o.pool);
 	nap_emit_observe(NULL, NULL);
 	nap_obs_free(o.obs);
 	while (nap_hash_next(&o.podser, &pos, &k, &v)) {

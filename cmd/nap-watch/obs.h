@@ -19,6 +19,9 @@ void obs_start(const struct nap_config *cfg);
  */
 void obs_raw(
     const char *type, const char *kind, const char *uid, size_t ulen, const char *line, size_t len);
+/* The pool the informers run on, whose answers are counted. */
+struct nap_http;
+void obs_pool(struct nap_http *pool);
 void obs_stop(void);
 
 #endif
