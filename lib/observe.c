@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "kube.h"
 #include "observe.h"
 #include "prog.h"
 #include "thread.h"
@@ -201,21 +202,12 @@ nap_obs_port(const struct nap_obs *obs)
 }
 
 struct nap_events *
-nap_obs_start_events(const char *kubeconfig, const char *context, const struct nap_events_opts *o,
-    struct nap_err *err)
+nap_obs_start_events(const struct nap_config *cfg, const char *kubeconfig, const char *context,
+    const struct nap_events_opts *o, struct nap_err *err)
 {
-	struct nap_kube_config kc;
-	struct nap_kube *k;
+	struct nap_kube *k = nap_kube_open(cfg, kubeconfig, context, NULL, err);
 	struct nap_events *e;
 
-	nap_kube_config_init(&kc);
-	if (nap_kube_config_load(&kc, kubeconfig && *kubeconfig ? kubeconfig : NULL,
-		context && *context ? context : NULL, err) != 0) {
-		nap_kube_config_free(&kc);
-		return NULL;
-	}
-	k = nap_kube_new(&kc, NULL, err);
-	nap_kube_config_free(&kc);
 	if (!k)
 		return NULL;
 	e = nap_events_new(k, o, err);

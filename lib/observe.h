@@ -57,12 +57,13 @@ struct nap_metrics *nap_obs_metrics(struct nap_obs *obs);
 /* The port the endpoint listens on (0: none). */
 int nap_obs_port(const struct nap_obs *obs);
 /*
- * An events client on a kube client of its own (kubeconfig and context as
- * nap_kube_config_load takes them: NULL or "" for the defaults).  NULL and
- * err when the kubeconfig cannot be loaded.
+ * An events client on a kube client of its own, made as nap_kube_open makes
+ * the tool's (flags, then nap.conf, then the defaults).  NULL and err when
+ * the kubeconfig cannot be used.
  */
-struct nap_events *nap_obs_start_events(const char *kubeconfig, const char *context,
-    const struct nap_events_opts *o, struct nap_err *err);
+struct nap_config;
+struct nap_events *nap_obs_start_events(const struct nap_config *cfg, const char *kubeconfig,
+    const char *context, const struct nap_events_opts *o, struct nap_err *err);
 /* Export e's counters as nap_events_total{result} at each collection. */
 void nap_obs_events(struct nap_obs *obs, struct nap_events *e);
 

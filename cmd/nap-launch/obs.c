@@ -217,9 +217,7 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	if (!o.no_events) {
 		struct nap_events_opts eo = {.component = "nap-launch", .on_error = event_failed};
 
-		o.ev =
-		    nap_obs_start_events(kubeconfig && *kubeconfig ? kubeconfig : x->cfg.kubeconfig,
-			context && *context ? context : x->cfg.context, &eo, &err);
+		o.ev = nap_obs_start_events(&x->cfg, kubeconfig, context, &eo, &err);
 		if (!o.ev)
 			nap_warn("events: %s: no Kubernetes Events will be posted", err.msg);
 		nap_obs_events(o.obs, o.ev);
