@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "json.h"
-#include "launch.h"
+#include "nap-launch.h"
 #include "log.h"
 #include "obs.h"
 #include "observe.h"
