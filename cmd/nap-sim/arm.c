@@ -687,6 +687,21 @@ vm_put(struct world *w, const struct sim_req *req, struct sim_resp *resp, const 
 	return 1;
 }
 
+/* The first DELETE of a VM, against the pods its Node still holds. */
+static void
+count_vm_delete(struct world *w, const struct world_vm *vm)
+{
+	struct sim_stats *st = sim_stats(w->sim);
+
+	st->vms_deleted++;
+	if (!vm->node_name || !sim_node_has_drainable(w->sim, vm->node_name))
+		return;
+	if (sim_node_past_deadline(w->sim, vm->node_name))
+		st->vms_deleted_past_deadline++;
+	else
+		st->vms_deleted_with_pods++;
+}
+
 static int
 vm_delete(struct world *w, struct sim_resp *resp, const char *name)
 {
@@ -697,6 +712,8 @@ vm_delete(struct world *w, struct sim_resp *resp, const char *name)
 		resp->status = 204;
 		return 1;
 	}
+	if (vm->state != VM_DELETING && !vm->deleted)
+		count_vm_delete(w, vm);
 	if (vm->state != VM_DELETING)
 		vm_set_state(vm, VM_DELETING);
 	op = world_op_new(w, "Microsoft.Compute", WORLD_OP_VM_DELETE, name, w->opts->lro_time);
