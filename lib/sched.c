@@ -331,13 +331,13 @@ nap_sched_pod_cmp(const struct nap_sched_pod *a, const struct nap_sched_pod *b)
 	return c ? c : strcmp(a->name ? a->name : "", b->name ? b->name : "");
 }
 
-static const struct nap_sched_pod *sort_pods;
-
+/* qsort_r over pending indices; ctx points to the pending array. */
 static int
-cmp_pending(const void *x, const void *y)
+cmp_pending(const void *x, const void *y, void *ctx)
 {
+	const struct nap_sched_pod *pods = *(const struct nap_sched_pod **)ctx;
 	size_t a = *(const size_t *)x, b = *(const size_t *)y;
-	int c = nap_sched_pod_cmp(&sort_pods[a], &sort_pods[b]);
+	int c = nap_sched_pod_cmp(&pods[a], &pods[b]);
 
 	return c ? c : (a < b ? -1 : a > b);
 }
@@ -1158,12 +1158,14 @@ fmt_res_json(const struct nap_res *r, char *buf, size_t len)
 	json_object_put(o);
 }
 
-static const double *sort_price;
-
-/* Types cheapest first (ties by catalog order), so a claim's first type is what it would launch. */
+/*
+ * Types cheapest first (ties by catalog order), so a claim's first type is
+ * what it would launch; ctx is the per-type price array (qsort_r).
+ */
 static int
-cmp_price(const void *x, const void *y)
+cmp_price(const void *x, const void *y, void *ctx)
 {
+	const double *sort_price = ctx;
 	size_t a = *(const size_t *)x, b = *(const size_t *)y;
 
 	if (sort_price[a] != sort_price[b])
@@ -1212,9 +1214,7 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 			continue;
 		vp->types[vp->ntypes++] = t;
 	}
-	sort_price = &s->tprice[p * in->ntypes];
-	qsort(vp->types, vp->ntypes, sizeof(size_t), cmp_price);
-	sort_price = NULL;
+	qsort_r(vp->types, vp->ntypes, sizeof(size_t), cmp_price, &s->tprice[p * in->ntypes]);
 	if (vp->ntypes == 0) {
 		char rs[WHY / 2];
 
@@ -2817,9 +2817,11 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, 
 		}
 		q[qtail++] = i;
 	}
-	sort_pods = in->pending;
-	qsort(q, qtail, sizeof(*q), cmp_pending);
-	sort_pods = NULL;
+	{
+		const struct nap_sched_pod *pods = in->pending;
+
+		qsort_r(q, qtail, sizeof(*q), cmp_pending, &pods);
+	}
 	{
 		/* a ring buffer: at most npending live entries */
 		size_t len = qtail, prev_fail = (size_t)-1;
