@@ -134,26 +134,57 @@ struct rankc {
 #define NAP_SCHED_NPOS ((size_t)-1)
 #define NAP_SCHED_TIERS 4 /* most sizes one pool's plan fills */
 
-struct st {
+/*
+ * What one batch's simulations share: built by nap_sched_prepare from the
+ * input alone, never changed by a run's placements.  The rank and delta
+ * caches fill lazily as runs need them (their entries depend on the input
+ * only, so one run's entries are right for the next); the tier plan is made
+ * by the first run that packs by plan.
+ */
+struct nap_sched_world {
 	const struct nap_sched_input *in;
-	long *ndom; /* per tkey x node: value index, -1 none */
-	struct nap_sched_result *out;
-	size_t *pool_order;
+	size_t *pool_order; /* pools by weight desc, name desc */
 	/* per pool x type */
 	unsigned char *usable;
 	struct nap_res *cap; /* allocatable minus daemon overhead */
 	struct nap_res *daemon;
+	double *tprice;		   /* cheapest offering the pool allows */
 	struct nap_res *pool_max;  /* per pool: max cap over usable types */
-	struct nap_res *remaining; /* per pool: limit - used */
-	double *tprice;		   /* per pool x type: cheapest offering the pool allows */
-	size_t *tiers;		   /* per pool x NAP_SCHED_TIERS: sizes claims fill */
-	size_t *ntiers;		   /* per pool */
-	size_t *ptier;		   /* per pending pod x pool: its tier's index, NPOS none */
-	struct nap_req *delta;	   /* try_claim: borrowed requirements that changed */
-	size_t adelta;
-	int64_t *nodes_left;
+	struct nap_res *remaining; /* per pool: limit - used, before any run */
+	int64_t *nodes_left;	   /* per pool: node limit - used, before any run */
 	int any_prefer_taint;
+	struct nap_res minreq; /* the smallest pending request, per resource */
+	/* the tier plan (enum nap_sched_packing), made once */
+	int planned;
+	size_t *tiers;	/* per pool x NAP_SCHED_TIERS: sizes claims fill */
+	size_t *ntiers; /* per pool */
+	size_t *ptier;	/* per pending pod x pool: its tier's index, NPOS none */
+	/* offerings by number: zone and capacity type of offer j of type t */
+	const char *ozones[64], *octypes[64];
+	size_t nozones, noctypes;
+	size_t *obase; /* per type: index of its first offer */
+	unsigned char *oz, *oc;
+	struct rankc *rankc; /* rankings by (pool, zone, capacity type) */
+	size_t nrankc, arankc;
+	struct nap_hash dmemo; /* delta_memo: per delta, per type */
+	char *dkey;
+	size_t adkey;
+};
+
+/* One run: the placements so far, over a world. */
+struct st {
+	struct nap_sched_world *w;
+	const struct nap_sched_input *in;
+	const struct nap_sched_run_opts *opt;
+	int nocache; /* every cache off: recompute what a cache would give */
+	long *ndom;  /* per tkey x node: value index, -1 none */
+	struct nap_sched_result *out;
+	struct nap_res *remaining; /* per pool: limit - used */
+	int64_t *nodes_left;
+	struct nap_req *delta; /* try_claim: borrowed requirements that changed */
+	size_t adelta;
 	/* nodes */
+	unsigned char *excluded; /* per node: taken away by the run's options */
 	struct nap_res *avail;
 	size_t *open_nodes;
 	size_t nopen;
@@ -197,21 +228,10 @@ struct st {
 		size_t segcap;
 	} * corder;
 	size_t ncorder;
-	struct rankc *rankc; /* claim_finalize: rankings by (pool, zone, capacity type) */
-	size_t nrankc, arankc;
-	unsigned char *mark;   /* per type, zero between uses */
-	struct nap_hash dmemo; /* delta_memo: per delta, per type */
-	char *dkey;
-	size_t adkey;
-	struct nap_res minreq;	  /* the smallest pending request, per resource */
+	unsigned char *mark;	  /* per type, zero between uses */
 	struct nap_hash shapes;	  /* "variant:request" -> shape id + 1 */
 	struct nap_hash fit_from; /* request -> first node index it may fit + 1 */
-	/* offerings by number: zone and capacity type of offer j of type t */
-	const char *ozones[64], *octypes[64];
-	size_t nozones, noctypes;
-	size_t *obase; /* per type: index of its first offer */
-	unsigned char *oz, *oc;
-	long cur_shape; /* of the pod being tried, -1 none */
+	long cur_shape;		  /* of the pod being tried, -1 none */
 	/* scratch */
 	struct nap_reqs tmp;
 	size_t *tbuf, *tbuf2;
@@ -502,7 +522,7 @@ tkeys_fill(struct st *s)
 			for (t = 0; t < in->ntypes; t++) {
 				const struct nap_req *q;
 
-				if (!s->usable[p * in->ntypes + t])
+				if (!s->w->usable[p * in->ntypes + t])
 					continue;
 				q = nap_reqs_get(&in->types[t].reqs, tk->key);
 				if (q && !q->complement) {
@@ -721,7 +741,7 @@ variant_get(struct st *s, size_t ci, int step)
 			dpref++;
 		else if (dany < c->nany)
 			dany++;
-		else if (s->any_prefer_taint && !tol)
+		else if (s->w->any_prefer_taint && !tol)
 			tol = 1;
 	}
 	v = nap_xcalloc(1, sizeof(*v));
@@ -730,7 +750,7 @@ variant_get(struct st *s, size_t ci, int step)
 	v->tol_prefer = tol;
 	v->last =
 	    !((p->nterms > 1 && dterm < p->nterms - 1) || daff < c->naff || danti < c->nanti ||
-		dpref < p->nprefs || dany < c->nany || (s->any_prefer_taint && !tol));
+		dpref < p->nprefs || dany < c->nany || (s->w->any_prefer_taint && !tol));
 	nap_reqs_init(&v->reqs);
 	if (p->nterms > 0)
 		nap_reqs_copy(&v->reqs, &p->terms[dterm]);
@@ -1053,48 +1073,48 @@ daemon_lands(const struct nap_sched_pod *d, const struct nap_sched_pool *pool,
 }
 
 static void
-pools_prepare(struct st *s)
+pools_prepare(struct nap_sched_world *w)
 {
-	const struct nap_sched_input *in = s->in;
+	const struct nap_sched_input *in = w->in;
 	size_t p, t, d, i, j;
 	static const char *const yes[] = {"true"};
 
-	s->pool_order = nap_xcalloc(in->npools + 1, sizeof(size_t));
+	w->pool_order = nap_xcalloc(in->npools + 1, sizeof(size_t));
 	for (i = 0; i < in->npools; i++)
-		s->pool_order[i] = i;
+		w->pool_order[i] = i;
 	for (i = 1; i < in->npools; i++)
 		for (j = i; j > 0; j--) {
-			const struct nap_sched_pool *a = &in->pools[s->pool_order[j]];
-			const struct nap_sched_pool *b = &in->pools[s->pool_order[j - 1]];
+			const struct nap_sched_pool *a = &in->pools[w->pool_order[j]];
+			const struct nap_sched_pool *b = &in->pools[w->pool_order[j - 1]];
 			size_t x;
 
 			if (a->weight < b->weight ||
 			    (a->weight == b->weight && strcmp(a->name, b->name) <= 0))
 				break;
-			x = s->pool_order[j];
-			s->pool_order[j] = s->pool_order[j - 1];
-			s->pool_order[j - 1] = x;
+			x = w->pool_order[j];
+			w->pool_order[j] = w->pool_order[j - 1];
+			w->pool_order[j - 1] = x;
 		}
-	s->usable = nap_xcalloc(in->npools * in->ntypes + 1, 1);
-	s->cap = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->cap));
-	s->daemon = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->daemon));
-	s->tprice = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*s->tprice));
-	s->tiers = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, sizeof(*s->tiers));
-	s->ntiers = nap_xcalloc(in->npools + 1, sizeof(*s->ntiers));
-	s->pool_max = nap_xcalloc(in->npools + 1, sizeof(*s->pool_max));
-	s->remaining = nap_xcalloc(in->npools + 1, sizeof(*s->remaining));
-	s->nodes_left = nap_xcalloc(in->npools + 1, sizeof(*s->nodes_left));
+	w->usable = nap_xcalloc(in->npools * in->ntypes + 1, 1);
+	w->cap = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*w->cap));
+	w->daemon = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*w->daemon));
+	w->tprice = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*w->tprice));
+	w->tiers = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, sizeof(*w->tiers));
+	w->ntiers = nap_xcalloc(in->npools + 1, sizeof(*w->ntiers));
+	w->pool_max = nap_xcalloc(in->npools + 1, sizeof(*w->pool_max));
+	w->remaining = nap_xcalloc(in->npools + 1, sizeof(*w->remaining));
+	w->nodes_left = nap_xcalloc(in->npools + 1, sizeof(*w->nodes_left));
 	for (p = 0; p < in->npools; p++) {
 		const struct nap_sched_pool *pool = &in->pools[p];
 		struct nap_reqs dreqs;
 
 		for (i = 0; i < pool->ntaints; i++)
 			if (pool->taints[i].effect == NAP_SCHED_PREFERNOSCHEDULE)
-				s->any_prefer_taint = 1;
+				w->any_prefer_taint = 1;
 		for (i = 0; i < NAP_RES_N; i++)
-			s->remaining[p].v[i] =
+			w->remaining[p].v[i] =
 			    pool->has_limit[i] ? pool->limit.v[i] - pool->used.v[i] : INT64_MAX / 4;
-		s->nodes_left[p] =
+		w->nodes_left[p] =
 		    pool->limit_nodes < 0 ? INT64_MAX / 4 : pool->limit_nodes - pool->used_nodes;
 		if (pool->unusable || !pool->alloc)
 			continue;
@@ -1115,15 +1135,15 @@ pools_prepare(struct st *s)
 				continue;
 			for (d = 0; d < in->ndaemons; d++)
 				if (daemon_lands(&in->daemons[d], pool, &dreqs, it))
-					nap_res_add(&s->daemon[k], &in->daemons[d].req);
-			s->cap[k] = pool->alloc[t];
-			nap_res_sub(&s->cap[k], &s->daemon[k]);
-			if (s->cap[k].v[NAP_RES_CPU] < 0 || s->cap[k].v[NAP_RES_MEMORY] < 0 ||
-			    s->cap[k].v[NAP_RES_PODS] < 1)
+					nap_res_add(&w->daemon[k], &in->daemons[d].req);
+			w->cap[k] = pool->alloc[t];
+			nap_res_sub(&w->cap[k], &w->daemon[k]);
+			if (w->cap[k].v[NAP_RES_CPU] < 0 || w->cap[k].v[NAP_RES_MEMORY] < 0 ||
+			    w->cap[k].v[NAP_RES_PODS] < 1)
 				continue;
-			s->usable[k] = 1;
-			offering_ok(it, &pool->reqs, &s->tprice[k]);
-			nap_res_max(&s->pool_max[p], &s->cap[k]);
+			w->usable[k] = 1;
+			offering_ok(it, &pool->reqs, &w->tprice[k]);
+			nap_res_max(&w->pool_max[p], &w->cap[k]);
 		}
 		nap_reqs_free(&dreqs);
 	}
@@ -1205,7 +1225,7 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 	nap_reqs_intersect(&vp->reqs, &v->reqs);
 	vp->types = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
 	for (t = 0; t < in->ntypes; t++) {
-		if (!s->usable[p * in->ntypes + t])
+		if (!s->w->usable[p * in->ntypes + t])
 			continue;
 		if (!nap_reqs_intersects(&in->types[t].reqs, &vp->reqs, NULL, 0))
 			continue;
@@ -1214,7 +1234,7 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 			continue;
 		vp->types[vp->ntypes++] = t;
 	}
-	qsort_r(vp->types, vp->ntypes, sizeof(size_t), cmp_price, &s->tprice[p * in->ntypes]);
+	qsort_r(vp->types, vp->ntypes, sizeof(size_t), cmp_price, &s->w->tprice[p * in->ntypes]);
 	if (vp->ntypes == 0) {
 		char rs[WHY / 2];
 
@@ -1260,7 +1280,7 @@ static const int plan_rs[] = {NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS};
  * Negative when the size cannot take the set's largest request.
  */
 static double
-plan_cover(const struct st *s, size_t k, const double *d, const double *m, double n)
+plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const double *m, double n)
 {
 	double need = 0;
 	size_t j;
@@ -1268,7 +1288,7 @@ plan_cover(const struct st *s, size_t k, const double *d, const double *m, doubl
 	if (n <= 0)
 		return 0;
 	for (j = 0; j < PLAN_NRS; j++) {
-		double c = (double)s->cap[k].v[plan_rs[j]], eff;
+		double c = (double)w->cap[k].v[plan_rs[j]], eff;
 
 		if (m[j] > c)
 			return -1;
@@ -1280,7 +1300,7 @@ plan_cover(const struct st *s, size_t k, const double *d, const double *m, doubl
 		if (d[j] / eff > need)
 			need = d[j] / eff;
 	}
-	return s->tprice[k] * need;
+	return w->tprice[k] * need;
 }
 
 /* Sum and maximum of the shapes in live[] (nonzero entries), n pods. */
@@ -1309,22 +1329,22 @@ plan_sum(const struct shape *sh, size_t nsh, const unsigned char *live, double *
 
 /* The usable size of pool p covering (d, m) cheapest; NPOS when none can. */
 static size_t
-plan_single(const struct st *s, size_t p, const double *d, const double *m, double n, double *cost)
+plan_single(const struct nap_sched_world *w, size_t p, const double *d, const double *m, double n, double *cost)
 {
-	const struct nap_sched_input *in = s->in;
+	const struct nap_sched_input *in = w->in;
 	size_t t, best = NAP_SCHED_NPOS;
 
 	for (t = 0; t < in->ntypes; t++) {
 		size_t k = p * in->ntypes + t;
 		double c;
 
-		if (!s->usable[k] || s->tprice[k] <= 0)
+		if (!w->usable[k] || w->tprice[k] <= 0)
 			continue;
-		c = plan_cover(s, k, d, m, n);
+		c = plan_cover(w, k, d, m, n);
 		if (c < 0)
 			continue;
 		if (best == NAP_SCHED_NPOS || c < *cost ||
-		    (c == *cost && s->tprice[k] < s->tprice[p * in->ntypes + best])) {
+		    (c == *cost && w->tprice[k] < w->tprice[p * in->ntypes + best])) {
 			*cost = c;
 			best = t;
 		}
@@ -1344,9 +1364,9 @@ plan_single(const struct st *s, size_t p, const double *d, const double *m, doub
  * every claim growing into the largest (premium) sizes.
  */
 static void
-pool_plan(struct st *s)
+pool_plan(struct nap_sched_world *w)
 {
-	const struct nap_sched_input *in = s->in;
+	const struct nap_sched_input *in = w->in;
 	struct shape *sh;
 	struct nap_res *reqs;
 	unsigned char *live, *fit;
@@ -1378,15 +1398,15 @@ pool_plan(struct st *s)
 		double d[PLAN_NRS], m[PLAN_NRS], cnt, single = 0;
 		size_t base = p * in->ntypes, last;
 
-		s->ntiers[p] = 0;
+		w->ntiers[p] = 0;
 		/* shapes no usable size takes are not planned for */
 		for (i = 0; i < nsh; i++)
-			live[i] = nap_res_fits(&sh[i].req, &s->pool_max[p]);
+			live[i] = nap_res_fits(&sh[i].req, &w->pool_max[p]);
 		cnt = plan_sum(sh, nsh, live, d, m);
 		if (cnt <= 0)
 			continue;
-		last = plan_single(s, p, d, m, cnt, &single);
-		while (last != NAP_SCHED_NPOS && s->ntiers[p] + 1 < NAP_SCHED_TIERS) {
+		last = plan_single(w, p, d, m, cnt, &single);
+		while (last != NAP_SCHED_NPOS && w->ntiers[p] + 1 < NAP_SCHED_TIERS) {
 			double best = single * 0.98;
 			size_t bs = NAP_SCHED_NPOS;
 
@@ -1396,26 +1416,26 @@ pool_plan(struct st *s)
 				double fc, rc = 0, c, fn, rn;
 				int some = 0, all = 1;
 
-				if (!s->usable[k] || s->tprice[k] <= 0)
+				if (!w->usable[k] || w->tprice[k] <= 0)
 					continue;
 				for (i = 0; i < nsh; i++) {
 					fit[i] = 0;
 					if (!live[i])
 						continue;
-					fit[i] = nap_res_fits(&sh[i].req, &s->cap[k]);
+					fit[i] = nap_res_fits(&sh[i].req, &w->cap[k]);
 					some |= fit[i];
 					all &= fit[i];
 				}
 				if (!some || all)
 					continue;
 				fn = plan_sum(sh, nsh, fit, fd, fm);
-				fc = plan_cover(s, k, fd, fm, fn);
+				fc = plan_cover(w, k, fd, fm, fn);
 				if (fc < 0 || fc >= best)
 					continue;
 				for (i = 0; i < nsh; i++)
 					fit[i] = live[i] && !fit[i];
 				rn = plan_sum(sh, nsh, fit, rd, rm);
-				rest = plan_single(s, p, rd, rm, rn, &rc);
+				rest = plan_single(w, p, rd, rm, rn, &rc);
 				if (rest == NAP_SCHED_NPOS)
 					continue;
 				c = fc + rc;
@@ -1426,15 +1446,15 @@ pool_plan(struct st *s)
 			}
 			if (bs == NAP_SCHED_NPOS)
 				break;
-			s->tiers[p * NAP_SCHED_TIERS + s->ntiers[p]++] = bs;
+			w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = bs;
 			for (i = 0; i < nsh; i++)
-				if (live[i] && nap_res_fits(&sh[i].req, &s->cap[base + bs]))
+				if (live[i] && nap_res_fits(&sh[i].req, &w->cap[base + bs]))
 					live[i] = 0;
 			cnt = plan_sum(sh, nsh, live, d, m);
-			last = plan_single(s, p, d, m, cnt, &single);
+			last = plan_single(w, p, d, m, cnt, &single);
 		}
 		if (last != NAP_SCHED_NPOS)
-			s->tiers[p * NAP_SCHED_TIERS + s->ntiers[p]++] = last;
+			w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = last;
 	}
 	free(live);
 	free(fit);
@@ -1443,21 +1463,28 @@ pool_plan(struct st *s)
 
 /* The index of the tier of pool p a pod of request req fills, or NPOS: grows freely. */
 static size_t
-pod_tier(const struct st *s, size_t p, const struct nap_res *req)
+pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req)
 {
-	size_t j, base = p * s->in->ntypes;
+	size_t j, base = p * w->in->ntypes;
 
-	if (s->in->packing != NAP_SCHED_PACK_TARGET)
-		return NAP_SCHED_NPOS;
 	if (req->v[NAP_RES_NVIDIA_GPU] > 0 || req->v[NAP_RES_AMD_GPU] > 0)
 		return NAP_SCHED_NPOS;
-	for (j = 0; j < s->ntiers[p]; j++) {
-		size_t t = s->tiers[p * NAP_SCHED_TIERS + j];
+	for (j = 0; j < w->ntiers[p]; j++) {
+		size_t t = w->tiers[p * NAP_SCHED_TIERS + j];
 
-		if (nap_res_fits(req, &s->cap[base + t]))
+		if (nap_res_fits(req, &w->cap[base + t]))
 			return j;
 	}
 	return NAP_SCHED_NPOS;
+}
+
+/* Pending pod pi's tier in pool p under the run's packing, or NPOS. */
+static size_t
+tier_of(const struct st *s, size_t pi, size_t p)
+{
+	if (s->opt->packing != NAP_SCHED_PACK_TARGET)
+		return NAP_SCHED_NPOS;
+	return s->w->ptier[pi * s->in->npools + p];
 }
 
 /* The capacity a capped claim may fill, or NULL when it grows freely. */
@@ -1466,7 +1493,7 @@ claim_cap(const struct st *s, const struct claim *c)
 {
 	if (!c->capped)
 		return NULL;
-	return &s->cap[c->pool * s->in->ntypes + c->tier];
+	return &s->w->cap[c->pool * s->in->ntypes + c->tier];
 }
 
 /* ---- claims ---- */
@@ -1494,14 +1521,14 @@ claim_maxrem(struct st *s, struct claim *c)
 		 * can raise the bound above the tier's, so that is the bound.
 		 */
 		if (c->tier_in) {
-			c->maxcap = s->cap[c->pool * s->in->ntypes + c->tier];
+			c->maxcap = s->w->cap[c->pool * s->in->ntypes + c->tier];
 			c->maxcap_n = c->ntypes;
 		}
 	}
 	if (c->maxcap_n != c->ntypes) {
 		nap_res_zero(&c->maxcap);
 		for (i = 0; i < c->ntypes; i++)
-			nap_res_max(&c->maxcap, &s->cap[base + c->types[i]]);
+			nap_res_max(&c->maxcap, &s->w->cap[base + c->types[i]]);
 		if (c->capped)
 			for (k = 0; k < NAP_RES_N; k++)
 				if (claim_cap(s, c)->v[k] < c->maxcap.v[k])
@@ -1510,8 +1537,8 @@ claim_maxrem(struct st *s, struct claim *c)
 	}
 	for (k = 0; k < NAP_RES_N; k++)
 		c->maxrem.v[k] = c->maxcap.v[k] - c->used.v[k];
-	if (c->maxrem.v[NAP_RES_CPU] < s->minreq.v[NAP_RES_CPU] ||
-	    c->maxrem.v[NAP_RES_MEMORY] < s->minreq.v[NAP_RES_MEMORY] ||
+	if (c->maxrem.v[NAP_RES_CPU] < s->w->minreq.v[NAP_RES_CPU] ||
+	    c->maxrem.v[NAP_RES_MEMORY] < s->w->minreq.v[NAP_RES_MEMORY] ||
 	    c->maxrem.v[NAP_RES_PODS] < 1)
 		c->closed = 1;
 }
@@ -1828,9 +1855,9 @@ offer_price(const struct st *s, size_t t, uint64_t zm, uint64_t cm)
 	size_t j;
 
 	for (j = 0; j < ty->noff; j++) {
-		size_t o = s->obase[t] + j;
+		size_t o = s->w->obase[t] + j;
 
-		if (!ty->off[j].available || !(zm >> s->oz[o] & 1) || !(cm >> s->oc[o] & 1))
+		if (!ty->off[j].available || !(zm >> s->w->oz[o] & 1) || !(cm >> s->w->oc[o] & 1))
 			continue;
 		if (pr < 0 || ty->off[j].price < pr)
 			pr = ty->off[j].price;
@@ -1858,20 +1885,20 @@ delta_memo(struct st *s, const struct nap_reqs *d)
 
 		for (j = 0; j < q->nvalues; j++)
 			need += strlen(q->values[j]) + 1;
-		nap_xgrow(&s->dkey, &s->adkey, o + need + 1, 1);
-		o += (size_t)snprintf(s->dkey + o, need, "%s\x1f%d,%d,%lld,%d,%lld,%d", q->key,
+		nap_xgrow(&s->w->dkey, &s->w->adkey, o + need + 1, 1);
+		o += (size_t)snprintf(s->w->dkey + o, need, "%s\x1f%d,%d,%lld,%d,%lld,%d", q->key,
 		    q->complement, q->has_gt, (long long)q->gt, q->has_lt, (long long)q->lt,
 		    q->min_values);
 		for (j = 0; j < q->nvalues; j++)
-			o += (size_t)snprintf(s->dkey + o, need, "\x1f%s", q->values[j]);
-		s->dkey[o++] = '\x1e';
+			o += (size_t)snprintf(s->w->dkey + o, need, "\x1f%s", q->values[j]);
+		s->w->dkey[o++] = '\x1e';
 	}
-	nap_xgrow(&s->dkey, &s->adkey, o + 1, 1);
-	s->dkey[o] = '\0';
-	m = nap_hash_get(&s->dmemo, s->dkey);
+	nap_xgrow(&s->w->dkey, &s->w->adkey, o + 1, 1);
+	s->w->dkey[o] = '\0';
+	m = nap_hash_get(&s->w->dmemo, s->w->dkey);
 	if (!m) {
 		m = nap_xcalloc(s->in->ntypes + 1, 1);
-		nap_hash_put(&s->dmemo, s->dkey, m);
+		nap_hash_put(&s->w->dmemo, s->w->dkey, m);
 	}
 	return m;
 }
@@ -1912,11 +1939,11 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		return 0;
 	if (c->tier_in) {
 		/* its tier's size is the bound, and a candidate: it decides */
-		if (!res_fits_sum(&c->used, &p->req, &s->cap[base + c->tier]))
+		if (!res_fits_sum(&c->used, &p->req, &s->w->cap[base + c->tier]))
 			return refuse(s, c);
 	} else {
 		for (i = 0; i < c->ntypes; i++)
-			if (res_fits_sum(&c->used, &p->req, &s->cap[base + c->types[i]]))
+			if (res_fits_sum(&c->used, &p->req, &s->w->cap[base + c->types[i]]))
 				break;
 		if (i == c->ntypes)
 			return refuse(s, c);
@@ -1966,14 +1993,14 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	}
 	if (changed) {
 		memo = delta_memo(s, &delta);
-		zm = small_mask(s->ozones, s->nozones, nap_reqs_get(nr, ZONE_KEY));
-		cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(nr, CTYPE_KEY));
+		zm = small_mask(s->w->ozones, s->w->nozones, nap_reqs_get(nr, ZONE_KEY));
+		cm = small_mask(s->w->octypes, s->w->noctypes, nap_reqs_get(nr, CTYPE_KEY));
 		price = rank_cached(s, c->pool, zm, cm)->price;
 	}
 	for (i = 0; i < c->ntypes; i++) {
 		size_t t = c->types[i];
 
-		if (!res_fits_sum(&c->used, &p->req, &s->cap[base + t]))
+		if (!res_fits_sum(&c->used, &p->req, &s->w->cap[base + t]))
 			continue;
 		if (changed) {
 			if (!memo[t])
@@ -2053,15 +2080,15 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 		nr = &s->tmp;
 	}
 	if (nr != &vp->reqs) {
-		zm = small_mask(s->ozones, s->nozones, nap_reqs_get(nr, ZONE_KEY));
-		cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(nr, CTYPE_KEY));
+		zm = small_mask(s->w->ozones, s->w->nozones, nap_reqs_get(nr, ZONE_KEY));
+		cm = small_mask(s->w->octypes, s->w->noctypes, nap_reqs_get(nr, CTYPE_KEY));
 		price = rank_cached(s, p, zm, cm)->price;
 	}
 	for (i = 0; i < vp->ntypes; i++) {
 		size_t t = vp->types[i];
 		const struct nap_res *capy = &in->pools[p].capacity[t];
 
-		if (!nap_res_fits(&pod->req, &s->cap[base + t]))
+		if (!nap_res_fits(&pod->req, &s->w->cap[base + t]))
 			continue;
 		nfit++;
 		for (r = 0; r < NAP_RES_N; r++)
@@ -2102,9 +2129,9 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	c->pool = p;
 	nap_reqs_init(&c->reqs);
 	nap_reqs_copy(&c->reqs, nr);
-	j = s->ptier[pi * in->npools + p];
+	j = tier_of(s, pi, p);
 	c->capped = j != NAP_SCHED_NPOS;
-	c->tier = c->capped ? s->tiers[p * NAP_SCHED_TIERS + j] : NAP_SCHED_NPOS;
+	c->tier = c->capped ? s->w->tiers[p * NAP_SCHED_TIERS + j] : NAP_SCHED_NPOS;
 	c->bucket = c->capped ? 1 + p * NAP_SCHED_TIERS + j : 0;
 	c->types = nap_xcalloc(n + 1, sizeof(*c->types)); /* only ever shrinks */
 	for (i = 0; i < n; i++)
@@ -2220,8 +2247,8 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 		topo_record(s, pi, v, &cd, NULL);
 		s->out->place[pi].where = NAP_SCHED_NODE;
 		s->out->place[pi].index = ni;
-		if (s->avail[ni].v[NAP_RES_CPU] < s->minreq.v[NAP_RES_CPU] ||
-		    s->avail[ni].v[NAP_RES_MEMORY] < s->minreq.v[NAP_RES_MEMORY] ||
+		if (s->avail[ni].v[NAP_RES_CPU] < s->w->minreq.v[NAP_RES_CPU] ||
+		    s->avail[ni].v[NAP_RES_MEMORY] < s->w->minreq.v[NAP_RES_MEMORY] ||
 		    s->avail[ni].v[NAP_RES_PODS] < 1)
 			memmove(&s->open_nodes[i], &s->open_nodes[i + 1],
 			    (--s->nopen - i) * sizeof(size_t));
@@ -2251,7 +2278,7 @@ try_claims(struct st *s, size_t pi, struct variant *v)
 		struct nap_res room;
 
 		if (k < in->npools) {
-			size_t p = s->pool_order[k], j = s->ptier[pi * in->npools + p];
+			size_t p = s->w->pool_order[k], j = tier_of(s, pi, p);
 
 			if (j == NAP_SCHED_NPOS)
 				continue;
@@ -2302,7 +2329,7 @@ try_add(struct st *s, size_t pi, struct variant *v, char *why, size_t len)
 		return 0;
 	}
 	for (i = 0; i < s->in->npools; i++) {
-		size_t p = s->pool_order[i];
+		size_t p = s->w->pool_order[i];
 		int w;
 
 		one[0] = '\0';
@@ -2442,7 +2469,7 @@ fnv(uint64_t h, const char *s)
 }
 
 static void
-claim_name(struct st *s, const struct claim *c, char *buf, size_t len, struct nap_hash *used)
+claim_name(struct st *s, const struct nap_sched_claim *c, char *buf, size_t len, struct nap_hash *used)
 {
 	const struct nap_sched_input *in = s->in;
 	uint64_t h = 0xcbf29ce484222325ULL, x;
@@ -2497,25 +2524,25 @@ intern_small(const char **tab, size_t *n, const char *v)
 
 /* Number every offering's zone and capacity type once, for bit-mask tests. */
 static void
-offers_index(struct st *s)
+offers_index(struct nap_sched_world *w)
 {
-	const struct nap_sched_input *in = s->in;
+	const struct nap_sched_input *in = w->in;
 	size_t t, j, k = 0;
 
-	s->obase = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
+	w->obase = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
 	for (t = 0; t < in->ntypes; t++) {
-		s->obase[t] = k;
+		w->obase[t] = k;
 		k += in->types[t].noff;
 	}
-	s->obase[in->ntypes] = k;
-	s->oz = nap_xcalloc(k + 1, 1);
-	s->oc = nap_xcalloc(k + 1, 1);
+	w->obase[in->ntypes] = k;
+	w->oz = nap_xcalloc(k + 1, 1);
+	w->oc = nap_xcalloc(k + 1, 1);
 	for (t = 0; t < in->ntypes; t++)
 		for (j = 0; j < in->types[t].noff; j++) {
-			s->oz[s->obase[t] + j] =
-			    intern_small(s->ozones, &s->nozones, in->types[t].off[j].zone);
-			s->oc[s->obase[t] + j] =
-			    intern_small(s->octypes, &s->noctypes, in->types[t].off[j].ctype);
+			w->oz[w->obase[t] + j] =
+			    intern_small(w->ozones, &w->nozones, in->types[t].off[j].zone);
+			w->oc[w->obase[t] + j] =
+			    intern_small(w->octypes, &w->noctypes, in->types[t].off[j].ctype);
 		}
 }
 
@@ -2531,11 +2558,11 @@ rank_cached(struct st *s, size_t p, uint64_t zm, uint64_t cm)
 	struct rankc *rc;
 	size_t i, t;
 
-	for (i = 0; i < s->nrankc; i++)
-		if (s->rankc[i].pool == p && s->rankc[i].zm == zm && s->rankc[i].cm == cm)
-			return &s->rankc[i];
-	nap_xgrow(&s->rankc, &s->arankc, s->nrankc + 1, sizeof(*s->rankc));
-	rc = &s->rankc[s->nrankc++];
+	for (i = 0; i < s->w->nrankc; i++)
+		if (s->w->rankc[i].pool == p && s->w->rankc[i].zm == zm && s->w->rankc[i].cm == cm)
+			return &s->w->rankc[i];
+	nap_xgrow(&s->w->rankc, &s->w->arankc, s->w->nrankc + 1, sizeof(*s->w->rankc));
+	rc = &s->w->rankc[s->w->nrankc++];
 	rc->pool = p;
 	rc->zm = zm;
 	rc->cm = cm;
@@ -2546,7 +2573,7 @@ rank_cached(struct st *s, size_t p, uint64_t zm, uint64_t cm)
 		double pr;
 
 		rc->price[t] = -1;
-		if (!s->usable[p * in->ntypes + t])
+		if (!s->w->usable[p * in->ntypes + t])
 			continue;
 		pr = offer_price(s, t, zm, cm);
 		rc->price[t] = pr;
@@ -2575,14 +2602,14 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 	int first = 1;
 	uint64_t zm, cm, zseen = 0, cseen = 0;
 
-	zm = small_mask(s->ozones, s->nozones, nap_reqs_get(&c->reqs, ZONE_KEY));
-	cm = small_mask(s->octypes, s->noctypes, nap_reqs_get(&c->reqs, CTYPE_KEY));
+	zm = small_mask(s->w->ozones, s->w->nozones, nap_reqs_get(&c->reqs, ZONE_KEY));
+	cm = small_mask(s->w->octypes, s->w->noctypes, nap_reqs_get(&c->reqs, CTYPE_KEY));
 	{
 		const struct rankc *rc = rank_cached(s, c->pool, zm, cm);
 
 		/* lazily narrowed lists (try_claim) may hold sizes that no longer fit */
 		for (i = 0; i < c->ntypes; i++)
-			s->mark[c->types[i]] = nap_res_fits(&c->used, &s->cap[base + c->types[i]]);
+			s->mark[c->types[i]] = nap_res_fits(&c->used, &s->w->cap[base + c->types[i]]);
 		for (i = 0; i < rc->n; i++)
 			if (s->mark[rc->rk[i].t])
 				rk[n++] = rc->rk[i];
@@ -2615,23 +2642,23 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 
 		names[i] = t->name;
 		for (j = 0; j < t->noff; j++) {
-			size_t o = s->obase[rk[i].t] + j;
+			size_t o = s->w->obase[rk[i].t] + j;
 
-			if (!t->off[j].available || !(zm >> s->oz[o] & 1) || !(cm >> s->oc[o] & 1))
+			if (!t->off[j].available || !(zm >> s->w->oz[o] & 1) || !(cm >> s->w->oc[o] & 1))
 				continue;
-			zseen |= (uint64_t)1 << s->oz[o];
-			cseen |= (uint64_t)1 << s->oc[o];
+			zseen |= (uint64_t)1 << s->w->oz[o];
+			cseen |= (uint64_t)1 << s->w->oc[o];
 		}
-		if (first || s->daemon[base + rk[i].t].v[NAP_RES_CPU] < mind.v[NAP_RES_CPU])
-			mind = s->daemon[base + rk[i].t];
+		if (first || s->w->daemon[base + rk[i].t].v[NAP_RES_CPU] < mind.v[NAP_RES_CPU])
+			mind = s->w->daemon[base + rk[i].t];
 		first = 0;
 	}
-	for (j = 0; j < s->nozones; j++)
+	for (j = 0; j < s->w->nozones; j++)
 		if (zseen >> j & 1)
-			zones[nz++] = s->ozones[j];
-	for (j = 0; j < s->noctypes; j++)
+			zones[nz++] = s->w->ozones[j];
+	for (j = 0; j < s->w->noctypes; j++)
 		if (cseen >> j & 1)
-			cts[nc++] = s->octypes[j];
+			cts[nc++] = s->w->octypes[j];
 	nap_reqs_init(&oc->reqs);
 	nap_reqs_copy(&oc->reqs, &c->reqs);
 	{
@@ -2702,40 +2729,14 @@ st_free(struct st *s)
 		free(s->corder[i].seg);
 	}
 	free(s->corder);
-	for (i = 0; i < s->nrankc; i++) {
-		free(s->rankc[i].rk);
-		free(s->rankc[i].price);
-	}
-	free(s->rankc);
 	free(s->mark);
 	nap_hash_free(&s->cls_by_sig);
 	nap_hash_free(&s->grp_by_sig);
 	nap_hash_free(&s->shapes);
-	{
-		size_t pos = 0;
-		const char *k;
-		void *m;
-
-		while (nap_hash_next(&s->dmemo, &pos, &k, &m))
-			free(m);
-		nap_hash_free(&s->dmemo);
-		free(s->dkey);
-	}
 	nap_hash_free(&s->fit_from);
 	free(s->pod_cls);
-	free(s->pool_order);
-	free(s->usable);
-	free(s->cap);
-	free(s->daemon);
-	free(s->tprice);
-	free(s->obase);
-	free(s->oz);
-	free(s->oc);
-	free(s->tiers);
-	free(s->ptier);
-	free(s->ntiers);
+	free(s->excluded);
 	free(s->delta);
-	free(s->pool_max);
 	free(s->remaining);
 	free(s->nodes_left);
 	free(s->avail);
@@ -2746,152 +2747,124 @@ st_free(struct st *s)
 	nap_reqs_free(&s->tmp);
 }
 
-int
-nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, struct nap_err *err)
+void
+nap_sched_world_free(struct nap_sched_world *w)
 {
-	struct st s;
-	size_t *q, qhead = 0, qtail = 0, qcap, i, j, ci, p;
-	unsigned long *lastlen;
-	char why[4 * WHY];
-	struct nap_hash names = NAP_HASH_INIT;
-	size_t *remap;
+	size_t i, pos = 0;
+	const char *k;
+	void *m;
+
+	if (!w)
+		return;
+	for (i = 0; i < w->nrankc; i++) {
+		free(w->rankc[i].rk);
+		free(w->rankc[i].price);
+	}
+	free(w->rankc);
+	while (nap_hash_next(&w->dmemo, &pos, &k, &m))
+		free(m);
+	nap_hash_free(&w->dmemo);
+	free(w->dkey);
+	free(w->pool_order);
+	free(w->usable);
+	free(w->cap);
+	free(w->daemon);
+	free(w->tprice);
+	free(w->pool_max);
+	free(w->remaining);
+	free(w->nodes_left);
+	free(w->obase);
+	free(w->oz);
+	free(w->oc);
+	free(w->tiers);
+	free(w->ntiers);
+	free(w->ptier);
+	free(w);
+}
+
+int
+nap_sched_prepare(
+    const struct nap_sched_input *in, struct nap_sched_world **out, struct nap_err *err)
+{
+	struct nap_sched_world *w;
+	size_t i;
 	int r;
 
-	memset(out, 0, sizeof(*out));
+	*out = NULL;
 	if (in->ntypes && !in->types)
 		return nap_err_set(err, NAP_EX_DATAERR, "scheduler: instance types missing");
 	if (in->ntypes > UINT16_MAX)
 		return nap_err_set(err, NAP_EX_DATAERR,
 		    "scheduler: %zu instance types, at most %u supported", in->ntypes,
 		    (unsigned)UINT16_MAX);
-	memset(&s, 0, sizeof(s));
-	s.in = in;
-	s.out = out;
-	nap_hash_init(&s.cls_by_sig);
-	nap_hash_init(&s.grp_by_sig);
-	nap_hash_init(&s.shapes);
-	nap_hash_init(&s.dmemo);
-	nap_hash_init(&s.fit_from);
-	nap_reqs_init(&s.tmp);
-	out->place = nap_xcalloc(in->npending + 1, sizeof(*out->place));
-	out->nplace = in->npending;
-	s.pod_cls = nap_xcalloc(in->npending + 1, sizeof(size_t));
-	s.tbuf = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
-	s.tbuf2 = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
-	pools_prepare(&s);
-	offers_index(&s);
+	w = nap_xcalloc(1, sizeof(*w));
+	w->in = in;
+	nap_hash_init(&w->dmemo);
+	pools_prepare(w);
+	offers_index(w);
 	for (r = 0; r < NAP_RES_N; r++)
-		s.minreq.v[r] = INT64_MAX / 4;
+		w->minreq.v[r] = INT64_MAX / 4;
 	for (i = 0; i < in->npending; i++)
 		for (r = 0; r < NAP_RES_N; r++)
-			if (in->pending[i].req.v[r] < s.minreq.v[r])
-				s.minreq.v[r] = in->pending[i].req.v[r];
-	if (in->packing == NAP_SCHED_PACK_TARGET)
-		pool_plan(&s);
-	s.ncorder = 1 + in->npools * NAP_SCHED_TIERS;
-	s.corder = nap_xcalloc(s.ncorder, sizeof(*s.corder));
-	s.mark = nap_xcalloc(in->ntypes + 1, 1);
-	s.ptier = nap_xcalloc(in->npending * in->npools + 1, sizeof(*s.ptier));
+			if (in->pending[i].req.v[r] < w->minreq.v[r])
+				w->minreq.v[r] = in->pending[i].req.v[r];
+	*out = w;
+	return 0;
+}
+
+/* The tier plan and every pending pod's tier in it, made by the first run that needs them. */
+static void
+world_plan(struct nap_sched_world *w)
+{
+	const struct nap_sched_input *in = w->in;
+	size_t i, p;
+
+	if (w->planned)
+		return;
+	pool_plan(w);
+	w->ptier = nap_xcalloc(in->npending * in->npools + 1, sizeof(*w->ptier));
 	for (i = 0; i < in->npending; i++)
 		for (p = 0; p < in->npools; p++)
-			s.ptier[i * in->npools + p] = pod_tier(&s, p, &in->pending[i].req);
-	s.avail = nap_xcalloc(in->nnodes + 1, sizeof(*s.avail));
-	s.open_nodes = nap_xcalloc(in->nnodes + 1, sizeof(size_t));
-	for (i = 0; i < in->nnodes; i++) {
-		s.avail[i] = in->nodes[i].avail;
-		if (s.avail[i].v[NAP_RES_PODS] >= 1 &&
-		    s.avail[i].v[NAP_RES_CPU] >= s.minreq.v[NAP_RES_CPU] &&
-		    s.avail[i].v[NAP_RES_MEMORY] >= s.minreq.v[NAP_RES_MEMORY])
-			s.open_nodes[s.nopen++] = i;
-	}
-	setup_topology(&s);
+			w->ptier[i * in->npools + p] = pod_tier(w, p, &in->pending[i].req);
+	w->planned = 1;
+}
 
-	qcap = in->npending + 1;
-	q = nap_xcalloc(qcap, sizeof(*q));
-	lastlen = nap_xcalloc(in->npending + 1, sizeof(*lastlen));
-	for (i = 0; i < in->npending; i++) {
-		if (in->pending[i].never) {
-			out->place[i].where = NAP_SCHED_NONE;
-			out->place[i].why = nap_xstrdup(in->pending[i].never);
-			continue;
-		}
-		q[qtail++] = i;
-	}
-	{
-		const struct nap_sched_pod *pods = in->pending;
+/* Claim names: <nodepool>-<5 chars>, none equal to a node's or a name the caller holds. */
+static void
+name_claims(struct st *s)
+{
+	const struct nap_sched_input *in = s->in;
+	struct nap_sched_result *out = s->out;
+	struct nap_hash names = NAP_HASH_INIT;
+	size_t i;
 
-		qsort_r(q, qtail, sizeof(*q), cmp_pending, &pods);
-	}
-	{
-		/* a ring buffer: at most npending live entries */
-		size_t len = qtail, prev_fail = (size_t)-1;
-		unsigned long progress = 0, prev_progress = 0;
+	for (i = 0; i < in->nnodes; i++)
+		if (in->nodes[i].name)
+			nap_hash_put(&names, in->nodes[i].name, (void *)1);
+	for (i = 0; i < in->ntaken; i++)
+		nap_hash_put(&names, in->taken[i], (void *)1);
+	for (i = 0; i < out->nclaims; i++)
+		claim_name(s, &out->claims[i], out->claims[i].name, sizeof(out->claims[i].name),
+		    &names);
+	nap_hash_free(&names);
+}
 
-		qtail %= qcap;
-		while (len > 0) {
-			size_t pi = q[qhead];
-			int step, ok = 0;
+/* Finalise claims; a claim that cannot be launched fails its pods. */
+static void
+finalize_claims(struct st *s, char *why, size_t len)
+{
+	const struct nap_sched_input *in = s->in;
+	struct nap_sched_result *out = s->out;
+	size_t *remap, ci, i, j;
 
-			if (lastlen[pi] == len)
-				break;
-			qhead = (qhead + 1) % qcap;
-			len--;
-			/* an identical pod just failed with nothing placed since: so will this one */
-			if (prev_fail != (size_t)-1 && prev_progress == progress &&
-			    s.pod_cls[prev_fail] == s.pod_cls[pi] &&
-			    memcmp(&in->pending[prev_fail].req, &in->pending[pi].req,
-				sizeof(struct nap_res)) == 0) {
-				free(out->place[pi].why);
-				out->place[pi].why = nap_xstrdup(out->place[prev_fail].why);
-			} else {
-				for (step = 0;; step++) {
-					struct variant *v = variant_get(&s, s.pod_cls[pi], step);
-
-					if (!v)
-						break;
-					if (step > 0)
-						out->relaxations++;
-					why[0] = '\0';
-					if (try_add(&s, pi, v, why, sizeof(why))) {
-						ok = 1;
-						break;
-					}
-					if (v->last)
-						break;
-				}
-				if (!ok) {
-					free(out->place[pi].why);
-					out->place[pi].why = nap_xstrdup(why);
-				}
-			}
-			if (ok) {
-				progress++;
-				free(out->place[pi].why);
-				out->place[pi].why = NULL;
-				prev_fail = (size_t)-1;
-				continue;
-			}
-			out->place[pi].where = NAP_SCHED_NONE;
-			prev_fail = pi;
-			prev_progress = progress;
-			q[qtail] = pi;
-			qtail = (qtail + 1) % qcap;
-			len++;
-			lastlen[pi] = len;
-		}
-	}
-	free(q);
-	free(lastlen);
-
-	/* finalise claims; a claim that cannot be launched fails its pods */
-	out->claims = nap_xcalloc(s.nclaims + 1, sizeof(*out->claims));
-	remap = nap_xcalloc(s.nclaims + 1, sizeof(size_t));
-	for (ci = 0; ci < s.nclaims; ci++) {
-		struct claim *c = s.claims[ci];
+	out->claims = nap_xcalloc(s->nclaims + 1, sizeof(*out->claims));
+	remap = nap_xcalloc(s->nclaims + 1, sizeof(size_t));
+	for (ci = 0; ci < s->nclaims; ci++) {
+		struct claim *c = s->claims[ci];
 		struct nap_sched_claim *oc = &out->claims[out->nclaims];
 
 		memset(oc, 0, sizeof(*oc));
-		if (claim_finalize(&s, c, oc, why, sizeof(why)) < 0) {
+		if (claim_finalize(s, c, oc, why, len) < 0) {
 			for (j = 0; j < c->npods; j++) {
 				struct nap_sched_place *pl = &out->place[c->pods[j]];
 
@@ -2909,16 +2882,199 @@ nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, 
 		if (c->npods > 0)
 			memcpy(oc->pods, c->pods, c->npods * sizeof(size_t));
 		oc->npods = c->npods;
-		claim_name(&s, c, oc->name, sizeof(oc->name), &names);
 		remap[ci] = out->nclaims++;
 	}
 	for (i = 0; i < in->npending; i++)
 		if (out->place[i].where == NAP_SCHED_CLAIM)
 			out->place[i].index = remap[out->place[i].index];
 	free(remap);
-	nap_hash_free(&names);
+	name_claims(s);
+}
+
+/* One pod at every relaxation step until it lands: 1 placed, 0 not (why says why). */
+static int
+place_pod(struct st *s, size_t pi, char *why, size_t len)
+{
+	int step;
+
+	for (step = 0;; step++) {
+		struct variant *v = variant_get(s, s->pod_cls[pi], step);
+
+		if (!v)
+			return 0;
+		if (step > 0)
+			s->out->relaxations++;
+		why[0] = '\0';
+		if (try_add(s, pi, v, why, len))
+			return 1;
+		if (v->last)
+			return 0;
+	}
+}
+
+/*
+ * The queue: pods in FFD order; a pod that fails goes to the back, and the
+ * run ends after a full cycle without progress (or at the first failure,
+ * when the options say so).
+ */
+static void
+run_queue(struct st *s, char *why, size_t len)
+{
+	const struct nap_sched_input *in = s->in;
+	struct nap_sched_result *out = s->out;
+	size_t *q, qhead = 0, qtail = 0, qcap = in->npending + 1, i, qlen, prev_fail = (size_t)-1;
+	unsigned long *lastlen, progress = 0, prev_progress = 0;
+	const struct nap_sched_pod *pods = in->pending;
+
+	q = nap_xcalloc(qcap, sizeof(*q));
+	lastlen = nap_xcalloc(in->npending + 1, sizeof(*lastlen));
+	for (i = 0; i < in->npending; i++) {
+		if (in->pending[i].never) {
+			out->place[i].where = NAP_SCHED_NONE;
+			out->place[i].why = nap_xstrdup(in->pending[i].never);
+			continue;
+		}
+		q[qtail++] = i;
+	}
+	qsort_r(q, qtail, sizeof(*q), cmp_pending, &pods);
+	/* a ring buffer: at most npending live entries */
+	qlen = qtail;
+	qtail %= qcap;
+	while (qlen > 0) {
+		size_t pi = q[qhead];
+		int ok = 0;
+
+		if (lastlen[pi] == qlen)
+			break;
+		qhead = (qhead + 1) % qcap;
+		qlen--;
+		/* an identical pod just failed with nothing placed since: so will this one */
+		if (!s->nocache && prev_fail != (size_t)-1 && prev_progress == progress &&
+		    s->pod_cls[prev_fail] == s->pod_cls[pi] &&
+		    memcmp(&in->pending[prev_fail].req, &in->pending[pi].req,
+			sizeof(struct nap_res)) == 0) {
+			free(out->place[pi].why);
+			out->place[pi].why = nap_xstrdup(out->place[prev_fail].why);
+		} else {
+			ok = place_pod(s, pi, why, len);
+			if (!ok) {
+				free(out->place[pi].why);
+				out->place[pi].why = nap_xstrdup(why);
+			}
+		}
+		if (ok) {
+			progress++;
+			free(out->place[pi].why);
+			out->place[pi].why = NULL;
+			prev_fail = (size_t)-1;
+			continue;
+		}
+		out->place[pi].where = NAP_SCHED_NONE;
+		if (s->opt->stop_at_fail) {
+			out->stopped = 1;
+			break;
+		}
+		prev_fail = pi;
+		prev_progress = progress;
+		q[qtail] = pi;
+		qtail = (qtail + 1) % qcap;
+		qlen++;
+		lastlen[pi] = qlen;
+	}
+	/* pods the run never reached when it stopped early */
+	for (; out->stopped && qlen > 0; qlen--) {
+		size_t pi = q[qhead];
+
+		qhead = (qhead + 1) % qcap;
+		out->place[pi].where = NAP_SCHED_NONE;
+		free(out->place[pi].why);
+		out->place[pi].why =
+		    nap_xstrdup("not simulated: the run stopped at the first pod that did not fit");
+	}
+	free(q);
+	free(lastlen);
+}
+
+int
+nap_sched_run(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
+    struct nap_sched_result *out, struct nap_err *err)
+{
+	const struct nap_sched_input *in = w->in;
+	struct st s;
+	char why[4 * WHY];
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < opt->nexclude; i++)
+		if (opt->exclude[i] >= in->nnodes)
+			return nap_err_set(err, NAP_EX_DATAERR,
+			    "scheduler: excluded node %zu: out of range (%zu nodes)", opt->exclude[i],
+			    in->nnodes);
+	if (opt->packing != NAP_SCHED_PACK_TARGET && opt->packing != NAP_SCHED_PACK_KARPENTER)
+		return nap_err_set(err, NAP_EX_DATAERR, "scheduler: packing %d: unknown",
+		    opt->packing);
+	if (opt->packing == NAP_SCHED_PACK_TARGET)
+		world_plan(w);
+	memset(&s, 0, sizeof(s));
+	s.w = w;
+	s.in = in;
+	s.opt = opt;
+	s.nocache = opt->nocache;
+	s.out = out;
+	nap_hash_init(&s.cls_by_sig);
+	nap_hash_init(&s.grp_by_sig);
+	nap_hash_init(&s.shapes);
+	nap_hash_init(&s.fit_from);
+	nap_reqs_init(&s.tmp);
+	out->place = nap_xcalloc(in->npending + 1, sizeof(*out->place));
+	out->nplace = in->npending;
+	s.pod_cls = nap_xcalloc(in->npending + 1, sizeof(size_t));
+	s.tbuf = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
+	s.tbuf2 = nap_xcalloc(in->ntypes + 1, sizeof(size_t));
+	s.remaining = nap_xcalloc(in->npools + 1, sizeof(*s.remaining));
+	s.nodes_left = nap_xcalloc(in->npools + 1, sizeof(*s.nodes_left));
+	if (in->npools) {
+		memcpy(s.remaining, w->remaining, in->npools * sizeof(*s.remaining));
+		memcpy(s.nodes_left, w->nodes_left, in->npools * sizeof(*s.nodes_left));
+	}
+	s.ncorder = 1 + in->npools * NAP_SCHED_TIERS;
+	s.corder = nap_xcalloc(s.ncorder, sizeof(*s.corder));
+	s.mark = nap_xcalloc(in->ntypes + 1, 1);
+	s.excluded = nap_xcalloc(in->nnodes + 1, 1);
+	for (i = 0; i < opt->nexclude; i++)
+		s.excluded[opt->exclude[i]] = 1;
+	s.avail = nap_xcalloc(in->nnodes + 1, sizeof(*s.avail));
+	s.open_nodes = nap_xcalloc(in->nnodes + 1, sizeof(size_t));
+	for (i = 0; i < in->nnodes; i++) {
+		s.avail[i] = in->nodes[i].avail;
+		if (s.excluded[i])
+			continue;
+		if (s.nocache || (s.avail[i].v[NAP_RES_PODS] >= 1 &&
+				     s.avail[i].v[NAP_RES_CPU] >= w->minreq.v[NAP_RES_CPU] &&
+				     s.avail[i].v[NAP_RES_MEMORY] >= w->minreq.v[NAP_RES_MEMORY]))
+			s.open_nodes[s.nopen++] = i;
+	}
+	setup_topology(&s);
+	run_queue(&s, why, sizeof(why));
+	finalize_claims(&s, why, sizeof(why));
 	st_free(&s);
 	return 0;
+}
+
+int
+nap_sched_solve(const struct nap_sched_input *in, struct nap_sched_result *out, struct nap_err *err)
+{
+	struct nap_sched_run_opts opt = NAP_SCHED_RUN_OPTS_INIT;
+	struct nap_sched_world *w;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (nap_sched_prepare(in, &w, err) < 0)
+		return -1;
+	opt.packing = in->packing;
+	rc = nap_sched_run(w, &opt, out, err);
+	nap_sched_world_free(w);
+	return rc;
 }
 
 void
