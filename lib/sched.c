@@ -232,6 +232,9 @@ struct st {
 	struct nap_hash shapes;	  /* "variant:request" -> shape id + 1 */
 	struct nap_hash fit_from; /* request -> first node index it may fit + 1 */
 	long cur_shape;		  /* of the pod being tried, -1 none */
+	/* nocache: the one ranking and delta memo, redone at every use */
+	struct rankc rank1;
+	unsigned char *memo1;
 	/* scratch */
 	struct nap_reqs tmp;
 	size_t *tbuf, *tbuf2;
@@ -927,7 +930,7 @@ cached_mask(
 		*mask = nap_xcalloc(s->ntk + 1, sizeof(**mask));
 		*ok = nap_xcalloc(s->ntk + 1, 1);
 	}
-	if (!(*ok)[k]) {
+	if (!(*ok)[k] || s->nocache) {
 		(*mask)[k] = reqs_mask(reqs, &s->tk[k]);
 		(*ok)[k] = 1;
 	}
@@ -1204,8 +1207,15 @@ vpool_get(struct st *s, struct variant *v, size_t p)
 	size_t t;
 	int nreq = 0;
 
-	if (vp->state)
+	if (vp->state && !s->nocache)
 		return vp;
+	if (vp->state) {
+		/* no cache: work it out again, from nothing */
+		nap_reqs_free(&vp->reqs);
+		free(vp->types);
+		free(vp->why);
+		memset(vp, 0, sizeof(*vp));
+	}
 	nap_reqs_init(&vp->reqs);
 	vp->state = 2;
 	if (pool->unusable) {
@@ -1514,8 +1524,10 @@ claim_maxrem(struct st *s, struct claim *c)
 	size_t i, base = c->pool * s->in->ntypes;
 	int k;
 
+	if (s->nocache)
+		c->maxcap_n = 0;
 	/* its sizes only ever shrink to a subset: an equal count is the same set */
-	if (c->maxcap_n != c->ntypes) {
+	if (c->maxcap_n != c->ntypes && !s->nocache) {
 		/*
 		 * Capped and its tier's size still a candidate: no other size
 		 * can raise the bound above the tier's, so that is the bound.
@@ -1537,6 +1549,8 @@ claim_maxrem(struct st *s, struct claim *c)
 	}
 	for (k = 0; k < NAP_RES_N; k++)
 		c->maxrem.v[k] = c->maxcap.v[k] - c->used.v[k];
+	if (s->nocache)
+		return;
 	if (c->maxrem.v[NAP_RES_CPU] < s->w->minreq.v[NAP_RES_CPU] ||
 	    c->maxrem.v[NAP_RES_MEMORY] < s->w->minreq.v[NAP_RES_MEMORY] ||
 	    c->maxrem.v[NAP_RES_PODS] < 1)
@@ -1748,7 +1762,7 @@ refuse(struct st *s, struct claim *c)
 {
 	long sh = s->cur_shape;
 
-	if (sh < 0)
+	if (sh < 0 || s->nocache)
 		return 0;
 	if ((size_t)sh / 64 >= c->nrefused) {
 		size_t old = c->nrefused, n = (size_t)sh / 64 + 1;
@@ -1766,7 +1780,7 @@ refused(const struct st *s, const struct claim *c)
 {
 	long sh = s->cur_shape;
 
-	return sh >= 0 && (size_t)sh / 64 < c->nrefused && (c->refused[sh / 64] >> (sh % 64) & 1);
+	return sh >= 0 && !s->nocache && (size_t)sh / 64 < c->nrefused && (c->refused[sh / 64] >> (sh % 64) & 1);
 }
 
 /* The shape id of a pod at a variant, or -1 when topology makes it unique. */
@@ -1878,6 +1892,13 @@ delta_memo(struct st *s, const struct nap_reqs *d)
 	size_t i, j, o = 0;
 	unsigned char *m;
 
+	if (s->nocache) {
+		/* no cache: every type tested again */
+		if (!s->memo1)
+			s->memo1 = nap_xcalloc(s->in->ntypes + 1, 1);
+		memset(s->memo1, 0, s->in->ntypes + 1);
+		return s->memo1;
+	}
 	/* label keys and values hold no control characters: \x1f and \x1e separate */
 	for (i = 0; i < d->n; i++) {
 		const struct nap_req *q = &d->v[i];
@@ -1925,7 +1946,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 		return 0;
 	if (vpool_get(s, v, c->pool)->state != 1)
 		return 0;
-	for (i = 0; i < c->nknown; i++)
+	for (i = 0; i < c->nknown && !s->nocache; i++)
 		known |= c->known[i] == v;
 	if (!known &&
 	    !nap_reqs_compatible(&c->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, why, len))
@@ -1937,7 +1958,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	cd.host = (long)(in->nnodes + c->idx);
 	if (!topo_ok(s, k, v, &cd, why, len))
 		return 0;
-	if (c->tier_in) {
+	if (c->tier_in && !s->nocache) {
 		/* its tier's size is the bound, and a candidate: it decides */
 		if (!res_fits_sum(&c->used, &p->req, &s->w->cap[base + c->tier]))
 			return refuse(s, c);
@@ -1987,7 +2008,7 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 	 * claim_finalize drops them (used only grows, so the final list is the
 	 * same as narrowing at every join).
 	 */
-	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr)) {
+	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr) && !s->nocache) {
 		nap_res_add(&c->used, &p->req);
 		goto joined;
 	}
@@ -2006,6 +2027,8 @@ try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size
 			if (!memo[t])
 				memo[t] = delta_ok(&in->types[t].reqs, &delta) ? 1 : 2;
 			if (memo[t] != 1 || price[t] < 0)
+				continue;
+			if (s->opt->max_price > 0 && price[t] >= s->opt->max_price)
 				continue;
 		}
 		s->tbuf[n++] = t;
@@ -2029,7 +2052,7 @@ joined:
 		if (c->mask_ok)
 			memset(c->mask_ok, 0, s->ntk);
 	}
-	if (c->nknown < CACHE_N && (changed || !known))
+	if (c->nknown < CACHE_N && (changed || !known) && !s->nocache)
 		c->known[c->nknown++] = v;
 	claim_add_pod(c, pi);
 	if (c->nrefused)
@@ -2053,8 +2076,8 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	struct nap_res maxcap;
 	struct claim *c;
 	struct cand cd;
-	size_t i, j, n = 0, base = p * in->ntypes, nfit = 0;
-	const double *price = NULL;
+	size_t i, j, n = 0, base = p * in->ntypes, nfit = 0, dear = 0;
+	const double *price = NULL, ceiling = s->opt->max_price;
 	uint64_t zm = 0, cm = 0;
 	int r;
 
@@ -2065,6 +2088,11 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	if (s->nodes_left[p] <= 0) {
 		WHYF("all available instance types exceed limits for nodepool: \"%s\"",
 		    in->pools[p].name);
+		return 0;
+	}
+	if (s->opt->max_claims >= 0 && s->nclaims >= (size_t)s->opt->max_claims) {
+		WHYF("no new nodeclaim allowed: the simulation may make at most %ld",
+		    s->opt->max_claims);
 		return 0;
 	}
 	cd.kind = CAND_NEW;
@@ -2079,7 +2107,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 		apply_pins(s, &s->tmp);
 		nr = &s->tmp;
 	}
-	if (nr != &vp->reqs) {
+	if (nr != &vp->reqs || ceiling > 0) {
 		zm = small_mask(s->w->ozones, s->w->nozones, nap_reqs_get(nr, ZONE_KEY));
 		cm = small_mask(s->w->octypes, s->w->noctypes, nap_reqs_get(nr, CTYPE_KEY));
 		price = rank_cached(s, p, zm, cm)->price;
@@ -2098,7 +2126,16 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 			continue;
 		if (price && price[t] < 0)
 			continue;
+		if (ceiling > 0 && price[t] >= ceiling) {
+			dear++;
+			continue;
+		}
 		s->tbuf[n++] = t;
+	}
+	if (n == 0 && dear) {
+		WHYF("no instance type of nodepool \"%s\" that fits is cheaper than $%g/h",
+		    in->pools[p].name, ceiling);
+		return 0;
 	}
 	if (n == 0) {
 		char rs[WHY / 2], res[128], *msg;
@@ -2139,7 +2176,7 @@ try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t 
 	claim_tier_in(c);
 	c->ntypes = n;
 	c->used = pod->req;
-	if (nr == &vp->reqs)
+	if (nr == &vp->reqs && !s->nocache)
 		c->known[c->nknown++] = v;
 	claim_add_pod(c, pi);
 	nap_res_zero(&maxcap);
@@ -2175,7 +2212,7 @@ node_ok(struct st *s, struct variant *v, size_t ni)
 	const struct nap_sched_node *n = &s->in->nodes[ni];
 	const struct nap_sched_pod *proto = s->cls[v->cls].proto;
 
-	if (v->node_ok[ni] < 0) {
+	if (v->node_ok[ni] < 0 || s->nocache) {
 		static const struct nap_reqs none;
 
 		v->node_ok[ni] = taints_ok(n->taints, n->ntaints, proto, v->tol_prefer,
@@ -2215,7 +2252,7 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 	for (r = 0; r < NAP_RES_N; r++)
 		o = hex_put(key, o, (uint64_t)p->req.v[r], ':');
 	key[o] = '\0';
-	got = nap_hash_get(&s->fit_from, key);
+	got = s->nocache ? NULL : nap_hash_get(&s->fit_from, key);
 	from = got ? (size_t)(uintptr_t)got - 1 : 0;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -2247,9 +2284,9 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 		topo_record(s, pi, v, &cd, NULL);
 		s->out->place[pi].where = NAP_SCHED_NODE;
 		s->out->place[pi].index = ni;
-		if (s->avail[ni].v[NAP_RES_CPU] < s->w->minreq.v[NAP_RES_CPU] ||
+		if (!s->nocache && (s->avail[ni].v[NAP_RES_CPU] < s->w->minreq.v[NAP_RES_CPU] ||
 		    s->avail[ni].v[NAP_RES_MEMORY] < s->w->minreq.v[NAP_RES_MEMORY] ||
-		    s->avail[ni].v[NAP_RES_PODS] < 1)
+		    s->avail[ni].v[NAP_RES_PODS] < 1))
 			memmove(&s->open_nodes[i], &s->open_nodes[i + 1],
 			    (--s->nopen - i) * sizeof(size_t));
 		nap_hash_put(&s->fit_from, key, (void *)(uintptr_t)(from + 1));
@@ -2286,13 +2323,19 @@ try_claims(struct st *s, size_t pi, struct variant *v)
 		} else {
 			co = &s->corder[0];
 		}
+		if (co != &s->corder[0] && s->nocache) {
+			for (i = 0; i < co->n; i++)
+				if (try_claim(s, pi, v, co->ci[i], NULL, 0))
+					return 1;
+			continue;
+		}
 		if (co != &s->corder[0]) {
 			for (i = seg_find(co, 0, req); i < co->n; i = seg_find(co, i + 1, req))
 				if (try_claim(s, pi, v, co->ci[i], NULL, 0))
 					return 1;
 			continue;
 		}
-		if (!nap_res_fits(req, &co->room))
+		if (!s->nocache && !nap_res_fits(req, &co->room))
 			continue;
 		nap_res_zero(&room);
 		for (i = 0; i < co->n; i++) {
@@ -2412,10 +2455,10 @@ setup_topology(struct st *s)
 		unsigned char *m;
 		char key[32];
 
-		if (ni >= in->nnodes)
+		if (ni >= in->nnodes || s->excluded[ni])
 			continue;
 		snprintf(key, sizeof(key), "%p", (const void *)b);
-		if (!(m = nap_hash_get(&seen, key))) {
+		if (s->nocache || !(m = nap_hash_get(&seen, key))) {
 			nap_xgrow(&memo, &amemo, (nmemo + 1) * (s->ngrp + 1), 1);
 			m = memo + nmemo * (s->ngrp + 1);
 			for (g = 0; g < s->ngrp; g++) {
@@ -2558,16 +2601,26 @@ rank_cached(struct st *s, size_t p, uint64_t zm, uint64_t cm)
 	struct rankc *rc;
 	size_t i, t;
 
-	for (i = 0; i < s->w->nrankc; i++)
-		if (s->w->rankc[i].pool == p && s->w->rankc[i].zm == zm && s->w->rankc[i].cm == cm)
-			return &s->w->rankc[i];
-	nap_xgrow(&s->w->rankc, &s->w->arankc, s->w->nrankc + 1, sizeof(*s->w->rankc));
-	rc = &s->w->rankc[s->w->nrankc++];
+	if (s->nocache) {
+		/* no cache: ranked again every time, into one scratch entry */
+		rc = &s->rank1;
+		if (!rc->rk) {
+			rc->rk = nap_xcalloc(in->ntypes + 1, sizeof(*rc->rk));
+			rc->price = nap_xcalloc(in->ntypes + 1, sizeof(*rc->price));
+		}
+	} else {
+		for (i = 0; i < s->w->nrankc; i++)
+			if (s->w->rankc[i].pool == p && s->w->rankc[i].zm == zm &&
+			    s->w->rankc[i].cm == cm)
+				return &s->w->rankc[i];
+		nap_xgrow(&s->w->rankc, &s->w->arankc, s->w->nrankc + 1, sizeof(*s->w->rankc));
+		rc = &s->w->rankc[s->w->nrankc++];
+		rc->rk = nap_xcalloc(in->ntypes + 1, sizeof(*rc->rk));
+		rc->price = nap_xcalloc(in->ntypes + 1, sizeof(*rc->price));
+	}
 	rc->pool = p;
 	rc->zm = zm;
 	rc->cm = cm;
-	rc->rk = nap_xcalloc(in->ntypes + 1, sizeof(*rc->rk));
-	rc->price = nap_xcalloc(in->ntypes + 1, sizeof(*rc->price));
 	rc->n = 0;
 	for (t = 0; t < in->ntypes; t++) {
 		double pr;
@@ -2736,6 +2789,9 @@ st_free(struct st *s)
 	nap_hash_free(&s->fit_from);
 	free(s->pod_cls);
 	free(s->excluded);
+	free(s->rank1.rk);
+	free(s->rank1.price);
+	free(s->memo1);
 	free(s->delta);
 	free(s->remaining);
 	free(s->nodes_left);
