@@ -244,9 +244,10 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 		solve_emit(sv, cl, &pl, &res);
 		t3 = mono_ms();
 		nap_debug("batch: %zu pods, %zu new nodeclaims, %lu relaxations; "
-			  "build %lld ms, solve %lld ms, emit %lld ms",
+			  "build %lld ms, solve %lld ms, emit %lld ms%s",
 		    pl.in.npending, res.nclaims, res.relaxations, (long long)(t1 - t0),
-		    (long long)(t2 - t1), (long long)(t3 - t2));
+		    (long long)(t2 - t1), (long long)(t3 - t2),
+		    opt.nocache ? "; scheduler caches off" : "");
 		nap_sched_result_free(&res);
 	}
 	solve_plan_free(&pl);
