@@ -1170,15 +1170,38 @@ fmt_reqs(const struct nap_reqs *r, char *buf, size_t len)
 	}
 }
 
+/*
+ * The pod's requests as Karpenter prints a ResourceList in its message,
+ * {"cpu":"1500m","memory":"2Gi"}, made from nap_res_fmt's "cpu=1500m
+ * memory=2Gi": names and quantities need no escaping.
+ */
 static void
 fmt_res_json(const struct nap_res *r, char *buf, size_t len)
 {
-	json_object *o = nap_res_to_json(r);
+	char plain[256];
+	const char *p;
+	size_t o = 0;
+	int w;
 
-	snprintf(buf, len, "%s",
-	    json_object_to_json_string_ext(
-		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
+	nap_res_fmt(r, plain, sizeof(plain));
+	w = snprintf(buf, len, "{");
+	o = w > 0 ? (size_t)w : 0;
+	for (p = plain; *p && o < len;) {
+		size_t nl = strcspn(p, "="), vl;
+
+		if (p[nl] != '=')
+			break;
+		vl = strcspn(p + nl + 1, " ");
+		w = snprintf(buf + o, len - o, "%s\"%.*s\":\"%.*s\"", p == plain ? "" : ",",
+		    (int)nl, p, (int)vl, p + nl + 1);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+		p += nl + 1 + vl;
+		p += *p == ' ';
+	}
+	if (o < len)
+		snprintf(buf + o, len - o, "}");
 }
 
 /*
