@@ -254,7 +254,7 @@ struct nap_sched_result {
 	struct nap_sched_claim *claims;
 	size_t nclaims;
 	unsigned long relaxations; /* preference relaxations made */
-	int stopped; /* stop_at_fail ended the run: some pods were not simulated */
+	int stopped;		   /* stop_at_fail ended the run: some pods were not simulated */
 };
 
 /*
@@ -290,7 +290,10 @@ struct nap_sched_run_opts {
 	int nocache;
 };
 
-#define NAP_SCHED_RUN_OPTS_INIT {NAP_SCHED_PACK_TARGET, NULL, 0, -1, 0, 0, 0}
+#define NAP_SCHED_RUN_OPTS_INIT                                                                    \
+	{                                                                                          \
+		NAP_SCHED_PACK_TARGET, NULL, 0, -1, 0, 0, 0                                        \
+	}
 
 int nap_sched_prepare(
     const struct nap_sched_input *in, struct nap_sched_world **w, struct nap_err *err);

@@ -20,7 +20,7 @@
 #include "solve.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                           \
+	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                         \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] "                \
 	"[--max-types n] [--packing target|karpenter] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
@@ -476,7 +476,8 @@ enum {
 
 static const struct nap_opt opts[] = {
     {"batch-idle", OPT_BATCH_IDLE, "duration", "decide after pods stop arriving this long (1s)"},
-    {"batch-max", OPT_BATCH_MAX, "duration", "decide at the latest this long after a batch opens (10s)"},
+    {"batch-max", OPT_BATCH_MAX, "duration",
+	"decide at the latest this long after a batch opens (10s)"},
     {"catalog", OPT_CATALOG, "path", "the VM-size catalog, nap-catalog(5)"},
     {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
     {"input", OPT_INPUT, "fifo", "also read OfferingUnavailable records here (up to 8)"},
@@ -532,8 +533,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_LOG_FORMAT:
 			if (nap_log_set_format(g.arg) < 0)
-				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
-				    g.arg);
+				nap_usage_error(SYNOPSIS,
+				    "--log-format: \"%s\" is neither text nor json", g.arg);
 			break;
 		case OPT_MAX_TYPES:
 			sv.max_types = (int)nap_opt_long(&g, 1, 100000);

@@ -297,7 +297,8 @@ disrupt_cases(void)
 		nap_sched_run(w, &o, &c, &err);
 		o.nocache = 0;
 		TAP_OK(a.place[0].index == 1 && b.place[0].index == 0 && c.place[0].index == 1 &&
-			a.place[2].where == c.place[2].where && a.place[2].index == c.place[2].index,
+			a.place[2].where == c.place[2].where &&
+			a.place[2].index == c.place[2].index,
 		    "disrupt: runs over one world with and without exclusions do not leak into "
 		    "each other");
 		nap_sched_result_free(&a);
