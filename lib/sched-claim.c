@@ -399,6 +399,103 @@ delta_memo(struct st *s, const struct nap_reqs *d)
 	return m;
 }
 
+/*
+ * The keys of nr that differ from the claim's requirements, into *d
+ * (borrowed entries, not a copy): the claim's types already intersect its
+ * requirements and nr only narrows them (intersection is per key), so only
+ * those keys need testing.
+ */
+static void
+claim_delta(struct st *s, const struct claim *c, const struct nap_reqs *nr, struct nap_reqs *d)
+{
+	size_t i;
+
+	nap_xgrow(&s->delta, &s->adelta, nr->n + 1, sizeof(*s->delta));
+	d->v = s->delta;
+	d->n = 0;
+	for (i = 0; i < nr->n; i++) {
+		const struct nap_req *was = nap_reqs_get(&c->reqs, nr->v[i].key);
+
+		if (!was || !sched_req_equal(was, &nr->v[i]))
+			d->v[d->n++] = nr->v[i];
+	}
+}
+
+/*
+ * The claim's sizes that still fit with the pod on board and, when its
+ * requirements narrow to nr (delta: the keys that changed), that nr allows
+ * with an offering under the run's price ceiling: into s->tbuf, the count
+ * returned (0: why says why).
+ */
+static size_t
+claim_sizes(struct st *s, const struct claim *c, const struct nap_sched_pod *p,
+    const struct nap_reqs *nr, const struct nap_reqs *delta, char *why, size_t len)
+{
+	const struct nap_sched_input *in = s->in;
+	size_t i, n = 0, base = c->pool * in->ntypes;
+	unsigned char *memo = NULL;
+	const double *price = NULL;
+
+	if (delta) {
+		uint64_t zm, cm;
+
+		memo = delta_memo(s, delta);
+		zm = sched_small_mask(s->w->ozones, s->w->nozones, nap_reqs_get(nr, ZONE_KEY));
+		cm = sched_small_mask(s->w->octypes, s->w->noctypes, nap_reqs_get(nr, CTYPE_KEY));
+		price = sched_rank_cached(s, c->pool, zm, cm)->price;
+	}
+	for (i = 0; i < c->ntypes; i++) {
+		size_t t = c->types[i];
+
+		if (!sched_res_fits_sum(&c->used, &p->req, &s->w->cap[base + t]))
+			continue;
+		if (delta) {
+			if (!memo[t])
+				memo[t] = delta_ok(&in->types[t].reqs, delta) ? 1 : 2;
+			if (memo[t] != 1 || price[t] < 0)
+				continue;
+			if (s->opt->max_price > 0 && price[t] >= s->opt->max_price)
+				continue;
+		}
+		s->tbuf[n++] = t;
+	}
+	if (n == 0)
+		WHYF("no instance type of the claim fits the pod");
+	return n;
+}
+
+/*
+ * Pod pi has joined claim ci (its sizes and used already updated): take on
+ * the narrowed requirements (s->tmp) when they changed, and keep the
+ * caches true: known variants, refused shapes (the claim changed), domain
+ * masks, room bound and list order; count the pod's topology.
+ */
+static int
+claim_joined(struct st *s, size_t ci, size_t pi, struct variant *v, const struct cand *cd,
+    int changed, int known)
+{
+	struct claim *c = s->claims[ci];
+
+	if (changed) {
+		nap_reqs_copy(&c->reqs, &s->tmp);
+		c->nknown = 0;
+		if (c->mask_ok)
+			memset(c->mask_ok, 0, s->ntk);
+	}
+	if (c->nknown < CACHE_N && (changed || !known) && !s->nocache)
+		c->known[c->nknown++] = v;
+	claim_add_pod(c, pi);
+	if (c->nrefused)
+		memset(c->refused, 0, c->nrefused * sizeof(uint64_t));
+	sched_topo_record(s, pi, v, cd, &c->reqs);
+	claim_maxrem(s, c);
+	claim_reorder(s, ci, 0);
+	s->out->place[pi].where = NAP_SCHED_CLAIM;
+	s->out->place[pi].index = ci;
+	return 1;
+}
+
+/* Can claim ci take pending pod pi at variant v?  1: it has (why: why not). */
 int
 sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len)
 {
@@ -409,11 +506,8 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 	const struct nap_reqs *nr = &c->reqs;
 	struct cand cd;
 	struct nap_reqs delta = {NULL, 0, 0};
-	size_t i, n = 0, base = c->pool * in->ntypes;
+	size_t i, n, base = c->pool * in->ntypes;
 	int known = 0, changed;
-	unsigned char *memo = NULL;
-	const double *price = NULL;
-	uint64_t zm = 0, cm = 0;
 
 	if (c->closed || !nap_res_fits(&p->req, &c->maxrem))
 		return 0;
@@ -460,22 +554,6 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 	changed = nr == &s->tmp && !sched_reqs_equal(&s->tmp, &c->reqs);
 	if (c->capped && !sched_res_fits_sum(&c->used, &p->req, sched_claim_cap(s, c)))
 		return refuse(s, c);
-	if (changed) {
-		/*
-		 * The claim's types already intersect its requirements and nr only
-		 * narrows them (intersection is per key), so only the keys that
-		 * changed need testing: borrowed entries, not a copy.
-		 */
-		nap_xgrow(&s->delta, &s->adelta, nr->n + 1, sizeof(*s->delta));
-		delta.v = s->delta;
-		delta.n = 0;
-		for (i = 0; i < nr->n; i++) {
-			const struct nap_req *was = nap_reqs_get(&c->reqs, nr->v[i].key);
-
-			if (!was || !sched_req_equal(was, &nr->v[i]))
-				delta.v[delta.n++] = nr->v[i];
-		}
-	}
 	/*
 	 * Lazy narrowing: a capped claim whose tier size is still a candidate,
 	 * joined without new requirements and with no minValues to keep, fits
@@ -485,59 +563,19 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 	 */
 	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr) && !s->nocache) {
 		nap_res_add(&c->used, &p->req);
-		goto joined;
+		return claim_joined(s, ci, pi, v, &cd, changed, known);
 	}
-	if (changed) {
-		memo = delta_memo(s, &delta);
-		zm = sched_small_mask(s->w->ozones, s->w->nozones, nap_reqs_get(nr, ZONE_KEY));
-		cm = sched_small_mask(s->w->octypes, s->w->noctypes, nap_reqs_get(nr, CTYPE_KEY));
-		price = sched_rank_cached(s, c->pool, zm, cm)->price;
-	}
-	for (i = 0; i < c->ntypes; i++) {
-		size_t t = c->types[i];
-
-		if (!sched_res_fits_sum(&c->used, &p->req, &s->w->cap[base + t]))
-			continue;
-		if (changed) {
-			if (!memo[t])
-				memo[t] = delta_ok(&in->types[t].reqs, &delta) ? 1 : 2;
-			if (memo[t] != 1 || price[t] < 0)
-				continue;
-			if (s->opt->max_price > 0 && price[t] >= s->opt->max_price)
-				continue;
-		}
-		s->tbuf[n++] = t;
-	}
-	if (n == 0) {
-		WHYF("no instance type of the claim fits the pod");
+	if (changed)
+		claim_delta(s, c, nr, &delta);
+	n = claim_sizes(s, c, p, nr, changed ? &delta : NULL, why, len);
+	if (n == 0 || !sched_min_values_ok(s, nr, s->tbuf, n, why, len))
 		return 0;
-	}
-	if (!sched_min_values_ok(s, nr, s->tbuf, n, why, len))
-		return 0;
-	/* commit */
 	for (i = 0; i < n; i++)
 		c->types[i] = (uint16_t)s->tbuf[i];
 	c->ntypes = n;
 	claim_tier_in(c);
 	nap_res_add(&c->used, &p->req);
-joined:
-	if (changed) {
-		nap_reqs_copy(&c->reqs, &s->tmp);
-		c->nknown = 0;
-		if (c->mask_ok)
-			memset(c->mask_ok, 0, s->ntk);
-	}
-	if (c->nknown < CACHE_N && (changed || !known) && !s->nocache)
-		c->known[c->nknown++] = v;
-	claim_add_pod(c, pi);
-	if (c->nrefused)
-		memset(c->refused, 0, c->nrefused * sizeof(uint64_t));
-	sched_topo_record(s, pi, v, &cd, &c->reqs);
-	claim_maxrem(s, c);
-	claim_reorder(s, ci, 0);
-	s->out->place[pi].where = NAP_SCHED_CLAIM;
-	s->out->place[pi].index = ci;
-	return 1;
+	return claim_joined(s, ci, pi, v, &cd, changed, known);
 }
 
 int
