@@ -224,10 +224,12 @@ clean:
 #   make fuzz                  build every tests/fuzz/fuzz-*.c and run each FUZZ_SECONDS
 #   make fuzz-bins             build only (build/fuzz/fuzz-*)
 #   make fuzz FUZZ_SECONDS=600 FUZZ=fuzz-yaml   one harness, longer
+#   make fuzz FUZZ_RUNS=10000000               each harness for 10 M executions
 # libnap is rebuilt under build/fuzz/ with coverage and ASan+UBSan; crashes
 # are left in tests/fuzz/artifacts/<harness>/ and make the target fail.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?=
 FUZZ ?=
 FUZZ_OUT = build/fuzz
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -242,7 +244,7 @@ fuzz-bins: $(FUZZ_BINS) $(FUZZ_OUT)/yaml2json
 fuzz:
 	@sh bin/nap-deps fuzz
 	@$(MAKE) --no-print-directory fuzz-bins
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(FUZZ_OUT) sh tests/fuzz/run $(FUZZ)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_OUT=$(FUZZ_OUT) sh tests/fuzz/run $(FUZZ)
 
 # lib/ with coverage for the fuzzer, but no fuzzer main (harnesses bring theirs).
 $(FUZZ_OUT)/lib/%.o: lib/%.c

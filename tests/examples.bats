@@ -437,6 +437,22 @@ chk_phases() {
 	[ "$(tr -s ' ' <"$OUT/$1.out" | sed 's/^ //')" = "4 Pending" ]
 }
 
+# nap-upgrade(1): the plan for the one class of nap(7)'s cluster.
+chk_upgrade_plan() {
+	local o=$OUT/$1.out
+	[ "$(wc -l <"$o")" -eq 1 ]
+	jq -e '.nodeClass == "default" and .kubernetesVersion.to == "1.32.4" and .drifted == []' "$o" >/dev/null
+}
+
+# No node has been launched in that cluster: nothing to drift.
+chk_upgrade_nothing_drifts() {
+	[ ! -s "$OUT/$1.out" ]
+}
+
+chk_upgrade_ready() {
+	[ "$(cat "$OUT/$1.out")" = True ]
+}
+
 chk_catalog_unchanged() {
 	[ ! -s "$OUT/$1.out" ]
 	[ -z "$(git -C "$WORK" status --porcelain data)" ]
@@ -459,6 +475,32 @@ chk_config_valid() {
 chk_state_kept() {
 	[ -s "$WORK/sim.state" ]
 	chk_sim_stopped "$1"
+}
+
+# nap-cost(1): the table of the cluster nap(7)'s blocks set up, its record,
+# and the chart drawn as a PNG.
+chk_cost_table() {
+	local o=$OUT/$1.out
+	head -n 1 "$o" | grep -q '^TIME  *NODES  *PODS  *\$/H  *BOUND \$/H'
+	grep -q '^NODEPOOL ' "$o"
+}
+
+chk_cost_record() {
+	jq -e 'has("usdPerHour") and has("boundUsdPerHour") and has("ratio")' "$OUT/$1.out" >/dev/null
+}
+
+chk_cost_png() {
+	[ -s "$WORK/day.ndjson" ]
+	grep -q '<polyline id="fleet"' "$WORK/cost.svg"
+	[ "$(head -c 4 "$WORK/cost.png" | od -An -c | tr -d ' ')" = '211PNG' ]
+}
+
+# nap-elect(1): the command ran, and the Lease it held was released.
+chk_elect_released() {
+	local o=$OUT/$1.out
+	[ "$(head -n 1 "$o")" = leading ]
+	[ "$(sed -n 2p "$o")" = 0 ]
+	[ -z "$(kubectl get lease example -o jsonpath='{.spec.holderIdentity}')" ]
 }
 
 # ---- the plans --------------------------------------------------------------
@@ -523,10 +565,33 @@ plan_nap_launch_1() {
 	EOF
 }
 
+plan_nap_upgrade_1() {
+	cat <<-'EOF'
+	run	nap-watch --once > snapshot.ndjson	chk_upgrade_plan
+	run	nap-upgrade --plan --kubernetes-version v1.34.0 < snapshot.ndjson | jq -c '.drifted[]'	chk_upgrade_nothing_drifts
+	run	nap-watch --once | nap-upgrade > /dev/null	chk_upgrade_ready
+	EOF
+}
+
 plan_nap_records_5() {
 	cat <<-'EOF'
 	run	nap-watch --once | nap-solve |	chk_one_type
 	run	nap-watch --once > snapshot.ndjson	chk_phases
+	EOF
+}
+
+plan_nap_cost_1() {
+	cat <<-'EOF'
+	run	nap-watch --once | nap-cost	chk_cost_table
+	run	nap-watch --once | nap-cost --ndjson | jq -c '{usdPerHour, boundUsdPerHour, ratio}'	chk_cost_record
+	run	timeout 5 nap-watch > day.ndjson	chk_cost_png
+	EOF
+}
+
+plan_nap_elect_1() {
+	cat <<-'EOF'
+	run	nap-elect --lease example -- sh -c 'echo leading'	chk_elect_released
+	skip	nap-elect --lease nap --identity "$(hostname)" -- nap --config /etc/nap/nap.yaml	needs /etc/nap on two VMs; nap-elect.bats runs two candidates against nap-sim
 	EOF
 }
 
@@ -629,8 +694,20 @@ doc_session() {
 	doc_session man/nap-launch.1 --cluster
 }
 
+@test "nap-upgrade(1): every example runs as written" {
+	doc_session man/nap-upgrade.1 --cluster
+}
+
 @test "nap-records(5): every example runs as written" {
 	doc_session man/nap-records.5 --cluster
+}
+
+@test "nap-cost(1): every example runs as written, against the nap-sim nap(7) starts" {
+	doc_session man/nap-cost.1 --cluster
+}
+
+@test "nap-elect(1): every example runs as written, against the nap-sim nap(7) starts" {
+	doc_session man/nap-elect.1 --cluster
 }
 
 @test "nap-sim(1): every example runs as written" {
