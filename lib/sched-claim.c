@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-
 static void
 claim_tier_in(struct claim *c)
 {

@@ -14,9 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-
-
 struct klass *
 sched_class_of(struct st *s, size_t pi)
 {

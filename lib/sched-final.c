@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-
 static const char name_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
 static uint64_t

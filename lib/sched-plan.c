@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* A request shape of the batch and how many pods have it. */
 struct shape {
 	struct nap_res req;

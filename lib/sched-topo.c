@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-
 /* ---- keys and groups ---- */
 
 static int

@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-
-
 static int
 daemon_lands(const struct nap_sched_pod *d, const struct nap_sched_pool *pool,
     const struct nap_reqs *pool_reqs, const struct nap_sched_itype *t)

@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hash.h"
-
 static int
 avoided(const struct nap_sched_pod *p, const char *node)
 {
