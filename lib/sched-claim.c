@@ -478,7 +478,7 @@ claim_joined(struct st *s, size_t ci, size_t pi, struct variant *v, const struct
 		nap_reqs_copy(&c->reqs, &s->tmp);
 		c->nknown = 0;
 		if (c->mask_ok)
-			memset(c->mask_ok, 0, s->ntk);
+			memset(c->mask_ok, 0, s->topo.ntk);
 	}
 	if (c->nknown < CACHE_N && (changed || !known) && !s->nocache)
 		c->known[c->nknown++] = v;

@@ -176,13 +176,22 @@ struct nap_sched_world {
 	size_t adkey;
 };
 
+/* A run's topology: keys, their domains per node, and the groups' counts (sched-topo.c). */
+struct topo {
+	struct tkey *tk;
+	size_t ntk, atk;
+	long *ndom; /* per tkey x node: value index, -1 none */
+	struct group *grp;
+	size_t ngrp, agrp;
+	struct nap_hash grp_by_sig;
+};
+
 /* One run: the placements so far, over a world. */
 struct st {
 	struct nap_sched_world *w;
 	const struct nap_sched_input *in;
 	const struct nap_sched_run_opts *opt;
 	int nocache; /* every cache off: recompute what a cache would give */
-	long *ndom;  /* per tkey x node: value index, -1 none */
 	struct nap_sched_result *out;
 	struct nap_res *remaining; /* per pool: limit - used */
 	int64_t *nodes_left;
@@ -198,12 +207,7 @@ struct st {
 	struct klass *cls;
 	size_t ncls, acls;
 	size_t *pod_cls;
-	/* topology */
-	struct tkey *tk;
-	size_t ntk, atk;
-	struct group *grp;
-	size_t ngrp, agrp;
-	struct nap_hash grp_by_sig;
+	struct topo topo;
 	/* claims */
 	struct claim **claims;
 	size_t nclaims, aclaims;

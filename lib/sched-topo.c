@@ -27,14 +27,14 @@ tkey_get(struct st *s, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < s->ntk; i++)
-		if (strcmp(s->tk[i].key, key) == 0)
+	for (i = 0; i < s->topo.ntk; i++)
+		if (strcmp(s->topo.tk[i].key, key) == 0)
 			return i;
-	nap_xgrow(&s->tk, &s->atk, s->ntk + 1, sizeof(*s->tk));
-	memset(&s->tk[s->ntk], 0, sizeof(s->tk[0]));
-	s->tk[s->ntk].key = key;
-	s->tk[s->ntk].is_host = strcmp(key, HOST_KEY) == 0;
-	return s->ntk++;
+	nap_xgrow(&s->topo.tk, &s->topo.atk, s->topo.ntk + 1, sizeof(*s->topo.tk));
+	memset(&s->topo.tk[s->topo.ntk], 0, sizeof(s->topo.tk[0]));
+	s->topo.tk[s->topo.ntk].key = key;
+	s->topo.tk[s->topo.ntk].is_host = strcmp(key, HOST_KEY) == 0;
+	return s->topo.ntk++;
 }
 
 static void
@@ -106,8 +106,8 @@ tkeys_fill(struct st *s)
 	const struct nap_sched_input *in = s->in;
 	size_t k, p, t, i;
 
-	for (k = 0; k < s->ntk; k++) {
-		struct tkey *tk = &s->tk[k];
+	for (k = 0; k < s->topo.ntk; k++) {
+		struct tkey *tk = &s->topo.tk[k];
 		size_t alloc = 0;
 
 		if (tk->is_host)
@@ -146,20 +146,20 @@ tkeys_fill(struct st *s)
 size_t
 sched_group_get(struct st *s, const struct nap_sched_topo *t, const char *ns)
 {
-	void *v = nap_hash_get(&s->grp_by_sig, t->sig);
+	void *v = nap_hash_get(&s->topo.grp_by_sig, t->sig);
 	struct group *g;
 
 	if (v)
 		return (size_t)(uintptr_t)v - 1;
-	nap_xgrow(&s->grp, &s->agrp, s->ngrp + 1, sizeof(*s->grp));
-	g = &s->grp[s->ngrp];
+	nap_xgrow(&s->topo.grp, &s->topo.agrp, s->topo.ngrp + 1, sizeof(*s->topo.grp));
+	g = &s->topo.grp[s->topo.ngrp];
 	memset(g, 0, sizeof(*g));
 	g->kind = t->kind;
 	g->tk = tkey_get(s, t->key);
 	g->t = t;
 	g->ns = ns;
-	nap_hash_put(&s->grp_by_sig, t->sig, (void *)(uintptr_t)(s->ngrp + 1));
-	return s->ngrp++;
+	nap_hash_put(&s->topo.grp_by_sig, t->sig, (void *)(uintptr_t)(s->topo.ngrp + 1));
+	return s->topo.ngrp++;
 }
 
 static int
@@ -239,7 +239,7 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 	size_t i;
 
 	for (i = 0; i < p->ntopo; i++) {
-		const struct group *g = &s->grp[c->grp[i]];
+		const struct group *g = &s->topo.grp[c->grp[i]];
 		const struct nap_sched_topo *t = &p->topo[i];
 
 		if (!v->topo_on[i] || g->tk != k)
@@ -250,12 +250,12 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 			int skew = t->max_skew > 0 ? t->max_skew : 1;
 			int self = c->selfsel[i];
 
-			if (!s->tk[k].is_host) {
+			if (!s->topo.tk[k].is_host) {
 				size_t j, elig = 0;
 				uint64_t m = var_mask(s, v, k);
 
 				gmin = -1;
-				for (j = 0; j < s->tk[k].nvals && j < 64; j++) {
+				for (j = 0; j < s->topo.tk[k].nvals && j < 64; j++) {
 					if (!(m & ((uint64_t)1 << j)))
 						continue;
 					elig++;
@@ -297,14 +297,14 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 	 * their domains; as in Karpenter, pods placed in this run do not
 	 */
 	for (i = 0; i < c->nmatched; i++) {
-		const struct group *g = &s->grp[c->matched[i]];
+		const struct group *g = &s->topo.grp[c->matched[i]];
 
 		if (!g->inverse || g->tk != k)
 			continue;
 		if (gowners(g, d) > 0) {
 			WHYF("unsatisfiable topology constraint for pod anti-affinity, key=%s "
 			     "(inverse)",
-			    s->tk[k].key);
+			    s->topo.tk[k].key);
 			return 0;
 		}
 	}
@@ -319,7 +319,7 @@ spread_group(const struct st *s, const struct klass *c, const struct variant *v,
 
 	for (i = 0; i < c->proto->ntopo; i++)
 		if (v->topo_on[i] && c->proto->topo[i].kind == NAP_SCHED_SPREAD &&
-		    s->grp[c->grp[i]].tk == k)
+		    s->topo.grp[c->grp[i]].tk == k)
 			return (long)c->grp[i];
 	return -1;
 }
@@ -331,10 +331,10 @@ key_involved(const struct st *s, const struct klass *c, const struct variant *v,
 	size_t i;
 
 	for (i = 0; i < c->proto->ntopo; i++)
-		if (v->topo_on[i] && s->grp[c->grp[i]].tk == k)
+		if (v->topo_on[i] && s->topo.grp[c->grp[i]].tk == k)
 			return 1;
 	for (i = 0; i < c->nmatched; i++)
-		if (s->grp[c->matched[i]].tk == k)
+		if (s->topo.grp[c->matched[i]].tk == k)
 			return 1;
 	return 0;
 }
@@ -345,11 +345,11 @@ cached_mask(
     struct st *s, uint64_t **mask, unsigned char **ok, const struct nap_reqs *reqs, size_t k)
 {
 	if (!*mask) {
-		*mask = nap_xcalloc(s->ntk + 1, sizeof(**mask));
-		*ok = nap_xcalloc(s->ntk + 1, 1);
+		*mask = nap_xcalloc(s->topo.ntk + 1, sizeof(**mask));
+		*ok = nap_xcalloc(s->topo.ntk + 1, 1);
 	}
 	if (!(*ok)[k] || s->nocache) {
-		(*mask)[k] = reqs_mask(reqs, &s->tk[k]);
+		(*mask)[k] = reqs_mask(reqs, &s->topo.tk[k]);
 		(*ok)[k] = 1;
 	}
 	return (*mask)[k];
@@ -378,8 +378,8 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 	size_t k, j;
 
 	s->npins = 0;
-	for (k = 0; k < s->ntk; k++) {
-		const struct tkey *tk = &s->tk[k];
+	for (k = 0; k < s->topo.ntk; k++) {
+		const struct tkey *tk = &s->topo.tk[k];
 
 		if (!key_involved(s, c, v, k))
 			continue;
@@ -389,13 +389,13 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 			continue;
 		}
 		if (cd->kind == CAND_NODE) {
-			long d = s->ndom[k * s->in->nnodes + cd->idx];
+			long d = s->topo.ndom[k * s->in->nnodes + cd->idx];
 
 			if (d < 0) {
 				size_t i;
 
 				for (i = 0; i < c->proto->ntopo; i++)
-					if (v->topo_on[i] && s->grp[c->grp[i]].tk == k &&
+					if (v->topo_on[i] && s->topo.grp[c->grp[i]].tk == k &&
 					    c->proto->topo[i].kind != NAP_SCHED_ANTI) {
 						WHYF("node has no label %s", tk->key);
 						return 0;
@@ -421,9 +421,9 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 					best = (long)j;
 					break;
 				}
-				if (best < 0 || gcount(&s->grp[sg], (long)j) < bestc) {
+				if (best < 0 || gcount(&s->topo.grp[sg], (long)j) < bestc) {
 					best = (long)j;
-					bestc = gcount(&s->grp[sg], (long)j);
+					bestc = gcount(&s->topo.grp[sg], (long)j);
 				}
 			}
 			if (best < 0) {
@@ -451,14 +451,14 @@ sched_topo_record(struct st *s, size_t pi, const struct variant *v, const struct
 	size_t i;
 
 	for (i = 0; i < c->nmatched; i++) {
-		struct group *g = &s->grp[c->matched[i]];
-		const struct tkey *tk = &s->tk[g->tk];
+		struct group *g = &s->topo.grp[c->matched[i]];
+		const struct tkey *tk = &s->topo.tk[g->tk];
 		long d = -1;
 
 		if (tk->is_host) {
 			d = cd->host;
 		} else if (cd->kind == CAND_NODE) {
-			d = s->ndom[g->tk * s->in->nnodes + cd->idx];
+			d = s->topo.ndom[g->tk * s->in->nnodes + cd->idx];
 		} else {
 			const struct nap_req *q = nap_reqs_get(reqs, tk->key);
 
@@ -488,26 +488,27 @@ sched_setup_topology(struct st *s)
 			    b->topo[j].sig) {
 				size_t g1 = sched_group_get(s, &b->topo[j], b->ns);
 
-				s->grp[g1].inverse = 1;
+				s->topo.grp[g1].inverse = 1;
 			}
 	}
 	tkeys_fill(s);
-	s->ndom = nap_xcalloc(s->ntk * in->nnodes + 1, sizeof(long));
-	for (g = 0; g < s->ntk; g++)
+	s->topo.ndom = nap_xcalloc(s->topo.ntk * in->nnodes + 1, sizeof(long));
+	for (g = 0; g < s->topo.ntk; g++)
 		for (i = 0; i < in->nnodes; i++) {
-			const char *v =
-			    s->tk[g].is_host ? NULL : node_label(&in->nodes[i], s->tk[g].key);
+			const char *v = s->topo.tk[g].is_host
+			    ? NULL
+			    : node_label(&in->nodes[i], s->topo.tk[g].key);
 
-			s->ndom[g * in->nnodes + i] = s->tk[g].is_host ? (long)i
-			    : v					       ? tkey_find(&s->tk[g], v)
-								       : -1;
+			s->topo.ndom[g * in->nnodes + i] = s->topo.tk[g].is_host ? (long)i
+			    : v ? tkey_find(&s->topo.tk[g], v)
+				: -1;
 		}
 	for (i = 0; i < s->ncls; i++) {
 		struct klass *c = &s->cls[i];
 
-		c->matched = nap_xcalloc(s->ngrp + 1, sizeof(size_t));
-		for (g = 0; g < s->ngrp; g++)
-			if (group_selects(&s->grp[g], c->proto))
+		c->matched = nap_xcalloc(s->topo.ngrp + 1, sizeof(size_t));
+		for (g = 0; g < s->topo.ngrp; g++)
+			if (group_selects(&s->topo.grp[g], c->proto))
 				c->matched[c->nmatched++] = g;
 		c->selfsel = nap_xcalloc(c->proto->ntopo + 1, 1);
 		for (j = 0; j < c->proto->ntopo; j++)
@@ -515,9 +516,9 @@ sched_setup_topology(struct st *s)
 				if (c->matched[g] == c->grp[j])
 					c->selfsel[j] = 1;
 	}
-	for (g = 0; g < s->ngrp; g++) {
-		struct group *gr = &s->grp[g];
-		const struct tkey *tk = &s->tk[gr->tk];
+	for (g = 0; g < s->topo.ngrp; g++) {
+		struct group *gr = &s->topo.grp[g];
+		const struct tkey *tk = &s->topo.tk[gr->tk];
 
 		group_grow(gr, tk->is_host ? in->nnodes + 1 : tk->nvals + 1);
 	}
@@ -526,7 +527,7 @@ sched_setup_topology(struct st *s)
 	 * pointer for pods equal in namespace, labels and constraints): whether
 	 * a group selects or owns it is worked out once per pointer.
 	 */
-	memo = nap_xcalloc(s->ngrp + 1, 1);
+	memo = nap_xcalloc(s->topo.ngrp + 1, 1);
 	nap_hash_init(&seen);
 	for (i = 0; i < in->nbound; i++) {
 		const struct nap_sched_pod *b = in->bound[i].pod;
@@ -538,10 +539,10 @@ sched_setup_topology(struct st *s)
 			continue;
 		snprintf(key, sizeof(key), "%p", (const void *)b);
 		if (s->nocache || !(m = nap_hash_get(&seen, key))) {
-			nap_xgrow(&memo, &amemo, (nmemo + 1) * (s->ngrp + 1), 1);
-			m = memo + nmemo * (s->ngrp + 1);
-			for (g = 0; g < s->ngrp; g++) {
-				const struct group *gr = &s->grp[g];
+			nap_xgrow(&memo, &amemo, (nmemo + 1) * (s->topo.ngrp + 1), 1);
+			m = memo + nmemo * (s->topo.ngrp + 1);
+			for (g = 0; g < s->topo.ngrp; g++) {
+				const struct group *gr = &s->topo.grp[g];
 				int own = 0;
 
 				if (gr->kind == NAP_SCHED_ANTI)
@@ -554,11 +555,11 @@ sched_setup_topology(struct st *s)
 			/* offsets, not pointers: memo moves as it grows */
 			nap_hash_put(&seen, key, (void *)(uintptr_t)nmemo);
 		} else {
-			m = memo + ((uintptr_t)m - 1) * (s->ngrp + 1);
+			m = memo + ((uintptr_t)m - 1) * (s->topo.ngrp + 1);
 		}
-		for (g = 0; g < s->ngrp; g++) {
-			struct group *gr = &s->grp[g];
-			const struct tkey *tk = &s->tk[gr->tk];
+		for (g = 0; g < s->topo.ngrp; g++) {
+			struct group *gr = &s->topo.grp[g];
+			const struct tkey *tk = &s->topo.tk[gr->tk];
 			int sel = m[g] & 1, own = m[g] >> 1 & 1;
 			long d;
 

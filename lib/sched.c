@@ -203,17 +203,17 @@ st_free(struct st *s)
 		free(s->cls[i].any_order);
 	}
 	free(s->cls);
-	for (i = 0; i < s->ngrp; i++) {
-		free(s->grp[i].count);
-		free(s->grp[i].owners);
+	for (i = 0; i < s->topo.ngrp; i++) {
+		free(s->topo.grp[i].count);
+		free(s->topo.grp[i].owners);
 	}
-	free(s->grp);
-	for (i = 0; i < s->ntk; i++) {
-		for (j = 0; j < s->tk[i].nvals; j++)
-			free(s->tk[i].vals[j]);
-		free(s->tk[i].vals);
+	free(s->topo.grp);
+	for (i = 0; i < s->topo.ntk; i++) {
+		for (j = 0; j < s->topo.tk[i].nvals; j++)
+			free(s->topo.tk[i].vals[j]);
+		free(s->topo.tk[i].vals);
 	}
-	free(s->tk);
+	free(s->topo.tk);
 	for (i = 0; i < s->nclaims; i++) {
 		nap_reqs_free(&s->claims[i]->reqs);
 		free(s->claims[i]->types);
@@ -231,7 +231,7 @@ st_free(struct st *s)
 	free(s->corder);
 	free(s->mark);
 	nap_hash_free(&s->cls_by_sig);
-	nap_hash_free(&s->grp_by_sig);
+	nap_hash_free(&s->topo.grp_by_sig);
 	nap_hash_free(&s->shapes);
 	nap_hash_free(&s->fit_from);
 	free(s->pod_cls);
@@ -243,7 +243,7 @@ st_free(struct st *s)
 	free(s->remaining);
 	free(s->nodes_left);
 	free(s->avail);
-	free(s->ndom);
+	free(s->topo.ndom);
 	free(s->open_nodes);
 	free(s->tbuf);
 	free(s->tbuf2);
@@ -381,7 +381,7 @@ nap_sched_run(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
 	s.nocache = opt->nocache;
 	s.out = out;
 	nap_hash_init(&s.cls_by_sig);
-	nap_hash_init(&s.grp_by_sig);
+	nap_hash_init(&s.topo.grp_by_sig);
 	nap_hash_init(&s.shapes);
 	nap_hash_init(&s.fit_from);
 	nap_reqs_init(&s.tmp);
