@@ -274,7 +274,8 @@ struct nap_sched_run_opts {
 	int packing; /* enum nap_sched_packing */
 	/* nodes (indices into input nodes) taken away: nothing lands on them and
 	 * their bound pods count for no topology; the caller passes their pods
-	 * as pending if it wants them placed */
+	 * as pending if it wants them placed, and leaves their capacity out of
+	 * pools[].used if it should not count against limits */
 	const size_t *exclude;
 	size_t nexclude;
 	/* at most this many new claims; < 0 no limit (0: "can these pods go
