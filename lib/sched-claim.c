@@ -290,23 +290,6 @@ refused(const struct st *s, const struct claim *c)
 }
 
 /* The shape id of a pod at a variant, or -1 when topology makes it unique. */
-/* Append v as lowercase hex and a separator; returns the new length. */
-size_t
-sched_hex_put(char *buf, size_t o, uint64_t v, char sep)
-{
-	char tmp[16];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	while (n)
-		buf[o++] = tmp[--n];
-	buf[o++] = sep;
-	return o;
-}
-
 long
 sched_shape_of(struct st *s, const struct variant *v, const struct nap_res *req)
 {

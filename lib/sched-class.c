@@ -14,12 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct klass *
-sched_class_of(struct st *s, size_t pi)
-{
-	return &s->cls[s->pod_cls[pi]];
-}
-
 static size_t *
 order_by_weight(
     const struct nap_sched_topo *topo, size_t ntopo, int kind, int spread_any, size_t *n)
@@ -256,18 +250,15 @@ sched_vpool_get(struct st *s, struct variant *v, size_t p)
 	return vp;
 }
 
+/* Does existing node ni take pods of variant v (taints, labels)?  Not cached here. */
 int
-sched_node_ok(struct st *s, struct variant *v, size_t ni)
+sched_node_verdict(const struct st *s, const struct variant *v, size_t ni)
 {
+	static const struct nap_reqs none;
 	const struct nap_sched_node *n = &s->in->nodes[ni];
 	const struct nap_sched_pod *proto = s->cls[v->cls].proto;
 
-	if (v->node_ok[ni] < 0 || s->nocache) {
-		static const struct nap_reqs none;
-
-		v->node_ok[ni] = sched_taints_ok(n->taints, n->ntaints, proto, v->tol_prefer,
-				     !n->initialized, NULL, 0) &&
-		    nap_reqs_compatible(n->labels ? n->labels : &none, &v->reqs, 0, NULL, 0);
-	}
-	return v->node_ok[ni];
+	return sched_taints_ok(
+		   n->taints, n->ntaints, proto, v->tol_prefer, !n->initialized, NULL, 0) &&
+	    nap_reqs_compatible(n->labels ? n->labels : &none, &v->reqs, 0, NULL, 0);
 }

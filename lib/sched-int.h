@@ -262,8 +262,6 @@ struct cand {
 };
 
 /* sched-rules.c */
-int sched_res_fits_sum(
-    const struct nap_res *a, const struct nap_res *b, const struct nap_res *have);
 int sched_taints_ok(const struct nap_sched_taint *taints, size_t n, const struct nap_sched_pod *p,
     int tol_prefer, int skip_ephemeral, char *why, size_t len);
 int sched_cmp_pending(const void *x, const void *y, void *ctx);
@@ -281,16 +279,13 @@ void sched_world_plan(struct nap_sched_world *w);
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);
 size_t sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req);
-size_t sched_tier_of(const struct st *s, size_t pi, size_t p);
-const struct nap_res *sched_claim_cap(const struct st *s, const struct claim *c);
 
 /* sched-class.c */
-struct klass *sched_class_of(struct st *s, size_t pi);
 size_t sched_class_add(struct st *s, const struct nap_sched_pod *p);
 struct variant *sched_variant_get(struct st *s, size_t ci, int step);
 void sched_variant_free(struct variant *v, size_t npools);
 struct vpool *sched_vpool_get(struct st *s, struct variant *v, size_t p);
-int sched_node_ok(struct st *s, struct variant *v, size_t ni);
+int sched_node_verdict(const struct st *s, const struct variant *v, size_t ni);
 
 /* sched-topo.c */
 size_t sched_group_get(struct st *s, const struct nap_sched_topo *t, const char *ns);
@@ -304,12 +299,77 @@ void sched_setup_topology(struct st *s);
 size_t sched_seg_find(const struct corder *co, size_t from, const struct nap_res *req);
 int sched_min_values_ok(
     struct st *s, const struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len);
-size_t sched_hex_put(char *buf, size_t o, uint64_t v, char sep);
 long sched_shape_of(struct st *s, const struct variant *v, const struct nap_res *req);
 int sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len);
 int sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t len);
 
 /* sched-final.c */
 void sched_finalize_claims(struct st *s, char *why, size_t len);
+
+/*
+ * Small helpers of the hot loops, inline: a call into another file costs
+ * more than they do.
+ */
+
+/* a + b fits within have, every resource */
+static inline int
+sched_res_fits_sum(const struct nap_res *a, const struct nap_res *b, const struct nap_res *have)
+{
+	int i, ok = 1;
+
+	for (i = 0; i < NAP_RES_N; i++)
+		ok &= a->v[i] + b->v[i] <= have->v[i];
+	return ok;
+}
+
+/* Pending pod pi's tier in pool p under the run's packing, or NPOS. */
+static inline size_t
+sched_tier_of(const struct st *s, size_t pi, size_t p)
+{
+	if (s->opt->packing != NAP_SCHED_PACK_TARGET)
+		return NAP_SCHED_NPOS;
+	return s->w->ptier[pi * s->in->npools + p];
+}
+
+/* The capacity a capped claim may fill, or NULL when it grows freely. */
+static inline const struct nap_res *
+sched_claim_cap(const struct st *s, const struct claim *c)
+{
+	if (!c->capped)
+		return NULL;
+	return &s->w->cap[c->pool * s->in->ntypes + c->tier];
+}
+
+/* Append v as lowercase hex and a separator; returns the new length. */
+static inline size_t
+sched_hex_put(char *buf, size_t o, uint64_t v, char sep)
+{
+	char tmp[16];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	while (n)
+		buf[o++] = tmp[--n];
+	buf[o++] = sep;
+	return o;
+}
+
+static inline struct klass *
+sched_class_of(struct st *s, size_t pi)
+{
+	return &s->cls[s->pod_cls[pi]];
+}
+
+/* sched_node_verdict, remembered per variant and node (worked out again under nocache) */
+static inline int
+sched_node_ok(struct st *s, struct variant *v, size_t ni)
+{
+	if (v->node_ok[ni] < 0 || s->nocache)
+		v->node_ok[ni] = (signed char)sched_node_verdict(s, v, ni);
+	return v->node_ok[ni];
+}
 
 #endif

@@ -240,21 +240,3 @@ sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *
 	}
 	return NAP_SCHED_NPOS;
 }
-
-/* Pending pod pi's tier in pool p under the run's packing, or NPOS. */
-size_t
-sched_tier_of(const struct st *s, size_t pi, size_t p)
-{
-	if (s->opt->packing != NAP_SCHED_PACK_TARGET)
-		return NAP_SCHED_NPOS;
-	return s->w->ptier[pi * s->in->npools + p];
-}
-
-/* The capacity a capped claim may fill, or NULL when it grows freely. */
-const struct nap_res *
-sched_claim_cap(const struct st *s, const struct claim *c)
-{
-	if (!c->capped)
-		return NULL;
-	return &s->w->cap[c->pool * s->in->ntypes + c->tier];
-}

@@ -12,16 +12,6 @@
 #include <string.h>
 
 int
-sched_res_fits_sum(const struct nap_res *a, const struct nap_res *b, const struct nap_res *have)
-{
-	int i, ok = 1;
-
-	for (i = 0; i < NAP_RES_N; i++)
-		ok &= a->v[i] + b->v[i] <= have->v[i];
-	return ok;
-}
-
-int
 nap_sched_tolerates(
     const struct nap_sched_toleration *tols, size_t ntols, const struct nap_sched_taint *t)
 {
