@@ -19,12 +19,14 @@
 #include "log.h"
 #include "prog.h"
 #include "rec.h"
-#include "launch.h"
+#include "nap-launch.h"
+#include "obs.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                       \
+	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                     \
 	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] "           \
-	"[--max-inflight n] [--registration-timeout duration] [--time-scale n]"
+	"[--max-inflight n] [--metrics-file path] [--metrics-listen addr] [--no-events] "          \
+	"[--registration-timeout duration] [--time-scale n]"
 #define MAX_INPUTS 8
 #define BATCH 16
 
@@ -41,8 +43,10 @@ on_record(struct ctx *x, const struct nap_rec *rec, int is_stdin)
 		return;
 	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0)
 		launch_state(x, rec->obj);
-	else if (strcmp(t, "SYNCED") == 0)
+	else if (strcmp(t, "SYNCED") == 0) {
 		launch_synced(x, rec->obj);
+		gc_synced(x, rec->obj);
+	}
 	nap_emit_raw(rec->line, rec->len);
 }
 
@@ -63,6 +67,7 @@ drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 			return 2;
 		r = nap_rec_next(rd, &rec, &err);
 		if (r == NAP_REC_OK) {
+			obs_read(&rec);
 			on_record(x, &rec, is_stdin);
 			if (strcmp(rec.type, "LaunchRequest") == 0)
 				n++;
@@ -70,6 +75,7 @@ drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 		}
 		if (r == NAP_REC_BAD) {
 			nap_warn("%s: %s", nap_rec_name(rd), err.msg);
+			obs_malformed();
 			continue;
 		}
 		return r != NAP_REC_EOF;
@@ -86,6 +92,7 @@ enum {
 	OPT_KUBECONFIG,
 	OPT_LOG_FORMAT,
 	OPT_MAX_INFLIGHT,
+	OPT_OBS, /* --metrics-file, --metrics-listen, --no-events: obs.c */
 	OPT_REGISTRATION_TIMEOUT,
 	OPT_TIME_SCALE,
 };
@@ -99,6 +106,9 @@ static const struct nap_opt opts[] = {
     {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
     {"max-inflight", OPT_MAX_INFLIGHT, "n", "ARM requests in flight at once (1 to 4096)"},
+    {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
+    {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
+    {"no-events", OPT_OBS, NULL, "post no Kubernetes Events"},
     {"registration-timeout", OPT_REGISTRATION_TIMEOUT, "duration",
 	"give up on a NodeClaim not registered by then (15m)"},
     {"time-scale", OPT_TIME_SCALE, "n", "run n times faster than real time (1 to 1e6)"},
@@ -156,11 +166,9 @@ static void
 setup(struct ctx *x, const char *config, const char *kubeconfig, const char *context,
     const char *catalog, int max_inflight)
 {
-	struct nap_auth_opts ao;
 	struct nap_arm_opts mo;
-	struct nap_kube_config kc;
 	struct nap_err err;
-	char *resource;
+	char *warning;
 	size_t i;
 
 	nap_config_init(&x->cfg);
@@ -193,17 +201,6 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		x->tls.ca_add = 1; /* nap.conf(5): in addition to the system CAs */
 	}
 
-	nap_kube_config_init(&kc);
-	if (!kubeconfig && x->cfg.kubeconfig[0])
-		kubeconfig = x->cfg.kubeconfig;
-	if (!context && x->cfg.context[0])
-		context = x->cfg.context;
-	if (nap_kube_config_load(&kc, kubeconfig, context, &err) < 0)
-		nap_die_err(&err);
-	if (nap_kube_plain_bearer(&kc))
-		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
-			 "unencrypted",
-		    kc.server, kc.source);
 	if (nap_http_url_plain(x->cfg.azure.arm_endpoint))
 		nap_warn("azure.armEndpoint %s is plain http: ARM bearer tokens will cross the "
 			 "network unencrypted",
@@ -212,32 +209,14 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 	 * Its own pool: a blocking request on a pool shared with ARM would spin
 	 * while finished ARM transfers wait to be collected (nap_http_do).
 	 */
-	if ((x->kube = nap_kube_new(&kc, NULL, &err)) == NULL)
+	if ((x->kube = nap_kube_open(&x->cfg, kubeconfig, context, &warning, &err)) == NULL)
 		nap_die_err(&err);
-	nap_kube_config_free(&kc);
-
-	memset(&ao, 0, sizeof(ao));
-	if (nap_auth_kind_parse(x->cfg.azure.auth, &ao.kind) < 0)
-		nap_die(NAP_EX_CONFIG, "azure.auth: unknown kind \"%s\"", x->cfg.azure.auth);
-	resource = nap_xasprintf("%s/", x->cfg.azure.arm_endpoint);
-	if (strstr(x->cfg.azure.arm_endpoint, "management.azure.com"))
-		snprintf(resource, strlen(resource) + 1, "%s", "https://management.azure.com/");
-	ao.resource = resource;
-	ao.token_endpoint = x->cfg.azure.token_endpoint[0] ? x->cfg.azure.token_endpoint : NULL;
-	ao.authority_host = x->cfg.azure.authority_host[0] ? x->cfg.azure.authority_host : NULL;
-	ao.tenant_id = x->cfg.azure.tenant_id[0] ? x->cfg.azure.tenant_id : NULL;
-	ao.client_id = x->cfg.azure.client_id[0] ? x->cfg.azure.client_id : NULL;
-	ao.client_secret_file =
-	    x->cfg.azure.client_secret_file[0] ? x->cfg.azure.client_secret_file : NULL;
-	ao.client_certificate_file =
-	    x->cfg.azure.client_certificate_file[0] ? x->cfg.azure.client_certificate_file : NULL;
-	ao.federated_token_file =
-	    x->cfg.azure.federated_token_file[0] ? x->cfg.azure.federated_token_file : NULL;
-	ao.tls = x->tls.ca_file ? &x->tls : NULL;
-	nap_auth_opts_from_env(&ao);
-	if (nap_auth_new(&x->auth, &ao, x->http, &err) < 0)
+	if (warning)
+		nap_warn("%s", warning);
+	free(warning);
+	if (nap_auth_new_from_config(&x->auth, &x->cfg, x->tls.ca_file ? &x->tls : NULL, x->http,
+		&err) < 0)
 		nap_die_err(&err);
-	free(resource);
 
 	memset(&mo, 0, sizeof(mo));
 	mo.endpoint = x->cfg.azure.arm_endpoint;
@@ -273,7 +252,7 @@ main(int argc, char **argv)
 	nap_prog_init("nap-launch");
 	memset(&x, 0, sizeof(x));
 	x.scale = 1;
-	x.feedback_fd = -1;
+	x.oc.feedback_fd = -1;
 	nap_getopt_init(&g, opts, SYNOPSIS);
 	while ((c = nap_getopt(&g, argc, argv)) != -1) {
 		switch (c) {
@@ -287,7 +266,7 @@ main(int argc, char **argv)
 			context = g.arg;
 			break;
 		case OPT_FEEDBACK:
-			x.feedback_path = g.arg;
+			x.oc.feedback_path = g.arg;
 			break;
 		case OPT_INPUT:
 			if (ninputs == MAX_INPUTS)
@@ -305,6 +284,9 @@ main(int argc, char **argv)
 		case OPT_MAX_INFLIGHT:
 			max_inflight = (int)nap_opt_long(&g, 1, 4096);
 			break;
+		case OPT_OBS:
+			obs_option(g.name, g.arg);
+			break;
 		case OPT_REGISTRATION_TIMEOUT:
 			x.reg_timeout_ms = nap_opt_duration(&g, 1);
 			break;
@@ -320,11 +302,15 @@ main(int argc, char **argv)
 	setup(&x, config, kubeconfig, context, catalog, max_inflight);
 	if (verbose)
 		nap_log_set_level(verbose);
+	obs_start(&x, kubeconfig, context);
 	nap_hash_init(&x.byname);
 	nap_hash_init(&x.done);
 	nap_hash_init(&x.byprov);
-	if (x.feedback_path)
-		x.feedback_fd = open_feedback(x.feedback_path);
+	nap_hash_init(&x.collecting);
+	x.oc.cat = x.cat;
+	x.oc.scale = x.scale;
+	if (x.oc.feedback_path)
+		x.oc.feedback_fd = open_feedback(x.oc.feedback_path);
 
 	rd[0] = nap_rec_reader_new(0, "stdin");
 	open_in[0] = 1;
@@ -364,14 +350,16 @@ main(int argc, char **argv)
 			if (r == 0)
 				open_in[i] = 0;
 		}
-		if (!open_in[0] && launch_busy(&x) == 0)
+		if (!open_in[0] && launch_busy(&x) == 0 && gc_busy() == 0)
 			break;
 		t = busy ? 0 : ninputs ? 50 : 100;
 		if (nap_arm_wait(x.arm, open_in[0] ? 0 : -1, t, &err) < 0)
 			nap_die_err(&err);
 		while ((call = nap_arm_done(x.arm)) != NULL)
-			launch_arm_done(&x, call);
+			if (!gc_arm_done(&x, call) && !launch_arm_done(&x, call))
+				nap_arm_call_free(call); /* a call nobody waits for any more */
 		launch_tick(&x);
+		gc_tick(&x);
 	}
 	code = x.fatal ? x.fatal : 0;
 	nap_debug("arm: %lu requests, %lu throttled; %lu launched, %lu failed",
@@ -382,11 +370,15 @@ main(int argc, char **argv)
 		    "launched=%lu failed=%lu\n",
 		    nap_arm_requests(x.arm), nap_arm_throttled(x.arm), x.nlaunched, x.nfailed);
 
+	obs_stop();
 	for (i = 0; i <= ninputs; i++)
 		nap_rec_reader_free(rd[i]);
-	if (x.feedback_fd >= 0)
-		close(x.feedback_fd);
+	if (x.oc.feedback_fd >= 0)
+		close(x.oc.feedback_fd);
 	launch_free(&x);
+	gc_free(&x);
+	nap_hash_free(&x.collecting);
+	cache_free(&x.oc);
 	nap_arm_free(x.arm);
 	nap_auth_free(x.auth);
 	nap_kube_free(x.kube);
