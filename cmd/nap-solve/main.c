@@ -166,6 +166,32 @@ plan_seen(struct solve *sv, const struct nap_cluster *cl, struct batch *b, const
 	}
 }
 
+/*
+ * Names a new NodeClaim must not take: every Node and NodeClaim the cluster
+ * has, and the claims this process planned and has not yet seen.  The
+ * array borrows the names; the caller frees it alone.
+ */
+static const char **
+taken_names(const struct solve *sv, const struct nap_cluster *cl, size_t *n)
+{
+	struct nap_node *const *nodes;
+	struct nap_nodeclaim *const *claims;
+	size_t nn, nc, i, k = 0;
+	const char **v;
+
+	nodes = nap_cluster_nodes(cl, &nn);
+	claims = nap_cluster_nodeclaims(cl, &nc);
+	v = nap_xcalloc(nn + nc + sv->npl + 1, sizeof(*v));
+	for (i = 0; i < nn; i++)
+		v[k++] = nodes[i]->meta.name;
+	for (i = 0; i < nc; i++)
+		v[k++] = claims[i]->meta.name;
+	for (i = 0; i < sv->npl; i++)
+		v[k++] = sv->pl[i].name;
+	*n = k;
+	return v;
+}
+
 static void
 decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 {
@@ -182,15 +208,31 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 		nap_die_err(&err);
 	t1 = nap_clock_mono_ms();
 	if (pl.in.npending > 0) {
-		if (nap_sched_solve(&pl.in, &res, &err) < 0)
+		struct nap_sched_run_opts opt = NAP_SCHED_RUN_OPTS_INIT;
+		struct nap_sched_world *w;
+		const char **taken;
+		const char *nc = getenv("NAP_SCHED_NOCACHE");
+
+		/* NAP_SCHED_NOCACHE=1: every scheduler cache off (nap-solve(1), ENVIRONMENT) */
+		opt.packing = pl.in.packing;
+		opt.nocache = nc != NULL && strcmp(nc, "1") == 0;
+		taken = taken_names(sv, cl, &pl.in.ntaken);
+		pl.in.taken = taken;
+		if (nap_sched_prepare(&pl.in, &w, &err) < 0 ||
+		    nap_sched_run(w, &opt, &res, &err) < 0)
 			nap_die_err(&err);
+		nap_sched_world_free(w);
+		free(taken);
+		pl.in.taken = NULL;
+		pl.in.ntaken = 0;
 		t2 = nap_clock_mono_ms();
 		solve_emit(sv, cl, &pl, &res);
 		t3 = nap_clock_mono_ms();
 		nap_debug("batch: %zu pods, %zu new nodeclaims, %lu relaxations; "
-			  "build %lld ms, solve %lld ms, emit %lld ms",
+			  "build %lld ms, solve %lld ms, emit %lld ms%s",
 		    pl.in.npending, res.nclaims, res.relaxations, (long long)(t1 - t0),
-		    (long long)(t2 - t1), (long long)(t3 - t2));
+		    (long long)(t2 - t1), (long long)(t3 - t2),
+		    opt.nocache ? "; scheduler caches off" : "");
 		nap_sched_result_free(&res);
 	}
 	obs_pass_end(pl.in.npending);
@@ -420,7 +462,8 @@ enum {
 
 static const struct nap_opt opts[] = {
     {"batch-idle", OPT_BATCH_IDLE, "duration", "decide after pods stop arriving this long (1s)"},
-    {"batch-max", OPT_BATCH_MAX, "duration", "decide at the latest this long after a batch opens (10s)"},
+    {"batch-max", OPT_BATCH_MAX, "duration",
+	"decide at the latest this long after a batch opens (10s)"},
     {"catalog", OPT_CATALOG, "path", "the VM-size catalog, nap-catalog(5)"},
     {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
     {"input", OPT_INPUT, "fifo", "also read OfferingUnavailable records here (up to 8)"},
@@ -478,8 +521,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_LOG_FORMAT:
 			if (nap_log_set_format(g.arg) < 0)
-				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
-				    g.arg);
+				nap_usage_error(SYNOPSIS,
+				    "--log-format: \"%s\" is neither text nor json", g.arg);
 			break;
 		case OPT_MAX_TYPES:
 			sv.max_types = (int)nap_opt_long(&g, 1, 100000);
