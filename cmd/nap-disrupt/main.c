@@ -25,7 +25,7 @@
 
 #define SYNOPSIS                                                                                   \
 	"nap-disrupt [-hVv] [--catalog path] [--config file] [--context name] [--dry-run] "        \
-	"[--interval duration] [--kubeconfig file] [--log-format text|json] "                     \
+	"[--interval duration] [--kubeconfig file] [--log-format text|json] "                      \
 	"[--metrics-file path] [--metrics-listen addr] [--no-events] [--now time] "                \
 	"[--region region] [--time-scale n]"
 

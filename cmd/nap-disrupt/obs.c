@@ -29,8 +29,8 @@ static struct {
 } o;
 
 /* Node termination, seconds: from a few seconds to the longest terminationGracePeriod. */
-static const double term_buckets[] = {1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200,
-    14400, 43200, 86400};
+static const double term_buckets[] = {
+    1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400};
 
 void
 obs_option(const char *name, const char *arg)
@@ -177,15 +177,15 @@ obs_event(struct ctx *x, const char *kind, const char *api_version, const struct
 	ev.message = msg;
 	ev.dedupe_ms = scaled(x, nap_events_window(reason));
 	if (!o.ev) {
-		nap_debug("%s %s%s%s: %s: %s", kind, on->ns, on->ns[0] ? "/" : "", on->name, reason,
-		    msg);
+		nap_debug(
+		    "%s %s%s%s: %s: %s", kind, on->ns, on->ns[0] ? "/" : "", on->name, reason, msg);
 		return;
 	}
 	switch (nap_events_emit(o.ev, &ev)) {
 	case NAP_EVENT_CREATE:
 	case NAP_EVENT_UPDATE:
-		nap_info("%s %s%s%s: %s: %s", kind, on->ns, on->ns[0] ? "/" : "", on->name,
-		    reason, msg);
+		nap_info(
+		    "%s %s%s%s: %s: %s", kind, on->ns, on->ns[0] ? "/" : "", on->name, reason, msg);
 		break;
 	default:
 		break;

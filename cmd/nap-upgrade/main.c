@@ -22,7 +22,7 @@
 #define SYNOPSIS                                                                                   \
 	"nap-upgrade [-hVv] [--config file] [--context name] [--image-version def=version] "         \
 	"[--interval duration] [--kubeconfig file] [--kubernetes-version version] "                \
-	"[--log-format text|json] [--metrics-file path] [--metrics-listen addr] [--now time] "    \
+	"[--log-format text|json] [--metrics-file path] [--metrics-listen addr] [--now time] "     \
 	"[--plan] [--time-scale n]"
 
 enum {
