@@ -285,6 +285,9 @@ removed_matches() {
 	grep -qx 'karpenter_nodepools_allowed_disruptions{nodepool="default",reason="Empty"} 1' "$D/disrupt.prom"
 	[ "$(value "$D/disrupt.prom" nap_records_written_total 'type="Disruption"')" -eq "$N" ]
 	[ "$(value "$D/disrupt.prom" nap_disrupt_plan_passes_total)" -ge 2 ]
+	# its deletions answered, by the API server and by Azure
+	[ "$(value "$D/disrupt.prom" nap_http_responses_total 'api="kube",code="2xx"')" -gt 0 ]
+	[ "$(value "$D/disrupt.prom" nap_http_responses_total 'api="arm",code="2xx"')" -gt 0 ]
 	# empty nodes: nothing to evict
 	[ "$(value "$D/disrupt.prom" karpenter_pods_drained_total)" -eq 0 ]
 	well_formed "$D/disrupt.prom"

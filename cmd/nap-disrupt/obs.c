@@ -203,13 +203,16 @@ lower(char *out, size_t n, const char *s)
 }
 
 void
-obs_plan(const struct nap_disrupt_result *r, double seconds)
+obs_plan(struct ctx *x, const struct nap_disrupt_result *r, double seconds)
 {
 	size_t i, k;
 	char lr[32];
 
 	if (!o.obs)
 		return;
+	/* The clients' answers so far, copied on the thread that drives them. */
+	nap_obs_http(o.obs, "arm", x->http);
+	nap_obs_http(o.obs, "kube", nap_kube_pool(x->kube));
 	nap_metric_inc(o.passes);
 	nap_metric_observe(o.eval, seconds, "all", "");
 	nap_metric_reset(o.allowed);

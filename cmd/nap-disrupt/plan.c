@@ -182,7 +182,7 @@ plan_pass(struct ctx *x)
 	if (plan(x, &r) < 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	obs_plan(&r, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	obs_plan(x, &r, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	for (i = 0; i < r.ncmds; i++)
 		act(x, &r, &r.cmds[i]);
 	blocked_events(x, &r);

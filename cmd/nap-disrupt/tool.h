@@ -129,8 +129,8 @@ void obs_read(const char *type, int malformed);
 /* An Event on the object, deduplicated in Karpenter's window for the reason (scaled). */
 void obs_event(struct ctx *x, const char *kind, const char *api_version, const struct nap_meta *on,
     const char *type, const char *reason, const char *fmt, ...) NAP_PRINTF(7, 8);
-/* A planner pass and how long it took: budgets, eligible nodes. */
-void obs_plan(const struct nap_disrupt_result *r, double seconds);
+/* A planner pass and how long it took: budgets, eligible nodes, HTTP answers. */
+void obs_plan(struct ctx *x, const struct nap_disrupt_result *r, double seconds);
 /* A command acted on, and each of its NodeClaims deleted. */
 void obs_command(const struct nap_disrupt_command *cmd);
 void obs_disrupted(const struct nap_disrupt_command *cmd, const struct nap_disrupt_candidate *cd);
