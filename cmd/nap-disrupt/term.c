@@ -146,7 +146,7 @@ force_delete(
 	char *path;
 	int rc;
 
-	if (now < w->next_ms)
+	if (now < w->next_ms || w->forced)
 		return;
 	grace = left / 1000;
 	if (grace < 1)
@@ -163,6 +163,7 @@ force_delete(
 		return;
 	}
 	if (rc == 0) {
+		w->forced = 1;
 		x->nforced++;
 		obs_forced();
 		obs_event(x, "Pod", "v1", &p->meta, "Warning", "Disrupted",

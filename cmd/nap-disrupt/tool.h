@@ -44,6 +44,12 @@ struct vmdel {
 struct podwait {
 	int64_t next_ms;
 	int64_t backoff_ms;
+	/*
+	 * Deleted for the deadline, accepted: not again, though the watch may
+	 * not show it yet (the passes now outrun it, events being off the
+	 * loop), nor when the grace rounded up to 1 s ends past the deadline.
+	 */
+	int forced;
 };
 
 struct ctx {
