@@ -148,7 +148,8 @@ evicted_all() {	# evicted_all POD...: each pod has nap-disrupt's Evicted event
 	local node pods
 	node=$(sim_kubectl get pods -l app=web -o json |
 	    jq -r '[.items[] | select(.status.phase == "Running") | .spec.nodeName] | sort | .[0]')
-	[ -n "$node" ] && [ "$node" != null ]
+	[ -n "$node" ]
+	[ "$node" != null ]
 	pods=$(sim_kubectl get pods -l app=web -o json |
 	    jq -r --arg n "$node" '.items[] | select(.spec.nodeName == $n) | .metadata.name')
 	[ -n "$pods" ]
