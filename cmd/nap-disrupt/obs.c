@@ -6,6 +6,7 @@
  * like every other duration.  See nap-disrupt(1) METRICS and EVENTS.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +26,9 @@ static struct {
 	struct nap_events *ev;
 	struct nap_metric *allowed, *decisions, *eligible, *disrupted, *terminated, *drained;
 	struct nap_metric *node_term, *node_terminated, *evictions, *forced, *eval, *passes;
-	struct nap_hash why; /* NodeClaim name -> its disruption reason (lower case), owned */
+	struct nap_hash why;   /* NodeClaim name -> its disruption reason (lower case), owned */
+	struct nap_hash pools; /* NodePools with allowed_disruptions series -> pass number */
+	uintptr_t pass;
 } o;
 
 /* Node termination, seconds: from a few seconds to the longest terminationGracePeriod. */
@@ -83,6 +86,7 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	o.oo.on_error = warn_once;
 	o.on = 1;
 	nap_hash_init(&o.why);
+	nap_hash_init(&o.pools);
 	if (nap_obs_wanted(&o.oo, x->cfg.metrics.textfile_dir) &&
 	    !(o.obs = nap_obs_open(&o.oo, x->cfg.metrics.textfile_dir, &err)))
 		nap_die_err(&err);
@@ -202,6 +206,27 @@ lower(char *out, size_t n, const char *s)
 	out[i] = '\0';
 }
 
+/* The series of NodePools this pass did not see (deleted ones), one by one: never all at once. */
+static void
+forget_pools(void)
+{
+	size_t pos = 0, n = 0, i, k;
+	const char *key;
+	void *v;
+	char **old = nap_xcalloc(nap_hash_count(&o.pools) + 1, sizeof(*old));
+
+	while (nap_hash_next(&o.pools, &pos, &key, &v))
+		if ((uintptr_t)v != o.pass)
+			old[n++] = nap_xstrdup(key);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < NAP_DISRUPT_NBUDGET_REASONS; k++)
+			nap_metric_remove(o.allowed, old[i], nap_disrupt_reason_name(k));
+		nap_hash_del(&o.pools, old[i]);
+		free(old[i]);
+	}
+	free(old);
+}
+
 void
 obs_plan(struct ctx *x, const struct nap_disrupt_result *r, double seconds)
 {
@@ -215,7 +240,7 @@ obs_plan(struct ctx *x, const struct nap_disrupt_result *r, double seconds)
 	nap_obs_http(o.obs, "kube", nap_kube_pool(x->kube));
 	nap_metric_inc(o.passes);
 	nap_metric_observe(o.eval, seconds, "all", "");
-	nap_metric_reset(o.allowed);
+	o.pass++;
 	for (i = 0; i < r->nbudgets; i++) {
 		const struct nap_disrupt_budget *b = &r->budgets[i];
 
@@ -223,7 +248,9 @@ obs_plan(struct ctx *x, const struct nap_disrupt_result *r, double seconds)
 			nap_metric_set(o.allowed,
 			    b->allowed[k] == INT64_MAX ? MAX_INT32 : (double)b->available[k],
 			    b->nodepool, nap_disrupt_reason_name(k));
+		nap_hash_put(&o.pools, b->nodepool, (void *)o.pass);
 	}
+	forget_pools();
 	/* Eligible: nodes that passed a method's own test, chosen or stopped by the budget. */
 	for (k = 0; k < NAP_DISRUPT_NBUDGET_REASONS; k++) {
 		size_t n = 0;
@@ -327,5 +354,6 @@ obs_stop(void)
 	while (nap_hash_next(&o.why, &pos, &k, &v))
 		free(v);
 	nap_hash_free(&o.why);
+	nap_hash_free(&o.pools);
 	memset(&o, 0, sizeof(o));
 }
