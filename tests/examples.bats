@@ -282,6 +282,9 @@ ready_decisions() {
 ready_synced() {
 	grep -q '^{"type":"SYNCED"[,}]' "$OUT/$1.out"
 }
+ready_no_claims() {
+	[ -z "$(kubectl get nodeclaims -o name)" ]
+}
 ready_launched() {
 	grep -q '^{"type":"Launched"' "$OUT/$1.out"
 }
@@ -421,6 +424,20 @@ chk_launched_line() {
 	[ "$(wc -l <"$o")" -eq 1 ]
 	grep -q '^default-[a-z0-9]* Standard_D[A-Za-z0-9_]* eastus-[123]$' "$o"
 	[ "$(kubectl get nodeclaims -o name | wc -l)" -eq 1 ]
+}
+
+# One "<nodeclaim> <why>" line per NodeClaim the launch made.
+chk_verdicts() {
+	local o=$OUT/$1.out
+	[ "$(wc -l <"$o")" -ge 1 ]
+	[ "$(wc -l <"$o")" -eq "$(kubectl get nodeclaims -o name | wc -l)" ]
+	! grep -qv '^default-[a-z0-9]* [A-Za-z]*$' "$o"
+}
+
+# Drained and gone: no NodeClaim, no Node left.
+chk_no_claims() {
+	[ -z "$(kubectl get nodeclaims -o name)" ]
+	[ -z "$(kubectl get nodes -o name)" ]
 }
 
 chk_kinds_pods_nodes() {
@@ -565,6 +582,13 @@ plan_nap_launch_1() {
 	EOF
 }
 
+plan_nap_disrupt_1() {
+	cat <<-'EOF'
+	run	nap-watch --once | nap-solve | nap-launch > /dev/null	chk_verdicts
+	bg	kubectl delete nodeclaims --all --wait=false	ready_no_claims chk_no_claims
+	EOF
+}
+
 plan_nap_upgrade_1() {
 	cat <<-'EOF'
 	run	nap-watch --once > snapshot.ndjson	chk_upgrade_plan
@@ -692,6 +716,10 @@ doc_session() {
 
 @test "nap-launch(1): every example runs as written" {
 	doc_session man/nap-launch.1 --cluster
+}
+
+@test "nap-disrupt(1): every example runs as written" {
+	doc_session man/nap-disrupt.1 --cluster
 }
 
 @test "nap-upgrade(1): every example runs as written" {
