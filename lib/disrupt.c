@@ -627,6 +627,7 @@ command_add(struct plan *pl, struct row *w, enum nap_disrupt_reason reason)
 
 	cmd->cands = nap_xrealloc(cmd->cands, (cmd->ncands + 1) * sizeof(*cmd->cands));
 	cd = &cmd->cands[cmd->ncands++];
+	memset(cd, 0, sizeof(*cd));
 	cd->nodeclaim = nap_xstrdup(w->claim->meta.name);
 	cd->node = nap_xstrdup(w->v->node);
 	cd->provider_id = nap_xstrdup(w->claim->provider_id);
