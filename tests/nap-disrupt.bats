@@ -37,7 +37,7 @@ disrupt() {
 
 # start_sim: nap-sim with one AKSNodeClass and the NodePool "default".
 start_sim() {
-	sim_start --catalog "$REPO/data" --time-scale "$SCALE" "$@"
+	sim_start --catalog "$REPO/data" --time-scale "$SCALE"
 	RG=$(sed -n 's/^ *resourceGroup: //p' "$SIM_CONFIG")
 	sim_kubectl apply -f - >/dev/null <<-'EOF'
 	apiVersion: karpenter.azure.com/v1beta1
@@ -251,6 +251,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	sim_kubectl get nodeclaim t1 2>&1 | grep -q NotFound
 	event DisruptionTerminating aks-t1
 	event TerminationGracePeriodExpiring t1
+	[ "$(sim_kubectl get events -o json | jq '[.items[] | select(.reason == "Evicted")] | length')" -eq 3 ]
 }
 
 @test "kubectl delete node drains the same way and deletes its NodeClaim too" {
@@ -313,6 +314,28 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	grep -q 'stats: evicted=2 blocked=0 forced=1 vms_deleted=1' "$ERR"
 }
 
+@test "nap-disrupt killed mid-drain and started again finishes the termination from the API server's state" {
+	start_sim
+	make_node r1 5m
+	workload web 3 '{"sim.nap.dev/shutdown-seconds":"30"}' 60
+	sim_poll 30 running_on aks-r1 3
+	start_disrupt
+	sim_poll 20 has_finalizer aks-r1
+	sim_kubectl delete nodeclaim r1 --wait=false
+	sim_poll 30 grep -q 'evicted pod default/web-' "$ERR"
+	kill -KILL "$DPID"
+	wait "$DPID" || :
+	kill -TERM "$WPID" 2>/dev/null || :
+	wait "$WPID" 2>/dev/null || :
+	rm -f "$BATS_TEST_TMPDIR/state"
+	start_disrupt
+	sim_poll 60 gone node aks-r1
+	sim_poll 30 gone nodeclaim r1
+	sim_poll 30 vm_gone aks-r1
+	stop_disrupt
+	safe
+}
+
 # ---- the disruption loop against nap-sim ----
 
 # pool_disruption JSON: the NodePool's spec.disruption.
@@ -328,7 +351,7 @@ pool_disruption() {
 	start_disrupt --interval 2s
 	sim_poll 30 event DisruptionBlocked default
 	[ "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq 2 ]
-	! has 'select(.type == "Disruption")'
+	[ -z "$(jq -c 'select(.type == "Disruption")' "$OUT")" ]
 	pool_disruption '{"consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"1"}]}'
 	sim_poll 60 gone nodeclaim e1
 	sim_poll 60 gone nodeclaim e2
@@ -384,6 +407,19 @@ pool_disruption() {
 	[ "$n" -ge 9 ]
 }
 
+@test "--dry-run leaves alone an empty node a Nominated record points at" {
+	d=$F/empty-node-removed
+	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" <"$d/input.ndjson"
+	[ "$status" -eq 0 ]
+	node=$(echo "$output" | jq -r 'select(.type == "Disruption") | .nodeClaims[0].node' | head -n 1)
+	[ -n "$node" ]
+	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" \
+	    < <(cat "$d/input.ndjson"; jq -cn --arg n "$node" '{type: "Nominated", pod: "default/p", node: $n, kind: "Node"}')
+	[ "$status" -eq 0 ]
+	[ -z "$(echo "$output" | jq -c 'select(.type == "Disruption")')" ]
+	echo "$output" | jq -se --arg n "$node" 'map(select(.node == $n))[0].why == "Nominated"'
+}
+
 @test "--dry-run decides the same twice from the same snapshot and --now, and touches nothing" {
 	run disrupt --dry-run --now "$(cat "$F/sim-snapshot/now")" --config /nonexistent <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]
@@ -397,6 +433,6 @@ pool_disruption() {
 	    | .object.metadata.creationTimestamp' "$F/sim-snapshot/input.ndjson")
 	run disrupt --dry-run --now "$created" <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]
-	! echo "$output" | jq -e 'select(.type == "Disruption")' | grep -q .
+	[ -z "$(echo "$output" | jq -c 'select(.type == "Disruption")')" ]
 	echo "$output" | jq -se 'map(select(.nodeClaim == "empty"))[0].why == "NotConsolidatable"'
 }
