@@ -177,7 +177,8 @@ plan_pass(struct ctx *x)
 	if (plan(x, &r) < 0)
 		return;
 	for (i = 0; i < r.ncmds; i++)
-		act(x, &r, &r.cmds[i]);
+		if (!replace_command(x, &r.cmds[i]))
+			act(x, &r, &r.cmds[i]);
 	blocked_events(x, &r);
 	nap_disrupt_result_free(&r);
 }

@@ -111,6 +111,13 @@ char *path_node(const char *name);
 char *path_nodeclaim(const char *name);
 char *path_pod(const char *ns, const char *name);
 
+/*
+ * replace.c: a command that needs a replacement first (replacements > 0):
+ * 1 when it was taken care of (held today), so plan.c must not delete its
+ * candidates; 0 for any other command.
+ */
+int replace_command(struct ctx *x, const struct nap_disrupt_command *cmd);
+
 /* plan.c: the disruption loop. */
 void plan_pass(struct ctx *x);
 void plan_dry_run(struct ctx *x);
