@@ -7,22 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "claim.h"
 #include "json.h"
 #include "log.h"
 #include "prog.h"
 #include "solve.h"
-
-static json_object *
-jcopy(json_object *o)
-{
-	json_object *c = NULL;
-
-	if (!o)
-		return NULL;
-	if (json_object_deep_copy(o, &c, NULL) != 0)
-		return NULL;
-	return c;
-}
 
 static json_object *
 pod_key(const struct nap_sched_pod *p)
@@ -130,68 +119,12 @@ ranked_types(
 static json_object *
 nodeclaim_json(const struct plan *pl, const int *len, const struct nap_sched_claim *c)
 {
-	const struct nap_nodepool *np = pl->pool_np[c->pool];
-	json_object *raw = np->meta.raw;
-	json_object *nc = json_object_new_object();
-	json_object *md = json_object_new_object();
-	json_object *labels, *spec = json_object_new_object(), *o, *ref;
-	json_object_iter it;
+	json_object *reqs = nap_reqs_to_json(&c->reqs);
 
-	json_object_object_add(nc, "apiVersion", json_object_new_string("karpenter.sh/v1"));
-	json_object_object_add(nc, "kind", json_object_new_string("NodeClaim"));
-	json_object_object_add(md, "name", json_object_new_string(c->name));
-	/* custom single-valued requirements first, then template labels and the pool's own */
-	labels = nap_reqs_labels(&c->reqs);
-	if (np->tmpl_labels)
-		json_object_object_foreachC(np->tmpl_labels, it)
-		    json_object_object_add(labels, it.key, json_object_get(it.val));
-	json_object_object_add(
-	    labels, "karpenter.sh/nodepool", json_object_new_string(np->meta.name));
-	if (np->class_ref.name)
-		json_object_object_add(labels, "karpenter.azure.com/aksnodeclass",
-		    json_object_new_string(np->class_ref.name));
-	json_object_object_add(md, "labels", labels);
-	o = json_object_new_object();
-	if (np->tmpl_annotations)
-		json_object_object_foreachC(np->tmpl_annotations, it)
-		    json_object_object_add(o, it.key, json_object_get(it.val));
-	json_object_object_add(md, "annotations", o);
-	ref = json_object_new_object();
-	json_object_object_add(ref, "apiVersion", json_object_new_string("karpenter.sh/v1"));
-	json_object_object_add(ref, "kind", json_object_new_string("NodePool"));
-	json_object_object_add(ref, "name", json_object_new_string(np->meta.name));
-	json_object_object_add(ref, "uid", json_object_new_string(np->meta.uid));
-	json_object_object_add(ref, "blockOwnerDeletion", json_object_new_boolean(1));
-	o = json_object_new_array();
-	json_object_array_add(o, ref);
-	json_object_object_add(md, "ownerReferences", o);
-	json_object_object_add(nc, "metadata", md);
-
-	o = nap_reqs_to_json(&c->reqs);
-	ranked_types(pl, len, c, o);
-	json_object_object_add(spec, "requirements", o);
-	o = json_object_new_object();
-	json_object_object_add(o, "requests", nap_res_to_json(&c->requests));
-	json_object_object_add(spec, "resources", o);
-	if ((o = nap_json_get(raw, "spec.template.spec.taints")))
-		json_object_object_add(spec, "taints", jcopy(o));
-	if ((o = nap_json_get(raw, "spec.template.spec.startupTaints")))
-		json_object_object_add(spec, "startupTaints", jcopy(o));
-	json_object_object_add(spec, "expireAfter",
-	    json_object_new_string(nap_json_str(raw, "spec.template.spec.expireAfter", "720h")));
-	if ((o = nap_json_get(raw, "spec.template.spec.terminationGracePeriod")))
-		json_object_object_add(spec, "terminationGracePeriod", jcopy(o));
-	ref = json_object_new_object();
-	json_object_object_add(ref, "group",
-	    json_object_new_string(
-		np->class_ref.group ? np->class_ref.group : "karpenter.azure.com"));
-	json_object_object_add(ref, "kind",
-	    json_object_new_string(np->class_ref.kind ? np->class_ref.kind : "AKSNodeClass"));
-	json_object_object_add(
-	    ref, "name", json_object_new_string(np->class_ref.name ? np->class_ref.name : ""));
-	json_object_object_add(spec, "nodeClassRef", ref);
-	json_object_object_add(nc, "spec", spec);
-	return nc;
+	ranked_types(pl, len, c, reqs);
+	/* custom single-valued requirements are labels too */
+	return nap_claim_json(
+	    pl->pool_np[c->pool], c->name, nap_reqs_labels(&c->reqs), reqs, &c->requests);
 }
 
 void
