@@ -2,8 +2,8 @@
 # nap-disrupt and drift (issue 15, part) against nap-sim, 50x faster:
 # nap-upgrade marks the NodeClaims ImageDrift once a new gallery image is
 # published; nap-disrupt then deletes the empty drifted nodes within the
-# pool's Drifted budget, sampled throughout, and holds the non-empty one
-# (replacement first is not carried out yet, so it must not go at all).
+# pool's Drifted budget and replaces the non-empty ones, replacement first
+# (nap-watch | nap-disrupt | nap-solve | nap-launch), sampled throughout.
 # The planning cases (tests/fixtures/nap-disrupt/drift-*) run in
 # nap-disrupt.bats and t-disrupt with the others.
 
@@ -65,26 +65,12 @@ drift_of() {
 
 gone() { ! sim_kubectl get nodeclaim "$1" >/dev/null 2>&1; }
 
-# sample: how many NodeClaims are being deleted now, the most seen kept in $BATS_TEST_TMPDIR/max.
-sample() {
-	local n m
-	n=$(sim_kubectl get nodeclaims -o json | jq '[.items[] | select(.metadata.deletionTimestamp)] | length')
-	m=$(cat "$BATS_TEST_TMPDIR/max" 2>/dev/null || echo 0)
-	[ "$n" -le "$m" ] || echo "$n" >"$BATS_TEST_TMPDIR/max"
-}
-
-# both_gone A B: sampled while waiting.
-both_gone() { sample; gone "$1" && gone "$2"; }
-
-blocked_event() {
-	sim_kubectl get events -o json | jq -e --arg n "$1" \
-	    '[.items[] | select(.reason == "DisruptionBlocked" and .involvedObject.name == $n)] | length > 0' >/dev/null
-}
-
-@test "after a new image, the empty drifted nodes go one per budget, the non-empty one is held, nothing unsafe" {
+# cluster BUDGET: nap-sim with the CRDs, the class and the pool "default"
+# (consolidateAfter Never: emptiness stays out; BUDGET nodes for Drifted).
+cluster() {
 	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale "$SCALE"
 	sim_kubectl apply --server-side --force-conflicts -f "$BATS_TEST_DIRNAME/../deploy/crds/" >/dev/null
-	sim_kubectl apply -f - >/dev/null <<-'EOF'
+	sim_kubectl apply -f - >/dev/null <<-EOF
 	apiVersion: karpenter.azure.com/v1beta1
 	kind: AKSNodeClass
 	metadata:
@@ -100,7 +86,7 @@ blocked_event() {
 	  disruption:
 	    consolidateAfter: Never
 	    budgets:
-	    - {nodes: "1", reasons: [Drifted]}
+	    - {nodes: "$1", reasons: [Drifted]}
 	    - {nodes: "100%"}
 	  template:
 	    spec:
@@ -109,48 +95,129 @@ blocked_event() {
 	      - {key: node.kubernetes.io/instance-type, operator: In, values: [Standard_D2s_v3]}
 	EOF
 	upgrade_pass
-	launch d1 d2 d3
-	jq -n '{apiVersion: "apps/v1", kind: "Deployment", metadata: {name: "web"},
-	  spec: {replicas: 2, selector: {matchLabels: {app: "web"}},
-	    template: {metadata: {labels: {app: "web"}},
-	      spec: {nodeSelector: {"kubernetes.io/hostname": "aks-d3"}, terminationGracePeriodSeconds: 2,
-	        containers: [{name: "c", image: "nginx", resources: {requests: {cpu: "50m"}}}]}}}}' |
-	    sim_kubectl apply -f - >/dev/null
-	sim_poll 60 eval '[ "$(sim_kubectl get pods -o json | jq "[.items[] | select(.status.phase == \"Running\")] | length")" -eq 2 ]'
+}
 
+# web REPLICAS [NODE]: a Deployment of 100m pods, on NODE only when given.
+web() {
+	jq -n --argjson r "$1" --arg n "${2:-}" '{apiVersion: "apps/v1", kind: "Deployment", metadata: {name: "web"},
+	  spec: {replicas: $r, selector: {matchLabels: {app: "web"}},
+	    template: {metadata: {labels: {app: "web"}},
+	      spec: ((if $n == "" then {} else {nodeSelector: {"kubernetes.io/hostname": $n}} end) +
+	        {terminationGracePeriodSeconds: 2,
+	         containers: [{name: "c", image: "nginx", resources: {requests: {cpu: "100m"}}}]})}}}' |
+	    sim_kubectl apply -f - >/dev/null
+}
+
+running() {	# running N: N pods Running
+	[ "$(sim_kubectl get pods -o json | jq '[.items[] | select(.status.phase == "Running")] | length')" -eq "$1" ]
+}
+
+new_image() {
 	sim_acurl /nap-sim/images -X POST -d '{"definition":"*","version":"202701.01.0"}' >/dev/null
 	upgrade_pass
-	[ "$(drift_of d1)" = ImageDrift ]
-	[ "$(drift_of d2)" = ImageDrift ]
-	[ "$(drift_of d3)" = ImageDrift ]
+}
 
+# loop: nap-watch | nap-disrupt | nap-solve | nap-launch, in the background.
+loop() {
 	mkfifo "$BATS_TEST_TMPDIR/state"
 	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/state" 2>"$BATS_TEST_TMPDIR/watch.err" &
 	WPID=$!
-	start=$(date +%s.%N)
 	"$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" --time-scale "$SCALE" --interval 1s \
-	    <"$BATS_TEST_TMPDIR/state" >"$OUT" 2>"$ERR" &
+	    <"$BATS_TEST_TMPDIR/state" 2>"$ERR" | tee "$OUT" |
+	    "$NAP_BIN/nap-solve" --config "$SIM_CONFIG" --region eastus --catalog "$BATS_TEST_DIRNAME/../data" \
+	    2>"$BATS_TEST_TMPDIR/solve.err" |
+	    "$NAP_BIN/nap-launch" --config "$SIM_CONFIG" --time-scale "$SCALE" \
+	    >"$BATS_TEST_TMPDIR/launch.out" 2>"$BATS_TEST_TMPDIR/launch.err" &
 	DPID=$!
-	sim_poll 120 both_gone d1 d2
-	end=$(date +%s.%N)
-	sim_poll 30 blocked_event d3
-	sample
-	kill -TERM "$DPID"
-	wait "$DPID"
-	DPID=
+}
 
-	# One at a time: the budget (1 for Drifted) was never exceeded.
-	[ "$(cat "$BATS_TEST_TMPDIR/max")" -le 1 ]
-	[ "$(jq -c 'select(.type == "Disruption" and .reason == "Drifted" and .replacements == 0
-	    and (.nodeClaims | length) == 1 and .budget.allowed == 1)' "$OUT" | wc -l)" -eq 2 ]
-	[ -z "$(jq -c 'select(.type == "Disruption" and .nodeClaims[0].name == "d3")' "$OUT")" ]
-	# The non-empty drifted node is untouched: not deleting, not tainted, its pods Running.
-	[ -z "$(sim_kubectl get nodeclaim d3 -o jsonpath='{.metadata.deletionTimestamp}')" ]
-	[ -z "$(sim_kubectl get node aks-d3 -o json | jq -c '.spec.taints[]? | select(.key == "karpenter.sh/disrupted")')" ]
-	[ "$(sim_kubectl get pods -o json | jq '[.items[] | select(.status.phase == "Running" and .spec.nodeName == "aks-d3")] | length')" -eq 2 ]
+# check: one sample of the invariants; a breach is appended to $BATS_TEST_TMPDIR/breach.
+# Old NodeClaims (named old*) deleting at once <= BUDGET; a deleting one that
+# was replaced has its replacement Initialized.
+check() {
+	sim_kubectl get nodeclaims -o json | jq -r --argjson b "$1" '
+	    (.items | map({key: .metadata.name, value: ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length > 0)}) | from_entries) as $init
+	    | [.items[] | select((.metadata.name | startswith("old")) and .metadata.deletionTimestamp)] as $del
+	    | (if ($del | length) > $b then "\($del | length) deleting at once" else empty end),
+	      ($del[] | (.metadata.annotations["nap.dev/replacement"] // empty) as $r
+	        | if $init[$r] then empty else "deleting before replacement \($r) is Initialized" end)' \
+	    >>"$BATS_TEST_TMPDIR/breach"
+}
+
+# rolled N BUDGET: no NodeClaim named old* left, sampling as it goes.
+rolled() {
+	check "$2"
+	[ "$(sim_kubectl get nodeclaims -o json | jq '[.items[] | select(.metadata.name | startswith("old"))] | length')" -eq 0 ]
+}
+
+stop_loop() {
+	kill -TERM "$WPID" 2>/dev/null || :
+	wait "$DPID" 2>/dev/null || :
+	DPID= WPID=
+}
+
+safe() {
 	[ "$(sim_stat pdbViolations)" -eq 0 ]
 	[ "$(sim_stat doNotDisruptEvicted)" -eq 0 ]
 	[ "$(sim_stat vmsDeletedWithPods)" -eq 0 ]
-	# Simulated time to remove the two empty drifted nodes under a budget of 1.
-	echo "# rolled 2 empty drifted nodes in $(echo "($end - $start) * $SCALE" | bc -l | cut -d. -f1) simulated s" >&3
+}
+
+@test "after a new image every node is rolled within the Drifted budget, each replacement Initialized before its node goes" {
+	cluster 1
+	launch old1 old2 old3
+	web 6
+	sim_poll 60 running 6
+	new_image
+	for n in old1 old2 old3; do [ "$(drift_of $n)" = ImageDrift ]; done
+	start=$(date +%s.%N)
+	loop
+	sim_poll 120 rolled 3 1
+	end=$(date +%s.%N)
+	sim_poll 60 running 6
+	stop_loop
+	[ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }
+	# Replacements were launched for the nodes with pods, none for an empty one.
+	n=$(jq -c 'select(.type == "Disruption" and .reason == "Drifted")' "$OUT" | wc -l)
+	[ "$n" -ge 1 ]
+	[ "$(jq -c 'select(.type == "LaunchRequest")' "$OUT" | wc -l)" -eq \
+	    "$(jq -c 'select(.type == "Disruption" and .reason == "Drifted" and .replacements == 1)' "$OUT" | wc -l)" ]
+	# Every NodeClaim left is on the new image and has not drifted.
+	sim_kubectl get nodeclaims -o json | jq -e '.items | length > 0 and all(.[];
+	    (.status.imageID | endswith("/202701.01.0")) and
+	    ([.status.conditions[]? | select(.type == "Drifted" and .status == "True")] | length == 0))' >/dev/null
+	safe
+	echo "# rolled 3 nodes (budget 1) in $(echo "($end - $start) * $SCALE" | bc -l | cut -d. -f1) simulated s" >&3
+}
+
+@test "a replacement that never initializes is given up: the node is untainted and stays, the replacement deleted" {
+	cluster 1
+	launch d1
+	web 2 aks-d1
+	sim_poll 60 running 2
+	new_image
+	[ "$(drift_of d1)" = ImageDrift ]
+	# No nap-launch: the LaunchRequest goes nowhere, the replacement never comes.
+	mkfifo "$BATS_TEST_TMPDIR/state"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/state" 2>"$BATS_TEST_TMPDIR/watch.err" &
+	WPID=$!
+	"$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" --time-scale "$SCALE" --interval 1s \
+	    <"$BATS_TEST_TMPDIR/state" >"$OUT" 2>"$ERR" &
+	DPID=$!
+	sim_poll 30 has_taint aks-d1
+	sim_poll 60 failed_event d1
+	sim_poll 30 eval '! has_taint aks-d1'
+	stop_loop
+	[ -z "$(sim_kubectl get nodeclaim d1 -o jsonpath='{.metadata.deletionTimestamp}')" ]
+	[ -z "$(sim_kubectl get nodeclaim d1 -o jsonpath='{.metadata.annotations.nap\.dev/replacement}')" ]
+	sim_poll 30 running 2
+	safe
+}
+
+has_taint() {
+	sim_kubectl get node "$1" -o json | jq -e '[.spec.taints[]? | select(.key == "karpenter.sh/disrupted")] | length > 0' >/dev/null
+}
+
+failed_event() {
+	sim_kubectl get events -o json | jq -e --arg n "$1" \
+	    '[.items[] | select(.reason == "DisruptionReplacementFailed" and .involvedObject.name == $n)] | length > 0' >/dev/null
 }
