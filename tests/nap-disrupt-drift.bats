@@ -221,3 +221,49 @@ failed_event() {
 	sim_kubectl get events -o json | jq -e --arg n "$1" \
 	    '[.items[] | select(.reason == "DisruptionReplacementFailed" and .involvedObject.name == $n)] | length > 0' >/dev/null
 }
+
+@test "nap-disrupt restarted mid-command finishes it from the annotation: the node goes once its replacement is Initialized" {
+	cluster 1
+	launch old1
+	web 2
+	sim_poll 60 running 2
+	new_image
+	mkfifo "$BATS_TEST_TMPDIR/state"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/state" 2>"$BATS_TEST_TMPDIR/watch.err" &
+	WPID=$!
+	"$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" --time-scale "$SCALE" --interval 1s \
+	    <"$BATS_TEST_TMPDIR/state" >"$OUT" 2>"$ERR" &
+	DPID=$!
+	sim_poll 30 has_taint aks-old1
+	sim_poll 30 grep -q '"type":"LaunchRequest"' "$OUT"
+	stop_loop
+	repl=$(sim_kubectl get nodeclaim old1 -o jsonpath='{.metadata.annotations.nap\.dev/replacement}')
+	[ "$(jq -r 'select(.type == "LaunchRequest") | .nodeClaim.metadata.name' "$OUT")" = "$repl" ]
+	# The LaunchRequest it wrote, launched by nap-launch while nap-disrupt is down.
+	grep '"type":"LaunchRequest"' "$OUT" >"$BATS_TEST_TMPDIR/launch.req"
+	rm -f "$BATS_TEST_TMPDIR/state"
+	mkfifo "$BATS_TEST_TMPDIR/state"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/state" 2>>"$BATS_TEST_TMPDIR/watch.err" &
+	WPID=$!
+	(cat "$BATS_TEST_TMPDIR/launch.req"; exec cat "$BATS_TEST_TMPDIR/state") |
+	    "$NAP_BIN/nap-launch" --config "$SIM_CONFIG" --time-scale "$SCALE" >"$BATS_TEST_TMPDIR/l.out" 2>"$BATS_TEST_TMPDIR/l.err" &
+	LPID=$!
+	sim_poll 60 grep -q '^{"type":"Initialized"' "$BATS_TEST_TMPDIR/l.out"
+	[ -z "$(sim_kubectl get nodeclaim old1 -o jsonpath='{.metadata.deletionTimestamp}')" ]
+	kill -TERM "$WPID" "$LPID" 2>/dev/null || :
+	wait "$LPID" 2>/dev/null || :
+	# A new nap-disrupt knows the command only from the cluster.
+	rm -f "$BATS_TEST_TMPDIR/state"
+	mkfifo "$BATS_TEST_TMPDIR/state"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$BATS_TEST_TMPDIR/state" 2>>"$BATS_TEST_TMPDIR/watch.err" &
+	WPID=$!
+	"$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" --time-scale "$SCALE" --interval 1s \
+	    <"$BATS_TEST_TMPDIR/state" >"$OUT.2" 2>>"$ERR" &
+	DPID=$!
+	sim_poll 60 gone old1
+	sim_poll 60 running 2
+	stop_loop
+	[ -z "$(grep '"type":"LaunchRequest"' "$OUT.2")" ]
+	sim_kubectl get nodeclaim "$repl" >/dev/null
+	safe
+}
