@@ -6,6 +6,7 @@
 # --dry-run on fixture snapshots.  nap-sim runs 50x faster; durations
 # written in objects (terminationGracePeriod) are obeyed as written.
 
+# shellcheck disable=SC2030,SC2031  # each @test is a subshell: DPID and WPID are per test
 load helpers/sim
 bats_require_minimum_version 1.5.0
 
@@ -82,6 +83,29 @@ make_node() {
 	    --time-scale "$SCALE" >"$st.out" 2>"$st.err" &
 	l=$!
 	sim_poll 60 grep -q '^{"type":"Initialized"' "$st.out"
+	kill -TERM "$w" "$l" 2>/dev/null || :
+	wait "$w" "$l" 2>/dev/null || :
+}
+
+# make_nodes PREFIX N: N NodeClaims PREFIX0..PREFIX<N-1> launched together,
+# followed to Initialized; nap-launch is then stopped.
+make_nodes() {
+	local st=$BATS_TEST_TMPDIR/st-$1 w l
+	jq -cn --arg p "$1" --argjson n "$2" 'range($n) | {type: "LaunchRequest", pods: [], price: 0.1,
+	  nodeClaim: {apiVersion: "karpenter.sh/v1", kind: "NodeClaim",
+	    metadata: {name: "\($p)\(.)", labels: {"karpenter.sh/nodepool": "default"}},
+	    spec: {requirements: [
+	        {key: "node.kubernetes.io/instance-type", operator: "In", values: ["Standard_D2s_v3"]},
+	        {key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"]}],
+	      resources: {requests: {cpu: "100m"}},
+	      nodeClassRef: {group: "karpenter.azure.com", kind: "AKSNodeClass", name: "default"}}}}' >"$st.req"
+	mkfifo "$st"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$st" 2>"$st.werr" &
+	w=$!
+	(cat "$st.req"; exec cat "$st") | "$NAP_BIN/nap-launch" --config "$SIM_CONFIG" \
+	    --time-scale "$SCALE" >"$st.out" 2>"$st.err" &
+	l=$!
+	sim_poll 120 sh -c "[ \$(grep -c '^{\"type\":\"Initialized\"' '$st.out') -ge $2 ]"
 	kill -TERM "$w" "$l" 2>/dev/null || :
 	wait "$w" "$l" 2>/dev/null || :
 }
@@ -361,6 +385,35 @@ pool_disruption() {
 	[ "$(jq -c 'select(.type == "Disruption")' "$OUT" | wc -l)" -eq 2 ]
 	[ "$(jq -c 'select(.type == "Disruption" and .reason == "Empty" and (.nodeClaims | length) == 1
 	    and .forceful == false and .budget.allowed == 1)' "$OUT" | wc -l)" -eq 2 ]
+	safe
+}
+
+@test "a 20% budget on 10 empty nodes never has more than 2 NodeClaims deleting at once" {
+	start_sim
+	pool_disruption '{"consolidationPolicy":"WhenEmpty","consolidateAfter":"0s","budgets":[{"nodes":"20%"}]}'
+	make_nodes p 10
+	start_disrupt --interval 2s
+	max=0
+	end=$(($(date +%s) + 120))
+	while :; do
+		[ "$(date +%s)" -lt "$end" ] || { echo "nodes left after 120 s: $left"; false; }
+		s=$(sim_kcurl /apis/karpenter.sh/v1/nodeclaims | jq -r '[(.items | length),
+		    ([.items[] | select(.metadata.deletionTimestamp)] | length)] | @tsv')
+		left=$(echo "$s" | cut -f1)
+		deleting=$(echo "$s" | cut -f2)
+		if [ "$deleting" -gt "$max" ]; then
+			max=$deleting
+		fi
+		if [ "$left" -eq 0 ]; then
+			break
+		fi
+		sim_alive
+		sleep 0.05
+	done
+	[ "$max" -ge 1 ]
+	[ "$max" -le 2 ]
+	stop_disrupt
+	[ "$(jq -c 'select(.type == "Disruption") | .nodeClaims[]' "$OUT" | wc -l)" -eq 10 ]
 	safe
 }
 

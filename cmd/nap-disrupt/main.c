@@ -95,11 +95,10 @@ drain_input(struct ctx *x, struct nap_rec_reader *rd)
 static void
 setup(struct ctx *x, const char *config, const char *kubeconfig, const char *context)
 {
-	struct nap_auth_opts ao;
 	struct nap_arm_opts mo;
 	struct nap_err err;
 	const struct nap_config *cf = &x->cfg;
-	char *resource, *warning = NULL;
+	char *warning = NULL;
 
 	if (nap_config_load(&x->cfg, config, config != NULL, &err) < 0)
 		nap_die_err(&err);
@@ -125,28 +124,9 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		free(warning);
 	}
 
-	memset(&ao, 0, sizeof(ao));
-	if (nap_auth_kind_parse(cf->azure.auth, &ao.kind) < 0)
-		nap_die(NAP_EX_CONFIG, "azure.auth: unknown kind \"%s\"", cf->azure.auth);
-	if (strstr(cf->azure.arm_endpoint, "management.azure.com"))
-		resource = nap_xstrdup("https://management.azure.com/");
-	else
-		resource = nap_xasprintf("%s/", cf->azure.arm_endpoint);
-	ao.resource = resource;
-#define OPT(s) ((s)[0] ? (s) : NULL)
-	ao.token_endpoint = OPT(cf->azure.token_endpoint);
-	ao.authority_host = OPT(cf->azure.authority_host);
-	ao.tenant_id = OPT(cf->azure.tenant_id);
-	ao.client_id = OPT(cf->azure.client_id);
-	ao.client_secret_file = OPT(cf->azure.client_secret_file);
-	ao.client_certificate_file = OPT(cf->azure.client_certificate_file);
-	ao.federated_token_file = OPT(cf->azure.federated_token_file);
-#undef OPT
-	ao.tls = x->tls.ca_file ? &x->tls : NULL;
-	nap_auth_opts_from_env(&ao);
-	if (nap_auth_new(&x->auth, &ao, x->http, &err) < 0)
+	if (nap_auth_new_from_config(&x->auth, cf, x->tls.ca_file ? &x->tls : NULL, x->http, &err) <
+	    0)
 		nap_die_err(&err);
-	free(resource);
 
 	memset(&mo, 0, sizeof(mo));
 	mo.endpoint = cf->azure.arm_endpoint;

@@ -20,11 +20,13 @@
 #include "prog.h"
 #include "rec.h"
 #include "nap-launch.h"
+#include "obs.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                       \
+	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                     \
 	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] "           \
-	"[--max-inflight n] [--registration-timeout duration] [--time-scale n]"
+	"[--max-inflight n] [--metrics-file path] [--metrics-listen addr] [--no-events] "          \
+	"[--registration-timeout duration] [--time-scale n]"
 #define MAX_INPUTS 8
 #define BATCH 16
 
@@ -65,6 +67,7 @@ drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 			return 2;
 		r = nap_rec_next(rd, &rec, &err);
 		if (r == NAP_REC_OK) {
+			obs_read(&rec);
 			on_record(x, &rec, is_stdin);
 			if (strcmp(rec.type, "LaunchRequest") == 0)
 				n++;
@@ -72,6 +75,7 @@ drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 		}
 		if (r == NAP_REC_BAD) {
 			nap_warn("%s: %s", nap_rec_name(rd), err.msg);
+			obs_malformed();
 			continue;
 		}
 		return r != NAP_REC_EOF;
@@ -88,6 +92,7 @@ enum {
 	OPT_KUBECONFIG,
 	OPT_LOG_FORMAT,
 	OPT_MAX_INFLIGHT,
+	OPT_OBS, /* --metrics-file, --metrics-listen, --no-events: obs.c */
 	OPT_REGISTRATION_TIMEOUT,
 	OPT_TIME_SCALE,
 };
@@ -101,6 +106,9 @@ static const struct nap_opt opts[] = {
     {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
     {"max-inflight", OPT_MAX_INFLIGHT, "n", "ARM requests in flight at once (1 to 4096)"},
+    {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
+    {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
+    {"no-events", OPT_OBS, NULL, "post no Kubernetes Events"},
     {"registration-timeout", OPT_REGISTRATION_TIMEOUT, "duration",
 	"give up on a NodeClaim not registered by then (15m)"},
     {"time-scale", OPT_TIME_SCALE, "n", "run n times faster than real time (1 to 1e6)"},
@@ -158,11 +166,9 @@ static void
 setup(struct ctx *x, const char *config, const char *kubeconfig, const char *context,
     const char *catalog, int max_inflight)
 {
-	struct nap_auth_opts ao;
 	struct nap_arm_opts mo;
-	struct nap_kube_config kc;
 	struct nap_err err;
-	char *resource;
+	char *warning;
 	size_t i;
 
 	nap_config_init(&x->cfg);
@@ -195,17 +201,6 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		x->tls.ca_add = 1; /* nap.conf(5): in addition to the system CAs */
 	}
 
-	nap_kube_config_init(&kc);
-	if (!kubeconfig && x->cfg.kubeconfig[0])
-		kubeconfig = x->cfg.kubeconfig;
-	if (!context && x->cfg.context[0])
-		context = x->cfg.context;
-	if (nap_kube_config_load(&kc, kubeconfig, context, &err) < 0)
-		nap_die_err(&err);
-	if (nap_kube_plain_bearer(&kc))
-		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
-			 "unencrypted",
-		    kc.server, kc.source);
 	if (nap_http_url_plain(x->cfg.azure.arm_endpoint))
 		nap_warn("azure.armEndpoint %s is plain http: ARM bearer tokens will cross the "
 			 "network unencrypted",
@@ -214,32 +209,14 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 	 * Its own pool: a blocking request on a pool shared with ARM would spin
 	 * while finished ARM transfers wait to be collected (nap_http_do).
 	 */
-	if ((x->kube = nap_kube_new(&kc, NULL, &err)) == NULL)
+	if ((x->kube = nap_kube_open(&x->cfg, kubeconfig, context, &warning, &err)) == NULL)
 		nap_die_err(&err);
-	nap_kube_config_free(&kc);
-
-	memset(&ao, 0, sizeof(ao));
-	if (nap_auth_kind_parse(x->cfg.azure.auth, &ao.kind) < 0)
-		nap_die(NAP_EX_CONFIG, "azure.auth: unknown kind \"%s\"", x->cfg.azure.auth);
-	resource = nap_xasprintf("%s/", x->cfg.azure.arm_endpoint);
-	if (strstr(x->cfg.azure.arm_endpoint, "management.azure.com"))
-		snprintf(resource, strlen(resource) + 1, "%s", "https://management.azure.com/");
-	ao.resource = resource;
-	ao.token_endpoint = x->cfg.azure.token_endpoint[0] ? x->cfg.azure.token_endpoint : NULL;
-	ao.authority_host = x->cfg.azure.authority_host[0] ? x->cfg.azure.authority_host : NULL;
-	ao.tenant_id = x->cfg.azure.tenant_id[0] ? x->cfg.azure.tenant_id : NULL;
-	ao.client_id = x->cfg.azure.client_id[0] ? x->cfg.azure.client_id : NULL;
-	ao.client_secret_file =
-	    x->cfg.azure.client_secret_file[0] ? x->cfg.azure.client_secret_file : NULL;
-	ao.client_certificate_file =
-	    x->cfg.azure.client_certificate_file[0] ? x->cfg.azure.client_certificate_file : NULL;
-	ao.federated_token_file =
-	    x->cfg.azure.federated_token_file[0] ? x->cfg.azure.federated_token_file : NULL;
-	ao.tls = x->tls.ca_file ? &x->tls : NULL;
-	nap_auth_opts_from_env(&ao);
-	if (nap_auth_new(&x->auth, &ao, x->http, &err) < 0)
+	if (warning)
+		nap_warn("%s", warning);
+	free(warning);
+	if (nap_auth_new_from_config(&x->auth, &x->cfg, x->tls.ca_file ? &x->tls : NULL, x->http,
+		&err) < 0)
 		nap_die_err(&err);
-	free(resource);
 
 	memset(&mo, 0, sizeof(mo));
 	mo.endpoint = x->cfg.azure.arm_endpoint;
@@ -307,6 +284,9 @@ main(int argc, char **argv)
 		case OPT_MAX_INFLIGHT:
 			max_inflight = (int)nap_opt_long(&g, 1, 4096);
 			break;
+		case OPT_OBS:
+			obs_option(g.name, g.arg);
+			break;
 		case OPT_REGISTRATION_TIMEOUT:
 			x.reg_timeout_ms = nap_opt_duration(&g, 1);
 			break;
@@ -322,6 +302,7 @@ main(int argc, char **argv)
 	setup(&x, config, kubeconfig, context, catalog, max_inflight);
 	if (verbose)
 		nap_log_set_level(verbose);
+	obs_start(&x, kubeconfig, context);
 	nap_hash_init(&x.byname);
 	nap_hash_init(&x.done);
 	nap_hash_init(&x.byprov);
@@ -389,6 +370,7 @@ main(int argc, char **argv)
 		    "launched=%lu failed=%lu\n",
 		    nap_arm_requests(x.arm), nap_arm_throttled(x.arm), x.nlaunched, x.nfailed);
 
+	obs_stop();
 	for (i = 0; i <= ninputs; i++)
 		nap_rec_reader_free(rd[i]);
 	if (x.oc.feedback_fd >= 0)
