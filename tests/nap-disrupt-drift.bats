@@ -199,7 +199,7 @@ safe() {
 	"$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" --time-scale "$SCALE" --interval 1s \
 	    <"$BATS_TEST_TMPDIR/state" >"$OUT" 2>"$ERR" &
 	DPID=$!
-	sim_poll 30 has_taint aks-d1
+	sim_poll 60 has_taint aks-d1
 	sim_poll 60 failed_event d1
 	sim_poll 30 eval '! has_taint aks-d1'
 	stop_loop
@@ -230,7 +230,7 @@ failed_event() {
 	"$NAP_BIN/nap-disrupt" --config "$SIM_CONFIG" --time-scale "$SCALE" --interval 1s \
 	    <"$BATS_TEST_TMPDIR/state" >"$OUT" 2>"$ERR" &
 	DPID=$!
-	sim_poll 30 has_taint aks-old1
+	sim_poll 60 has_taint aks-old1
 	sim_poll 30 grep -q '"type":"LaunchRequest"' "$OUT"
 	stop_loop
 	repl=$(sim_kubectl get nodeclaim old1 -o jsonpath='{.metadata.annotations.nap\.dev/replacement}')
