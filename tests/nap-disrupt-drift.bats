@@ -185,6 +185,25 @@ safe() {
 	echo "# rolled 3 nodes (budget 1) in $(echo "($end - $start) * $SCALE" | bc -l | cut -d. -f1) simulated s" >&3
 }
 
+@test "six drifted nodes under a Drifted budget of 2: never more than 2 going at once, all replaced" {
+	cluster 2
+	launch old1 old2 old3 old4 old5 old6
+	web 12
+	sim_poll 60 running 12
+	new_image
+	start=$(date +%s.%N)
+	loop
+	sim_poll 300 rolled 6 2
+	end=$(date +%s.%N)
+	sim_poll 60 running 12
+	stop_loop
+	[ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }
+	sim_kubectl get nodeclaims -o json | jq -e '.items | length > 0 and all(.[];
+	    (.status.imageID | endswith("/202701.01.0")) and (.metadata.name | startswith("old") | not))' >/dev/null
+	safe
+	echo "# rolled 6 nodes (budget 2) in $(echo "($end - $start) * $SCALE" | bc -l | cut -d. -f1) simulated s" >&3
+}
+
 @test "a replacement that never initializes is given up: the node is untainted and stays, the replacement deleted" {
 	cluster 1
 	launch d1
