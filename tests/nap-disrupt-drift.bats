@@ -157,51 +157,44 @@ safe() {
 	[ "$(sim_stat vmsDeletedWithPods)" -eq 0 ]
 }
 
-@test "after a new image every node is rolled within the Drifted budget, each replacement Initialized before its node goes" {
-	cluster 1
-	launch old1 old2 old3
-	web 6
-	sim_poll 60 running 6
+# roll N BUDGET: N nodes old1..oldN with 2N pods, a Drifted budget of
+# BUDGET, a new image, then the live loop until every old node is replaced,
+# sampled throughout; the pods Running, every NodeClaim left on the new
+# image and not drifted, nap-sim's safety counters 0; the simulated time on fd 3.
+roll() {
+	local n=$1 b=$2 names=() i start end
+	for ((i = 1; i <= n; i++)); do names+=("old$i"); done
+	cluster "$b"
+	launch "${names[@]}"
+	web $((2 * n))
+	sim_poll 60 running $((2 * n))
 	new_image
-	for n in old1 old2 old3; do [ "$(drift_of $n)" = ImageDrift ]; done
+	for i in "${names[@]}"; do [ "$(drift_of "$i")" = ImageDrift ]; done
 	start=$(date +%s.%N)
 	loop
-	sim_poll 120 rolled 3 1
+	sim_poll 300 rolled "$n" "$b"
 	end=$(date +%s.%N)
-	sim_poll 60 running 6
+	sim_poll 60 running $((2 * n))
 	stop_loop
 	[ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }
-	# Replacements were launched for the nodes with pods, none for an empty one.
-	n=$(jq -c 'select(.type == "Disruption" and .reason == "Drifted")' "$OUT" | wc -l)
-	[ "$n" -ge 1 ]
-	# (nap-launch takes the LaunchRequests and says Launched for each.)
-	[ "$(jq -c 'select(.type == "Launched")' "$OUT" | wc -l)" -eq \
-	    "$(jq -c 'select(.type == "Disruption" and .reason == "Drifted" and .replacements == 1)' "$OUT" | wc -l)" ]
-	# Every NodeClaim left is on the new image and has not drifted.
 	sim_kubectl get nodeclaims -o json | jq -e '.items | length > 0 and all(.[];
 	    (.status.imageID | endswith("/202701.01.0")) and
 	    ([.status.conditions[]? | select(.type == "Drifted" and .status == "True")] | length == 0))' >/dev/null
 	safe
-	echo "# rolled 3 nodes (budget 1) in $(echo "($end - $start) * $SCALE" | bc -l | cut -d. -f1) simulated s" >&3
+	echo "# rolled $n nodes (Drifted budget $b) in $(echo "($end - $start) * $SCALE" | bc -l | cut -d. -f1) simulated s" >&3
+}
+
+@test "after a new image every node is rolled within the Drifted budget, each replacement Initialized before its node goes" {
+	roll 3 1
+	# A Disruption per node; nap-launch took a LaunchRequest (and says
+	# Launched) for each one that needed a replacement, none for an empty one.
+	[ "$(jq -c 'select(.type == "Disruption" and .reason == "Drifted")' "$OUT" | wc -l)" -eq 3 ]
+	[ "$(jq -c 'select(.type == "Launched")' "$OUT" | wc -l)" -eq \
+	    "$(jq -c 'select(.type == "Disruption" and .reason == "Drifted" and .replacements == 1)' "$OUT" | wc -l)" ]
 }
 
 @test "six drifted nodes under a Drifted budget of 2: never more than 2 going at once, all replaced" {
-	cluster 2
-	launch old1 old2 old3 old4 old5 old6
-	web 12
-	sim_poll 60 running 12
-	new_image
-	start=$(date +%s.%N)
-	loop
-	sim_poll 300 rolled 6 2
-	end=$(date +%s.%N)
-	sim_poll 60 running 12
-	stop_loop
-	[ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }
-	sim_kubectl get nodeclaims -o json | jq -e '.items | length > 0 and all(.[];
-	    (.status.imageID | endswith("/202701.01.0")) and (.metadata.name | startswith("old") | not))' >/dev/null
-	safe
-	echo "# rolled 6 nodes (budget 2) in $(echo "($end - $start) * $SCALE" | bc -l | cut -d. -f1) simulated s" >&3
+	roll 6 2
 }
 
 @test "a replacement that never initializes is given up: the node is untainted and stays, the replacement deleted" {
