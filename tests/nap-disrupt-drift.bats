@@ -16,7 +16,7 @@ setup() {
 	unset KUBECONFIG KUBERNETES_SERVICE_HOST NAP_CONFIG
 	OUT=$BATS_TEST_TMPDIR/out.ndjson
 	ERR=$BATS_TEST_TMPDIR/err
-	DPID= WPID=
+	DPID='' WPID=''
 }
 
 teardown() {
@@ -148,7 +148,7 @@ stop_loop() {
 	[ -z "$WPID" ] || kill -TERM "$WPID" 2>/dev/null || :
 	[ -z "$DPID" ] || kill -TERM "$DPID" 2>/dev/null || :
 	wait "$DPID" 2>/dev/null || :
-	DPID= WPID=
+	DPID='' WPID=''
 }
 
 safe() {
