@@ -112,20 +112,21 @@ ranked_types(const struct nap_sim *sim, const struct nap_sched_claim *c, json_ob
 }
 
 json_object *
-nap_claim_json(const struct nap_sim *sim, const struct nap_sched_claim *c)
+nap_claim_object(const struct nap_nodepool *np, const char *name, json_object *labels,
+    json_object *reqs, const struct nap_res *requests)
 {
-	const struct nap_nodepool *np = sim->pool_np[c->pool];
 	json_object *raw = np->meta.raw;
 	json_object *nc = json_object_new_object();
 	json_object *md = json_object_new_object();
-	json_object *labels, *spec = json_object_new_object(), *o, *ref;
+	json_object *spec = json_object_new_object(), *o, *ref;
 	json_object_iter it;
 
 	json_object_object_add(nc, "apiVersion", json_object_new_string("karpenter.sh/v1"));
 	json_object_object_add(nc, "kind", json_object_new_string("NodeClaim"));
-	json_object_object_add(md, "name", json_object_new_string(c->name));
-	/* custom single-valued requirements first, then template labels and the pool's own */
-	labels = nap_reqs_labels(&c->reqs);
+	json_object_object_add(md, "name", json_object_new_string(name));
+	/* the caller's labels first, then template labels and the pool's own */
+	if (labels == NULL)
+		labels = json_object_new_object();
 	if (np->tmpl_labels)
 		json_object_object_foreachC(np->tmpl_labels, it)
 		    json_object_object_add(labels, it.key, json_object_get(it.val));
@@ -150,11 +151,9 @@ nap_claim_json(const struct nap_sim *sim, const struct nap_sched_claim *c)
 	json_object_object_add(md, "ownerReferences", o);
 	json_object_object_add(nc, "metadata", md);
 
-	o = nap_reqs_to_json(&c->reqs);
-	ranked_types(sim, c, o);
-	json_object_object_add(spec, "requirements", o);
+	json_object_object_add(spec, "requirements", reqs ? reqs : json_object_new_array());
 	o = json_object_new_object();
-	json_object_object_add(o, "requests", nap_res_to_json(&c->requests));
+	json_object_object_add(o, "requests", nap_res_to_json(requests));
 	json_object_object_add(spec, "resources", o);
 	if ((o = nap_json_get(raw, "spec.template.spec.taints")))
 		json_object_object_add(spec, "taints", jcopy(o));
@@ -175,6 +174,17 @@ nap_claim_json(const struct nap_sim *sim, const struct nap_sched_claim *c)
 	json_object_object_add(spec, "nodeClassRef", ref);
 	json_object_object_add(nc, "spec", spec);
 	return nc;
+}
+
+json_object *
+nap_claim_json(const struct nap_sim *sim, const struct nap_sched_claim *c)
+{
+	json_object *reqs = nap_reqs_to_json(&c->reqs);
+
+	/* custom single-valued requirements become labels */
+	ranked_types(sim, c, reqs);
+	return nap_claim_object(
+	    sim->pool_np[c->pool], c->name, nap_reqs_labels(&c->reqs), reqs, &c->requests);
 }
 
 json_object *

@@ -26,6 +26,15 @@
 #include "sched.h"
 #include "simulate.h"
 
+/*
+ * The NodeClaim object of NodePool np's current template named name, with
+ * labels (the caller's first, may be NULL), the requirements reqs and the
+ * requests: the one writer, which nap_claim_json calls for the scheduler's
+ * claims and nap-disrupt for a replacement.  labels and reqs are taken (the
+ * caller hands its references over); reqs NULL means none.
+ */
+json_object *nap_claim_object(const struct nap_nodepool *np, const char *name, json_object *labels,
+    json_object *reqs, const struct nap_res *requests);
 /* The NodeClaim object for claim c of sim. */
 json_object *nap_claim_json(const struct nap_sim *sim, const struct nap_sched_claim *c);
 /* {"type":"LaunchRequest","nodeClaim":...,"pods":["ns/name",...],"price":...}. */

@@ -49,6 +49,7 @@ static const char *const why_names[NAP_WHY_N] = {
     "ConsolidateAfterNever",
     "NotConsolidatable",
     "NotEmpty",
+    "DriftOneAtATime",
     "Budget",
 };
 
@@ -589,6 +590,15 @@ emptiness_check(struct plan *pl, struct row *w)
 
 /* ---- commands ---- */
 
+/* The Drifted condition's reason ("" when none or not drifted). */
+static const char *
+drift_reason(const struct row *w)
+{
+	const struct nap_cond *d = nap_cond_find(w->claim->conds, w->claim->nconds, "Drifted");
+
+	return d && d->status == 1 ? d->reason : "";
+}
+
 static struct nap_disrupt_command *
 command_for(struct nap_disrupt_result *r, enum nap_disrupt_reason reason, const char *pool)
 {
@@ -617,6 +627,7 @@ command_add(struct plan *pl, struct row *w, enum nap_disrupt_reason reason)
 
 	cmd->cands = nap_xrealloc(cmd->cands, (cmd->ncands + 1) * sizeof(*cmd->cands));
 	cd = &cmd->cands[cmd->ncands++];
+	memset(cd, 0, sizeof(*cd));
 	cd->nodeclaim = nap_xstrdup(w->claim->meta.name);
 	cd->node = nap_xstrdup(w->v->node);
 	cd->provider_id = nap_xstrdup(w->claim->provider_id);
@@ -628,6 +639,16 @@ command_add(struct plan *pl, struct row *w, enum nap_disrupt_reason reason)
 	cd->capacity_type = nap_xstrdup(s ? s : "");
 	cd->price = w->v->price;
 	cd->disruption_cost = w->v->disruption_cost;
+	cd->drift_reason = nap_xstrdup(drift_reason(w));
+	if (w->node != NULL) {
+		struct nap_pod *const *pods;
+		size_t i, np;
+
+		pods = nap_cluster_pods_on_node(pl->c, w->node->meta.name, &np);
+		for (i = 0; i < np; i++)
+			if (pod_reschedulable(pods[i]))
+				nap_res_add(&cd->requests, &pods[i]->requests);
+	}
 	if (cd->price >= 0)
 		cmd->savings += cd->price;
 	else
@@ -636,9 +657,17 @@ command_add(struct plan *pl, struct row *w, enum nap_disrupt_reason reason)
 	w->v->reason = reason;
 	w->v->until_ms = 0;
 	free(w->v->detail);
-	w->v->detail = reason == NAP_DISRUPT_EXPIRED
-	    ? nap_xasprintf("nodeclaim %s expired (expireAfter)", w->claim->meta.name)
-	    : nap_xasprintf("node %s is empty", w->v->node);
+	if (reason == NAP_DISRUPT_EXPIRED)
+		w->v->detail = nap_xasprintf("nodeclaim %s expired (expireAfter)", w->claim->meta.name);
+	else if (reason == NAP_DISRUPT_DRIFTED && w->v->empty)
+		w->v->detail = nap_xasprintf("nodeclaim %s drifted (%s); node %s is empty",
+		    w->claim->meta.name, cd->drift_reason, w->v->node);
+	else if (reason == NAP_DISRUPT_DRIFTED)
+		w->v->detail = nap_xasprintf(
+		    "nodeclaim %s drifted (%s); replaced first (%zu pod%s)", w->claim->meta.name,
+		    cd->drift_reason, w->v->pods, w->v->pods == 1 ? "" : "s");
+	else
+		w->v->detail = nap_xasprintf("node %s is empty", w->v->node);
 }
 
 static int
@@ -670,6 +699,23 @@ cmp_cmds(const void *a, const void *b)
 	return strcmp(x->nodepool, y->nodepool);
 }
 
+/* Budget for reason left in w's pool this plan? Else the verdict says why not. */
+static int
+budget_left(struct row *w, enum nap_disrupt_reason k)
+{
+	struct nap_disrupt_budget *b = w->pool->b;
+
+	if (b->available[k] == INT64_MAX || b->used[k] < b->available[k])
+		return 1;
+	verdict(w->v, NAP_WHY_BUDGET, 0,
+	    "nodepool %s: no %s disruption left in budget (allows %lld, %lld disrupting, %lld "
+	    "chosen now)",
+	    w->pool->np->meta.name, nap_disrupt_reason_name(k), (long long)b->allowed[k],
+	    (long long)b->disrupting, (long long)b->used[k]);
+	w->v->reason = k;
+	return 0;
+}
+
 /* Emptiness over the rows that passed the generic checks; 1 when it made a command. */
 static int
 emptiness(struct plan *pl, struct row **cands, size_t n)
@@ -684,24 +730,87 @@ emptiness(struct plan *pl, struct row **cands, size_t n)
 	qsort(empty, ne, sizeof(*empty), cmp_rows_cost);
 	for (i = 0; i < ne; i++) {
 		struct row *w = empty[i];
-		struct nap_disrupt_budget *b = w->pool->b;
-		int k = NAP_DISRUPT_EMPTY;
 
-		if (b->available[k] != INT64_MAX && b->used[k] >= b->available[k]) {
-			verdict(w->v, NAP_WHY_BUDGET, 0,
-			    "nodepool %s: no Empty disruption left in budget (allows %lld, %lld "
-			    "disrupting, %lld chosen now)",
-			    w->pool->np->meta.name, (long long)b->allowed[k],
-			    (long long)b->disrupting, (long long)b->used[k]);
-			w->v->reason = NAP_DISRUPT_EMPTY;
+		if (!budget_left(w, NAP_DISRUPT_EMPTY))
 			continue;
-		}
-		b->used[k]++;
+		w->pool->b->used[NAP_DISRUPT_EMPTY]++;
 		command_add(pl, w, NAP_DISRUPT_EMPTY);
 		made = 1;
 	}
 	free(empty);
 	return made;
+}
+
+/* Drift order (§4.3): empty first, then the oldest Drifted transition, then the name. */
+static int
+cmp_rows_drift(const void *a, const void *b)
+{
+	const struct row *x = *(const struct row *const *)a, *y = *(const struct row *const *)b;
+	const struct nap_cond *dx = nap_cond_find(x->claim->conds, x->claim->nconds, "Drifted");
+	const struct nap_cond *dy = nap_cond_find(y->claim->conds, y->claim->nconds, "Drifted");
+	int64_t tx = dx ? dx->since : 0, ty = dy ? dy->since : 0;
+
+	if (x->v->empty != y->v->empty)
+		return y->v->empty - x->v->empty;
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return strcmp(x->claim->meta.name, y->claim->meta.name);
+}
+
+/*
+ * Drift over the rows that passed the generic checks (emptiness made no
+ * command); 1 when it made one.  Empty drifted nodes all go (budget
+ * permitting); else one non-empty node, replaced first.
+ */
+static int
+drift(struct plan *pl, struct row **cands, size_t n)
+{
+	struct row **d = nap_xcalloc(n ? n : 1, sizeof(*d));
+	struct row *chosen = NULL;
+	size_t i, nd = 0;
+	int made = 0;
+
+	for (i = 0; i < n; i++)
+		if (cands[i]->claim->drifted)
+			d[nd++] = cands[i];
+	qsort(d, nd, sizeof(*d), cmp_rows_drift);
+	for (i = 0; i < nd && d[i]->v->empty; i++) {
+		if (!budget_left(d[i], NAP_DISRUPT_DRIFTED))
+			continue;
+		d[i]->pool->b->used[NAP_DISRUPT_DRIFTED]++;
+		command_add(pl, d[i], NAP_DISRUPT_DRIFTED);
+		made = 1;
+	}
+	for (; i < nd; i++) {
+		struct row *w = d[i];
+
+		if (made) {
+			verdict(w->v, NAP_WHY_DRIFT_ONE_AT_A_TIME, 0,
+			    "nodeclaim %s drifted (%s); empty drifted nodes go first",
+			    w->claim->meta.name, drift_reason(w));
+			w->v->reason = NAP_DISRUPT_DRIFTED;
+			continue;
+		}
+		if (!budget_left(w, NAP_DISRUPT_DRIFTED))
+			continue;
+		if (chosen != NULL) {
+			verdict(w->v, NAP_WHY_DRIFT_ONE_AT_A_TIME, 0,
+			    "nodeclaim %s drifted (%s); one non-empty drifted node at a time "
+			    "(nodeclaim %s first)",
+			    w->claim->meta.name, drift_reason(w), chosen->claim->meta.name);
+			w->v->reason = NAP_DISRUPT_DRIFTED;
+			continue;
+		}
+		chosen = w;
+		w->pool->b->used[NAP_DISRUPT_DRIFTED]++;
+		command_add(pl, w, NAP_DISRUPT_DRIFTED);
+	}
+	free(d);
+	if (chosen == NULL)
+		return made;
+	/* Its own command (no other Drifted one was made): one candidate, one replacement. */
+	command_for(pl->r, NAP_DISRUPT_DRIFTED, chosen->v->nodepool)->replacements = 1;
+	return 1;
 }
 
 /* ---- the plan ---- */
@@ -885,6 +994,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 	}
 	if ((methods & NAP_DISRUPT_M_EMPTINESS) && emptiness(&pl, cands, ncands))
 		out->method = NAP_DISRUPT_EMPTY;
+	else if ((methods & NAP_DISRUPT_M_DRIFT) && drift(&pl, cands, ncands))
+		out->method = NAP_DISRUPT_DRIFTED;
 	free(cands);
 
 	/* Nodes with no NodeClaim. */
@@ -947,6 +1058,7 @@ nap_disrupt_result_free(struct nap_disrupt_result *r)
 			free(cd->instance_type);
 			free(cd->zone);
 			free(cd->capacity_type);
+			free(cd->drift_reason);
 		}
 		free(cmd->cands);
 		free(cmd->nodepool);
@@ -1066,7 +1178,8 @@ nap_disrupt_verdict_json(const struct nap_disrupt_result *r, const struct nap_di
 	json_object_object_add(o, "decision",
 	    json_object_new_string(v->why == NAP_WHY_DISRUPTED ? "Disrupted" : "NotDisrupted"));
 	json_object_object_add(o, "why", json_object_new_string(nap_disrupt_why_name(v->why)));
-	if (v->why == NAP_WHY_DISRUPTED || v->why == NAP_WHY_BUDGET)
+	if (v->why == NAP_WHY_DISRUPTED || v->why == NAP_WHY_BUDGET ||
+	    v->why == NAP_WHY_DRIFT_ONE_AT_A_TIME)
 		json_object_object_add(
 		    o, "reason", json_object_new_string(nap_disrupt_reason_name(v->reason)));
 	json_object_object_add(o, "detail", json_object_new_string(v->detail));

@@ -11,9 +11,23 @@
  * NodeClaim whose creationTimestamp + expireAfter <= now is expired, with no
  * budget, no do-not-disrupt and no replacement first (a NodeClaim without a
  * creationTimestamp never expires).  Then the graceful methods run and the
- * first that produces a command stops the pass: emptiness today; drift and
- * consolidation (issue 15) take the slots NAP_DISRUPT_DRIFTED and
- * NAP_DISRUPT_UNDERUTILIZED and are reported as not run.
+ * first that produces a command stops the pass (karpenter.md §4.1):
+ * emptiness, then drift; consolidation (issue 15) takes the slot
+ * NAP_DISRUPT_UNDERUTILIZED and is reported as not run.
+ *
+ * Drift (§4.8, §5.9): the candidates whose NodeClaim has Drifted=True
+ * (nap-upgrade and the drift checks set it; the planner does not judge
+ * drift itself).  Empty drifted nodes go first: every one the pool's Drifted
+ * budget allows is deleted, with no replacement and no consolidateAfter
+ * wait.  Only when none is, the oldest drift (the condition's transition,
+ * then the name) among the non-empty ones whose pool still has Drifted
+ * budget becomes a command of its own with one replacement (replacements =
+ * 1, cands[0].requests what the replacement must hold); one non-empty node
+ * per plan, the others wait (NAP_WHY_DRIFT_ONE_AT_A_TIME) or are held by the
+ * budget.  A command in flight keeps its candidate tainted, so it counts as
+ * disrupting until it is gone.  Unlike Karpenter, a terminationGracePeriod
+ * does not waive the pod checks for drift: a do-not-disrupt pod or a PDB at
+ * 0 holds a drifted node as it holds an empty one.
  *
  * Candidates (§4.2): a NodeClaim with a NodePool label whose NodePool exists,
  * with its Node, Initialized, not deleting, not already being disrupted (a
@@ -108,6 +122,7 @@ enum nap_disrupt_why {
 	NAP_WHY_CONSOLIDATE_NEVER,  /* consolidateAfter: Never */
 	NAP_WHY_NOT_CONSOLIDATABLE, /* consolidateAfter not yet elapsed */
 	NAP_WHY_NOT_EMPTY,	    /* holds reschedulable pods (consolidation: issue 15) */
+	NAP_WHY_DRIFT_ONE_AT_A_TIME, /* drifted, not empty: another goes first this plan */
 	NAP_WHY_BUDGET,		    /* its NodePool's budget for the reason is spent */
 	NAP_WHY_N
 };
@@ -150,13 +165,21 @@ struct nap_disrupt_candidate {
 	char *instance_type, *zone, *capacity_type; /* "" when unknown */
 	double price;				    /* USD/h; < 0 unknown */
 	double disruption_cost;
+	/*
+	 * The effective requests of its reschedulable pods, summed (pods =
+	 * their count): what a replacement must hold at least.
+	 */
+	struct nap_res requests;
+	char *drift_reason; /* the Drifted condition's reason, "" when not drifted */
 };
 
 /*
  * A command: delete these NodeClaims of one NodePool for one reason.
  * forceful (Expired) commands skip budgets and do-not-disrupt; the drain
- * still honours PDBs until terminationGracePeriod.  Graceful commands
- * (Empty) need no replacement.  replacements is for issue 15 (0 today).
+ * still honours PDBs until terminationGracePeriod.  Empty and empty
+ * Drifted commands need no replacement; a non-empty Drifted command has one
+ * candidate and replacements = 1: its candidate may be deleted only once
+ * that replacement is Initialized (the caller's orchestration).
  */
 struct nap_disrupt_command {
 	enum nap_disrupt_reason reason;
@@ -192,7 +215,8 @@ struct nap_disrupt_budget {
 /* Method bits of nap_disrupt_opts.methods. */
 #define NAP_DISRUPT_M_EXPIRATION 0x1
 #define NAP_DISRUPT_M_EMPTINESS 0x2
-#define NAP_DISRUPT_M_ALL (NAP_DISRUPT_M_EXPIRATION | NAP_DISRUPT_M_EMPTINESS)
+#define NAP_DISRUPT_M_DRIFT 0x4
+#define NAP_DISRUPT_M_ALL (NAP_DISRUPT_M_EXPIRATION | NAP_DISRUPT_M_EMPTINESS | NAP_DISRUPT_M_DRIFT)
 
 struct nap_disrupt_opts {
 	int64_t now_ms;			   /* the time, epoch ms (required, > 0) */
@@ -247,7 +271,7 @@ json_object *nap_disrupt_command_json(
  * A DisruptionVerdict record for one verdict:
  * {"type":"DisruptionVerdict","nodeClaim":..,"node":..,"nodePool":..,
  *  "decision":"Disrupted"|"NotDisrupted","why":"PodDoNotDisrupt",
- *  "reason":"Empty"(when Disrupted or Budget),"detail":..,
+ *  "reason":"Empty"(when Disrupted, Budget or DriftOneAtATime),"detail":..,
  *  "until":"..Z"(when until_ms),"expired":..,"empty":..,"pods":..,
  *  "disruptionCost":..,"price":..(null when unknown),"time":..}
  */

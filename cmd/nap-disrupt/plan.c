@@ -101,6 +101,16 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 	o.queued = (const char *const *)x->queued;
 	o.nqueued = x->nqueued;
 	nom = nominated_now(x, o.now_ms, &nnom);
+	{
+		/* and the replacements in flight (replace.c) */
+		size_t nrep, k;
+		const char **rep = replace_nominated(x, &nrep);
+
+		nom = nap_xrealloc(nom, (nnom + nrep + 1) * sizeof(*nom));
+		for (k = 0; k < nrep; k++)
+			nom[nnom++] = rep[k];
+		free(rep);
+	}
 	o.nominated = nom;
 	o.nnominated = nnom;
 	memset(r, 0, sizeof(*r));
@@ -178,13 +188,21 @@ plan_pass(struct ctx *x)
 	size_t i;
 
 	queue_prune(x, now_ms(x));
+	replace_pass(x);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (plan(x, &r) < 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	obs_plan(x, &r, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	for (i = 0; i < r.ncmds; i++)
-		act(x, &r, &r.cmds[i]);
+	for (i = 0; i < r.ncmds; i++) {
+		int rc = replace_command(x, &r, &r.cmds[i]);
+		size_t j;
+
+		if (rc == 0)
+			act(x, &r, &r.cmds[i]);
+		for (j = 0; rc == 2 && j < r.cmds[i].ncands; j++)
+			queue_add(x, r.cmds[i].cands[j].nodeclaim, now_ms(x));
+	}
 	blocked_events(x, &r);
 	nap_disrupt_result_free(&r);
 }

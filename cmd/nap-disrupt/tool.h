@@ -115,6 +115,20 @@ char *path_node(const char *name);
 char *path_nodeclaim(const char *name);
 char *path_pod(const char *ns, const char *name);
 
+/*
+ * replace.c: replacement first.  replace_command: for a command that needs
+ * replacements, 2 when they were started (plan.c queues its candidates), 1
+ * when it is held; 0 for any other command (plan.c carries it out).
+ * replace_pass: follow the started ones from the model (delete the
+ * candidate once its replacement is Initialized, or give up).
+ * replace_nominated: the replacements in flight (borrowed names; free the
+ * array), which the planner treats as nominated.
+ */
+int replace_command(
+    struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd);
+void replace_pass(struct ctx *x);
+const char **replace_nominated(const struct ctx *x, size_t *n);
+
 /* plan.c: the disruption loop. */
 void plan_pass(struct ctx *x);
 void plan_dry_run(struct ctx *x);

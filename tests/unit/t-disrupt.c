@@ -94,14 +94,16 @@ struct mopt {
 	int64_t init_ago;   /* seconds since Initialized (default 100 min) */
 	const char *expire; /* spec.expireAfter, default absent (720h) */
 	unsigned flags;
+	int64_t drift_ago; /* with F_DRIFTED: seconds since the Drifted transition (default 1h) */
 };
 
 /* A NodeClaim "name" of pool and its Node "n-name". */
 static void
 machine(struct nap_cluster *c, const char *name, const char *np, const struct mopt *mo)
 {
-	struct mopt d = {7200, 3600, 6000, NULL, 0};
+	struct mopt d = {7200, 3600, 6000, NULL, 0, 0};
 	char created[80] = "", lpe[80] = "", expire[80] = "", del[80] = "", labels[200];
+	char drift[160];
 	unsigned f;
 
 	if (mo) {
@@ -112,6 +114,10 @@ machine(struct nap_cluster *c, const char *name, const char *np, const struct mo
 		d.expire = mo->expire;
 	}
 	f = d.flags;
+	snprintf(drift, sizeof(drift),
+	    ",{\"type\":\"Drifted\",\"status\":\"True\",\"reason\":\"ImageDrift\","
+	    "\"lastTransitionTime\":\"%s\"}",
+	    iso(mo && mo->drift_ago ? mo->drift_ago : 3600));
 	if (!(f & F_NO_CREATED))
 		snprintf(created, sizeof(created), ",\"creationTimestamp\":\"%s\"", iso(d.age));
 	if (!(f & F_NO_LPE))
@@ -156,7 +162,7 @@ machine(struct nap_cluster *c, const char *name, const char *np, const struct mo
 		    (f & F_REASON_COND) ? ",{\"type\":\"DisruptionReason\",\"status\":\"True\","
 					  "\"reason\":\"Empty\"}"
 					: "",
-		    (f & F_DRIFTED) ? ",{\"type\":\"Drifted\",\"status\":\"True\"}"
+		    (f & F_DRIFTED) ? drift
 			: (f & F_TERMINATING)
 			? ",{\"type\":\"InstanceTerminating\",\"status\":\"True\"}"
 			: "");
@@ -361,6 +367,166 @@ test_emptiness(void)
 		TAP_IS_INT(R.cmds[0].replacements, 0, "and no replacement");
 	}
 	TAP_IS_INT(R.method, NAP_DISRUPT_EMPTY, "emptiness is the method that acted");
+	nap_cluster_free(c);
+}
+
+/* ---- drift ---- */
+
+#define POOL_NEVER "{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"100%\"}]}"
+
+static const struct nap_disrupt_command *
+cmd_of(enum nap_disrupt_reason reason, const char *np)
+{
+	size_t i;
+
+	for (i = 0; i < R.ncmds; i++)
+		if (R.cmds[i].reason == reason && strcmp(R.cmds[i].nodepool, np) == 0)
+			return &R.cmds[i];
+	return NULL;
+}
+
+static void
+test_drift(void)
+{
+	struct nap_cluster *c = nap_cluster_new();
+	const struct nap_disrupt_command *cmd;
+	struct nap_disrupt_opts o;
+	struct nap_err err;
+
+	/* Empty drifted nodes first, with no consolidateAfter and no replacement. */
+	pool(c, "p", POOL_NEVER);
+	machine(c, "d-empty-1", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 60});
+	machine(c, "d-empty-2", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 120});
+	machine(c, "d-busy", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 7200});
+	pod(c, "default", "web-1", "d-busy", RS_OWNER, NULL);
+	machine(c, "plain-empty", "p", NULL);
+	plan(c);
+	TAP_IS_INT(R.method, NAP_DISRUPT_DRIFTED, "drift acts when emptiness does not");
+	WHY("d-empty-1", "Disrupted", "an empty drifted node goes despite consolidateAfter: Never");
+	WHY("d-empty-2", "Disrupted", "every empty drifted node the budget allows goes");
+	WHY("d-busy", "DriftOneAtATime", "a non-empty drifted node waits for the empty ones");
+	TAP_IS_STR(detail("d-busy"),
+	    "nodeclaim d-busy drifted (ImageDrift); empty drifted nodes go first",
+	    "and says so, with the drift's reason");
+	WHY("plain-empty", "ConsolidateAfterNever", "an empty node that has not drifted stays");
+	cmd = cmd_of(NAP_DISRUPT_DRIFTED, "p");
+	TAP_IS_INT(cmd ? cmd->ncands : 0, 2, "one Drifted command with the two empty nodes");
+	TAP_IS_INT(cmd ? cmd->replacements : 9, 0, "and no replacement");
+	TAP_IS_STR(cmd && cmd->ncands ? cmd->cands[0].drift_reason : "", "ImageDrift",
+	    "its candidates carry the drift's reason");
+
+	/* Methods: drift off, nothing. */
+	memset(&o, 0, sizeof(o));
+	o.now_ms = NOW * 1000;
+	o.methods = NAP_DISRUPT_M_EXPIRATION | NAP_DISRUPT_M_EMPTINESS;
+	nap_disrupt_result_free(&R);
+	if (nap_disrupt_plan(c, &o, &R, &err) != 0)
+		printf("# plan failed: %s\n", err.msg);
+	TAP_IS_INT(R.ncmds, 0, "without NAP_DISRUPT_M_DRIFT drift does not run");
+	nap_cluster_free(c);
+
+	/* Non-empty: the earliest drift, alone, with one replacement sized for its pods. */
+	c = nap_cluster_new();
+	pool(c, "p", POOL_5M);
+	machine(c, "d-a", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 600});
+	pod(c, "default", "web-1", "d-a", RS_OWNER, NULL);
+	machine(c, "d-b", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 1200});
+	pod(c, "default", "web-2", "d-b", RS_OWNER, NULL);
+	pod(c, "kube-system", "ds-1", "d-b", DS_OWNER, NULL);
+	add(c,
+	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"big-1\"" RS_OWNER
+	    "},\"spec\":{\"nodeName\":\"d-b\",\"containers\":[{\"name\":\"c\",\"resources\":{"
+	    "\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},\"status\":{\"phase\":\"Running\"}}");
+	machine(c, "d-c", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 300});
+	pod(c, "default", "web-4", "d-c", RS_OWNER, NULL);
+	machine(c, "busy", "p", NULL);
+	pod(c, "default", "web-5", "busy", RS_OWNER, NULL);
+	plan(c);
+	WHY("d-b", "Disrupted", "the earliest drift goes first");
+	WHY("d-a", "DriftOneAtATime", "one non-empty drifted node at a time");
+	TAP_IS_STR(detail("d-a"),
+	    "nodeclaim d-a drifted (ImageDrift); one non-empty drifted node at a time (nodeclaim "
+	    "d-b first)",
+	    "naming the one that goes");
+	WHY("d-c", "DriftOneAtATime", "the latest drift waits too");
+	WHY("busy", "NotEmpty", "a node that has not drifted is left to consolidation");
+	TAP_IS_INT(R.ncmds, 1, "one command");
+	cmd = cmd_of(NAP_DISRUPT_DRIFTED, "p");
+	TAP_IS_INT(cmd ? cmd->ncands : 0, 1, "with one candidate");
+	TAP_IS_INT(cmd ? cmd->replacements : 0, 1, "and one replacement");
+	if (cmd && cmd->ncands == 1) {
+		TAP_IS_INT(cmd->cands[0].requests.v[NAP_RES_CPU], 1100,
+		    "the replacement must hold its two Deployment pods' cpu (not the DaemonSet's)");
+		TAP_IS_INT(cmd->cands[0].requests.v[NAP_RES_MEMORY], 1 << 30, "and memory");
+		TAP_IS_INT(cmd->cands[0].requests.v[NAP_RES_PODS], 2, "and two pods");
+	}
+
+	/* Emptiness before drift: an empty node past consolidateAfter stops the pass. */
+	machine(c, "empty", "p", NULL);
+	plan(c);
+	TAP_IS_INT(R.method, NAP_DISRUPT_EMPTY, "emptiness comes before drift");
+	WHY("d-b", "NotEmpty", "so no drifted node is replaced in that pass");
+	TAP_IS_INT(ndisrupted(NAP_DISRUPT_DRIFTED), 0, "no Drifted command");
+	nap_cluster_free(c);
+}
+
+static void
+drift_budget_case(const char *disruption, unsigned busy_flags, int want, const char *what)
+{
+	struct nap_cluster *c = nap_cluster_new();
+
+	pool(c, "p", disruption);
+	machine(c, "d-1", "p", &(struct mopt){.flags = F_DRIFTED | busy_flags});
+	pod(c, "default", "web-1", "d-1", RS_OWNER, NULL);
+	machine(c, "d-2", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 60});
+	pod(c, "default", "web-2", "d-2", RS_OWNER, NULL);
+	machine(c, "e-1", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 60});
+	machine(c, "e-2", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 60});
+	machine(c, "e-3", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 60});
+	plan(c);
+	TAP_IS_INT(ndisrupted(NAP_DISRUPT_DRIFTED), want, "%s", what);
+	nap_cluster_free(c);
+}
+
+static void
+test_drift_budgets(void)
+{
+	struct nap_cluster *c;
+
+	/* 5 drifted nodes, 3 of them empty (consolidateAfter 0s: emptiness would take them). */
+	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"2\"}]}", 0,
+	    2, "a budget of 2 lets 2 of the 3 empty drifted nodes go");
+	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"0\","
+			  "\"reasons\":[\"Drifted\"]},{\"nodes\":\"100%\"}]}",
+	    0, 0, "a 0 budget for Drifted blocks drift");
+	drift_budget_case("{\"consolidateAfter\":\"0s\",\"budgets\":[{\"nodes\":\"0\","
+			  "\"reasons\":[\"Empty\"]},{\"nodes\":\"100%\"}]}",
+	    0, 3, "a 0 budget for Empty alone leaves the empty drifted nodes to drift");
+	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"3\","
+			  "\"reasons\":[\"Drifted\"]}]}",
+	    F_TAINTED, 2, "a command in flight (tainted) takes one of the 3");
+	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"2\","
+			  "\"reasons\":[\"Underutilized\",\"Empty\"]}]}",
+	    0, 3, "a budget for other reasons does not limit drift");
+
+	/* Non-empty: budget per pool, and a command in flight counts. */
+	c = nap_cluster_new();
+	pool(c, "a", "{\"budgets\":[{\"nodes\":\"1\"}]}");
+	pool(c, "b", "{\"budgets\":[{\"nodes\":\"1\"}]}");
+	machine(c, "a-1", "a", &(struct mopt){.flags = F_DRIFTED | F_TAINTED});
+	pod(c, "default", "web-1", "a-1", RS_OWNER, NULL);
+	machine(c, "a-2", "a", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 7200});
+	pod(c, "default", "web-2", "a-2", RS_OWNER, NULL);
+	machine(c, "b-1", "b", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 60});
+	pod(c, "default", "web-3", "b-1", RS_OWNER, NULL);
+	plan(c);
+	WHY("a-1", "InFlight", "a drifted node being replaced is not a candidate again");
+	WHY("a-2", "Budget", "its pool's budget is spent by the command in flight");
+	TAP_IS_STR(detail("a-2"),
+	    "nodepool a: no Drifted disruption left in budget (allows 1, 1 disrupting, 0 chosen "
+	    "now)",
+	    "the verdict names the reason's budget");
+	WHY("b-1", "Disrupted", "another pool's drifted node goes under its own budget");
 	nap_cluster_free(c);
 }
 
@@ -1104,6 +1270,8 @@ main(void)
 	if (nap_time_parse("2026-12-07T12:00:00Z", &NOW) != 0)
 		return 1;
 	test_emptiness();
+	test_drift();
+	test_drift_budgets();
 	test_consolidate_after();
 	test_do_not_disrupt();
 	test_pdbs();
