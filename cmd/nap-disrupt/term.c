@@ -262,6 +262,49 @@ drain(struct ctx *x, const struct nap_node *n, int64_t now, int64_t deadline)
 }
 
 /*
+ * The drainable pods on the node as the API server has them now, not as the
+ * watch has told us: the last word before the VM goes.  A pod bound just
+ * before the taint may not have reached our watch yet (at --time-scale 100
+ * the minimum drain wait is 50 ms of real time), and a VM must never be
+ * deleted under it.  -1 when the pods cannot be listed (the node waits).
+ */
+static int
+pods_left_live(struct ctx *x, const struct nap_node *n, int64_t now)
+{
+	json_object *items = NULL;
+	struct nap_err err;
+	char *rv = NULL, *sel = nap_xasprintf("spec.nodeName=%s", n->meta.name);
+	char *path = nap_kube_path("/api/v1/pods", "fieldSelector", sel, (char *)NULL);
+	size_t i;
+	int left = 0;
+
+	free(sel);
+	if (nap_kube_list(x->kube, path, 0, &items, &rv, &err) < 0) {
+		nap_warn("node %s: list its pods: %s", n->meta.name, err.msg);
+		free(path);
+		free(rv);
+		return -1;
+	}
+	free(path);
+	free(rv);
+	for (i = 0; i < json_object_array_length(items); i++) {
+		struct nap_pod p;
+
+		if (nap_pod_from_json(&p, json_object_array_get_idx(items, i), &err) < 0)
+			continue;
+		if (drainable(x, &p, now)) {
+			if (left == 0)
+				nap_info("node %s: pod %s/%s is still there: the vm waits",
+				    n->meta.name, p.meta.ns, p.meta.name);
+			left++;
+		}
+		nap_pod_free(&p);
+	}
+	json_object_put(items);
+	return left;
+}
+
+/*
  * VolumeAttachments on the node that drained pods may still hold: every
  * attachment to the node except those of PersistentVolumes a pod that stays
  * (a DaemonSet or static pod, or one tolerating the taint) uses.  -1 when
@@ -355,7 +398,8 @@ node_pass(struct ctx *x, const struct nap_node *n, int64_t now)
 	struct nap_err err;
 	size_t left;
 	char *path;
-	int va, *seen, added;
+	int va, added;
+	int64_t *seen;
 	void **slot;
 
 	/* Deleting a Node deletes its NodeClaim, as in Karpenter. */
@@ -378,11 +422,13 @@ node_pass(struct ctx *x, const struct nap_node *n, int64_t now)
 		obs_event(
 		    x, "Node", "v1", &n->meta, "Normal", "DisruptionTerminating", "Draining node");
 	}
-	seen = *slot;
+	seen = *slot; /* obs_event above touches no table of ours: the slot is still good */
 	left = drain(x, n, now, deadline);
 	if (left > 0 && now < deadline)
 		return;
-	if (now < *(int64_t *)seen + scaled(x, MIN_DRAIN_MS) && now < deadline)
+	if (now < *seen + scaled(x, MIN_DRAIN_MS) && now < deadline)
+		return;
+	if (now < deadline && pods_left_live(x, n, now) != 0)
 		return;
 	if (now < deadline) {
 		va = attachments(x, n, now);
