@@ -535,3 +535,42 @@ nap_auth_token(struct nap_auth *a, const char **token, struct nap_err *err)
 	*token = a->token;
 	return 0;
 }
+
+/* "" = unset in nap.conf: NULL for the options. */
+static const char *
+opt(const char *s)
+{
+	return s[0] ? s : NULL;
+}
+
+int
+nap_auth_new_from_config(struct nap_auth **out, const struct nap_config *cfg,
+    const struct nap_http_tls *tls, struct nap_http *http, struct nap_err *err)
+{
+	struct nap_auth_opts ao;
+	char *resource;
+	int rc;
+
+	memset(&ao, 0, sizeof(ao));
+	if (nap_auth_kind_parse(cfg->azure.auth, &ao.kind) < 0)
+		return nap_err_set(err, NAP_EX_CONFIG, "azure.auth: unknown kind \"%s\"",
+		    cfg->azure.auth);
+	/* Tokens for the public cloud are asked for its canonical resource. */
+	if (strstr(cfg->azure.arm_endpoint, "management.azure.com"))
+		resource = nap_xstrdup("https://management.azure.com/");
+	else
+		resource = nap_xasprintf("%s/", cfg->azure.arm_endpoint);
+	ao.resource = resource;
+	ao.token_endpoint = opt(cfg->azure.token_endpoint);
+	ao.authority_host = opt(cfg->azure.authority_host);
+	ao.tenant_id = opt(cfg->azure.tenant_id);
+	ao.client_id = opt(cfg->azure.client_id);
+	ao.client_secret_file = opt(cfg->azure.client_secret_file);
+	ao.client_certificate_file = opt(cfg->azure.client_certificate_file);
+	ao.federated_token_file = opt(cfg->azure.federated_token_file);
+	ao.tls = tls;
+	nap_auth_opts_from_env(&ao);
+	rc = nap_auth_new(out, &ao, http, err);
+	free(resource);
+	return rc;
+}

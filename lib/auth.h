@@ -68,6 +68,15 @@ void nap_auth_opts_from_env(struct nap_auth_opts *o);
 int nap_auth_new(struct nap_auth **out, const struct nap_auth_opts *o, struct nap_http *http,
     struct nap_err *err);
 void nap_auth_free(struct nap_auth *a);
+/*
+ * The credential nap.conf(5) describes (its azure section, then the
+ * environment as nap_auth_opts_from_env), for ARM at the configured
+ * endpoint; tls (may be NULL) is the CA for the identity endpoint.  Every
+ * tool that calls ARM starts here, so they all authenticate alike.
+ */
+struct nap_config;
+int nap_auth_new_from_config(struct nap_auth **out, const struct nap_config *cfg,
+    const struct nap_http_tls *tls, struct nap_http *http, struct nap_err *err);
 
 /* A valid access token, from the cache or freshly fetched. */
 int nap_auth_token(struct nap_auth *a, const char **token, struct nap_err *err);

@@ -26,6 +26,7 @@ enum kind {
 	K_SUBNET,    /* an ARM subnet ID */
 	K_DUR,	     /* a Go duration, > 0 */
 	K_DUR_NEVER, /* a Go duration, > 0, or Never */
+	K_INT,	     /* a whole number >= 0 */
 };
 
 struct key {
@@ -44,6 +45,8 @@ static const char *const auths[] = {
     "managed-identity", "workload-identity", "service-principal", NULL};
 static const char *const formats[] = {"text", "json", NULL};
 static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const frequencies[] = {
+    "Daily", "Weekly", "AbsoluteMonthly", "RelativeMonthly", NULL};
 
 static const struct key cluster_keys[] = {
     {"name", K_STR, FIELD(cluster.name), NULL, NULL},
@@ -87,6 +90,26 @@ static const struct key launch_keys[] = {
     {NULL, K_STR, 0, NULL, NULL},
 };
 
+static const struct key window_keys[] = {
+    {"frequency", K_ENUM, FIELD(upgrade.window.frequency), NULL, frequencies},
+    {"interval", K_INT, FIELD(upgrade.window.interval), NULL, NULL},
+    {"dayOfWeek", K_STR, FIELD(upgrade.window.day_of_week), NULL, NULL},
+    {"dayOfMonth", K_INT, FIELD(upgrade.window.day_of_month), NULL, NULL},
+    {"weekIndex", K_STR, FIELD(upgrade.window.week_index), NULL, NULL},
+    {"startTime", K_STR, FIELD(upgrade.window.start_time), NULL, NULL},
+    {"durationHours", K_INT, FIELD(upgrade.window.duration_hours), NULL, NULL},
+    {"utcOffset", K_STR, FIELD(upgrade.window.utc_offset), NULL, NULL},
+    {"startDate", K_STR, FIELD(upgrade.window.start_date), NULL, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
+};
+
+static const struct key upgrade_keys[] = {
+    {"interval", K_DUR, FIELD(upgrade.interval_ms), NULL, NULL},
+    {"maintenanceNamespace", K_STR, FIELD(upgrade.maintenance_namespace), NULL, NULL},
+    {"maintenanceWindow", K_SECT, 0, window_keys, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
+};
+
 static const struct key top_keys[] = {
     {"kubeconfig", K_PATH, FIELD(kubeconfig), NULL, NULL},
     {"context", K_STR, FIELD(context), NULL, NULL},
@@ -97,6 +120,7 @@ static const struct key top_keys[] = {
     {"log", K_SECT, 0, log_keys, NULL},
     {"solve", K_SECT, 0, solve_keys, NULL},
     {"launch", K_SECT, 0, launch_keys, NULL},
+    {"upgrade", K_SECT, 0, upgrade_keys, NULL},
     {NULL, K_STR, 0, NULL, NULL},
 };
 
@@ -163,6 +187,14 @@ nap_config_init(struct nap_config *c)
 	c->solve.batch_idle_ms = 1000;
 	c->solve.batch_max_ms = 10000;
 	c->launch.registration_timeout_ms = 15 * 60 * 1000;
+	c->upgrade.interval_ms = 5 * 60 * 1000;
+	c->upgrade.maintenance_namespace = nap_xstrdup("kube-system");
+	c->upgrade.window.frequency = nap_xstrdup("");
+	c->upgrade.window.day_of_week = nap_xstrdup("");
+	c->upgrade.window.week_index = nap_xstrdup("");
+	c->upgrade.window.start_time = nap_xstrdup("");
+	c->upgrade.window.utc_offset = nap_xstrdup("");
+	c->upgrade.window.start_date = nap_xstrdup("");
 }
 
 static void
@@ -173,7 +205,7 @@ free_keys(struct nap_config *c, const struct key *tab)
 	for (k = tab; k->name != NULL; k++) {
 		if (k->kind == K_SECT)
 			free_keys(c, k->sub);
-		else if (k->kind != K_DUR && k->kind != K_DUR_NEVER)
+		else if (k->kind != K_DUR && k->kind != K_DUR_NEVER && k->kind != K_INT)
 			put_str(c, k, NULL);
 	}
 }
@@ -329,7 +361,7 @@ set_value(struct nap_config *c, const struct key *k, const char *dotted, const c
 
 	if (*text == '\0' && k->kind != K_SECT) {
 		nap_config_init(&def);
-		if (k->kind == K_DUR || k->kind == K_DUR_NEVER)
+		if (k->kind == K_DUR || k->kind == K_DUR_NEVER || k->kind == K_INT)
 			*int_at(c, k) = *int_at(&def, k);
 		else
 			put_str(c, k, nap_xstrdup(*str_at(&def, k)));
@@ -393,6 +425,18 @@ set_value(struct nap_config *c, const struct key *k, const char *dotted, const c
 			    err, NAP_EX_CONFIG, "%s: \"%s\" must be longer than 0", dotted, text);
 		*int_at(c, k) = ms;
 		return 0;
+	case K_INT: {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(text, &end, 10);
+		if (errno != 0 || end == text || *end != '\0' || v < 0)
+			return nap_err_set(err, NAP_EX_CONFIG, "%s: \"%s\" is not a whole number",
+			    dotted, text);
+		*int_at(c, k) = v;
+		return 0;
+	}
 	}
 	put_str(c, k, nap_xstrdup(text));
 	return 0;
@@ -556,6 +600,8 @@ walk(struct nap_config *c, struct fctx *fc, json_object *map, const struct key *
 		} else if ((k->kind == K_DUR || k->kind == K_DUR_NEVER) &&
 		    json_object_is_type(v, json_type_int) && json_object_get_int64(v) == 0) {
 			text = "0"; /* Go accepts a bare 0 */
+		} else if (k->kind == K_INT && json_object_is_type(v, json_type_int)) {
+			text = json_object_get_string(v);
 		} else if (!json_object_is_type(v, json_type_string)) {
 			nap_err_set(err, NAP_EX_CONFIG, "%s: expected a string, got %s%s", dotted,
 			    type_name(v),

@@ -66,6 +66,15 @@ struct nap_config {
 	struct {
 		int64_t registration_timeout_ms;
 	} launch;
+	struct {
+		int64_t interval_ms;	     /* how often nap-upgrade looks again (5m) */
+		char *maintenance_namespace; /* of upcoming-maintenance-window (kube-system) */
+		struct nap_config_window {
+			char *frequency; /* "" = no schedule: the ConfigMap decides */
+			int64_t interval, day_of_month, duration_hours; /* 0 = unset */
+			char *day_of_week, *week_index, *start_time, *utc_offset, *start_date;
+		} window;
+	} upgrade;
 };
 
 /* The defaults (see nap.conf(5)). */

@@ -65,6 +65,7 @@ nap_node_from_json(struct nap_node *n, json_object *obj, struct nap_err *err)
 	n->initialized = label_true(&n->meta, "karpenter.sh/initialized");
 	n->do_not_disrupt = nap_meta_annotation(&n->meta, "karpenter.sh/do-not-disrupt");
 	st = nap_json_key(obj, "status");
+	n->kubelet_version = model_str(st, "nodeInfo.kubeletVersion");
 	{
 		struct nap_cond *c;
 		size_t nc;
@@ -89,6 +90,7 @@ nap_node_free(struct nap_node *n)
 {
 	free(n->provider_id);
 	free(n->nodeclaim);
+	free(n->kubelet_version);
 	model_taints_free(n->taints, n->ntaints);
 	model_meta_free(&n->meta);
 	memset(n, 0, sizeof(*n));

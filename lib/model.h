@@ -293,6 +293,7 @@ struct nap_node {
 	int registered;		    /* label karpenter.sh/registered=true */
 	int initialized;	    /* label karpenter.sh/initialized=true */
 	const char *do_not_disrupt; /* annotation, borrowed, or NULL */
+	char *kubelet_version;	    /* status.nodeInfo.kubeletVersion, "" when absent */
 };
 
 int nap_node_from_json(struct nap_node *n, json_object *obj, struct nap_err *err);

@@ -437,6 +437,22 @@ chk_phases() {
 	[ "$(tr -s ' ' <"$OUT/$1.out" | sed 's/^ //')" = "4 Pending" ]
 }
 
+# nap-upgrade(1): the plan for the one class of nap(7)'s cluster.
+chk_upgrade_plan() {
+	local o=$OUT/$1.out
+	[ "$(wc -l <"$o")" -eq 1 ]
+	jq -e '.nodeClass == "default" and .kubernetesVersion.to == "1.32.4" and .drifted == []' "$o" >/dev/null
+}
+
+# No node has been launched in that cluster: nothing to drift.
+chk_upgrade_nothing_drifts() {
+	[ ! -s "$OUT/$1.out" ]
+}
+
+chk_upgrade_ready() {
+	[ "$(cat "$OUT/$1.out")" = True ]
+}
+
 chk_catalog_unchanged() {
 	[ ! -s "$OUT/$1.out" ]
 	[ -z "$(git -C "$WORK" status --porcelain data)" ]
@@ -520,6 +536,14 @@ plan_nap_launch_1() {
 	cat <<-'EOF'
 	run	nap-watch --once > snapshot.ndjson	chk_launched_line
 	bg	dir=$(mktemp -d)	ready_initialized chk_loop_initialized
+	EOF
+}
+
+plan_nap_upgrade_1() {
+	cat <<-'EOF'
+	run	nap-watch --once > snapshot.ndjson	chk_upgrade_plan
+	run	nap-upgrade --plan --kubernetes-version v1.34.0 < snapshot.ndjson | jq -c '.drifted[]'	chk_upgrade_nothing_drifts
+	run	nap-watch --once | nap-upgrade > /dev/null	chk_upgrade_ready
 	EOF
 }
 
@@ -627,6 +651,10 @@ doc_session() {
 
 @test "nap-launch(1): every example runs as written" {
 	doc_session man/nap-launch.1 --cluster
+}
+
+@test "nap-upgrade(1): every example runs as written" {
+	doc_session man/nap-upgrade.1 --cluster
 }
 
 @test "nap-records(5): every example runs as written" {

@@ -1661,6 +1661,14 @@ arm_dispatch(
 				goto method;
 			return usages_list(w, resp);
 		}
+		/* .../locations/L/communityGalleries/G/images/D/versions */
+		if (seg_is(ap, 3, "Microsoft.Compute") && seg_is(ap, 4, "locations") &&
+		    ap->n == 11 && seg_is(ap, 6, "communityGalleries") && seg_is(ap, 8, "images") &&
+		    seg_is(ap, 10, "versions")) {
+			if (strcmp(req->method, "GET") != 0)
+				goto method;
+			return gallery_versions(w, resp, ap->seg[5], ap->seg[7], ap->seg[9]);
+		}
 		if (seg_is(ap, 3, "Microsoft.Compute") && seg_is(ap, 4, "virtualMachines") &&
 		    ap->n == 5) {
 			if (strcmp(req->method, "GET") != 0)
@@ -1704,7 +1712,7 @@ sim_arm_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *resp
 
 	if (w == NULL)
 		return 0;
-	if (fault_control(w, req, resp))
+	if (gallery_control(w, req, resp) || fault_control(w, req, resp))
 		return 1;
 	if (strncasecmp(req->path, "/subscriptions", 14) != 0)
 		return 0;

@@ -11,6 +11,7 @@
 
 #include "core.h"
 #include "json.h"
+#include "world.h"
 
 static int discovery(struct sim *sim, const struct sim_req *req, struct sim_resp *resp);
 
@@ -242,7 +243,8 @@ group_list(void)
 static json_object *
 version_info(struct sim *sim)
 {
-	const char *v = sim->opts.kubernetes_version;
+	struct world *w = world_of(sim);
+	const char *v = w ? gallery_k8s_version(w) : sim->opts.kubernetes_version;
 	json_object *o = json_object_new_object();
 	char major[8] = "1", minor[8] = "32";
 

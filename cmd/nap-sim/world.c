@@ -621,6 +621,7 @@ sim_world_fini(struct sim *sim)
 	free(w->tokens);
 	kubelet_fini(w);
 	sched_fini(w);
+	gallery_fini(w);
 	fault_reset(w);
 	free(w->faults.cap);
 	free(w->sizes);

@@ -230,6 +230,10 @@ struct world {
 	struct nap_hash *kubelet_queue; /* "ns/name" of pods to look at */
 	unsigned long sched_epoch;	/* bumped by changes that may help pending pods */
 	void *sched_cache;		/* sched.c's per-pod cache */
+
+	/* gallery.c: image versions and a changed Kubernetes version (NULL: --kubernetes-version) */
+	json_object *gallery;
+	char *k8s_version;
 };
 
 /* world.c */
@@ -293,6 +297,16 @@ int fault_vm_create(
     struct world *w, const struct world_vm *vm, int *status, char **code, char **msg, int *async);
 /* The control endpoint: 1 when the request was /nap-sim/... */
 int fault_control(struct world *w, const struct sim_req *req, struct sim_resp *resp);
+
+/* gallery.c */
+/* The community gallery's versions of one image definition (ARM's list). */
+int gallery_versions(struct world *w, struct sim_resp *resp, const char *location, const char *g,
+    const char *def);
+/* POST/GET /nap-sim/images and /nap-sim/version: 1 when the request was one. */
+int gallery_control(struct world *w, const struct sim_req *req, struct sim_resp *resp);
+/* What /version reports now. */
+const char *gallery_k8s_version(struct world *w);
+void gallery_fini(struct world *w);
 
 /* kubelet.c */
 void kubelet_vm_running(struct world *w, struct world_vm *vm);

@@ -70,6 +70,17 @@ same_config(const struct nap_config *a, const struct nap_config *b)
 	I(solve.batch_idle_ms)
 	I(solve.batch_max_ms)
 	I(launch.registration_timeout_ms)
+	I(upgrade.interval_ms)
+	S(upgrade.maintenance_namespace)
+	S(upgrade.window.frequency)
+	I(upgrade.window.interval)
+	I(upgrade.window.day_of_month)
+	I(upgrade.window.duration_hours)
+	S(upgrade.window.day_of_week)
+	S(upgrade.window.week_index)
+	S(upgrade.window.start_time)
+	S(upgrade.window.utc_offset)
+	S(upgrade.window.start_date)
 	/* clang-format on */
 #undef S
 #undef I
@@ -507,6 +518,43 @@ test_perms(const char *tmp)
 	free(file);
 }
 
+static void
+test_upgrade(const char *tmp)
+{
+	struct nap_config c;
+	struct nap_err err;
+	char *file = nap_xasprintf("%s/upgrade.yaml", tmp);
+
+	nap_config_init(&c);
+	TAP_IS_INT(c.upgrade.interval_ms, 300000, "upgrade.interval defaults to 5m");
+	TAP_IS_STR(c.upgrade.maintenance_namespace, "kube-system",
+	    "upgrade.maintenanceNamespace defaults to kube-system");
+	TAP_IS_STR(c.upgrade.window.frequency, "", "no maintenance window by default");
+	spew(file, "upgrade:\n  interval: 1m\n  maintenanceWindow:\n    frequency: Weekly\n"
+		   "    interval: 2\n    dayOfWeek: Sunday\n    startTime: \"02:00\"\n"
+		   "    durationHours: 6\n    utcOffset: \"+05:30\"\n    startDate: \"2026-12-06\"\n");
+	chmod(file, 0644);
+	TAP_IS_INT(nap_config_load(&c, file, 1, &err), 0, "a weekly maintenance window loads");
+	TAP_OK(c.upgrade.interval_ms == 60000 && c.upgrade.window.interval == 2 &&
+		   c.upgrade.window.duration_hours == 6 &&
+		   strcmp(c.upgrade.window.day_of_week, "Sunday") == 0 &&
+		   strcmp(c.upgrade.window.utc_offset, "+05:30") == 0,
+	    "with its numbers as numbers and its names as strings");
+	nap_config_free(&c);
+	nap_config_init(&c);
+	spew(file, "upgrade:\n  maintenanceWindow:\n    frequency: Hourly\n");
+	TAP_IS_INT(nap_config_load(&c, file, 1, &err), -1, "an unknown frequency is refused");
+	TAP_OK(strstr(err.msg, "upgrade.maintenanceWindow.frequency") != NULL,
+	    "naming the key: %s", err.msg);
+	nap_config_free(&c);
+	nap_config_init(&c);
+	spew(file, "upgrade:\n  maintenanceWindow:\n    durationHours: four\n");
+	TAP_IS_INT(nap_config_load(&c, file, 1, &err), -1, "durationHours that is no number is refused");
+	nap_config_free(&c);
+	unlink(file);
+	free(file);
+}
+
 int
 main(void)
 {
@@ -528,6 +576,7 @@ main(void)
 	test_set();
 	test_man(tmpl);
 	test_perms(tmpl);
+	test_upgrade(tmpl);
 	rmdir(tmpl);
 	return tap_done();
 }

@@ -1,0 +1,482 @@
+/*
+ * pass.c - one reconcile pass of nap-upgrade: the API server's version,
+ * the maintenance window, the newest image of each definition (asked of
+ * Azure's community galleries, cached three days), then for each
+ * AKSNodeClass its status (lib/upgrade) and for each of its NodeClaims
+ * the drift checks (lib/image) — written to the API server, or with --plan
+ * reported as UpgradePlan records and nothing written.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "image.h"
+#include "json.h"
+#include "log.h"
+#include "prog.h"
+#include "text.h"
+#include "up.h"
+#include "upgrade.h"
+#include "wellknown.h"
+
+#define GALLERY_API "2023-07-03"
+#define CACHE_MS (INT64_C(3) * 24 * 3600 * 1000) /* the provider's ImageExpirationInterval */
+#define CM_NAME "upcoming-maintenance-window"
+
+int64_t
+up_now(const struct up *u)
+{
+	struct timespec ts;
+
+	if (u->now_flag)
+		return u->now_flag;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static json_object *
+rfc3339(int64_t ms)
+{
+	char buf[32];
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(buf);
+}
+
+/* The server's version: --kubernetes-version, else /version; NULL when unknown. */
+static const char *
+server_version(struct up *u)
+{
+	json_object *v = NULL;
+	struct nap_err err;
+
+	if (u->k8s_flag)
+		return u->k8s_flag;
+	if (u->kube == NULL)
+		return NULL;
+	if (nap_kube_get(u->kube, "/version", &v, &err) < 0) {
+		if (err.code == NAP_EX_NOPERM)
+			nap_die_err(&err);
+		nap_warn("kubernetes version: %s (keeping %s)", err.msg,
+		    u->server_version ? u->server_version : "none");
+		return u->server_version;
+	}
+	free(u->server_version);
+	u->server_version = nap_xstrdup(nap_json_str(v, "gitVersion", ""));
+	json_object_put(v);
+	if (*u->server_version == '\0') {
+		free(u->server_version);
+		u->server_version = NULL;
+	}
+	return u->server_version;
+}
+
+/*
+ * The window as it stands now: the schedule in nap.conf, else the ConfigMap
+ * (missing: open, as the provider fails open).  An unreadable or malformed
+ * ConfigMap closes it for this pass (the provider's reconcile fails and
+ * changes nothing), with a warning naming it.
+ */
+static struct nap_window
+window(struct up *u, int *known)
+{
+	struct nap_window w;
+	struct nap_err err;
+	json_object *cm = NULL;
+	char *path;
+
+	*known = 1;
+	if (u->have_sched)
+		return u->sched;
+	nap_window_from_configmap(&w, NULL, NULL);
+	if (u->kube == NULL) {
+		*known = 0; /* no API server: as if there were no ConfigMap */
+		return w;
+	}
+	path = nap_url_path("/api/v1/namespaces", u->cfg.upgrade.maintenance_namespace, "configmaps",
+	    CM_NAME, NULL);
+	if (nap_kube_get(u->kube, path, &cm, &err) < 0) {
+		if (err.http != 404) {
+			nap_warn("configmap %s/%s: %s: the window counts as closed",
+			    u->cfg.upgrade.maintenance_namespace, CM_NAME, err.msg);
+			w.kind = NAP_WINDOW_FIXED;
+			w.start_ms = w.end_ms = 0;
+		}
+		free(path);
+		return w;
+	}
+	free(path);
+	if (nap_window_from_configmap(&w, nap_json_key(cm, "data"), &err) < 0) {
+		nap_warn("%s: the window counts as closed", err.msg);
+		w.kind = NAP_WINDOW_FIXED;
+		w.start_ms = w.end_ms = 0;
+	}
+	json_object_put(cm);
+	return w;
+}
+
+/* ARM GET, waited for: 0 and *out (the caller's), or -1 with err. */
+static int
+arm_get(struct up *u, const char *path, json_object **out, struct nap_err *err)
+{
+	struct nap_arm_call *c;
+	const struct nap_arm_result *r;
+	int rc;
+
+	nap_arm_start(u->arm, "GET", path, GALLERY_API, NULL, 0, NULL);
+	while ((c = nap_arm_done(u->arm)) == NULL)
+		if (nap_arm_wait(u->arm, -1, 1000, err) < 0)
+			return -1;
+	r = nap_arm_result(c);
+	rc = r->ok ? 0 : -1;
+	if (r->ok)
+		*out = r->body ? json_object_get(r->body) : json_object_new_object();
+	else
+		*err = r->err;
+	nap_arm_call_free(c);
+	return rc;
+}
+
+/* The gallery an image definition lives in: Azure Linux's are named V2..., V3... */
+static const char *
+gallery_of(const char *def)
+{
+	return nap_image_gallery(def[0] == 'V' ? "AzureLinux" : "Ubuntu");
+}
+
+/* lib/upgrade's lookup: pinned, else cached, else asked of Azure. */
+static const char *
+latest(void *arg, const char *def)
+{
+	struct up *u = arg;
+	struct cached *c = nap_hash_get(&u->cache, def);
+	const char *pin = nap_hash_get(&u->pinned, def);
+	int64_t now = up_now(u);
+	json_object *list = NULL;
+	struct nap_err err;
+	char *path;
+
+	if (pin)
+		return pin;
+	if (c && now - c->at < (int64_t)((double)CACHE_MS / u->scale))
+		return c->version;
+	if (u->arm == NULL)
+		return c ? c->version : NULL;
+	path = nap_url_path("/subscriptions", u->cfg.cluster.subscription_id, "providers",
+	    "Microsoft.Compute", "locations", u->cfg.cluster.region, "communityGalleries",
+	    gallery_of(def), "images", def, "versions", NULL);
+	if (arm_get(u, path, &list, &err) < 0) {
+		nap_warn("image versions of %s: %s", def, err.msg);
+		free(path);
+		return c ? c->version : NULL; /* the last answer, however old */
+	}
+	free(path);
+	if (c == NULL) {
+		c = nap_xcalloc(1, sizeof(*c));
+		nap_hash_put(&u->cache, def, c);
+	}
+	free(c->version);
+	c->version = nap_image_latest(list) ? nap_xstrdup(nap_image_latest(list)) : NULL;
+	c->at = now;
+	json_object_put(list);
+	if (c->version == NULL)
+		nap_warn("image %s: the gallery lists no version", def);
+	return c->version;
+}
+
+/* Forget the cache when the Kubernetes version moves (the provider's cache key). */
+static void
+cache_key(struct up *u, const char *k8s)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	if (u->cache_k8s && strcmp(u->cache_k8s, k8s) == 0)
+		return;
+	while (nap_hash_next(&u->cache, &pos, &key, &v)) {
+		free(((struct cached *)v)->version);
+		free(v);
+	}
+	nap_hash_free(&u->cache);
+	nap_hash_init(&u->cache);
+	free(u->cache_k8s);
+	u->cache_k8s = nap_xstrdup(k8s);
+}
+
+/* The class as it will be with status st: a new struct, or NULL (warned). */
+static struct nap_nodeclass *
+class_with(const struct nap_nodeclass *c, json_object *st)
+{
+	json_object *copy = NULL;
+	struct nap_nodeclass *n = nap_xcalloc(1, sizeof(*n));
+	struct nap_err err;
+
+	json_object_deep_copy(c->meta.raw, &copy, NULL);
+	json_object_object_add(copy, "status", json_object_get(st));
+	if (nap_nodeclass_from_json(n, copy, &err) < 0) {
+		nap_warn("aksnodeclass %s: its new status does not read back: %s", c->meta.name,
+		    err.msg);
+		free(n);
+		n = NULL;
+	}
+	json_object_put(copy);
+	return n;
+}
+
+static int
+write_class(struct up *u, const struct nap_nodeclass *c, json_object *st)
+{
+	json_object *p = json_object_new_object(), *md = json_object_new_object();
+	struct nap_err err;
+	char *path = nap_url_path("/apis/karpenter.azure.com/v1beta1/aksnodeclasses", c->meta.name,
+	    "status", NULL);
+	int rc;
+
+	/* resourceVersion: a class changed meanwhile is a 409, looked at again next pass. */
+	if (*c->meta.rv)
+		json_object_object_add(md, "resourceVersion", json_object_new_string(c->meta.rv));
+	json_object_object_add(p, "metadata", md);
+	json_object_object_add(p, "status", json_object_get(st));
+	rc = nap_kube_patch(u->kube, path, "merge", p, NULL, &err);
+	if (rc < 0 && err.code == NAP_EX_NOPERM)
+		nap_die(NAP_EX_NOPERM, "aksnodeclass %s: status: %s", c->meta.name, err.msg);
+	if (rc < 0)
+		nap_warn("aksnodeclass %s: status: %s", c->meta.name, err.msg);
+	else {
+		u->class_writes++;
+		nap_info("aksnodeclass %s: status: kubernetesVersion %s, %zu images", c->meta.name,
+		    nap_json_str(st, "kubernetesVersion", "?"),
+		    json_object_array_length(nap_json_key(st, "images")));
+	}
+	json_object_put(p);
+	free(path);
+	return rc;
+}
+
+static int
+ours(const char *reason)
+{
+	return !strcmp(reason, "NodeClassDrift") || !strcmp(reason, "K8sVersionDrift") ||
+	       !strcmp(reason, "ImageDrift");
+}
+
+/*
+ * Set (reason non-NULL) or clear the NodeClaim's Drifted condition: its
+ * other conditions are sent back as they are, with its resourceVersion.
+ */
+static int
+write_drift(struct up *u, const struct nap_nodeclaim *nc, const char *reason, int64_t now)
+{
+	json_object *old = nap_json_get(nc->meta.raw, "status.conditions");
+	json_object *conds = json_object_new_array(), *p, *md, *st;
+	struct nap_err err;
+	char *path;
+	int rc;
+
+	for (size_t i = 0; old && json_object_is_type(old, json_type_array) &&
+			   i < json_object_array_length(old);
+	     i++) {
+		json_object *c = json_object_array_get_idx(old, i);
+
+		if (strcmp(nap_json_str(c, "type", ""), "Drifted") != 0)
+			json_object_array_add(conds, json_object_get(c));
+	}
+	if (reason) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "type", json_object_new_string("Drifted"));
+		json_object_object_add(c, "status", json_object_new_string("True"));
+		json_object_object_add(c, "reason", json_object_new_string(reason));
+		json_object_object_add(c, "message", json_object_new_string(reason));
+		json_object_object_add(c, "lastTransitionTime", rfc3339(now));
+		json_object_object_add(
+		    c, "observedGeneration", json_object_new_int64(nc->meta.generation));
+		json_object_array_add(conds, c);
+	}
+	p = json_object_new_object();
+	md = json_object_new_object();
+	st = json_object_new_object();
+	if (*nc->meta.rv)
+		json_object_object_add(md, "resourceVersion", json_object_new_string(nc->meta.rv));
+	json_object_object_add(p, "metadata", md);
+	json_object_object_add(st, "conditions", conds);
+	json_object_object_add(p, "status", st);
+	path = nap_url_path("/apis/karpenter.sh/v1/nodeclaims", nc->meta.name, "status", NULL);
+	rc = nap_kube_patch(u->kube, path, "merge", p, NULL, &err);
+	if (rc < 0)
+		nap_warn("nodeclaim %s: %s Drifted: %s", nc->meta.name, reason ? "set" : "clear",
+		    err.msg);
+	json_object_put(p);
+	free(path);
+	return rc;
+}
+
+static void
+emit_drifted(const struct nap_nodeclaim *nc, const struct nap_nodeclass *c, const char *reason)
+{
+	json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "type", json_object_new_string("Drifted"));
+	json_object_object_add(r, "nodeClaim", json_object_new_string(nc->meta.name));
+	json_object_object_add(r, "nodePool", json_object_new_string(nc->nodepool ? nc->nodepool : ""));
+	json_object_object_add(r, "nodeClass", json_object_new_string(c->meta.name));
+	json_object_object_add(r, "reason", json_object_new_string(reason));
+	nap_emit(r);
+	json_object_put(r);
+}
+
+/* The drift of each NodeClaim of class c (as it will be), acted on or listed in plan. */
+static void
+claims(struct up *u, const struct nap_nodeclass *c, json_object *plan, int64_t now)
+{
+	size_t n;
+	struct nap_nodeclaim *const *ncs = nap_cluster_nodeclaims(u->cl, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct nap_nodeclaim *nc = ncs[i];
+		const struct nap_cond *dc = nap_cond_find(nc->conds, nc->nconds, "Drifted");
+		const char *had = dc && dc->status == 1 ? dc->reason : NULL;
+		enum nap_drift d;
+		const char *why;
+
+		if (strcmp(nc->class_ref.name, c->meta.name) != 0 ||
+		    strcmp(nc->class_ref.kind, "AKSNodeClass") != 0 || nc->meta.deleted)
+			continue;
+		d = nap_drift_check(nc, nap_cluster_node_of(u->cl, nc), c);
+		why = nap_drift_reason(d);
+		if (plan) {
+			json_object *o;
+
+			if (d == NAP_DRIFT_NONE)
+				continue;
+			o = json_object_new_object();
+			json_object_object_add(o, "nodeClaim", json_object_new_string(nc->meta.name));
+			json_object_object_add(o, "reason", json_object_new_string(why));
+			json_object_array_add(plan, o);
+			continue;
+		}
+		if (d != NAP_DRIFT_NONE && (had == NULL || strcmp(had, why) != 0)) {
+			if (had && !ours(had))
+				continue; /* drifted for a reason of nap-disrupt's: leave it */
+			if (write_drift(u, nc, why, now) == 0) {
+				u->drift_marks++;
+				nap_info("nodeclaim %s: drifted (%s)", nc->meta.name, why);
+				emit_drifted(nc, c, why);
+			}
+		} else if (d == NAP_DRIFT_NONE && had && ours(had)) {
+			if (write_drift(u, nc, NULL, now) == 0) {
+				u->drift_clears++;
+				nap_info("nodeclaim %s: no longer drifted (was %s)", nc->meta.name, had);
+			}
+		}
+	}
+}
+
+static json_object *
+image_ids(json_object *images)
+{
+	json_object *out = json_object_new_array();
+
+	for (size_t i = 0; images && json_object_is_type(images, json_type_array) &&
+			   i < json_object_array_length(images);
+	     i++)
+		json_object_array_add(out,
+		    json_object_new_string(nap_json_str(json_object_array_get_idx(images, i), "id", "")));
+	return out;
+}
+
+static void
+emit_plan(const struct nap_nodeclass *c, json_object *st, const struct nap_window *w, int known,
+    int64_t now, json_object *drifted)
+{
+	json_object *r = json_object_new_object(), *k = json_object_new_object();
+	json_object *im = json_object_new_object(), *win = json_object_new_object();
+	int64_t end = 0, next = nap_window_next(w, now, &end);
+	char *desc = nap_window_describe(w);
+
+	json_object_object_add(r, "type", json_object_new_string("UpgradePlan"));
+	json_object_object_add(r, "nodeClass", json_object_new_string(c->meta.name));
+	json_object_object_add(k, "from", json_object_new_string(c->kubernetes_version));
+	json_object_object_add(
+	    k, "to", json_object_new_string(nap_json_str(st, "kubernetesVersion", "")));
+	json_object_object_add(r, "kubernetesVersion", k);
+	json_object_object_add(im, "from", image_ids(nap_json_get(c->meta.raw, "status.images")));
+	json_object_object_add(im, "to", image_ids(nap_json_key(st, "images")));
+	json_object_object_add(r, "images", im);
+	json_object_object_add(win, "open", json_object_new_boolean(nap_window_open(w, now)));
+	json_object_object_add(win, "known", json_object_new_boolean(known));
+	json_object_object_add(win, "schedule", json_object_new_string(desc));
+	json_object_object_add(win, "next",
+	    w->kind == NAP_WINDOW_ALWAYS || next < 0 ? NULL : rfc3339(next));
+	json_object_object_add(win, "end",
+	    w->kind == NAP_WINDOW_ALWAYS || next < 0 ? NULL : rfc3339(end));
+	json_object_object_add(r, "window", win);
+	json_object_object_add(r, "drifted", json_object_get(drifted));
+	json_object_object_add(r, "at", rfc3339(now));
+	nap_emit(r);
+	json_object_put(r);
+	free(desc);
+}
+
+void
+up_pass(struct up *u)
+{
+	int64_t now = up_now(u);
+	int known;
+	struct nap_window w = window(u, &known);
+	struct nap_upgrade_in in = {server_version(u), nap_window_open(&w, now), latest, u, now};
+	size_t n;
+	struct nap_nodeclass *const *cls;
+
+	u->passes++;
+	cls = nap_cluster_nodeclasses(u->cl, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct nap_nodeclass *c = cls[i];
+		struct nap_nodeclass *next;
+		json_object *st, *plan = u->plan ? json_object_new_array() : NULL;
+		int changed;
+
+		if (c->meta.deleted || c->meta.raw == NULL)
+			continue;
+		cache_key(u, nap_upgrade_k8s_version(c, in.server_version));
+		st = nap_upgrade_status(c, &in, &changed);
+		if (!u->plan && changed && write_class(u, c, st) < 0) {
+			json_object_put(st);
+			continue; /* drift against a status not written would be a guess */
+		}
+		next = class_with(c, st);
+		if (next) {
+			claims(u, next, plan, now);
+			nap_nodeclass_free(next);
+			free(next);
+		}
+		if (u->plan)
+			emit_plan(c, st, &w, known, now, plan);
+		json_object_put(plan);
+		json_object_put(st);
+	}
+}
+
+void
+up_free(struct up *u)
+{
+	size_t pos = 0;
+	const char *key;
+	void *v;
+
+	while (nap_hash_next(&u->cache, &pos, &key, &v)) {
+		free(((struct cached *)v)->version);
+		free(v);
+	}
+	nap_hash_free(&u->cache);
+	pos = 0;
+	while (nap_hash_next(&u->pinned, &pos, &key, &v))
+		free(v);
+	nap_hash_free(&u->pinned);
+	free(u->cache_k8s);
+	free(u->server_version);
+}

@@ -1,0 +1,54 @@
+/*
+ * up.h - nap-upgrade's state, shared by main.c (options, clients, the
+ * record loop) and pass.c (one reconcile pass: versions, window, images,
+ * AKSNodeClass status, Drifted NodeClaims).
+ */
+#ifndef NAP_UP_H
+#define NAP_UP_H
+
+#include <stdint.h>
+
+#include "arm.h"
+#include "auth.h"
+#include "config.h"
+#include "hash.h"
+#include "http.h"
+#include "kube.h"
+#include "model.h"
+#include "window.h"
+
+/* The newest version of one image definition, as last asked of Azure. */
+struct cached {
+	char *version; /* NULL: the gallery has none */
+	int64_t at;    /* wall ms of the answer */
+};
+
+struct up {
+	struct nap_config cfg;
+	struct nap_cluster *cl;
+	struct nap_http *http;
+	struct nap_kube *kube; /* NULL when nothing needs the API server */
+	struct nap_auth *auth;
+	struct nap_http_tls tls; /* azure.caFile, for ARM and the token endpoint */
+	struct nap_arm *arm; /* NULL when every image version is pinned */
+	double scale;
+	int plan;		/* --plan: report, write nothing */
+	int64_t now_flag;	/* --now, 0 = the clock */
+	const char *k8s_flag;	/* --kubernetes-version, NULL = ask /version */
+	struct nap_hash pinned; /* definition -> version (--image-version), values owned */
+	struct nap_hash cache;	/* definition -> struct cached * */
+	char *cache_k8s;	/* the Kubernetes version the cache was filled under */
+	struct nap_window sched;
+	int have_sched;	      /* upgrade.maintenanceWindow.frequency set */
+	char *server_version; /* the last /version gitVersion, NULL unknown */
+	int synced;
+	unsigned long passes, class_writes, drift_marks, drift_clears;
+};
+
+/* The time nap-upgrade runs at: --now, else the wall clock (ms). */
+int64_t up_now(const struct up *u);
+/* One reconcile pass over every AKSNodeClass and NodeClaim. */
+void up_pass(struct up *u);
+void up_free(struct up *u);
+
+#endif

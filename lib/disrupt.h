@@ -1,0 +1,257 @@
+/*
+ * disrupt.h - the disruption planner: which nodes nap-disrupt removes now,
+ * and for every other node why not (karpenter.md §4.1-4.4, §3 Expiration).
+ *
+ * nap_disrupt_plan is a pure function of a cluster model and options: it
+ * reads no clock (opts.now is the time), does no I/O and changes nothing.
+ * Given the same snapshot and the same now it returns the same plan, so
+ * --dry-run, the tests and the live loop share one decision.
+ *
+ * Methods, in Karpenter's order.  Expiration is forceful and separate: every
+ * NodeClaim whose creationTimestamp + expireAfter <= now is expired, with no
+ * budget, no do-not-disrupt and no replacement first (a NodeClaim without a
+ * creationTimestamp never expires).  Then the graceful methods run and the
+ * first that produces a command stops the pass: emptiness today; drift and
+ * consolidation (issue 15) take the slots NAP_DISRUPT_DRIFTED and
+ * NAP_DISRUPT_UNDERUTILIZED and are reported as not run.
+ *
+ * Candidates (§4.2): a NodeClaim with a NodePool label whose NodePool exists,
+ * with its Node, Initialized, not deleting, not already being disrupted (a
+ * karpenter.sh/disrupted taint, a DisruptionReason condition, or a name in
+ * opts.queued), not nominated (a pod's status.nominatedNodeName, or a name
+ * in opts.nominated), no karpenter.sh/do-not-disrupt
+ * on Node or NodeClaim, no pod with an active do-not-disrupt (DaemonSet and
+ * mirror pods count; terminal and terminating pods do not), no evictable pod
+ * covered by a PDB allowing 0 disruptions (a not-Ready pod under an
+ * AlwaysAllow PDB excepted) or by more than one PDB.  Emptiness then also
+ * wants consolidateAfter != Never, consolidateAfter elapsed since
+ * status.lastPodEventTime (else the Initialized transition, else the
+ * NodeClaim's creation), and no reschedulable pod with a positive eviction
+ * cost (DaemonSet, mirror, terminal pods and terminating pods other than
+ * StatefulSet ones do not count).
+ *
+ * Budgets (§4.4), per NodePool and reason (Empty, Drifted, Underutilized):
+ * total = the pool's NodeClaims that are Initialized and not being deleted
+ * by the instance (InstanceTerminating); disrupting = those of them deleting,
+ * NotReady, already being disrupted, or expiring in this very plan; allowed = the minimum over active
+ * budgets naming the reason (or none: all reasons), a percentage of total
+ * rounded up; no active budget = unlimited; a budget whose schedule does not
+ * parse = 0 (fails closed).  A scheduled budget is active when the cron's
+ * first fire after now - duration is at or before now (UTC, lib/cron).
+ * available = max(allowed - disrupting, 0), spent as candidates are chosen,
+ * cheapest disruption cost first.
+ *
+ * Determinism: NodeClaims are taken by name, candidates of equal cost by
+ * name, so a snapshot and a time give the same plan byte for byte.
+ *
+ * Ownership: the result owns copies of every string it holds (valid after
+ * the cluster changes); free it with nap_disrupt_result_free (safe on a
+ * zeroed struct and after a failed plan).  The JSON renderers return new
+ * objects the caller puts.
+ *
+ * Errors: nap_disrupt_plan returns 0, or -1 with err (NAP_EX_DATAERR) only
+ * for options that make no sense (now <= 0).  Odd cluster data never fails a
+ * plan: it becomes a verdict naming the object (a NodeClaim whose NodePool is
+ * gone, a budget schedule that does not parse).
+ */
+#ifndef NAP_DISRUPT_H
+#define NAP_DISRUPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "nap.h"
+#include "model.h"
+
+struct nap_catalog;
+
+/* Why a node is disrupted. The first three index budgets (budget reasons). */
+enum nap_disrupt_reason {
+	NAP_DISRUPT_EMPTY,
+	NAP_DISRUPT_DRIFTED,
+	NAP_DISRUPT_UNDERUTILIZED,
+	NAP_DISRUPT_EXPIRED, /* forceful; no budget */
+	NAP_DISRUPT_NREASONS
+};
+#define NAP_DISRUPT_NBUDGET_REASONS 3
+
+/* "Empty", "Drifted", "Underutilized", "Expired". */
+const char *nap_disrupt_reason_name(enum nap_disrupt_reason r);
+/* The NAP_REASON_* budget bit of a reason (model.h), 0 for Expired. */
+unsigned nap_disrupt_reason_bit(enum nap_disrupt_reason r);
+
+/*
+ * A verdict: what the planner decided for one NodeClaim (or one Node nap
+ * does not manage).  NAP_WHY_DISRUPTED means "in a command of this plan";
+ * NAP_WHY_CANDIDATE means it passed every check but no method wanted it.
+ * Every other value is the first check it failed, in the order listed.
+ */
+enum nap_disrupt_why {
+	NAP_WHY_DISRUPTED,
+	NAP_WHY_CANDIDATE,	    /* eligible, no method chose it (e.g. not empty) */
+	NAP_WHY_NOT_MANAGED,	    /* a Node with no NodeClaim and no karpenter.sh/nodepool */
+	NAP_WHY_NO_NODEPOOL,	    /* NodeClaim without the karpenter.sh/nodepool label */
+	NAP_WHY_NODEPOOL_NOT_FOUND, /* its NodePool does not exist */
+	NAP_WHY_STATIC_POOL,	    /* the NodePool has replicas (static capacity) */
+	NAP_WHY_NO_NODECLAIM,	    /* a managed Node whose NodeClaim is unknown */
+	NAP_WHY_NOT_REGISTERED,	    /* a NodeClaim with no Node yet */
+	NAP_WHY_NOT_INITIALIZED,
+	NAP_WHY_DELETING,	     /* NodeClaim or Node has a deletionTimestamp */
+	NAP_WHY_IN_FLIGHT,	     /* already being disrupted (taint, condition, queue) */
+	NAP_WHY_NOMINATED,	     /* a pod is nominated to the node */
+	NAP_WHY_NODE_DO_NOT_DISRUPT, /* annotation on the Node or NodeClaim */
+	NAP_WHY_POD_DO_NOT_DISRUPT,
+	NAP_WHY_PDB_BLOCKS,	    /* a PDB of one of its pods allows 0 disruptions */
+	NAP_WHY_MULTIPLE_PDBS,	    /* a pod is covered by more than one PDB */
+	NAP_WHY_CONSOLIDATE_NEVER,  /* consolidateAfter: Never */
+	NAP_WHY_NOT_CONSOLIDATABLE, /* consolidateAfter not yet elapsed */
+	NAP_WHY_NOT_EMPTY,	    /* holds reschedulable pods (consolidation: issue 15) */
+	NAP_WHY_BUDGET,		    /* its NodePool's budget for the reason is spent */
+	NAP_WHY_N
+};
+
+/* A stable identifier for records and metrics: "Disrupted", "PodDoNotDisrupt", ... */
+const char *nap_disrupt_why_name(enum nap_disrupt_why w);
+
+struct nap_disrupt_verdict {
+	char *nodeclaim; /* "" for a Node without NodeClaim */
+	char *node;	 /* "" when not registered */
+	char *nodepool;	 /* "" when none */
+	enum nap_disrupt_why why;
+	enum nap_disrupt_reason reason; /* for DISRUPTED, and for BUDGET: the method blocked */
+	/*
+	 * For a person, naming the object that decided: `pod default/web-1
+	 * has karpenter.sh/do-not-disrupt`, `pdb default/web allows 0
+	 * disruptions (pod default/web-1)`, `consolidateAfter 5m not elapsed
+	 * (3m10s left)`.  Never NULL.
+	 */
+	char *detail;
+	/*
+	 * When the verdict will change by the clock alone (epoch ms): the
+	 * consolidateAfter instant, a do-not-disrupt duration's end, the
+	 * expiry; 0 when no time would change it.  A tool can sleep until the
+	 * earliest (nap_disrupt_result.next_ms).
+	 */
+	int64_t until_ms;
+	int expired;		/* creation + expireAfter <= now (independent of why) */
+	int empty;		/* no reschedulable pod counted (see above) */
+	size_t pods;		/* reschedulable pods on the node */
+	double disruption_cost; /* §4.3: Σ eviction cost x lifetime remaining */
+	double price;		/* USD/h of its offering; < 0 unknown */
+};
+
+/* One NodeClaim a command removes. */
+struct nap_disrupt_candidate {
+	char *nodeclaim;
+	char *node;	   /* "" when not registered (possible for Expired) */
+	char *provider_id; /* "" when not launched */
+	char *instance_type, *zone, *capacity_type; /* "" when unknown */
+	double price;				    /* USD/h; < 0 unknown */
+	double disruption_cost;
+};
+
+/*
+ * A command: delete these NodeClaims of one NodePool for one reason.
+ * forceful (Expired) commands skip budgets and do-not-disrupt; the drain
+ * still honours PDBs until terminationGracePeriod.  Graceful commands
+ * (Empty) need no replacement.  replacements is for issue 15 (0 today).
+ */
+struct nap_disrupt_command {
+	enum nap_disrupt_reason reason;
+	int forceful;
+	char *nodepool;
+	struct nap_disrupt_candidate *cands;
+	size_t ncands;
+	size_t replacements;
+	double savings;	   /* USD/h: Σ candidate prices (unknown ones count 0) */
+	int savings_known; /* every candidate's price was known */
+};
+
+/* A NodePool's budget state for this plan (for records and metrics). */
+struct nap_disrupt_budget {
+	char *nodepool;
+	int64_t total;	    /* Initialized, not InstanceTerminating */
+	int64_t disrupting; /* of total: deleting, NotReady or in flight */
+	/*
+	 * Per budget reason (enum nap_disrupt_reason < NAP_DISRUPT_NBUDGET_REASONS):
+	 * allowed is the most restrictive active budget (INT64_MAX: none
+	 * active = unlimited); available = max(allowed - disrupting, 0) before
+	 * this plan; used = how many this plan's commands took.
+	 * karpenter_nodepools_allowed_disruptions is available.
+	 */
+	int64_t allowed[NAP_DISRUPT_NBUDGET_REASONS];
+	int64_t available[NAP_DISRUPT_NBUDGET_REASONS];
+	int64_t used[NAP_DISRUPT_NBUDGET_REASONS];
+	/* The first budget of the pool whose schedule does not parse, -1 none (it counts as 0). */
+	int bad_budget;
+	char *bad_detail; /* why, "" when none */
+};
+
+/* Method bits of nap_disrupt_opts.methods. */
+#define NAP_DISRUPT_M_EXPIRATION 0x1
+#define NAP_DISRUPT_M_EMPTINESS 0x2
+#define NAP_DISRUPT_M_ALL (NAP_DISRUPT_M_EXPIRATION | NAP_DISRUPT_M_EMPTINESS)
+
+struct nap_disrupt_opts {
+	int64_t now_ms;			   /* the time, epoch ms (required, > 0) */
+	unsigned methods;		   /* NAP_DISRUPT_M_*; 0 = all */
+	const struct nap_catalog *catalog; /* for prices; NULL = prices unknown */
+	/* NodeClaims the caller is already disrupting (its queue); may be NULL. */
+	const char *const *queued;
+	size_t nqueued;
+	/*
+	 * Node or NodeClaim names pending pods were recently nominated to
+	 * (nap-solve's Nominated records), beside the pods' own
+	 * status.nominatedNodeName; may be NULL.  Without them a node
+	 * launched for pods that have not bound yet looks empty.
+	 */
+	const char *const *nominated;
+	size_t nnominated;
+	/* 1: match every pod against its PDBs, without the per-label-set cache. */
+	int no_cache;
+};
+
+struct nap_disrupt_result {
+	int64_t now_ms;
+	struct nap_disrupt_command *cmds; /* Expired first, then the graceful method's */
+	size_t ncmds;
+	/* One per NodeClaim, by name, then one per Node without NodeClaim, by name. */
+	struct nap_disrupt_verdict *verdicts;
+	size_t nverdicts;
+	struct nap_disrupt_budget *budgets; /* one per NodePool, sorted by name */
+	size_t nbudgets;
+	/* The earliest until_ms > now over the verdicts and budget windows; 0 none. */
+	int64_t next_ms;
+	/* The graceful method that produced commands (its reason), or -1 when none. */
+	int method;
+};
+
+int nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
+    struct nap_disrupt_result *out, struct nap_err *err);
+void nap_disrupt_result_free(struct nap_disrupt_result *r);
+
+/*
+ * Records (nap-records(5)).  A Disruption record for one command:
+ * {"type":"Disruption","reason":"Empty","forceful":false,"nodePool":"default",
+ *  "nodeClaims":[{"name":..,"node":..,"providerID":..,"instanceType":..,
+ *  "zone":..,"capacityType":..,"price":..}],"replacements":0,
+ *  "savings":0.192,"budget":{"total":..,"disrupting":..,"allowed":..,
+ *  "available":..},"time":"2026-..Z"}; savings is null when a price is
+ * unknown, budget is absent for Expired, allowed null when unlimited.
+ */
+json_object *nap_disrupt_command_json(
+    const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd);
+/*
+ * A DisruptionVerdict record for one verdict:
+ * {"type":"DisruptionVerdict","nodeClaim":..,"node":..,"nodePool":..,
+ *  "decision":"Disrupted"|"NotDisrupted","why":"PodDoNotDisrupt",
+ *  "reason":"Empty"(when Disrupted or Budget),"detail":..,
+ *  "until":"..Z"(when until_ms),"expired":..,"empty":..,"pods":..,
+ *  "disruptionCost":..,"price":..(null when unknown),"time":..}
+ */
+json_object *nap_disrupt_verdict_json(
+    const struct nap_disrupt_result *r, const struct nap_disrupt_verdict *v);
+
+#endif
