@@ -9,8 +9,8 @@
 # answers 429 to a share of requests and 410 to a share of watch
 # resumptions, every watch is closed every 10 s and every third time the
 # watch history is compacted too, so that every resumption is refused and
-# the watchers relist.  The loop (nap-watch | nap-disrupt | nap-solve |
-# nap-launch) runs
+# the watchers relist.  The loop (nap-watch | nap-upgrade | nap-disrupt |
+# nap-solve | nap-launch) runs
 # as the systemd units run it, or as pipelines/nap, under a supervisor that
 # restarts it as systemd would, while a random stage is killed with SIGKILL
 # every 5 s.  Meanwhile deployments scale between 0 and the pod count.
@@ -104,7 +104,7 @@ say() {
 for t in kubectl jq curl; do
 	command -v "$t" >/dev/null || die "$t is not installed"
 done
-for t in nap-sim nap-watch nap-disrupt nap-solve nap-launch; do
+for t in nap-sim nap-watch nap-upgrade nap-disrupt nap-solve nap-launch; do
 	[ -x "$NAP_BIN/$t" ] || die "$NAP_BIN/$t: not built (make all)"
 done
 
@@ -295,14 +295,16 @@ cause_of() {	# cause_of PID DEFAULT
 }
 
 # As the units: nap-launch reads solve.out, writes feedback; nap-solve reads
-# disrupt.out and feedback, writes solve.out; nap-disrupt reads watch.out,
-# writes disrupt.out; nap-watch writes watch.out.  The
+# disrupt.out and feedback, writes solve.out; nap-disrupt reads upgrade.out,
+# writes disrupt.out; nap-upgrade reads watch.out, writes upgrade.out;
+# nap-watch writes watch.out.  The
 # FIFOs stay from one start to the next, as /run/nap's do (tmpfiles).
 sup_units() {
 	local gen=0 first first_st st pid i own
 	local -a spid sname st_of
 	trap 'touch "$W/stop"' TERM
-	mkfifo -m 600 "$W/run/watch.out" "$W/run/disrupt.out" "$W/run/solve.out" "$W/run/feedback"
+	mkfifo -m 600 "$W/run/watch.out" "$W/run/upgrade.out" "$W/run/disrupt.out" \
+	    "$W/run/solve.out" "$W/run/feedback"
 	while [ ! -e "$W/stop" ]; do
 		gen=$((gen + 1))
 		"$NAP_BIN/nap-launch" --config "$W/nap.yaml" --time-scale "$scale" \
@@ -313,12 +315,15 @@ sup_units() {
 		    <"$W/run/disrupt.out" >"$W/run/solve.out" 2>"$W/log/nap-solve.$gen.err" &
 		spid+=("$!")
 		"$NAP_BIN/nap-disrupt" --config "$W/nap.yaml" --time-scale "$scale" \
-		    <"$W/run/watch.out" >"$W/run/disrupt.out" 2>"$W/log/nap-disrupt.$gen.err" &
+		    <"$W/run/upgrade.out" >"$W/run/disrupt.out" 2>"$W/log/nap-disrupt.$gen.err" &
+		spid+=("$!")
+		"$NAP_BIN/nap-upgrade" --config "$W/nap.yaml" --time-scale "$scale" \
+		    <"$W/run/watch.out" >"$W/run/upgrade.out" 2>"$W/log/nap-upgrade.$gen.err" &
 		spid+=("$!")
 		"$NAP_BIN/nap-watch" --config "$W/nap.yaml" --slim </dev/null \
 		    >"$W/run/watch.out" 2>"$W/log/nap-watch.$gen.err" &
 		spid+=("$!")
-		sname=(nap-launch nap-solve nap-disrupt nap-watch)
+		sname=(nap-launch nap-solve nap-disrupt nap-upgrade nap-watch)
 		for i in "${!spid[@]}"; do
 			echo "${spid[i]}" >"$W/run/${sname[i]}.pid"
 		done
@@ -411,7 +416,7 @@ stage_pid() {	# stage_pid NAME: the live pid of that stage, or nothing
 
 # Every $kill_every s until $W/calm: SIGKILL to one stage at random.
 killer() {
-	local stages=(nap-watch nap-disrupt nap-solve nap-launch) name pid gen
+	local stages=(nap-watch nap-upgrade nap-disrupt nap-solve nap-launch) name pid gen
 	trap 'exit 0' TERM
 	while [ ! -e "$W/calm" ]; do
 		sleep "$kill_every"
