@@ -1367,3 +1367,32 @@ nap_kube_list(struct nap_kube *k, const char *path, long limit, json_object **it
 	*items = all;
 	return 0;
 }
+
+struct nap_kube *
+nap_kube_open(const struct nap_config *cfg, const char *kubeconfig, const char *context,
+    char **warning, struct nap_err *err)
+{
+	struct nap_kube_config kc;
+	struct nap_kube *k;
+
+	if (warning)
+		*warning = NULL;
+	if (!kubeconfig && cfg && cfg->kubeconfig[0])
+		kubeconfig = cfg->kubeconfig;
+	if (!context && cfg && cfg->context[0])
+		context = cfg->context;
+	nap_kube_config_init(&kc);
+	if (nap_kube_config_load(&kc, kubeconfig, context, err) != 0) {
+		if (err)
+			err->code = NAP_EX_CONFIG;
+		nap_kube_config_free(&kc);
+		return NULL;
+	}
+	if (warning && nap_kube_plain_bearer(&kc))
+		*warning = nap_xasprintf("api server %s is plain http: the bearer token of %s will "
+					 "cross the network unencrypted",
+		    kc.server, kc.source);
+	k = nap_kube_new(&kc, NULL, err);
+	nap_kube_config_free(&kc);
+	return k;
+}

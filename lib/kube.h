@@ -144,6 +144,18 @@ struct nap_kube;
 struct nap_kube *nap_kube_new(
     struct nap_kube_config *c, struct nap_http *pool, struct nap_err *err);
 void nap_kube_free(struct nap_kube *k);
+/*
+ * The client every tool makes the same way: the kubeconfig of the flag,
+ * else nap.conf's, else nap_kube_config_load's own order (in-cluster,
+ * $KUBECONFIG, ~/.kube/config); the context of the flag, else nap.conf's.
+ * A kubeconfig that cannot be used fails with NAP_EX_CONFIG.  When the
+ * server is plain http and a bearer token would cross it, *warning (may be
+ * NULL) gets a message for the tool to print (the caller frees it), since
+ * lib/ never prints.
+ */
+struct nap_config;
+struct nap_kube *nap_kube_open(const struct nap_config *cfg, const char *kubeconfig,
+    const char *context, char **warning, struct nap_err *err);
 struct nap_http *nap_kube_pool(struct nap_kube *k);
 const struct nap_kube_config *nap_kube_config(const struct nap_kube *k);
 /*

@@ -92,23 +92,14 @@ schedule(struct up *u)
 static void
 setup_kube(struct up *u, const char *kubeconfig, const char *context)
 {
-	struct nap_kube_config kc;
 	struct nap_err err;
+	char *warning;
 
-	nap_kube_config_init(&kc);
-	if (!kubeconfig && u->cfg.kubeconfig[0])
-		kubeconfig = u->cfg.kubeconfig;
-	if (!context && u->cfg.context[0])
-		context = u->cfg.context;
-	if (nap_kube_config_load(&kc, kubeconfig, context, &err) < 0)
+	if ((u->kube = nap_kube_open(&u->cfg, kubeconfig, context, &warning, &err)) == NULL)
 		nap_die_err(&err);
-	if (nap_kube_plain_bearer(&kc))
-		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
-			 "unencrypted",
-		    kc.server, kc.source);
-	if ((u->kube = nap_kube_new(&kc, NULL, &err)) == NULL)
-		nap_die_err(&err);
-	nap_kube_config_free(&kc);
+	if (warning)
+		nap_warn("%s", warning);
+	free(warning);
 }
 
 static void
