@@ -9,10 +9,10 @@
 # machine is loaded and wall times stretch),
 # microseconds per pending pod, peak RSS, new nodes, their $/h, the LP lower
 # bound for the pods put on new nodes (bench/lp-bound.c: cheapest fractional
-# cover of their CPU, memory and pod count; LP_VERBOSE=1 names the sizes it
-# buys) and the ratio; then the tighter bound that keeps each pod whole
-# (lp-bound --fit, solved by glpsol: pods of each request only on sizes
-# they fit) and the ratio to it.  Rows use nap-solve's default tiered packing;
+# cover of their CPU, memory and pod count, lib/bound's aggregate bound) and
+# the ratio; then the tighter bound that keeps each pod whole (lp-bound --fit,
+# solved by glpsol: pods of each request only on sizes they fit; lp-bound
+# --whole is lib/bound's own solution of it) and the ratio to it.  Rows use nap-solve's default tiered packing;
 # "+karpenter" rows run Karpenter's greedy growth (--packing karpenter, see
 # nap-solve(1)).  Times and RSS are medians of $RUNS runs (default 3).
 #   SIZES="1000 5000 20000 50000" RUNS=3 sh bench/solve.sh

@@ -10,9 +10,9 @@
 load helpers/sim
 
 # Every tool the project ships.
-TOOLS="nap-watch nap-solve nap-launch nap-upgrade nap-sim"
+TOOLS="nap-watch nap-solve nap-launch nap-disrupt nap-upgrade nap-sim"
 # The tools that read records on stdin and write records on stdout.
-FILTERS="nap-solve nap-launch nap-upgrade"
+FILTERS="nap-solve nap-launch nap-disrupt nap-upgrade"
 
 setup_file() {
 	: "${NAP_BIN:=$BATS_TEST_DIRNAME/../bin}"

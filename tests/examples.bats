@@ -282,6 +282,9 @@ ready_decisions() {
 ready_synced() {
 	grep -q '^{"type":"SYNCED"[,}]' "$OUT/$1.out"
 }
+ready_no_claims() {
+	[ -z "$(kubectl get nodeclaims -o name)" ]
+}
 ready_launched() {
 	grep -q '^{"type":"Launched"' "$OUT/$1.out"
 }
@@ -423,6 +426,20 @@ chk_launched_line() {
 	[ "$(kubectl get nodeclaims -o name | wc -l)" -eq 1 ]
 }
 
+# One "<nodeclaim> <why>" line per NodeClaim the launch made.
+chk_verdicts() {
+	local o=$OUT/$1.out
+	[ "$(wc -l <"$o")" -ge 1 ]
+	[ "$(wc -l <"$o")" -eq "$(kubectl get nodeclaims -o name | wc -l)" ]
+	! grep -qv '^default-[a-z0-9]* [A-Za-z]*$' "$o"
+}
+
+# Drained and gone: no NodeClaim, no Node left.
+chk_no_claims() {
+	[ -z "$(kubectl get nodeclaims -o name)" ]
+	[ -z "$(kubectl get nodes -o name)" ]
+}
+
 chk_kinds_pods_nodes() {
 	local o=$OUT/$1.out
 	jq -e -s 'all(.[]; .type == "SYNCED" or .object.kind == "Pod" or .object.kind == "Node")
@@ -475,6 +492,32 @@ chk_config_valid() {
 chk_state_kept() {
 	[ -s "$WORK/sim.state" ]
 	chk_sim_stopped "$1"
+}
+
+# nap-cost(1): the table of the cluster nap(7)'s blocks set up, its record,
+# and the chart drawn as a PNG.
+chk_cost_table() {
+	local o=$OUT/$1.out
+	head -n 1 "$o" | grep -q '^TIME  *NODES  *PODS  *\$/H  *BOUND \$/H'
+	grep -q '^NODEPOOL ' "$o"
+}
+
+chk_cost_record() {
+	jq -e 'has("usdPerHour") and has("boundUsdPerHour") and has("ratio")' "$OUT/$1.out" >/dev/null
+}
+
+chk_cost_png() {
+	[ -s "$WORK/day.ndjson" ]
+	grep -q '<polyline id="fleet"' "$WORK/cost.svg"
+	[ "$(head -c 4 "$WORK/cost.png" | od -An -c | tr -d ' ')" = '211PNG' ]
+}
+
+# nap-elect(1): the command ran, and the Lease it held was released.
+chk_elect_released() {
+	local o=$OUT/$1.out
+	[ "$(head -n 1 "$o")" = leading ]
+	[ "$(sed -n 2p "$o")" = 0 ]
+	[ -z "$(kubectl get lease example -o jsonpath='{.spec.holderIdentity}')" ]
 }
 
 # ---- the plans --------------------------------------------------------------
@@ -539,6 +582,13 @@ plan_nap_launch_1() {
 	EOF
 }
 
+plan_nap_disrupt_1() {
+	cat <<-'EOF'
+	run	nap-watch --once | nap-solve | nap-launch > /dev/null	chk_verdicts
+	bg	kubectl delete nodeclaims --all --wait=false	ready_no_claims chk_no_claims
+	EOF
+}
+
 plan_nap_upgrade_1() {
 	cat <<-'EOF'
 	run	nap-watch --once > snapshot.ndjson	chk_upgrade_plan
@@ -551,6 +601,21 @@ plan_nap_records_5() {
 	cat <<-'EOF'
 	run	nap-watch --once | nap-solve |	chk_one_type
 	run	nap-watch --once > snapshot.ndjson	chk_phases
+	EOF
+}
+
+plan_nap_cost_1() {
+	cat <<-'EOF'
+	run	nap-watch --once | nap-cost	chk_cost_table
+	run	nap-watch --once | nap-cost --ndjson | jq -c '{usdPerHour, boundUsdPerHour, ratio}'	chk_cost_record
+	run	timeout 5 nap-watch > day.ndjson	chk_cost_png
+	EOF
+}
+
+plan_nap_elect_1() {
+	cat <<-'EOF'
+	run	nap-elect --lease example -- sh -c 'echo leading'	chk_elect_released
+	skip	nap-elect --lease nap --identity "$(hostname)" -- nap --config /etc/nap/nap.yaml	needs /etc/nap on two VMs; nap-elect.bats runs two candidates against nap-sim
 	EOF
 }
 
@@ -653,12 +718,24 @@ doc_session() {
 	doc_session man/nap-launch.1 --cluster
 }
 
+@test "nap-disrupt(1): every example runs as written" {
+	doc_session man/nap-disrupt.1 --cluster
+}
+
 @test "nap-upgrade(1): every example runs as written" {
 	doc_session man/nap-upgrade.1 --cluster
 }
 
 @test "nap-records(5): every example runs as written" {
 	doc_session man/nap-records.5 --cluster
+}
+
+@test "nap-cost(1): every example runs as written, against the nap-sim nap(7) starts" {
+	doc_session man/nap-cost.1 --cluster
+}
+
+@test "nap-elect(1): every example runs as written, against the nap-sim nap(7) starts" {
+	doc_session man/nap-elect.1 --cluster
 }
 
 @test "nap-sim(1): every example runs as written" {

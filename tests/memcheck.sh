@@ -10,8 +10,8 @@
 #   nap-solve    once over a snapshot (nap-watch --once), then over the
 #                live stream, with nap-launch's feedback FIFO;
 #   nap-launch   launching the VMs nap-solve asks for against nap-sim,
-#                until the pending pods run on the new nodes, and deleting
-#                the VM of a NodeClaim deleted under it.
+#                until the pending pods run on the new nodes, and garbage-
+#                collecting the VM of a NodeClaim deleted under it.
 #
 # Every tool runs under memcheck with --leak-check=full and definite and
 # indirect leaks counted as errors.  The script exits 0 only when every run
@@ -279,10 +279,17 @@ k apply -f - >/dev/null <<-'EOF'
 	        resources: {requests: {cpu: 500m, memory: 512Mi}}
 	EOF
 poll 240 "the spread pods to run on nodes of their own" pods_running 3 spread || exit 1
-# A NodeClaim deleted: nap-launch deletes its VM and releases the finalizer.
+# A NodeClaim deleted: nap-launch leaves its termination to nap-disrupt, so
+# the finalizers are removed here by hand (nap-disrupt's last step); then
+# garbage collection finds the VM of no NodeClaim and deletes it (lib/vm).
 victim=$(k get nodeclaims -o name | head -n 1)
+vnode=$(k get "$victim" -o jsonpath='{.status.nodeName}')
 k delete "$victim" --wait=false >/dev/null
+k patch "$victim" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+[ -z "$vnode" ] || k patch node "$vnode" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null
 poll 240 "$victim to go" gone "$victim" || exit 1
+poll 240 "garbage collection to delete the VM of $victim" \
+    grep -q "vm aks-${victim##*/} belongs to no nodeclaim" "$W/launch.err" || exit 1
 synced=$(count SYNCED "$W/watch.out")
 fault '{"k8s":{"compact":true,"dropWatches":true}}'
 kill -KILL "$kw" 2>/dev/null

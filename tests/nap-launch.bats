@@ -174,16 +174,67 @@ no_vms() {
 	[[ "$output" == "aks-web-1 Standard_D2s_v3 "*" Regular Succeeded" ]]
 }
 
-@test "deleting a NodeClaim deletes its VM and NIC, then releases the finalizer" {
+# arm_status METHOD PATH: the HTTP status ARM answers (PATH from /subscriptions).
+arm_status() {
+	curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $(arm_token)" -o /dev/null \
+	    -w '%{http_code}' -X "$1" "$SIM_ARM_URL$2"
+}
+
+# Termination is nap-disrupt's (it drains first): nap-launch alone must
+# leave a deleted claim and node Terminating, finalizers and VM in place.
+@test "kubectl delete nodeclaim and node leave the VM while both are Terminating and nap-launch runs alone" {
 	start_sim
-	req gone-1 Standard_D2s_v3 | launch >"$OUT" 2>"$ERR"
-	sim_poll 20 nodeclaims_with_provider 1
-	[ -n "$(vms)" ]
-	sim_kubectl delete nodeclaim gone-1 --wait=false
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	exec 7<>"$BATS_TEST_TMPDIR/in"
 	start_watch
-	start_launch "$STATE"
-	sim_poll 30 no_nodeclaims
-	sim_poll 30 no_vms
+	start_launch "$STATE" --input "$BATS_TEST_TMPDIR/in" -v
+	req term-1 Standard_D2s_v3 >&7
+	sim_poll 60 count_records Initialized 1
+	sim_kubectl get node aks-term-1 -o json |
+	    jq -e '.metadata.finalizers | index("karpenter.sh/termination") != null'
+	sim_kubectl delete nodeclaim term-1 --wait=false
+	sim_kubectl delete node aks-term-1 --wait=false
+	sim_poll 30 grep -q 'nodeclaim term-1: being deleted: left to nap-disrupt' "$ERR"
+	# A record after the let-go: the launcher has read past both deletions.
+	req after-1 Standard_D2s_v3 >&7
+	sim_poll 60 count_records Initialized 2
+	vms | grep -q '^aks-term-1 .* Succeeded$'
+	sim_kubectl get nodeclaim term-1 -o json | jq -e '.metadata.deletionTimestamp != null and
+	    (.metadata.finalizers | index("karpenter.sh/termination")) != null'
+	sim_kubectl get node aks-term-1 -o json | jq -e '.metadata.deletionTimestamp != null and
+	    (.metadata.finalizers | index("karpenter.sh/termination")) != null'
+	# The OS disk is there too, attached, so Azure will not delete it on its own.
+	disk="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/disks/aks-term-1?api-version=2024-03-02"
+	[ "$(arm_status DELETE "$disk")" = 409 ]
+	! grep -q 'delete vm aks-term-1\|terminated' "$ERR"
+}
+
+# The AKSNodeClass status nap-upgrade keeps: each size gets the first image
+# its arch and Hyper-V generation match, at that exact version, and the
+# class's Kubernetes version rather than the API server's.
+@test "a class's status.images and status.kubernetesVersion choose the image version and the kubelet's" {
+	start_sim
+	local cig=/CommunityGalleries/AKSUbuntu-38d80f77-467a-481f-a8d4-09b6d4220bd2/images
+	sim_kubectl patch aksnodeclass default --subresource=status --type merge -p "$(jq -cn --arg c "$cig" '
+	    def img(d; arch; gen): {id: "\($c)/\(d)/versions/202511.07.0", requirements: ([
+	        {key: "kubernetes.io/arch", operator: "In", values: [arch]}] +
+	        if gen then [{key: "karpenter.azure.com/sku-hyperv-generation", operator: "In", values: [gen]}] else [] end)};
+	    {status: {kubernetesVersion: "1.31.7", images: [img("2204gen2arm64containerd"; "arm64"; null),
+	      img("2204gen2containerd"; "amd64"; "2"), img("2204containerd"; "amd64"; "1")]}}')" >/dev/null
+	req img-1 Standard_D2s_v3 | launch >"$OUT" 2>"$ERR"
+	want="$cig/2204gen2containerd/versions/202511.07.0"
+	has Launched ".nodeClaim == \"img-1\" and .imageID == \"$want\""
+	sim_poll 30 nodeclaims_with_provider 1
+	[ "$(sim_kubectl get nodeclaim img-1 -o jsonpath='{.status.imageID}')" = "$want" ]
+	[ "$(curl -sS --cacert "$SIM_CA" -H "Authorization: Bearer $(arm_token)" \
+	    "$SIM_ARM_URL/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/virtualMachines/aks-img-1?api-version=2024-07-01" |
+	    jq -r .properties.storageProfile.imageReference.communityGalleryImageId)" = "$want" ]
+	sim_poll 60 sim_kubectl get node aks-img-1
+	sim_poll 30 kubelet_version_is aks-img-1 v1.31.7
+}
+
+kubelet_version_is() {
+	[ "$(sim_kubectl get node "$1" -o jsonpath='{.status.nodeInfo.kubeletVersion}')" = "$2" ]
 }
 
 @test "a VM of the cluster whose NodeClaim is gone is garbage-collected" {
@@ -448,6 +499,8 @@ lacks() {	# KIND NAME: NAME is not in the whole list
 	has LaunchFailed '.nodeClaim == "late-1" and .reason == "RegistrationTimeout"'
 	sim_poll 30 no_vms
 	sim_poll 30 no_nodeclaims
+	[ "$(arm_status GET "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Network/networkInterfaces/aks-late-1?api-version=2024-05-01")" = 404 ]
+	[ "$(arm_status GET "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/disks/aks-late-1?api-version=2024-03-02")" = 404 ]
 }
 
 @test "a credential Azure refuses (401) ends nap-launch with 77 and says why" {

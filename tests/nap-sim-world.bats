@@ -7,50 +7,13 @@
 
 load helpers/sim
 
-S=/subscriptions/00000000-0000-0000-0000-000000000000
-RG=$S/resourceGroups/MC_nap-sim_nap-sim_eastus
-VMS=$RG/providers/Microsoft.Compute/virtualMachines
-NICS=$RG/providers/Microsoft.Network/networkInterfaces
-CV=api-version=2024-07-01
-NV=api-version=2024-05-01
-
 start() {
 	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 1000 "$@"
-	TOKEN=$(sim_acurl "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F" \
-	    -H 'Metadata: true' | jq -r .access_token)
-	SUBNET=$(sed -n 's/^ *subnetID: //p' "$SIM_CONFIG")
+	sim_arm_login
 }
 
 teardown() {
 	sim_stop
-}
-
-arm() {
-	local m=$1 p=$2
-	shift 2
-	sim_acurl "$p" -X "$m" -o /dev/null -w '%{http_code}' \
-	    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"
-}
-
-# launch NAME SIZE ZONE PRIORITY BOOTSTRAP-JSON-OR-RAW
-launch() {
-	local name=$1 size=$2 zone=$3 prio=$4 boot=$5 cd
-	cd=$(printf '%s' "$boot" | base64 -w0)
-	[ "$(arm PUT "$NICS/$name?$NV" -d "$(jq -cn --arg s "$SUBNET" --arg n "$name" \
-	    '{location:"eastus",properties:{ipConfigurations:[{name:$n,properties:{subnet:{id:$s}}}]}}')")" = 201 ]
-	[ "$(arm PUT "$VMS/$name?$CV" -d "$(jq -cn --arg n "$name" --arg size "$size" \
-	    --arg z "$zone" --arg prio "$prio" --arg cd "$cd" --arg nic "$NICS/$name" '
-	    {location:"eastus", zones:[$z], tags:{"karpenter.sh_nodepool":"tagged"},
-	     properties:{hardwareProfile:{vmSize:$size},
-	       osProfile:{computerName:$n, customData:$cd},
-	       networkProfile:{networkInterfaces:[{id:$nic,properties:{deleteOption:"Delete"}}]},
-	       priority:$prio}}
-	    | if $prio == "Spot" then .properties.evictionPolicy = "Delete" else . end')")" = 201 ]
-}
-
-boot() {	# labels-json taints-json startup-taints-json [maxPods]
-	jq -cn --argjson l "$1" --argjson t "$2" --argjson s "$3" --argjson mp "${4:-110}" \
-	    '{apiVersion:"nap.azure.com/v1",kind:"NodeBootstrap",labels:$l,taints:$t,startupTaints:$s,kubelet:{maxPods:$mp},kubernetesVersion:"1.31.2"}'
 }
 
 node_json() {
@@ -95,7 +58,7 @@ pod() {	# NAME [spec-json-merge] [labels-json-merge]
 
 @test "a VM becomes a Ready Node with the bootstrap's labels and taints and AKS allocatable" {
 	start
-	launch aks-default-w1 Standard_D4s_v3 2 Regular "$(boot \
+	sim_launch aks-default-w1 Standard_D4s_v3 2 Regular "$(sim_boot \
 	    '{"karpenter.sh/nodepool":"default","team":"a"}' \
 	    '[{"key":"dedicated","value":"infra","effect":"NoSchedule"}]' \
 	    '[{"key":"example.com/init","value":"true","effect":"NoSchedule"}]')"
@@ -116,7 +79,7 @@ pod() {	# NAME [spec-json-merge] [labels-json-merge]
 
 @test "startup taints and the not-ready taint go once the node is initialized" {
 	start
-	launch aks-default-w2 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' \
+	sim_launch aks-default-w2 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' \
 	    '[{"key":"example.com/init","value":"true","effect":"NoSchedule"}]')"
 	sim_poll 60 node_initialized aks-default-w2
 	run node_json aks-default-w2
@@ -125,7 +88,7 @@ pod() {	# NAME [spec-json-merge] [labels-json-merge]
 
 @test "customData that is not a bootstrap document boots a default node labelled from the nodepool tag" {
 	start
-	launch aks-tagged-w3 Standard_D2s_v3 1 Spot '#!/bin/bash
+	sim_launch aks-tagged-w3 Standard_D2s_v3 1 Spot '#!/bin/bash
 echo cloud-init'
 	sim_poll 60 node_ready aks-tagged-w3
 	run node_json aks-tagged-w3
@@ -136,7 +99,7 @@ echo cloud-init'
 
 @test "a pod is bound to the new node and goes Running" {
 	start
-	launch aks-default-w4 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-w4 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-w4
 	pod web
 	sim_poll 60 pod_phase_is web Running
@@ -156,9 +119,9 @@ echo cloud-init'
 
 @test "the Unschedulable message counts each node's reason, sorted, with the preemption part" {
 	start
-	launch aks-default-t1 Standard_D2s_v3 1 Regular "$(boot '{}' \
+	sim_launch aks-default-t1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' \
 	    '[{"key":"dedicated","value":"gpu","effect":"NoSchedule"}]' '[]')"
-	launch aks-default-t2 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-t2 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-t1
 	sim_poll 60 node_ready aks-default-t2
 	pod huge '{"containers":[{"name":"c","image":"nginx","resources":{"requests":{"cpu":"3"}}}]}'
@@ -170,7 +133,7 @@ echo cloud-init'
 
 @test "nodeSelector, cordon and a GPU request each get their reason" {
 	start
-	launch aks-default-s1 Standard_D2s_v3 1 Regular "$(boot '{"disk":"ssd"}' '[]' '[]')"
+	sim_launch aks-default-s1 Standard_D2s_v3 1 Regular "$(sim_boot '{"disk":"ssd"}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-s1
 	pod picky '{"nodeSelector":{"disk":"hdd"}}'
 	sim_poll 60 pod_message_is picky "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
@@ -185,7 +148,7 @@ echo cloud-init'
 
 @test "hostname anti-affinity keeps a second replica off the node" {
 	start
-	launch aks-default-a1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-a1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-a1
 	anti='{"affinity":{"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"labelSelector":{"matchLabels":{"tier":"db"}},"topologyKey":"kubernetes.io/hostname"}]}}}'
 	pod db-0 "$anti" '{"tier":"db"}'
@@ -196,8 +159,8 @@ echo cloud-init'
 
 @test "zone topology spread with DoNotSchedule holds a pod back when the skew would grow" {
 	start
-	launch aks-default-z1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
-	launch aks-default-z2 Standard_D2s_v3 2 Regular "$(boot '{"pool":"b"}' \
+	sim_launch aks-default-z1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_launch aks-default-z2 Standard_D2s_v3 2 Regular "$(sim_boot '{"pool":"b"}' \
 	    '[{"key":"full","value":"yes","effect":"NoSchedule"}]' '[]')"
 	sim_poll 60 node_ready aks-default-z1
 	sim_poll 60 node_ready aks-default-z2
@@ -210,9 +173,9 @@ echo cloud-init'
 
 @test "a deleted VM's Node goes NotReady and unreachable first" {
 	start --world node-gone-delay=100000
-	launch aks-default-d1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-d1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-d1
-	[ "$(arm DELETE "$VMS/aks-default-d1?$CV")" = 202 ]
+	[ "$(sim_arm DELETE "$SIM_VMS/aks-default-d1?$SIM_CV")" = 202 ]
 	lost() {
 		node_json aks-default-d1 | jq -e '(.status.conditions[] | select(.type == "Ready") | .status == "Unknown")
 		    and ([.spec.taints[] | select(.key == "node.kubernetes.io/unreachable") | .effect] | sort == ["NoExecute","NoSchedule"])' >/dev/null
@@ -222,27 +185,27 @@ echo cloud-init'
 
 @test "a deleted VM takes its Node and the pods bound to it away" {
 	start
-	launch aks-default-d2 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-d2 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-d2
 	pod victim
 	sim_poll 60 pod_phase_is victim Running
-	[ "$(arm DELETE "$VMS/aks-default-d2?$CV")" = 202 ]
+	[ "$(sim_arm DELETE "$SIM_VMS/aks-default-d2?$SIM_CV")" = 202 ]
 	sim_poll 60 node_gone aks-default-d2
 	sim_poll 60 pod_gone victim
 }
 
 @test "a spot eviction removes the Node" {
 	start
-	launch aks-spot-e1 Standard_D2s_v3 1 Spot "$(boot '{}' '[]' '[]')"
+	sim_launch aks-spot-e1 Standard_D2s_v3 1 Spot "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-spot-e1
 	[ "$(sim_acurl /nap-sim/faults -X POST -d '{"evict":["aks-spot-e1"]}' -o /dev/null -w '%{http_code}')" = 200 ]
 	sim_poll 60 node_gone aks-spot-e1
-	[ "$(arm GET "$VMS/aks-spot-e1?$CV")" = 404 ]
+	[ "$(sim_arm GET "$SIM_VMS/aks-spot-e1?$SIM_CV")" = 404 ]
 }
 
 @test "pods bound to a node that was deleted are garbage-collected" {
 	start
-	launch aks-default-g1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-g1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-g1
 	pod orphan
 	sim_poll 60 pod_phase_is orphan Running
@@ -253,8 +216,8 @@ echo cloud-init'
 
 @test "pods without requests spread over equal nodes, as LeastAllocated scores them" {
 	start
-	launch aks-default-l1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
-	launch aks-default-l2 Standard_D2s_v3 2 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-l1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_launch aks-default-l2 Standard_D2s_v3 2 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-l1
 	sim_poll 60 node_ready aks-default-l2
 	pod be-0 '{"containers":[{"name":"c","image":"nginx"}]}'
@@ -266,14 +229,14 @@ echo cloud-init'
 
 @test "VMs, NICs and tokens survive a restart with --state, and the kubelets carry on" {
 	start --state "$BATS_TEST_TMPDIR/state.json"
-	launch aks-default-p1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-p1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-p1
 	sim_stop
 	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 1000 --state "$BATS_TEST_TMPDIR/state.json"
-	[ "$(arm GET "$VMS/aks-default-p1?$CV")" = 200 ]
-	[ "$(arm GET "$NICS/aks-default-p1?$NV")" = 200 ]
+	[ "$(sim_arm GET "$SIM_VMS/aks-default-p1?$SIM_CV")" = 200 ]
+	[ "$(sim_arm GET "$SIM_NICS/aks-default-p1?$SIM_NV")" = 200 ]
 	node_ready aks-default-p1
-	[ "$(arm DELETE "$VMS/aks-default-p1?$CV")" = 202 ]
+	[ "$(sim_arm DELETE "$SIM_VMS/aks-default-p1?$SIM_CV")" = 202 ]
 	sim_poll 60 node_gone aks-default-p1
 }
 
@@ -294,8 +257,8 @@ echo cloud-init'
 
 @test "required pod affinity follows the partner pod and explains a missing one" {
 	start
-	launch aks-default-f1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' '[]')"
-	launch aks-default-f2 Standard_D2s_v3 2 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-f1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_launch aks-default-f2 Standard_D2s_v3 2 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-f1
 	sim_poll 60 node_ready aks-default-f2
 	pod cache-0 '{"nodeSelector":{"topology.kubernetes.io/zone":"eastus-2"}}' '{"role":"cache"}'
@@ -313,14 +276,14 @@ echo cloud-init'
 	start
 	pod waiting '{"containers":[{"name":"c","image":"nginx","resources":{"requests":{"cpu":"3"}}}]}'
 	sim_poll 60 pod_message_is waiting "no nodes available to schedule pods"
-	launch aks-default-c1 Standard_D4s_v3 1 Regular "$(boot '{}' '[]' '[]')"
+	sim_launch aks-default-c1 Standard_D4s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 pod_phase_is waiting Running
 	[ "$(pod_field waiting .spec.nodeName)" = aks-default-c1 ]
 }
 
 @test "a startup taint a client writes back is removed again, as its agent would" {
 	start
-	launch aks-default-r1 Standard_D2s_v3 1 Regular "$(boot '{}' '[]' \
+	sim_launch aks-default-r1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' \
 	    '[{"key":"example.com/init","value":"true","effect":"NoSchedule"}]')"
 	sim_poll 60 node_initialized aks-default-r1
 	sim_kubectl taint node aks-default-r1 example.com/init=true:NoSchedule >/dev/null

@@ -39,11 +39,18 @@ need_analyze() {
 	    { echo "systemd-analyze is not installed (Debian package systemd): make deps installs it"; false; }
 }
 
+# Every unit, a template as an instance of it (systemd-analyze loads no bare template).
 units() {
-	(cd "$SD" && ls ./*.service ./*.target) | sed 's|^\./||'
+	(cd "$SD" && ls ./*.service ./*.target) | sed 's|^\./||; s|@\.|@test.|'
 }
 
+# The stages of nap.target (not the per-cluster templates).
 services() {
+	(cd "$SD" && ls ./*.service) | sed 's|^\./||' | grep -v '@\.service$'
+}
+
+# Every service, templates included: what all of them must do.
+all_services() {
 	(cd "$SD" && ls ./*.service) | sed 's|^\./||'
 }
 
@@ -63,7 +70,7 @@ unit_values() {
 }
 
 @test "every page a unit's Documentation= names exists in man/" {
-	for u in $(units); do
+	for u in $(units | sed 's|@test\.|@.|'); do
 		for doc in $(unit_values "$u" Documentation); do
 			page=${doc#man:}
 			name=${page%(*}
@@ -76,7 +83,7 @@ unit_values() {
 
 @test "systemd-analyze security rates every service's exposure below 2.0 (OK)" {
 	need_analyze
-	for u in $(services); do
+	for u in $(all_services | sed 's|@\.|@test.|'); do
 		run systemd-analyze security --offline=yes --root="$ROOT" "$u"
 		[ "$status" -eq 0 ]
 		line=$(echo "$output" | grep 'Overall exposure level')
@@ -88,14 +95,14 @@ unit_values() {
 }
 
 @test "every stage restarts on failure but not after a usage, permission or configuration error" {
-	for u in $(services); do
+	for u in $(all_services); do
 		[ "$(unit_values "$u" Restart)" = on-failure ]
 		[ "$(unit_values "$u" RestartPreventExitStatus)" = "64 77 78" ]
 	done
 }
 
 @test "every stage runs as nap with no capabilities, no new privileges and a read-only system" {
-	for u in $(services); do
+	for u in $(all_services); do
 		[ "$(unit_values "$u" User)" = nap ]
 		[ "$(unit_values "$u" NoNewPrivileges)" = yes ]
 		[ "$(unit_values "$u" CapabilityBoundingSet)" = "" ]
@@ -162,8 +169,16 @@ unit_values() {
 }
 
 @test "the units pass each tool only options its usage lists" {
-	for u in $(services); do
+	for u in $(all_services); do
 		exec=$(unit_values "$u" ExecStart)
+		# nap-elect's command after "--": the loop, whose usage is nap's
+		if [[ "$exec" == *" -- "* ]]; then
+			usage=$(NAP_BIN=$NAP_BIN "$REPO/pipelines/nap" --help 2>&1 || :)
+			for o in $(echo "${exec#* -- }" | grep -o -- '--[a-z-]*'); do
+				[[ "$usage" == *"$o"* ]] || { echo "$u: nap has no $o"; return 1; }
+			done
+			exec=${exec%% -- *}
+		fi
 		tool=$(basename "${exec%% *}")
 		[ -x "$NAP_BIN/$tool" ] || { echo "$tool is not built"; return 1; }
 		usage=$("$NAP_BIN/$tool" --help 2>&1 || :)
@@ -190,4 +205,42 @@ unit_values() {
 		[ -p "$r/run/nap/$f" ]
 		[ "$(stat -c '%a %u %g' "$r/run/nap/$f")" = "600 $uid $gid" ]
 	done
+}
+
+@test "nap@CLUSTER.target wants nap-elect@CLUSTER, which is installed for it and part of it" {
+	[ "$(unit_values nap@.target Wants | tr ' ' '\n' | grep '\.service$')" = "nap-elect@%i.service" ]
+	[ "$(unit_values nap-elect@.service PartOf)" = "nap@%i.target" ]
+	[ "$(unit_values nap-elect@.service WantedBy)" = "nap@%i.target" ]
+	[ "$(unit_values nap@.target WantedBy)" = multi-user.target ]
+}
+
+@test "nap-elect@CLUSTER reads /etc/nap/CLUSTER and keeps its FIFOs in /run/nap/CLUSTER" {
+	local exec
+	exec=$(unit_values nap-elect@.service ExecStart)
+	[ "$(unit_values nap-elect@.service EnvironmentFile)" = -/etc/nap/%i/nap.env ]
+	[ "$(unit_values nap-elect@.service AssertPathExists)" = /etc/nap/%i/nap.yaml ]
+	[ "$(unit_values nap-elect@.service RuntimeDirectory)" = nap/%i ]
+	unit_values nap-elect@.service Environment | grep -q 'TMPDIR=/run/nap/%i'
+	# nap-elect and the loop it runs both read the cluster's nap.yaml
+	[ "$(grep -o -- '--config /etc/nap/%i/nap.yaml' <<<"$exec" | wc -l)" -eq 2 ]
+	# the loop runs in a private directory under $TMPDIR (pipelines/nap)
+	grep -q 'mktemp -d "${TMPDIR:-/tmp}' "$REPO/pipelines/nap"
+}
+
+@test "nap-elect@CLUSTER holds the Lease nap-CLUSTER as the host, and stops the loop through nap-elect" {
+	local exec
+	exec=$(unit_values nap-elect@.service ExecStart)
+	[[ "$exec" == "/usr/local/bin/nap-elect "*" --lease nap-%i "*" -- /usr/local/bin/nap "* ]]
+	[[ "$exec" == *" --identity %H "* ]]
+	# SIGTERM to nap-elect only, so it can release the Lease; SIGKILL to all later
+	[ "$(unit_values nap-elect@.service KillMode)" = mixed ]
+}
+
+@test "two clusters' instances share no path" {
+	local a b
+	a=$(sed 's/%i/prod/g' "$SD/nap-elect@.service" | grep -o '/[a-z/]*prod[a-z/.]*' | sort -u)
+	b=$(sed 's/%i/staging/g' "$SD/nap-elect@.service" | grep -o '/[a-z/]*staging[a-z/.]*' | sort -u)
+	[ -n "$a" ]
+	[ "$(comm -12 <(echo "$a") <(echo "$b"))" = "" ]
+	[ "$(echo "$a" | wc -l)" -ge 3 ]
 }

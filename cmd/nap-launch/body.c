@@ -9,13 +9,12 @@
 #include <string.h>
 
 #include "base64.h"
+#include "image.h"
 #include "json.h"
 #include "labels.h"
 #include "text.h"
-#include "launch.h"
+#include "nap-launch.h"
 
-#define CIG_UBUNTU "AKSUbuntu-38d80f77-467a-481f-a8d4-09b6d4220bd2"
-#define CIG_AZURELINUX "AKSAzureLinux-f7c7cda5-1c9a-4bdc-a222-9614c968580b"
 
 /* Request paths: every segment escaped (nap_url_path). */
 char *
@@ -52,12 +51,27 @@ provider_id(struct ctx *x, const char *vm)
 	    x->sub, x->rg_lower, vm);
 }
 
+/*
+ * The Kubernetes version a node of class nc runs: the class's
+ * status.kubernetesVersion (the version nap-upgrade rolls the class to,
+ * azure-provider.md 1.3), else the API server's.  Without a leading v.
+ */
+static const char *
+k8s_version(struct ctx *x, const struct nap_nodeclass *nc)
+{
+	const char *v = nc && nc->kubernetes_version ? nc->kubernetes_version : "";
+
+	if (v[0] == 'v')
+		v++;
+	return v[0] ? v : x->k8s_version;
+}
+
 void
 itype_opts(struct ctx *x, const struct nap_nodeclass *nc, struct nap_itype_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (nc)
-		nap_itype_opts_from_nodeclass(o, nc, x->k8s_version, NULL, NULL);
+		nap_itype_opts_from_nodeclass(o, nc, k8s_version(x, nc), NULL, NULL);
 }
 
 /* Tag keys cannot hold "/": the provider writes "_" (4.4). */
@@ -121,23 +135,6 @@ body_nic(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 }
 
 /* The image definition for a resolved family, architecture and generation (5.1). */
-static const char *
-image_def(const char *family, int arm64, int gen2, const char **gallery)
-{
-	int al = strncmp(family, "AzureLinux", 10) == 0;
-
-	*gallery = al ? CIG_AZURELINUX : CIG_UBUNTU;
-	if (strcmp(family, "AzureLinux3") == 0)
-		return arm64 ? "V3gen2arm64" : gen2 ? "V3gen2" : "V3";
-	if (al)
-		return arm64 ? "V2gen2arm64" : gen2 ? "V2gen2" : "V2";
-	if (strcmp(family, "Ubuntu2404") == 0)
-		return arm64 ? "2404gen2arm64containerd"
-		    : gen2   ? "2404gen2containerd"
-			     : "2404containerd";
-	return arm64 ? "2204gen2arm64containerd" : gen2 ? "2204gen2containerd" : "2204containerd";
-}
-
 /*
  * The first status.images entry whose requirements the type meets, as the
  * provider picks; without status images (no nap-upgrade yet), the family's
@@ -146,20 +143,30 @@ image_def(const char *family, int arm64, int gen2, const char **gallery)
 static char *
 image_for(struct ctx *x, const struct nap_itype *it, const struct nap_nodeclass *nc)
 {
-	const char *gen = (it->hyperv & NAP_HYPERV_V2) ? "2" : "1", *gallery, *def, *fam;
-	size_t i;
+	const char *gen = (it->hyperv & NAP_HYPERV_V2) ? "2" : "1", *fam;
+	const struct nap_image_def *defs;
+	size_t i, n;
 
 	for (i = 0; nc && i < nc->nimages; i++) {
-		const struct nap_req *a = nap_reqs_get(&nc->images[i].reqs, "kubernetes.io/arch");
+		const struct nap_req *a = nap_reqs_get(&nc->images[i].reqs, NAP_LABEL_ARCH);
 		const struct nap_req *g =
-		    nap_reqs_get(&nc->images[i].reqs, "karpenter.azure.com/sku-hyperv-generation");
+		    nap_reqs_get(&nc->images[i].reqs, NAP_LABEL_SKU_HYPERV_GENERATION);
 
 		if ((!a || nap_req_allows(a, it->arch)) && (!g || nap_req_allows(g, gen)))
 			return nap_xstrdup(nc->images[i].id);
 	}
-	fam = nc ? nap_nodeclass_resolved_family(nc, x->k8s_version) : "Ubuntu2204";
-	def = image_def(fam, strcmp(it->arch, "arm64") == 0, gen[0] == '2', &gallery);
-	return nap_xasprintf("/CommunityGalleries/%s/images/%s/versions/latest", gallery, def);
+	/* The provider's definitions for the family (lib/image), first match at latest. */
+	fam = nc ? nap_nodeclass_resolved_family(nc, k8s_version(x, nc)) : "Ubuntu2204";
+	defs = nap_image_defs(fam, nc ? nc->fips : 0, nc ? nc->trusted_launch : 0, &n);
+	if (n == 0) {
+		fam = "Ubuntu2204";
+		defs = nap_image_defs(fam, 0, 0, &n);
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(defs[i].arch, it->arch) == 0 && defs[i].gen == gen[0] - '0')
+			return nap_image_id(fam, defs[i].name, "latest");
+	/* None fits the size (it will be refused): the family's first, named in the error. */
+	return nap_image_id(fam, defs[0].name, "latest");
 }
 
 static json_object *
@@ -257,7 +264,7 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 		json_object_object_add(
 		    labels, "kubernetes.azure.com/mode", json_object_new_string("user"));
 	if (nc) {
-		const char *fam = nap_nodeclass_resolved_family(nc, x->k8s_version);
+		const char *fam = nap_nodeclass_resolved_family(nc, k8s_version(x, nc));
 
 		json_object_object_add(labels, "kubernetes.azure.com/os-sku-requested",
 		    json_object_new_string(nap_image_family_name(nc->image_family)));
@@ -270,7 +277,7 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	for (i = 0; i < c->nc.ntaints; i++)
 		json_object_array_add(taints, taint_json(&c->nc.taints[i]));
 	{
-		struct nap_taint u = {(char *)(uintptr_t)UNREGISTERED_TAINT, (char *)(uintptr_t) "",
+		struct nap_taint u = {(char *)(uintptr_t)NAP_TAINT_UNREGISTERED, (char *)(uintptr_t) "",
 		    NAP_EFFECT_NOEXECUTE};
 
 		json_object_array_add(taints, taint_json(&u));
@@ -308,7 +315,8 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 	json_object_object_add(b, "kubelet", k);
 	json_object_object_add(
 	    b, "osDiskSizeGB", json_object_new_int(o.os_disk_gb ? o.os_disk_gb : 128));
-	json_object_object_add(b, "kubernetesVersion", json_object_new_string(x->k8s_version));
+	json_object_object_add(
+	    b, "kubernetesVersion", json_object_new_string(k8s_version(x, nc)));
 	return b;
 }
 

@@ -1,20 +1,18 @@
 /*
- * cache.c - the unavailable-offerings cache (azure-provider.md 4.5): what an
- * Azure capacity or quota error rules out, for how long, and the
- * OfferingUnavailable records that tell nap-solve (on stdout and on the
- * feedback FIFO).
+ * cache.c - the unavailable-offerings cache (cache.h): marks, their TTLs,
+ * and the OfferingUnavailable records (on stdout and on the feedback FIFO).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
 #include "log.h"
 #include "prog.h"
-#include "launch.h"
+#include "cache.h"
+#include "util.h"
 
 static void
 key_of(char *buf, size_t size, const char *type, const char *zone, const char *ct)
@@ -23,7 +21,7 @@ key_of(char *buf, size_t size, const char *type, const char *zone, const char *c
 }
 
 static void
-put(struct ctx *x, const char *key, int min_vcpus, int64_t until)
+put(struct offcache *x, const char *key, int min_vcpus, int64_t until)
 {
 	size_t i;
 
@@ -41,7 +39,7 @@ put(struct ctx *x, const char *key, int min_vcpus, int64_t until)
 }
 
 static int
-live(struct ctx *x, const char *key, int vcpus, int64_t now)
+live(const struct offcache *x, const char *key, int vcpus, int64_t now)
 {
 	size_t i;
 
@@ -53,7 +51,8 @@ live(struct ctx *x, const char *key, int vcpus, int64_t now)
 }
 
 int
-cache_blocked(struct ctx *x, const struct nap_itype *it, const struct nap_offering *off)
+cache_blocked(const struct offcache *x, const struct nap_itype *it,
+    const struct nap_offering *off)
 {
 	int64_t now = wall_ms();
 	char key[256];
@@ -68,19 +67,9 @@ cache_blocked(struct ctx *x, const struct nap_itype *it, const struct nap_offeri
 	return live(x, key, it->vcpus, now);
 }
 
-static void
-rfc3339(int64_t ms, char *buf, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The record on stdout, and on the feedback FIFO when one is open. */
 static void
-announce(struct ctx *x, struct claim *c, const char *type, const char *zone, const char *ct,
+announce(struct offcache *x, const char *claim, const char *type, const char *zone, const char *ct,
     const char *code, enum nap_arm_class cls, int64_t until)
 {
 	json_object *r = json_object_new_object();
@@ -96,7 +85,7 @@ announce(struct ctx *x, struct claim *c, const char *type, const char *zone, con
 	json_object_object_add(r, "code", json_object_new_string(code));
 	json_object_object_add(r, "reason", json_object_new_string(nap_arm_class_reason(cls)));
 	json_object_object_add(r, "until", json_object_new_string(ts));
-	json_object_object_add(r, "nodeClaim", json_object_new_string(c->name));
+	json_object_object_add(r, "nodeClaim", json_object_new_string(claim));
 	nap_emit(r);
 	if (x->feedback_fd >= 0) {
 		size_t len;
@@ -119,7 +108,7 @@ announce(struct ctx *x, struct claim *c, const char *type, const char *zone, con
 
 /* Mark one (type, zone, ct) and say so. */
 static void
-mark(struct ctx *x, struct claim *c, const struct nap_itype *it, const struct nap_offering *o,
+mark(struct offcache *x, const char *claim, const struct nap_itype *it, const struct nap_offering *o,
     const char *code, enum nap_arm_class cls, int64_t until)
 {
 	char key[256];
@@ -128,12 +117,12 @@ mark(struct ctx *x, struct claim *c, const struct nap_itype *it, const struct na
 	if (live(x, key, 0, wall_ms()))
 		return;
 	put(x, key, 0, until);
-	announce(x, c, it->name, o->zone_label, o->capacity_type, code, cls, until);
+	announce(x, claim, it->name, o->zone_label, o->capacity_type, code, cls, until);
 }
 
 /* Every offering of it that the rule selects. */
 static void
-mark_where(struct ctx *x, struct claim *c, const struct nap_itype *it, const char *code,
+mark_where(struct offcache *x, const char *claim, const struct nap_itype *it, const char *code,
     enum nap_arm_class cls, int64_t until, int zonal, int zone, int spot)
 {
 	size_t i;
@@ -148,7 +137,7 @@ mark_where(struct ctx *x, struct claim *c, const struct nap_itype *it, const cha
 		/* "the attempted placement scope": zonal offerings, or the regional one */
 		if (zone < 0 && zonal >= 0 && (o->zone > 0) != zonal)
 			continue;
-		mark(x, c, it, o, code, cls, until);
+		mark(x, claim, it, o, code, cls, until);
 	}
 }
 
@@ -157,7 +146,7 @@ mark_where(struct ctx *x, struct claim *c, const struct nap_itype *it, const cha
  * least the failed size's vCPUs; announce the catalog's sizes it covers.
  */
 static void
-mark_family(struct ctx *x, struct claim *c, const struct nap_itype *failed, int zone, int spot,
+mark_family(struct offcache *x, const char *claim, const struct nap_itype *failed, int zone, int spot,
     const char *code, enum nap_arm_class cls, int64_t until, int whole)
 {
 	size_t i, j;
@@ -184,17 +173,18 @@ mark_family(struct ctx *x, struct claim *c, const struct nap_itype *failed, int 
 
 			if (o->spot != spot || (zone >= 0 && o->zone != zone))
 				continue;
-			mark(x, c, it, o, code, cls, until);
+			mark(x, claim, it, o, code, cls, until);
 		}
 	}
 }
 
 void
-cache_mark(
-    struct ctx *x, struct claim *c, enum nap_arm_class cls, const char *code, const char *message)
+cache_mark(struct offcache *x, const char *claim, const struct cand *tried,
+    const struct cand *cands, size_t ncands, enum nap_arm_class cls, const char *code,
+    const char *message)
 {
-	const struct nap_itype *it = c->cur.it;
-	const struct nap_offering *off = c->cur.off;
+	const struct nap_itype *it = tried->it;
+	const struct nap_offering *off = tried->off;
 	int64_t ttl = nap_arm_class_ttl(cls, off->spot, message) * 1000;
 	int64_t until = wall_ms() + (int64_t)((double)ttl / x->scale);
 	int zonal = off->zone > 0;
@@ -204,34 +194,44 @@ cache_mark(
 	case NAP_ARM_SPOT_QUOTA:
 		/* All of spot; the records name the sizes this claim could use. */
 		put(x, "spot", 0, until);
-		for (i = 0; i < c->ncands; i++)
-			if (c->cands[i].off->spot &&
-			    (i == 0 || c->cands[i].it != c->cands[i - 1].it))
-				announce(
-				    x, c, c->cands[i].it->name, NULL, "spot", code, cls, until);
+		for (i = 0; i < ncands; i++)
+			if (cands[i].off->spot && (i == 0 || cands[i].it != cands[i - 1].it))
+				announce(x, claim, cands[i].it->name, NULL, "spot", code, cls, until);
 		return;
 	case NAP_ARM_FAMILY_QUOTA:
-		mark_where(x, c, it, code, cls, until, -1, -1, off->spot);
-		mark_family(x, c, it, -1, off->spot, code, cls, until, 1);
+		mark_where(x, claim, it, code, cls, until, -1, -1, off->spot);
+		mark_family(x, claim, it, -1, off->spot, code, cls, until, 1);
 		return;
 	case NAP_ARM_SKU_NOT_AVAILABLE:
-		mark_where(x, c, it, code, cls, until, zonal, -1, off->spot);
+		mark_where(x, claim, it, code, cls, until, zonal, -1, off->spot);
 		break;
 	case NAP_ARM_ZONAL_ALLOCATION:
-		mark_where(x, c, it, code, cls, until, -1, off->zone, -1);
+		mark_where(x, claim, it, code, cls, until, -1, off->zone, -1);
 		break;
 	case NAP_ARM_ALLOCATION:
-		mark_where(x, c, it, code, cls, until, zonal, -1, -1);
+		mark_where(x, claim, it, code, cls, until, zonal, -1, -1);
 		break;
 	case NAP_ARM_OVERCONSTRAINED_ZONAL:
-		mark_where(x, c, it, code, cls, until, -1, off->zone, off->spot);
+		mark_where(x, claim, it, code, cls, until, -1, off->zone, off->spot);
 		break;
 	case NAP_ARM_OVERCONSTRAINED:
-		mark_where(x, c, it, code, cls, until, zonal, -1, off->spot);
+		mark_where(x, claim, it, code, cls, until, zonal, -1, off->spot);
 		break;
 	default:
 		return;
 	}
 	/* Per-offering marks also block bigger sizes of the family there (4.5). */
-	mark_family(x, c, it, zonal ? off->zone : 0, off->spot, code, cls, until, 0);
+	mark_family(x, claim, it, zonal ? off->zone : 0, off->spot, code, cls, until, 0);
+}
+
+void
+cache_free(struct offcache *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nun; i++)
+		free(x->un[i].key);
+	free(x->un);
+	x->un = NULL;
+	x->nun = x->aun = 0;
 }

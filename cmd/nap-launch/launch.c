@@ -2,8 +2,12 @@
  * launch.c - the life of a NodeClaim in nap-launch: created from a
  * LaunchRequest (or adopted when found unlaunched at start-up), its VM
  * looked for, its NIC and VM created on the cheapest offering Azure still
- * accepts, its status written, its Node registered and initialized; on
- * failure or deletion its Azure resources removed and its finalizer dropped.
+ * accepts, its status written, its Node registered (with the termination
+ * finalizer) and initialized.  When nap-launch gives up on a claim (no
+ * offering left, no Node by the registration timeout) it removes the VM,
+ * NIC and disk (lib/vm) and drops the finalizer itself: no pod can be on a
+ * node that never registered.  A claim or Node deleted by anyone else is
+ * left alone: draining it and removing its VM is nap-disrupt's.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,46 +21,13 @@
 #include "log.h"
 #include "prog.h"
 #include "text.h"
-#include "launch.h"
-
-#define NC_PATH "/apis/karpenter.sh/v1/nodeclaims"
-
-int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-rfc3339(int64_t ms, char *buf, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
+#include "nap-launch.h"
 
 /* A Kubernetes or Azure refusal nothing can fix from here ends the run. */
 static int
-fatal_err(struct ctx *x, const struct nap_err *err)
+is_fatal(struct ctx *x, const struct nap_err *err)
 {
-	if (err->code == NAP_EX_NOPERM || err->code == NAP_EX_CONFIG ||
-	    (err->code == NAP_EX_UNAVAILABLE && err->http == 0)) {
-		if (!x->fatal) {
-			nap_log(NAP_LOG_ERROR, "%s%s", err->msg,
-			    err->http == 401 ? " (the credential was refused)"
-				: err->http == 403
-				? " (not permitted: check the identity's role assignments)"
-				: "");
-			x->fatal = err->code;
-		}
-		return 1;
-	}
-	return 0;
+	return fatal_err(&x->fatal, err);
 }
 
 /* ---- claims ---- */
@@ -115,6 +86,7 @@ claim_new(struct ctx *x, json_object *obj, struct nap_err *err)
 static void
 claim_free(struct claim *c)
 {
+	nap_vm_delete_free(c->del);
 	nap_nodeclaim_free(&c->nc);
 	if (c->obj)
 		json_object_put(c->obj);
@@ -245,7 +217,7 @@ next_offering(struct ctx *x, struct claim *c)
 	while (c->next < c->ncands) {
 		const struct cand *k = &c->cands[c->next++];
 
-		if (cache_blocked(x, k->it, k->off))
+		if (cache_blocked(&x->oc, k->it, k->off))
 			continue;
 		c->cur = *k;
 		c->price = k->off->price;
@@ -256,18 +228,12 @@ next_offering(struct ctx *x, struct claim *c)
 
 /* ---- Kubernetes writes (blocking, short) ---- */
 
-static char *
-nc_path(const char *name, const char *sub)
-{
-	return nap_url_path(NC_PATH, name, sub, (char *)NULL);
-}
-
 /* A finalizer list item that is ours (items of other types are someone else's). */
 static int
 fin_is_ours(json_object *f)
 {
 	return json_object_is_type(f, json_type_string) &&
-	    strcmp(json_object_get_string(f), FINALIZER) == 0;
+	    strcmp(json_object_get_string(f), NAP_FINALIZER_TERMINATION) == 0;
 }
 
 static json_object *
@@ -334,7 +300,7 @@ status_patch(struct ctx *x, struct claim *c, int failed)
 	json_object_object_add(p, "status", st);
 	path = nc_path(c->name, "status");
 	c->status_dirty = 0;
-	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && !fatal_err(x, &err)) {
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && !is_fatal(x, &err)) {
 		nap_warn("patch nodeclaim %s status: %s", c->name, err.msg);
 		/* The status is how everyone else learns of the VM: try again. */
 		c->status_dirty = !failed && err.http != 404;
@@ -375,7 +341,7 @@ labels_patch(struct ctx *x, struct claim *c)
 	json_object_object_add(md, "labels", l);
 	json_object_object_add(p, "metadata", md);
 	path = nc_path(c->name, NULL);
-	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && !fatal_err(x, &err))
+	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && !is_fatal(x, &err))
 		nap_warn("label nodeclaim %s: %s", c->name, err.msg);
 	free(path);
 	json_object_put(p);
@@ -391,7 +357,7 @@ finalizer_drop(struct ctx *x, const char *name)
 	size_t i, n;
 
 	if (nap_kube_get(x->kube, path, &cur, &err) < 0) {
-		if (err.http != 404 && !fatal_err(x, &err))
+		if (err.http != 404 && !is_fatal(x, &err))
 			nap_warn("get nodeclaim %s: %s", name, err.msg);
 		free(path);
 		return;
@@ -412,7 +378,7 @@ finalizer_drop(struct ctx *x, const char *name)
 	    json_object_new_string(nap_json_str(cur, "metadata.resourceVersion", "")));
 	json_object_object_add(p, "metadata", md);
 	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0 && err.http != 404 &&
-	    !fatal_err(x, &err))
+	    !is_fatal(x, &err))
 		nap_warn("remove finalizer of nodeclaim %s: %s", name, err.msg);
 	json_object_put(p);
 	json_object_put(cur);
@@ -426,7 +392,7 @@ claim_delete(struct ctx *x, const char *name)
 	char *path = nc_path(name, NULL);
 
 	if (nap_kube_delete(x->kube, path, NULL, NULL, &err) < 0 && err.http != 404 &&
-	    !fatal_err(x, &err))
+	    !is_fatal(x, &err))
 		nap_warn("delete nodeclaim %s: %s", name, err.msg);
 	free(path);
 }
@@ -512,7 +478,7 @@ nodeclass(struct ctx *x, const char *name)
 		if (nap_cluster_apply(x->cl, "ADDED", obj, &err) < 0)
 			nap_warn("aksnodeclass %s: %s", name, err.msg);
 		json_object_put(obj);
-	} else if (!fatal_err(x, &err) && err.http != 404) {
+	} else if (!is_fatal(x, &err) && err.http != 404) {
 		nap_warn("get aksnodeclass %s: %s", name, err.msg);
 	}
 	free(path);
@@ -568,7 +534,7 @@ nodes_list(struct ctx *x)
 	size_t i, n;
 
 	if (nap_kube_get(x->kube, "/api/v1/nodes", &obj, &err) < 0) {
-		if (!fatal_err(x, &err))
+		if (!is_fatal(x, &err))
 			nap_warn("list nodes: %s", err.msg);
 		return;
 	}
@@ -592,16 +558,22 @@ node_known(struct ctx *x, struct claim *c)
 	return claim_node(x, c) != NULL;
 }
 
-/* DELETE with forceDeletion, as the provider deletes its VMs (4.6). */
-static char *
-vm_delete_path(struct ctx *x, const char *vm)
+/*
+ * Delete the claim's VM, NIC and OS disk (lib/vm) on the way to step st:
+ * a failed VM before the next offering, or everything of a claim nap-launch
+ * gives up on.  Never a claim someone else deletes: that is nap-disrupt's.
+ */
+static void
+vm_del(struct ctx *x, struct claim *c, enum step st)
 {
-	char *p = arm_path_vm(x, vm), *q = nap_xasprintf("%s?forceDeletion=true", p);
+	struct nap_vm_names n;
 
-	free(p);
-	return q;
+	nap_vm_names(&n, x->sub, x->rg, c->vm);
+	c->step = st;
+	c->del = nap_vm_delete_start(x->arm, &n, c);
 }
-static void terminate(struct ctx *x, struct claim *c);
+
+static void vm_deleted(struct ctx *x, struct claim *c, int rc, const struct nap_err *err);
 
 static void
 put_nic(struct ctx *x, struct claim *c)
@@ -712,399 +684,40 @@ adopt_vm(struct ctx *x, struct claim *c, json_object *vm)
 	}
 }
 
-/* ---- garbage collection (azure-provider.md 4.7) ---- */
-
-/* A list longer than this is not followed to its end: the round is dropped. */
-#define GC_MAX_PAGES 1000
-
-enum gc_phase { GC_IDLE, GC_NICS, GC_VMS };
-
-/* A NIC DELETE garbage collection has out. */
-struct gc_del {
-	struct nap_arm_call *call;
-	char *nic;
-};
-
-/*
- * A round lists every NIC (every 5 minutes, as the provider's NIC GC) and
- * then every VM of the node resource group, page by page, and decides only
- * once both lists are whole: a VM on a page not read would otherwise count
- * as missing.  NICs are listed first so that a NIC and VM made between the
- * two lists show up as a pair rather than as a lone NIC.
- *
- * The round's state is only this section's business, so it lives here
- * rather than in struct ctx (one context per process).
- */
-static struct {
-	enum gc_phase phase;
-	unsigned pages;		    /* of the list being read */
-	json_object *vms, *nics;    /* items of the pages read so far (owned) */
-	int with_nics;		    /* this round lists NICs */
-	int64_t nic_next_ms;	    /* wall clock */
-	struct nap_hash nic_orphan; /* NIC name -> int64_t *: wall ms first seen orphaned */
-	struct gc_del *dels;
-	size_t ndels, adels;
-} gc;
-
-static int64_t
-created_ms(json_object *vm)
-{
-	int64_t t;
-
-	if (nap_time_parse(nap_json_str(vm, "properties.timeCreated", ""), &t) < 0)
-		return 0;
-	return t * 1000;
-}
-
-/* The VM or NIC is this cluster's and named for a NodeClaim (aks-<name>). */
-static int
-gc_ours(struct ctx *x, json_object *res, const char *name)
-{
-	json_object *tags = nap_json_key(res, "tags"), *cl;
-
-	if (strncmp(name, "aks-", 4) != 0 || !tags || !json_object_is_type(tags, json_type_object))
-		return 0;
-	/* Tag keys hold dots: look them up whole, not as paths. */
-	cl = json_object_object_get(tags, "karpenter.azure.com_cluster");
-	return cl && strcmp(json_object_get_string(cl), x->cluster) == 0 &&
-	    json_object_object_get(tags, "karpenter.sh_nodepool") != NULL;
-}
-
-static int
-gc_claimed(struct ctx *x, const char *claim)
-{
-	return nap_hash_get(&x->byname, claim) || nap_cluster_nodeclaim(x->cl, claim);
-}
-
-/*
- * The last word before a delete is the API server's, not the stream's: a
- * stream behind it (or one that never carried a claim) must not cost a
- * live VM.  1: the NodeClaim exists, 0: it does not (404), -1: unknown.
- */
-static int
-gc_claim_exists(struct ctx *x, const char *claim)
-{
-	struct nap_err err;
-	char *path = nc_path(claim, NULL);
-	int rc;
-
-	rc = nap_kube_get(x->kube, path, NULL, &err);
-	free(path);
-	if (rc == 0)
-		return 1;
-	if (err.http == 404)
-		return 0;
-	if (!fatal_err(x, &err))
-		nap_warn("garbage collection: get nodeclaim %s: %s: kept this round", claim,
-		    err.msg);
-	return -1;
-}
-
-static void
-gc_reset(void)
-{
-	if (gc.vms)
-		json_object_put(gc.vms);
-	if (gc.nics)
-		json_object_put(gc.nics);
-	gc.vms = gc.nics = NULL;
-	gc.phase = GC_IDLE;
-	gc.pages = 0;
-	gc.with_nics = 0;
-}
-
-/* Give up on this round: nothing is deleted on partial information. */
-static void gc_abort(const char *fmt, ...) NAP_PRINTF(1, 2);
-
-static void
-gc_abort(const char *fmt, ...)
-{
-	char msg[NAP_ERR_MSG];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	nap_warn("garbage collection: %s: nothing collected this round", msg);
-	if (gc.with_nics)
-		gc.nic_next_ms = 0; /* the NICs again next round, not in 5 minutes */
-	gc_reset();
-}
-
-/*
- * A VM of this cluster named for a NodeClaim that exists nowhere (a claim
- * whose finalizer someone removed by hand, say) is deleted with its NIC,
- * once it is older than 5 minutes, so a launch in flight is never taken
- * for debris.
- */
-static void
-gc_vms(struct ctx *x, struct nap_hash *names)
-{
-	int64_t now = wall_ms(), age = (int64_t)(300000.0 / x->scale);
-	size_t i, n = json_object_array_length(gc.vms);
-
-	for (i = 0; i < n; i++) {
-		json_object *vm = json_object_array_get_idx(gc.vms, i), *obj;
-		const char *name = nap_json_str(vm, "name", "");
-		struct nap_err err;
-		struct claim *c;
-		int64_t born;
-
-		nap_hash_put(names, name, vm);
-		if (!gc_ours(x, vm, name) || gc_claimed(x, name + 4))
-			continue;
-		born = created_ms(vm);
-		if (!born || now - born < age)
-			continue;
-		if (gc_claim_exists(x, name + 4) != 0) {
-			nap_debug("garbage collection: vm %s: nodeclaim %s exists: kept", name,
-			    name + 4);
-			continue;
-		}
-		obj = json_object_new_object();
-		json_object_object_add(obj, "kind", json_object_new_string("NodeClaim"));
-		nap_json_set(obj, "metadata.name", json_object_new_string(name + 4));
-		nap_hash_del(&x->done, name + 4);
-		c = claim_new(x, obj, &err);
-		json_object_put(obj);
-		if (!c)
-			continue;
-		nap_warn("vm %s belongs to no nodeclaim: deleting it", name);
-		c->adopted = 1;
-		terminate(x, c);
-	}
-}
-
-static int
-gc_deleting(const char *nic)
-{
-	size_t i;
-
-	for (i = 0; i < gc.ndels; i++)
-		if (strcmp(gc.dels[i].nic, nic) == 0)
-			return 1;
-	return 0;
-}
-
-/*
- * A NIC of this cluster named aks-<name> with no VM of that name, no
- * NodeClaim <name> and no VM attached is deleted (4.7).  NICs carry no
- * creation time, so the provider's 5 minutes of grace are counted from the
- * round that first found the NIC orphaned: a NIC made just before its VM
- * or NodeClaim is never taken for debris.
- */
-static void
-gc_nics(struct ctx *x, const struct nap_hash *vm_names)
-{
-	int64_t now = wall_ms(), grace = (int64_t)(300000.0 / x->scale), *first;
-	struct nap_hash still = NAP_HASH_INIT;
-	const char *key;
-	void *val;
-	char **gone = NULL;
-	size_t i, n = json_object_array_length(gc.nics), pos = 0, ngone = 0, agone = 0;
-
-	for (i = 0; i < n; i++) {
-		json_object *nic = json_object_array_get_idx(gc.nics, i);
-		const char *name = nap_json_str(nic, "name", "");
-		struct gc_del *d;
-
-		if (!gc_ours(x, nic, name) || nap_hash_get(vm_names, name) ||
-		    nap_json_get(nic, "properties.virtualMachine.id") || gc_claimed(x, name + 4) ||
-		    gc_deleting(name))
-			continue;
-		first = nap_hash_get(&gc.nic_orphan, name);
-		if (first == NULL) {
-			first = nap_xmalloc(sizeof(*first));
-			*first = now;
-			nap_hash_put(&gc.nic_orphan, name, first);
-		}
-		if (now - *first < grace || gc_claim_exists(x, name + 4) != 0) {
-			nap_hash_put(&still, name, first);
-			continue;
-		}
-		nap_warn("nic %s belongs to no vm and no nodeclaim: deleting it", name);
-		nap_xgrow(&gc.dels, &gc.adels, gc.ndels + 1, sizeof(*gc.dels));
-		d = &gc.dels[gc.ndels++];
-		d->nic = nap_xstrdup(name);
-		{
-			char *path = arm_path_nic(x, name);
-
-			d->call = nap_arm_start(
-			    x->arm, "DELETE", path, NAP_ARM_API_NETWORK, NULL, NAP_ARM_LRO, NULL);
-			free(path);
-		}
-	}
-	/* Forget NICs no longer orphaned (claimed since, or being deleted). */
-	while (nap_hash_next(&gc.nic_orphan, &pos, &key, &val))
-		if (!nap_hash_get(&still, key)) {
-			nap_xgrow(&gone, &agone, ngone + 1, sizeof(*gone));
-			gone[ngone++] = nap_xstrdup(key);
-		}
-	for (i = 0; i < ngone; i++) {
-		free(nap_hash_del(&gc.nic_orphan, gone[i]));
-		free(gone[i]);
-	}
-	free(gone);
-	nap_hash_free(&still);
-}
-
-static void
-gc_list(struct ctx *x, const char *path, const char *api)
-{
-	gc.pages = 0;
-	x->gc_call = nap_arm_start(x->arm, "GET", path, api, NULL, 0, NULL);
-}
-
-/* One page of the list being read: keep its items, then the next page or the next list. */
-static void
-gc_page(struct ctx *x, const struct nap_arm_result *r)
-{
-	const char *what = gc.phase == GC_NICS ? "nics" : "vms", *next;
-	json_object *items, *into = gc.phase == GC_NICS ? gc.nics : gc.vms;
-	struct nap_hash names = NAP_HASH_INIT;
-	struct nap_err err;
-	size_t i, n;
-
-	if (!r->ok) {
-		gc_abort("list %s, page %u: %s", what, gc.pages + 1, r->err.msg);
-		return;
-	}
-	gc.pages++;
-	items = nap_json_array(r->body, "value", &n);
-	if (items == NULL) {
-		gc_abort("list %s, page %u: no value array", what, gc.pages);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		json_object_array_add(into, json_object_get(json_object_array_get_idx(items, i)));
-	next = nap_json_str(r->body, "nextLink", NULL);
-	if (next && *next) {
-		if (gc.pages >= GC_MAX_PAGES) {
-			gc_abort("list %s: more than %d pages", what, GC_MAX_PAGES);
-			return;
-		}
-		x->gc_call = nap_arm_start_url(x->arm, next, NULL, &err);
-		if (x->gc_call == NULL)
-			gc_abort("list %s, page %u: %s", what, gc.pages + 1, err.msg);
-		return;
-	}
-	if (gc.phase == GC_NICS) {
-		char *path = nap_url_path("/subscriptions", x->sub, "resourceGroups", x->rg,
-		    "providers", "Microsoft.Compute", "virtualMachines", (char *)NULL);
-
-		gc.phase = GC_VMS;
-		gc_list(x, path, NAP_ARM_API_COMPUTE);
-		free(path);
-		return;
-	}
-	gc_vms(x, &names);
-	if (gc.nics)
-		gc_nics(x, &names);
-	nap_hash_free(&names);
-	gc_reset();
-}
-
-static void
-gc_start(struct ctx *x)
-{
-	char *path;
-	int64_t now = wall_ms();
-
-	if (!x->gc_allowed || gc.phase != GC_IDLE || x->gc_call || now < x->gc_next_ms)
-		return;
-	/* Every 2 minutes, as the provider's instance GC; NICs every 5. */
-	x->gc_next_ms = now + (int64_t)(120000.0 / x->scale);
-	gc.vms = json_object_new_array();
-	if (now >= gc.nic_next_ms) {
-		gc.nic_next_ms = now + (int64_t)(300000.0 / x->scale);
-		gc.with_nics = 1;
-		gc.nics = json_object_new_array();
-		gc.phase = GC_NICS;
-		path = nap_url_path("/subscriptions", x->sub, "resourceGroups", x->rg, "providers",
-		    "Microsoft.Network", "networkInterfaces", (char *)NULL);
-		gc_list(x, path, NAP_ARM_API_NETWORK);
-	} else {
-		gc.phase = GC_VMS;
-		path = nap_url_path("/subscriptions", x->sub, "resourceGroups", x->rg, "providers",
-		    "Microsoft.Compute", "virtualMachines", (char *)NULL);
-		gc_list(x, path, NAP_ARM_API_COMPUTE);
-	}
-	free(path);
-}
-
-/* 1 when the call was garbage collection's (and is now freed). */
-static int
-gc_arm_done(struct ctx *x, struct nap_arm_call *call)
-{
-	const struct nap_arm_result *r = nap_arm_result(call);
-	size_t i;
-
-	if (call == x->gc_call) {
-		x->gc_call = NULL;
-		if (!r->ok && fatal_err(x, &r->err))
-			gc_reset();
-		else
-			gc_page(x, r);
-		nap_arm_call_free(call);
-		return 1;
-	}
-	for (i = 0; i < gc.ndels; i++) {
-		if (gc.dels[i].call != call)
-			continue;
-		if (r->ok)
-			nap_info("nic %s deleted", gc.dels[i].nic);
-		else if (!fatal_err(x, &r->err))
-			nap_warn("delete nic %s: %s", gc.dels[i].nic, r->err.msg);
-		free(gc.dels[i].nic);
-		gc.dels[i] = gc.dels[--gc.ndels];
-		nap_arm_call_free(call);
-		return 1;
-	}
-	return 0;
-}
-
-static void
-gc_free(void)
-{
-	const char *key;
-	void *val;
-	size_t i, pos = 0;
-
-	gc_reset();
-	while (nap_hash_next(&gc.nic_orphan, &pos, &key, &val))
-		free(val);
-	nap_hash_free(&gc.nic_orphan);
-	for (i = 0; i < gc.ndels; i++)
-		free(gc.dels[i].nic);
-	free(gc.dels);
-	gc.dels = NULL;
-	gc.ndels = gc.adels = 0;
-}
-
-void
+int
 launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 {
 	struct claim *c = nap_arm_call_arg(call);
 	const struct nap_arm_result *r = nap_arm_result(call);
 	enum nap_arm_class cls;
 
-	if (gc_arm_done(x, call))
-		return;
+	if (c != NULL && c->del && nap_vm_delete_owns(c->del, call)) {
+		struct nap_err err;
+		int rc = nap_vm_delete_step(c->del, call, &err);
 
-	if (c == NULL || c->call != call) {
+		if (rc != 1)
+			vm_deleted(x, c, rc, &err);
+		return 1;
+	}
+	if (c == NULL)
+		return 0;
+	if (c->call != call) {
 		nap_arm_call_free(call);
-		return;
+		return 1;
 	}
 	c->call = NULL;
-	if (!r->ok && r->err.code != NAP_EX_NO && fatal_err(x, &r->err)) {
+	if (!r->ok && r->err.code != NAP_EX_NO && is_fatal(x, &r->err)) {
 		nap_arm_call_free(call);
-		return;
+		return 1;
 	}
-	if (c->want_term && c->step != ST_TERM_VM && c->step != ST_TERM_NIC) {
-		c->want_term = 0;
+	if (c->stop) {
+		/* Deleted meanwhile: what this call made is nap-disrupt's to remove. */
+		nap_info("nodeclaim %s: being deleted: launch stopped, termination left to "
+			 "nap-disrupt",
+		    c->name);
 		nap_arm_call_free(call);
-		terminate(x, c);
-		return;
+		claim_gone(x, c);
+		return 1;
 	}
 	switch (c->step) {
 	case ST_VM_GET:
@@ -1127,8 +740,7 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 			/* A VM left Failed by an earlier run: remove it, then launch. */
 			set_error(c, nap_arm_class_reason(nap_arm_classify(r->code, r->message)),
 			    r->code, r->message);
-			arm(x, c, ST_VM_CLEANUP, "DELETE", vm_delete_path(x, c->vm),
-			    NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+			vm_del(x, c, ST_VM_CLEANUP);
 		} else {
 			set_error(c, "LaunchFailed", r->code, r->err.msg);
 			fail_claim(x, c);
@@ -1156,23 +768,39 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 		    c->cur.it->name, c->cur.off->zone_label, c->cur.off->capacity_type,
 		    r->code[0] ? r->code : "error", r->message[0] ? r->message : r->err.msg);
 		if (nap_arm_class_is_capacity(cls))
-			cache_mark(x, c, cls, r->code, r->message);
+			cache_mark(&x->oc, c->name, &c->cur, c->cands, c->ncands, cls, r->code, r->message);
 		if (r->async) {
 			/* The failed VM stays as debris: delete it before the next try. */
-			arm(x, c, ST_VM_CLEANUP, "DELETE", vm_delete_path(x, c->vm),
-			    NAP_ARM_API_COMPUTE, NULL, NAP_ARM_LRO);
+			vm_del(x, c, ST_VM_CLEANUP);
 		} else if (nap_arm_class_is_capacity(cls)) {
 			try_next(x, c);
 		} else {
 			fail_claim(x, c);
 		}
 		break;
+	default:
+		break;
+	}
+	nap_arm_call_free(call);
+	return 1;
+}
+
+/* The claim's deletion (vm_del) ended: rc 0 all gone, -1 err. */
+static void
+vm_deleted(struct ctx *x, struct claim *c, int rc, const struct nap_err *err)
+{
+	nap_vm_delete_free(c->del);
+	c->del = NULL;
+	if (rc < 0 && !is_fatal(x, err))
+		nap_warn("nodeclaim %s: %s", c->name, err->msg);
+	if (x->fatal)
+		return;
+	switch (c->step) {
 	case ST_VM_CLEANUP:
-		if (!r->ok)
-			nap_warn(
-			    "nodeclaim %s: delete failed vm %s: %s", c->name, c->vm, r->err.msg);
-		c->nic_accel = -1; /* the NIC went with the VM (deleteOption Delete) */
-		if (c->cur.it == NULL) {
+		c->nic_accel = -1; /* the NIC went too */
+		if (c->stop) {
+			claim_gone(x, c);
+		} else if (c->cur.it == NULL) {
 			/* Debris of an earlier run: now launch as if new. */
 			if (next_offering(x, c) < 0) {
 				set_error(c, "InsufficientCapacity", c->code,
@@ -1185,56 +813,32 @@ launch_arm_done(struct ctx *x, struct nap_arm_call *call)
 			try_next(x, c);
 		}
 		break;
-	case ST_FAIL_NIC:
-		if (!r->ok)
-			nap_warn("nodeclaim %s: delete nic %s: %s", c->name, c->vm, r->err.msg);
+	case ST_FAIL_DEL:
 		claim_delete(x, c->name);
 		finalizer_drop(x, c->name);
 		claim_gone(x, c);
 		break;
-	case ST_TERM_VM:
-		if (!r->ok)
-			nap_warn("nodeclaim %s: delete vm %s: %s", c->name, c->vm, r->err.msg);
-		arm(x, c, ST_TERM_NIC, "DELETE", arm_path_nic(x, c->vm), NAP_ARM_API_NETWORK, NULL,
-		    NAP_ARM_LRO);
-		break;
-	case ST_TERM_NIC:
-		if (!r->ok)
-			nap_warn("nodeclaim %s: delete nic %s: %s", c->name, c->vm, r->err.msg);
+	case ST_TIMEOUT_DEL:
 		finalizer_drop(x, c->name);
-		nap_info("nodeclaim %s terminated: vm and nic deleted", c->name);
+		if (rc == 0)
+			nap_info("nodeclaim %s: given up: vm, nic and disk deleted", c->name);
 		claim_gone(x, c);
 		break;
 	default:
 		break;
 	}
-	nap_arm_call_free(call);
 }
 
 /* No offering left (or a refusal no other offering helps): undo and give up. */
 static void
 fail_claim(struct ctx *x, struct claim *c)
 {
-	c->step = ST_FAIL_NIC;
+	c->step = ST_FAIL_DEL;
 	x->nfailed++;
 	status_patch(x, c, 1);
 	emit_simple("LaunchFailed", c, NULL, NULL);
 	nap_warn("nodeclaim %s: launch failed: %s: %s", c->name, c->reason, c->message);
-	arm(x, c, ST_FAIL_NIC, "DELETE", arm_path_nic(x, c->vm), NAP_ARM_API_NETWORK, NULL,
-	    NAP_ARM_LRO);
-}
-
-/* The NodeClaim is being deleted: VM, then NIC, then the finalizer. */
-static void
-terminate(struct ctx *x, struct claim *c)
-{
-	if (c->call) {
-		c->want_term = 1;
-		return;
-	}
-	nap_info("nodeclaim %s: deleting vm %s", c->name, c->vm);
-	arm(x, c, ST_TERM_VM, "DELETE", vm_delete_path(x, c->vm), NAP_ARM_API_COMPUTE, NULL,
-	    NAP_ARM_LRO);
+	vm_del(x, c, ST_FAIL_DEL);
 }
 
 /*
@@ -1297,7 +901,7 @@ stamp(struct ctx *x, json_object *nc, const char *klass)
 		if (fin_is_ours(json_object_array_get_idx(fins, i)))
 			have = 1;
 	if (!have)
-		json_object_array_add(fins, json_object_new_string(FINALIZER));
+		json_object_array_add(fins, json_object_new_string(NAP_FINALIZER_TERMINATION));
 	ann = nap_json_get(nc, "metadata.annotations");
 	if (!ann || !json_object_is_type(ann, json_type_object)) {
 		ann = json_object_new_object();
@@ -1460,6 +1064,11 @@ launch_request(struct ctx *x, json_object *rec)
 		nap_debug("nodeclaim %s: already in hand, request ignored", name);
 		goto out;
 	}
+	if (nap_hash_get(&x->collecting, name)) {
+		nap_info("nodeclaim %s: its old vm is being garbage-collected: request dropped",
+		    name);
+		goto out;
+	}
 	/* A name seen before: nap-solve names claims after their pods, and asks again. */
 	nap_hash_del(&x->done, name);
 	json_object_object_add(nc, "apiVersion", json_object_new_string("karpenter.sh/v1"));
@@ -1469,7 +1078,7 @@ launch_request(struct ctx *x, json_object *rec)
 		fresh = 1;
 	} else {
 		if (err.http != 409) {
-			if (!fatal_err(x, &err))
+			if (!is_fatal(x, &err))
 				nap_warn("create nodeclaim %s: %s", name, err.msg);
 			goto out;
 		}
@@ -1479,7 +1088,7 @@ launch_request(struct ctx *x, json_object *rec)
 
 			if (nap_kube_get(x->kube, p, &out, &err) < 0) {
 				free(p);
-				if (!fatal_err(x, &err))
+				if (!is_fatal(x, &err))
 					nap_warn("get nodeclaim %s: %s", name, err.msg);
 				goto out;
 			}
@@ -1542,13 +1151,42 @@ taint_json(const struct nap_taint *t)
 	return o;
 }
 
-/* Labels, taints and owner onto the Node; the unregistered taint off. */
+/*
+ * The Node's finalizers with karpenter.sh/termination added (a new list to
+ * merge-patch in, under the Node's resourceVersion), or NULL when it has it
+ * already or is being deleted (no finalizer may be added then).
+ */
+static json_object *
+node_fins(const struct nap_node *n)
+{
+	json_object *all, *fins;
+	size_t i, k;
+
+	if (n->meta.deleted)
+		return NULL;
+	all = n->meta.raw ? nap_json_array(n->meta.raw, "metadata.finalizers", &k) : NULL;
+	for (i = 0; all && i < k; i++)
+		if (fin_is_ours(json_object_array_get_idx(all, i)))
+			return NULL;
+	fins = json_object_new_array();
+	for (i = 0; all && i < k; i++)
+		json_object_array_add(fins, json_object_get(json_object_array_get_idx(all, i)));
+	json_object_array_add(fins, json_object_new_string(NAP_FINALIZER_TERMINATION));
+	return fins;
+}
+
+/*
+ * Labels, taints, owner and the termination finalizer onto the Node (as
+ * Karpenter's registration does: nap-disrupt then drains a Node deleted by
+ * kubectl before its VM goes); the unregistered taint off.
+ */
 static int
 register_node(struct ctx *x, struct claim *c, const struct nap_node *n)
 {
 	json_object *p = json_object_new_object(), *md = json_object_new_object();
 	json_object *labels = json_object_new_object(), *spec = json_object_new_object();
 	json_object *taints = json_object_new_array(), *refs = json_object_new_array(), *ref;
+	json_object *fins;
 	struct nap_err err;
 	char *path;
 	size_t i;
@@ -1568,11 +1206,13 @@ register_node(struct ctx *x, struct claim *c, const struct nap_node *n)
 	json_object_object_add(ref, "blockOwnerDeletion", json_object_new_boolean(1));
 	json_object_array_add(refs, ref);
 	json_object_object_add(md, "ownerReferences", refs);
-	/* Optimistic concurrency: the kubelet edits taints too. */
+	if ((fins = node_fins(n)) != NULL)
+		json_object_object_add(md, "finalizers", fins);
+	/* Optimistic concurrency: the kubelet edits taints too; finalizers are a list. */
 	json_object_object_add(md, "resourceVersion", json_object_new_string(n->meta.rv));
 	json_object_object_add(p, "metadata", md);
 	for (i = 0; i < n->ntaints; i++)
-		if (strcmp(n->taints[i].key, UNREGISTERED_TAINT) != 0)
+		if (strcmp(n->taints[i].key, NAP_TAINT_UNREGISTERED) != 0)
 			json_object_array_add(taints, taint_json(&n->taints[i]));
 	for (i = 0; i < c->nc.ntaints; i++)
 		if (!has_taint(n, c->nc.taints[i].key))
@@ -1581,7 +1221,7 @@ register_node(struct ctx *x, struct claim *c, const struct nap_node *n)
 	json_object_object_add(p, "spec", spec);
 	path = nap_url_path("/api/v1/nodes", n->meta.name, (char *)NULL);
 	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0) {
-		if (!fatal_err(x, &err) && err.http != 409)
+		if (!is_fatal(x, &err) && err.http != 409)
 			nap_warn("register node %s: %s", n->meta.name, err.msg);
 		rc = -1; /* 409: a newer Node record is on its way */
 	}
@@ -1596,7 +1236,7 @@ initialized(const struct claim *c, const struct nap_node *n)
 	size_t i;
 	int k;
 
-	if (n->ready != 1 || has_taint(n, UNREGISTERED_TAINT))
+	if (n->ready != 1 || has_taint(n, NAP_TAINT_UNREGISTERED))
 		return 0;
 	for (i = 0; i < c->nc.nstartup_taints; i++)
 		if (has_taint(n, c->nc.startup_taints[i].key))
@@ -1609,40 +1249,64 @@ initialized(const struct claim *c, const struct nap_node *n)
 }
 
 /*
- * karpenter.sh/initialized=true onto the Node, unless it is there already.
- * Called on every record of an initialized claim's Node and from the
- * sweep, so a label a throttled or killed run never wrote (or someone
- * removed) is put back: the claim's status alone says Initialized, and
- * nothing else would ever repair the Node.  At most every 10 s per claim,
- * since the model shows the patch only once its record comes back.
+ * Merge-patch the Node's metadata.key to val (taken), under resourceVersion
+ * rv when not NULL; what names the change in a warning.  0 or -1.
  */
-static void
-label_initialized(struct ctx *x, struct claim *c, const struct nap_node *n)
+static int
+node_patch(struct ctx *x, const struct nap_node *n, const char *key, json_object *val,
+    const char *rv, const char *what)
 {
-	const char *v = nap_meta_label(&n->meta, "karpenter.sh/initialized");
-	json_object *p, *md, *labels;
+	json_object *p = json_object_new_object(), *md = json_object_new_object();
 	struct nap_err err;
-	int64_t now = wall_ms();
-	char *path;
+	char *path = nap_url_path("/api/v1/nodes", n->meta.name, (char *)NULL);
+	int rc;
 
-	if ((v && strcmp(v, "true") == 0) || (c->init_label_ms && now - c->init_label_ms < 10000))
-		return;
-	c->init_label_ms = now;
-	p = json_object_new_object();
-	md = json_object_new_object();
-	labels = json_object_new_object();
-	json_object_object_add(labels, "karpenter.sh/initialized", json_object_new_string("true"));
-	json_object_object_add(md, "labels", labels);
+	json_object_object_add(md, key, val);
+	if (rv)
+		json_object_object_add(md, "resourceVersion", json_object_new_string(rv));
 	json_object_object_add(p, "metadata", md);
-	path = nap_url_path("/api/v1/nodes", n->meta.name, (char *)NULL);
-	if (nap_kube_patch(x->kube, path, "merge", p, NULL, &err) < 0) {
-		if (!fatal_err(x, &err))
-			nap_warn("label node %s initialized: %s", n->meta.name, err.msg);
-	} else if (c->initialized_wall) {
-		nap_info("node %s: karpenter.sh/initialized label restored", n->meta.name);
-	}
+	rc = nap_kube_patch(x->kube, path, "merge", p, NULL, &err);
+	if (rc < 0 && !is_fatal(x, &err) && err.http != 409)
+		nap_warn("%s node %s: %s", what, n->meta.name, err.msg);
 	free(path);
 	json_object_put(p);
+	return rc;
+}
+
+/*
+ * What an initialized claim's Node must keep: karpenter.sh/initialized=true
+ * and the termination finalizer.  Called on every record of the Node and
+ * from the sweep, so a label a throttled or killed run never wrote (or
+ * someone removed), or a finalizer a Node registered by an older nap-launch
+ * lacks, is put back: nothing else would ever repair the Node.  At most
+ * every 10 s per claim, since the model shows the patch only once its
+ * record comes back.
+ */
+static void
+node_upkeep(struct ctx *x, struct claim *c, const struct nap_node *n)
+{
+	const char *v = nap_meta_label(&n->meta, "karpenter.sh/initialized");
+	int labelled = v && strcmp(v, "true") == 0;
+	json_object *fins, *labels;
+	int64_t now = wall_ms();
+
+	if (c->init_label_ms && now - c->init_label_ms < 10000)
+		return;
+	fins = node_fins(n);
+	if (labelled && !fins)
+		return;
+	c->init_label_ms = now;
+	if (!labelled) {
+		labels = json_object_new_object();
+		json_object_object_add(
+		    labels, "karpenter.sh/initialized", json_object_new_string("true"));
+		if (node_patch(x, n, "labels", labels, NULL, "label initialized") == 0 &&
+		    c->initialized_wall)
+			nap_info("node %s: karpenter.sh/initialized label restored", n->meta.name);
+	}
+	/* A list: merged under the resourceVersion it was read at (409: next time). */
+	if (fins && node_patch(x, n, "finalizers", fins, n->meta.rv, "add finalizer") == 0)
+		nap_info("node %s: termination finalizer added", n->meta.name);
 }
 
 static void
@@ -1665,7 +1329,7 @@ on_node(struct ctx *x, const struct nap_node *n)
 		(void)err;
 	}
 	if (c->step == ST_REGISTERED && initialized(c, n)) {
-		label_initialized(x, c, n);
+		node_upkeep(x, c, n);
 		c->step = ST_INITIALIZED;
 		c->initialized_wall = wall_ms();
 		status_patch(x, c, 0);
@@ -1673,7 +1337,7 @@ on_node(struct ctx *x, const struct nap_node *n)
 		return;
 	}
 	if (c->step == ST_INITIALIZED)
-		label_initialized(x, c, n);
+		node_upkeep(x, c, n);
 }
 
 /* ---- state records ---- */
@@ -1686,17 +1350,29 @@ cond_time(const struct nap_nodeclaim *nc, const char *type)
 	return k && k->since ? k->since * 1000 : 0;
 }
 
-static int
-has_finalizer(json_object *obj)
+/*
+ * The NodeClaim is being deleted (or is gone) by someone else: nap-launch
+ * neither deletes its VM nor drops its finalizer (nap-disrupt drains the
+ * node first, then does both).  A launch in flight stops when its ARM call
+ * (or its clearing of a failed VM) returns; a deletion of nap-launch's own
+ * (a failed launch, a registration timeout) runs to its end.
+ */
+static void
+let_go(struct ctx *x, struct claim *c)
 {
-	json_object *f;
-	size_t i, n;
-
-	f = nap_json_array(obj, "metadata.finalizers", &n);
-	for (i = 0; f && i < n; i++)
-		if (fin_is_ours(json_object_array_get_idx(f, i)))
-			return 1;
-	return 0;
+	if (c->del) {
+		/* Clearing a failed VM between two offerings: no next offering. */
+		if (c->step == ST_VM_CLEANUP)
+			c->stop = 1;
+		return;
+	}
+	if (c->call) {
+		c->stop = 1;
+		return;
+	}
+	if (c->step >= ST_LAUNCHED && c->step <= ST_INITIALIZED)
+		nap_info("nodeclaim %s: being deleted: left to nap-disrupt", c->name);
+	claim_gone(x, c);
 }
 
 static void
@@ -1714,8 +1390,8 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 		/* A tombstone of an earlier claim of this name leaves the live one alone. */
 		if (c && *uid && c->nc.meta.uid[0] && strcmp(uid, c->nc.meta.uid) != 0)
 			return;
-		if (c && c->step != ST_TERM_VM && c->step != ST_TERM_NIC && !c->call)
-			claim_gone(x, c);
+		if (c)
+			let_go(x, c);
 		return;
 	}
 	if (c) {
@@ -1724,25 +1400,13 @@ on_nodeclaim(struct ctx *x, const char *type, json_object *obj)
 		/* A record of an earlier claim of the same name. */
 		if (*uid && c->nc.meta.uid[0] && strcmp(uid, c->nc.meta.uid) != 0)
 			return;
-		if (nap_json_get(obj, "metadata.deletionTimestamp") && has_finalizer(obj) &&
-		    c->step != ST_TERM_VM && c->step != ST_TERM_NIC && c->step != ST_FAIL_NIC)
-			terminate(x, c);
+		if (nap_json_get(obj, "metadata.deletionTimestamp"))
+			let_go(x, c);
 		return;
 	}
-	if (nap_json_get(obj, "metadata.deletionTimestamp")) {
-		if (!has_finalizer(obj))
-			return;
-		if ((c = claim_new(x, obj, &err)) == NULL) {
-			char *who = claim_who(name);
-
-			nap_warn("%s: %s", who, err.msg);
-			free(who);
-			return;
-		}
-		c->adopted = 1;
-		terminate(x, c);
+	/* Being deleted: nap-disrupt's to drain and terminate, never ours. */
+	if (nap_json_get(obj, "metadata.deletionTimestamp"))
 		return;
-	}
 	if ((c = claim_new(x, obj, &err)) == NULL) {
 		char *who = claim_who(name);
 
@@ -1818,43 +1482,14 @@ launch_state(struct ctx *x, json_object *rec)
 	}
 }
 
-/*
- * Does this SYNCED vouch for the NodeClaims?  Only when its "kinds" names
- * them: a stream of pods and nodes alone says nothing of which claims
- * exist, and garbage collection on it would delete every VM.
- */
-static int
-synced_covers_claims(json_object *rec)
-{
-	json_object *kinds = nap_json_key(rec, "kinds");
-	size_t i, n;
-
-	if (!kinds || !json_object_is_type(kinds, json_type_array))
-		return 0;
-	n = json_object_array_length(kinds);
-	for (i = 0; i < n; i++) {
-		json_object *k = json_object_array_get_idx(kinds, i);
-
-		if (json_object_is_type(k, json_type_string) &&
-		    strcmp(json_object_get_string(k), "nodeclaims") == 0)
-			return 1;
-	}
-	return 0;
-}
-
 void
 launch_synced(struct ctx *x, json_object *rec)
 {
 	struct nap_node *const *nodes;
 	size_t i, n;
 
+	(void)rec;
 	x->synced = 1;
-	x->gc_allowed = synced_covers_claims(rec);
-	if (!x->gc_allowed && !x->gc_warned) {
-		x->gc_warned = 1;
-		nap_warn("garbage collection: SYNCED does not list nodeclaims among its kinds "
-			 "(nap-watch --kinds without nodeclaims?): no VM or NIC will be collected");
-	}
 	nodes = nap_cluster_nodes(x->cl, &n);
 	for (i = 0; i < n; i++)
 		on_node(x, nodes[i]);
@@ -1867,14 +1502,13 @@ launch_tick(struct ctx *x)
 	int64_t now = wall_ms(), limit = (int64_t)((double)x->reg_timeout_ms / x->scale);
 	size_t i, k = 0;
 
-	gc_start(x);
 	if (now >= x->sweep_ms) {
 		/* Once a second: writes that failed, Nodes whose record we missed. */
 		x->sweep_ms = now + 1000;
 		for (i = 0; i < x->nclaims; i++) {
 			struct claim *c = x->claims[i];
 
-			if (c->call || c->step < ST_LAUNCHED || c->step > ST_INITIALIZED)
+			if (c->call || c->del || c->step < ST_LAUNCHED || c->step > ST_INITIALIZED)
 				continue;
 			if (c->status_dirty)
 				status_patch(x, c, 0);
@@ -1904,13 +1538,13 @@ launch_tick(struct ctx *x)
 			emit_simple("LaunchFailed", c, NULL, NULL);
 			nap_warn("nodeclaim %s: %s: deleting it and vm %s", c->name, msg, c->vm);
 			claim_delete(x, c->name);
-			terminate(x, c);
+			vm_del(x, c, ST_TIMEOUT_DEL);
 		}
 	}
 	for (i = 0; i < x->nclaims; i++) {
 		struct claim *c = x->claims[i];
 
-		if (c->step == ST_GONE && !c->call) {
+		if (c->step == ST_GONE && !c->call && !c->del) {
 			claim_free(c);
 			continue;
 		}
@@ -1926,7 +1560,7 @@ launch_busy(const struct ctx *x)
 	size_t i, n = 0;
 
 	for (i = 0; i < x->nclaims; i++)
-		if (x->claims[i]->call)
+		if (x->claims[i]->call || x->claims[i]->del)
 			n++;
 	return n;
 }
@@ -1939,11 +1573,7 @@ launch_free(struct ctx *x)
 	for (i = 0; i < x->nclaims; i++)
 		claim_free(x->claims[i]);
 	free(x->claims);
-	for (i = 0; i < x->nun; i++)
-		free(x->un[i].key);
-	free(x->un);
 	nap_hash_free(&x->byname);
 	nap_hash_free(&x->done);
 	nap_hash_free(&x->byprov);
-	gc_free();
 }

@@ -19,7 +19,7 @@
 #include "log.h"
 #include "prog.h"
 #include "rec.h"
-#include "launch.h"
+#include "nap-launch.h"
 
 #define SYNOPSIS                                                                                   \
 	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                       \
@@ -41,8 +41,10 @@ on_record(struct ctx *x, const struct nap_rec *rec, int is_stdin)
 		return;
 	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0)
 		launch_state(x, rec->obj);
-	else if (strcmp(t, "SYNCED") == 0)
+	else if (strcmp(t, "SYNCED") == 0) {
 		launch_synced(x, rec->obj);
+		gc_synced(x, rec->obj);
+	}
 	nap_emit_raw(rec->line, rec->len);
 }
 
@@ -273,7 +275,7 @@ main(int argc, char **argv)
 	nap_prog_init("nap-launch");
 	memset(&x, 0, sizeof(x));
 	x.scale = 1;
-	x.feedback_fd = -1;
+	x.oc.feedback_fd = -1;
 	nap_getopt_init(&g, opts, SYNOPSIS);
 	while ((c = nap_getopt(&g, argc, argv)) != -1) {
 		switch (c) {
@@ -287,7 +289,7 @@ main(int argc, char **argv)
 			context = g.arg;
 			break;
 		case OPT_FEEDBACK:
-			x.feedback_path = g.arg;
+			x.oc.feedback_path = g.arg;
 			break;
 		case OPT_INPUT:
 			if (ninputs == MAX_INPUTS)
@@ -323,8 +325,11 @@ main(int argc, char **argv)
 	nap_hash_init(&x.byname);
 	nap_hash_init(&x.done);
 	nap_hash_init(&x.byprov);
-	if (x.feedback_path)
-		x.feedback_fd = open_feedback(x.feedback_path);
+	nap_hash_init(&x.collecting);
+	x.oc.cat = x.cat;
+	x.oc.scale = x.scale;
+	if (x.oc.feedback_path)
+		x.oc.feedback_fd = open_feedback(x.oc.feedback_path);
 
 	rd[0] = nap_rec_reader_new(0, "stdin");
 	open_in[0] = 1;
@@ -364,14 +369,16 @@ main(int argc, char **argv)
 			if (r == 0)
 				open_in[i] = 0;
 		}
-		if (!open_in[0] && launch_busy(&x) == 0)
+		if (!open_in[0] && launch_busy(&x) == 0 && gc_busy() == 0)
 			break;
 		t = busy ? 0 : ninputs ? 50 : 100;
 		if (nap_arm_wait(x.arm, open_in[0] ? 0 : -1, t, &err) < 0)
 			nap_die_err(&err);
 		while ((call = nap_arm_done(x.arm)) != NULL)
-			launch_arm_done(&x, call);
+			if (!gc_arm_done(&x, call) && !launch_arm_done(&x, call))
+				nap_arm_call_free(call); /* a call nobody waits for any more */
 		launch_tick(&x);
+		gc_tick(&x);
 	}
 	code = x.fatal ? x.fatal : 0;
 	nap_debug("arm: %lu requests, %lu throttled; %lu launched, %lu failed",
@@ -384,9 +391,12 @@ main(int argc, char **argv)
 
 	for (i = 0; i <= ninputs; i++)
 		nap_rec_reader_free(rd[i]);
-	if (x.feedback_fd >= 0)
-		close(x.feedback_fd);
+	if (x.oc.feedback_fd >= 0)
+		close(x.oc.feedback_fd);
 	launch_free(&x);
+	gc_free(&x);
+	nap_hash_free(&x.collecting);
+	cache_free(&x.oc);
 	nap_arm_free(x.arm);
 	nap_auth_free(x.auth);
 	nap_kube_free(x.kube);

@@ -687,6 +687,21 @@ vm_put(struct world *w, const struct sim_req *req, struct sim_resp *resp, const 
 	return 1;
 }
 
+/* The first DELETE of a VM, against the pods its Node still holds. */
+static void
+count_vm_delete(struct world *w, const struct world_vm *vm)
+{
+	struct sim_stats *st = sim_stats(w->sim);
+
+	st->vms_deleted++;
+	if (!vm->node_name || !sim_node_has_drainable(w->sim, vm->node_name))
+		return;
+	if (sim_node_past_deadline(w->sim, vm->node_name))
+		st->vms_deleted_past_deadline++;
+	else
+		st->vms_deleted_with_pods++;
+}
+
 static int
 vm_delete(struct world *w, struct sim_resp *resp, const char *name)
 {
@@ -697,6 +712,8 @@ vm_delete(struct world *w, struct sim_resp *resp, const char *name)
 		resp->status = 204;
 		return 1;
 	}
+	if (vm->state != VM_DELETING && !vm->deleted)
+		count_vm_delete(w, vm);
 	if (vm->state != VM_DELETING)
 		vm_set_state(vm, VM_DELETING);
 	op = world_op_new(w, "Microsoft.Compute", WORLD_OP_VM_DELETE, name, w->opts->lro_time);
@@ -1141,6 +1158,59 @@ arm_vm_restore(struct world *w, json_object *saved)
 	/* A node between steps resumes on the next tick (node_at is 0). */
 	if (vm->state == VM_SUCCEEDED && (vm->node == NODE_NONE || vm->node == NODE_BOOTING))
 		kubelet_vm_running(w, vm);
+}
+
+/*
+ * Managed disks, only as far as a VM's OS disk: nap-sim keeps no disks of
+ * their own, so a disk is there while a VM (not deleted) names it as its OS
+ * disk, and goes with that VM (deleteOption Delete, or not: nap-sim does not
+ * keep detached disks).  DELETE of a disk still attached is refused as
+ * Azure refuses it; of a missing one answers 204.  Only single disks: the
+ * list is not served (an unknown type, as before).
+ */
+static int
+disk_route(
+    struct world *w, const struct sim_req *req, struct sim_resp *resp, const struct arm_path *ap)
+{
+	const char *name = ap->seg[7];
+	struct world_vm *vm = NULL;
+	json_object *d;
+	size_t i;
+
+	for (i = 0; i < w->nvms && vm == NULL; i++)
+		if (!w->vms[i]->deleted &&
+		    strcasecmp(nap_json_str(w->vms[i]->body, "properties.storageProfile.osDisk.name",
+				   ""),
+			name) == 0)
+			vm = w->vms[i];
+	if (strcmp(req->method, "GET") == 0) {
+		if (vm == NULL) {
+			not_found(w, resp, "Microsoft.Compute/disks", name);
+			return 1;
+		}
+		d = json_object_new_object();
+		json_object_object_add(d, "name", json_object_new_string(name));
+		json_object_object_add(d, "type", json_object_new_string("Microsoft.Compute/disks"));
+		json_object_object_add(d, "location", json_object_new_string(w->region));
+		nap_json_set(d, "managedBy", json_object_new_string(vm->id));
+		nap_json_set(d, "properties.diskState", json_object_new_string("Attached"));
+		nap_json_set(d, "properties.provisioningState", json_object_new_string("Succeeded"));
+		sim_resp_json(resp, 200, d);
+		return 1;
+	}
+	if (strcmp(req->method, "DELETE") != 0)
+		goto method;
+	if (vm != NULL) {
+		arm_error(resp, 409, "OperationNotAllowed", NULL,
+		    "Disk %s is attached to VM %s.", name, vm->id);
+		return 1;
+	}
+	resp->status = 204;
+	return 1;
+method:
+	arm_error(resp, 405, "MethodNotAllowed", NULL,
+	    "The requested method '%s' is not allowed for this resource.", req->method);
+	return 1;
 }
 
 static int
@@ -1693,6 +1763,9 @@ arm_dispatch(
 	if (seg_is(ap, 4, "providers") && seg_is(ap, 5, "Microsoft.Network") &&
 	    seg_is(ap, 6, "networkInterfaces"))
 		return nic_route(w, req, resp, ap);
+	if (seg_is(ap, 4, "providers") && seg_is(ap, 5, "Microsoft.Compute") &&
+	    seg_is(ap, 6, "disks") && ap->n == 8)
+		return disk_route(w, req, resp, ap);
 unknown:
 	arm_error(resp, 400, "InvalidResourceType", NULL,
 	    "The resource type '%s' could not be found.", req->path);

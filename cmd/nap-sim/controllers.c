@@ -335,6 +335,16 @@ collect(struct sim *sim, const char *resource, const char *ns, const char *uid, 
 	return c.arr;
 }
 
+/* A controller's pod deletion: with the pod's own grace, as client-go's is. */
+static void
+delete_gracefully(struct sim *sim, const char *ns, const char *name)
+{
+	json_object *last = NULL;
+
+	sim_delete_graceful(sim, sim_rdesc_find("pods"), ns, name, -1, &last, NULL);
+	json_object_put(last);
+}
+
 static int
 pod_ready(json_object *pod)
 {
@@ -461,7 +471,7 @@ reconcile_rs(struct sim *sim, json_object *rs)
 		}
 		if (!victim)
 			break;
-		sim_delete(sim, "pods", ns, nap_json_str(victim, "metadata.name", ""), NULL);
+		delete_gracefully(sim, ns, nap_json_str(victim, "metadata.name", ""));
 		for (i = 0; i < an; i++)
 			if (json_object_array_get_idx(active, i) == victim)
 				json_object_array_put_idx(active, i, NULL);
@@ -671,16 +681,16 @@ int_or_percent(json_object *v, int64_t total)
 	return (int64_t)pct;
 }
 
+/* What the disruption controller counts for a budget, from the pods now. */
 static void
-reconcile_pdb(struct sim *sim, json_object *pdb)
+pdb_counts(struct sim *sim, json_object *pdb, int64_t *expected, int64_t *healthy,
+    int64_t *desired)
 {
 	const char *ns = nap_json_str(pdb, "metadata.namespace", "default");
-	json_object *pods, *st, *conds, *c, *minav, *maxun, *old;
-	int64_t expected = 0, healthy = 0, desired = 0, allowed;
-	char ts[40];
-	const char *oldts = NULL, *reason;
+	json_object *pods, *minav, *maxun;
 	size_t i, n;
 
+	*expected = *healthy = *desired = 0;
 	pods = collect(sim, "pods", ns, NULL, NULL, nap_json_get(pdb, "spec.selector"));
 	n = json_object_array_length(pods);
 	for (i = 0; i < n; i++) {
@@ -688,19 +698,31 @@ reconcile_pdb(struct sim *sim, json_object *pdb)
 
 		if (!pod_active(p))
 			continue;
-		expected++;
+		(*expected)++;
 		if (pod_ready(p))
-			healthy++;
+			(*healthy)++;
 	}
 	json_object_put(pods);
 	minav = nap_json_get(pdb, "spec.minAvailable");
 	maxun = nap_json_get(pdb, "spec.maxUnavailable");
 	if (minav)
-		desired = int_or_percent(minav, expected);
+		*desired = int_or_percent(minav, *expected);
 	else if (maxun)
-		desired = expected - int_or_percent(maxun, expected);
-	if (desired < 0)
-		desired = 0;
+		*desired = *expected - int_or_percent(maxun, *expected);
+	if (*desired < 0)
+		*desired = 0;
+}
+
+static void
+reconcile_pdb(struct sim *sim, json_object *pdb)
+{
+	json_object *st, *conds, *c, *old;
+	int64_t expected, healthy, desired, allowed;
+	char ts[40];
+	const char *oldts = NULL, *reason;
+	size_t i;
+
+	pdb_counts(sim, pdb, &expected, &healthy, &desired);
 	allowed = healthy - desired;
 	if (allowed < 0)
 		allowed = 0;
@@ -856,6 +878,36 @@ sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp)
 	json_object_put(all);
 	sim_update(sim, "poddisruptionbudgets", copy, NULL, NULL);
 	return 0;
+}
+
+/*
+ * A deletion that starts the end of a healthy pod while a budget covering
+ * it has no disruption left takes that budget below its minimum.  Counted
+ * from the pods as they are now, not from a status that may lag a burst.
+ */
+int
+sim_pdb_blocks(struct sim *sim, json_object *pod)
+{
+	const char *ns = nap_json_str(pod, "metadata.namespace", "default");
+	json_object *all;
+	size_t i, n;
+	int blocks = 0;
+
+	if (!pod_ready(pod))
+		return 0;
+	all = collect(sim, "poddisruptionbudgets", ns, NULL, NULL, NULL);
+	n = json_object_array_length(all);
+	for (i = 0; i < n && !blocks; i++) {
+		json_object *pdb = json_object_array_get_idx(all, i);
+		int64_t expected, healthy, desired;
+
+		if (!sim_labelselector_match(nap_json_get(pdb, "spec.selector"), pod))
+			continue;
+		pdb_counts(sim, pdb, &expected, &healthy, &desired);
+		blocks = healthy - desired <= 0;
+	}
+	json_object_put(all);
+	return blocks;
 }
 
 /* -- daemonsets ---------------------------------------------------------- */
@@ -1057,8 +1109,7 @@ reconcile_ds(struct sim *sim, json_object *ds)
 				if (pod_ready(p))
 					ready++;
 			} else {
-				sim_delete(
-				    sim, "pods", ns, nap_json_str(p, "metadata.name", ""), NULL);
+				delete_gracefully(sim, ns, nap_json_str(p, "metadata.name", ""));
 			}
 		}
 		if (want && !have) {
@@ -1176,7 +1227,7 @@ reconcile_sts(struct sim *sim, json_object *sts)
 		pn = nap_json_str(p, "metadata.name", "");
 		dash = strrchr(pn, '-');
 		if (dash && strtoll(dash + 1, NULL, 10) >= want && pod_active(p))
-			sim_delete(sim, "pods", ns, pn, NULL);
+			delete_gracefully(sim, ns, pn);
 	}
 	json_object_put(pods);
 	st = json_object_new_object();
@@ -1253,8 +1304,12 @@ delete_all(struct sim *sim, const char *resource, json_object *arr)
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
 
-		sim_delete(sim, resource, nap_json_str(o, "metadata.namespace", NULL),
-		    nap_json_str(o, "metadata.name", ""), NULL);
+		if (!strcmp(resource, "pods"))
+			delete_gracefully(sim, nap_json_str(o, "metadata.namespace", NULL),
+			    nap_json_str(o, "metadata.name", ""));
+		else
+			sim_delete(sim, resource, nap_json_str(o, "metadata.namespace", NULL),
+			    nap_json_str(o, "metadata.name", ""), NULL);
 	}
 	json_object_put(arr);
 }
@@ -1280,6 +1335,72 @@ delete_namespace_contents(struct sim *sim, const char *ns)
 		if (sim_rdescs[i].namespaced)
 			delete_all(sim, sim_rdescs[i].resource,
 			    collect(sim, sim_rdescs[i].resource, ns, NULL, NULL, NULL));
+}
+
+/* -- events.k8s.io/v1 ---------------------------------------------------- */
+
+/*
+ * core/v1 and events.k8s.io/v1 Events are one set of objects in two shapes,
+ * as the API server stores them once: a change to either is written to the
+ * other, renamed field by field.  The renaming is its own inverse, so the
+ * echo of a mirrored write is a no-op write and the exchange stops there.
+ */
+static const char *const event_fields[][2] = {
+    {"involvedObject", "regarding"},
+    {"message", "note"},
+    {"reportingComponent", "reportingController"},
+    {"source", "deprecatedSource"},
+    {"firstTimestamp", "deprecatedFirstTimestamp"},
+    {"lastTimestamp", "deprecatedLastTimestamp"},
+    {"count", "deprecatedCount"},
+};
+
+/* obj (borrowed) in the other shape: to_new = core -> events.k8s.io. */
+static json_object *
+event_convert(json_object *obj, int to_new)
+{
+	json_object *out = json_object_new_object();
+	size_t i;
+
+	json_object_object_foreach(obj, k, v)
+	{
+		const char *name = k;
+
+		for (i = 0; i < NAP_ARRAY_LEN(event_fields); i++)
+			if (!strcmp(k, event_fields[i][to_new ? 0 : 1]))
+				name = event_fields[i][to_new ? 1 : 0];
+		if (!strcmp(k, "apiVersion"))
+			json_object_object_add(out, k,
+			    json_object_new_string(to_new ? "events.k8s.io/v1" : "v1"));
+		else
+			json_object_object_add(out, name, sim_dup(v));
+	}
+	json_object_object_del(json_object_object_get(out, "metadata"), "resourceVersion");
+	return out;
+}
+
+static void
+mirror_event(struct sim *sim, const struct sim_event *ev)
+{
+	int to_new = !*sim_rdescs[ev->res].group;
+	int other = to_new ? sim_rdesc_find_gv("events.k8s.io", "v1", "events")
+			   : sim_rdesc_find("events");
+	const char *ns = nap_json_str(ev->obj, "metadata.namespace", NULL);
+	const char *name = nap_json_str(ev->obj, "metadata.name", "");
+	char *key = sim_key(ns, name);
+	struct sim_entry *mine = sim_table_find(sim_table(sim, ev->res), key);
+	struct sim_entry *theirs = sim_table_find(sim_table(sim, other), key);
+
+	free(key);
+	if (!mine) { /* gone here (maybe already replaced): gone there too */
+		if (theirs)
+			sim_delete_res(sim, other, ns, name, NULL, NULL);
+		return;
+	}
+	if (theirs)
+		sim_update_res(sim, other, event_convert(mine->obj, to_new), NULL, NULL);
+	else
+		sim_create_res(sim, other, event_convert(mine->obj, to_new), NULL, NULL);
 }
 
 /* -- dispatch ------------------------------------------------------------ */
@@ -1408,6 +1529,10 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 	const char *ns = nap_json_str(obj, "metadata.namespace", NULL);
 	const char *name = nap_json_str(obj, "metadata.name", "");
 
+	if (!strcmp(r, "events")) {
+		mirror_event(sim, ev);
+		return;
+	}
 	cur = sim_get(sim, r, ns, name);
 	if (!strcmp(r, "pods")) {
 		defer_owner(sim, obj, "ReplicaSet", "replicasets");

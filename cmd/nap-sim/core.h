@@ -118,6 +118,14 @@ struct sim {
 	int watch_dirty;	    /* some watch has unsent events */
 	double watch_flushed;	    /* when parked watchers were last woken */
 	struct nap_hash deferred;   /* owners to reconcile once the queue drains */
+	struct nap_hash terminating; /* pod uid -> struct sim_term, while in its grace */
+	struct sim_stats stats;	     /* GET /nap-sim/stats */
+};
+
+/* When a terminating pod's grace began, so a shorter grace counts from it. */
+struct sim_term {
+	double start;	 /* simulated seconds (sim_elapsed) */
+	long long wall;	 /* wall-clock seconds since the epoch */
 };
 
 /* store.c */
@@ -134,12 +142,16 @@ int sim_delete_res(struct sim *sim, int res, const char *ns, const char *name, j
     struct nap_err *err);
 /*
  * DELETE as the API server does it: grace < 0 = the object's default.  A
- * bound pod deleted with a grace period gets deletionTimestamp and goes
- * a simulated second later, as if its kubelet confirmed.  *last: a new
+ * bound pod deleted with a grace period gets deletionTimestamp (now +
+ * grace) and deletionGracePeriodSeconds and goes when its containers stop
+ * (sim.nap.dev/shutdown-seconds, default 1) or its grace ends, as if its
+ * kubelet confirmed; a second DELETE only shortens the grace.  *last: a new
  * reference to the object's last state.
  */
 int sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name, long grace,
     json_object **last, struct nap_err *err);
+/* Pods loaded terminating from --state finish their grace from now. */
+void sim_store_resume_terminating(struct sim *sim);
 /* Remove at once, finalizers or not. */
 void sim_remove(struct sim *sim, int res, const char *key);
 void sim_changes_drain(struct sim *sim);
@@ -215,12 +227,21 @@ void sim_controllers_on_change(struct sim *sim, const struct sim_event *ev);
 /* Reconcile the owners on_change deferred; 1 if there were any. */
 int sim_controllers_flush(struct sim *sim);
 int sim_pdb_evict_check(struct sim *sim, json_object *pod, struct sim_resp *resp);
+/* 1 when pod counts as healthy for a budget that has no disruption left. */
+int sim_pdb_blocks(struct sim *sim, json_object *pod);
+/*
+ * 1 when the termination deadline of the node pod is bound to
+ * (karpenter.sh/nodeclaim-termination-timestamp on the Node or on the
+ * NodeClaim that owns it) falls within grace seconds from now: the drain's
+ * forced path, which PDBs do not hold.
+ */
+int sim_past_deadline(struct sim *sim, const char *node, long grace);
+/* The counters a pod deletion moves: pdbViolations or deadlinePodDeletions. */
+void sim_count_pod_delete(struct sim *sim, json_object *pod, long grace);
 void sim_apply_defaults(int res, json_object *obj);
 void sim_canonical_quantities(int res, json_object *obj);
 
-/* timers (main.c): sim_after whose arg the core frees if it never runs */
-unsigned long sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
-    void *arg, void (*free_arg)(void *));
+/* timers (main.c) */
 void sim_timers_run(struct sim *sim);
 
 /* http.c */

@@ -25,6 +25,8 @@ const struct sim_rdesc sim_rdescs[] = {
     {"", "v1", NULL, "nodes", "node", "Node", "no", NULL, 0, 1, 0, 0, RW},
     {"", "v1", NULL, "pods", "pod", "Pod", "po", "all", 1, 1, 0, 0, RW},
     {"", "v1", NULL, "events", "event", "Event", "ev", NULL, 1, 0, 0, 0, RW},
+    {"", "v1", NULL, "persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim",
+	"pvc", NULL, 1, 1, 0, 0, RW},
     {"", "v1", NULL, "configmaps", "configmap", "ConfigMap", "cm", NULL, 1, 0, 0, 0, RW},
     {"", "v1", NULL, "services", "service", "Service", "svc", "all", 1, 1, 0, 0,
 	"create,delete,get,list,patch,update,watch"},
@@ -38,6 +40,10 @@ const struct sim_rdesc sim_rdescs[] = {
 	RW},
     {"policy", "v1", NULL, "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget",
 	"pdb", NULL, 1, 1, 0, 0, RW},
+    /* The same Events in the newer shape; controllers.c mirrors the two. */
+    {"events.k8s.io", "v1", NULL, "events", "event", "Event", "ev", NULL, 1, 0, 0, 0, RW},
+    {"storage.k8s.io", "v1", NULL, "volumeattachments", "volumeattachment", "VolumeAttachment",
+	NULL, NULL, 0, 1, 0, 0, RW},
     {"coordination.k8s.io", "v1", NULL, "leases", "lease", "Lease", NULL, NULL, 1, 0, 0, 0, RW},
     {"rbac.authorization.k8s.io", "v1", NULL, "clusterroles", "clusterrole", "ClusterRole", NULL,
 	NULL, 0, 0, 0, 0, RW},
@@ -70,17 +76,23 @@ sim_rdesc_find(const char *resource)
 	return -1;
 }
 
+/* A resource name can be served by two groups (events): match all three. */
 int
 sim_rdesc_find_gv(const char *group, const char *version, const char *resource)
 {
-	int i = sim_rdesc_find(resource);
+	size_t i;
 
-	if (i < 0 || strcmp(sim_rdescs[i].group, group))
-		return -1;
-	if (strcmp(sim_rdescs[i].version, version) &&
-	    (!sim_rdescs[i].alt_version || strcmp(sim_rdescs[i].alt_version, version)))
-		return -1;
-	return i;
+	for (i = 0; resource && i < sim_nrdescs; i++) {
+		const struct sim_rdesc *d = &sim_rdescs[i];
+
+		if (strcmp(d->resource, resource) || strcmp(d->group, group))
+			continue;
+		if (strcmp(d->version, version) &&
+		    (!d->alt_version || strcmp(d->alt_version, version)))
+			continue;
+		return (int)i;
+	}
+	return -1;
 }
 
 static json_object *

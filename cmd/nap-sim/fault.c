@@ -510,6 +510,18 @@ fault_control(struct world *w, const struct sim_req *req, struct sim_resp *resp)
 		    "(Authorization: Bearer, as in the kubeconfig nap-sim wrote).");
 		return 1;
 	}
+	if (strcmp(req->path, "/nap-sim/stats") == 0) {
+		if (strcmp(req->method, "DELETE") == 0)
+			memset(sim_stats(w->sim), 0, sizeof(struct sim_stats));
+		else if (strcmp(req->method, "GET") != 0) {
+			arm_error(resp, 405, "MethodNotAllowed", NULL,
+			    "The requested method '%s' is not allowed for this resource.",
+			    req->method);
+			return 1;
+		}
+		sim_resp_json(resp, 200, sim_stats_json(w->sim));
+		return 1;
+	}
 	if (strcmp(req->path, "/nap-sim/faults") != 0) {
 		arm_error(resp, 404, "NotFound", NULL, "No control endpoint %s.", req->path);
 		return 1;

@@ -13,6 +13,7 @@
 #include "core.h"
 #include "json.h"
 #include "prog.h"
+#include "wellknown.h"
 #include "yaml.h"
 
 struct route {
@@ -934,19 +935,16 @@ delete_options(const struct sim_req *req, json_object **opts, struct nap_err *er
 	return grace;
 }
 
-static void
-do_delete(struct sim *sim, const struct sim_req *req, const struct route *r, json_object *cur,
-    struct sim_resp *resp)
+/*
+ * The preconditions of a DeleteOptions (a DELETE's body or an Eviction's
+ * deleteOptions) against the stored object: 0 when they hold, else 1 with
+ * the answer in resp (400 for a non-string, 409 Conflict for a mismatch).
+ */
+static int
+preconditions_fail(json_object *opts, json_object *cur, struct sim_resp *resp)
 {
-	json_object *opts, *last;
 	const char *puid, *prv;
-	struct nap_err err;
-	long grace = delete_options(req, &opts, &err);
 
-	if (grace == -2) {
-		sim_resp_err(resp, &err);
-		return;
-	}
 	if ((nap_json_get(opts, "preconditions.uid") &&
 		!json_object_is_type(nap_json_get(opts, "preconditions.uid"), json_type_string)) ||
 	    (nap_json_get(opts, "preconditions.resourceVersion") &&
@@ -955,8 +953,7 @@ do_delete(struct sim *sim, const struct sim_req *req, const struct route *r, jso
 		sim_resp_status(resp, 400, "BadRequest",
 		    "json: cannot unmarshal a non-string into Go struct field Preconditions of "
 		    "type string");
-		json_object_put(opts);
-		return;
+		return 1;
 	}
 	puid = nap_json_str(opts, "preconditions.uid", NULL);
 	prv = nap_json_str(opts, "preconditions.resourceVersion", NULL);
@@ -964,14 +961,32 @@ do_delete(struct sim *sim, const struct sim_req *req, const struct route *r, jso
 		sim_resp_status(resp, 409, "Conflict",
 		    "Precondition failed: UID in precondition: %s, UID in object meta: %s", puid,
 		    nap_json_str(cur, "metadata.uid", ""));
-		json_object_put(opts);
-		return;
+		return 1;
 	}
 	if (prv && strcmp(prv, nap_json_str(cur, "metadata.resourceVersion", ""))) {
 		sim_resp_status(resp, 409, "Conflict",
 		    "Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in "
 		    "object meta: %s",
 		    prv, nap_json_str(cur, "metadata.resourceVersion", ""));
+		return 1;
+	}
+	return 0;
+}
+
+static void
+do_delete(struct sim *sim, const struct sim_req *req, const struct route *r, json_object *cur,
+    struct sim_resp *resp)
+{
+	json_object *opts, *last;
+	struct nap_err err;
+	long grace = delete_options(req, &opts, &err);
+	int pods = !strcmp(sim_rdescs[r->res].resource, "pods");
+
+	if (grace == -2) {
+		sim_resp_err(resp, &err);
+		return;
+	}
+	if (preconditions_fail(opts, cur, resp)) {
 		json_object_put(opts);
 		return;
 	}
@@ -983,12 +998,13 @@ do_delete(struct sim *sim, const struct sim_req *req, const struct route *r, jso
 		    "namespaces \"%s\" is forbidden: this namespace may not be deleted", r->name);
 		return;
 	}
+	if (pods)
+		sim_count_pod_delete(sim, cur, grace);
 	if (sim_delete_graceful(sim, r->res, r->ns, r->name, grace, &last, &err) < 0) {
 		resp_err_details(resp, &err, r->res, r->name);
 		return;
 	}
-	if (!strcmp(sim_rdescs[r->res].resource, "pods") ||
-	    nap_json_get(last, "metadata.deletionTimestamp")) {
+	if (pods || nap_json_get(last, "metadata.deletionTimestamp")) {
 		json_object *still = lookup(sim, r);
 
 		sim_resp_json(resp, 200, served(still ? still : last, r));
@@ -1029,6 +1045,8 @@ do_deletecollection(
 	for (i = 0; i < json_object_array_length(victims); i++) {
 		json_object *o = json_object_array_get_idx(victims, i), *last = NULL;
 
+		if (!strcmp(sim_rdescs[r->res].resource, "pods"))
+			sim_count_pod_delete(sim, o, -1);
 		sim_delete_graceful(sim, r->res, nap_json_str(o, "metadata.namespace", NULL),
 		    nap_json_str(o, "metadata.name", ""), -1, &last, NULL);
 		json_object_put(last);
@@ -1039,6 +1057,17 @@ do_deletecollection(
 	sim_fsel_free(fsel);
 }
 
+/* karpenter.sh/do-not-disrupt: "true" on the pod. */
+static int
+do_not_disrupt(json_object *pod)
+{
+	json_object *a =
+	    nap_json_key(nap_json_get(pod, "metadata.annotations"), NAP_ANN_DO_NOT_DISRUPT);
+
+	return json_object_is_type(a, json_type_string) &&
+	    !strcmp(json_object_get_string(a), "true");
+}
+
 static void
 do_eviction(struct sim *sim, const struct sim_req *req, const struct route *r, json_object *pod,
     struct sim_resp *resp)
@@ -1047,6 +1076,7 @@ do_eviction(struct sim *sim, const struct sim_req *req, const struct route *r, j
 	struct nap_err err;
 	const char *phase;
 	long grace;
+	int terminating = nap_json_get(pod, "metadata.deletionTimestamp") != NULL;
 
 	if (parse_body(req, &ev, &err) < 0) {
 		sim_resp_err(resp, &err);
@@ -1058,14 +1088,26 @@ do_eviction(struct sim *sim, const struct sim_req *req, const struct route *r, j
 		json_object_put(ev);
 		return;
 	}
+	if (preconditions_fail(nap_json_get(ev, "deleteOptions"), pod, resp)) {
+		json_object_put(ev);
+		return;
+	}
 	grace = nap_json_get(ev, "deleteOptions.gracePeriodSeconds")
 	    ? (long)nap_json_int(ev, "deleteOptions.gracePeriodSeconds", -1)
 	    : -1;
 	json_object_put(ev);
 	phase = nap_json_str(pod, "status.phase", "Pending");
 	if (strcmp(phase, "Succeeded") && strcmp(phase, "Failed") && strcmp(phase, "Pending") &&
-	    !nap_json_get(pod, "metadata.deletionTimestamp") && sim_pdb_evict_check(sim, pod, resp))
+	    !terminating && sim_pdb_evict_check(sim, pod, resp)) {
+		if (resp->status == 429)
+			sim->stats.evictions_refused++;
 		return;
+	}
+	if (!terminating) {
+		sim->stats.evictions++;
+		if (do_not_disrupt(pod))
+			sim->stats.do_not_disrupt_evicted++;
+	}
 	if (sim_delete_graceful(sim, r->res, r->ns, r->name, grace, &last, &err) < 0) {
 		resp_err_details(resp, &err, r->res, r->name);
 		return;

@@ -68,6 +68,16 @@ sim_rfc3339(const struct sim *sim, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void
+sim_rfc3339_at(long long t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 static int
 timer_before(const struct sim_timer *a, const struct sim_timer *b)
 {
@@ -393,6 +403,7 @@ load_state(struct sim *sim, json_object **world, struct nap_err *err)
 		json_object_put(st);
 		return nap_err_prefix(err, "state %s", sim->opts.state);
 	}
+	sim_store_resume_terminating(sim);
 	*world = json_object_get(json_object_object_get(st, "world"));
 	json_object_put(st);
 	return 0;

@@ -2,9 +2,11 @@
  * patch.c - the three PATCH flavours kubectl and controllers send: JSON
  * merge patch (RFC 7386), JSON patch (RFC 6902, with test for optimistic
  * concurrency) and strategic merge patch for the built-in lists that merge
- * by key (containers by name, taints by key, conditions by type, finalizers
- * as a set ...) and its directives ($patch, $setElementOrder,
- * $deleteFromPrimitiveList, $retainKeys).
+ * by key (containers by name, conditions by type, finalizers as a set ...)
+ * and its directives ($patch, $setElementOrder, $deleteFromPrimitiveList,
+ * $retainKeys).  A list not named here is atomic, replaced whole, as a
+ * Node's spec.taints is in the real API (no patchMergeKey), so kubectl taint
+ * NODE KEY- removes the taint.
  *
  * Each takes *target (owned by the caller) and may replace it; the patch
  * is borrowed.
@@ -307,7 +309,6 @@ static const struct {
     {"volumeMounts", "mountPath"},
     {"ports", "containerPort"},
     {"imagePullSecrets", "name"},
-    {"taints", "key"},
     {"conditions", "type"},
     {"addresses", "type"},
     {"ownerReferences", "uid"},

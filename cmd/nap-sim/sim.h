@@ -143,12 +143,36 @@ const char *sim_req_query(const struct sim_req *req, const char *key);
 int sim_secret_ok(const struct sim *sim, const char *s);
 int sim_req_admin(const struct sim *sim, const struct sim_req *req);
 
+/*
+ * The safety counters of GET /nap-sim/stats, as nap-sim(1) defines them;
+ * DELETE /nap-sim/stats zeroes them.
+ */
+struct sim_stats {
+	unsigned long pdb_violations;	       /* pod deletions a budget forbade */
+	unsigned long deadline_pod_deletions;  /* the same, on the deadline path */
+	unsigned long do_not_disrupt_evicted;  /* evictions of do-not-disrupt pods */
+	unsigned long evictions;	       /* evictions granted */
+	unsigned long evictions_refused;       /* evictions answered 429 */
+	unsigned long vms_deleted;	       /* ARM VM DELETEs of a VM that existed */
+	unsigned long vms_deleted_with_pods;   /* ... while drainable pods were bound */
+	unsigned long vms_deleted_past_deadline; /* ... the same, after the deadline */
+};
+struct sim_stats *sim_stats(struct sim *sim);
+json_object *sim_stats_json(struct sim *sim);
+/* 1 when the node has a pod bound that a drain must move first (no
+ * DaemonSet pod, no mirror pod, none Succeeded or Failed). */
+int sim_node_has_drainable(struct sim *sim, const char *node);
+int sim_node_past_deadline(struct sim *sim, const char *node);
+
 /* The clock. */
 double sim_scale(const struct sim *sim);   /* --time-scale N */
 double sim_now(const struct sim *sim);	   /* real monotonic seconds */
 double sim_elapsed(const struct sim *sim); /* simulated seconds since start */
 /* Real wall-clock UTC as "2026-11-27T20:49:24Z" into buf (at least 32 bytes). */
 void sim_rfc3339(const struct sim *sim, char *buf, size_t size);
+/* The same for wall-clock seconds since the epoch. */
+void sim_rfc3339_at(long long t, char *buf, size_t size);
+
 
 /*
  * Timers on the main loop: fn(sim, arg) runs once, sim_seconds SIMULATED
@@ -159,6 +183,9 @@ void sim_rfc3339(const struct sim *sim, char *buf, size_t size);
 unsigned long sim_after(
     struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *), void *arg);
 void sim_cancel(struct sim *sim, unsigned long id);
+/* sim_after whose arg the core frees with free_arg if it never runs. */
+unsigned long sim_after_owned(struct sim *sim, double sim_seconds, void (*fn)(struct sim *, void *),
+    void *arg, void (*free_arg)(void *));
 
 /* Options as parsed, and the world's private state (H7 sets it in init). */
 const struct sim_opts *sim_options(const struct sim *sim);
@@ -185,7 +212,9 @@ const char *sim_arm_url(const struct sim *sim);
  *   deleting object without finalizers removes it.
  * sim_delete: with finalizers the object gets deletionTimestamp and stays
  *   until an update removes the last finalizer; otherwise it goes at once
- *   (as if the kubelet confirmed immediately).  404 if absent.
+ *   (a pod as if force-deleted, grace 0: pod garbage collection).  404 if
+ *   absent.  An update may remove finalizers from a deleting object, not
+ *   add one (422).
  */
 json_object *sim_get(struct sim *sim, const char *resource, const char *ns, const char *name);
 int sim_create(struct sim *sim, const char *resource, json_object *obj, json_object **out,

@@ -109,6 +109,7 @@ sim_store_init(struct sim *sim)
 	sim->tables = nap_xcalloc(sim_nrdescs, sizeof(*sim->tables));
 	nap_hash_init(&sim->event_keys);
 	nap_hash_init(&sim->deferred);
+	nap_hash_init(&sim->terminating);
 	sim->hist_cap = sim->opts.history ? sim->opts.history : 10000;
 	sim->hist = nap_xcalloc(sim->hist_cap, sizeof(*sim->hist));
 }
@@ -121,6 +122,19 @@ event_release(struct sim_event *ev)
 	if (ev->old)
 		json_object_put(ev->old);
 	ev->obj = ev->old = NULL;
+}
+
+/* Free a hash whose values are heap blocks, values and all. */
+static void
+hash_free_all(struct nap_hash *h)
+{
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
+	while (nap_hash_next(h, &pos, &k, &v))
+		free(v);
+	nap_hash_free(h);
 }
 
 void
@@ -142,16 +156,9 @@ sim_store_free(struct sim *sim)
 	for (i = sim->changes_head; i < sim->nchanges; i++)
 		event_release(&sim->changes[i]);
 	free(sim->changes);
-	{
-		size_t pos = 0;
-		const char *k;
-		void *v;
-
-		while (nap_hash_next(&sim->event_keys, &pos, &k, &v))
-			free(v);
-		nap_hash_free(&sim->event_keys);
-	}
+	hash_free_all(&sim->event_keys);
 	nap_hash_free(&sim->deferred);
+	hash_free_all(&sim->terminating);
 }
 
 struct sim_table *
@@ -232,6 +239,9 @@ emit(struct sim *sim, int res, int type, json_object *obj, json_object *old)
 	struct sim_event ev = {sim->rv, res, type, obj, old};
 	struct sim_event *slot;
 
+	if (type == SIM_EV_DELETED && !strcmp(sim_rdescs[res].resource, "pods"))
+		free(nap_hash_del(&sim->terminating, nap_json_str(obj, "metadata.uid", "")));
+
 	if (sim->hist_n == sim->hist_cap) {
 		slot = &sim->hist[sim->hist_start];
 		sim->horizon = slot->rv;
@@ -287,6 +297,45 @@ has_finalizers(json_object *obj)
 
 	nap_json_array(obj, "metadata.finalizers", &n);
 	return n > 0;
+}
+
+/*
+ * A finalizer obj has and cur, which is being deleted, has not: the API
+ * server lets a deleting object lose finalizers, never gain one.
+ */
+static const char *
+new_finalizer(json_object *obj, json_object *cur)
+{
+	size_t i, j, n, cn;
+	json_object *f, *cf;
+
+	if (!nap_json_get(cur, "metadata.deletionTimestamp"))
+		return NULL;
+	f = nap_json_array(obj, "metadata.finalizers", &n);
+	cf = nap_json_array(cur, "metadata.finalizers", &cn);
+	for (i = 0; f && i < n; i++) {
+		const char *s = json_object_get_string(json_object_array_get_idx(f, i));
+
+		for (j = 0; s && cf && j < cn; j++) {
+			const char *c = json_object_get_string(json_object_array_get_idx(cf, j));
+
+			if (c && !strcmp(s, c))
+				break;
+		}
+		if (!s)
+			continue;
+		if (!cf || j == cn)
+			return s;
+	}
+	return NULL;
+}
+
+/* A pod whose kubelet has not yet confirmed its end (grace left). */
+static int
+in_grace(int res, json_object *obj)
+{
+	return !strcmp(sim_rdescs[res].resource, "pods") &&
+	    nap_json_int(obj, "metadata.deletionGracePeriodSeconds", 0) > 0;
 }
 
 /*
@@ -488,6 +537,14 @@ update(struct sim *sim, int res, json_object *obj, json_object **out, struct nap
 		json_object_put(obj);
 		return -1;
 	}
+	if (new_finalizer(obj, cur)) {
+		sim_err_status(err, 422,
+		    "%s \"%s\" is invalid: metadata.finalizers: Forbidden: no new finalizers can "
+		    "be added if the object is being deleted, found new finalizers []string{\"%s\"}",
+		    sim_qualified(res, q, sizeof(q)), name, new_finalizer(obj, cur));
+		json_object_put(obj);
+		return -1;
+	}
 	keep_server_fields(obj, cur, deleting);
 	sim_canonical_quantities(res, obj);
 	if (!d->namespaced)
@@ -508,7 +565,8 @@ update(struct sim *sim, int res, json_object *obj, json_object **out, struct nap
 		    json_object_new_int64(nap_json_int(cur, "metadata.generation", 1) + 1));
 	sim->rv++;
 	set_rv(obj, sim->rv);
-	if (nap_json_get(obj, "metadata.deletionTimestamp") && !has_finalizers(obj)) {
+	if (nap_json_get(obj, "metadata.deletionTimestamp") && !has_finalizers(obj) &&
+	    !in_grace(res, obj)) {
 		json_object_get(cur);
 		table_delete(t, e);
 		emit(sim, res, SIM_EV_DELETED, obj, cur);
@@ -583,11 +641,10 @@ sim_delete_res(struct sim *sim, int res, const char *ns, const char *name, json_
 		obj = sim_dup(e->obj);
 		sim_rfc3339(sim, buf, sizeof(buf));
 		nap_json_set(obj, "metadata.deletionTimestamp", json_object_new_string(buf));
-		if (res == sim_rdesc_find("pods") &&
-		    !nap_json_get(obj, "metadata.deletionGracePeriodSeconds"))
-			nap_json_set(obj, "metadata.deletionGracePeriodSeconds",
-			    json_object_new_int64(
-				nap_json_int(obj, "spec.terminationGracePeriodSeconds", 30)));
+		/* An immediate delete: nothing but the finalizers holds a pod. */
+		if (res == sim_rdesc_find("pods"))
+			nap_json_set(
+			    obj, "metadata.deletionGracePeriodSeconds", json_object_new_int64(0));
 		free(key);
 		if (update(sim, res, obj, &obj, err, 1) < 0)
 			return -1;
@@ -838,6 +895,21 @@ sim_watch_compact(struct sim *sim)
 	sim->horizon = sim->rv;
 }
 
+/* The key of table i in a state file: the resource, qualified by its group
+ * when an earlier table serves the same name (events.k8s.io's events). */
+static const char *
+state_key(size_t i, char *buf, size_t size)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (!strcmp(sim_rdescs[j].resource, sim_rdescs[i].resource)) {
+			snprintf(buf, size, "%s.%s", sim_rdescs[i].resource, sim_rdescs[i].group);
+			return buf;
+		}
+	return sim_rdescs[i].resource;
+}
+
 json_object *
 sim_store_save(struct sim *sim)
 {
@@ -848,10 +920,11 @@ sim_store_save(struct sim *sim)
 	objs = json_object_new_object();
 	for (i = 0; i < sim_nrdescs; i++) {
 		json_object *arr = json_object_new_array();
+		char kb[128];
 
 		for (j = 0; j < sim->tables[i].n; j++)
 			json_object_array_add(arr, json_object_get(sim->tables[i].v[j].obj));
-		json_object_object_add(objs, sim_rdescs[i].resource, arr);
+		json_object_object_add(objs, state_key(i, kb, sizeof(kb)), arr);
 	}
 	json_object_object_add(state, "objects", objs);
 	return state;
@@ -866,7 +939,8 @@ sim_store_load(struct sim *sim, json_object *state, struct nap_err *err)
 	if (!json_object_is_type(objs, json_type_object))
 		return nap_err_set(err, NAP_EX_DATAERR, "no objects in the state");
 	for (i = 0; i < sim_nrdescs; i++) {
-		json_object *arr = json_object_object_get(objs, sim_rdescs[i].resource);
+		char kb[128];
+		json_object *arr = json_object_object_get(objs, state_key(i, kb, sizeof(kb)));
 		struct sim_table *t = &sim->tables[i];
 
 		for (j = 0; j < t->n; j++) {
@@ -913,16 +987,128 @@ pending_free(void *arg)
 	free(pd);
 }
 
+/*
+ * The kubelet's end of a graceful deletion: the containers have stopped
+ * (or were killed at the end of the grace), so it deletes the pod with
+ * grace 0.  Finalizers still hold it; their last removal then deletes it.
+ */
 static void
 finish_delete(struct sim *sim, void *arg)
 {
 	struct pending_delete *pd = arg;
 	struct sim_entry *e = sim_table_find(&sim->tables[pd->res], pd->key);
+	json_object *obj;
 
 	if (e && !strcmp(nap_json_str(e->obj, "metadata.uid", ""), pd->uid) &&
-	    nap_json_get(e->obj, "metadata.deletionTimestamp") && !has_finalizers(e->obj))
-		sim_remove(sim, pd->res, pd->key);
+	    nap_json_get(e->obj, "metadata.deletionTimestamp")) {
+		if (!has_finalizers(e->obj)) {
+			sim_remove(sim, pd->res, pd->key);
+		} else if (in_grace(pd->res, e->obj)) {
+			obj = sim_dup(e->obj);
+			nap_json_set(
+			    obj, "metadata.deletionGracePeriodSeconds", json_object_new_int64(0));
+			update(sim, pd->res, obj, NULL, NULL, 1);
+		}
+	}
 	pending_free(pd);
+}
+
+/* How long the pod's containers really take to stop, in simulated seconds. */
+static double
+shutdown_seconds(json_object *pod)
+{
+	json_object *a = nap_json_key(nap_json_get(pod, "metadata.annotations"),
+	    "sim.nap.dev/shutdown-seconds");
+	const char *s = json_object_is_type(a, json_type_string) ? json_object_get_string(a) : NULL;
+	char *end;
+	double v;
+
+	if (!s)
+		return 1.0;
+	v = strtod(s, &end);
+	if (end == s || *end || !(v >= 0) || v > 1e9)
+		return 1.0;
+	return v;
+}
+
+/* Set the kubelet's confirmation for when the pod's grace or shutdown ends. */
+static void
+schedule_finish(struct sim *sim, int res, json_object *pod, const struct sim_term *t, long grace)
+{
+	struct pending_delete *pd = nap_xcalloc(1, sizeof(*pd));
+	double end = shutdown_seconds(pod), due;
+
+	if ((double)grace < end)
+		end = (double)grace;
+	due = t->start + end - sim_elapsed(sim);
+	pd->res = res;
+	pd->key = sim_key(nap_json_str(pod, "metadata.namespace", NULL),
+	    nap_json_str(pod, "metadata.name", ""));
+	pd->uid = nap_xstrdup(nap_json_str(pod, "metadata.uid", ""));
+	sim_after_owned(sim, due > 0 ? due : 0, finish_delete, pd, pending_free);
+}
+
+/*
+ * DELETE of a pod as the API server and the kubelet do it together.  A pod
+ * that is not bound, or has finished, goes at once (grace 0).  Otherwise
+ * grace < 0 takes spec.terminationGracePeriodSeconds (default 30); the pod
+ * gets deletionTimestamp = now + grace and deletionGracePeriodSeconds =
+ * grace and is removed when its containers stop (the
+ * sim.nap.dev/shutdown-seconds annotation, default 1) or the grace ends,
+ * whichever comes first.  A second DELETE may only shorten the grace,
+ * counted from the first (the API server's rule); grace 0 removes the pod
+ * now.  Finalizers hold the pod after that until they are removed.
+ */
+static int
+delete_pod(struct sim *sim, int res, struct sim_entry *e, long grace, json_object **last,
+    struct nap_err *err)
+{
+	json_object *obj;
+	const char *phase = nap_json_str(e->obj, "status.phase", "Pending");
+	const char *uid = nap_json_str(e->obj, "metadata.uid", "");
+	struct sim_term *t;
+	long cur = -1;
+	char buf[40], *key;
+	int added;
+
+	if (!*nap_json_str(e->obj, "spec.nodeName", "") || !strcmp(phase, "Succeeded") ||
+	    !strcmp(phase, "Failed"))
+		grace = 0;
+	else if (grace < 0)
+		grace = (long)nap_json_int(e->obj, "spec.terminationGracePeriodSeconds", 30);
+	if (grace < 0)
+		grace = 0;
+	if (nap_json_get(e->obj, "metadata.deletionTimestamp")) {
+		cur = (long)nap_json_int(e->obj, "metadata.deletionGracePeriodSeconds", 0);
+		if (grace >= cur) {
+			*last = json_object_get(e->obj);
+			return 0;
+		}
+	}
+	if (grace == 0 && !has_finalizers(e->obj)) {
+		*last = json_object_get(e->obj);
+		key = nap_xstrdup(e->key);
+		sim_remove(sim, res, key);
+		free(key);
+		return 0;
+	}
+	t = (struct sim_term *)nap_hash_get(&sim->terminating, uid);
+	if (!t) {
+		t = nap_xcalloc(1, sizeof(*t));
+		t->start = sim_elapsed(sim);
+		t->wall = (long long)time(NULL);
+		*nap_hash_slot(&sim->terminating, uid, &added) = t;
+	}
+	obj = sim_dup(e->obj);
+	sim_rfc3339_at(t->wall + grace, buf, sizeof(buf));
+	nap_json_set(obj, "metadata.deletionTimestamp", json_object_new_string(buf));
+	nap_json_set(obj, "metadata.deletionGracePeriodSeconds", json_object_new_int64(grace));
+	if (update(sim, res, obj, &obj, err, 1) < 0)
+		return -1;
+	*last = json_object_get(obj);
+	if (grace > 0)
+		schedule_finish(sim, res, obj, t, grace);
+	return 0;
 }
 
 int
@@ -930,44 +1116,40 @@ sim_delete_graceful(struct sim *sim, int res, const char *ns, const char *name, 
     json_object **last, struct nap_err *err)
 {
 	struct sim_entry *e;
-	struct pending_delete *pd;
-	json_object *obj;
-	char *key, buf[40];
+	char *key;
 
 	*last = NULL;
 	if (strcmp(sim_rdescs[res].resource, "pods"))
 		return sim_delete_res(sim, res, ns, name, last, err);
 	key = sim_key(ns, name);
 	e = sim_table_find(&sim->tables[res], key);
-	if (!e || !*nap_json_str(e->obj, "spec.nodeName", "") || grace == 0 ||
-	    nap_json_get(e->obj, "metadata.deletionTimestamp")) {
-		free(key);
-		if (e && grace == 0 && !has_finalizers(e->obj)) {
-			*last = json_object_get(e->obj);
-			key = sim_key(ns, name);
-			sim_remove(sim, res, key);
-			free(key);
-			return 0;
-		}
+	free(key);
+	if (!e)
 		return sim_delete_res(sim, res, ns, name, last, err);
+	return delete_pod(sim, res, e, grace, last, err);
+}
+
+/* Pods loaded terminating from --state finish their grace from now. */
+void
+sim_store_resume_terminating(struct sim *sim)
+{
+	int res = sim_rdesc_find("pods");
+	struct sim_table *tb = &sim->tables[res];
+	size_t i;
+	int added;
+
+	for (i = 0; i < tb->n; i++) {
+		json_object *p = tb->v[i].obj;
+		long grace = (long)nap_json_int(p, "metadata.deletionGracePeriodSeconds", 0);
+		struct sim_term *t;
+
+		if (!nap_json_get(p, "metadata.deletionTimestamp") || grace <= 0)
+			continue;
+		t = nap_xcalloc(1, sizeof(*t));
+		t->start = sim_elapsed(sim);
+		t->wall = (long long)time(NULL);
+		free(*nap_hash_slot(&sim->terminating, nap_json_str(p, "metadata.uid", ""), &added));
+		*nap_hash_slot(&sim->terminating, nap_json_str(p, "metadata.uid", ""), &added) = t;
+		schedule_finish(sim, res, p, t, grace);
 	}
-	if (grace < 0)
-		grace = (long)nap_json_int(e->obj, "spec.terminationGracePeriodSeconds", 30);
-	obj = sim_dup(e->obj);
-	sim_rfc3339(sim, buf, sizeof(buf));
-	nap_json_set(obj, "metadata.deletionTimestamp", json_object_new_string(buf));
-	nap_json_set(obj, "metadata.deletionGracePeriodSeconds", json_object_new_int64(grace));
-	pd = nap_xcalloc(1, sizeof(*pd));
-	pd->res = res;
-	pd->key = key;
-	pd->uid = nap_xstrdup(nap_json_str(obj, "metadata.uid", ""));
-	if (update(sim, res, obj, &obj, err, 1) < 0) {
-		free(pd->key);
-		free(pd->uid);
-		free(pd);
-		return -1;
-	}
-	*last = json_object_get(obj);
-	sim_after_owned(sim, grace < 1 ? (double)grace : 1.0, finish_delete, pd, pending_free);
-	return 0;
 }

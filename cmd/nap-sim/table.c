@@ -159,6 +159,14 @@ static const struct col c_events[] = {
     {"Object", "string", 0},
     {"Message", "string", 0},
 };
+static const struct col c_va[] = {
+    {"Name", "string", 0},
+    {"Attacher", "string", 0},
+    {"PV", "string", 0},
+    {"Node", "string", 0},
+    {"Attached", "boolean", 0},
+    {"Age", "string", 0},
+};
 static const struct col c_nodepools[] = {
     {"Name", "string", 0},
     {"NodeClass", "string", 0},
@@ -219,6 +227,8 @@ columns(const char *r, size_t *n)
 		return C(c_pdb);
 	if (!strcmp(r, "events"))
 		return C(c_events);
+	if (!strcmp(r, "volumeattachments"))
+		return C(c_va);
 	if (!strcmp(r, "nodepools"))
 		return C(c_nodepools);
 	if (!strcmp(r, "nodeclaims"))
@@ -304,19 +314,26 @@ cells_for(int res, json_object *o)
 
 	age(nap_json_str(o, "metadata.creationTimestamp", NULL), a, sizeof(a));
 	if (!strcmp(r, "events")) {
-		age(nap_json_str(
-			o, "lastTimestamp", nap_json_str(o, "metadata.creationTimestamp", NULL)),
+		/* Either shape: core/v1's fields, else events.k8s.io/v1's. */
+		json_object *about = nap_json_get(o, "involvedObject");
+
+		if (!about)
+			about = nap_json_get(o, "regarding");
+		age(nap_json_str(o, "lastTimestamp",
+			nap_json_str(o, "deprecatedLastTimestamp",
+			    nap_json_str(o, "metadata.creationTimestamp", NULL))),
 		    a, sizeof(a));
 		json_object_array_add(cells, str(a));
 		json_object_array_add(cells, str(nap_json_str(o, "type", "")));
 		json_object_array_add(cells, str(nap_json_str(o, "reason", "")));
-		snprintf(buf, sizeof(buf), "%s/%s", nap_json_str(o, "involvedObject.kind", ""),
-		    nap_json_str(o, "involvedObject.name", ""));
+		snprintf(buf, sizeof(buf), "%s/%s", nap_json_str(about, "kind", ""),
+		    nap_json_str(about, "name", ""));
 		for (char *p = buf; *p && *p != '/'; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 		json_object_array_add(cells, str(buf));
-		json_object_array_add(cells, str(nap_json_str(o, "message", "")));
+		json_object_array_add(
+		    cells, str(nap_json_str(o, "message", nap_json_str(o, "note", ""))));
 		return cells;
 	}
 	json_object_array_add(cells, str(name));
@@ -410,6 +427,14 @@ cells_for(int res, json_object *o)
 		json_object_array_add(cells, intorstr(nap_json_get(o, "spec.maxUnavailable")));
 		json_object_array_add(
 		    cells, json_object_new_int64(nap_json_int(o, "status.disruptionsAllowed", 0)));
+		json_object_array_add(cells, str(a));
+	} else if (!strcmp(r, "volumeattachments")) {
+		json_object_array_add(cells, str(nap_json_str(o, "spec.attacher", "")));
+		json_object_array_add(
+		    cells, str(nap_json_str(o, "spec.source.persistentVolumeName", "")));
+		json_object_array_add(cells, str(nap_json_str(o, "spec.nodeName", "")));
+		json_object_array_add(
+		    cells, json_object_new_boolean(nap_json_bool(o, "status.attached", 0)));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "nodepools")) {
 		json_object_array_add(

@@ -373,6 +373,8 @@ world_tunable(struct world *w, const char *kv)
 		w->startup_delay = v;
 	else if (strcmp(key, "node-gone-delay") == 0)
 		w->gone_delay = v;
+	else if (strcmp(key, "volume-detach-delay") == 0)
+		w->detach_delay = v;
 	else if (strcmp(key, "token-lifetime") == 0)
 		w->token_lifetime = v;
 	else if (strcmp(key, "max-pods") == 0 && v >= 1)
@@ -403,6 +405,7 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	w->ready_delay = 5;
 	w->startup_delay = 5;
 	w->gone_delay = 5;
+	w->detach_delay = 5;
 	w->token_lifetime = 86399;
 	w->scheduler_on = 1;
 	w->kubelet_on = 1;
@@ -485,6 +488,7 @@ sim_world_on_change(struct sim *sim, const char *resource, const char *type, jso
 
 	if (w == NULL)
 		return;
+	volume_on_change(w, resource, type, obj);
 	if (strcmp(resource, "pods") != 0 && strcmp(resource, "nodes") != 0)
 		return;
 	kubelet_on_change(w, resource, type, obj);

@@ -214,6 +214,7 @@ struct world {
 	double ready_delay;    /* registration -> Ready */
 	double startup_delay;  /* Ready -> startup taints removed */
 	double gone_delay;     /* VM gone -> Node deleted */
+	double detach_delay;   /* last pod using a claim gone -> attachment gone */
 	double token_lifetime; /* REAL seconds */
 	int scheduler_on;
 	int kubelet_on;
@@ -297,6 +298,9 @@ int fault_vm_create(
     struct world *w, const struct world_vm *vm, int *status, char **code, char **msg, int *async);
 /* The control endpoint: 1 when the request was /nap-sim/... */
 int fault_control(struct world *w, const struct sim_req *req, struct sim_resp *resp);
+
+/* volume.c */
+void volume_on_change(struct world *w, const char *resource, const char *type, json_object *obj);
 
 /* gallery.c */
 /* The community gallery's versions of one image definition (ARM's list). */

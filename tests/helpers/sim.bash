@@ -21,6 +21,14 @@
 #                              only for /nap-sim/ and the managed identity)
 #   sim_poll SECONDS CMD...    run CMD until it succeeds; fail after SECONDS
 #   sim_create_pdb NAME K=V MIN  a policy/v1 PodDisruptionBudget, any kubectl
+#   sim_arm_login              an ARM token from the managed identity
+#                              endpoint: sets SIM_ARM_TOKEN, SIM_SUBNET and
+#                              the paths SIM_VMS, SIM_NICS (+ SIM_CV, SIM_NV)
+#   sim_arm METHOD PATH [ARGS...]  an ARM request; prints the HTTP status
+#   sim_launch NAME SIZE ZONE PRIORITY BOOTSTRAP  a NIC and a VM through ARM
+#   sim_boot LABELS TAINTS STARTUP-TAINTS [MAXPODS]  a bootstrap document
+#   sim_stat NAME              one counter of GET /nap-sim/stats (pdbViolations,
+#                              doNotDisruptEvicted, vmsDeletedWithPods ...)
 #   sim_alive                  fail, showing nap-sim's stderr, if it died
 #   need_kubectl, need_fixtures   fail (never skip) when kubectl or the
 #                              shared fixtures ($NAP_FIXTURES) are missing
@@ -199,4 +207,54 @@ sim_acurl() {
 	/metadata/identity/*) path="$path&key=$SIM_TOKEN" ;;
 	esac
 	curl -sS --max-time 30 --cacert "$SIM_CA" "$@" "$SIM_ARM_URL$path"
+}
+
+# sim_stat NAME: a safety counter of nap-sim (nap-sim(1), "Safety
+# counters"); fails, printing the answer, when the counter is not there.
+sim_stat() {
+	local out
+	out=$(sim_acurl /nap-sim/stats) || return 1
+	jq -er --arg k "$1" '.[$k] // error("no counter \($k)")' <<<"$out" || {
+		echo "sim_stat: $1: $out" >&2
+		return 1
+	}
+}
+
+SIM_RG=/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MC_nap-sim_nap-sim_eastus
+SIM_VMS=$SIM_RG/providers/Microsoft.Compute/virtualMachines
+SIM_NICS=$SIM_RG/providers/Microsoft.Network/networkInterfaces
+SIM_CV=api-version=2024-07-01
+SIM_NV=api-version=2024-05-01
+
+sim_arm_login() {
+	SIM_ARM_TOKEN=$(sim_acurl "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F" \
+	    -H 'Metadata: true' | jq -r .access_token)
+	SIM_SUBNET=$(sed -n 's/^ *subnetID: //p' "$SIM_CONFIG")
+}
+
+sim_arm() {
+	local m=$1 p=$2
+	shift 2
+	sim_acurl "$p" -X "$m" -o /dev/null -w '%{http_code}' \
+	    -H "Authorization: Bearer $SIM_ARM_TOKEN" -H 'Content-Type: application/json' "$@"
+}
+
+sim_launch() {
+	local name=$1 size=$2 zone=$3 prio=$4 boot=$5 cd
+	cd=$(printf '%s' "$boot" | base64 -w0)
+	[ "$(sim_arm PUT "$SIM_NICS/$name?$SIM_NV" -d "$(jq -cn --arg s "$SIM_SUBNET" --arg n "$name" \
+	    '{location:"eastus",properties:{ipConfigurations:[{name:$n,properties:{subnet:{id:$s}}}]}}')")" = 201 ]
+	[ "$(sim_arm PUT "$SIM_VMS/$name?$SIM_CV" -d "$(jq -cn --arg n "$name" --arg size "$size" \
+	    --arg z "$zone" --arg prio "$prio" --arg cd "$cd" --arg nic "$SIM_NICS/$name" '
+	    {location:"eastus", zones:[$z], tags:{"karpenter.sh_nodepool":"tagged"},
+	     properties:{hardwareProfile:{vmSize:$size},
+	       osProfile:{computerName:$n, customData:$cd},
+	       networkProfile:{networkInterfaces:[{id:$nic,properties:{deleteOption:"Delete"}}]},
+	       priority:$prio}}
+	    | if $prio == "Spot" then .properties.evictionPolicy = "Delete" else . end')")" = 201 ]
+}
+
+sim_boot() {
+	jq -cn --argjson l "$1" --argjson t "$2" --argjson s "$3" --argjson mp "${4:-110}" \
+	    '{apiVersion:"nap.azure.com/v1",kind:"NodeBootstrap",labels:$l,taints:$t,startupTaints:$s,kubelet:{maxPods:$mp},kubernetesVersion:"1.31.2"}'
 }

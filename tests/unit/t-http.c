@@ -14,25 +14,7 @@
 #include "http.h"
 #include "nap.h"
 #include "tap.h"
-
-static int
-listener(int *port)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
-		printf("Bail out! listener: %s\n", strerror(errno));
-		exit(1);
-	}
-	*port = ntohs(a.sin_port);
-	return fd;
-}
+#include "util.h"
 
 /* Accept one connection, read the request head, send answer, close. */
 static void
@@ -82,7 +64,7 @@ exchange(struct nap_http *h, struct nap_http_opts *o, const char *answer, char *
 	struct nap_http_req *r, *done = NULL;
 	struct nap_err err;
 	char url[64];
-	int port, lfd = listener(&port), served = 0;
+	int port, lfd = test_listener(&port), served = 0;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/v1/pods?limit=1", port);
 	o->url = url;
@@ -171,7 +153,7 @@ test_refused(struct nap_http *h)
 	struct nap_http_resp resp;
 	struct nap_err err;
 	char url[64];
-	int port, fd = listener(&port);
+	int port, fd = test_listener(&port);
 
 	/* A port that was just ours and is closed now refuses connections. */
 	close(fd);

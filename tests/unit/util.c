@@ -1,7 +1,12 @@
 #include "util.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 
 #include "nap.h"
 
@@ -34,4 +39,23 @@ test_shared(void)
 	const char *s = getenv("NAP_SHARED");
 
 	return s != NULL && *s != '\0' ? s : "../shared";
+}
+
+int
+test_listener(int *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 8) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+		printf("Bail out! listener: %s\n", strerror(errno));
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
 }

@@ -19,4 +19,10 @@ char *test_slurp(const char *path, size_t *lenp);
 const char *test_shared(void);
 #define TEST_SHARED_HINT "(the shared fixtures are required: ../shared, or set NAP_SHARED)"
 
+/*
+ * A TCP socket listening on 127.0.0.1 at a port the kernel chose, written to
+ * *port; a failure bails out of the test (TAP "Bail out!").
+ */
+int test_listener(int *port);
+
 #endif

@@ -1,9 +1,14 @@
 /*
- * launch.h - nap-launch's state: the NodeClaims it is launching, following
- * or terminating, the unavailable-offerings cache, and the clients it acts
- * through.  Everything runs on one thread: ARM calls are asynchronous
- * (lib/arm), Kubernetes writes are short blocking requests on a curl pool
- * of their own.
+ * nap-launch.h - nap-launch's state: the NodeClaims it is launching or
+ * following, the unavailable-offerings cache, and the clients it acts
+ * through; and what each of its files offers the others.  Everything runs
+ * on one thread: ARM calls are asynchronous (lib/arm), Kubernetes writes
+ * are short blocking requests on a curl pool of their own.
+ *
+ * Who calls whom: main.c drives launch.c (the life of a NodeClaim) and
+ * gc.c (garbage collection), which never call each other; both use body.c
+ * (what is sent to Azure), cache.c and util.c, which call nothing of
+ * nap-launch's above them.
  */
 #ifndef NAP_LAUNCH_H
 #define NAP_LAUNCH_H
@@ -19,29 +24,22 @@
 #include "http.h"
 #include "kube.h"
 #include "model.h"
-
-#define FINALIZER "karpenter.sh/termination"
-#define UNREGISTERED_TAINT "karpenter.sh/unregistered"
-
-/* One offering to try: an instance type in a zone with a capacity type. */
-struct cand {
-	const struct nap_itype *it;
-	const struct nap_offering *off;
-	int rank; /* position of the type in the request */
-};
+#include "vm.h"
+#include "wellknown.h"
+#include "cache.h"
+#include "util.h"
 
 enum step {
 	ST_NEW,	   /* NodeClaim created or adopted, nothing asked yet */
 	ST_VM_GET, /* is there a VM already (restart)? */
 	ST_NIC_PUT,
 	ST_VM_PUT,
-	ST_VM_CLEANUP,	/* deleting a failed VM before the next offering */
-	ST_FAIL_NIC,	/* no offering left: deleting the NIC */
+	ST_VM_CLEANUP,	/* deleting a failed VM (NIC, disk) before the next offering */
+	ST_FAIL_DEL,	/* no offering left: deleting what was made */
 	ST_LAUNCHED,	/* waiting for the Node */
 	ST_REGISTERED,	/* waiting for Ready and startup taints */
 	ST_INITIALIZED, /* done; nothing more to follow */
-	ST_TERM_VM,	/* NodeClaim deleted: deleting the VM */
-	ST_TERM_NIC,	/* then the NIC */
+	ST_TIMEOUT_DEL, /* never registered: deleting the VM, NIC and disk */
 	ST_GONE,	/* forgotten at the next sweep */
 };
 
@@ -57,12 +55,13 @@ struct claim {
 	int nic_accel;	 /* accelerated networking the NIC was made with, -1 none */
 	enum step step;
 	struct nap_arm_call *call;
+	struct nap_vm_del *del; /* the deletion of the ST_*_DEL and ST_VM_CLEANUP steps */
 	char *provider_id;
 	char *image_id;
 	char *node;	       /* Node name once registered */
 	int64_t launched_wall; /* ms, when Launched turned True */
 	int64_t registered_wall, initialized_wall;
-	int want_term; /* deletion seen while an ARM call was out */
+	int stop; /* deletion seen while an ARM call was out: launch no further */
 	double price;
 	char code[128]; /* last Azure error */
 	char *message;
@@ -71,13 +70,6 @@ struct claim {
 	int timed_out;
 	int status_dirty; /* the last status write failed */
 	int64_t init_label_ms; /* wall clock of the last initialized-label patch */
-};
-
-/* The unavailable-offerings cache (azure-provider.md 4.5). */
-struct unavail {
-	char *key;	  /* "<type>/<zone label>/<capacity type>", or "family:<f>/<zone>/<ct>" */
-	int min_vcpus;	  /* family entries: sizes with at least this many vCPUs */
-	int64_t until_ms; /* wall clock */
 };
 
 struct ctx {
@@ -94,37 +86,39 @@ struct ctx {
 	const char *sub, *rg, *region, *cluster, *subnet;
 	char *rg_lower;
 	char *k8s_version;
-	int feedback_fd;
-	const char *feedback_path;
 	struct claim **claims;
 	size_t nclaims, aclaims;
 	struct nap_hash byname; /* name -> claim */
 	struct nap_hash done;	/* names we finished with: stale records ignored */
 	struct nap_hash byprov; /* providerID -> claim */
-	struct unavail *un;
-	size_t nun, aun;
-	int synced;		/* a SYNCED arrived */
-	int gc_allowed;		/* ... and the last one covered NodeClaims */
-	int gc_warned;		/* "not covered" said once */
-	struct nap_arm_call *gc_call; /* the VM list of garbage collection */
-	int64_t gc_next_ms;
+	struct nap_hash collecting; /* claim names whose VM garbage collection deletes */
+	struct offcache oc;	 /* the unavailable offerings */
+	int synced;		 /* a SYNCED arrived */
 	int64_t sweep_ms;	 /* wall clock */
 	int64_t nodes_listed_ms; /* wall clock of the last LIST of nodes (registration timeouts) */
 	int fatal;		 /* exit code when an unrecoverable error happened */
 	unsigned long nlaunched, nfailed;
 };
 
-/* launch.c */
+/* launch.c: the life of a NodeClaim */
 void launch_request(struct ctx *x, json_object *rec);
 void launch_state(struct ctx *x, json_object *rec);
 void launch_synced(struct ctx *x, json_object *rec);
-void launch_arm_done(struct ctx *x, struct nap_arm_call *call);
+/* 1 when call was a claim's (and is now freed). */
+int launch_arm_done(struct ctx *x, struct nap_arm_call *call);
 void launch_tick(struct ctx *x);
 size_t launch_busy(const struct ctx *x);
 void launch_free(struct ctx *x);
-int64_t wall_ms(void);
 
-/* body.c */
+/* gc.c: garbage collection of VMs and NICs no NodeClaim owns */
+void gc_synced(struct ctx *x, json_object *rec);
+void gc_tick(struct ctx *x);
+/* 1 when call was garbage collection's (and is now freed). */
+int gc_arm_done(struct ctx *x, struct nap_arm_call *call);
+size_t gc_busy(void);
+void gc_free(struct ctx *x);
+
+/* body.c: what is sent to Azure */
 json_object *body_nic(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc);
 json_object *body_vm(
     struct ctx *x, struct claim *c, const struct nap_nodeclass *nc, char **image_id);
@@ -135,10 +129,5 @@ char *arm_path_nic(struct ctx *x, const char *name);
 char *arm_id(struct ctx *x, const char *type, const char *name);
 char *provider_id(struct ctx *x, const char *vm);
 void itype_opts(struct ctx *x, const struct nap_nodeclass *nc, struct nap_itype_opts *o);
-
-/* cache.c */
-int cache_blocked(struct ctx *x, const struct nap_itype *it, const struct nap_offering *off);
-void cache_mark(
-    struct ctx *x, struct claim *c, enum nap_arm_class cls, const char *code, const char *message);
 
 #endif

@@ -1,0 +1,290 @@
+/*
+ * report.c - the fleet at one moment as nap-cost reports it (cost.h).
+ *
+ * The fleet is every launched NodeClaim (it has an instance-type label; its
+ * VM is billed whether or not its Node has registered) and every Node no
+ * NodeClaim owns (a system pool, nodes from elsewhere).  A node's price is
+ * the catalog's for its size, zone and capacity type; a size the catalog
+ * does not price is counted as unpriced, never as free.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cost.h"
+#include "hash.h"
+#include "labels.h"
+#include "wellknown.h"
+
+#define GIB (1024.0 * 1024 * 1024)
+
+static struct cost_row *
+row_get(struct cost_rows *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->v[i].key, key) == 0)
+			return &r->v[i];
+	nap_xgrow(&r->v, &r->alloc, r->n + 1, sizeof(*r->v));
+	memset(&r->v[r->n], 0, sizeof(*r->v));
+	r->v[r->n].key = nap_xstrdup(key);
+	return &r->v[r->n++];
+}
+
+static void
+row_add(struct cost_row *dst, const struct cost_row *n)
+{
+	dst->nodes += n->nodes;
+	dst->unpriced += n->unpriced;
+	dst->usd += n->usd;
+	dst->cpu_req += n->cpu_req;
+	dst->cpu_alloc += n->cpu_alloc;
+	dst->mem_req += n->mem_req;
+	dst->mem_alloc += n->mem_alloc;
+}
+
+static void
+row_free(struct cost_row *r)
+{
+	free(r->key);
+	free(r->pool);
+	free(r->size);
+	free(r->zone);
+	free(r->captype);
+}
+
+static int
+cmp_row(const void *a, const void *b)
+{
+	return strcmp(((const struct cost_row *)a)->key, ((const struct cost_row *)b)->key);
+}
+
+/* Price of size in zone at capacity type ct: the matching offering, else the size's list price; -1 when unknown. */
+static double
+price_of(const struct nap_catalog *cat, const char *size, const char *zone, const char *ct)
+{
+	const struct nap_itype *it = cat && size ? nap_catalog_find(cat, size) : NULL;
+	int spot = strcmp(ct, "spot") == 0;
+	size_t i;
+
+	if (!it)
+		return -1;
+	for (i = 0; i < it->noff; i++)
+		if (it->off[i].spot == spot && zone && strcmp(it->off[i].zone_label, zone) == 0)
+			return it->off[i].price;
+	if (spot)
+		return it->spot_price;
+	return it->on_demand_price;
+}
+
+/* One node of the fleet: from its NodeClaim (may be NULL) and its Node (may be NULL). */
+static void
+add_node(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_catalog *cat,
+    const struct nap_nodeclaim *claim, const struct nap_node *node)
+{
+	const struct nap_meta *m = node ? &node->meta : &claim->meta;
+	const char *pool = claim && claim->nodepool ? claim->nodepool
+	    : node && node->nodepool		    ? node->nodepool
+						    : "-";
+	const char *size = nap_meta_label(m, NAP_LABEL_INSTANCE_TYPE);
+	const char *zone = nap_meta_label(m, NAP_LABEL_ZONE);
+	const char *ct = nap_meta_label(m, NAP_LABEL_CAPACITY_TYPE);
+	struct cost_row r, *g;
+	double usd;
+
+	if (!size && claim)
+		size = nap_meta_label(&claim->meta, NAP_LABEL_INSTANCE_TYPE);
+	if (!zone && claim)
+		zone = nap_meta_label(&claim->meta, NAP_LABEL_ZONE);
+	if (!ct && claim)
+		ct = nap_meta_label(&claim->meta, NAP_LABEL_CAPACITY_TYPE);
+	if (!ct) /* AKS marks spot pools by scale-set priority; anything else pays list price */
+		ct = nap_meta_label(m, "kubernetes.azure.com/scalesetpriority");
+	if (!ct || strcmp(ct, "spot") != 0)
+		ct = "on-demand";
+	usd = price_of(cat, size, zone, ct);
+	memset(&r, 0, sizeof(r));
+	r.key = nap_xstrdup(node ? node->meta.name : claim->meta.name);
+	r.pool = nap_xstrdup(pool);
+	r.size = nap_xstrdup(size ? size : "-");
+	r.zone = nap_xstrdup(zone ? zone : "-");
+	r.captype = nap_xstrdup(ct);
+	r.nodes = 1;
+	if (usd < 0 || usd >= NAP_CATALOG_MISSING_PRICE)
+		r.unpriced = 1;
+	else
+		r.usd = usd;
+	if (node) {
+		const struct nap_res *req = nap_cluster_node_requests(cl, node->meta.name);
+
+		r.cpu_alloc = node->allocatable.v[NAP_RES_CPU];
+		r.mem_alloc = node->allocatable.v[NAP_RES_MEMORY];
+		r.cpu_req = req->v[NAP_RES_CPU];
+		r.mem_req = req->v[NAP_RES_MEMORY];
+	} else {
+		r.cpu_alloc = claim->allocatable.v[NAP_RES_CPU];
+		r.mem_alloc = claim->allocatable.v[NAP_RES_MEMORY];
+	}
+	row_add(&s->all, &r);
+	row_add(row_get(&s->by[COST_BY_POOL], r.pool), &r);
+	row_add(row_get(&s->by[COST_BY_CAPTYPE], r.captype), &r);
+	row_add(row_get(&s->by[COST_BY_ZONE], r.zone), &r);
+	row_add(row_get(&s->by[COST_BY_SIZE], r.size), &r);
+	g = row_get(&s->nodes, r.key);
+	free(g->key);
+	*g = r;
+}
+
+/*
+ * The capacity types (NAP_BOUND_* bits) a pool allows to a pod whose node
+ * requirements are term (NULL: none): on-demand only when the pool says
+ * nothing, as in Karpenter.
+ */
+static unsigned
+pool_captypes(const struct nap_nodepool *pool, const struct nap_reqs *term)
+{
+	const struct nap_req *q = nap_reqs_get(&pool->node_reqs, NAP_LABEL_CAPACITY_TYPE);
+	const struct nap_req *t = term ? nap_reqs_get(term, NAP_LABEL_CAPACITY_TYPE) : NULL;
+	unsigned bits = 0;
+
+	if ((!q || nap_req_allows(q, "on-demand")) && (!t || nap_req_allows(t, "on-demand")))
+		bits |= NAP_BOUND_ON_DEMAND;
+	if (q && nap_req_allows(q, "spot") && (!t || nap_req_allows(t, "spot")))
+		bits |= NAP_BOUND_SPOT;
+	return bits;
+}
+
+unsigned
+cost_captypes(const struct nap_cluster *cl)
+{
+	size_t n, i;
+	struct nap_nodepool *const *p = nap_cluster_nodepools(cl, &n);
+	unsigned bits = 0;
+
+	for (i = 0; i < n; i++)
+		bits |= pool_captypes(p[i], NULL);
+	return bits ? bits : NAP_BOUND_ON_DEMAND;
+}
+
+/*
+ * The capacity types a pod could have been given: those of the NodePools
+ * whose taints it tolerates and whose requirements meet one of its node
+ * terms, as far as its own terms allow.  0 (any) when no NodePool would
+ * take it: it runs on a node nap did not make.
+ */
+static unsigned
+pod_captypes(const struct nap_cluster *cl, const struct nap_pod *p)
+{
+	size_t n, i, j;
+	struct nap_nodepool *const *pools = nap_cluster_nodepools(cl, &n);
+	unsigned bits = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!nap_tolerates_all(
+			p->tolerations, p->ntolerations, pools[i]->taints, pools[i]->ntaints, NULL))
+			continue;
+		for (j = 0; j < p->nnode_terms; j++)
+			if (nap_reqs_intersects(
+				&p->node_terms[j].reqs, &pools[i]->node_reqs, NULL, 0))
+				bits |= pool_captypes(pools[i], &p->node_terms[j].reqs);
+	}
+	return bits;
+}
+
+/* The pods the fleet runs, as classes of equal requests; returns how many classes. */
+static size_t
+pod_classes(const struct nap_cluster *cl, struct nap_bound_class **out, double *pods)
+{
+	size_t n, i, k = 0, alloc = 0;
+	struct nap_pod *const *p = nap_cluster_pods(cl, &n);
+	struct nap_bound_class *c = NULL;
+
+	*pods = 0;
+	for (i = 0; i < n; i++) {
+		/* per-node pods come with every node, in any packing: not the workload's */
+		if (!*p[i]->node_name || nap_pod_is_terminal(p[i]) ||
+		    nap_pod_is_daemon_or_static(p[i]))
+			continue;
+		nap_xgrow(&c, &alloc, k + 1, sizeof(*c));
+		/* padding too: the classes' bytes are the bound cache's key */
+		memset(&c[k], 0, sizeof(*c));
+		c[k].cpu = (double)p[i]->requests.v[NAP_RES_CPU] / 1000.0;
+		c[k].mem = (double)p[i]->requests.v[NAP_RES_MEMORY] / GIB;
+		c[k].gpu = (double)(p[i]->requests.v[NAP_RES_NVIDIA_GPU] +
+		    p[i]->requests.v[NAP_RES_AMD_GPU]);
+		c[k].allow = pod_captypes(cl, p[i]);
+		c[k++].n = 1;
+		*pods += 1;
+	}
+	*out = c;
+	return nap_bound_classes_merge(c, k);
+}
+
+int
+cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_catalog *cat,
+    const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache, struct nap_err *err)
+{
+	struct nap_nodeclaim *const *claims;
+	struct nap_node *const *nodes;
+	struct nap_bound_class *k;
+	size_t nc, nn, i, nk;
+	uint64_t key;
+
+	memset(s, 0, sizeof(*s));
+	s->all.key = nap_xstrdup("fleet");
+	claims = nap_cluster_nodeclaims(cl, &nc);
+	for (i = 0; i < nc; i++)
+		if (nap_meta_label(&claims[i]->meta, NAP_LABEL_INSTANCE_TYPE))
+			add_node(s, cl, cat, claims[i], nap_cluster_node_of(cl, claims[i]));
+	nodes = nap_cluster_nodes(cl, &nn);
+	for (i = 0; i < nn; i++) {
+		const struct nap_nodeclaim *c = nap_cluster_nodeclaim_of(cl, nodes[i]);
+
+		if (!c || !nap_meta_label(&c->meta, NAP_LABEL_INSTANCE_TYPE))
+			add_node(s, cl, cat, NULL, nodes[i]);
+	}
+	for (i = 0; i < COST_BY_N; i++)
+		if (s->by[i].n)
+			qsort(s->by[i].v, s->by[i].n, sizeof(*s->by[i].v), cmp_row);
+	if (s->nodes.n)
+		qsort(s->nodes.v, s->nodes.n, sizeof(*s->nodes.v), cmp_row);
+
+	nk = pod_classes(cl, &k, &s->pods);
+	key = nap_hash_str((const char *)k, nk * sizeof(*k)) ^ nt;
+	if (!cache->valid || cache->key != key) {
+		if (nap_bound_whole(
+			t, nt, k, nk, &cache->bound, &cache->unplaced, &cache->flags, err) < 0) {
+			free(k);
+			return -1;
+		}
+		if (nap_bound_aggregate_classes(t, nt, k, nk, &cache->aggregate, err) < 0) {
+			free(k);
+			return -1;
+		}
+		cache->key = key;
+		cache->valid = 1;
+	}
+	free(k);
+	s->bound = cache->bound;
+	s->aggregate = cache->aggregate;
+	s->unplaced = cache->unplaced;
+	s->bound_flags = cache->flags;
+	return 0;
+}
+
+void
+cost_sample_free(struct cost_sample *s)
+{
+	size_t i, j;
+
+	row_free(&s->all);
+	for (i = 0; i < COST_BY_N; i++) {
+		for (j = 0; j < s->by[i].n; j++)
+			row_free(&s->by[i].v[j]);
+		free(s->by[i].v);
+	}
+	for (j = 0; j < s->nodes.n; j++)
+		row_free(&s->nodes.v[j]);
+	free(s->nodes.v);
+	memset(s, 0, sizeof(*s));
+}

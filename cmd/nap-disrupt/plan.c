@@ -1,0 +1,175 @@
+/*
+ * plan.c - the disruption loop: after SYNCED and then every --interval, the
+ * planner (lib/disrupt, a pure function of the model and the time) says
+ * which NodeClaims to remove; each is deleted (gracefully: its finalizer
+ * then makes term.c drain it), and a Disruption record per command goes
+ * downstream.  --dry-run prints the same plan instead: the Disruption
+ * records, then one DisruptionVerdict per node.
+ *
+ * A NodeClaim deleted here stays in the planner's queue until the model
+ * shows its deletion, so a pass that runs before the watch catches up does
+ * not pick it (or spend budget on it) twice.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "log.h"
+#include "prog.h"
+#include "tool.h"
+
+#define QUEUE_KEEP_MS 60000
+
+/* Drop queued names the model shows deleting or gone, or that waited too long. */
+static void
+queue_prune(struct ctx *x, int64_t now)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < x->nqueued; i++) {
+		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(x->cl, x->queued[i]);
+
+		if (c && !c->meta.deleted && x->queued_at[i] + QUEUE_KEEP_MS > now) {
+			x->queued[j] = x->queued[i];
+			x->queued_at[j++] = x->queued_at[i];
+		} else {
+			free(x->queued[i]);
+		}
+	}
+	x->nqueued = j;
+}
+
+static void
+queue_add(struct ctx *x, const char *name, int64_t now)
+{
+	size_t a = x->aqueued;
+
+	nap_xgrow(&x->queued, &x->aqueued, x->nqueued + 1, sizeof(*x->queued));
+	nap_xgrow(&x->queued_at, &a, x->nqueued + 1, sizeof(*x->queued_at));
+	x->queued[x->nqueued] = nap_xstrdup(name);
+	x->queued_at[x->nqueued++] = now;
+}
+
+static int
+plan(struct ctx *x, struct nap_disrupt_result *r)
+{
+	struct nap_disrupt_opts o;
+	struct nap_err err;
+
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now_ms(x);
+	o.methods = NAP_DISRUPT_M_ALL;
+	o.catalog = x->cat;
+	o.queued = (const char *const *)x->queued;
+	o.nqueued = x->nqueued;
+	memset(r, 0, sizeof(*r));
+	if (nap_disrupt_plan(x->cl, &o, r, &err) < 0) {
+		nap_warn("plan: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* DisruptionBlocked on each NodePool whose budget stopped a method this pass. */
+static void
+blocked_events(struct ctx *x, const struct nap_disrupt_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nverdicts; i++) {
+		const struct nap_disrupt_verdict *v = &r->verdicts[i];
+		const struct nap_nodepool *p;
+
+		if (v->why != NAP_WHY_BUDGET || !v->nodepool[0])
+			continue;
+		p = nap_cluster_nodepool(x->cl, v->nodepool);
+		if (p)
+			k_event(x, "NodePool", "karpenter.sh/v1", &p->meta, "Normal",
+			    "DisruptionBlocked", "No allowed disruptions for disruption reason %s due to blocking budget",
+			    nap_disrupt_reason_name(v->reason));
+	}
+}
+
+static void
+act(struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd)
+{
+	struct nap_err err;
+	size_t i;
+	json_object *rec;
+
+	for (i = 0; i < cmd->ncands; i++) {
+		const struct nap_disrupt_candidate *cd = &cmd->cands[i];
+		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(x->cl, cd->nodeclaim);
+		char *path = path_nodeclaim(cd->nodeclaim);
+		int rc;
+
+		rc = k_delete(x, path, c ? c->meta.uid : NULL, -1, &err);
+		free(path);
+		if (rc < 0) {
+			nap_warn("%s: delete nodeclaim %s: %s", nap_disrupt_reason_name(cmd->reason),
+			    cd->nodeclaim, err.msg);
+			continue;
+		}
+		queue_add(x, cd->nodeclaim, now_ms(x));
+		nap_info("nodeclaim %s: disrupting (%s)", cd->nodeclaim,
+		    nap_disrupt_reason_name(cmd->reason));
+		if (c)
+			k_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Normal",
+			    "DisruptionTerminating", "Disrupting NodeClaim: %s",
+			    nap_disrupt_reason_name(cmd->reason));
+	}
+	rec = nap_disrupt_command_json(r, cmd);
+	nap_emit(rec);
+	json_object_put(rec);
+	x->ncommands++;
+}
+
+void
+plan_pass(struct ctx *x)
+{
+	struct nap_disrupt_result r;
+	size_t i;
+
+	queue_prune(x, now_ms(x));
+	if (plan(x, &r) < 0)
+		return;
+	for (i = 0; i < r.ncmds; i++)
+		act(x, &r, &r.cmds[i]);
+	blocked_events(x, &r);
+	nap_disrupt_result_free(&r);
+}
+
+void
+plan_dry_run(struct ctx *x)
+{
+	struct nap_disrupt_result r;
+	json_object *rec;
+	size_t i;
+
+	if (plan(x, &r) < 0) {
+		x->fatal = NAP_EX_DATAERR;
+		return;
+	}
+	for (i = 0; i < r.ncmds; i++) {
+		rec = nap_disrupt_command_json(&r, &r.cmds[i]);
+		nap_emit(rec);
+		json_object_put(rec);
+	}
+	for (i = 0; i < r.nverdicts; i++) {
+		rec = nap_disrupt_verdict_json(&r, &r.verdicts[i]);
+		nap_emit(rec);
+		json_object_put(rec);
+	}
+	nap_disrupt_result_free(&r);
+}
+
+void
+plan_free(struct ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nqueued; i++)
+		free(x->queued[i]);
+	free(x->queued);
+	free(x->queued_at);
+}

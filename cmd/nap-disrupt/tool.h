@@ -1,0 +1,118 @@
+/*
+ * tool.h - nap-disrupt's state: the cluster model its state records keep,
+ * the clients it acts through, and what termination remembers between
+ * passes.
+ *
+ * Termination is restart-safe: every decision is taken from the model (the
+ * API server's truth as the watch delivers it).  What lives only here is a
+ * courtesy to the API server: per-pod eviction backoff, the VM deletions in
+ * flight, and which events were already posted (so a blocked drain does not
+ * post one event a second).  Losing it all on a restart costs a few repeated
+ * requests, never a wrong action.
+ *
+ * Everything runs on one thread: Kubernetes writes are short blocking
+ * requests, ARM deletions are asynchronous calls (lib/arm) followed from the
+ * main loop.
+ */
+#ifndef NAP_DISRUPT_TOOL_H
+#define NAP_DISRUPT_TOOL_H
+
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "arm.h"
+#include "auth.h"
+#include "catalog.h"
+#include "config.h"
+#include "disrupt.h"
+#include "hash.h"
+#include "http.h"
+#include "kube.h"
+#include "model.h"
+#include "vm.h"
+
+/* A VM being deleted, with its NIC and OS disk (vm.c over lib/vm). */
+struct vmdel {
+	char *name;
+	struct nap_vm_del *del; /* the deletion under way, NULL between attempts */
+	int gone;		/* VM, NIC and disk answered NotFound */
+	int64_t retry_ms;	/* wall clock: not before this after a failure */
+	unsigned failures;
+};
+
+/* Per pod (by uid): when the next eviction may be tried. */
+struct podwait {
+	int64_t next_ms;
+	int64_t backoff_ms;
+};
+
+struct ctx {
+	struct nap_config cfg;
+	struct nap_http *http;
+	struct nap_kube *kube; /* NULL with --dry-run */
+	struct nap_auth *auth;
+	struct nap_arm *arm;
+	struct nap_cluster *cl;
+	struct nap_http_tls tls;
+	double scale;	    /* --time-scale */
+	int64_t now_fixed;  /* --now, epoch ms; 0 = the clock */
+	int dry_run;
+	int synced;
+	int64_t plan_every_ms; /* unscaled */
+	int64_t next_plan_ms;  /* wall clock */
+	int64_t next_term_ms;
+	struct nap_hash vms;	 /* VM name -> struct vmdel */
+	struct nap_hash waits;	 /* pod uid -> struct podwait */
+	struct nap_hash events;	 /* "reason/kind/name" -> (void *)(intptr_t)last post, s */
+	struct nap_hash done;	 /* uid -> int64_t *: finalizer dropped at (stale records ignored) */
+	int64_t next_purge_ms;
+	struct nap_catalog *cat; /* prices for records; NULL = unknown */
+	char **queued;		 /* NodeClaims this process deleted, not yet seen deleting */
+	int64_t *queued_at;
+	size_t nqueued, aqueued;
+	int fatal;
+	/* counters, for messages and tests */
+	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized, ncommands;
+};
+
+/* main.c */
+int64_t wall_ms(void);
+/* The clock decisions use: --now, else the wall clock (epoch ms). */
+int64_t now_ms(const struct ctx *x);
+/* d (a duration in ms as written in objects) as wall-clock ms under --time-scale. */
+int64_t scaled(const struct ctx *x, int64_t d);
+
+/* term.c: the termination owner. */
+void term_pass(struct ctx *x);
+size_t term_busy(const struct ctx *x);
+
+/* vm.c: VM, NIC and OS disk deletion until NotFound. */
+/* 1 when the VM and its parts are gone, else 0 (in progress; failures are retried). */
+int vm_delete(struct ctx *x, const char *vm);
+void vm_arm_done(struct ctx *x, struct nap_arm_call *call);
+void vm_forget(struct ctx *x, const char *vm);
+void vm_free_all(struct ctx *x);
+
+/* kact.c: Kubernetes writes. */
+int k_event(struct ctx *x, const char *kind, const char *api_version, const struct nap_meta *on,
+    const char *type, const char *reason, const char *fmt, ...) NAP_PRINTF(7, 8);
+int k_delete(struct ctx *x, const char *path, const char *uid, int64_t grace_s,
+    struct nap_err *err);
+int k_evict(struct ctx *x, const struct nap_pod *p, struct nap_err *err);
+int k_drop_finalizer(struct ctx *x, const char *path, const struct nap_meta *m, struct nap_err *err);
+int k_add_finalizer(struct ctx *x, const char *path, const struct nap_meta *m, struct nap_err *err);
+int k_annotate(struct ctx *x, const char *path, const char *key, const char *val,
+    struct nap_err *err);
+int k_taint_disrupted(struct ctx *x, const struct nap_node *n, struct nap_err *err);
+/* ms since the epoch as RFC 3339 UTC, whole seconds ("2026-12-07T13:00:00Z"). */
+void rfc3339(int64_t ms, char *buf, size_t len);
+char *path_node(const char *name);
+char *path_nodeclaim(const char *name);
+char *path_pod(const char *ns, const char *name);
+
+/* plan.c: the disruption loop. */
+void plan_pass(struct ctx *x);
+void plan_dry_run(struct ctx *x);
+void plan_free(struct ctx *x);
+
+#endif
