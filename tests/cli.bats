@@ -191,18 +191,18 @@ sim_serving() {
 }
 
 @test "each tool's man page lists exactly the options its --help lists, and the rule" {
-	for t in nap-watch nap-solve nap-launch nap-upgrade nap-sim; do
+	for t in nap-watch nap-solve nap-launch nap-upgrade nap-cost nap-elect nap-sim; do
 		page=$REPO/man/$t.1
 		"$NAP_BIN/$t" --help >"$D/help"
 		# options with a short form are -hVv in the SYNOPSIS
 		long=$(sed -n 's/^      --\([a-z0-9-]*\).*/\1/p' "$D/help" | sort -u)
-		all=$(sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}--\([a-z0-9-]*\).*/\2/p' "$D/help" | sort -u)
+		all=$(sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}--\([a-z0-9-]*\).*/\2/p' "$D/help" | grep . | sort -u)
 		shorts=$(sed -n 's/^  -\([a-zA-Z]\), --.*/\1/p' "$D/help" | tr -d '\n')
 		[ -n "$long" ] && [ "$shorts" = hVv ] || { echo "$t --help: $(cat "$D/help")"; false; }
 		# ".Fl Fl name" and ".Fl -name" both render as --name
 		sed 's/Fl Fl /Fl -/g' "$page" >"$D/page"
 		synopsis=$(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh /p' "$D/page" |
-			grep -o 'Fl -[a-z0-9-]*' | sed 's/^Fl -//' | sort -u)
+			grep -o 'Fl -[a-z0-9-]*' | sed 's/^Fl -//' | grep . | sort -u)
 		options=$(sed -n '/^\.Sh OPTIONS/,/^\.Sh /p' "$D/page" |
 			grep '^\.It' | grep -o 'Fl -[a-z0-9-]*' | sed 's/^Fl -//' | sort -u)
 		[ "$long" = "$synopsis" ] ||

@@ -10,7 +10,7 @@
 load helpers/sim
 
 # Every tool the project ships.
-TOOLS="nap-watch nap-solve nap-launch nap-disrupt nap-upgrade nap-sim"
+TOOLS="nap-watch nap-solve nap-launch nap-disrupt nap-upgrade nap-cost nap-elect nap-sim"
 # The tools that read records on stdin and write records on stdout.
 FILTERS="nap-solve nap-launch nap-disrupt nap-upgrade"
 
