@@ -24,10 +24,10 @@ setup() {
 }
 
 teardown() {
-	[ -z "$SAMPLER_PID" ] || { kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null; }
+	[ -z "$SAMPLER_PID" ] || { kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || :; }
 	if [ -n "$LOOP_PID" ]; then
-		kill -TERM "$LOOP_PID" 2>/dev/null
-		wait "$LOOP_PID" 2>/dev/null
+		kill -TERM "$LOOP_PID" 2>/dev/null || :
+		wait "$LOOP_PID" 2>/dev/null || :
 	fi
 	invariants_stop
 	sim_stop
@@ -224,5 +224,42 @@ sample_disrupting() {
 	sim_kubectl delete "$node" --wait=false >/dev/null
 	sim_poll 240 gone "$node"
 	sim_poll 240 running web 2
+	invariants_check
+}
+
+# The window of a budget, decided on a snapshot of nap-sim: the loop makes
+# two nodes and empties them under nodes: "0", then stops; the NodePool's
+# budget becomes nodes: "0" from 09:00 UTC for an hour, and nap-watch --once
+# takes the snapshot.  nap-disrupt --dry-run --now T on it removes both
+# empty nodes before the window and after it, and none inside, where the
+# verdict is Budget.
+@test "a cron window: nodes: 0 from 09:00 for 1h blocks inside the window and not outside (dry run on a snapshot)" {
+	pool e2e 0 0s
+	loop
+	deploy web e2e 2
+	sim_poll 120 running web 2
+	sim_kubectl scale deployment web --replicas 0 >/dev/null
+	sim_poll 60 no_pods web
+	kill -TERM "$LOOP_PID"
+	wait "$LOOP_PID" || :
+	LOOP_PID=
+	sim_kubectl patch nodepool e2e --type merge \
+	    -p '{"spec":{"disruption":{"budgets":[{"nodes":"0","schedule":"0 9 * * *","duration":"1h"}]}}}' >/dev/null
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" --once >"$BATS_TEST_TMPDIR/snap" 2>"$BATS_TEST_TMPDIR/watch.err"
+	# two days on, past any simulated time the run reached
+	day=$(date -u -d '+2 days' +%F)
+	decide() {	# decide HH:MM: the nodes removed, then the verdicts
+		"$NAP_BIN/nap-disrupt" --dry-run --now "${day}T$1:00Z" <"$BATS_TEST_TMPDIR/snap" |
+		    jq -sc '[(map(select(.type == "Disruption" and .nodePool == "e2e") | .nodeClaims | length) | add // 0),
+		        (map(select(.type == "DisruptionVerdict" and .nodePool == "e2e") | .why) | unique)]'
+	}
+	run decide 08:59
+	[ "$output" = '[2,["Disrupted"]]' ]
+	run decide 09:00
+	[ "$output" = '[0,["Budget"]]' ]
+	run decide 09:59
+	[ "$output" = '[0,["Budget"]]' ]
+	run decide 10:00
+	[ "$output" = '[2,["Disrupted"]]' ]
 	invariants_check
 }
