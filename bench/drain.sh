@@ -10,7 +10,7 @@
 # and nap-sim's safety counters (PDB violations, do-not-disrupt pods
 # evicted, VMs deleted with pods), which must all be 0.  Medians over RUNS
 # runs (default 1: one run takes minutes).
-#   NODES=100 PER=20 BUDGET=10% SCALE=100 RUNS=1 sh bench/drain.sh
+#   NODES=100 PER=20 BUDGET=10% SCALE=100 RUNS=1 KEEP=0 sh bench/drain.sh
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +26,7 @@ median() { sort -n | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[
 size=Standard_D8s_v5
 
 run_once() {	# run_once DIR: one run, its figures as one JSON line on stdout
-	local d=$1 sim_pid loop_pid i t0 now n max=0 maxb=0 samples=0 alloc cpu left st
+	local d=$1 sim_pid loop_pid i t0 now n max=0 maxb=0 samples=0 alloc cpu st
 	mkdir -p "$d"
 	"$NAP_BIN/nap-sim" --time-scale "$SCALE" --catalog "$repo/data" \
 	    --kubeconfig-out "$d/kubeconfig" --config-out "$d/nap.yaml" --ca-out "$d/ca.pem" \
@@ -44,7 +44,8 @@ run_once() {	# run_once DIR: one run, its figures as one JSON line on stdout
 	k apply --server-side --force-conflicts -f "$repo/deploy/crds/" >"$d/apply.log" 2>&1 || return 1
 	k apply -f "$repo/deploy/nodepools/default.yaml" >>"$d/apply.log" 2>&1 || return 1
 	"$repo/pipelines/nap" --config "$d/nap.yaml" --time-scale "$SCALE" \
-	    >/dev/null 2>"$d/loop.err" </dev/null &
+	    >"$([ "${KEEP:-0}" = 1 ] && echo "$d/loop.out" || echo /dev/null)" \
+	    2>"$d/loop.err" </dev/null &
 	loop_pid=$!
 	# The allocatable CPU of one node of $size, from a probe node: the
 	# first pod of the deployment brings one up.
@@ -144,7 +145,12 @@ run_once() {	# run_once DIR: one run, its figures as one JSON line on stdout
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nap-bench-drain.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# KEEP=1 keeps the runs' logs (the loop's and nap-sim's stderr) in $tmp.
+if [ "${KEEP:-0}" = 1 ]; then
+	echo "logs in $tmp"
+else
+	trap 'rm -rf "$tmp"' EXIT INT TERM
+fi
 printf '%-4s %6s %6s %9s %11s %9s %9s %8s  %s\n' run pods nodes real-s simulated-s \
     max-disr over-bdgt samples 'safety (pdb, dnd, vm-with-pods)'
 status=0
