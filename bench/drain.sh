@@ -8,7 +8,9 @@
 # disrupting (deleting) at once in any sample and the budget then in force
 # (nodes: "10%" of the NodePool's nodes, rounded up), the number of samples,
 # and nap-sim's safety counters (PDB violations, do-not-disrupt pods
-# evicted, VMs deleted with pods), which must all be 0.  Medians over RUNS
+# evicted, VMs deleted with pods), which must all be 0; they are read just
+# before the scale-down too, so that a breach while the nodes came up shows
+# apart from one during the drain.  Medians over RUNS
 # runs (default 1: one run takes minutes).
 #   NODES=100 PER=20 BUDGET=10% SCALE=100 RUNS=1 KEEP=0 sh bench/drain.sh
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -40,6 +42,11 @@ run_once() {	# run_once DIR: one run, its figures as one JSON line on stdout
 		i=$((i + 1))
 	done
 	export KUBECONFIG=$d/kubeconfig
+	stats() {	# nap-sim's safety counters (nap-sim(1), GET /nap-sim/stats)
+		curl -sS --cacert "$d/ca.pem" \
+		    -H "Authorization: Bearer $(sed -n 's/^ *token: //p' "$d/kubeconfig")" \
+		    "$(jq -r '.armURL // .arm // empty' "$d/ready.json")/nap-sim/stats"
+	}
 	k() { kubectl --request-timeout=60s "$@"; }
 	k apply --server-side --force-conflicts -f "$repo/deploy/crds/" >"$d/apply.log" 2>&1 || return 1
 	k apply -f "$repo/deploy/nodepools/default.yaml" >>"$d/apply.log" 2>&1 || return 1
@@ -109,6 +116,10 @@ run_once() {	# run_once DIR: one run, its figures as one JSON line on stdout
 		i=$((i + 1))
 	done
 	nodes_up=$(k get nodes -l bench=drain -o json | jq '.items | length')
+	# The counters before the scale-down too: a breach during the scale-up
+	# (nap-disrupt removing a node it saw empty while pods were landing)
+	# shows apart from one during the drain.
+	st0=$(stats)
 	k scale deployment drain --replicas 0 >>"$d/apply.log" 2>&1 || return 1
 	t0=$(date +%s.%N)
 	while :; do
@@ -131,17 +142,17 @@ run_once() {	# run_once DIR: one run, its figures as one JSON line on stdout
 		sleep 0.3
 	done
 	real=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
-	st=$(curl -sS --cacert "$d/ca.pem" -H "Authorization: Bearer $(sed -n 's/^ *token: //p' "$d/kubeconfig")" \
-	    "$(jq -r '.armURL // .arm // empty' "$d/ready.json")/nap-sim/stats")
+	st=$(stats)
 	kill -TERM "$loop_pid" 2>/dev/null
 	wait "$loop_pid" 2>/dev/null
 	kill -TERM "$sim_pid" 2>/dev/null
 	wait "$sim_pid" 2>/dev/null
 	jq -cn --argjson real "$real" --argjson scale "$SCALE" --argjson max "$max" \
 	    --argjson over "$maxb" --argjson samples "$samples" --argjson nodes "$nodes_up" \
-	    --argjson pods "$pods" --argjson stats "${st:-null}" \
+	    --argjson pods "$pods" --argjson stats "${st:-null}" --argjson before "${st0:-null}" \
 	    '{pods: $pods, nodes: $nodes, real: $real, simulated: ($real * $scale | round),
-	      maxDisrupting: $max, overBudget: $over, samples: $samples, stats: $stats}'
+	      maxDisrupting: $max, overBudget: $over, samples: $samples, stats: $stats,
+	      statsBeforeScaleDown: $before}'
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nap-bench-drain.XXXXXX")
@@ -152,13 +163,14 @@ else
 	trap 'rm -rf "$tmp"' EXIT INT TERM
 fi
 printf '%-4s %6s %6s %9s %11s %9s %9s %8s  %s\n' run pods nodes real-s simulated-s \
-    max-disr over-bdgt samples 'safety (pdb, dnd, vm-with-pods)'
+    max-disr over-bdgt samples 'safety (pdb, dnd, vm-with-pods; before the scale-down)'
 status=0
 for i in $(seq 1 "$RUNS"); do
 	if out=$(run_once "$tmp/run$i"); then
 		echo "$out" >>"$tmp/runs.ndjson"
 		jq -r --arg i "$i" '[$i, .pods, .nodes, .real, .simulated, .maxDisrupting, .overBudget,
-		    .samples, "\(.stats.pdbViolations) \(.stats.doNotDisruptEvicted) \(.stats.vmsDeletedWithPods)"]
+		    .samples, "\(.stats.pdbViolations) \(.stats.doNotDisruptEvicted) \(.stats.vmsDeletedWithPods);" +
+		    " \(.statsBeforeScaleDown | "\(.pdbViolations) \(.doNotDisruptEvicted) \(.vmsDeletedWithPods)")"]
 		    | @tsv' <<<"$out" | awk -F'\t' '{ printf "%-4s %6s %6s %9s %11s %9s %9s %8s  %s\n",
 		    $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
 		jq -e '.overBudget == 0 and .stats.pdbViolations == 0 and .stats.doNotDisruptEvicted == 0
