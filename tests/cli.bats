@@ -191,7 +191,7 @@ sim_serving() {
 }
 
 @test "each tool's man page lists exactly the options its --help lists, and the rule" {
-	for t in nap-watch nap-solve nap-launch nap-upgrade nap-cost nap-elect nap-sim; do
+	for t in nap-watch nap-solve nap-launch nap-disrupt nap-upgrade nap-cost nap-elect nap-sim; do
 		page=$REPO/man/$t.1
 		"$NAP_BIN/$t" --help >"$D/help"
 		# options with a short form are -hVv in the SYNOPSIS

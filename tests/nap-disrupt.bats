@@ -6,6 +6,7 @@
 # --dry-run on fixture snapshots.  nap-sim runs 50x faster; durations
 # written in objects (terminationGracePeriod) are obeyed as written.
 
+# shellcheck disable=SC2030,SC2031  # each @test is a subshell: DPID and WPID are per test
 load helpers/sim
 bats_require_minimum_version 1.5.0
 
@@ -37,7 +38,7 @@ disrupt() {
 
 # start_sim: nap-sim with one AKSNodeClass and the NodePool "default".
 start_sim() {
-	sim_start --catalog "$REPO/data" --time-scale "$SCALE" "$@"
+	sim_start --catalog "$REPO/data" --time-scale "$SCALE"
 	RG=$(sed -n 's/^ *resourceGroup: //p' "$SIM_CONFIG")
 	sim_kubectl apply -f - >/dev/null <<-'EOF'
 	apiVersion: karpenter.azure.com/v1beta1
@@ -82,6 +83,29 @@ make_node() {
 	    --time-scale "$SCALE" >"$st.out" 2>"$st.err" &
 	l=$!
 	sim_poll 60 grep -q '^{"type":"Initialized"' "$st.out"
+	kill -TERM "$w" "$l" 2>/dev/null || :
+	wait "$w" "$l" 2>/dev/null || :
+}
+
+# make_nodes PREFIX N: N NodeClaims PREFIX0..PREFIX<N-1> launched together,
+# followed to Initialized; nap-launch is then stopped.
+make_nodes() {
+	local st=$BATS_TEST_TMPDIR/st-$1 w l
+	jq -cn --arg p "$1" --argjson n "$2" 'range($n) | {type: "LaunchRequest", pods: [], price: 0.1,
+	  nodeClaim: {apiVersion: "karpenter.sh/v1", kind: "NodeClaim",
+	    metadata: {name: "\($p)\(.)", labels: {"karpenter.sh/nodepool": "default"}},
+	    spec: {requirements: [
+	        {key: "node.kubernetes.io/instance-type", operator: "In", values: ["Standard_D2s_v3"]},
+	        {key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"]}],
+	      resources: {requests: {cpu: "100m"}},
+	      nodeClassRef: {group: "karpenter.azure.com", kind: "AKSNodeClass", name: "default"}}}}' >"$st.req"
+	mkfifo "$st"
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" >"$st" 2>"$st.werr" &
+	w=$!
+	(cat "$st.req"; exec cat "$st") | "$NAP_BIN/nap-launch" --config "$SIM_CONFIG" \
+	    --time-scale "$SCALE" >"$st.out" 2>"$st.err" &
+	l=$!
+	sim_poll 120 sh -c "[ \$(grep -c '^{\"type\":\"Initialized\"' '$st.out') -ge $2 ]"
 	kill -TERM "$w" "$l" 2>/dev/null || :
 	wait "$w" "$l" 2>/dev/null || :
 }
@@ -251,6 +275,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	sim_kubectl get nodeclaim t1 2>&1 | grep -q NotFound
 	event DisruptionTerminating aks-t1
 	event TerminationGracePeriodExpiring t1
+	[ "$(sim_kubectl get events -o json | jq '[.items[] | select(.reason == "Evicted")] | length')" -eq 3 ]
 }
 
 @test "kubectl delete node drains the same way and deletes its NodeClaim too" {
@@ -313,6 +338,28 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	grep -q 'stats: evicted=2 blocked=0 forced=1 vms_deleted=1' "$ERR"
 }
 
+@test "nap-disrupt killed mid-drain and started again finishes the termination from the API server's state" {
+	start_sim
+	make_node r1 5m
+	workload web 3 '{"sim.nap.dev/shutdown-seconds":"30"}' 60
+	sim_poll 30 running_on aks-r1 3
+	start_disrupt
+	sim_poll 20 has_finalizer aks-r1
+	sim_kubectl delete nodeclaim r1 --wait=false
+	sim_poll 30 grep -q 'evicted pod default/web-' "$ERR"
+	kill -KILL "$DPID"
+	wait "$DPID" || :
+	kill -TERM "$WPID" 2>/dev/null || :
+	wait "$WPID" 2>/dev/null || :
+	rm -f "$BATS_TEST_TMPDIR/state"
+	start_disrupt
+	sim_poll 60 gone node aks-r1
+	sim_poll 30 gone nodeclaim r1
+	sim_poll 30 vm_gone aks-r1
+	stop_disrupt
+	safe
+}
+
 # ---- the disruption loop against nap-sim ----
 
 # pool_disruption JSON: the NodePool's spec.disruption.
@@ -328,7 +375,7 @@ pool_disruption() {
 	start_disrupt --interval 2s
 	sim_poll 30 event DisruptionBlocked default
 	[ "$(sim_kubectl get nodeclaims -o name | wc -l)" -eq 2 ]
-	! has 'select(.type == "Disruption")'
+	[ -z "$(jq -c 'select(.type == "Disruption")' "$OUT")" ]
 	pool_disruption '{"consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"1"}]}'
 	sim_poll 60 gone nodeclaim e1
 	sim_poll 60 gone nodeclaim e2
@@ -338,6 +385,35 @@ pool_disruption() {
 	[ "$(jq -c 'select(.type == "Disruption")' "$OUT" | wc -l)" -eq 2 ]
 	[ "$(jq -c 'select(.type == "Disruption" and .reason == "Empty" and (.nodeClaims | length) == 1
 	    and .forceful == false and .budget.allowed == 1)' "$OUT" | wc -l)" -eq 2 ]
+	safe
+}
+
+@test "a 20% budget on 10 empty nodes never has more than 2 NodeClaims deleting at once" {
+	start_sim
+	pool_disruption '{"consolidationPolicy":"WhenEmpty","consolidateAfter":"0s","budgets":[{"nodes":"20%"}]}'
+	make_nodes p 10
+	start_disrupt --interval 2s
+	max=0
+	end=$(($(date +%s) + 120))
+	while :; do
+		[ "$(date +%s)" -lt "$end" ] || { echo "nodes left after 120 s: $left"; false; }
+		s=$(sim_kcurl /apis/karpenter.sh/v1/nodeclaims | jq -r '[(.items | length),
+		    ([.items[] | select(.metadata.deletionTimestamp)] | length)] | @tsv')
+		left=$(echo "$s" | cut -f1)
+		deleting=$(echo "$s" | cut -f2)
+		if [ "$deleting" -gt "$max" ]; then
+			max=$deleting
+		fi
+		if [ "$left" -eq 0 ]; then
+			break
+		fi
+		sim_alive
+		sleep 0.05
+	done
+	[ "$max" -ge 1 ]
+	[ "$max" -le 2 ]
+	stop_disrupt
+	[ "$(jq -c 'select(.type == "Disruption") | .nodeClaims[]' "$OUT" | wc -l)" -eq 10 ]
 	safe
 }
 
@@ -384,6 +460,19 @@ pool_disruption() {
 	[ "$n" -ge 9 ]
 }
 
+@test "--dry-run leaves alone an empty node a Nominated record points at" {
+	d=$F/empty-node-removed
+	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" <"$d/input.ndjson"
+	[ "$status" -eq 0 ]
+	node=$(echo "$output" | jq -r 'select(.type == "Disruption") | .nodeClaims[0].node' | head -n 1)
+	[ -n "$node" ]
+	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" \
+	    < <(cat "$d/input.ndjson"; jq -cn --arg n "$node" '{type: "Nominated", pod: "default/p", node: $n, kind: "Node"}')
+	[ "$status" -eq 0 ]
+	[ -z "$(echo "$output" | jq -c 'select(.type == "Disruption")')" ]
+	echo "$output" | jq -se --arg n "$node" 'map(select(.node == $n))[0].why == "Nominated"'
+}
+
 @test "--dry-run decides the same twice from the same snapshot and --now, and touches nothing" {
 	run disrupt --dry-run --now "$(cat "$F/sim-snapshot/now")" --config /nonexistent <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]
@@ -397,6 +486,6 @@ pool_disruption() {
 	    | .object.metadata.creationTimestamp' "$F/sim-snapshot/input.ndjson")
 	run disrupt --dry-run --now "$created" <"$F/sim-snapshot/input.ndjson"
 	[ "$status" -eq 0 ]
-	! echo "$output" | jq -e 'select(.type == "Disruption")' | grep -q .
+	[ -z "$(echo "$output" | jq -c 'select(.type == "Disruption")')" ]
 	echo "$output" | jq -se 'map(select(.nodeClaim == "empty"))[0].why == "NotConsolidatable"'
 }

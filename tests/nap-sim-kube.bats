@@ -403,17 +403,7 @@ running() {	# selector count
 	sim_start
 	node_json n1 | sim_kubectl create -f -
 	node_json n2 | sim_kubectl create -f -
-	sim_kubectl apply -f - <<-'EOF'
-	apiVersion: apps/v1
-	kind: DaemonSet
-	metadata: {name: agent, namespace: kube-system}
-	spec:
-	  selector: {matchLabels: {app: agent}}
-	  template:
-	    metadata: {labels: {app: agent}}
-	    spec:
-	      containers: [{name: a, image: busybox}]
-	EOF
+	sim_agent_daemonset
 	daemons() {
 		[ "$(sim_kubectl -n kube-system get pods -l app=agent -o json |
 		    jq -r '[.items[] | select(.metadata.deletionTimestamp == null) | .spec.nodeName] | sort | join(",")')" = "$1" ]

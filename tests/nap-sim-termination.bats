@@ -299,17 +299,8 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	    spec:
 	      containers: [{name: c, image: nginx, volumeMounts: [{name: tmp, mountPath: /tmp}]}]
 	      volumes: [{name: tmp, emptyDir: {}}]
-	---
-	apiVersion: apps/v1
-	kind: DaemonSet
-	metadata: {name: agent, namespace: kube-system}
-	spec:
-	  selector: {matchLabels: {app: agent}}
-	  template:
-	    metadata: {labels: {app: agent}}
-	    spec:
-	      containers: [{name: a, image: busybox}]
 	EOF
+	sim_agent_daemonset
 	on_n1() {
 		[ "$(sim_kubectl get pods -A -o json | jq '[.items[] | select(.status.phase == "Running" and .spec.nodeName == "n1")] | length')" = 4 ]
 	}

@@ -85,8 +85,8 @@ k_event(struct ctx *x, const char *kind, const char *api_version, const struct n
 	if (!added && now - *last < scaled(x, EVENT_DEDUPE_MS))
 		return 0;
 	*last = now;
-	nap_info("%s %s%s%s: %s: %s", kind, on->ns[0] ? on->ns : "",
-	    on->ns[0] ? "/" : "", on->name, reason, msg);
+	nap_info("%s %s%s%s: %s: %s", kind, on->ns[0] ? on->ns : "", on->ns[0] ? "/" : "", on->name,
+	    reason, msg);
 	if (!x->kube)
 		return 0;
 
@@ -262,15 +262,17 @@ k_add_finalizer(struct ctx *x, const char *path, const struct nap_meta *m, struc
 
 	ops = json_object_new_array();
 	if (fins && json_object_is_type(fins, json_type_array)) {
-		json_object_array_add(ops, op("test", "/metadata/finalizers", json_object_get(fins)));
-		json_object_array_add(ops, op("add", "/metadata/finalizers/-",
-					       json_object_new_string(NAP_FINALIZER_TERMINATION)));
+		json_object_array_add(
+		    ops, op("test", "/metadata/finalizers", json_object_get(fins)));
+		json_object_array_add(ops,
+		    op("add", "/metadata/finalizers/-",
+			json_object_new_string(NAP_FINALIZER_TERMINATION)));
 	} else {
 		json_object *one = json_object_new_array();
 
 		json_object_array_add(one, json_object_new_string(NAP_FINALIZER_TERMINATION));
-		json_object_array_add(ops, op("test", "/metadata/resourceVersion",
-					       json_object_new_string(m->rv)));
+		json_object_array_add(
+		    ops, op("test", "/metadata/resourceVersion", json_object_new_string(m->rv)));
 		json_object_array_add(ops, op("add", "/metadata/finalizers", one));
 	}
 	return json_patch(x, path, ops, err);
@@ -331,8 +333,8 @@ k_taint_disrupted(struct ctx *x, const struct nap_node *n, struct nap_err *err)
 		json_object *one = json_object_new_array();
 
 		json_object_array_add(one, t);
-		json_object_array_add(ops, op("test", "/metadata/resourceVersion",
-					       json_object_new_string(n->meta.rv)));
+		json_object_array_add(ops,
+		    op("test", "/metadata/resourceVersion", json_object_new_string(n->meta.rv)));
 		json_object_array_add(ops, op("add", "/spec/taints", one));
 	}
 	/* Karpenter keeps draining nodes out of external load balancers. */

@@ -25,7 +25,7 @@
 
 #define SYNOPSIS                                                                                   \
 	"nap-disrupt [-hVv] [--catalog path] [--config file] [--context name] [--dry-run] "        \
-	"[--interval duration] [--kubeconfig file] [--log-format text|json] [--now time] "        \
+	"[--interval duration] [--kubeconfig file] [--log-format text|json] [--now time] "         \
 	"[--region region] [--time-scale n]"
 
 #define TERM_EVERY_MS 1000 /* karpenter.md §3: termination requeues every second */
@@ -63,6 +63,8 @@ on_record(struct ctx *x, const struct nap_rec *rec)
 			nap_warn("line %lu: %s", rec->lineno, err.msg);
 	} else if (strcmp(t, "SYNCED") == 0) {
 		x->synced = 1;
+	} else if (strcmp(t, "Nominated") == 0) {
+		plan_nominated(x, nap_json_str(rec->obj, "node", ""));
 	}
 	if (!x->dry_run)
 		nap_emit_raw(rec->line, rec->len);
@@ -93,12 +95,10 @@ drain_input(struct ctx *x, struct nap_rec_reader *rd)
 static void
 setup(struct ctx *x, const char *config, const char *kubeconfig, const char *context)
 {
-	struct nap_auth_opts ao;
 	struct nap_arm_opts mo;
-	struct nap_kube_config kc;
 	struct nap_err err;
 	const struct nap_config *cf = &x->cfg;
-	char *resource;
+	char *warning = NULL;
 
 	if (nap_config_load(&x->cfg, config, config != NULL, &err) < 0)
 		nap_die_err(&err);
@@ -116,41 +116,17 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		x->tls.ca_add = 1; /* nap.conf(5): in addition to the system CAs */
 	}
 
-	nap_kube_config_init(&kc);
-	if (nap_kube_config_load(&kc, kubeconfig ? kubeconfig : cf->kubeconfig[0] ? cf->kubeconfig : NULL,
-		context ? context : cf->context[0] ? cf->context : NULL, &err) < 0)
+	x->kube = nap_kube_open(cf, kubeconfig, context, &warning, &err);
+	if (!x->kube)
 		nap_die_err(&err);
-	if (nap_kube_plain_bearer(&kc))
-		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
-			 "unencrypted",
-		    kc.server, kc.source);
-	/* Its own pool, as in nap-launch: blocking requests must not stall ARM transfers. */
-	if ((x->kube = nap_kube_new(&kc, NULL, &err)) == NULL)
-		nap_die_err(&err);
-	nap_kube_config_free(&kc);
+	if (warning) {
+		nap_warn("%s", warning);
+		free(warning);
+	}
 
-	memset(&ao, 0, sizeof(ao));
-	if (nap_auth_kind_parse(cf->azure.auth, &ao.kind) < 0)
-		nap_die(NAP_EX_CONFIG, "azure.auth: unknown kind \"%s\"", cf->azure.auth);
-	if (strstr(cf->azure.arm_endpoint, "management.azure.com"))
-		resource = nap_xstrdup("https://management.azure.com/");
-	else
-		resource = nap_xasprintf("%s/", cf->azure.arm_endpoint);
-	ao.resource = resource;
-#define OPT(s) ((s)[0] ? (s) : NULL)
-	ao.token_endpoint = OPT(cf->azure.token_endpoint);
-	ao.authority_host = OPT(cf->azure.authority_host);
-	ao.tenant_id = OPT(cf->azure.tenant_id);
-	ao.client_id = OPT(cf->azure.client_id);
-	ao.client_secret_file = OPT(cf->azure.client_secret_file);
-	ao.client_certificate_file = OPT(cf->azure.client_certificate_file);
-	ao.federated_token_file = OPT(cf->azure.federated_token_file);
-#undef OPT
-	ao.tls = x->tls.ca_file ? &x->tls : NULL;
-	nap_auth_opts_from_env(&ao);
-	if (nap_auth_new(&x->auth, &ao, x->http, &err) < 0)
+	if (nap_auth_new_from_config(&x->auth, cf, x->tls.ca_file ? &x->tls : NULL, x->http, &err) <
+	    0)
 		nap_die_err(&err);
-	free(resource);
 
 	memset(&mo, 0, sizeof(mo));
 	mo.endpoint = cf->azure.arm_endpoint;
@@ -315,13 +291,13 @@ main(int argc, char **argv)
 			break;
 		case OPT_LOG_FORMAT:
 			if (nap_log_set_format(g.arg) < 0)
-				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
-				    g.arg);
+				nap_usage_error(SYNOPSIS,
+				    "--log-format: \"%s\" is neither text nor json", g.arg);
 			break;
 		case OPT_NOW:
 			if (nap_time_parse(g.arg, &t) < 0)
-				nap_usage_error(SYNOPSIS, "--now: \"%s\" is not an RFC 3339 time",
-				    g.arg);
+				nap_usage_error(
+				    SYNOPSIS, "--now: \"%s\" is not an RFC 3339 time", g.arg);
 			x.now_fixed = t * 1000;
 			break;
 		case OPT_REGION:
@@ -342,6 +318,7 @@ main(int argc, char **argv)
 	nap_hash_init(&x.waits);
 	nap_hash_init(&x.events);
 	nap_hash_init(&x.done);
+	nap_hash_init(&x.nominated);
 	if (x.dry_run) {
 		dry_run(&x, catalog, region);
 	} else {
@@ -353,8 +330,9 @@ main(int argc, char **argv)
 		if (!region && x.cfg.cluster.region[0])
 			region = x.cfg.cluster.region;
 		if (!region)
-			nap_warn("no region (--region, cluster.region): Disruption records carry no "
-				 "prices");
+			nap_warn(
+			    "no region (--region, cluster.region): Disruption records carry no "
+			    "prices");
 		else if (nap_catalog_load(&x.cat, catalog, region, NULL, &err) < 0) {
 			nap_warn("%s; Disruption records carry no prices", err.msg);
 			x.cat = NULL;

@@ -19,6 +19,8 @@
 #include "tool.h"
 
 #define QUEUE_KEEP_MS 60000
+/* karpenter.md 8.3: a nomination holds for 2 x BATCH_MAX_DURATION (10 s). */
+#define NOMINATION_MS 20000
 
 /* Drop queued names the model shows deleting or gone, or that waited too long. */
 static void
@@ -50,11 +52,46 @@ queue_add(struct ctx *x, const char *name, int64_t now)
 	x->queued_at[x->nqueued++] = now;
 }
 
+void
+plan_nominated(struct ctx *x, const char *node)
+{
+	int added;
+	void **slot;
+
+	if (!node[0])
+		return;
+	slot = nap_hash_slot(&x->nominated, node, &added);
+	if (added)
+		*slot = nap_xmalloc(sizeof(int64_t));
+	*(int64_t *)*slot = now_ms(x) + scaled(x, NOMINATION_MS);
+}
+
+/* The names still nominated, in a new array (the strings are the table's). */
+static const char **
+nominated_now(struct ctx *x, int64_t now, size_t *n)
+{
+	const char **out = NULL;
+	size_t pos = 0, a = 0;
+	const char *k;
+	void *v;
+
+	*n = 0;
+	while (nap_hash_next(&x->nominated, &pos, &k, &v))
+		if (*(int64_t *)v > now) {
+			nap_xgrow(&out, &a, *n + 1, sizeof(*out));
+			out[(*n)++] = k;
+		}
+	return out;
+}
+
 static int
 plan(struct ctx *x, struct nap_disrupt_result *r)
 {
 	struct nap_disrupt_opts o;
 	struct nap_err err;
+	const char **nom;
+	size_t nnom;
+	int rc = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.now_ms = now_ms(x);
@@ -62,12 +99,16 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 	o.catalog = x->cat;
 	o.queued = (const char *const *)x->queued;
 	o.nqueued = x->nqueued;
+	nom = nominated_now(x, o.now_ms, &nnom);
+	o.nominated = nom;
+	o.nnominated = nnom;
 	memset(r, 0, sizeof(*r));
 	if (nap_disrupt_plan(x->cl, &o, r, &err) < 0) {
 		nap_warn("plan: %s", err.msg);
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	free(nom);
+	return rc;
 }
 
 /* DisruptionBlocked on each NodePool whose budget stopped a method this pass. */
@@ -85,7 +126,9 @@ blocked_events(struct ctx *x, const struct nap_disrupt_result *r)
 		p = nap_cluster_nodepool(x->cl, v->nodepool);
 		if (p)
 			k_event(x, "NodePool", "karpenter.sh/v1", &p->meta, "Normal",
-			    "DisruptionBlocked", "No allowed disruptions for disruption reason %s due to blocking budget",
+			    "DisruptionBlocked",
+			    "No allowed disruptions for disruption reason %s due to blocking "
+			    "budget",
 			    nap_disrupt_reason_name(v->reason));
 	}
 }
@@ -106,8 +149,8 @@ act(struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_
 		rc = k_delete(x, path, c ? c->meta.uid : NULL, -1, &err);
 		free(path);
 		if (rc < 0) {
-			nap_warn("%s: delete nodeclaim %s: %s", nap_disrupt_reason_name(cmd->reason),
-			    cd->nodeclaim, err.msg);
+			nap_warn("%s: delete nodeclaim %s: %s",
+			    nap_disrupt_reason_name(cmd->reason), cd->nodeclaim, err.msg);
 			continue;
 		}
 		queue_add(x, cd->nodeclaim, now_ms(x));
@@ -168,8 +211,15 @@ plan_free(struct ctx *x)
 {
 	size_t i;
 
+	size_t pos = 0;
+	const char *k;
+	void *v;
+
 	for (i = 0; i < x->nqueued; i++)
 		free(x->queued[i]);
 	free(x->queued);
 	free(x->queued_at);
+	while (nap_hash_next(&x->nominated, &pos, &k, &v))
+		free(v);
+	nap_hash_free(&x->nominated);
 }

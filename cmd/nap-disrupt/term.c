@@ -29,8 +29,8 @@
 #include "wellknown.h"
 
 #define NO_DEADLINE INT64_MAX
-#define STUCK_MS 60000	    /* a pod this long past its deletionTimestamp is bypassed */
-#define MIN_DRAIN_MS 5000   /* karpenter.md §3: minimum drain time after the taint is seen */
+#define STUCK_MS 60000	  /* a pod this long past its deletionTimestamp is bypassed */
+#define MIN_DRAIN_MS 5000 /* karpenter.md §3: minimum drain time after the taint is seen */
 #define EVICT_BACKOFF_MIN 100
 #define EVICT_BACKOFF_MAX 10000
 
@@ -98,7 +98,7 @@ critical(const struct nap_pod *p)
 	const char *pc = p->meta.raw ? nap_json_str(p->meta.raw, "spec.priorityClassName", "") : "";
 
 	return strcmp(pc, "system-cluster-critical") == 0 ||
-	       strcmp(pc, "system-node-critical") == 0;
+	    strcmp(pc, "system-node-critical") == 0;
 }
 
 /*
@@ -137,8 +137,8 @@ podwait(struct ctx *x, const struct nap_pod *p)
 
 /* Delete the pod with what is left of the node's deadline as its grace (never 0). */
 static void
-force_delete(struct ctx *x, const struct nap_node *n, const struct nap_pod *p, int64_t now,
-    int64_t deadline)
+force_delete(
+    struct ctx *x, const struct nap_node *n, const struct nap_pod *p, int64_t now, int64_t deadline)
 {
 	struct podwait *w = podwait(x, p);
 	struct nap_err err;
@@ -191,8 +191,10 @@ evict(struct ctx *x, const struct nap_node *n, const struct nap_pod *p, int64_t 
 	if (rc == 0 || rc == 1) {
 		if (rc == 0) {
 			x->nevicted++;
-			nap_info("node %s: evicted pod %s/%s", n->meta.name, p->meta.ns,
-			    p->meta.name);
+			nap_info(
+			    "node %s: evicted pod %s/%s", n->meta.name, p->meta.ns, p->meta.name);
+			k_event(x, "Pod", "v1", &p->meta, "Normal", "Evicted",
+			    "Evicted pod: the termination of node %s", n->meta.name);
 		}
 		/* Its deletion shows in the model next; do not ask again meanwhile. */
 		w->next_ms = now + scaled(x, 10000);
@@ -235,8 +237,7 @@ drain(struct ctx *x, const struct nap_node *n, int64_t now, int64_t deadline)
 		 * A pod whose grace would outlive the deadline goes now, whatever
 		 * its tier, PDB or annotation: that is what the deadline means.
 		 */
-		if (deadline != NO_DEADLINE &&
-		    now + p->grace_seconds * 1000 >= deadline) {
+		if (deadline != NO_DEADLINE && now + p->grace_seconds * 1000 >= deadline) {
 			force_delete(x, n, p, now, deadline);
 			continue;
 		}
@@ -250,8 +251,7 @@ drain(struct ctx *x, const struct nap_node *n, int64_t now, int64_t deadline)
 
 		if (!drainable(x, p, now) || tier(p) != low || p->meta.deleted)
 			continue;
-		if (deadline != NO_DEADLINE &&
-		    now + p->grace_seconds * 1000 >= deadline)
+		if (deadline != NO_DEADLINE && now + p->grace_seconds * 1000 >= deadline)
 			continue;
 		evict(x, n, p, now);
 	}
@@ -273,8 +273,8 @@ attachments(struct ctx *x, const struct nap_node *n, int64_t now)
 	size_t i, k, np, cnt = 0;
 	struct nap_pod *const *pods = nap_cluster_pods_on_node(x->cl, n->meta.name, &np);
 
-	if (nap_kube_list(x->kube, "/apis/storage.k8s.io/v1/volumeattachments", 0, &items, &rv,
-		&err) < 0) {
+	if (nap_kube_list(
+		x->kube, "/apis/storage.k8s.io/v1/volumeattachments", 0, &items, &rv, &err) < 0) {
 		free(rv);
 		if (err.http == 404)
 			return 0; /* not served: nothing to wait for */
@@ -296,8 +296,8 @@ attachments(struct ctx *x, const struct nap_node *n, int64_t now)
 			if (drainable(x, p, now) || nap_pod_is_terminal(p))
 				continue;
 			for (j = 0; j < p->npvcs && !kept; j++) {
-				const struct nap_pvc *c = nap_cluster_get(
-				    x->cl, NAP_KIND_PVC, p->meta.ns, p->pvcs[j]);
+				const struct nap_pvc *c =
+				    nap_cluster_get(x->cl, NAP_KIND_PVC, p->meta.ns, p->pvcs[j]);
 
 				kept = c && strcmp(c->volume_name, pv) == 0;
 			}
@@ -314,8 +314,7 @@ attachments(struct ctx *x, const struct nap_node *n, int64_t now)
  * NodeClaim, or a Node without one), so what vm.c remembers of it can go.
  */
 static void
-finish(struct ctx *x, const char *kind, const struct nap_meta *m, const char *provider_id,
-    int last)
+finish(struct ctx *x, const char *kind, const struct nap_meta *m, const char *provider_id, int last)
 {
 	const char *vm = vm_name(provider_id);
 	struct nap_err err;
@@ -328,8 +327,8 @@ finish(struct ctx *x, const char *kind, const struct nap_meta *m, const char *pr
 	rc = k_drop_finalizer(x, path, m, &err);
 	free(path);
 	if (rc < 0) {
-		nap_warn("%s %s: remove finalizer: %s", strcmp(kind, "Node") == 0 ? "node" : "nodeclaim",
-		    m->name, err.msg);
+		nap_warn("%s %s: remove finalizer: %s",
+		    strcmp(kind, "Node") == 0 ? "node" : "nodeclaim", m->name, err.msg);
 		return;
 	}
 	x->nfinalized++;
@@ -372,8 +371,8 @@ node_pass(struct ctx *x, const struct nap_node *n, int64_t now)
 	if (added) {
 		*slot = nap_xmalloc(sizeof(int64_t));
 		*(int64_t *)*slot = now;
-		k_event(x, "Node", "v1", &n->meta, "Normal", "DisruptionTerminating",
-		    "Draining node");
+		k_event(
+		    x, "Node", "v1", &n->meta, "Normal", "DisruptionTerminating", "Draining node");
 	}
 	seen = *slot;
 	left = drain(x, n, now, deadline);
@@ -412,8 +411,7 @@ claim_pass(struct ctx *x, const struct nap_nodeclaim *c, int64_t now)
 			nap_warn("nodeclaim %s: annotate: %s", c->meta.name, err.msg);
 		else
 			k_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Warning",
-			    "TerminationGracePeriodExpiring",
-			    "All pods will be deleted by %s", ts);
+			    "TerminationGracePeriodExpiring", "All pods will be deleted by %s", ts);
 		free(path);
 	}
 	if (n) {
@@ -511,19 +509,4 @@ term_pass(struct ctx *x)
 		if (claims[i]->meta.deleted && has_finalizer(&claims[i]->meta) &&
 		    !nap_hash_get(&x->done, claims[i]->meta.uid))
 			claim_pass(x, claims[i], now);
-}
-
-size_t
-term_busy(const struct ctx *x)
-{
-	size_t i, n, cnt = 0;
-	struct nap_node *const *nodes = nap_cluster_nodes(x->cl, &n);
-	struct nap_nodeclaim *const *claims;
-
-	for (i = 0; i < n; i++)
-		cnt += nodes[i]->meta.deleted && has_finalizer(&nodes[i]->meta);
-	claims = nap_cluster_nodeclaims(x->cl, &n);
-	for (i = 0; i < n; i++)
-		cnt += claims[i]->meta.deleted && has_finalizer(&claims[i]->meta);
-	return cnt;
 }

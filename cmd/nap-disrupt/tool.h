@@ -54,22 +54,23 @@ struct ctx {
 	struct nap_arm *arm;
 	struct nap_cluster *cl;
 	struct nap_http_tls tls;
-	double scale;	    /* --time-scale */
-	int64_t now_fixed;  /* --now, epoch ms; 0 = the clock */
+	double scale;	   /* --time-scale */
+	int64_t now_fixed; /* --now, epoch ms; 0 = the clock */
 	int dry_run;
 	int synced;
 	int64_t plan_every_ms; /* unscaled */
 	int64_t next_plan_ms;  /* wall clock */
 	int64_t next_term_ms;
-	struct nap_hash vms;	 /* VM name -> struct vmdel */
-	struct nap_hash waits;	 /* pod uid -> struct podwait */
-	struct nap_hash events;	 /* "reason/kind/name" -> (void *)(intptr_t)last post, s */
-	struct nap_hash done;	 /* uid -> int64_t *: finalizer dropped at (stale records ignored) */
+	struct nap_hash vms;	/* VM name -> struct vmdel */
+	struct nap_hash waits;	/* pod uid -> struct podwait */
+	struct nap_hash events; /* "reason/kind/name" -> (void *)(intptr_t)last post, s */
+	struct nap_hash done;	/* uid -> int64_t *: finalizer dropped at (stale records ignored) */
 	int64_t next_purge_ms;
 	struct nap_catalog *cat; /* prices for records; NULL = unknown */
 	char **queued;		 /* NodeClaims this process deleted, not yet seen deleting */
 	int64_t *queued_at;
 	size_t nqueued, aqueued;
+	struct nap_hash nominated; /* node or NodeClaim name -> int64_t *: nominated until */
 	int fatal;
 	/* counters, for messages and tests */
 	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized, ncommands;
@@ -84,7 +85,6 @@ int64_t scaled(const struct ctx *x, int64_t d);
 
 /* term.c: the termination owner. */
 void term_pass(struct ctx *x);
-size_t term_busy(const struct ctx *x);
 
 /* vm.c: VM, NIC and OS disk deletion until NotFound. */
 /* 1 when the VM and its parts are gone, else 0 (in progress; failures are retried). */
@@ -96,13 +96,14 @@ void vm_free_all(struct ctx *x);
 /* kact.c: Kubernetes writes. */
 int k_event(struct ctx *x, const char *kind, const char *api_version, const struct nap_meta *on,
     const char *type, const char *reason, const char *fmt, ...) NAP_PRINTF(7, 8);
-int k_delete(struct ctx *x, const char *path, const char *uid, int64_t grace_s,
-    struct nap_err *err);
+int k_delete(
+    struct ctx *x, const char *path, const char *uid, int64_t grace_s, struct nap_err *err);
 int k_evict(struct ctx *x, const struct nap_pod *p, struct nap_err *err);
-int k_drop_finalizer(struct ctx *x, const char *path, const struct nap_meta *m, struct nap_err *err);
+int k_drop_finalizer(
+    struct ctx *x, const char *path, const struct nap_meta *m, struct nap_err *err);
 int k_add_finalizer(struct ctx *x, const char *path, const struct nap_meta *m, struct nap_err *err);
-int k_annotate(struct ctx *x, const char *path, const char *key, const char *val,
-    struct nap_err *err);
+int k_annotate(
+    struct ctx *x, const char *path, const char *key, const char *val, struct nap_err *err);
 int k_taint_disrupted(struct ctx *x, const struct nap_node *n, struct nap_err *err);
 /* ms since the epoch as RFC 3339 UTC, whole seconds ("2026-12-07T13:00:00Z"). */
 void rfc3339(int64_t ms, char *buf, size_t len);
@@ -114,5 +115,7 @@ char *path_pod(const char *ns, const char *name);
 void plan_pass(struct ctx *x);
 void plan_dry_run(struct ctx *x);
 void plan_free(struct ctx *x);
+/* A Nominated record's node (or NodeClaim): not disrupted for the nomination window. */
+void plan_nominated(struct ctx *x, const char *node);
 
 #endif

@@ -74,8 +74,8 @@ vm_arm_done(struct ctx *x, struct nap_arm_call *call)
 		b = RETRY_MAX_MS;
 	v->failures++;
 	v->retry_ms = wall_ms() + scaled(x, b);
-	nap_warn("vm %s: %s, retry in %llds", v->name, err.msg,
-	    (long long)(scaled(x, b) + 999) / 1000);
+	nap_warn(
+	    "vm %s: %s, retry in %llds", v->name, err.msg, (long long)(scaled(x, b) + 999) / 1000);
 	if (err.code == NAP_EX_NOPERM || err.code == NAP_EX_CONFIG)
 		x->fatal = err.code;
 }

@@ -158,11 +158,9 @@ static void
 setup(struct ctx *x, const char *config, const char *kubeconfig, const char *context,
     const char *catalog, int max_inflight)
 {
-	struct nap_auth_opts ao;
 	struct nap_arm_opts mo;
-	struct nap_kube_config kc;
 	struct nap_err err;
-	char *resource;
+	char *warning;
 	size_t i;
 
 	nap_config_init(&x->cfg);
@@ -195,17 +193,6 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		x->tls.ca_add = 1; /* nap.conf(5): in addition to the system CAs */
 	}
 
-	nap_kube_config_init(&kc);
-	if (!kubeconfig && x->cfg.kubeconfig[0])
-		kubeconfig = x->cfg.kubeconfig;
-	if (!context && x->cfg.context[0])
-		context = x->cfg.context;
-	if (nap_kube_config_load(&kc, kubeconfig, context, &err) < 0)
-		nap_die_err(&err);
-	if (nap_kube_plain_bearer(&kc))
-		nap_warn("api server %s is plain http: the bearer token of %s will cross the network "
-			 "unencrypted",
-		    kc.server, kc.source);
 	if (nap_http_url_plain(x->cfg.azure.arm_endpoint))
 		nap_warn("azure.armEndpoint %s is plain http: ARM bearer tokens will cross the "
 			 "network unencrypted",
@@ -214,32 +201,14 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 	 * Its own pool: a blocking request on a pool shared with ARM would spin
 	 * while finished ARM transfers wait to be collected (nap_http_do).
 	 */
-	if ((x->kube = nap_kube_new(&kc, NULL, &err)) == NULL)
+	if ((x->kube = nap_kube_open(&x->cfg, kubeconfig, context, &warning, &err)) == NULL)
 		nap_die_err(&err);
-	nap_kube_config_free(&kc);
-
-	memset(&ao, 0, sizeof(ao));
-	if (nap_auth_kind_parse(x->cfg.azure.auth, &ao.kind) < 0)
-		nap_die(NAP_EX_CONFIG, "azure.auth: unknown kind \"%s\"", x->cfg.azure.auth);
-	resource = nap_xasprintf("%s/", x->cfg.azure.arm_endpoint);
-	if (strstr(x->cfg.azure.arm_endpoint, "management.azure.com"))
-		snprintf(resource, strlen(resource) + 1, "%s", "https://management.azure.com/");
-	ao.resource = resource;
-	ao.token_endpoint = x->cfg.azure.token_endpoint[0] ? x->cfg.azure.token_endpoint : NULL;
-	ao.authority_host = x->cfg.azure.authority_host[0] ? x->cfg.azure.authority_host : NULL;
-	ao.tenant_id = x->cfg.azure.tenant_id[0] ? x->cfg.azure.tenant_id : NULL;
-	ao.client_id = x->cfg.azure.client_id[0] ? x->cfg.azure.client_id : NULL;
-	ao.client_secret_file =
-	    x->cfg.azure.client_secret_file[0] ? x->cfg.azure.client_secret_file : NULL;
-	ao.client_certificate_file =
-	    x->cfg.azure.client_certificate_file[0] ? x->cfg.azure.client_certificate_file : NULL;
-	ao.federated_token_file =
-	    x->cfg.azure.federated_token_file[0] ? x->cfg.azure.federated_token_file : NULL;
-	ao.tls = x->tls.ca_file ? &x->tls : NULL;
-	nap_auth_opts_from_env(&ao);
-	if (nap_auth_new(&x->auth, &ao, x->http, &err) < 0)
+	if (warning)
+		nap_warn("%s", warning);
+	free(warning);
+	if (nap_auth_new_from_config(&x->auth, &x->cfg, x->tls.ca_file ? &x->tls : NULL, x->http,
+		&err) < 0)
 		nap_die_err(&err);
-	free(resource);
 
 	memset(&mo, 0, sizeof(mo));
 	mo.endpoint = x->cfg.azure.arm_endpoint;

@@ -27,6 +27,8 @@
 #   sim_arm METHOD PATH [ARGS...]  an ARM request; prints the HTTP status
 #   sim_launch NAME SIZE ZONE PRIORITY BOOTSTRAP  a NIC and a VM through ARM
 #   sim_boot LABELS TAINTS STARTUP-TAINTS [MAXPODS]  a bootstrap document
+#   sim_agent_daemonset        a DaemonSet "agent" (pods app=agent) in
+#                              kube-system, tolerating nothing extra
 #   sim_stat NAME              one counter of GET /nap-sim/stats (pdbViolations,
 #                              doNotDisruptEvicted, vmsDeletedWithPods ...)
 #   sim_alive                  fail, showing nap-sim's stderr, if it died
@@ -257,4 +259,18 @@ sim_launch() {
 sim_boot() {
 	jq -cn --argjson l "$1" --argjson t "$2" --argjson s "$3" --argjson mp "${4:-110}" \
 	    '{apiVersion:"nap.azure.com/v1",kind:"NodeBootstrap",labels:$l,taints:$t,startupTaints:$s,kubelet:{maxPods:$mp},kubernetesVersion:"1.31.2"}'
+}
+
+sim_agent_daemonset() {
+	sim_kubectl apply -f - <<-'EOF'
+	apiVersion: apps/v1
+	kind: DaemonSet
+	metadata: {name: agent, namespace: kube-system}
+	spec:
+	  selector: {matchLabels: {app: agent}}
+	  template:
+	    metadata: {labels: {app: agent}}
+	    spec:
+	      containers: [{name: a, image: busybox}]
+	EOF
 }
