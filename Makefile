@@ -26,7 +26,7 @@ SYSTEMDDIR = $(PREFIX)/lib/systemd/system
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS = json-c yaml-0.1 libcurl gnutls
+PKGS = json-c yaml-0.1 libcurl gnutls libmicrohttpd
 SIM_PKGS = libmicrohttpd
 
 WARN = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -77,7 +77,7 @@ SIM_LIBS = $(shell $(PKG_CONFIG) --libs $(SIM_PKGS))
 CPPFLAGS_ALL = -D_GNU_SOURCE -iquote lib -include lib/banned.h -DNAP_DATADIR='"$(DATADIR)"' $(CPPFLAGS)
 CFLAGS_ALL = -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(PKG_CFLAGS) $(SIM_CFLAGS) -MMD -MP $(CFLAGS)
 LDFLAGS_ALL = $(HARDEN_LD) $(SANFLAGS) $(LDFLAGS)
-LIBS_ALL = $(PKG_LIBS) -lm
+LIBS_ALL = $(PKG_LIBS) -lm -pthread
 
 LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=$(OUT)/%.o)

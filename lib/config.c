@@ -110,6 +110,11 @@ static const struct key upgrade_keys[] = {
     {NULL, K_STR, 0, NULL, NULL},
 };
 
+static const struct key metrics_keys[] = {
+    {"textfileDirectory", K_PATH, FIELD(metrics.textfile_dir), NULL, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
+};
+
 static const struct key top_keys[] = {
     {"kubeconfig", K_PATH, FIELD(kubeconfig), NULL, NULL},
     {"context", K_STR, FIELD(context), NULL, NULL},
@@ -121,6 +126,7 @@ static const struct key top_keys[] = {
     {"solve", K_SECT, 0, solve_keys, NULL},
     {"launch", K_SECT, 0, launch_keys, NULL},
     {"upgrade", K_SECT, 0, upgrade_keys, NULL},
+    {"metrics", K_SECT, 0, metrics_keys, NULL},
     {NULL, K_STR, 0, NULL, NULL},
 };
 
@@ -195,6 +201,7 @@ nap_config_init(struct nap_config *c)
 	c->upgrade.window.start_time = nap_xstrdup("");
 	c->upgrade.window.utc_offset = nap_xstrdup("");
 	c->upgrade.window.start_date = nap_xstrdup("");
+	c->metrics.textfile_dir = nap_xstrdup("");
 }
 
 static void

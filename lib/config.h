@@ -75,6 +75,9 @@ struct nap_config {
 			char *day_of_week, *week_index, *start_time, *utc_offset, *start_date;
 		} window;
 	} upgrade;
+	struct {
+		char *textfile_dir; /* each tool writes <dir>/<tool>.prom; "" = none */
+	} metrics;
 };
 
 /* The defaults (see nap.conf(5)). */

@@ -50,6 +50,7 @@ struct nap_http {
 	size_t ca_add_len;
 	int ca_add_fd;	    /* the same bundle in a memfd, or -1 */
 	char ca_add_path[32]; /* "/proc/self/fd/N" of ca_add_fd, or "" */
+	unsigned long answers[6]; /* finished requests: [0] no answer, [N] Nxx */
 };
 
 static int curl_ready;
@@ -567,6 +568,7 @@ collect(struct nap_http *h)
 			continue;
 		r->result = m->data.result;
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->resp.status);
+		h->answers[r->resp.status >= 100 && r->resp.status < 600 ? r->resp.status / 100 : 0]++;
 		{
 			long v = 0;
 
@@ -631,6 +633,12 @@ nap_http_done(struct nap_http *h)
 	if (r)
 		unqueue(r);
 	return r;
+}
+
+void
+nap_http_answers(const struct nap_http *h, unsigned long out[6])
+{
+	memcpy(out, h->answers, sizeof(h->answers));
 }
 
 int

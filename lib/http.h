@@ -106,6 +106,12 @@ int nap_http_wait(struct nap_http *h, int extra_fd, int timeout_ms, struct nap_e
 
 /* Next finished request (in completion order), or NULL. */
 struct nap_http_req *nap_http_done(struct nap_http *h);
+/*
+ * Requests of the pool that finished, by answer: out[0] without one (a
+ * transport failure), out[N] with a status Nxx; for metrics.  Requests
+ * cancelled before they finished are not counted.
+ */
+void nap_http_answers(const struct nap_http *h, unsigned long out[6]);
 /* Number of requests started and not yet finished. */
 int nap_http_running(const struct nap_http *h);
 

@@ -190,11 +190,25 @@ nap_emit_raw(const char *line, size_t len)
 	write_all(buf, len + 1);
 }
 
+static void (*emit_observer)(void *arg, json_object *rec);
+static void *emit_observer_arg;
+
+void
+nap_emit_observe(void (*fn)(void *arg, json_object *rec), void *arg)
+{
+	emit_observer = fn;
+	emit_observer_arg = arg;
+}
+
 void
 nap_emit(json_object *rec)
 {
 	size_t len;
-	const char *s = nap_json_line(rec, &len);
+	const char *s;
+
+	if (emit_observer)
+		emit_observer(emit_observer_arg, rec);
+	s = nap_json_line(rec, &len);
 
 	nap_emit_raw(s, len);
 }

@@ -108,6 +108,12 @@ void nap_die_err(const struct nap_err *err) NAP_NORETURN;
 
 /* Serialise rec compactly and write it as one line to stdout. */
 void nap_emit(json_object *rec);
+/*
+ * Have fn(arg, rec) see every record nap_emit writes (not those forwarded by
+ * nap_emit_raw), before it is written: metrics and events watch a tool's
+ * decisions there.  One observer; NULL removes it.
+ */
+void nap_emit_observe(void (*fn)(void *arg, json_object *rec), void *arg);
 /* Write line (without its newline) plus a newline to stdout, byte for byte. */
 void nap_emit_raw(const char *line, size_t len);
 /*

@@ -22,6 +22,7 @@
 #include "prog.h"
 #include "text.h"
 #include "nap-launch.h"
+#include "obs.h"
 
 /* A Kubernetes or Azure refusal nothing can fix from here ends the run. */
 static int
@@ -1076,6 +1077,7 @@ launch_request(struct ctx *x, json_object *rec)
 	stamp(x, nc, nap_json_str(nc, "spec.nodeClassRef.name", "default"));
 	if (nap_kube_create(x->kube, NC_PATH, nc, &out, &err) == 0) {
 		fresh = 1;
+		obs_nodeclaim_created(out);
 	} else {
 		if (err.http != 409) {
 			if (!is_fatal(x, &err))

@@ -20,11 +20,13 @@
 #include "prog.h"
 #include "rec.h"
 #include "nap-launch.h"
+#include "obs.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                       \
+	"nap-launch [-hVv] [--catalog path] [--config file] [--context name] "                     \
 	"[--feedback fifo] [--input fifo] [--kubeconfig file] [--log-format text|json] "           \
-	"[--max-inflight n] [--registration-timeout duration] [--time-scale n]"
+	"[--max-inflight n] [--metrics-file path] [--metrics-listen addr] [--no-events] "          \
+	"[--registration-timeout duration] [--time-scale n]"
 #define MAX_INPUTS 8
 #define BATCH 16
 
@@ -65,6 +67,7 @@ drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 			return 2;
 		r = nap_rec_next(rd, &rec, &err);
 		if (r == NAP_REC_OK) {
+			obs_read(&rec);
 			on_record(x, &rec, is_stdin);
 			if (strcmp(rec.type, "LaunchRequest") == 0)
 				n++;
@@ -72,6 +75,7 @@ drain(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 		}
 		if (r == NAP_REC_BAD) {
 			nap_warn("%s: %s", nap_rec_name(rd), err.msg);
+			obs_malformed();
 			continue;
 		}
 		return r != NAP_REC_EOF;
@@ -88,6 +92,7 @@ enum {
 	OPT_KUBECONFIG,
 	OPT_LOG_FORMAT,
 	OPT_MAX_INFLIGHT,
+	OPT_OBS, /* --metrics-file, --metrics-listen, --no-events: obs.c */
 	OPT_REGISTRATION_TIMEOUT,
 	OPT_TIME_SCALE,
 };
@@ -101,6 +106,9 @@ static const struct nap_opt opts[] = {
     {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
     {"max-inflight", OPT_MAX_INFLIGHT, "n", "ARM requests in flight at once (1 to 4096)"},
+    {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
+    {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
+    {"no-events", OPT_OBS, NULL, "post no Kubernetes Events"},
     {"registration-timeout", OPT_REGISTRATION_TIMEOUT, "duration",
 	"give up on a NodeClaim not registered by then (15m)"},
     {"time-scale", OPT_TIME_SCALE, "n", "run n times faster than real time (1 to 1e6)"},
@@ -276,6 +284,9 @@ main(int argc, char **argv)
 		case OPT_MAX_INFLIGHT:
 			max_inflight = (int)nap_opt_long(&g, 1, 4096);
 			break;
+		case OPT_OBS:
+			obs_option(g.name, g.arg);
+			break;
 		case OPT_REGISTRATION_TIMEOUT:
 			x.reg_timeout_ms = nap_opt_duration(&g, 1);
 			break;
@@ -291,6 +302,7 @@ main(int argc, char **argv)
 	setup(&x, config, kubeconfig, context, catalog, max_inflight);
 	if (verbose)
 		nap_log_set_level(verbose);
+	obs_start(&x, kubeconfig, context);
 	nap_hash_init(&x.byname);
 	nap_hash_init(&x.done);
 	nap_hash_init(&x.byprov);
@@ -358,6 +370,7 @@ main(int argc, char **argv)
 		    "launched=%lu failed=%lu\n",
 		    nap_arm_requests(x.arm), nap_arm_throttled(x.arm), x.nlaunched, x.nfailed);
 
+	obs_stop();
 	for (i = 0; i <= ninputs; i++)
 		nap_rec_reader_free(rd[i]);
 	if (x.oc.feedback_fd >= 0)

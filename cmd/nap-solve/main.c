@@ -15,14 +15,16 @@
 
 #include "config.h"
 #include "json.h"
+#include "obs.h"
 #include "prog.h"
 #include "rec.h"
 #include "solve.h"
 
 #define SYNOPSIS                                                                                   \
-	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                           \
+	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                         \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] "                \
-	"[--max-types n] [--packing target|karpenter] [--region region] [--spot-prices file]"
+	"[--max-types n] [--metrics-file path] [--metrics-listen addr] "                           \
+	"[--packing target|karpenter] [--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
 
 /*
@@ -191,6 +193,7 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 
 	int64_t t0 = mono_ms(), t1, t2, t3;
 
+	obs_pass_begin();
 	sv->now_ms = at_eof ? 0 : wall_ms();
 	solve_expire(sv, cl);
 	if (solve_build(sv, cl, &pl, &err) < 0)
@@ -208,6 +211,7 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 		    (long long)(t2 - t1), (long long)(t3 - t2));
 		nap_sched_result_free(&res);
 	}
+	obs_pass_end(pl.in.npending);
 	solve_plan_free(&pl);
 }
 
@@ -405,6 +409,7 @@ drain(struct nap_rec_reader *rd, int is_stdin, struct solve *sv, struct nap_clus
 	for (;;) {
 		r = nap_rec_next(rd, &rec, &err);
 		if (r == NAP_REC_OK) {
+			obs_read(&rec);
 			if (is_stdin)
 				on_record(sv, cl, b, synced, &rec, nap_rec_name(rd));
 			else
@@ -413,6 +418,7 @@ drain(struct nap_rec_reader *rd, int is_stdin, struct solve *sv, struct nap_clus
 		}
 		if (r == NAP_REC_BAD) {
 			nap_warn("%s: %s", nap_rec_name(rd), err.msg);
+			obs_malformed();
 			continue;
 		}
 		return r != NAP_REC_EOF;
@@ -427,6 +433,7 @@ enum {
 	OPT_INPUT,
 	OPT_LOG_FORMAT,
 	OPT_MAX_TYPES,
+	OPT_OBS, /* --metrics-file, --metrics-listen: obs.c */
 	OPT_PACKING,
 	OPT_REGION,
 	OPT_SPOT_PRICES,
@@ -440,6 +447,8 @@ static const struct nap_opt opts[] = {
     {"input", OPT_INPUT, "fifo", "also read OfferingUnavailable records here (up to 8)"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
     {"max-types", OPT_MAX_TYPES, "n", "instance types kept per NodeClaim (1 to 100000)"},
+    {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
+    {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
     {"packing", OPT_PACKING, "target|karpenter", "how pods are packed onto new nodes"},
     {"region", OPT_REGION, "region", "the Azure region whose sizes and prices count"},
     {"spot-prices", OPT_SPOT_PRICES, "file", "spot prices to use instead of the catalog's"},
@@ -496,6 +505,9 @@ main(int argc, char **argv)
 		case OPT_MAX_TYPES:
 			sv.max_types = (int)nap_opt_long(&g, 1, 100000);
 			break;
+		case OPT_OBS:
+			obs_option(g.name, g.arg);
+			break;
 		case OPT_PACKING:
 			if (strcmp(g.arg, "target") == 0)
 				sv.packing = NAP_SCHED_PACK_TARGET;
@@ -528,6 +540,7 @@ main(int argc, char **argv)
 		sv.region = cfg.cluster.region;
 	if (!sv.catalog_path && cfg.catalog && cfg.catalog[0])
 		sv.catalog_path = cfg.catalog;
+	obs_start(&cfg);
 	sv.plan_ttl_ms = 2 * 60 * 1000;
 	sv.nominate_ttl_ms = 2 * bmax > 10000 ? 2 * bmax : 10000;
 
@@ -610,6 +623,7 @@ main(int argc, char **argv)
 		nap_rec_reader_free(rd[i]);
 	nap_hash_free(&b.seen);
 	solve_free(&sv);
+	obs_stop();
 	nap_config_free(&cfg);
 	return nap_exit(0);
 }

@@ -17,6 +17,7 @@
 #include "jscan.h"
 #include "json.h"
 #include "prog.h"
+#include "obs.h"
 #include "watch.h"
 
 #define LIST_TIMEOUT_MS 120000L
@@ -308,6 +309,7 @@ emit_fast(struct informer *in, const char *type, const struct nap_jscan_kobj *f)
 	outlen = 0;
 	nap_jscan_kobj_record(
 	    f, type, in->def->api_version, in->def->kind, &outbuf, &outlen, &outalloc);
+	obs_raw(type, in->def->kind, f->uid, f->ulen, outbuf, outlen);
 	nap_emit_raw(outbuf, outlen);
 }
 

@@ -7,13 +7,15 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "obs.h"
 #include "prog.h"
 #include "watch.h"
 
 #define SYNOPSIS                                                                                   \
 	"nap-watch [-hVv] [--config file] [--kubeconfig file] [--context name] [--kinds list]\n"   \
 	"       [--once] [--slim] [--page-size n] [--retries n] [--retry-time duration]\n"         \
-	"       [--watch-timeout seconds] [--log-format text|json]"
+	"       [--watch-timeout seconds] [--log-format text|json] [--metrics-file path]\n"        \
+	"       [--metrics-listen addr]"
 
 enum {
 	OPT_CONFIG = 256,
@@ -21,6 +23,7 @@ enum {
 	OPT_KINDS,
 	OPT_KUBECONFIG,
 	OPT_LOG_FORMAT,
+	OPT_OBS, /* --metrics-file, --metrics-listen: obs.c */
 	OPT_ONCE,
 	OPT_PAGE_SIZE,
 	OPT_RETRIES,
@@ -35,6 +38,8 @@ static const struct nap_opt opts[] = {
     {"kinds", OPT_KINDS, "list", "the kinds to watch, comma-separated"},
     {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
+    {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
     {"once", OPT_ONCE, NULL, "list every kind, print SYNCED and exit"},
     {"page-size", OPT_PAGE_SIZE, "n", "objects per list page (1 to 100000, default 500)"},
     {"retries", OPT_RETRIES, "n", "failed requests in a row before giving up (default 10)"},
@@ -181,6 +186,9 @@ main(int argc, char **argv)
 				    g.arg);
 			log_format = g.arg;
 			break;
+		case OPT_OBS:
+			obs_option(g.name, g.arg);
+			break;
 		case OPT_ONCE:
 			o.once = 1;
 			break;
@@ -215,6 +223,7 @@ main(int argc, char **argv)
 		nap_log_set_level_name(cfg.log.level);
 	if (verbose)
 		nap_log_set_level(verbose);
+	obs_start(&cfg);
 	if (!kubeconfig && *cfg.kubeconfig)
 		kubeconfig = cfg.kubeconfig;
 	if (!context && *cfg.context)
@@ -234,7 +243,9 @@ main(int argc, char **argv)
 	if (!kube)
 		nap_die_err(&err);
 	srand((unsigned)(watch_now_ms() ^ getpid()));
+	obs_pool(nap_kube_pool(kube));
 	run(kube, picked, n, &o);
+	obs_stop();
 	nap_kube_free(kube);
 	return nap_exit(0);
 }
