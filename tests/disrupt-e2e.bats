@@ -141,6 +141,15 @@ sample_disrupting() {
 	SAMPLER_PID=$!
 }
 
+# two_emptied: two nodes for a deployment of pool e2e, then the deployment
+# scaled to 0 and every pod of it gone.
+two_emptied() {
+	deploy web e2e 2
+	sim_poll 120 running web 2
+	sim_kubectl scale deployment web --replicas 0 >/dev/null
+	sim_poll 60 no_pods web
+}
+
 @test "a workload scaled to 0 leaves empty nodes that go after consolidateAfter, never more at once than 20% allows" {
 	pool e2e 20% 30s
 	loop
@@ -162,10 +171,7 @@ sample_disrupting() {
 @test "a budget of nodes: 0 keeps empty nodes, and says why with a DisruptionBlocked event" {
 	pool e2e 0 0s
 	loop
-	deploy web e2e 2
-	sim_poll 120 running web 2
-	sim_kubectl scale deployment web --replicas 0 >/dev/null
-	sim_poll 60 no_pods web
+	two_emptied
 	sim_poll 60 blocked_event
 	# ten simulated minutes later the nodes are still there
 	sleep $((600 / SCALE))
@@ -176,10 +182,7 @@ sample_disrupting() {
 @test "consolidateAfter: Never keeps empty nodes" {
 	pool e2e 100% Never
 	loop
-	deploy web e2e 2
-	sim_poll 120 running web 2
-	sim_kubectl scale deployment web --replicas 0 >/dev/null
-	sim_poll 60 no_pods web
+	two_emptied
 	sleep $((600 / SCALE))
 	[ "$(claims e2e)" -eq 2 ]
 	invariants_check
@@ -236,10 +239,7 @@ sample_disrupting() {
 @test "a cron window: nodes: 0 from 09:00 for 1h blocks inside the window and not outside (dry run on a snapshot)" {
 	pool e2e 0 0s
 	loop
-	deploy web e2e 2
-	sim_poll 120 running web 2
-	sim_kubectl scale deployment web --replicas 0 >/dev/null
-	sim_poll 60 no_pods web
+	two_emptied
 	kill -TERM "$LOOP_PID"
 	wait "$LOOP_PID" || :
 	LOOP_PID=
