@@ -8,6 +8,7 @@
  * one small block and the file's text is freed.
  */
 #include "catalog.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,9 @@
 
 #include <json-c/json.h>
 
+#include "json.h"
 #include "model.h"
+#include "wellknown.h"
 
 #ifndef NAP_DATADIR
 #define NAP_DATADIR "/usr/local/share/nap"
@@ -900,6 +903,13 @@ req1(struct nap_reqs *r, const char *key, const char *val)
 void
 nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct nap_reqs *out)
 {
+	nap_itype_reqs_avail(it, c, NULL, out);
+}
+
+void
+nap_itype_reqs_avail(
+    const struct nap_itype *it, const struct nap_catalog *c, const int *avail, struct nap_reqs *out)
+{
 	const char *zones[NAP_CATALOG_MAX_ZONES + 1], *ctypes[2], *scopes[2], *prio[2], *gens[2];
 	size_t nz = 0, nc = 0, ns = 0, ng = 0, i, j;
 	char cpu[24], mem[24], eph[24], gpus[24];
@@ -909,41 +919,39 @@ nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct n
 	snprintf(cpu, sizeof(cpu), "%d", it->vcpus);
 	snprintf(mem, sizeof(mem), "%lld", (long long)it->memory_mib);
 	snprintf(gpus, sizeof(gpus), "%d", is_gpu ? it->gpus : 0);
-	req1(out, "node.kubernetes.io/instance-type", it->name);
-	req1(out, "kubernetes.io/arch", it->arch);
-	req1(out, "kubernetes.io/os", "linux");
-	req1(out, "topology.kubernetes.io/region", c->region);
-	req1(out, "karpenter.azure.com/sku-name", it->name);
-	req1(out, "karpenter.azure.com/sku-family", it->family);
-	req1(out, "karpenter.azure.com/sku-series", it->series);
-	req1(out, "karpenter.azure.com/sku-version", it->version);
-	req1(out, "karpenter.azure.com/sku-cpu", cpu);
-	req1(out, "kubernetes.azure.com/sku-cpu", cpu);
-	req1(out, "karpenter.azure.com/sku-memory", mem);
-	req1(out, "kubernetes.azure.com/sku-memory", mem);
-	req1(out, "karpenter.azure.com/sku-networking-accelerated",
-	    it->accel_net == 1 ? "true" : "false");
-	req1(out, "karpenter.azure.com/sku-storage-premium-capable",
-	    it->premium_io == 1 ? "true" : "false");
+	req1(out, NAP_LABEL_INSTANCE_TYPE, it->name);
+	req1(out, NAP_LABEL_ARCH, it->arch);
+	req1(out, NAP_LABEL_OS, "linux");
+	req1(out, NAP_LABEL_REGION, c->region);
+	req1(out, NAP_LABEL_SKU_NAME, it->name);
+	req1(out, NAP_LABEL_SKU_FAMILY, it->family);
+	req1(out, NAP_LABEL_SKU_SERIES, it->series);
+	req1(out, NAP_LABEL_SKU_VERSION, it->version);
+	req1(out, NAP_LABEL_SKU_CPU, cpu);
+	req1(out, NAP_LABEL_AZURE_SKU_CPU, cpu);
+	req1(out, NAP_LABEL_SKU_MEMORY, mem);
+	req1(out, NAP_LABEL_AZURE_SKU_MEMORY, mem);
+	req1(out, NAP_LABEL_SKU_ACCELERATED_NETWORKING, it->accel_net == 1 ? "true" : "false");
+	req1(out, NAP_LABEL_SKU_PREMIUM_STORAGE, it->premium_io == 1 ? "true" : "false");
 	if (it->ephemeral_os_max_gb > 0) {
 		snprintf(eph, sizeof(eph), "%d", it->ephemeral_os_max_gb);
-		req1(out, "karpenter.azure.com/sku-storage-ephemeralos-maxsize", eph);
+		req1(out, NAP_LABEL_SKU_EPHEMERAL_OS_MAX, eph);
 	}
-	req1(out, "karpenter.azure.com/sku-gpu-count", gpus);
+	req1(out, NAP_LABEL_SKU_GPU_COUNT, gpus);
 	if (is_gpu)
-		req1(out, "karpenter.azure.com/sku-gpu-manufacturer", it->gpu_manufacturer);
+		req1(out, NAP_LABEL_SKU_GPU_MANUFACTURER, it->gpu_manufacturer);
 	if (it->gpu_name[0] != '\0')
-		req1(out, "karpenter.azure.com/sku-gpu-name", it->gpu_name);
+		req1(out, NAP_LABEL_SKU_GPU_NAME, it->gpu_name);
 	if (it->hyperv & NAP_HYPERV_V1)
 		gens[ng++] = "1";
 	if (it->hyperv & NAP_HYPERV_V2)
 		gens[ng++] = "2";
-	req_in(out, "karpenter.azure.com/sku-hyperv-generation", gens, ng);
+	req_in(out, NAP_LABEL_SKU_HYPERV_GENERATION, gens, ng);
 
 	for (i = 0; i < it->noff; i++) {
 		const struct nap_offering *o = &it->off[i];
 
-		if (!o->available)
+		if (!(avail ? avail[i] : o->available))
 			continue;
 		if (!seen_zone[o->zone]) {
 			seen_zone[o->zone] = 1;
@@ -962,11 +970,11 @@ nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct n
 	}
 	/* With no available offering the sets are empty: In [] is DoesNotExist,
 	 * so nothing can select the type, as Karpenter drops it. */
-	req_in(out, "topology.kubernetes.io/zone", zones, nz);
-	req_in(out, "karpenter.sh/capacity-type", ctypes, nc);
-	req_in(out, "karpenter.azure.com/placement-scope", scopes, ns);
-	req_in(out, "kubernetes.azure.com/scalesetpriority", prio, nc);
-	req_in(out, "kubernetes.azure.com/priority", prio, nc);
+	req_in(out, NAP_LABEL_ZONE, zones, nz);
+	req_in(out, NAP_LABEL_CAPACITY_TYPE, ctypes, nc);
+	req_in(out, NAP_LABEL_PLACEMENT_SCOPE, scopes, ns);
+	req_in(out, NAP_LABEL_SCALESET_PRIORITY, prio, nc);
+	req_in(out, NAP_LABEL_AZURE_PRIORITY, prio, nc);
 }
 
 static int64_t
@@ -1109,4 +1117,86 @@ nap_itype_opts_from_nodeclass(struct nap_itype_opts *o, const struct nap_nodecla
 	o->artifact_streaming = nc->artifact_streaming;
 	dns = nc->localdns_mode ? nc->localdns_mode : "";
 	o->localdns = strcmp(dns, "Preferred") == 0 || strcmp(dns, "Required") == 0;
+}
+
+/* The first of a and b that is set (not NULL, not ""), else NULL. */
+static const char *
+first_set(const char *a, const char *b)
+{
+	if (a && a[0])
+		return a;
+	return b && b[0] ? b : NULL;
+}
+
+int
+nap_catalog_load_config(struct nap_catalog **out, const struct nap_config *cfg, const char *path,
+    const char *region, const char *spot_prices, struct nap_err *err)
+{
+	path = first_set(path, cfg ? cfg->catalog : NULL);
+	region = first_set(region, cfg ? cfg->cluster.region : NULL);
+	spot_prices = first_set(spot_prices, cfg ? cfg->spot_prices : NULL);
+	if (region == NULL)
+		return nap_err_set(err, NAP_EX_CONFIG,
+		    "no region for the catalog: set cluster.region in the configuration");
+	return nap_catalog_load(out, path, region, spot_prices, err);
+}
+
+int
+nap_unavail_add_record(struct nap_unavail_set *s, json_object *rec, struct nap_err *err)
+{
+	const char *it = nap_json_str(rec, "instanceType", NULL);
+	const char *zone = nap_json_str(rec, "zone", NULL);
+	const char *ct = nap_json_str(rec, "capacityType", NULL);
+	const char *until = nap_json_str(rec, "until", NULL);
+	struct nap_unavail *u;
+	int64_t t = 0;
+
+	if (!it || !it[0])
+		return nap_err_set(err, NAP_EX_DATAERR, "OfferingUnavailable without instanceType");
+	if (until && nap_time_parse(until, &t) < 0)
+		return nap_err_set(err, NAP_EX_DATAERR,
+		    "OfferingUnavailable %s: until: bad time \"%s\"", it, until);
+	nap_xgrow(&s->v, &s->alloc, s->n + 1, sizeof(*s->v));
+	u = &s->v[s->n++];
+	u->itype = nap_xstrdup(it);
+	u->zone = zone && zone[0] ? nap_xstrdup(zone) : NULL;
+	u->ctype = ct && ct[0] ? nap_xstrdup(ct) : NULL;
+	u->until_ms = t * 1000;
+	return 0;
+}
+
+int
+nap_unavail_has(const struct nap_unavail_set *s, const struct nap_itype *it,
+    const struct nap_offering *o, int64_t now_ms)
+{
+	size_t i;
+
+	for (i = 0; s && i < s->n; i++) {
+		const struct nap_unavail *u = &s->v[i];
+
+		if (u->until_ms && now_ms && u->until_ms <= now_ms)
+			continue;
+		if (strcmp(u->itype, it->name) != 0)
+			continue;
+		if (u->zone && strcmp(u->zone, o->zone_label) != 0)
+			continue;
+		if (u->ctype && strcmp(u->ctype, o->capacity_type) != 0)
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+void
+nap_unavail_free(struct nap_unavail_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		free(s->v[i].itype);
+		free(s->v[i].zone);
+		free(s->v[i].ctype);
+	}
+	free(s->v);
+	memset(s, 0, sizeof(*s));
 }

@@ -123,6 +123,17 @@ int nap_catalog_load(struct nap_catalog **out, const char *path, const char *reg
     const char *spot_prices_file, struct nap_err *err);
 void nap_catalog_free(struct nap_catalog *c);
 
+/*
+ * The one way a tool loads its catalog: nap_catalog_load with the caller's
+ * flags first, then the configuration (cfg may be NULL): path, else cfg's
+ * catalog; region, else cfg's cluster.region; spot_prices, else cfg's
+ * spotPrices (NULL or "" means not given).  So every tool prices the same
+ * sizes the same way.  No region anywhere: NAP_EX_CONFIG.
+ */
+struct nap_config;
+int nap_catalog_load_config(struct nap_catalog **out, const struct nap_config *cfg,
+    const char *path, const char *region, const char *spot_prices, struct nap_err *err);
+
 /* The instance type called name, or NULL (not offered there, or excluded). */
 const struct nap_itype *nap_catalog_find(const struct nap_catalog *c, const char *name);
 /*
@@ -152,6 +163,13 @@ void nap_catalog_regions_free(char **regions, size_t n);
  * offerings count.
  */
 void nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct nap_reqs *out);
+/*
+ * The same, with avail (one flag per offering of it; NULL = the offerings'
+ * own available flags) saying which offerings count: a caller that knows
+ * more than the catalog (an OfferingUnavailable) need not write into it.
+ */
+void nap_itype_reqs_avail(const struct nap_itype *it, const struct nap_catalog *c, const int *avail,
+    struct nap_reqs *out);
 
 /*
  * What an AKSNodeClass changes about an instance type.  All-zero means the
@@ -208,6 +226,36 @@ void nap_itype_allocatable(
 const char *nap_itype_unusable(const struct nap_itype *it, const struct nap_itype_opts *o);
 /* 1 when the OS disk of o fits the type's ephemeral OS disk (reference 3.4). */
 int nap_itype_ephemeral_os(const struct nap_itype *it, const struct nap_itype_opts *o);
+/*
+ * Offerings reported unavailable (OfferingUnavailable records, from
+ * nap-launch: nap-records(5)), each until a time.  A deciding tool keeps a
+ * set and hands it to the simulation (simulate.h), which leaves those
+ * offerings out without writing into the catalog.  Zero-initialise; free
+ * with nap_unavail_free.
+ */
+struct nap_unavail {
+	char *itype, *zone, *ctype; /* zone or ctype NULL: every one */
+	int64_t until_ms;	    /* epoch ms; 0 = for ever */
+};
+struct nap_unavail_set {
+	struct nap_unavail *v;
+	size_t n, alloc;
+};
+/*
+ * Add one OfferingUnavailable record ({"instanceType", "zone",
+ * "capacityType", "until"}); -1 with NAP_EX_DATAERR when it has no
+ * instanceType or a bad until, the set unchanged.
+ */
+struct json_object;
+int nap_unavail_add_record(struct nap_unavail_set *s, struct json_object *rec, struct nap_err *err);
+/*
+ * 1 when an entry covers the offering of it at now_ms (epoch ms); with
+ * now_ms 0 (no clock: a snapshot) every entry holds, whatever its until.
+ */
+int nap_unavail_has(const struct nap_unavail_set *s, const struct nap_itype *it,
+    const struct nap_offering *o, int64_t now_ms);
+void nap_unavail_free(struct nap_unavail_set *s);
+
 /* The cheapest available offering, or NULL when none is available. */
 const struct nap_offering *nap_itype_cheapest(const struct nap_itype *it);
 

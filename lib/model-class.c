@@ -11,6 +11,7 @@
 #include "model.h"
 #include "model-int.h"
 #include "quantity.h"
+#include "wellknown.h"
 
 /* ---- AKSNodeClass ---- */
 
@@ -448,7 +449,7 @@ nap_storageclass_from_json(struct nap_storageclass *s, json_object *obj, struct 
 	if (model_meta(&s->meta, obj, 0, "storageclass", who, sizeof(who), err) != 0)
 		return -1;
 	s->provisioner = model_str(obj, "provisioner");
-	def = nap_meta_annotation(&s->meta, "storageclass.kubernetes.io/is-default-class");
+	def = nap_meta_annotation(&s->meta, NAP_ANN_DEFAULT_STORAGECLASS);
 	s->is_default = def && strcmp(def, "true") == 0;
 	s->wait_for_consumer =
 	    strcmp(nap_json_str(obj, "volumeBindingMode", ""), "WaitForFirstConsumer") == 0;

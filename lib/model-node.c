@@ -9,6 +9,7 @@
 #include "model.h"
 #include "model-int.h"
 #include "quantity.h"
+#include "wellknown.h"
 
 /* A ResourceList field, with the untracked resources ignored (nodes advertise hugepages etc.). */
 static int
@@ -56,14 +57,14 @@ nap_node_from_json(struct nap_node *n, json_object *obj, struct nap_err *err)
 	n->provider_id = model_str(obj, "spec.providerID");
 	n->unschedulable = nap_json_bool(obj, "spec.unschedulable", 0);
 	n->nodeclaim = owner_of_kind(nap_json_key(obj, "metadata"), "NodeClaim");
-	n->nodepool = nap_meta_label(&n->meta, "karpenter.sh/nodepool");
-	n->instance_type = nap_meta_label(&n->meta, "node.kubernetes.io/instance-type");
-	n->zone = nap_meta_label(&n->meta, "topology.kubernetes.io/zone");
-	n->capacity_type = nap_meta_label(&n->meta, "karpenter.sh/capacity-type");
-	n->hostname = nap_meta_label(&n->meta, "kubernetes.io/hostname");
-	n->registered = label_true(&n->meta, "karpenter.sh/registered");
-	n->initialized = label_true(&n->meta, "karpenter.sh/initialized");
-	n->do_not_disrupt = nap_meta_annotation(&n->meta, "karpenter.sh/do-not-disrupt");
+	n->nodepool = nap_meta_label(&n->meta, NAP_LABEL_NODEPOOL);
+	n->instance_type = nap_meta_label(&n->meta, NAP_LABEL_INSTANCE_TYPE);
+	n->zone = nap_meta_label(&n->meta, NAP_LABEL_ZONE);
+	n->capacity_type = nap_meta_label(&n->meta, NAP_LABEL_CAPACITY_TYPE);
+	n->hostname = nap_meta_label(&n->meta, NAP_LABEL_HOSTNAME);
+	n->registered = label_true(&n->meta, NAP_LABEL_REGISTERED);
+	n->initialized = label_true(&n->meta, NAP_LABEL_INITIALIZED);
+	n->do_not_disrupt = nap_meta_annotation(&n->meta, NAP_ANN_DO_NOT_DISRUPT);
 	st = nap_json_key(obj, "status");
 	n->kubelet_version = model_str(st, "nodeInfo.kubeletVersion");
 	{
@@ -130,8 +131,8 @@ nap_nodeclaim_from_json(struct nap_nodeclaim *c, json_object *obj, struct nap_er
 		return -1;
 	spec = nap_json_key(obj, "spec");
 	st = nap_json_key(obj, "status");
-	c->nodepool = nap_meta_label(&c->meta, "karpenter.sh/nodepool");
-	c->do_not_disrupt = nap_meta_annotation(&c->meta, "karpenter.sh/do-not-disrupt");
+	c->nodepool = nap_meta_label(&c->meta, NAP_LABEL_NODEPOOL);
+	c->do_not_disrupt = nap_meta_annotation(&c->meta, NAP_ANN_DO_NOT_DISRUPT);
 	c->node_name = model_str(st, "nodeName");
 	c->provider_id = model_str(st, "providerID");
 	c->image_id = model_str(st, "imageID");
@@ -347,8 +348,8 @@ nap_nodepool_from_json(struct nap_nodepool *p, json_object *obj, struct nap_err 
 	{
 		const char *name = p->meta.name;
 
-		if (nap_reqs_add(
-			&p->node_reqs, "karpenter.sh/nodepool", NAP_OP_IN, &name, 1, 0, err) != 0)
+		if (nap_reqs_add(&p->node_reqs, NAP_LABEL_NODEPOOL, NAP_OP_IN, &name, 1, 0, err) !=
+		    0)
 			goto fail;
 	}
 	return 0;

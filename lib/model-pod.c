@@ -11,6 +11,7 @@
 #include "model.h"
 #include "model-int.h"
 #include "quantity.h"
+#include "wellknown.h"
 
 void
 model_reqs_array_free(struct nap_reqs *r, size_t n)
@@ -886,12 +887,12 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 	owners(p, md);
 	pod_status(p, st);
 	if (p->meta.annotations) {
-		p->mirror = nap_meta_annotation(&p->meta, "kubernetes.io/config.mirror") != NULL;
-		p->do_not_disrupt = nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt")
+		p->mirror = nap_meta_annotation(&p->meta, NAP_ANN_MIRROR_POD) != NULL;
+		p->do_not_disrupt = nap_meta_annotation(&p->meta, NAP_ANN_DO_NOT_DISRUPT)
 		    ? model_pool_dup(
-			  &p->strings, nap_meta_annotation(&p->meta, "karpenter.sh/do-not-disrupt"))
+			  &p->strings, nap_meta_annotation(&p->meta, NAP_ANN_DO_NOT_DISRUPT))
 		    : NULL;
-		cost = nap_meta_annotation(&p->meta, "controller.kubernetes.io/pod-deletion-cost");
+		cost = nap_meta_annotation(&p->meta, NAP_ANN_POD_DELETION_COST);
 		if (cost) {
 			char *end;
 			long long v = strtoll(cost, &end, 10);

@@ -372,31 +372,6 @@ nap_cond_status(const struct nap_cond *c, size_t n, const char *type)
 
 /* ---- taints and tolerations ---- */
 
-static const char *const effect_names[] = {
-    [NAP_EFFECT_ANY] = "",
-    [NAP_EFFECT_NOSCHEDULE] = "NoSchedule",
-    [NAP_EFFECT_PREFERNOSCHEDULE] = "PreferNoSchedule",
-    [NAP_EFFECT_NOEXECUTE] = "NoExecute",
-    [NAP_EFFECT_OTHER] = "?",
-};
-
-const char *
-nap_effect_name(enum nap_effect e)
-{
-	return (unsigned)e < NAP_ARRAY_LEN(effect_names) ? effect_names[e] : "?";
-}
-
-static enum nap_effect
-effect_parse(const char *s)
-{
-	int i;
-
-	for (i = NAP_EFFECT_ANY; i < NAP_EFFECT_OTHER; i++)
-		if (strcmp(s, effect_names[i]) == 0)
-			return (enum nap_effect)i;
-	return NAP_EFFECT_OTHER;
-}
-
 void
 model_taints_free(struct nap_taint *t, size_t n)
 {
@@ -438,7 +413,7 @@ model_taints(
 		(*out)[i].key = nap_xstrdup(key);
 		(*out)[i].value = model_str(o, "value");
 		/* An unknown effect is the API server's to reject; keep it, tolerate it only by key. */
-		(*out)[i].effect = effect_parse(nap_json_str(o, "effect", "?"));
+		(*out)[i].effect = nap_effect_parse(nap_json_str(o, "effect", "?"));
 		if ((*out)[i].effect == NAP_EFFECT_ANY)
 			(*out)[i].effect = NAP_EFFECT_OTHER;
 	}
@@ -482,7 +457,7 @@ model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
 			return nap_err_set(
 			    err, NAP_EX_DATAERR, "toleration %zu: unknown operator \"%s\"", i, op);
 		}
-		t->effect = effect_parse(eff);
+		t->effect = nap_effect_parse(eff);
 		if (t->effect == NAP_EFFECT_OTHER) {
 			*n = i + 1;
 			return nap_err_set(
@@ -496,49 +471,6 @@ model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
 	}
 	*n = len;
 	return 0;
-}
-
-int
-nap_tolerates(const struct nap_toleration *tol, size_t n, const struct nap_taint *t)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const struct nap_toleration *o = &tol[i];
-
-		if (o->effect != NAP_EFFECT_ANY && o->effect != t->effect)
-			continue;
-		if (*o->key == '\0') {
-			if (o->exists)
-				return 1;
-			continue;
-		}
-		if (strcmp(o->key, t->key) != 0)
-			continue;
-		if (o->exists || strcmp(o->value, t->value) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-int
-nap_tolerates_all(const struct nap_toleration *tol, size_t n, const struct nap_taint *taints,
-    size_t ntaints, const struct nap_taint **bad)
-{
-	size_t i;
-
-	for (i = 0; i < ntaints; i++) {
-		if (taints[i].effect == NAP_EFFECT_PREFERNOSCHEDULE)
-			continue;
-		if (!nap_tolerates(tol, n, &taints[i])) {
-			if (bad)
-				*bad = &taints[i];
-			return 0;
-		}
-	}
-	if (bad)
-		*bad = NULL;
-	return 1;
 }
 
 /* ---- times and durations ---- */

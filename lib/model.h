@@ -41,6 +41,7 @@
 #include "nap.h"
 #include "labels.h"
 #include "resources.h"
+#include "taint.h"
 
 #define NAP_NEVER INT64_C(-1)
 
@@ -76,39 +77,6 @@ struct nap_cond {
 const struct nap_cond *nap_cond_find(const struct nap_cond *c, size_t n, const char *type);
 /* 1 True, 0 False, -1 Unknown or absent. */
 int nap_cond_status(const struct nap_cond *c, size_t n, const char *type);
-
-enum nap_effect {
-	NAP_EFFECT_ANY, /* toleration with no effect: matches every effect */
-	NAP_EFFECT_NOSCHEDULE,
-	NAP_EFFECT_PREFERNOSCHEDULE,
-	NAP_EFFECT_NOEXECUTE,
-	NAP_EFFECT_OTHER, /* a taint effect nap does not know (kept, never tolerated by effect) */
-};
-
-const char *nap_effect_name(enum nap_effect e);
-
-struct nap_taint {
-	char *key;
-	char *value; /* "" when absent */
-	enum nap_effect effect;
-};
-
-struct nap_toleration {
-	char *key;  /* "" with exists = every key */
-	int exists; /* operator Exists (else Equal, the default) */
-	char *value;
-	enum nap_effect effect; /* NAP_EFFECT_ANY when empty */
-	int64_t seconds;	/* tolerationSeconds, -1 when absent */
-};
-
-/* 1 when one of the n tolerations matches the taint (k8s-arm-protocol §4.2). */
-int nap_tolerates(const struct nap_toleration *tol, size_t n, const struct nap_taint *t);
-/*
- * 1 when every NoSchedule and NoExecute taint is tolerated (PreferNoSchedule
- * never blocks); otherwise 0 and, if bad is not NULL, the first taint not tolerated.
- */
-int nap_tolerates_all(const struct nap_toleration *tol, size_t n, const struct nap_taint *taints,
-    size_t ntaints, const struct nap_taint **bad);
 
 /* ---- Pod ---- */
 

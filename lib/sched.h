@@ -205,9 +205,17 @@ struct nap_sched_input {
 	int max_types; /* 0: NAP_SCHED_MAX_TYPES */
 	/*
 	 * Packing rule (see enum nap_sched_packing): how far a new claim grows.
-	 * The zero value is nap's default, the target-size rule.
+	 * The zero value is nap's default, the target-size rule.  Read by
+	 * nap_sched_solve only; runs take theirs from nap_sched_run_opts.
 	 */
 	int packing;
+	/*
+	 * Names in use besides the nodes' (NodeClaims not yet nodes, claims
+	 * planned and not yet seen): no new claim is given one of these, nor
+	 * a node's name.
+	 */
+	const char *const *taken;
+	size_t ntaken;
 };
 
 enum nap_sched_where {
@@ -246,8 +254,55 @@ struct nap_sched_result {
 	struct nap_sched_claim *claims;
 	size_t nclaims;
 	unsigned long relaxations; /* preference relaxations made */
+	int stopped;		   /* stop_at_fail ended the run: some pods were not simulated */
 };
 
+/*
+ * Prepare once, run many.  nap_sched_prepare builds from the input what no
+ * run changes (usable sizes and capacity net of DaemonSet overhead per
+ * NodePool, limits, offerings, the tier plan, rankings); the world borrows
+ * the input, which must stay unchanged and alive until nap_sched_world_free.
+ * nap_sched_run simulates once over the world with its options and fills
+ * out (the caller's, nap_sched_result_free).  A world holds caches that
+ * runs fill, so it serves one run at a time; distinct worlds share nothing
+ * (no globals), so threads may each run their own.  Both return -1 only for
+ * input they cannot use (err filled, NAP_EX_DATAERR).
+ */
+struct nap_sched_world;
+
+struct nap_sched_run_opts {
+	int packing; /* enum nap_sched_packing */
+	/* nodes (indices into input nodes) taken away: nothing lands on them and
+	 * their bound pods count for no topology; the caller passes their pods
+	 * as pending if it wants them placed, and leaves their capacity out of
+	 * pools[].used if it should not count against limits */
+	const size_t *exclude;
+	size_t nexclude;
+	/* at most this many new claims; < 0 no limit (0: "can these pods go
+	 * elsewhere?", 1: "one replacement?") */
+	long max_claims;
+	/* > 0: new claims keep only sizes with an offering cheaper than this,
+	 * $/h (Karpenter's consolidation: strictly cheaper) */
+	double max_price;
+	/* end the run at the first pod that fails (FFD order, before any
+	 * retry); the rest are left unsimulated and result.stopped is set */
+	int stop_at_fail;
+	/* every cache off: the same result, slower (tests show it is the same) */
+	int nocache;
+};
+
+#define NAP_SCHED_RUN_OPTS_INIT                                                                    \
+	{                                                                                          \
+		NAP_SCHED_PACK_TARGET, NULL, 0, -1, 0, 0, 0                                        \
+	}
+
+int nap_sched_prepare(
+    const struct nap_sched_input *in, struct nap_sched_world **w, struct nap_err *err);
+int nap_sched_run(struct nap_sched_world *w, const struct nap_sched_run_opts *opts,
+    struct nap_sched_result *out, struct nap_err *err);
+void nap_sched_world_free(struct nap_sched_world *w);
+
+/* prepare, one run with the input's packing and default options, free */
 int nap_sched_solve(
     const struct nap_sched_input *in, struct nap_sched_result *out, struct nap_err *err);
 void nap_sched_result_free(struct nap_sched_result *out);

@@ -26,6 +26,7 @@
 #define NAP_LABEL_WINDOWS_BUILD "node.kubernetes.io/windows-build"
 #define NAP_LABEL_NS_NAME "kubernetes.io/metadata.name"
 #define NAP_LABEL_EXCLUDE_LB "node.kubernetes.io/exclude-from-external-load-balancers"
+#define NAP_ANN_DEFAULT_STORAGECLASS "storageclass.kubernetes.io/is-default-class"
 
 /* ---- Karpenter (karpenter.sh) ---- */
 #define NAP_LABEL_NODEPOOL "karpenter.sh/nodepool"
@@ -68,6 +69,9 @@
 #define NAP_LABEL_AZURE_MODE "kubernetes.azure.com/mode"
 #define NAP_LABEL_AZURE_ROLE "kubernetes.azure.com/role"
 #define NAP_LABEL_SCALESET_PRIORITY "kubernetes.azure.com/scalesetpriority"
+#define NAP_LABEL_AZURE_SKU_CPU "kubernetes.azure.com/sku-cpu"
+#define NAP_LABEL_AZURE_SKU_MEMORY "kubernetes.azure.com/sku-memory"
+#define NAP_LABEL_AZURE_PRIORITY "kubernetes.azure.com/priority"
 #define NAP_LABEL_OS_SKU "kubernetes.azure.com/os-sku"
 #define NAP_LABEL_FIPS "kubernetes.azure.com/fips_enabled"
 

@@ -4,7 +4,10 @@
 # (Launched, Registered, Initialized), for Azure's capacity refusals
 # (InsufficientCapacityError, with zones 1 and 2 out of every size), for the
 # pods nap-solve placed (Nominated) and the one it could not
-# (FailedScheduling), each once however often it comes up again.
+# (FailedScheduling), each once however often it comes up again; and
+# nap-disrupt, the loop's termination owner, its own (Evicted pods and
+# DisruptionTerminating on a deleted node, DisruptionBlocked on a NodePool
+# whose budget is 0).
 
 load helpers/sim
 
@@ -124,4 +127,58 @@ ev() {
 
 @test "nap-launch posted its events without a warning" {
 	! grep -i 'event' "$F/loop.err"
+}
+
+# ---- nap-disrupt, the loop's termination owner ----
+
+# dev JQ-FILTER: the events nap-disrupt has posted by now that pass the filter, as a JSON array.
+dev() {
+	sim_kubectl get events -A -o json |
+	    jq "[.items[] | select(.source.component == \"nap-disrupt\") | $1]"
+}
+
+evicted_all() {	# evicted_all POD...: each pod has nap-disrupt's Evicted event
+	local p
+	for p in "$@"; do
+		[ "$(dev "select(.reason == \"Evicted\" and .involvedObject.kind == \"Pod\" and .involvedObject.name == \"$p\")" | jq length)" -eq 1 ] || return 1
+	done
+}
+
+@test "kubectl delete node: nap-disrupt's DisruptionTerminating on the Node and Evicted on each pod it drained" {
+	local node pods
+	node=$(sim_kubectl get pods -l app=web -o json |
+	    jq -r '[.items[] | select(.status.phase == "Running") | .spec.nodeName] | sort | .[0]')
+	[ -n "$node" ]
+	[ "$node" != null ]
+	pods=$(sim_kubectl get pods -l app=web -o json |
+	    jq -r --arg n "$node" '.items[] | select(.spec.nodeName == $n) | .metadata.name')
+	[ -n "$pods" ]
+	sim_kubectl delete node "$node" --wait=false
+	# shellcheck disable=SC2086  # one argument a pod
+	sim_poll 60 evicted_all $pods
+	run dev "select(.reason == \"Evicted\" and .involvedObject.name == \"$(echo "$pods" | head -n 1)\")"
+	echo "$output"
+	[ "$(jq -r '.[0].type' <<<"$output")" = Normal ]
+	[[ "$(jq -r '.[0].message' <<<"$output")" == "Evicted pod: the termination of node $node" ]]
+	[ "$(jq -r '.[0].involvedObject.uid' <<<"$output")" != null ]
+	[ "$(dev "select(.reason == \"DisruptionTerminating\" and .involvedObject.kind == \"Node\" and .involvedObject.name == \"$node\")" | jq length)" -eq 1 ]
+	sim_poll 60 sh -c "! kubectl get node '$node' >/dev/null 2>&1"
+}
+
+blocked() {
+	[ "$(dev 'select(.reason == "DisruptionBlocked" and .involvedObject.kind == "NodePool" and .involvedObject.name == "default")' | jq length)" -ge 1 ]
+}
+
+@test "a NodePool whose budget is 0 shows DisruptionBlocked from nap-disrupt, one Event however often it is blocked" {
+	sim_kubectl patch nodepool default --type merge -p '{"spec":{"disruption":{
+	    "consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"0"}]}}}' >/dev/null
+	sim_kubectl scale deployment web --replicas=0 >/dev/null
+	sim_poll 60 blocked
+	run dev 'select(.reason == "DisruptionBlocked")'
+	echo "$output"
+	[ "$(jq length <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.[0].type + " " + .[0].metadata.namespace' <<<"$output")" = "Normal default" ]
+	[ "$(jq -r '.[0].message' <<<"$output")" = "No allowed disruptions for disruption reason Empty due to blocking budget" ]
+	# the empty nodes stay
+	[ "$(sim_kubectl get nodeclaims -o json | jq '[.items[] | select(.metadata.deletionTimestamp)] | length')" -eq 0 ]
 }

@@ -4,7 +4,10 @@
 # /metrics on a port of its own choosing and writing a textfile into the
 # directory nap.conf(5) names.  setup_file scales a deployment up once; the
 # tests scrape the tools while they still run and check the values against
-# what kubectl counts.  Then the flags' failure modes, without nap-sim.
+# what kubectl counts.  nap-disrupt and nap-upgrade then run against a
+# nap-sim of their own (a budget holding empty nodes, then letting them go;
+# one pass that writes a class status and marks a NodeClaim drifted).  Then
+# the flags' failure modes, without nap-sim.
 
 load helpers/sim
 
@@ -182,6 +185,152 @@ well_formed() {
 	# the last file has what the endpoint had, and more: nothing went down
 	[ "$(value "$F/prom/nap-launch.prom" karpenter_nodeclaims_created_total)" -eq "$(claims)" ]
 	[ "$(value "$F/prom/nap-watch.prom" karpenter_pods_state 'phase="Running"')" -ge 12 ]
+}
+
+# ---- nap-disrupt, in a loop of its own against a nap-sim of its own ----
+
+# dstart: nap-sim and nap-watch | nap-disrupt | nap-solve | nap-launch, the
+# NodePool "default" consolidating empty nodes under a budget of 0;
+# nap-disrupt serves /metrics (dscrape), its stderr in $D/nap-disrupt.err.
+dstart() {
+	D=$BATS_TEST_TMPDIR
+	DPIDS=
+	OWN_SIM=1
+	sim_start_in "$D/sim" --time-scale 50 --catalog "$REPO/data"
+	sed 's|^catalog:.*|catalog: "'"$REPO"'/data"|' "$SIM_CONFIG" >"$D/nap.yaml"
+	sim_kubectl apply --server-side --force-conflicts -f "$REPO/deploy/crds/" >"$D/apply.log"
+	sim_kubectl apply -f "$REPO/deploy/nodepools/default.yaml" >>"$D/apply.log"
+	budget 0
+	mkfifo "$D/w" "$D/d" "$D/s"
+	"$NAP_BIN/nap-launch" --config "$D/nap.yaml" --time-scale 50 <"$D/s" >"$D/loop.out" \
+	    2>"$D/nap-launch.err" 3>&- &
+	DPIDS="$DPIDS $!"
+	"$NAP_BIN/nap-solve" --config "$D/nap.yaml" <"$D/d" >"$D/s" 2>"$D/nap-solve.err" 3>&- &
+	DPIDS="$DPIDS $!"
+	"$NAP_BIN/nap-disrupt" --config "$D/nap.yaml" --time-scale 50 --interval 2s \
+	    --metrics-listen 127.0.0.1:0 <"$D/w" >"$D/d" 2>"$D/nap-disrupt.err" 3>&- &
+	DPIDS="$DPIDS $!"
+	"$NAP_BIN/nap-watch" --config "$D/nap.yaml" >"$D/w" 2>"$D/nap-watch.err" </dev/null 3>&- &
+	DPIDS="$DPIDS $!"
+	sim_poll 60 grep -q '"type":"SYNCED"' "$D/loop.out"
+}
+
+# A test with a nap-sim of its own (OWN_SIM) stops it, and its tools (DPIDS), here.
+teardown() {
+	local p
+	for p in ${DPIDS:-}; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in ${DPIDS:-}; do
+		while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+	done
+	if [ -n "${OWN_SIM:-}" ]; then
+		sim_stop
+	fi
+}
+
+budget() {	# budget NODES: the NodePool's one budget, empty nodes consolidated after 1s
+	sim_kubectl patch nodepool default --type merge -p '{"spec":{"disruption":{
+	    "consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"'"$1"'"}]}}}' \
+	    >>"$D/apply.log"
+}
+
+dscrape() {
+	local port
+	port=$(sed -n 's/.*metrics on port \([0-9]*\),.*/\1/p' "$D/nap-disrupt.err" | head -n 1)
+	[ -n "$port" ] || { echo "nap-disrupt did not say its metrics port" >&2; return 1; }
+	curl -sf --noproxy '*' "http://127.0.0.1:$port/metrics" >"$D/disrupt.prom"
+}
+
+pods_running() {	# pods_running N
+	[ "$(sim_kubectl get pods -l app=web -o json |
+	    jq '[.items[] | select(.status.phase == "Running")] | length')" -eq "$1" ]
+}
+
+# Budget 0: every empty node eligible, none allowed, none disrupted.
+blocked_matches() {
+	dscrape || return 1
+	[ "$(value "$D/disrupt.prom" karpenter_voluntary_disruption_eligible_nodes 'reason="empty"')" -eq "$N" ] &&
+	    grep -qx 'karpenter_nodepools_allowed_disruptions{nodepool="default",reason="Empty"} 0' "$D/disrupt.prom" &&
+	    [ "$(value "$D/disrupt.prom" karpenter_nodeclaims_disrupted_total)" -eq 0 ]
+}
+
+# Budget 1: every NodeClaim gone, each one counted once as disrupted and terminated.
+removed_matches() {
+	dscrape || return 1
+	[ "$(claims)" -eq 0 ] &&
+	    [ "$(value "$D/disrupt.prom" karpenter_nodeclaims_disrupted_total \
+		'reason="empty",nodepool="default",capacity_type="on-demand"')" -eq "$N" ] &&
+	    [ "$(value "$D/disrupt.prom" karpenter_nodeclaims_terminated_total 'nodepool="default"')" -eq "$N" ]
+}
+
+@test "nap-disrupt's budgets and disruptions, scraped mid-run, match the NodeClaims kubectl lists" {
+	dstart
+	sim_kubectl create deployment web --image=nginx --replicas=4 >>"$D/apply.log"
+	sim_kubectl set resources deployment web --requests=cpu=1,memory=2Gi >>"$D/apply.log"
+	sim_poll 120 pods_running 4
+	N=$(claims)
+	[ "$N" -ge 1 ]
+	# the pods go; their nodes are empty, and the budget of 0 keeps them
+	sim_kubectl scale deployment web --replicas=0 >>"$D/apply.log"
+	sim_poll 60 blocked_matches || { cat "$D/disrupt.prom"; false; }
+	[ "$(claims)" -eq "$N" ]
+	# a budget of 1: they go one at a time, and the allowance shows it
+	budget 1
+	sim_poll 120 removed_matches || { cat "$D/disrupt.prom"; sim_kubectl get nodeclaims; false; }
+	[ "$(value "$D/disrupt.prom" karpenter_voluntary_disruption_decisions_total \
+	    'decision="delete",reason="empty",consolidation_type="empty"')" -eq "$N" ]
+	[ "$(value "$D/disrupt.prom" karpenter_nodes_terminated_total 'nodepool="default"')" -eq "$N" ]
+	[ "$(value "$D/disrupt.prom" karpenter_nodes_termination_duration_seconds_count)" -eq "$N" ]
+	grep -qx 'karpenter_nodepools_allowed_disruptions{nodepool="default",reason="Empty"} 1' "$D/disrupt.prom"
+	[ "$(value "$D/disrupt.prom" nap_records_written_total 'type="Disruption"')" -eq "$N" ]
+	[ "$(value "$D/disrupt.prom" nap_disrupt_plan_passes_total)" -ge 2 ]
+	# its deletions answered, by the API server and by Azure
+	[ "$(value "$D/disrupt.prom" nap_http_responses_total 'api="kube",code="2xx"')" -gt 0 ]
+	[ "$(value "$D/disrupt.prom" nap_http_responses_total 'api="arm",code="2xx"')" -gt 0 ]
+	# empty nodes: nothing to evict
+	[ "$(value "$D/disrupt.prom" karpenter_pods_drained_total)" -eq 0 ]
+	well_formed "$D/disrupt.prom"
+	grep -q '^nap_build_info{tool="nap-disrupt",version="[^"]*"} 1$' "$D/disrupt.prom"
+}
+
+# upass FILE: nap-watch --once | nap-upgrade, one pass, its metrics in FILE.
+upass() {
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" --once >"$D/snap" &&
+	    "$NAP_BIN/nap-upgrade" --config "$SIM_CONFIG" --metrics-file "$1" <"$D/snap" \
+	    >"$D/up.out" 2>"$D/up.err"
+}
+
+@test "nap-upgrade's textfile counts its pass, the AKSNodeClass status it wrote and a drifted NodeClaim" {
+	local cig=/CommunityGalleries/AKSUbuntu-38d80f77-467a-481f-a8d4-09b6d4220bd2/images
+	D=$BATS_TEST_TMPDIR
+	OWN_SIM=1
+	sim_start_in "$D/sim" --time-scale 100 --catalog "$REPO/data"
+	sim_kubectl apply --server-side --force-conflicts -f "$REPO/deploy/crds/" >"$D/apply.log"
+	sim_kubectl apply -f "$REPO/deploy/nodepools/default.yaml" >>"$D/apply.log"
+	upass "$D/1.prom"
+	grep -qx 'nap_upgrade_passes_total 1' "$D/1.prom"
+	grep -qx 'nap_upgrade_nodeclass_writes_total 1' "$D/1.prom"
+	[ "$(value "$D/1.prom" nap_upgrade_drifted_total)" -eq 0 ]
+	well_formed "$D/1.prom"
+	sim_kubectl apply -f - >>"$D/apply.log" <<-'EOF'
+	apiVersion: karpenter.sh/v1
+	kind: NodeClaim
+	metadata:
+	  name: default-old01
+	  labels: {karpenter.sh/nodepool: default}
+	spec:
+	  nodeClassRef: {group: karpenter.azure.com, kind: AKSNodeClass, name: default}
+	  requirements: []
+	EOF
+	sim_kubectl patch nodeclaim default-old01 --subresource=status --type merge \
+	    -p '{"status":{"imageID":"'"$cig"'/2204gen2containerd/versions/202401.01.0"}}' >/dev/null
+	upass "$D/2.prom"
+	# the class status is as written: nothing to write again; the claim drifted
+	grep -qx 'nap_upgrade_nodeclass_writes_total 0' "$D/2.prom"
+	grep -qx 'nap_upgrade_drifted_total{reason="ImageDrift"} 1' "$D/2.prom"
+	grep -qx 'nap_records_written_total{type="Drifted"} 1' "$D/2.prom"
+	[ "$(value "$D/2.prom" nap_http_responses_total 'api="arm",code="2xx"')" -gt 0 ]
 }
 
 @test "a --metrics-listen address that is not one is a usage error (64)" {

@@ -316,6 +316,8 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	stop_disrupt
 	safe
 	grep -q 'stats: evicted=0 blocked=[1-9][0-9]* forced=2 vms_deleted=1' "$ERR"
+	# the two forced pods each have their Disrupted event
+	[ "$(sim_kubectl get events -o json | jq '[.items[] | select(.reason == "Disrupted" and .source.component == "nap-disrupt")] | length')" -eq 2 ]
 }
 
 @test "a do-not-disrupt pod is held until the deadline while the others are evicted" {

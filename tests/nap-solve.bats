@@ -91,6 +91,10 @@ run_case() {
 	run_case smallest-size-for-small-pod
 }
 
+@test "with localDNS mode Preferred no 2-vCPU size is offered (LocalDNS needs 4): a pod selecting one is unschedulable" {
+	run_case localdns-preferred-min-cpus
+}
+
 @test "the AKS docs' default NodePool launches D-family on-demand amd64 nodes" {
 	run_case docs-default-pool
 }
@@ -672,4 +676,20 @@ claim_launched() {
 	live_end
 	echo "first decision after $(( (${first:-0} - start) / 1000000 )) ms of the stream"
 	[ -n "${first:-}" ]
+}
+
+@test "the configuration's spotPrices price the spot offerings, and --spot-prices wins over it" {
+	printf '{"eastus":{"Standard_D2s_v5":0.0001}}\n' >"$BATS_TEST_TMPDIR/cheap.json"
+	printf '{"eastus":{"Standard_D2s_v5":0.0002}}\n' >"$BATS_TEST_TMPDIR/flag.json"
+	printf 'cluster:\n  region: eastus\ncatalog: %s\nspotPrices: cheap.json\n' "$REPO/data" \
+		>"$BATS_TEST_TMPDIR/nap.yaml"
+	chmod 600 "$BATS_TEST_TMPDIR/nap.yaml"
+	"$NAP_BIN/nap-solve" --config "$BATS_TEST_TMPDIR/nap.yaml" \
+		<"$CASES/docs-spot-pool/input.ndjson" >"$BATS_TEST_TMPDIR/out"
+	run jq -r 'select(.type == "LaunchRequest") | .price' "$BATS_TEST_TMPDIR/out"
+	[ "$output" = "0.0001" ]
+	"$NAP_BIN/nap-solve" --config "$BATS_TEST_TMPDIR/nap.yaml" --spot-prices "$BATS_TEST_TMPDIR/flag.json" \
+		<"$CASES/docs-spot-pool/input.ndjson" >"$BATS_TEST_TMPDIR/out"
+	run jq -r 'select(.type == "LaunchRequest") | .price' "$BATS_TEST_TMPDIR/out"
+	[ "$output" = "0.0002" ]
 }

@@ -1,5 +1,5 @@
 /*
- * kact.c - nap-disrupt's Kubernetes writes: events, deletes with a UID
+ * kact.c - nap-disrupt's Kubernetes writes: deletes with a UID
  * precondition, evictions, the disrupted taint, annotations and the
  * finalizer.  Each returns 0 when done, 1 when the object is already gone
  * (404, or 409 for a UID that no longer matches: the object was replaced),
@@ -11,7 +11,6 @@
  * change is never overwritten: the patch fails (422 or 409), and the next
  * pass reads the new list and tries again.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +21,6 @@
 #include "log.h"
 #include "text.h"
 #include "wellknown.h"
-
-#define EVENT_DEDUPE_MS 120000 /* karpenter.md 8.2: events deduplicated for 2 min */
 
 char *
 path_node(const char *name)
@@ -57,75 +54,6 @@ static int
 gone(const struct nap_err *err)
 {
 	return err->http == 404 || err->http == 409;
-}
-
-int
-k_event(struct ctx *x, const char *kind, const char *api_version, const struct nap_meta *on,
-    const char *type, const char *reason, const char *fmt, ...)
-{
-	static unsigned long seq;
-	json_object *ev, *io, *md, *src;
-	const char *ns = on->ns[0] ? on->ns : "default";
-	struct nap_err err;
-	char msg[1024], ts[32], *key, *name, *path;
-	int64_t now = wall_ms(), *last;
-	va_list ap;
-	int added, rc;
-	void **slot;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	key = nap_xasprintf("%s/%s/%s/%s", reason, kind, ns, on->name);
-	slot = nap_hash_slot(&x->events, key, &added);
-	if (added)
-		*slot = nap_xcalloc(1, sizeof(int64_t));
-	last = *slot;
-	free(key);
-	if (!added && now - *last < scaled(x, EVENT_DEDUPE_MS))
-		return 0;
-	*last = now;
-	nap_info("%s %s%s%s: %s: %s", kind, on->ns[0] ? on->ns : "", on->ns[0] ? "/" : "", on->name,
-	    reason, msg);
-	if (!x->kube)
-		return 0;
-
-	rfc3339(now, ts, sizeof(ts));
-	name = nap_xasprintf("%s.%llx%04lx", on->name, (unsigned long long)now, seq++ & 0xffff);
-	ev = json_object_new_object();
-	json_object_object_add(ev, "apiVersion", json_object_new_string("v1"));
-	json_object_object_add(ev, "kind", json_object_new_string("Event"));
-	md = json_object_new_object();
-	json_object_object_add(md, "name", json_object_new_string(name));
-	json_object_object_add(md, "namespace", json_object_new_string(ns));
-	json_object_object_add(ev, "metadata", md);
-	io = json_object_new_object();
-	json_object_object_add(io, "apiVersion", json_object_new_string(api_version));
-	json_object_object_add(io, "kind", json_object_new_string(kind));
-	json_object_object_add(io, "name", json_object_new_string(on->name));
-	if (on->ns[0])
-		json_object_object_add(io, "namespace", json_object_new_string(on->ns));
-	if (on->uid[0])
-		json_object_object_add(io, "uid", json_object_new_string(on->uid));
-	json_object_object_add(ev, "involvedObject", io);
-	json_object_object_add(ev, "reason", json_object_new_string(reason));
-	json_object_object_add(ev, "message", json_object_new_string(msg));
-	json_object_object_add(ev, "type", json_object_new_string(type));
-	src = json_object_new_object();
-	json_object_object_add(src, "component", json_object_new_string("nap-disrupt"));
-	json_object_object_add(ev, "source", src);
-	json_object_object_add(ev, "reportingComponent", json_object_new_string("nap-disrupt"));
-	json_object_object_add(ev, "firstTimestamp", json_object_new_string(ts));
-	json_object_object_add(ev, "lastTimestamp", json_object_new_string(ts));
-	json_object_object_add(ev, "count", json_object_new_int(1));
-	path = nap_url_path("/api/v1/namespaces", ns, "events", (char *)NULL);
-	rc = nap_kube_create(x->kube, path, ev, NULL, &err);
-	if (rc < 0)
-		nap_debug("event %s on %s %s: %s", reason, kind, on->name, err.msg);
-	free(path);
-	free(name);
-	json_object_put(ev);
-	return rc;
 }
 
 static json_object *

@@ -25,7 +25,8 @@
 
 #define SYNOPSIS                                                                                   \
 	"nap-disrupt [-hVv] [--catalog path] [--config file] [--context name] [--dry-run] "        \
-	"[--interval duration] [--kubeconfig file] [--log-format text|json] [--now time] "         \
+	"[--interval duration] [--kubeconfig file] [--log-format text|json] "                      \
+	"[--metrics-file path] [--metrics-listen addr] [--no-events] [--now time] "                \
 	"[--region region] [--time-scale n]"
 
 #define TERM_EVERY_MS 1000 /* karpenter.md §3: termination requeues every second */
@@ -81,10 +82,12 @@ drain_input(struct ctx *x, struct nap_rec_reader *rd)
 	for (;;) {
 		r = nap_rec_next(rd, &rec, &err);
 		if (r == NAP_REC_OK) {
+			obs_read(rec.type, 0);
 			on_record(x, &rec);
 			continue;
 		}
 		if (r == NAP_REC_BAD) {
+			obs_read(NULL, 1);
 			nap_warn("%s: %s", nap_rec_name(rd), err.msg);
 			continue;
 		}
@@ -231,6 +234,7 @@ enum {
 	OPT_KUBECONFIG,
 	OPT_LOG_FORMAT,
 	OPT_NOW,
+	OPT_OBS, /* --metrics-file, --metrics-listen, --no-events: obs.c */
 	OPT_REGION,
 	OPT_TIME_SCALE,
 };
@@ -243,6 +247,9 @@ static const struct nap_opt opts[] = {
     {"interval", OPT_INTERVAL, "duration", "how often the planner runs (10s)"},
     {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
+    {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
+    {"no-events", OPT_OBS, NULL, "post no Kubernetes Events"},
     {"now", OPT_NOW, "time", "decide as at this RFC 3339 time (with --dry-run)"},
     {"region", OPT_REGION, "region", "the Azure region whose prices count"},
     {"time-scale", OPT_TIME_SCALE, "n", "run n times faster than real time (1 to 1e6)"},
@@ -300,6 +307,9 @@ main(int argc, char **argv)
 				    SYNOPSIS, "--now: \"%s\" is not an RFC 3339 time", g.arg);
 			x.now_fixed = t * 1000;
 			break;
+		case OPT_OBS:
+			obs_option(g.name, g.arg);
+			break;
 		case OPT_REGION:
 			region = g.arg;
 			break;
@@ -316,7 +326,7 @@ main(int argc, char **argv)
 	x.cl = nap_cluster_new();
 	nap_hash_init(&x.vms);
 	nap_hash_init(&x.waits);
-	nap_hash_init(&x.events);
+	nap_hash_init(&x.tainted);
 	nap_hash_init(&x.done);
 	nap_hash_init(&x.nominated);
 	if (x.dry_run) {
@@ -337,7 +347,9 @@ main(int argc, char **argv)
 			nap_warn("%s; Disruption records carry no prices", err.msg);
 			x.cat = NULL;
 		}
+		obs_start(&x, kubeconfig, context);
 		run(&x);
+		obs_stop();
 	}
 	code = x.fatal;
 	if (getenv("NAP_DISRUPT_STATS"))
@@ -352,13 +364,13 @@ main(int argc, char **argv)
 	while (nap_hash_next(&x.waits, &pos, &k, &v))
 		free(v);
 	pos = 0;
-	while (nap_hash_next(&x.events, &pos, &k, &v))
+	while (nap_hash_next(&x.tainted, &pos, &k, &v))
 		free(v);
 	pos = 0;
 	while (nap_hash_next(&x.done, &pos, &k, &v))
 		free(v);
 	nap_hash_free(&x.waits);
-	nap_hash_free(&x.events);
+	nap_hash_free(&x.tainted);
 	nap_hash_free(&x.done);
 	if (x.arm)
 		nap_arm_free(x.arm);

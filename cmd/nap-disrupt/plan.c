@@ -12,6 +12,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "log.h"
@@ -125,7 +126,7 @@ blocked_events(struct ctx *x, const struct nap_disrupt_result *r)
 			continue;
 		p = nap_cluster_nodepool(x->cl, v->nodepool);
 		if (p)
-			k_event(x, "NodePool", "karpenter.sh/v1", &p->meta, "Normal",
+			obs_event(x, "NodePool", "karpenter.sh/v1", &p->meta, "Normal",
 			    "DisruptionBlocked",
 			    "No allowed disruptions for disruption reason %s due to blocking "
 			    "budget",
@@ -154,10 +155,11 @@ act(struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_
 			continue;
 		}
 		queue_add(x, cd->nodeclaim, now_ms(x));
+		obs_disrupted(cmd, cd);
 		nap_info("nodeclaim %s: disrupting (%s)", cd->nodeclaim,
 		    nap_disrupt_reason_name(cmd->reason));
 		if (c)
-			k_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Normal",
+			obs_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Normal",
 			    "DisruptionTerminating", "Disrupting NodeClaim: %s",
 			    nap_disrupt_reason_name(cmd->reason));
 	}
@@ -165,17 +167,22 @@ act(struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_
 	nap_emit(rec);
 	json_object_put(rec);
 	x->ncommands++;
+	obs_command(cmd);
 }
 
 void
 plan_pass(struct ctx *x)
 {
 	struct nap_disrupt_result r;
+	struct timespec t0, t1;
 	size_t i;
 
 	queue_prune(x, now_ms(x));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (plan(x, &r) < 0)
 		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	obs_plan(x, &r, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	for (i = 0; i < r.ncmds; i++)
 		act(x, &r, &r.cmds[i]);
 	blocked_events(x, &r);

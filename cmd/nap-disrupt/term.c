@@ -146,7 +146,7 @@ force_delete(
 	char *path;
 	int rc;
 
-	if (now < w->next_ms)
+	if (now < w->next_ms || w->forced)
 		return;
 	grace = left / 1000;
 	if (grace < 1)
@@ -163,8 +163,10 @@ force_delete(
 		return;
 	}
 	if (rc == 0) {
+		w->forced = 1;
 		x->nforced++;
-		k_event(x, "Pod", "v1", &p->meta, "Warning", "Disrupted",
+		obs_forced();
+		obs_event(x, "Pod", "v1", &p->meta, "Warning", "Disrupted",
 		    "Deleting the pod with %llds grace to meet the termination deadline of node %s",
 		    (long long)grace, n->meta.name);
 	}
@@ -181,19 +183,20 @@ evict(struct ctx *x, const struct nap_node *n, const struct nap_pod *p, int64_t 
 	if (now < w->next_ms)
 		return 0;
 	if (nap_pod_do_not_disrupt(p, now / 1000)) {
-		k_event(x, "Node", "v1", &n->meta, "Warning", "FailedDraining",
+		obs_event(x, "Node", "v1", &n->meta, "Warning", "FailedDraining",
 		    "Pod %s/%s has the %s annotation; it stays until the node's deadline",
 		    p->meta.ns, p->meta.name, NAP_ANN_DO_NOT_DISRUPT);
 		w->next_ms = now + scaled(x, 1000);
 		return 0;
 	}
 	rc = k_evict(x, p, &err);
+	obs_evicted(x, n, rc == 0 ? 200 : (int)err.http);
 	if (rc == 0 || rc == 1) {
 		if (rc == 0) {
 			x->nevicted++;
 			nap_info(
 			    "node %s: evicted pod %s/%s", n->meta.name, p->meta.ns, p->meta.name);
-			k_event(x, "Pod", "v1", &p->meta, "Normal", "Evicted",
+			obs_event(x, "Pod", "v1", &p->meta, "Normal", "Evicted",
 			    "Evicted pod: the termination of node %s", n->meta.name);
 		}
 		/* Its deletion shows in the model next; do not ask again meanwhile. */
@@ -207,7 +210,7 @@ evict(struct ctx *x, const struct nap_node *n, const struct nap_pod *p, int64_t 
 	w->next_ms = now + scaled(x, w->backoff_ms);
 	if (rc == 2) {
 		x->nblocked++;
-		k_event(x, "Node", "v1", &n->meta, "Warning", "FailedDraining",
+		obs_event(x, "Node", "v1", &n->meta, "Warning", "FailedDraining",
 		    "Failed to drain node, pod %s/%s: %s", p->meta.ns, p->meta.name, err.msg);
 	} else {
 		nap_warn("node %s: evict pod %s/%s: %s", n->meta.name, p->meta.ns, p->meta.name,
@@ -332,6 +335,7 @@ finish(struct ctx *x, const char *kind, const struct nap_meta *m, const char *pr
 		return;
 	}
 	x->nfinalized++;
+	obs_finished(x, kind, m);
 	if (m->uid[0] && !nap_hash_get(&x->done, m->uid)) {
 		int64_t *t = nap_xmalloc(sizeof(*t));
 
@@ -367,11 +371,11 @@ node_pass(struct ctx *x, const struct nap_node *n, int64_t now)
 			nap_debug("node %s: taint: %s", n->meta.name, err.msg);
 		return; /* drain once the taint is seen: no pod can land after that */
 	}
-	slot = nap_hash_slot(&x->events, n->meta.uid, &added);
+	slot = nap_hash_slot(&x->tainted, n->meta.uid, &added);
 	if (added) {
 		*slot = nap_xmalloc(sizeof(int64_t));
 		*(int64_t *)*slot = now;
-		k_event(
+		obs_event(
 		    x, "Node", "v1", &n->meta, "Normal", "DisruptionTerminating", "Draining node");
 	}
 	seen = *slot;
@@ -384,7 +388,7 @@ node_pass(struct ctx *x, const struct nap_node *n, int64_t now)
 		va = attachments(x, n, now);
 		if (va != 0) {
 			if (va > 0)
-				k_event(x, "Node", "v1", &n->meta, "Normal",
+				obs_event(x, "Node", "v1", &n->meta, "Normal",
 				    "AwaitingVolumeDetachment",
 				    "Awaiting deletion of %d VolumeAttachments bound to node", va);
 			return;
@@ -410,7 +414,7 @@ claim_pass(struct ctx *x, const struct nap_nodeclaim *c, int64_t now)
 		if (k_annotate(x, path, NAP_ANN_TERMINATION_TIMESTAMP, ts, &err) < 0)
 			nap_warn("nodeclaim %s: annotate: %s", c->meta.name, err.msg);
 		else
-			k_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Warning",
+			obs_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Warning",
 			    "TerminationGracePeriodExpiring", "All pods will be deleted by %s", ts);
 		free(path);
 	}
@@ -444,13 +448,13 @@ adopt(struct ctx *x, const struct nap_node *n)
 
 /*
  * What the passes remember and no longer need: pods not tried for a minute,
- * objects finished and events posted ten minutes ago (by then the
- * deletion has reached us, and the event's deduplication window is over).
+ * objects finished and nodes first seen tainted ten minutes ago (by then
+ * the deletion has reached us).
  */
 static void
 purge(struct ctx *x, int64_t now)
 {
-	struct nap_hash *h[3] = {&x->waits, &x->done, &x->events};
+	struct nap_hash *h[3] = {&x->waits, &x->done, &x->tainted};
 	int64_t keep[3] = {60000, 600000, 600000};
 	size_t i, pos;
 	const char *k;
@@ -462,7 +466,7 @@ purge(struct ctx *x, int64_t now)
 		pos = 0;
 		nold = 0;
 		while (nap_hash_next(h[i], &pos, &k, &v)) {
-			/* struct podwait starts with next_ms; done and events hold a bare time */
+			/* struct podwait starts with next_ms; done and tainted hold a bare time */
 			if (*(int64_t *)v + keep[i] < now) {
 				nap_xgrow(&old, &aold, nold + 1, sizeof(*old));
 				old[nold++] = nap_xstrdup(k);

@@ -6,9 +6,9 @@
  * Termination is restart-safe: every decision is taken from the model (the
  * API server's truth as the watch delivers it).  What lives only here is a
  * courtesy to the API server: per-pod eviction backoff, the VM deletions in
- * flight, and which events were already posted (so a blocked drain does not
- * post one event a second).  Losing it all on a restart costs a few repeated
- * requests, never a wrong action.
+ * flight, and when each draining node was first seen tainted (the minimum
+ * drain time).  Losing it all on a restart costs a few repeated requests,
+ * never a wrong action.  Events are deduplicated by lib/events (obs.c).
  *
  * Everything runs on one thread: Kubernetes writes are short blocking
  * requests, ARM deletions are asynchronous calls (lib/arm) followed from the
@@ -44,6 +44,12 @@ struct vmdel {
 struct podwait {
 	int64_t next_ms;
 	int64_t backoff_ms;
+	/*
+	 * Deleted for the deadline, accepted: not again, though the watch may
+	 * not show it yet (the passes now outrun it, events being off the
+	 * loop), nor when the grace rounded up to 1 s ends past the deadline.
+	 */
+	int forced;
 };
 
 struct ctx {
@@ -63,7 +69,7 @@ struct ctx {
 	int64_t next_term_ms;
 	struct nap_hash vms;	/* VM name -> struct vmdel */
 	struct nap_hash waits;	/* pod uid -> struct podwait */
-	struct nap_hash events; /* "reason/kind/name" -> (void *)(intptr_t)last post, s */
+	struct nap_hash tainted; /* node uid -> int64_t *: first pass that saw it tainted */
 	struct nap_hash done;	/* uid -> int64_t *: finalizer dropped at (stale records ignored) */
 	int64_t next_purge_ms;
 	struct nap_catalog *cat; /* prices for records; NULL = unknown */
@@ -94,8 +100,6 @@ void vm_forget(struct ctx *x, const char *vm);
 void vm_free_all(struct ctx *x);
 
 /* kact.c: Kubernetes writes. */
-int k_event(struct ctx *x, const char *kind, const char *api_version, const struct nap_meta *on,
-    const char *type, const char *reason, const char *fmt, ...) NAP_PRINTF(7, 8);
 int k_delete(
     struct ctx *x, const char *path, const char *uid, int64_t grace_s, struct nap_err *err);
 int k_evict(struct ctx *x, const struct nap_pod *p, struct nap_err *err);
@@ -117,5 +121,31 @@ void plan_dry_run(struct ctx *x);
 void plan_free(struct ctx *x);
 /* A Nominated record's node (or NodeClaim): not disrupted for the nomination window. */
 void plan_nominated(struct ctx *x, const char *node);
+
+/*
+ * obs.c: metrics and Events (lib/observe, lib/events).  Every call is a
+ * no-op before obs_start (--dry-run); the events go from a thread of their
+ * own and never hold up termination.
+ */
+/* --metrics-file, --metrics-listen and --no-events, before obs_start. */
+void obs_option(const char *name, const char *arg);
+void obs_start(struct ctx *x, const char *kubeconfig, const char *context);
+/* A record read (type), or a malformed line (malformed 1). */
+void obs_read(const char *type, int malformed);
+/* An Event on the object, deduplicated in Karpenter's window for the reason (scaled). */
+void obs_event(struct ctx *x, const char *kind, const char *api_version, const struct nap_meta *on,
+    const char *type, const char *reason, const char *fmt, ...) NAP_PRINTF(7, 8);
+/* A planner pass and how long it took: budgets, eligible nodes, HTTP answers. */
+void obs_plan(struct ctx *x, const struct nap_disrupt_result *r, double seconds);
+/* A command acted on, and each of its NodeClaims deleted. */
+void obs_command(const struct nap_disrupt_command *cmd);
+void obs_disrupted(const struct nap_disrupt_command *cmd, const struct nap_disrupt_candidate *cd);
+/* An eviction of a pod on n answered http (0: no answer); a 2xx drained it. */
+void obs_evicted(struct ctx *x, const struct nap_node *n, int http);
+/* A pod deleted to meet its node's deadline. */
+void obs_forced(void);
+/* The finalizer of a Node or NodeClaim dropped: terminated. */
+void obs_finished(struct ctx *x, const char *kind, const struct nap_meta *m);
+void obs_stop(void);
 
 #endif

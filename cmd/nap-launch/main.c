@@ -227,9 +227,7 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 	if ((x->arm = nap_arm_new(x->http, &mo, &err)) == NULL)
 		nap_die_err(&err);
 
-	if (!catalog && x->cfg.catalog[0])
-		catalog = x->cfg.catalog;
-	if (nap_catalog_load(&x->cat, catalog, x->region, NULL, &err) < 0)
+	if (nap_catalog_load_config(&x->cat, &x->cfg, catalog, x->region, NULL, &err) < 0)
 		nap_die_err(&err);
 	x->cl = nap_cluster_new();
 	kube_version(x);

@@ -1,6 +1,6 @@
 /*
- * emit.c - nap-solve's decisions as records (LaunchRequest, Nominated,
- * Unschedulable), the catalog, and the state kept between batches:
+ * emit.c - nap-solve's decisions as records (LaunchRequest by lib/claim,
+ * Nominated, Unschedulable), the catalog, and the state kept between batches:
  * offerings Azure refused and claims planned but not yet seen.
  */
 #include <stdio.h>
@@ -9,271 +9,93 @@
 
 #include "json.h"
 #include "log.h"
+#include "claim.h"
 #include "prog.h"
 #include "solve.h"
+#include "wellknown.h"
 
 static json_object *
-jcopy(json_object *o)
+pod_record(const char *type, const struct nap_sched_pod *p)
 {
-	json_object *c = NULL;
+	json_object *rec = json_object_new_object();
 
-	if (!o)
-		return NULL;
-	if (json_object_deep_copy(o, &c, NULL) != 0)
-		return NULL;
-	return c;
+	json_object_object_add(rec, "type", json_object_new_string(type));
+	json_object_object_add(rec, "pod", nap_claim_pod_ref(p));
+	json_object_object_add(rec, "uid", json_object_new_string(p->uid));
+	return rec;
 }
 
-static json_object *
-pod_key(const struct nap_sched_pod *p)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s/%s", p->ns, p->name);
-	return json_object_new_string(buf);
-}
-
-static json_object *
-price_json(double price)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%.6g", price);
-	return json_object_new_double_s(price, buf);
-}
-
-/* A launch list, written straight into json-c's output buffer. */
-struct tlist {
-	const struct plan *pl;
-	const int *len; /* per type: its name's length, -1 when it needs escapes */
-	const uint16_t *types;
-	size_t n;
-};
-
-static int
-tlist_serialize(json_object *jso, struct printbuf *pb, int level, int flags)
-{
-	const struct tlist *tl = json_object_get_userdata(jso);
-	size_t i;
-
-	(void)level;
-	(void)flags;
-	printbuf_memappend(pb, "[", 1);
-	for (i = 0; i < tl->n; i++) {
-		const char *name = tl->pl->types[tl->types[i]].name;
-
-		if (i)
-			printbuf_memappend(pb, ",", 1);
-		printbuf_memappend(pb, "\"", 1);
-		printbuf_memappend(pb, name, tl->len[tl->types[i]]);
-		printbuf_memappend(pb, "\"", 1);
-	}
-	printbuf_memappend(pb, "]", 1);
-	return 0;
-}
-
-/* Needs no JSON escaping: what Azure size names are made of. */
-static int
-plain_name(const char *s)
-{
-	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-			(*s >= '0' && *s <= '9') || *s == '_' || *s == '-' || *s == '.'))
-			return 0;
-	return 1;
-}
-
-/*
- * Requirements keep values sorted; the launch list must be cheapest first.
- * Up to 600 names per claim and thousands of claims: the list is written
- * into the output directly instead of as one json-c string object per name
- * (same bytes; a name needing escapes takes the slow path).
- */
+/* Remember a claim planned, so that its pods wait for it and it counts against limits. */
 static void
-ranked_types(
-    const struct plan *pl, const int *len, const struct nap_sched_claim *c, json_object *reqs)
+plan_keep(struct solve *sv, const struct nap_sim *sim, const struct nap_sched_claim *c)
 {
-	size_t i, n = json_object_array_length(reqs);
+	struct planned *p;
+	size_t j;
 
-	for (i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(reqs, i), *vals;
-		size_t j;
-		int plain = 1;
+	nap_xgrow(&sv->pl, &sv->apl, sv->npl + 1, sizeof(*sv->pl));
+	p = &sv->pl[sv->npl++];
+	memset(p, 0, sizeof(*p));
+	p->name = nap_xstrdup(c->name);
+	p->pool = nap_xstrdup(sim->pools[c->pool].name);
+	p->at_ms = sv->now_ms;
+	p->pods = nap_xcalloc(c->npods + 1, sizeof(*p->pods));
+	for (j = 0; j < c->npods; j++) {
+		const struct nap_sched_pod *sp = &sim->pending[c->pods[j]];
 
-		if (strcmp(nap_json_str(r, "key", ""), "node.kubernetes.io/instance-type") != 0)
-			continue;
-		vals = json_object_new_array();
-		for (j = 0; j < c->ntypes && plain; j++)
-			plain = len[c->types[j]] >= 0;
-		if (plain) {
-			struct tlist *tl = nap_xmalloc(sizeof(*tl));
-
-			tl->pl = pl;
-			tl->len = len;
-			tl->types = c->types;
-			tl->n = c->ntypes;
-			json_object_set_serializer(
-			    vals, tlist_serialize, tl, json_object_free_userdata);
-		} else {
-			for (j = 0; j < c->ntypes; j++)
-				json_object_array_add(
-				    vals, json_object_new_string(pl->types[c->types[j]].name));
-		}
-		json_object_object_add(r, "values", vals);
-		if (c->min_values > 0)
-			json_object_object_add(r, "minValues", json_object_new_int(c->min_values));
-		else
-			json_object_object_del(r, "minValues");
+		p->pods[j] = nap_xasprintf("%s/%s", sp->ns, sp->name);
+		nap_hash_put(&sv->planned_pods, p->pods[j], (void *)1);
 	}
-}
-
-static json_object *
-nodeclaim_json(const struct plan *pl, const int *len, const struct nap_sched_claim *c)
-{
-	const struct nap_nodepool *np = pl->pool_np[c->pool];
-	json_object *raw = np->meta.raw;
-	json_object *nc = json_object_new_object();
-	json_object *md = json_object_new_object();
-	json_object *labels, *spec = json_object_new_object(), *o, *ref;
-	json_object_iter it;
-
-	json_object_object_add(nc, "apiVersion", json_object_new_string("karpenter.sh/v1"));
-	json_object_object_add(nc, "kind", json_object_new_string("NodeClaim"));
-	json_object_object_add(md, "name", json_object_new_string(c->name));
-	/* custom single-valued requirements first, then template labels and the pool's own */
-	labels = nap_reqs_labels(&c->reqs);
-	if (np->tmpl_labels)
-		json_object_object_foreachC(np->tmpl_labels, it)
-		    json_object_object_add(labels, it.key, json_object_get(it.val));
-	json_object_object_add(
-	    labels, "karpenter.sh/nodepool", json_object_new_string(np->meta.name));
-	if (np->class_ref.name)
-		json_object_object_add(labels, "karpenter.azure.com/aksnodeclass",
-		    json_object_new_string(np->class_ref.name));
-	json_object_object_add(md, "labels", labels);
-	o = json_object_new_object();
-	if (np->tmpl_annotations)
-		json_object_object_foreachC(np->tmpl_annotations, it)
-		    json_object_object_add(o, it.key, json_object_get(it.val));
-	json_object_object_add(md, "annotations", o);
-	ref = json_object_new_object();
-	json_object_object_add(ref, "apiVersion", json_object_new_string("karpenter.sh/v1"));
-	json_object_object_add(ref, "kind", json_object_new_string("NodePool"));
-	json_object_object_add(ref, "name", json_object_new_string(np->meta.name));
-	json_object_object_add(ref, "uid", json_object_new_string(np->meta.uid));
-	json_object_object_add(ref, "blockOwnerDeletion", json_object_new_boolean(1));
-	o = json_object_new_array();
-	json_object_array_add(o, ref);
-	json_object_object_add(md, "ownerReferences", o);
-	json_object_object_add(nc, "metadata", md);
-
-	o = nap_reqs_to_json(&c->reqs);
-	ranked_types(pl, len, c, o);
-	json_object_object_add(spec, "requirements", o);
-	o = json_object_new_object();
-	json_object_object_add(o, "requests", nap_res_to_json(&c->requests));
-	json_object_object_add(spec, "resources", o);
-	if ((o = nap_json_get(raw, "spec.template.spec.taints")))
-		json_object_object_add(spec, "taints", jcopy(o));
-	if ((o = nap_json_get(raw, "spec.template.spec.startupTaints")))
-		json_object_object_add(spec, "startupTaints", jcopy(o));
-	json_object_object_add(spec, "expireAfter",
-	    json_object_new_string(nap_json_str(raw, "spec.template.spec.expireAfter", "720h")));
-	if ((o = nap_json_get(raw, "spec.template.spec.terminationGracePeriod")))
-		json_object_object_add(spec, "terminationGracePeriod", jcopy(o));
-	ref = json_object_new_object();
-	json_object_object_add(ref, "group",
-	    json_object_new_string(
-		np->class_ref.group ? np->class_ref.group : "karpenter.azure.com"));
-	json_object_object_add(ref, "kind",
-	    json_object_new_string(np->class_ref.kind ? np->class_ref.kind : "AKSNodeClass"));
-	json_object_object_add(
-	    ref, "name", json_object_new_string(np->class_ref.name ? np->class_ref.name : ""));
-	json_object_object_add(spec, "nodeClassRef", ref);
-	json_object_object_add(nc, "spec", spec);
-	return nc;
+	p->npods = c->npods;
+	for (j = 0; j < c->ntypes; j++)
+		nap_res_max(&p->capacity, &sim->pools[c->pool].capacity[c->types[j]]);
 }
 
 void
-solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
+solve_emit(struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim,
     const struct nap_sched_result *res)
 {
-	size_t i, j;
-	int *len = nap_xcalloc(pl->in.ntypes + 1, sizeof(*len));
+	size_t i;
 
 	(void)cl;
-	for (i = 0; i < pl->in.ntypes; i++)
-		len[i] = plain_name(pl->types[i].name) ? (int)strlen(pl->types[i].name) : -1;
 	for (i = 0; i < res->nclaims; i++) {
-		const struct nap_sched_claim *c = &res->claims[i];
-		json_object *rec = json_object_new_object(), *pods = json_object_new_array();
-		struct planned *p;
+		json_object *rec = nap_claim_launch_request(sim, &res->claims[i]);
 
-		json_object_object_add(rec, "type", json_object_new_string("LaunchRequest"));
-		json_object_object_add(rec, "nodeClaim", nodeclaim_json(pl, len, c));
-		for (j = 0; j < c->npods; j++)
-			json_object_array_add(pods, pod_key(&pl->pending[c->pods[j]]));
-		json_object_object_add(rec, "pods", pods);
-		json_object_object_add(rec, "price", price_json(c->price));
 		nap_emit(rec);
 		json_object_put(rec);
-
-		nap_xgrow(&sv->pl, &sv->apl, sv->npl + 1, sizeof(*sv->pl));
-		p = &sv->pl[sv->npl++];
-		memset(p, 0, sizeof(*p));
-		p->name = nap_xstrdup(c->name);
-		p->pool = nap_xstrdup(pl->pools[c->pool].name);
-		p->at_ms = sv->now_ms;
-		p->pods = nap_xcalloc(c->npods + 1, sizeof(*p->pods));
-		for (j = 0; j < c->npods; j++) {
-			const struct nap_sched_pod *sp = &pl->pending[c->pods[j]];
-
-			p->pods[j] = nap_xasprintf("%s/%s", sp->ns, sp->name);
-			nap_hash_put(&sv->planned_pods, p->pods[j], (void *)1);
-		}
-		p->npods = c->npods;
-		for (j = 0; j < c->ntypes; j++)
-			nap_res_max(&p->capacity, &pl->pools[c->pool].capacity[c->types[j]]);
+		plan_keep(sv, sim, &res->claims[i]);
 	}
-	for (i = 0; i < pl->in.npending; i++) {
-		const struct nap_sched_pod *p = &pl->pending[i];
+	for (i = 0; i < sim->in.npending; i++) {
+		const struct nap_sched_pod *p = &sim->pending[i];
 		const struct nap_sched_place *pc = &res->place[i];
 		json_object *rec;
 
 		if (pc->where == NAP_SCHED_CLAIM)
 			continue;
-		rec = json_object_new_object();
 		if (pc->where == NAP_SCHED_NODE) {
-			json_object_object_add(rec, "type", json_object_new_string("Nominated"));
-			json_object_object_add(rec, "pod", pod_key(p));
-			json_object_object_add(rec, "uid", json_object_new_string(p->uid));
+			rec = pod_record("Nominated", p);
 			json_object_object_add(
-			    rec, "node", json_object_new_string(pl->nodes[pc->index].name));
+			    rec, "node", json_object_new_string(sim->nodes[pc->index].name));
 			json_object_object_add(
-			    rec, "kind", json_object_new_string(pl->node_kind[pc->index]));
+			    rec, "kind", json_object_new_string(sim->node_kind[pc->index]));
 			if (sv->now_ms) {
 				struct nomination *nm = nap_xcalloc(1, sizeof(*nm)), *old;
 				char key[512];
 
 				snprintf(key, sizeof(key), "%s/%s", p->ns, p->name);
 				nm->until_ms = sv->now_ms + sv->nominate_ttl_ms;
-				nm->target = nap_xstrdup(pl->nodes[pc->index].name);
-				nm->is_claim = strcmp(pl->node_kind[pc->index], "NodeClaim") == 0;
+				nm->target = nap_xstrdup(sim->nodes[pc->index].name);
+				nm->is_claim = strcmp(sim->node_kind[pc->index], "NodeClaim") == 0;
 				if ((old = nap_hash_put(&sv->nominated, key, nm)) != NULL)
 					nomination_free(old);
 			}
 		} else {
-			json_object_object_add(
-			    rec, "type", json_object_new_string("Unschedulable"));
-			json_object_object_add(rec, "pod", pod_key(p));
-			json_object_object_add(rec, "uid", json_object_new_string(p->uid));
+			rec = pod_record("Unschedulable", p);
 			json_object_object_add(rec, "reason",
 			    json_object_new_string(pc->why ? pc->why : "no progress"));
 		}
 		nap_emit(rec);
 		json_object_put(rec);
 	}
-	free(len);
 }
 
 int
@@ -283,44 +105,22 @@ solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *er
 
 	if (sv->cat)
 		return 0;
+	if ((!region || !region[0]) && sv->cfg)
+		region = sv->cfg->cluster.region;
 	if (!region || !region[0]) {
 		struct nap_node *const *nodes;
 		size_t n, i;
 
 		nodes = nap_cluster_nodes(cl, &n);
 		for (i = 0; i < n && (!region || !region[0]); i++)
-			region = nap_meta_label(&nodes[i]->meta, "topology.kubernetes.io/region");
+			region = nap_meta_label(&nodes[i]->meta, NAP_LABEL_REGION);
 	}
 	if (!region || !region[0])
 		return nap_err_set(err, NAP_EX_CONFIG,
 		    "no region: give --region, set cluster.region in the config file, "
 		    "or label the nodes topology.kubernetes.io/region");
-	return nap_catalog_load(&sv->cat, sv->catalog_path, region, sv->spot_prices, err) < 0 ? -1
-											      : 0;
-}
-
-int
-solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err)
-{
-	const char *it = nap_json_str(rec, "instanceType", NULL);
-	const char *zone = nap_json_str(rec, "zone", NULL);
-	const char *ct = nap_json_str(rec, "capacityType", NULL);
-	const char *until = nap_json_str(rec, "until", NULL);
-	struct unavail *u;
-	int64_t t = 0;
-
-	if (!it || !it[0])
-		return nap_err_set(err, NAP_EX_DATAERR, "OfferingUnavailable without instanceType");
-	if (until && nap_time_parse(until, &t) < 0)
-		return nap_err_set(err, NAP_EX_DATAERR,
-		    "OfferingUnavailable %s: until: bad time \"%s\"", it, until);
-	nap_xgrow(&sv->un, &sv->aun, sv->nun + 1, sizeof(*sv->un));
-	u = &sv->un[sv->nun++];
-	u->itype = nap_xstrdup(it);
-	u->zone = zone && zone[0] ? nap_xstrdup(zone) : NULL;
-	u->ctype = ct && ct[0] ? nap_xstrdup(ct) : NULL;
-	u->until_ms = t * 1000;
-	return 0;
+	return nap_catalog_load_config(
+	    &sv->cat, sv->cfg, sv->catalog_path, region, sv->spot_prices, err);
 }
 
 static void
@@ -389,12 +189,7 @@ solve_free(struct solve *sv)
 	for (i = 0; i < sv->npl; i++)
 		planned_free(&sv->pl[i]);
 	free(sv->pl);
-	for (i = 0; i < sv->nun; i++) {
-		free(sv->un[i].itype);
-		free(sv->un[i].zone);
-		free(sv->un[i].ctype);
-	}
-	free(sv->un);
+	nap_unavail_free(&sv->unavail);
 	pos = 0;
 	while (nap_hash_next(&sv->nominated, &pos, &key, &val))
 		nomination_free(val);

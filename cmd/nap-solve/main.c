@@ -10,9 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "json.h"
 #include "obs.h"
@@ -44,30 +44,12 @@ struct batch {
 	struct nap_hash seen; /* pod uids in this batch */
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A provisionable pod arrived: open the batch, or extend it if the pod is new. */
 static void
 batch_trigger(struct batch *b, const struct nap_pod *p)
 {
 	const char *key = p->meta.uid[0] ? p->meta.uid : p->meta.name;
-	int64_t now = mono_ms();
+	int64_t now = nap_clock_mono_ms();
 
 	if (!b->open) {
 		b->open = 1;
@@ -105,7 +87,7 @@ pod_waiting(const struct solve *sv, const struct nap_pod *p)
 	if (nap_hash_get(&sv->planned_pods, key))
 		return 1;
 	nm = nap_hash_get(&sv->nominated, key);
-	return nm && nm->until_ms > wall_ms();
+	return nm && nm->until_ms > nap_clock_wall_ms();
 }
 
 static void
@@ -127,7 +109,7 @@ nominate_to_claim(struct solve *sv, const struct nap_pod *pod, const char *key, 
 	struct nomination *nm = nap_xcalloc(1, sizeof(*nm)), *old;
 	json_object *rec = json_object_new_object();
 
-	nm->until_ms = wall_ms() + sv->nominate_ttl_ms;
+	nm->until_ms = nap_clock_wall_ms() + sv->nominate_ttl_ms;
 	nm->target = nap_xstrdup(claim);
 	nm->is_claim = 1;
 	if ((old = nap_hash_put(&sv->nominated, key, nm)) != NULL)
@@ -184,35 +166,77 @@ plan_seen(struct solve *sv, const struct nap_cluster *cl, struct batch *b, const
 	}
 }
 
+/*
+ * Names a new NodeClaim must not take: every Node and NodeClaim the cluster
+ * has, and the claims this process planned and has not yet seen.  The
+ * array borrows the names; the caller frees it alone.
+ */
+static const char **
+taken_names(const struct solve *sv, const struct nap_cluster *cl, size_t *n)
+{
+	struct nap_node *const *nodes;
+	struct nap_nodeclaim *const *claims;
+	size_t nn, nc, i, k = 0;
+	const char **v;
+
+	nodes = nap_cluster_nodes(cl, &nn);
+	claims = nap_cluster_nodeclaims(cl, &nc);
+	v = nap_xcalloc(nn + nc + sv->npl + 1, sizeof(*v));
+	for (i = 0; i < nn; i++)
+		v[k++] = nodes[i]->meta.name;
+	for (i = 0; i < nc; i++)
+		v[k++] = claims[i]->meta.name;
+	for (i = 0; i < sv->npl; i++)
+		v[k++] = sv->pl[i].name;
+	*n = k;
+	return v;
+}
+
 static void
 decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 {
-	struct plan pl;
+	struct nap_sim pl;
 	struct nap_sched_result res;
 	struct nap_err err;
 
-	int64_t t0 = mono_ms(), t1, t2, t3;
+	int64_t t0 = nap_clock_mono_ms(), t1, t2, t3;
 
 	obs_pass_begin();
-	sv->now_ms = at_eof ? 0 : wall_ms();
+	sv->now_ms = at_eof ? 0 : nap_clock_wall_ms();
 	solve_expire(sv, cl);
 	if (solve_build(sv, cl, &pl, &err) < 0)
 		nap_die_err(&err);
-	t1 = mono_ms();
+	t1 = nap_clock_mono_ms();
 	if (pl.in.npending > 0) {
-		if (nap_sched_solve(&pl.in, &res, &err) < 0)
+		struct nap_sched_run_opts opt = NAP_SCHED_RUN_OPTS_INIT;
+		struct nap_sched_world *w;
+		const char **taken;
+		const char *nc = getenv("NAP_SCHED_NOCACHE");
+
+		/* NAP_SCHED_NOCACHE=1: every scheduler cache off (nap-solve(1), ENVIRONMENT) */
+		opt.packing = pl.in.packing;
+		opt.nocache = nc != NULL && strcmp(nc, "1") == 0;
+		taken = taken_names(sv, cl, &pl.in.ntaken);
+		pl.in.taken = taken;
+		if (nap_sched_prepare(&pl.in, &w, &err) < 0 ||
+		    nap_sched_run(w, &opt, &res, &err) < 0)
 			nap_die_err(&err);
-		t2 = mono_ms();
+		nap_sched_world_free(w);
+		free(taken);
+		pl.in.taken = NULL;
+		pl.in.ntaken = 0;
+		t2 = nap_clock_mono_ms();
 		solve_emit(sv, cl, &pl, &res);
-		t3 = mono_ms();
+		t3 = nap_clock_mono_ms();
 		nap_debug("batch: %zu pods, %zu new nodeclaims, %lu relaxations; "
-			  "build %lld ms, solve %lld ms, emit %lld ms",
+			  "build %lld ms, solve %lld ms, emit %lld ms%s",
 		    pl.in.npending, res.nclaims, res.relaxations, (long long)(t1 - t0),
-		    (long long)(t2 - t1), (long long)(t3 - t2));
+		    (long long)(t2 - t1), (long long)(t3 - t2),
+		    opt.nocache ? "; scheduler caches off" : "");
 		nap_sched_result_free(&res);
 	}
 	obs_pass_end(pl.in.npending);
-	solve_plan_free(&pl);
+	nap_sim_free(&pl);
 }
 
 static uint64_t
@@ -230,8 +254,8 @@ rv_num(const char *rv)
 
 /*
  * A node the scheduler may bind pods to now: Ready, not cordoned or going,
- * and without the taints of a node still starting (unregistered, not
- * ready, its NodePool's startup taints).  Not "initialized": nap-launch
+ * and without the taints of a node still starting (nap_taint_is_ephemeral,
+ * its NodePool's startup taints).  Not "initialized": nap-launch
  * labels that after the scheduler has already had its go at the node, and
  * the scheduler writes a pod again only when its verdict changes.
  */
@@ -249,10 +273,7 @@ node_usable(const struct nap_cluster *cl, const struct nap_node *n)
 	for (i = 0; i < n->ntaints; i++) {
 		const char *k = n->taints[i].key;
 
-		if (strcmp(k, "karpenter.sh/unregistered") == 0 ||
-		    strcmp(k, "node.kubernetes.io/not-ready") == 0 ||
-		    strcmp(k, "node.kubernetes.io/unreachable") == 0 ||
-		    strcmp(k, "node.cloudprovider.kubernetes.io/uninitialized") == 0)
+		if (nap_taint_is_ephemeral(k))
 			return 0;
 		for (j = 0; np && j < np->nstartup_taints; j++)
 			if (strcmp(k, np->startup_taints[j].key) == 0)
@@ -296,7 +317,7 @@ turned_away(struct solve *sv, const char *key, const char *node)
 		t = nap_xcalloc(1, sizeof(*t));
 		nap_hash_put(&sv->turned, key, t);
 	}
-	t->until_ms = wall_ms() + sv->plan_ttl_ms;
+	t->until_ms = nap_clock_wall_ms() + sv->plan_ttl_ms;
 	for (i = 0; i < t->n; i++)
 		if (strcmp(t->nodes[i], node) == 0)
 			return;
@@ -379,7 +400,7 @@ on_record(struct solve *sv, struct nap_cluster *cl, struct batch *b, int *synced
 		*synced = 1;
 		trigger_all(sv, b, cl);
 	} else if (strcmp(t, "OfferingUnavailable") == 0) {
-		if (solve_unavailable(sv, rec->obj, &err) < 0)
+		if (nap_unavail_add_record(&sv->unavail, rec->obj, &err) < 0)
 			nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
 	}
 	nap_emit_raw(rec->line, rec->len);
@@ -393,7 +414,7 @@ on_feedback(struct solve *sv, const struct nap_rec *rec, const char *name)
 
 	if (strcmp(rec->type, "OfferingUnavailable") != 0)
 		return;
-	if (solve_unavailable(sv, rec->obj, &err) < 0)
+	if (nap_unavail_add_record(&sv->unavail, rec->obj, &err) < 0)
 		nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
 }
 
@@ -441,7 +462,8 @@ enum {
 
 static const struct nap_opt opts[] = {
     {"batch-idle", OPT_BATCH_IDLE, "duration", "decide after pods stop arriving this long (1s)"},
-    {"batch-max", OPT_BATCH_MAX, "duration", "decide at the latest this long after a batch opens (10s)"},
+    {"batch-max", OPT_BATCH_MAX, "duration",
+	"decide at the latest this long after a batch opens (10s)"},
     {"catalog", OPT_CATALOG, "path", "the VM-size catalog, nap-catalog(5)"},
     {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
     {"input", OPT_INPUT, "fifo", "also read OfferingUnavailable records here (up to 8)"},
@@ -499,8 +521,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_LOG_FORMAT:
 			if (nap_log_set_format(g.arg) < 0)
-				nap_usage_error(SYNOPSIS, "--log-format: \"%s\" is neither text nor json",
-				    g.arg);
+				nap_usage_error(SYNOPSIS,
+				    "--log-format: \"%s\" is neither text nor json", g.arg);
 			break;
 		case OPT_MAX_TYPES:
 			sv.max_types = (int)nap_opt_long(&g, 1, 100000);
@@ -536,10 +558,7 @@ main(int argc, char **argv)
 		idle = cfg.solve.batch_idle_ms;
 	if (bmax < 0)
 		bmax = cfg.solve.batch_max_ms;
-	if (!sv.region && cfg.cluster.region && cfg.cluster.region[0])
-		sv.region = cfg.cluster.region;
-	if (!sv.catalog_path && cfg.catalog && cfg.catalog[0])
-		sv.catalog_path = cfg.catalog;
+	sv.cfg = &cfg;
 	obs_start(&cfg);
 	sv.plan_ttl_ms = 2 * 60 * 1000;
 	sv.nominate_ttl_ms = 2 * bmax > 10000 ? 2 * bmax : 10000;
@@ -556,7 +575,7 @@ main(int argc, char **argv)
 	nap_cluster_keep_node_json(cl, 0);
 	memset(&b, 0, sizeof(b));
 	nap_hash_init(&b.seen);
-	recheck_at = mono_ms() + RECHECK_MS;
+	recheck_at = nap_clock_mono_ms() + RECHECK_MS;
 
 	while (stdin_open && !nap_stopping()) {
 		int timeout = -1, n;
@@ -568,11 +587,11 @@ main(int argc, char **argv)
 		 * nomination lapsed.  Like Karpenter, look again every 10 s.
 		 */
 		if (!b.open && synced) {
-			int64_t now = mono_ms();
+			int64_t now = nap_clock_mono_ms();
 
 			if (now >= recheck_at) {
 				/* plans whose NodeClaim never came lapse here */
-				sv.now_ms = wall_ms();
+				sv.now_ms = nap_clock_wall_ms();
 				solve_expire(&sv, cl);
 				trigger_all(&sv, &b, cl);
 				recheck_at = now + RECHECK_MS;
@@ -582,7 +601,7 @@ main(int argc, char **argv)
 			timeout = (int)(recheck_at - now);
 		}
 		if (b.open) {
-			int64_t now = mono_ms(), due = b.last + idle;
+			int64_t now = nap_clock_mono_ms(), due = b.last + idle;
 
 			if (b.start + bmax < due)
 				due = b.start + bmax;

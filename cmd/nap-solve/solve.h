@@ -1,10 +1,11 @@
 /*
  * solve.h - the parts of nap-solve: the record loop (main.c), turning the
- * cluster model into the scheduler's input (build.c), and writing the
- * decisions (emit.c).
+ * cluster model into the scheduler's input with nap-solve's filters
+ * (build.c, over lib/simulate), and writing the decisions (emit.c, with
+ * lib/claim).
  *
  * Ownership: struct solve owns the catalog, the unavailable-offerings list
- * and the planned-claim table across batches; a struct plan is built per
+ * and the planned-claim table across batches; a struct nap_sim is built per
  * batch from the model and freed after its decisions are written.
  */
 #ifndef NAP_SOLVE_H
@@ -13,15 +14,11 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "hash.h"
 #include "model.h"
 #include "sched.h"
-
-/* An offering nap-launch reported unavailable, until when (epoch ms; 0 = forever). */
-struct unavail {
-	char *itype, *zone, *ctype; /* zone or ctype NULL: every one */
-	int64_t until_ms;
-};
+#include "simulate.h"
 
 /* A claim this process planned, kept until the NodeClaim object shows up. */
 struct planned {
@@ -54,13 +51,13 @@ struct turned {
 
 struct solve {
 	struct nap_catalog *cat;
-	const char *catalog_path;
+	const struct nap_config *cfg; /* catalog, cluster.region and spotPrices under the flags */
+	const char *catalog_path;     /* the flags, NULL when not given */
 	const char *spot_prices;
 	char *region;
 	int max_types;
-	int packing; /* enum nap_sched_packing */
-	struct unavail *un;
-	size_t nun, aun;
+	int packing;			/* enum nap_sched_packing */
+	struct nap_unavail_set unavail; /* OfferingUnavailable records read */
 	struct planned *pl;
 	size_t npl, apl;
 	struct nap_hash planned_pods; /* ns/name -> 1: pods of planned claims not yet seen */
@@ -73,39 +70,17 @@ struct solve {
 	int64_t nominate_ttl_ms;
 };
 
-/* Per-batch scheduler input built from the model, and what it points into. */
-struct plan {
-	struct nap_sched_input in;
-	struct nap_sched_itype *types;
-	struct nap_sched_offer *offers;
-	struct nap_sched_pool *pools;
-	struct nap_nodepool **pool_np;
-	struct nap_nodeclass **pool_nc;
-	struct nap_res *alloc, *capacity; /* npools x ntypes */
-	struct nap_sched_node *nodes;
-	const char **node_kind; /* "Node" or "NodeClaim" */
-	struct nap_reqs *node_labels;
-	struct nap_sched_pod *pending, *daemons, *boundp;
-	const struct nap_pod **pending_src;
-	struct nap_sched_bound *bound;
-	size_t nbound;
-	void **strs; /* everything else the plan allocated */
-	size_t nstrs, astrs;
-};
-
 /* The cluster model, kept until exit (main.c). */
 extern struct nap_cluster *solve_model;
 
+/* This batch's question (lib/simulate) with nap-solve's filters; free with nap_sim_free. */
 int solve_build(
-    struct solve *sv, const struct nap_cluster *cl, struct plan *pl, struct nap_err *err);
-void solve_plan_free(struct plan *pl);
+    struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim, struct nap_err *err);
 /* Write the decisions, record planned claims and nominations. */
-void solve_emit(struct solve *sv, const struct nap_cluster *cl, struct plan *pl,
+void solve_emit(struct solve *sv, const struct nap_cluster *cl, struct nap_sim *sim,
     const struct nap_sched_result *res);
-/* Load the catalog on first use: --region, the config, then node labels. */
+/* Load the catalog on first use (flags, then the config); region: then node labels. */
 int solve_catalog(struct solve *sv, const struct nap_cluster *cl, struct nap_err *err);
-/* Apply one OfferingUnavailable record; -1 when malformed. */
-int solve_unavailable(struct solve *sv, json_object *rec, struct nap_err *err);
 /* Forget planned claims whose NodeClaim exists or whose time is up. */
 void solve_expire(struct solve *sv, const struct nap_cluster *cl);
 void nomination_free(struct nomination *nm);

@@ -22,7 +22,8 @@
 #define SYNOPSIS                                                                                   \
 	"nap-upgrade [-hVv] [--config file] [--context name] [--image-version def=version] "         \
 	"[--interval duration] [--kubeconfig file] [--kubernetes-version version] "                \
-	"[--log-format text|json] [--now time] [--plan] [--time-scale n]"
+	"[--log-format text|json] [--metrics-file path] [--metrics-listen addr] [--now time] "     \
+	"[--plan] [--time-scale n]"
 
 enum {
 	OPT_CONFIG = 256,
@@ -33,6 +34,7 @@ enum {
 	OPT_K8S_VERSION,
 	OPT_LOG_FORMAT,
 	OPT_NOW,
+	OPT_OBS, /* --metrics-file, --metrics-listen: obs.c */
 	OPT_PLAN,
 	OPT_TIME_SCALE,
 };
@@ -47,6 +49,8 @@ static const struct nap_opt opts[] = {
     {"kubernetes-version", OPT_K8S_VERSION, "version",
 	"take this as the API server's version instead of asking /version"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
+    {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
     {"now", OPT_NOW, "time", "decide as if it were this RFC 3339 time"},
     {"plan", OPT_PLAN, NULL, "read a snapshot, report UpgradePlan records, write nothing"},
     {"time-scale", OPT_TIME_SCALE, "n", "run n times faster than real time (1 to 1e6)"},
@@ -212,6 +216,9 @@ main(int argc, char **argv)
 				nap_usage_error(SYNOPSIS, "--now: \"%s\" is not an RFC 3339 time", g.arg);
 			u.now_flag = t * 1000;
 			break;
+		case OPT_OBS:
+			obs_option(g.name, g.arg);
+			break;
 		case OPT_PLAN:
 			u.plan = 1;
 			break;
@@ -243,6 +250,8 @@ main(int argc, char **argv)
 		setup_arm(&u);
 	u.cl = nap_cluster_new();
 	nap_cluster_keep_pod_json(u.cl, 0);
+	if (!u.plan)
+		obs_start(&u);
 
 	rd = nap_rec_reader_new(0, "stdin");
 	while (!nap_stopping()) {
@@ -251,6 +260,7 @@ main(int argc, char **argv)
 
 		if (!u.plan && u.synced && now >= next) {
 			up_pass(&u);
+			obs_sync(&u);
 			next = up_now(&u) + interval;
 		}
 		if (eof)
@@ -269,6 +279,7 @@ main(int argc, char **argv)
 		if (nap_rec_fill(rd, &err) < 0)
 			nap_die_err(&err);
 		while ((r = nap_rec_next(rd, &rec, &err)) == NAP_REC_OK || r == NAP_REC_BAD) {
+			obs_read(rec.type, r == NAP_REC_BAD);
 			if (r == NAP_REC_BAD)
 				nap_warn("stdin: %s", err.msg);
 			else
@@ -282,6 +293,7 @@ main(int argc, char **argv)
 	nap_debug("%lu passes, %lu class statuses written, %lu drifted, %lu no longer drifted",
 	    u.passes, u.class_writes, u.drift_marks, u.drift_clears);
 	nap_rec_reader_free(rd);
+	obs_stop(&u);
 	up_free(&u);
 	nap_cluster_free(u.cl);
 	nap_arm_free(u.arm);

@@ -51,4 +51,12 @@ int64_t up_now(const struct up *u);
 void up_pass(struct up *u);
 void up_free(struct up *u);
 
+/* obs.c: metrics (lib/observe); no-ops before obs_start, which --plan skips. */
+void obs_option(const char *name, const char *arg); /* --metrics-file, --metrics-listen */
+void obs_start(struct up *u);
+void obs_read(const char *type, int malformed);
+/* Copy the pass counters and HTTP answers in; on the main thread, after a pass. */
+void obs_sync(const struct up *u);
+void obs_stop(const struct up *u);
+
 #endif

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "model.h"
 #include "tap.h"
 #include "util.h"
@@ -637,6 +638,112 @@ test_provider_oracle(const char *region)
 	nap_catalog_free(c);
 }
 
+/* nap_catalog_load_config: flags first, then the configuration; spotPrices is read. */
+static void
+test_load_config(void)
+{
+	struct nap_catalog *c = NULL;
+	struct nap_config cfg;
+	struct nap_err err;
+	const struct nap_itype *it;
+	char *cheap = write_tmp("cheap.json", "{\"eastus\": {\"Standard_D2s_v5\": 0.0001}}");
+	char *dear = write_tmp("dear.json", "{\"eastus\": {\"Standard_D2s_v5\": 0.5}}");
+
+	nap_config_init(&cfg);
+	TAP_IS_INT(nap_catalog_load_config(&c, &cfg, CATALOG, NULL, NULL, &err), -1,
+	    "no region in the flags or the configuration is refused");
+	TAP_IS_INT(err.code, NAP_EX_CONFIG, "as a configuration error");
+	if (nap_config_set(&cfg, "cluster.region", "eastus", &err) < 0 ||
+	    nap_config_set(&cfg, "catalog", CATALOG, &err) < 0 ||
+	    nap_config_set(&cfg, "spotPrices", cheap, &err) < 0)
+		printf("# config: %s\n", err.msg);
+	TAP_IS_INT(nap_catalog_load_config(&c, &cfg, NULL, NULL, NULL, &err), 0,
+	    "region, catalog and spotPrices from the configuration");
+	it = c ? nap_catalog_find(c, "Standard_D2s_v5") : NULL;
+	TAP_OK(c && strcmp(c->region, "eastus") == 0 && it && it->spot_price == 0.0001,
+	    "the configuration's spotPrices set the spot price");
+	nap_catalog_free(c);
+	c = NULL;
+	TAP_IS_INT(nap_catalog_load_config(&c, &cfg, "", "westus2", dear, &err), 0,
+	    "flags over the configuration");
+	it = c ? nap_catalog_find(c, "Standard_D2s_v5") : NULL;
+	TAP_OK(c && strcmp(c->region, "westus2") == 0 && it && it->spot_price != 0.0001,
+	    "the region flag wins (and eastus prices do not apply to westus2)");
+	nap_catalog_free(c);
+	c = NULL;
+	TAP_IS_INT(nap_catalog_load_config(&c, &cfg, NULL, NULL, dear, &err), 0, "a spot flag");
+	it = c ? nap_catalog_find(c, "Standard_D2s_v5") : NULL;
+	TAP_OK(it && it->spot_price == 0.5, "the spot-price flag wins over spotPrices");
+	nap_catalog_free(c);
+	c = NULL;
+	TAP_IS_INT(nap_catalog_load_config(&c, NULL, CATALOG, "eastus", NULL, &err), 0,
+	    "no configuration at all: the flags alone");
+	nap_catalog_free(c);
+	nap_config_free(&cfg);
+	free(cheap);
+	free(dear);
+}
+
+/* nap_unavail: OfferingUnavailable records, by size, zone and capacity type, until a time. */
+static void
+test_unavail(void)
+{
+	struct nap_catalog *c = load("eastus");
+	struct nap_unavail_set s = {NULL, 0, 0};
+	struct nap_err err;
+	const struct nap_itype *it = c ? nap_catalog_find(c, "Standard_D2s_v5") : NULL;
+	const struct nap_offering *z1 = NULL, *z2 = NULL, *spot1 = NULL;
+	json_object *r;
+	size_t i;
+	int64_t until = 1796601600LL * 1000; /* 2026-12-07T00:00:00Z */
+
+	for (i = 0; it && i < it->noff; i++) {
+		const struct nap_offering *o = &it->off[i];
+
+		if (o->zone == 1 && !o->spot)
+			z1 = o;
+		if (o->zone == 2 && !o->spot)
+			z2 = o;
+		if (o->zone == 1 && o->spot)
+			spot1 = o;
+	}
+	if (!z1 || !z2 || !spot1) {
+		TAP_OK(0, "D2s_v5 has on-demand offerings in zones 1 and 2 and spot in zone 1");
+		nap_catalog_free(c);
+		return;
+	}
+	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"instanceType\":"
+			       "\"Standard_D2s_v5\",\"zone\":\"eastus-1\",\"capacityType\":"
+			       "\"on-demand\",\"until\":\"2026-12-07T00:00:00Z\"}");
+	TAP_IS_INT(
+	    nap_unavail_add_record(&s, r, &err), 0, "an OfferingUnavailable record is taken");
+	json_object_put(r);
+	TAP_OK(nap_unavail_has(&s, it, z1, until - 1), "its offering is unavailable until then");
+	TAP_OK(!nap_unavail_has(&s, it, z1, until), "and available again from then");
+	TAP_OK(nap_unavail_has(&s, it, z1, 0), "with no clock (a snapshot) it holds");
+	TAP_OK(!nap_unavail_has(&s, it, z2, 0), "another zone is not covered");
+	TAP_OK(!nap_unavail_has(&s, it, spot1, 0), "nor another capacity type");
+	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"instanceType\":"
+			       "\"Standard_D2s_v5\",\"capacityType\":\"spot\"}");
+	nap_unavail_add_record(&s, r, &err);
+	json_object_put(r);
+	TAP_OK(nap_unavail_has(&s, it, spot1, until * 2),
+	    "no zone and no until: every zone, for ever");
+	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"zone\":\"eastus-1\"}");
+	TAP_IS_INT(
+	    nap_unavail_add_record(&s, r, &err), -1, "a record without instanceType is refused");
+	TAP_IS_INT(err.code, NAP_EX_DATAERR, "as bad input");
+	json_object_put(r);
+	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"instanceType\":\"X\","
+			       "\"until\":\"tomorrow\"}");
+	TAP_IS_INT(nap_unavail_add_record(&s, r, &err), -1, "so is a bad until");
+	TAP_OK(strstr(err.msg, "tomorrow") != NULL, "naming it: %s", err.msg);
+	json_object_put(r);
+	TAP_IS_INT(s.n, 2, "refused records leave the set unchanged");
+	nap_unavail_free(&s);
+	nap_catalog_free(c);
+}
+
 static void
 test_nodeclass_opts(void)
 {
@@ -682,6 +789,8 @@ main(void)
 	test_labels();
 	test_offerings();
 	test_spot_input();
+	test_load_config();
+	test_unavail();
 	test_errors();
 	test_small_catalog();
 	test_nodeclass_opts();

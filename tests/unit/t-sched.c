@@ -146,6 +146,210 @@ spread(struct nap_sched_result *r, struct nap_sched_pod *pods, size_t n, const c
 	nap_sched_solve(&in, r, &err);
 }
 
+/* Prepare, run once with o, free the world: one of nap-disrupt's questions. */
+static int
+run(const struct nap_sched_input *in, const struct nap_sched_run_opts *o,
+    struct nap_sched_result *r)
+{
+	struct nap_sched_world *w;
+	struct nap_err err;
+	int rc;
+
+	if (nap_sched_prepare(in, &w, &err) < 0)
+		return -1;
+	rc = nap_sched_run(w, o, r, &err);
+	nap_sched_world_free(w);
+	return rc;
+}
+
+static void
+node_at(struct nap_sched_node *n, const char *name, int64_t milli, int64_t gib)
+{
+	memset(n, 0, sizeof(*n));
+	n->name = name;
+	n->pool = 0;
+	n->initialized = 1;
+	res(&n->avail, milli, gib, 10);
+}
+
+/*
+ * nap-disrupt's questions, worked by hand.  Sizes: small 2 cores $0.10,
+ * medium 4 cores $0.20, large 8 cores $0.40.  Node x (a medium, $0.20)
+ * is the candidate; its pods a (1.5 cores) and b (1 core) are pending; y
+ * has 2 cores free, z 1 core (or 0.8).  x itself has room, so a run that
+ * forgot the exclusion would put them back on x.
+ */
+static void
+disrupt_cases(void)
+{
+	struct nap_sched_node nodes[3];
+	struct nap_sched_pod pp[3];
+	struct nap_sched_input in;
+	struct nap_sched_result r;
+	struct nap_sched_run_opts o = NAP_SCHED_RUN_OPTS_INIT;
+	struct nap_sched_world *w;
+	struct nap_err err;
+	size_t x = 0;
+
+	node_at(&nodes[0], "x", 4000, 8);
+	node_at(&nodes[1], "y", 2000, 4);
+	node_at(&nodes[2], "z", 1000, 2);
+	pod(&pp[0], "a", 1500, 1);
+	pod(&pp[1], "b", 1000, 1);
+	pod(&pp[2], "d", 100, 1);
+	input(&in, pp, 2);
+	in.nodes = nodes;
+	in.nnodes = 3;
+
+	/* remove x, 0 new claims: a (FFD first) to y, leaving 0.5; b to z */
+	o.exclude = &x;
+	o.nexclude = 1;
+	o.max_claims = 0;
+	TAP_OK(run(&in, &o, &r) == 0, "disrupt: a run with x excluded succeeds");
+	TAP_OK(r.nclaims == 0 && r.place[0].where == NAP_SCHED_NODE && r.place[0].index == 1 &&
+		r.place[1].where == NAP_SCHED_NODE && r.place[1].index == 2,
+	    "disrupt: x's pods fit on the remaining nodes, a on y and b on z, no new claim");
+	nap_sched_result_free(&r);
+	o.nexclude = 0;
+	run(&in, &o, &r);
+	TAP_OK(r.place[0].where == NAP_SCHED_NODE && r.place[0].index == 0,
+	    "disrupt: without the exclusion a would land on x itself (the exclusion is what moved "
+	    "it)");
+	nap_sched_result_free(&r);
+	o.nexclude = 1;
+
+	/* z down to 0.8 cores: b fits nowhere, and no claim may be made */
+	nodes[2].avail.v[NAP_RES_CPU] = 800;
+	run(&in, &o, &r);
+	TAP_OK(r.nclaims == 0 && r.place[0].where == NAP_SCHED_NODE &&
+		r.place[1].where == NAP_SCHED_NONE && r.place[1].why &&
+		strstr(r.place[1].why, "no new nodeclaim allowed") != NULL,
+	    "disrupt: when b fits no remaining node and no claim is allowed, b fits nowhere and "
+	    "says why");
+	nap_sched_result_free(&r);
+
+	/* one claim cheaper than x ($0.20): only the small size ($0.10) qualifies */
+	o.max_claims = 1;
+	o.max_price = 0.20;
+	run(&in, &o, &r);
+	TAP_OK(r.nclaims == 1 && r.place[0].where == NAP_SCHED_NODE && r.place[0].index == 1 &&
+		r.place[1].where == NAP_SCHED_CLAIM && r.claims[0].ntypes == 1 &&
+		r.claims[0].types[0] == 0 && r.claims[0].price < 0.11,
+	    "disrupt: with one claim cheaper than $0.20, a goes to y and b to a new claim of the "
+	    "small size only");
+	nap_sched_result_free(&r);
+	o.max_price = 0;
+	run(&in, &o, &r);
+	TAP_OK(r.nclaims == 1 && r.claims[0].ntypes == 3,
+	    "disrupt: without the price ceiling the same claim may be any of the three sizes");
+	nap_sched_result_free(&r);
+
+	/* x holds one 3-core pod: medium ($0.20, not strictly cheaper) or large only */
+	pod(&pp[0], "c", 3000, 1);
+	input(&in, pp, 1);
+	in.nodes = nodes;
+	in.nnodes = 3;
+	o.max_price = 0.20;
+	run(&in, &o, &r);
+	TAP_OK(r.nclaims == 0 && r.place[0].where == NAP_SCHED_NONE && r.place[0].why &&
+		strstr(r.place[0].why, "cheaper than") != NULL,
+	    "disrupt: when the only fit costs as much as x or more, no claim is made and the "
+	    "reason names the price");
+	nap_sched_result_free(&r);
+	o.max_price = 0.21;
+	run(&in, &o, &r);
+	TAP_OK(r.nclaims == 1 && r.claims[0].ntypes == 1 && r.claims[0].types[0] == 1,
+	    "disrupt: a ceiling just above the medium's price lets the medium, and only it, in");
+	nap_sched_result_free(&r);
+	o.max_price = 0;
+
+	/* stop at the first failure: a to y, b fails, d (0.1 core) is not tried */
+	pod(&pp[0], "a", 1500, 1);
+	input(&in, pp, 3);
+	in.nodes = nodes;
+	in.nnodes = 3;
+	o.max_claims = 0;
+	o.stop_at_fail = 1;
+	run(&in, &o, &r);
+	TAP_OK(r.stopped && r.place[1].where == NAP_SCHED_NONE &&
+		r.place[2].where == NAP_SCHED_NONE && r.place[2].why &&
+		strstr(r.place[2].why, "not simulated") != NULL,
+	    "disrupt: stop_at_fail ends the run at b; d is left unsimulated and says so");
+	nap_sched_result_free(&r);
+	o.stop_at_fail = 0;
+	run(&in, &o, &r);
+	TAP_OK(!r.stopped && r.place[1].where == NAP_SCHED_NONE &&
+		r.place[2].where == NAP_SCHED_NODE && r.place[2].index == 1,
+	    "disrupt: without it d still lands on y's last half core");
+	nap_sched_result_free(&r);
+
+	/* one world, many runs: the same answers as fresh worlds, caches or not */
+	TAP_OK(nap_sched_prepare(&in, &w, &err) == 0, "disrupt: a world is prepared");
+	{
+		struct nap_sched_result a, b, c;
+
+		o.nexclude = 1;
+		nap_sched_run(w, &o, &a, &err);
+		o.nexclude = 0;
+		nap_sched_run(w, &o, &b, &err);
+		o.nexclude = 1;
+		o.nocache = 1;
+		nap_sched_run(w, &o, &c, &err);
+		o.nocache = 0;
+		TAP_OK(a.place[0].index == 1 && b.place[0].index == 0 && c.place[0].index == 1 &&
+			a.place[2].where == c.place[2].where &&
+			a.place[2].index == c.place[2].index,
+		    "disrupt: runs over one world with and without exclusions do not leak into "
+		    "each other");
+		nap_sched_result_free(&a);
+		nap_sched_result_free(&b);
+		nap_sched_result_free(&c);
+	}
+	x = 3;
+	TAP_OK(nap_sched_run(w, &o, &r, &err) < 0 && err.code == NAP_EX_DATAERR &&
+		strstr(err.msg, "excluded node 3") != NULL,
+	    "disrupt: excluding a node that does not exist is an input error naming it");
+	nap_sched_world_free(w);
+}
+
+/* A new claim's name is never one a node or a caller-held claim already has. */
+static void
+name_cases(void)
+{
+	struct nap_sched_pod p1;
+	struct nap_sched_node full;
+	struct nap_sched_input in;
+	struct nap_sched_result r, r2;
+	struct nap_err err;
+	char first[80];
+	const char *taken[1];
+
+	pod(&p1, "lonely", 1000, 1);
+	input(&in, &p1, 1);
+	nap_sched_solve(&in, &r, &err);
+	snprintf(first, sizeof(first), "%s", r.claims[0].name);
+	nap_sched_result_free(&r);
+	/* an existing node with that very name, too full to take the pod */
+	node_at(&full, first, 0, 0);
+	in.nodes = &full;
+	in.nnodes = 1;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 1 && strcmp(r.claims[0].name, first) != 0 &&
+		strncmp(r.claims[0].name, "default-", 8) == 0 && strlen(r.claims[0].name) == 13,
+	    "a new claim does not take the name of an existing node (it gets another "
+	    "<nodepool>-<5 chars>)");
+	in.nnodes = 0;
+	taken[0] = first;
+	in.taken = taken;
+	in.ntaken = 1;
+	nap_sched_solve(&in, &r2, &err);
+	TAP_OK(r2.nclaims == 1 && strcmp(r2.claims[0].name, first) != 0 &&
+		strcmp(r2.claims[0].name, r.claims[0].name) == 0,
+	    "nor a name the caller holds (a NodeClaim not yet a node): the same next choice");
+	nap_sched_result_free(&r);
+	nap_sched_result_free(&r2);
+}
+
 int
 main(void)
 {
@@ -381,6 +585,9 @@ main(void)
 	TAP_OK(nap_sched_tolerates(&eq, 1, &taint), "Equal with the value tolerates");
 	eq.effect = NAP_SCHED_NOEXECUTE;
 	TAP_OK(!nap_sched_tolerates(&eq, 1, &taint), "a toleration for another effect does not");
+
+	disrupt_cases();
+	name_cases();
 
 	nap_selector_free(sel);
 	json_object_put(seljs);

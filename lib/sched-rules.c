@@ -1,0 +1,232 @@
+/*
+ * sched-rules.c - the small shared rules of the simulation.
+ *
+ * Taints and tolerations (kube's ToleratesTaint, start-up taints), the FFD
+ * pod order, requirement equality, whether a size has an offering the
+ * requirements allow, and the formatting of reasons.  Pure functions.
+ */
+#include "sched-int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+nap_sched_tolerates(
+    const struct nap_sched_toleration *tols, size_t ntols, const struct nap_sched_taint *t)
+{
+	size_t i;
+
+	for (i = 0; i < ntols; i++) {
+		const struct nap_sched_toleration *o = &tols[i];
+
+		if (o->effect >= 0 && (enum nap_sched_effect)o->effect != t->effect)
+			continue;
+		if (o->key == NULL || o->key[0] == '\0') {
+			if (o->exists)
+				return 1;
+			continue;
+		}
+		if (strcmp(o->key, t->key) != 0)
+			continue;
+		if (o->exists)
+			return 1;
+		if (strcmp(o->value ? o->value : "", t->value ? t->value : "") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *
+effect_name(enum nap_sched_effect e)
+{
+	switch (e) {
+	case NAP_SCHED_NOSCHEDULE:
+		return "NoSchedule";
+	case NAP_SCHED_PREFERNOSCHEDULE:
+		return "PreferNoSchedule";
+	case NAP_SCHED_NOEXECUTE:
+		return "NoExecute";
+	}
+	return "?";
+}
+
+/* Taints an uninitialized node is expected to lose (karpenter.md 2.3). */
+static int
+taint_is_ephemeral(const struct nap_sched_taint *t)
+{
+	static const char *const keys[] = {
+	    "node.kubernetes.io/not-ready",
+	    "node.kubernetes.io/unreachable",
+	    "node.cloudprovider.kubernetes.io/uninitialized",
+	    "karpenter.sh/unregistered",
+	};
+	size_t i;
+
+	for (i = 0; i < NAP_ARRAY_LEN(keys); i++)
+		if (strcmp(t->key, keys[i]) == 0)
+			return 1;
+	return strncmp(t->key, "readiness.k8s.io/", 17) == 0;
+}
+
+/* 1 when every taint is tolerated; why names the first that is not. */
+int
+sched_taints_ok(const struct nap_sched_taint *taints, size_t n, const struct nap_sched_pod *p,
+    int tol_prefer, int skip_ephemeral, char *why, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct nap_sched_taint *t = &taints[i];
+
+		if (tol_prefer && t->effect == NAP_SCHED_PREFERNOSCHEDULE)
+			continue;
+		if (skip_ephemeral && taint_is_ephemeral(t))
+			continue;
+		if (nap_sched_tolerates(p->tols, p->ntols, t))
+			continue;
+		if (why)
+			WHYF("did not tolerate taint %s%s%s:%s", t->key,
+			    t->value && t->value[0] ? "=" : "", t->value ? t->value : "",
+			    effect_name(t->effect));
+		return 0;
+	}
+	return 1;
+}
+
+int
+nap_sched_pod_cmp(const struct nap_sched_pod *a, const struct nap_sched_pod *b)
+{
+	int c;
+
+	if (a->req.v[NAP_RES_CPU] != b->req.v[NAP_RES_CPU])
+		return a->req.v[NAP_RES_CPU] > b->req.v[NAP_RES_CPU] ? -1 : 1;
+	if (a->req.v[NAP_RES_MEMORY] != b->req.v[NAP_RES_MEMORY])
+		return a->req.v[NAP_RES_MEMORY] > b->req.v[NAP_RES_MEMORY] ? -1 : 1;
+	if (a->created != b->created)
+		return a->created < b->created ? -1 : 1;
+	c = strcmp(a->uid ? a->uid : "", b->uid ? b->uid : "");
+	if (c != 0)
+		return c;
+	c = strcmp(a->ns ? a->ns : "", b->ns ? b->ns : "");
+	return c ? c : strcmp(a->name ? a->name : "", b->name ? b->name : "");
+}
+
+/* qsort_r over pending indices; ctx points to the pending array. */
+int
+sched_cmp_pending(const void *x, const void *y, void *ctx)
+{
+	const struct nap_sched_pod *pods = *(const struct nap_sched_pod **)ctx;
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	int c = nap_sched_pod_cmp(&pods[a], &pods[b]);
+
+	return c ? c : (a < b ? -1 : a > b);
+}
+
+int
+sched_req_equal(const struct nap_req *a, const struct nap_req *b)
+{
+	size_t i;
+
+	if (strcmp(a->key, b->key) != 0 || a->complement != b->complement ||
+	    a->nvalues != b->nvalues || a->has_gt != b->has_gt || a->has_lt != b->has_lt ||
+	    (a->has_gt && a->gt != b->gt) || (a->has_lt && a->lt != b->lt) ||
+	    a->min_values != b->min_values)
+		return 0;
+	for (i = 0; i < a->nvalues; i++)
+		if (strcmp(a->values[i], b->values[i]) != 0)
+			return 0;
+	return 1;
+}
+
+int
+sched_reqs_equal(const struct nap_reqs *a, const struct nap_reqs *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (!sched_req_equal(&a->v[i], &b->v[i]))
+			return 0;
+	return 1;
+}
+
+/* An available offering of type t that reqs allow (zone and capacity type). */
+int
+sched_offering_ok(const struct nap_sched_itype *t, const struct nap_reqs *reqs, double *price)
+{
+	const struct nap_req *zr = nap_reqs_get(reqs, ZONE_KEY);
+	const struct nap_req *cr = nap_reqs_get(reqs, CTYPE_KEY);
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < t->noff; i++) {
+		const struct nap_sched_offer *o = &t->off[i];
+
+		if (!o->available)
+			continue;
+		if (zr && !nap_req_allows(zr, o->zone))
+			continue;
+		if (cr && !nap_req_allows(cr, o->ctype))
+			continue;
+		if (!price)
+			return 1;
+		if (!ok || o->price < *price)
+			*price = o->price;
+		ok = 1;
+	}
+	return ok;
+}
+
+void
+sched_fmt_reqs(const struct nap_reqs *r, char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->n && o + 1 < len; i++) {
+		char one[256];
+		int w;
+
+		nap_req_fmt(&r->v[i], one, sizeof(one));
+		w = snprintf(buf + o, len - o, "%s%s", i ? ", " : "", one);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/*
+ * The pod's requests as Karpenter prints a ResourceList in its message,
+ * {"cpu":"1500m","memory":"2Gi"}, made from nap_res_fmt's "cpu=1500m
+ * memory=2Gi": names and quantities need no escaping.
+ */
+void
+sched_fmt_res_json(const struct nap_res *r, char *buf, size_t len)
+{
+	char plain[256];
+	const char *p;
+	size_t o = 0;
+	int w;
+
+	nap_res_fmt(r, plain, sizeof(plain));
+	w = snprintf(buf, len, "{");
+	o = w > 0 ? (size_t)w : 0;
+	for (p = plain; *p && o < len;) {
+		size_t nl = strcspn(p, "="), vl;
+
+		if (p[nl] != '=')
+			break;
+		vl = strcspn(p + nl + 1, " ");
+		w = snprintf(buf + o, len - o, "%s\"%.*s\":\"%.*s\"", p == plain ? "" : ",",
+		    (int)nl, p, (int)vl, p + nl + 1);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+		p += nl + 1 + vl;
+		p += *p == ' ';
+	}
+	if (o < len)
+		snprintf(buf + o, len - o, "}");
+}
