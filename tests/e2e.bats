@@ -210,7 +210,7 @@ node_of='(.spec.nodeName) as $nn | [$nodes[] | select(.metadata.name == $nn)][0]
 	[[ "$output" == usage:\ nap-demo\ * ]]
 }
 
-@test "nap-demo runs a small mixed workload to Running, sums it up, and leaves nothing behind" {
+@test "nap-demo runs a small mixed workload to Running, scales it down, sums it up, and leaves nothing behind" {
 	mkdir -p "$BATS_TEST_TMPDIR/t"
 	TMPDIR=$BATS_TEST_TMPDIR/t run timeout 120 "$REPO/pipelines/nap-demo" --pods 100 \
 	    --time-scale 50 --timeout 60 --summary-json "$BATS_TEST_TMPDIR/sum.json"
@@ -219,6 +219,11 @@ node_of='(.spec.nodeName) as $nn | [$nodes[] | select(.metadata.name == $nn)][0]
 	[[ "$output" == *"pods Running          100 of 100"* ]]
 	[[ "$output" == *"LP bound"* ]]
 	[ "$(jq '.running == 100 and .stuck == 0 and .nodes > 0 and .fleet >= .lp and .lp > 0' \
+	    "$BATS_TEST_TMPDIR/sum.json")" = true ]
+	# the scale-down: the default pool's deployments to 0, their nodes gone
+	[[ "$output" == *"Scale-down "*"before"*"after"* ]]
+	[ "$(jq '.nodes as $n | .scaleDown | .nodesBefore == $n and .nodesAfter < .nodesBefore
+	    and .fleetAfter < .fleetBefore and .seconds > 0 and .maxDeleting >= 1' \
 	    "$BATS_TEST_TMPDIR/sum.json")" = true ]
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
 	run pgrep -f "$BATS_TEST_TMPDIR/t/"

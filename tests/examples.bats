@@ -524,7 +524,7 @@ chk_elect_released() {
 
 plan_README_md() {
 	cat <<-'EOF'
-	skip	make demo     # build, start nap-sim, run the provision loop on a mixed workload, show the result	make targets: make test runs this suite, and e2e.bats runs nap-demo
+	skip	make demo     # build, start nap-sim, run the loop on a mixed workload, scale it down, show the result	make targets: make test runs this suite, and e2e.bats runs nap-demo
 	skip	make	builds the tree; the suite runs the tools it built ($NAP_BIN) and pipelines/ first on PATH, as this block's export does
 	run	sim=$(mktemp -d)	chk_sim_started
 	run	kubectl apply -f deploy/nodepools/default.yaml	chk_workload

@@ -201,7 +201,7 @@ unit_values() {
 	[ -n "$gid" ]
 	systemd-tmpfiles --root="$r" --create "$SD/nap.conf"
 	[ "$(stat -c '%a %u %g' "$r/run/nap")" = "750 $uid $gid" ]
-	for f in watch.out solve.out launch.feedback; do
+	for f in watch.out upgrade.out disrupt.out solve.out launch.feedback; do
 		[ -p "$r/run/nap/$f" ]
 		[ "$(stat -c '%a %u %g' "$r/run/nap/$f")" = "600 $uid $gid" ]
 	done

@@ -9,7 +9,8 @@
 # answers 429 to a share of requests and 410 to a share of watch
 # resumptions, every watch is closed every 10 s and every third time the
 # watch history is compacted too, so that every resumption is refused and
-# the watchers relist.  The loop (nap-watch | nap-solve | nap-launch) runs
+# the watchers relist.  The loop (nap-watch | nap-upgrade | nap-disrupt |
+# nap-solve | nap-launch) runs
 # as the systemd units run it, or as pipelines/nap, under a supervisor that
 # restarts it as systemd would, while a random stage is killed with SIGKILL
 # every 5 s.  Meanwhile deployments scale between 0 and the pod count.
@@ -28,8 +29,12 @@
 #               NIC without a NodeClaim
 #   stranded    once settled, every pod Running; meanwhile every Pending
 #               pod older than 30 s has the scheduler's reason
-#   evicted     no Node that had pods on it is deleted (nap deletes nodes
-#               only by garbage collection yet)
+#   safety      nap-sim's safety counters (nap-sim(1), GET /nap-sim/stats)
+#               stay 0 all along: no pod evicted or deleted against its
+#               PodDisruptionBudget, no do-not-disrupt pod evicted, no VM
+#               deleted while a drainable pod was bound to its Node
+#               (nap-disrupt removes nodes as deployments shrink; nap-sim
+#               counts each breach at the moment it happens)
 #   exits       every exit of every stage accounted for: SIGKILL (137)
 #               for the ones killed, 0 (or 141, SIGPIPE, for a writer whose
 #               reader went first) for the ones stopped, nothing else
@@ -99,7 +104,7 @@ say() {
 for t in kubectl jq curl; do
 	command -v "$t" >/dev/null || die "$t is not installed"
 done
-for t in nap-sim nap-watch nap-solve nap-launch; do
+for t in nap-sim nap-watch nap-upgrade nap-disrupt nap-solve nap-launch; do
 	[ -x "$NAP_BIN/$t" ] || die "$NAP_BIN/$t: not built (make all)"
 done
 
@@ -290,13 +295,16 @@ cause_of() {	# cause_of PID DEFAULT
 }
 
 # As the units: nap-launch reads solve.out, writes feedback; nap-solve reads
-# watch.out and feedback, writes solve.out; nap-watch writes watch.out.  The
+# disrupt.out and feedback, writes solve.out; nap-disrupt reads upgrade.out,
+# writes disrupt.out; nap-upgrade reads watch.out, writes upgrade.out;
+# nap-watch writes watch.out.  The
 # FIFOs stay from one start to the next, as /run/nap's do (tmpfiles).
 sup_units() {
 	local gen=0 first first_st st pid i own
 	local -a spid sname st_of
 	trap 'touch "$W/stop"' TERM
-	mkfifo -m 600 "$W/run/watch.out" "$W/run/solve.out" "$W/run/feedback"
+	mkfifo -m 600 "$W/run/watch.out" "$W/run/upgrade.out" "$W/run/disrupt.out" \
+	    "$W/run/solve.out" "$W/run/feedback"
 	while [ ! -e "$W/stop" ]; do
 		gen=$((gen + 1))
 		"$NAP_BIN/nap-launch" --config "$W/nap.yaml" --time-scale "$scale" \
@@ -304,13 +312,19 @@ sup_units() {
 		    2>"$W/log/nap-launch.$gen.err" &
 		spid=("$!")
 		"$NAP_BIN/nap-solve" --config "$W/nap.yaml" --input "$W/run/feedback" \
-		    <"$W/run/watch.out" >"$W/run/solve.out" 2>"$W/log/nap-solve.$gen.err" &
+		    <"$W/run/disrupt.out" >"$W/run/solve.out" 2>"$W/log/nap-solve.$gen.err" &
+		spid+=("$!")
+		"$NAP_BIN/nap-disrupt" --config "$W/nap.yaml" --time-scale "$scale" \
+		    <"$W/run/upgrade.out" >"$W/run/disrupt.out" 2>"$W/log/nap-disrupt.$gen.err" &
+		spid+=("$!")
+		"$NAP_BIN/nap-upgrade" --config "$W/nap.yaml" --time-scale "$scale" \
+		    <"$W/run/watch.out" >"$W/run/upgrade.out" 2>"$W/log/nap-upgrade.$gen.err" &
 		spid+=("$!")
 		"$NAP_BIN/nap-watch" --config "$W/nap.yaml" --slim </dev/null \
 		    >"$W/run/watch.out" 2>"$W/log/nap-watch.$gen.err" &
 		spid+=("$!")
-		sname=(nap-launch nap-solve nap-watch)
-		for i in 0 1 2; do
+		sname=(nap-launch nap-solve nap-disrupt nap-upgrade nap-watch)
+		for i in "${!spid[@]}"; do
 			echo "${spid[i]}" >"$W/run/${sname[i]}.pid"
 		done
 		echo "$gen" >"$W/run/gen"
@@ -332,19 +346,19 @@ sup_units() {
 		# neighbour was killed may end (EOF, SIGPIPE) and be reaped
 		# first, so "own" holds only when none of them was killed.
 		first_st=$st
-		for i in 0 1 2; do
+		for i in "${!spid[@]}"; do
 			[ "${spid[i]}" = "$first" ] || kill -TERM "${spid[i]}" 2>/dev/null
 		done
-		for i in 0 1 2; do
+		for i in "${!spid[@]}"; do
 			[ "${spid[i]}" = "$first" ] && continue
 			reap "${spid[i]}" 30
 			st_of[i]=$reaped
 		done
 		own=own
-		for i in 0 1 2; do
+		for i in "${!spid[@]}"; do
 			grep -qx "${spid[i]}" "$W/run/killed" 2>/dev/null && own=stopped
 		done
-		for i in 0 1 2; do
+		for i in "${!spid[@]}"; do
 			if [ "${spid[i]}" = "$first" ]; then
 				echo "$gen ${sname[i]} $first $first_st $(cause_of "$first" "$own")" >>"$W/exits"
 			else
@@ -402,12 +416,12 @@ stage_pid() {	# stage_pid NAME: the live pid of that stage, or nothing
 
 # Every $kill_every s until $W/calm: SIGKILL to one stage at random.
 killer() {
-	local stages=(nap-watch nap-solve nap-launch) name pid gen
+	local stages=(nap-watch nap-upgrade nap-disrupt nap-solve nap-launch) name pid gen
 	trap 'exit 0' TERM
 	while [ ! -e "$W/calm" ]; do
 		sleep "$kill_every"
 		[ -e "$W/calm" ] && break
-		name=${stages[RANDOM % 3]}
+		name=${stages[RANDOM % ${#stages[@]}]}
 		pid=$(stage_pid "$name")
 		[ -n "$pid" ] || continue
 		gen=$(cat "$W/run/gen" 2>/dev/null)
@@ -616,6 +630,15 @@ for p in "${bg[@]:1}"; do
 	kill -TERM "$p" 2>/dev/null
 	reap "$p" 60
 done
+# nap-sim's safety counters, cumulative over the whole run: read before
+# nap-sim stops.
+safety=$(curl -sS --max-time 60 --cacert "$W/ca.pem" -H "Authorization: Bearer $TOKEN" \
+    "$ARM/nap-sim/stats" 2>/dev/null)
+unsafe=$(jq -r '(.pdbViolations // -1) as $p | (.doNotDisruptEvicted // -1) as $d
+    | (.vmsDeletedWithPods // -1) as $v
+    | if $p == 0 and $d == 0 and $v == 0 then 0 else 1 end' <<<"${safety:-null}" 2>/dev/null)
+[ -n "$unsafe" ] || unsafe=1
+vmsdeleted=$(jq -r '.vmsDeleted // "?"' <<<"${safety:-null}" 2>/dev/null)
 kill -TERM "$sim" 2>/dev/null
 reap "$sim" 30
 sim_st=$reaped
@@ -658,9 +681,6 @@ maxorphan=$(jq -s 'reduce .[] as $s ({age: 0, first: {}};
 stranded=$(field '(.pods // 0) - (.running // 0)')
 [ "$(field '.pods // 0')" -eq "$target" ] || stranded=$((stranded + target - $(field '.pods // 0')))
 unexplained=$(jq -s '[.[] | .unexplained[]] | unique | length' "$S")
-evicted=$(jq -sc '[range(1; length) as $i | .[$i - 1].withpods - .[$i].nodenames | .[]]
-    | unique' "$S")
-nevicted=$(jq length <<<"$evicted")
 kills=$(wc -l <"$W/kills")
 # Exits: killed must be SIGKILL; stopped 0 or SIGPIPE; own exits (the
 # first of a generation, not killed) are failures, as is any other status.
@@ -703,7 +723,8 @@ check "nothing leaked once settled: VMs = NICs = NodeClaims = Nodes" \
 check "no pod stranded: all $target Running once settled, every Pending one with a reason" \
     "$((stranded == 0 && unexplained == 0))" \
     "$stranded not Running, $unexplained Pending with no reason"
-check "no Node with pods on it deleted" "$((nevicted == 0))" "$evicted"
+check "no PDB broken, no do-not-disrupt pod evicted, no VM deleted with pods ($vmsdeleted VMs deleted)" \
+    "$((unsafe == 0))" "nap-sim stats: ${safety:-unreadable}"
 check "every exit accounted for ($kills kills, $restarts starts)" "$((nbad == 0 && nunacc == 0))" \
     "$nbad unexpected exits, $nunacc kills without their SIGKILL status"
 check "the loop settled after the chaos" "$([ -n "$settle" ] && echo 1 || echo 0)" \
@@ -742,7 +763,7 @@ echo "chaos: requests arm=$armreq kubernetes=$kreq;" \
     "watch410=$k410 watch-drops=$drops forced-relists=$relists"
 echo "chaos: vms=$(field '.vms') nics=$(field '.nics') nodeclaims=$(field '.nodeclaims')" \
     "nodes=$(field '.nodes') duplicates=$duplicates leaked=$leaked stranded=$stranded" \
-    "unexplained-pending=$unexplained nodes-with-pods-deleted=$nevicted kills=$kills" \
+    "unexplained-pending=$unexplained vms-deleted=$vmsdeleted safety=$(jq -c . <<<"${safety:-null}" 2>/dev/null) kills=$kills" \
     "restarts=$restarts unexpected-exits=$nbad"
 echo "$pass passed, $fail failed"
 # A failed run keeps its logs.
