@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "arm.h"
+#include "clock.h"
 #include "json.h"
 #include "text.h"
 
@@ -251,10 +252,7 @@ struct nap_arm {
 static int64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return nap_clock_mono_ms();
 }
 
 static int64_t

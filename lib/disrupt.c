@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "clock.h"
 #include "cron.h"
 #include "disrupt.h"
 #include "hash.h"
@@ -1085,12 +1086,9 @@ nap_disrupt_result_free(struct nap_disrupt_result *r)
 static json_object *
 time_json(int64_t ms)
 {
-	char buf[40];
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
+	char buf[NAP_CLOCK_RFC3339_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nap_clock_rfc3339(ms, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
 

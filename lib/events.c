@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "clock.h"
 #include "text.h"
 #include "thread.h"
 
@@ -100,11 +101,7 @@ sweep(struct nap_events_cache *c, int64_t now_ms)
 static void
 rfc3339(int64_t ms, char *out, size_t size)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nap_clock_rfc3339(ms, out, size);
 }
 
 enum nap_event_action
@@ -230,10 +227,7 @@ struct nap_events {
 static int64_t
 now_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return nap_clock_wall_ms();
 }
 
 static void

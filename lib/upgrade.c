@@ -2,6 +2,7 @@
  * upgrade.c - the AKSNodeClass status (upgrade.h).
  */
 #include "upgrade.h"
+#include "clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +27,9 @@ nap_upgrade_k8s_version(const struct nap_nodeclass *c, const char *server_versio
 static json_object *
 rfc3339(int64_t ms)
 {
-	char buf[32];
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
+	char buf[NAP_CLOCK_RFC3339_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nap_clock_rfc3339(ms, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
 

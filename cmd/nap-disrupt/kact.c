@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "tool.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "text.h"
@@ -43,11 +44,7 @@ path_pod(const char *ns, const char *name)
 void
 rfc3339(int64_t ms, char *buf, size_t len)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nap_clock_rfc3339(ms, buf, len);
 }
 
 static int

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "clock.h"
 #include "log.h"
 #include "prog.h"
 #include "rec.h"
@@ -35,10 +36,7 @@
 int64_t
 wall_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return nap_clock_wall_ms();
 }
 
 int64_t

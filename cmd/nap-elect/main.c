@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "clock.h"
 #include "elect.h"
 #include "kube.h"
 #include "lease.h"
@@ -74,10 +75,7 @@ struct elect {
 int64_t
 elect_mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return nap_clock_mono_ms();
 }
 
 /* The command's end as an exit status: its code, or 128 + the signal. */

@@ -5,26 +5,20 @@
 #include <time.h>
 
 #include "log.h"
+#include "clock.h"
 #include "text.h"
 #include "util.h"
 
 int64_t
 wall_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return nap_clock_wall_ms();
 }
 
 void
 rfc3339(int64_t ms, char *buf, size_t size)
 {
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nap_clock_rfc3339(ms, buf, size);
 }
 
 char *

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "image.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 #include "prog.h"
@@ -26,23 +27,15 @@
 int64_t
 up_now(const struct up *u)
 {
-	struct timespec ts;
-
-	if (u->now_flag)
-		return u->now_flag;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return u->now_flag ? u->now_flag : nap_clock_wall_ms();
 }
 
 static json_object *
 rfc3339(int64_t ms)
 {
-	char buf[32];
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
+	char buf[NAP_CLOCK_RFC3339_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	nap_clock_rfc3339(ms, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
 
