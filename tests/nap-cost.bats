@@ -133,7 +133,8 @@ BOUND=$(awk 'BEGIN { printf "%.9f", 1.5 * 0.192 / 3.86 }')
 	run -64 cost --bogus
 	[[ "$output" == *usage:* ]]
 	run cost </dev/null
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	{ echo 'not json'; cat "$FIX/small.ndjson"; } | cost --ndjson >"$BATS_TEST_TMPDIR/out" \
 	    2>"$BATS_TEST_TMPDIR/err"
 	grep -q 'line 1: malformed record' "$BATS_TEST_TMPDIR/err"

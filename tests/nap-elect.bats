@@ -62,15 +62,20 @@ FAST=(--lease-duration 4s --renew-deadline 2s --retry-period 500ms)
 
 @test "nap-elect refuses a bad flag, a missing --lease or command, and unsafe timings with 64" {
 	run "$NAP_BIN/nap-elect" --bogus -- true
-	[ "$status" -eq 64 ] && [[ "$output" == *usage:* ]]
+	[ "$status" -eq 64 ]
+	[[ "$output" == *usage:* ]]
 	run "$NAP_BIN/nap-elect" -- true
-	[ "$status" -eq 64 ] && [[ "$output" == *"--lease is required"* ]]
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"--lease is required"* ]]
 	run "$NAP_BIN/nap-elect" --lease x
-	[ "$status" -eq 64 ] && [[ "$output" == *"no command"* ]]
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"no command"* ]]
 	run "$NAP_BIN/nap-elect" --lease x --lease-duration 10s --renew-deadline 10s -- true
-	[ "$status" -eq 64 ] && [[ "$output" == *"shorter than --lease-duration"* ]]
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"shorter than --lease-duration"* ]]
 	run "$NAP_BIN/nap-elect" --lease x --retry-period 10s -- true
-	[ "$status" -eq 64 ] && [[ "$output" == *"shorter than --renew-deadline"* ]]
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"shorter than --renew-deadline"* ]]
 }
 
 @test "of two candidates one runs the command; after SIGKILL of it the other takes over, three times, never both at once" {
@@ -83,7 +88,7 @@ FAST=(--lease-duration 4s --renew-deadline 2s --retry-period 500ms)
 		if [ $((round % 2)) = 1 ]; then a=A b=B; else a=B b=A; fi
 		# the stand-by really stands by: its command has not run this round
 		sleep 3
-		! started "$b"
+		run ! started "$b"
 		[ "$(holder)" = "$a" ]
 		pid=$(cat "$W/running")
 		eval "t0=\$(date +%s.%N); kill -KILL \$ELECT_$a"
