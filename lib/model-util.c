@@ -743,3 +743,15 @@ model_kind_namespaced(enum nap_kind k)
 {
 	return (unsigned)k < NAP_KIND_N ? kinds[k].namespaced : 0;
 }
+
+json_object *
+nap_taint_json(const struct nap_taint *t)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "key", json_object_new_string(t->key));
+	if (t->value && t->value[0])
+		json_object_object_add(o, "value", json_object_new_string(t->value));
+	json_object_object_add(o, "effect", json_object_new_string(nap_effect_name(t->effect)));
+	return o;
+}

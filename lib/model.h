@@ -523,6 +523,8 @@ void nap_namespace_free(struct nap_namespace *n);
 
 /* RFC 3339 ("2024-01-02T03:04:05Z", fractions and offsets allowed) to epoch seconds. */
 int nap_time_parse(const char *s, int64_t *out);
+/* A taint as the API writes it: {key, value (when not empty), effect}; a new object. */
+json_object *nap_taint_json(const struct nap_taint *t);
 /* Go duration ("720h", "1h30m", "10s", "300ms"), or "Never" → NAP_NEVER; ms. */
 int nap_model_duration(const char *s, int64_t *ms, struct nap_err *err);
 

@@ -170,18 +170,6 @@ image_for(struct ctx *x, const struct nap_itype *it, const struct nap_nodeclass 
 }
 
 static json_object *
-taint_json(const struct nap_taint *t)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "key", json_object_new_string(t->key));
-	if (t->value && t->value[0])
-		json_object_object_add(o, "value", json_object_new_string(t->value));
-	json_object_object_add(o, "effect", json_object_new_string(nap_effect_name(t->effect)));
-	return o;
-}
-
-static json_object *
 qty_mi(int64_t mib)
 {
 	char buf[32];
@@ -275,17 +263,17 @@ bootstrap(struct ctx *x, struct claim *c, const struct nap_nodeclass *nc)
 
 	taints = json_object_new_array();
 	for (i = 0; i < c->nc.ntaints; i++)
-		json_object_array_add(taints, taint_json(&c->nc.taints[i]));
+		json_object_array_add(taints, nap_taint_json(&c->nc.taints[i]));
 	{
 		struct nap_taint u = {(char *)(uintptr_t)NAP_TAINT_UNREGISTERED, (char *)(uintptr_t) "",
 		    NAP_EFFECT_NOEXECUTE};
 
-		json_object_array_add(taints, taint_json(&u));
+		json_object_array_add(taints, nap_taint_json(&u));
 	}
 	json_object_object_add(b, "taints", taints);
 	st = json_object_new_array();
 	for (i = 0; i < c->nc.nstartup_taints; i++)
-		json_object_array_add(st, taint_json(&c->nc.startup_taints[i]));
+		json_object_array_add(st, nap_taint_json(&c->nc.startup_taints[i]));
 	json_object_object_add(b, "startupTaints", st);
 
 	k = json_object_new_object();

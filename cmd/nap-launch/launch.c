@@ -1141,18 +1141,6 @@ has_taint(const struct nap_node *n, const char *key)
 	return 0;
 }
 
-static json_object *
-taint_json(const struct nap_taint *t)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "key", json_object_new_string(t->key));
-	if (t->value && t->value[0])
-		json_object_object_add(o, "value", json_object_new_string(t->value));
-	json_object_object_add(o, "effect", json_object_new_string(nap_effect_name(t->effect)));
-	return o;
-}
-
 /*
  * The Node's finalizers with karpenter.sh/termination added (a new list to
  * merge-patch in, under the Node's resourceVersion), or NULL when it has it
@@ -1215,10 +1203,10 @@ register_node(struct ctx *x, struct claim *c, const struct nap_node *n)
 	json_object_object_add(p, "metadata", md);
 	for (i = 0; i < n->ntaints; i++)
 		if (strcmp(n->taints[i].key, NAP_TAINT_UNREGISTERED) != 0)
-			json_object_array_add(taints, taint_json(&n->taints[i]));
+			json_object_array_add(taints, nap_taint_json(&n->taints[i]));
 	for (i = 0; i < c->nc.ntaints; i++)
 		if (!has_taint(n, c->nc.taints[i].key))
-			json_object_array_add(taints, taint_json(&c->nc.taints[i]));
+			json_object_array_add(taints, nap_taint_json(&c->nc.taints[i]));
 	json_object_object_add(spec, "taints", taints);
 	json_object_object_add(p, "spec", spec);
 	path = nap_url_path("/api/v1/nodes", n->meta.name, (char *)NULL);

@@ -1785,7 +1785,7 @@ sim_arm_handle(struct sim *sim, const struct sim_req *req, struct sim_resp *resp
 
 	if (w == NULL)
 		return 0;
-	if (gallery_control(w, req, resp) || fault_control(w, req, resp))
+	if (fault_control(w, req, resp))
 		return 1;
 	if (strncasecmp(req->path, "/subscriptions", 14) != 0)
 		return 0;

@@ -510,6 +510,8 @@ fault_control(struct world *w, const struct sim_req *req, struct sim_resp *resp)
 		    "(Authorization: Bearer, as in the kubeconfig nap-sim wrote).");
 		return 1;
 	}
+	if (gallery_control(w, req, resp))
+		return 1;
 	if (strcmp(req->path, "/nap-sim/stats") == 0) {
 		if (strcmp(req->method, "DELETE") == 0)
 			memset(sim_stats(w->sim), 0, sizeof(struct sim_stats));

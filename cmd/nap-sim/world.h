@@ -306,7 +306,7 @@ void volume_on_change(struct world *w, const char *resource, const char *type, j
 /* The community gallery's versions of one image definition (ARM's list). */
 int gallery_versions(struct world *w, struct sim_resp *resp, const char *location, const char *g,
     const char *def);
-/* POST/GET /nap-sim/images and /nap-sim/version: 1 when the request was one. */
+/* POST/GET /nap-sim/images and /nap-sim/version (the caller checked the token): 1 when one. */
 int gallery_control(struct world *w, const struct sim_req *req, struct sim_resp *resp);
 /* What /version reports now. */
 const char *gallery_k8s_version(struct world *w);
