@@ -262,7 +262,7 @@ struct cand {
 };
 
 /* sched-rules.c */
-int sched_taints_ok(const struct nap_sched_taint *taints, size_t n, const struct nap_sched_pod *p,
+int sched_taints_ok(const struct nap_taint *taints, size_t n, const struct nap_sched_pod *p,
     int tol_prefer, int skip_ephemeral, char *why, size_t len);
 int sched_cmp_pending(const void *x, const void *y, void *ctx);
 int sched_req_equal(const struct nap_req *a, const struct nap_req *b);

@@ -11,87 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-nap_sched_tolerates(
-    const struct nap_sched_toleration *tols, size_t ntols, const struct nap_sched_taint *t)
-{
-	size_t i;
-
-	for (i = 0; i < ntols; i++) {
-		const struct nap_sched_toleration *o = &tols[i];
-
-		if (o->effect >= 0 && (enum nap_sched_effect)o->effect != t->effect)
-			continue;
-		if (o->key == NULL || o->key[0] == '\0') {
-			if (o->exists)
-				return 1;
-			continue;
-		}
-		if (strcmp(o->key, t->key) != 0)
-			continue;
-		if (o->exists)
-			return 1;
-		if (strcmp(o->value ? o->value : "", t->value ? t->value : "") == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static const char *
-effect_name(enum nap_sched_effect e)
-{
-	switch (e) {
-	case NAP_SCHED_NOSCHEDULE:
-		return "NoSchedule";
-	case NAP_SCHED_PREFERNOSCHEDULE:
-		return "PreferNoSchedule";
-	case NAP_SCHED_NOEXECUTE:
-		return "NoExecute";
-	}
-	return "?";
-}
-
-/* Taints an uninitialized node is expected to lose (karpenter.md 2.3). */
-static int
-taint_is_ephemeral(const struct nap_sched_taint *t)
-{
-	static const char *const keys[] = {
-	    "node.kubernetes.io/not-ready",
-	    "node.kubernetes.io/unreachable",
-	    "node.cloudprovider.kubernetes.io/uninitialized",
-	    "karpenter.sh/unregistered",
-	};
-	size_t i;
-
-	for (i = 0; i < NAP_ARRAY_LEN(keys); i++)
-		if (strcmp(t->key, keys[i]) == 0)
-			return 1;
-	return strncmp(t->key, "readiness.k8s.io/", 17) == 0;
-}
-
 /* 1 when every taint is tolerated; why names the first that is not. */
 int
-sched_taints_ok(const struct nap_sched_taint *taints, size_t n, const struct nap_sched_pod *p,
+sched_taints_ok(const struct nap_taint *taints, size_t n, const struct nap_sched_pod *p,
     int tol_prefer, int skip_ephemeral, char *why, size_t len)
 {
-	size_t i;
+	const struct nap_taint *t;
 
-	for (i = 0; i < n; i++) {
-		const struct nap_sched_taint *t = &taints[i];
-
-		if (tol_prefer && t->effect == NAP_SCHED_PREFERNOSCHEDULE)
-			continue;
-		if (skip_ephemeral && taint_is_ephemeral(t))
-			continue;
-		if (nap_sched_tolerates(p->tols, p->ntols, t))
-			continue;
-		if (why)
-			WHYF("did not tolerate taint %s%s%s:%s", t->key,
-			    t->value && t->value[0] ? "=" : "", t->value ? t->value : "",
-			    effect_name(t->effect));
-		return 0;
-	}
-	return 1;
+	if (nap_taints_tolerated(p->tols, p->ntols, taints, n,
+		(tol_prefer ? NAP_TAINTS_SKIP_PREFER : 0u) |
+		    (skip_ephemeral ? NAP_TAINTS_SKIP_EPHEMERAL : 0u),
+		&t))
+		return 1;
+	if (why)
+		WHYF("did not tolerate taint %s%s%s:%s", t->key, t->value[0] ? "=" : "", t->value,
+		    nap_effect_name(t->effect));
+	return 0;
 }
 
 int

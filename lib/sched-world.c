@@ -75,7 +75,7 @@ pools_prepare(struct nap_sched_world *w)
 		struct nap_reqs dreqs;
 
 		for (i = 0; i < pool->ntaints; i++)
-			if (pool->taints[i].effect == NAP_SCHED_PREFERNOSCHEDULE)
+			if (pool->taints[i].effect == NAP_EFFECT_PREFERNOSCHEDULE)
 				w->any_prefer_taint = 1;
 		for (i = 0; i < NAP_RES_N; i++)
 			w->remaining[p].v[i] =

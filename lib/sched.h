@@ -41,28 +41,12 @@
 #include "labels.h"
 #include "nap.h"
 #include "resources.h"
+#include "taint.h"
 
 /* The most instance types a new NodeClaim lists (Karpenter HEAD: 600). */
 #define NAP_SCHED_MAX_TYPES 600
 
-enum nap_sched_effect {
-	NAP_SCHED_NOSCHEDULE,
-	NAP_SCHED_PREFERNOSCHEDULE,
-	NAP_SCHED_NOEXECUTE,
-};
-
-struct nap_sched_taint {
-	const char *key;
-	const char *value; /* may be NULL */
-	enum nap_sched_effect effect;
-};
-
-struct nap_sched_toleration {
-	const char *key; /* NULL or "" with exists: tolerates everything */
-	const char *value;
-	int exists; /* operator Exists (else Equal) */
-	int effect; /* -1: any effect, else enum nap_sched_effect */
-};
+/* Taints and tolerations are lib/taint's (struct nap_taint, struct nap_toleration): one matcher. */
 
 enum nap_sched_topo_kind {
 	NAP_SCHED_SPREAD,   /* topologySpreadConstraints */
@@ -109,7 +93,7 @@ struct nap_sched_pod {
 	size_t nterms;
 	struct nap_sched_pref *prefs; /* preferred node-affinity terms */
 	size_t nprefs;
-	const struct nap_sched_toleration *tols;
+	const struct nap_toleration *tols;
 	size_t ntols;
 	const struct nap_sched_topo *topo;
 	size_t ntopo;
@@ -141,7 +125,7 @@ struct nap_sched_pool {
 	const char *name;
 	int weight;
 	struct nap_reqs reqs;		      /* requirements + template labels + nodepool label */
-	const struct nap_sched_taint *taints; /* spec.template.spec.taints */
+	const struct nap_taint *taints; /* spec.template.spec.taints */
 	size_t ntaints;
 	/* per instance type (index into types) under this pool's AKSNodeClass;
 	 * a cpu of 0 in alloc marks a type the node class cannot use */
@@ -160,7 +144,7 @@ struct nap_sched_node {
 	const char *name;
 	int pool;		       /* index into pools, or -1 */
 	const struct nap_reqs *labels; /* its labels as In requirements */
-	const struct nap_sched_taint *taints;
+	const struct nap_taint *taints;
 	size_t ntaints;
 	struct nap_res avail; /* allocatable minus bound requests */
 	int in_flight;
@@ -307,9 +291,6 @@ int nap_sched_solve(
     const struct nap_sched_input *in, struct nap_sched_result *out, struct nap_err *err);
 void nap_sched_result_free(struct nap_sched_result *out);
 
-/* Taint semantics shared with the callers (kube's ToleratesTaint). */
-int nap_sched_tolerates(
-    const struct nap_sched_toleration *tols, size_t ntols, const struct nap_sched_taint *t);
 /* Karpenter's FFD order: CPU desc, memory desc, created asc, UID asc. */
 int nap_sched_pod_cmp(const struct nap_sched_pod *a, const struct nap_sched_pod *b);
 

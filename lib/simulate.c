@@ -70,42 +70,6 @@ sig_make(struct nap_sim *sim, const char *a, uint64_t h, const char *b, const ch
 	return s;
 }
 
-static int
-effect_of(enum nap_effect e)
-{
-	switch (e) {
-	case NAP_EFFECT_NOSCHEDULE:
-		return NAP_SCHED_NOSCHEDULE;
-	case NAP_EFFECT_PREFERNOSCHEDULE:
-		return NAP_SCHED_PREFERNOSCHEDULE;
-	case NAP_EFFECT_NOEXECUTE:
-		return NAP_SCHED_NOEXECUTE;
-	case NAP_EFFECT_ANY:
-	case NAP_EFFECT_OTHER:
-		break;
-	}
-	return -1;
-}
-
-static const struct nap_sched_taint *
-taints_conv(struct nap_sim *sim, const struct nap_taint *t, size_t n, size_t *out_n)
-{
-	struct nap_sched_taint *o = kalloc(sim, n, sizeof(*o));
-	size_t i, k = 0;
-
-	for (i = 0; i < n; i++) {
-		int e = effect_of(t[i].effect);
-
-		/* an effect nap does not know cannot be tolerated by effect: treat as NoSchedule */
-		o[k].key = t[i].key;
-		o[k].value = t[i].value;
-		o[k].effect = e < 0 ? NAP_SCHED_NOSCHEDULE : (enum nap_sched_effect)e;
-		k++;
-	}
-	*out_n = k;
-	return o;
-}
-
 static void
 pod_topo(struct nap_sim *sim, const struct nap_pod *p, struct nap_sched_pod *o, int anti_only)
 {
@@ -227,18 +191,8 @@ pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
 		o->prefs = pr;
 		o->nprefs = p->nnode_prefs;
 	}
-	if (p->ntolerations) {
-		struct nap_sched_toleration *t = kalloc(sim, p->ntolerations, sizeof(*t));
-
-		for (i = 0; i < p->ntolerations; i++) {
-			t[i].key = p->tolerations[i].key;
-			t[i].value = p->tolerations[i].value;
-			t[i].exists = p->tolerations[i].exists;
-			t[i].effect = effect_of(p->tolerations[i].effect);
-		}
-		o->tols = t;
-		o->ntols = p->ntolerations;
-	}
+	o->tols = p->tolerations;
+	o->ntols = p->ntolerations;
 	pod_topo(sim, p, o, 0);
 	if (cl)
 		o->volume = pod_volume(cl, p, &vsig);
@@ -490,7 +444,8 @@ build_pools(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 
 			nap_reqs_add(&p->reqs, NAP_LABEL_AZURE_MODE, NAP_OP_IN, user, 1, 0, NULL);
 		}
-		p->taints = taints_conv(sim, np->taints, np->ntaints, &p->ntaints);
+		p->taints = np->taints;
+		p->ntaints = np->ntaints;
 		p->alloc = al;
 		p->capacity = ca;
 		p->limit_nodes = np->limit_nodes;
@@ -625,7 +580,8 @@ build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 			sim->node_kind[i] = "Node";
 			nap_reqs_add_labels(&sim->node_labels[i], n->meta.labels);
 			o->labels = &sim->node_labels[i];
-			o->taints = taints_conv(sim, n->taints, n->ntaints, &o->ntaints);
+			o->taints = n->taints;
+			o->ntaints = n->ntaints;
 			o->avail = n->allocatable;
 			nap_res_sub(&o->avail, nap_cluster_node_requests(cl, n->meta.name));
 			if (refs[i].closed)
@@ -639,7 +595,8 @@ build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 			sim->node_kind[i] = "NodeClaim";
 			nap_reqs_copy(&sim->node_labels[i], &c->reqs);
 			o->labels = &sim->node_labels[i];
-			o->taints = taints_conv(sim, c->taints, c->ntaints, &o->ntaints);
+			o->taints = c->taints;
+			o->ntaints = c->ntaints;
 			o->in_flight = 1;
 			al = c->allocatable;
 			if (al.v[NAP_RES_CPU] == 0)

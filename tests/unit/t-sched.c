@@ -356,15 +356,16 @@ main(void)
 	struct nap_sched_input in;
 	struct nap_sched_result r, r2;
 	struct nap_sched_pod pods[4], many[8];
-	struct nap_sched_taint unreachable = {
-	    "node.kubernetes.io/unreachable", NULL, NAP_SCHED_NOSCHEDULE};
+	static char k_unreach[] = "node.kubernetes.io/unreachable", k_ded[] = "dedicated",
+		    v_db[] = "db", v_web[] = "web", k_other[] = "other", empty[] = "";
+	struct nap_taint unreachable = {k_unreach, empty, NAP_EFFECT_NOSCHEDULE};
 	const char *const avoid[] = {"n1"};
 	struct nap_sched_node node;
 	struct nap_sched_topo anti;
-	struct nap_sched_taint taint = {"dedicated", "db", NAP_SCHED_NOSCHEDULE};
-	struct nap_sched_toleration tol = {NULL, NULL, 1, -1};
-	struct nap_sched_toleration eq = {"dedicated", "web", 0, -1};
-	struct nap_sched_toleration other = {"other", NULL, 1, -1};
+	struct nap_taint taint = {k_ded, v_db, NAP_EFFECT_NOSCHEDULE};
+	struct nap_toleration tol = {empty, 1, empty, NAP_EFFECT_ANY, -1};
+	struct nap_toleration eq = {k_ded, 0, v_web, NAP_EFFECT_ANY, -1};
+	struct nap_toleration other = {k_other, 1, empty, NAP_EFFECT_ANY, -1};
 	struct nap_selector *sel = NULL;
 	json_object *labels = json_object_new_object(), *seljs;
 	struct nap_err err;
@@ -579,12 +580,12 @@ main(void)
 	pod(&pods[2], "x", 100, 1);
 	pod(&pods[3], "y", 200, 1);
 	TAP_OK(nap_sched_pod_cmp(&pods[3], &pods[2]) < 0, "the larger CPU request sorts first");
-	TAP_OK(!nap_sched_tolerates(&other, 1, &taint), "Exists on another key does not tolerate");
-	TAP_OK(!nap_sched_tolerates(&eq, 1, &taint), "Equal with another value does not tolerate");
-	eq.value = "db";
-	TAP_OK(nap_sched_tolerates(&eq, 1, &taint), "Equal with the value tolerates");
-	eq.effect = NAP_SCHED_NOEXECUTE;
-	TAP_OK(!nap_sched_tolerates(&eq, 1, &taint), "a toleration for another effect does not");
+	TAP_OK(!nap_tolerates(&other, 1, &taint), "Exists on another key does not tolerate");
+	TAP_OK(!nap_tolerates(&eq, 1, &taint), "Equal with another value does not tolerate");
+	eq.value = v_db;
+	TAP_OK(nap_tolerates(&eq, 1, &taint), "Equal with the value tolerates");
+	eq.effect = NAP_EFFECT_NOEXECUTE;
+	TAP_OK(!nap_tolerates(&eq, 1, &taint), "a toleration for another effect does not");
 
 	disrupt_cases();
 	name_cases();
