@@ -213,7 +213,8 @@ node_of='(.spec.nodeName) as $nn | [$nodes[] | select(.metadata.name == $nn)][0]
 @test "nap-demo runs a small mixed workload to Running, scales it down, sums it up, and leaves nothing behind" {
 	mkdir -p "$BATS_TEST_TMPDIR/t"
 	TMPDIR=$BATS_TEST_TMPDIR/t run timeout 120 "$REPO/pipelines/nap-demo" --pods 100 \
-	    --time-scale 50 --timeout 60 --summary-json "$BATS_TEST_TMPDIR/sum.json"
+	    --time-scale 50 --timeout 60 --summary-json "$BATS_TEST_TMPDIR/sum.json" \
+	    --record "$BATS_TEST_TMPDIR/demo.ndjson"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"pods Running          100 of 100"* ]]
@@ -228,6 +229,13 @@ node_of='(.spec.nodeName) as $nn | [$nodes[] | select(.metadata.name == $nn)][0]
 	[ -z "$(ls -A "$BATS_TEST_TMPDIR/t")" ]
 	run pgrep -f "$BATS_TEST_TMPDIR/t/"
 	[ "$status" -ne 0 ]
+	# the demo's recorded stream, charted by nap-cost and drawn to PNG
+	command -v rsvg-convert >/dev/null || { echo "rsvg-convert is missing (librsvg2-bin)"; false; }
+	"$NAP_BIN/nap-cost" --config /dev/null --catalog "$REPO/data" --region eastus \
+	    --svg "$BATS_TEST_TMPDIR/demo.svg" <"$BATS_TEST_TMPDIR/demo.ndjson" >"$BATS_TEST_TMPDIR/cost.txt"
+	grep -q '<polyline id="fleet"' "$BATS_TEST_TMPDIR/demo.svg"
+	rsvg-convert -o "$BATS_TEST_TMPDIR/demo.png" "$BATS_TEST_TMPDIR/demo.svg"
+	[ "$(head -c 8 "$BATS_TEST_TMPDIR/demo.png" | od -An -c | tr -d ' ')" = '211PNG\r\n032\n' ]
 }
 
 @test "nap-demo stops the simulator and the loop on SIGTERM and removes its directory" {
