@@ -190,3 +190,22 @@ nap_debug(const char *fmt, ...)
 	nap_vlog(NAP_LOG_DEBUG, fmt, ap);
 	va_end(ap);
 }
+
+void
+nap_log_warn_cb(void *arg, const char *msg)
+{
+	(void)arg;
+	nap_warn("%s", msg);
+}
+
+void
+nap_log_warn_first_cb(void *arg, const char *msg)
+{
+	static int said;
+
+	(void)arg;
+	if (!said++)
+		nap_warn("%s (further failures are logged at debug level)", msg);
+	else
+		nap_debug("%s", msg);
+}

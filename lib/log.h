@@ -37,5 +37,13 @@ void nap_vlog(enum nap_log_level level, const char *fmt, va_list ap) NAP_PRINTF(
 void nap_warn(const char *fmt, ...) NAP_PRINTF(1, 2);
 void nap_info(const char *fmt, ...) NAP_PRINTF(1, 2);
 void nap_debug(const char *fmt, ...) NAP_PRINTF(1, 2);
+/*
+ * For lib/ modules that hand their errors to a callback (lib/observe,
+ * lib/events) instead of printing: msg as a warning; and msg as a warning
+ * the first time, at debug level after that (a missing RBAC rule is said
+ * once, not per event).  arg is unused.
+ */
+void nap_log_warn_cb(void *arg, const char *msg);
+void nap_log_warn_first_cb(void *arg, const char *msg);
 
 #endif

@@ -43,26 +43,6 @@ obs_option(const char *name, const char *arg)
 }
 
 static void
-warn_once(void *arg, const char *msg)
-{
-	(void)arg;
-	nap_warn("%s", msg);
-}
-
-/* Event failures: the first is a warning, the rest debug, so a missing RBAC rule is said once. */
-static void
-event_failed(void *arg, const char *msg)
-{
-	static int said;
-
-	(void)arg;
-	if (!said++)
-		nap_warn("%s (further failures are logged at debug level)", msg);
-	else
-		nap_debug("%s", msg);
-}
-
-static void
 on_emit(void *arg, json_object *rec)
 {
 	(void)arg;
@@ -83,7 +63,7 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	struct nap_err err;
 
 	o.oo.prog = "nap-disrupt";
-	o.oo.on_error = warn_once;
+	o.oo.on_error = nap_log_warn_cb;
 	o.on = 1;
 	nap_hash_init(&o.why);
 	nap_hash_init(&o.pools);
@@ -141,7 +121,8 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	    "Passes of the disruption planner.", NULL);
 	nap_emit_observe(on_emit, NULL);
 	if (!o.no_events) {
-		struct nap_events_opts eo = {.component = "nap-disrupt", .on_error = event_failed};
+		struct nap_events_opts eo = {
+		    .component = "nap-disrupt", .on_error = nap_log_warn_first_cb};
 
 		o.ev = nap_obs_start_events(&x->cfg, kubeconfig, context, &eo, &err);
 		if (!o.ev)

@@ -151,26 +151,6 @@ on_emit(void *arg, json_object *rec)
 	}
 }
 
-static void
-warn_once(void *arg, const char *msg)
-{
-	(void)arg;
-	nap_warn("%s", msg);
-}
-
-/* Event failures: the first is a warning, the rest debug, so a missing RBAC rule is said once. */
-static void
-event_failed(void *arg, const char *msg)
-{
-	static int said;
-
-	(void)arg;
-	if (!said++)
-		nap_warn("%s (further event failures are logged at debug level)", msg);
-	else
-		nap_debug("%s", msg);
-}
-
 void
 obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 {
@@ -179,9 +159,10 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 
 	o.x = x;
 	o.oo.prog = "nap-launch";
-	o.oo.on_error = warn_once;
+	o.oo.on_error = nap_log_warn_cb;
 	o.on = 1;
-	if (nap_obs_wanted(&o.oo, x->cfg.metrics.textfile_dir) && !(o.obs = nap_obs_open(&o.oo, x->cfg.metrics.textfile_dir, &err)))
+	if (nap_obs_wanted(&o.oo, x->cfg.metrics.textfile_dir) &&
+	    !(o.obs = nap_obs_open(&o.oo, x->cfg.metrics.textfile_dir, &err)))
 		nap_die_err(&err);
 	if (nap_obs_port(o.obs))
 		nap_info("metrics on port %d, path /metrics", nap_obs_port(o.obs));
@@ -215,7 +196,8 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	    "Azure Resource Manager answers that were 429 (throttled).", NULL, NULL, 0, NULL);
 	nap_emit_observe(on_emit, NULL);
 	if (!o.no_events) {
-		struct nap_events_opts eo = {.component = "nap-launch", .on_error = event_failed};
+		struct nap_events_opts eo = {
+		    .component = "nap-launch", .on_error = nap_log_warn_first_cb};
 
 		o.ev = nap_obs_start_events(&x->cfg, kubeconfig, context, &eo, &err);
 		if (!o.ev)

@@ -26,13 +26,6 @@ obs_option(const char *name, const char *arg)
 }
 
 static void
-warn_once(void *arg, const char *msg)
-{
-	(void)arg;
-	nap_warn("%s", msg);
-}
-
-static void
 on_emit(void *arg, json_object *rec)
 {
 	const char *t = nap_json_str(rec, "type", "");
@@ -50,7 +43,7 @@ obs_start(struct up *u)
 	struct nap_err err;
 
 	o.oo.prog = "nap-upgrade";
-	o.oo.on_error = warn_once;
+	o.oo.on_error = nap_log_warn_cb;
 	if (!nap_obs_wanted(&o.oo, u->cfg.metrics.textfile_dir))
 		return;
 	if (!(o.obs = nap_obs_open(&o.oo, u->cfg.metrics.textfile_dir, &err)))

@@ -144,13 +144,6 @@ obs_raw(
 	free(u);
 }
 
-static void
-warn_once(void *arg, const char *msg)
-{
-	(void)arg;
-	nap_warn("%s", msg);
-}
-
 void
 obs_start(const struct nap_config *cfg)
 {
@@ -158,7 +151,7 @@ obs_start(const struct nap_config *cfg)
 	struct nap_err err;
 
 	o.oo.prog = "nap-watch";
-	o.oo.on_error = warn_once;
+	o.oo.on_error = nap_log_warn_cb;
 	if (!nap_obs_wanted(&o.oo, cfg->metrics.textfile_dir))
 		return; /* metrics off: every call stays a no-op */
 	if (!(o.obs = nap_obs_open(&o.oo, cfg->metrics.textfile_dir, &err)))
