@@ -133,7 +133,7 @@ check() {
 	    (.items | map({key: .metadata.name, value: ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length > 0)}) | from_entries) as $init
 	    | [.items[] | select((.metadata.name | startswith("old")) and .metadata.deletionTimestamp)] as $del
 	    | (if ($del | length) > $b then "\($del | length) deleting at once" else empty end),
-	      ($del[] | (.metadata.annotations["nap.dev/replacement"] // empty) as $r
+	      ($del[] | (.metadata.annotations["nap.dev/replacement"] // empty | split(",")[]) as $r
 	        | if $init[$r] then empty else "deleting before replacement \($r) is Initialized" end)' \
 	    >>"$BATS_TEST_TMPDIR/breach"
 }

@@ -2,14 +2,30 @@
  * plan.c - the disruption loop: after SYNCED and then every --interval, the
  * planner (lib/disrupt, a pure function of the model and the time) says
  * which NodeClaims to remove; each is deleted (gracefully: its finalizer
- * then makes term.c drain it), and a Disruption record per command goes
- * downstream.  --dry-run prints the same plan instead: the Disruption
- * records, then one DisruptionVerdict per node.
+ * then makes term.c drain it), or replaced first (replace.c), and a
+ * Disruption record per command goes downstream.  --dry-run prints the
+ * same plan instead: the Disruption records, then one DisruptionVerdict per
+ * node.
+ *
+ * Validation (karpenter.md §4.6): an Empty or Underutilized command is not
+ * carried out when it is first planned.  It waits 15 s (under
+ * --time-scale), then the planner runs again on the cluster as it is then,
+ * and the command goes ahead only as that pass confirms it.  Emptiness
+ * keeps Karpenter's rule: the candidates the new pass still deletes as
+ * empty go, the others are dropped one by one.  A consolidation goes ahead
+ * only whole: the new pass must consolidate the very same NodeClaims, with
+ * as many replacements, and replacements no dearer than planned; it is then
+ * carried out as the new pass has it (its LaunchRequests are the fresher).
+ * Otherwise it is dropped, with a message and a ConsolidationRejected
+ * event on each candidate's Node naming why, and the next pass plans
+ * afresh.  Expired and Drifted commands do not wait (Karpenter's drift has
+ * no validation delay).
  *
  * A NodeClaim deleted here stays in the planner's queue until the model
  * shows its deletion, so a pass that runs before the watch catches up does
  * not pick it (or spend budget on it) twice.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +36,10 @@
 #include "tool.h"
 
 #define QUEUE_KEEP_MS 60000
+/* karpenter.md §4.6: commandValidationDelay. */
+#define VALIDATION_MS 15000
+/* Prices compared after a re-plan: a float's noise is not "dearer". */
+#define PRICE_EPSILON 1e-9
 /* karpenter.md 8.3: a nomination holds for 2 x BATCH_MAX_DURATION (10 s). */
 #define NOMINATION_MS 20000
 
@@ -91,7 +111,8 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 	struct nap_disrupt_opts o;
 	struct nap_err err;
 	const char **nom;
-	size_t nnom;
+	char **rep;
+	size_t nnom, nrep, k;
 	int rc = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -101,16 +122,11 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 	o.queued = (const char *const *)x->queued;
 	o.nqueued = x->nqueued;
 	nom = nominated_now(x, o.now_ms, &nnom);
-	{
-		/* and the replacements in flight (replace.c) */
-		size_t nrep, k;
-		const char **rep = replace_nominated(x, &nrep);
-
-		nom = nap_xrealloc(nom, (nnom + nrep + 1) * sizeof(*nom));
-		for (k = 0; k < nrep; k++)
-			nom[nnom++] = rep[k];
-		free(rep);
-	}
+	/* and the replacements in flight (replace.c) */
+	replace_nominated(x, &rep, &nrep);
+	nom = nap_xrealloc(nom, (nnom + nrep + 1) * sizeof(*nom));
+	for (k = 0; k < nrep; k++)
+		nom[nnom++] = rep[k];
 	o.nominated = nom;
 	o.nnominated = nnom;
 	memset(r, 0, sizeof(*r));
@@ -119,6 +135,9 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 		rc = -1;
 	}
 	free(nom);
+	for (k = 0; k < nrep; k++)
+		free(rep[k]);
+	free(rep);
 	return rc;
 }
 
@@ -180,12 +199,258 @@ act(struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_
 	obs_command(cmd);
 }
 
+/* Carry out one command: replacement first, or delete its NodeClaims. */
+static void
+execute(struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd)
+{
+	int rc = replace_command(x, r, cmd);
+	size_t j;
+
+	if (rc == 0)
+		act(x, r, cmd);
+	for (j = 0; rc == 2 && j < cmd->ncands; j++)
+		queue_add(x, cmd->cands[j].nodeclaim, now_ms(x));
+}
+
+static int
+validated(const struct nap_disrupt_command *cmd)
+{
+	return !cmd->forceful &&
+	    (cmd->reason == NAP_DISRUPT_EMPTY || cmd->reason == NAP_DISRUPT_UNDERUTILIZED);
+}
+
+/* The sum of the replacements' prices, < 0 when one is unknown (or there are none). */
+static double
+replacement_price(const struct nap_disrupt_command *cmd)
+{
+	json_object *const *lr;
+	size_t i, n;
+	double sum = 0;
+
+	lr = replace_launches(cmd, &n);
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		json_object *p = nap_json_get(lr[i], "price");
+
+		if (p == NULL || !(json_object_is_type(p, json_type_double) ||
+				     json_object_is_type(p, json_type_int)))
+			return -1;
+		sum += json_object_get_double(p);
+	}
+	return sum;
+}
+
+static void
+pending_clear(struct ctx *x)
+{
+	size_t i, j;
+
+	for (i = 0; i < x->npend; i++) {
+		for (j = 0; j < x->pend[i].ncands; j++)
+			free(x->pend[i].cands[j]);
+		free(x->pend[i].cands);
+		free(x->pend[i].nodepool);
+	}
+	free(x->pend);
+	x->pend = NULL;
+	x->npend = 0;
+	x->pend_due_ms = 0;
+}
+
+static void
+pending_add(struct ctx *x, const struct nap_disrupt_command *cmd)
+{
+	struct pending *p;
+	size_t j;
+
+	x->pend = nap_xrealloc(x->pend, (x->npend + 1) * sizeof(*x->pend));
+	p = &x->pend[x->npend++];
+	p->reason = cmd->reason;
+	p->nodepool = nap_xstrdup(cmd->nodepool);
+	p->ncands = cmd->ncands;
+	p->cands = nap_xcalloc(cmd->ncands ? cmd->ncands : 1, sizeof(*p->cands));
+	for (j = 0; j < cmd->ncands; j++)
+		p->cands[j] = nap_xstrdup(cmd->cands[j].nodeclaim);
+	p->replacements = cmd->replacements;
+	p->price = replacement_price(cmd);
+}
+
+static const struct nap_disrupt_verdict *
+verdict_of(const struct nap_disrupt_result *r, const char *nodeclaim)
+{
+	size_t i;
+
+	for (i = 0; i < r->nverdicts; i++)
+		if (strcmp(r->verdicts[i].nodeclaim, nodeclaim) == 0)
+			return &r->verdicts[i];
+	return NULL;
+}
+
+static int
+has_cand(const struct nap_disrupt_command *cmd, const char *nodeclaim)
+{
+	size_t i;
+
+	for (i = 0; i < cmd->ncands; i++)
+		if (strcmp(cmd->cands[i].nodeclaim, nodeclaim) == 0)
+			return 1;
+	return 0;
+}
+
+/* Why nodeclaim is not in the new pass's command: its verdict, for a person. */
+static void
+why_not(const struct nap_disrupt_result *r, const char *nodeclaim, char *buf, size_t len)
+{
+	const struct nap_disrupt_verdict *v = verdict_of(r, nodeclaim);
+
+	if (v == NULL)
+		snprintf(buf, len, "nodeclaim %s is gone", nodeclaim);
+	else if (v->why == NAP_WHY_DISRUPTED)
+		snprintf(buf, len, "nodeclaim %s is now in another command (%s)", nodeclaim,
+		    nap_disrupt_reason_name(v->reason));
+	else if (v->why == NAP_WHY_CANDIDATE)
+		snprintf(buf, len, "nodeclaim %s is no longer chosen", nodeclaim);
+	else
+		snprintf(buf, len, "nodeclaim %s: %s%s%s", nodeclaim, nap_disrupt_why_name(v->why),
+		    v->detail[0] ? ": " : "", v->detail);
+}
+
+/* A validation that failed: a message, and ConsolidationRejected on each candidate's Node. */
+static void
+reject(struct ctx *x, const struct pending *p, const char *why)
+{
+	size_t i;
+
+	nap_info("%s command on nodepool %s dropped after validation: %s",
+	    nap_disrupt_reason_name(p->reason), p->nodepool, why);
+	for (i = 0; i < p->ncands; i++) {
+		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(x->cl, p->cands[i]);
+		const struct nap_node *n = c ? nap_cluster_node_of(x->cl, c) : NULL;
+
+		if (n)
+			obs_event(x, "Node", "v1", &n->meta, "Normal", "ConsolidationRejected",
+			    "%s disruption rejected after validation: %s",
+			    nap_disrupt_reason_name(p->reason), why);
+	}
+}
+
+/*
+ * The command of r confirming p, or NULL with why: for emptiness a command
+ * in *sub holding the candidates still deleted (its cands the caller frees),
+ * for a consolidation the new pass's own.
+ */
+static const struct nap_disrupt_command *
+confirm(const struct nap_disrupt_result *r, const struct pending *p,
+    struct nap_disrupt_command *sub, char *why, size_t len)
+{
+	const struct nap_disrupt_command *cmd = NULL;
+	size_t i;
+	double price;
+
+	for (i = 0; i < r->ncmds && cmd == NULL; i++)
+		if (validated(&r->cmds[i]) && r->cmds[i].reason == p->reason &&
+		    strcmp(r->cmds[i].nodepool, p->nodepool) == 0)
+			cmd = &r->cmds[i];
+	if (p->reason == NAP_DISRUPT_EMPTY) {
+		*sub = cmd ? *cmd : (struct nap_disrupt_command){0};
+		sub->cands = nap_xcalloc(p->ncands, sizeof(*sub->cands));
+		sub->ncands = 0;
+		sub->savings = 0;
+		sub->savings_known = 1;
+		for (i = 0; cmd && i < cmd->ncands; i++) {
+			size_t k;
+
+			for (k = 0; k < p->ncands; k++)
+				if (strcmp(cmd->cands[i].nodeclaim, p->cands[k]) == 0)
+					break;
+			if (k == p->ncands)
+				continue;
+			sub->cands[sub->ncands++] = cmd->cands[i];
+			if (cmd->cands[i].price >= 0)
+				sub->savings += cmd->cands[i].price;
+			else
+				sub->savings_known = 0;
+		}
+		if (sub->ncands == 0) {
+			free(sub->cands);
+			sub->cands = NULL;
+			why_not(r, p->cands[0], why, len);
+			return NULL;
+		}
+		return sub;
+	}
+	if (cmd == NULL) {
+		why_not(r, p->cands[0], why, len);
+		return NULL;
+	}
+	for (i = 0; i < p->ncands; i++)
+		if (!has_cand(cmd, p->cands[i])) {
+			why_not(r, p->cands[i], why, len);
+			return NULL;
+		}
+	if (cmd->ncands != p->ncands) {
+		snprintf(why, len, "the plan now consolidates %zu nodes, not %zu", cmd->ncands,
+		    p->ncands);
+		return NULL;
+	}
+	if (cmd->replacements != p->replacements) {
+		snprintf(why, len, "it now needs %zu replacements, not %zu", cmd->replacements,
+		    p->replacements);
+		return NULL;
+	}
+	price = replacement_price(cmd);
+	if (p->replacements > 0 && p->price >= 0 && (price < 0 || price > p->price + PRICE_EPSILON)) {
+		if (price < 0)
+			snprintf(why, len, "the replacement's price is now unknown (was $%.4f/h)",
+			    p->price);
+		else
+			snprintf(why, len, "the replacement now costs $%.4f/h, more than $%.4f/h",
+			    price, p->price);
+		return NULL;
+	}
+	return cmd;
+}
+
+/* The validation delay is over: carry out what the new pass confirms, drop the rest. */
+static void
+validate(struct ctx *x, const struct nap_disrupt_result *r)
+{
+	struct nap_disrupt_command sub;
+	const struct nap_disrupt_command *cmd;
+	char why[512];
+	size_t i, k;
+
+	for (i = 0; i < x->npend; i++) {
+		const struct pending *p = &x->pend[i];
+
+		memset(&sub, 0, sizeof(sub));
+		cmd = confirm(r, p, &sub, why, sizeof(why));
+		if (cmd == NULL) {
+			reject(x, p, why);
+			continue;
+		}
+		if (p->reason == NAP_DISRUPT_EMPTY)
+			for (k = 0; k < p->ncands; k++)
+				if (!has_cand(cmd, p->cands[k])) {
+					why_not(r, p->cands[k], why, sizeof(why));
+					nap_info("Empty: nodeclaim %s dropped after validation: %s",
+					    p->cands[k], why);
+				}
+		execute(x, r, cmd);
+		free(sub.cands);
+	}
+	pending_clear(x);
+}
+
 void
 plan_pass(struct ctx *x)
 {
 	struct nap_disrupt_result r;
 	struct timespec t0, t1;
+	int64_t now;
 	size_t i;
+	int due;
 
 	queue_prune(x, now_ms(x));
 	replace_pass(x);
@@ -194,14 +459,23 @@ plan_pass(struct ctx *x)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	obs_plan(x, &r, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-	for (i = 0; i < r.ncmds; i++) {
-		int rc = replace_command(x, &r, &r.cmds[i]);
-		size_t j;
-
-		if (rc == 0)
-			act(x, &r, &r.cmds[i]);
-		for (j = 0; rc == 2 && j < r.cmds[i].ncands; j++)
-			queue_add(x, r.cmds[i].cands[j].nodeclaim, now_ms(x));
+	now = now_ms(x);
+	due = x->npend > 0 && now >= x->pend_due_ms;
+	for (i = 0; i < r.ncmds; i++)
+		if (!validated(&r.cmds[i]))
+			execute(x, &r, &r.cmds[i]);
+	if (due) {
+		validate(x, &r);
+	} else if (x->npend == 0) {
+		for (i = 0; i < r.ncmds; i++)
+			if (validated(&r.cmds[i]))
+				pending_add(x, &r.cmds[i]);
+		if (x->npend > 0) {
+			x->pend_due_ms = now + scaled(x, VALIDATION_MS);
+			nap_debug("%zu %s command(s) planned: validating at the next pass after %ds",
+			    x->npend, nap_disrupt_reason_name(x->pend[0].reason),
+			    VALIDATION_MS / 1000);
+		}
 	}
 	blocked_events(x, &r);
 	nap_disrupt_result_free(&r);
@@ -247,4 +521,5 @@ plan_free(struct ctx *x)
 	while (nap_hash_next(&x->nominated, &pos, &k, &v))
 		free(v);
 	nap_hash_free(&x->nominated);
+	pending_clear(x);
 }

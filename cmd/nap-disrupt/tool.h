@@ -52,6 +52,16 @@ struct podwait {
 	int forced;
 };
 
+/* A command planned, waiting out its validation delay (plan.c). */
+struct pending {
+	enum nap_disrupt_reason reason;
+	char *nodepool;
+	char **cands; /* its NodeClaims */
+	size_t ncands;
+	size_t replacements;
+	double price; /* the replacements' $/h as planned, < 0 unknown or none */
+};
+
 struct ctx {
 	struct nap_config cfg;
 	struct nap_http *http;
@@ -77,6 +87,10 @@ struct ctx {
 	int64_t *queued_at;
 	size_t nqueued, aqueued;
 	struct nap_hash nominated; /* node or NodeClaim name -> int64_t *: nominated until */
+	struct nap_hash seen_repl; /* replacement NodeClaims seen in the model (replace.c) */
+	struct pending *pend;	   /* commands waiting for validation, all due at once */
+	size_t npend;
+	int64_t pend_due_ms; /* decisions' clock: the first pass at or after it validates */
 	int fatal;
 	/* counters, for messages and tests */
 	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized, ncommands;
@@ -120,14 +134,18 @@ char *path_pod(const char *ns, const char *name);
  * replacements, 2 when they were started (plan.c queues its candidates), 1
  * when it is held; 0 for any other command (plan.c carries it out).
  * replace_pass: follow the started ones from the model (delete the
- * candidate once its replacement is Initialized, or give up).
- * replace_nominated: the replacements in flight (borrowed names; free the
- * array), which the planner treats as nominated.
+ * candidates once all their replacements are Initialized, or give up).
+ * replace_nominated: the replacements in flight (new strings in a new
+ * array, the caller frees both), which the planner treats as nominated.
+ * replace_free: what replace_pass remembers, at exit.
  */
 int replace_command(
     struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd);
 void replace_pass(struct ctx *x);
-const char **replace_nominated(const struct ctx *x, size_t *n);
+void replace_nominated(const struct ctx *x, char ***names, size_t *n);
+void replace_free(struct ctx *x);
+/* The planner's LaunchRequest records of cmd (borrowed), NULL and 0 when it gave none. */
+json_object *const *replace_launches(const struct nap_disrupt_command *cmd, size_t *n);
 
 /* plan.c: the disruption loop. */
 void plan_pass(struct ctx *x);
