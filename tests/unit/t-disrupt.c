@@ -1065,6 +1065,8 @@ test_records(void)
 	    "\"nodeClaims\":[{\"name\":\"empty\",\"node\":\"empty\",\"providerID\":"
 	    "\"azure:///vm/empty\",\"instanceType\":\"Standard_D2s_v5\",\"zone\":\"eastus-1\","
 	    "\"capacityType\":\"on-demand\",\"price\":null}],\"replacements\":0,\"savings\":null,"
+	    "\"priceBefore\":null,\"priceAfter\":0,\"fleet\":{\"price\":0,\"after\":0,"
+	    "\"unknownPrices\":2,\"bound\":null},"
 	    "\"budget\":{\"total\":2,\"disrupting\":0,\"allowed\":2,\"available\":2},"
 	    "\"time\":\"2026-12-07T12:00:00Z\"}",
 	    "a Disruption record (no catalog: prices unknown)");
