@@ -60,6 +60,7 @@ on_record(struct ctx *x, const struct nap_rec *rec)
 	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0) {
 		if (nap_cluster_apply_record(x->cl, rec->obj, &err) < 0)
 			nap_warn("line %lu: %s", rec->lineno, err.msg);
+		x->generation++;
 	} else if (strcmp(t, "SYNCED") == 0) {
 		x->synced = 1;
 	} else if (strcmp(t, "Nominated") == 0) {

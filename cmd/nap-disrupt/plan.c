@@ -129,10 +129,17 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 		nom[nnom++] = rep[k];
 	o.nominated = nom;
 	o.nnominated = nnom;
+	/* 1 + the records applied: 0 would mean "no generation kept" */
+	o.generation = x->generation + 1;
+	o.consolidated_gen = x->consolidated_gen;
+	o.consolidated_ms = x->consolidated_ms;
 	memset(r, 0, sizeof(*r));
 	if (nap_disrupt_plan(x->cl, &o, r, &err) < 0) {
 		nap_warn("plan: %s", err.msg);
 		rc = -1;
+	} else if (r->consolidated) {
+		x->consolidated_gen = o.generation;
+		x->consolidated_ms = o.now_ms;
 	}
 	free(nom);
 	for (k = 0; k < nrep; k++)
@@ -219,26 +226,11 @@ validated(const struct nap_disrupt_command *cmd)
 	    (cmd->reason == NAP_DISRUPT_EMPTY || cmd->reason == NAP_DISRUPT_UNDERUTILIZED);
 }
 
-/* The sum of the replacements' prices, < 0 when one is unknown (or there are none). */
+/* The replacements' worst-case $/h as the planner priced them, < 0 when there are none. */
 static double
 replacement_price(const struct nap_disrupt_command *cmd)
 {
-	json_object *const *lr;
-	size_t i, n;
-	double sum = 0;
-
-	lr = replace_launches(cmd, &n);
-	if (n == 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		json_object *p = nap_json_get(lr[i], "price");
-
-		if (p == NULL || !(json_object_is_type(p, json_type_double) ||
-				     json_object_is_type(p, json_type_int)))
-			return -1;
-		sum += json_object_get_double(p);
-	}
-	return sum;
+	return cmd->replacements > 0 && cmd->nlaunch > 0 ? cmd->price_after : -1;
 }
 
 static void

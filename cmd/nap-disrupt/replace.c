@@ -224,9 +224,8 @@ free_names(char **v, size_t n)
 json_object *const *
 replace_launches(const struct nap_disrupt_command *cmd, size_t *n)
 {
-	(void)cmd;
-	*n = 0;
-	return NULL;
+	*n = cmd->launch ? cmd->nlaunch : 0;
+	return *n ? cmd->launch : NULL;
 }
 
 /* The one replacement of a one-candidate command: the candidate's own offering. */
@@ -336,10 +335,10 @@ replace_command(
 
 	planned = replace_launches(cmd, &nlr);
 	if (nlr > 0) {
+		/* renamed in place, so that the Disruption record names them too */
 		lr = nap_xcalloc(nlr, sizeof(*lr));
 		for (i = 0; i < nlr; i++)
-			if (json_object_deep_copy(planned[i], &lr[i], NULL) != 0)
-				nap_die(NAP_EX_SOFTWARE, "out of memory copying a LaunchRequest");
+			lr[i] = json_object_get(planned[i]);
 	} else if (cmd->ncands == 1) {
 		lr = nap_xcalloc(1, sizeof(*lr));
 		if ((lr[0] = own_offering(x, np, &cmd->cands[0], ns[0], why, sizeof(why))) != NULL)

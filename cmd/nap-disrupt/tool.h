@@ -91,6 +91,9 @@ struct ctx {
 	struct pending *pend;	   /* commands waiting for validation, all due at once */
 	size_t npend;
 	int64_t pend_due_ms; /* decisions' clock: the first pass at or after it validates */
+	/* consolidation's short-circuit (lib/disrupt): records applied, and the last fruitless pass */
+	uint64_t generation, consolidated_gen;
+	int64_t consolidated_ms;
 	int fatal;
 	/* counters, for messages and tests */
 	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized, ncommands;
