@@ -462,12 +462,12 @@ plan_pass(struct ctx *x)
 		for (i = 0; i < r.ncmds; i++)
 			if (validated(&r.cmds[i]))
 				pending_add(x, &r.cmds[i]);
-		if (x->npend > 0) {
-			x->pend_due_ms = now + scaled(x, VALIDATION_MS);
-			nap_debug("%zu %s command(s) planned: validating at the next pass after %ds",
-			    x->npend, nap_disrupt_reason_name(x->pend[0].reason),
-			    VALIDATION_MS / 1000);
-		}
+		x->pend_due_ms = now + scaled(x, VALIDATION_MS);
+		for (i = 0; i < x->npend; i++)
+			nap_info("%s command on nodepool %s planned: validating in %ds (%zu "
+				 "nodeclaims, first %s)",
+			    nap_disrupt_reason_name(x->pend[i].reason), x->pend[i].nodepool,
+			    VALIDATION_MS / 1000, x->pend[i].ncands, x->pend[i].cands[0]);
 	}
 	blocked_events(x, &r);
 	nap_disrupt_result_free(&r);
