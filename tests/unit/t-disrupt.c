@@ -1158,6 +1158,102 @@ same_records(const char *a, const char *b)
 	return 1;
 }
 
+/* The requirement of key in a NodeClaim's spec.requirements, or NULL. */
+static json_object *
+req_of(json_object *nc, const char *key)
+{
+	json_object *reqs = nap_json_get(nc, "spec.requirements");
+	size_t i;
+
+	for (i = 0; reqs && i < json_object_array_length(reqs); i++) {
+		json_object *q = json_object_array_get_idx(reqs, i);
+
+		if (strcmp(nap_json_str(q, "key", ""), key) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+static int
+req_has(json_object *q, const char *v)
+{
+	json_object *vals = q ? nap_json_get(q, "values") : NULL;
+	size_t i;
+
+	if (q == NULL)
+		return 1;
+	for (i = 0; vals && i < json_object_array_length(vals); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(vals, i)), v) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The properties every consolidation command must have, checked from the
+ * records and the catalog alone (not from the planner's own arithmetic): at
+ * most one replacement; every instance type it may launch, at the dearest
+ * offering its zones and capacity types allow, strictly cheaper than the
+ * candidates together; never both spot and on-demand (pinned).  Returns
+ * the number of commands checked, -1 on a violation (printed).
+ */
+static int
+consol_props(const struct nap_disrupt_result *r)
+{
+	size_t i, j, t, k;
+	int n = 0;
+
+	for (i = 0; i < r->ncmds; i++) {
+		const struct nap_disrupt_command *cmd = &r->cmds[i];
+		double before = 0;
+
+		if (cmd->reason != NAP_DISRUPT_UNDERUTILIZED)
+			continue;
+		n++;
+		for (j = 0; j < cmd->ncands; j++)
+			before += cmd->cands[j].price;
+		if (cmd->nlaunch > 1 || cmd->replacements != cmd->nlaunch) {
+			printf("# %zu replacements, %zu launch records\n", cmd->replacements,
+			    cmd->nlaunch);
+			return -1;
+		}
+		for (j = 0; j < cmd->nlaunch; j++) {
+			json_object *nc = nap_json_get(cmd->launch[j], "nodeClaim");
+			json_object *it = req_of(nc, "node.kubernetes.io/instance-type");
+			json_object *zr = req_of(nc, "topology.kubernetes.io/zone");
+			json_object *cr = req_of(nc, "karpenter.sh/capacity-type");
+			json_object *vals = it ? nap_json_get(it, "values") : NULL;
+
+			if (req_has(cr, "spot") && req_has(cr, "on-demand")) {
+				printf("# the replacement may be spot or on-demand\n");
+				return -1;
+			}
+			if (vals == NULL || json_object_array_length(vals) == 0) {
+				printf("# the replacement lists no instance type\n");
+				return -1;
+			}
+			for (t = 0; t < json_object_array_length(vals); t++) {
+				const char *name =
+				    json_object_get_string(json_object_array_get_idx(vals, t));
+				const struct nap_itype *ty = nap_catalog_find(catalog, name);
+
+				for (k = 0; ty && k < ty->noff; k++) {
+					const struct nap_offering *of = &ty->off[k];
+
+					if (req_has(cr, of->capacity_type) &&
+					    (of->zone == 0 || req_has(zr, of->zone_label)) &&
+					    of->price >= before) {
+						printf("# %s %s %s costs $%g/h, not below $%g/h\n",
+						    name, of->zone_label, of->capacity_type,
+						    of->price, before);
+						return -1;
+					}
+				}
+			}
+		}
+	}
+	return n;
+}
+
 static void
 fixture(const char *name)
 {
@@ -1201,6 +1297,12 @@ fixture(const char *name)
 		goto out;
 	}
 	got = records(&r);
+	if (strncmp(name, "consol-", 7) == 0) {
+		int k = consol_props(&r);
+
+		TAP_OK(k >= 0, "fixture %s: every consolidation command launches only strictly "
+			       "cheaper offerings, pinned to one capacity type", name);
+	}
 	nap_disrupt_result_free(&r);
 	o.no_cache = 1;
 	if (nap_disrupt_plan(c, &o, &r, &err) == 0) {
