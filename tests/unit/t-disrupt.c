@@ -1066,7 +1066,7 @@ test_records(void)
 	    "\"azure:///vm/empty\",\"instanceType\":\"Standard_D2s_v5\",\"zone\":\"eastus-1\","
 	    "\"capacityType\":\"on-demand\",\"price\":null}],\"replacements\":0,\"savings\":null,"
 	    "\"priceBefore\":null,\"priceAfter\":0,\"fleet\":{\"price\":0,\"after\":0,"
-	    "\"unknownPrices\":2,\"bound\":null},"
+	    "\"unknownPrices\":2,\"bound\":null,\"ratio\":null,\"ratioAfter\":null},"
 	    "\"budget\":{\"total\":2,\"disrupting\":0,\"allowed\":2,\"available\":2},"
 	    "\"time\":\"2026-12-07T12:00:00Z\"}",
 	    "a Disruption record (no catalog: prices unknown)");
@@ -1119,10 +1119,12 @@ records(const struct nap_disrupt_result *r)
 	size_t i, len = 0, cap = 0;
 	char *out = NULL;
 
-	for (i = 0; i < r->ncmds + r->nverdicts; i++) {
-		json_object *o = i < r->ncmds
-		    ? nap_disrupt_command_json(r, &r->cmds[i])
-		    : nap_disrupt_verdict_json(r, &r->verdicts[i - r->ncmds]);
+	/* the commands, the verdicts, the summary */
+	for (i = 0; i <= r->ncmds + r->nverdicts; i++) {
+		json_object *o = i < r->ncmds ? nap_disrupt_command_json(r, &r->cmds[i])
+		    : i < r->ncmds + r->nverdicts
+		    ? nap_disrupt_verdict_json(r, &r->verdicts[i - r->ncmds])
+		    : nap_disrupt_summary_json(r);
 		const char *s = nap_json_dump(o);
 		size_t n = strlen(s);
 
@@ -1133,7 +1135,7 @@ records(const struct nap_disrupt_result *r)
 		out[len] = '\0';
 		json_object_put(o);
 	}
-	return out ? out : nap_xstrdup("");
+	return out;
 }
 
 /* 1 when the two NDJSON texts hold equal JSON lines, in order. */
@@ -1292,6 +1294,7 @@ fixture(const char *name)
 	memset(&o, 0, sizeof(o));
 	o.now_ms = now * 1000;
 	o.catalog = catalog;
+	o.bound = 1;
 	if (nap_disrupt_plan(c, &o, &r, &err) != 0) {
 		TAP_OK(0, "fixture %s: plans (%s)", name, err.msg);
 		goto out;
