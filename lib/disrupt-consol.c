@@ -279,6 +279,14 @@ replacement(struct plan *pl, struct row **rows, size_t n, struct nap_sim *sim,
 		its[i] = &sim->in.types[c->types[i]].reqs;
 	need = nap_reqs_min_values_needed(&c->reqs, its, c->ntypes, why, sizeof(why));
 	free(its);
+	/* the claim keeps the instance-type minValues apart from its requirements */
+	if (need >= 0 && c->min_values > 0 && c->ntypes < (size_t)c->min_values) {
+		snprintf(why, sizeof(why), "%s minValues %d", NAP_LABEL_INSTANCE_TYPE,
+		    c->min_values);
+		need = -1;
+	}
+	if (need >= 0 && c->min_values > need)
+		need = c->min_values;
 	if (need < 0) {
 		out->why = NAP_WHY_NOT_CHEAPER;
 		snprintf(out->detail, sizeof(out->detail),

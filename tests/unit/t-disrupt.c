@@ -1256,19 +1256,19 @@ consol_props(const struct nap_disrupt_result *r)
 	return n;
 }
 
-static void
-fixture(const char *name)
+/*
+ * The snapshot of fixture case name into a new cluster (pods with equal
+ * labels share a map, so the PDB cache is used); its time in *now (ms).
+ * NULL when unreadable; *bad set when a record did not apply (printed).
+ */
+static struct nap_cluster *
+load_case(const char *name, int64_t *now, int *bad)
 {
-	char path[512];
-	char *input, *now_s, *want, *got, *line, *save = NULL;
+	char path[512], *input, *now_s, *line, *save = NULL;
 	struct nap_cluster *c = nap_cluster_new();
-	struct nap_disrupt_opts o;
-	struct nap_disrupt_result r;
 	struct nap_err err;
-	int64_t now = 0;
-	int bad = 0;
+	int64_t t = 0;
 
-	/* Pods with equal labels then share a map: the PDB cache is used. */
 	nap_cluster_keep_pod_json(c, 0);
 	snprintf(path, sizeof(path), FIXTURES "/%s/input.ndjson", name);
 	input = test_slurp(path, NULL);
@@ -1276,23 +1276,48 @@ fixture(const char *name)
 	now_s = test_slurp(path, NULL);
 	if (now_s)
 		now_s[strcspn(now_s, "\n")] = '\0';
-	if (input == NULL || now_s == NULL || nap_time_parse(now_s, &now) != 0) {
-		TAP_OK(0, "fixture %s: input.ndjson and now are readable", name);
-		goto out;
+	if (input == NULL || now_s == NULL || nap_time_parse(now_s, &t) != 0) {
+		free(input);
+		free(now_s);
+		nap_cluster_free(c);
+		return NULL;
 	}
 	for (line = strtok_r(input, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_object *rec = json_tokener_parse(line);
-		const char *type = nap_json_str(rec, "type", "");
 
-		if (strcmp(type, "ADDED") == 0 && nap_cluster_apply_record(c, rec, &err) < 0) {
+		if (strcmp(nap_json_str(rec, "type", ""), "ADDED") == 0 &&
+		    nap_cluster_apply_record(c, rec, &err) < 0) {
 			printf("# %s: %s\n", name, err.msg);
-			bad = 1;
+			*bad = 1;
 		}
 		json_object_put(rec);
 	}
+	free(input);
+	free(now_s);
+	*now = t * 1000;
+	return c;
+}
+
+static void
+fixture(const char *name)
+{
+	char path[512];
+	char *want, *got;
+	struct nap_cluster *c;
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+
+	c = load_case(name, &now, &bad);
+	if (c == NULL) {
+		TAP_OK(0, "fixture %s: input.ndjson and now are readable", name);
+		return;
+	}
 	TAP_OK(!bad, "fixture %s: the snapshot loads", name);
 	memset(&o, 0, sizeof(o));
-	o.now_ms = now * 1000;
+	o.now_ms = now;
 	o.catalog = catalog;
 	o.bound = 1;
 	if (nap_disrupt_plan(c, &o, &r, &err) != 0) {
@@ -1332,8 +1357,71 @@ fixture(const char *name)
 	free(want);
 	free(got);
 out:
-	free(input);
-	free(now_s);
+	nap_cluster_free(c);
+}
+
+/* Options no fixture sets: the "consolidated" short-circuit and spot-to-spot. */
+static void
+test_consolidation_opts(void)
+{
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+	struct nap_cluster *c = load_case("consol-not-cheaper", &now, &bad);
+
+	if (!TAP_OK(c != NULL, "the consol-not-cheaper case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.generation = 7;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 0 && r.consolidated && r.simulations == 1,
+	    "a consolidation pass that finds nothing says consolidated");
+	nap_disrupt_result_free(&r);
+	o.consolidated_gen = 7;
+	o.consolidated_ms = now - 60 * 1000;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 0 && r.skipped_consolidated && r.nverdicts == 1 &&
+		r.verdicts[0].why == NAP_WHY_CONSOLIDATED &&
+		r.next_ms == o.consolidated_ms + NAP_DISRUPT_RECHECK_MS,
+	    "with nothing changed since, the next pass skips it (Consolidated) until the re-check");
+	nap_disrupt_result_free(&r);
+	o.consolidated_ms = now - NAP_DISRUPT_RECHECK_MS;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 1 && !r.skipped_consolidated,
+	    "5 minutes after the fruitless pass it is checked again though nothing changed");
+	nap_disrupt_result_free(&r);
+	o.consolidated_ms = now - 60 * 1000;
+	o.generation = 8;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 1 && !r.skipped_consolidated,
+	    "a change in the cluster (a new generation) checks again at once");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-spot-to-spot", &now, &bad);
+	if (!TAP_OK(c != NULL, "the consol-spot-to-spot case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.spot_to_spot = 1;
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (TAP_OK(r.ncmds == 1 && r.cmds[0].nlaunch == 1,
+		"with spot-to-spot on, the spot node is replaced by a cheaper spot node")) {
+		json_object *nc = nap_json_get(r.cmds[0].launch[0], "nodeClaim");
+		json_object *it = req_of(nc, "node.kubernetes.io/instance-type");
+		json_object *ct = req_of(nc, "karpenter.sh/capacity-type");
+
+		TAP_OK(it && json_object_array_length(nap_json_get(it, "values")) ==
+			NAP_DISRUPT_SPOT_TYPES && req_has(ct, "spot") && !req_has(ct, "on-demand"),
+		    "its launch list is the 15 cheapest, all spot");
+		TAP_OK(consol_props(&r) == 1, "and every one is strictly cheaper");
+	}
+	nap_disrupt_result_free(&r);
 	nap_cluster_free(c);
 }
 
@@ -1368,6 +1456,7 @@ test_fixtures(void)
 		fixture(names[i]);
 		free(names[i]);
 	}
+	test_consolidation_opts();
 	nap_catalog_free(catalog);
 }
 
