@@ -26,8 +26,6 @@
 #include "simulate.h"
 #include "wellknown.h"
 
-#define GIB (1024.0 * 1024.0 * 1024.0)
-
 /* What one question answered. */
 struct outcome {
 	enum nap_disrupt_why why; /* NAP_WHY_DISRUPTED: a command is possible */
@@ -644,10 +642,9 @@ disrupt_fleet(struct plan *pl)
 	struct nap_disrupt_result *r = pl->r;
 	struct nap_bound_class *k = NULL;
 	struct nap_bound_type *t = NULL;
-	struct nap_pod *const *pods;
 	struct nap_err err;
-	size_t i, n, nk = 0, ak = 0, nt;
-	double unplaced;
+	size_t i, nk, nt;
+	double pods, unplaced;
 
 	r->bound = -1;
 	for (i = 0; i < r->nverdicts; i++) {
@@ -662,23 +659,9 @@ disrupt_fleet(struct plan *pl)
 	}
 	if (!pl->o->bound || pl->o->catalog == NULL)
 		return;
-	pods = nap_cluster_pods(pl->c, &n);
-	for (i = 0; i < n; i++) {
-		const struct nap_pod *p = pods[i];
-
-		/* per-node pods come with every node, in any packing: not the workload's */
-		if (!p->node_name[0] || nap_pod_is_terminal(p) || nap_pod_is_daemon_or_static(p))
-			continue;
-		nap_xgrow(&k, &ak, nk + 1, sizeof(*k));
-		memset(&k[nk], 0, sizeof(*k));
-		k[nk].cpu = (double)p->requests.v[NAP_RES_CPU] / 1000.0;
-		k[nk].mem = (double)p->requests.v[NAP_RES_MEMORY] / GIB;
-		k[nk].gpu =
-		    (double)(p->requests.v[NAP_RES_NVIDIA_GPU] + p->requests.v[NAP_RES_AMD_GPU]);
-		k[nk++].n = 1;
-	}
-	nk = nap_bound_classes_merge(k, nk);
-	nt = nap_bound_catalog_types(pl->o->catalog, NULL, NAP_BOUND_ON_DEMAND, &t);
+	/* the bound nap-cost sets the fleet against: the same classes and types */
+	nk = nap_bound_fleet_classes(pl->c, &k, &pods);
+	nt = nap_bound_catalog_types(pl->o->catalog, NULL, nap_bound_fleet_captypes(pl->c), &t);
 	if (nap_bound_whole(t, nt, k, nk, &r->bound, &unplaced, NULL, &err) < 0)
 		r->bound = -1;
 	free(t);
