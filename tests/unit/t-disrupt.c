@@ -1256,6 +1256,51 @@ consol_props(const struct nap_disrupt_result *r)
 	return n;
 }
 
+/* 1 when pod ref ("ns/name") is on one of cmd's candidates in c. */
+static int
+cand_pod(const struct nap_cluster *c, const struct nap_disrupt_command *cmd, const char *ref)
+{
+	size_t m, q, n;
+
+	for (m = 0; m < cmd->ncands; m++) {
+		struct nap_pod *const *on = nap_cluster_pods_on_node(c, cmd->cands[m].node, &n);
+
+		for (q = 0; q < n; q++) {
+			char buf[512];
+
+			snprintf(buf, sizeof(buf), "%s/%s", on[q]->meta.ns, on[q]->meta.name);
+			if (strcmp(buf, ref) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Every command's launch records are its replacements, each for some of its candidates' pods. */
+static int
+launch_ok(const struct nap_cluster *c, const struct nap_disrupt_result *r)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < r->ncmds; i++) {
+		const struct nap_disrupt_command *cmd = &r->cmds[i];
+
+		if (cmd->nlaunch != 0 && cmd->nlaunch != cmd->replacements)
+			return 0;
+		for (j = 0; j < cmd->nlaunch; j++) {
+			json_object *pods = nap_json_get(cmd->launch[j], "pods");
+
+			if (pods == NULL || json_object_array_length(pods) == 0)
+				return 0;
+			for (k = 0; k < json_object_array_length(pods); k++)
+				if (!cand_pod(c, cmd,
+					json_object_get_string(json_object_array_get_idx(pods, k))))
+					return 0;
+		}
+	}
+	return 1;
+}
+
 /*
  * The snapshot of fixture case name into a new cluster (pods with equal
  * labels share a map, so the PDB cache is used); its time in *now (ms).
@@ -1325,6 +1370,9 @@ fixture(const char *name)
 		goto out;
 	}
 	got = records(&r);
+	TAP_OK(launch_ok(c, &r), "fixture %s: each replacement is for pods of its command's "
+				 "candidates, and replacements counts them",
+	    name);
 	if (strncmp(name, "consol-", 7) == 0) {
 		int k = consol_props(&r);
 
