@@ -235,9 +235,11 @@ plan_dry_run(struct ctx *x)
 		nap_emit(rec);
 		json_object_put(rec);
 	}
-	rec = nap_disrupt_summary_json(&r);
-	nap_emit(rec);
-	json_object_put(rec);
+	if (r.nverdicts > 0) { /* no node, no fleet: empty input stays empty output */
+		rec = nap_disrupt_summary_json(&r);
+		nap_emit(rec);
+		json_object_put(rec);
+	}
 	nap_disrupt_result_free(&r);
 }
 
