@@ -26,8 +26,6 @@
 #include "simulate.h"
 #include "wellknown.h"
 
-#define GIB (1024.0 * 1024.0 * 1024.0)
-
 /* What one question answered. */
 struct outcome {
 	enum nap_disrupt_why why; /* NAP_WHY_DISRUPTED: a command is possible */
@@ -70,7 +68,8 @@ pod_view(void *ctx, const struct nap_pod *p, struct nap_sim_pod_view *v)
 static json_object *
 detach(json_object *o)
 {
-	json_object *c = json_tokener_parse(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object *c =
+	    json_tokener_parse(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 
 	json_object_put(o);
 	return c;
@@ -111,7 +110,8 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 	pl->r->simulations++;
 	if (nap_sched_prepare(&sim->in, &w, &err) < 0 || nap_sched_run(w, &ro, res, &err) < 0) {
 		out->why = NAP_WHY_WOULD_NOT_FIT;
-		snprintf(out->detail, sizeof(out->detail), "the simulation failed: %.400s", err.msg);
+		snprintf(
+		    out->detail, sizeof(out->detail), "the simulation failed: %.400s", err.msg);
 		nap_sched_world_free(w);
 		goto fail;
 	}
@@ -126,8 +126,9 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 			if (pc->why && strncmp(pc->why, "not simulated", 13) == 0)
 				continue;
 			out->why = NAP_WHY_WOULD_NOT_FIT;
-			snprintf(out->detail, sizeof(out->detail), "pod %s/%s would not fit: %.600s",
-			    p->meta.ns, p->meta.name, pc->why ? pc->why : "no reason given");
+			snprintf(out->detail, sizeof(out->detail),
+			    "pod %s/%s would not fit: %.600s", p->meta.ns, p->meta.name,
+			    pc->why ? pc->why : "no reason given");
 			goto fail;
 		}
 		if (pc->where == NAP_SCHED_NODE && !sim->in.nodes[pc->index].initialized) {
@@ -165,7 +166,8 @@ worst_price(const struct nap_sched_itype *t, const struct nap_req *zr, const str
 		const struct nap_sched_offer *of = &t->off[i];
 		int is_spot = strcmp(of->ctype, "spot") == 0;
 
-		if (!of->available || (zr && strcmp(of->zone, "0") != 0 && !nap_req_allows(zr, of->zone)) ||
+		if (!of->available ||
+		    (zr && strcmp(of->zone, "0") != 0 && !nap_req_allows(zr, of->zone)) ||
 		    (cr && !nap_req_allows(cr, of->ctype)))
 			continue;
 		if (is_spot) {
@@ -279,6 +281,14 @@ replacement(struct plan *pl, struct row **rows, size_t n, struct nap_sim *sim,
 		its[i] = &sim->in.types[c->types[i]].reqs;
 	need = nap_reqs_min_values_needed(&c->reqs, its, c->ntypes, why, sizeof(why));
 	free(its);
+	/* the claim keeps the instance-type minValues apart from its requirements */
+	if (need >= 0 && c->min_values > 0 && c->ntypes < (size_t)c->min_values) {
+		snprintf(
+		    why, sizeof(why), "%s minValues %d", NAP_LABEL_INSTANCE_TYPE, c->min_values);
+		need = -1;
+	}
+	if (need >= 0 && c->min_values > need)
+		need = c->min_values;
 	if (need < 0) {
 		out->why = NAP_WHY_NOT_CHEAPER;
 		snprintf(out->detail, sizeof(out->detail),
@@ -287,8 +297,8 @@ replacement(struct plan *pl, struct row **rows, size_t n, struct nap_sim *sim,
 		return -1;
 	}
 	if (spot_only && n == 1) {
-		size_t keep = (size_t)need > NAP_DISRUPT_SPOT_TYPES ? (size_t)need
-								    : NAP_DISRUPT_SPOT_TYPES;
+		size_t keep =
+		    (size_t)need > NAP_DISRUPT_SPOT_TYPES ? (size_t)need : NAP_DISRUPT_SPOT_TYPES;
 
 		if (c->ntypes < NAP_DISRUPT_SPOT_TYPES) {
 			out->why = NAP_WHY_SPOT_TO_SPOT;
@@ -368,8 +378,8 @@ command(struct plan *pl, struct row **rows, size_t n, struct outcome *out, const
 		disrupt_cand_add(pl, cmd, rows[i]);
 		rows[i]->pool->b->used[NAP_DISRUPT_UNDERUTILIZED]++;
 		free(rows[i]->v->detail);
-		rows[i]->v->detail = nap_xasprintf("%s consolidation of %zu node%s: %s", how, n,
-		    n == 1 ? "" : "s", out->detail);
+		rows[i]->v->detail = nap_xasprintf(
+		    "%s consolidation of %zu node%s: %s", how, n, n == 1 ? "" : "s", out->detail);
 	}
 	cmd->launch = out->launch;
 	cmd->nlaunch = out->nlaunch;
@@ -522,12 +532,12 @@ disrupt_consolidate(struct plan *pl, struct row **cands, size_t n, unsigned meth
 			continue;
 		}
 		if (!it || !zone || !ct || w->v->price < 0) {
-			disrupt_verdict(w->v, NAP_WHY_UNCONSOLIDATABLE, 0,
-			    "nodeclaim %s: %s", w->claim->meta.name,
-			    !it     ? "no instance type label"
-			    : !zone ? "no zone label"
-			    : !ct   ? "no capacity type label"
-				    : "no price known for its offering");
+			disrupt_verdict(w->v, NAP_WHY_UNCONSOLIDATABLE, 0, "nodeclaim %s: %s",
+			    w->claim->meta.name,
+			    !it		? "no instance type label"
+				: !zone ? "no zone label"
+				: !ct	? "no capacity type label"
+					: "no price known for its offering");
 			continue;
 		}
 		w->v->savings_ratio = w->v->price / reschedule_cost(pl, w);
@@ -536,7 +546,8 @@ disrupt_consolidate(struct plan *pl, struct row **cands, size_t n, unsigned meth
 	if (o->generation != 0 && o->generation == o->consolidated_gen &&
 	    pl->now < o->consolidated_ms + NAP_DISRUPT_RECHECK_MS) {
 		for (i = 0; i < nc; i++)
-			disrupt_verdict(c[i]->v, NAP_WHY_CONSOLIDATED, o->consolidated_ms + NAP_DISRUPT_RECHECK_MS,
+			disrupt_verdict(c[i]->v, NAP_WHY_CONSOLIDATED,
+			    o->consolidated_ms + NAP_DISRUPT_RECHECK_MS,
 			    "nothing changed since consolidation last found nothing");
 		disrupt_next_at(pl, o->consolidated_ms + NAP_DISRUPT_RECHECK_MS);
 		pl->r->skipped_consolidated = 1;
@@ -636,10 +647,9 @@ disrupt_fleet(struct plan *pl)
 	struct nap_disrupt_result *r = pl->r;
 	struct nap_bound_class *k = NULL;
 	struct nap_bound_type *t = NULL;
-	struct nap_pod *const *pods;
 	struct nap_err err;
-	size_t i, n, nk = 0, ak = 0, nt;
-	double unplaced;
+	size_t i, nk, nt;
+	double pods, unplaced;
 
 	r->bound = -1;
 	for (i = 0; i < r->nverdicts; i++) {
@@ -654,23 +664,9 @@ disrupt_fleet(struct plan *pl)
 	}
 	if (!pl->o->bound || pl->o->catalog == NULL)
 		return;
-	pods = nap_cluster_pods(pl->c, &n);
-	for (i = 0; i < n; i++) {
-		const struct nap_pod *p = pods[i];
-
-		/* per-node pods come with every node, in any packing: not the workload's */
-		if (!p->node_name[0] || nap_pod_is_terminal(p) || nap_pod_is_daemon_or_static(p))
-			continue;
-		nap_xgrow(&k, &ak, nk + 1, sizeof(*k));
-		memset(&k[nk], 0, sizeof(*k));
-		k[nk].cpu = (double)p->requests.v[NAP_RES_CPU] / 1000.0;
-		k[nk].mem = (double)p->requests.v[NAP_RES_MEMORY] / GIB;
-		k[nk].gpu =
-		    (double)(p->requests.v[NAP_RES_NVIDIA_GPU] + p->requests.v[NAP_RES_AMD_GPU]);
-		k[nk++].n = 1;
-	}
-	nk = nap_bound_classes_merge(k, nk);
-	nt = nap_bound_catalog_types(pl->o->catalog, NULL, NAP_BOUND_ON_DEMAND, &t);
+	/* the bound nap-cost sets the fleet against: the same classes and types */
+	nk = nap_bound_fleet_classes(pl->c, &k, &pods);
+	nt = nap_bound_catalog_types(pl->o->catalog, NULL, nap_bound_fleet_captypes(pl->c), &t);
 	if (nap_bound_whole(t, nt, k, nk, &r->bound, &unplaced, NULL, &err) < 0)
 		r->bound = -1;
 	free(t);

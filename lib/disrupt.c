@@ -1115,6 +1115,47 @@ budget_of(const struct nap_disrupt_result *r, const char *pool)
 	return NULL;
 }
 
+/* The fleet's $/h now and after the plan's commands, against the whole-pod bound. */
+static json_object *
+fleet_json(const struct nap_disrupt_result *r)
+{
+	json_object *f = json_object_new_object();
+	double saved = 0;
+	size_t i;
+
+	for (i = 0; i < r->ncmds; i++)
+		saved += r->cmds[i].savings;
+	json_object_object_add(f, "price", num_json(r->fleet_price));
+	json_object_object_add(f, "after", num_json(r->fleet_price - saved));
+	json_object_object_add(
+	    f, "unknownPrices", json_object_new_int64((int64_t)r->fleet_unknown));
+	json_object_object_add(f, "bound", r->bound > 0 ? num_json(r->bound) : NULL);
+	json_object_object_add(
+	    f, "ratio", r->bound > 0 ? num_json(r->fleet_price / r->bound) : NULL);
+	json_object_object_add(f, "ratioAfter",
+	    r->bound > 0 ? num_json((r->fleet_price - saved) / r->bound) : NULL);
+	return f;
+}
+
+json_object *
+nap_disrupt_summary_json(const struct nap_disrupt_result *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string("DisruptionSummary"));
+	json_object_object_add(o, "commands", json_object_new_int64((int64_t)r->ncmds));
+	json_object_object_add(o, "method",
+	    r->method >= 0 ? json_object_new_string(
+				 nap_disrupt_reason_name((enum nap_disrupt_reason)r->method))
+			   : NULL);
+	json_object_object_add(o, "consolidated", json_object_new_boolean(r->consolidated));
+	json_object_object_add(
+	    o, "simulations", json_object_new_int64((int64_t)r->simulations));
+	json_object_object_add(o, "fleet", fleet_json(r));
+	json_object_object_add(o, "time", time_json(r->now_ms));
+	return o;
+}
+
 json_object *
 nap_disrupt_command_json(const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd)
 {
@@ -1156,18 +1197,7 @@ nap_disrupt_command_json(const struct nap_disrupt_result *r, const struct nap_di
 			json_object_array_add(l, json_object_get(cmd->launch[i]));
 		json_object_object_add(o, "launch", l);
 	}
-	{
-		json_object *f = json_object_new_object();
-		double saved = 0;
-
-		for (i = 0; i < r->ncmds; i++)
-			saved += r->cmds[i].savings;
-		json_object_object_add(f, "price", num_json(r->fleet_price));
-		json_object_object_add(f, "after", num_json(r->fleet_price - saved));
-		json_object_object_add(f, "unknownPrices", json_object_new_int64((int64_t)r->fleet_unknown));
-		json_object_object_add(f, "bound", r->bound >= 0 ? num_json(r->bound) : NULL);
-		json_object_object_add(o, "fleet", f);
-	}
+	json_object_object_add(o, "fleet", fleet_json(r));
 	if (!cmd->forceful && b != NULL && (unsigned)cmd->reason < NAP_DISRUPT_NBUDGET_REASONS) {
 		json_object *bj = json_object_new_object();
 

@@ -362,7 +362,7 @@ void nap_disrupt_result_free(struct nap_disrupt_result *r);
  *  "nodeClaims":[{"name":..,"node":..,"providerID":..,"instanceType":..,
  *  "zone":..,"capacityType":..,"price":..}],"replacements":0,
  *  "savings":0.192,"priceBefore":0.192,"priceAfter":0,
- *  "launch":[LaunchRequest..],"fleet":{"price":..,"after":..,"bound":..},
+ *  "launch":[LaunchRequest..],"fleet":{..as in DisruptionSummary..},
  *  "budget":{"total":..,"disrupting":..,"allowed":..,
  *  "available":..},"time":"2026-..Z"}; savings is null when a price is
  * unknown, budget is absent for Expired, allowed null when unlimited,
@@ -381,5 +381,18 @@ json_object *nap_disrupt_command_json(
  */
 json_object *nap_disrupt_verdict_json(
     const struct nap_disrupt_result *r, const struct nap_disrupt_verdict *v);
+
+/*
+ * A DisruptionSummary record for the whole plan (nap-disrupt --dry-run
+ * ends with it):
+ * {"type":"DisruptionSummary","commands":1,"method":"Underutilized"|null,
+ *  "consolidated":false,"simulations":7,"fleet":{"price":..,"after":..,
+ *  "unknownPrices":0,"bound":..,"ratio":..,"ratioAfter":..},"time":..}:
+ * the fleet's $/h now and after this plan's commands, and (with
+ * opts.bound) against the whole-pod LP bound of the pods it runs, the
+ * cheapest any packing of them could cost; bound and ratios null when not
+ * computed.
+ */
+json_object *nap_disrupt_summary_json(const struct nap_disrupt_result *r);
 
 #endif

@@ -200,7 +200,7 @@ roll() {
 @test "a replacement that never initializes is given up: the node is untainted and stays, the replacement deleted" {
 	cluster 1
 	launch d1
-	web 2 aks-d1
+	web 2
 	sim_poll 60 running 2
 	new_image
 	[ "$(drift_of d1)" = ImageDrift ]

@@ -119,6 +119,7 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 	o.now_ms = now_ms(x);
 	o.methods = NAP_DISRUPT_M_ALL;
 	o.catalog = x->cat;
+	o.bound = x->dry_run; /* the whole-pod bound costs a solve: the dry run's summary */
 	o.queued = (const char *const *)x->queued;
 	o.nqueued = x->nqueued;
 	nom = nominated_now(x, o.now_ms, &nnom);
@@ -491,6 +492,11 @@ plan_dry_run(struct ctx *x)
 	}
 	for (i = 0; i < r.nverdicts; i++) {
 		rec = nap_disrupt_verdict_json(&r, &r.verdicts[i]);
+		nap_emit(rec);
+		json_object_put(rec);
+	}
+	if (r.nverdicts > 0) { /* no node, no fleet: empty input stays empty output */
+		rec = nap_disrupt_summary_json(&r);
 		nap_emit(rec);
 		json_object_put(rec);
 	}

@@ -1,0 +1,257 @@
+/*
+ * disrupt-consol.c - one consolidation decision pass (lib/disrupt:
+ * emptiness, multi-node, single-node) over a fleet left fragmented by a
+ * scale-down: N nodes of three D-series sizes in two NodePools (on-demand,
+ * WhenEmptyOrUnderutilized), each holding 20 application pods of four
+ * request shapes at some 35% of its CPU, every 50th node empty but for its
+ * DaemonSet pods, PDBs allowing 1 over 20 namespaces, priced from the
+ * repository's catalog (eastus).
+ *
+ * For each of R runs it times, on the same snapshot: the whole pass
+ * (Karpenter's order: emptiness first, stopping at the first method with a
+ * command), multi-node alone and single-node alone (emptiness off, so they
+ * are what runs), and prints medians with the simulations each made, the
+ * saving found, the fleet's $/h and its whole-pod LP bound (lib/bound),
+ * and the fleet-to-bound ratio before and after each method's command;
+ * then the peak RSS of the process.
+ *
+ * usage: disrupt-consol CATALOG [nodes [runs]]    (defaults 2000 3)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "catalog.h"
+#include "disrupt.h"
+#include "json.h"
+#include "model.h"
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+add(struct nap_cluster *c, const char *json)
+{
+	json_object *o = json_tokener_parse(json);
+	struct nap_err err;
+
+	if (o == NULL || nap_cluster_apply(c, "ADDED", o, &err) < 0) {
+		fprintf(stderr, "bench: cannot apply %.200s: %s\n", json, o ? err.msg : "bad JSON");
+		exit(1);
+	}
+	json_object_put(o);
+}
+
+static const struct {
+	const char *name, *cpu, *mem, *acpu, *amem;
+} sizes[] = {
+    {"Standard_D4s_v5", "4", "16Gi", "3860m", "12Gi"},
+    {"Standard_D8s_v5", "8", "32Gi", "7820m", "27Gi"},
+    {"Standard_D16s_v5", "16", "64Gi", "15740m", "57Gi"},
+};
+/* per size: the CPU (m) and memory (Mi) of the four pod shapes, about 35% of a node in 20 pods */
+static const int shape_cpu[] = {50, 100, 150, 250}, shape_mem[] = {128, 256, 512, 640};
+
+static int
+build(struct nap_cluster *c, int nodes)
+{
+	char buf[4096];
+	int i, k, npods = 0;
+
+	add(c, "{\"apiVersion\":\"karpenter.azure.com/v1beta1\",\"kind\":\"AKSNodeClass\","
+	       "\"metadata\":{\"name\":\"default\",\"uid\":\"nc-1\"},\"spec\":{\"imageFamily\":"
+	       "\"Ubuntu\"}}");
+	for (k = 0; k < 2; k++) {
+		snprintf(buf, sizeof(buf),
+		    "{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodePool\",\"metadata\":{"
+		    "\"name\":\"pool-%d\",\"uid\":\"np-%d\"},\"spec\":{\"template\":{\"spec\":{"
+		    "\"requirements\":[{\"key\":\"karpenter.sh/capacity-type\",\"operator\":"
+		    "\"In\",\"values\":[\"on-demand\"]},{\"key\":\"karpenter.azure.com/"
+		    "sku-family\",\"operator\":\"In\",\"values\":[\"D\"]}],\"nodeClassRef\":{"
+		    "\"group\":\"karpenter.azure.com\",\"kind\":\"AKSNodeClass\",\"name\":"
+		    "\"default\"}}},\"disruption\":{\"consolidationPolicy\":"
+		    "\"WhenEmptyOrUnderutilized\",\"consolidateAfter\":\"30s\",\"budgets\":[{"
+		    "\"nodes\":\"10%%\"}]}}}",
+		    k, k);
+		add(c, buf);
+	}
+	for (i = 0; i < 200; i++) {
+		snprintf(buf, sizeof(buf),
+		    "{\"kind\":\"PodDisruptionBudget\",\"apiVersion\":\"policy/v1\",\"metadata\":{"
+		    "\"namespace\":\"ns-%d\",\"name\":\"app-%d\"},\"spec\":{\"maxUnavailable\":1,"
+		    "\"selector\":{\"matchLabels\":{\"app\":\"app-%d\"}}},\"status\":{"
+		    "\"disruptionsAllowed\":1}}",
+		    i % 20, i, i);
+		add(c, buf);
+	}
+	for (i = 0; i < nodes; i++) {
+		const char *pool = i % 2 ? "pool-1" : "pool-0";
+		int s = i % 3, z = 1 + i % 3;
+
+		snprintf(buf, sizeof(buf),
+		    "{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodeClaim\",\"metadata\":{"
+		    "\"name\":\"n-%d\",\"uid\":\"nc-%d\",\"creationTimestamp\":"
+		    "\"2026-12-07T08:00:00Z\",\"labels\":{\"karpenter.sh/nodepool\":\"%s\","
+		    "\"node.kubernetes.io/instance-type\":\"%s\",\"topology.kubernetes.io/"
+		    "zone\":\"eastus-%d\",\"karpenter.sh/capacity-type\":\"on-demand\"}},"
+		    "\"spec\":{\"requirements\":[],\"nodeClassRef\":{\"name\":\"default\"}},"
+		    "\"status\":{\"nodeName\":\"n-%d\",\"lastPodEventTime\":"
+		    "\"2026-12-07T10:00:00Z\",\"conditions\":[{\"type\":\"Initialized\","
+		    "\"status\":\"True\"}]}}",
+		    i, i, pool, sizes[s].name, z, i);
+		add(c, buf);
+		snprintf(buf, sizeof(buf),
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n-%d\","
+		    "\"labels\":{\"karpenter.sh/nodepool\":\"%s\",\"node.kubernetes.io/"
+		    "instance-type\":\"%s\",\"topology.kubernetes.io/zone\":\"eastus-%d\","
+		    "\"karpenter.sh/capacity-type\":\"on-demand\",\"kubernetes.io/hostname\":"
+		    "\"n-%d\",\"karpenter.sh/initialized\":\"true\"},\"ownerReferences\":[{"
+		    "\"kind\":\"NodeClaim\",\"name\":\"n-%d\"}]},\"status\":{\"capacity\":{"
+		    "\"cpu\":\"%s\",\"memory\":\"%s\",\"pods\":\"110\"},\"allocatable\":{"
+		    "\"cpu\":\"%s\",\"memory\":\"%s\",\"pods\":\"110\"},\"conditions\":[{"
+		    "\"type\":\"Ready\",\"status\":\"True\"}]}}",
+		    i, pool, sizes[s].name, z, i, i, sizes[s].cpu, sizes[s].mem, sizes[s].acpu,
+		    sizes[s].amem);
+		add(c, buf);
+		if (i % 50 == 0)
+			continue;
+		for (k = 0; k < 20; k++, npods++) {
+			int app = npods % 200, sh = (i + k) % 4, mult = 1 << s;
+
+			snprintf(buf, sizeof(buf),
+			    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":"
+			    "\"ns-%d\",\"name\":\"p-%d\",\"uid\":\"u-%d\",\"creationTimestamp\":"
+			    "\"2026-12-07T09:00:00Z\",\"labels\":{\"app\":\"app-%d\"},"
+			    "\"ownerReferences\":[{\"kind\":\"ReplicaSet\",\"name\":\"rs-%d\","
+			    "\"controller\":true}]},\"spec\":{\"nodeName\":\"n-%d\",\"containers\":"
+			    "[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"%dm\","
+			    "\"memory\":\"%dMi\"}}}]},\"status\":{\"phase\":\"Running\"}}",
+			    app % 20, npods, npods, app, app, i, shape_cpu[sh] * mult,
+			    shape_mem[sh] * mult);
+			add(c, buf);
+		}
+	}
+	return npods;
+}
+
+struct figures {
+	double ms;
+	size_t sims, cands, launch;
+	double saving, fleet, bound;
+};
+
+static void
+run(const struct nap_cluster *c, const struct nap_catalog *cat, unsigned methods,
+    struct figures *f)
+{
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_err err;
+	double t;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	o.now_ms = INT64_C(1796644800) * 1000; /* 2026-12-07T12:00:00Z */
+	o.catalog = cat;
+	o.methods = methods;
+	o.bound = 1;
+	t = mono_ms();
+	if (nap_disrupt_plan(c, &o, &r, &err) != 0) {
+		fprintf(stderr, "bench: %s\n", err.msg);
+		exit(70);
+	}
+	f->ms = mono_ms() - t;
+	f->sims = r.simulations;
+	f->cands = f->launch = 0;
+	f->saving = 0;
+	for (i = 0; i < r.ncmds; i++) {
+		f->cands += r.cmds[i].ncands;
+		f->launch += r.cmds[i].nlaunch;
+		f->saving += r.cmds[i].savings;
+	}
+	f->fleet = r.fleet_price;
+	f->bound = r.bound;
+	nap_disrupt_result_free(&r);
+}
+
+static void
+report(const char *what, struct figures *f, int runs)
+{
+	double *ms = calloc((size_t)runs, sizeof(double));
+	int i;
+
+	for (i = 0; i < runs; i++)
+		ms[i] = f[i].ms;
+	qsort(ms, (size_t)runs, sizeof(double), cmp);
+	printf("%-12s median %7.0f ms (max %.0f); %zu simulations; %zu nodes out, %zu new; "
+	       "saving $%.3f/h; fleet/bound %.3f -> %.3f\n",
+	    what, ms[runs / 2], ms[runs - 1], f[0].sims, f[0].cands, f[0].launch, f[0].saving,
+	    f[0].bound > 0 ? f[0].fleet / f[0].bound : 0,
+	    f[0].bound > 0 ? (f[0].fleet - f[0].saving) / f[0].bound : 0);
+	free(ms);
+}
+
+int
+main(int argc, char **argv)
+{
+	int nodes = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 2000;
+	int runs = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 3, i, npods;
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_catalog *cat;
+	struct nap_err err;
+	struct figures *pass, *multi, *single;
+	struct rusage ru;
+	double t;
+
+	if (argc < 2 || runs < 1 || nodes < 1) {
+		fprintf(stderr, "usage: disrupt-consol CATALOG [nodes [runs]]\n");
+		return 64;
+	}
+	if (nap_catalog_load(&cat, argv[1], "eastus", NULL, &err) < 0) {
+		fprintf(stderr, "bench: %s\n", err.msg);
+		return 66;
+	}
+	nap_cluster_keep_pod_json(c, 0);
+	nap_cluster_keep_node_json(c, 0);
+	t = mono_ms();
+	npods = build(c, nodes);
+	printf("cluster: %d nodes (D4s/D8s/D16s_v5, 2 on-demand pools, every 50th empty), %d "
+	       "application pods + PDBs; built in %.0f ms\n",
+	    nodes, npods, mono_ms() - t);
+	pass = calloc((size_t)runs, sizeof(*pass));
+	multi = calloc((size_t)runs, sizeof(*multi));
+	single = calloc((size_t)runs, sizeof(*single));
+	for (i = 0; i < runs; i++) {
+		run(c, cat, NAP_DISRUPT_M_ALL, &pass[i]);
+		run(c, cat, NAP_DISRUPT_M_MULTI, &multi[i]);
+		run(c, cat, NAP_DISRUPT_M_SINGLE, &single[i]);
+	}
+	printf("fleet $%.3f/h, whole-pod bound $%.3f/h\n", pass[0].fleet, pass[0].bound);
+	report("pass", pass, runs);
+	report("multi-node", multi, runs);
+	report("single-node", single, runs);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("peak RSS %.0f MB\n", (double)ru.ru_maxrss / 1024.0);
+	free(pass);
+	free(multi);
+	free(single);
+	nap_catalog_free(cat);
+	nap_cluster_free(c);
+	return 0;
+}
