@@ -4,8 +4,13 @@
 # nap-sim at clock x$SCALE, ends within 1.15x the whole-pod bound of the pods
 # that remain, breaking no PDB.
 #
-# Per run: the NodePool "default" of deploy/nodepools/default.yaml (D family,
-# on-demand, WhenEmptyOrUnderutilized, the 10% budget); two sets of three
+# Per run: a NodePool "default" as deploy/nodepools/default.yaml but for the
+# D family (on-demand, amd64 Linux, WhenEmptyOrUnderutilized, the default
+# 10% budget), of sizes up to $MAXCPU vCPUs (16): the bound may use every
+# size of the catalog, and a pool held to one family cannot come near it
+# whatever consolidation does; a fleet of a few 120-vCPU nodes (what the
+# cheapest cores make of an unbounded pool) leaves consolidation, which
+# replaces m nodes by at most one, nothing to do.  Two sets of three
 # Deployments (250m/512Mi, 500m/1Gi, 1/2Gi; $PODS pods in all, half in
 # each set) created at once, so that nap-solve packs both sets onto the same
 # nodes; every Deployment of the first set under a PDB that lets one pod go
@@ -17,12 +22,12 @@
 # Disruption records by reason, nap-sim's safety counters; then the medians
 # of $RUNS runs (default 3).  KEEP=1 keeps the runs' logs (the path is
 # printed on stderr).
-#   PODS=120 RUNS=3 SCALE=50 sh bench/consolidate-e2e.sh
+#   PODS=300 RUNS=3 SCALE=50 sh bench/consolidate-e2e.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-: "${NAP_BIN:=$repo/bin}" "${PODS:=120}" "${RUNS:=3}" "${SCALE:=50}" "${STABLE:=20}"
-: "${TIMEOUT:=900}"
+: "${NAP_BIN:=$repo/bin}" "${PODS:=300}" "${RUNS:=3}" "${SCALE:=50}" "${STABLE:=20}"
+: "${TIMEOUT:=900}" "${MAXCPU:=16}"
 export NAP_BIN
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nap-bench-consol.XXXXXX")
 pids=
@@ -94,7 +99,27 @@ run() {
 	arm=$(jq -r .arm "$d/ready.json")
 	tok=$(sed -n 's/^ *token: //p' "$d/kc")
 	k apply --server-side --force-conflicts -f "$repo/deploy/crds/" >/dev/null
-	k apply -f "$repo/deploy/nodepools/default.yaml" >/dev/null
+	k apply -f - >/dev/null <<-EOF
+	apiVersion: karpenter.azure.com/v1beta1
+	kind: AKSNodeClass
+	metadata: {name: default}
+	spec: {imageFamily: Ubuntu}
+	---
+	apiVersion: karpenter.sh/v1
+	kind: NodePool
+	metadata: {name: default}
+	spec:
+	  disruption: {consolidationPolicy: WhenEmptyOrUnderutilized}
+	  template:
+	    spec:
+	      nodeClassRef: {group: karpenter.azure.com, kind: AKSNodeClass, name: default}
+	      expireAfter: Never
+	      requirements:
+	      - {key: kubernetes.io/arch, operator: In, values: [amd64]}
+	      - {key: kubernetes.io/os, operator: In, values: [linux]}
+	      - {key: karpenter.sh/capacity-type, operator: In, values: [on-demand]}
+	      - {key: karpenter.azure.com/sku-cpu, operator: Lt, values: ["$((MAXCPU + 1))"]}
+	EOF
 
 	"$repo/pipelines/nap" --config "$d/nap.yaml" --time-scale "$SCALE" --region eastus \
 	    >"$d/loop.out" 2>"$d/loop.err" &
