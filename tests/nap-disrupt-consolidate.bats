@@ -223,7 +223,7 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	[ "$(claims big)" = "$repl Standard_D2s_v3" ]
 	jq -se --arg r "$repl" 'map(select(.type == "Nominated" and .node == $r and .kind == "NodeClaim")) | length == 2' "$OUT"
 	# The held nodes were never in a command, nor tainted.
-	! jq -e 'select(.type == "Disruption") | .nodeClaims[] | select(.name | test("^(held|pdb)"))' "$OUT"
+	run ! jq -e 'select(.type == "Disruption") | .nodeClaims[] | select(.name | test("^(held|pdb)"))' "$OUT"
 	[ "$(claims held | wc -l)" -eq 2 ]
 	[ "$(claims pdb | wc -l)" -eq 2 ]
 	for n in held1 held2 pdb1 pdb2; do untainted "aks-$n"; done
@@ -271,7 +271,7 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	stop_loop
 	kill -TERM "$WPID" 2>/dev/null || :
 	wait "$WPID" 2>/dev/null || :
-	! grep -q '"type":"Disruption"' "$OUT"
+	run ! grep -q '"type":"Disruption"' "$OUT"
 	untainted aks-ice1
 	sim_kubectl get events -o json | jq -e '[.items[] | select(.reason == "ConsolidationRejected"
 	    and .involvedObject.name == "aks-ice1")] | length == 1' >/dev/null

@@ -393,7 +393,8 @@ confirm(const struct nap_disrupt_result *r, const struct pending *p,
 		return NULL;
 	}
 	price = replacement_price(cmd);
-	if (p->replacements > 0 && p->price >= 0 && (price < 0 || price > p->price + PRICE_EPSILON)) {
+	if (p->replacements > 0 && p->price >= 0 &&
+	    (price < 0 || price > p->price + PRICE_EPSILON)) {
 		if (price < 0)
 			snprintf(why, len, "the replacement's price is now unknown (was $%.4f/h)",
 			    p->price);

@@ -121,8 +121,7 @@ replacement_reqs(const struct nap_nodepool *np, const struct nap_disrupt_candida
 }
 
 static int
-annotate(struct ctx *x, const char *claim, const char *name, const char *since,
-    struct nap_err *err)
+annotate(struct ctx *x, const char *claim, const char *name, const char *since, struct nap_err *err)
 {
 	json_object *p = json_object_new_object(), *md = json_object_new_object();
 	json_object *ann = json_object_new_object();
@@ -175,7 +174,8 @@ untaint(struct ctx *x, const struct nap_node *n, struct nap_err *err)
 		json_object_object_add(o, "op", json_object_new_string("remove"));
 		json_object_object_add(o, "path",
 		    json_object_new_string(
-			"/metadata/labels/node.kubernetes.io~1exclude-from-external-load-balancers"));
+			"/metadata/labels/"
+			"node.kubernetes.io~1exclude-from-external-load-balancers"));
 		json_object_array_add(ops, o);
 	}
 	rc = 0;
@@ -254,7 +254,8 @@ own_offering(struct ctx *x, const struct nap_nodepool *np, const struct nap_disr
 			free(key);
 		}
 	json_object_object_add(rec, "pods", pods);
-	json_object_object_add(rec, "price", cd->price >= 0 ? json_object_new_double(cd->price) : NULL);
+	json_object_object_add(
+	    rec, "price", cd->price >= 0 ? json_object_new_double(cd->price) : NULL);
 	return rec;
 }
 
@@ -270,7 +271,8 @@ unmark(struct ctx *x, const struct nap_nodeclaim *const *cs, const struct nap_no
 		if (untaint(x, ns[i], &err) < 0)
 			nap_warn("node %s: untaint: %s", ns[i]->meta.name, err.msg);
 		if (annotate(x, cs[i]->meta.name, NULL, NULL, &err) < 0)
-			nap_warn("nodeclaim %s: %s: %s", cs[i]->meta.name, ANN_REPLACEMENT, err.msg);
+			nap_warn(
+			    "nodeclaim %s: %s: %s", cs[i]->meta.name, ANN_REPLACEMENT, err.msg);
 	}
 }
 
@@ -344,8 +346,8 @@ replace_command(
 		if ((lr[0] = own_offering(x, np, &cmd->cands[0], ns[0], why, sizeof(why))) != NULL)
 			nlr = 1;
 	} else {
-		snprintf(why, sizeof(why), "the planner gave no replacement for %zu nodes",
-		    cmd->ncands);
+		snprintf(
+		    why, sizeof(why), "the planner gave no replacement for %zu nodes", cmd->ncands);
 	}
 	if (nlr == 0) {
 		for (i = 0; i < cmd->ncands; i++)

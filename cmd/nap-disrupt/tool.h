@@ -77,10 +77,10 @@ struct ctx {
 	int64_t plan_every_ms; /* unscaled */
 	int64_t next_plan_ms;  /* wall clock */
 	int64_t next_term_ms;
-	struct nap_hash vms;	/* VM name -> struct vmdel */
-	struct nap_hash waits;	/* pod uid -> struct podwait */
+	struct nap_hash vms;	 /* VM name -> struct vmdel */
+	struct nap_hash waits;	 /* pod uid -> struct podwait */
 	struct nap_hash tainted; /* node uid -> int64_t *: first pass that saw it tainted */
-	struct nap_hash done;	/* uid -> int64_t *: finalizer dropped at (stale records ignored) */
+	struct nap_hash done; /* uid -> int64_t *: finalizer dropped at (stale records ignored) */
 	int64_t next_purge_ms;
 	struct nap_catalog *cat; /* prices for records; NULL = unknown */
 	char **queued;		 /* NodeClaims this process deleted, not yet seen deleting */
