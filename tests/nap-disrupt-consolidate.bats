@@ -216,9 +216,10 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	jq -se 'map(select(.type == "Disruption" and .reason == "Underutilized" and .replacements == 0
 	    and (.nodeClaims | length) >= 2 and all(.nodeClaims[]; .name | startswith("frag")))) | length >= 1' "$OUT"
 	# The big node: replaced by a cheaper size, the NodeClaim the command
-	# names (nap-launch took its LaunchRequest), its two pods nominated to it.
+	# names (nap-launch took its LaunchRequest; the last command, should an
+	# earlier one have been given up), its two pods nominated to it.
 	repl=$(jq -r 'select(.type == "Disruption" and .reason == "Underutilized" and .replacements == 1
-	    and any(.nodeClaims[]; .name == "big1")) | .launch[0].nodeClaim.metadata.name' "$OUT")
+	    and any(.nodeClaims[]; .name == "big1")) | .launch[0].nodeClaim.metadata.name' "$OUT" | tail -n 1)
 	[ -n "$repl" ]
 	[ "$(claims big)" = "$repl Standard_D2s_v3" ]
 	jq -se --arg r "$repl" 'map(select(.type == "Nominated" and .node == $r and .kind == "NodeClaim")) | length == 2' "$OUT"
