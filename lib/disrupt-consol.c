@@ -478,19 +478,45 @@ multi(struct plan *pl, struct row **c, size_t n)
 	return 1;
 }
 
-/* Single-node (§4.6): the first candidate, in order, that gives a command. */
+/*
+ * Single-node (§4.6): the first candidate, in order from opts.single_from,
+ * that gives a command, within opts.max_simulations.
+ */
 static int
 single(struct plan *pl, struct row **c, size_t n)
 {
 	struct outcome o;
-	size_t i;
+	size_t i, start = 0, sims = 0;
 
+	for (i = 0; pl->o->single_from && i < n; i++)
+		if (strcmp(c[i]->claim->meta.name, pl->o->single_from) == 0)
+			start = i;
+	if (start > 0) {
+		struct row **r = nap_xcalloc(n, sizeof(*r));
+
+		memcpy(r, c + start, (n - start) * sizeof(*r));
+		memcpy(r + n - start, c, start * sizeof(*r));
+		memcpy(c, r, n * sizeof(*r));
+		free(r);
+	}
 	for (i = 0; i < n; i++) {
+		if (pl->o->max_simulations && sims == pl->o->max_simulations) {
+			free(pl->r->single_next);
+			pl->r->single_next = nap_xstrdup(c[i]->claim->meta.name);
+			pl->budget_blocked = 1; /* not consolidated: the walk goes on next pass */
+			for (; i < n; i++)
+				disrupt_verdict(c[i]->v, NAP_WHY_CANDIDATE, 0,
+				    "not simulated: single-node consolidation's %zu simulations "
+				    "were spent this pass",
+				    pl->o->max_simulations);
+			return 0;
+		}
 		if (!disrupt_budget_left(c[i], NAP_DISRUPT_UNDERUTILIZED)) {
 			pl->budget_blocked = 1;
 			continue;
 		}
 		consolidation(pl, &c[i], 1, &o);
+		sims++;
 		if (o.why == NAP_WHY_DISRUPTED) {
 			command(pl, &c[i], 1, &o, "single-node");
 			outcome_free(&o);

@@ -1072,6 +1072,7 @@ nap_disrupt_result_free(struct nap_disrupt_result *r)
 		free(r->budgets[i].bad_detail);
 	}
 	free(r->budgets);
+	free(r->single_next);
 	memset(r, 0, sizeof(*r));
 	r->method = -1;
 }

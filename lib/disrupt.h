@@ -316,6 +316,16 @@ struct nap_disrupt_opts {
 	uint64_t generation, consolidated_gen;
 	int64_t consolidated_ms;
 	/*
+	 * At most this many scheduler runs for single-node consolidation per
+	 * plan (0: no limit), Karpenter's 3-minute timeout made deterministic:
+	 * the candidates left get verdict Candidate and the plan is not
+	 * consolidated.  single_from: the nodeclaim to start the walk at
+	 * (the previous result's single_next; NULL or unknown: the first),
+	 * the walk wrapping around, so a large fleet is walked over passes.
+	 */
+	size_t max_simulations;
+	const char *single_from;
+	/*
 	 * 1: also compute the whole-pod LP bound of the pods the fleet runs
 	 * (lib/bound, as nap-cost does) into the result; it costs a solve.
 	 */
@@ -342,6 +352,8 @@ struct nap_disrupt_result {
 	 */
 	int consolidated, skipped_consolidated;
 	size_t simulations; /* scheduler runs consolidation made */
+	/* the candidate single-node stopped before at max_simulations (NULL none), for opts.single_from */
+	char *single_next;
 	/*
 	 * The fleet: Σ the offering prices of the NodeClaims not being
 	 * deleted (USD/h; fleet_unknown counts those whose price is unknown),

@@ -436,7 +436,8 @@ test_drift(void)
 	add(c,
 	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"big-1\"" RS_OWNER
 	    "},\"spec\":{\"nodeName\":\"d-b\",\"containers\":[{\"name\":\"c\",\"resources\":{"
-	    "\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},\"status\":{\"phase\":\"Running\"}}");
+	    "\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},\"status\":{\"phase\":\"Running\"}"
+	    "}");
 	machine(c, "d-c", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 300});
 	pod(c, "default", "web-4", "d-c", RS_OWNER, NULL);
 	machine(c, "busy", "p", NULL);
@@ -494,8 +495,8 @@ test_drift_budgets(void)
 	struct nap_cluster *c;
 
 	/* 5 drifted nodes, 3 of them empty (consolidateAfter 0s: emptiness would take them). */
-	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"2\"}]}", 0,
-	    2, "a budget of 2 lets 2 of the 3 empty drifted nodes go");
+	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"2\"}]}", 0, 2,
+	    "a budget of 2 lets 2 of the 3 empty drifted nodes go");
 	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"0\","
 			  "\"reasons\":[\"Drifted\"]},{\"nodes\":\"100%\"}]}",
 	    0, 0, "a 0 budget for Drifted blocks drift");
@@ -1370,14 +1371,17 @@ fixture(const char *name)
 		goto out;
 	}
 	got = records(&r);
-	TAP_OK(launch_ok(c, &r), "fixture %s: each replacement is for pods of its command's "
-				 "candidates, and replacements counts them",
+	TAP_OK(launch_ok(c, &r),
+	    "fixture %s: each replacement is for pods of its command's "
+	    "candidates, and replacements counts them",
 	    name);
 	if (strncmp(name, "consol-", 7) == 0) {
 		int k = consol_props(&r);
 
-		TAP_OK(k >= 0, "fixture %s: every consolidation command launches only strictly "
-			       "cheaper offerings, pinned to one capacity type", name);
+		TAP_OK(k >= 0,
+		    "fixture %s: every consolidation command launches only strictly "
+		    "cheaper offerings, pinned to one capacity type",
+		    name);
 	}
 	nap_disrupt_result_free(&r);
 	o.no_cache = 1;
@@ -1406,6 +1410,17 @@ fixture(const char *name)
 	free(got);
 out:
 	nap_cluster_free(c);
+}
+
+static enum nap_disrupt_why
+v_why(const struct nap_disrupt_result *r, const char *claim)
+{
+	size_t i;
+
+	for (i = 0; i < r->nverdicts; i++)
+		if (strcmp(r->verdicts[i].nodeclaim, claim) == 0)
+			return r->verdicts[i].why;
+	return NAP_WHY_N;
 }
 
 /* Options no fixture sets: the "consolidated" short-circuit and spot-to-spot. */
@@ -1450,6 +1465,68 @@ test_consolidation_opts(void)
 	nap_disrupt_result_free(&r);
 	nap_cluster_free(c);
 
+	c = load_case("consol-budget", &now, &bad);
+	if (!TAP_OK(c != NULL, "the consol-budget case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 1;
+	o.single_from = "m-2";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "m-2") == 0 &&
+		r.simulations == 1 && r.single_next == NULL,
+	    "single-node starts its walk at single_from: m-2 goes, in one simulation");
+	nap_disrupt_result_free(&r);
+	o.max_simulations = 0;
+	o.single_from = NULL;
+	nap_cluster_free(c);
+
+	c = load_case("consol-not-cheaper", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.max_simulations = 1;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 1 && r.single_next == NULL && r.consolidated,
+	    "a walk that ends within max_simulations is complete and consolidated");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-would-not-fit", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 1;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 0 && r.simulations == 1 && r.single_next &&
+		strcmp(r.single_next, "other") == 0 && !r.consolidated &&
+		v_why(&r, "other") == NAP_WHY_CANDIDATE,
+	    "max_simulations ends the walk: pinned is simulated, other is next, nothing is "
+	    "consolidated");
+	nap_disrupt_result_free(&r);
+	o.single_from = "other";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "other") == 0,
+	    "the next pass, from single_next, finds other's command");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-multi-delete", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 0;
+	o.single_from = "m-3";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "m-3") == 0,
+	    "the walk wraps around from single_from");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
 	c = load_case("consol-spot-to-spot", &now, &bad);
 	if (!TAP_OK(c != NULL, "the consol-spot-to-spot case loads"))
 		return;
@@ -1464,8 +1541,10 @@ test_consolidation_opts(void)
 		json_object *it = req_of(nc, "node.kubernetes.io/instance-type");
 		json_object *ct = req_of(nc, "karpenter.sh/capacity-type");
 
-		TAP_OK(it && json_object_array_length(nap_json_get(it, "values")) ==
-			NAP_DISRUPT_SPOT_TYPES && req_has(ct, "spot") && !req_has(ct, "on-demand"),
+		TAP_OK(it &&
+			json_object_array_length(nap_json_get(it, "values")) ==
+			    NAP_DISRUPT_SPOT_TYPES &&
+			req_has(ct, "spot") && !req_has(ct, "on-demand"),
 		    "its launch list is the 15 cheapest, all spot");
 		TAP_OK(consol_props(&r) == 1, "and every one is strictly cheaper");
 	}
