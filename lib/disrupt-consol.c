@@ -75,8 +75,20 @@ detach(json_object *o)
 	return c;
 }
 
+/* Is pod p bound to the node of one of the n rows? */
+static int
+on_candidate(const struct nap_pod *p, struct row *const *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i]->node && strcmp(p->node_name, rows[i]->node->meta.name) == 0)
+			return 1;
+	return 0;
+}
+
 /*
- * The rows' nodes gone, their pods placed again: 0 with sim and res the
+ * The rows' nodes (and the deleting ones) gone, their pods placed again: 0 with sim and res the
  * caller's to free when every moved pod landed (never on an uninitialized
  * node), else -1 with out saying why (sim and res freed).
  */
@@ -88,22 +100,36 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 	struct nap_sched_run_opts ro = NAP_SCHED_RUN_OPTS_INIT;
 	struct nap_sched_world *w = NULL;
 	struct nap_err err;
-	const char **gone = nap_xcalloc(n + 1, sizeof(*gone));
-	size_t i;
+	struct nap_nodeclaim *const *claims;
+	const char **gone;
+	size_t i, nclaims, ngone = n;
 
 	memset(res, 0, sizeof(*res));
+	/*
+	 * The candidates, and the nodes already deleting: their pods need a
+	 * place too, and consolidation must not take the room they will need
+	 * (karpenter.md §4.5).
+	 */
+	claims = nap_cluster_nodeclaims(pl->c, &nclaims);
+	gone = nap_xcalloc(n + nclaims + 1, sizeof(*gone));
 	for (i = 0; i < n; i++)
 		gone[i] = rows[i]->claim->meta.name;
+	for (i = 0; i < nclaims; i++) {
+		const struct nap_node *nd = nap_cluster_node_of(pl->c, claims[i]);
+
+		if (nd && (claims[i]->meta.deleted || nd->meta.deleted))
+			gone[ngone++] = claims[i]->meta.name;
+	}
 	memset(&so, 0, sizeof(so));
 	so.packing = NAP_SCHED_PACK_KARPENTER;
 	so.now_ms = pl->now;
 	so.pod_view = pod_view;
 	so.gone = gone;
-	so.ngone = n;
+	so.ngone = ngone;
 	nap_sim_build(sim, pl->c, pl->o->catalog, &so, &err);
 	/* a new claim is never named as a candidate going away */
 	sim->in.taken = gone;
-	sim->in.ntaken = n;
+	sim->in.ntaken = ngone;
 	ro.packing = NAP_SCHED_PACK_KARPENTER;
 	ro.max_claims = max_claims;
 	ro.stop_at_fail = 1;
@@ -131,7 +157,9 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 			    pc->why ? pc->why : "no reason given");
 			goto fail;
 		}
-		if (pc->where == NAP_SCHED_NODE && !sim->in.nodes[pc->index].initialized) {
+		/* pods of deleting nodes may wait for a node still coming up */
+		if (pc->where == NAP_SCHED_NODE && !sim->in.nodes[pc->index].initialized &&
+		    on_candidate(p, rows, n)) {
 			out->why = NAP_WHY_WOULD_NOT_FIT;
 			snprintf(out->detail, sizeof(out->detail),
 			    "pod %s/%s would only fit on %s, which is not initialized", p->meta.ns,

@@ -36,9 +36,10 @@
  * positive eviction costs), descending, then name).  Each question "can
  * these nodes go?" is one run of the shared scheduler (lib/simulate with
  * the nodes gone, lib/sched in Karpenter's packing, at most one new
- * claim): their pods, and pending pods nominated somewhere (held there),
- * must all land, never on an uninitialized node; other pending pods are
- * nap-solve's and left out.  0 new claims: delete.  1 new claim: replace,
+ * claim): their pods and those of the nodes already deleting must all
+ * land, the candidates' never on an uninitialized node; pending pods
+ * nominated somewhere are held there, other pending pods are nap-solve's
+ * and left out.  0 new claims: delete.  1 new claim: replace,
  * keeping only the claim's instance types whose worst-case launch price
  * (the dearest offering it allows, of spot when it allows spot) is
  * strictly below the candidates' total (multi-node: below the cheapest
