@@ -88,6 +88,35 @@ on_candidate(const struct nap_pod *p, struct row *const *rows, size_t n)
 }
 
 /*
+ * Nodes still inside their consolidateAfter take none of the moved pods
+ * (karpenter.md §5.10): a node that just changed is not a destination, or
+ * two half-empty nodes would trade pods back and forth.  consolidateAfter
+ * Never does not close a node.  Only moved pods are placed, so no room
+ * closes to anyone else.
+ */
+static void
+closed_to_moves(const struct plan *pl, struct nap_sim *sim)
+{
+	size_t i;
+
+	for (i = 0; i < sim->in.nnodes; i++) {
+		const struct nap_node *n;
+		const struct nap_nodeclaim *cl;
+		const struct nap_nodepool *np;
+		int64_t at;
+
+		if (strcmp(sim->node_kind[i], "Node") != 0 ||
+		    (n = nap_cluster_node(pl->c, sim->nodes[i].name)) == NULL ||
+		    (cl = nap_cluster_nodeclaim_of(pl->c, n)) == NULL || cl->nodepool == NULL ||
+		    (np = nap_cluster_nodepool(pl->c, cl->nodepool)) == NULL)
+			continue;
+		at = disrupt_consolidatable_at(cl, np);
+		if (at != INT64_MAX && at > pl->now)
+			memset(&sim->nodes[i].avail, 0, sizeof(sim->nodes[i].avail));
+	}
+}
+
+/*
  * The rows' nodes (and the deleting ones) gone, their pods placed again: 0 with sim and res the
  * caller's to free when every moved pod landed (never on an uninitialized
  * node), else -1 with out saying why (sim and res freed).
@@ -127,6 +156,7 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 	so.gone = gone;
 	so.ngone = ngone;
 	nap_sim_build(sim, pl->c, pl->o->catalog, &so, &err);
+	closed_to_moves(pl, sim);
 	/* a new claim is never named as a candidate going away */
 	sim->in.taken = gone;
 	sim->in.ntaken = ngone;

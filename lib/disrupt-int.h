@@ -69,6 +69,12 @@ int disrupt_pod_reschedulable(const struct nap_pod *p);
 int disrupt_budget_left(struct row *w, enum nap_disrupt_reason k);
 /* The Drifted condition's reason ("" when not drifted). */
 const char *disrupt_drift_reason(const struct row *w);
+/*
+ * When cl becomes Consolidatable (§4.2): consolidateAfter after its last
+ * pod event (else its Initialized transition, else its creation), epoch
+ * ms; INT64_MAX for consolidateAfter Never.
+ */
+int64_t disrupt_consolidatable_at(const struct nap_nodeclaim *cl, const struct nap_nodepool *np);
 /* A new, empty command of the result. */
 struct nap_disrupt_command *disrupt_command_new(
     struct nap_disrupt_result *r, enum nap_disrupt_reason reason, const char *pool);

@@ -512,6 +512,18 @@ candidate(struct plan *pl, struct row *w)
 	return pods_check(pl, w, lifetime(pl, cl));
 }
 
+int64_t
+disrupt_consolidatable_at(const struct nap_nodeclaim *cl, const struct nap_nodepool *np)
+{
+	const struct nap_cond *init = nap_cond_find(cl->conds, cl->nconds, "Initialized");
+	int64_t since = cl->last_pod_event ? cl->last_pod_event
+	    : init && init->since	   ? init->since
+					   : cl->meta.created;
+
+	return np->consolidate_after == NAP_NEVER ? INT64_MAX
+						  : since * 1000 + np->consolidate_after;
+}
+
 /* Emptiness's own filters (§4.2) on a candidate. */
 static enum nap_disrupt_why
 emptiness_check(struct plan *pl, struct row *w)
@@ -519,19 +531,14 @@ emptiness_check(struct plan *pl, struct row *w)
 	struct nap_disrupt_verdict *v = w->v;
 	const struct nap_nodepool *np = w->pool->np;
 	const struct nap_nodeclaim *cl = w->claim;
-	const struct nap_cond *init;
-	int64_t since, at;
+	int64_t at;
 
 	if (np->consolidate_after == NAP_NEVER) {
 		disrupt_verdict(v, NAP_WHY_CONSOLIDATE_NEVER, 0, "nodepool %s has consolidateAfter: Never",
 		    np->meta.name);
 		return v->why;
 	}
-	init = nap_cond_find(cl->conds, cl->nconds, "Initialized");
-	since = cl->last_pod_event ? cl->last_pod_event
-	    : init && init->since  ? init->since
-				   : cl->meta.created;
-	at = since * 1000 + np->consolidate_after;
+	at = disrupt_consolidatable_at(cl, np);
 	if (at > pl->now) {
 		char after[32], left[32];
 
