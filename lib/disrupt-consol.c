@@ -13,6 +13,7 @@
  * is freed.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,6 +673,130 @@ disrupt_consolidate(struct plan *pl, struct row **cands, size_t n, unsigned meth
 		pl->r->consolidated = 1;
 	free(c);
 	return made;
+}
+
+/* The instance types a LaunchRequest's NodeClaim lists, or NULL. */
+static json_object *
+launch_types(json_object *launch)
+{
+	json_object *reqs = nap_json_get(launch, "nodeClaim.spec.requirements");
+	size_t i;
+
+	for (i = 0; reqs && i < json_object_array_length(reqs); i++) {
+		json_object *q = json_object_array_get_idx(reqs, i);
+
+		if (strcmp(nap_json_str(q, "key", ""), NAP_LABEL_INSTANCE_TYPE) == 0)
+			return nap_json_get(q, "values");
+	}
+	return NULL;
+}
+
+/* Does every instance type of launch a appear in launch b? */
+static int
+types_subset(json_object *a, json_object *b)
+{
+	json_object *ta = launch_types(a), *tb = launch_types(b);
+	size_t i, j, na = ta ? json_object_array_length(ta) : 0;
+	size_t nb = tb ? json_object_array_length(tb) : 0;
+
+	for (i = 0; i < na; i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(ta, i));
+		int found = 0;
+
+		for (j = 0; j < nb && !found; j++)
+			found = strcmp(t,
+				    json_object_get_string(json_object_array_get_idx(tb, j))) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+static int invalid(struct plan *pl, const char *fmt, ...) NAP_PRINTF(2, 3);
+
+static int
+invalid(struct plan *pl, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1200];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(pl->r->invalid);
+	pl->r->invalid = nap_xstrdup(buf);
+	return 0;
+}
+
+int
+disrupt_validate(struct plan *pl, struct row **cands, size_t n)
+{
+	const struct nap_disrupt_command *old = pl->o->validate;
+	struct row **rows = nap_xcalloc(old->ncands + 1, sizeof(*rows));
+	struct nap_disrupt_command *cmd;
+	struct outcome o;
+	size_t i, j, k = 0;
+	int ok = 1;
+
+	if (old->reason != NAP_DISRUPT_EMPTY && old->reason != NAP_DISRUPT_UNDERUTILIZED) {
+		free(rows);
+		return invalid(pl, "only Empty and Underutilized commands are validated, not %s",
+		    nap_disrupt_reason_name(old->reason));
+	}
+	for (i = 0; i < old->ncands && ok; i++) {
+		const char *name = old->cands[i].nodeclaim;
+		struct row *w = NULL;
+		int still;
+
+		for (j = 0; j < n && !w; j++)
+			if (strcmp(cands[j]->claim->meta.name, name) == 0)
+				w = cands[j];
+		still = w != NULL &&
+		    (old->reason == NAP_DISRUPT_EMPTY
+			    ? w->v->why == NAP_WHY_CANDIDATE
+			    : w->v->why == NAP_WHY_NOT_EMPTY || w->v->why == NAP_WHY_CANDIDATE) &&
+		    disrupt_budget_left(w, old->reason);
+		if (still) {
+			w->pool->b->used[old->reason]++; /* the next candidate's budget */
+			rows[k++] = w;
+			continue;
+		}
+		/* emptiness drops the one; consolidation gives the command up */
+		if (old->reason == NAP_DISRUPT_UNDERUTILIZED) {
+			const struct nap_disrupt_verdict *v = NULL;
+
+			for (j = 0; j < pl->nrows && !v; j++)
+				if (strcmp(pl->rows[j].claim->meta.name, name) == 0)
+					v = pl->rows[j].v;
+			ok = invalid(pl, "nodeclaim %s is no longer a candidate: %s", name,
+			    v ? v->detail : "it is gone");
+		}
+	}
+	if (ok && k == 0)
+		ok = invalid(pl, "no candidate of the command is still empty");
+	if (ok && old->reason == NAP_DISRUPT_EMPTY) {
+		cmd = disrupt_command_new(pl->r, NAP_DISRUPT_EMPTY, rows[0]->v->nodepool);
+		for (i = 0; i < k; i++)
+			disrupt_cand_add(pl, cmd, rows[i]);
+	} else if (ok) {
+		for (i = 0; i < k; i++)
+			rows[i]->pool->b->used[old->reason]--; /* command() counts them */
+		consolidation(pl, rows, k, &o);
+		if (o.why != NAP_WHY_DISRUPTED)
+			ok = invalid(pl, "%s", o.detail);
+		else if (o.nlaunch != old->nlaunch)
+			ok = invalid(pl, "the candidates now need %zu new node%s, not %zu",
+			    o.nlaunch, o.nlaunch == 1 ? "" : "s", old->nlaunch);
+		else if (o.nlaunch == 1 && !types_subset(old->launch[0], o.launch[0]))
+			ok = invalid(pl,
+			    "the replacement may no longer be every instance type the "
+			    "command listed");
+		if (ok)
+			command(pl, rows, k, &o, "validated");
+		outcome_free(&o);
+	}
+	free(rows);
+	return ok;
 }
 
 int

@@ -39,6 +39,8 @@ struct plan {
 	struct nap_hash pdb_ns;	   /* namespace -> struct span of pdbs */
 	struct nap_hash pdb_cache; /* "<labels map>\t<ns>" -> struct pdb_hit */
 	int budget_blocked;	   /* consolidation left a node to a spent budget */
+	struct row *rows;	   /* one per NodeClaim, by name */
+	size_t nrows;
 };
 
 /* The PDBs of one namespace: pdbs[start .. start + n). */
@@ -96,6 +98,11 @@ int disrupt_consolidate(struct plan *pl, struct row **cands, size_t n, unsigned 
  * next), -1 when there is nothing to simulate with (no catalog).
  */
 int disrupt_drift_simulate(struct plan *pl, struct row *w);
+/*
+ * opts.validate over the candidates (emptiness verdicts filled): 1 with the
+ * command made again, 0 with the result's invalid set.
+ */
+int disrupt_validate(struct plan *pl, struct row **cands, size_t n);
 /* The result's fleet price and, with opts.bound, the whole-pod bound. */
 void disrupt_fleet(struct plan *pl);
 

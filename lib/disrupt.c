@@ -912,7 +912,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 	struct nap_node *const *nodes;
 	struct row *rows, **cands;
 	size_t i, n, nn, ncands = 0, nv;
-	unsigned methods = o->methods ? o->methods : NAP_DISRUPT_M_ALL;
+	/* validating one command: no method runs, expiration included */
+	unsigned methods = o->validate ? 0 : o->methods ? o->methods : NAP_DISRUPT_M_ALL;
 
 	memset(out, 0, sizeof(*out));
 	out->method = -1;
@@ -936,6 +937,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 		rows[i].pool = claims[i]->nodepool ? find_pool(&pl, claims[i]->nodepool) : NULL;
 	}
 	qsort(rows, n, sizeof(*rows), cmp_rows_name);
+	pl.rows = rows;
+	pl.nrows = n;
 
 	/* Verdict skeletons and budget counts. */
 	for (i = 0; i < n; i++) {
@@ -988,7 +991,11 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 			cands[ncands++] = w;
 	}
 	/* the emptiness checks fill every candidate's verdict (consolidation reads them) */
-	if (emptiness(&pl, cands, ncands, (methods & NAP_DISRUPT_M_EMPTINESS) != 0))
+	if (o->validate) {
+		(void)emptiness(&pl, cands, ncands, 0);
+		if (disrupt_validate(&pl, cands, ncands))
+			out->method = (int)o->validate->reason;
+	} else if (emptiness(&pl, cands, ncands, (methods & NAP_DISRUPT_M_EMPTINESS) != 0))
 		out->method = NAP_DISRUPT_EMPTY;
 	else if ((methods & NAP_DISRUPT_M_DRIFT) && drift(&pl, cands, ncands))
 		out->method = NAP_DISRUPT_DRIFTED;
@@ -1080,6 +1087,7 @@ nap_disrupt_result_free(struct nap_disrupt_result *r)
 	}
 	free(r->budgets);
 	free(r->single_next);
+	free(r->invalid);
 	memset(r, 0, sizeof(*r));
 	r->method = -1;
 }

@@ -332,6 +332,19 @@ struct nap_disrupt_opts {
 	size_t max_simulations;
 	const char *single_from;
 	/*
+	 * Validation (§4.6): instead of choosing, check this command of an
+	 * earlier plan again (an Empty or Underutilized one, some 15 s later,
+	 * before acting on it).  Every candidate must still pass the candidate
+	 * checks (Empty: those that do not are dropped, as Karpenter's
+	 * emptiness does) and its pool's budget; Underutilized is simulated
+	 * again: a delete must still need no new node, a replacement exactly
+	 * one, listing at least the instance types the command listed.  The
+	 * result then holds the command again (fresh launch records) as its
+	 * only command, or none and invalid says why.  Expiration and the
+	 * methods do not run.
+	 */
+	const struct nap_disrupt_command *validate;
+	/*
 	 * 1: also compute the whole-pod LP bound of the pods the fleet runs
 	 * (lib/bound, as nap-cost does) into the result; it costs a solve.
 	 */
@@ -360,6 +373,8 @@ struct nap_disrupt_result {
 	size_t simulations; /* scheduler runs consolidation made */
 	/* the candidate single-node stopped before at max_simulations (NULL none), for opts.single_from */
 	char *single_next;
+	/* opts.validate: why the command no longer holds, NULL when it does */
+	char *invalid;
 	/*
 	 * The fleet: Σ the offering prices of the NodeClaims not being
 	 * deleted (USD/h; fleet_unknown counts those whose price is unknown),

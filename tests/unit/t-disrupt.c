@@ -1423,6 +1423,124 @@ v_why(const struct nap_disrupt_result *r, const char *claim)
 	return NAP_WHY_N;
 }
 
+/* A copy of the first command of r, as a caller keeps it until it validates it. */
+static struct nap_disrupt_command
+keep_cmd(const struct nap_disrupt_result *r)
+{
+	struct nap_disrupt_command k = r->cmds[0];
+	size_t i;
+
+	k.cands = nap_xcalloc(k.ncands, sizeof(*k.cands));
+	for (i = 0; i < k.ncands; i++)
+		k.cands[i].nodeclaim = nap_xstrdup(r->cmds[0].cands[i].nodeclaim);
+	k.launch = nap_xcalloc(k.nlaunch + 1, sizeof(*k.launch));
+	for (i = 0; i < k.nlaunch; i++)
+		k.launch[i] = json_object_get(r->cmds[0].launch[i]);
+	k.nodepool = NULL;
+	return k;
+}
+
+static void
+kept_free(struct nap_disrupt_command *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->ncands; i++)
+		free(k->cands[i].nodeclaim);
+	for (i = 0; i < k->nlaunch; i++)
+		json_object_put(k->launch[i]);
+	free(k->cands);
+	free(k->launch);
+}
+
+/* Validation (§4.6): a command checked again before it is acted on. */
+static void
+test_validate(void)
+{
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_disrupt_command k;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+	struct nap_cluster *c = load_case("consol-multi-replace", &now, &bad);
+
+	if (!TAP_OK(c != NULL, "the consol-multi-replace case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (!TAP_OK(r.ncmds == 1 && r.cmds[0].nlaunch == 1, "a 3-to-1 command to validate")) {
+		nap_disrupt_result_free(&r);
+		nap_cluster_free(c);
+		return;
+	}
+	k = keep_cmd(&r);
+	nap_disrupt_result_free(&r);
+	o.now_ms = now + 15000;
+	o.validate = &k;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && r.invalid == NULL && r.cmds[0].ncands == 3 &&
+		r.cmds[0].nlaunch == 1 && r.simulations == 1,
+	    "15 s later, nothing changed: the command holds, simulated once more");
+	nap_disrupt_result_free(&r);
+	{
+		/* the command listed a type the simulation would not launch now */
+		json_object *t = nap_json_get(k.launch[0], "nodeClaim.spec.requirements");
+		size_t i;
+
+		for (i = 0; t && i < json_object_array_length(t); i++) {
+			json_object *q = json_object_array_get_idx(t, i);
+
+			if (strcmp(nap_json_str(q, "key", ""), "node.kubernetes.io/instance-type") == 0)
+				json_object_array_add(nap_json_get(q, "values"),
+				    json_object_new_string("Standard_D64s_v5"));
+		}
+	}
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "instance type") != NULL,
+	    "a replacement whose instance types are no longer all there is invalid");
+	nap_disrupt_result_free(&r);
+	add(c,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\","
+	    "\"name\":\"job-1\",\"uid\":\"u-job-1\",\"annotations\":{"
+	    "\"karpenter.sh/do-not-disrupt\":\"true\"}},\"spec\":{\"nodeName\":\"m-2\","
+	    "\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Running\"}}");
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (r.invalid)
+		printf("# invalid: %s\n", r.invalid);
+	TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "m-2") != NULL &&
+		strstr(r.invalid, "do-not-disrupt") != NULL,
+	    "a do-not-disrupt pod arriving on a candidate makes the command invalid, naming it");
+	nap_disrupt_result_free(&r);
+	kept_free(&k);
+	nap_cluster_free(c);
+
+	c = load_case("empty-node-removed", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (TAP_OK(r.ncmds == 1 && r.cmds[0].reason == NAP_DISRUPT_EMPTY, "an Empty command")) {
+		k = keep_cmd(&r);
+		nap_disrupt_result_free(&r);
+		o.validate = &k;
+		add(c,
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":"
+		    "\"default\",\"name\":\"late-1\",\"uid\":\"u-late-1\",\"ownerReferences\":[{"
+		    "\"kind\":\"ReplicaSet\",\"name\":\"late\",\"controller\":true}]},\"spec\":{"
+		    "\"nodeName\":\"empty\",\"containers\":[{\"name\":\"c\"}]},\"status\":{"
+		    "\"phase\":\"Running\"}}");
+		nap_disrupt_plan(c, &o, &r, &err);
+		TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "empty") != NULL,
+		    "a pod that lands on the empty node before it goes drops it from the command");
+		kept_free(&k);
+	}
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+}
+
 /* Options no fixture sets: the "consolidated" short-circuit and spot-to-spot. */
 static void
 test_consolidation_opts(void)
@@ -1584,6 +1702,7 @@ test_fixtures(void)
 		free(names[i]);
 	}
 	test_consolidation_opts();
+	test_validate();
 	nap_catalog_free(catalog);
 }
 
