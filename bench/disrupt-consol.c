@@ -2,10 +2,12 @@
  * disrupt-consol.c - one consolidation decision pass (lib/disrupt:
  * emptiness, multi-node, single-node) over a fleet left fragmented by a
  * scale-down: N nodes of three D-series sizes in two NodePools (on-demand,
- * WhenEmptyOrUnderutilized), each holding 20 application pods of four
- * request shapes at some 35% of its CPU, every 50th node empty but for its
- * DaemonSet pods, PDBs allowing 1 over 20 namespaces, priced from the
- * repository's catalog (eastus).
+ * WhenEmptyOrUnderutilized), each holding P application pods (20: about
+ * 70% of its CPU) of four request shapes, every 50th node empty, PDBs
+ * allowing 1 over 20 namespaces, priced from the repository's catalog
+ * (eastus).  With P >= 25 no node is empty and the pools allow only the
+ * three sizes: at P = 28 (99% of CPU) consolidation finds nothing, and
+ * single-node walks every candidate, its worst case.
  *
  * For each of R runs it times, on the same snapshot: the whole pass
  * (Karpenter's order: emptiness first, stopping at the first method with a
@@ -15,7 +17,7 @@
  * and the fleet-to-bound ratio before and after each method's command;
  * then the peak RSS of the process.
  *
- * usage: disrupt-consol CATALOG [nodes [runs]]    (defaults 2000 3)
+ * usage: disrupt-consol CATALOG [nodes [runs [pods-per-node]]]    (defaults 2000 3 20)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,16 @@ mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* CPU time of the process: the machine may be shared, the target is one core. */
+static double
+cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -69,26 +81,31 @@ static const struct {
 static const int shape_cpu[] = {50, 100, 150, 250}, shape_mem[] = {128, 256, 512, 640};
 
 static int
-build(struct nap_cluster *c, int nodes)
+build(struct nap_cluster *c, int nodes, int per)
 {
 	char buf[4096];
 	int i, k, npods = 0;
 
-	add(c, "{\"apiVersion\":\"karpenter.azure.com/v1beta1\",\"kind\":\"AKSNodeClass\","
-	       "\"metadata\":{\"name\":\"default\",\"uid\":\"nc-1\"},\"spec\":{\"imageFamily\":"
-	       "\"Ubuntu\"}}");
+	add(c,
+	    "{\"apiVersion\":\"karpenter.azure.com/v1beta1\",\"kind\":\"AKSNodeClass\","
+	    "\"metadata\":{\"name\":\"default\",\"uid\":\"nc-1\"},\"spec\":{\"imageFamily\":"
+	    "\"Ubuntu\"}}");
 	for (k = 0; k < 2; k++) {
 		snprintf(buf, sizeof(buf),
 		    "{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodePool\",\"metadata\":{"
 		    "\"name\":\"pool-%d\",\"uid\":\"np-%d\"},\"spec\":{\"template\":{\"spec\":{"
 		    "\"requirements\":[{\"key\":\"karpenter.sh/capacity-type\",\"operator\":"
-		    "\"In\",\"values\":[\"on-demand\"]},{\"key\":\"karpenter.azure.com/"
-		    "sku-family\",\"operator\":\"In\",\"values\":[\"D\"]}],\"nodeClassRef\":{"
+		    "\"In\",\"values\":[\"on-demand\"]},%s],\"nodeClassRef\":{"
 		    "\"group\":\"karpenter.azure.com\",\"kind\":\"AKSNodeClass\",\"name\":"
 		    "\"default\"}}},\"disruption\":{\"consolidationPolicy\":"
 		    "\"WhenEmptyOrUnderutilized\",\"consolidateAfter\":\"30s\",\"budgets\":[{"
 		    "\"nodes\":\"10%%\"}]}}}",
-		    k, k);
+		    k, k,
+		    per < 25 ? "{\"key\":\"karpenter.azure.com/sku-family\",\"operator\":\"In\","
+			       "\"values\":[\"D\"]}"
+			     : "{\"key\":\"node.kubernetes.io/instance-type\",\"operator\":\"In\","
+			       "\"values\":[\"Standard_D4s_v5\",\"Standard_D8s_v5\","
+			       "\"Standard_D16s_v5\"]}");
 		add(c, buf);
 	}
 	for (i = 0; i < 200; i++) {
@@ -129,9 +146,9 @@ build(struct nap_cluster *c, int nodes)
 		    i, pool, sizes[s].name, z, i, i, sizes[s].cpu, sizes[s].mem, sizes[s].acpu,
 		    sizes[s].amem);
 		add(c, buf);
-		if (i % 50 == 0)
+		if (i % 50 == 0 && per < 25)
 			continue;
-		for (k = 0; k < 20; k++, npods++) {
+		for (k = 0; k < per; k++, npods++) {
 			int app = npods % 200, sh = (i + k) % 4, mult = 1 << s;
 
 			snprintf(buf, sizeof(buf),
@@ -151,14 +168,13 @@ build(struct nap_cluster *c, int nodes)
 }
 
 struct figures {
-	double ms;
+	double ms, cpu;
 	size_t sims, cands, launch;
 	double saving, fleet, bound;
 };
 
 static void
-run(const struct nap_cluster *c, const struct nap_catalog *cat, unsigned methods,
-    struct figures *f)
+run(const struct nap_cluster *c, const struct nap_catalog *cat, unsigned methods, struct figures *f)
 {
 	struct nap_disrupt_opts o;
 	struct nap_disrupt_result r;
@@ -172,11 +188,13 @@ run(const struct nap_cluster *c, const struct nap_catalog *cat, unsigned methods
 	o.methods = methods;
 	o.bound = 1;
 	t = mono_ms();
+	f->cpu = cpu_ms();
 	if (nap_disrupt_plan(c, &o, &r, &err) != 0) {
 		fprintf(stderr, "bench: %s\n", err.msg);
 		exit(70);
 	}
 	f->ms = mono_ms() - t;
+	f->cpu = cpu_ms() - f->cpu;
 	f->sims = r.simulations;
 	f->cands = f->launch = 0;
 	f->saving = 0;
@@ -193,18 +211,24 @@ run(const struct nap_cluster *c, const struct nap_catalog *cat, unsigned methods
 static void
 report(const char *what, struct figures *f, int runs)
 {
-	double *ms = calloc((size_t)runs, sizeof(double));
+	double *ms = calloc((size_t)runs, sizeof(double)),
+	       *cpu = calloc((size_t)runs, sizeof(double));
 	int i;
 
-	for (i = 0; i < runs; i++)
+	for (i = 0; i < runs; i++) {
 		ms[i] = f[i].ms;
+		cpu[i] = f[i].cpu;
+	}
 	qsort(ms, (size_t)runs, sizeof(double), cmp);
-	printf("%-12s median %7.0f ms (max %.0f); %zu simulations; %zu nodes out, %zu new; "
-	       "saving $%.3f/h; fleet/bound %.3f -> %.3f\n",
-	    what, ms[runs / 2], ms[runs - 1], f[0].sims, f[0].cands, f[0].launch, f[0].saving,
+	qsort(cpu, (size_t)runs, sizeof(double), cmp);
+	printf("%-12s median %7.0f ms wall (max %.0f), %.0f ms CPU; %zu simulations (%.0f ms CPU "
+	       "each); %zu nodes out, %zu new; saving $%.3f/h; fleet/bound %.3f -> %.3f\n",
+	    what, ms[runs / 2], ms[runs - 1], cpu[runs / 2], f[0].sims,
+	    f[0].sims ? cpu[runs / 2] / (double)f[0].sims : 0, f[0].cands, f[0].launch, f[0].saving,
 	    f[0].bound > 0 ? f[0].fleet / f[0].bound : 0,
 	    f[0].bound > 0 ? (f[0].fleet - f[0].saving) / f[0].bound : 0);
 	free(ms);
+	free(cpu);
 }
 
 int
@@ -212,6 +236,7 @@ main(int argc, char **argv)
 {
 	int nodes = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 2000;
 	int runs = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 3, i, npods;
+	int per = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 20;
 	struct nap_cluster *c = nap_cluster_new();
 	struct nap_catalog *cat;
 	struct nap_err err;
@@ -219,8 +244,8 @@ main(int argc, char **argv)
 	struct rusage ru;
 	double t;
 
-	if (argc < 2 || runs < 1 || nodes < 1) {
-		fprintf(stderr, "usage: disrupt-consol CATALOG [nodes [runs]]\n");
+	if (argc < 2 || runs < 1 || nodes < 1 || per < 0) {
+		fprintf(stderr, "usage: disrupt-consol CATALOG [nodes [runs [pods-per-node]]]\n");
 		return 64;
 	}
 	if (nap_catalog_load(&cat, argv[1], "eastus", NULL, &err) < 0) {
@@ -230,10 +255,10 @@ main(int argc, char **argv)
 	nap_cluster_keep_pod_json(c, 0);
 	nap_cluster_keep_node_json(c, 0);
 	t = mono_ms();
-	npods = build(c, nodes);
+	npods = build(c, nodes, per);
 	printf("cluster: %d nodes (D4s/D8s/D16s_v5, 2 on-demand pools, every 50th empty), %d "
-	       "application pods + PDBs; built in %.0f ms\n",
-	    nodes, npods, mono_ms() - t);
+	       "application pods (%d a node) + PDBs; built in %.0f ms\n",
+	    nodes, npods, per, mono_ms() - t);
 	pass = calloc((size_t)runs, sizeof(*pass));
 	multi = calloc((size_t)runs, sizeof(*multi));
 	single = calloc((size_t)runs, sizeof(*single));

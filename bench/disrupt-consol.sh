@@ -3,6 +3,8 @@
 # multi-node, single-node) over a fragmented 2,000-node / 40,000-pod fleet
 # (bench/disrupt-consol.c): wall time, simulations, saving, the fleet's
 # ratio to the whole-pod LP bound before and after, peak RSS.  Medians of 3.
+# Then single-node's worst case, a packed 500-node fleet where it walks
+# every candidate (one run: the time per simulation is the figure).
 # Builds against lib/libnap.a (make must have built it).
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,3 +17,4 @@ ${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -iquote lib -include lib/banned.h \
 	$(pkg-config --cflags json-c) -o "$tmp/b" bench/disrupt-consol.c \
 	lib/libnap.a $(pkg-config --libs json-c yaml-0.1 libcurl gnutls) -lm
 "$tmp/b" data/catalog.tsv 2000 3
+"$tmp/b" data/catalog.tsv 500 1 28

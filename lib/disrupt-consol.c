@@ -13,6 +13,7 @@
  * is freed.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,49 @@ detach(json_object *o)
 	return c;
 }
 
+/* Is pod p bound to the node of one of the n rows? */
+static int
+on_candidate(const struct nap_pod *p, struct row *const *rows, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rows[i]->node && strcmp(p->node_name, rows[i]->node->meta.name) == 0)
+			return 1;
+	return 0;
+}
+
 /*
- * The rows' nodes gone, their pods placed again: 0 with sim and res the
+ * Nodes still inside their consolidateAfter take none of the moved pods
+ * (karpenter.md §5.10): a node that just changed is not a destination, or
+ * two half-empty nodes would trade pods back and forth.  consolidateAfter
+ * Never does not close a node.  Only moved pods are placed, so no room
+ * closes to anyone else.
+ */
+static void
+closed_to_moves(const struct plan *pl, struct nap_sim *sim)
+{
+	size_t i;
+
+	for (i = 0; i < sim->in.nnodes; i++) {
+		const struct nap_node *n;
+		const struct nap_nodeclaim *cl;
+		const struct nap_nodepool *np;
+		int64_t at;
+
+		if (strcmp(sim->node_kind[i], "Node") != 0 ||
+		    (n = nap_cluster_node(pl->c, sim->nodes[i].name)) == NULL ||
+		    (cl = nap_cluster_nodeclaim_of(pl->c, n)) == NULL || cl->nodepool == NULL ||
+		    (np = nap_cluster_nodepool(pl->c, cl->nodepool)) == NULL)
+			continue;
+		at = disrupt_consolidatable_at(cl, np);
+		if (at != INT64_MAX && at > pl->now)
+			memset(&sim->nodes[i].avail, 0, sizeof(sim->nodes[i].avail));
+	}
+}
+
+/*
+ * The rows' nodes (and the deleting ones) gone, their pods placed again: 0 with sim and res the
  * caller's to free when every moved pod landed (never on an uninitialized
  * node), else -1 with out saying why (sim and res freed).
  */
@@ -88,22 +130,37 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 	struct nap_sched_run_opts ro = NAP_SCHED_RUN_OPTS_INIT;
 	struct nap_sched_world *w = NULL;
 	struct nap_err err;
-	const char **gone = nap_xcalloc(n + 1, sizeof(*gone));
-	size_t i;
+	struct nap_nodeclaim *const *claims;
+	const char **gone;
+	size_t i, nclaims, ngone = n;
 
 	memset(res, 0, sizeof(*res));
+	/*
+	 * The candidates, and the nodes already deleting: their pods need a
+	 * place too, and consolidation must not take the room they will need
+	 * (karpenter.md §4.5).
+	 */
+	claims = nap_cluster_nodeclaims(pl->c, &nclaims);
+	gone = nap_xcalloc(n + nclaims + 1, sizeof(*gone));
 	for (i = 0; i < n; i++)
 		gone[i] = rows[i]->claim->meta.name;
+	for (i = 0; i < nclaims; i++) {
+		const struct nap_node *nd = nap_cluster_node_of(pl->c, claims[i]);
+
+		if (nd && (claims[i]->meta.deleted || nd->meta.deleted))
+			gone[ngone++] = claims[i]->meta.name;
+	}
 	memset(&so, 0, sizeof(so));
 	so.packing = NAP_SCHED_PACK_KARPENTER;
 	so.now_ms = pl->now;
 	so.pod_view = pod_view;
 	so.gone = gone;
-	so.ngone = n;
+	so.ngone = ngone;
 	nap_sim_build(sim, pl->c, pl->o->catalog, &so, &err);
+	closed_to_moves(pl, sim);
 	/* a new claim is never named as a candidate going away */
 	sim->in.taken = gone;
-	sim->in.ntaken = n;
+	sim->in.ntaken = ngone;
 	ro.packing = NAP_SCHED_PACK_KARPENTER;
 	ro.max_claims = max_claims;
 	ro.stop_at_fail = 1;
@@ -131,7 +188,9 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 			    pc->why ? pc->why : "no reason given");
 			goto fail;
 		}
-		if (pc->where == NAP_SCHED_NODE && !sim->in.nodes[pc->index].initialized) {
+		/* pods of deleting nodes may wait for a node still coming up */
+		if (pc->where == NAP_SCHED_NODE && !sim->in.nodes[pc->index].initialized &&
+		    on_candidate(p, rows, n)) {
 			out->why = NAP_WHY_WOULD_NOT_FIT;
 			snprintf(out->detail, sizeof(out->detail),
 			    "pod %s/%s would only fit on %s, which is not initialized", p->meta.ns,
@@ -478,19 +537,45 @@ multi(struct plan *pl, struct row **c, size_t n)
 	return 1;
 }
 
-/* Single-node (§4.6): the first candidate, in order, that gives a command. */
+/*
+ * Single-node (§4.6): the first candidate, in order from opts.single_from,
+ * that gives a command, within opts.max_simulations.
+ */
 static int
 single(struct plan *pl, struct row **c, size_t n)
 {
 	struct outcome o;
-	size_t i;
+	size_t i, start = 0, sims = 0;
 
+	for (i = 0; pl->o->single_from && i < n; i++)
+		if (strcmp(c[i]->claim->meta.name, pl->o->single_from) == 0)
+			start = i;
+	if (start > 0) {
+		struct row **r = nap_xcalloc(n, sizeof(*r));
+
+		memcpy(r, c + start, (n - start) * sizeof(*r));
+		memcpy(r + n - start, c, start * sizeof(*r));
+		memcpy(c, r, n * sizeof(*r));
+		free(r);
+	}
 	for (i = 0; i < n; i++) {
+		if (pl->o->max_simulations && sims == pl->o->max_simulations) {
+			free(pl->r->single_next);
+			pl->r->single_next = nap_xstrdup(c[i]->claim->meta.name);
+			pl->budget_blocked = 1; /* not consolidated: the walk goes on next pass */
+			for (; i < n; i++)
+				disrupt_verdict(c[i]->v, NAP_WHY_CANDIDATE, 0,
+				    "not simulated: single-node consolidation's %zu simulations "
+				    "were spent this pass",
+				    pl->o->max_simulations);
+			return 0;
+		}
 		if (!disrupt_budget_left(c[i], NAP_DISRUPT_UNDERUTILIZED)) {
 			pl->budget_blocked = 1;
 			continue;
 		}
 		consolidation(pl, &c[i], 1, &o);
+		sims++;
 		if (o.why == NAP_WHY_DISRUPTED) {
 			command(pl, &c[i], 1, &o, "single-node");
 			outcome_free(&o);
@@ -588,6 +673,130 @@ disrupt_consolidate(struct plan *pl, struct row **cands, size_t n, unsigned meth
 		pl->r->consolidated = 1;
 	free(c);
 	return made;
+}
+
+/* The instance types a LaunchRequest's NodeClaim lists, or NULL. */
+static json_object *
+launch_types(json_object *launch)
+{
+	json_object *reqs = nap_json_get(launch, "nodeClaim.spec.requirements");
+	size_t i;
+
+	for (i = 0; reqs && i < json_object_array_length(reqs); i++) {
+		json_object *q = json_object_array_get_idx(reqs, i);
+
+		if (strcmp(nap_json_str(q, "key", ""), NAP_LABEL_INSTANCE_TYPE) == 0)
+			return nap_json_get(q, "values");
+	}
+	return NULL;
+}
+
+/* Does every instance type of launch a appear in launch b? */
+static int
+types_subset(json_object *a, json_object *b)
+{
+	json_object *ta = launch_types(a), *tb = launch_types(b);
+	size_t i, j, na = ta ? json_object_array_length(ta) : 0;
+	size_t nb = tb ? json_object_array_length(tb) : 0;
+
+	for (i = 0; i < na; i++) {
+		const char *t = json_object_get_string(json_object_array_get_idx(ta, i));
+		int found = 0;
+
+		for (j = 0; j < nb && !found; j++)
+			found = strcmp(t,
+				    json_object_get_string(json_object_array_get_idx(tb, j))) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+static int invalid(struct plan *pl, const char *fmt, ...) NAP_PRINTF(2, 3);
+
+static int
+invalid(struct plan *pl, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1200];
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(pl->r->invalid);
+	pl->r->invalid = nap_xstrdup(buf);
+	return 0;
+}
+
+int
+disrupt_validate(struct plan *pl, struct row **cands, size_t n)
+{
+	const struct nap_disrupt_command *old = pl->o->validate;
+	struct row **rows = nap_xcalloc(old->ncands + 1, sizeof(*rows));
+	struct nap_disrupt_command *cmd;
+	struct outcome o;
+	size_t i, j, k = 0;
+	int ok = 1;
+
+	if (old->reason != NAP_DISRUPT_EMPTY && old->reason != NAP_DISRUPT_UNDERUTILIZED) {
+		free(rows);
+		return invalid(pl, "only Empty and Underutilized commands are validated, not %s",
+		    nap_disrupt_reason_name(old->reason));
+	}
+	for (i = 0; i < old->ncands && ok; i++) {
+		const char *name = old->cands[i].nodeclaim;
+		struct row *w = NULL;
+		int still;
+
+		for (j = 0; j < n && !w; j++)
+			if (strcmp(cands[j]->claim->meta.name, name) == 0)
+				w = cands[j];
+		still = w != NULL &&
+		    (old->reason == NAP_DISRUPT_EMPTY
+			    ? w->v->why == NAP_WHY_CANDIDATE
+			    : w->v->why == NAP_WHY_NOT_EMPTY || w->v->why == NAP_WHY_CANDIDATE) &&
+		    disrupt_budget_left(w, old->reason);
+		if (still) {
+			w->pool->b->used[old->reason]++; /* the next candidate's budget */
+			rows[k++] = w;
+			continue;
+		}
+		/* emptiness drops the one; consolidation gives the command up */
+		if (old->reason == NAP_DISRUPT_UNDERUTILIZED) {
+			const struct nap_disrupt_verdict *v = NULL;
+
+			for (j = 0; j < pl->nrows && !v; j++)
+				if (strcmp(pl->rows[j].claim->meta.name, name) == 0)
+					v = pl->rows[j].v;
+			ok = invalid(pl, "nodeclaim %s is no longer a candidate: %s", name,
+			    v ? v->detail : "it is gone");
+		}
+	}
+	if (ok && k == 0)
+		ok = invalid(pl, "no candidate of the command is still empty");
+	if (ok && old->reason == NAP_DISRUPT_EMPTY) {
+		cmd = disrupt_command_new(pl->r, NAP_DISRUPT_EMPTY, rows[0]->v->nodepool);
+		for (i = 0; i < k; i++)
+			disrupt_cand_add(pl, cmd, rows[i]);
+	} else if (ok) {
+		for (i = 0; i < k; i++)
+			rows[i]->pool->b->used[old->reason]--; /* command() counts them */
+		consolidation(pl, rows, k, &o);
+		if (o.why != NAP_WHY_DISRUPTED)
+			ok = invalid(pl, "%s", o.detail);
+		else if (o.nlaunch != old->nlaunch)
+			ok = invalid(pl, "the candidates now need %zu new node%s, not %zu",
+			    o.nlaunch, o.nlaunch == 1 ? "" : "s", old->nlaunch);
+		else if (o.nlaunch == 1 && !types_subset(old->launch[0], o.launch[0]))
+			ok = invalid(pl,
+			    "the replacement may no longer be every instance type the "
+			    "command listed");
+		if (ok)
+			command(pl, rows, k, &o, "validated");
+		outcome_free(&o);
+	}
+	free(rows);
+	return ok;
 }
 
 int

@@ -39,6 +39,8 @@ struct plan {
 	struct nap_hash pdb_ns;	   /* namespace -> struct span of pdbs */
 	struct nap_hash pdb_cache; /* "<labels map>\t<ns>" -> struct pdb_hit */
 	int budget_blocked;	   /* consolidation left a node to a spent budget */
+	struct row *rows;	   /* one per NodeClaim, by name */
+	size_t nrows;
 };
 
 /* The PDBs of one namespace: pdbs[start .. start + n). */
@@ -69,6 +71,12 @@ int disrupt_pod_reschedulable(const struct nap_pod *p);
 int disrupt_budget_left(struct row *w, enum nap_disrupt_reason k);
 /* The Drifted condition's reason ("" when not drifted). */
 const char *disrupt_drift_reason(const struct row *w);
+/*
+ * When cl becomes Consolidatable (§4.2): consolidateAfter after its last
+ * pod event (else its Initialized transition, else its creation), epoch
+ * ms; INT64_MAX for consolidateAfter Never.
+ */
+int64_t disrupt_consolidatable_at(const struct nap_nodeclaim *cl, const struct nap_nodepool *np);
 /* A new, empty command of the result. */
 struct nap_disrupt_command *disrupt_command_new(
     struct nap_disrupt_result *r, enum nap_disrupt_reason reason, const char *pool);
@@ -90,6 +98,11 @@ int disrupt_consolidate(struct plan *pl, struct row **cands, size_t n, unsigned 
  * next), -1 when there is nothing to simulate with (no catalog).
  */
 int disrupt_drift_simulate(struct plan *pl, struct row *w);
+/*
+ * opts.validate over the candidates (emptiness verdicts filled): 1 with the
+ * command made again, 0 with the result's invalid set.
+ */
+int disrupt_validate(struct plan *pl, struct row **cands, size_t n);
 /* The result's fleet price and, with opts.bound, the whole-pod bound. */
 void disrupt_fleet(struct plan *pl);
 

@@ -512,6 +512,18 @@ candidate(struct plan *pl, struct row *w)
 	return pods_check(pl, w, lifetime(pl, cl));
 }
 
+int64_t
+disrupt_consolidatable_at(const struct nap_nodeclaim *cl, const struct nap_nodepool *np)
+{
+	const struct nap_cond *init = nap_cond_find(cl->conds, cl->nconds, "Initialized");
+	int64_t since = cl->last_pod_event ? cl->last_pod_event
+	    : init && init->since	   ? init->since
+					   : cl->meta.created;
+
+	return np->consolidate_after == NAP_NEVER ? INT64_MAX
+						  : since * 1000 + np->consolidate_after;
+}
+
 /* Emptiness's own filters (§4.2) on a candidate. */
 static enum nap_disrupt_why
 emptiness_check(struct plan *pl, struct row *w)
@@ -519,19 +531,14 @@ emptiness_check(struct plan *pl, struct row *w)
 	struct nap_disrupt_verdict *v = w->v;
 	const struct nap_nodepool *np = w->pool->np;
 	const struct nap_nodeclaim *cl = w->claim;
-	const struct nap_cond *init;
-	int64_t since, at;
+	int64_t at;
 
 	if (np->consolidate_after == NAP_NEVER) {
 		disrupt_verdict(v, NAP_WHY_CONSOLIDATE_NEVER, 0, "nodepool %s has consolidateAfter: Never",
 		    np->meta.name);
 		return v->why;
 	}
-	init = nap_cond_find(cl->conds, cl->nconds, "Initialized");
-	since = cl->last_pod_event ? cl->last_pod_event
-	    : init && init->since  ? init->since
-				   : cl->meta.created;
-	at = since * 1000 + np->consolidate_after;
+	at = disrupt_consolidatable_at(cl, np);
 	if (at > pl->now) {
 		char after[32], left[32];
 
@@ -905,7 +912,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 	struct nap_node *const *nodes;
 	struct row *rows, **cands;
 	size_t i, n, nn, ncands = 0, nv;
-	unsigned methods = o->methods ? o->methods : NAP_DISRUPT_M_ALL;
+	/* validating one command: no method runs, expiration included */
+	unsigned methods = o->validate ? 0 : o->methods ? o->methods : NAP_DISRUPT_M_ALL;
 
 	memset(out, 0, sizeof(*out));
 	out->method = -1;
@@ -929,6 +937,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 		rows[i].pool = claims[i]->nodepool ? find_pool(&pl, claims[i]->nodepool) : NULL;
 	}
 	qsort(rows, n, sizeof(*rows), cmp_rows_name);
+	pl.rows = rows;
+	pl.nrows = n;
 
 	/* Verdict skeletons and budget counts. */
 	for (i = 0; i < n; i++) {
@@ -981,7 +991,11 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 			cands[ncands++] = w;
 	}
 	/* the emptiness checks fill every candidate's verdict (consolidation reads them) */
-	if (emptiness(&pl, cands, ncands, (methods & NAP_DISRUPT_M_EMPTINESS) != 0))
+	if (o->validate) {
+		(void)emptiness(&pl, cands, ncands, 0);
+		if (disrupt_validate(&pl, cands, ncands))
+			out->method = (int)o->validate->reason;
+	} else if (emptiness(&pl, cands, ncands, (methods & NAP_DISRUPT_M_EMPTINESS) != 0))
 		out->method = NAP_DISRUPT_EMPTY;
 	else if ((methods & NAP_DISRUPT_M_DRIFT) && drift(&pl, cands, ncands))
 		out->method = NAP_DISRUPT_DRIFTED;
@@ -1072,6 +1086,8 @@ nap_disrupt_result_free(struct nap_disrupt_result *r)
 		free(r->budgets[i].bad_detail);
 	}
 	free(r->budgets);
+	free(r->single_next);
+	free(r->invalid);
 	memset(r, 0, sizeof(*r));
 	r->method = -1;
 }

@@ -21,10 +21,14 @@
  * budget allows is deleted, with no replacement and no consolidateAfter
  * wait.  Only when none is, the oldest drift (the condition's transition,
  * then the name) among the non-empty ones whose pool still has Drifted
- * budget becomes a command of its own with one replacement (replacements =
- * 1, cands[0].requests what the replacement must hold); one non-empty node
- * per plan, the others wait (NAP_WHY_DRIFT_ONE_AT_A_TIME) or are held by the
- * budget.  A command in flight keeps its candidate tainted, so it counts as
+ * budget becomes a command of its own: its pods are placed again by the
+ * simulation consolidation uses (below, with any number of new claims, at
+ * any price); fitting elsewhere it is deleted (replacements 0), else it
+ * carries every new claim (launch); a node whose pods would not fit is
+ * skipped for the next (NAP_WHY_WOULD_NOT_FIT).  Without a catalog, one
+ * replacement the caller sizes (replacements 1, nlaunch 0,
+ * cands[0].requests what it must hold).  One non-empty node per plan, the
+ * others wait (NAP_WHY_DRIFT_ONE_AT_A_TIME) or are held by the budget.  A command in flight keeps its candidate tainted, so it counts as
  * disrupting until it is gone.  Unlike Karpenter, a terminationGracePeriod
  * does not waive the pod checks for drift: a do-not-disrupt pod or a PDB at
  * 0 holds a drifted node as it holds an empty one.
@@ -36,9 +40,10 @@
  * positive eviction costs), descending, then name).  Each question "can
  * these nodes go?" is one run of the shared scheduler (lib/simulate with
  * the nodes gone, lib/sched in Karpenter's packing, at most one new
- * claim): their pods, and pending pods nominated somewhere (held there),
- * must all land, never on an uninitialized node; other pending pods are
- * nap-solve's and left out.  0 new claims: delete.  1 new claim: replace,
+ * claim): their pods and those of the nodes already deleting must all
+ * land, the candidates' never on an uninitialized node, none on a node
+ * still inside its consolidateAfter; pending pods nominated somewhere are
+ * held there, other pending pods are nap-solve's and left out.  0 new claims: delete.  1 new claim: replace,
  * keeping only the claim's instance types whose worst-case launch price
  * (the dearest offering it allows, of spot when it allows spot) is
  * strictly below the candidates' total (multi-node: below the cheapest
@@ -48,7 +53,8 @@
  * a single node needs 15 cheaper types (the launch list cut to 15, or to
  * minValues).  Multi-node binary-searches the largest prefix (2..100) of
  * the candidates with budget that gives a command; single-node then walks
- * them in order and takes the first.  The pass is skipped when
+ * them in order (NodePools interleaved; from opts.single_from, at most
+ * opts.max_simulations runs) and takes the first.  The pass is skipped when
  * opts.generation equals opts.consolidated_gen (nothing changed since a
  * pass that found nothing), unless 5 minutes passed since then.
  *
@@ -316,6 +322,29 @@ struct nap_disrupt_opts {
 	uint64_t generation, consolidated_gen;
 	int64_t consolidated_ms;
 	/*
+	 * At most this many scheduler runs for single-node consolidation per
+	 * plan (0: no limit), Karpenter's 3-minute timeout made deterministic:
+	 * the candidates left get verdict Candidate and the plan is not
+	 * consolidated.  single_from: the nodeclaim to start the walk at
+	 * (the previous result's single_next; NULL or unknown: the first),
+	 * the walk wrapping around, so a large fleet is walked over passes.
+	 */
+	size_t max_simulations;
+	const char *single_from;
+	/*
+	 * Validation (§4.6): instead of choosing, check this command of an
+	 * earlier plan again (an Empty or Underutilized one, some 15 s later,
+	 * before acting on it).  Every candidate must still pass the candidate
+	 * checks (Empty: those that do not are dropped, as Karpenter's
+	 * emptiness does) and its pool's budget; Underutilized is simulated
+	 * again: a delete must still need no new node, a replacement exactly
+	 * one, listing at least the instance types the command listed.  The
+	 * result then holds the command again (fresh launch records) as its
+	 * only command, or none and invalid says why.  Expiration and the
+	 * methods do not run.
+	 */
+	const struct nap_disrupt_command *validate;
+	/*
 	 * 1: also compute the whole-pod LP bound of the pods the fleet runs
 	 * (lib/bound, as nap-cost does) into the result; it costs a solve.
 	 */
@@ -342,6 +371,10 @@ struct nap_disrupt_result {
 	 */
 	int consolidated, skipped_consolidated;
 	size_t simulations; /* scheduler runs consolidation made */
+	/* the candidate single-node stopped before at max_simulations (NULL none), for opts.single_from */
+	char *single_next;
+	/* opts.validate: why the command no longer holds, NULL when it does */
+	char *invalid;
 	/*
 	 * The fleet: Σ the offering prices of the NodeClaims not being
 	 * deleted (USD/h; fleet_unknown counts those whose price is unknown),

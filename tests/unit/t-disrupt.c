@@ -436,7 +436,8 @@ test_drift(void)
 	add(c,
 	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"big-1\"" RS_OWNER
 	    "},\"spec\":{\"nodeName\":\"d-b\",\"containers\":[{\"name\":\"c\",\"resources\":{"
-	    "\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},\"status\":{\"phase\":\"Running\"}}");
+	    "\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},\"status\":{\"phase\":\"Running\"}"
+	    "}");
 	machine(c, "d-c", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 300});
 	pod(c, "default", "web-4", "d-c", RS_OWNER, NULL);
 	machine(c, "busy", "p", NULL);
@@ -494,8 +495,8 @@ test_drift_budgets(void)
 	struct nap_cluster *c;
 
 	/* 5 drifted nodes, 3 of them empty (consolidateAfter 0s: emptiness would take them). */
-	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"2\"}]}", 0,
-	    2, "a budget of 2 lets 2 of the 3 empty drifted nodes go");
+	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"2\"}]}", 0, 2,
+	    "a budget of 2 lets 2 of the 3 empty drifted nodes go");
 	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"0\","
 			  "\"reasons\":[\"Drifted\"]},{\"nodes\":\"100%\"}]}",
 	    0, 0, "a 0 budget for Drifted blocks drift");
@@ -1370,14 +1371,17 @@ fixture(const char *name)
 		goto out;
 	}
 	got = records(&r);
-	TAP_OK(launch_ok(c, &r), "fixture %s: each replacement is for pods of its command's "
-				 "candidates, and replacements counts them",
+	TAP_OK(launch_ok(c, &r),
+	    "fixture %s: each replacement is for pods of its command's "
+	    "candidates, and replacements counts them",
 	    name);
 	if (strncmp(name, "consol-", 7) == 0) {
 		int k = consol_props(&r);
 
-		TAP_OK(k >= 0, "fixture %s: every consolidation command launches only strictly "
-			       "cheaper offerings, pinned to one capacity type", name);
+		TAP_OK(k >= 0,
+		    "fixture %s: every consolidation command launches only strictly "
+		    "cheaper offerings, pinned to one capacity type",
+		    name);
 	}
 	nap_disrupt_result_free(&r);
 	o.no_cache = 1;
@@ -1405,6 +1409,135 @@ fixture(const char *name)
 	free(want);
 	free(got);
 out:
+	nap_cluster_free(c);
+}
+
+static enum nap_disrupt_why
+v_why(const struct nap_disrupt_result *r, const char *claim)
+{
+	size_t i;
+
+	for (i = 0; i < r->nverdicts; i++)
+		if (strcmp(r->verdicts[i].nodeclaim, claim) == 0)
+			return r->verdicts[i].why;
+	return NAP_WHY_N;
+}
+
+/* A copy of the first command of r, as a caller keeps it until it validates it. */
+static struct nap_disrupt_command
+keep_cmd(const struct nap_disrupt_result *r)
+{
+	struct nap_disrupt_command k = r->cmds[0];
+	size_t i;
+
+	k.cands = nap_xcalloc(k.ncands, sizeof(*k.cands));
+	for (i = 0; i < k.ncands; i++)
+		k.cands[i].nodeclaim = nap_xstrdup(r->cmds[0].cands[i].nodeclaim);
+	k.launch = nap_xcalloc(k.nlaunch + 1, sizeof(*k.launch));
+	for (i = 0; i < k.nlaunch; i++)
+		k.launch[i] = json_object_get(r->cmds[0].launch[i]);
+	k.nodepool = NULL;
+	return k;
+}
+
+static void
+kept_free(struct nap_disrupt_command *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->ncands; i++)
+		free(k->cands[i].nodeclaim);
+	for (i = 0; i < k->nlaunch; i++)
+		json_object_put(k->launch[i]);
+	free(k->cands);
+	free(k->launch);
+}
+
+/* Validation (§4.6): a command checked again before it is acted on. */
+static void
+test_validate(void)
+{
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_disrupt_command k;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+	struct nap_cluster *c = load_case("consol-multi-replace", &now, &bad);
+
+	if (!TAP_OK(c != NULL, "the consol-multi-replace case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (!TAP_OK(r.ncmds == 1 && r.cmds[0].nlaunch == 1, "a 3-to-1 command to validate")) {
+		nap_disrupt_result_free(&r);
+		nap_cluster_free(c);
+		return;
+	}
+	k = keep_cmd(&r);
+	nap_disrupt_result_free(&r);
+	o.now_ms = now + 15000;
+	o.validate = &k;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && r.invalid == NULL && r.cmds[0].ncands == 3 &&
+		r.cmds[0].nlaunch == 1 && r.simulations == 1,
+	    "15 s later, nothing changed: the command holds, simulated once more");
+	nap_disrupt_result_free(&r);
+	{
+		/* the command listed a type the simulation would not launch now */
+		json_object *t = nap_json_get(k.launch[0], "nodeClaim.spec.requirements");
+		size_t i;
+
+		for (i = 0; t && i < json_object_array_length(t); i++) {
+			json_object *q = json_object_array_get_idx(t, i);
+
+			if (strcmp(nap_json_str(q, "key", ""), "node.kubernetes.io/instance-type") == 0)
+				json_object_array_add(nap_json_get(q, "values"),
+				    json_object_new_string("Standard_D64s_v5"));
+		}
+	}
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "instance type") != NULL,
+	    "a replacement whose instance types are no longer all there is invalid");
+	nap_disrupt_result_free(&r);
+	add(c,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\","
+	    "\"name\":\"job-1\",\"uid\":\"u-job-1\",\"annotations\":{"
+	    "\"karpenter.sh/do-not-disrupt\":\"true\"}},\"spec\":{\"nodeName\":\"m-2\","
+	    "\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Running\"}}");
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (r.invalid)
+		printf("# invalid: %s\n", r.invalid);
+	TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "m-2") != NULL &&
+		strstr(r.invalid, "do-not-disrupt") != NULL,
+	    "a do-not-disrupt pod arriving on a candidate makes the command invalid, naming it");
+	nap_disrupt_result_free(&r);
+	kept_free(&k);
+	nap_cluster_free(c);
+
+	c = load_case("empty-node-removed", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (TAP_OK(r.ncmds == 1 && r.cmds[0].reason == NAP_DISRUPT_EMPTY, "an Empty command")) {
+		k = keep_cmd(&r);
+		nap_disrupt_result_free(&r);
+		o.validate = &k;
+		add(c,
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":"
+		    "\"default\",\"name\":\"late-1\",\"uid\":\"u-late-1\",\"ownerReferences\":[{"
+		    "\"kind\":\"ReplicaSet\",\"name\":\"late\",\"controller\":true}]},\"spec\":{"
+		    "\"nodeName\":\"empty\",\"containers\":[{\"name\":\"c\"}]},\"status\":{"
+		    "\"phase\":\"Running\"}}");
+		nap_disrupt_plan(c, &o, &r, &err);
+		TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "empty") != NULL,
+		    "a pod that lands on the empty node before it goes drops it from the command");
+		kept_free(&k);
+	}
+	nap_disrupt_result_free(&r);
 	nap_cluster_free(c);
 }
 
@@ -1450,6 +1583,68 @@ test_consolidation_opts(void)
 	nap_disrupt_result_free(&r);
 	nap_cluster_free(c);
 
+	c = load_case("consol-budget", &now, &bad);
+	if (!TAP_OK(c != NULL, "the consol-budget case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 1;
+	o.single_from = "m-2";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "m-2") == 0 &&
+		r.simulations == 1 && r.single_next == NULL,
+	    "single-node starts its walk at single_from: m-2 goes, in one simulation");
+	nap_disrupt_result_free(&r);
+	o.max_simulations = 0;
+	o.single_from = NULL;
+	nap_cluster_free(c);
+
+	c = load_case("consol-not-cheaper", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.max_simulations = 1;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 1 && r.single_next == NULL && r.consolidated,
+	    "a walk that ends within max_simulations is complete and consolidated");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-would-not-fit", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 1;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 0 && r.simulations == 1 && r.single_next &&
+		strcmp(r.single_next, "other") == 0 && !r.consolidated &&
+		v_why(&r, "other") == NAP_WHY_CANDIDATE,
+	    "max_simulations ends the walk: pinned is simulated, other is next, nothing is "
+	    "consolidated");
+	nap_disrupt_result_free(&r);
+	o.single_from = "other";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "other") == 0,
+	    "the next pass, from single_next, finds other's command");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-multi-delete", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 0;
+	o.single_from = "m-3";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "m-3") == 0,
+	    "the walk wraps around from single_from");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
 	c = load_case("consol-spot-to-spot", &now, &bad);
 	if (!TAP_OK(c != NULL, "the consol-spot-to-spot case loads"))
 		return;
@@ -1464,8 +1659,10 @@ test_consolidation_opts(void)
 		json_object *it = req_of(nc, "node.kubernetes.io/instance-type");
 		json_object *ct = req_of(nc, "karpenter.sh/capacity-type");
 
-		TAP_OK(it && json_object_array_length(nap_json_get(it, "values")) ==
-			NAP_DISRUPT_SPOT_TYPES && req_has(ct, "spot") && !req_has(ct, "on-demand"),
+		TAP_OK(it &&
+			json_object_array_length(nap_json_get(it, "values")) ==
+			    NAP_DISRUPT_SPOT_TYPES &&
+			req_has(ct, "spot") && !req_has(ct, "on-demand"),
 		    "its launch list is the 15 cheapest, all spot");
 		TAP_OK(consol_props(&r) == 1, "and every one is strictly cheaper");
 	}
@@ -1505,6 +1702,7 @@ test_fixtures(void)
 		free(names[i]);
 	}
 	test_consolidation_opts();
+	test_validate();
 	nap_catalog_free(catalog);
 }
 
