@@ -268,7 +268,7 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	poll 60 grep -q 'Underutilized command on nodepool ice planned: validating' "$ERR"
 	pod=$(sim_kubectl get pods -l app=icy -o jsonpath='{.items[0].metadata.name}')
 	sim_kubectl annotate pod "$pod" karpenter.sh/do-not-disrupt=true >/dev/null
-	poll 60 grep -q 'Underutilized command on nodepool ice dropped after validation: nodeclaim ice1: PodDoNotDisrupt' "$ERR"
+	poll 60 grep -q 'Underutilized command on nodepool ice dropped after validation: nodeclaim ice1 is no longer a candidate: .*do-not-disrupt' "$ERR"
 	stop_loop
 	kill -TERM "$WPID" 2>/dev/null || :
 	wait "$WPID" 2>/dev/null || :

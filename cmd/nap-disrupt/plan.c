@@ -9,17 +9,15 @@
  *
  * Validation (karpenter.md §4.6): an Empty or Underutilized command is not
  * carried out when it is first planned.  It waits 15 s (under
- * --time-scale), then the planner runs again on the cluster as it is then,
- * and the command goes ahead only as that pass confirms it.  Emptiness
- * keeps Karpenter's rule: the candidates the new pass still deletes as
- * empty go, the others are dropped one by one.  A consolidation goes ahead
- * only whole: the new pass must consolidate the very same NodeClaims, with
- * as many replacements, and replacements no dearer than planned; it is then
- * carried out as the new pass has it (its LaunchRequests are the fresher).
- * Otherwise it is dropped, with a message and a ConsolidationRejected
- * event on each candidate's Node naming why, and the next pass plans
- * afresh.  Expired and Drifted commands do not wait (Karpenter's drift has
- * no validation delay).
+ * --time-scale), then the planner checks that very command again on the
+ * cluster as it is then (lib/disrupt's opts.validate: every candidate still
+ * a candidate within its budget, a consolidation simulated again, Karpenter's
+ * rules).  Emptiness goes ahead with the nodes still empty; a consolidation
+ * goes ahead whole, with the LaunchRequests of the new simulation, or is
+ * dropped, with a message and a ConsolidationRejected event on each
+ * candidate's Node naming why, and the next pass plans afresh.  Expired
+ * and Drifted commands do not wait (Karpenter's drift has no validation
+ * delay).
  *
  * A NodeClaim deleted here stays in the planner's queue until the model
  * shows its deletion, so a pass that runs before the watch catches up does
@@ -38,8 +36,6 @@
 #define QUEUE_KEEP_MS 60000
 /* karpenter.md §4.6: commandValidationDelay. */
 #define VALIDATION_MS 15000
-/* Prices compared after a re-plan: a float's noise is not "dearer". */
-#define PRICE_EPSILON 1e-9
 /* karpenter.md 8.3: a nomination holds for 2 x BATCH_MAX_DURATION (10 s). */
 #define NOMINATION_MS 20000
 
@@ -105,8 +101,9 @@ nominated_now(struct ctx *x, int64_t now, size_t *n)
 	return out;
 }
 
+/* A plan, or with validate the check of that earlier command (lib/disrupt's opts.validate). */
 static int
-plan(struct ctx *x, struct nap_disrupt_result *r)
+plan(struct ctx *x, struct nap_disrupt_result *r, const struct nap_disrupt_command *validate)
 {
 	struct nap_disrupt_opts o;
 	struct nap_err err;
@@ -134,11 +131,12 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 	o.generation = x->generation + 1;
 	o.consolidated_gen = x->consolidated_gen;
 	o.consolidated_ms = x->consolidated_ms;
+	o.validate = validate;
 	memset(r, 0, sizeof(*r));
 	if (nap_disrupt_plan(x->cl, &o, r, &err) < 0) {
 		nap_warn("plan: %s", err.msg);
 		rc = -1;
-	} else if (r->consolidated) {
+	} else if (r->consolidated && validate == NULL) {
 		x->consolidated_gen = o.generation;
 		x->consolidated_ms = o.now_ms;
 	}
@@ -227,23 +225,21 @@ validated(const struct nap_disrupt_command *cmd)
 	    (cmd->reason == NAP_DISRUPT_EMPTY || cmd->reason == NAP_DISRUPT_UNDERUTILIZED);
 }
 
-/* The replacements' worst-case $/h as the planner priced them, < 0 when there are none. */
-static double
-replacement_price(const struct nap_disrupt_command *cmd)
-{
-	return cmd->replacements > 0 && cmd->nlaunch > 0 ? cmd->price_after : -1;
-}
-
 static void
 pending_clear(struct ctx *x)
 {
 	size_t i, j;
 
 	for (i = 0; i < x->npend; i++) {
-		for (j = 0; j < x->pend[i].ncands; j++)
-			free(x->pend[i].cands[j]);
-		free(x->pend[i].cands);
-		free(x->pend[i].nodepool);
+		struct nap_disrupt_command *c = &x->pend[i];
+
+		for (j = 0; j < c->ncands; j++)
+			free(c->cands[j].nodeclaim);
+		for (j = 0; j < c->nlaunch; j++)
+			json_object_put(c->launch[j]);
+		free(c->cands);
+		free(c->launch);
+		free(c->nodepool);
 	}
 	free(x->pend);
 	x->pend = NULL;
@@ -251,33 +247,32 @@ pending_clear(struct ctx *x)
 	x->pend_due_ms = 0;
 }
 
+/*
+ * Keep what validation reads of cmd (lib/disrupt.h, opts.validate): its
+ * reason, pool, candidates' names and launch records (referenced).  The
+ * candidates' other strings are "", never NULL.
+ */
 static void
 pending_add(struct ctx *x, const struct nap_disrupt_command *cmd)
 {
-	struct pending *p;
+	static char none[] = "";
+	struct nap_disrupt_command *c;
 	size_t j;
 
 	x->pend = nap_xrealloc(x->pend, (x->npend + 1) * sizeof(*x->pend));
-	p = &x->pend[x->npend++];
-	p->reason = cmd->reason;
-	p->nodepool = nap_xstrdup(cmd->nodepool);
-	p->ncands = cmd->ncands;
-	p->cands = nap_xcalloc(cmd->ncands ? cmd->ncands : 1, sizeof(*p->cands));
-	for (j = 0; j < cmd->ncands; j++)
-		p->cands[j] = nap_xstrdup(cmd->cands[j].nodeclaim);
-	p->replacements = cmd->replacements;
-	p->price = replacement_price(cmd);
-}
-
-static const struct nap_disrupt_verdict *
-verdict_of(const struct nap_disrupt_result *r, const char *nodeclaim)
-{
-	size_t i;
-
-	for (i = 0; i < r->nverdicts; i++)
-		if (strcmp(r->verdicts[i].nodeclaim, nodeclaim) == 0)
-			return &r->verdicts[i];
-	return NULL;
+	c = &x->pend[x->npend++];
+	*c = *cmd;
+	c->nodepool = nap_xstrdup(cmd->nodepool);
+	c->cands = nap_xcalloc(cmd->ncands ? cmd->ncands : 1, sizeof(*c->cands));
+	for (j = 0; j < cmd->ncands; j++) {
+		c->cands[j] = cmd->cands[j];
+		c->cands[j].nodeclaim = nap_xstrdup(cmd->cands[j].nodeclaim);
+		c->cands[j].node = c->cands[j].provider_id = c->cands[j].instance_type = none;
+		c->cands[j].zone = c->cands[j].capacity_type = c->cands[j].drift_reason = none;
+	}
+	c->launch = cmd->nlaunch ? nap_xcalloc(cmd->nlaunch, sizeof(*c->launch)) : NULL;
+	for (j = 0; j < cmd->nlaunch; j++)
+		c->launch[j] = json_object_get(cmd->launch[j]);
 }
 
 static int
@@ -291,34 +286,16 @@ has_cand(const struct nap_disrupt_command *cmd, const char *nodeclaim)
 	return 0;
 }
 
-/* Why nodeclaim is not in the new pass's command: its verdict, for a person. */
-static void
-why_not(const struct nap_disrupt_result *r, const char *nodeclaim, char *buf, size_t len)
-{
-	const struct nap_disrupt_verdict *v = verdict_of(r, nodeclaim);
-
-	if (v == NULL)
-		snprintf(buf, len, "nodeclaim %s is gone", nodeclaim);
-	else if (v->why == NAP_WHY_DISRUPTED)
-		snprintf(buf, len, "nodeclaim %s is now in another command (%s)", nodeclaim,
-		    nap_disrupt_reason_name(v->reason));
-	else if (v->why == NAP_WHY_CANDIDATE)
-		snprintf(buf, len, "nodeclaim %s is no longer chosen", nodeclaim);
-	else
-		snprintf(buf, len, "nodeclaim %s: %s%s%s", nodeclaim, nap_disrupt_why_name(v->why),
-		    v->detail[0] ? ": " : "", v->detail);
-}
-
 /* A validation that failed: a message, and ConsolidationRejected on each candidate's Node. */
 static void
-reject(struct ctx *x, const struct pending *p, const char *why)
+reject(struct ctx *x, const struct nap_disrupt_command *p, const char *why)
 {
 	size_t i;
 
 	nap_info("%s command on nodepool %s dropped after validation: %s",
 	    nap_disrupt_reason_name(p->reason), p->nodepool, why);
 	for (i = 0; i < p->ncands; i++) {
-		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(x->cl, p->cands[i]);
+		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(x->cl, p->cands[i].nodeclaim);
 		const struct nap_node *n = c ? nap_cluster_node_of(x->cl, c) : NULL;
 
 		if (n)
@@ -329,110 +306,35 @@ reject(struct ctx *x, const struct pending *p, const char *why)
 }
 
 /*
- * The command of r confirming p, or NULL with why: for emptiness a command
- * in *sub holding the candidates still deleted (its cands the caller frees),
- * for a consolidation the new pass's own.
+ * The validation delay is over: each waiting command is checked again by
+ * the planner (opts.validate) on the cluster as it is now, and carried out
+ * as that check gives it back (fresh LaunchRequests; Empty without the
+ * nodes no longer empty), or dropped with the reason it gives.
  */
-static const struct nap_disrupt_command *
-confirm(const struct nap_disrupt_result *r, const struct pending *p,
-    struct nap_disrupt_command *sub, char *why, size_t len)
-{
-	const struct nap_disrupt_command *cmd = NULL;
-	size_t i;
-	double price;
-
-	for (i = 0; i < r->ncmds && cmd == NULL; i++)
-		if (validated(&r->cmds[i]) && r->cmds[i].reason == p->reason &&
-		    strcmp(r->cmds[i].nodepool, p->nodepool) == 0)
-			cmd = &r->cmds[i];
-	if (p->reason == NAP_DISRUPT_EMPTY) {
-		*sub = cmd ? *cmd : (struct nap_disrupt_command){0};
-		sub->cands = nap_xcalloc(p->ncands, sizeof(*sub->cands));
-		sub->ncands = 0;
-		sub->savings = 0;
-		sub->savings_known = 1;
-		for (i = 0; cmd && i < cmd->ncands; i++) {
-			size_t k;
-
-			for (k = 0; k < p->ncands; k++)
-				if (strcmp(cmd->cands[i].nodeclaim, p->cands[k]) == 0)
-					break;
-			if (k == p->ncands)
-				continue;
-			sub->cands[sub->ncands++] = cmd->cands[i];
-			if (cmd->cands[i].price >= 0)
-				sub->savings += cmd->cands[i].price;
-			else
-				sub->savings_known = 0;
-		}
-		if (sub->ncands == 0) {
-			free(sub->cands);
-			sub->cands = NULL;
-			why_not(r, p->cands[0], why, len);
-			return NULL;
-		}
-		return sub;
-	}
-	if (cmd == NULL) {
-		why_not(r, p->cands[0], why, len);
-		return NULL;
-	}
-	for (i = 0; i < p->ncands; i++)
-		if (!has_cand(cmd, p->cands[i])) {
-			why_not(r, p->cands[i], why, len);
-			return NULL;
-		}
-	if (cmd->ncands != p->ncands) {
-		snprintf(why, len, "the plan now consolidates %zu nodes, not %zu", cmd->ncands,
-		    p->ncands);
-		return NULL;
-	}
-	if (cmd->replacements != p->replacements) {
-		snprintf(why, len, "it now needs %zu replacements, not %zu", cmd->replacements,
-		    p->replacements);
-		return NULL;
-	}
-	price = replacement_price(cmd);
-	if (p->replacements > 0 && p->price >= 0 &&
-	    (price < 0 || price > p->price + PRICE_EPSILON)) {
-		if (price < 0)
-			snprintf(why, len, "the replacement's price is now unknown (was $%.4f/h)",
-			    p->price);
-		else
-			snprintf(why, len, "the replacement now costs $%.4f/h, more than $%.4f/h",
-			    price, p->price);
-		return NULL;
-	}
-	return cmd;
-}
-
-/* The validation delay is over: carry out what the new pass confirms, drop the rest. */
 static void
-validate(struct ctx *x, const struct nap_disrupt_result *r)
+validate(struct ctx *x)
 {
-	struct nap_disrupt_command sub;
-	const struct nap_disrupt_command *cmd;
-	char why[512];
+	struct nap_disrupt_result r;
 	size_t i, k;
 
 	for (i = 0; i < x->npend; i++) {
-		const struct pending *p = &x->pend[i];
+		const struct nap_disrupt_command *p = &x->pend[i];
 
-		memset(&sub, 0, sizeof(sub));
-		cmd = confirm(r, p, &sub, why, sizeof(why));
-		if (cmd == NULL) {
-			reject(x, p, why);
+		if (plan(x, &r, p) < 0)
+			continue;
+		if (r.ncmds != 1) {
+			reject(x, p, r.invalid ? r.invalid : "the planner gave no command back");
+			nap_disrupt_result_free(&r);
 			continue;
 		}
-		if (p->reason == NAP_DISRUPT_EMPTY)
-			for (k = 0; k < p->ncands; k++)
-				if (!has_cand(cmd, p->cands[k])) {
-					why_not(r, p->cands[k], why, sizeof(why));
-					nap_info("Empty: nodeclaim %s dropped after validation: %s",
-					    p->cands[k], why);
-				}
-		execute(x, r, cmd);
-		free(sub.cands);
+		for (k = 0; k < p->ncands; k++)
+			if (!has_cand(&r.cmds[0], p->cands[k].nodeclaim))
+				nap_info(
+				    "%s: nodeclaim %s dropped after validation: no longer empty "
+				    "or within budget",
+				    nap_disrupt_reason_name(p->reason), p->cands[k].nodeclaim);
+		execute(x, &r, &r.cmds[0]);
+		nap_disrupt_result_free(&r);
 	}
 	pending_clear(x);
 }
@@ -449,7 +351,7 @@ plan_pass(struct ctx *x)
 	queue_prune(x, now_ms(x));
 	replace_pass(x);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (plan(x, &r) < 0)
+	if (plan(x, &r, NULL) < 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	obs_plan(x, &r, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -459,7 +361,7 @@ plan_pass(struct ctx *x)
 		if (!validated(&r.cmds[i]))
 			execute(x, &r, &r.cmds[i]);
 	if (due) {
-		validate(x, &r);
+		validate(x);
 	} else if (x->npend == 0) {
 		for (i = 0; i < r.ncmds; i++)
 			if (validated(&r.cmds[i]))
@@ -469,7 +371,7 @@ plan_pass(struct ctx *x)
 			nap_info("%s command on nodepool %s planned: validating in %ds (%zu "
 				 "nodeclaims, first %s)",
 			    nap_disrupt_reason_name(x->pend[i].reason), x->pend[i].nodepool,
-			    VALIDATION_MS / 1000, x->pend[i].ncands, x->pend[i].cands[0]);
+			    VALIDATION_MS / 1000, x->pend[i].ncands, x->pend[i].cands[0].nodeclaim);
 	}
 	blocked_events(x, &r);
 	nap_disrupt_result_free(&r);
@@ -482,7 +384,7 @@ plan_dry_run(struct ctx *x)
 	json_object *rec;
 	size_t i;
 
-	if (plan(x, &r) < 0) {
+	if (plan(x, &r, NULL) < 0) {
 		x->fatal = NAP_EX_DATAERR;
 		return;
 	}

@@ -221,7 +221,8 @@ free_names(char **v, size_t n)
 	free(v);
 }
 
-json_object *const *
+/* The planner's LaunchRequest records of cmd (borrowed), NULL and 0 when it gave none. */
+static json_object *const *
 replace_launches(const struct nap_disrupt_command *cmd, size_t *n)
 {
 	*n = cmd->launch ? cmd->nlaunch : 0;

@@ -52,16 +52,6 @@ struct podwait {
 	int forced;
 };
 
-/* A command planned, waiting out its validation delay (plan.c). */
-struct pending {
-	enum nap_disrupt_reason reason;
-	char *nodepool;
-	char **cands; /* its NodeClaims */
-	size_t ncands;
-	size_t replacements;
-	double price; /* the replacements' $/h as planned, < 0 unknown or none */
-};
-
 struct ctx {
 	struct nap_config cfg;
 	struct nap_http *http;
@@ -88,7 +78,8 @@ struct ctx {
 	size_t nqueued, aqueued;
 	struct nap_hash nominated; /* node or NodeClaim name -> int64_t *: nominated until */
 	struct nap_hash seen_repl; /* replacement NodeClaims seen in the model (replace.c) */
-	struct pending *pend;	   /* commands waiting for validation, all due at once */
+	/* commands waiting for validation, all due at once (plan.c's copies) */
+	struct nap_disrupt_command *pend;
 	size_t npend;
 	int64_t pend_due_ms; /* decisions' clock: the first pass at or after it validates */
 	/* consolidation's short-circuit (lib/disrupt): records applied, and the last fruitless pass */
@@ -147,8 +138,6 @@ int replace_command(
 void replace_pass(struct ctx *x);
 void replace_nominated(const struct ctx *x, char ***names, size_t *n);
 void replace_free(struct ctx *x);
-/* The planner's LaunchRequest records of cmd (borrowed), NULL and 0 when it gave none. */
-json_object *const *replace_launches(const struct nap_disrupt_command *cmd, size_t *n);
 
 /* plan.c: the disruption loop. */
 void plan_pass(struct ctx *x);
