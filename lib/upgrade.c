@@ -84,7 +84,7 @@ nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *i
 		st = json_object_new_object();
 	if (*k8s)
 		json_object_object_add(st, "kubernetesVersion", json_object_new_string(k8s));
-	imgs = nap_image_status(c, family, full, in->latest, in->arg);
+	imgs = nap_image_status(c, family, full, in->sig_subscription, in->latest, in->arg);
 	nimg = json_object_array_length(imgs);
 	json_object_object_add(st, "images", imgs);
 

@@ -8,7 +8,8 @@
  * should have:
  *   kubernetesVersion  the server's, the first time; later only upgrades
  *                      are followed (a lower server version is ignored);
- *   images             lib/image's list: a full refresh when ImagesReady
+ *   images             lib/image's list (community or managed gallery
+ *                      IDs, as sig_subscription says): a full refresh when ImagesReady
  *                      is not True, when the Kubernetes version has just
  *                      gone up (the provider's KubernetesUpgrade reset) or
  *                      when the window is open; a partial one otherwise;
@@ -38,6 +39,7 @@ struct nap_upgrade_in {
 	const char *(*latest)(void *arg, const char *def);
 	void *arg;
 	int64_t now_ms;
+	const char *sig_subscription; /* images from the managed galleries there; NULL: community */
 };
 
 json_object *nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *in,

@@ -25,6 +25,7 @@ setup() {
 }
 
 teardown() {
+	[ -z "${LOOP:-}" ] || stop_roll
 	sim_stop
 }
 
@@ -211,4 +212,117 @@ status_of() {
 	    -p '{"status":{"imageID":"'"$CIG"'/2204gen2containerd/versions/202512.01.0"}}' >/dev/null
 	pass
 	[ -z "$(sim_kubectl get nodeclaim default-old01 -o jsonpath='{.status.conditions[?(@.type=="Drifted")].reason}')" ]
+}
+
+# ---- the roll, through the whole loop ---------------------------------------
+# pipelines/nap (nap-watch | nap-upgrade | nap-disrupt | nap-solve |
+# nap-launch) against nap-sim at 100x: four nodes of one 1500m pod each
+# under a PDB of minAvailable 3, a Drifted budget of 2.
+
+ROLL_SCALE=100
+
+# roll_cluster: the pool, four pods on four nodes, the PDB, the loop running.
+roll_cluster() {
+	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale "$ROLL_SCALE" \
+	    --kubernetes-version v1.33.2
+	sim_kubectl apply --server-side --force-conflicts -f "$BATS_TEST_DIRNAME/../deploy/crds/" >/dev/null
+	sim_kubectl apply -f - >/dev/null <<-'EOF'
+	apiVersion: karpenter.azure.com/v1beta1
+	kind: AKSNodeClass
+	metadata: {name: default}
+	spec: {imageFamily: Ubuntu}
+	---
+	apiVersion: karpenter.sh/v1
+	kind: NodePool
+	metadata: {name: default}
+	spec:
+	  disruption:
+	    consolidateAfter: Never
+	    budgets:
+	    - {nodes: "2", reasons: [Drifted]}
+	  template:
+	    spec:
+	      nodeClassRef: {group: karpenter.azure.com, kind: AKSNodeClass, name: default}
+	      requirements:
+	      - {key: node.kubernetes.io/instance-type, operator: In, values: [Standard_D2s_v3]}
+	EOF
+	# The class's status first, so the first nodes start on a listed image.
+	pass
+	sim_kubectl apply -f - >/dev/null <<-'EOF'
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: web}
+	spec:
+	  replicas: 4
+	  selector: {matchLabels: {app: web}}
+	  template:
+	    metadata: {labels: {app: web}}
+	    spec:
+	      terminationGracePeriodSeconds: 2
+	      containers: [{name: c, image: nginx, resources: {requests: {cpu: 1500m}}}]
+	EOF
+	sim_create_pdb web app=web 3 >/dev/null
+	NAP_BIN=$NAP_BIN "$BATS_TEST_DIRNAME/../pipelines/nap" --config "$SIM_CONFIG" \
+	    --time-scale "$ROLL_SCALE" --region eastus >"$BATS_TEST_TMPDIR/loop.out" \
+	    2>"$BATS_TEST_TMPDIR/loop.err" &
+	LOOP=$!
+	roll_poll 120 web_running
+}
+
+# roll_poll SECONDS CMD...: sim_poll, and on failure the loop's last words.
+roll_poll() {
+	sim_poll "$@" && return
+	echo "# the loop's stderr, last lines:"
+	tail -n 30 "$BATS_TEST_TMPDIR/loop.err"
+	return 1
+}
+
+web_running() {
+	[ "$(sim_kubectl get pods -l app=web -o json |
+	    jq '[.items[] | select(.status.phase == "Running")] | length')" -eq 4 ]
+}
+
+# nodes_at KUBELET IMAGE: one sample of the budget (NodeClaims going at once
+# <= 2, appended to breach), then whether every node runs kubelet KUBELET on
+# an image ID ending IMAGE, no NodeClaim is going, and the pods run.
+nodes_at() {
+	local claims
+	claims=$(sim_kubectl get nodeclaims -o json)
+	jq -r '[.items[] | select(.metadata.deletionTimestamp or
+	        (.metadata.annotations["nap.dev/replacement"] // "") != "")] | length |
+	    if . > 2 then "\(.) NodeClaims going at once" else empty end' <<<"$claims" \
+	    >>"$BATS_TEST_TMPDIR/breach"
+	jq -e --arg i "$2" '.items | length == 4 and all(.[]; (.status.imageID // "" | endswith($i))
+	    and (.metadata.deletionTimestamp | not))' <<<"$claims" >/dev/null || return 1
+	sim_kubectl get nodes -o json | jq -e --arg k "$1" '.items | length == 4 and
+	    all(.[]; .status.nodeInfo.kubeletVersion == $k)' >/dev/null || return 1
+	web_running
+}
+
+stop_roll() {
+	kill -TERM "$LOOP" 2>/dev/null || :
+	wait "$LOOP" 2>/dev/null || :
+	LOOP=
+}
+
+roll_safe() {
+	[ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }
+	[ "$(sim_stat pdbViolations)" -eq 0 ]
+	[ "$(sim_stat vmsDeletedWithPods)" -eq 0 ]
+}
+
+@test "a control-plane upgrade drifts every node and they roll to 1.34 on Ubuntu 24.04, never more than the budget at once, no PDB broken" {
+	roll_cluster
+	roll_poll 60 nodes_at v1.33.2 /2204gen2containerd/versions/202512.01.0
+	sim_kubectl get nodes -o jsonpath='{.items[*].status.nodeInfo.osImage}' | grep -q '^Ubuntu 22.04'
+	sim_acurl /nap-sim/version -X POST -d '{"gitVersion":"v1.34.0"}' >/dev/null
+	roll_poll 180 nodes_at v1.34.0 /2404gen2containerd/versions/202512.01.0
+	stop_roll
+	# Every old node drifted by its Kubernetes version, checked before its image.
+	[ "$(jq -r 'select(.type == "Drifted") | .reason' "$BATS_TEST_TMPDIR/loop.out" | sort | uniq -c |
+	    awk '{print $1, $2}')" = "4 K8sVersionDrift" ]
+	[ "$(jq -c 'select(.type == "Disruption" and .reason == "Drifted")' "$BATS_TEST_TMPDIR/loop.out" | wc -l)" -eq 4 ]
+	# The nodes say what they were created with.
+	[ "$(sim_kubectl get nodes -o json | jq -r '[.items[].status.nodeInfo.osImage] | unique | join(",")')" = "Ubuntu 24.04.3 LTS" ]
+	roll_safe
 }

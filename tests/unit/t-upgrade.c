@@ -79,7 +79,8 @@ int
 main(void)
 {
 	struct nap_nodeclass c;
-	struct nap_upgrade_in in = {"v1.33.2", 0, latest, NULL, NOW};
+	struct nap_upgrade_in in = {
+	    .server_version = "v1.33.2", .latest = latest, .now_ms = NOW};
 	json_object *st, *st2;
 	int changed;
 	char status[8192];
