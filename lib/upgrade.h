@@ -15,7 +15,8 @@
  *                      when the window is open; a partial one otherwise;
  *   conditions         KubernetesVersionReady, ImagesReady (False,
  *                      ImagesNotFound, when no definition has a version)
- *                      and Ready (both True); each with the class's
+ *                      and Ready (both True; else False, UnhealthyDependents,
+ *                      "ImagesReady=False" as the provider says); each with the class's
  *                      generation as observedGeneration and its
  *                      lastTransitionTime kept while its status is unchanged.
  * Other status fields and conditions of the class are kept as they are.

@@ -178,6 +178,40 @@ status_of() {
 	[ "$(status_of '.images[0].id')" = "$CIG/2204gen2containerd/versions/202601.05.0" ]
 }
 
+# conditions: type status reason 'message' observedGeneration==generation, one a line, from -o yaml
+conditions() {
+	sim_kubectl get aksnodeclass "$1" -o yaml | python3 -c '
+import re, sys, yaml
+o = yaml.safe_load(sys.stdin)
+for c in o["status"]["conditions"]:
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", c["lastTransitionTime"]), c
+    print(c["type"], c["status"], c["reason"], repr(c["message"]), c["observedGeneration"] == o["metadata"]["generation"])'
+}
+
+@test "the status conditions read back through kubectl get aksnodeclass -o yaml as the provider writes them" {
+	start_cluster
+	sim_kubectl apply -f - >/dev/null <<-'EOF'
+	apiVersion: karpenter.azure.com/v1beta1
+	kind: AKSNodeClass
+	metadata: {name: fips2404}
+	spec: {imageFamily: Ubuntu2404, fipsMode: FIPS}
+	EOF
+	pass
+	conditions default >"$BATS_TEST_TMPDIR/conds"
+	diff -u - "$BATS_TEST_TMPDIR/conds" <<-EOF
+	KubernetesVersionReady True KubernetesVersionReady '' True
+	ImagesReady True ImagesReady '' True
+	Ready True Ready '' True
+	EOF
+	# No FIPS image on 24.04: ImagesReady False, and Ready says which dependent failed.
+	conditions fips2404 >"$BATS_TEST_TMPDIR/conds"
+	diff -u - "$BATS_TEST_TMPDIR/conds" <<-EOF
+	KubernetesVersionReady True KubernetesVersionReady '' True
+	ImagesReady False ImagesNotFound 'no image of family Ubuntu2404 has a known version' True
+	Ready False UnhealthyDependents 'ImagesReady=False' True
+	EOF
+}
+
 @test "a ConfigMap with one key is an error that keeps the window closed" {
 	start_cluster
 	pass
@@ -325,4 +359,42 @@ roll_safe() {
 	# The nodes say what they were created with.
 	[ "$(sim_kubectl get nodes -o json | jq -r '[.items[].status.nodeInfo.osImage] | unique | join(",")')" = "Ubuntu 24.04.3 LTS" ]
 	roll_safe
+}
+
+@test "a new gallery image is picked up only inside the window and then rolls, never more than the budget at once, no PDB broken" {
+	roll_cluster
+	roll_poll 60 nodes_at v1.33.2 /2204gen2containerd/versions/202512.01.0
+	# A window next week: closed now.  A pass sees the new image and keeps the old.
+	sim_kubectl create configmap upcoming-maintenance-window -n kube-system \
+	    --from-literal=aksManagedNodeOSUpgradeSchedule-start="$(date -u -d '+7 days' +%FT%TZ)" \
+	    --from-literal=aksManagedNodeOSUpgradeSchedule-end="$(date -u -d '+7 days 4 hours' +%FT%TZ)" >/dev/null
+	sim_acurl /nap-sim/images -X POST -d '{"definition":"*","version":"202601.05.0"}' >/dev/null
+	pass
+	[ "$(status_of '.images[0].id')" = "$CIG/2204gen2containerd/versions/202512.01.0" ]
+	[ -z "$(sim_kubectl get nodeclaims -o jsonpath='{.items[*].status.conditions[?(@.type=="Drifted")].reason}')" ]
+	# The window opens now, after the loop's nap-upgrade cached its answers:
+	# it asks again, takes the image, and the nodes roll.
+	sim_kubectl create configmap upcoming-maintenance-window -n kube-system \
+	    --from-literal=aksManagedNodeOSUpgradeSchedule-start="$(date -u +%FT%TZ)" \
+	    --from-literal=aksManagedNodeOSUpgradeSchedule-end="$(date -u -d '+3 hours' +%FT%TZ)" \
+	    --dry-run=client -o yaml | sim_kubectl replace -f - >/dev/null
+	roll_poll 180 nodes_at v1.33.2 /2204gen2containerd/versions/202601.05.0
+	stop_roll
+	[ "$(jq -r 'select(.type == "Drifted") | .reason' "$BATS_TEST_TMPDIR/loop.out" | sort | uniq -c |
+	    awk '{print $1, $2}')" = "4 ImageDrift" ]
+	roll_safe
+}
+
+@test "with --sig-subscription-id the images are the managed gallery's, each at its highest nodeImageVersions entry" {
+	start_cluster
+	local sig=/subscriptions/109a5e88-712a-48ae-9078-9ca8b3c81345/resourceGroups/AKS-Ubuntu/providers/Microsoft.Compute/galleries/AKSUbuntu/images
+	pass --sig-subscription-id 109a5e88-712a-48ae-9078-9ca8b3c81345
+	[ "$(status_of '.images | map(.id) | join(" ")')" = "$sig/2204gen2containerd/versions/202512.01.0 $sig/2204containerd/versions/202512.01.0 $sig/2204gen2arm64containerd/versions/202512.01.0" ]
+	# A higher version published earlier than the newest: nodeImageVersions goes by the version.
+	sim_acurl /nap-sim/images -X POST -d '{"definition":"2204gen2containerd","version":"202601.05.0","publishedDate":"2020-01-01T00:00:00Z"}' >/dev/null
+	pass --sig-subscription-id 109a5e88-712a-48ae-9078-9ca8b3c81345
+	[ "$(status_of '.images[0].id')" = "$sig/2204gen2containerd/versions/202601.05.0" ]
+	run "$NAP_BIN/nap-upgrade" --sig-subscription-id /subscriptions/x </dev/null
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"--sig-subscription-id"*"is not a subscription ID"* ]]
 }

@@ -197,6 +197,13 @@ gallery_of(const char *def)
 	return nap_image_gallery(def[0] == 'V' ? "AzureLinux" : "Ubuntu");
 }
 
+/* Whether an answer of wall time at is still good (the cache's rule). */
+static int
+fresh(const struct up *u, int64_t at)
+{
+	return at >= u->fresh_after && up_now(u) - at < (int64_t)((double)CACHE_MS / u->scale);
+}
+
 /*
  * The newest version of def as Azure says now (a new answer, the caller's,
  * may be NULL), or -1 when Azure could not be asked.  The managed galleries
@@ -212,7 +219,7 @@ ask(struct up *u, const char *def, char **version)
 	int64_t now = up_now(u);
 
 	if (u->sig_sub) {
-		if (u->sig_list == NULL || now - u->sig_at >= (int64_t)((double)CACHE_MS / u->scale)) {
+		if (u->sig_list == NULL || !fresh(u, u->sig_at)) {
 			if (node_image_versions(u, &list, &err) < 0) {
 				nap_warn("node image versions: %s", err.msg);
 				return -1;
@@ -247,12 +254,11 @@ latest(void *arg, const char *def)
 	struct up *u = arg;
 	struct cached *c = nap_hash_get(&u->cache, def);
 	const char *pin = nap_hash_get(&u->pinned, def);
-	int64_t now = up_now(u);
 	char *v;
 
 	if (pin)
 		return pin;
-	if (c && now - c->at < (int64_t)((double)CACHE_MS / u->scale))
+	if (c && fresh(u, c->at))
 		return c->version;
 	if (u->arm == NULL || ask(u, def, &v) < 0)
 		return c ? c->version : NULL; /* the last answer, however old */
@@ -262,7 +268,7 @@ latest(void *arg, const char *def)
 	}
 	free(c->version);
 	c->version = v;
-	c->at = now;
+	c->at = up_now(u);
 	if (c->version == NULL)
 		nap_warn("image %s: %s lists no version", def,
 		    u->sig_sub ? "nodeImageVersions" : "the gallery");
@@ -524,6 +530,12 @@ up_pass(struct up *u)
 	struct nap_nodeclass *const *cls;
 
 	u->passes++;
+	/*
+	 * A window that has opened since an answer was cached asks again, so
+	 * each window starts from the newest images, not from up to three days
+	 * before it.  Always open (no window known): the cache alone decides.
+	 */
+	u->fresh_after = in.window_open && w.kind != NAP_WINDOW_ALWAYS ? nap_window_next(&w, now, NULL) : 0;
 	cls = nap_cluster_nodeclasses(u->cl, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct nap_nodeclass *c = cls[i];

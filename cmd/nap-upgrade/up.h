@@ -42,6 +42,7 @@ struct up {
 	struct nap_hash pinned; /* definition -> version (--image-version), values owned */
 	struct nap_hash cache;	/* definition -> struct cached * */
 	char *cache_k8s;	/* the Kubernetes version the cache was filled under */
+	int64_t fresh_after;	/* this pass: answers older than this are asked again */
 	struct nap_window sched;
 	int have_sched;	      /* upgrade.maintenanceWindow.frequency set */
 	char *server_version; /* the last /version gitVersion, NULL unknown */
