@@ -2,10 +2,12 @@
 # bench/upgrade-roll.sh - a fleet of N nodes (2 pods of 800m each on
 # Standard_D2s_v3, under a PDB of minAvailable 90%) rolled to a new node
 # image by the whole loop (pipelines/nap: nap-upgrade marks ImageDrift,
-# nap-disrupt replaces within the NodePool's 10% budget) against nap-sim:
-#   - the simulated time from the image's publication (window open) to the
-#     last node on it with every pod Running, and from the first Drifted
-#     record (the difference is nap-upgrade's 5-minute interval);
+# nap-disrupt replaces within the NodePool's 10% budget) against nap-sim.
+# The image is published, then a maintenance window opens (the ConfigMap
+# upcoming-maintenance-window), which makes nap-upgrade ask for it:
+#   - the simulated time from the window's opening to the last node on the
+#     new image with every pod Running, and from the first NodeClaim seen
+#     Drifted (the difference is mostly nap-upgrade's 5-minute interval);
 #   - the pods ever Pending longer than a VM boot (--boot-time, 90 s
 #     simulated) during the roll, from a watch of the pods, and the longest
 #     Pending;
@@ -118,17 +120,22 @@ echo "fleet: $PODS pods on $nodes nodes in $(echo "$t_fleet $(date +%s.%N)" | aw
 
 # Every pod event and every NodeClaim's Drifted condition, stamped on
 # arrival (jq's now: wall seconds).
-"$NAP_BIN/nap-watch" --config "$tmp/nap.yaml" 2>"$tmp/watch.err" |
-    jq -c --unbuffered 'if .object.kind == "Pod" then {t: now, type, uid: .object.metadata.uid,
+mkfifo "$tmp/watch"
+"$NAP_BIN/nap-watch" --config "$tmp/nap.yaml" >"$tmp/watch" 2>"$tmp/watch.err" &
+pids="$pids $!"
+jq -c --unbuffered 'if .object.kind == "Pod" then {t: now, type, uid: .object.metadata.uid,
         node: (.object.spec.nodeName // ""), deleting: (.object.metadata.deletionTimestamp != null)}
       elif .object.kind == "NodeClaim" then {t: now, drifted: any(.object.status.conditions[]?;
         .type == "Drifted" and .status == "True")}
-      else empty end' >"$tmp/pods.ndjson" &
+      else empty end' <"$tmp/watch" >"$tmp/pods.ndjson" &
 pids="$pids $!"
 until [ -s "$tmp/pods.ndjson" ]; do sleep 0.05; done
 
-t0=$(date +%s.%N)
 control /nap-sim/images '{"definition":"*","version":"202701.01.0"}'
+t0=$(date +%s.%N)
+k create configmap upcoming-maintenance-window -n kube-system \
+    --from-literal=aksManagedNodeOSUpgradeSchedule-start="$(date -u +%FT%TZ)" \
+    --from-literal=aksManagedNodeOSUpgradeSchedule-end="$(date -u -d '+4 hours' +%FT%TZ)" >/dev/null
 max=0
 i=0
 while :; do
@@ -158,7 +165,7 @@ jq -s --argjson t0 "$t0" --argjson t1 "$t1" --argjson s "$SCALE" --argjson boot 
     "$tmp/pods.ndjson" >"$tmp/pending.json"
 echo "$t0 $t1 $t_drift" | awk -v s="$SCALE" -v n="$N" -v m="$max" '{
 	w = $2 - $1
-	printf "rolled %d nodes to the new image: %.1f s wall, %.0f s simulated (x%d) from its publication, %.0f s from the first Drifted\n", n, w, w * s, s, ($2 - $3) * s
+	printf "rolled %d nodes to the new image: %.1f s wall, %.0f s simulated (x%d) from the window opening, %.0f s from the first Drifted\n", n, w, w * s, s, ($2 - $3) * s
 	printf "most NodeClaims going at once (sampled): %d; budget 10%% of %d = %d\n", m, n, int((n + 9) / 10)
 }'
 echo "Drifted records: $(grep -c '^{"type":"Drifted"' "$tmp/loop.out" || :); Disruption records: $(grep -c '^{"type":"Disruption"' "$tmp/loop.out" || :)"
