@@ -139,20 +139,27 @@ t0=$(date +%s.%N)
 k create configmap upcoming-maintenance-window -n kube-system \
     --from-literal=aksManagedNodeOSUpgradeSchedule-start="$(date -u +%FT%TZ)" \
     --from-literal=aksManagedNodeOSUpgradeSchedule-end="$(date -u -d '+4 hours' +%FT%TZ)" >/dev/null
-max=0 maxc=0
+max=0 maxc=0 over=0
 i=0
 while :; do
 	i=$((i + 1))
 	[ "$i" -lt 20000 ] || fail "the roll did not finish"
 	kget /apis/karpenter.sh/v1/nodeclaims || continue
-	# Going: deleting, or being replaced; counted: of those, the ones whose
-	# VM is not yet terminating (what nap-disrupt holds against the budget).
-	set -- $(jq -r '[.items[] | select(.metadata.deletionTimestamp or
-	    (.metadata.annotations["nap.dev/replacement"] // "") != "")] |
-	    "\(length) \([.[] | select(any(.status.conditions[]?; .type == "InstanceTerminating" and
-	        .status == "True") | not)] | length)"' "$tmp/get.json")
+	# Going: deleting, or being replaced.  Counted: of those, the ones whose
+	# VM is not yet terminating, which is what nap-disrupt holds against
+	# the budget, 10% of the pool's initialized nodes whose VM is not
+	# terminating (replacements included), rounded up as Karpenter does.
+	set -- $(jq -r 'def term: any(.status.conditions[]?; .type == "InstanceTerminating" and
+	        .status == "True");
+	    def init: any(.status.conditions[]?; .type == "Initialized" and .status == "True");
+	    [.items[] | select(.metadata.deletionTimestamp or
+	        (.metadata.annotations["nap.dev/replacement"] // "") != "")] as $g
+	    | ([.items[] | select(init and (term | not))] | length) as $total
+	    | "\($g | length) \([$g[] | select(term | not)] | length) \(($total + 9) / 10 | floor)"' \
+	    "$tmp/get.json")
 	[ "$1" -gt "$max" ] && max=$1
 	[ "$2" -gt "$maxc" ] && maxc=$2
+	[ "$2" -gt "$3" ] && over=$((over + 1))
 	if jq -e --argjson n "$N" '(.items | length) == $n and all(.items[];
 	    (.status.imageID // "" | endswith("/202701.01.0")) and (.metadata.deletionTimestamp | not))' \
 	    "$tmp/get.json" >/dev/null && [ "$(running)" -eq "$PODS" ]; then
@@ -171,10 +178,10 @@ jq -s --argjson t0 "$t0" --argjson t1 "$t1" --argjson s "$SCALE" --argjson boot 
      | (((if $e then $e.t else $t1 end) - $p.t) * $s)]
     | {pending: length, over: map(select(. > $boot)) | length, longest: (max // 0)}' \
     "$tmp/pods.ndjson" >"$tmp/pending.json"
-echo "$t0 $t1 $t_drift" | awk -v s="$SCALE" -v n="$N" -v m="$max" -v c="$maxc" '{
+echo "$t0 $t1 $t_drift" | awk -v s="$SCALE" -v n="$N" -v m="$max" -v c="$maxc" -v o="$over" -v k="$i" '{
 	w = $2 - $1
 	printf "rolled %d nodes to the new image: %.1f s wall, %.0f s simulated (x%d) from the window opening, %.0f s from the first Drifted\n", n, w, w * s, s, ($2 - $3) * s
-	printf "most NodeClaims going at once (sampled): %d, %d of them before their VM was terminating; budget 10%% of %d = %d\n", m, c, n, int((n + 9) / 10)
+	printf "most NodeClaims going at once (sampled): %d, %d of them before their VM was terminating; budget 10%% of the pool (%d of %d nodes, more while replacements run); samples over budget: %d of %d\n", m, c, int((n + 9) / 10), n, o, k
 }'
 echo "Drifted records: $(grep -c '^{"type":"Drifted"' "$tmp/loop.out" || :); Disruption records: $(grep -c '^{"type":"Disruption"' "$tmp/loop.out" || :)"
 jq -r --argjson boot "$BOOT" '"pods Pending during the roll: \(.pending); Pending longer than a VM boot (\($boot) s): \(.over); longest Pending: \(.longest | floor) s simulated"' "$tmp/pending.json"

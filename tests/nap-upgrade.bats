@@ -310,16 +310,19 @@ web_running() {
 	    jq '[.items[] | select(.status.phase == "Running")] | length')" -eq 4 ]
 }
 
-# nodes_at KUBELET IMAGE: one sample of the budget (NodeClaims going at once
-# <= 2, appended to breach), then whether every node runs kubelet KUBELET on
-# an image ID ending IMAGE, no NodeClaim is going, and the pods run.
+# nodes_at KUBELET IMAGE: one sample of the budget (NodeClaims going at once,
+# being replaced or deleting before their VM is terminating, as nap-disrupt
+# counts them: <= 2, else a line in breach), then whether every node runs
+# kubelet KUBELET on an image ID ending IMAGE, no NodeClaim is going, and
+# the pods run.
 nodes_at() {
 	local claims
 	claims=$(sim_kubectl get nodeclaims -o json)
-	jq -r '[.items[] | select(.metadata.deletionTimestamp or
-	        (.metadata.annotations["nap.dev/replacement"] // "") != "")] | length |
-	    if . > 2 then "\(.) NodeClaims going at once" else empty end' <<<"$claims" \
-	    >>"$BATS_TEST_TMPDIR/breach"
+	jq -r '[.items[] | select((.metadata.deletionTimestamp or
+	        (.metadata.annotations["nap.dev/replacement"] // "") != "") and
+	        (any(.status.conditions[]?; .type == "InstanceTerminating" and .status == "True") | not))] |
+	    if length > 2 then "\(length) NodeClaims going at once: \(map(.metadata.name))" else empty end' \
+	    <<<"$claims" >>"$BATS_TEST_TMPDIR/breach"
 	jq -e --arg i "$2" '.items | length == 4 and all(.[]; (.status.imageID // "" | endswith($i))
 	    and (.metadata.deletionTimestamp | not))' <<<"$claims" >/dev/null || return 1
 	sim_kubectl get nodes -o json | jq -e --arg k "$1" '.items | length == 4 and
