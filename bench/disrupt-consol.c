@@ -17,7 +17,14 @@
  * and the fleet-to-bound ratio before and after each method's command;
  * then the peak RSS of the process.
  *
- * usage: disrupt-consol CATALOG [nodes [runs [pods-per-node]]]    (defaults 2000 3 20)
+ * With "converge" after them, it instead empties half the pods (every
+ * other one; the pools then allow any on-demand size), plans, carries every
+ * command out at once in the model (replacements as Nodes of their cheapest
+ * type, pods bound where the plan moved them), and plans again until a pass
+ * makes no command: passes, CPU, and the fleet against the whole-pod bound.
+ *
+ * usage: disrupt-consol CATALOG [nodes [runs [pods-per-node [converge]]]]
+ *        (defaults 2000 3 20)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +88,7 @@ static const struct {
 static const int shape_cpu[] = {50, 100, 150, 250}, shape_mem[] = {128, 256, 512, 640};
 
 static int
-build(struct nap_cluster *c, int nodes, int per)
+build(struct nap_cluster *c, int nodes, int per, int half)
 {
 	char buf[4096];
 	int i, k, npods = 0;
@@ -101,11 +108,14 @@ build(struct nap_cluster *c, int nodes, int per)
 		    "\"WhenEmptyOrUnderutilized\",\"consolidateAfter\":\"30s\",\"budgets\":[{"
 		    "\"nodes\":\"10%%\"}]}}}",
 		    k, k,
-		    per < 25 ? "{\"key\":\"karpenter.azure.com/sku-family\",\"operator\":\"In\","
-			       "\"values\":[\"D\"]}"
-			     : "{\"key\":\"node.kubernetes.io/instance-type\",\"operator\":\"In\","
-			       "\"values\":[\"Standard_D4s_v5\",\"Standard_D8s_v5\","
-			       "\"Standard_D16s_v5\"]}");
+		    half ? "{\"key\":\"kubernetes.io/"
+			   "os\",\"operator\":\"In\",\"values\":[\"linux\"]}"
+			: per < 25
+			? "{\"key\":\"karpenter.azure.com/sku-family\",\"operator\":\"In\","
+			  "\"values\":[\"D\"]}"
+			: "{\"key\":\"node.kubernetes.io/instance-type\",\"operator\":\"In\","
+			  "\"values\":[\"Standard_D4s_v5\",\"Standard_D8s_v5\","
+			  "\"Standard_D16s_v5\"]}");
 		add(c, buf);
 	}
 	for (i = 0; i < 200; i++) {
@@ -150,6 +160,11 @@ build(struct nap_cluster *c, int nodes, int per)
 			continue;
 		for (k = 0; k < per; k++, npods++) {
 			int app = npods % 200, sh = (i + k) % 4, mult = 1 << s;
+
+			if (half && (k + i) % 2) { /* the scale-down: every other pod gone */
+				npods--;
+				continue;
+			}
 
 			snprintf(buf, sizeof(buf),
 			    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":"
@@ -231,6 +246,199 @@ report(const char *what, struct figures *f, int runs)
 	free(cpu);
 }
 
+/* A pod of the model written back as the bench's JSON, bound to node. */
+static void
+rebind(struct nap_cluster *c, const struct nap_pod *p, const char *node)
+{
+	char buf[2048];
+	const char *app = nap_meta_label(&p->meta, "app");
+
+	snprintf(buf, sizeof(buf),
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"%s\","
+	    "\"name\":\"%s\",\"uid\":\"%s\",\"creationTimestamp\":\"2026-12-07T09:00:00Z\","
+	    "\"labels\":{\"app\":\"%s\"},\"ownerReferences\":[{\"kind\":\"ReplicaSet\","
+	    "\"name\":\"rs-%s\",\"controller\":true}]},\"spec\":{\"nodeName\":\"%s\","
+	    "\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"%lldm\","
+	    "\"memory\":\"%lld\"}}}]},\"status\":{\"phase\":\"Running\"}}",
+	    p->meta.ns, p->meta.name, p->meta.uid, app ? app : "", app ? app : "", node,
+	    (long long)p->requests.v[NAP_RES_CPU], (long long)p->requests.v[NAP_RES_MEMORY]);
+	add(c, buf);
+}
+
+static void
+del(struct nap_cluster *c, const char *kind, const char *ns, const char *name)
+{
+	char buf[512];
+	json_object *o;
+	struct nap_err err;
+
+	snprintf(buf, sizeof(buf), "{\"kind\":\"%s\",\"metadata\":{%s%s%s\"name\":\"%s\"}}", kind,
+	    ns ? "\"namespace\":\"" : "", ns ? ns : "", ns ? "\"," : "", name);
+	o = json_tokener_parse(buf);
+	if (nap_cluster_apply(c, "DELETED", o, &err) < 0)
+		fprintf(stderr, "bench: delete %s %s: %s\n", kind, name, err.msg);
+	json_object_put(o);
+}
+
+/* The first value of the requirement key in a LaunchRequest's NodeClaim that is not "0". */
+static const char *
+first(json_object *launch, const char *key)
+{
+	json_object *reqs = nap_json_get(launch, "nodeClaim.spec.requirements");
+	size_t i, j;
+
+	for (i = 0; reqs && i < json_object_array_length(reqs); i++) {
+		json_object *q = json_object_array_get_idx(reqs, i), *v;
+
+		if (strcmp(nap_json_str(q, "key", ""), key) != 0)
+			continue;
+		v = nap_json_get(q, "values");
+		for (j = 0; v && j < json_object_array_length(v); j++) {
+			const char *s = json_object_get_string(json_object_array_get_idx(v, j));
+
+			if (strcmp(s, "0") != 0)
+				return s;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A command carried out at once: each replacement a Node of its cheapest
+ * type, the candidates' pods bound where the simulation put them, the
+ * candidates gone.
+ */
+static void
+apply(struct nap_cluster *c, const struct nap_catalog *cat, const struct nap_disrupt_command *cmd)
+{
+	char buf[4096];
+	size_t i, j, n;
+
+	for (i = 0; i < cmd->nlaunch; i++) {
+		json_object *l = cmd->launch[i];
+		const char *name = nap_json_str(l, "nodeClaim.metadata.name", "");
+		json_object *pl = nap_json_key(
+		    nap_json_get(l, "nodeClaim.metadata.labels"), "karpenter.sh/nodepool");
+		const char *pool = pl ? json_object_get_string(pl) : "pool-0";
+		const char *type = first(l, "node.kubernetes.io/instance-type");
+		const char *zone = first(l, "topology.kubernetes.io/zone");
+		const char *ct = first(l, "karpenter.sh/capacity-type");
+		const struct nap_itype *it = type ? nap_catalog_find(cat, type) : NULL;
+		struct nap_res al, ca;
+
+		if (it == NULL)
+			continue;
+		nap_itype_allocatable(it, NULL, &al);
+		nap_itype_capacity(it, NULL, &ca);
+		snprintf(buf, sizeof(buf),
+		    "{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodeClaim\",\"metadata\":{"
+		    "\"name\":\"%s\",\"uid\":\"nc-%s\",\"creationTimestamp\":\"2026-12-07T08:00:"
+		    "00Z\","
+		    "\"labels\":{\"karpenter.sh/nodepool\":\"%s\",\"node.kubernetes.io/"
+		    "instance-type\":"
+		    "\"%s\",\"topology.kubernetes.io/zone\":\"%s\",\"karpenter.sh/"
+		    "capacity-type\":\"%s\"}},"
+		    "\"spec\":{\"requirements\":[],\"nodeClassRef\":{\"name\":\"default\"}},"
+		    "\"status\":{"
+		    "\"nodeName\":\"%s\",\"lastPodEventTime\":\"2026-12-07T10:00:00Z\","
+		    "\"conditions\":[{"
+		    "\"type\":\"Initialized\",\"status\":\"True\"}]}}",
+		    name, name, pool, type, zone ? zone : "eastus-1", ct ? ct : "on-demand", name);
+		add(c, buf);
+		snprintf(buf, sizeof(buf),
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"%s\","
+		    "\"labels\":{"
+		    "\"karpenter.sh/nodepool\":\"%s\",\"node.kubernetes.io/instance-type\":\"%s\","
+		    "\"topology.kubernetes.io/zone\":\"%s\",\"karpenter.sh/capacity-type\":\"%s\","
+		    "\"kubernetes.io/hostname\":\"%s\",\"karpenter.sh/initialized\":\"true\"},"
+		    "\"ownerReferences\":[{\"kind\":\"NodeClaim\",\"name\":\"%s\"}]},\"status\":{"
+		    "\"capacity\":{\"cpu\":\"%lldm\",\"memory\":\"%lld\",\"pods\":\"%lld\"},"
+		    "\"allocatable\":{\"cpu\":\"%lldm\",\"memory\":\"%lld\",\"pods\":\"%lld\"},"
+		    "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}",
+		    name, pool, type, zone ? zone : "eastus-1", ct ? ct : "on-demand", name, name,
+		    (long long)ca.v[NAP_RES_CPU], (long long)ca.v[NAP_RES_MEMORY],
+		    (long long)ca.v[NAP_RES_PODS], (long long)al.v[NAP_RES_CPU],
+		    (long long)al.v[NAP_RES_MEMORY], (long long)al.v[NAP_RES_PODS]);
+		add(c, buf);
+	}
+	for (i = 0; i < cmd->nmoves; i++) {
+		const struct nap_disrupt_move *m = &cmd->moves[i];
+		char ns[256];
+		const char *slash = strchr(m->pod, '/');
+		struct nap_pod *const *pods;
+
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - m->pod), m->pod);
+		for (j = 0; j < cmd->ncands; j++) {
+			size_t k;
+
+			pods = nap_cluster_pods_on_node(c, cmd->cands[j].node, &n);
+			for (k = 0; k < n; k++)
+				if (strcmp(pods[k]->meta.ns, ns) == 0 &&
+				    strcmp(pods[k]->meta.name, slash + 1) == 0) {
+					rebind(c, pods[k], m->to);
+					break;
+				}
+		}
+	}
+	for (i = 0; i < cmd->ncands; i++) {
+		del(c, "Node", NULL, cmd->cands[i].node);
+		del(c, "NodeClaim", NULL, cmd->cands[i].nodeclaim);
+	}
+}
+
+/*
+ * The issue's figure offline: a fleet half emptied by a scale-down (every
+ * other pod of the 70% fleet gone; pools that allow any on-demand size),
+ * consolidated pass after pass, each command carried out at once, until a
+ * pass makes none; the fleet's ratio to the whole-pod bound then.
+ */
+static int
+converge(struct nap_cluster *c, const struct nap_catalog *cat, int nodes, int per)
+{
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_err err;
+	double cpu = 0, first_ratio = 0, bound = 0, fleet = 0;
+	int pass, npods = build(c, nodes, per, 1);
+	size_t i, cmds = 0, out = 0, launched = 0;
+
+	printf("converge: %d nodes, %d pods after the scale-down\n", nodes, npods);
+	for (pass = 0; pass < 500; pass++) {
+		double t = cpu_ms();
+
+		memset(&o, 0, sizeof(o));
+		o.now_ms = INT64_C(1796644800) * 1000;
+		o.catalog = cat;
+		o.bound = 1;
+		o.max_simulations = 100;
+		if (nap_disrupt_plan(c, &o, &r, &err) != 0)
+			return 70;
+		cpu += cpu_ms() - t;
+		bound = r.bound;
+		fleet = r.fleet_price;
+		if (pass == 0)
+			first_ratio = r.fleet_price / r.bound;
+		if (r.ncmds == 0) {
+			nap_disrupt_result_free(&r);
+			break;
+		}
+		for (i = 0; i < r.ncmds; i++) {
+			apply(c, cat, &r.cmds[i]);
+			cmds++;
+			out += r.cmds[i].ncands;
+			launched += r.cmds[i].nlaunch;
+		}
+		nap_disrupt_result_free(&r);
+	}
+	printf("converge: %d passes, %zu commands (%zu nodes out, %zu new), %.0f ms CPU planning; "
+	       "fleet $%.3f/h, bound $%.3f/h: fleet/bound %.3f -> %.3f\n",
+	    pass, cmds, out, launched, cpu, fleet, bound, first_ratio,
+	    bound > 0 ? fleet / bound : 0);
+	nap_cluster_free(c);
+	nap_catalog_free((struct nap_catalog *)cat);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -255,7 +463,9 @@ main(int argc, char **argv)
 	nap_cluster_keep_pod_json(c, 0);
 	nap_cluster_keep_node_json(c, 0);
 	t = mono_ms();
-	npods = build(c, nodes, per);
+	if (argc > 5 && strcmp(argv[5], "converge") == 0)
+		return converge(c, cat, nodes, per);
+	npods = build(c, nodes, per, 0);
 	printf("cluster: %d nodes (D4s/D8s/D16s_v5, 2 on-demand pools, every 50th empty), %d "
 	       "application pods (%d a node) + PDBs; built in %.0f ms\n",
 	    nodes, npods, per, mono_ms() - t);

@@ -34,6 +34,8 @@ struct outcome {
 	json_object **launch;
 	size_t nlaunch;
 	double after; /* USD/h: Σ worst-case launch prices */
+	struct nap_disrupt_move *moves;
+	size_t nmoves;
 };
 
 static void
@@ -46,6 +48,38 @@ outcome_free(struct outcome *o)
 	free(o->launch);
 	o->launch = NULL;
 	o->nlaunch = 0;
+	for (i = 0; i < o->nmoves; i++) {
+		free(o->moves[i].pod);
+		free(o->moves[i].to);
+	}
+	free(o->moves);
+	o->moves = NULL;
+	o->nmoves = 0;
+}
+
+/* Where the run put each pod of the rows' nodes (the sim's moved pods). */
+static void
+moves_of(const struct nap_sim *sim, const struct nap_sched_result *res, struct row **rows, size_t n,
+    struct outcome *out)
+{
+	size_t i, j;
+
+	out->moves = nap_xcalloc(res->nplace + 1, sizeof(*out->moves));
+	for (i = 0; i < res->nplace; i++) {
+		const struct nap_pod *p = sim->pending_src[i];
+		const struct nap_sched_place *pc = &res->place[i];
+		int mine = 0;
+
+		for (j = 0; j < n && !mine; j++)
+			mine = rows[j]->node && strcmp(p->node_name, rows[j]->node->meta.name) == 0;
+		if (!mine || pc->where == NAP_SCHED_NONE)
+			continue;
+		out->moves[out->nmoves].pod = nap_xasprintf("%s/%s", p->meta.ns, p->meta.name);
+		out->moves[out->nmoves].new_claim = pc->where == NAP_SCHED_CLAIM;
+		out->moves[out->nmoves++].to =
+		    nap_xstrdup(pc->where == NAP_SCHED_CLAIM ? res->claims[pc->index].name
+							     : sim->in.nodes[pc->index].name);
+	}
 }
 
 /*
@@ -421,6 +455,8 @@ consolidation(struct plan *pl, struct row **rows, size_t n, struct outcome *out)
 		snprintf(out->detail, sizeof(out->detail),
 		    "replaced by one cheaper node ($%.4f/h for $%.4f/h)", out->after, before);
 	}
+	if (out->why == NAP_WHY_DISRUPTED)
+		moves_of(&sim, &res, rows, n, out);
 	nap_sched_result_free(&res);
 	nap_sim_free(&sim);
 }
@@ -442,6 +478,10 @@ command(struct plan *pl, struct row **rows, size_t n, struct outcome *out, const
 	}
 	cmd->launch = out->launch;
 	cmd->nlaunch = out->nlaunch;
+	cmd->moves = out->moves;
+	cmd->nmoves = out->nmoves;
+	out->moves = NULL;
+	out->nmoves = 0;
 	cmd->replacements = out->nlaunch;
 	cmd->price_after = out->after;
 	cmd->savings = cmd->price_before - cmd->price_after;
@@ -837,6 +877,9 @@ disrupt_drift_simulate(struct plan *pl, struct row *w)
 	}
 	cmd->replacements = cmd->nlaunch;
 	cmd->savings = cmd->price_before - cmd->price_after;
+	moves_of(&sim, &res, &w, 1, &out);
+	cmd->moves = out.moves;
+	cmd->nmoves = out.nmoves;
 	free(w->v->detail);
 	w->v->detail = cmd->nlaunch == 0
 	    ? nap_xasprintf("nodeclaim %s drifted (%s); its %zu pod%s fit on the other nodes",

@@ -1072,6 +1072,11 @@ nap_disrupt_result_free(struct nap_disrupt_result *r)
 		for (j = 0; j < cmd->nlaunch; j++)
 			json_object_put(cmd->launch[j]);
 		free(cmd->launch);
+		for (j = 0; j < cmd->nmoves; j++) {
+			free(cmd->moves[j].pod);
+			free(cmd->moves[j].to);
+		}
+		free(cmd->moves);
 	}
 	free(r->cmds);
 	for (i = 0; i < r->nverdicts; i++) {

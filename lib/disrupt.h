@@ -210,6 +210,13 @@ struct nap_disrupt_candidate {
 	char *drift_reason; /* the Drifted condition's reason, "" when not drifted */
 };
 
+/* One pod of a command's candidates and where it goes. */
+struct nap_disrupt_move {
+	char *pod; /* "namespace/name" */
+	char *to;  /* a Node's name, or a NodeClaim's (new_claim: a launch record's) */
+	int new_claim;
+};
+
 /*
  * A command: delete these NodeClaims of one NodePool for one reason.
  * forceful (Expired) commands skip budgets and do-not-disrupt; the drain
@@ -246,6 +253,14 @@ struct nap_disrupt_command {
 	 */
 	json_object **launch;
 	size_t nlaunch;
+	/*
+	 * Where the simulation put each of the candidates' pods (consolidation
+	 * and simulated drift; empty otherwise): the destinations Karpenter
+	 * nominates, an existing Node (or in-flight NodeClaim) or one of the
+	 * launch records' NodeClaims.
+	 */
+	struct nap_disrupt_move *moves;
+	size_t nmoves;
 	double savings;	   /* USD/h: price_before - price_after (unknown prices count 0) */
 	int savings_known; /* every candidate's price was known */
 	/*

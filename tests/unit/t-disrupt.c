@@ -1298,6 +1298,23 @@ launch_ok(const struct nap_cluster *c, const struct nap_disrupt_result *r)
 					json_object_get_string(json_object_array_get_idx(pods, k))))
 					return 0;
 		}
+		/* every move: a candidate's pod, to a launch record's claim or a node not going */
+		for (j = 0; j < cmd->nmoves; j++) {
+			const struct nap_disrupt_move *m = &cmd->moves[j];
+			int dest = 0;
+
+			if (!cand_pod(c, cmd, m->pod))
+				return 0;
+			for (k = 0; k < cmd->nlaunch && m->new_claim; k++)
+				dest |= strcmp(nap_json_str(cmd->launch[k], "nodeClaim.metadata.name", ""),
+					    m->to) == 0;
+			for (k = 0; k < cmd->ncands && !m->new_claim; k++)
+				dest |= strcmp(cmd->cands[k].node, m->to) == 0 ? 2 : 0;
+			if (m->new_claim ? dest != 1 : dest != 0)
+				return 0;
+		}
+		if ((cmd->reason == NAP_DISRUPT_UNDERUTILIZED || cmd->nlaunch > 0) && cmd->nmoves == 0)
+			return 0;
 	}
 	return 1;
 }
@@ -1372,8 +1389,8 @@ fixture(const char *name)
 	}
 	got = records(&r);
 	TAP_OK(launch_ok(c, &r),
-	    "fixture %s: each replacement is for pods of its command's "
-	    "candidates, and replacements counts them",
+	    "fixture %s: each replacement is for pods of its command's candidates, replacements "
+	    "counts them, and each pod moves to one of them or to a node that stays",
 	    name);
 	if (strncmp(name, "consol-", 7) == 0) {
 		int k = consol_props(&r);
