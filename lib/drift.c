@@ -191,7 +191,7 @@ nap_nodeclass_hash(const struct nap_nodeclass *c, char buf[NAP_DRIFT_HASH_LEN])
 	json_object *spec = nap_json_get(c->meta.raw, "spec");
 
 	hash_str(spec && json_object_is_type(spec, json_type_object) ? object_hash(spec, "tags")
-								   : value_hash(NULL),
+								     : value_hash(NULL),
 	    buf);
 }
 
@@ -281,8 +281,8 @@ itype_gone(const struct nap_nodeclaim *nc, const struct nap_catalog *cat)
 }
 
 static enum nap_drift
-class_drift(const struct nap_nodeclaim *nc, const struct nap_node *node,
-    const struct nap_nodeclass *c)
+class_drift(
+    const struct nap_nodeclaim *nc, const struct nap_node *node, const struct nap_nodeclass *c)
 {
 	char hash[NAP_DRIFT_HASH_LEN];
 
@@ -323,8 +323,8 @@ nap_drift_check(const struct nap_drift_in *in)
 		if (requirements_drifted(nc, in->pool))
 			return NAP_DRIFT_REQUIREMENTS;
 	}
-	if (in->cat && in->now_ms - nc->meta.created >= in->itype_min_age_ms &&
-	    itype_gone(nc, in->cat))
+	if (in->cat && nc->meta.created > 0 &&
+	    in->now_ms - nc->meta.created * 1000 >= in->itype_min_age_ms && itype_gone(nc, in->cat))
 		return NAP_DRIFT_INSTANCE_TYPE;
 	return in->nclass ? class_drift(nc, in->node, in->nclass) : NAP_DRIFT_NONE;
 }
@@ -344,8 +344,8 @@ restamp(json_object **out, const struct nap_nodeclaim *nc, const char *key, cons
 }
 
 json_object *
-nap_drift_restamp(const struct nap_nodeclaim *nc, const struct nap_nodepool *np,
-    const struct nap_nodeclass *c)
+nap_drift_restamp(
+    const struct nap_nodeclaim *nc, const struct nap_nodepool *np, const struct nap_nodeclass *c)
 {
 	json_object *out = NULL;
 	char hash[NAP_DRIFT_HASH_LEN];

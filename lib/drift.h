@@ -99,7 +99,7 @@ enum nap_drift nap_drift_check(const struct nap_drift_in *in);
  * version, and the hash too unless nc is Drifted (a drifted claim stays
  * drifted: under the old hashing nap cannot tell whether it still is).
  */
-json_object *nap_drift_restamp(const struct nap_nodeclaim *nc, const struct nap_nodepool *np,
-    const struct nap_nodeclass *c);
+json_object *nap_drift_restamp(
+    const struct nap_nodeclaim *nc, const struct nap_nodepool *np, const struct nap_nodeclass *c);
 
 #endif
