@@ -311,7 +311,7 @@ nap_drift_check(const struct nap_drift_in *in)
 {
 	const struct nap_nodeclaim *nc = in->nc;
 
-	if (nc->meta.deleted || !(nc->launched || nc->initialized))
+	if (nc->meta.deleted || !(nc->launched || nc->initialized || *nc->provider_id || *nc->image_id))
 		return NAP_DRIFT_NONE;
 	if (in->pool) {
 		char hash[NAP_DRIFT_HASH_LEN];

@@ -87,8 +87,8 @@ struct nap_drift_in {
  *                        either side: not drifted);
  *   ImageDrift           its status.imageID is not among status.images (an
  *                        empty imageID or list: not drifted).
- * A claim not yet launched (neither Launched nor Initialized True) or
- * deleting has not drifted.
+ * A claim not yet launched (no Launched or Initialized True, no
+ * providerID or imageID) or deleting has not drifted.
  */
 enum nap_drift nap_drift_check(const struct nap_drift_in *in);
 

@@ -358,8 +358,8 @@ reasons(void)
 	nap_nodeclaim_free(&nc);
 
 	/* not launched, deleting */
-	claim(&nc, D2 EAST1 OD, stamps("1", V, "2", V), "", IMG, NOW - 2 * HOUR);
-	TAP_IS_INT(check(&nc, &n, &np, &c, NULL), NAP_DRIFT_NONE, "not launched: not drifted");
+	claim(&nc, D2 EAST1 OD, stamps("1", V, "2", V), "", "", NOW - 2 * HOUR);
+	TAP_IS_INT(check(&nc, &n, &np, &c, NULL), NAP_DRIFT_NONE, "not launched (no condition, no imageID): not drifted");
 	nap_nodeclaim_free(&nc);
 	claim(&nc, D2 EAST1 OD, stamps("1", V, "2", V),
 	    "{\"type\":\"Initialized\",\"status\":\"True\"}", IMG, NOW - 2 * HOUR);
