@@ -365,6 +365,8 @@ reasons(void)
 	    "{\"type\":\"Initialized\",\"status\":\"True\"}", IMG, NOW - 2 * HOUR);
 	TAP_IS_INT(
 	    check(&nc, &n, &np, &c, NULL), NAP_DRIFT_NODEPOOL, "Initialized (so launched): judged");
+	nc.meta.deleted = NOW / 1000;
+	TAP_IS_INT(check(&nc, &n, &np, &c, NULL), NAP_DRIFT_NONE, "deleting: not drifted");
 	nap_nodeclaim_free(&nc);
 
 	nap_nodepool_free(&np);
