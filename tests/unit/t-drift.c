@@ -10,6 +10,7 @@
 #include "tap.h"
 #include "wellknown.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,19 @@
 #define NOW INT64_C(1796000000000) /* 2026-12-01 */
 #define HOUR (INT64_C(3600) * 1000)
 
-static json_object *
-J(const char *s)
+/* The JSON object printf would write from fmt, parsed. */
+static json_object *__attribute__((format(printf, 1, 2)))
+J(const char *fmt, ...)
 {
-	json_object *o = json_tokener_parse(s);
+	char buf[4096];
+	va_list ap;
+	json_object *o;
 
-	if (o == NULL)
-		printf("# bad JSON in the test: %s\n", s);
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if ((o = json_tokener_parse(buf)) == NULL)
+		printf("# bad JSON in the test: %s\n", buf);
 	return o;
 }
 
@@ -34,18 +41,15 @@ J(const char *s)
 static void
 pool(struct nap_nodepool *np, const char *tmeta, const char *tspec, const char *rest)
 {
-	char buf[4096];
 	json_object *o;
 	struct nap_err err = {0};
 
-	snprintf(buf, sizeof(buf),
-	    "{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodePool\","
+	o = J("{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodePool\","
 	    "\"metadata\":{\"name\":\"default\",\"uid\":\"u1\"},"
 	    "\"spec\":{%s\"template\":{\"metadata\":{%s},\"spec\":{"
 	    "\"nodeClassRef\":{\"group\":\"karpenter.azure.com\",\"kind\":\"AKSNodeClass\","
 	    "\"name\":\"default\"},\"requirements\":[]%s}}}}",
 	    rest, tmeta, tspec);
-	o = J(buf);
 	memset(np, 0, sizeof(*np));
 	if (nap_nodepool_from_json(np, o, &err) != 0)
 		printf("# pool: %s\n", err.msg);
@@ -66,17 +70,14 @@ pool_hash(const char *tmeta, const char *tspec, const char *rest, char h[NAP_DRI
 static void
 klass(struct nap_nodeclass *c, const char *spec)
 {
-	char buf[4096];
 	json_object *o;
 	struct nap_err err = {0};
 
-	snprintf(buf, sizeof(buf),
-	    "{\"apiVersion\":\"karpenter.azure.com/v1beta1\",\"kind\":\"AKSNodeClass\","
+	o = J("{\"apiVersion\":\"karpenter.azure.com/v1beta1\",\"kind\":\"AKSNodeClass\","
 	    "\"metadata\":{\"name\":\"default\"},\"spec\":{\"imageFamily\":\"Ubuntu2204\"%s},"
 	    "\"status\":{\"kubernetesVersion\":\"1.33.2\",\"images\":[{\"id\":\"" IMG
 	    "\",\"requirements\":[]}]}}",
 	    spec);
-	o = J(buf);
 	memset(c, 0, sizeof(*c));
 	if (nap_nodeclass_from_json(c, o, &err) != 0)
 		printf("# class: %s\n", err.msg);
@@ -102,7 +103,7 @@ static void
 claim(struct nap_nodeclaim *nc, const char *labels, const char *ann, const char *conds,
     const char *image, int64_t created)
 {
-	char buf[4096], ts[32];
+	char ts[32];
 	json_object *o;
 	struct nap_err err = {0};
 	time_t t = (time_t)(created / 1000);
@@ -110,8 +111,7 @@ claim(struct nap_nodeclaim *nc, const char *labels, const char *ann, const char 
 
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(buf, sizeof(buf),
-	    "{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodeClaim\","
+	o = J("{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodeClaim\","
 	    "\"metadata\":{\"name\":\"default-abcde\",\"creationTimestamp\":\"%s\","
 	    "\"labels\":{\"karpenter.sh/nodepool\":\"default\"%s},\"annotations\":{%s}},"
 	    "\"spec\":{\"nodeClassRef\":{\"group\":\"karpenter.azure.com\",\"kind\":"
@@ -119,7 +119,6 @@ claim(struct nap_nodeclaim *nc, const char *labels, const char *ann, const char 
 	    "\"name\":\"default\"},\"requirements\":[]},"
 	    "\"status\":{\"imageID\":\"%s\",\"conditions\":[%s]}}",
 	    ts, labels, ann, image, conds);
-	o = J(buf);
 	memset(nc, 0, sizeof(*nc));
 	if (nap_nodeclaim_from_json(nc, o, &err) != 0)
 		printf("# claim: %s\n", err.msg);
@@ -132,16 +131,13 @@ claim(struct nap_nodeclaim *nc, const char *labels, const char *ann, const char 
 static void
 node(struct nap_node *n, const char *kubelet)
 {
-	char buf[1024];
 	json_object *o;
 	struct nap_err err = {0};
 
-	snprintf(buf, sizeof(buf),
-	    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"aks-default-abcde\"}"
+	o = J("{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"aks-default-abcde\"}"
 	    ","
 	    "\"status\":{\"nodeInfo\":{\"kubeletVersion\":\"%s\"}}}",
 	    kubelet);
-	o = J(buf);
 	memset(n, 0, sizeof(*n));
 	nap_node_from_json(n, o, &err);
 	json_object_put(o);
