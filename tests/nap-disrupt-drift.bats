@@ -298,11 +298,11 @@ none_drifted() {
 	done
 }
 
-# plan_drifted: what nap-upgrade --plan would mark on a fresh snapshot, as
-# "name reason" sorted and joined by commas (nothing is written).
+# plan_drifted [ARGS...]: what nap-upgrade --plan would mark on a fresh
+# snapshot, as "name reason" sorted and joined by commas (nothing is written).
 plan_drifted() {
 	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" --once |
-	    "$NAP_BIN/nap-upgrade" --plan --config "$SIM_CONFIG" 2>>"$BATS_TEST_TMPDIR/upgrade.err" |
+	    "$NAP_BIN/nap-upgrade" --plan --config "$SIM_CONFIG" "$@" 2>>"$BATS_TEST_TMPDIR/upgrade.err" |
 	    jq -r '.drifted[] | "\(.nodeClaim) \(.reason)"' | sort | paste -sd, -
 }
 
@@ -344,6 +344,9 @@ pool_patch() {
 	pool_patch '{"spec":{"template":{"spec":{"requirements":[{"key":"node.kubernetes.io/instance-type","operator":"In","values":["Standard_D2s_v3","Standard_D4s_v3"]}]}}}}'
 	upgrade_pass
 	none_drifted a1 a2
+	# Old enough to be judged for InstanceTypeNotFound, their sizes and
+	# offerings still in the catalog: nothing.
+	[ -z "$(plan_drifted --now "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)")" ]
 	# A taint, then another nodeClassRef: every node, NodePoolDrifted.
 	pool_patch '{"spec":{"template":{"spec":{"taints":[{"key":"dedicated","value":"x","effect":"NoSchedule"}]}}}}'
 	[ "$(plan_drifted)" = "a1 NodePoolDrifted,a2 NodePoolDrifted" ]
