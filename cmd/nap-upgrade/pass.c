@@ -1,7 +1,8 @@
 /*
  * pass.c - one reconcile pass of nap-upgrade: the API server's version,
  * the maintenance window, the newest image of each definition (asked of
- * Azure's community galleries, cached three days), then for each
+ * Azure's community galleries, or of AKS's nodeImageVersions for the
+ * managed galleries; cached three days), then for each
  * AKSNodeClass its status (lib/upgrade) and for each of its NodeClaims
  * the drift checks (lib/drift) — written to the API server, or with --plan
  * reported as UpgradePlan records and nothing written.  It is also nap's
@@ -26,6 +27,8 @@
 #include "wellknown.h"
 
 #define GALLERY_API "2023-07-03"
+#define AKS_API "2024-04-02-preview" /* nodeImageVersions, as the provider asks */
+#define MAX_PAGES 100		     /* of nodeImageVersions: a bound on a looping nextLink */
 #define CACHE_MS (INT64_C(3) * 24 * 3600 * 1000) /* the provider's ImageExpirationInterval */
 #define CM_NAME "upcoming-maintenance-window"
 
@@ -116,15 +119,14 @@ window(struct up *u, int *known)
 	return w;
 }
 
-/* ARM GET, waited for: 0 and *out (the caller's), or -1 with err. */
+/* Wait for the one call started: 0 and *out (the caller's), or -1 with err. */
 static int
-arm_get(struct up *u, const char *path, json_object **out, struct nap_err *err)
+arm_wait(struct up *u, json_object **out, struct nap_err *err)
 {
 	struct nap_arm_call *c;
 	const struct nap_arm_result *r;
 	int rc;
 
-	nap_arm_start(u->arm, "GET", path, GALLERY_API, NULL, 0, NULL);
 	while ((c = nap_arm_done(u->arm)) == NULL)
 		if (nap_arm_wait(u->arm, -1, 1000, err) < 0)
 			return -1;
@@ -138,11 +140,116 @@ arm_get(struct up *u, const char *path, json_object **out, struct nap_err *err)
 	return rc;
 }
 
+/* ARM GET, waited for: 0 and *out (the caller's), or -1 with err. */
+static int
+arm_get(struct up *u, const char *path, const char *api, json_object **out, struct nap_err *err)
+{
+	nap_arm_start(u->arm, "GET", path, api, NULL, 0, NULL);
+	return arm_wait(u, out, err);
+}
+
+/*
+ * AKS's nodeImageVersions for the region, every page in one {"value": [...]}:
+ * 0 and *out (the caller's), or -1 with err.
+ */
+static int
+node_image_versions(struct up *u, json_object **out, struct nap_err *err)
+{
+	json_object *page = NULL, *all = json_object_new_array(), *items;
+	char *path = nap_url_path("/subscriptions", u->cfg.cluster.subscription_id, "providers",
+	    "Microsoft.ContainerService", "locations", u->cfg.cluster.region, "nodeImageVersions",
+	    NULL);
+	int rc = arm_get(u, path, AKS_API, &page, err), pages = 1;
+
+	free(path);
+	while (rc == 0) {
+		const char *next = nap_json_str(page, "nextLink", "");
+		items = nap_json_key(page, "value");
+		for (size_t i = 0; items && json_object_is_type(items, json_type_array) &&
+				   i < json_object_array_length(items);
+		     i++)
+			json_object_array_add(all, json_object_get(json_object_array_get_idx(items, i)));
+		if (*next == '\0')
+			break;
+		if (++pages > MAX_PAGES) {
+			nap_err_set(err, NAP_EX_DATAERR, "nodeImageVersions: more than %d pages",
+			    MAX_PAGES);
+			rc = -1;
+			break;
+		}
+		if (nap_arm_start_url(u->arm, next, NULL, err) == NULL) {
+			rc = -1;
+			break;
+		}
+		json_object_put(page);
+		page = NULL;
+		rc = arm_wait(u, &page, err);
+	}
+	json_object_put(page);
+	if (rc < 0) {
+		json_object_put(all);
+		return -1;
+	}
+	*out = json_object_new_object();
+	json_object_object_add(*out, "value", all);
+	return 0;
+}
+
 /* The gallery an image definition lives in: Azure Linux's are named V2..., V3... */
 static const char *
 gallery_of(const char *def)
 {
 	return nap_image_gallery(def[0] == 'V' ? "AzureLinux" : "Ubuntu");
+}
+
+/* Whether an answer of wall time at is still good (the cache's rule). */
+static int
+fresh(const struct up *u, int64_t at)
+{
+	return at >= u->fresh_after && up_now(u) - at < (int64_t)((double)CACHE_MS / u->scale);
+}
+
+/*
+ * The newest version of def as Azure says now (a new answer, the caller's,
+ * may be NULL), or -1 when Azure could not be asked.  The managed galleries
+ * answer every definition in one list, kept for the cache's time.
+ */
+static int
+ask(struct up *u, const char *def, char **version)
+{
+	json_object *list = NULL;
+	struct nap_err err;
+	char *path;
+	const char *v;
+	int64_t now = up_now(u);
+
+	if (u->sig_sub) {
+		if (u->sig_list == NULL || !fresh(u, u->sig_at)) {
+			if (node_image_versions(u, &list, &err) < 0) {
+				nap_warn("node image versions: %s", err.msg);
+				return -1;
+			}
+			json_object_put(u->sig_list);
+			u->sig_list = list;
+			u->sig_at = now;
+		}
+		v = nap_image_sig_latest(u->sig_list, def);
+		*version = v ? nap_xstrdup(v) : NULL;
+		return 0;
+	}
+	path = nap_url_path("/subscriptions", u->cfg.cluster.subscription_id, "providers",
+	    "Microsoft.Compute", "locations", u->cfg.cluster.region, "communityGalleries",
+	    gallery_of(def), "images", def, "versions", NULL);
+	if (arm_get(u, path, GALLERY_API, &list, &err) < 0) {
+		nap_warn("image versions of %s: %s", def, err.msg);
+		free(path);
+		return -1;
+	}
+	free(path);
+	v = nap_image_latest(list);
+	*version = v ? nap_xstrdup(v) : NULL;
+	json_object_put(list);
+	return 0;
 }
 
 /* lib/upgrade's lookup: pinned, else cached, else asked of Azure. */
@@ -152,36 +259,24 @@ latest(void *arg, const char *def)
 	struct up *u = arg;
 	struct cached *c = nap_hash_get(&u->cache, def);
 	const char *pin = nap_hash_get(&u->pinned, def);
-	int64_t now = up_now(u);
-	json_object *list = NULL;
-	struct nap_err err;
-	char *path;
+	char *v;
 
 	if (pin)
 		return pin;
-	if (c && now - c->at < (int64_t)((double)CACHE_MS / u->scale))
+	if (c && fresh(u, c->at))
 		return c->version;
-	if (u->arm == NULL)
-		return c ? c->version : NULL;
-	path = nap_url_path("/subscriptions", u->cfg.cluster.subscription_id, "providers",
-	    "Microsoft.Compute", "locations", u->cfg.cluster.region, "communityGalleries",
-	    gallery_of(def), "images", def, "versions", NULL);
-	if (arm_get(u, path, &list, &err) < 0) {
-		nap_warn("image versions of %s: %s", def, err.msg);
-		free(path);
+	if (u->arm == NULL || ask(u, def, &v) < 0)
 		return c ? c->version : NULL; /* the last answer, however old */
-	}
-	free(path);
 	if (c == NULL) {
 		c = nap_xcalloc(1, sizeof(*c));
 		nap_hash_put(&u->cache, def, c);
 	}
 	free(c->version);
-	c->version = nap_image_latest(list) ? nap_xstrdup(nap_image_latest(list)) : NULL;
-	c->at = now;
-	json_object_put(list);
+	c->version = v;
+	c->at = up_now(u);
 	if (c->version == NULL)
-		nap_warn("image %s: the gallery lists no version", def);
+		nap_warn("image %s: %s lists no version", def,
+		    u->sig_sub ? "nodeImageVersions" : "the gallery");
 	return c->version;
 }
 
@@ -201,6 +296,8 @@ cache_key(struct up *u, const char *k8s)
 	}
 	nap_hash_free(&u->cache);
 	nap_hash_init(&u->cache);
+	json_object_put(u->sig_list);
+	u->sig_list = NULL;
 	free(u->cache_k8s);
 	u->cache_k8s = nap_xstrdup(k8s);
 }
@@ -528,12 +625,25 @@ up_pass(struct up *u)
 	int64_t now = up_now(u);
 	int known;
 	struct nap_window w = window(u, &known);
-	struct nap_upgrade_in in = {server_version(u), nap_window_open(&w, now), latest, u, now};
+	struct nap_upgrade_in in = {
+	    .server_version = server_version(u),
+	    .window_open = nap_window_open(&w, now),
+	    .latest = latest,
+	    .arg = u,
+	    .now_ms = now,
+	    .sig_subscription = u->sig_sub,
+	};
 	size_t n;
 	struct nap_nodeclass *const *cls;
 
 	u->passes++;
 	pools(u);
+	/*
+	 * A window that has opened since an answer was cached asks again, so
+	 * each window starts from the newest images, not from up to three days
+	 * before it.  Always open (no window known): the cache alone decides.
+	 */
+	u->fresh_after = in.window_open && w.kind != NAP_WINDOW_ALWAYS ? nap_window_next(&w, now, NULL) : 0;
 	cls = nap_cluster_nodeclasses(u->cl, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct nap_nodeclass *c = cls[i];
@@ -590,4 +700,5 @@ up_free(struct up *u)
 	free(u->server_version);
 	if (u->cat)
 		nap_catalog_free(u->cat);
+	json_object_put(u->sig_list);
 }

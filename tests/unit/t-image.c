@@ -1,6 +1,7 @@
 /*
  * Unit tests for lib/image: the provider's image definitions per family,
- * image version IDs, version order, the newest gallery version,
+ * image version IDs (community and managed galleries), version order, the
+ * newest gallery version and the highest nodeImageVersions entry,
  * status.images (full and partial refresh).  The drift checks are t-drift's.
  */
 #include "image.h"
@@ -71,6 +72,20 @@ ids(void)
 	    "a managed-gallery ID parses too");
 	free(d);
 	free(v);
+	id = nap_image_sig_id("Ubuntu2204", "2204gen2containerd", "202512.01.0", "sub-1");
+	TAP_IS_STR(id,
+	    "/subscriptions/sub-1/resourceGroups/AKS-Ubuntu/providers/Microsoft.Compute/galleries/"
+	    "AKSUbuntu/images/2204gen2containerd/versions/202512.01.0",
+	    "a managed-gallery version ID in the SIG subscription");
+	free(id);
+	id = nap_image_sig_id("AzureLinux3", "V3gen2", "202512.01.0", "sub-1");
+	TAP_OK(strstr(id, "/resourceGroups/AKS-AzureLinux/") && strstr(id, "/galleries/AKSAzureLinux/"),
+	    "Azure Linux in AKS-AzureLinux/AKSAzureLinux");
+	free(id);
+	id = nap_image_sig_id("Ubuntu2204", "2204containerd", "1.0", "");
+	TAP_OK(strncmp(id, "/CommunityGalleries/", 20) == 0,
+	    "without a SIG subscription, the community gallery's");
+	free(id);
 	TAP_IS_INT(nap_image_id_parse(UBUNTU_CIG "2204containerd", &d, &v), -1,
 	    "an image definition without a version is not a version ID");
 	TAP_IS_INT(nap_image_id_parse(UBUNTU_CIG "x/versions/", &d, &v), -1, "nor an empty version");
@@ -106,6 +121,27 @@ latest(void)
 	json_object_put(l);
 	l = J("{\"value\":[]}");
 	TAP_IS_STR(nap_image_latest(l), NULL, "an empty list has none");
+	json_object_put(l);
+}
+
+static void
+sig_latest(void)
+{
+	/* As AKS answers: other OSes, an edge-zone twin, an old-scheme legacy entry. */
+	json_object *l = J("{\"value\":["
+	    "{\"os\":\"AKSUbuntuEdgeZone\",\"sku\":\"2204gen2containerd\",\"version\":\"202701.01.0\"},"
+	    "{\"os\":\"AKSUbuntu\",\"sku\":\"2204gen2containerd\",\"version\":\"202512.01.0\"},"
+	    "{\"os\":\"AKSUbuntu\",\"sku\":\"2204gen2containerd\",\"version\":\"2022.10.03\"},"
+	    "{\"os\":\"AKSUbuntu\",\"sku\":\"2204gen2containerd\",\"version\":\"202511.07.10\"},"
+	    "{\"os\":\"AKSWindows\",\"sku\":\"V3gen2\",\"version\":\"202701.01.0\"},"
+	    "{\"os\":\"AKSAzureLinux\",\"sku\":\"V3gen2\",\"version\":\"202511.07.0\"}]}");
+
+	TAP_IS_STR(nap_image_sig_latest(l, "2204gen2containerd"), "202512.01.0",
+	    "nodeImageVersions: the highest dotted version of the definition's os and sku, "
+	    "not the edge zone's, not the old scheme's");
+	TAP_IS_STR(nap_image_sig_latest(l, "V3gen2"), "202511.07.0",
+	    "Azure Linux definitions under AKSAzureLinux, not another os's");
+	TAP_IS_STR(nap_image_sig_latest(l, "2204containerd"), NULL, "a definition not listed has none");
 	json_object_put(l);
 }
 
@@ -154,7 +190,7 @@ status(void)
 		       "\"requirements\":[]}]",
 		       ""),
 	    0, "a class with one image in its status");
-	imgs = nap_image_status(&c, "Ubuntu2204", 1, fake_latest, NULL);
+	imgs = nap_image_status(&c, "Ubuntu2204", 1, NULL, fake_latest, NULL);
 	TAP_IS_INT(json_object_array_length(imgs), 2,
 	    "full refresh: every definition whose latest version is known (2 of 3)");
 	id0 = json_object_get_string(
@@ -169,18 +205,26 @@ status(void)
 	    "\"values\":[\"2\"]}]",
 	    "each with its arch and Hyper-V generation as requirements");
 	json_object_put(imgs);
-	imgs = nap_image_status(&c, "Ubuntu2204", 0, fake_latest, NULL);
+	imgs = nap_image_status(&c, "Ubuntu2204", 0, NULL, fake_latest, NULL);
 	id0 = json_object_get_string(
 	    json_object_object_get(json_object_array_get_idx(imgs, 0), "id"));
 	TAP_IS_STR(id0, UBUNTU_CIG "2204gen2containerd/versions/202511.07.0",
 	    "partial refresh: a definition already there keeps its version");
 	TAP_IS_INT(json_object_array_length(imgs), 2, "and new definitions come at their latest");
 	json_object_put(imgs);
-	imgs = nap_image_status(&c, "Ubuntu2404", 0, fake_latest, NULL);
+	imgs = nap_image_status(&c, "Ubuntu2404", 0, NULL, fake_latest, NULL);
 	id0 = json_object_get_string(
 	    json_object_object_get(json_object_array_get_idx(imgs, 0), "id"));
 	TAP_IS_STR(id0, UBUNTU_CIG "2404gen2containerd/versions/202512.01.0",
 	    "definitions no longer selected go (family changed to 24.04)");
+	json_object_put(imgs);
+	imgs = nap_image_status(&c, "Ubuntu2204", 1, "sub-1", fake_latest, NULL);
+	id0 = json_object_get_string(
+	    json_object_object_get(json_object_array_get_idx(imgs, 0), "id"));
+	TAP_IS_STR(id0,
+	    "/subscriptions/sub-1/resourceGroups/AKS-Ubuntu/providers/Microsoft.Compute/galleries/"
+	    "AKSUbuntu/images/2204gen2containerd/versions/202512.01.0",
+	    "with a SIG subscription the IDs are the managed gallery's");
 	json_object_put(imgs);
 	nap_nodeclass_free(&c);
 }
@@ -192,6 +236,7 @@ main(void)
 	ids();
 	versions();
 	latest();
+	sig_latest();
 	status();
 	return tap_done();
 }
