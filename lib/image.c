@@ -1,5 +1,5 @@
 /*
- * image.c - image definitions, versions, status.images and drift
+ * image.c - image definitions, versions and status.images
  * (image.h), from the provider's tables (azure-provider.md §5.1).
  */
 #include "image.h"
@@ -260,52 +260,4 @@ nap_image_status(const struct nap_nodeclass *c, const char *family, int full,
 		free(keep);
 	}
 	return out;
-}
-
-const char *
-nap_drift_reason(enum nap_drift d)
-{
-	switch (d) {
-	case NAP_DRIFT_NODECLASS:
-		return "NodeClassDrift";
-	case NAP_DRIFT_K8S_VERSION:
-		return "K8sVersionDrift";
-	case NAP_DRIFT_IMAGE:
-		return "ImageDrift";
-	default:
-		return "";
-	}
-}
-
-static int
-streq(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
-
-enum nap_drift
-nap_drift_check(const struct nap_nodeclaim *nc, const struct nap_node *node,
-    const struct nap_nodeclass *c)
-{
-	const char *ch = nap_meta_annotation(&c->meta, NAP_ANN_NODECLASS_HASH);
-	const char *cv = nap_meta_annotation(&c->meta, NAP_ANN_NODECLASS_HASH_VERSION);
-	const char *nh = nap_meta_annotation(&nc->meta, NAP_ANN_NODECLASS_HASH);
-	const char *nv = nap_meta_annotation(&nc->meta, NAP_ANN_NODECLASS_HASH_VERSION);
-
-	if (ch && nh && streq(cv, nv) && strcmp(ch, nh) != 0)
-		return NAP_DRIFT_NODECLASS;
-	if (node && node->kubelet_version && *node->kubelet_version && c->kubernetes_version &&
-	    *c->kubernetes_version) {
-		const char *kv = node->kubelet_version + (node->kubelet_version[0] == 'v');
-
-		if (nap_version_cmp(kv, c->kubernetes_version) != 0)
-			return NAP_DRIFT_K8S_VERSION;
-	}
-	if (nc->image_id && *nc->image_id && c->nimages > 0) {
-		for (size_t i = 0; i < c->nimages; i++)
-			if (streq(c->images[i].id, nc->image_id))
-				return NAP_DRIFT_NONE;
-		return NAP_DRIFT_IMAGE;
-	}
-	return NAP_DRIFT_NONE;
 }

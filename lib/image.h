@@ -2,10 +2,10 @@
  * image.h - node images as the Azure provider chooses them
  * (azure-provider.md §1.3, §5.1-5.5): the image definitions of each
  * family in priority order, the newest version of each, the AKSNodeClass
- * status.images list built from them, and the drift checks in the
- * provider's order.  Images come from Azure's community galleries, or, as
- * AKS-managed NAP takes them, from the managed shared image galleries
- * (SIG) whose versions AKS lists as nodeImageVersions.
+ * status.images list built from them.  Images come from Azure's community
+ * galleries, or, as AKS-managed NAP takes them, from the managed shared
+ * image galleries (SIG) whose versions AKS lists as nodeImageVersions.
+ * The drift checks that use them are lib/drift's.
  *
  * Pure: inputs are the model's structs and the JSON bodies ARM returned;
  * nothing here talks to the network or reads a clock.  Returned strings
@@ -84,28 +84,5 @@ const char *nap_image_sig_latest(json_object *list, const char *def);
  */
 json_object *nap_image_status(const struct nap_nodeclass *c, const char *family, int full,
     const char *sig_sub, const char *(*latest)(void *arg, const char *def), void *arg);
-
-enum nap_drift {
-	NAP_DRIFT_NONE,
-	NAP_DRIFT_NODECLASS,	/* NodeClassDrift */
-	NAP_DRIFT_K8S_VERSION, /* K8sVersionDrift */
-	NAP_DRIFT_IMAGE,	/* ImageDrift */
-};
-
-/* The provider's reason string: "NodeClassDrift", "K8sVersionDrift", "ImageDrift", "". */
-const char *nap_drift_reason(enum nap_drift d);
-
-/*
- * Whether a NodeClaim (with its Node, or NULL before it registers) has
- * drifted from its AKSNodeClass, checked in the provider's order:
- * NodeClassDrift (the class's karpenter.azure.com/aksnodeclass-hash
- * differs from the claim's, only when both hash versions are equal), then
- * K8sVersionDrift (the Node's kubeletVersion, without "v", differs from
- * status.kubernetesVersion; unknown either side = not drifted), then
- * ImageDrift (the claim's status.imageID is not among status.images; an
- * empty imageID or an empty status = not drifted).
- */
-enum nap_drift nap_drift_check(const struct nap_nodeclaim *nc, const struct nap_node *node,
-    const struct nap_nodeclass *c);
 
 #endif

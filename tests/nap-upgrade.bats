@@ -95,14 +95,13 @@ plan() {
 
 @test "a change of hash version drifts nothing; a changed hash under the same version does" {
 	local snap=$BATS_TEST_TMPDIR/snap.ndjson
-	# The class at hash 222/v3; claim a at 111/v2 (older hashing), b at 111/v3.
-	jq -c 'if .object.kind == "AKSNodeClass" then
-	        .object.metadata.annotations = {"karpenter.azure.com/aksnodeclass-hash": "222",
-	            "karpenter.azure.com/aksnodeclass-hash-version": "v3"}
-	    elif .object.kind == "NodeClaim" then
+	# nap hashes the class itself (hash version nap-v1, lib/drift); claim a
+	# at 111 under Karpenter's v3 (another controller's hashing), b at 111
+	# under nap-v1, which is not the class's hash.
+	jq -c 'if .object.kind == "NodeClaim" then
 	        .object.metadata.annotations = {"karpenter.azure.com/aksnodeclass-hash": "111",
 	            "karpenter.azure.com/aksnodeclass-hash-version":
-	                (if .object.metadata.name == "default-aaaaa" then "v2" else "v3" end)}
+	                (if .object.metadata.name == "default-aaaaa" then "v3" else "nap-v1" end)}
 	    else . end' "$SNAP" >"$snap"
 	run "$NAP_BIN/nap-upgrade" --plan --config "$WEEKLY" --kubernetes-version v1.33.2 \
 	    --image-version 2204gen2containerd=202512.01.0 --now 2026-12-07T12:00:00Z <"$snap"

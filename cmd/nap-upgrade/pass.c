@@ -4,15 +4,20 @@
  * Azure's community galleries, or of AKS's nodeImageVersions for the
  * managed galleries; cached three days), then for each
  * AKSNodeClass its status (lib/upgrade) and for each of its NodeClaims
- * the drift checks (lib/image) — written to the API server, or with --plan
- * reported as UpgradePlan records and nothing written.
+ * the drift checks (lib/drift) — written to the API server, or with --plan
+ * reported as UpgradePlan records and nothing written.  It is also nap's
+ * hash controller: the NodePool and AKSNodeClass hashes (lib/drift) are
+ * stamped on their objects, and on NodeClaims stamped under another hash
+ * version.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "image.h"
+#include "catalog.h"
 #include "clock.h"
+#include "drift.h"
+#include "image.h"
 #include "json.h"
 #include "log.h"
 #include "prog.h"
@@ -347,13 +352,6 @@ write_class(struct up *u, const struct nap_nodeclass *c, json_object *st)
 	return rc;
 }
 
-static int
-ours(const char *reason)
-{
-	return !strcmp(reason, "NodeClassDrift") || !strcmp(reason, "K8sVersionDrift") ||
-	       !strcmp(reason, "ImageDrift");
-}
-
 /*
  * Set (reason non-NULL) or clear the NodeClaim's Drifted condition: its
  * other conditions are sent back as they are, with its resourceVersion.
@@ -419,24 +417,102 @@ emit_drifted(const struct nap_nodeclaim *nc, const struct nap_nodeclass *c, cons
 	json_object_put(r);
 }
 
-/* The drift of each NodeClaim of class c (as it will be), acted on or listed in plan. */
+/*
+ * Merge annotations ann into the object at path (no resourceVersion: only
+ * nap's own keys change, so a concurrent writer loses nothing).  Takes ann.
+ */
+static int
+write_annotations(struct up *u, const char *path, const char *what, json_object *ann)
+{
+	json_object *p = json_object_new_object(), *md = json_object_new_object();
+	struct nap_err err;
+	int rc;
+
+	json_object_object_add(md, "annotations", ann);
+	json_object_object_add(p, "metadata", md);
+	rc = nap_kube_patch(u->kube, path, "merge", p, NULL, &err);
+	if (rc < 0 && err.code == NAP_EX_NOPERM)
+		nap_die(NAP_EX_NOPERM, "%s: hash: %s", what, err.msg);
+	if (rc < 0)
+		nap_warn("%s: hash: %s", what, err.msg);
+	json_object_put(p);
+	return rc;
+}
+
+/* Stamp hash and version on an object whose annotations say otherwise (Karpenter's hash controllers). */
+static void
+stamp_hash(struct up *u, const struct nap_meta *m, const char *collection, const char *what,
+    const char *key, const char *vkey, const char *hash, const char *version)
+{
+	json_object *ann;
+	char *path, *name;
+	const char *h = nap_meta_annotation(m, key), *v = nap_meta_annotation(m, vkey);
+
+	if (u->plan || m->deleted || (h && v && !strcmp(h, hash) && !strcmp(v, version)))
+		return;
+	ann = json_object_new_object();
+	json_object_object_add(ann, key, json_object_new_string(hash));
+	json_object_object_add(ann, vkey, json_object_new_string(version));
+	path = nap_url_path(collection, m->name, NULL);
+	name = nap_xasprintf("%s %s", what, m->name);
+	if (write_annotations(u, path, name, ann) == 0)
+		nap_info("%s: %s %s", name, key, hash);
+	free(name);
+	free(path);
+}
+
+/* The catalog InstanceTypeNotFound is judged against, loaded at the first pass; NULL when none. */
+static const struct nap_catalog *
+catalog(struct up *u)
+{
+	struct nap_err err;
+
+	if (u->cat || u->cat_tried)
+		return u->cat;
+	u->cat_tried = 1;
+	if (nap_catalog_load_config(&u->cat, &u->cfg, NULL, NULL, NULL, &err) < 0) {
+		u->cat = NULL;
+		if (u->cfg.cluster.region[0])
+			nap_warn("%s: InstanceTypeNotFound is not checked", err.msg);
+		else
+			nap_debug("no region: InstanceTypeNotFound is not checked");
+	}
+	return u->cat;
+}
+
+/*
+ * The drift of each NodeClaim of class c (as it will be), acted on or
+ * listed in plan; then, acting, its hashes re-stamped when it carries
+ * another hash version (without the hash when it is Drifted).
+ */
 static void
 claims(struct up *u, const struct nap_nodeclass *c, json_object *plan, int64_t now)
 {
 	size_t n;
 	struct nap_nodeclaim *const *ncs = nap_cluster_nodeclaims(u->cl, &n);
+	struct nap_drift_in in = {0};
 
+	in.nclass = c;
+	in.cat = catalog(u);
+	in.now_ms = now;
+	in.itype_min_age_ms = (int64_t)((double)NAP_DRIFT_ITYPE_MIN_AGE_MS / u->scale);
 	for (size_t i = 0; i < n; i++) {
 		const struct nap_nodeclaim *nc = ncs[i];
 		const struct nap_cond *dc = nap_cond_find(nc->conds, nc->nconds, "Drifted");
 		const char *had = dc && dc->status == 1 ? dc->reason : NULL;
 		enum nap_drift d;
 		const char *why;
+		json_object *ann;
 
 		if (strcmp(nc->class_ref.name, c->meta.name) != 0 ||
 		    strcmp(nc->class_ref.kind, "AKSNodeClass") != 0 || nc->meta.deleted)
 			continue;
-		d = nap_drift_check(nc, nap_cluster_node_of(u->cl, nc), c);
+		in.nc = nc;
+		in.node = nap_cluster_node_of(u->cl, nc);
+		in.pool = nc->nodepool ? nap_cluster_nodepool(u->cl, nc->nodepool) : NULL;
+		if (in.pool && in.pool->meta.deleted)
+			in.pool = NULL;
+		d = nap_drift_check(&in);
 		why = nap_drift_reason(d);
 		if (plan) {
 			json_object *o;
@@ -450,18 +526,31 @@ claims(struct up *u, const struct nap_nodeclass *c, json_object *plan, int64_t n
 			continue;
 		}
 		if (d != NAP_DRIFT_NONE && (had == NULL || strcmp(had, why) != 0)) {
-			if (had && !ours(had))
-				continue; /* drifted for a reason of nap-disrupt's: leave it */
+			if (had && !nap_drift_reason_known(had))
+				continue; /* drifted for a reason nap does not judge: leave it */
 			if (write_drift(u, nc, why, now) == 0) {
 				u->drift_marks++;
 				nap_info("nodeclaim %s: drifted (%s)", nc->meta.name, why);
 				emit_drifted(nc, c, why);
 			}
-		} else if (d == NAP_DRIFT_NONE && had && ours(had)) {
+		} else if (d == NAP_DRIFT_NONE && had && nap_drift_reason_known(had)) {
 			if (write_drift(u, nc, NULL, now) == 0) {
 				u->drift_clears++;
 				nap_info("nodeclaim %s: no longer drifted (was %s)", nc->meta.name, had);
 			}
+		}
+		if ((ann = nap_drift_restamp(nc, in.pool, c)) != NULL) {
+			char *path = nap_url_path("/apis/karpenter.sh/v1/nodeclaims", nc->meta.name, NULL);
+			char *what = nap_xasprintf("nodeclaim %s", nc->meta.name);
+
+			if (d != NAP_DRIFT_NONE) { /* just marked: it keeps its old hashes */
+				json_object_object_del(ann, NAP_ANN_NODEPOOL_HASH);
+				json_object_object_del(ann, NAP_ANN_NODECLASS_HASH);
+			}
+			if (write_annotations(u, path, what, ann) == 0)
+				nap_info("%s: hashes re-stamped under nap's hash version", what);
+			free(what);
+			free(path);
 		}
 	}
 }
@@ -512,6 +601,24 @@ emit_plan(const struct nap_nodeclass *c, json_object *st, const struct nap_windo
 	free(desc);
 }
 
+/* Every NodePool's hash on the NodePool, as Karpenter's hash controller keeps it. */
+static void
+pools(struct up *u)
+{
+	size_t n;
+	struct nap_nodepool *const *nps = nap_cluster_nodepools(u->cl, &n);
+	char hash[NAP_DRIFT_HASH_LEN];
+
+	for (size_t i = 0; i < n && !u->plan; i++) {
+		if (nps[i]->meta.raw == NULL)
+			continue;
+		nap_nodepool_hash(nps[i], hash);
+		stamp_hash(u, &nps[i]->meta, "/apis/karpenter.sh/v1/nodepools", "nodepool",
+		    NAP_ANN_NODEPOOL_HASH, NAP_ANN_NODEPOOL_HASH_VERSION, hash,
+		    NAP_NODEPOOL_HASH_VERSION);
+	}
+}
+
 void
 up_pass(struct up *u)
 {
@@ -530,6 +637,7 @@ up_pass(struct up *u)
 	struct nap_nodeclass *const *cls;
 
 	u->passes++;
+	pools(u);
 	/*
 	 * A window that has opened since an answer was cached asks again, so
 	 * each window starts from the newest images, not from up to three days
@@ -550,6 +658,14 @@ up_pass(struct up *u)
 		if (!u->plan && changed && write_class(u, c, st) < 0) {
 			json_object_put(st);
 			continue; /* drift against a status not written would be a guess */
+		}
+		if (!u->plan) {
+			char hash[NAP_DRIFT_HASH_LEN];
+
+			nap_nodeclass_hash(c, hash);
+			stamp_hash(u, &c->meta, "/apis/karpenter.azure.com/v1beta1/aksnodeclasses",
+			    "aksnodeclass", NAP_ANN_NODECLASS_HASH, NAP_ANN_NODECLASS_HASH_VERSION, hash,
+			    NAP_NODECLASS_HASH_VERSION);
 		}
 		next = class_with(c, st);
 		if (next) {
@@ -582,5 +698,7 @@ up_free(struct up *u)
 	nap_hash_free(&u->pinned);
 	free(u->cache_k8s);
 	free(u->server_version);
+	if (u->cat)
+		nap_catalog_free(u->cat);
 	json_object_put(u->sig_list);
 }

@@ -11,6 +11,7 @@
 
 #include "arm.h"
 #include "auth.h"
+#include "catalog.h"
 #include "config.h"
 #include "hash.h"
 #include "http.h"
@@ -47,6 +48,8 @@ struct up {
 	int have_sched;	      /* upgrade.maintenanceWindow.frequency set */
 	char *server_version; /* the last /version gitVersion, NULL unknown */
 	int synced;
+	struct nap_catalog *cat; /* for InstanceTypeNotFound, NULL when none could be loaded */
+	int cat_tried;
 	unsigned long passes, class_writes, drift_marks, drift_clears;
 };
 

@@ -2,7 +2,7 @@
  * Unit tests for lib/image: the provider's image definitions per family,
  * image version IDs (community and managed galleries), version order, the
  * newest gallery version and the highest nodeImageVersions entry,
- * status.images (full and partial refresh) and the drift checks in order.
+ * status.images (full and partial refresh).  The drift checks are t-drift's.
  */
 #include "image.h"
 #include "tap.h"
@@ -229,95 +229,6 @@ status(void)
 	nap_nodeclass_free(&c);
 }
 
-static int
-claim(struct nap_nodeclaim *nc, const char *hash, const char *hashv, const char *image)
-{
-	char buf[2048];
-	json_object *o;
-	struct nap_err err = {0};
-	int rc;
-
-	snprintf(buf, sizeof(buf),
-	    "{\"apiVersion\":\"karpenter.sh/v1\",\"kind\":\"NodeClaim\","
-	    "\"metadata\":{\"name\":\"default-abcde\",\"labels\":{\"karpenter.sh/nodepool\":\"default\"},"
-	    "\"annotations\":{\"karpenter.azure.com/aksnodeclass-hash\":\"%s\","
-	    "\"karpenter.azure.com/aksnodeclass-hash-version\":\"%s\"}},"
-	    "\"spec\":{\"nodeClassRef\":{\"group\":\"karpenter.azure.com\",\"kind\":\"AKSNodeClass\","
-	    "\"name\":\"default\"},\"requirements\":[]},"
-	    "\"status\":{\"imageID\":\"%s\"}}",
-	    hash, hashv, image);
-	o = J(buf);
-	rc = nap_nodeclaim_from_json(nc, o, &err);
-	if (rc != 0)
-		printf("# %s\n", err.msg);
-	json_object_put(o);
-	return rc;
-}
-
-static int
-node(struct nap_node *n, const char *kubelet)
-{
-	char buf[1024];
-	json_object *o;
-	struct nap_err err = {0};
-	int rc;
-
-	snprintf(buf, sizeof(buf),
-	    "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"aks-default-abcde\"},"
-	    "\"status\":{\"nodeInfo\":{\"kubeletVersion\":\"%s\"}}}",
-	    kubelet);
-	o = J(buf);
-	rc = nap_node_from_json(n, o, &err);
-	json_object_put(o);
-	return rc;
-}
-
-#define IMG UBUNTU_CIG "2204gen2containerd/versions/202511.07.0"
-
-static void
-drift(void)
-{
-	struct nap_nodeclass c;
-	struct nap_nodeclaim nc;
-	struct nap_node n;
-
-	class(&c, "[{\"id\":\"" IMG "\",\"requirements\":[]}]", "");
-	TAP_IS_INT(node(&n, "v1.33.2"), 0, "a Node with its kubelet version");
-	TAP_IS_STR(n.kubelet_version, "v1.33.2", "read from status.nodeInfo");
-
-	claim(&nc, "111", "v3", IMG);
-	TAP_IS_INT(nap_drift_check(&nc, &n, &c), NAP_DRIFT_NONE, "same hash, version, image: no drift");
-	nap_nodeclaim_free(&nc);
-
-	claim(&nc, "222", "v3", IMG);
-	TAP_IS_INT(nap_drift_check(&nc, &n, &c), NAP_DRIFT_NODECLASS,
-	    "another hash under the same hash version: NodeClassDrift");
-	TAP_IS_STR(nap_drift_reason(NAP_DRIFT_NODECLASS), "NodeClassDrift", "named as the provider does");
-	nap_nodeclaim_free(&nc);
-
-	claim(&nc, "222", "v2", IMG);
-	TAP_IS_INT(nap_drift_check(&nc, &n, &c), NAP_DRIFT_NONE,
-	    "another hash under another hash version: not drifted (no mass drift)");
-	nap_nodeclaim_free(&nc);
-
-	claim(&nc, "111", "v3", UBUNTU_CIG "2204gen2containerd/versions/202401.01.0");
-	TAP_IS_INT(nap_drift_check(&nc, &n, &c), NAP_DRIFT_IMAGE,
-	    "an image no longer in status.images: ImageDrift");
-	nap_node_free(&n);
-	node(&n, "v1.32.9");
-	TAP_IS_INT(nap_drift_check(&nc, &n, &c), NAP_DRIFT_K8S_VERSION,
-	    "an older kubelet comes first: K8sVersionDrift before ImageDrift");
-	TAP_IS_INT(nap_drift_check(&nc, NULL, &c), NAP_DRIFT_IMAGE,
-	    "without a Node the version is not checked");
-	nap_nodeclaim_free(&nc);
-
-	claim(&nc, "111", "v3", "");
-	TAP_IS_INT(nap_drift_check(&nc, NULL, &c), NAP_DRIFT_NONE, "no imageID yet: not drifted");
-	nap_nodeclaim_free(&nc);
-	nap_node_free(&n);
-	nap_nodeclass_free(&c);
-}
-
 int
 main(void)
 {
@@ -327,6 +238,5 @@ main(void)
 	latest();
 	sig_latest();
 	status();
-	drift();
 	return tap_done();
 }
