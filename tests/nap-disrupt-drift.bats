@@ -400,7 +400,7 @@ pinned() {
 	[ "$(jq -r 'select(.type == "DisruptionVerdict" and .nodeClaim == "h2") | .why' "$BATS_TEST_TMPDIR/dry")" = PDBBlocks ]
 	for n in h1 h2; do
 		[ -z "$(sim_kubectl get nodeclaim $n -o jsonpath='{.metadata.deletionTimestamp}')" ]
-		! has_taint aks-$n
+		run ! has_taint "aks-$n"
 	done
 	[ "$(jq -r 'select(.type == "Drifted" and .reason == "NodePoolDrifted") | .nodeClaim' "$OUT" | sort -u | paste -sd, -)" = h1,h2,old1,old2 ]
 	# The replacements carry the new label and have not drifted.
