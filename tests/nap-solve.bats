@@ -459,6 +459,30 @@ run_case() {
 	run_case forwards-unknown
 }
 
+@test "a pod whose nodeSelector asks for GPU name T4 gets T4 sizes only, not sizes without a GPU name" {
+	run_case gpu-name-selector
+}
+
+@test "a pod whose required node affinity says GPU manufacturer Exists gets GPU sizes only" {
+	run_case gpu-manufacturer-affinity-exists
+}
+
+@test "a NodePool that requires GPU name A100 launches A100 sizes only" {
+	run_case gpu-name-nodepool
+}
+
+@test "a pod whose affinity says GPU name NotIn [T4] still gets sizes without a GPU" {
+	run_case gpu-name-notin-keeps
+}
+
+@test "should fail to provision if ephemeral disk ask for is too large" {
+	run_case ephemeral-too-large
+}
+
+@test "should select an ephemeral disk if LabelSKUStorageEphemeralOSMaxSize is set and os disk size fits" {
+	run_case ephemeral-maxsize-set
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
@@ -514,9 +538,7 @@ run_case() {
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	cat "$CASES/one-pod/input.ndjson" >&7
 	for i in $(seq 1 100); do
-		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
-			break
-		fi
+		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
 		sleep 0.1
 	done
 	grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"
@@ -536,14 +558,25 @@ run_case() {
 	grep '"Pod"' "$CASES/offering-unavailable/input.ndjson" >&7
 	echo '{"type":"SYNCED"}' >&7
 	for i in $(seq 1 100); do
-		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
-			break
-		fi
+		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
 		sleep 0.1
 	done
 	exec 7>&- 8>&-
 	wait "$pid"
 	grep LaunchRequest "$BATS_TEST_TMPDIR/out" | jq -e '.nodeClaim.spec.requirements[] | select(.key == "node.kubernetes.io/instance-type") | .values == ["Standard_D4s_v5"]'
+}
+
+@test "the man page's examples run" {
+	cd "$BATS_TEST_TMPDIR"
+	cp "$CASES/three-pods-share/input.ndjson" snapshot.ndjson
+	ln -s "$REPO/data" data
+	PATH=$NAP_BIN:$PATH
+	awk '/^\.Sh EXAMPLES/{on=1;next} /^\.Sh /{on=0} on && /^\.Bd/{bd=1;next} on && /^\.Ed/{bd=0; print "#--"; next} on && bd' \
+		"$REPO/man/nap-solve.1" | sed 's/\\e/\\/g' >examples.sh
+	grep -q nap-solve examples.sh
+	run bash -e -o pipefail examples.sh
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
 }
 
 @test "the default packing launches the same pods for less money than --packing karpenter" {
