@@ -523,6 +523,48 @@ build_usage(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 	}
 }
 
+/*
+ * The taints a pod must tolerate on node n: all of them once it is
+ * initialized; before, its NodeClaim's startupTaints (its NodePool's when
+ * no claim is known) are left out, as taints an agent will remove, matched
+ * as Karpenter does by key and effect.  The known ephemeral taints the
+ * scheduler leaves out itself.  Either n's own array or one the sim keeps.
+ */
+static const struct nap_taint *
+node_taints(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_node *n,
+    int initialized, size_t *ntaints)
+{
+	const struct nap_nodeclaim *c;
+	const struct nap_nodepool *np;
+	const struct nap_taint *st = NULL;
+	struct nap_taint *out;
+	size_t nst = 0, i, j, k = 0;
+
+	*ntaints = n->ntaints;
+	if (initialized || !n->nodepool || n->ntaints == 0)
+		return n->taints;
+	if ((c = nap_cluster_nodeclaim_of(cl, n)) != NULL) {
+		st = c->startup_taints;
+		nst = c->nstartup_taints;
+	} else if ((np = nap_cluster_nodepool(cl, n->nodepool)) != NULL) {
+		st = np->startup_taints;
+		nst = np->nstartup_taints;
+	}
+	if (nst == 0)
+		return n->taints;
+	out = kalloc(sim, n->ntaints, sizeof(*out));
+	for (i = 0; i < n->ntaints; i++) {
+		for (j = 0; j < nst; j++)
+			if (st[j].effect == n->taints[i].effect &&
+			    strcmp(st[j].key, n->taints[i].key) == 0)
+				break;
+		if (j == nst)
+			out[k++] = n->taints[i];
+	}
+	*ntaints = k;
+	return out;
+}
+
 /* Nodes, then in-flight claims, initialized first, then by name; node_idx maps name to index + 1. */
 static void
 build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_catalog *cat,
@@ -580,8 +622,7 @@ build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 			sim->node_kind[i] = "Node";
 			nap_reqs_add_labels(&sim->node_labels[i], n->meta.labels);
 			o->labels = &sim->node_labels[i];
-			o->taints = n->taints;
-			o->ntaints = n->ntaints;
+			o->taints = node_taints(sim, cl, n, o->initialized, &o->ntaints);
 			o->avail = n->allocatable;
 			nap_res_sub(&o->avail, nap_cluster_node_requests(cl, n->meta.name));
 			if (refs[i].closed)

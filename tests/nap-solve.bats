@@ -483,6 +483,22 @@ run_case() {
 	run_case ephemeral-maxsize-set
 }
 
+@test "should assume pod will schedule to a tainted node with a custom startup taint" {
+	run_case startup-taint-custom
+}
+
+@test "a starting node's startup taints are its NodeClaim's, even after its NodePool dropped them" {
+	run_case startup-taint-from-nodeclaim
+}
+
+@test "a taint with a startup taint's key but another effect keeps the pod off a starting node" {
+	run_case startup-taint-effect-differs
+}
+
+@test "should not assume pod will schedule to a node with startup taints after initialization" {
+	run_case startup-taint-after-init
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
