@@ -499,6 +499,34 @@ run_case() {
 	run_case startup-taint-after-init
 }
 
+@test "should schedule pods with the same host port to different nodes" {
+	run_case host-port-split
+}
+
+@test "pods holding one host port number over TCP and over UDP share a node" {
+	run_case host-port-protocols-share
+}
+
+@test "pods holding one host port on two different IPs share a node; one holding it on 0.0.0.0 clashes with both" {
+	run_case host-port-ip
+}
+
+@test "a pod whose host port a bound pod holds on an existing node gets a new node; a pod without it goes there" {
+	run_case host-port-existing-node
+}
+
+@test "should account for daemonset hostports" {
+	run_case host-port-daemonset
+}
+
+@test "should not account for daemonset hostports when daemonset would not schedule on selected node" {
+	run_case host-port-daemonset-elsewhere
+}
+
+@test "a pod that joins a claim narrows it to the sizes where no DaemonSet holds its host port" {
+	run_case host-port-daemonset-narrows-claim
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
