@@ -106,18 +106,13 @@ pools_prepare(struct nap_sched_world *w)
 				continue;
 			if (!sched_offering_ok(it, &pool->reqs, NULL))
 				continue;
-			for (d = 0, j = 0; d < in->ndaemons; d++) {
-				int lands = daemon_lands(&in->daemons[d], pool, &dreqs, it);
-
-				if (lands)
+			for (d = 0; d < in->ndaemons; d++)
+				if (daemon_lands(&in->daemons[d], pool, &dreqs, it))
 					nap_res_add(&w->daemon[k], &in->daemons[d].req);
-				if (j < w->npdaemon && w->pdaemon[j] == d) {
-					if (lands)
-						w->dports[k * w->dwords + j / 64] |= (uint64_t)1
-						    << (j % 64);
-					j++;
-				}
-			}
+			/* the few that hold host ports: which of them land here */
+			for (j = 0; j < w->npdaemon; j++)
+				if (daemon_lands(&in->daemons[w->pdaemon[j]], pool, &dreqs, it))
+					w->dports[k * w->dwords + j / 64] |= (uint64_t)1 << (j % 64);
 			w->cap[k] = pool->alloc[t];
 			nap_res_sub(&w->cap[k], &w->daemon[k]);
 			if (w->cap[k].v[NAP_RES_CPU] < 0 || w->cap[k].v[NAP_RES_MEMORY] < 0 ||

@@ -65,8 +65,9 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 			continue;
 		}
 		prefix = 0;
-		if (!sched_node_ok(s, v, ni) || (p->navoid && avoided(p, s->in->nodes[ni].name)) ||
-		    !sched_node_ports_ok(s, pi, ni))
+		if (!sched_node_ok(s, v, ni) || (p->navoid && avoided(p, s->in->nodes[ni].name)))
+			continue;
+		if (!sched_node_ports_ok(s, pi, ni))
 			continue;
 		cd.kind = CAND_NODE;
 		cd.idx = ni;
