@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "image.h"
@@ -22,6 +23,64 @@ nap_upgrade_k8s_version(const struct nap_nodeclass *c, const char *server_versio
 	if (*cur == '\0' || nap_version_cmp(srv, cur) > 0)
 		return srv;
 	return cur;
+}
+
+const char *
+nap_upgrade_subnet_id(const struct nap_nodeclass *c, const char *def)
+{
+	if (c->subnet_id && *c->subnet_id)
+		return c->subnet_id;
+	return def ? def : "";
+}
+
+/* The next segment of an ID after a '/': its length, or 0 when empty or none. */
+static size_t
+segment(const char *p)
+{
+	return *p == '/' ? strcspn(p + 1, "/") : 0;
+}
+
+/* Whether p starts with "/word" as a whole segment (any case); then *p is moved past it. */
+static int
+literal(const char **p, const char *word)
+{
+	size_t n = strlen(word);
+
+	if (segment(*p) != n || strncasecmp(*p + 1, word, n) != 0)
+		return 0;
+	*p += n + 1;
+	return 1;
+}
+
+/* A segment of 1..max characters, moved past: 1, or 0 when none. */
+static size_t
+any(const char **p, size_t max)
+{
+	size_t n = segment(*p);
+
+	if (n == 0 || n > max)
+		return 0;
+	*p += n + 1;
+	return n;
+}
+
+int
+nap_upgrade_subnet_valid(const char *id)
+{
+	const char *p = id, *rg;
+	size_t n;
+
+	if (id == NULL || !literal(&p, "subscriptions") || !any(&p, SIZE_MAX) ||
+	    !literal(&p, "resourceGroups"))
+		return 0;
+	rg = p + 1;
+	if ((n = any(&p, 90)) == 0 || rg[n - 1] == '.' || strspn(rg, "abcdefghijklmnopqrstuvwxyz"
+								 "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+								 "0123456789_-().") < n)
+		return 0;
+	return literal(&p, "providers") && literal(&p, "Microsoft.Network") &&
+	       literal(&p, "virtualNetworks") && any(&p, SIZE_MAX) && literal(&p, "subnets") &&
+	       any(&p, SIZE_MAX) && *p == '\0';
 }
 
 static json_object *
@@ -55,14 +114,45 @@ static int
 is_ours(const char *type)
 {
 	return !strcmp(type, "KubernetesVersionReady") || !strcmp(type, "ImagesReady") ||
+	       !strcmp(type, "SubnetsReady") || !strcmp(type, "ValidationSucceeded") ||
 	       !strcmp(type, "Ready");
+}
+
+/* SubnetsReady as the check found it (upgrade.h); NULL when not checked and none is kept. */
+static json_object *
+subnets_cond(const struct nap_nodeclass *c, const struct nap_upgrade_in *in)
+{
+	const char *id = nap_upgrade_subnet_id(c, in->default_subnet);
+	json_object *o;
+	char *msg;
+
+	if (!nap_upgrade_subnet_valid(id)) {
+		msg = *id ? nap_xasprintf("%s is not a subnet ID (/subscriptions/.../resourceGroups/"
+					  ".../providers/Microsoft.Network/virtualNetworks/.../"
+					  "subnets/...)",
+				id) :
+			    nap_xasprintf("no subnet: neither vnetSubnetID nor the config names one");
+		o = cond(c, "SubnetsReady", 0, "SubnetIDInvalid", msg, in->now_ms);
+	} else if (in->subnet == NAP_SUBNET_FOUND) {
+		return cond(c, "SubnetsReady", 1, "SubnetsReady", "", in->now_ms);
+	} else if (in->subnet == NAP_SUBNET_NOT_FOUND) {
+		msg = nap_xasprintf("subnet %s was not found", id);
+		o = cond(c, "SubnetsReady", 0, "SubnetNotFound", msg, in->now_ms);
+	} else if (in->subnet == NAP_SUBNET_ERROR) {
+		msg = nap_xasprintf("subnet %s: %s", id,
+		    in->subnet_detail ? in->subnet_detail : "unknown error");
+		o = cond(c, "SubnetsReady", 0, "SubnetUnknownError", msg, in->now_ms);
+	} else
+		return NULL;
+	free(msg);
+	return o;
 }
 
 json_object *
 nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *in, int *changed)
 {
 	json_object *old = c->meta.raw ? nap_json_key(c->meta.raw, "status") : NULL, *st, *conds,
-		    *imgs, *oldconds;
+		    *imgs, *oldconds, *sub;
 	const char *cur = c->kubernetes_version ? c->kubernetes_version : "";
 	const char *k8s = nap_upgrade_k8s_version(c, in->server_version);
 	int upgraded = *cur != '\0' && strcmp(k8s, cur) != 0;
@@ -71,6 +161,7 @@ nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *i
 	const char *family = nap_nodeclass_resolved_family(c, *k8s ? k8s : NULL);
 	size_t nimg;
 	char *msg;
+	const char *des;
 
 	st = old && json_object_is_type(old, json_type_object) ? json_object_get(old) : NULL;
 	if (st) {
@@ -107,12 +198,53 @@ nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *i
 	json_object_array_add(conds, nimg > 0 ? cond(c, "ImagesReady", 1, "ImagesReady", "", in->now_ms) :
 						 cond(c, "ImagesReady", 0, "ImagesNotFound", msg, in->now_ms));
 	free(msg);
+	sub = subnets_cond(c, in);
+	if (sub == NULL) { /* not checked: the one the class has, if any */
+		const struct nap_cond *k = nap_cond_find(c->conds, c->nconds, "SubnetsReady");
+
+		for (size_t i = 0; k && oldconds && i < json_object_array_length(oldconds); i++)
+			if (!strcmp(nap_json_str(json_object_array_get_idx(oldconds, i), "type", ""),
+				"SubnetsReady"))
+				sub = json_object_get(json_object_array_get_idx(oldconds, i));
+	}
+	if (sub)
+		json_object_array_add(conds, sub);
+	des = in->des_id && *in->des_id ? in->des_id :
+	      c->meta.raw ? nap_json_str(c->meta.raw, "spec.diskEncryptionSetID", NULL) : NULL;
+	msg = nap_xasprintf("disk encryption set %s: nap does not validate its RBAC and does not "
+			    "encrypt with one",
+	    des ? des : "");
+	json_object_array_add(conds,
+	    des && *des ? cond(c, "ValidationSucceeded", 0, "DiskEncryptionSetNotSupported", msg,
+			      in->now_ms) :
+			  cond(c, "ValidationSucceeded", 1, "ValidationSucceeded", "", in->now_ms));
+	free(msg);
 	/* The provider's aggregate: UnhealthyDependents, naming each False one in its order. */
-	msg = nap_xasprintf("%s%s%s", nimg > 0 ? "" : "ImagesReady=False",
-	    nimg > 0 || *k8s ? "" : ", ", *k8s ? "" : "KubernetesVersionReady=False");
-	json_object_array_add(conds, *k8s && nimg > 0 ?
-					 cond(c, "Ready", 1, "Ready", "", in->now_ms) :
-					 cond(c, "Ready", 0, "UnhealthyDependents", msg, in->now_ms));
+	msg = nap_xstrdup("");
+	{
+		static const char *const order[] = {"ImagesReady", "KubernetesVersionReady",
+		    "SubnetsReady", "ValidationSucceeded"};
+
+		for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+			const char *stt = NULL;
+			char *m;
+
+			for (size_t j = 0; j < json_object_array_length(conds) && !stt; j++) {
+				json_object *o = json_object_array_get_idx(conds, j);
+
+				if (!strcmp(nap_json_str(o, "type", ""), order[i]))
+					stt = nap_json_str(o, "status", "");
+			}
+			if (stt == NULL || !strcmp(stt, "True"))
+				continue;
+			m = nap_xasprintf("%s%s%s=%s", msg, *msg ? ", " : "", order[i], stt);
+			free(msg);
+			msg = m;
+		}
+	}
+	json_object_array_add(conds, *msg == '\0' ? cond(c, "Ready", 1, "Ready", "", in->now_ms) :
+						     cond(c, "Ready", 0, "UnhealthyDependents", msg,
+							 in->now_ms));
 	free(msg);
 	json_object_object_add(st, "conditions", conds);
 	if (changed)

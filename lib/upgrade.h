@@ -14,9 +14,17 @@
  *                      gone up (the provider's KubernetesUpgrade reset) or
  *                      when the window is open; a partial one otherwise;
  *   conditions         KubernetesVersionReady, ImagesReady (False,
- *                      ImagesNotFound, when no definition has a version)
- *                      and Ready (both True; else False, UnhealthyDependents,
- *                      "ImagesReady=False" as the provider says); each with the class's
+ *                      ImagesNotFound, when no definition has a version),
+ *                      SubnetsReady (the class's vnetSubnetID, else the
+ *                      config's subnet: SubnetIDInvalid when it is no
+ *                      subnet ID, else as the caller's ARM GET found it:
+ *                      SubnetsReady, SubnetNotFound or SubnetUnknownError;
+ *                      not checked: the condition is kept as it is),
+ *                      ValidationSucceeded (True; False,
+ *                      DiskEncryptionSetNotSupported, when a Disk Encryption
+ *                      Set is named: nap cannot validate its RBAC)
+ *                      and Ready (all True; else False, UnhealthyDependents,
+ *                      "ImagesReady=False, ..." as the provider says); each with the class's
  *                      generation as observedGeneration and its
  *                      lastTransitionTime kept while its status is unchanged.
  * Other status fields and conditions of the class are kept as they are.
@@ -33,6 +41,14 @@
 
 #include "model.h"
 
+/* What the ARM GET of the class's subnet answered. */
+enum nap_subnet_check {
+	NAP_SUBNET_UNCHECKED, /* not asked (no ARM client): SubnetsReady kept as it is */
+	NAP_SUBNET_FOUND,
+	NAP_SUBNET_NOT_FOUND, /* 404 */
+	NAP_SUBNET_ERROR      /* any other failure; subnet_detail says which */
+};
+
 struct nap_upgrade_in {
 	const char *server_version; /* "/version" gitVersion ("v1.33.2" or "1.33.2"), NULL unknown */
 	int window_open;
@@ -41,6 +57,10 @@ struct nap_upgrade_in {
 	void *arg;
 	int64_t now_ms;
 	const char *sig_subscription; /* images from the managed galleries there; NULL: community */
+	const char *default_subnet;   /* the config's subnet ID, for a class without vnetSubnetID */
+	enum nap_subnet_check subnet; /* of nap_upgrade_subnet_id()'s answer */
+	const char *subnet_detail;    /* the ARM error of NAP_SUBNET_ERROR, NULL none */
+	const char *des_id;	      /* a Disk Encryption Set the config names, NULL none */
 };
 
 json_object *nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *in,
@@ -48,5 +68,16 @@ json_object *nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_
 
 /* The Kubernetes version the class should have ("1.33.2"), borrowed; "" when none known. */
 const char *nap_upgrade_k8s_version(const struct nap_nodeclass *c, const char *server_version);
+
+/* The subnet the class's nodes go in: its vnetSubnetID, else def (borrowed; "" none). */
+const char *nap_upgrade_subnet_id(const struct nap_nodeclass *c, const char *def);
+
+/*
+ * Whether id is an ARM subnet ID as the provider's CRD pattern has it
+ * (case-insensitive): /subscriptions/S/resourceGroups/RG/providers/
+ * Microsoft.Network/virtualNetworks/V/subnets/N, RG 1-90 characters of
+ * letters, digits and _-(). not ending in '.'.
+ */
+int nap_upgrade_subnet_valid(const char *id);
 
 #endif

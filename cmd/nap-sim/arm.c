@@ -1213,6 +1213,49 @@ method:
 	return 1;
 }
 
+/*
+ * GET of a subnet: the nodes' subnet (--subnet-id, the one the ready record
+ * and config name) answers as ARM does, in Succeeded state; any other,
+ * 404 ResourceNotFound.  The VNet's own resource group may differ from the
+ * node resource group, so a subnet is looked up before the group is.
+ */
+static int
+subnet_route(
+    struct world *w, const struct sim_req *req, struct sim_resp *resp, const struct arm_path *ap)
+{
+	const char *ours = w->opts->subnet_id ? w->opts->subnet_id : "";
+	char *id = nap_xasprintf("/subscriptions/%s/resourceGroups/%s/providers/%s/virtualNetworks/"
+				 "%s/subnets/%s",
+	    ap->seg[1], ap->seg[3], ap->seg[5], ap->seg[7], ap->seg[9]);
+	json_object *b;
+
+	if (strcmp(req->method, "GET") != 0) {
+		free(id);
+		arm_error(resp, 405, "MethodNotAllowed", NULL,
+		    "The requested method '%s' is not allowed for this resource.", req->method);
+		return 1;
+	}
+	if (strcasecmp(id, ours) != 0) {
+		arm_error(resp, 404, "ResourceNotFound", NULL,
+		    "The Resource 'Microsoft.Network/virtualNetworks/%s/subnets/%s' under resource "
+		    "group '%s' was not found. For more details please go to "
+		    "https://aka.ms/ARMResourceNotFoundFix",
+		    ap->seg[7], ap->seg[9], ap->seg[3]);
+		free(id);
+		return 1;
+	}
+	b = json_object_new_object();
+	json_object_object_add(b, "id", json_object_new_string(ours));
+	json_object_object_add(b, "name", json_object_new_string(strrchr(ours, '/') + 1));
+	json_object_object_add(
+	    b, "type", json_object_new_string("Microsoft.Network/virtualNetworks/subnets"));
+	nap_json_set(b, "properties.addressPrefix", json_object_new_string("10.224.0.0/16"));
+	nap_json_set(b, "properties.provisioningState", json_object_new_string("Succeeded"));
+	sim_resp_json(resp, 200, b);
+	free(id);
+	return 1;
+}
+
 static int
 nic_route(
     struct world *w, const struct sim_req *req, struct sim_resp *resp, const struct arm_path *ap)
@@ -1755,6 +1798,10 @@ arm_dispatch(
 	}
 	if (!seg_is(ap, 2, "resourceGroups") || ap->n < 4)
 		goto unknown;
+	/* .../resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/V/subnets/S */
+	if (ap->n == 10 && seg_is(ap, 4, "providers") && seg_is(ap, 5, "Microsoft.Network") &&
+	    seg_is(ap, 6, "virtualNetworks") && seg_is(ap, 8, "subnets"))
+		return subnet_route(w, req, resp, ap);
 	if (strcasecmp(ap->seg[3], w->rg) != 0) {
 		arm_error(resp, 404, "ResourceGroupNotFound", NULL,
 		    "Resource group '%s' could not be found.", ap->seg[3]);

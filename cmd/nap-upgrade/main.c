@@ -188,6 +188,7 @@ main(int argc, char **argv)
 	u.scale = 1;
 	nap_hash_init(&u.pinned);
 	nap_hash_init(&u.cache);
+	nap_hash_init(&u.subnets);
 	nap_getopt_init(&g, opts, SYNOPSIS);
 	while ((c = nap_getopt(&g, argc, argv)) != -1) {
 		switch (c) {

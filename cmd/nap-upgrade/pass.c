@@ -31,6 +31,10 @@
 #define MAX_PAGES 100		     /* of nodeImageVersions: a bound on a looping nextLink */
 #define CACHE_MS (INT64_C(3) * 24 * 3600 * 1000) /* the provider's ImageExpirationInterval */
 #define CM_NAME "upcoming-maintenance-window"
+#define NETWORK_API "2023-09-01"
+/* The provider's subnet re-checks: every 3 min while found, every minute while not. */
+#define SUBNET_OK_MS (INT64_C(3) * 60 * 1000)
+#define SUBNET_BAD_MS (INT64_C(60) * 1000)
 
 int64_t
 up_now(const struct up *u)
@@ -278,6 +282,55 @@ latest(void *arg, const char *def)
 		nap_warn("image %s: %s lists no version", def,
 		    u->sig_sub ? "nodeImageVersions" : "the gallery");
 	return c->version;
+}
+
+/*
+ * The class's subnet as ARM last said (asked again when the answer is older
+ * than the provider's re-check interval, scaled by --time-scale); not
+ * checked with --plan, which reports no conditions, or with no ARM client.
+ */
+static enum nap_subnet_check
+subnet_check(struct up *u, const char *id, const char **detail)
+{
+	struct subnet_seen *s = nap_hash_get(&u->subnets, id);
+	json_object *o = NULL;
+	struct nap_err err;
+	int64_t now = up_now(u), every;
+
+	*detail = NULL;
+	if (u->plan || u->arm == NULL || !nap_upgrade_subnet_valid(id))
+		return NAP_SUBNET_UNCHECKED;
+	if (s) {
+		every = s->check == NAP_SUBNET_FOUND ? SUBNET_OK_MS : SUBNET_BAD_MS;
+		if (now - s->at < (int64_t)((double)every / u->scale)) {
+			*detail = s->detail;
+			return s->check;
+		}
+	} else {
+		s = nap_xcalloc(1, sizeof(*s));
+		nap_hash_put(&u->subnets, id, s);
+	}
+	free(s->detail);
+	s->detail = NULL;
+	s->at = now;
+	if (arm_get(u, id, NETWORK_API, &o, &err) == 0) {
+		s->check = NAP_SUBNET_FOUND;
+		json_object_put(o);
+	} else if (err.http == 404) {
+		s->check = NAP_SUBNET_NOT_FOUND;
+		nap_warn("subnet %s: %s", id, err.msg);
+	} else {
+		if (err.code == NAP_EX_NOPERM)
+			nap_warn("subnet %s: %s (nap needs Microsoft.Network/virtualNetworks/"
+				 "subnets/read on it)",
+			    id, err.msg);
+		else
+			nap_warn("subnet %s: %s", id, err.msg);
+		s->check = NAP_SUBNET_ERROR;
+		s->detail = nap_xstrdup(err.msg);
+	}
+	*detail = s->detail;
+	return s->check;
 }
 
 /* Forget the cache when the Kubernetes version moves (the provider's cache key). */
@@ -632,6 +685,8 @@ up_pass(struct up *u)
 	    .arg = u,
 	    .now_ms = now,
 	    .sig_subscription = u->sig_sub,
+	    .default_subnet = u->cfg.cluster.subnet_id,
+	    .des_id = NULL, /* nap.conf names no Disk Encryption Set: nap never uses one */
 	};
 	size_t n;
 	struct nap_nodeclass *const *cls;
@@ -654,6 +709,8 @@ up_pass(struct up *u)
 		if (c->meta.deleted || c->meta.raw == NULL)
 			continue;
 		cache_key(u, nap_upgrade_k8s_version(c, in.server_version));
+		in.subnet = subnet_check(u, nap_upgrade_subnet_id(c, in.default_subnet),
+		    &in.subnet_detail);
 		st = nap_upgrade_status(c, &in, &changed);
 		if (!u->plan && changed && write_class(u, c, st) < 0) {
 			json_object_put(st);
@@ -696,6 +753,12 @@ up_free(struct up *u)
 	while (nap_hash_next(&u->pinned, &pos, &key, &v))
 		free(v);
 	nap_hash_free(&u->pinned);
+	pos = 0;
+	while (nap_hash_next(&u->subnets, &pos, &key, &v)) {
+		free(((struct subnet_seen *)v)->detail);
+		free(v);
+	}
+	nap_hash_free(&u->subnets);
 	free(u->cache_k8s);
 	free(u->server_version);
 	if (u->cat)

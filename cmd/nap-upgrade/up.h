@@ -25,6 +25,13 @@ struct cached {
 	int64_t at;    /* wall ms of the answer */
 };
 
+/* The last ARM GET of one subnet. */
+struct subnet_seen {
+	int check;    /* enum nap_subnet_check */
+	char *detail; /* the error of NAP_SUBNET_ERROR, else NULL */
+	int64_t at;   /* wall ms of the answer */
+};
+
 struct up {
 	struct nap_config cfg;
 	struct nap_cluster *cl;
@@ -43,6 +50,7 @@ struct up {
 	struct nap_hash pinned; /* definition -> version (--image-version), values owned */
 	struct nap_hash cache;	/* definition -> struct cached * */
 	char *cache_k8s;	/* the Kubernetes version the cache was filled under */
+	struct nap_hash subnets; /* subnet ID -> struct subnet_seen * */
 	int64_t fresh_after;	/* this pass: answers older than this are asked again */
 	struct nap_window sched;
 	int have_sched;	      /* upgrade.maintenanceWindow.frequency set */

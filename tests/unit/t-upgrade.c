@@ -13,6 +13,9 @@
 
 #define CIG "/CommunityGalleries/AKSUbuntu-38d80f77-467a-481f-a8d4-09b6d4220bd2/images/"
 #define NOW INT64_C(1796644800000) /* 2026-12-07T12:00:00Z */
+#define SUBNET                                                                                     \
+	"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MC_rg_c_eastus/"       \
+	"providers/Microsoft.Network/virtualNetworks/aks-vnet-12345678/subnets/aks-subnet"
 
 static const char *newest = "202512.01.0";
 
@@ -75,12 +78,138 @@ image0(json_object *st)
 	return nap_json_str(json_object_array_get_idx(nap_json_key(st, "images"), 0), "id", NULL);
 }
 
+/* SubnetsReady and ValidationSucceeded: each reason, and Ready waiting on both. */
+static void
+subnets_and_validation(void)
+{
+	struct nap_nodeclass c;
+	struct nap_upgrade_in in = {.server_version = "v1.33.2",
+	    .latest = latest,
+	    .now_ms = NOW,
+	    .default_subnet = SUBNET,
+	    .subnet = NAP_SUBNET_FOUND};
+	json_object *st;
+	char status[8192];
+
+	newest = "202512.01.0";
+	class(&c, "\"imageFamily\":\"Ubuntu\"", "");
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_IS_STR(cond(st, "SubnetsReady", "status"), "True", "the subnet found: SubnetsReady True");
+	TAP_IS_STR(cond(st, "SubnetsReady", "reason"), "SubnetsReady", "reason SubnetsReady");
+	TAP_IS_STR(cond(st, "ValidationSucceeded", "status"), "True",
+	    "no Disk Encryption Set: ValidationSucceeded True");
+	TAP_IS_STR(cond(st, "ValidationSucceeded", "reason"), "ValidationSucceeded",
+	    "reason ValidationSucceeded");
+	TAP_IS_STR(cond(st, "Ready", "status"), "True", "all four True: Ready True");
+	json_object_put(st);
+
+	in.subnet = NAP_SUBNET_NOT_FOUND;
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_IS_STR(cond(st, "SubnetsReady", "reason"), "SubnetNotFound", "a 404: SubnetNotFound");
+	TAP_IS_STR(cond(st, "SubnetsReady", "message"), "subnet " SUBNET " was not found",
+	    "naming the subnet");
+	TAP_IS_STR(cond(st, "Ready", "status"), "False", "Ready waits on SubnetsReady");
+	TAP_IS_STR(cond(st, "Ready", "message"), "SubnetsReady=False", "and names it");
+	json_object_put(st);
+
+	in.subnet = NAP_SUBNET_ERROR;
+	in.subnet_detail = "HTTP 403 AuthorizationFailed";
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_IS_STR(cond(st, "SubnetsReady", "reason"), "SubnetUnknownError",
+	    "any other error: SubnetUnknownError");
+	TAP_IS_STR(cond(st, "SubnetsReady", "message"), "subnet " SUBNET ": HTTP 403 AuthorizationFailed",
+	    "with ARM's error");
+	TAP_IS_STR(cond(st, "SubnetsReady", "status"), "False", "False");
+	json_object_put(st);
+	nap_nodeclass_free(&c);
+
+	in.subnet = NAP_SUBNET_FOUND;
+	class(&c, "\"vnetSubnetID\":\"/subscriptions/s/resourceGroups/rg./providers/"
+		  "Microsoft.Network/virtualNetworks/v/subnets/n\"",
+	    "");
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_IS_STR(cond(st, "SubnetsReady", "reason"), "SubnetIDInvalid",
+	    "the class's vnetSubnetID wins over the config's, and one whose group ends in . is "
+	    "invalid: SubnetIDInvalid");
+	TAP_IS_STR(cond(st, "Ready", "status"), "False", "Ready False");
+	json_object_put(st);
+	nap_nodeclass_free(&c);
+
+	TAP_OK(nap_upgrade_subnet_valid(SUBNET), "a full subnet ID is valid");
+	TAP_OK(nap_upgrade_subnet_valid("/SUBSCRIPTIONS/s/resourcegroups/r-(1)_/providers/"
+					"microsoft.network/VIRTUALNETWORKS/v/subnets/n"),
+	    "in any case");
+	TAP_OK(!nap_upgrade_subnet_valid("/subscriptions/s/resourceGroups/r/providers/"
+					 "Microsoft.Network/virtualNetworks/v/subnets/n/x"),
+	    "one segment too many is not");
+	TAP_OK(!nap_upgrade_subnet_valid("/subscriptions/s/resourceGroups/r/providers/"
+					 "Microsoft.Network/virtualNetworks/v/subnets/"),
+	    "an empty subnet name is not");
+	TAP_OK(!nap_upgrade_subnet_valid("/subscriptions/s/resourceGroups/r!/providers/"
+					 "Microsoft.Network/virtualNetworks/v/subnets/n"),
+	    "a group name with ! is not");
+	TAP_OK(!nap_upgrade_subnet_valid(""), "nor is nothing");
+
+	in.default_subnet = "";
+	class(&c, "\"imageFamily\":\"Ubuntu\"", "");
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_IS_STR(cond(st, "SubnetsReady", "message"),
+	    "no subnet: neither vnetSubnetID nor the config names one", "no subnet at all: invalid");
+	json_object_put(st);
+	nap_nodeclass_free(&c);
+
+	/* Not checked (no ARM): the class's own SubnetsReady is kept, and counts. */
+	in.default_subnet = SUBNET;
+	in.subnet = NAP_SUBNET_UNCHECKED;
+	snprintf(status, sizeof(status),
+	    "{\"conditions\":[{\"type\":\"SubnetsReady\",\"status\":\"False\","
+	    "\"reason\":\"SubnetNotFound\",\"message\":\"m\"}]}");
+	class(&c, "\"imageFamily\":\"Ubuntu\"", status);
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_IS_STR(cond(st, "SubnetsReady", "reason"), "SubnetNotFound",
+	    "not checked: the class's SubnetsReady is kept");
+	TAP_IS_STR(cond(st, "Ready", "message"), "SubnetsReady=False", "and Ready still waits on it");
+	json_object_put(st);
+	nap_nodeclass_free(&c);
+	class(&c, "\"imageFamily\":\"Ubuntu\"", "");
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_OK(cond(st, "SubnetsReady", "type") == NULL, "not checked and none: none written");
+	TAP_IS_STR(cond(st, "Ready", "status"), "True", "and Ready does not wait on it");
+	json_object_put(st);
+	nap_nodeclass_free(&c);
+
+	/* A Disk Encryption Set: nap cannot validate its RBAC. */
+	in.subnet = NAP_SUBNET_FOUND;
+	in.des_id = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/"
+		    "diskEncryptionSets/des";
+	class(&c, "\"imageFamily\":\"Ubuntu\"", "");
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_IS_STR(cond(st, "ValidationSucceeded", "status"), "False",
+	    "a Disk Encryption Set configured: ValidationSucceeded False");
+	TAP_IS_STR(cond(st, "ValidationSucceeded", "reason"), "DiskEncryptionSetNotSupported",
+	    "reason DiskEncryptionSetNotSupported");
+	TAP_IS_STR(cond(st, "Ready", "message"), "ValidationSucceeded=False", "Ready waits on it");
+	json_object_put(st);
+	nap_nodeclass_free(&c);
+	in.des_id = NULL;
+	class(&c, "\"diskEncryptionSetID\":\"/subscriptions/s/x\"", "");
+	st = nap_upgrade_status(&c, &in, NULL);
+	TAP_IS_STR(cond(st, "ValidationSucceeded", "reason"), "DiskEncryptionSetNotSupported",
+	    "the class naming one: the same");
+	json_object_put(st);
+	nap_nodeclass_free(&c);
+}
+
 int
 main(void)
 {
 	struct nap_nodeclass c;
 	struct nap_upgrade_in in = {
-	    .server_version = "v1.33.2", .latest = latest, .now_ms = NOW};
+	    .server_version = "v1.33.2",
+	    .latest = latest,
+	    .now_ms = NOW,
+	    .default_subnet = SUBNET,
+	    .subnet = NAP_SUBNET_FOUND};
 	json_object *st, *st2;
 	int changed;
 	char status[8192];
@@ -143,13 +272,13 @@ main(void)
 	    "{\"kubernetesVersion\":\"1.33.2\",\"images\":[{\"id\":\"" CIG
 	    "2204gen2containerd/versions/202401.01.0\",\"requirements\":[]}],"
 	    "\"conditions\":[{\"type\":\"ImagesReady\",\"status\":\"False\",\"reason\":\"ImagesNotFound\"},"
-	    "{\"type\":\"SubnetsReady\",\"status\":\"True\",\"reason\":\"SubnetsReady\"}]}");
+	    "{\"type\":\"LocalDNSReady\",\"status\":\"True\",\"reason\":\"LocalDNSReady\"}]}");
 	class(&c, "\"imageFamily\":\"Ubuntu2204\"", status);
 	in.server_version = "v1.33.2";
 	st2 = nap_upgrade_status(&c, &in, &changed);
 	TAP_IS_STR(image0(st2), CIG "2204gen2containerd/versions/202601.05.0",
 	    "ImagesReady False: a full refresh, window closed or not");
-	TAP_IS_STR(cond(st2, "SubnetsReady", "status"), "True", "conditions nap does not own are kept");
+	TAP_IS_STR(cond(st2, "LocalDNSReady", "status"), "True", "conditions nap does not own are kept");
 	json_object_put(st2);
 
 	newest = NULL;
@@ -170,5 +299,6 @@ main(void)
 	json_object_put(st2);
 	nap_nodeclass_free(&c);
 	json_object_put(st);
+	subnets_and_validation();
 	return tap_done();
 }
