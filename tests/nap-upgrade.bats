@@ -135,12 +135,22 @@ status_of() {
 	metadata: {name: fips2404}
 	spec: {imageFamily: Ubuntu2404, fipsMode: FIPS}
 	EOF
+	# A class on a subnet nap-sim does not have (its own subnet, renamed).
+	subnet=$(sed -n 's/^ *subnetID: //p' "$SIM_CONFIG")
+	[[ $subnet == /subscriptions/*/subnets/* ]]
+	missing=${subnet%/subnets/*}/subnets/no-such-subnet
+	sim_kubectl apply -f - >/dev/null <<-EOF
+	apiVersion: karpenter.azure.com/v1beta1
+	kind: AKSNodeClass
+	metadata: {name: elsewhere}
+	spec: {vnetSubnetID: "$missing"}
+	EOF
 	pass
 	[ "$(status_of .kubernetesVersion)" = 1.32.4 ]
 	[ "$(status_of '.images | length')" -eq 3 ]
 	[ "$(status_of '.images[0].id')" = "$CIG/2204gen2containerd/versions/202512.01.0" ]
 	[ "$(status_of '.images[2].requirements[0].values[0]')" = arm64 ]
-	for c in KubernetesVersionReady ImagesReady Ready; do
+	for c in KubernetesVersionReady ImagesReady SubnetsReady ValidationSucceeded Ready; do
 		[ "$(status_of ".conditions[] | select(.type == \"$c\") | .status")" = True ]
 	done
 	# read back as kubectl shows it
@@ -148,13 +158,27 @@ status_of() {
 	diff -u - "$BATS_TEST_TMPDIR/conds" <<-EOF
 	KubernetesVersionReady True KubernetesVersionReady '' True
 	ImagesReady True ImagesReady '' True
+	SubnetsReady True SubnetsReady '' True
+	ValidationSucceeded True ValidationSucceeded '' True
 	Ready True Ready '' True
 	EOF
+	# The subnet nap-sim answers 404 for: SubnetsReady False, SubnetNotFound, and Ready False.
+	conditions elsewhere >"$BATS_TEST_TMPDIR/conds"
+	diff -u - "$BATS_TEST_TMPDIR/conds" <<-EOF || { tail -5 "$BATS_TEST_TMPDIR/err"; false; }
+	KubernetesVersionReady True KubernetesVersionReady '' True
+	ImagesReady True ImagesReady '' True
+	SubnetsReady False SubnetNotFound 'subnet $missing was not found' True
+	ValidationSucceeded True ValidationSucceeded '' True
+	Ready False UnhealthyDependents 'SubnetsReady=False' True
+	EOF
+	grep -q "subnet $missing: .*ResourceNotFound" "$BATS_TEST_TMPDIR/err"
 	# No FIPS image on 24.04: ImagesReady False, and Ready says which dependent failed.
 	conditions fips2404 >"$BATS_TEST_TMPDIR/conds"
 	diff -u - "$BATS_TEST_TMPDIR/conds" <<-EOF
 	KubernetesVersionReady True KubernetesVersionReady '' True
 	ImagesReady False ImagesNotFound 'no image of family Ubuntu2404 has a known version' True
+	SubnetsReady True SubnetsReady '' True
+	ValidationSucceeded True ValidationSucceeded '' True
 	Ready False UnhealthyDependents 'ImagesReady=False' True
 	EOF
 	# the stream went through unchanged
