@@ -459,6 +459,22 @@ run_case() {
 	run_case forwards-unknown
 }
 
+@test "should account for overhead using daemonset pod spec instead of daemonset spec" {
+	run_case daemonset-pod-spec-overhead
+}
+
+@test "the newest of a DaemonSet's pods gives its overhead, as Karpenter's cluster state keeps it" {
+	run_case daemonset-newest-pod-overhead
+}
+
+@test "a pod of another DaemonSet does not stand for this one; its own pod, bound elsewhere, does" {
+	run_case daemonset-pod-of-other-ignored
+}
+
+@test "should remove daemonset node hostname affinity when considering daemonset schedulability" {
+	run_case daemonset-pod-hostname-affinity-removed
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
@@ -514,9 +530,7 @@ run_case() {
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	cat "$CASES/one-pod/input.ndjson" >&7
 	for i in $(seq 1 100); do
-		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
-			break
-		fi
+		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
 		sleep 0.1
 	done
 	grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"
@@ -536,14 +550,25 @@ run_case() {
 	grep '"Pod"' "$CASES/offering-unavailable/input.ndjson" >&7
 	echo '{"type":"SYNCED"}' >&7
 	for i in $(seq 1 100); do
-		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
-			break
-		fi
+		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
 		sleep 0.1
 	done
 	exec 7>&- 8>&-
 	wait "$pid"
 	grep LaunchRequest "$BATS_TEST_TMPDIR/out" | jq -e '.nodeClaim.spec.requirements[] | select(.key == "node.kubernetes.io/instance-type") | .values == ["Standard_D4s_v5"]'
+}
+
+@test "the man page's examples run" {
+	cd "$BATS_TEST_TMPDIR"
+	cp "$CASES/three-pods-share/input.ndjson" snapshot.ndjson
+	ln -s "$REPO/data" data
+	PATH=$NAP_BIN:$PATH
+	awk '/^\.Sh EXAMPLES/{on=1;next} /^\.Sh /{on=0} on && /^\.Bd/{bd=1;next} on && /^\.Ed/{bd=0; print "#--"; next} on && bd' \
+		"$REPO/man/nap-solve.1" | sed 's/\\e/\\/g' >examples.sh
+	grep -q nap-solve examples.sh
+	run bash -e -o pipefail examples.sh
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
 }
 
 @test "the default packing launches the same pods for less money than --packing karpenter" {
