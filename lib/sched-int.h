@@ -246,6 +246,7 @@ struct st {
 	unsigned char *memo1;
 	/* scratch */
 	struct nap_reqs tmp;
+	struct nap_reqs tmp2; /* try_new: a new claim's requirements, minValues relaxed */
 	size_t *tbuf, *tbuf2;
 	struct pin pins[16];
 	size_t npins;
@@ -298,7 +299,7 @@ void sched_setup_topology(struct st *s);
 /* sched-claim.c */
 size_t sched_seg_find(const struct corder *co, size_t from, const struct nap_res *req);
 int sched_min_values_ok(
-    struct st *s, const struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len);
+    struct st *s, struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len);
 long sched_shape_of(struct st *s, const struct variant *v, const struct nap_res *req);
 int sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len);
 int sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t len);

@@ -194,6 +194,13 @@ struct nap_sched_input {
 	 */
 	int packing;
 	/*
+	 * Karpenter's MIN_VALUES_POLICY: 0 Strict (a claim whose sizes cannot
+	 * meet a minValues is not made), 1 BestEffort (the claim lowers that
+	 * minValues to what its sizes meet, and says so: min_values_relaxed).
+	 * Consolidation keeps it 0, as Karpenter never relaxes there.
+	 */
+	int min_values_relax;
+	/*
 	 * Names in use besides the nodes' (NodeClaims not yet nodes, claims
 	 * planned and not yet seen): no new claim is given one of these, nor
 	 * a node's name.
@@ -225,6 +232,9 @@ struct nap_sched_claim {
 	struct nap_reqs reqs;
 	uint16_t *types; /* ranked cheapest first, truncated */
 	int min_values;	 /* of the instance-type requirement, 0 = none */
+	/* 1: a minValues of its NodePool was lowered (BestEffort); -1: none was
+	 * lowered; 0: the NodePool has no minValues */
+	int min_values_relaxed;
 	size_t ntypes;
 	double price; /* cheapest available compatible offering */
 	size_t *pods; /* indices into pending, in placement order */

@@ -813,6 +813,7 @@ nap_sim_build(struct nap_sim *sim, const struct nap_cluster *cl, const struct na
 	build_types(sim, cat, opts);
 	sim->in.max_types = opts->max_types;
 	sim->in.packing = opts->packing;
+	sim->in.min_values_relax = opts->min_values_relax;
 	build_pools(sim, cl, cat);
 	build_usage(sim, cl, cat, opts, &gone);
 	build_nodes(sim, cl, cat, &gone, &node_idx);

@@ -475,6 +475,34 @@ run_case() {
 	run_case daemonset-pod-hostname-affinity-removed
 }
 
+@test "should not schedule when minValues requirement is not met" {
+	run_case min-values-strict-not-met
+}
+
+@test "should schedule even when minValues requirement is not met" {
+	run_case min-values-best-effort
+}
+
+@test "should relax minValues before falling back to other nodepools" {
+	run_case min-values-relax-before-fallback
+}
+
+@test "should choose nodepool with higher weight when relaxing minValues" {
+	run_case min-values-relax-higher-weight
+}
+
+@test "should not schedule when zone minValues requirement is not met" {
+	run_case min-values-zone-strict-not-met
+}
+
+@test "should schedule even when zone minValues requirement is not met" {
+	run_case min-values-zone-best-effort
+}
+
+@test "under BestEffort a claim whose sizes meet minValues keeps them and says it relaxed nothing" {
+	run_case min-values-met-not-relaxed
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
