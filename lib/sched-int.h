@@ -280,6 +280,7 @@ void sched_world_plan(struct nap_sched_world *w);
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);
 size_t sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req);
+int sched_pod_planned(const struct nap_sched_pod *pod);
 
 /* sched-class.c */
 size_t sched_class_add(struct st *s, const struct nap_sched_pod *p);

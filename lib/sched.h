@@ -161,11 +161,12 @@ struct nap_sched_bound {
  * batch's request shapes are split greedily into at most four tiers, each
  * the pods that fit a size and not an earlier tier's, when the split's
  * single-size fractional covers (price x the most nodes any of CPU, memory,
- * pods needs; capacity net of DaemonSet overhead and of half the mean
- * request) cost 2% less than covering them with one size.  A claim opened
- * by a pod of a tier holds only that tier's pods, within its size, and pods
- * go to the oldest such claim that takes them (first fit); pods of no tier
- * (too big, or GPU) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
+ * pods, GPUs needs; capacity net of DaemonSet overhead and of half the mean
+ * request, GPUs whole) cost 2% less than covering them with one size.  A
+ * claim opened by a pod of a tier holds only that tier's pods, within its
+ * size, and pods go to the oldest such claim that takes them (first fit);
+ * pods of no tier (too big, or in a self-selecting required hostname
+ * pod-affinity group) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
  * Karpenter's pure greedy growth.
  */
 enum nap_sched_packing {

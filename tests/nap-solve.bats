@@ -503,6 +503,30 @@ run_case() {
 	run_case min-values-met-not-relaxed
 }
 
+@test "one-GPU pods fill claims of the NodePool's cheapest one-GPU size, not one claim grown to a multi-GPU size" {
+	run_case gpu-pods-tier-plan
+}
+
+@test "one-GPU pods with a zonal spread go two to a zone on claims of the plan's one-GPU size" {
+	run_case gpu-pods-tier-zonal-spread
+}
+
+@test "one-GPU pods with hostname anti-affinity get a claim each within the plan, and a pod they do not select may share none of theirs beyond the tier's size" {
+	run_case gpu-pods-tier-anti-affinity
+}
+
+@test "GPU pods whose hostname affinity selects each other share one claim that grows past the plan's one-GPU size, as in Karpenter" {
+	run_case gpu-pods-self-affinity-grow
+}
+
+@test "the plan counts GPUs whole: eight one-GPU pods go on eight one-GPU nodes when that costs less than two four-GPU ones" {
+	run_case gpu-pods-tier-whole-devices
+}
+
+@test "pods whose zonal affinity selects each other fill several claims of the plan's size, all in one zone" {
+	run_case zone-self-affinity-in-plan
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
