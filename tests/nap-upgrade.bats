@@ -172,6 +172,12 @@ status_of() {
 	Ready False UnhealthyDependents 'SubnetsReady=False' True
 	EOF
 	grep -q "subnet $missing: .*ResourceNotFound" "$BATS_TEST_TMPDIR/err"
+	# nap-sim's subnet, as ARM answers it
+	sim_arm_login
+	sim_acurl "$SIM_SUBNET?$SIM_NV" -H "Authorization: Bearer $SIM_ARM_TOKEN" >"$BATS_TEST_TMPDIR/subnet"
+	jq -e --arg id "$SIM_SUBNET" '.id == $id and .name == "aks-subnet" and
+	    .properties.provisioningState == "Succeeded" and .properties.addressPrefix == "10.224.0.0/16"' \
+	    "$BATS_TEST_TMPDIR/subnet"
 	# No FIPS image on 24.04: ImagesReady False, and Ready says which dependent failed.
 	conditions fips2404 >"$BATS_TEST_TMPDIR/conds"
 	diff -u - "$BATS_TEST_TMPDIR/conds" <<-EOF
