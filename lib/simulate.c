@@ -422,6 +422,7 @@ build_pools(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 		struct nap_nodepool *np = nps[i];
 		struct nap_sched_pool *p = &sim->pools[sim->in.npools];
 		struct nap_nodeclass *nc;
+		const struct nap_cond *rc;
 		struct nap_itype_opts o;
 		struct nap_res *al = &sim->alloc[sim->in.npools * cat->ntypes];
 		struct nap_res *ca = &sim->capacity[sim->in.npools * cat->ntypes];
@@ -469,6 +470,17 @@ build_pools(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 				np->class_ref.name ? np->class_ref.name : ""));
 		else if (nc->meta.deleted)
 			p->unusable = "nodeclass is terminating";
+		else if ((rc = nap_cond_find(nc->conds, nc->nconds, "Ready")) != NULL &&
+		    rc->status == 0)
+			/*
+			 * The provider refuses to provision from a class whose
+			 * Ready is False (NodeClassNotReady: a subnet not
+			 * found, no image).  Unknown or absent is used: a
+			 * class nap-upgrade has not judged yet stays usable.
+			 */
+			p->unusable = keep(sim,
+			    nap_xasprintf("nodeclass \"%s\" is not ready (%s%s%s)",
+				nc->meta.name, rc->reason, rc->message[0] ? ": " : "", rc->message));
 		itype_opts(nc, &o);
 		for (t = 0; t < cat->ntypes && nc; t++) {
 			const struct nap_itype *it = &cat->types[t];

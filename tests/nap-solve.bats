@@ -231,6 +231,10 @@ run_case() {
 	run_case not-ready-pool-ignored
 }
 
+@test "a NodePool whose AKSNodeClass is Ready False is not used, however heavy (the provider refuses NodeClassNotReady)" {
+	run_case not-ready-nodeclass-ignored
+}
+
 @test "a NodePool whose AKSNodeClass does not exist is not used, and the reason names the class" {
 	run_case missing-nodeclass
 }
