@@ -459,6 +459,54 @@ run_case() {
 	run_case forwards-unknown
 }
 
+@test "should not limit spread options by preferred node affinity: six pods with a zonal spread and a preference for two zones go (2,2,2)" {
+	run_case spread-not-limited-by-preferred-affinity
+}
+
+@test "six pods with a zonal spread and a preference for one zone go (2,2,2) over three zones" {
+	run_case spread-not-limited-by-preferred-zone
+}
+
+@test "should limit spread options by required node affinity: six pods required in two zones go (3,3)" {
+	run_case spread-limited-by-required-affinity
+}
+
+@test "should allow two nodes to be created when two pods with matching affinities have incompatible selectors: each opens its own zone" {
+	run_case self-affinity-incompatible-selectors
+}
+
+@test "should respect self pod affinity (zone w/ constraint): three replicas in the one zone they allow" {
+	run_case self-affinity-zone-constraint
+}
+
+@test "should separate nodes using simple pod anti-affinity on hostname: a batch pod is kept off the claim of a batch pod whose anti-affinity selects it" {
+	run_case anti-affinity-hostname-batch
+}
+
+@test "should not violate pod anti-affinity on zone (inverse): batch pods whose anti-affinity selects a pod keep it out of all three zones" {
+	run_case anti-affinity-zone-inverse
+}
+
+@test "should violate preferred pod anti-affinity on zone (inverse): a preferred anti-affinity of batch pods does not keep a pod out" {
+	run_case anti-affinity-zone-inverse-preferred
+}
+
+@test "should not violate pod anti-affinity on zone (Schrödinger), nap's way: the anti-affinity pod's claim is pinned to one zone, the pod it excludes goes to another" {
+	run_case anti-affinity-zone-schrodinger
+}
+
+@test "should not violate pod anti-affinity on zone (other schedules first): the pod it excludes keeps its claim's zones open, so the anti-affinity pod waits" {
+	run_case anti-affinity-zone-other-first
+}
+
+@test "should support pod affinity with zone topology (unconstrained target): the target's claim keeps every zone open and the pods following it wait for it to land" {
+	run_case affinity-zone-unconstrained-target
+}
+
+@test "should support pod affinity with zone topology (constrained target): the pods follow their target into its zone" {
+	run_case affinity-zone-constrained-target
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
@@ -514,9 +562,7 @@ run_case() {
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	cat "$CASES/one-pod/input.ndjson" >&7
 	for i in $(seq 1 100); do
-		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
-			break
-		fi
+		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
 		sleep 0.1
 	done
 	grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"
@@ -536,14 +582,25 @@ run_case() {
 	grep '"Pod"' "$CASES/offering-unavailable/input.ndjson" >&7
 	echo '{"type":"SYNCED"}' >&7
 	for i in $(seq 1 100); do
-		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
-			break
-		fi
+		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
 		sleep 0.1
 	done
 	exec 7>&- 8>&-
 	wait "$pid"
 	grep LaunchRequest "$BATS_TEST_TMPDIR/out" | jq -e '.nodeClaim.spec.requirements[] | select(.key == "node.kubernetes.io/instance-type") | .values == ["Standard_D4s_v5"]'
+}
+
+@test "the man page's examples run" {
+	cd "$BATS_TEST_TMPDIR"
+	cp "$CASES/three-pods-share/input.ndjson" snapshot.ndjson
+	ln -s "$REPO/data" data
+	PATH=$NAP_BIN:$PATH
+	awk '/^\.Sh EXAMPLES/{on=1;next} /^\.Sh /{on=0} on && /^\.Bd/{bd=1;next} on && /^\.Ed/{bd=0; print "#--"; next} on && bd' \
+		"$REPO/man/nap-solve.1" | sed 's/\\e/\\/g' >examples.sh
+	grep -q nap-solve examples.sh
+	run bash -e -o pipefail examples.sh
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
 }
 
 @test "the default packing launches the same pods for less money than --packing karpenter" {
