@@ -122,6 +122,12 @@ struct claim {
 	int closed;
 	uint64_t *mask;		/* per tkey: domains its requirements allow */
 	unsigned char *mask_ok; /* reset whenever reqs change */
+	/*
+	 * Per tkey, allocated on first use: some of its pods were not counted
+	 * by a spread or an affinity on that key while its domain was open;
+	 * they are when it narrows to one (sched-topo.c).
+	 */
+	unsigned char *uncounted;
 };
 
 struct pin {

@@ -497,21 +497,32 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 	return 1;
 }
 
+/* The one domain of key tk that reqs allow, or -1 (none, or several). */
+static long
+single_domain(const struct nap_reqs *reqs, const struct tkey *tk)
+{
+	const struct nap_req *q = nap_reqs_get(reqs, tk->key);
+
+	if (q && !q->complement && q->nvalues == 1)
+		return tkey_find(tk, q->values[0]);
+	return -1;
+}
+
 /*
  * Count a pod in group g where it landed (a candidate, after pins applied):
  * as a pod the group selects (matched) or as an owner of its anti-affinity.
  * On a claim whose domain is still open, a spread or an affinity cannot
- * count it (as in Karpenter), and an anti-affinity counts it in every
- * domain it may land in.
+ * count it yet (the claim remembers that it owes the count), and an
+ * anti-affinity counts it in every domain it may land in.
  */
 static void
 record_at(struct st *s, struct group *g, const struct cand *cd, const struct nap_reqs *reqs,
     int matched, int owner)
 {
 	const struct tkey *tk = &s->topo.tk[g->tk];
-	const struct nap_req *q;
 	uint64_t m;
 	size_t j;
+	long d;
 
 	if (tk->is_host) {
 		group_record(g, cd->host, matched, owner);
@@ -521,17 +532,53 @@ record_at(struct st *s, struct group *g, const struct cand *cd, const struct nap
 		group_record(g, s->topo.ndom[g->tk * s->in->nnodes + cd->idx], matched, owner);
 		return;
 	}
-	q = nap_reqs_get(reqs, tk->key);
-	if (q && !q->complement && q->nvalues == 1) {
-		group_record(g, tkey_find(tk, q->values[0]), matched, owner);
+	if ((d = single_domain(reqs, tk)) >= 0) {
+		group_record(g, d, matched, owner);
 		return;
 	}
-	if (g->kind != NAP_SCHED_ANTI)
+	if (g->kind != NAP_SCHED_ANTI) {
+		struct claim *c = s->claims[cd->idx];
+
+		if (!c->uncounted)
+			c->uncounted = nap_xcalloc(s->topo.ntk + 1, 1);
+		c->uncounted[g->tk] = 1;
 		return;
+	}
 	m = reqs_mask(reqs, tk);
 	for (j = 0; j < tk->nvals && j < 64; j++)
 		if (m >> j & 1)
 			group_record(g, (long)j, matched, owner);
+}
+
+/*
+ * The claim's domain on a key it owed counts on has narrowed to one (the
+ * pod pi joining it narrowed it, and is counted by the caller): its other
+ * pods count there now for the spreads and affinities that select them.
+ */
+static void
+count_narrowed(struct st *s, struct claim *cl, size_t pi)
+{
+	size_t k, i, j;
+
+	for (k = 0; k < s->topo.ntk; k++) {
+		long d;
+
+		if (!cl->uncounted[k] || (d = single_domain(&cl->reqs, &s->topo.tk[k])) < 0)
+			continue;
+		cl->uncounted[k] = 0;
+		for (i = 0; i < cl->npods; i++) {
+			const struct klass *c = sched_class_of(s, cl->pods[i]);
+
+			if (cl->pods[i] == pi)
+				continue;
+			for (j = 0; j < c->nmatched; j++) {
+				struct group *g = &s->topo.grp[c->matched[j]];
+
+				if (g->tk == k && g->kind != NAP_SCHED_ANTI)
+					group_record(g, d, 1, 0);
+			}
+		}
+	}
 }
 
 /* Count a pod placed in the domains of a candidate (after pins applied). */
@@ -543,6 +590,8 @@ sched_topo_record(struct st *s, size_t pi, const struct variant *v, const struct
 	const struct nap_sched_pod *p = c->proto;
 	size_t i;
 
+	if (cd->kind == CAND_CLAIM && s->claims[cd->idx]->uncounted)
+		count_narrowed(s, s->claims[cd->idx], pi);
 	for (i = 0; i < c->nmatched; i++)
 		record_at(s, &s->topo.grp[c->matched[i]], cd, reqs, 1, 0);
 	/* its required anti-affinity keeps the pods it selects away (inverse) */

@@ -507,6 +507,10 @@ run_case() {
 	run_case affinity-zone-constrained-target
 }
 
+@test "a pod placed on a claim whose zone is open counts for the affinities that select it once a later pod pins the claim's zone" {
+	run_case affinity-zone-target-pinned-later
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
