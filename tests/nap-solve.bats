@@ -511,6 +511,10 @@ run_case() {
 	run_case affinity-zone-target-pinned-later
 }
 
+@test "a pod a batch pod's zonal anti-affinity selects gets a claim whose zones leave that pod's zone out" {
+	run_case anti-affinity-zone-inverse-some-zones
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
