@@ -252,7 +252,6 @@ target_reachable(struct st *s, const struct group *g, struct variant *v, size_t 
 }
 
 /* Does value index d pass every constraint of the pod on key k? */
-
 static int
 domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long d,
     int selfsel_ok_empty, char *why, size_t len)
@@ -353,6 +352,19 @@ spread_group(const struct st *s, const struct klass *c, const struct variant *v,
 	return -1;
 }
 
+/* The first spread on key k that selects the pod (others' or its own), or -1. */
+static long
+selecting_spread(const struct st *s, const struct klass *c, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmatched; i++)
+		if (s->topo.grp[c->matched[i]].tk == k &&
+		    s->topo.grp[c->matched[i]].kind == NAP_SCHED_SPREAD)
+			return (long)c->matched[i];
+	return -1;
+}
+
 /*
  * What the pod has to do with topology key k: 2, one of its own
  * constraints (in force) uses it; 1, only others' groups select it; 0, none.
@@ -449,7 +461,15 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 		} else {
 			uint64_t m = var_mask(s, v, k), pass = 0;
 			long sg = spread_group(s, c, v, k), best = -1;
-			int bestc = 0, owned = role == 2;
+			int bestc = 0, pin;
+
+			/*
+			 * A spread that selects the pod counts it where it lands, so
+			 * it needs a domain: the least loaded of that spread.
+			 */
+			if (sg < 0)
+				sg = selecting_spread(s, c, k);
+			pin = role == 2 || sg >= 0;
 
 			m &= cd->kind == CAND_CLAIM ? claim_mask(s, s->claims[cd->idx], k)
 						    : reqs_mask(cd->reqs, tk);
@@ -459,9 +479,9 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 				if (!domain_ok(s, c, v, k, (long)j, 1, why, len))
 					continue;
 				pass |= (uint64_t)1 << j;
-				if (best < 0 && !owned)
+				if (best < 0 && !pin)
 					best = (long)j;
-				if (!owned)
+				if (!pin)
 					continue;
 				if (sg < 0) {
 					best = (long)j;
@@ -473,13 +493,13 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 				}
 			}
 			/*
-			 * Only the pod's own constraints choose a domain: one that
-			 * others' groups merely select (counted where it lands, as
-			 * Karpenter counts it) leaves the claim's domains open, for
-			 * nap-launch to choose among, unless a running or placed
-			 * pod's anti-affinity rules some of them out.
+			 * Only the pod's own constraints and the spreads that count
+			 * it choose a domain: a pod that others' affinities or
+			 * anti-affinities merely select leaves the claim's domains
+			 * open, for nap-launch to choose among, unless a running or
+			 * placed pod's anti-affinity rules some of them out.
 			 */
-			if (!owned && pass == m)
+			if (!pin && pass == m)
 				continue;
 			if (best < 0) {
 				if (why && (!why[0] || tk->nvals == 0))

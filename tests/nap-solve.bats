@@ -515,6 +515,10 @@ run_case() {
 	run_case anti-affinity-zone-inverse-some-zones
 }
 
+@test "a pod a spread selects but does not own gets a claim in one zone, counted by the spread: the spread's own pods go to the other zones" {
+	run_case spread-selected-pod-pinned
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
