@@ -475,6 +475,10 @@ run_case() {
 	run_case self-affinity-incompatible-selectors
 }
 
+@test "a pod whose zonal self-affinity matches only a running pod in a zone it may not use opens its own zone" {
+	run_case self-affinity-running-match-elsewhere
+}
+
 @test "should respect self pod affinity (zone w/ constraint): three replicas in the one zone they allow" {
 	run_case self-affinity-zone-constraint
 }
