@@ -204,11 +204,86 @@ claim_reorder(struct st *s, size_t ci, int is_new)
 	co->ci[lo] = ci;
 }
 
+/* ---- host ports ---- */
+
 static void
-claim_add_pod(struct claim *c, size_t pi)
+plist_add(struct plist *l, size_t pi)
+{
+	nap_xgrow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = pi;
+}
+
+/* Does a port of pending pod p clash with one of the pending pods in l? */
+static int
+ports_clash(const struct st *s, const struct nap_sched_pod *p, const struct plist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct nap_sched_pod *q = &s->in->pending[l->v[i]];
+
+		if (nap_host_ports_clash(p->ports, p->nports, q->ports, q->nports))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when no DaemonSet that lands on type t of pool holds a port pod p needs. */
+int
+sched_daemon_ports_ok(
+    const struct nap_sched_world *w, const struct nap_sched_pod *p, size_t pool, size_t t)
+{
+	const uint64_t *bits;
+	size_t i;
+
+	if (!p->nports || !w->npdaemon)
+		return 1;
+	bits = &w->dports[(pool * w->in->ntypes + t) * w->dwords];
+	for (i = 0; i < w->npdaemon; i++) {
+		const struct nap_sched_pod *d = &w->in->daemons[w->pdaemon[i]];
+
+		if ((bits[i / 64] >> (i % 64) & 1) &&
+		    nap_host_ports_clash(p->ports, p->nports, d->ports, d->nports))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * May pending pod pi go to existing node ni as far as host ports go: none
+ * held there by a bound pod, nor by a pod this run put there.  DaemonSet
+ * pods count once bound, as in Karpenter.
+ */
+int
+sched_node_ports_ok(struct st *s, size_t pi, size_t ni)
+{
+	const struct nap_sched_pod *p = &s->in->pending[pi];
+	const struct nap_sched_node *n = &s->in->nodes[ni];
+
+	if (!p->nports)
+		return 1;
+	if (nap_host_ports_clash(p->ports, p->nports, n->ports, n->nports))
+		return 0;
+	return !s->node_ported || !ports_clash(s, p, &s->node_ported[ni]);
+}
+
+void
+sched_node_ports_add(struct st *s, size_t pi, size_t ni)
+{
+	if (!s->in->pending[pi].nports)
+		return;
+	if (!s->node_ported)
+		s->node_ported = nap_xcalloc(s->in->nnodes + 1, sizeof(*s->node_ported));
+	plist_add(&s->node_ported[ni], pi);
+}
+
+static void
+claim_add_pod(struct st *s, struct claim *c, size_t pi)
 {
 	nap_xgrow(&c->pods, &c->apods, c->npods + 1, sizeof(*c->pods));
 	c->pods[c->npods++] = pi;
+	if (s->in->pending[pi].nports)
+		plist_add(&c->ported, pi);
 }
 
 static void
@@ -430,6 +505,8 @@ claim_sizes(struct st *s, const struct claim *c, const struct nap_sched_pod *p,
 
 		if (!sched_res_fits_sum(&c->used, &p->req, &s->w->cap[base + t]))
 			continue;
+		if (!sched_daemon_ports_ok(s->w, p, c->pool, t))
+			continue;
 		if (delta) {
 			if (!memo[t])
 				memo[t] = delta_ok(&in->types[t].reqs, delta) ? 1 : 2;
@@ -465,7 +542,7 @@ claim_joined(struct st *s, size_t ci, size_t pi, struct variant *v, const struct
 	}
 	if (c->nknown < CACHE_N && (changed || !known) && !s->nocache)
 		c->known[c->nknown++] = v;
-	claim_add_pod(c, pi);
+	claim_add_pod(s, c, pi);
 	if (c->nrefused)
 		memset(c->refused, 0, c->nrefused * sizeof(uint64_t));
 	sched_topo_record(s, pi, v, cd, &c->reqs);
@@ -494,6 +571,10 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 		return 0;
 	if (refused(s, c))
 		return 0;
+	if (p->nports && ports_clash(s, p, &c->ported)) {
+		WHYF("a pod on the claim holds a host port the pod asks for");
+		return refuse(s, c);
+	}
 	if (sched_vpool_get(s, v, c->pool)->state != 1)
 		return 0;
 	for (i = 0; i < c->nknown && !s->nocache; i++)
@@ -537,12 +618,14 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 		return refuse(s, c);
 	/*
 	 * Lazy narrowing: a capped claim whose tier size is still a candidate,
-	 * joined without new requirements and with no minValues to keep, fits
-	 * the pod on that size; its list keeps sizes that no longer fit, and
+	 * joined without new requirements, no minValues to keep and no
+	 * DaemonSet host port to weigh, fits the pod on that size; its list
+	 * keeps sizes that no longer fit, and
 	 * claim_finalize drops them (used only grows, so the final list is the
 	 * same as narrowing at every join).
 	 */
-	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr) && !s->nocache) {
+	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr) && !s->nocache &&
+	    !(p->nports && s->w->npdaemon)) {
 		nap_res_add(&c->used, &p->req);
 		return claim_joined(s, ci, pi, v, &cd, changed, known);
 	}
@@ -672,7 +755,7 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 	c->used = pod->req;
 	if (nr == &vp->reqs && !s->nocache)
 		c->known[c->nknown++] = v;
-	claim_add_pod(c, pi);
+	claim_add_pod(s, c, pi);
 	nap_res_zero(&maxcap);
 	for (i = 0; i < n; i++)
 		nap_res_max(&maxcap, &in->pools[p].capacity[c->types[i]]);

@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "hostport.h"
 #include "labels.h"
 #include "nap.h"
 #include "resources.h"
@@ -104,6 +105,13 @@ struct nap_sched_pod {
 	 */
 	const char *const *avoid;
 	size_t navoid;
+	/*
+	 * Host ports its containers hold: two pods whose ports clash
+	 * (hostport.h) never share a node, nor does a pod and a DaemonSet that
+	 * would run there.  Pods whose ports differ need different sigs.
+	 */
+	const struct nap_host_port *ports;
+	size_t nports;
 };
 
 /* An instance type and its offerings, as the catalog gives them. */
@@ -149,6 +157,8 @@ struct nap_sched_node {
 	struct nap_res avail; /* allocatable minus bound requests */
 	int in_flight;
 	int initialized;
+	const struct nap_host_port *ports; /* held by the pods bound (or held) there */
+	size_t nports;
 };
 
 struct nap_sched_bound {
