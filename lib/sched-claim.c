@@ -313,13 +313,20 @@ pins_change(struct st *s, const struct nap_reqs *r)
 	return 0;
 }
 
+/*
+ * Do the n sizes types[] meet r's minValues?  1 yes; 2 not, but under
+ * BestEffort r's unmet minValues were lowered to what they meet (r is the
+ * caller's scratch or claim requirements, never a shared cache's); 0 not
+ * (why says which keys).
+ */
 int
 sched_min_values_ok(
-    struct st *s, const struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len)
+    struct st *s, struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len)
 {
 	const struct nap_reqs **its;
 	size_t i;
 	long need;
+	int rc = 1;
 
 	if (!nap_reqs_has_min_values(r))
 		return 1;
@@ -327,8 +334,13 @@ sched_min_values_ok(
 	for (i = 0; i < n; i++)
 		its[i] = &s->in->types[types[i]].reqs;
 	need = nap_reqs_min_values_needed(r, (const struct nap_reqs *const *)its, n, why, len);
+	if (need < 0)
+		rc = s->in->min_values_relax &&
+			nap_reqs_min_values_relax(r, (const struct nap_reqs *const *)its, n)
+		    ? 2
+		    : 0;
 	free(its);
-	return need >= 0;
+	return rc;
 }
 
 /*
@@ -632,8 +644,16 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 	if (changed)
 		claim_delta(s, c, nr, &delta);
 	n = claim_sizes(s, c, p, nr, changed ? &delta : NULL, why, len);
-	if (n == 0 || !sched_min_values_ok(s, nr, s->tbuf, n, why, len))
+	if (n == 0)
 		return 0;
+	/* nr is the claim's own requirements or the run's scratch: either may be relaxed */
+	switch (sched_min_values_ok(s, nr == &s->tmp ? &s->tmp : &c->reqs, s->tbuf, n, why, len)) {
+	case 0:
+		return 0;
+	case 2:
+		changed = nr == &s->tmp;
+		break;
+	}
 	for (i = 0; i < n; i++)
 		c->types[i] = (uint16_t)s->tbuf[i];
 	c->ntypes = n;
@@ -736,8 +756,13 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 		free(msg);
 		return 0;
 	}
-	if (!sched_min_values_ok(s, nr, s->tbuf, n, why, len))
-		return 0;
+	if (nap_reqs_has_min_values(nr)) {
+		/* checked on a copy: nr may be the variant's cached requirements */
+		nap_reqs_copy(&s->tmp2, nr);
+		if (!sched_min_values_ok(s, &s->tmp2, s->tbuf, n, why, len))
+			return 0;
+		nr = &s->tmp2;
+	}
 	c = nap_xcalloc(1, sizeof(*c));
 	c->idx = s->nclaims;
 	c->pool = p;

@@ -272,6 +272,7 @@ struct st {
 	unsigned char *memo1;
 	/* scratch */
 	struct nap_reqs tmp;
+	struct nap_reqs tmp2; /* try_new: a new claim's requirements, minValues relaxed */
 	size_t *tbuf, *tbuf2;
 	struct pin pins[16];
 	size_t npins;
@@ -305,6 +306,7 @@ void sched_world_plan(struct nap_sched_world *w);
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);
 size_t sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req);
+int sched_pod_planned(const struct nap_sched_pod *pod);
 
 /* sched-class.c */
 size_t sched_class_add(struct st *s, const struct nap_sched_pod *p);
@@ -328,7 +330,7 @@ int sched_node_ports_ok(struct st *s, size_t pi, size_t ni);
 void sched_node_ports_add(struct st *s, size_t pi, size_t ni);
 size_t sched_seg_find(const struct corder *co, size_t from, const struct nap_res *req);
 int sched_min_values_ok(
-    struct st *s, const struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len);
+    struct st *s, struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len);
 long sched_shape_of(struct st *s, const struct variant *v, const struct nap_res *req);
 int sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len);
 int sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t len);

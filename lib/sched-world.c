@@ -335,8 +335,13 @@ sched_world_plan(struct nap_sched_world *w)
 		return;
 	sched_pool_plan(w);
 	w->ptier = nap_xcalloc(in->npending * in->npools + 1, sizeof(*w->ptier));
-	for (i = 0; i < in->npending; i++)
+	for (i = 0; i < in->npending; i++) {
+		int planned = sched_pod_planned(&in->pending[i]);
+
 		for (p = 0; p < in->npools; p++)
-			w->ptier[i * in->npools + p] = sched_pod_tier(w, p, &in->pending[i].req);
+			w->ptier[i * in->npools + p] = planned
+			    ? sched_pod_tier(w, p, &in->pending[i].req)
+			    : NAP_SCHED_NPOS;
+	}
 	w->planned = 1;
 }

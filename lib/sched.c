@@ -256,6 +256,7 @@ st_free(struct st *s)
 	free(s->tbuf);
 	free(s->tbuf2);
 	nap_reqs_free(&s->tmp);
+	nap_reqs_free(&s->tmp2);
 }
 
 /* One pod at every relaxation step until it lands: 1 placed, 0 not (why says why). */

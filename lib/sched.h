@@ -171,11 +171,12 @@ struct nap_sched_bound {
  * batch's request shapes are split greedily into at most four tiers, each
  * the pods that fit a size and not an earlier tier's, when the split's
  * single-size fractional covers (price x the most nodes any of CPU, memory,
- * pods needs; capacity net of DaemonSet overhead and of half the mean
- * request) cost 2% less than covering them with one size.  A claim opened
- * by a pod of a tier holds only that tier's pods, within its size, and pods
- * go to the oldest such claim that takes them (first fit); pods of no tier
- * (too big, or GPU) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
+ * pods, GPUs needs; capacity net of DaemonSet overhead and of half the mean
+ * request, GPUs whole) cost 2% less than covering them with one size.  A
+ * claim opened by a pod of a tier holds only that tier's pods, within its
+ * size, and pods go to the oldest such claim that takes them (first fit);
+ * pods of no tier (too big, or in a self-selecting required hostname
+ * pod-affinity group) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
  * Karpenter's pure greedy growth.
  */
 enum nap_sched_packing {
@@ -203,6 +204,13 @@ struct nap_sched_input {
 	 * nap_sched_solve only; runs take theirs from nap_sched_run_opts.
 	 */
 	int packing;
+	/*
+	 * Karpenter's MIN_VALUES_POLICY: 0 Strict (a claim whose sizes cannot
+	 * meet a minValues is not made), 1 BestEffort (the claim lowers that
+	 * minValues to what its sizes meet, and says so: min_values_relaxed).
+	 * Consolidation keeps it 0, as Karpenter never relaxes there.
+	 */
+	int min_values_relax;
 	/*
 	 * Names in use besides the nodes' (NodeClaims not yet nodes, claims
 	 * planned and not yet seen): no new claim is given one of these, nor
@@ -235,6 +243,9 @@ struct nap_sched_claim {
 	struct nap_reqs reqs;
 	uint16_t *types; /* ranked cheapest first, truncated */
 	int min_values;	 /* of the instance-type requirement, 0 = none */
+	/* 1: a minValues of its NodePool was lowered (BestEffort); -1: none was
+	 * lowered; 0: the NodePool has no minValues */
+	int min_values_relaxed;
 	size_t ntypes;
 	double price; /* cheapest available compatible offering */
 	size_t *pods; /* indices into pending, in placement order */

@@ -806,13 +806,90 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 	nap_hash_free(&bound_by_hash);
 }
 
+/*
+ * The newest pod each DaemonSet controls (creationTimestamp, the first
+ * seen on a tie), as Karpenter's cluster state keeps it: into pod[d], NULL
+ * for a DaemonSet with no pod yet.  A pod is the DaemonSet's when its
+ * DaemonSet owner reference names it in its namespace, with its UID when
+ * both carry one.
+ */
+static void
+daemon_pods(const struct nap_cluster *cl, struct nap_daemonset *const *dss, size_t nds,
+    const struct nap_pod **pod)
+{
+	struct nap_pod *const *pods;
+	struct nap_hash idx = NAP_HASH_INIT;
+	size_t npods, i;
+
+	if (nds == 0)
+		return;
+	for (i = 0; i < nds; i++) {
+		char *key = nap_xasprintf("%s" SEP "%s", dss[i]->meta.ns, dss[i]->meta.name);
+
+		nap_hash_put(&idx, key, (void *)(uintptr_t)(i + 1));
+		free(key);
+	}
+	pods = nap_cluster_pods(cl, &npods);
+	for (i = 0; i < npods; i++) {
+		const struct nap_pod *p = pods[i];
+		const struct nap_daemonset *d;
+		char *key;
+		size_t at;
+
+		if (p->owner != NAP_OWNER_DAEMONSET)
+			continue;
+		key = nap_xasprintf("%s" SEP "%s", p->meta.ns, p->owner_name);
+		at = (size_t)(uintptr_t)nap_hash_get(&idx, key);
+		free(key);
+		if (!at)
+			continue;
+		d = dss[at - 1];
+		if (d->meta.uid[0] && p->owner_uid[0] && strcmp(d->meta.uid, p->owner_uid) != 0)
+			continue;
+		if (!pod[at - 1] || p->meta.created > pod[at - 1]->meta.created)
+			pod[at - 1] = p;
+	}
+	nap_hash_free(&idx);
+}
+
+/*
+ * One pod per DaemonSet, the per-node overhead (karpenter.md 1.4): its
+ * newest pod when it has one, whose requests are what the kubelet reserves
+ * (a LimitRange or a mutating webhook may have changed the template's),
+ * else its template.  Where it lands is always the template's node
+ * selection: the DaemonSet controller rewrites each pod's required node
+ * affinity to pin it to its own node, which would match no new one.
+ */
+static void
+build_daemons(struct nap_sim *sim, const struct nap_cluster *cl,
+    struct nap_daemonset *const *dss, size_t nds)
+{
+	const struct nap_pod **pod = nap_xcalloc(nds + 1, sizeof(*pod));
+	struct nap_sched_pod tmpl;
+	size_t i;
+
+	daemon_pods(cl, dss, nds, pod);
+	for (i = 0; i < nds; i++) {
+		struct nap_sched_pod *o = &sim->daemons[i];
+
+		pod_conv(sim, NULL, &dss[i]->tmpl, o, 1);
+		if (!pod[i])
+			continue;
+		tmpl = *o;
+		pod_conv(sim, NULL, pod[i], o, 1);
+		o->terms = tmpl.terms;
+		o->nterms = tmpl.nterms;
+	}
+	free(pod);
+}
+
 int
 nap_sim_build(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_catalog *cat,
     const struct nap_sim_opts *opts, struct nap_err *err)
 {
 	struct nap_daemonset *const *dss;
 	struct nap_hash node_idx = NAP_HASH_INIT, gone = NAP_HASH_INIT;
-	size_t nds, i;
+	size_t nds;
 
 	(void)err;
 	memset(sim, 0, sizeof(*sim));
@@ -820,15 +897,14 @@ nap_sim_build(struct nap_sim *sim, const struct nap_cluster *cl, const struct na
 	build_types(sim, cat, opts);
 	sim->in.max_types = opts->max_types;
 	sim->in.packing = opts->packing;
+	sim->in.min_values_relax = opts->min_values_relax;
 	build_pools(sim, cl, cat);
 	build_usage(sim, cl, cat, opts, &gone);
 	build_nodes(sim, cl, cat, &gone, &node_idx);
 
-	/* DaemonSets: their template is the per-node overhead */
 	dss = nap_cluster_daemonsets(cl, &nds);
 	sim->daemons = nap_xcalloc(nds + 1, sizeof(*sim->daemons));
-	for (i = 0; i < nds; i++)
-		pod_conv(sim, NULL, &dss[i]->tmpl, &sim->daemons[i], 1);
+	build_daemons(sim, cl, dss, nds);
 	sim->in.daemons = sim->daemons;
 	sim->in.ndaemons = nds;
 

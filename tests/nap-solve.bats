@@ -591,6 +591,74 @@ run_case() {
 	run_case host-port-daemonset-narrows-claim
 }
 
+@test "should account for overhead using daemonset pod spec instead of daemonset spec" {
+	run_case daemonset-pod-spec-overhead
+}
+
+@test "the newest of a DaemonSet's pods gives its overhead, as Karpenter's cluster state keeps it" {
+	run_case daemonset-newest-pod-overhead
+}
+
+@test "a pod of another DaemonSet does not stand for this one; its own pod, bound elsewhere, does" {
+	run_case daemonset-pod-of-other-ignored
+}
+
+@test "should remove daemonset node hostname affinity when considering daemonset schedulability" {
+	run_case daemonset-pod-hostname-affinity-removed
+}
+
+@test "should not schedule when minValues requirement is not met" {
+	run_case min-values-strict-not-met
+}
+
+@test "should schedule even when minValues requirement is not met" {
+	run_case min-values-best-effort
+}
+
+@test "should relax minValues before falling back to other nodepools" {
+	run_case min-values-relax-before-fallback
+}
+
+@test "should choose nodepool with higher weight when relaxing minValues" {
+	run_case min-values-relax-higher-weight
+}
+
+@test "should not schedule when zone minValues requirement is not met" {
+	run_case min-values-zone-strict-not-met
+}
+
+@test "should schedule even when zone minValues requirement is not met" {
+	run_case min-values-zone-best-effort
+}
+
+@test "under BestEffort a claim whose sizes meet minValues keeps them and says it relaxed nothing" {
+	run_case min-values-met-not-relaxed
+}
+
+@test "one-GPU pods fill claims of the NodePool's cheapest one-GPU size, not one claim grown to a multi-GPU size" {
+	run_case gpu-pods-tier-plan
+}
+
+@test "one-GPU pods with a zonal spread go two to a zone on claims of the plan's one-GPU size" {
+	run_case gpu-pods-tier-zonal-spread
+}
+
+@test "one-GPU pods with hostname anti-affinity get a claim each within the plan, and a pod they do not select may share none of theirs beyond the tier's size" {
+	run_case gpu-pods-tier-anti-affinity
+}
+
+@test "GPU pods whose hostname affinity selects each other share one claim that grows past the plan's one-GPU size, as in Karpenter" {
+	run_case gpu-pods-self-affinity-grow
+}
+
+@test "the plan counts GPUs whole: eight one-GPU pods go on eight one-GPU nodes when that costs less than two four-GPU ones" {
+	run_case gpu-pods-tier-whole-devices
+}
+
+@test "pods whose zonal affinity selects each other fill several claims of the plan's size, all in one zone" {
+	run_case zone-self-affinity-in-plan
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
