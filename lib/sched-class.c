@@ -128,8 +128,10 @@ sched_variant_get(struct st *s, size_t ci, int step)
 	    !((p->nterms > 1 && dterm < p->nterms - 1) || daff < c->naff || danti < c->nanti ||
 		dpref < p->nprefs || dany < c->nany || (s->w->any_prefer_taint && !tol));
 	nap_reqs_init(&v->reqs);
-	if (p->nterms > 0)
+	if (p->nterms > 0) {
 		nap_reqs_copy(&v->reqs, &p->terms[dterm]);
+		v->strict = &p->terms[dterm];
+	}
 	if (dpref < p->nprefs)
 		nap_reqs_intersect(&v->reqs, &p->prefs[c->pref_order[dpref]].reqs);
 	if (p->volume)
@@ -168,6 +170,8 @@ sched_variant_free(struct variant *v, size_t npools)
 	free(v->topo_on);
 	free(v->mask);
 	free(v->mask_ok);
+	free(v->smask);
+	free(v->smask_ok);
 	nap_reqs_free(&v->reqs);
 	free(v);
 }

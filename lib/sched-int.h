@@ -49,7 +49,7 @@ struct group {
 	int *owners;			/* owners per domain (anti only) */
 	size_t ncount;
 	long total;  /* matching pods anywhere */
-	int inverse; /* a bound pod's required anti-affinity */
+	int inverse; /* a required anti-affinity: its owners keep out the pods it selects */
 };
 
 struct vpool {
@@ -71,6 +71,14 @@ struct variant {
 	struct vpool *pool;   /* per pool */
 	uint64_t *mask;	      /* per tkey: domains its requirements allow */
 	unsigned char *mask_ok;
+	/*
+	 * Its strict requirements (the required node-affinity term in force,
+	 * no preference, no volume; NULL: none), which alone bound the domains
+	 * of its spreads and affinities, as Karpenter's pod domains do.
+	 */
+	const struct nap_reqs *strict;
+	uint64_t *smask; /* per tkey: domains its strict requirements allow */
+	unsigned char *smask_ok;
 };
 
 struct klass {
@@ -120,7 +128,13 @@ struct claim {
 	int closed;
 	uint64_t *mask;		/* per tkey: domains its requirements allow */
 	unsigned char *mask_ok; /* reset whenever reqs change */
-	struct plist ported;	/* its pods that hold host ports */
+	/*
+	 * Per tkey, allocated on first use: some of its pods were not counted
+	 * by a spread or an affinity on that key while its domain was open;
+	 * they are when it narrows to one (sched-topo.c).
+	 */
+	unsigned char *uncounted;
+	struct plist ported; /* its pods that hold host ports */
 };
 
 struct pin {

@@ -228,9 +228,30 @@ group_record(struct group *g, long d, int matched, int owner)
 
 /* ---- topology evaluation ---- */
 
-/* Does value index d pass every constraint of the pod on key k? */
 static uint64_t var_mask(struct st *s, struct variant *v, size_t k);
+static uint64_t strict_mask(struct st *s, struct variant *v, size_t k);
 
+/*
+ * Is a pod matching affinity group g (on key k) in a domain the variant's
+ * strict requirements allow?  On hostname, anywhere: a pod cannot restrict
+ * its host by requirements.
+ */
+static int
+target_reachable(struct st *s, const struct group *g, struct variant *v, size_t k)
+{
+	uint64_t m;
+	size_t j;
+
+	if (g->total == 0 || s->topo.tk[k].is_host)
+		return g->total > 0;
+	m = strict_mask(s, v, k);
+	for (j = 0; j < s->topo.tk[k].nvals && j < 64; j++)
+		if ((m >> j & 1) && gcount(g, (long)j) > 0)
+			return 1;
+	return 0;
+}
+
+/* Does value index d pass every constraint of the pod on key k? */
 static int
 domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long d,
     int selfsel_ok_empty, char *why, size_t len)
@@ -252,7 +273,8 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 
 			if (!s->topo.tk[k].is_host) {
 				size_t j, elig = 0;
-				uint64_t m = var_mask(s, v, k);
+				/* a preference does not narrow where the skew is measured */
+				uint64_t m = strict_mask(s, v, k);
 
 				gmin = -1;
 				for (j = 0; j < s->topo.tk[k].nvals && j < 64; j++) {
@@ -275,8 +297,13 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 			break;
 		}
 		case NAP_SCHED_AFFINITY:
-			if (g->total > 0 ? gcount(g, d) == 0
-					 : !(selfsel_ok_empty && c->selfsel[i])) {
+			/*
+			 * a pod its own selector selects may open a domain when no
+			 * matching pod is where it may go (none yet, or all in
+			 * domains its strict requirements rule out)
+			 */
+			if (gcount(g, d) == 0 &&
+			    !(selfsel_ok_empty && c->selfsel[i] && !target_reachable(s, g, v, k))) {
 				WHYF("unsatisfiable topology constraint for pod affinity, key=%s",
 				    t->key);
 				return 0;
@@ -293,8 +320,9 @@ domain_ok(struct st *s, const struct klass *c, struct variant *v, size_t k, long
 		}
 	}
 	/*
-	 * inverse anti-affinity: running pods keep the pods they select out of
-	 * their domains; as in Karpenter, pods placed in this run do not
+	 * inverse anti-affinity: a running pod, or a pod placed earlier in this
+	 * run, keeps the pods its required anti-affinity selects out of its
+	 * domains (every domain it may land in, while its claim's is open)
 	 */
 	for (i = 0; i < c->nmatched; i++) {
 		const struct group *g = &s->topo.grp[c->matched[i]];
@@ -324,15 +352,31 @@ spread_group(const struct st *s, const struct klass *c, const struct variant *v,
 	return -1;
 }
 
-/* Does the pod have anything to do with topology key k? */
+/* The first spread on key k that selects the pod (others' or its own), or -1. */
+static long
+selecting_spread(const struct st *s, const struct klass *c, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmatched; i++)
+		if (s->topo.grp[c->matched[i]].tk == k &&
+		    s->topo.grp[c->matched[i]].kind == NAP_SCHED_SPREAD)
+			return (long)c->matched[i];
+	return -1;
+}
+
+/*
+ * What the pod has to do with topology key k: 2, one of its own
+ * constraints (in force) uses it; 1, only others' groups select it; 0, none.
+ */
 static int
-key_involved(const struct st *s, const struct klass *c, const struct variant *v, size_t k)
+key_role(const struct st *s, const struct klass *c, const struct variant *v, size_t k)
 {
 	size_t i;
 
 	for (i = 0; i < c->proto->ntopo; i++)
 		if (v->topo_on[i] && s->topo.grp[c->grp[i]].tk == k)
-			return 1;
+			return 2;
 	for (i = 0; i < c->nmatched; i++)
 		if (s->topo.grp[c->matched[i]].tk == k)
 			return 1;
@@ -362,6 +406,14 @@ var_mask(struct st *s, struct variant *v, size_t k)
 }
 
 static uint64_t
+strict_mask(struct st *s, struct variant *v, size_t k)
+{
+	static const struct nap_reqs none;
+
+	return cached_mask(s, &v->smask, &v->smask_ok, v->strict ? v->strict : &none, k);
+}
+
+static uint64_t
 claim_mask(struct st *s, struct claim *c, size_t k)
 {
 	return cached_mask(s, &c->mask, &c->mask_ok, &c->reqs, k);
@@ -380,8 +432,9 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 	s->npins = 0;
 	for (k = 0; k < s->topo.ntk; k++) {
 		const struct tkey *tk = &s->topo.tk[k];
+		int role = key_role(s, c, v, k);
 
-		if (!key_involved(s, c, v, k))
+		if (!role)
 			continue;
 		if (tk->is_host) {
 			if (!domain_ok(s, c, v, k, cd->host, 1, why, len))
@@ -406,9 +459,17 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 				return 0;
 			continue;
 		} else {
-			uint64_t m = var_mask(s, v, k);
+			uint64_t m = var_mask(s, v, k), pass = 0;
 			long sg = spread_group(s, c, v, k), best = -1;
-			int bestc = 0;
+			int bestc = 0, pin;
+
+			/*
+			 * A spread that selects the pod counts it where it lands, so
+			 * it needs a domain: the least loaded of that spread.
+			 */
+			if (sg < 0)
+				sg = selecting_spread(s, c, k);
+			pin = role == 2 || sg >= 0;
 
 			m &= cd->kind == CAND_CLAIM ? claim_mask(s, s->claims[cd->idx], k)
 						    : reqs_mask(cd->reqs, tk);
@@ -416,6 +477,11 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 				if (!(m & ((uint64_t)1 << j)))
 					continue;
 				if (!domain_ok(s, c, v, k, (long)j, 1, why, len))
+					continue;
+				pass |= (uint64_t)1 << j;
+				if (best < 0 && !pin)
+					best = (long)j;
+				if (!pin)
 					continue;
 				if (sg < 0) {
 					best = (long)j;
@@ -426,6 +492,15 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 					bestc = gcount(&s->topo.grp[sg], (long)j);
 				}
 			}
+			/*
+			 * Only the pod's own constraints and the spreads that count
+			 * it choose a domain: a pod that others' affinities or
+			 * anti-affinities merely select leaves the claim's domains
+			 * open, for nap-launch to choose among, unless a running or
+			 * placed pod's anti-affinity rules some of them out.
+			 */
+			if (!pin && pass == m)
+				continue;
 			if (best < 0) {
 				if (why && (!why[0] || tk->nvals == 0))
 					WHYF("no domain of %s satisfies the topology constraints",
@@ -442,31 +517,107 @@ sched_topo_ok(struct st *s, const struct klass *c, struct variant *v, const stru
 	return 1;
 }
 
+/* The one domain of key tk that reqs allow, or -1 (none, or several). */
+static long
+single_domain(const struct nap_reqs *reqs, const struct tkey *tk)
+{
+	const struct nap_req *q = nap_reqs_get(reqs, tk->key);
+
+	if (q && !q->complement && q->nvalues == 1)
+		return tkey_find(tk, q->values[0]);
+	return -1;
+}
+
+/*
+ * Count a pod in group g where it landed (a candidate, after pins applied):
+ * as a pod the group selects (matched) or as an owner of its anti-affinity.
+ * On a claim whose domain is still open, a spread or an affinity cannot
+ * count it yet (the claim remembers that it owes the count), and an
+ * anti-affinity counts it in every domain it may land in.
+ */
+static void
+record_at(struct st *s, struct group *g, const struct cand *cd, const struct nap_reqs *reqs,
+    int matched, int owner)
+{
+	const struct tkey *tk = &s->topo.tk[g->tk];
+	uint64_t m;
+	size_t j;
+	long d;
+
+	if (tk->is_host) {
+		group_record(g, cd->host, matched, owner);
+		return;
+	}
+	if (cd->kind == CAND_NODE) {
+		group_record(g, s->topo.ndom[g->tk * s->in->nnodes + cd->idx], matched, owner);
+		return;
+	}
+	if ((d = single_domain(reqs, tk)) >= 0) {
+		group_record(g, d, matched, owner);
+		return;
+	}
+	if (g->kind != NAP_SCHED_ANTI) {
+		struct claim *c = s->claims[cd->idx];
+
+		if (!c->uncounted)
+			c->uncounted = nap_xcalloc(s->topo.ntk + 1, 1);
+		c->uncounted[g->tk] = 1;
+		return;
+	}
+	m = reqs_mask(reqs, tk);
+	for (j = 0; j < tk->nvals && j < 64; j++)
+		if (m >> j & 1)
+			group_record(g, (long)j, matched, owner);
+}
+
+/*
+ * The claim's domain on a key it owed counts on has narrowed to one (the
+ * pod pi joining it narrowed it, and is counted by the caller): its other
+ * pods count there now for the spreads and affinities that select them.
+ */
+static void
+count_narrowed(struct st *s, struct claim *cl, size_t pi)
+{
+	size_t k, i, j;
+
+	for (k = 0; k < s->topo.ntk; k++) {
+		long d;
+
+		if (!cl->uncounted[k] || (d = single_domain(&cl->reqs, &s->topo.tk[k])) < 0)
+			continue;
+		cl->uncounted[k] = 0;
+		for (i = 0; i < cl->npods; i++) {
+			const struct klass *c = sched_class_of(s, cl->pods[i]);
+
+			if (cl->pods[i] == pi)
+				continue;
+			for (j = 0; j < c->nmatched; j++) {
+				struct group *g = &s->topo.grp[c->matched[j]];
+
+				if (g->tk == k && g->kind != NAP_SCHED_ANTI)
+					group_record(g, d, 1, 0);
+			}
+		}
+	}
+}
+
 /* Count a pod placed in the domains of a candidate (after pins applied). */
 void
 sched_topo_record(struct st *s, size_t pi, const struct variant *v, const struct cand *cd,
     const struct nap_reqs *reqs)
 {
 	const struct klass *c = sched_class_of(s, pi);
+	const struct nap_sched_pod *p = c->proto;
 	size_t i;
 
-	for (i = 0; i < c->nmatched; i++) {
-		struct group *g = &s->topo.grp[c->matched[i]];
-		const struct tkey *tk = &s->topo.tk[g->tk];
-		long d = -1;
-
-		if (tk->is_host) {
-			d = cd->host;
-		} else if (cd->kind == CAND_NODE) {
-			d = s->topo.ndom[g->tk * s->in->nnodes + cd->idx];
-		} else {
-			const struct nap_req *q = nap_reqs_get(reqs, tk->key);
-
-			if (q && !q->complement && q->nvalues == 1)
-				d = tkey_find(tk, q->values[0]);
-		}
-		group_record(g, d, 1, 0);
-	}
+	if (cd->kind == CAND_CLAIM && s->claims[cd->idx]->uncounted)
+		count_narrowed(s, s->claims[cd->idx], pi);
+	for (i = 0; i < c->nmatched; i++)
+		record_at(s, &s->topo.grp[c->matched[i]], cd, reqs, 1, 0);
+	/* its required anti-affinity keeps the pods it selects away (inverse) */
+	for (i = 0; i < p->ntopo; i++)
+		if (p->topo[i].kind == NAP_SCHED_ANTI && p->topo[i].required && v->topo_on[i])
+			record_at(s, &s->topo.grp[c->grp[i]], cd, reqs, 0, 1);
 }
 
 void
@@ -479,6 +630,12 @@ sched_setup_topology(struct st *s)
 
 	for (i = 0; i < in->npending; i++)
 		s->pod_cls[i] = sched_class_add(s, &in->pending[i]);
+	/* pending pods' required anti-affinity keeps out the pods it selects, once placed */
+	for (i = 0; i < s->ncls; i++)
+		for (j = 0; j < s->cls[i].proto->ntopo; j++)
+			if (s->cls[i].proto->topo[j].kind == NAP_SCHED_ANTI &&
+			    s->cls[i].proto->topo[j].required)
+				s->topo.grp[s->cls[i].grp[j]].inverse = 1;
 	/* bound pods' anti-affinity keeps pending pods out (inverse anti-affinity) */
 	for (i = 0; i < in->nbound; i++) {
 		const struct nap_sched_pod *b = in->bound[i].pod;

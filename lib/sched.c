@@ -223,6 +223,7 @@ st_free(struct st *s)
 		free(s->claims[i]->pods);
 		free(s->claims[i]->mask);
 		free(s->claims[i]->mask_ok);
+		free(s->claims[i]->uncounted);
 		free(s->claims[i]->refused);
 		free(s->claims[i]->ported.v);
 		free(s->claims[i]);

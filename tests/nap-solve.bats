@@ -463,6 +463,70 @@ run_case() {
 	run_case forwards-unknown
 }
 
+@test "should not limit spread options by preferred node affinity: six pods with a zonal spread and a preference for two zones go (2,2,2)" {
+	run_case spread-not-limited-by-preferred-affinity
+}
+
+@test "six pods with a zonal spread and a preference for one zone go (2,2,2) over three zones" {
+	run_case spread-not-limited-by-preferred-zone
+}
+
+@test "should limit spread options by required node affinity: six pods required in two zones go (3,3)" {
+	run_case spread-limited-by-required-affinity
+}
+
+@test "should allow two nodes to be created when two pods with matching affinities have incompatible selectors: each opens its own zone" {
+	run_case self-affinity-incompatible-selectors
+}
+
+@test "a pod whose zonal self-affinity matches only a running pod in a zone it may not use opens its own zone" {
+	run_case self-affinity-running-match-elsewhere
+}
+
+@test "should respect self pod affinity (zone w/ constraint): three replicas in the one zone they allow" {
+	run_case self-affinity-zone-constraint
+}
+
+@test "should separate nodes using simple pod anti-affinity on hostname: a batch pod is kept off the claim of a batch pod whose anti-affinity selects it" {
+	run_case anti-affinity-hostname-batch
+}
+
+@test "should not violate pod anti-affinity on zone (inverse): batch pods whose anti-affinity selects a pod keep it out of all three zones" {
+	run_case anti-affinity-zone-inverse
+}
+
+@test "should violate preferred pod anti-affinity on zone (inverse): a preferred anti-affinity of batch pods does not keep a pod out" {
+	run_case anti-affinity-zone-inverse-preferred
+}
+
+@test "should not violate pod anti-affinity on zone (Schrödinger), nap's way: the anti-affinity pod's claim is pinned to one zone, the pod it excludes goes to another" {
+	run_case anti-affinity-zone-schrodinger
+}
+
+@test "should not violate pod anti-affinity on zone (other schedules first): the pod it excludes keeps its claim's zones open, so the anti-affinity pod waits" {
+	run_case anti-affinity-zone-other-first
+}
+
+@test "should support pod affinity with zone topology (unconstrained target): the target's claim keeps every zone open and the pods following it wait for it to land" {
+	run_case affinity-zone-unconstrained-target
+}
+
+@test "should support pod affinity with zone topology (constrained target): the pods follow their target into its zone" {
+	run_case affinity-zone-constrained-target
+}
+
+@test "a pod placed on a claim whose zone is open counts for the affinities that select it once a later pod pins the claim's zone" {
+	run_case affinity-zone-target-pinned-later
+}
+
+@test "a pod a batch pod's zonal anti-affinity selects gets a claim whose zones leave that pod's zone out" {
+	run_case anti-affinity-zone-inverse-some-zones
+}
+
+@test "a pod a spread selects but does not own gets a claim in one zone, counted by the spread: the spread's own pods go to the other zones" {
+	run_case spread-selected-pod-pinned
+}
+
 @test "a pod whose nodeSelector asks for GPU name T4 gets T4 sizes only, not sizes without a GPU name" {
 	run_case gpu-name-selector
 }

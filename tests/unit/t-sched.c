@@ -146,6 +146,62 @@ spread(struct nap_sched_result *r, struct nap_sched_pod *pods, size_t n, const c
 	nap_sched_solve(&in, r, &err);
 }
 
+/*
+ * Issue 17's topology items: a preference does not narrow a spread's
+ * domains; a batch pod's anti-affinity keeps out the pods it selects.
+ */
+static void
+topo_cases(struct nap_sched_pod *many, const struct nap_selector *sel, json_object *labels)
+{
+	static const char *const z1[] = {"z1"};
+	static struct nap_sched_pref pref;
+	struct nap_sched_topo anti;
+	struct nap_sched_pod two[2];
+	struct nap_sched_result r;
+	struct nap_sched_input in;
+	struct nap_err err;
+	size_t i;
+
+	nap_reqs_init(&pref.reqs);
+	nap_reqs_add(&pref.reqs, "topology.kubernetes.io/zone", NAP_OP_IN, z1, 1, 0, NULL);
+	pref.weight = 10;
+	spread(&r, many, 6, "topology.kubernetes.io/zone", 1, 0, 1, sel, labels, "z-pref");
+	nap_sched_result_free(&r);
+	for (i = 0; i < 6; i++) {
+		many[i].prefs = &pref;
+		many[i].nprefs = 1;
+	}
+	input(&in, many, 6);
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(in_zone(&r, 6, "z1") == 2 && in_zone(&r, 6, "z2") == 2 && in_zone(&r, 6, "z3") == 2,
+	    "six pods under a zonal spread preferring z1 still go two to a zone");
+	nap_sched_result_free(&r);
+	for (i = 0; i < 6; i++) {
+		many[i].prefs = NULL;
+		many[i].nprefs = 0;
+	}
+	nap_reqs_free(&pref.reqs);
+
+	memset(&anti, 0, sizeof(anti));
+	anti.kind = NAP_SCHED_ANTI;
+	anti.key = "kubernetes.io/hostname";
+	anti.sig = "anti-web";
+	anti.sel = sel;
+	anti.required = 1;
+	pod(&two[0], "a", 1000, 1); /* placed first: the larger */
+	two[0].topo = &anti;
+	two[0].ntopo = 1;
+	two[0].sig = "anti-web";
+	pod(&two[1], "b", 500, 1);
+	two[1].labels = labels;
+	input(&in, two, 2);
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 2 && r.place[0].where == NAP_SCHED_CLAIM &&
+		r.place[1].where == NAP_SCHED_CLAIM && r.place[0].index != r.place[1].index,
+	    "a pod selected by a placed batch pod's anti-affinity gets a claim of its own");
+	nap_sched_result_free(&r);
+}
+
 /* Prepare, run once with o, free the world: one of nap-disrupt's questions. */
 static int
 run(const struct nap_sched_input *in, const struct nap_sched_run_opts *o,
@@ -678,6 +734,7 @@ main(void)
 	    "as ScheduleAnyway it is relaxed and the one claim takes all three pods");
 	nap_sched_result_free(&r);
 	pool.limit_nodes = -1;
+	topo_cases(many, sel, labels);
 
 	/* FFD order and tolerations */
 	pod(&pods[2], "x", 100, 1);
