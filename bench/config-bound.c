@@ -31,7 +31,7 @@
  *
  * Prints the bound in USD per hour.  -i also prints the price of the
  * cheapest whole fleet made of the packings the search found (GLPK's
- * branch and bound, 20 s at most): a fleet that exists, so the best
+ * branch and bound, 10 s at most): a fleet that exists, so the best
  * integer fleet lies between the two.  -v prints, on stderr, that fleet
  * (or the LP's): nodes of each size and what one of them holds.
  * Built by bench/solve.sh when GLPK's headers are there
@@ -236,6 +236,7 @@ static double lam[3];	  /* surrogate multipliers: per core, GiB, pod */
 static double best_v;
 static long bb_nodes, bb_limit = BB_NODES;
 static unsigned char *gused;
+static double *gbest; /* by group: the dearest pod left (bound_from) */
 
 /* How many pods of k fit in c, m, p left (and its group). */
 static long long
@@ -267,9 +268,19 @@ bound_from(size_t i, long long c, long long m, long long p)
 	       v = 0;
 	size_t j;
 
+	/* a group adds one pod at most: worth at most its dearest, weight left out */
+	memset(gbest, 0, ((size_t)ngroups + 1) * sizeof(*gbest));
 	for (j = i; j < ni; j++) {
-		double u = (double)fit_left(&K[items[j]], c, m, p);
+		const struct cls *k = &K[items[j]];
+		double u;
 
+		if (k->group) {
+			if (!gused[k->group] && pi[items[j]] > gbest[k->group] &&
+			    fit_left(k, c, m, p) > 0)
+				gbest[k->group] = pi[items[j]];
+			continue;
+		}
+		u = (double)fit_left(k, c, m, p);
 		if (u <= 0)
 			continue;
 		if (wt[j] <= 1e-15) {
@@ -284,6 +295,8 @@ bound_from(size_t i, long long c, long long m, long long p)
 			w = 0;
 		}
 	}
+	for (j = 1; j <= (size_t)ngroups; j++)
+		v += gbest[j];
 	return v;
 }
 
@@ -330,22 +343,28 @@ item_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* lam: the duals of the LP relaxation of size bt's knapsack at prices pi. */
-static void
+/*
+ * lam: the duals of the LP relaxation of size bt's knapsack at prices pi
+ * (CPU, memory and pods; each group at most one pod).  Returns that LP's
+ * optimum, a bound on any packing's worth; INFINITY if the simplex fails.
+ */
+static double
 surrogate(void)
 {
 	glp_prob *kp = glp_create_prob();
 	glp_smcp parm;
 	int *ind = xrealloc(NULL, (ni + 1) * sizeof(int));
-	double *val = xrealloc(NULL, (ni + 1) * sizeof(double));
+	double *val = xrealloc(NULL, (ni + 1) * sizeof(double)), opt = INFINITY;
 	size_t j;
-	int w;
+	int w, g, len;
 
 	glp_set_obj_dir(kp, GLP_MAX);
-	glp_add_rows(kp, 3);
+	glp_add_rows(kp, 3 + ngroups);
 	glp_set_row_bnds(kp, 1, GLP_UP, 0, (double)bt->cpu / 1000.0);
 	glp_set_row_bnds(kp, 2, GLP_UP, 0, (double)bt->mem / GIB);
 	glp_set_row_bnds(kp, 3, GLP_UP, 0, (double)bt->pods);
+	for (g = 1; g <= ngroups; g++)
+		glp_set_row_bnds(kp, 3 + g, GLP_UP, 0, 1);
 	glp_add_cols(kp, (int)ni);
 	for (j = 0; j < ni; j++) {
 		const struct cls *k = &K[items[j]];
@@ -365,17 +384,27 @@ surrogate(void)
 		}
 		glp_set_mat_row(kp, w + 1, (int)ni, ind, val);
 	}
+	for (g = 1; g <= ngroups; g++) {
+		for (len = 0, j = 0; j < ni; j++)
+			if (K[items[j]].group == g) {
+				ind[++len] = (int)j + 1;
+				val[len] = 1;
+			}
+		glp_set_mat_row(kp, 3 + g, len, ind, val);
+	}
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	lam[0] = lam[1] = lam[2] = 0;
-	if (glp_simplex(kp, &parm) == 0 && glp_get_status(kp) == GLP_OPT)
+	if (glp_simplex(kp, &parm) == 0 && glp_get_status(kp) == GLP_OPT) {
 		for (w = 0; w < 3; w++)
 			lam[w] = fabs(glp_get_row_dual(kp, w + 1));
-	else /* any weights give a bound; these just a weaker one */
+		opt = glp_get_obj_val(kp);
+	} else /* any weights give a bound; these just a weaker one */
 		lam[0] = lam[1] = lam[2] = 1;
 	glp_delete_prob(kp);
 	free(ind);
 	free(val);
+	return opt;
 }
 
 /*
@@ -385,6 +414,7 @@ surrogate(void)
 static double
 price_size(size_t t, const double *p, int *col, double *ub)
 {
+	double lpub;
 	size_t j;
 
 	pi = p;
@@ -398,7 +428,7 @@ price_size(size_t t, const double *p, int *col, double *ub)
 		*ub = 0;
 		return 0;
 	}
-	surrogate();
+	lpub = surrogate();
 	qsort(items, ni, sizeof(*items), item_cmp);
 	for (j = 0; j < ni; j++)
 		wt[j] = lam[0] * (double)K[items[j]].cpu / 1000.0 +
@@ -408,6 +438,8 @@ price_size(size_t t, const double *p, int *col, double *ub)
 	best_v = 0;
 	bb_nodes = 0;
 	*ub = bound_from(0, bt->cpu, bt->mem, bt->pods);
+	if (lpub < *ub)
+		*ub = lpub;
 	dfs(0, bt->cpu, bt->mem, bt->pods, 0);
 	if (bb_nodes < bb_limit)
 		*ub = best_v;
@@ -517,6 +549,7 @@ main(int argc, char **argv)
 	wt = xrealloc(NULL, nk * sizeof(double));
 	gused = xrealloc(NULL, (size_t)ngroups + 1);
 	memset(gused, 0, (size_t)ngroups + 1);
+	gbest = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(double));
 
 	glp_term_out(GLP_OFF);
 	lp = glp_create_prob();
@@ -589,7 +622,7 @@ main(int argc, char **argv)
 		glp_init_iocp(&ip);
 		ip.msg_lev = GLP_MSG_OFF;
 		ip.presolve = GLP_ON;
-		ip.tm_lim = 20000;
+		ip.tm_lim = 10000;
 		ip.mip_gap = 1e-3;
 		if (glp_intopt(lp, &ip) == 0 || glp_mip_status(lp) == GLP_FEAS)
 			whole = glp_mip_obj_val(lp);
@@ -615,6 +648,7 @@ main(int argc, char **argv)
 	free(best);
 	free(wt);
 	free(gused);
+	free(gbest);
 	free(K);
 	free(T);
 	nap_catalog_free(cat);
