@@ -218,6 +218,9 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 		opt.nocache = nc != NULL && strcmp(nc, "1") == 0;
 		taken = taken_names(sv, cl, &pl.in.ntaken);
 		pl.in.taken = taken;
+		/* the node ceiling counts the claims planned and not yet seen */
+		pl.in.max_nodes = (long)sv->cfg->solve.max_nodes;
+		pl.in.nodes_extra = sv->npl;
 		if (nap_sched_prepare(&pl.in, &w, &err) < 0 ||
 		    nap_sched_run(w, &opt, &res, &err) < 0)
 			nap_die_err(&err);
