@@ -23,8 +23,11 @@
  * each class of equal pods (requests and group) with packings; for each
  * size a branch and bound over the classes finds the packing worth most at
  * the master's dual prices (a bounded knapsack in CPU, memory and pods).
+ * Where that search is cut short (large sizes), GLPK's own branch and
+ * bound on the same knapsack takes over for a few seconds.
  * When no packing is worth more than its node costs, the master's optimum
- * is the bound.  If the search is cut short (iteration or node limits),
+ * is the bound.  If the search is cut short (iteration, node or time
+ * limits: three minutes in all),
  * the answer is the master's optimum divided by the largest ratio of a
  * packing's worth to its node's price that the search could not rule out
  * (Farley's bound), still a lower bound; stderr then says "inexact".
@@ -42,13 +45,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "catalog.h"
 
 #define GIB (1024.0 * 1024 * 1024)
 #define MAX_ITER 2000
-#define GAP 2e-4	/* stop when the bound is this close to the master's optimum */
-#define BB_NODES 20000L /* per size and iteration */
+#define GAP 2e-4	      /* stop when the bound is this close to the master's optimum */
+#define BB_NODES 20000L	      /* per size and iteration, at first */
+#define BB_NODES_MAX 1000000L /* ... at most, when the search stalls */
+#define SECONDS_MAX 180	      /* then stop: the answer is still a bound */
+#define MIP_MS 5000	      /* GLPK's search where ours is cut short, per size */
 
 struct cls {
 	long long cpu, mem; /* milli, bytes */
@@ -349,7 +356,7 @@ item_cmp(const void *a, const void *b)
  * optimum, a bound on any packing's worth; INFINITY if the simplex fails.
  */
 static double
-surrogate(void)
+surrogate(int mip, int *exact)
 {
 	glp_prob *kp = glp_create_prob();
 	glp_smcp parm;
@@ -394,6 +401,28 @@ surrogate(void)
 	}
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
+	if (mip) {
+		glp_iocp ip;
+
+		for (j = 0; j < ni; j++)
+			glp_set_col_kind(kp, (int)j + 1, GLP_IV);
+		glp_init_iocp(&ip);
+		ip.msg_lev = GLP_MSG_OFF;
+		ip.presolve = GLP_ON;
+		ip.tm_lim = MIP_MS;
+		*exact = 0;
+		opt = -1;
+		if (glp_intopt(kp, &ip) == 0 || glp_mip_status(kp) == GLP_FEAS) {
+			opt = glp_mip_obj_val(kp);
+			*exact = glp_mip_status(kp) == GLP_OPT;
+			for (j = 0; j < ni; j++)
+				best[j] = (int)lround(glp_mip_col_val(kp, (int)j + 1));
+		}
+		glp_delete_prob(kp);
+		free(ind);
+		free(val);
+		return opt;
+	}
 	lam[0] = lam[1] = lam[2] = 0;
 	if (glp_simplex(kp, &parm) == 0 && glp_get_status(kp) == GLP_OPT) {
 		for (w = 0; w < 3; w++)
@@ -428,7 +457,7 @@ price_size(size_t t, const double *p, int *col, double *ub)
 		*ub = 0;
 		return 0;
 	}
-	lpub = surrogate();
+	lpub = surrogate(0, NULL);
 	qsort(items, ni, sizeof(*items), item_cmp);
 	for (j = 0; j < ni; j++)
 		wt[j] = lam[0] * (double)K[items[j]].cpu / 1000.0 +
@@ -443,6 +472,22 @@ price_size(size_t t, const double *p, int *col, double *ub)
 	dfs(0, bt->cpu, bt->mem, bt->pods, 0);
 	if (bb_nodes < bb_limit)
 		*ub = best_v;
+	else {
+		/* cut short (large sizes): GLPK's branch and bound, with LP bounds */
+		int exact;
+		int *keep = xrealloc(NULL, ni * sizeof(int));
+		double mv;
+
+		memcpy(keep, best, ni * sizeof(int));
+		mv = surrogate(1, &exact);
+		if (mv > best_v)
+			best_v = mv;
+		else
+			memcpy(best, keep, ni * sizeof(int));
+		if (exact)
+			*ub = best_v;
+		free(keep);
+	}
 	for (j = 0; j < ni; j++)
 		col[items[j]] = best[j];
 	return best_v;
@@ -507,6 +552,7 @@ main(int argc, char **argv)
 	double *p, z = 0, lb = 0, *worth;
 	int *a, verbose = 0, integer = 0, iter, exact = 0;
 	double whole = -1;
+	time_t t0;
 	size_t j, t, unfit = 0;
 
 	while (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0)) {
@@ -576,8 +622,10 @@ main(int argc, char **argv)
 	}
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
+	t0 = time(NULL);
 	for (iter = 0; iter < MAX_ITER; iter++) {
 		double rho = 1;
+		size_t worst = 0;
 		int added = 0;
 
 		if (glp_simplex(lp, &parm) != 0 || glp_get_status(lp) != GLP_OPT) {
@@ -591,8 +639,10 @@ main(int argc, char **argv)
 			double ub, v = price_size(t, p, a, &ub);
 
 			worth[t] = v;
-			if (ub / T[t].price > rho)
+			if (ub / T[t].price > rho) {
 				rho = ub / T[t].price;
+				worst = t;
+			}
 			if (v > T[t].price * (1 + 1e-9)) {
 				add_col(lp, t, a);
 				added++;
@@ -601,8 +651,8 @@ main(int argc, char **argv)
 		if (z / rho > lb)
 			lb = z / rho;
 		if (getenv("CONFIG_BOUND_TRACE"))
-			fprintf(stderr, "iter %d: z %.4f rho %.6f lb %.4f cols %zu\n", iter, z, rho,
-			    lb, ncol);
+			fprintf(stderr, "iter %d: z %.4f rho %.6f (%s) lb %.4f cols %zu\n", iter, z,
+			    rho, T[worst].name, lb, ncol);
 		if (rho <= 1 + 1e-9) {
 			exact = 1;
 			lb = z;
@@ -610,8 +660,14 @@ main(int argc, char **argv)
 		}
 		if (lb >= z * (1 - GAP))
 			break;
-		if (!added)
+		if (time(NULL) - t0 > SECONDS_MAX)
 			break;
+		if (!added) {
+			/* the search was cut short somewhere: search longer, or give up */
+			if (bb_limit >= BB_NODES_MAX)
+				break;
+			bb_limit *= 8;
+		}
 	}
 	if (integer) {
 		/* the best whole fleet of the columns found: a fleet nap could buy */
