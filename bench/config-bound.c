@@ -687,7 +687,11 @@ main(int argc, char **argv)
 		print_fleet(lp, integer && whole >= 0);
 	fprintf(stderr,
 	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %s (master %.4f)\n",
-	    nk, nt, ncol, iter + 1, exact ? "exact" : "within the gap", z);
+	    nk, nt, ncol, iter + 1,
+	    exact		      ? "exact"
+		: lb >= z * (1 - GAP) ? "within 0.02 % of the master"
+				      : "inexact",
+	    z);
 	if (integer)
 		printf("%.4f %.4f\n", lb, whole);
 	else
