@@ -37,6 +37,7 @@
 #include <stddef.h>
 
 #include "catalog.h"
+#include "model.h"
 #include "nap.h"
 
 struct nap_bound_type {
@@ -98,5 +99,17 @@ int nap_bound_aggregate_classes(const struct nap_bound_type *t, size_t nt,
  */
 int nap_bound_whole(const struct nap_bound_type *t, size_t nt, const struct nap_bound_class *k,
     size_t nk, double *usd, double *unplaced, unsigned *flags, struct nap_err *err);
+
+/* The capacity types (NAP_BOUND_* bits) the NodePools of cl allow; on-demand when none. */
+unsigned nap_bound_fleet_captypes(const struct nap_cluster *cl);
+/*
+ * The pods cl's nodes run (bound, not terminal, not DaemonSet or static:
+ * those come with every node in any packing) as merged classes, each
+ * allowed the capacity types of the NodePools that would take it (0, any,
+ * when none would: it runs on a node nap did not make).  *out is a new
+ * array (caller frees); *pods gets how many pods; returns how many classes.
+ */
+size_t nap_bound_fleet_classes(
+    const struct nap_cluster *cl, struct nap_bound_class **out, double *pods);
 
 #endif

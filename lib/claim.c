@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "claim.h"
+#include "drift.h"
 #include "json.h"
 #include "wellknown.h"
 
@@ -139,6 +140,14 @@ nap_claim_object(const struct nap_nodepool *np, const char *name, json_object *l
 	if (np->tmpl_annotations)
 		json_object_object_foreachC(np->tmpl_annotations, it)
 		    json_object_object_add(o, it.key, json_object_get(it.val));
+	if (np->meta.raw) { /* the template it was made from, for NodePoolDrifted */
+		char hash[NAP_DRIFT_HASH_LEN];
+
+		nap_nodepool_hash(np, hash);
+		json_object_object_add(o, NAP_ANN_NODEPOOL_HASH, json_object_new_string(hash));
+		json_object_object_add(
+		    o, NAP_ANN_NODEPOOL_HASH_VERSION, json_object_new_string(NAP_NODEPOOL_HASH_VERSION));
+	}
 	json_object_object_add(md, "annotations", o);
 	ref = json_object_new_object();
 	json_object_object_add(ref, "apiVersion", json_object_new_string("karpenter.sh/v1"));

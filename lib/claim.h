@@ -8,7 +8,8 @@
  * The NodeClaim carries its NodePool's labels (custom single-valued
  * requirements, template labels, karpenter.sh/nodepool,
  * karpenter.azure.com/aksnodeclass), template annotations, an owner
- * reference to the NodePool, the narrowed requirements with the instance
+ * reference to the NodePool, the pool's hash and hash version (lib/drift,
+ * for NodePoolDrifted), the narrowed requirements with the instance
  * types ranked cheapest first (and minValues), the requests, taints,
  * startupTaints, expireAfter (default 720h), terminationGracePeriod and the
  * nodeClassRef.

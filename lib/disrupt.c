@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "cron.h"
 #include "disrupt.h"
+#include "disrupt-int.h"
 #include "hash.h"
 #include "wellknown.h"
 
@@ -52,6 +53,11 @@ static const char *const why_names[NAP_WHY_N] = {
     "NotEmpty",
     "DriftOneAtATime",
     "Budget",
+    "Unconsolidatable",
+    "WouldNotFit",
+    "NotCheaper",
+    "SpotToSpot",
+    "Consolidated",
 };
 
 const char *
@@ -81,57 +87,16 @@ nap_disrupt_why_name(enum nap_disrupt_why w)
 	return (unsigned)w < NAP_WHY_N ? why_names[w] : "Unknown";
 }
 
-/* ---- planning state ---- */
-
-struct pool {
-	const struct nap_nodepool *np;
-	struct nap_disrupt_budget *b; /* in the result */
-};
-
-struct row {
-	const struct nap_nodeclaim *claim;
-	const struct nap_node *node;
-	struct pool *pool;
-	struct nap_disrupt_verdict *v; /* in the result */
-	int counted;		       /* in its pool's budget total */
-	int disrupting;		       /* counts against the budget */
-};
-
-struct plan {
-	const struct nap_cluster *c;
-	const struct nap_disrupt_opts *o;
-	int64_t now; /* ms */
-	struct nap_disrupt_result *r;
-	struct pool *pools;
-	size_t npools;
-	struct nap_hash nominated, queued;
-	const struct nap_pdb **pdbs; /* sorted by namespace */
-	size_t npdbs;
-	struct nap_hash pdb_ns;	   /* namespace -> struct span of pdbs */
-	struct nap_hash pdb_cache; /* "<labels map>\t<ns>" -> struct pdb_hit */
-};
-
-/* The PDBs of one namespace: pdbs[start .. start + n). */
-struct span {
-	size_t start, n;
-};
-
-/* Which PDBs select pods of a label set: the first, and how many. */
-struct pdb_hit {
-	const struct nap_pdb *first;
-	size_t n;
-};
-
-static void
-next_at(struct plan *pl, int64_t ms)
+void
+disrupt_next_at(struct plan *pl, int64_t ms)
 {
 	if (ms > pl->now && (pl->r->next_ms == 0 || ms < pl->r->next_ms))
 		pl->r->next_ms = ms;
 }
 
 /* "3m10s", "2h0m", "45s": a duration for a person, rounded up to seconds. */
-static void
-human_ms(int64_t ms, char *buf, size_t n)
+void
+disrupt_human_ms(int64_t ms, char *buf, size_t n)
 {
 	int64_t s = (ms + 999) / 1000;
 
@@ -230,11 +195,8 @@ pdbs_of(struct plan *pl, const struct nap_pod *p)
 	return h;
 }
 
-static void verdict(struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until,
-    const char *fmt, ...) NAP_PRINTF(4, 5);
-
-static void
-verdict(
+void
+disrupt_verdict(
     struct nap_disrupt_verdict *v, enum nap_disrupt_why why, int64_t until, const char *fmt, ...)
 {
 	va_list ap;
@@ -297,10 +259,10 @@ pool_budgets(struct plan *pl, struct pool *p)
 				goto apply;
 			}
 			if (!nap_cron_active(&cron, pl->now, bu->duration, &until)) {
-				next_at(pl, until);
+				disrupt_next_at(pl, until);
 				continue;
 			}
-			next_at(pl, until);
+			disrupt_next_at(pl, until);
 		}
 		val = bu->percent ? (b->total * bu->nodes + 99) / 100 : bu->nodes;
 	apply:
@@ -344,8 +306,8 @@ offering_price(const struct plan *pl, const char *type, const char *zone, const 
 	return -1;
 }
 
-static const char *
-claim_label(const struct row *w, const char *key)
+const char *
+disrupt_label(const struct row *w, const char *key)
 {
 	const char *v = w->node ? nap_meta_label(&w->node->meta, key) : NULL;
 
@@ -354,8 +316,8 @@ claim_label(const struct row *w, const char *key)
 
 /* ---- candidates ---- */
 
-static int
-pod_reschedulable(const struct nap_pod *p)
+int
+disrupt_pod_reschedulable(const struct nap_pod *p)
 {
 	return !nap_pod_is_terminal(p) &&
 	    (p->meta.deleted == 0 || p->owner == NAP_OWNER_STATEFULSET) &&
@@ -387,7 +349,7 @@ pods_check(struct plan *pl, struct row *w, double lifetime)
 		if (nap_pod_is_terminal(p))
 			continue;
 		cost += nap_pod_eviction_cost(p);
-		if (pod_reschedulable(p)) {
+		if (disrupt_pod_reschedulable(p)) {
 			v->pods++;
 			if (nap_pod_eviction_cost(p) > 0)
 				v->empty = 0;
@@ -431,28 +393,28 @@ pods_check(struct plan *pl, struct row *w, double lifetime)
 	v->disruption_cost = cost * lifetime;
 	if (dnd != NULL) {
 		if (dnd_forever) {
-			verdict(v, NAP_WHY_POD_DO_NOT_DISRUPT, 0,
+			disrupt_verdict(v, NAP_WHY_POD_DO_NOT_DISRUPT, 0,
 			    "pod %s/%s has karpenter.sh/do-not-disrupt=%s", dnd->meta.ns,
 			    dnd->meta.name, dnd->do_not_disrupt);
 		} else {
 			char left[32];
 
-			human_ms(dnd_until - pl->now, left, sizeof(left));
-			verdict(v, NAP_WHY_POD_DO_NOT_DISRUPT, dnd_until,
+			disrupt_human_ms(dnd_until - pl->now, left, sizeof(left));
+			disrupt_verdict(v, NAP_WHY_POD_DO_NOT_DISRUPT, dnd_until,
 			    "pod %s/%s has karpenter.sh/do-not-disrupt=%s (%s left)", dnd->meta.ns,
 			    dnd->meta.name, dnd->do_not_disrupt, left);
-			next_at(pl, dnd_until);
+			disrupt_next_at(pl, dnd_until);
 		}
 		return v->why;
 	}
 	if (multi) {
-		verdict(v, NAP_WHY_MULTIPLE_PDBS, 0,
+		disrupt_verdict(v, NAP_WHY_MULTIPLE_PDBS, 0,
 		    "pod %s/%s is covered by more than one PodDisruptionBudget", pdb_pod->meta.ns,
 		    pdb_pod->meta.name);
 		return v->why;
 	}
 	if (pdb != NULL) {
-		verdict(v, NAP_WHY_PDB_BLOCKS, 0, "pdb %s/%s allows 0 disruptions (pod %s/%s)",
+		disrupt_verdict(v, NAP_WHY_PDB_BLOCKS, 0, "pdb %s/%s allows 0 disruptions (pod %s/%s)",
 		    pdb->meta.ns, pdb->meta.name, pdb_pod->meta.ns, pdb_pod->meta.name);
 		return v->why;
 	}
@@ -492,38 +454,38 @@ candidate(struct plan *pl, struct row *w)
 	const struct nap_node *n = w->node;
 
 	if (cl->nodepool == NULL) {
-		verdict(v, NAP_WHY_NO_NODEPOOL, 0, "nodeclaim %s has no %s label", cl->meta.name,
+		disrupt_verdict(v, NAP_WHY_NO_NODEPOOL, 0, "nodeclaim %s has no %s label", cl->meta.name,
 		    NAP_LABEL_NODEPOOL);
 		return v->why;
 	}
 	if (w->pool == NULL) {
-		verdict(
+		disrupt_verdict(
 		    v, NAP_WHY_NODEPOOL_NOT_FOUND, 0, "nodepool %s does not exist", cl->nodepool);
 		return v->why;
 	}
 	if (w->pool->np->replicas >= 0) {
-		verdict(v, NAP_WHY_STATIC_POOL, 0, "nodepool %s is static (replicas %lld)",
+		disrupt_verdict(v, NAP_WHY_STATIC_POOL, 0, "nodepool %s is static (replicas %lld)",
 		    cl->nodepool, (long long)w->pool->np->replicas);
 		return v->why;
 	}
 	if (n == NULL) {
-		verdict(
+		disrupt_verdict(
 		    v, NAP_WHY_NOT_REGISTERED, 0, "nodeclaim %s has no node yet", cl->meta.name);
 		return v->why;
 	}
 	if (!cl->initialized) {
-		verdict(v, NAP_WHY_NOT_INITIALIZED, 0, "nodeclaim %s is not initialized",
+		disrupt_verdict(v, NAP_WHY_NOT_INITIALIZED, 0, "nodeclaim %s is not initialized",
 		    cl->meta.name);
 		return v->why;
 	}
 	if (cl->meta.deleted || n->meta.deleted) {
-		verdict(v, NAP_WHY_DELETING, 0, "%s %s is being deleted",
+		disrupt_verdict(v, NAP_WHY_DELETING, 0, "%s %s is being deleted",
 		    cl->meta.deleted ? "nodeclaim" : "node",
 		    cl->meta.deleted ? cl->meta.name : n->meta.name);
 		return v->why;
 	}
 	if (in_flight(pl, w)) {
-		verdict(v, NAP_WHY_IN_FLIGHT, 0, "nodeclaim %s is already being disrupted",
+		disrupt_verdict(v, NAP_WHY_IN_FLIGHT, 0, "nodeclaim %s is already being disrupted",
 		    cl->meta.name);
 		return v->why;
 	}
@@ -533,7 +495,7 @@ candidate(struct plan *pl, struct row *w)
 		if (pod == NULL)
 			pod = nap_hash_get(&pl->nominated, cl->meta.name);
 		if (pod != NULL) {
-			verdict(v, NAP_WHY_NOMINATED, 0, "%s is nominated to node %s", pod,
+			disrupt_verdict(v, NAP_WHY_NOMINATED, 0, "%s is nominated to node %s", pod,
 			    n->meta.name);
 			return v->why;
 		}
@@ -542,12 +504,24 @@ candidate(struct plan *pl, struct row *w)
 	    (cl->do_not_disrupt && strcmp(cl->do_not_disrupt, "true") == 0)) {
 		int on_node = n->do_not_disrupt && strcmp(n->do_not_disrupt, "true") == 0;
 
-		verdict(v, NAP_WHY_NODE_DO_NOT_DISRUPT, 0, "%s %s has %s=true",
+		disrupt_verdict(v, NAP_WHY_NODE_DO_NOT_DISRUPT, 0, "%s %s has %s=true",
 		    on_node ? "node" : "nodeclaim", on_node ? n->meta.name : cl->meta.name,
 		    NAP_ANN_DO_NOT_DISRUPT);
 		return v->why;
 	}
 	return pods_check(pl, w, lifetime(pl, cl));
+}
+
+int64_t
+disrupt_consolidatable_at(const struct nap_nodeclaim *cl, const struct nap_nodepool *np)
+{
+	const struct nap_cond *init = nap_cond_find(cl->conds, cl->nconds, "Initialized");
+	int64_t since = cl->last_pod_event ? cl->last_pod_event
+	    : init && init->since	   ? init->since
+					   : cl->meta.created;
+
+	return np->consolidate_after == NAP_NEVER ? INT64_MAX
+						  : since * 1000 + np->consolidate_after;
 }
 
 /* Emptiness's own filters (§4.2) on a candidate. */
@@ -557,32 +531,27 @@ emptiness_check(struct plan *pl, struct row *w)
 	struct nap_disrupt_verdict *v = w->v;
 	const struct nap_nodepool *np = w->pool->np;
 	const struct nap_nodeclaim *cl = w->claim;
-	const struct nap_cond *init;
-	int64_t since, at;
+	int64_t at;
 
 	if (np->consolidate_after == NAP_NEVER) {
-		verdict(v, NAP_WHY_CONSOLIDATE_NEVER, 0, "nodepool %s has consolidateAfter: Never",
+		disrupt_verdict(v, NAP_WHY_CONSOLIDATE_NEVER, 0, "nodepool %s has consolidateAfter: Never",
 		    np->meta.name);
 		return v->why;
 	}
-	init = nap_cond_find(cl->conds, cl->nconds, "Initialized");
-	since = cl->last_pod_event ? cl->last_pod_event
-	    : init && init->since  ? init->since
-				   : cl->meta.created;
-	at = since * 1000 + np->consolidate_after;
+	at = disrupt_consolidatable_at(cl, np);
 	if (at > pl->now) {
 		char after[32], left[32];
 
-		human_ms(np->consolidate_after, after, sizeof(after));
-		human_ms(at - pl->now, left, sizeof(left));
-		verdict(v, NAP_WHY_NOT_CONSOLIDATABLE, at,
+		disrupt_human_ms(np->consolidate_after, after, sizeof(after));
+		disrupt_human_ms(at - pl->now, left, sizeof(left));
+		disrupt_verdict(v, NAP_WHY_NOT_CONSOLIDATABLE, at,
 		    "consolidateAfter %s not elapsed since the last pod event (%s left)", after,
 		    left);
-		next_at(pl, at);
+		disrupt_next_at(pl, at);
 		return v->why;
 	}
 	if (!v->empty) {
-		verdict(v, NAP_WHY_NOT_EMPTY, 0, "node %s has %zu reschedulable pod%s",
+		disrupt_verdict(v, NAP_WHY_NOT_EMPTY, 0, "node %s has %zu reschedulable pod%s",
 		    w->node->meta.name, v->pods, v->pods == 1 ? "" : "s");
 		return v->why;
 	}
@@ -592,23 +561,19 @@ emptiness_check(struct plan *pl, struct row *w)
 /* ---- commands ---- */
 
 /* The Drifted condition's reason ("" when none or not drifted). */
-static const char *
-drift_reason(const struct row *w)
+const char *
+disrupt_drift_reason(const struct row *w)
 {
 	const struct nap_cond *d = nap_cond_find(w->claim->conds, w->claim->nconds, "Drifted");
 
 	return d && d->status == 1 ? d->reason : "";
 }
 
-static struct nap_disrupt_command *
-command_for(struct nap_disrupt_result *r, enum nap_disrupt_reason reason, const char *pool)
+struct nap_disrupt_command *
+disrupt_command_new(struct nap_disrupt_result *r, enum nap_disrupt_reason reason, const char *pool)
 {
 	struct nap_disrupt_command *cmd;
-	size_t i;
 
-	for (i = 0; i < r->ncmds; i++)
-		if (r->cmds[i].reason == reason && strcmp(r->cmds[i].nodepool, pool) == 0)
-			return &r->cmds[i];
 	r->cmds = nap_xrealloc(r->cmds, (r->ncmds + 1) * sizeof(*r->cmds));
 	cmd = &r->cmds[r->ncmds++];
 	memset(cmd, 0, sizeof(*cmd));
@@ -619,10 +584,21 @@ command_for(struct nap_disrupt_result *r, enum nap_disrupt_reason reason, const 
 	return cmd;
 }
 
-static void
-command_add(struct plan *pl, struct row *w, enum nap_disrupt_reason reason)
+static struct nap_disrupt_command *
+command_for(struct nap_disrupt_result *r, enum nap_disrupt_reason reason, const char *pool)
 {
-	struct nap_disrupt_command *cmd = command_for(pl->r, reason, w->v->nodepool);
+	size_t i;
+
+	for (i = 0; i < r->ncmds; i++)
+		if (r->cmds[i].reason == reason && strcmp(r->cmds[i].nodepool, pool) == 0)
+			return &r->cmds[i];
+	return disrupt_command_new(r, reason, pool);
+}
+
+void
+disrupt_cand_add(struct plan *pl, struct nap_disrupt_command *cmd, struct row *w)
+{
+	enum nap_disrupt_reason reason = cmd->reason;
 	struct nap_disrupt_candidate *cd;
 	const char *s;
 
@@ -632,28 +608,30 @@ command_add(struct plan *pl, struct row *w, enum nap_disrupt_reason reason)
 	cd->nodeclaim = nap_xstrdup(w->claim->meta.name);
 	cd->node = nap_xstrdup(w->v->node);
 	cd->provider_id = nap_xstrdup(w->claim->provider_id);
-	s = claim_label(w, NAP_LABEL_INSTANCE_TYPE);
+	s = disrupt_label(w, NAP_LABEL_INSTANCE_TYPE);
 	cd->instance_type = nap_xstrdup(s ? s : "");
-	s = claim_label(w, NAP_LABEL_ZONE);
+	s = disrupt_label(w, NAP_LABEL_ZONE);
 	cd->zone = nap_xstrdup(s ? s : "");
-	s = claim_label(w, NAP_LABEL_CAPACITY_TYPE);
+	s = disrupt_label(w, NAP_LABEL_CAPACITY_TYPE);
 	cd->capacity_type = nap_xstrdup(s ? s : "");
 	cd->price = w->v->price;
 	cd->disruption_cost = w->v->disruption_cost;
-	cd->drift_reason = nap_xstrdup(drift_reason(w));
+	cd->drift_reason = nap_xstrdup(disrupt_drift_reason(w));
 	if (w->node != NULL) {
 		struct nap_pod *const *pods;
 		size_t i, np;
 
 		pods = nap_cluster_pods_on_node(pl->c, w->node->meta.name, &np);
 		for (i = 0; i < np; i++)
-			if (pod_reschedulable(pods[i]))
+			if (disrupt_pod_reschedulable(pods[i]))
 				nap_res_add(&cd->requests, &pods[i]->requests);
 	}
-	if (cd->price >= 0)
+	if (cd->price >= 0) {
 		cmd->savings += cd->price;
-	else
+		cmd->price_before += cd->price;
+	} else {
 		cmd->savings_known = 0;
+	}
 	w->v->why = NAP_WHY_DISRUPTED;
 	w->v->reason = reason;
 	w->v->until_ms = 0;
@@ -669,6 +647,12 @@ command_add(struct plan *pl, struct row *w, enum nap_disrupt_reason reason)
 		    cd->drift_reason, w->v->pods, w->v->pods == 1 ? "" : "s");
 	else
 		w->v->detail = nap_xasprintf("node %s is empty", w->v->node);
+}
+
+static void
+command_add(struct plan *pl, struct row *w, enum nap_disrupt_reason reason)
+{
+	disrupt_cand_add(pl, command_for(pl->r, reason, w->v->nodepool), w);
 }
 
 static int
@@ -701,14 +685,14 @@ cmp_cmds(const void *a, const void *b)
 }
 
 /* Budget for reason left in w's pool this plan? Else the verdict says why not. */
-static int
-budget_left(struct row *w, enum nap_disrupt_reason k)
+int
+disrupt_budget_left(struct row *w, enum nap_disrupt_reason k)
 {
 	struct nap_disrupt_budget *b = w->pool->b;
 
 	if (b->available[k] == INT64_MAX || b->used[k] < b->available[k])
 		return 1;
-	verdict(w->v, NAP_WHY_BUDGET, 0,
+	disrupt_verdict(w->v, NAP_WHY_BUDGET, 0,
 	    "nodepool %s: no %s disruption left in budget (allows %lld, %lld disrupting, %lld "
 	    "chosen now)",
 	    w->pool->np->meta.name, nap_disrupt_reason_name(k), (long long)b->allowed[k],
@@ -719,7 +703,7 @@ budget_left(struct row *w, enum nap_disrupt_reason k)
 
 /* Emptiness over the rows that passed the generic checks; 1 when it made a command. */
 static int
-emptiness(struct plan *pl, struct row **cands, size_t n)
+emptiness(struct plan *pl, struct row **cands, size_t n, int act)
 {
 	struct row **empty = nap_xcalloc(n ? n : 1, sizeof(*empty));
 	size_t i, ne = 0;
@@ -728,11 +712,13 @@ emptiness(struct plan *pl, struct row **cands, size_t n)
 	for (i = 0; i < n; i++)
 		if (emptiness_check(pl, cands[i]) == NAP_WHY_CANDIDATE)
 			empty[ne++] = cands[i];
+	if (!act)
+		ne = 0;
 	qsort(empty, ne, sizeof(*empty), cmp_rows_cost);
 	for (i = 0; i < ne; i++) {
 		struct row *w = empty[i];
 
-		if (!budget_left(w, NAP_DISRUPT_EMPTY))
+		if (!disrupt_budget_left(w, NAP_DISRUPT_EMPTY))
 			continue;
 		w->pool->b->used[NAP_DISRUPT_EMPTY]++;
 		command_add(pl, w, NAP_DISRUPT_EMPTY);
@@ -769,14 +755,14 @@ drift(struct plan *pl, struct row **cands, size_t n)
 	struct row **d = nap_xcalloc(n ? n : 1, sizeof(*d));
 	struct row *chosen = NULL;
 	size_t i, nd = 0;
-	int made = 0;
+	int made = 0, sim;
 
 	for (i = 0; i < n; i++)
 		if (cands[i]->claim->drifted)
 			d[nd++] = cands[i];
 	qsort(d, nd, sizeof(*d), cmp_rows_drift);
 	for (i = 0; i < nd && d[i]->v->empty; i++) {
-		if (!budget_left(d[i], NAP_DISRUPT_DRIFTED))
+		if (!disrupt_budget_left(d[i], NAP_DISRUPT_DRIFTED))
 			continue;
 		d[i]->pool->b->used[NAP_DISRUPT_DRIFTED]++;
 		command_add(pl, d[i], NAP_DISRUPT_DRIFTED);
@@ -786,32 +772,40 @@ drift(struct plan *pl, struct row **cands, size_t n)
 		struct row *w = d[i];
 
 		if (made) {
-			verdict(w->v, NAP_WHY_DRIFT_ONE_AT_A_TIME, 0,
+			disrupt_verdict(w->v, NAP_WHY_DRIFT_ONE_AT_A_TIME, 0,
 			    "nodeclaim %s drifted (%s); empty drifted nodes go first",
-			    w->claim->meta.name, drift_reason(w));
+			    w->claim->meta.name, disrupt_drift_reason(w));
 			w->v->reason = NAP_DISRUPT_DRIFTED;
 			continue;
 		}
-		if (!budget_left(w, NAP_DISRUPT_DRIFTED))
+		if (!disrupt_budget_left(w, NAP_DISRUPT_DRIFTED))
 			continue;
 		if (chosen != NULL) {
-			verdict(w->v, NAP_WHY_DRIFT_ONE_AT_A_TIME, 0,
+			disrupt_verdict(w->v, NAP_WHY_DRIFT_ONE_AT_A_TIME, 0,
 			    "nodeclaim %s drifted (%s); one non-empty drifted node at a time "
 			    "(nodeclaim %s first)",
-			    w->claim->meta.name, drift_reason(w), chosen->claim->meta.name);
+			    w->claim->meta.name, disrupt_drift_reason(w), chosen->claim->meta.name);
 			w->v->reason = NAP_DISRUPT_DRIFTED;
 			continue;
 		}
+		/*
+		 * Its own command (no other Drifted one was made): the
+		 * simulation says what replaces it; a node whose pods would
+		 * not fit is skipped for the next (§5.9).  Without a catalog,
+		 * one replacement the caller sizes.
+		 */
+		sim = disrupt_drift_simulate(pl, w);
+		if (sim == 0)
+			continue;
 		chosen = w;
 		w->pool->b->used[NAP_DISRUPT_DRIFTED]++;
-		command_add(pl, w, NAP_DISRUPT_DRIFTED);
+		if (sim < 0) {
+			command_add(pl, w, NAP_DISRUPT_DRIFTED);
+			command_for(pl->r, NAP_DISRUPT_DRIFTED, w->v->nodepool)->replacements = 1;
+		}
 	}
 	free(d);
-	if (chosen == NULL)
-		return made;
-	/* Its own command (no other Drifted one was made): one candidate, one replacement. */
-	command_for(pl->r, NAP_DISRUPT_DRIFTED, chosen->v->nodepool)->replacements = 1;
-	return 1;
+	return made || chosen != NULL;
 }
 
 /* ---- the plan ---- */
@@ -918,7 +912,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 	struct nap_node *const *nodes;
 	struct row *rows, **cands;
 	size_t i, n, nn, ncands = 0, nv;
-	unsigned methods = o->methods ? o->methods : NAP_DISRUPT_M_ALL;
+	/* validating one command: no method runs, expiration included */
+	unsigned methods = o->validate ? 0 : o->methods ? o->methods : NAP_DISRUPT_M_ALL;
 
 	memset(out, 0, sizeof(*out));
 	out->method = -1;
@@ -942,6 +937,8 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 		rows[i].pool = claims[i]->nodepool ? find_pool(&pl, claims[i]->nodepool) : NULL;
 	}
 	qsort(rows, n, sizeof(*rows), cmp_rows_name);
+	pl.rows = rows;
+	pl.nrows = n;
 
 	/* Verdict skeletons and budget counts. */
 	for (i = 0; i < n; i++) {
@@ -956,11 +953,11 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 		v->nodepool = nap_xstrdup(cl->nodepool ? cl->nodepool : "");
 		v->detail = nap_xstrdup("");
 		v->why = NAP_WHY_CANDIDATE;
-		v->price = offering_price(&pl, claim_label(w, NAP_LABEL_INSTANCE_TYPE),
-		    claim_label(w, NAP_LABEL_ZONE), claim_label(w, NAP_LABEL_CAPACITY_TYPE));
+		v->price = offering_price(&pl, disrupt_label(w, NAP_LABEL_INSTANCE_TYPE),
+		    disrupt_label(w, NAP_LABEL_ZONE), disrupt_label(w, NAP_LABEL_CAPACITY_TYPE));
 		v->expired = expired(&pl, cl, &at) && cl->meta.deleted == 0;
 		if (!v->expired && cl->meta.deleted == 0 && (methods & NAP_DISRUPT_M_EXPIRATION))
-			next_at(&pl, at);
+			disrupt_next_at(&pl, at);
 		if (w->pool != NULL && cl->initialized &&
 		    nap_cond_status(cl->conds, cl->nconds, "InstanceTerminating") != 1) {
 			w->counted = 1;
@@ -993,10 +990,18 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 		if (candidate(&pl, w) == NAP_WHY_CANDIDATE)
 			cands[ncands++] = w;
 	}
-	if ((methods & NAP_DISRUPT_M_EMPTINESS) && emptiness(&pl, cands, ncands))
+	/* the emptiness checks fill every candidate's verdict (consolidation reads them) */
+	if (o->validate) {
+		(void)emptiness(&pl, cands, ncands, 0);
+		if (disrupt_validate(&pl, cands, ncands))
+			out->method = (int)o->validate->reason;
+	} else if (emptiness(&pl, cands, ncands, (methods & NAP_DISRUPT_M_EMPTINESS) != 0))
 		out->method = NAP_DISRUPT_EMPTY;
 	else if ((methods & NAP_DISRUPT_M_DRIFT) && drift(&pl, cands, ncands))
 		out->method = NAP_DISRUPT_DRIFTED;
+	else if ((methods & (NAP_DISRUPT_M_MULTI | NAP_DISRUPT_M_SINGLE)) &&
+	    disrupt_consolidate(&pl, cands, ncands, methods))
+		out->method = NAP_DISRUPT_UNDERUTILIZED;
 	free(cands);
 
 	/* Nodes with no NodeClaim. */
@@ -1014,10 +1019,10 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 		v->price = -1;
 		v->detail = NULL;
 		if (nd->nodepool == NULL)
-			verdict(v, NAP_WHY_NOT_MANAGED, 0, "node %s is not managed by nap (no %s)",
+			disrupt_verdict(v, NAP_WHY_NOT_MANAGED, 0, "node %s is not managed by nap (no %s)",
 			    nd->meta.name, NAP_LABEL_NODEPOOL);
 		else
-			verdict(
+			disrupt_verdict(
 			    v, NAP_WHY_NO_NODECLAIM, 0, "node %s has no nodeclaim", nd->meta.name);
 	}
 	/* Sort the unowned nodes' verdicts by node name. */
@@ -1035,6 +1040,7 @@ nap_disrupt_plan(const struct nap_cluster *c, const struct nap_disrupt_opts *o,
 			}
 	}
 	out->nverdicts = nv;
+	disrupt_fleet(&pl);
 	if (out->ncmds > 1)
 		qsort(out->cmds, out->ncmds, sizeof(*out->cmds), cmp_cmds);
 	free(rows);
@@ -1063,6 +1069,14 @@ nap_disrupt_result_free(struct nap_disrupt_result *r)
 		}
 		free(cmd->cands);
 		free(cmd->nodepool);
+		for (j = 0; j < cmd->nlaunch; j++)
+			json_object_put(cmd->launch[j]);
+		free(cmd->launch);
+		for (j = 0; j < cmd->nmoves; j++) {
+			free(cmd->moves[j].pod);
+			free(cmd->moves[j].to);
+		}
+		free(cmd->moves);
 	}
 	free(r->cmds);
 	for (i = 0; i < r->nverdicts; i++) {
@@ -1077,6 +1091,8 @@ nap_disrupt_result_free(struct nap_disrupt_result *r)
 		free(r->budgets[i].bad_detail);
 	}
 	free(r->budgets);
+	free(r->single_next);
+	free(r->invalid);
 	memset(r, 0, sizeof(*r));
 	r->method = -1;
 }
@@ -1120,6 +1136,47 @@ budget_of(const struct nap_disrupt_result *r, const char *pool)
 	return NULL;
 }
 
+/* The fleet's $/h now and after the plan's commands, against the whole-pod bound. */
+static json_object *
+fleet_json(const struct nap_disrupt_result *r)
+{
+	json_object *f = json_object_new_object();
+	double saved = 0;
+	size_t i;
+
+	for (i = 0; i < r->ncmds; i++)
+		saved += r->cmds[i].savings;
+	json_object_object_add(f, "price", num_json(r->fleet_price));
+	json_object_object_add(f, "after", num_json(r->fleet_price - saved));
+	json_object_object_add(
+	    f, "unknownPrices", json_object_new_int64((int64_t)r->fleet_unknown));
+	json_object_object_add(f, "bound", r->bound > 0 ? num_json(r->bound) : NULL);
+	json_object_object_add(
+	    f, "ratio", r->bound > 0 ? num_json(r->fleet_price / r->bound) : NULL);
+	json_object_object_add(f, "ratioAfter",
+	    r->bound > 0 ? num_json((r->fleet_price - saved) / r->bound) : NULL);
+	return f;
+}
+
+json_object *
+nap_disrupt_summary_json(const struct nap_disrupt_result *r)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string("DisruptionSummary"));
+	json_object_object_add(o, "commands", json_object_new_int64((int64_t)r->ncmds));
+	json_object_object_add(o, "method",
+	    r->method >= 0 ? json_object_new_string(
+				 nap_disrupt_reason_name((enum nap_disrupt_reason)r->method))
+			   : NULL);
+	json_object_object_add(o, "consolidated", json_object_new_boolean(r->consolidated));
+	json_object_object_add(
+	    o, "simulations", json_object_new_int64((int64_t)r->simulations));
+	json_object_object_add(o, "fleet", fleet_json(r));
+	json_object_object_add(o, "time", time_json(r->now_ms));
+	return o;
+}
+
 json_object *
 nap_disrupt_command_json(const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd)
 {
@@ -1151,6 +1208,17 @@ nap_disrupt_command_json(const struct nap_disrupt_result *r, const struct nap_di
 	json_object_object_add(
 	    o, "replacements", json_object_new_int64((int64_t)cmd->replacements));
 	json_object_object_add(o, "savings", cmd->savings_known ? num_json(cmd->savings) : NULL);
+	json_object_object_add(
+	    o, "priceBefore", cmd->savings_known ? num_json(cmd->price_before) : NULL);
+	json_object_object_add(o, "priceAfter", num_json(cmd->price_after));
+	if (cmd->nlaunch > 0) {
+		json_object *l = json_object_new_array();
+
+		for (i = 0; i < cmd->nlaunch; i++)
+			json_object_array_add(l, json_object_get(cmd->launch[i]));
+		json_object_object_add(o, "launch", l);
+	}
+	json_object_object_add(o, "fleet", fleet_json(r));
 	if (!cmd->forceful && b != NULL && (unsigned)cmd->reason < NAP_DISRUPT_NBUDGET_REASONS) {
 		json_object *bj = json_object_new_object();
 
@@ -1177,7 +1245,8 @@ nap_disrupt_verdict_json(const struct nap_disrupt_result *r, const struct nap_di
 	    json_object_new_string(v->why == NAP_WHY_DISRUPTED ? "Disrupted" : "NotDisrupted"));
 	json_object_object_add(o, "why", json_object_new_string(nap_disrupt_why_name(v->why)));
 	if (v->why == NAP_WHY_DISRUPTED || v->why == NAP_WHY_BUDGET ||
-	    v->why == NAP_WHY_DRIFT_ONE_AT_A_TIME)
+	    v->why == NAP_WHY_DRIFT_ONE_AT_A_TIME || v->why == NAP_WHY_WOULD_NOT_FIT ||
+	    v->why == NAP_WHY_NOT_CHEAPER || v->why == NAP_WHY_SPOT_TO_SPOT)
 		json_object_object_add(
 		    o, "reason", json_object_new_string(nap_disrupt_reason_name(v->reason)));
 	json_object_object_add(o, "detail", json_object_new_string(v->detail));

@@ -1,5 +1,5 @@
 /*
- * image.c - image definitions, versions, status.images and drift
+ * image.c - image definitions, versions and status.images
  * (image.h), from the provider's tables (azure-provider.md §5.1).
  */
 #include "image.h"
@@ -75,6 +75,25 @@ nap_image_id(const char *family, const char *def, const char *version)
 {
 	return nap_xasprintf("/CommunityGalleries/%s/images/%s/versions/%s",
 	    nap_image_gallery(family), def, version);
+}
+
+char *
+nap_image_sig_id(const char *family, const char *def, const char *version, const char *sig_sub)
+{
+	const char *name = strncmp(family, "AzureLinux", 10) == 0 ? "AKSAzureLinux" : "AKSUbuntu";
+
+	if (sig_sub == NULL || *sig_sub == '\0')
+		return nap_image_id(family, def, version);
+	/* The resource group is the gallery's name with a dash: AKS-Ubuntu, AKS-AzureLinux. */
+	return nap_xasprintf("/subscriptions/%s/resourceGroups/AKS-%s/providers/Microsoft.Compute/"
+			     "galleries/%s/images/%s/versions/%s",
+	    sig_sub, name + 3, name, def, version);
+}
+
+const char *
+nap_image_sig_os(const char *def)
+{
+	return def[0] == 'V' ? "AKSAzureLinux" : "AKSUbuntu";
 }
 
 int
@@ -158,6 +177,28 @@ nap_image_latest(json_object *list)
 	return best;
 }
 
+const char *
+nap_image_sig_latest(json_object *list, const char *def)
+{
+	json_object *items = nap_json_key(list, "value");
+	const char *os = nap_image_sig_os(def), *best = NULL;
+	size_t n = items && json_object_is_type(items, json_type_array) ?
+	    json_object_array_length(items) :
+	    0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *it = json_object_array_get_idx(items, i);
+		const char *v = nap_json_str(it, "version", "");
+
+		if (strcmp(nap_json_str(it, "os", ""), os) != 0 ||
+		    strcmp(nap_json_str(it, "sku", ""), def) != 0 || *v == '\0')
+			continue;
+		if (best == NULL || nap_version_cmp(v, best) > 0)
+			best = v;
+	}
+	return best;
+}
+
 /* {key, operator In, values [v]} */
 static json_object *
 req(const char *key, const char *v)
@@ -192,7 +233,7 @@ current_version(const struct nap_nodeclass *c, const char *def)
 
 json_object *
 nap_image_status(const struct nap_nodeclass *c, const char *family, int full,
-    const char *(*latest)(void *arg, const char *def), void *arg)
+    const char *sig_sub, const char *(*latest)(void *arg, const char *def), void *arg)
 {
 	json_object *out = json_object_new_array();
 	size_t n;
@@ -205,7 +246,7 @@ nap_image_status(const struct nap_nodeclass *c, const char *family, int full,
 
 		if (v == NULL)
 			continue;
-		id = nap_image_id(family, defs[i].name, v);
+		id = nap_image_sig_id(family, defs[i].name, v, sig_sub);
 		img = json_object_new_object();
 		json_object_object_add(img, "id", json_object_new_string(id));
 		reqs = json_object_new_array();
@@ -219,52 +260,4 @@ nap_image_status(const struct nap_nodeclass *c, const char *family, int full,
 		free(keep);
 	}
 	return out;
-}
-
-const char *
-nap_drift_reason(enum nap_drift d)
-{
-	switch (d) {
-	case NAP_DRIFT_NODECLASS:
-		return "NodeClassDrift";
-	case NAP_DRIFT_K8S_VERSION:
-		return "K8sVersionDrift";
-	case NAP_DRIFT_IMAGE:
-		return "ImageDrift";
-	default:
-		return "";
-	}
-}
-
-static int
-streq(const char *a, const char *b)
-{
-	return a && b && strcmp(a, b) == 0;
-}
-
-enum nap_drift
-nap_drift_check(const struct nap_nodeclaim *nc, const struct nap_node *node,
-    const struct nap_nodeclass *c)
-{
-	const char *ch = nap_meta_annotation(&c->meta, NAP_ANN_NODECLASS_HASH);
-	const char *cv = nap_meta_annotation(&c->meta, NAP_ANN_NODECLASS_HASH_VERSION);
-	const char *nh = nap_meta_annotation(&nc->meta, NAP_ANN_NODECLASS_HASH);
-	const char *nv = nap_meta_annotation(&nc->meta, NAP_ANN_NODECLASS_HASH_VERSION);
-
-	if (ch && nh && streq(cv, nv) && strcmp(ch, nh) != 0)
-		return NAP_DRIFT_NODECLASS;
-	if (node && node->kubelet_version && *node->kubelet_version && c->kubernetes_version &&
-	    *c->kubernetes_version) {
-		const char *kv = node->kubelet_version + (node->kubelet_version[0] == 'v');
-
-		if (nap_version_cmp(kv, c->kubernetes_version) != 0)
-			return NAP_DRIFT_K8S_VERSION;
-	}
-	if (nc->image_id && *nc->image_id && c->nimages > 0) {
-		for (size_t i = 0; i < c->nimages; i++)
-			if (streq(c->images[i].id, nc->image_id))
-				return NAP_DRIFT_NONE;
-		return NAP_DRIFT_IMAGE;
-	}
-	return NAP_DRIFT_NONE;
 }

@@ -84,7 +84,7 @@ nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *i
 		st = json_object_new_object();
 	if (*k8s)
 		json_object_object_add(st, "kubernetesVersion", json_object_new_string(k8s));
-	imgs = nap_image_status(c, family, full, in->latest, in->arg);
+	imgs = nap_image_status(c, family, full, in->sig_subscription, in->latest, in->arg);
 	nimg = json_object_array_length(imgs);
 	json_object_object_add(st, "images", imgs);
 
@@ -107,11 +107,13 @@ nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *i
 	json_object_array_add(conds, nimg > 0 ? cond(c, "ImagesReady", 1, "ImagesReady", "", in->now_ms) :
 						 cond(c, "ImagesReady", 0, "ImagesNotFound", msg, in->now_ms));
 	free(msg);
+	/* The provider's aggregate: UnhealthyDependents, naming each False one in its order. */
+	msg = nap_xasprintf("%s%s%s", nimg > 0 ? "" : "ImagesReady=False",
+	    nimg > 0 || *k8s ? "" : ", ", *k8s ? "" : "KubernetesVersionReady=False");
 	json_object_array_add(conds, *k8s && nimg > 0 ?
 					 cond(c, "Ready", 1, "Ready", "", in->now_ms) :
-					 cond(c, "Ready", 0, "NotReady",
-					     *k8s ? "ImagesReady is False" : "KubernetesVersionReady is False",
-					     in->now_ms));
+					 cond(c, "Ready", 0, "UnhealthyDependents", msg, in->now_ms));
+	free(msg);
 	json_object_object_add(st, "conditions", conds);
 	if (changed)
 		*changed = old == NULL || !json_object_equal(old, st);

@@ -8,13 +8,15 @@
  * should have:
  *   kubernetesVersion  the server's, the first time; later only upgrades
  *                      are followed (a lower server version is ignored);
- *   images             lib/image's list: a full refresh when ImagesReady
+ *   images             lib/image's list (community or managed gallery
+ *                      IDs, as sig_subscription says): a full refresh when ImagesReady
  *                      is not True, when the Kubernetes version has just
  *                      gone up (the provider's KubernetesUpgrade reset) or
  *                      when the window is open; a partial one otherwise;
  *   conditions         KubernetesVersionReady, ImagesReady (False,
  *                      ImagesNotFound, when no definition has a version)
- *                      and Ready (both True); each with the class's
+ *                      and Ready (both True; else False, UnhealthyDependents,
+ *                      "ImagesReady=False" as the provider says); each with the class's
  *                      generation as observedGeneration and its
  *                      lastTransitionTime kept while its status is unchanged.
  * Other status fields and conditions of the class are kept as they are.
@@ -38,6 +40,7 @@ struct nap_upgrade_in {
 	const char *(*latest)(void *arg, const char *def);
 	void *arg;
 	int64_t now_ms;
+	const char *sig_subscription; /* images from the managed galleries there; NULL: community */
 };
 
 json_object *nap_upgrade_status(const struct nap_nodeclass *c, const struct nap_upgrade_in *in,

@@ -306,6 +306,7 @@ allows() {
 	allows karpenter.sh nodeclaims patch
 	allows karpenter.sh nodeclaims/status patch
 	allows karpenter.sh nodepools/status patch
+	allows karpenter.sh nodepools patch	# nap-upgrade: the hash annotations
 	allows karpenter.azure.com aksnodeclasses/status update
 	allows "" nodes patch
 	allows "" nodes delete

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Removal through the whole loop (pipelines/nap: nap-watch | nap-upgrade |
-# nap-disrupt | nap-solve | nap-launch) against nap-sim at clock x20: scale
+# nap-disrupt | nap-solve | nap-launch) against nap-sim at clock x50: scale
 # a workload down and its empty nodes go after consolidateAfter, within the
 # NodePool's budget; a budget of 0 blocks; expireAfter replaces nodes and
 # their pods run again elsewhere; kubectl delete node / nodeclaim drain
@@ -11,7 +11,7 @@
 load helpers/sim
 load helpers/invariants
 
-SCALE=20
+SCALE=50
 
 setup() {
 	: "${NAP_BIN:=$BATS_TEST_DIRNAME/../bin}"
@@ -151,7 +151,7 @@ two_emptied() {
 }
 
 @test "a workload scaled to 0 leaves empty nodes that go after consolidateAfter, never more at once than 20% allows" {
-	pool e2e 20% 30s
+	pool e2e 20% 5s
 	loop
 	deploy web e2e 10
 	sim_poll 120 running web 10
@@ -189,12 +189,12 @@ two_emptied() {
 }
 
 @test "expireAfter replaces the nodes and their pods run again on new ones" {
-	pool e2e 100% Never 3m
+	pool e2e 100% Never 20s
 	loop
 	deploy web e2e 3
 	sim_poll 120 running web 3
 	sim_kubectl get nodeclaims -l karpenter.sh/nodepool=e2e -o name | sort >"$BATS_TEST_TMPDIR/first"
-	# three simulated minutes and a little: every first claim expired and gone
+	# twenty seconds (durations in objects are wall-clock time, not scaled) and a little: every first claim expired and gone
 	gone() {
 		now=$(sim_kubectl get nodeclaims -l karpenter.sh/nodepool=e2e -o name | sort)
 		[ -z "$(comm -12 "$BATS_TEST_TMPDIR/first" <(echo "$now"))" ]

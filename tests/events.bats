@@ -55,6 +55,16 @@ teardown_file() {
 	sim_stop
 }
 
+# loop_said: what the loop and nap-sim said last, for a failure's log.
+loop_said() {
+	echo "--- loop.err (last 60 lines)"
+	tail -n 60 "$F/loop.err"
+	echo "--- nodeclaims"
+	sim_kubectl get nodeclaims -o wide 2>&1
+	echo "--- pods"
+	sim_kubectl get pods -A -o wide 2>&1
+}
+
 # The web pods run, their NodeClaims are Initialized, and nap has said why huge waits.
 settled() {
 	[ "$(sim_kubectl get pods -l app=web -o json |
@@ -173,7 +183,7 @@ blocked() {
 	sim_kubectl patch nodepool default --type merge -p '{"spec":{"disruption":{
 	    "consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"0"}]}}}' >/dev/null
 	sim_kubectl scale deployment web --replicas=0 >/dev/null
-	sim_poll 60 blocked
+	sim_poll 120 blocked || { loop_said; false; }
 	run dev 'select(.reason == "DisruptionBlocked")'
 	echo "$output"
 	[ "$(jq length <<<"$output")" -eq 1 ]

@@ -1,13 +1,17 @@
 #!/usr/bin/env bats
 # nap-disrupt and drift (issue 15, part) against nap-sim, 50x faster:
 # nap-upgrade marks the NodeClaims ImageDrift once a new gallery image is
-# published; nap-disrupt then deletes the empty drifted nodes within the
-# pool's Drifted budget and replaces the non-empty ones, replacement first
-# (nap-watch | nap-disrupt | nap-solve | nap-launch), sampled throughout.
+# published, NodePoolDrifted once the pool's template changes,
+# RequirementsDrifted once its requirements leave them out; nap-disrupt then
+# deletes the empty drifted nodes within the pool's Drifted budget and
+# replaces the non-empty ones, replacement first (the loop of pipelines/nap),
+# sampled throughout.  A change of hash version drifts nothing, and a
+# do-not-disrupt pod or a PDB at 0 holds a drifted node.
 # The planning cases (tests/fixtures/nap-disrupt/drift-*) run in
 # nap-disrupt.bats and t-disrupt with the others.
 
 load helpers/sim
+load helpers/invariants
 bats_require_minimum_version 1.5.0
 
 SCALE=50
@@ -20,6 +24,7 @@ setup() {
 }
 
 teardown() {
+	invariants_stop
 	[ -z "$DPID" ] || { kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; } || :
 	[ -z "$WPID" ] || kill -TERM "$WPID" 2>/dev/null || :
 	sim_stop || :
@@ -32,16 +37,19 @@ upgrade_pass() {
 	    >>"$BATS_TEST_TMPDIR/upgrade.out" 2>>"$BATS_TEST_TMPDIR/upgrade.err"
 }
 
-# launch NAME...: one LaunchRequest per name through nap-launch, followed to
-# Initialized; nap-launch is then stopped (termination is nap-disrupt's).
+# launch NAME[:SIZE]...: one LaunchRequest per name (Standard_D2s_v3 unless
+# SIZE) through nap-launch, followed to Initialized; nap-launch is then
+# stopped (termination is nap-disrupt's).  The requests carry no NodePool
+# hash, as if another controller had made them.
 launch() {
 	local st=$BATS_TEST_TMPDIR/launch w l n
 	for n in "$@"; do
-		jq -cn --arg n "$n" '{type: "LaunchRequest", pods: [], price: 0.1,
+		jq -cn --arg n "${n%%:*}" --arg s "$([ "${n#*:}" != "$n" ] && echo "${n#*:}" || echo Standard_D2s_v3)" \
+		    '{type: "LaunchRequest", pods: [], price: 0.1,
 		  nodeClaim: {apiVersion: "karpenter.sh/v1", kind: "NodeClaim",
 		    metadata: {name: $n, labels: {"karpenter.sh/nodepool": "default"}},
 		    spec: {requirements: [
-		        {key: "node.kubernetes.io/instance-type", operator: "In", values: ["Standard_D2s_v3"]},
+		        {key: "node.kubernetes.io/instance-type", operator: "In", values: [$s]},
 		        {key: "karpenter.sh/capacity-type", operator: "In", values: ["on-demand"]}],
 		      resources: {requests: {cpu: "100m"}},
 		      nodeClassRef: {group: "karpenter.azure.com", kind: "AKSNodeClass", name: "default"}}}}'
@@ -65,8 +73,9 @@ drift_of() {
 
 gone() { ! sim_kubectl get nodeclaim "$1" >/dev/null 2>&1; }
 
-# cluster BUDGET: nap-sim with the CRDs, the class and the pool "default"
-# (consolidateAfter Never: emptiness stays out; BUDGET nodes for Drifted).
+# cluster BUDGET [SIZES]: nap-sim with the CRDs, the class and the pool
+# "default" (consolidateAfter Never: emptiness stays out; BUDGET nodes for
+# Drifted; the sizes SIZES, a YAML list, default [Standard_D2s_v3]).
 cluster() {
 	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale "$SCALE"
 	sim_kubectl apply --server-side --force-conflicts -f "$BATS_TEST_DIRNAME/../deploy/crds/" >/dev/null
@@ -92,7 +101,7 @@ cluster() {
 	    spec:
 	      nodeClassRef: {group: karpenter.azure.com, kind: AKSNodeClass, name: default}
 	      requirements:
-	      - {key: node.kubernetes.io/instance-type, operator: In, values: [Standard_D2s_v3]}
+	      - {key: node.kubernetes.io/instance-type, operator: In, values: ${2:-[Standard_D2s_v3]}}
 	EOF
 	upgrade_pass
 }
@@ -200,7 +209,7 @@ roll() {
 @test "a replacement that never initializes is given up: the node is untainted and stays, the replacement deleted" {
 	cluster 1
 	launch d1
-	web 2 aks-d1
+	web 2
 	sim_poll 60 running 2
 	new_image
 	[ "$(drift_of d1)" = ImageDrift ]
@@ -273,5 +282,127 @@ failed_event() {
 	stop_loop
 	[ -z "$(grep '"type":"LaunchRequest"' "$OUT.2")" ]
 	sim_kubectl get nodeclaim "$repl" >/dev/null
+	safe
+}
+
+# ---- NodePool drift: hashes, requirements, what holds a drifted node -------
+
+ann_of() {	# ann_of KIND NAME KEY: an annotation's value, "" when absent
+	sim_kubectl get "$1" "$2" -o json | jq -r --arg k "$3" '.metadata.annotations[$k] // ""'
+}
+
+none_drifted() {
+	local n
+	for n in "$@"; do
+		[ -z "$(drift_of "$n")" ] || { echo "$n is drifted ($(drift_of "$n"))"; return 1; }
+	done
+}
+
+# plan_drifted [ARGS...]: what nap-upgrade --plan would mark on a fresh
+# snapshot, as "name reason" sorted and joined by commas (nothing is written).
+plan_drifted() {
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" --once |
+	    "$NAP_BIN/nap-upgrade" --plan --config "$SIM_CONFIG" "$@" 2>>"$BATS_TEST_TMPDIR/upgrade.err" |
+	    jq -r '.drifted[] | "\(.nodeClaim) \(.reason)"' | sort | paste -sd, -
+}
+
+pool_patch() {
+	sim_kubectl patch nodepool default --type "${2:-merge}" -p "$1" >/dev/null
+}
+
+@test "a change of hash version drifts nothing; a requirement change drifts only the nodes it leaves out; a taint or nodeClassRef change drifts every node" {
+	cluster 1 '[Standard_D2s_v3, Standard_D4s_v3]'
+	launch a1 a2:Standard_D4s_v3
+	upgrade_pass
+	# nap-upgrade stamps its hashes on the pool and the class, and on claims
+	# made without them (as by another controller), drifting none.
+	h=$(ann_of nodepool default karpenter.sh/nodepool-hash)
+	[ -n "$h" ]
+	[ "$(ann_of nodepool default karpenter.sh/nodepool-hash-version)" = nap-v1 ]
+	[ -n "$(ann_of aksnodeclass default karpenter.azure.com/aksnodeclass-hash)" ]
+	for n in a1 a2; do
+		[ "$(ann_of nodeclaim $n karpenter.sh/nodepool-hash)" = "$h" ]
+		[ "$(ann_of nodeclaim $n karpenter.azure.com/aksnodeclass-hash-version)" = nap-v1 ]
+	done
+	none_drifted a1 a2
+	# Other hashes under another hash version (Karpenter's v3): re-stamped, not drifted.
+	sim_kubectl annotate --overwrite nodeclaim a1 a2 karpenter.sh/nodepool-hash=1 \
+	    karpenter.sh/nodepool-hash-version=v3 karpenter.azure.com/aksnodeclass-hash=2 \
+	    karpenter.azure.com/aksnodeclass-hash-version=v3 >/dev/null
+	upgrade_pass
+	none_drifted a1 a2
+	[ "$(ann_of nodeclaim a1 karpenter.sh/nodepool-hash)" = "$h" ]
+	[ "$(ann_of nodeclaim a2 karpenter.sh/nodepool-hash-version)" = nap-v1 ]
+	# The requirements leave a1's size out: a1 alone drifts, and the pool's
+	# hash stays (requirements are not hashed); put back, a1 is cleared.
+	pool_patch '{"spec":{"template":{"spec":{"requirements":[{"key":"node.kubernetes.io/instance-type","operator":"In","values":["Standard_D4s_v3"]}]}}}}'
+	upgrade_pass
+	[ "$(drift_of a1)" = RequirementsDrifted ]
+	none_drifted a2
+	[ "$(ann_of nodepool default karpenter.sh/nodepool-hash)" = "$h" ]
+	grep -q '"type":"Drifted".*"reason":"RequirementsDrifted"' "$BATS_TEST_TMPDIR/upgrade.out"
+	pool_patch '{"spec":{"template":{"spec":{"requirements":[{"key":"node.kubernetes.io/instance-type","operator":"In","values":["Standard_D2s_v3","Standard_D4s_v3"]}]}}}}'
+	upgrade_pass
+	none_drifted a1 a2
+	# Old enough to be judged for InstanceTypeNotFound, their sizes and
+	# offerings still in the catalog: nothing.
+	[ -z "$(plan_drifted --now "$(date -u -d '+2 days' +%Y-%m-%dT%H:%M:%SZ)")" ]
+	# A taint, then another nodeClassRef: every node, NodePoolDrifted.
+	pool_patch '{"spec":{"template":{"spec":{"taints":[{"key":"dedicated","value":"x","effect":"NoSchedule"}]}}}}'
+	[ "$(plan_drifted)" = "a1 NodePoolDrifted,a2 NodePoolDrifted" ]
+	pool_patch '[{"op":"remove","path":"/spec/template/spec/taints"}]' json
+	[ -z "$(plan_drifted)" ]
+	sim_kubectl apply -f - >/dev/null <<-'EOF'
+	apiVersion: karpenter.azure.com/v1beta1
+	kind: AKSNodeClass
+	metadata: {name: other}
+	spec: {imageFamily: Ubuntu}
+	EOF
+	pool_patch '{"spec":{"template":{"spec":{"nodeClassRef":{"name":"other"}}}}}'
+	[ "$(plan_drifted)" = "a1 NodePoolDrifted,a2 NodePoolDrifted" ]
+}
+
+# pinned NAME NODE ANNOTATIONS: a one-pod Deployment (pods app=NAME) on NODE.
+pinned() {
+	jq -n --arg a "$1" --arg n "$2" --argjson ann "$3" '{apiVersion: "apps/v1", kind: "Deployment",
+	  metadata: {name: $a}, spec: {replicas: 1, selector: {matchLabels: {app: $a}},
+	    template: {metadata: {labels: {app: $a}, annotations: $ann},
+	      spec: {nodeSelector: {"kubernetes.io/hostname": $n}, terminationGracePeriodSeconds: 2,
+	        containers: [{name: "c", image: "nginx", resources: {requests: {cpu: "100m"}}}]}}}}' |
+	    sim_kubectl apply -f - >/dev/null
+}
+
+@test "a NodePool template label change rolls every node within the Drifted budget but those a do-not-disrupt pod or a PDB at 0 holds" {
+	cluster 1
+	launch old1 old2 h1 h2
+	pinned keep aks-h1 '{"karpenter.sh/do-not-disrupt": "true"}'
+	pinned guard aks-h2 '{}'
+	sim_create_pdb guard app=guard 1 >/dev/null
+	web 4
+	sim_poll 60 running 6
+	upgrade_pass
+	none_drifted old1 old2 h1 h2
+	invariants_start
+	pool_patch '{"spec":{"template":{"metadata":{"labels":{"team":"blue"}}}}}'
+	loop
+	sim_poll 300 rolled 2 1 || { tail -n 30 "$ERR"; false; }
+	sim_poll 60 running 6
+	[ "$(drift_of h1)" = NodePoolDrifted ]
+	[ "$(drift_of h2)" = NodePoolDrifted ]
+	"$NAP_BIN/nap-watch" --config "$SIM_CONFIG" --once | "$NAP_BIN/nap-disrupt" --dry-run >"$BATS_TEST_TMPDIR/dry"
+	stop_loop
+	invariants_check
+	[ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }
+	[ "$(jq -r 'select(.type == "DisruptionVerdict" and .nodeClaim == "h1") | .why' "$BATS_TEST_TMPDIR/dry")" = PodDoNotDisrupt ]
+	[ "$(jq -r 'select(.type == "DisruptionVerdict" and .nodeClaim == "h2") | .why' "$BATS_TEST_TMPDIR/dry")" = PDBBlocks ]
+	for n in h1 h2; do
+		[ -z "$(sim_kubectl get nodeclaim $n -o jsonpath='{.metadata.deletionTimestamp}')" ]
+		! has_taint aks-$n
+	done
+	[ "$(jq -r 'select(.type == "Drifted" and .reason == "NodePoolDrifted") | .nodeClaim' "$OUT" | sort -u | paste -sd, -)" = h1,h2,old1,old2 ]
+	# The replacements carry the new label and have not drifted.
+	sim_kubectl get nodeclaims -o json | jq -e '[.items[] | select(.metadata.name | test("^(h[12])$") | not)] |
+	    length >= 2 and all(.[]; .metadata.labels.team == "blue" and
+	    ([.status.conditions[]? | select(.type == "Drifted")] | length == 0))' >/dev/null
 	safe
 }

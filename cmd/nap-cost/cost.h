@@ -64,9 +64,6 @@ int cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struc
     const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache, struct nap_err *err);
 void cost_sample_free(struct cost_sample *s);
 
-/* The capacity types (NAP_BOUND_* bits) the NodePools of cl allow; on-demand when none. */
-unsigned cost_captypes(const struct nap_cluster *cl);
-
 /* Writers. */
 void cost_print_table(FILE *f, const struct cost_sample *s);
 json_object *cost_record(const struct cost_sample *s);

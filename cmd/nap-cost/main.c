@@ -128,7 +128,7 @@ take_sample(struct run *r, int64_t when)
 	unsigned bits;
 
 	load_catalog(r);
-	bits = cost_captypes(r->cl);
+	bits = nap_bound_fleet_captypes(r->cl);
 	if (r->cat && (!r->types || bits != r->captypes)) {
 		free(r->types);
 		r->ntypes = nap_bound_catalog_types(r->cat, NULL, bits, &r->types);

@@ -135,91 +135,6 @@ add_node(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_c
 	*g = r;
 }
 
-/*
- * The capacity types (NAP_BOUND_* bits) a pool allows to a pod whose node
- * requirements are term (NULL: none): on-demand only when the pool says
- * nothing, as in Karpenter.
- */
-static unsigned
-pool_captypes(const struct nap_nodepool *pool, const struct nap_reqs *term)
-{
-	const struct nap_req *q = nap_reqs_get(&pool->node_reqs, NAP_LABEL_CAPACITY_TYPE);
-	const struct nap_req *t = term ? nap_reqs_get(term, NAP_LABEL_CAPACITY_TYPE) : NULL;
-	unsigned bits = 0;
-
-	if ((!q || nap_req_allows(q, "on-demand")) && (!t || nap_req_allows(t, "on-demand")))
-		bits |= NAP_BOUND_ON_DEMAND;
-	if (q && nap_req_allows(q, "spot") && (!t || nap_req_allows(t, "spot")))
-		bits |= NAP_BOUND_SPOT;
-	return bits;
-}
-
-unsigned
-cost_captypes(const struct nap_cluster *cl)
-{
-	size_t n, i;
-	struct nap_nodepool *const *p = nap_cluster_nodepools(cl, &n);
-	unsigned bits = 0;
-
-	for (i = 0; i < n; i++)
-		bits |= pool_captypes(p[i], NULL);
-	return bits ? bits : NAP_BOUND_ON_DEMAND;
-}
-
-/*
- * The capacity types a pod could have been given: those of the NodePools
- * whose taints it tolerates and whose requirements meet one of its node
- * terms, as far as its own terms allow.  0 (any) when no NodePool would
- * take it: it runs on a node nap did not make.
- */
-static unsigned
-pod_captypes(const struct nap_cluster *cl, const struct nap_pod *p)
-{
-	size_t n, i, j;
-	struct nap_nodepool *const *pools = nap_cluster_nodepools(cl, &n);
-	unsigned bits = 0;
-
-	for (i = 0; i < n; i++) {
-		if (!nap_tolerates_all(
-			p->tolerations, p->ntolerations, pools[i]->taints, pools[i]->ntaints, NULL))
-			continue;
-		for (j = 0; j < p->nnode_terms; j++)
-			if (nap_reqs_intersects(
-				&p->node_terms[j].reqs, &pools[i]->node_reqs, NULL, 0))
-				bits |= pool_captypes(pools[i], &p->node_terms[j].reqs);
-	}
-	return bits;
-}
-
-/* The pods the fleet runs, as classes of equal requests; returns how many classes. */
-static size_t
-pod_classes(const struct nap_cluster *cl, struct nap_bound_class **out, double *pods)
-{
-	size_t n, i, k = 0, alloc = 0;
-	struct nap_pod *const *p = nap_cluster_pods(cl, &n);
-	struct nap_bound_class *c = NULL;
-
-	*pods = 0;
-	for (i = 0; i < n; i++) {
-		/* per-node pods come with every node, in any packing: not the workload's */
-		if (!*p[i]->node_name || nap_pod_is_terminal(p[i]) ||
-		    nap_pod_is_daemon_or_static(p[i]))
-			continue;
-		nap_xgrow(&c, &alloc, k + 1, sizeof(*c));
-		/* padding too: the classes' bytes are the bound cache's key */
-		memset(&c[k], 0, sizeof(*c));
-		c[k].cpu = (double)p[i]->requests.v[NAP_RES_CPU] / 1000.0;
-		c[k].mem = (double)p[i]->requests.v[NAP_RES_MEMORY] / GIB;
-		c[k].gpu = (double)(p[i]->requests.v[NAP_RES_NVIDIA_GPU] +
-		    p[i]->requests.v[NAP_RES_AMD_GPU]);
-		c[k].allow = pod_captypes(cl, p[i]);
-		c[k++].n = 1;
-		*pods += 1;
-	}
-	*out = c;
-	return nap_bound_classes_merge(c, k);
-}
-
 int
 cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_catalog *cat,
     const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache, struct nap_err *err)
@@ -249,7 +164,7 @@ cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct na
 	if (s->nodes.n)
 		qsort(s->nodes.v, s->nodes.n, sizeof(*s->nodes.v), cmp_row);
 
-	nk = pod_classes(cl, &k, &s->pods);
+	nk = nap_bound_fleet_classes(cl, &k, &s->pods);
 	key = nap_hash_str((const char *)k, nk * sizeof(*k)) ^ nt;
 	if (!cache->valid || cache->key != key) {
 		if (nap_bound_whole(

@@ -96,8 +96,15 @@ plan(struct ctx *x, struct nap_disrupt_result *r)
 
 	memset(&o, 0, sizeof(o));
 	o.now_ms = now_ms(x);
-	o.methods = NAP_DISRUPT_M_ALL;
+	/*
+	 * Consolidation's replacements are to be launched from cmd->launch
+	 * (lib/disrupt.h) by the orchestration, which does not read them yet:
+	 * until it does, the live loop leaves consolidation to --dry-run.
+	 */
+	o.methods = x->dry_run ? NAP_DISRUPT_M_ALL
+			       : NAP_DISRUPT_M_ALL & ~(NAP_DISRUPT_M_MULTI | NAP_DISRUPT_M_SINGLE);
 	o.catalog = x->cat;
+	o.bound = x->dry_run; /* the whole-pod bound costs a solve: the dry run's summary */
 	o.queued = (const char *const *)x->queued;
 	o.nqueued = x->nqueued;
 	nom = nominated_now(x, o.now_ms, &nnom);
@@ -225,6 +232,11 @@ plan_dry_run(struct ctx *x)
 	}
 	for (i = 0; i < r.nverdicts; i++) {
 		rec = nap_disrupt_verdict_json(&r, &r.verdicts[i]);
+		nap_emit(rec);
+		json_object_put(rec);
+	}
+	if (r.nverdicts > 0) { /* no node, no fleet: empty input stays empty output */
+		rec = nap_disrupt_summary_json(&r);
 		nap_emit(rec);
 		json_object_put(rec);
 	}

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "drift.h"
 #include "json.h"
 #include "labels.h"
 #include "log.h"
@@ -908,18 +909,13 @@ stamp(struct ctx *x, json_object *nc, const char *klass)
 		ann = json_object_new_object();
 		json_object_object_add(md, "annotations", ann);
 	}
-	if (cls) {
-		const char *h =
-		    nap_meta_annotation(&cls->meta, "karpenter.azure.com/aksnodeclass-hash");
-		const char *v = nap_meta_annotation(
-		    &cls->meta, "karpenter.azure.com/aksnodeclass-hash-version");
+	if (cls && cls->meta.raw) { /* the class it was made from, for NodeClassDrift */
+		char h[NAP_DRIFT_HASH_LEN];
 
-		if (h)
-			json_object_object_add(ann, "karpenter.azure.com/aksnodeclass-hash",
-			    json_object_new_string(h));
-		if (v)
-			json_object_object_add(ann, "karpenter.azure.com/aksnodeclass-hash-version",
-			    json_object_new_string(v));
+		nap_nodeclass_hash(cls, h);
+		json_object_object_add(ann, NAP_ANN_NODECLASS_HASH, json_object_new_string(h));
+		json_object_object_add(ann, NAP_ANN_NODECLASS_HASH_VERSION,
+		    json_object_new_string(NAP_NODECLASS_HASH_VERSION));
 	}
 	json_object_object_del(nc, "status");
 }

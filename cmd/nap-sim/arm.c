@@ -1739,6 +1739,12 @@ arm_dispatch(
 				goto method;
 			return gallery_versions(w, resp, ap->seg[5], ap->seg[7], ap->seg[9]);
 		}
+		if (seg_is(ap, 3, "Microsoft.ContainerService") && seg_is(ap, 4, "locations") &&
+		    ap->n == 7 && seg_is(ap, 6, "nodeImageVersions")) {
+			if (strcmp(req->method, "GET") != 0)
+				goto method;
+			return gallery_node_images(w, resp, ap->seg[5]);
+		}
 		if (seg_is(ap, 3, "Microsoft.Compute") && seg_is(ap, 4, "virtualMachines") &&
 		    ap->n == 5) {
 			if (strcmp(req->method, "GET") != 0)

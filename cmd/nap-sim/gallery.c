@@ -1,7 +1,10 @@
 /*
  * gallery.c - what nap-upgrade asks of Azure and of the API server about
  * versions: the community galleries' image versions (the list ARM serves
- * at .../locations/L/communityGalleries/G/images/D/versions), and a
+ * at .../locations/L/communityGalleries/G/images/D/versions), AKS's
+ * nodeImageVersions for the managed galleries (the same versions: each
+ * definition's highest, as AKS lists only the latest, plus the legacy
+ * old-scheme entry AKS still lists for the Ubuntu 22.04 definitions), and a
  * Kubernetes version that a test may change while nap-sim runs.
  *
  * Every image definition of lib/image's families starts with two versions,
@@ -109,6 +112,55 @@ gallery_versions(struct world *w, struct sim_resp *resp, const char *location, c
 		json_object_object_add(o, "properties", props);
 		json_object_array_add(value, o);
 		free(uid);
+	}
+	json_object_object_add(out, "value", value);
+	sim_resp_json(resp, 200, out);
+	return 1;
+}
+
+/* One nodeImageVersions entry. */
+static void
+add_node_image(json_object *value, const char *os, const char *sku, const char *version)
+{
+	json_object *o = json_object_new_object();
+	char *full = nap_xasprintf("%s-%s-%s", os, sku, version);
+
+	json_object_object_add(o, "fullName", json_object_new_string(full));
+	json_object_object_add(o, "os", json_object_new_string(os));
+	json_object_object_add(o, "sku", json_object_new_string(sku));
+	json_object_object_add(o, "version", json_object_new_string(version));
+	json_object_array_add(value, o);
+	free(full);
+}
+
+int
+gallery_node_images(struct world *w, struct sim_resp *resp, const char *location)
+{
+	json_object *out, *value;
+
+	if (strcasecmp(location, w->region) != 0) {
+		arm_error(resp, 404, "LocationNotAvailableForResourceType", NULL,
+		    "The provided location '%s' is not available for resource type "
+		    "'Microsoft.ContainerService/locations/nodeImageVersions'.",
+		    location);
+		return 1;
+	}
+	out = json_object_new_object();
+	value = json_object_new_array();
+	json_object_object_foreach(gallery(w), def, list)
+	{
+		const char *best = NULL;
+
+		for (size_t i = 0; i < json_object_array_length(list); i++) {
+			const char *v = nap_json_str(json_object_array_get_idx(list, i), "name", "");
+
+			if (best == NULL || nap_version_cmp(v, best) > 0)
+				best = v;
+		}
+		if (best)
+			add_node_image(value, nap_image_sig_os(def), def, best);
+		if (strncmp(def, "2204", 4) == 0)
+			add_node_image(value, "AKSUbuntu", def, "2022.10.03");
 	}
 	json_object_object_add(out, "value", value);
 	sim_resp_json(resp, 200, out);

@@ -16,11 +16,15 @@
 
 #include "catalog.h"
 #include "hash.h"
+#include "image.h"
 #include "json.h"
 #include "log.h"
 #include "world.h"
 
-/* The bootstrap's kubernetesVersion (with a leading v), else the cluster's. */
+/*
+ * The bootstrap's kubernetesVersion (with a leading v), else the control
+ * plane's when the node registers (/version, which a test may move).
+ */
 static const char *
 kube_version(struct world *w, const struct world_vm *vm, char *buf, size_t size)
 {
@@ -30,8 +34,41 @@ kube_version(struct world *w, const struct world_vm *vm, char *buf, size_t size)
 		snprintf(buf, size, "%s%s", *v == 'v' ? "" : "v", v);
 		return buf;
 	}
-	v = w->opts->kubernetes_version;
+	v = gallery_k8s_version(w);
 	return v && *v ? v : "v1.32.4";
+}
+
+/*
+ * The osImage of the distribution the VM was created from (its image
+ * reference, community or managed gallery), as AKS nodes report it; a VM
+ * without a known AKS image reports Ubuntu 22.04, the default family's.
+ */
+static const char *
+os_image(const struct world_vm *vm)
+{
+	static const struct {
+		const char *prefix, *os;
+	} os[] = {
+	    {"2404", "Ubuntu 24.04.3 LTS"},
+	    {"2004", "Ubuntu 20.04.6 LTS"},
+	    {"V2", "CBL-Mariner/Linux"},
+	    {"V3", "Microsoft Azure Linux 3.0"},
+	};
+	const char *id = nap_json_str(
+	    vm->body, "properties.storageProfile.imageReference.communityGalleryImageId", NULL);
+	const char *r = "Ubuntu 22.04.5 LTS";
+	char *def, *ver;
+
+	if (id == NULL)
+		id = nap_json_str(vm->body, "properties.storageProfile.imageReference.id", NULL);
+	if (nap_image_id_parse(id, &def, &ver) < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(os) / sizeof(os[0]); i++)
+		if (strncmp(def, os[i].prefix, strlen(os[i].prefix)) == 0)
+			r = os[i].os;
+	free(def);
+	free(ver);
+	return r;
 }
 
 static void
@@ -288,7 +325,7 @@ node_build(struct world *w, struct world_vm *vm)
 	world_uuid(w, uuid, sizeof(uuid));
 	json_object_object_add(info, "bootID", json_object_new_string(uuid));
 	json_object_object_add(info, "kernelVersion", json_object_new_string("5.15.0-1089-azure"));
-	json_object_object_add(info, "osImage", json_object_new_string("Ubuntu 22.04.5 LTS"));
+	json_object_object_add(info, "osImage", json_object_new_string(os_image(vm)));
 	json_object_object_add(
 	    info, "containerRuntimeVersion", json_object_new_string("containerd://1.7.27-1"));
 	json_object_object_add(

@@ -306,6 +306,8 @@ void volume_on_change(struct world *w, const char *resource, const char *type, j
 /* The community gallery's versions of one image definition (ARM's list). */
 int gallery_versions(struct world *w, struct sim_resp *resp, const char *location, const char *g,
     const char *def);
+/* AKS's nodeImageVersions for location (one page). */
+int gallery_node_images(struct world *w, struct sim_resp *resp, const char *location);
 /* POST/GET /nap-sim/images and /nap-sim/version (the caller checked the token): 1 when one. */
 int gallery_control(struct world *w, const struct sim_req *req, struct sim_resp *resp);
 /* What /version reports now. */

@@ -23,7 +23,7 @@
 	"nap-upgrade [-hVv] [--config file] [--context name] [--image-version def=version] "         \
 	"[--interval duration] [--kubeconfig file] [--kubernetes-version version] "                \
 	"[--log-format text|json] [--metrics-file path] [--metrics-listen addr] [--now time] "     \
-	"[--plan] [--time-scale n]"
+	"[--plan] [--sig-subscription-id id] [--time-scale n]"
 
 enum {
 	OPT_CONFIG = 256,
@@ -36,6 +36,7 @@ enum {
 	OPT_NOW,
 	OPT_OBS, /* --metrics-file, --metrics-listen: obs.c */
 	OPT_PLAN,
+	OPT_SIG_SUB,
 	OPT_TIME_SCALE,
 };
 
@@ -53,6 +54,8 @@ static const struct nap_opt opts[] = {
     {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
     {"now", OPT_NOW, "time", "decide as if it were this RFC 3339 time"},
     {"plan", OPT_PLAN, NULL, "read a snapshot, report UpgradePlan records, write nothing"},
+    {"sig-subscription-id", OPT_SIG_SUB, "id",
+	"take images from AKS's managed galleries in this subscription (nodeImageVersions)"},
     {"time-scale", OPT_TIME_SCALE, "n", "run n times faster than real time (1 to 1e6)"},
     {"verbose", 'v', NULL, "more messages (twice: debug)"},
     {NULL, 0, NULL, NULL},
@@ -221,6 +224,12 @@ main(int argc, char **argv)
 			break;
 		case OPT_PLAN:
 			u.plan = 1;
+			break;
+		case OPT_SIG_SUB:
+			if (*g.arg == '\0' || strchr(g.arg, '/'))
+				nap_usage_error(SYNOPSIS, "%s: \"%s\" is not a subscription ID",
+				    g.name, g.arg);
+			u.sig_sub = g.arg;
 			break;
 		case OPT_TIME_SCALE:
 			u.scale = nap_opt_double(&g, 1, 1e6);

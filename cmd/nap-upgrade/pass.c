@@ -1,17 +1,23 @@
 /*
  * pass.c - one reconcile pass of nap-upgrade: the API server's version,
  * the maintenance window, the newest image of each definition (asked of
- * Azure's community galleries, cached three days), then for each
+ * Azure's community galleries, or of AKS's nodeImageVersions for the
+ * managed galleries; cached three days), then for each
  * AKSNodeClass its status (lib/upgrade) and for each of its NodeClaims
- * the drift checks (lib/image) — written to the API server, or with --plan
- * reported as UpgradePlan records and nothing written.
+ * the drift checks (lib/drift) — written to the API server, or with --plan
+ * reported as UpgradePlan records and nothing written.  It is also nap's
+ * hash controller: the NodePool and AKSNodeClass hashes (lib/drift) are
+ * stamped on their objects, and on NodeClaims stamped under another hash
+ * version.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "image.h"
+#include "catalog.h"
 #include "clock.h"
+#include "drift.h"
+#include "image.h"
 #include "json.h"
 #include "log.h"
 #include "prog.h"
@@ -21,6 +27,8 @@
 #include "wellknown.h"
 
 #define GALLERY_API "2023-07-03"
+#define AKS_API "2024-04-02-preview" /* nodeImageVersions, as the provider asks */
+#define MAX_PAGES 100		     /* of nodeImageVersions: a bound on a looping nextLink */
 #define CACHE_MS (INT64_C(3) * 24 * 3600 * 1000) /* the provider's ImageExpirationInterval */
 #define CM_NAME "upcoming-maintenance-window"
 
@@ -111,15 +119,14 @@ window(struct up *u, int *known)
 	return w;
 }
 
-/* ARM GET, waited for: 0 and *out (the caller's), or -1 with err. */
+/* Wait for the one call started: 0 and *out (the caller's), or -1 with err. */
 static int
-arm_get(struct up *u, const char *path, json_object **out, struct nap_err *err)
+arm_wait(struct up *u, json_object **out, struct nap_err *err)
 {
 	struct nap_arm_call *c;
 	const struct nap_arm_result *r;
 	int rc;
 
-	nap_arm_start(u->arm, "GET", path, GALLERY_API, NULL, 0, NULL);
 	while ((c = nap_arm_done(u->arm)) == NULL)
 		if (nap_arm_wait(u->arm, -1, 1000, err) < 0)
 			return -1;
@@ -133,11 +140,116 @@ arm_get(struct up *u, const char *path, json_object **out, struct nap_err *err)
 	return rc;
 }
 
+/* ARM GET, waited for: 0 and *out (the caller's), or -1 with err. */
+static int
+arm_get(struct up *u, const char *path, const char *api, json_object **out, struct nap_err *err)
+{
+	nap_arm_start(u->arm, "GET", path, api, NULL, 0, NULL);
+	return arm_wait(u, out, err);
+}
+
+/*
+ * AKS's nodeImageVersions for the region, every page in one {"value": [...]}:
+ * 0 and *out (the caller's), or -1 with err.
+ */
+static int
+node_image_versions(struct up *u, json_object **out, struct nap_err *err)
+{
+	json_object *page = NULL, *all = json_object_new_array(), *items;
+	char *path = nap_url_path("/subscriptions", u->cfg.cluster.subscription_id, "providers",
+	    "Microsoft.ContainerService", "locations", u->cfg.cluster.region, "nodeImageVersions",
+	    NULL);
+	int rc = arm_get(u, path, AKS_API, &page, err), pages = 1;
+
+	free(path);
+	while (rc == 0) {
+		const char *next = nap_json_str(page, "nextLink", "");
+		items = nap_json_key(page, "value");
+		for (size_t i = 0; items && json_object_is_type(items, json_type_array) &&
+				   i < json_object_array_length(items);
+		     i++)
+			json_object_array_add(all, json_object_get(json_object_array_get_idx(items, i)));
+		if (*next == '\0')
+			break;
+		if (++pages > MAX_PAGES) {
+			nap_err_set(err, NAP_EX_DATAERR, "nodeImageVersions: more than %d pages",
+			    MAX_PAGES);
+			rc = -1;
+			break;
+		}
+		if (nap_arm_start_url(u->arm, next, NULL, err) == NULL) {
+			rc = -1;
+			break;
+		}
+		json_object_put(page);
+		page = NULL;
+		rc = arm_wait(u, &page, err);
+	}
+	json_object_put(page);
+	if (rc < 0) {
+		json_object_put(all);
+		return -1;
+	}
+	*out = json_object_new_object();
+	json_object_object_add(*out, "value", all);
+	return 0;
+}
+
 /* The gallery an image definition lives in: Azure Linux's are named V2..., V3... */
 static const char *
 gallery_of(const char *def)
 {
 	return nap_image_gallery(def[0] == 'V' ? "AzureLinux" : "Ubuntu");
+}
+
+/* Whether an answer of wall time at is still good (the cache's rule). */
+static int
+fresh(const struct up *u, int64_t at)
+{
+	return at >= u->fresh_after && up_now(u) - at < (int64_t)((double)CACHE_MS / u->scale);
+}
+
+/*
+ * The newest version of def as Azure says now (a new answer, the caller's,
+ * may be NULL), or -1 when Azure could not be asked.  The managed galleries
+ * answer every definition in one list, kept for the cache's time.
+ */
+static int
+ask(struct up *u, const char *def, char **version)
+{
+	json_object *list = NULL;
+	struct nap_err err;
+	char *path;
+	const char *v;
+	int64_t now = up_now(u);
+
+	if (u->sig_sub) {
+		if (u->sig_list == NULL || !fresh(u, u->sig_at)) {
+			if (node_image_versions(u, &list, &err) < 0) {
+				nap_warn("node image versions: %s", err.msg);
+				return -1;
+			}
+			json_object_put(u->sig_list);
+			u->sig_list = list;
+			u->sig_at = now;
+		}
+		v = nap_image_sig_latest(u->sig_list, def);
+		*version = v ? nap_xstrdup(v) : NULL;
+		return 0;
+	}
+	path = nap_url_path("/subscriptions", u->cfg.cluster.subscription_id, "providers",
+	    "Microsoft.Compute", "locations", u->cfg.cluster.region, "communityGalleries",
+	    gallery_of(def), "images", def, "versions", NULL);
+	if (arm_get(u, path, GALLERY_API, &list, &err) < 0) {
+		nap_warn("image versions of %s: %s", def, err.msg);
+		free(path);
+		return -1;
+	}
+	free(path);
+	v = nap_image_latest(list);
+	*version = v ? nap_xstrdup(v) : NULL;
+	json_object_put(list);
+	return 0;
 }
 
 /* lib/upgrade's lookup: pinned, else cached, else asked of Azure. */
@@ -147,36 +259,24 @@ latest(void *arg, const char *def)
 	struct up *u = arg;
 	struct cached *c = nap_hash_get(&u->cache, def);
 	const char *pin = nap_hash_get(&u->pinned, def);
-	int64_t now = up_now(u);
-	json_object *list = NULL;
-	struct nap_err err;
-	char *path;
+	char *v;
 
 	if (pin)
 		return pin;
-	if (c && now - c->at < (int64_t)((double)CACHE_MS / u->scale))
+	if (c && fresh(u, c->at))
 		return c->version;
-	if (u->arm == NULL)
-		return c ? c->version : NULL;
-	path = nap_url_path("/subscriptions", u->cfg.cluster.subscription_id, "providers",
-	    "Microsoft.Compute", "locations", u->cfg.cluster.region, "communityGalleries",
-	    gallery_of(def), "images", def, "versions", NULL);
-	if (arm_get(u, path, &list, &err) < 0) {
-		nap_warn("image versions of %s: %s", def, err.msg);
-		free(path);
+	if (u->arm == NULL || ask(u, def, &v) < 0)
 		return c ? c->version : NULL; /* the last answer, however old */
-	}
-	free(path);
 	if (c == NULL) {
 		c = nap_xcalloc(1, sizeof(*c));
 		nap_hash_put(&u->cache, def, c);
 	}
 	free(c->version);
-	c->version = nap_image_latest(list) ? nap_xstrdup(nap_image_latest(list)) : NULL;
-	c->at = now;
-	json_object_put(list);
+	c->version = v;
+	c->at = up_now(u);
 	if (c->version == NULL)
-		nap_warn("image %s: the gallery lists no version", def);
+		nap_warn("image %s: %s lists no version", def,
+		    u->sig_sub ? "nodeImageVersions" : "the gallery");
 	return c->version;
 }
 
@@ -196,6 +296,8 @@ cache_key(struct up *u, const char *k8s)
 	}
 	nap_hash_free(&u->cache);
 	nap_hash_init(&u->cache);
+	json_object_put(u->sig_list);
+	u->sig_list = NULL;
 	free(u->cache_k8s);
 	u->cache_k8s = nap_xstrdup(k8s);
 }
@@ -248,13 +350,6 @@ write_class(struct up *u, const struct nap_nodeclass *c, json_object *st)
 	json_object_put(p);
 	free(path);
 	return rc;
-}
-
-static int
-ours(const char *reason)
-{
-	return !strcmp(reason, "NodeClassDrift") || !strcmp(reason, "K8sVersionDrift") ||
-	       !strcmp(reason, "ImageDrift");
 }
 
 /*
@@ -322,24 +417,102 @@ emit_drifted(const struct nap_nodeclaim *nc, const struct nap_nodeclass *c, cons
 	json_object_put(r);
 }
 
-/* The drift of each NodeClaim of class c (as it will be), acted on or listed in plan. */
+/*
+ * Merge annotations ann into the object at path (no resourceVersion: only
+ * nap's own keys change, so a concurrent writer loses nothing).  Takes ann.
+ */
+static int
+write_annotations(struct up *u, const char *path, const char *what, json_object *ann)
+{
+	json_object *p = json_object_new_object(), *md = json_object_new_object();
+	struct nap_err err;
+	int rc;
+
+	json_object_object_add(md, "annotations", ann);
+	json_object_object_add(p, "metadata", md);
+	rc = nap_kube_patch(u->kube, path, "merge", p, NULL, &err);
+	if (rc < 0 && err.code == NAP_EX_NOPERM)
+		nap_die(NAP_EX_NOPERM, "%s: hash: %s", what, err.msg);
+	if (rc < 0)
+		nap_warn("%s: hash: %s", what, err.msg);
+	json_object_put(p);
+	return rc;
+}
+
+/* Stamp hash and version on an object whose annotations say otherwise (Karpenter's hash controllers). */
+static void
+stamp_hash(struct up *u, const struct nap_meta *m, const char *collection, const char *what,
+    const char *key, const char *vkey, const char *hash, const char *version)
+{
+	json_object *ann;
+	char *path, *name;
+	const char *h = nap_meta_annotation(m, key), *v = nap_meta_annotation(m, vkey);
+
+	if (u->plan || m->deleted || (h && v && !strcmp(h, hash) && !strcmp(v, version)))
+		return;
+	ann = json_object_new_object();
+	json_object_object_add(ann, key, json_object_new_string(hash));
+	json_object_object_add(ann, vkey, json_object_new_string(version));
+	path = nap_url_path(collection, m->name, NULL);
+	name = nap_xasprintf("%s %s", what, m->name);
+	if (write_annotations(u, path, name, ann) == 0)
+		nap_info("%s: %s %s", name, key, hash);
+	free(name);
+	free(path);
+}
+
+/* The catalog InstanceTypeNotFound is judged against, loaded at the first pass; NULL when none. */
+static const struct nap_catalog *
+catalog(struct up *u)
+{
+	struct nap_err err;
+
+	if (u->cat || u->cat_tried)
+		return u->cat;
+	u->cat_tried = 1;
+	if (nap_catalog_load_config(&u->cat, &u->cfg, NULL, NULL, NULL, &err) < 0) {
+		u->cat = NULL;
+		if (u->cfg.cluster.region[0])
+			nap_warn("%s: InstanceTypeNotFound is not checked", err.msg);
+		else
+			nap_debug("no region: InstanceTypeNotFound is not checked");
+	}
+	return u->cat;
+}
+
+/*
+ * The drift of each NodeClaim of class c (as it will be), acted on or
+ * listed in plan; then, acting, its hashes re-stamped when it carries
+ * another hash version (without the hash when it is Drifted).
+ */
 static void
 claims(struct up *u, const struct nap_nodeclass *c, json_object *plan, int64_t now)
 {
 	size_t n;
 	struct nap_nodeclaim *const *ncs = nap_cluster_nodeclaims(u->cl, &n);
+	struct nap_drift_in in = {0};
 
+	in.nclass = c;
+	in.cat = catalog(u);
+	in.now_ms = now;
+	in.itype_min_age_ms = (int64_t)((double)NAP_DRIFT_ITYPE_MIN_AGE_MS / u->scale);
 	for (size_t i = 0; i < n; i++) {
 		const struct nap_nodeclaim *nc = ncs[i];
 		const struct nap_cond *dc = nap_cond_find(nc->conds, nc->nconds, "Drifted");
 		const char *had = dc && dc->status == 1 ? dc->reason : NULL;
 		enum nap_drift d;
 		const char *why;
+		json_object *ann;
 
 		if (strcmp(nc->class_ref.name, c->meta.name) != 0 ||
 		    strcmp(nc->class_ref.kind, "AKSNodeClass") != 0 || nc->meta.deleted)
 			continue;
-		d = nap_drift_check(nc, nap_cluster_node_of(u->cl, nc), c);
+		in.nc = nc;
+		in.node = nap_cluster_node_of(u->cl, nc);
+		in.pool = nc->nodepool ? nap_cluster_nodepool(u->cl, nc->nodepool) : NULL;
+		if (in.pool && in.pool->meta.deleted)
+			in.pool = NULL;
+		d = nap_drift_check(&in);
 		why = nap_drift_reason(d);
 		if (plan) {
 			json_object *o;
@@ -353,18 +526,31 @@ claims(struct up *u, const struct nap_nodeclass *c, json_object *plan, int64_t n
 			continue;
 		}
 		if (d != NAP_DRIFT_NONE && (had == NULL || strcmp(had, why) != 0)) {
-			if (had && !ours(had))
-				continue; /* drifted for a reason of nap-disrupt's: leave it */
+			if (had && !nap_drift_reason_known(had))
+				continue; /* drifted for a reason nap does not judge: leave it */
 			if (write_drift(u, nc, why, now) == 0) {
 				u->drift_marks++;
 				nap_info("nodeclaim %s: drifted (%s)", nc->meta.name, why);
 				emit_drifted(nc, c, why);
 			}
-		} else if (d == NAP_DRIFT_NONE && had && ours(had)) {
+		} else if (d == NAP_DRIFT_NONE && had && nap_drift_reason_known(had)) {
 			if (write_drift(u, nc, NULL, now) == 0) {
 				u->drift_clears++;
 				nap_info("nodeclaim %s: no longer drifted (was %s)", nc->meta.name, had);
 			}
+		}
+		if ((ann = nap_drift_restamp(nc, in.pool, c)) != NULL) {
+			char *path = nap_url_path("/apis/karpenter.sh/v1/nodeclaims", nc->meta.name, NULL);
+			char *what = nap_xasprintf("nodeclaim %s", nc->meta.name);
+
+			if (d != NAP_DRIFT_NONE) { /* just marked: it keeps its old hashes */
+				json_object_object_del(ann, NAP_ANN_NODEPOOL_HASH);
+				json_object_object_del(ann, NAP_ANN_NODECLASS_HASH);
+			}
+			if (write_annotations(u, path, what, ann) == 0)
+				nap_info("%s: hashes re-stamped under nap's hash version", what);
+			free(what);
+			free(path);
 		}
 	}
 }
@@ -415,17 +601,49 @@ emit_plan(const struct nap_nodeclass *c, json_object *st, const struct nap_windo
 	free(desc);
 }
 
+/* Every NodePool's hash on the NodePool, as Karpenter's hash controller keeps it. */
+static void
+pools(struct up *u)
+{
+	size_t n;
+	struct nap_nodepool *const *nps = nap_cluster_nodepools(u->cl, &n);
+	char hash[NAP_DRIFT_HASH_LEN];
+
+	for (size_t i = 0; i < n && !u->plan; i++) {
+		if (nps[i]->meta.raw == NULL)
+			continue;
+		nap_nodepool_hash(nps[i], hash);
+		stamp_hash(u, &nps[i]->meta, "/apis/karpenter.sh/v1/nodepools", "nodepool",
+		    NAP_ANN_NODEPOOL_HASH, NAP_ANN_NODEPOOL_HASH_VERSION, hash,
+		    NAP_NODEPOOL_HASH_VERSION);
+	}
+}
+
 void
 up_pass(struct up *u)
 {
 	int64_t now = up_now(u);
 	int known;
 	struct nap_window w = window(u, &known);
-	struct nap_upgrade_in in = {server_version(u), nap_window_open(&w, now), latest, u, now};
+	struct nap_upgrade_in in = {
+	    .server_version = server_version(u),
+	    .window_open = nap_window_open(&w, now),
+	    .latest = latest,
+	    .arg = u,
+	    .now_ms = now,
+	    .sig_subscription = u->sig_sub,
+	};
 	size_t n;
 	struct nap_nodeclass *const *cls;
 
 	u->passes++;
+	pools(u);
+	/*
+	 * A window that has opened since an answer was cached asks again, so
+	 * each window starts from the newest images, not from up to three days
+	 * before it.  Always open (no window known): the cache alone decides.
+	 */
+	u->fresh_after = in.window_open && w.kind != NAP_WINDOW_ALWAYS ? nap_window_next(&w, now, NULL) : 0;
 	cls = nap_cluster_nodeclasses(u->cl, &n);
 	for (size_t i = 0; i < n; i++) {
 		const struct nap_nodeclass *c = cls[i];
@@ -440,6 +658,14 @@ up_pass(struct up *u)
 		if (!u->plan && changed && write_class(u, c, st) < 0) {
 			json_object_put(st);
 			continue; /* drift against a status not written would be a guess */
+		}
+		if (!u->plan) {
+			char hash[NAP_DRIFT_HASH_LEN];
+
+			nap_nodeclass_hash(c, hash);
+			stamp_hash(u, &c->meta, "/apis/karpenter.azure.com/v1beta1/aksnodeclasses",
+			    "aksnodeclass", NAP_ANN_NODECLASS_HASH, NAP_ANN_NODECLASS_HASH_VERSION, hash,
+			    NAP_NODECLASS_HASH_VERSION);
 		}
 		next = class_with(c, st);
 		if (next) {
@@ -472,4 +698,7 @@ up_free(struct up *u)
 	nap_hash_free(&u->pinned);
 	free(u->cache_k8s);
 	free(u->server_version);
+	if (u->cat)
+		nap_catalog_free(u->cat);
+	json_object_put(u->sig_list);
 }

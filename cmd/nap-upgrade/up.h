@@ -6,10 +6,12 @@
 #ifndef NAP_UP_H
 #define NAP_UP_H
 
+#include <json-c/json.h>
 #include <stdint.h>
 
 #include "arm.h"
 #include "auth.h"
+#include "catalog.h"
 #include "config.h"
 #include "hash.h"
 #include "http.h"
@@ -35,13 +37,19 @@ struct up {
 	int plan;		/* --plan: report, write nothing */
 	int64_t now_flag;	/* --now, 0 = the clock */
 	const char *k8s_flag;	/* --kubernetes-version, NULL = ask /version */
+	const char *sig_sub;	/* --sig-subscription-id: managed images, NULL = community */
+	json_object *sig_list;	/* the last nodeImageVersions answer, all pages */
+	int64_t sig_at;		/* wall ms of it */
 	struct nap_hash pinned; /* definition -> version (--image-version), values owned */
 	struct nap_hash cache;	/* definition -> struct cached * */
 	char *cache_k8s;	/* the Kubernetes version the cache was filled under */
+	int64_t fresh_after;	/* this pass: answers older than this are asked again */
 	struct nap_window sched;
 	int have_sched;	      /* upgrade.maintenanceWindow.frequency set */
 	char *server_version; /* the last /version gitVersion, NULL unknown */
 	int synced;
+	struct nap_catalog *cat; /* for InstanceTypeNotFound, NULL when none could be loaded */
+	int cat_tried;
 	unsigned long passes, class_writes, drift_marks, drift_clears;
 };
 

@@ -436,7 +436,8 @@ test_drift(void)
 	add(c,
 	    "{\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\",\"name\":\"big-1\"" RS_OWNER
 	    "},\"spec\":{\"nodeName\":\"d-b\",\"containers\":[{\"name\":\"c\",\"resources\":{"
-	    "\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},\"status\":{\"phase\":\"Running\"}}");
+	    "\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},\"status\":{\"phase\":\"Running\"}"
+	    "}");
 	machine(c, "d-c", "p", &(struct mopt){.flags = F_DRIFTED, .drift_ago = 300});
 	pod(c, "default", "web-4", "d-c", RS_OWNER, NULL);
 	machine(c, "busy", "p", NULL);
@@ -494,8 +495,8 @@ test_drift_budgets(void)
 	struct nap_cluster *c;
 
 	/* 5 drifted nodes, 3 of them empty (consolidateAfter 0s: emptiness would take them). */
-	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"2\"}]}", 0,
-	    2, "a budget of 2 lets 2 of the 3 empty drifted nodes go");
+	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"2\"}]}", 0, 2,
+	    "a budget of 2 lets 2 of the 3 empty drifted nodes go");
 	drift_budget_case("{\"consolidateAfter\":\"Never\",\"budgets\":[{\"nodes\":\"0\","
 			  "\"reasons\":[\"Drifted\"]},{\"nodes\":\"100%\"}]}",
 	    0, 0, "a 0 budget for Drifted blocks drift");
@@ -1065,6 +1066,8 @@ test_records(void)
 	    "\"nodeClaims\":[{\"name\":\"empty\",\"node\":\"empty\",\"providerID\":"
 	    "\"azure:///vm/empty\",\"instanceType\":\"Standard_D2s_v5\",\"zone\":\"eastus-1\","
 	    "\"capacityType\":\"on-demand\",\"price\":null}],\"replacements\":0,\"savings\":null,"
+	    "\"priceBefore\":null,\"priceAfter\":0,\"fleet\":{\"price\":0,\"after\":0,"
+	    "\"unknownPrices\":2,\"bound\":null,\"ratio\":null,\"ratioAfter\":null},"
 	    "\"budget\":{\"total\":2,\"disrupting\":0,\"allowed\":2,\"available\":2},"
 	    "\"time\":\"2026-12-07T12:00:00Z\"}",
 	    "a Disruption record (no catalog: prices unknown)");
@@ -1117,10 +1120,12 @@ records(const struct nap_disrupt_result *r)
 	size_t i, len = 0, cap = 0;
 	char *out = NULL;
 
-	for (i = 0; i < r->ncmds + r->nverdicts; i++) {
-		json_object *o = i < r->ncmds
-		    ? nap_disrupt_command_json(r, &r->cmds[i])
-		    : nap_disrupt_verdict_json(r, &r->verdicts[i - r->ncmds]);
+	/* the commands, the verdicts, the summary */
+	for (i = 0; i <= r->ncmds + r->nverdicts; i++) {
+		json_object *o = i < r->ncmds ? nap_disrupt_command_json(r, &r->cmds[i])
+		    : i < r->ncmds + r->nverdicts
+		    ? nap_disrupt_verdict_json(r, &r->verdicts[i - r->ncmds])
+		    : nap_disrupt_summary_json(r);
 		const char *s = nap_json_dump(o);
 		size_t n = strlen(s);
 
@@ -1131,7 +1136,7 @@ records(const struct nap_disrupt_result *r)
 		out[len] = '\0';
 		json_object_put(o);
 	}
-	return out ? out : nap_xstrdup("");
+	return out;
 }
 
 /* 1 when the two NDJSON texts hold equal JSON lines, in order. */
@@ -1156,19 +1161,177 @@ same_records(const char *a, const char *b)
 	return 1;
 }
 
-static void
-fixture(const char *name)
+/* The requirement of key in a NodeClaim's spec.requirements, or NULL. */
+static json_object *
+req_of(json_object *nc, const char *key)
 {
-	char path[512];
-	char *input, *now_s, *want, *got, *line, *save = NULL;
-	struct nap_cluster *c = nap_cluster_new();
-	struct nap_disrupt_opts o;
-	struct nap_disrupt_result r;
-	struct nap_err err;
-	int64_t now = 0;
-	int bad = 0;
+	json_object *reqs = nap_json_get(nc, "spec.requirements");
+	size_t i;
 
-	/* Pods with equal labels then share a map: the PDB cache is used. */
+	for (i = 0; reqs && i < json_object_array_length(reqs); i++) {
+		json_object *q = json_object_array_get_idx(reqs, i);
+
+		if (strcmp(nap_json_str(q, "key", ""), key) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+static int
+req_has(json_object *q, const char *v)
+{
+	json_object *vals = q ? nap_json_get(q, "values") : NULL;
+	size_t i;
+
+	if (q == NULL)
+		return 1;
+	for (i = 0; vals && i < json_object_array_length(vals); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(vals, i)), v) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The properties every consolidation command must have, checked from the
+ * records and the catalog alone (not from the planner's own arithmetic): at
+ * most one replacement; every instance type it may launch, at the dearest
+ * offering its zones and capacity types allow, strictly cheaper than the
+ * candidates together; never both spot and on-demand (pinned).  Returns
+ * the number of commands checked, -1 on a violation (printed).
+ */
+static int
+consol_props(const struct nap_disrupt_result *r)
+{
+	size_t i, j, t, k;
+	int n = 0;
+
+	for (i = 0; i < r->ncmds; i++) {
+		const struct nap_disrupt_command *cmd = &r->cmds[i];
+		double before = 0;
+
+		if (cmd->reason != NAP_DISRUPT_UNDERUTILIZED)
+			continue;
+		n++;
+		for (j = 0; j < cmd->ncands; j++)
+			before += cmd->cands[j].price;
+		if (cmd->nlaunch > 1 || cmd->replacements != cmd->nlaunch) {
+			printf("# %zu replacements, %zu launch records\n", cmd->replacements,
+			    cmd->nlaunch);
+			return -1;
+		}
+		for (j = 0; j < cmd->nlaunch; j++) {
+			json_object *nc = nap_json_get(cmd->launch[j], "nodeClaim");
+			json_object *it = req_of(nc, "node.kubernetes.io/instance-type");
+			json_object *zr = req_of(nc, "topology.kubernetes.io/zone");
+			json_object *cr = req_of(nc, "karpenter.sh/capacity-type");
+			json_object *vals = it ? nap_json_get(it, "values") : NULL;
+
+			if (req_has(cr, "spot") && req_has(cr, "on-demand")) {
+				printf("# the replacement may be spot or on-demand\n");
+				return -1;
+			}
+			if (vals == NULL || json_object_array_length(vals) == 0) {
+				printf("# the replacement lists no instance type\n");
+				return -1;
+			}
+			for (t = 0; t < json_object_array_length(vals); t++) {
+				const char *name =
+				    json_object_get_string(json_object_array_get_idx(vals, t));
+				const struct nap_itype *ty = nap_catalog_find(catalog, name);
+
+				for (k = 0; ty && k < ty->noff; k++) {
+					const struct nap_offering *of = &ty->off[k];
+
+					if (req_has(cr, of->capacity_type) &&
+					    (of->zone == 0 || req_has(zr, of->zone_label)) &&
+					    of->price >= before) {
+						printf("# %s %s %s costs $%g/h, not below $%g/h\n",
+						    name, of->zone_label, of->capacity_type,
+						    of->price, before);
+						return -1;
+					}
+				}
+			}
+		}
+	}
+	return n;
+}
+
+/* 1 when pod ref ("ns/name") is on one of cmd's candidates in c. */
+static int
+cand_pod(const struct nap_cluster *c, const struct nap_disrupt_command *cmd, const char *ref)
+{
+	size_t m, q, n;
+
+	for (m = 0; m < cmd->ncands; m++) {
+		struct nap_pod *const *on = nap_cluster_pods_on_node(c, cmd->cands[m].node, &n);
+
+		for (q = 0; q < n; q++) {
+			char buf[512];
+
+			snprintf(buf, sizeof(buf), "%s/%s", on[q]->meta.ns, on[q]->meta.name);
+			if (strcmp(buf, ref) == 0)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Every command's launch records are its replacements, each for some of its candidates' pods. */
+static int
+launch_ok(const struct nap_cluster *c, const struct nap_disrupt_result *r)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < r->ncmds; i++) {
+		const struct nap_disrupt_command *cmd = &r->cmds[i];
+
+		if (cmd->nlaunch != 0 && cmd->nlaunch != cmd->replacements)
+			return 0;
+		for (j = 0; j < cmd->nlaunch; j++) {
+			json_object *pods = nap_json_get(cmd->launch[j], "pods");
+
+			if (pods == NULL || json_object_array_length(pods) == 0)
+				return 0;
+			for (k = 0; k < json_object_array_length(pods); k++)
+				if (!cand_pod(c, cmd,
+					json_object_get_string(json_object_array_get_idx(pods, k))))
+					return 0;
+		}
+		/* every move: a candidate's pod, to a launch record's claim or a node not going */
+		for (j = 0; j < cmd->nmoves; j++) {
+			const struct nap_disrupt_move *m = &cmd->moves[j];
+			int dest = 0;
+
+			if (!cand_pod(c, cmd, m->pod))
+				return 0;
+			for (k = 0; k < cmd->nlaunch && m->new_claim; k++)
+				dest |= strcmp(nap_json_str(cmd->launch[k], "nodeClaim.metadata.name", ""),
+					    m->to) == 0;
+			for (k = 0; k < cmd->ncands && !m->new_claim; k++)
+				dest |= strcmp(cmd->cands[k].node, m->to) == 0 ? 2 : 0;
+			if (m->new_claim ? dest != 1 : dest != 0)
+				return 0;
+		}
+		if ((cmd->reason == NAP_DISRUPT_UNDERUTILIZED || cmd->nlaunch > 0) && cmd->nmoves == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The snapshot of fixture case name into a new cluster (pods with equal
+ * labels share a map, so the PDB cache is used); its time in *now (ms).
+ * NULL when unreadable; *bad set when a record did not apply (printed).
+ */
+static struct nap_cluster *
+load_case(const char *name, int64_t *now, int *bad)
+{
+	char path[512], *input, *now_s, *line, *save = NULL;
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_err err;
+	int64_t t = 0;
+
 	nap_cluster_keep_pod_json(c, 0);
 	snprintf(path, sizeof(path), FIXTURES "/%s/input.ndjson", name);
 	input = test_slurp(path, NULL);
@@ -1176,29 +1339,67 @@ fixture(const char *name)
 	now_s = test_slurp(path, NULL);
 	if (now_s)
 		now_s[strcspn(now_s, "\n")] = '\0';
-	if (input == NULL || now_s == NULL || nap_time_parse(now_s, &now) != 0) {
-		TAP_OK(0, "fixture %s: input.ndjson and now are readable", name);
-		goto out;
+	if (input == NULL || now_s == NULL || nap_time_parse(now_s, &t) != 0) {
+		free(input);
+		free(now_s);
+		nap_cluster_free(c);
+		return NULL;
 	}
 	for (line = strtok_r(input, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_object *rec = json_tokener_parse(line);
-		const char *type = nap_json_str(rec, "type", "");
 
-		if (strcmp(type, "ADDED") == 0 && nap_cluster_apply_record(c, rec, &err) < 0) {
+		if (strcmp(nap_json_str(rec, "type", ""), "ADDED") == 0 &&
+		    nap_cluster_apply_record(c, rec, &err) < 0) {
 			printf("# %s: %s\n", name, err.msg);
-			bad = 1;
+			*bad = 1;
 		}
 		json_object_put(rec);
 	}
+	free(input);
+	free(now_s);
+	*now = t * 1000;
+	return c;
+}
+
+static void
+fixture(const char *name)
+{
+	char path[512];
+	char *want, *got;
+	struct nap_cluster *c;
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+
+	c = load_case(name, &now, &bad);
+	if (c == NULL) {
+		TAP_OK(0, "fixture %s: input.ndjson and now are readable", name);
+		return;
+	}
 	TAP_OK(!bad, "fixture %s: the snapshot loads", name);
 	memset(&o, 0, sizeof(o));
-	o.now_ms = now * 1000;
+	o.now_ms = now;
 	o.catalog = catalog;
+	o.bound = 1;
 	if (nap_disrupt_plan(c, &o, &r, &err) != 0) {
 		TAP_OK(0, "fixture %s: plans (%s)", name, err.msg);
 		goto out;
 	}
 	got = records(&r);
+	TAP_OK(launch_ok(c, &r),
+	    "fixture %s: each replacement is for pods of its command's candidates, replacements "
+	    "counts them, and each pod moves to one of them or to a node that stays",
+	    name);
+	if (strncmp(name, "consol-", 7) == 0) {
+		int k = consol_props(&r);
+
+		TAP_OK(k >= 0,
+		    "fixture %s: every consolidation command launches only strictly "
+		    "cheaper offerings, pinned to one capacity type",
+		    name);
+	}
 	nap_disrupt_result_free(&r);
 	o.no_cache = 1;
 	if (nap_disrupt_plan(c, &o, &r, &err) == 0) {
@@ -1225,8 +1426,264 @@ fixture(const char *name)
 	free(want);
 	free(got);
 out:
-	free(input);
-	free(now_s);
+	nap_cluster_free(c);
+}
+
+static enum nap_disrupt_why
+v_why(const struct nap_disrupt_result *r, const char *claim)
+{
+	size_t i;
+
+	for (i = 0; i < r->nverdicts; i++)
+		if (strcmp(r->verdicts[i].nodeclaim, claim) == 0)
+			return r->verdicts[i].why;
+	return NAP_WHY_N;
+}
+
+/* A copy of the first command of r, as a caller keeps it until it validates it. */
+static struct nap_disrupt_command
+keep_cmd(const struct nap_disrupt_result *r)
+{
+	struct nap_disrupt_command k = r->cmds[0];
+	size_t i;
+
+	k.cands = nap_xcalloc(k.ncands, sizeof(*k.cands));
+	for (i = 0; i < k.ncands; i++)
+		k.cands[i].nodeclaim = nap_xstrdup(r->cmds[0].cands[i].nodeclaim);
+	k.launch = nap_xcalloc(k.nlaunch + 1, sizeof(*k.launch));
+	for (i = 0; i < k.nlaunch; i++)
+		k.launch[i] = json_object_get(r->cmds[0].launch[i]);
+	k.nodepool = NULL;
+	return k;
+}
+
+static void
+kept_free(struct nap_disrupt_command *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->ncands; i++)
+		free(k->cands[i].nodeclaim);
+	for (i = 0; i < k->nlaunch; i++)
+		json_object_put(k->launch[i]);
+	free(k->cands);
+	free(k->launch);
+}
+
+/* Validation (§4.6): a command checked again before it is acted on. */
+static void
+test_validate(void)
+{
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_disrupt_command k;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+	struct nap_cluster *c = load_case("consol-multi-replace", &now, &bad);
+
+	if (!TAP_OK(c != NULL, "the consol-multi-replace case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (!TAP_OK(r.ncmds == 1 && r.cmds[0].nlaunch == 1, "a 3-to-1 command to validate")) {
+		nap_disrupt_result_free(&r);
+		nap_cluster_free(c);
+		return;
+	}
+	k = keep_cmd(&r);
+	nap_disrupt_result_free(&r);
+	o.now_ms = now + 15000;
+	o.validate = &k;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && r.invalid == NULL && r.cmds[0].ncands == 3 &&
+		r.cmds[0].nlaunch == 1 && r.simulations == 1,
+	    "15 s later, nothing changed: the command holds, simulated once more");
+	nap_disrupt_result_free(&r);
+	{
+		/* the command listed a type the simulation would not launch now */
+		json_object *t = nap_json_get(k.launch[0], "nodeClaim.spec.requirements");
+		size_t i;
+
+		for (i = 0; t && i < json_object_array_length(t); i++) {
+			json_object *q = json_object_array_get_idx(t, i);
+
+			if (strcmp(nap_json_str(q, "key", ""), "node.kubernetes.io/instance-type") == 0)
+				json_object_array_add(nap_json_get(q, "values"),
+				    json_object_new_string("Standard_D64s_v5"));
+		}
+	}
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "instance type") != NULL,
+	    "a replacement whose instance types are no longer all there is invalid");
+	nap_disrupt_result_free(&r);
+	add(c,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":\"default\","
+	    "\"name\":\"job-1\",\"uid\":\"u-job-1\",\"annotations\":{"
+	    "\"karpenter.sh/do-not-disrupt\":\"true\"}},\"spec\":{\"nodeName\":\"m-2\","
+	    "\"containers\":[{\"name\":\"c\"}]},\"status\":{\"phase\":\"Running\"}}");
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (r.invalid)
+		printf("# invalid: %s\n", r.invalid);
+	TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "m-2") != NULL &&
+		strstr(r.invalid, "do-not-disrupt") != NULL,
+	    "a do-not-disrupt pod arriving on a candidate makes the command invalid, naming it");
+	nap_disrupt_result_free(&r);
+	kept_free(&k);
+	nap_cluster_free(c);
+
+	c = load_case("empty-node-removed", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (TAP_OK(r.ncmds == 1 && r.cmds[0].reason == NAP_DISRUPT_EMPTY, "an Empty command")) {
+		k = keep_cmd(&r);
+		nap_disrupt_result_free(&r);
+		o.validate = &k;
+		add(c,
+		    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"namespace\":"
+		    "\"default\",\"name\":\"late-1\",\"uid\":\"u-late-1\",\"ownerReferences\":[{"
+		    "\"kind\":\"ReplicaSet\",\"name\":\"late\",\"controller\":true}]},\"spec\":{"
+		    "\"nodeName\":\"empty\",\"containers\":[{\"name\":\"c\"}]},\"status\":{"
+		    "\"phase\":\"Running\"}}");
+		nap_disrupt_plan(c, &o, &r, &err);
+		TAP_OK(r.ncmds == 0 && r.invalid && strstr(r.invalid, "empty") != NULL,
+		    "a pod that lands on the empty node before it goes drops it from the command");
+		kept_free(&k);
+	}
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+}
+
+/* Options no fixture sets: the "consolidated" short-circuit and spot-to-spot. */
+static void
+test_consolidation_opts(void)
+{
+	struct nap_disrupt_opts o;
+	struct nap_disrupt_result r;
+	struct nap_err err;
+	int64_t now = 0;
+	int bad = 0;
+	struct nap_cluster *c = load_case("consol-not-cheaper", &now, &bad);
+
+	if (!TAP_OK(c != NULL, "the consol-not-cheaper case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.generation = 7;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 0 && r.consolidated && r.simulations == 1,
+	    "a consolidation pass that finds nothing says consolidated");
+	nap_disrupt_result_free(&r);
+	o.consolidated_gen = 7;
+	o.consolidated_ms = now - 60 * 1000;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 0 && r.skipped_consolidated && r.nverdicts == 1 &&
+		r.verdicts[0].why == NAP_WHY_CONSOLIDATED &&
+		r.next_ms == o.consolidated_ms + NAP_DISRUPT_RECHECK_MS,
+	    "with nothing changed since, the next pass skips it (Consolidated) until the re-check");
+	nap_disrupt_result_free(&r);
+	o.consolidated_ms = now - NAP_DISRUPT_RECHECK_MS;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 1 && !r.skipped_consolidated,
+	    "5 minutes after the fruitless pass it is checked again though nothing changed");
+	nap_disrupt_result_free(&r);
+	o.consolidated_ms = now - 60 * 1000;
+	o.generation = 8;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 1 && !r.skipped_consolidated,
+	    "a change in the cluster (a new generation) checks again at once");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-budget", &now, &bad);
+	if (!TAP_OK(c != NULL, "the consol-budget case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 1;
+	o.single_from = "m-2";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "m-2") == 0 &&
+		r.simulations == 1 && r.single_next == NULL,
+	    "single-node starts its walk at single_from: m-2 goes, in one simulation");
+	nap_disrupt_result_free(&r);
+	o.max_simulations = 0;
+	o.single_from = NULL;
+	nap_cluster_free(c);
+
+	c = load_case("consol-not-cheaper", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.max_simulations = 1;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.simulations == 1 && r.single_next == NULL && r.consolidated,
+	    "a walk that ends within max_simulations is complete and consolidated");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-would-not-fit", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 1;
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 0 && r.simulations == 1 && r.single_next &&
+		strcmp(r.single_next, "other") == 0 && !r.consolidated &&
+		v_why(&r, "other") == NAP_WHY_CANDIDATE,
+	    "max_simulations ends the walk: pinned is simulated, other is next, nothing is "
+	    "consolidated");
+	nap_disrupt_result_free(&r);
+	o.single_from = "other";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "other") == 0,
+	    "the next pass, from single_next, finds other's command");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-multi-delete", &now, &bad);
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.methods = NAP_DISRUPT_M_SINGLE;
+	o.max_simulations = 0;
+	o.single_from = "m-3";
+	nap_disrupt_plan(c, &o, &r, &err);
+	TAP_OK(r.ncmds == 1 && strcmp(r.cmds[0].cands[0].nodeclaim, "m-3") == 0,
+	    "the walk wraps around from single_from");
+	nap_disrupt_result_free(&r);
+	nap_cluster_free(c);
+
+	c = load_case("consol-spot-to-spot", &now, &bad);
+	if (!TAP_OK(c != NULL, "the consol-spot-to-spot case loads"))
+		return;
+	memset(&o, 0, sizeof(o));
+	o.now_ms = now;
+	o.catalog = catalog;
+	o.spot_to_spot = 1;
+	nap_disrupt_plan(c, &o, &r, &err);
+	if (TAP_OK(r.ncmds == 1 && r.cmds[0].nlaunch == 1,
+		"with spot-to-spot on, the spot node is replaced by a cheaper spot node")) {
+		json_object *nc = nap_json_get(r.cmds[0].launch[0], "nodeClaim");
+		json_object *it = req_of(nc, "node.kubernetes.io/instance-type");
+		json_object *ct = req_of(nc, "karpenter.sh/capacity-type");
+
+		TAP_OK(it &&
+			json_object_array_length(nap_json_get(it, "values")) ==
+			    NAP_DISRUPT_SPOT_TYPES &&
+			req_has(ct, "spot") && !req_has(ct, "on-demand"),
+		    "its launch list is the 15 cheapest, all spot");
+		TAP_OK(consol_props(&r) == 1, "and every one is strictly cheaper");
+	}
+	nap_disrupt_result_free(&r);
 	nap_cluster_free(c);
 }
 
@@ -1261,6 +1718,8 @@ test_fixtures(void)
 		fixture(names[i]);
 		free(names[i]);
 	}
+	test_consolidation_opts();
+	test_validate();
 	nap_catalog_free(catalog);
 }
 

@@ -79,7 +79,8 @@ int
 main(void)
 {
 	struct nap_nodeclass c;
-	struct nap_upgrade_in in = {"v1.33.2", 0, latest, NULL, NOW};
+	struct nap_upgrade_in in = {
+	    .server_version = "v1.33.2", .latest = latest, .now_ms = NOW};
 	json_object *st, *st2;
 	int changed;
 	char status[8192];
@@ -156,6 +157,16 @@ main(void)
 	TAP_IS_STR(cond(st2, "ImagesReady", "reason"), "ImagesNotFound",
 	    "no version known for any image: ImagesReady False, ImagesNotFound");
 	TAP_IS_STR(cond(st2, "Ready", "status"), "False", "and Ready False");
+	TAP_IS_STR(cond(st2, "Ready", "reason"), "UnhealthyDependents",
+	    "with the provider's reason, UnhealthyDependents");
+	TAP_IS_STR(cond(st2, "Ready", "message"), "ImagesReady=False", "naming the False one");
+	json_object_put(st2);
+	in.server_version = NULL;
+	nap_nodeclass_free(&c);
+	class(&c, "\"imageFamily\":\"Ubuntu\"", "");
+	st2 = nap_upgrade_status(&c, &in, &changed);
+	TAP_IS_STR(cond(st2, "Ready", "message"), "ImagesReady=False, KubernetesVersionReady=False",
+	    "each False one, in the provider's order");
 	json_object_put(st2);
 	nap_nodeclass_free(&c);
 	json_object_put(st);
