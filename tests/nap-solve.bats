@@ -459,7 +459,7 @@ run_case() {
 	run_case forwards-unknown
 }
 
-@test "under a cluster node ceiling (--max-nodes 4, one node existing) twelve 3-core pods go to at most three claims of larger sizes instead of twelve small ones" {
+@test "under a cluster node ceiling (--max-nodes 8) ten 1.5-core pods that would take ten 2-vCPU nodes go to at most eight claims of a larger size" {
 	run_case node-ceiling-larger-sizes
 }
 
@@ -522,7 +522,9 @@ run_case() {
 	exec 7>"$BATS_TEST_TMPDIR/in"
 	cat "$CASES/one-pod/input.ndjson" >&7
 	for i in $(seq 1 100); do
-		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
+		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
+			break
+		fi
 		sleep 0.1
 	done
 	grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"
@@ -542,25 +544,14 @@ run_case() {
 	grep '"Pod"' "$CASES/offering-unavailable/input.ndjson" >&7
 	echo '{"type":"SYNCED"}' >&7
 	for i in $(seq 1 100); do
-		grep -q LaunchRequest "$BATS_TEST_TMPDIR/out" && break
+		if grep -q LaunchRequest "$BATS_TEST_TMPDIR/out"; then
+			break
+		fi
 		sleep 0.1
 	done
 	exec 7>&- 8>&-
 	wait "$pid"
 	grep LaunchRequest "$BATS_TEST_TMPDIR/out" | jq -e '.nodeClaim.spec.requirements[] | select(.key == "node.kubernetes.io/instance-type") | .values == ["Standard_D4s_v5"]'
-}
-
-@test "the man page's examples run" {
-	cd "$BATS_TEST_TMPDIR"
-	cp "$CASES/three-pods-share/input.ndjson" snapshot.ndjson
-	ln -s "$REPO/data" data
-	PATH=$NAP_BIN:$PATH
-	awk '/^\.Sh EXAMPLES/{on=1;next} /^\.Sh /{on=0} on && /^\.Bd/{bd=1;next} on && /^\.Ed/{bd=0; print "#--"; next} on && bd' \
-		"$REPO/man/nap-solve.1" | sed 's/\\e/\\/g' >examples.sh
-	grep -q nap-solve examples.sh
-	run bash -e -o pipefail examples.sh
-	[ "$status" -eq 0 ]
-	[ -n "$output" ]
 }
 
 @test "the default packing launches the same pods for less money than --packing karpenter" {
