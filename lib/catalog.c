@@ -933,15 +933,19 @@ nap_itype_reqs_avail(
 	req1(out, NAP_LABEL_AZURE_SKU_MEMORY, mem);
 	req1(out, NAP_LABEL_SKU_ACCELERATED_NETWORKING, it->accel_net == 1 ? "true" : "false");
 	req1(out, NAP_LABEL_SKU_PREMIUM_STORAGE, it->premium_io == 1 ? "true" : "false");
-	if (it->ephemeral_os_max_gb > 0) {
-		snprintf(eph, sizeof(eph), "%d", it->ephemeral_os_max_gb);
-		req1(out, NAP_LABEL_SKU_EPHEMERAL_OS_MAX, eph);
-	}
+	/*
+	 * A label only some sizes carry is DoesNotExist on the others, as the
+	 * provider states it: left undefined, a pod's Exists or In on it
+	 * would intersect every size (a GPU name on a D2pls_v5).
+	 */
+	snprintf(eph, sizeof(eph), "%d", it->ephemeral_os_max_gb);
+	req_in(out, NAP_LABEL_SKU_EPHEMERAL_OS_MAX, (const char *const[]){eph},
+	    it->ephemeral_os_max_gb > 0);
 	req1(out, NAP_LABEL_SKU_GPU_COUNT, gpus);
-	if (is_gpu)
-		req1(out, NAP_LABEL_SKU_GPU_MANUFACTURER, it->gpu_manufacturer);
-	if (it->gpu_name[0] != '\0')
-		req1(out, NAP_LABEL_SKU_GPU_NAME, it->gpu_name);
+	req_in(out, NAP_LABEL_SKU_GPU_MANUFACTURER, (const char *const[]){it->gpu_manufacturer},
+	    is_gpu);
+	req_in(out, NAP_LABEL_SKU_GPU_NAME, (const char *const[]){it->gpu_name},
+	    it->gpu_name[0] != '\0');
 	if (it->hyperv & NAP_HYPERV_V1)
 		gens[ng++] = "1";
 	if (it->hyperv & NAP_HYPERV_V2)

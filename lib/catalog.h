@@ -160,7 +160,9 @@ void nap_catalog_regions_free(char **regions, size_t n);
  * from the offerings the sets of topology.kubernetes.io/zone,
  * karpenter.sh/capacity-type, karpenter.azure.com/placement-scope and
  * kubernetes.azure.com/scalesetpriority (and priority).  Only available
- * offerings count.
+ * offerings count.  The labels only some sizes carry (sku-gpu-name,
+ * sku-gpu-manufacturer, sku-storage-ephemeralos-maxsize) are DoesNotExist
+ * on the others, as in the provider, so Exists or In on them excludes those.
  */
 void nap_itype_reqs(const struct nap_itype *it, const struct nap_catalog *c, struct nap_reqs *out);
 /*

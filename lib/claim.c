@@ -188,12 +188,17 @@ nap_claim_object(const struct nap_nodepool *np, const char *name, json_object *l
 json_object *
 nap_claim_json(const struct nap_sim *sim, const struct nap_sched_claim *c)
 {
-	json_object *reqs = nap_reqs_to_json(&c->reqs);
+	json_object *reqs = nap_reqs_to_json(&c->reqs), *nc, *ann;
 
 	/* custom single-valued requirements become labels */
 	ranked_types(sim, c, reqs);
-	return nap_claim_object(
+	nc = nap_claim_object(
 	    sim->pool_np[c->pool], c->name, nap_reqs_labels(&c->reqs), reqs, &c->requests);
+	/* Karpenter's: whether BestEffort lowered a minValues (only where there is one) */
+	if (c->min_values_relaxed && (ann = nap_json_get(nc, "metadata.annotations")))
+		json_object_object_add(ann, NAP_ANN_MIN_VALUES_RELAXED,
+		    json_object_new_string(c->min_values_relaxed > 0 ? "true" : "false"));
+	return nc;
 }
 
 json_object *

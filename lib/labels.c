@@ -1263,6 +1263,45 @@ seen_add(struct seen *s, const char *value)
 	return 1;
 }
 
+/*
+ * The values type it brings to requirement q: only its concrete values count
+ * (a NotIn names what it lacks), and only those q itself allows: a claim
+ * narrowed to In [spot] can never use a type's on-demand.
+ */
+static void
+seen_type(const struct nap_req *q, const struct nap_reqs *it, struct seen *seen)
+{
+	const struct nap_req *t = nap_reqs_get(it, q->key);
+	size_t v;
+
+	if (t != NULL && !t->complement)
+		for (v = 0; v < t->nvalues; v++)
+			if (nap_req_allows(q, t->values[v]))
+				seen_add(seen, t->values[v]);
+}
+
+int
+nap_reqs_min_values_relax(struct nap_reqs *r, const struct nap_reqs *const *its, size_t n)
+{
+	size_t i, k;
+	int lowered = 0;
+
+	for (k = 0; k < r->n; k++) {
+		struct seen seen = {NULL, 0, 0};
+
+		if (r->v[k].min_values == 0)
+			continue;
+		for (i = 0; i < n && seen.n < (size_t)r->v[k].min_values; i++)
+			seen_type(&r->v[k], its[i], &seen);
+		if (seen.n < (size_t)r->v[k].min_values) {
+			r->v[k].min_values = (int)seen.n;
+			lowered++;
+		}
+		free(seen.v);
+	}
+	return lowered;
+}
+
 long
 nap_reqs_min_values_needed(
     const struct nap_reqs *r, const struct nap_reqs *const *its, size_t n, char *why, size_t len)
@@ -1281,21 +1320,9 @@ nap_reqs_min_values_needed(
 		int ok = 1;
 
 		for (k = 0; k < r->n; k++) {
-			const struct nap_req *it;
-			size_t v;
-
 			if (r->v[k].min_values == 0)
 				continue;
-			/*
-			 * Only a type's concrete values count (a NotIn names what it
-			 * lacks), and only those r itself allows: a claim narrowed to
-			 * In [spot] can never use a type's on-demand.
-			 */
-			it = nap_reqs_get(its[i], r->v[k].key);
-			if (it != NULL && !it->complement)
-				for (v = 0; v < it->nvalues; v++)
-					if (nap_req_allows(&r->v[k], it->values[v]))
-						seen_add(&seen[k], it->values[v]);
+			seen_type(&r->v[k], its[i], &seen[k]);
 			if (seen[k].n < (size_t)r->v[k].min_values)
 				ok = 0;
 		}

@@ -153,6 +153,13 @@ int nap_reqs_has_min_values(const struct nap_reqs *r);
  */
 long nap_reqs_min_values_needed(
     const struct nap_reqs *r, const struct nap_reqs *const *its, size_t n, char *why, size_t len);
+/*
+ * Karpenter's MIN_VALUES_POLICY=BestEffort: every minValues of r that the n
+ * types its[] do not meet is lowered to the number of distinct values they
+ * provide (counted as above).  Returns how many were lowered, 0 when r was
+ * met already.
+ */
+int nap_reqs_min_values_relax(struct nap_reqs *r, const struct nap_reqs *const *its, size_t n);
 
 /* Back to [{key, operator, values[, minValues]}]; caller owns the result. */
 json_object *nap_reqs_to_json(const struct nap_reqs *r);

@@ -634,6 +634,7 @@ host_ports(struct nap_pod *p, json_object *arr)
 {
 	json_object *ports;
 	size_t i, j, n, np, k = 0, alloc = 0;
+	char ip[64];
 
 	n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
 	for (i = 0; i < n; i++) {
@@ -648,7 +649,8 @@ host_ports(struct nap_pod *p, json_object *arr)
 			nap_xgrow(&p->host_ports, &alloc, k + 1, sizeof(*p->host_ports));
 			p->host_ports[k].port = (int)hp;
 			p->host_ports[k].protocol = nap_xstrdup(nap_json_str(o, "protocol", "TCP"));
-			p->host_ports[k].ip = model_str(o, "hostIP");
+			nap_host_ip_canon(nap_json_str(o, "hostIP", ""), ip, sizeof(ip));
+			p->host_ports[k].ip = nap_xstrdup(ip);
 			k++;
 		}
 	}
@@ -714,6 +716,7 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 	host_ports(p, containers);
 	{
 		uint64_t h = model_str_hash(p->meta.ns, 0);
+		size_t i;
 
 		h = model_json_hash(p->meta.labels, h);
 		h = model_json_hash(sel, h);
@@ -721,6 +724,14 @@ model_pod_spec(struct nap_pod *p, json_object *spec, struct nap_err *err)
 		h = model_json_hash(tol, h);
 		h = model_json_hash(tsc, h);
 		h = model_json_hash(gates, h);
+		/* host ports keep a pod off nodes where another holds them: a constraint */
+		for (i = 0; i < p->nhost_ports; i++) {
+			const struct nap_host_port *hp = &p->host_ports[i];
+
+			h = model_bytes_hash(&hp->port, sizeof(hp->port), h);
+			h = model_str_hash(hp->protocol, h);
+			h = model_str_hash(hp->ip, h);
+		}
 		p->constraints_hash = h;
 		h = model_bytes_hash(&p->requests, sizeof(p->requests), h);
 		p->sched_hash = model_str_hash(p->unknown_resource, h);

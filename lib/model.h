@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "hostport.h"
 #include "nap.h"
 #include "labels.h"
 #include "resources.h"
@@ -145,12 +146,6 @@ struct nap_spread {
 	size_t nmatch_label_keys;
 	int honor_affinity; /* nodeAffinityPolicy Honor (default) */
 	int honor_taints;   /* nodeTaintsPolicy Honor (default Ignore) */
-};
-
-struct nap_host_port {
-	int port;
-	char *protocol; /* TCP default */
-	char *ip;	/* hostIP, "" = all */
 };
 
 struct nap_strpool;

@@ -204,11 +204,86 @@ claim_reorder(struct st *s, size_t ci, int is_new)
 	co->ci[lo] = ci;
 }
 
+/* ---- host ports ---- */
+
 static void
-claim_add_pod(struct claim *c, size_t pi)
+plist_add(struct plist *l, size_t pi)
+{
+	nap_xgrow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = pi;
+}
+
+/* Does a port of pending pod p clash with one of the pending pods in l? */
+static int
+ports_clash(const struct st *s, const struct nap_sched_pod *p, const struct plist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		const struct nap_sched_pod *q = &s->in->pending[l->v[i]];
+
+		if (nap_host_ports_clash(p->ports, p->nports, q->ports, q->nports))
+			return 1;
+	}
+	return 0;
+}
+
+/* 1 when no DaemonSet that lands on type t of pool holds a port pod p needs. */
+int
+sched_daemon_ports_ok(
+    const struct nap_sched_world *w, const struct nap_sched_pod *p, size_t pool, size_t t)
+{
+	const uint64_t *bits;
+	size_t i;
+
+	if (!p->nports || !w->npdaemon)
+		return 1;
+	bits = &w->dports[(pool * w->in->ntypes + t) * w->dwords];
+	for (i = 0; i < w->npdaemon; i++) {
+		const struct nap_sched_pod *d = &w->in->daemons[w->pdaemon[i]];
+
+		if ((bits[i / 64] >> (i % 64) & 1) &&
+		    nap_host_ports_clash(p->ports, p->nports, d->ports, d->nports))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * May pending pod pi go to existing node ni as far as host ports go: none
+ * held there by a bound pod, nor by a pod this run put there.  DaemonSet
+ * pods count once bound, as in Karpenter.
+ */
+int
+sched_node_ports_ok(struct st *s, size_t pi, size_t ni)
+{
+	const struct nap_sched_pod *p = &s->in->pending[pi];
+	const struct nap_sched_node *n = &s->in->nodes[ni];
+
+	if (!p->nports)
+		return 1;
+	if (nap_host_ports_clash(p->ports, p->nports, n->ports, n->nports))
+		return 0;
+	return !s->node_ported || !ports_clash(s, p, &s->node_ported[ni]);
+}
+
+void
+sched_node_ports_add(struct st *s, size_t pi, size_t ni)
+{
+	if (!s->in->pending[pi].nports)
+		return;
+	if (!s->node_ported)
+		s->node_ported = nap_xcalloc(s->in->nnodes + 1, sizeof(*s->node_ported));
+	plist_add(&s->node_ported[ni], pi);
+}
+
+static void
+claim_add_pod(struct st *s, struct claim *c, size_t pi)
 {
 	nap_xgrow(&c->pods, &c->apods, c->npods + 1, sizeof(*c->pods));
 	c->pods[c->npods++] = pi;
+	if (s->in->pending[pi].nports)
+		plist_add(&c->ported, pi);
 }
 
 static void
@@ -238,13 +313,20 @@ pins_change(struct st *s, const struct nap_reqs *r)
 	return 0;
 }
 
+/*
+ * Do the n sizes types[] meet r's minValues?  1 yes; 2 not, but under
+ * BestEffort r's unmet minValues were lowered to what they meet (r is the
+ * caller's scratch or claim requirements, never a shared cache's); 0 not
+ * (why says which keys).
+ */
 int
 sched_min_values_ok(
-    struct st *s, const struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len)
+    struct st *s, struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len)
 {
 	const struct nap_reqs **its;
 	size_t i;
 	long need;
+	int rc = 1;
 
 	if (!nap_reqs_has_min_values(r))
 		return 1;
@@ -252,8 +334,13 @@ sched_min_values_ok(
 	for (i = 0; i < n; i++)
 		its[i] = &s->in->types[types[i]].reqs;
 	need = nap_reqs_min_values_needed(r, (const struct nap_reqs *const *)its, n, why, len);
+	if (need < 0)
+		rc = s->in->min_values_relax &&
+			nap_reqs_min_values_relax(r, (const struct nap_reqs *const *)its, n)
+		    ? 2
+		    : 0;
 	free(its);
-	return need >= 0;
+	return rc;
 }
 
 /*
@@ -430,6 +517,8 @@ claim_sizes(struct st *s, const struct claim *c, const struct nap_sched_pod *p,
 
 		if (!sched_res_fits_sum(&c->used, &p->req, &s->w->cap[base + t]))
 			continue;
+		if (!sched_daemon_ports_ok(s->w, p, c->pool, t))
+			continue;
 		if (delta) {
 			if (!memo[t])
 				memo[t] = delta_ok(&in->types[t].reqs, delta) ? 1 : 2;
@@ -465,7 +554,7 @@ claim_joined(struct st *s, size_t ci, size_t pi, struct variant *v, const struct
 	}
 	if (c->nknown < CACHE_N && (changed || !known) && !s->nocache)
 		c->known[c->nknown++] = v;
-	claim_add_pod(c, pi);
+	claim_add_pod(s, c, pi);
 	if (c->nrefused)
 		memset(c->refused, 0, c->nrefused * sizeof(uint64_t));
 	sched_topo_record(s, pi, v, cd, &c->reqs);
@@ -494,6 +583,10 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 		return 0;
 	if (refused(s, c))
 		return 0;
+	if (p->nports && ports_clash(s, p, &c->ported)) {
+		WHYF("a pod on the claim holds a host port the pod asks for");
+		return refuse(s, c);
+	}
 	if (sched_vpool_get(s, v, c->pool)->state != 1)
 		return 0;
 	for (i = 0; i < c->nknown && !s->nocache; i++)
@@ -537,20 +630,30 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 		return refuse(s, c);
 	/*
 	 * Lazy narrowing: a capped claim whose tier size is still a candidate,
-	 * joined without new requirements and with no minValues to keep, fits
-	 * the pod on that size; its list keeps sizes that no longer fit, and
+	 * joined without new requirements, no minValues to keep and no
+	 * DaemonSet host port to weigh, fits the pod on that size; its list
+	 * keeps sizes that no longer fit, and
 	 * claim_finalize drops them (used only grows, so the final list is the
 	 * same as narrowing at every join).
 	 */
-	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr) && !s->nocache) {
+	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr) && !s->nocache &&
+	    !(p->nports && s->w->npdaemon)) {
 		nap_res_add(&c->used, &p->req);
 		return claim_joined(s, ci, pi, v, &cd, changed, known);
 	}
 	if (changed)
 		claim_delta(s, c, nr, &delta);
 	n = claim_sizes(s, c, p, nr, changed ? &delta : NULL, why, len);
-	if (n == 0 || !sched_min_values_ok(s, nr, s->tbuf, n, why, len))
+	if (n == 0)
 		return 0;
+	/* nr is the claim's own requirements or the run's scratch: either may be relaxed */
+	switch (sched_min_values_ok(s, nr == &s->tmp ? &s->tmp : &c->reqs, s->tbuf, n, why, len)) {
+	case 0:
+		return 0;
+	case 2:
+		changed = nr == &s->tmp;
+		break;
+	}
 	for (i = 0; i < n; i++)
 		c->types[i] = (uint16_t)s->tbuf[i];
 	c->ntypes = n;
@@ -659,8 +762,13 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 		free(msg);
 		return 0;
 	}
-	if (!sched_min_values_ok(s, nr, s->tbuf, n, why, len))
-		return 0;
+	if (nap_reqs_has_min_values(nr)) {
+		/* checked on a copy: nr may be the variant's cached requirements */
+		nap_reqs_copy(&s->tmp2, nr);
+		if (!sched_min_values_ok(s, &s->tmp2, s->tbuf, n, why, len))
+			return 0;
+		nr = &s->tmp2;
+	}
 	c = nap_xcalloc(1, sizeof(*c));
 	c->idx = s->nclaims;
 	c->pool = p;
@@ -678,7 +786,7 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 	c->used = pod->req;
 	if (nr == &vp->reqs && !s->nocache)
 		c->known[c->nknown++] = v;
-	claim_add_pod(c, pi);
+	claim_add_pod(s, c, pi);
 	nap_res_zero(&maxcap);
 	for (i = 0; i < n; i++)
 		nap_res_max(&maxcap, &in->pools[p].capacity[c->types[i]]);

@@ -196,7 +196,7 @@ sched_vpool_get(struct st *s, struct variant *v, size_t p)
 	struct vpool *vp = &v->pool[p];
 	char why[WHY];
 	size_t t;
-	int nreq = 0;
+	int nreq = 0, nport = 0;
 
 	if (vp->state && !s->nocache)
 		return vp;
@@ -234,6 +234,11 @@ sched_vpool_get(struct st *s, struct variant *v, size_t p)
 		nreq++;
 		if (!sched_offering_ok(&in->types[t], &vp->reqs, NULL))
 			continue;
+		/* a DaemonSet there holds a host port the pod needs (karpenter.md 1.6) */
+		if (!sched_daemon_ports_ok(s->w, proto, p, t)) {
+			nport++;
+			continue;
+		}
 		vp->types[vp->ntypes++] = t;
 	}
 	qsort_r(vp->types, vp->ntypes, sizeof(size_t), cmp_price, &s->w->tprice[p * in->ntypes]);
@@ -242,8 +247,9 @@ sched_vpool_get(struct st *s, struct variant *v, size_t p)
 
 		sched_fmt_reqs(&vp->reqs, rs, sizeof(rs));
 		vp->why = nap_xasprintf("no instance type satisfied requirements %s (%s)", rs,
-		    nreq ? "no instance type has the required offering"
-			 : "no instance type met the scheduling requirements");
+		    nport ? "a DaemonSet holds a host port the pod asks for on every instance type"
+		    : nreq ? "no instance type has the required offering"
+			   : "no instance type met the scheduling requirements");
 		return vp;
 	}
 	vp->state = 1;

@@ -56,6 +56,26 @@ claim_name(
 	nap_hash_put(used, buf, (void *)1);
 }
 
+/* 1 when claim requirements r lowered a minValues of pool's, -1 when not, 0 when it has none. */
+static int
+min_values_relaxed(const struct nap_reqs *pool, const struct nap_reqs *r)
+{
+	size_t i;
+	int got = 0;
+
+	for (i = 0; i < pool->n; i++) {
+		const struct nap_req *q;
+
+		if (pool->v[i].min_values == 0)
+			continue;
+		q = nap_reqs_get(r, pool->v[i].key);
+		if (!q || q->min_values < pool->v[i].min_values)
+			return 1;
+		got = -1;
+	}
+	return got;
+}
+
 /* Rank, truncate, narrow: the claim as nap-launch will see it. */
 static int
 claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *why, size_t len)
@@ -131,6 +151,7 @@ claim_finalize(struct st *s, struct claim *c, struct nap_sched_claim *oc, char *
 			cts[nc++] = s->w->octypes[j];
 	nap_reqs_init(&oc->reqs);
 	nap_reqs_copy(&oc->reqs, &c->reqs);
+	oc->min_values_relaxed = min_values_relaxed(&in->pools[c->pool].reqs, &c->reqs);
 	{
 		const struct nap_req *old = nap_reqs_get(&oc->reqs, ITYPE_KEY);
 		int mv = old ? old->min_values : 0;

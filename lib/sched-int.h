@@ -88,6 +88,12 @@ struct klass {
 	size_t *any_order, nany; /* ScheduleAnyway spreads */
 };
 
+/* A growable list of pending pod indices. */
+struct plist {
+	size_t *v;
+	size_t n, alloc;
+};
+
 struct claim {
 	size_t idx;
 	size_t pool;
@@ -114,6 +120,7 @@ struct claim {
 	int closed;
 	uint64_t *mask;		/* per tkey: domains its requirements allow */
 	unsigned char *mask_ok; /* reset whenever reqs change */
+	struct plist ported;	/* its pods that hold host ports */
 };
 
 struct pin {
@@ -176,6 +183,10 @@ struct nap_sched_world {
 	struct nap_hash dmemo; /* delta_memo: per delta, per type */
 	char *dkey;
 	size_t adkey;
+	/* DaemonSets holding host ports, and per pool x type which land there */
+	size_t *pdaemon; /* indices into in->daemons */
+	size_t npdaemon, dwords;
+	uint64_t *dports; /* per pool x type, dwords words: bit i = pdaemon[i] lands */
 };
 
 /* A run's topology: keys, their domains per node, and the groups' counts (sched-topo.c). */
@@ -204,6 +215,7 @@ struct st {
 	struct nap_res *avail;
 	size_t *open_nodes;
 	size_t nopen;
+	struct plist *node_ported; /* per node: pods placed there that hold host ports */
 	/* classes */
 	struct nap_hash cls_by_sig;
 	struct klass *cls;
@@ -248,6 +260,7 @@ struct st {
 	unsigned char *memo1;
 	/* scratch */
 	struct nap_reqs tmp;
+	struct nap_reqs tmp2; /* try_new: a new claim's requirements, minValues relaxed */
 	size_t *tbuf, *tbuf2;
 	struct pin pins[16];
 	size_t npins;
@@ -281,6 +294,7 @@ void sched_world_plan(struct nap_sched_world *w);
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);
 size_t sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req);
+int sched_pod_planned(const struct nap_sched_pod *pod);
 
 /* sched-class.c */
 size_t sched_class_add(struct st *s, const struct nap_sched_pod *p);
@@ -298,9 +312,13 @@ void sched_topo_record(struct st *s, size_t pi, const struct variant *v, const s
 void sched_setup_topology(struct st *s);
 
 /* sched-claim.c */
+int sched_daemon_ports_ok(
+    const struct nap_sched_world *w, const struct nap_sched_pod *p, size_t pool, size_t t);
+int sched_node_ports_ok(struct st *s, size_t pi, size_t ni);
+void sched_node_ports_add(struct st *s, size_t pi, size_t ni);
 size_t sched_seg_find(const struct corder *co, size_t from, const struct nap_res *req);
 int sched_min_values_ok(
-    struct st *s, const struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len);
+    struct st *s, struct nap_reqs *r, const size_t *types, size_t n, char *why, size_t len);
 long sched_shape_of(struct st *s, const struct variant *v, const struct nap_res *req);
 int sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why, size_t len);
 int sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, size_t len);

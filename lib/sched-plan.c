@@ -9,9 +9,39 @@
 #include "sched-int.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * Is pod in the plan?  Not when it can never schedule, nor when a required
+ * hostname pod-affinity term of its own selects it: such a group must share
+ * one node, which a claim capped at its tier's size may be too small to
+ * hold, so it grows freely, as in Karpenter.  (A group bound to one zone
+ * fills as many capped claims in that zone as it needs.)
+ */
+int
+sched_pod_planned(const struct nap_sched_pod *pod)
+{
+	size_t i, j;
+
+	if (pod->never)
+		return 0;
+	for (i = 0; i < pod->ntopo; i++) {
+		const struct nap_sched_topo *t = &pod->topo[i];
+		int ns_ok = t->all_namespaces || t->nnamespaces == 0;
+
+		if (t->kind != NAP_SCHED_AFFINITY || !t->required || !t->sel ||
+		    strcmp(t->key, HOST_KEY) != 0)
+			continue;
+		for (j = 0; j < t->nnamespaces && !ns_ok; j++)
+			ns_ok = strcmp(t->namespaces[j], pod->ns ? pod->ns : "") == 0;
+		if (ns_ok && nap_selector_matches(t->sel, pod->labels))
+			return 0;
+	}
+	return 1;
+}
 
 /* A request shape of the batch and how many pods have it. */
 struct shape {
@@ -31,9 +61,16 @@ cmp_res(const void *x, const void *y)
 	return 0;
 }
 
-/* The dimensions a plan weighs; GPU pods are left out of plans. */
-static const int plan_rs[] = {NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS};
+/*
+ * The dimensions a plan weighs.  GPUs are planned like CPU and memory: a
+ * size without them cannot take a GPU pod's shape, and a batch of GPU pods
+ * gets a tier of the size that covers them cheapest, instead of one claim
+ * growing into the largest multi-GPU size.
+ */
+static const int plan_rs[] = {
+    NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS, NAP_RES_NVIDIA_GPU, NAP_RES_AMD_GPU};
 #define PLAN_NRS (sizeof(plan_rs) / sizeof(plan_rs[0]))
+#define PLAN_WHOLE(j) (plan_rs[j] == NAP_RES_NVIDIA_GPU || plan_rs[j] == NAP_RES_AMD_GPU)
 
 /*
  * What covering demand d (the sum of a set's requests, m its largest
@@ -57,7 +94,14 @@ plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const dou
 			return -1;
 		if (d[j] <= 0)
 			continue;
-		eff = c - 0.5 * d[j] / n;
+		/*
+		 * Devices come whole: a node holds as many pods of the mean
+		 * request as fit in full, not half a pod less.
+		 */
+		if (PLAN_WHOLE(j))
+			eff = floor(c / (d[j] / n)) * (d[j] / n);
+		else
+			eff = c - 0.5 * d[j] / n;
 		if (eff <= 0)
 			return -1;
 		if (d[j] / eff > need)
@@ -238,8 +282,7 @@ sched_pool_plan(struct nap_sched_world *w)
 	for (i = 0; i < in->npending; i++) {
 		const struct nap_sched_pod *pod = &in->pending[i];
 
-		if (pod->never || pod->req.v[NAP_RES_NVIDIA_GPU] > 0 ||
-		    pod->req.v[NAP_RES_AMD_GPU] > 0)
+		if (!sched_pod_planned(pod))
 			continue;
 		reqs[n++] = pod->req;
 	}
@@ -277,8 +320,6 @@ sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *
 {
 	size_t j, base = p * w->in->ntypes;
 
-	if (req->v[NAP_RES_NVIDIA_GPU] > 0 || req->v[NAP_RES_AMD_GPU] > 0)
-		return NAP_SCHED_NPOS;
 	for (j = 0; j < w->ntiers[p]; j++) {
 		size_t t = w->tiers[p * NAP_SCHED_TIERS + j];
 

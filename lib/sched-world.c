@@ -71,6 +71,13 @@ pools_prepare(struct nap_sched_world *w)
 	w->pool_max = nap_xcalloc(in->npools + 1, sizeof(*w->pool_max));
 	w->remaining = nap_xcalloc(in->npools + 1, sizeof(*w->remaining));
 	w->nodes_left = nap_xcalloc(in->npools + 1, sizeof(*w->nodes_left));
+	w->pdaemon = nap_xcalloc(in->ndaemons + 1, sizeof(*w->pdaemon));
+	for (d = 0; d < in->ndaemons; d++)
+		if (in->daemons[d].nports)
+			w->pdaemon[w->npdaemon++] = d;
+	w->dwords = (w->npdaemon + 63) / 64;
+	if (w->npdaemon)
+		w->dports = nap_xcalloc(in->npools * in->ntypes * w->dwords + 1, sizeof(uint64_t));
 	for (p = 0; p < in->npools; p++) {
 		const struct nap_sched_pool *pool = &in->pools[p];
 		struct nap_reqs dreqs;
@@ -103,6 +110,10 @@ pools_prepare(struct nap_sched_world *w)
 			for (d = 0; d < in->ndaemons; d++)
 				if (daemon_lands(&in->daemons[d], pool, &dreqs, it))
 					nap_res_add(&w->daemon[k], &in->daemons[d].req);
+			/* the few that hold host ports: which of them land here */
+			for (j = 0; j < w->npdaemon; j++)
+				if (daemon_lands(&in->daemons[w->pdaemon[j]], pool, &dreqs, it))
+					w->dports[k * w->dwords + j / 64] |= (uint64_t)1 << (j % 64);
 			w->cap[k] = pool->alloc[t];
 			nap_res_sub(&w->cap[k], &w->daemon[k]);
 			if (w->cap[k].v[NAP_RES_CPU] < 0 || w->cap[k].v[NAP_RES_MEMORY] < 0 ||
@@ -279,6 +290,8 @@ nap_sched_world_free(struct nap_sched_world *w)
 	free(w->tiers);
 	free(w->ntiers);
 	free(w->ptier);
+	free(w->pdaemon);
+	free(w->dports);
 	free(w);
 }
 
@@ -329,8 +342,13 @@ sched_world_plan(struct nap_sched_world *w)
 		return;
 	sched_pool_plan(w);
 	w->ptier = nap_xcalloc(in->npending * in->npools + 1, sizeof(*w->ptier));
-	for (i = 0; i < in->npending; i++)
+	for (i = 0; i < in->npending; i++) {
+		int planned = sched_pod_planned(&in->pending[i]);
+
 		for (p = 0; p < in->npools; p++)
-			w->ptier[i * in->npools + p] = sched_pod_tier(w, p, &in->pending[i].req);
+			w->ptier[i * in->npools + p] = planned
+			    ? sched_pod_tier(w, p, &in->pending[i].req)
+			    : NAP_SCHED_NPOS;
+	}
 	w->planned = 1;
 }

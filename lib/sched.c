@@ -67,6 +67,8 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 		prefix = 0;
 		if (!sched_node_ok(s, v, ni) || (p->navoid && avoided(p, s->in->nodes[ni].name)))
 			continue;
+		if (!sched_node_ports_ok(s, pi, ni))
+			continue;
 		cd.kind = CAND_NODE;
 		cd.idx = ni;
 		cd.reqs = NULL;
@@ -74,6 +76,7 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 		if (!sched_topo_ok(s, k, v, &cd, NULL, 0))
 			continue;
 		nap_res_sub(&s->avail[ni], &p->req);
+		sched_node_ports_add(s, pi, ni);
 		sched_topo_record(s, pi, v, &cd, NULL);
 		s->out->place[pi].where = NAP_SCHED_NODE;
 		s->out->place[pi].index = ni;
@@ -221,6 +224,7 @@ st_free(struct st *s)
 		free(s->claims[i]->mask);
 		free(s->claims[i]->mask_ok);
 		free(s->claims[i]->refused);
+		free(s->claims[i]->ported.v);
 		free(s->claims[i]);
 	}
 	free(s->claims);
@@ -245,9 +249,13 @@ st_free(struct st *s)
 	free(s->avail);
 	free(s->topo.ndom);
 	free(s->open_nodes);
+	for (i = 0; s->node_ported && i < s->in->nnodes; i++)
+		free(s->node_ported[i].v);
+	free(s->node_ported);
 	free(s->tbuf);
 	free(s->tbuf2);
 	nap_reqs_free(&s->tmp);
+	nap_reqs_free(&s->tmp2);
 }
 
 /* One pod at every relaxation step until it lands: 1 placed, 0 not (why says why). */

@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "hostport.h"
 #include "labels.h"
 #include "nap.h"
 #include "resources.h"
@@ -104,6 +105,13 @@ struct nap_sched_pod {
 	 */
 	const char *const *avoid;
 	size_t navoid;
+	/*
+	 * Host ports its containers hold: two pods whose ports clash
+	 * (hostport.h) never share a node, nor does a pod and a DaemonSet that
+	 * would run there.  Pods whose ports differ need different sigs.
+	 */
+	const struct nap_host_port *ports;
+	size_t nports;
 };
 
 /* An instance type and its offerings, as the catalog gives them. */
@@ -149,6 +157,8 @@ struct nap_sched_node {
 	struct nap_res avail; /* allocatable minus bound requests */
 	int in_flight;
 	int initialized;
+	const struct nap_host_port *ports; /* held by the pods bound (or held) there */
+	size_t nports;
 };
 
 struct nap_sched_bound {
@@ -161,11 +171,12 @@ struct nap_sched_bound {
  * batch's request shapes are split greedily into at most four tiers, each
  * the pods that fit a size and not an earlier tier's, when the split's
  * single-size fractional covers (price x the most nodes any of CPU, memory,
- * pods needs; capacity net of DaemonSet overhead and of half the mean
- * request) cost 2% less than covering them with one size.  A claim opened
- * by a pod of a tier holds only that tier's pods, within its size, and pods
- * go to the oldest such claim that takes them (first fit); pods of no tier
- * (too big, or GPU) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
+ * pods, GPUs needs; capacity net of DaemonSet overhead and of half the mean
+ * request, GPUs whole) cost 2% less than covering them with one size.  A
+ * claim opened by a pod of a tier holds only that tier's pods, within its
+ * size, and pods go to the oldest such claim that takes them (first fit);
+ * pods of no tier (too big, or in a self-selecting required hostname
+ * pod-affinity group) grow claims as Karpenter does.  NAP_SCHED_PACK_KARPENTER:
  * Karpenter's pure greedy growth.
  */
 enum nap_sched_packing {
@@ -193,6 +204,13 @@ struct nap_sched_input {
 	 * nap_sched_solve only; runs take theirs from nap_sched_run_opts.
 	 */
 	int packing;
+	/*
+	 * Karpenter's MIN_VALUES_POLICY: 0 Strict (a claim whose sizes cannot
+	 * meet a minValues is not made), 1 BestEffort (the claim lowers that
+	 * minValues to what its sizes meet, and says so: min_values_relaxed).
+	 * Consolidation keeps it 0, as Karpenter never relaxes there.
+	 */
+	int min_values_relax;
 	/*
 	 * Names in use besides the nodes' (NodeClaims not yet nodes, claims
 	 * planned and not yet seen): no new claim is given one of these, nor
@@ -233,6 +251,9 @@ struct nap_sched_claim {
 	struct nap_reqs reqs;
 	uint16_t *types; /* ranked cheapest first, truncated */
 	int min_values;	 /* of the instance-type requirement, 0 = none */
+	/* 1: a minValues of its NodePool was lowered (BestEffort); -1: none was
+	 * lowered; 0: the NodePool has no minValues */
+	int min_values_relaxed;
 	size_t ntypes;
 	double price; /* cheapest available compatible offering */
 	size_t *pods; /* indices into pending, in placement order */

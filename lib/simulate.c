@@ -159,6 +159,8 @@ pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
 	o->created = p->meta.created;
 	o->labels = p->meta.labels;
 	o->req = p->requests;
+	o->ports = p->host_ports;
+	o->nports = p->nhost_ports;
 	if (!full) {
 		pod_topo(sim, p, o, 1);
 		return;
@@ -523,6 +525,48 @@ build_usage(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 	}
 }
 
+/*
+ * The taints a pod must tolerate on node n: all of them once it is
+ * initialized; before, its NodeClaim's startupTaints (its NodePool's when
+ * no claim is known) are left out, as taints an agent will remove, matched
+ * as Karpenter does by key and effect.  The known ephemeral taints the
+ * scheduler leaves out itself.  Either n's own array or one the sim keeps.
+ */
+static const struct nap_taint *
+node_taints(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_node *n,
+    int initialized, size_t *ntaints)
+{
+	const struct nap_nodeclaim *c;
+	const struct nap_nodepool *np;
+	const struct nap_taint *st = NULL;
+	struct nap_taint *out;
+	size_t nst = 0, i, j, k = 0;
+
+	*ntaints = n->ntaints;
+	if (initialized || !n->nodepool || n->ntaints == 0)
+		return n->taints;
+	if ((c = nap_cluster_nodeclaim_of(cl, n)) != NULL) {
+		st = c->startup_taints;
+		nst = c->nstartup_taints;
+	} else if ((np = nap_cluster_nodepool(cl, n->nodepool)) != NULL) {
+		st = np->startup_taints;
+		nst = np->nstartup_taints;
+	}
+	if (nst == 0)
+		return n->taints;
+	out = kalloc(sim, n->ntaints, sizeof(*out));
+	for (i = 0; i < n->ntaints; i++) {
+		for (j = 0; j < nst; j++)
+			if (st[j].effect == n->taints[i].effect &&
+			    strcmp(st[j].key, n->taints[i].key) == 0)
+				break;
+		if (j == nst)
+			out[k++] = n->taints[i];
+	}
+	*ntaints = k;
+	return out;
+}
+
 /* Nodes, then in-flight claims, initialized first, then by name; node_idx maps name to index + 1. */
 static void
 build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_catalog *cat,
@@ -580,8 +624,7 @@ build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 			sim->node_kind[i] = "Node";
 			nap_reqs_add_labels(&sim->node_labels[i], n->meta.labels);
 			o->labels = &sim->node_labels[i];
-			o->taints = n->taints;
-			o->ntaints = n->ntaints;
+			o->taints = node_taints(sim, cl, n, o->initialized, &o->ntaints);
 			o->avail = n->allocatable;
 			nap_res_sub(&o->avail, nap_cluster_node_requests(cl, n->meta.name));
 			if (refs[i].closed)
@@ -632,6 +675,39 @@ add_pending(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 	pod_avoid(sim, v, &sim->pending[j]);
 }
 
+/* A bound or held pod with host ports, and its node. */
+struct ported {
+	const struct nap_pod *pod;
+	size_t node;
+};
+
+/* Each node's host ports in use: those of the pods bound or held there. */
+static void
+node_ports(struct nap_sim *sim, const struct ported *pp, size_t n)
+{
+	struct nap_host_port **at;
+	size_t i, *cnt;
+
+	if (n == 0)
+		return;
+	cnt = nap_xcalloc(sim->in.nnodes + 1, sizeof(*cnt));
+	at = nap_xcalloc(sim->in.nnodes + 1, sizeof(*at));
+	for (i = 0; i < n; i++)
+		cnt[pp[i].node] += pp[i].pod->nhost_ports;
+	for (i = 0; i < n; i++) {
+		struct nap_sched_node *o = &sim->nodes[pp[i].node];
+		size_t ni = pp[i].node;
+
+		if (!at[ni])
+			o->ports = at[ni] = kalloc(sim, cnt[ni], sizeof(**at));
+		memcpy(at[ni] + o->nports, pp[i].pod->host_ports,
+		    pp[i].pod->nhost_ports * sizeof(**at));
+		o->nports += pp[i].pod->nhost_ports;
+	}
+	free(at);
+	free(cnt);
+}
+
 /* Bound pods (topology counts), held pods, and the pods to place. */
 static void
 build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_sim_opts *opts,
@@ -641,7 +717,8 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 	struct nap_hash bound_by_hash = NAP_HASH_INIT;
 	struct nap_sched_pod *sp;
 	struct nap_sim_pod_view none;
-	size_t npods, i, nbound = 0, nmoved = 0, nboundp = 0;
+	size_t npods, i, nbound = 0, nmoved = 0, nboundp = 0, nported = 0, aported = 0;
+	struct ported *ported = NULL;
 	char hkey[24];
 
 	pods = nap_cluster_pods(cl, &npods);
@@ -710,7 +787,14 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 		sim->bound[sim->nbound].pod = sp;
 		sim->bound[sim->nbound].node = at - 1;
 		sim->nbound++;
+		if (p->nhost_ports) {
+			nap_xgrow(&ported, &aported, nported + 1, sizeof(*ported));
+			ported[nported].pod = p;
+			ported[nported++].node = at - 1;
+		}
 	}
+	node_ports(sim, ported, nported);
+	free(ported);
 	for (i = 0; i < npods && nmoved; i++)
 		if (moves(pods[i], gone)) {
 			add_pending(sim, cl, pods[i], &none);
@@ -722,13 +806,90 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 	nap_hash_free(&bound_by_hash);
 }
 
+/*
+ * The newest pod each DaemonSet controls (creationTimestamp, the first
+ * seen on a tie), as Karpenter's cluster state keeps it: into pod[d], NULL
+ * for a DaemonSet with no pod yet.  A pod is the DaemonSet's when its
+ * DaemonSet owner reference names it in its namespace, with its UID when
+ * both carry one.
+ */
+static void
+daemon_pods(const struct nap_cluster *cl, struct nap_daemonset *const *dss, size_t nds,
+    const struct nap_pod **pod)
+{
+	struct nap_pod *const *pods;
+	struct nap_hash idx = NAP_HASH_INIT;
+	size_t npods, i;
+
+	if (nds == 0)
+		return;
+	for (i = 0; i < nds; i++) {
+		char *key = nap_xasprintf("%s" SEP "%s", dss[i]->meta.ns, dss[i]->meta.name);
+
+		nap_hash_put(&idx, key, (void *)(uintptr_t)(i + 1));
+		free(key);
+	}
+	pods = nap_cluster_pods(cl, &npods);
+	for (i = 0; i < npods; i++) {
+		const struct nap_pod *p = pods[i];
+		const struct nap_daemonset *d;
+		char *key;
+		size_t at;
+
+		if (p->owner != NAP_OWNER_DAEMONSET)
+			continue;
+		key = nap_xasprintf("%s" SEP "%s", p->meta.ns, p->owner_name);
+		at = (size_t)(uintptr_t)nap_hash_get(&idx, key);
+		free(key);
+		if (!at)
+			continue;
+		d = dss[at - 1];
+		if (d->meta.uid[0] && p->owner_uid[0] && strcmp(d->meta.uid, p->owner_uid) != 0)
+			continue;
+		if (!pod[at - 1] || p->meta.created > pod[at - 1]->meta.created)
+			pod[at - 1] = p;
+	}
+	nap_hash_free(&idx);
+}
+
+/*
+ * One pod per DaemonSet, the per-node overhead (karpenter.md 1.4): its
+ * newest pod when it has one, whose requests are what the kubelet reserves
+ * (a LimitRange or a mutating webhook may have changed the template's),
+ * else its template.  Where it lands is always the template's node
+ * selection: the DaemonSet controller rewrites each pod's required node
+ * affinity to pin it to its own node, which would match no new one.
+ */
+static void
+build_daemons(struct nap_sim *sim, const struct nap_cluster *cl,
+    struct nap_daemonset *const *dss, size_t nds)
+{
+	const struct nap_pod **pod = nap_xcalloc(nds + 1, sizeof(*pod));
+	struct nap_sched_pod tmpl;
+	size_t i;
+
+	daemon_pods(cl, dss, nds, pod);
+	for (i = 0; i < nds; i++) {
+		struct nap_sched_pod *o = &sim->daemons[i];
+
+		pod_conv(sim, NULL, &dss[i]->tmpl, o, 1);
+		if (!pod[i])
+			continue;
+		tmpl = *o;
+		pod_conv(sim, NULL, pod[i], o, 1);
+		o->terms = tmpl.terms;
+		o->nterms = tmpl.nterms;
+	}
+	free(pod);
+}
+
 int
 nap_sim_build(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_catalog *cat,
     const struct nap_sim_opts *opts, struct nap_err *err)
 {
 	struct nap_daemonset *const *dss;
 	struct nap_hash node_idx = NAP_HASH_INIT, gone = NAP_HASH_INIT;
-	size_t nds, i;
+	size_t nds;
 
 	(void)err;
 	memset(sim, 0, sizeof(*sim));
@@ -736,15 +897,14 @@ nap_sim_build(struct nap_sim *sim, const struct nap_cluster *cl, const struct na
 	build_types(sim, cat, opts);
 	sim->in.max_types = opts->max_types;
 	sim->in.packing = opts->packing;
+	sim->in.min_values_relax = opts->min_values_relax;
 	build_pools(sim, cl, cat);
 	build_usage(sim, cl, cat, opts, &gone);
 	build_nodes(sim, cl, cat, &gone, &node_idx);
 
-	/* DaemonSets: their template is the per-node overhead */
 	dss = nap_cluster_daemonsets(cl, &nds);
 	sim->daemons = nap_xcalloc(nds + 1, sizeof(*sim->daemons));
-	for (i = 0; i < nds; i++)
-		pod_conv(sim, NULL, &dss[i]->tmpl, &sim->daemons[i], 1);
+	build_daemons(sim, cl, dss, nds);
 	sim->in.daemons = sim->daemons;
 	sim->in.ndaemons = nds;
 

@@ -57,6 +57,7 @@ struct nap_sim_usage {
 struct nap_sim_opts {
 	int max_types; /* 0: NAP_SCHED_MAX_TYPES */
 	int packing;   /* enum nap_sched_packing */
+	int min_values_relax; /* nap_sched_input.min_values_relax: 1 BestEffort */
 	void *ctx;     /* passed to pod_view */
 	/* offerings known to be unavailable at now_ms (0: no clock, every entry holds); may be NULL */
 	const struct nap_unavail_set *unavail;

@@ -47,6 +47,17 @@ setup_file() {
 	EOF
 	# Settled, or two and a half minutes: the tests say what went wrong.
 	sim_poll 150 settled || :
+	# Then no new disruption (consolidateAfter: Never holds every method
+	# but drift and expiry), the commands under way finished, and the loop
+	# stopped, so that the state read is at rest.
+	sim_kubectl get nodepools -o name | while read -r np; do
+		sim_kubectl patch "$np" --type merge \
+		    -p '{"spec":{"disruption":{"consolidateAfter":"Never"}}}' >>"$F/apply.log"
+	done
+	sim_poll 60 settled || :
+	kill -TERM "$LOOP_PID" 2>/dev/null
+	wait "$LOOP_PID" 2>/dev/null
+	LOOP_PID=
 	capture
 }
 
@@ -59,11 +70,16 @@ teardown_file() {
 }
 
 # Everything that can run runs: the pods left are "huge" and spot pods the
-# spot limit keeps out (less than the 2 vCPUs of the smallest size left).
+# spot limit keeps out (less than the 2 vCPUs of the smallest size left);
+# and the fleet is at rest: no NodeClaim being deleted or without its Node
+# (nap-disrupt consolidates the pools as the pods land).
 settled() {
 	sim_kubectl get pods -A -o json >"$F/poll-pods.json" &&
-	    sim_kubectl get nodes -o json >"$F/poll-nodes.json" || return 1
-	[ "$(waiting "$F/poll-pods.json" "$F/poll-nodes.json" | jq 'length')" -eq 0 ]
+	    sim_kubectl get nodes -o json >"$F/poll-nodes.json" &&
+	    sim_kubectl get nodeclaims -o json >"$F/poll-claims.json" || return 1
+	[ "$(waiting "$F/poll-pods.json" "$F/poll-nodes.json" | jq 'length')" -eq 0 ] &&
+	    jq -e --slurpfile n "$F/poll-nodes.json" '[.items[] | select(.metadata.deletionTimestamp)] == []
+	        and (.items | length) == ($n[0].items | length)' "$F/poll-claims.json" >/dev/null
 }
 
 # Pods not Running for no reason the NodePools give, as a JSON array.

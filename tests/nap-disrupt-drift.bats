@@ -106,14 +106,15 @@ cluster() {
 	upgrade_pass
 }
 
-# web REPLICAS [NODE]: a Deployment of 100m pods, on NODE only when given.
+# web REPLICAS [NODE [CPU]]: a Deployment of 100m (or CPU) pods, on NODE only
+# when given (not "").
 web() {
-	jq -n --argjson r "$1" --arg n "${2:-}" '{apiVersion: "apps/v1", kind: "Deployment", metadata: {name: "web"},
+	jq -n --argjson r "$1" --arg n "${2:-}" --arg cpu "${3:-100m}" '{apiVersion: "apps/v1", kind: "Deployment", metadata: {name: "web"},
 	  spec: {replicas: $r, selector: {matchLabels: {app: "web"}},
 	    template: {metadata: {labels: {app: "web"}},
 	      spec: ((if $n == "" then {} else {nodeSelector: {"kubernetes.io/hostname": $n}} end) +
 	        {terminationGracePeriodSeconds: 2,
-	         containers: [{name: "c", image: "nginx", resources: {requests: {cpu: "100m"}}}]})}}}' |
+	         containers: [{name: "c", image: "nginx", resources: {requests: {cpu: $cpu}}}]})}}}' |
 	    sim_kubectl apply -f - >/dev/null
 }
 
@@ -142,7 +143,7 @@ check() {
 	    (.items | map({key: .metadata.name, value: ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length > 0)}) | from_entries) as $init
 	    | [.items[] | select((.metadata.name | startswith("old")) and .metadata.deletionTimestamp)] as $del
 	    | (if ($del | length) > $b then "\($del | length) deleting at once" else empty end),
-	      ($del[] | (.metadata.annotations["nap.dev/replacement"] // empty) as $r
+	      ($del[] | (.metadata.annotations["nap.dev/replacement"] // empty | split(",")[]) as $r
 	        | if $init[$r] then empty else "deleting before replacement \($r) is Initialized" end)' \
 	    >>"$BATS_TEST_TMPDIR/breach"
 }
@@ -378,7 +379,9 @@ pinned() {
 	pinned keep aks-h1 '{"karpenter.sh/do-not-disrupt": "true"}'
 	pinned guard aks-h2 '{}'
 	sim_create_pdb guard app=guard 1 >/dev/null
-	web 4
+	# A pod of 1 CPU a node: a drifted node's pod fits on no other
+	# (1.9 CPU allocatable), so each is replaced, not just deleted.
+	web 4 "" 1
 	sim_poll 60 running 6
 	upgrade_pass
 	none_drifted old1 old2 h1 h2
@@ -397,7 +400,7 @@ pinned() {
 	[ "$(jq -r 'select(.type == "DisruptionVerdict" and .nodeClaim == "h2") | .why' "$BATS_TEST_TMPDIR/dry")" = PDBBlocks ]
 	for n in h1 h2; do
 		[ -z "$(sim_kubectl get nodeclaim $n -o jsonpath='{.metadata.deletionTimestamp}')" ]
-		! has_taint aks-$n
+		run ! has_taint "aks-$n"
 	done
 	[ "$(jq -r 'select(.type == "Drifted" and .reason == "NodePoolDrifted") | .nodeClaim' "$OUT" | sort -u | paste -sd, -)" = h1,h2,old1,old2 ]
 	# The replacements carry the new label and have not drifted.

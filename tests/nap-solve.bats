@@ -459,6 +459,142 @@ run_case() {
 	run_case forwards-unknown
 }
 
+@test "a pod whose nodeSelector asks for GPU name T4 gets T4 sizes only, not sizes without a GPU name" {
+	run_case gpu-name-selector
+}
+
+@test "a pod whose required node affinity says GPU manufacturer Exists gets GPU sizes only" {
+	run_case gpu-manufacturer-affinity-exists
+}
+
+@test "a NodePool that requires GPU name A100 launches A100 sizes only" {
+	run_case gpu-name-nodepool
+}
+
+@test "a pod whose affinity says GPU name NotIn [T4] still gets sizes without a GPU" {
+	run_case gpu-name-notin-keeps
+}
+
+@test "should fail to provision if ephemeral disk ask for is too large" {
+	run_case ephemeral-too-large
+}
+
+@test "should select an ephemeral disk if LabelSKUStorageEphemeralOSMaxSize is set and os disk size fits" {
+	run_case ephemeral-maxsize-set
+}
+
+@test "should assume pod will schedule to a tainted node with a custom startup taint" {
+	run_case startup-taint-custom
+}
+
+@test "a starting node's startup taints are its NodeClaim's, even after its NodePool dropped them" {
+	run_case startup-taint-from-nodeclaim
+}
+
+@test "a taint with a startup taint's key but another effect keeps the pod off a starting node" {
+	run_case startup-taint-effect-differs
+}
+
+@test "should not assume pod will schedule to a node with startup taints after initialization" {
+	run_case startup-taint-after-init
+}
+
+@test "should schedule pods with the same host port to different nodes" {
+	run_case host-port-split
+}
+
+@test "pods holding one host port number over TCP and over UDP share a node" {
+	run_case host-port-protocols-share
+}
+
+@test "pods holding one host port on two different IPs share a node; one holding it on 0.0.0.0 clashes with both" {
+	run_case host-port-ip
+}
+
+@test "a pod whose host port a bound pod holds on an existing node gets a new node; a pod without it goes there" {
+	run_case host-port-existing-node
+}
+
+@test "should account for daemonset hostports" {
+	run_case host-port-daemonset
+}
+
+@test "should not account for daemonset hostports when daemonset would not schedule on selected node" {
+	run_case host-port-daemonset-elsewhere
+}
+
+@test "a pod that joins a claim narrows it to the sizes where no DaemonSet holds its host port" {
+	run_case host-port-daemonset-narrows-claim
+}
+
+@test "should account for overhead using daemonset pod spec instead of daemonset spec" {
+	run_case daemonset-pod-spec-overhead
+}
+
+@test "the newest of a DaemonSet's pods gives its overhead, as Karpenter's cluster state keeps it" {
+	run_case daemonset-newest-pod-overhead
+}
+
+@test "a pod of another DaemonSet does not stand for this one; its own pod, bound elsewhere, does" {
+	run_case daemonset-pod-of-other-ignored
+}
+
+@test "should remove daemonset node hostname affinity when considering daemonset schedulability" {
+	run_case daemonset-pod-hostname-affinity-removed
+}
+
+@test "should not schedule when minValues requirement is not met" {
+	run_case min-values-strict-not-met
+}
+
+@test "should schedule even when minValues requirement is not met" {
+	run_case min-values-best-effort
+}
+
+@test "should relax minValues before falling back to other nodepools" {
+	run_case min-values-relax-before-fallback
+}
+
+@test "should choose nodepool with higher weight when relaxing minValues" {
+	run_case min-values-relax-higher-weight
+}
+
+@test "should not schedule when zone minValues requirement is not met" {
+	run_case min-values-zone-strict-not-met
+}
+
+@test "should schedule even when zone minValues requirement is not met" {
+	run_case min-values-zone-best-effort
+}
+
+@test "under BestEffort a claim whose sizes meet minValues keeps them and says it relaxed nothing" {
+	run_case min-values-met-not-relaxed
+}
+
+@test "one-GPU pods fill claims of the NodePool's cheapest one-GPU size, not one claim grown to a multi-GPU size" {
+	run_case gpu-pods-tier-plan
+}
+
+@test "one-GPU pods with a zonal spread go two to a zone on claims of the plan's one-GPU size" {
+	run_case gpu-pods-tier-zonal-spread
+}
+
+@test "one-GPU pods with hostname anti-affinity get a claim each within the plan, and a pod they do not select may share none of theirs beyond the tier's size" {
+	run_case gpu-pods-tier-anti-affinity
+}
+
+@test "GPU pods whose hostname affinity selects each other share one claim that grows past the plan's one-GPU size, as in Karpenter" {
+	run_case gpu-pods-self-affinity-grow
+}
+
+@test "the plan counts GPUs whole: eight one-GPU pods go on eight one-GPU nodes when that costs less than two four-GPU ones" {
+	run_case gpu-pods-tier-whole-devices
+}
+
+@test "pods whose zonal affinity selects each other fill several claims of the plan's size, all in one zone" {
+	run_case zone-self-affinity-in-plan
+}
+
 @test "under a cluster node ceiling (--max-nodes 8) ten 1.5-core pods that would take ten 2-vCPU nodes go to at most eight claims of a larger size" {
 	run_case node-ceiling-larger-sizes
 }

@@ -60,6 +60,7 @@ on_record(struct ctx *x, const struct nap_rec *rec)
 	if (strcmp(t, "ADDED") == 0 || strcmp(t, "MODIFIED") == 0 || strcmp(t, "DELETED") == 0) {
 		if (nap_cluster_apply_record(x->cl, rec->obj, &err) < 0)
 			nap_warn("line %lu: %s", rec->lineno, err.msg);
+		x->generation++;
 	} else if (strcmp(t, "SYNCED") == 0) {
 		x->synced = 1;
 	} else if (strcmp(t, "Nominated") == 0) {
@@ -166,6 +167,9 @@ run(struct ctx *x)
 		if (x->synced && open_in && now >= x->next_plan_ms) {
 			plan_pass(x);
 			x->next_plan_ms = now + scaled(x, x->plan_every_ms);
+			/* a command waiting for validation is looked at when it is due */
+			if (x->npend > 0 && x->pend_due_ms < x->next_plan_ms)
+				x->next_plan_ms = x->pend_due_ms;
 			if (x->next_plan_ms < now + MIN_TICK_MS)
 				x->next_plan_ms = now + MIN_TICK_MS;
 		}
@@ -327,6 +331,7 @@ main(int argc, char **argv)
 	nap_hash_init(&x.tainted);
 	nap_hash_init(&x.done);
 	nap_hash_init(&x.nominated);
+	nap_hash_init(&x.seen_repl);
 	if (x.dry_run) {
 		dry_run(&x, catalog, region);
 	} else {
@@ -357,6 +362,7 @@ main(int argc, char **argv)
 		    x.nevicted, x.nblocked, x.nforced, x.nvm_deleted, x.nfinalized, x.ncommands);
 	vm_free_all(&x);
 	plan_free(&x);
+	replace_free(&x);
 	if (x.cat)
 		nap_catalog_free(x.cat);
 	while (nap_hash_next(&x.waits, &pos, &k, &v))

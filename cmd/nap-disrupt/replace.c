@@ -1,28 +1,42 @@
 /*
- * replace.c - commands whose candidate may go only once a replacement is
- * Initialized (karpenter.md §4.7): today the non-empty Drifted command of
- * lib/disrupt (one candidate, replacements = 1).
+ * replace.c - commands whose candidates may go only once their replacements
+ * are Initialized (karpenter.md §4.7): a non-empty Drifted command and a
+ * consolidation that replaces (Underutilized, replacements > 0), with one
+ * or more candidates and one or more replacement NodeClaims.
  *
- * Start: the replacement is a NodeClaim of the candidate's NodePool made
- * from the pool's current template (lib/claim, the writer nap-solve uses),
- * so it has not drifted, pinned to the candidate's instance type, zone and
- * capacity type (the size that held these pods, in the zone their volumes
- * and spreads chose), its requests the candidate's pods' requests.  The
- * candidate's NodeClaim is annotated with the replacement's name and the
- * start time, its Node is tainted karpenter.sh/disrupted:NoSchedule, then
- * a LaunchRequest goes downstream (nap-solve forwards it, nap-launch
- * launches it) with the Disruption record.  A pool whose requirements no
- * longer admit that offering, or that sets minValues, holds the command
- * (DisruptionBlocked on the NodeClaim): nap does not guess another size.
+ * Start: the replacements are the command's LaunchRequest records when the
+ * planner gives them (lib/disrupt simulates where the candidates' pods go
+ * and writes each claim with lib/claim, the writer nap-solve uses).  A
+ * one-candidate command without them gets a NodeClaim of the candidate's
+ * NodePool made from the pool's current template, pinned to the
+ * candidate's instance type, zone and capacity type (the size that held
+ * these pods, in the zone their volumes and spreads chose); a pool whose
+ * requirements no longer admit that offering, or that sets minValues, holds
+ * the command (DisruptionBlocked on the NodeClaim): nap does not guess
+ * another size.  Each replacement is renamed "<pool>-<5 of [a-z0-9]>" from
+ * the first candidate, the time and its index, so a retry never meets the
+ * NodeClaim of an earlier attempt still being deleted.
+ *
+ * Then, in Karpenter's order: every candidate's NodeClaim is annotated with
+ * the replacements' names (nap.dev/replacement, comma-separated) and the
+ * start time, and its Node tainted karpenter.sh/disrupted:NoSchedule (a
+ * write that fails undoes the ones before it and holds the command); then
+ * the LaunchRequests go downstream (nap-solve forwards them, nap-launch
+ * launches them through the same NIC/VM path and capacity fallback as any
+ * other claim), a Nominated record for each pod a replacement is meant for,
+ * and the Disruption record.
  *
  * Follow-up, every pass, from the API server's state alone (restart-safe):
- * for each NodeClaim carrying the annotation, the replacement Initialized →
- * the candidate NodeClaim is deleted (termination drains it); the
- * replacement deleted, or not Initialized within the registration timeout
- * (15 min, under --time-scale) after the start → the replacement is deleted,
- * the taint and the annotations removed, and a
- * DisruptionReplacementFailed event says so.  Until the candidate is gone
- * its replacement counts as nominated, so emptiness does not take it.
+ * for each NodeClaim carrying the annotation, every replacement Initialized
+ * -> the candidate NodeClaim is deleted (termination drains it); one
+ * replacement deleted, gone after it was seen, or not all Initialized
+ * within the registration timeout (15 min, under --time-scale) after the
+ * start -> the command is given up: every replacement still there is
+ * deleted, the taint and the annotations removed, and a
+ * DisruptionReplacementFailed event says so.  The candidates of one command
+ * carry the same list, so they all go the same way.  Until the candidates
+ * are gone the replacements count as nominated, so emptiness and
+ * consolidation do not take them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +53,9 @@
 #define ANN_SINCE "nap.dev/replacement-since"
 #define REGISTRATION_TIMEOUT_MS (15 * 60 * 1000)
 
-/* "<pool>-<5 of [a-z0-9]>", from the candidate and the time (FNV-1a). */
+/* "<pool>-<5 of [a-z0-9]>", from the candidate, the time and the index (FNV-1a). */
 static char *
-replacement_name(const char *pool, const char *cand, int64_t now)
+replacement_name(const char *pool, const char *cand, int64_t now, size_t idx)
 {
 	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
 	uint64_t h = 1469598103934665603ULL;
@@ -53,6 +67,8 @@ replacement_name(const char *pool, const char *cand, int64_t now)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
 	for (i = 0; i < 8; i++)
 		h = (h ^ (unsigned char)(now >> (8 * i))) * 1099511628211ULL;
+	for (i = 0; i < 8; i++)
+		h = (h ^ (unsigned char)(idx >> (8 * i))) * 1099511628211ULL;
 	for (i = 0; i < 5; i++, h /= 36)
 		suffix[i] = alnum[h % 36];
 	suffix[5] = '\0';
@@ -105,8 +121,7 @@ replacement_reqs(const struct nap_nodepool *np, const struct nap_disrupt_candida
 }
 
 static int
-annotate(struct ctx *x, const char *claim, const char *name, const char *since,
-    struct nap_err *err)
+annotate(struct ctx *x, const char *claim, const char *name, const char *since, struct nap_err *err)
 {
 	json_object *p = json_object_new_object(), *md = json_object_new_object();
 	json_object *ann = json_object_new_object();
@@ -159,7 +174,8 @@ untaint(struct ctx *x, const struct nap_node *n, struct nap_err *err)
 		json_object_object_add(o, "op", json_object_new_string("remove"));
 		json_object_object_add(o, "path",
 		    json_object_new_string(
-			"/metadata/labels/node.kubernetes.io~1exclude-from-external-load-balancers"));
+			"/metadata/labels/"
+			"node.kubernetes.io~1exclude-from-external-load-balancers"));
 		json_object_array_add(ops, o);
 	}
 	rc = 0;
@@ -173,54 +189,62 @@ untaint(struct ctx *x, const struct nap_node *n, struct nap_err *err)
 	return rc;
 }
 
-int
-replace_command(
-    struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd)
+/* The names of a comma-separated list, in a new array of new strings. */
+static char **
+split_names(const char *list, size_t *n)
 {
-	const struct nap_disrupt_candidate *cd;
-	const struct nap_nodeclaim *c;
-	const struct nap_node *n;
-	const struct nap_nodepool *np;
+	char **out = NULL;
+	size_t a = 0;
+	const char *s = list, *e;
+
+	*n = 0;
+	while (*s) {
+		e = strchr(s, ',');
+		if (e == NULL)
+			e = s + strlen(s);
+		if (e > s) {
+			nap_xgrow(&out, &a, *n + 1, sizeof(*out));
+			out[(*n)++] = nap_xstrndup(s, (size_t)(e - s));
+		}
+		s = *e ? e + 1 : e;
+	}
+	return out;
+}
+
+static void
+free_names(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The planner's LaunchRequest records of cmd (borrowed), NULL and 0 when it gave none. */
+static json_object *const *
+replace_launches(const struct nap_disrupt_command *cmd, size_t *n)
+{
+	*n = cmd->launch ? cmd->nlaunch : 0;
+	return *n ? cmd->launch : NULL;
+}
+
+/* The one replacement of a one-candidate command: the candidate's own offering. */
+static json_object *
+own_offering(struct ctx *x, const struct nap_nodepool *np, const struct nap_disrupt_candidate *cd,
+    const struct nap_node *n, char *why, size_t len)
+{
 	json_object *reqs, *labels = NULL, *rec, *pods;
 	struct nap_pod *const *on;
-	struct nap_err err;
-	char why[256], since[40], *name;
 	size_t i, non;
 
-	if (cmd->replacements == 0)
-		return 0;
-	if (cmd->ncands != 1)
-		return 1; /* the planner makes one-candidate commands only */
-	cd = &cmd->cands[0];
-	c = nap_cluster_nodeclaim(x->cl, cd->nodeclaim);
-	n = c ? nap_cluster_node_of(x->cl, c) : NULL;
-	np = nap_cluster_nodepool(x->cl, cmd->nodepool);
-	if (c == NULL || n == NULL || np == NULL)
-		return 1;
-	reqs = replacement_reqs(np, cd, &labels, why, sizeof(why));
-	if (reqs == NULL) {
-		obs_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Normal", "DisruptionBlocked",
-		    "%s: not disrupted, no replacement: %s", nap_disrupt_reason_name(cmd->reason),
-		    why);
-		return 1;
-	}
-	name = replacement_name(np->meta.name, cd->nodeclaim, now_ms(x));
-	rfc3339(now_ms(x), since, sizeof(since));
-	if (annotate(x, cd->nodeclaim, name, since, &err) < 0) {
-		nap_warn("nodeclaim %s: annotate %s: %s", cd->nodeclaim, ANN_REPLACEMENT, err.msg);
-		goto fail;
-	}
-	if (k_taint_disrupted(x, n, &err) < 0) {
-		nap_warn("node %s: taint %s: %s", n->meta.name, NAP_TAINT_DISRUPTED, err.msg);
-		if (annotate(x, cd->nodeclaim, NULL, NULL, &err) < 0)
-			nap_warn("nodeclaim %s: %s: %s", cd->nodeclaim, ANN_REPLACEMENT, err.msg);
-		goto fail;
-	}
+	reqs = replacement_reqs(np, cd, &labels, why, len);
+	if (reqs == NULL)
+		return NULL;
 	rec = json_object_new_object();
 	json_object_object_add(rec, "type", json_object_new_string("LaunchRequest"));
 	json_object_object_add(
-	    rec, "nodeClaim", nap_claim_object(np, name, labels, reqs, &cd->requests));
-	labels = reqs = NULL;
+	    rec, "nodeClaim", nap_claim_object(np, "", labels, reqs, &cd->requests));
 	pods = json_object_new_array();
 	on = nap_cluster_pods_on_node(x->cl, n->meta.name, &non);
 	for (i = 0; i < non; i++)
@@ -231,36 +255,189 @@ replace_command(
 			free(key);
 		}
 	json_object_object_add(rec, "pods", pods);
-	json_object_object_add(rec, "price", cd->price >= 0 ? json_object_new_double(cd->price) : NULL);
-	nap_emit(rec);
-	json_object_put(rec);
+	json_object_object_add(
+	    rec, "price", cd->price >= 0 ? json_object_new_double(cd->price) : NULL);
+	return rec;
+}
+
+/* Undo the marks on the first n candidates: untaint, drop the annotations. */
+static void
+unmark(struct ctx *x, const struct nap_nodeclaim *const *cs, const struct nap_node *const *ns,
+    size_t n)
+{
+	struct nap_err err;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (untaint(x, ns[i], &err) < 0)
+			nap_warn("node %s: untaint: %s", ns[i]->meta.name, err.msg);
+		if (annotate(x, cs[i]->meta.name, NULL, NULL, &err) < 0)
+			nap_warn(
+			    "nodeclaim %s: %s: %s", cs[i]->meta.name, ANN_REPLACEMENT, err.msg);
+	}
+}
+
+/* A Nominated record for each pod the LaunchRequest lr is meant for. */
+static void
+nominate(struct ctx *x, json_object *lr, const char *name)
+{
+	size_t i, n;
+	json_object *pods = nap_json_array(lr, "pods", &n);
+
+	for (i = 0; pods && i < n; i++) {
+		const char *key = json_object_get_string(json_object_array_get_idx(pods, i));
+		const char *slash = key ? strchr(key, '/') : NULL;
+		const struct nap_pod *p;
+		json_object *rec;
+		char *ns;
+
+		if (slash == NULL)
+			continue;
+		ns = nap_xstrndup(key, (size_t)(slash - key));
+		p = nap_cluster_pod(x->cl, ns, slash + 1);
+		free(ns);
+		rec = json_object_new_object();
+		json_object_object_add(rec, "type", json_object_new_string("Nominated"));
+		json_object_object_add(rec, "pod", json_object_new_string(key));
+		json_object_object_add(rec, "uid", json_object_new_string(p ? p->meta.uid : ""));
+		json_object_object_add(rec, "node", json_object_new_string(name));
+		json_object_object_add(rec, "kind", json_object_new_string("NodeClaim"));
+		nap_emit(rec);
+		json_object_put(rec);
+	}
+}
+
+int
+replace_command(
+    struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd)
+{
+	const struct nap_nodeclaim **cs;
+	const struct nap_node **ns;
+	const struct nap_nodepool *np;
+	json_object *const *planned;
+	json_object **lr = NULL, *rec, *md;
+	struct nap_err err;
+	char why[256], since[40], *names = NULL, *tmp;
+	size_t i, nlr = 0, marked = 0;
+	int64_t now = now_ms(x);
+	int rc = 1;
+
+	if (cmd->replacements == 0 || cmd->ncands == 0)
+		return 0;
+	np = nap_cluster_nodepool(x->cl, cmd->nodepool);
+	if (np == NULL)
+		return 1;
+	cs = nap_xcalloc(cmd->ncands, sizeof(*cs));
+	ns = nap_xcalloc(cmd->ncands, sizeof(*ns));
+	for (i = 0; i < cmd->ncands; i++) {
+		cs[i] = nap_cluster_nodeclaim(x->cl, cmd->cands[i].nodeclaim);
+		ns[i] = cs[i] ? nap_cluster_node_of(x->cl, cs[i]) : NULL;
+		if (cs[i] == NULL || ns[i] == NULL)
+			goto out;
+	}
+
+	planned = replace_launches(cmd, &nlr);
+	if (nlr > 0) {
+		/* renamed in place, so that the Disruption record names them too */
+		lr = nap_xcalloc(nlr, sizeof(*lr));
+		for (i = 0; i < nlr; i++)
+			lr[i] = json_object_get(planned[i]);
+	} else if (cmd->ncands == 1) {
+		lr = nap_xcalloc(1, sizeof(*lr));
+		if ((lr[0] = own_offering(x, np, &cmd->cands[0], ns[0], why, sizeof(why))) != NULL)
+			nlr = 1;
+	} else {
+		snprintf(
+		    why, sizeof(why), "the planner gave no replacement for %zu nodes", cmd->ncands);
+	}
+	if (nlr == 0) {
+		for (i = 0; i < cmd->ncands; i++)
+			obs_event(x, "NodeClaim", "karpenter.sh/v1", &cs[i]->meta, "Normal",
+			    "DisruptionBlocked", "%s: not disrupted, no replacement: %s",
+			    nap_disrupt_reason_name(cmd->reason), why);
+		goto out;
+	}
+	for (i = 0; i < nlr; i++) {
+		char *name = replacement_name(np->meta.name, cmd->cands[0].nodeclaim, now, i);
+
+		md = nap_json_get(lr[i], "nodeClaim.metadata");
+		if (md == NULL || !json_object_is_type(md, json_type_object)) {
+			nap_warn("nodepool %s: %s replacement %zu has no nodeClaim.metadata",
+			    np->meta.name, nap_disrupt_reason_name(cmd->reason), i);
+			free(name);
+			goto out;
+		}
+		json_object_object_add(md, "name", json_object_new_string(name));
+		tmp = names ? nap_xasprintf("%s,%s", names, name) : nap_xstrdup(name);
+		free(names);
+		names = tmp;
+		free(name);
+	}
+
+	rfc3339(now, since, sizeof(since));
+	for (marked = 0; marked < cmd->ncands; marked++) {
+		if (annotate(x, cs[marked]->meta.name, names, since, &err) < 0) {
+			nap_warn("nodeclaim %s: annotate %s: %s", cs[marked]->meta.name,
+			    ANN_REPLACEMENT, err.msg);
+			break;
+		}
+		if (k_taint_disrupted(x, ns[marked], &err) < 0) {
+			nap_warn("node %s: taint %s: %s", ns[marked]->meta.name,
+			    NAP_TAINT_DISRUPTED, err.msg);
+			if (annotate(x, cs[marked]->meta.name, NULL, NULL, &err) < 0)
+				nap_warn("nodeclaim %s: %s: %s", cs[marked]->meta.name,
+				    ANN_REPLACEMENT, err.msg);
+			break;
+		}
+	}
+	if (marked < cmd->ncands) {
+		unmark(x, cs, ns, marked);
+		goto out;
+	}
+
+	for (i = 0; i < nlr; i++) {
+		const char *name = nap_json_str(lr[i], "nodeClaim.metadata.name", "");
+
+		nap_emit(lr[i]);
+		nominate(x, lr[i], name);
+	}
 	rec = nap_disrupt_command_json(r, cmd);
 	nap_emit(rec);
 	json_object_put(rec);
 	x->ncommands++;
-	nap_info("nodeclaim %s: %s, replacement %s launching", cd->nodeclaim,
-	    nap_disrupt_reason_name(cmd->reason), name);
-	obs_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Normal", "DisruptionLaunching",
-	    "Launching NodeClaim: %s (replacing %s)", nap_disrupt_reason_name(cmd->reason), name);
-	free(name);
-	return 2;
-fail:
-	json_object_put(reqs);
-	json_object_put(labels);
-	free(name);
-	return 1;
+	for (i = 0; i < cmd->ncands; i++) {
+		nap_info("nodeclaim %s: %s, replacement %s launching", cs[i]->meta.name,
+		    nap_disrupt_reason_name(cmd->reason), names);
+		obs_event(x, "NodeClaim", "karpenter.sh/v1", &cs[i]->meta, "Normal",
+		    "DisruptionLaunching", "Launching NodeClaim: %s (replacing %s)",
+		    nap_disrupt_reason_name(cmd->reason), names);
+	}
+	rc = 2;
+out:
+	for (i = 0; i < nlr; i++)
+		json_object_put(lr[i]);
+	free(lr);
+	free(names);
+	free(cs);
+	free(ns);
+	return rc;
 }
 
-/* Give the command up: the replacement goes, the candidate is as before. */
+/* Give the command up: the replacements go, the candidate is as before. */
 static void
-give_up(struct ctx *x, const struct nap_nodeclaim *c, const char *name,
-    const struct nap_nodeclaim *repl, const char *what)
+give_up(struct ctx *x, const struct nap_nodeclaim *c, char *const *names, size_t nnames,
+    const char *list, const char *what)
 {
 	const struct nap_node *n = nap_cluster_node_of(x->cl, c);
 	struct nap_err err;
 	char *path;
+	size_t i;
 
-	if (repl && !repl->meta.deleted) {
+	for (i = 0; i < nnames; i++) {
+		const struct nap_nodeclaim *repl = nap_cluster_nodeclaim(x->cl, names[i]);
+
+		if (repl == NULL || repl->meta.deleted)
+			continue;
 		path = path_nodeclaim(repl->meta.name);
 		if (k_delete(x, path, repl->meta.uid, -1, &err) < 0)
 			nap_warn("nodeclaim %s: delete: %s", repl->meta.name, err.msg);
@@ -274,76 +451,125 @@ give_up(struct ctx *x, const struct nap_nodeclaim *c, const char *name,
 		nap_warn("nodeclaim %s: %s: %s", c->meta.name, ANN_REPLACEMENT, err.msg);
 		return;
 	}
-	nap_warn("nodeclaim %s: replacement %s %s: disruption given up", c->meta.name, name, what);
+	nap_warn("nodeclaim %s: replacement %s %s: disruption given up", c->meta.name, list, what);
 	obs_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Warning",
-	    "DisruptionReplacementFailed", "Replacement %s %s; the node stays", name, what);
+	    "DisruptionReplacementFailed", "Replacement %s %s; the node stays", list, what);
+}
+
+/* Forget the replacements seen that no annotation names any more. */
+static void
+seen_prune(struct ctx *x)
+{
+	struct nap_hash keep;
+	char **names;
+	size_t j, nn;
+
+	if (nap_hash_count(&x->seen_repl) == 0)
+		return;
+	nap_hash_init(&keep);
+	replace_nominated(x, &names, &nn);
+	for (j = 0; j < nn; j++)
+		if (nap_hash_get(&x->seen_repl, names[j]))
+			nap_hash_put(&keep, names[j], (void *)1);
+	free_names(names, nn);
+	nap_hash_free(&x->seen_repl);
+	x->seen_repl = keep;
 }
 
 void
 replace_pass(struct ctx *x)
 {
 	struct nap_nodeclaim *const *claims;
-	size_t i, n;
+	size_t i, j, n;
 	int64_t now = now_ms(x);
 
 	claims = nap_cluster_nodeclaims(x->cl, &n);
 	for (i = 0; i < n; i++) {
 		const struct nap_nodeclaim *c = claims[i], *repl;
-		const char *name = nap_meta_annotation(&c->meta, ANN_REPLACEMENT);
+		const char *list = nap_meta_annotation(&c->meta, ANN_REPLACEMENT);
 		const char *since_s = nap_meta_annotation(&c->meta, ANN_SINCE);
+		const char *what = NULL;
 		int64_t since = 0;
+		int ready = 1, launched = 1;
 		struct nap_err err;
-		char *path;
+		char **names, *path;
+		size_t nn;
 
-		if (name == NULL || c->meta.deleted)
+		if (list == NULL || c->meta.deleted)
 			continue;
-		repl = nap_cluster_nodeclaim(x->cl, name);
-		if (repl && repl->initialized && !repl->meta.deleted) {
+		names = split_names(list, &nn);
+		for (j = 0; j < nn && what == NULL; j++) {
+			repl = nap_cluster_nodeclaim(x->cl, names[j]);
+			if (repl == NULL) {
+				if (nap_hash_get(&x->seen_repl, names[j]))
+					what = "is gone";
+				ready = launched = 0;
+				continue;
+			}
+			nap_hash_put(&x->seen_repl, names[j], (void *)1);
+			if (repl->meta.deleted)
+				what = "is being deleted";
+			else if (!repl->initialized)
+				ready = 0;
+		}
+		if (nn == 0)
+			what = "is not named";
+		if (what == NULL && ready) {
 			path = path_nodeclaim(c->meta.name);
 			if (k_delete(x, path, c->meta.uid, -1, &err) < 0)
 				nap_warn("nodeclaim %s: delete: %s", c->meta.name, err.msg);
 			else
 				obs_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Normal",
 				    "DisruptionTerminating",
-				    "Disrupting NodeClaim: replacement %s is initialized", name);
+				    "Disrupting NodeClaim: replacement %s is initialized", list);
 			free(path);
-			continue;
-		}
-		if (repl && repl->meta.deleted) {
-			give_up(x, c, name, repl, "is being deleted");
+			free_names(names, nn);
 			continue;
 		}
 		/* A start time that does not parse counts as long ago: fail safe, untaint. */
-		if (since_s == NULL || nap_time_parse(since_s, &since) != 0 ||
-		    now - since * 1000 > scaled(x, REGISTRATION_TIMEOUT_MS)) {
-			give_up(x, c, name, repl, "was not initialized in time");
-			continue;
-		}
-		if (repl == NULL)
+		if (what == NULL &&
+		    (since_s == NULL || nap_time_parse(since_s, &since) != 0 ||
+			now - since * 1000 > scaled(x, REGISTRATION_TIMEOUT_MS)))
+			what = "was not initialized in time";
+		if (what != NULL)
+			give_up(x, c, names, nn, list, what);
+		else if (!launched)
 			obs_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Normal",
-			    "DisruptionLaunching", "Launching NodeClaim: replacement %s", name);
+			    "DisruptionLaunching", "Launching NodeClaim: replacement %s", list);
 		else
 			obs_event(x, "NodeClaim", "karpenter.sh/v1", &c->meta, "Normal",
 			    "DisruptionWaitingReadiness",
-			    "Waiting on readiness to continue disruption: replacement %s", name);
+			    "Waiting on readiness to continue disruption: replacement %s", list);
+		free_names(names, nn);
+	}
+	seen_prune(x);
+}
+
+void
+replace_nominated(const struct ctx *x, char ***out, size_t *nout)
+{
+	struct nap_nodeclaim *const *claims;
+	size_t i, j, n, nn, a = 0;
+
+	*out = NULL;
+	*nout = 0;
+	claims = nap_cluster_nodeclaims(x->cl, &n);
+	for (i = 0; i < n; i++) {
+		const char *list = nap_meta_annotation(&claims[i]->meta, ANN_REPLACEMENT);
+		char **names;
+
+		if (list == NULL)
+			continue;
+		names = split_names(list, &nn);
+		nap_xgrow(out, &a, *nout + nn, sizeof(**out));
+		for (j = 0; j < nn; j++)
+			(*out)[(*nout)++] = names[j];
+		free(names);
 	}
 }
 
-const char **
-replace_nominated(const struct ctx *x, size_t *nout)
+void
+replace_free(struct ctx *x)
 {
-	struct nap_nodeclaim *const *claims;
-	const char **out;
-	size_t i, n, k = 0;
-
-	claims = nap_cluster_nodeclaims(x->cl, &n);
-	out = nap_xcalloc(n ? n : 1, sizeof(*out));
-	for (i = 0; i < n; i++) {
-		const char *name = nap_meta_annotation(&claims[i]->meta, ANN_REPLACEMENT);
-
-		if (name != NULL)
-			out[k++] = name;
-	}
-	*nout = k;
-	return out;
+	nap_hash_free(&x->seen_repl);
 }

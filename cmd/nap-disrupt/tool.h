@@ -67,16 +67,24 @@ struct ctx {
 	int64_t plan_every_ms; /* unscaled */
 	int64_t next_plan_ms;  /* wall clock */
 	int64_t next_term_ms;
-	struct nap_hash vms;	/* VM name -> struct vmdel */
-	struct nap_hash waits;	/* pod uid -> struct podwait */
+	struct nap_hash vms;	 /* VM name -> struct vmdel */
+	struct nap_hash waits;	 /* pod uid -> struct podwait */
 	struct nap_hash tainted; /* node uid -> int64_t *: first pass that saw it tainted */
-	struct nap_hash done;	/* uid -> int64_t *: finalizer dropped at (stale records ignored) */
+	struct nap_hash done; /* uid -> int64_t *: finalizer dropped at (stale records ignored) */
 	int64_t next_purge_ms;
 	struct nap_catalog *cat; /* prices for records; NULL = unknown */
 	char **queued;		 /* NodeClaims this process deleted, not yet seen deleting */
 	int64_t *queued_at;
 	size_t nqueued, aqueued;
 	struct nap_hash nominated; /* node or NodeClaim name -> int64_t *: nominated until */
+	struct nap_hash seen_repl; /* replacement NodeClaims seen in the model (replace.c) */
+	/* commands waiting for validation, all due at once (plan.c's copies) */
+	struct nap_disrupt_command *pend;
+	size_t npend;
+	int64_t pend_due_ms; /* decisions' clock: the first pass at or after it validates */
+	/* consolidation's short-circuit (lib/disrupt): records applied, and the last fruitless pass */
+	uint64_t generation, consolidated_gen;
+	int64_t consolidated_ms;
 	int fatal;
 	/* counters, for messages and tests */
 	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized, ncommands;
@@ -120,14 +128,16 @@ char *path_pod(const char *ns, const char *name);
  * replacements, 2 when they were started (plan.c queues its candidates), 1
  * when it is held; 0 for any other command (plan.c carries it out).
  * replace_pass: follow the started ones from the model (delete the
- * candidate once its replacement is Initialized, or give up).
- * replace_nominated: the replacements in flight (borrowed names; free the
- * array), which the planner treats as nominated.
+ * candidates once all their replacements are Initialized, or give up).
+ * replace_nominated: the replacements in flight (new strings in a new
+ * array, the caller frees both), which the planner treats as nominated.
+ * replace_free: what replace_pass remembers, at exit.
  */
 int replace_command(
     struct ctx *x, const struct nap_disrupt_result *r, const struct nap_disrupt_command *cmd);
 void replace_pass(struct ctx *x);
-const char **replace_nominated(const struct ctx *x, size_t *n);
+void replace_nominated(const struct ctx *x, char ***names, size_t *n);
+void replace_free(struct ctx *x);
 
 /* plan.c: the disruption loop. */
 void plan_pass(struct ctx *x);

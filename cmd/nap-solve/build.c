@@ -58,6 +58,7 @@ solve_build(
 	memset(&o, 0, sizeof(o));
 	o.max_types = sv->max_types;
 	o.packing = sv->packing;
+	o.min_values_relax = sv->min_values_relax;
 	o.ctx = sv;
 	o.unavail = &sv->unavail;
 	o.now_ms = sv->now_ms;

@@ -24,7 +24,8 @@
 	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                         \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] "                \
 	"[--max-nodes n] [--max-types n] [--metrics-file path] [--metrics-listen addr] "           \
-	"[--packing target|karpenter] [--region region] [--spot-prices file]"
+	"[--min-values-policy Strict|BestEffort] [--packing target|karpenter] "                    \
+	"[--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
 
 /*
@@ -458,6 +459,7 @@ enum {
 	OPT_LOG_FORMAT,
 	OPT_MAX_NODES,
 	OPT_MAX_TYPES,
+	OPT_MIN_VALUES_POLICY,
 	OPT_OBS, /* --metrics-file, --metrics-listen: obs.c */
 	OPT_PACKING,
 	OPT_REGION,
@@ -474,6 +476,8 @@ static const struct nap_opt opts[] = {
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
     {"max-nodes", OPT_MAX_NODES, "n", "the cluster's node ceiling, 0 none (solve.maxNodes, 5000)"},
     {"max-types", OPT_MAX_TYPES, "n", "instance types kept per NodeClaim (1 to 100000)"},
+    {"min-values-policy", OPT_MIN_VALUES_POLICY, "Strict|BestEffort",
+	"when sizes cannot meet a minValues: no claim, or relax it"},
     {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
     {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
     {"packing", OPT_PACKING, "target|karpenter", "how pods are packed onto new nodes"},
@@ -535,6 +539,16 @@ main(int argc, char **argv)
 			break;
 		case OPT_MAX_TYPES:
 			sv.max_types = (int)nap_opt_long(&g, 1, 100000);
+			break;
+		case OPT_MIN_VALUES_POLICY:
+			if (strcmp(g.arg, "Strict") == 0)
+				sv.min_values_relax = 0;
+			else if (strcmp(g.arg, "BestEffort") == 0)
+				sv.min_values_relax = 1;
+			else
+				nap_usage_error(SYNOPSIS,
+				    "--min-values-policy: \"%s\" is neither Strict nor BestEffort",
+				    g.arg);
 			break;
 		case OPT_OBS:
 			obs_option(g.name, g.arg);

@@ -57,6 +57,7 @@ struct solve {
 	char *region;
 	int max_types;
 	int packing;			/* enum nap_sched_packing */
+	int min_values_relax;		/* --min-values-policy BestEffort */
 	struct nap_unavail_set unavail; /* OfferingUnavailable records read */
 	struct planned *pl;
 	size_t npl, apl;

@@ -227,7 +227,18 @@ test_labels(void)
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-storage-premium-capable"), "true",
 	    "an s-size is premium-storage capable");
 	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-count"), "0", "no GPUs");
-	TAP_IS_STR(vals(&r, "karpenter.azure.com/sku-gpu-name"), "(none)", "no GPU name label");
+	TAP_OK(nap_reqs_get(&r, "karpenter.azure.com/sku-gpu-name") &&
+		nap_req_op(nap_reqs_get(&r, "karpenter.azure.com/sku-gpu-name")) ==
+		    NAP_OP_DOESNOTEXIST,
+	    "no GPU name: the label is DoesNotExist, so In [T4] cannot select the size");
+	TAP_OK(nap_reqs_get(&r, "karpenter.azure.com/sku-gpu-manufacturer") &&
+		nap_req_op(nap_reqs_get(&r, "karpenter.azure.com/sku-gpu-manufacturer")) ==
+		    NAP_OP_DOESNOTEXIST,
+	    "no GPU manufacturer: DoesNotExist");
+	TAP_OK(nap_reqs_get(&r, "karpenter.azure.com/sku-storage-ephemeralos-maxsize") &&
+		nap_req_op(nap_reqs_get(
+		    &r, "karpenter.azure.com/sku-storage-ephemeralos-maxsize")) == NAP_OP_DOESNOTEXIST,
+	    "no known ephemeral OS disk: DoesNotExist");
 	TAP_IS_STR(vals(&r, "topology.kubernetes.io/zone"), "0 eastus-1 eastus-2 eastus-3",
 	    "zones are the region's three plus regional 0");
 	TAP_IS_STR(vals(&r, "karpenter.sh/capacity-type"), "on-demand spot", "on-demand and spot");

@@ -670,6 +670,15 @@ test_min_values(void)
 	    "minValues requirement is not met for label(s) (karpenter.azure.com/sku-family: 2 of "
 	    "3)",
 	    "the minValues failure names the key and the shortfall");
+	TAP_IS_INT(nap_reqs_min_values_relax(&r, p, 4), 0, "BestEffort lowers nothing that is met");
+	TAP_IS_INT(nap_reqs_get(&r, "karpenter.azure.com/sku-family")->min_values, 3,
+	    "and a met minValues stays");
+	TAP_IS_INT(nap_reqs_min_values_relax(&r, p, 3), 1,
+	    "BestEffort lowers a minValues the types do not meet");
+	TAP_IS_INT(nap_reqs_get(&r, "karpenter.azure.com/sku-family")->min_values, 2,
+	    "to the number of distinct values they provide");
+	TAP_IS_INT(nap_reqs_min_values_needed(&r, p, 3, why, sizeof(why)), 3,
+	    "after which the types meet it");
 	nap_reqs_add(&r, "karpenter.azure.com/sku-family", NAP_OP_IN, fam + 2, 2, 5, NULL);
 	TAP_IS_INT(nap_reqs_get(&r, "karpenter.azure.com/sku-family")->min_values, 5,
 	    "intersecting keeps the larger minValues");

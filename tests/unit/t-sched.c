@@ -416,6 +416,109 @@ ceiling_cases(void)
 		offers[0][i].price = 0.1;
 }
 
+static int
+canon_is(const char *ip, const char *want)
+{
+	char buf[64];
+
+	nap_host_ip_canon(ip, buf, sizeof(buf));
+	return strcmp(buf, want) == 0;
+}
+
+/*
+ * Host ports (hostport.h and the scheduler's use of them): who clashes,
+ * and that clashing pods never share a node, new or existing, nor a size
+ * where a DaemonSet holding the port would run.
+ */
+static void
+host_port_cases(void)
+{
+	static char tcp[] = "TCP", udp[] = "UDP", any[] = "", ip1[] = "10.0.0.1",
+		    ip2[] = "10.0.0.2";
+	const struct nap_host_port p80 = {8080, tcp, any}, p80u = {8080, udp, any},
+				   p80a = {8080, tcp, ip1}, p80b = {8080, tcp, ip2},
+				   p81 = {8081, tcp, any};
+	static const char *const small[] = {"small"};
+	struct nap_sched_pod pods[2], ds;
+	struct nap_sched_node node;
+	struct nap_sched_input in;
+	struct nap_sched_result r;
+	struct nap_sched_run_opts o = NAP_SCHED_RUN_OPTS_INIT;
+	struct nap_reqs on_small;
+	int nocache;
+
+	TAP_OK(canon_is(NULL, "") && canon_is("", "") && canon_is("0.0.0.0", "") &&
+		canon_is("::", "") && canon_is("::ffff:0.0.0.0", ""),
+	    "an absent or unspecified hostIP is every address (\"\")");
+	TAP_OK(canon_is("10.0.0.1", "10.0.0.1") && canon_is("::ffff:10.0.0.1", "10.0.0.1") &&
+		canon_is("2001:DB8:0::1", "2001:db8::1") && canon_is("not-an-ip", "not-an-ip"),
+	    "a hostIP is compared in its canonical text (IPv4-mapped IPv6 is the IPv4)");
+	TAP_OK(nap_host_port_clash(&p80, &p80) && nap_host_port_clash(&p80, &p80a) &&
+		nap_host_port_clash(&p80b, &p80),
+	    "one port and protocol clash when either IP is every address");
+	TAP_OK(!nap_host_port_clash(&p80, &p80u) && !nap_host_port_clash(&p80, &p81) &&
+		!nap_host_port_clash(&p80a, &p80b),
+	    "another protocol, port or specific IP does not clash");
+
+	for (nocache = 0; nocache < 2; nocache++) {
+		o.nocache = nocache;
+		pod(&pods[0], "hp-a", 500, 1);
+		pod(&pods[1], "hp-b", 500, 1);
+		pods[0].ports = pods[1].ports = &p80;
+		pods[0].nports = pods[1].nports = 1;
+		pods[0].sig = pods[1].sig = "hp";
+		input(&in, pods, 2);
+		run(&in, &o, &r);
+		TAP_OK(r.nclaims == 2 && r.place[0].where == NAP_SCHED_CLAIM &&
+			r.place[1].where == NAP_SCHED_CLAIM && r.place[0].index != r.place[1].index,
+		    nocache ? "two pods holding one host port get two claims (caches off)"
+			    : "two pods holding one host port get two claims");
+		nap_sched_result_free(&r);
+
+		/* an existing node where a bound pod holds the port */
+		node_at(&node, "n1", 8000, 16);
+		node.ports = &p80;
+		node.nports = 1;
+		in.nodes = &node;
+		in.nnodes = 1;
+		pods[1].ports = &p81;
+		pods[1].sig = "hp81";
+		run(&in, &o, &r);
+		TAP_OK(r.place[0].where == NAP_SCHED_CLAIM && r.place[1].where == NAP_SCHED_NODE,
+		    "a pod whose port a bound pod holds skips that node; one holding another "
+		    "port goes there");
+		nap_sched_result_free(&r);
+		in.nnodes = 0;
+
+		/* a DaemonSet holding the port on the small size only */
+		memset(&ds, 0, sizeof(ds));
+		ds.name = "ds";
+		ds.ports = &p80;
+		ds.nports = 1;
+		nap_reqs_init(&on_small);
+		nap_reqs_add(&on_small, "node.kubernetes.io/instance-type", NAP_OP_IN, small, 1, 0,
+		    NULL);
+		ds.terms = &on_small;
+		ds.nterms = 1;
+		in.daemons = &ds;
+		in.ndaemons = 1;
+		in.npending = 1;
+		run(&in, &o, &r);
+		TAP_OK(r.nclaims == 1 && r.claims[0].ntypes == NT - 1 &&
+			strcmp(types[r.claims[0].types[0]].name, "medium") == 0,
+		    "a DaemonSet that holds the pod's port on the small size takes that size "
+		    "off the claim");
+		nap_sched_result_free(&r);
+		ds.nterms = 0;
+		run(&in, &o, &r);
+		TAP_OK(r.nclaims == 0 && r.place[0].where == NAP_SCHED_NONE && r.place[0].why &&
+			strstr(r.place[0].why, "host port") != NULL,
+		    "on every size: the pod is unschedulable, and the reason says host port");
+		nap_sched_result_free(&r);
+		nap_reqs_free(&on_small);
+	}
+}
+
 int
 main(void)
 {
@@ -656,6 +759,7 @@ main(void)
 	disrupt_cases();
 	name_cases();
 	ceiling_cases();
+	host_port_cases();
 
 	nap_selector_free(sel);
 	json_object_put(seljs);

@@ -340,6 +340,37 @@ main(void)
 	}
 	nap_sim_free(&s);
 
+	/*
+	 * The DaemonSet of pod "agent" (100m): its pod gives the overhead, its
+	 * template (2 CPUs, a nodeSelector) only where it lands; with no pod
+	 * left the template gives both.
+	 */
+	{
+		json_object *ds = json_tokener_parse(
+		    "{\"apiVersion\":\"apps/v1\",\"kind\":\"DaemonSet\",\"metadata\":{\"name\":"
+		    "\"ds\",\"namespace\":\"default\",\"uid\":\"ds\"},\"spec\":{\"template\":"
+		    "{\"spec\":{\"nodeSelector\":{\"kubernetes.io/os\":\"linux\"},\"containers\":"
+		    "[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}}]}}}}");
+		json_object *agent = json_tokener_parse(POD("agent", "n1", "100m", ""));
+
+		nap_cluster_apply(cl, "ADDED", ds, &err);
+		memset(&o, 0, sizeof(o));
+		nap_sim_build(&s, cl, cat, &o, &err);
+		TAP_OK(s.in.ndaemons == 1 && s.daemons[0].req.v[NAP_RES_CPU] == 100,
+		    "a DaemonSet's overhead is its pod's requests, not its template's");
+		TAP_OK(s.daemons[0].nterms == 1 &&
+			nap_reqs_get(&s.daemons[0].terms[0], "kubernetes.io/os") != NULL,
+		    "and where it lands is its template's node selection");
+		nap_sim_free(&s);
+		nap_cluster_apply(cl, "DELETED", agent, &err);
+		nap_sim_build(&s, cl, cat, &o, &err);
+		TAP_IS_INT(s.daemons[0].req.v[NAP_RES_CPU], 2000,
+		    "with no pod of it left, its template is the overhead");
+		nap_sim_free(&s);
+		json_object_put(ds);
+		json_object_put(agent);
+	}
+
 	nap_catalog_free(cat);
 	nap_cluster_free(cl);
 	return tap_done();
