@@ -21,7 +21,10 @@
 #          headers (libglpk-dev) are missing.  Like the other two it looks
 #          at requests only: the requests file also names each pod's hostname
 #          anti-affinity group, which config-bound can take, but its search
-#          does not close the gap with them in time on the diverse mix;
+#          does not close the gap with them in time on the diverse mix.
+#          It stops after three minutes still a bound; at 5,000 pods and
+#          more it stops short of the optimum (stderr "inexact"), and conf
+#          can fall below whole there: the larger of the two is the bound;
 # and "int", the price of a whole fleet config-bound finds from its
 # packings (one that exists: the best whole fleet costs between conf and
 # int).  Rows use nap-solve's default tiered packing;
