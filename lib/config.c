@@ -82,6 +82,7 @@ static const struct key log_keys[] = {
 static const struct key solve_keys[] = {
     {"batchIdleDuration", K_DUR, FIELD(solve.batch_idle_ms), NULL, NULL},
     {"batchMaxDuration", K_DUR, FIELD(solve.batch_max_ms), NULL, NULL},
+    {"maxNodes", K_INT, FIELD(solve.max_nodes), NULL, NULL},
     {NULL, K_STR, 0, NULL, NULL},
 };
 
@@ -192,6 +193,7 @@ nap_config_init(struct nap_config *c)
 	c->log.level = nap_xstrdup("info");
 	c->solve.batch_idle_ms = 1000;
 	c->solve.batch_max_ms = 10000;
+	c->solve.max_nodes = 5000; /* what one AKS cluster holds */
 	c->launch.registration_timeout_ms = 15 * 60 * 1000;
 	c->upgrade.interval_ms = 5 * 60 * 1000;
 	c->upgrade.maintenance_namespace = nap_xstrdup("kube-system");

@@ -62,6 +62,7 @@ struct nap_config {
 	struct {
 		int64_t batch_idle_ms;
 		int64_t batch_max_ms;
+		int64_t max_nodes; /* cluster node ceiling, existing nodes counted; 0 = none */
 	} solve;
 	struct {
 		int64_t registration_timeout_ms;

@@ -687,6 +687,12 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 		    in->pools[p].name);
 		return 0;
 	}
+	if ((long)s->nclaims >= s->w->node_room) {
+		WHYF("no new nodeclaim allowed: the cluster is at its node ceiling of %ld "
+		     "(solve.maxNodes)",
+		    in->max_nodes);
+		return 0;
+	}
 	if (s->opt->max_claims >= 0 && s->nclaims >= (size_t)s->opt->max_claims) {
 		WHYF("no new nodeclaim allowed: the simulation may make at most %ld",
 		    s->opt->max_claims);

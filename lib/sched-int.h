@@ -178,6 +178,8 @@ struct nap_sched_world {
 	struct nap_res *pool_max;  /* per pool: max cap over usable types */
 	struct nap_res *remaining; /* per pool: limit - used, before any run */
 	int64_t *nodes_left;	   /* per pool: node limit - used, before any run */
+	long node_room;		   /* new claims the node ceiling allows; LONG_MAX none */
+	double plan_density;	   /* pods per node the tier plan must reach; 0 any */
 	int any_prefer_taint;
 	struct nap_res minreq; /* the smallest pending request, per resource */
 	/* the tier plan (enum nap_sched_packing), made once */

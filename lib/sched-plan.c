@@ -8,6 +8,7 @@
  */
 #include "sched-int.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,9 @@ plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const dou
 		if (d[j] / eff > need)
 			need = d[j] / eff;
 	}
+	/* under a binding node ceiling, a size too small for the density is out */
+	if (w->plan_density > 0 && need * w->plan_density > n)
+		return -1;
 	return w->tprice[k] * need;
 }
 
@@ -170,6 +174,101 @@ plan_single(const struct nap_sched_world *w, size_t p, const double *d, const do
  * and large ones large nodes, as the fractional optimum does, instead of
  * every claim growing into the largest (premium) sizes.
  */
+/*
+ * Pool p's tiers for the shapes sh (live and fit are scratch, nsh each);
+ * returns the nodes they come to (each pod in the first tier it fits, as
+ * plan_cover counts them).
+ */
+static double
+plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t nsh,
+    unsigned char *live, unsigned char *fit)
+{
+	const struct nap_sched_input *in = w->in;
+	double d[PLAN_NRS], m[PLAN_NRS], cnt, single = 0, nodes = 0;
+	size_t i, t, base = p * in->ntypes, last;
+
+	w->ntiers[p] = 0;
+	/* shapes no usable size takes are not planned for */
+	for (i = 0; i < nsh; i++)
+		live[i] = nap_res_fits(&sh[i].req, &w->pool_max[p]);
+	cnt = plan_sum(sh, nsh, live, d, m);
+	if (cnt <= 0)
+		return 0;
+	last = plan_single(w, p, d, m, cnt, &single);
+	while (last != NAP_SCHED_NPOS && w->ntiers[p] + 1 < NAP_SCHED_TIERS) {
+		double best = single * 0.98, bfc = 0;
+		size_t bs = NAP_SCHED_NPOS;
+
+		for (t = 0; t < in->ntypes; t++) {
+			size_t k = base + t, rest;
+			double fd[PLAN_NRS], fm[PLAN_NRS], rd[PLAN_NRS], rm[PLAN_NRS];
+			double fc, rc = 0, c, fn, rn;
+			int some = 0, all = 1;
+
+			if (!w->usable[k] || w->tprice[k] <= 0)
+				continue;
+			for (i = 0; i < nsh; i++) {
+				fit[i] = 0;
+				if (!live[i])
+					continue;
+				fit[i] = nap_res_fits(&sh[i].req, &w->cap[k]);
+				some |= fit[i];
+				all &= fit[i];
+			}
+			if (!some || all)
+				continue;
+			fn = plan_sum(sh, nsh, fit, fd, fm);
+			fc = plan_cover(w, k, fd, fm, fn);
+			if (fc < 0 || fc >= best)
+				continue;
+			for (i = 0; i < nsh; i++)
+				fit[i] = live[i] && !fit[i];
+			rn = plan_sum(sh, nsh, fit, rd, rm);
+			rest = plan_single(w, p, rd, rm, rn, &rc);
+			if (rest == NAP_SCHED_NPOS)
+				continue;
+			c = fc + rc;
+			if (c < best) {
+				best = c;
+				bfc = fc;
+				bs = t;
+			}
+		}
+		if (bs == NAP_SCHED_NPOS)
+			break;
+		nodes += bfc / w->tprice[base + bs];
+		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = bs;
+		for (i = 0; i < nsh; i++)
+			if (live[i] && nap_res_fits(&sh[i].req, &w->cap[base + bs]))
+				live[i] = 0;
+		cnt = plan_sum(sh, nsh, live, d, m);
+		last = plan_single(w, p, d, m, cnt, &single);
+	}
+	if (last != NAP_SCHED_NPOS) {
+		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = last;
+		nodes += single / w->tprice[base + last];
+	}
+	return nodes;
+}
+
+/*
+ * Per pool, the tiers new claims fill (at most NAP_SCHED_TIERS sizes): the
+ * batch's request shapes are peeled greedily.  At each step, for every
+ * usable size s, the shapes that fit s go to s and the rest to the single
+ * size covering them cheapest; the split that costs least wins if it beats
+ * covering every remaining shape with one size by more than 2 %.  A pod's
+ * tier is then the first tier whose size it fits, and a claim takes only
+ * pods of its own tier, up to that size: small pods fill small cheap nodes
+ * and large ones large nodes, as the fractional optimum does, instead of
+ * every claim growing into the largest (premium) sizes.
+ *
+ * Under a node ceiling (solve.maxNodes): when a pool's plan comes to more
+ * nodes than 90 % of the room the ceiling leaves, it is made again with
+ * only sizes that hold the batch's pods in that room (pods per node at
+ * least pods / room); a pool where none does plans no tier, so its claims
+ * grow as large as Karpenter's and make the fewest nodes.  The claims
+ * themselves stop at the ceiling (sched-claim.c).
+ */
 void
 sched_pool_plan(struct nap_sched_world *w)
 {
@@ -177,7 +276,7 @@ sched_pool_plan(struct nap_sched_world *w)
 	struct shape *sh;
 	struct nap_res *reqs;
 	unsigned char *live, *fit;
-	size_t i, n = 0, nsh = 0, p, t;
+	size_t i, n = 0, nsh = 0, p;
 
 	reqs = nap_xcalloc(in->npending + 1, sizeof(*reqs));
 	for (i = 0; i < in->npending; i++) {
@@ -201,66 +300,14 @@ sched_pool_plan(struct nap_sched_world *w)
 	live = nap_xcalloc(nsh + 1, 1);
 	fit = nap_xcalloc(nsh + 1, 1);
 	for (p = 0; p < in->npools; p++) {
-		double d[PLAN_NRS], m[PLAN_NRS], cnt, single = 0;
-		size_t base = p * in->ntypes, last;
+		double nodes = plan_pool(w, p, sh, nsh, live, fit);
 
-		w->ntiers[p] = 0;
-		/* shapes no usable size takes are not planned for */
-		for (i = 0; i < nsh; i++)
-			live[i] = nap_res_fits(&sh[i].req, &w->pool_max[p]);
-		cnt = plan_sum(sh, nsh, live, d, m);
-		if (cnt <= 0)
+		if (w->node_room == LONG_MAX || w->node_room <= 0 ||
+		    nodes <= 0.9 * (double)w->node_room)
 			continue;
-		last = plan_single(w, p, d, m, cnt, &single);
-		while (last != NAP_SCHED_NPOS && w->ntiers[p] + 1 < NAP_SCHED_TIERS) {
-			double best = single * 0.98;
-			size_t bs = NAP_SCHED_NPOS;
-
-			for (t = 0; t < in->ntypes; t++) {
-				size_t k = base + t, rest;
-				double fd[PLAN_NRS], fm[PLAN_NRS], rd[PLAN_NRS], rm[PLAN_NRS];
-				double fc, rc = 0, c, fn, rn;
-				int some = 0, all = 1;
-
-				if (!w->usable[k] || w->tprice[k] <= 0)
-					continue;
-				for (i = 0; i < nsh; i++) {
-					fit[i] = 0;
-					if (!live[i])
-						continue;
-					fit[i] = nap_res_fits(&sh[i].req, &w->cap[k]);
-					some |= fit[i];
-					all &= fit[i];
-				}
-				if (!some || all)
-					continue;
-				fn = plan_sum(sh, nsh, fit, fd, fm);
-				fc = plan_cover(w, k, fd, fm, fn);
-				if (fc < 0 || fc >= best)
-					continue;
-				for (i = 0; i < nsh; i++)
-					fit[i] = live[i] && !fit[i];
-				rn = plan_sum(sh, nsh, fit, rd, rm);
-				rest = plan_single(w, p, rd, rm, rn, &rc);
-				if (rest == NAP_SCHED_NPOS)
-					continue;
-				c = fc + rc;
-				if (c < best) {
-					best = c;
-					bs = t;
-				}
-			}
-			if (bs == NAP_SCHED_NPOS)
-				break;
-			w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = bs;
-			for (i = 0; i < nsh; i++)
-				if (live[i] && nap_res_fits(&sh[i].req, &w->cap[base + bs]))
-					live[i] = 0;
-			cnt = plan_sum(sh, nsh, live, d, m);
-			last = plan_single(w, p, d, m, cnt, &single);
-		}
-		if (last != NAP_SCHED_NPOS)
-			w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = last;
+		w->plan_density = (double)n / (0.9 * (double)w->node_room);
+		plan_pool(w, p, sh, nsh, live, fit);
+		w->plan_density = 0;
 	}
 	free(live);
 	free(fit);

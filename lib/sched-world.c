@@ -12,6 +12,7 @@
  */
 #include "sched-int.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +315,12 @@ nap_sched_prepare(
 	nap_hash_init(&w->dmemo);
 	pools_prepare(w);
 	offers_index(w);
+	w->node_room = LONG_MAX;
+	if (in->max_nodes > 0) {
+		long used = (long)(in->nnodes + in->nodes_extra);
+
+		w->node_room = in->max_nodes > used ? in->max_nodes - used : 0;
+	}
 	for (r = 0; r < NAP_RES_N; r++)
 		w->minreq.v[r] = INT64_MAX / 4;
 	for (i = 0; i < in->npending; i++)

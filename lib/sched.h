@@ -218,6 +218,14 @@ struct nap_sched_input {
 	 */
 	const char *const *taken;
 	size_t ntaken;
+	/*
+	 * The cluster's node ceiling (nap.conf(5) solve.maxNodes); 0 = none.
+	 * nodes[] and nodes_extra (claims planned, not yet nodes) count
+	 * against it: no new claim past it, and the tier plan chooses larger
+	 * sizes when the fleet it would make does not fit under it.
+	 */
+	long max_nodes;
+	size_t nodes_extra;
 };
 
 enum nap_sched_where {

@@ -663,6 +663,14 @@ run_case() {
 	run_case zone-self-affinity-in-plan
 }
 
+@test "under a cluster node ceiling (--max-nodes 8) ten 1.5-core pods that would take ten 2-vCPU nodes go to at most eight claims of a larger size" {
+	run_case node-ceiling-larger-sizes
+}
+
+@test "at the cluster node ceiling (--max-nodes 1, one node existing) no claim is made and the pod's reason names solve.maxNodes" {
+	run_case node-ceiling-full
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]

@@ -23,7 +23,7 @@
 #define SYNOPSIS                                                                                   \
 	"nap-solve [-hVv] [--batch-idle duration] [--batch-max duration] "                         \
 	"[--catalog path] [--config file] [--input fifo] [--log-format text|json] "                \
-	"[--max-types n] [--metrics-file path] [--metrics-listen addr] "                           \
+	"[--max-nodes n] [--max-types n] [--metrics-file path] [--metrics-listen addr] "           \
 	"[--min-values-policy Strict|BestEffort] [--packing target|karpenter] "                    \
 	"[--region region] [--spot-prices file]"
 #define MAX_INPUTS 8
@@ -219,6 +219,9 @@ decide(struct solve *sv, struct nap_cluster *cl, int at_eof)
 		opt.nocache = nc != NULL && strcmp(nc, "1") == 0;
 		taken = taken_names(sv, cl, &pl.in.ntaken);
 		pl.in.taken = taken;
+		/* the node ceiling counts the claims planned and not yet seen */
+		pl.in.max_nodes = (long)sv->cfg->solve.max_nodes;
+		pl.in.nodes_extra = sv->npl;
 		if (nap_sched_prepare(&pl.in, &w, &err) < 0 ||
 		    nap_sched_run(w, &opt, &res, &err) < 0)
 			nap_die_err(&err);
@@ -454,6 +457,7 @@ enum {
 	OPT_CONFIG,
 	OPT_INPUT,
 	OPT_LOG_FORMAT,
+	OPT_MAX_NODES,
 	OPT_MAX_TYPES,
 	OPT_MIN_VALUES_POLICY,
 	OPT_OBS, /* --metrics-file, --metrics-listen: obs.c */
@@ -470,6 +474,7 @@ static const struct nap_opt opts[] = {
     {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
     {"input", OPT_INPUT, "fifo", "also read OfferingUnavailable records here (up to 8)"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"max-nodes", OPT_MAX_NODES, "n", "the cluster's node ceiling, 0 none (solve.maxNodes, 5000)"},
     {"max-types", OPT_MAX_TYPES, "n", "instance types kept per NodeClaim (1 to 100000)"},
     {"min-values-policy", OPT_MIN_VALUES_POLICY, "Strict|BestEffort",
 	"when sizes cannot meet a minValues: no claim, or relax it"},
@@ -495,6 +500,7 @@ main(int argc, char **argv)
 	struct batch b;
 	struct nap_err err;
 	int64_t idle = -1, bmax = -1, recheck_at; /* -1: from the configuration */
+	long max_nodes = -1;			  /* likewise */
 	struct nap_getopt g;
 	int c, verbose = 0, synced = 0, stdin_open = 1;
 
@@ -527,6 +533,9 @@ main(int argc, char **argv)
 			if (nap_log_set_format(g.arg) < 0)
 				nap_usage_error(SYNOPSIS,
 				    "--log-format: \"%s\" is neither text nor json", g.arg);
+			break;
+		case OPT_MAX_NODES:
+			max_nodes = nap_opt_long(&g, 0, 1000000);
 			break;
 		case OPT_MAX_TYPES:
 			sv.max_types = (int)nap_opt_long(&g, 1, 100000);
@@ -572,6 +581,8 @@ main(int argc, char **argv)
 		idle = cfg.solve.batch_idle_ms;
 	if (bmax < 0)
 		bmax = cfg.solve.batch_max_ms;
+	if (max_nodes >= 0)
+		cfg.solve.max_nodes = max_nodes;
 	sv.cfg = &cfg;
 	obs_start(&cfg);
 	sv.plan_ttl_ms = 2 * 60 * 1000;

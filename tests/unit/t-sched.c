@@ -2,6 +2,7 @@
  * t-sched.c - lib/sched on a small synthetic catalog, without JSON records:
  * the way nap-disrupt will call it.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "sched.h"
@@ -406,6 +407,71 @@ name_cases(void)
 	nap_sched_result_free(&r2);
 }
 
+/* How many claims r has whose cheapest size is type t. */
+static size_t
+claims_of(const struct nap_sched_result *r, uint16_t t)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < r->nclaims; i++)
+		k += r->claims[i].ntypes > 0 && r->claims[i].types[0] == t;
+	return k;
+}
+
+/* The cluster's node ceiling (solve.maxNodes): larger sizes first, then no claim past it. */
+static void
+ceiling_cases(void)
+{
+	struct nap_sched_input in;
+	struct nap_sched_result r;
+	struct nap_sched_pod pp[8];
+	struct nap_sched_node nodes[1];
+	struct nap_err err;
+	size_t i, placed;
+	static char names[8][4];
+
+	/* the small size at half price per core, so the plan fills small nodes */
+	for (i = 0; i < NZ; i++)
+		offers[0][i].price = 0.05;
+	for (i = 0; i < 8; i++) {
+		snprintf(names[i], sizeof(names[i]), "c%zu", i);
+		pod(&pp[i], names[i], 1000, 1);
+	}
+	input(&in, pp, 8);
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 4 && claims_of(&r, 0) == 4,
+	    "ceiling: with none, eight 1-core pods fill four claims of the small size");
+	nap_sched_result_free(&r);
+
+	in.max_nodes = 2;
+	nap_sched_solve(&in, &r, &err);
+	for (placed = 0, i = 0; i < 8; i++)
+		placed += r.place[i].where == NAP_SCHED_CLAIM;
+	TAP_OK(placed == 8 && r.nclaims <= 2 && claims_of(&r, 0) == 0,
+	    "ceiling: under solve.maxNodes 2 they all go to at most two claims of larger sizes");
+	nap_sched_result_free(&r);
+
+	in.max_nodes = 6;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 4 && claims_of(&r, 0) == 4,
+	    "ceiling: a ceiling with room for the plan changes nothing");
+	nap_sched_result_free(&r);
+
+	/* one existing node, full, under a ceiling of one: no room for any claim */
+	node_at(&nodes[0], "full", 0, 0);
+	in.nodes = nodes;
+	in.nnodes = 1;
+	in.max_nodes = 1;
+	nap_sched_solve(&in, &r, &err);
+	TAP_OK(r.nclaims == 0 && r.place[0].where == NAP_SCHED_NONE && r.place[0].why &&
+		strstr(r.place[0].why, "node ceiling of 1 (solve.maxNodes)") != NULL,
+	    "ceiling: at the ceiling, existing nodes counted, no claim is made and the pod says "
+	    "why");
+	nap_sched_result_free(&r);
+	for (i = 0; i < NZ; i++)
+		offers[0][i].price = 0.1;
+}
+
 static int
 canon_is(const char *ip, const char *want)
 {
@@ -749,6 +815,7 @@ main(void)
 
 	disrupt_cases();
 	name_cases();
+	ceiling_cases();
 	host_port_cases();
 
 	nap_selector_free(sel);

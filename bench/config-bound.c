@@ -1,0 +1,716 @@
+/*
+ * config-bound.c - the configuration LP bound (Gilmore-Gomory) for
+ * bench/solve.sh: the cheapest fleet of nodes, bought in fractions, where
+ * each node is one whole packing of whole pods onto one size.  Unlike
+ * lp-bound --fit, a node cannot hold half a pod, so a 1.5-CPU pod leaves
+ * the rest of a 1.9-CPU node empty here as in any real packing; the optimum
+ * is within a node or so per size of the best integer fleet.
+ *
+ *   config-bound [-v] CATALOG REGION  <requests
+ *
+ * stdin: one line per pod, "CPU_MILLI MEMORY_BYTES [GROUP]".  Pods of one
+ * GROUP (any word but "-") are at most one to a node: the bench writes the
+ * group of a pod whose required hostname anti-affinity selects itself (and
+ * so every pod of the group).  Other constraints (zones, spreads) are left
+ * out, which keeps the answer a lower bound.
+ *
+ * Sizes: every size of the catalog with an available on-demand price in
+ * REGION, allocatable as nap-solve computes it for the default
+ * AKSNodeClass (as lp-bound --fit); a size that another beats on CPU,
+ * memory, pods and price at once is dropped (never needed).
+ *
+ * Solved by column generation with GLPK's simplex: the master LP covers
+ * each class of equal pods (requests and group) with packings; for each
+ * size a branch and bound over the classes finds the packing worth most at
+ * the master's dual prices (a bounded knapsack in CPU, memory and pods).
+ * Where that search is cut short (large sizes), GLPK's own branch and
+ * bound on the same knapsack takes over for a few seconds.
+ * When no packing is worth more than its node costs, the master's optimum
+ * is the bound.  If the search is cut short (iteration, node or time
+ * limits: three minutes in all),
+ * the answer is the master's optimum divided by the largest ratio of a
+ * packing's worth to its node's price that the search could not rule out
+ * (Farley's bound), still a lower bound; stderr then says "inexact".
+ *
+ * Prints the bound in USD per hour.  -i also prints the price of the
+ * cheapest whole fleet made of the packings the search found (GLPK's
+ * branch and bound, 10 s at most): a fleet that exists, so the best
+ * integer fleet lies between the two.  -v prints, on stderr, that fleet
+ * (or the LP's): nodes of each size and what one of them holds.
+ * Built by bench/solve.sh when GLPK's headers are there
+ * (libglpk-dev); not part of nap.
+ */
+#include <glpk.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "catalog.h"
+
+#define GIB (1024.0 * 1024 * 1024)
+#define MAX_ITER 2000
+#define GAP 2e-4	      /* stop when the bound is this close to the master's optimum */
+#define BB_NODES 20000L	      /* per size and iteration, at first */
+#define BB_NODES_MAX 1000000L /* ... at most, when the search stalls */
+#define SECONDS_MAX 180	      /* then stop: the answer is still a bound */
+#define MIP_MS 5000	      /* GLPK's search where ours is cut short, per size */
+
+struct cls {
+	long long cpu, mem; /* milli, bytes */
+	int group;	    /* 0 = none */
+	double n;
+};
+
+struct size {
+	const char *name;
+	long long cpu, mem, pods;
+	double price;
+};
+
+struct col {
+	size_t t;
+	int *a; /* pods of each class */
+};
+
+static struct cls *K;
+static size_t nk;
+static struct size *T;
+static size_t nt;
+static struct col *C;
+static size_t ncol, acol;
+static int ngroups;
+static struct nap_catalog *cat; /* T's names point into it */
+
+static void *
+xrealloc(void *p, size_t n)
+{
+	if (!(p = realloc(p, n ? n : 1))) {
+		fprintf(stderr, "config-bound: out of memory\n");
+		exit(70);
+	}
+	return p;
+}
+
+static int
+cls_cmp(const void *a, const void *b)
+{
+	const struct cls *x = a, *y = b;
+
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	if (x->mem != y->mem)
+		return x->mem < y->mem ? -1 : 1;
+	return (x->group > y->group) - (x->group < y->group);
+}
+
+/* stdin into K (merged classes); group words numbered from 1. */
+static int
+read_classes(void)
+{
+	char line[512], word[256], **names = NULL;
+	size_t ak = 0, m, i;
+	long long cpu, mem;
+	int f;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		f = sscanf(line, "%lld %lld %255s", &cpu, &mem, word);
+		if (f < 2) {
+			if (strspn(line, " \t\r\n") == strlen(line))
+				continue;
+			fprintf(stderr, "config-bound: bad line: %s", line);
+			return -1;
+		}
+		if (nk == ak) {
+			ak = ak ? 2 * ak : 256;
+			K = xrealloc(K, ak * sizeof(*K));
+		}
+		K[nk].cpu = cpu;
+		K[nk].mem = mem;
+		K[nk].n = 1;
+		K[nk].group = 0;
+		if (f == 3 && strcmp(word, "-") != 0) {
+			int g;
+
+			for (g = 0; g < ngroups && strcmp(names[g], word) != 0; g++)
+				;
+			if (g == ngroups) {
+				names = xrealloc(names, (size_t)(ngroups + 1) * sizeof(*names));
+				names[ngroups] = xrealloc(NULL, strlen(word) + 1);
+				memcpy(names[ngroups++], word, strlen(word) + 1);
+			}
+			K[nk].group = g + 1;
+		}
+		nk++;
+	}
+	for (i = 0; i < (size_t)ngroups; i++)
+		free(names[i]);
+	free(names);
+	if (!nk)
+		return 0;
+	qsort(K, nk, sizeof(*K), cls_cmp);
+	for (m = 0, i = 1; i < nk; i++) {
+		if (cls_cmp(&K[m], &K[i]) == 0)
+			K[m].n += K[i].n;
+		else
+			K[++m] = K[i];
+	}
+	nk = m + 1;
+	return 0;
+}
+
+static int
+dominated(const struct size *t, const struct size *u)
+{
+	return u->cpu >= t->cpu && u->mem >= t->mem && u->pods >= t->pods && u->price <= t->price &&
+	    (u->cpu > t->cpu || u->mem > t->mem || u->pods > t->pods || u->price < t->price);
+}
+
+static int
+load_sizes(const char *catalog, const char *region)
+{
+	struct nap_itype_opts o;
+	struct nap_err err;
+	size_t i, j, m;
+
+	if (nap_catalog_load(&cat, catalog, region, NULL, &err) < 0) {
+		fprintf(stderr, "config-bound: %s\n", err.msg);
+		return -1;
+	}
+	memset(&o, 0, sizeof(o));
+	T = xrealloc(NULL, cat->ntypes * sizeof(*T));
+	for (i = 0; i < cat->ntypes; i++) {
+		const struct nap_itype *ty = &cat->types[i];
+		double price = -1;
+		struct nap_res a;
+
+		for (j = 0; j < ty->noff; j++)
+			if (!ty->off[j].spot && ty->off[j].available &&
+			    (price < 0 || ty->off[j].price < price))
+				price = ty->off[j].price;
+		if (price <= 0)
+			continue;
+		nap_itype_allocatable(ty, &o, &a);
+		if (a.v[NAP_RES_CPU] <= 0 || a.v[NAP_RES_MEMORY] <= 0 || a.v[NAP_RES_PODS] <= 0)
+			continue;
+		T[nt].name = ty->name; /* the catalog is kept until exit */
+		T[nt].cpu = a.v[NAP_RES_CPU];
+		T[nt].mem = a.v[NAP_RES_MEMORY];
+		T[nt].pods = a.v[NAP_RES_PODS];
+		T[nt++].price = price;
+	}
+	/* drop dominated sizes (and all but one of equal ones) */
+	for (m = 0, i = 0; i < nt; i++) {
+		int dom = 0;
+
+		for (j = 0; j < nt && !dom; j++)
+			dom = j != i &&
+			    (dominated(&T[i], &T[j]) ||
+				(j < i && T[j].cpu == T[i].cpu && T[j].mem == T[i].mem &&
+				    T[j].pods == T[i].pods && T[j].price == T[i].price));
+		if (!dom)
+			T[m++] = T[i];
+	}
+	nt = m;
+	return 0;
+}
+
+static long long
+fit_count(const struct cls *k, const struct size *t)
+{
+	long long u = t->pods;
+
+	if (k->cpu > 0 && t->cpu / k->cpu < u)
+		u = t->cpu / k->cpu;
+	if (k->mem > 0 && t->mem / k->mem < u)
+		u = t->mem / k->mem;
+	if (k->group && u > 1)
+		u = 1;
+	if ((double)u > k->n)
+		u = (long long)k->n;
+	return u;
+}
+
+/* --- pricing: the packing of one size worth most at prices pi --- */
+
+static const double *pi;
+static const struct size *bt;
+static size_t *items, ni; /* classes with a price that fit, best first */
+static int *cur, *best;	  /* counts by position in items */
+static double *wt;	  /* surrogate weight of each item (by position) */
+static double lam[3];	  /* surrogate multipliers: per core, GiB, pod */
+static double best_v;
+static long bb_nodes, bb_limit = BB_NODES;
+static unsigned char *gused;
+static double *gbest; /* by group: the dearest pod left (bound_from) */
+
+/* How many pods of k fit in c, m, p left (and its group). */
+static long long
+fit_left(const struct cls *k, long long c, long long m, long long p)
+{
+	long long u = fit_count(k, bt);
+
+	if (k->cpu > 0 && c / k->cpu < u)
+		u = c / k->cpu;
+	if (k->mem > 0 && m / k->mem < u)
+		u = m / k->mem;
+	if (p < u)
+		u = p;
+	if (k->group && gused[k->group])
+		u = 0;
+	return u;
+}
+
+/*
+ * An upper bound on what the items from position i on add in c, m, p left:
+ * the surrogate knapsack (the three constraints added with weights lam),
+ * filled fractionally in order of worth per weight, each item at most what
+ * fits of it alone.
+ */
+static double
+bound_from(size_t i, long long c, long long m, long long p)
+{
+	double w = lam[0] * (double)c / 1000.0 + lam[1] * (double)m / GIB + lam[2] * (double)p,
+	       v = 0;
+	size_t j;
+
+	/* a group adds one pod at most: worth at most its dearest, weight left out */
+	memset(gbest, 0, ((size_t)ngroups + 1) * sizeof(*gbest));
+	for (j = i; j < ni; j++) {
+		const struct cls *k = &K[items[j]];
+		double u;
+
+		if (k->group) {
+			if (!gused[k->group] && pi[items[j]] > gbest[k->group] &&
+			    fit_left(k, c, m, p) > 0)
+				gbest[k->group] = pi[items[j]];
+			continue;
+		}
+		u = (double)fit_left(k, c, m, p);
+		if (u <= 0)
+			continue;
+		if (wt[j] <= 1e-15) {
+			v += u * pi[items[j]];
+			continue;
+		}
+		if (u * wt[j] <= w) {
+			v += u * pi[items[j]];
+			w -= u * wt[j];
+		} else {
+			v += w / wt[j] * pi[items[j]];
+			w = 0;
+		}
+	}
+	for (j = 1; j <= (size_t)ngroups; j++)
+		v += gbest[j];
+	return v;
+}
+
+static void
+dfs(size_t i, long long c, long long m, long long p, double v)
+{
+	const struct cls *k;
+	long long u, x;
+
+	if (v > best_v + 1e-12) {
+		best_v = v;
+		memcpy(best, cur, ni * sizeof(*cur));
+	}
+	if (i == ni || p == 0 || bb_nodes >= bb_limit)
+		return;
+	bb_nodes++;
+	if (v + bound_from(i, c, m, p) <= best_v * (1 + 1e-12) + 1e-12)
+		return;
+	k = &K[items[i]];
+	u = fit_left(k, c, m, p);
+	for (x = u; x >= 0; x--) {
+		cur[i] = (int)x;
+		if (k->group && x)
+			gused[k->group] = 1;
+		dfs(i + 1, c - x * k->cpu, m - x * k->mem, p - x, v + (double)x * pi[items[i]]);
+		if (k->group && x)
+			gused[k->group] = 0;
+		if (bb_nodes >= bb_limit)
+			break;
+	}
+	cur[i] = 0;
+}
+
+static int
+item_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	double wx = lam[0] * (double)K[x].cpu / 1000.0 + lam[1] * (double)K[x].mem / GIB + lam[2];
+	double wy = lam[0] * (double)K[y].cpu / 1000.0 + lam[1] * (double)K[y].mem / GIB + lam[2];
+	double ex = wx > 1e-15 ? pi[x] / wx : INFINITY, ey = wy > 1e-15 ? pi[y] / wy : INFINITY;
+
+	if (ex != ey)
+		return ex < ey ? 1 : -1;
+	return (x > y) - (x < y);
+}
+
+/*
+ * lam: the duals of the LP relaxation of size bt's knapsack at prices pi
+ * (CPU, memory and pods; each group at most one pod).  Returns that LP's
+ * optimum, a bound on any packing's worth; INFINITY if the simplex fails.
+ */
+static double
+surrogate(int mip, int *exact)
+{
+	glp_prob *kp = glp_create_prob();
+	glp_smcp parm;
+	int *ind = xrealloc(NULL, (ni + 1) * sizeof(int));
+	double *val = xrealloc(NULL, (ni + 1) * sizeof(double)), opt = INFINITY;
+	size_t j;
+	int w, g, len;
+
+	glp_set_obj_dir(kp, GLP_MAX);
+	glp_add_rows(kp, 3 + ngroups);
+	glp_set_row_bnds(kp, 1, GLP_UP, 0, (double)bt->cpu / 1000.0);
+	glp_set_row_bnds(kp, 2, GLP_UP, 0, (double)bt->mem / GIB);
+	glp_set_row_bnds(kp, 3, GLP_UP, 0, (double)bt->pods);
+	for (g = 1; g <= ngroups; g++)
+		glp_set_row_bnds(kp, 3 + g, GLP_UP, 0, 1);
+	glp_add_cols(kp, (int)ni);
+	for (j = 0; j < ni; j++) {
+		const struct cls *k = &K[items[j]];
+		int cj = (int)j + 1;
+
+		glp_set_col_bnds(kp, cj, GLP_DB, 0, (double)fit_count(k, bt));
+		glp_set_obj_coef(kp, cj, pi[items[j]]);
+	}
+	for (w = 0; w < 3; w++) {
+		for (j = 0; j < ni; j++) {
+			const struct cls *k = &K[items[j]];
+
+			ind[j + 1] = (int)j + 1;
+			val[j + 1] = w == 0 ? (double)k->cpu / 1000.0
+			    : w == 1	    ? (double)k->mem / GIB
+					    : 1;
+		}
+		glp_set_mat_row(kp, w + 1, (int)ni, ind, val);
+	}
+	for (g = 1; g <= ngroups; g++) {
+		for (len = 0, j = 0; j < ni; j++)
+			if (K[items[j]].group == g) {
+				ind[++len] = (int)j + 1;
+				val[len] = 1;
+			}
+		glp_set_mat_row(kp, 3 + g, len, ind, val);
+	}
+	glp_init_smcp(&parm);
+	parm.msg_lev = GLP_MSG_OFF;
+	if (mip) {
+		glp_iocp ip;
+
+		for (j = 0; j < ni; j++)
+			glp_set_col_kind(kp, (int)j + 1, GLP_IV);
+		glp_init_iocp(&ip);
+		ip.msg_lev = GLP_MSG_OFF;
+		ip.presolve = GLP_ON;
+		ip.tm_lim = MIP_MS;
+		*exact = 0;
+		opt = -1;
+		if (glp_intopt(kp, &ip) == 0 || glp_mip_status(kp) == GLP_FEAS) {
+			opt = glp_mip_obj_val(kp);
+			*exact = glp_mip_status(kp) == GLP_OPT;
+			for (j = 0; j < ni; j++)
+				best[j] = (int)lround(glp_mip_col_val(kp, (int)j + 1));
+		}
+		glp_delete_prob(kp);
+		free(ind);
+		free(val);
+		return opt;
+	}
+	lam[0] = lam[1] = lam[2] = 0;
+	if (glp_simplex(kp, &parm) == 0 && glp_get_status(kp) == GLP_OPT) {
+		for (w = 0; w < 3; w++)
+			lam[w] = fabs(glp_get_row_dual(kp, w + 1));
+		opt = glp_get_obj_val(kp);
+	} else /* any weights give a bound; these just a weaker one */
+		lam[0] = lam[1] = lam[2] = 1;
+	glp_delete_prob(kp);
+	free(ind);
+	free(val);
+	return opt;
+}
+
+/*
+ * The best packing of size t at prices p: its worth (a column in col when
+ * worth > price), and in *ub what no packing of t can be worth more than.
+ */
+static double
+price_size(size_t t, const double *p, int *col, double *ub)
+{
+	double lpub;
+	size_t j;
+
+	pi = p;
+	bt = &T[t];
+	ni = 0;
+	for (j = 0; j < nk; j++)
+		if (p[j] > 1e-12 && fit_count(&K[j], bt) > 0)
+			items[ni++] = j;
+	memset(col, 0, nk * sizeof(*col));
+	if (!ni) {
+		*ub = 0;
+		return 0;
+	}
+	lpub = surrogate(0, NULL);
+	qsort(items, ni, sizeof(*items), item_cmp);
+	for (j = 0; j < ni; j++)
+		wt[j] = lam[0] * (double)K[items[j]].cpu / 1000.0 +
+		    lam[1] * (double)K[items[j]].mem / GIB + lam[2];
+	memset(cur, 0, nk * sizeof(*cur));
+	memset(best, 0, nk * sizeof(*best));
+	best_v = 0;
+	bb_nodes = 0;
+	*ub = bound_from(0, bt->cpu, bt->mem, bt->pods);
+	if (lpub < *ub)
+		*ub = lpub;
+	dfs(0, bt->cpu, bt->mem, bt->pods, 0);
+	if (bb_nodes < bb_limit)
+		*ub = best_v;
+	else {
+		/* cut short (large sizes): GLPK's branch and bound, with LP bounds */
+		int exact;
+		int *keep = xrealloc(NULL, ni * sizeof(int));
+		double mv;
+
+		memcpy(keep, best, ni * sizeof(int));
+		mv = surrogate(1, &exact);
+		if (mv > best_v)
+			best_v = mv;
+		else
+			memcpy(best, keep, ni * sizeof(int));
+		if (exact)
+			*ub = best_v;
+		free(keep);
+	}
+	for (j = 0; j < ni; j++)
+		col[items[j]] = best[j];
+	return best_v;
+}
+
+/* --- the master LP --- */
+
+static void
+add_col(glp_prob *lp, size_t t, const int *a)
+{
+	int *ind = xrealloc(NULL, (nk + 1) * sizeof(int));
+	double *val = xrealloc(NULL, (nk + 1) * sizeof(double));
+	int j, len = 0, c;
+
+	for (j = 0; j < (int)nk; j++)
+		if (a[j]) {
+			ind[++len] = j + 1;
+			val[len] = a[j];
+		}
+	c = glp_add_cols(lp, 1);
+	glp_set_col_bnds(lp, c, GLP_LO, 0, 0);
+	glp_set_obj_coef(lp, c, T[t].price);
+	glp_set_mat_col(lp, c, len, ind, val);
+	if (ncol == acol) {
+		acol = acol ? 2 * acol : 256;
+		C = xrealloc(C, acol * sizeof(*C));
+	}
+	C[ncol].t = t;
+	C[ncol].a = xrealloc(NULL, nk * sizeof(int));
+	memcpy(C[ncol++].a, a, nk * sizeof(int));
+	free(ind);
+	free(val);
+}
+
+static void
+print_fleet(glp_prob *lp, int mip)
+{
+	size_t c, j;
+	double nodes = 0;
+
+	for (c = 0; c < ncol; c++) {
+		double x = mip ? glp_mip_col_val(lp, (int)c + 1) : glp_get_col_prim(lp, (int)c + 1);
+
+		if (x < 1e-9)
+			continue;
+		nodes += x;
+		fprintf(stderr, "%10.3f x %-24s $%.4f/h:", x, T[C[c].t].name, T[C[c].t].price);
+		for (j = 0; j < nk; j++)
+			if (C[c].a[j])
+				fprintf(stderr, " %d*(%lldm,%lldMi%s)", C[c].a[j], K[j].cpu,
+				    K[j].mem / (1024 * 1024), K[j].group ? ",g" : "");
+		fprintf(stderr, "\n");
+	}
+	fprintf(stderr, "%10.3f nodes\n", nodes);
+}
+
+int
+main(int argc, char **argv)
+{
+	glp_prob *lp;
+	glp_smcp parm;
+	double *p, z = 0, lb = 0, *worth;
+	int *a, verbose = 0, integer = 0, iter, exact = 0;
+	double whole = -1;
+	time_t t0;
+	size_t j, t, unfit = 0;
+
+	while (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0)) {
+		if (argv[1][1] == 'v')
+			verbose = 1;
+		else
+			integer = 1;
+		argv++;
+		argc--;
+	}
+	if (argc != 3) {
+		fprintf(stderr, "usage: config-bound [-i] [-v] CATALOG REGION <requests\n");
+		return 64;
+	}
+	if (read_classes() < 0 || load_sizes(argv[1], argv[2]) < 0)
+		return 65;
+	/* classes no size fits are left out (counted on stderr) */
+	for (j = 0; j < nk;) {
+		for (t = 0; t < nt && fit_count(&K[j], &T[t]) == 0; t++)
+			;
+		if (t == nt) {
+			unfit += (size_t)K[j].n;
+			K[j] = K[--nk];
+		} else
+			j++;
+	}
+	if (unfit)
+		fprintf(stderr, "config-bound: %zu pods fit no size\n", unfit);
+	if (!nk) {
+		printf("0.0000\n");
+		return 0;
+	}
+	qsort(K, nk, sizeof(*K), cls_cmp);
+	p = xrealloc(NULL, nk * sizeof(double));
+	a = xrealloc(NULL, nk * sizeof(int));
+	worth = xrealloc(NULL, nt * sizeof(double));
+	items = xrealloc(NULL, nk * sizeof(size_t));
+	cur = xrealloc(NULL, nk * sizeof(int));
+	best = xrealloc(NULL, nk * sizeof(int));
+	wt = xrealloc(NULL, nk * sizeof(double));
+	gused = xrealloc(NULL, (size_t)ngroups + 1);
+	memset(gused, 0, (size_t)ngroups + 1);
+	gbest = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(double));
+
+	glp_term_out(GLP_OFF);
+	lp = glp_create_prob();
+	glp_set_obj_dir(lp, GLP_MIN);
+	glp_add_rows(lp, (int)nk);
+	for (j = 0; j < nk; j++)
+		glp_set_row_bnds(lp, (int)j + 1, GLP_LO, K[j].n, 0);
+	/* start: each class alone on the size that holds it cheapest per pod */
+	for (j = 0; j < nk; j++) {
+		size_t bt_ = 0;
+		double bc = -1;
+
+		for (t = 0; t < nt; t++) {
+			long long u = fit_count(&K[j], &T[t]);
+
+			if (u > 0 && (bc < 0 || T[t].price / (double)u < bc)) {
+				bc = T[t].price / (double)u;
+				bt_ = t;
+			}
+		}
+		memset(a, 0, nk * sizeof(*a));
+		a[j] = (int)fit_count(&K[j], &T[bt_]);
+		add_col(lp, bt_, a);
+	}
+	glp_init_smcp(&parm);
+	parm.msg_lev = GLP_MSG_OFF;
+	t0 = time(NULL);
+	for (iter = 0; iter < MAX_ITER; iter++) {
+		double rho = 1;
+		size_t worst = 0;
+		int added = 0;
+
+		if (glp_simplex(lp, &parm) != 0 || glp_get_status(lp) != GLP_OPT) {
+			fprintf(stderr, "config-bound: the simplex failed\n");
+			return 70;
+		}
+		z = glp_get_obj_val(lp);
+		for (j = 0; j < nk; j++)
+			p[j] = glp_get_row_dual(lp, (int)j + 1);
+		for (t = 0; t < nt; t++) {
+			double ub, v = price_size(t, p, a, &ub);
+
+			worth[t] = v;
+			if (ub / T[t].price > rho) {
+				rho = ub / T[t].price;
+				worst = t;
+			}
+			if (v > T[t].price * (1 + 1e-9)) {
+				add_col(lp, t, a);
+				added++;
+			}
+		}
+		if (z / rho > lb)
+			lb = z / rho;
+		if (getenv("CONFIG_BOUND_TRACE"))
+			fprintf(stderr, "iter %d: z %.4f rho %.6f (%s) lb %.4f cols %zu\n", iter, z,
+			    rho, T[worst].name, lb, ncol);
+		if (rho <= 1 + 1e-9) {
+			exact = 1;
+			lb = z;
+			break;
+		}
+		if (lb >= z * (1 - GAP))
+			break;
+		if (time(NULL) - t0 > SECONDS_MAX)
+			break;
+		if (!added) {
+			/* the search was cut short somewhere: search longer, or give up */
+			if (bb_limit >= BB_NODES_MAX)
+				break;
+			bb_limit *= 8;
+		}
+	}
+	if (integer) {
+		/* the best whole fleet of the columns found: a fleet nap could buy */
+		glp_iocp ip;
+
+		for (j = 0; j < ncol; j++)
+			glp_set_col_kind(lp, (int)j + 1, GLP_IV);
+		glp_init_iocp(&ip);
+		ip.msg_lev = GLP_MSG_OFF;
+		ip.presolve = GLP_ON;
+		ip.tm_lim = 10000;
+		ip.mip_gap = 1e-3;
+		if (glp_intopt(lp, &ip) == 0 || glp_mip_status(lp) == GLP_FEAS)
+			whole = glp_mip_obj_val(lp);
+	}
+	if (verbose)
+		print_fleet(lp, integer && whole >= 0);
+	fprintf(stderr,
+	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %s (master %.4f)\n",
+	    nk, nt, ncol, iter + 1,
+	    exact		      ? "exact"
+		: lb >= z * (1 - GAP) ? "within 0.02 % of the master"
+				      : "inexact",
+	    z);
+	if (integer)
+		printf("%.4f %.4f\n", lb, whole);
+	else
+		printf("%.4f\n", lb);
+	glp_delete_prob(lp);
+	for (j = 0; j < ncol; j++)
+		free(C[j].a);
+	free(C);
+	free(p);
+	free(a);
+	free(worth);
+	free(items);
+	free(cur);
+	free(best);
+	free(wt);
+	free(gused);
+	free(gbest);
+	free(K);
+	free(T);
+	nap_catalog_free(cat);
+	return 0;
+}
