@@ -362,7 +362,10 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	}
 	sim_poll 60 ready aks-default-v1
 	sim_poll 60 ready aks-default-v2
-	pod app aks-default-v1
+	# Placed by nap-sim's scheduler, not created with spec.nodeName: a pod
+	# created bound was collected as an orphan by the kubelet's pass in
+	# some runs (it found no Node by that name at that instant).
+	pod app '' '' '{}' '{"nodeSelector":{"kubernetes.io/hostname":"aks-default-v1"}}'
 	# A real DaemonSet: a pod whose controller does not exist is garbage
 	# collected, as the API server's collector does, and may go before it runs.
 	sim_agent_daemonset >/dev/null
