@@ -1144,8 +1144,15 @@ looks_like(const char *key, const char *cand)
 {
 	const char *slash = strchr(key, '/');
 	const char *suffix = slash ? slash + 1 : key;
+	size_t m = strlen(key), n = strlen(cand);
 
-	if (strstr(cand, key) != NULL || edit_distance(key, cand) < strlen(cand) / 5)
+	/*
+	 * The distance is at least the difference in length, so a key far
+	 * longer than any candidate (a hostile one of 64 KiB) costs no
+	 * quadratic work on this error path.
+	 */
+	if (strstr(cand, key) != NULL ||
+	    ((m > n ? m - n : n - m) < n / 5 && edit_distance(key, cand) < n / 5))
 		return 1;
 	return *suffix != '\0' && has_suffix(cand, strlen(cand), suffix);
 }
