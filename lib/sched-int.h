@@ -230,6 +230,7 @@ struct st {
 	size_t *open_nodes;
 	size_t nopen;
 	struct plist *node_ported; /* per node: pods placed there that hold host ports */
+	struct plist *node_voled;  /* per node with attach limits: pods placed there with volumes */
 	/* classes */
 	struct nap_hash cls_by_sig;
 	struct klass *cls;
@@ -299,6 +300,10 @@ int sched_reqs_equal(const struct nap_reqs *a, const struct nap_reqs *b);
 int sched_offering_ok(const struct nap_sched_itype *t, const struct nap_reqs *reqs, double *price);
 void sched_fmt_reqs(const struct nap_reqs *r, char *buf, size_t len);
 void sched_fmt_res_json(const struct nap_res *r, char *buf, size_t len);
+int sched_node_vols_ok(struct st *s, size_t pi, size_t ni, char *why, size_t len);
+void sched_node_vols_add(struct st *s, size_t pi, size_t ni);
+/* Distinct NAP_SCHED_DISK_DRIVER volumes of pods[] and pi; 0 when pi has none. */
+long sched_claim_disks(const struct st *s, const size_t *pods, size_t npods, size_t pi);
 
 /* sched-world.c */
 uint64_t sched_small_mask(const char *const *tab, size_t n, const struct nap_req *q);

@@ -165,3 +165,111 @@ sched_fmt_res_json(const struct nap_res *r, char *buf, size_t len)
 	if (o < len)
 		snprintf(buf + o, len - o, "}");
 }
+
+/*
+ * Volume attach limits.  A node's CSINode says how many volumes of each
+ * driver it can attach; a pod may go there when, for every driver it
+ * attaches through, the distinct volumes of that driver (those attached
+ * there, those of pods this run put there, and its own) stay within the
+ * limit: a volume already there counts once (Karpenter's ExceedsLimits).
+ * New claims have no CSINode: only a size's known data-disk count bounds
+ * them, for NAP_SCHED_DISK_DRIVER volumes.
+ */
+
+/* Add the ids of driver d among vols to set (no repeats). */
+static void
+vol_set_add(const char ***set, size_t *n, size_t *alloc, const struct nap_sched_vol *vols,
+    size_t nvols, const char *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < nvols; i++) {
+		if (strcmp(vols[i].driver, d) != 0)
+			continue;
+		for (j = 0; j < *n && strcmp((*set)[j], vols[i].id) != 0; j++)
+			;
+		if (j < *n)
+			continue;
+		nap_xgrow(set, alloc, *n + 1, sizeof(**set));
+		(*set)[(*n)++] = vols[i].id;
+	}
+}
+
+static int
+has_driver(const struct nap_sched_vol *vols, size_t nvols, const char *d)
+{
+	size_t i;
+
+	for (i = 0; i < nvols; i++)
+		if (strcmp(vols[i].driver, d) == 0)
+			return 1;
+	return 0;
+}
+
+int
+sched_node_vols_ok(struct st *s, size_t pi, size_t ni, char *why, size_t len)
+{
+	const struct nap_sched_pod *p = &s->in->pending[pi];
+	const struct nap_sched_node *n = &s->in->nodes[ni];
+	const char **set = NULL;
+	size_t i, k, nset, aset = 0;
+	int ok = 1;
+
+	if (!p->nvols || !n->nvlimits)
+		return 1;
+	for (i = 0; i < n->nvlimits && ok; i++) {
+		const char *d = n->vlimits[i].driver;
+		const struct plist *l = s->node_voled ? &s->node_voled[ni] : NULL;
+
+		if (!has_driver(p->vols, p->nvols, d))
+			continue;
+		nset = 0;
+		vol_set_add(&set, &nset, &aset, n->vols, n->nvols, d);
+		for (k = 0; l && k < l->n; k++) {
+			const struct nap_sched_pod *q = &s->in->pending[l->v[k]];
+
+			vol_set_add(&set, &nset, &aset, q->vols, q->nvols, d);
+		}
+		vol_set_add(&set, &nset, &aset, p->vols, p->nvols, d);
+		if ((long)nset > n->vlimits[i].count) {
+			WHYF("would exceed the node's limit of %ld %s volumes", n->vlimits[i].count,
+			    d);
+			ok = 0;
+		}
+	}
+	free(set);
+	return ok;
+}
+
+void
+sched_node_vols_add(struct st *s, size_t pi, size_t ni)
+{
+	struct plist *l;
+
+	if (!s->in->pending[pi].nvols || !s->in->nodes[ni].nvlimits)
+		return;
+	if (!s->node_voled)
+		s->node_voled = nap_xcalloc(s->in->nnodes + 1, sizeof(*s->node_voled));
+	l = &s->node_voled[ni];
+	nap_xgrow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = pi;
+}
+
+long
+sched_claim_disks(const struct st *s, const size_t *pods, size_t npods, size_t pi)
+{
+	const struct nap_sched_pod *p = &s->in->pending[pi];
+	const char **set = NULL;
+	size_t i, nset = 0, aset = 0;
+
+	if (!has_driver(p->vols, p->nvols, NAP_SCHED_DISK_DRIVER))
+		return 0;
+	for (i = 0; i < npods; i++) {
+		const struct nap_sched_pod *q = &s->in->pending[pods[i]];
+
+		vol_set_add(&set, &nset, &aset, q->vols, q->nvols, NAP_SCHED_DISK_DRIVER);
+	}
+	vol_set_add(&set, &nset, &aset, p->vols, p->nvols, NAP_SCHED_DISK_DRIVER);
+	free(set);
+	return (long)nset;
+}

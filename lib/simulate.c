@@ -145,6 +145,48 @@ pod_volume(const struct nap_cluster *cl, const struct nap_pod *p, const char **s
 	return NULL;
 }
 
+static int
+cmp_vol(const void *a, const void *b)
+{
+	const struct nap_sched_vol *x = a, *y = b;
+	int c = strcmp(x->driver, y->driver);
+
+	return c ? c : strcmp(x->id, y->id);
+}
+
+/*
+ * The volumes pod p attaches through a CSI driver (its claims whose driver
+ * nap_pvc_attach_driver finds), by driver and id, each once; keep_driver,
+ * when set, keeps only the volumes of drivers it accepts.  NULL when none.
+ */
+static const struct nap_sched_vol *
+pod_vols(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod *p,
+    const struct nap_csinode *keep_driver, size_t *n)
+{
+	struct nap_sched_vol *v;
+	size_t i, k = 0, o = 0;
+
+	*n = 0;
+	if (!cl || p->npvcs == 0)
+		return NULL;
+	v = kalloc(sim, p->npvcs, sizeof(*v));
+	for (i = 0; i < p->npvcs; i++) {
+		const struct nap_pvc *c = nap_cluster_get(cl, NAP_KIND_PVC, p->meta.ns, p->pvcs[i]);
+		const char *d = c ? nap_pvc_attach_driver(cl, c) : NULL;
+
+		if (!d || (keep_driver && nap_csinode_limit(keep_driver, d) < 0))
+			continue;
+		v[k].driver = d;
+		v[k++].id = keep(sim, nap_xasprintf("%s/%s", p->meta.ns, p->pvcs[i]));
+	}
+	qsort(v, k, sizeof(*v), cmp_vol);
+	for (i = 0; i < k; i++)
+		if (o == 0 || cmp_vol(&v[o - 1], &v[i]) != 0)
+			v[o++] = v[i];
+	*n = o;
+	return o ? v : NULL;
+}
+
 static void
 pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod *p,
     struct nap_sched_pod *o, int full)
@@ -196,8 +238,10 @@ pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
 	o->tols = p->tolerations;
 	o->ntols = p->ntolerations;
 	pod_topo(sim, p, o, 0);
-	if (cl)
+	if (cl) {
 		o->volume = pod_volume(cl, p, &vsig);
+		o->vols = pod_vols(sim, cl, p, NULL, &o->nvols);
+	}
 	/* the model's structural hash stands for the pod's JSON, which it does not keep */
 	o->sig = sig_make(sim, NULL, p->constraints_hash, vsig, o->never ? o->never : "");
 }
@@ -399,6 +443,7 @@ build_types(struct nap_sim *sim, const struct nap_catalog *cat, const struct nap
 		nap_reqs_init(&st->reqs);
 		nap_itype_reqs_avail(it, cat, &avail[noff], &st->reqs);
 		sim->type_len[t] = plain_name(it->name) ? (int)strlen(it->name) : -1;
+		st->max_disks = nap_itype_max_data_disks(it->name);
 		noff += it->noff;
 	}
 	sim->in.types = sim->types;
@@ -579,6 +624,58 @@ node_taints(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 	return out;
 }
 
+/*
+ * A node's volume attach limits, from its CSINode (drivers with an
+ * allocatable count), and the volumes of those drivers its non-terminal
+ * pods attach.  In-flight claims have no CSINode yet: no limit, as in
+ * Karpenter.
+ */
+static void
+node_vols(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_node *n,
+    struct nap_sched_node *o)
+{
+	const struct nap_csinode *cn = nap_cluster_get(cl, NAP_KIND_CSINODE, "", n->meta.name);
+	struct nap_sched_vol_limit *lim;
+	struct nap_sched_vol *all = NULL;
+	struct nap_pod *const *pods;
+	size_t i, k = 0, npods, nall = 0, aall = 0;
+
+	if (!cn)
+		return;
+	lim = kalloc(sim, cn->ndrivers + 1, sizeof(*lim));
+	for (i = 0; i < cn->ndrivers; i++)
+		if (cn->drivers[i].count >= 0) {
+			lim[k].driver = cn->drivers[i].driver;
+			lim[k++].count = (long)cn->drivers[i].count;
+		}
+	if (k == 0)
+		return;
+	o->vlimits = lim;
+	o->nvlimits = k;
+	pods = nap_cluster_pods_on_node(cl, n->meta.name, &npods);
+	for (i = 0; i < npods; i++) {
+		const struct nap_sched_vol *v;
+		size_t nv, j;
+
+		if (nap_pod_is_terminal(pods[i]))
+			continue;
+		v = pod_vols(sim, cl, pods[i], cn, &nv);
+		for (j = 0; j < nv; j++) {
+			nap_xgrow(&all, &aall, nall + 1, sizeof(*all));
+			all[nall++] = v[j];
+		}
+	}
+	if (nall == 0)
+		return;
+	keep(sim, all);
+	qsort(all, nall, sizeof(*all), cmp_vol);
+	for (i = 0, k = 0; i < nall; i++)
+		if (k == 0 || cmp_vol(&all[k - 1], &all[i]) != 0)
+			all[k++] = all[i];
+	o->vols = all;
+	o->nvols = k;
+}
+
 /* Nodes, then in-flight claims, initialized first, then by name; node_idx maps name to index + 1. */
 static void
 build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_catalog *cat,
@@ -642,6 +739,7 @@ build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 			if (refs[i].closed)
 				memset(&o->avail, 0, sizeof(o->avail));
 			o->pool = (int)pool_index(sim, n->nodepool);
+			node_vols(sim, cl, n, o);
 		} else {
 			const struct nap_nodeclaim *c = refs[i].claim;
 			size_t p = pool_index(sim, c->nodepool);
