@@ -645,8 +645,9 @@ main(int argc, char **argv)
 	const char *snapshot = NULL;
 	struct nap_err err;
 
-	while (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0 ||
-			       (strcmp(argv[1], "-s") == 0 && argc > 2))) {
+	while (argc > 1 &&
+	    (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0 ||
+		(strcmp(argv[1], "-s") == 0 && argc > 2))) {
 		if (argv[1][1] == 'v')
 			verbose = 1;
 		else if (argv[1][1] == 'i')
@@ -660,8 +661,9 @@ main(int argc, char **argv)
 		argc--;
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: config-bound [-i] [-v] [-s SNAPSHOT] CATALOG REGION "
-				"[<requests]\n");
+		fprintf(stderr,
+		    "usage: config-bound [-i] [-v] [-s SNAPSHOT] CATALOG REGION "
+		    "[<requests]\n");
 		return 64;
 	}
 	if (nap_catalog_load(&cat, argv[1], argv[2], NULL, &err) < 0) {

@@ -173,8 +173,8 @@ cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct na
 	if (!cache->valid || cache->key != key) {
 		if (cat)
 			nt = nap_bound_fleet_types(cl, cat, k, nk, &t);
-		if (nap_bound_whole(t, nt, k, nk, &cache->bound, &cache->unplaced, &cache->flags,
-			err) < 0 ||
+		if (nap_bound_whole(
+			t, nt, k, nk, &cache->bound, &cache->unplaced, &cache->flags, err) < 0 ||
 		    nap_bound_aggregate_classes(t, nt, k, nk, &cache->aggregate, err) < 0)
 			rc = -1;
 		cache->key = key;

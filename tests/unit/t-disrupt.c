@@ -1712,11 +1712,12 @@ test_bound_pool_sizes(void)
 	size_t nall, nt, nk, i, m = 0, wrong = 0;
 	double pods, want = -1;
 
-	add(c, "{\"kind\":\"NodePool\",\"apiVersion\":\"karpenter.sh/v1\",\"metadata\":{\"name\":"
-	       "\"d\"},\"spec\":{\"template\":{\"spec\":{\"requirements\":[{\"key\":"
-	       "\"karpenter.azure.com/sku-family\",\"operator\":\"In\",\"values\":[\"D\"]},"
-	       "{\"key\":\"karpenter.azure.com/sku-cpu\",\"operator\":\"Lt\",\"values\":"
-	       "[\"17\"]}],\"nodeClassRef\":{\"name\":\"default\"}}},\"disruption\":{}}}");
+	add(c,
+	    "{\"kind\":\"NodePool\",\"apiVersion\":\"karpenter.sh/v1\",\"metadata\":{\"name\":"
+	    "\"d\"},\"spec\":{\"template\":{\"spec\":{\"requirements\":[{\"key\":"
+	    "\"karpenter.azure.com/sku-family\",\"operator\":\"In\",\"values\":[\"D\"]},"
+	    "{\"key\":\"karpenter.azure.com/sku-cpu\",\"operator\":\"Lt\",\"values\":"
+	    "[\"17\"]}],\"nodeClassRef\":{\"name\":\"default\"}}},\"disruption\":{}}}");
 	machine(c, "m1", "d", NULL);
 	pod(c, "default", "a", "m1", RS_OWNER, NULL);
 	pod(c, "default", "b", "m1", RS_OWNER, NULL);
@@ -1754,18 +1755,21 @@ test_bound_pool_sizes(void)
 	free(t);
 	free(k);
 	/* a pod on a node nap did not make, which no pool would take (an E size): every size */
-	add(c, "{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"sys\","
-	       "\"labels\":{\"kubernetes.azure.com/mode\":\"system\"}},\"spec\":{\"taints\":"
-	       "[{\"key\":\"CriticalAddonsOnly\",\"effect\":\"NoSchedule\"}]},\"status\":{}}");
-	add(c, "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"namespace\":\"kube-system\","
-	       "\"name\":\"dns\",\"uid\":\"p-dns\"},\"spec\":{\"nodeName\":\"sys\",\"nodeSelector\":"
-	       "{\"karpenter.azure.com/sku-family\":\"E\"},\"containers\":[{\"name\":\"c\","
-	       "\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}]},\"status\":{\"phase\":"
-	       "\"Running\"}}");
+	add(c,
+	    "{\"kind\":\"Node\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"sys\","
+	    "\"labels\":{\"kubernetes.azure.com/mode\":\"system\"}},\"spec\":{\"taints\":"
+	    "[{\"key\":\"CriticalAddonsOnly\",\"effect\":\"NoSchedule\"}]},\"status\":{}}");
+	add(c,
+	    "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"namespace\":\"kube-system\","
+	    "\"name\":\"dns\",\"uid\":\"p-dns\"},\"spec\":{\"nodeName\":\"sys\",\"nodeSelector\":"
+	    "{\"karpenter.azure.com/sku-family\":\"E\"},\"containers\":[{\"name\":\"c\","
+	    "\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}]},\"status\":{\"phase\":"
+	    "\"Running\"}}");
 	nk = nap_bound_fleet_classes(c, &k, &pods);
 	nt = nap_bound_fleet_types(c, catalog, k, nk, &t);
 	TAP_OK(nt == nall && pods == 3,
-	    "a pod no pool would take widens the sizes to the whole catalog (%zu of %zu)", nt, nall);
+	    "a pod no pool would take widens the sizes to the whole catalog (%zu of %zu)", nt,
+	    nall);
 	free(t);
 	free(k);
 	free(all);
