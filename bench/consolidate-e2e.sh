@@ -23,11 +23,11 @@
 # sizes (bench/config-bound.c -s, when GLPK's headers are there: each node
 # holds whole pods, so no fleet of this pool costs less; "xC2") and against
 # what nap-solve makes of the same pods from scratch ("xS2": a fleet that
-# exists, so what is left above it consolidation could still win).  Printed per run:
-# nodes and the fleet/bound ratio at each point, the simulated seconds to
-# settle, the Disruption records by reason, nap-sim's safety counters; then
-# the medians of $RUNS runs (default 3).  KEEP=1 keeps the runs' logs (the
-# path is printed on stderr).
+# exists, so what is left above it consolidation could still win).  Printed
+# per run: nodes and the fleet/bound ratio at each point, the simulated
+# seconds to settle, the Disruption records by reason, nap-sim's safety
+# counters; then the medians of $RUNS runs (default 3).  KEEP=1 keeps the
+# runs' logs (the path is printed on stderr).
 #   PODS=300 RUNS=3 SCALE=50 sh bench/consolidate-e2e.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
