@@ -103,6 +103,18 @@ int nap_bound_whole(const struct nap_bound_type *t, size_t nt, const struct nap_
 /* The capacity types (NAP_BOUND_* bits) the NodePools of cl allow; on-demand when none. */
 unsigned nap_bound_fleet_captypes(const struct nap_cluster *cl);
 /*
+ * The instance types of c the fleet of cl may run on, as
+ * nap_bound_catalog_types gives them: each type at each capacity type some
+ * NodePool of cl allows it (the pool's requirements meet the type's labels);
+ * every type at the capacity types of nap_bound_fleet_captypes when cl has
+ * no NodePool, or when some pod in classes k (nk of them) has allow 0 (it
+ * runs where no NodePool would put it).  A bound over sizes or capacity a
+ * NodePool forbids is not the bound of the pods that pool runs.  *out is a
+ * new array (caller frees); returns its length.
+ */
+size_t nap_bound_fleet_types(const struct nap_cluster *cl, const struct nap_catalog *c,
+    const struct nap_bound_class *k, size_t nk, struct nap_bound_type **out);
+/*
  * The pods cl's nodes run (bound, not terminal, not DaemonSet or static:
  * those come with every node in any packing) as merged classes, each
  * allowed the capacity types of the NodePools that would take it (0, any,
