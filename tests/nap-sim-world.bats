@@ -223,6 +223,24 @@ csinode_gone() {
 	[ "$(csinode_disks aks-default-c2)" = 16 ]
 }
 
+@test "the scheduler keeps a pod off a node whose CSINode disk count its claims would pass; a claim already there counts once" {
+	start
+	sim_launch aks-default-v1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-v1
+	[ "$(csinode_disks aks-default-v1)" = 4 ]	# Standard_D2s_v3
+	claims() {	# claim... -> spec merge
+		jq -cn '{volumes: [$ARGS.positional[] | {name: ., persistentVolumeClaim: {claimName: .}}]}' --args "$@"
+	}
+	pod v1 "$(claims a b)"
+	pod v2 "$(claims c d)"
+	sim_poll 60 pod_phase_is v1 Running
+	sim_poll 60 pod_phase_is v2 Running
+	pod v3 "$(claims e)"
+	sim_poll 60 pod_message_is v3 "0/1 nodes are available: 1 node(s) exceed max volume count. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+	pod v4 "$(claims a d)"
+	sim_poll 60 pod_phase_is v4 Running
+}
+
 @test "a spot eviction removes the Node" {
 	start
 	sim_launch aks-spot-e1 Standard_D2s_v3 1 Spot "$(sim_boot '{}' '[]' '[]')"
