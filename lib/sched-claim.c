@@ -678,7 +678,7 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 	struct nap_res maxcap;
 	struct claim *c;
 	struct cand cd;
-	size_t i, j, n = 0, base = p * in->ntypes, nfit = 0, dear = 0;
+	size_t i, j, n = 0, base = p * in->ntypes, nfit = 0, dear = 0, ndisk = 0;
 	const double *price = NULL, ceiling = s->opt->max_price;
 	uint64_t zm = 0, cm = 0;
 	long disks = sched_claim_disks(s, NULL, 0, pi);
@@ -727,8 +727,10 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 
 		if (!nap_res_fits(&pod->req, &s->w->cap[base + t]))
 			continue;
-		if (disks > 0 && in->types[t].max_disks > 0 && disks > in->types[t].max_disks)
+		if (disks > 0 && in->types[t].max_disks > 0 && disks > in->types[t].max_disks) {
+			ndisk++;
 			continue;
+		}
 		nfit++;
 		for (r = 0; r < NAP_RES_N; r++)
 			if (in->pools[p].has_limit[r] && capy->v[r] > s->remaining[p].v[r])
@@ -742,6 +744,12 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 			continue;
 		}
 		s->tbuf[n++] = t;
+	}
+	if (n == 0 && ndisk && !nfit) {
+		WHYF("no instance type of nodepool \"%s\" that fits can attach the pod's %ld "
+		     "Azure disks",
+		    in->pools[p].name, disks);
+		return 0;
 	}
 	if (n == 0 && dear) {
 		WHYF("no instance type of nodepool \"%s\" that fits is cheaper than $%g/h",

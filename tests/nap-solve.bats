@@ -695,6 +695,10 @@ run_case() {
 	run_case volume-limits-new-claim-five-disks
 }
 
+@test "a pod with more Azure disks than any size of its NodePool attaches is unschedulable, and the reason says so" {
+	run_case volume-limits-too-many-disks
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
