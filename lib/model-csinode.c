@@ -46,8 +46,8 @@ nap_csinode_from_json(struct nap_csinode *n, json_object *obj, struct nap_err *e
 		if (!json_object_is_type(d, json_type_object) || !name ||
 		    !json_object_is_type(name, json_type_string) ||
 		    json_object_get_string_len(name) == 0) {
-			nap_err_set(err, NAP_EX_DATAERR,
-			    "%s: spec.drivers[%zu] has no name", who, i);
+			nap_err_set(
+			    err, NAP_EX_DATAERR, "%s: spec.drivers[%zu] has no name", who, i);
 			nap_csinode_free(n);
 			return -1;
 		}

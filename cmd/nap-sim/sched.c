@@ -427,7 +427,8 @@ vols_exceed(const struct snode *nd, json_object *claims)
 		const char *v = json_object_get_string(json_object_array_get_idx(nd->vols, i));
 
 		for (j = 0; j < i; j++)
-			if (!strcmp(v, json_object_get_string(json_object_array_get_idx(nd->vols, j))))
+			if (!strcmp(
+				v, json_object_get_string(json_object_array_get_idx(nd->vols, j))))
 				break;
 		distinct += j == i;
 	}
@@ -435,7 +436,8 @@ vols_exceed(const struct snode *nd, json_object *claims)
 		const char *v = json_object_get_string(json_object_array_get_idx(claims, i));
 
 		for (j = 0; j < i; j++)
-			if (!strcmp(v, json_object_get_string(json_object_array_get_idx(claims, j))))
+			if (!strcmp(
+				v, json_object_get_string(json_object_array_get_idx(claims, j))))
 				break;
 		distinct += j == i && !str_in(nd->vols, v);
 	}

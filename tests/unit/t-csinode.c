@@ -107,30 +107,41 @@ drivers(void)
 	n = nap_cluster_get(c, NAP_KIND_CSINODE, "", "n1");
 	TAP_OK(n && nap_csinode_limit(n, "disk.csi.azure.com") == 4, "found by node name");
 	TAP_IS_INT(nap_kind_lookup("CSINode"), NAP_KIND_CSINODE, "the kind's name");
-	apply(c, "{\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"intree\"},"
-		 "\"provisioner\":\"kubernetes.io/azure-disk\"}");
-	apply(c, "{\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"files\"},"
-		 "\"provisioner\":\"file.csi.azure.com\"}");
-	apply(c, "{\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"pv-csi\"},"
-		 "\"spec\":{\"csi\":{\"driver\":\"disk.csi.azure.com\",\"volumeHandle\":\"h\"}}}");
-	apply(c, "{\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"pv-old\"},"
-		 "\"spec\":{\"azureDisk\":{\"diskName\":\"d\",\"diskURI\":\"u\"}}}");
-	apply(c, "{\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"pv-nfs\"},"
-		 "\"spec\":{\"nfs\":{\"server\":\"s\",\"path\":\"/\"}}}");
-	apply(c, "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"bound\","
-		 "\"namespace\":\"default\"},\"spec\":{\"storageClassName\":\"files\","
-		 "\"volumeName\":\"pv-csi\"}}");
-	apply(c, "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"old\","
-		 "\"namespace\":\"default\"},\"spec\":{\"volumeName\":\"pv-old\"}}");
-	apply(c, "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"nfs\","
-		 "\"namespace\":\"default\"},\"spec\":{\"volumeName\":\"pv-nfs\"}}");
-	apply(c, "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"nfs-class\","
-		 "\"namespace\":\"default\"},\"spec\":{\"storageClassName\":\"files\","
-		 "\"volumeName\":\"pv-nfs\"}}");
-	apply(c, "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"new\","
-		 "\"namespace\":\"default\"},\"spec\":{\"storageClassName\":\"intree\"}}");
-	apply(c, "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"lost\","
-		 "\"namespace\":\"default\"},\"spec\":{\"storageClassName\":\"gone\"}}");
+	apply(c,
+	    "{\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"intree\"},"
+	    "\"provisioner\":\"kubernetes.io/azure-disk\"}");
+	apply(c,
+	    "{\"kind\":\"StorageClass\",\"metadata\":{\"name\":\"files\"},"
+	    "\"provisioner\":\"file.csi.azure.com\"}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"pv-csi\"},"
+	    "\"spec\":{\"csi\":{\"driver\":\"disk.csi.azure.com\",\"volumeHandle\":\"h\"}}}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"pv-old\"},"
+	    "\"spec\":{\"azureDisk\":{\"diskName\":\"d\",\"diskURI\":\"u\"}}}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolume\",\"metadata\":{\"name\":\"pv-nfs\"},"
+	    "\"spec\":{\"nfs\":{\"server\":\"s\",\"path\":\"/\"}}}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"bound\","
+	    "\"namespace\":\"default\"},\"spec\":{\"storageClassName\":\"files\","
+	    "\"volumeName\":\"pv-csi\"}}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"old\","
+	    "\"namespace\":\"default\"},\"spec\":{\"volumeName\":\"pv-old\"}}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"nfs\","
+	    "\"namespace\":\"default\"},\"spec\":{\"volumeName\":\"pv-nfs\"}}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"nfs-class\","
+	    "\"namespace\":\"default\"},\"spec\":{\"storageClassName\":\"files\","
+	    "\"volumeName\":\"pv-nfs\"}}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"new\","
+	    "\"namespace\":\"default\"},\"spec\":{\"storageClassName\":\"intree\"}}");
+	apply(c,
+	    "{\"kind\":\"PersistentVolumeClaim\",\"metadata\":{\"name\":\"lost\","
+	    "\"namespace\":\"default\"},\"spec\":{\"storageClassName\":\"gone\"}}");
 	TAP_IS_STR(driver_of(c, "bound"), "disk.csi.azure.com", "a bound claim: its PV's driver");
 	TAP_IS_STR(driver_of(c, "old"), "disk.csi.azure.com", "an in-tree azureDisk PV");
 	TAP_IS_STR(driver_of(c, "nfs"), NULL, "an NFS PV with no class: no driver");
