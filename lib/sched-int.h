@@ -230,7 +230,12 @@ struct st {
 	size_t *open_nodes;
 	size_t nopen;
 	struct plist *node_ported; /* per node: pods placed there that hold host ports */
-	struct plist *node_voled;  /* per node with attach limits: pods placed there with volumes */
+	struct sched_vset {
+		struct nap_sched_vol *v; /* distinct (driver, id) */
+		uint64_t *h;		 /* their hashes */
+		size_t n, alloc;
+		long *cnt; /* per limit of the node: its volumes; NULL until first use */
+	} * node_vset; /* per node with attach limits: its volumes (sched-rules.c) */
 	/* classes */
 	struct nap_hash cls_by_sig;
 	struct klass *cls;

@@ -254,9 +254,12 @@ st_free(struct st *s)
 	for (i = 0; s->node_ported && i < s->in->nnodes; i++)
 		free(s->node_ported[i].v);
 	free(s->node_ported);
-	for (i = 0; s->node_voled && i < s->in->nnodes; i++)
-		free(s->node_voled[i].v);
-	free(s->node_voled);
+	for (i = 0; s->node_vset && i < s->in->nnodes; i++) {
+		free(s->node_vset[i].v);
+		free(s->node_vset[i].h);
+		free(s->node_vset[i].cnt);
+	}
+	free(s->node_vset);
 	free(s->tbuf);
 	free(s->tbuf2);
 	nap_reqs_free(&s->tmp);
