@@ -154,6 +154,19 @@ cmp_vol(const void *a, const void *b)
 	return c ? c : strcmp(x->id, y->id);
 }
 
+/* Sort by driver and id and drop repeats; the count left. */
+static size_t
+vols_uniq(struct nap_sched_vol *v, size_t n)
+{
+	size_t i, o = 0;
+
+	qsort(v, n, sizeof(*v), cmp_vol);
+	for (i = 0; i < n; i++)
+		if (o == 0 || cmp_vol(&v[o - 1], &v[i]) != 0)
+			v[o++] = v[i];
+	return o;
+}
+
 /*
  * The volumes pod p attaches through a CSI driver (its claims whose driver
  * nap_pvc_attach_driver finds), by driver and id, each once; keep_driver,
@@ -164,7 +177,7 @@ pod_vols(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
     const struct nap_csinode *keep_driver, size_t *n)
 {
 	struct nap_sched_vol *v;
-	size_t i, k = 0, o = 0;
+	size_t i, k = 0, o;
 
 	*n = 0;
 	if (!cl || p->npvcs == 0)
@@ -179,10 +192,7 @@ pod_vols(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
 		v[k].driver = d;
 		v[k++].id = keep(sim, nap_xasprintf("%s/%s", p->meta.ns, p->pvcs[i]));
 	}
-	qsort(v, k, sizeof(*v), cmp_vol);
-	for (i = 0; i < k; i++)
-		if (o == 0 || cmp_vol(&v[o - 1], &v[i]) != 0)
-			v[o++] = v[i];
+	o = vols_uniq(v, k);
 	*n = o;
 	return o ? v : NULL;
 }
@@ -668,12 +678,32 @@ node_vols(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_no
 	if (nall == 0)
 		return;
 	keep(sim, all);
-	qsort(all, nall, sizeof(*all), cmp_vol);
-	for (i = 0, k = 0; i < nall; i++)
-		if (k == 0 || cmp_vol(&all[k - 1], &all[i]) != 0)
-			all[k++] = all[i];
 	o->vols = all;
-	o->nvols = k;
+	o->nvols = vols_uniq(all, nall);
+}
+
+/* A pod held at node o counts its volumes there too, as a bound pod's. */
+static void
+node_vols_hold(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod *p,
+    struct nap_sched_node *o)
+{
+	const struct nap_csinode *cn;
+	const struct nap_sched_vol *v;
+	struct nap_sched_vol *all;
+	size_t nv;
+
+	if (!o->nvlimits || p->npvcs == 0 ||
+	    (cn = nap_cluster_get(cl, NAP_KIND_CSINODE, "", o->name)) == NULL)
+		return;
+	v = pod_vols(sim, cl, p, cn, &nv);
+	if (nv == 0)
+		return;
+	all = kalloc(sim, o->nvols + nv, sizeof(*all));
+	if (o->nvols)
+		memcpy(all, o->vols, o->nvols * sizeof(*all));
+	memcpy(all + o->nvols, v, nv * sizeof(*all));
+	o->vols = all;
+	o->nvols = vols_uniq(all, o->nvols + nv);
 }
 
 /* Nodes, then in-flight claims, initialized first, then by name; node_idx maps name to index + 1. */
@@ -876,9 +906,10 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 			 * excludes (or more than the room), the scheduler bound
 			 * one, and the other waited out a nomination.
 			 */
-			if (at)
+			if (at) {
 				nap_res_sub(&sim->nodes[at - 1].avail, &p->requests);
-			else {
+				node_vols_hold(sim, cl, p, &sim->nodes[at - 1]);
+			} else {
 				add_pending(sim, cl, p, &v);
 				continue;
 			}

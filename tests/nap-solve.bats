@@ -902,6 +902,18 @@ claim_launched() {
 	    (map(select(.type == "LaunchRequest" and .pods == ["default/r2"])) | length) == 1' "$out"
 }
 
+@test "a pod nominated to a node holds its volumes' attach there: a pod whose disk would pass the node's CSINode limit is not nominated beside it" {
+	live 30s
+	cat "$CASES/live-nominated-volume/start.ndjson" >&7
+	wait_out '.type == "Nominated" and .pod == "default/v1" and .node == "n1"'
+	cat "$CASES/live-nominated-volume/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/v2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/v2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/v2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/v2"])) | length) == 1' "$out"
+}
+
 @test "a stream of new pods that never pauses for --batch-idle is decided when --batch-max runs out" {
 	live 2s 1s
 	grep -v '"Pod"' "$CASES/one-pod/input.ndjson" >&7
