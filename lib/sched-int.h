@@ -213,6 +213,14 @@ struct topo {
 	struct nap_hash grp_by_sig;
 };
 
+/* The distinct volumes on a node under attach limits: its own, then those placed there. */
+struct sched_vset {
+	struct nap_sched_vol *v; /* (driver, id) */
+	uint64_t *h;		 /* their hashes */
+	size_t n, alloc;
+	long *cnt; /* per limit of the node: its volumes; NULL until first use */
+};
+
 /* One run: the placements so far, over a world. */
 struct st {
 	struct nap_sched_world *w;
@@ -229,13 +237,8 @@ struct st {
 	struct nap_res *avail;
 	size_t *open_nodes;
 	size_t nopen;
-	struct plist *node_ported; /* per node: pods placed there that hold host ports */
-	struct sched_vset {
-		struct nap_sched_vol *v; /* distinct (driver, id) */
-		uint64_t *h;		 /* their hashes */
-		size_t n, alloc;
-		long *cnt; /* per limit of the node: its volumes; NULL until first use */
-	} * node_vset; /* per node with attach limits: its volumes (sched-rules.c) */
+	struct plist *node_ported;    /* per node: pods placed there that hold host ports */
+	struct sched_vset *node_vset; /* per node with attach limits (sched-rules.c) */
 	/* classes */
 	struct nap_hash cls_by_sig;
 	struct klass *cls;

@@ -74,7 +74,7 @@ struct pcache {
 	int has_anti;
 	int64_t prio;
 	struct nap_res req, nz;
-	json_object *ports; /* "proto/port" strings */
+	json_object *ports;  /* "proto/port" strings */
 	json_object *claims; /* "ns/claim" of its persistentVolumeClaim volumes */
 };
 
