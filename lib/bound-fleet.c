@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bound.h"
+#include "hash.h"
 #include "labels.h"
 #include "taint.h"
 #include "wellknown.h"
@@ -95,4 +96,46 @@ nap_bound_fleet_classes(const struct nap_cluster *cl, struct nap_bound_class **o
 	}
 	*out = c;
 	return nap_bound_classes_merge(c, k);
+}
+
+int
+nap_bound_fleet(const struct nap_cluster *cl, const struct nap_catalog *cat, uint64_t gen,
+    struct nap_bound_fleet_cache *cache, double *usd, struct nap_err *err)
+{
+	struct nap_bound_class *k = NULL;
+	struct nap_bound_type *t = NULL;
+	size_t nk, nt;
+	double pods, unplaced;
+	unsigned bits;
+	uint64_t key;
+	int rc = 0;
+
+	if (cache && cache->valid && gen != 0 && cache->gen == gen && cache->cat == cat) {
+		*usd = cache->usd;
+		return 0;
+	}
+	bits = nap_bound_fleet_captypes(cl);
+	nk = nap_bound_fleet_classes(cl, &k, &pods);
+	/* the classes are zeroed, padding too: their bytes are the key */
+	key = nap_hash_str((const char *)k, nk * sizeof(*k)) ^ ((uint64_t)bits << 60);
+	if (cache && cache->valid && cache->key == key && cache->cat == cat) {
+		*usd = cache->usd;
+		cache->gen = gen;
+		free(k);
+		return 0;
+	}
+	nt = nap_bound_catalog_types(cat, NULL, bits, &t);
+	if (nap_bound_whole(t, nt, k, nk, usd, &unplaced, NULL, err) < 0) {
+		rc = -1;
+	} else if (cache) {
+		cache->gen = gen;
+		cache->key = key;
+		cache->cat = cat;
+		cache->usd = *usd;
+		cache->valid = 1;
+		cache->solves++;
+	}
+	free(t);
+	free(k);
+	return rc;
 }
