@@ -273,7 +273,7 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	# out and Standard_D4s_v3 not cheaper (and no dearer on-demand size
 	# ever offered instead).
 	p=$(metric nap_disrupt_plan_passes_total)
-	poll 60 passes_past $((${p:-0} + 20))
+	poll 60 passes_past $((${p:-0} + 60))
 	jq -se '[.[] | select(.type == "Disruption" and .nodeClaims[0].name == "ice1")] | length == 1' "$OUT" ||
 	    { tail -n 30 "$ERR"; false; }
 	stop_loop

@@ -48,7 +48,8 @@ queue_prune(struct ctx *x, int64_t now)
 	for (i = 0; i < x->nqueued; i++) {
 		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(x->cl, x->queued[i]);
 
-		if (c && !c->meta.deleted && x->queued_at[i] + QUEUE_KEEP_MS > now) {
+		/* a wait of ours: --time-scale shortens it like the others */
+		if (c && !c->meta.deleted && x->queued_at[i] + scaled(x, QUEUE_KEEP_MS) > now) {
 			x->queued[j] = x->queued[i];
 			x->queued_at[j++] = x->queued_at[i];
 		} else {
