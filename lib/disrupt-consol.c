@@ -919,7 +919,7 @@ disrupt_fleet(struct plan *pl)
 		return;
 	/* the bound nap-cost sets the fleet against: the same classes and types */
 	nk = nap_bound_fleet_classes(pl->c, &k, &pods);
-	nt = nap_bound_catalog_types(pl->o->catalog, NULL, nap_bound_fleet_captypes(pl->c), &t);
+	nt = nap_bound_fleet_types(pl->c, pl->o->catalog, k, nk, &t);
 	if (nap_bound_whole(t, nt, k, nk, &r->bound, &unplaced, NULL, &err) < 0)
 		r->bound = -1;
 	free(t);
