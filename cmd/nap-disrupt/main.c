@@ -417,7 +417,8 @@ main(int argc, char **argv)
 	nap_hash_init(&x.nominated);
 	nap_hash_init(&x.seen_repl);
 	if (x.dry_run && ninputs > 0)
-		nap_usage_error(SYNOPSIS, "--input: not with --dry-run (it reads standard input only)");
+		nap_usage_error(
+		    SYNOPSIS, "--input: not with --dry-run (it reads standard input only)");
 	x.max_simulations = x.cfg.disrupt.max_simulations; /* the default, without a file */
 	if (x.dry_run) {
 		if (max_sims >= 0)
@@ -425,7 +426,8 @@ main(int argc, char **argv)
 		dry_run(&x, catalog, region);
 	} else {
 		setup(&x, config, kubeconfig, context);
-		x.max_simulations = (size_t)(max_sims >= 0 ? max_sims : x.cfg.disrupt.max_simulations);
+		x.max_simulations =
+		    (size_t)(max_sims >= 0 ? max_sims : x.cfg.disrupt.max_simulations);
 		if (verbose)
 			nap_log_set_level(verbose);
 		if (!catalog && x.cfg.catalog[0])

@@ -51,7 +51,8 @@ test_fleet(const struct nap_catalog *cat)
 	struct nap_bound_class *k;
 	struct nap_bound_type *t;
 	struct nap_err err;
-	char *input = test_slurp("tests/fixtures/nap-disrupt/consol-deleting-node/input.ndjson", NULL);
+	char *input =
+	    test_slurp("tests/fixtures/nap-disrupt/consol-deleting-node/input.ndjson", NULL);
 	char *line, *save = NULL;
 	double usd = -1, nocache = -2, direct = -3, pods, more = -1;
 	size_t nk, nt;
@@ -79,7 +80,8 @@ test_fleet(const struct nap_catalog *cat)
 	memset(&cache, 0, sizeof(cache));
 	TAP_OK(nap_bound_fleet(c, cat, 0, NULL, &nocache, &err) == 0 && NEAR(nocache, direct) &&
 		direct > 0,
-	    "the fleet's bound without a cache is the whole-pod bound of its classes: %.6f", direct);
+	    "the fleet's bound without a cache is the whole-pod bound of its classes: %.6f",
+	    direct);
 	TAP_OK(nap_bound_fleet(c, cat, 7, &cache, &usd, &err) == 0 && usd == nocache &&
 		cache.solves == 1,
 	    "with a cache: the same answer, one solve");
