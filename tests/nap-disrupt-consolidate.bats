@@ -276,6 +276,8 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	poll 60 passes_past $((${p:-0} + 60))
 	jq -se '[.[] | select(.type == "Disruption" and .nodeClaims[0].name == "ice1")] | length == 1' "$OUT" ||
 	    { tail -n 30 "$ERR"; false; }
+	# nap-disrupt passed them on: nap-solve read them on its standard input.
+	poll 30 grep -q '^nap_records_read_total{type="OfferingUnavailable"} [1-9]' "$PROM/nap-solve.prom"
 	stop_loop
 	invariants_check
 	sim_acurl /nap-sim/faults -X DELETE >/dev/null
