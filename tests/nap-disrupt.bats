@@ -547,4 +547,8 @@ pool_disruption() {
 	# A record whose until has passed no longer counts.
 	run disrupt --dry-run --region eastus --now "$now" < <(unavail Standard_D2s_v5 2026-12-07T11:59:59Z)
 	[ "$(echo "$output" | types | head -n 1)" = Standard_D2s_v5 ]
+	# The dry run reads its snapshot only: a feedback FIFO is a usage error.
+	run disrupt --dry-run --input "$BATS_TEST_TMPDIR/fifo" </dev/null
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"--input: not with --dry-run"* ]]
 }
