@@ -222,6 +222,10 @@ roll() {
 	    <"$BATS_TEST_TMPDIR/state" >"$OUT" 2>"$ERR" &
 	DPID=$!
 	sim_poll 60 has_taint aks-d1
+	# No budget for a next attempt: once this one is given up, a later
+	# pass would start another at once (the given-up node is a candidate
+	# again).
+	pool_patch '{"spec":{"disruption":{"budgets":[{"nodes":"0"}]}}}'
 	sim_poll 60 failed_event d1
 	sim_poll 30 eval '! has_taint aks-d1'
 	stop_loop
