@@ -76,7 +76,7 @@ struct ctx {
 	struct nap_catalog *cat; /* prices for records; NULL = unknown */
 	/* offerings nap-launch found without capacity (OfferingUnavailable), for the simulation */
 	struct nap_unavail_set unavail;
-	char **queued;		 /* NodeClaims this process deleted, not yet seen deleting */
+	char **queued; /* NodeClaims this process deleted, not yet seen deleting */
 	int64_t *queued_at;
 	size_t nqueued, aqueued;
 	struct nap_hash nominated; /* node or NodeClaim name -> int64_t *: nominated until */
