@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bound.h"
+#include "hash.h"
 #include "labels.h"
 #include "taint.h"
 #include "wellknown.h"
@@ -137,4 +138,47 @@ nap_bound_fleet_types(const struct nap_cluster *cl, const struct nap_catalog *c,
 	nap_reqs_free(&reqs);
 	*out = t;
 	return m;
+}
+
+int
+nap_bound_fleet(const struct nap_cluster *cl, const struct nap_catalog *cat, uint64_t gen,
+    struct nap_bound_fleet_cache *cache, double *usd, struct nap_err *err)
+{
+	struct nap_bound_class *k = NULL;
+	struct nap_bound_type *t = NULL;
+	size_t nk, nt, i;
+	double pods, unplaced;
+	uint64_t key;
+	int rc = 0;
+
+	if (cache && cache->valid && gen != 0 && cache->gen == gen && cache->cat == cat) {
+		*usd = cache->usd;
+		return 0;
+	}
+	nk = nap_bound_fleet_classes(cl, &k, &pods);
+	nt = nap_bound_fleet_types(cl, cat, k, nk, &t);
+	/* the classes are zeroed, padding too: their bytes are the key, with the types' */
+	key = nap_hash_str((const char *)k, nk * sizeof(*k));
+	for (i = 0; i < nt; i++)
+		key = key * 31 + ((uintptr_t)t[i].name ^ t[i].captype);
+	if (cache && cache->valid && cache->key == key && cache->cat == cat) {
+		*usd = cache->usd;
+		cache->gen = gen;
+		free(t);
+		free(k);
+		return 0;
+	}
+	if (nap_bound_whole(t, nt, k, nk, usd, &unplaced, NULL, err) < 0) {
+		rc = -1;
+	} else if (cache) {
+		cache->gen = gen;
+		cache->key = key;
+		cache->cat = cat;
+		cache->usd = *usd;
+		cache->valid = 1;
+		cache->solves++;
+	}
+	free(t);
+	free(k);
+	return rc;
 }

@@ -35,6 +35,7 @@
 #define NAP_BOUND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "catalog.h"
 #include "model.h"
@@ -123,5 +124,32 @@ size_t nap_bound_fleet_types(const struct nap_cluster *cl, const struct nap_cata
  */
 size_t nap_bound_fleet_classes(
     const struct nap_cluster *cl, struct nap_bound_class **out, double *pods);
+
+/*
+ * What nap_bound_fleet remembers between calls.  Zero-initialise; it holds
+ * nothing to free.  solves counts the LP solves it made (tests, benches).
+ */
+struct nap_bound_fleet_cache {
+	uint64_t gen; /* the caller's generation of the answer; 0: none kept */
+	uint64_t key; /* the classes, capacity types and type count it was solved for */
+	int valid;
+	const struct nap_catalog *cat;
+	double usd;
+	size_t solves;
+};
+
+/*
+ * The whole-pod bound of the pods cl's fleet runs (nap_bound_fleet_classes),
+ * over the sizes of cat its NodePools allow (nap_bound_fleet_types): the
+ * cheapest any packing of them could cost, what nap-cost and nap-disrupt
+ * set the fleet's price against.  cache (NULL: none) keeps the last
+ * answer: asked again with the same gen (the caller's count of cluster
+ * changes, > 0) and catalog it is returned without looking at cl; with
+ * another gen the classes and sizes are worked out again but the LP is
+ * solved only when they or the catalog changed.  0 and *usd, or -1 and
+ * err.
+ */
+int nap_bound_fleet(const struct nap_cluster *cl, const struct nap_catalog *cat, uint64_t gen,
+    struct nap_bound_fleet_cache *cache, double *usd, struct nap_err *err);
 
 #endif

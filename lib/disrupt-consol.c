@@ -187,6 +187,7 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 	memset(&so, 0, sizeof(so));
 	so.packing = NAP_SCHED_PACK_KARPENTER;
 	so.now_ms = pl->now;
+	so.unavail = pl->o->unavail;
 	so.pod_view = pod_view;
 	so.gone = gone;
 	so.ngone = ngone;
