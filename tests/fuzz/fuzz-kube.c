@@ -16,6 +16,7 @@
  *     each object listed is found by its name;
  *   - queries on what the model holds (pods on a node, requests, the claim
  *     of a node, the node of a claim, pod predicates) do not crash;
+ *   - a CSINode's limits are counts or -1, a PV's CSI driver a string;
  *   - nap_kube_status_err turns any body into -1 and a message.
  */
 #include <json-c/json.h>
@@ -39,6 +40,7 @@ union any {
 	struct nap_pv pv;
 	struct nap_storageclass sc;
 	struct nap_namespace ns;
+	struct nap_csinode csinode;
 };
 
 typedef int fill_fn(void *, json_object *, struct nap_err *);
@@ -66,6 +68,7 @@ static const struct {
     K(nap_pv_from_json, nap_pv_free, struct nap_pv),
     K(nap_storageclass_from_json, nap_storageclass_free, struct nap_storageclass),
     K(nap_namespace_from_json, nap_namespace_free, struct nap_namespace),
+    K(nap_csinode_from_json, nap_csinode_free, struct nap_csinode),
 #undef K
 };
 
@@ -171,6 +174,22 @@ check_model(const struct nap_cluster *c)
 			(void)nap_cluster_node_requests(c, nodes[i]->meta.name);
 			(void)nap_cluster_nodeclaim_of(c, nodes[i]);
 		}
+	}
+	{
+		size_t n;
+		void *const *v = nap_cluster_list(c, NAP_KIND_CSINODE, &n);
+
+		for (size_t i = 0; i < n; i++) {
+			const struct nap_csinode *cn = v[i];
+
+			for (size_t j = 0; j < cn->ndrivers; j++)
+				FUZZ_CHECK(nap_csinode_limit(cn, cn->drivers[j].driver) >= -1,
+				    "csinode %s: limit below -1", cn->meta.name);
+			(void)nap_csinode_limit(cn, "disk.csi.azure.com");
+		}
+		v = nap_cluster_list(c, NAP_KIND_PV, &n);
+		for (size_t i = 0; i < n; i++)
+			FUZZ_CHECK(nap_pv_csi_driver(v[i]) != NULL, "pv without a driver string");
 	}
 	{
 		size_t n;
