@@ -158,7 +158,14 @@ struct rankc {
 };
 
 #define NAP_SCHED_NPOS ((size_t)-1)
-#define NAP_SCHED_TIERS 4 /* most sizes one pool's plan fills */
+#define NAP_SCHED_TIERS 40 /* most tiers one pool's plan fills */
+
+/* n pods of request req go to tier (of the pattern plan, sched-plan.c) */
+struct sched_quota {
+	struct nap_res req;
+	size_t tier;
+	long n;
+};
 
 /*
  * What one batch's simulations share: built by nap_sched_prepare from the
@@ -187,6 +194,9 @@ struct nap_sched_world {
 	size_t *tiers;	/* per pool x NAP_SCHED_TIERS: sizes claims fill */
 	size_t *ntiers; /* per pool */
 	size_t *ptier;	/* per pending pod x pool: its tier's index, NPOS none */
+	size_t *tier0;	/* per pool: its first tier by size (before: pattern tiers) */
+	struct sched_quota **quota; /* per pool: by request, then tier */
+	size_t *nquota;		    /* per pool */
 	/* offerings by number: zone and capacity type of offer j of type t */
 	const char *ozones[64], *octypes[64];
 	size_t nozones, noctypes;
@@ -308,7 +318,9 @@ void sched_world_plan(struct nap_sched_world *w);
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);
 size_t sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req);
+size_t sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req);
 int sched_pod_planned(const struct nap_sched_pod *pod);
+int sched_pod_simple(const struct nap_sched_pod *pod);
 
 /* sched-class.c */
 size_t sched_class_add(struct st *s, const struct nap_sched_pod *p);

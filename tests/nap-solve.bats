@@ -31,7 +31,7 @@ run_case() {
 	run_case packing-karpenter
 }
 
-@test "small pods fill claims of a cheap small size and memory-heavy ones claims of a large size, never mixed, when that split costs less" {
+@test "small pods fill claims of a cheap small size, memory-heavy ones large memory-rich nodes whose spare CPU small pods fill, when that costs less" {
 	run_case packing-tiers
 }
 
