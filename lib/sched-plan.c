@@ -277,6 +277,7 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 			break;
 		nodes += bfc / w->tprice[base + bs];
 		*cost += ceil(bfc / w->tprice[base + bs] - 1e-9) * w->tprice[base + bs];
+		w->tcap[p * NAP_SCHED_TIERS + w->ntiers[p]] = w->cap[base + bs];
 		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = bs;
 		for (i = 0; i < nsh; i++)
 			if (live[i] && nap_res_fits(&sh[i].req, &w->cap[base + bs]))
@@ -285,6 +286,7 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 		last = plan_single(w, p, d, m, cnt, &single);
 	}
 	if (last != NAP_SCHED_NPOS) {
+		w->tcap[p * NAP_SCHED_TIERS + w->ntiers[p]] = w->cap[base + last];
 		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = last;
 		nodes += single / w->tprice[base + last];
 		*cost += ceil(single / w->tprice[base + last] - 1e-9) * w->tprice[base + last];
@@ -310,6 +312,7 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 #define PAT_NEW 8	 /* columns a round adds at most */
 #define PAT_NODES 400	 /* search nodes per size and round */
 #define PAT_SIZES 256	 /* sizes searched at most (cheapest first) */
+#define PAT_STRICT 8	 /* packings of more pods keep to their counts per claim */
 #define PAT_PASSES 12	 /* solves for what rounding leaves */
 
 struct pat {
@@ -492,7 +495,8 @@ static long
 pat_tier(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, const long *a,
     long copies, size_t t)
 {
-	size_t j;
+	struct nap_res sum, *cap;
+	size_t j, r;
 
 	for (j = 0; j < nsh; j++)
 		if (a[j] > 0 && (long)sh[j].n / a[j] < copies)
@@ -509,8 +513,30 @@ pat_tier(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, cons
 		q->req = sh[j].req;
 		q->tier = w->ntiers[p];
 		q->n = copies * a[j];
+		q->per = a[j];
 		sh[j].n -= (double)(copies * a[j]);
 	}
+	/*
+	 * A claim of the tier holds no more CPU, memory and pods than the
+	 * packing: first fit in FFD order could otherwise crowd the first
+	 * claims with the largest pods and leave the rest no room.
+	 */
+	cap = &w->tcap[p * NAP_SCHED_TIERS + w->ntiers[p]];
+	*cap = w->cap[p * w->in->ntypes + t];
+	nap_res_zero(&sum);
+	for (j = 0; j < nsh; j++)
+		for (r = 0; r < NAP_RES_N; r++)
+			sum.v[r] += a[j] * sh[j].req.v[r];
+	for (r = NAP_RES_CPU; r <= NAP_RES_PODS; r++)
+		if (sum.v[r] < cap->v[r])
+			cap->v[r] = sum.v[r];
+	/*
+	 * Nor, on a large packing, more pods of a request than it has: in
+	 * decreasing order the first claims would take every large pod.  (A
+	 * small packing, few pods a node, first fit rebuilds unaided, and
+	 * claims by the thousand need no per-claim count.)
+	 */
+	w->tstrict[p * NAP_SCHED_TIERS + w->ntiers[p]] = sum.v[NAP_RES_PODS] > PAT_STRICT;
 	w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = t;
 	return copies;
 }
@@ -728,6 +754,27 @@ plan_patterns(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh,
 	return nodes;
 }
 
+/* The quota entry of pool p for request req in tier, or NPOS. */
+size_t
+sched_quota_find(
+    const struct nap_sched_world *w, size_t p, const struct nap_res *req, size_t tier)
+{
+	const struct sched_quota *q = w->quota[p];
+	size_t lo = 0, hi = w->nquota[p];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_res(&q[mid].req, req);
+
+		if (c < 0 || (c == 0 && q[mid].tier < tier))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->nquota[p] && q[lo].tier == tier && cmp_res(&q[lo].req, req) == 0
+	    ? lo : NAP_SCHED_NPOS;
+}
+
 /* A pattern tier of pool p with room for one more pod of req, its quota taken; NPOS none. */
 size_t
 sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req)
@@ -759,6 +806,7 @@ plan_unpattern(struct nap_sched_world *w, size_t p)
 	w->quota[p] = NULL;
 	w->nquota[p] = 0;
 	w->tier0[p] = 0;
+	memset(&w->tstrict[p * NAP_SCHED_TIERS], 0, NAP_SCHED_TIERS);
 }
 
 /*

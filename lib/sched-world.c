@@ -69,6 +69,8 @@ pools_prepare(struct nap_sched_world *w)
 	w->tiers = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, sizeof(*w->tiers));
 	w->ntiers = nap_xcalloc(in->npools + 1, sizeof(*w->ntiers));
 	w->tier0 = nap_xcalloc(in->npools + 1, sizeof(*w->tier0));
+	w->tcap = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, sizeof(*w->tcap));
+	w->tstrict = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, 1);
 	w->quota = nap_xcalloc(in->npools + 1, sizeof(*w->quota));
 	w->nquota = nap_xcalloc(in->npools + 1, sizeof(*w->nquota));
 	w->pool_max = nap_xcalloc(in->npools + 1, sizeof(*w->pool_max));
@@ -298,6 +300,8 @@ nap_sched_world_free(struct nap_sched_world *w)
 	free(w->quota);
 	free(w->nquota);
 	free(w->tier0);
+	free(w->tcap);
+	free(w->tstrict);
 	free(w->pdaemon);
 	free(w->dports);
 	free(w);
