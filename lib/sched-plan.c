@@ -310,9 +310,10 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 #define PAT_SHAPES 64	 /* more distinct simple shapes: tiers by size only */
 #define PAT_ROUNDS 40	 /* column generation rounds */
 #define PAT_NEW 8	 /* columns a round adds at most */
-#define PAT_NODES 400	 /* search nodes per size and round */
+#define PAT_NODES 200	 /* search nodes per size and round */
 #define PAT_SIZES 256	 /* sizes searched at most (cheapest first) */
 #define PAT_STRICT 8	 /* packings of more pods keep to their counts per claim */
+#define PAT_KEEP 3	 /* master columns per shape before unused ones go */
 #define PAT_PASSES 12	 /* solves for what rounding leaves */
 
 struct pat {
@@ -665,7 +666,7 @@ plan_patterns(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh,
 				free(newa);
 				break;
 			}
-			for (t = 0; t < nsz && round < PAT_ROUNDS; t++) {
+			for (t = 0; t < nsz && round < (pass ? PAT_ROUNDS / 4 : PAT_ROUNDS); t++) {
 				double v = pat_price(&pt, &w->cap[sz[t]]), rr = v / w->tprice[sz[t]];
 				size_t i;
 
@@ -684,6 +685,22 @@ plan_patterns(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh,
 					newk[i] = sz[t];
 					memcpy(&newa[i * nsh], pt.best, nsh * sizeof(long));
 				}
+			}
+			/*
+			 * The master's rows are its columns: past a few per
+			 * shape, drop those it buys none of (the lone ones stay,
+			 * so it stays bounded).
+			 */
+			if (nnew && ncol > PAT_KEEP * nsh) {
+				size_t kept = nsh;
+
+				for (c = nsh; c < ncol; c++) {
+					if (x[c] <= 1e-12)
+						continue;
+					memmove(&ca[kept * nsh], &ca[c * nsh], nsh * sizeof(*ca));
+					csize[kept++] = csize[c];
+				}
+				ncol = kept;
 			}
 			for (c = 0; c < nnew; c++) {
 				nap_xgrow(&ca, &acol, ncol + 1, nsh * sizeof(*ca));
