@@ -314,6 +314,8 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 #define PAT_SIZES 256	 /* sizes searched at most (cheapest first) */
 #define PAT_STRICT 8	 /* packings of more pods keep to their counts per claim */
 #define PAT_KEEP 3	 /* master columns per shape before unused ones go */
+#define PAT_LAMBDA 0.005 /* USD/h a node, the first multiplier under a node ceiling */
+#define PAT_BISECT 4	 /* steps refining that multiplier */
 #define PAT_PASSES 12	 /* solves for what rounding leaves */
 
 struct pat {
@@ -436,7 +438,7 @@ pat_lp(struct pat *pt, const struct nap_res *cap)
 static double
 pat_price(struct pat *pt, const struct nap_res *cap)
 {
-	struct nap_res rem = *cap;
+	struct nap_res rem = *cap, all;
 	size_t i, j, r;
 	double *key = nap_xcalloc(pt->nsh + 1, sizeof(double));
 
@@ -470,6 +472,20 @@ pat_price(struct pat *pt, const struct nap_res *cap)
 		    ? fmax(y / (double)q->v[NAP_RES_MEMORY], mx) : -1;
 	}
 	free(key);
+	/* every pod left fits one node: that is the packing */
+	nap_res_zero(&all);
+	pt->bestv = 0;
+	for (i = 0; i < pt->nord; i++) {
+		size_t q = pt->ord[i];
+
+		for (r = 0; r < NAP_RES_N; r++)
+			all.v[r] += (int64_t)pt->sh[q].n * pt->sh[q].req.v[r];
+		pt->best[q] = (long)pt->sh[q].n;
+		pt->bestv += pt->sh[q].n * pt->y[q];
+	}
+	if (nap_res_fits(&all, cap))
+		return pt->bestv;
+	memset(pt->best, 0, pt->nsh * sizeof(*pt->best));
 	pt->bestv = 0;
 	pt->nodes = PAT_NODES;
 	pat_dfs(pt, 0, &rem, 0);
@@ -544,11 +560,13 @@ pat_tier(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, cons
 
 /*
  * Pool p's pattern tiers for the simple shapes sh (counts in sh[].n; what
- * the tiers take is subtracted).  Returns the nodes they come to, their
- * price added to *cost.
+ * the tiers take is subtracted), each node priced lam more than its size
+ * (a Lagrange multiplier on the node count).  Returns the nodes they come
+ * to, their price (without lam) added to *cost.
  */
 static double
-plan_patterns(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, double *cost)
+plan_patterns(
+    struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, double lam, double *cost)
 {
 	const struct nap_sched_input *in = w->in;
 	size_t base = p * in->ntypes, *sz, nsz = 0, t, u, j, c, ncol = 0, acol = 0, round, pass;
@@ -616,7 +634,7 @@ plan_patterns(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh,
 				if (sh[j].req.v[r] > 0 && w->cap[sz[t]].v[r] / sh[j].req.v[r] < most)
 					most = (long)(w->cap[sz[t]].v[r] / sh[j].req.v[r]);
 			if (most > 0 && (bk == NAP_SCHED_NPOS ||
-			    w->tprice[sz[t]] / (double)most < w->tprice[bk] / (double)bn)) {
+			    (w->tprice[sz[t]] + lam) / (double)most < (w->tprice[bk] + lam) / (double)bn)) {
 				bk = sz[t];
 				bn = most;
 			}
@@ -659,7 +677,7 @@ plan_patterns(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh,
 			for (c = 0; c < ncol; c++) {
 				for (j = 0; j < nsh; j++)
 					A[c * nsh + j] = (double)ca[c * nsh + j];
-				b[c] = w->tprice[csize[c]];
+				b[c] = w->tprice[csize[c]] + lam;
 			}
 			if (nap_bound_simplex(ncol, nsh, A, b, obj, &val, pt.y, x) != 0) {
 				ok = 0;
@@ -667,7 +685,7 @@ plan_patterns(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh,
 				break;
 			}
 			for (t = 0; t < nsz && round < (pass ? PAT_ROUNDS / 4 : PAT_ROUNDS); t++) {
-				double v = pat_price(&pt, &w->cap[sz[t]]), rr = v / w->tprice[sz[t]];
+				double v = pat_price(&pt, &w->cap[sz[t]]), rr = v / (w->tprice[sz[t]] + lam);
 				size_t i;
 
 				if (rr <= 1 + 1e-6)
@@ -815,6 +833,32 @@ sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req)
 	return NAP_SCHED_NPOS;
 }
 
+/*
+ * Pool p's pattern tiers for the simple shapes ssh at multiplier lam, then
+ * the tiers by size for the other shapes (rest[0..nrest)) and what the
+ * patterns left; rest has room for nssh more.  Returns the nodes, *cost
+ * gets the price.
+ */
+static double
+plan_mixed(struct nap_sched_world *w, size_t p, const struct shape *ssh, size_t nssh,
+    struct shape *rest, size_t nrest, double lam, unsigned char *live, unsigned char *fit,
+    double *cost)
+{
+	size_t i, nr = nrest;
+	double nodes;
+
+	for (i = 0; i < nssh; i++) {
+		rest[nr] = ssh[i];
+		if (!nap_res_fits(&ssh[i].req, &w->pool_max[p]))
+			rest[nr].n = 0;
+		nr++;
+	}
+	w->ntiers[p] = 0;
+	nodes = plan_patterns(w, p, rest + nrest, nssh, lam, cost);
+	w->tier0[p] = w->ntiers[p];
+	return nodes + plan_pool(w, p, rest, nr, live, fit, cost);
+}
+
 /* Pool p back to the tiers by size alone: no pattern tier, no quota. */
 static void
 plan_unpattern(struct nap_sched_world *w, size_t p)
@@ -884,24 +928,13 @@ sched_pool_plan(struct nap_sched_world *w)
 	live = nap_xcalloc(nsh + nrest + nssh + 1, 1);
 	fit = nap_xcalloc(nsh + nrest + nssh + 1, 1);
 	for (p = 0; p < in->npools; p++) {
-		size_t nr = nrest;
-		double nodes, pn, oc = 0, pc = 0;
+		double nodes, pn, oc = 0, pc = 0, lam, room = 0.9 * (double)w->node_room;
+		int over, priced = 0;
 
 		w->ntiers[p] = w->tier0[p] = 0;
 		nodes = plan_pool(w, p, sh, nsh, live, fit, &oc);
 		if (nssh) {
-			/* the pattern tiers, for the simple pods that fit the pool */
-			for (i = 0; i < nssh; i++) {
-				rest[nr] = ssh[i];
-				if (!nap_res_fits(&ssh[i].req, &w->pool_max[p]))
-					rest[nr].n = 0;
-				nr++;
-			}
-			w->ntiers[p] = 0;
-			pn = plan_patterns(w, p, rest + nrest, nssh, &pc);
-			w->tier0[p] = w->ntiers[p];
-			/* then the tiers by size, for what is left */
-			pn += plan_pool(w, p, rest, nr, live, fit, &pc);
+			pn = plan_mixed(w, p, ssh, nssh, rest, nrest, 0, live, fit, &pc);
 			if (pc < oc) {
 				nodes = pn;
 			} else {
@@ -909,11 +942,48 @@ sched_pool_plan(struct nap_sched_world *w)
 				nodes = plan_pool(w, p, sh, nsh, live, fit, &oc);
 			}
 		}
-		if (w->node_room == LONG_MAX || w->node_room <= 0 ||
-		    nodes <= 0.9 * (double)w->node_room)
+		over = w->node_room != LONG_MAX && w->node_room > 0 && nodes > room;
+		/*
+		 * Over the ceiling: the patterns again with every node dearer
+		 * by lam, doubled until the plan fits, so the fleet buys
+		 * larger sizes only as far as the room requires.
+		 */
+		for (lam = PAT_LAMBDA; over && nssh && lam < PAT_LAMBDA * 4096; lam *= 2) {
+			priced = 1;
+			pc = 0;
+			plan_unpattern(w, p);
+			nodes = plan_mixed(w, p, ssh, nssh, rest, nrest, lam, live, fit, &pc);
+			over = nodes > room;
+		}
+		if (!over && priced) {
+			/*
+			 * The doubling that fit: bisect back towards the one that
+			 * did not, and keep the cheapest plan that fits.
+			 */
+			double hi = lam / 2, lo = hi / 2, mid, best = hi, bc = pc;
+
+			for (i = 0; i < PAT_BISECT; i++) {
+				mid = (lo + hi) / 2;
+				pc = 0;
+				plan_unpattern(w, p);
+				if (plan_mixed(w, p, ssh, nssh, rest, nrest, mid, live, fit, &pc) > room) {
+					lo = mid;
+					continue;
+				}
+				hi = mid;
+				if (pc < bc) {
+					bc = pc;
+					best = mid;
+				}
+			}
+			pc = 0;
+			plan_unpattern(w, p);
+			plan_mixed(w, p, ssh, nssh, rest, nrest, best, live, fit, &pc);
+		}
+		if (!over)
 			continue;
 		plan_unpattern(w, p);
-		w->plan_density = (double)n / (0.9 * (double)w->node_room);
+		w->plan_density = (double)n / room;
 		plan_pool(w, p, sh, nsh, live, fit, &oc);
 		w->plan_density = 0;
 	}

@@ -671,6 +671,10 @@ run_case() {
 	run_case node-ceiling-full
 }
 
+@test "under a cluster node ceiling the plan prices each node, and the fleet uses the room it has for less than one dense size" {
+	run_case node-ceiling-uses-room
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
