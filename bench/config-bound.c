@@ -32,6 +32,17 @@
  * packing's worth to its node's price that the search could not rule out
  * (Farley's bound), still a lower bound; stderr then says "inexact".
  *
+ *   config-bound [-i] [-v] -s SNAPSHOT CATALOG REGION
+ *
+ * With -s, the pods and the sizes come from SNAPSHOT, a cluster as
+ * nap-watch --once writes it: the pods its nodes run and the sizes its
+ * NodePools allow, as nap-cost bounds them (lib/bound-fleet: DaemonSet and
+ * static pods left out, every size when a pod runs where no pool would put
+ * it, a size priced at its cheapest offering of a capacity type some pool
+ * allows); GPU pods are left out (counted).  This is the bound of a fleet
+ * under its NodePools: bench/consolidate-e2e.sh sets nap's end fleet
+ * against it.
+ *
  * Prints the bound in USD per hour.  -i also prints the price of the
  * cheapest whole fleet made of the packings the search found (GLPK's
  * branch and bound, 10 s at most): a fleet that exists, so the best
@@ -40,6 +51,7 @@
  * Built by bench/solve.sh when GLPK's headers are there
  * (libglpk-dev); not part of nap.
  */
+#include <errno.h>
 #include <glpk.h>
 #include <math.h>
 #include <stdio.h>
@@ -47,7 +59,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bound.h"
 #include "catalog.h"
+#include "json.h"
+#include "model.h"
 
 #define GIB (1024.0 * 1024 * 1024)
 #define MAX_ITER 2000
@@ -167,17 +182,17 @@ dominated(const struct size *t, const struct size *u)
 	    (u->cpu > t->cpu || u->mem > t->mem || u->pods > t->pods || u->price < t->price);
 }
 
+/*
+ * The sizes of the catalog (it must be loaded) into T: every size with an
+ * available on-demand price, or with allow (n entries in catalog order, from
+ * nap_bound_fleet_types) only those it lists, at its cheapest entry.
+ */
 static int
-load_sizes(const char *catalog, const char *region)
+load_sizes(const struct nap_bound_type *allow, size_t nallow)
 {
 	struct nap_itype_opts o;
-	struct nap_err err;
-	size_t i, j, m;
+	size_t i, j, m, at = 0;
 
-	if (nap_catalog_load(&cat, catalog, region, NULL, &err) < 0) {
-		fprintf(stderr, "config-bound: %s\n", err.msg);
-		return -1;
-	}
 	memset(&o, 0, sizeof(o));
 	T = xrealloc(NULL, cat->ntypes * sizeof(*T));
 	for (i = 0; i < cat->ntypes; i++) {
@@ -185,10 +200,18 @@ load_sizes(const char *catalog, const char *region)
 		double price = -1;
 		struct nap_res a;
 
-		for (j = 0; j < ty->noff; j++)
-			if (!ty->off[j].spot && ty->off[j].available &&
-			    (price < 0 || ty->off[j].price < price))
-				price = ty->off[j].price;
+		if (allow) {
+			for (; at < nallow && strcmp(allow[at].name, ty->name) < 0; at++)
+				;
+			for (j = at; j < nallow && strcmp(allow[j].name, ty->name) == 0; j++)
+				if (price < 0 || allow[j].price < price)
+					price = allow[j].price;
+		} else {
+			for (j = 0; j < ty->noff; j++)
+				if (!ty->off[j].spot && ty->off[j].available &&
+				    (price < 0 || ty->off[j].price < price))
+					price = ty->off[j].price;
+		}
 		if (price <= 0)
 			continue;
 		nap_itype_allocatable(ty, &o, &a);
@@ -544,6 +567,70 @@ print_fleet(glp_prob *lp, int mip)
 	fprintf(stderr, "%10.3f nodes\n", nodes);
 }
 
+/*
+ * The pods the fleet of snapshot path runs into K, and the sizes its
+ * NodePools allow into T (the catalog loaded).
+ */
+static int
+load_snapshot(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct nap_cluster *cl = nap_cluster_new();
+	struct nap_bound_class *k;
+	struct nap_bound_type *allow;
+	struct nap_err err;
+	char *line = NULL;
+	size_t cap = 0, n, i, nallow, lineno = 0, gpu = 0;
+	double pods;
+	int rc = 0;
+
+	if (!f) {
+		fprintf(stderr, "config-bound: %s: %s\n", path, strerror(errno));
+		nap_cluster_free(cl);
+		return -1;
+	}
+	nap_cluster_keep_pod_json(cl, 0);
+	nap_cluster_keep_node_json(cl, 0);
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
+		json_object *rec = json_tokener_parse(line);
+
+		lineno++;
+		if (!rec) {
+			fprintf(stderr, "config-bound: %s:%zu: not JSON\n", path, lineno);
+			rc = -1;
+		} else if (nap_json_key(rec, "object") &&
+		    nap_cluster_apply_record(cl, rec, &err) < 0) {
+			fprintf(stderr, "config-bound: %s:%zu: %s\n", path, lineno, err.msg);
+			rc = -1;
+		}
+		json_object_put(rec);
+	}
+	free(line);
+	fclose(f);
+	if (rc == 0) {
+		n = nap_bound_fleet_classes(cl, &k, &pods);
+		nallow = nap_bound_fleet_types(cl, cat, k, n, &allow);
+		K = xrealloc(NULL, (n ? n : 1) * sizeof(*K));
+		for (i = 0; i < n; i++) {
+			if (k[i].gpu > 0) {
+				gpu += (size_t)k[i].n;
+				continue;
+			}
+			K[nk].cpu = llround(k[i].cpu * 1000);
+			K[nk].mem = llround(k[i].mem * GIB);
+			K[nk].group = 0;
+			K[nk++].n = k[i].n;
+		}
+		if (gpu)
+			fprintf(stderr, "config-bound: %zu GPU pods left out\n", gpu);
+		rc = load_sizes(allow, nallow);
+		free(allow);
+		free(k);
+	}
+	nap_cluster_free(cl);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -555,19 +642,35 @@ main(int argc, char **argv)
 	time_t t0;
 	size_t j, t, unfit = 0;
 
-	while (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0)) {
+	const char *snapshot = NULL;
+	struct nap_err err;
+
+	while (argc > 1 &&
+	    (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0 ||
+		(strcmp(argv[1], "-s") == 0 && argc > 2))) {
 		if (argv[1][1] == 'v')
 			verbose = 1;
-		else
+		else if (argv[1][1] == 'i')
 			integer = 1;
+		else {
+			snapshot = argv[2];
+			argv++;
+			argc--;
+		}
 		argv++;
 		argc--;
 	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: config-bound [-i] [-v] CATALOG REGION <requests\n");
+		fprintf(stderr,
+		    "usage: config-bound [-i] [-v] [-s SNAPSHOT] CATALOG REGION "
+		    "[<requests]\n");
 		return 64;
 	}
-	if (read_classes() < 0 || load_sizes(argv[1], argv[2]) < 0)
+	if (nap_catalog_load(&cat, argv[1], argv[2], NULL, &err) < 0) {
+		fprintf(stderr, "config-bound: %s\n", err.msg);
+		return 65;
+	}
+	if (snapshot ? load_snapshot(snapshot) < 0 : read_classes() < 0 || load_sizes(NULL, 0) < 0)
 		return 65;
 	/* classes no size fits are left out (counted on stderr) */
 	for (j = 0; j < nk;) {

@@ -4,24 +4,30 @@
 # nap-sim at clock x$SCALE, ends within 1.15x the whole-pod bound of the pods
 # that remain, breaking no PDB.
 #
-# Per run: a NodePool "default" as deploy/nodepools/default.yaml but for the
-# D family (on-demand, amd64 Linux, WhenEmptyOrUnderutilized, the default
-# 10% budget), of sizes up to $MAXCPU vCPUs (16): the bound may use every
-# size of the catalog, and a pool held to one family cannot come near it
-# whatever consolidation does; a fleet of a few 120-vCPU nodes (what the
-# cheapest cores make of an unbounded pool) leaves consolidation, which
-# replaces m nodes by at most one, nothing to do.  Two sets of three
+# Per run: a NodePool "default" as deploy/nodepools/default.yaml without its
+# D-family requirement (on-demand, amd64 Linux, WhenEmptyOrUnderutilized,
+# the default 10% budget), of sizes up to $MAXCPU vCPUs (16): a fleet of a
+# few 120-vCPU nodes (what the cheapest cores make of an unbounded pool)
+# leaves consolidation, which replaces m nodes by at most one, nothing to
+# do.  The whole-pod bound nap-cost reports is over the sizes the pool
+# allows (nap-cost(1)): a bound that may use sizes the pool forbids (arm64,
+# 120 vCPUs) is not one any fleet of this pool can reach.  Two sets of three
 # Deployments (250m/512Mi, 500m/1Gi, 1/2Gi; $PODS pods in all, half in
 # each set) created at once, so that nap-solve packs both sets onto the same
 # nodes; every Deployment of the first set under a PDB that lets one pod go
 # at a time.  Once all run, the second set is deleted, and the loop left to
 # consolidate until the fleet has not changed for $STABLE wall seconds.
 # nap-cost prices the fleet against the whole-pod bound (nap-cost(1)) before
-# the scale-down, just after it, and at the end.  Printed per run: nodes and
-# the fleet/bound ratio at each point, the simulated seconds to settle, the
-# Disruption records by reason, nap-sim's safety counters; then the medians
-# of $RUNS runs (default 3).  KEEP=1 keeps the runs' logs (the path is
-# printed on stderr).
+# the scale-down, just after it, and at the end.  At the end the fleet is
+# also set against the configuration LP bound of the same pods over the same
+# sizes (bench/config-bound.c -s, when GLPK's headers are there: each node
+# holds whole pods, so no fleet of this pool costs less; "xC2") and against
+# what nap-solve makes of the same pods from scratch ("xS2": a fleet that
+# exists, so what is left above it consolidation could still win).  Printed
+# per run: nodes and the fleet/bound ratio at each point, the simulated
+# seconds to settle, the Disruption records by reason, nap-sim's safety
+# counters; then the medians of $RUNS runs (default 3).  KEEP=1 keeps the
+# runs' logs (the path is printed on stderr).
 #   PODS=300 RUNS=3 SCALE=50 sh bench/consolidate-e2e.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +42,33 @@ cleanup() {
 	if [ -n "${KEEP:-}" ]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT INT TERM
+
+conf=
+if echo '#include <glpk.h>' | ${CC:-cc} -E - >/dev/null 2>&1; then
+	# shellcheck disable=SC2046  # pkg-config's flags are words
+	${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -iquote "$repo/lib" -include "$repo/lib/banned.h" \
+	    $(pkg-config --cflags json-c) -o "$tmp/config-bound" "$here/config-bound.c" \
+	    "$repo/lib/libnap.a" $(pkg-config --libs json-c yaml-0.1 libcurl gnutls) -lglpk -lm
+	conf=$tmp/config-bound
+fi
+
+# ratio A B: A/B to 3 places, "-" without a B.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b; else printf "-"}'; }
+
+# fresh DIR: the $/h of what nap-solve makes of DIR/after.ndjson's running
+# pods from scratch (the same NodePool, every pod pending, no node).
+fresh() {
+	jq -c 'select(.type == "ADDED") | .object as $o |
+	    select($o.kind == "NodePool" or $o.kind == "AKSNodeClass" or ($o.kind == "Pod" and
+	      ($o.spec.nodeName // "") != "" and ($o.status.phase | IN("Succeeded", "Failed") | not) and
+	      ([$o.metadata.ownerReferences[]?.kind] | index("DaemonSet") | not))) |
+	    if $o.kind == "Pod" then del(.object.spec.nodeName) | .object.status = {phase: "Pending",
+	      conditions: [{type: "PodScheduled", status: "False", reason: "Unschedulable"}]} else . end' \
+	    "$1/after.ndjson" >"$1/fresh.ndjson"
+	echo '{"type":"SYNCED"}' >>"$1/fresh.ndjson"
+	"$NAP_BIN/nap-solve" --catalog "$repo/data" --region eastus --config /dev/null \
+	    <"$1/fresh.ndjson" 2>"$1/fresh.err" | jq -s '[.[] | select(.type == "LaunchRequest") | .price] | add // 0'
+}
 
 median() { sort -n | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
@@ -167,19 +200,29 @@ run() {
 	wait "$loop" 2>/dev/null || :
 	kill "$sim" 2>/dev/null || :
 	wait "$sim" 2>/dev/null || :
+	usd=$(echo "$after" | cut -d' ' -f2)
+	xc=-
+	if [ -n "$conf" ]; then
+		b=$("$conf" -s "$d/after.ndjson" "$repo/data" eastus 2>"$d/config-bound.err" || :)
+		xc=$(ratio "$usd" "$b")
+		echo "$xc" >>"$tmp/xcs"
+	fi
+	xs=$(ratio "$usd" "$(fresh "$d")")
+	echo "$xs" >>"$tmp/xss"
 	# shellcheck disable=SC2086
 	set -- $before $half $after
 	settle=$(echo "$t0 $t1" | awk -v s="$SCALE" '{printf "%.0f", ($2 - $1) * s}')
-	printf '%-4s %5s %6s %6s %6s %6s %6s %6s %8s %6s  %-9s %s\n' "$RUN" "$left" \
+	printf '%-4s %5s %6s %6s %6s %6s %6s %6s %6s %6s %8s %6s  %-9s %s\n' "$RUN" "$left" \
 	    "$1" "$(printf %.3f "$4")" "$5" "$(printf %.3f "$8")" "$9" "$(printf %.3f "${12}")" \
-	    "$settle" "$(printf %.3f "${11}")" "$(echo "$pdb" | tr ' ' /)" "${reasons:--}"
+	    "$xc" "$xs" "$settle" "$(printf %.3f "${11}")" "$(echo "$pdb" | tr ' ' /)" \
+	    "${reasons:--}"
 	echo "${12}" >>"$tmp/ratios"
 	echo "$settle" >>"$tmp/settles"
 	echo "$pdb" | cut -d' ' -f1 >>"$tmp/pdbs"
 }
 
-printf '%-4s %5s %6s %6s %6s %6s %6s %6s %8s %6s  %-9s %s\n' run pods nodes0 xB0 nodes1 xB1 \
-    nodes2 xB2 settle_s bound safety disruptions
+printf '%-4s %5s %6s %6s %6s %6s %6s %6s %6s %6s %8s %6s  %-9s %s\n' run pods nodes0 xB0 nodes1 \
+    xB1 nodes2 xB2 xC2 xS2 settle_s bound safety disruptions
 RUN=1
 while [ "$RUN" -le "$RUNS" ]; do
 	run "$RUN" || echo "run $RUN: FAILED"
@@ -189,3 +232,5 @@ done
 echo "median fleet/bound at the end: $(median <"$tmp/ratios") (target <= 1.15);" \
     "median simulated seconds to settle: $(median <"$tmp/settles");" \
     "PDB violations in all: $(awk '{s += $1} END {print s}' "$tmp/pdbs")"
+[ ! -s "$tmp/xcs" ] || echo "median fleet/configuration LP bound at the end: $(median <"$tmp/xcs")"
+echo "median fleet/nap-solve's packing of the same pods from scratch: $(median <"$tmp/xss")"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bound.h"
+#include "hash.h"
 #include "labels.h"
 #include "taint.h"
 #include "wellknown.h"
@@ -95,4 +96,89 @@ nap_bound_fleet_classes(const struct nap_cluster *cl, struct nap_bound_class **o
 	}
 	*out = c;
 	return nap_bound_classes_merge(c, k);
+}
+
+size_t
+nap_bound_fleet_types(const struct nap_cluster *cl, const struct nap_catalog *c,
+    const struct nap_bound_class *k, size_t nk, struct nap_bound_type **out)
+{
+	size_t np, n, i, j, m = 0;
+	struct nap_nodepool *const *pools = nap_cluster_nodepools(cl, &np);
+	struct nap_bound_type *t;
+	const struct nap_itype *ty = NULL;
+	struct nap_reqs reqs;
+	int any = 1;
+
+	for (j = 0; j < np; j++)
+		if (!pools[j]->meta.deleted)
+			any = 0;
+	for (j = 0; j < nk && !any; j++)
+		any = k[j].allow == 0;
+	if (any)
+		return nap_bound_catalog_types(c, NULL, nap_bound_fleet_captypes(cl), out);
+	n = nap_bound_catalog_types(c, NULL, NAP_BOUND_ON_DEMAND | NAP_BOUND_SPOT, &t);
+	nap_reqs_init(&reqs);
+	for (i = 0; i < n; i++) {
+		unsigned bits = 0;
+
+		/* a type's entries are adjacent (on-demand, then spot): its labels once */
+		if (!ty || strcmp(ty->name, t[i].name) != 0) {
+			ty = nap_catalog_find(c, t[i].name);
+			nap_reqs_free(&reqs);
+			nap_reqs_init(&reqs);
+			nap_itype_reqs(ty, c, &reqs);
+		}
+		for (j = 0; j < np && !(bits & t[i].captype); j++)
+			if (!pools[j]->meta.deleted &&
+			    nap_reqs_intersects(&reqs, &pools[j]->node_reqs, NULL, 0))
+				bits |= pool_captypes(pools[j], NULL);
+		if (bits & t[i].captype)
+			t[m++] = t[i];
+	}
+	nap_reqs_free(&reqs);
+	*out = t;
+	return m;
+}
+
+int
+nap_bound_fleet(const struct nap_cluster *cl, const struct nap_catalog *cat, uint64_t gen,
+    struct nap_bound_fleet_cache *cache, double *usd, struct nap_err *err)
+{
+	struct nap_bound_class *k = NULL;
+	struct nap_bound_type *t = NULL;
+	size_t nk, nt, i;
+	double pods, unplaced;
+	uint64_t key;
+	int rc = 0;
+
+	if (cache && cache->valid && gen != 0 && cache->gen == gen && cache->cat == cat) {
+		*usd = cache->usd;
+		return 0;
+	}
+	nk = nap_bound_fleet_classes(cl, &k, &pods);
+	nt = nap_bound_fleet_types(cl, cat, k, nk, &t);
+	/* the classes are zeroed, padding too: their bytes are the key, with the types' */
+	key = nap_hash_str((const char *)k, nk * sizeof(*k));
+	for (i = 0; i < nt; i++)
+		key = key * 31 + ((uintptr_t)t[i].name ^ t[i].captype);
+	if (cache && cache->valid && cache->key == key && cache->cat == cat) {
+		*usd = cache->usd;
+		cache->gen = gen;
+		free(t);
+		free(k);
+		return 0;
+	}
+	if (nap_bound_whole(t, nt, k, nk, usd, &unplaced, NULL, err) < 0) {
+		rc = -1;
+	} else if (cache) {
+		cache->gen = gen;
+		cache->key = key;
+		cache->cat = cat;
+		cache->usd = *usd;
+		cache->valid = 1;
+		cache->solves++;
+	}
+	free(t);
+	free(k);
+	return rc;
 }

@@ -35,6 +35,7 @@
 #define NAP_BOUND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "catalog.h"
 #include "model.h"
@@ -112,6 +113,18 @@ int nap_bound_simplex(size_t m, size_t n, const double *A, const double *b, cons
 /* The capacity types (NAP_BOUND_* bits) the NodePools of cl allow; on-demand when none. */
 unsigned nap_bound_fleet_captypes(const struct nap_cluster *cl);
 /*
+ * The instance types of c the fleet of cl may run on, as
+ * nap_bound_catalog_types gives them: each type at each capacity type some
+ * NodePool of cl allows it (the pool's requirements meet the type's labels);
+ * every type at the capacity types of nap_bound_fleet_captypes when cl has
+ * no NodePool, or when some pod in classes k (nk of them) has allow 0 (it
+ * runs where no NodePool would put it).  A bound over sizes or capacity a
+ * NodePool forbids is not the bound of the pods that pool runs.  *out is a
+ * new array (caller frees); returns its length.
+ */
+size_t nap_bound_fleet_types(const struct nap_cluster *cl, const struct nap_catalog *c,
+    const struct nap_bound_class *k, size_t nk, struct nap_bound_type **out);
+/*
  * The pods cl's nodes run (bound, not terminal, not DaemonSet or static:
  * those come with every node in any packing) as merged classes, each
  * allowed the capacity types of the NodePools that would take it (0, any,
@@ -120,5 +133,32 @@ unsigned nap_bound_fleet_captypes(const struct nap_cluster *cl);
  */
 size_t nap_bound_fleet_classes(
     const struct nap_cluster *cl, struct nap_bound_class **out, double *pods);
+
+/*
+ * What nap_bound_fleet remembers between calls.  Zero-initialise; it holds
+ * nothing to free.  solves counts the LP solves it made (tests, benches).
+ */
+struct nap_bound_fleet_cache {
+	uint64_t gen; /* the caller's generation of the answer; 0: none kept */
+	uint64_t key; /* the classes, capacity types and type count it was solved for */
+	int valid;
+	const struct nap_catalog *cat;
+	double usd;
+	size_t solves;
+};
+
+/*
+ * The whole-pod bound of the pods cl's fleet runs (nap_bound_fleet_classes),
+ * over the sizes of cat its NodePools allow (nap_bound_fleet_types): the
+ * cheapest any packing of them could cost, what nap-cost and nap-disrupt
+ * set the fleet's price against.  cache (NULL: none) keeps the last
+ * answer: asked again with the same gen (the caller's count of cluster
+ * changes, > 0) and catalog it is returned without looking at cl; with
+ * another gen the classes and sizes are worked out again but the LP is
+ * solved only when they or the catalog changed.  0 and *usd, or -1 and
+ * err.
+ */
+int nap_bound_fleet(const struct nap_cluster *cl, const struct nap_catalog *cat, uint64_t gen,
+    struct nap_bound_fleet_cache *cache, double *usd, struct nap_err *err);
 
 #endif

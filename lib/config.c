@@ -91,6 +91,11 @@ static const struct key launch_keys[] = {
     {NULL, K_STR, 0, NULL, NULL},
 };
 
+static const struct key disrupt_keys[] = {
+    {"maxSimulations", K_INT, FIELD(disrupt.max_simulations), NULL, NULL},
+    {NULL, K_STR, 0, NULL, NULL},
+};
+
 static const struct key window_keys[] = {
     {"frequency", K_ENUM, FIELD(upgrade.window.frequency), NULL, frequencies},
     {"interval", K_INT, FIELD(upgrade.window.interval), NULL, NULL},
@@ -126,6 +131,7 @@ static const struct key top_keys[] = {
     {"log", K_SECT, 0, log_keys, NULL},
     {"solve", K_SECT, 0, solve_keys, NULL},
     {"launch", K_SECT, 0, launch_keys, NULL},
+    {"disrupt", K_SECT, 0, disrupt_keys, NULL},
     {"upgrade", K_SECT, 0, upgrade_keys, NULL},
     {"metrics", K_SECT, 0, metrics_keys, NULL},
     {NULL, K_STR, 0, NULL, NULL},
@@ -195,6 +201,7 @@ nap_config_init(struct nap_config *c)
 	c->solve.batch_max_ms = 10000;
 	c->solve.max_nodes = 5000; /* what one AKS cluster holds */
 	c->launch.registration_timeout_ms = 15 * 60 * 1000;
+	c->disrupt.max_simulations = 100; /* nap.conf(5) says why */
 	c->upgrade.interval_ms = 5 * 60 * 1000;
 	c->upgrade.maintenance_namespace = nap_xstrdup("kube-system");
 	c->upgrade.window.frequency = nap_xstrdup("");

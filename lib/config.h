@@ -68,6 +68,9 @@ struct nap_config {
 		int64_t registration_timeout_ms;
 	} launch;
 	struct {
+		int64_t max_simulations; /* single-node consolidation's runs a pass; 0 = no limit */
+	} disrupt;
+	struct {
 		int64_t interval_ms;	     /* how often nap-upgrade looks again (5m) */
 		char *maintenance_namespace; /* of upcoming-maintenance-window (kube-system) */
 		struct nap_config_window {

@@ -187,6 +187,7 @@ simulate(struct plan *pl, struct row **rows, size_t n, long max_claims, struct n
 	memset(&so, 0, sizeof(so));
 	so.packing = NAP_SCHED_PACK_KARPENTER;
 	so.now_ms = pl->now;
+	so.unavail = pl->o->unavail;
 	so.pod_view = pod_view;
 	so.gone = gone;
 	so.ngone = ngone;
@@ -918,7 +919,7 @@ disrupt_fleet(struct plan *pl)
 		return;
 	/* the bound nap-cost sets the fleet against: the same classes and types */
 	nk = nap_bound_fleet_classes(pl->c, &k, &pods);
-	nt = nap_bound_catalog_types(pl->o->catalog, NULL, nap_bound_fleet_captypes(pl->c), &t);
+	nt = nap_bound_fleet_types(pl->c, pl->o->catalog, k, nk, &t);
 	if (nap_bound_whole(t, nt, k, nk, &r->bound, &unplaced, NULL, &err) < 0)
 		r->bound = -1;
 	free(t);

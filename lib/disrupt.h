@@ -109,6 +109,7 @@
 #include "model.h"
 
 struct nap_catalog;
+struct nap_unavail_set;
 
 /* Why a node is disrupted. The first three index budgets (budget reasons). */
 enum nap_disrupt_reason {
@@ -322,6 +323,12 @@ struct nap_disrupt_opts {
 	 */
 	const char *const *nominated;
 	size_t nnominated;
+	/*
+	 * Offerings nap-launch found without capacity (OfferingUnavailable),
+	 * left out of every simulation while they hold at now_ms, as nap-solve
+	 * leaves them out; may be NULL.
+	 */
+	const struct nap_unavail_set *unavail;
 	/* 1: match every pod against its PDBs, without the per-label-set cache. */
 	int no_cache;
 	/* 1: a spot node may be replaced by a cheaper spot node (Karpenter's feature gate; off). */

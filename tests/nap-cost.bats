@@ -104,6 +104,14 @@ BOUND=$(awk 'BEGIN { printf "%.9f", 1.5 * 0.192 / 3.86 }')
 	    "$(awk 'BEGIN { printf "%.6f", (1.5 * 0.192 + 0.040723) / 3.86 }')"
 }
 
+@test "the whole-pod bound uses only the sizes the NodePools allow" {
+	# a pool held to D2s_v5: the bound may not buy D4s_v5's cheaper cores
+	sed 's/"requirements":\[{"key":"kubernetes.io\/os"/"requirements":[{"key":"node.kubernetes.io\/instance-type","operator":"In","values":["Standard_D2s_v5"]},{"key":"kubernetes.io\/os"/' \
+	    "$FIX/small.ndjson" | cost --ndjson >"$BATS_TEST_TMPDIR/out"
+	near "$(jq .boundUsdPerHour "$BATS_TEST_TMPDIR/out")" \
+	    "$(awk 'BEGIN { printf "%.6f", 1.5 * 0.096 / 1.9 }')"
+}
+
 @test "a recorded stream gives one Cost record per change, in time order, and an SVG chart that renders" {
 	local s=$BATS_TEST_TMPDIR/stream.ndjson
 	command -v rsvg-convert >/dev/null || { echo "rsvg-convert is missing (librsvg2-bin)"; false; }

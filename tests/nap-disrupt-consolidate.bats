@@ -149,11 +149,32 @@ teardown() {
 }
 
 # loop: the live loop of pipelines/nap in the background, its output in
-# $OUT, its messages in $ERR.
+# $OUT, its messages in $ERR, the tools' metrics in $PROM.
 loop() {
-	"$BATS_TEST_DIRNAME/../pipelines/nap" --config "$SIM_CONFIG" \
+	PROM=$BATS_TEST_TMPDIR/prom
+	mkdir -p "$PROM"
+	cp "$SIM_CONFIG" "$BATS_TEST_TMPDIR/nap.yaml"
+	printf 'metrics:\n  textfileDirectory: %s\n' "$PROM" >>"$BATS_TEST_TMPDIR/nap.yaml"
+	"$BATS_TEST_DIRNAME/../pipelines/nap" --config "$BATS_TEST_TMPDIR/nap.yaml" \
 	    --time-scale "$SCALE" --region eastus >"$OUT" 2>"$ERR" &
 	LOOP_PID=$!
+}
+
+# metric NAME: its value in nap-disrupt's textfile (empty before the first).
+metric() {
+	sed -n "s/^$1 //p" "$PROM/nap-disrupt.prom" 2>/dev/null
+}
+
+# bounded: the gauges show a fleet priced at or above the whole-pod bound of its pods.
+bounded() {
+	awk -v f="$(metric nap_disrupt_fleet_price_usd_per_hour)" \
+	    -v b="$(metric nap_disrupt_fleet_bound_usd_per_hour)" 'BEGIN { exit !(b > 0 && b <= f) }'
+}
+
+passes_past() {	# passes_past N: more than N planner passes so far
+	local n
+	n=$(metric nap_disrupt_plan_passes_total)
+	[ -n "$n" ] && [ "$n" -gt "$1" ]
 }
 
 stop_loop() {
@@ -209,9 +230,13 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	poll 120 sampled nclaims frag 1
 	poll 120 sampled eval '[ "$(claims big | cut -d" " -f2)" = Standard_D2s_v3 ]'
 	poll 60 sampled running 10
+	poll 60 bounded
 	stop_loop
 	invariants_check
 	no_breach
+	# Every command gives the fleet's $/h against the whole-pod bound of its pods.
+	jq -se 'map(select(.type == "Disruption")) | length >= 2
+	    and all(.[]; .fleet.bound > 0 and .fleet.bound <= .fleet.price and .fleet.ratio >= 1)' "$OUT"
 	# Multi-node: one command deleted the frag nodes without a replacement.
 	jq -se 'map(select(.type == "Disruption" and .reason == "Underutilized" and .replacements == 0
 	    and (.nodeClaims | length) >= 2 and all(.nodeClaims[]; .name | startswith("frag")))) | length >= 1' "$OUT"
@@ -243,6 +268,16 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	poll 60 eval 'sim_kubectl get events -o json | jq -e "[.items[] | select(.reason == \"DisruptionReplacementFailed\"
 	    and .involvedObject.name == \"ice1\")] | length > 0" >/dev/null'
 	poll 60 untainted aks-ice1
+	# nap-launch's OfferingUnavailable came back to nap-disrupt (--input):
+	# the passes after the failure plan ice1 no more, Standard_D2s_v5 being
+	# out and Standard_D4s_v3 not cheaper (and no dearer on-demand size
+	# ever offered instead).
+	p=$(metric nap_disrupt_plan_passes_total)
+	poll 60 passes_past $((${p:-0} + 60))
+	jq -se '[.[] | select(.type == "Disruption" and .nodeClaims[0].name == "ice1")] | length == 1' "$OUT" ||
+	    { tail -n 30 "$ERR"; false; }
+	# nap-disrupt passed them on: nap-solve read them on its standard input.
+	poll 30 grep -q '^nap_records_read_total{type="OfferingUnavailable"} [1-9]' "$PROM/nap-solve.prom"
 	stop_loop
 	invariants_check
 	sim_acurl /nap-sim/faults -X DELETE >/dev/null

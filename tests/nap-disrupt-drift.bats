@@ -222,6 +222,10 @@ roll() {
 	    <"$BATS_TEST_TMPDIR/state" >"$OUT" 2>"$ERR" &
 	DPID=$!
 	sim_poll 60 has_taint aks-d1
+	# No budget for a next attempt: once this one is given up, a later
+	# pass would start another at once (the given-up node is a candidate
+	# again).
+	pool_patch '{"spec":{"disruption":{"budgets":[{"nodes":"0"}]}}}'
 	sim_poll 60 failed_event d1
 	sim_poll 30 eval '! has_taint aks-d1'
 	stop_loop
@@ -311,7 +315,7 @@ pool_patch() {
 	sim_kubectl patch nodepool default --type "${2:-merge}" -p "$1" >/dev/null
 }
 
-@test "a change of hash version drifts nothing; a requirement change drifts only the nodes it leaves out; a taint or nodeClassRef change drifts every node" {
+@test "a change of hash version drifts nothing; a requirement change drifts only the nodes it leaves out, and live replaces those alone; a taint or nodeClassRef change drifts every node" {
 	cluster 1 '[Standard_D2s_v3, Standard_D4s_v3]'
 	launch a1 a2:Standard_D4s_v3
 	upgrade_pass
@@ -361,6 +365,57 @@ pool_patch() {
 	EOF
 	pool_patch '{"spec":{"template":{"spec":{"nodeClassRef":{"name":"other"}}}}}'
 	[ "$(plan_drifted)" = "a1 NodePoolDrifted,a2 NodePoolDrifted" ]
+	pool_patch '{"spec":{"template":{"spec":{"nodeClassRef":{"name":"default"}}}}}'
+	[ -z "$(plan_drifted)" ]
+	# Live, the requirement change rolls a1 alone: a 3-CPU pod holds a2
+	# (pinned there), a 1-CPU pod runs on a1 and fits on no node left, so
+	# a1 is replaced by a size the pool still allows, Initialized before
+	# a1 goes; a2 stays.
+	pinned_cpu fat aks-a2 3
+	web 1 "" 1
+	sim_poll 60 running 2
+	[ "$(sim_kubectl get pods -l app=web -o jsonpath='{.items[0].spec.nodeName}')" = aks-a1 ]
+	pool_patch '{"spec":{"template":{"spec":{"requirements":[{"key":"node.kubernetes.io/instance-type","operator":"In","values":["Standard_D4s_v3"]}]}}}}'
+	upgrade_pass
+	[ "$(drift_of a1)" = RequirementsDrifted ]
+	none_drifted a2
+	invariants_start
+	loop
+	sim_poll 120 eval 'replaced_first; gone a1' || { tail -n 30 "$ERR"; false; }
+	sim_poll 60 running 2
+	stop_loop
+	invariants_check
+	[ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }
+	jq -se 'map(select(.type == "Disruption")) | length >= 1 and all(.[]; .reason == "Drifted"
+	    and .nodeClaims == [.nodeClaims[0]] and .nodeClaims[0].name == "a1" and .replacements == 1)' "$OUT"
+	repl=$(jq -r 'select(.type == "Disruption") | .launch[0].nodeClaim.metadata.name' "$OUT" | tail -n 1)
+	sim_kubectl get nodeclaim "$repl" -o json | jq -e '.metadata.labels["node.kubernetes.io/instance-type"] == "Standard_D4s_v3"
+	    and ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length == 1)' >/dev/null
+	[ -z "$(sim_kubectl get nodeclaim a2 -o jsonpath='{.metadata.deletionTimestamp}')" ]
+	run ! has_taint aks-a2
+	[ "$(sim_kubectl get pods -l app=web -o jsonpath='{.items[0].spec.nodeName}')" != aks-a1 ]
+	safe
+}
+
+# replaced_first: one sample; a NodeClaim deleting before every replacement
+# its nap.dev/replacement names is Initialized is appended to $BATS_TEST_TMPDIR/breach.
+replaced_first() {
+	sim_kubectl get nodeclaims -o json | jq -r '
+	    (.items | map({key: .metadata.name, value: ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length > 0)}) | from_entries) as $init
+	    | .items[] | select(.metadata.deletionTimestamp) | .metadata as $m
+	    | ($m.annotations["nap.dev/replacement"] // empty | split(",")[])
+	    | select($init[.] | not) | "\($m.name) deleting before replacement \(.) is Initialized"' \
+	    >>"$BATS_TEST_TMPDIR/breach"
+}
+
+# pinned_cpu NAME NODE CPU: a one-pod Deployment (pods app=NAME) of CPU cores on NODE.
+pinned_cpu() {
+	jq -n --arg a "$1" --arg n "$2" --arg c "$3" '{apiVersion: "apps/v1", kind: "Deployment",
+	  metadata: {name: $a}, spec: {replicas: 1, selector: {matchLabels: {app: $a}},
+	    template: {metadata: {labels: {app: $a}},
+	      spec: {nodeSelector: {"kubernetes.io/hostname": $n}, terminationGracePeriodSeconds: 2,
+	        containers: [{name: "c", image: "nginx", resources: {requests: {cpu: $c}}}]}}}}' |
+	    sim_kubectl apply -f - >/dev/null
 }
 
 # pinned NAME NODE ANNOTATIONS: a one-pod Deployment (pods app=NAME) on NODE.

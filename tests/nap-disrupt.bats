@@ -491,3 +491,64 @@ pool_disruption() {
 	[ -z "$(echo "$output" | jq -c 'select(.type == "Disruption")')" ]
 	echo "$output" | jq -se 'map(select(.nodeClaim == "empty"))[0].why == "NotConsolidatable"'
 }
+
+@test "--dry-run sets the fleet against the same whole-pod bound nap-cost reports" {
+	d=$F/consol-deleting-node
+	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" <"$d/input.ndjson"
+	[ "$status" -eq 0 ]
+	bound=$("$NAP_BIN/nap-cost" --ndjson --region eastus <"$d/input.ndjson" | jq '.boundUsdPerHour')
+	echo "$output" | jq -se --argjson b "$bound" 'map(select(.type == "DisruptionSummary"))[0].fleet
+	    | $b > 0 and .bound == $b and ((.ratio - .price / .bound) | . * . < 1e-8)'
+}
+
+@test "--max-simulations cuts single-node consolidation short, the candidates not reached left Candidate" {
+	d=$F/consol-deleting-node
+	run disrupt --dry-run --region eastus --now "$(cat "$d/now")" --max-simulations 1 <"$d/input.ndjson"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -se 'map(select(.type == "DisruptionVerdict")) | map({(.nodeClaim): .why}) | add
+	    | .keep == "NotCheaper" and .spare == "Candidate"'
+	echo "$output" | jq -se 'map(select(.type == "DisruptionSummary"))[0].consolidated == false'
+	# The default (100) walks both, as no limit (0) does, and finds nothing.
+	for lim in "" "--max-simulations 0"; do
+		# shellcheck disable=SC2086  # $lim is no words or two
+		run disrupt --dry-run --region eastus --now "$(cat "$d/now")" $lim <"$d/input.ndjson"
+		[ "$status" -eq 0 ]
+		echo "$output" | jq -se 'map(select(.type == "DisruptionVerdict")) | map({(.nodeClaim): .why}) | add
+		    | .keep == "NotCheaper" and .spare == "NotCheaper"'
+		echo "$output" | jq -se 'map(select(.type == "DisruptionSummary"))[0].consolidated == true'
+	done
+	run disrupt --dry-run --max-simulations -1 </dev/null
+	[ "$status" -eq 64 ]
+}
+
+@test "--dry-run leaves out an offering an OfferingUnavailable record names while it holds, and no dearer one comes instead" {
+	d=$F/consol-replace-cheaper
+	types() {	# the instance types of the Disruption's replacement, one a line
+		jq -r 'select(.type == "Disruption") | .launch[0].nodeClaim.spec.requirements[]
+		    | select(.key == "node.kubernetes.io/instance-type") | .values[]'
+	}
+	unavail() {	# unavail TYPE UNTIL: the case's snapshot, then the record
+		cat "$d/input.ndjson"
+		jq -cn --arg t "$1" --arg u "$2" '{type: "OfferingUnavailable", instanceType: $t,
+		    capacityType: "on-demand", code: "SkuNotAvailable", until: $u}'
+	}
+	now=$(cat "$d/now")
+	run disrupt --dry-run --region eastus --now "$now" <"$d/input.ndjson"
+	[ "$(echo "$output" | types | head -n 1)" = Standard_D2s_v5 ]
+	run disrupt --dry-run --region eastus --now "$now" < <(unavail Standard_D2s_v5 2026-12-07T13:00:00Z)
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | types)" = Standard_D4s_v5 ]
+	echo "$output" | jq -se 'map(select(.type == "Disruption"))[0] | .priceAfter < .priceBefore'
+	# Both cheaper sizes out: the node stays.
+	run disrupt --dry-run --region eastus --now "$now" \
+	    < <(unavail Standard_D2s_v5 2026-12-07T13:00:00Z; unavail Standard_D4s_v5 2026-12-07T13:00:00Z | tail -n 1)
+	[ -z "$(echo "$output" | types)" ]
+	echo "$output" | jq -se 'map(select(.type == "DisruptionVerdict" and .nodeClaim == "big"))[0].why == "NotCheaper"'
+	# A record whose until has passed no longer counts.
+	run disrupt --dry-run --region eastus --now "$now" < <(unavail Standard_D2s_v5 2026-12-07T11:59:59Z)
+	[ "$(echo "$output" | types | head -n 1)" = Standard_D2s_v5 ]
+	# The dry run reads its snapshot only: a feedback FIFO is a usage error.
+	run disrupt --dry-run --input "$BATS_TEST_TMPDIR/fifo" </dev/null
+	[ "$status" -eq 64 ]
+	[[ "$output" == *"--input: not with --dry-run"* ]]
+}

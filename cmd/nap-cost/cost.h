@@ -57,11 +57,14 @@ struct cost_bound_cache {
 };
 
 /*
- * The fleet of cl priced from cat, its pods bounded over the nt types t.
- * 0, or -1 with err when the bound could not be solved.
+ * The fleet of cl priced from cat (may be NULL: nothing to price yet), its
+ * pods bounded over the types their NodePools allow
+ * (nap_bound_fleet_types); cache keeps the bound while the pods and the
+ * NodePools stay as they were.  0, or -1 with err when the bound could not
+ * be solved.
  */
 int cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_catalog *cat,
-    const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache, struct nap_err *err);
+    struct cost_bound_cache *cache, struct nap_err *err);
 void cost_sample_free(struct cost_sample *s);
 
 /* Writers. */

@@ -59,9 +59,6 @@ struct run {
 	int ndjson, no_cache;
 	struct nap_cluster *cl;
 	struct nap_catalog *cat;
-	struct nap_bound_type *types;
-	size_t ntypes;
-	unsigned captypes;
 	struct cost_bound_cache cache;
 	struct cost_sample last; /* the last sample taken (the table prints it) */
 	int have_last;
@@ -125,19 +122,11 @@ take_sample(struct run *r, int64_t when)
 {
 	struct cost_sample s;
 	struct nap_err err;
-	unsigned bits;
 
 	load_catalog(r);
-	bits = nap_bound_fleet_captypes(r->cl);
-	if (r->cat && (!r->types || bits != r->captypes)) {
-		free(r->types);
-		r->ntypes = nap_bound_catalog_types(r->cat, NULL, bits, &r->types);
-		r->captypes = bits;
-		r->cache.valid = 0;
-	}
 	if (r->no_cache)
 		r->cache.valid = 0;
-	if (cost_sample(&s, r->cl, r->cat, r->types, r->ntypes, &r->cache, &err) < 0)
+	if (cost_sample(&s, r->cl, r->cat, &r->cache, &err) < 0)
 		nap_die_err(&err);
 	s.time = when;
 	if (r->have_last && s.all.nodes == r->last.all.nodes && s.all.usd == r->last.all.usd &&
@@ -287,7 +276,6 @@ main(int argc, char **argv)
 	nap_rec_reader_free(rd);
 	cost_sample_free(&r.last);
 	free(r.points);
-	free(r.types);
 	if (r.cat)
 		nap_catalog_free(r.cat);
 	nap_cluster_free(r.cl);

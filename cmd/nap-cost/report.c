@@ -137,13 +137,15 @@ add_node(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_c
 
 int
 cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct nap_catalog *cat,
-    const struct nap_bound_type *t, size_t nt, struct cost_bound_cache *cache, struct nap_err *err)
+    struct cost_bound_cache *cache, struct nap_err *err)
 {
 	struct nap_nodeclaim *const *claims;
 	struct nap_node *const *nodes;
 	struct nap_bound_class *k;
-	size_t nc, nn, i, nk;
+	struct nap_bound_type *t = NULL;
+	size_t nc, nn, i, nk, nt = 0;
 	uint64_t key;
+	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->all.key = nap_xstrdup("fleet");
@@ -165,21 +167,23 @@ cost_sample(struct cost_sample *s, const struct nap_cluster *cl, const struct na
 		qsort(s->nodes.v, s->nodes.n, sizeof(*s->nodes.v), cmp_row);
 
 	nk = nap_bound_fleet_classes(cl, &k, &s->pods);
-	key = nap_hash_str((const char *)k, nk * sizeof(*k)) ^ nt;
+	/* the types follow the NodePools; no catalog, no type (nothing priced yet) */
+	key = nap_hash_str((const char *)k, nk * sizeof(*k)) ^
+	    (nap_cluster_version(cl, NAP_KIND_NODEPOOL) * 0x9e3779b97f4a7c15ull) ^ (cat != NULL);
 	if (!cache->valid || cache->key != key) {
+		if (cat)
+			nt = nap_bound_fleet_types(cl, cat, k, nk, &t);
 		if (nap_bound_whole(
-			t, nt, k, nk, &cache->bound, &cache->unplaced, &cache->flags, err) < 0) {
-			free(k);
-			return -1;
-		}
-		if (nap_bound_aggregate_classes(t, nt, k, nk, &cache->aggregate, err) < 0) {
-			free(k);
-			return -1;
-		}
+			t, nt, k, nk, &cache->bound, &cache->unplaced, &cache->flags, err) < 0 ||
+		    nap_bound_aggregate_classes(t, nt, k, nk, &cache->aggregate, err) < 0)
+			rc = -1;
 		cache->key = key;
-		cache->valid = 1;
+		cache->valid = rc == 0;
 	}
+	free(t);
 	free(k);
+	if (rc < 0)
+		return -1;
 	s->bound = cache->bound;
 	s->aggregate = cache->aggregate;
 	s->unplaced = cache->unplaced;

@@ -26,12 +26,13 @@
 
 #define SYNOPSIS                                                                                   \
 	"nap-disrupt [-hVv] [--catalog path] [--config file] [--context name] [--dry-run] "        \
-	"[--interval duration] [--kubeconfig file] [--log-format text|json] "                      \
-	"[--metrics-file path] [--metrics-listen addr] [--no-events] [--now time] "                \
-	"[--region region] [--time-scale n]"
+	"[--input fifo] [--interval duration] [--kubeconfig file] [--log-format text|json] "       \
+	"[--max-simulations n] [--metrics-file path] [--metrics-listen addr] [--no-events] "       \
+	"[--now time] [--region region] [--time-scale n]"
 
 #define TERM_EVERY_MS 1000 /* karpenter.md §3: termination requeues every second */
 #define MIN_TICK_MS 20
+#define MAX_INPUTS 8
 
 int64_t
 wall_ms(void)
@@ -65,14 +66,36 @@ on_record(struct ctx *x, const struct nap_rec *rec)
 		x->synced = 1;
 	} else if (strcmp(t, "Nominated") == 0) {
 		plan_nominated(x, nap_json_str(rec->obj, "node", ""));
+	} else if (strcmp(t, "OfferingUnavailable") == 0) {
+		if (nap_unavail_add_record(&x->unavail, rec->obj, &err) < 0)
+			nap_warn("line %lu: %s", rec->lineno, err.msg);
 	}
 	if (!x->dry_run)
 		nap_emit_raw(rec->line, rec->len);
 }
 
-/* Records buffered on stdin: 0 at its end, 1 otherwise. */
+/*
+ * A record on an --input FIFO (nap-launch's feedback): an
+ * OfferingUnavailable is kept and forwarded, so that nap-solve downstream
+ * hears of it on its standard input; anything else is ignored.
+ */
+static void
+on_feedback(struct ctx *x, const struct nap_rec *rec, const char *name)
+{
+	struct nap_err err;
+
+	if (strcmp(rec->type, "OfferingUnavailable") != 0)
+		return;
+	if (nap_unavail_add_record(&x->unavail, rec->obj, &err) < 0) {
+		nap_warn("%s: line %lu: %s", name, rec->lineno, err.msg);
+		return;
+	}
+	nap_emit_raw(rec->line, rec->len);
+}
+
+/* Records buffered on stdin (or a feedback FIFO): 0 at its end, 1 otherwise. */
 static int
-drain_input(struct ctx *x, struct nap_rec_reader *rd)
+drain_input(struct ctx *x, struct nap_rec_reader *rd, int is_stdin)
 {
 	struct nap_rec rec;
 	struct nap_err err;
@@ -82,7 +105,10 @@ drain_input(struct ctx *x, struct nap_rec_reader *rd)
 		r = nap_rec_next(rd, &rec, &err);
 		if (r == NAP_REC_OK) {
 			obs_read(rec.type, 0);
-			on_record(x, &rec);
+			if (is_stdin)
+				on_record(x, &rec);
+			else
+				on_feedback(x, &rec, nap_rec_name(rd));
 			continue;
 		}
 		if (r == NAP_REC_BAD) {
@@ -139,14 +165,53 @@ setup(struct ctx *x, const char *config, const char *kubeconfig, const char *con
 		nap_die_err(&err);
 }
 
+/*
+ * The feedback FIFOs, without waiting: whatever they hold now.  They are
+ * looked at every time round the loop, at least once per termination step.
+ */
+static void
+feedback(struct ctx *x, struct nap_rec_reader **fb, int *fb_open, size_t nfb)
+{
+	struct pollfd pfd[MAX_INPUTS];
+	struct nap_err err;
+	size_t i;
+	int n;
+
+	for (i = 0; i < nfb; i++) {
+		pfd[i].fd = fb_open[i] ? nap_rec_fd(fb[i]) : -1;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	if ((n = poll(pfd, nfb, 0)) <= 0) {
+		if (n < 0 && errno != EINTR)
+			nap_die(NAP_EX_IOERR, "poll: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < nfb; i++) {
+		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (nap_rec_fill(fb[i], &err) < 0)
+			nap_die_err(&err);
+		fb_open[i] = drain_input(x, fb[i], 0);
+	}
+}
+
 /* The loop: records in, termination and planning passes on their timers, ARM calls moved on. */
 static void
-run(struct ctx *x)
+run(struct ctx *x, const char *const *inputs, size_t ninputs)
 {
 	struct nap_rec_reader *rd = nap_rec_reader_new(0, "stdin");
+	struct nap_rec_reader *fb[MAX_INPUTS];
+	int fb_open[MAX_INPUTS];
 	struct nap_err err;
 	int open_in = 1, readable = 1;
+	size_t i;
 
+	for (i = 0; i < ninputs; i++) {
+		if ((fb[i] = nap_rec_open_fifo(inputs[i], &err)) == NULL)
+			nap_die_err(&err);
+		fb_open[i] = 1;
+	}
 	while (!nap_stopping() && !x->fatal) {
 		struct nap_arm_call *call;
 		int64_t now, wait_ms;
@@ -155,8 +220,10 @@ run(struct ctx *x)
 		if (open_in && readable) {
 			if (nap_rec_fill(rd, &err) < 0)
 				nap_die_err(&err);
-			open_in = drain_input(x, rd);
+			open_in = drain_input(x, rd, 1);
 		}
+		if (ninputs > 0)
+			feedback(x, fb, fb_open, ninputs);
 		now = wall_ms();
 		if (x->synced && open_in && now >= x->next_term_ms) {
 			term_pass(x);
@@ -187,6 +254,8 @@ run(struct ctx *x)
 		readable = r == 1;
 	}
 	nap_rec_reader_free(rd);
+	for (i = 0; i < ninputs; i++)
+		nap_rec_reader_free(fb[i]);
 }
 
 /*
@@ -232,9 +301,11 @@ enum {
 	OPT_CONFIG,
 	OPT_CONTEXT,
 	OPT_DRY_RUN,
+	OPT_INPUT,
 	OPT_INTERVAL,
 	OPT_KUBECONFIG,
 	OPT_LOG_FORMAT,
+	OPT_MAX_SIMULATIONS,
 	OPT_NOW,
 	OPT_OBS, /* --metrics-file, --metrics-listen, --no-events: obs.c */
 	OPT_REGION,
@@ -246,9 +317,12 @@ static const struct nap_opt opts[] = {
     {"config", OPT_CONFIG, "file", "the nap.conf(5) file (default /etc/nap/nap.yaml)"},
     {"context", OPT_CONTEXT, "name", "the kubeconfig context to use"},
     {"dry-run", OPT_DRY_RUN, NULL, "read a snapshot, print the decisions, touch nothing"},
+    {"input", OPT_INPUT, "fifo", "also read OfferingUnavailable records here (up to 8)"},
     {"interval", OPT_INTERVAL, "duration", "how often the planner runs (10s)"},
     {"kubeconfig", OPT_KUBECONFIG, "file", "the kubeconfig to reach the API server with"},
     {"log-format", OPT_LOG_FORMAT, "text|json", "how messages on stderr are written"},
+    {"max-simulations", OPT_MAX_SIMULATIONS, "n",
+	"single-node consolidation's simulations a pass, 0 no limit (disrupt.maxSimulations)"},
     {"metrics-file", OPT_OBS, "path", "write Prometheus metrics to this textfile"},
     {"metrics-listen", OPT_OBS, "addr", "serve Prometheus metrics on [host:]port"},
     {"no-events", OPT_OBS, NULL, "post no Kubernetes Events"},
@@ -263,7 +337,9 @@ int
 main(int argc, char **argv)
 {
 	const char *config = NULL, *kubeconfig = NULL, *context = NULL, *catalog = NULL;
-	const char *region = NULL;
+	const char *region = NULL, *inputs[MAX_INPUTS];
+	size_t ninputs = 0;
+	long max_sims = -1;
 	struct nap_getopt g;
 	struct nap_err err;
 	struct ctx x;
@@ -291,6 +367,14 @@ main(int argc, char **argv)
 			break;
 		case OPT_DRY_RUN:
 			x.dry_run = 1;
+			break;
+		case OPT_INPUT:
+			if (ninputs == MAX_INPUTS)
+				nap_usage_error(SYNOPSIS, "at most %d --input FIFOs", MAX_INPUTS);
+			inputs[ninputs++] = g.arg;
+			break;
+		case OPT_MAX_SIMULATIONS:
+			max_sims = nap_opt_long(&g, 0, 1000000);
 			break;
 		case OPT_INTERVAL:
 			x.plan_every_ms = nap_opt_duration(&g, 1);
@@ -332,10 +416,18 @@ main(int argc, char **argv)
 	nap_hash_init(&x.done);
 	nap_hash_init(&x.nominated);
 	nap_hash_init(&x.seen_repl);
+	if (x.dry_run && ninputs > 0)
+		nap_usage_error(
+		    SYNOPSIS, "--input: not with --dry-run (it reads standard input only)");
+	x.max_simulations = x.cfg.disrupt.max_simulations; /* the default, without a file */
 	if (x.dry_run) {
+		if (max_sims >= 0)
+			x.max_simulations = (size_t)max_sims;
 		dry_run(&x, catalog, region);
 	} else {
 		setup(&x, config, kubeconfig, context);
+		x.max_simulations =
+		    (size_t)(max_sims >= 0 ? max_sims : x.cfg.disrupt.max_simulations);
 		if (verbose)
 			nap_log_set_level(verbose);
 		if (!catalog && x.cfg.catalog[0])
@@ -351,7 +443,7 @@ main(int argc, char **argv)
 			x.cat = NULL;
 		}
 		obs_start(&x, kubeconfig, context);
-		run(&x);
+		run(&x, inputs, ninputs);
 		obs_stop();
 	}
 	code = x.fatal;
@@ -365,6 +457,7 @@ main(int argc, char **argv)
 	replace_free(&x);
 	if (x.cat)
 		nap_catalog_free(x.cat);
+	nap_unavail_free(&x.unavail);
 	while (nap_hash_next(&x.waits, &pos, &k, &v))
 		free(v);
 	pos = 0;

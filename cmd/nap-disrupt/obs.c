@@ -5,6 +5,7 @@
  * a drain; their dedupe windows are Karpenter's, shortened by --time-scale
  * like every other duration.  See nap-disrupt(1) METRICS and EVENTS.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ static struct {
 	struct nap_events *ev;
 	struct nap_metric *allowed, *decisions, *eligible, *disrupted, *terminated, *drained;
 	struct nap_metric *node_term, *node_terminated, *evictions, *forced, *eval, *passes;
+	struct nap_metric *fleet, *bound;
 	struct nap_hash why;   /* NodeClaim name -> its disruption reason (lower case), owned */
 	struct nap_hash pools; /* NodePools with allowed_disruptions series -> pass number */
 	uintptr_t pass;
@@ -119,6 +121,17 @@ obs_start(struct ctx *x, const char *kubeconfig, const char *context)
 	    "method,consolidation_type", NULL, 0, NULL);
 	o.passes = add(m, NAP_METRIC_COUNTER, "nap_disrupt_plan_passes_total",
 	    "Passes of the disruption planner.", NULL);
+	o.fleet = add(m, NAP_METRIC_GAUGE, "nap_disrupt_fleet_price_usd_per_hour",
+	    "The fleet's price in US dollars per hour: the offerings of the NodeClaims not being "
+	    "deleted, as of the last planner pass (NaN without prices).",
+	    NULL);
+	o.bound = add(m, NAP_METRIC_GAUGE, "nap_disrupt_fleet_bound_usd_per_hour",
+	    "The whole-pod LP bound of the pods the fleet runs: the least any packing of them on "
+	    "the catalog's sizes could cost, in US dollars per hour, as of the last planner pass "
+	    "(NaN without prices).",
+	    NULL);
+	nap_metric_set(o.fleet, NAN);
+	nap_metric_set(o.bound, NAN);
 	nap_emit_observe(on_emit, NULL);
 	if (!o.no_events) {
 		struct nap_events_opts eo = {
@@ -221,6 +234,8 @@ obs_plan(struct ctx *x, const struct nap_disrupt_result *r, double seconds)
 	nap_obs_http(o.obs, "kube", nap_kube_pool(x->kube));
 	nap_metric_inc(o.passes);
 	nap_metric_observe(o.eval, seconds, "all", "");
+	nap_metric_set(o.fleet, x->cat ? r->fleet_price : NAN);
+	nap_metric_set(o.bound, x->cat && r->bound >= 0 ? r->bound : NAN);
 	o.pass++;
 	for (i = 0; i < r->nbudgets; i++) {
 		const struct nap_disrupt_budget *b = &r->budgets[i];

@@ -48,7 +48,8 @@ queue_prune(struct ctx *x, int64_t now)
 	for (i = 0; i < x->nqueued; i++) {
 		const struct nap_nodeclaim *c = nap_cluster_nodeclaim(x->cl, x->queued[i]);
 
-		if (c && !c->meta.deleted && x->queued_at[i] + QUEUE_KEEP_MS > now) {
+		/* a wait of ours: --time-scale shortens it like the others */
+		if (c && !c->meta.deleted && x->queued_at[i] + scaled(x, QUEUE_KEEP_MS) > now) {
 			x->queued[j] = x->queued[i];
 			x->queued_at[j++] = x->queued_at[i];
 		} else {
@@ -101,6 +102,28 @@ nominated_now(struct ctx *x, int64_t now, size_t *n)
 	return out;
 }
 
+/*
+ * The whole-pod bound of the pods the fleet runs, into r (the Disruption
+ * records' and the summary's fleet.bound, the metrics): lib/bound-fleet,
+ * kept on the count of records applied, so a second plan in the same pass
+ * (validation) and a pass with nothing changed cost nothing, and the LP is
+ * solved again only when the pods changed.  No catalog, no bound.
+ */
+static void
+fleet_bound(struct ctx *x, struct nap_disrupt_result *r)
+{
+	struct nap_err err;
+	double usd;
+
+	if (!x->cat)
+		return;
+	if (nap_bound_fleet(x->cl, x->cat, x->generation + 1, &x->bound_cache, &usd, &err) < 0) {
+		nap_warn("the fleet's whole-pod bound: %s", err.msg);
+		return;
+	}
+	r->bound = usd;
+}
+
 /* A plan, or with validate the check of that earlier command (lib/disrupt's opts.validate). */
 static int
 plan(struct ctx *x, struct nap_disrupt_result *r, const struct nap_disrupt_command *validate)
@@ -116,7 +139,7 @@ plan(struct ctx *x, struct nap_disrupt_result *r, const struct nap_disrupt_comma
 	o.now_ms = now_ms(x);
 	o.methods = NAP_DISRUPT_M_ALL;
 	o.catalog = x->cat;
-	o.bound = x->dry_run; /* the whole-pod bound costs a solve: the dry run's summary */
+	o.bound = 0; /* fleet_bound, kept between passes */
 	o.queued = (const char *const *)x->queued;
 	o.nqueued = x->nqueued;
 	nom = nominated_now(x, o.now_ms, &nnom);
@@ -132,13 +155,27 @@ plan(struct ctx *x, struct nap_disrupt_result *r, const struct nap_disrupt_comma
 	o.consolidated_gen = x->consolidated_gen;
 	o.consolidated_ms = x->consolidated_ms;
 	o.validate = validate;
+	o.unavail = &x->unavail;
+	o.max_simulations = x->max_simulations;
+	o.single_from = x->single_next;
 	memset(r, 0, sizeof(*r));
 	if (nap_disrupt_plan(x->cl, &o, r, &err) < 0) {
 		nap_warn("plan: %s", err.msg);
 		rc = -1;
-	} else if (r->consolidated && validate == NULL) {
-		x->consolidated_gen = o.generation;
-		x->consolidated_ms = o.now_ms;
+	} else {
+		fleet_bound(x, r);
+		if (r->consolidated && validate == NULL) {
+			x->consolidated_gen = o.generation;
+			x->consolidated_ms = o.now_ms;
+		}
+		/*
+		 * A single-node walk cut short by max_simulations goes on
+		 * there next pass (it wraps, so an old place is harmless).
+		 */
+		if (validate == NULL && r->single_next) {
+			free(x->single_next);
+			x->single_next = nap_xstrdup(r->single_next);
+		}
 	}
 	free(nom);
 	for (k = 0; k < nrep; k++)
@@ -423,4 +460,5 @@ plan_free(struct ctx *x)
 		free(v);
 	nap_hash_free(&x->nominated);
 	pending_clear(x);
+	free(x->single_next);
 }

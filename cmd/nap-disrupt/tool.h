@@ -22,6 +22,7 @@
 
 #include "arm.h"
 #include "auth.h"
+#include "bound.h"
 #include "catalog.h"
 #include "config.h"
 #include "disrupt.h"
@@ -73,7 +74,9 @@ struct ctx {
 	struct nap_hash done; /* uid -> int64_t *: finalizer dropped at (stale records ignored) */
 	int64_t next_purge_ms;
 	struct nap_catalog *cat; /* prices for records; NULL = unknown */
-	char **queued;		 /* NodeClaims this process deleted, not yet seen deleting */
+	/* offerings nap-launch found without capacity (OfferingUnavailable), for the simulation */
+	struct nap_unavail_set unavail;
+	char **queued; /* NodeClaims this process deleted, not yet seen deleting */
 	int64_t *queued_at;
 	size_t nqueued, aqueued;
 	struct nap_hash nominated; /* node or NodeClaim name -> int64_t *: nominated until */
@@ -85,6 +88,11 @@ struct ctx {
 	/* consolidation's short-circuit (lib/disrupt): records applied, and the last fruitless pass */
 	uint64_t generation, consolidated_gen;
 	int64_t consolidated_ms;
+	/* single-node consolidation: runs a pass (0: no limit), and where the next pass starts */
+	size_t max_simulations;
+	char *single_next;
+	/* the fleet's whole-pod bound, kept on generation (plan.c) */
+	struct nap_bound_fleet_cache bound_cache;
 	int fatal;
 	/* counters, for messages and tests */
 	unsigned long nevicted, nblocked, nforced, nvm_deleted, nfinalized, ncommands;
@@ -159,7 +167,10 @@ void obs_read(const char *type, int malformed);
 /* An Event on the object, deduplicated in Karpenter's window for the reason (scaled). */
 void obs_event(struct ctx *x, const char *kind, const char *api_version, const struct nap_meta *on,
     const char *type, const char *reason, const char *fmt, ...) NAP_PRINTF(7, 8);
-/* A planner pass and how long it took: budgets, eligible nodes, HTTP answers. */
+/*
+ * A planner pass and how long it took: budgets, eligible nodes, HTTP
+ * answers, the fleet's $/h and its bound (r->bound < 0: unknown).
+ */
 void obs_plan(struct ctx *x, const struct nap_disrupt_result *r, double seconds);
 /* A command acted on, and each of its NodeClaims deleted. */
 void obs_command(const struct nap_disrupt_command *cmd);

@@ -2,9 +2,14 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
 
 #include "bound.h"
+#include "json.h"
 #include "tap.h"
+#include "util.h"
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-6)
 
@@ -32,6 +37,77 @@ static const struct nap_bound_type types[] = {
 	{                                                                                          \
 		cpu, mem, 0, n, 0                                                                  \
 	}
+
+/*
+ * nap_bound_fleet on a snapshot (a nap-disrupt fixture): the cache changes
+ * no answer; the same generation costs no solve, nor a new one with the
+ * same pods; a pod more is solved again.
+ */
+static void
+test_fleet(const struct nap_catalog *cat)
+{
+	struct nap_bound_fleet_cache cache;
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_bound_class *k;
+	struct nap_bound_type *t;
+	struct nap_err err;
+	char *input =
+	    test_slurp("tests/fixtures/nap-disrupt/consol-deleting-node/input.ndjson", NULL);
+	char *line, *save = NULL;
+	double usd = -1, nocache = -2, direct = -3, pods, more = -1;
+	size_t nk, nt;
+	json_object *pod;
+	int rc;
+
+	if (!TAP_OK(input != NULL, "the fixture consol-deleting-node reads")) {
+		nap_cluster_free(c);
+		return;
+	}
+	for (line = strtok_r(input, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_object *rec = json_tokener_parse(line);
+
+		if (strcmp(nap_json_str(rec, "type", ""), "ADDED") == 0)
+			nap_cluster_apply_record(c, rec, &err);
+		json_object_put(rec);
+	}
+	free(input);
+	/* what nap-cost computes, by hand */
+	nk = nap_bound_fleet_classes(c, &k, &pods);
+	nt = nap_bound_fleet_types(c, cat, k, nk, &t);
+	nap_bound_whole(t, nt, k, nk, &direct, NULL, NULL, &err);
+	free(k);
+	free(t);
+	memset(&cache, 0, sizeof(cache));
+	TAP_OK(nap_bound_fleet(c, cat, 0, NULL, &nocache, &err) == 0 && NEAR(nocache, direct) &&
+		direct > 0,
+	    "the fleet's bound without a cache is the whole-pod bound of its classes: %.6f",
+	    direct);
+	TAP_OK(nap_bound_fleet(c, cat, 7, &cache, &usd, &err) == 0 && usd == nocache &&
+		cache.solves == 1,
+	    "with a cache: the same answer, one solve");
+	usd = -1;
+	TAP_OK(nap_bound_fleet(c, cat, 7, &cache, &usd, &err) == 0 && usd == nocache &&
+		cache.solves == 1,
+	    "the same generation again: the same answer, no solve");
+	usd = -1;
+	TAP_OK(nap_bound_fleet(c, cat, 8, &cache, &usd, &err) == 0 && usd == nocache &&
+		cache.solves == 1 && cache.gen == 8,
+	    "another generation with the same pods: no solve either");
+	pod = json_tokener_parse(
+	    "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+	    "\"metadata\":{\"name\":\"extra\",\"namespace\":\"default\",\"uid\":\"u-extra\"},"
+	    "\"spec\":{\"nodeName\":\"keep\",\"containers\":[{\"name\":\"c\","
+	    "\"resources\":{\"requests\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]},"
+	    "\"status\":{\"phase\":\"Running\"}}}");
+	TAP_OK(nap_cluster_apply_record(c, pod, &err) == 0, "a pod of 1 core more is applied");
+	json_object_put(pod);
+	rc = nap_bound_fleet(c, cat, 9, &cache, &more, &err);
+	TAP_OK(rc == 0 && cache.solves == 2 && more > usd,
+	    "a pod more: solved again, the bound higher (%.6f)", more);
+	TAP_OK(nap_bound_fleet(c, cat, 0, NULL, &nocache, &err) == 0 && NEAR(nocache, more),
+	    "and the same as without the cache");
+	nap_cluster_free(c);
+}
 
 int
 main(void)
@@ -126,6 +202,7 @@ main(void)
 		    "its whole-pod bound is exact and at least the aggregate: %.4f $/h", usd);
 	}
 	free(ct);
+	test_fleet(cat);
 	nap_catalog_free(cat);
 	return tap_done();
 }

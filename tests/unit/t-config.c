@@ -107,6 +107,7 @@ test_defaults(void)
 	TAP_IS_INT(c.solve.batch_idle_ms, 1000, "batchIdleDuration defaults to 1s");
 	TAP_IS_INT(c.solve.batch_max_ms, 10000, "batchMaxDuration defaults to 10s");
 	TAP_IS_INT(c.solve.max_nodes, 5000, "solve.maxNodes defaults to 5000 (one AKS cluster)");
+	TAP_IS_INT(c.disrupt.max_simulations, 100, "disrupt.maxSimulations defaults to 100");
 	TAP_IS_INT(c.launch.registration_timeout_ms, 900000, "registrationTimeout defaults to 15m");
 	nap_config_free(&c);
 }
@@ -361,6 +362,9 @@ test_set(void)
 	TAP_IS_INT(
 	    nap_config_set(&c, "solve.maxNodes", "0", &err), 0, "solve.maxNodes takes 0 (none)");
 	TAP_IS_INT(c.solve.max_nodes, 0, "solve.maxNodes 0 is read");
+	TAP_IS_INT(nap_config_set(&c, "disrupt.maxSimulations", "7", &err), 0,
+	    "disrupt.maxSimulations is a key");
+	TAP_IS_INT(c.disrupt.max_simulations, 7, "disrupt.maxSimulations 7 is read");
 	TAP_OK(nap_config_set(&c, "solve.maxNodes", "-1", &err) < 0 &&
 		strstr(err.msg, "solve.maxNodes") != NULL,
 	    "a negative solve.maxNodes is refused, naming the key");
