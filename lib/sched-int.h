@@ -197,12 +197,12 @@ struct nap_sched_world {
 	struct nap_res minreq; /* the smallest pending request, per resource */
 	/* the tier plan (enum nap_sched_packing), made once */
 	int planned;
-	size_t *tiers;	/* per pool x NAP_SCHED_TIERS: sizes claims fill */
-	struct nap_res *tcap; /* per pool x NAP_SCHED_TIERS: what one claim may hold */
-	size_t *ntiers; /* per pool */
-	size_t *ptier;	/* per pending pod x pool: its tier's index, NPOS none */
-	size_t *tier0;	/* per pool: its first tier by size (before: pattern tiers) */
-	unsigned char *tstrict; /* per pool x NAP_SCHED_TIERS: claims keep to the packing */
+	size_t *tiers;		    /* per pool x NAP_SCHED_TIERS: sizes claims fill */
+	struct nap_res *tcap;	    /* per pool x NAP_SCHED_TIERS: what one claim may hold */
+	size_t *ntiers;		    /* per pool */
+	size_t *ptier;		    /* per pending pod x pool: its tier's index, NPOS none */
+	size_t *tier0;		    /* per pool: its first tier by size (before: pattern tiers) */
+	unsigned char *tstrict;	    /* per pool x NAP_SCHED_TIERS: claims keep to the packing */
 	struct sched_quota **quota; /* per pool: by request, then tier */
 	size_t *nquota;		    /* per pool */
 	/* offerings by number: zone and capacity type of offer j of type t */

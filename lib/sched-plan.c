@@ -55,8 +55,8 @@ int
 sched_pod_simple(const struct nap_sched_pod *pod)
 {
 	return !pod->never && pod->ntopo == 0 && pod->nports == 0 && pod->nterms == 0 &&
-	       pod->nprefs == 0 && !pod->volume && pod->navoid == 0 &&
-	       pod->req.v[NAP_RES_NVIDIA_GPU] == 0 && pod->req.v[NAP_RES_AMD_GPU] == 0;
+	    pod->nprefs == 0 && !pod->volume && pod->navoid == 0 &&
+	    pod->req.v[NAP_RES_NVIDIA_GPU] == 0 && pod->req.v[NAP_RES_AMD_GPU] == 0;
 }
 
 #define PLAN_REST_TIERS 4 /* tiers by size after the pattern tiers */
@@ -322,8 +322,8 @@ struct pat {
 	const struct shape *sh; /* the simple shapes */
 	size_t nsh;
 	const struct nap_res *cap;
-	double *y;	  /* dual price per shape */
-	size_t *ord;	  /* shapes the size takes, by value density */
+	double *y;   /* dual price per shape */
+	size_t *ord; /* shapes the size takes, by value density */
 	size_t nord;
 	long *cnt, *best; /* per shape: the packing searched, the best one */
 	double bestv;
@@ -381,7 +381,8 @@ pat_lp(struct pat *pt, const struct nap_res *cap)
 {
 	size_t m = NAP_RES_N + pt->nord, n = pt->nord, i, r;
 	double *A = nap_xcalloc(m * n, sizeof(double)), *b = nap_xcalloc(m, sizeof(double));
-	double *c = nap_xcalloc(n, sizeof(double)), *v = nap_xcalloc(n, sizeof(double)), val, got = 0;
+	double *c = nap_xcalloc(n, sizeof(double)), *v = nap_xcalloc(n, sizeof(double)), val,
+	       got = 0;
 	struct nap_res rem = *cap;
 
 	for (r = 0; r < NAP_RES_N; r++) {
@@ -389,7 +390,8 @@ pat_lp(struct pat *pt, const struct nap_res *cap)
 		b[r] = cap->v[r] > 0 ? 1 : 0;
 		for (i = 0; i < n; i++)
 			A[r * n + i] = cap->v[r] > 0
-			    ? (double)pt->sh[pt->ord[i]].req.v[r] / (double)cap->v[r] : 0;
+			    ? (double)pt->sh[pt->ord[i]].req.v[r] / (double)cap->v[r]
+			    : 0;
 	}
 	for (i = 0; i < n; i++) {
 		A[(NAP_RES_N + i) * n + i] = 1;
@@ -466,10 +468,11 @@ pat_price(struct pat *pt, const struct nap_res *cap)
 
 		pt->sufy[i] = fmax(y, nx);
 		/* -1: some shape takes none of that resource, no bound from it */
-		pt->sufc[i] = q->v[NAP_RES_CPU] > 0 && cx >= 0
-		    ? fmax(y / (double)q->v[NAP_RES_CPU], cx) : -1;
+		pt->sufc[i] =
+		    q->v[NAP_RES_CPU] > 0 && cx >= 0 ? fmax(y / (double)q->v[NAP_RES_CPU], cx) : -1;
 		pt->sufm[i] = q->v[NAP_RES_MEMORY] > 0 && mx >= 0
-		    ? fmax(y / (double)q->v[NAP_RES_MEMORY], mx) : -1;
+		    ? fmax(y / (double)q->v[NAP_RES_MEMORY], mx)
+		    : -1;
 	}
 	free(key);
 	/* every pod left fits one node: that is the packing */
@@ -595,7 +598,7 @@ plan_patterns(
 				continue;
 			/* equal on all: the first one stays */
 			dom = w->tprice[l] < w->tprice[k] || cmp_res(&w->cap[k], &w->cap[l]) != 0 ||
-			      u < t;
+			    u < t;
 		}
 		if (!dom)
 			sz[nsz++] = k;
@@ -631,10 +634,13 @@ plan_patterns(
 			size_t r;
 
 			for (r = 0; r < NAP_RES_N; r++)
-				if (sh[j].req.v[r] > 0 && w->cap[sz[t]].v[r] / sh[j].req.v[r] < most)
+				if (sh[j].req.v[r] > 0 &&
+				    w->cap[sz[t]].v[r] / sh[j].req.v[r] < most)
 					most = (long)(w->cap[sz[t]].v[r] / sh[j].req.v[r]);
-			if (most > 0 && (bk == NAP_SCHED_NPOS ||
-			    (w->tprice[sz[t]] + lam) / (double)most < (w->tprice[bk] + lam) / (double)bn)) {
+			if (most > 0 &&
+			    (bk == NAP_SCHED_NPOS ||
+				(w->tprice[sz[t]] + lam) / (double)most <
+				    (w->tprice[bk] + lam) / (double)bn)) {
 				bk = sz[t];
 				bn = most;
 			}
@@ -685,17 +691,20 @@ plan_patterns(
 				break;
 			}
 			for (t = 0; t < nsz && round < (pass ? PAT_ROUNDS / 4 : PAT_ROUNDS); t++) {
-				double v = pat_price(&pt, &w->cap[sz[t]]), rr = v / (w->tprice[sz[t]] + lam);
+				double v = pat_price(&pt, &w->cap[sz[t]]),
+				       rr = v / (w->tprice[sz[t]] + lam);
 				size_t i;
 
 				if (rr <= 1 + 1e-6)
 					continue;
 				/* keep the PAT_NEW best by worth per price, ties to the cheaper size */
-				for (i = nnew < PAT_NEW ? nnew++ : PAT_NEW; i > 0 && newr[i - 1] < rr; i--) {
+				for (i = nnew < PAT_NEW ? nnew++ : PAT_NEW;
+				     i > 0 && newr[i - 1] < rr; i--) {
 					if (i < PAT_NEW) {
 						newr[i] = newr[i - 1];
 						newk[i] = newk[i - 1];
-						memcpy(&newa[i * nsh], &newa[(i - 1) * nsh], nsh * sizeof(long));
+						memcpy(&newa[i * nsh], &newa[(i - 1) * nsh],
+						    nsh * sizeof(long));
 					}
 				}
 				if (i < PAT_NEW) {
@@ -751,8 +760,8 @@ plan_patterns(
 			long got;
 
 			c = order[u];
-			got = pat_tier(w, p, sh, nsh, &ca[c * nsh], (long)floor(x[c] + 0.5),
-			    csize[c] - base);
+			got = pat_tier(
+			    w, p, sh, nsh, &ca[c * nsh], (long)floor(x[c] + 0.5), csize[c] - base);
 			nodes += (double)got;
 			*cost += (double)got * w->tprice[csize[c]];
 			added += got > 0;
@@ -762,7 +771,8 @@ plan_patterns(
 		if (added || bc == NAP_SCHED_NPOS)
 			continue;
 		for (j = 0; j < nsh; j++)
-			keep[j] = ca[bc * nsh + j] < (long)sh[j].n ? ca[bc * nsh + j] : (long)sh[j].n;
+			keep[j] =
+			    ca[bc * nsh + j] < (long)sh[j].n ? ca[bc * nsh + j] : (long)sh[j].n;
 		if (pat_tier(w, p, sh, nsh, keep, 1, csize[bc] - base)) {
 			nodes += 1;
 			*cost += w->tprice[csize[bc]];
@@ -791,8 +801,7 @@ plan_patterns(
 
 /* The quota entry of pool p for request req in tier, or NPOS. */
 size_t
-sched_quota_find(
-    const struct nap_sched_world *w, size_t p, const struct nap_res *req, size_t tier)
+sched_quota_find(const struct nap_sched_world *w, size_t p, const struct nap_res *req, size_t tier)
 {
 	const struct sched_quota *q = w->quota[p];
 	size_t lo = 0, hi = w->nquota[p];
@@ -807,7 +816,8 @@ sched_quota_find(
 			hi = mid;
 	}
 	return lo < w->nquota[p] && q[lo].tier == tier && cmp_res(&q[lo].req, req) == 0
-	    ? lo : NAP_SCHED_NPOS;
+	    ? lo
+	    : NAP_SCHED_NPOS;
 }
 
 /* A pattern tier of pool p with room for one more pod of req, its quota taken; NPOS none. */
@@ -966,7 +976,8 @@ sched_pool_plan(struct nap_sched_world *w)
 				mid = (lo + hi) / 2;
 				pc = 0;
 				plan_unpattern(w, p);
-				if (plan_mixed(w, p, ssh, nssh, rest, nrest, mid, live, fit, &pc) > room) {
+				if (plan_mixed(w, p, ssh, nssh, rest, nrest, mid, live, fit, &pc) >
+				    room) {
 					lo = mid;
 					continue;
 				}

@@ -118,7 +118,8 @@ pools_prepare(struct nap_sched_world *w)
 			/* the few that hold host ports: which of them land here */
 			for (j = 0; j < w->npdaemon; j++)
 				if (daemon_lands(&in->daemons[w->pdaemon[j]], pool, &dreqs, it))
-					w->dports[k * w->dwords + j / 64] |= (uint64_t)1 << (j % 64);
+					w->dports[k * w->dwords + j / 64] |= (uint64_t)1
+					    << (j % 64);
 			w->cap[k] = pool->alloc[t];
 			nap_res_sub(&w->cap[k], &w->daemon[k]);
 			if (w->cap[k].v[NAP_RES_CPU] < 0 || w->cap[k].v[NAP_RES_MEMORY] < 0 ||
