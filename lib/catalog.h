@@ -217,6 +217,11 @@ int64_t nap_itype_kube_reserved_mib(int64_t memory_mib);
  * capacity - kube-reserved - system-reserved (0) - eviction threshold;
  * components that would go negative are 0.
  */
+/*
+ * The data disks size name can attach (its maxDataDiskCount, the Azure disk
+ * CSI driver's attach limit) when nap knows it, else 0 (catalog-disks.c).
+ */
+int nap_itype_max_data_disks(const char *name);
 void nap_itype_allocatable(
     const struct nap_itype *it, const struct nap_itype_opts *o, struct nap_res *out);
 /*

@@ -114,6 +114,10 @@ obj_new(enum nap_kind k, json_object *o, struct nap_err *err)
 		p = nap_xmalloc(sizeof(struct nap_namespace));
 		rc = nap_namespace_from_json(p, o, err);
 		break;
+	case NAP_KIND_CSINODE:
+		p = nap_xmalloc(sizeof(struct nap_csinode));
+		rc = nap_csinode_from_json(p, o, err);
+		break;
 	case NAP_KIND_N:
 		break;
 	}
@@ -160,6 +164,9 @@ obj_free(enum nap_kind k, void *p)
 		break;
 	case NAP_KIND_NAMESPACE:
 		nap_namespace_free(p);
+		break;
+	case NAP_KIND_CSINODE:
+		nap_csinode_free(p);
 		break;
 	case NAP_KIND_N:
 		break;

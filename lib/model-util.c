@@ -711,6 +711,7 @@ static const struct {
     [NAP_KIND_PV] = {"PersistentVolume", "pv", 0},
     [NAP_KIND_STORAGECLASS] = {"StorageClass", "storageclass", 0},
     [NAP_KIND_NAMESPACE] = {"Namespace", "namespace", 0},
+    [NAP_KIND_CSINODE] = {"CSINode", "csinode", 0},
 };
 
 int

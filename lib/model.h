@@ -514,6 +514,29 @@ void nap_storageclass_free(struct nap_storageclass *s);
 int nap_namespace_from_json(struct nap_namespace *n, json_object *obj, struct nap_err *err);
 void nap_namespace_free(struct nap_namespace *n);
 
+/* ---- CSINode (model-csinode.c) ---- */
+
+struct nap_csi_limit {
+	char *driver;  /* spec.drivers[].name */
+	int64_t count; /* allocatable.count, -1 when absent (no limit) */
+};
+
+/* A node's CSI drivers; named after its Node. */
+struct nap_csinode {
+	struct nap_meta meta;
+	struct nap_csi_limit *drivers;
+	size_t ndrivers;
+};
+
+int nap_csinode_from_json(struct nap_csinode *n, json_object *obj, struct nap_err *err);
+void nap_csinode_free(struct nap_csinode *n);
+/* How many volumes of driver the node can attach; -1 no limit (or n NULL). */
+int64_t nap_csinode_limit(const struct nap_csinode *n, const char *driver);
+/* The CSI driver of an in-tree plugin ("kubernetes.io/azure-disk"), else provisioner itself. */
+const char *nap_csi_driver_name(const char *provisioner);
+/* A PersistentVolume's CSI driver: spec.csi.driver or its in-tree source's; "" none (NFS ...). */
+const char *nap_pv_csi_driver(const struct nap_pv *v);
+
 /* ---- Helpers ---- */
 
 /* RFC 3339 ("2024-01-02T03:04:05Z", fractions and offsets allowed) to epoch seconds. */
@@ -537,6 +560,7 @@ enum nap_kind {
 	NAP_KIND_PV,
 	NAP_KIND_STORAGECLASS,
 	NAP_KIND_NAMESPACE,
+	NAP_KIND_CSINODE,
 	NAP_KIND_N
 };
 
@@ -639,6 +663,13 @@ const struct nap_res *nap_cluster_node_requests(const struct nap_cluster *c, con
 /* NodeClaim for a Node: by the node's owner reference, else by providerID, else by status.nodeName. */
 struct nap_nodeclaim *nap_cluster_nodeclaim_of(
     const struct nap_cluster *c, const struct nap_node *node);
+/*
+ * The CSI driver through which claim c attaches a volume: its bound
+ * PersistentVolume's, else its StorageClass's provisioner (in-tree names as
+ * their CSI twins), as Karpenter counts volumes; NULL when neither says
+ * (no class name, NFS and other sources without a driver).
+ */
+const char *nap_pvc_attach_driver(const struct nap_cluster *cl, const struct nap_pvc *c);
 /* Node for a NodeClaim: by status.nodeName, else by providerID; NULL when not registered. */
 struct nap_node *nap_cluster_node_of(
     const struct nap_cluster *c, const struct nap_nodeclaim *claim);

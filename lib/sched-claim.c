@@ -511,7 +511,7 @@ claim_delta(struct st *s, const struct claim *c, const struct nap_reqs *nr, stru
  */
 static size_t
 claim_sizes(struct st *s, const struct claim *c, const struct nap_sched_pod *p,
-    const struct nap_reqs *nr, const struct nap_reqs *delta, char *why, size_t len)
+    const struct nap_reqs *nr, const struct nap_reqs *delta, long disks, char *why, size_t len)
 {
 	const struct nap_sched_input *in = s->in;
 	size_t i, n = 0, base = c->pool * in->ntypes;
@@ -532,6 +532,8 @@ claim_sizes(struct st *s, const struct claim *c, const struct nap_sched_pod *p,
 		if (!sched_res_fits_sum(&c->used, &p->req, &s->w->cap[base + t]))
 			continue;
 		if (!sched_daemon_ports_ok(s->w, p, c->pool, t))
+			continue;
+		if (disks > 0 && in->types[t].max_disks > 0 && disks > in->types[t].max_disks)
 			continue;
 		if (delta) {
 			if (!memo[t])
@@ -592,6 +594,7 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 	struct nap_reqs delta = {NULL, 0, 0};
 	size_t i, n, base = c->pool * in->ntypes;
 	int known = 0, changed;
+	long disks;
 
 	if (c->closed || !nap_res_fits(&p->req, &c->maxrem))
 		return 0;
@@ -647,6 +650,8 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 		apply_pins(s, &s->tmp);
 	}
 	changed = nr == &s->tmp && !sched_reqs_equal(&s->tmp, &c->reqs);
+	/* not refuse(): a pod of the same shape with fewer disks may still join */
+	disks = sched_claim_disks(s, c->pods, c->npods, pi);
 	if (c->capped && !sched_res_fits_sum(&c->used, &p->req, sched_claim_cap(s, c)))
 		return refuse(s, c);
 	/*
@@ -658,13 +663,13 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 	 * same as narrowing at every join).
 	 */
 	if (c->tier_in && !changed && !nap_reqs_has_min_values(nr) && !s->nocache &&
-	    !(p->nports && s->w->npdaemon)) {
+	    !(p->nports && s->w->npdaemon) && disks == 0) {
 		nap_res_add(&c->used, &p->req);
 		return claim_joined(s, ci, pi, v, &cd, changed, known);
 	}
 	if (changed)
 		claim_delta(s, c, nr, &delta);
-	n = claim_sizes(s, c, p, nr, changed ? &delta : NULL, why, len);
+	n = claim_sizes(s, c, p, nr, changed ? &delta : NULL, disks, why, len);
 	if (n == 0)
 		return 0;
 	/* nr is the claim's own requirements or the run's scratch: either may be relaxed */
@@ -694,9 +699,10 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 	struct nap_res maxcap;
 	struct claim *c;
 	struct cand cd;
-	size_t i, j, n = 0, base = p * in->ntypes, nfit = 0, dear = 0;
+	size_t i, j, n = 0, base = p * in->ntypes, nfit = 0, dear = 0, ndisk = 0;
 	const double *price = NULL, ceiling = s->opt->max_price;
 	uint64_t zm = 0, cm = 0;
+	long disks = sched_claim_disks(s, NULL, 0, pi);
 	int r;
 
 	if (vp->state != 1) {
@@ -742,6 +748,10 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 
 		if (!nap_res_fits(&pod->req, &s->w->cap[base + t]))
 			continue;
+		if (disks > 0 && in->types[t].max_disks > 0 && disks > in->types[t].max_disks) {
+			ndisk++;
+			continue;
+		}
 		nfit++;
 		for (r = 0; r < NAP_RES_N; r++)
 			if (in->pools[p].has_limit[r] && capy->v[r] > s->remaining[p].v[r])
@@ -755,6 +765,12 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 			continue;
 		}
 		s->tbuf[n++] = t;
+	}
+	if (n == 0 && ndisk && !nfit) {
+		WHYF("no instance type of nodepool \"%s\" that fits can attach the pod's %ld "
+		     "Azure disks",
+		    in->pools[p].name, disks);
+		return 0;
 	}
 	if (n == 0 && dear) {
 		WHYF("no instance type of nodepool \"%s\" that fits is cheaper than $%g/h",

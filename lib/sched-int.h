@@ -231,6 +231,14 @@ struct topo {
 	struct nap_hash grp_by_sig;
 };
 
+/* The distinct volumes on a node under attach limits: its own, then those placed there. */
+struct sched_vset {
+	struct nap_sched_vol *v; /* (driver, id) */
+	uint64_t *h;		 /* their hashes */
+	size_t n, alloc;
+	long *cnt; /* per limit of the node: its volumes; NULL until first use */
+};
+
 /* One run: the placements so far, over a world. */
 struct st {
 	struct nap_sched_world *w;
@@ -247,7 +255,8 @@ struct st {
 	struct nap_res *avail;
 	size_t *open_nodes;
 	size_t nopen;
-	struct plist *node_ported; /* per node: pods placed there that hold host ports */
+	struct plist *node_ported;    /* per node: pods placed there that hold host ports */
+	struct sched_vset *node_vset; /* per node with attach limits (sched-rules.c) */
 	/* classes */
 	struct nap_hash cls_by_sig;
 	struct klass *cls;
@@ -317,6 +326,10 @@ int sched_reqs_equal(const struct nap_reqs *a, const struct nap_reqs *b);
 int sched_offering_ok(const struct nap_sched_itype *t, const struct nap_reqs *reqs, double *price);
 void sched_fmt_reqs(const struct nap_reqs *r, char *buf, size_t len);
 void sched_fmt_res_json(const struct nap_res *r, char *buf, size_t len);
+int sched_node_vols_ok(struct st *s, size_t pi, size_t ni, char *why, size_t len);
+void sched_node_vols_add(struct st *s, size_t pi, size_t ni);
+/* Distinct NAP_SCHED_DISK_DRIVER volumes of pods[] and pi; 0 when pi has none. */
+long sched_claim_disks(const struct st *s, const size_t *pods, size_t npods, size_t pi);
 
 /* sched-world.c */
 uint64_t sched_small_mask(const char *const *tab, size_t n, const struct nap_req *q);

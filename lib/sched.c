@@ -67,7 +67,7 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 		prefix = 0;
 		if (!sched_node_ok(s, v, ni) || (p->navoid && avoided(p, s->in->nodes[ni].name)))
 			continue;
-		if (!sched_node_ports_ok(s, pi, ni))
+		if (!sched_node_ports_ok(s, pi, ni) || !sched_node_vols_ok(s, pi, ni, NULL, 0))
 			continue;
 		cd.kind = CAND_NODE;
 		cd.idx = ni;
@@ -77,6 +77,7 @@ try_nodes(struct st *s, size_t pi, struct variant *v)
 			continue;
 		nap_res_sub(&s->avail[ni], &p->req);
 		sched_node_ports_add(s, pi, ni);
+		sched_node_vols_add(s, pi, ni);
 		sched_topo_record(s, pi, v, &cd, NULL);
 		s->out->place[pi].where = NAP_SCHED_NODE;
 		s->out->place[pi].index = ni;
@@ -254,6 +255,12 @@ st_free(struct st *s)
 	for (i = 0; s->node_ported && i < s->in->nnodes; i++)
 		free(s->node_ported[i].v);
 	free(s->node_ported);
+	for (i = 0; s->node_vset && i < s->in->nnodes; i++) {
+		free(s->node_vset[i].v);
+		free(s->node_vset[i].h);
+		free(s->node_vset[i].cnt);
+	}
+	free(s->node_vset);
 	free(s->tbuf);
 	free(s->tbuf2);
 	nap_reqs_free(&s->tmp);

@@ -112,7 +112,28 @@ struct nap_sched_pod {
 	 */
 	const struct nap_host_port *ports;
 	size_t nports;
+	/*
+	 * The volumes it attaches through a CSI driver, each once (sorted by
+	 * driver, then id): counted against a node's attach limits.
+	 */
+	const struct nap_sched_vol *vols;
+	size_t nvols;
 };
+
+/* A volume a pod attaches: its CSI driver and an id ("namespace/claim"). */
+struct nap_sched_vol {
+	const char *driver;
+	const char *id;
+};
+
+/* How many volumes of a driver a node can attach (its CSINode's allocatable.count). */
+struct nap_sched_vol_limit {
+	const char *driver;
+	long count;
+};
+
+/* The CSI driver whose attach limit new claims take from the size (max_disks). */
+#define NAP_SCHED_DISK_DRIVER "disk.csi.azure.com"
 
 /* An instance type and its offerings, as the catalog gives them. */
 struct nap_sched_offer {
@@ -127,6 +148,8 @@ struct nap_sched_itype {
 	struct nap_reqs reqs; /* labels, incl. zone and capacity-type sets */
 	const struct nap_sched_offer *off;
 	size_t noff;
+	/* data disks it can attach (NAP_SCHED_DISK_DRIVER volumes); 0 unknown: no limit */
+	int max_disks;
 };
 
 struct nap_sched_pool {
@@ -159,6 +182,11 @@ struct nap_sched_node {
 	int initialized;
 	const struct nap_host_port *ports; /* held by the pods bound (or held) there */
 	size_t nports;
+	/* attach limits per driver (none: no limit), and the volumes attached there */
+	const struct nap_sched_vol_limit *vlimits;
+	size_t nvlimits;
+	const struct nap_sched_vol *vols;
+	size_t nvols;
 };
 
 struct nap_sched_bound {

@@ -145,6 +145,58 @@ pod_volume(const struct nap_cluster *cl, const struct nap_pod *p, const char **s
 	return NULL;
 }
 
+static int
+cmp_vol(const void *a, const void *b)
+{
+	const struct nap_sched_vol *x = a, *y = b;
+	int c = strcmp(x->driver, y->driver);
+
+	return c ? c : strcmp(x->id, y->id);
+}
+
+/* Sort by driver and id and drop repeats; the count left. */
+static size_t
+vols_uniq(struct nap_sched_vol *v, size_t n)
+{
+	size_t i, o = 0;
+
+	qsort(v, n, sizeof(*v), cmp_vol);
+	for (i = 0; i < n; i++)
+		if (o == 0 || cmp_vol(&v[o - 1], &v[i]) != 0)
+			v[o++] = v[i];
+	return o;
+}
+
+/*
+ * The volumes pod p attaches through a CSI driver (its claims whose driver
+ * nap_pvc_attach_driver finds), by driver and id, each once; keep_driver,
+ * when set, keeps only the volumes of drivers it accepts.  NULL when none.
+ */
+static const struct nap_sched_vol *
+pod_vols(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod *p,
+    const struct nap_csinode *keep_driver, size_t *n)
+{
+	struct nap_sched_vol *v;
+	size_t i, k = 0, o;
+
+	*n = 0;
+	if (!cl || p->npvcs == 0)
+		return NULL;
+	v = kalloc(sim, p->npvcs, sizeof(*v));
+	for (i = 0; i < p->npvcs; i++) {
+		const struct nap_pvc *c = nap_cluster_get(cl, NAP_KIND_PVC, p->meta.ns, p->pvcs[i]);
+		const char *d = c ? nap_pvc_attach_driver(cl, c) : NULL;
+
+		if (!d || (keep_driver && nap_csinode_limit(keep_driver, d) < 0))
+			continue;
+		v[k].driver = d;
+		v[k++].id = keep(sim, nap_xasprintf("%s/%s", p->meta.ns, p->pvcs[i]));
+	}
+	o = vols_uniq(v, k);
+	*n = o;
+	return o ? v : NULL;
+}
+
 static void
 pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod *p,
     struct nap_sched_pod *o, int full)
@@ -196,8 +248,10 @@ pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
 	o->tols = p->tolerations;
 	o->ntols = p->ntolerations;
 	pod_topo(sim, p, o, 0);
-	if (cl)
+	if (cl) {
 		o->volume = pod_volume(cl, p, &vsig);
+		o->vols = pod_vols(sim, cl, p, NULL, &o->nvols);
+	}
 	/* the model's structural hash stands for the pod's JSON, which it does not keep */
 	o->sig = sig_make(sim, NULL, p->constraints_hash, vsig, o->never ? o->never : "");
 }
@@ -399,6 +453,7 @@ build_types(struct nap_sim *sim, const struct nap_catalog *cat, const struct nap
 		nap_reqs_init(&st->reqs);
 		nap_itype_reqs_avail(it, cat, &avail[noff], &st->reqs);
 		sim->type_len[t] = plain_name(it->name) ? (int)strlen(it->name) : -1;
+		st->max_disks = nap_itype_max_data_disks(it->name);
 		noff += it->noff;
 	}
 	sim->in.types = sim->types;
@@ -579,6 +634,78 @@ node_taints(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 	return out;
 }
 
+/*
+ * A node's volume attach limits, from its CSINode (drivers with an
+ * allocatable count), and the volumes of those drivers its non-terminal
+ * pods attach.  In-flight claims have no CSINode yet: no limit, as in
+ * Karpenter.
+ */
+static void
+node_vols(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_node *n,
+    struct nap_sched_node *o)
+{
+	const struct nap_csinode *cn = nap_cluster_get(cl, NAP_KIND_CSINODE, "", n->meta.name);
+	struct nap_sched_vol_limit *lim;
+	struct nap_sched_vol *all = NULL;
+	struct nap_pod *const *pods;
+	size_t i, k = 0, npods, nall = 0, aall = 0;
+
+	if (!cn)
+		return;
+	lim = kalloc(sim, cn->ndrivers + 1, sizeof(*lim));
+	for (i = 0; i < cn->ndrivers; i++)
+		if (cn->drivers[i].count >= 0) {
+			lim[k].driver = cn->drivers[i].driver;
+			lim[k++].count = (long)cn->drivers[i].count;
+		}
+	if (k == 0)
+		return;
+	o->vlimits = lim;
+	o->nvlimits = k;
+	pods = nap_cluster_pods_on_node(cl, n->meta.name, &npods);
+	for (i = 0; i < npods; i++) {
+		const struct nap_sched_vol *v;
+		size_t nv, j;
+
+		if (nap_pod_is_terminal(pods[i]))
+			continue;
+		v = pod_vols(sim, cl, pods[i], cn, &nv);
+		for (j = 0; j < nv; j++) {
+			nap_xgrow(&all, &aall, nall + 1, sizeof(*all));
+			all[nall++] = v[j];
+		}
+	}
+	if (nall == 0)
+		return;
+	keep(sim, all);
+	o->vols = all;
+	o->nvols = vols_uniq(all, nall);
+}
+
+/* A pod held at node o counts its volumes there too, as a bound pod's. */
+static void
+node_vols_hold(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod *p,
+    struct nap_sched_node *o)
+{
+	const struct nap_csinode *cn;
+	const struct nap_sched_vol *v;
+	struct nap_sched_vol *all;
+	size_t nv;
+
+	if (!o->nvlimits || p->npvcs == 0 ||
+	    (cn = nap_cluster_get(cl, NAP_KIND_CSINODE, "", o->name)) == NULL)
+		return;
+	v = pod_vols(sim, cl, p, cn, &nv);
+	if (nv == 0)
+		return;
+	all = kalloc(sim, o->nvols + nv, sizeof(*all));
+	if (o->nvols)
+		memcpy(all, o->vols, o->nvols * sizeof(*all));
+	memcpy(all + o->nvols, v, nv * sizeof(*all));
+	o->vols = all;
+	o->nvols = vols_uniq(all, o->nvols + nv);
+}
+
 /* Nodes, then in-flight claims, initialized first, then by name; node_idx maps name to index + 1. */
 static void
 build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_catalog *cat,
@@ -642,6 +769,7 @@ build_nodes(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 			if (refs[i].closed)
 				memset(&o->avail, 0, sizeof(o->avail));
 			o->pool = (int)pool_index(sim, n->nodepool);
+			node_vols(sim, cl, n, o);
 		} else {
 			const struct nap_nodeclaim *c = refs[i].claim;
 			size_t p = pool_index(sim, c->nodepool);
@@ -778,9 +906,10 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 			 * excludes (or more than the room), the scheduler bound
 			 * one, and the other waited out a nomination.
 			 */
-			if (at)
+			if (at) {
 				nap_res_sub(&sim->nodes[at - 1].avail, &p->requests);
-			else {
+				node_vols_hold(sim, cl, p, &sim->nodes[at - 1]);
+			} else {
 				add_pending(sim, cl, p, &v);
 				continue;
 			}

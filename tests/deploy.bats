@@ -296,7 +296,8 @@ allows() {
 	y2j "$REPO/deploy/rbac.yaml" >"$BATS_TEST_TMPDIR/rbac.json"
 	for gr in /pods /nodes karpenter.sh/nodeclaims karpenter.sh/nodepools \
 	    karpenter.azure.com/aksnodeclasses policy/poddisruptionbudgets apps/daemonsets \
-	    /namespaces /persistentvolumeclaims /persistentvolumes storage.k8s.io/storageclasses; do
+	    /namespaces /persistentvolumeclaims /persistentvolumes storage.k8s.io/storageclasses \
+	    storage.k8s.io/csinodes; do
 		for v in list watch; do
 			allows "${gr%/*}" "${gr##*/}" "$v"
 		done

@@ -194,6 +194,53 @@ echo cloud-init'
 	sim_poll 60 pod_gone victim
 }
 
+csinode_disks() {	# NODE: its CSINode's disk.csi.azure.com allocatable count
+	sim_kubectl get csinode "$1" -o json 2>/dev/null |
+	    jq -r '.spec.drivers[] | select(.name == "disk.csi.azure.com") | .allocatable.count'
+}
+
+csinode_gone() {
+	! sim_kubectl get csinode "$1" >/dev/null 2>&1
+}
+
+@test "a node's kubelet registers a CSINode: Azure disks up to the size's maxDataDiskCount, Azure Files; it goes with the Node" {
+	start
+	sim_launch aks-default-c1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_launch aks-default-c2 Standard_D8s_v5 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-c1
+	sim_poll 60 node_ready aks-default-c2
+	[ "$(csinode_disks aks-default-c1)" = 4 ]	# Standard_D2s_v3's maxDataDiskCount
+	[ "$(csinode_disks aks-default-c2)" = 16 ]	# unknown to the catalog: 2 per vCPU
+	sim_kubectl get csinode aks-default-c1 -o json | jq -e '
+	    (.spec.drivers | map(.name)) == ["disk.csi.azure.com", "file.csi.azure.com"]
+	    and .metadata.ownerReferences[0].kind == "Node"'
+	run sim_kubectl get csinodes
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == NAME*DRIVERS*AGE* ]]
+	[[ "$output" == *aks-default-c1*2* ]]
+	sim_kubectl delete node aks-default-c1 >/dev/null
+	sim_poll 60 csinode_gone aks-default-c1
+	[ "$(csinode_disks aks-default-c2)" = 16 ]
+}
+
+@test "the scheduler keeps a pod off a node whose CSINode disk count its claims would pass; a claim already there counts once" {
+	start
+	sim_launch aks-default-v1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_poll 60 node_ready aks-default-v1
+	[ "$(csinode_disks aks-default-v1)" = 4 ]	# Standard_D2s_v3
+	claims() {	# claim... -> spec merge
+		jq -cn '{volumes: [$ARGS.positional[] | {name: ., persistentVolumeClaim: {claimName: .}}]}' --args "$@"
+	}
+	pod v1 "$(claims a b)"
+	pod v2 "$(claims c d)"
+	sim_poll 60 pod_phase_is v1 Running
+	sim_poll 60 pod_phase_is v2 Running
+	pod v3 "$(claims e)"
+	sim_poll 60 pod_message_is v3 "0/1 nodes are available: 1 node(s) exceed max volume count. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+	pod v4 "$(claims a d)"
+	sim_poll 60 pod_phase_is v4 Running
+}
+
 @test "a spot eviction removes the Node" {
 	start
 	sim_launch aks-spot-e1 Standard_D2s_v3 1 Spot "$(sim_boot '{}' '[]' '[]')"

@@ -675,6 +675,34 @@ run_case() {
 	run_case node-ceiling-uses-room
 }
 
+@test "volume attach limits force extra nodes: a node whose CSINode allows two disks and holds one takes one more pod with a disk" {
+	run_case volume-limits-extra-nodes
+}
+
+@test "a PVC shared by pods counts once per node: both its pods go to the node with one attach left, a pod with another disk does not" {
+	run_case volume-limits-shared-pvc
+}
+
+@test "NFS volumes are fine: a node with no disk attach left takes pods whose volumes have no CSI driver, not one with a disk" {
+	run_case volume-limits-nfs
+}
+
+@test "a CSINode driver with no allocatable.count sets no attach limit: three pods with Azure Files volumes all go to the node" {
+	run_case volume-limits-no-count
+}
+
+@test "a new claim of Standard_D2s_v3 (maxDataDiskCount 4) takes at most four pods with a disk each: six make two claims" {
+	run_case volume-limits-new-claim-size
+}
+
+@test "a pod with five disks gets a claim of Standard_D4s_v3 (maxDataDiskCount 8) only, not Standard_D2s_v3 (4)" {
+	run_case volume-limits-new-claim-five-disks
+}
+
+@test "a pod with more Azure disks than any size of its NodePool attaches is unschedulable, and the reason says so" {
+	run_case volume-limits-too-many-disks
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]
@@ -876,6 +904,18 @@ claim_launched() {
 	live_end
 	jq -se 'map(select(.type == "Nominated" and .pod == "default/r2")) == [] and
 	    (map(select(.type == "LaunchRequest" and .pods == ["default/r2"])) | length) == 1' "$out"
+}
+
+@test "a pod nominated to a node holds its volumes' attach there: a pod whose disk would pass the node's CSINode limit is not nominated beside it" {
+	live 30s
+	cat "$CASES/live-nominated-volume/start.ndjson" >&7
+	wait_out '.type == "Nominated" and .pod == "default/v1" and .node == "n1"'
+	cat "$CASES/live-nominated-volume/next.ndjson" >&7
+	wait_out '(.type == "Nominated" and .pod == "default/v2") or
+	    (.type == "LaunchRequest" and (.pods | index("default/v2")))'
+	live_end
+	jq -se 'map(select(.type == "Nominated" and .pod == "default/v2")) == [] and
+	    (map(select(.type == "LaunchRequest" and .pods == ["default/v2"])) | length) == 1' "$out"
 }
 
 @test "a stream of new pods that never pauses for --batch-idle is decided when --batch-max runs out" {

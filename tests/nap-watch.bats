@@ -122,6 +122,18 @@ record_seen() {	# record_seen TYPE NAME [jq condition on .object]
 	! grep -q managedFields "$OUT"
 }
 
+@test "watching persistentvolumeclaims brings csinodes along, printed like any kind" {
+	sim_start
+	jq -cn '{apiVersion:"storage.k8s.io/v1",kind:"CSINode",metadata:{name:"n1"},
+	    spec:{drivers:[{name:"disk.csi.azure.com",nodeID:"n1",allocatable:{count:4}}]}}' |
+	    sim_kubectl apply --validate=false -f - >/dev/null
+	"$NAP_BIN/nap-watch" --kubeconfig "$SIM_KUBECONFIG" --once --kinds persistentvolumeclaims >"$OUT"
+	[ "$(tail -n 1 "$OUT" | jq -c .kinds)" = '["persistentvolumeclaims","csinodes"]' ]
+	run jq -r 'select(.type == "ADDED") | [.object.apiVersion, .object.kind, .object.metadata.name,
+	    .object.spec.drivers[0].allocatable.count] | @tsv' "$OUT"
+	[ "$output" = $'storage.k8s.io/v1\tCSINode\tn1\t4' ]
+}
+
 @test "--once pages through a collection larger than the page size" {
 	sim_start
 	for i in 1 2 3 4 5 6 7; do

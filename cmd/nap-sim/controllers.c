@@ -1569,8 +1569,11 @@ sim_controllers_on_change(struct sim *sim, const struct sim_event *ev)
 		if (cur)
 			reconcile_node_taints(sim, cur);
 		cur = sim_get(sim, r, ns, name);
-		if (ev->type == SIM_EV_DELETED)
+		if (ev->type == SIM_EV_DELETED) {
 			delete_all(sim, "pods", collect(sim, "pods", NULL, NULL, name, NULL));
+			/* its CSINode, owned by it */
+			sim_delete(sim, "csinodes", NULL, name, NULL);
+		}
 		/* Labels and taints decide where daemons run; status does not. */
 		if (ev->type != SIM_EV_MODIFIED ||
 		    !nap_json_equal(json_object_object_get(ev->obj, "spec"),

@@ -44,6 +44,7 @@ const struct sim_rdesc sim_rdescs[] = {
     {"events.k8s.io", "v1", NULL, "events", "event", "Event", "ev", NULL, 1, 0, 0, 0, RW},
     {"storage.k8s.io", "v1", NULL, "volumeattachments", "volumeattachment", "VolumeAttachment",
 	NULL, NULL, 0, 1, 0, 0, RW},
+    {"storage.k8s.io", "v1", NULL, "csinodes", "csinode", "CSINode", NULL, NULL, 0, 0, 0, 0, RW},
     {"coordination.k8s.io", "v1", NULL, "leases", "lease", "Lease", NULL, NULL, 1, 0, 0, 0, RW},
     {"rbac.authorization.k8s.io", "v1", NULL, "clusterroles", "clusterrole", "ClusterRole", NULL,
 	NULL, 0, 0, 0, 0, RW},

@@ -563,6 +563,7 @@ kubelet_step(struct world *w, struct world_vm *vm)
 			kubelet_wake(w, vm, 5);
 			return;
 		}
+		volume_csinode_register(w, vm);
 		sim_event(w->sim, sim_get(w->sim, "nodes", NULL, vm->node_name), "Normal",
 		    "RegisteredNode", "Node %s event: Registered Node %s in Controller",
 		    vm->node_name, vm->node_name);

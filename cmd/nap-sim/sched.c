@@ -4,7 +4,8 @@
  * pass takes the pending pods (highest priority, then oldest, first), runs
  * the default profile's filters over every node in kube-scheduler's order
  * (NodeUnschedulable, TaintToleration, NodeAffinity, NodePorts,
- * NodeResourcesFit, PodTopologySpread, InterPodAffinity), binds the pod to
+ * NodeResourcesFit, NodeVolumeLimits, PodTopologySpread, InterPodAffinity),
+ * binds the pod to
  * the least allocated node that passes, and otherwise writes PodScheduled
  * False / Unschedulable with kube-scheduler's message.  It never preempts.
  */
@@ -27,6 +28,8 @@ struct snode {
 	struct nap_res used_nz; /* with the scoring defaults for unset requests */
 	json_object *alloc_list;
 	json_object *ports; /* array of "proto/port" strings in use */
+	json_object *vols;  /* "ns/claim" of the claims its pods use (repeats allowed) */
+	int64_t vol_limit;  /* its CSINode's disk.csi.azure.com count; -1 none */
 };
 
 struct pcache;
@@ -71,7 +74,8 @@ struct pcache {
 	int has_anti;
 	int64_t prio;
 	struct nap_res req, nz;
-	json_object *ports; /* "proto/port" strings */
+	json_object *ports;  /* "proto/port" strings */
+	json_object *claims; /* "ns/claim" of its persistentVolumeClaim volumes */
 };
 
 /* Where a pass that yielded stopped: the queue order's key of the last pod tried. */
@@ -377,6 +381,69 @@ pod_ports(json_object *pod, json_object *into)
 	}
 }
 
+/* The pod's persistentVolumeClaim volumes as "ns/claim" (all attach as Azure disks here). */
+static void
+pod_claims(json_object *pod, json_object *into)
+{
+	json_object *vols = nap_json_array(pod, "spec.volumes", NULL);
+	const char *ns = nap_json_str(pod, "metadata.namespace", "default");
+	size_t i, n = vols ? json_object_array_length(vols) : 0;
+
+	for (i = 0; i < n; i++) {
+		const char *c = nap_json_str(
+		    json_object_array_get_idx(vols, i), "persistentVolumeClaim.claimName", "");
+		char *key;
+
+		if (!*c)
+			continue;
+		key = nap_xasprintf("%s/%s", ns, c);
+		json_object_array_add(into, json_object_new_string(key));
+		free(key);
+	}
+}
+
+static void
+add_all(json_object *into, json_object *from)
+{
+	size_t i, n = json_object_array_length(from);
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(into, json_object_get(json_object_array_get_idx(from, i)));
+}
+
+/*
+ * NodeVolumeLimits: the distinct claims on the node with the pod's would
+ * pass the node's CSINode count (a claim already there counts once).
+ */
+static int
+vols_exceed(const struct snode *nd, json_object *claims)
+{
+	size_t i, j, n = json_object_array_length(claims), m = json_object_array_length(nd->vols);
+	int64_t distinct = 0;
+
+	if (n == 0 || nd->vol_limit < 0)
+		return 0;
+	for (i = 0; i < m; i++) {
+		const char *v = json_object_get_string(json_object_array_get_idx(nd->vols, i));
+
+		for (j = 0; j < i; j++)
+			if (!strcmp(
+				v, json_object_get_string(json_object_array_get_idx(nd->vols, j))))
+				break;
+		distinct += j == i;
+	}
+	for (i = 0; i < n; i++) {
+		const char *v = json_object_get_string(json_object_array_get_idx(claims, i));
+
+		for (j = 0; j < i; j++)
+			if (!strcmp(
+				v, json_object_get_string(json_object_array_get_idx(claims, j))))
+				break;
+		distinct += j == i && !str_in(nd->vols, v);
+	}
+	return distinct > nd->vol_limit;
+}
+
 /* ---- the pass -------------------------------------------------------- */
 
 /* kube-scheduler scores a request left unset as 100m CPU and 200 MB memory. */
@@ -397,7 +464,6 @@ collect_node(struct sim *sim, json_object *n, void *arg)
 	struct nap_err err;
 	json_object *al = nap_json_get(n, "status.allocatable");
 
-	(void)sim;
 	nap_xgrow(&s->nodes, &s->an, s->nn + 1, sizeof(*s->nodes));
 	nd = &s->nodes[s->nn++];
 	memset(nd, 0, sizeof(*nd));
@@ -413,6 +479,20 @@ collect_node(struct sim *sim, json_object *n, void *arg)
 	if (al)
 		nap_res_parse(&nd->alloc, al, NULL, 0, &err);
 	nd->ports = json_object_new_array();
+	nd->vols = json_object_new_array();
+	nd->vol_limit = -1;
+	{
+		json_object *cn = sim_get(sim, "csinodes", NULL, nd->name), *ds;
+		size_t i, nds;
+
+		ds = cn ? nap_json_array(cn, "spec.drivers", &nds) : NULL;
+		for (i = 0; ds && i < nds; i++) {
+			json_object *d = json_object_array_get_idx(ds, i);
+
+			if (!strcmp(nap_json_str(d, "name", ""), "disk.csi.azure.com"))
+				nd->vol_limit = nap_json_int(d, "allocatable.count", -1);
+		}
+	}
 	return 0;
 }
 
@@ -484,12 +564,15 @@ pcache_fill(struct pcache *pc, json_object *p)
 	nonzero(&pc->nz);
 	pc->ports = json_object_new_array();
 	pod_ports(p, pc->ports);
+	pc->claims = json_object_new_array();
+	pod_claims(p, pc->claims);
 }
 
 static void
 pcache_free(struct pcache *pc)
 {
 	json_object_put(pc->ports);
+	json_object_put(pc->claims);
 	json_object_put(pc->obj);
 	free(pc);
 }
@@ -502,7 +585,6 @@ collect_pod(struct sim *sim, json_object *p, void *arg)
 	struct pcache *pc;
 	struct spod *sp;
 	char key[32];
-	size_t i, n;
 
 	(void)sim;
 	snprintf(key, sizeof(key), "%p", (void *)p);
@@ -529,10 +611,8 @@ collect_pod(struct sim *sim, json_object *p, void *arg)
 
 			nap_res_add(&nd->used, &pc->req);
 			nap_res_add(&nd->used_nz, &pc->nz);
-			n = json_object_array_length(pc->ports);
-			for (i = 0; i < n; i++)
-				json_object_array_add(nd->ports,
-				    json_object_get(json_object_array_get_idx(pc->ports, i)));
+			add_all(nd->ports, pc->ports);
+			add_all(nd->vols, pc->claims);
 		}
 	} else {
 		sp->node = -1;
@@ -931,6 +1011,7 @@ enum {
 	R_EXISTING_ANTI,
 	R_POD_AFFINITY,
 	R_POD_ANTI,
+	R_VOLUMES,
 };
 
 /* Returns 0 when pod fits node, else a reason R_* (and text for taints /
@@ -1000,6 +1081,8 @@ filter(struct sstate *s, size_t pi, const struct pod_ctx *pc, const struct nap_r
 	}
 	if (bad)
 		return R_RESOURCES;
+	if (vols_exceed(nd, sp->pc->claims))
+		return R_VOLUMES;
 	/* PodTopologySpread, DoNotSchedule constraints only. */
 	for (i = 0; i < pc->nspread; i++) {
 		const struct spread_ctx *sc = &pc->spread[i];
@@ -1053,6 +1136,7 @@ static const char *const reason_text[] = {
     [R_EXISTING_ANTI] = "node(s) didn't satisfy existing pods anti-affinity rules",
     [R_POD_AFFINITY] = "node(s) didn't match pod affinity rules",
     [R_POD_ANTI] = "node(s) didn't match pod anti-affinity rules",
+    [R_VOLUMES] = "node(s) exceed max volume count",
 };
 
 /* Failures preemption cannot cure (UnschedulableAndUnresolvable). */
@@ -1226,6 +1310,7 @@ bind(struct world *w, struct sstate *s, size_t pi, int ni, const struct nap_res 
 	nonzero(&nz);
 	nap_res_add(&nd->used_nz, &nz);
 	pod_ports(sp->obj, nd->ports);
+	add_all(nd->vols, sp->pc->claims);
 }
 
 /*
@@ -1422,6 +1507,7 @@ sched_pass(struct world *w)
 		cursor_clear(&c->cur);
 	for (i = 0; i < s.nn; i++) {
 		json_object_put(s.nodes[i].ports);
+		json_object_put(s.nodes[i].vols);
 		json_object_put(s.nodes[i].obj);
 	}
 	while (nap_hash_next(&s.same, &pos, &key, &val)) {

@@ -167,6 +167,11 @@ static const struct col c_va[] = {
     {"Attached", "boolean", 0},
     {"Age", "string", 0},
 };
+static const struct col c_csinodes[] = {
+    {"Name", "string", 0},
+    {"Drivers", "integer", 0},
+    {"Age", "string", 0},
+};
 static const struct col c_nodepools[] = {
     {"Name", "string", 0},
     {"NodeClass", "string", 0},
@@ -229,6 +234,8 @@ columns(const char *r, size_t *n)
 		return C(c_events);
 	if (!strcmp(r, "volumeattachments"))
 		return C(c_va);
+	if (!strcmp(r, "csinodes"))
+		return C(c_csinodes);
 	if (!strcmp(r, "nodepools"))
 		return C(c_nodepools);
 	if (!strcmp(r, "nodeclaims"))
@@ -435,6 +442,12 @@ cells_for(int res, json_object *o)
 		json_object_array_add(cells, str(nap_json_str(o, "spec.nodeName", "")));
 		json_object_array_add(
 		    cells, json_object_new_boolean(nap_json_bool(o, "status.attached", 0)));
+		json_object_array_add(cells, str(a));
+	} else if (!strcmp(r, "csinodes")) {
+		size_t nd;
+
+		nap_json_array(o, "spec.drivers", &nd);
+		json_object_array_add(cells, json_object_new_int64((int64_t)nd));
 		json_object_array_add(cells, str(a));
 	} else if (!strcmp(r, "nodepools")) {
 		json_object_array_add(

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "hash.h"
 #include "json.h"
 #include "log.h"
@@ -238,4 +239,62 @@ volume_on_change(struct world *w, const char *resource, const char *type, json_o
 		d->node = nap_xstrdup(node);
 		sim_after_owned(w->sim, w->detach_delay, detach_now, d, detach_free);
 	}
+}
+
+/*
+ * The CSINode a node's kubelet registers (the CSI node plugins' report):
+ * the Azure disk driver, which may attach the size's maxDataDiskCount
+ * volumes (2 per vCPU, at most 32, when nap's catalog does not know it),
+ * and the Azure Files driver, which has no limit.  Owned by the Node; the
+ * garbage collector removes it with the Node (controllers.c).
+ */
+void
+volume_csinode_register(struct world *w, const struct world_vm *vm)
+{
+	json_object *node = sim_get(w->sim, "nodes", NULL, vm->node_name);
+	json_object *o, *md, *refs, *ref, *drivers, *d, *alloc, *keys;
+	struct nap_err err = {0};
+	int count = vm->size ? nap_itype_max_data_disks(vm->size->name) : 0;
+
+	if (!node)
+		return;
+	if (count <= 0) {
+		count = vm->size ? 2 * vm->size->vcpus : 8;
+		count = count > 32 ? 32 : count < 1 ? 1 : count;
+	}
+	o = json_object_new_object();
+	md = json_object_new_object();
+	json_object_object_add(o, "apiVersion", json_object_new_string("storage.k8s.io/v1"));
+	json_object_object_add(o, "kind", json_object_new_string("CSINode"));
+	json_object_object_add(md, "name", json_object_new_string(vm->node_name));
+	refs = json_object_new_array();
+	ref = json_object_new_object();
+	json_object_object_add(ref, "apiVersion", json_object_new_string("v1"));
+	json_object_object_add(ref, "kind", json_object_new_string("Node"));
+	json_object_object_add(ref, "name", json_object_new_string(vm->node_name));
+	json_object_object_add(
+	    ref, "uid", json_object_new_string(nap_json_str(node, "metadata.uid", "")));
+	json_object_array_add(refs, ref);
+	json_object_object_add(md, "ownerReferences", refs);
+	json_object_object_add(o, "metadata", md);
+	drivers = json_object_new_array();
+	d = json_object_new_object();
+	json_object_object_add(d, "name", json_object_new_string(ATTACHER));
+	json_object_object_add(d, "nodeID", json_object_new_string(vm->node_name));
+	keys = json_object_new_array();
+	json_object_array_add(keys, json_object_new_string("topology.disk.csi.azure.com/zone"));
+	json_object_object_add(d, "topologyKeys", keys);
+	alloc = json_object_new_object();
+	json_object_object_add(alloc, "count", json_object_new_int(count));
+	json_object_object_add(d, "allocatable", alloc);
+	json_object_array_add(drivers, d);
+	d = json_object_new_object();
+	json_object_object_add(d, "name", json_object_new_string("file.csi.azure.com"));
+	json_object_object_add(d, "nodeID", json_object_new_string(vm->node_name));
+	json_object_array_add(drivers, d);
+	md = json_object_new_object();
+	json_object_object_add(md, "drivers", drivers);
+	json_object_object_add(o, "spec", md);
+	if (sim_create(w->sim, "csinodes", o, NULL, &err) < 0 && err.http != 409)
+		nap_warn("kubelet: register csinode %s: %s", vm->node_name, err.msg);
 }

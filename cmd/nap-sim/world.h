@@ -301,6 +301,8 @@ int fault_control(struct world *w, const struct sim_req *req, struct sim_resp *r
 
 /* volume.c */
 void volume_on_change(struct world *w, const char *resource, const char *type, json_object *obj);
+/* The kubelet's CSINode for vm's node, once the Node exists. */
+void volume_csinode_register(struct world *w, const struct world_vm *vm);
 
 /* gallery.c */
 /* The community gallery's versions of one image definition (ARM's list). */

@@ -41,6 +41,7 @@ const struct watch_kind watch_kinds[] = {
     {"persistentvolumes", "/api/v1/persistentvolumes", "v1", "PersistentVolume", 0},
     {"storageclasses", "/apis/storage.k8s.io/v1/storageclasses", "storage.k8s.io/v1",
 	"StorageClass", 0},
+    {"csinodes", "/apis/storage.k8s.io/v1/csinodes", "storage.k8s.io/v1", "CSINode", 0},
     {NULL, NULL, NULL, NULL, 0},
 };
 

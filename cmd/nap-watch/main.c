@@ -80,6 +80,23 @@ pick_kinds(const char *list, const struct watch_kind **out)
 	}
 	if (!n)
 		nap_usage_error(SYNOPSIS, "--kinds: no kind in \"%s\"", list);
+	/*
+	 * Watching volumes means counting them against attach limits, which
+	 * the nodes' CSINodes give: csinodes comes along with
+	 * persistentvolumeclaims.
+	 */
+	{
+		const struct watch_kind *pvc = watch_kind_find("persistentvolumeclaims");
+		const struct watch_kind *csi = watch_kind_find("csinodes");
+		int has_pvc = 0, has_csi = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			has_pvc |= out[i] == pvc;
+			has_csi |= out[i] == csi;
+		}
+		if (has_pvc && !has_csi)
+			out[n++] = csi;
+	}
 	return n;
 }
 
