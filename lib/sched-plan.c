@@ -48,14 +48,14 @@ sched_pod_planned(const struct nap_sched_pod *pod)
 /*
  * A pod the pattern plan packs: no constraint that ties it to other pods,
  * ports or sizes (topology, affinity, host ports, node affinity, a
- * volume's zone, nodes to avoid), no GPU.  The others keep the tiers by
- * size.
+ * volume's zone, volumes counted against attach limits, nodes to avoid),
+ * no GPU.  The others keep the tiers by size.
  */
 int
 sched_pod_simple(const struct nap_sched_pod *pod)
 {
 	return !pod->never && pod->ntopo == 0 && pod->nports == 0 && pod->nterms == 0 &&
-	    pod->nprefs == 0 && !pod->volume && pod->navoid == 0 &&
+	    pod->nprefs == 0 && !pod->volume && pod->nvols == 0 && pod->navoid == 0 &&
 	    pod->req.v[NAP_RES_NVIDIA_GPU] == 0 && pod->req.v[NAP_RES_AMD_GPU] == 0;
 }
 
