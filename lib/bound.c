@@ -16,13 +16,14 @@
 
 /*
  * max c.v subject to A v <= b, v >= 0 (A is m x n, row-major; b >= 0).
- * 0 with *val and v (n values, may be NULL); 1 when unbounded; -1 when the
- * pivot limit is reached.  Dantzig's rule, and Bland's after a run of
- * degenerate pivots, so that it cannot cycle.
+ * 0 with *val, v (n values) and dual (m values: each row's shadow price),
+ * either may be NULL; 1 when unbounded; -1 when the pivot limit is reached.
+ * Dantzig's rule, and Bland's after a run of degenerate pivots, so that it
+ * cannot cycle.
  */
-static int
-simplex(
-    size_t m, size_t n, const double *A, const double *b, const double *c, double *val, double *v)
+int
+nap_bound_simplex(size_t m, size_t n, const double *A, const double *b, const double *c,
+    double *val, double *v, double *dual)
 {
 	size_t cols = n + m + 1, i, j, *basis, it, limit = 50 * (m + n) + 1000;
 	double *T = nap_xcalloc(m * cols, sizeof(double)), *z = nap_xcalloc(cols, sizeof(double));
@@ -92,6 +93,9 @@ simplex(
 				if (basis[i] < n)
 					v[basis[i]] = T[i * cols + cols - 1];
 		}
+		if (dual)
+			for (i = 0; i < m; i++)
+				dual[i] = z[n + i];
 	}
 	free(T);
 	free(z);
@@ -197,7 +201,7 @@ nap_bound_aggregate(const struct nap_bound_type *t, size_t nt, double cpu, doubl
 		A[3 * i + 2] = t[i].pods;
 		b[i] = t[i].price;
 	}
-	rc = simplex(nt, 3, A, b, c, usd, NULL);
+	rc = nap_bound_simplex(nt, 3, A, b, c, usd, NULL, NULL);
 	free(A);
 	free(b);
 	if (rc != 0)
@@ -255,7 +259,7 @@ best_filling(const struct nap_bound_type *t, const struct nap_bound_class *k, si
 		A[3 * nk + j] = k[j].gpu;
 		c[j] = y[j];
 	}
-	rc = simplex(4, nk, A, b, c, value, mu);
+	rc = nap_bound_simplex(4, nk, A, b, c, value, mu, NULL);
 	free(A);
 	free(c);
 	return rc;
@@ -337,7 +341,7 @@ nap_bound_whole(const struct nap_bound_type *t, size_t nt, const struct nap_boun
 		double worst = 1;
 		size_t added = 0;
 
-		if ((rc = simplex(rows, nkk, A, b, obj, &val, y)) != 0)
+		if ((rc = nap_bound_simplex(rows, nkk, A, b, obj, &val, y, NULL)) != 0)
 			break;
 		for (i = 0; i < nt && rc == 0; i++) {
 			double v = 0;

@@ -101,6 +101,15 @@ int nap_bound_aggregate_classes(const struct nap_bound_type *t, size_t nt,
 int nap_bound_whole(const struct nap_bound_type *t, size_t nt, const struct nap_bound_class *k,
     size_t nk, double *usd, double *unplaced, unsigned *flags, struct nap_err *err);
 
+/*
+ * The dense simplex under both bounds, for other planners: max c.v subject
+ * to A v <= b, v >= 0, A m x n row-major, b >= 0 (the origin is feasible).
+ * 0 with *val, v (n values) and dual (m values, each row's shadow price;
+ * v and dual may be NULL); 1 when unbounded; -1 at the pivot limit.
+ */
+int nap_bound_simplex(size_t m, size_t n, const double *A, const double *b, const double *c,
+    double *val, double *v, double *dual);
+
 /* The capacity types (NAP_BOUND_* bits) the NodePools of cl allow; on-demand when none. */
 unsigned nap_bound_fleet_captypes(const struct nap_cluster *cl);
 /*

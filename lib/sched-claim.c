@@ -40,7 +40,7 @@ claim_maxrem(struct st *s, struct claim *c)
 		 * can raise the bound above the tier's, so that is the bound.
 		 */
 		if (c->tier_in) {
-			c->maxcap = s->w->cap[c->pool * s->in->ntypes + c->tier];
+			c->maxcap = s->w->tcap[c->bucket - 1];
 			c->maxcap_n = c->ntypes;
 		}
 	}
@@ -277,9 +277,23 @@ sched_node_ports_add(struct st *s, size_t pi, size_t ni)
 	plist_add(&s->node_ported[ni], pi);
 }
 
+/* The quota entry of a strict pattern claim c that pod pi counts against, or NPOS. */
+static size_t
+claim_pat_slot(const struct st *s, const struct claim *c, size_t pi)
+{
+	if (!c->patused)
+		return NAP_SCHED_NPOS;
+	return sched_quota_find(
+	    s->w, c->pool, &s->in->pending[pi].req, c->bucket - 1 - c->pool * NAP_SCHED_TIERS);
+}
+
 static void
 claim_add_pod(struct st *s, struct claim *c, size_t pi)
 {
+	size_t q = claim_pat_slot(s, c, pi);
+
+	if (q != NAP_SCHED_NPOS)
+		c->patused[q]++;
 	nap_xgrow(&c->pods, &c->apods, c->npods + 1, sizeof(*c->pods));
 	c->pods[c->npods++] = pi;
 	if (s->in->pending[pi].nports)
@@ -584,6 +598,13 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 
 	if (c->closed || !nap_res_fits(&p->req, &c->maxrem))
 		return 0;
+	if (c->patused) {
+		/* a strict pattern claim: no more pods of this request than its packing */
+		size_t q = claim_pat_slot(s, c, pi);
+
+		if (q == NAP_SCHED_NPOS || c->patused[q] >= s->w->quota[c->pool][q].per)
+			return 0;
+	}
 	if (refused(s, c))
 		return 0;
 	if (p->nports && ports_clash(s, p, &c->ported)) {
@@ -606,7 +627,7 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 		return 0;
 	if (c->tier_in && !s->nocache) {
 		/* its tier's size is the bound, and a candidate: it decides */
-		if (!sched_res_fits_sum(&c->used, &p->req, &s->w->cap[base + c->tier]))
+		if (!sched_res_fits_sum(&c->used, &p->req, &s->w->tcap[c->bucket - 1]))
 			return refuse(s, c);
 	} else {
 		for (i = 0; i < c->ntypes; i++)
@@ -794,6 +815,8 @@ sched_try_new(struct st *s, size_t pi, struct variant *v, size_t p, char *why, s
 	c->capped = j != NAP_SCHED_NPOS;
 	c->tier = c->capped ? s->w->tiers[p * NAP_SCHED_TIERS + j] : NAP_SCHED_NPOS;
 	c->bucket = c->capped ? 1 + p * NAP_SCHED_TIERS + j : 0;
+	if (c->capped && s->w->tstrict[c->bucket - 1])
+		c->patused = nap_xcalloc(s->w->nquota[p] + 1, sizeof(*c->patused));
 	c->types = nap_xcalloc(n + 1, sizeof(*c->types)); /* only ever shrinks */
 	for (i = 0; i < n; i++)
 		c->types[i] = (uint16_t)s->tbuf[i];

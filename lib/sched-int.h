@@ -135,6 +135,11 @@ struct claim {
 	 */
 	unsigned char *uncounted;
 	struct plist ported; /* its pods that hold host ports */
+	/*
+	 * A claim of a strict pattern tier: per quota entry of its pool, the
+	 * pods of that request it holds (at most the entry's per); NULL else.
+	 */
+	long *patused;
 };
 
 struct pin {
@@ -158,7 +163,15 @@ struct rankc {
 };
 
 #define NAP_SCHED_NPOS ((size_t)-1)
-#define NAP_SCHED_TIERS 4 /* most sizes one pool's plan fills */
+#define NAP_SCHED_TIERS 40 /* most tiers one pool's plan fills */
+
+/* n pods of request req go to tier (of the pattern plan, sched-plan.c) */
+struct sched_quota {
+	struct nap_res req;
+	size_t tier;
+	long n;
+	long per; /* pods of req one claim of the tier holds */
+};
 
 /*
  * What one batch's simulations share: built by nap_sched_prepare from the
@@ -184,9 +197,14 @@ struct nap_sched_world {
 	struct nap_res minreq; /* the smallest pending request, per resource */
 	/* the tier plan (enum nap_sched_packing), made once */
 	int planned;
-	size_t *tiers;	/* per pool x NAP_SCHED_TIERS: sizes claims fill */
-	size_t *ntiers; /* per pool */
-	size_t *ptier;	/* per pending pod x pool: its tier's index, NPOS none */
+	size_t *tiers;		    /* per pool x NAP_SCHED_TIERS: sizes claims fill */
+	struct nap_res *tcap;	    /* per pool x NAP_SCHED_TIERS: what one claim may hold */
+	size_t *ntiers;		    /* per pool */
+	size_t *ptier;		    /* per pending pod x pool: its tier's index, NPOS none */
+	size_t *tier0;		    /* per pool: its first tier by size (before: pattern tiers) */
+	unsigned char *tstrict;	    /* per pool x NAP_SCHED_TIERS: claims keep to the packing */
+	struct sched_quota **quota; /* per pool: by request, then tier */
+	size_t *nquota;		    /* per pool */
 	/* offerings by number: zone and capacity type of offer j of type t */
 	const char *ozones[64], *octypes[64];
 	size_t nozones, noctypes;
@@ -321,7 +339,11 @@ void sched_world_plan(struct nap_sched_world *w);
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);
 size_t sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req);
+size_t sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req);
+size_t sched_quota_find(
+    const struct nap_sched_world *w, size_t p, const struct nap_res *req, size_t tier);
 int sched_pod_planned(const struct nap_sched_pod *pod);
+int sched_pod_simple(const struct nap_sched_pod *pod);
 
 /* sched-class.c */
 size_t sched_class_add(struct st *s, const struct nap_sched_pod *p);
@@ -384,7 +406,7 @@ sched_claim_cap(const struct st *s, const struct claim *c)
 {
 	if (!c->capped)
 		return NULL;
-	return &s->w->cap[c->pool * s->in->ntypes + c->tier];
+	return &s->w->tcap[c->bucket - 1];
 }
 
 /* Append v as lowercase hex and a separator; returns the new length. */

@@ -8,6 +8,8 @@
  */
 #include "sched-int.h"
 
+#include "bound.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -43,6 +45,22 @@ sched_pod_planned(const struct nap_sched_pod *pod)
 	return 1;
 }
 
+/*
+ * A pod the pattern plan packs: no constraint that ties it to other pods,
+ * ports or sizes (topology, affinity, host ports, node affinity, a
+ * volume's zone, volumes counted against attach limits, nodes to avoid),
+ * no GPU.  The others keep the tiers by size.
+ */
+int
+sched_pod_simple(const struct nap_sched_pod *pod)
+{
+	return !pod->never && pod->ntopo == 0 && pod->nports == 0 && pod->nterms == 0 &&
+	    pod->nprefs == 0 && !pod->volume && pod->nvols == 0 && pod->navoid == 0 &&
+	    pod->req.v[NAP_RES_NVIDIA_GPU] == 0 && pod->req.v[NAP_RES_AMD_GPU] == 0;
+}
+
+#define PLAN_REST_TIERS 4 /* tiers by size after the pattern tiers */
+
 /* A request shape of the batch and how many pods have it. */
 struct shape {
 	struct nap_res req;
@@ -59,6 +77,26 @@ cmp_res(const void *x, const void *y)
 		if (a->v[r] != b->v[r])
 			return a->v[r] < b->v[r] ? -1 : 1;
 	return 0;
+}
+
+/* The shapes of n requests (sorted in place), each with its count; *nsh gets how many. */
+static struct shape *
+plan_shapes(struct nap_res *reqs, size_t n, size_t *nsh)
+{
+	struct shape *sh = nap_xcalloc(n + 1, sizeof(*sh));
+	size_t i;
+
+	qsort(reqs, n, sizeof(*reqs), cmp_res);
+	*nsh = 0;
+	for (i = 0; i < n; i++) {
+		if (*nsh && cmp_res(&sh[*nsh - 1].req, &reqs[i]) == 0) {
+			sh[*nsh - 1].n++;
+			continue;
+		}
+		sh[*nsh].req = reqs[i];
+		sh[(*nsh)++].n = 1;
+	}
+	return sh;
 }
 
 /*
@@ -177,25 +215,26 @@ plan_single(const struct nap_sched_world *w, size_t p, const double *d, const do
 /*
  * Pool p's tiers for the shapes sh (live and fit are scratch, nsh each);
  * returns the nodes they come to (each pod in the first tier it fits, as
- * plan_cover counts them).
+ * plan_cover counts them); *cost gets their price, each tier's nodes
+ * rounded up (nodes come whole).
  */
 static double
 plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t nsh,
-    unsigned char *live, unsigned char *fit)
+    unsigned char *live, unsigned char *fit, double *cost)
 {
 	const struct nap_sched_input *in = w->in;
 	double d[PLAN_NRS], m[PLAN_NRS], cnt, single = 0, nodes = 0;
 	size_t i, t, base = p * in->ntypes, last;
 
-	w->ntiers[p] = 0;
+	w->ntiers[p] = w->tier0[p];
 	/* shapes no usable size takes are not planned for */
 	for (i = 0; i < nsh; i++)
-		live[i] = nap_res_fits(&sh[i].req, &w->pool_max[p]);
+		live[i] = sh[i].n > 0 && nap_res_fits(&sh[i].req, &w->pool_max[p]);
 	cnt = plan_sum(sh, nsh, live, d, m);
 	if (cnt <= 0)
 		return 0;
 	last = plan_single(w, p, d, m, cnt, &single);
-	while (last != NAP_SCHED_NPOS && w->ntiers[p] + 1 < NAP_SCHED_TIERS) {
+	while (last != NAP_SCHED_NPOS && w->ntiers[p] + 1 < w->tier0[p] + PLAN_REST_TIERS) {
 		double best = single * 0.98, bfc = 0;
 		size_t bs = NAP_SCHED_NPOS;
 
@@ -237,6 +276,8 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 		if (bs == NAP_SCHED_NPOS)
 			break;
 		nodes += bfc / w->tprice[base + bs];
+		*cost += ceil(bfc / w->tprice[base + bs] - 1e-9) * w->tprice[base + bs];
+		w->tcap[p * NAP_SCHED_TIERS + w->ntiers[p]] = w->cap[base + bs];
 		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = bs;
 		for (i = 0; i < nsh; i++)
 			if (live[i] && nap_res_fits(&sh[i].req, &w->cap[base + bs]))
@@ -245,10 +286,598 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 		last = plan_single(w, p, d, m, cnt, &single);
 	}
 	if (last != NAP_SCHED_NPOS) {
+		w->tcap[p * NAP_SCHED_TIERS + w->ntiers[p]] = w->cap[base + last];
 		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = last;
 		nodes += single / w->tprice[base + last];
+		*cost += ceil(single / w->tprice[base + last] - 1e-9) * w->tprice[base + last];
 	}
 	return nodes;
+}
+
+/*
+ * The pattern plan: the configuration LP over the batch's simple shapes
+ * (Gilmore and Gomory).  A column is one packing of whole pods onto one
+ * size; the master LP buys columns, in fractions, to cover every pod at
+ * least cost, and each round prices the shapes by the master's duals and
+ * asks every size for the packing worth most at those prices (a bounded
+ * knapsack, searched depth first with a node budget).  When none is worth
+ * more than its node, or the rounds run out, each column the LP buys
+ * whole becomes a tier of its size with a quota per shape: the pods of
+ * that quota fill claims of that size only, so first fit in FFD order
+ * rebuilds the packing.  What the rounding leaves goes to the tiers by
+ * size.  Shapes are few (pods are not), so this is cheap.
+ */
+#define PAT_SHAPES 64	 /* more distinct simple shapes: tiers by size only */
+#define PAT_ROUNDS 40	 /* column generation rounds */
+#define PAT_NEW 8	 /* columns a round adds at most */
+#define PAT_NODES 200	 /* search nodes per size and round */
+#define PAT_SIZES 256	 /* sizes searched at most (cheapest first) */
+#define PAT_STRICT 8	 /* packings of more pods keep to their counts per claim */
+#define PAT_KEEP 3	 /* master columns per shape before unused ones go */
+#define PAT_LAMBDA 0.005 /* USD/h a node, the first multiplier under a node ceiling */
+#define PAT_BISECT 4	 /* steps refining that multiplier */
+#define PAT_PASSES 12	 /* solves for what rounding leaves */
+
+struct pat {
+	const struct shape *sh; /* the simple shapes */
+	size_t nsh;
+	const struct nap_res *cap;
+	double *y;   /* dual price per shape */
+	size_t *ord; /* shapes the size takes, by value density */
+	size_t nord;
+	long *cnt, *best; /* per shape: the packing searched, the best one */
+	double bestv;
+	double *sufy, *sufc, *sufm; /* suffix max of y, y/cpu, y/mem over ord */
+	long nodes;
+};
+
+static void
+pat_dfs(struct pat *pt, size_t o, struct nap_res *rem, double v)
+{
+	size_t j, r;
+	long k, most;
+	double ub;
+
+	if (v > pt->bestv) {
+		pt->bestv = v;
+		memcpy(pt->best, pt->cnt, pt->nsh * sizeof(*pt->best));
+	}
+	if (o == pt->nord || pt->nodes <= 0)
+		return;
+	pt->nodes--;
+	ub = (double)rem->v[NAP_RES_PODS] * pt->sufy[o];
+	if (pt->sufc[o] >= 0)
+		ub = fmin(ub, (double)rem->v[NAP_RES_CPU] * pt->sufc[o]);
+	if (pt->sufm[o] >= 0)
+		ub = fmin(ub, (double)rem->v[NAP_RES_MEMORY] * pt->sufm[o]);
+	if (v + ub <= pt->bestv * (1 + 1e-9))
+		return;
+	j = pt->ord[o];
+	most = (long)pt->sh[j].n;
+	for (r = 0; r < NAP_RES_N; r++)
+		if (pt->sh[j].req.v[r] > 0 && rem->v[r] / pt->sh[j].req.v[r] < most)
+			most = (long)(rem->v[r] / pt->sh[j].req.v[r]);
+	for (k = most; k >= 0; k--) {
+		for (r = 0; r < NAP_RES_N; r++)
+			rem->v[r] -= k * pt->sh[j].req.v[r];
+		pt->cnt[j] = k;
+		pat_dfs(pt, o + 1, rem, v + (double)k * pt->y[j]);
+		pt->cnt[j] = 0;
+		for (r = 0; r < NAP_RES_N; r++)
+			rem->v[r] += k * pt->sh[j].req.v[r];
+		if (pt->nodes <= 0)
+			break;
+	}
+}
+
+/*
+ * Where the search ran out of nodes (a large size, many pods a node): the
+ * knapsack's LP relaxation, rounded down (a basic solution has at most one
+ * fractional count per resource), then filled greedily by density; kept
+ * if worth more than what the search found.
+ */
+static void
+pat_lp(struct pat *pt, const struct nap_res *cap)
+{
+	size_t m = NAP_RES_N + pt->nord, n = pt->nord, i, r;
+	double *A = nap_xcalloc(m * n, sizeof(double)), *b = nap_xcalloc(m, sizeof(double));
+	double *c = nap_xcalloc(n, sizeof(double)), *v = nap_xcalloc(n, sizeof(double)), val,
+	       got = 0;
+	struct nap_res rem = *cap;
+
+	for (r = 0; r < NAP_RES_N; r++) {
+		/* scaled to the capacity, so that bytes and counts pivot alike */
+		b[r] = cap->v[r] > 0 ? 1 : 0;
+		for (i = 0; i < n; i++)
+			A[r * n + i] = cap->v[r] > 0
+			    ? (double)pt->sh[pt->ord[i]].req.v[r] / (double)cap->v[r]
+			    : 0;
+	}
+	for (i = 0; i < n; i++) {
+		A[(NAP_RES_N + i) * n + i] = 1;
+		b[NAP_RES_N + i] = pt->sh[pt->ord[i]].n;
+		c[i] = pt->y[pt->ord[i]];
+	}
+	if (n && nap_bound_simplex(m, n, A, b, c, &val, v, NULL) == 0) {
+		memset(pt->cnt, 0, pt->nsh * sizeof(*pt->cnt));
+		for (i = 0; i < n; i++) {
+			size_t j = pt->ord[i];
+			long k = (long)floor(v[i] + 1e-9);
+
+			for (r = 0; r < NAP_RES_N; r++)
+				if (pt->sh[j].req.v[r] > 0 && rem.v[r] / pt->sh[j].req.v[r] < k)
+					k = (long)(rem.v[r] / pt->sh[j].req.v[r]);
+			pt->cnt[j] = k;
+			for (r = 0; r < NAP_RES_N; r++)
+				rem.v[r] -= k * pt->sh[j].req.v[r];
+		}
+		/* the room rounding left, by density */
+		for (i = 0; i < n; i++) {
+			size_t j = pt->ord[i];
+			long k = (long)pt->sh[j].n - pt->cnt[j];
+
+			for (r = 0; r < NAP_RES_N; r++)
+				if (pt->sh[j].req.v[r] > 0 && rem.v[r] / pt->sh[j].req.v[r] < k)
+					k = (long)(rem.v[r] / pt->sh[j].req.v[r]);
+			pt->cnt[j] += k;
+			for (r = 0; r < NAP_RES_N; r++)
+				rem.v[r] -= k * pt->sh[j].req.v[r];
+			got += (double)pt->cnt[j] * pt->y[j];
+		}
+		if (got > pt->bestv) {
+			pt->bestv = got;
+			memcpy(pt->best, pt->cnt, pt->nsh * sizeof(*pt->best));
+		}
+		memset(pt->cnt, 0, pt->nsh * sizeof(*pt->cnt));
+	}
+	free(A);
+	free(b);
+	free(c);
+	free(v);
+}
+
+/* The packing of size cap worth most at prices pt->y into pt->best; its worth. */
+static double
+pat_price(struct pat *pt, const struct nap_res *cap)
+{
+	struct nap_res rem = *cap, all;
+	size_t i, j, r;
+	double *key = nap_xcalloc(pt->nsh + 1, sizeof(double));
+
+	pt->nord = 0;
+	for (j = 0; j < pt->nsh; j++) {
+		double share = 0;
+
+		pt->best[j] = pt->cnt[j] = 0;
+		if (pt->y[j] <= 0 || !nap_res_fits(&pt->sh[j].req, cap))
+			continue;
+		for (r = 0; r < NAP_RES_N; r++)
+			if (cap->v[r] > 0)
+				share = fmax(share, (double)pt->sh[j].req.v[r] / (double)cap->v[r]);
+		key[j] = pt->y[j] / fmax(share, 1e-12);
+		/* insertion by density, highest first; ties by shape order */
+		for (i = pt->nord++; i > 0 && key[pt->ord[i - 1]] < key[j]; i--)
+			pt->ord[i] = pt->ord[i - 1];
+		pt->ord[i] = j;
+	}
+	for (i = pt->nord; i-- > 0;) {
+		const struct nap_res *q = &pt->sh[pt->ord[i]].req;
+		double y = pt->y[pt->ord[i]], nx = i + 1 < pt->nord ? pt->sufy[i + 1] : 0;
+		double cx = i + 1 < pt->nord ? pt->sufc[i + 1] : 0;
+		double mx = i + 1 < pt->nord ? pt->sufm[i + 1] : 0;
+
+		pt->sufy[i] = fmax(y, nx);
+		/* -1: some shape takes none of that resource, no bound from it */
+		pt->sufc[i] =
+		    q->v[NAP_RES_CPU] > 0 && cx >= 0 ? fmax(y / (double)q->v[NAP_RES_CPU], cx) : -1;
+		pt->sufm[i] = q->v[NAP_RES_MEMORY] > 0 && mx >= 0
+		    ? fmax(y / (double)q->v[NAP_RES_MEMORY], mx)
+		    : -1;
+	}
+	free(key);
+	/* every pod left fits one node: that is the packing */
+	nap_res_zero(&all);
+	pt->bestv = 0;
+	for (i = 0; i < pt->nord; i++) {
+		size_t q = pt->ord[i];
+
+		for (r = 0; r < NAP_RES_N; r++)
+			all.v[r] += (int64_t)pt->sh[q].n * pt->sh[q].req.v[r];
+		pt->best[q] = (long)pt->sh[q].n;
+		pt->bestv += pt->sh[q].n * pt->y[q];
+	}
+	if (nap_res_fits(&all, cap))
+		return pt->bestv;
+	memset(pt->best, 0, pt->nsh * sizeof(*pt->best));
+	pt->bestv = 0;
+	pt->nodes = PAT_NODES;
+	pat_dfs(pt, 0, &rem, 0);
+	if (pt->nodes <= 0)
+		pat_lp(pt, cap);
+	return pt->bestv;
+}
+
+static int
+cmp_quota(const void *x, const void *y)
+{
+	const struct sched_quota *a = x, *b = y;
+	int c = cmp_res(&a->req, &b->req);
+
+	return c ? c : (a->tier > b->tier) - (a->tier < b->tier);
+}
+
+/*
+ * Up to copies nodes of size t of pool p packed as a (per shape), as many
+ * as the shapes' counts allow: a new tier, its quotas, the counts taken.
+ * Returns the nodes.
+ */
+static long
+pat_tier(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, const long *a,
+    long copies, size_t t)
+{
+	struct nap_res sum, *cap;
+	size_t j, r;
+
+	for (j = 0; j < nsh; j++)
+		if (a[j] > 0 && (long)sh[j].n / a[j] < copies)
+			copies = (long)sh[j].n / a[j];
+	if (copies <= 0 || w->ntiers[p] + PLAN_REST_TIERS >= NAP_SCHED_TIERS)
+		return 0;
+	for (j = 0; j < nsh; j++) {
+		struct sched_quota *q;
+
+		if (a[j] == 0)
+			continue;
+		w->quota[p] = nap_xrealloc(w->quota[p], (w->nquota[p] + 1) * sizeof(*w->quota[p]));
+		q = &w->quota[p][w->nquota[p]++];
+		q->req = sh[j].req;
+		q->tier = w->ntiers[p];
+		q->n = copies * a[j];
+		q->per = a[j];
+		sh[j].n -= (double)(copies * a[j]);
+	}
+	/*
+	 * A claim of the tier holds no more CPU, memory and pods than the
+	 * packing: first fit in FFD order could otherwise crowd the first
+	 * claims with the largest pods and leave the rest no room.
+	 */
+	cap = &w->tcap[p * NAP_SCHED_TIERS + w->ntiers[p]];
+	*cap = w->cap[p * w->in->ntypes + t];
+	nap_res_zero(&sum);
+	for (j = 0; j < nsh; j++)
+		for (r = 0; r < NAP_RES_N; r++)
+			sum.v[r] += a[j] * sh[j].req.v[r];
+	for (r = NAP_RES_CPU; r <= NAP_RES_PODS; r++)
+		if (sum.v[r] < cap->v[r])
+			cap->v[r] = sum.v[r];
+	/*
+	 * Nor, on a large packing, more pods of a request than it has: in
+	 * decreasing order the first claims would take every large pod.  (A
+	 * small packing, few pods a node, first fit rebuilds unaided, and
+	 * claims by the thousand need no per-claim count.)
+	 */
+	w->tstrict[p * NAP_SCHED_TIERS + w->ntiers[p]] = sum.v[NAP_RES_PODS] > PAT_STRICT;
+	w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = t;
+	return copies;
+}
+
+/*
+ * Pool p's pattern tiers for the simple shapes sh (counts in sh[].n; what
+ * the tiers take is subtracted), each node priced lam more than its size
+ * (a Lagrange multiplier on the node count).  Returns the nodes they come
+ * to, their price (without lam) added to *cost.
+ */
+static double
+plan_patterns(
+    struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, double lam, double *cost)
+{
+	const struct nap_sched_input *in = w->in;
+	size_t base = p * in->ntypes, *sz, nsz = 0, t, u, j, c, ncol = 0, acol = 0, round, pass;
+	size_t *csize = NULL, *order;
+
+	long *ca = NULL, *keep;
+	double *A = NULL, *b = NULL, *obj, *x = NULL, val, nodes = 0;
+	struct pat pt;
+	int ok = 1;
+
+	if (nsh == 0 || nsh > PAT_SHAPES)
+		return 0;
+	/* sizes no other beats on price and every resource at once, cheapest first */
+	sz = nap_xcalloc(in->ntypes + 1, sizeof(*sz));
+	for (t = 0; t < in->ntypes; t++) {
+		size_t k = base + t;
+		int dom = 0;
+
+		if (!w->usable[k] || w->tprice[k] <= 0)
+			continue;
+		for (u = 0; u < in->ntypes && !dom; u++) {
+			size_t l = base + u;
+
+			if (u == t || !w->usable[l] || w->tprice[l] <= 0 ||
+			    w->tprice[l] > w->tprice[k] || !nap_res_fits(&w->cap[k], &w->cap[l]))
+				continue;
+			/* equal on all: the first one stays */
+			dom = w->tprice[l] < w->tprice[k] || cmp_res(&w->cap[k], &w->cap[l]) != 0 ||
+			    u < t;
+		}
+		if (!dom)
+			sz[nsz++] = k;
+	}
+	for (t = 1; t < nsz; t++)
+		for (u = t; u > 0 && w->tprice[sz[u - 1]] > w->tprice[sz[u]]; u--) {
+			size_t q = sz[u];
+
+			sz[u] = sz[u - 1];
+			sz[u - 1] = q;
+		}
+	if (nsz > PAT_SIZES)
+		nsz = PAT_SIZES;
+	memset(&pt, 0, sizeof(pt));
+	pt.sh = sh;
+	pt.nsh = nsh;
+	pt.y = nap_xcalloc(nsh, sizeof(double));
+	pt.ord = nap_xcalloc(nsh, sizeof(size_t));
+	pt.cnt = nap_xcalloc(nsh, sizeof(long));
+	pt.best = nap_xcalloc(nsh, sizeof(long));
+	pt.sufy = nap_xcalloc(nsh, sizeof(double));
+	pt.sufc = nap_xcalloc(nsh, sizeof(double));
+	pt.sufm = nap_xcalloc(nsh, sizeof(double));
+	obj = nap_xcalloc(nsh, sizeof(double));
+	/* the first columns: each shape alone on the size that holds it cheapest */
+	for (j = 0; j < nsh && ok; j++) {
+		size_t bk = NAP_SCHED_NPOS;
+		long bn = 0;
+
+		obj[j] = sh[j].n;
+		for (t = 0; t < nsz; t++) {
+			long most = (long)sh[j].n;
+			size_t r;
+
+			for (r = 0; r < NAP_RES_N; r++)
+				if (sh[j].req.v[r] > 0 &&
+				    w->cap[sz[t]].v[r] / sh[j].req.v[r] < most)
+					most = (long)(w->cap[sz[t]].v[r] / sh[j].req.v[r]);
+			if (most > 0 &&
+			    (bk == NAP_SCHED_NPOS ||
+				(w->tprice[sz[t]] + lam) / (double)most <
+				    (w->tprice[bk] + lam) / (double)bn)) {
+				bk = sz[t];
+				bn = most;
+			}
+		}
+		if (bk == NAP_SCHED_NPOS) {
+			ok = 0;
+			break;
+		}
+		nap_xgrow(&ca, &acol, ncol + 1, nsh * sizeof(*ca));
+		csize = nap_xrealloc(csize, acol * sizeof(*csize));
+		memset(&ca[ncol * nsh], 0, nsh * sizeof(*ca));
+		ca[ncol * nsh + j] = bn;
+		csize[ncol++] = bk;
+	}
+	keep = nap_xcalloc(nsh, sizeof(long));
+	order = nap_xcalloc(nsh + 1, sizeof(*order));
+	for (pass = 0; ok && pass < PAT_PASSES && w->ntiers[p] + PLAN_REST_TIERS < NAP_SCHED_TIERS;
+	     pass++) {
+		double left = 0;
+		size_t added = 0, bc = NAP_SCHED_NPOS;
+
+		for (j = 0; j < nsh; j++)
+			left += obj[j] = sh[j].n;
+		if (left <= 0)
+			break;
+		/* a column holds no more of a shape than is left: still a packing */
+		for (c = 0; c < ncol; c++)
+			for (j = 0; j < nsh; j++)
+				if (ca[c * nsh + j] > (long)sh[j].n)
+					ca[c * nsh + j] = (long)sh[j].n;
+		for (round = 0; ok; round++) {
+			size_t nnew = 0, newk[PAT_NEW];
+			double newr[PAT_NEW];
+			long *newa = nap_xcalloc(PAT_NEW * nsh, sizeof(long));
+
+			/* the master, in its dual form: max n.y, each column's worth at most its price */
+			A = nap_xrealloc(A, ncol * nsh * sizeof(double));
+			b = nap_xrealloc(b, ncol * sizeof(double));
+			x = nap_xrealloc(x, ncol * sizeof(double));
+			for (c = 0; c < ncol; c++) {
+				for (j = 0; j < nsh; j++)
+					A[c * nsh + j] = (double)ca[c * nsh + j];
+				b[c] = w->tprice[csize[c]] + lam;
+			}
+			if (nap_bound_simplex(ncol, nsh, A, b, obj, &val, pt.y, x) != 0) {
+				ok = 0;
+				free(newa);
+				break;
+			}
+			for (t = 0; t < nsz && round < (pass ? PAT_ROUNDS / 4 : PAT_ROUNDS); t++) {
+				double v = pat_price(&pt, &w->cap[sz[t]]),
+				       rr = v / (w->tprice[sz[t]] + lam);
+				size_t i;
+
+				if (rr <= 1 + 1e-6)
+					continue;
+				/* keep the PAT_NEW best by worth per price, ties to the cheaper size */
+				for (i = nnew < PAT_NEW ? nnew++ : PAT_NEW;
+				     i > 0 && newr[i - 1] < rr; i--) {
+					if (i < PAT_NEW) {
+						newr[i] = newr[i - 1];
+						newk[i] = newk[i - 1];
+						memcpy(&newa[i * nsh], &newa[(i - 1) * nsh],
+						    nsh * sizeof(long));
+					}
+				}
+				if (i < PAT_NEW) {
+					newr[i] = rr;
+					newk[i] = sz[t];
+					memcpy(&newa[i * nsh], pt.best, nsh * sizeof(long));
+				}
+			}
+			/*
+			 * The master's rows are its columns: past a few per
+			 * shape, drop those it buys none of (the lone ones stay,
+			 * so it stays bounded).
+			 */
+			if (nnew && ncol > PAT_KEEP * nsh) {
+				size_t kept = nsh;
+
+				for (c = nsh; c < ncol; c++) {
+					if (x[c] <= 1e-12)
+						continue;
+					memmove(&ca[kept * nsh], &ca[c * nsh], nsh * sizeof(*ca));
+					csize[kept++] = csize[c];
+				}
+				ncol = kept;
+			}
+			for (c = 0; c < nnew; c++) {
+				nap_xgrow(&ca, &acol, ncol + 1, nsh * sizeof(*ca));
+				csize = nap_xrealloc(csize, acol * sizeof(*csize));
+				memcpy(&ca[ncol * nsh], &newa[c * nsh], nsh * sizeof(*ca));
+				csize[ncol++] = newk[c];
+			}
+			free(newa);
+			if (nnew == 0)
+				break;
+		}
+		if (!ok)
+			break;
+		/*
+		 * The columns bought whole become tiers, most bought first;
+		 * when none is, the one bought most, once, with what is left
+		 * of its pods.  The next pass solves again for the rest.
+		 */
+		order = nap_xrealloc(order, ncol * sizeof(*order));
+		for (c = 0; c < ncol; c++) {
+			order[c] = c;
+			for (u = c; u > 0 && x[order[u - 1]] < x[order[u]]; u--) {
+				size_t q = order[u];
+
+				order[u] = order[u - 1];
+				order[u - 1] = q;
+			}
+		}
+		for (u = 0; u < ncol; u++) {
+			long got;
+
+			c = order[u];
+			got = pat_tier(
+			    w, p, sh, nsh, &ca[c * nsh], (long)floor(x[c] + 0.5), csize[c] - base);
+			nodes += (double)got;
+			*cost += (double)got * w->tprice[csize[c]];
+			added += got > 0;
+			if (bc == NAP_SCHED_NPOS && x[c] > 1e-9)
+				bc = c;
+		}
+		if (added || bc == NAP_SCHED_NPOS)
+			continue;
+		for (j = 0; j < nsh; j++)
+			keep[j] =
+			    ca[bc * nsh + j] < (long)sh[j].n ? ca[bc * nsh + j] : (long)sh[j].n;
+		if (pat_tier(w, p, sh, nsh, keep, 1, csize[bc] - base)) {
+			nodes += 1;
+			*cost += w->tprice[csize[bc]];
+		}
+	}
+	free(order);
+	free(keep);
+	if (w->nquota[p])
+		qsort(w->quota[p], w->nquota[p], sizeof(*w->quota[p]), cmp_quota);
+	free(sz);
+	free(csize);
+	free(ca);
+	free(A);
+	free(b);
+	free(x);
+	free(obj);
+	free(pt.y);
+	free(pt.ord);
+	free(pt.cnt);
+	free(pt.best);
+	free(pt.sufy);
+	free(pt.sufc);
+	free(pt.sufm);
+	return nodes;
+}
+
+/* The quota entry of pool p for request req in tier, or NPOS. */
+size_t
+sched_quota_find(const struct nap_sched_world *w, size_t p, const struct nap_res *req, size_t tier)
+{
+	const struct sched_quota *q = w->quota[p];
+	size_t lo = 0, hi = w->nquota[p];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp_res(&q[mid].req, req);
+
+		if (c < 0 || (c == 0 && q[mid].tier < tier))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->nquota[p] && q[lo].tier == tier && cmp_res(&q[lo].req, req) == 0
+	    ? lo
+	    : NAP_SCHED_NPOS;
+}
+
+/* A pattern tier of pool p with room for one more pod of req, its quota taken; NPOS none. */
+size_t
+sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req)
+{
+	struct sched_quota *q = w->quota[p];
+	size_t lo = 0, hi = w->nquota[p];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp_res(&q[mid].req, req) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < w->nquota[p] && cmp_res(&q[lo].req, req) == 0; lo++)
+		if (q[lo].n > 0) {
+			q[lo].n--;
+			return q[lo].tier;
+		}
+	return NAP_SCHED_NPOS;
+}
+
+/*
+ * Pool p's pattern tiers for the simple shapes ssh at multiplier lam, then
+ * the tiers by size for the other shapes (rest[0..nrest)) and what the
+ * patterns left; rest has room for nssh more.  Returns the nodes, *cost
+ * gets the price.
+ */
+static double
+plan_mixed(struct nap_sched_world *w, size_t p, const struct shape *ssh, size_t nssh,
+    struct shape *rest, size_t nrest, double lam, unsigned char *live, unsigned char *fit,
+    double *cost)
+{
+	size_t i, nr = nrest;
+	double nodes;
+
+	for (i = 0; i < nssh; i++) {
+		rest[nr] = ssh[i];
+		if (!nap_res_fits(&ssh[i].req, &w->pool_max[p]))
+			rest[nr].n = 0;
+		nr++;
+	}
+	w->ntiers[p] = 0;
+	nodes = plan_patterns(w, p, rest + nrest, nssh, lam, cost);
+	w->tier0[p] = w->ntiers[p];
+	return nodes + plan_pool(w, p, rest, nr, live, fit, cost);
+}
+
+/* Pool p back to the tiers by size alone: no pattern tier, no quota. */
+static void
+plan_unpattern(struct nap_sched_world *w, size_t p)
+{
+	free(w->quota[p]);
+	w->quota[p] = NULL;
+	w->nquota[p] = 0;
+	w->tier0[p] = 0;
+	memset(&w->tstrict[p * NAP_SCHED_TIERS], 0, NAP_SCHED_TIERS);
 }
 
 /*
@@ -262,6 +891,11 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
  * and large ones large nodes, as the fractional optimum does, instead of
  * every claim growing into the largest (premium) sizes.
  *
+ * Before those, when simple pods (sched_pod_simple) are at least half the
+ * batch, their pattern tiers (plan_patterns); the tiers by size then take
+ * the other pods and what the patterns left.  The pool keeps the patterns
+ * only when they and the rest cost less than the tiers by size alone.
+ *
  * Under a node ceiling (solve.maxNodes): when a pool's plan comes to more
  * nodes than 90 % of the room the ceiling leaves, it is made again with
  * only sizes that hold the batch's pods in that room (pods per node at
@@ -273,45 +907,102 @@ void
 sched_pool_plan(struct nap_sched_world *w)
 {
 	const struct nap_sched_input *in = w->in;
-	struct shape *sh;
+	struct shape *sh, *ssh, *rest;
 	struct nap_res *reqs;
 	unsigned char *live, *fit;
-	size_t i, n = 0, nsh = 0, p;
+	size_t i, n = 0, ns = 0, nsh, nssh, nrest, p;
 
+	/* the planned pods' requests, the simple ones first */
 	reqs = nap_xcalloc(in->npending + 1, sizeof(*reqs));
-	for (i = 0; i < in->npending; i++) {
-		const struct nap_sched_pod *pod = &in->pending[i];
-
-		if (!sched_pod_planned(pod))
-			continue;
-		reqs[n++] = pod->req;
-	}
-	qsort(reqs, n, sizeof(*reqs), cmp_res);
-	sh = nap_xcalloc(n + 1, sizeof(*sh));
-	for (i = 0; i < n; i++) {
-		if (nsh && cmp_res(&sh[nsh - 1].req, &reqs[i]) == 0) {
-			sh[nsh - 1].n++;
-			continue;
-		}
-		sh[nsh].req = reqs[i];
-		sh[nsh++].n = 1;
-	}
+	for (i = 0; i < in->npending; i++)
+		if (sched_pod_planned(&in->pending[i]) && sched_pod_simple(&in->pending[i]))
+			reqs[n++] = in->pending[i].req;
+	ns = n;
+	for (i = 0; i < in->npending; i++)
+		if (sched_pod_planned(&in->pending[i]) && !sched_pod_simple(&in->pending[i]))
+			reqs[n++] = in->pending[i].req;
+	ssh = plan_shapes(reqs, ns, &nssh);
+	/*
+	 * Patterns only when the simple pods are most of the batch: split
+	 * off a small share, they would leave the tiers by size less to mix.
+	 */
+	if (2 * ns < n)
+		nssh = 0;
+	/* the others, then every planned pod (the plan by size alone) */
+	rest = nap_xcalloc(nssh + n - ns + 1, sizeof(*rest));
+	sh = plan_shapes(reqs + ns, n - ns, &nrest);
+	memcpy(rest, sh, nrest * sizeof(*rest));
+	free(sh);
+	sh = plan_shapes(reqs, n, &nsh);
 	free(reqs);
-	live = nap_xcalloc(nsh + 1, 1);
-	fit = nap_xcalloc(nsh + 1, 1);
+	live = nap_xcalloc(nsh + nrest + nssh + 1, 1);
+	fit = nap_xcalloc(nsh + nrest + nssh + 1, 1);
 	for (p = 0; p < in->npools; p++) {
-		double nodes = plan_pool(w, p, sh, nsh, live, fit);
+		double nodes, pn, oc = 0, pc = 0, lam, room = 0.9 * (double)w->node_room;
+		int over, priced = 0;
 
-		if (w->node_room == LONG_MAX || w->node_room <= 0 ||
-		    nodes <= 0.9 * (double)w->node_room)
+		w->ntiers[p] = w->tier0[p] = 0;
+		nodes = plan_pool(w, p, sh, nsh, live, fit, &oc);
+		if (nssh) {
+			pn = plan_mixed(w, p, ssh, nssh, rest, nrest, 0, live, fit, &pc);
+			if (pc < oc) {
+				nodes = pn;
+			} else {
+				plan_unpattern(w, p);
+				nodes = plan_pool(w, p, sh, nsh, live, fit, &oc);
+			}
+		}
+		over = w->node_room != LONG_MAX && w->node_room > 0 && nodes > room;
+		/*
+		 * Over the ceiling: the patterns again with every node dearer
+		 * by lam, doubled until the plan fits, so the fleet buys
+		 * larger sizes only as far as the room requires.
+		 */
+		for (lam = PAT_LAMBDA; over && nssh && lam < PAT_LAMBDA * 4096; lam *= 2) {
+			priced = 1;
+			pc = 0;
+			plan_unpattern(w, p);
+			nodes = plan_mixed(w, p, ssh, nssh, rest, nrest, lam, live, fit, &pc);
+			over = nodes > room;
+		}
+		if (!over && priced) {
+			/*
+			 * The doubling that fit: bisect back towards the one that
+			 * did not, and keep the cheapest plan that fits.
+			 */
+			double hi = lam / 2, lo = hi / 2, mid, best = hi, bc = pc;
+
+			for (i = 0; i < PAT_BISECT; i++) {
+				mid = (lo + hi) / 2;
+				pc = 0;
+				plan_unpattern(w, p);
+				if (plan_mixed(w, p, ssh, nssh, rest, nrest, mid, live, fit, &pc) >
+				    room) {
+					lo = mid;
+					continue;
+				}
+				hi = mid;
+				if (pc < bc) {
+					bc = pc;
+					best = mid;
+				}
+			}
+			pc = 0;
+			plan_unpattern(w, p);
+			plan_mixed(w, p, ssh, nssh, rest, nrest, best, live, fit, &pc);
+		}
+		if (!over)
 			continue;
-		w->plan_density = (double)n / (0.9 * (double)w->node_room);
-		plan_pool(w, p, sh, nsh, live, fit);
+		plan_unpattern(w, p);
+		w->plan_density = (double)n / room;
+		plan_pool(w, p, sh, nsh, live, fit, &oc);
 		w->plan_density = 0;
 	}
 	free(live);
 	free(fit);
 	free(sh);
+	free(ssh);
+	free(rest);
 }
 
 /* The index of the tier of pool p a pod of request req fills, or NPOS: grows freely. */
@@ -320,7 +1011,7 @@ sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *
 {
 	size_t j, base = p * w->in->ntypes;
 
-	for (j = 0; j < w->ntiers[p]; j++) {
+	for (j = w->tier0[p]; j < w->ntiers[p]; j++) {
 		size_t t = w->tiers[p * NAP_SCHED_TIERS + j];
 
 		if (nap_res_fits(req, &w->cap[base + t]))

@@ -68,6 +68,11 @@ pools_prepare(struct nap_sched_world *w)
 	w->tprice = nap_xcalloc(in->npools * in->ntypes + 1, sizeof(*w->tprice));
 	w->tiers = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, sizeof(*w->tiers));
 	w->ntiers = nap_xcalloc(in->npools + 1, sizeof(*w->ntiers));
+	w->tier0 = nap_xcalloc(in->npools + 1, sizeof(*w->tier0));
+	w->tcap = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, sizeof(*w->tcap));
+	w->tstrict = nap_xcalloc(in->npools * NAP_SCHED_TIERS + 1, 1);
+	w->quota = nap_xcalloc(in->npools + 1, sizeof(*w->quota));
+	w->nquota = nap_xcalloc(in->npools + 1, sizeof(*w->nquota));
 	w->pool_max = nap_xcalloc(in->npools + 1, sizeof(*w->pool_max));
 	w->remaining = nap_xcalloc(in->npools + 1, sizeof(*w->remaining));
 	w->nodes_left = nap_xcalloc(in->npools + 1, sizeof(*w->nodes_left));
@@ -113,7 +118,8 @@ pools_prepare(struct nap_sched_world *w)
 			/* the few that hold host ports: which of them land here */
 			for (j = 0; j < w->npdaemon; j++)
 				if (daemon_lands(&in->daemons[w->pdaemon[j]], pool, &dreqs, it))
-					w->dports[k * w->dwords + j / 64] |= (uint64_t)1 << (j % 64);
+					w->dports[k * w->dwords + j / 64] |= (uint64_t)1
+					    << (j % 64);
 			w->cap[k] = pool->alloc[t];
 			nap_res_sub(&w->cap[k], &w->daemon[k]);
 			if (w->cap[k].v[NAP_RES_CPU] < 0 || w->cap[k].v[NAP_RES_MEMORY] < 0 ||
@@ -290,6 +296,13 @@ nap_sched_world_free(struct nap_sched_world *w)
 	free(w->tiers);
 	free(w->ntiers);
 	free(w->ptier);
+	for (i = 0; i < w->in->npools; i++)
+		free(w->quota[i]);
+	free(w->quota);
+	free(w->nquota);
+	free(w->tier0);
+	free(w->tcap);
+	free(w->tstrict);
 	free(w->pdaemon);
 	free(w->dports);
 	free(w);
@@ -343,12 +356,16 @@ sched_world_plan(struct nap_sched_world *w)
 	sched_pool_plan(w);
 	w->ptier = nap_xcalloc(in->npending * in->npools + 1, sizeof(*w->ptier));
 	for (i = 0; i < in->npending; i++) {
-		int planned = sched_pod_planned(&in->pending[i]);
+		const struct nap_sched_pod *pod = &in->pending[i];
+		int planned = sched_pod_planned(pod), simple = planned && sched_pod_simple(pod);
 
-		for (p = 0; p < in->npools; p++)
-			w->ptier[i * in->npools + p] = planned
-			    ? sched_pod_tier(w, p, &in->pending[i].req)
-			    : NAP_SCHED_NPOS;
+		for (p = 0; p < in->npools; p++) {
+			size_t j = simple ? sched_quota_take(w, p, &pod->req) : NAP_SCHED_NPOS;
+
+			if (j == NAP_SCHED_NPOS && planned)
+				j = sched_pod_tier(w, p, &pod->req);
+			w->ptier[i * in->npools + p] = j;
+		}
 	}
 	w->planned = 1;
 }

@@ -222,6 +222,7 @@ st_free(struct st *s)
 		nap_reqs_free(&s->claims[i]->reqs);
 		free(s->claims[i]->types);
 		free(s->claims[i]->pods);
+		free(s->claims[i]->patused);
 		free(s->claims[i]->mask);
 		free(s->claims[i]->mask_ok);
 		free(s->claims[i]->uncounted);

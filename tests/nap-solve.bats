@@ -31,7 +31,7 @@ run_case() {
 	run_case packing-karpenter
 }
 
-@test "small pods fill claims of a cheap small size and memory-heavy ones claims of a large size, never mixed, when that split costs less" {
+@test "small pods fill claims of a cheap small size, memory-heavy ones large memory-rich nodes whose spare CPU small pods fill, when that costs less" {
 	run_case packing-tiers
 }
 
@@ -669,6 +669,10 @@ run_case() {
 
 @test "at the cluster node ceiling (--max-nodes 1, one node existing) no claim is made and the pod's reason names solve.maxNodes" {
 	run_case node-ceiling-full
+}
+
+@test "under a cluster node ceiling the plan prices each node, and the fleet uses the room it has for less than one dense size" {
+	run_case node-ceiling-uses-room
 }
 
 @test "volume attach limits force extra nodes: a node whose CSINode allows two disks and holds one takes one more pod with a disk" {

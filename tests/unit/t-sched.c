@@ -472,6 +472,45 @@ ceiling_cases(void)
 		offers[0][i].price = 0.1;
 }
 
+/*
+ * The pattern plan: a large packing (more than eight pods) keeps to its
+ * counts per claim.  With the large size cheapest per capacity, eight
+ * 1-core 1 GiB pods and sixteen half-core 1.5 GiB ones fill two large nodes
+ * exactly, four and eight on each.  In decreasing order plain first fit
+ * would put all eight 1-core pods on the first claim (their CPU and memory
+ * fit the packing's) and the half-core ones would need a third.
+ */
+static void
+pattern_cases(void)
+{
+	struct nap_sched_input in;
+	struct nap_sched_result r;
+	struct nap_sched_pod pp[24];
+	struct nap_err err;
+	static char names[24][4];
+	size_t i, placed = 0;
+
+	for (i = 0; i < NZ; i++)
+		offers[2][i].price = 0.3;
+	for (i = 0; i < 24; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%zu", i);
+		if (i < 8)
+			pod(&pp[i], names[i], 1000, 2);
+		else
+			pod(&pp[i], names[i], 500, 3);
+	}
+	input(&in, pp, 24);
+	nap_sched_solve(&in, &r, &err);
+	for (i = 0; i < 24; i++)
+		placed += r.place[i].where == NAP_SCHED_CLAIM;
+	TAP_OK(placed == 24 && r.nclaims == 2 && claims_of(&r, 2) == 2,
+	    "patterns: a packing of twelve pods on the large size is rebuilt claim by claim, "
+	    "two claims, not three");
+	nap_sched_result_free(&r);
+	for (i = 0; i < NZ; i++)
+		offers[2][i].price = 0.4;
+}
+
 static int
 canon_is(const char *ip, const char *want)
 {
@@ -816,6 +855,7 @@ main(void)
 	disrupt_cases();
 	name_cases();
 	ceiling_cases();
+	pattern_cases();
 	host_port_cases();
 
 	nap_selector_free(sel);
