@@ -196,18 +196,8 @@ claims() {	# claims POOL: the pool's NodeClaims not being deleted, "name type" a
 
 nclaims() { [ "$(claims "$1" | wc -l)" -eq "$2" ]; }
 
-# check: one sample; a NodeClaim deleting before every replacement its
-# nap.dev/replacement names is Initialized is appended to $BATS_TEST_TMPDIR/breach.
-check() {
-	sim_kubectl get nodeclaims -o json | jq -r '
-	    (.items | map({key: .metadata.name, value: ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length > 0)}) | from_entries) as $init
-	    | .items[] | select(.metadata.deletionTimestamp) | .metadata as $m
-	    | ($m.annotations["nap.dev/replacement"] // empty | split(",")[])
-	    | select($init[.] | not) | "\($m.name) deleting before replacement \(.) is Initialized"' \
-	    >>"$BATS_TEST_TMPDIR/breach"
-}
 
-sampled() { check; "$@"; }	# sampled CMD...: check, then CMD
+sampled() { invariants_replaced_first; "$@"; }	# sampled CMD...: sample, then CMD
 
 no_breach() { [ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }; }
 

@@ -381,7 +381,7 @@ pool_patch() {
 	none_drifted a2
 	invariants_start
 	loop
-	sim_poll 120 eval 'replaced_first; gone a1' || { tail -n 30 "$ERR"; false; }
+	sim_poll 120 eval 'invariants_replaced_first; gone a1' || { tail -n 30 "$ERR"; false; }
 	sim_poll 60 running 2
 	stop_loop
 	invariants_check
@@ -397,16 +397,6 @@ pool_patch() {
 	safe
 }
 
-# replaced_first: one sample; a NodeClaim deleting before every replacement
-# its nap.dev/replacement names is Initialized is appended to $BATS_TEST_TMPDIR/breach.
-replaced_first() {
-	sim_kubectl get nodeclaims -o json | jq -r '
-	    (.items | map({key: .metadata.name, value: ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length > 0)}) | from_entries) as $init
-	    | .items[] | select(.metadata.deletionTimestamp) | .metadata as $m
-	    | ($m.annotations["nap.dev/replacement"] // empty | split(",")[])
-	    | select($init[.] | not) | "\($m.name) deleting before replacement \(.) is Initialized"' \
-	    >>"$BATS_TEST_TMPDIR/breach"
-}
 
 # pinned_cpu NAME NODE CPU: a one-pod Deployment (pods app=NAME) of CPU cores on NODE.
 pinned_cpu() {

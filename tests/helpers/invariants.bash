@@ -79,3 +79,15 @@ invariants_check() {
 		return 1
 	fi
 }
+
+# invariants_replaced_first: one sample; a NodeClaim deleting before every
+# replacement its nap.dev/replacement names is Initialized is appended to
+# $BATS_TEST_TMPDIR/breach.
+invariants_replaced_first() {
+	sim_kubectl get nodeclaims -o json | jq -r '
+	    (.items | map({key: .metadata.name, value: ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length > 0)}) | from_entries) as $init
+	    | .items[] | select(.metadata.deletionTimestamp) | .metadata as $m
+	    | ($m.annotations["nap.dev/replacement"] // empty | split(",")[])
+	    | select($init[.] | not) | "\($m.name) deleting before replacement \(.) is Initialized"' \
+	    >>"$BATS_TEST_TMPDIR/breach"
+}
