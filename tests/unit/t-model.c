@@ -17,6 +17,7 @@
 #include "hash.h"
 #include "json.h"
 #include "model.h"
+#include "model-int.h"
 #include "tap.h"
 #include "util.h"
 #include "yaml.h"
@@ -1527,6 +1528,95 @@ test_hash(void)
 	nap_hash_free(&h);
 }
 
+/*
+ * What one pod keeps of its own: a cluster holds tens of thousands, so each
+ * is one struct, one block of its strings at their exact size, and the
+ * admission-default tolerations shared, not copied.
+ */
+static void
+test_pod_footprint(void)
+{
+	char nr_key[] = "node.kubernetes.io/not-ready", team[] = "team", ml[] = "ml", none[] = "";
+	struct nap_taint not_ready = {nr_key, none, NAP_EFFECT_NOEXECUTE},
+			 other = {team, ml, NAP_EFFECT_NOSCHEDULE};
+	/* long enough that the pool's doubling spreads them over three blocks */
+	const char *strs[] = {"payments-checkout-production", "checkout-api-server-7d4b9c-x8k2p",
+	    "0f3c-checkout-api-server-7d4b9c-x8k2p", "123456", "aks-general-purpose-12345678-vmss0001",
+	    "web-7d4b9c", "rs-uid"};
+	json_object *o = mkpod_real(strs[0], strs[1], strs[4], 250);
+	struct nap_pod p, q;
+	struct nap_err err;
+	size_t blocks, bytes, strbytes = 0, i;
+	char buf[1024];
+
+	for (i = 0; i < NAP_ARRAY_LEN(strs); i++)
+		strbytes += strlen(strs[i]) + 1;
+	if (!TAP_OK(nap_pod_from_json(&p, o, &err) == 0, "a real pod parses"))
+		return;
+	TAP_IS_STR(p.meta.ns, strs[0], "namespace kept");
+	TAP_IS_STR(p.meta.name, strs[1], "name kept");
+	TAP_IS_STR(p.meta.uid, strs[2], "uid kept");
+	TAP_IS_STR(p.meta.rv, "123456", "resourceVersion kept");
+	TAP_IS_STR(p.node_name, strs[4], "node name kept");
+	TAP_IS_STR(p.owner_name, "web-7d4b9c", "owner name kept");
+	TAP_IS_STR(p.owner_uid, "rs-uid", "owner uid kept");
+	TAP_IS_STR(p.scheduled_reason, "", "a bound pod has no PodScheduled=False reason");
+	bytes = model_pool_size(p.strings, &blocks);
+	TAP_IS_INT(blocks, 1, "a pod's strings sit in one block");
+	TAP_OK(bytes <= strbytes + 24,
+	    "that block is their exact size (with its header): %zu bytes for %zu", bytes, strbytes);
+	TAP_OK(model_tolerations_shared(p.tolerations) && p.ntolerations == 2,
+	    "the admission-default tolerations are the shared copy");
+	TAP_IS_STR(p.tolerations[1].key, "node.kubernetes.io/unreachable", "shared: second key");
+	TAP_OK(p.tolerations[0].exists && p.tolerations[0].seconds == 300 &&
+		p.tolerations[0].effect == NAP_EFFECT_NOEXECUTE,
+	    "shared: Exists, NoExecute, 300 s");
+	TAP_OK(nap_tolerates(p.tolerations, p.ntolerations, &not_ready) &&
+		!nap_tolerates(p.tolerations, p.ntolerations, &other),
+	    "the shared tolerations tolerate not-ready and nothing else");
+	TAP_OK(sizeof(p) + bytes <= 392 + 24 + strbytes,
+	    "a bound pod keeps at most its struct and its strings: %zu bytes", sizeof(p) + bytes);
+	nap_pod_free(&p);
+	json_object_put(o);
+
+	/* anything else is the pod's own: another value, another key, a member more */
+	snprintf(buf, sizeof(buf),
+	    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"d\",\"uid\":\"u\"},"
+	    "\"spec\":{\"containers\":[],\"tolerations\":[{\"key\":\"node.kubernetes.io/not-ready\","
+	    "\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300},"
+	    "{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\",\"effect\":"
+	    "\"NoExecute\",\"tolerationSeconds\":301}]}}");
+	o = parse(buf);
+	if (TAP_OK(nap_pod_from_json(&q, o, &err) == 0, "a pod with 301 s parses")) {
+		TAP_OK(!model_tolerations_shared(q.tolerations) && q.ntolerations == 2 &&
+			q.tolerations[1].seconds == 301,
+		    "tolerationSeconds 301 is not the shared default");
+		nap_pod_free(&q);
+	}
+	json_object_put(o);
+	snprintf(buf, sizeof(buf),
+	    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"d\",\"uid\":\"u\"},"
+	    "\"spec\":{\"containers\":[],\"tolerations\":[{\"key\":\"node.kubernetes.io/not-ready\","
+	    "\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300},"
+	    "{\"key\":\"team\",\"operator\":\"Equal\",\"value\":\"ml\",\"effect\":"
+	    "\"NoSchedule\"}]},\"status\":{\"nominatedNodeName\":\"node-9\"}}");
+	o = parse(buf);
+	if (TAP_OK(nap_pod_from_json(&q, o, &err) == 0, "a pod with its own toleration parses")) {
+		TAP_OK(!model_tolerations_shared(q.tolerations) && q.ntolerations == 2,
+		    "its list is its own");
+		TAP_IS_STR(q.tolerations[1].key, "team", "its own key kept");
+		TAP_IS_STR(q.tolerations[1].value, "ml", "its own value kept");
+		TAP_IS_STR(q.nominated, "node-9", "nominated node kept");
+		TAP_OK(nap_tolerates(q.tolerations, q.ntolerations, &other) &&
+			nap_tolerates(q.tolerations, q.ntolerations, &not_ready),
+		    "it tolerates team=ml:NoSchedule and not-ready");
+		model_pool_size(q.strings, &blocks);
+		TAP_IS_INT(blocks, 1, "its strings, toleration ones too, sit in one block");
+		nap_pod_free(&q);
+	}
+	json_object_put(o);
+}
+
 static void
 test_keep_node_json(void)
 {
@@ -1602,6 +1692,7 @@ main(void)
 	test_hash();
 	test_helpers();
 	test_keep_node_json();
+	test_pod_footprint();
 
 	json_object_put(fix_pods);
 	json_object_put(fix_bad);
