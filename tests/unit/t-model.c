@@ -8,6 +8,9 @@
  * ../shared), skipped when absent.
  */
 #include <dirent.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1529,6 +1532,110 @@ test_hash(void)
 }
 
 /*
+ * The cluster's index keeps no key of its own: it finds an object by its
+ * own namespace and name, so deletions (the last object moving into the
+ * hole), additions after them, replacements and namespaces that differ only
+ * where the slash goes must all still find the right one.
+ */
+static void
+test_cluster_index(void)
+{
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_err err;
+	const struct nap_pod *p;
+	json_object *o;
+	char name[32], buf[512];
+	int i, ok = 1;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "pod-%d", i);
+		o = mkpod_real(i % 3 ? "team-a" : "team-b", name, "", 100 + i);
+		ok &= nap_cluster_apply(c, "ADDED", o, &err) == 0;
+		json_object_put(o);
+	}
+	for (i = 0; i < 300; i += 3) { /* every team-b pod: the last ones move into the holes */
+		snprintf(buf, sizeof(buf),
+		    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod-%d\",\"namespace\":\"team-b\"}}",
+		    i);
+		o = parse(buf);
+		ok &= nap_cluster_apply(c, "DELETED", o, &err) == 0;
+		json_object_put(o);
+	}
+	for (i = 300; i < 400; i++) { /* added after the moves, into the moved ones' old places */
+		snprintf(name, sizeof(name), "pod-%d", i);
+		o = mkpod_real("team-b", name, "", 100 + i);
+		ok &= nap_cluster_apply(c, "ADDED", o, &err) == 0;
+		json_object_put(o);
+	}
+	for (i = 0; i < 400; i++) {
+		const char *ns = i < 300 && i % 3 ? "team-a" : "team-b";
+
+		snprintf(name, sizeof(name), "pod-%d", i);
+		p = nap_cluster_pod(c, ns, name);
+		if (i < 300 && i % 3 == 0)
+			ok &= p == NULL && nap_cluster_pod(c, "team-a", name) == NULL;
+		else
+			ok &= p != NULL && strcmp(p->meta.name, name) == 0 &&
+			    strcmp(p->meta.ns, ns) == 0 && p->requests.v[NAP_RES_CPU] == 100 + i &&
+			    nap_cluster_pod(c, ns[5] == 'a' ? "team-b" : "team-a", name) == NULL;
+	}
+	TAP_OK(ok && nap_cluster_count(c, NAP_KIND_POD) == 300,
+	    "deletes, moves and later adds keep every pod findable by namespace and name");
+	o = mkpod_real("team-a", "pod-1", "", 999);
+	json_object_object_add(nap_json_key(o, "metadata"), "resourceVersion",
+	    json_object_new_string("123457"));
+	nap_cluster_apply(c, "MODIFIED", o, &err);
+	json_object_put(o);
+	p = nap_cluster_pod(c, "team-a", "pod-1");
+	TAP_OK(p && p->requests.v[NAP_RES_CPU] == 999 && nap_cluster_count(c, NAP_KIND_POD) == 300,
+	    "a MODIFIED replaces the pod in place");
+	o = mkpod_real("a", "b-c", "", 1);
+	nap_cluster_apply(c, "ADDED", o, &err);
+	json_object_put(o);
+	TAP_OK(nap_cluster_pod(c, "a", "b-c") && !nap_cluster_pod(c, "a-b", "c") &&
+		!nap_cluster_pod(c, "a", "b"),
+	    "a lookup matches namespace and name whole");
+	nap_cluster_free(c);
+}
+
+/*
+ * What a cluster holds per pod, measured: a bench-independent guard on the
+ * model's memory (issue 17: 60,000 pods in under 100 MB with everything
+ * else).  Real pods of one workload (shared labels, the admission-default
+ * tolerations) bound to nodes, with their JSON dropped as nap-solve does.
+ */
+static void
+test_cluster_bytes_per_pod(void)
+{
+#ifdef __GLIBC__
+	enum { PODS = 4000 };
+	struct nap_cluster *c;
+	struct nap_err err;
+	struct mallinfo2 a, b;
+	char name[64], node[64];
+	json_object *o;
+	size_t i;
+	long per;
+	int ok = 1;
+
+	a = mallinfo2();
+	c = nap_cluster_new();
+	nap_cluster_keep_pod_json(c, 0);
+	for (i = 0; i < PODS; i++) {
+		snprintf(name, sizeof(name), "checkout-api-server-7d4b9c-%05zu", i);
+		snprintf(node, sizeof(node), "aks-general-12345678-vmss%06zu", i % 200);
+		o = mkpod_real("payments-checkout-production", name, node, 100);
+		ok &= nap_cluster_apply(c, "ADDED", o, &err) == 0;
+		json_object_put(o); /* what the model holds, not the events */
+	}
+	b = mallinfo2();
+	per = ((long)b.uordblks - (long)a.uordblks) / PODS;
+	TAP_OK(ok && per > 0 && per <= 700, "a cluster holds %ld bytes per real pod (at most 700)", per);
+	nap_cluster_free(c);
+#endif
+}
+
+/*
  * What one pod keeps of its own: a cluster holds tens of thousands, so each
  * is one struct, one block of its strings at their exact size, and the
  * admission-default tolerations shared, not copied.
@@ -1693,6 +1800,8 @@ main(void)
 	test_helpers();
 	test_keep_node_json();
 	test_pod_footprint();
+	test_cluster_index();
+	test_cluster_bytes_per_pod();
 
 	json_object_put(fix_pods);
 	json_object_put(fix_bad);
