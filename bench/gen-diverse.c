@@ -94,10 +94,10 @@ constraint_sel(int kind, const char *s)
 static void
 constraint(int kind, unsigned app)
 {
-	const char *sel = "\"labelSelector\":{\"matchLabels\":{\"app\":\"app-%u\",\"mix\":\"%s\"}}";
 	char s[256];
 
-	snprintf(s, sizeof(s), sel, app, kinds[kind]);
+	snprintf(s, sizeof(s), "\"labelSelector\":{\"matchLabels\":{\"app\":\"app-%u\",\"mix\":\"%s\"}}",
+	    app, kinds[kind]);
 	constraint_sel(kind, s);
 }
 
@@ -216,8 +216,13 @@ workload_init(struct workload *w)
 	snprintf(w->instance, sizeof(w->instance), "%.40s-%s", w->name, PICK(envs));
 	kstr(w->hash, 10, next());
 	uuid(w->uid);
-	snprintf(w->version, sizeof(w->version), "%u.%u.%u", (unsigned)(next() % 5),
-	    (unsigned)(next() % 30), (unsigned)(next() % 100));
+	{
+		/* drawn in order: the order a call evaluates its arguments in is unspecified */
+		unsigned major = (unsigned)(next() % 5), minor = (unsigned)(next() % 30),
+			 patch = (unsigned)(next() % 100);
+
+		snprintf(w->version, sizeof(w->version), "%u.%u.%u", major, minor, patch);
+	}
 	snprintf(w->team, sizeof(w->team), "%s", PICK(teams));
 	snprintf(w->part, sizeof(w->part), "%s", words[next() % NWORDS]);
 	w->component = PICK(components);
@@ -297,9 +302,12 @@ container(const char *name, const struct workload *w, unsigned cpu, unsigned mem
 	    w->version);
 	if (env) {
 		printf("\"env\":[");
-		for (i = 0; i < env; i++)
-			printf("%s{\"name\":\"%s_%d\",\"value\":\"%s-%u\"}", i ? "," : "", PICK(envnames), i,
-			    words[next() % NWORDS], (unsigned)(next() % 100000));
+		for (i = 0; i < env; i++) {
+			const char *var = PICK(envnames), *word = words[next() % NWORDS];
+			unsigned num = (unsigned)(next() % 100000);
+
+			printf("%s{\"name\":\"%s_%d\",\"value\":\"%s-%u\"}", i ? "," : "", var, i, word, num);
+		}
 		printf("],");
 	}
 	if (next() % 2)
@@ -330,11 +338,14 @@ annotations(const struct workload *w)
 			printf("%s\"prometheus.io/scrape\":\"true\",\"prometheus.io/port\":\"%u\"", i ? "," : "",
 			    9000 + (unsigned)(next() % 1000));
 			break;
-		case 2:
+		case 2: {
+			unsigned mon = 1 + (unsigned)(next() % 9), day = 1 + (unsigned)(next() % 28),
+				 hour = (unsigned)(next() % 24), min = (unsigned)(next() % 60);
+
 			printf("%s\"kubectl.kubernetes.io/restartedAt\":\"2026-0%u-%02uT%02u:%02u:00Z\"",
-			    i ? "," : "", 1 + (unsigned)(next() % 9), 1 + (unsigned)(next() % 28),
-			    (unsigned)(next() % 24), (unsigned)(next() % 60));
+			    i ? "," : "", mon, day, hour, min);
 			break;
+		}
 		default:
 			printf("%s\"cluster-autoscaler.kubernetes.io/safe-to-evict\":\"%s\"", i ? "," : "",
 			    next() % 2 ? "true" : "false");
@@ -456,15 +467,19 @@ varied_pod(unsigned long i, int kind, const char *node, int running)
 	sidecar = next() % 5 == 0;
 	init = next() % 10 == 0;
 	if (init) {
+		unsigned icpu = skewed(100, 1500, 10), imem = skewed(100, 4096, 1);
+
 		printf("\"initContainers\":[");
-		container("init", w, skewed(100, 1500, 10), skewed(100, 4096, 1));
+		container("init", w, icpu, imem);
 		printf("],");
 	}
 	printf("\"containers\":[");
 	container(w->component, w, cpu, mem);
 	if (sidecar) {
+		unsigned scpu = skewed(10, 200, 10), smem = skewed(16, 256, 1);
+
 		printf(",");
-		container("sidecar", w, skewed(10, 200, 10), skewed(16, 256, 1));
+		container("sidecar", w, scpu, smem);
 	}
 	printf("],\"restartPolicy\":\"%s\",\"serviceAccountName\":\"%s\",\"schedulerName\":"
 	    "\"default-scheduler\",\"priority\":0,\"tolerations\":[{\"key\":"
