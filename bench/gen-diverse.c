@@ -264,31 +264,31 @@ print_mem(unsigned mi)
 		printf("\"%uMi\"", mi);
 }
 
+/* "what":{"cpu":...,"memory":...} */
+static void
+quantities(const char *what, unsigned cpu, unsigned mem)
+{
+	printf("\"%s\":{\"cpu\":", what);
+	print_cpu(cpu);
+	printf(",\"memory\":");
+	print_mem(mem);
+	printf("}");
+}
+
 static void
 resources(unsigned cpu, unsigned mem)
 {
 	unsigned r = (unsigned)(next() % 20);
 
 	printf("\"resources\":{");
-	if (r == 0) { /* limits only: they stand for the requests */
-		printf("\"limits\":{\"cpu\":");
-		print_cpu(cpu);
-		printf(",\"memory\":");
-		print_mem(mem);
-		printf("}}");
-		return;
-	}
-	printf("\"requests\":{\"cpu\":");
-	print_cpu(cpu);
-	printf(",\"memory\":");
-	print_mem(mem);
-	printf("}");
-	if (r < 7) {
-		printf(",\"limits\":{\"cpu\":");
-		print_cpu(cpu * 2);
-		printf(",\"memory\":");
-		print_mem(mem + mem / 2);
-		printf("}");
+	if (r == 0) /* limits only: they stand for the requests */
+		quantities("limits", cpu, mem);
+	else {
+		quantities("requests", cpu, mem);
+		if (r < 7) {
+			printf(",");
+			quantities("limits", cpu * 2, mem + mem / 2);
+		}
 	}
 	printf("}");
 }
