@@ -1,8 +1,12 @@
 #!/bin/sh
 # bench/solve.sh - nap-solve on Karpenter's "diverse" pod mix (bench/gen-diverse.c)
 # at 1k, 5k, 20k and 50k pending pods, on an empty cluster and on 2,000
-# existing nodes running 40,000 pods, against the full eastus catalog; and
-# the generic-only mix on an empty cluster for the cost figure.
+# existing nodes running 40,000 pods, against the full eastus catalog; the
+# generic-only mix on an empty cluster for the cost figure; and the "varied"
+# mix (the diverse mix's kinds and groups with a real cluster's variety of
+# namespaces, names, labels, owners, annotations and request shapes; see
+# bench/gen-diverse.c) at 20,000 pending pods (and VARIED_SIZES) on both
+# clusters, for memory and time on input that shares little between pods.
 # Per row: snapshot size, the json-c parse floor (bench/parse-floor.c: every
 # line parsed, nothing else), nap-solve's wall time, its ratio to the floor,
 # the same two in CPU seconds (user + system; what to compare when the
@@ -30,12 +34,12 @@
 # int).  Rows use nap-solve's default tiered packing;
 # "+karpenter" rows run Karpenter's greedy growth (--packing karpenter, see
 # nap-solve(1)).  Times and RSS are medians of $RUNS runs (default 3).
-#   SIZES="1000 5000 20000 50000" RUNS=3 sh bench/solve.sh
+#   SIZES="1000 5000 20000 50000" VARIED_SIZES=20000 RUNS=3 sh bench/solve.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 : "${NAP_BIN:=$repo/bin}"
-: "${SIZES:=1000 5000 20000 50000}" "${RUNS:=3}"
+: "${SIZES:=1000 5000 20000 50000}" "${VARIED_SIZES:=20000}" "${RUNS:=3}"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nap-bench-solve.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
@@ -150,4 +154,8 @@ done
 for n in $SIZES; do
 	row generic "$n" 0 0
 	row generic+karpenter "$n" 0 0 "--packing karpenter"
+done
+for n in $VARIED_SIZES; do
+	row varied "$n" 0 0
+	row varied "$n" 2000 40000
 done

@@ -3,10 +3,13 @@
  * updated by watch events, with the indexes the deciding tools need (see
  * model.h).
  *
- * Each kind has a hash from "namespace/name" to a slot and a dense array of
- * object pointers (what nap_cluster_list hands out); a slot remembers its
- * place in the array so a deletion is O(1) (the last object moves into the
- * hole).  Pods are also bucketed by spec.nodeName, with the bucket's request
+ * Each kind has a dense array of object pointers (what nap_cluster_list
+ * hands out) and an open-addressing index over it: an entry holds the hash
+ * of the object's "namespace/name" and its place in the array, and a probe
+ * confirms a match against the object's own namespace and name, so the
+ * index keeps no copy of any key (16 bytes an entry, where a table of
+ * copied keys cost some 150 a pod).  A deletion is O(1): the last object
+ * moves into the hole and its entry is repointed.  Pods are also bucketed by spec.nodeName, with the bucket's request
  * sum kept incrementally, and Nodes and NodeClaims are indexed by providerID
  * (and NodeClaims by status.nodeName) to join the two.
  */
@@ -19,15 +22,16 @@
 #include "model.h"
 #include "model-int.h"
 
-struct slot {
-	void *obj;  /* struct nap_<kind> *, meta first */
-	size_t idx; /* in the kind's list */
+struct ix_entry {
+	uint64_t h;  /* nap_hash_str of "namespace/name" */
+	uint32_t at; /* 0 empty, IX_TOMB deleted, else the place in list plus one */
 };
+#define IX_TOMB UINT32_MAX
 
 struct kindtab {
-	struct nap_hash by_key;
-	void **list;
-	struct slot **slots; /* parallel to list */
+	struct ix_entry *ix;
+	size_t ixcap, ixused; /* a power of two (or 0); entries in use, tombstones too */
+	void **list;	      /* struct nap_<kind> *, meta first */
 	size_t n, alloc;
 	uint64_t version;
 };
@@ -365,31 +369,103 @@ make_key(char *buf, size_t len, enum nap_kind k, const char *ns, const char *nam
 	return buf;
 }
 
+/* Whether obj is the object key (make_key's "namespace/name") names. */
+static int
+key_matches(enum nap_kind k, const void *obj, const char *key)
+{
+	const struct nap_meta *m = obj;
+	const char *ns = model_kind_namespaced(k) && m->ns ? m->ns : "";
+	size_t nl = strlen(ns);
+
+	return strncmp(key, ns, nl) == 0 && key[nl] == '/' && strcmp(key + nl + 1, m->name) == 0;
+}
+
+static uint64_t
+key_hash(const char *key)
+{
+	return nap_hash_str(key, strlen(key));
+}
+
+/* The entry of the object key names (hash h), or NULL. */
+static struct ix_entry *
+ix_find(const struct kindtab *t, enum nap_kind k, const char *key, uint64_t h)
+{
+	size_t mask, i;
+
+	if (t->ixcap == 0)
+		return NULL;
+	mask = t->ixcap - 1;
+	for (i = h & mask; t->ix[i].at; i = (i + 1) & mask)
+		if (t->ix[i].at != IX_TOMB && t->ix[i].h == h &&
+		    key_matches(k, t->list[t->ix[i].at - 1], key))
+			return &t->ix[i];
+	return NULL;
+}
+
+/* The entry pointing at list[at]: its object's hash is h. */
+static struct ix_entry *
+ix_at(const struct kindtab *t, uint64_t h, size_t at)
+{
+	size_t mask = t->ixcap - 1, i;
+
+	for (i = h & mask; t->ix[i].at; i = (i + 1) & mask)
+		if (t->ix[i].at == at + 1)
+			return &t->ix[i];
+	return NULL;
+}
+
+/* Room for one more entry: at most half the entries in use, tombstones swept. */
+static void
+ix_room(struct kindtab *t)
+{
+	struct ix_entry *old = t->ix;
+	size_t oldcap = t->ixcap, cap = t->ixcap ? t->ixcap : 64, i, j, mask;
+
+	if ((t->ixused + 1) * 2 <= t->ixcap)
+		return;
+	while ((t->n + 1) * 2 > cap)
+		cap *= 2;
+	t->ix = nap_xcalloc(cap, sizeof(*t->ix));
+	t->ixcap = cap;
+	t->ixused = 0;
+	mask = cap - 1;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].at == 0 || old[i].at == IX_TOMB)
+			continue;
+		for (j = old[i].h & mask; t->ix[j].at; j = (j + 1) & mask)
+			;
+		t->ix[j] = old[i];
+		t->ixused++;
+	}
+	free(old);
+}
+
 static void
 put_obj(struct nap_cluster *c, enum nap_kind k, const char *key, void *obj)
 {
 	struct kindtab *t = &c->k[k];
-	int added;
-	void **v = nap_hash_slot(&t->by_key, key, &added);
-	struct slot *s = *v;
+	uint64_t h = key_hash(key);
+	struct ix_entry *e = ix_find(t, k, key, h);
+	size_t mask, i;
 
-	if (!added) {
-		index_remove(c, k, s->obj);
-		obj_free(k, s->obj);
-		s->obj = obj;
-		t->list[s->idx] = obj;
+	if (e) {
+		index_remove(c, k, t->list[e->at - 1]);
+		obj_free(k, t->list[e->at - 1]);
+		t->list[e->at - 1] = obj;
 	} else {
-		s = *v = nap_xmalloc(sizeof(*s));
-		s->obj = obj;
 		if (t->n == t->alloc) {
 			t->alloc = t->alloc ? t->alloc * 2 : 64;
 			t->list = nap_xrealloc(t->list, t->alloc * sizeof(*t->list));
-			t->slots = nap_xrealloc(t->slots, t->alloc * sizeof(*t->slots));
 		}
-		s->idx = t->n;
-		t->list[t->n] = obj;
-		t->slots[t->n] = s;
-		t->n++;
+		ix_room(t);
+		mask = t->ixcap - 1;
+		for (i = h & mask; t->ix[i].at && t->ix[i].at != IX_TOMB; i = (i + 1) & mask)
+			;
+		if (t->ix[i].at == 0)
+			t->ixused++;
+		t->ix[i].h = h;
+		t->ix[i].at = (uint32_t)(t->n + 1);
+		t->list[t->n++] = obj;
 	}
 	index_add(c, k, obj);
 	t->version++;
@@ -403,25 +479,36 @@ static int
 del_obj(struct nap_cluster *c, enum nap_kind k, const char *key, const char *uid)
 {
 	struct kindtab *t = &c->k[k];
-	struct slot *s = nap_hash_get(&t->by_key, key);
-	size_t last;
+	struct ix_entry *e = ix_find(t, k, key, key_hash(key)), *moved;
+	const struct nap_meta *m;
+	size_t at, last;
+	void *obj;
 
-	if (s == NULL)
+	if (e == NULL)
 		return 0;
+	obj = t->list[e->at - 1];
 	/* Every kind's struct starts with its nap_meta. */
-	if (*uid && ((const struct nap_meta *)s->obj)->uid[0] &&
-	    strcmp(((const struct nap_meta *)s->obj)->uid, uid) != 0)
+	m = obj;
+	if (*uid && m->uid[0] && strcmp(m->uid, uid) != 0)
 		return 1;
-	nap_hash_del(&t->by_key, key);
-	index_remove(c, k, s->obj);
-	obj_free(k, s->obj);
+	at = e->at - 1;
+	e->at = IX_TOMB;
+	index_remove(c, k, obj);
+	obj_free(k, obj);
 	last = --t->n;
-	if (s->idx != last) {
-		t->list[s->idx] = t->list[last];
-		t->slots[s->idx] = t->slots[last];
-		t->slots[s->idx]->idx = s->idx;
+	if (at != last) {
+		char buf[512], *mk;
+
+		m = t->list[last];
+		mk = make_key(buf, sizeof(buf), k, m->ns, m->name);
+		moved = ix_at(t, key_hash(mk), last);
+		if (moved) /* always: every listed object has its entry */
+			moved->at = (uint32_t)(at + 1);
+		if (mk != buf)
+			free(mk);
+		t->list[at] = t->list[last];
 	}
-	free(s);
+	t->list[last] = NULL;
 	t->version++;
 	return 0;
 }
@@ -536,15 +623,17 @@ void *
 nap_cluster_get(const struct nap_cluster *c, enum nap_kind k, const char *ns, const char *name)
 {
 	char buf[512], *key;
-	struct slot *s;
+	const struct kindtab *t;
+	struct ix_entry *e;
 
 	if ((unsigned)k >= NAP_KIND_N || name == NULL)
 		return NULL;
+	t = &c->k[k];
 	key = make_key(buf, sizeof(buf), k, ns && *ns ? ns : "default", name);
-	s = nap_hash_get(&c->k[k].by_key, key);
+	e = ix_find(t, k, key, key_hash(key));
 	if (key != buf)
 		free(key);
-	return s ? s->obj : NULL;
+	return e ? t->list[e->at - 1] : NULL;
 }
 
 struct nap_pod *const *
@@ -692,13 +781,10 @@ nap_cluster_free(struct nap_cluster *c)
 	for (k = 0; k < NAP_KIND_N; k++) {
 		struct kindtab *t = &c->k[k];
 
-		for (i = 0; i < t->n; i++) {
+		for (i = 0; i < t->n; i++)
 			obj_free((enum nap_kind)k, t->list[i]);
-			free(t->slots[i]);
-		}
 		free(t->list);
-		free(t->slots);
-		nap_hash_free(&t->by_key);
+		free(t->ix);
 	}
 	free(c);
 }

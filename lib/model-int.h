@@ -49,13 +49,34 @@ void model_conds_free(struct nap_cond *c, size_t n);
 int model_taints(
     json_object *arr, struct nap_taint **out, size_t *n, const char *what, struct nap_err *err);
 void model_taints_free(struct nap_taint *t, size_t n);
-/* Toleration strings go to the pod's pool; free the array alone. */
+/*
+ * Toleration strings go to the pod's pool (well-known keys are shared static
+ * strings); free the array with model_tolerations_free.  A list that is
+ * exactly the API server's admission default (not-ready and unreachable,
+ * Exists, NoExecute, 300 s) is one static array all such pods share: treat
+ * it as read-only.
+ */
 int model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
     struct nap_strpool **pool, struct nap_err *err);
+void model_tolerations_free(struct nap_toleration *t);
+/* Whether t is that shared admission default: for tests. */
+int model_tolerations_shared(const struct nap_toleration *t);
 
 /* A copy of s in the pool ("" shares one static byte); freed with the pool. */
 char *model_pool_dup(struct nap_strpool **pool, const char *s);
 void model_pool_free(struct nap_strpool *pool);
+/*
+ * Copy the pool's strings into one block of their exact size and point
+ * *fields[i] at the copies, when the pool holds more than one block and
+ * fields name every string in it (the pool grows by doubling, so a pod's
+ * strings otherwise sit in two or three blocks with up to half of the last
+ * one unused).  Returns the new block's bytes, or NULL when it left the
+ * pool as it was.  Fields pointing outside the pool (static strings) are
+ * left alone.
+ */
+char *model_pool_pack(struct nap_strpool **pool, char **const *fields, size_t n);
+/* The bytes the pool holds (headers included) and its block count: for tests. */
+size_t model_pool_size(const struct nap_strpool *pool, size_t *blocks);
 
 int model_duration_field(
     json_object *obj, const char *path, int64_t def, int64_t *out, struct nap_err *err);

@@ -752,7 +752,7 @@ model_pod_spec_free(struct nap_pod *p)
 	for (i = 0; i < p->nnode_prefs; i++)
 		nap_reqs_free(&p->node_prefs[i].reqs);
 	free(p->node_prefs);
-	free(p->tolerations);
+	model_tolerations_free(p->tolerations);
 	pod_terms_free(p->affinity, p->naffinity);
 	pod_terms_free(p->anti_affinity, p->nanti_affinity);
 	spread_free(p->spread, p->nspread);
@@ -877,6 +877,34 @@ pod_status(struct nap_pod *p, json_object *st)
 		p->scheduled_reason = model_pool_dup(&p->strings, "");
 }
 
+/*
+ * The pod's strings in one block of their exact size: a cluster keeps tens
+ * of thousands of pods, and the pool's doubling leaves up to half of each
+ * pod's last block empty.  Every string the pod keeps in its pool is named
+ * here; model_pool_pack leaves the pool alone if one is missing.
+ */
+static void
+pod_pack(struct nap_pod *p)
+{
+	char **fixed[] = {&p->meta.ns, &p->meta.name, &p->meta.uid, &p->meta.rv, &p->node_name,
+	    &p->nominated, &p->scheduled_reason, &p->owner_name, &p->owner_uid,
+	    &p->unknown_resource, &p->do_not_disrupt};
+	char **stack[32], ***f = stack;
+	size_t n = 0, i, ntol = model_tolerations_shared(p->tolerations) ? 0 : p->ntolerations;
+
+	if (NAP_ARRAY_LEN(fixed) + 2 * ntol > NAP_ARRAY_LEN(stack))
+		f = nap_xcalloc(NAP_ARRAY_LEN(fixed) + 2 * ntol, sizeof(*f));
+	for (i = 0; i < NAP_ARRAY_LEN(fixed); i++)
+		f[n++] = fixed[i];
+	for (i = 0; i < ntol; i++) {
+		f[n++] = &p->tolerations[i].key;
+		f[n++] = &p->tolerations[i].value;
+	}
+	model_pool_pack(&p->strings, (char **const *)f, n);
+	if (f != stack)
+		free(f);
+}
+
 int
 nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 {
@@ -918,6 +946,7 @@ nap_pod_from_json(struct nap_pod *p, json_object *obj, struct nap_err *err)
 		nap_pod_free(p);
 		return -1;
 	}
+	pod_pack(p);
 	return 0;
 }
 

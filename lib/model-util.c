@@ -253,6 +253,18 @@ struct nap_strpool {
 	char buf[];
 };
 
+/* Whether s lies in one of the pool's blocks. */
+static int
+pool_owns(const struct nap_strpool *b, const char *s)
+{
+	uintptr_t a = (uintptr_t)s;
+
+	for (; b; b = b->next)
+		if (a >= (uintptr_t)b->buf && a < (uintptr_t)b->buf + b->used)
+			return 1;
+	return 0;
+}
+
 /*
  * Pods are many and their small strings (node name, owner, toleration keys)
  * are many more: one block per pod instead of a malloc per string.
@@ -289,6 +301,50 @@ model_pool_dup(struct nap_strpool **pool, const char *s)
 	memcpy(p, s, n);
 	b->used += n;
 	return p;
+}
+
+char *
+model_pool_pack(struct nap_strpool **pool, char **const *fields, size_t n)
+{
+	struct nap_strpool *b, *packed;
+	size_t used = 0, moved = 0, i, len;
+
+	if (*pool == NULL || (*pool)->next == NULL)
+		return NULL; /* nothing to gain from one block but its slack */
+	for (b = *pool; b; b = b->next)
+		used += b->used;
+	for (i = 0; i < n; i++)
+		if (pool_owns(*pool, *fields[i]))
+			moved += strlen(*fields[i]) + 1;
+	if (moved != used)
+		return NULL; /* a string in the pool that fields does not name: keep all */
+	packed = nap_xmalloc(sizeof(*packed) + used);
+	packed->next = NULL;
+	packed->used = packed->cap = used;
+	for (i = 0, moved = 0; i < n; i++) {
+		if (!pool_owns(*pool, *fields[i]))
+			continue;
+		len = strlen(*fields[i]) + 1;
+		memcpy(packed->buf + moved, *fields[i], len);
+		*fields[i] = packed->buf + moved;
+		moved += len;
+	}
+	model_pool_free(*pool);
+	*pool = packed;
+	return packed->buf;
+}
+
+size_t
+model_pool_size(const struct nap_strpool *pool, size_t *blocks)
+{
+	size_t n = 0;
+
+	*blocks = 0;
+	for (; pool; pool = pool->next) {
+		n += sizeof(*pool) + pool->cap;
+		(*blocks)++;
+	}
+	return n;
 }
 
 void
@@ -421,6 +477,83 @@ model_taints(
 	return 0;
 }
 
+/*
+ * Toleration keys most pods carry, shared instead of copied: the taints the
+ * node lifecycle controller and Karpenter set, and the usual opt-ins.
+ */
+static char well_known_keys[][40] = {
+    "node.kubernetes.io/not-ready",
+    "node.kubernetes.io/unreachable",
+    "node.kubernetes.io/unschedulable",
+    "node.kubernetes.io/disk-pressure",
+    "node.kubernetes.io/memory-pressure",
+    "node.kubernetes.io/pid-pressure",
+    "node.kubernetes.io/network-unavailable",
+    "karpenter.sh/disrupted",
+    "CriticalAddonsOnly",
+    "kubernetes.azure.com/scalesetpriority",
+    "nvidia.com/gpu",
+    "sku",
+};
+static char no_value[1];
+
+/*
+ * The two tolerations the API server's DefaultTolerationSeconds admission
+ * adds to every pod that has none of its own for these taints: nearly every
+ * pod's whole list, so pods with exactly these share one (read-only) copy.
+ */
+static struct nap_toleration admission_default[2] = {
+    {well_known_keys[0], 1, no_value, NAP_EFFECT_NOEXECUTE, 300},
+    {well_known_keys[1], 1, no_value, NAP_EFFECT_NOEXECUTE, 300},
+};
+
+static char *
+toleration_key(struct nap_strpool **pool, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NAP_ARRAY_LEN(well_known_keys); i++)
+		if (strcmp(key, well_known_keys[i]) == 0)
+			return well_known_keys[i];
+	return model_pool_dup(pool, key);
+}
+
+/* Whether arr is exactly admission_default, member for member. */
+static int
+is_admission_default(json_object *arr, size_t len)
+{
+	size_t i;
+
+	if (len != NAP_ARRAY_LEN(admission_default))
+		return 0;
+	for (i = 0; i < len; i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *secs;
+
+		if (!json_object_is_type(o, json_type_object) || json_object_object_length(o) != 4 ||
+		    strcmp(nap_json_str(o, "key", ""), admission_default[i].key) != 0 ||
+		    strcmp(nap_json_str(o, "operator", ""), "Exists") != 0 ||
+		    strcmp(nap_json_str(o, "effect", ""), "NoExecute") != 0 ||
+		    !json_object_object_get_ex(o, "tolerationSeconds", &secs) ||
+		    !json_object_is_type(secs, json_type_int) ||
+		    json_object_get_int64(secs) != admission_default[i].seconds)
+			return 0;
+	}
+	return 1;
+}
+
+void
+model_tolerations_free(struct nap_toleration *t)
+{
+	if (t != admission_default)
+		free(t);
+}
+
+int
+model_tolerations_shared(const struct nap_toleration *t)
+{
+	return t == admission_default;
+}
+
 int
 model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
     struct nap_strpool **pool, struct nap_err *err)
@@ -436,6 +569,11 @@ model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
 	len = json_object_array_length(arr);
 	if (len == 0)
 		return 0;
+	if (is_admission_default(arr, len)) {
+		*out = admission_default;
+		*n = len;
+		return 0;
+	}
 	*out = nap_xcalloc(len, sizeof(**out));
 	for (i = 0; i < len; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
@@ -443,7 +581,7 @@ model_tolerations(json_object *arr, struct nap_toleration **out, size_t *n,
 		const char *op = nap_json_str(o, "operator", ""),
 			   *eff = nap_json_str(o, "effect", "");
 
-		t->key = model_pool_dup(pool, nap_json_str(o, "key", ""));
+		t->key = toleration_key(pool, nap_json_str(o, "key", ""));
 		t->value = model_pool_dup(pool, nap_json_str(o, "value", ""));
 		t->seconds = nap_json_get(o, "tolerationSeconds")
 		    ? nap_json_int(o, "tolerationSeconds", -1)

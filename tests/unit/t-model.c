@@ -8,6 +8,9 @@
  * ../shared), skipped when absent.
  */
 #include <dirent.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,7 @@
 #include "hash.h"
 #include "json.h"
 #include "model.h"
+#include "model-int.h"
 #include "tap.h"
 #include "util.h"
 #include "yaml.h"
@@ -1527,6 +1531,199 @@ test_hash(void)
 	nap_hash_free(&h);
 }
 
+/*
+ * The cluster's index keeps no key of its own: it finds an object by its
+ * own namespace and name, so deletions (the last object moving into the
+ * hole), additions after them, replacements and namespaces that differ only
+ * where the slash goes must all still find the right one.
+ */
+static void
+test_cluster_index(void)
+{
+	struct nap_cluster *c = nap_cluster_new();
+	struct nap_err err;
+	const struct nap_pod *p;
+	json_object *o;
+	char name[32], buf[512];
+	int i, ok = 1;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "pod-%d", i);
+		o = mkpod_real(i % 3 ? "team-a" : "team-b", name, "", 100 + i);
+		ok &= nap_cluster_apply(c, "ADDED", o, &err) == 0;
+		json_object_put(o);
+	}
+	for (i = 0; i < 300; i += 3) { /* every team-b pod: the last ones move into the holes */
+		snprintf(buf, sizeof(buf),
+		    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"pod-%d\",\"namespace\":\"team-b\"}}",
+		    i);
+		o = parse(buf);
+		ok &= nap_cluster_apply(c, "DELETED", o, &err) == 0;
+		json_object_put(o);
+	}
+	for (i = 300; i < 400; i++) { /* added after the moves, into the moved ones' old places */
+		snprintf(name, sizeof(name), "pod-%d", i);
+		o = mkpod_real("team-b", name, "", 100 + i);
+		ok &= nap_cluster_apply(c, "ADDED", o, &err) == 0;
+		json_object_put(o);
+	}
+	for (i = 0; i < 400; i++) {
+		const char *ns = i < 300 && i % 3 ? "team-a" : "team-b";
+
+		snprintf(name, sizeof(name), "pod-%d", i);
+		p = nap_cluster_pod(c, ns, name);
+		if (i < 300 && i % 3 == 0)
+			ok &= p == NULL && nap_cluster_pod(c, "team-a", name) == NULL;
+		else
+			ok &= p != NULL && strcmp(p->meta.name, name) == 0 &&
+			    strcmp(p->meta.ns, ns) == 0 && p->requests.v[NAP_RES_CPU] == 100 + i &&
+			    nap_cluster_pod(c, ns[5] == 'a' ? "team-b" : "team-a", name) == NULL;
+	}
+	TAP_OK(ok && nap_cluster_count(c, NAP_KIND_POD) == 300,
+	    "deletes, moves and later adds keep every pod findable by namespace and name");
+	o = mkpod_real("team-a", "pod-1", "", 999);
+	json_object_object_add(nap_json_key(o, "metadata"), "resourceVersion",
+	    json_object_new_string("123457"));
+	nap_cluster_apply(c, "MODIFIED", o, &err);
+	json_object_put(o);
+	p = nap_cluster_pod(c, "team-a", "pod-1");
+	TAP_OK(p && p->requests.v[NAP_RES_CPU] == 999 && nap_cluster_count(c, NAP_KIND_POD) == 300,
+	    "a MODIFIED replaces the pod in place");
+	o = mkpod_real("a", "b-c", "", 1);
+	nap_cluster_apply(c, "ADDED", o, &err);
+	json_object_put(o);
+	TAP_OK(nap_cluster_pod(c, "a", "b-c") && !nap_cluster_pod(c, "a-b", "c") &&
+		!nap_cluster_pod(c, "a", "b"),
+	    "a lookup matches namespace and name whole");
+	nap_cluster_free(c);
+}
+
+/*
+ * What a cluster holds per pod, measured: a bench-independent guard on the
+ * model's memory (issue 17: 60,000 pods in under 100 MB with everything
+ * else).  Real pods of one workload (shared labels, the admission-default
+ * tolerations) bound to nodes, with their JSON dropped as nap-solve does.
+ */
+static void
+test_cluster_bytes_per_pod(void)
+{
+#ifdef __GLIBC__
+	enum { PODS = 4000 };
+	struct nap_cluster *c;
+	struct nap_err err;
+	struct mallinfo2 a, b;
+	char name[64], node[64];
+	json_object *o;
+	size_t i;
+	long per;
+	int ok = 1;
+
+	a = mallinfo2();
+	c = nap_cluster_new();
+	nap_cluster_keep_pod_json(c, 0);
+	for (i = 0; i < PODS; i++) {
+		snprintf(name, sizeof(name), "checkout-api-server-7d4b9c-%05zu", i);
+		snprintf(node, sizeof(node), "aks-general-12345678-vmss%06zu", i % 200);
+		o = mkpod_real("payments-checkout-production", name, node, 100);
+		ok &= nap_cluster_apply(c, "ADDED", o, &err) == 0;
+		json_object_put(o); /* what the model holds, not the events */
+	}
+	b = mallinfo2();
+	per = ((long)b.uordblks - (long)a.uordblks) / PODS;
+	TAP_OK(ok && per > 0 && per <= 700, "a cluster holds %ld bytes per real pod (at most 700)", per);
+	nap_cluster_free(c);
+#endif
+}
+
+/*
+ * What one pod keeps of its own: a cluster holds tens of thousands, so each
+ * is one struct, one block of its strings at their exact size, and the
+ * admission-default tolerations shared, not copied.
+ */
+static void
+test_pod_footprint(void)
+{
+	char nr_key[] = "node.kubernetes.io/not-ready", team[] = "team", ml[] = "ml", none[] = "";
+	struct nap_taint not_ready = {nr_key, none, NAP_EFFECT_NOEXECUTE},
+			 other = {team, ml, NAP_EFFECT_NOSCHEDULE};
+	/* long enough that the pool's doubling spreads them over three blocks */
+	const char *strs[] = {"payments-checkout-production", "checkout-api-server-7d4b9c-x8k2p",
+	    "0f3c-checkout-api-server-7d4b9c-x8k2p", "123456", "aks-general-purpose-12345678-vmss0001",
+	    "web-7d4b9c", "rs-uid"};
+	json_object *o = mkpod_real(strs[0], strs[1], strs[4], 250);
+	struct nap_pod p, q;
+	struct nap_err err;
+	size_t blocks, bytes, strbytes = 0, i;
+	char buf[1024];
+
+	for (i = 0; i < NAP_ARRAY_LEN(strs); i++)
+		strbytes += strlen(strs[i]) + 1;
+	if (!TAP_OK(nap_pod_from_json(&p, o, &err) == 0, "a real pod parses"))
+		return;
+	TAP_IS_STR(p.meta.ns, strs[0], "namespace kept");
+	TAP_IS_STR(p.meta.name, strs[1], "name kept");
+	TAP_IS_STR(p.meta.uid, strs[2], "uid kept");
+	TAP_IS_STR(p.meta.rv, "123456", "resourceVersion kept");
+	TAP_IS_STR(p.node_name, strs[4], "node name kept");
+	TAP_IS_STR(p.owner_name, "web-7d4b9c", "owner name kept");
+	TAP_IS_STR(p.owner_uid, "rs-uid", "owner uid kept");
+	TAP_IS_STR(p.scheduled_reason, "", "a bound pod has no PodScheduled=False reason");
+	bytes = model_pool_size(p.strings, &blocks);
+	TAP_IS_INT(blocks, 1, "a pod's strings sit in one block");
+	TAP_OK(bytes <= strbytes + 24,
+	    "that block is their exact size (with its header): %zu bytes for %zu", bytes, strbytes);
+	TAP_OK(model_tolerations_shared(p.tolerations) && p.ntolerations == 2,
+	    "the admission-default tolerations are the shared copy");
+	TAP_IS_STR(p.tolerations[1].key, "node.kubernetes.io/unreachable", "shared: second key");
+	TAP_OK(p.tolerations[0].exists && p.tolerations[0].seconds == 300 &&
+		p.tolerations[0].effect == NAP_EFFECT_NOEXECUTE,
+	    "shared: Exists, NoExecute, 300 s");
+	TAP_OK(nap_tolerates(p.tolerations, p.ntolerations, &not_ready) &&
+		!nap_tolerates(p.tolerations, p.ntolerations, &other),
+	    "the shared tolerations tolerate not-ready and nothing else");
+	TAP_OK(sizeof(p) + bytes <= 392 + 24 + strbytes,
+	    "a bound pod keeps at most its struct and its strings: %zu bytes", sizeof(p) + bytes);
+	nap_pod_free(&p);
+	json_object_put(o);
+
+	/* anything else is the pod's own: another value, another key, a member more */
+	snprintf(buf, sizeof(buf),
+	    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"d\",\"uid\":\"u\"},"
+	    "\"spec\":{\"containers\":[],\"tolerations\":[{\"key\":\"node.kubernetes.io/not-ready\","
+	    "\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300},"
+	    "{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\",\"effect\":"
+	    "\"NoExecute\",\"tolerationSeconds\":301}]}}");
+	o = parse(buf);
+	if (TAP_OK(nap_pod_from_json(&q, o, &err) == 0, "a pod with 301 s parses")) {
+		TAP_OK(!model_tolerations_shared(q.tolerations) && q.ntolerations == 2 &&
+			q.tolerations[1].seconds == 301,
+		    "tolerationSeconds 301 is not the shared default");
+		nap_pod_free(&q);
+	}
+	json_object_put(o);
+	snprintf(buf, sizeof(buf),
+	    "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"d\",\"uid\":\"u\"},"
+	    "\"spec\":{\"containers\":[],\"tolerations\":[{\"key\":\"node.kubernetes.io/not-ready\","
+	    "\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300},"
+	    "{\"key\":\"team\",\"operator\":\"Equal\",\"value\":\"ml\",\"effect\":"
+	    "\"NoSchedule\"}]},\"status\":{\"nominatedNodeName\":\"node-9\"}}");
+	o = parse(buf);
+	if (TAP_OK(nap_pod_from_json(&q, o, &err) == 0, "a pod with its own toleration parses")) {
+		TAP_OK(!model_tolerations_shared(q.tolerations) && q.ntolerations == 2,
+		    "its list is its own");
+		TAP_IS_STR(q.tolerations[1].key, "team", "its own key kept");
+		TAP_IS_STR(q.tolerations[1].value, "ml", "its own value kept");
+		TAP_IS_STR(q.nominated, "node-9", "nominated node kept");
+		TAP_OK(nap_tolerates(q.tolerations, q.ntolerations, &other) &&
+			nap_tolerates(q.tolerations, q.ntolerations, &not_ready),
+		    "it tolerates team=ml:NoSchedule and not-ready");
+		model_pool_size(q.strings, &blocks);
+		TAP_IS_INT(blocks, 1, "its strings, toleration ones too, sit in one block");
+		nap_pod_free(&q);
+	}
+	json_object_put(o);
+}
+
 static void
 test_keep_node_json(void)
 {
@@ -1602,6 +1799,9 @@ main(void)
 	test_hash();
 	test_helpers();
 	test_keep_node_json();
+	test_pod_footprint();
+	test_cluster_index();
+	test_cluster_bytes_per_pod();
 
 	json_object_put(fix_pods);
 	json_object_put(fix_bad);
