@@ -66,11 +66,13 @@
 
 #define GIB (1024.0 * 1024 * 1024)
 #define MAX_ITER 2000
-#define GAP 2e-4	      /* stop when the bound is this close to the master's optimum */
+#define GAP 1e-4	      /* stop when the bound is this close to the master's optimum */
 #define BB_NODES 20000L	      /* per size and iteration, at first */
 #define BB_NODES_MAX 1000000L /* ... at most, when the search stalls */
-#define SECONDS_MAX 180	      /* then stop: the answer is still a bound */
-#define MIP_MS 5000	      /* GLPK's search where ours is cut short, per size */
+#define SECONDS_MAX 120	      /* CPU seconds, then stop: the answer is still a bound */
+#define MIP_SECONDS 5.0	      /* CPU seconds of GLPK's search where ours is cut short, per size */
+#define MAX_CLASSES 100	      /* more distinct pods: rounded down to a grid (coarsen) */
+#define EPS 1e-9	      /* a packing worth less than 1 + EPS times its price prices no column */
 
 struct cls {
 	long long cpu, mem; /* milli, bytes */
@@ -120,12 +122,30 @@ cls_cmp(const void *a, const void *b)
 	return (x->group > y->group) - (x->group < y->group);
 }
 
+/* K's equal classes into one. */
+static void
+merge(void)
+{
+	size_t m, i;
+
+	if (!nk)
+		return;
+	qsort(K, nk, sizeof(*K), cls_cmp);
+	for (m = 0, i = 1; i < nk; i++) {
+		if (cls_cmp(&K[m], &K[i]) == 0)
+			K[m].n += K[i].n;
+		else
+			K[++m] = K[i];
+	}
+	nk = m + 1;
+}
+
 /* stdin into K (merged classes); group words numbered from 1. */
 static int
 read_classes(void)
 {
 	char line[512], word[256], **names = NULL;
-	size_t ak = 0, m, i;
+	size_t ak = 0, i;
 	long long cpu, mem;
 	int f;
 
@@ -162,17 +182,54 @@ read_classes(void)
 	for (i = 0; i < (size_t)ngroups; i++)
 		free(names[i]);
 	free(names);
-	if (!nk)
-		return 0;
-	qsort(K, nk, sizeof(*K), cls_cmp);
-	for (m = 0, i = 1; i < nk; i++) {
-		if (cls_cmp(&K[m], &K[i]) == 0)
-			K[m].n += K[i].n;
-		else
-			K[++m] = K[i];
-	}
-	nk = m + 1;
+	merge();
 	return 0;
+}
+
+/*
+ * The grids a pod's requests are rounded down to, finest first: CPU in
+ * millicores, memory in MiB (0: not rounded).  Rounding a pod down leaves
+ * every real packing a packing, so the bound stays a bound on every fleet;
+ * it only gets weaker, by at most a grid step per pod.
+ */
+static const struct {
+	long long cpu, mib;
+} grids[] = { { 1, 0 }, { 10, 1 }, { 25, 4 }, { 50, 16 }, { 100, 32 }, { 100, 64 },
+	{ 250, 128 }, { 500, 256 }, { 1000, 512 } };
+#define NGRIDS (sizeof(grids) / sizeof(grids[0]))
+
+/*
+ * Round K down to the finest grid that leaves at most max_cls classes, or
+ * to grid level (-g); say which on stderr.
+ */
+static void
+coarsen(size_t max_cls, int level)
+{
+	struct cls *k0 = xrealloc(NULL, (nk ? nk : 1) * sizeof(*k0));
+	size_t n0 = nk, i, g = 0;
+
+	memcpy(k0, K, n0 * sizeof(*k0));
+	for (g = level >= 0 ? (size_t)level : 0; g < NGRIDS; g++) {
+		long long mg = grids[g].mib ? grids[g].mib * 1024 * 1024 : 1;
+
+		for (i = 0; i < n0; i++) {
+			K[i] = k0[i];
+			K[i].cpu -= K[i].cpu % grids[g].cpu;
+			K[i].mem -= K[i].mem % mg;
+		}
+		nk = n0;
+		merge();
+		if (level >= 0 || nk <= max_cls)
+			break;
+	}
+	if (g == NGRIDS)
+		g--;
+	if (g > 0)
+		fprintf(stderr,
+		    "config-bound: requests rounded down to %lldm CPU and %lld MiB memory "
+		    "(%zu classes)\n",
+		    grids[g].cpu, grids[g].mib, nk);
+	free(k0);
 }
 
 static int
@@ -263,7 +320,7 @@ static size_t *items, ni; /* classes with a price that fit, best first */
 static int *cur, *best;	  /* counts by position in items */
 static double *wt;	  /* surrogate weight of each item (by position) */
 static double lam[3];	  /* surrogate multipliers: per core, GiB, pod */
-static double best_v;
+static double best_v, thr; /* thr: the node's price, a little over */
 static long bb_nodes, bb_limit = BB_NODES;
 static unsigned char *gused;
 static double *gbest; /* by group: the dearest pod left (bound_from) */
@@ -343,7 +400,8 @@ dfs(size_t i, long long c, long long m, long long p, double v)
 	if (i == ni || p == 0 || bb_nodes >= bb_limit)
 		return;
 	bb_nodes++;
-	if (v + bound_from(i, c, m, p) <= best_v * (1 + 1e-12) + 1e-12)
+	/* nothing below worth more than the best so far, nor than the node costs */
+	if (v + bound_from(i, c, m, p) <= (best_v > thr ? best_v * (1 + 1e-12) : thr))
 		return;
 	k = &K[items[i]];
 	u = fit_left(k, c, m, p);
@@ -371,6 +429,38 @@ item_cmp(const void *a, const void *b)
 	if (ex != ey)
 		return ex < ey ? 1 : -1;
 	return (x > y) - (x < y);
+}
+
+/*
+ * GLPK's branch and bound is told to stop once no open node can hold a
+ * packing worth more than thr: the size prices no column, and its bound
+ * is thr.
+ */
+static double mip_bound, mip_start;
+
+static double
+cpu_seconds(void)
+{
+	return (double)clock() / CLOCKS_PER_SEC;
+}
+
+static void
+mip_cb(glp_tree *tree, void *info)
+{
+	int n;
+
+	(void)info;
+	if (cpu_seconds() - mip_start > MIP_SECONDS) {
+		glp_ios_terminate(tree);
+		return;
+	}
+	if (glp_ios_reason(tree) != GLP_ISELECT && glp_ios_reason(tree) != GLP_IBINGO)
+		return;
+	if ((n = glp_ios_best_node(tree)) == 0)
+		return;
+	mip_bound = glp_ios_node_bound(tree, n);
+	if (mip_bound <= thr)
+		glp_ios_terminate(tree);
 }
 
 /*
@@ -432,15 +522,18 @@ surrogate(int mip, int *exact)
 		glp_init_iocp(&ip);
 		ip.msg_lev = GLP_MSG_OFF;
 		ip.presolve = GLP_ON;
-		ip.tm_lim = MIP_MS;
+		ip.cb_func = mip_cb;
+		mip_bound = INFINITY;
+		mip_start = cpu_seconds();
 		*exact = 0;
 		opt = -1;
 		if (glp_intopt(kp, &ip) == 0 || glp_mip_status(kp) == GLP_FEAS) {
 			opt = glp_mip_obj_val(kp);
-			*exact = glp_mip_status(kp) == GLP_OPT;
+			*exact = glp_mip_status(kp) == GLP_OPT || mip_bound <= thr;
 			for (j = 0; j < ni; j++)
 				best[j] = (int)lround(glp_mip_col_val(kp, (int)j + 1));
-		}
+		} else if (mip_bound <= thr) /* stopped before it found a packing */
+			*exact = 1;
 		glp_delete_prob(kp);
 		free(ind);
 		free(val);
@@ -461,7 +554,8 @@ surrogate(int mip, int *exact)
 
 /*
  * The best packing of size t at prices p: its worth (a column in col when
- * worth > price), and in *ub what no packing of t can be worth more than.
+ * worth > price), and in *ub what no packing of t can be worth more than
+ * (at least the price, a little over: that is all the bound needs).
  */
 static double
 price_size(size_t t, const double *p, int *col, double *ub)
@@ -471,16 +565,20 @@ price_size(size_t t, const double *p, int *col, double *ub)
 
 	pi = p;
 	bt = &T[t];
+	thr = bt->price * (1 + EPS);
 	ni = 0;
 	for (j = 0; j < nk; j++)
 		if (p[j] > 1e-12 && fit_count(&K[j], bt) > 0)
 			items[ni++] = j;
 	memset(col, 0, nk * sizeof(*col));
-	if (!ni) {
-		*ub = 0;
+	*ub = 0;
+	if (!ni)
+		return 0;
+	lpub = surrogate(0, NULL);
+	if (lpub <= thr) { /* not even the knapsack's LP beats the price */
+		*ub = lpub;
 		return 0;
 	}
-	lpub = surrogate(0, NULL);
 	qsort(items, ni, sizeof(*items), item_cmp);
 	for (j = 0; j < ni; j++)
 		wt[j] = lam[0] * (double)K[items[j]].cpu / 1000.0 +
@@ -493,10 +591,10 @@ price_size(size_t t, const double *p, int *col, double *ub)
 	if (lpub < *ub)
 		*ub = lpub;
 	dfs(0, bt->cpu, bt->mem, bt->pods, 0);
-	if (bb_nodes < bb_limit)
-		*ub = best_v;
+	if (bb_nodes < bb_limit) /* searched to the end */
+		*ub = best_v > thr ? best_v : thr;
 	else {
-		/* cut short (large sizes): GLPK's branch and bound, with LP bounds */
+		/* cut short (large sizes): GLPK's branch and bound */
 		int exact;
 		int *keep = xrealloc(NULL, ni * sizeof(int));
 		double mv;
@@ -508,7 +606,7 @@ price_size(size_t t, const double *p, int *col, double *ub)
 		else
 			memcpy(best, keep, ni * sizeof(int));
 		if (exact)
-			*ub = best_v;
+			*ub = best_v > thr ? best_v : thr;
 		free(keep);
 	}
 	for (j = 0; j < ni; j++)
@@ -637,9 +735,8 @@ main(int argc, char **argv)
 	glp_prob *lp;
 	glp_smcp parm;
 	double *p, z = 0, lb = 0, *worth;
-	int *a, verbose = 0, integer = 0, iter, exact = 0;
+	int *a, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0;
 	double whole = -1;
-	time_t t0;
 	size_t j, t, unfit = 0;
 
 	const char *snapshot = NULL;
@@ -647,22 +744,32 @@ main(int argc, char **argv)
 
 	while (argc > 1 &&
 	    (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0 ||
-		(strcmp(argv[1], "-s") == 0 && argc > 2))) {
+		strcmp(argv[1], "-n") == 0 ||
+		((strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "-g") == 0) && argc > 2))) {
 		if (argv[1][1] == 'v')
 			verbose = 1;
 		else if (argv[1][1] == 'i')
 			integer = 1;
+		else if (argv[1][1] == 'n')
+			nogroups = 1;
 		else {
-			snapshot = argv[2];
+			if (argv[1][1] == 's')
+				snapshot = argv[2];
+			else {
+				char *end;
+				long l = strtol(argv[2], &end, 10);
+
+				level = *end || l < 0 || (size_t)l >= NGRIDS ? -2 : (int)l;
+			}
 			argv++;
 			argc--;
 		}
 		argv++;
 		argc--;
 	}
-	if (argc != 3) {
+	if (argc != 3 || level < -1) {
 		fprintf(stderr,
-		    "usage: config-bound [-i] [-v] [-s SNAPSHOT] CATALOG REGION "
+		    "usage: config-bound [-i] [-n] [-v] [-g LEVEL] [-s SNAPSHOT] CATALOG REGION "
 		    "[<requests]\n");
 		return 64;
 	}
@@ -672,6 +779,16 @@ main(int argc, char **argv)
 	}
 	if (snapshot ? load_snapshot(snapshot) < 0 : read_classes() < 0 || load_sizes(NULL, 0) < 0)
 		return 65;
+	if (nogroups) {
+		for (j = 0; j < nk; j++)
+			K[j].group = 0;
+		merge();
+	}
+	coarsen(MAX_CLASSES, level);
+	if (verbose)
+		for (t = 0; t < nt; t++)
+			fprintf(stderr, "size %s %lldm %lldKi %lld pods $%.4f/h\n", T[t].name, T[t].cpu,
+			    T[t].mem / 1024, T[t].pods, T[t].price);
 	/* classes no size fits are left out (counted on stderr) */
 	for (j = 0; j < nk;) {
 		for (t = 0; t < nt && fit_count(&K[j], &T[t]) == 0; t++)
@@ -725,7 +842,6 @@ main(int argc, char **argv)
 	}
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
-	t0 = time(NULL);
 	for (iter = 0; iter < MAX_ITER; iter++) {
 		double rho = 1;
 		size_t worst = 0;
@@ -746,7 +862,7 @@ main(int argc, char **argv)
 				rho = ub / T[t].price;
 				worst = t;
 			}
-			if (v > T[t].price * (1 + 1e-9)) {
+			if (v > T[t].price * (1 + EPS)) {
 				add_col(lp, t, a);
 				added++;
 			}
@@ -754,16 +870,16 @@ main(int argc, char **argv)
 		if (z / rho > lb)
 			lb = z / rho;
 		if (getenv("CONFIG_BOUND_TRACE"))
-			fprintf(stderr, "iter %d: z %.4f rho %.6f (%s) lb %.4f cols %zu\n", iter, z,
-			    rho, T[worst].name, lb, ncol);
-		if (rho <= 1 + 1e-9) {
+			fprintf(stderr, "iter %d: z %.4f rho %.6f (%s) lb %.4f cols %zu cpu %.2f\n",
+			    iter, z, rho, T[worst].name, lb, ncol, cpu_seconds());
+		if (rho <= 1 + EPS) {
 			exact = 1;
 			lb = z;
 			break;
 		}
 		if (lb >= z * (1 - GAP))
 			break;
-		if (time(NULL) - t0 > SECONDS_MAX)
+		if (cpu_seconds() > SECONDS_MAX)
 			break;
 		if (!added) {
 			/* the search was cut short somewhere: search longer, or give up */
@@ -789,10 +905,11 @@ main(int argc, char **argv)
 	if (verbose)
 		print_fleet(lp, integer && whole >= 0);
 	fprintf(stderr,
-	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %s (master %.4f)\n",
-	    nk, nt, ncol, iter + 1,
+	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %.1f CPU s, %s "
+	    "(master %.4f)\n",
+	    nk, nt, ncol, iter + 1, cpu_seconds(),
 	    exact		      ? "exact"
-		: lb >= z * (1 - GAP) ? "within 0.02 % of the master"
+		: lb >= z * (1 - GAP) ? "optimal within 0.01 %"
 				      : "inexact",
 	    z);
 	if (integer)
