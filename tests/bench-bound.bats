@@ -77,6 +77,11 @@ pods() {
 	{ pods 3 100 100 g; pods 2 200 100 g; } >"$REQ"
 	bound westus -n
 	[ "$out" = 0.0960 ]
+	# with a 1500m pod beside them: three nodes, one of the group on each
+	# (the 1500m pod and two of the group would fit one)
+	{ pods 2 100 100 g; pods 1 200 100 g; pods 1 1500 100; } >"$REQ"
+	bound westus
+	[ "$out" = 0.2880 ]
 }
 
 @test "250 pods at most on a node, across shapes" {
