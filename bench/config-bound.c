@@ -6,31 +6,50 @@
  * the rest of a 1.9-CPU node empty here as in any real packing; the optimum
  * is within a node or so per size of the best integer fleet.
  *
- *   config-bound [-v] CATALOG REGION  <requests
+ *   config-bound [-i] [-n] [-v] [-g LEVEL] CATALOG REGION  <requests
  *
  * stdin: one line per pod, "CPU_MILLI MEMORY_BYTES [GROUP]".  Pods of one
  * GROUP (any word but "-") are at most one to a node: the bench writes the
  * group of a pod whose required hostname anti-affinity selects itself (and
- * so every pod of the group).  Other constraints (zones, spreads) are left
- * out, which keeps the answer a lower bound.
+ * so every pod of the group); -n ignores groups.  Other constraints
+ * (zones, spreads) are left out, which keeps the answer a lower bound.
  *
  * Sizes: every size of the catalog with an available on-demand price in
  * REGION, allocatable as nap-solve computes it for the default
  * AKSNodeClass (as lp-bound --fit); a size that another beats on CPU,
  * memory, pods and price at once is dropped (never needed).
  *
+ * Why it is a lower bound on every whole fleet: a real node of size t
+ * holds some whole pods within t's allocatable CPU, memory and pods, at
+ * most one pod of a GROUP: that is a column of the LP, so a whole fleet
+ * is an integer solution of it and costs no less than its optimum.  Every
+ * figure printed is at most that optimum (Farley's bound below), so at most
+ * the cheapest whole fleet.  Rounding requests down (below) keeps every real
+ * packing a packing, so it keeps this true.
+ *
+ * Pods of equal requests (and group) are one class with a demand (cutting
+ * stock: columns count pods of each class, not pods).  More than 100
+ * classes (thousands of distinct requests) are rounded down to the finest
+ * grid of CPU and memory that leaves at most 100 (-g LEVEL forces one:
+ * 0 none, 1 10m and 1 MiB, 2 25m and 4 MiB, ... 8 1000m and 512 MiB, the
+ * grids[] table); stderr names the grid.
+ *
  * Solved by column generation with GLPK's simplex: the master LP covers
- * each class of equal pods (requests and group) with packings; for each
- * size a branch and bound over the classes finds the packing worth most at
- * the master's dual prices (a bounded knapsack in CPU, memory and pods).
- * Where that search is cut short (large sizes), GLPK's own branch and
- * bound on the same knapsack takes over for a few seconds.
- * When no packing is worth more than its node costs, the master's optimum
- * is the bound.  If the search is cut short (iteration, node or time
- * limits: three minutes in all),
- * the answer is the master's optimum divided by the largest ratio of a
- * packing's worth to its node's price that the search could not rule out
- * (Farley's bound), still a lower bound; stderr then says "inexact".
+ * each class with packings; for each size, the packing worth most at the
+ * master's dual prices (a bounded knapsack in CPU, memory and pods, each
+ * group at most one pod) prices a column.  A size whose knapsack LP is
+ * worth no more than its node costs prices none and is skipped; others are
+ * searched by branch and bound over the classes, pruned at the node's
+ * price (a packing worth less prices no column).  Where that search is cut
+ * short (large sizes) and no size priced a column, GLPK's branch and
+ * bound on the same knapsack takes over (two CPU seconds per size).
+ * After each round the bound is the master's optimum divided by the largest
+ * ratio of a packing's worth to its node's price that the search could not
+ * rule out (Farley's bound): equal to the master's optimum when no packing
+ * prices a column ("exact").  It stops there, or "converged" once the
+ * bound is within 0.1 % of the master's optimum (the LP optimum lies
+ * between the two), or "inexact" after two CPU minutes; stderr says which,
+ * how close, and the CPU seconds it took.
  *
  *   config-bound [-i] [-v] -s SNAPSHOT CATALOG REGION
  *
@@ -46,8 +65,9 @@
  * Prints the bound in USD per hour.  -i also prints the price of the
  * cheapest whole fleet made of the packings the search found (GLPK's
  * branch and bound, 10 s at most): a fleet that exists, so the best
- * integer fleet lies between the two.  -v prints, on stderr, that fleet
- * (or the LP's): nodes of each size and what one of them holds.
+ * integer fleet lies between the two.  -v prints, on stderr, the sizes
+ * (allocatable and price) and that fleet (or the LP's): nodes of each size
+ * and what one of them holds.
  * Built by bench/solve.sh when GLPK's headers are there
  * (libglpk-dev); not part of nap.
  */
@@ -66,11 +86,10 @@
 
 #define GIB (1024.0 * 1024 * 1024)
 #define MAX_ITER 2000
-#define GAP 1e-4	      /* stop when the bound is this close to the master's optimum */
-#define BB_NODES 20000L	      /* per size and iteration, at first */
-#define BB_NODES_MAX 1000000L /* ... at most, when the search stalls */
+#define GAP 1e-3	      /* stop when the bound is this close to the master's optimum */
+#define BB_NODES 20000L	      /* per size and iteration */
 #define SECONDS_MAX 120	      /* CPU seconds, then stop: the answer is still a bound */
-#define MIP_SECONDS 5.0	      /* CPU seconds of GLPK's search where ours is cut short, per size */
+#define MIP_SECONDS 2.0	      /* CPU seconds of GLPK's search where ours is cut short, per size */
 #define MAX_CLASSES 100	      /* more distinct pods: rounded down to a grid (coarsen) */
 #define EPS 1e-9	      /* a packing worth less than 1 + EPS times its price prices no column */
 
@@ -322,6 +341,7 @@ static double *wt;	  /* surrogate weight of each item (by position) */
 static double lam[3];	  /* surrogate multipliers: per core, GiB, pod */
 static double best_v, thr; /* thr: the node's price, a little over */
 static long bb_nodes, bb_limit = BB_NODES;
+static int use_mip; /* where our search is cut short, GLPK's takes over */
 static unsigned char *gused;
 static double *gbest; /* by group: the dearest pod left (bound_from) */
 
@@ -593,7 +613,7 @@ price_size(size_t t, const double *p, int *col, double *ub)
 	dfs(0, bt->cpu, bt->mem, bt->pods, 0);
 	if (bb_nodes < bb_limit) /* searched to the end */
 		*ub = best_v > thr ? best_v : thr;
-	else {
+	else if (use_mip) {
 		/* cut short (large sizes): GLPK's branch and bound */
 		int exact;
 		int *keep = xrealloc(NULL, ni * sizeof(int));
@@ -881,12 +901,16 @@ main(int argc, char **argv)
 			break;
 		if (cpu_seconds() > SECONDS_MAX)
 			break;
-		if (!added) {
-			/* the search was cut short somewhere: search longer, or give up */
-			if (bb_limit >= BB_NODES_MAX)
-				break;
-			bb_limit *= 8;
-		}
+		/*
+		 * Where our search was cut short, GLPK's searches too, but only
+		 * once ours finds no column anywhere: it is the slow part.
+		 */
+		if (added)
+			use_mip = 0;
+		else if (use_mip)
+			break; /* GLPK's search ran out of time too */
+		else
+			use_mip = 1;
 	}
 	if (integer) {
 		/* the best whole fleet of the columns found: a fleet nap could buy */
@@ -904,14 +928,15 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		print_fleet(lp, integer && whole >= 0);
+	/* the optimum lies between lb and z */
 	fprintf(stderr,
-	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %.1f CPU s, %s "
-	    "(master %.4f)\n",
+	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %.1f CPU s, %s, "
+	    "within %.3f %% of the optimum (master %.4f)\n",
 	    nk, nt, ncol, iter + 1, cpu_seconds(),
 	    exact		      ? "exact"
-		: lb >= z * (1 - GAP) ? "optimal within 0.01 %"
+		: lb >= z * (1 - GAP) ? "converged"
 				      : "inexact",
-	    z);
+	    z > 0 ? (z - lb) / z * 100 : 0, z);
 	if (integer)
 		printf("%.4f %.4f\n", lb, whole);
 	else
