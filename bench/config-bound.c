@@ -29,8 +29,8 @@
  *
  * Pods of equal requests (and group) are one class with a demand (cutting
  * stock: columns count pods of each class, not pods).  More than 100
- * classes (thousands of distinct requests) are rounded down to the finest
- * grid of CPU and memory that leaves at most 100 (-g LEVEL forces one:
+ * distinct requests (thousands, say) are rounded down to the finest grid
+ * of CPU and memory that leaves at most 100 (-g LEVEL forces one:
  * 0 none, 1 10m and 1 MiB, 2 25m and 4 MiB, ... 8 1000m and 512 MiB, the
  * grids[] table); stderr names the grid.
  *
@@ -90,7 +90,7 @@
 #define BB_NODES 20000L	      /* per size and iteration */
 #define SECONDS_MAX 120	      /* CPU seconds, then stop: the answer is still a bound */
 #define MIP_SECONDS 2.0	      /* CPU seconds of GLPK's search where ours is cut short, per size */
-#define MAX_CLASSES 100	      /* more distinct pods: rounded down to a grid (coarsen) */
+#define MAX_SHAPES 100	      /* more distinct requests: rounded down to a grid (coarsen) */
 #define EPS 1e-9	      /* a packing worth less than 1 + EPS times its price prices no column */
 
 struct cls {
@@ -217,12 +217,23 @@ static const struct {
 	{ 250, 128 }, { 500, 256 }, { 1000, 512 } };
 #define NGRIDS (sizeof(grids) / sizeof(grids[0]))
 
+/* Distinct requests in K (merged), whatever their groups. */
+static size_t
+shapes(void)
+{
+	size_t i, n = nk > 0;
+
+	for (i = 1; i < nk; i++)
+		n += K[i].cpu != K[i - 1].cpu || K[i].mem != K[i - 1].mem;
+	return n;
+}
+
 /*
- * Round K down to the finest grid that leaves at most max_cls classes, or
- * to grid level (-g); say which on stderr.
+ * Round K down to the finest grid that leaves at most max_shapes distinct
+ * requests, or to grid level (-g); say which on stderr.
  */
 static void
-coarsen(size_t max_cls, int level)
+coarsen(size_t max_shapes, int level)
 {
 	struct cls *k0 = xrealloc(NULL, (nk ? nk : 1) * sizeof(*k0));
 	size_t n0 = nk, i, g = 0;
@@ -238,7 +249,7 @@ coarsen(size_t max_cls, int level)
 		}
 		nk = n0;
 		merge();
-		if (level >= 0 || nk <= max_cls)
+		if (level >= 0 || shapes() <= max_shapes)
 			break;
 	}
 	if (g == NGRIDS)
@@ -246,8 +257,8 @@ coarsen(size_t max_cls, int level)
 	if (g > 0)
 		fprintf(stderr,
 		    "config-bound: requests rounded down to %lldm CPU and %lld MiB memory "
-		    "(%zu classes)\n",
-		    grids[g].cpu, grids[g].mib, nk);
+		    "(%zu distinct)\n",
+		    grids[g].cpu, grids[g].mib, shapes());
 	free(k0);
 }
 
@@ -804,7 +815,7 @@ main(int argc, char **argv)
 			K[j].group = 0;
 		merge();
 	}
-	coarsen(MAX_CLASSES, level);
+	coarsen(MAX_SHAPES, level);
 	if (verbose)
 		for (t = 0; t < nt; t++)
 			fprintf(stderr, "size %s %lldm %lldKi %lld pods $%.4f/h\n", T[t].name, T[t].cpu,

@@ -106,17 +106,31 @@ pods() {
 	pods 2 960 100 >"$REQ"
 	bound westus -g 4
 	[ "$out" = 0.0960 ]
-	[[ $err == *"requests rounded down to 100m CPU and 32 MiB memory (1 classes)"* ]]
+	[[ $err == *"requests rounded down to 100m CPU and 32 MiB memory (1 distinct)"* ]]
 }
 
-@test "more than 100 distinct requests: rounded down to the finest grid that leaves 100 classes at most" {
+@test "more than 100 distinct requests: rounded down to the finest grid that leaves 100 at most" {
 	i=0
 	while [ "$i" -lt 150 ]; do
 		echo "$((1001 + i)) 1073741824"
 		i=$((i + 1))
 	done >"$REQ"
 	bound westus
-	[[ $err == *"requests rounded down to 10m CPU and 1 MiB memory (16 classes)"* ]]
+	[[ $err == *"requests rounded down to 10m CPU and 1 MiB memory (16 distinct)"* ]]
 	# each pod over 1 core, alone on its node either way
 	[ "$out" = 14.4000 ]
+}
+
+@test "groups do not count toward the 100: 30 requests in 4 groups are not rounded" {
+	for g in 1 2 3 4; do
+		s=1
+		while [ "$s" -le 30 ]; do
+			echo "$((100 + 10 * s)) 104857600 g$g"
+			s=$((s + 1))
+		done
+	done >"$REQ"
+	bound westus
+	[[ $err != *rounded* ]]
+	# each group's 30 pods on 30 nodes, one of each group on a node
+	[ "$out" = 2.8800 ]
 }
