@@ -29,10 +29,12 @@
  *
  * Pods of equal requests (and group) are one class with a demand (cutting
  * stock: columns count pods of each class, not pods).  More than 100
- * distinct requests (thousands, say) are rounded down to the finest grid
- * of CPU and memory that leaves at most 100 (-g LEVEL forces one:
- * 0 none, 1 10m and 1 MiB, 2 25m and 4 MiB, ... 8 1000m and 512 MiB, the
- * grids[] table); stderr names the grid.
+ * distinct requests (thousands, say) are rounded down: to 10m and 1 MiB,
+ * 25m and 4 MiB or 50m and 16 MiB, the finest that leaves at most 100;
+ * else each CPU and memory request down to the largest of a few steps,
+ * themselves requests (at the pods' quantiles), as many as leave 100.
+ * -g LEVEL forces a grid: 0 none, 1 10m and 1 MiB, ... 8 1000m and 512
+ * MiB (the grids[] table).  stderr names the grid or the steps.
  *
  * Solved by column generation with GLPK's simplex: the master LP covers
  * each class with packings; for each size, the packing worth most at the
@@ -216,6 +218,7 @@ static const struct {
 } grids[] = { { 1, 0 }, { 10, 1 }, { 25, 4 }, { 50, 16 }, { 100, 32 }, { 100, 64 },
 	{ 250, 128 }, { 500, 256 }, { 1000, 512 } };
 #define NGRIDS (sizeof(grids) / sizeof(grids[0]))
+#define AUTO_GRIDS 4 /* at most 50m and 16 MiB lost per pod; then steps */
 
 /* Distinct requests in K (merged), whatever their groups. */
 static size_t
@@ -228,18 +231,85 @@ shapes(void)
 	return n;
 }
 
+struct val {
+	long long v;
+	double n; /* pods */
+};
+
+static int
+val_cmp(const void *a, const void *b)
+{
+	const struct val *x = a, *y = b;
+
+	return (x->v > y->v) - (x->v < y->v);
+}
+
 /*
- * Round K down to the finest grid that leaves at most max_shapes distinct
- * requests, or to grid level (-g); say which on stderr.
+ * Into step: the values of v (sorted, pods n in all) at the pods' quantiles
+ * 0, 1/b, 2/b, ..., each once; returns how many.  step[0] is the least, so
+ * every value rounds down to a step.
+ */
+static size_t
+quantiles(const struct val *v, size_t nv, double n, size_t b, long long *step)
+{
+	size_t i = 0, j, ns = 0;
+	double cum = v[0].n;
+
+	for (j = 0; j < b; j++) {
+		while (i + 1 < nv && cum <= n * (double)j / (double)b)
+			cum += v[++i].n;
+		if (ns == 0 || step[ns - 1] != v[i].v)
+			step[ns++] = v[i].v;
+	}
+	return ns;
+}
+
+/* x rounded down to the largest of the ns steps not over it */
+static long long
+step_down(long long x, const long long *step, size_t ns)
+{
+	size_t lo = 0, hi = ns;
+
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (step[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return step[lo];
+}
+
+static void
+print_steps(const char *what, const long long *step, size_t ns, long long unit)
+{
+	size_t i;
+
+	fprintf(stderr, "config-bound: %s steps:", what);
+	for (i = 0; i < ns; i++)
+		fprintf(stderr, " %lld", step[i] / unit);
+	fprintf(stderr, "\n");
+}
+
+/*
+ * Round K down to the finest of the first AUTO_GRIDS grids that leaves at
+ * most max_shapes distinct requests, or to grid level (-g); when none
+ * does, each request down to the largest of a few steps, the requests'
+ * own values at the pods' quantiles (so a pod at a step loses nothing),
+ * as many steps as leave max_shapes.  Says which on stderr.
  */
 static void
 coarsen(size_t max_shapes, int level)
 {
 	struct cls *k0 = xrealloc(NULL, (nk ? nk : 1) * sizeof(*k0));
-	size_t n0 = nk, i, g = 0;
+	struct val *vc, *vm;
+	long long *sc, *sm;
+	size_t n0 = nk, i, g, b, nc = 0, nm = 0;
+	double pods = 0;
 
 	memcpy(k0, K, n0 * sizeof(*k0));
-	for (g = level >= 0 ? (size_t)level : 0; g < NGRIDS; g++) {
+	for (g = level >= 0 ? (size_t)level : 0; g < (level >= 0 ? NGRIDS : AUTO_GRIDS); g++) {
 		long long mg = grids[g].mib ? grids[g].mib * 1024 * 1024 : 1;
 
 		for (i = 0; i < n0; i++) {
@@ -249,16 +319,50 @@ coarsen(size_t max_shapes, int level)
 		}
 		nk = n0;
 		merge();
-		if (level >= 0 || shapes() <= max_shapes)
+		if (level >= 0 || shapes() <= max_shapes) {
+			if (g > 0)
+				fprintf(stderr,
+				    "config-bound: requests rounded down to %lldm CPU and %lld MiB "
+				    "memory (%zu distinct)\n",
+				    grids[g].cpu, grids[g].mib, shapes());
+			free(k0);
+			return;
+		}
+	}
+	vc = xrealloc(NULL, n0 * sizeof(*vc));
+	vm = xrealloc(NULL, n0 * sizeof(*vm));
+	sc = xrealloc(NULL, n0 * sizeof(*sc));
+	sm = xrealloc(NULL, n0 * sizeof(*sm));
+	for (i = 0; i < n0; i++) {
+		vc[i].v = k0[i].cpu;
+		vm[i].v = k0[i].mem;
+		vc[i].n = vm[i].n = k0[i].n;
+		pods += k0[i].n;
+	}
+	qsort(vc, n0, sizeof(*vc), val_cmp);
+	qsort(vm, n0, sizeof(*vm), val_cmp);
+	for (b = max_shapes; b >= 1; b = b * 4 / 5) {
+		nc = quantiles(vc, n0, pods, b, sc);
+		nm = quantiles(vm, n0, pods, b, sm);
+		for (i = 0; i < n0; i++) {
+			K[i] = k0[i];
+			K[i].cpu = step_down(K[i].cpu, sc, nc);
+			K[i].mem = step_down(K[i].mem, sm, nm);
+		}
+		nk = n0;
+		merge();
+		if (shapes() <= max_shapes || b == 1)
 			break;
 	}
-	if (g == NGRIDS)
-		g--;
-	if (g > 0)
-		fprintf(stderr,
-		    "config-bound: requests rounded down to %lldm CPU and %lld MiB memory "
-		    "(%zu distinct)\n",
-		    grids[g].cpu, grids[g].mib, shapes());
+	fprintf(stderr,
+	    "config-bound: requests rounded down to %zu CPU and %zu memory steps (%zu distinct)\n",
+	    nc, nm, shapes());
+	print_steps("CPU (m)", sc, nc, 1);
+	print_steps("memory (MiB)", sm, nm, 1024 * 1024);
+	free(vc);
+	free(vm);
+	free(sc);
+	free(sm);
 	free(k0);
 }
 

@@ -21,20 +21,21 @@
 #          headers (libglpk-dev) are missing.  Like the other two it looks
 #          at requests only, so it bounds every fleet of these pods.
 #          Where more than 100 distinct requests are on new nodes,
-#          config-bound rounds them down to a grid first (still a bound,
-#          a weaker one);
+#          config-bound rounds them down first, to a grid or to a few
+#          steps (still a bound, a weaker one; the "#" line says which);
 #   confg  (rows whose pods have hostname anti-affinity groups) the same
 #          with at most one pod of a group on a node, which every valid
 #          fleet keeps too: a tighter bound; "-" for rows without groups;
 # and "int", the price of a whole fleet config-bound finds from its
 # packings (one that exists: the best whole fleet costs between conf and
 # int).  Under each row a "#" line quotes config-bound's summary from
-# stderr for conf and confg: classes, grid when it rounded, CPU seconds, and
-# "exact" or "optimal within 0.01 %" (Farley's bound within 0.01 % of the
-# master LP) -- "inexact" when its CPU limit (two minutes) cut it short, the
-# figure still a bound.  Rows use nap-solve's default tiered packing;
-# "+karpenter" rows run Karpenter's greedy growth (--packing karpenter, see
-# nap-solve(1)).  Times and RSS are medians of $RUNS runs (default 3).
+# stderr for conf and confg: the grid or steps when it rounded, classes, CPU
+# seconds, "exact" (the LP optimum), "converged" (Farley's bound within
+# 0.1 % of the master LP, the optimum between the two) or "inexact" (its
+# two CPU minutes ran out; the figure is still a bound), and how close.
+# Rows use nap-solve's default tiered packing; "+karpenter" rows run
+# Karpenter's greedy growth (--packing karpenter, see nap-solve(1)).
+# Times and RSS are medians of $RUNS runs (default 3).
 #   SIZES="1000 5000 20000 50000" RUNS=3 sh bench/solve.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -134,3 +134,18 @@ pods() {
 	# each group's 30 pods on 30 nodes, one of each group on a node
 	[ "$out" = 2.8800 ]
 }
+
+@test "requests no grid of 50m and 16 MiB brings to 100: rounded down to steps that are requests" {
+	# 120 requests over 1000m: one to a node however they round
+	i=0
+	while [ "$i" -lt 120 ]; do
+		echo "$((1000 + 3 * i)) $(((100 + 20 * i) * 1048576))"
+		i=$((i + 1))
+	done >"$REQ"
+	bound westus
+	[[ $err == *"requests rounded down to "*" CPU and "*" memory steps ("*" distinct)"* ]]
+	# the least request is the first step: no pod rounds below every step
+	[[ $err == *"CPU (m) steps: 1000 "* ]]
+	[[ $err == *"memory (MiB) steps: 100 "* ]]
+	[ "$out" = 11.5200 ]
+}
