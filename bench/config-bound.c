@@ -44,7 +44,9 @@
  * searched by branch and bound over the classes, pruned at the node's
  * price (a packing worth less prices no column).  Where that search is cut
  * short (large sizes) and no size priced a column, GLPK's branch and
- * bound on the same knapsack takes over (two CPU seconds per size).
+ * bound on the same knapsack takes over (two CPU seconds per size, four
+ * times that after a round where it ran out of time and priced nothing,
+ * up to 32).
  * After each round the bound is the master's optimum divided by the largest
  * ratio of a packing's worth to its node's price that the search could not
  * rule out (Farley's bound): equal to the master's optimum when no packing
@@ -92,6 +94,7 @@
 #define BB_NODES 20000L	      /* per size and iteration */
 #define SECONDS_MAX 120	      /* CPU seconds, then stop: the answer is still a bound */
 #define MIP_SECONDS 2.0	      /* CPU seconds of GLPK's search where ours is cut short, per size */
+#define MIP_SECONDS_MAX 32.0  /* ... at most, when a round of it priced nothing */
 #define MAX_SHAPES 100	      /* more distinct requests: rounded down to a grid (coarsen) */
 #define EPS 1e-9	      /* a packing worth less than 1 + EPS times its price prices no column */
 
@@ -571,7 +574,7 @@ item_cmp(const void *a, const void *b)
  * packing worth more than thr: the size prices no column, and its bound
  * is thr.
  */
-static double mip_bound, mip_start;
+static double mip_bound, mip_start, mip_seconds = MIP_SECONDS;
 
 static double
 cpu_seconds(void)
@@ -585,7 +588,7 @@ mip_cb(glp_tree *tree, void *info)
 	int n;
 
 	(void)info;
-	if (cpu_seconds() - mip_start > MIP_SECONDS) {
+	if (cpu_seconds() - mip_start > mip_seconds) {
 		glp_ios_terminate(tree);
 		return;
 	}
@@ -1022,8 +1025,10 @@ main(int argc, char **argv)
 		 */
 		if (added)
 			use_mip = 0;
-		else if (use_mip)
+		else if (use_mip && mip_seconds >= MIP_SECONDS_MAX)
 			break; /* GLPK's search ran out of time too */
+		else if (use_mip)
+			mip_seconds *= 4; /* it did somewhere: longer */
 		else
 			use_mip = 1;
 	}
