@@ -6,31 +6,54 @@
  * the rest of a 1.9-CPU node empty here as in any real packing; the optimum
  * is within a node or so per size of the best integer fleet.
  *
- *   config-bound [-v] CATALOG REGION  <requests
+ *   config-bound [-i] [-n] [-v] [-g LEVEL] CATALOG REGION  <requests
  *
  * stdin: one line per pod, "CPU_MILLI MEMORY_BYTES [GROUP]".  Pods of one
  * GROUP (any word but "-") are at most one to a node: the bench writes the
  * group of a pod whose required hostname anti-affinity selects itself (and
- * so every pod of the group).  Other constraints (zones, spreads) are left
- * out, which keeps the answer a lower bound.
+ * so every pod of the group); -n ignores groups.  Other constraints
+ * (zones, spreads) are left out, which keeps the answer a lower bound.
  *
  * Sizes: every size of the catalog with an available on-demand price in
  * REGION, allocatable as nap-solve computes it for the default
  * AKSNodeClass (as lp-bound --fit); a size that another beats on CPU,
  * memory, pods and price at once is dropped (never needed).
  *
+ * Why it is a lower bound on every whole fleet: a real node of size t
+ * holds some whole pods within t's allocatable CPU, memory and pods, at
+ * most one pod of a GROUP: that is a column of the LP, so a whole fleet
+ * is an integer solution of it and costs no less than its optimum.  Every
+ * figure printed is at most that optimum (Farley's bound below), so at most
+ * the cheapest whole fleet.  Rounding requests down (below) keeps every real
+ * packing a packing, so it keeps this true.
+ *
+ * Pods of equal requests (and group) are one class with a demand (cutting
+ * stock: columns count pods of each class, not pods).  More than 100
+ * distinct requests (thousands, say) are rounded down: to 10m and 1 MiB,
+ * 25m and 4 MiB or 50m and 16 MiB, the finest that leaves at most 100;
+ * else each CPU and memory request down to the largest of a few steps,
+ * themselves requests (at the pods' quantiles), as many as leave 100.
+ * -g LEVEL forces a grid: 0 none, 1 10m and 1 MiB, ... 8 1000m and 512
+ * MiB (the grids[] table).  stderr names the grid or the steps.
+ *
  * Solved by column generation with GLPK's simplex: the master LP covers
- * each class of equal pods (requests and group) with packings; for each
- * size a branch and bound over the classes finds the packing worth most at
- * the master's dual prices (a bounded knapsack in CPU, memory and pods).
- * Where that search is cut short (large sizes), GLPK's own branch and
- * bound on the same knapsack takes over for a few seconds.
- * When no packing is worth more than its node costs, the master's optimum
- * is the bound.  If the search is cut short (iteration, node or time
- * limits: three minutes in all),
- * the answer is the master's optimum divided by the largest ratio of a
- * packing's worth to its node's price that the search could not rule out
- * (Farley's bound), still a lower bound; stderr then says "inexact".
+ * each class with packings; for each size, the packing worth most at the
+ * master's dual prices (a bounded knapsack in CPU, memory and pods, each
+ * group at most one pod) prices a column.  A size whose knapsack LP is
+ * worth no more than its node costs prices none and is skipped; others are
+ * searched by branch and bound over the classes, pruned at the node's
+ * price (a packing worth less prices no column).  Where that search is cut
+ * short (large sizes) and no size priced a column, GLPK's branch and
+ * bound on the same knapsack takes over (two CPU seconds per size, four
+ * times that after a round where it ran out of time and priced nothing,
+ * up to 32).
+ * After each round the bound is the master's optimum divided by the largest
+ * ratio of a packing's worth to its node's price that the search could not
+ * rule out (Farley's bound): equal to the master's optimum when no packing
+ * prices a column ("exact").  It stops there, or "converged" once the
+ * bound is within 0.1 % of the master's optimum (the LP optimum lies
+ * between the two), or "inexact" after two CPU minutes; stderr says which,
+ * how close, and the CPU seconds it took.
  *
  *   config-bound [-i] [-v] -s SNAPSHOT CATALOG REGION
  *
@@ -46,8 +69,9 @@
  * Prints the bound in USD per hour.  -i also prints the price of the
  * cheapest whole fleet made of the packings the search found (GLPK's
  * branch and bound, 10 s at most): a fleet that exists, so the best
- * integer fleet lies between the two.  -v prints, on stderr, that fleet
- * (or the LP's): nodes of each size and what one of them holds.
+ * integer fleet lies between the two.  -v prints, on stderr, the sizes
+ * (allocatable and price) and that fleet (or the LP's): nodes of each size
+ * and what one of them holds.
  * Built by bench/solve.sh when GLPK's headers are there
  * (libglpk-dev); not part of nap.
  */
@@ -66,11 +90,13 @@
 
 #define GIB (1024.0 * 1024 * 1024)
 #define MAX_ITER 2000
-#define GAP 2e-4	      /* stop when the bound is this close to the master's optimum */
-#define BB_NODES 20000L	      /* per size and iteration, at first */
-#define BB_NODES_MAX 1000000L /* ... at most, when the search stalls */
-#define SECONDS_MAX 180	      /* then stop: the answer is still a bound */
-#define MIP_MS 5000	      /* GLPK's search where ours is cut short, per size */
+#define GAP 1e-3	      /* stop when the bound is this close to the master's optimum */
+#define BB_NODES 20000L	      /* per size and iteration */
+#define SECONDS_MAX 120	      /* CPU seconds, then stop: the answer is still a bound */
+#define MIP_SECONDS 2.0	      /* CPU seconds of GLPK's search where ours is cut short, per size */
+#define MIP_SECONDS_MAX 32.0  /* ... at most, when a round of it priced nothing */
+#define MAX_SHAPES 100	      /* more distinct requests: rounded down to a grid (coarsen) */
+#define EPS 1e-9	      /* a packing worth less than 1 + EPS times its price prices no column */
 
 struct cls {
 	long long cpu, mem; /* milli, bytes */
@@ -120,12 +146,30 @@ cls_cmp(const void *a, const void *b)
 	return (x->group > y->group) - (x->group < y->group);
 }
 
+/* K's equal classes into one. */
+static void
+merge(void)
+{
+	size_t m, i;
+
+	if (!nk)
+		return;
+	qsort(K, nk, sizeof(*K), cls_cmp);
+	for (m = 0, i = 1; i < nk; i++) {
+		if (cls_cmp(&K[m], &K[i]) == 0)
+			K[m].n += K[i].n;
+		else
+			K[++m] = K[i];
+	}
+	nk = m + 1;
+}
+
 /* stdin into K (merged classes); group words numbered from 1. */
 static int
 read_classes(void)
 {
 	char line[512], word[256], **names = NULL;
-	size_t ak = 0, m, i;
+	size_t ak = 0, i;
 	long long cpu, mem;
 	int f;
 
@@ -162,17 +206,167 @@ read_classes(void)
 	for (i = 0; i < (size_t)ngroups; i++)
 		free(names[i]);
 	free(names);
-	if (!nk)
-		return 0;
-	qsort(K, nk, sizeof(*K), cls_cmp);
-	for (m = 0, i = 1; i < nk; i++) {
-		if (cls_cmp(&K[m], &K[i]) == 0)
-			K[m].n += K[i].n;
-		else
-			K[++m] = K[i];
-	}
-	nk = m + 1;
+	merge();
 	return 0;
+}
+
+/*
+ * The grids a pod's requests are rounded down to, finest first: CPU in
+ * millicores, memory in MiB (0: not rounded).  Rounding a pod down leaves
+ * every real packing a packing, so the bound stays a bound on every fleet;
+ * it only gets weaker, by at most a grid step per pod.
+ */
+static const struct {
+	long long cpu, mib;
+} grids[] = { { 1, 0 }, { 10, 1 }, { 25, 4 }, { 50, 16 }, { 100, 32 }, { 100, 64 },
+	{ 250, 128 }, { 500, 256 }, { 1000, 512 } };
+#define NGRIDS (sizeof(grids) / sizeof(grids[0]))
+#define AUTO_GRIDS 4 /* at most 50m and 16 MiB lost per pod; then steps */
+
+/* Distinct requests in K (merged), whatever their groups. */
+static size_t
+shapes(void)
+{
+	size_t i, n = nk > 0;
+
+	for (i = 1; i < nk; i++)
+		n += K[i].cpu != K[i - 1].cpu || K[i].mem != K[i - 1].mem;
+	return n;
+}
+
+struct val {
+	long long v;
+	double n; /* pods */
+};
+
+static int
+val_cmp(const void *a, const void *b)
+{
+	const struct val *x = a, *y = b;
+
+	return (x->v > y->v) - (x->v < y->v);
+}
+
+/*
+ * Into step: the values of v (sorted, pods n in all) at the pods' quantiles
+ * 0, 1/b, 2/b, ..., each once; returns how many.  step[0] is the least, so
+ * every value rounds down to a step.
+ */
+static size_t
+quantiles(const struct val *v, size_t nv, double n, size_t b, long long *step)
+{
+	size_t i = 0, j, ns = 0;
+	double cum = v[0].n;
+
+	for (j = 0; j < b; j++) {
+		while (i + 1 < nv && cum <= n * (double)j / (double)b)
+			cum += v[++i].n;
+		if (ns == 0 || step[ns - 1] != v[i].v)
+			step[ns++] = v[i].v;
+	}
+	return ns;
+}
+
+/* x rounded down to the largest of the ns steps not over it */
+static long long
+step_down(long long x, const long long *step, size_t ns)
+{
+	size_t lo = 0, hi = ns;
+
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (step[mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return step[lo];
+}
+
+static void
+print_steps(const char *what, const long long *step, size_t ns, long long unit)
+{
+	size_t i;
+
+	fprintf(stderr, "config-bound: %s steps:", what);
+	for (i = 0; i < ns; i++)
+		fprintf(stderr, " %lld", step[i] / unit);
+	fprintf(stderr, "\n");
+}
+
+/*
+ * Round K down to the finest of the first AUTO_GRIDS grids that leaves at
+ * most max_shapes distinct requests, or to grid level (-g); when none
+ * does, each request down to the largest of a few steps, the requests'
+ * own values at the pods' quantiles (so a pod at a step loses nothing),
+ * as many steps as leave max_shapes.  Says which on stderr.
+ */
+static void
+coarsen(size_t max_shapes, int level)
+{
+	struct cls *k0 = xrealloc(NULL, (nk ? nk : 1) * sizeof(*k0));
+	struct val *vc, *vm;
+	long long *sc, *sm;
+	size_t n0 = nk, i, g, b, nc = 0, nm = 0;
+	double pods = 0;
+
+	memcpy(k0, K, n0 * sizeof(*k0));
+	for (g = level >= 0 ? (size_t)level : 0; g < (level >= 0 ? NGRIDS : AUTO_GRIDS); g++) {
+		long long mg = grids[g].mib ? grids[g].mib * 1024 * 1024 : 1;
+
+		for (i = 0; i < n0; i++) {
+			K[i] = k0[i];
+			K[i].cpu -= K[i].cpu % grids[g].cpu;
+			K[i].mem -= K[i].mem % mg;
+		}
+		nk = n0;
+		merge();
+		if (level >= 0 || shapes() <= max_shapes) {
+			if (g > 0)
+				fprintf(stderr,
+				    "config-bound: requests rounded down to %lldm CPU and %lld MiB "
+				    "memory (%zu distinct)\n",
+				    grids[g].cpu, grids[g].mib, shapes());
+			free(k0);
+			return;
+		}
+	}
+	vc = xrealloc(NULL, n0 * sizeof(*vc));
+	vm = xrealloc(NULL, n0 * sizeof(*vm));
+	sc = xrealloc(NULL, n0 * sizeof(*sc));
+	sm = xrealloc(NULL, n0 * sizeof(*sm));
+	for (i = 0; i < n0; i++) {
+		vc[i].v = k0[i].cpu;
+		vm[i].v = k0[i].mem;
+		vc[i].n = vm[i].n = k0[i].n;
+		pods += k0[i].n;
+	}
+	qsort(vc, n0, sizeof(*vc), val_cmp);
+	qsort(vm, n0, sizeof(*vm), val_cmp);
+	for (b = max_shapes; b >= 1; b = b * 4 / 5) {
+		nc = quantiles(vc, n0, pods, b, sc);
+		nm = quantiles(vm, n0, pods, b, sm);
+		for (i = 0; i < n0; i++) {
+			K[i] = k0[i];
+			K[i].cpu = step_down(K[i].cpu, sc, nc);
+			K[i].mem = step_down(K[i].mem, sm, nm);
+		}
+		nk = n0;
+		merge();
+		if (shapes() <= max_shapes || b == 1)
+			break;
+	}
+	fprintf(stderr,
+	    "config-bound: requests rounded down to %zu CPU and %zu memory steps (%zu distinct)\n",
+	    nc, nm, shapes());
+	print_steps("CPU (m)", sc, nc, 1);
+	print_steps("memory (MiB)", sm, nm, 1024 * 1024);
+	free(vc);
+	free(vm);
+	free(sc);
+	free(sm);
+	free(k0);
 }
 
 static int
@@ -263,8 +457,9 @@ static size_t *items, ni; /* classes with a price that fit, best first */
 static int *cur, *best;	  /* counts by position in items */
 static double *wt;	  /* surrogate weight of each item (by position) */
 static double lam[3];	  /* surrogate multipliers: per core, GiB, pod */
-static double best_v;
+static double best_v, thr; /* thr: the node's price, a little over */
 static long bb_nodes, bb_limit = BB_NODES;
+static int use_mip; /* where our search is cut short, GLPK's takes over */
 static unsigned char *gused;
 static double *gbest; /* by group: the dearest pod left (bound_from) */
 
@@ -343,7 +538,8 @@ dfs(size_t i, long long c, long long m, long long p, double v)
 	if (i == ni || p == 0 || bb_nodes >= bb_limit)
 		return;
 	bb_nodes++;
-	if (v + bound_from(i, c, m, p) <= best_v * (1 + 1e-12) + 1e-12)
+	/* nothing below worth more than the best so far, nor than the node costs */
+	if (v + bound_from(i, c, m, p) <= (best_v > thr ? best_v * (1 + 1e-12) : thr))
 		return;
 	k = &K[items[i]];
 	u = fit_left(k, c, m, p);
@@ -371,6 +567,38 @@ item_cmp(const void *a, const void *b)
 	if (ex != ey)
 		return ex < ey ? 1 : -1;
 	return (x > y) - (x < y);
+}
+
+/*
+ * GLPK's branch and bound is told to stop once no open node can hold a
+ * packing worth more than thr: the size prices no column, and its bound
+ * is thr.
+ */
+static double mip_bound, mip_start, mip_seconds = MIP_SECONDS;
+
+static double
+cpu_seconds(void)
+{
+	return (double)clock() / CLOCKS_PER_SEC;
+}
+
+static void
+mip_cb(glp_tree *tree, void *info)
+{
+	int n;
+
+	(void)info;
+	if (cpu_seconds() - mip_start > mip_seconds) {
+		glp_ios_terminate(tree);
+		return;
+	}
+	if (glp_ios_reason(tree) != GLP_ISELECT && glp_ios_reason(tree) != GLP_IBINGO)
+		return;
+	if ((n = glp_ios_best_node(tree)) == 0)
+		return;
+	mip_bound = glp_ios_node_bound(tree, n);
+	if (mip_bound <= thr)
+		glp_ios_terminate(tree);
 }
 
 /*
@@ -432,15 +660,18 @@ surrogate(int mip, int *exact)
 		glp_init_iocp(&ip);
 		ip.msg_lev = GLP_MSG_OFF;
 		ip.presolve = GLP_ON;
-		ip.tm_lim = MIP_MS;
+		ip.cb_func = mip_cb;
+		mip_bound = INFINITY;
+		mip_start = cpu_seconds();
 		*exact = 0;
 		opt = -1;
 		if (glp_intopt(kp, &ip) == 0 || glp_mip_status(kp) == GLP_FEAS) {
 			opt = glp_mip_obj_val(kp);
-			*exact = glp_mip_status(kp) == GLP_OPT;
+			*exact = glp_mip_status(kp) == GLP_OPT || mip_bound <= thr;
 			for (j = 0; j < ni; j++)
 				best[j] = (int)lround(glp_mip_col_val(kp, (int)j + 1));
-		}
+		} else if (mip_bound <= thr) /* stopped before it found a packing */
+			*exact = 1;
 		glp_delete_prob(kp);
 		free(ind);
 		free(val);
@@ -461,7 +692,8 @@ surrogate(int mip, int *exact)
 
 /*
  * The best packing of size t at prices p: its worth (a column in col when
- * worth > price), and in *ub what no packing of t can be worth more than.
+ * worth > price), and in *ub what no packing of t can be worth more than
+ * (at least the price, a little over: that is all the bound needs).
  */
 static double
 price_size(size_t t, const double *p, int *col, double *ub)
@@ -471,16 +703,20 @@ price_size(size_t t, const double *p, int *col, double *ub)
 
 	pi = p;
 	bt = &T[t];
+	thr = bt->price * (1 + EPS);
 	ni = 0;
 	for (j = 0; j < nk; j++)
 		if (p[j] > 1e-12 && fit_count(&K[j], bt) > 0)
 			items[ni++] = j;
 	memset(col, 0, nk * sizeof(*col));
-	if (!ni) {
-		*ub = 0;
+	*ub = 0;
+	if (!ni)
+		return 0;
+	lpub = surrogate(0, NULL);
+	if (lpub <= thr) { /* not even the knapsack's LP beats the price */
+		*ub = lpub;
 		return 0;
 	}
-	lpub = surrogate(0, NULL);
 	qsort(items, ni, sizeof(*items), item_cmp);
 	for (j = 0; j < ni; j++)
 		wt[j] = lam[0] * (double)K[items[j]].cpu / 1000.0 +
@@ -493,10 +729,10 @@ price_size(size_t t, const double *p, int *col, double *ub)
 	if (lpub < *ub)
 		*ub = lpub;
 	dfs(0, bt->cpu, bt->mem, bt->pods, 0);
-	if (bb_nodes < bb_limit)
-		*ub = best_v;
-	else {
-		/* cut short (large sizes): GLPK's branch and bound, with LP bounds */
+	if (bb_nodes < bb_limit) /* searched to the end */
+		*ub = best_v > thr ? best_v : thr;
+	else if (use_mip) {
+		/* cut short (large sizes): GLPK's branch and bound */
 		int exact;
 		int *keep = xrealloc(NULL, ni * sizeof(int));
 		double mv;
@@ -508,7 +744,7 @@ price_size(size_t t, const double *p, int *col, double *ub)
 		else
 			memcpy(best, keep, ni * sizeof(int));
 		if (exact)
-			*ub = best_v;
+			*ub = best_v > thr ? best_v : thr;
 		free(keep);
 	}
 	for (j = 0; j < ni; j++)
@@ -637,9 +873,8 @@ main(int argc, char **argv)
 	glp_prob *lp;
 	glp_smcp parm;
 	double *p, z = 0, lb = 0, *worth;
-	int *a, verbose = 0, integer = 0, iter, exact = 0;
+	int *a, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0;
 	double whole = -1;
-	time_t t0;
 	size_t j, t, unfit = 0;
 
 	const char *snapshot = NULL;
@@ -647,22 +882,32 @@ main(int argc, char **argv)
 
 	while (argc > 1 &&
 	    (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0 ||
-		(strcmp(argv[1], "-s") == 0 && argc > 2))) {
+		strcmp(argv[1], "-n") == 0 ||
+		((strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "-g") == 0) && argc > 2))) {
 		if (argv[1][1] == 'v')
 			verbose = 1;
 		else if (argv[1][1] == 'i')
 			integer = 1;
+		else if (argv[1][1] == 'n')
+			nogroups = 1;
 		else {
-			snapshot = argv[2];
+			if (argv[1][1] == 's')
+				snapshot = argv[2];
+			else {
+				char *end;
+				long l = strtol(argv[2], &end, 10);
+
+				level = *end || l < 0 || (size_t)l >= NGRIDS ? -2 : (int)l;
+			}
 			argv++;
 			argc--;
 		}
 		argv++;
 		argc--;
 	}
-	if (argc != 3) {
+	if (argc != 3 || level < -1) {
 		fprintf(stderr,
-		    "usage: config-bound [-i] [-v] [-s SNAPSHOT] CATALOG REGION "
+		    "usage: config-bound [-i] [-n] [-v] [-g LEVEL] [-s SNAPSHOT] CATALOG REGION "
 		    "[<requests]\n");
 		return 64;
 	}
@@ -672,6 +917,16 @@ main(int argc, char **argv)
 	}
 	if (snapshot ? load_snapshot(snapshot) < 0 : read_classes() < 0 || load_sizes(NULL, 0) < 0)
 		return 65;
+	if (nogroups) {
+		for (j = 0; j < nk; j++)
+			K[j].group = 0;
+		merge();
+	}
+	coarsen(MAX_SHAPES, level);
+	if (verbose)
+		for (t = 0; t < nt; t++)
+			fprintf(stderr, "size %s %lldm %lldKi %lld pods $%.4f/h\n", T[t].name, T[t].cpu,
+			    T[t].mem / 1024, T[t].pods, T[t].price);
 	/* classes no size fits are left out (counted on stderr) */
 	for (j = 0; j < nk;) {
 		for (t = 0; t < nt && fit_count(&K[j], &T[t]) == 0; t++)
@@ -725,7 +980,6 @@ main(int argc, char **argv)
 	}
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
-	t0 = time(NULL);
 	for (iter = 0; iter < MAX_ITER; iter++) {
 		double rho = 1;
 		size_t worst = 0;
@@ -746,7 +1000,7 @@ main(int argc, char **argv)
 				rho = ub / T[t].price;
 				worst = t;
 			}
-			if (v > T[t].price * (1 + 1e-9)) {
+			if (v > T[t].price * (1 + EPS)) {
 				add_col(lp, t, a);
 				added++;
 			}
@@ -754,23 +1008,29 @@ main(int argc, char **argv)
 		if (z / rho > lb)
 			lb = z / rho;
 		if (getenv("CONFIG_BOUND_TRACE"))
-			fprintf(stderr, "iter %d: z %.4f rho %.6f (%s) lb %.4f cols %zu\n", iter, z,
-			    rho, T[worst].name, lb, ncol);
-		if (rho <= 1 + 1e-9) {
+			fprintf(stderr, "iter %d: z %.4f rho %.6f (%s) lb %.4f cols %zu cpu %.2f\n",
+			    iter, z, rho, T[worst].name, lb, ncol, cpu_seconds());
+		if (rho <= 1 + EPS) {
 			exact = 1;
 			lb = z;
 			break;
 		}
 		if (lb >= z * (1 - GAP))
 			break;
-		if (time(NULL) - t0 > SECONDS_MAX)
+		if (cpu_seconds() > SECONDS_MAX)
 			break;
-		if (!added) {
-			/* the search was cut short somewhere: search longer, or give up */
-			if (bb_limit >= BB_NODES_MAX)
-				break;
-			bb_limit *= 8;
-		}
+		/*
+		 * Where our search was cut short, GLPK's searches too, but only
+		 * once ours finds no column anywhere: it is the slow part.
+		 */
+		if (added)
+			use_mip = 0;
+		else if (use_mip && mip_seconds >= MIP_SECONDS_MAX)
+			break; /* GLPK's search ran out of time too */
+		else if (use_mip)
+			mip_seconds *= 4; /* it did somewhere: longer */
+		else
+			use_mip = 1;
 	}
 	if (integer) {
 		/* the best whole fleet of the columns found: a fleet nap could buy */
@@ -788,13 +1048,15 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		print_fleet(lp, integer && whole >= 0);
+	/* the optimum lies between lb and z */
 	fprintf(stderr,
-	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %s (master %.4f)\n",
-	    nk, nt, ncol, iter + 1,
+	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %.1f CPU s, %s, "
+	    "within %.3f %% of the optimum (master %.4f)\n",
+	    nk, nt, ncol, iter + 1, cpu_seconds(),
 	    exact		      ? "exact"
-		: lb >= z * (1 - GAP) ? "within 0.02 % of the master"
+		: lb >= z * (1 - GAP) ? "converged"
 				      : "inexact",
-	    z);
+	    z > 0 ? (z - lb) / z * 100 : 0, z);
 	if (integer)
 		printf("%.4f %.4f\n", lb, whole);
 	else

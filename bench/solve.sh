@@ -23,17 +23,23 @@
 #          packing of whole pods (bench/config-bound.c, GLPK), within a
 #          node or so per size of the best whole fleet; "-" when GLPK's
 #          headers (libglpk-dev) are missing.  Like the other two it looks
-#          at requests only: the requests file also names each pod's hostname
-#          anti-affinity group, which config-bound can take, but its search
-#          does not close the gap with them in time on the diverse mix.
-#          It stops after three minutes still a bound; at 5,000 pods and
-#          more it stops short of the optimum (stderr "inexact"), and conf
-#          can fall below whole there: the larger of the two is the bound;
+#          at requests only, so it bounds every fleet of these pods.
+#          Where more than 100 distinct requests are on new nodes,
+#          config-bound rounds them down first, to a grid or to a few
+#          steps (still a bound, a weaker one; the "#" line says which);
+#   confg  (rows whose pods have hostname anti-affinity groups) the same
+#          with at most one pod of a group on a node, which every valid
+#          fleet keeps too: a tighter bound; "-" for rows without groups;
 # and "int", the price of a whole fleet config-bound finds from its
 # packings (one that exists: the best whole fleet costs between conf and
-# int).  Rows use nap-solve's default tiered packing;
-# "+karpenter" rows run Karpenter's greedy growth (--packing karpenter, see
-# nap-solve(1)).  Times and RSS are medians of $RUNS runs (default 3).
+# int).  Under each row a "#" line quotes config-bound's summary from
+# stderr for conf and confg: the grid or steps when it rounded, classes, CPU
+# seconds, "exact" (the LP optimum), "converged" (Farley's bound within
+# 0.1 % of the master LP, the optimum between the two) or "inexact" (its
+# two CPU minutes ran out; the figure is still a bound), and how close.
+# Rows use nap-solve's default tiered packing; "+karpenter" rows run
+# Karpenter's greedy growth (--packing karpenter, see nap-solve(1)).
+# Times and RSS are medians of $RUNS runs (default 3).
 #   SIZES="1000 5000 20000 50000" VARIED_SIZES=20000 RUNS=3 sh bench/solve.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,9 +64,9 @@ fi
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-printf '%-17s %7s %12s %4s %7s %6s %6s %6s %6s %6s %7s %6s %6s %6s %8s %8s %6s %8s %6s %8s %6s %8s\n' \
+printf '%-17s %7s %12s %4s %7s %6s %6s %6s %6s %6s %7s %6s %6s %6s %8s %8s %6s %8s %6s %8s %6s %8s %8s %6s\n' \
 	mix pending cluster MB floor_s wall_s xfloor fcpu_s cpu_s xfcpu us/pod RSS_MB nodes \
-	n/kpod '$/h' 'LP$/h' xLP 'whole$/h' xwhole 'conf$/h' xconf 'int$/h' 
+	n/kpod '$/h' 'LP$/h' xLP 'whole$/h' xwhole 'conf$/h' xconf 'int$/h' 'confg$/h' xconfg
 row() {	# mix pending nodes running [nap-solve flags]
 	"$tmp/gen" "$2" "$3" "$4" "${1%+*}" >"$tmp/snap"
 	mb=$(du -m "$tmp/snap" | cut -f1)
@@ -99,7 +105,8 @@ row() {	# mix pending nodes running [nap-solve flags]
 			 .[4] + ($l.pods | length)]) | @tsv' "$tmp/out" >"$tmp/sum"
 	jq -r 'select(.type == "LaunchRequest") | .pods[]' "$tmp/out" >"$tmp/newpods"
 	read -r nodes cost cpu mem pods <"$tmp/sum"
-	fit=0 cb=0 ci=0
+	fit=0 cb=0 ci=0 cg=0
+	: >"$tmp/conf.err"
 	if [ "$nodes" -gt 0 ]; then
 		lp=$("$tmp/lp" "$repo/data" eastus "$cpu" "$mem" "$pods")
 		# the pods put on new nodes, one line each: requests, and the group
@@ -127,8 +134,13 @@ row() {	# mix pending nodes running [nap-solve flags]
 		fit=$(cut -f1,2 "$tmp/req" | "$tmp/lp" --whole "$repo/data" eastus)
 		if [ "$conf" = 1 ]; then
 			read -r cb ci <<-EOF
-			$(cut -f1,2 "$tmp/req" | "$tmp/conf" -i "$repo/data" eastus 2>"$tmp/conf.err")
+			$(cut -f1,2 "$tmp/req" | "$tmp/conf" -i "$repo/data" eastus 2>"$tmp/conf.e")
 			EOF
+			sed 's/^config-bound: /# conf:  /' "$tmp/conf.e" >>"$tmp/conf.err"
+			if cut -f3 "$tmp/req" | grep -qv '^-$'; then
+				cg=$("$tmp/conf" "$repo/data" eastus <"$tmp/req" 2>"$tmp/conf.e")
+				sed 's/^config-bound: /# confg: /' "$tmp/conf.e" >>"$tmp/conf.err"
+			fi
 		fi
 	else
 		lp=0
@@ -137,14 +149,15 @@ row() {	# mix pending nodes running [nap-solve flags]
 	[ "$3" -gt 0 ] && cluster="${3}n/${4}p"
 	awk -v mix="$1" -v n="$2" -v c="$cluster" -v mb="$mb" -v f="$floor" -v w="$wall" \
 	    -v r="$rss" -v nodes="$nodes" -v cost="$cost" -v lp="$lp" -v fc="$fcpu" -v cc="$cpusec" \
-	    -v fit="$fit" -v cb="$cb" -v ci="$ci" -v pods="$pods" '
+	    -v fit="$fit" -v cb="$cb" -v ci="$ci" -v cg="$cg" -v pods="$pods" '
 	function ratio(b) { return b > 0 ? sprintf("%.3f", cost / b) : "-" }
 	function usd(b) { return b > 0 ? sprintf("%.2f", b) : "-" }
 	BEGIN {
-		printf "%-17s %7d %12s %4d %7.2f %6.2f %6.2f %6.2f %6.2f %6.2f %7.1f %6.0f %6d %6.1f %8.2f %8s %6s %8s %6s %8s %6s %8s\n",
+		printf "%-17s %7d %12s %4d %7.2f %6.2f %6.2f %6.2f %6.2f %6.2f %7.1f %6.0f %6d %6.1f %8.2f %8s %6s %8s %6s %8s %6s %8s %8s %6s\n",
 		    mix, n, c, mb, f, w, (f > 0 ? w / f : 0), fc, cc, (fc > 0 ? cc / fc : 0),
 		    w * 1e6 / n, r / 1024, nodes, (pods > 0 ? nodes * 1000 / pods : 0), cost,
-		    usd(lp), ratio(lp), usd(fit), ratio(fit), usd(cb), ratio(cb), usd(ci) }'
+		    usd(lp), ratio(lp), usd(fit), ratio(fit), usd(cb), ratio(cb), usd(ci), usd(cg), ratio(cg) }'
+	cat "$tmp/conf.err"
 }
 
 for n in $SIZES; do
