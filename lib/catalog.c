@@ -1145,6 +1145,13 @@ nap_catalog_load_config(struct nap_catalog **out, const struct nap_config *cfg, 
 	return nap_catalog_load(out, path, region, spot_prices, err);
 }
 
+/* Equal strings, or both NULL. */
+static int
+same_or_null(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
 int
 nap_unavail_add_record(struct nap_unavail_set *s, json_object *rec, struct nap_err *err)
 {
@@ -1160,11 +1167,28 @@ nap_unavail_add_record(struct nap_unavail_set *s, json_object *rec, struct nap_e
 	if (until && nap_time_parse(until, &t) < 0)
 		return nap_err_set(err, NAP_EX_DATAERR,
 		    "OfferingUnavailable %s: until: bad time \"%s\"", it, until);
+	zone = zone && zone[0] ? zone : NULL;
+	ct = ct && ct[0] ? ct : NULL;
+	/*
+	 * One entry per offering: a long-running tool hears of the same
+	 * offering again and again, so the set stays as large as the
+	 * offerings ever reported, not the reports.  The later until wins
+	 * (0, for ever, is the latest).
+	 */
+	for (size_t i = 0; i < s->n; i++) {
+		u = &s->v[i];
+		if (strcmp(u->itype, it) == 0 && same_or_null(u->zone, zone) &&
+		    same_or_null(u->ctype, ct)) {
+			if (u->until_ms && (t == 0 || t * 1000 > u->until_ms))
+				u->until_ms = t * 1000;
+			return 0;
+		}
+	}
 	nap_xgrow(&s->v, &s->alloc, s->n + 1, sizeof(*s->v));
 	u = &s->v[s->n++];
 	u->itype = nap_xstrdup(it);
-	u->zone = zone && zone[0] ? nap_xstrdup(zone) : NULL;
-	u->ctype = ct && ct[0] ? nap_xstrdup(ct) : NULL;
+	u->zone = zone ? nap_xstrdup(zone) : NULL;
+	u->ctype = ct ? nap_xstrdup(ct) : NULL;
 	u->until_ms = t * 1000;
 	return 0;
 }

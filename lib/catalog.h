@@ -251,7 +251,9 @@ struct nap_unavail_set {
 /*
  * Add one OfferingUnavailable record ({"instanceType", "zone",
  * "capacityType", "until"}); -1 with NAP_EX_DATAERR when it has no
- * instanceType or a bad until, the set unchanged.
+ * instanceType or a bad until, the set unchanged.  A record for an
+ * offering already in the set (same size, zone and capacity type) updates
+ * that entry to the later until, so the set never holds an offering twice.
  */
 struct json_object;
 int nap_unavail_add_record(struct nap_unavail_set *s, struct json_object *rec, struct nap_err *err);

@@ -751,6 +751,22 @@ test_unavail(void)
 	TAP_OK(strstr(err.msg, "tomorrow") != NULL, "naming it: %s", err.msg);
 	json_object_put(r);
 	TAP_IS_INT(s.n, 2, "refused records leave the set unchanged");
+	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"instanceType\":"
+			       "\"Standard_D2s_v5\",\"zone\":\"eastus-1\",\"capacityType\":"
+			       "\"on-demand\",\"until\":\"2026-12-07T01:00:00Z\"}");
+	for (i = 0; i < 3; i++)
+		nap_unavail_add_record(&s, r, &err);
+	json_object_put(r);
+	TAP_IS_INT(s.n, 2, "the same offering reported again is not kept twice");
+	TAP_OK(nap_unavail_has(&s, it, z1, until + 3599 * 1000),
+	    "its entry now holds until the later until");
+	r = json_tokener_parse("{\"type\":\"OfferingUnavailable\",\"instanceType\":"
+			       "\"Standard_D2s_v5\",\"zone\":\"eastus-1\",\"capacityType\":"
+			       "\"on-demand\",\"until\":\"2026-12-06T00:00:00Z\"}");
+	nap_unavail_add_record(&s, r, &err);
+	json_object_put(r);
+	TAP_OK(nap_unavail_has(&s, it, z1, until + 3599 * 1000),
+	    "and an older report does not shorten it");
 	nap_unavail_free(&s);
 	nap_catalog_free(c);
 }
