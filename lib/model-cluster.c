@@ -9,8 +9,8 @@
  * confirms a match against the object's own namespace and name, so the
  * index keeps no copy of any key (16 bytes an entry, where a table of
  * copied keys cost some 150 a pod).  A deletion is O(1): the last object
- * moves into the hole and its entry is repointed.  Pods are also bucketed by spec.nodeName, with the bucket's request
- * sum kept incrementally, and Nodes and NodeClaims are indexed by providerID
+ * moves into the hole and its entry is repointed.  Pods are also bucketed
+ * by spec.nodeName, with the bucket's request sum kept incrementally, and Nodes and NodeClaims are indexed by providerID
  * (and NodeClaims by status.nodeName) to join the two.
  */
 #include <stdio.h>
@@ -414,12 +414,23 @@ ix_at(const struct kindtab *t, uint64_t h, size_t at)
 	return NULL;
 }
 
+/* Where an entry of hash h goes: the first empty or deleted one on its probe. */
+static struct ix_entry *
+ix_free(const struct kindtab *t, uint64_t h)
+{
+	size_t mask = t->ixcap - 1, i;
+
+	for (i = h & mask; t->ix[i].at && t->ix[i].at != IX_TOMB; i = (i + 1) & mask)
+		;
+	return &t->ix[i];
+}
+
 /* Room for one more entry: at most half the entries in use, tombstones swept. */
 static void
 ix_room(struct kindtab *t)
 {
 	struct ix_entry *old = t->ix;
-	size_t oldcap = t->ixcap, cap = t->ixcap ? t->ixcap : 64, i, j, mask;
+	size_t oldcap = t->ixcap, cap = t->ixcap ? t->ixcap : 64, i;
 
 	if ((t->ixused + 1) * 2 <= t->ixcap)
 		return;
@@ -428,13 +439,10 @@ ix_room(struct kindtab *t)
 	t->ix = nap_xcalloc(cap, sizeof(*t->ix));
 	t->ixcap = cap;
 	t->ixused = 0;
-	mask = cap - 1;
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].at == 0 || old[i].at == IX_TOMB)
 			continue;
-		for (j = old[i].h & mask; t->ix[j].at; j = (j + 1) & mask)
-			;
-		t->ix[j] = old[i];
+		*ix_free(t, old[i].h) = old[i];
 		t->ixused++;
 	}
 	free(old);
@@ -446,7 +454,6 @@ put_obj(struct nap_cluster *c, enum nap_kind k, const char *key, void *obj)
 	struct kindtab *t = &c->k[k];
 	uint64_t h = key_hash(key);
 	struct ix_entry *e = ix_find(t, k, key, h);
-	size_t mask, i;
 
 	if (e) {
 		index_remove(c, k, t->list[e->at - 1]);
@@ -458,13 +465,11 @@ put_obj(struct nap_cluster *c, enum nap_kind k, const char *key, void *obj)
 			t->list = nap_xrealloc(t->list, t->alloc * sizeof(*t->list));
 		}
 		ix_room(t);
-		mask = t->ixcap - 1;
-		for (i = h & mask; t->ix[i].at && t->ix[i].at != IX_TOMB; i = (i + 1) & mask)
-			;
-		if (t->ix[i].at == 0)
+		e = ix_free(t, h);
+		if (e->at == 0)
 			t->ixused++;
-		t->ix[i].h = h;
-		t->ix[i].at = (uint32_t)(t->n + 1);
+		e->h = h;
+		e->at = (uint32_t)(t->n + 1);
 		t->list[t->n++] = obj;
 	}
 	index_add(c, k, obj);
