@@ -179,7 +179,14 @@ blocked() {
 	[ "$(dev 'select(.reason == "DisruptionBlocked" and .involvedObject.kind == "NodePool" and .involvedObject.name == "default")' | jq length)" -ge 1 ]
 }
 
+web_running() {
+	sim_kubectl get pods -l app=web -o json | jq -e 'any(.items[]; .status.phase == "Running")' >/dev/null
+}
+
 @test "a NodePool whose budget is 0 shows DisruptionBlocked from nap-disrupt, one Event however often it is blocked" {
+	# The test before deletes the web pods' node: wait for their new one,
+	# or there may be no node left to be empty and blocked.
+	sim_poll 120 web_running || { loop_said; false; }
 	sim_kubectl patch nodepool default --type merge -p '{"spec":{"disruption":{
 	    "consolidationPolicy":"WhenEmpty","consolidateAfter":"1s","budgets":[{"nodes":"0"}]}}}' >/dev/null
 	sim_kubectl scale deployment web --replicas=0 >/dev/null
