@@ -614,7 +614,7 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 	if (sched_vpool_get(s, v, c->pool)->state != 1)
 		return 0;
 	for (i = 0; i < c->nknown && !s->nocache; i++)
-		known |= c->known[i] == v;
+		known |= c->known[i]->sh == v->sh; /* equal shares, equal requirements */
 	if (!known &&
 	    !nap_reqs_compatible(&c->reqs, &v->reqs, NAP_REQS_ALLOW_UNDEFINED_WELLKNOWN, why, len))
 		return 0;

@@ -5,8 +5,10 @@
  * class; a variant is a class at one relaxation step (preferences still
  * required, Karpenter's relaxation order), with its effective requirements.
  * A variant caches its verdict per existing node and per NodePool (with the
- * sizes that pass both the pool's and its requirements, cheapest first);
- * under nocache each verdict is worked out again at every use.
+ * sizes that pass both the pool's and its requirements, cheapest first),
+ * in a struct vshare it shares with every variant equal in what those
+ * verdicts read; under nocache each variant has its own and each verdict is
+ * worked out again at every use.
  */
 #include "sched-int.h"
 
@@ -79,6 +81,106 @@ sched_class_add(struct st *s, const struct nap_sched_pod *p)
 	return s->ncls++;
 }
 
+/* Append n bytes of p to the share key at *o, after their length (so no two keys run together). */
+static void
+key_put(struct st *s, size_t *o, const char *p, size_t n)
+{
+	nap_xgrow(&s->vkey, &s->avkey, *o + n + 18, 1);
+	*o = sched_hex_put(s->vkey, *o, (uint64_t)n, ':');
+	memcpy(s->vkey + *o, p, n);
+	*o += n;
+}
+
+static void
+key_num(struct st *s, size_t *o, int64_t v)
+{
+	nap_xgrow(&s->vkey, &s->avkey, *o + 18, 1);
+	*o = sched_hex_put(s->vkey, *o, (uint64_t)v, ',');
+}
+
+static void
+key_str(struct st *s, size_t *o, const char *p)
+{
+	key_put(s, o, p, strlen(p));
+}
+
+/*
+ * Variant v's verdicts: shared with every variant that reads the same
+ * requirements, tolerations, PreferNoSchedule choice and host ports (see
+ * sched_node_verdict and sched_vpool_get); its own under nocache.
+ */
+static struct vshare *
+share_get(struct st *s, const struct variant *v, const struct nap_sched_pod *p)
+{
+	struct vshare *sh;
+	void **slot = NULL;
+	size_t o = 0, i, j;
+	int added;
+
+	if (!s->nocache) {
+		key_num(s, &o, v->tol_prefer);
+		key_num(s, &o, (int64_t)v->reqs.n);
+		for (i = 0; i < v->reqs.n; i++) {
+			const struct nap_req *q = &v->reqs.v[i];
+
+			key_str(s, &o, q->key);
+			key_num(s, &o, q->complement);
+			key_num(s, &o, q->has_gt ? q->gt : 0);
+			key_num(s, &o, q->has_lt ? q->lt : 0);
+			key_num(s, &o, (int64_t)(q->has_gt | q->has_lt << 1));
+			key_num(s, &o, q->min_values);
+			key_num(s, &o, (int64_t)q->nvalues);
+			for (j = 0; j < q->nvalues; j++)
+				key_str(s, &o, q->values[j]);
+		}
+		key_num(s, &o, (int64_t)p->ntols);
+		for (i = 0; i < p->ntols; i++) {
+			const struct nap_toleration *t = &p->tols[i];
+
+			key_str(s, &o, t->key);
+			key_num(s, &o, t->exists);
+			key_str(s, &o, t->value);
+			key_num(s, &o, t->effect);
+			key_num(s, &o, t->seconds);
+		}
+		key_num(s, &o, (int64_t)p->nports);
+		for (i = 0; i < p->nports; i++) {
+			key_num(s, &o, p->ports[i].port);
+			key_str(s, &o, p->ports[i].protocol);
+			key_str(s, &o, p->ports[i].ip);
+		}
+		s->vkey[o] = '\0';
+		slot = nap_hash_slot(&s->vsh_by_key, s->vkey, &added);
+		if (!added)
+			return *slot;
+	}
+	sh = nap_xcalloc(1, sizeof(*sh));
+	sh->node_ok = nap_xmalloc(s->in->nnodes + 1);
+	memset(sh->node_ok, -1, s->in->nnodes + 1);
+	sh->pool = nap_xcalloc(s->in->npools + 1, sizeof(*sh->pool));
+	nap_xgrow(&s->vsh, &s->avsh, s->nvsh + 1, sizeof(*s->vsh));
+	s->vsh[s->nvsh++] = sh;
+	if (slot)
+		*slot = sh;
+	return sh;
+}
+
+void
+sched_vshare_free(struct vshare *sh, size_t npools)
+{
+	size_t i;
+
+	for (i = 0; i < npools; i++) {
+		free(sh->pool[i].why);
+		free(sh->pool[i].types);
+		if (sh->pool[i].state)
+			nap_reqs_free(&sh->pool[i].reqs);
+	}
+	free(sh->pool);
+	free(sh->node_ok);
+	free(sh);
+}
+
 /*
  * The variant of class ci after step relaxations, in Karpenter's order:
  * required OR-terms (never the last), preferred pod affinity, preferred
@@ -145,28 +247,16 @@ sched_variant_get(struct st *s, size_t ci, int step)
 		v->topo_on[c->anti_order[i]] = 0;
 	for (i = 0; i < dany; i++)
 		v->topo_on[c->any_order[i]] = 0;
-	v->node_ok = nap_xmalloc(s->in->nnodes + 1);
-	memset(v->node_ok, -1, s->in->nnodes + 1);
-	v->pool = nap_xcalloc(s->in->npools + 1, sizeof(*v->pool));
+	v->sh = share_get(s, v, p);
 	c->var[step] = v;
 	return v;
 }
 
 void
-sched_variant_free(struct variant *v, size_t npools)
+sched_variant_free(struct variant *v)
 {
-	size_t i;
-
 	if (!v)
 		return;
-	for (i = 0; i < npools; i++) {
-		free(v->pool[i].why);
-		free(v->pool[i].types);
-		if (v->pool[i].state)
-			nap_reqs_free(&v->pool[i].reqs);
-	}
-	free(v->pool);
-	free(v->node_ok);
 	free(v->topo_on);
 	free(v->mask);
 	free(v->mask_ok);
@@ -197,7 +287,7 @@ sched_vpool_get(struct st *s, struct variant *v, size_t p)
 	const struct nap_sched_input *in = s->in;
 	const struct nap_sched_pool *pool = &in->pools[p];
 	const struct nap_sched_pod *proto = s->cls[v->cls].proto;
-	struct vpool *vp = &v->pool[p];
+	struct vpool *vp = &v->sh->pool[p];
 	char why[WHY];
 	size_t t;
 	int nreq = 0, nport = 0;
@@ -246,6 +336,7 @@ sched_vpool_get(struct st *s, struct variant *v, size_t p)
 		vp->types[vp->ntypes++] = t;
 	}
 	qsort_r(vp->types, vp->ntypes, sizeof(size_t), cmp_price, &s->w->tprice[p * in->ntypes]);
+	vp->types = nap_xrealloc(vp->types, (vp->ntypes + 1) * sizeof(size_t));
 	if (vp->ntypes == 0) {
 		char rs[WHY / 2];
 

@@ -9,7 +9,10 @@
  * nodes and NodePools thousands of times: a "variant" is a pod class (equal
  * sig) at one relaxation step, holding its effective requirements and its
  * verdict per node and per NodePool (with the instance types that pass the
- * pool's and the pod's requirements); a claim remembers which variants are
+ * pool's and the pod's requirements), the verdicts shared by every variant
+ * that reads the same requirements, tolerations and host ports (struct
+ * vshare: on a real cluster pods differ mostly in labels and requests,
+ * which they do not read); a claim remembers which variants are
  * already known to leave its requirements unchanged; and nodes or claims
  * too full for the smallest pending pod leave the scan lists.  Every cache
  * is an optimisation, never a rule: run option nocache bypasses them all.
@@ -60,6 +63,16 @@ struct vpool {
 	size_t ntypes;
 };
 
+/*
+ * The verdicts of every variant equal in requirements, tolerations (and
+ * whether PreferNoSchedule is tolerated) and host ports, which are all
+ * they read: pods that differ only in labels or requests share them.
+ */
+struct vshare {
+	signed char *node_ok; /* per node: -1 unknown */
+	struct vpool *pool;   /* per pool */
+};
+
 struct variant {
 	size_t cls;
 	int step;
@@ -67,8 +80,7 @@ struct variant {
 	struct nap_reqs reqs;
 	unsigned char *topo_on; /* per topo term of the class prototype */
 	int tol_prefer;
-	signed char *node_ok; /* per node: -1 unknown */
-	struct vpool *pool;   /* per pool */
+	struct vshare *sh; /* its own under nocache */
 	uint64_t *mask;	      /* per tkey: domains its requirements allow */
 	unsigned char *mask_ok;
 	/*
@@ -123,7 +135,7 @@ struct claim {
 	size_t nrefused; /* words */
 	size_t *pods;
 	size_t npods, apods;
-	struct variant *known[CACHE_N]; /* variants that leave reqs unchanged */
+	struct variant *known[CACHE_N]; /* variants that leave reqs unchanged (and their shares') */
 	size_t nknown;
 	int closed;
 	uint64_t *mask;		/* per tkey: domains its requirements allow */
@@ -261,6 +273,11 @@ struct st {
 	struct nap_hash cls_by_sig;
 	struct klass *cls;
 	size_t ncls, acls;
+	struct nap_hash vsh_by_key; /* variants' verdicts, by what they read */
+	struct vshare **vsh;
+	size_t nvsh, avsh;
+	char *vkey; /* scratch: a share's key */
+	size_t avkey;
 	size_t *pod_cls;
 	struct topo topo;
 	/* claims */
@@ -348,7 +365,8 @@ int sched_pod_simple(const struct nap_sched_pod *pod);
 /* sched-class.c */
 size_t sched_class_add(struct st *s, const struct nap_sched_pod *p);
 struct variant *sched_variant_get(struct st *s, size_t ci, int step);
-void sched_variant_free(struct variant *v, size_t npools);
+void sched_variant_free(struct variant *v);
+void sched_vshare_free(struct vshare *sh, size_t npools);
 struct vpool *sched_vpool_get(struct st *s, struct variant *v, size_t p);
 int sched_node_verdict(const struct st *s, const struct variant *v, size_t ni);
 
@@ -436,9 +454,11 @@ sched_class_of(struct st *s, size_t pi)
 static inline int
 sched_node_ok(struct st *s, struct variant *v, size_t ni)
 {
-	if (v->node_ok[ni] < 0 || s->nocache)
-		v->node_ok[ni] = (signed char)sched_node_verdict(s, v, ni);
-	return v->node_ok[ni];
+	signed char *ok = v->sh->node_ok;
+
+	if (ok[ni] < 0 || s->nocache)
+		ok[ni] = (signed char)sched_node_verdict(s, v, ni);
+	return ok[ni];
 }
 
 #endif

@@ -196,7 +196,7 @@ st_free(struct st *s)
 
 	for (i = 0; i < s->ncls; i++) {
 		for (j = 0; j < s->cls[i].nvar; j++)
-			sched_variant_free(s->cls[i].var[j], s->in->npools);
+			sched_variant_free(s->cls[i].var[j]);
 		free(s->cls[i].var);
 		free(s->cls[i].grp);
 		free(s->cls[i].matched);
@@ -207,6 +207,11 @@ st_free(struct st *s)
 		free(s->cls[i].any_order);
 	}
 	free(s->cls);
+	for (i = 0; i < s->nvsh; i++)
+		sched_vshare_free(s->vsh[i], s->in->npools);
+	free(s->vsh);
+	free(s->vkey);
+	nap_hash_free(&s->vsh_by_key);
 	for (i = 0; i < s->topo.ngrp; i++) {
 		free(s->topo.grp[i].count);
 		free(s->topo.grp[i].owners);
