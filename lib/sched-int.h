@@ -80,7 +80,7 @@ struct variant {
 	struct nap_reqs reqs;
 	unsigned char *topo_on; /* per topo term of the class prototype */
 	int tol_prefer;
-	struct vshare *sh; /* its own under nocache */
+	struct vshare *sh;    /* its own under nocache */
 	uint64_t *mask;	      /* per tkey: domains its requirements allow */
 	unsigned char *mask_ok;
 	/*

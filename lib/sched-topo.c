@@ -163,7 +163,7 @@ sched_group_get(struct st *s, const struct nap_sched_topo *t, const char *ns)
 }
 
 static int
-group_selects(const struct group *g, const struct nap_sched_pod *p)
+group_selects(const struct group *g, const char *ns, json_object *labels)
 {
 	size_t i;
 
@@ -173,13 +173,13 @@ group_selects(const struct group *g, const struct nap_sched_pod *p)
 		int ok = 0;
 
 		if (g->t->nnamespaces == 0)
-			ok = strcmp(g->ns ? g->ns : "", p->ns ? p->ns : "") == 0;
+			ok = strcmp(g->ns ? g->ns : "", ns ? ns : "") == 0;
 		for (i = 0; i < g->t->nnamespaces && !ok; i++)
-			ok = strcmp(g->t->namespaces[i], p->ns ? p->ns : "") == 0;
+			ok = strcmp(g->t->namespaces[i], ns ? ns : "") == 0;
 		if (!ok)
 			return 0;
 	}
-	return nap_selector_matches(g->t->sel, p->labels);
+	return nap_selector_matches(g->t->sel, labels);
 }
 
 static void
@@ -638,7 +638,7 @@ sched_setup_topology(struct st *s)
 				s->topo.grp[s->cls[i].grp[j]].inverse = 1;
 	/* bound pods' anti-affinity keeps pending pods out (inverse anti-affinity) */
 	for (i = 0; i < in->nbound; i++) {
-		const struct nap_sched_pod *b = in->bound[i].pod;
+		const struct nap_sched_bpod *b = in->bound[i].pod;
 
 		for (j = 0; j < b->ntopo; j++)
 			if (b->topo[j].kind == NAP_SCHED_ANTI && b->topo[j].required &&
@@ -665,7 +665,7 @@ sched_setup_topology(struct st *s)
 
 		c->matched = nap_xcalloc(s->topo.ngrp + 1, sizeof(size_t));
 		for (g = 0; g < s->topo.ngrp; g++)
-			if (group_selects(&s->topo.grp[g], c->proto))
+			if (group_selects(&s->topo.grp[g], c->proto->ns, c->proto->labels))
 				c->matched[c->nmatched++] = g;
 		c->selfsel = nap_xcalloc(c->proto->ntopo + 1, 1);
 		for (j = 0; j < c->proto->ntopo; j++)
@@ -687,7 +687,7 @@ sched_setup_topology(struct st *s)
 	memo = nap_xcalloc(s->topo.ngrp + 1, 1);
 	nap_hash_init(&seen);
 	for (i = 0; i < in->nbound; i++) {
-		const struct nap_sched_pod *b = in->bound[i].pod;
+		const struct nap_sched_bpod *b = in->bound[i].pod;
 		size_t ni = in->bound[i].node;
 		unsigned char *m;
 		char key[32];
@@ -706,7 +706,8 @@ sched_setup_topology(struct st *s)
 					for (j = 0; j < b->ntopo; j++)
 						own |= b->topo[j].sig &&
 						    strcmp(b->topo[j].sig, gr->t->sig) == 0;
-				m[g] = (unsigned char)(group_selects(gr, b) | own << 1);
+				m[g] =
+				    (unsigned char)(group_selects(gr, b->ns, b->labels) | own << 1);
 			}
 			nmemo++;
 			/* offsets, not pointers: memo moves as it grows */

@@ -189,8 +189,20 @@ struct nap_sched_node {
 	size_t nvols;
 };
 
+/*
+ * A pod on an existing node, as topology reads it: its namespace and labels
+ * (what selectors match) and its required anti-affinity terms.  A cluster
+ * has tens of thousands, so it is not a struct nap_sched_pod.
+ */
+struct nap_sched_bpod {
+	const char *ns;
+	json_object *labels; /* borrowed; may be NULL */
+	const struct nap_sched_topo *topo;
+	size_t ntopo;
+};
+
 struct nap_sched_bound {
-	const struct nap_sched_pod *pod;
+	const struct nap_sched_bpod *pod;
 	size_t node; /* index into nodes */
 };
 

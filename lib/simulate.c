@@ -70,15 +70,49 @@ sig_make(struct nap_sim *sim, const char *a, uint64_t h, const char *b, const ch
 	return s;
 }
 
-static void
-pod_topo(struct nap_sim *sim, const struct nap_pod *p, struct nap_sched_pod *o, int anti_only)
+/*
+ * Its topology terms (anti_only: its required anti-affinity only), *nt of
+ * them; NULL none.  Pods whose terms hash alike (each term's hash covers
+ * it as written, its namespace and its label-key values: what its group's
+ * sig stands for) share one array, ended by a term without a sig: the
+ * pods of a workload have the same terms, and a batch has thousands.
+ */
+static const struct nap_sched_topo *
+pod_topo(struct nap_sim *sim, const struct nap_pod *p, int anti_only, size_t *nt)
 {
-	size_t n = p->nspread + p->naffinity + p->nanti_affinity, i, k = 0;
+	size_t n = p->nspread + p->naffinity + p->nanti_affinity, i, k = 0, o = 0;
 	struct nap_sched_topo *t;
+	char key[1 + 8 * 32];
+	void **slot = NULL;
+	int added;
 
+	*nt = 0;
 	if (n == 0)
-		return;
+		return NULL;
+	if (n <= 8) {
+		key[o++] = anti_only ? 'a' : 't';
+		for (i = 0; i < n; i++) {
+			int anti = i >= p->nspread + p->naffinity;
+			const struct nap_pod_term *pt = i < p->nspread ? NULL
+			    : anti ? &p->anti_affinity[i - p->nspread - p->naffinity]
+				   : &p->affinity[i - p->nspread];
+
+			o += (size_t)snprintf(key + o, sizeof(key) - o, "%c%016llx:%d;",
+			    pt ? "fx"[anti] : 's',
+			    (unsigned long long)(pt ? pt->hash : p->spread[i].hash),
+			    pt ? pt->weight : -1);
+		}
+		slot = nap_hash_slot(&sim->topo_memo, key, &added);
+		if (!added) {
+			for (t = *slot; t[k].sig; k++)
+				;
+			*nt = k;
+			return t;
+		}
+	}
 	t = kalloc(sim, n, sizeof(*t));
+	if (slot)
+		*slot = t;
 	for (i = 0; i < p->nspread && !anti_only; i++) {
 		const struct nap_spread *s = &p->spread[i];
 
@@ -109,8 +143,8 @@ pod_topo(struct nap_sim *sim, const struct nap_pod *p, struct nap_sched_pod *o, 
 		t[k].sig = sig_make(sim, anti ? "anti" : "aff", pt->hash, NULL, NULL);
 		k++;
 	}
-	o->topo = t;
-	o->ntopo = k;
+	*nt = k;
+	return t;
 }
 
 /* The node requirement a bound volume (or its storage class) pins, or NULL. */
@@ -199,7 +233,7 @@ pod_vols(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
 
 static void
 pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod *p,
-    struct nap_sched_pod *o, int full)
+    struct nap_sched_pod *o)
 {
 	size_t i, j;
 	const char *vsig = "";
@@ -213,10 +247,6 @@ pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
 	o->req = p->requests;
 	o->ports = p->host_ports;
 	o->nports = p->nhost_ports;
-	if (!full) {
-		pod_topo(sim, p, o, 1);
-		return;
-	}
 	if (p->unknown_resource[0])
 		o->never = keep(sim,
 		    nap_xasprintf(
@@ -247,7 +277,7 @@ pod_conv(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_pod
 	}
 	o->tols = p->tolerations;
 	o->ntols = p->ntolerations;
-	pod_topo(sim, p, o, 0);
+	o->topo = pod_topo(sim, p, 0, &o->ntopo);
 	if (cl) {
 		o->volume = pod_volume(cl, p, &vsig);
 		o->vols = pod_vols(sim, cl, p, NULL, &o->nvols);
@@ -811,7 +841,7 @@ add_pending(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_
 	size_t j = sim->in.npending++;
 
 	sim->pending_src[j] = p;
-	pod_conv(sim, cl, p, &sim->pending[j], 1);
+	pod_conv(sim, cl, p, &sim->pending[j]);
 	pod_avoid(sim, v, &sim->pending[j]);
 }
 
@@ -855,7 +885,7 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 {
 	struct nap_pod *const *pods;
 	struct nap_hash bound_by_hash = NAP_HASH_INIT;
-	struct nap_sched_pod *sp;
+	struct nap_sched_bpod *sp;
 	struct nap_sim_pod_view none;
 	size_t npods, i, nbound = 0, nmoved = 0, nboundp = 0, nported = 0, aported = 0;
 	struct ported *ported = NULL;
@@ -863,8 +893,10 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 
 	pods = nap_cluster_pods(cl, &npods);
 	/*
-	 * Sized by kind: a converted pod is some 180 bytes, at 60,000 pods it
-	 * adds up.  Pending pods may all be held, so both arrays allow them.
+	 * Sized by kind: a pending pod converts to some 220 bytes, at 60,000
+	 * pods it adds up; a bound one only to what topology reads (struct
+	 * nap_sched_bpod, 32 bytes).  Pending pods may all be held, so both
+	 * arrays allow them.
 	 */
 	for (i = 0; i < npods; i++) {
 		nbound += pods[i]->node_name[0] != '\0';
@@ -922,7 +954,9 @@ build_pods(struct nap_sim *sim, const struct nap_cluster *cl, const struct nap_s
 		hex16(hkey, p->constraints_hash);
 		if (!(sp = nap_hash_get(&bound_by_hash, hkey))) {
 			sp = &sim->boundp[nboundp++];
-			pod_conv(sim, cl, p, sp, 0);
+			sp->ns = p->meta.ns;
+			sp->labels = p->meta.labels;
+			sp->topo = pod_topo(sim, p, 1, &sp->ntopo);
 			nap_hash_put(&bound_by_hash, hkey, sp);
 		}
 		sim->bound[sim->nbound].pod = sp;
@@ -1013,11 +1047,11 @@ build_daemons(struct nap_sim *sim, const struct nap_cluster *cl,
 	for (i = 0; i < nds; i++) {
 		struct nap_sched_pod *o = &sim->daemons[i];
 
-		pod_conv(sim, NULL, &dss[i]->tmpl, o, 1);
+		pod_conv(sim, NULL, &dss[i]->tmpl, o);
 		if (!pod[i])
 			continue;
 		tmpl = *o;
-		pod_conv(sim, NULL, pod[i], o, 1);
+		pod_conv(sim, NULL, pod[i], o);
 		o->terms = tmpl.terms;
 		o->nterms = tmpl.nterms;
 	}
@@ -1050,6 +1084,7 @@ nap_sim_build(struct nap_sim *sim, const struct nap_cluster *cl, const struct na
 	sim->in.ndaemons = nds;
 
 	build_pods(sim, cl, opts, &gone, &node_idx);
+	nap_hash_free(&sim->topo_memo);
 	nap_hash_free(&node_idx);
 	nap_hash_free(&gone);
 	return 0;

@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include "catalog.h"
+#include "hash.h"
 #include "model.h"
 #include "sched.h"
 
@@ -99,13 +100,15 @@ struct nap_sim {
 	struct nap_reqs *node_labels;	    /* per node */
 	struct nap_sched_pod *pending;	    /* in.pending */
 	const struct nap_pod **pending_src; /* the model's pod of each */
-	struct nap_sched_pod *daemons, *boundp;
+	struct nap_sched_pod *daemons;
+	struct nap_sched_bpod *boundp;
 	struct nap_sched_bound *bound;
 	size_t nbound;
 	size_t nmoved;	 /* pending pods that were bound to a gone node (the last nmoved) */
 	char **warnings; /* what the caller may want to warn about */
 	size_t nwarnings;
-	void **strs; /* everything else the sim allocated */
+	struct nap_hash topo_memo; /* while building: pods' topology terms, by their hashes */
+	void **strs;		   /* everything else the sim allocated */
 	size_t nstrs, astrs;
 };
 

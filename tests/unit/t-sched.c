@@ -3,8 +3,10 @@
  * the way nap-disrupt will call it.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "sched-int.h"
 #include "sched.h"
 #include "tap.h"
 
@@ -614,6 +616,136 @@ host_port_cases(void)
 	}
 }
 
+/*
+ * Variants share their verdicts per node and per pool (struct vshare) when
+ * they read the same requirements, tolerations, PreferNoSchedule choice
+ * and host ports: on a real cluster nearly every pod is a class of its own
+ * (its labels), and each held a catalog-sized type list and a byte per
+ * node, and intersected every instance type again.  White-box: a run's
+ * state, classes and variants made by hand over a prepared world.  The
+ * pool is tainted (NoSchedule and PreferNoSchedule), so tolerations and
+ * the relaxation step change its verdict.  Pods: SHARE_N alike (each its
+ * own class and copy of the requirements), then one that tolerates the
+ * taint, one that tolerates another, two with different host ports, and
+ * one in another zone.
+ */
+#define SHARE_N 40
+#define SHARE_ALL (SHARE_N + 5)
+static void
+share_cases(void)
+{
+	static char k_ded[] = "dedicated", v_db[] = "db", k_slow[] = "slow", v_yes[] = "yes",
+		    k_other[] = "other", tcp[] = "TCP", any_ip[] = "";
+	static const char *const z1[] = {"z1"}, *const z2[] = {"z2"};
+	struct nap_taint taints[2] = {
+	    {k_ded, v_db, NAP_EFFECT_NOSCHEDULE}, {k_slow, v_yes, NAP_EFFECT_PREFERNOSCHEDULE}};
+	struct nap_toleration tol = {k_ded, 0, v_db, NAP_EFFECT_ANY, -1};
+	struct nap_toleration other = {k_other, 0, v_db, NAP_EFFECT_ANY, -1};
+	struct nap_host_port ports[2] = {{8080, tcp, any_ip}, {9090, tcp, any_ip}};
+	struct nap_sched_pod pods[SHARE_ALL];
+	struct nap_reqs terms[SHARE_ALL];
+	struct variant *v[SHARE_ALL], *relaxed;
+	struct nap_sched_node nodes[2];
+	struct nap_sched_run_opts o = NAP_SCHED_RUN_OPTS_INIT;
+	struct nap_sched_input in;
+	struct nap_sched_world *w;
+	struct nap_err err;
+	char names[SHARE_ALL][16];
+	size_t i, j, same = 0;
+	int pass;
+
+	pool.taints = taints;
+	pool.ntaints = 2;
+	for (i = 0; i < SHARE_ALL; i++) {
+		snprintf(names[i], sizeof(names[i]), "p%zu", i);
+		pod(&pods[i], names[i], 100 + 10 * (int64_t)i, 1);
+		pods[i].sig = names[i]; /* a class each, as distinct labels make them */
+		nap_reqs_init(&terms[i]);
+		nap_reqs_add(&terms[i], "topology.kubernetes.io/zone", NAP_OP_IN,
+		    i == SHARE_N + 4 ? z2 : z1, 1, 0, NULL);
+		pods[i].terms = &terms[i];
+		pods[i].nterms = 1;
+	}
+	pods[SHARE_N].tols = &tol;
+	pods[SHARE_N].ntols = 1;
+	pods[SHARE_N + 1].tols = &other;
+	pods[SHARE_N + 1].ntols = 1;
+	pods[SHARE_N + 2].ports = &ports[0];
+	pods[SHARE_N + 2].nports = 1;
+	pods[SHARE_N + 3].ports = &ports[1];
+	pods[SHARE_N + 3].nports = 1;
+	node_at(&nodes[0], "n0", 4000, 8);
+	node_at(&nodes[1], "n1", 4000, 8);
+	input(&in, pods, SHARE_ALL);
+	in.nodes = nodes;
+	in.nnodes = 2;
+	if (!TAP_OK(nap_sched_prepare(&in, &w, &err) == 0, "a world for the shares"))
+		return;
+	for (pass = 0; pass < 2; pass++) {
+		struct st s;
+
+		memset(&s, 0, sizeof(s));
+		s.w = w;
+		s.in = &in;
+		s.opt = &o;
+		s.nocache = pass;
+		for (i = 0; i < SHARE_ALL; i++)
+			v[i] = sched_variant_get(&s, sched_class_add(&s, &pods[i]), 0);
+		if (pass == 0) {
+			for (i = 1; i < SHARE_N; i++)
+				same += v[i]->sh == v[0]->sh;
+			TAP_OK(s.ncls == SHARE_ALL && same == SHARE_N - 1,
+			    "%zu classes; the %d with equal requirements share one set of "
+			    "verdicts (%zu do)",
+			    s.ncls, SHARE_N, same + 1);
+			TAP_IS_INT(s.nvsh, 6,
+			    "each toleration, host port and zone of the others makes its own");
+			TAP_OK(sched_vpool_get(&s, v[0], 0) ==
+				    sched_vpool_get(&s, v[SHARE_N - 1], 0) &&
+				sched_vpool_get(&s, v[0], 0)->state == 2,
+			    "the pool's verdict is worked out once: its taint is not tolerated");
+			relaxed = sched_variant_get(&s, v[SHARE_N]->cls, 1);
+			TAP_OK(sched_vpool_get(&s, v[SHARE_N], 0)->state == 2 && relaxed &&
+				relaxed->sh != v[SHARE_N]->sh &&
+				sched_vpool_get(&s, relaxed, 0)->state == 1 &&
+				sched_vpool_get(&s, relaxed, 0)->ntypes == NT,
+			    "the pod that tolerates it takes every size once PreferNoSchedule is "
+			    "tolerated too (a share of its own), not before");
+			TAP_OK(sched_vpool_get(&s, v[SHARE_N + 1], 0)->state == 2,
+			    "a pod that tolerates another taint does not share its verdict");
+			TAP_OK(sched_node_ok(&s, v[1], 0) == 0 && v[0]->sh->node_ok[0] == 0 &&
+				v[SHARE_N + 4]->sh->node_ok[0] == -1,
+			    "a node's verdict for one pod is known for the pods sharing it, only "
+			    "them");
+		} else {
+			TAP_IS_INT(s.nvsh, SHARE_ALL, "under nocache every variant has its own");
+		}
+		for (i = 0; i < s.ncls; i++) {
+			for (j = 0; j < s.cls[i].nvar; j++)
+				sched_variant_free(s.cls[i].var[j]);
+			free(s.cls[i].var);
+			free(s.cls[i].grp);
+			free(s.cls[i].pref_order);
+			free(s.cls[i].aff_order);
+			free(s.cls[i].anti_order);
+			free(s.cls[i].any_order);
+		}
+		free(s.cls);
+		for (i = 0; i < s.nvsh; i++)
+			sched_vshare_free(s.vsh[i], in.npools);
+		free(s.vsh);
+		free(s.vkey);
+		nap_hash_free(&s.vsh_by_key);
+		nap_hash_free(&s.cls_by_sig);
+		nap_hash_free(&s.topo.grp_by_sig);
+	}
+	nap_sched_world_free(w);
+	for (i = 0; i < SHARE_ALL; i++)
+		nap_reqs_free(&terms[i]);
+	pool.taints = NULL;
+	pool.ntaints = 0;
+}
+
 int
 main(void)
 {
@@ -857,6 +989,7 @@ main(void)
 	ceiling_cases();
 	pattern_cases();
 	host_port_cases();
+	share_cases();
 
 	nap_selector_free(sel);
 	json_object_put(seljs);

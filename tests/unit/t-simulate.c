@@ -170,6 +170,71 @@ view(void *ctx, const struct nap_pod *p, struct nap_sim_pod_view *v)
 	}
 }
 
+#define PENDING_ANTI(name, hash, app)                                                              \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" name                   \
+	"\",\"namespace\":\"default\",\"uid\":\"u-" name "\",\"labels\":{\"app\":\"" app           \
+	"\",\"pod-template-hash\":\"" hash "\"}},\"spec\":{\"affinity\":{\"podAntiAffinity\":"     \
+	"{\"requiredDuringSchedulingIgnoredDuringExecution\":[{\"topologyKey\":"                   \
+	"\"kubernetes.io/hostname\",\"labelSelector\":{\"matchLabels\":{\"app\":\"" app            \
+	"\"}}}]}},"                                                                                \
+	"\"containers\":[{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]},"         \
+	"\"status\":{\"phase\":\"Pending\",\"conditions\":[{\"type\":\"PodScheduled\","            \
+	"\"status\":\"False\",\"reason\":\"Unschedulable\"}]}}"
+
+/*
+ * Pending pods whose topology terms are alike share one converted array
+ * (a batch of a workload's pods holds thousands): pods that differ only in
+ * labels and name do, a pod with another term does not.
+ */
+static void
+topo_share_cases(const struct nap_catalog *cat)
+{
+	static const char *const pods[] = {
+	    PENDING_ANTI("web-a", "h1", "web"),
+	    PENDING_ANTI("web-b", "h2", "web"),
+	    PENDING_ANTI("db-a", "h3", "db"),
+	};
+	struct nap_cluster *cl = nap_cluster_new();
+	struct nap_sim_opts o;
+	struct nap_sim s;
+	struct nap_err err;
+	static const char *const want[] = {"web-a", "web-b", "db-a"};
+	const struct nap_sched_pod *p[3] = {NULL, NULL, NULL};
+	size_t i, j;
+
+	for (i = 0; i < NAP_ARRAY_LEN(objects) && i < 2; i++) {
+		json_object *ob = json_tokener_parse(objects[i]);
+
+		nap_cluster_apply(cl, "ADDED", ob, &err);
+		json_object_put(ob);
+	}
+	for (i = 0; i < NAP_ARRAY_LEN(pods); i++) {
+		json_object *ob = json_tokener_parse(pods[i]);
+
+		if (ob == NULL || nap_cluster_apply(cl, "ADDED", ob, &err) != 0)
+			printf("# pod %zu: %s\n", i, ob ? err.msg : "does not parse");
+		json_object_put(ob);
+	}
+	memset(&o, 0, sizeof(o));
+	nap_sim_build(&s, cl, cat, &o, &err);
+	for (i = 0; i < s.in.npending; i++)
+		for (j = 0; j < 3; j++)
+			if (strcmp(s.pending[i].name, want[j]) == 0)
+				p[j] = &s.pending[i];
+	if (TAP_OK(p[0] && p[1] && p[2], "the three pods are pending")) {
+		TAP_OK(p[0]->ntopo == 1 && p[1]->ntopo == 1 && p[2]->ntopo == 1 &&
+			p[0]->topo[0].kind == NAP_SCHED_ANTI && p[0]->topo[0].required,
+		    "each has its required anti-affinity term");
+		TAP_OK(p[0]->topo == p[1]->topo,
+		    "two pods of a workload (labels apart) share one array of terms");
+		TAP_OK(
+		    p[2]->topo != p[0]->topo && strcmp(p[2]->topo[0].sig, p[0]->topo[0].sig) != 0,
+		    "a pod with another selector has its own");
+	}
+	nap_sim_free(&s);
+	nap_cluster_free(cl);
+}
+
 int
 main(void)
 {
@@ -371,6 +436,7 @@ main(void)
 		json_object_put(agent);
 	}
 
+	topo_share_cases(cat);
 	nap_catalog_free(cat);
 	nap_cluster_free(cl);
 	return tap_done();
