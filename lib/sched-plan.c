@@ -150,6 +150,8 @@ plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const dou
 	/* under a binding node ceiling, a size too small for the density is out */
 	if (w->plan_density > 0 && need * w->plan_density > n)
 		return -1;
+	if (lam > 0)
+		need = ceil(need - 1e-9);
 	return (w->tprice[k] + lam) * need;
 }
 
@@ -870,10 +872,11 @@ sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req)
 }
 
 /*
- * Pool p's pattern tiers for the simple shapes ssh at multiplier lam, then
- * the tiers by size for the other shapes (rest[0..nrest)) and what the
- * patterns left; rest has room for nssh more.  Returns the nodes, *cost
- * gets the price.
+ * Pool p's pattern tiers for the simple shapes ssh at multiplier lam (and
+ * under a node row of room nodes; room < 0: none), then the tiers by size
+ * for the other shapes (rest[0..nrest)) and what the patterns left, at lam
+ * plus the row's shadow price; rest has room for nssh more.  Returns the
+ * nodes, *cost gets the price.
  */
 static double
 plan_mixed(struct nap_sched_world *w, size_t p, const struct shape *ssh, size_t nssh,
@@ -881,7 +884,7 @@ plan_mixed(struct nap_sched_world *w, size_t p, const struct shape *ssh, size_t 
     unsigned char *fit, double *cost)
 {
 	size_t i, nr = nrest;
-	double nodes, other = 0, mu = 0;
+	double nodes, mu = 0;
 
 	for (i = 0; i < nssh; i++) {
 		rest[nr] = ssh[i];
@@ -889,13 +892,6 @@ plan_mixed(struct nap_sched_world *w, size_t p, const struct shape *ssh, size_t 
 			rest[nr].n = 0;
 		nr++;
 	}
-	/*
-	 * Under a node row, the patterns get the room the other shapes'
-	 * tiers by size leave (their plan made here only to count it).
-	 */
-	w->ntiers[p] = w->tier0[p] = 0;
-	if (room >= 0)
-		room = fmax(room - plan_pool(w, p, rest, nrest, lam, live, fit, &other), 0);
 	w->ntiers[p] = 0;
 	nodes = plan_patterns(w, p, rest + nrest, nssh, lam, room, &mu, cost);
 	w->tier0[p] = w->ntiers[p];
@@ -969,12 +965,12 @@ plan_try(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double l
 /*
  * Pool p's plan when the cheapest one comes to more than room nodes: the
  * cheapest of those found that fit.  With pattern tiers, first under a
- * node row (plan_patterns) of the room less what the tiers by size take,
- * and where rounding and those tiers overshoot, again with that much less
- * room.  Then every node dearer by lam, in the patterns and the tiers by
- * size alike, doubled until the plan fits and bisected back towards the
- * multiplier that did not: the fleet buys larger sizes only as far as the
- * room requires.  Returns 0 when no plan fits.
+ * node row (plan_patterns) of the whole room, and where the tiers by size
+ * and rounding overshoot, again with that much less room.  Then every node
+ * dearer by lam, in the patterns and the tiers by size alike, doubled until
+ * the plan fits and bisected back towards the multiplier that did not: the
+ * fleet buys larger sizes only as far as the room requires.  Returns 0
+ * when no plan fits.
  */
 static int
 plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double room)
