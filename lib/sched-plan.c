@@ -60,6 +60,7 @@ sched_pod_simple(const struct nap_sched_pod *pod)
 }
 
 #define PLAN_REST_TIERS 4 /* tiers by size after the pattern tiers */
+#define PLAN_ROW_TRIES 3  /* plans under a node row, each with less room */
 
 /* A request shape of the batch and how many pods have it. */
 struct shape {
@@ -118,7 +119,8 @@ static const int plan_rs[] = {
  * Negative when the size cannot take the set's largest request.
  */
 static double
-plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const double *m, double n)
+plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const double *m, double n,
+    double lam)
 {
 	double need = 0;
 	size_t j;
@@ -148,7 +150,9 @@ plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const dou
 	/* under a binding node ceiling, a size too small for the density is out */
 	if (w->plan_density > 0 && need * w->plan_density > n)
 		return -1;
-	return w->tprice[k] * need;
+	if (lam > 0)
+		need = ceil(need - 1e-9);
+	return (w->tprice[k] + lam) * need;
 }
 
 /* Sum and maximum of the shapes in live[] (nonzero entries), n pods. */
@@ -178,7 +182,7 @@ plan_sum(const struct shape *sh, size_t nsh, const unsigned char *live, double *
 /* The usable size of pool p covering (d, m) cheapest; NPOS when none can. */
 static size_t
 plan_single(const struct nap_sched_world *w, size_t p, const double *d, const double *m, double n,
-    double *cost)
+    double lam, double *cost)
 {
 	const struct nap_sched_input *in = w->in;
 	size_t t, best = NAP_SCHED_NPOS;
@@ -189,7 +193,7 @@ plan_single(const struct nap_sched_world *w, size_t p, const double *d, const do
 
 		if (!w->usable[k] || w->tprice[k] <= 0)
 			continue;
-		c = plan_cover(w, k, d, m, n);
+		c = plan_cover(w, k, d, m, n, lam);
 		if (c < 0)
 			continue;
 		if (best == NAP_SCHED_NPOS || c < *cost ||
@@ -219,7 +223,7 @@ plan_single(const struct nap_sched_world *w, size_t p, const double *d, const do
  * rounded up (nodes come whole).
  */
 static double
-plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t nsh,
+plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t nsh, double lam,
     unsigned char *live, unsigned char *fit, double *cost)
 {
 	const struct nap_sched_input *in = w->in;
@@ -233,7 +237,7 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 	cnt = plan_sum(sh, nsh, live, d, m);
 	if (cnt <= 0)
 		return 0;
-	last = plan_single(w, p, d, m, cnt, &single);
+	last = plan_single(w, p, d, m, cnt, lam, &single);
 	while (last != NAP_SCHED_NPOS && w->ntiers[p] + 1 < w->tier0[p] + PLAN_REST_TIERS) {
 		double best = single * 0.98, bfc = 0;
 		size_t bs = NAP_SCHED_NPOS;
@@ -257,13 +261,13 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 			if (!some || all)
 				continue;
 			fn = plan_sum(sh, nsh, fit, fd, fm);
-			fc = plan_cover(w, k, fd, fm, fn);
+			fc = plan_cover(w, k, fd, fm, fn, lam);
 			if (fc < 0 || fc >= best)
 				continue;
 			for (i = 0; i < nsh; i++)
 				fit[i] = live[i] && !fit[i];
 			rn = plan_sum(sh, nsh, fit, rd, rm);
-			rest = plan_single(w, p, rd, rm, rn, &rc);
+			rest = plan_single(w, p, rd, rm, rn, lam, &rc);
 			if (rest == NAP_SCHED_NPOS)
 				continue;
 			c = fc + rc;
@@ -275,21 +279,21 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 		}
 		if (bs == NAP_SCHED_NPOS)
 			break;
-		nodes += bfc / w->tprice[base + bs];
-		*cost += ceil(bfc / w->tprice[base + bs] - 1e-9) * w->tprice[base + bs];
+		nodes += bfc / (w->tprice[base + bs] + lam);
+		*cost += ceil(bfc / (w->tprice[base + bs] + lam) - 1e-9) * w->tprice[base + bs];
 		w->tcap[p * NAP_SCHED_TIERS + w->ntiers[p]] = w->cap[base + bs];
 		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = bs;
 		for (i = 0; i < nsh; i++)
 			if (live[i] && nap_res_fits(&sh[i].req, &w->cap[base + bs]))
 				live[i] = 0;
 		cnt = plan_sum(sh, nsh, live, d, m);
-		last = plan_single(w, p, d, m, cnt, &single);
+		last = plan_single(w, p, d, m, cnt, lam, &single);
 	}
 	if (last != NAP_SCHED_NPOS) {
 		w->tcap[p * NAP_SCHED_TIERS + w->ntiers[p]] = w->cap[base + last];
 		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = last;
-		nodes += single / w->tprice[base + last];
-		*cost += ceil(single / w->tprice[base + last] - 1e-9) * w->tprice[base + last];
+		nodes += single / (w->tprice[base + last] + lam);
+		*cost += ceil(single / (w->tprice[base + last] + lam) - 1e-9) * w->tprice[base + last];
 	}
 	return nodes;
 }
@@ -317,6 +321,7 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 #define PAT_LAMBDA 0.005 /* USD/h a node, the first multiplier under a node ceiling */
 #define PAT_BISECT 4	 /* steps refining that multiplier */
 #define PAT_PASSES 12	 /* solves for what rounding leaves */
+#define PAT_OVER 20.0	 /* USD/h a node past the master's node row */
 
 struct pat {
 	const struct shape *sh; /* the simple shapes */
@@ -564,21 +569,27 @@ pat_tier(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, cons
 /*
  * Pool p's pattern tiers for the simple shapes sh (counts in sh[].n; what
  * the tiers take is subtracted), each node priced lam more than its size
- * (a Lagrange multiplier on the node count).  Returns the nodes they come
- * to, their price (without lam) added to *cost.
+ * (a Lagrange multiplier on the node count).  With room >= 0 the master
+ * has a row more: its columns come to at most room nodes (less those
+ * earlier passes made), each node past it at PAT_OVER, so the LP mixes
+ * dense and cheap packings to meet a node ceiling exactly; the row's
+ * shadow price adds to lam when the sizes are searched, and the largest
+ * goes to *mup.  Returns the nodes they come to, their price (without
+ * lam) added to *cost.
  */
 static double
-plan_patterns(
-    struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, double lam, double *cost)
+plan_patterns(struct nap_sched_world *w, size_t p, struct shape *sh, size_t nsh, double lam,
+    double room, double *mup, double *cost)
 {
 	const struct nap_sched_input *in = w->in;
 	size_t base = p * in->ntypes, *sz, nsz = 0, t, u, j, c, ncol = 0, acol = 0, round, pass;
 	size_t *csize = NULL, *order;
 
 	long *ca = NULL, *keep;
-	double *A = NULL, *b = NULL, *obj, *x = NULL, val, nodes = 0;
+	double *A = NULL, *b = NULL, *obj, *x = NULL, val, nodes = 0, mu = 0;
 	struct pat pt;
-	int ok = 1;
+	int ok = 1, row = room >= 0;
+	size_t nv = nsh + (size_t)row; /* the master's variables: a price per shape, mu */
 
 	if (nsh == 0 || nsh > PAT_SHAPES)
 		return 0;
@@ -615,14 +626,14 @@ plan_patterns(
 	memset(&pt, 0, sizeof(pt));
 	pt.sh = sh;
 	pt.nsh = nsh;
-	pt.y = nap_xcalloc(nsh, sizeof(double));
+	pt.y = nap_xcalloc(nv, sizeof(double));
 	pt.ord = nap_xcalloc(nsh, sizeof(size_t));
 	pt.cnt = nap_xcalloc(nsh, sizeof(long));
 	pt.best = nap_xcalloc(nsh, sizeof(long));
 	pt.sufy = nap_xcalloc(nsh, sizeof(double));
 	pt.sufc = nap_xcalloc(nsh, sizeof(double));
 	pt.sufm = nap_xcalloc(nsh, sizeof(double));
-	obj = nap_xcalloc(nsh, sizeof(double));
+	obj = nap_xcalloc(nv, sizeof(double));
 	/* the first columns: each shape alone on the size that holds it cheapest */
 	for (j = 0; j < nsh && ok; j++) {
 		size_t bk = NAP_SCHED_NPOS;
@@ -666,6 +677,8 @@ plan_patterns(
 			left += obj[j] = sh[j].n;
 		if (left <= 0)
 			break;
+		if (row)
+			obj[nsh] = -fmax(room - nodes, 0);
 		/* a column holds no more of a shape than is left: still a packing */
 		for (c = 0; c < ncol; c++)
 			for (j = 0; j < nsh; j++)
@@ -676,23 +689,38 @@ plan_patterns(
 			double newr[PAT_NEW];
 			long *newa = nap_xcalloc(PAT_NEW * nsh, sizeof(long));
 
-			/* the master, in its dual form: max n.y, each column's worth at most its price */
-			A = nap_xrealloc(A, ncol * nsh * sizeof(double));
-			b = nap_xrealloc(b, ncol * sizeof(double));
-			x = nap_xrealloc(x, ncol * sizeof(double));
+			/*
+			 * The master, in its dual form: max n.y - room.mu, each
+			 * column's worth at most its price and mu, mu at most
+			 * PAT_OVER.
+			 */
+			A = nap_xrealloc(A, (ncol + 1) * nv * sizeof(double));
+			b = nap_xrealloc(b, (ncol + 1) * sizeof(double));
+			x = nap_xrealloc(x, (ncol + 1) * sizeof(double));
 			for (c = 0; c < ncol; c++) {
 				for (j = 0; j < nsh; j++)
-					A[c * nsh + j] = (double)ca[c * nsh + j];
+					A[c * nv + j] = (double)ca[c * nsh + j];
+				if (row)
+					A[c * nv + nsh] = -1;
 				b[c] = w->tprice[csize[c]] + lam;
 			}
-			if (nap_bound_simplex(ncol, nsh, A, b, obj, &val, pt.y, x) != 0) {
+			if (row) {
+				memset(&A[ncol * nv], 0, nv * sizeof(double));
+				A[ncol * nv + nsh] = 1;
+				b[ncol] = PAT_OVER;
+			}
+			if (nap_bound_simplex(ncol + (size_t)row, nv, A, b, obj, &val, pt.y, x) != 0) {
 				ok = 0;
 				free(newa);
 				break;
 			}
+			if (row) {
+				mu = pt.y[nsh];
+				*mup = fmax(*mup, mu);
+			}
 			for (t = 0; t < nsz && round < (pass ? PAT_ROUNDS / 4 : PAT_ROUNDS); t++) {
 				double v = pat_price(&pt, &w->cap[sz[t]]),
-				       rr = v / (w->tprice[sz[t]] + lam);
+				       rr = v / (w->tprice[sz[t]] + lam + mu);
 				size_t i;
 
 				if (rr <= 1 + 1e-6)
@@ -844,18 +872,19 @@ sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req)
 }
 
 /*
- * Pool p's pattern tiers for the simple shapes ssh at multiplier lam, then
- * the tiers by size for the other shapes (rest[0..nrest)) and what the
- * patterns left; rest has room for nssh more.  Returns the nodes, *cost
- * gets the price.
+ * Pool p's pattern tiers for the simple shapes ssh at multiplier lam (and
+ * under a node row of room nodes; room < 0: none), then the tiers by size
+ * for the other shapes (rest[0..nrest)) and what the patterns left, at lam
+ * plus the row's shadow price; rest has room for nssh more.  Returns the
+ * nodes, *cost gets the price.
  */
 static double
 plan_mixed(struct nap_sched_world *w, size_t p, const struct shape *ssh, size_t nssh,
-    struct shape *rest, size_t nrest, double lam, unsigned char *live, unsigned char *fit,
-    double *cost)
+    struct shape *rest, size_t nrest, double lam, double room, unsigned char *live,
+    unsigned char *fit, double *cost)
 {
 	size_t i, nr = nrest;
-	double nodes;
+	double nodes, mu = 0;
 
 	for (i = 0; i < nssh; i++) {
 		rest[nr] = ssh[i];
@@ -864,9 +893,10 @@ plan_mixed(struct nap_sched_world *w, size_t p, const struct shape *ssh, size_t 
 		nr++;
 	}
 	w->ntiers[p] = 0;
-	nodes = plan_patterns(w, p, rest + nrest, nssh, lam, cost);
+	nodes = plan_patterns(w, p, rest + nrest, nssh, lam, room, &mu, cost);
 	w->tier0[p] = w->ntiers[p];
-	return nodes + plan_pool(w, p, rest, nr, live, fit, cost);
+	/* the rest at the node price the patterns' row came to */
+	return nodes + plan_pool(w, p, rest, nr, lam + mu, live, fit, cost);
 }
 
 /* Pool p back to the tiers by size alone: no pattern tier, no quota. */
@@ -878,6 +908,92 @@ plan_unpattern(struct nap_sched_world *w, size_t p)
 	w->nquota[p] = 0;
 	w->tier0[p] = 0;
 	memset(&w->tstrict[p * NAP_SCHED_TIERS], 0, NAP_SCHED_TIERS);
+}
+
+/* The batch's shapes as sched_pool_plan splits them, and plan_pool's scratch. */
+struct plan_in {
+	const struct shape *ssh; /* simple shapes; nssh 0: no pattern tiers */
+	size_t nssh;
+	struct shape *rest; /* the other shapes, room for nssh more */
+	size_t nrest;
+	const struct shape *sh; /* every planned shape */
+	size_t nsh;
+	unsigned char *live, *fit;
+};
+
+/*
+ * Pool p planned afresh with every node dearer by lam (USD/h, a Lagrange
+ * multiplier on the node count) in the pattern tiers and the tiers by size
+ * alike: the patterns and the rest when there are simple shapes, else the
+ * tiers by size alone.  Returns the nodes; *cost gets the price (without lam).
+ */
+static double
+plan_priced(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double lam, double room,
+    double *cost)
+{
+	*cost = 0;
+	plan_unpattern(w, p);
+	if (pl->nssh)
+		return plan_mixed(w, p, pl->ssh, pl->nssh, pl->rest, pl->nrest, lam, room,
+		    pl->live, pl->fit, cost);
+	w->ntiers[p] = 0;
+	return plan_pool(w, p, pl->sh, pl->nsh, lam, pl->live, pl->fit, cost);
+}
+
+/* The cheapest plan that fits so far: its multiplier, node row and price. */
+struct plan_best {
+	double lam, left, cost;
+	int any;
+};
+
+/* Pool p planned at (lam, left) (see plan_priced); kept in *b when it fits room for less. */
+static double
+plan_try(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double lam, double left,
+    double room, struct plan_best *b)
+{
+	double cost, nodes = plan_priced(w, p, pl, lam, left, &cost);
+
+	if (nodes <= room && (!b->any || cost < b->cost)) {
+		b->lam = lam;
+		b->left = left;
+		b->cost = cost;
+		b->any = 1;
+	}
+	return nodes;
+}
+
+/*
+ * Pool p's plan when the cheapest one comes to more than room nodes: the
+ * cheapest of those found that fit.  With pattern tiers, first under a
+ * node row (plan_patterns) of the whole room, and where the tiers by size
+ * and rounding overshoot, again with that much less room.  Then every node
+ * dearer by lam, in the patterns and the tiers by size alike, doubled until
+ * the plan fits and bisected back towards the multiplier that did not: the
+ * fleet buys larger sizes only as far as the room requires.  Returns 0
+ * when no plan fits.
+ */
+static int
+plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double room)
+{
+	struct plan_best b = {0, 0, 0, 0};
+	double lam, left = room, lo, hi, mid;
+	size_t i;
+
+	for (i = 0; pl->nssh && i < PLAN_ROW_TRIES && !b.any; i++)
+		left -= plan_try(w, p, pl, 0, left, room, &b) - room;
+	for (lam = PAT_LAMBDA; lam < PAT_LAMBDA * 4096; lam *= 2)
+		if (plan_try(w, p, pl, lam, -1, room, &b) <= room)
+			break;
+	for (hi = lam, lo = lam / 2, i = 0; lam < PAT_LAMBDA * 4096 && i < PAT_BISECT; i++) {
+		mid = (lo + hi) / 2;
+		if (plan_try(w, p, pl, mid, -1, room, &b) > room)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (b.any)
+		plan_priced(w, p, pl, b.lam, b.left, &b.cost);
+	return b.any;
 }
 
 /*
@@ -911,6 +1027,7 @@ sched_pool_plan(struct nap_sched_world *w)
 	struct nap_res *reqs;
 	unsigned char *live, *fit;
 	size_t i, n = 0, ns = 0, nsh, nssh, nrest, p;
+	struct plan_in pl;
 
 	/* the planned pods' requests, the simple ones first */
 	reqs = nap_xcalloc(in->npending + 1, sizeof(*reqs));
@@ -937,65 +1054,28 @@ sched_pool_plan(struct nap_sched_world *w)
 	free(reqs);
 	live = nap_xcalloc(nsh + nrest + nssh + 1, 1);
 	fit = nap_xcalloc(nsh + nrest + nssh + 1, 1);
+	pl = (struct plan_in){ssh, nssh, rest, nrest, sh, nsh, live, fit};
 	for (p = 0; p < in->npools; p++) {
-		double nodes, pn, oc = 0, pc = 0, lam, room = 0.9 * (double)w->node_room;
-		int over, priced = 0;
+		double nodes, pn, oc = 0, pc = 0, room = 0.9 * (double)w->node_room;
 
 		w->ntiers[p] = w->tier0[p] = 0;
-		nodes = plan_pool(w, p, sh, nsh, live, fit, &oc);
+		nodes = plan_pool(w, p, sh, nsh, 0, live, fit, &oc);
 		if (nssh) {
-			pn = plan_mixed(w, p, ssh, nssh, rest, nrest, 0, live, fit, &pc);
+			pn = plan_mixed(w, p, ssh, nssh, rest, nrest, 0, -1, live, fit, &pc);
 			if (pc < oc) {
 				nodes = pn;
 			} else {
 				plan_unpattern(w, p);
-				nodes = plan_pool(w, p, sh, nsh, live, fit, &oc);
+				nodes = plan_pool(w, p, sh, nsh, 0, live, fit, &oc);
 			}
 		}
-		over = w->node_room != LONG_MAX && w->node_room > 0 && nodes > room;
-		/*
-		 * Over the ceiling: the patterns again with every node dearer
-		 * by lam, doubled until the plan fits, so the fleet buys
-		 * larger sizes only as far as the room requires.
-		 */
-		for (lam = PAT_LAMBDA; over && nssh && lam < PAT_LAMBDA * 4096; lam *= 2) {
-			priced = 1;
-			pc = 0;
-			plan_unpattern(w, p);
-			nodes = plan_mixed(w, p, ssh, nssh, rest, nrest, lam, live, fit, &pc);
-			over = nodes > room;
-		}
-		if (!over && priced) {
-			/*
-			 * The doubling that fit: bisect back towards the one that
-			 * did not, and keep the cheapest plan that fits.
-			 */
-			double hi = lam / 2, lo = hi / 2, mid, best = hi, bc = pc;
-
-			for (i = 0; i < PAT_BISECT; i++) {
-				mid = (lo + hi) / 2;
-				pc = 0;
-				plan_unpattern(w, p);
-				if (plan_mixed(w, p, ssh, nssh, rest, nrest, mid, live, fit, &pc) >
-				    room) {
-					lo = mid;
-					continue;
-				}
-				hi = mid;
-				if (pc < bc) {
-					bc = pc;
-					best = mid;
-				}
-			}
-			pc = 0;
-			plan_unpattern(w, p);
-			plan_mixed(w, p, ssh, nssh, rest, nrest, best, live, fit, &pc);
-		}
-		if (!over)
+		if (w->node_room == LONG_MAX || w->node_room <= 0 || nodes <= room ||
+		    plan_ceiling(w, p, &pl, room))
 			continue;
+		/* none fits: only sizes dense enough, one per part */
 		plan_unpattern(w, p);
 		w->plan_density = (double)n / room;
-		plan_pool(w, p, sh, nsh, live, fit, &oc);
+		plan_pool(w, p, sh, nsh, 0, live, fit, &oc);
 		w->plan_density = 0;
 	}
 	free(live);

@@ -663,7 +663,7 @@ run_case() {
 	run_case zone-self-affinity-in-plan
 }
 
-@test "under a cluster node ceiling (--max-nodes 8) ten 1.5-core pods that would take ten 2-vCPU nodes go to at most eight claims of a larger size" {
+@test "under a cluster node ceiling (--max-nodes 8) ten 1.5-core pods that would take ten 2-vCPU nodes go to at most eight claims, small and larger sizes mixed, for less than one large node" {
 	run_case node-ceiling-larger-sizes
 }
 
@@ -673,6 +673,18 @@ run_case() {
 
 @test "under a cluster node ceiling the plan prices each node, and the fleet uses the room it has for less than one dense size" {
 	run_case node-ceiling-uses-room
+}
+
+@test "under a cluster node ceiling the pattern plan's node row mixes cheap small nodes and dense ones to use the room, for less than a price per node finds" {
+	run_case node-ceiling-row-mixes
+}
+
+@test "a cluster node ceiling with room for the cheapest plan changes nothing" {
+	run_case node-ceiling-loose
+}
+
+@test "under a cluster node ceiling pods outside the pattern plan get tiers by size priced per node, not one dense size" {
+	run_case node-ceiling-tiers-by-size
 }
 
 @test "volume attach limits force extra nodes: a node whose CSINode allows two disks and holds one takes one more pod with a disk" {
