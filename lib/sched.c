@@ -326,12 +326,11 @@ run_queue(struct st *s, char *why, size_t len)
 		qlen--;
 		/*
 		 * An identical pod just failed with nothing placed since: so will
-		 * this one.  Not for volumes, which the class does not hold: a pod
-		 * with fewer disks may fit where one with more did not.
+		 * this one.  Not after a pod with volumes, which the class does not
+		 * hold: one with fewer disks may fit where it did not.
 		 */
 		if (!s->nocache && prev_fail != (size_t)-1 && prev_progress == progress &&
 		    s->pod_cls[prev_fail] == s->pod_cls[pi] && !pods[prev_fail].nvols &&
-		    !pods[pi].nvols &&
 		    memcmp(&in->pending[prev_fail].req, &in->pending[pi].req,
 			sizeof(struct nap_res)) == 0) {
 			free(out->place[pi].why);
