@@ -33,40 +33,42 @@ struct disks {
 
 /* Sorted by name (strcmp). */
 static const struct disks known[] = {
-    {"Standard_A0", 1},		     /* Resource SKUs data */
-    {"Standard_B1s", 2},	     /* Resource SKUs data */
-    {"Standard_B20ms", 32},	     /* Resource SKUs data */
-    {"Standard_D128ds_v6", 64},	     /* Resource SKUs data */
-    {"Standard_D16plds_v5", 32},     /* Resource SKUs data */
-    {"Standard_D2_v2", 8},	     /* Resource SKUs data */
-    {"Standard_D2_v3", 4},	     /* Resource SKUs data */
-    {"Standard_D2_v5", 4},	     /* Resource SKUs data */
-    {"Standard_D2as_v6", 4},	     /* Resource SKUs data */
-    {"Standard_D2s_v3", 4},	     /* Resource SKUs data */
-    {"Standard_D4s_v3", 8},	     /* Resource SKUs data */
-    {"Standard_D64s_v3", 32},	     /* Resource SKUs data */
-    {"Standard_DC8s_v3", 32},	     /* Resource SKUs data */
-    {"Standard_DS2_v2", 8},	     /* Resource SKUs data */
-    {"Standard_E104i_v5", 64},	     /* memory-optimized/ev5-series.md */
-    {"Standard_E104id_v5", 64},	     /* memory-optimized/edv5-series.md */
-    {"Standard_E104ids_v5", 64},     /* memory-optimized/edsv5-series.md */
-    {"Standard_E104is_v5", 64},	     /* memory-optimized/esv5-series.md */
-    {"Standard_E112iads_v5", 64},    /* memory-optimized/eadsv5-series.md */
-    {"Standard_E112ias_v5", 64},     /* memory-optimized/easv5-series.md */
-    {"Standard_E112ibds_v5", 64},    /* memory-optimized/ebdsv5-ebsv5-series.md */
-    {"Standard_E112ibs_v5", 64},     /* memory-optimized/ebdsv5-ebsv5-series.md */
-    {"Standard_E192ids_v6", 64},     /* memory-optimized/edsv6-series.md */
-    {"Standard_E192is_v6", 64},	     /* memory-optimized/esv6-series.md */
-    {"Standard_E4d_v5", 8},	     /* Resource SKUs data */
-    {"Standard_E64i_v3", 32},	     /* memory-optimized/ev3-esv3-series.md */
-    {"Standard_E64is_v3", 32},	     /* memory-optimized/ev3-esv3-series.md */
-    {"Standard_E80ids_v4", 64},	     /* memory-optimized/edsv4-series.md */
-    {"Standard_E80is_v4", 64},	     /* memory-optimized/esv4-series.md */
-    {"Standard_F16s_v2", 32},	     /* Resource SKUs data */
-    {"Standard_M8-2ms", 8},	     /* Resource SKUs data */
-    {"Standard_NC16as_T4_v3", 32},   /* Resource SKUs data */
-    {"Standard_NC24ads_A100_v4", 8}, /* Resource SKUs data */
-    {"Standard_NC6s_v3", 12},	     /* Resource SKUs data */
+    {"Standard_A0", 1},		      /* Resource SKUs data */
+    {"Standard_B1s", 2},	      /* Resource SKUs data */
+    {"Standard_B20ms", 32},	      /* Resource SKUs data */
+    {"Standard_D128ds_v6", 64},	      /* Resource SKUs data */
+    {"Standard_D16plds_v5", 32},      /* Resource SKUs data */
+    {"Standard_D2_v2", 8},	      /* Resource SKUs data */
+    {"Standard_D2_v3", 4},	      /* Resource SKUs data */
+    {"Standard_D2_v5", 4},	      /* Resource SKUs data */
+    {"Standard_D2as_v6", 4},	      /* Resource SKUs data */
+    {"Standard_D2s_v3", 4},	      /* Resource SKUs data */
+    {"Standard_D4s_v3", 8},	      /* Resource SKUs data */
+    {"Standard_D64s_v3", 32},	      /* Resource SKUs data */
+    {"Standard_DC8s_v3", 32},	      /* Resource SKUs data */
+    {"Standard_DS2_v2", 8},	      /* Resource SKUs data */
+    {"Standard_E104i_v5", 64},	      /* memory-optimized/ev5-series.md */
+    {"Standard_E104id_v5", 64},	      /* memory-optimized/edv5-series.md */
+    {"Standard_E104ids_v5", 64},      /* memory-optimized/edsv5-series.md */
+    {"Standard_E104is_v5", 64},	      /* memory-optimized/esv5-series.md */
+    {"Standard_E112iads_v5", 64},     /* memory-optimized/eadsv5-series.md */
+    {"Standard_E112ias_v5", 64},      /* memory-optimized/easv5-series.md */
+    {"Standard_E112ibds_v5", 64},     /* memory-optimized/ebdsv5-ebsv5-series.md */
+    {"Standard_E112ibs_v5", 64},      /* memory-optimized/ebdsv5-ebsv5-series.md */
+    {"Standard_E192ids_v6", 64},      /* memory-optimized/edsv6-series.md */
+    {"Standard_E192is_v6", 64},	      /* memory-optimized/esv6-series.md */
+    {"Standard_E4d_v5", 8},	      /* Resource SKUs data */
+    {"Standard_E64i_v3", 32},	      /* memory-optimized/ev3-esv3-series.md */
+    {"Standard_E64is_v3", 32},	      /* memory-optimized/ev3-esv3-series.md */
+    {"Standard_E80ids_v4", 64},	      /* memory-optimized/edsv4-series.md */
+    {"Standard_E80is_v4", 64},	      /* memory-optimized/esv4-series.md */
+    {"Standard_F16s_v2", 32},	      /* Resource SKUs data */
+    {"Standard_M8-2ms", 8},	      /* Resource SKUs data */
+    {"Standard_NC16as_T4_v3", 32},    /* Resource SKUs data */
+    {"Standard_NC24ads_A100_v4", 8},  /* Resource SKUs data */
+    {"Standard_NC48ads_A100_v4", 16}, /* gpu-accelerated/nca100v4-series.md */
+    {"Standard_NC6s_v3", 12},	      /* Resource SKUs data */
+    {"Standard_NC96ads_A100_v4", 32}, /* gpu-accelerated/nca100v4-series.md */
 };
 
 /* Disks by exact vCPU count; the last step also holds for every larger count. */
@@ -80,6 +82,9 @@ static const struct step v6[] = {{2, 8}, {4, 12}, {8, 24}, {16, 48}, {20, 48}, {
 static const struct step amd7[] = {{2, 10}, {4, 12}, {8, 26}, {16, 48}, {32, 64}, {0, 0}};
 /* F v7 (Fasv7, Famsv7, ...), one vCPU a core: the AMD v7 counts at half the vCPUs. */
 static const struct step f7[] = {{1, 10}, {2, 12}, {4, 26}, {8, 48}, {16, 64}, {0, 0}};
+/* FX v2 (FXmsv2, FXmdsv2), one vCPU a core: 8, 12, 24, then 48 from 12 vCPUs, 64 from 32. */
+static const struct step fx2[] = {
+    {2, 8}, {4, 12}, {8, 24}, {12, 48}, {16, 48}, {24, 48}, {32, 64}, {0, 0}};
 /* Bv1 (general-purpose/bv1-series.md): B1* 2, B2* 4, B4ms 8, B8ms and B12ms 16, then 32. */
 static const struct step bv1[] = {
     {1, 2}, {2, 4}, {4, 8}, {8, 16}, {12, 16}, {16, 32}, {20, 32}, {0, 0}};
@@ -96,9 +101,12 @@ struct rule {
  * purpose/ for A-D, compute-optimized/ for F, memory-optimized/ for E,
  * storage-optimized/ for L; its name is the series in lower case with a
  * "-series.md" suffix (dv5-series.md), except E_v3 and Es_v3, which share
- * ev3-esv3-series.md, and Ebs_v5 and Ebds_v5, ebdsv5-ebsv5-series.md.
+ * ev3-esv3-series.md, and Ebs_v5 and Ebds_v5, ebdsv5-ebsv5-series.md; the
+ * others that differ are named.
  */
 static const struct rule rules[] = {
+    {"A_v2", 2, 16, NULL},     /* av2 */
+    {"Am_v2", 2, 16, NULL},    /* av2 */
     {"Bals_v2", 2, 32, NULL},  /* basv2 */
     {"Bas_v2", 2, 32, NULL},   /* basv2 */
     {"Bats_v2", 2, 32, NULL},  /* basv2 */
@@ -111,6 +119,8 @@ static const struct rule rules[] = {
     {"Bs", 0, 0, bv1},	       /* bv1 */
     {"Bs_v2", 2, 32, NULL},    /* bsv2 */
     {"Bts_v2", 2, 32, NULL},   /* bsv2 */
+    {"DS_v2", 4, 64, NULL},    /* dsv2, memory-optimized/dv2-dsv2-series-memory */
+    {"D_v2", 4, 64, NULL},     /* dv2, memory-optimized/dv2-dsv2-series-memory */
     {"D_v3", 2, 32, NULL},     /* dv3 */
     {"D_v4", 2, 32, NULL},     /* dv4 */
     {"D_v5", 2, 32, NULL},     /* dv5 */
@@ -173,6 +183,8 @@ static const struct rule rules[] = {
     {"Es_v4", 2, 32, NULL},    /* esv4 */
     {"Es_v5", 2, 32, NULL},    /* esv5 */
     {"Es_v6", 0, 0, v6},       /* esv6 */
+    {"FXmds_v2", 0, 0, fx2},   /* fxmdsv2 */
+    {"FXms_v2", 0, 0, fx2},    /* fxmsv2 */
     {"Fads_v7", 0, 0, f7},     /* fadsv7 */
     {"Falds_v7", 0, 0, f7},    /* faldsv7 */
     {"Fals_v6", 2, 32, NULL},  /* falsv6 */
@@ -188,6 +200,7 @@ static const struct rule rules[] = {
     {"Ls_v2", 2, 32, NULL},    /* lsv2 */
     {"Ls_v3", 2, 32, NULL},    /* lsv3 */
     {"Ls_v4", 0, 0, v6},       /* lsv4 */
+    {"NCas_v3", 2, 32, NULL},  /* gpu-accelerated/ncast4v3 */
 };
 
 static int

@@ -730,22 +730,25 @@ test_disks(void)
 	    {"Standard_F2as_v7", 12}, {"Standard_F80as_v7", 64},		  /* fasv7 */
 	    {"Standard_B2ms", 4}, {"Standard_B12ms", 16}, {"Standard_B16ms", 32}, /* bv1 */
 	    {"Standard_L8s_v3", 16},						  /* lsv3 */
-	    {"Standard_E104i_v5", 64},	  /* ev5: the isolated size, a series of its own */
-	    {"Standard_D2_v2", 8},	  /* the Resource SKUs record */
-	    {"Standard_E64-16ds_v5", 32}, /* constrained: its parent's count (edsv5) */
+	    {"Standard_E104i_v5", 64}, /* ev5: the isolated size, a series of its own */
+	    {"Standard_D2_v2", 8},     /* the Resource SKUs record */
+	    {"Standard_D4_v2", 32}, {"Standard_DS15_v2", 64}, /* dv2, dsv2: 4 x vCPUs, at most 64 */
+	    {"Standard_A8m_v2", 16}, {"Standard_FX12ms_v2", 48}, /* av2, fxmsv2 */
+	    {"Standard_NC64as_T4_v3", 32},
+	    {"Standard_NC48ads_A100_v4", 16}, /* ncast4v3, nca100v4 */
+	    {"Standard_E64-16ds_v5", 32},     /* constrained: its parent's count (edsv5) */
 	};
 	/* the sku-series of sizes nap knows no count for (nap-catalog(5), DATA DISKS) */
-	static const char *const none[] = {"A_v2", "Am_v2", "D", "DC_v2", "DCads_v5", "DCads_v6",
-	    "DCas_v5", "DCas_v6", "DCds_v3", "DCeds_v5", "DCeds_v6", "DCes_v5", "DCes_v6", "DCs_v2",
-	    "DCs_v3", "DS", "DS_v2", "D_v2", "ECads_v5", "ECads_v6", "ECas_v5", "ECas_v6",
-	    "ECeds_v5", "ECeds_v6", "ECes_v5", "ECes_v6", "ECiads_v5", "ECias_v5", "Eias_v4", "F",
-	    "FXmds", "FXmds_v2", "FXms_v2", "Fs", "G", "GS", "HBrs_v2", "HBrs_v3", "HBrs_v4",
-	    "HBrs_v5", "HCrs", "HXrs", "Laos_v4", "Ls", "M", "Mbds_v3", "Mbs_v3", "Mdms_v2",
-	    "Mds_v2", "Mds_v3", "Midms_v2", "Mids_v2", "Mids_v3", "Mims_v2", "Mis_v2", "Mis_v3",
-	    "Mls", "Mm", "Mms", "Mms_v2", "Ms", "Ms_v2", "Ms_v3", "Mts", "NCCads_v5", "NCadis_v5",
-	    "NCads_v4", "NCads_v5", "NCas_v3", "NCrs_v3", "NCs_v3", "NDamsr_v4", "NDasr_v4",
-	    "NDis_v5", "NDisr_v5", "NDrs_v2", "NGads_v1", "NPs", "NVadms_v5", "NVads_v5", "NVas_v4",
-	    "NVs_v2", "NVs_v3"};
+	static const char *const none[] = {"D", "DC_v2", "DCads_v5", "DCads_v6", "DCas_v5",
+	    "DCas_v6", "DCds_v3", "DCeds_v5", "DCeds_v6", "DCes_v5", "DCes_v6", "DCs_v2", "DCs_v3",
+	    "DS", "ECads_v5", "ECads_v6", "ECas_v5", "ECas_v6", "ECeds_v5", "ECeds_v6", "ECes_v5",
+	    "ECes_v6", "ECiads_v5", "ECias_v5", "Eias_v4", "F", "FXmds", "Fs", "G", "GS", "HBrs_v2",
+	    "HBrs_v3", "HBrs_v4", "HBrs_v5", "HCrs", "HXrs", "Laos_v4", "Ls", "M", "Mbds_v3",
+	    "Mbs_v3", "Mdms_v2", "Mds_v2", "Mds_v3", "Midms_v2", "Mids_v2", "Mids_v3", "Mims_v2",
+	    "Mis_v2", "Mis_v3", "Mls", "Mm", "Mms", "Mms_v2", "Ms", "Ms_v2", "Ms_v3", "Mts",
+	    "NCCads_v5", "NCadis_v5", "NCads_v4", "NCads_v5", "NCrs_v3", "NCs_v3", "NDamsr_v4",
+	    "NDasr_v4", "NDis_v5", "NDisr_v5", "NDrs_v2", "NGads_v1", "NPs", "NVadms_v5",
+	    "NVads_v5", "NVas_v4", "NVs_v2", "NVs_v3"};
 	unsigned char used[NAP_ARRAY_LEN(none)] = {0};
 	struct nap_catalog *c = load("eastus");
 	size_t i, j, n, known = 0, offered = 0, offered_known = 0, stray = 0, stale = 0, differ = 0;
