@@ -734,7 +734,8 @@ test_disks(void)
 	    {"Standard_D2_v2", 8},     /* the Resource SKUs record */
 	    {"Standard_D4_v2", 32}, {"Standard_DS15_v2", 64}, /* dv2, dsv2: 4 x vCPUs, at most 64 */
 	    {"Standard_A8m_v2", 16}, {"Standard_FX12ms_v2", 48}, /* av2, fxmsv2 */
-	    {"Standard_NC64as_T4_v3", 32},
+	    {"Standard_NC64as_T4_v3", 32}, {"Standard_NC24s_v3", 32},
+	    {"Standard_NV18ads_A10_v5", 8},   /* ncv3, nvadsa10v5 */
 	    {"Standard_NC48ads_A100_v4", 16}, /* ncast4v3, nca100v4 */
 	    {"Standard_E64-16ds_v5", 32},     /* constrained: its parent's count (edsv5) */
 	};
@@ -746,9 +747,8 @@ test_disks(void)
 	    "HBrs_v3", "HBrs_v4", "HBrs_v5", "HCrs", "HXrs", "Laos_v4", "Ls", "M", "Mbds_v3",
 	    "Mbs_v3", "Mdms_v2", "Mds_v2", "Mds_v3", "Midms_v2", "Mids_v2", "Mids_v3", "Mims_v2",
 	    "Mis_v2", "Mis_v3", "Mls", "Mm", "Mms", "Mms_v2", "Ms", "Ms_v2", "Ms_v3", "Mts",
-	    "NCCads_v5", "NCadis_v5", "NCads_v4", "NCads_v5", "NCrs_v3", "NCs_v3", "NDamsr_v4",
-	    "NDasr_v4", "NDis_v5", "NDisr_v5", "NDrs_v2", "NGads_v1", "NPs", "NVadms_v5",
-	    "NVads_v5", "NVas_v4", "NVs_v2", "NVs_v3"};
+	    "NCCads_v5", "NCads_v4", "NDamsr_v4", "NDasr_v4", "NDis_v5", "NDisr_v5", "NDrs_v2",
+	    "NGads_v1", "NPs", "NVadms_v5", "NVads_v5", "NVas_v4", "NVs_v2", "NVs_v3"};
 	unsigned char used[NAP_ARRAY_LEN(none)] = {0};
 	struct nap_catalog *c = load("eastus");
 	size_t i, j, n, known = 0, offered = 0, offered_known = 0, stray = 0, stale = 0, differ = 0;
