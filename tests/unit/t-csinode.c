@@ -156,8 +156,8 @@ drivers(void)
 static void
 disks(void)
 {
-	TAP_IS_INT(nap_size_max_data_disks("Standard_D2s_v3", NULL, 0), 4,
-	    "Standard_D2s_v3 attaches 4");
+	TAP_IS_INT(
+	    nap_size_max_data_disks("Standard_D2s_v3", NULL, 0), 4, "Standard_D2s_v3 attaches 4");
 	TAP_IS_INT(nap_size_max_data_disks("Standard_A0", NULL, 0), 1, "the first entry");
 	TAP_IS_INT(nap_size_max_data_disks("Standard_NC6s_v3", NULL, 0), 12, "the last entry");
 	TAP_IS_INT(nap_size_max_data_disks("Standard_M64", "M", 64), 0, "unknown: 0");
