@@ -214,14 +214,19 @@ int64_t nap_itype_kube_reserved_mib(int64_t memory_mib);
 /* Hard eviction threshold memory.available, bytes (750Mi). */
 #define NAP_EVICTION_HARD_BYTES (750LL * 1024 * 1024)
 /*
+ * The data disks a size can attach (its maxDataDiskCount, the Azure disk
+ * CSI driver's attach limit) when nap knows it, else 0: the size's own
+ * Resource SKUs record, else its series' rule by vCPU count (the parent's
+ * for a constrained size) from Microsoft's size pages (catalog-disks.c
+ * names each page).  nap_size_max_data_disks takes the name, sku-series
+ * label ("Ds_v5") and vCPUs of a size the catalog does not hold.
+ */
+int nap_itype_max_data_disks(const struct nap_itype *it);
+int nap_size_max_data_disks(const char *name, const char *series, int vcpus);
+/*
  * capacity - kube-reserved - system-reserved (0) - eviction threshold;
  * components that would go negative are 0.
  */
-/*
- * The data disks size name can attach (its maxDataDiskCount, the Azure disk
- * CSI driver's attach limit) when nap knows it, else 0 (catalog-disks.c).
- */
-int nap_itype_max_data_disks(const char *name);
 void nap_itype_allocatable(
     const struct nap_itype *it, const struct nap_itype_opts *o, struct nap_res *out);
 /*

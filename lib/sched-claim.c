@@ -652,6 +652,10 @@ sched_try_claim(struct st *s, size_t pi, struct variant *v, size_t ci, char *why
 	changed = nr == &s->tmp && !sched_reqs_equal(&s->tmp, &c->reqs);
 	/* not refuse(): a pod of the same shape with fewer disks may still join */
 	disks = sched_claim_disks(s, c->pods, c->npods, pi);
+	if (c->capped && in->types[c->tier].max_disks > 0 && disks > in->types[c->tier].max_disks) {
+		WHYF("the claim's planned size attaches %d disks", in->types[c->tier].max_disks);
+		return 0;
+	}
 	if (c->capped && !sched_res_fits_sum(&c->used, &p->req, sched_claim_cap(s, c)))
 		return refuse(s, c);
 	/*

@@ -66,6 +66,7 @@ sched_pod_simple(const struct nap_sched_pod *pod)
 struct shape {
 	struct nap_res req;
 	double n;
+	long disks; /* NAP_SCHED_DISK_DRIVER volumes a pod attaches */
 };
 
 static int
@@ -80,24 +81,44 @@ cmp_res(const void *x, const void *y)
 	return 0;
 }
 
-/* The shapes of n requests (sorted in place), each with its count; *nsh gets how many. */
+static int
+cmp_shape(const void *x, const void *y)
+{
+	const struct shape *a = x, *b = y;
+	int c = cmp_res(&a->req, &b->req);
+
+	return c ? c : (a->disks > b->disks) - (a->disks < b->disks);
+}
+
+/* The shapes of n pods (sorted in place, one each), each with its count; *nsh gets how many. */
 static struct shape *
-plan_shapes(struct nap_res *reqs, size_t n, size_t *nsh)
+plan_shapes(struct shape *pods, size_t n, size_t *nsh)
 {
 	struct shape *sh = nap_xcalloc(n + 1, sizeof(*sh));
 	size_t i;
 
-	qsort(reqs, n, sizeof(*reqs), cmp_res);
+	qsort(pods, n, sizeof(*pods), cmp_shape);
 	*nsh = 0;
 	for (i = 0; i < n; i++) {
-		if (*nsh && cmp_res(&sh[*nsh - 1].req, &reqs[i]) == 0) {
+		if (*nsh && cmp_shape(&sh[*nsh - 1], &pods[i]) == 0) {
 			sh[*nsh - 1].n++;
 			continue;
 		}
-		sh[*nsh].req = reqs[i];
-		sh[(*nsh)++].n = 1;
+		sh[(*nsh)++] = pods[i];
 	}
 	return sh;
+}
+
+/* A pod's NAP_SCHED_DISK_DRIVER volumes; shared ones count for each pod. */
+static long
+plan_disks(const struct nap_sched_pod *pod)
+{
+	long k = 0;
+	size_t i;
+
+	for (i = 0; i < pod->nvols; i++)
+		k += strcmp(pod->vols[i].driver, NAP_SCHED_DISK_DRIVER) == 0;
+	return k;
 }
 
 /*
@@ -110,13 +131,17 @@ static const int plan_rs[] = {
     NAP_RES_CPU, NAP_RES_MEMORY, NAP_RES_PODS, NAP_RES_NVIDIA_GPU, NAP_RES_AMD_GPU};
 #define PLAN_NRS (sizeof(plan_rs) / sizeof(plan_rs[0]))
 #define PLAN_WHOLE(j) (plan_rs[j] == NAP_RES_NVIDIA_GPU || plan_rs[j] == NAP_RES_AMD_GPU)
+/* and, after them, data disks: a size attaches max_disks (0: no known limit) */
+#define PLAN_DISKS PLAN_NRS
+#define PLAN_ND (PLAN_NRS + 1)
 
 /*
  * What covering demand d (the sum of a set's requests, m its largest
  * request per dimension) with size k costs as a fraction of whole nodes:
  * price x the most nodes any dimension needs, each node's capacity less
  * half the set's mean request (what first-fit leaves unused on average).
- * Negative when the size cannot take the set's largest request.
+ * Negative when the size cannot take the set's largest request.  Data
+ * disks count like devices, against the size's attach limit when known.
  */
 static double
 plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const double *m, double n,
@@ -127,9 +152,13 @@ plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const dou
 
 	if (n <= 0)
 		return 0;
-	for (j = 0; j < PLAN_NRS; j++) {
-		double c = (double)w->cap[k].v[plan_rs[j]], eff;
+	for (j = 0; j < PLAN_ND; j++) {
+		double c = j == PLAN_DISKS ? (double)w->in->types[k % w->in->ntypes].max_disks
+					   : (double)w->cap[k].v[plan_rs[j]];
+		double eff;
 
+		if (j == PLAN_DISKS && c <= 0)
+			continue; /* no known attach limit */
 		if (m[j] > c)
 			return -1;
 		if (d[j] <= 0)
@@ -138,7 +167,7 @@ plan_cover(const struct nap_sched_world *w, size_t k, const double *d, const dou
 		 * Devices come whole: a node holds as many pods of the mean
 		 * request as fit in full, not half a pod less.
 		 */
-		if (PLAN_WHOLE(j))
+		if (j == PLAN_DISKS || PLAN_WHOLE(j))
 			eff = floor(c / (d[j] / n)) * (d[j] / n);
 		else
 			eff = c - 0.5 * d[j] / n;
@@ -162,14 +191,15 @@ plan_sum(const struct shape *sh, size_t nsh, const unsigned char *live, double *
 	double n = 0;
 	size_t i, j;
 
-	for (j = 0; j < PLAN_NRS; j++)
+	for (j = 0; j < PLAN_ND; j++)
 		d[j] = m[j] = 0;
 	for (i = 0; i < nsh; i++) {
 		if (!live[i])
 			continue;
 		n += sh[i].n;
-		for (j = 0; j < PLAN_NRS; j++) {
-			double v = (double)sh[i].req.v[plan_rs[j]];
+		for (j = 0; j < PLAN_ND; j++) {
+			double v =
+			    j == PLAN_DISKS ? (double)sh[i].disks : (double)sh[i].req.v[plan_rs[j]];
 
 			d[j] += v * sh[i].n;
 			if (v > m[j])
@@ -177,6 +207,20 @@ plan_sum(const struct shape *sh, size_t nsh, const unsigned char *live, double *
 		}
 	}
 	return n;
+}
+
+/* Does a usable size of pool p attach disks (or have no known limit)? */
+static int
+plan_disks_fit(const struct nap_sched_world *w, size_t p, long disks)
+{
+	const struct nap_sched_input *in = w->in;
+	size_t t;
+
+	for (t = 0; disks > 0 && t < in->ntypes; t++)
+		if (w->usable[p * in->ntypes + t] &&
+		    (in->types[t].max_disks <= 0 || in->types[t].max_disks >= disks))
+			return 1;
+	return disks <= 0;
 }
 
 /* The usable size of pool p covering (d, m) cheapest; NPOS when none can. */
@@ -227,13 +271,14 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
     unsigned char *live, unsigned char *fit, double *cost)
 {
 	const struct nap_sched_input *in = w->in;
-	double d[PLAN_NRS], m[PLAN_NRS], cnt, single = 0, nodes = 0;
+	double d[PLAN_ND], m[PLAN_ND], cnt, single = 0, nodes = 0;
 	size_t i, t, base = p * in->ntypes, last;
 
 	w->ntiers[p] = w->tier0[p];
 	/* shapes no usable size takes are not planned for */
 	for (i = 0; i < nsh; i++)
-		live[i] = sh[i].n > 0 && nap_res_fits(&sh[i].req, &w->pool_max[p]);
+		live[i] = sh[i].n > 0 && nap_res_fits(&sh[i].req, &w->pool_max[p]) &&
+		    plan_disks_fit(w, p, sh[i].disks);
 	cnt = plan_sum(sh, nsh, live, d, m);
 	if (cnt <= 0)
 		return 0;
@@ -244,7 +289,7 @@ plan_pool(struct nap_sched_world *w, size_t p, const struct shape *sh, size_t ns
 
 		for (t = 0; t < in->ntypes; t++) {
 			size_t k = base + t, rest;
-			double fd[PLAN_NRS], fm[PLAN_NRS], rd[PLAN_NRS], rm[PLAN_NRS];
+			double fd[PLAN_ND], fm[PLAN_ND], rd[PLAN_ND], rm[PLAN_ND];
 			double fc, rc = 0, c, fn, rn;
 			int some = 0, all = 1;
 
@@ -1023,21 +1068,21 @@ void
 sched_pool_plan(struct nap_sched_world *w)
 {
 	const struct nap_sched_input *in = w->in;
-	struct shape *sh, *ssh, *rest;
-	struct nap_res *reqs;
+	struct shape *sh, *ssh, *rest, *reqs;
 	unsigned char *live, *fit;
 	size_t i, n = 0, ns = 0, nsh, nssh, nrest, p;
 	struct plan_in pl;
 
-	/* the planned pods' requests, the simple ones first */
+	/* the planned pods' requests and disks, the simple ones first */
 	reqs = nap_xcalloc(in->npending + 1, sizeof(*reqs));
 	for (i = 0; i < in->npending; i++)
 		if (sched_pod_planned(&in->pending[i]) && sched_pod_simple(&in->pending[i]))
-			reqs[n++] = in->pending[i].req;
+			reqs[n++] = (struct shape){in->pending[i].req, 1, 0};
 	ns = n;
 	for (i = 0; i < in->npending; i++)
 		if (sched_pod_planned(&in->pending[i]) && !sched_pod_simple(&in->pending[i]))
-			reqs[n++] = in->pending[i].req;
+			reqs[n++] =
+			    (struct shape){in->pending[i].req, 1, plan_disks(&in->pending[i])};
 	ssh = plan_shapes(reqs, ns, &nssh);
 	/*
 	 * Patterns only when the simple pods are most of the batch: split

@@ -329,9 +329,13 @@ run_queue(struct st *s, char *why, size_t len)
 			break;
 		qhead = (qhead + 1) % qcap;
 		qlen--;
-		/* an identical pod just failed with nothing placed since: so will this one */
+		/*
+		 * An identical pod just failed with nothing placed since: so will
+		 * this one.  Not after a pod with volumes, which the class does not
+		 * hold: one with fewer disks may fit where it did not.
+		 */
 		if (!s->nocache && prev_fail != (size_t)-1 && prev_progress == progress &&
-		    s->pod_cls[prev_fail] == s->pod_cls[pi] &&
+		    s->pod_cls[prev_fail] == s->pod_cls[pi] && !pods[prev_fail].nvols &&
 		    memcmp(&in->pending[prev_fail].req, &in->pending[pi].req,
 			sizeof(struct nap_res)) == 0) {
 			free(out->place[pi].why);

@@ -483,7 +483,7 @@ build_types(struct nap_sim *sim, const struct nap_catalog *cat, const struct nap
 		nap_reqs_init(&st->reqs);
 		nap_itype_reqs_avail(it, cat, &avail[noff], &st->reqs);
 		sim->type_len[t] = plain_name(it->name) ? (int)strlen(it->name) : -1;
-		st->max_disks = nap_itype_max_data_disks(it->name);
+		st->max_disks = nap_itype_max_data_disks(it);
 		noff += it->noff;
 	}
 	sim->in.types = sim->types;

@@ -206,7 +206,7 @@ csinode_gone() {
 @test "a node's kubelet registers a CSINode: Azure disks up to the size's maxDataDiskCount, Azure Files; it goes with the Node" {
 	start
 	sim_launch aks-default-c1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
-	sim_launch aks-default-c2 Standard_D8s_v5 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_launch aks-default-c2 Standard_F8s 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-c1
 	sim_poll 60 node_ready aks-default-c2
 	[ "$(csinode_disks aks-default-c1)" = 4 ]	# Standard_D2s_v3's maxDataDiskCount

@@ -715,6 +715,18 @@ run_case() {
 	run_case volume-limits-too-many-disks
 }
 
+@test "pods with the same requests as a pod with too many disks, but fewer disks, still get a claim" {
+	run_case volume-limits-too-many-disks-others
+}
+
+@test "the tier plan counts each size's data disks: 24 pods with a disk each take one Standard_D8s_v6 (24 disks), not Standard_D2as_v6 (4 disks) nodes" {
+	run_case volume-limits-plan-disks
+}
+
+@test "a pod with more disks than any size attaches is unschedulable and left out of the tier plan: the other pods still fill claims of the planned size" {
+	run_case volume-limits-plan-disks-too-many
+}
+
 @test "a bad flag exits 64 with the usage line" {
 	run $SOLVE --no-such-flag
 	[ "$status" -eq 64 ]

@@ -254,7 +254,7 @@ volume_csinode_register(struct world *w, const struct world_vm *vm)
 	json_object *node = sim_get(w->sim, "nodes", NULL, vm->node_name);
 	json_object *o, *md, *refs, *ref, *drivers, *d, *alloc, *keys;
 	struct nap_err err = {0};
-	int count = vm->size ? nap_itype_max_data_disks(vm->size->name) : 0;
+	int count = vm->size ? nap_itype_max_data_disks(vm->size->itype) : 0;
 
 	if (!node)
 		return;

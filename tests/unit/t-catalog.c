@@ -236,8 +236,8 @@ test_labels(void)
 		    NAP_OP_DOESNOTEXIST,
 	    "no GPU manufacturer: DoesNotExist");
 	TAP_OK(nap_reqs_get(&r, "karpenter.azure.com/sku-storage-ephemeralos-maxsize") &&
-		nap_req_op(nap_reqs_get(
-		    &r, "karpenter.azure.com/sku-storage-ephemeralos-maxsize")) == NAP_OP_DOESNOTEXIST,
+		nap_req_op(nap_reqs_get(&r,
+		    "karpenter.azure.com/sku-storage-ephemeralos-maxsize")) == NAP_OP_DOESNOTEXIST,
 	    "no known ephemeral OS disk: DoesNotExist");
 	TAP_IS_STR(vals(&r, "topology.kubernetes.io/zone"), "0 eastus-1 eastus-2 eastus-3",
 	    "zones are the region's three plus regional 0");
@@ -616,6 +616,16 @@ test_provider_oracle(const char *region)
 			continue;
 		}
 		checked++;
+		if (nap_itype_max_data_disks(it) !=
+			json_object_get_int(json_object_object_get(rec, "maxDataDiskCount")) ||
+		    (nap_size_max_data_disks(NULL, it->series, it->vcpus) != 0 &&
+			nap_size_max_data_disks(NULL, it->series, it->vcpus) !=
+			    nap_itype_max_data_disks(it))) {
+			printf("# %s data disks %d (its series' rule %d) differ from the record\n",
+			    name, nap_itype_max_data_disks(it),
+			    nap_size_max_data_disks(NULL, it->series, it->vcpus));
+			bad++;
+		}
 		nap_itype_allocatable(it, NULL, &a);
 		json_object_object_get_ex(k, "allocatable", &v);
 		if (a.v[NAP_RES_CPU] !=
@@ -643,9 +653,154 @@ test_provider_oracle(const char *region)
 		nap_reqs_free(&r);
 	}
 	TAP_OK(checked >= 8, "%s has %zu provider-supported sizes to compare", region, checked);
-	TAP_IS_INT(bad, 0, "%s: their %zu labels, allocatable and exclusions match the provider's",
+	TAP_IS_INT(bad, 0,
+	    "%s: their %zu labels, allocatable, data disks and exclusions match the provider's",
 	    region, labels);
 	json_object_put(root);
+	nap_catalog_free(c);
+}
+
+/* A size row of the catalog file: name, sku-series, vCPUs, offered or not. */
+struct row {
+	char name[64], series[32];
+	int vcpus, offered;
+};
+
+static struct row *
+catalog_rows(size_t *n)
+{
+	FILE *f = fopen(CATALOG, "r");
+	struct row *rows = NULL;
+	size_t alloc = 0;
+	char line[4096];
+
+	*n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		char *fld[24], *p = line;
+		size_t k = 0;
+
+		if (strncmp(line, "S\t", 2) != 0)
+			continue;
+		while (k < 24 && (fld[k++] = strsep(&p, "\t\n")) != NULL)
+			;
+		if (k < 24 || fld[23] == NULL)
+			continue;
+		nap_xgrow(&rows, &alloc, *n + 1, sizeof(*rows));
+		snprintf(rows[*n].name, sizeof(rows[*n].name), "%s", fld[1]);
+		snprintf(rows[*n].series, sizeof(rows[*n].series), "%s", fld[10]);
+		rows[*n].vcpus = (int)strtol(fld[2], NULL, 10);
+		rows[(*n)++].offered = strcmp(fld[23], "-") == 0;
+	}
+	if (f)
+		fclose(f);
+	return rows;
+}
+
+static const struct row *
+row_of(const struct row *rows, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].name, name) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+/*
+ * Data disks (catalog-disks.c): documented counts of a few sizes per
+ * series rule, read from Microsoft's size pages, and every size of the
+ * catalog either has a count or is in a series nap-catalog(5) lists as
+ * having none.
+ */
+static void
+test_disks(void)
+{
+	static const struct {
+		const char *name;
+		int disks;
+	} doc[] = {
+	    {"Standard_D2s_v5", 4}, {"Standard_D16s_v5", 32}, {"Standard_D96s_v5", 32}, /* dsv5 */
+	    {"Standard_E20as_v5", 32},							/* easv5 */
+	    {"Standard_D2s_v6", 8}, {"Standard_D4s_v6", 12}, {"Standard_D16s_v6", 48},	/* dsv6 */
+	    {"Standard_D192s_v6", 64}, {"Standard_D2ps_v6", 8}, /* dsv6, dpsv6 */
+	    {"Standard_E20s_v6", 48}, {"Standard_L96s_v4", 64}, /* esv6, lsv4 */
+	    {"Standard_D2as_v7", 10}, {"Standard_D8as_v7", 26},
+	    {"Standard_D160as_v7", 64},						  /* dasv7 */
+	    {"Standard_F2as_v7", 12}, {"Standard_F80as_v7", 64},		  /* fasv7 */
+	    {"Standard_B2ms", 4}, {"Standard_B12ms", 16}, {"Standard_B16ms", 32}, /* bv1 */
+	    {"Standard_L8s_v3", 16},						  /* lsv3 */
+	    {"Standard_E104i_v5", 64}, /* ev5: the isolated size, a series of its own */
+	    {"Standard_D2_v2", 8},     /* the Resource SKUs record */
+	    {"Standard_D4_v2", 32}, {"Standard_DS15_v2", 64}, /* dv2, dsv2: 4 x vCPUs, at most 64 */
+	    {"Standard_A8m_v2", 16}, {"Standard_FX12ms_v2", 48}, /* av2, fxmsv2 */
+	    {"Standard_NC64as_T4_v3", 32}, {"Standard_NC24s_v3", 32},
+	    {"Standard_NV18ads_A10_v5", 8},   /* ncv3, nvadsa10v5 */
+	    {"Standard_NC48ads_A100_v4", 16}, /* ncast4v3, nca100v4 */
+	    {"Standard_E64-16ds_v5", 32},     /* constrained: its parent's count (edsv5) */
+	};
+	/* the sku-series of sizes nap knows no count for (nap-catalog(5), DATA DISKS) */
+	static const char *const none[] = {"D", "DC_v2", "DCads_v5", "DCads_v6", "DCas_v5",
+	    "DCas_v6", "DCds_v3", "DCeds_v5", "DCeds_v6", "DCes_v5", "DCes_v6", "DCs_v2", "DCs_v3",
+	    "DS", "ECads_v5", "ECads_v6", "ECas_v5", "ECas_v6", "ECeds_v5", "ECeds_v6", "ECes_v5",
+	    "ECes_v6", "ECiads_v5", "ECias_v5", "Eias_v4", "F", "FXmds", "Fs", "G", "GS", "HBrs_v2",
+	    "HBrs_v3", "HBrs_v4", "HBrs_v5", "HCrs", "HXrs", "Laos_v4", "Ls", "M", "Mbds_v3",
+	    "Mbs_v3", "Mdms_v2", "Mds_v2", "Mds_v3", "Midms_v2", "Mids_v2", "Mids_v3", "Mims_v2",
+	    "Mis_v2", "Mis_v3", "Mls", "Mm", "Mms", "Mms_v2", "Ms", "Ms_v2", "Ms_v3", "Mts",
+	    "NCCads_v5", "NCads_v4", "NDamsr_v4", "NDasr_v4", "NDis_v5", "NDisr_v5", "NDrs_v2",
+	    "NGads_v1", "NPs", "NVadms_v5", "NVads_v5", "NVas_v4", "NVs_v2", "NVs_v3"};
+	unsigned char used[NAP_ARRAY_LEN(none)] = {0};
+	struct nap_catalog *c = load("eastus");
+	size_t i, j, n, known = 0, offered = 0, offered_known = 0, stray = 0, stale = 0, differ = 0;
+	struct row *rows = catalog_rows(&n);
+
+	for (i = 0; i < NAP_ARRAY_LEN(doc); i++) {
+		const struct row *r = row_of(rows, n, doc[i].name);
+
+		if (!TAP_OK(r != NULL, "%s is in the catalog", doc[i].name))
+			continue;
+		TAP_IS_INT(nap_size_max_data_disks(r->name, r->series, r->vcpus), doc[i].disks,
+		    "%s (%s, %d vCPUs) attaches %d data disks", r->name, r->series, r->vcpus,
+		    doc[i].disks);
+	}
+	TAP_IS_INT(nap_size_max_data_disks("Standard_X8s_v9", "Xs_v9", 8), 0,
+	    "a size of a series nap has no rule for: 0, no known limit");
+	TAP_IS_INT(nap_size_max_data_disks("Standard_D6s_v6", "Ds_v6", 6), 0,
+	    "a vCPU count the series' table does not list: 0");
+	for (i = 0; i < n; i++) {
+		int d = nap_size_max_data_disks(rows[i].name, rows[i].series, rows[i].vcpus);
+		const struct nap_itype *it = c ? nap_catalog_find(c, rows[i].name) : NULL;
+
+		known += d > 0;
+		offered += rows[i].offered;
+		offered_known += rows[i].offered && d > 0;
+		if (it && nap_itype_max_data_disks(it) != d)
+			differ++;
+		for (j = 0; j < NAP_ARRAY_LEN(none) && strcmp(none[j], rows[i].series) != 0; j++)
+			;
+		if (d > 0)
+			continue;
+		if (j == NAP_ARRAY_LEN(none)) {
+			printf("# %s (%s) has no data-disk count and its series is not listed\n",
+			    rows[i].name, rows[i].series);
+			stray++;
+			continue;
+		}
+		used[j] = 1;
+	}
+	for (j = 0; j < NAP_ARRAY_LEN(none); j++)
+		if (!used[j]) {
+			printf("# %s is listed as unknown but every size of it has a count\n",
+			    none[j]);
+			stale++;
+		}
+	printf("# data disks: %zu of %zu sizes known, %zu of %zu offered\n", known, n,
+	    offered_known, offered);
+	TAP_IS_INT(
+	    stray, 0, "every size without a data-disk count is of a series listed as unknown");
+	TAP_IS_INT(stale, 0, "every series listed as unknown has a size without a count");
+	TAP_IS_INT(differ, 0, "an instance type's count is its size's (eastus)");
+	free(rows);
 	nap_catalog_free(c);
 }
 
@@ -821,6 +976,7 @@ main(void)
 	test_errors();
 	test_small_catalog();
 	test_nodeclass_opts();
+	test_disks();
 	test_provider_oracle("eastus");
 	test_provider_oracle("southcentralus");
 	test_provider_oracle("westcentralus");

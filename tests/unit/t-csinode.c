@@ -156,10 +156,12 @@ drivers(void)
 static void
 disks(void)
 {
-	TAP_IS_INT(nap_itype_max_data_disks("Standard_D2s_v3"), 4, "Standard_D2s_v3 attaches 4");
-	TAP_IS_INT(nap_itype_max_data_disks("Standard_A0"), 1, "the first entry");
-	TAP_IS_INT(nap_itype_max_data_disks("Standard_NC6s_v3"), 12, "the last entry");
-	TAP_IS_INT(nap_itype_max_data_disks("Standard_D2s_v5"), 0, "unknown: 0");
+	TAP_IS_INT(
+	    nap_size_max_data_disks("Standard_D2s_v3", NULL, 0), 4, "Standard_D2s_v3 attaches 4");
+	TAP_IS_INT(nap_size_max_data_disks("Standard_A0", NULL, 0), 1, "the first entry");
+	TAP_IS_INT(nap_size_max_data_disks("Standard_NC6s_v3", NULL, 0), 12, "the last entry");
+	TAP_IS_INT(nap_size_max_data_disks("Standard_M64", "M", 64), 0, "unknown: 0");
+	TAP_IS_INT(nap_itype_max_data_disks(NULL), 0, "no size: 0");
 }
 
 int
