@@ -373,6 +373,8 @@ world_tunable(struct world *w, const char *kv)
 		w->startup_delay = v;
 	else if (strcmp(key, "node-gone-delay") == 0)
 		w->gone_delay = v;
+	else if (strcmp(key, "pod-gc-delay") == 0)
+		w->pod_gc_delay = v;
 	else if (strcmp(key, "volume-detach-delay") == 0)
 		w->detach_delay = v;
 	else if (strcmp(key, "token-lifetime") == 0)
@@ -406,6 +408,7 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	w->startup_delay = 5;
 	w->gone_delay = 5;
 	w->detach_delay = 5;
+	w->pod_gc_delay = 40; /* kube-controller-manager's PodGC quarantine */
 	w->token_lifetime = 86399;
 	w->scheduler_on = 1;
 	w->kubelet_on = 1;
@@ -423,7 +426,8 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	for (i = 0; i < o->nworld_args; i++)
 		world_tunable(w, o->world_args[i]);
 	if (world_load_sizes(w, o, &err) < 0) /* an ARM that knows no VM sizes is no use */
-		nap_die(err.code ? err.code : NAP_EX_CONFIG, "catalog for %s: %s", w->region, err.msg);
+		nap_die(
+		    err.code ? err.code : NAP_EX_CONFIG, "catalog for %s: %s", w->region, err.msg);
 	for (i = 0; i < o->nfaults; i++) {
 		json_object *doc = json_tokener_parse(o->faults[i]);
 
