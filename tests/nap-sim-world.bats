@@ -7,13 +7,19 @@
 
 load helpers/sim
 
+# The kubelets' audit every 0.2 s: a bound pod on a Ready node that no
+# change started fails the test in teardown.
 start() {
-	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 1000 "$@"
+	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 1000 \
+	    --world kubelet-audit=0.2 "$@"
 	sim_arm_login
 }
 
 teardown() {
+	local missed=
+	[ -z "${SIM_DIR:-}" ] || missed=$(grep 'started by the audit' "$SIM_DIR/stderr")
 	sim_stop
+	[ -z "$missed" ] || { echo "$missed"; return 1; }
 }
 
 node_json() {
@@ -274,6 +280,28 @@ csinode_gone() {
 	# The delay is for a name not seen yet: a deleted Node's pods go at the next pass.
 	sim_kubectl delete node aks-default-p1 >/dev/null
 	sim_poll 30 pod_gone early
+}
+
+@test "a pod bound to a Node that stays not Ready is said once to wait for it, with the Node's Ready condition" {
+	start
+	jq -cn '{apiVersion:"v1",kind:"Node",metadata:{name:"n-cold"},status:{
+	    allocatable:{cpu:"2",memory:"4Gi",pods:"110"},
+	    conditions:[{type:"Ready",status:"False",reason:"KubeletNotReady"}]}}' |
+	    sim_kubectl create -f - >/dev/null
+	pod cold '{"nodeName":"n-cold"}'
+	said() {	# POD -> how often nap-sim said it waits
+		grep -c "kubelet: pod default/$1 has waited [0-9]* s for node n-cold: Ready False (KubeletNotReady)" "$SIM_DIR/stderr"
+	}
+	sim_poll 30 eval '[ "$(said cold)" -ge 1 ]'
+	[ "$(pod_field cold .status.phase)" = Pending ]
+	# Said once: by the time a second pod's wait is said, the audits have seen the first twice more.
+	pod cold2 '{"nodeName":"n-cold"}'
+	sim_poll 30 eval '[ "$(said cold2)" -ge 1 ]'
+	[ "$(said cold)" = 1 ]
+	sim_kcurl /api/v1/nodes/n-cold/status -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	    -d '{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady"}]}}' >/dev/null
+	sim_poll 30 pod_phase_is cold Running
+	sim_poll 30 pod_phase_is cold2 Running
 }
 
 @test "a pod bound to a node that never registers is collected after the pod GC delay" {

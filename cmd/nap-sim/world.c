@@ -373,6 +373,8 @@ world_tunable(struct world *w, const char *kv)
 		w->startup_delay = v;
 	else if (strcmp(key, "node-gone-delay") == 0)
 		w->gone_delay = v;
+	else if (strcmp(key, "kubelet-audit") == 0)
+		w->audit_gap = v;
 	else if (strcmp(key, "pod-gc-delay") == 0)
 		w->pod_gc_delay = v;
 	else if (strcmp(key, "volume-detach-delay") == 0)
@@ -409,6 +411,7 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	w->gone_delay = 5;
 	w->detach_delay = 5;
 	w->pod_gc_delay = 40; /* kube-controller-manager's PodGC quarantine */
+	w->audit_gap = 5;
 	w->token_lifetime = 86399;
 	w->scheduler_on = 1;
 	w->kubelet_on = 1;
@@ -448,6 +451,7 @@ void
 sim_world_tick(struct sim *sim)
 {
 	struct world *w = world_of(sim);
+	int audit;
 
 	if (w == NULL)
 		return;
@@ -455,9 +459,13 @@ sim_world_tick(struct sim *sim)
 	if (sim_now(sim) - w->pass_last < WORLD_PASS_GAP)
 		return;
 	w->pass_last = sim_now(sim);
-	if (w->kubelet_on && w->kubelet_dirty) {
+	/* The audit looks at what the change handlers have all seen. */
+	audit = sim_now(sim) - w->kubelet_audit_last > w->audit_gap && !sim_changes_pending(sim);
+	if (w->kubelet_on && (w->kubelet_dirty || audit)) {
 		w->kubelet_dirty = 0;
-		kubelet_pass(w);
+		if (audit)
+			w->kubelet_audit_last = sim_now(sim);
+		kubelet_pass(w, audit);
 	}
 	/* Unschedulable pods are retried now and then even without news. */
 	if (w->scheduler_on && (w->sched_dirty || sim_now(sim) - w->sched_last > 5.0)) {

@@ -217,6 +217,7 @@ struct world {
 	double detach_delay;   /* last pod using a claim gone -> attachment gone */
 	double pod_gc_delay;   /* a pod's node not found -> the pod collected */
 	double token_lifetime; /* REAL seconds */
+	double audit_gap;      /* REAL seconds between the kubelets' audits */
 	int scheduler_on;
 	int kubelet_on;
 	int max_pods_default;
@@ -233,6 +234,8 @@ struct world {
 	struct nap_hash *kubelet_orphans; /* "ns/name" -> bound to a node not found, since */
 	struct nap_hash *kubelet_gone;	  /* Nodes deleted since the last kubelet pass */
 	double kubelet_recheck;		  /* simulated time the orphans are due a look, or 0 */
+	double kubelet_audit_last;	  /* real time of the last audit */
+	struct nap_hash *kubelet_stuck;	  /* uid -> bound to a node not Ready, since */
 	unsigned long sched_epoch;	  /* bumped by changes that may help pending pods */
 	void *sched_cache;		  /* sched.c's per-pod cache */
 
@@ -324,7 +327,8 @@ void gallery_fini(struct world *w);
 void kubelet_vm_running(struct world *w, struct world_vm *vm);
 void kubelet_vm_gone(struct world *w, struct world_vm *vm);
 void kubelet_step(struct world *w, struct world_vm *vm);
-void kubelet_pass(struct world *w);
+/* With audit, also look for bound pods the change triggers left Pending. */
+void kubelet_pass(struct world *w, int audit);
 void kubelet_on_change(struct world *w, const char *resource, const char *type, json_object *obj);
 void kubelet_fini(struct world *w);
 
