@@ -658,10 +658,10 @@ orphan_forget(struct world *w, const char *key)
 }
 
 /*
- * A pod bound to a node that is not there is collected at once when the
- * Node was deleted since the last pass; otherwise (a name that has not
- * registered yet, or went before) after the pod GC delay, as
- * kube-controller-manager's PodGC quarantines a node it does not see.
+ * A pod bound to a node that is not there (a name that has not registered
+ * yet, or went before the pod was bound) is collected after the pod GC
+ * delay, as kube-controller-manager's PodGC quarantines a node it does not
+ * see.  The pods of a Node being deleted go with it (controllers.c).
  */
 static int
 orphan_due(struct world *w, const char *key, json_object *pod, const char *node)
@@ -672,8 +672,6 @@ orphan_due(struct world *w, const char *key, json_object *pod, const char *node)
 	int added;
 	void **slot;
 
-	if (w->kubelet_gone && nap_hash_get(w->kubelet_gone, node))
-		return 1;
 	if (w->kubelet_orphans == NULL) {
 		w->kubelet_orphans = nap_xmalloc(sizeof(struct nap_hash));
 		nap_hash_init(w->kubelet_orphans);
@@ -1014,8 +1012,6 @@ kubelet_pass(struct world *w, int audit)
 		nap_hash_free(q);
 		nap_hash_init(q);
 	}
-	if (w->kubelet_gone != NULL)
-		nap_hash_free(w->kubelet_gone);
 	for (i = 0; i < p.start.n; i++) {
 		pod_start(w, p.start.v[i].ns, p.start.v[i].name);
 		free(p.start.v[i].ns);
@@ -1112,12 +1108,6 @@ kubelet_on_change(struct world *w, const char *resource, const char *type, json_
 		}
 		return;
 	}
-	/* Its pods are collected by the next pass, without the pod GC delay. */
-	if (w->kubelet_gone == NULL) {
-		w->kubelet_gone = nap_xmalloc(sizeof(struct nap_hash));
-		nap_hash_init(w->kubelet_gone);
-	}
-	nap_hash_put(w->kubelet_gone, name, w);
 	for (i = 0; i < w->nvms; i++) {
 		struct world_vm *vm = w->vms[i];
 
@@ -1144,6 +1134,5 @@ kubelet_fini(struct world *w)
 		stuck_free(w->kubelet_stuck);
 	hash_drop(&w->kubelet_queue);
 	hash_drop(&w->kubelet_orphans);
-	hash_drop(&w->kubelet_gone);
 	hash_drop(&w->kubelet_stuck);
 }

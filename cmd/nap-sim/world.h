@@ -232,7 +232,6 @@ struct world {
 	int kubelet_full;		  /* the next kubelet pass scans every pod */
 	struct nap_hash *kubelet_queue;	  /* "ns/name" of pods to look at */
 	struct nap_hash *kubelet_orphans; /* "ns/name" -> bound to a node not found, since */
-	struct nap_hash *kubelet_gone;	  /* Nodes deleted since the last kubelet pass */
 	double kubelet_recheck;		  /* simulated time the orphans are due a look, or 0 */
 	double kubelet_audit_last;	  /* real time of the last audit */
 	struct nap_hash *kubelet_stuck;	  /* uid -> bound to a node not Ready, since */
