@@ -356,16 +356,16 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	sim_arm_login
 	sim_launch aks-default-v1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_launch aks-default-v2 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	# Slurped: jq 1.6 -e exits 0 on no input at all, so a Node not
+	# registered yet (kubectl prints nothing) passed, and the pod bound to
+	# it was collected as an orphan before it could run.
 	ready() {
 		sim_kubectl get node "$1" -o json 2>/dev/null |
-		    jq -e '.status.conditions[] | select(.type == "Ready") | .status == "True"' >/dev/null
+		    jq -se 'any(.[0].status.conditions[]?; .type == "Ready" and .status == "True")' >/dev/null
 	}
 	sim_poll 60 ready aks-default-v1
 	sim_poll 60 ready aks-default-v2
-	# Placed by nap-sim's scheduler, not created with spec.nodeName: a pod
-	# created bound was collected as an orphan by the kubelet's pass in
-	# some runs (it found no Node by that name at that instant).
-	pod app '' '' '{}' '{"nodeSelector":{"kubernetes.io/hostname":"aks-default-v1"}}'
+	pod app aks-default-v1
 	# A real DaemonSet: a pod whose controller does not exist is garbage
 	# collected, as the API server's collector does, and may go before it runs.
 	sim_agent_daemonset >/dev/null

@@ -7,21 +7,29 @@
 
 load helpers/sim
 
+# The kubelets' audit every 0.2 s: a bound pod on a Ready node that no
+# change started fails the test in teardown.
 start() {
-	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 1000 "$@"
+	sim_start --catalog "$BATS_TEST_DIRNAME/../data" --time-scale 1000 \
+	    --world kubelet-audit=0.2 "$@"
 	sim_arm_login
 }
 
 teardown() {
+	local missed=
+	[ -z "${SIM_DIR:-}" ] || missed=$(grep 'started by the audit' "$SIM_DIR/stderr")
 	sim_stop
+	[ -z "$missed" ] || { echo "$missed"; return 1; }
 }
 
 node_json() {
 	sim_kubectl get node "$1" -o json 2>/dev/null
 }
 
+# Slurped: jq 1.6 -e exits 0 when kubectl printed nothing (no such Node).
 node_ready() {
-	node_json "$1" | jq -e '.status.conditions[] | select(.type == "Ready") | .status == "True"' >/dev/null
+	node_json "$1" |
+	    jq -se 'any(.[0].status.conditions[]?; .type == "Ready" and .status == "True")' >/dev/null
 }
 
 node_initialized() {	# Ready and no startup or not-ready taint left
@@ -260,6 +268,51 @@ csinode_gone() {
 	sim_poll 60 pod_gone orphan
 }
 
+@test "a pod created bound to a Node that has not registered runs once it is Ready, and goes at once when the Node is deleted" {
+	# 3 real seconds of boot, and a pod GC delay longer than the test.
+	start --boot-time 3000 --world pod-gc-delay=100000
+	sim_launch aks-default-p1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	pod early '{"nodeName":"aks-default-p1"}'
+	[ "$(pod_field early .status.phase)" = Pending ]
+	node_gone aks-default-p1
+	sim_poll 60 node_ready aks-default-p1
+	sim_poll 30 pod_phase_is early Running
+	# The delay is for a name with no Node: a deleted Node's pods go with it.
+	sim_kubectl delete node aks-default-p1 >/dev/null
+	sim_poll 30 pod_gone early
+}
+
+@test "a pod bound to a Node that stays not Ready is said once to wait for it, with the Node's Ready condition" {
+	start
+	jq -cn '{apiVersion:"v1",kind:"Node",metadata:{name:"n-cold"},status:{
+	    allocatable:{cpu:"2",memory:"4Gi",pods:"110"},
+	    conditions:[{type:"Ready",status:"False",reason:"KubeletNotReady"}]}}' |
+	    sim_kubectl create -f - >/dev/null
+	pod cold '{"nodeName":"n-cold"}'
+	said() {	# POD -> how often nap-sim said it waits
+		grep -c "kubelet: pod default/$1 has waited [0-9]* s for node n-cold: Ready False (KubeletNotReady)" "$SIM_DIR/stderr"
+	}
+	sim_poll 30 eval '[ "$(said cold)" -ge 1 ]'
+	[ "$(pod_field cold .status.phase)" = Pending ]
+	# Said once: by the time a second pod's wait is said, the audits have seen the first twice more.
+	pod cold2 '{"nodeName":"n-cold"}'
+	sim_poll 30 eval '[ "$(said cold2)" -ge 1 ]'
+	[ "$(said cold)" = 1 ]
+	sim_kcurl /api/v1/nodes/n-cold/status -X PATCH -H 'Content-Type: application/merge-patch+json' \
+	    -d '{"status":{"conditions":[{"type":"Ready","status":"True","reason":"KubeletReady"}]}}' >/dev/null
+	sim_poll 30 pod_phase_is cold Running
+	sim_poll 30 pod_phase_is cold2 Running
+}
+
+@test "a pod bound to a node that never registers is collected after the pod GC delay" {
+	local t0
+	# 2 real seconds; no audit to look again, only the delay's own wake-up.
+	start --world pod-gc-delay=2000 --world kubelet-audit=600
+	t0=$(date +%s%N)
+	pod ghost '{"nodeName":"aks-ghost"}'
+	sim_poll 30 pod_gone ghost
+	[ $((($(date +%s%N) - t0) / 1000000)) -ge 1900 ]
+}
 
 @test "pods without requests spread over equal nodes, as LeastAllocated scores them" {
 	start

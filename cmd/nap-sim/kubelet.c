@@ -611,8 +611,8 @@ struct pass {
 	struct pod_refs orphan; /* bound to a node that does not exist */
 };
 
-static int
-node_ready(json_object *node)
+static json_object *
+ready_condition(json_object *node)
 {
 	json_object *conds = nap_json_get(node, "status.conditions");
 	size_t i, n = conds ? json_object_array_length(conds) : 0;
@@ -621,9 +621,15 @@ node_ready(json_object *node)
 		json_object *c = json_object_array_get_idx(conds, i);
 
 		if (strcmp(nap_json_str(c, "type", ""), "Ready") == 0)
-			return strcmp(nap_json_str(c, "status", ""), "True") == 0;
+			return c;
 	}
-	return 0;
+	return NULL;
+}
+
+static int
+node_ready(json_object *node)
+{
+	return strcmp(nap_json_str(ready_condition(node), "status", ""), "True") == 0;
 }
 
 static void
@@ -634,22 +640,86 @@ ref_add(struct pod_refs *r, json_object *pod)
 	r->v[r->n++].name = nap_xstrdup(nap_json_str(pod, "metadata.name", ""));
 }
 
+/* A pod bound to a node not found: since when, and which pod (a name comes back). */
+struct orphan {
+	double since;
+	char *uid;
+};
+
+static void
+orphan_forget(struct world *w, const char *key)
+{
+	struct orphan *o = w->kubelet_orphans ? nap_hash_del(w->kubelet_orphans, key) : NULL;
+
+	if (o != NULL) {
+		free(o->uid);
+		free(o);
+	}
+}
+
+/*
+ * A pod bound to a node that is not there (a name that has not registered
+ * yet, or went before the pod was bound) is collected after the pod GC
+ * delay, as kube-controller-manager's PodGC quarantines a node it does not
+ * see.  The pods of a Node being deleted go with it (controllers.c).
+ */
+static int
+orphan_due(struct world *w, const char *key, json_object *pod, const char *node)
+{
+	const char *uid = nap_json_str(pod, "metadata.uid", "");
+	double now = sim_elapsed(w->sim);
+	struct orphan *o;
+	int added;
+	void **slot;
+
+	if (w->kubelet_orphans == NULL) {
+		w->kubelet_orphans = nap_xmalloc(sizeof(struct nap_hash));
+		nap_hash_init(w->kubelet_orphans);
+	}
+	slot = nap_hash_slot(w->kubelet_orphans, key, &added);
+	if (added)
+		*slot = nap_xcalloc(1, sizeof(struct orphan));
+	o = *slot;
+	if (added || strcmp(o->uid, uid) != 0) {
+		free(o->uid);
+		o->uid = nap_xstrdup(uid);
+		o->since = now;
+		nap_debug("pod gc: %s is bound to node %s, which does not exist; collected in %g s "
+			  "unless it registers",
+		    key, node, w->pod_gc_delay);
+	}
+	return now - o->since >= w->pod_gc_delay;
+}
+
+static const char *
+pod_key(json_object *pod, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", nap_json_str(pod, "metadata.namespace", "default"),
+	    nap_json_str(pod, "metadata.name", ""));
+	return buf;
+}
+
 static int
 pass_pod(struct sim *sim, json_object *pod, void *arg)
 {
 	struct pass *p = arg;
+	struct nap_hash *o = p->w->kubelet_orphans;
 	const char *node = nap_json_str(pod, "spec.nodeName", "");
 	const char *phase = nap_json_str(pod, "status.phase", "Pending");
-	json_object *n;
+	int bound = *node != '\0' && !nap_json_get(pod, "metadata.deletionTimestamp");
+	json_object *n = bound ? sim_get(sim, "nodes", NULL, node) : NULL;
+	char key[512];
 
-	if (*node == '\0' || nap_json_get(pod, "metadata.deletionTimestamp"))
-		return 0;
-	n = sim_get(sim, "nodes", NULL, node);
-	if (n == NULL) {
-		ref_add(&p->orphan, pod);
+	if (bound && n == NULL) {
+		if (orphan_due(p->w, pod_key(pod, key, sizeof(key)), pod, node)) {
+			orphan_forget(p->w, key);
+			ref_add(&p->orphan, pod);
+		}
 		return 0;
 	}
-	if (strcmp(phase, "Pending") == 0 && node_ready(n))
+	if (o != NULL && nap_hash_count(o) > 0)
+		orphan_forget(p->w, pod_key(pod, key, sizeof(key)));
+	if (n != NULL && strcmp(phase, "Pending") == 0 && node_ready(n))
 		ref_add(&p->start, pod);
 	return 0;
 }
@@ -743,38 +813,201 @@ pod_start(struct world *w, const char *ns, const char *name)
 		nap_debug("kubelet: start pod %s/%s: %s", ns, name, err.msg);
 }
 
+/* The pod "ns/name" (key), or NULL. */
+static json_object *
+pod_by_key(struct world *w, const char *key)
+{
+	const char *slash = strchr(key, '/');
+	char ns[256];
+
+	if (slash == NULL || (size_t)(slash - key) >= sizeof(ns))
+		return NULL;
+	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
+	return sim_get(w->sim, "pods", ns, slash + 1);
+}
+
+static void
+orphans_due(struct sim *sim, void *arg)
+{
+	struct world *w = world_of(sim);
+
+	(void)arg;
+	if (w == NULL)
+		return;
+	w->kubelet_recheck = 0;
+	w->kubelet_dirty = 1;
+}
+
+/*
+ * Look again at the pods waiting for their node (those the pass did not
+ * see already), forget the ones gone, and wake the kubelets when the first
+ * of the rest is due.
+ */
+static void
+orphans_recheck(struct world *w, struct pass *p, int scanned)
+{
+	struct nap_hash *o = w->kubelet_orphans;
+	double due = 0, now = sim_elapsed(w->sim);
+	int any = 0;
+	char **keys = NULL;
+	size_t i, n = 0, alloc = 0, pos = 0;
+	const char *key;
+	void *val;
+
+	if (o == NULL || nap_hash_count(o) == 0)
+		return;
+	while (nap_hash_next(o, &pos, &key, NULL)) {
+		nap_xgrow(&keys, &alloc, n + 1, sizeof(*keys));
+		keys[n++] = nap_xstrdup(key);
+	}
+	for (i = 0; i < n; i++) {
+		json_object *pod = pod_by_key(w, keys[i]);
+
+		if (pod == NULL)
+			orphan_forget(w, keys[i]);
+		else if (!scanned &&
+		    (w->kubelet_queue == NULL || !nap_hash_get(w->kubelet_queue, keys[i])))
+			pass_pod(w->sim, pod, p);
+		free(keys[i]);
+	}
+	free(keys);
+	pos = 0;
+	while (nap_hash_next(o, &pos, &key, &val)) {
+		double d = ((struct orphan *)val)->since + w->pod_gc_delay;
+
+		if (!any++ || d < due)
+			due = d;
+	}
+	if (any && (w->kubelet_recheck == 0 || due < w->kubelet_recheck)) {
+		w->kubelet_recheck = due;
+		sim_after(w->sim, due > now ? due - now : 0, orphans_due, NULL);
+	}
+}
+
+/* Simulated seconds a bound pod waits for its node before the audit says so. */
+#define KUBELET_STUCK 60.0
+
+/* A bound pod whose node is not Ready: since when the audit saw it so. */
+struct stuck {
+	double since;
+	int told;
+};
+
+struct audit {
+	struct world *w;
+	struct nap_hash seen;	/* uid -> struct stuck, this audit's */
+	struct pod_refs missed; /* bound to a Ready node, Pending after the pass */
+};
+
+static int
+audit_pod(struct sim *sim, json_object *pod, void *arg)
+{
+	struct audit *a = arg;
+	const char *node = nap_json_str(pod, "spec.nodeName", "");
+	const char *uid = nap_json_str(pod, "metadata.uid", "");
+	double now = sim_elapsed(sim);
+	json_object *n, *c;
+	struct stuck *s;
+	int added;
+
+	if (*node == '\0' || nap_json_get(pod, "metadata.deletionTimestamp") ||
+	    strcmp(nap_json_str(pod, "status.phase", "Pending"), "Pending") != 0 ||
+	    (n = sim_get(sim, "nodes", NULL, node)) == NULL)
+		return 0;
+	if (node_ready(n)) {
+		ref_add(&a->missed, pod);
+		return 0;
+	}
+	s = a->w->kubelet_stuck ? nap_hash_del(a->w->kubelet_stuck, uid) : NULL;
+	if (s == NULL) {
+		s = nap_xcalloc(1, sizeof(*s));
+		s->since = now;
+	}
+	*nap_hash_slot(&a->seen, uid, &added) = s;
+	if (!s->told && now - s->since >= KUBELET_STUCK) {
+		s->told = 1;
+		c = ready_condition(n);
+		nap_info("kubelet: pod %s/%s has waited %.0f s for node %s: Ready %s (%s)%s",
+		    nap_json_str(pod, "metadata.namespace", "default"),
+		    nap_json_str(pod, "metadata.name", ""), now - s->since, node,
+		    nap_json_str(c, "status", "missing"), nap_json_str(c, "reason", ""),
+		    nap_json_get(n, "metadata.deletionTimestamp") ? ", the Node is being deleted"
+								  : "");
+	}
+	return 0;
+}
+
+static void
+stuck_free(struct nap_hash *h)
+{
+	size_t pos = 0;
+	void *val;
+
+	while (nap_hash_next(h, &pos, NULL, &val))
+		free(val);
+	nap_hash_free(h);
+}
+
+/*
+ * Every bound pod, after the pass: one Pending on a Ready node is a change
+ * the triggers missed (a nap-sim bug: said, and the pod started); one
+ * whose node stays not Ready is said once, so a test that waits for it to
+ * run can tell why it does not.
+ */
+static void
+kubelet_audit(struct world *w)
+{
+	struct audit a;
+	size_t i;
+
+	memset(&a, 0, sizeof(a));
+	a.w = w;
+	nap_hash_init(&a.seen);
+	sim_foreach(w->sim, "pods", NULL, audit_pod, &a);
+	if (w->kubelet_stuck == NULL)
+		w->kubelet_stuck = nap_xmalloc(sizeof(struct nap_hash));
+	else
+		stuck_free(w->kubelet_stuck);
+	*w->kubelet_stuck = a.seen;
+	for (i = 0; i < a.missed.n; i++) {
+		nap_warn("kubelet: pod %s/%s is bound to a Ready node and was left Pending by the "
+			 "changes that made it startable; started by the audit",
+		    a.missed.v[i].ns, a.missed.v[i].name);
+		pod_start(w, a.missed.v[i].ns, a.missed.v[i].name);
+		free(a.missed.v[i].ns);
+		free(a.missed.v[i].name);
+	}
+	free(a.missed.v);
+}
+
 /*
  * Start the queued pods (bound, Pending) whose node is Ready and collect
  * those whose node is gone.  A full scan replaces the queue when a node
  * turned Ready or went away, since that concerns pods that did not change.
  */
 void
-kubelet_pass(struct world *w)
+kubelet_pass(struct world *w, int audit)
 {
 	struct pass p;
 	struct nap_hash *q = w->kubelet_queue;
 	size_t i, pos = 0;
 	const char *key;
-	void *val;
+	int full = w->kubelet_full;
 
 	memset(&p, 0, sizeof(p));
 	p.w = w;
-	if (w->kubelet_full) {
+	if (full) {
 		w->kubelet_full = 0;
 		sim_foreach(w->sim, "pods", NULL, pass_pod, &p);
 	} else if (q != NULL) {
-		while (nap_hash_next(q, &pos, &key, &val)) {
-			const char *slash = strchr(key, '/');
-			char ns[256];
-			json_object *pod;
+		while (nap_hash_next(q, &pos, &key, NULL)) {
+			json_object *pod = pod_by_key(w, key);
 
-			if (slash == NULL || (size_t)(slash - key) >= sizeof(ns))
-				continue;
-			snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
-			if ((pod = sim_get(w->sim, "pods", ns, slash + 1)) != NULL)
+			if (pod != NULL)
 				pass_pod(w->sim, pod, &p);
 		}
 	}
+	orphans_recheck(w, &p, full);
 	if (q != NULL) {
 		nap_hash_free(q);
 		nap_hash_init(q);
@@ -787,6 +1020,18 @@ kubelet_pass(struct world *w)
 	free(p.start.v);
 	/* Pod garbage collection: pods bound to a node that is gone. */
 	delete_refs(w, &p.orphan);
+	if (audit)
+		kubelet_audit(w);
+}
+
+static void
+hash_drop(struct nap_hash **h)
+{
+	if (*h != NULL) {
+		nap_hash_free(*h);
+		free(*h);
+		*h = NULL;
+	}
 }
 
 /* The node carries one of the VM's startup taints. */
@@ -876,9 +1121,18 @@ kubelet_on_change(struct world *w, const char *resource, const char *type, json_
 void
 kubelet_fini(struct world *w)
 {
-	if (w->kubelet_queue != NULL) {
-		nap_hash_free(w->kubelet_queue);
-		free(w->kubelet_queue);
-		w->kubelet_queue = NULL;
+	size_t pos = 0;
+	void *val;
+
+	if (w->kubelet_orphans != NULL) {
+		while (nap_hash_next(w->kubelet_orphans, &pos, NULL, &val)) {
+			free(((struct orphan *)val)->uid);
+			free(val);
+		}
 	}
+	if (w->kubelet_stuck != NULL)
+		stuck_free(w->kubelet_stuck);
+	hash_drop(&w->kubelet_queue);
+	hash_drop(&w->kubelet_orphans);
+	hash_drop(&w->kubelet_stuck);
 }

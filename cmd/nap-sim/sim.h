@@ -230,6 +230,8 @@ void sim_foreach(struct sim *sim, const char *resource, const char *ns_or_NULL,
 size_t sim_count(struct sim *sim, const char *resource);
 /* A deep copy, owned by the caller. */
 json_object *sim_dup(json_object *obj);
+/* 1 while writes wait for the change handlers (the world's among them). */
+int sim_changes_pending(const struct sim *sim);
 /* The current resourceVersion counter. */
 unsigned long long sim_rv(const struct sim *sim);
 /* Record a core/v1 Event about obj (borrowed): type "Normal"/"Warning". */

@@ -267,6 +267,12 @@ emit(struct sim *sim, int res, int type, json_object *obj, json_object *old)
 		json_object_get(old);
 }
 
+int
+sim_changes_pending(const struct sim *sim)
+{
+	return sim->changes_head < sim->nchanges;
+}
+
 void
 sim_changes_drain(struct sim *sim)
 {

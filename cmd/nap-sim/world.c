@@ -373,6 +373,10 @@ world_tunable(struct world *w, const char *kv)
 		w->startup_delay = v;
 	else if (strcmp(key, "node-gone-delay") == 0)
 		w->gone_delay = v;
+	else if (strcmp(key, "kubelet-audit") == 0)
+		w->audit_gap = v;
+	else if (strcmp(key, "pod-gc-delay") == 0)
+		w->pod_gc_delay = v;
 	else if (strcmp(key, "volume-detach-delay") == 0)
 		w->detach_delay = v;
 	else if (strcmp(key, "token-lifetime") == 0)
@@ -406,6 +410,8 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	w->startup_delay = 5;
 	w->gone_delay = 5;
 	w->detach_delay = 5;
+	w->pod_gc_delay = 40; /* kube-controller-manager's PodGC quarantine */
+	w->audit_gap = 5;
 	w->token_lifetime = 86399;
 	w->scheduler_on = 1;
 	w->kubelet_on = 1;
@@ -423,7 +429,8 @@ sim_world_init(struct sim *sim, const struct sim_opts *o)
 	for (i = 0; i < o->nworld_args; i++)
 		world_tunable(w, o->world_args[i]);
 	if (world_load_sizes(w, o, &err) < 0) /* an ARM that knows no VM sizes is no use */
-		nap_die(err.code ? err.code : NAP_EX_CONFIG, "catalog for %s: %s", w->region, err.msg);
+		nap_die(
+		    err.code ? err.code : NAP_EX_CONFIG, "catalog for %s: %s", w->region, err.msg);
 	for (i = 0; i < o->nfaults; i++) {
 		json_object *doc = json_tokener_parse(o->faults[i]);
 
@@ -444,6 +451,7 @@ void
 sim_world_tick(struct sim *sim)
 {
 	struct world *w = world_of(sim);
+	int audit;
 
 	if (w == NULL)
 		return;
@@ -451,9 +459,13 @@ sim_world_tick(struct sim *sim)
 	if (sim_now(sim) - w->pass_last < WORLD_PASS_GAP)
 		return;
 	w->pass_last = sim_now(sim);
-	if (w->kubelet_on && w->kubelet_dirty) {
+	/* The audit looks at what the change handlers have all seen. */
+	audit = sim_now(sim) - w->kubelet_audit_last > w->audit_gap && !sim_changes_pending(sim);
+	if (w->kubelet_on && (w->kubelet_dirty || audit)) {
 		w->kubelet_dirty = 0;
-		kubelet_pass(w);
+		if (audit)
+			w->kubelet_audit_last = sim_now(sim);
+		kubelet_pass(w, audit);
 	}
 	/* Unschedulable pods are retried now and then even without news. */
 	if (w->scheduler_on && (w->sched_dirty || sim_now(sim) - w->sched_last > 5.0)) {

@@ -215,7 +215,9 @@ struct world {
 	double startup_delay;  /* Ready -> startup taints removed */
 	double gone_delay;     /* VM gone -> Node deleted */
 	double detach_delay;   /* last pod using a claim gone -> attachment gone */
+	double pod_gc_delay;   /* a pod's node not found -> the pod collected */
 	double token_lifetime; /* REAL seconds */
+	double audit_gap;      /* REAL seconds between the kubelets' audits */
 	int scheduler_on;
 	int kubelet_on;
 	int max_pods_default;
@@ -227,10 +229,14 @@ struct world {
 	double pass_last;  /* real time of the last kubelet/scheduler pass */
 	int soon_pending;  /* a world_soon timer is set */
 	int kubelet_dirty;
-	int kubelet_full;		/* the next kubelet pass scans every pod */
-	struct nap_hash *kubelet_queue; /* "ns/name" of pods to look at */
-	unsigned long sched_epoch;	/* bumped by changes that may help pending pods */
-	void *sched_cache;		/* sched.c's per-pod cache */
+	int kubelet_full;		  /* the next kubelet pass scans every pod */
+	struct nap_hash *kubelet_queue;	  /* "ns/name" of pods to look at */
+	struct nap_hash *kubelet_orphans; /* "ns/name" -> bound to a node not found, since */
+	double kubelet_recheck;		  /* simulated time the orphans are due a look, or 0 */
+	double kubelet_audit_last;	  /* real time of the last audit */
+	struct nap_hash *kubelet_stuck;	  /* uid -> bound to a node not Ready, since */
+	unsigned long sched_epoch;	  /* bumped by changes that may help pending pods */
+	void *sched_cache;		  /* sched.c's per-pod cache */
 
 	/* gallery.c: image versions and a changed Kubernetes version (NULL: --kubernetes-version) */
 	json_object *gallery;
@@ -306,8 +312,8 @@ void volume_csinode_register(struct world *w, const struct world_vm *vm);
 
 /* gallery.c */
 /* The community gallery's versions of one image definition (ARM's list). */
-int gallery_versions(struct world *w, struct sim_resp *resp, const char *location, const char *g,
-    const char *def);
+int gallery_versions(
+    struct world *w, struct sim_resp *resp, const char *location, const char *g, const char *def);
 /* AKS's nodeImageVersions for location (one page). */
 int gallery_node_images(struct world *w, struct sim_resp *resp, const char *location);
 /* POST/GET /nap-sim/images and /nap-sim/version (the caller checked the token): 1 when one. */
@@ -320,7 +326,8 @@ void gallery_fini(struct world *w);
 void kubelet_vm_running(struct world *w, struct world_vm *vm);
 void kubelet_vm_gone(struct world *w, struct world_vm *vm);
 void kubelet_step(struct world *w, struct world_vm *vm);
-void kubelet_pass(struct world *w);
+/* With audit, also look for bound pods the change triggers left Pending. */
+void kubelet_pass(struct world *w, int audit);
 void kubelet_on_change(struct world *w, const char *resource, const char *type, json_object *obj);
 void kubelet_fini(struct world *w);
 
