@@ -185,7 +185,7 @@ echo cloud-init'
 	sim_poll 60 node_ready aks-default-d1
 	[ "$(sim_arm DELETE "$SIM_VMS/aks-default-d1?$SIM_CV")" = 202 ]
 	lost() {
-		node_json aks-default-d1 | jq -e '(.status.conditions[] | select(.type == "Ready") | .status == "Unknown")
+		node_json aks-default-d1 | jq -se '.[0] | (.status.conditions[] | select(.type == "Ready") | .status == "Unknown")
 		    and ([.spec.taints[] | select(.key == "node.kubernetes.io/unreachable") | .effect] | sort == ["NoExecute","NoSchedule"])' >/dev/null
 	}
 	sim_poll 60 lost
