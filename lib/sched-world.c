@@ -360,7 +360,13 @@ sched_world_plan(struct nap_sched_world *w)
 		int planned = sched_pod_planned(pod), simple = planned && sched_pod_simple(pod);
 
 		for (p = 0; p < in->npools; p++) {
-			size_t j = simple ? sched_quota_take(w, p, &pod->req) : NAP_SCHED_NPOS;
+			/*
+			 * Quotas of pattern tiers are for simple pods; with none
+			 * (tier0 0), a split plan's are for any planned pod.
+			 */
+			size_t j = simple || (planned && w->tier0[p] == 0)
+			    ? sched_quota_take(w, p, &pod->req)
+			    : NAP_SCHED_NPOS;
 
 			if (j == NAP_SCHED_NPOS && planned)
 				j = sched_pod_tier(w, p, &pod->req);
