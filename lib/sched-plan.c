@@ -59,17 +59,27 @@ sched_pod_simple(const struct nap_sched_pod *pod)
 	    pod->req.v[NAP_RES_NVIDIA_GPU] == 0 && pod->req.v[NAP_RES_AMD_GPU] == 0;
 }
 
-/* Must pod keep apart from others by node: a required hostname anti-affinity or spread? */
-static int
-plan_apart(const struct nap_sched_pod *pod)
+/*
+ * The group (its constraint's sig) of a pod that keeps apart from others
+ * by node, a required hostname anti-affinity or spread; NULL: none.
+ */
+static const char *
+plan_apart_sig(const struct nap_sched_pod *pod)
 {
 	size_t i;
 
 	for (i = 0; i < pod->ntopo; i++)
-		if (pod->topo[i].required && strcmp(pod->topo[i].key, HOST_KEY) == 0 &&
+		if (pod->topo[i].required && pod->topo[i].sig &&
+		    strcmp(pod->topo[i].key, HOST_KEY) == 0 &&
 		    (pod->topo[i].kind == NAP_SCHED_ANTI || pod->topo[i].kind == NAP_SCHED_SPREAD))
-			return 1;
-	return 0;
+			return pod->topo[i].sig;
+	return NULL;
+}
+
+int
+sched_pod_apart(const struct nap_sched_pod *pod)
+{
+	return plan_apart_sig(pod) != NULL;
 }
 
 #define PLAN_REST_TIERS 4 /* tiers by size after the pattern tiers */
@@ -976,7 +986,8 @@ struct plan_in {
 	size_t nrest;
 	const struct shape *sh; /* every planned shape */
 	size_t nsh;
-	size_t apart; /* planned pods that keep apart by node (plan_apart) */
+	size_t apart; /* planned pods that keep apart by node (sched_pod_apart) */
+	size_t group; /* the most of them in one group: nodes they need at least */
 	unsigned char *live, *fit;
 };
 
@@ -1053,6 +1064,38 @@ cmp_move(const void *x, const void *y)
 }
 
 /*
+ * The moves mv (nm, cheapest per node saved first) made until the tiers'
+ * nodes (tn, n0 tiers; a0 and k0 per shape) come to room: moved[] gets
+ * each shape's pods moved, tn what stays.  Returns the dense tier's
+ * nodes, -1 when the moves cannot meet the room.
+ */
+static double
+plan_split_greedy(const struct plan_in *pl, const double *a0, const size_t *k0,
+    const struct plan_move *mv, size_t nm, double room, double *moved, double *tn, size_t n0)
+{
+	double need = -room, dn = 0;
+	size_t i, j;
+
+	memset(tn, 0, (n0 + 1) * sizeof(*tn));
+	for (i = 0; i < pl->nsh; i++) {
+		moved[i] = 0;
+		if (a0[i] < 0)
+			continue;
+		need += a0[i] * pl->sh[i].n;
+		tn[k0[i]] += a0[i] * pl->sh[i].n;
+	}
+	for (j = 0; j < nm && (need > 0 || mv[j].extra < 0); j++) {
+		i = mv[j].i;
+		moved[i] = mv[j].extra < 0 ? pl->sh[i].n
+					   : fmin(pl->sh[i].n, ceil(need / mv[j].saved - 1e-9));
+		need -= moved[i] * mv[j].saved;
+		tn[k0[i]] -= moved[i] * a0[i];
+		dn += moved[i] * (a0[i] - mv[j].saved);
+	}
+	return need > 0 ? -1 : dn;
+}
+
+/*
  * Pool p's plan split by count: the plan with no ceiling (its tiers by
  * size, a pod in the first that fits it), and of each shape as many pods
  * as the room requires moved to one dense size, a tier after those, by a
@@ -1065,12 +1108,11 @@ cmp_move(const void *x, const void *y)
  * that fits); else 0 and the pool's plan is left to the caller.
  */
 static int
-plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double room,
-    double worth)
+plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double room)
 {
 	const struct nap_sched_input *in = w->in;
 	size_t base = p * in->ntypes, i, j, t, n0, bd = NAP_SCHED_NPOS, nm;
-	double c0 = 0, bcost = worth, *a0, *tn, *moved, *bmoved;
+	double c0 = 0, bcost = -1, *a0, *tn, *moved, *bmoved, *free_n;
 	size_t *k0;
 	struct plan_move *mv;
 
@@ -1084,29 +1126,42 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 	moved = nap_xcalloc(pl->nsh + 1, sizeof(*moved));
 	bmoved = nap_xcalloc(pl->nsh + 1, sizeof(*bmoved));
 	mv = nap_xcalloc(pl->nsh + 1, sizeof(*mv));
+	free_n = nap_xcalloc(pl->nsh + 1, sizeof(*free_n));
 	/* each shape in its tier of the plan with no ceiling */
+	/*
+	 * A shape's pods that need no node of their own take its quota first
+	 * (sched_world_plan); those that keep apart by node, moved, need as
+	 * many dense nodes as the largest group of them.
+	 */
+	for (i = 0; i < in->npending; i++) {
+		const struct nap_sched_pod *pod = &in->pending[i];
+		struct shape key = {pod->req, 1, plan_disks(pod)};
+		const struct shape *hit;
+
+		if (!sched_pod_planned(pod) || sched_pod_apart(pod))
+			continue;
+		hit = bsearch(&key, pl->sh, pl->nsh, sizeof(*pl->sh), cmp_shape);
+		if (hit)
+			free_n[hit - pl->sh]++;
+	}
 	for (i = 0; i < pl->nsh; i++) {
 		k0[i] = sched_pod_tier(w, p, &pl->sh[i].req);
 		a0[i] = k0[i] == NAP_SCHED_NPOS || pl->sh[i].n <= 0 ? -1
 		    : plan_per_pod(w, base + w->tiers[p * NAP_SCHED_TIERS + k0[i]], &pl->sh[i]);
 	}
+	/* room for the tiers' part-full claims: one a zone each */
+	room -= (double)(w->nozones * (n0 + 1));
 	for (t = 0; t < in->ntypes; t++) {
 		size_t k = base + t;
-		double need = -room, dn = 0, cost = 0, nodes;
+		double dn, cost, nodes, floor_n = 0;
+		int again;
 
 		if (!w->usable[k] || w->tprice[k] <= 0)
 			continue;
-		memset(tn, 0, (n0 + 2) * sizeof(*tn));
 		nm = 0;
 		for (i = 0; i < pl->nsh; i++) {
-			double ad;
+			double ad = a0[i] < 0 ? -1 : plan_per_pod(w, k, &pl->sh[i]);
 
-			moved[i] = 0;
-			if (a0[i] < 0)
-				continue;
-			need += a0[i] * pl->sh[i].n;
-			tn[k0[i]] += a0[i] * pl->sh[i].n;
-			ad = plan_per_pod(w, k, &pl->sh[i]);
 			if (ad < 0 || ad >= a0[i])
 				continue;
 			mv[nm].i = i;
@@ -1115,17 +1170,23 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 			    w->tprice[base + w->tiers[p * NAP_SCHED_TIERS + k0[i]]] * a0[i];
 		}
 		qsort(mv, nm, sizeof(*mv), cmp_move);
-		/* moves that save nodes for less, all; then until the room is met */
-		for (j = 0; j < nm && (need > 0 || mv[j].extra < 0); j++) {
-			i = mv[j].i;
-			moved[i] = mv[j].extra < 0 ? pl->sh[i].n
-						   : fmin(pl->sh[i].n, ceil(need / mv[j].saved - 1e-9));
-			need -= moved[i] * mv[j].saved;
-			tn[k0[i]] -= moved[i] * a0[i];
-			dn += moved[i] * (a0[i] - mv[j].saved);
-		}
-		if (need > 0 || dn <= 0)
+		/*
+		 * Moves that save nodes for less, all; then until the room is
+		 * met.  When pods that keep apart are moved, the dense tier
+		 * needs their largest group's nodes: again with that much less
+		 * room.
+		 */
+		do {
+			dn = plan_split_greedy(pl, a0, k0, mv, nm, room - floor_n, moved, tn, n0);
+			again = floor_n == 0 && dn >= 0;
+			for (i = 0; again && i < pl->nsh; i++)
+				floor_n += fmax(moved[i] - free_n[i], 0);
+			floor_n = fmin(floor_n, (double)pl->group);
+			again = again && floor_n > dn;
+		} while (again);
+		if (dn <= 0)
 			continue;
+		dn = fmax(dn, floor_n);
 		for (nodes = dn, j = 0; j < n0; j++)
 			nodes += tn[j];
 		if (nodes > room)
@@ -1165,6 +1226,7 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 	free(moved);
 	free(bmoved);
 	free(mv);
+	free(free_n);
 	return bd != NAP_SCHED_NPOS;
 }
 
@@ -1204,9 +1266,7 @@ plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, doub
 	 * of a dense tier), and the split, which moves only as many pods as
 	 * the room needs, keeps them on the cheap plan's small sizes.
 	 */
-	if (!pl->nssh &&
-	    plan_split(w, p, pl, room,
-		b.any && (double)pl->apart <= b.nodes ? b.cost : -1))
+	if (!pl->nssh && (!b.any || (double)pl->apart > b.nodes) && plan_split(w, p, pl, room))
 		return 1;
 	if (b.any)
 		plan_priced(w, p, pl, b.lam, b.left, &b.cost);
@@ -1242,13 +1302,30 @@ sched_pool_plan(struct nap_sched_world *w)
 	const struct nap_sched_input *in = w->in;
 	struct shape *sh, *ssh, *rest, *reqs;
 	unsigned char *live, *fit;
-	size_t i, n = 0, ns = 0, nsh, nssh, nrest, p, apart = 0;
+	size_t i, n = 0, ns = 0, nsh, nssh, nrest, p, apart = 0, group = 0, *gsize;
+	struct nap_hash groups;
 	struct plan_in pl;
 
 	/* the planned pods' requests and disks, the simple ones first */
 	reqs = nap_xcalloc(in->npending + 1, sizeof(*reqs));
-	for (i = 0; i < in->npending; i++)
-		apart += sched_pod_planned(&in->pending[i]) && plan_apart(&in->pending[i]);
+	gsize = nap_xcalloc(in->npending + 1, sizeof(*gsize));
+	nap_hash_init(&groups);
+	for (i = 0; i < in->npending; i++) {
+		const char *sig = plan_apart_sig(&in->pending[i]);
+		size_t **g;
+		int added;
+
+		if (!sig || !sched_pod_planned(&in->pending[i]))
+			continue;
+		g = (size_t **)nap_hash_slot(&groups, sig, &added);
+		if (added)
+			*g = &gsize[apart];
+		if (++**g > group)
+			group = **g;
+		apart++;
+	}
+	nap_hash_free(&groups);
+	free(gsize);
 	for (i = 0; i < in->npending; i++)
 		if (sched_pod_planned(&in->pending[i]) && sched_pod_simple(&in->pending[i]))
 			reqs[n++] = (struct shape){in->pending[i].req, 1, 0};
@@ -1273,7 +1350,7 @@ sched_pool_plan(struct nap_sched_world *w)
 	free(reqs);
 	live = nap_xcalloc(nsh + nrest + nssh + 1, 1);
 	fit = nap_xcalloc(nsh + nrest + nssh + 1, 1);
-	pl = (struct plan_in){ssh, nssh, rest, nrest, sh, nsh, apart, live, fit};
+	pl = (struct plan_in){ssh, nssh, rest, nrest, sh, nsh, apart, group, live, fit};
 	for (p = 0; p < in->npools; p++) {
 		double nodes, pn, oc = 0, pc = 0, room = 0.9 * (double)w->node_room;
 
