@@ -1096,6 +1096,22 @@ plan_split_greedy(const struct plan_in *pl, const double *a0, const size_t *k0,
 }
 
 /*
+ * The dense nodes the pods moved[] need at least: those of a shape past
+ * its free_n (pods that need no node of their own) keep apart by node, as
+ * many nodes as there are such pods, at most the largest group.
+ */
+static double
+plan_split_least(const struct plan_in *pl, const double *moved, const double *free_n)
+{
+	double n = 0;
+	size_t i;
+
+	for (i = 0; i < pl->nsh; i++)
+		n += fmax(moved[i] - free_n[i], 0);
+	return fmin(n, (double)pl->group);
+}
+
+/*
  * Pool p's plan split by count: the plan with no ceiling (its tiers by
  * size, a pod in the first that fits it), and of each shape as many pods
  * as the room requires moved to one dense size, a tier after those, by a
@@ -1103,9 +1119,9 @@ plan_split_greedy(const struct plan_in *pl, const double *a0, const size_t *k0,
  * nodes): the shapes that save a node for the least extra price first,
  * the last one in part, so a shape's pods can fill cheap small nodes and
  * dense ones both, which a tier by size (all of a shape or none) cannot.
- * Every usable size is tried as the dense one.  Installed, with 1
- * returned, when it fits room for less than worth (worth < 0: anything
- * that fits); else 0 and the pool's plan is left to the caller.
+ * Every usable size is tried as the dense one, each tier's count a node
+ * a zone higher (claims left part full).  The cheapest that fits room is
+ * installed and 1 returned; else 0, the pool's plan left to the caller.
  */
 static int
 plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double room)
@@ -1127,7 +1143,6 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 	bmoved = nap_xcalloc(pl->nsh + 1, sizeof(*bmoved));
 	mv = nap_xcalloc(pl->nsh + 1, sizeof(*mv));
 	free_n = nap_xcalloc(pl->nsh + 1, sizeof(*free_n));
-	/* each shape in its tier of the plan with no ceiling */
 	/*
 	 * A shape's pods that need no node of their own take its quota first
 	 * (sched_world_plan); those that keep apart by node, moved, need as
@@ -1144,17 +1159,18 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 		if (hit)
 			free_n[hit - pl->sh]++;
 	}
+	/* each shape in its tier of the plan with no ceiling */
 	for (i = 0; i < pl->nsh; i++) {
 		k0[i] = sched_pod_tier(w, p, &pl->sh[i].req);
-		a0[i] = k0[i] == NAP_SCHED_NPOS || pl->sh[i].n <= 0 ? -1
+		a0[i] = k0[i] == NAP_SCHED_NPOS || pl->sh[i].n <= 0
+		    ? -1
 		    : plan_per_pod(w, base + w->tiers[p * NAP_SCHED_TIERS + k0[i]], &pl->sh[i]);
 	}
 	/* room for the tiers' part-full claims: one a zone each */
 	room -= (double)(w->nozones * (n0 + 1));
 	for (t = 0; t < in->ntypes; t++) {
 		size_t k = base + t;
-		double dn, cost, nodes, floor_n = 0;
-		int again;
+		double dn, cost, nodes, least;
 
 		if (!w->usable[k] || w->tprice[k] <= 0)
 			continue;
@@ -1176,17 +1192,15 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 		 * needs their largest group's nodes: again with that much less
 		 * room.
 		 */
-		do {
-			dn = plan_split_greedy(pl, a0, k0, mv, nm, room - floor_n, moved, tn, n0);
-			again = floor_n == 0 && dn >= 0;
-			for (i = 0; again && i < pl->nsh; i++)
-				floor_n += fmax(moved[i] - free_n[i], 0);
-			floor_n = fmin(floor_n, (double)pl->group);
-			again = again && floor_n > dn;
-		} while (again);
+		dn = plan_split_greedy(pl, a0, k0, mv, nm, room, moved, tn, n0);
+		least = plan_split_least(pl, moved, free_n);
+		if (dn >= 0 && least > dn) {
+			dn = plan_split_greedy(pl, a0, k0, mv, nm, room - least, moved, tn, n0);
+			least = plan_split_least(pl, moved, free_n);
+		}
 		if (dn <= 0)
 			continue;
-		dn = fmax(dn, floor_n);
+		dn = fmax(dn, least);
 		for (nodes = dn, j = 0; j < n0; j++)
 			nodes += tn[j];
 		if (nodes > room)
@@ -1237,8 +1251,10 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
  * and rounding overshoot, again with that much less room.  Then every node
  * dearer by lam, in the patterns and the tiers by size alike, doubled until
  * the plan fits and bisected back towards the multiplier that did not: the
- * fleet buys larger sizes only as far as the room requires.  Returns 0
- * when no plan fits.
+ * fleet buys larger sizes only as far as the room requires.  With no
+ * pattern tiers, when pods that keep apart by node outnumber that plan's
+ * nodes (or none fits), the plan split by count (plan_split) instead, if
+ * one fits.  Returns 0 when no plan fits.
  */
 static int
 plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double room)
@@ -1290,8 +1306,8 @@ plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, doub
  * only when they and the rest cost less than the tiers by size alone.
  *
  * Under a node ceiling (solve.maxNodes): when a pool's plan comes to more
- * nodes than 90 % of the room the ceiling leaves, it is made again with
- * only sizes that hold the batch's pods in that room (pods per node at
+ * nodes than 90 % of the room the ceiling leaves, the cheapest plan that
+ * fits (plan_ceiling); when none does, it is made again with only sizes that hold the batch's pods in that room (pods per node at
  * least pods / room); a pool where none does plans no tier, so its claims
  * grow as large as Karpenter's and make the fewest nodes.  The claims
  * themselves stop at the ceiling (sched-claim.c).

@@ -364,7 +364,8 @@ sched_world_plan(struct nap_sched_world *w)
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < in->npending; i++) {
 			const struct nap_sched_pod *pod = &in->pending[i];
-			int planned = sched_pod_planned(pod), simple = planned && sched_pod_simple(pod);
+			int planned = sched_pod_planned(pod),
+			    simple = planned && sched_pod_simple(pod);
 
 			if (sched_pod_apart(pod) != pass)
 				continue;
