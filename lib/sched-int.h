@@ -355,6 +355,7 @@ void sched_world_plan(struct nap_sched_world *w);
 
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);
+int sched_pod_apart(const struct nap_sched_pod *pod);
 size_t sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req);
 size_t sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req);
 size_t sched_quota_find(

@@ -59,6 +59,29 @@ sched_pod_simple(const struct nap_sched_pod *pod)
 	    pod->req.v[NAP_RES_NVIDIA_GPU] == 0 && pod->req.v[NAP_RES_AMD_GPU] == 0;
 }
 
+/*
+ * The group (its constraint's sig) of a pod that keeps apart from others
+ * by node, a required hostname anti-affinity or spread; NULL: none.
+ */
+static const char *
+plan_apart_sig(const struct nap_sched_pod *pod)
+{
+	size_t i;
+
+	for (i = 0; i < pod->ntopo; i++)
+		if (pod->topo[i].required && pod->topo[i].sig &&
+		    strcmp(pod->topo[i].key, HOST_KEY) == 0 &&
+		    (pod->topo[i].kind == NAP_SCHED_ANTI || pod->topo[i].kind == NAP_SCHED_SPREAD))
+			return pod->topo[i].sig;
+	return NULL;
+}
+
+int
+sched_pod_apart(const struct nap_sched_pod *pod)
+{
+	return plan_apart_sig(pod) != NULL;
+}
+
 #define PLAN_REST_TIERS 4 /* tiers by size after the pattern tiers */
 #define PLAN_ROW_TRIES 3  /* plans under a node row, each with less room */
 
@@ -963,6 +986,8 @@ struct plan_in {
 	size_t nrest;
 	const struct shape *sh; /* every planned shape */
 	size_t nsh;
+	size_t apart; /* planned pods that keep apart by node (sched_pod_apart) */
+	size_t group; /* the most of them in one group: nodes they need at least */
 	unsigned char *live, *fit;
 };
 
@@ -987,7 +1012,7 @@ plan_priced(struct nap_sched_world *w, size_t p, const struct plan_in *pl, doubl
 
 /* The cheapest plan that fits so far: its multiplier, node row and price. */
 struct plan_best {
-	double lam, left, cost;
+	double lam, left, cost, nodes;
 	int any;
 };
 
@@ -1002,9 +1027,221 @@ plan_try(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double l
 		b->lam = lam;
 		b->left = left;
 		b->cost = cost;
+		b->nodes = nodes;
 		b->any = 1;
 	}
 	return nodes;
+}
+
+/* Nodes of size k (pool x type) one pod of shape s takes, as plan_cover counts; -1 none. */
+static double
+plan_per_pod(const struct nap_sched_world *w, size_t k, const struct shape *s)
+{
+	double d[PLAN_ND], c;
+	size_t j;
+
+	for (j = 0; j < PLAN_ND; j++)
+		d[j] = j == PLAN_DISKS ? (double)s->disks : (double)s->req.v[plan_rs[j]];
+	c = plan_cover(w, k, d, d, 1, 0);
+	return c < 0 ? -1 : c / w->tprice[k];
+}
+
+/* A shape's move to the dense size: per pod, the nodes it saves and what it costs more. */
+struct plan_move {
+	size_t i;
+	double saved, extra;
+};
+
+static int
+cmp_move(const void *x, const void *y)
+{
+	const struct plan_move *a = x, *b = y;
+	double ra = a->extra / a->saved, rb = b->extra / b->saved;
+
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+/*
+ * The moves mv (nm, cheapest per node saved first) made until the tiers'
+ * nodes (tn, n0 tiers; a0 and k0 per shape) come to room: moved[] gets
+ * each shape's pods moved, tn what stays.  Returns the dense tier's
+ * nodes, -1 when the moves cannot meet the room.
+ */
+static double
+plan_split_greedy(const struct plan_in *pl, const double *a0, const size_t *k0,
+    const struct plan_move *mv, size_t nm, double room, double *moved, double *tn, size_t n0)
+{
+	double need = -room, dn = 0;
+	size_t i, j;
+
+	memset(tn, 0, (n0 + 1) * sizeof(*tn));
+	for (i = 0; i < pl->nsh; i++) {
+		moved[i] = 0;
+		if (a0[i] < 0)
+			continue;
+		need += a0[i] * pl->sh[i].n;
+		tn[k0[i]] += a0[i] * pl->sh[i].n;
+	}
+	for (j = 0; j < nm && (need > 0 || mv[j].extra < 0); j++) {
+		i = mv[j].i;
+		moved[i] = mv[j].extra < 0 ? pl->sh[i].n
+					   : fmin(pl->sh[i].n, ceil(need / mv[j].saved - 1e-9));
+		need -= moved[i] * mv[j].saved;
+		tn[k0[i]] -= moved[i] * a0[i];
+		dn += moved[i] * (a0[i] - mv[j].saved);
+	}
+	return need > 0 ? -1 : dn;
+}
+
+/*
+ * The dense nodes the pods moved[] need at least: those of a shape past
+ * its free_n (pods that need no node of their own) keep apart by node, as
+ * many nodes as there are such pods, at most the largest group.
+ */
+static double
+plan_split_least(const struct plan_in *pl, const double *moved, const double *free_n)
+{
+	double n = 0;
+	size_t i;
+
+	for (i = 0; i < pl->nsh; i++)
+		n += fmax(moved[i] - free_n[i], 0);
+	return fmin(n, (double)pl->group);
+}
+
+/*
+ * Pool p's plan split by count: the plan with no ceiling (its tiers by
+ * size, a pod in the first that fits it), and of each shape as many pods
+ * as the room requires moved to one dense size, a tier after those, by a
+ * quota per shape.  Which pods move is a knapsack with one row (the
+ * nodes): the shapes that save a node for the least extra price first,
+ * the last one in part, so a shape's pods can fill cheap small nodes and
+ * dense ones both, which a tier by size (all of a shape or none) cannot.
+ * Every usable size is tried as the dense one, each tier's count a node
+ * a zone higher (claims left part full).  The cheapest that fits room is
+ * installed and 1 returned; else 0, the pool's plan left to the caller.
+ */
+static int
+plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double room)
+{
+	const struct nap_sched_input *in = w->in;
+	size_t base = p * in->ntypes, i, j, t, n0, bd = NAP_SCHED_NPOS, nm;
+	double c0 = 0, bcost = -1, *a0, *tn, *moved, *bmoved, *free_n;
+	size_t *k0;
+	struct plan_move *mv;
+
+	plan_priced(w, p, pl, 0, -1, &c0);
+	n0 = w->ntiers[p];
+	if (n0 == 0 || n0 + 1 >= NAP_SCHED_TIERS)
+		return 0;
+	a0 = nap_xcalloc(pl->nsh + 1, sizeof(*a0));
+	k0 = nap_xcalloc(pl->nsh + 1, sizeof(*k0));
+	tn = nap_xcalloc(n0 + 2, sizeof(*tn));
+	moved = nap_xcalloc(pl->nsh + 1, sizeof(*moved));
+	bmoved = nap_xcalloc(pl->nsh + 1, sizeof(*bmoved));
+	mv = nap_xcalloc(pl->nsh + 1, sizeof(*mv));
+	free_n = nap_xcalloc(pl->nsh + 1, sizeof(*free_n));
+	/*
+	 * A shape's pods that need no node of their own take its quota first
+	 * (sched_world_plan); those that keep apart by node, moved, need as
+	 * many dense nodes as the largest group of them.
+	 */
+	for (i = 0; i < in->npending; i++) {
+		const struct nap_sched_pod *pod = &in->pending[i];
+		struct shape key = {pod->req, 1, plan_disks(pod)};
+		const struct shape *hit;
+
+		if (!sched_pod_planned(pod) || sched_pod_apart(pod))
+			continue;
+		hit = bsearch(&key, pl->sh, pl->nsh, sizeof(*pl->sh), cmp_shape);
+		if (hit)
+			free_n[hit - pl->sh]++;
+	}
+	/* each shape in its tier of the plan with no ceiling */
+	for (i = 0; i < pl->nsh; i++) {
+		k0[i] = sched_pod_tier(w, p, &pl->sh[i].req);
+		a0[i] = k0[i] == NAP_SCHED_NPOS || pl->sh[i].n <= 0
+		    ? -1
+		    : plan_per_pod(w, base + w->tiers[p * NAP_SCHED_TIERS + k0[i]], &pl->sh[i]);
+	}
+	/* room for the tiers' part-full claims: one a zone each */
+	room -= (double)(w->nozones * (n0 + 1));
+	for (t = 0; t < in->ntypes; t++) {
+		size_t k = base + t;
+		double dn, cost, nodes, least;
+
+		if (!w->usable[k] || w->tprice[k] <= 0)
+			continue;
+		nm = 0;
+		for (i = 0; i < pl->nsh; i++) {
+			double ad = a0[i] < 0 ? -1 : plan_per_pod(w, k, &pl->sh[i]);
+
+			if (ad < 0 || ad >= a0[i])
+				continue;
+			mv[nm].i = i;
+			mv[nm].saved = a0[i] - ad;
+			mv[nm++].extra = w->tprice[k] * ad -
+			    w->tprice[base + w->tiers[p * NAP_SCHED_TIERS + k0[i]]] * a0[i];
+		}
+		qsort(mv, nm, sizeof(*mv), cmp_move);
+		/*
+		 * Moves that save nodes for less, all; then until the room is
+		 * met.  When pods that keep apart are moved, the dense tier
+		 * needs their largest group's nodes: again with that much less
+		 * room.
+		 */
+		dn = plan_split_greedy(pl, a0, k0, mv, nm, room, moved, tn, n0);
+		least = plan_split_least(pl, moved, free_n);
+		if (dn >= 0 && least > dn) {
+			dn = plan_split_greedy(pl, a0, k0, mv, nm, room - least, moved, tn, n0);
+			least = plan_split_least(pl, moved, free_n);
+		}
+		if (dn <= 0)
+			continue;
+		dn = fmax(dn, least);
+		for (nodes = dn, j = 0; j < n0; j++)
+			nodes += tn[j];
+		if (nodes > room)
+			continue;
+		cost = ceil(dn - 1e-9) * w->tprice[k];
+		for (j = 0; j < n0; j++)
+			cost += ceil(tn[j] - 1e-9) *
+			    w->tprice[base + w->tiers[p * NAP_SCHED_TIERS + j]];
+		if (bcost < 0 || cost < bcost) {
+			bcost = cost;
+			bd = t;
+			memcpy(bmoved, moved, pl->nsh * sizeof(*bmoved));
+		}
+	}
+	if (bd != NAP_SCHED_NPOS) {
+		/* the dense tier last, and the pods moved to it by quota */
+		w->tcap[p * NAP_SCHED_TIERS + n0] = w->cap[base + bd];
+		w->tiers[p * NAP_SCHED_TIERS + w->ntiers[p]++] = bd;
+		for (i = 0; i < pl->nsh; i++) {
+			struct sched_quota *q;
+
+			if (bmoved[i] <= 0)
+				continue;
+			w->quota[p] =
+			    nap_xrealloc(w->quota[p], (w->nquota[p] + 1) * sizeof(*w->quota[p]));
+			q = &w->quota[p][w->nquota[p]++];
+			q->req = pl->sh[i].req;
+			q->tier = n0;
+			q->n = (long)bmoved[i];
+			q->per = 0;
+		}
+		qsort(w->quota[p], w->nquota[p], sizeof(*w->quota[p]), cmp_quota);
+	}
+	free(a0);
+	free(k0);
+	free(tn);
+	free(moved);
+	free(bmoved);
+	free(mv);
+	free(free_n);
+	return bd != NAP_SCHED_NPOS;
 }
 
 /*
@@ -1014,13 +1251,15 @@ plan_try(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double l
  * and rounding overshoot, again with that much less room.  Then every node
  * dearer by lam, in the patterns and the tiers by size alike, doubled until
  * the plan fits and bisected back towards the multiplier that did not: the
- * fleet buys larger sizes only as far as the room requires.  Returns 0
- * when no plan fits.
+ * fleet buys larger sizes only as far as the room requires.  With no
+ * pattern tiers, when pods that keep apart by node outnumber that plan's
+ * nodes (or none fits), the plan split by count (plan_split) instead, if
+ * one fits.  Returns 0 when no plan fits.
  */
 static int
 plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double room)
 {
-	struct plan_best b = {0, 0, 0, 0};
+	struct plan_best b = {0, 0, 0, 0, 0};
 	double lam, left = room, lo, hi, mid;
 	size_t i;
 
@@ -1036,6 +1275,15 @@ plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, doub
 		else
 			hi = mid;
 	}
+	/*
+	 * With no pattern tiers, the plan split by count when it costs less;
+	 * or when more pods keep apart by node than the best plan has nodes:
+	 * they need nodes its estimate does not count (each on its own claim
+	 * of a dense tier), and the split, which moves only as many pods as
+	 * the room needs, keeps them on the cheap plan's small sizes.
+	 */
+	if (!pl->nssh && (!b.any || (double)pl->apart > b.nodes) && plan_split(w, p, pl, room))
+		return 1;
 	if (b.any)
 		plan_priced(w, p, pl, b.lam, b.left, &b.cost);
 	return b.any;
@@ -1058,8 +1306,8 @@ plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, doub
  * only when they and the rest cost less than the tiers by size alone.
  *
  * Under a node ceiling (solve.maxNodes): when a pool's plan comes to more
- * nodes than 90 % of the room the ceiling leaves, it is made again with
- * only sizes that hold the batch's pods in that room (pods per node at
+ * nodes than 90 % of the room the ceiling leaves, the cheapest plan that
+ * fits (plan_ceiling); when none does, it is made again with only sizes that hold the batch's pods in that room (pods per node at
  * least pods / room); a pool where none does plans no tier, so its claims
  * grow as large as Karpenter's and make the fewest nodes.  The claims
  * themselves stop at the ceiling (sched-claim.c).
@@ -1070,11 +1318,30 @@ sched_pool_plan(struct nap_sched_world *w)
 	const struct nap_sched_input *in = w->in;
 	struct shape *sh, *ssh, *rest, *reqs;
 	unsigned char *live, *fit;
-	size_t i, n = 0, ns = 0, nsh, nssh, nrest, p;
+	size_t i, n = 0, ns = 0, nsh, nssh, nrest, p, apart = 0, group = 0, *gsize;
+	struct nap_hash groups;
 	struct plan_in pl;
 
 	/* the planned pods' requests and disks, the simple ones first */
 	reqs = nap_xcalloc(in->npending + 1, sizeof(*reqs));
+	gsize = nap_xcalloc(in->npending + 1, sizeof(*gsize));
+	nap_hash_init(&groups);
+	for (i = 0; i < in->npending; i++) {
+		const char *sig = plan_apart_sig(&in->pending[i]);
+		size_t **g;
+		int added;
+
+		if (!sig || !sched_pod_planned(&in->pending[i]))
+			continue;
+		g = (size_t **)nap_hash_slot(&groups, sig, &added);
+		if (added)
+			*g = &gsize[apart];
+		if (++**g > group)
+			group = **g;
+		apart++;
+	}
+	nap_hash_free(&groups);
+	free(gsize);
 	for (i = 0; i < in->npending; i++)
 		if (sched_pod_planned(&in->pending[i]) && sched_pod_simple(&in->pending[i]))
 			reqs[n++] = (struct shape){in->pending[i].req, 1, 0};
@@ -1099,7 +1366,7 @@ sched_pool_plan(struct nap_sched_world *w)
 	free(reqs);
 	live = nap_xcalloc(nsh + nrest + nssh + 1, 1);
 	fit = nap_xcalloc(nsh + nrest + nssh + 1, 1);
-	pl = (struct plan_in){ssh, nssh, rest, nrest, sh, nsh, live, fit};
+	pl = (struct plan_in){ssh, nssh, rest, nrest, sh, nsh, apart, group, live, fit};
 	for (p = 0; p < in->npools; p++) {
 		double nodes, pn, oc = 0, pc = 0, room = 0.9 * (double)w->node_room;
 

@@ -350,22 +350,34 @@ sched_world_plan(struct nap_sched_world *w)
 {
 	const struct nap_sched_input *in = w->in;
 	size_t i, p;
+	int pass;
 
 	if (w->planned)
 		return;
 	sched_pool_plan(w);
 	w->ptier = nap_xcalloc(in->npending * in->npools + 1, sizeof(*w->ptier));
-	for (i = 0; i < in->npending; i++) {
-		const struct nap_sched_pod *pod = &in->pending[i];
-		int planned = sched_pod_planned(pod), simple = planned && sched_pod_simple(pod);
+	/*
+	 * Quotas of pattern tiers are for simple pods; with none (tier0 0), a
+	 * split plan's are for any planned pod (sched-plan.c, plan_split),
+	 * those that keep apart by node taking what the others leave.
+	 */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < in->npending; i++) {
+			const struct nap_sched_pod *pod = &in->pending[i];
+			int planned = sched_pod_planned(pod),
+			    simple = planned && sched_pod_simple(pod);
 
-		for (p = 0; p < in->npools; p++) {
-			size_t j = simple ? sched_quota_take(w, p, &pod->req) : NAP_SCHED_NPOS;
+			if (sched_pod_apart(pod) != pass)
+				continue;
+			for (p = 0; p < in->npools; p++) {
+				size_t j = simple || (planned && w->tier0[p] == 0)
+				    ? sched_quota_take(w, p, &pod->req)
+				    : NAP_SCHED_NPOS;
 
-			if (j == NAP_SCHED_NPOS && planned)
-				j = sched_pod_tier(w, p, &pod->req);
-			w->ptier[i * in->npools + p] = j;
+				if (j == NAP_SCHED_NPOS && planned)
+					j = sched_pod_tier(w, p, &pod->req);
+				w->ptier[i * in->npools + p] = j;
+			}
 		}
-	}
 	w->planned = 1;
 }

@@ -687,6 +687,10 @@ run_case() {
 	run_case node-ceiling-tiers-by-size
 }
 
+@test "under a cluster node ceiling constrained pods split by count between small nodes and dense ones, for less than the dense tiers a price per node finds" {
+	run_case node-ceiling-split-by-count
+}
+
 @test "volume attach limits force extra nodes: a node whose CSINode allows two disks and holds one takes one more pod with a disk" {
 	run_case volume-limits-extra-nodes
 }
