@@ -205,6 +205,13 @@ struct nap_sched_world {
 	int64_t *nodes_left;	   /* per pool: node limit - used, before any run */
 	long node_room;		   /* new claims the node ceiling allows; LONG_MAX none */
 	double plan_density;	   /* pods per node the tier plan must reach; 0 any */
+	/*
+	 * Under a binding ceiling: plan_ceiled, some pool's plan is
+	 * plan_ceiling's (priced on estimates); plan_dense, the plan is made
+	 * without it (sizes dense enough only); plan_checked, a run has
+	 * compared the two and the world keeps the winner (nap_sched_run).
+	 */
+	int plan_ceiled, plan_dense, plan_checked;
 	int any_prefer_taint;
 	struct nap_res minreq; /* the smallest pending request, per resource */
 	/* the tier plan (enum nap_sched_packing), made once */
@@ -352,6 +359,7 @@ long sched_claim_disks(const struct st *s, const size_t *pods, size_t npods, siz
 uint64_t sched_small_mask(const char *const *tab, size_t n, const struct nap_req *q);
 const struct rankc *sched_rank_cached(struct st *s, size_t p, uint64_t zm, uint64_t cm);
 void sched_world_plan(struct nap_sched_world *w);
+void sched_world_unplan(struct nap_sched_world *w);
 
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);

@@ -1381,9 +1381,12 @@ sched_pool_plan(struct nap_sched_world *w)
 				nodes = plan_pool(w, p, sh, nsh, 0, live, fit, &oc);
 			}
 		}
-		if (w->node_room == LONG_MAX || w->node_room <= 0 || nodes <= room ||
-		    plan_ceiling(w, p, &pl, room))
+		if (w->node_room == LONG_MAX || w->node_room <= 0 || nodes <= room)
 			continue;
+		if (!w->plan_dense && plan_ceiling(w, p, &pl, room)) {
+			w->plan_ceiled = 1;
+			continue;
+		}
 		/* none fits: only sizes dense enough, one per part */
 		plan_unpattern(w, p);
 		w->plan_density = (double)n / room;

@@ -381,3 +381,21 @@ sched_world_plan(struct nap_sched_world *w)
 		}
 	w->planned = 1;
 }
+
+/* The tier plan undone, for sched_world_plan to make again (nap_sched_run). */
+void
+sched_world_unplan(struct nap_sched_world *w)
+{
+	size_t p;
+
+	for (p = 0; p < w->in->npools; p++) {
+		free(w->quota[p]);
+		w->quota[p] = NULL;
+		w->nquota[p] = 0;
+		w->ntiers[p] = w->tier0[p] = 0;
+		memset(&w->tstrict[p * NAP_SCHED_TIERS], 0, NAP_SCHED_TIERS);
+	}
+	free(w->ptier);
+	w->ptier = NULL;
+	w->planned = w->plan_ceiled = 0;
+}

@@ -380,9 +380,10 @@ run_queue(struct st *s, char *why, size_t len)
 	free(lastlen);
 }
 
-int
-nap_sched_run(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
-    struct nap_sched_result *out, struct nap_err *err)
+/* One simulation over the world as planned. */
+static void
+run_once(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
+    struct nap_sched_result *out)
 {
 	const struct nap_sched_input *in = w->in;
 	struct st s;
@@ -390,16 +391,6 @@ nap_sched_run(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < opt->nexclude; i++)
-		if (opt->exclude[i] >= in->nnodes)
-			return nap_err_set(err, NAP_EX_DATAERR,
-			    "scheduler: excluded node %zu: out of range (%zu nodes)",
-			    opt->exclude[i], in->nnodes);
-	if (opt->packing != NAP_SCHED_PACK_TARGET && opt->packing != NAP_SCHED_PACK_KARPENTER)
-		return nap_err_set(
-		    err, NAP_EX_DATAERR, "scheduler: packing %d: unknown", opt->packing);
-	if (opt->packing == NAP_SCHED_PACK_TARGET)
-		sched_world_plan(w);
 	memset(&s, 0, sizeof(s));
 	s.w = w;
 	s.in = in;
@@ -444,6 +435,81 @@ nap_sched_run(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
 	run_queue(&s, why, sizeof(why));
 	sched_finalize_claims(&s, why, sizeof(why));
 	st_free(&s);
+}
+
+/* Pods a run left unplaced, and the price of its claims. */
+static size_t
+run_score(const struct nap_sched_result *r, double *price)
+{
+	size_t i, left = 0;
+
+	*price = 0;
+	for (i = 0; i < r->nplace; i++)
+		left += r->place[i].where == NAP_SCHED_NONE;
+	for (i = 0; i < r->nclaims; i++)
+		*price += r->claims[i].price;
+	return left;
+}
+
+/*
+ * The plan under a binding node ceiling (sched-plan.c, plan_ceiling) is
+ * chosen on estimates of how claims will fill, and an estimate can be
+ * wrong: too few nodes counted leaves pods out at the ceiling, a split
+ * that looked cheap can fill worse.  So the first run under it is made
+ * again with the plan of dense sizes only, and the world keeps whichever
+ * run placed more pods, then cost less (ties: the first).  Later runs
+ * over the same world use that plan without comparing again.
+ */
+static void
+run_checked(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
+    struct nap_sched_result *out)
+{
+	struct nap_sched_result alt;
+	double pc, pd;
+	size_t lc, ld;
+
+	run_once(w, opt, out);
+	if (!w->plan_ceiled || w->plan_checked)
+		return;
+	w->plan_checked = 1;
+	sched_world_unplan(w);
+	w->plan_dense = 1;
+	sched_world_plan(w);
+	run_once(w, opt, &alt);
+	lc = run_score(out, &pc);
+	ld = run_score(&alt, &pd);
+	if (ld < lc || (ld == lc && pd < pc - 1e-9)) {
+		nap_sched_result_free(out);
+		*out = alt;
+		return;
+	}
+	nap_sched_result_free(&alt);
+	sched_world_unplan(w);
+	w->plan_dense = 0;
+	sched_world_plan(w);
+}
+
+int
+nap_sched_run(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
+    struct nap_sched_result *out, struct nap_err *err)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < opt->nexclude; i++)
+		if (opt->exclude[i] >= w->in->nnodes)
+			return nap_err_set(err, NAP_EX_DATAERR,
+			    "scheduler: excluded node %zu: out of range (%zu nodes)",
+			    opt->exclude[i], w->in->nnodes);
+	if (opt->packing != NAP_SCHED_PACK_TARGET && opt->packing != NAP_SCHED_PACK_KARPENTER)
+		return nap_err_set(
+		    err, NAP_EX_DATAERR, "scheduler: packing %d: unknown", opt->packing);
+	if (opt->packing != NAP_SCHED_PACK_TARGET) {
+		run_once(w, opt, out);
+		return 0;
+	}
+	sched_world_plan(w);
+	run_checked(w, opt, out);
 	return 0;
 }
 

@@ -691,6 +691,10 @@ run_case() {
 	run_case node-ceiling-split-by-count
 }
 
+@test "under a cluster node ceiling the plan chosen on estimates is run and checked against the plan of dense sizes, and the one that places more pods is kept" {
+	run_case node-ceiling-checked-run
+}
+
 @test "volume attach limits force extra nodes: a node whose CSINode allows two disks and holds one takes one more pod with a disk" {
 	run_case volume-limits-extra-nodes
 }
