@@ -457,9 +457,14 @@ run_score(const struct nap_sched_result *r, double *price)
  * wrong: too few nodes counted leaves pods out at the ceiling, a split
  * that looked cheap can fill worse.  So the first run under it is made
  * again with the plan of dense sizes only, and the world keeps whichever
- * run placed more pods, then cost less (ties: the first).  Later runs
- * over the same world use that plan without comparing again.
+ * run placed more pods, then cost less (ties: the first).  Always when the
+ * first run left a pod out; when it placed every pod, only for a batch of
+ * at most CHECK_PODS, where the second run costs little: on large batches
+ * the ceiling's plans were the cheaper wherever measured (nap-solve(1)),
+ * and the second run would double the scheduler's time.  Later runs over
+ * the same world use the plan kept without comparing again.
  */
+#define CHECK_PODS 5000
 static void
 run_checked(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
     struct nap_sched_result *out)
@@ -472,11 +477,13 @@ run_checked(struct nap_sched_world *w, const struct nap_sched_run_opts *opt,
 	if (!w->plan_ceiled || w->plan_checked)
 		return;
 	w->plan_checked = 1;
+	lc = run_score(out, &pc);
+	if (lc == 0 && w->in->npending > CHECK_PODS)
+		return;
 	sched_world_unplan(w);
 	w->plan_dense = 1;
 	sched_world_plan(w);
 	run_once(w, opt, &alt);
-	lc = run_score(out, &pc);
 	ld = run_score(&alt, &pd);
 	if (ld < lc || (ld == lc && pd < pc - 1e-9)) {
 		nap_sched_result_free(out);

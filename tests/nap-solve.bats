@@ -695,6 +695,10 @@ run_case() {
 	run_case node-ceiling-checked-run
 }
 
+@test "under a cluster node ceiling a small batch's plan is checked against the plan of dense sizes even when every pod was placed, and the cheaper is kept" {
+	run_case node-ceiling-checked-cost
+}
+
 @test "volume attach limits force extra nodes: a node whose CSINode allows two disks and holds one takes one more pod with a disk" {
 	run_case volume-limits-extra-nodes
 }
