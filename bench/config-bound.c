@@ -97,6 +97,7 @@
 #define MIP_SECONDS_MAX 32.0  /* ... at most, when a round of it priced nothing */
 #define MAX_SHAPES 100	      /* more distinct requests: rounded down to a grid (coarsen) */
 #define EPS 1e-9	      /* a packing worth less than 1 + EPS times its price prices no column */
+#define SLACK_PRICE 100	      /* a node over the ceiling (-m) costs this many of the dearest size */
 
 struct cls {
 	long long cpu, mem; /* milli, bytes */
@@ -112,7 +113,8 @@ struct size {
 
 struct col {
 	size_t t;
-	int *a; /* pods of each class */
+	int lpcol; /* its column in the master LP */
+	int *a;	   /* pods of each class */
 };
 
 static struct cls *K;
@@ -122,6 +124,7 @@ static size_t nt;
 static struct col *C;
 static size_t ncol, acol;
 static int ngroups;
+static double room = -1; /* -m: nodes at most (< 0: no ceiling row) */
 static struct nap_catalog *cat; /* T's names point into it */
 
 static void *
@@ -457,11 +460,12 @@ static size_t *items, ni; /* classes with a price that fit, best first */
 static int *cur, *best;	  /* counts by position in items */
 static double *wt;	  /* surrogate weight of each item (by position) */
 static double lam[3];	  /* surrogate multipliers: per core, GiB, pod */
-static double best_v, thr; /* thr: the node's price, a little over */
+static double best_v, thr; /* thr: the node's price and charge, a little over */
 static long bb_nodes, bb_limit = BB_NODES;
 static int use_mip; /* where our search is cut short, GLPK's takes over */
 static unsigned char *gused;
-static double *gbest; /* by group: the dearest pod left (bound_from) */
+static double *gbest, *gw; /* by group: the dearest pod left, the lightest (bound_from) */
+static int *gord;	     /* groups in order of worth per weight (bound_from) */
 
 /* How many pods of k fit in c, m, p left (and its group). */
 static long long
@@ -480,11 +484,38 @@ fit_left(const struct cls *k, long long c, long long m, long long p)
 	return u;
 }
 
+/* Group x before group y: more worth per weight (bound_from). */
+static int
+gbefore(int x, int y)
+{
+	return gbest[x] * gw[y] > gbest[y] * gw[x];
+}
+
+/*
+ * Into v and w: item j (u of it at most, weight wt each, worth val each)
+ * taken fractionally into the weight w left.
+ */
+static void
+take(double u, double wt_, double val, double *v, double *w)
+{
+	if (wt_ <= 1e-15)
+		*v += u * val;
+	else if (u * wt_ <= *w) {
+		*v += u * val;
+		*w -= u * wt_;
+	} else {
+		*v += *w / wt_ * val;
+		*w = 0;
+	}
+}
+
 /*
  * An upper bound on what the items from position i on add in c, m, p left:
  * the surrogate knapsack (the three constraints added with weights lam),
  * filled fractionally in order of worth per weight, each item at most what
- * fits of it alone.
+ * fits of it alone.  A group adds one pod at most: it stands in as one pod
+ * worth its dearest and weighing its lightest (no pod of it is worth more
+ * or weighs less, so still a bound).
  */
 static double
 bound_from(size_t i, long long c, long long m, long long p)
@@ -492,36 +523,49 @@ bound_from(size_t i, long long c, long long m, long long p)
 	double w = lam[0] * (double)c / 1000.0 + lam[1] * (double)m / GIB + lam[2] * (double)p,
 	       v = 0;
 	size_t j;
+	int g, ng = 0, a, b;
 
-	/* a group adds one pod at most: worth at most its dearest, weight left out */
 	memset(gbest, 0, ((size_t)ngroups + 1) * sizeof(*gbest));
 	for (j = i; j < ni; j++) {
 		const struct cls *k = &K[items[j]];
+
+		if (!k->group || gused[k->group] || fit_left(k, c, m, p) <= 0)
+			continue;
+		g = k->group;
+		if (gbest[g] == 0) {
+			gw[g] = wt[j];
+			gord[ng++] = g;
+		}
+		if (pi[items[j]] > gbest[g])
+			gbest[g] = pi[items[j]];
+		if (wt[j] < gw[g])
+			gw[g] = wt[j];
+	}
+	for (a = 1; a < ng; a++) /* a few groups: insertion sort */
+		for (b = a; b > 0 && gbefore(gord[b], gord[b - 1]); b--) {
+			g = gord[b];
+			gord[b] = gord[b - 1];
+			gord[b - 1] = g;
+		}
+	/* the items (in order already) and the groups merged by worth per weight */
+	for (a = 0, j = i; j < ni || a < ng;) {
+		const struct cls *k = j < ni ? &K[items[j]] : NULL;
 		double u;
 
-		if (k->group) {
-			if (!gused[k->group] && pi[items[j]] > gbest[k->group] &&
-			    fit_left(k, c, m, p) > 0)
-				gbest[k->group] = pi[items[j]];
+		if (k && k->group) {
+			j++;
+			continue;
+		}
+		if (a < ng && (!k || gbest[gord[a]] * wt[j] > pi[items[j]] * gw[gord[a]])) {
+			take(1, gw[gord[a]], gbest[gord[a]], &v, &w);
+			a++;
 			continue;
 		}
 		u = (double)fit_left(k, c, m, p);
-		if (u <= 0)
-			continue;
-		if (wt[j] <= 1e-15) {
-			v += u * pi[items[j]];
-			continue;
-		}
-		if (u * wt[j] <= w) {
-			v += u * pi[items[j]];
-			w -= u * wt[j];
-		} else {
-			v += w / wt[j] * pi[items[j]];
-			w = 0;
-		}
+		if (u > 0)
+			take(u, wt[j], pi[items[j]], &v, &w);
+		j++;
 	}
-	for (j = 1; j <= (size_t)ngroups; j++)
-		v += gbest[j];
 	return v;
 }
 
@@ -691,19 +735,20 @@ surrogate(int mip, int *exact)
 }
 
 /*
- * The best packing of size t at prices p: its worth (a column in col when
- * worth > price), and in *ub what no packing of t can be worth more than
- * (at least the price, a little over: that is all the bound needs).
+ * The best packing of size t at prices p, a node charged mu on top of its
+ * price (the ceiling row's dual): its worth (a column in col when worth >
+ * price + mu), and in *ub what no packing of t can be worth more than (at
+ * least price + mu, a little over: that is all the bound needs).
  */
 static double
-price_size(size_t t, const double *p, int *col, double *ub)
+price_size(size_t t, const double *p, double mu, int *col, double *ub)
 {
 	double lpub;
 	size_t j;
 
 	pi = p;
 	bt = &T[t];
-	thr = bt->price * (1 + EPS);
+	thr = (bt->price + mu) * (1 + EPS);
 	ni = 0;
 	for (j = 0; j < nk; j++)
 		if (p[j] > 1e-12 && fit_count(&K[j], bt) > 0)
@@ -757,8 +802,8 @@ price_size(size_t t, const double *p, int *col, double *ub)
 static void
 add_col(glp_prob *lp, size_t t, const int *a)
 {
-	int *ind = xrealloc(NULL, (nk + 1) * sizeof(int));
-	double *val = xrealloc(NULL, (nk + 1) * sizeof(double));
+	int *ind = xrealloc(NULL, (nk + 2) * sizeof(int));
+	double *val = xrealloc(NULL, (nk + 2) * sizeof(double));
 	int j, len = 0, c;
 
 	for (j = 0; j < (int)nk; j++)
@@ -766,6 +811,10 @@ add_col(glp_prob *lp, size_t t, const int *a)
 			ind[++len] = j + 1;
 			val[len] = a[j];
 		}
+	if (room >= 0) { /* a node of the ceiling row */
+		ind[++len] = (int)nk + 1;
+		val[len] = 1;
+	}
 	c = glp_add_cols(lp, 1);
 	glp_set_col_bnds(lp, c, GLP_LO, 0, 0);
 	glp_set_obj_coef(lp, c, T[t].price);
@@ -775,6 +824,7 @@ add_col(glp_prob *lp, size_t t, const int *a)
 		C = xrealloc(C, acol * sizeof(*C));
 	}
 	C[ncol].t = t;
+	C[ncol].lpcol = c;
 	C[ncol].a = xrealloc(NULL, nk * sizeof(int));
 	memcpy(C[ncol++].a, a, nk * sizeof(int));
 	free(ind);
@@ -788,7 +838,7 @@ print_fleet(glp_prob *lp, int mip)
 	double nodes = 0;
 
 	for (c = 0; c < ncol; c++) {
-		double x = mip ? glp_mip_col_val(lp, (int)c + 1) : glp_get_col_prim(lp, (int)c + 1);
+		double x = mip ? glp_mip_col_val(lp, C[c].lpcol) : glp_get_col_prim(lp, C[c].lpcol);
 
 		if (x < 1e-9)
 			continue;
@@ -872,8 +922,8 @@ main(int argc, char **argv)
 {
 	glp_prob *lp;
 	glp_smcp parm;
-	double *p, z = 0, lb = 0, *worth;
-	int *a, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0;
+	double *p, z = 0, lb = 0, *worth, mu = 0, over = 0;
+	int *a, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0, slack = 0;
 	double whole = -1;
 	size_t j, t, unfit = 0;
 
@@ -883,7 +933,9 @@ main(int argc, char **argv)
 	while (argc > 1 &&
 	    (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0 ||
 		strcmp(argv[1], "-n") == 0 ||
-		((strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "-g") == 0) && argc > 2))) {
+		((strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "-g") == 0 ||
+		     strcmp(argv[1], "-m") == 0) &&
+		    argc > 2))) {
 		if (argv[1][1] == 'v')
 			verbose = 1;
 		else if (argv[1][1] == 'i')
@@ -893,7 +945,13 @@ main(int argc, char **argv)
 		else {
 			if (argv[1][1] == 's')
 				snapshot = argv[2];
-			else {
+			else if (argv[1][1] == 'm') {
+				char *end;
+				long l = strtol(argv[2], &end, 10);
+
+				room = *end || l < 0 ? -1 : (double)l;
+				level = *end || l < 0 ? -2 : level;
+			} else {
 				char *end;
 				long l = strtol(argv[2], &end, 10);
 
@@ -907,8 +965,8 @@ main(int argc, char **argv)
 	}
 	if (argc != 3 || level < -1) {
 		fprintf(stderr,
-		    "usage: config-bound [-i] [-n] [-v] [-g LEVEL] [-s SNAPSHOT] CATALOG REGION "
-		    "[<requests]\n");
+		    "usage: config-bound [-i] [-n] [-v] [-g LEVEL] [-m NODES] [-s SNAPSHOT] CATALOG "
+		    "REGION [<requests]\n");
 		return 64;
 	}
 	if (nap_catalog_load(&cat, argv[1], argv[2], NULL, &err) < 0) {
@@ -954,13 +1012,34 @@ main(int argc, char **argv)
 	gused = xrealloc(NULL, (size_t)ngroups + 1);
 	memset(gused, 0, (size_t)ngroups + 1);
 	gbest = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(double));
+	gw = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(double));
+	gord = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(int));
 
 	glp_term_out(GLP_OFF);
 	lp = glp_create_prob();
 	glp_set_obj_dir(lp, GLP_MIN);
-	glp_add_rows(lp, (int)nk);
+	glp_add_rows(lp, (int)nk + (room >= 0));
 	for (j = 0; j < nk; j++)
 		glp_set_row_bnds(lp, (int)j + 1, GLP_LO, K[j].n, 0);
+	if (room >= 0) {
+		/*
+		 * The ceiling: nodes <= room.  The start below may break it, so
+		 * a slack buys nodes over it at a price dearer than any size's
+		 * (a relaxation: the bound stays one on fleets within room);
+		 * fixed at 0 for -i.
+		 */
+		int ind[2] = { 0, (int)nk + 1 };
+		double val[2] = { 0, -1 }, dear = 0;
+
+		for (t = 0; t < nt; t++)
+			if (T[t].price > dear)
+				dear = T[t].price;
+		glp_set_row_bnds(lp, (int)nk + 1, GLP_UP, 0, room);
+		slack = glp_add_cols(lp, 1);
+		glp_set_col_bnds(lp, slack, GLP_LO, 0, 0);
+		glp_set_obj_coef(lp, slack, SLACK_PRICE * dear);
+		glp_set_mat_col(lp, slack, 1, ind, val);
+	}
 	/* start: each class alone on the size that holds it cheapest per pod */
 	for (j = 0; j < nk; j++) {
 		size_t bt_ = 0;
@@ -981,9 +1060,9 @@ main(int argc, char **argv)
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	for (iter = 0; iter < MAX_ITER; iter++) {
-		double rho = 1;
+		double rho = 1, gain = 0;
 		size_t worst = 0;
-		int added = 0;
+		int added = 0, open = 0;
 
 		if (glp_simplex(lp, &parm) != 0 || glp_get_status(lp) != GLP_OPT) {
 			fprintf(stderr, "config-bound: the simplex failed\n");
@@ -992,25 +1071,41 @@ main(int argc, char **argv)
 		z = glp_get_obj_val(lp);
 		for (j = 0; j < nk; j++)
 			p[j] = glp_get_row_dual(lp, (int)j + 1);
+		/* the charge of a node: the ceiling row's dual (<= 0 in a minimum) */
+		mu = room >= 0 ? fmax(0, -glp_get_row_dual(lp, (int)nk + 1)) : 0;
+		over = slack ? glp_get_col_prim(lp, slack) : 0;
 		for (t = 0; t < nt; t++) {
-			double ub, v = price_size(t, p, a, &ub);
+			double ub, v = price_size(t, p, mu, a, &ub);
 
 			worth[t] = v;
-			if (ub / T[t].price > rho) {
-				rho = ub / T[t].price;
+			if ((ub - mu) / T[t].price > rho) {
+				rho = (ub - mu) / T[t].price;
 				worst = t;
 			}
-			if (v > T[t].price * (1 + EPS)) {
+			if (ub - mu - T[t].price > gain)
+				gain = ub - mu - T[t].price;
+			if (ub > (T[t].price + mu) * (1 + EPS))
+				open = 1;
+			if (v > (T[t].price + mu) * (1 + EPS)) {
 				add_col(lp, t, a);
 				added++;
 			}
 		}
+		/*
+		 * (p, mu) / rho is a feasible dual of the whole LP (every packing a
+		 * of every size t: p.a - mu <= rho price_t), worth z / rho; and with
+		 * at most room nodes no fleet costs less than z - room * gain
+		 * (Lagrange: the most a node can save at (p, mu)).
+		 */
 		if (z / rho > lb)
 			lb = z / rho;
+		if (room >= 0 && z - room * gain > lb)
+			lb = z - room * gain;
 		if (getenv("CONFIG_BOUND_TRACE"))
-			fprintf(stderr, "iter %d: z %.4f rho %.6f (%s) lb %.4f cols %zu cpu %.2f\n",
-			    iter, z, rho, T[worst].name, lb, ncol, cpu_seconds());
-		if (rho <= 1 + EPS) {
+			fprintf(stderr,
+			    "iter %d: z %.4f rho %.6f (%s) lb %.4f mu %.6f over %.1f cols %zu cpu %.2f\n",
+			    iter, z, rho, T[worst].name, lb, mu, over, ncol, cpu_seconds());
+		if (!open) {
 			exact = 1;
 			lb = z;
 			break;
@@ -1037,7 +1132,9 @@ main(int argc, char **argv)
 		glp_iocp ip;
 
 		for (j = 0; j < ncol; j++)
-			glp_set_col_kind(lp, (int)j + 1, GLP_IV);
+			glp_set_col_kind(lp, C[j].lpcol, GLP_IV);
+		if (slack)
+			glp_set_col_bnds(lp, slack, GLP_FX, 0, 0);
 		glp_init_iocp(&ip);
 		ip.msg_lev = GLP_MSG_OFF;
 		ip.presolve = GLP_ON;
@@ -1048,6 +1145,14 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		print_fleet(lp, integer && whole >= 0);
+	if (room >= 0 && over > 1e-6)
+		fprintf(stderr,
+		    "config-bound: at most %.0f nodes: the LP still puts %.1f over it, each at "
+		    "%d times the dearest size\n",
+		    room, over, SLACK_PRICE);
+	else if (room >= 0)
+		fprintf(stderr, "config-bound: at most %.0f nodes: a node charged $%.4f/h more\n",
+		    room, mu);
 	/* the optimum lies between lb and z */
 	fprintf(stderr,
 	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %.1f CPU s, %s, "
@@ -1074,6 +1179,8 @@ main(int argc, char **argv)
 	free(wt);
 	free(gused);
 	free(gbest);
+	free(gw);
+	free(gord);
 	free(K);
 	free(T);
 	nap_catalog_free(cat);
