@@ -6,12 +6,13 @@
  * the rest of a 1.9-CPU node empty here as in any real packing; the optimum
  * is within a node or so per size of the best integer fleet.
  *
- *   config-bound [-i] [-n] [-v] [-g LEVEL] CATALOG REGION  <requests
+ *   config-bound [-i] [-n] [-v] [-g LEVEL] [-m NODES] CATALOG REGION  <requests
  *
  * stdin: one line per pod, "CPU_MILLI MEMORY_BYTES [GROUP]".  Pods of one
  * GROUP (any word but "-") are at most one to a node: the bench writes the
- * group of a pod whose required hostname anti-affinity selects itself (and
- * so every pod of the group); -n ignores groups.  Other constraints
+ * group of a pod whose required hostname anti-affinity, or hostname spread
+ * of maxSkew 1, selects itself (and so every pod of the group; see
+ * bench/bound-req.jq); -n ignores groups.  Other constraints
  * (zones, spreads) are left out, which keeps the answer a lower bound.
  *
  * Sizes: every size of the catalog with an available on-demand price in
@@ -27,6 +28,22 @@
  * the cheapest whole fleet.  Rounding requests down (below) keeps every real
  * packing a packing, so it keeps this true.
  *
+ * -m NODES: at most NODES nodes, one more row of the LP (nodes <= NODES;
+ * bench/solve.sh passes nap-solve's solve.maxNodes, 5,000, less the
+ * cluster's nodes).  Still a lower bound on every whole fleet of at most
+ * NODES nodes: such a fleet is an integer solution of the LP with the row.
+ * The row's dual mu (>= 0) charges each node in pricing: a packing prices
+ * a column when worth more than its size's price plus mu.  Farley's bound
+ * below becomes z / rho with rho the largest (worth - mu) / price, as
+ * (duals, mu) / rho is a feasible dual of the LP with the row; and, with at
+ * most NODES nodes, no fleet costs less than z - NODES * (the most a node's
+ * worth exceeds its price plus mu), Lagrange's bound; the larger counts.
+ * The start (each class alone) may break the row, so a slack buys nodes
+ * over it at 100 times the dearest size's price: the LP with it is a
+ * relaxation, so still a bound.  Should the LP still buy them at the end
+ * stderr says so: no fleet within NODES was found (the figure carries that
+ * penalty; -i finds no fleet and prints -1).
+ *
  * Pods of equal requests (and group) are one class with a demand (cutting
  * stock: columns count pods of each class, not pods).  More than 100
  * distinct requests (thousands, say) are rounded down: to 10m and 1 MiB,
@@ -39,7 +56,8 @@
  * Solved by column generation with GLPK's simplex: the master LP covers
  * each class with packings; for each size, the packing worth most at the
  * master's dual prices (a bounded knapsack in CPU, memory and pods, each
- * group at most one pod) prices a column.  A size whose knapsack LP is
+ * group at most one pod; in the search's bound a group stands in as one
+ * pod worth its dearest and weighing its lightest) prices a column.  A size whose knapsack LP is
  * worth no more than its node costs prices none and is skipped; others are
  * searched by branch and bound over the classes, pruned at the node's
  * price (a packing worth less prices no column).  Where that search is cut
