@@ -54,24 +54,32 @@
  * MiB (the grids[] table).  stderr names the grid or the steps.
  *
  * Solved by column generation with GLPK's simplex: the master LP covers
- * each class with packings; for each size, the packing worth most at the
- * master's dual prices (a bounded knapsack in CPU, memory and pods, each
- * group at most one pod; in the search's bound a group stands in as one
- * pod worth its dearest and weighing its lightest) prices a column.  A size whose knapsack LP is
- * worth no more than its node costs prices none and is skipped; others are
- * searched by branch and bound over the classes, pruned at the node's
- * price (a packing worth less prices no column).  Where that search is cut
- * short (large sizes) and no size priced a column, GLPK's branch and
- * bound on the same knapsack takes over (two CPU seconds per size, four
- * times that after a round where it ran out of time and priced nothing,
- * up to 32).
+ * each class with packings (to start, each class alone; with groups also
+ * first-fit-decreasing packings of every size, see seed()); for each size,
+ * the packing worth most at the master's dual prices (a bounded knapsack
+ * in CPU, memory and pods, each group at most one pod) prices a column.
+ * A size whose knapsack LP is worth no more than its node costs prices
+ * none and is skipped; others are searched by branch and bound over the
+ * classes, pruned at the node's price (a packing worth less prices no
+ * column) by the knapsack's LP with the three constraints added up
+ * (surrogate weights: the LP's duals), where a group not yet on the node
+ * counts as the upper hull of its pods' (weight, worth), the LP of the
+ * multiple-choice knapsack.  The packings that bettered the best on the
+ * way are columns too (8 a size at most).  A search cut short (20,000
+ * nodes) goes again pruning what cannot beat the price by 0.02 %; still
+ * cut short, GLPK's branch and bound on the same knapsack takes over: at
+ * once for the (up to 3) sizes with the worst ratio below, whose bound
+ * would be only the knapsack's LP; for all of them once no size priced a
+ * column (two CPU seconds per size, four times that after a round where it
+ * ran out of time and priced nothing, up to 32).
  * After each round the bound is the master's optimum divided by the largest
  * ratio of a packing's worth to its node's price that the search could not
  * rule out (Farley's bound): equal to the master's optimum when no packing
  * prices a column ("exact").  It stops there, or "converged" once the
  * bound is within 0.1 % of the master's optimum (the LP optimum lies
- * between the two), or "inexact" after two CPU minutes; stderr says which,
- * how close, and the CPU seconds it took.
+ * between the two), or "inexact" after two CPU minutes (CONFIG_BOUND_SECONDS
+ * sets another limit); stderr says which, how close, and the CPU seconds it
+ * took.
  *
  *   config-bound [-i] [-v] -s SNAPSHOT CATALOG REGION
  *
@@ -115,6 +123,9 @@
 #define MIP_SECONDS_MAX 32.0  /* ... at most, when a round of it priced nothing */
 #define MAX_SHAPES 100	      /* more distinct requests: rounded down to a grid (coarsen) */
 #define EPS 1e-9	      /* a packing worth less than 1 + EPS times its price prices no column */
+#define FOCUS 3		      /* sizes a round GLPK searches for Farley's bound */
+#define NPOOL 8		      /* columns a size adds a round at most */
+#define TOL 2e-4	      /* a search cut short is done again pruning at 1 + TOL times the price */
 #define SLACK_PRICE 100	      /* a node over the ceiling (-m) costs this many of the dearest size */
 
 struct cls {
@@ -480,10 +491,12 @@ static double *wt;	  /* surrogate weight of each item (by position) */
 static double lam[3];	  /* surrogate multipliers: per core, GiB, pod */
 static double best_v, thr; /* thr: the node's price and charge, a little over */
 static long bb_nodes, bb_limit = BB_NODES;
-static int use_mip; /* where our search is cut short, GLPK's takes over */
+static int use_mip;   /* where our search is cut short, GLPK's takes over */
+static double seconds_max = SECONDS_MAX; /* CPU seconds, then stop */
+static int cut_short; /* price_size's bound is not the best packing's worth */
+static int *pool;   /* the last NPOOL packings that bettered the best, by class */
+static size_t npool;
 static unsigned char *gused;
-static double *gbest, *gw; /* by group: the dearest pod left, the lightest (bound_from) */
-static int *gord;	     /* groups in order of worth per weight (bound_from) */
 
 /* How many pods of k fit in c, m, p left (and its group). */
 static long long
@@ -502,15 +515,8 @@ fit_left(const struct cls *k, long long c, long long m, long long p)
 	return u;
 }
 
-/* Group x before group y: more worth per weight (bound_from). */
-static int
-gbefore(int x, int y)
-{
-	return gbest[x] * gw[y] > gbest[y] * gw[x];
-}
-
 /*
- * Into v and w: item j (u of it at most, weight wt each, worth val each)
+ * Into v and w: u at most of an item of weight wt_ and worth val each,
  * taken fractionally into the weight w left.
  */
 static void
@@ -528,61 +534,124 @@ take(double u, double wt_, double val, double *v, double *w)
 }
 
 /*
+ * What bound_from walks, best worth per weight first (set by order_items):
+ * ent[e] >= 0 an item without a group, by position; < 0 the segment
+ * -1 - ent[e] of a group's hull: sw more weight for sv more worth.
+ */
+static long *ent;
+static size_t nent;
+static double *sw, *sv;
+static int *sg;
+
+static double
+ent_ratio(long e)
+{
+	double w = e >= 0 ? wt[e] : sw[-1 - e], v = e >= 0 ? pi[items[e]] : sv[-1 - e];
+
+	return w > 1e-15 ? v / w : INFINITY;
+}
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	double rx = ent_ratio(x), ry = ent_ratio(y);
+
+	if (rx != ry)
+		return rx < ry ? 1 : -1;
+	return (x > y) - (x < y);
+}
+
+static int
+by_weight(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (wt[x] != wt[y])
+		return wt[x] < wt[y] ? -1 : 1;
+	return (pi[items[y]] > pi[items[x]]) - (pi[items[y]] < pi[items[x]]);
+}
+
+/*
+ * ent from items (sorted, with wt set): the items without a group as they
+ * are, and each group as the upper hull of its pods' (weight, worth) from
+ * (0, 0), a segment per hull edge.  Taking at most one pod of a group is
+ * the multiple-choice knapsack, whose LP is filled greedily by these
+ * segments (Sinha and Zoltners): a bound on any packing.
+ */
+static void
+order_items(void)
+{
+	size_t j, n, k, h = 0, *pos = xrealloc(NULL, (ni ? ni : 1) * sizeof(*pos));
+	double *hw = xrealloc(NULL, (ni + 1) * sizeof(*hw)), *hv = xrealloc(NULL, (ni + 1) * sizeof(*hv));
+	int g;
+
+	nent = 0;
+	for (j = 0; j < ni; j++)
+		if (!K[items[j]].group)
+			ent[nent++] = (long)j;
+	for (g = 1; g <= ngroups; g++) {
+		for (n = 0, j = 0; j < ni; j++)
+			if (K[items[j]].group == g)
+				pos[n++] = j;
+		qsort(pos, n, sizeof(*pos), by_weight);
+		/* hull points by weight, from (0, 0), each worth more than the last */
+		hw[0] = hv[0] = 0;
+		for (k = 1, j = 0; j < n; j++) {
+			double w = wt[pos[j]], v = pi[items[pos[j]]];
+
+			if (v <= hv[k - 1])
+				continue;
+			/* the last point goes while it is not above the new edge */
+			while (k >= 2 &&
+			    (hv[k - 1] - hv[k - 2]) * (w - hw[k - 2]) <=
+				(v - hv[k - 2]) * (hw[k - 1] - hw[k - 2]))
+				k--;
+			hw[k] = w;
+			hv[k++] = v;
+		}
+		for (j = 1; j < k; j++, h++) {
+			sw[h] = hw[j] - hw[j - 1];
+			sv[h] = hv[j] - hv[j - 1];
+			sg[h] = g;
+			ent[nent++] = -1 - (long)h;
+		}
+	}
+	free(pos);
+	free(hw);
+	free(hv);
+	qsort(ent, nent, sizeof(*ent), ent_cmp);
+}
+
+/*
  * An upper bound on what the items from position i on add in c, m, p left:
  * the surrogate knapsack (the three constraints added with weights lam),
  * filled fractionally in order of worth per weight, each item at most what
- * fits of it alone.  A group adds one pod at most: it stands in as one pod
- * worth its dearest and weighing its lightest (no pod of it is worth more
- * or weighs less, so still a bound).
+ * fits of it alone, each group not yet on the node by its hull (order_items;
+ * its pods before position i too: a bound still).
  */
 static double
 bound_from(size_t i, long long c, long long m, long long p)
 {
 	double w = lam[0] * (double)c / 1000.0 + lam[1] * (double)m / GIB + lam[2] * (double)p,
 	       v = 0;
-	size_t j;
-	int g, ng = 0, a, b;
+	size_t e;
 
-	memset(gbest, 0, ((size_t)ngroups + 1) * sizeof(*gbest));
-	for (j = i; j < ni; j++) {
-		const struct cls *k = &K[items[j]];
+	for (e = 0; e < nent; e++) {
+		long x = ent[e];
 
-		if (!k->group || gused[k->group] || fit_left(k, c, m, p) <= 0)
-			continue;
-		g = k->group;
-		if (gbest[g] == 0) {
-			gw[g] = wt[j];
-			gord[ng++] = g;
-		}
-		if (pi[items[j]] > gbest[g])
-			gbest[g] = pi[items[j]];
-		if (wt[j] < gw[g])
-			gw[g] = wt[j];
-	}
-	for (a = 1; a < ng; a++) /* a few groups: insertion sort */
-		for (b = a; b > 0 && gbefore(gord[b], gord[b - 1]); b--) {
-			g = gord[b];
-			gord[b] = gord[b - 1];
-			gord[b - 1] = g;
-		}
-	/* the items (in order already) and the groups merged by worth per weight */
-	for (a = 0, j = i; j < ni || a < ng;) {
-		const struct cls *k = j < ni ? &K[items[j]] : NULL;
-		double u;
+		if (w <= 0 && ent_ratio(x) < INFINITY) /* full: only weightless ones add */
+			break;
 
-		if (k && k->group) {
-			j++;
-			continue;
+		if (x < 0) {
+			if (!gused[sg[-1 - x]])
+				take(1, sw[-1 - x], sv[-1 - x], &v, &w);
+		} else if ((size_t)x >= i) {
+			double u = (double)fit_left(&K[items[x]], c, m, p);
+
+			if (u > 0)
+				take(u, wt[x], pi[items[x]], &v, &w);
 		}
-		if (a < ng && (!k || gbest[gord[a]] * wt[j] > pi[items[j]] * gw[gord[a]])) {
-			take(1, gw[gord[a]], gbest[gord[a]], &v, &w);
-			a++;
-			continue;
-		}
-		u = (double)fit_left(k, c, m, p);
-		if (u > 0)
-			take(u, wt[j], pi[items[j]], &v, &w);
-		j++;
 	}
 	return v;
 }
@@ -596,6 +665,14 @@ dfs(size_t i, long long c, long long m, long long p, double v)
 	if (v > best_v + 1e-12) {
 		best_v = v;
 		memcpy(best, cur, ni * sizeof(*cur));
+		if (v > thr) { /* a column too, if not the best: into the pool */
+			int *q = pool + (size_t)(npool++ % NPOOL) * nk;
+			size_t j;
+
+			memset(q, 0, nk * sizeof(*q));
+			for (j = 0; j < ni; j++)
+				q[items[j]] = cur[j];
+		}
 	}
 	if (i == ni || p == 0 || bb_nodes >= bb_limit)
 		return;
@@ -767,6 +844,8 @@ price_size(size_t t, const double *p, double mu, int *col, double *ub)
 	pi = p;
 	bt = &T[t];
 	thr = (bt->price + mu) * (1 + EPS);
+	npool = 0;
+	cut_short = 0;
 	ni = 0;
 	for (j = 0; j < nk; j++)
 		if (p[j] > 1e-12 && fit_count(&K[j], bt) > 0)
@@ -784,6 +863,7 @@ price_size(size_t t, const double *p, double mu, int *col, double *ub)
 	for (j = 0; j < ni; j++)
 		wt[j] = lam[0] * (double)K[items[j]].cpu / 1000.0 +
 		    lam[1] * (double)K[items[j]].mem / GIB + lam[2];
+	order_items();
 	memset(cur, 0, nk * sizeof(*cur));
 	memset(best, 0, nk * sizeof(*best));
 	best_v = 0;
@@ -792,9 +872,21 @@ price_size(size_t t, const double *p, double mu, int *col, double *ub)
 	if (lpub < *ub)
 		*ub = lpub;
 	dfs(0, bt->cpu, bt->mem, bt->pods, 0);
+	if (bb_nodes >= bb_limit) {
+		/*
+		 * Cut short, often on a plateau of packings all worth about the
+		 * price: again, pruning what cannot beat it by TOL (a bound a
+		 * little weaker, at most TOL on this size's ratio).
+		 */
+		thr = (bt->price + mu) * (1 + TOL);
+		bb_nodes = 0;
+		memset(cur, 0, nk * sizeof(*cur));
+		dfs(0, bt->cpu, bt->mem, bt->pods, 0);
+	}
+	cut_short = bb_nodes >= bb_limit;
 	if (bb_nodes < bb_limit) /* searched to the end */
 		*ub = best_v > thr ? best_v : thr;
-	else if (use_mip) {
+	else if (use_mip && cpu_seconds() < seconds_max) {
 		/* cut short (large sizes): GLPK's branch and bound */
 		int exact;
 		int *keep = xrealloc(NULL, ni * sizeof(int));
@@ -808,6 +900,7 @@ price_size(size_t t, const double *p, double mu, int *col, double *ub)
 			memcpy(best, keep, ni * sizeof(int));
 		if (exact)
 			*ub = best_v > thr ? best_v : thr;
+		cut_short = !exact;
 		free(keep);
 	}
 	for (j = 0; j < ni; j++)
@@ -816,6 +909,72 @@ price_size(size_t t, const double *p, double mu, int *col, double *ub)
 }
 
 /* --- the master LP --- */
+
+static void add_col(glp_prob *lp, size_t t, const int *a);
+
+/*
+ * More columns to start from, where groups make the master's first duals
+ * poor (each grouped class alone is a node a pod): for each size, the
+ * packings of first fit decreasing (largest CPU first, a group's pod where
+ * none of it is yet), each as many nodes as what is left allows, until
+ * what is left fits the size no more.  Only a start: any columns would do.
+ */
+static void
+seed(glp_prob *lp, int *a)
+{
+	double *rem = xrealloc(NULL, nk * sizeof(*rem));
+	size_t t, j;
+
+	for (t = 0; t < nt; t++) {
+		int any = 1;
+
+		for (j = 0; j < nk; j++)
+			rem[j] = ceil(K[j].n);
+		while (any) {
+			long long c = T[t].cpu, m = T[t].mem, p = T[t].pods, x;
+			double r = INFINITY;
+
+			memset(gused, 0, (size_t)ngroups + 1);
+			memset(a, 0, nk * sizeof(*a));
+			any = 0;
+			for (j = nk; j-- > 0 && p > 0;) {
+				const struct cls *k = &K[j];
+
+				if (rem[j] < 1 || (k->group && gused[k->group]))
+					continue;
+				x = (long long)rem[j];
+				if (k->group)
+					x = 1;
+				if (x > p)
+					x = p;
+				if (k->cpu > 0 && c / k->cpu < x)
+					x = c / k->cpu;
+				if (k->mem > 0 && m / k->mem < x)
+					x = m / k->mem;
+				if (x <= 0)
+					continue;
+				a[j] = (int)x;
+				c -= x * k->cpu;
+				m -= x * k->mem;
+				p -= x;
+				if (k->group)
+					gused[k->group] = 1;
+				any = 1;
+			}
+			if (!any)
+				break;
+			/* as many nodes of it as what is left allows */
+			for (j = 0; j < nk; j++)
+				if (a[j] && floor(rem[j] / a[j]) < r)
+					r = floor(rem[j] / a[j]);
+			for (j = 0; j < nk; j++)
+				rem[j] -= r * a[j];
+			add_col(lp, t, a);
+		}
+	}
+	memset(gused, 0, (size_t)ngroups + 1);
+	free(rem);
+}
 
 static void
 add_col(glp_prob *lp, size_t t, const int *a)
@@ -940,8 +1099,9 @@ main(int argc, char **argv)
 {
 	glp_prob *lp;
 	glp_smcp parm;
-	double *p, z = 0, lb = 0, *worth, mu = 0, over = 0;
-	int *a, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0, slack = 0;
+	double *p, z = 0, lb = 0, *ubs, mu = 0, over = 0;
+	int *a, *cut, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0, slack = 0;
+	int f;
 	double whole = -1;
 	size_t j, t, unfit = 0;
 
@@ -1022,17 +1182,22 @@ main(int argc, char **argv)
 	qsort(K, nk, sizeof(*K), cls_cmp);
 	p = xrealloc(NULL, nk * sizeof(double));
 	a = xrealloc(NULL, nk * sizeof(int));
-	worth = xrealloc(NULL, nt * sizeof(double));
+	ubs = xrealloc(NULL, nt * sizeof(double));
+	cut = xrealloc(NULL, nt * sizeof(int));
 	items = xrealloc(NULL, nk * sizeof(size_t));
+	pool = xrealloc(NULL, NPOOL * nk * sizeof(int));
 	cur = xrealloc(NULL, nk * sizeof(int));
 	best = xrealloc(NULL, nk * sizeof(int));
 	wt = xrealloc(NULL, nk * sizeof(double));
 	gused = xrealloc(NULL, (size_t)ngroups + 1);
 	memset(gused, 0, (size_t)ngroups + 1);
-	gbest = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(double));
-	gw = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(double));
-	gord = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(int));
+	ent = xrealloc(NULL, nk * sizeof(*ent));
+	sw = xrealloc(NULL, nk * sizeof(*sw));
+	sv = xrealloc(NULL, nk * sizeof(*sv));
+	sg = xrealloc(NULL, nk * sizeof(*sg));
 
+	if (getenv("CONFIG_BOUND_SECONDS"))
+		seconds_max = atof(getenv("CONFIG_BOUND_SECONDS"));
 	glp_term_out(GLP_OFF);
 	lp = glp_create_prob();
 	glp_set_obj_dir(lp, GLP_MIN);
@@ -1075,6 +1240,8 @@ main(int argc, char **argv)
 		a[j] = (int)fit_count(&K[j], &T[bt_]);
 		add_col(lp, bt_, a);
 	}
+	if (ngroups)
+		seed(lp, a);
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	for (iter = 0; iter < MAX_ITER; iter++) {
@@ -1093,21 +1260,60 @@ main(int argc, char **argv)
 		mu = room >= 0 ? fmax(0, -glp_get_row_dual(lp, (int)nk + 1)) : 0;
 		over = slack ? glp_get_col_prim(lp, slack) : 0;
 		for (t = 0; t < nt; t++) {
-			double ub, v = price_size(t, p, mu, a, &ub);
+			double v = price_size(t, p, mu, a, &ubs[t]);
 
-			worth[t] = v;
-			if ((ub - mu) / T[t].price > rho) {
-				rho = (ub - mu) / T[t].price;
-				worst = t;
-			}
-			if (ub - mu - T[t].price > gain)
-				gain = ub - mu - T[t].price;
-			if (ub > (T[t].price + mu) * (1 + EPS))
-				open = 1;
+			cut[t] = cut_short;
 			if (v > (T[t].price + mu) * (1 + EPS)) {
 				add_col(lp, t, a);
 				added++;
 			}
+			/* the search's other packings that price: more columns a round */
+			for (j = 1; j < npool && j < NPOOL; j++) {
+				add_col(lp, t, pool + (size_t)((npool - 1 - j) % NPOOL) * nk);
+				added++;
+			}
+		}
+		/*
+		 * Farley's bound rests on the size whose packings may be worth
+		 * most for their price: where that is only the knapsack's LP (our
+		 * search cut short), GLPK's branch and bound searches it, for the
+		 * FOCUS worst sizes at most a round.
+		 */
+		for (f = 0; f < FOCUS; f++) {
+			double v, best_r = 1 + EPS;
+			size_t w = nt;
+			int um = use_mip;
+
+			for (t = 0; t < nt; t++)
+				if (cut[t] && (ubs[t] - mu) / T[t].price > best_r) {
+					best_r = (ubs[t] - mu) / T[t].price;
+					w = t;
+				}
+			if (w == nt)
+				break;
+			for (t = 0; t < nt; t++)
+				if (!cut[t] && (ubs[t] - mu) / T[t].price > best_r)
+					break;
+			if (t < nt) /* a size searched to the end is worse: no use */
+				break;
+			use_mip = 1;
+			v = price_size(w, p, mu, a, &ubs[w]);
+			use_mip = um;
+			cut[w] = 0;
+			if (v > (T[w].price + mu) * (1 + EPS)) {
+				add_col(lp, w, a);
+				added++;
+			}
+		}
+		for (t = 0; t < nt; t++) {
+			if ((ubs[t] - mu) / T[t].price > rho) {
+				rho = (ubs[t] - mu) / T[t].price;
+				worst = t;
+			}
+			if (ubs[t] - mu - T[t].price > gain)
+				gain = ubs[t] - mu - T[t].price;
+			if (ubs[t] > (T[t].price + mu) * (1 + EPS))
+				open = 1;
 		}
 		/*
 		 * (p, mu) / rho is a feasible dual of the whole LP (every packing a
@@ -1130,7 +1336,7 @@ main(int argc, char **argv)
 		}
 		if (lb >= z * (1 - GAP))
 			break;
-		if (cpu_seconds() > SECONDS_MAX)
+		if (cpu_seconds() > seconds_max)
 			break;
 		/*
 		 * Where our search was cut short, GLPK's searches too, but only
@@ -1190,15 +1396,18 @@ main(int argc, char **argv)
 	free(C);
 	free(p);
 	free(a);
-	free(worth);
+	free(ubs);
+	free(cut);
 	free(items);
+	free(pool);
 	free(cur);
 	free(best);
 	free(wt);
 	free(gused);
-	free(gbest);
-	free(gw);
-	free(gord);
+	free(ent);
+	free(sw);
+	free(sv);
+	free(sg);
 	free(K);
 	free(T);
 	nap_catalog_free(cat);
