@@ -26,6 +26,10 @@ setup_file() {
 	cc -O2 -D_GNU_SOURCE -I"$REPO/lib" -include "$REPO/lib/banned.h" \
 		-o "$BATS_FILE_TMPDIR/config-bound" "$REPO/bench/config-bound.c" "$REPO/lib/libnap.a" \
 		$(pkg-config --cflags --libs json-c yaml-0.1 libcurl) -lglpk -lm
+	# shellcheck disable=SC2046
+	cc -O2 -D_GNU_SOURCE -I"$REPO/lib" -include "$REPO/lib/banned.h" \
+		-o "$BATS_FILE_TMPDIR/lp-bound" "$REPO/bench/lp-bound.c" "$REPO/lib/libnap.a" \
+		$(pkg-config --cflags --libs json-c yaml-0.1 libcurl) -lm
 }
 
 setup() {
@@ -206,4 +210,16 @@ snapshot() {
 	# config-bound: the group's three pods on three D2s_v5, the other four beside them
 	bound westus
 	[ "$out" = 0.2880 ]
+}
+
+@test "lp-bound --fit NODES: the whole-pod LP for glpsol with the ceiling row, nodes of every size NODES at most" {
+	pods 4 900 1024 >"$REQ"
+	"$BATS_FILE_TMPDIR/lp-bound" --fit "$CAT" centralus 1 <"$REQ" >"$BATS_TEST_TMPDIR/lp"
+	grep -qx ' n: + x0 + x1 <= 1' "$BATS_TEST_TMPDIR/lp"
+	[ "$(tail -1 "$BATS_TEST_TMPDIR/lp")" = End ]
+	"$BATS_FILE_TMPDIR/lp-bound" --fit "$CAT" centralus <"$REQ" >"$BATS_TEST_TMPDIR/lp"
+	! grep -q ' n:' "$BATS_TEST_TMPDIR/lp"
+	run "$BATS_FILE_TMPDIR/lp-bound" --fit "$CAT" centralus 1x
+	[ "$status" = 64 ]
+	[[ $output == *"1x: not a node count"* ]]
 }
