@@ -35,8 +35,9 @@
 #   confg  (rows whose pods have hostname anti-affinity or hostname
 #          spread groups, bench/bound-req.jq) the same with at most one pod
 #          of a group on a node, which every fleet nap-solve or Karpenter
-#          makes keeps too: a tighter bound, when it converges (an
-#          "inexact" one may be below conf); "-" for rows without groups;
+#          makes keeps too: a tighter bound; where it stops "inexact"
+#          below conf, conf (it bounds these fleets too; the "# confg:"
+#          line has config-bound's own figure); "-" for rows without groups;
 # and "int", the price of a whole fleet config-bound finds from its
 # packings (one that exists: the best whole fleet costs between conf and
 # int).  Under each row a "#" line quotes config-bound's summary from
@@ -128,6 +129,7 @@ row() {	# mix pending nodes running [nap-solve flags]
 			sed 's/^config-bound: /# conf:  /' "$tmp/conf.e" >>"$tmp/conf.err"
 			if cut -f3 "$tmp/req" | grep -qv '^-$'; then
 				cg=$("$tmp/conf" -m "$room" "$repo/data" eastus <"$tmp/req" 2>"$tmp/conf.e")
+				cg=$(echo "$cg $cb" | awk '{print ($1 > $2 ? $1 : $2)}')
 				sed 's/^config-bound: /# confg: /' "$tmp/conf.e" >>"$tmp/conf.err"
 			fi
 		fi
