@@ -89,6 +89,18 @@ pods() {
 	[ "$out" = 0.2880 ]
 }
 
+@test "a group's two pods take two nodes though the search has room for both beside other pods" {
+	# 900m+2000Mi alone, 900m+2000Mi in group h, 200m and 500m in group g:
+	# without groups 2500m on 1900m nodes is 1.5 nodes of pods (-n: two
+	# 900m pods are one class); with g one to a node it is two whole nodes
+	{ echo "900 $((2000 * 1048576)) -"; echo "200 $((500 * 1048576)) g"
+	  echo "900 $((2000 * 1048576)) h"; echo "500 $((1000 * 1048576)) g"; } >"$REQ"
+	bound westus
+	[ "$out" = 0.1920 ]
+	bound westus -n
+	[ "$out" = 0.1440 ]
+}
+
 @test "250 pods at most on a node, across shapes" {
 	{ pods 200 1 1; pods 200 2 1; } >"$REQ"
 	bound westus
