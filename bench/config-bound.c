@@ -6,12 +6,13 @@
  * the rest of a 1.9-CPU node empty here as in any real packing; the optimum
  * is within a node or so per size of the best integer fleet.
  *
- *   config-bound [-i] [-n] [-v] [-g LEVEL] CATALOG REGION  <requests
+ *   config-bound [-i] [-n] [-v] [-g LEVEL] [-m NODES] CATALOG REGION  <requests
  *
  * stdin: one line per pod, "CPU_MILLI MEMORY_BYTES [GROUP]".  Pods of one
  * GROUP (any word but "-") are at most one to a node: the bench writes the
- * group of a pod whose required hostname anti-affinity selects itself (and
- * so every pod of the group); -n ignores groups.  Other constraints
+ * group of a pod whose required hostname anti-affinity, or hostname spread
+ * of maxSkew 1, selects itself (and so every pod of the group; see
+ * bench/bound-req.jq); -n ignores groups.  Other constraints
  * (zones, spreads) are left out, which keeps the answer a lower bound.
  *
  * Sizes: every size of the catalog with an available on-demand price in
@@ -27,6 +28,22 @@
  * the cheapest whole fleet.  Rounding requests down (below) keeps every real
  * packing a packing, so it keeps this true.
  *
+ * -m NODES: at most NODES nodes, one more row of the LP (nodes <= NODES;
+ * bench/solve.sh passes nap-solve's solve.maxNodes, 5,000, less the
+ * cluster's nodes).  Still a lower bound on every whole fleet of at most
+ * NODES nodes: such a fleet is an integer solution of the LP with the row.
+ * The row's dual mu (>= 0) charges each node in pricing: a packing prices
+ * a column when worth more than its size's price plus mu.  Farley's bound
+ * below becomes z / rho with rho the largest (worth - mu) / price, as
+ * (duals, mu) / rho is a feasible dual of the LP with the row; and, with at
+ * most NODES nodes, no fleet costs less than z - NODES * (the most a node's
+ * worth exceeds its price plus mu), Lagrange's bound; the larger counts.
+ * The start (each class alone) may break the row, so a slack buys nodes
+ * over it at 100 times the dearest size's price: the LP with it is a
+ * relaxation, so still a bound.  Should the LP still buy them at the end
+ * stderr says so: no fleet within NODES was found (the figure carries that
+ * penalty; -i finds no fleet and prints -1).
+ *
  * Pods of equal requests (and group) are one class with a demand (cutting
  * stock: columns count pods of each class, not pods).  More than 100
  * distinct requests (thousands, say) are rounded down: to 10m and 1 MiB,
@@ -37,23 +54,32 @@
  * MiB (the grids[] table).  stderr names the grid or the steps.
  *
  * Solved by column generation with GLPK's simplex: the master LP covers
- * each class with packings; for each size, the packing worth most at the
- * master's dual prices (a bounded knapsack in CPU, memory and pods, each
- * group at most one pod) prices a column.  A size whose knapsack LP is
- * worth no more than its node costs prices none and is skipped; others are
- * searched by branch and bound over the classes, pruned at the node's
- * price (a packing worth less prices no column).  Where that search is cut
- * short (large sizes) and no size priced a column, GLPK's branch and
- * bound on the same knapsack takes over (two CPU seconds per size, four
- * times that after a round where it ran out of time and priced nothing,
- * up to 32).
+ * each class with packings (to start, each class alone; with groups also
+ * first-fit-decreasing packings of every size, see seed()); for each size,
+ * the packing worth most at the master's dual prices (a bounded knapsack
+ * in CPU, memory and pods, each group at most one pod) prices a column.
+ * A size whose knapsack LP is worth no more than its node costs prices
+ * none and is skipped; others are searched by branch and bound over the
+ * classes, pruned at the node's price (a packing worth less prices no
+ * column) by the knapsack's LP with the three constraints added up
+ * (surrogate weights: the LP's duals), where a group not yet on the node
+ * counts as the upper hull of its pods' (weight, worth), the LP of the
+ * multiple-choice knapsack.  The packings that bettered the best on the
+ * way are columns too (8 a size at most).  A search cut short (20,000
+ * nodes) goes again pruning what cannot beat the price by 0.02 %; still
+ * cut short, GLPK's branch and bound on the same knapsack takes over: at
+ * once for the (up to 3) sizes with the worst ratio below, whose bound
+ * would be only the knapsack's LP; for all of them once no size priced a
+ * column (two CPU seconds per size, four times that after a round where it
+ * ran out of time and priced nothing, up to 32).
  * After each round the bound is the master's optimum divided by the largest
  * ratio of a packing's worth to its node's price that the search could not
  * rule out (Farley's bound): equal to the master's optimum when no packing
  * prices a column ("exact").  It stops there, or "converged" once the
  * bound is within 0.1 % of the master's optimum (the LP optimum lies
- * between the two), or "inexact" after two CPU minutes; stderr says which,
- * how close, and the CPU seconds it took.
+ * between the two), or "inexact" after two CPU minutes (CONFIG_BOUND_SECONDS
+ * sets another limit); stderr says which, how close, and the CPU seconds it
+ * took.
  *
  *   config-bound [-i] [-v] -s SNAPSHOT CATALOG REGION
  *
@@ -97,6 +123,10 @@
 #define MIP_SECONDS_MAX 32.0  /* ... at most, when a round of it priced nothing */
 #define MAX_SHAPES 100	      /* more distinct requests: rounded down to a grid (coarsen) */
 #define EPS 1e-9	      /* a packing worth less than 1 + EPS times its price prices no column */
+#define FOCUS 3		      /* sizes a round GLPK searches for Farley's bound */
+#define NPOOL 8		      /* columns a size adds a round at most */
+#define TOL 2e-4	      /* a search cut short is done again pruning at 1 + TOL times the price */
+#define SLACK_PRICE 100	      /* a node over the ceiling (-m) costs this many of the dearest size */
 
 struct cls {
 	long long cpu, mem; /* milli, bytes */
@@ -112,7 +142,8 @@ struct size {
 
 struct col {
 	size_t t;
-	int *a; /* pods of each class */
+	int lpcol; /* its column in the master LP */
+	int *a;	   /* pods of each class */
 };
 
 static struct cls *K;
@@ -122,6 +153,7 @@ static size_t nt;
 static struct col *C;
 static size_t ncol, acol;
 static int ngroups;
+static double room = -1; /* -m: nodes at most (< 0: no ceiling row) */
 static struct nap_catalog *cat; /* T's names point into it */
 
 static void *
@@ -457,11 +489,14 @@ static size_t *items, ni; /* classes with a price that fit, best first */
 static int *cur, *best;	  /* counts by position in items */
 static double *wt;	  /* surrogate weight of each item (by position) */
 static double lam[3];	  /* surrogate multipliers: per core, GiB, pod */
-static double best_v, thr; /* thr: the node's price, a little over */
+static double best_v, thr; /* thr: the node's price and charge, a little over */
 static long bb_nodes, bb_limit = BB_NODES;
-static int use_mip; /* where our search is cut short, GLPK's takes over */
+static int use_mip;   /* where our search is cut short, GLPK's takes over */
+static double seconds_max = SECONDS_MAX; /* CPU seconds, then stop */
+static int cut_short; /* price_size's bound is not the best packing's worth */
+static int *pool;   /* the last NPOOL packings that bettered the best, by class */
+static size_t npool;
 static unsigned char *gused;
-static double *gbest; /* by group: the dearest pod left (bound_from) */
 
 /* How many pods of k fit in c, m, p left (and its group). */
 static long long
@@ -481,47 +516,143 @@ fit_left(const struct cls *k, long long c, long long m, long long p)
 }
 
 /*
+ * Into v and w: u at most of an item of weight wt_ and worth val each,
+ * taken fractionally into the weight w left.
+ */
+static void
+take(double u, double wt_, double val, double *v, double *w)
+{
+	if (wt_ <= 1e-15)
+		*v += u * val;
+	else if (u * wt_ <= *w) {
+		*v += u * val;
+		*w -= u * wt_;
+	} else {
+		*v += *w / wt_ * val;
+		*w = 0;
+	}
+}
+
+/*
+ * What bound_from walks, best worth per weight first (set by order_items):
+ * ent[e] >= 0 an item without a group, by position; < 0 the segment
+ * -1 - ent[e] of a group's hull: sw more weight for sv more worth.
+ */
+static long *ent;
+static size_t nent;
+static double *sw, *sv;
+static int *sg;
+
+static double
+ent_ratio(long e)
+{
+	double w = e >= 0 ? wt[e] : sw[-1 - e], v = e >= 0 ? pi[items[e]] : sv[-1 - e];
+
+	return w > 1e-15 ? v / w : INFINITY;
+}
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	double rx = ent_ratio(x), ry = ent_ratio(y);
+
+	if (rx != ry)
+		return rx < ry ? 1 : -1;
+	return (x > y) - (x < y);
+}
+
+static int
+by_weight(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (wt[x] != wt[y])
+		return wt[x] < wt[y] ? -1 : 1;
+	return (pi[items[y]] > pi[items[x]]) - (pi[items[y]] < pi[items[x]]);
+}
+
+/*
+ * ent from items (sorted, with wt set): the items without a group as they
+ * are, and each group as the upper hull of its pods' (weight, worth) from
+ * (0, 0), a segment per hull edge.  Taking at most one pod of a group is
+ * the multiple-choice knapsack, whose LP is filled greedily by these
+ * segments (Sinha and Zoltners): a bound on any packing.
+ */
+static void
+order_items(void)
+{
+	size_t j, n, k, h = 0, *pos = xrealloc(NULL, (ni ? ni : 1) * sizeof(*pos));
+	double *hw = xrealloc(NULL, (ni + 1) * sizeof(*hw)), *hv = xrealloc(NULL, (ni + 1) * sizeof(*hv));
+	int g;
+
+	nent = 0;
+	for (j = 0; j < ni; j++)
+		if (!K[items[j]].group)
+			ent[nent++] = (long)j;
+	for (g = 1; g <= ngroups; g++) {
+		for (n = 0, j = 0; j < ni; j++)
+			if (K[items[j]].group == g)
+				pos[n++] = j;
+		qsort(pos, n, sizeof(*pos), by_weight);
+		/* hull points by weight, from (0, 0), each worth more than the last */
+		hw[0] = hv[0] = 0;
+		for (k = 1, j = 0; j < n; j++) {
+			double w = wt[pos[j]], v = pi[items[pos[j]]];
+
+			if (v <= hv[k - 1])
+				continue;
+			/* the last point goes while it is not above the new edge */
+			while (k >= 2 &&
+			    (hv[k - 1] - hv[k - 2]) * (w - hw[k - 2]) <=
+				(v - hv[k - 2]) * (hw[k - 1] - hw[k - 2]))
+				k--;
+			hw[k] = w;
+			hv[k++] = v;
+		}
+		for (j = 1; j < k; j++, h++) {
+			sw[h] = hw[j] - hw[j - 1];
+			sv[h] = hv[j] - hv[j - 1];
+			sg[h] = g;
+			ent[nent++] = -1 - (long)h;
+		}
+	}
+	free(pos);
+	free(hw);
+	free(hv);
+	qsort(ent, nent, sizeof(*ent), ent_cmp);
+}
+
+/*
  * An upper bound on what the items from position i on add in c, m, p left:
  * the surrogate knapsack (the three constraints added with weights lam),
  * filled fractionally in order of worth per weight, each item at most what
- * fits of it alone.
+ * fits of it alone, each group not yet on the node by its hull (order_items;
+ * its pods before position i too: a bound still).
  */
 static double
 bound_from(size_t i, long long c, long long m, long long p)
 {
 	double w = lam[0] * (double)c / 1000.0 + lam[1] * (double)m / GIB + lam[2] * (double)p,
 	       v = 0;
-	size_t j;
+	size_t e;
 
-	/* a group adds one pod at most: worth at most its dearest, weight left out */
-	memset(gbest, 0, ((size_t)ngroups + 1) * sizeof(*gbest));
-	for (j = i; j < ni; j++) {
-		const struct cls *k = &K[items[j]];
-		double u;
+	for (e = 0; e < nent; e++) {
+		long x = ent[e];
 
-		if (k->group) {
-			if (!gused[k->group] && pi[items[j]] > gbest[k->group] &&
-			    fit_left(k, c, m, p) > 0)
-				gbest[k->group] = pi[items[j]];
-			continue;
-		}
-		u = (double)fit_left(k, c, m, p);
-		if (u <= 0)
-			continue;
-		if (wt[j] <= 1e-15) {
-			v += u * pi[items[j]];
-			continue;
-		}
-		if (u * wt[j] <= w) {
-			v += u * pi[items[j]];
-			w -= u * wt[j];
-		} else {
-			v += w / wt[j] * pi[items[j]];
-			w = 0;
+		if (w <= 0 && ent_ratio(x) < INFINITY) /* full: only weightless ones add */
+			break;
+
+		if (x < 0) {
+			if (!gused[sg[-1 - x]])
+				take(1, sw[-1 - x], sv[-1 - x], &v, &w);
+		} else if ((size_t)x >= i) {
+			double u = (double)fit_left(&K[items[x]], c, m, p);
+
+			if (u > 0)
+				take(u, wt[x], pi[items[x]], &v, &w);
 		}
 	}
-	for (j = 1; j <= (size_t)ngroups; j++)
-		v += gbest[j];
 	return v;
 }
 
@@ -534,6 +665,14 @@ dfs(size_t i, long long c, long long m, long long p, double v)
 	if (v > best_v + 1e-12) {
 		best_v = v;
 		memcpy(best, cur, ni * sizeof(*cur));
+		if (v > thr) { /* a column too, if not the best: into the pool */
+			int *q = pool + (size_t)(npool++ % NPOOL) * nk;
+			size_t j;
+
+			memset(q, 0, nk * sizeof(*q));
+			for (j = 0; j < ni; j++)
+				q[items[j]] = cur[j];
+		}
 	}
 	if (i == ni || p == 0 || bb_nodes >= bb_limit)
 		return;
@@ -691,19 +830,22 @@ surrogate(int mip, int *exact)
 }
 
 /*
- * The best packing of size t at prices p: its worth (a column in col when
- * worth > price), and in *ub what no packing of t can be worth more than
- * (at least the price, a little over: that is all the bound needs).
+ * The best packing of size t at prices p, a node charged mu on top of its
+ * price (the ceiling row's dual): its worth (a column in col when worth >
+ * price + mu), and in *ub what no packing of t can be worth more than (at
+ * least price + mu, a little over: that is all the bound needs).
  */
 static double
-price_size(size_t t, const double *p, int *col, double *ub)
+price_size(size_t t, const double *p, double mu, int *col, double *ub)
 {
 	double lpub;
 	size_t j;
 
 	pi = p;
 	bt = &T[t];
-	thr = bt->price * (1 + EPS);
+	thr = (bt->price + mu) * (1 + EPS);
+	npool = 0;
+	cut_short = 0;
 	ni = 0;
 	for (j = 0; j < nk; j++)
 		if (p[j] > 1e-12 && fit_count(&K[j], bt) > 0)
@@ -721,6 +863,7 @@ price_size(size_t t, const double *p, int *col, double *ub)
 	for (j = 0; j < ni; j++)
 		wt[j] = lam[0] * (double)K[items[j]].cpu / 1000.0 +
 		    lam[1] * (double)K[items[j]].mem / GIB + lam[2];
+	order_items();
 	memset(cur, 0, nk * sizeof(*cur));
 	memset(best, 0, nk * sizeof(*best));
 	best_v = 0;
@@ -729,9 +872,21 @@ price_size(size_t t, const double *p, int *col, double *ub)
 	if (lpub < *ub)
 		*ub = lpub;
 	dfs(0, bt->cpu, bt->mem, bt->pods, 0);
+	if (bb_nodes >= bb_limit) {
+		/*
+		 * Cut short, often on a plateau of packings all worth about the
+		 * price: again, pruning what cannot beat it by TOL (a bound a
+		 * little weaker, at most TOL on this size's ratio).
+		 */
+		thr = (bt->price + mu) * (1 + TOL);
+		bb_nodes = 0;
+		memset(cur, 0, nk * sizeof(*cur));
+		dfs(0, bt->cpu, bt->mem, bt->pods, 0);
+	}
+	cut_short = bb_nodes >= bb_limit;
 	if (bb_nodes < bb_limit) /* searched to the end */
 		*ub = best_v > thr ? best_v : thr;
-	else if (use_mip) {
+	else if (use_mip && cpu_seconds() < seconds_max) {
 		/* cut short (large sizes): GLPK's branch and bound */
 		int exact;
 		int *keep = xrealloc(NULL, ni * sizeof(int));
@@ -745,6 +900,7 @@ price_size(size_t t, const double *p, int *col, double *ub)
 			memcpy(best, keep, ni * sizeof(int));
 		if (exact)
 			*ub = best_v > thr ? best_v : thr;
+		cut_short = !exact;
 		free(keep);
 	}
 	for (j = 0; j < ni; j++)
@@ -754,11 +910,77 @@ price_size(size_t t, const double *p, int *col, double *ub)
 
 /* --- the master LP --- */
 
+static void add_col(glp_prob *lp, size_t t, const int *a);
+
+/*
+ * More columns to start from, where groups make the master's first duals
+ * poor (each grouped class alone is a node a pod): for each size, the
+ * packings of first fit decreasing (largest CPU first, a group's pod where
+ * none of it is yet), each as many nodes as what is left allows, until
+ * what is left fits the size no more.  Only a start: any columns would do.
+ */
+static void
+seed(glp_prob *lp, int *a)
+{
+	double *rem = xrealloc(NULL, nk * sizeof(*rem));
+	size_t t, j;
+
+	for (t = 0; t < nt; t++) {
+		int any = 1;
+
+		for (j = 0; j < nk; j++)
+			rem[j] = ceil(K[j].n);
+		while (any) {
+			long long c = T[t].cpu, m = T[t].mem, p = T[t].pods, x;
+			double r = INFINITY;
+
+			memset(gused, 0, (size_t)ngroups + 1);
+			memset(a, 0, nk * sizeof(*a));
+			any = 0;
+			for (j = nk; j-- > 0 && p > 0;) {
+				const struct cls *k = &K[j];
+
+				if (rem[j] < 1 || (k->group && gused[k->group]))
+					continue;
+				x = (long long)rem[j];
+				if (k->group)
+					x = 1;
+				if (x > p)
+					x = p;
+				if (k->cpu > 0 && c / k->cpu < x)
+					x = c / k->cpu;
+				if (k->mem > 0 && m / k->mem < x)
+					x = m / k->mem;
+				if (x <= 0)
+					continue;
+				a[j] = (int)x;
+				c -= x * k->cpu;
+				m -= x * k->mem;
+				p -= x;
+				if (k->group)
+					gused[k->group] = 1;
+				any = 1;
+			}
+			if (!any)
+				break;
+			/* as many nodes of it as what is left allows */
+			for (j = 0; j < nk; j++)
+				if (a[j] && floor(rem[j] / a[j]) < r)
+					r = floor(rem[j] / a[j]);
+			for (j = 0; j < nk; j++)
+				rem[j] -= r * a[j];
+			add_col(lp, t, a);
+		}
+	}
+	memset(gused, 0, (size_t)ngroups + 1);
+	free(rem);
+}
+
 static void
 add_col(glp_prob *lp, size_t t, const int *a)
 {
-	int *ind = xrealloc(NULL, (nk + 1) * sizeof(int));
-	double *val = xrealloc(NULL, (nk + 1) * sizeof(double));
+	int *ind = xrealloc(NULL, (nk + 2) * sizeof(int));
+	double *val = xrealloc(NULL, (nk + 2) * sizeof(double));
 	int j, len = 0, c;
 
 	for (j = 0; j < (int)nk; j++)
@@ -766,6 +988,10 @@ add_col(glp_prob *lp, size_t t, const int *a)
 			ind[++len] = j + 1;
 			val[len] = a[j];
 		}
+	if (room >= 0) { /* a node of the ceiling row */
+		ind[++len] = (int)nk + 1;
+		val[len] = 1;
+	}
 	c = glp_add_cols(lp, 1);
 	glp_set_col_bnds(lp, c, GLP_LO, 0, 0);
 	glp_set_obj_coef(lp, c, T[t].price);
@@ -775,6 +1001,7 @@ add_col(glp_prob *lp, size_t t, const int *a)
 		C = xrealloc(C, acol * sizeof(*C));
 	}
 	C[ncol].t = t;
+	C[ncol].lpcol = c;
 	C[ncol].a = xrealloc(NULL, nk * sizeof(int));
 	memcpy(C[ncol++].a, a, nk * sizeof(int));
 	free(ind);
@@ -788,7 +1015,7 @@ print_fleet(glp_prob *lp, int mip)
 	double nodes = 0;
 
 	for (c = 0; c < ncol; c++) {
-		double x = mip ? glp_mip_col_val(lp, (int)c + 1) : glp_get_col_prim(lp, (int)c + 1);
+		double x = mip ? glp_mip_col_val(lp, C[c].lpcol) : glp_get_col_prim(lp, C[c].lpcol);
 
 		if (x < 1e-9)
 			continue;
@@ -872,8 +1099,9 @@ main(int argc, char **argv)
 {
 	glp_prob *lp;
 	glp_smcp parm;
-	double *p, z = 0, lb = 0, *worth;
-	int *a, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0;
+	double *p, z = 0, lb = 0, *ubs, mu = 0, over = 0;
+	int *a, *cut, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0, slack = 0;
+	int f;
 	double whole = -1;
 	size_t j, t, unfit = 0;
 
@@ -883,7 +1111,9 @@ main(int argc, char **argv)
 	while (argc > 1 &&
 	    (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "-i") == 0 ||
 		strcmp(argv[1], "-n") == 0 ||
-		((strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "-g") == 0) && argc > 2))) {
+		((strcmp(argv[1], "-s") == 0 || strcmp(argv[1], "-g") == 0 ||
+		     strcmp(argv[1], "-m") == 0) &&
+		    argc > 2))) {
 		if (argv[1][1] == 'v')
 			verbose = 1;
 		else if (argv[1][1] == 'i')
@@ -893,7 +1123,13 @@ main(int argc, char **argv)
 		else {
 			if (argv[1][1] == 's')
 				snapshot = argv[2];
-			else {
+			else if (argv[1][1] == 'm') {
+				char *end;
+				long l = strtol(argv[2], &end, 10);
+
+				room = *end || l < 0 ? -1 : (double)l;
+				level = *end || l < 0 ? -2 : level;
+			} else {
 				char *end;
 				long l = strtol(argv[2], &end, 10);
 
@@ -907,8 +1143,8 @@ main(int argc, char **argv)
 	}
 	if (argc != 3 || level < -1) {
 		fprintf(stderr,
-		    "usage: config-bound [-i] [-n] [-v] [-g LEVEL] [-s SNAPSHOT] CATALOG REGION "
-		    "[<requests]\n");
+		    "usage: config-bound [-i] [-n] [-v] [-g LEVEL] [-m NODES] [-s SNAPSHOT] CATALOG "
+		    "REGION [<requests]\n");
 		return 64;
 	}
 	if (nap_catalog_load(&cat, argv[1], argv[2], NULL, &err) < 0) {
@@ -946,21 +1182,47 @@ main(int argc, char **argv)
 	qsort(K, nk, sizeof(*K), cls_cmp);
 	p = xrealloc(NULL, nk * sizeof(double));
 	a = xrealloc(NULL, nk * sizeof(int));
-	worth = xrealloc(NULL, nt * sizeof(double));
+	ubs = xrealloc(NULL, nt * sizeof(double));
+	cut = xrealloc(NULL, nt * sizeof(int));
 	items = xrealloc(NULL, nk * sizeof(size_t));
+	pool = xrealloc(NULL, NPOOL * nk * sizeof(int));
 	cur = xrealloc(NULL, nk * sizeof(int));
 	best = xrealloc(NULL, nk * sizeof(int));
 	wt = xrealloc(NULL, nk * sizeof(double));
 	gused = xrealloc(NULL, (size_t)ngroups + 1);
 	memset(gused, 0, (size_t)ngroups + 1);
-	gbest = xrealloc(NULL, ((size_t)ngroups + 1) * sizeof(double));
+	ent = xrealloc(NULL, nk * sizeof(*ent));
+	sw = xrealloc(NULL, nk * sizeof(*sw));
+	sv = xrealloc(NULL, nk * sizeof(*sv));
+	sg = xrealloc(NULL, nk * sizeof(*sg));
 
+	if (getenv("CONFIG_BOUND_SECONDS"))
+		seconds_max = atof(getenv("CONFIG_BOUND_SECONDS"));
 	glp_term_out(GLP_OFF);
 	lp = glp_create_prob();
 	glp_set_obj_dir(lp, GLP_MIN);
-	glp_add_rows(lp, (int)nk);
+	glp_add_rows(lp, (int)nk + (room >= 0));
 	for (j = 0; j < nk; j++)
 		glp_set_row_bnds(lp, (int)j + 1, GLP_LO, K[j].n, 0);
+	if (room >= 0) {
+		/*
+		 * The ceiling: nodes <= room.  The start below may break it, so
+		 * a slack buys nodes over it at a price dearer than any size's
+		 * (a relaxation: the bound stays one on fleets within room);
+		 * fixed at 0 for -i.
+		 */
+		int ind[2] = { 0, (int)nk + 1 };
+		double val[2] = { 0, -1 }, dear = 0;
+
+		for (t = 0; t < nt; t++)
+			if (T[t].price > dear)
+				dear = T[t].price;
+		glp_set_row_bnds(lp, (int)nk + 1, GLP_UP, 0, room);
+		slack = glp_add_cols(lp, 1);
+		glp_set_col_bnds(lp, slack, GLP_LO, 0, 0);
+		glp_set_obj_coef(lp, slack, SLACK_PRICE * dear);
+		glp_set_mat_col(lp, slack, 1, ind, val);
+	}
 	/* start: each class alone on the size that holds it cheapest per pod */
 	for (j = 0; j < nk; j++) {
 		size_t bt_ = 0;
@@ -978,12 +1240,14 @@ main(int argc, char **argv)
 		a[j] = (int)fit_count(&K[j], &T[bt_]);
 		add_col(lp, bt_, a);
 	}
+	if (ngroups)
+		seed(lp, a);
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	for (iter = 0; iter < MAX_ITER; iter++) {
-		double rho = 1;
+		double rho = 1, gain = 0;
 		size_t worst = 0;
-		int added = 0;
+		int added = 0, open = 0;
 
 		if (glp_simplex(lp, &parm) != 0 || glp_get_status(lp) != GLP_OPT) {
 			fprintf(stderr, "config-bound: the simplex failed\n");
@@ -992,32 +1256,87 @@ main(int argc, char **argv)
 		z = glp_get_obj_val(lp);
 		for (j = 0; j < nk; j++)
 			p[j] = glp_get_row_dual(lp, (int)j + 1);
+		/* the charge of a node: the ceiling row's dual (<= 0 in a minimum) */
+		mu = room >= 0 ? fmax(0, -glp_get_row_dual(lp, (int)nk + 1)) : 0;
+		over = slack ? glp_get_col_prim(lp, slack) : 0;
 		for (t = 0; t < nt; t++) {
-			double ub, v = price_size(t, p, a, &ub);
+			double v = price_size(t, p, mu, a, &ubs[t]);
 
-			worth[t] = v;
-			if (ub / T[t].price > rho) {
-				rho = ub / T[t].price;
-				worst = t;
-			}
-			if (v > T[t].price * (1 + EPS)) {
+			cut[t] = cut_short;
+			if (v > (T[t].price + mu) * (1 + EPS)) {
 				add_col(lp, t, a);
 				added++;
 			}
+			/* the search's other packings that price: more columns a round */
+			for (j = 1; j < npool && j < NPOOL; j++) {
+				add_col(lp, t, pool + (size_t)((npool - 1 - j) % NPOOL) * nk);
+				added++;
+			}
 		}
+		/*
+		 * Farley's bound rests on the size whose packings may be worth
+		 * most for their price: where that is only the knapsack's LP (our
+		 * search cut short), GLPK's branch and bound searches it, for the
+		 * FOCUS worst sizes at most a round.
+		 */
+		for (f = 0; f < FOCUS; f++) {
+			double v, best_r = 1 + EPS;
+			size_t w = nt;
+			int um = use_mip;
+
+			for (t = 0; t < nt; t++)
+				if (cut[t] && (ubs[t] - mu) / T[t].price > best_r) {
+					best_r = (ubs[t] - mu) / T[t].price;
+					w = t;
+				}
+			if (w == nt)
+				break;
+			for (t = 0; t < nt; t++)
+				if (!cut[t] && (ubs[t] - mu) / T[t].price > best_r)
+					break;
+			if (t < nt) /* a size searched to the end is worse: no use */
+				break;
+			use_mip = 1;
+			v = price_size(w, p, mu, a, &ubs[w]);
+			use_mip = um;
+			cut[w] = 0;
+			if (v > (T[w].price + mu) * (1 + EPS)) {
+				add_col(lp, w, a);
+				added++;
+			}
+		}
+		for (t = 0; t < nt; t++) {
+			if ((ubs[t] - mu) / T[t].price > rho) {
+				rho = (ubs[t] - mu) / T[t].price;
+				worst = t;
+			}
+			if (ubs[t] - mu - T[t].price > gain)
+				gain = ubs[t] - mu - T[t].price;
+			if (ubs[t] > (T[t].price + mu) * (1 + EPS))
+				open = 1;
+		}
+		/*
+		 * (p, mu) / rho is a feasible dual of the whole LP (every packing a
+		 * of every size t: p.a - mu <= rho price_t), worth z / rho; and with
+		 * at most room nodes no fleet costs less than z - room * gain
+		 * (Lagrange: the most a node can save at (p, mu)).
+		 */
 		if (z / rho > lb)
 			lb = z / rho;
+		if (room >= 0 && z - room * gain > lb)
+			lb = z - room * gain;
 		if (getenv("CONFIG_BOUND_TRACE"))
-			fprintf(stderr, "iter %d: z %.4f rho %.6f (%s) lb %.4f cols %zu cpu %.2f\n",
-			    iter, z, rho, T[worst].name, lb, ncol, cpu_seconds());
-		if (rho <= 1 + EPS) {
+			fprintf(stderr,
+			    "iter %d: z %.4f rho %.6f (%s) lb %.4f mu %.6f over %.1f cols %zu cpu %.2f\n",
+			    iter, z, rho, T[worst].name, lb, mu, over, ncol, cpu_seconds());
+		if (!open) {
 			exact = 1;
 			lb = z;
 			break;
 		}
 		if (lb >= z * (1 - GAP))
 			break;
-		if (cpu_seconds() > SECONDS_MAX)
+		if (cpu_seconds() > seconds_max)
 			break;
 		/*
 		 * Where our search was cut short, GLPK's searches too, but only
@@ -1037,7 +1356,9 @@ main(int argc, char **argv)
 		glp_iocp ip;
 
 		for (j = 0; j < ncol; j++)
-			glp_set_col_kind(lp, (int)j + 1, GLP_IV);
+			glp_set_col_kind(lp, C[j].lpcol, GLP_IV);
+		if (slack)
+			glp_set_col_bnds(lp, slack, GLP_FX, 0, 0);
 		glp_init_iocp(&ip);
 		ip.msg_lev = GLP_MSG_OFF;
 		ip.presolve = GLP_ON;
@@ -1048,6 +1369,14 @@ main(int argc, char **argv)
 	}
 	if (verbose)
 		print_fleet(lp, integer && whole >= 0);
+	if (room >= 0 && over > 1e-6)
+		fprintf(stderr,
+		    "config-bound: at most %.0f nodes: the LP still puts %.1f over it, each at "
+		    "%d times the dearest size\n",
+		    room, over, SLACK_PRICE);
+	else if (room >= 0)
+		fprintf(stderr, "config-bound: at most %.0f nodes: a node charged $%.4f/h more\n",
+		    room, mu);
 	/* the optimum lies between lb and z */
 	fprintf(stderr,
 	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %.1f CPU s, %s, "
@@ -1067,13 +1396,18 @@ main(int argc, char **argv)
 	free(C);
 	free(p);
 	free(a);
-	free(worth);
+	free(ubs);
+	free(cut);
 	free(items);
+	free(pool);
 	free(cur);
 	free(best);
 	free(wt);
 	free(gused);
-	free(gbest);
+	free(ent);
+	free(sw);
+	free(sv);
+	free(sg);
 	free(K);
 	free(T);
 	nap_catalog_free(cat);

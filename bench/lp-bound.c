@@ -14,7 +14,7 @@
  * Prints lib/bound's whole-pod bound of the pods on stdin (one line
  * "CPU_MILLI MEMORY_BYTES" per pod), the tool-side twin of --fit below.
  *
- *   lp-bound --fit CATALOG REGION  <requests  >model.lp
+ *   lp-bound --fit CATALOG REGION [NODES]  <requests  >model.lp
  *
  * Writes (CPLEX LP format, for glpsol) the tighter bound that keeps each pod
  * whole: one line "CPU_MILLI MEMORY_BYTES" per pod on stdin; variables are
@@ -22,6 +22,9 @@
  * request each type takes, only where the request fits the type; every
  * pod is placed and no type holds more CPU, memory or pods than its nodes
  * have.  Any real packing is a solution of it, so no packing costs less.
+ * With NODES, one more row: the nodes of all types, NODES at most (the
+ * room under nap-solve's node ceiling), so no packing of that many nodes
+ * or fewer costs less.  --whole has no such row (lib/bound's LP).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +81,7 @@ fits(const struct nap_bound_class *k, const struct nap_res *a)
 }
 
 static int
-fit_lp(const char *catalog, const char *region)
+fit_lp(const char *catalog, const char *region, const char *nodes)
 {
 	struct nap_catalog *cat;
 	struct nap_err err;
@@ -142,6 +145,13 @@ fit_lp(const char *catalog, const char *region)
 			    t);
 		}
 	}
+	if (nodes) {
+		printf(" n:");
+		for (t = 0; t < cat->ntypes; t++)
+			if (od_price(&cat->types[t]) > 0)
+				printf(" + x%zu", t);
+		printf(" <= %s\n", nodes);
+	}
 	printf("End\n");
 	free(c);
 	nap_catalog_free(cat);
@@ -157,8 +167,15 @@ main(int argc, char **argv)
 	double usd;
 	size_t nt;
 
-	if (argc == 4 && strcmp(argv[1], "--fit") == 0)
-		return fit_lp(argv[2], argv[3]);
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "--fit") == 0) {
+		char *end;
+
+		if (argc == 5 && (strtol(argv[4], &end, 10) < 0 || *end || end == argv[4])) {
+			fprintf(stderr, "lp-bound: %s: not a node count\n", argv[4]);
+			return 64;
+		}
+		return fit_lp(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	}
 	if (!(argc == 4 && strcmp(argv[1], "--whole") == 0) && argc != 6) {
 		fprintf(stderr, "usage: lp-bound CATALOG REGION CPU_MILLI MEMORY_BYTES PODS\n");
 		return 64;

@@ -23,13 +23,21 @@
 #          packing of whole pods (bench/config-bound.c, GLPK), within a
 #          node or so per size of the best whole fleet; "-" when GLPK's
 #          headers (libglpk-dev) are missing.  Like the other two it looks
-#          at requests only, so it bounds every fleet of these pods.
+#          at requests only, and it keeps to the room nap-solve has under
+#          its node ceiling (config-bound -m: solve.maxNodes, 5,000, less
+#          the cluster's nodes), so it bounds every fleet of these pods that
+#          nap-solve may launch; where the ceiling binds it is above the
+#          cheapest fleet without one (the "# conf:" line gives the charge
+#          per node, $0 when it does not bind).
 #          Where more than 100 distinct requests are on new nodes,
 #          config-bound rounds them down first, to a grid or to a few
 #          steps (still a bound, a weaker one; the "#" line says which);
-#   confg  (rows whose pods have hostname anti-affinity groups) the same
-#          with at most one pod of a group on a node, which every valid
-#          fleet keeps too: a tighter bound; "-" for rows without groups;
+#   confg  (rows whose pods have hostname anti-affinity or hostname
+#          spread groups, bench/bound-req.jq) the same with at most one pod
+#          of a group on a node, which every fleet nap-solve or Karpenter
+#          makes keeps too: a tighter bound; where it stops "inexact"
+#          below conf, conf (it bounds these fleets too; the "# confg:"
+#          line has config-bound's own figure); "-" for rows without groups;
 # and "int", the price of a whole fleet config-bound finds from its
 # packings (one that exists: the best whole fleet costs between conf and
 # int).  Under each row a "#" line quotes config-bound's summary from
@@ -110,35 +118,18 @@ row() {	# mix pending nodes running [nap-solve flags]
 	if [ "$nodes" -gt 0 ]; then
 		lp=$("$tmp/lp" "$repo/data" eastus "$cpu" "$mem" "$pods")
 		# the pods put on new nodes, one line each: requests, and the group
-		# of a pod whose required hostname anti-affinity selects itself
-		jq -r -n --rawfile new "$tmp/newpods" '
-			def cpu: if endswith("m") then .[:-1] | tonumber else tonumber * 1000 end;
-			def mem: capture("^(?<n>[0-9.]+)(?<u>[A-Za-z]*)$")
-				| (.n | tonumber) * {"": 1, "k": 1e3, "M": 1e6, "G": 1e9,
-				  "Ki": 1024, "Mi": 1048576, "Gi": 1073741824}[.u];
-			($new | split("\n") | map(select(. != "") | {key: ., value: 1})
-			 | from_entries) as $new
-			| inputs | .object | select(.kind == "Pod")
-			| select($new[.metadata.namespace + "/" + .metadata.name])
-			| (.metadata.labels // {}) as $own
-			| [(.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution // [])[]
-			   | select(.topologyKey == "kubernetes.io/hostname"
-			            and (.labelSelector | keys) == ["matchLabels"])
-			   | .labelSelector.matchLabels
-			   | select(to_entries | all($own[.key] == .value))] as $g
-			| [([.spec.containers[].resources.requests.cpu // "0" | cpu] | add),
-			   ([.spec.containers[].resources.requests.memory // "0" | mem] | add),
-			   (if $g == [] then "-"
-			    else .metadata.namespace + ":" + ($g[0] | tojson | @base64) end)]
-			| @tsv' "$tmp/snap" >"$tmp/req"
+		# of a pod that shares a node with no other of its group
+		jq -r -n --rawfile new "$tmp/newpods" -f "$here/bound-req.jq" "$tmp/snap" >"$tmp/req"
+		room=$((5000 - $3))
 		fit=$(cut -f1,2 "$tmp/req" | "$tmp/lp" --whole "$repo/data" eastus)
 		if [ "$conf" = 1 ]; then
 			read -r cb ci <<-EOF
-			$(cut -f1,2 "$tmp/req" | "$tmp/conf" -i "$repo/data" eastus 2>"$tmp/conf.e")
+			$(cut -f1,2 "$tmp/req" | "$tmp/conf" -i -m "$room" "$repo/data" eastus 2>"$tmp/conf.e")
 			EOF
 			sed 's/^config-bound: /# conf:  /' "$tmp/conf.e" >>"$tmp/conf.err"
 			if cut -f3 "$tmp/req" | grep -qv '^-$'; then
-				cg=$("$tmp/conf" "$repo/data" eastus <"$tmp/req" 2>"$tmp/conf.e")
+				cg=$("$tmp/conf" -m "$room" "$repo/data" eastus <"$tmp/req" 2>"$tmp/conf.e")
+				cg=$(echo "$cg $cb" | awk '{print ($1 > $2 ? $1 : $2)}')
 				sed 's/^config-bound: /# confg: /' "$tmp/conf.e" >>"$tmp/conf.err"
 			fi
 		fi

@@ -4,7 +4,8 @@
 # The catalog (tests/fixtures/bench-bound) has Standard_D2s_v5 alone in
 # westus and with Standard_D4s_v5 in eastus; config-bound -v prints their
 # allocatable as nap-solve computes it: D2s_v5 1900m, 4984 MiB, 250 pods at
-# $0.096/h; D4s_v5 3860m, 11743 MiB, 250 pods at $0.192/h.
+# $0.096/h; D4s_v5 3860m, 11743 MiB, 250 pods at $0.192/h.  centralus has
+# both with D4s_v5 at $0.240/h, dearer than two D2s_v5.
 #
 # config-bound needs GLPK's headers: make test installs libglpk-dev (bin/
 # nap-deps build) for this suite, so a missing one is a skip that CI
@@ -25,6 +26,10 @@ setup_file() {
 	cc -O2 -D_GNU_SOURCE -I"$REPO/lib" -include "$REPO/lib/banned.h" \
 		-o "$BATS_FILE_TMPDIR/config-bound" "$REPO/bench/config-bound.c" "$REPO/lib/libnap.a" \
 		$(pkg-config --cflags --libs json-c yaml-0.1 libcurl) -lglpk -lm
+	# shellcheck disable=SC2046
+	cc -O2 -D_GNU_SOURCE -I"$REPO/lib" -include "$REPO/lib/banned.h" \
+		-o "$BATS_FILE_TMPDIR/lp-bound" "$REPO/bench/lp-bound.c" "$REPO/lib/libnap.a" \
+		$(pkg-config --cflags --libs json-c yaml-0.1 libcurl) -lm
 }
 
 setup() {
@@ -82,6 +87,18 @@ pods() {
 	{ pods 2 100 100 g; pods 1 200 100 g; pods 1 1500 100; } >"$REQ"
 	bound westus
 	[ "$out" = 0.2880 ]
+}
+
+@test "a group's two pods take two nodes though the search has room for both beside other pods" {
+	# 900m+2000Mi alone, 900m+2000Mi in group h, 200m and 500m in group g:
+	# without groups 2500m on 1900m nodes is 1.5 nodes of pods (-n: two
+	# 900m pods are one class); with g one to a node it is two whole nodes
+	{ echo "900 $((2000 * 1048576)) -"; echo "200 $((500 * 1048576)) g"
+	  echo "900 $((2000 * 1048576)) h"; echo "500 $((1000 * 1048576)) g"; } >"$REQ"
+	bound westus
+	[ "$out" = 0.1920 ]
+	bound westus -n
+	[ "$out" = 0.1440 ]
 }
 
 @test "250 pods at most on a node, across shapes" {
@@ -148,4 +165,73 @@ pods() {
 	[[ $err == *"CPU (m) steps: 1000 "* ]]
 	[[ $err == *"memory (MiB) steps: 100 "* ]]
 	[ "$out" = 11.5200 ]
+}
+
+@test "a node ceiling (-m) forces a larger size: four 900m pods on one D4s_v5 when one node is all there is" {
+	# two D2s_v5 hold two each ($0.192); one D4s_v5 holds all four ($0.240)
+	pods 4 900 1024 >"$REQ"
+	bound centralus
+	[ "$out" = 0.1920 ]
+	bound centralus -m 2
+	[ "$out" = 0.1920 ]
+	bound centralus -i -v -m 1
+	[ "$out" = "0.2400 0.2400" ]
+	[[ $err == *", exact, within 0.000 % of the optimum (master 0.2400)"* ]]
+	[[ $err == *"1.000 x Standard_D4s_v5"*"4*(900m,1024Mi)"* ]]
+	[[ $err == *"at most 1 nodes: a node charged \$"* ]]
+	# fractional nodes still count: 4/3 of a 3-pod D4s_v5 is over one node
+	pods 4 1000 1024 >"$REQ"
+	bound centralus -i -m 1
+	[ "$out" = "$(echo "$out" | cut -d' ' -f1) -1.0000" ]
+	[[ $err == *"at most 1 nodes: the LP still puts "*" over it"* ]]
+	run "$BATS_FILE_TMPDIR/config-bound" -m x "$CAT" centralus
+	[ "$status" = 64 ]
+	[[ $output == *usage:* ]]
+}
+
+# snapshot FILE: a nap-watch record per pod line on stdin ("NAME JSON-SPEC-TAIL"),
+# the pod's labels app=a
+snapshot() {
+	while read -r name tail; do
+		printf '{"object":{"kind":"Pod","metadata":{"namespace":"ns","name":"%s","labels":{"app":"a"}},"spec":{"containers":[{"resources":{"requests":{"cpu":"100m","memory":"100Mi"}}}]%s}}}\n' \
+			"$name" "$tail"
+	done >"$1"
+}
+
+@test "bench/bound-req.jq: a hostname spread of maxSkew 1 makes a group, one pod to a node, as anti-affinity does" {
+	spread='"topologyKey":"kubernetes.io/hostname","labelSelector":{"matchLabels":{"app":"a"}}'
+	snapshot "$BATS_TEST_TMPDIR/snap" <<-EOF
+	s1 ,"topologySpreadConstraints":[{"maxSkew":1,"whenUnsatisfiable":"DoNotSchedule",$spread}]
+	s2 ,"topologySpreadConstraints":[{"maxSkew":1,$spread}]
+	a1 ,"affinity":{"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{$spread}]}}
+	k2 ,"topologySpreadConstraints":[{"maxSkew":2,$spread}]
+	any ,"topologySpreadConstraints":[{"maxSkew":1,"whenUnsatisfiable":"ScheduleAnyway",$spread}]
+	zone ,"topologySpreadConstraints":[{"maxSkew":1,"topologyKey":"topology.kubernetes.io/zone","labelSelector":{"matchLabels":{"app":"a"}}}]
+	mlk ,"topologySpreadConstraints":[{"maxSkew":1,"matchLabelKeys":["pod-template-hash"],$spread}]
+	old ,"topologySpreadConstraints":[{"maxSkew":1,$spread}]
+	EOF
+	printf 'ns/%s\n' s1 s2 a1 k2 any zone mlk >"$BATS_TEST_TMPDIR/new"
+	jq -r -n --rawfile new "$BATS_TEST_TMPDIR/new" -f "$REPO/bench/bound-req.jq" \
+		"$BATS_TEST_TMPDIR/snap" >"$REQ"
+	# one group for s1, s2 and a1 (one selector); the rest none; old is not new
+	[ "$(wc -l <"$REQ")" = 7 ]
+	[ "$(cut -f3 "$REQ" | sort | uniq -c | awk '{print $1}' | sort -n | tr '\n' ' ')" = "3 4 " ]
+	[ "$(head -3 "$REQ" | cut -f3 | sort -u | wc -l)" = 1 ]
+	[ "$(head -1 "$REQ" | cut -f1,2)" = "$(printf '100\t104857600')" ]
+	[ "$(tail -4 "$REQ" | cut -f3 | sort -u)" = - ]
+	# config-bound: the group's three pods on three D2s_v5, the other four beside them
+	bound westus
+	[ "$out" = 0.2880 ]
+}
+
+@test "lp-bound --fit NODES: the whole-pod LP for glpsol with the ceiling row, nodes of every size NODES at most" {
+	pods 4 900 1024 >"$REQ"
+	"$BATS_FILE_TMPDIR/lp-bound" --fit "$CAT" centralus 1 <"$REQ" >"$BATS_TEST_TMPDIR/lp"
+	grep -qx ' n: + x0 + x1 <= 1' "$BATS_TEST_TMPDIR/lp"
+	[ "$(tail -1 "$BATS_TEST_TMPDIR/lp")" = End ]
+	"$BATS_FILE_TMPDIR/lp-bound" --fit "$CAT" centralus <"$REQ" >"$BATS_TEST_TMPDIR/lp"
+	! grep -q ' n:' "$BATS_TEST_TMPDIR/lp"
+	run "$BATS_FILE_TMPDIR/lp-bound" --fit "$CAT" centralus 1x
+	[ "$status" = 64 ]
+	[[ $output == *"1x: not a node count"* ]]
 }
