@@ -11,6 +11,8 @@
 # nap-deps build) for this suite, so a missing one is a skip that CI
 # (NAP_SKIP_FAILS=1) counts as a failure.
 
+bats_require_minimum_version 1.5.0
+
 setup_file() {
 	REPO=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 	export REPO
@@ -230,7 +232,7 @@ snapshot() {
 	grep -qx ' n: + x0 + x1 <= 1' "$BATS_TEST_TMPDIR/lp"
 	[ "$(tail -1 "$BATS_TEST_TMPDIR/lp")" = End ]
 	"$BATS_FILE_TMPDIR/lp-bound" --fit "$CAT" centralus <"$REQ" >"$BATS_TEST_TMPDIR/lp"
-	! grep -q ' n:' "$BATS_TEST_TMPDIR/lp"
+	run ! grep -q ' n:' "$BATS_TEST_TMPDIR/lp"
 	run "$BATS_FILE_TMPDIR/lp-bound" --fit "$CAT" centralus 1x
 	[ "$status" = 64 ]
 	[[ $output == *"1x: not a node count"* ]]
