@@ -7,14 +7,20 @@
  * sources, tried in this order:
  *
  *   1. sizes: the Resource SKUs records in the shared data set (the
- *      provider's test fakes for eastus, southcentralus, westcentralus) and
- *      single sizes whose series page lists them apart (isolated sizes);
+ *      provider's test fakes for eastus, southcentralus, westcentralus),
+ *      single sizes whose series page lists them apart (isolated sizes),
+ *      and, at 0, sizes of a series with a rule that its pages do not
+ *      list, so that the rule does not stretch to them;
  *   2. rules: per sku-series label, the "Max Remote Storage Disks" column
  *      of the series' size page in Microsoft's documentation
  *      (MicrosoftDocs/azure-compute-docs, articles/virtual-machines/sizes/
  *      <category>/<series>-series.md, read 2026-12-08), either as the rule
  *      every row follows (2 x vCPUs, at most 32) or as the table by vCPU
- *      count where the rows follow none.
+ *      count where the rows follow none.  Series without such a page
+ *      cite another: the previous generations (D, DS, F, Fs, G, GS, Ls)
+ *      and the Msv2/Mdsv2 medium-memory sizes are read from
+ *      MicrosoftDocs/azure-docs, articles/virtual-machines/
+ *      sizes-previous-gen.md and msv2-mdsv2-series.md.
  *
  * A size in neither has no known count (0), and the scheduler puts no
  * attach limit on it (nap-solve(1), VOLUMES).  The vCPU count is the
@@ -63,6 +69,9 @@ static const struct disks known[] = {
     {"Standard_E80ids_v4", 64},	       /* memory-optimized/edsv4-series.md */
     {"Standard_E80is_v4", 64},	       /* memory-optimized/esv4-series.md */
     {"Standard_F16s_v2", 32},	       /* Resource SKUs data */
+    {"Standard_M416bs_v3", 0},	       /* not on mbsv3: no count */
+    {"Standard_M416s_10_v2", 0},       /* not on mv2 or msv2-mdsv2: no count */
+    {"Standard_M416s_9_v2", 0},	       /* not on mv2 or msv2-mdsv2: no count */
     {"Standard_M8-2ms", 8},	       /* Resource SKUs data */
     {"Standard_NC12s_v3", 24},	       /* gpu-accelerated/ncv3-series.md */
     {"Standard_NC16as_T4_v3", 32},     /* Resource SKUs data */
@@ -111,7 +120,7 @@ struct rule {
 /*
  * Sorted by series (strcmp).  The page of each, under sizes/: general-
  * purpose/ for A-D, compute-optimized/ for F, memory-optimized/ for E,
- * storage-optimized/ for L; its name is the series in lower case with a
+ * storage-optimized/ for L, memory-optimized/ for M; its name is the series in lower case with a
  * "-series.md" suffix (dv5-series.md), except E_v3 and Es_v3, which share
  * ev3-esv3-series.md, and Ebs_v5 and Ebds_v5, ebdsv5-ebsv5-series.md; the
  * others that differ are named.
@@ -131,6 +140,8 @@ static const struct rule rules[] = {
     {"Bs", 0, 0, bv1},	       /* bv1 */
     {"Bs_v2", 2, 32, NULL},    /* bsv2 */
     {"Bts_v2", 2, 32, NULL},   /* bsv2 */
+    {"D", 4, 64, NULL},	       /* prev-gen */
+    {"DS", 4, 64, NULL},       /* prev-gen */
     {"DS_v2", 4, 64, NULL},    /* dsv2, memory-optimized/dv2-dsv2-series-memory */
     {"D_v2", 4, 64, NULL},     /* dv2, memory-optimized/dv2-dsv2-series-memory */
     {"D_v3", 2, 32, NULL},     /* dv3 */
@@ -195,6 +206,8 @@ static const struct rule rules[] = {
     {"Es_v4", 2, 32, NULL},    /* esv4 */
     {"Es_v5", 2, 32, NULL},    /* esv5 */
     {"Es_v6", 0, 0, v6},       /* esv6 */
+    {"F", 4, 64, NULL},	       /* prev-gen */
+    {"FXmds", 2, 32, NULL},    /* fx */
     {"FXmds_v2", 0, 0, fx2},   /* fxmdsv2 */
     {"FXms_v2", 0, 0, fx2},    /* fxmsv2 */
     {"Fads_v7", 0, 0, f7},     /* fadsv7 */
@@ -206,12 +219,36 @@ static const struct rule rules[] = {
     {"Fams_v7", 0, 0, f7},     /* famsv7 */
     {"Fas_v6", 2, 32, NULL},   /* fasv6 */
     {"Fas_v7", 0, 0, f7},      /* fasv7 */
+    {"Fs", 4, 64, NULL},       /* prev-gen */
     {"Fs_v2", 2, 32, NULL},    /* fsv2 */
+    {"G", 4, 64, NULL},	       /* prev-gen */
+    {"GS", 4, 64, NULL},       /* prev-gen */
     {"Las_v3", 2, 32, NULL},   /* lasv3 */
     {"Las_v4", 2, 32, NULL},   /* lasv4 */
+    {"Ls", 4, 64, NULL},       /* prev-gen */
     {"Ls_v2", 2, 32, NULL},    /* lsv2 */
     {"Ls_v3", 2, 32, NULL},    /* lsv3 */
     {"Ls_v4", 0, 0, v6},       /* lsv4 */
+    {"M", 1, 64, NULL},	       /* m */
+    {"Mbds_v3", 64, 64, NULL}, /* mbdsv3 */
+    {"Mbs_v3", 64, 64, NULL},  /* mbsv3 */
+    {"Mdms_v2", 1, 64, NULL},  /* msv2-mdsv2 */
+    {"Mds_v2", 1, 64, NULL},   /* msv2-mdsv2 */
+    {"Mds_v3", 64, 64, NULL},  /* mdsv3-mm, mdsv3-hm */
+    {"Midms_v2", 1, 64, NULL}, /* msv2-mdsv2 */
+    {"Mids_v2", 1, 64, NULL},  /* msv2-mdsv2 */
+    {"Mids_v3", 64, 64, NULL}, /* mdsv3-hm */
+    {"Mims_v2", 1, 64, NULL},  /* msv2-mdsv2 */
+    {"Mis_v2", 1, 64, NULL},   /* msv2-mdsv2 */
+    {"Mis_v3", 64, 64, NULL},  /* msv3-hm */
+    {"Mls", 1, 64, NULL},      /* m */
+    {"Mm", 1, 64, NULL},       /* m */
+    {"Mms", 1, 64, NULL},      /* m */
+    {"Mms_v2", 1, 64, NULL},   /* mv2, msv2-mdsv2 */
+    {"Ms", 1, 64, NULL},       /* m */
+    {"Ms_v2", 1, 64, NULL},    /* mv2, msv2-mdsv2 */
+    {"Ms_v3", 64, 64, NULL},   /* msv3-mm, msv3-hm */
+    {"Mts", 1, 64, NULL},      /* m */
     {"NCas_v3", 2, 32, NULL},  /* gpu-accelerated/ncast4v3 */
 };
 
