@@ -743,9 +743,19 @@ test_disks(void)
 	    {"Standard_FX4mds", 8}, {"Standard_FX48mds", 32},		       /* fx */
 	    {"Standard_M16ms", 16}, {"Standard_M128ms", 64},		       /* m */
 	    {"Standard_M32ms_v2", 32}, {"Standard_M192idms_v2", 64},	       /* msv2-mdsv2 */
-	    {"Standard_M12s_v3", 64}, {"Standard_M832ids_16_v3", 64}, /* msv3-mm, mdsv3-hm */
-	    {"Standard_M16bds_v3", 64}, {"Standard_M416s_8_v2", 64},  /* mbdsv3, mv2 */
-	    {"Standard_M416bs_v3", 0}, /* Mbsv3, but not on its page: no count */
+	    {"Standard_M12s_v3", 64}, {"Standard_M832ids_16_v3", 64},	  /* msv3-mm, mdsv3-hm */
+	    {"Standard_M16bds_v3", 64}, {"Standard_M416s_8_v2", 64},	  /* mbdsv3, mv2 */
+	    {"Standard_D2", 8}, {"Standard_DS3", 16}, {"Standard_F2", 8}, /* prev-gen */
+	    {"Standard_G5", 64}, {"Standard_L32s", 64},			  /* prev-gen */
+	    {"Standard_M32ls", 32}, {"Standard_M32ts", 32}, {"Standard_M64m", 64}, /* m */
+	    {"Standard_M128", 64}, {"Standard_M64s", 64},			   /* m */
+	    {"Standard_M32dms_v2", 32}, {"Standard_M64ds_v2", 64},		   /* msv2-mdsv2 */
+	    {"Standard_M192is_v2", 64}, {"Standard_M192ims_v2", 64},		   /* msv2-mdsv2 */
+	    {"Standard_M192ids_v2", 64}, {"Standard_M128s_v2", 64},		   /* msv2-mdsv2 */
+	    {"Standard_M416ms_v2", 64}, {"Standard_M176ds_4_v3", 64}, /* mv2, mdsv3-mm */
+	    {"Standard_M832is_16_v3", 64}, {"Standard_M48bs_v3", 64}, /* msv3-hm, mbsv3 */
+	    {"Standard_M416bs_v3", 0},	/* Mbsv3, but not on its page: no count */
+	    {"Standard_M416s_9_v2", 0}, /* Msv2, on neither page: no count */
 	};
 	/* the sku-series of sizes nap knows no count for (nap-catalog(5), DATA DISKS) */
 	static const char *const none[] = {"DC_v2", "DCads_v5", "DCads_v6", "DCas_v5", "DCas_v6",
