@@ -39,57 +39,67 @@ struct disks {
 
 /* Sorted by name (strcmp). */
 static const struct disks known[] = {
-    {"Standard_A0", 1},		       /* Resource SKUs data */
-    {"Standard_B1s", 2},	       /* Resource SKUs data */
-    {"Standard_B20ms", 32},	       /* Resource SKUs data */
-    {"Standard_D128ds_v6", 64},	       /* Resource SKUs data */
-    {"Standard_D16plds_v5", 32},       /* Resource SKUs data */
-    {"Standard_D2_v2", 8},	       /* Resource SKUs data */
-    {"Standard_D2_v3", 4},	       /* Resource SKUs data */
-    {"Standard_D2_v5", 4},	       /* Resource SKUs data */
-    {"Standard_D2as_v6", 4},	       /* Resource SKUs data */
-    {"Standard_D2s_v3", 4},	       /* Resource SKUs data */
-    {"Standard_D4s_v3", 8},	       /* Resource SKUs data */
-    {"Standard_D64s_v3", 32},	       /* Resource SKUs data */
-    {"Standard_DC8s_v3", 32},	       /* Resource SKUs data */
-    {"Standard_DS2_v2", 8},	       /* Resource SKUs data */
-    {"Standard_E104i_v5", 64},	       /* memory-optimized/ev5-series.md */
-    {"Standard_E104id_v5", 64},	       /* memory-optimized/edv5-series.md */
-    {"Standard_E104ids_v5", 64},       /* memory-optimized/edsv5-series.md */
-    {"Standard_E104is_v5", 64},	       /* memory-optimized/esv5-series.md */
-    {"Standard_E112iads_v5", 64},      /* memory-optimized/eadsv5-series.md */
-    {"Standard_E112ias_v5", 64},       /* memory-optimized/easv5-series.md */
-    {"Standard_E112ibds_v5", 64},      /* memory-optimized/ebdsv5-ebsv5-series.md */
-    {"Standard_E112ibs_v5", 64},       /* memory-optimized/ebdsv5-ebsv5-series.md */
-    {"Standard_E192ids_v6", 64},       /* memory-optimized/edsv6-series.md */
-    {"Standard_E192is_v6", 64},	       /* memory-optimized/esv6-series.md */
-    {"Standard_E4d_v5", 8},	       /* Resource SKUs data */
-    {"Standard_E64i_v3", 32},	       /* memory-optimized/ev3-esv3-series.md */
-    {"Standard_E64is_v3", 32},	       /* memory-optimized/ev3-esv3-series.md */
-    {"Standard_E80ids_v4", 64},	       /* memory-optimized/edsv4-series.md */
-    {"Standard_E80is_v4", 64},	       /* memory-optimized/esv4-series.md */
-    {"Standard_F16s_v2", 32},	       /* Resource SKUs data */
-    {"Standard_M416bs_v3", 0},	       /* not on mbsv3: no count */
-    {"Standard_M416s_10_v2", 0},       /* not on mv2 or msv2-mdsv2: no count */
-    {"Standard_M416s_9_v2", 0},	       /* not on mv2 or msv2-mdsv2: no count */
-    {"Standard_M8-2ms", 8},	       /* Resource SKUs data */
-    {"Standard_NC12s_v3", 24},	       /* gpu-accelerated/ncv3-series.md */
-    {"Standard_NC16as_T4_v3", 32},     /* Resource SKUs data */
-    {"Standard_NC24ads_A100_v4", 8},   /* Resource SKUs data */
-    {"Standard_NC24rs_v3", 32},	       /* gpu-accelerated/ncv3-series.md */
-    {"Standard_NC24s_v3", 32},	       /* gpu-accelerated/ncv3-series.md */
-    {"Standard_NC40ads_H100_v5", 8},   /* gpu-accelerated/ncadsh100v5-series.md */
-    {"Standard_NC48ads_A100_v4", 16},  /* gpu-accelerated/nca100v4-series.md */
-    {"Standard_NC6s_v3", 12},	       /* Resource SKUs data */
-    {"Standard_NC80adis_H100_v5", 16}, /* gpu-accelerated/ncadsh100v5-series.md */
-    {"Standard_NC96ads_A100_v4", 32},  /* gpu-accelerated/nca100v4-series.md */
-    {"Standard_ND96isr_H100_v5", 32},  /* gpu-accelerated/ndh100v5-series.md */
-    {"Standard_NV12ads_A10_v5", 4},    /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV18ads_A10_v5", 8},    /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV36adms_A10_v5", 32},  /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV36ads_A10_v5", 16},   /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV6ads_A10_v5", 4},     /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV72ads_A10_v5", 32},   /* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_A0", 1},			/* Resource SKUs data */
+    {"Standard_B1s", 2},		/* Resource SKUs data */
+    {"Standard_B20ms", 32},		/* Resource SKUs data */
+    {"Standard_D128ds_v6", 64},		/* Resource SKUs data */
+    {"Standard_D16plds_v5", 32},	/* Resource SKUs data */
+    {"Standard_D2_v2", 8},		/* Resource SKUs data */
+    {"Standard_D2_v3", 4},		/* Resource SKUs data */
+    {"Standard_D2_v5", 4},		/* Resource SKUs data */
+    {"Standard_D2as_v6", 4},		/* Resource SKUs data */
+    {"Standard_D2s_v3", 4},		/* Resource SKUs data */
+    {"Standard_D4s_v3", 8},		/* Resource SKUs data */
+    {"Standard_D64s_v3", 32},		/* Resource SKUs data */
+    {"Standard_DC8s_v3", 32},		/* Resource SKUs data */
+    {"Standard_DS2_v2", 8},		/* Resource SKUs data */
+    {"Standard_E104i_v5", 64},		/* memory-optimized/ev5-series.md */
+    {"Standard_E104id_v5", 64},		/* memory-optimized/edv5-series.md */
+    {"Standard_E104ids_v5", 64},	/* memory-optimized/edsv5-series.md */
+    {"Standard_E104is_v5", 64},		/* memory-optimized/esv5-series.md */
+    {"Standard_E112iads_v5", 64},	/* memory-optimized/eadsv5-series.md */
+    {"Standard_E112ias_v5", 64},	/* memory-optimized/easv5-series.md */
+    {"Standard_E112ibds_v5", 64},	/* memory-optimized/ebdsv5-ebsv5-series.md */
+    {"Standard_E112ibs_v5", 64},	/* memory-optimized/ebdsv5-ebsv5-series.md */
+    {"Standard_E192ids_v6", 64},	/* memory-optimized/edsv6-series.md */
+    {"Standard_E192is_v6", 64},		/* memory-optimized/esv6-series.md */
+    {"Standard_E4d_v5", 8},		/* Resource SKUs data */
+    {"Standard_E64i_v3", 32},		/* memory-optimized/ev3-esv3-series.md */
+    {"Standard_E64is_v3", 32},		/* memory-optimized/ev3-esv3-series.md */
+    {"Standard_E80ids_v4", 64},		/* memory-optimized/edsv4-series.md */
+    {"Standard_E80is_v4", 64},		/* memory-optimized/esv4-series.md */
+    {"Standard_F16s_v2", 32},		/* Resource SKUs data */
+    {"Standard_M416bs_v3", 0},		/* not on mbsv3: no count */
+    {"Standard_M416s_10_v2", 0},	/* not on mv2 or msv2-mdsv2: no count */
+    {"Standard_M416s_9_v2", 0},		/* not on mv2 or msv2-mdsv2: no count */
+    {"Standard_M8-2ms", 8},		/* Resource SKUs data */
+    {"Standard_NC12s_v3", 24},		/* gpu-accelerated/ncv3-series.md */
+    {"Standard_NC16as_T4_v3", 32},	/* Resource SKUs data */
+    {"Standard_NC24ads_A100_v4", 8},	/* Resource SKUs data */
+    {"Standard_NC24rs_v3", 32},		/* gpu-accelerated/ncv3-series.md */
+    {"Standard_NC24s_v3", 32},		/* gpu-accelerated/ncv3-series.md */
+    {"Standard_NC40ads_H100_v5", 8},	/* gpu-accelerated/ncadsh100v5-series.md */
+    {"Standard_NC48ads_A100_v4", 16},	/* gpu-accelerated/nca100v4-series.md */
+    {"Standard_NC6s_v3", 12},		/* Resource SKUs data */
+    {"Standard_NC80adis_H100_v5", 16},	/* gpu-accelerated/ncadsh100v5-series.md */
+    {"Standard_NC96ads_A100_v4", 32},	/* gpu-accelerated/nca100v4-series.md */
+    {"Standard_ND40rs_v2", 32},		/* gpu-accelerated/ndv2-series.md */
+    {"Standard_ND96amsr_A100_v4", 32},	/* gpu-accelerated/ndma100v4-series.md */
+    {"Standard_ND96asr_v4", 32},	/* gpu-accelerated/ndasra100v4-series.md */
+    {"Standard_ND96isr_H100_v5", 32},	/* gpu-accelerated/ndh100v5-series.md */
+    {"Standard_ND96isr_H200_v5", 16},	/* gpu-accelerated/nd-h200-v5-series.md */
+    {"Standard_ND96isr_MI300X_v5", 16}, /* gpu-accelerated/ndmi300xv5-series.md */
+    {"Standard_NV12ads_A10_v5", 4},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV12ads_V710_v5", 6},	/* gpu-accelerated/nvadsv710-v5-series.md */
+    {"Standard_NV18ads_A10_v5", 8},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV24ads_V710_v5", 12},	/* gpu-accelerated/nvadsv710-v5-series.md */
+    {"Standard_NV28adms_V710_v5", 14},	/* gpu-accelerated/nvadsv710-v5-series.md */
+    {"Standard_NV36adms_A10_v5", 32},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV36ads_A10_v5", 16},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV4ads_V710_v5", 2},	/* gpu-accelerated/nvadsv710-v5-series.md */
+    {"Standard_NV6ads_A10_v5", 4},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV72ads_A10_v5", 32},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV8ads_V710_v5", 4},	/* gpu-accelerated/nvadsv710-v5-series.md */
 };
 
 /* Disks by exact vCPU count; the last step also holds for every larger count. */
@@ -250,6 +260,8 @@ static const struct rule rules[] = {
     {"Ms_v3", 64, 64, NULL},   /* msv3-mm, msv3-hm */
     {"Mts", 1, 64, NULL},      /* m */
     {"NCas_v3", 2, 32, NULL},  /* gpu-accelerated/ncast4v3 */
+    {"NGads_v1", 1, 32, NULL}, /* gpu-accelerated/ngadsv620 */
+    {"NVs_v3", 1, 32, NULL},   /* gpu-accelerated/nvv3 */
 };
 
 static int
