@@ -233,6 +233,12 @@ static const struct rule rules[] = {
     {"Fs_v2", 2, 32, NULL},    /* fsv2 */
     {"G", 4, 64, NULL},	       /* prev-gen */
     {"GS", 4, 64, NULL},       /* prev-gen */
+    {"HBrs_v2", 8, 8, NULL},   /* high-performance-compute/hbv2 */
+    {"HBrs_v3", 32, 32, NULL}, /* high-performance-compute/hbv3 */
+    {"HBrs_v4", 32, 32, NULL}, /* high-performance-compute/hbv4 */
+    {"HBrs_v5", 32, 32, NULL}, /* high-performance-compute/hbv5 */
+    {"HCrs", 4, 4, NULL},      /* high-performance-compute/hc */
+    {"HXrs", 32, 32, NULL},    /* high-performance-compute/hx */
     {"Las_v3", 2, 32, NULL},   /* lasv3 */
     {"Las_v4", 2, 32, NULL},   /* lasv4 */
     {"Ls", 4, 64, NULL},       /* prev-gen */
