@@ -17,7 +17,8 @@
  *      <category>/<series>-series.md, read 2026-12-08), either as the rule
  *      every row follows (2 x vCPUs, at most 32) or as the table by vCPU
  *      count where the rows follow none.  Series without such a page
- *      cite another: the previous generations (D, DS, F, Fs, G, GS, Ls)
+ *      cite another: the previous generations (D, DS, F, Fs, G, GS, Ls,
+ *      NVv2)
  *      and the Msv2/Mdsv2 medium-memory sizes are read from
  *      MicrosoftDocs/azure-docs, articles/virtual-machines/
  *      sizes-previous-gen.md and msv2-mdsv2-series.md.
@@ -267,6 +268,7 @@ static const struct rule rules[] = {
     {"Mts", 1, 64, NULL},      /* m */
     {"NCas_v3", 2, 32, NULL},  /* gpu-accelerated/ncast4v3 */
     {"NGads_v1", 1, 32, NULL}, /* gpu-accelerated/ngadsv620 */
+    {"NVs_v2", 2, 32, NULL},   /* prev-gen */
     {"NVs_v3", 1, 32, NULL},   /* gpu-accelerated/nvv3 */
 };
 

@@ -746,7 +746,8 @@ test_disks(void)
 	    {"Standard_M12s_v3", 64}, {"Standard_M832ids_16_v3", 64},	  /* msv3-mm, mdsv3-hm */
 	    {"Standard_M16bds_v3", 64}, {"Standard_M416s_8_v2", 64},	  /* mbdsv3, mv2 */
 	    {"Standard_D2", 8}, {"Standard_DS3", 16}, {"Standard_F2", 8}, /* prev-gen */
-	    {"Standard_G5", 64}, {"Standard_L32s", 64},			  /* prev-gen */
+	    {"Standard_G5", 64}, {"Standard_L32s", 64}, {"Standard_NV6s_v2", 12},
+	    {"Standard_NV24s_v2", 32},						   /* prev-gen */
 	    {"Standard_M32ls", 32}, {"Standard_M32ts", 32}, {"Standard_M64m", 64}, /* m */
 	    {"Standard_M128", 64}, {"Standard_M64s", 64},			   /* m */
 	    {"Standard_M32dms_v2", 32}, {"Standard_M64ds_v2", 64},		   /* msv2-mdsv2 */
@@ -770,7 +771,7 @@ test_disks(void)
 	    "DCds_v3", "DCeds_v5", "DCeds_v6", "DCes_v5", "DCes_v6", "DCs_v2", "DCs_v3", "ECads_v5",
 	    "ECads_v6", "ECas_v5", "ECas_v6", "ECeds_v5", "ECeds_v6", "ECes_v5", "ECes_v6",
 	    "ECiads_v5", "ECias_v5", "Eias_v4", "Laos_v4", "Mbs_v3", "Ms_v2", "NCCads_v5",
-	    "NCads_v4", "NDis_v5", "NPs", "NVas_v4", "NVs_v2"};
+	    "NCads_v4", "NDis_v5", "NPs", "NVas_v4"};
 	unsigned char used[NAP_ARRAY_LEN(none)] = {0};
 	struct nap_catalog *c = load("eastus");
 	size_t i, j, n, known = 0, offered = 0, offered_known = 0, stray = 0, stale = 0, differ = 0;
