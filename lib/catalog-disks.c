@@ -191,6 +191,8 @@ static const struct rule rules[] = {
     {"Ds_v4", 2, 32, NULL},    /* dsv4 */
     {"Ds_v5", 2, 32, NULL},    /* dsv5 */
     {"Ds_v6", 0, 0, v6},       /* dsv6 */
+    {"ECads_v5", 2, 32, NULL}, /* ecasv5-ecadsv5, ecasccv5-ecadsccv5 */
+    {"ECas_v5", 2, 32, NULL},  /* ecasv5-ecadsv5, ecasccv5-ecadsccv5 */
     {"E_v3", 2, 32, NULL},     /* ev3-esv3 */
     {"E_v4", 2, 32, NULL},     /* ev4 */
     {"E_v5", 2, 32, NULL},     /* ev5 */

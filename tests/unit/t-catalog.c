@@ -763,15 +763,17 @@ test_disks(void)
 	    {"Standard_NV4ads_V710_v5", 2}, {"Standard_NV28adms_V710_v5", 14},	 /* nvadsv710-v5 */
 	    {"Standard_NV12s_v3", 12}, {"Standard_NV48s_v3", 32},		 /* nvv3 */
 	    {"Standard_NG8ads_V620_v1", 8}, {"Standard_NG32ads_V620_v1", 32},	 /* ngadsv620 */
-	    {"Standard_HB120rs_v2", 8}, {"Standard_HB120rs_v3", 32}, {"Standard_HB176rs_v4", 32},
-	    {"Standard_HB368rs_v5", 32}, {"Standard_HC44rs", 4}, {"Standard_HX176rs", 32}, /* hpc */
+	    {"Standard_EC2as_v5", 4}, {"Standard_EC16ads_v5", 32}, {"Standard_EC96ads_v5", 32},
+	    {"Standard_EC4as_cc_v5", 8}, {"Standard_HB120rs_v2", 8}, {"Standard_HB120rs_v3", 32},
+	    {"Standard_HB176rs_v4", 32}, {"Standard_HB368rs_v5", 32}, {"Standard_HC44rs", 4},
+	    {"Standard_HX176rs", 32}, /* hpc */
 	};
 	/* the sku-series of sizes nap knows no count for (nap-catalog(5), DATA DISKS) */
 	static const char *const none[] = {"DC_v2", "DCads_v5", "DCads_v6", "DCas_v5", "DCas_v6",
-	    "DCds_v3", "DCeds_v5", "DCeds_v6", "DCes_v5", "DCes_v6", "DCs_v2", "DCs_v3", "ECads_v5",
-	    "ECads_v6", "ECas_v5", "ECas_v6", "ECeds_v5", "ECeds_v6", "ECes_v5", "ECes_v6",
-	    "ECiads_v5", "ECias_v5", "Eias_v4", "Laos_v4", "Mbs_v3", "Ms_v2", "NCCads_v5",
-	    "NCads_v4", "NDis_v5", "NPs", "NVas_v4"};
+	    "DCds_v3", "DCeds_v5", "DCeds_v6", "DCes_v5", "DCes_v6", "DCs_v2", "DCs_v3", "ECads_v6",
+	    "ECas_v6", "ECeds_v5", "ECeds_v6", "ECes_v5", "ECes_v6", "ECiads_v5", "ECias_v5",
+	    "Eias_v4", "Laos_v4", "Mbs_v3", "Ms_v2", "NCCads_v5", "NCads_v4", "NDis_v5", "NPs",
+	    "NVas_v4"};
 	unsigned char used[NAP_ARRAY_LEN(none)] = {0};
 	struct nap_catalog *c = load("eastus");
 	size_t i, j, n, known = 0, offered = 0, offered_known = 0, stray = 0, stale = 0, differ = 0;
