@@ -7,14 +7,21 @@
  * sources, tried in this order:
  *
  *   1. sizes: the Resource SKUs records in the shared data set (the
- *      provider's test fakes for eastus, southcentralus, westcentralus) and
- *      single sizes whose series page lists them apart (isolated sizes);
+ *      provider's test fakes for eastus, southcentralus, westcentralus),
+ *      single sizes whose series page lists them apart (isolated sizes),
+ *      and, at 0, sizes of a series with a rule that its pages do not
+ *      list, so that the rule does not stretch to them;
  *   2. rules: per sku-series label, the "Max Remote Storage Disks" column
  *      of the series' size page in Microsoft's documentation
  *      (MicrosoftDocs/azure-compute-docs, articles/virtual-machines/sizes/
  *      <category>/<series>-series.md, read 2026-12-08), either as the rule
  *      every row follows (2 x vCPUs, at most 32) or as the table by vCPU
- *      count where the rows follow none.
+ *      count where the rows follow none.  Series without such a page
+ *      cite another: the previous generations (D, DS, F, Fs, G, GS, Ls,
+ *      NVv2)
+ *      and the Msv2/Mdsv2 medium-memory sizes are read from
+ *      MicrosoftDocs/azure-docs, articles/virtual-machines/
+ *      sizes-previous-gen.md and msv2-mdsv2-series.md.
  *
  * A size in neither has no known count (0), and the scheduler puts no
  * attach limit on it (nap-solve(1), VOLUMES).  The vCPU count is the
@@ -33,54 +40,67 @@ struct disks {
 
 /* Sorted by name (strcmp). */
 static const struct disks known[] = {
-    {"Standard_A0", 1},		       /* Resource SKUs data */
-    {"Standard_B1s", 2},	       /* Resource SKUs data */
-    {"Standard_B20ms", 32},	       /* Resource SKUs data */
-    {"Standard_D128ds_v6", 64},	       /* Resource SKUs data */
-    {"Standard_D16plds_v5", 32},       /* Resource SKUs data */
-    {"Standard_D2_v2", 8},	       /* Resource SKUs data */
-    {"Standard_D2_v3", 4},	       /* Resource SKUs data */
-    {"Standard_D2_v5", 4},	       /* Resource SKUs data */
-    {"Standard_D2as_v6", 4},	       /* Resource SKUs data */
-    {"Standard_D2s_v3", 4},	       /* Resource SKUs data */
-    {"Standard_D4s_v3", 8},	       /* Resource SKUs data */
-    {"Standard_D64s_v3", 32},	       /* Resource SKUs data */
-    {"Standard_DC8s_v3", 32},	       /* Resource SKUs data */
-    {"Standard_DS2_v2", 8},	       /* Resource SKUs data */
-    {"Standard_E104i_v5", 64},	       /* memory-optimized/ev5-series.md */
-    {"Standard_E104id_v5", 64},	       /* memory-optimized/edv5-series.md */
-    {"Standard_E104ids_v5", 64},       /* memory-optimized/edsv5-series.md */
-    {"Standard_E104is_v5", 64},	       /* memory-optimized/esv5-series.md */
-    {"Standard_E112iads_v5", 64},      /* memory-optimized/eadsv5-series.md */
-    {"Standard_E112ias_v5", 64},       /* memory-optimized/easv5-series.md */
-    {"Standard_E112ibds_v5", 64},      /* memory-optimized/ebdsv5-ebsv5-series.md */
-    {"Standard_E112ibs_v5", 64},       /* memory-optimized/ebdsv5-ebsv5-series.md */
-    {"Standard_E192ids_v6", 64},       /* memory-optimized/edsv6-series.md */
-    {"Standard_E192is_v6", 64},	       /* memory-optimized/esv6-series.md */
-    {"Standard_E4d_v5", 8},	       /* Resource SKUs data */
-    {"Standard_E64i_v3", 32},	       /* memory-optimized/ev3-esv3-series.md */
-    {"Standard_E64is_v3", 32},	       /* memory-optimized/ev3-esv3-series.md */
-    {"Standard_E80ids_v4", 64},	       /* memory-optimized/edsv4-series.md */
-    {"Standard_E80is_v4", 64},	       /* memory-optimized/esv4-series.md */
-    {"Standard_F16s_v2", 32},	       /* Resource SKUs data */
-    {"Standard_M8-2ms", 8},	       /* Resource SKUs data */
-    {"Standard_NC12s_v3", 24},	       /* gpu-accelerated/ncv3-series.md */
-    {"Standard_NC16as_T4_v3", 32},     /* Resource SKUs data */
-    {"Standard_NC24ads_A100_v4", 8},   /* Resource SKUs data */
-    {"Standard_NC24rs_v3", 32},	       /* gpu-accelerated/ncv3-series.md */
-    {"Standard_NC24s_v3", 32},	       /* gpu-accelerated/ncv3-series.md */
-    {"Standard_NC40ads_H100_v5", 8},   /* gpu-accelerated/ncadsh100v5-series.md */
-    {"Standard_NC48ads_A100_v4", 16},  /* gpu-accelerated/nca100v4-series.md */
-    {"Standard_NC6s_v3", 12},	       /* Resource SKUs data */
-    {"Standard_NC80adis_H100_v5", 16}, /* gpu-accelerated/ncadsh100v5-series.md */
-    {"Standard_NC96ads_A100_v4", 32},  /* gpu-accelerated/nca100v4-series.md */
-    {"Standard_ND96isr_H100_v5", 32},  /* gpu-accelerated/ndh100v5-series.md */
-    {"Standard_NV12ads_A10_v5", 4},    /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV18ads_A10_v5", 8},    /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV36adms_A10_v5", 32},  /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV36ads_A10_v5", 16},   /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV6ads_A10_v5", 4},     /* gpu-accelerated/nvadsa10v5-series.md */
-    {"Standard_NV72ads_A10_v5", 32},   /* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_A0", 1},			/* Resource SKUs data */
+    {"Standard_B1s", 2},		/* Resource SKUs data */
+    {"Standard_B20ms", 32},		/* Resource SKUs data */
+    {"Standard_D128ds_v6", 64},		/* Resource SKUs data */
+    {"Standard_D16plds_v5", 32},	/* Resource SKUs data */
+    {"Standard_D2_v2", 8},		/* Resource SKUs data */
+    {"Standard_D2_v3", 4},		/* Resource SKUs data */
+    {"Standard_D2_v5", 4},		/* Resource SKUs data */
+    {"Standard_D2as_v6", 4},		/* Resource SKUs data */
+    {"Standard_D2s_v3", 4},		/* Resource SKUs data */
+    {"Standard_D4s_v3", 8},		/* Resource SKUs data */
+    {"Standard_D64s_v3", 32},		/* Resource SKUs data */
+    {"Standard_DC8s_v3", 32},		/* Resource SKUs data */
+    {"Standard_DS2_v2", 8},		/* Resource SKUs data */
+    {"Standard_E104i_v5", 64},		/* memory-optimized/ev5-series.md */
+    {"Standard_E104id_v5", 64},		/* memory-optimized/edv5-series.md */
+    {"Standard_E104ids_v5", 64},	/* memory-optimized/edsv5-series.md */
+    {"Standard_E104is_v5", 64},		/* memory-optimized/esv5-series.md */
+    {"Standard_E112iads_v5", 64},	/* memory-optimized/eadsv5-series.md */
+    {"Standard_E112ias_v5", 64},	/* memory-optimized/easv5-series.md */
+    {"Standard_E112ibds_v5", 64},	/* memory-optimized/ebdsv5-ebsv5-series.md */
+    {"Standard_E112ibs_v5", 64},	/* memory-optimized/ebdsv5-ebsv5-series.md */
+    {"Standard_E192ids_v6", 64},	/* memory-optimized/edsv6-series.md */
+    {"Standard_E192is_v6", 64},		/* memory-optimized/esv6-series.md */
+    {"Standard_E4d_v5", 8},		/* Resource SKUs data */
+    {"Standard_E64i_v3", 32},		/* memory-optimized/ev3-esv3-series.md */
+    {"Standard_E64is_v3", 32},		/* memory-optimized/ev3-esv3-series.md */
+    {"Standard_E80ids_v4", 64},		/* memory-optimized/edsv4-series.md */
+    {"Standard_E80is_v4", 64},		/* memory-optimized/esv4-series.md */
+    {"Standard_F16s_v2", 32},		/* Resource SKUs data */
+    {"Standard_M416bs_v3", 0},		/* not on mbsv3: no count */
+    {"Standard_M416s_10_v2", 0},	/* not on mv2 or msv2-mdsv2: no count */
+    {"Standard_M416s_9_v2", 0},		/* not on mv2 or msv2-mdsv2: no count */
+    {"Standard_M8-2ms", 8},		/* Resource SKUs data */
+    {"Standard_NC12s_v3", 24},		/* gpu-accelerated/ncv3-series.md */
+    {"Standard_NC16as_T4_v3", 32},	/* Resource SKUs data */
+    {"Standard_NC24ads_A100_v4", 8},	/* Resource SKUs data */
+    {"Standard_NC24rs_v3", 32},		/* gpu-accelerated/ncv3-series.md */
+    {"Standard_NC24s_v3", 32},		/* gpu-accelerated/ncv3-series.md */
+    {"Standard_NC40ads_H100_v5", 8},	/* gpu-accelerated/ncadsh100v5-series.md */
+    {"Standard_NC48ads_A100_v4", 16},	/* gpu-accelerated/nca100v4-series.md */
+    {"Standard_NC6s_v3", 12},		/* Resource SKUs data */
+    {"Standard_NC80adis_H100_v5", 16},	/* gpu-accelerated/ncadsh100v5-series.md */
+    {"Standard_NC96ads_A100_v4", 32},	/* gpu-accelerated/nca100v4-series.md */
+    {"Standard_ND40rs_v2", 32},		/* gpu-accelerated/ndv2-series.md */
+    {"Standard_ND96amsr_A100_v4", 32},	/* gpu-accelerated/ndma100v4-series.md */
+    {"Standard_ND96asr_v4", 32},	/* gpu-accelerated/ndasra100v4-series.md */
+    {"Standard_ND96isr_H100_v5", 32},	/* gpu-accelerated/ndh100v5-series.md */
+    {"Standard_ND96isr_H200_v5", 16},	/* gpu-accelerated/nd-h200-v5-series.md */
+    {"Standard_ND96isr_MI300X_v5", 16}, /* gpu-accelerated/ndmi300xv5-series.md */
+    {"Standard_NV12ads_A10_v5", 4},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV12ads_V710_v5", 6},	/* gpu-accelerated/nvadsv710-v5-series.md */
+    {"Standard_NV18ads_A10_v5", 8},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV24ads_V710_v5", 12},	/* gpu-accelerated/nvadsv710-v5-series.md */
+    {"Standard_NV28adms_V710_v5", 14},	/* gpu-accelerated/nvadsv710-v5-series.md */
+    {"Standard_NV36adms_A10_v5", 32},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV36ads_A10_v5", 16},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV4ads_V710_v5", 2},	/* gpu-accelerated/nvadsv710-v5-series.md */
+    {"Standard_NV6ads_A10_v5", 4},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV72ads_A10_v5", 32},	/* gpu-accelerated/nvadsa10v5-series.md */
+    {"Standard_NV8ads_V710_v5", 4},	/* gpu-accelerated/nvadsv710-v5-series.md */
 };
 
 /* Disks by exact vCPU count; the last step also holds for every larger count. */
@@ -111,7 +131,7 @@ struct rule {
 /*
  * Sorted by series (strcmp).  The page of each, under sizes/: general-
  * purpose/ for A-D, compute-optimized/ for F, memory-optimized/ for E,
- * storage-optimized/ for L; its name is the series in lower case with a
+ * storage-optimized/ for L, memory-optimized/ for M; its name is the series in lower case with a
  * "-series.md" suffix (dv5-series.md), except E_v3 and Es_v3, which share
  * ev3-esv3-series.md, and Ebs_v5 and Ebds_v5, ebdsv5-ebsv5-series.md; the
  * others that differ are named.
@@ -131,6 +151,8 @@ static const struct rule rules[] = {
     {"Bs", 0, 0, bv1},	       /* bv1 */
     {"Bs_v2", 2, 32, NULL},    /* bsv2 */
     {"Bts_v2", 2, 32, NULL},   /* bsv2 */
+    {"D", 4, 64, NULL},	       /* prev-gen */
+    {"DS", 4, 64, NULL},       /* prev-gen */
     {"DS_v2", 4, 64, NULL},    /* dsv2, memory-optimized/dv2-dsv2-series-memory */
     {"D_v2", 4, 64, NULL},     /* dv2, memory-optimized/dv2-dsv2-series-memory */
     {"D_v3", 2, 32, NULL},     /* dv3 */
@@ -169,6 +191,8 @@ static const struct rule rules[] = {
     {"Ds_v4", 2, 32, NULL},    /* dsv4 */
     {"Ds_v5", 2, 32, NULL},    /* dsv5 */
     {"Ds_v6", 0, 0, v6},       /* dsv6 */
+    {"ECads_v5", 2, 32, NULL}, /* ecasv5-ecadsv5, ecasccv5-ecadsccv5 */
+    {"ECas_v5", 2, 32, NULL},  /* ecasv5-ecadsv5, ecasccv5-ecadsccv5 */
     {"E_v3", 2, 32, NULL},     /* ev3-esv3 */
     {"E_v4", 2, 32, NULL},     /* ev4 */
     {"E_v5", 2, 32, NULL},     /* ev5 */
@@ -195,6 +219,8 @@ static const struct rule rules[] = {
     {"Es_v4", 2, 32, NULL},    /* esv4 */
     {"Es_v5", 2, 32, NULL},    /* esv5 */
     {"Es_v6", 0, 0, v6},       /* esv6 */
+    {"F", 4, 64, NULL},	       /* prev-gen */
+    {"FXmds", 2, 32, NULL},    /* fx */
     {"FXmds_v2", 0, 0, fx2},   /* fxmdsv2 */
     {"FXms_v2", 0, 0, fx2},    /* fxmsv2 */
     {"Fads_v7", 0, 0, f7},     /* fadsv7 */
@@ -206,13 +232,46 @@ static const struct rule rules[] = {
     {"Fams_v7", 0, 0, f7},     /* famsv7 */
     {"Fas_v6", 2, 32, NULL},   /* fasv6 */
     {"Fas_v7", 0, 0, f7},      /* fasv7 */
+    {"Fs", 4, 64, NULL},       /* prev-gen */
     {"Fs_v2", 2, 32, NULL},    /* fsv2 */
+    {"G", 4, 64, NULL},	       /* prev-gen */
+    {"GS", 4, 64, NULL},       /* prev-gen */
+    {"HBrs_v2", 8, 8, NULL},   /* high-performance-compute/hbv2 */
+    {"HBrs_v3", 32, 32, NULL}, /* high-performance-compute/hbv3 */
+    {"HBrs_v4", 32, 32, NULL}, /* high-performance-compute/hbv4 */
+    {"HBrs_v5", 32, 32, NULL}, /* high-performance-compute/hbv5 */
+    {"HCrs", 4, 4, NULL},      /* high-performance-compute/hc */
+    {"HXrs", 32, 32, NULL},    /* high-performance-compute/hx */
     {"Las_v3", 2, 32, NULL},   /* lasv3 */
     {"Las_v4", 2, 32, NULL},   /* lasv4 */
+    {"Ls", 4, 64, NULL},       /* prev-gen */
     {"Ls_v2", 2, 32, NULL},    /* lsv2 */
     {"Ls_v3", 2, 32, NULL},    /* lsv3 */
     {"Ls_v4", 0, 0, v6},       /* lsv4 */
+    {"M", 1, 64, NULL},	       /* m */
+    {"Mbds_v3", 64, 64, NULL}, /* mbdsv3 */
+    {"Mbs_v3", 64, 64, NULL},  /* mbsv3 */
+    {"Mdms_v2", 1, 64, NULL},  /* msv2-mdsv2 */
+    {"Mds_v2", 1, 64, NULL},   /* msv2-mdsv2 */
+    {"Mds_v3", 64, 64, NULL},  /* mdsv3-mm, mdsv3-hm */
+    {"Midms_v2", 1, 64, NULL}, /* msv2-mdsv2 */
+    {"Mids_v2", 1, 64, NULL},  /* msv2-mdsv2 */
+    {"Mids_v3", 64, 64, NULL}, /* mdsv3-hm */
+    {"Mims_v2", 1, 64, NULL},  /* msv2-mdsv2 */
+    {"Mis_v2", 1, 64, NULL},   /* msv2-mdsv2 */
+    {"Mis_v3", 64, 64, NULL},  /* msv3-hm */
+    {"Mls", 1, 64, NULL},      /* m */
+    {"Mm", 1, 64, NULL},       /* m */
+    {"Mms", 1, 64, NULL},      /* m */
+    {"Mms_v2", 1, 64, NULL},   /* mv2, msv2-mdsv2 */
+    {"Ms", 1, 64, NULL},       /* m */
+    {"Ms_v2", 1, 64, NULL},    /* mv2, msv2-mdsv2 */
+    {"Ms_v3", 64, 64, NULL},   /* msv3-mm, msv3-hm */
+    {"Mts", 1, 64, NULL},      /* m */
     {"NCas_v3", 2, 32, NULL},  /* gpu-accelerated/ncast4v3 */
+    {"NGads_v1", 1, 32, NULL}, /* gpu-accelerated/ngadsv620 */
+    {"NVs_v2", 2, 32, NULL},   /* prev-gen */
+    {"NVs_v3", 1, 32, NULL},   /* gpu-accelerated/nvv3 */
 };
 
 static int

@@ -215,10 +215,13 @@ csinode_gone() {
 	start
 	sim_launch aks-default-c1 Standard_D2s_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_launch aks-default-c2 Standard_F8s 1 Regular "$(sim_boot '{}' '[]' '[]')"
+	sim_launch aks-default-c3 Standard_M416bs_v3 1 Regular "$(sim_boot '{}' '[]' '[]')"
 	sim_poll 60 node_ready aks-default-c1
 	sim_poll 60 node_ready aks-default-c2
+	sim_poll 60 node_ready aks-default-c3
 	[ "$(csinode_disks aks-default-c1)" = 4 ]	# Standard_D2s_v3's maxDataDiskCount
-	[ "$(csinode_disks aks-default-c2)" = 16 ]	# unknown to the catalog: 2 per vCPU
+	[ "$(csinode_disks aks-default-c2)" = 32 ]	# Fs v1: 4 per vCPU (previous-generation page)
+	[ "$(csinode_disks aks-default-c3)" = 32 ]	# unknown to the catalog: 2 per vCPU, at most 32
 	sim_kubectl get csinode aks-default-c1 -o json | jq -e '
 	    (.spec.drivers | map(.name)) == ["disk.csi.azure.com", "file.csi.azure.com"]
 	    and .metadata.ownerReferences[0].kind == "Node"'
@@ -228,7 +231,7 @@ csinode_gone() {
 	[[ "$output" == *aks-default-c1*2* ]]
 	sim_kubectl delete node aks-default-c1 >/dev/null
 	sim_poll 60 csinode_gone aks-default-c1
-	[ "$(csinode_disks aks-default-c2)" = 16 ]
+	[ "$(csinode_disks aks-default-c2)" = 32 ]
 }
 
 @test "the scheduler keeps a pod off a node whose CSINode disk count its claims would pass; a claim already there counts once" {

@@ -159,8 +159,9 @@ disks(void)
 	TAP_IS_INT(
 	    nap_size_max_data_disks("Standard_D2s_v3", NULL, 0), 4, "Standard_D2s_v3 attaches 4");
 	TAP_IS_INT(nap_size_max_data_disks("Standard_A0", NULL, 0), 1, "the first entry");
-	TAP_IS_INT(nap_size_max_data_disks("Standard_NC6s_v3", NULL, 0), 12, "the last entry");
-	TAP_IS_INT(nap_size_max_data_disks("Standard_M64", "M", 64), 0, "unknown: 0");
+	TAP_IS_INT(
+	    nap_size_max_data_disks("Standard_NV8ads_V710_v5", NULL, 0), 4, "the last entry");
+	TAP_IS_INT(nap_size_max_data_disks("Standard_E96ias_v4", "Eias_v4", 96), 0, "unknown: 0");
 	TAP_IS_INT(nap_itype_max_data_disks(NULL), 0, "no size: 0");
 }
 
