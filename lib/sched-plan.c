@@ -1229,8 +1229,8 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 		dn = plan_split_greedy(pl, a0, k0, mv, nm, room, moved, tn, n0);
 		least = plan_split_least(pl, moved, free_n);
 		for (j = 0; j < PLAN_ROW_TRIES && dn >= 0 && least > dn + 0.5; j++) {
-			dn = plan_split_greedy(
-			    pl, a0, k0, mv, nm, room - least + dn, moved, tn, n0);
+			dn =
+			    plan_split_greedy(pl, a0, k0, mv, nm, room - least + dn, moved, tn, n0);
 			least = plan_split_least(pl, moved, free_n);
 		}
 		if (dn <= 0)
