@@ -1112,6 +1112,38 @@ plan_split_least(const struct plan_in *pl, const double *moved, const double *fr
 }
 
 /*
+ * How much further the room goes for the pods the existing nodes take:
+ * the tiers count every planned pod, but the existing nodes' free room
+ * takes some first.  Of each node, the pods of the batch's mean request
+ * that fit it whole; half of those are counted (the mean fits where the
+ * actual pods, their topology and zones may not), and the room scales as
+ * the pods left for new nodes.  1 with no existing nodes.
+ */
+static double
+plan_split_existing(const struct nap_sched_world *w, const struct plan_in *pl)
+{
+	const struct nap_sched_input *in = w->in;
+	double m[NAP_RES_N] = {0}, n = 0, took = 0;
+	size_t i, r;
+
+	for (i = 0; i < pl->nsh; i++) {
+		for (r = 0; r < NAP_RES_N; r++)
+			m[r] += (double)pl->sh[i].req.v[r] * pl->sh[i].n;
+		n += pl->sh[i].n;
+	}
+	for (i = 0; n > 0 && i < in->nnodes; i++) {
+		double k = (double)in->nodes[i].avail.v[NAP_RES_PODS];
+
+		for (r = 0; r < NAP_RES_N; r++)
+			if (r != NAP_RES_PODS && m[r] > 0)
+				k = fmin(k, floor((double)in->nodes[i].avail.v[r] / (m[r] / n)));
+		took += fmax(k, 0);
+	}
+	took *= 0.5;
+	return took > 0 && took < n ? n / (n - took) : 1;
+}
+
+/*
  * Pool p's plan split by count: the plan with no ceiling (its tiers by
  * size, a pod in the first that fits it), and of each shape as many pods
  * as the room requires moved to one dense size, a tier after those, by a
@@ -1168,6 +1200,7 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 	}
 	/* room for the tiers' part-full claims: one a zone each */
 	room -= (double)(w->nozones * (n0 + 1));
+	room *= plan_split_existing(w, pl);
 	for (t = 0; t < in->ntypes; t++) {
 		size_t k = base + t;
 		double dn, cost, nodes, least;
@@ -1189,13 +1222,15 @@ plan_split(struct nap_sched_world *w, size_t p, const struct plan_in *pl, double
 		/*
 		 * Moves that save nodes for less, all; then until the room is
 		 * met.  When pods that keep apart are moved, the dense tier
-		 * needs their largest group's nodes: again with that much less
-		 * room.
+		 * needs their largest group's nodes (least), more than the
+		 * moved pods' own (dn): the moved pods fill those nodes, so
+		 * again with the room less the difference, until it holds.
 		 */
 		dn = plan_split_greedy(pl, a0, k0, mv, nm, room, moved, tn, n0);
 		least = plan_split_least(pl, moved, free_n);
-		if (dn >= 0 && least > dn) {
-			dn = plan_split_greedy(pl, a0, k0, mv, nm, room - least, moved, tn, n0);
+		for (j = 0; j < PLAN_ROW_TRIES && dn >= 0 && least > dn + 0.5; j++) {
+			dn =
+			    plan_split_greedy(pl, a0, k0, mv, nm, room - least + dn, moved, tn, n0);
 			least = plan_split_least(pl, moved, free_n);
 		}
 		if (dn <= 0)

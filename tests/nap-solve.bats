@@ -699,6 +699,14 @@ run_case() {
 	run_case node-ceiling-checked-cost
 }
 
+@test "under a cluster node ceiling the split plan counts the nodes that pods keeping apart need once, and uses the room for less" {
+	run_case node-ceiling-split-apart-room
+}
+
+@test "under a cluster node ceiling the split plan counts on the existing nodes' free room for some pods, and uses the room left for new nodes for less" {
+	run_case node-ceiling-split-existing
+}
+
 @test "volume attach limits force extra nodes: a node whose CSINode allows two disks and holds one takes one more pod with a disk" {
 	run_case volume-limits-extra-nodes
 }
