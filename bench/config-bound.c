@@ -75,7 +75,26 @@
  * After each round the bound is the master's optimum divided by the largest
  * ratio of a packing's worth to its node's price that the search could not
  * rule out (Farley's bound): equal to the master's optimum when no packing
- * prices a column ("exact").  It stops there, or "converged" once the
+ * prices a column ("exact").
+ *
+ * With groups the master's duals jump about from round to round and the
+ * bound tails off far below the master, so: first, in a child process,
+ * phase 0 solves the LP without groups (classes of equal requests merged,
+ * stderr "without groups"), whose packings include every packing here, so
+ * its bound is a bound here too and the figure never falls below it.  Its
+ * best duals, each grouped class at the dual of its requests, are the
+ * center; each round then prices at ALPHA (0.8; CONFIG_BOUND_ALPHA) times
+ * the center plus the rest times the master's duals (Wentges' smoothing).
+ * Farley's bound holds at any duals d >= 0 and charge md: (d, md) / rho,
+ * rho the largest ratio the search could not rule out at d, is a feasible
+ * dual of the whole LP, worth (sum of demand times d, less room times md)
+ * / rho; the best such d is the next center.  A round at d that prices no
+ * column the master wants (a mispricing) is done again at the master's
+ * duals, so "exact" still means that nothing prices at the master's.
+ * CONFIG_BOUND_NO_CENTER skips phase 0 (and so the smoothing).  The CPU
+ * seconds said and limited below count phase 0's.
+ *
+ * It stops at "exact", or "converged" once the
  * bound is within 0.1 % of the master's optimum (the LP optimum lies
  * between the two), or "inexact" after two CPU minutes (CONFIG_BOUND_SECONDS
  * sets another limit); stderr says which, how close, and the CPU seconds it
@@ -718,10 +737,12 @@ item_cmp(const void *a, const void *b)
  */
 static double mip_bound, mip_start, mip_seconds = MIP_SECONDS;
 
+static double phase0_cpu; /* CPU seconds of phase 0's child, counted here too */
+
 static double
 cpu_seconds(void)
 {
-	return (double)clock() / CLOCKS_PER_SEC;
+	return (double)clock() / CLOCKS_PER_SEC + phase0_cpu;
 }
 
 static void
@@ -1358,6 +1379,7 @@ main(int argc, char **argv)
 			    it0, cs);
 			lb = lb0;
 			have = 1;
+			phase0_cpu = cs;
 		}
 	}
 	glp_term_out(GLP_OFF);
