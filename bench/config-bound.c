@@ -75,7 +75,26 @@
  * After each round the bound is the master's optimum divided by the largest
  * ratio of a packing's worth to its node's price that the search could not
  * rule out (Farley's bound): equal to the master's optimum when no packing
- * prices a column ("exact").  It stops there, or "converged" once the
+ * prices a column ("exact").
+ *
+ * With groups the master's duals jump about from round to round and the
+ * bound tails off far below the master, so: first, in a child process,
+ * phase 0 solves the LP without groups (classes of equal requests merged,
+ * stderr "without groups"), whose packings include every packing here, so
+ * its bound is a bound here too and the figure never falls below it.  Its
+ * best duals, each grouped class at the dual of its requests, are the
+ * center; each round then prices at ALPHA (0.8; CONFIG_BOUND_ALPHA) times
+ * the center plus the rest times the master's duals (Wentges' smoothing).
+ * Farley's bound holds at any duals d >= 0 and charge md: (d, md) / rho,
+ * rho the largest ratio the search could not rule out at d, is a feasible
+ * dual of the whole LP, worth (sum of demand times d, less room times md)
+ * / rho; the best such d is the next center.  A round at d that prices no
+ * column the master wants (a mispricing) is done again at the master's
+ * duals, so "exact" still means that nothing prices at the master's.
+ * CONFIG_BOUND_NO_CENTER skips phase 0 (and so the smoothing).  The CPU
+ * seconds said and limited below count phase 0's.
+ *
+ * It stops at "exact", or "converged" once the
  * bound is within 0.1 % of the master's optimum (the LP optimum lies
  * between the two), or "inexact" after two CPU minutes (CONFIG_BOUND_SECONDS
  * sets another limit); stderr says which, how close, and the CPU seconds it
@@ -108,6 +127,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bound.h"
 #include "catalog.h"
@@ -127,6 +148,7 @@
 #define NPOOL 8		      /* columns a size adds a round at most */
 #define TOL 2e-4	      /* a search cut short is done again pruning at 1 + TOL times the price */
 #define SLACK_PRICE 100	      /* a node over the ceiling (-m) costs this many of the dearest size */
+#define ALPHA 0.8	      /* Wentges' smoothing: the center's share of the duals priced at */
 
 struct cls {
 	long long cpu, mem; /* milli, bytes */
@@ -715,10 +737,12 @@ item_cmp(const void *a, const void *b)
  */
 static double mip_bound, mip_start, mip_seconds = MIP_SECONDS;
 
+static double phase0_cpu; /* CPU seconds of phase 0's child, counted here too */
+
 static double
 cpu_seconds(void)
 {
-	return (double)clock() / CLOCKS_PER_SEC;
+	return (double)clock() / CLOCKS_PER_SEC + phase0_cpu;
 }
 
 static void
@@ -1008,6 +1032,108 @@ add_col(glp_prob *lp, size_t t, const int *a)
 	free(val);
 }
 
+/*
+ * Worth of packing a of size t at duals d and node charge md, less its
+ * price: > 0 when it prices a column there.
+ */
+static double
+reduced(const double *d, double md, size_t t, const int *a)
+{
+	double v = -md - T[t].price;
+	size_t j;
+
+	for (j = 0; j < nk; j++)
+		v += d[j] * a[j];
+	return v;
+}
+
+/*
+ * One round of pricing at duals d (classes) and node charge md: a column
+ * for every size whose best packing is worth more than its price plus md
+ * (and the search's other such packings), GLPK's search for the FOCUS
+ * sizes whose bound is only the knapsack's LP.  Into *rho the largest
+ * ratio of what a packing of a size may be worth, less md, to its price
+ * (1 at least; worst: that size), into *gain the most a node may be worth
+ * over its price plus md, into *open whether a packing may price at d.
+ * Returns the columns added; *better counts those that price at the
+ * master's own duals (p, mu), which smoothed duals d need not do.
+ */
+static int
+price_round(glp_prob *lp, const double *d, double md, const double *p, double mu, int *a,
+    double *ubs, int *cut, double *rho, double *gain, size_t *worst, int *open, int *better)
+{
+	size_t t, j;
+	int f, added = 0;
+
+	*rho = 1;
+	*gain = 0;
+	*worst = 0;
+	*open = 0;
+	*better = 0;
+	for (t = 0; t < nt; t++) {
+		double v = price_size(t, d, md, a, &ubs[t]);
+
+		cut[t] = cut_short;
+		if (v > (T[t].price + md) * (1 + EPS)) {
+			add_col(lp, t, a);
+			*better += reduced(p, mu, t, a) > T[t].price * EPS;
+			added++;
+		}
+		/* the search's other packings that price: more columns a round */
+		for (j = 1; j < npool && j < NPOOL; j++) {
+			const int *q = pool + (size_t)((npool - 1 - j) % NPOOL) * nk;
+
+			add_col(lp, t, q);
+			*better += reduced(p, mu, t, q) > T[t].price * EPS;
+			added++;
+		}
+	}
+	/*
+	 * Farley's bound rests on the size whose packings may be worth most
+	 * for their price: where that is only the knapsack's LP (our search
+	 * cut short), GLPK's branch and bound searches it, for the FOCUS
+	 * worst sizes at most a round.
+	 */
+	for (f = 0; f < FOCUS; f++) {
+		double v, best_r = 1 + EPS;
+		size_t w = nt;
+		int um = use_mip;
+
+		for (t = 0; t < nt; t++)
+			if (cut[t] && (ubs[t] - md) / T[t].price > best_r) {
+				best_r = (ubs[t] - md) / T[t].price;
+				w = t;
+			}
+		if (w == nt)
+			break;
+		for (t = 0; t < nt; t++)
+			if (!cut[t] && (ubs[t] - md) / T[t].price > best_r)
+				break;
+		if (t < nt) /* a size searched to the end is worse: no use */
+			break;
+		use_mip = 1;
+		v = price_size(w, d, md, a, &ubs[w]);
+		use_mip = um;
+		cut[w] = 0;
+		if (v > (T[w].price + md) * (1 + EPS)) {
+			add_col(lp, w, a);
+			*better += reduced(p, mu, w, a) > T[w].price * EPS;
+			added++;
+		}
+	}
+	for (t = 0; t < nt; t++) {
+		if ((ubs[t] - md) / T[t].price > *rho) {
+			*rho = (ubs[t] - md) / T[t].price;
+			*worst = t;
+		}
+		if (ubs[t] - md - T[t].price > *gain)
+			*gain = ubs[t] - md - T[t].price;
+		if (ubs[t] > (T[t].price + md) * (1 + EPS))
+			*open = 1;
+	}
+	return added;
+}
+
 static void
 print_fleet(glp_prob *lp, int mip)
 {
@@ -1099,9 +1225,9 @@ main(int argc, char **argv)
 {
 	glp_prob *lp;
 	glp_smcp parm;
-	double *p, z = 0, lb = 0, *ubs, mu = 0, over = 0;
+	double *p, z = 0, lb = 0, *ubs, mu = 0, over = 0, *d, *pc, muc = 0, alpha = ALPHA;
 	int *a, *cut, verbose = 0, integer = 0, iter, exact = 0, level = -1, nogroups = 0, slack = 0;
-	int f;
+	int have = 0, mispriced = 0, center_fd = -1;
 	double whole = -1;
 	size_t j, t, unfit = 0;
 
@@ -1156,6 +1282,7 @@ main(int argc, char **argv)
 	if (nogroups) {
 		for (j = 0; j < nk; j++)
 			K[j].group = 0;
+		ngroups = 0;
 		merge();
 	}
 	coarsen(MAX_SHAPES, level);
@@ -1181,6 +1308,8 @@ main(int argc, char **argv)
 	}
 	qsort(K, nk, sizeof(*K), cls_cmp);
 	p = xrealloc(NULL, nk * sizeof(double));
+	d = xrealloc(NULL, nk * sizeof(double));
+	pc = xrealloc(NULL, nk * sizeof(double));
 	a = xrealloc(NULL, nk * sizeof(int));
 	ubs = xrealloc(NULL, nt * sizeof(double));
 	cut = xrealloc(NULL, nt * sizeof(int));
@@ -1198,6 +1327,61 @@ main(int argc, char **argv)
 
 	if (getenv("CONFIG_BOUND_SECONDS"))
 		seconds_max = atof(getenv("CONFIG_BOUND_SECONDS"));
+	if (getenv("CONFIG_BOUND_ALPHA"))
+		alpha = atof(getenv("CONFIG_BOUND_ALPHA"));
+	if (ngroups && !getenv("CONFIG_BOUND_NO_CENTER")) {
+		/*
+		 * Phase 0, in a child: the LP without groups (classes of equal
+		 * requests merged).  Its packings include all of this LP's, so
+		 * its bound is one here too; and its best duals, each class at
+		 * the dual of its requests, are a center to smooth from (their
+		 * Farley bound here is at least phase 0's).
+		 */
+		int fd[2];
+		pid_t pid;
+
+		if (pipe(fd) < 0 || (pid = fork()) < 0) {
+			fprintf(stderr, "config-bound: phase 0: %s\n", strerror(errno));
+			return 71;
+		}
+		if (pid == 0) {
+			close(fd[0]);
+			center_fd = fd[1];
+			for (j = 0; j < nk; j++)
+				K[j].group = 0;
+			ngroups = 0;
+			merge();
+			alpha = 0; /* converges fast as it is */
+		} else {
+			FILE *in = fdopen(fd[0], "r");
+			double cs = 0, lb0 = 0, v;
+			long long c_, m_;
+			int it0 = 0, st;
+
+			close(fd[1]);
+			for (j = 0; j < nk; j++)
+				pc[j] = 0;
+			if (!in || fscanf(in, "%lg %lg %lg %d", &lb0, &muc, &cs, &it0) != 4) {
+				fprintf(stderr, "config-bound: phase 0 failed\n");
+				return 71;
+			}
+			while (fscanf(in, "%lld %lld %lg", &c_, &m_, &v) == 3)
+				for (j = 0; j < nk; j++)
+					if (K[j].cpu == c_ && K[j].mem == m_)
+						pc[j] = v;
+			fclose(in);
+			if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr, "config-bound: phase 0 failed\n");
+				return 71;
+			}
+			fprintf(stderr,
+			    "config-bound: without groups %.4f, %d iterations, %.1f CPU s\n", lb0,
+			    it0, cs);
+			lb = lb0;
+			have = 1;
+			phase0_cpu = cs;
+		}
+	}
 	glp_term_out(GLP_OFF);
 	lp = glp_create_prob();
 	glp_set_obj_dir(lp, GLP_MIN);
@@ -1245,9 +1429,9 @@ main(int argc, char **argv)
 	glp_init_smcp(&parm);
 	parm.msg_lev = GLP_MSG_OFF;
 	for (iter = 0; iter < MAX_ITER; iter++) {
-		double rho = 1, gain = 0;
-		size_t worst = 0;
-		int added = 0, open = 0;
+		double rho, gain, md, dz, al = have ? alpha : 0;
+		size_t worst;
+		int added, open, better;
 
 		if (glp_simplex(lp, &parm) != 0 || glp_get_status(lp) != GLP_OPT) {
 			fprintf(stderr, "config-bound: the simplex failed\n");
@@ -1259,77 +1443,46 @@ main(int argc, char **argv)
 		/* the charge of a node: the ceiling row's dual (<= 0 in a minimum) */
 		mu = room >= 0 ? fmax(0, -glp_get_row_dual(lp, (int)nk + 1)) : 0;
 		over = slack ? glp_get_col_prim(lp, slack) : 0;
-		for (t = 0; t < nt; t++) {
-			double v = price_size(t, p, mu, a, &ubs[t]);
-
-			cut[t] = cut_short;
-			if (v > (T[t].price + mu) * (1 + EPS)) {
-				add_col(lp, t, a);
-				added++;
+		for (;;) {
+			/*
+			 * Wentges' smoothing: price at duals between the master's
+			 * and the best so far (the center), which jump about less
+			 * than the master's from round to round.
+			 */
+			for (j = 0; j < nk; j++)
+				d[j] = al * pc[j] + (1 - al) * p[j];
+			md = al * muc + (1 - al) * mu;
+			added = price_round(lp, d, md, p, mu, a, ubs, cut, &rho, &gain, &worst, &open,
+			    &better);
+			/*
+			 * (d, md) / rho is a feasible dual of the whole LP (every
+			 * packing a of every size t: d.a - md <= rho price_t; md at
+			 * most the slack's price, as mu and muc are), worth dz / rho;
+			 * and with at most room nodes no fleet costs less than dz -
+			 * room * gain (Lagrange: the most a node can save at (d, md)).
+			 * At the master's own duals (al 0) dz is z.
+			 */
+			for (dz = room >= 0 ? -room * md : 0, j = 0; j < nk; j++)
+				dz += K[j].n * d[j];
+			if (dz / rho > lb || (room >= 0 && dz - room * gain > lb) || !have) {
+				lb = fmax(dz / rho, room >= 0 ? dz - room * gain : 0);
+				memcpy(pc, d, nk * sizeof(*pc));
+				muc = md;
+				have = 1;
 			}
-			/* the search's other packings that price: more columns a round */
-			for (j = 1; j < npool && j < NPOOL; j++) {
-				add_col(lp, t, pool + (size_t)((npool - 1 - j) % NPOOL) * nk);
-				added++;
-			}
-		}
-		/*
-		 * Farley's bound rests on the size whose packings may be worth
-		 * most for their price: where that is only the knapsack's LP (our
-		 * search cut short), GLPK's branch and bound searches it, for the
-		 * FOCUS worst sizes at most a round.
-		 */
-		for (f = 0; f < FOCUS; f++) {
-			double v, best_r = 1 + EPS;
-			size_t w = nt;
-			int um = use_mip;
-
-			for (t = 0; t < nt; t++)
-				if (cut[t] && (ubs[t] - mu) / T[t].price > best_r) {
-					best_r = (ubs[t] - mu) / T[t].price;
-					w = t;
-				}
-			if (w == nt)
+			if (getenv("CONFIG_BOUND_TRACE"))
+				fprintf(stderr,
+				    "iter %d: z %.4f alpha %.2f rho %.6f (%s) lb %.4f mu %.6f over %.1f "
+				    "cols %zu better %d cpu %.2f\n",
+				    iter, z, al, rho, T[worst].name, lb, md, over, ncol, better,
+				    cpu_seconds());
+			if (al == 0 || better)
 				break;
-			for (t = 0; t < nt; t++)
-				if (!cut[t] && (ubs[t] - mu) / T[t].price > best_r)
-					break;
-			if (t < nt) /* a size searched to the end is worse: no use */
-				break;
-			use_mip = 1;
-			v = price_size(w, p, mu, a, &ubs[w]);
-			use_mip = um;
-			cut[w] = 0;
-			if (v > (T[w].price + mu) * (1 + EPS)) {
-				add_col(lp, w, a);
-				added++;
-			}
+			/* a mispricing: nothing the master wants; again at its duals */
+			al = 0;
+			mispriced++;
 		}
-		for (t = 0; t < nt; t++) {
-			if ((ubs[t] - mu) / T[t].price > rho) {
-				rho = (ubs[t] - mu) / T[t].price;
-				worst = t;
-			}
-			if (ubs[t] - mu - T[t].price > gain)
-				gain = ubs[t] - mu - T[t].price;
-			if (ubs[t] > (T[t].price + mu) * (1 + EPS))
-				open = 1;
-		}
-		/*
-		 * (p, mu) / rho is a feasible dual of the whole LP (every packing a
-		 * of every size t: p.a - mu <= rho price_t), worth z / rho; and with
-		 * at most room nodes no fleet costs less than z - room * gain
-		 * (Lagrange: the most a node can save at (p, mu)).
-		 */
-		if (z / rho > lb)
-			lb = z / rho;
-		if (room >= 0 && z - room * gain > lb)
-			lb = z - room * gain;
-		if (getenv("CONFIG_BOUND_TRACE"))
-			fprintf(stderr,
-			    "iter %d: z %.4f rho %.6f (%s) lb %.4f mu %.6f over %.1f cols %zu cpu %.2f\n",
-			    iter, z, rho, T[worst].name, lb, mu, over, ncol, cpu_seconds());
-		if (!open) {
+		if (!open) { /* at the master's duals: nothing prices */
 			exact = 1;
 			lb = z;
 			break;
@@ -1350,6 +1503,15 @@ main(int argc, char **argv)
 			mip_seconds *= 4; /* it did somewhere: longer */
 		else
 			use_mip = 1;
+	}
+	if (center_fd >= 0) { /* phase 0's answer: its bound and center */
+		FILE *o = fdopen(center_fd, "w");
+
+		fprintf(o, "%.17g %.17g %.3f %d\n", lb, muc, cpu_seconds(), iter + 1);
+		for (j = 0; j < nk; j++)
+			fprintf(o, "%lld %lld %.17g\n", K[j].cpu, K[j].mem, pc[j]);
+		fclose(o);
+		_exit(0);
 	}
 	if (integer) {
 		/* the best whole fleet of the columns found: a fleet nap could buy */
@@ -1379,9 +1541,9 @@ main(int argc, char **argv)
 		    room, mu);
 	/* the optimum lies between lb and z */
 	fprintf(stderr,
-	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations, %.1f CPU s, %s, "
+	    "config-bound: %zu classes, %zu sizes, %zu columns, %d iterations (%d mispriced), %.1f CPU s, %s, "
 	    "within %.3f %% of the optimum (master %.4f)\n",
-	    nk, nt, ncol, iter + 1, cpu_seconds(),
+	    nk, nt, ncol, iter + 1, mispriced, cpu_seconds(),
 	    exact		      ? "exact"
 		: lb >= z * (1 - GAP) ? "converged"
 				      : "inexact",
@@ -1395,6 +1557,8 @@ main(int argc, char **argv)
 		free(C[j].a);
 	free(C);
 	free(p);
+	free(d);
+	free(pc);
 	free(a);
 	free(ubs);
 	free(cut);

@@ -103,6 +103,35 @@ pods() {
 	[ "$out" = 0.1440 ]
 }
 
+@test "groups: the bound without them (phase 0) is a bound and a center; smoothed rounds still end exact" {
+	# 8 pods each of 700m (group a), 500m (group b), 300m and 1100m on
+	# D2s_v5 (1900m): a and b pods take 8 nodes each, so the grouped LP
+	# (12 nodes, $1.1520) is dearer than the one without groups
+	{
+		pods 8 700 1024 a
+		pods 8 500 512 b
+		pods 8 300 256
+		pods 8 1100 2048
+	} >"$REQ"
+	bound westus
+	[[ $err == *"config-bound: without groups "* ]]
+	[[ $err == *", exact, within 0.000 % of the optimum (master 1.1520)"* ]]
+	[ "$out" = 1.1520 ]
+	# cut off after one round: a smoothed round betters phase 0's figure ...
+	CONFIG_BOUND_SECONDS=0 bound westus
+	p0=$(echo "$err" | sed -n 's/^config-bound: without groups \([0-9.]*\),.*/\1/p')
+	one=$out
+	[ -n "$p0" ]
+	awk -v a="$one" -v b="$p0" 'BEGIN { exit !(a > b && a <= 1.1520) }'
+	# unsmoothed, the first round's own bound is below phase 0's, which stands
+	CONFIG_BOUND_SECONDS=0 CONFIG_BOUND_ALPHA=0 bound westus
+	[ "$out" = "$p0" ]
+	# ... and better than a first round without that center
+	CONFIG_BOUND_SECONDS=0 CONFIG_BOUND_NO_CENTER=1 bound westus
+	[[ $err != *"without groups"* ]]
+	awk -v a="$one" -v b="$out" 'BEGIN { exit !(a > b) }'
+}
+
 @test "250 pods at most on a node, across shapes" {
 	{ pods 200 1 1; pods 200 2 1; } >"$REQ"
 	bound westus
