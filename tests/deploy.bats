@@ -239,7 +239,7 @@ for p in sys.argv[1:]:
 	echo "$output"
 	[ "$status" -eq 0 ]
 	for n in nodepools.karpenter.sh nodeclaims.karpenter.sh aksnodeclasses.karpenter.azure.com; do
-		sim_kubectl get crd "$n" -o json | jq -e '.spec.versions[0].schema.openAPIV3Schema.properties.spec'
+		sim_kubectl get crd "$n" -o json | jqe '.spec.versions[0].schema.openAPIV3Schema.properties.spec'
 	done
 	run sim_kubectl apply -f "$CRDS/"
 	[ "$status" -eq 0 ]
@@ -267,7 +267,7 @@ for p in sys.argv[1:]:
 	    'metadata: {name: old}' 'spec: {imageFamily: AzureLinux}' >"$BATS_TEST_TMPDIR/old.yaml"
 	sim_kubectl apply -f "$BATS_TEST_TMPDIR/old.yaml"
 	sim_kubectl get aksnodeclasses.v1beta1.karpenter.azure.com old -o json |
-	    jq -e '.apiVersion == "karpenter.azure.com/v1beta1" and .spec.imageFamily == "AzureLinux"'
+	    jqe '.apiVersion == "karpenter.azure.com/v1beta1" and .spec.imageFamily == "AzureLinux"'
 }
 
 @test "the ClusterRole grants nothing on '*', no Secrets, and only the verbs nap uses" {
@@ -327,7 +327,7 @@ allows() {
 	[ "${lines[1]}" = "clusterrole.rbac.authorization.k8s.io/nap created" ]
 	[ "${lines[2]}" = "clusterrolebinding.rbac.authorization.k8s.io/nap created" ]
 	sim_kubectl -n kube-system get serviceaccount nap -o json |
-	    jq -e '.metadata.labels["app.kubernetes.io/part-of"] == "nap"'
+	    jqe '.metadata.labels["app.kubernetes.io/part-of"] == "nap"'
 	sim_kubectl get clusterrole nap -o json >"$BATS_TEST_TMPDIR/cr.json"
 	jq -e '.metadata.labels["app.kubernetes.io/part-of"] == "nap"
 	    and any(.rules[]; .apiGroups == [""] and .resources == ["pods/eviction"] and .verbs == ["create"])' \
@@ -335,7 +335,7 @@ allows() {
 	# Every rule comes back as written.
 	y2j "$REPO/deploy/rbac.yaml" | jq '.[] | select(.kind == "ClusterRole") | .rules' >"$BATS_TEST_TMPDIR/want.json"
 	jq -e --slurpfile want "$BATS_TEST_TMPDIR/want.json" '.rules == $want[0]' "$BATS_TEST_TMPDIR/cr.json"
-	sim_kubectl get clusterrolebinding nap -o json | jq -e '
+	sim_kubectl get clusterrolebinding nap -o json | jqe '
 	    .roleRef == {apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "nap"}
 	    and .subjects == [{kind: "ServiceAccount", name: "nap", namespace: "kube-system"}]'
 	# A second apply changes nothing.

@@ -180,7 +180,7 @@ blocked() {
 }
 
 web_running() {
-	sim_kubectl get pods -l app=web -o json | jq -e 'any(.items[]; .status.phase == "Running")' >/dev/null
+	sim_kubectl get pods -l app=web -o json | jqe 'any(.items[]; .status.phase == "Running")' >/dev/null
 }
 
 @test "a NodePool whose budget is 0 shows DisruptionBlocked from nap-disrupt, one Event however often it is blocked" {

@@ -86,7 +86,7 @@ running() {	# running N [POOL]: N pods Running (of that pool's Deployments)
 
 # spread POOL: every node of the pool holds exactly one Running pod.
 spread() {
-	sim_kubectl get pods -o json | jq -e --arg p "$1" '[.items[] | select(.metadata.labels.pool == $p
+	sim_kubectl get pods -o json | jqe --arg p "$1" '[.items[] | select(.metadata.labels.pool == $p
 	    and .status.phase == "Running") | .spec.nodeName] | (length == (unique | length))' >/dev/null
 }
 
@@ -202,7 +202,7 @@ sampled() { invariants_replaced_first; "$@"; }	# sampled CMD...: sample, then CM
 no_breach() { [ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }; }
 
 untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
-	sim_kubectl get node "$1" -o json | jq -e '[.spec.taints[]? | select(.key == "karpenter.sh/disrupted")] | length == 0' >/dev/null
+	sim_kubectl get node "$1" -o json | jqe '[.spec.taints[]? | select(.key == "karpenter.sh/disrupted")] | length == 0' >/dev/null
 }
 
 @test "--dry-run on the fragmented fleet plans a consolidation, and says do-not-disrupt and the PDB hold theirs" {
@@ -255,7 +255,7 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	invariants_start
 	loop
 	poll 120 grep -q '"type":"LaunchFailed"' "$OUT"
-	poll 60 eval 'sim_kubectl get events -o json | jq -e "[.items[] | select(.reason == \"DisruptionReplacementFailed\"
+	poll 60 eval 'sim_kubectl get events -o json | jqe "[.items[] | select(.reason == \"DisruptionReplacementFailed\"
 	    and .involvedObject.name == \"ice1\")] | length > 0" >/dev/null'
 	poll 60 untainted aks-ice1
 	# nap-launch's OfferingUnavailable came back to nap-disrupt (--input):
@@ -299,6 +299,6 @@ untainted() {	# untainted NODE: no karpenter.sh/disrupted taint
 	wait "$WPID" 2>/dev/null || :
 	run ! grep -q '"type":"Disruption"' "$OUT"
 	untainted aks-ice1
-	sim_kubectl get events -o json | jq -e '[.items[] | select(.reason == "ConsolidationRejected"
+	sim_kubectl get events -o json | jqe '[.items[] | select(.reason == "ConsolidationRejected"
 	    and .involvedObject.name == "aks-ice1")] | length == 1' >/dev/null
 }

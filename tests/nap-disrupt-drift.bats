@@ -187,7 +187,7 @@ roll() {
 	sim_poll 60 running $((2 * n))
 	stop_loop
 	[ ! -s "$BATS_TEST_TMPDIR/breach" ] || { cat "$BATS_TEST_TMPDIR/breach"; false; }
-	sim_kubectl get nodeclaims -o json | jq -e '.items | length > 0 and all(.[];
+	sim_kubectl get nodeclaims -o json | jqe '.items | length > 0 and all(.[];
 	    (.status.imageID | endswith("/202701.01.0")) and
 	    ([.status.conditions[]? | select(.type == "Drifted" and .status == "True")] | length == 0))' >/dev/null
 	safe
@@ -236,11 +236,11 @@ roll() {
 }
 
 has_taint() {
-	sim_kubectl get node "$1" -o json | jq -e '[.spec.taints[]? | select(.key == "karpenter.sh/disrupted")] | length > 0' >/dev/null
+	sim_kubectl get node "$1" -o json | jqe '[.spec.taints[]? | select(.key == "karpenter.sh/disrupted")] | length > 0' >/dev/null
 }
 
 failed_event() {
-	sim_kubectl get events -o json | jq -e --arg n "$1" \
+	sim_kubectl get events -o json | jqe --arg n "$1" \
 	    '[.items[] | select(.reason == "DisruptionReplacementFailed" and .involvedObject.name == $n)] | length > 0' >/dev/null
 }
 
@@ -389,7 +389,7 @@ pool_patch() {
 	jq -se 'map(select(.type == "Disruption")) | length >= 1 and all(.[]; .reason == "Drifted"
 	    and .nodeClaims == [.nodeClaims[0]] and .nodeClaims[0].name == "a1" and .replacements == 1)' "$OUT"
 	repl=$(jq -r 'select(.type == "Disruption") | .launch[0].nodeClaim.metadata.name' "$OUT" | tail -n 1)
-	sim_kubectl get nodeclaim "$repl" -o json | jq -e '.metadata.labels["node.kubernetes.io/instance-type"] == "Standard_D4s_v3"
+	sim_kubectl get nodeclaim "$repl" -o json | jqe '.metadata.labels["node.kubernetes.io/instance-type"] == "Standard_D4s_v3"
 	    and ([.status.conditions[]? | select(.type == "Initialized" and .status == "True")] | length == 1)' >/dev/null
 	[ -z "$(sim_kubectl get nodeclaim a2 -o jsonpath='{.metadata.deletionTimestamp}')" ]
 	run ! has_taint aks-a2
@@ -449,7 +449,7 @@ pinned() {
 	done
 	[ "$(jq -r 'select(.type == "Drifted" and .reason == "NodePoolDrifted") | .nodeClaim' "$OUT" | sort -u | paste -sd, -)" = h1,h2,old1,old2 ]
 	# The replacements carry the new label and have not drifted.
-	sim_kubectl get nodeclaims -o json | jq -e '[.items[] | select(.metadata.name | test("^(h[12])$") | not)] |
+	sim_kubectl get nodeclaims -o json | jqe '[.items[] | select(.metadata.name | test("^(h[12])$") | not)] |
 	    length >= 2 and all(.[]; .metadata.labels.team == "blue" and
 	    ([.status.conditions[]? | select(.type == "Drifted")] | length == 0))' >/dev/null
 	safe

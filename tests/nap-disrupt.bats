@@ -183,11 +183,11 @@ gone() {	# gone KIND NAME
 }
 
 has_finalizer() {
-	sim_kubectl get node "$1" -o json | jq -e '.metadata.finalizers | index("karpenter.sh/termination") != null' >/dev/null
+	sim_kubectl get node "$1" -o json | jqe '.metadata.finalizers | index("karpenter.sh/termination") != null' >/dev/null
 }
 
 event() {	# event REASON NAME: an event of that reason about the object NAME
-	sim_kubectl get events -o json | jq -e --arg r "$1" --arg n "$2" \
+	sim_kubectl get events -o json | jqe --arg r "$1" --arg n "$2" \
 	    '[.items[] | select(.reason == $r and .involvedObject.name == $n)] | length > 0' >/dev/null
 }
 
@@ -307,9 +307,9 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	# blocked: the pods are still on the node, and so is its VM
 	[ "$(pods_on aks-t3)" -eq 2 ]
 	vm_exists aks-t3
-	sim_kubectl get node aks-t3 -o json | jq -e '.spec.taints | map(.key) | index("karpenter.sh/disrupted") != null'
+	sim_kubectl get node aks-t3 -o json | jqe '.spec.taints | map(.key) | index("karpenter.sh/disrupted") != null'
 	sim_kubectl get nodeclaim t3 -o json |
-	    jq -e '.metadata.annotations["karpenter.sh/nodeclaim-termination-timestamp"] | test("Z$")'
+	    jqe '.metadata.annotations["karpenter.sh/nodeclaim-termination-timestamp"] | test("Z$")'
 	# the deadline: deleted with the time left, then the VM goes
 	sim_poll 60 gone node aks-t3
 	sim_poll 30 vm_gone aks-t3
@@ -331,7 +331,7 @@ event() {	# event REASON NAME: an event of that reason about the object NAME
 	sim_kubectl delete nodeclaim t4 --wait=false
 	sim_poll 30 sh -c "grep -c 'evicted pod default/web-' '$ERR' | grep -qx 2"
 	# the held pod keeps the node and its VM
-	sim_kubectl get pods -l app=keep -o json | jq -e '.items | map(select(.spec.nodeName == "aks-t4")) | length == 1'
+	sim_kubectl get pods -l app=keep -o json | jqe '.items | map(select(.spec.nodeName == "aks-t4")) | length == 1'
 	vm_exists aks-t4
 	sim_poll 60 gone node aks-t4
 	sim_poll 30 vm_gone aks-t4

@@ -191,7 +191,7 @@ arm_status() {
 	req term-1 Standard_D2s_v3 >&7
 	sim_poll 60 count_records Initialized 1
 	sim_kubectl get node aks-term-1 -o json |
-	    jq -e '.metadata.finalizers | index("karpenter.sh/termination") != null'
+	    jqe '.metadata.finalizers | index("karpenter.sh/termination") != null'
 	sim_kubectl delete nodeclaim term-1 --wait=false
 	sim_kubectl delete node aks-term-1 --wait=false
 	sim_poll 30 grep -q 'nodeclaim term-1: being deleted: left to nap-disrupt' "$ERR"
@@ -199,9 +199,9 @@ arm_status() {
 	req after-1 Standard_D2s_v3 >&7
 	sim_poll 60 count_records Initialized 2
 	vms | grep -q '^aks-term-1 .* Succeeded$'
-	sim_kubectl get nodeclaim term-1 -o json | jq -e '.metadata.deletionTimestamp != null and
+	sim_kubectl get nodeclaim term-1 -o json | jqe '.metadata.deletionTimestamp != null and
 	    (.metadata.finalizers | index("karpenter.sh/termination")) != null'
-	sim_kubectl get node aks-term-1 -o json | jq -e '.metadata.deletionTimestamp != null and
+	sim_kubectl get node aks-term-1 -o json | jqe '.metadata.deletionTimestamp != null and
 	    (.metadata.finalizers | index("karpenter.sh/termination")) != null'
 	# The OS disk is there too, attached, so Azure will not delete it on its own.
 	disk="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Compute/disks/aks-term-1?api-version=2024-03-02"

@@ -549,10 +549,10 @@ running() {	# selector count
 	# kubectl create role|rolebinding send protobuf; apply sends JSON.
 	sim_kubectl -n team create role reader --verb=get,list,watch --resource=pods,configmaps
 	sim_kubectl -n team create rolebinding readers --role=reader --user=alice --serviceaccount=team:bot
-	sim_kubectl -n team get role reader -o json | jq -e '.kind == "Role"
+	sim_kubectl -n team get role reader -o json | jqe '.kind == "Role"
 	    and .apiVersion == "rbac.authorization.k8s.io/v1" and .metadata.namespace == "team"
 	    and .rules == [{apiGroups: [""], resources: ["pods", "configmaps"], verbs: ["get", "list", "watch"]}]'
-	sim_kubectl -n team get rolebinding readers -o json | jq -e '
+	sim_kubectl -n team get rolebinding readers -o json | jqe '
 	    .roleRef == {apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "reader"}
 	    and .subjects == [{apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "alice"},
 		{kind: "ServiceAccount", name: "bot", namespace: "team"}]'
@@ -606,7 +606,7 @@ running() {	# selector count
 		    message: "Invalid value: rbac.RoleRef{APIGroup:\"rbac.authorization.k8s.io\", Kind:\"ClusterRole\", Name:\"admin\"}: cannot change roleRef"}]}' <<<"${lines[0]}"
 	sim_kubectl -n default patch rolebinding viewers --type=json \
 	    -p '[{"op":"add","path":"/subjects/-","value":{"kind":"Group","name":"devs"}}]'
-	sim_kubectl -n default get rolebinding viewers -o json | jq -e '.roleRef.name == "view"
+	sim_kubectl -n default get rolebinding viewers -o json | jqe '.roleRef.name == "view"
 	    and .subjects[1] == {apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "devs"}'
 	sim_kubectl create clusterrolebinding nodes-read --clusterrole=system:node-reader --group=ops
 	run sim_kubectl patch clusterrolebinding nodes-read --type=merge -p '{"roleRef":{"name":"other"}}'

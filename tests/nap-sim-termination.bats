@@ -371,7 +371,7 @@ pdb() {	# NAME minAvailable|maxUnavailable VALUE
 	sim_agent_daemonset >/dev/null
 	ds_running_on() {
 		sim_kubectl get pods -n kube-system -l app=agent -o json |
-		    jq -e --arg n "$1" 'any(.items[]; .spec.nodeName == $n and .status.phase == "Running")' >/dev/null
+		    jqe --arg n "$1" 'any(.items[]; .spec.nodeName == $n and .status.phase == "Running")' >/dev/null
 	}
 	sim_poll 60 running app
 	sim_poll 60 ds_running_on aks-default-v2

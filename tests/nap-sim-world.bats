@@ -222,7 +222,7 @@ csinode_gone() {
 	[ "$(csinode_disks aks-default-c1)" = 4 ]	# Standard_D2s_v3's maxDataDiskCount
 	[ "$(csinode_disks aks-default-c2)" = 32 ]	# Fs v1: 4 per vCPU (previous-generation page)
 	[ "$(csinode_disks aks-default-c3)" = 32 ]	# unknown to the catalog: 2 per vCPU, at most 32
-	sim_kubectl get csinode aks-default-c1 -o json | jq -e '
+	sim_kubectl get csinode aks-default-c1 -o json | jqe '
 	    (.spec.drivers | map(.name)) == ["disk.csi.azure.com", "file.csi.azure.com"]
 	    and .metadata.ownerReferences[0].kind == "Node"'
 	run sim_kubectl get csinodes

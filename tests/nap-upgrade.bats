@@ -354,7 +354,7 @@ nodes_at() {
 	    <<<"$claims" >>"$BATS_TEST_TMPDIR/breach"
 	jq -e --arg i "$2" '.items | length == 4 and all(.[]; (.status.imageID // "" | endswith($i))
 	    and (.metadata.deletionTimestamp | not))' <<<"$claims" >/dev/null || return 1
-	sim_kubectl get nodes -o json | jq -e --arg k "$1" '.items | length == 4 and
+	sim_kubectl get nodes -o json | jqe --arg k "$1" '.items | length == 4 and
 	    all(.[]; .status.nodeInfo.kubeletVersion == $k)' >/dev/null || return 1
 	web_running
 }

@@ -172,6 +172,17 @@ sim_kubectl() {
 	kubectl --kubeconfig "$SIM_KUBECONFIG" --request-timeout=30s "$@"
 }
 
+# jqe ARGS...: jq -e ARGS over standard input, false when the input is
+# empty.  jq 1.6's -e exits 0 when it reads nothing, so "sim_kubectl get X
+# -o json | jq -e F" passed when X did not exist (kubectl's error goes to
+# stderr, and a pipeline's status is its last command's).
+jqe() {
+	local in
+	in=$(cat)
+	[ -n "$in" ] || return 1
+	printf '%s\n' "$in" | jq -e "$@"
+}
+
 # sim_create_pdb NAME LABEL=VALUE MIN-AVAILABLE: a policy/v1 budget.  kubectl
 # 1.21 and later create it with "kubectl create pdb" (typed, protobuf since
 # 1.32); kubectl 1.20 (Debian 12's kubernetes-client) makes that a
