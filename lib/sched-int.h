@@ -363,6 +363,7 @@ void sched_world_unplan(struct nap_sched_world *w);
 
 /* sched-plan.c */
 void sched_pool_plan(struct nap_sched_world *w);
+void sched_plan_unpattern(struct nap_sched_world *w, size_t p);
 int sched_pod_apart(const struct nap_sched_pod *pod);
 size_t sched_pod_tier(const struct nap_sched_world *w, size_t p, const struct nap_res *req);
 size_t sched_quota_take(struct nap_sched_world *w, size_t p, const struct nap_res *req);

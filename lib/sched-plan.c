@@ -968,8 +968,8 @@ plan_mixed(struct nap_sched_world *w, size_t p, const struct shape *ssh, size_t 
 }
 
 /* Pool p back to the tiers by size alone: no pattern tier, no quota. */
-static void
-plan_unpattern(struct nap_sched_world *w, size_t p)
+void
+sched_plan_unpattern(struct nap_sched_world *w, size_t p)
 {
 	free(w->quota[p]);
 	w->quota[p] = NULL;
@@ -1002,7 +1002,7 @@ plan_priced(struct nap_sched_world *w, size_t p, const struct plan_in *pl, doubl
     double *cost)
 {
 	*cost = 0;
-	plan_unpattern(w, p);
+	sched_plan_unpattern(w, p);
 	if (pl->nssh)
 		return plan_mixed(w, p, pl->ssh, pl->nssh, pl->rest, pl->nrest, lam, room,
 		    pl->live, pl->fit, cost);
@@ -1342,10 +1342,12 @@ plan_ceiling(struct nap_sched_world *w, size_t p, const struct plan_in *pl, doub
  *
  * Under a node ceiling (solve.maxNodes): when a pool's plan comes to more
  * nodes than 90 % of the room the ceiling leaves, the cheapest plan that
- * fits (plan_ceiling); when none does, it is made again with only sizes that hold the batch's pods in that room (pods per node at
- * least pods / room); a pool where none does plans no tier, so its claims
- * grow as large as Karpenter's and make the fewest nodes.  The claims
- * themselves stop at the ceiling (sched-claim.c).
+ * fits (plan_ceiling, skipped under w->plan_dense); when none does, it is
+ * made again with only sizes that hold the batch's pods in that room (pods
+ * per node at least pods / room); a pool where none does plans no tier, so
+ * its claims grow as large as Karpenter's and make the fewest nodes.  The
+ * claims themselves stop at the ceiling (sched-claim.c), and nap_sched_run
+ * checks plan_ceiling's plans against the dense one (sched.c, run_checked).
  */
 void
 sched_pool_plan(struct nap_sched_world *w)
@@ -1412,7 +1414,7 @@ sched_pool_plan(struct nap_sched_world *w)
 			if (pc < oc) {
 				nodes = pn;
 			} else {
-				plan_unpattern(w, p);
+				sched_plan_unpattern(w, p);
 				nodes = plan_pool(w, p, sh, nsh, 0, live, fit, &oc);
 			}
 		}
@@ -1423,7 +1425,7 @@ sched_pool_plan(struct nap_sched_world *w)
 			continue;
 		}
 		/* none fits: only sizes dense enough, one per part */
-		plan_unpattern(w, p);
+		sched_plan_unpattern(w, p);
 		w->plan_density = (double)n / room;
 		plan_pool(w, p, sh, nsh, 0, live, fit, &oc);
 		w->plan_density = 0;

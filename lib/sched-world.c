@@ -389,11 +389,8 @@ sched_world_unplan(struct nap_sched_world *w)
 	size_t p;
 
 	for (p = 0; p < w->in->npools; p++) {
-		free(w->quota[p]);
-		w->quota[p] = NULL;
-		w->nquota[p] = 0;
-		w->ntiers[p] = w->tier0[p] = 0;
-		memset(&w->tstrict[p * NAP_SCHED_TIERS], 0, NAP_SCHED_TIERS);
+		sched_plan_unpattern(w, p);
+		w->ntiers[p] = 0;
 	}
 	free(w->ptier);
 	w->ptier = NULL;
