@@ -359,26 +359,41 @@ node_edit(struct world *w, const char *name,
 	return 0;
 }
 
+static json_object *
+ready_condition(json_object *node)
+{
+	json_object *conds = nap_json_get(node, "status.conditions");
+	size_t i, n = conds ? json_object_array_length(conds) : 0;
+
+	for (i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(conds, i);
+
+		if (strcmp(nap_json_str(c, "type", ""), "Ready") == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static int
+node_ready(json_object *node)
+{
+	return strcmp(nap_json_str(ready_condition(node), "status", ""), "True") == 0;
+}
+
 static void
 set_ready(
     json_object *n, const char *status, const char *reason, const char *message, const char *now)
 {
-	json_object *conds = nap_json_get(n, "status.conditions");
-	size_t i, len = conds ? json_object_array_length(conds) : 0;
+	json_object *c = ready_condition(n);
 
-	for (i = 0; i < len; i++) {
-		json_object *c = json_object_array_get_idx(conds, i);
-
-		if (strcmp(nap_json_str(c, "type", ""), "Ready") != 0)
-			continue;
-		if (strcmp(nap_json_str(c, "status", ""), status) != 0)
-			json_object_object_add(
-			    c, "lastTransitionTime", json_object_new_string(now));
-		json_object_object_add(c, "status", json_object_new_string(status));
-		json_object_object_add(c, "reason", json_object_new_string(reason));
-		json_object_object_add(c, "message", json_object_new_string(message));
-		json_object_object_add(c, "lastHeartbeatTime", json_object_new_string(now));
-	}
+	if (c == NULL)
+		return;
+	if (strcmp(nap_json_str(c, "status", ""), status) != 0)
+		json_object_object_add(c, "lastTransitionTime", json_object_new_string(now));
+	json_object_object_add(c, "status", json_object_new_string(status));
+	json_object_object_add(c, "reason", json_object_new_string(reason));
+	json_object_object_add(c, "message", json_object_new_string(message));
+	json_object_object_add(c, "lastHeartbeatTime", json_object_new_string(now));
 }
 
 /* Drop taints whose key is in keys (NULL-terminated) or, with startup, the
@@ -610,27 +625,6 @@ struct pass {
 	struct pod_refs start;	/* bound to a Ready node, still Pending */
 	struct pod_refs orphan; /* bound to a node that does not exist */
 };
-
-static json_object *
-ready_condition(json_object *node)
-{
-	json_object *conds = nap_json_get(node, "status.conditions");
-	size_t i, n = conds ? json_object_array_length(conds) : 0;
-
-	for (i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(conds, i);
-
-		if (strcmp(nap_json_str(c, "type", ""), "Ready") == 0)
-			return c;
-	}
-	return NULL;
-}
-
-static int
-node_ready(json_object *node)
-{
-	return strcmp(nap_json_str(ready_condition(node), "status", ""), "True") == 0;
-}
 
 static void
 ref_add(struct pod_refs *r, json_object *pod)
